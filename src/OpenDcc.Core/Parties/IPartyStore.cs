@@ -1,0 +1,28 @@
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Parties;
+
+/// <summary>DCC users and their organisation certificates, as the stores keep them.</summary>
+public interface IPartyStore
+{
+    /// <exception cref="DuplicateDccUserException">a user with that ID exists.</exception>
+    Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default);
+
+    Task<DccUser?> FindUserAsync(Eui64 id, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default);
+
+    /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
+    Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default);
+
+    /// <summary>Binds a certificate to its user (by the EUI-64 in the certificate).</summary>
+    /// <returns><c>false</c> when the same certificate was already bound.</returns>
+    /// <exception cref="UnknownDccUserException">no user has the certificate's EUI-64.</exception>
+    Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default);
+
+    /// <summary>The certificate an XML signature names by <c>X509IssuerSerial</c>.</summary>
+    Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default);
+}

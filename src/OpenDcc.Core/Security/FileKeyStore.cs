@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace OpenDcc.Core.Security;
+
+/// <summary>
+/// The file-based key store (the default; an HSM can take its place later): PEM files in one directory,
+/// private keys PKCS#8 and readable by the owner only. Holds the installation's local CA and the DSP
+/// XmlSign identity OpenDcc signs DUIS responses with.
+/// </summary>
+public sealed class FileKeyStore(string directory)
+{
+    private const string CaName = "local-ca";
+    private const string DspName = "dsp-xmlsign";
+
+    public string Directory { get; } = directory;
+
+    public bool HasDspIdentity => File.Exists(CertPath(DspName)) && File.Exists(KeyPath(DspName));
+
+    public bool HasLocalCa => File.Exists(CertPath(CaName)) && File.Exists(KeyPath(CaName));
+
+    /// <summary>The DSP XmlSign certificate with its private key.</summary>
+    /// <exception cref="InvalidOperationException">none was initialised or imported.</exception>
+    public X509Certificate2 LoadDspIdentity() => Load(DspName, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
+
+    public CertificateAuthority LoadLocalCa() => new(Load(CaName, "no local CA: run 'opendcc keys init'"));
+
+    /// <summary>Saves a DSP identity after checking it is an ECDSA P-256 certificate with OU=89 whose key matches.</summary>
+    /// <exception cref="InvalidOrganisationCertificateException">it is not a DSP XmlSign certificate.</exception>
+    public OrganisationCertificate SaveDspIdentity(X509Certificate2 certificateWithKey)
+    {
+        ArgumentNullException.ThrowIfNull(certificateWithKey);
+        var parsed = OrganisationCertificate.FromX509(certificateWithKey);
+        if (parsed.Role != RemotePartyRole.DspXmlSign)
+        {
+            throw new InvalidOrganisationCertificateException(certificateWithKey.Subject, $"its role is {parsed.Role} (OU={(int)parsed.Role:X2}), not DspXmlSign (OU=89)");
+        }
+        Save(DspName, certificateWithKey);
+        return parsed;
+    }
+
+    public void SaveLocalCa(CertificateAuthority authority)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        Save(CaName, authority.Certificate);
+    }
+
+    /// <summary>Pairs a PEM certificate with a private key given as PEM (PKCS#8 or SEC1) or raw PKCS#8 DER.</summary>
+    /// <exception cref="CryptographicException">the key is unreadable or does not match the certificate.</exception>
+    public static X509Certificate2 Combine(string certificatePath, string keyPath)
+    {
+        var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
+        using var key = ECDsa.Create();
+        var keyBytes = File.ReadAllBytes(keyPath);
+        if (keyBytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0)
+        {
+            key.ImportFromPem(System.Text.Encoding.ASCII.GetString(keyBytes));
+        }
+        else
+        {
+            key.ImportPkcs8PrivateKey(keyBytes, out _);
+        }
+        try
+        {
+            return certificate.CopyWithPrivateKey(key);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CryptographicException($"the key in '{keyPath}' does not match the certificate in '{certificatePath}'", e);
+        }
+    }
+
+    private X509Certificate2 Load(string name, string missing)
+    {
+        if (!File.Exists(CertPath(name)) || !File.Exists(KeyPath(name)))
+        {
+            throw new InvalidOperationException(missing);
+        }
+        return Combine(CertPath(name), KeyPath(name));
+    }
+
+    private void Save(string name, X509Certificate2 certificate)
+    {
+        using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(certificate));
+        System.IO.Directory.CreateDirectory(Directory);
+        var keyPath = KeyPath(name);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(keyPath + ".tmp", options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(key.ExportPkcs8PrivateKeyPem());
+        }
+        File.WriteAllText(CertPath(name) + ".tmp", certificate.ExportCertificatePem());
+        File.Move(keyPath + ".tmp", keyPath, overwrite: true);
+        File.Move(CertPath(name) + ".tmp", CertPath(name), overwrite: true);
+    }
+
+    private string CertPath(string name) => Path.Combine(Directory, name + ".crt.pem");
+
+    private string KeyPath(string name) => Path.Combine(Directory, name + ".key.pem");
+}

@@ -1,0 +1,109 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage.Migrations;
+using OpenDcc.Storage.Postgres;
+using OpenDcc.Storage.Sqlite;
+
+namespace OpenDcc.Storage;
+
+/// <summary>
+/// OpenDcc's transactional store: SQLite (WAL) in the data directory by default, PostgreSQL in production,
+/// the same interfaces over both. Opening a store applies any schema migrations it lacks.
+/// </summary>
+public sealed class OpenDccStore : IAsyncDisposable
+{
+    public const string SqliteFileName = "opendcc.db";
+
+    private readonly Func<CancellationToken, Task<DbConnection>> open;
+    private readonly Func<ValueTask> release;
+
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IMessageLog messageLog)
+    {
+        Engine = engine;
+        Location = location;
+        this.open = open;
+        this.release = release;
+        Parties = parties;
+        MessageLog = messageLog;
+    }
+
+    /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
+    public string Engine { get; }
+
+    /// <summary>The database file, or the PostgreSQL host and database.</summary>
+    public string Location { get; }
+
+    public IPartyStore Parties { get; }
+
+    public IMessageLog MessageLog { get; }
+
+    /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
+    public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
+
+    public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.GetFullPath(Path.Combine(dataDirectory, SqliteFileName));
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            ForeignKeys = true,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        async Task<DbConnection> Open(CancellationToken ct)
+        {
+            var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(ct);
+            return connection;
+        }
+        await using (var connection = await Open(cancellationToken))
+        await using (var wal = connection.Command("PRAGMA journal_mode = WAL"))
+        {
+            // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await new SchemaMigrator("Sqlite", Open, lockStatement: null).MigrateAsync(cancellationToken);
+        return new OpenDccStore(
+            "sqlite",
+            path,
+            Open,
+            () =>
+            {
+                // Closes the pooled connections so the database file can be moved or deleted.
+                using var pooled = new SqliteConnection(connectionString);
+                SqliteConnection.ClearPool(pooled);
+                return ValueTask.CompletedTask;
+            },
+            new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
+            new SqliteMessageLog(Open));
+    }
+
+    public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
+        try
+        {
+            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)").MigrateAsync(cancellationToken);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync();
+            throw;
+        }
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return new OpenDccStore(
+            "postgres",
+            $"{builder.Host}:{builder.Port}/{builder.Database}",
+            Open,
+            dataSource.DisposeAsync,
+            new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
+            new PostgresMessageLog(Open));
+    }
+
+    public ValueTask DisposeAsync() => release();
+}

@@ -1,0 +1,97 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Storage;
+
+/// <summary>
+/// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them
+/// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
+/// The engines differ only in how the head is locked and how rows are bulk-written.
+/// </summary>
+internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open) : IMessageLog
+{
+    protected const string Columns = "sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash";
+
+    // One appender at a time inside this process; the database lock orders appenders across processes.
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Selects the head row, locking it until the transaction ends.</summary>
+    protected abstract string SelectHeadForUpdate { get; }
+
+    protected abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
+
+    public async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return [];
+        }
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            long lastSequence;
+            byte[] lastHash;
+            await using (var head = connection.Command(SelectHeadForUpdate, transaction))
+            await using (var reader = await head.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    throw new InvalidOperationException("the message log head row is missing; the store is damaged");
+                }
+                lastSequence = reader.GetInt64(0);
+                lastHash = (byte[])reader.GetValue(1);
+            }
+            var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
+            await InsertAsync(connection, transaction, entries, cancellationToken);
+            await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
+                .With("@s", entries[^1].Sequence)
+                .With("@h", entries[^1].Hash))
+            {
+                await move.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return entries;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {Columns} FROM message_log WHERE sequence >= @from ORDER BY sequence").With("@from", fromSequence);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var user = reader.GetNullableString(3);
+            var record = new MessageLogRecord(
+                Instant.FromUnixTimeTicks(reader.GetInt64(1)),
+                (MessageDirection)reader.GetInt16(2),
+                user is null ? null : Eui64.Parse(user),
+                reader.GetNullableString(4),
+                reader.GetString(5),
+                (byte[])reader.GetValue(6));
+            yield return new MessageLogEntry(reader.GetInt64(0), record, (byte[])reader.GetValue(7), (byte[])reader.GetValue(8));
+        }
+    }
+
+    public async Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT sequence, hash FROM message_log_head WHERE id = 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || reader.GetInt64(0) == 0)
+        {
+            return null;
+        }
+        return (reader.GetInt64(0), (byte[])reader.GetValue(1));
+    }
+}

@@ -1,0 +1,138 @@
+using System.Data.Common;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Storage;
+
+/// <summary>DCC users and certificates in plain SQL that SQLite and PostgreSQL both speak.</summary>
+internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> open, Func<DbException, bool> isUniqueViolation) : IPartyStore
+{
+    private const string UserColumns = "id, name, roles, status, response_url";
+    private const string CertificateColumns = "entity_id, role, issuer_name, serial_number, thumbprint, not_before, not_after, pem";
+
+    public async Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"INSERT INTO dcc_user ({UserColumns}) VALUES (@id, @name, @roles, @status, @url)")
+            .With("@id", user.Id.ToString())
+            .With("@name", user.Name)
+            .With("@roles", user.Roles.Codes(" "))
+            .With("@status", user.Status.ToString())
+            .With("@url", user.ResponseUrl?.ToString());
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (DbException e) when (isUniqueViolation(e))
+        {
+            throw new DuplicateDccUserException(user.Id);
+        }
+    }
+
+    public async Task<DccUser?> FindUserAsync(Eui64 id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {UserColumns} FROM dcc_user WHERE id = @id").With("@id", id.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadUser(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {UserColumns} FROM dcc_user ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var users = new List<DccUser>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            users.Add(ReadUser(reader));
+        }
+        return users;
+    }
+
+    public async Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE dcc_user SET status = @status WHERE id = @id")
+            .With("@status", status.ToString())
+            .With("@id", id.ToString());
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            throw new UnknownDccUserException(id);
+        }
+    }
+
+    public async Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        await using var connection = await open(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var user = connection.Command("SELECT COUNT(*) FROM dcc_user WHERE id = @id", transaction).With("@id", certificate.EntityId.ToString()))
+        {
+            if (Convert.ToInt64(await user.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                throw new UnknownDccUserException(certificate.EntityId);
+            }
+        }
+        await using var insert = connection.Command(
+                $"INSERT INTO organisation_certificate ({CertificateColumns}) VALUES (@entity, @role, @issuer, @serial, @thumb, @nb, @na, @pem) ON CONFLICT (thumbprint) DO NOTHING",
+                transaction)
+            .With("@entity", certificate.EntityId.ToString())
+            .With("@role", (int)certificate.Role)
+            .With("@issuer", certificate.IssuerName)
+            .With("@serial", certificate.SerialNumber)
+            .With("@thumb", certificate.Thumbprint)
+            .With("@nb", certificate.NotBefore.ToUnixTimeTicks())
+            .With("@na", certificate.NotAfter.ToUnixTimeTicks())
+            .With("@pem", certificate.Pem);
+        var added = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await transaction.CommitAsync(cancellationToken);
+        return added;
+    }
+
+    public async Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {CertificateColumns} FROM organisation_certificate WHERE issuer_name = @issuer AND serial_number = @serial")
+            .With("@issuer", issuerName)
+            .With("@serial", serialNumber);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadCertificate(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {CertificateColumns} FROM organisation_certificate WHERE entity_id = @id ORDER BY not_before, thumbprint")
+            .With("@id", entityId.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var certificates = new List<OrganisationCertificate>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            certificates.Add(ReadCertificate(reader));
+        }
+        return certificates;
+    }
+
+    private static DccUser ReadUser(DbDataReader r)
+    {
+        var roles = r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Aggregate(DccUserRole.None, (acc, code) => acc | DccUserRoles.Parse(code));
+        var url = r.GetNullableString(4);
+        return new DccUser(Eui64.Parse(r.GetString(0)), r.GetString(1), roles, Enum.Parse<DccUserStatus>(r.GetString(3)), url is null ? null : new Uri(url));
+    }
+
+    private static OrganisationCertificate ReadCertificate(DbDataReader r) => new(
+        Eui64.Parse(r.GetString(0)),
+        (RemotePartyRole)r.GetInt32(1),
+        r.GetString(2),
+        r.GetString(3),
+        r.GetString(4),
+        Instant.FromUnixTimeTicks(r.GetInt64(5)),
+        Instant.FromUnixTimeTicks(r.GetInt64(6)),
+        r.GetString(7));
+}

@@ -1,0 +1,67 @@
+using Npgsql;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>Creates an empty store of one engine for each test, and removes it afterwards.</summary>
+public interface IStoreEngine : IAsyncDisposable
+{
+    /// <summary>Opens (and on first call creates and migrates) this test's store; every call opens the same database.</summary>
+    Task<OpenDccStore> OpenAsync();
+}
+
+public sealed class SqliteEngine : IStoreEngine
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "opendcc-test-" + Guid.NewGuid().ToString("N"));
+
+    public Task<OpenDccStore> OpenAsync() => OpenDccStore.OpenSqliteAsync(directory);
+
+    public ValueTask DisposeAsync()
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A fresh database per test on the PostgreSQL server that ./test.sh starts (OPENDCC_TEST_POSTGRES names it).
+/// </summary>
+public sealed class PostgresEngine : IStoreEngine
+{
+    private readonly string adminConnectionString = AdminConnectionString();
+    private readonly string database = "opendcc_test_" + Guid.NewGuid().ToString("N");
+    private bool created;
+
+    public static string AdminConnectionString() =>
+        Environment.GetEnvironmentVariable("OPENDCC_TEST_POSTGRES")
+        ?? throw new InvalidOperationException("OPENDCC_TEST_POSTGRES is not set: run the tests with ./test.sh, which starts PostgreSQL");
+
+    public async Task<OpenDccStore> OpenAsync()
+    {
+        if (!created)
+        {
+            await using var admin = new NpgsqlConnection(adminConnectionString);
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync();
+            created = true;
+        }
+        var builder = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database };
+        return await OpenDccStore.OpenPostgresAsync(builder.ToString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!created)
+        {
+            return;
+        }
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(adminConnectionString);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
