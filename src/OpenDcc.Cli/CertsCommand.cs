@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Cli;
+
+/// <summary><c>opendcc certs import|issue</c>: organisation certificates bound to DCC users.</summary>
+internal static class CertsCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var certs = context.WithStoreOptions(new Command("certs", "Organisation certificates of DCC users"));
+
+        var files = new Argument<FileInfo[]>("files") { Description = "PEM files, each holding one or more certificates", Arity = ArgumentArity.OneOrMore };
+        var import = new Command("import", "Bind certificates to their users by the EUI-64 in each (all or nothing)") { files };
+        import.SetAction(async (parsed, ct) =>
+        {
+            var certificates = new List<(string File, OrganisationCertificate Certificate)>();
+            foreach (var file in parsed.GetRequiredValue(files))
+            {
+                foreach (var certificate in ReadCertificates(file))
+                {
+                    certificates.Add((file.Name, certificate));
+                }
+            }
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            // Check every certificate before storing any, so a bad file leaves the store as it was.
+            foreach (var (file, certificate) in certificates)
+            {
+                if (await store.Parties.FindUserAsync(certificate.EntityId, ct) is null)
+                {
+                    await context.Error.WriteLineAsync(
+                        $"opendcc: {file}: certificate {certificate.SerialNumber} is for EUI-64 {certificate.EntityId}, which is not a DCC user; add it with 'opendcc users add' first (nothing imported)");
+                    return 1;
+                }
+            }
+            foreach (var (file, certificate) in certificates)
+            {
+                var added = await store.Parties.AddCertificateAsync(certificate, ct);
+                await context.Output.WriteLineAsync(
+                    $"{(added ? "bound" : "already bound")}: {certificate.Role} (OU={(int)certificate.Role:X2}) serial {certificate.SerialNumber} to {certificate.EntityId} ({file})");
+            }
+            return 0;
+        });
+
+        var id = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign, 02 Supplier, 03 NetworkOperator …) or its name", DefaultValueFactory = _ => "87" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Where to write CERT and KEY PEM files", Required = true };
+        var issue = new Command("issue", "Issue a certificate from the local CA for a DCC user, write it with its key, and bind it") { id, role, output };
+        issue.SetAction(async (parsed, ct) =>
+        {
+            var eui = UsersCommand.ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
+            var remoteRole = UsersCommand.ParseField("--role", () => ParseRole(parsed.GetRequiredValue(role)));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var user = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
+            using var ca = context.KeyStore(parsed).LoadLocalCa();
+            using var issued = ca.Issue(eui, remoteRole, user.Name, context.Clock, Duration.FromDays(3650));
+            var directory = parsed.GetRequiredValue(output);
+            directory.Create();
+            var stem = Path.Combine(directory.FullName, $"{eui.ToCompactString()}-{(int)remoteRole:X2}");
+            await File.WriteAllTextAsync(stem + ".crt.pem", issued.ExportCertificatePem(), ct);
+            using (var key = issued.GetECDsaPrivateKey()!)
+            {
+                await File.WriteAllTextAsync(stem + ".key.pem", key.ExportPkcs8PrivateKeyPem(), ct);
+            }
+            var certificate = OrganisationCertificate.FromX509(issued);
+            await store.Parties.AddCertificateAsync(certificate, ct);
+            await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {stem}.crt.pem, {stem}.key.pem");
+            return 0;
+        });
+
+        certs.Subcommands.Add(import);
+        certs.Subcommands.Add(issue);
+        return certs;
+    }
+
+    private static List<OrganisationCertificate> ReadCertificates(FileInfo file)
+    {
+        if (!file.Exists)
+        {
+            throw new FileNotFoundException($"{file.FullName}: no such file");
+        }
+        var collection = new X509Certificate2Collection();
+        try
+        {
+            collection.ImportFromPemFile(file.FullName);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new FormatException($"{file.Name}: not a readable PEM certificate file ({e.Message})", e);
+        }
+        if (collection.Count == 0)
+        {
+            throw new FormatException($"{file.Name}: holds no certificate");
+        }
+        var result = new List<OrganisationCertificate>();
+        foreach (var certificate in collection)
+        {
+            using (certificate)
+            {
+                try
+                {
+                    result.Add(OrganisationCertificate.FromX509(certificate));
+                }
+                catch (InvalidOrganisationCertificateException e)
+                {
+                    throw new FormatException($"{file.Name}: {e.Message}", e);
+                }
+            }
+        }
+        return result;
+    }
+
+    private static RemotePartyRole ParseRole(string text)
+    {
+        if (text.Length == 2 && byte.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code) && Enum.IsDefined((RemotePartyRole)code))
+        {
+            return (RemotePartyRole)code;
+        }
+        return Enum.TryParse<RemotePartyRole>(text, ignoreCase: true, out var named) && Enum.IsDefined(named)
+            ? named
+            : throw new FormatException($"'{text}' is not a remote-party role; use two hex digits such as 87 or a name such as XmlSign");
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using NodaTime;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage;
+using Spectre.Console;
+
+namespace OpenDcc.Cli;
+
+/// <summary>
+/// The <c>opendcc</c> command. Every command prints what it did, or one line naming the fault and exits 1.
+/// </summary>
+public static class OpenDccCli
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IClock? clock = null, CancellationToken cancellationToken = default)
+    {
+        var context = new CliContext(output, error, clock ?? SystemClock.Instance);
+        var root = new RootCommand("OpenDcc: the GB smart-metering Data and Communications Company hub")
+        {
+            ServeCommand.Create(context),
+            ValidateCommand.Create(context),
+            CatalogueCommand.Create(context),
+            UsersCommand.Create(context),
+            CertsCommand.Create(context),
+            KeysCommand.Create(context),
+            LogCommand.Create(context),
+        };
+        var parsed = root.Parse(args);
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception e) when (IsUserFacing(e))
+        {
+            await error.WriteLineAsync($"opendcc: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
+        or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException
+        or DuplicateDccUserException or UnknownDccUserException or System.Data.Common.DbException;
+}
+
+/// <summary>Where a command writes, the clock it reads, and the options every store-using command shares.</summary>
+internal sealed class CliContext(TextWriter output, TextWriter error, IClock clock)
+{
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public IClock Clock { get; } = clock;
+
+    /// <summary>Tables and progress for people; plain text when captured.</summary>
+    public IAnsiConsole Console { get; } = CreateConsole(output);
+
+    public Option<DirectoryInfo> Data { get; } = new("--data")
+    {
+        Description = "The data directory (SQLite database, keys). Default: $OPENDCC_DATA or ./opendcc-data",
+        DefaultValueFactory = _ => new DirectoryInfo(Environment.GetEnvironmentVariable("OPENDCC_DATA") ?? "opendcc-data"),
+        Recursive = true,
+    };
+
+    public Option<string?> Postgres { get; } = new("--postgres")
+    {
+        Description = "Use PostgreSQL (an Npgsql connection string) instead of SQLite. Default: $OPENDCC_POSTGRES",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OPENDCC_POSTGRES"),
+        Recursive = true,
+    };
+
+    public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
+        parsed.GetValue(Postgres) is { Length: > 0 } connection
+            ? OpenDccStore.OpenPostgresAsync(connection, cancellationToken)
+            : OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), cancellationToken);
+
+    public string DataDirectory(ParseResult parsed) => parsed.GetRequiredValue(Data).FullName;
+
+    public FileKeyStore KeyStore(ParseResult parsed) => new(Path.Combine(DataDirectory(parsed), "keys"));
+
+    /// <summary>Adds the shared store options to a command group.</summary>
+    public T WithStoreOptions<T>(T command)
+        where T : Command
+    {
+        command.Options.Add(Data);
+        command.Options.Add(Postgres);
+        return command;
+    }
+
+    private static IAnsiConsole CreateConsole(TextWriter output)
+    {
+        var interactive = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!interactive)
+        {
+            console.Profile.Width = 160;
+        }
+        return console;
+    }
+}

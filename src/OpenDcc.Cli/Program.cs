@@ -1,0 +1,3 @@
+using OpenDcc.Cli;
+
+return await OpenDccCli.RunAsync(args, Console.Out, Console.Error);
