@@ -1,0 +1,35 @@
+using NodaTime;
+using NodaTime.Testing;
+
+namespace OpenDcc.Cli.Tests;
+
+/// <summary>Runs <c>opendcc</c> in-process against a temporary data directory and captures what it prints.</summary>
+public sealed class CliRun : IDisposable
+{
+    public CliRun() => Directory.CreateDirectory(DataDirectory);
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "opendcc-cli-" + Guid.NewGuid().ToString("N"));
+
+    public FakeClock Clock { get; } = new(Instant.FromUtc(2026, 11, 28, 9, 0));
+
+    public async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OpenDccCli.RunAsync(args, output, error, Clock);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs a command that takes the store options, with <c>--data</c> pointing at this run's directory.</summary>
+    public Task<(int ExitCode, string Output, string Error)> RunWithDataAsync(params string[] args) =>
+        RunAsync([.. args, "--data", DataDirectory]);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+}

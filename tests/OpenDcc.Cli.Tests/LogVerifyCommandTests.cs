@@ -1,0 +1,44 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Cli.Tests;
+
+public sealed class LogVerifyCommandTests : IDisposable
+{
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task Log_verify_passes_an_intact_log_and_names_the_entry_whose_byte_was_altered_with_raw_sql()
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            for (var i = 1; i <= 20; i++)
+            {
+                await store.MessageLog.AppendAsync([new MessageLogRecord(
+                    cli.Clock.GetCurrentInstant(), i % 2 == 0 ? MessageDirection.Outbound : MessageDirection.Inbound,
+                    Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request {i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i}</sr:Request>"))]);
+            }
+        }
+        var (code, output, _) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(0, code);
+        Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
+
+        // Flip one bit of one stored payload byte, behind the application's back.
+        await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
+        {
+            await raw.OpenAsync();
+            await using var tamper = raw.CreateCommand();
+            tamper.CommandText = "UPDATE message_log SET payload = CAST(replace(CAST(payload AS TEXT), '13<', '14<') AS BLOB) WHERE sequence = 13";
+            Assert.Equal(1, await tamper.ExecuteNonQueryAsync());
+        }
+        var (broken, _, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(1, broken);
+        Assert.StartsWith("message log broken at entry 13:", error, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => cli.Dispose();
+}

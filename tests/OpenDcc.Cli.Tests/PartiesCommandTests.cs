@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Cli.Tests;
+
+/// <summary><c>users</c>, <c>certs</c> and <c>keys</c>: provisioning a new installation from the command line.</summary>
+public sealed class PartiesCommandTests : IDisposable
+{
+    private const string Supplier = "90-B3-D5-1F-30-01-00-00";
+    private const string NetworkOperator = "90-B3-D5-1F-30-02-00-00";
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task An_added_user_is_listed_with_roles_status_and_response_url()
+    {
+        var (code, output, _) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--role", "GS", "--name", "Test Supplier", "--response-url", "https://supplier.example/duis");
+        Assert.Equal(0, code);
+        Assert.Contains("added DCC user 90-B3-D5-1F-30-01-00-00 'Test Supplier' (IS, GS)", output, StringComparison.Ordinal);
+
+        var (listCode, list, _) = await cli.RunWithDataAsync("users", "list");
+        Assert.Equal(0, listCode);
+        var row = Assert.Single(list.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal));
+        Assert.Matches(@"Test Supplier\s+IS, GS\s+Active\s+none\s+https://supplier.example/duis", row);
+        Assert.Contains("1 DCC users", list, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--id", "90-B3", "--role", "IS", "--id: ")]
+    [InlineData("--id", Supplier, "--role", "XY", "--role: ")]
+    public async Task A_bad_field_is_refused_naming_the_option(string idOption, string id, string roleOption, string role, string named)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", idOption, id, roleOption, role, "--name", "X");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + named, error, StringComparison.Ordinal);
+        Assert.Contains("0 DCC users", (await cli.RunWithDataAsync("users", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Adding_an_existing_user_is_refused_and_keeps_the_first()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "First");
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "GS", "--name", "Second");
+        Assert.Equal(1, code);
+        Assert.Contains("already exists", error, StringComparison.Ordinal);
+        Assert.Contains("First", (await cli.RunWithDataAsync("users", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_init_creates_a_local_ca_and_dsp_identity_once()
+    {
+        var (code, output, _) = await cli.RunWithDataAsync("keys", "init");
+        Assert.Equal(0, code);
+        Assert.Contains("DSP XmlSign identity 90-B3-D5-1F-30-00-00-02", output, StringComparison.Ordinal);
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        using var dsp = keys.LoadDspIdentity();
+        Assert.Equal(RemotePartyRole.DspXmlSign, OrganisationCertificate.FromX509(dsp).Role);
+        Assert.True(dsp.HasPrivateKey);
+
+        var (again, _, error) = await cli.RunWithDataAsync("keys", "init");
+        Assert.Equal(1, again);
+        Assert.Contains("--force", error, StringComparison.Ordinal);
+        using var unchanged = keys.LoadDspIdentity();
+        Assert.Equal(dsp.Thumbprint, unchanged.Thumbprint);
+    }
+
+    [Fact]
+    public async Task Certs_import_binds_each_certificate_to_its_user_by_eui64()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
+        var bundle = WritePem("bundle.pem", Issue(Supplier, RemotePartyRole.XmlSign), Issue(NetworkOperator, RemotePartyRole.XmlSign));
+
+        var (code, output, _) = await cli.RunWithDataAsync("certs", "import", bundle);
+        Assert.Equal(0, code);
+        Assert.Contains($"bound: XmlSign (OU=87) serial", output, StringComparison.Ordinal);
+        Assert.Contains($"to {Supplier}", output, StringComparison.Ordinal);
+        Assert.Contains($"to {NetworkOperator}", output, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("users", "list")).Output;
+        Assert.Equal(2, list.Split('\n').Count(l => l.Contains("XmlSign (87)", StringComparison.Ordinal)));
+
+        var (again, repeat, _) = await cli.RunWithDataAsync("certs", "import", bundle);
+        Assert.Equal(0, again);
+        Assert.Contains("already bound", repeat, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_import_refuses_a_certificate_whose_eui64_has_no_user_and_imports_nothing()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        var known = WritePem("known.pem", Issue(Supplier, RemotePartyRole.XmlSign));
+        var stranger = WritePem("stranger.pem", Issue("00-DB-12-34-56-78-00-04", RemotePartyRole.XmlSign));
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", known, stranger);
+        Assert.Equal(1, code);
+        Assert.Contains("00-DB-12-34-56-78-00-04, which is not a DCC user", error, StringComparison.Ordinal);
+        Assert.Contains("nothing imported", error, StringComparison.Ordinal);
+        Assert.Contains("none", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_import_refuses_a_certificate_without_the_smki_fields()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var plain = new CertificateRequest("CN=not smki", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        var file = WritePem("plain.pem", plain);
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", file);
+        Assert.Equal(1, code);
+        Assert.Contains("plain.pem", error, StringComparison.Ordinal);
+        Assert.Contains("no OU", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_issue_writes_a_key_pair_from_the_local_ca_and_binds_it()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        var outDir = Path.Combine(cli.DataDirectory, "issued");
+        var (code, output, _) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir);
+        Assert.Equal(0, code);
+        Assert.Contains("XmlSign (OU=87)", output, StringComparison.Ordinal);
+        using var issued = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-87.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-87.key.pem"));
+        Assert.Equal(Eui64.Parse(Supplier), OrganisationCertificate.FromX509(issued).EntityId);
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        using var ca = keys.LoadLocalCa();
+        Assert.Equal(ca.Certificate.Subject, issued.Issuer);
+    }
+
+    [Fact]
+    public async Task Keys_import_dsp_takes_a_pkcs8_key_and_its_certificate_and_refuses_a_non_dsp_certificate()
+    {
+        using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);
+        var cert = WritePem("dsp.crt.pem", dsp);
+        var key = Path.Combine(cli.DataDirectory, "dsp.key");
+        using (var k = dsp.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllBytesAsync(key, k.ExportPkcs8PrivateKey());
+        }
+        var (code, output, _) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert);
+        Assert.Equal(0, code);
+        Assert.Contains("imported DSP XmlSign identity 90-B3-D5-1F-30-00-00-02", output, StringComparison.Ordinal);
+
+        using var xmlSign = Issue(Supplier, RemotePartyRole.XmlSign);
+        var wrongCert = WritePem("wrong.crt.pem", xmlSign);
+        var wrongKey = Path.Combine(cli.DataDirectory, "wrong.key.pem");
+        using (var k = xmlSign.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(wrongKey, k.ExportPkcs8PrivateKeyPem());
+        }
+        var (refused, _, error) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", wrongKey, "--cert", wrongCert);
+        Assert.Equal(1, refused);
+        Assert.Contains("OU=89", error, StringComparison.Ordinal);
+
+        var (missing, _, missingError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", Path.Combine(cli.DataDirectory, "nope.pem"), "--cert", cert);
+        Assert.Equal(1, missing);
+        Assert.Contains("--key: ", missingError, StringComparison.Ordinal);
+    }
+
+    private X509Certificate2 Issue(string eui, RemotePartyRole role)
+    {
+        using var ca = CertificateAuthority.Create("Test CA", cli.Clock, Duration.FromDays(3650));
+        return ca.Issue(Eui64.Parse(eui), role, null, cli.Clock, Duration.FromDays(365));
+    }
+
+    private string WritePem(string name, params X509Certificate2[] certificates)
+    {
+        var path = Path.Combine(cli.DataDirectory, name);
+        File.WriteAllText(path, string.Concat(certificates.Select(c => c.ExportCertificatePem() + "\n")));
+        return path;
+    }
+
+    public void Dispose() => cli.Dispose();
+}

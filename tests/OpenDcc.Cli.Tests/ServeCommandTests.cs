@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace OpenDcc.Cli.Tests;
+
+public sealed class ServeCommandTests : IDisposable
+{
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task Serve_starts_the_hub_on_sqlite_answers_health_and_stops_on_cancel()
+    {
+        var port = FreePort();
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}"], TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var response = await RetryAsync(() => http.GetAsync(new Uri("/health", UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", health.RootElement.GetProperty("status").GetString());
+        Assert.StartsWith("sqlite ", health.RootElement.GetProperty("checks").GetProperty("store").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(cli.DataDirectory, "opendcc.db")));
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+        Assert.Contains("listening on", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await send();
+            }
+            catch (HttpRequestException) when (attempt < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose() => cli.Dispose();
+}
