@@ -1,0 +1,197 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using NodaTime;
+using Npgsql;
+using NpgsqlTypes;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Bench;
+
+/// <summary>
+/// Appending N entries to the hash-chained message log, against raw batched inserts of the same rows (same
+/// columns, same sizes, same batch size, one transaction per batch) into the same kind of store, without the
+/// chain (no hashing, no head row). Rounds alternate baseline and log on fresh databases; medians are reported.
+/// Target (issue 2): log / raw >= 0.5.
+/// </summary>
+internal static class MessageLogBenchmark
+{
+    private static readonly Eui64 User = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+
+    public static async Task<int> RunAsync(BenchArgs args)
+    {
+        Console.WriteLine($"message-log: {args.Entries:N0} entries of {args.PayloadBytes} payload bytes, batches of {args.Batch}, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        var records = MakeRecords(args);
+        var engines = new List<string> { "sqlite" };
+        if (args.Postgres is not null)
+        {
+            engines.Add("postgres");
+        }
+        var allMet = true;
+        foreach (var engine in engines)
+        {
+            var raw = new List<double>();
+            var chained = new List<double>();
+            for (var round = 1; round <= args.Rounds; round++)
+            {
+                raw.Add(await MeasureAsync(engine, args, store => RawInsertAsync(store, records, args.Batch)));
+                chained.Add(await MeasureAsync(engine, args, store => ChainedAppendAsync(store, records, args.Batch)));
+                Console.WriteLine($"  {engine} round {round}: raw {args.Entries / raw[^1],12:N0} rows/s   message log {args.Entries / chained[^1],12:N0} entries/s");
+            }
+            var rawRate = args.Entries / Median(raw);
+            var logRate = args.Entries / Median(chained);
+            var ratio = logRate / rawRate;
+            allMet &= ratio >= 0.5;
+            Console.WriteLine($"{engine}: raw batched inserts {rawRate:N0} rows/s; hash-chained message log {logRate:N0} entries/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")})");
+        }
+        return allMet ? 0 : 2;
+    }
+
+    private static MessageLogRecord[] MakeRecords(BenchArgs args)
+    {
+        var start = Instant.FromUtc(2026, 11, 28, 0, 0);
+        var random = new Random(42);
+        var records = new MessageLogRecord[args.Entries];
+        for (var i = 0; i < records.Length; i++)
+        {
+            var payload = new byte[args.PayloadBytes];
+            random.NextBytes(payload);
+            records[i] = new MessageLogRecord(
+                start.PlusTicks(i * 1000L),
+                i % 2 == 0 ? MessageDirection.Inbound : MessageDirection.Outbound,
+                User,
+                string.Create(CultureInfo.InvariantCulture, $"90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:{i / 2}"),
+                i % 2 == 0 ? "I99" : "I0",
+                payload);
+        }
+        return records;
+    }
+
+    private static async Task<double> MeasureAsync(string engine, BenchArgs args, Func<OpenDccStore, Task> work)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-" + Guid.NewGuid().ToString("N"));
+        var database = "opendcc_bench_" + Guid.NewGuid().ToString("N");
+        var store = engine == "sqlite"
+            ? await OpenDccStore.OpenSqliteAsync(directory)
+            : await OpenPostgresAsync(args.Postgres!, database);
+        try
+        {
+            GC.Collect();
+            var watch = Stopwatch.StartNew();
+            await work(store);
+            return watch.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            if (engine == "sqlite")
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            else
+            {
+                await DropPostgresAsync(args.Postgres!, database);
+            }
+        }
+    }
+
+    private static async Task ChainedAppendAsync(OpenDccStore store, MessageLogRecord[] records, int batch)
+    {
+        for (var offset = 0; offset < records.Length; offset += batch)
+        {
+            await store.MessageLog.AppendAsync(new ArraySegment<MessageLogRecord>(records, offset, Math.Min(batch, records.Length - offset)));
+        }
+    }
+
+    /// <summary>The same rows into the same table, one transaction per batch, with constant hash columns.</summary>
+    private static async Task RawInsertAsync(OpenDccStore store, MessageLogRecord[] records, int batch)
+    {
+        var hash = new byte[32];
+        for (var offset = 0; offset < records.Length; offset += batch)
+        {
+            await using var connection = await store.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            var end = Math.Min(offset + batch, records.Length);
+            if (connection is NpgsqlConnection npgsql)
+            {
+                await using var importer = await npgsql.BeginBinaryImportAsync(
+                    "COPY message_log (sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash) FROM STDIN (FORMAT BINARY)");
+                for (var i = offset; i < end; i++)
+                {
+                    var r = records[i];
+                    await importer.StartRowAsync();
+                    await importer.WriteAsync((long)i + 1, NpgsqlDbType.Bigint);
+                    await importer.WriteAsync(r.At.ToUnixTimeTicks(), NpgsqlDbType.Bigint);
+                    await importer.WriteAsync((short)r.Direction, NpgsqlDbType.Smallint);
+                    await importer.WriteAsync(r.User!.Value.ToString(), NpgsqlDbType.Text);
+                    await importer.WriteAsync(r.Correlation!, NpgsqlDbType.Text);
+                    await importer.WriteAsync(r.Outcome, NpgsqlDbType.Text);
+                    await importer.WriteAsync(r.Payload.ToArray(), NpgsqlDbType.Bytea);
+                    await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
+                    await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
+                }
+                await importer.CompleteAsync();
+            }
+            else
+            {
+                await using var insert = (SqliteCommand)connection.CreateCommand();
+                insert.Transaction = (SqliteTransaction)transaction;
+                insert.CommandText = "INSERT INTO message_log (sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash) VALUES (@s, @at, @d, @u, @c, @o, @p, @ph, @h)";
+                var s = insert.Parameters.Add("@s", SqliteType.Integer);
+                var at = insert.Parameters.Add("@at", SqliteType.Integer);
+                var d = insert.Parameters.Add("@d", SqliteType.Integer);
+                var u = insert.Parameters.Add("@u", SqliteType.Text);
+                var c = insert.Parameters.Add("@c", SqliteType.Text);
+                var o = insert.Parameters.Add("@o", SqliteType.Text);
+                var p = insert.Parameters.Add("@p", SqliteType.Blob);
+                var ph = insert.Parameters.Add("@ph", SqliteType.Blob);
+                var h = insert.Parameters.Add("@h", SqliteType.Blob);
+                insert.Prepare();
+                for (var i = offset; i < end; i++)
+                {
+                    var r = records[i];
+                    s.Value = (long)i + 1;
+                    at.Value = r.At.ToUnixTimeTicks();
+                    d.Value = (int)r.Direction;
+                    u.Value = r.User!.Value.ToString();
+                    c.Value = r.Correlation;
+                    o.Value = r.Outcome;
+                    p.Value = r.Payload.ToArray();
+                    ph.Value = hash;
+                    h.Value = hash;
+                    await insert.ExecuteNonQueryAsync();
+                }
+            }
+            await transaction.CommitAsync();
+        }
+    }
+
+    private static async Task<OpenDccStore> OpenPostgresAsync(string admin, string database)
+    {
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return await OpenDccStore.OpenPostgresAsync(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString());
+    }
+
+    private static async Task DropPostgresAsync(string admin, string database)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using DbCommand drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+}
