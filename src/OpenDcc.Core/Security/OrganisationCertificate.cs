@@ -11,6 +11,9 @@ namespace OpenDcc.Core.Security;
 /// An SMKI-style organisation certificate: ECDSA P-256, subject <c>OU</c> = remote-party role as two hex
 /// digits, subject <c>x500UniqueIdentifier</c> = the party's EUI-64 as a BIT STRING.
 /// </summary>
+/// <param name="IssuerName">The issuer's distinguished name as .NET formats it (e.g. <c>CN=Z1, OU=07</c>).</param>
+/// <param name="SerialNumber">The serial number in decimal, as XML signatures carry it in <c>X509SerialNumber</c>.</param>
+/// <param name="Thumbprint">SHA-256 of the DER encoding, upper-case hex.</param>
 public sealed record OrganisationCertificate(
     Eui64 EntityId,
     RemotePartyRole Role,
@@ -80,7 +83,7 @@ public sealed record OrganisationCertificate(
             entity.Value,
             (RemotePartyRole)roleCode,
             certificate.Issuer,
-            certificate.SerialNumber,
+            new System.Numerics.BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true).ToString(CultureInfo.InvariantCulture),
             Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)),
             Instant.FromDateTimeOffset(certificate.NotBefore.ToUniversalTime()),
             Instant.FromDateTimeOffset(certificate.NotAfter.ToUniversalTime()),

@@ -12,7 +12,7 @@ CREATE TABLE organisation_certificate (
     entity_id     text NOT NULL REFERENCES dcc_user (id),
     role          integer NOT NULL,           -- remote-party role code (OU)
     issuer_name   text NOT NULL,
-    serial_number text NOT NULL,              -- hex, as X.509 carries it
+    serial_number text NOT NULL,              -- decimal, as XMLDSig X509SerialNumber carries it
     not_before    bigint NOT NULL,            -- Unix ticks (100 ns)
     not_after     bigint NOT NULL,
     pem           text NOT NULL,

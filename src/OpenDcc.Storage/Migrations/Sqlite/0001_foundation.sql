@@ -12,7 +12,7 @@ CREATE TABLE organisation_certificate (
     entity_id     TEXT NOT NULL REFERENCES dcc_user (id),
     role          INTEGER NOT NULL,           -- remote-party role code (OU)
     issuer_name   TEXT NOT NULL,
-    serial_number TEXT NOT NULL,              -- hex, as X.509 carries it
+    serial_number TEXT NOT NULL,              -- decimal, as XMLDSig X509SerialNumber carries it
     not_before    INTEGER NOT NULL,           -- Unix ticks (100 ns)
     not_after     INTEGER NOT NULL,
     pem           TEXT NOT NULL,
