@@ -60,19 +60,30 @@ public sealed class ServiceCatalogue
             var parts = id.Split('.');
             var serviceReference = parts.Length == 3 ? $"{parts[0]}.{parts[1]}" : id;
             var roles = f[6].Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Aggregate(DccUserRole.None, (acc, code) => acc | DccUserRoles.Parse(code));
+                .Aggregate(DccUserRole.None, (acc, code) => acc | Role(code, lineNumber));
             variants.Add(new ServiceReferenceVariant(
                 id,
                 f[1],
                 serviceReference,
                 Flag(f[2], lineNumber),
-                Enum.Parse<FutureDatedResponsePattern>(f[3]),
+                Pattern(f[3], lineNumber),
                 Flag(f[4], lineNumber),
                 Flag(f[5], lineNumber),
                 roles));
         }
         return new ServiceCatalogue(variants);
     }
+
+    private static DccUserRole Role(string code, int line) =>
+        DccUserRoles.TryParse(code, out var role)
+            ? role
+            : throw new FormatException($"catalogue line {line}: unknown DCC user role '{code}'");
+
+    // By name only: Enum.Parse would also take a number such as "7" and yield an undefined pattern.
+    private static FutureDatedResponsePattern Pattern(string value, int line) =>
+        Enum.GetNames<FutureDatedResponsePattern>().Contains(value, StringComparer.Ordinal)
+            ? Enum.Parse<FutureDatedResponsePattern>(value)
+            : throw new FormatException($"catalogue line {line}: future-dated pattern must be one of {string.Join(", ", Enum.GetNames<FutureDatedResponsePattern>())}, not '{value}'");
 
     private static bool Flag(string value, int line) => value switch
     {

@@ -1,0 +1,196 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Security;
+using static OpenDcc.Core.Tests.Security.TestCertificates;
+
+namespace OpenDcc.Core.Tests.Security;
+
+public sealed class FileKeyStoreTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "opendcc-keys-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Saved_dsp_identity_loads_back_with_its_private_key()
+    {
+        var store = new FileKeyStore(directory);
+        using var dsp = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        Assert.False(store.HasDspIdentity);
+
+        var saved = store.SaveDspIdentity(dsp);
+        using var loaded = store.LoadDspIdentity();
+
+        Assert.True(store.HasDspIdentity);
+        Assert.Equal(Dsp, saved.EntityId);
+        Assert.Equal(RemotePartyRole.DspXmlSign, saved.Role);
+        Assert.Equal(dsp.Thumbprint, loaded.Thumbprint);
+        Assert.True(loaded.HasPrivateKey);
+        using var loadedKey = loaded.GetECDsaPrivateKey()!;
+        using var originalPublic = dsp.GetECDsaPublicKey()!;
+        var data = "signed response"u8.ToArray();
+        Assert.True(originalPublic.VerifyData(data, loadedKey.SignData(data, HashAlgorithmName.SHA256), HashAlgorithmName.SHA256));
+    }
+
+    [Fact]
+    public void Private_key_is_written_as_pkcs8_pem_readable_by_the_owner_only()
+    {
+        var store = new FileKeyStore(directory);
+        using var dsp = Issue(Dsp, RemotePartyRole.DspXmlSign);
+
+        store.SaveDspIdentity(dsp);
+
+        var keyPath = Path.Combine(directory, "dsp-xmlsign.key.pem");
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", File.ReadAllText(keyPath), StringComparison.Ordinal);
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", File.ReadAllText(Path.Combine(directory, "dsp-xmlsign.crt.pem")), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
+        }
+    }
+
+    [Fact]
+    public void Saving_again_replaces_the_identity()
+    {
+        var store = new FileKeyStore(directory);
+        using var first = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var second = Issue(Dsp, RemotePartyRole.DspXmlSign);
+
+        store.SaveDspIdentity(first);
+        store.SaveDspIdentity(second);
+        using var loaded = store.LoadDspIdentity();
+
+        Assert.Equal(second.Thumbprint, loaded.Thumbprint);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(directory, "dsp-xmlsign.key.pem")));
+        }
+    }
+
+    [Fact]
+    public void Xml_sign_certificate_is_refused_as_dsp_identity_naming_ou_89()
+    {
+        var store = new FileKeyStore(directory);
+        using var userXmlSign = Issue(Supplier, RemotePartyRole.XmlSign);
+
+        var error = Assert.Throws<InvalidOrganisationCertificateException>(() => store.SaveDspIdentity(userXmlSign));
+
+        Assert.Contains("OU=89", error.Message, StringComparison.Ordinal);
+        Assert.Contains("OU=87", error.Message, StringComparison.Ordinal);
+        Assert.False(store.HasDspIdentity);
+    }
+
+    [Fact]
+    public void Dsp_certificate_without_its_private_key_is_refused()
+    {
+        var store = new FileKeyStore(directory);
+        using var dsp = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var publicOnly = X509CertificateLoader.LoadCertificate(dsp.RawData);
+
+        Assert.Throws<ArgumentException>(() => store.SaveDspIdentity(publicOnly));
+        Assert.False(store.HasDspIdentity);
+    }
+
+    [Fact]
+    public void Loading_before_anything_was_saved_says_to_run_keys_init()
+    {
+        var store = new FileKeyStore(directory);
+
+        var error = Assert.Throws<InvalidOperationException>(store.LoadDspIdentity);
+
+        Assert.Contains("'opendcc keys init'", error.Message, StringComparison.Ordinal);
+        Assert.False(store.HasLocalCa);
+        Assert.Throws<InvalidOperationException>(store.LoadLocalCa);
+    }
+
+    [Fact]
+    public void Saved_local_ca_loads_back_and_can_issue()
+    {
+        var store = new FileKeyStore(directory);
+        var clock = new FakeClock(Now);
+        using var authority = CertificateAuthority.Create("Local", clock, Duration.FromDays(100));
+
+        store.SaveLocalCa(authority);
+        using var loaded = store.LoadLocalCa();
+        using var issued = loaded.Issue(Supplier, RemotePartyRole.Supplier, null, clock, Duration.FromDays(10));
+
+        Assert.True(store.HasLocalCa);
+        Assert.Equal(authority.Certificate.Thumbprint, loaded.Certificate.Thumbprint);
+        Assert.Equal(authority.Certificate.Subject, issued.Issuer);
+    }
+
+    [Fact]
+    public void Combine_accepts_a_pkcs8_pem_key()
+    {
+        using var certificate = Issue(Supplier, RemotePartyRole.Supplier);
+        using var key = certificate.GetECDsaPrivateKey()!;
+        var (certPath, keyPath) = WritePair(certificate, key.ExportPkcs8PrivateKeyPem());
+
+        using var combined = FileKeyStore.Combine(certPath, keyPath);
+
+        Assert.True(combined.HasPrivateKey);
+        Assert.Equal(certificate.Thumbprint, combined.Thumbprint);
+    }
+
+    [Fact]
+    public void Combine_accepts_a_sec1_pem_key()
+    {
+        using var certificate = Issue(Supplier, RemotePartyRole.Supplier);
+        using var key = certificate.GetECDsaPrivateKey()!;
+        var (certPath, keyPath) = WritePair(certificate, key.ExportECPrivateKeyPem());
+
+        using var combined = FileKeyStore.Combine(certPath, keyPath);
+
+        Assert.True(combined.HasPrivateKey);
+    }
+
+    [Fact]
+    public void Combine_accepts_a_pkcs8_der_key()
+    {
+        using var certificate = Issue(Supplier, RemotePartyRole.Supplier);
+        using var key = certificate.GetECDsaPrivateKey()!;
+        var (certPath, keyPath) = WritePair(certificate, null);
+        File.WriteAllBytes(keyPath, key.ExportPkcs8PrivateKey());
+
+        using var combined = FileKeyStore.Combine(certPath, keyPath);
+
+        Assert.True(combined.HasPrivateKey);
+        Assert.Equal(certificate.Thumbprint, combined.Thumbprint);
+    }
+
+    [Fact]
+    public void Combine_refuses_a_key_that_does_not_match_naming_both_files()
+    {
+        using var certificate = Issue(Supplier, RemotePartyRole.Supplier);
+        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var (certPath, keyPath) = WritePair(certificate, otherKey.ExportPkcs8PrivateKeyPem());
+
+        var error = Assert.Throws<CryptographicException>(() => FileKeyStore.Combine(certPath, keyPath));
+
+        Assert.Contains(keyPath, error.Message, StringComparison.Ordinal);
+        Assert.Contains(certPath, error.Message, StringComparison.Ordinal);
+        Assert.Contains("does not match", error.Message, StringComparison.Ordinal);
+    }
+
+    private (string CertPath, string KeyPath) WritePair(X509Certificate2 certificate, string? keyPem)
+    {
+        Directory.CreateDirectory(directory);
+        var certPath = Path.Combine(directory, "party.crt.pem");
+        var keyPath = Path.Combine(directory, "party.key");
+        File.WriteAllText(certPath, certificate.ExportCertificatePem());
+        if (keyPem is not null)
+        {
+            File.WriteAllText(keyPath, keyPem);
+        }
+        return (certPath, keyPath);
+    }
+}
