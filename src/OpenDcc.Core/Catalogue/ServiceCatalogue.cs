@@ -57,6 +57,10 @@ public sealed class ServiceCatalogue
                 throw new FormatException($"catalogue line {lineNumber}: expected 7 tab-separated fields, found {f.Length}");
             }
             var id = f[0];
+            if (variants.Any(v => v.Id == id))
+            {
+                throw new FormatException($"catalogue line {lineNumber}: service reference variant {id} appears twice");
+            }
             var parts = id.Split('.');
             var serviceReference = parts.Length == 3 ? $"{parts[0]}.{parts[1]}" : id;
             var roles = f[6].Split(' ', StringSplitOptions.RemoveEmptyEntries)

@@ -189,6 +189,7 @@ public class ServiceCatalogueTests
     [InlineData("1.2\tBad pattern\tN\tSometimes\tN\tN\tIS", "'Sometimes'")]
     [InlineData("1.2\tNumeric pattern\tN\t7\tN\tN\tIS", "'7'")]
     [InlineData("1.2\tBad role\tN\tNone\tN\tN\tIS XX", "'XX'")]
+    [InlineData("1.1.1\tTwice\tN\tNone\tN\tN\tIS", "1.1.1 appears twice")]
     public void Parse_rejects_a_malformed_line_naming_the_line_number(string badLine, string fault)
     {
         var text = "# header\n1.1.1\tGood\tY\tDevice\tN\tN\tIS\n" + badLine + "\n";

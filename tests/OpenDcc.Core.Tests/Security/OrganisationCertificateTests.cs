@@ -73,7 +73,7 @@ public class OrganisationCertificateTests
         var parsed = OrganisationCertificate.FromX509(certificate);
 
         Assert.Equal(Authority.Certificate.Subject, parsed.IssuerName);
-        Assert.Equal(certificate.SerialNumber, parsed.SerialNumber);
+        Assert.Equal(System.Numerics.BigInteger.Parse("0" + certificate.SerialNumber, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture), parsed.SerialNumber);
         Assert.Equal(Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)), parsed.Thumbprint);
         Assert.Equal(64, parsed.Thumbprint.Length);
         Assert.StartsWith("-----BEGIN CERTIFICATE-----", parsed.Pem, StringComparison.Ordinal);
