@@ -31,4 +31,11 @@ trap cleanup EXIT
 echo "test.sh: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
 
 export OPENDCC_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
-dotnet test OpenDcc.slnx -c Release "$@"
+log=$(mktemp /tmp/opendcc-test-log.XXXXXX)
+status=0
+dotnet test OpenDcc.slnx -c Release "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "tests: $passed passed, $failed failed"
+exit "$status"
