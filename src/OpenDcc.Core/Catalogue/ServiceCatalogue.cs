@@ -52,9 +52,9 @@ public sealed class ServiceCatalogue
                 continue;
             }
             var f = line.Split('\t');
-            if (f.Length != 7)
+            if (f.Length != 8)
             {
-                throw new FormatException($"catalogue line {lineNumber}: expected 7 tab-separated fields, found {f.Length}");
+                throw new FormatException($"catalogue line {lineNumber}: expected 8 tab-separated fields, found {f.Length}");
             }
             var id = f[0];
             if (variants.Any(v => v.Id == id))
@@ -73,7 +73,8 @@ public sealed class ServiceCatalogue
                 Pattern(f[3], lineNumber),
                 Flag(f[4], lineNumber),
                 Flag(f[5], lineNumber),
-                roles));
+                roles,
+                f[7]));
         }
         return new ServiceCatalogue(variants);
     }

@@ -19,6 +19,7 @@ public enum FutureDatedResponsePattern
 /// <param name="IsDccSchedulable">May be run by the DCC on a schedule (SRV 5.1).</param>
 /// <param name="IsNonDevice">Answered by the DCC itself, not sent to a device.</param>
 /// <param name="EligibleRoles">The user roles that may send it; empty for 7.16, 8.5 and 8.6 in the matrix.</param>
+/// <param name="BodyElement">The local name of the request's <c>sr:Body</c> child, e.g. <c>ReadInstantaneousImportRegisters</c>.</param>
 public sealed record ServiceReferenceVariant(
     string Id,
     string Name,
@@ -27,7 +28,8 @@ public sealed record ServiceReferenceVariant(
     FutureDatedResponsePattern FutureDatedResponsePattern,
     bool IsDccSchedulable,
     bool IsNonDevice,
-    DccUserRole EligibleRoles)
+    DccUserRole EligibleRoles,
+    string BodyElement)
 {
     public bool IsEligibleFor(DccUserRole roles) => (EligibleRoles & roles) != 0;
 

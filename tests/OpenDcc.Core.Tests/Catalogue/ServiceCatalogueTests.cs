@@ -161,42 +161,52 @@ public class ServiceCatalogueTests
     [Fact]
     public void Parse_reads_every_field_and_skips_comments_and_blank_lines()
     {
-        var text = "# srv\tname\t...\n\n1.1.1\tUpdate Import Tariff (Primary Element)\tY\tDevice\tN\tN\tis GS\n8.2\tRead Inventory\tN\tNone\tY\tY\tOU\n";
+        var text = "# srv\tname\t...\n\n1.1.1\tUpdate Import Tariff (Primary Element)\tY\tDevice\tN\tN\tis GS\tUpdateImportTariffPrimaryElement\n8.2\tRead Inventory\tN\tNone\tY\tY\tOU\tReadInventory\n";
 
         var catalogue = ServiceCatalogue.Parse(new StringReader(text));
 
         Assert.Equal(["1.1.1", "8.2"], catalogue.Variants.Select(v => v.Id));
         Assert.Equal(
-            new ServiceReferenceVariant("1.1.1", "Update Import Tariff (Primary Element)", "1.1", true, FutureDatedResponsePattern.Device, false, false, DccUserRole.ImportSupplier | DccUserRole.GasSupplier),
+            new ServiceReferenceVariant("1.1.1", "Update Import Tariff (Primary Element)", "1.1", true, FutureDatedResponsePattern.Device, false, false, DccUserRole.ImportSupplier | DccUserRole.GasSupplier, "UpdateImportTariffPrimaryElement"),
             catalogue["1.1.1"]);
         Assert.Equal(
-            new ServiceReferenceVariant("8.2", "Read Inventory", "8.2", false, FutureDatedResponsePattern.None, true, true, DccUserRole.OtherUser),
+            new ServiceReferenceVariant("8.2", "Read Inventory", "8.2", false, FutureDatedResponsePattern.None, true, true, DccUserRole.OtherUser, "ReadInventory"),
             catalogue["8.2"]);
     }
 
     [Fact]
     public void Parse_accepts_a_variant_with_no_roles()
     {
-        var catalogue = ServiceCatalogue.Parse(new StringReader("8.5\tService Opt Out\tN\tDsp\tN\tN\t\n"));
+        var catalogue = ServiceCatalogue.Parse(new StringReader("8.5\tService Opt Out\tN\tDsp\tN\tN\t\tServiceOptOut\n"));
 
         Assert.Equal(DccUserRole.None, catalogue["8.5"].EligibleRoles);
     }
 
     [Theory]
-    [InlineData("1.2\tToo few fields\tY", "7 tab-separated fields, found 3")]
-    [InlineData("1.2\tBad flag\tyes\tNone\tN\tN\tIS", "'yes'")]
-    [InlineData("1.2\tBad flag\tN\tNone\tN\t1\tIS", "'1'")]
-    [InlineData("1.2\tBad pattern\tN\tSometimes\tN\tN\tIS", "'Sometimes'")]
-    [InlineData("1.2\tNumeric pattern\tN\t7\tN\tN\tIS", "'7'")]
-    [InlineData("1.2\tBad role\tN\tNone\tN\tN\tIS XX", "'XX'")]
-    [InlineData("1.1.1\tTwice\tN\tNone\tN\tN\tIS", "1.1.1 appears twice")]
+    [InlineData("1.2\tToo few fields\tY", "8 tab-separated fields, found 3")]
+    [InlineData("1.2\tBad flag\tyes\tNone\tN\tN\tIS\tBodyElement", "'yes'")]
+    [InlineData("1.2\tBad flag\tN\tNone\tN\t1\tIS\tBodyElement", "'1'")]
+    [InlineData("1.2\tBad pattern\tN\tSometimes\tN\tN\tIS\tBodyElement", "'Sometimes'")]
+    [InlineData("1.2\tNumeric pattern\tN\t7\tN\tN\tIS\tBodyElement", "'7'")]
+    [InlineData("1.2\tBad role\tN\tNone\tN\tN\tIS XX\tBodyElement", "'XX'")]
+    [InlineData("1.1.1\tTwice\tN\tNone\tN\tN\tIS\tBodyElement", "1.1.1 appears twice")]
     public void Parse_rejects_a_malformed_line_naming_the_line_number(string badLine, string fault)
     {
-        var text = "# header\n1.1.1\tGood\tY\tDevice\tN\tN\tIS\n" + badLine + "\n";
+        var text = "# header\n1.1.1\tGood\tY\tDevice\tN\tN\tIS\tGood\n" + badLine + "\n";
 
         var error = Assert.Throws<FormatException>(() => ServiceCatalogue.Parse(new StringReader(text)));
 
         Assert.Contains("catalogue line 3", error.Message, StringComparison.Ordinal);
         Assert.Contains(fault, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("4.1.1", "ReadInstantaneousImportRegisters")]
+    [InlineData("8.2", "ReadInventory")]
+    [InlineData("12.2", "DevicePrenotification")]
+    public void Every_variant_names_its_request_body_element(string srv, string element)
+    {
+        Assert.Equal(element, ServiceCatalogue.Duis[srv].BodyElement);
+        Assert.All(ServiceCatalogue.Duis.Variants, v => Assert.Matches("^[A-Z][A-Za-z0-9]+$", v.BodyElement));
     }
 }
