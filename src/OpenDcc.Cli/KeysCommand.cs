@@ -1,5 +1,5 @@
 using System.CommandLine;
-using NodaTime;
+using OpenDcc.Hub;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -8,14 +8,11 @@ namespace OpenDcc.Cli;
 /// <summary><c>opendcc keys init|import-dsp</c>: OpenDcc's own keys (local CA, DSP XmlSign identity).</summary>
 internal static class KeysCommand
 {
-    /// <summary>The DSP identity DCC Boxed uses (the ZAZ1 ACB/DSP EUI-64), so DCC tooling addresses OpenDcc unchanged.</summary>
-    public const string DefaultDspId = "90-B3-D5-1F-30-00-00-02";
-
     public static Command Create(CliContext context)
     {
         var keys = context.WithStoreOptions(new Command("keys", "OpenDcc's own keys: the local CA and the DSP XmlSign identity"));
 
-        var dspId = new Option<string>("--dsp-id") { Description = $"The DSP's EUI-64 (default {DefaultDspId}, as in DCC Boxed)", DefaultValueFactory = _ => DefaultDspId };
+        var dspId = new Option<string>("--dsp-id") { Description = $"The DSP's EUI-64 (default {Eui64Defaults.Dsp}, as in DCC Boxed)", DefaultValueFactory = _ => Eui64Defaults.Dsp.ToString() };
         var force = new Option<bool>("--force") { Description = "Replace keys that already exist" };
         var init = new Command("init", "Create a fresh local CA and DSP XmlSign identity for a new installation") { dspId, force };
         init.SetAction(async parsed =>
@@ -27,11 +24,8 @@ internal static class KeysCommand
                 return 1;
             }
             var dsp = UsersCommand.ParseField("--dsp-id", () => Eui64.Parse(parsed.GetRequiredValue(dspId)));
-            using var ca = CertificateAuthority.Create("OpenDcc Local CA", context.Clock, Duration.FromDays(365 * 20));
-            using var identity = ca.Issue(dsp, RemotePartyRole.DspXmlSign, null, context.Clock, Duration.FromDays(365 * 10));
-            store.SaveLocalCa(ca);
-            var saved = store.SaveDspIdentity(identity);
-            await context.Output.WriteLineAsync($"created local CA '{ca.Certificate.Subject}' and DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}) in {store.Directory}");
+            var saved = store.Initialise(dsp, context.Clock);
+            await context.Output.WriteLineAsync($"created local CA '{saved.IssuerName}' and DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}) in {store.Directory}");
             return 0;
         });
 

@@ -5,24 +5,42 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Hub.Duis;
+using OpenDcc.Hub.Grains;
 using OpenDcc.Storage;
 
 namespace OpenDcc.Hub;
 
 /// <summary>How to start the hub.</summary>
 /// <param name="Urls">Where Kestrel listens; DCC Boxed serves DUIS on port 8079.</param>
-public sealed record HubOptions(string DataDirectory, string? PostgresConnectionString = null, string Urls = HubOptions.DefaultUrls)
+/// <param name="SiloPort">The Orleans silo-to-silo port (localhost clustering).</param>
+/// <param name="GatewayPort">The Orleans client gateway port.</param>
+public sealed record HubOptions(
+    string DataDirectory,
+    string? PostgresConnectionString = null,
+    string Urls = HubOptions.DefaultUrls,
+    int SiloPort = 11111,
+    int GatewayPort = 30000)
 {
     public const string DefaultUrls = "http://127.0.0.1:8079";
+
+    public GatewayResponseCodes ResponseCodes { get; init; } = GatewayResponseCodes.Default;
+
+    public DeliveryOptions Delivery { get; init; } = DeliveryOptions.Default;
 }
 
 /// <summary>
-/// The OpenDcc hub: one ASP.NET Core process serving the DCC user interfaces over the store.
-/// At this stage it answers <c>GET /health</c>; the DUIS gateway, REST API and portal are added here.
+/// The OpenDcc hub: one ASP.NET Core process serving the DUIS gateway (DCC Boxed paths) and <c>GET /health</c>,
+/// co-hosting an Orleans silo that holds per-user state, and delivering asynchronous responses.
 /// </summary>
 public static class HubHost
 {
@@ -33,20 +51,59 @@ public static class HubHost
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, cancellationToken);
+        var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
+        if (!keys.HasDspIdentity)
+        {
+            // A new installation signs with a fresh local identity; 'opendcc keys import-dsp' replaces it.
+            keys.Initialise(Eui64Defaults.Dsp, clock);
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(clock);
-        // A factory registration, so the container disposes the store when the hub stops.
-        builder.Services.AddSingleton(_ => store);
-        builder.Services.AddSingleton(store.Parties);
-        builder.Services.AddSingleton(store.MessageLog);
-        builder.Services.AddSingleton(new FileKeyStore(Path.Combine(options.DataDirectory, "keys")));
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(options.SiloPort, options.GatewayPort)
+            .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15)));
+
+        var services = builder.Services;
+        services.AddSingleton(clock);
+        // Factory registrations, so the container disposes them when the hub stops.
+        services.AddSingleton(_ => store);
+        services.AddSingleton(store.Parties);
+        services.AddSingleton(store.MessageLog);
+        services.AddSingleton(store.Inventory);
+        services.AddSingleton(store.Delivery);
+        services.AddSingleton(store.ReplayCounters);
+        services.AddSingleton(keys);
+        services.AddSingleton(ServiceCatalogue.Duis);
+        services.AddSingleton(sp => new MessageLogWriter(sp.GetRequiredService<IMessageLog>()));
+        services.AddSingleton(sp => new DuisMessageSecurity(keys.LoadDspIdentity(), sp.GetRequiredService<IPartyStore>(), clock));
+        services.AddSingleton<IReplayGuard, OrleansReplayGuard>();
+        services.AddHttpClient(nameof(ResponseDispatcher));
+        services.AddSingleton(sp => new ResponseDispatcher(
+            sp.GetRequiredService<IDeliveryStore>(),
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ResponseDispatcher)),
+            clock,
+            options.Delivery,
+            sp.GetRequiredService<IMessageLog>(),
+            sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
+        services.AddHostedService<DeliveryService>();
+        services.AddSingleton<IDeviceRequestHandler, BuiltInDeviceResponder>();
+        services.AddSingleton(sp => new DuisGateway(
+            sp.GetRequiredService<ServiceCatalogue>(),
+            sp.GetRequiredService<IPartyStore>(),
+            sp.GetRequiredService<IInventoryStore>(),
+            sp.GetRequiredService<IReplayGuard>(),
+            sp.GetRequiredService<IDeviceRequestHandler>(),
+            sp.GetRequiredService<MessageLogWriter>(),
+            sp.GetRequiredService<DuisMessageSecurity>(),
+            clock,
+            options.ResponseCodes));
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         var app = builder.Build();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        app.MapDuisEndpoints();
         return app;
     }
 
@@ -62,6 +119,19 @@ public static class HubHost
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body));
     }
+}
+
+/// <summary>Well-known EUI-64s.</summary>
+public static class Eui64Defaults
+{
+    /// <summary>The DSP identity DCC Boxed uses (the ZAZ1 ACB/DSP EUI-64), so DCC tooling addresses OpenDcc unchanged.</summary>
+    public static OpenDcc.Core.Identifiers.Eui64 Dsp { get; } = OpenDcc.Core.Identifiers.Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+}
+
+/// <summary>Runs the response dispatcher for as long as the hub runs.</summary>
+internal sealed class DeliveryService(ResponseDispatcher dispatcher) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => dispatcher.RunAsync(stoppingToken);
 }
 
 /// <summary>Healthy when the store answers a query; names the engine and where it is.</summary>

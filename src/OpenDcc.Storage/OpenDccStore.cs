@@ -28,6 +28,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         this.release = release;
         Parties = parties;
         MessageLog = messageLog;
+        ReplayCounters = new SqlReplayCounterStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -39,6 +40,8 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IPartyStore Parties { get; }
 
     public IMessageLog MessageLog { get; }
+
+    public IReplayCounterStore ReplayCounters { get; }
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);

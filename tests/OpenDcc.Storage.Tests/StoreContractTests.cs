@@ -28,9 +28,11 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Reopening_applies_no_migration_twice()
     {
+        var applied = await ScalarAsync("SELECT COUNT(*) FROM schema_migration");
         await store.DisposeAsync();
         store = await engine.OpenAsync();
-        Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM schema_migration"));
+        Assert.True(applied >= 1);
+        Assert.Equal(applied, await ScalarAsync("SELECT COUNT(*) FROM schema_migration"));
     }
 
     [Fact]

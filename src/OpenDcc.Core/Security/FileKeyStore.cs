@@ -39,6 +39,15 @@ public sealed class FileKeyStore(string directory)
         return parsed;
     }
 
+    /// <summary>Creates a fresh local CA and a DSP XmlSign identity it issues, replacing any there were.</summary>
+    public OrganisationCertificate Initialise(Identifiers.Eui64 dspId, NodaTime.IClock clock)
+    {
+        using var ca = CertificateAuthority.Create("OpenDcc Local CA", clock, NodaTime.Duration.FromDays(365 * 20));
+        using var identity = ca.Issue(dspId, RemotePartyRole.DspXmlSign, null, clock, NodaTime.Duration.FromDays(365 * 10));
+        SaveLocalCa(ca);
+        return SaveDspIdentity(identity);
+    }
+
     public void SaveLocalCa(CertificateAuthority authority)
     {
         ArgumentNullException.ThrowIfNull(authority);

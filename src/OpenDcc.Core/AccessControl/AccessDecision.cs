@@ -1,0 +1,78 @@
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Parties;
+
+namespace OpenDcc.Core.AccessControl;
+
+/// <summary>The outcome of access control: allowed, or refused with the DUIS response code that says why.</summary>
+public sealed record AccessDecision(ResponseCode? Refusal, string? Reason)
+{
+    public static AccessDecision Allowed { get; } = new(null, null);
+
+    public bool IsAllowed => Refusal is null;
+
+    public static AccessDecision Refuse(ResponseCode code, string reason) => new(code, reason);
+}
+
+/// <summary>What access control knows about the request's target.</summary>
+/// <param name="DeviceKnown">The target is in the smart metering inventory (device requests only).</param>
+public sealed record AccessContext(DccUser? User, DuisEndpoint Endpoint, bool DeviceKnown);
+
+/// <summary>
+/// The authorisation decision for an authenticated DUIS request: a pure function of the request and what is known
+/// about its sender and target. Checks, in order: user known (E1), user active (E3), role eligible for the SRV (E2),
+/// command variant fits the request type (E12), command variant sent to its own endpoint (E13), device known (E19).
+/// The device relationship (E4), SMI status (E5) and device type (E11) checks join when the inventory holds them.
+/// </summary>
+public static class AccessControlPolicy
+{
+    public static AccessDecision Decide(DuisRequest request, AccessContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var variant = request.Variant;
+        if (context.User is not { } user)
+        {
+            return AccessDecision.Refuse(ResponseCode.InvalidUserOrRole, $"{request.RequestId.Originator} is not a DCC user");
+        }
+        if (user.Status != DccUserStatus.Active)
+        {
+            return AccessDecision.Refuse(ResponseCode.UserStatusNotPermitted, $"DCC user {user.Id} is {user.Status}");
+        }
+        if (!variant.IsEligibleFor(user.Roles))
+        {
+            return AccessDecision.Refuse(ResponseCode.RoleNotPermitted, $"roles {user.Roles.Codes()} may not send {variant.Id} {variant.Name}");
+        }
+        if (!CommandVariantFits(variant, request.CommandVariant))
+        {
+            return AccessDecision.Refuse(ResponseCode.CommandVariantNotApplicable, $"command variant {request.CommandVariant} does not apply to {Kind(variant)} SRV {variant.Id}");
+        }
+        CommandVariant.TryGet(request.CommandVariant, out var cv);
+        if (cv.Endpoint != context.Endpoint)
+        {
+            return AccessDecision.Refuse(ResponseCode.RequestTypeNotValidForUrl, $"command variant {cv.Number} belongs at {CommandVariant.PathOf(cv.Endpoint)}, not {CommandVariant.PathOf(context.Endpoint)}");
+        }
+        if (!variant.IsNonDevice && !context.DeviceKnown)
+        {
+            return AccessDecision.Refuse(ResponseCode.DeviceDoesNotExist, $"device {request.RequestId.Target} is not in the smart metering inventory");
+        }
+        return AccessDecision.Allowed;
+    }
+
+    /// <summary>
+    /// Non-device SRVs use CV 8; non-critical device SRVs CV 1–3; critical ones go through Transform (CV 4) and come back
+    /// signed (CV 5–7). Source: DUIS XSD CommandVariant table (duis-and-dcc.md §1.4).
+    /// </summary>
+    public static bool CommandVariantFits(ServiceReferenceVariant variant, int commandVariant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        return variant switch
+        {
+            { IsNonDevice: true } => commandVariant == 8,
+            { IsCritical: true } => commandVariant is >= 4 and <= 7,
+            _ => commandVariant is >= 1 and <= 3,
+        };
+    }
+
+    private static string Kind(ServiceReferenceVariant v) => v.IsNonDevice ? "non-device" : v.IsCritical ? "critical" : "non-critical device";
+}

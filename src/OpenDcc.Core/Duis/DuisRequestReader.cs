@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>Why a request could not be read; enough for the user to mend it.</summary>
+/// <param name="RequestId">The RequestID when it could be read, so the response can still name it.</param>
+public sealed record DuisReadFailure(string Reason, RequestId? RequestId, string? SchemaVersion, ServiceReferenceVariant? Variant);
+
+/// <summary>
+/// Reads the header and body of a DUIS <c>sr:Request</c>: RequestID, CommandVariant, ServiceReference,
+/// ServiceReferenceVariant (known to the catalogue, consistent with the ServiceReference), and a body whose single
+/// element is the one the SRV defines.
+/// </summary>
+public static class DuisRequestReader
+{
+    public static XmlReaderSettings SafeSettings { get; } = new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit,
+        XmlResolver = null,
+        IgnoreComments = false,
+        MaxCharactersInDocument = 10_000_000,
+    };
+
+    /// <summary>Parses bytes into a DOM that keeps whitespace exactly, as signature checking needs.</summary>
+    /// <exception cref="XmlException">not well-formed, or has a DTD.</exception>
+    public static XmlDocument LoadDocument(ReadOnlyMemory<byte> xml)
+    {
+        var document = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
+        using var stream = new MemoryStream(xml.ToArray(), writable: false);
+        using var reader = XmlReader.Create(stream, SafeSettings);
+        document.Load(reader);
+        return document;
+    }
+
+    public static bool TryRead(XmlDocument document, ServiceCatalogue catalogue, out DuisRequest request, out DuisReadFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ArgumentNullException.ThrowIfNull(catalogue);
+        request = null!;
+        failure = null!;
+        var root = document.DocumentElement;
+        if (root is null || root.LocalName != "Request" || root.NamespaceURI != DuisNamespaces.ServiceUserGateway)
+        {
+            failure = new DuisReadFailure($"the document element must be sr:Request in {DuisNamespaces.ServiceUserGateway}", null, null, null);
+            return false;
+        }
+        var schemaVersion = root.GetAttribute("schemaVersion");
+        var version = string.IsNullOrEmpty(schemaVersion) ? null : schemaVersion;
+        var header = Child(root, "Header");
+        if (header is null)
+        {
+            failure = new DuisReadFailure("sr:Header is missing", null, version, null);
+            return false;
+        }
+        var requestIdText = Child(header, "RequestID")?.InnerText;
+        if (requestIdText is null)
+        {
+            failure = new DuisReadFailure("sr:Header has no sr:RequestID", null, version, null);
+            return false;
+        }
+        if (!RequestId.TryParse(requestIdText, out var requestId, out var idError))
+        {
+            failure = new DuisReadFailure($"sr:RequestID: {idError}", null, version, null);
+            return false;
+        }
+        var srvText = Child(header, "ServiceReferenceVariant")?.InnerText.Trim();
+        if (srvText is null || !catalogue.TryGet(srvText, out var found))
+        {
+            failure = new DuisReadFailure(srvText is null ? "sr:Header has no sr:ServiceReferenceVariant" : $"sr:ServiceReferenceVariant '{srvText}' is not a DUIS service reference variant", requestId, version, null);
+            return false;
+        }
+        var variant = found;
+        var serviceReference = Child(header, "ServiceReference")?.InnerText.Trim();
+        if (serviceReference != variant.ServiceReference)
+        {
+            failure = new DuisReadFailure($"sr:ServiceReference '{serviceReference}' does not match variant {variant.Id} (expected {variant.ServiceReference})", requestId, version, variant);
+            return false;
+        }
+        var cvText = Child(header, "CommandVariant")?.InnerText.Trim();
+        if (!int.TryParse(cvText, NumberStyles.None, CultureInfo.InvariantCulture, out var commandVariant) || commandVariant is < 1 or > 8)
+        {
+            failure = new DuisReadFailure($"sr:CommandVariant '{cvText}' must be a number from 1 to 8", requestId, version, variant);
+            return false;
+        }
+        bool? firstInSequence = null;
+        if (Child(header, "FirstInSequence") is { } first)
+        {
+            if (!bool.TryParse(first.InnerText.Trim(), out var value))
+            {
+                failure = new DuisReadFailure($"sr:FirstInSequence '{first.InnerText}' must be true or false", requestId, version, variant);
+                return false;
+            }
+            firstInSequence = value;
+        }
+        RequestId? preceding = null;
+        if (Child(header, "PrecedingServiceRequestID") is { } precedingElement)
+        {
+            if (!RequestId.TryParse(precedingElement.InnerText, out var p, out var pError))
+            {
+                failure = new DuisReadFailure($"sr:PrecedingServiceRequestID: {pError}", requestId, version, variant);
+                return false;
+            }
+            preceding = p;
+        }
+        var body = Child(root, "Body");
+        var elements = body?.ChildNodes.OfType<XmlElement>().ToList() ?? [];
+        if (elements.Count != 1)
+        {
+            failure = new DuisReadFailure($"sr:Body must hold exactly one element, sr:{variant.BodyElement} for SRV {variant.Id}", requestId, version, variant);
+            return false;
+        }
+        var bodyElement = elements[0];
+        if (bodyElement.LocalName != variant.BodyElement || bodyElement.NamespaceURI != DuisNamespaces.ServiceUserGateway)
+        {
+            failure = new DuisReadFailure($"sr:Body holds {bodyElement.LocalName}, but SRV {variant.Id} ({variant.Name}) takes sr:{variant.BodyElement}", requestId, version, variant);
+            return false;
+        }
+        using var nodeReader = new XmlNodeReader(bodyElement);
+        request = new DuisRequest(requestId, commandVariant, variant, version ?? "5.1", firstInSequence, preceding, XElement.Load(nodeReader));
+        return true;
+    }
+
+    private static XmlElement? Child(XmlElement parent, string localName)
+    {
+        foreach (var node in parent.ChildNodes)
+        {
+            if (node is XmlElement e && e.LocalName == localName && e.NamespaceURI == DuisNamespaces.ServiceUserGateway)
+            {
+                return e;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,21 @@
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// The response codes OpenDcc uses where the DUIS sources do not confirm which code the DCC uses
+/// (duis-and-dcc.md §1.5 lists meanings only up to E30; §1.7 leaves the replay code open). Each is a documented,
+/// configurable choice: every value is one the DUIS XSD's ResponseCode enumeration allows.
+/// </summary>
+/// <param name="InvalidRequest">A request whose SRV is known but whose header or body is wrong.</param>
+/// <param name="AuthenticationFailure">Missing or bad XML signature, unknown certificate, or a certificate that is not the originator's XmlSign certificate.</param>
+/// <param name="Replay">A RequestID counter not greater than the last one accepted from that originator.</param>
+/// <param name="NotYetAvailable">A non-device service OpenDcc does not provide yet.</param>
+/// <param name="InventoryNotFound">8.2 Read Inventory matched no device.</param>
+public sealed record GatewayResponseCodes(
+    string InvalidRequest = "E41",
+    string AuthenticationFailure = "E42",
+    string Replay = "E43",
+    string NotYetAvailable = "E100",
+    string InventoryNotFound = "E080201")
+{
+    public static GatewayResponseCodes Default { get; } = new();
+}
