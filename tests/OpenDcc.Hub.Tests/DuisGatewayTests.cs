@@ -1,0 +1,165 @@
+using System.Net;
+using System.Text;
+using System.Xml.Linq;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Security;
+using static OpenDcc.Hub.Tests.TestHub;
+
+namespace OpenDcc.Hub.Tests;
+
+public sealed class DuisGatewayTests : IAsyncLifetime
+{
+    private const string SendCommand = "/api/v1/serviceS";
+    private const string Transform = "/api/v1/serviceT";
+    private const string NonDevice = "/api/v1/serviceD";
+    private static readonly XNamespace Sr = "http://www.dccinterface.co.uk/ServiceUserGateway";
+    private TestHub hub = null!;
+
+    public async Task InitializeAsync() => hub = await StartAsync();
+
+    public async Task DisposeAsync() => await hub.DisposeAsync();
+
+    [Fact]
+    public async Task A_signed_device_request_is_acknowledged_I99_then_answered_I0_at_the_users_response_url()
+    {
+        var counter = hub.NextCounter();
+        var (code, response) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter, 1, "4.1.1"));
+        Assert.Equal("I99", code);
+        var header = response.Root!.Element(Sr + "Header")!;
+        Assert.Equal($"{Supplier}:{Meter}:{counter}", header.Element(Sr + "RequestID")!.Value);
+        Assert.Equal($"{Meter}:{Supplier}:{counter}", header.Element(Sr + "ResponseID")!.Value);
+        Assert.Equal("4.1.1", response.Descendants(Sr + "ServiceReferenceVariant").Single().Value);
+
+        var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
+        Assert.Equal($"{Meter}:{Supplier}:{counter}", XDocument.Parse(asynchronous).Descendants(Sr + "ResponseID").Single().Value);
+        Assert.NotEmpty(XDocument.Parse(asynchronous).Descendants(Sr + "GBCSPayload").Single().Value);
+    }
+
+    [Fact]
+    public async Task A_byte_changed_after_signing_is_an_authentication_failure_and_logged_as_one()
+    {
+        var signed = hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier);
+        var text = Encoding.UTF8.GetString(signed).Replace("<sr:CommandVariant>1<", "<sr:CommandVariant>3<", StringComparison.Ordinal);
+        var (status, _, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(text));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("E42", await hub.CheckSignedResponseAsync(body));
+        Assert.Contains(await LogAsync(), e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.StartsWith("E42 AuthenticationFailure: BadDigest", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_request_from_an_unknown_originator_is_an_authentication_failure()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger);
+        Assert.Equal("E42", code);
+    }
+
+    [Fact]
+    public async Task A_request_signed_with_another_users_key_is_an_authentication_failure()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), NetworkOperator);
+        Assert.Equal("E42", code);
+        Assert.Contains(await LogAsync(), e => e.Record.Outcome.Contains("OriginatorMismatch", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_replayed_or_older_counter_is_refused_even_after_a_restart()
+    {
+        var counter = hub.NextCounter() + 100;
+        var request = Request(Supplier, Meter, counter, 1, "4.1.1");
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, request)).Code);
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, request)).Code);
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter - 1, 1, "4.1.1"))).Code);
+
+        await hub.RestartAsync();
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, request)).Code);
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter + 1, 1, "4.1.1"))).Code);
+    }
+
+    [Fact]
+    public async Task A_role_not_eligible_for_the_srv_gets_E2()
+    {
+        // 4.1.4 Read Instantaneous Import Block Counters is for gas suppliers only.
+        var (code, _) = await hub.SendAsync(SendCommand, Request(NetworkOperator, Meter, hub.NextCounter(), 1, "4.1.4"));
+        Assert.Equal("E2", code);
+    }
+
+    [Fact]
+    public async Task An_unknown_device_gets_E19()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, UnknownMeter, hub.NextCounter(), 1, "4.1.1"));
+        Assert.Equal("E19", code);
+    }
+
+    [Fact]
+    public async Task A_command_variant_sent_to_another_endpoint_gets_E13_and_one_unfit_for_the_srv_gets_E12()
+    {
+        Assert.Equal("E13", (await hub.SendAsync(NonDevice, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("E12", (await hub.SendAsync(SendCommand, Request(Supplier, Dsp, hub.NextCounter(), 1, "8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>"))).Code);
+        Assert.Equal("E12", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "7.2"))).Code);
+    }
+
+    [Fact]
+    public async Task Transform_of_a_critical_request_returns_a_pre_command()
+    {
+        var (code, response) = await hub.SendAsync(Transform, Request(Supplier, Meter, hub.NextCounter(), 4, "7.2"));
+        Assert.Equal("I0", code);
+        var preCommand = response.Descendants(Sr + "PreCommand").Single();
+        Assert.NotEmpty(preCommand.Element(Sr + "GBCSVersion")!.Value);
+        Assert.NotEmpty(Convert.FromBase64String(preCommand.Element(Sr + "GBCSPayload")!.Value));
+    }
+
+    [Fact]
+    public async Task Read_inventory_answers_with_the_device_and_pre_notification_adds_one()
+    {
+        var (code, response) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>"));
+        Assert.Equal("I0", code);
+        var device = response.Descendants(Sr + "Device").Single();
+        Assert.Equal(Meter.ToString(), device.Element(Sr + "DeviceID")!.Value);
+        Assert.Equal("ESME", device.Element(Sr + "DeviceType")!.Value);
+        Assert.Equal("Commissioned", device.Element(Sr + "DeviceStatus")!.Value);
+
+        var newMeter = Eui64.Parse("00-DB-12-34-56-78-90-B1");
+        var (notified, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "12.2",
+            $"<sr:DeviceID>{newMeter}</sr:DeviceID><sr:DeviceType>GSME</sr:DeviceType>"));
+        Assert.Equal("I0", notified);
+        var added = await hub.Store.Inventory.FindDeviceAsync(newMeter);
+        Assert.Equal(new Device(newMeter, DeviceType.GSME, SmiStatus.Pending), added);
+    }
+
+    [Fact]
+    public async Task Malformed_xml_gets_a_problem_document_never_a_500_and_a_wrong_body_gets_E41()
+    {
+        var (status, contentType, body) = await hub.PostAsync(SendCommand, "<sr:Request"u8.ToArray());
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("application/problem+json", contentType);
+        Assert.Contains("not well-formed", body, StringComparison.Ordinal);
+
+        var wrongBody = Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1").Replace("ReadInstantaneousImportRegisters", "ReadInventory", StringComparison.Ordinal);
+        Assert.Equal("E41", (await hub.SendAsync(SendCommand, wrongBody)).Code);
+    }
+
+    [Fact]
+    public async Task Every_request_and_response_is_in_the_message_log_whose_chain_verifies()
+    {
+        await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"));
+        await hub.SendAsync(SendCommand, Request(Supplier, UnknownMeter, hub.NextCounter(), 1, "4.1.1"));
+        await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        var log = await LogAsync();
+        Assert.Equal(2, log.Count(e => e.Record.Direction == MessageDirection.Inbound));
+        Assert.Contains(log, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Outcome == "I99");
+        Assert.Contains(log, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Outcome == "E19");
+        Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
+    }
+
+    private async Task<List<MessageLogEntry>> LogAsync()
+    {
+        var entries = new List<MessageLogEntry>();
+        await foreach (var entry in hub.Store.MessageLog.ReadAsync())
+        {
+            entries.Add(entry);
+        }
+        return entries;
+    }
+}

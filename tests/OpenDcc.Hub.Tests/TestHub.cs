@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Hub.Tests;
+
+/// <summary>
+/// A real hub (Kestrel, Orleans silo, SQLite) on free loopback ports, with users whose XmlSign keys the tests hold,
+/// devices in the inventory, and a response receiver standing in for the users' systems.
+/// </summary>
+public sealed class TestHub : IAsyncDisposable
+{
+    public static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    public static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
+    public static readonly Eui64 Stranger = Eui64.Parse("00-DB-12-34-56-78-00-04");
+    public static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+    public static readonly Eui64 UnknownMeter = Eui64.Parse("00-DB-12-34-56-78-90-FF");
+    public static readonly Eui64 Dsp = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+
+    private readonly Dictionary<Eui64, X509Certificate2> keys = [];
+    private WebApplication app = null!;
+    private long counter = 1000;
+
+    private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
+
+    public string DataDirectory { get; }
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public ResponseReceiver Receiver { get; } = new();
+
+    public IServiceProvider Services => app.Services;
+
+    public OpenDccStore Store => app.Services.GetRequiredService<OpenDccStore>();
+
+    public X509Certificate2 DspCertificate => new FileKeyStore(Path.Combine(DataDirectory, "keys")).LoadDspIdentity();
+
+    public static async Task<TestHub> StartAsync()
+    {
+        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")));
+        await hub.Receiver.StartAsync();
+        await hub.StartHubAsync();
+        await hub.ProvisionAsync();
+        return hub;
+    }
+
+    /// <summary>Stops the hub and starts a new one over the same data directory.</summary>
+    public async Task RestartAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        await StartHubAsync();
+    }
+
+    private async Task StartHubAsync()
+    {
+        var port = FreePort();
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance);
+        await app.StartAsync();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    private async Task ProvisionAsync()
+    {
+        var clock = SystemClock.Instance;
+        using var ca = CertificateAuthority.Create("Test OCA", clock, Duration.FromDays(3650));
+        var users = new[]
+        {
+            new DccUser(Supplier, "Test Supplier", DccUserRole.ImportSupplier | DccUserRole.GasSupplier, DccUserStatus.Active, Receiver.Url),
+            new DccUser(NetworkOperator, "Test DNO", DccUserRole.ElectricityDistributor, DccUserStatus.Active, Receiver.Url),
+        };
+        foreach (var user in users)
+        {
+            await Store.Parties.AddUserAsync(user);
+            var certificate = ca.Issue(user.Id, RemotePartyRole.XmlSign, user.Name, clock, Duration.FromDays(365));
+            await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(certificate));
+            keys[user.Id] = certificate;
+        }
+        // A key the hub has never seen, for a party that is not a DCC user.
+        keys[Stranger] = ca.Issue(Stranger, RemotePartyRole.XmlSign, "Stranger", clock, Duration.FromDays(365));
+        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+    }
+
+    public X509Certificate2 KeyOf(Eui64 party) => keys[party];
+
+    public ulong NextCounter() => (ulong)Interlocked.Increment(ref counter);
+
+    /// <summary>An unsigned DUIS request for an SRV with the given body content.</summary>
+    public static string Request(Eui64 originator, Eui64 target, ulong counter, int commandVariant, string srv, string bodyInner = "")
+    {
+        var variant = ServiceCatalogue.Duis[srv];
+        return $"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4">
+              <sr:Header>
+                <sr:RequestID>{originator}:{target}:{counter}</sr:RequestID>
+                <sr:CommandVariant>{commandVariant}</sr:CommandVariant>
+                <sr:ServiceReference>{variant.ServiceReference}</sr:ServiceReference>
+                <sr:ServiceReferenceVariant>{variant.Id}</sr:ServiceReferenceVariant>
+              </sr:Header>
+              <sr:Body><sr:{variant.BodyElement}>{bodyInner}</sr:{variant.BodyElement}></sr:Body>
+            </sr:Request>
+            """;
+    }
+
+    public byte[] Sign(string xml, Eui64 signer) => DuisSignature.Sign(Encoding.UTF8.GetBytes(xml), keys[signer]);
+
+    public async Task<(HttpStatusCode Status, string ContentType, string Body)> PostAsync(string path, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/xml");
+        using var response = await Http.PostAsync(new Uri(path, UriKind.Relative), content);
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType ?? "", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Signs with the originator's key, posts, and returns the DUIS response code after checking the DSP signature.</summary>
+    public async Task<(string Code, XDocument Response)> SendAsync(string path, string xml, Eui64? signer = null)
+    {
+        var originator = signer ?? Eui64.Parse(XDocument.Parse(xml).Descendants().First(e => e.Name.LocalName == "RequestID").Value.Split(':')[0]);
+        var (status, _, body) = await PostAsync(path, Sign(xml, originator));
+        Assert.Equal(HttpStatusCode.OK, status);
+        return (await CheckSignedResponseAsync(body), XDocument.Parse(body));
+    }
+
+    /// <summary>Verifies a response's DSP signature and returns its response code.</summary>
+    public async Task<string> CheckSignedResponseAsync(string body)
+    {
+        using var dsp = DspCertificate;
+        var check = await DuisSignature.VerifyAsync(Encoding.UTF8.GetBytes(body), (_, _, _) => ValueTask.FromResult<X509Certificate2?>(dsp), CancellationToken.None);
+        Assert.IsType<SignatureCheck.Valid>(check);
+        return XDocument.Parse(body).Descendants().Single(e => e.Name.LocalName == "ResponseCode").Value;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        await Receiver.DisposeAsync();
+        foreach (var key in keys.Values)
+        {
+            key.Dispose();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+}
