@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every OpenDcc test. Installs what the tests need (PostgreSQL from apt when missing), starts a
-# throw-away PostgreSQL cluster on loopback for the storage tests, runs `dotnet test`, and stops it again.
+# Runs every OpenDcc test. Installs what the tests need (PostgreSQL, and for the interop tests a Java runtime and
+# Node.js, from apt when missing; the public DCC Boxed tools from npm), starts a throw-away PostgreSQL cluster on
+# loopback for the storage tests, runs `dotnet test`, and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +15,12 @@ apt_install() {
   fi
 }
 apt_install postgresql
+# The interop tests run the DCC Boxed signing tool (Java) and parser (Node.js) as external programs.
+command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+command -v node >/dev/null 2>&1 || apt_install nodejs npm
+# The @smartdcc packages (GPL-3.0) are test-time tools only: installed here from package-lock.json, never committed.
+npm ci --no-audit --no-fund --prefer-offline
+export OPENDCC_NODE_MODULES="$PWD/node_modules"
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
