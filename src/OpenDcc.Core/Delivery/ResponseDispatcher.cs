@@ -49,7 +49,11 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private readonly SemaphoreSlim oneRoundAtATime = new(1, 1);
 
-    /// <param name="http">Used as it is; configure TLS and client certificates on it. Its own timeout should be longer than <see cref="DeliveryOptions.RequestTimeout"/>.</param>
+    /// <param name="http">
+    /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
+    /// followed 302 turns the POST into a GET whose 200 would count as delivered), and its own timeout should be
+    /// longer than <see cref="DeliveryOptions.RequestTimeout"/>.
+    /// </param>
     /// <param name="messageLog">Where each attempt is logged; null only where no log is kept (some tests).</param>
     public ResponseDispatcher(
         IDeliveryStore store,
