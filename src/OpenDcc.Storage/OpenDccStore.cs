@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage.Migrations;
@@ -26,6 +27,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         Location = location;
         this.open = open;
         this.release = release;
+        Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
         Parties = parties;
         MessageLog = messageLog;
         ReplayCounters = new SqlReplayCounterStore(open);
@@ -36,6 +38,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The database file, or the PostgreSQL host and database.</summary>
     public string Location { get; }
+
+    /// <summary>The outbound queue of responses and alerts to DCC users.</summary>
+    public IDeliveryStore Delivery { get; }
 
     public IPartyStore Parties { get; }
 

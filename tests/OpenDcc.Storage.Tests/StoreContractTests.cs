@@ -3,6 +3,7 @@ using System.Globalization;
 using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -201,6 +202,215 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         Assert.True(result.IsIntact);
         Assert.Equal(0L, result.EntriesChecked);
     }
+
+    // Delivery: the outbound queue
+
+    private static readonly Uri SupplierEndpoint = new("https://supplier.example/duis/response");
+    private static readonly Duration Lease = Duration.FromMinutes(2);
+
+    [Fact]
+    public async Task An_enqueued_message_is_claimed_with_every_field_then_delivered()
+    {
+        var payload = System.Text.Encoding.UTF8.GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?><sr:Response>é</sr:Response>\n");
+        var queuedAt = clock.GetCurrentInstant();
+        var id = await store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt);
+
+        var claimed = Assert.Single(await store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
+        Assert.Equal(id, claimed.Id);
+        Assert.Equal(Supplier, claimed.User);
+        Assert.Equal(SupplierEndpoint, claimed.Destination);
+        Assert.Equal("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", claimed.Correlation);
+        Assert.Equal(payload, claimed.Payload);
+        Assert.Equal(queuedAt, claimed.EnqueuedAt);
+        Assert.Equal(queuedAt, claimed.NextAttemptAt);
+        Assert.Equal(0, claimed.Attempts);
+        Assert.Equal(DeliveryState.Pending, claimed.State);
+        Assert.Null(claimed.LastError);
+        Assert.Null(claimed.LastAttemptAt);
+
+        clock.AdvanceSeconds(1);
+        Assert.True(await store.Delivery.MarkDeliveredAsync(id, clock.GetCurrentInstant()));
+        var delivered = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Delivered, delivered!.State);
+        Assert.Equal(1, delivered.Attempts);
+        Assert.Equal(clock.GetCurrentInstant(), delivered.LastAttemptAt);
+        Assert.Empty(await store.Delivery.ClaimDueAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Lease));
+    }
+
+    [Fact]
+    public async Task A_claim_takes_due_messages_only_oldest_first_up_to_its_limit()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var first = await Enqueue("first", t0);
+        var second = await Enqueue("second", t0 + Duration.FromSeconds(1));
+        var third = await Enqueue("third", t0 + Duration.FromSeconds(2));
+        var notYetDue = await Enqueue("later", t0 + Duration.FromSeconds(30));
+
+        var claim = await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 2, Lease);
+        Assert.Equal([first, second], claim.Select(m => m.Id));
+        var rest = await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease);
+        Assert.Equal([third], rest.Select(m => m.Id));
+        Assert.Equal([notYetDue], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(30), 10, Lease)).Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task A_claimed_message_is_claimed_again_only_after_its_lease_ends()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var id = await Enqueue("m", t0);
+        Assert.Single(await store.Delivery.ClaimDueAsync(t0, 10, Lease));
+
+        // The claiming node died without recording an outcome: nobody else takes it while the lease runs.
+        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Lease - Duration.FromSeconds(1), 10, Lease));
+        var reclaimed = Assert.Single(await store.Delivery.ClaimDueAsync(t0 + Lease, 10, Lease));
+        Assert.Equal(id, reclaimed.Id);
+        Assert.Equal(0, reclaimed.Attempts);
+    }
+
+    [Fact]
+    public async Task Two_nodes_claiming_at_once_share_the_due_messages_without_overlap()
+    {
+        await using var secondNode = await engine.OpenAsync();
+        var now = clock.GetCurrentInstant();
+        var ids = new List<long>();
+        for (var i = 0; i < 60; i++)
+        {
+            ids.Add(await Enqueue($"m{i}", now));
+        }
+        var claimers = Enumerable.Range(0, 6).Select(c => Task.Run(async () =>
+        {
+            var delivery = c % 2 == 0 ? store.Delivery : secondNode.Delivery;
+            var mine = new List<long>();
+            IReadOnlyList<OutboundMessage> batch;
+            do
+            {
+                batch = await delivery.ClaimDueAsync(now, 4, Lease);
+                mine.AddRange(batch.Select(m => m.Id));
+            }
+            while (batch.Count > 0);
+            return mine;
+        }));
+        var claimed = (await Task.WhenAll(claimers)).SelectMany(m => m).ToList();
+        Assert.Equal(ids.Order(), claimed.Order());
+    }
+
+    [Fact]
+    public async Task A_failed_attempt_with_a_next_time_counts_the_attempt_and_reschedules()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var id = await Enqueue("m", t0);
+        await store.Delivery.ClaimDueAsync(t0, 10, Lease);
+
+        Assert.True(await store.Delivery.RecordFailureAsync(id, "HTTP 500 Internal Server Error", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(10)));
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Pending, message!.State);
+        Assert.Equal(1, message.Attempts);
+        Assert.Equal(t0 + Duration.FromSeconds(10), message.NextAttemptAt);
+        Assert.Equal(t0 + Duration.FromSeconds(1), message.LastAttemptAt);
+        Assert.Equal("HTTP 500 Internal Server Error", message.LastError);
+
+        // Recording the outcome ends the claim: due again at the new time, lease or not.
+        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(9), 10, Lease));
+        Assert.Equal(id, Assert.Single(await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(10), 10, Lease)).Id);
+    }
+
+    [Fact]
+    public async Task A_failed_attempt_without_a_next_time_moves_the_message_to_the_failed_queue()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var id = await Enqueue("m", t0);
+        var other = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
+        await store.Delivery.ClaimDueAsync(t0, 10, Lease);
+        await store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
+        await store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
+
+        var failed = await store.Delivery.ListFailedAsync();
+        Assert.Equal([id, other], failed.Select(m => m.Id));
+        Assert.All(failed, m => Assert.Equal(DeliveryState.Failed, m.State));
+        Assert.Equal([id], (await store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Duration.FromDays(1), 10, Lease));
+    }
+
+    [Fact]
+    public async Task A_failure_recorded_late_by_a_stale_claimer_does_not_undo_a_delivery()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var id = await Enqueue("m", t0);
+        await store.Delivery.MarkDeliveredAsync(id, t0);
+        Assert.False(await store.Delivery.RecordFailureAsync(id, "timeout", t0 + Duration.FromSeconds(10), null));
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(id))!.State);
+    }
+
+    [Fact]
+    public async Task Requeueing_moves_that_users_failed_messages_back_to_pending_and_due_now()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var supplierMessage = await Enqueue("m", t0);
+        var operatorMessage = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        await store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
+        await store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
+
+        var restored = t0 + Duration.FromHours(5);
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, restored));
+        var requeued = await store.Delivery.FindAsync(supplierMessage);
+        Assert.Equal(DeliveryState.Pending, requeued!.State);
+        Assert.Equal(restored, requeued.NextAttemptAt);
+        Assert.Equal(1, requeued.Attempts);
+        Assert.Equal([operatorMessage], (await store.Delivery.ListFailedAsync()).Select(m => m.Id));
+        Assert.Equal(supplierMessage, Assert.Single(await store.Delivery.ClaimDueAsync(restored, 10, Lease)).Id);
+
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(null, restored));
+        Assert.Empty(await store.Delivery.ListFailedAsync());
+    }
+
+    [Fact]
+    public async Task A_failed_message_is_purged_once_held_for_two_days_and_not_before()
+    {
+        var policy = new RetryPolicy(DeliveryOptions.Default);
+        var t0 = clock.GetCurrentInstant();
+        var failedAt = t0 + Duration.FromSeconds(290);
+        var failed = await Enqueue("failed", t0);
+        var pending = await Enqueue("pending", t0);
+        await store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
+
+        Assert.Equal(0, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2))));
+        Assert.NotNull(await store.Delivery.FindAsync(failed));
+        Assert.Equal(1, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
+        Assert.Null(await store.Delivery.FindAsync(failed));
+        Assert.Empty(await store.Delivery.ListFailedAsync());
+        Assert.NotNull(await store.Delivery.FindAsync(pending));
+    }
+
+    [Fact]
+    public async Task Delivered_messages_are_purged_after_their_retention_and_pending_ones_never()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var delivered = await Enqueue("delivered", t0);
+        var pending = await Enqueue("pending", t0);
+        await store.Delivery.MarkDeliveredAsync(delivered, t0);
+
+        Assert.Equal(0, await store.Delivery.PurgeDeliveredAsync(t0));
+        Assert.Equal(1, await store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromTicks(1)));
+        Assert.Null(await store.Delivery.FindAsync(delivered));
+        Assert.Equal(0, await store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromDays(365)));
+        Assert.NotNull(await store.Delivery.FindAsync(pending));
+
+        // A purged message's number is never given to another.
+        Assert.True(await Enqueue("next", t0) > pending);
+    }
+
+    [Fact]
+    public async Task Enqueue_refuses_a_destination_that_is_not_an_absolute_http_url()
+    {
+        var now = clock.GetCurrentInstant();
+        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, new Uri("/duis", UriKind.Relative), "c", [1], now));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, new Uri("ftp://supplier.example/duis"), "c", [1], now));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, " ", [1], now));
+        Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM outbound_message"));
+    }
+
+    private Task<long> Enqueue(string text, Instant at) =>
+        store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
 
     private MessageLogRecord Record(string text) =>
         new(clock.GetCurrentInstant(), MessageDirection.Inbound, Supplier, "correlation", "I0", System.Text.Encoding.UTF8.GetBytes(text));

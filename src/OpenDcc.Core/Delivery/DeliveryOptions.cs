@@ -1,0 +1,87 @@
+using NodaTime;
+
+namespace OpenDcc.Core.Delivery;
+
+/// <summary>
+/// How OpenDcc delivers responses and alerts. The defaults follow the DCC's handling of Device Alerts: at least
+/// one retry within 300 s, then the failed queue, where undelivered messages are held for 2 days.
+/// </summary>
+public sealed record DeliveryOptions
+{
+    public static DeliveryOptions Default { get; } = new();
+
+    /// <summary>
+    /// When to retry after a failed attempt, counted from when the message was queued (the first attempt is at
+    /// once). Ascending; the default ends at 290 s so that no attempt is made after the 300 s window.
+    /// </summary>
+    public IReadOnlyList<Duration> RetryAfter { get; init; } =
+        [Duration.FromSeconds(10), Duration.FromSeconds(60), Duration.FromSeconds(150), Duration.FromSeconds(290)];
+
+    /// <summary>How long a failed message waits in the failed queue, from its last attempt, before it is purged.</summary>
+    public Duration FailedRetention { get; init; } = Duration.FromDays(2);
+
+    /// <summary>
+    /// How long a delivered message stays in the queue. The message log records every delivery for good; a
+    /// short retention keeps the queue table small at GB volumes (about 1,500 messages a second).
+    /// </summary>
+    public Duration DeliveredRetention { get; init; } = Duration.FromHours(1);
+
+    /// <summary>How long one POST may take before it counts as failed.</summary>
+    public Duration RequestTimeout { get; init; } = Duration.FromSeconds(10);
+
+    /// <summary>How many POSTs one dispatcher has in flight at once.</summary>
+    public int MaxConcurrentDeliveries { get; init; } = 4;
+
+    /// <summary>How many due messages one claim takes.</summary>
+    public int ClaimBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// How long a claim keeps other nodes off a message. Must outlast the slowest batch (every POST timing out),
+    /// or a live node's messages would be sent twice.
+    /// </summary>
+    public Duration ClaimLease { get; init; } = Duration.FromMinutes(2);
+
+    /// <summary>How often the dispatcher looks for due messages when nothing wakes it sooner.</summary>
+    public Duration PollInterval { get; init; } = Duration.FromSeconds(1);
+
+    /// <summary>How many attempts a message gets before it is failed: the first and one per retry.</summary>
+    public int MaxAttempts => 1 + RetryAfter.Count;
+
+    /// <exception cref="ArgumentException">a setting is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(RetryAfter);
+        for (var i = 0; i < RetryAfter.Count; i++)
+        {
+            if (RetryAfter[i] <= Duration.Zero || (i > 0 && RetryAfter[i] <= RetryAfter[i - 1]))
+            {
+                throw new ArgumentException($"retry offsets must be positive and ascending (offset {i + 1} is {RetryAfter[i]})", nameof(RetryAfter));
+            }
+        }
+        RequirePositive(FailedRetention, nameof(FailedRetention));
+        RequirePositive(DeliveredRetention, nameof(DeliveredRetention));
+        RequirePositive(RequestTimeout, nameof(RequestTimeout));
+        RequirePositive(PollInterval, nameof(PollInterval));
+        if (MaxConcurrentDeliveries < 1)
+        {
+            throw new ArgumentException($"at least one concurrent delivery is needed (got {MaxConcurrentDeliveries})", nameof(MaxConcurrentDeliveries));
+        }
+        if (ClaimBatchSize < 1)
+        {
+            throw new ArgumentException($"a claim must take at least one message (got {ClaimBatchSize})", nameof(ClaimBatchSize));
+        }
+        var slowestBatch = RequestTimeout * ((ClaimBatchSize + MaxConcurrentDeliveries - 1) / MaxConcurrentDeliveries);
+        if (ClaimLease <= slowestBatch)
+        {
+            throw new ArgumentException($"the claim lease ({ClaimLease}) must outlast a batch in which every request times out ({slowestBatch})", nameof(ClaimLease));
+        }
+    }
+
+    private static void RequirePositive(Duration value, string name)
+    {
+        if (value <= Duration.Zero)
+        {
+            throw new ArgumentException($"{name} must be positive (got {value})", name);
+        }
+    }
+}

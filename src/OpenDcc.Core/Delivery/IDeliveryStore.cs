@@ -1,0 +1,56 @@
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Delivery;
+
+/// <summary>
+/// The persistent outbound queue of responses and alerts to DCC users. Delivery is at least once: a node that
+/// claims a message and dies before recording the outcome loses its claim when the lease ends, and another
+/// node sends the message again (DUIS users recognise a repeat by its RequestID).
+/// </summary>
+public interface IDeliveryStore
+{
+    /// <summary>Queues a message, due at once.</summary>
+    /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
+    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for
+    /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded.
+    /// </summary>
+    Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a successful attempt.</summary>
+    /// <returns><c>false</c> when the message no longer exists (purged).</returns>
+    Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records a failed attempt: the message is due again at <paramref name="nextAttemptAt"/>, or moves to the
+    /// failed queue when that is null.
+    /// </summary>
+    /// <returns><c>false</c> when the message was no longer pending (delivered by another node, or purged).</returns>
+    Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default);
+
+    Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>The failed queue, of one user or of all, oldest failure first.</summary>
+    Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Re-delivery when a user's connection is restored: moves the failed messages of <paramref name="user"/>
+    /// (of every user when null) back to pending, due at <paramref name="now"/>.
+    /// </summary>
+    /// <returns>How many were requeued.</returns>
+    Task<int> RequeueFailedAsync(Eui64? user, Instant now, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes failed messages whose last attempt was before <paramref name="olderThan"/>.</summary>
+    /// <returns>How many were deleted.</returns>
+    Task<int> PurgeExpiredFailedAsync(Instant olderThan, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes delivered messages delivered before <paramref name="olderThan"/>. The message log keeps the record
+    /// of each delivery; the queue need not.
+    /// </summary>
+    /// <returns>How many were deleted.</returns>
+    Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default);
+}

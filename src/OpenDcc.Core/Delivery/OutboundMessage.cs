@@ -1,0 +1,46 @@
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Delivery;
+
+/// <summary>Where an outbound message is in its delivery.</summary>
+public enum DeliveryState
+{
+    /// <summary>Waiting for its next attempt.</summary>
+    Pending = 1,
+
+    /// <summary>The user's endpoint accepted it (any 2xx).</summary>
+    Delivered = 2,
+
+    /// <summary>
+    /// Undeliverable within the retry window: held in the failed queue for re-delivery when the user's
+    /// connection is restored, and purged when the retention period ends.
+    /// </summary>
+    Failed = 3,
+}
+
+/// <summary>
+/// A signed DUIS response or alert on its way to a DCC user's registered response URL.
+/// </summary>
+/// <param name="Id">The queue's number for it, unique for the life of the store.</param>
+/// <param name="User">The DCC user it goes to.</param>
+/// <param name="Destination">The user's response URL at the time it was queued.</param>
+/// <param name="Correlation">The DUIS RequestID it answers, or the alert's identity.</param>
+/// <param name="Payload">The signed XML, POSTed exactly as it is.</param>
+/// <param name="EnqueuedAt">When it was queued; the retry schedule counts from here.</param>
+/// <param name="Attempts">How many attempts have finished (successful or not).</param>
+/// <param name="NextAttemptAt">When a pending message is next due.</param>
+/// <param name="LastError">Why the last failed attempt failed (<c>HTTP 500 Internal Server Error</c>, a timeout …).</param>
+/// <param name="LastAttemptAt">When the last attempt finished; a failed message is kept for the retention period from then.</param>
+public sealed record OutboundMessage(
+    long Id,
+    Eui64 User,
+    Uri Destination,
+    string Correlation,
+    byte[] Payload,
+    Instant EnqueuedAt,
+    int Attempts,
+    Instant NextAttemptAt,
+    DeliveryState State,
+    string? LastError,
+    Instant? LastAttemptAt = null);

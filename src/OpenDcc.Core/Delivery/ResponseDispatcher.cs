@@ -1,0 +1,240 @@
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Delivery;
+
+/// <summary>What one round of delivery did.</summary>
+/// <param name="Delivered">Messages accepted by their user's endpoint.</param>
+/// <param name="Retrying">Failed attempts with a retry scheduled.</param>
+/// <param name="Failed">Failed attempts that moved their message to the failed queue.</param>
+/// <param name="Purged">Delivered and failed messages removed at the end of their retention.</param>
+public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int Purged)
+{
+    public int Attempts => Delivered + Retrying + Failed;
+}
+
+/// <summary>
+/// Delivers queued responses and alerts: POSTs each due message to its user's response URL as
+/// <c>application/xml</c>, exactly as signed, counts any 2xx as delivered (DCC Boxed clients answer 204), and
+/// otherwise retries on the <see cref="RetryPolicy"/> schedule until the message goes to the failed queue. Every
+/// attempt is written to the message log as an outbound entry.
+/// </summary>
+/// <remarks>
+/// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
+/// calls <see cref="NotifyEnqueued"/> (or enqueues through <see cref="EnqueueAsync"/>) so that new messages go
+/// out at once rather than at the next poll. Several nodes may run dispatchers over one PostgreSQL store: the
+/// store's claims keep them off each other's messages.
+/// </remarks>
+public sealed partial class ResponseDispatcher : IDisposable
+{
+    public const string XmlContentType = "application/xml";
+
+    private readonly IDeliveryStore store;
+    private readonly HttpClient http;
+    private readonly IClock clock;
+    private readonly DeliveryOptions options;
+    private readonly RetryPolicy policy;
+    private readonly IMessageLog? messageLog;
+    private readonly ILogger logger;
+
+    // Capacity one and drop-on-full: any number of notifications while a round runs make exactly one more round.
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    private readonly SemaphoreSlim oneRoundAtATime = new(1, 1);
+
+    /// <param name="http">
+    /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
+    /// followed 302 turns the POST into a GET whose 200 would count as delivered), and its own timeout should be
+    /// longer than <see cref="DeliveryOptions.RequestTimeout"/>.
+    /// </param>
+    /// <param name="messageLog">Where each attempt is logged; null only where no log is kept (some tests).</param>
+    public ResponseDispatcher(
+        IDeliveryStore store,
+        HttpClient http,
+        IClock clock,
+        DeliveryOptions options,
+        IMessageLog? messageLog = null,
+        ILogger<ResponseDispatcher>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(clock);
+        this.policy = new RetryPolicy(options);
+        this.store = store;
+        this.http = http;
+        this.clock = clock;
+        this.options = options;
+        this.messageLog = messageLog;
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Queues a message for delivery now and wakes the dispatcher.</summary>
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, CancellationToken cancellationToken = default)
+    {
+        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), cancellationToken);
+        NotifyEnqueued();
+        return id;
+    }
+
+    /// <summary>Tells the running dispatcher that something was queued, so that it runs a round now.</summary>
+    public void NotifyEnqueued() => wake.Writer.TryWrite(true);
+
+    /// <summary>Runs rounds until cancelled: at once when notified, otherwise every <see cref="DeliveryOptions.PollInterval"/>.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The loop outlives any one failure (the database restarting, say): log it and poll again.
+                LogRoundFailed(e);
+            }
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            poll.CancelAfter(options.PollInterval.ToTimeSpan());
+            try
+            {
+                await wake.Reader.ReadAsync(poll.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The poll interval passed without a notification.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Purges what has outlived its retention, then attempts every message due now, a few at a time, and returns
+    /// when none is left due. Deterministic under a fake clock; what <see cref="RunAsync"/> does each time it wakes.
+    /// </summary>
+    public async Task<DeliveryRound> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        await oneRoundAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            var now = clock.GetCurrentInstant();
+            var purged = await store.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(now), cancellationToken)
+                + await store.PurgeDeliveredAsync(policy.DeliveredExpiryCutoff(now), cancellationToken);
+            int delivered = 0, retrying = 0, failed = 0;
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDeliveries, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
+            {
+                var state = await DeliverAsync(message, ct);
+                _ = state switch
+                {
+                    DeliveryState.Delivered => Interlocked.Increment(ref delivered),
+                    DeliveryState.Pending => Interlocked.Increment(ref retrying),
+                    _ => Interlocked.Increment(ref failed),
+                };
+            });
+            return new DeliveryRound(delivered, retrying, failed, purged);
+        }
+        finally
+        {
+            oneRoundAtATime.Release();
+        }
+    }
+
+    public void Dispose() => oneRoundAtATime.Dispose();
+
+    // Claims the next batch only when the workers have taken the last one, so that one slow endpoint holds up
+    // one worker, not a whole batch.
+    private async IAsyncEnumerable<OutboundMessage> ClaimDueAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var batch = await store.ClaimDueAsync(clock.GetCurrentInstant(), options.ClaimBatchSize, options.ClaimLease, cancellationToken);
+            foreach (var message in batch)
+            {
+                yield return message;
+            }
+            if (batch.Count < options.ClaimBatchSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        var attempt = await PostAsync(message, cancellationToken);
+        var at = clock.GetCurrentInstant();
+        if (messageLog is not null)
+        {
+            // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
+            // but never leaves a sent message out of the log.
+            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, message.Payload)], cancellationToken);
+        }
+        if (attempt.Succeeded)
+        {
+            await store.MarkDeliveredAsync(message.Id, at, cancellationToken);
+            return DeliveryState.Delivered;
+        }
+        var attempts = message.Attempts + 1;
+        var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
+        await store.RecordFailureAsync(message.Id, attempt.Error!, at, next, cancellationToken);
+        if (next is null)
+        {
+            LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
+            return DeliveryState.Failed;
+        }
+        LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
+        return DeliveryState.Pending;
+    }
+
+    private async Task<Attempt> PostAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.RequestTimeout.ToTimeSpan());
+        using var content = new ByteArrayContent(message.Payload);
+        content.Headers.ContentType = new MediaTypeHeaderValue(XmlContentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, message.Destination) { Content = content };
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            if (response.IsSuccessStatusCode)
+            {
+                return new Attempt(true, "Delivered", null);
+            }
+            var status = (int)response.StatusCode;
+            return new Attempt(false, $"HTTP {status}", $"HTTP {status} {response.ReasonPhrase}".TrimEnd());
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new Attempt(false, "Timeout", $"no answer within {options.RequestTimeout.ToTimeSpan().TotalSeconds:0.###} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return new Attempt(false, "Unreachable", e.Message);
+        }
+    }
+
+    private readonly record struct Attempt(bool Succeeded, string Outcome, string? Error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery of message {Id} ({Correlation}) to {User} failed on attempt {Attempts}: {Error}; retrying")]
+    private partial void LogAttemptFailed(long id, Eui64 user, string correlation, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Id} ({Correlation}) to {User} is undeliverable after {Attempts} attempts ({Error}); held in the failed queue")]
+    private partial void LogMovedToFailed(long id, Eui64 user, string correlation, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
+    private partial void LogRoundFailed(Exception exception);
+}

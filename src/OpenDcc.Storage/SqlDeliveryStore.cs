@@ -1,0 +1,175 @@
+using System.Data.Common;
+using NodaTime;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Storage;
+
+/// <summary>
+/// The outbound queue in plain SQL that SQLite and PostgreSQL both speak. A claim is one
+/// <c>UPDATE … RETURNING</c> that sets a lease (<c>claimed_until</c>) on the oldest due rows; on PostgreSQL the
+/// rows are picked <c>FOR UPDATE SKIP LOCKED</c>, so hub nodes claiming at once take disjoint sets without
+/// waiting on each other. SQLite has one writer at a time, which serialises claims by itself.
+/// </summary>
+internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked) : IDeliveryStore
+{
+    private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at";
+    private const int MaxErrorLength = 1000;
+
+    private static readonly string Pending = DeliveryState.Pending.ToString();
+    private static readonly string Delivered = DeliveryState.Delivered.ToString();
+    private static readonly string Failed = DeliveryState.Failed.ToString();
+
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
+        ArgumentNullException.ThrowIfNull(payload);
+        if (!destination.IsAbsoluteUri || (destination.Scheme != Uri.UriSchemeHttp && destination.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", nameof(destination));
+        }
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state) " +
+                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state) RETURNING id")
+            .With("@user", user.ToString())
+            .With("@destination", destination.ToString())
+            .With("@correlation", correlation)
+            .With("@payload", payload)
+            .With("@now", now.ToUnixTimeTicks())
+            .With("@state", Pending);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        if (lease <= Duration.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lease), lease, "a claim lease must be positive");
+        }
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "UPDATE outbound_message SET claimed_until = @until WHERE id IN (" +
+                "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
+                "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
+                $"RETURNING {Columns}")
+            .With("@until", (now + lease).ToUnixTimeTicks())
+            .With("@pending", Pending)
+            .With("@now", now.ToUnixTimeTicks())
+            .With("@max", max);
+        var claimed = await ReadAllAsync(command, cancellationToken);
+        // RETURNING gives no order; hand them out oldest due first.
+        return [.. claimed.OrderBy(m => m.NextAttemptAt).ThenBy(m => m.Id)];
+    }
+
+    public async Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default)
+    {
+        // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @now, claimed_until = NULL WHERE id = @id")
+            .With("@delivered", Delivered)
+            .With("@now", now.ToUnixTimeTicks())
+            .With("@id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        await using var connection = await open(cancellationToken);
+        var sql = nextAttemptAt is null
+            ? "UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending"
+            : "UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending";
+        await using var command = connection.Command(sql)
+            .With("@at", attemptedAt.ToUnixTimeTicks())
+            .With("@error", error.Length > MaxErrorLength ? error[..MaxErrorLength] : error)
+            .With("@id", id)
+            .With("@pending", Pending);
+        if (nextAttemptAt is { } next)
+        {
+            command.With("@next", next.ToUnixTimeTicks());
+        }
+        else
+        {
+            command.With("@failed", Failed);
+        }
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {Columns} FROM outbound_message WHERE id = @id").With("@id", id);
+        var found = await ReadAllAsync(command, cancellationToken);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public async Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                $"SELECT {Columns} FROM outbound_message WHERE state = @failed" + (user is null ? "" : " AND user_id = @user") + " ORDER BY last_attempt_at, id")
+            .With("@failed", Failed);
+        if (user is { } u)
+        {
+            command.With("@user", u.ToString());
+        }
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = @failed" +
+                (user is null ? "" : " AND user_id = @user"))
+            .With("@pending", Pending)
+            .With("@now", now.ToUnixTimeTicks())
+            .With("@failed", Failed);
+        if (user is { } u)
+        {
+            command.With("@user", u.ToString());
+        }
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<int> PurgeExpiredFailedAsync(Instant olderThan, CancellationToken cancellationToken = default) =>
+        PurgeAsync(Failed, olderThan, cancellationToken);
+
+    public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) =>
+        PurgeAsync(Delivered, olderThan, cancellationToken);
+
+    private async Task<int> PurgeAsync(string state, Instant olderThan, CancellationToken cancellationToken)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("DELETE FROM outbound_message WHERE state = @state AND last_attempt_at < @before")
+            .With("@state", state)
+            .With("@before", olderThan.ToUnixTimeTicks());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<List<OutboundMessage>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var messages = new List<OutboundMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new OutboundMessage(
+                reader.GetInt64(0),
+                Eui64.Parse(reader.GetString(1)),
+                new Uri(reader.GetString(2)),
+                reader.GetString(3),
+                (byte[])reader.GetValue(4),
+                Instant.FromUnixTimeTicks(reader.GetInt64(5)),
+                reader.GetInt32(6),
+                Instant.FromUnixTimeTicks(reader.GetInt64(7)),
+                Enum.Parse<DeliveryState>(reader.GetString(8)),
+                reader.GetNullableString(9),
+                reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10))));
+        }
+        return messages;
+    }
+}

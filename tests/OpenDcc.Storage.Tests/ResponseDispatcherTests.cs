@@ -1,0 +1,270 @@
+using System.Text;
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>
+/// Delivery end to end: a dispatcher over a real store POSTing to a real HTTP receiver on loopback, with the
+/// clock faked so that the retry schedule and retention can be walked through exactly. Run once per engine.
+/// </summary>
+public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifetime
+{
+    private const string RequestId = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000";
+    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
+    private static readonly Instant Queued = Instant.FromUtc(2026, 11, 28, 12, 0);
+
+    private static readonly byte[] SignedResponse = Encoding.UTF8.GetBytes(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sr:Response xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\" " +
+        "sr:RequestID=\"" + RequestId + "\"><sr:Body>Café ✓</sr:Body></sr:Response>\r\n");
+
+    private readonly FakeClock clock = new(Queued);
+    private readonly HttpClient http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    private OpenDccStore store = null!;
+
+    public async Task InitializeAsync() => store = await engine.OpenAsync();
+
+    public async Task DisposeAsync()
+    {
+        http.Dispose();
+        await store.DisposeAsync();
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_message_is_delivered_on_the_first_attempt_exactly_as_signed_and_as_application_xml()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        var request = Assert.Single(receiver.Received);
+        Assert.Equal("POST", request.Method);
+        Assert.Equal(ResponseReceiver.Path, request.Path);
+        Assert.Equal("application/xml", request.ContentType);
+        Assert.Equal(SignedResponse, request.Body);
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Delivered, message!.State);
+        Assert.Equal(1, message.Attempts);
+        var logged = Assert.Single(await LoggedAsync());
+        Assert.Equal(MessageDirection.Outbound, logged.Direction);
+        Assert.Equal(Supplier, logged.User);
+        Assert.Equal(RequestId, logged.Correlation);
+        Assert.Equal("Delivered", logged.Outcome);
+        Assert.Equal(Queued, logged.At);
+        Assert.Equal(SignedResponse, logged.Payload.ToArray());
+        Assert.True((await MessageLogChain.VerifyAsync(store.MessageLog)).IsIntact);
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(202)]
+    [InlineData(204)]
+    public async Task Any_2xx_answer_counts_as_delivered(int status)
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Answer(status);
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        await dispatcher.RunOnceAsync();
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(id))!.State);
+    }
+
+    [Fact]
+    public async Task A_receiver_answering_500_twice_then_204_gets_the_message_on_the_third_attempt_at_the_scheduled_times()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Answer(500, 500);
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+        var afterFirst = await store.Delivery.FindAsync(id);
+        Assert.Equal(1, afterFirst!.Attempts);
+        Assert.Equal(At(10), afterFirst.NextAttemptAt);
+        Assert.Equal("HTTP 500 Internal Server Error", afterFirst.LastError);
+
+        Assert.Equal(0, (await RunAtAsync(dispatcher, 9)).Attempts);
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 10));
+        Assert.Equal(0, (await RunAtAsync(dispatcher, 59)).Attempts);
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 60));
+
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Delivered, message!.State);
+        Assert.Equal(3, message.Attempts);
+        Assert.Equal(At(60), message.LastAttemptAt);
+        Assert.Equal(3, receiver.Received.Count);
+        Assert.All(receiver.Received, r => Assert.Equal(SignedResponse, r.Body));
+        var log = await LoggedAsync();
+        Assert.Equal(["HTTP 500", "HTTP 500", "Delivered"], log.Select(r => r.Outcome));
+        Assert.Equal([At(0), At(10), At(60)], log.Select(r => r.At));
+    }
+
+    [Fact]
+    public async Task A_message_undeliverable_for_300_s_goes_to_the_failed_queue_is_held_two_days_then_purged()
+    {
+        var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, down, RequestId, SignedResponse);
+
+        await FailThroughTheRetryWindowAsync(dispatcher);
+
+        var failed = Assert.Single(await store.Delivery.ListFailedAsync(Supplier));
+        Assert.Equal(id, failed.Id);
+        Assert.Equal(5, failed.Attempts);
+        Assert.Equal(At(290), failed.LastAttemptAt);
+        Assert.NotNull(failed.LastError);
+        Assert.Equal(0, (await RunAtAsync(dispatcher, 301)).Attempts);
+        Assert.Equal(Enumerable.Repeat("Unreachable", 5), (await LoggedAsync()).Select(r => r.Outcome));
+
+        clock.Reset(At(290) + Duration.FromDays(2));
+        Assert.Equal(new DeliveryRound(0, 0, 0, 0), await dispatcher.RunOnceAsync());
+        Assert.NotNull(await store.Delivery.FindAsync(id));
+
+        clock.Reset(At(290) + Duration.FromDays(2) + Duration.FromSeconds(1));
+        Assert.Equal(new DeliveryRound(0, 0, 0, 1), await dispatcher.RunOnceAsync());
+        Assert.Null(await store.Delivery.FindAsync(id));
+        Assert.Empty(await store.Delivery.ListFailedAsync());
+    }
+
+    [Fact]
+    public async Task Requeued_failed_messages_are_delivered_once_the_receiver_is_back()
+    {
+        var port = ResponseReceiver.FreePort();
+        var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
+        var otherUsers = await dispatcher.EnqueueAsync(NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
+        await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 2);
+
+        // Requeued while the user is still down: one attempt, then straight back to the failed queue.
+        clock.Reset(At(3600));
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, clock.GetCurrentInstant()));
+        Assert.Equal(new DeliveryRound(0, 0, 1, 0), await dispatcher.RunOnceAsync());
+        Assert.Equal(6, (await store.Delivery.FindAsync(id))!.Attempts);
+
+        await using var receiver = await ResponseReceiver.StartAsync(port);
+        clock.Reset(At(7200));
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, clock.GetCurrentInstant()));
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.Equal(SignedResponse, Assert.Single(receiver.Received).Body);
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Delivered, message!.State);
+        Assert.Equal(7, message.Attempts);
+        Assert.Equal(DeliveryState.Failed, (await store.Delivery.FindAsync(otherUsers))!.State);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_does_not_answer_in_time_counts_as_a_failed_attempt()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Delay = TimeSpan.FromSeconds(30);
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(300) });
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await dispatcher.RunOnceAsync());
+
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Pending, message!.State);
+        Assert.Equal("no answer within 0.3 s", message.LastError);
+        Assert.Equal("Timeout", Assert.Single(await LoggedAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task Deliveries_run_in_parallel_up_to_the_configured_limit()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Delay = TimeSpan.FromMilliseconds(150);
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { MaxConcurrentDeliveries = 3, ClaimBatchSize = 4 });
+        var payloads = Enumerable.Range(0, 12).Select(i => Encoding.UTF8.GetBytes($"<Response n=\"{i}\"/>")).ToList();
+        foreach (var payload in payloads)
+        {
+            await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, payload);
+        }
+
+        Assert.Equal(new DeliveryRound(12, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.Equal(3, receiver.MaxInFlight);
+        Assert.Equal(payloads.Select(Encoding.UTF8.GetString).Order(), receiver.Received.Select(r => Encoding.UTF8.GetString(r.Body)).Order());
+    }
+
+    [Fact]
+    public async Task Enqueueing_wakes_a_running_dispatcher_long_before_its_next_poll()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { PollInterval = Duration.FromHours(1) });
+        using var stop = new CancellationTokenSource();
+        var running = dispatcher.RunAsync(stop.Token);
+        // Waits out the running dispatcher's first round, so that only the notification can deliver the message.
+        await dispatcher.RunOnceAsync();
+
+        await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+
+        await receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(10));
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Single(receiver.Received);
+    }
+
+    [Fact]
+    public async Task A_running_dispatcher_polls_for_messages_queued_without_a_notification()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { PollInterval = Duration.FromMilliseconds(100) });
+        using var stop = new CancellationTokenSource();
+        var running = dispatcher.RunAsync(stop.Token);
+        await dispatcher.RunOnceAsync();
+
+        // Queued by another node, say: this dispatcher is not told.
+        await store.Delivery.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, clock.GetCurrentInstant());
+
+        await receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(10));
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private ResponseDispatcher Dispatcher(DeliveryOptions? options = null) =>
+        new(store.Delivery, http, clock, options ?? DeliveryOptions.Default, store.MessageLog);
+
+    private static Instant At(int seconds) => Queued + Duration.FromSeconds(seconds);
+
+    private Task<DeliveryRound> RunAtAsync(ResponseDispatcher dispatcher, int seconds)
+    {
+        clock.Reset(At(seconds));
+        return dispatcher.RunOnceAsync();
+    }
+
+    // Walks an unreachable user's messages through the whole default schedule: attempts at 0, 10, 60, 150 and
+    // 290 s and none in between, the last moving them to the failed queue.
+    private async Task FailThroughTheRetryWindowAsync(ResponseDispatcher dispatcher, int expectedPerRound = 1)
+    {
+        foreach (var seconds in new[] { 0, 10, 60, 150 })
+        {
+            Assert.Equal(new DeliveryRound(0, expectedPerRound, 0, 0), await RunAtAsync(dispatcher, seconds));
+            Assert.Equal(0, (await RunAtAsync(dispatcher, seconds + 5)).Attempts);
+        }
+        Assert.Equal(new DeliveryRound(0, 0, expectedPerRound, 0), await RunAtAsync(dispatcher, 290));
+        Assert.Equal(0, (await RunAtAsync(dispatcher, 299)).Attempts);
+    }
+
+    private async Task<List<MessageLogRecord>> LoggedAsync()
+    {
+        var records = new List<MessageLogRecord>();
+        await foreach (var entry in store.MessageLog.ReadAsync())
+        {
+            records.Add(entry.Record);
+        }
+        return records;
+    }
+}
+
+public sealed class SqliteResponseDispatcherTests() : ResponseDispatcherTests(new SqliteEngine());
+
+public sealed class PostgresResponseDispatcherTests() : ResponseDispatcherTests(new PostgresEngine());
