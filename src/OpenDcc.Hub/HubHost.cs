@@ -79,7 +79,8 @@ public static class HubHost
         services.AddSingleton(sp => new MessageLogWriter(sp.GetRequiredService<IMessageLog>()));
         services.AddSingleton(sp => new DuisMessageSecurity(keys.LoadDspIdentity(), sp.GetRequiredService<IPartyStore>(), clock));
         services.AddSingleton<IReplayGuard, OrleansReplayGuard>();
-        services.AddHttpClient(nameof(ResponseDispatcher));
+        // No redirects: a followed 302 would turn the POST into a GET whose 200 would count as delivered.
+        services.AddHttpClient(nameof(ResponseDispatcher)).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         services.AddSingleton(sp => new ResponseDispatcher(
             sp.GetRequiredService<IDeliveryStore>(),
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ResponseDispatcher)),
