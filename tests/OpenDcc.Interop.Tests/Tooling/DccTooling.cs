@@ -157,6 +157,22 @@ public sealed partial class DccTooling : IDisposable
         return code == 0 ? JsonDocument.Parse(output) : throw new DuisParseException(error.Trim());
     }
 
+    /// <summary>Parses many messages in one Node process; each result is the parsed JSON or the parser's refusal.</summary>
+    public async Task<IReadOnlyList<(bool Parsed, string Detail)>> ParseManyAsync(IEnumerable<string> xmls, CancellationToken cancellationToken = default)
+    {
+        var input = JsonSerializer.Serialize(xmls.ToArray());
+        var (code, output, error) = await ExternalProcess.RunAsync(
+            node.Value, [Path.Combine(toolsDirectory, "parse.js"), "batch"], input, new Dictionary<string, string> { ["NODE_PATH"] = NodeModules }, cancellationToken);
+        if (code != 0)
+        {
+            throw new DuisParseException(error.Trim());
+        }
+        using var results = JsonDocument.Parse(output);
+        return [.. results.RootElement.EnumerateArray().Select(r => r.GetProperty("ok").GetBoolean()
+            ? (true, r.GetProperty("parsed").GetRawText())
+            : (false, r.GetProperty("error").GetString() ?? ""))];
+    }
+
     /// <summary>A RequestID counter not yet used in this run: increasing, and at least the current Unix time in ms.</summary>
     public ulong NextCounter()
     {
