@@ -25,6 +25,7 @@ public static class OpenDccCli
             CertsCommand.Create(context),
             KeysCommand.Create(context),
             LogCommand.Create(context),
+            DemoCommand.Create(context),
         };
         var parsed = root.Parse(args);
         try
