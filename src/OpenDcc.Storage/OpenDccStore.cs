@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage.Migrations;
@@ -20,13 +21,14 @@ public sealed class OpenDccStore : IAsyncDisposable
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
         this.open = open;
         this.release = release;
         Parties = parties;
+        Inventory = inventory;
         MessageLog = messageLog;
     }
 
@@ -37,6 +39,8 @@ public sealed class OpenDccStore : IAsyncDisposable
     public string Location { get; }
 
     public IPartyStore Parties { get; }
+
+    public IInventoryStore Inventory { get; }
 
     public IMessageLog MessageLog { get; }
 
@@ -79,6 +83,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 return ValueTask.CompletedTask;
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
+            new SqlInventoryStore(Open, rowsPerInsert: 1),
             new SqliteMessageLog(Open));
     }
 
@@ -102,6 +107,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             Open,
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
+            new SqlInventoryStore(Open, rowsPerInsert: 500),
             new PostgresMessageLog(Open));
     }
 
