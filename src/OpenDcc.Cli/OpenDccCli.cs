@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using NodaTime;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage;
@@ -23,6 +24,7 @@ public static class OpenDccCli
             CatalogueCommand.Create(context),
             UsersCommand.Create(context),
             CertsCommand.Create(context),
+            InventoryCommand.Create(context),
             KeysCommand.Create(context),
             LogCommand.Create(context),
             DemoCommand.Create(context),
@@ -41,7 +43,7 @@ public static class OpenDccCli
 
     private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
         or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException
-        or DuplicateDccUserException or UnknownDccUserException or System.Data.Common.DbException;
+        or DuplicateDccUserException or UnknownDccUserException or DuplicateDeviceException or System.Data.Common.DbException;
 }
 
 /// <summary>Where a command writes, the clock it reads, and the options every store-using command shares.</summary>

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage.Migrations;
@@ -21,7 +22,7 @@ public sealed class OpenDccStore : IAsyncDisposable
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
@@ -29,6 +30,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         this.release = release;
         Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
         Parties = parties;
+        Inventory = inventory;
         MessageLog = messageLog;
         ReplayCounters = new SqlReplayCounterStore(open);
     }
@@ -43,6 +45,8 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IDeliveryStore Delivery { get; }
 
     public IPartyStore Parties { get; }
+
+    public IInventoryStore Inventory { get; }
 
     public IMessageLog MessageLog { get; }
 
@@ -87,6 +91,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 return ValueTask.CompletedTask;
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
+            new SqlInventoryStore(Open, rowsPerInsert: 1),
             new SqliteMessageLog(Open));
     }
 
@@ -110,6 +115,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             Open,
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
+            new SqlInventoryStore(Open, rowsPerInsert: 500),
             new PostgresMessageLog(Open));
     }
 

@@ -34,6 +34,22 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         Assert.Contains("intact: 0 entries", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Devices_are_imported_and_listed_on_postgres()
+    {
+        var csv = Path.Combine(cli.DataDirectory, "devices.csv");
+        await File.WriteAllLinesAsync(csv, ["device_id,device_type,smi_status", "00-DB-12-34-56-78-90-A0,ESME,Commissioned", "00-DB-12-34-56-78-90-B0,GSME,Pending"]);
+        var (code, output, _) = await cli.RunAsync("inventory", "import", csv, "--postgres", connectionString);
+        Assert.Equal(0, code);
+        Assert.Contains("imported 2 devices", output, StringComparison.Ordinal);
+        var (again, _, error) = await cli.RunAsync("inventory", "import", csv, "--postgres", connectionString);
+        Assert.Equal(1, again);
+        Assert.Contains("line 3: device_id: device 00-DB-12-34-56-78-90-B0 is already in the inventory", error, StringComparison.Ordinal);
+        var (_, list, _) = await cli.RunAsync("inventory", "list", "--postgres", connectionString);
+        Assert.Matches(@"00-DB-12-34-56-78-90-B0\s+GSME\s+Pending", list);
+        Assert.Contains("2 devices", list, StringComparison.Ordinal);
+    }
+
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

@@ -5,6 +5,7 @@ using NodaTime.Testing;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 
@@ -15,6 +16,9 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
+    private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+    private static readonly Eui64 GasMeter = Eui64.Parse("00-DB-12-34-56-78-90-B0");
+    private static readonly Eui64 CommsHub = Eui64.Parse("00-DB-12-34-56-78-90-00");
     private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 28, 12, 0));
     private OpenDccStore store = null!;
 
@@ -95,6 +99,71 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.AddCertificateAsync(certificate));
         Assert.Equal(Supplier, error.Id);
         Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM organisation_certificate"));
+    }
+
+    [Fact]
+    public async Task An_added_device_is_found_with_every_field_listed_and_counted()
+    {
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned);
+        var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned);
+        await store.Inventory.AddDeviceAsync(meter);
+        await store.Inventory.AddDeviceAsync(hub);
+
+        Assert.Equal(meter, await store.Inventory.FindDeviceAsync(Meter));
+        Assert.Null(await store.Inventory.FindDeviceAsync(GasMeter));
+        Assert.Equal([hub, meter], await store.Inventory.ListDevicesAsync());
+        Assert.Equal(2L, await store.Inventory.CountDevicesAsync());
+        Assert.Equal([hub, meter], await store.Inventory.FindDevicesAsync([Meter, GasMeter, CommsHub, Meter]));
+    }
+
+    [Fact]
+    public async Task Adding_a_device_twice_is_refused_as_a_duplicate_and_the_first_is_kept()
+    {
+        await store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.GSME, SmiStatus.Pending)));
+        Assert.Equal(Meter, error.Id);
+        Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), await store.Inventory.FindDeviceAsync(Meter));
+    }
+
+    [Fact]
+    public async Task A_bulk_add_with_one_known_id_adds_nothing_and_names_that_id()
+    {
+        await store.Inventory.AddDeviceAsync(new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned));
+        var batch = Fleet(1200).Append(new Device(GasMeter, DeviceType.GSME, SmiStatus.Pending)).Concat(Fleet(1300).Skip(1200)).ToList();
+
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDevicesAsync(batch));
+        Assert.Equal([GasMeter], error.Ids);
+        Assert.Equal(1L, await store.Inventory.CountDevicesAsync());
+        Assert.Equal(SmiStatus.Commissioned, (await store.Inventory.FindDeviceAsync(GasMeter))!.Status);
+    }
+
+    [Fact]
+    public async Task A_bulk_add_names_every_known_id_in_the_order_offered()
+    {
+        var fleet = Fleet(1100);
+        await store.Inventory.AddDevicesAsync([fleet[1050], fleet[3]]);
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDevicesAsync(fleet));
+        Assert.Equal([fleet[3].Id, fleet[1050].Id], error.Ids);
+        Assert.Equal(2L, await store.Inventory.CountDevicesAsync());
+    }
+
+    [Fact]
+    public async Task A_bulk_add_larger_than_one_insert_batch_stores_every_device()
+    {
+        var fleet = Fleet(2345);
+        await store.Inventory.AddDevicesAsync(fleet);
+        Assert.Equal(2345L, await store.Inventory.CountDevicesAsync());
+        Assert.Equal(fleet.OrderBy(d => d.Id), await store.Inventory.ListDevicesAsync());
+        Assert.Equal(fleet.Where((_, i) => i % 7 == 0).OrderBy(d => d.Id), await store.Inventory.FindDevicesAsync([.. fleet.Where((_, i) => i % 7 == 0).Select(d => d.Id)]));
+    }
+
+    [Fact]
+    public async Task A_bulk_add_naming_one_device_twice_is_refused_before_storing_any()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => store.Inventory.AddDevicesAsync(
+            [new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned), new Device(Meter, DeviceType.ESME, SmiStatus.Pending)]));
+        Assert.Contains(Meter.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await store.Inventory.CountDevicesAsync());
     }
 
     [Fact]
@@ -411,6 +480,12 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
 
     private Task<long> Enqueue(string text, Instant at) =>
         store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
+    /// <summary>Distinct devices of every type and status, offered out of ID order.</summary>
+    private static List<Device> Fleet(int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new Device(
+            new Eui64(0x00DB_0000_0000_0000UL + (ulong)((i * 7919) % 1_000_003)),
+            DeviceTypes.All[i % DeviceTypes.All.Count],
+            SmiStatuses.All[i % SmiStatuses.All.Count]))];
 
     private MessageLogRecord Record(string text) =>
         new(clock.GetCurrentInstant(), MessageDirection.Inbound, Supplier, "correlation", "I0", System.Text.Encoding.UTF8.GetBytes(text));

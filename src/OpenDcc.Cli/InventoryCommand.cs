@@ -1,0 +1,198 @@
+using System.CommandLine;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using Spectre.Console;
+
+namespace OpenDcc.Cli;
+
+/// <summary><c>opendcc inventory add|import|list</c>: the smart metering inventory of devices.</summary>
+internal static class InventoryCommand
+{
+    /// <summary>A device added without a status is taken to be in service, so requests to it pass the E5 check.</summary>
+    public const SmiStatus DefaultStatus = SmiStatus.Commissioned;
+
+    private const string IdColumn = "device_id";
+    private const string TypeColumn = "device_type";
+    private const string StatusColumn = "smi_status";
+
+    public static Command Create(CliContext context)
+    {
+        var inventory = context.WithStoreOptions(new Command("inventory", "The smart metering inventory: devices, their types and SMI statuses"));
+
+        var device = new Option<string>("--device") { Description = "The device's EUI-64", Required = true };
+        var type = new Option<string>("--type") { Description = "ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", Required = true };
+        var status = new Option<string?>("--status") { Description = $"SMI status, e.g. Pending, InstalledNotCommissioned, Commissioned. Default: {DefaultStatus}" };
+        var add = new Command("add", "Add a device to the inventory") { device, type, status };
+        add.SetAction(async (parsed, ct) =>
+        {
+            var added = new Device(
+                UsersCommand.ParseField("--device", () => Eui64.Parse(parsed.GetRequiredValue(device))),
+                UsersCommand.ParseField("--type", () => DeviceTypes.Parse(parsed.GetRequiredValue(type))),
+                parsed.GetValue(status) is { } s ? UsersCommand.ParseField("--status", () => SmiStatuses.Parse(s)) : DefaultStatus);
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await store.Inventory.AddDeviceAsync(added, ct);
+            await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
+            return 0;
+        });
+
+        var file = new Argument<FileInfo>("file") { Description = $"CSV with the header {IdColumn},{TypeColumn}[,{StatusColumn}]; a missing or empty status is {DefaultStatus}" };
+        var import = new Command("import", "Add every device in a CSV file in one transaction; a single invalid row imports nothing") { file };
+        import.SetAction(async (parsed, ct) =>
+        {
+            var csv = parsed.GetRequiredValue(file);
+            var valid = ReadRows(csv, out var faults);
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            if (faults.Count == 0)
+            {
+                try
+                {
+                    await store.Inventory.AddDevicesAsync([.. valid.Select(r => r.Device)], ct);
+                    await context.Output.WriteLineAsync($"imported {valid.Count} devices from {csv.Name}");
+                    return 0;
+                }
+                catch (DuplicateDeviceException e)
+                {
+                    faults.AddRange(AlreadyKnown(valid, e.Ids));
+                }
+            }
+            else
+            {
+                // Ask the store about the rows that read well too, so one run names every row to fix.
+                var known = await store.Inventory.FindDevicesAsync([.. valid.Select(r => r.Device.Id)], ct);
+                faults.AddRange(AlreadyKnown(valid, known.Select(d => d.Id)));
+            }
+            var lines = faults.Select(f => f.Line).Distinct().Count();
+            foreach (var (line, fault) in faults.OrderBy(f => f.Line))
+            {
+                await context.Error.WriteLineAsync($"line {line}: {fault}");
+            }
+            await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {lines} invalid {(lines == 1 ? "row" : "rows")}; nothing imported");
+            return 1;
+        });
+
+        var list = new Command("list", "List the devices in the inventory");
+        list.SetAction(async (parsed, ct) =>
+        {
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var all = await store.Inventory.ListDevicesAsync(ct);
+            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status");
+            foreach (var d in all)
+            {
+                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString());
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine($"{all.Count} devices");
+            return 0;
+        });
+
+        inventory.Subcommands.Add(add);
+        inventory.Subcommands.Add(import);
+        inventory.Subcommands.Add(list);
+        return inventory;
+    }
+
+    private sealed record Row(int Line, Device Device);
+
+    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(List<Row> rows, IEnumerable<Eui64> ids)
+    {
+        var known = ids.ToHashSet();
+        return rows.Where(r => known.Contains(r.Device.Id)).Select(r => (r.Line, $"{IdColumn}: device {r.Device.Id} is already in the inventory"));
+    }
+
+    /// <summary>
+    /// Reads and checks every row: each field, and that no ID repeats an earlier row. Returns the rows without a
+    /// fault; the faults name the line and column. Blank lines are skipped; the header must come first.
+    /// </summary>
+    private static List<Row> ReadRows(FileInfo csv, out List<(int Line, string Fault)> faults)
+    {
+        if (!csv.Exists)
+        {
+            throw new FileNotFoundException($"{csv.FullName}: no such file");
+        }
+        faults = [];
+        var rows = new List<Row>();
+        int[]? columns = null; // positions of device_id, device_type, smi_status (-1 when absent)
+        var width = 0;
+        var firstLine = new Dictionary<Eui64, int>();
+        var number = 0;
+        foreach (var text in File.ReadLines(csv.FullName))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+            var fields = text.Split(',').Select(Unquote).ToArray();
+            if (columns is null)
+            {
+                columns = ReadHeader(csv, number, fields);
+                width = fields.Length;
+                continue;
+            }
+            var before = faults.Count;
+            if (fields.Length != width)
+            {
+                faults.Add((number, $"has {fields.Length} fields, the header {width}"));
+                continue;
+            }
+            Eui64? id = Eui64.TryParse(fields[columns[0]], out var parsedId, out var idError) ? parsedId : null;
+            if (id is null)
+            {
+                faults.Add((number, $"{IdColumn}: {idError}"));
+            }
+            else if (!firstLine.TryAdd(id.Value, number))
+            {
+                faults.Add((number, $"{IdColumn}: device {id} repeats line {firstLine[id.Value]}"));
+            }
+            DeviceType? type = DeviceTypes.TryParse(fields[columns[1]], out var parsedType, out var typeError) ? parsedType : null;
+            if (type is null)
+            {
+                faults.Add((number, $"{TypeColumn}: {typeError}"));
+            }
+            var statusText = columns[2] < 0 ? "" : fields[columns[2]];
+            string? statusError = null;
+            SmiStatus? status = statusText.Length == 0 ? DefaultStatus : SmiStatuses.TryParse(statusText, out var parsedStatus, out statusError) ? parsedStatus : null;
+            if (status is null)
+            {
+                faults.Add((number, $"{StatusColumn}: {statusError}"));
+            }
+            if (faults.Count == before)
+            {
+                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value)));
+            }
+        }
+        if (columns is null)
+        {
+            throw new FormatException($"{csv.Name}: empty; the first line must be the header {IdColumn},{TypeColumn}[,{StatusColumn}]");
+        }
+        return rows;
+    }
+
+    private static int[] ReadHeader(FileInfo csv, int line, string[] names)
+    {
+        var columns = new[] { -1, -1, -1 };
+        string[] known = [IdColumn, TypeColumn, StatusColumn];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var k = Array.FindIndex(known, n => string.Equals(n, names[i], StringComparison.OrdinalIgnoreCase));
+            if (k < 0 || columns[k] >= 0)
+            {
+                throw new FormatException(
+                    $"{csv.Name} line {line}: {(k < 0 ? "unknown" : "repeated")} column '{names[i]}'; the header is {IdColumn},{TypeColumn}[,{StatusColumn}]");
+            }
+            columns[k] = i;
+        }
+        if (columns[0] < 0 || columns[1] < 0)
+        {
+            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn})");
+        }
+        return columns;
+    }
+
+    /// <summary>Trims a field and the double quotes a spreadsheet may put round it.</summary>
+    private static string Unquote(string field)
+    {
+        var f = field.Trim();
+        return f.Length >= 2 && f[0] == '"' && f[^1] == '"' ? f[1..^1].Trim() : f;
+    }
+}

@@ -1,0 +1,60 @@
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Inventory;
+
+/// <summary>
+/// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
+/// what kind it is (E11) and where it is in its life (E5). Site, comms hub, model and history join it later.
+/// </summary>
+public sealed record Device
+{
+    public Device(Eui64 id, DeviceType type, SmiStatus status)
+    {
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "not a device type");
+        }
+        if (!Enum.IsDefined(status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "not an SMI status");
+        }
+        Id = id;
+        Type = type;
+        Status = status;
+    }
+
+    public Eui64 Id { get; }
+
+    public DeviceType Type { get; }
+
+    public SmiStatus Status { get; }
+}
+
+/// <summary>The inventory already holds a device with one or more of the IDs being added.</summary>
+public sealed class DuplicateDeviceException : Exception
+{
+    public DuplicateDeviceException(IReadOnlyList<Eui64> ids)
+        : base(Describe(ids))
+    {
+        Ids = ids;
+    }
+
+    /// <summary>The first (often only) ID the inventory already held.</summary>
+    public Eui64 Id => Ids[0];
+
+    /// <summary>Every ID the inventory already held, in the order they were offered.</summary>
+    public IReadOnlyList<Eui64> Ids { get; }
+
+    private static string Describe(IReadOnlyList<Eui64> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            throw new ArgumentException("a duplicate names at least one device", nameof(ids));
+        }
+        const int shown = 5;
+        return ids.Count == 1
+            ? $"device {ids[0]} is already in the inventory"
+            : $"{ids.Count} devices are already in the inventory: {string.Join(", ", ids.Take(shown))}{(ids.Count > shown ? ", …" : "")}";
+    }
+}

@@ -1,0 +1,160 @@
+namespace OpenDcc.Cli.Tests;
+
+/// <summary><c>inventory add|import|list</c>: loading the devices the DUIS gateway will recognise.</summary>
+public sealed class InventoryCommandTests : IDisposable
+{
+    private const string Meter = "00-DB-12-34-56-78-90-A0";
+    private const string GasMeter = "00-DB-12-34-56-78-90-B0";
+    private const string CommsHub = "00-DB-12-34-56-78-90-00";
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task An_added_device_is_listed_commissioned_unless_a_status_is_given()
+    {
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "esme");
+        Assert.Equal(0, code);
+        Assert.Contains($"added ESME {Meter} (Commissioned)", output, StringComparison.Ordinal);
+        var (other, _, _) = await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--status", "installed-not-commissioned");
+        Assert.Equal(0, other);
+
+        var (listCode, list, _) = await cli.RunWithDataAsync("inventory", "list");
+        Assert.Equal(0, listCode);
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned", Row(list, Meter));
+        Assert.Matches($@"{GasMeter}\s+GSME\s+InstalledNotCommissioned", Row(list, GasMeter));
+        Assert.Contains("2 devices", list, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("90-B3", "ESME", "Commissioned", "--device: ")]
+    [InlineData(Meter, "XYZ", "Commissioned", "--type: unknown device type 'XYZ'; expected one of ESME, GSME, CHF, GPF, PPMID, HCALCS, IHD")]
+    [InlineData(Meter, "ESME", "Sleeping", "--status: unknown SMI status 'Sleeping'")]
+    public async Task A_bad_field_is_refused_naming_the_option(string device, string type, string status, string named)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", device, "--type", type, "--status", status);
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + named, error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Adding_a_known_device_is_refused_and_keeps_the_first()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME");
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "GSME", "--status", "Pending");
+        Assert.Equal(1, code);
+        Assert.Equal($"opendcc: device {Meter} is already in the inventory", error.Trim());
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned", Row((await cli.RunWithDataAsync("inventory", "list")).Output, Meter));
+    }
+
+    [Fact]
+    public async Task Import_adds_every_row_skipping_blank_lines_and_defaulting_an_empty_status()
+    {
+        var csv = WriteCsv(
+            "device_id,device_type,smi_status",
+            $"{Meter},ESME,Commissioned",
+            "",
+            $"{GasMeter},gsme,Installed Not Commissioned",
+            "   ",
+            $"\"{CommsHub}\",\"CHF\",");
+
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(0, code);
+        Assert.Contains("imported 3 devices from devices.csv", output, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Matches($@"{GasMeter}\s+GSME\s+InstalledNotCommissioned", Row(list, GasMeter));
+        Assert.Matches($@"{CommsHub}\s+CHF\s+Commissioned", Row(list, CommsHub));
+        Assert.Contains("3 devices", list, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_without_a_status_column_commissions_every_device_and_reads_columns_in_any_order()
+    {
+        var csv = WriteCsv("device_type,device_id", $"PPMID,{Meter}", $"IHD,{GasMeter}");
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(0, code);
+        Assert.Contains("imported 2 devices", output, StringComparison.Ordinal);
+        Assert.Matches($@"{GasMeter}\s+IHD\s+Commissioned", Row((await cli.RunWithDataAsync("inventory", "list")).Output, GasMeter));
+    }
+
+    [Fact]
+    public async Task Import_with_bad_rows_reports_each_by_line_and_imports_nothing()
+    {
+        var csv = WriteCsv(
+            "device_id,device_type,smi_status",
+            $"{Meter},ESME,Commissioned",
+            "90-B3-D5,ESME,Commissioned",
+            "",
+            $"{GasMeter},XYZ,Commissioned",
+            $"{CommsHub},CHF,Asleep",
+            $"{CommsHub}-00,CHF");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.StartsWith("line 3: device_id: EUI-64 '90-B3-D5'", lines[0], StringComparison.Ordinal);
+        Assert.Equal("line 5: device_type: unknown device type 'XYZ'; expected one of ESME, GSME, CHF, GPF, PPMID, HCALCS, IHD", lines[1]);
+        Assert.StartsWith("line 6: smi_status: unknown SMI status 'Asleep'; expected one of Pending, Whitelisted, InstalledNotCommissioned, Commissioned", lines[2], StringComparison.Ordinal);
+        Assert.Equal("line 7: has 2 fields, the header 3", lines[3]);
+        Assert.Equal("opendcc: devices.csv: 4 invalid rows; nothing imported", lines[4]);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_refuses_ids_repeated_in_the_file_or_already_in_the_inventory_and_imports_nothing()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF");
+        var csv = WriteCsv(
+            "device_id,device_type",
+            $"{Meter},ESME",
+            $"{GasMeter},GSME",
+            $"{CommsHub},CHF",
+            $"{Meter.ToLowerInvariant()},ESME");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        Assert.Contains($"line 4: device_id: device {CommsHub} is already in the inventory", error, StringComparison.Ordinal);
+        Assert.Contains($"line 5: device_id: device {Meter} repeats line 2", error, StringComparison.Ordinal);
+        Assert.Contains("2 invalid rows; nothing imported", error, StringComparison.Ordinal);
+        Assert.Contains("1 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_of_a_well_formed_file_naming_known_devices_imports_nothing()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--status", "Pending");
+        var csv = WriteCsv("device_id,device_type,smi_status", $"{Meter},ESME,Commissioned", $"{GasMeter},GSME,Commissioned");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        Assert.Equal(
+            [$"line 3: device_id: device {GasMeter} is already in the inventory", "opendcc: devices.csv: 1 invalid row; nothing imported"],
+            error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Matches($@"{GasMeter}\s+GSME\s+Pending", Row(list, GasMeter));
+        Assert.Contains("1 devices", list, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("device_id,kind", "unknown column 'kind'")]
+    [InlineData("device_id,smi_status", "the header needs device_id and device_type")]
+    [InlineData("", "empty; the first line must be the header")]
+    public async Task Import_refuses_a_file_without_the_header(string header, string fault)
+    {
+        var csv = WriteCsv(header, header.Length == 0 ? "" : $"{Meter},ESME");
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        Assert.Contains(fault, error, StringComparison.Ordinal);
+    }
+
+    private static string Row(string table, string id) => Assert.Single(table.Split('\n'), l => l.Contains(id, StringComparison.Ordinal));
+
+    private string WriteCsv(params string[] lines)
+    {
+        var path = Path.Combine(cli.DataDirectory, "devices.csv");
+        File.WriteAllText(path, string.Join('\n', lines) + "\n");
+        return path;
+    }
+
+    public void Dispose() => cli.Dispose();
+}
