@@ -1,0 +1,42 @@
+namespace OpenDcc.Cli.Tests;
+
+public sealed class DemoCommandTests : IDisposable
+{
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task The_demo_sends_valid_and_invalid_requests_and_shows_each_response_code()
+    {
+        var data = Path.Combine(cli.DataDirectory, "demo");
+        var port = FreePort();
+        var (code, output, error) = await cli.RunAsync("demo", "--data", data, "--urls", $"http://127.0.0.1:{port}", "--no-wait");
+        Assert.True(code == 0, error);
+        foreach (var expected in new[] { "I99", "E43", "I0", "E2", "E19", "E13", "E42" })
+        {
+            Assert.Contains($"│ {expected} ", output, StringComparison.Ordinal);
+        }
+        Assert.Contains("GSME 00-DB-12-34-56-78-90-A1 Commissioned", output, StringComparison.Ordinal);
+        Assert.Matches(@"Message log: \d+ entries, chain intact", output);
+        Assert.True(File.Exists(Path.Combine(data, "opendcc.db")));
+    }
+
+    [Fact]
+    public async Task The_demo_refuses_a_data_directory_that_is_not_empty()
+    {
+        await File.WriteAllTextAsync(Path.Combine(cli.DataDirectory, "something"), "x");
+        var (code, _, error) = await cli.RunAsync("demo", "--data", cli.DataDirectory, "--no-wait");
+        Assert.Equal(1, code);
+        Assert.Contains("--data: ", error, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public void Dispose() => cli.Dispose();
+}
