@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace OpenDcc.Bench;
 
-internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres)
+internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser)
 {
     public static BenchArgs Parse(string[] args)
     {
@@ -17,6 +17,8 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
             Int("--batch", 1_000),
             Int("--payload", 1_024),
             Int("--rounds", 3),
-            values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("OPENDCC_BENCH_POSTGRES"));
+            values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("OPENDCC_BENCH_POSTGRES"),
+            Int("--users", 32),
+            Int("--requests-per-user", 300));
     }
 }

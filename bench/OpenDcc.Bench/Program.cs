@@ -2,12 +2,15 @@ using OpenDcc.Bench;
 
 // The OpenDcc bench app: end-to-end scenarios measured against a baseline in the same run.
 //   dotnet run -c Release --project bench/OpenDcc.Bench -- message-log [--entries N] [--batch N] [--payload BYTES] [--rounds N] [--postgres CONN]
+//   dotnet run -c Release --project bench/OpenDcc.Bench -- gateway [--users N] [--requests-per-user N] [--rounds N]
 var scenario = args.FirstOrDefault() ?? "message-log";
 switch (scenario)
 {
     case "message-log":
         return await MessageLogBenchmark.RunAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
+    case "gateway":
+        return await GatewayBenchmark.RunAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
     default:
-        await Console.Error.WriteLineAsync($"unknown scenario '{scenario}'; scenarios: message-log");
+        await Console.Error.WriteLineAsync($"unknown scenario '{scenario}'; scenarios: message-log, gateway");
         return 1;
 }

@@ -21,8 +21,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
+    private readonly SqlReplayCounterStore replayCounters;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog, SemaphoreSlim? writeGate)
     {
         Engine = engine;
         Location = location;
@@ -32,7 +33,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
-        ReplayCounters = new SqlReplayCounterStore(open);
+        replayCounters = new SqlReplayCounterStore(open, writeGate);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -50,7 +51,7 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     public IMessageLog MessageLog { get; }
 
-    public IReplayCounterStore ReplayCounters { get; }
+    public IReplayCounterStore ReplayCounters => replayCounters;
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
@@ -70,6 +71,12 @@ public sealed class OpenDccStore : IAsyncDisposable
         {
             var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(ct);
+            // Let SQLite's own busy handler wait for the write lock (it polls in 1-100 ms steps); otherwise the
+            // provider retries a busy statement only after sleeping 150 ms.
+            await using (var busy = connection.Command("PRAGMA busy_timeout = 30000"))
+            {
+                await busy.ExecuteNonQueryAsync(ct);
+            }
             return connection;
         }
         await using (var connection = await Open(cancellationToken))
@@ -79,6 +86,8 @@ public sealed class OpenDccStore : IAsyncDisposable
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
         await new SchemaMigrator("Sqlite", Open, lockStatement: null).MigrateAsync(cancellationToken);
+        // SQLite has one writer at a time: writers of this store queue here rather than poll the file lock.
+        var writeGate = new SemaphoreSlim(1, 1);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -92,7 +101,8 @@ public sealed class OpenDccStore : IAsyncDisposable
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
             new SqlInventoryStore(Open, rowsPerInsert: 1),
-            new SqliteMessageLog(Open));
+            new SqliteMessageLog(Open, writeGate),
+            writeGate);
     }
 
     public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, CancellationToken cancellationToken = default)
@@ -116,8 +126,13 @@ public sealed class OpenDccStore : IAsyncDisposable
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
             new SqlInventoryStore(Open, rowsPerInsert: 500),
-            new PostgresMessageLog(Open));
+            new PostgresMessageLog(Open),
+            null);
     }
 
-    public ValueTask DisposeAsync() => release();
+    public async ValueTask DisposeAsync()
+    {
+        await replayCounters.DisposeAsync();
+        await release();
+    }
 }

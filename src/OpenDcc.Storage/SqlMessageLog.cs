@@ -11,18 +11,17 @@ namespace OpenDcc.Storage;
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
-internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open) : IMessageLog
+internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, SemaphoreSlim gate) : IMessageLog
 {
     protected const string Columns = "sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash";
-
-    // One appender at a time inside this process; the database lock orders appenders across processes.
-    private readonly SemaphoreSlim gate = new(1, 1);
 
     /// <summary>Selects the head row, locking it until the transaction ends.</summary>
     protected abstract string SelectHeadForUpdate { get; }
 
     protected abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
 
+    // The gate keeps one appender at a time inside this process (on SQLite, one writer of any kind); the database
+    // lock orders appenders across processes.
     public async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);

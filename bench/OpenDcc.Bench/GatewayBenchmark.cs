@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Xml;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+using OpenDcc.Hub;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Bench;
+
+/// <summary>
+/// Signed 4.1.1 requests through the real HTTP endpoint of a hub (Kestrel, Orleans silo, SQLite, message log,
+/// replay grain, access control, I99 signed by the DSP, the asynchronous I0 signed and queued), against the bare
+/// cryptography each request needs (verify the request: canonicalise and ECDSA-verify; sign the response:
+/// canonicalise and ECDSA-sign) run on all cores in the same process. Target (issue 3): gateway >= 0.5 x crypto.
+/// </summary>
+internal static class GatewayBenchmark
+{
+    public static async Task<int> RunAsync(BenchArgs args)
+    {
+        var clock = SystemClock.Instance;
+        var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-gateway-" + Guid.NewGuid().ToString("N"));
+        var port = FreePort();
+        await using var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), clock);
+        await app.StartAsync();
+        try
+        {
+            var store = app.Services.GetRequiredService<OpenDccStore>();
+            var meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+            await store.Inventory.AddDeviceAsync(new Device(meter, DeviceType.ESME, SmiStatus.Commissioned));
+            using var ca = new FileKeyStore(Path.Combine(directory, "keys")).LoadLocalCa();
+            var users = new List<(Eui64 Id, X509Certificate2 Key)>();
+            for (var u = 0; u < args.Users; u++)
+            {
+                var id = new Eui64(0x90B3D51F30100000UL + (ulong)u);
+                // No response URL: the asynchronous I0 is still built, signed and logged, but not posted anywhere.
+                await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier));
+                var key = ca.Issue(id, RemotePartyRole.XmlSign, null, clock, Duration.FromDays(30));
+                await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(key));
+                users.Add((id, key));
+            }
+            var variant = ServiceCatalogue.Duis["4.1.1"];
+            Console.WriteLine($"gateway: {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+
+            using var dsp = new FileKeyStore(Path.Combine(directory, "keys")).LoadDspIdentity();
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = args.Users * 2 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            ulong counter = 1;
+            var gatewayRates = new List<double>();
+            var cryptoRates = new List<double>();
+            var p50s = new List<double>();
+            var p99s = new List<double>();
+            for (var round = 1; round <= args.Rounds; round++)
+            {
+                // Requests are signed before the clock starts: the users' signing is their cost, not the hub's.
+                var batches = users.Select(u => Enumerable.Range(0, args.RequestsPerUser)
+                    .Select(_ => DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(u.Id, meter, counter++), 1, variant), u.Key)).ToList()).ToList();
+
+                var latencies = new double[args.Users * args.RequestsPerUser];
+                var watch = Stopwatch.StartNew();
+                await Task.WhenAll(batches.Select((batch, b) => Task.Run(async () =>
+                {
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        using var content = new ByteArrayContent(batch[i]);
+                        using var response = await http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
+                        var body = await response.Content.ReadAsStringAsync();
+                        if (!body.Contains(">I99<", StringComparison.Ordinal))
+                        {
+                            throw new InvalidOperationException($"expected I99, got {body}");
+                        }
+                        latencies[(b * batch.Count) + i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    }
+                })));
+                var gatewayRate = latencies.Length / watch.Elapsed.TotalSeconds;
+                Array.Sort(latencies);
+
+                var cryptoRate = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant, meter);
+                gatewayRates.Add(gatewayRate);
+                cryptoRates.Add(cryptoRate);
+                p50s.Add(latencies[latencies.Length / 2]);
+                p99s.Add(latencies[(int)(latencies.Length * 0.99)]);
+                Console.WriteLine($"  round {round}: gateway {gatewayRate,8:N0} req/s (p50 {p50s[^1]:F1} ms, p99 {p99s[^1]:F1} ms)   crypto only {cryptoRate,8:N0} req/s   ratio {gatewayRate / cryptoRate:F2}");
+            }
+            var ratio = Median(gatewayRates) / Median(cryptoRates);
+            Console.WriteLine($"gateway: {Median(gatewayRates):N0} req/s, p50 {Median(p50s):F1} ms, p99 {Median(p99s):F1} ms; crypto-only bound {Median(cryptoRates):N0} req/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")})");
+            foreach (var (_, key) in users)
+            {
+                key.Dispose();
+            }
+            return ratio >= 0.5 ? 0 : 2;
+        }
+        finally
+        {
+            await app.StopAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Per request: verify its signature (canonicalise, digest, ECDSA verify) and sign a response (canonicalise, ECDSA sign), on all cores.</summary>
+    private static async Task<double> CryptoOnlyAsync(List<byte[]> requests, List<(Eui64 Id, X509Certificate2 Key)> users, X509Certificate2 dsp, ServiceReferenceVariant variant, Eui64 meter)
+    {
+        var certificates = users.ToDictionary(u => u.Id, u => X509CertificateLoader.LoadCertificate(u.Key.RawData));
+        var documents = requests.Select(r => DuisRequestReader.LoadDocument(r)).ToList();
+        var responses = documents.Select(d =>
+        {
+            var id = RequestId.Parse(d.GetElementsByTagName("RequestID", DuisNamespaces.ServiceUserGateway)[0]!.InnerText);
+            return new DuisResponse(id, "I99", Instant.FromUnixTimeSeconds(0), variant.ServiceReference, variant.Id, new ResponsePayload.None()).ToXml();
+        }).ToList();
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Environment.ProcessorCount).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < documents.Count)
+            {
+                var originator = RequestId.Parse(documents[i].GetElementsByTagName("RequestID", DuisNamespaces.ServiceUserGateway)[0]!.InnerText).Originator;
+                var check = await DuisSignature.VerifyAsync(documents[i], (_, _, _) => ValueTask.FromResult<X509Certificate2?>(certificates[originator]), CancellationToken.None);
+                if (check is not SignatureCheck.Valid)
+                {
+                    throw new InvalidOperationException($"request {i} did not verify: {check}");
+                }
+                DuisSignature.Sign(responses[i], dsp);
+            }
+        })));
+        var rate = documents.Count / watch.Elapsed.TotalSeconds;
+        foreach (var c in certificates.Values)
+        {
+            c.Dispose();
+        }
+        return rate;
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
