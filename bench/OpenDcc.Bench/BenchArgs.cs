@@ -18,7 +18,7 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
             Int("--payload", 1_024),
             Int("--rounds", 3),
             values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("OPENDCC_BENCH_POSTGRES"),
-            Int("--users", 32),
-            Int("--requests-per-user", 300));
+            Int("--users", 128),
+            Int("--requests-per-user", 60));
     }
 }

@@ -57,7 +57,7 @@ internal static class GatewayBenchmark
             var cryptoRates = new List<double>();
             var p50s = new List<double>();
             var p99s = new List<double>();
-            for (var round = 1; round <= args.Rounds; round++)
+            for (var round = 0; round <= args.Rounds; round++)
             {
                 // Requests are signed before the clock starts: the users' signing is their cost, not the hub's.
                 var batches = users.Select(u => Enumerable.Range(0, args.RequestsPerUser)
@@ -84,6 +84,11 @@ internal static class GatewayBenchmark
                 Array.Sort(latencies);
 
                 var cryptoRate = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant, meter);
+                if (round == 0)
+                {
+                    Console.WriteLine($"  warm-up: gateway {gatewayRate,8:N0} req/s, crypto only {cryptoRate,8:N0} req/s (not counted)");
+                    continue;
+                }
                 gatewayRates.Add(gatewayRate);
                 cryptoRates.Add(cryptoRate);
                 p50s.Add(latencies[latencies.Length / 2]);

@@ -93,8 +93,11 @@ public sealed class DuisGateway(
                 var preCommand = new ResponsePayload.PreCommand("3.2", PreCommandBytes(request));
                 return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand", cancellationToken);
             case 1 or 5:
+                // The request goes on to the device side while its I99 is signed and logged; both are durable
+                // before the I99 is returned.
+                var submitted = devices.SubmitAsync(request, user!, cancellationToken);
                 var acknowledged = await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", cancellationToken);
-                await devices.SubmitAsync(request, user, cancellationToken);
+                await submitted;
                 return acknowledged;
             default:
                 // CV 2, 3, 6, 7 include delivery of a command to the user for local delivery, which OpenDcc does not produce yet.
