@@ -101,7 +101,7 @@ public static class DuisSignature
         {
             root.RemoveChild(old);
         }
-        DropElementContentWhitespace(root);
+        _ = PrepareForDigest(root);
         var digest = DigestDocument(document, exclusive: false);
 
         // The writer declares xmlns:ds on ds:Signature unless the root already binds ds to XML-DSig, as the DCC's own templates do.
@@ -168,8 +168,8 @@ public static class DuisSignature
                 throw new Rejection(SignatureFailure.Malformed, "the document has a DTD");
             }
             var root = document.DocumentElement ?? throw new Rejection(SignatureFailure.Malformed, "the document has no root element");
-            DropElementContentWhitespace(root);
-            var parts = ReadSignature(root);
+            var signatures = PrepareForDigest(root);
+            var parts = ReadSignature(root, signatures);
             var signer = await resolveSigner(parts.IssuerName, parts.SerialNumber, cancellationToken).ConfigureAwait(false)
                 ?? throw new Rejection(SignatureFailure.UnknownCertificate, $"no certificate is known for issuer '{parts.IssuerName}' serial {parts.SerialNumber}");
             if (signer.Issuer != parts.IssuerName || SerialNumberOf(signer) != parts.SerialNumber)
@@ -287,9 +287,8 @@ public static class DuisSignature
     private static byte[] DigestSignedInfo(XmlElement signedInfo) =>
         SHA256.HashData(Encoding.UTF8.GetBytes(XmlCanonicalizer.Exclusive(signedInfo)));
 
-    private static SignatureParts ReadSignature(XmlElement root)
+    private static SignatureParts ReadSignature(XmlElement root, List<XmlElement> signatures)
     {
-        var signatures = root.GetElementsByTagName("Signature", XmlDsigNamespace);
         if (signatures.Count == 0)
         {
             throw new Rejection(SignatureFailure.MissingSignature, "the message has no ds:Signature");
@@ -298,7 +297,7 @@ public static class DuisSignature
         {
             throw new Rejection(SignatureFailure.InvalidStructure, $"the message has {signatures.Count} ds:Signature elements; exactly one is allowed");
         }
-        var signature = (XmlElement)signatures[0]!;
+        var signature = signatures[0];
         if (signature.ParentNode != root)
         {
             throw new Rejection(SignatureFailure.InvalidStructure, "ds:Signature is not a direct child of the root element");
@@ -361,12 +360,15 @@ public static class DuisSignature
     }
 
     /// <summary>
-    /// Drops whitespace-only text from elements that have child elements, as a schema-aware parser drops
-    /// element-content whitespace (DUIS has no mixed content).
+    /// One pass over the elements before digesting: refuses nesting deeper than <see cref="MaxDepth"/>, drops
+    /// whitespace-only text from elements that have child elements (as a schema-aware parser drops element-content
+    /// whitespace; DUIS has no mixed content), and finds the signatures.
     /// </summary>
+    /// <returns>Every <c>ds:Signature</c> element, wherever it is.</returns>
     /// <exception cref="XmlException">elements are nested deeper than <see cref="MaxDepth"/>.</exception>
-    private static void DropElementContentWhitespace(XmlElement root)
+    private static List<XmlElement> PrepareForDigest(XmlElement root)
     {
+        var signatures = new List<XmlElement>(1);
         var pending = new Stack<(XmlElement Element, int Depth)>();
         pending.Push((root, 1));
         while (pending.TryPop(out var item))
@@ -374,6 +376,10 @@ public static class DuisSignature
             if (item.Depth > MaxDepth)
             {
                 throw new XmlException($"elements are nested deeper than {MaxDepth}");
+            }
+            if (IsDs(item.Element, "Signature"))
+            {
+                signatures.Add(item.Element);
             }
             var hasElementChild = false;
             for (var child = item.Element.FirstChild; child is not null; child = child.NextSibling)
@@ -397,6 +403,7 @@ public static class DuisSignature
                 }
             }
         }
+        return signatures;
     }
 
     /// <summary>The enveloped-signature transform, optionally followed by exclusive C14N; true when the latter is there.</summary>
