@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Security.Cryptography.Xml;
 using System.Text;
 using System.Xml;
 
@@ -17,9 +16,10 @@ namespace OpenDcc.Core.Security;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Built by hand on the C14N transforms rather than through <c>SignedXml</c>: verification accepts only that one
-/// shape (so no signature-wrapping, no URI dereferencing, no XPath/XSLT transforms, no embedded certificates), says
-/// which check failed, and canonicalizes the document once instead of <c>SignedXml</c>'s serialize-and-reparse.
+/// Built by hand rather than through <c>SignedXml</c>: verification accepts only that one shape (so no
+/// signature-wrapping, no URI dereferencing, no XPath/XSLT transforms, no embedded certificates) and says which check
+/// failed; canonicalization is <see cref="XmlCanonicalizer"/>, which walks the parsed document once instead of
+/// <c>SignedXml</c>'s serialize, reparse and copy.
 /// </para>
 /// <para>
 /// Whitespace between elements is not signed. The DCC tool parses against the DUIS schema ignoring
@@ -38,7 +38,6 @@ public static class DuisSignature
     public const string EnvelopedSignatureTransform = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
     private const string Prefix = "ds";
-    private const string XmlnsNamespace = "http://www.w3.org/2000/xmlns/";
     private const int P256SignatureLength = 64;
 
     /// <summary>DUIS nests about ten elements deep; far deeper input is refused before the recursive canonicalizer sees it.</summary>
@@ -63,8 +62,6 @@ public static class DuisSignature
         CloseOutput = false,
     };
 
-    static DuisSignature() => EcdsaSha256SignatureDescription.Register();
-
     /// <summary>
     /// Signs a DUIS message: removes any <c>ds:Signature</c> directly under the root (as the DCC tool does),
     /// appends a fresh one as the root's last child.
@@ -83,6 +80,8 @@ public static class DuisSignature
     /// elements is dropped as well) and serializes it.
     /// </summary>
     /// <returns>The signed message, UTF-8 with an XML declaration.</returns>
+    /// <exception cref="XmlException">the document is nested deeper than 64 elements or holds an entity reference.</exception>
+    /// <exception cref="ArgumentException">the document has no root or has a DTD; the certificate has no ECDSA P-256 private key.</exception>
     public static byte[] Sign(XmlDocument document, X509Certificate2 signerWithKey)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -102,16 +101,11 @@ public static class DuisSignature
         {
             root.RemoveChild(old);
         }
-        DropElementContentWhitespace(root);
+        _ = PrepareForDigest(root);
         var digest = DigestDocument(document, exclusive: false);
 
+        // The writer declares xmlns:ds on ds:Signature unless the root already binds ds to XML-DSig, as the DCC's own templates do.
         var signature = Ds(document, "Signature");
-        if (root.GetNamespaceOfPrefix(Prefix) != XmlDsigNamespace)
-        {
-            var declaration = document.CreateAttribute("xmlns", Prefix, XmlnsNamespace);
-            declaration.Value = XmlDsigNamespace;
-            signature.Attributes.Append(declaration);
-        }
         var signedInfo = signature.AppendChild(Ds(document, "SignedInfo"))!;
         signedInfo.AppendChild(Ds(document, "CanonicalizationMethod", ("Algorithm", CanonicalizationMethod)));
         signedInfo.AppendChild(Ds(document, "SignatureMethod", ("Algorithm", SignatureMethod)));
@@ -127,9 +121,9 @@ public static class DuisSignature
         issuerSerial.AppendChild(Ds(document, "X509IssuerName"))!.InnerText = FormatIssuerName(signerWithKey.IssuerName);
         issuerSerial.AppendChild(Ds(document, "X509SerialNumber"))!.InnerText = SerialNumberOf(signerWithKey);
 
-        // SignedInfo is signed in its final place and prefixes: renaming anything afterwards would change its canonical form.
-        root.AppendChild(signature);
+        // SignedInfo is signed with its final prefixes: renaming anything afterwards would change its canonical form.
         var signedInfoHash = DigestSignedInfo((XmlElement)signedInfo);
+        root.AppendChild(signature);
         signatureValue.InnerText = Convert.ToBase64String(key.SignHash(signedInfoHash, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
         return Serialize(document);
     }
@@ -174,18 +168,11 @@ public static class DuisSignature
                 throw new Rejection(SignatureFailure.Malformed, "the document has a DTD");
             }
             var root = document.DocumentElement ?? throw new Rejection(SignatureFailure.Malformed, "the document has no root element");
-            try
-            {
-                DropElementContentWhitespace(root);
-            }
-            catch (XmlException e)
-            {
-                throw new Rejection(SignatureFailure.Malformed, e.Message);
-            }
-            var parts = ReadSignature(root);
+            var signatures = PrepareForDigest(root);
+            var parts = ReadSignature(root, signatures);
             var signer = await resolveSigner(parts.IssuerName, parts.SerialNumber, cancellationToken).ConfigureAwait(false)
                 ?? throw new Rejection(SignatureFailure.UnknownCertificate, $"no certificate is known for issuer '{parts.IssuerName}' serial {parts.SerialNumber}");
-            if (NormaliseIssuerName(signer.Issuer) != parts.IssuerName || SerialNumberOf(signer) != parts.SerialNumber)
+            if (signer.Issuer != parts.IssuerName || SerialNumberOf(signer) != parts.SerialNumber)
             {
                 throw new Rejection(SignatureFailure.UnknownCertificate, $"the certificate found for issuer '{parts.IssuerName}' serial {parts.SerialNumber} is '{signer.Issuer}' serial {SerialNumberOf(signer)}");
             }
@@ -222,6 +209,11 @@ public static class DuisSignature
         catch (Rejection rejection)
         {
             return new SignatureCheck.Invalid(rejection.Failure, rejection.Message);
+        }
+        catch (XmlException e)
+        {
+            // Nested too deep, or an entity reference in a document built in code.
+            return new SignatureCheck.Invalid(SignatureFailure.Malformed, e.Message);
         }
     }
 
@@ -288,39 +280,15 @@ public static class DuisSignature
 
     /// <summary>SHA-256 of the document (its signature already removed) canonicalized as the Reference says.</summary>
     /// <remarks>With only the enveloped transform the node-set becomes octets by inclusive C14N 1.0 (XML-DSig §4.3.3.2).</remarks>
-    private static byte[] DigestDocument(XmlDocument document, bool exclusive)
-    {
-        Transform canonicalization = exclusive ? new XmlDsigExcC14NTransform() : new XmlDsigC14NTransform();
-        canonicalization.LoadInput(document);
-        using var sha256 = SHA256.Create();
-        return canonicalization.GetDigestedOutput(sha256);
-    }
+    private static byte[] DigestDocument(XmlDocument document, bool exclusive) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes(XmlCanonicalizer.Document(document, exclusive)));
 
-    /// <summary>SHA-256 of SignedInfo in exclusive C14N, its namespace context carried over from its ancestors.</summary>
-    private static byte[] DigestSignedInfo(XmlElement signedInfo)
-    {
-        var alone = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
-        var copy = (XmlElement)alone.AppendChild(alone.ImportNode(signedInfo, deep: true))!;
-        for (var ancestor = signedInfo.ParentNode as XmlElement; ancestor is not null; ancestor = ancestor.ParentNode as XmlElement)
-        {
-            foreach (XmlAttribute attribute in ancestor.Attributes)
-            {
-                // Nearer declarations were copied first and win; exclusive C14N drops those SignedInfo does not use.
-                if (attribute.NamespaceURI == XmlnsNamespace && !copy.HasAttribute(attribute.Name))
-                {
-                    copy.Attributes.Append((XmlAttribute)alone.ImportNode(attribute, deep: true));
-                }
-            }
-        }
-        var canonicalization = new XmlDsigExcC14NTransform();
-        canonicalization.LoadInput(alone);
-        using var sha256 = SHA256.Create();
-        return canonicalization.GetDigestedOutput(sha256);
-    }
+    /// <summary>SHA-256 of SignedInfo in exclusive C14N, which needs nothing from its ancestors but the namespaces it uses.</summary>
+    private static byte[] DigestSignedInfo(XmlElement signedInfo) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes(XmlCanonicalizer.Exclusive(signedInfo)));
 
-    private static SignatureParts ReadSignature(XmlElement root)
+    private static SignatureParts ReadSignature(XmlElement root, List<XmlElement> signatures)
     {
-        var signatures = root.GetElementsByTagName("Signature", XmlDsigNamespace);
         if (signatures.Count == 0)
         {
             throw new Rejection(SignatureFailure.MissingSignature, "the message has no ds:Signature");
@@ -329,7 +297,7 @@ public static class DuisSignature
         {
             throw new Rejection(SignatureFailure.InvalidStructure, $"the message has {signatures.Count} ds:Signature elements; exactly one is allowed");
         }
-        var signature = (XmlElement)signatures[0]!;
+        var signature = signatures[0];
         if (signature.ParentNode != root)
         {
             throw new Rejection(SignatureFailure.InvalidStructure, "ds:Signature is not a direct child of the root element");
@@ -392,12 +360,15 @@ public static class DuisSignature
     }
 
     /// <summary>
-    /// Drops whitespace-only text from elements that have child elements, as a schema-aware parser drops
-    /// element-content whitespace (DUIS has no mixed content).
+    /// One pass over the elements before digesting: refuses nesting deeper than <see cref="MaxDepth"/>, drops
+    /// whitespace-only text from elements that have child elements (as a schema-aware parser drops element-content
+    /// whitespace; DUIS has no mixed content), and finds the signatures.
     /// </summary>
+    /// <returns>Every <c>ds:Signature</c> element, wherever it is.</returns>
     /// <exception cref="XmlException">elements are nested deeper than <see cref="MaxDepth"/>.</exception>
-    private static void DropElementContentWhitespace(XmlElement root)
+    private static List<XmlElement> PrepareForDigest(XmlElement root)
     {
+        var signatures = new List<XmlElement>(1);
         var pending = new Stack<(XmlElement Element, int Depth)>();
         pending.Push((root, 1));
         while (pending.TryPop(out var item))
@@ -405,6 +376,10 @@ public static class DuisSignature
             if (item.Depth > MaxDepth)
             {
                 throw new XmlException($"elements are nested deeper than {MaxDepth}");
+            }
+            if (IsDs(item.Element, "Signature"))
+            {
+                signatures.Add(item.Element);
             }
             var hasElementChild = false;
             for (var child = item.Element.FirstChild; child is not null; child = child.NextSibling)
@@ -428,6 +403,7 @@ public static class DuisSignature
                 }
             }
         }
+        return signatures;
     }
 
     /// <summary>The enveloped-signature transform, optionally followed by exclusive C14N; true when the latter is there.</summary>

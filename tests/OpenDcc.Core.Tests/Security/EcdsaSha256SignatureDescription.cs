@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 
-namespace OpenDcc.Core.Security;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Tests.Security;
 
 /// <summary>
 /// ECDSA with SHA-256 for <c>System.Security.Cryptography.Xml.SignedXml</c>, which knows only RSA and DSA
@@ -9,8 +11,8 @@ namespace OpenDcc.Core.Security;
 /// <c>ECDsa.SignHash</c> would otherwise give X.509.
 /// </summary>
 /// <remarks>
-/// <see cref="DuisSignature"/> signs and verifies without <c>SignedXml</c> (for strictness and speed), but
-/// registers this description so that any <c>SignedXml</c> in the process can read and write DUIS signatures.
+/// <see cref="DuisSignature"/> signs and verifies without <c>SignedXml</c> (for strictness and speed); call
+/// <see cref="Register"/> before using <c>SignedXml</c> on DUIS signatures (tests do, to check one against the other).
 /// </remarks>
 public sealed class EcdsaSha256SignatureDescription : SignatureDescription
 {

@@ -1,0 +1,266 @@
+using System.Text;
+using System.Xml;
+
+namespace OpenDcc.Core.Security;
+
+/// <summary>
+/// Canonical XML 1.0 (of a whole document) and Exclusive XML Canonicalization 1.0 (of a subtree), both without
+/// comments: the two forms a DUIS signature digests, the first for its Reference and the second for SignedInfo.
+/// </summary>
+/// <remarks>
+/// Written here because the System.Security.Cryptography.Xml transforms first copy the document into a DOM of
+/// their own, which on a DUIS-sized message costs several times the ECDSA operation itself. Input has no DTD, so no
+/// entity references or defaulted attributes, and the caller has bounded its depth. The tests hold both forms to
+/// those transforms on generated documents.
+/// </remarks>
+internal static class XmlCanonicalizer
+{
+    private const string XmlnsNamespace = "http://www.w3.org/2000/xmlns/";
+
+    /// <summary>
+    /// The whole document without comments, as <c>Reference URI=""</c> digests it: Canonical XML 1.0, or Exclusive
+    /// C14N when the reference names that transform.
+    /// </summary>
+    public static string Document(XmlDocument document, bool exclusive)
+    {
+        var output = new StringBuilder(2048);
+        var afterRoot = false;
+        for (var node = document.FirstChild; node is not null; node = node.NextSibling)
+        {
+            switch (node)
+            {
+                case XmlElement root when exclusive:
+                    WriteExclusive(root, null, output);
+                    afterRoot = true;
+                    break;
+                case XmlElement root:
+                    WriteInclusive(root, null, output);
+                    afterRoot = true;
+                    break;
+                case XmlProcessingInstruction instruction:
+                    // C14N §2.1: a line feed separates top-level PIs from the root element.
+                    if (afterRoot)
+                    {
+                        output.Append('\n');
+                    }
+                    WriteInstruction(instruction, output);
+                    if (!afterRoot)
+                    {
+                        output.Append('\n');
+                    }
+                    break;
+                default:
+                    // The XML declaration, whitespace outside the root and comments are not part of the canonical form.
+                    break;
+            }
+        }
+        return output.ToString();
+    }
+
+    /// <summary>Exclusive C14N 1.0 without comments and without an InclusiveNamespaces prefix list, of <paramref name="apex"/> and its descendants.</summary>
+    public static string Exclusive(XmlElement apex)
+    {
+        var output = new StringBuilder(1024);
+        WriteExclusive(apex, null, output);
+        return output.ToString();
+    }
+
+    /// <param name="scope">The namespaces in scope at the parent: the ones it rendered or inherited.</param>
+    private static void WriteInclusive(XmlElement element, Binding? scope, StringBuilder output)
+    {
+        var parentScope = scope;
+        var rendered = new List<Binding>();
+        foreach (XmlAttribute attribute in element.Attributes)
+        {
+            if (attribute.NamespaceURI == XmlnsNamespace)
+            {
+                var prefix = attribute.Prefix.Length == 0 ? "" : attribute.LocalName;
+                if (prefix != "xml")
+                {
+                    Bind(prefix, attribute.Value);
+                }
+            }
+        }
+        // A document built in code may use a prefix without declaring it; bind it where a serializer would declare it.
+        Bind(element.Prefix, element.NamespaceURI, onlyIfUnbound: true);
+        foreach (XmlAttribute attribute in element.Attributes)
+        {
+            if (attribute.Prefix.Length != 0 && attribute.NamespaceURI != XmlnsNamespace && attribute.Prefix != "xml")
+            {
+                Bind(attribute.Prefix, attribute.NamespaceURI, onlyIfUnbound: true);
+            }
+        }
+
+        WriteElement(element, rendered, output);
+        WriteChildren(element, scope, output, inclusive: true);
+        output.Append("</").Append(element.Name).Append('>');
+
+        void Bind(string prefix, string uri, bool onlyIfUnbound = false)
+        {
+            if (onlyIfUnbound && Lookup(scope, prefix) == uri)
+            {
+                return;
+            }
+            scope = new Binding(prefix, uri, scope);
+            rendered.RemoveAll(b => b.Prefix == prefix);
+            // C14N §2.3: a namespace node is rendered unless the parent already had the same one in scope.
+            if (Lookup(parentScope, prefix) != uri)
+            {
+                rendered.Add(scope);
+            }
+        }
+    }
+
+    /// <param name="rendered">The namespaces output ancestors rendered, nearest first.</param>
+    private static void WriteExclusive(XmlElement element, Binding? rendered, StringBuilder output)
+    {
+        var own = new List<Binding>();
+        // Exc-C14N §3: only visibly utilized namespaces, i.e. the element's own prefix and its attributes' prefixes.
+        Utilize(element.Prefix, element.NamespaceURI);
+        foreach (XmlAttribute attribute in element.Attributes)
+        {
+            if (attribute.Prefix.Length != 0 && attribute.NamespaceURI != XmlnsNamespace && attribute.Prefix != "xml")
+            {
+                Utilize(attribute.Prefix, attribute.NamespaceURI);
+            }
+        }
+
+        WriteElement(element, own, output);
+        WriteChildren(element, rendered, output, inclusive: false);
+        output.Append("</").Append(element.Name).Append('>');
+
+        void Utilize(string prefix, string uri)
+        {
+            if (Lookup(rendered, prefix) != uri)
+            {
+                rendered = new Binding(prefix, uri, rendered);
+                own.Add(rendered);
+            }
+        }
+    }
+
+    private static void WriteChildren(XmlElement element, Binding? scope, StringBuilder output, bool inclusive)
+    {
+        for (var child = element.FirstChild; child is not null; child = child.NextSibling)
+        {
+            switch (child)
+            {
+                case XmlElement nested when inclusive:
+                    WriteInclusive(nested, scope, output);
+                    break;
+                case XmlElement nested:
+                    WriteExclusive(nested, scope, output);
+                    break;
+                case XmlText or XmlCDataSection or XmlWhitespace or XmlSignificantWhitespace:
+                    AppendEscaped(child.Value!, output, attribute: false);
+                    break;
+                case XmlProcessingInstruction instruction:
+                    WriteInstruction(instruction, output);
+                    break;
+                case XmlComment:
+                    break;
+                default:
+                    throw new XmlException($"cannot canonicalize a {child.NodeType} node");
+            }
+        }
+    }
+
+    private static void WriteElement(XmlElement element, List<Binding> namespaces, StringBuilder output)
+    {
+        output.Append('<').Append(element.Name);
+        // Namespace declarations first, by prefix (the default namespace's empty prefix first), then attributes by
+        // namespace URI and local name (C14N §2.2 document order).
+        namespaces.Sort(static (a, b) => string.CompareOrdinal(a.Prefix, b.Prefix));
+        foreach (var binding in namespaces)
+        {
+            if (binding.Prefix.Length == 0)
+            {
+                output.Append(" xmlns=\"");
+            }
+            else
+            {
+                output.Append(" xmlns:").Append(binding.Prefix).Append("=\"");
+            }
+            AppendEscaped(binding.Uri, output, attribute: true);
+            output.Append('"');
+        }
+        var attributes = element.Attributes;
+        if (attributes.Count == 0)
+        {
+            output.Append('>');
+            return;
+        }
+        var plain = new List<XmlAttribute>(attributes.Count);
+        foreach (XmlAttribute attribute in attributes)
+        {
+            if (attribute.NamespaceURI != XmlnsNamespace)
+            {
+                plain.Add(attribute);
+            }
+        }
+        plain.Sort(static (a, b) =>
+        {
+            var byNamespace = string.CompareOrdinal(a.NamespaceURI, b.NamespaceURI);
+            return byNamespace != 0 ? byNamespace : string.CompareOrdinal(a.LocalName, b.LocalName);
+        });
+        foreach (var attribute in plain)
+        {
+            output.Append(' ').Append(attribute.Name).Append("=\"");
+            AppendEscaped(attribute.Value, output, attribute: true);
+            output.Append('"');
+        }
+        output.Append('>');
+    }
+
+    private static void WriteInstruction(XmlProcessingInstruction instruction, StringBuilder output)
+    {
+        output.Append("<?").Append(instruction.Target);
+        if (instruction.Data.Length != 0)
+        {
+            output.Append(' ').Append(instruction.Data);
+        }
+        output.Append("?>");
+    }
+
+    /// <summary>C14N §2.3 escaping: text escapes &amp; &lt; &gt; CR; attribute values escape &amp; &lt; " TAB LF CR.</summary>
+    private static void AppendEscaped(string value, StringBuilder output, bool attribute)
+    {
+        var start = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var replacement = value[i] switch
+            {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' when !attribute => "&gt;",
+                '"' when attribute => "&quot;",
+                '\t' when attribute => "&#x9;",
+                '\n' when attribute => "&#xA;",
+                '\r' => "&#xD;",
+                _ => null,
+            };
+            if (replacement is not null)
+            {
+                output.Append(value, start, i - start).Append(replacement);
+                start = i + 1;
+            }
+        }
+        output.Append(value, start, value.Length - start);
+    }
+
+    /// <summary>The URI bound to a prefix; the default namespace is "" when not bound, other prefixes null.</summary>
+    private static string? Lookup(Binding? scope, string prefix)
+    {
+        for (var binding = scope; binding is not null; binding = binding.Next)
+        {
+            if (binding.Prefix == prefix)
+            {
+                return binding.Uri;
+            }
+        }
+        return prefix.Length == 0 ? "" : null;
+    }
+
+    /// <summary>A prefix-to-namespace binding in a chain, nearest first.</summary>
+    private sealed record Binding(string Prefix, string Uri, Binding? Next);
+}
