@@ -131,7 +131,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
             summary.AppendLine(CultureInfo.InvariantCulture, $"  {group.Key}: {group.Count()}  e.g. {string.Join(", ", group.Take(3).Select(c => c.Template.ServiceReferenceVariant + " CV" + c.Template.CommandVariant))}");
         }
         output.WriteLine(summary.ToString());
-        Console.WriteLine(summary.ToString());
+        rtds.Report(summary.ToString().TrimEnd());
 
         // Every template from a provisioned ZAZ1 user with a well-formed request is accepted, apart from the known
         // gaps: local-delivery command variants (E17) and non-device services not built yet (E100).

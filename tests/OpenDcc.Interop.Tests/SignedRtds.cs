@@ -41,6 +41,9 @@ public sealed class SignedRtds(IMessageSink diagnostics) : IAsyncLifetime
         diagnostics.OnMessage(new DiagnosticMessage(Summary()));
     }
 
+    /// <summary>Prints a line in the test run's output (xunit diagnostic messages are on for this project).</summary>
+    public void Report(string text) => diagnostics.OnMessage(new DiagnosticMessage(text));
+
     public string Summary()
     {
         var text = new StringBuilder();
