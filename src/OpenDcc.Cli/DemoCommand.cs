@@ -1,14 +1,7 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using NodaTime;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
@@ -49,8 +42,8 @@ internal static class DemoCommand
                 await context.Error.WriteLineAsync($"opendcc: --data: {directory} is not empty; the demo needs a fresh data directory");
                 return 1;
             }
-            await using var receiver = await Receiver.StartAsync();
-            var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: FreePort(), GatewayPort: FreePort());
+            await using var receiver = await ResponseReceiver.StartAsync();
+            var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free());
             await using var app = await HubHost.BuildAsync(options, context.Clock, ct);
             await app.StartAsync(ct);
             var hubUrl = app.Urls.First();
@@ -162,52 +155,5 @@ internal static class DemoCommand
             new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
         ], ct);
         return keys;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>The sample users' "Receive Response Service", replying 204 as DCC Boxed clients do.</summary>
-    private sealed class Receiver : IAsyncDisposable
-    {
-        private readonly WebApplication app;
-
-        private Receiver(WebApplication app, Uri url)
-        {
-            this.app = app;
-            Url = url;
-        }
-
-        public Uri Url { get; }
-
-        public ConcurrentQueue<string> Received { get; } = new();
-
-        public static async Task<Receiver> StartAsync()
-        {
-            var port = FreePort();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new Receiver(app, new Uri($"http://127.0.0.1:{port}/smartdcc/duis"));
-            app.MapPost("/smartdcc/duis", async (HttpContext http) =>
-            {
-                using var reader = new StreamReader(http.Request.Body);
-                receiver.Received.Enqueue(await reader.ReadToEndAsync());
-                return Results.NoContent();
-            });
-            await app.StartAsync();
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
     }
 }

@@ -29,14 +29,7 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("--data: ", error, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 
     public void Dispose() => cli.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace OpenDcc.Cli.Tests;
@@ -46,12 +45,7 @@ public sealed class ServeCommandTests : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 
     public void Dispose() => cli.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Xml.Linq;
@@ -38,7 +37,7 @@ public sealed class TestHub : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
-    public ResponseReceiver Receiver { get; } = new();
+    public ResponseReceiver Receiver { get; private set; } = null!;
 
     public IServiceProvider Services => app.Services;
 
@@ -49,7 +48,7 @@ public sealed class TestHub : IAsyncDisposable
     public static async Task<TestHub> StartAsync()
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")));
-        await hub.Receiver.StartAsync();
+        hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();
         await hub.ProvisionAsync();
         return hub;
@@ -143,12 +142,7 @@ public sealed class TestHub : IAsyncDisposable
         return XDocument.Parse(body).Descendants().Single(e => e.Name.LocalName == "ResponseCode").Value;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LoopbackPorts.Free();
 
     public async ValueTask DisposeAsync()
     {

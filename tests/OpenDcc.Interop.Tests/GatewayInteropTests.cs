@@ -1,15 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using NodaTime;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
@@ -33,29 +29,15 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
 {
     private static readonly XNamespace Sr = RtdsTemplate.Duis;
     private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "opendcc-interop-hub-" + Guid.NewGuid().ToString("N"));
-    private readonly ConcurrentQueue<string> asynchronous = new();
     private WebApplication hub = null!;
-    private WebApplication receiver = null!;
+    private ResponseReceiver receiver = null!;
     private HttpClient http = null!;
-    private Uri receiverUrl = null!;
 
     private DccTooling Tooling => rtds.Tooling;
 
     public async Task InitializeAsync()
     {
-        var receiverPort = FreePort();
-        var receiverBuilder = WebApplication.CreateSlimBuilder();
-        receiverBuilder.WebHost.UseUrls($"http://127.0.0.1:{receiverPort}");
-        receiverBuilder.Logging.ClearProviders();
-        receiver = receiverBuilder.Build();
-        receiver.MapPost("/smartdcc/duis", async (HttpContext context) =>
-        {
-            using var reader = new StreamReader(context.Request.Body);
-            asynchronous.Enqueue(await reader.ReadToEndAsync());
-            return Results.NoContent();
-        });
-        await receiver.StartAsync();
-        receiverUrl = new Uri($"http://127.0.0.1:{receiverPort}/smartdcc/duis");
+        receiver = await ResponseReceiver.StartAsync();
 
         // The DCC Boxed DSP identity, so that the tool's Validate finds the signer of every response.
         var identities = Tooling.Identities;
@@ -84,7 +66,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         {
             if (await Store.Parties.FindUserAsync(identity.Id) is null)
             {
-                await Store.Parties.AddUserAsync(new DccUser(identity.Id, name, roles, DccUserStatus.Active, receiverUrl));
+                await Store.Parties.AddUserAsync(new DccUser(identity.Id, name, roles, DccUserStatus.Active, receiver.Url));
             }
             using var certificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(identity.CertificatePath));
             await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(certificate));
@@ -146,12 +128,12 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         // The asynchronous device responses arrive at the users' response URL, DSP-signed and schema-valid.
         var deviceRequests = codes.Count(c => c.Code == "I99");
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (asynchronous.Count < deviceRequests && DateTime.UtcNow < deadline)
+        while (receiver.Received.Count < deviceRequests && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
-        Assert.Equal(deviceRequests, asynchronous.Count);
-        var asyncValidations = await Tooling.ValidateManyAsync(asynchronous.Take(20));
+        Assert.Equal(deviceRequests, receiver.Received.Count);
+        var asyncValidations = await Tooling.ValidateManyAsync(receiver.Received.Take(20));
         Assert.All(asyncValidations, v => Assert.True(v.Succeeded, v.Reason));
         Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
     }
@@ -241,19 +223,13 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         _ => DeviceType.HCALCS,
     };
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => LoopbackPorts.Free();
 
     public async Task DisposeAsync()
     {
         http.Dispose();
         await hub.StopAsync();
         await hub.DisposeAsync();
-        await receiver.StopAsync();
         await receiver.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(dataDirectory, recursive: true);
