@@ -114,7 +114,7 @@ internal static class GatewayBenchmark
     private static async Task<double> CryptoOnlyAsync(List<byte[]> requests, List<(Eui64 Id, X509Certificate2 Key)> users, X509Certificate2 dsp, ServiceReferenceVariant variant, Eui64 meter)
     {
         var certificates = users.ToDictionary(u => u.Id, u => X509CertificateLoader.LoadCertificate(u.Key.RawData));
-        var documents = requests.Select(r => DuisRequestReader.LoadDocument(r)).ToList();
+        var documents = requests.Select(r => DuisSignature.Load(r)).ToList();
         var responses = documents.Select(d =>
         {
             var id = RequestId.Parse(d.GetElementsByTagName("RequestID", DuisNamespaces.ServiceUserGateway)[0]!.InnerText);

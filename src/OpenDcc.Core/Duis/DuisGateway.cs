@@ -45,7 +45,7 @@ public sealed class DuisGateway(
         XmlDocument document;
         try
         {
-            document = DuisRequestReader.LoadDocument(message);
+            document = DuisSignature.Load(message);
         }
         catch (XmlException e)
         {

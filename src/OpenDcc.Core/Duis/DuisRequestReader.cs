@@ -17,25 +17,6 @@ public sealed record DuisReadFailure(string Reason, RequestId? RequestId, string
 /// </summary>
 public static class DuisRequestReader
 {
-    public static XmlReaderSettings SafeSettings { get; } = new()
-    {
-        DtdProcessing = DtdProcessing.Prohibit,
-        XmlResolver = null,
-        IgnoreComments = false,
-        MaxCharactersInDocument = 10_000_000,
-    };
-
-    /// <summary>Parses bytes into a DOM that keeps whitespace exactly, as signature checking needs.</summary>
-    /// <exception cref="XmlException">not well-formed, or has a DTD.</exception>
-    public static XmlDocument LoadDocument(ReadOnlyMemory<byte> xml)
-    {
-        var document = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
-        using var stream = new MemoryStream(xml.ToArray(), writable: false);
-        using var reader = XmlReader.Create(stream, SafeSettings);
-        document.Load(reader);
-        return document;
-    }
-
     public static bool TryRead(XmlDocument document, ServiceCatalogue catalogue, out DuisRequest request, out DuisReadFailure failure)
     {
         ArgumentNullException.ThrowIfNull(document);

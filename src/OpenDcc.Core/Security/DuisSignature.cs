@@ -49,6 +49,7 @@ public static class DuisSignature
         XmlResolver = null,
         IgnoreWhitespace = false,
         IgnoreComments = false,
+        MaxCharactersInDocument = 10_000_000,
     };
 
     private static readonly XmlWriterSettings WriterSettings = new()
@@ -253,10 +254,18 @@ public static class DuisSignature
     private static string SerialNumberOf(X509Certificate2 certificate) =>
         new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true).ToString(CultureInfo.InvariantCulture);
 
-    private static XmlDocument Load(byte[] xml)
+    /// <summary>
+    /// Parses a DUIS message into a DOM that keeps whitespace exactly, as signature checking needs; DTDs and external
+    /// resources are refused, and documents over 10 million characters.
+    /// </summary>
+    /// <exception cref="XmlException">not well-formed, or has a DTD.</exception>
+    public static XmlDocument Load(ReadOnlyMemory<byte> xml)
     {
         var document = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
-        using var reader = XmlReader.Create(new MemoryStream(xml, writable: false), ReaderSettings);
+        using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(xml, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(xml.ToArray(), writable: false);
+        using var reader = XmlReader.Create(stream, ReaderSettings);
         document.Load(reader);
         return document;
     }
