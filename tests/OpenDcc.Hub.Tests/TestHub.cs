@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
@@ -99,19 +100,8 @@ public sealed class TestHub : IAsyncDisposable
     /// <summary>An unsigned DUIS request for an SRV with the given body content.</summary>
     public static string Request(Eui64 originator, Eui64 target, ulong counter, int commandVariant, string srv, string bodyInner = "")
     {
-        var variant = ServiceCatalogue.Duis[srv];
-        return $"""
-            <?xml version="1.0" encoding="UTF-8"?>
-            <sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4">
-              <sr:Header>
-                <sr:RequestID>{originator}:{target}:{counter}</sr:RequestID>
-                <sr:CommandVariant>{commandVariant}</sr:CommandVariant>
-                <sr:ServiceReference>{variant.ServiceReference}</sr:ServiceReference>
-                <sr:ServiceReferenceVariant>{variant.Id}</sr:ServiceReferenceVariant>
-              </sr:Header>
-              <sr:Body><sr:{variant.BodyElement}>{bodyInner}</sr:{variant.BodyElement}></sr:Body>
-            </sr:Request>
-            """;
+        var content = XElement.Parse($"<content xmlns:sr=\"{DuisNamespaces.ServiceUserGateway}\">{bodyInner}</content>").Elements().ToArray();
+        return Encoding.UTF8.GetString(DuisRequestWriter.Write(new RequestId(originator, target, counter), commandVariant, ServiceCatalogue.Duis[srv], content));
     }
 
     public byte[] Sign(string xml, Eui64 signer) => DuisSignature.Sign(Encoding.UTF8.GetBytes(xml), keys[signer]);
