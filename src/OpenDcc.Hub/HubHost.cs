@@ -58,7 +58,9 @@ public static class HubHost
             keys.Initialise(Eui64Defaults.Dsp, clock);
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // The hub reads no appsettings files, and watching them for changes would mean a recursive inotify watch
+        // on the working directory, woken by every write of a store that lives under it.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Orleans' start-up advice (server GC and the like) is noise for a co-hosted silo.

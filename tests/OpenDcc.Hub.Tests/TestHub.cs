@@ -127,7 +127,8 @@ public sealed class TestHub : IAsyncDisposable
     public async Task<string> CheckSignedResponseAsync(string body)
     {
         using var dsp = DspCertificate;
-        var check = await DuisSignature.VerifyAsync(Encoding.UTF8.GetBytes(body), (_, _, _) => ValueTask.FromResult<X509Certificate2?>(dsp), CancellationToken.None);
+        using var key = XmlSignatureKey.ForVerifying(dsp);
+        var check = await DuisSignature.VerifyAsync(Encoding.UTF8.GetBytes(body), (_, _, _) => ValueTask.FromResult<XmlSignatureKey?>(key), CancellationToken.None);
         Assert.IsType<SignatureCheck.Valid>(check);
         return XDocument.Parse(body).Descendants().Single(e => e.Name.LocalName == "ResponseCode").Value;
     }

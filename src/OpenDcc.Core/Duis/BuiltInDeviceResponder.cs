@@ -20,7 +20,7 @@ public sealed class BuiltInDeviceResponder(DuisMessageSecurity security, Respons
         ArgumentNullException.ThrowIfNull(user);
         var payload = System.Text.Encoding.UTF8.GetBytes($"OPENDCC-BUILT-IN-RESPONDER 1\n{request.RequestId}\n{request.Variant.Id} {request.Variant.Name}\n");
         var response = DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.GbcsPayload(payload));
-        var signed = security.Sign(response.ToXml());
+        var signed = security.Sign(response);
         if (user.ResponseUrl is null)
         {
             await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user.Id, request.RequestId.ToString(), "Undeliverable: the user has no response URL", signed)], cancellationToken);

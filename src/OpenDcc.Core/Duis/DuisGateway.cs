@@ -163,7 +163,7 @@ public sealed class DuisGateway(
 
     private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken)
     {
-        var signed = signer.Sign(response.ToXml());
+        var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         await log.AppendAsync(
         [

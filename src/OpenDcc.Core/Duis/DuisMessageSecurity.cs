@@ -11,16 +11,24 @@ namespace OpenDcc.Core.Duis;
 /// <summary>
 /// Authenticates DUIS requests and signs DUIS responses. A request must be signed with the XmlSign (OU=87)
 /// certificate registered for the originator EUI-64 in its RequestID, valid now; a response is signed with
-/// OpenDcc's DSP XmlSign identity (OU=89).
+/// OpenDcc's DSP XmlSign identity (OU=89), which this object owns from construction.
 /// </summary>
-public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStore parties, IClock clock)
+public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStore parties, IClock clock) : IDisposable
 {
-    // Certificates bound to users do not change once imported; parsing them once keeps the PEM work off each request.
-    private readonly ConcurrentDictionary<(string Issuer, string Serial), (OrganisationCertificate Bound, X509Certificate2 Certificate)> known = new();
+    private readonly XmlSignatureKey dspKey = XmlSignatureKey.ForSigning(dspIdentity);
 
-    public X509Certificate2 DspIdentity { get; } = dspIdentity;
+    // Certificates bound to users do not change once imported; parsing them and taking out their keys once keeps
+    // that work off each request.
+    private readonly ConcurrentDictionary<(string Issuer, string Serial), (OrganisationCertificate Bound, XmlSignatureKey Key)> known = new();
 
-    public byte[] Sign(byte[] unsignedXml) => DuisSignature.Sign(unsignedXml, DspIdentity);
+    public X509Certificate2 DspIdentity => dspKey.Certificate;
+
+    /// <summary>The response, signed with the DSP key.</summary>
+    public byte[] Sign(DuisResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return DuisSignature.SignCanonical(response.ToCanonicalXml(), dspKey);
+    }
 
     /// <returns>Null when the request is authentic; otherwise why not (a reason to log as an authentication failure).</returns>
     public async Task<string?> VerifyAsync(XmlDocument document, Eui64 originator, CancellationToken cancellationToken = default)
@@ -35,11 +43,15 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
                 {
                     return null;
                 }
-                entry = (found, found.ToX509());
-                known.TryAdd((issuer, serial), entry);
+                var key = XmlSignatureKey.ForVerifying(found.ToX509());
+                entry = known.GetOrAdd((issuer, serial), (found, key));
+                if (entry.Key != key)
+                {
+                    Release(key);
+                }
             }
             bound = entry.Bound;
-            return entry.Certificate;
+            return entry.Key;
         }, cancellationToken);
         if (check is SignatureCheck.Invalid invalid)
         {
@@ -58,5 +70,22 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
             return $"CertificateExpired: the signing certificate is valid {bound.NotBefore} to {bound.NotAfter}";
         }
         return null;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, key) in known.Values)
+        {
+            Release(key);
+        }
+        known.Clear();
+        dspKey.Dispose();
+        dspIdentity.Dispose();
+    }
+
+    private static void Release(XmlSignatureKey key)
+    {
+        key.Dispose();
+        key.Certificate.Dispose();
     }
 }

@@ -1,9 +1,8 @@
-using System.Text;
-using System.Xml;
 using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
 
 namespace OpenDcc.Core.Duis;
 
@@ -52,62 +51,50 @@ public sealed record DuisResponse(
         return new DuisResponse(request.RequestId, code, at, request.Variant.ServiceReference, request.Variant.Id, payload ?? new ResponsePayload.None(), request.SchemaVersion);
     }
 
-    /// <summary>Writes the <c>sr:Response</c> document, UTF-8, ready to be signed.</summary>
-    public byte[] ToXml()
+    /// <summary>
+    /// Writes the <c>sr:Response</c> document, UTF-8, in its canonical form (no XML declaration), ready for
+    /// <see cref="DuisSignature.SignCanonical"/> or any other signer.
+    /// </summary>
+    public byte[] ToCanonicalXml()
     {
-        var settings = new XmlWriterSettings { Encoding = new UTF8Encoding(false), Indent = false, OmitXmlDeclaration = false };
-        using var stream = new MemoryStream();
-        using (var w = XmlWriter.Create(stream, settings))
+        const string sr = "sr";
+        var w = new CanonicalXmlBuilder()
+            .Start("sr:Response", (sr, DuisNamespaces.ServiceUserGateway), ("schemaVersion", SchemaVersion))
+            .Start("sr:Header");
+        if (RequestId is { } requestId)
         {
-            const string sr = DuisNamespaces.ServiceUserGateway;
-            w.WriteStartDocument();
-            w.WriteStartElement("sr", "Response", sr);
-            w.WriteAttributeString("schemaVersion", SchemaVersion);
-            w.WriteStartElement("sr", "Header", sr);
-            if (RequestId is { } requestId)
-            {
-                w.WriteElementString("sr", "RequestID", sr, requestId.ToString());
-                w.WriteElementString("sr", "ResponseID", sr, requestId.ToResponseId().ToString());
-            }
-            w.WriteElementString("sr", "ResponseCode", sr, ResponseCode);
-            w.WriteElementString("sr", "ResponseDateTime", sr, DateTimePattern.Format(ResponseDateTime));
-            w.WriteEndElement();
-            w.WriteStartElement("sr", "Body", sr);
-            w.WriteStartElement("sr", "ResponseMessage", sr);
-            w.WriteElementString("sr", "ServiceReference", sr, ServiceReference);
-            w.WriteElementString("sr", "ServiceReferenceVariant", sr, ServiceReferenceVariant);
-            switch (Payload)
-            {
-                case ResponsePayload.GbcsPayload gbcs:
-                    w.WriteElementString("sr", "GBCSPayload", sr, Convert.ToBase64String(gbcs.Bytes.Span));
-                    break;
-                case ResponsePayload.PreCommand pre:
-                    w.WriteStartElement("sr", "PreCommand", sr);
-                    w.WriteElementString("sr", "GBCSVersion", sr, pre.GbcsVersion);
-                    w.WriteElementString("sr", "GBCSPayload", sr, Convert.ToBase64String(pre.Bytes.Span));
-                    w.WriteEndElement();
-                    break;
-                case ResponsePayload.Inventory inventory:
-                    w.WriteStartElement("sr", "DSPInventory", sr);
-                    foreach (var d in inventory.Devices)
-                    {
-                        w.WriteStartElement("sr", "Device", sr);
-                        w.WriteElementString("sr", "DeviceID", sr, d.DeviceId.ToString());
-                        w.WriteElementString("sr", "DeviceType", sr, d.DeviceType);
-                        w.WriteElementString("sr", "DeviceStatus", sr, d.DeviceStatus);
-                        w.WriteElementString("sr", "DeviceManufacturer", sr, d.Manufacturer);
-                        w.WriteElementString("sr", "DeviceModel", sr, d.Model);
-                        w.WriteEndElement();
-                    }
-                    w.WriteEndElement();
-                    break;
-            }
-            w.WriteEndElement();
-            w.WriteEndElement();
-            w.WriteEndElement();
-            w.WriteEndDocument();
+            w.Leaf("sr:RequestID", requestId.ToString()).Leaf("sr:ResponseID", requestId.ToResponseId().ToString());
         }
-        return stream.ToArray();
+        w.Leaf("sr:ResponseCode", ResponseCode)
+            .Leaf("sr:ResponseDateTime", DateTimePattern.Format(ResponseDateTime))
+            .End()
+            .Start("sr:Body").Start("sr:ResponseMessage")
+            .Leaf("sr:ServiceReference", ServiceReference)
+            .Leaf("sr:ServiceReferenceVariant", ServiceReferenceVariant);
+        switch (Payload)
+        {
+            case ResponsePayload.GbcsPayload gbcs:
+                w.Leaf("sr:GBCSPayload", Convert.ToBase64String(gbcs.Bytes.Span));
+                break;
+            case ResponsePayload.PreCommand pre:
+                w.Start("sr:PreCommand").Leaf("sr:GBCSVersion", pre.GbcsVersion).Leaf("sr:GBCSPayload", Convert.ToBase64String(pre.Bytes.Span)).End();
+                break;
+            case ResponsePayload.Inventory inventory:
+                w.Start("sr:DSPInventory");
+                foreach (var d in inventory.Devices)
+                {
+                    w.Start("sr:Device")
+                        .Leaf("sr:DeviceID", d.DeviceId.ToString())
+                        .Leaf("sr:DeviceType", d.DeviceType)
+                        .Leaf("sr:DeviceStatus", d.DeviceStatus)
+                        .Leaf("sr:DeviceManufacturer", d.Manufacturer)
+                        .Leaf("sr:DeviceModel", d.Model)
+                        .End();
+                }
+                w.End();
+                break;
+        }
+        return w.End().End().End().ToBytes();
     }
 
     /// <summary>For a request whose SRV is known but which is otherwise unreadable (bad header field, wrong body).</summary>

@@ -83,7 +83,21 @@ public readonly record struct Eui64 : IComparable<Eui64>
     /// <summary>Sixteen upper-case hex digits without separators.</summary>
     public string ToCompactString() => value.ToString("X16", CultureInfo.InvariantCulture);
 
-    public override string ToString() => string.Join('-', Convert.ToHexString(ToBytes()).Chunk(2).Select(c => new string(c)));
+    /// <summary>Eight upper-case hex pairs joined by hyphens, as DUIS writes them.</summary>
+    public override string ToString() => string.Create(23, value, static (chars, v) =>
+    {
+        const string hex = "0123456789ABCDEF";
+        for (var i = 0; i < 8; i++)
+        {
+            var b = (int)(v >> (56 - (8 * i))) & 0xFF;
+            chars[i * 3] = hex[b >> 4];
+            chars[(i * 3) + 1] = hex[b & 0xF];
+            if (i < 7)
+            {
+                chars[(i * 3) + 2] = '-';
+            }
+        }
+    });
 
     public int CompareTo(Eui64 other) => value.CompareTo(other.value);
 }

@@ -69,38 +69,49 @@ public static class DuisSignature
     /// </summary>
     /// <returns>The signed message, UTF-8 with an XML declaration.</returns>
     /// <exception cref="XmlException"><paramref name="unsignedXml"/> is not well-formed XML, has a DTD or is nested deeper than 64 elements.</exception>
+    public static byte[] Sign(byte[] unsignedXml, XmlSignatureKey signer)
+    {
+        ArgumentNullException.ThrowIfNull(unsignedXml);
+        return Sign(Load(unsignedXml), signer);
+    }
+
+    /// <summary>Signs once with a certificate; to sign many messages, make an <see cref="XmlSignatureKey"/> once.</summary>
     /// <exception cref="ArgumentException">the certificate has no ECDSA P-256 private key.</exception>
     public static byte[] Sign(byte[] unsignedXml, X509Certificate2 signerWithKey)
     {
-        ArgumentNullException.ThrowIfNull(unsignedXml);
-        return Sign(Load(unsignedXml), signerWithKey);
+        using var key = XmlSignatureKey.ForSigning(signerWithKey);
+        return Sign(unsignedXml, key);
     }
 
     /// <summary>
-    /// Signs <paramref name="document"/> in place (see <see cref="Sign(byte[], X509Certificate2)"/>; whitespace between
+    /// Signs <paramref name="document"/> in place (see <see cref="Sign(byte[], XmlSignatureKey)"/>; whitespace between
     /// elements is dropped as well) and serializes it.
     /// </summary>
     /// <returns>The signed message, UTF-8 with an XML declaration.</returns>
     /// <exception cref="XmlException">the document is nested deeper than 64 elements or holds an entity reference.</exception>
-    /// <exception cref="ArgumentException">the document has no root or has a DTD; the certificate has no ECDSA P-256 private key.</exception>
-    public static byte[] Sign(XmlDocument document, X509Certificate2 signerWithKey)
+    /// <exception cref="ArgumentException">the document has no root or has a DTD; the key is for verifying only.</exception>
+    public static byte[] Sign(XmlDocument document, XmlSignatureKey signer)
     {
         ArgumentNullException.ThrowIfNull(document);
-        ArgumentNullException.ThrowIfNull(signerWithKey);
+        ArgumentNullException.ThrowIfNull(signer);
         var root = document.DocumentElement ?? throw new ArgumentException("the document has no root element", nameof(document));
         if (document.DocumentType is not null)
         {
             throw new ArgumentException("a DUIS message has no DTD", nameof(document));
         }
-        using var key = signerWithKey.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(signerWithKey));
-        if (key.KeySize != 256)
+        if (!signer.CanSign)
         {
-            throw new ArgumentException($"the signing key is ECDSA {key.KeySize}, not P-256", nameof(signerWithKey));
+            throw new ArgumentException("the key is for verifying only", nameof(signer));
         }
 
-        foreach (var old in root.ChildNodes.OfType<XmlElement>().Where(e => IsDs(e, "Signature")).ToList())
+        for (var child = root.FirstChild; child is not null;)
         {
-            root.RemoveChild(old);
+            var next = child.NextSibling;
+            if (child is XmlElement element && IsDs(element, "Signature"))
+            {
+                root.RemoveChild(element);
+            }
+            child = next;
         }
         _ = PrepareForDigest(root);
         var digest = DigestDocument(document, exclusive: false);
@@ -108,26 +119,84 @@ public static class DuisSignature
         // The writer declares xmlns:ds on ds:Signature unless the root already binds ds to XML-DSig, as the DCC's own templates do.
         var signature = Ds(document, "Signature");
         var signedInfo = signature.AppendChild(Ds(document, "SignedInfo"))!;
-        signedInfo.AppendChild(Ds(document, "CanonicalizationMethod", ("Algorithm", CanonicalizationMethod)));
-        signedInfo.AppendChild(Ds(document, "SignatureMethod", ("Algorithm", SignatureMethod)));
-        var reference = signedInfo.AppendChild(Ds(document, "Reference", ("URI", "")))!;
+        signedInfo.AppendChild(Ds(document, "CanonicalizationMethod", "Algorithm", CanonicalizationMethod));
+        signedInfo.AppendChild(Ds(document, "SignatureMethod", "Algorithm", SignatureMethod));
+        var reference = signedInfo.AppendChild(Ds(document, "Reference", "URI", ""))!;
         reference.AppendChild(Ds(document, "Transforms"))!
-            .AppendChild(Ds(document, "Transform", ("Algorithm", EnvelopedSignatureTransform)));
-        reference.AppendChild(Ds(document, "DigestMethod", ("Algorithm", DigestMethod)));
+            .AppendChild(Ds(document, "Transform", "Algorithm", EnvelopedSignatureTransform));
+        reference.AppendChild(Ds(document, "DigestMethod", "Algorithm", DigestMethod));
         reference.AppendChild(Ds(document, "DigestValue"))!.InnerText = Convert.ToBase64String(digest);
         var signatureValue = signature.AppendChild(Ds(document, "SignatureValue"))!;
         var issuerSerial = signature.AppendChild(Ds(document, "KeyInfo"))!
             .AppendChild(Ds(document, "X509Data"))!
             .AppendChild(Ds(document, "X509IssuerSerial"))!;
-        issuerSerial.AppendChild(Ds(document, "X509IssuerName"))!.InnerText = FormatIssuerName(signerWithKey.IssuerName);
-        issuerSerial.AppendChild(Ds(document, "X509SerialNumber"))!.InnerText = SerialNumberOf(signerWithKey);
+        issuerSerial.AppendChild(Ds(document, "X509IssuerName"))!.InnerText = signer.X509IssuerName;
+        issuerSerial.AppendChild(Ds(document, "X509SerialNumber"))!.InnerText = signer.SerialNumber;
 
         // SignedInfo is signed with its final prefixes: renaming anything afterwards would change its canonical form.
         var signedInfoHash = DigestSignedInfo((XmlElement)signedInfo);
         root.AppendChild(signature);
-        signatureValue.InnerText = Convert.ToBase64String(key.SignHash(signedInfoHash, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+        signatureValue.InnerText = Convert.ToBase64String(signer.SignHash(signedInfoHash));
         return Serialize(document);
     }
+
+    /// <summary>
+    /// Signs a document that is already canonical (as <see cref="CanonicalXmlBuilder"/> writes it, with no
+    /// <c>ds:Signature</c> and no <c>ds</c> prefix bound on its root): its bytes are what the Reference digests, so it is
+    /// neither parsed nor canonicalized. The signature is the same as <see cref="Sign(byte[], XmlSignatureKey)"/> makes,
+    /// as the root's last child.
+    /// </summary>
+    /// <returns>The signed message, UTF-8 with an XML declaration.</returns>
+    /// <exception cref="ArgumentException">the document does not end with its root's end tag; the key is for verifying only.</exception>
+    internal static byte[] SignCanonical(byte[] canonicalDocument, XmlSignatureKey signer)
+    {
+        ArgumentNullException.ThrowIfNull(canonicalDocument);
+        ArgumentNullException.ThrowIfNull(signer);
+        if (!signer.CanSign)
+        {
+            throw new ArgumentException("the key is for verifying only", nameof(signer));
+        }
+        var rootEnd = canonicalDocument.AsSpan().LastIndexOf("</"u8);
+        if (rootEnd < 0 || canonicalDocument[^1] != (byte)'>')
+        {
+            throw new ArgumentException("the document does not end with its root's end tag", nameof(canonicalDocument));
+        }
+
+        // Exclusive C14N of SignedInfo as the verifier computes it: ds declared on SignedInfo, the subtree's apex.
+        var digestValue = Convert.ToBase64String(SHA256.HashData(canonicalDocument));
+        var signedInfo = new CanonicalXmlBuilder(1024);
+        WriteSignedInfo(signedInfo, digestValue, declareDs: true);
+        var signatureValue = signer.SignHash(SHA256.HashData(Encoding.UTF8.GetBytes(signedInfo.ToString())));
+
+        var signature = new CanonicalXmlBuilder(1536).Start($"{Prefix}:Signature", (Prefix, XmlDsigNamespace));
+        WriteSignedInfo(signature, digestValue, declareDs: false);
+        signature.Leaf($"{Prefix}:SignatureValue", Convert.ToBase64String(signatureValue))
+            .Start($"{Prefix}:KeyInfo").Start($"{Prefix}:X509Data").Start($"{Prefix}:X509IssuerSerial")
+            .Leaf($"{Prefix}:X509IssuerName", signer.X509IssuerName)
+            .Leaf($"{Prefix}:X509SerialNumber", signer.SerialNumber)
+            .End().End().End()
+            .End();
+        var signatureBytes = signature.ToBytes();
+
+        var declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"u8;
+        var signed = new byte[declaration.Length + canonicalDocument.Length + signatureBytes.Length];
+        declaration.CopyTo(signed);
+        canonicalDocument.AsSpan(0, rootEnd).CopyTo(signed.AsSpan(declaration.Length));
+        signatureBytes.CopyTo(signed.AsSpan(declaration.Length + rootEnd));
+        canonicalDocument.AsSpan(rootEnd).CopyTo(signed.AsSpan(declaration.Length + rootEnd + signatureBytes.Length));
+        return signed;
+    }
+
+    private static void WriteSignedInfo(CanonicalXmlBuilder builder, string digestValue, bool declareDs) =>
+        builder.Start($"{Prefix}:SignedInfo", declareDs ? (Prefix, XmlDsigNamespace) : null)
+            .Start($"{Prefix}:CanonicalizationMethod", null, ("Algorithm", CanonicalizationMethod)).End()
+            .Start($"{Prefix}:SignatureMethod", null, ("Algorithm", SignatureMethod)).End()
+            .Start($"{Prefix}:Reference", null, ("URI", ""))
+            .Start($"{Prefix}:Transforms").Start($"{Prefix}:Transform", null, ("Algorithm", EnvelopedSignatureTransform)).End().End()
+            .Start($"{Prefix}:DigestMethod", null, ("Algorithm", DigestMethod)).End()
+            .Leaf($"{Prefix}:DigestValue", digestValue)
+            .End()
+            .End();
 
     /// <summary>
     /// Checks the signature of a DUIS message. Never throws for bad input: every fault comes back as
@@ -173,15 +242,13 @@ public static class DuisSignature
             var parts = ReadSignature(root, signatures);
             var signer = await resolveSigner(parts.IssuerName, parts.SerialNumber, cancellationToken).ConfigureAwait(false)
                 ?? throw new Rejection(SignatureFailure.UnknownCertificate, $"no certificate is known for issuer '{parts.IssuerName}' serial {parts.SerialNumber}");
-            if (signer.Issuer != parts.IssuerName || SerialNumberOf(signer) != parts.SerialNumber)
+            if (signer.Issuer != parts.IssuerName || signer.SerialNumber != parts.SerialNumber)
             {
-                throw new Rejection(SignatureFailure.UnknownCertificate, $"the certificate found for issuer '{parts.IssuerName}' serial {parts.SerialNumber} is '{signer.Issuer}' serial {SerialNumberOf(signer)}");
+                throw new Rejection(SignatureFailure.UnknownCertificate, $"the certificate found for issuer '{parts.IssuerName}' serial {parts.SerialNumber} is '{signer.Issuer}' serial {signer.SerialNumber}");
             }
-            using var key = signer.GetECDsaPublicKey()
-                ?? throw new Rejection(SignatureFailure.UnsupportedAlgorithm, $"the signer's certificate '{signer.Subject}' has no ECDSA key");
-            if (key.KeySize != 256)
+            if (signer.Problem is { } problem)
             {
-                throw new Rejection(SignatureFailure.UnsupportedAlgorithm, $"the signer's key is ECDSA {key.KeySize}, not P-256");
+                throw new Rejection(SignatureFailure.UnsupportedAlgorithm, $"the signer's certificate '{signer.Certificate.Subject}': {problem}");
             }
 
             var signature = parts.SignedInfo.ParentNode!;
@@ -201,11 +268,11 @@ public static class DuisSignature
                 throw new Rejection(SignatureFailure.BadDigest, "the document does not match the signed digest: it was altered after signing");
             }
             if (parts.SignatureValue.Length != P256SignatureLength
-                || !key.VerifyHash(DigestSignedInfo(parts.SignedInfo), parts.SignatureValue, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+                || !signer.VerifyHash(DigestSignedInfo(parts.SignedInfo), parts.SignatureValue))
             {
-                throw new Rejection(SignatureFailure.BadSignature, $"the signature does not verify with the key of '{signer.Subject}' (issuer '{parts.IssuerName}' serial {parts.SerialNumber})");
+                throw new Rejection(SignatureFailure.BadSignature, $"the signature does not verify with the key of '{signer.Certificate.Subject}' (issuer '{parts.IssuerName}' serial {parts.SerialNumber})");
             }
-            return new SignatureCheck.Valid(signer, document);
+            return new SignatureCheck.Valid(signer.Certificate, document);
         }
         catch (Rejection rejection)
         {
@@ -250,9 +317,6 @@ public static class DuisSignature
         }
         return text.ToString();
     }
-
-    private static string SerialNumberOf(X509Certificate2 certificate) =>
-        new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Parses a DUIS message into a DOM that keeps whitespace exactly, as signature checking needs; DTDs and external
@@ -501,12 +565,12 @@ public static class DuisSignature
     private static bool IsDs(XmlElement element, string localName) =>
         element.LocalName == localName && element.NamespaceURI == XmlDsigNamespace;
 
-    private static XmlElement Ds(XmlDocument document, string localName, params (string Name, string Value)[] attributes)
+    private static XmlElement Ds(XmlDocument document, string localName, string? attribute = null, string? value = null)
     {
         var element = document.CreateElement(Prefix, localName, XmlDsigNamespace);
-        foreach (var (name, value) in attributes)
+        if (attribute is not null)
         {
-            element.SetAttribute(name, value);
+            element.SetAttribute(attribute, value);
         }
         return element;
     }
@@ -522,8 +586,8 @@ public static class DuisSignature
 /// <summary>Finds a signer's certificate by the issuer and serial number a signature names.</summary>
 /// <param name="issuerName">In .NET's form, like <see cref="OrganisationCertificate.IssuerName"/> (<c>CN=Z1, OU=07</c>).</param>
 /// <param name="serialNumber">In decimal without leading zeros, like <see cref="OrganisationCertificate.SerialNumber"/>.</param>
-/// <returns>The certificate (which stays the resolver's to dispose), or null when none is known.</returns>
-public delegate ValueTask<X509Certificate2?> SignerCertificateResolver(string issuerName, string serialNumber, CancellationToken cancellationToken);
+/// <returns>The certificate's key (which stays the resolver's to dispose), or null when none is known.</returns>
+public delegate ValueTask<XmlSignatureKey?> SignerCertificateResolver(string issuerName, string serialNumber, CancellationToken cancellationToken);
 
 /// <summary>The outcome of checking a DUIS message's signature.</summary>
 public abstract record SignatureCheck

@@ -223,7 +223,7 @@ internal static class XmlCanonicalizer
     }
 
     /// <summary>C14N §2.3 escaping: text escapes &amp; &lt; &gt; CR; attribute values escape &amp; &lt; " TAB LF CR.</summary>
-    private static void AppendEscaped(string value, StringBuilder output, bool attribute)
+    internal static void AppendEscaped(string value, StringBuilder output, bool attribute)
     {
         var start = 0;
         for (var i = 0; i < value.Length; i++)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenDcc.Core.Catalogue;
@@ -29,11 +30,25 @@ internal static class DuisEndpoints
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             return;
         }
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        // A chunked body has no Content-Length to check first: Kestrel stops reading it at the same limit.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxRequestBytes;
+        }
+        using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+        try
+        {
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return;
+        }
         var reply = await gateway.HandleAsync(endpoint, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
+        context.Response.ContentLength = reply.Body.Length;
         await context.Response.Body.WriteAsync(reply.Body, context.RequestAborted);
     }
 }

@@ -46,6 +46,8 @@ public class DuisSignatureTests
 
     private static readonly X509Certificate2 SupplierXmlSign = Issue(Supplier, RemotePartyRole.XmlSign);
 
+    private static readonly XmlSignatureKey SupplierSigningKey = XmlSignatureKey.ForSigning(SupplierXmlSign);
+
     private static readonly X509Certificate2 OtherXmlSign = Issue(OtherSupplier, RemotePartyRole.XmlSign);
 
     private static readonly X509Certificate2 DspXmlSign = Issue(Dsp, RemotePartyRole.DspXmlSign);
@@ -158,7 +160,9 @@ public class DuisSignatureTests
     {
         var signed = DuisSignature.Sign(Utf8(UnsignedRequest), SupplierXmlSign);
 
-        var check = await DuisSignature.VerifyAsync(signed, (_, _, _) => ValueTask.FromResult<X509Certificate2?>(SupplierXmlSignWithAnotherSerial), CancellationToken.None);
+        using var anotherSerial = XmlSignatureKey.ForVerifying(SupplierXmlSignWithAnotherSerial);
+
+        var check = await DuisSignature.VerifyAsync(signed, (_, _, _) => ValueTask.FromResult<XmlSignatureKey?>(anotherSerial), CancellationToken.None);
 
         Assert.Equal(SignatureFailure.UnknownCertificate, Assert.IsType<SignatureCheck.Invalid>(check).Failure);
     }
@@ -331,7 +335,7 @@ public class DuisSignatureTests
                 var document = Parse(Utf8(UnsignedRequest));
                 var body = document.GetElementsByTagName("ReadInstantaneousImportRegisters", "http://www.dccinterface.co.uk/ServiceUserGateway")[0]!;
                 body.InnerText = text;
-                var signed = DuisSignature.Sign(document, SupplierXmlSign);
+                var signed = DuisSignature.Sign(document, SupplierSigningKey);
                 var received = Check(signed) is SignatureCheck.Valid valid
                     && valid.Document.GetElementsByTagName("ReadInstantaneousImportRegisters", "http://www.dccinterface.co.uk/ServiceUserGateway")[0]!.InnerText == text;
 
@@ -451,14 +455,34 @@ public class DuisSignatureTests
 
         var error = Assert.Throws<ArgumentException>(() => DuisSignature.Sign(Utf8(UnsignedRequest), publicOnly));
 
-        Assert.Equal("signerWithKey", error.ParamName);
+        Assert.Equal("certificateWithKey", error.ParamName);
+    }
+
+    [Fact]
+    public void A_key_for_verifying_cannot_sign()
+    {
+        using var verifying = XmlSignatureKey.ForVerifying(SupplierXmlSign);
+
+        var error = Assert.Throws<ArgumentException>(() => DuisSignature.Sign(Utf8(UnsignedRequest), verifying));
+
+        Assert.Equal("signer", error.ParamName);
+    }
+
+    [Fact]
+    public async Task One_signing_key_signs_correctly_from_many_threads_at_once()
+    {
+        using var key = XmlSignatureKey.ForSigning(SupplierXmlSign);
+
+        var signed = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => DuisSignature.Sign(Utf8(UnsignedRequest), key))));
+
+        Assert.All(signed, s => Assert.IsType<SignatureCheck.Valid>(Check(s)));
     }
 
     private static SignerCertificateResolver Resolver(params X509Certificate2[] certificates)
     {
         var byIssuerSerial = certificates
-            .Select(c => (Organisation: OrganisationCertificate.FromX509(c), Certificate: c))
-            .ToDictionary(e => (e.Organisation.IssuerName, e.Organisation.SerialNumber), e => e.Certificate);
+            .Select(c => (Organisation: OrganisationCertificate.FromX509(c), Key: XmlSignatureKey.ForVerifying(c)))
+            .ToDictionary(e => (e.Organisation.IssuerName, e.Organisation.SerialNumber), e => e.Key);
         return (issuer, serial, _) => ValueTask.FromResult(byIssuerSerial.GetValueOrDefault((issuer, serial)));
     }
 

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace OpenDcc.Bench;
+
+/// <summary>
+/// One keep-alive HTTP/1.1 connection that POSTs prepared bodies and reads back Content-Length responses, one at a
+/// time: a load generator as lean as wrk's, so that the two cores the hub runs on are not shared with
+/// <see cref="HttpClient"/>'s own per-request work, which is the users' cost, not the hub's.
+/// </summary>
+internal sealed class LeanHttpClient : IAsyncDisposable
+{
+    private readonly Socket socket;
+    private readonly NetworkStream stream;
+    private readonly byte[] headerPrefix;
+    private byte[] buffer = new byte[16 * 1024];
+    private int start;
+    private int end;
+
+    private LeanHttpClient(Socket socket, string host, string path)
+    {
+        this.socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: false);
+        headerPrefix = Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/xml\r\nContent-Length: ");
+    }
+
+    public static async Task<LeanHttpClient> ConnectAsync(IPEndPoint endpoint, string path)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endpoint);
+        return new LeanHttpClient(socket, endpoint.ToString(), path);
+    }
+
+    /// <summary>Posts <paramref name="body"/>; returns the status code and the response body.</summary>
+    public async Task<(int Status, ReadOnlyMemory<byte> Body)> PostAsync(byte[] body)
+    {
+        var request = new byte[headerPrefix.Length + 16 + body.Length];
+        headerPrefix.CopyTo(request, 0);
+        var length = headerPrefix.Length + Encoding.ASCII.GetBytes($"{body.Length}\r\n\r\n", request.AsSpan(headerPrefix.Length));
+        body.CopyTo(request, length);
+        await stream.WriteAsync(request.AsMemory(0, length + body.Length));
+
+        int headerEnd;
+        while ((headerEnd = buffer.AsSpan(start, end - start).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            await FillAsync();
+        }
+        var head = Encoding.ASCII.GetString(buffer, start, headerEnd);
+        var status = int.Parse(head.AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
+        var contentLength = ContentLength(head);
+        start += headerEnd + 4;
+        while (end - start < contentLength)
+        {
+            await FillAsync();
+        }
+        var responseBody = buffer.AsMemory(start, contentLength).ToArray();
+        start += contentLength;
+        return (status, responseBody);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stream.DisposeAsync();
+        socket.Dispose();
+    }
+
+    private async Task FillAsync()
+    {
+        if (start > 0)
+        {
+            Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+            end -= start;
+            start = 0;
+        }
+        if (end == buffer.Length)
+        {
+            Array.Resize(ref buffer, buffer.Length * 2);
+        }
+        var read = await stream.ReadAsync(buffer.AsMemory(end));
+        if (read == 0)
+        {
+            throw new IOException("the server closed the connection");
+        }
+        end += read;
+    }
+
+    private static int ContentLength(string head)
+    {
+        foreach (var line in head.Split("\r\n"))
+        {
+            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+            {
+                return int.Parse(line.AsSpan(15).Trim(), provider: System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        throw new IOException($"the response has no Content-Length: {head}");
+    }
+}
