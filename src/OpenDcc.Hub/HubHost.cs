@@ -73,9 +73,10 @@ public static class HubHost
         services.AddSingleton(clock);
         // Factory registrations, so the container disposes them when the hub stops.
         services.AddSingleton(_ => store);
-        services.AddSingleton(store.Parties);
+        // The gateway reads a user and a device on every request; a change the CLI makes reaches it within a second.
+        services.AddSingleton<IPartyStore>(new CachingPartyStore(store.Parties, clock, CachingPartyStore.DefaultFreshness));
         services.AddSingleton(store.MessageLog);
-        services.AddSingleton(store.Inventory);
+        services.AddSingleton<IInventoryStore>(new CachingInventoryStore(store.Inventory, clock, CachingInventoryStore.DefaultFreshness));
         services.AddSingleton(store.Delivery);
         services.AddSingleton(store.ReplayCounters);
         services.AddSingleton(keys);

@@ -72,11 +72,9 @@ public sealed class OpenDccStore : IAsyncDisposable
             var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(ct);
             // Let SQLite's own busy handler wait for the write lock (it polls in 1-100 ms steps); otherwise the
-            // provider retries a busy statement only after sleeping 150 ms.
-            await using (var busy = connection.Command("PRAGMA busy_timeout = 30000"))
-            {
-                await busy.ExecuteNonQueryAsync(ct);
-            }
+            // provider retries a busy statement only after sleeping 150 ms. A direct call: a PRAGMA statement on
+            // every open from the pool would be parsed and run each time.
+            _ = SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
             return connection;
         }
         await using (var connection = await Open(cancellationToken))

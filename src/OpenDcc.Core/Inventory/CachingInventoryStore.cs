@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Inventory;
+
+/// <summary>
+/// Keeps the devices the gateway has just looked up, so that a burst of requests to one device reads it once. A
+/// cached device is used for at most <paramref name="freshFor"/> after it was read; changes made through this store
+/// take effect at once, changes made by another process within <paramref name="freshFor"/>. Unknown devices are
+/// never cached: a device imported elsewhere is found on the next request.
+/// </summary>
+public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, Duration freshFor) : IInventoryStore
+{
+    public static readonly Duration DefaultFreshness = Duration.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<Eui64, (Device Device, Instant Read)> devices = new();
+
+    public async Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetCurrentInstant();
+        if (devices.TryGetValue(id, out var cached) && now - cached.Read < freshFor)
+        {
+            return cached.Device;
+        }
+        var device = await inner.FindDeviceAsync(id, cancellationToken);
+        if (device is null)
+        {
+            devices.TryRemove(id, out _);
+        }
+        else
+        {
+            devices[id] = (device, now);
+        }
+        return device;
+    }
+
+    public async Task AddDeviceAsync(Device device, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        devices.TryRemove(device.Id, out _);
+        await inner.AddDeviceAsync(device, cancellationToken);
+    }
+
+    public async Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(devicesToAdd);
+        foreach (var device in devicesToAdd)
+        {
+            devices.TryRemove(device.Id, out _);
+        }
+        await inner.AddDevicesAsync(devicesToAdd, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => inner.ListDevicesAsync(cancellationToken);
+
+    public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => inner.CountDevicesAsync(cancellationToken);
+}

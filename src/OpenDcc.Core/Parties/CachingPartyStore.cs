@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Parties;
+
+/// <summary>
+/// Keeps the users the gateway has just looked up, so that a user's burst of requests reads the user once, not once
+/// per request. A cached user is used for at most <paramref name="freshFor"/> after it was read; changes made through
+/// this store take effect at once, changes made by another process (the CLI) within <paramref name="freshFor"/>.
+/// Unknown users are never cached: a user added elsewhere is found on the next request.
+/// </summary>
+public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration freshFor) : IPartyStore
+{
+    /// <summary>How long a suspension made by another process may take to reach a running hub.</summary>
+    public static readonly Duration DefaultFreshness = Duration.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<Eui64, (DccUser User, Instant Read)> users = new();
+
+    public async Task<DccUser?> FindUserAsync(Eui64 id, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetCurrentInstant();
+        if (users.TryGetValue(id, out var cached) && now - cached.Read < freshFor)
+        {
+            return cached.User;
+        }
+        var user = await inner.FindUserAsync(id, cancellationToken);
+        if (user is null)
+        {
+            users.TryRemove(id, out _);
+        }
+        else
+        {
+            users[id] = (user, now);
+        }
+        return user;
+    }
+
+    public async Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        users.TryRemove(user.Id, out _);
+        await inner.AddUserAsync(user, cancellationToken);
+    }
+
+    public async Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
+    {
+        users.TryRemove(id, out _);
+        try
+        {
+            await inner.SetUserStatusAsync(id, status, cancellationToken);
+        }
+        finally
+        {
+            // A lookup racing with the change may have cached the old status again.
+            users.TryRemove(id, out _);
+        }
+    }
+
+    public Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default) => inner.ListUsersAsync(cancellationToken);
+
+    public Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default) => inner.AddCertificateAsync(certificate, cancellationToken);
+
+    public Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default) =>
+        inner.FindCertificateAsync(issuerName, serialNumber, cancellationToken);
+
+    public Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default) =>
+        inner.ListCertificatesAsync(entityId, cancellationToken);
+}

@@ -1,0 +1,86 @@
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+
+namespace OpenDcc.Core.Tests.Inventory;
+
+public class CachingInventoryStoreTests
+{
+    private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+
+    private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 29, 9, 0));
+    private readonly Devices inner = new();
+
+    [Fact]
+    public async Task A_device_is_read_once_while_fresh_and_again_after()
+    {
+        await inner.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+        var store = new CachingInventoryStore(inner, clock, Duration.FromSeconds(1));
+
+        await store.FindDeviceAsync(Meter);
+        clock.Advance(Duration.FromMilliseconds(999));
+        await store.FindDeviceAsync(Meter);
+        Assert.Equal(1, inner.Reads);
+
+        clock.Advance(Duration.FromMilliseconds(1));
+        await store.FindDeviceAsync(Meter);
+        Assert.Equal(2, inner.Reads);
+    }
+
+    [Fact]
+    public async Task An_unknown_device_imported_elsewhere_is_found_on_the_next_lookup()
+    {
+        var store = new CachingInventoryStore(inner, clock, Duration.FromSeconds(1));
+        Assert.Null(await store.FindDeviceAsync(Meter));
+
+        await inner.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Pending));
+
+        Assert.Equal(SmiStatus.Pending, (await store.FindDeviceAsync(Meter))!.Status);
+    }
+
+    [Fact]
+    public async Task A_device_added_through_the_store_is_found_at_once()
+    {
+        var store = new CachingInventoryStore(inner, clock, Duration.FromSeconds(1));
+
+        await store.AddDevicesAsync([new Device(Meter, DeviceType.GSME, SmiStatus.Pending)]);
+
+        Assert.Equal(DeviceType.GSME, (await store.FindDeviceAsync(Meter))!.Type);
+    }
+
+    /// <summary>The store behind the cache, counting the device reads that reach it.</summary>
+    private sealed class Devices : IInventoryStore
+    {
+        private readonly Dictionary<Eui64, Device> devices = [];
+
+        public int Reads { get; private set; }
+
+        public Task AddDeviceAsync(Device device, CancellationToken cancellationToken = default)
+        {
+            devices.Add(device.Id, device);
+            return Task.CompletedTask;
+        }
+
+        public async Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, CancellationToken cancellationToken = default)
+        {
+            foreach (var device in devicesToAdd)
+            {
+                await AddDeviceAsync(device, cancellationToken);
+            }
+        }
+
+        public Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
+        {
+            Reads++;
+            return Task.FromResult(devices.GetValueOrDefault(id));
+        }
+
+        public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<Device>>([.. ids.Where(devices.ContainsKey).Order().Select(id => devices[id])]);
+
+        public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<Device>>([.. devices.Values]);
+
+        public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult((long)devices.Count);
+    }
+}
