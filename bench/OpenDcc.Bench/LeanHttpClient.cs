@@ -32,7 +32,7 @@ internal sealed class LeanHttpClient : IAsyncDisposable
         return new LeanHttpClient(socket, endpoint.ToString(), path);
     }
 
-    /// <summary>Posts <paramref name="body"/>; returns the status code and the response body.</summary>
+    /// <summary>Posts <paramref name="body"/>; returns the status code and the response body, which stays valid until the next post.</summary>
     public async Task<(int Status, ReadOnlyMemory<byte> Body)> PostAsync(byte[] body)
     {
         var request = new byte[headerPrefix.Length + 16 + body.Length];
@@ -46,15 +46,14 @@ internal sealed class LeanHttpClient : IAsyncDisposable
         {
             await FillAsync();
         }
-        var head = Encoding.ASCII.GetString(buffer, start, headerEnd);
-        var status = int.Parse(head.AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
-        var contentLength = ContentLength(head);
+        var status = ((buffer[start + 9] - '0') * 100) + ((buffer[start + 10] - '0') * 10) + (buffer[start + 11] - '0');
+        var contentLength = ContentLength(buffer.AsSpan(start, headerEnd));
         start += headerEnd + 4;
         while (end - start < contentLength)
         {
             await FillAsync();
         }
-        var responseBody = buffer.AsMemory(start, contentLength).ToArray();
+        var responseBody = buffer.AsMemory(start, contentLength);
         start += contentLength;
         return (status, responseBody);
     }
@@ -85,15 +84,18 @@ internal sealed class LeanHttpClient : IAsyncDisposable
         end += read;
     }
 
-    private static int ContentLength(string head)
+    private static int ContentLength(ReadOnlySpan<byte> head)
     {
-        foreach (var line in head.Split("\r\n"))
+        var at = head.IndexOf("\r\nContent-Length: "u8);
+        if (at < 0)
         {
-            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
-            {
-                return int.Parse(line.AsSpan(15).Trim(), provider: System.Globalization.CultureInfo.InvariantCulture);
-            }
+            throw new IOException($"the response has no Content-Length: {Encoding.ASCII.GetString(head)}");
         }
-        throw new IOException($"the response has no Content-Length: {head}");
+        var value = 0;
+        for (var i = at + 18; i < head.Length && head[i] is >= (byte)'0' and <= (byte)'9'; i++)
+        {
+            value = (value * 10) + (head[i] - '0');
+        }
+        return value;
     }
 }

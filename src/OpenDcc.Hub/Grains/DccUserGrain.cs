@@ -58,9 +58,13 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
 /// <summary>The gateway's replay guard, answered by the originator's <see cref="IDccUserGrain"/>.</summary>
 internal sealed class OrleansReplayGuard(IGrainFactory grains) : IReplayGuard
 {
+    // A grain reference is an immutable address; making one parses its key and resolves its type each time.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Eui64, IDccUserGrain> references = new();
+
     public async Task<ReplayVerdict> AcceptAsync(RequestId requestId, CancellationToken cancellationToken = default)
     {
-        var verdict = await grains.GetGrain<IDccUserGrain>(requestId.Originator.ToString()).AcceptCounterAsync(requestId.Counter).WaitAsync(cancellationToken);
+        var grain = references.GetOrAdd(requestId.Originator, static (id, factory) => factory.GetGrain<IDccUserGrain>(id.ToString()), grains);
+        var verdict = await grain.AcceptCounterAsync(requestId.Counter).WaitAsync(cancellationToken);
         return new ReplayVerdict(verdict.Accepted, verdict.HadPrevious ? verdict.Previous : null);
     }
 }
