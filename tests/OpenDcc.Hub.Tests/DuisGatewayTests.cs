@@ -141,6 +141,21 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_over_4_MiB_is_refused_with_413_whether_or_not_it_declares_its_length()
+    {
+        var oversized = new byte[(4 * 1024 * 1024) + 1];
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await hub.PostAsync(SendCommand, oversized)).Status);
+
+        // Chunked: no Content-Length to check before reading.
+        using var chunked = new StreamContent(new MemoryStream(oversized));
+        chunked.Headers.ContentLength = null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, SendCommand) { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await hub.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Every_request_and_response_is_in_the_message_log_whose_chain_verifies()
     {
         await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"));
