@@ -1,0 +1,140 @@
+using NodaTime;
+
+namespace OpenDcc.Core.Translation;
+
+/// <summary>
+/// What a device is asked to do, in no wire format: translation adapters turn DUIS service requests into these and
+/// these into device command bytes; devices (real or simulated) answer each with a <see cref="DeviceOutcome"/>.
+/// </summary>
+public abstract record DeviceOperation
+{
+    private DeviceOperation()
+    {
+    }
+
+    /// <summary>4.1.1: the cumulative import register (electricity Wh, gas dm³).</summary>
+    public sealed record ReadImportRegisters : DeviceOperation;
+
+    /// <summary>4.8.1 (electricity, half-hourly) and 4.17 (gas, daily): consumption per interval in [From, To).</summary>
+    public sealed record ReadProfile(Instant From, Instant To) : DeviceOperation;
+
+    /// <summary>4.10 / power-quality reads: RMS voltage and active power now.</summary>
+    public sealed record ReadNetworkData : DeviceOperation;
+
+    /// <summary>11.2.</summary>
+    public sealed record ReadFirmwareVersion : DeviceOperation;
+
+    /// <summary>11.1: an image is distributed; it waits, pending, until activated.</summary>
+    public sealed record UpdateFirmware(string Version, ReadOnlyMemory<byte> ImageHash) : DeviceOperation;
+
+    /// <summary>11.3: the pending image becomes the running one.</summary>
+    public sealed record ActivateFirmware(string Version) : DeviceOperation;
+
+    /// <summary>7.1 Enable, 7.2 Disable, 7.3 Arm.</summary>
+    public sealed record SetSupply(SupplyState Target) : DeviceOperation;
+
+    /// <summary>7.4.</summary>
+    public sealed record ReadSupplyStatus : DeviceOperation;
+
+    /// <summary>2.2: a 20-digit UTRN that credits the meter once; refused by a meter in credit mode.</summary>
+    public sealed record TopUp(string Utrn) : DeviceOperation;
+
+    /// <summary>2.5.</summary>
+    public sealed record ActivateEmergencyCredit : DeviceOperation;
+
+    /// <summary>4.18: credit, emergency credit in use and the payment mode.</summary>
+    public sealed record ReadMeterBalance : DeviceOperation;
+
+    /// <summary>Change between credit and prepayment mode (DUIS 1.6 Update Payment Mode).</summary>
+    public sealed record ChangePaymentMode(PaymentMode Mode) : DeviceOperation;
+}
+
+public enum SupplyState
+{
+    Enabled,
+    Disabled,
+
+    /// <summary>Off until the consumer presses the button on the meter.</summary>
+    Armed,
+}
+
+public enum PaymentMode
+{
+    Credit,
+    Prepayment,
+}
+
+/// <summary>The unit of a register or profile value: electricity in watt-hours, gas in cubic decimetres (litres).</summary>
+public enum RegisterUnit
+{
+    WattHours,
+    CubicDecimetres,
+}
+
+/// <summary>One interval of a profile: consumption from <paramref name="Start"/> for the profile's interval.</summary>
+public readonly record struct ProfileValue(Instant Start, long Value);
+
+/// <summary>A device's answer to a <see cref="DeviceOperation"/>.</summary>
+public abstract record DeviceOutcome
+{
+    private DeviceOutcome()
+    {
+    }
+
+    /// <summary>Done, nothing to report (supply change, firmware activation, emergency credit…).</summary>
+    public sealed record Done : DeviceOutcome;
+
+    public sealed record Registers(long Import, RegisterUnit Unit, Instant At) : DeviceOutcome;
+
+    public sealed record Profile(Duration Interval, RegisterUnit Unit, IReadOnlyList<ProfileValue> Values) : DeviceOutcome;
+
+    /// <summary>RMS voltage in decivolts, active import power in watts.</summary>
+    public sealed record NetworkData(int RmsVoltageDeciVolts, int ActivePowerWatts, Instant At) : DeviceOutcome;
+
+    public sealed record FirmwareVersion(string Running, string? Pending) : DeviceOutcome;
+
+    public sealed record SupplyStatus(SupplyState State) : DeviceOutcome;
+
+    /// <summary>Money in pence; emergency credit is what the consumer has drawn from it.</summary>
+    public sealed record Balance(long CreditPence, long EmergencyCreditInUsePence, PaymentMode Mode) : DeviceOutcome;
+
+    /// <summary>The device refused the operation, as the device itself would say.</summary>
+    public sealed record Refused(RefusalReason Reason, string Detail) : DeviceOutcome;
+}
+
+public enum RefusalReason
+{
+    /// <summary>This device type or model cannot do this operation.</summary>
+    NotSupported,
+
+    /// <summary>A top-up or prepayment operation sent to a meter in credit mode.</summary>
+    WrongPaymentMode,
+
+    /// <summary>A UTRN already used on this meter, or one that is not 20 digits with a valid check.</summary>
+    UtrnRejected,
+
+    /// <summary>Firmware activation with no matching pending image.</summary>
+    NoPendingFirmware,
+
+    /// <summary>The operation is not allowed in the device's current state (for example enabling supply with no credit).</summary>
+    InvalidState,
+}
+
+/// <summary>Something a device reports unasked, for example a power outage.</summary>
+public sealed record DeviceAlert(DeviceAlertKind Kind, ushort AlertCode, Instant At);
+
+public enum DeviceAlertKind
+{
+    /// <summary>The supply to the premises failed (reported by the comms hub when power returns, or on its last gasp).</summary>
+    PowerOutage,
+
+    PowerRestored,
+
+    /// <summary>Prepayment credit fell below the low-credit threshold.</summary>
+    LowCredit,
+
+    /// <summary>The supply was disabled because credit ran out.</summary>
+    SupplyDisabledNoCredit,
+
+    FirmwareVerificationFailed,
+}
