@@ -14,7 +14,7 @@ namespace OpenDcc.Storage;
 /// </summary>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert) : IInventoryStore
 {
-    private const string Columns = "id, device_type, smi_status";
+    private const string Columns = "id, device_type, smi_status, model";
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -50,9 +50,10 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             rows => InsertCommand(connection, transaction, rows),
             (parameters, row, device) =>
             {
-                parameters[3 * row].Value = device.Id.ToString();
-                parameters[(3 * row) + 1].Value = device.Type.ToString();
-                parameters[(3 * row) + 2].Value = device.Status.ToString();
+                parameters[4 * row].Value = device.Id.ToString();
+                parameters[(4 * row) + 1].Value = device.Type.ToString();
+                parameters[(4 * row) + 2].Value = device.Status.ToString();
+                parameters[(4 * row) + 3].Value = (object?)device.Model ?? DBNull.Value;
             },
             async (insert, offset, rows) =>
             {
@@ -173,7 +174,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
     }
 
-    /// <summary><c>INSERT … VALUES (@i0, @t0, @s0), (@i1, @t1, @s1) …</c> with its parameters, values bound later.</summary>
+    /// <summary><c>INSERT … VALUES (@i0, @t0, @s0, @m0), (@i1, @t1, @s1, @m1) …</c> with its parameters, values bound later.</summary>
     private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
     {
         var sql = new StringBuilder($"INSERT INTO device ({Columns}) VALUES ");
@@ -181,13 +182,13 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         for (var row = 0; row < rows; row++)
         {
             var n = row.ToString(CultureInfo.InvariantCulture);
-            sql.Append(row == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{n}, @t{n}, @s{n})");
-            command.With("@i" + n, null).With("@t" + n, null).With("@s" + n, null);
+            sql.Append(row == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{n}, @t{n}, @s{n}, @m{n})");
+            command.With("@i" + n, null).With("@t" + n, null).With("@s" + n, null).With("@m" + n, null);
         }
         command.CommandText = sql.Append(" ON CONFLICT (id) DO NOTHING").ToString();
         return command;
     }
 
     private static Device ReadDevice(DbDataReader r) =>
-        new(Eui64.Parse(r.GetString(0)), DeviceTypes.Parse(r.GetString(1)), SmiStatuses.Parse(r.GetString(2)));
+        new(Eui64.Parse(r.GetString(0)), DeviceTypes.Parse(r.GetString(1)), SmiStatuses.Parse(r.GetString(2))) { Model = r.IsDBNull(3) ? null : r.GetString(3) };
 }

@@ -4,7 +4,8 @@ namespace OpenDcc.Core.Inventory;
 
 /// <summary>
 /// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
-/// what kind it is (E11) and where it is in its life (E5). Site, comms hub, model and history join it later.
+/// what kind it is (E11), where it is in its life (E5), and its model, which picks the translation adapter. Site,
+/// comms hub and history join it later.
 /// </summary>
 public sealed record Device
 {
@@ -28,6 +29,9 @@ public sealed record Device
     public DeviceType Type { get; }
 
     public SmiStatus Status { get; }
+
+    /// <summary>The manufacturer's model identifier, when known; translation adapters are configured per model.</summary>
+    public string? Model { get; init; }
 }
 
 /// <summary>The inventory already holds a device with one or more of the IDs being added.</summary>

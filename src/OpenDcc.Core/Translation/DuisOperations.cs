@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Xml.Linq;
+using NodaTime;
+using NodaTime.Text;
+using OpenDcc.Core.Duis;
+
+namespace OpenDcc.Core.Translation;
+
+/// <summary>
+/// Reads the device operation out of a DUIS service request. This is the half of translation every adapter
+/// shares: which operation a DUIS body asks for; an adapter then puts the operation into its device's wire format.
+/// SRVs not listed here are not translated (yet): they are refused with <see cref="NotTranslated"/>.
+/// </summary>
+public static class DuisOperations
+{
+    /// <summary>
+    /// The response code for a device SRV OpenDcc does not translate for that device's adapter: E11, "SR not
+    /// compatible with the device type", since no adapter of that device can carry it. (Choice, documented.)
+    /// </summary>
+    public const string NotTranslated = "E11";
+
+    /// <summary>The SRVs translated into an operation, by SRV.</summary>
+    public static IReadOnlyCollection<string> Variants => Readers.Keys;
+
+    private static readonly Dictionary<string, Func<XElement, DeviceOperation>> Readers = new()
+    {
+        ["1.6"] = body => new DeviceOperation.ChangePaymentMode(body.Element(DuisNamespaces.Sr + "Prepayment") is not null ? PaymentMode.Prepayment : PaymentMode.Credit),
+        ["2.2"] = body => new DeviceOperation.TopUp(Required(body, "UTRN")),
+        ["2.5"] = _ => new DeviceOperation.ActivateEmergencyCredit(),
+        ["4.1.1"] = _ => new DeviceOperation.ReadImportRegisters(),
+        ["4.8.1"] = Profile,
+        ["4.17"] = Profile,
+        ["4.10"] = _ => new DeviceOperation.ReadNetworkData(),
+        ["4.18"] = _ => new DeviceOperation.ReadMeterBalance(),
+        ["7.1"] = _ => new DeviceOperation.SetSupply(SupplyState.Enabled),
+        ["7.2"] = _ => new DeviceOperation.SetSupply(SupplyState.Disabled),
+        ["7.3"] = _ => new DeviceOperation.SetSupply(SupplyState.Armed),
+        ["7.4"] = _ => new DeviceOperation.ReadSupplyStatus(),
+        ["11.1"] = body => new DeviceOperation.UpdateFirmware(
+            Required(body, "FirmwareVersion"),
+            SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
+        ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
+        ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
+    };
+
+    /// <summary>The operation the request asks of its target device.</summary>
+    /// <param name="failure">Why not: the SRV is not translated, or its body lacks what the operation needs.</param>
+    public static bool TryRead(DuisRequest request, out DeviceOperation? operation, out string? failure)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        operation = null;
+        if (!Readers.TryGetValue(request.Variant.Id, out var read))
+        {
+            failure = $"SRV {request.Variant.Id} {request.Variant.Name} is not translated for devices";
+            return false;
+        }
+        try
+        {
+            operation = read(request.Body);
+            failure = null;
+            return true;
+        }
+        catch (FormatException e)
+        {
+            failure = $"SRV {request.Variant.Id}: {e.Message}";
+            return false;
+        }
+    }
+
+    private static DeviceOperation Profile(XElement body)
+    {
+        var period = body.Element(DuisNamespaces.Sr + "ReadLogPeriod") ?? throw new FormatException("no ReadLogPeriod");
+        var from = Instant(Required(period, "StartDateTime"));
+        var to = Instant(Required(period, "EndDateTime"));
+        return to > from ? new DeviceOperation.ReadProfile(from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
+    }
+
+    private static string Required(XElement parent, string name) =>
+        parent.Element(DuisNamespaces.Sr + name)?.Value.Trim() is { Length: > 0 } value ? value : throw new FormatException($"no {name}");
+
+    /// <summary>DUIS date-times are UTC with a 'Z' and zero to seven fraction digits (the templates write two).</summary>
+    private static Instant Instant(string text) =>
+        InstantPattern.ExtendedIso.Parse(text) is { Success: true } parsed
+            ? parsed.Value
+            : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedOffset)
+                ? NodaTime.Instant.FromDateTimeOffset(parsedOffset)
+                : throw new FormatException($"'{text}' is not a date-time");
+}

@@ -1,0 +1,46 @@
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+
+namespace OpenDcc.Core.Translation;
+
+/// <summary>
+/// The translation SPI a meter manufacturer implements for its device models: a device operation (read from a DUIS
+/// service request by <see cref="DuisOperations"/>) into the bytes its devices understand, and what its devices send
+/// back into the payload of a DUIS response. OpenDcc picks the adapter by device model from configuration
+/// (<see cref="TranslationAdapters"/>); an adapter can ship in its own assembly (<see cref="AdapterLoader"/>).
+/// </summary>
+/// <remarks>
+/// Implementations must be thread-safe: one adapter serves every device of its models at once. Decoding must never
+/// throw for bad input: a device's garbage is an <see cref="DeviceMessage.Unreadable"/>, not an exception.
+/// </remarks>
+public interface ITranslationAdapter
+{
+    /// <summary>The name configuration refers to (for example <c>gbcs-reference</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Whether devices of this type can do the operation through this adapter; if not, the request gets <see cref="DuisOperations.NotTranslated"/>.</summary>
+    bool Carries(DeviceOperation operation, DeviceType type);
+
+    /// <summary>The command for the device, protected as the device expects (for GBCS, the ACB's MAC).</summary>
+    /// <param name="counter">Rises with every command to this device; the device refuses a counter it has seen.</param>
+    byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter);
+
+    /// <summary>What the device answered or reported, checked and decoded.</summary>
+    DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device);
+}
+
+/// <summary>A message from a device, as its adapter read it.</summary>
+public abstract record DeviceMessage
+{
+    private DeviceMessage()
+    {
+    }
+
+    /// <param name="DuisPayload">What goes to the user in the DUIS response's GBCSPayload.</param>
+    public sealed record Answer(DeviceOutcome Outcome, ReadOnlyMemory<byte> DuisPayload) : DeviceMessage;
+
+    public sealed record Alert(DeviceAlert DeviceAlert, ReadOnlyMemory<byte> DuisPayload) : DeviceMessage;
+
+    /// <summary>Failed its integrity check, or is not this adapter's format.</summary>
+    public sealed record Unreadable(string Reason) : DeviceMessage;
+}

@@ -1,0 +1,21 @@
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Wan;
+
+/// <summary>
+/// The SM WAN as OpenDcc sees it: a command's bytes go to a device and its answer's bytes come back. The simulated
+/// WAN implements it in-process or over loopback; a real deployment implements it per WAN provider.
+/// </summary>
+public interface IWanTransport
+{
+    /// <returns>The device's answer.</returns>
+    /// <exception cref="DeviceUnreachableException">the WAN cannot reach the device (DUIS E20).</exception>
+    /// <exception cref="OperationCanceledException">no answer before <paramref name="cancellationToken"/> fired (the caller's timeout: DUIS E21).</exception>
+    Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken);
+}
+
+/// <summary>The WAN has no route to the device (offline comms hub, unknown device).</summary>
+public sealed class DeviceUnreachableException(Eui64 device, string reason) : Exception($"device {device} is unreachable: {reason}")
+{
+    public Eui64 Device { get; } = device;
+}

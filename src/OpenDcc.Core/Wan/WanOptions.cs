@@ -1,0 +1,12 @@
+using NodaTime;
+
+namespace OpenDcc.Core.Wan;
+
+/// <summary>How commands go over the SM WAN.</summary>
+/// <param name="AttemptTimeout">How long one attempt waits for the device's answer.</param>
+/// <param name="Retries">Attempts after the first, each after <paramref name="RetryBackoff"/> times the attempt number.</param>
+/// <param name="ConcurrencyPerRegion">Commands in flight at once per WAN region (North, Central, South).</param>
+public sealed record WanOptions(Duration AttemptTimeout, int Retries, Duration RetryBackoff, int ConcurrencyPerRegion)
+{
+    public static WanOptions Default { get; } = new(Duration.FromSeconds(10), 2, Duration.FromSeconds(1), 256);
+}
