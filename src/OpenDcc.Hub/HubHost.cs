@@ -14,8 +14,11 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
 using OpenDcc.Hub.Duis;
 using OpenDcc.Hub.Grains;
+using OpenDcc.Hub.Wan;
 using OpenDcc.Storage;
 
 namespace OpenDcc.Hub;
@@ -45,9 +48,10 @@ public sealed record HubOptions(
 public static class HubHost
 {
     /// <summary>Opens the store (applying migrations) and builds the web application; the caller runs and disposes it.</summary>
-    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, CancellationToken cancellationToken = default)
+    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(devices);
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, cancellationToken);
@@ -94,7 +98,12 @@ public static class HubHost
             sp.GetRequiredService<IMessageLog>(),
             sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
         services.AddHostedService<DeliveryService>();
-        services.AddSingleton<IDeviceRequestHandler, BuiltInDeviceResponder>();
+        services.AddSingleton(devices.Adapters);
+        services.AddSingleton(devices.Wan);
+        services.AddSingleton(devices.Options);
+        services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
+        services.AddSingleton<DeviceResponseSender>();
+        services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(sp => new DuisGateway(
             sp.GetRequiredService<ServiceCatalogue>(),
             sp.GetRequiredService<IPartyStore>(),

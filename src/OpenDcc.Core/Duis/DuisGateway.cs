@@ -14,11 +14,15 @@ namespace OpenDcc.Core.Duis;
 /// <summary>What goes back over HTTP for one request.</summary>
 public sealed record GatewayReply(int StatusCode, string ContentType, byte[] Body, string Outcome);
 
-/// <summary>Takes an accepted device request onwards (to the WAN, or a built-in responder) and its response to the user.</summary>
+/// <summary>Takes an accepted device request onwards to its device; the device's response goes to the user later.</summary>
 public interface IDeviceRequestHandler
 {
-    Task SubmitAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default);
+    /// <returns>Null when the request is on its way (the user gets I99 now); otherwise the DUIS code and the reason it cannot go (for example E11: no adapter of the device carries this SRV).</returns>
+    Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Why a device request was not sent on.</summary>
+public sealed record DeviceRefusal(string Code, string Reason);
 
 /// <summary>
 /// The DUIS gateway (ARCHITECTURE §4 steps 1–3): reads a signed service request, checks its XML signature against the
@@ -74,8 +78,8 @@ public sealed class DuisGateway(
         }
 
         var user = await parties.FindUserAsync(request.RequestId.Originator, cancellationToken);
-        var deviceKnown = !request.IsNonDevice && await inventory.FindDeviceAsync(request.RequestId.Target, cancellationToken) is not null;
-        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, deviceKnown));
+        var device = request.IsNonDevice ? null : await inventory.FindDeviceAsync(request.RequestId.Target, cancellationToken);
+        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device is not null));
         if (!decision.IsAllowed)
         {
             return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, decision.Refusal!.Code, clock.GetCurrentInstant()), $"{decision.Refusal.Code} {decision.Reason}", cancellationToken);
@@ -93,12 +97,12 @@ public sealed class DuisGateway(
                 var preCommand = new ResponsePayload.PreCommand("3.2", PreCommandBytes(request));
                 return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand", cancellationToken);
             case 1 or 5:
-                // The request goes on to the device side while its I99 is signed and logged; both are durable
-                // before the I99 is returned.
-                var submitted = devices.SubmitAsync(request, user!, cancellationToken);
-                var acknowledged = await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", cancellationToken);
-                await submitted;
-                return acknowledged;
+                // Queued for its device first: a request no adapter can carry is refused now rather than acknowledged.
+                if (await devices.SubmitAsync(request, user!, device!, cancellationToken) is { } refusal)
+                {
+                    return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, refusal.Code, clock.GetCurrentInstant()), $"{refusal.Code} {refusal.Reason}", cancellationToken);
+                }
+                return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", cancellationToken);
             default:
                 // CV 2, 3, 6, 7 include delivery of a command to the user for local delivery, which OpenDcc does not produce yet.
                 return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.LocalCommandNotAvailable.Code, clock.GetCurrentInstant()),

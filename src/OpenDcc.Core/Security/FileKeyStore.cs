@@ -12,6 +12,7 @@ public sealed class FileKeyStore(string directory)
 {
     private const string CaName = "local-ca";
     private const string DspName = "dsp-xmlsign";
+    private const string AcbKeyAgreementName = "acb-key-agreement";
 
     public string Directory { get; } = directory;
 
@@ -37,6 +38,25 @@ public sealed class FileKeyStore(string directory)
         }
         Save(DspName, certificateWithKey);
         return parsed;
+    }
+
+    /// <summary>
+    /// The Access Control Broker's key-agreement key (ECDH P-256), from which the MAC key shared with each device
+    /// is derived; created on first use and kept, so devices that hold its public key keep accepting commands.
+    /// </summary>
+    public ECDiffieHellman LoadOrCreateAcbKeyAgreementKey()
+    {
+        var path = KeyPath(AcbKeyAgreementName);
+        var key = ECDiffieHellman.Create();
+        if (File.Exists(path))
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+            return key;
+        }
+        key.GenerateKey(ECCurve.NamedCurves.nistP256);
+        System.IO.Directory.CreateDirectory(Directory);
+        WritePrivate(path, key.ExportPkcs8PrivateKeyPem());
+        return key;
     }
 
     /// <summary>Creates a fresh local CA and a DSP XmlSign identity it issues, replacing any there were.</summary>
@@ -93,19 +113,25 @@ public sealed class FileKeyStore(string directory)
         using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(certificate));
         System.IO.Directory.CreateDirectory(Directory);
         var keyPath = KeyPath(name);
+        File.WriteAllText(CertPath(name) + ".tmp", certificate.ExportCertificatePem());
+        WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
+        File.Move(CertPath(name) + ".tmp", CertPath(name), overwrite: true);
+    }
+
+    /// <summary>Writes a private key readable by the owner only, replacing the file in one step.</summary>
+    private static void WritePrivate(string path, string pem)
+    {
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        using (var stream = new FileStream(keyPath + ".tmp", options))
+        using (var stream = new FileStream(path + ".tmp", options))
         using (var writer = new StreamWriter(stream))
         {
-            writer.Write(key.ExportPkcs8PrivateKeyPem());
+            writer.Write(pem);
         }
-        File.WriteAllText(CertPath(name) + ".tmp", certificate.ExportCertificatePem());
-        File.Move(keyPath + ".tmp", keyPath, overwrite: true);
-        File.Move(CertPath(name) + ".tmp", CertPath(name), overwrite: true);
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     private string CertPath(string name) => Path.Combine(Directory, name + ".crt.pem");

@@ -44,26 +44,26 @@ public static class DuisOperations
         ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
     };
 
-    /// <summary>The operation the request asks of its target device.</summary>
+    /// <summary>The operation a request's body asks of its target device.</summary>
     /// <param name="failure">Why not: the SRV is not translated, or its body lacks what the operation needs.</param>
-    public static bool TryRead(DuisRequest request, out DeviceOperation? operation, out string? failure)
+    public static bool TryRead(string variant, XElement body, out DeviceOperation? operation, out string? failure)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(body);
         operation = null;
-        if (!Readers.TryGetValue(request.Variant.Id, out var read))
+        if (!Readers.TryGetValue(variant, out var read))
         {
-            failure = $"SRV {request.Variant.Id} {request.Variant.Name} is not translated for devices";
+            failure = $"SRV {variant} is not translated for devices";
             return false;
         }
         try
         {
-            operation = read(request.Body);
+            operation = read(body);
             failure = null;
             return true;
         }
         catch (FormatException e)
         {
-            failure = $"SRV {request.Variant.Id}: {e.Message}";
+            failure = $"SRV {variant}: {e.Message}";
             return false;
         }
     }

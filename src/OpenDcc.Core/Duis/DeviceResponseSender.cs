@@ -1,0 +1,31 @@
+using NodaTime;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
+/// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
+/// queue, or logged as undeliverable when the user has none.
+/// </summary>
+public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, IClock clock)
+{
+    /// <param name="responseUrl">The user's registered response URL; null logs the signed response as undeliverable.</param>
+    public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
+        var signed = security.Sign(response);
+        if (responseUrl is null)
+        {
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, request.RequestId.ToString(), $"{code} undeliverable: the user has no response URL", signed)], cancellationToken);
+            return;
+        }
+        await dispatcher.EnqueueAsync(user, responseUrl, request.RequestId.ToString(), signed, cancellationToken);
+    }
+}
+
+/// <summary>What a device response must echo of its request.</summary>
+public sealed record DeviceRequestReference(RequestId RequestId, string ServiceReference, string ServiceReferenceVariant, string SchemaVersion);

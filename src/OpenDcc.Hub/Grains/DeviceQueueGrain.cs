@@ -1,0 +1,153 @@
+using System.Xml.Linq;
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
+using Orleans.Concurrency;
+
+namespace OpenDcc.Hub.Grains;
+
+/// <summary>One per device (keyed by its EUI-64): the device's command queue over the SM WAN.</summary>
+public interface IDeviceQueueGrain : IGrainWithStringKey
+{
+    /// <summary>Queues a command; returns at once. The device's answer, or E20/E21, reaches the user through delivery.</summary>
+    Task EnqueueAsync(QueuedCommand command);
+}
+
+/// <summary>A translated-to-be device request, in the plain values a grain call carries.</summary>
+[GenerateSerializer, Immutable]
+public sealed record QueuedCommand(
+    [property: Id(0)] string RequestId,
+    [property: Id(1)] string ServiceReferenceVariant,
+    [property: Id(2)] string SchemaVersion,
+    [property: Id(3)] string Body,
+    [property: Id(4)] string User,
+    [property: Id(5)] string? ResponseUrl,
+    [property: Id(6)] CommandPriority Priority,
+    [property: Id(7)] string? Model,
+    [property: Id(8)] DeviceType DeviceType);
+
+/// <summary>
+/// Holds a device's queued commands in priority lanes (critical, prepayment, normal, bulk; first come first served
+/// within a lane) and keeps one in flight at a time: translates it with the device model's adapter, protects it
+/// with a counter that only rises, sends it through the WAN (throttled per region), retries with backoff, and hands
+/// the answer, or E20 (unreachable) / E21 (no answer), to the response sender. Nothing is written per command:
+/// the queue lives in memory and the grain is collected when idle.
+/// </summary>
+[Reentrant]
+internal sealed class DeviceQueueGrain(
+    TranslationAdapters adapters,
+    IWanTransport wan,
+    WanRegionThrottle throttle,
+    WanOptions options,
+    DeviceResponseSender responses,
+    IClock clock,
+    ILogger<DeviceQueueGrain> logger) : Grain, IDeviceQueueGrain
+{
+    private readonly PriorityQueue<QueuedCommand, (CommandPriority Priority, long Sequence)> queue = new();
+    private long sequence;
+    private ulong lastCounter;
+    private bool sending;
+    private Eui64 device;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        device = Eui64.Parse(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public Task EnqueueAsync(QueuedCommand command)
+    {
+        queue.Enqueue(command, (command.Priority, sequence++));
+        if (!sending)
+        {
+            sending = true;
+            // Runs on the grain's scheduler; the grain stays active while it works.
+            _ = SendQueuedAsync();
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task SendQueuedAsync()
+    {
+        try
+        {
+            while (queue.TryDequeue(out var command, out _))
+            {
+                DelayDeactivation(TimeSpan.FromMinutes(5));
+                await SendAsync(command);
+            }
+        }
+        finally
+        {
+            sending = false;
+        }
+    }
+
+    private async Task SendAsync(QueuedCommand command)
+    {
+        var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
+        var reference = new DeviceRequestReference(OpenDcc.Core.Identifiers.RequestId.Parse(command.RequestId), variant.ServiceReference, variant.Id, command.SchemaVersion);
+        var user = Eui64.Parse(command.User);
+        var responseUrl = command.ResponseUrl is null ? null : new Uri(command.ResponseUrl);
+        var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
+        if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out var operation, out var failure))
+        {
+            // Checked at submission; a body that reads there reads here.
+            await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
+            logger.LogWarning("{RequestId}: {Failure}", command.RequestId, failure);
+            return;
+        }
+
+        // A counter the device has not seen: above the last one this activation used and above the clock in
+        // microseconds, so a reactivated grain does not go back.
+        lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
+        var bytes = adapter.ToDevice(operation!, device, lastCounter);
+        string? lastFailure = null;
+        var unreachable = false;
+        for (var attempt = 0; attempt <= options.Retries; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await Task.Delay((options.RetryBackoff * attempt).ToTimeSpan());
+            }
+            byte[] answer;
+            try
+            {
+                using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
+                using (await throttle.EnterAsync(WanRegion.Central, timeout.Token))
+                {
+                    answer = await wan.ExchangeAsync(device, bytes, timeout.Token);
+                }
+            }
+            catch (DeviceUnreachableException e)
+            {
+                (unreachable, lastFailure) = (true, e.Message);
+                continue;
+            }
+            catch (OperationCanceledException)
+            {
+                (unreachable, lastFailure) = (false, $"no answer within {options.AttemptTimeout}");
+                continue;
+            }
+            switch (adapter.FromDevice(answer, device))
+            {
+                case DeviceMessage.Answer reply:
+                    await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
+                    return;
+                case DeviceMessage.Unreadable unreadable:
+                    (unreachable, lastFailure) = (false, $"unreadable answer: {unreadable.Reason}");
+                    continue;
+                default:
+                    (unreachable, lastFailure) = (false, "the device sent an alert instead of an answer");
+                    continue;
+            }
+        }
+        logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
+        await responses.SendAsync(reference, unreachable ? "E20" : "E21", new ResponsePayload.None(), user, responseUrl);
+    }
+}

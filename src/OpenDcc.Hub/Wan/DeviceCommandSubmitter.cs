@@ -1,0 +1,39 @@
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
+using OpenDcc.Hub.Grains;
+
+namespace OpenDcc.Hub.Wan;
+
+/// <summary>The gateway's way to devices: checks that the device's adapter carries the request, then queues it in the device's grain.</summary>
+internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrainFactory grains) : IDeviceRequestHandler
+{
+    public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(device);
+        if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var operation, out var failure))
+        {
+            return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
+        }
+        var adapter = adapters.For(device);
+        if (!adapter.Carries(operation!, device.Type))
+        {
+            return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
+        }
+        await grains.GetGrain<IDeviceQueueGrain>(device.Id.ToString()).EnqueueAsync(new QueuedCommand(
+            request.RequestId.ToString(),
+            request.Variant.Id,
+            request.SchemaVersion,
+            request.Body.ToString(System.Xml.Linq.SaveOptions.DisableFormatting),
+            user.Id.ToString(),
+            user.ResponseUrl?.ToString(),
+            CommandPriorities.Of(request.Variant, operation!),
+            device.Model,
+            device.Type)).WaitAsync(cancellationToken);
+        return null;
+    }
+}
