@@ -1,0 +1,303 @@
+using System.Globalization;
+using System.Text;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Translation.EarlySmart;
+
+/// <summary>
+/// The verbs of the early-smart line protocol. Commands are imperative, responses are nouns, alerts start with '!':
+/// <list type="table">
+/// <listheader><term>Verb</term><description>Meaning and fields</description></listheader>
+/// <item><term>RREG</term><description>read import registers</description></item>
+/// <item><term>RPROF</term><description>read profile: from, to (Unix seconds)</description></item>
+/// <item><term>RNET</term><description>read network data</description></item>
+/// <item><term>RFW</term><description>read firmware version</description></item>
+/// <item><term>FWLOAD</term><description>update firmware: ver, hash (hex)</description></item>
+/// <item><term>FWACT</term><description>activate firmware: ver</description></item>
+/// <item><term>SUPPLY</term><description>set supply: state (ON, OFF, ARM)</description></item>
+/// <item><term>RSUP</term><description>read supply status</description></item>
+/// <item><term>TOPUP</term><description>top up: utrn</description></item>
+/// <item><term>ECRED</term><description>activate emergency credit</description></item>
+/// <item><term>RBAL</term><description>read meter balance</description></item>
+/// <item><term>PAYMODE</term><description>change payment mode: mode (CREDIT, PREPAY)</description></item>
+/// <item><term>ACK</term><description>done</description></item>
+/// <item><term>REG</term><description>registers: val, unit (WH, DM3), at</description></item>
+/// <item><term>PROF</term><description>profile: int (seconds), unit, vals (start:value,start:value…)</description></item>
+/// <item><term>NET</term><description>network data: dv (decivolts), w (watts), at</description></item>
+/// <item><term>FW</term><description>firmware version: run, pend (absent when nothing is pending)</description></item>
+/// <item><term>SUP</term><description>supply status: state</description></item>
+/// <item><term>BAL</term><description>balance: cr, ec (pence), mode</description></item>
+/// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE), txt</description></item>
+/// <item><term>!OUT !RST !LOWCR !NOCR !FWBAD</term><description>alerts (outage, restored, low credit, supply off for no credit, firmware verification failed): code (4 hex digits), at</description></item>
+/// </list>
+/// </summary>
+public static class EarlySmartVerbs
+{
+    public const string ReadImportRegisters = "RREG";
+    public const string ReadProfile = "RPROF";
+    public const string ReadNetworkData = "RNET";
+    public const string ReadFirmwareVersion = "RFW";
+    public const string UpdateFirmware = "FWLOAD";
+    public const string ActivateFirmware = "FWACT";
+    public const string SetSupply = "SUPPLY";
+    public const string ReadSupplyStatus = "RSUP";
+    public const string TopUp = "TOPUP";
+    public const string ActivateEmergencyCredit = "ECRED";
+    public const string ReadMeterBalance = "RBAL";
+    public const string ChangePaymentMode = "PAYMODE";
+
+    public const string Done = "ACK";
+    public const string Registers = "REG";
+    public const string Profile = "PROF";
+    public const string NetworkData = "NET";
+    public const string FirmwareVersion = "FW";
+    public const string SupplyStatus = "SUP";
+    public const string Balance = "BAL";
+    public const string Refused = "NAK";
+
+    public const string PowerOutage = "!OUT";
+    public const string PowerRestored = "!RST";
+    public const string LowCredit = "!LOWCR";
+    public const string SupplyDisabledNoCredit = "!NOCR";
+    public const string FirmwareVerificationFailed = "!FWBAD";
+
+    internal static readonly EarlySmartWords<DeviceAlertKind> Alerts = new(
+        (DeviceAlertKind.PowerOutage, PowerOutage),
+        (DeviceAlertKind.PowerRestored, PowerRestored),
+        (DeviceAlertKind.LowCredit, LowCredit),
+        (DeviceAlertKind.SupplyDisabledNoCredit, SupplyDisabledNoCredit),
+        (DeviceAlertKind.FirmwareVerificationFailed, FirmwareVerificationFailed));
+
+    internal static readonly IReadOnlySet<string> Commands = new HashSet<string>(StringComparer.Ordinal)
+    {
+        ReadImportRegisters, ReadProfile, ReadNetworkData, ReadFirmwareVersion, UpdateFirmware, ActivateFirmware,
+        SetSupply, ReadSupplyStatus, TopUp, ActivateEmergencyCredit, ReadMeterBalance, ChangePaymentMode,
+    };
+
+    internal static readonly IReadOnlySet<string> Responses = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Done, Registers, Profile, NetworkData, FirmwareVersion, SupplyStatus, Balance, Refused,
+    };
+
+    internal static readonly IReadOnlySet<string> AlertVerbs = new HashSet<string>(StringComparer.Ordinal)
+    {
+        PowerOutage, PowerRestored, LowCredit, SupplyDisabledNoCredit, FirmwareVerificationFailed,
+    };
+}
+
+/// <summary>
+/// The proprietary text protocol of pre-SMETS "early smart" meters, one line per message:
+/// <code>ES1|&lt;sequence&gt;|&lt;device EUI-64, 16 hex digits&gt;|&lt;verb&gt;|k=v;k=v|&lt;CRC-32, 8 hex digits&gt;</code>
+/// The sequence is unsigned decimal and must rise (<see cref="EarlySmartSequenceGuard"/>); the CRC-32 (IEEE) covers
+/// the UTF-8 bytes of everything before the last '|'. Values are escaped as <see cref="EarlySmartFieldWriter"/>
+/// describes, so a line has no raw line break and splits on '|' and ';' without ambiguity. There is no cryptography:
+/// these meters trusted whatever their head-end sent. Encoded lines carry no line ending; the decoder accepts one
+/// trailing "\n" or "\r\n". Decoding never throws on bad input.
+/// </summary>
+public static class EarlySmartCodec
+{
+    public const string Version = "ES1";
+
+    private static readonly EarlySmartWords<SupplyState> SupplyWords = new(
+        (SupplyState.Enabled, "ON"), (SupplyState.Disabled, "OFF"), (SupplyState.Armed, "ARM"));
+
+    private static readonly EarlySmartWords<PaymentMode> ModeWords = new(
+        (PaymentMode.Credit, "CREDIT"), (PaymentMode.Prepayment, "PREPAY"));
+
+    private static readonly EarlySmartWords<RegisterUnit> UnitWords = new(
+        (RegisterUnit.WattHours, "WH"), (RegisterUnit.CubicDecimetres, "DM3"));
+
+    private static readonly EarlySmartWords<RefusalReason> ReasonWords = new(
+        (RefusalReason.NotSupported, "NOTSUP"),
+        (RefusalReason.WrongPaymentMode, "MODE"),
+        (RefusalReason.UtrnRejected, "UTRN"),
+        (RefusalReason.NoPendingFirmware, "NOPEND"),
+        (RefusalReason.InvalidState, "STATE"));
+
+    public static string EncodeCommand(EarlySmartHeader header, DeviceOperation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var fields = new EarlySmartFieldWriter();
+        var verb = operation switch
+        {
+            DeviceOperation.ReadImportRegisters => EarlySmartVerbs.ReadImportRegisters,
+            DeviceOperation.ReadProfile read => With(EarlySmartVerbs.ReadProfile, fields.Instant("from", read.From).Instant("to", read.To)),
+            DeviceOperation.ReadNetworkData => EarlySmartVerbs.ReadNetworkData,
+            DeviceOperation.ReadFirmwareVersion => EarlySmartVerbs.ReadFirmwareVersion,
+            DeviceOperation.UpdateFirmware update => With(EarlySmartVerbs.UpdateFirmware, fields.Text("ver", update.Version).Hex("hash", update.ImageHash.Span)),
+            DeviceOperation.ActivateFirmware activate => With(EarlySmartVerbs.ActivateFirmware, fields.Text("ver", activate.Version)),
+            DeviceOperation.SetSupply set => With(EarlySmartVerbs.SetSupply, fields.Raw("state", SupplyWords[set.Target])),
+            DeviceOperation.ReadSupplyStatus => EarlySmartVerbs.ReadSupplyStatus,
+            DeviceOperation.TopUp topUp => With(EarlySmartVerbs.TopUp, fields.Text("utrn", topUp.Utrn)),
+            DeviceOperation.ActivateEmergencyCredit => EarlySmartVerbs.ActivateEmergencyCredit,
+            DeviceOperation.ReadMeterBalance => EarlySmartVerbs.ReadMeterBalance,
+            DeviceOperation.ChangePaymentMode change => With(EarlySmartVerbs.ChangePaymentMode, fields.Raw("mode", ModeWords[change.Mode])),
+            _ => throw new ArgumentException($"No early-smart verb for {operation.GetType().Name}", nameof(operation)),
+        };
+        return Line(header, verb, fields);
+    }
+
+    public static string EncodeResponse(EarlySmartHeader header, DeviceOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var fields = new EarlySmartFieldWriter();
+        var verb = outcome switch
+        {
+            DeviceOutcome.Done => EarlySmartVerbs.Done,
+            DeviceOutcome.Registers r => With(EarlySmartVerbs.Registers, fields.Number("val", r.Import).Raw("unit", UnitWords[r.Unit]).Instant("at", r.At)),
+            DeviceOutcome.Profile p => With(EarlySmartVerbs.Profile, fields.Seconds("int", p.Interval).Raw("unit", UnitWords[p.Unit]).Raw("vals", ProfileValues(p.Values))),
+            DeviceOutcome.NetworkData n => With(EarlySmartVerbs.NetworkData, fields.Number("dv", n.RmsVoltageDeciVolts).Number("w", n.ActivePowerWatts).Instant("at", n.At)),
+            DeviceOutcome.FirmwareVersion f => With(EarlySmartVerbs.FirmwareVersion, f.Pending is null ? fields.Text("run", f.Running) : fields.Text("run", f.Running).Text("pend", f.Pending)),
+            DeviceOutcome.SupplyStatus s => With(EarlySmartVerbs.SupplyStatus, fields.Raw("state", SupplyWords[s.State])),
+            DeviceOutcome.Balance b => With(EarlySmartVerbs.Balance, fields.Number("cr", b.CreditPence).Number("ec", b.EmergencyCreditInUsePence).Raw("mode", ModeWords[b.Mode])),
+            DeviceOutcome.Refused r => With(EarlySmartVerbs.Refused, fields.Raw("why", ReasonWords[r.Reason]).Text("txt", r.Detail)),
+            _ => throw new ArgumentException($"No early-smart verb for {outcome.GetType().Name}", nameof(outcome)),
+        };
+        return Line(header, verb, fields);
+    }
+
+    public static string EncodeAlert(EarlySmartHeader header, DeviceAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var fields = new EarlySmartFieldWriter()
+            .Raw("code", alert.AlertCode.ToString("X4", CultureInfo.InvariantCulture))
+            .Instant("at", alert.At);
+        return Line(header, EarlySmartVerbs.Alerts[alert.Kind], fields);
+    }
+
+    public static EarlySmartDecodeResult<DeviceOperation> DecodeCommand(string? line) =>
+        Decode<DeviceOperation>(line, EarlySmartVerbs.Commands, "command", static (verb, f) => verb switch
+        {
+            EarlySmartVerbs.ReadImportRegisters => new DeviceOperation.ReadImportRegisters(),
+            EarlySmartVerbs.ReadProfile => new DeviceOperation.ReadProfile(f.Instant("from"), f.Instant("to")),
+            EarlySmartVerbs.ReadNetworkData => new DeviceOperation.ReadNetworkData(),
+            EarlySmartVerbs.ReadFirmwareVersion => new DeviceOperation.ReadFirmwareVersion(),
+            EarlySmartVerbs.UpdateFirmware => new DeviceOperation.UpdateFirmware(f.Text("ver"), f.Hex("hash")),
+            EarlySmartVerbs.ActivateFirmware => new DeviceOperation.ActivateFirmware(f.Text("ver")),
+            EarlySmartVerbs.SetSupply => new DeviceOperation.SetSupply(f.Word("state", SupplyWords)),
+            EarlySmartVerbs.ReadSupplyStatus => new DeviceOperation.ReadSupplyStatus(),
+            EarlySmartVerbs.TopUp => new DeviceOperation.TopUp(f.Text("utrn")),
+            EarlySmartVerbs.ActivateEmergencyCredit => new DeviceOperation.ActivateEmergencyCredit(),
+            EarlySmartVerbs.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
+            _ => new DeviceOperation.ChangePaymentMode(f.Word("mode", ModeWords)),
+        });
+
+    public static EarlySmartDecodeResult<DeviceOutcome> DecodeResponse(string? line) =>
+        Decode<DeviceOutcome>(line, EarlySmartVerbs.Responses, "response", static (verb, f) => verb switch
+        {
+            EarlySmartVerbs.Done => new DeviceOutcome.Done(),
+            EarlySmartVerbs.Registers => new DeviceOutcome.Registers(f.Number("val"), f.Word("unit", UnitWords), f.Instant("at")),
+            EarlySmartVerbs.Profile => new DeviceOutcome.Profile(f.Seconds("int"), f.Word("unit", UnitWords), ReadProfileValues(f)),
+            EarlySmartVerbs.NetworkData => new DeviceOutcome.NetworkData(f.Int32("dv"), f.Int32("w"), f.Instant("at")),
+            EarlySmartVerbs.FirmwareVersion => new DeviceOutcome.FirmwareVersion(f.Text("run"), f.OptionalText("pend")),
+            EarlySmartVerbs.SupplyStatus => new DeviceOutcome.SupplyStatus(f.Word("state", SupplyWords)),
+            EarlySmartVerbs.Balance => new DeviceOutcome.Balance(f.Number("cr"), f.Number("ec"), f.Word("mode", ModeWords)),
+            _ => new DeviceOutcome.Refused(f.Word("why", ReasonWords), f.Text("txt")),
+        });
+
+    public static EarlySmartDecodeResult<DeviceAlert> DecodeAlert(string? line) =>
+        Decode<DeviceAlert>(line, EarlySmartVerbs.AlertVerbs, "alert", static (verb, f) =>
+        {
+            EarlySmartVerbs.Alerts.TryParse(verb, out var kind);
+            return new DeviceAlert(kind, f.UInt16Hex("code"), f.Instant("at"));
+        });
+
+    private static string With(string verb, EarlySmartFieldWriter _) => verb;
+
+    private static string ProfileValues(IReadOnlyList<ProfileValue> values) =>
+        string.Join(',', values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Start.ToUnixTimeSeconds()}:{v.Value}")));
+
+    private static List<ProfileValue> ReadProfileValues(EarlySmartFieldReader fields)
+    {
+        var raw = fields.Required("vals");
+        var values = new List<ProfileValue>();
+        if (fields.Error is not null || raw.Length == 0)
+        {
+            return values;
+        }
+        foreach (var entry in raw.Split(','))
+        {
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0
+                || !long.TryParse(entry.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var start)
+                || !long.TryParse(entry.AsSpan(colon + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                || start < Instant.MinValue.ToUnixTimeSeconds()
+                || start > Instant.MaxValue.ToUnixTimeSeconds())
+            {
+                fields.Fail($"profile entry '{entry}' is not <unix seconds>:<value>");
+                break;
+            }
+            values.Add(new ProfileValue(Instant.FromUnixTimeSeconds(start), value));
+        }
+        return values;
+    }
+
+    private static string Line(EarlySmartHeader header, string verb, EarlySmartFieldWriter fields)
+    {
+        var body = string.Create(CultureInfo.InvariantCulture, $"{Version}|{header.Sequence}|{header.Device.ToCompactString()}|{verb}|{fields}");
+        return string.Create(CultureInfo.InvariantCulture, $"{body}|{Crc32Ieee.Compute(Encoding.UTF8.GetBytes(body)):X8}");
+    }
+
+    private static EarlySmartDecodeResult<T> Decode<T>(string? line, IReadOnlySet<string> verbs, string expected, Func<string, EarlySmartFieldReader, T> parse)
+        where T : class
+    {
+        if (line is null)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, "no line");
+        }
+        if (line.EndsWith('\n'))
+        {
+            line = line.EndsWith("\r\n", StringComparison.Ordinal) ? line[..^2] : line[..^1];
+        }
+        var lastBar = line.LastIndexOf('|');
+        if (lastBar < 0)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, "line has no '|'-separated parts");
+        }
+        var body = line[..lastBar];
+        var crcText = line[(lastBar + 1)..];
+        if (crcText.Length != 8 || !uint.TryParse(crcText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc))
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, $"checksum '{crcText}' is not eight hex digits");
+        }
+        var actual = Crc32Ieee.Compute(Encoding.UTF8.GetBytes(body));
+        if (crc != actual)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.BadChecksum, $"CRC-32 is {crc:X8} on the line but {actual:X8} over its content");
+        }
+
+        var parts = body.Split('|');
+        if (parts.Length != 5)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, $"line has {parts.Length + 1} '|'-separated parts, not 6");
+        }
+        if (parts[0] != Version)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.UnsupportedVersion, $"line starts '{parts[0]}', not '{Version}'");
+        }
+        if (!ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, $"sequence '{parts[1]}' is not an unsigned decimal number");
+        }
+        if (parts[2].Length != 16 || !Eui64.TryParse(parts[2], out var device))
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.Malformed, $"device '{parts[2]}' is not 16 hex digits");
+        }
+        var verb = parts[3];
+        if (!verbs.Contains(verb))
+        {
+            var known = EarlySmartVerbs.Commands.Contains(verb) || EarlySmartVerbs.Responses.Contains(verb) || EarlySmartVerbs.AlertVerbs.Contains(verb);
+            return known
+                ? EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.WrongDirection, $"verb '{verb}' is not a {expected}")
+                : EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.UnknownVerb, $"verb '{verb}' is not an early-smart verb");
+        }
+        var fields = EarlySmartFieldReader.Parse(parts[4]);
+        var value = parse(verb, fields);
+        if (fields.Error is not null)
+        {
+            return EarlySmartDecodeResult<T>.Fail(EarlySmartFailure.MalformedFields, $"{verb}: {fields.Error}");
+        }
+        return EarlySmartDecodeResult<T>.Success(new EarlySmartHeader(sequence, device), verb, value);
+    }
+}

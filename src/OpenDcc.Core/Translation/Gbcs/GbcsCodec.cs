@@ -1,0 +1,247 @@
+using System.Buffers.Binary;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Translation.Gbcs;
+
+/// <summary>
+/// A GBCS-like binary frame for device commands, responses and alerts (duis-and-dcc.md §1.7 and §5):
+/// <code>
+/// offset size
+///      0    1  magic/version 0xC1
+///      1    1  direction (GbcsDirection)
+///      2    2  message code (GbcsMessageCodes)
+///      4    8  originator counter
+///     12    8  originator system title (EUI-64)
+///     20    8  recipient system title (EUI-64)
+///     28    4  payload length n
+///     32    n  payload (big-endian fields, see GbcsFieldWriter)
+///   32+n   12  MAC tag: AES-128-GMAC over bytes [0, 32+n) with GbcsMacKey.Nonce(originator, counter)
+/// </code>
+/// All integers are big-endian. Decoding checks the lengths, then the MAC, and only then reads anything the sender
+/// chose; it never throws on bad input. Replay protection is the caller's next step: <see cref="GbcsCounterGuard"/>.
+/// </summary>
+public static class GbcsCodec
+{
+    public const byte MagicVersion = 0xC1;
+
+    public const int HeaderLength = 32;
+
+    private const int CounterOffset = 4;
+    private const int OriginatorOffset = 12;
+    private const int RecipientOffset = 20;
+    private const int LengthOffset = 28;
+
+    public static byte[] EncodeCommand(GbcsHeader header, DeviceOperation operation, GbcsMacKey key)
+    {
+        var code = GbcsMessageCodes.For(operation);
+        var fields = new GbcsFieldWriter();
+        switch (operation)
+        {
+            case DeviceOperation.ReadProfile read:
+                fields.Instant(read.From);
+                fields.Instant(read.To);
+                break;
+            case DeviceOperation.UpdateFirmware update:
+                fields.String(update.Version);
+                fields.Bytes(update.ImageHash.Span);
+                break;
+            case DeviceOperation.ActivateFirmware activate:
+                fields.String(activate.Version);
+                break;
+            case DeviceOperation.SetSupply set:
+                fields.Enum(set.Target);
+                break;
+            case DeviceOperation.TopUp topUp:
+                fields.String(topUp.Utrn);
+                break;
+            case DeviceOperation.ChangePaymentMode change:
+                fields.Enum(change.Mode);
+                break;
+            default:
+                break; // the message code says it all
+        }
+        return Frame(GbcsDirection.Command, code, header, fields.Written, key);
+    }
+
+    public static byte[] EncodeResponse(GbcsHeader header, DeviceOutcome outcome, GbcsMacKey key)
+    {
+        var code = GbcsMessageCodes.For(outcome);
+        var fields = new GbcsFieldWriter();
+        switch (outcome)
+        {
+            case DeviceOutcome.Registers registers:
+                fields.Int64(registers.Import);
+                fields.Enum(registers.Unit);
+                fields.Instant(registers.At);
+                break;
+            case DeviceOutcome.Profile profile:
+                fields.Duration(profile.Interval);
+                fields.Enum(profile.Unit);
+                fields.UInt32((uint)profile.Values.Count);
+                foreach (var value in profile.Values)
+                {
+                    fields.Instant(value.Start);
+                    fields.Int64(value.Value);
+                }
+                break;
+            case DeviceOutcome.NetworkData network:
+                fields.Int32(network.RmsVoltageDeciVolts);
+                fields.Int32(network.ActivePowerWatts);
+                fields.Instant(network.At);
+                break;
+            case DeviceOutcome.FirmwareVersion firmware:
+                fields.String(firmware.Running);
+                fields.OptionalString(firmware.Pending);
+                break;
+            case DeviceOutcome.SupplyStatus status:
+                fields.Enum(status.State);
+                break;
+            case DeviceOutcome.Balance balance:
+                fields.Int64(balance.CreditPence);
+                fields.Int64(balance.EmergencyCreditInUsePence);
+                fields.Enum(balance.Mode);
+                break;
+            case DeviceOutcome.Refused refused:
+                fields.Enum(refused.Reason);
+                fields.String(refused.Detail);
+                break;
+            default:
+                break; // Done
+        }
+        return Frame(GbcsDirection.Response, code, header, fields.Written, key);
+    }
+
+    public static byte[] EncodeAlert(GbcsHeader header, DeviceAlert alert, GbcsMacKey key)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var fields = new GbcsFieldWriter();
+        fields.UInt16(alert.AlertCode);
+        fields.Instant(alert.At);
+        return Frame(GbcsDirection.Alert, GbcsMessageCodes.For(alert.Kind), header, fields.Written, key);
+    }
+
+    public static GbcsDecodeResult<DeviceOperation> DecodeCommand(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
+        Decode<DeviceOperation>(frame, key, GbcsDirection.Command, static (ushort code, ref GbcsFieldReader fields) => code switch
+        {
+            GbcsMessageCodes.ReadImportRegisters => new DeviceOperation.ReadImportRegisters(),
+            GbcsMessageCodes.ReadProfile => new DeviceOperation.ReadProfile(fields.Instant(), fields.Instant()),
+            GbcsMessageCodes.ReadNetworkData => new DeviceOperation.ReadNetworkData(),
+            GbcsMessageCodes.ReadFirmwareVersion => new DeviceOperation.ReadFirmwareVersion(),
+            GbcsMessageCodes.UpdateFirmware => new DeviceOperation.UpdateFirmware(fields.String(), fields.Bytes()),
+            GbcsMessageCodes.ActivateFirmware => new DeviceOperation.ActivateFirmware(fields.String()),
+            GbcsMessageCodes.SetSupply => new DeviceOperation.SetSupply(fields.Enum<SupplyState>()),
+            GbcsMessageCodes.ReadSupplyStatus => new DeviceOperation.ReadSupplyStatus(),
+            GbcsMessageCodes.TopUp => new DeviceOperation.TopUp(fields.String()),
+            GbcsMessageCodes.ActivateEmergencyCredit => new DeviceOperation.ActivateEmergencyCredit(),
+            GbcsMessageCodes.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
+            GbcsMessageCodes.ChangePaymentMode => new DeviceOperation.ChangePaymentMode(fields.Enum<PaymentMode>()),
+            _ => null,
+        });
+
+    public static GbcsDecodeResult<DeviceOutcome> DecodeResponse(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
+        Decode<DeviceOutcome>(frame, key, GbcsDirection.Response, static (ushort code, ref GbcsFieldReader fields) => code switch
+        {
+            GbcsMessageCodes.Done => new DeviceOutcome.Done(),
+            GbcsMessageCodes.Registers => new DeviceOutcome.Registers(fields.Int64(), fields.Enum<RegisterUnit>(), fields.Instant()),
+            GbcsMessageCodes.Profile => ReadProfile(ref fields),
+            GbcsMessageCodes.NetworkData => new DeviceOutcome.NetworkData(fields.Int32(), fields.Int32(), fields.Instant()),
+            GbcsMessageCodes.FirmwareVersion => new DeviceOutcome.FirmwareVersion(fields.String(), fields.OptionalString()),
+            GbcsMessageCodes.SupplyStatus => new DeviceOutcome.SupplyStatus(fields.Enum<SupplyState>()),
+            GbcsMessageCodes.Balance => new DeviceOutcome.Balance(fields.Int64(), fields.Int64(), fields.Enum<PaymentMode>()),
+            GbcsMessageCodes.Refused => new DeviceOutcome.Refused(fields.Enum<RefusalReason>(), fields.String()),
+            _ => null,
+        });
+
+    public static GbcsDecodeResult<DeviceAlert> DecodeAlert(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
+        Decode<DeviceAlert>(frame, key, GbcsDirection.Alert, static (ushort code, ref GbcsFieldReader fields) =>
+            GbcsMessageCodes.TryGetAlertKind(code, out var kind) ? new DeviceAlert(kind, fields.UInt16(), fields.Instant()) : null);
+
+    private static DeviceOutcome.Profile ReadProfile(ref GbcsFieldReader fields)
+    {
+        var interval = fields.Duration();
+        var unit = fields.Enum<RegisterUnit>();
+        var count = fields.UInt32();
+        var values = new List<ProfileValue>();
+        for (var i = 0u; i < count && fields.Error is null; i++)
+        {
+            values.Add(new ProfileValue(fields.Instant(), fields.Int64()));
+        }
+        return new DeviceOutcome.Profile(interval, unit, values);
+    }
+
+    private static byte[] Frame(GbcsDirection direction, ushort code, GbcsHeader header, ReadOnlySpan<byte> payload, GbcsMacKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var frame = new byte[HeaderLength + payload.Length + GbcsMacKey.TagLength];
+        frame[0] = MagicVersion;
+        frame[1] = (byte)direction;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), code);
+        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(CounterOffset), header.Counter);
+        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(OriginatorOffset), header.Originator.Value);
+        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(RecipientOffset), header.Recipient.Value);
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(LengthOffset), (uint)payload.Length);
+        payload.CopyTo(frame.AsSpan(HeaderLength));
+        var authenticated = frame.AsSpan(0, HeaderLength + payload.Length);
+        key.ComputeTag(GbcsMacKey.Nonce(header.Originator, header.Counter), authenticated, frame.AsSpan(authenticated.Length));
+        return frame;
+    }
+
+    private delegate T? PayloadParser<T>(ushort code, ref GbcsFieldReader fields)
+        where T : class;
+
+    private static GbcsDecodeResult<T> Decode<T>(ReadOnlySpan<byte> frame, GbcsMacKey key, GbcsDirection expected, PayloadParser<T> parse)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (frame.Length < HeaderLength + GbcsMacKey.TagLength)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.Truncated, $"frame of {frame.Length} bytes is shorter than a header and a MAC tag ({HeaderLength + GbcsMacKey.TagLength})");
+        }
+        long declared = BinaryPrimitives.ReadUInt32BigEndian(frame[LengthOffset..]);
+        long expectedLength = HeaderLength + declared + GbcsMacKey.TagLength;
+        if (frame.Length < expectedLength)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.Truncated, $"frame of {frame.Length} bytes is shorter than the {expectedLength} its payload length ({declared}) says");
+        }
+        if (frame.Length > expectedLength)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.LengthMismatch, $"frame of {frame.Length} bytes is longer than the {expectedLength} its payload length ({declared}) says");
+        }
+
+        var counter = BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]);
+        var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..]));
+        var recipient = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..]));
+        var authenticated = frame[..^GbcsMacKey.TagLength];
+        if (!key.VerifyTag(GbcsMacKey.Nonce(originator, counter), authenticated, frame[^GbcsMacKey.TagLength..]))
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.BadMac, $"MAC of the frame from {originator} (counter {counter}) does not verify under this key");
+        }
+
+        if (frame[0] != MagicVersion)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.UnsupportedVersion, $"magic/version byte is 0x{frame[0]:X2}, not 0x{MagicVersion:X2}");
+        }
+        var direction = (GbcsDirection)frame[1];
+        if (direction != expected)
+        {
+            var name = Enum.IsDefined(direction) ? direction.ToString() : $"0x{frame[1]:X2}";
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.WrongDirection, $"a {expected} was expected but the frame's direction is {name}");
+        }
+        var code = BinaryPrimitives.ReadUInt16BigEndian(frame[2..]);
+        var fields = new GbcsFieldReader(frame.Slice(HeaderLength, (int)declared));
+        var value = parse(code, ref fields);
+        if (value is null)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.UnknownMessageCode, $"message code 0x{code:X4} is not a known {expected}");
+        }
+        if (fields.Error is null && !fields.AtEnd)
+        {
+            fields.Fail("payload has bytes after its last field");
+        }
+        if (fields.Error is not null)
+        {
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.MalformedPayload, $"message code 0x{code:X4}: {fields.Error}");
+        }
+        return GbcsDecodeResult<T>.Success(new GbcsHeader(counter, originator, recipient), code, value);
+    }
+}

@@ -1,0 +1,127 @@
+namespace OpenDcc.Core.Translation.Gbcs;
+
+/// <summary>
+/// The 16-bit message code in the grouping header, one per use case. Real GBCS numbers its use cases (for example
+/// 0x0059 for ECS52, duis-and-dcc.md §1.7); these codes are OpenDcc's own, grouped by direction so a code alone says
+/// which way a frame flows:
+/// <list type="table">
+/// <listheader><term>Code</term><description>Use case</description></listheader>
+/// <item><term>0x0101</term><description>Command: read import registers</description></item>
+/// <item><term>0x0102</term><description>Command: read profile (from, to)</description></item>
+/// <item><term>0x0103</term><description>Command: read network data</description></item>
+/// <item><term>0x0104</term><description>Command: read firmware version</description></item>
+/// <item><term>0x0105</term><description>Command: update firmware (version, image hash)</description></item>
+/// <item><term>0x0106</term><description>Command: activate firmware (version)</description></item>
+/// <item><term>0x0107</term><description>Command: set supply (target state)</description></item>
+/// <item><term>0x0108</term><description>Command: read supply status</description></item>
+/// <item><term>0x0109</term><description>Command: top up (UTRN)</description></item>
+/// <item><term>0x010A</term><description>Command: activate emergency credit</description></item>
+/// <item><term>0x010B</term><description>Command: read meter balance</description></item>
+/// <item><term>0x010C</term><description>Command: change payment mode</description></item>
+/// <item><term>0x0201</term><description>Response: done</description></item>
+/// <item><term>0x0202</term><description>Response: registers</description></item>
+/// <item><term>0x0203</term><description>Response: profile</description></item>
+/// <item><term>0x0204</term><description>Response: network data</description></item>
+/// <item><term>0x0205</term><description>Response: firmware version</description></item>
+/// <item><term>0x0206</term><description>Response: supply status</description></item>
+/// <item><term>0x0207</term><description>Response: balance</description></item>
+/// <item><term>0x0208</term><description>Response: refused (reason, detail)</description></item>
+/// <item><term>0x0301</term><description>Alert: power outage</description></item>
+/// <item><term>0x0302</term><description>Alert: power restored</description></item>
+/// <item><term>0x0303</term><description>Alert: low credit</description></item>
+/// <item><term>0x0304</term><description>Alert: supply disabled, no credit</description></item>
+/// <item><term>0x0305</term><description>Alert: firmware verification failed</description></item>
+/// </list>
+/// </summary>
+public static class GbcsMessageCodes
+{
+    public const ushort ReadImportRegisters = 0x0101;
+    public const ushort ReadProfile = 0x0102;
+    public const ushort ReadNetworkData = 0x0103;
+    public const ushort ReadFirmwareVersion = 0x0104;
+    public const ushort UpdateFirmware = 0x0105;
+    public const ushort ActivateFirmware = 0x0106;
+    public const ushort SetSupply = 0x0107;
+    public const ushort ReadSupplyStatus = 0x0108;
+    public const ushort TopUp = 0x0109;
+    public const ushort ActivateEmergencyCredit = 0x010A;
+    public const ushort ReadMeterBalance = 0x010B;
+    public const ushort ChangePaymentMode = 0x010C;
+
+    public const ushort Done = 0x0201;
+    public const ushort Registers = 0x0202;
+    public const ushort Profile = 0x0203;
+    public const ushort NetworkData = 0x0204;
+    public const ushort FirmwareVersion = 0x0205;
+    public const ushort SupplyStatus = 0x0206;
+    public const ushort Balance = 0x0207;
+    public const ushort Refused = 0x0208;
+
+    public const ushort PowerOutage = 0x0301;
+    public const ushort PowerRestored = 0x0302;
+    public const ushort LowCredit = 0x0303;
+    public const ushort SupplyDisabledNoCredit = 0x0304;
+    public const ushort FirmwareVerificationFailed = 0x0305;
+
+    public static ushort For(DeviceOperation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        return operation switch
+        {
+            DeviceOperation.ReadImportRegisters => ReadImportRegisters,
+            DeviceOperation.ReadProfile => ReadProfile,
+            DeviceOperation.ReadNetworkData => ReadNetworkData,
+            DeviceOperation.ReadFirmwareVersion => ReadFirmwareVersion,
+            DeviceOperation.UpdateFirmware => UpdateFirmware,
+            DeviceOperation.ActivateFirmware => ActivateFirmware,
+            DeviceOperation.SetSupply => SetSupply,
+            DeviceOperation.ReadSupplyStatus => ReadSupplyStatus,
+            DeviceOperation.TopUp => TopUp,
+            DeviceOperation.ActivateEmergencyCredit => ActivateEmergencyCredit,
+            DeviceOperation.ReadMeterBalance => ReadMeterBalance,
+            DeviceOperation.ChangePaymentMode => ChangePaymentMode,
+            _ => throw new ArgumentException($"No GBCS message code for {operation.GetType().Name}", nameof(operation)),
+        };
+    }
+
+    public static ushort For(DeviceOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        return outcome switch
+        {
+            DeviceOutcome.Done => Done,
+            DeviceOutcome.Registers => Registers,
+            DeviceOutcome.Profile => Profile,
+            DeviceOutcome.NetworkData => NetworkData,
+            DeviceOutcome.FirmwareVersion => FirmwareVersion,
+            DeviceOutcome.SupplyStatus => SupplyStatus,
+            DeviceOutcome.Balance => Balance,
+            DeviceOutcome.Refused => Refused,
+            _ => throw new ArgumentException($"No GBCS message code for {outcome.GetType().Name}", nameof(outcome)),
+        };
+    }
+
+    public static ushort For(DeviceAlertKind kind) => kind switch
+    {
+        DeviceAlertKind.PowerOutage => PowerOutage,
+        DeviceAlertKind.PowerRestored => PowerRestored,
+        DeviceAlertKind.LowCredit => LowCredit,
+        DeviceAlertKind.SupplyDisabledNoCredit => SupplyDisabledNoCredit,
+        DeviceAlertKind.FirmwareVerificationFailed => FirmwareVerificationFailed,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No GBCS message code for this alert kind"),
+    };
+
+    internal static bool TryGetAlertKind(ushort code, out DeviceAlertKind kind)
+    {
+        kind = code switch
+        {
+            PowerOutage => DeviceAlertKind.PowerOutage,
+            PowerRestored => DeviceAlertKind.PowerRestored,
+            LowCredit => DeviceAlertKind.LowCredit,
+            SupplyDisabledNoCredit => DeviceAlertKind.SupplyDisabledNoCredit,
+            FirmwareVerificationFailed => DeviceAlertKind.FirmwareVerificationFailed,
+            _ => (DeviceAlertKind)(-1),
+        };
+        return Enum.IsDefined(kind);
+    }
+}
