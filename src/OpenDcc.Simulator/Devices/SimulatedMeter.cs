@@ -1,0 +1,386 @@
+using System.Globalization;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+
+namespace OpenDcc.Simulator.Devices;
+
+/// <summary>
+/// What the simulated electricity and gas meters share: a register that is the exact sum of the profile, firmware,
+/// supply, and prepayment credit.
+/// </summary>
+/// <remarks>
+/// Per meter the simulator keeps only a few fields: consumption is recomputed from the seed on every read
+/// (<see cref="ConsumptionModel"/>), and the only lists are the spans the supply was off (one per disable) and the
+/// UTRNs used (one per top-up). Operations on one meter are serialised; <c>now</c> is expected not to go backwards.
+/// </remarks>
+public abstract class SimulatedMeter : ISimulatedDevice
+{
+    /// <summary>The firmware every simulated meter runs when installed.</summary>
+    public const string InitialFirmwareVersion = "1.0.0";
+
+    /// <summary>The most emergency credit a consumer can draw (£10).</summary>
+    public const long EmergencyCreditLimitPence = 1_000;
+
+    /// <summary>Emergency credit can be taken once credit is at or below this (£1).</summary>
+    public const long EmergencyCreditThresholdPence = 100;
+
+    private readonly Lock gate = new();
+    private readonly ConsumptionModel model;
+    private string runningFirmware = InitialFirmwareVersion;
+    private string? pendingFirmware;
+    private SupplyState supply = SupplyState.Enabled;
+    private List<Stoppage>? supplyOff;
+    private PaymentMode paymentMode;
+    private HashSet<UInt128>? usedUtrns;
+    private bool balanceAnchored;
+    private long anchorPence;
+    private long anchorRegister;
+    private bool emergencyCreditActive;
+
+    private protected SimulatedMeter(SimulatedSite site, Eui64 id, ulong fleetSeed, long meanDailyUnits, FuelShape shape)
+    {
+        Site = site;
+        Id = id;
+        model = new ConsumptionModel(SeedMix.Mix(fleetSeed, id.Value), meanDailyUnits, shape);
+        paymentMode = site.InitialPaymentMode;
+    }
+
+    public Eui64 Id { get; }
+
+    public abstract DeviceType Type { get; }
+
+    public abstract RegisterUnit Unit { get; }
+
+    /// <summary>The site the meter is installed at; its outages stop the meter's consumption.</summary>
+    public SimulatedSite Site { get; }
+
+    /// <summary>Consumption is counted from here (the site's install instant, a local midnight).</summary>
+    public Instant InstalledAt => Site.InstalledAt;
+
+    /// <summary>The unit rate prepayment credit is drawn down at, in thousandths of a penny per register unit.</summary>
+    protected abstract long MilliPencePerUnit { get; }
+
+    private protected ConsumptionModel Model => model;
+
+    public DeviceOutcome Execute(DeviceOperation operation, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        lock (gate)
+        {
+            return operation switch
+            {
+                DeviceOperation.ReadImportRegisters => new DeviceOutcome.Registers(RegisterAt(now), Unit, now),
+                DeviceOperation.ReadProfile read => ReadProfile(read.From, read.To, now),
+                DeviceOperation.ReadNetworkData => ReadNetworkData(now),
+                DeviceOperation.ReadFirmwareVersion => new DeviceOutcome.FirmwareVersion(runningFirmware, pendingFirmware),
+                DeviceOperation.UpdateFirmware update => UpdateFirmware(update.Version),
+                DeviceOperation.ActivateFirmware activate => ActivateFirmware(activate.Version),
+                DeviceOperation.SetSupply set => SetSupply(set.Target, now),
+                DeviceOperation.ReadSupplyStatus => new DeviceOutcome.SupplyStatus(supply),
+                DeviceOperation.TopUp topUp => TopUp(topUp.Utrn, now),
+                DeviceOperation.ActivateEmergencyCredit => ActivateEmergencyCredit(now),
+                DeviceOperation.ReadMeterBalance => ReadMeterBalance(now),
+                DeviceOperation.ChangePaymentMode change => ChangePaymentMode(change.Mode, now),
+                _ => NotSupported(operation),
+            };
+        }
+    }
+
+    /// <summary>The consumer presses the button on an armed meter: supply comes back on. False if the meter was not armed.</summary>
+    public bool PressSupplyButton(Instant now)
+    {
+        lock (gate)
+        {
+            if (supply != SupplyState.Armed)
+            {
+                return false;
+            }
+            TurnOn(now);
+            return true;
+        }
+    }
+
+    private protected abstract DeviceOutcome ReadProfile(Instant from, Instant to, Instant now);
+
+    private protected virtual DeviceOutcome ReadNetworkData(Instant now) => NotSupported(new DeviceOperation.ReadNetworkData());
+
+    /// <summary>Whether this meter type can be sent to <paramref name="target"/> remotely; null if it can.</summary>
+    private protected virtual string? CannotSetSupply(SupplyState target) => null;
+
+    private protected DeviceOutcome.Refused NotSupported(DeviceOperation operation) =>
+        new(RefusalReason.NotSupported, $"a {Type} cannot do {operation.GetType().Name}");
+
+    /// <summary>Whether the supply is on and the premises has power at <paramref name="instant"/>.</summary>
+    private protected bool IsConsuming(Instant instant)
+    {
+        if (instant < InstalledAt)
+        {
+            return false;
+        }
+        foreach (var s in SupplyOffSpans)
+        {
+            if (s.Covers(instant))
+            {
+                return false;
+            }
+        }
+        foreach (var s in Site.Outages)
+        {
+            if (s.Covers(instant))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The register at <paramref name="now"/>: whole days' closed-form totals where nothing stopped consumption, the
+    /// periods of the first day, of the current day and of days a stoppage touched — the same per-period values the profile reports.
+    /// </summary>
+    private protected long RegisterAt(Instant now)
+    {
+        if (now <= InstalledAt)
+        {
+            return 0;
+        }
+        var first = SettlementCalendar.DateOf(InstalledAt);
+        var today = SettlementCalendar.DateOf(now);
+        var touched = TouchedDays(now);
+        Span<long> values = stackalloc long[ConsumptionModel.MaxPeriodsPerDay];
+        long sum = 0;
+        for (var date = first; date < today; date = date.PlusDays(1))
+        {
+            sum += date == first || IsTouched(date, touched) ? DayConsumption(date, now, values) : model.DayTotal(date);
+        }
+        return sum + DayConsumption(today, now, values);
+    }
+
+    /// <summary>A settlement day's recorded consumption up to <paramref name="now"/>.</summary>
+    private protected long DayConsumption(LocalDate date, Instant now, Span<long> values)
+    {
+        var (start, count) = model.DayPeriods(date, values);
+        long sum = 0;
+        for (var k = 0; k < count; k++)
+        {
+            var periodStart = start + (SettlementCalendar.PeriodLength * k);
+            sum += PeriodConsumption(periodStart, values[k], now);
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// What a period records up to <paramref name="now"/>: its uninterrupted value scaled by the share of the period
+    /// the meter was installed, supplied and powered, rounded down.
+    /// </summary>
+    private protected long PeriodConsumption(Instant periodStart, long uninterrupted, Instant now)
+    {
+        var periodEnd = periodStart + SettlementCalendar.PeriodLength;
+        var from = periodStart > InstalledAt ? periodStart : InstalledAt;
+        var to = periodEnd < now ? periodEnd : now;
+        var on = Stoppage.Uncovered(from, to, SupplyOffSpans, Site.Outages);
+        if (on == SettlementCalendar.PeriodLength)
+        {
+            return uninterrupted;
+        }
+        return uninterrupted * on.BclCompatibleTicks / SettlementCalendar.PeriodLength.BclCompatibleTicks;
+    }
+
+    private ReadOnlySpan<Stoppage> SupplyOffSpans =>
+        supplyOff is null ? ReadOnlySpan<Stoppage>.Empty : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(supplyOff);
+
+    private List<(LocalDate From, LocalDate To)>? TouchedDays(Instant now)
+    {
+        List<(LocalDate, LocalDate)>? days = null;
+        Add(SupplyOffSpans);
+        Add(Site.Outages);
+        return days;
+
+        void Add(ReadOnlySpan<Stoppage> spans)
+        {
+            foreach (var s in spans)
+            {
+                if (s.Start >= now)
+                {
+                    continue;
+                }
+                var end = s.End < now ? s.End : now;
+                (days ??= []).Add((SettlementCalendar.DateOf(s.Start), SettlementCalendar.DateOf(end - Duration.Epsilon)));
+            }
+        }
+    }
+
+    private static bool IsTouched(LocalDate date, List<(LocalDate From, LocalDate To)>? touched)
+    {
+        if (touched is null)
+        {
+            return false;
+        }
+        foreach (var (from, to) in touched)
+        {
+            if (from <= date && date <= to)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private DeviceOutcome.Done UpdateFirmware(string version)
+    {
+        pendingFirmware = version;
+        return new DeviceOutcome.Done();
+    }
+
+    private DeviceOutcome ActivateFirmware(string version)
+    {
+        if (pendingFirmware is null || !string.Equals(pendingFirmware, version, StringComparison.Ordinal))
+        {
+            return new DeviceOutcome.Refused(
+                RefusalReason.NoPendingFirmware,
+                pendingFirmware is null ? $"no firmware image is pending; running {runningFirmware}" : $"pending image is {pendingFirmware}, not {version}");
+        }
+        runningFirmware = pendingFirmware;
+        pendingFirmware = null;
+        return new DeviceOutcome.Done();
+    }
+
+    private DeviceOutcome SetSupply(SupplyState target, Instant now)
+    {
+        if (CannotSetSupply(target) is { } why)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.NotSupported, why);
+        }
+        if (target == SupplyState.Enabled)
+        {
+            if (paymentMode == PaymentMode.Prepayment && BalancePence(now) <= 0 && !emergencyCreditActive)
+            {
+                return new DeviceOutcome.Refused(RefusalReason.InvalidState, "no credit: top up or take emergency credit before enabling supply");
+            }
+            TurnOn(now);
+        }
+        else
+        {
+            if (supply == SupplyState.Enabled)
+            {
+                (supplyOff ??= []).Add(new Stoppage(now, Instant.MaxValue));
+            }
+            supply = target;
+        }
+        return new DeviceOutcome.Done();
+    }
+
+    private void TurnOn(Instant now)
+    {
+        if (supply != SupplyState.Enabled && supplyOff is { Count: > 0 } spans && spans[^1].IsOpen)
+        {
+            var open = spans[^1];
+            spans[^1] = open with { End = now > open.Start ? now : open.Start };
+        }
+        supply = SupplyState.Enabled;
+    }
+
+    /// <summary>
+    /// Credit in pence: in prepayment mode it is drawn down by the register's growth at the unit rate; in credit mode
+    /// it is frozen. A meter's balance is first anchored, at the site's initial credit, when first asked for.
+    /// </summary>
+    private long BalancePence(Instant now)
+    {
+        if (!balanceAnchored)
+        {
+            balanceAnchored = true;
+            anchorPence = Site.InitialCreditPence;
+            anchorRegister = RegisterAt(now);
+        }
+        return paymentMode == PaymentMode.Prepayment
+            ? anchorPence - ((RegisterAt(now) - anchorRegister) * MilliPencePerUnit / 1000)
+            : anchorPence;
+    }
+
+    private void ReanchorBalance(long pence, Instant now)
+    {
+        anchorPence = pence;
+        anchorRegister = RegisterAt(now);
+        balanceAnchored = true;
+    }
+
+    /// <summary>
+    /// A UTRN is accepted once per meter if it is 20 ASCII digits; the simulator's rule for its value is that the
+    /// first six digits are the amount in pence (so 000500… credits £5), and an amount of zero is rejected. There is no check digit.
+    /// </summary>
+    private DeviceOutcome TopUp(string utrn, Instant now)
+    {
+        if (paymentMode != PaymentMode.Prepayment)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.WrongPaymentMode, "the meter is in credit mode");
+        }
+        if (utrn is not { Length: 20 } || !utrn.All(char.IsAsciiDigit))
+        {
+            return new DeviceOutcome.Refused(RefusalReason.UtrnRejected, "a UTRN is 20 digits");
+        }
+        var key = UInt128.Parse(utrn, CultureInfo.InvariantCulture);
+        if (usedUtrns?.Contains(key) == true)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.UtrnRejected, "this UTRN has already been used on this meter");
+        }
+        var amount = long.Parse(utrn.AsSpan(0, 6), CultureInfo.InvariantCulture);
+        if (amount == 0)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.UtrnRejected, "the UTRN carries no credit");
+        }
+        (usedUtrns ??= []).Add(key);
+        var balance = BalancePence(now) + amount;
+        ReanchorBalance(balance, now);
+        if (balance > 0)
+        {
+            emergencyCreditActive = false;
+        }
+        return new DeviceOutcome.Done();
+    }
+
+    private DeviceOutcome ActivateEmergencyCredit(Instant now)
+    {
+        if (paymentMode != PaymentMode.Prepayment)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.WrongPaymentMode, "the meter is in credit mode");
+        }
+        var balance = BalancePence(now);
+        if (balance > EmergencyCreditThresholdPence)
+        {
+            return new DeviceOutcome.Refused(
+                RefusalReason.InvalidState,
+                $"emergency credit is offered only at or below {EmergencyCreditThresholdPence}p of credit; the meter has {balance}p");
+        }
+        emergencyCreditActive = true;
+        return new DeviceOutcome.Done();
+    }
+
+    /// <summary>
+    /// Below zero, credit is shown as emergency credit in use if emergency credit was taken (up to the limit). The
+    /// simulator does not disconnect when credit runs out; the balance simply goes on falling.
+    /// </summary>
+    private DeviceOutcome.Balance ReadMeterBalance(Instant now)
+    {
+        var balance = BalancePence(now);
+        var credit = Math.Max(0, balance);
+        var emergencyInUse = balance < 0 && emergencyCreditActive ? Math.Min(-balance, EmergencyCreditLimitPence) : 0;
+        return new DeviceOutcome.Balance(credit, emergencyInUse, paymentMode);
+    }
+
+    private DeviceOutcome.Done ChangePaymentMode(PaymentMode mode, Instant now)
+    {
+        if (mode != paymentMode)
+        {
+            var balance = BalancePence(now);
+            paymentMode = mode;
+            ReanchorBalance(balance, now);
+            if (mode == PaymentMode.Credit)
+            {
+                emergencyCreditActive = false;
+            }
+        }
+        return new DeviceOutcome.Done();
+    }
+}

@@ -1,0 +1,108 @@
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+
+namespace OpenDcc.Simulator.Devices;
+
+/// <summary>
+/// One premises: a comms hub (CHF and GPF), an electricity meter, a gas meter and a PPMID, all named and configured
+/// from the fleet seed and the site number. Only the meters are simulated; the other three are ids.
+/// </summary>
+public sealed class SimulatedSite
+{
+    /// <summary>Sites are installed on a day in 2020–2024 drawn from the seed.</summary>
+    private static readonly LocalDate FirstInstallDate = new(2020, 1, 1);
+    private const int InstallDays = 5 * 365;
+
+    private readonly SiteIdentities identities;
+    private Stoppage[] outages = [];
+
+    public SimulatedSite(ulong fleetSeed, int number)
+        : this(new SiteIdentities(fleetSeed), fleetSeed, number)
+    {
+    }
+
+    internal SimulatedSite(SiteIdentities identities, ulong fleetSeed, int number)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        this.identities = identities;
+        Number = number;
+        var siteSeed = SeedMix.Mix(fleetSeed, (ulong)number, 0x517E);
+        InstalledAt = SettlementCalendar.StartOf(FirstInstallDate.PlusDays(SeedMix.Below(siteSeed, InstallDays)));
+        // One site in five is on prepayment.
+        InitialPaymentMode = SeedMix.Below(SeedMix.Mix(siteSeed, 0x99), 5) == 0 ? PaymentMode.Prepayment : PaymentMode.Credit;
+        InitialCreditPence = 500 + SeedMix.Below(SeedMix.Mix(siteSeed, 0xC4), 2_001);
+        ElectricityMeter = new SimulatedElectricityMeter(this, identities.IdOf(number, DeviceType.ESME), fleetSeed);
+        GasMeter = new SimulatedGasMeter(this, identities.IdOf(number, DeviceType.GSME), fleetSeed);
+    }
+
+    public int Number { get; }
+
+    /// <summary>Local midnight of the day the meters were installed; consumption counts from here.</summary>
+    public Instant InstalledAt { get; }
+
+    public PaymentMode InitialPaymentMode { get; }
+
+    /// <summary>The credit a prepayment meter shows the first time its balance is asked for (£5–£25).</summary>
+    public long InitialCreditPence { get; }
+
+    public SimulatedElectricityMeter ElectricityMeter { get; }
+
+    public SimulatedGasMeter GasMeter { get; }
+
+    public Eui64 CommsHubId => identities.IdOf(Number, DeviceType.CHF);
+
+    public Eui64 GasProxyId => identities.IdOf(Number, DeviceType.GPF);
+
+    public Eui64 PpmidId => identities.IdOf(Number, DeviceType.PPMID);
+
+    /// <summary>The site's device ids with their types: ESME, GSME, CHF, GPF, PPMID.</summary>
+    public IEnumerable<(Eui64 Id, DeviceType Type)> Devices =>
+        SiteIdentities.SiteDeviceTypes.Select(type => (identities.IdOf(Number, type), type));
+
+    internal ReadOnlySpan<Stoppage> Outages => Volatile.Read(ref outages);
+
+    /// <summary>The ESME or GSME with this id; null for the site's other devices and for ids not on this site.</summary>
+    public SimulatedMeter? MeterById(Eui64 id) =>
+        id == ElectricityMeter.Id ? ElectricityMeter : id == GasMeter.Id ? GasMeter : null;
+
+    /// <summary>
+    /// The premises loses power over [<paramref name="from"/>, <paramref name="to"/>): both meters record nothing in
+    /// it, and the comms hub raises <see cref="DeviceAlertKind.PowerOutage"/> at the start and
+    /// <see cref="DeviceAlertKind.PowerRestored"/> at the end.
+    /// </summary>
+    public void PowerOutage(Instant from, Instant to)
+    {
+        if (to <= from)
+        {
+            throw new ArgumentException($"an outage must end after it starts ({from} to {to})", nameof(to));
+        }
+        Stoppage[] current, updated;
+        do
+        {
+            current = Volatile.Read(ref outages);
+            updated = [.. current, new Stoppage(from, to)];
+        }
+        while (Interlocked.CompareExchange(ref outages, updated, current) != current);
+    }
+
+    /// <summary>The comms hub's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order.</summary>
+    public IReadOnlyList<DeviceAlert> AlertsBetween(Instant from, Instant to)
+    {
+        var alerts = new List<DeviceAlert>();
+        foreach (var outage in Outages)
+        {
+            if (outage.Start >= from && outage.Start < to)
+            {
+                alerts.Add(new DeviceAlert(DeviceAlertKind.PowerOutage, SimulatedAlertCodes.PowerOutage, outage.Start));
+            }
+            if (outage.End >= from && outage.End < to)
+            {
+                alerts.Add(new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, outage.End));
+            }
+        }
+        alerts.Sort(static (a, b) => a.At.CompareTo(b.At));
+        return alerts;
+    }
+}
