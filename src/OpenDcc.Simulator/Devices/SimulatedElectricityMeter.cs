@@ -28,11 +28,12 @@ public sealed class SimulatedElectricityMeter : SimulatedMeter
 
     protected override long MilliPencePerUnit => UnitRateMilliPencePerWattHour;
 
-    /// <summary>Half-hourly values for each settlement period starting in [<paramref name="from"/>, <paramref name="to"/>) and before <paramref name="now"/>; the current period is partial.</summary>
+    /// <summary>Half-hourly values for each settlement period starting in [<paramref name="from"/>, <paramref name="to"/>), after install and before <paramref name="now"/>; the current period is partial.</summary>
     private protected override DeviceOutcome ReadProfile(Instant from, Instant to, Instant now)
     {
         var list = new List<ProfileValue>();
-        var first = SettlementCalendar.CeilingToPeriod(from);
+        // Nothing is recorded before install, so the profile starts there at the earliest.
+        var first = SettlementCalendar.CeilingToPeriod(from > InstalledAt ? from : InstalledAt);
         var limit = to < now ? to : now;
         if (first < limit)
         {

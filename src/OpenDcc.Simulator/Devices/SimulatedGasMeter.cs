@@ -30,11 +30,13 @@ public sealed class SimulatedGasMeter : SimulatedMeter
 
     protected override long MilliPencePerUnit => UnitRateMilliPencePerCubicDecimetre;
 
-    /// <summary>Daily values for each settlement day starting in [<paramref name="from"/>, <paramref name="to"/>) and before <paramref name="now"/>; the current day is partial.</summary>
+    /// <summary>Daily values for each settlement day starting in [<paramref name="from"/>, <paramref name="to"/>), after install and before <paramref name="now"/>; the current day is partial.</summary>
     private protected override DeviceOutcome ReadProfile(Instant from, Instant to, Instant now)
     {
         var list = new List<ProfileValue>();
         var limit = to < now ? to : now;
+        // Nothing is recorded before install (a local midnight), so the profile starts there at the earliest.
+        from = from > InstalledAt ? from : InstalledAt;
         var date = SettlementCalendar.DateOf(from);
         if (SettlementCalendar.StartOf(date) < from)
         {

@@ -69,6 +69,10 @@ public abstract class SimulatedMeter : ISimulatedDevice
         ArgumentNullException.ThrowIfNull(operation);
         lock (gate)
         {
+            if (!balanceAnchored)
+            {
+                ReanchorBalance(Site.InitialCreditPence, now);
+            }
             return operation switch
             {
                 DeviceOperation.ReadImportRegisters => new DeviceOutcome.Registers(RegisterAt(now), Unit, now),
@@ -284,20 +288,13 @@ public abstract class SimulatedMeter : ISimulatedDevice
 
     /// <summary>
     /// Credit in pence: in prepayment mode it is drawn down by the register's growth at the unit rate; in credit mode
-    /// it is frozen. A meter's balance is first anchored, at the site's initial credit, when first asked for.
+    /// it is frozen. The meter holds the site's initial credit at the first operation it is sent (the simulation
+    /// does not replay the years between install and first contact).
     /// </summary>
-    private long BalancePence(Instant now)
-    {
-        if (!balanceAnchored)
-        {
-            balanceAnchored = true;
-            anchorPence = Site.InitialCreditPence;
-            anchorRegister = RegisterAt(now);
-        }
-        return paymentMode == PaymentMode.Prepayment
+    private long BalancePence(Instant now) =>
+        paymentMode == PaymentMode.Prepayment
             ? anchorPence - ((RegisterAt(now) - anchorRegister) * MilliPencePerUnit / 1000)
             : anchorPence;
-    }
 
     private void ReanchorBalance(long pence, Instant now)
     {

@@ -63,4 +63,17 @@ public class SettlementPeriodTests
         var full = meter.Profile(London(2026, 1, 14, 18), London(2026, 1, 14, 18, 30), now: London(2026, 1, 15)).Values[0].Value;
         Assert.Equal(full * 10 / 30, profile.Values[^1].Value);
     }
+
+    [Fact]
+    public void Profile_from_the_beginning_of_time_starts_at_install()
+    {
+        var now = London(2026, 1, 1);
+
+        var electricity = Site.ElectricityMeter.Profile(Instant.MinValue, now, now);
+        var gas = Site.GasMeter.Profile(Instant.MinValue, now, now);
+
+        Assert.Equal(Site.InstalledAt, electricity.Values[0].Start);
+        Assert.Equal(Site.InstalledAt, gas.Values[0].Start);
+        Assert.Equal(Site.ElectricityMeter.Register(now), electricity.Values.Sum(v => v.Value));
+    }
 }

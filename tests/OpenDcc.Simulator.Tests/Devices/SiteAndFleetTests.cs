@@ -1,0 +1,88 @@
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+using OpenDcc.Simulator.Devices;
+using static OpenDcc.Simulator.Tests.Devices.Meters;
+
+namespace OpenDcc.Simulator.Tests.Devices;
+
+public class SiteAndFleetTests
+{
+    [Fact]
+    public void A_power_outage_stops_consumption_and_raises_outage_and_restored_alerts()
+    {
+        var site = new SimulatedSite(9, 9);
+        var from = London(2026, 1, 20, 17, 13);
+        var to = London(2026, 1, 20, 19, 41);
+
+        site.PowerOutage(from, to);
+
+        Assert.Equal(site.ElectricityMeter.Register(from), site.ElectricityMeter.Register(to));
+        Assert.Equal(site.GasMeter.Register(from), site.GasMeter.Register(to));
+        Assert.Equal(
+            [
+                new DeviceAlert(DeviceAlertKind.PowerOutage, SimulatedAlertCodes.PowerOutage, from),
+                new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, to),
+            ],
+            site.AlertsBetween(London(2026, 1, 20), London(2026, 1, 21)));
+        Assert.Empty(site.AlertsBetween(London(2026, 1, 21), London(2026, 1, 22)));
+        var data = Assert.IsType<DeviceOutcome.NetworkData>(site.ElectricityMeter.Execute(new DeviceOperation.ReadNetworkData(), from + Duration.FromMinutes(5)));
+        Assert.Equal(new DeviceOutcome.NetworkData(0, 0, from + Duration.FromMinutes(5)), data);
+    }
+
+    [Fact]
+    public void A_site_has_five_distinct_devices_of_the_expected_types()
+    {
+        var site = new SimulatedSite(31, 77);
+
+        Assert.Equal(
+            [DeviceType.ESME, DeviceType.GSME, DeviceType.CHF, DeviceType.GPF, DeviceType.PPMID],
+            site.Devices.Select(d => d.Type));
+        Assert.Equal(5, site.Devices.Select(d => d.Id).Distinct().Count());
+        Assert.Equal(site.ElectricityMeter.Id, site.Devices.First().Id);
+        Assert.Equal(DeviceType.ESME, site.ElectricityMeter.Type);
+        Assert.Equal(DeviceType.GSME, site.GasMeter.Type);
+    }
+
+    [Fact]
+    public void A_fleet_of_100000_sites_is_created_and_any_device_is_found_by_its_id()
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var fleet = new SimulatedFleet(seed: 2026, siteCount: 100_000);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+
+        Assert.Equal(100_000, fleet.Count);
+        Assert.True(after - before < 64L * 1024 * 1024, $"a 100,000-site fleet took {(after - before) / (1024 * 1024)} MiB");
+
+        var site = fleet[98_765];
+        Assert.True(fleet.TryGetDevice(site.GasMeter.Id, out var gas));
+        Assert.Same(site.GasMeter, gas);
+        Assert.True(fleet.TryGetDevice(Eui64.Parse(site.ElectricityMeter.Id.ToString()), out var electricity));
+        Assert.Same(site.ElectricityMeter, electricity);
+        Assert.True(fleet.TryGetSite(site.CommsHubId, out var hubSite, out var type));
+        Assert.Same(site, hubSite);
+        Assert.Equal(DeviceType.CHF, type);
+        Assert.False(fleet.TryGetDevice(site.PpmidId, out _));
+        var ids = new HashSet<Eui64>(fleet.Sites.SelectMany(s => s.Devices.Select(d => d.Id)));
+        Assert.Equal(500_000, ids.Count);
+    }
+
+    [Fact]
+    public void Ids_of_another_fleet_or_beyond_the_fleet_are_not_found()
+    {
+        var fleet = new SimulatedFleet(1, 100);
+
+        Assert.False(fleet.TryGetDevice(new SimulatedFleet(2, 100)[5].ElectricityMeter.Id, out _));
+        Assert.False(fleet.TryGetDevice(new SimulatedFleet(1, 200)[150].ElectricityMeter.Id, out _));
+        Assert.False(fleet.TryGetDevice(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), out _));
+    }
+
+    [Fact]
+    public void Operations_a_meter_cannot_do_are_refused_as_not_supported_rather_than_thrown()
+    {
+        var site = new SimulatedSite(1, 1);
+
+        Assert.Equal(RefusalReason.NotSupported, site.GasMeter.Refusal(new DeviceOperation.ReadNetworkData(), London(2026, 1, 1)));
+    }
+}
