@@ -91,6 +91,30 @@ public class EarlySmartCodecTests
     }
 
     [Fact]
+    public void No_pending_firmware_and_an_empty_pending_version_stay_distinct()
+    {
+        var none = EarlySmartCodec.EncodeResponse(new EarlySmartHeader(1, Meter), new DeviceOutcome.FirmwareVersion("1.0", null));
+        var empty = EarlySmartCodec.EncodeResponse(new EarlySmartHeader(2, Meter), new DeviceOutcome.FirmwareVersion("1.0", ""));
+
+        Assert.DoesNotContain("pend", none, StringComparison.Ordinal);
+        Assert.Contains(";pend=|", empty, StringComparison.Ordinal);
+        Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0", null), EarlySmartCodec.DecodeResponse(none).Value);
+        Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0", ""), EarlySmartCodec.DecodeResponse(empty).Value);
+    }
+
+    [Fact]
+    public void An_empty_profile_round_trips()
+    {
+        var profile = new DeviceOutcome.Profile(Duration.FromMinutes(30), RegisterUnit.WattHours, []);
+
+        var line = EarlySmartCodec.EncodeResponse(new EarlySmartHeader(1, Meter), profile);
+        var decoded = EarlySmartCodec.DecodeResponse(line);
+
+        Assert.Contains("|PROF|int=1800;unit=WH;vals=|", line, StringComparison.Ordinal);
+        Assert.True(decoded.Succeeded && Vocabulary.Same(profile, decoded.Value));
+    }
+
+    [Fact]
     public void A_trailing_line_ending_is_accepted()
     {
         var line = EarlySmartCodec.EncodeCommand(new EarlySmartHeader(7, Meter), new DeviceOperation.ReadMeterBalance());

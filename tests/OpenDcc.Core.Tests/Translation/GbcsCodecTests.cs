@@ -200,6 +200,26 @@ public sealed class GbcsCodecTests : IDisposable
         Assert.Null(guard.LastAccepted(OtherMeter));
     }
 
+    [Fact]
+    public void Of_racing_copies_of_one_frame_only_one_is_accepted()
+    {
+        var guard = new GbcsCounterGuard();
+
+        var accepted = Enumerable.Range(0, 1000).AsParallel().Count(_ => guard.TryAccept(Header(5)));
+
+        Assert.Equal(1, accepted);
+    }
+
+    [Fact]
+    public void No_pending_firmware_and_an_empty_pending_version_stay_distinct()
+    {
+        var none = GbcsCodec.DecodeResponse(GbcsCodec.EncodeResponse(Header(1, Meter, Acb), new DeviceOutcome.FirmwareVersion("1.0", null), key), key);
+        var empty = GbcsCodec.DecodeResponse(GbcsCodec.EncodeResponse(Header(2, Meter, Acb), new DeviceOutcome.FirmwareVersion("1.0", ""), key), key);
+
+        Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0", null), none.Value);
+        Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0", ""), empty.Value);
+    }
+
     [Property]
     public Property A_replayed_frame_passes_the_mac_but_not_the_guard() =>
         Prop.ForAll(Operations.ToArbitrary(), Counter.ToArbitrary(), (operation, counter) =>

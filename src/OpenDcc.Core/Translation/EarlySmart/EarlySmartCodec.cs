@@ -118,21 +118,20 @@ public static class EarlySmartCodec
     public static string EncodeCommand(EarlySmartHeader header, DeviceOperation operation)
     {
         ArgumentNullException.ThrowIfNull(operation);
-        var fields = new EarlySmartFieldWriter();
-        var verb = operation switch
+        var (verb, fields) = operation switch
         {
-            DeviceOperation.ReadImportRegisters => EarlySmartVerbs.ReadImportRegisters,
-            DeviceOperation.ReadProfile read => With(EarlySmartVerbs.ReadProfile, fields.Instant("from", read.From).Instant("to", read.To)),
-            DeviceOperation.ReadNetworkData => EarlySmartVerbs.ReadNetworkData,
-            DeviceOperation.ReadFirmwareVersion => EarlySmartVerbs.ReadFirmwareVersion,
-            DeviceOperation.UpdateFirmware update => With(EarlySmartVerbs.UpdateFirmware, fields.Text("ver", update.Version).Hex("hash", update.ImageHash.Span)),
-            DeviceOperation.ActivateFirmware activate => With(EarlySmartVerbs.ActivateFirmware, fields.Text("ver", activate.Version)),
-            DeviceOperation.SetSupply set => With(EarlySmartVerbs.SetSupply, fields.Raw("state", SupplyWords[set.Target])),
-            DeviceOperation.ReadSupplyStatus => EarlySmartVerbs.ReadSupplyStatus,
-            DeviceOperation.TopUp topUp => With(EarlySmartVerbs.TopUp, fields.Text("utrn", topUp.Utrn)),
-            DeviceOperation.ActivateEmergencyCredit => EarlySmartVerbs.ActivateEmergencyCredit,
-            DeviceOperation.ReadMeterBalance => EarlySmartVerbs.ReadMeterBalance,
-            DeviceOperation.ChangePaymentMode change => With(EarlySmartVerbs.ChangePaymentMode, fields.Raw("mode", ModeWords[change.Mode])),
+            DeviceOperation.ReadImportRegisters => (EarlySmartVerbs.ReadImportRegisters, Fields()),
+            DeviceOperation.ReadProfile read => (EarlySmartVerbs.ReadProfile, Fields().Instant("from", read.From).Instant("to", read.To)),
+            DeviceOperation.ReadNetworkData => (EarlySmartVerbs.ReadNetworkData, Fields()),
+            DeviceOperation.ReadFirmwareVersion => (EarlySmartVerbs.ReadFirmwareVersion, Fields()),
+            DeviceOperation.UpdateFirmware update => (EarlySmartVerbs.UpdateFirmware, Fields().Text("ver", update.Version).Hex("hash", update.ImageHash.Span)),
+            DeviceOperation.ActivateFirmware activate => (EarlySmartVerbs.ActivateFirmware, Fields().Text("ver", activate.Version)),
+            DeviceOperation.SetSupply set => (EarlySmartVerbs.SetSupply, Fields().Raw("state", SupplyWords[set.Target])),
+            DeviceOperation.ReadSupplyStatus => (EarlySmartVerbs.ReadSupplyStatus, Fields()),
+            DeviceOperation.TopUp topUp => (EarlySmartVerbs.TopUp, Fields().Text("utrn", topUp.Utrn)),
+            DeviceOperation.ActivateEmergencyCredit => (EarlySmartVerbs.ActivateEmergencyCredit, Fields()),
+            DeviceOperation.ReadMeterBalance => (EarlySmartVerbs.ReadMeterBalance, Fields()),
+            DeviceOperation.ChangePaymentMode change => (EarlySmartVerbs.ChangePaymentMode, Fields().Raw("mode", ModeWords[change.Mode])),
             _ => throw new ArgumentException($"No early-smart verb for {operation.GetType().Name}", nameof(operation)),
         };
         return Line(header, verb, fields);
@@ -141,17 +140,16 @@ public static class EarlySmartCodec
     public static string EncodeResponse(EarlySmartHeader header, DeviceOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        var fields = new EarlySmartFieldWriter();
-        var verb = outcome switch
+        var (verb, fields) = outcome switch
         {
-            DeviceOutcome.Done => EarlySmartVerbs.Done,
-            DeviceOutcome.Registers r => With(EarlySmartVerbs.Registers, fields.Number("val", r.Import).Raw("unit", UnitWords[r.Unit]).Instant("at", r.At)),
-            DeviceOutcome.Profile p => With(EarlySmartVerbs.Profile, fields.Seconds("int", p.Interval).Raw("unit", UnitWords[p.Unit]).Raw("vals", ProfileValues(p.Values))),
-            DeviceOutcome.NetworkData n => With(EarlySmartVerbs.NetworkData, fields.Number("dv", n.RmsVoltageDeciVolts).Number("w", n.ActivePowerWatts).Instant("at", n.At)),
-            DeviceOutcome.FirmwareVersion f => With(EarlySmartVerbs.FirmwareVersion, f.Pending is null ? fields.Text("run", f.Running) : fields.Text("run", f.Running).Text("pend", f.Pending)),
-            DeviceOutcome.SupplyStatus s => With(EarlySmartVerbs.SupplyStatus, fields.Raw("state", SupplyWords[s.State])),
-            DeviceOutcome.Balance b => With(EarlySmartVerbs.Balance, fields.Number("cr", b.CreditPence).Number("ec", b.EmergencyCreditInUsePence).Raw("mode", ModeWords[b.Mode])),
-            DeviceOutcome.Refused r => With(EarlySmartVerbs.Refused, fields.Raw("why", ReasonWords[r.Reason]).Text("txt", r.Detail)),
+            DeviceOutcome.Done => (EarlySmartVerbs.Done, Fields()),
+            DeviceOutcome.Registers r => (EarlySmartVerbs.Registers, Fields().Number("val", r.Import).Raw("unit", UnitWords[r.Unit]).Instant("at", r.At)),
+            DeviceOutcome.Profile p => (EarlySmartVerbs.Profile, Fields().Seconds("int", p.Interval).Raw("unit", UnitWords[p.Unit]).Raw("vals", ProfileValues(p.Values))),
+            DeviceOutcome.NetworkData n => (EarlySmartVerbs.NetworkData, Fields().Number("dv", n.RmsVoltageDeciVolts).Number("w", n.ActivePowerWatts).Instant("at", n.At)),
+            DeviceOutcome.FirmwareVersion f => (EarlySmartVerbs.FirmwareVersion, f.Pending is null ? Fields().Text("run", f.Running) : Fields().Text("run", f.Running).Text("pend", f.Pending)),
+            DeviceOutcome.SupplyStatus s => (EarlySmartVerbs.SupplyStatus, Fields().Raw("state", SupplyWords[s.State])),
+            DeviceOutcome.Balance b => (EarlySmartVerbs.Balance, Fields().Number("cr", b.CreditPence).Number("ec", b.EmergencyCreditInUsePence).Raw("mode", ModeWords[b.Mode])),
+            DeviceOutcome.Refused r => (EarlySmartVerbs.Refused, Fields().Raw("why", ReasonWords[r.Reason]).Text("txt", r.Detail)),
             _ => throw new ArgumentException($"No early-smart verb for {outcome.GetType().Name}", nameof(outcome)),
         };
         return Line(header, verb, fields);
@@ -203,7 +201,7 @@ public static class EarlySmartCodec
             return new DeviceAlert(kind, f.UInt16Hex("code"), f.Instant("at"));
         });
 
-    private static string With(string verb, EarlySmartFieldWriter _) => verb;
+    private static EarlySmartFieldWriter Fields() => new();
 
     private static string ProfileValues(IReadOnlyList<ProfileValue> values) =>
         string.Join(',', values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Start.ToUnixTimeSeconds()}:{v.Value}")));

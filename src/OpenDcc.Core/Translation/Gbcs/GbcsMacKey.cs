@@ -74,7 +74,7 @@ public sealed class GbcsMacKey : IDisposable
     /// the two are hashed. Each (originator, counter) pair gets its own nonce as long as the originator never reuses a
     /// counter under one key, which is what the counter guard enforces on the receiving side.
     /// </summary>
-    public static byte[] Nonce(Eui64 originator, ulong counter)
+    internal static byte[] Nonce(Eui64 originator, ulong counter)
     {
         Span<byte> input = stackalloc byte[NonceLabel.Length + 16];
         NonceLabel.CopyTo(input);
@@ -86,7 +86,7 @@ public sealed class GbcsMacKey : IDisposable
     }
 
     /// <summary>Writes the GMAC tag of <paramref name="authenticated"/> under <paramref name="nonce"/> into <paramref name="tag"/>.</summary>
-    public void ComputeTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, Span<byte> tag)
+    internal void ComputeTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, Span<byte> tag)
     {
         lock (gate)
         {
@@ -95,7 +95,7 @@ public sealed class GbcsMacKey : IDisposable
     }
 
     /// <summary>True if <paramref name="tag"/> is the GMAC tag of <paramref name="authenticated"/>; compared in constant time.</summary>
-    public bool VerifyTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> tag)
+    internal bool VerifyTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> tag)
     {
         if (tag.Length != TagLength)
         {
