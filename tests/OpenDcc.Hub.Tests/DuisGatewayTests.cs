@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Xml.Linq;
+using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
@@ -34,7 +36,42 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
         Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
         Assert.Equal($"{Meter}:{Supplier}:{counter}", XDocument.Parse(asynchronous).Descendants(Sr + "ResponseID").Single().Value);
-        Assert.NotEmpty(XDocument.Parse(asynchronous).Descendants(Sr + "GBCSPayload").Single().Value);
+        // The payload is the meter's own GBCS frame: MACed with the key it shares with the ACB, holding its register.
+        var registers = Assert.IsType<DeviceOutcome.Registers>(hub.ReadDeviceAnswer(asynchronous, Meter));
+        Assert.Equal(RegisterUnit.WattHours, registers.Unit);
+        var expected = Assert.IsType<DeviceOutcome.Registers>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadImportRegisters(), registers.At));
+        Assert.Equal(expected.Import, registers.Import);
+        Assert.True(registers.Import > 0);
+    }
+
+    [Fact]
+    public async Task A_device_the_wan_cannot_reach_gets_I99_then_E20()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, OfflineMeter, hub.NextCounter(), 1, "4.1.1"));
+        Assert.Equal("I99", code);
+
+        Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+    }
+
+    [Fact]
+    public async Task An_srv_no_adapter_translates_or_a_device_type_it_does_not_carry_is_refused_E11_at_once()
+    {
+        Assert.Equal("E11", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "6.2.4"))).Code);
+        Assert.Equal("E11", (await hub.SendAsync(SendCommand, Request(Supplier, CommsHub, hub.NextCounter(), 1, "11.2"))).Code);
+    }
+
+    [Fact]
+    public async Task A_top_up_to_a_meter_in_credit_mode_is_refused_by_the_meter_itself()
+    {
+        var meter = hub.World.Wan.Fleet[0].ElectricityMeter;
+        meter.Execute(new DeviceOperation.ChangePaymentMode(PaymentMode.Credit), SystemClock.Instance.GetCurrentInstant());
+
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "2.2", "<sr:UTRN>73946144332040217315</sr:UTRN>"));
+        Assert.Equal("I99", code);
+
+        var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
+        Assert.Equal(RefusalReason.WrongPaymentMode, Assert.IsType<DeviceOutcome.Refused>(hub.ReadDeviceAnswer(asynchronous, Meter)).Reason);
     }
 
     [Fact]

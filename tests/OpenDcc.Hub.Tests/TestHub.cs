@@ -11,6 +11,11 @@ using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
+using OpenDcc.Core.Wan;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
 using OpenDcc.Storage;
 
 namespace OpenDcc.Hub.Tests;
@@ -26,6 +31,9 @@ public sealed class TestHub : IAsyncDisposable
     public static readonly Eui64 Stranger = Eui64.Parse("00-DB-12-34-56-78-00-04");
     public static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
     public static readonly Eui64 UnknownMeter = Eui64.Parse("00-DB-12-34-56-78-90-FF");
+    public static readonly Eui64 GasMeter = Eui64.Parse("00-DB-12-34-56-78-90-A1");
+    public static readonly Eui64 CommsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
+    public static readonly Eui64 OfflineMeter = Eui64.Parse("00-DB-12-34-56-78-90-B0");
     public static readonly Eui64 Dsp = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
 
     private readonly Dictionary<Eui64, X509Certificate2> keys = [];
@@ -35,6 +43,9 @@ public sealed class TestHub : IAsyncDisposable
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
     public string DataDirectory { get; }
+
+    /// <summary>The simulated devices and WAN behind the hub.</summary>
+    public SimulatedWorld World { get; private set; } = null!;
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -67,7 +78,15 @@ public sealed class TestHub : IAsyncDisposable
     private async Task StartHubAsync()
     {
         var port = FreePort();
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance);
+        World?.Dispose();
+        World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance,
+            options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
+        // The test meters, installed on the simulated WAN under the IDs the tests use.
+        World.Wan.Install(Meter, World.Wan.Fleet[0].ElectricityMeter);
+        World.Wan.Install(GasMeter, World.Wan.Fleet[0].GasMeter);
+        World.Wan.Install(OfflineMeter, World.Wan.Fleet[1].ElectricityMeter);
+        World.Wan.SetOffline(OfflineMeter, true);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, World.Devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
@@ -90,10 +109,29 @@ public sealed class TestHub : IAsyncDisposable
         }
         // A key the hub has never seen, for a party that is not a DCC user.
         keys[Stranger] = ca.Issue(Stranger, RemotePartyRole.XmlSign, "Stranger", clock, Duration.FromDays(365));
-        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+        await Store.Inventory.AddDevicesAsync(
+        [
+            new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
+            new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
+            new Device(OfflineMeter, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
+            new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
+        ]);
     }
 
     public X509Certificate2 KeyOf(Eui64 party) => keys[party];
+
+    /// <summary>Reads a device's GBCS frame as a user holding the ACB–device key would (the hub's adapter has already taken its counter).</summary>
+    public DeviceOutcome ReadDeviceAnswer(string asynchronousResponse, Eui64 device)
+    {
+        var frame = Convert.FromBase64String(XDocument.Parse(asynchronousResponse).Descendants(DuisNamespaces.Sr + "GBCSPayload").Single().Value);
+        using var acbKey = new FileKeyStore(Path.Combine(DataDirectory, "keys")).LoadOrCreateAcbKeyAgreementKey();
+        using var devicePublic = World.Wan.FindKeyAgreementKey(device)!;
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Dsp, device);
+        var decoded = GbcsCodec.DecodeResponse(frame, key);
+        Assert.True(decoded.Succeeded, decoded.Reason);
+        Assert.Equal(device, decoded.Header.Originator);
+        return decoded.Value!;
+    }
 
     public ulong NextCounter() => (ulong)Interlocked.Increment(ref counter);
 
@@ -141,6 +179,7 @@ public sealed class TestHub : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         await Receiver.DisposeAsync();
+        World.Dispose();
         foreach (var key in keys.Values)
         {
             key.Dispose();

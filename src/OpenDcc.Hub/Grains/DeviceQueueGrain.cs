@@ -79,7 +79,16 @@ internal sealed class DeviceQueueGrain(
             while (queue.TryDequeue(out var command, out _))
             {
                 DelayDeactivation(TimeSpan.FromMinutes(5));
-                await SendAsync(command);
+                try
+                {
+                    await SendAsync(command);
+                }
+#pragma warning disable CA1031 // One command's failure must not stop the device's queue; it is logged.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    logger.LogError(e, "{RequestId} to {Device} failed", command.RequestId, device);
+                }
             }
         }
         finally

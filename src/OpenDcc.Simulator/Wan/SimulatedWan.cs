@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
+using OpenDcc.Core.Wan;
+using OpenDcc.Simulator.Devices;
+
+namespace OpenDcc.Simulator.Wan;
+
+/// <summary>How the simulated WAN behaves.</summary>
+/// <param name="Latency">Added to every exchange, as a real SM WAN takes seconds.</param>
+/// <param name="LossPerMille">Commands lost in a thousand (deterministic from the fleet seed and the command): a lost command is never answered.</param>
+public sealed record SimulatedWanOptions(Duration Latency, int LossPerMille)
+{
+    public static SimulatedWanOptions Instant { get; } = new(Duration.Zero, 0);
+}
+
+/// <summary>
+/// The simulated SM WAN and the devices at its far end, in-process: a command frame reaches the device addressed,
+/// which checks it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must
+/// rise), executes it on its simulated meter and answers with its own MACed frame. Each device has its own ECDH
+/// P-256 key-agreement key, made on first use; the hub's adapter finds its public half here, as it would in the SMKI
+/// repository. Devices can be installed under an ID of their own (for example the RTDS test devices) and taken
+/// offline.
+/// </summary>
+public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposable
+{
+    private readonly SimulatedFleet fleet;
+    private readonly Eui64 acb;
+    private readonly ECDiffieHellmanPublicKey acbPublic;
+    private readonly IClock clock;
+    private readonly SimulatedWanOptions options;
+    private readonly ConcurrentDictionary<Eui64, Endpoint> endpoints = new();
+    private readonly ConcurrentDictionary<Eui64, ISimulatedDevice> installed = new();
+    private readonly ConcurrentDictionary<Eui64, bool> offline = new();
+
+    /// <param name="acbPublic">The ACB's public key-agreement key, which devices hold; the WAN owns it from here.</param>
+    public SimulatedWan(SimulatedFleet fleet, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, IClock clock, SimulatedWanOptions options)
+    {
+        this.fleet = fleet ?? throw new ArgumentNullException(nameof(fleet));
+        this.acb = acb;
+        this.acbPublic = acbPublic ?? throw new ArgumentNullException(nameof(acbPublic));
+        this.clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        this.options = options ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    public SimulatedFleet Fleet => fleet;
+
+    /// <summary>Puts a simulated meter on the WAN under an ID of its own.</summary>
+    public void Install(Eui64 id, ISimulatedDevice device) => installed[id] = device ?? throw new ArgumentNullException(nameof(device));
+
+    /// <summary>Takes a device off the WAN (its comms hub lost power or signal) or brings it back.</summary>
+    public void SetOffline(Eui64 id, bool isOffline) => offline[id] = isOffline;
+
+    public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) =>
+        DeviceAt(device) is null ? null : EndpointOf(device).Key.PublicKey;
+
+    public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var meter = DeviceAt(device) ?? throw new DeviceUnreachableException(device, "no such device on the simulated WAN");
+        if (offline.TryGetValue(device, out var isOffline) && isOffline)
+        {
+            throw new DeviceUnreachableException(device, "its comms hub is offline");
+        }
+        if (options.Latency > Duration.Zero)
+        {
+            await Task.Delay(options.Latency.ToTimeSpan(), cancellationToken);
+        }
+        var endpoint = EndpointOf(device);
+        if (options.LossPerMille > 0 && SeedMix.Below(SeedMix.Mix(fleet.Seed, device.Value, command.Length >= 8 ? BitConverter.ToUInt64(command, command.Length - 8) : 0), 1000) < options.LossPerMille)
+        {
+            // Lost on the way: the caller's timeout ends the wait.
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        return endpoint.Handle(command, meter, clock.GetCurrentInstant());
+    }
+
+    public void Dispose()
+    {
+        foreach (var endpoint in endpoints.Values)
+        {
+            endpoint.Dispose();
+        }
+        acbPublic.Dispose();
+    }
+
+    private ISimulatedDevice? DeviceAt(Eui64 id) =>
+        installed.TryGetValue(id, out var device) ? device : fleet.TryGetDevice(id, out var meter) ? meter : null;
+
+    private Endpoint EndpointOf(Eui64 id) => endpoints.GetOrAdd(id, static (device, self) => new Endpoint(device, self.acb, self.acbPublic), this);
+
+    /// <summary>The device's end of the WAN: its key, the ACB counters it has seen and its own counter.</summary>
+    private sealed class Endpoint : IDisposable
+    {
+        private readonly Eui64 id;
+        private readonly Eui64 acb;
+        private readonly GbcsMacKey macKey;
+        private readonly GbcsCounterGuard seen = new();
+        private readonly Lock gate = new();
+        private ulong counter;
+
+        public Endpoint(Eui64 id, Eui64 acb, ECDiffieHellmanPublicKey acbPublic)
+        {
+            this.id = id;
+            this.acb = acb;
+            Key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            macKey = GbcsMacKey.Derive(Key, acbPublic, acb, id);
+        }
+
+        public ECDiffieHellman Key { get; }
+
+        /// <summary>Checks and runs one command; a command the device refuses gets no answer, as a real device drops it.</summary>
+        public byte[] Handle(byte[] command, ISimulatedDevice meter, Instant now)
+        {
+            var decoded = GbcsCodec.DecodeCommand(command, macKey);
+            lock (gate)
+            {
+                if (!decoded.Succeeded || decoded.Header.Originator != acb || decoded.Header.Recipient != id || !seen.TryAccept(decoded.Header))
+                {
+                    throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
+                }
+                var outcome = meter.Execute(decoded.Value!, now);
+                return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), outcome, macKey);
+            }
+        }
+
+        public void Dispose()
+        {
+            macKey.Dispose();
+            Key.Dispose();
+        }
+    }
+}
