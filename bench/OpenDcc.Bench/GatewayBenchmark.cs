@@ -11,6 +11,8 @@ using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Hub;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
 using OpenDcc.Storage;
 
 namespace OpenDcc.Bench;
@@ -28,13 +30,14 @@ internal static class GatewayBenchmark
         var clock = SystemClock.Instance;
         var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-gateway-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
-        await using var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), clock);
+        // Each user reads its own simulated meter (site u of the fleet), so device queues do not serialise the run.
+        using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: args.Users), clock);
+        await using var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), clock, world.Devices);
         await app.StartAsync();
         try
         {
             var store = app.Services.GetRequiredService<OpenDccStore>();
-            var meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
-            await store.Inventory.AddDeviceAsync(new Device(meter, DeviceType.ESME, SmiStatus.Commissioned));
+            await world.AddToInventoryAsync(store.Inventory);
             using var ca = new FileKeyStore(Path.Combine(directory, "keys")).LoadLocalCa();
             var users = new List<(Eui64 Id, X509Certificate2 Key)>();
             for (var u = 0; u < args.Users; u++)
@@ -62,7 +65,7 @@ internal static class GatewayBenchmark
             // the hub's, and signing between rounds would leave its garbage to the next one.
             var signingKeys = users.Select(u => XmlSignatureKey.ForSigning(u.Key)).ToList();
             var rounds = Enumerable.Range(0, warmUpRounds + args.Rounds).Select(_ => users.Select((u, i) => Enumerable.Range(0, args.RequestsPerUser)
-                .Select(_ => DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(u.Id, meter, counter++), 1, variant), signingKeys[i])).ToList()).ToList()).ToList();
+                .Select(_ => DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(u.Id, world.Wan.Fleet[i].ElectricityMeter.Id, counter++), 1, variant), signingKeys[i])).ToList()).ToList()).ToList();
             for (var round = 1 - warmUpRounds; round <= args.Rounds; round++)
             {
                 var batches = rounds[round + warmUpRounds - 1];

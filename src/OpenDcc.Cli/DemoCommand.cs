@@ -3,13 +3,17 @@ using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using NodaTime.Text;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
 using OpenDcc.Hub;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
 using OpenDcc.Storage;
 using Spectre.Console;
 
@@ -44,7 +48,13 @@ internal static class DemoCommand
             }
             await using var receiver = await ResponseReceiver.StartAsync();
             var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free());
-            await using var app = await HubHost.BuildAsync(options, context.Clock, ct);
+            // The demo's meters are site 0 of a simulated fleet, on the simulated WAN under the IDs the DCC's test data uses.
+            using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: 1), context.Clock);
+            world.Wan.Install(Electricity, world.Wan.Fleet[0].ElectricityMeter);
+            world.Wan.Install(Gas, world.Wan.Fleet[0].GasMeter);
+            // A prepayment meter for the top-up.
+            world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ChangePaymentMode(PaymentMode.Prepayment), context.Clock.GetCurrentInstant());
+            await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
             await app.StartAsync(ct);
             var hubUrl = app.Urls.First();
             var store = app.Services.GetRequiredService<OpenDccStore>();
@@ -81,6 +91,11 @@ internal static class DemoCommand
 
             await SendAsync("Read Instantaneous Import Registers", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand);
             await SendAsync("... the same signed request again", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand, reuse: lastSigned);
+            await SendAsync("Read Active Import Profile Data (the last day)", Supplier, Electricity, 1, "4.8.1", DuisEndpoint.SendCommand,
+                body: new XElement(Sr + "ReadLogPeriod",
+                    new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),
+                    new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant()))));
+            await SendAsync("Top Up Device", Supplier, Electricity, 1, "2.2", DuisEndpoint.SendCommand, body: new XElement(Sr + "UTRN", "00050073946144332041"));
             await SendAsync("Read Inventory", Supplier, Eui64Defaults.Dsp, 8, "8.2", DuisEndpoint.NonDevice, body: new XElement(Sr + "DeviceID", Gas.ToString()));
             await SendAsync("Read Network Data", NetworkOperator, Electricity, 1, "4.10", DuisEndpoint.SendCommand);
             await SendAsync("Read Block Counters (gas suppliers only)", NetworkOperator, Gas, 1, "4.1.4", DuisEndpoint.SendCommand);
@@ -94,11 +109,15 @@ internal static class DemoCommand
             context.Console.Write(table);
 
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
-            var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response delivered to", "Response ID", "Code");
+            var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response (delivered to the user's URL)", "Code", "What the device said (GBCSPayload read with the ACB-device key)");
             foreach (var message in receiver.Received)
             {
                 var doc = XDocument.Parse(message);
-                asyncTable.AddRow(Markup.Escape(receiver.Url.ToString()), doc.Descendants(Sr + "ResponseID").Single().Value, doc.Descendants(Sr + "ResponseCode").Single().Value);
+                var responseId = RequestId.Parse(doc.Descendants(Sr + "ResponseID").Single().Value);
+                var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), responseId.Originator, Eui64Defaults.Dsp) is { Succeeded: true } answer
+                    ? Describe(answer.Value!)
+                    : "";
+                asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {responseId.Originator}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
             }
             context.Console.Write(asyncTable);
             var log = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
@@ -125,6 +144,17 @@ internal static class DemoCommand
         return demo;
     }
 
+    private static string Describe(DeviceOutcome outcome) => outcome switch
+    {
+        DeviceOutcome.Registers r => $"import register {r.Import:N0} {(r.Unit == RegisterUnit.WattHours ? "Wh" : "dm³")}",
+        DeviceOutcome.Profile p => $"{p.Values.Count} values of {p.Interval.TotalMinutes:N0} min, {p.Values.Sum(v => v.Value):N0} {(p.Unit == RegisterUnit.WattHours ? "Wh" : "dm³")} in all",
+        DeviceOutcome.NetworkData n => $"{n.RmsVoltageDeciVolts / 10.0:N1} V, {n.ActivePowerWatts:N0} W",
+        DeviceOutcome.Balance b => $"credit {b.CreditPence / 100.0:N2} GBP, {b.Mode}",
+        DeviceOutcome.Refused r => $"refused: {r.Reason} ({r.Detail})",
+        DeviceOutcome.Done => "done",
+        _ => outcome.ToString(),
+    };
+
     private static string Meaning(string code) => code switch
     {
         "E41" => "Invalid request (OpenDcc's choice of code)",
@@ -150,8 +180,8 @@ internal static class DemoCommand
         }
         await store.Inventory.AddDevicesAsync(
         [
-            new Device(Electricity, DeviceType.ESME, SmiStatus.Commissioned),
-            new Device(Gas, DeviceType.GSME, SmiStatus.Commissioned),
+            new Device(Electricity, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
+            new Device(Gas, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
             new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
         ], ct);
         return keys;

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using OpenDcc.Core.Security;
 using OpenDcc.Hub;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
 
 namespace OpenDcc.Cli;
 
@@ -9,14 +12,24 @@ internal static class ServeCommand
     public static Command Create(CliContext context)
     {
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default {HubOptions.DefaultUrls}, the DCC Boxed DUIS port)", DefaultValueFactory = _ => HubOptions.DefaultUrls };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub") { urls });
+        var sites = new Option<int>("--sites") { Description = "Simulated sites on the simulated WAN (each an electricity meter, a gas meter, a comms hub, a GPF and a PPMID); their devices join the inventory", DefaultValueFactory = _ => 10 };
+        var seed = new Option<ulong>("--seed") { Description = "The simulated fleet's seed: the same seed gives the same devices and readings", DefaultValueFactory = _ => 1 };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed });
         serve.SetAction(async (parsed, ct) =>
         {
-            var options = new HubOptions(context.DataDirectory(parsed), parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls));
-            await using var app = await HubHost.BuildAsync(options, context.Clock, ct);
+            if (parsed.GetValue(sites) is < 0 or > 1_000_000)
+            {
+                await context.Error.WriteLineAsync("--sites must be between 0 and 1,000,000");
+                return 2;
+            }
+            var dataDirectory = context.DataDirectory(parsed);
+            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls));
+            using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(dataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock);
+            await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
             await app.StartAsync(ct);
-            var store = app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore)) as OpenDcc.Storage.OpenDccStore;
-            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store?.Engine} {store?.Location}); GET /health; Ctrl-C to stop");
+            var store = (OpenDcc.Storage.OpenDccStore)app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore))!;
+            var added = await world.AddToInventoryAsync(store.Inventory, ct);
+            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {world.Wan.Fleet.Count} simulated sites ({added} devices added to the inventory); GET /health; Ctrl-C to stop");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);

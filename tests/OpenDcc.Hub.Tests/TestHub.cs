@@ -12,7 +12,6 @@ using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
-using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
 using OpenDcc.Simulator.Devices;
 using OpenDcc.Simulator.Wan;
@@ -120,14 +119,11 @@ public sealed class TestHub : IAsyncDisposable
 
     public X509Certificate2 KeyOf(Eui64 party) => keys[party];
 
-    /// <summary>Reads a device's GBCS frame as a user holding the ACB–device key would (the hub's adapter has already taken its counter).</summary>
+    /// <summary>Reads the device's GBCS frame in an asynchronous response as a user holding the ACB–device key would.</summary>
     public DeviceOutcome ReadDeviceAnswer(string asynchronousResponse, Eui64 device)
     {
         var frame = Convert.FromBase64String(XDocument.Parse(asynchronousResponse).Descendants(DuisNamespaces.Sr + "GBCSPayload").Single().Value);
-        using var acbKey = new FileKeyStore(Path.Combine(DataDirectory, "keys")).LoadOrCreateAcbKeyAgreementKey();
-        using var devicePublic = World.Wan.FindKeyAgreementKey(device)!;
-        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Dsp, device);
-        var decoded = GbcsCodec.DecodeResponse(frame, key);
+        var decoded = World.ReadAnswer(frame, device, Dsp);
         Assert.True(decoded.Succeeded, decoded.Reason);
         Assert.Equal(device, decoded.Header.Originator);
         return decoded.Value!;

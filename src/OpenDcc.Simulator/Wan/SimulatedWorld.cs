@@ -50,6 +50,33 @@ public sealed class SimulatedWorld : IDisposable
         Wan.Fleet.Sites.SelectMany(site => site.Devices)
             .Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned) { Model = d.Type is DeviceType.ESME or DeviceType.GSME ? GbcsModel : null });
 
+    /// <summary>
+    /// Reads a device's GBCS frame (a DUIS GBCSPayload) as its supplier would with the key the frame was MACed
+    /// under, without touching the hub adapter's counters; for the demo and the tests.
+    /// </summary>
+    public GbcsDecodeResult<DeviceOutcome> ReadAnswer(ReadOnlySpan<byte> frame, Eui64 device, Eui64 acb)
+    {
+        using var devicePublic = Wan.FindKeyAgreementKey(device) ?? throw new ArgumentException($"no device {device} on the simulated WAN", nameof(device));
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, acb, device);
+        return GbcsCodec.DecodeResponse(frame, key);
+    }
+
+    /// <summary>Adds the fleet's devices the inventory does not hold yet, all at once.</summary>
+    /// <returns>How many were added.</returns>
+    public async Task<int> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        var devices = InventoryDevices().ToList();
+        var known = new HashSet<Eui64>();
+        foreach (var chunk in devices.Chunk(10_000))
+        {
+            known.UnionWith((await inventory.FindDevicesAsync([.. chunk.Select(d => d.Id)], cancellationToken)).Select(d => d.Id));
+        }
+        var missing = devices.Where(d => !known.Contains(d.Id)).ToList();
+        await inventory.AddDevicesAsync(missing, cancellationToken);
+        return missing.Count;
+    }
+
     public void Dispose()
     {
         gbcs.Dispose();
