@@ -38,6 +38,9 @@ public abstract class SimulatedMeter : ISimulatedDevice
     private long anchorPence;
     private long anchorRegister;
     private bool emergencyCreditActive;
+    private LocalDate cachedThrough;
+    private long cachedSum;
+    private int cachedStoppages = -1;
 
     private protected SimulatedMeter(SimulatedSite site, Eui64 id, ulong fleetSeed, long meanDailyUnits, FuelShape shape)
     {
@@ -154,12 +157,34 @@ public abstract class SimulatedMeter : ISimulatedDevice
         var today = SettlementCalendar.DateOf(now);
         var touched = TouchedDays(now);
         Span<long> values = stackalloc long[ConsumptionModel.MaxPeriodsPerDay];
-        long sum = 0;
-        for (var date = first; date < today; date = date.PlusDays(1))
+        // Past days do not change once over, unless a stoppage is added (stoppages are only ever added): the sum of the
+        // days before the last read's day is kept and the walk resumes from there.
+        var stoppages = (supplyOff?.Count ?? 0) + Site.Outages.Length;
+        var (date, sum) = stoppages == cachedStoppages && cachedThrough > first && cachedThrough <= today ? (cachedThrough, cachedSum) : (first, 0L);
+        for (; date < today; date = date.PlusDays(1))
         {
             sum += date == first || IsTouched(date, touched) ? DayConsumption(date, now, values) : model.DayTotal(date);
         }
-        return sum + DayConsumption(today, now, values);
+        (cachedThrough, cachedSum, cachedStoppages) = (today, sum, stoppages);
+        return sum + (today == first || IsTouched(today, touched) ? DayConsumption(today, now, values) : UninterruptedDayConsumption(today, now, values));
+    }
+
+    /// <summary>
+    /// <see cref="DayConsumption"/> for a day no stoppage touched and installed before it began: whole periods as they
+    /// are, the current one scaled by the share of it that has passed, rounded down.
+    /// </summary>
+    private long UninterruptedDayConsumption(LocalDate date, Instant now, Span<long> values)
+    {
+        var (start, count) = model.DayPeriods(date, values);
+        var elapsed = (now - start).BclCompatibleTicks;
+        var period = SettlementCalendar.PeriodLength.BclCompatibleTicks;
+        var whole = (int)Math.Min(count, elapsed / period);
+        long sum = 0;
+        for (var k = 0; k < whole; k++)
+        {
+            sum += values[k];
+        }
+        return whole < count ? sum + (values[whole] * (elapsed - (whole * period)) / period) : sum;
     }
 
     /// <summary>A settlement day's recorded consumption up to <paramref name="now"/>.</summary>
