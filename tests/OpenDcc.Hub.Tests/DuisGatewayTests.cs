@@ -61,6 +61,17 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_request_to_a_suspended_or_decommissioned_device_is_refused_E5()
+    {
+        var suspended = Eui64.Parse("00-DB-12-34-56-78-90-C1");
+        var decommissioned = Eui64.Parse("00-DB-12-34-56-78-90-C2");
+        await hub.Store.Inventory.AddDevicesAsync([new Device(suspended, DeviceType.ESME, SmiStatus.Suspended), new Device(decommissioned, DeviceType.ESME, SmiStatus.Decommissioned)]);
+
+        Assert.Equal("E5", (await hub.SendAsync(SendCommand, Request(Supplier, suspended, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("E5", (await hub.SendAsync(SendCommand, Request(Supplier, decommissioned, hub.NextCounter(), 1, "4.1.1"))).Code);
+    }
+
+    [Fact]
     public async Task A_top_up_to_a_meter_in_credit_mode_is_refused_by_the_meter_itself()
     {
         var meter = hub.World.Wan.Fleet[0].ElectricityMeter;

@@ -1,5 +1,6 @@
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 
 namespace OpenDcc.Core.AccessControl;
@@ -15,15 +16,22 @@ public sealed record AccessDecision(ResponseCode? Refusal, string? Reason)
 }
 
 /// <summary>What access control knows about the request's target.</summary>
-/// <param name="DeviceKnown">The target is in the smart metering inventory (device requests only).</param>
-public sealed record AccessContext(DccUser? User, DuisEndpoint Endpoint, bool DeviceKnown);
+/// <param name="Device">The target as the smart metering inventory holds it; null when it is not there (device requests only).</param>
+public sealed record AccessContext(DccUser? User, DuisEndpoint Endpoint, Device? Device);
 
 /// <summary>
 /// The authorisation decision for an authenticated DUIS request: a pure function of the request and what is known
 /// about its sender and target. Checks, in order: user known (E1), user active (E3), role eligible for the SRV (E2),
-/// command variant fits the request type (E12), command variant sent to its own endpoint (E13), device known (E19).
-/// The device relationship (E4), SMI status (E5) and device type (E11) checks join when the inventory holds them.
+/// command variant fits the request type (E12), command variant sent to its own endpoint (E13), device known (E19),
+/// device in service (E5). The device relationship (E4) joins with registration data; the device type (E11) is
+/// decided by the device's translation adapter.
 /// </summary>
+/// <remarks>
+/// E5 is OpenDcc's rule until the DUIS SMI-status matrix is sourced: a device request goes only to a device that is
+/// <see cref="SmiStatus.InstalledNotCommissioned"/> (so it can be commissioned and joined), <see cref="SmiStatus.Commissioned"/>
+/// or <see cref="SmiStatus.Recovered"/>; a pending, whitelisted, decommissioned, withdrawn, suspended or recovering
+/// device gets E5.
+/// </remarks>
 public static class AccessControlPolicy
 {
     public static AccessDecision Decide(DuisRequest request, AccessContext context)
@@ -52,12 +60,22 @@ public static class AccessControlPolicy
         {
             return AccessDecision.Refuse(ResponseCode.RequestTypeNotValidForUrl, $"command variant {cv.Number} belongs at {CommandVariant.PathOf(cv.Endpoint)}, not {CommandVariant.PathOf(context.Endpoint)}");
         }
-        if (!variant.IsNonDevice && !context.DeviceKnown)
+        if (!variant.IsNonDevice)
         {
-            return AccessDecision.Refuse(ResponseCode.DeviceDoesNotExist, $"device {request.RequestId.Target} is not in the smart metering inventory");
+            if (context.Device is not { } device)
+            {
+                return AccessDecision.Refuse(ResponseCode.DeviceDoesNotExist, $"device {request.RequestId.Target} is not in the smart metering inventory");
+            }
+            if (!InService(device.Status))
+            {
+                return AccessDecision.Refuse(ResponseCode.DeviceStatusIncompatible, $"device {device.Id} is {device.Status}; {variant.Id} needs it installed, commissioned or recovered");
+            }
         }
         return AccessDecision.Allowed;
     }
+
+    /// <summary>Whether device requests may reach a device in this SMI status (see the remarks on E5).</summary>
+    public static bool InService(SmiStatus status) => status is SmiStatus.InstalledNotCommissioned or SmiStatus.Commissioned or SmiStatus.Recovered;
 
     /// <summary>
     /// Non-device SRVs use CV 8; non-critical device SRVs CV 1–3; critical ones go through Transform (CV 4) and come back

@@ -79,7 +79,7 @@ public sealed class DuisGateway(
 
         var user = await parties.FindUserAsync(request.RequestId.Originator, cancellationToken);
         var device = request.IsNonDevice ? null : await inventory.FindDeviceAsync(request.RequestId.Target, cancellationToken);
-        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device is not null));
+        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device));
         if (!decision.IsAllowed)
         {
             return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, decision.Refusal!.Code, clock.GetCurrentInstant()), $"{decision.Refusal.Code} {decision.Reason}", cancellationToken);
