@@ -45,6 +45,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_early_smart_meter_is_reached_in_its_own_text_format_and_its_answer_comes_back_translated_to_gbcs()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "4.1.1"));
+        Assert.Equal("I99", code);
+
+        var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
+        var registers = Assert.IsType<DeviceOutcome.Registers>(hub.ReadDeviceAnswer(asynchronous, EarlySmartMeter));
+        Assert.Equal(RegisterUnit.CubicDecimetres, registers.Unit);
+        var expected = Assert.IsType<DeviceOutcome.Registers>(hub.World.Wan.Fleet[1].GasMeter.Execute(new DeviceOperation.ReadImportRegisters(), registers.At));
+        Assert.Equal(expected.Import, registers.Import);
+    }
+
+    [Fact]
     public async Task A_device_the_wan_cannot_reach_gets_I99_then_E20()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, OfflineMeter, hub.NextCounter(), 1, "4.1.1"));

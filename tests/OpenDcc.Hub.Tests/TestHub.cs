@@ -33,6 +33,7 @@ public sealed class TestHub : IAsyncDisposable
     public static readonly Eui64 GasMeter = Eui64.Parse("00-DB-12-34-56-78-90-A1");
     public static readonly Eui64 CommsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
     public static readonly Eui64 OfflineMeter = Eui64.Parse("00-DB-12-34-56-78-90-B0");
+    public static readonly Eui64 EarlySmartMeter = Eui64.Parse("00-DB-12-34-56-78-90-E5");
     public static readonly Eui64 Dsp = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
 
     private readonly Dictionary<Eui64, X509Certificate2> keys = [];
@@ -85,6 +86,7 @@ public sealed class TestHub : IAsyncDisposable
         World.Wan.Install(GasMeter, World.Wan.Fleet[0].GasMeter);
         World.Wan.Install(OfflineMeter, World.Wan.Fleet[1].ElectricityMeter);
         World.Wan.SetOffline(OfflineMeter, true);
+        World.Wan.Install(EarlySmartMeter, World.Wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
         app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, World.Devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -114,6 +116,7 @@ public sealed class TestHub : IAsyncDisposable
             new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
             new Device(OfflineMeter, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
             new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
+            new Device(EarlySmartMeter, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.EarlySmartModel },
         ]);
     }
 

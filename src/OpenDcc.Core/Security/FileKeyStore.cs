@@ -59,6 +59,24 @@ public sealed class FileKeyStore(string directory)
         return key;
     }
 
+    /// <summary>
+    /// A named 32-byte secret (for example the key early-smart answers are translated under), created on first use
+    /// and kept, readable by the owner only.
+    /// </summary>
+    public byte[] LoadOrCreateSecret(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var path = Path.Combine(Directory, name + ".secret");
+        if (File.Exists(path))
+        {
+            return Convert.FromBase64String(File.ReadAllText(path).Trim());
+        }
+        var secret = RandomNumberGenerator.GetBytes(32);
+        System.IO.Directory.CreateDirectory(Directory);
+        WritePrivate(path, Convert.ToBase64String(secret));
+        return secret;
+    }
+
     /// <summary>Creates a fresh local CA and a DSP XmlSign identity it issues, replacing any there were.</summary>
     public OrganisationCertificate Initialise(Identifiers.Eui64 dspId, NodaTime.IClock clock)
     {

@@ -3,11 +3,22 @@ using System.Security.Cryptography;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
 using OpenDcc.Simulator.Devices;
 
 namespace OpenDcc.Simulator.Wan;
+
+/// <summary>The wire format a simulated device speaks.</summary>
+public enum WireFormat
+{
+    /// <summary>GBCS-like binary frames with the ACB's MAC (<see cref="GbcsCodec"/>).</summary>
+    Gbcs,
+
+    /// <summary>The early-smart text line protocol (<see cref="EarlySmartCodec"/>).</summary>
+    EarlySmart,
+}
 
 /// <summary>How the simulated WAN behaves.</summary>
 /// <param name="Latency">Added to every exchange, as a real SM WAN takes seconds.</param>
@@ -33,12 +44,15 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly IClock clock;
     private readonly SimulatedWanOptions options;
     private readonly ConcurrentDictionary<Eui64, Endpoint> endpoints = new();
-    private readonly ConcurrentDictionary<Eui64, ISimulatedDevice> installed = new();
+    private readonly ConcurrentDictionary<Eui64, (ISimulatedDevice Device, WireFormat Format)> installed = new();
+    private readonly Func<SimulatedSite, WireFormat> formatOfSite;
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
 
     /// <param name="acbPublic">The ACB's public key-agreement key, which devices hold; the WAN owns it from here.</param>
-    public SimulatedWan(SimulatedFleet fleet, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, IClock clock, SimulatedWanOptions options)
+    /// <param name="formatOfSite">Which wire format a fleet site's meters speak; GBCS when not given.</param>
+    public SimulatedWan(SimulatedFleet fleet, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, IClock clock, SimulatedWanOptions options, Func<SimulatedSite, WireFormat>? formatOfSite = null)
     {
+        this.formatOfSite = formatOfSite ?? (_ => WireFormat.Gbcs);
         this.fleet = fleet ?? throw new ArgumentNullException(nameof(fleet));
         this.acb = acb;
         this.acbPublic = acbPublic ?? throw new ArgumentNullException(nameof(acbPublic));
@@ -49,13 +63,20 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     public SimulatedFleet Fleet => fleet;
 
     /// <summary>Puts a simulated meter on the WAN under an ID of its own.</summary>
-    public void Install(Eui64 id, ISimulatedDevice device) => installed[id] = device ?? throw new ArgumentNullException(nameof(device));
+    public void Install(Eui64 id, ISimulatedDevice device, WireFormat format = WireFormat.Gbcs) =>
+        installed[id] = (device ?? throw new ArgumentNullException(nameof(device)), format);
+
+    /// <summary>The wire format the device at <paramref name="id"/> speaks; null when there is none.</summary>
+    public WireFormat? FormatOf(Eui64 id) =>
+        installed.TryGetValue(id, out var entry) ? entry.Format
+        : fleet.TryGetSite(id, out var site, out _) ? formatOfSite(site)
+        : null;
 
     /// <summary>Takes a device off the WAN (its comms hub lost power or signal) or brings it back.</summary>
     public void SetOffline(Eui64 id, bool isOffline) => offline[id] = isOffline;
 
     public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) =>
-        DeviceAt(device) is null ? null : EndpointOf(device).Key.PublicKey;
+        DeviceAt(device) is null || FormatOf(device) != WireFormat.Gbcs ? null : EndpointOf(device).Key!.PublicKey;
 
     public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
     {
@@ -88,49 +109,70 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     }
 
     private ISimulatedDevice? DeviceAt(Eui64 id) =>
-        installed.TryGetValue(id, out var device) ? device : fleet.TryGetDevice(id, out var meter) ? meter : null;
+        installed.TryGetValue(id, out var entry) ? entry.Device : fleet.TryGetDevice(id, out var meter) ? meter : null;
 
-    private Endpoint EndpointOf(Eui64 id) => endpoints.GetOrAdd(id, static (device, self) => new Endpoint(device, self.acb, self.acbPublic), this);
+    private Endpoint EndpointOf(Eui64 id) => endpoints.GetOrAdd(id, static (device, self) => new Endpoint(device, self.acb, self.acbPublic, self.FormatOf(device) ?? WireFormat.Gbcs), this);
 
-    /// <summary>The device's end of the WAN: its key, the ACB counters it has seen and its own counter.</summary>
+    /// <summary>The device's end of the WAN: its format, its key (GBCS), the command counters it has seen and its own counter.</summary>
     private sealed class Endpoint : IDisposable
     {
         private readonly Eui64 id;
         private readonly Eui64 acb;
-        private readonly GbcsMacKey macKey;
-        private readonly GbcsCounterGuard seen = new();
+        private readonly WireFormat format;
+        private readonly GbcsMacKey? macKey;
+        private readonly GbcsCounterGuard seenFrames = new();
+        private readonly EarlySmartSequenceGuard seenLines = new();
         private readonly Lock gate = new();
         private ulong counter;
 
-        public Endpoint(Eui64 id, Eui64 acb, ECDiffieHellmanPublicKey acbPublic)
+        public Endpoint(Eui64 id, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, WireFormat format)
         {
             this.id = id;
             this.acb = acb;
-            Key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
-            macKey = GbcsMacKey.Derive(Key, acbPublic, acb, id);
+            this.format = format;
+            if (format == WireFormat.Gbcs)
+            {
+                Key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+                macKey = GbcsMacKey.Derive(Key, acbPublic, acb, id);
+            }
         }
 
-        public ECDiffieHellman Key { get; }
+        /// <summary>The device's key-agreement key (GBCS devices only).</summary>
+        public ECDiffieHellman? Key { get; }
 
         /// <summary>Checks and runs one command; a command the device refuses gets no answer, as a real device drops it.</summary>
         public byte[] Handle(byte[] command, ISimulatedDevice meter, Instant now)
         {
-            var decoded = GbcsCodec.DecodeCommand(command, macKey);
             lock (gate)
             {
-                if (!decoded.Succeeded || decoded.Header.Originator != acb || decoded.Header.Recipient != id || !seen.TryAccept(decoded.Header))
-                {
-                    throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
-                }
-                var outcome = meter.Execute(decoded.Value!, now);
-                return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), outcome, macKey);
+                return format == WireFormat.Gbcs ? HandleFrame(command, meter, now) : HandleLine(command, meter, now);
             }
         }
 
         public void Dispose()
         {
-            macKey.Dispose();
-            Key.Dispose();
+            macKey?.Dispose();
+            Key?.Dispose();
+        }
+
+        private byte[] HandleFrame(byte[] command, ISimulatedDevice meter, Instant now)
+        {
+            var decoded = GbcsCodec.DecodeCommand(command, macKey!);
+            if (!decoded.Succeeded || decoded.Header.Originator != acb || decoded.Header.Recipient != id || !seenFrames.TryAccept(decoded.Header))
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
+            }
+            return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
+        }
+
+        private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)
+        {
+            var decoded = EarlySmartCodec.DecodeCommand(System.Text.Encoding.UTF8.GetString(command));
+            if (!decoded.Succeeded || decoded.Header.Device != id || !seenLines.TryAccept(decoded.Header))
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
+            }
+            return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(++counter, id), meter.Execute(decoded.Value!, now)));
         }
     }
 }

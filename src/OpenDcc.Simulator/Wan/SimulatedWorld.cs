@@ -4,6 +4,7 @@ using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
 using OpenDcc.Simulator.Devices;
@@ -19,15 +20,28 @@ public sealed class SimulatedWorld : IDisposable
     /// <summary>The model the inventory records for the fleet's GBCS-like meters.</summary>
     public const string GbcsModel = "OPENDCC-SIM-GBCS";
 
+    /// <summary>The model the inventory records for the fleet's early-smart meters.</summary>
+    public const string EarlySmartModel = "OPENDCC-SIM-ES1";
+
     private readonly ECDiffieHellman acbKey;
     private readonly GbcsReferenceAdapter gbcs;
+    private readonly EarlySmartReferenceAdapter earlySmart;
 
-    private SimulatedWorld(ECDiffieHellman acbKey, SimulatedWan wan, GbcsReferenceAdapter gbcs, WanOptions options)
+    private SimulatedWorld(ECDiffieHellman acbKey, SimulatedWan wan, GbcsReferenceAdapter gbcs, EarlySmartReferenceAdapter earlySmart, WanOptions options)
     {
         this.acbKey = acbKey;
         this.gbcs = gbcs;
+        this.earlySmart = earlySmart;
         Wan = wan;
-        Devices = new DeviceSide(new TranslationAdapters([gbcs], new Dictionary<string, string> { [GbcsModel] = gbcs.Name }, gbcs.Name), wan) { Options = options };
+        var models = new Dictionary<string, string> { [GbcsModel] = gbcs.Name, [EarlySmartModel] = earlySmart.Name };
+        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart], models, gbcs.Name), wan) { Options = options };
+    }
+
+    /// <summary>Which fleet sites have early-smart meters: one in ten (site numbers ending in 9).</summary>
+    public static WireFormat FormatOf(SimulatedSite site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        return site.Number % 10 == 9 ? WireFormat.EarlySmart : WireFormat.Gbcs;
     }
 
     public SimulatedWan Wan { get; }
@@ -41,14 +55,22 @@ public sealed class SimulatedWorld : IDisposable
     {
         ArgumentNullException.ThrowIfNull(keys);
         var acbKey = keys.LoadOrCreateAcbKeyAgreementKey();
-        var simulatedWan = new SimulatedWan(fleet, acb, acbKey.PublicKey, clock, wan ?? SimulatedWanOptions.Instant);
-        return new SimulatedWorld(acbKey, simulatedWan, new GbcsReferenceAdapter(acb, acbKey, simulatedWan), options ?? WanOptions.Default);
+        var simulatedWan = new SimulatedWan(fleet, acb, acbKey.PublicKey, clock, wan ?? SimulatedWanOptions.Instant, FormatOf);
+        return new SimulatedWorld(
+            acbKey,
+            simulatedWan,
+            new GbcsReferenceAdapter(acb, acbKey, simulatedWan),
+            new EarlySmartReferenceAdapter(acb, keys.LoadOrCreateSecret("early-smart-translation")),
+            options ?? WanOptions.Default);
     }
 
     /// <summary>The fleet's meters as inventory rows: commissioned, with their model.</summary>
     public IEnumerable<Device> InventoryDevices() =>
         Wan.Fleet.Sites.SelectMany(site => site.Devices)
-            .Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned) { Model = d.Type is DeviceType.ESME or DeviceType.GSME ? GbcsModel : null });
+            .Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned)
+            {
+                Model = d.Type is not (DeviceType.ESME or DeviceType.GSME) ? null : Wan.FormatOf(d.Id) == WireFormat.EarlySmart ? EarlySmartModel : GbcsModel,
+            });
 
     /// <summary>
     /// Reads a device's GBCS frame (a DUIS GBCSPayload) as its supplier would with the key the frame was MACed
@@ -56,6 +78,11 @@ public sealed class SimulatedWorld : IDisposable
     /// </summary>
     public GbcsDecodeResult<DeviceOutcome> ReadAnswer(ReadOnlySpan<byte> frame, Eui64 device, Eui64 acb)
     {
+        if (Wan.FormatOf(device) == WireFormat.EarlySmart)
+        {
+            // Translated by OpenDcc under the device's translation key.
+            return GbcsCodec.DecodeResponse(frame, earlySmart.KeyFor(device));
+        }
         using var devicePublic = Wan.FindKeyAgreementKey(device) ?? throw new ArgumentException($"no device {device} on the simulated WAN", nameof(device));
         using var key = GbcsMacKey.Derive(acbKey, devicePublic, acb, device);
         return GbcsCodec.DecodeResponse(frame, key);
@@ -80,6 +107,7 @@ public sealed class SimulatedWorld : IDisposable
     public void Dispose()
     {
         gbcs.Dispose();
+        earlySmart.Dispose();
         Wan.Dispose();
         acbKey.Dispose();
     }

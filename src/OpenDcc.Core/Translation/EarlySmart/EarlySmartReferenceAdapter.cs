@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation.Gbcs;
+
+namespace OpenDcc.Core.Translation.EarlySmart;
+
+/// <summary>
+/// The reference adapter for "early smart" meters, which speak a proprietary text line protocol
+/// (<see cref="EarlySmartCodec"/>: a rising sequence number and a CRC-32, no cryptography of their own). Their
+/// answers reach users translated into the same GBCS-like frame GBCS meters send (as the DCC's SMETS1 service
+/// translates SMETS1 answers), MACed by OpenDcc under a per-device translation key, so a user reads one format.
+/// </summary>
+/// <param name="acb">The originator OpenDcc writes into translated frames' headers as recipient, as a device would.</param>
+/// <param name="translationSecret">32 or more secret bytes from the key store; the per-device key is HMAC-SHA256 of the device ID under it.</param>
+public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecret) : ITranslationAdapter, IDisposable
+{
+    public const string AdapterName = "early-smart-reference";
+
+    private readonly byte[] secret = translationSecret.Length >= 32 ? translationSecret : throw new ArgumentException("the translation secret needs at least 32 bytes", nameof(translationSecret));
+    private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
+    private readonly EarlySmartSequenceGuard sequences = new();
+    private readonly Lock sequenceLock = new();
+    private long translatedCounter;
+
+    public string Name => AdapterName;
+
+    public bool Carries(DeviceOperation operation, DeviceType type) => type is DeviceType.ESME or DeviceType.GSME;
+
+    public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter) =>
+        Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeCommand(new EarlySmartHeader(counter, device), operation));
+
+    public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
+    {
+        string line;
+        try
+        {
+            line = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(message);
+        }
+        catch (DecoderFallbackException)
+        {
+            return new DeviceMessage.Unreadable("not UTF-8 text");
+        }
+        var response = EarlySmartCodec.DecodeResponse(line);
+        if (response.Succeeded)
+        {
+            return (DeviceMessage?)Accept(response.Header, device)
+                ?? new DeviceMessage.Answer(response.Value!, GbcsCodec.EncodeResponse(TranslatedHeader(device), response.Value!, KeyFor(device)));
+        }
+        var alert = EarlySmartCodec.DecodeAlert(line);
+        if (alert.Succeeded)
+        {
+            return (DeviceMessage?)Accept(alert.Header, device)
+                ?? new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, KeyFor(device)));
+        }
+        return new DeviceMessage.Unreadable(response.Reason ?? "not an early-smart line");
+    }
+
+    /// <summary>The key translated frames from <paramref name="device"/> are MACed under, for those entitled to check them.</summary>
+    public GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, s) =>
+    {
+        Span<byte> eui = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(eui, id.Value);
+        return GbcsMacKey.FromBytes(HMACSHA256.HashData(s, eui)[..GbcsMacKey.KeyLength]);
+    }, secret);
+
+    public void Dispose()
+    {
+        foreach (var key in keys.Values)
+        {
+            key.Dispose();
+        }
+    }
+
+    private GbcsHeader TranslatedHeader(Eui64 device) => new((ulong)Interlocked.Increment(ref translatedCounter), device, acb);
+
+    private DeviceMessage.Unreadable? Accept(EarlySmartHeader header, Eui64 device)
+    {
+        if (header.Device != device)
+        {
+            return new DeviceMessage.Unreadable($"the line is from {header.Device}, not {device}");
+        }
+        lock (sequenceLock)
+        {
+            return sequences.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {sequences.LastAccepted(device)}");
+        }
+    }
+}
