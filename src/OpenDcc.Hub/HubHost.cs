@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
@@ -104,6 +105,8 @@ public static class HubHost
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
+        services.AddSingleton(devices.Registrations);
+        services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
         services.AddSingleton(sp => new DuisGateway(
             sp.GetRequiredService<ServiceCatalogue>(),
             sp.GetRequiredService<IPartyStore>(),
@@ -117,6 +120,7 @@ public static class HubHost
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         var app = builder.Build();
+        devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapDuisEndpoints();
         return app;

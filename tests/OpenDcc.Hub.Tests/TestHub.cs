@@ -10,6 +10,7 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
@@ -87,6 +88,8 @@ public sealed class TestHub : IAsyncDisposable
         World.Wan.Install(OfflineMeter, World.Wan.Fleet[1].ElectricityMeter);
         World.Wan.SetOffline(OfflineMeter, true);
         World.Wan.Install(EarlySmartMeter, World.Wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
+        // The registration systems: the supplier supplies the test meters, the network operator runs the area.
+        World.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
         app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, World.Devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };

@@ -11,6 +11,7 @@ using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Hub;
@@ -173,6 +174,29 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         }
         output.WriteLine($"asynchronous device responses: {receiver.Received.Count}, of which 4.1.1 register reads decoded: {registerReads.Count}");
         Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
+    }
+
+    [Fact]
+    public async Task A_power_outage_alert_reaches_the_supplier_and_the_network_operator_schema_valid_and_dsp_signed()
+    {
+        await ProvisionAsync(includeOtherUser: false);
+        world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Tooling.Identities.Supplier.Id, Tooling.Identities.NetworkOperator.Id);
+        var meter = Tooling.RtdsDevices.First(d => TypeOf(d.Type) is DeviceType.ESME).Id;
+        var now = SystemClock.Instance.GetCurrentInstant();
+
+        await world.Wan.PowerOutageAsync(meter, now - Duration.FromMinutes(30), now - Duration.FromMinutes(20));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (receiver.Received.Count < 4 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var alerts = receiver.Received.ToList();
+        Assert.Equal(4, alerts.Count);
+        Assert.All(await Tooling.ValidateManyAsync(alerts), v => Assert.True(v.Succeeded, v.Reason));
+        Assert.All(await Tooling.ParseManyAsync(alerts), p => Assert.True(p.Parsed, p.Detail));
+        var recipients = alerts.Select(a => RequestId.Parse(XDocument.Parse(a).Descendants(Sr + "ResponseID").Single().Value).Target).ToHashSet();
+        Assert.Equal(new HashSet<Eui64> { Tooling.Identities.Supplier.Id, Tooling.Identities.NetworkOperator.Id }, recipients);
     }
 
     [Fact]

@@ -12,6 +12,9 @@ public interface IWanTransport
     /// <exception cref="DeviceUnreachableException">the WAN cannot reach the device (DUIS E20).</exception>
     /// <exception cref="OperationCanceledException">no answer before <paramref name="cancellationToken"/> fired (the caller's timeout: DUIS E21).</exception>
     Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken);
+
+    /// <summary>Where what devices send unasked (alerts) goes from now on.</summary>
+    void Attach(Alerts.IDeviceAlertSink sink);
 }
 
 /// <summary>The WAN has no route to the device (offline comms hub, unknown device).</summary>

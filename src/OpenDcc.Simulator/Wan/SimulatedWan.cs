@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.EarlySmart;
@@ -46,6 +47,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly ConcurrentDictionary<Eui64, Endpoint> endpoints = new();
     private readonly ConcurrentDictionary<Eui64, (ISimulatedDevice Device, WireFormat Format)> installed = new();
     private readonly Func<SimulatedSite, WireFormat> formatOfSite;
+    private IDeviceAlertSink? alertSink;
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
 
     /// <param name="acbPublic">The ACB's public key-agreement key, which devices hold; the WAN owns it from here.</param>
@@ -77,6 +79,30 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
 
     public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) =>
         DeviceAt(device) is null || FormatOf(device) != WireFormat.Gbcs ? null : EndpointOf(device).Key!.PublicKey;
+
+    public void Attach(IDeviceAlertSink sink) => alertSink = sink ?? throw new ArgumentNullException(nameof(sink));
+
+    /// <summary>
+    /// A power outage at the site of the meter at <paramref name="meterId"/> from <paramref name="from"/> to
+    /// <paramref name="to"/>: consumption stops, and the device reports the outage and the restoration as alerts,
+    /// in its own wire format, to the attached sink.
+    /// </summary>
+    public async Task PowerOutageAsync(Eui64 meterId, Instant from, Instant to, CancellationToken cancellationToken = default)
+    {
+        if (DeviceAt(meterId) is not SimulatedMeter meter)
+        {
+            throw new ArgumentException($"no simulated meter {meterId} on the WAN", nameof(meterId));
+        }
+        meter.Site.PowerOutage(from, to);
+        var endpoint = EndpointOf(meterId);
+        foreach (var alert in meter.Site.AlertsBetween(from, to + Duration.FromTicks(1)))
+        {
+            if (alertSink is { } sink)
+            {
+                await sink.ReceiveAsync(meterId, endpoint.Report(alert), cancellationToken);
+            }
+        }
+    }
 
     public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
     {
@@ -146,6 +172,17 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             lock (gate)
             {
                 return format == WireFormat.Gbcs ? HandleFrame(command, meter, now) : HandleLine(command, meter, now);
+            }
+        }
+
+        /// <summary>An alert the device sends unasked, in its format, with its own counter.</summary>
+        public byte[] Report(DeviceAlert alert)
+        {
+            lock (gate)
+            {
+                return format == WireFormat.Gbcs
+                    ? GbcsCodec.EncodeAlert(new GbcsHeader(++counter, id, acb), alert, macKey!)
+                    : System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeAlert(new EarlySmartHeader(++counter, id), alert));
             }
         }
 

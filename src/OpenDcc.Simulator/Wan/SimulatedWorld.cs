@@ -34,7 +34,7 @@ public sealed class SimulatedWorld : IDisposable
         this.earlySmart = earlySmart;
         Wan = wan;
         var models = new Dictionary<string, string> { [GbcsModel] = gbcs.Name, [EarlySmartModel] = earlySmart.Name };
-        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart], models, gbcs.Name), wan) { Options = options };
+        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart], models, gbcs.Name), wan, Registrations) { Options = options };
     }
 
     /// <summary>Which fleet sites have early-smart meters: one in ten (site numbers ending in 9).</summary>
@@ -45,6 +45,9 @@ public sealed class SimulatedWorld : IDisposable
     }
 
     public SimulatedWan Wan { get; }
+
+    /// <summary>The simulated registration systems: whose devices these are.</summary>
+    public SimulatedRegistrationData Registrations { get; } = new();
 
     /// <summary>What the hub is given to reach the simulated devices.</summary>
     public DeviceSide Devices { get; }

@@ -1,0 +1,35 @@
+using System.Globalization;
+using NodaTime;
+using NodaTime.Text;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// A DUIS device alert for one user (unsigned): a <c>sr:Response</c> whose body is a <c>sr:DeviceAlertMessage</c>
+/// with the 2-byte GBCS alert code in hex and the device's alert frame as <c>GBCSPayload</c>. Its ResponseID names
+/// the device as originator and the user as target, with a counter that rises per alert.
+/// </summary>
+public sealed record DuisDeviceAlert(Eui64 Device, Eui64 User, ulong Counter, ushort AlertCode, ReadOnlyMemory<byte> Gbcs, Instant At, string SchemaVersion = DuisResponse.DefaultSchemaVersion)
+{
+    private static readonly InstantPattern DateTimePattern = InstantPattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm':'ss.fff'Z'");
+
+    public RequestId ResponseId => new(Device, User, Counter);
+
+    /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
+    public byte[] ToCanonicalXml() =>
+        new CanonicalXmlBuilder()
+            .Start("sr:Response", ("sr", DuisNamespaces.ServiceUserGateway), ("schemaVersion", SchemaVersion))
+            .Start("sr:Header")
+            .Leaf("sr:ResponseID", ResponseId.ToString())
+            .Leaf("sr:ResponseCode", "I0")
+            .Leaf("sr:ResponseDateTime", DateTimePattern.Format(At))
+            .End()
+            .Start("sr:Body").Start("sr:DeviceAlertMessage")
+            .Leaf("sr:AlertCode", AlertCode.ToString("X4", CultureInfo.InvariantCulture))
+            .Leaf("sr:GBCSPayload", Convert.ToBase64String(Gbcs.Span))
+            .End().End()
+            .End()
+            .ToBytes();
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Registration;
+using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
+
+namespace OpenDcc.Hub.Wan;
+
+/// <summary>
+/// Device alerts from the WAN to users: read by the device model's adapter, routed by the meter point's
+/// registration (the supplier; for power events also the network operator), each copy signed by the DSP and
+/// delivered through delivery (retries, failed queue), and logged. An alert that cannot be read or routed is logged.
+/// </summary>
+internal sealed class DeviceAlertReceiver(
+    IInventoryStore inventory,
+    TranslationAdapters adapters,
+    IRegistrationDataSource registrations,
+    IPartyStore parties,
+    DuisMessageSecurity security,
+    ResponseDispatcher dispatcher,
+    MessageLogWriter log,
+    IClock clock,
+    ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
+{
+    private long counter;
+
+    public async Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var now = clock.GetCurrentInstant();
+        var known = await inventory.FindDeviceAsync(device, cancellationToken);
+        var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : adapters.For(known).FromDevice(message, device);
+        if (read is not DeviceMessage.Alert alert)
+        {
+            var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert";
+            await LogAsync(now, null, $"{device}", $"AlertRefused: {why}", message, cancellationToken);
+            logger.LogWarning("alert from {Device} refused: {Reason}", device, why);
+            return;
+        }
+        if (await registrations.FindByDeviceAsync(device, cancellationToken) is not { } registration)
+        {
+            await LogAsync(now, null, $"{device}", $"AlertUnroutable: no registration for {device}", message, cancellationToken);
+            return;
+        }
+        foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
+        {
+            // A counter per alert copy that only rises, from the clock so a restart does not go back.
+            var next = (ulong)Math.Max(Interlocked.Increment(ref counter), now.ToUnixTimeTicks() / 10);
+            Interlocked.Exchange(ref counter, (long)next);
+            var duis = new DuisDeviceAlert(device, recipient, next, alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
+            var signed = security.Sign(duis);
+            var user = await parties.FindUserAsync(recipient, cancellationToken);
+            if (user?.ResponseUrl is not { } url)
+            {
+                await LogAsync(now, recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert undeliverable: {recipient} has no response URL", signed, cancellationToken);
+                continue;
+            }
+            await dispatcher.EnqueueAsync(recipient, url, duis.ResponseId.ToString(), signed, cancellationToken);
+        }
+    }
+
+    private Task LogAsync(Instant at, Eui64? user, string correlation, string outcome, byte[] payload, CancellationToken cancellationToken) =>
+        log.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, user, correlation, outcome, payload)], cancellationToken);
+}
