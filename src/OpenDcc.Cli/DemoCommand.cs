@@ -9,6 +9,7 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Hub;
@@ -52,6 +53,8 @@ internal static class DemoCommand
             using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: 1), context.Clock);
             world.Wan.Install(Electricity, world.Wan.Fleet[0].ElectricityMeter);
             world.Wan.Install(Gas, world.Wan.Fleet[0].GasMeter);
+            // The registration systems: the demo supplier supplies site 0, the demo network operator runs its area.
+            world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
             // A prepayment meter for the top-up.
             world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ChangePaymentMode(PaymentMode.Prepayment), context.Clock.GetCurrentInstant());
             await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
@@ -96,6 +99,9 @@ internal static class DemoCommand
                     new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),
                     new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant()))));
             await SendAsync("Top Up Device", Supplier, Electricity, 1, "2.2", DuisEndpoint.SendCommand, body: new XElement(Sr + "UTRN", "00050073946144332041"));
+            await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Electricity, 1, "11.1", DuisEndpoint.SendCommand,
+                body: [new XElement(Sr + "FirmwareImage", Convert.ToBase64String("OpenDcc demo firmware 1.1.0"u8)), new XElement(Sr + "FirmwareVersion", "1.1.0"), new XElement(Sr + "DeviceIDList", Electricity.ToString())]);
+            await SendAsync("Read Firmware Version", Supplier, Electricity, 1, "11.2", DuisEndpoint.SendCommand);
             await SendAsync("Read Inventory", Supplier, Eui64Defaults.Dsp, 8, "8.2", DuisEndpoint.NonDevice, body: new XElement(Sr + "DeviceID", Gas.ToString()));
             await SendAsync("Read Network Data", NetworkOperator, Electricity, 1, "4.10", DuisEndpoint.SendCommand);
             await SendAsync("Read Block Counters (gas suppliers only)", NetworkOperator, Gas, 1, "4.1.4", DuisEndpoint.SendCommand);
@@ -108,12 +114,22 @@ internal static class DemoCommand
                 body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceType", "ESME")]);
             context.Console.Write(table);
 
+            // A power cut at site 0 for ten minutes: the meter reports it and the restoration; both go to the supplier and the network operator.
+            var now = context.Clock.GetCurrentInstant();
+            await world.Wan.PowerOutageAsync(Electricity, now - Duration.FromMinutes(15), now - Duration.FromMinutes(5), ct);
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
             var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response (delivered to the user's URL)", "Code", "What the device said (GBCSPayload read with the ACB-device key)");
             foreach (var message in receiver.Received)
             {
                 var doc = XDocument.Parse(message);
                 var responseId = RequestId.Parse(doc.Descendants(Sr + "ResponseID").Single().Value);
+                if (doc.Descendants(Sr + "DeviceAlertMessage").SingleOrDefault() is { } deviceAlert)
+                {
+                    var code = deviceAlert.Element(Sr + "AlertCode")!.Value;
+                    asyncTable.AddRow(Markup.Escape($"device alert from {responseId.Originator} to {(responseId.Target == Supplier ? "Supplier" : "DNO")}"), "I0",
+                        Markup.Escape($"alert {code}: {(code == "8F35" ? "power outage" : code == "8F36" ? "power restored" : "device alert")}"));
+                    continue;
+                }
                 var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), responseId.Originator, Eui64Defaults.Dsp) is { Succeeded: true } answer
                     ? Describe(answer.Value!)
                     : "";
@@ -152,6 +168,7 @@ internal static class DemoCommand
         DeviceOutcome.Balance b => $"credit {b.CreditPence / 100.0:N2} GBP, {b.Mode}",
         DeviceOutcome.Refused r => $"refused: {r.Reason} ({r.Detail})",
         DeviceOutcome.Done => "done",
+        DeviceOutcome.FirmwareVersion f => $"firmware {f.Running}{(f.Pending is null ? "" : $", {f.Pending} pending")}",
         _ => outcome.ToString(),
     };
 
