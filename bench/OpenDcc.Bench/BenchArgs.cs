@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace OpenDcc.Bench;
 
-internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser)
+internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser, int Sites, int Devices)
 {
     public static BenchArgs Parse(string[] args)
     {
@@ -19,6 +19,8 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
             Int("--rounds", 3),
             values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("OPENDCC_BENCH_POSTGRES"),
             Int("--users", 128),
-            Int("--requests-per-user", 60));
+            Int("--requests-per-user", 60),
+            Int("--sites", 100_000),
+            Int("--devices", 10_000));
     }
 }

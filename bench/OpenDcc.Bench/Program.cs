@@ -3,6 +3,9 @@ using OpenDcc.Bench;
 // The OpenDcc bench app: end-to-end scenarios measured against a baseline in the same run.
 //   dotnet run -c Release --project bench/OpenDcc.Bench -- message-log [--entries N] [--batch N] [--payload BYTES] [--rounds N] [--postgres CONN]
 //   dotnet run -c Release --project bench/OpenDcc.Bench -- gateway [--users N] [--requests-per-user N] [--rounds N]
+//   dotnet run -c Release --project bench/OpenDcc.Bench -- device-path [--devices N] [--rounds N]
+//   dotnet run -c Release --project bench/OpenDcc.Bench -- device-memory [--devices N]
+//   dotnet run -c Release --project bench/OpenDcc.Bench -- fleet-read [--sites N]
 var scenario = args.FirstOrDefault() ?? "message-log";
 switch (scenario)
 {
@@ -10,7 +13,13 @@ switch (scenario)
         return await MessageLogBenchmark.RunAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
     case "gateway":
         return await GatewayBenchmark.RunAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
+    case "device-path":
+        return await DeviceBenchmark.RunPathAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
+    case "device-memory":
+        return await DeviceBenchmark.RunMemoryAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
+    case "fleet-read":
+        return await DeviceBenchmark.RunFleetReadAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
     default:
-        await Console.Error.WriteLineAsync($"unknown scenario '{scenario}'; scenarios: message-log, gateway");
+        await Console.Error.WriteLineAsync($"unknown scenario '{scenario}'; scenarios: message-log, gateway, device-path, device-memory, fleet-read");
         return 1;
 }

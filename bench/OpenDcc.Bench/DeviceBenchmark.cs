@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using NodaTime.Text;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
+using OpenDcc.Hub;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
+using OpenDcc.Storage;
+using Orleans.Core.Internal;
+using Orleans.Runtime;
+
+namespace OpenDcc.Bench;
+
+/// <summary>
+/// The device side of a hub, in process, on a zero-latency simulated WAN: requests handed to the gateway's
+/// <see cref="IDeviceRequestHandler"/> (the step after signature, replay and access checks), queued in the device's
+/// grain, translated by the GBCS reference adapter, exchanged with the simulated meter, and the signed I0 appended to
+/// the message log (the user has no response URL). A request is done when its response is in the log.
+/// </summary>
+internal static class DeviceBenchmark
+{
+    private const double PathTarget = 0.25;
+    private static readonly Eui64 User = new(0x90B3D51F30200001UL);
+
+    /// <summary>
+    /// (a) 4.1.1 to many devices, all in flight, against as many bare calls to a trivial grain in the same run.
+    /// Target: device path >= 0.25 x bare grain calls.
+    /// </summary>
+    public static async Task<int> RunPathAsync(BenchArgs args)
+    {
+        await using var hub = await BenchHub.StartAsync("device-path", args.Devices, withInventory: true);
+        var meters = hub.Meters();
+        var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
+        var variant = ServiceCatalogue.Duis["4.1.1"];
+        Console.WriteLine($"device-path: {meters.Count} devices x one 4.1.1 each per round, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        const int warmUpRounds = 2;
+        var pathRates = new List<double>();
+        var grainRates = new List<double>();
+        ulong counter = 1;
+        for (var round = 1 - warmUpRounds; round <= args.Rounds; round++)
+        {
+            var requests = meters.Select(m => Request(new RequestId(User, m.Id, counter++), variant, [])).ToList();
+            var (pathRate, outcomes) = await hub.DevicePathAsync(requests, meters);
+            var grainRate = await BareGrainCallsAsync(grains, meters.Count, round);
+            var failures = outcomes.Where(o => o.Key != ResponseCode.Success.Code).Sum(o => o.Value);
+            if (failures > 0)
+            {
+                throw new InvalidOperationException($"{failures} requests did not succeed: {string.Join(", ", outcomes.Select(o => $"{o.Key} x {o.Value}"))}");
+            }
+            if (round <= 0)
+            {
+                Console.WriteLine($"  warm-up: device path {pathRate,8:N0} req/s, bare grain calls {grainRate,9:N0} calls/s (not counted)");
+                continue;
+            }
+            pathRates.Add(pathRate);
+            grainRates.Add(grainRate);
+            Console.WriteLine($"  round {round}: device path {pathRate,8:N0} req/s   bare grain calls {grainRate,9:N0} calls/s   ratio {pathRate / grainRate:F3}");
+        }
+        var ratio = Median(pathRates) / Median(grainRates);
+        Console.WriteLine($"device-path: {Median(pathRates):N0} req/s through grain, adapter, simulated WAN, signing and log; bare grain calls {Median(grainRates):N0} calls/s; ratio {ratio:F3} (target >= {PathTarget:F2}: {(ratio >= PathTarget ? "met" : "NOT met")})");
+        return ratio >= PathTarget ? 0 : 2;
+    }
+
+    /// <summary>
+    /// (b) The managed heap a device costs while its grain is active, and once it has been deactivated.
+    /// Target: an idle device costs nothing (about 0 bytes).
+    /// </summary>
+    public static async Task<int> RunMemoryAsync(BenchArgs args)
+    {
+        await using var hub = await BenchHub.StartAsync("device-memory", args.Devices, withInventory: true);
+        var meters = hub.Meters();
+        var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var variant = ServiceCatalogue.Duis["4.1.1"];
+        Console.WriteLine($"device-memory: {meters.Count} devices, one 4.1.1 each through the device path; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        ulong counter = 1;
+        var before = HeapBytes();
+
+        // Pass 1 also makes what a device keeps outside its grain for good (the adapter's MAC key, the simulated
+        // meter's WAN endpoint), which later passes find already there; the last pass is the one reported.
+        const int passes = 3;
+        var idleBefore = before;
+        double activePerDevice = 0, idlePerDevice = 0, firstTouch = 0;
+        double PerDevice(long bytes) => (double)bytes / meters.Count;
+        for (var pass = 1; pass <= passes; pass++)
+        {
+            await hub.DevicePathAsync([.. meters.Select(m => Request(new RequestId(User, m.Id, counter++), variant, []))], meters);
+            var active = HeapBytes();
+            var activeActivations = await management.GetTotalActivationCount();
+            await DeactivateAsync(grains, management, meters);
+            var idle = HeapBytes();
+            var idleActivations = await management.GetTotalActivationCount();
+            (activePerDevice, idlePerDevice) = (PerDevice(active - idleBefore), PerDevice(idle - idleBefore));
+            firstTouch = pass == 1 ? idlePerDevice : firstTouch;
+            Console.WriteLine($"  pass {pass}: active {activePerDevice,7:N0} B/device ({activeActivations:N0} activations); deactivated {idlePerDevice,7:N0} B/device ({idleActivations:N0} activations){(pass == 1 ? " - first touch: adapter MAC key and simulated WAN endpoint stay" : "")}");
+            idleBefore = idle;
+        }
+        Console.WriteLine($"  heap before any device {before / 1024.0 / 1024:F1} MiB, after {passes} passes {idleBefore / 1024.0 / 1024:F1} MiB");
+        // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise).
+        var met = idlePerDevice <= Math.Max(16, activePerDevice * 0.01);
+        Console.WriteLine($"device-memory: active device {activePerDevice:N0} B (grain), deactivated device {idlePerDevice:N0} B (target ~0: {(met ? "met" : "NOT met")}); first touch leaves {firstTouch:N0} B/device outside the grain");
+        return met ? 0 : 2;
+    }
+
+    /// <summary>
+    /// (c) Every site's electricity meter read once with 4.8.1 for the previous settlement day (Europe/London),
+    /// first touch of every device, at most a window of requests outstanding.
+    /// </summary>
+    public static async Task<int> RunFleetReadAsync(BenchArgs args)
+    {
+        var setup = Stopwatch.StartNew();
+        // The device path takes the device from the caller (the gateway looked it up): no inventory rows needed.
+        await using var hub = await BenchHub.StartAsync("fleet-read", args.Sites, withInventory: false);
+        var meters = hub.Meters();
+        var variant = ServiceCatalogue.Duis["4.8.1"];
+        var zone = DateTimeZoneProviders.Tzdb["Europe/London"];
+        var today = hub.Clock.GetCurrentInstant().InZone(zone).Date;
+        var from = InstantPattern.ExtendedIso.Format(today.PlusDays(-1).AtStartOfDayInZone(zone).ToInstant());
+        var to = InstantPattern.ExtendedIso.Format(today.AtStartOfDayInZone(zone).ToInstant());
+        XElement Period() => new(DuisNamespaces.Sr + "ReadLogPeriod", new XElement(DuisNamespaces.Sr + "StartDateTime", from), new XElement(DuisNamespaces.Sr + "EndDateTime", to));
+        Console.WriteLine($"fleet-read: {meters.Count:N0} sites, one 4.8.1 ({from} to {to}) each; set-up {setup.Elapsed.TotalSeconds:F1} s; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        ulong counter = 1;
+        var requests = meters.Select(m => Request(new RequestId(User, m.Id, counter++), variant, [Period()])).ToList();
+        var (rate, outcomes) = await hub.DevicePathAsync(requests, meters, window: 20_000, progress: true);
+        var succeeded = outcomes.GetValueOrDefault(ResponseCode.Success.Code);
+        Console.WriteLine($"fleet-read: {meters.Count:N0} reads in {meters.Count / rate:F1} s, {rate:N0} reads/s; outcomes {string.Join(", ", outcomes.Select(o => $"{o.Key} x {o.Value:N0}"))}");
+        return succeeded == meters.Count ? 0 : 2;
+    }
+
+    private static async Task<double> BareGrainCallsAsync(IGrainFactory grains, int count, int round)
+    {
+        var watch = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(i => grains.GetGrain<IPingGrain>(i).PingAsync(round)));
+        var rate = count / watch.Elapsed.TotalSeconds;
+        return answers.All(a => a == round + 1) ? rate : throw new InvalidOperationException("a ping grain answered wrongly");
+    }
+
+    /// <summary>Asks the silo to collect every idle activation now, then any device grain still active to deactivate.</summary>
+    private static async Task DeactivateAsync(IGrainFactory grains, IManagementGrain management, IReadOnlyList<Device> meters)
+    {
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        // A device grain delays its own deactivation while it works (DelayDeactivation); collection may pass it by.
+        await Task.WhenAll(meters.Select(m => grains.GetGrain<OpenDcc.Hub.Grains.IDeviceQueueGrain>(m.Id.ToString()).Cast<IGrainManagementExtension>().DeactivateOnIdle().AsTask()));
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+    }
+
+    private static long HeapBytes()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static DuisRequest Request(RequestId id, ServiceReferenceVariant variant, XElement[] content) =>
+        new(id, 1, variant, DuisResponse.DefaultSchemaVersion, null, null, new XElement(DuisNamespaces.Sr + variant.BodyElement, content));
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>A hub on a temporary data directory with a simulated fleet, one DCC user (no response URL), started.</summary>
+    private sealed class BenchHub : IAsyncDisposable
+    {
+        private readonly string directory;
+        private readonly SimulatedWorld world;
+        private readonly IMessageLog log;
+        private readonly IDeviceRequestHandler handler;
+        private readonly DccUser user;
+
+        private BenchHub(string directory, SimulatedWorld world, WebApplication app, IClock clock, DccUser user)
+        {
+            this.directory = directory;
+            this.world = world;
+            this.user = user;
+            App = app;
+            Clock = clock;
+            log = app.Services.GetRequiredService<IMessageLog>();
+            handler = app.Services.GetRequiredService<IDeviceRequestHandler>();
+        }
+
+        public WebApplication App { get; }
+
+        public IClock Clock { get; }
+
+        public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory)
+        {
+            IClock clock = SystemClock.Instance;
+            var directory = Path.Combine(Path.GetTempPath(), $"opendcc-bench-{name}-" + Guid.NewGuid().ToString("N"));
+            var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: sites), clock, SimulatedWanOptions.Instant);
+            var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{LoopbackPorts.Free()}", SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free()), clock, world.Devices);
+            await app.StartAsync();
+            var store = app.Services.GetRequiredService<OpenDccStore>();
+            if (withInventory)
+            {
+                await world.AddToInventoryAsync(store.Inventory);
+            }
+            var user = new DccUser(User, "Bench Supplier", DccUserRole.ImportSupplier);
+            await store.Parties.AddUserAsync(user);
+            return new BenchHub(directory, world, app, clock, user);
+        }
+
+        /// <summary>Each site's electricity meter, as the inventory holds it.</summary>
+        public List<Device> Meters() => [.. world.InventoryDevices().Where(d => d.Type == DeviceType.ESME)];
+
+        /// <summary>
+        /// Submits the requests (request i to device i), keeping at most <paramref name="window"/> without a response,
+        /// and waits until every response is in the message log. Returns requests per second and the responses' codes.
+        /// </summary>
+        public async Task<(double Rate, Dictionary<string, int> Outcomes)> DevicePathAsync(IReadOnlyList<DuisRequest> requests, IReadOnlyList<Device> devices, int window = int.MaxValue, bool progress = false)
+        {
+            var start = (await log.ReadHeadAsync())?.Sequence ?? 0;
+            var watch = Stopwatch.StartNew();
+            var lastReport = TimeSpan.Zero;
+            const int chunk = 2_000;
+            for (var offset = 0; offset < requests.Count; offset += chunk)
+            {
+                // Back-pressure: a fleet-wide read is paced by the responses, as a head-end's scheduler would pace it.
+                var done = await WaitForLogAsync(start + offset - window, watch);
+                if (progress && watch.Elapsed - lastReport > TimeSpan.FromSeconds(10))
+                {
+                    lastReport = watch.Elapsed;
+                    Console.WriteLine($"  {watch.Elapsed.TotalSeconds,6:F0} s: {done - start,9:N0} done, {(done - start) / watch.Elapsed.TotalSeconds,7:N0} /s");
+                }
+                var refusals = await Task.WhenAll(Enumerable.Range(offset, Math.Min(chunk, requests.Count - offset)).Select(i => handler.SubmitAsync(requests[i], user, devices[i])));
+                if (refusals.FirstOrDefault(r => r is not null) is { } refusal)
+                {
+                    throw new InvalidOperationException($"refused: {refusal.Code} {refusal.Reason}");
+                }
+            }
+            await WaitForLogAsync(start + requests.Count, watch);
+            var rate = requests.Count / watch.Elapsed.TotalSeconds;
+            var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
+            await foreach (var entry in log.ReadAsync(start + 1))
+            {
+                var code = entry.Record.Outcome.Split(' ')[0];
+                outcomes[code] = outcomes.GetValueOrDefault(code) + 1;
+            }
+            return (rate, outcomes);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await App.StopAsync();
+                await App.DisposeAsync();
+            }
+            finally
+            {
+                world.Dispose();
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+
+        private async Task<long> WaitForLogAsync(long target, Stopwatch watch)
+        {
+            var limit = watch.Elapsed + TimeSpan.FromMinutes(2);
+            while (true)
+            {
+                var head = (await log.ReadHeadAsync())?.Sequence ?? 0;
+                if (head >= target)
+                {
+                    return head;
+                }
+                if (watch.Elapsed > limit)
+                {
+                    throw new TimeoutException($"the message log stayed at {head} for two minutes, waiting for {target}");
+                }
+                await Task.Delay(1);
+            }
+        }
+    }
+}
+
+/// <summary>The baseline of the device path: a bare grain call, nothing stored, nothing awaited inside.</summary>
+internal interface IPingGrain : IGrainWithIntegerKey
+{
+    Task<int> PingAsync(int value);
+}
+
+internal sealed class PingGrain : Grain, IPingGrain
+{
+    public Task<int> PingAsync(int value) => Task.FromResult(value + 1);
+}
