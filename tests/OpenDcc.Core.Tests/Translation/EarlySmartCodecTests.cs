@@ -39,7 +39,7 @@ public class EarlySmartCodecTests
 
     [Property]
     public Property Every_alert_decodes_to_itself_with_its_header() =>
-        Prop.ForAll(Alerts.ToArbitrary(), Headers, (alert, header) =>
+        Prop.ForAll(DeviceAlerts.ToArbitrary(), Headers, (alert, header) =>
         {
             var decoded = EarlySmartCodec.DecodeAlert(EarlySmartCodec.EncodeAlert(header, alert));
             return decoded.Succeeded && decoded.Value == alert && decoded.Header == header;

@@ -49,7 +49,7 @@ public sealed class GbcsCodecTests : IDisposable
 
     [Property]
     public Property Every_alert_decodes_to_itself_with_its_header() =>
-        Prop.ForAll(Alerts.ToArbitrary(), Headers, (alert, header) =>
+        Prop.ForAll(DeviceAlerts.ToArbitrary(), Headers, (alert, header) =>
         {
             var decoded = GbcsCodec.DecodeAlert(GbcsCodec.EncodeAlert(header, alert, key), key);
             return decoded.Succeeded && decoded.Value == alert && decoded.Header == header;

@@ -88,7 +88,7 @@ internal static class VocabularyGenerators
         from detail in Text
         select (DeviceOutcome)new DeviceOutcome.Refused(reason, detail));
 
-    public static Gen<DeviceAlert> Alerts =>
+    public static Gen<DeviceAlert> DeviceAlerts =>
         from kind in Any<DeviceAlertKind>()
         from code in Gen.Choose(0, ushort.MaxValue)
         from at in At
