@@ -50,10 +50,7 @@ internal sealed class DeviceAlertReceiver(
         }
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
-            // A counter per alert copy that only rises, from the clock so a restart does not go back.
-            var next = (ulong)Math.Max(Interlocked.Increment(ref counter), now.ToUnixTimeTicks() / 10);
-            Interlocked.Exchange(ref counter, (long)next);
-            var duis = new DuisDeviceAlert(device, recipient, next, alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
+            var duis = new DuisDeviceAlert(device, recipient, NextCounter(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
             var signed = security.Sign(duis);
             var user = await parties.FindUserAsync(recipient, cancellationToken);
             if (user?.ResponseUrl is not { } url)
@@ -63,6 +60,19 @@ internal sealed class DeviceAlertReceiver(
             }
             await dispatcher.EnqueueAsync(recipient, url, duis.ResponseId.ToString(), signed, cancellationToken);
         }
+    }
+
+    /// <summary>A counter per alert copy that only rises, at least the clock in microseconds so a restart does not go back.</summary>
+    private ulong NextCounter(Instant now)
+    {
+        long current, next;
+        do
+        {
+            current = Volatile.Read(ref counter);
+            next = Math.Max(current + 1, now.ToUnixTimeTicks() / 10);
+        }
+        while (Interlocked.CompareExchange(ref counter, next, current) != current);
+        return (ulong)next;
     }
 
     private Task LogAsync(Instant at, Eui64? user, string correlation, string outcome, byte[] payload, CancellationToken cancellationToken) =>
