@@ -14,7 +14,7 @@ namespace OpenDcc.Storage;
 /// </summary>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert) : IInventoryStore
 {
-    private const string Columns = "id, device_type, smi_status, model";
+    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region";
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -50,10 +50,12 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             rows => InsertCommand(connection, transaction, rows),
             (parameters, row, device) =>
             {
-                parameters[4 * row].Value = device.Id.ToString();
-                parameters[(4 * row) + 1].Value = device.Type.ToString();
-                parameters[(4 * row) + 2].Value = device.Status.ToString();
-                parameters[(4 * row) + 3].Value = (object?)device.Model ?? DBNull.Value;
+                parameters[6 * row].Value = device.Id.ToString();
+                parameters[(6 * row) + 1].Value = device.Type.ToString();
+                parameters[(6 * row) + 2].Value = device.Status.ToString();
+                parameters[(6 * row) + 3].Value = (object?)device.Model ?? DBNull.Value;
+                parameters[(6 * row) + 4].Value = (object?)device.CommsHub?.ToString() ?? DBNull.Value;
+                parameters[(6 * row) + 5].Value = (object?)device.Region?.ToString() ?? DBNull.Value;
             },
             async (insert, offset, rows) =>
             {
@@ -174,7 +176,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
     }
 
-    /// <summary><c>INSERT … VALUES (@i0, @t0, @s0, @m0), (@i1, @t1, @s1, @m1) …</c> with its parameters, values bound later.</summary>
+    /// <summary><c>INSERT … VALUES (@i0, @t0, @s0, @m0, @h0, @r0), (@i1, …) …</c> with its parameters, values bound later.</summary>
     private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
     {
         var sql = new StringBuilder($"INSERT INTO device ({Columns}) VALUES ");
@@ -182,13 +184,18 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         for (var row = 0; row < rows; row++)
         {
             var n = row.ToString(CultureInfo.InvariantCulture);
-            sql.Append(row == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{n}, @t{n}, @s{n}, @m{n})");
-            command.With("@i" + n, null).With("@t" + n, null).With("@s" + n, null).With("@m" + n, null);
+            sql.Append(row == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{n}, @t{n}, @s{n}, @m{n}, @h{n}, @r{n})");
+            command.With("@i" + n, null).With("@t" + n, null).With("@s" + n, null).With("@m" + n, null).With("@h" + n, null).With("@r" + n, null);
         }
         command.CommandText = sql.Append(" ON CONFLICT (id) DO NOTHING").ToString();
         return command;
     }
 
     private static Device ReadDevice(DbDataReader r) =>
-        new(Eui64.Parse(r.GetString(0)), DeviceTypes.Parse(r.GetString(1)), SmiStatuses.Parse(r.GetString(2))) { Model = r.IsDBNull(3) ? null : r.GetString(3) };
+        new(Eui64.Parse(r.GetString(0)), DeviceTypes.Parse(r.GetString(1)), SmiStatuses.Parse(r.GetString(2)))
+        {
+            Model = r.IsDBNull(3) ? null : r.GetString(3),
+            CommsHub = r.IsDBNull(4) ? null : Eui64.Parse(r.GetString(4)),
+            Region = r.IsDBNull(5) ? null : Enum.Parse<OpenDcc.Core.Wan.WanRegion>(r.GetString(5)),
+        };
 }

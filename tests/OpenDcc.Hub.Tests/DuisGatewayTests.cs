@@ -6,6 +6,7 @@ using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Simulator.Wan;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
@@ -78,6 +79,24 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.All(received, r => Assert.Equal(Meter, r.From));
         Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == Supplier).Select(r => r.Code).Order());
         Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == NetworkOperator).Select(r => r.Code).Order());
+    }
+
+    [Fact]
+    public async Task The_meters_behind_one_comms_hub_are_each_answered_through_the_hubs_queues()
+    {
+        var site = hub.World.Wan.Fleet[0];
+        await hub.World.AddToInventoryAsync(hub.Store.Inventory);
+        var electricity = await hub.Store.Inventory.FindDeviceAsync(site.ElectricityMeter.Id);
+        Assert.Equal(site.CommsHubId, electricity!.CommsHub);
+        Assert.Equal(SimulatedWorld.RegionOf(site), electricity.Region);
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, site.ElectricityMeter.Id, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, site.GasMeter.Id, hub.NextCounter(), 1, "4.1.1"))).Code);
+
+        var answers = new[] { await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)) }
+            .ToDictionary(a => RequestId.Parse(XDocument.Parse(a).Descendants(Sr + "ResponseID").Single().Value).Originator);
+        Assert.Equal(RegisterUnit.WattHours, Assert.IsType<DeviceOutcome.Registers>(hub.ReadDeviceAnswer(answers[site.ElectricityMeter.Id], site.ElectricityMeter.Id)).Unit);
+        Assert.Equal(RegisterUnit.CubicDecimetres, Assert.IsType<DeviceOutcome.Registers>(hub.ReadDeviceAnswer(answers[site.GasMeter.Id], site.GasMeter.Id)).Unit);
     }
 
     [Fact]

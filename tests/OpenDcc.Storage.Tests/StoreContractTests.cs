@@ -104,7 +104,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task An_added_device_is_found_with_every_field_listed_and_counted()
     {
-        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { Model = "OPENDCC-ES1" };
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { Model = "OPENDCC-ES1", CommsHub = CommsHub, Region = OpenDcc.Core.Wan.WanRegion.North };
         var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned);
         await store.Inventory.AddDeviceAsync(meter);
         await store.Inventory.AddDeviceAsync(hub);

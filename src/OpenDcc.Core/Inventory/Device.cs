@@ -4,8 +4,8 @@ namespace OpenDcc.Core.Inventory;
 
 /// <summary>
 /// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
-/// what kind it is (E11), where it is in its life (E5), and its model, which picks the translation adapter. Site,
-/// comms hub and history join it later.
+/// what kind it is (E11), where it is in its life (E5), its model, which picks the translation adapter, and the comms
+/// hub and WAN region its commands go through. Site and history join it later.
 /// </summary>
 public sealed record Device
 {
@@ -32,6 +32,12 @@ public sealed record Device
 
     /// <summary>The manufacturer's model identifier, when known; translation adapters are configured per model.</summary>
     public string? Model { get; init; }
+
+    /// <summary>The communications hub the device is joined to (a hub is its own); its commands queue in that hub's grain.</summary>
+    public Eui64? CommsHub { get; init; }
+
+    /// <summary>The SM WAN region of the device's comms hub, by which its commands are throttled.</summary>
+    public Wan.WanRegion? Region { get; init; }
 }
 
 /// <summary>The inventory already holds a device with one or more of the IDs being added.</summary>

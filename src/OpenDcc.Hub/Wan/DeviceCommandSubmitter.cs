@@ -7,7 +7,7 @@ using OpenDcc.Hub.Grains;
 
 namespace OpenDcc.Hub.Wan;
 
-/// <summary>The gateway's way to devices: checks that the device's adapter carries the request, then queues it in the device's grain.</summary>
+/// <summary>The gateway's way to devices: checks that the device's adapter carries the request, then queues it in its comms hub's grain.</summary>
 internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrainFactory grains) : IDeviceRequestHandler
 {
     public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
@@ -24,7 +24,8 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrai
         {
             return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
         }
-        await grains.GetGrain<IDeviceQueueGrain>(device.Id.ToString()).EnqueueAsync(new QueuedCommand(
+        // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
+        await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
             request.RequestId.ToString(),
             request.Variant.Id,
             request.SchemaVersion,
@@ -33,7 +34,9 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrai
             user.ResponseUrl?.ToString(),
             CommandPriorities.Of(request.Variant, operation!),
             device.Model,
-            device.Type)).WaitAsync(cancellationToken);
+            device.Type,
+            device.Id.ToString(),
+            device.Region ?? WanRegion.Central)).WaitAsync(cancellationToken);
         return null;
     }
 }

@@ -69,11 +69,19 @@ public sealed class SimulatedWorld : IDisposable
 
     /// <summary>The fleet's meters as inventory rows: commissioned, with their model.</summary>
     public IEnumerable<Device> InventoryDevices() =>
-        Wan.Fleet.Sites.SelectMany(site => site.Devices)
-            .Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned)
-            {
-                Model = d.Type is not (DeviceType.ESME or DeviceType.GSME) ? null : Wan.FormatOf(d.Id) == WireFormat.EarlySmart ? EarlySmartModel : GbcsModel,
-            });
+        Wan.Fleet.Sites.SelectMany(site => site.Devices.Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned)
+        {
+            Model = d.Type is not (DeviceType.ESME or DeviceType.GSME) ? null : Wan.FormatOf(d.Id) == WireFormat.EarlySmart ? EarlySmartModel : GbcsModel,
+            CommsHub = site.CommsHubId,
+            Region = RegionOf(site),
+        }));
+
+    /// <summary>The SM WAN region of a fleet site: North, Central and South in turn.</summary>
+    public static WanRegion RegionOf(SimulatedSite site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        return (WanRegion)(site.Number % 3);
+    }
 
     /// <summary>
     /// Reads a device's GBCS frame (a DUIS GBCSPayload) as its supplier would with the key the frame was MACed

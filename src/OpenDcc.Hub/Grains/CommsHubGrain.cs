@@ -11,10 +11,13 @@ using Orleans.Concurrency;
 
 namespace OpenDcc.Hub.Grains;
 
-/// <summary>One per device (keyed by its EUI-64): the device's command queue over the SM WAN.</summary>
-public interface IDeviceQueueGrain : IGrainWithStringKey
+/// <summary>
+/// One per communications hub (keyed by its EUI-64; a device with no hub recorded has a grain of its own): the
+/// command queues of the devices joined to it, over the SM WAN.
+/// </summary>
+public interface ICommsHubGrain : IGrainWithStringKey
 {
-    /// <summary>Queues a command; returns at once. The device's answer, or E20/E21, reaches the user through delivery.</summary>
+    /// <summary>Queues a command for one of the hub's devices; returns at once. The device's answer, or E20/E21, reaches the user through delivery.</summary>
     Task EnqueueAsync(QueuedCommand command);
 }
 
@@ -29,76 +32,81 @@ public sealed record QueuedCommand(
     [property: Id(5)] string? ResponseUrl,
     [property: Id(6)] CommandPriority Priority,
     [property: Id(7)] string? Model,
-    [property: Id(8)] DeviceType DeviceType);
+    [property: Id(8)] DeviceType DeviceType,
+    [property: Id(9)] string Device,
+    [property: Id(10)] WanRegion Region);
 
 /// <summary>
-/// Holds a device's queued commands in priority lanes (critical, prepayment, normal, bulk; first come first served
-/// within a lane) and keeps one in flight at a time: translates it with the device model's adapter, protects it
-/// with a counter that only rises, sends it through the WAN (throttled per region), retries with backoff, and hands
-/// the answer, or E20 (unreachable) / E21 (no answer), to the response sender. Nothing is written per command:
-/// the queue lives in memory and the grain is collected when idle.
+/// Holds, for each device joined to the hub, its queued commands in priority lanes (critical, prepayment, normal,
+/// bulk; first come first served within a lane) and keeps one in flight per device: translates it with the device
+/// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region),
+/// retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
+/// Nothing is written per command: the queues live in memory and the grain is collected when idle.
 /// </summary>
 [Reentrant]
-internal sealed class DeviceQueueGrain(
+internal sealed class CommsHubGrain(
     TranslationAdapters adapters,
     IWanTransport wan,
     WanRegionThrottle throttle,
     WanOptions options,
     DeviceResponseSender responses,
     IClock clock,
-    ILogger<DeviceQueueGrain> logger) : Grain, IDeviceQueueGrain
+    ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
-    private readonly PriorityQueue<QueuedCommand, (CommandPriority Priority, long Sequence)> queue = new();
+    private readonly Dictionary<Eui64, DeviceLane> lanes = [];
     private long sequence;
-    private ulong lastCounter;
-    private bool sending;
-    private Eui64 device;
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        device = Eui64.Parse(this.GetPrimaryKeyString());
-        return Task.CompletedTask;
-    }
 
     public Task EnqueueAsync(QueuedCommand command)
     {
-        queue.Enqueue(command, (command.Priority, sequence++));
-        if (!sending)
+        ArgumentNullException.ThrowIfNull(command);
+        var device = Eui64.Parse(command.Device);
+        if (!lanes.TryGetValue(device, out var lane))
         {
-            sending = true;
+            lanes[device] = lane = new DeviceLane(device);
+        }
+        lane.Queue.Enqueue(command, (command.Priority, sequence++));
+        if (!lane.Sending)
+        {
+            lane.Sending = true;
             // Runs on the grain's scheduler; the grain stays active while it works.
-            _ = SendQueuedAsync();
+            _ = SendQueuedAsync(lane);
         }
         return Task.CompletedTask;
     }
 
-    private async Task SendQueuedAsync()
+    private async Task SendQueuedAsync(DeviceLane lane)
     {
         try
         {
-            while (queue.TryDequeue(out var command, out _))
+            while (lane.Queue.TryDequeue(out var command, out _))
             {
                 DelayDeactivation(TimeSpan.FromMinutes(5));
                 try
                 {
-                    await SendAsync(command);
+                    await SendAsync(lane, command);
                 }
 #pragma warning disable CA1031 // One command's failure must not stop the device's queue; it is logged.
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
-                    logger.LogError(e, "{RequestId} to {Device} failed", command.RequestId, device);
+                    logger.LogError(e, "{RequestId} to {Device} failed", command.RequestId, lane.Device);
                 }
             }
         }
         finally
         {
-            sending = false;
+            lane.Sending = false;
+            // An idle device's lane goes: the grain keeps nothing for devices with nothing queued.
+            if (lane.Queue.Count == 0)
+            {
+                lanes.Remove(lane.Device);
+            }
         }
     }
 
-    private async Task SendAsync(QueuedCommand command)
+    private async Task SendAsync(DeviceLane lane, QueuedCommand command)
     {
+        var device = lane.Device;
         var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
         var reference = new DeviceRequestReference(OpenDcc.Core.Identifiers.RequestId.Parse(command.RequestId), variant.ServiceReference, variant.Id, command.SchemaVersion);
         var user = Eui64.Parse(command.User);
@@ -114,8 +122,8 @@ internal sealed class DeviceQueueGrain(
 
         // A counter the device has not seen: above the last one this activation used and above the clock in
         // microseconds, so a reactivated grain does not go back.
-        lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
-        var bytes = adapter.ToDevice(operation!, device, lastCounter);
+        lane.LastCounter = Math.Max(lane.LastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
+        var bytes = adapter.ToDevice(operation!, device, lane.LastCounter);
         string? lastFailure = null;
         var unreachable = false;
         for (var attempt = 0; attempt <= options.Retries; attempt++)
@@ -128,7 +136,7 @@ internal sealed class DeviceQueueGrain(
             try
             {
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
-                using (await throttle.EnterAsync(WanRegion.Central, timeout.Token))
+                using (await throttle.EnterAsync(command.Region, timeout.Token))
                 {
                     answer = await wan.ExchangeAsync(device, bytes, timeout.Token);
                 }
@@ -158,5 +166,17 @@ internal sealed class DeviceQueueGrain(
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
         await responses.SendAsync(reference, unreachable ? "E20" : "E21", new ResponsePayload.None(), user, responseUrl);
+    }
+
+    /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>
+    private sealed class DeviceLane(Eui64 device)
+    {
+        public Eui64 Device { get; } = device;
+
+        public PriorityQueue<QueuedCommand, (CommandPriority Priority, long Sequence)> Queue { get; } = new();
+
+        public bool Sending { get; set; }
+
+        public ulong LastCounter { get; set; }
     }
 }
