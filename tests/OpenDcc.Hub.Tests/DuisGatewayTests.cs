@@ -127,6 +127,14 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_future_dated_device_request_is_refused_rather_than_executed_at_once()
+    {
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "7.4", "<sr:ExecutionDateTime>2030-01-15T09:00:00.00Z</sr:ExecutionDateTime>"));
+
+        Assert.Equal("E100", code);
+    }
+
+    [Fact]
     public async Task A_top_up_to_a_meter_in_credit_mode_is_refused_by_the_meter_itself()
     {
         var meter = hub.World.Wan.Fleet[0].ElectricityMeter;

@@ -20,6 +20,13 @@ public static class DuisOperations
     /// </summary>
     public const string NotTranslated = "E11";
 
+    /// <summary>
+    /// The response code for a future-dated device request (one whose body carries an <c>ExecutionDateTime</c>):
+    /// OpenDcc does not hold commands for later yet (Scheduling/), and executing it at once would be wrong.
+    /// The gateway's "not available yet" code (choice, documented).
+    /// </summary>
+    public const string FutureDatedNotAvailable = "E100";
+
     /// <summary>The SRVs translated into an operation, by SRV.</summary>
     public static IReadOnlyCollection<string> Variants => Readers.Keys;
 

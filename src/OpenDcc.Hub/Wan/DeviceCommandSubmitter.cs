@@ -15,6 +15,10 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrai
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(device);
+        if (request.Body.Descendants(DuisNamespaces.Sr + "ExecutionDateTime").FirstOrDefault() is { } executeAt)
+        {
+            return new DeviceRefusal(DuisOperations.FutureDatedNotAvailable, $"future-dated execution ({executeAt.Value}) is not available yet");
+        }
         if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var operation, out var failure))
         {
             return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
