@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using NodaTime;
+using OpenDcc.Core.Caching;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Inventory;
@@ -14,31 +14,15 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 {
     public static readonly Duration DefaultFreshness = Duration.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<Eui64, (Device Device, Instant Read)> devices = new();
+    private readonly FreshnessCache<Eui64, Device> devices = new(clock, freshFor);
 
-    public async Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
-    {
-        var now = clock.GetCurrentInstant();
-        if (devices.TryGetValue(id, out var cached) && now - cached.Read < freshFor)
-        {
-            return cached.Device;
-        }
-        var device = await inner.FindDeviceAsync(id, cancellationToken);
-        if (device is null)
-        {
-            devices.TryRemove(id, out _);
-        }
-        else
-        {
-            devices[id] = (device, now);
-        }
-        return device;
-    }
+    public Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default) =>
+        devices.GetOrReadAsync(id, inner.FindDeviceAsync, cancellationToken);
 
     public async Task AddDeviceAsync(Device device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(device);
-        devices.TryRemove(device.Id, out _);
+        devices.Forget(device.Id);
         await inner.AddDeviceAsync(device, cancellationToken);
     }
 
@@ -47,7 +31,7 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
         ArgumentNullException.ThrowIfNull(devicesToAdd);
         foreach (var device in devicesToAdd)
         {
-            devices.TryRemove(device.Id, out _);
+            devices.Forget(device.Id);
         }
         await inner.AddDevicesAsync(devicesToAdd, cancellationToken);
     }

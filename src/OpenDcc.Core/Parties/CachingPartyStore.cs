@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using NodaTime;
+using OpenDcc.Core.Caching;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -16,37 +16,21 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
     /// <summary>How long a suspension made by another process may take to reach a running hub.</summary>
     public static readonly Duration DefaultFreshness = Duration.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<Eui64, (DccUser User, Instant Read)> users = new();
+    private readonly FreshnessCache<Eui64, DccUser> users = new(clock, freshFor);
 
-    public async Task<DccUser?> FindUserAsync(Eui64 id, CancellationToken cancellationToken = default)
-    {
-        var now = clock.GetCurrentInstant();
-        if (users.TryGetValue(id, out var cached) && now - cached.Read < freshFor)
-        {
-            return cached.User;
-        }
-        var user = await inner.FindUserAsync(id, cancellationToken);
-        if (user is null)
-        {
-            users.TryRemove(id, out _);
-        }
-        else
-        {
-            users[id] = (user, now);
-        }
-        return user;
-    }
+    public Task<DccUser?> FindUserAsync(Eui64 id, CancellationToken cancellationToken = default) =>
+        users.GetOrReadAsync(id, inner.FindUserAsync, cancellationToken);
 
     public async Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        users.TryRemove(user.Id, out _);
+        users.Forget(user.Id);
         await inner.AddUserAsync(user, cancellationToken);
     }
 
     public async Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
     {
-        users.TryRemove(id, out _);
+        users.Forget(id);
         try
         {
             await inner.SetUserStatusAsync(id, status, cancellationToken);
@@ -54,7 +38,7 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
         finally
         {
             // A lookup racing with the change may have cached the old status again.
-            users.TryRemove(id, out _);
+            users.Forget(id);
         }
     }
 

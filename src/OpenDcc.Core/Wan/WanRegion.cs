@@ -24,8 +24,6 @@ public sealed class WanRegionThrottle(int concurrencyPerRegion) : IDisposable
         return new Slot(gate);
     }
 
-    public int Available(WanRegion region) => gates[(int)region].CurrentCount;
-
     public void Dispose()
     {
         foreach (var gate in gates)

@@ -13,14 +13,11 @@ public sealed class SimulatedRegistrationData : IRegistrationDataSource
 {
     private readonly ConcurrentDictionary<Eui64, MeterPointRegistration> byDevice = new();
 
-    /// <summary>The registration every fleet device has unless registered on its own; null: none.</summary>
+    /// <summary>The registration every device has unless registered on its own; null: none.</summary>
     public MeterPointRegistration? FleetRegistration { get; set; }
-
-    /// <summary>Which devices count as the fleet's (all when not set).</summary>
-    public Func<Eui64, bool> IsFleetDevice { get; set; } = _ => true;
 
     public void Register(Eui64 device, MeterPointRegistration registration) => byDevice[device] = registration ?? throw new ArgumentNullException(nameof(registration));
 
     public Task<MeterPointRegistration?> FindByDeviceAsync(Eui64 device, CancellationToken cancellationToken = default) =>
-        Task.FromResult(byDevice.TryGetValue(device, out var registration) ? registration : IsFleetDevice(device) ? FleetRegistration : null);
+        Task.FromResult(byDevice.TryGetValue(device, out var registration) ? registration : FleetRegistration);
 }
