@@ -40,6 +40,7 @@ public sealed class TestHub : IAsyncDisposable
     private readonly Dictionary<Eui64, X509Certificate2> keys = [];
     private WebApplication app = null!;
     private long counter = 1000;
+    private Duration wanLatency;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -58,9 +59,10 @@ public sealed class TestHub : IAsyncDisposable
 
     public X509Certificate2 DspCertificate => new FileKeyStore(Path.Combine(DataDirectory, "keys")).LoadDspIdentity();
 
-    public static async Task<TestHub> StartAsync()
+    /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null)
     {
-        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")));
+        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N"))) { wanLatency = wanLatency ?? Duration.Zero };
         hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();
         await hub.ProvisionAsync();
@@ -81,7 +83,8 @@ public sealed class TestHub : IAsyncDisposable
         var port = FreePort();
         World?.Dispose();
         World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance,
-            options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
+            new SimulatedWanOptions(wanLatency, LossPerMille: 0),
+            options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
         // The test meters, installed on the simulated WAN under the IDs the tests use.
         World.Wan.Install(Meter, World.Wan.Fleet[0].ElectricityMeter);
         World.Wan.Install(GasMeter, World.Wan.Fleet[0].GasMeter);
