@@ -14,6 +14,10 @@ internal static class InventoryCommand
     private const string IdColumn = "device_id";
     private const string TypeColumn = "device_type";
     private const string StatusColumn = "smi_status";
+    private const string ModelColumn = "model";
+    private const string HubColumn = "comms_hub";
+    private const string RegionColumn = "wan_region";
+    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}]";
 
     public static Command Create(CliContext context)
     {
@@ -22,20 +26,28 @@ internal static class InventoryCommand
         var device = new Option<string>("--device") { Description = "The device's EUI-64", Required = true };
         var type = new Option<string>("--type") { Description = "ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", Required = true };
         var status = new Option<string?>("--status") { Description = $"SMI status, e.g. Pending, InstalledNotCommissioned, Commissioned. Default: {DefaultStatus}" };
-        var add = new Command("add", "Add a device to the inventory") { device, type, status };
+        var model = new Option<string?>("--model") { Description = "The manufacturer's model, which picks the translation adapter (default: the default adapter)" };
+        var hub = new Option<string?>("--comms-hub") { Description = "The EUI-64 of the comms hub the device is joined to" };
+        var region = new Option<string?>("--region") { Description = "The SM WAN region of its comms hub: North, Central or South" };
+        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region };
         add.SetAction(async (parsed, ct) =>
         {
             var added = new Device(
                 UsersCommand.ParseField("--device", () => Eui64.Parse(parsed.GetRequiredValue(device))),
                 UsersCommand.ParseField("--type", () => DeviceTypes.Parse(parsed.GetRequiredValue(type))),
-                parsed.GetValue(status) is { } s ? UsersCommand.ParseField("--status", () => SmiStatuses.Parse(s)) : DefaultStatus);
+                parsed.GetValue(status) is { } s ? UsersCommand.ParseField("--status", () => SmiStatuses.Parse(s)) : DefaultStatus)
+            {
+                Model = parsed.GetValue(model) is { Length: > 0 } m ? m.Trim() : null,
+                CommsHub = parsed.GetValue(hub) is { } h ? UsersCommand.ParseField("--comms-hub", () => Eui64.Parse(h)) : null,
+                Region = parsed.GetValue(region) is { } r ? UsersCommand.ParseField("--region", () => ParseRegion(r)) : null,
+            };
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Inventory.AddDeviceAsync(added, ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
             return 0;
         });
 
-        var file = new Argument<FileInfo>("file") { Description = $"CSV with the header {IdColumn},{TypeColumn}[,{StatusColumn}]; a missing or empty status is {DefaultStatus}" };
+        var file = new Argument<FileInfo>("file") { Description = $"CSV with the header {Header}; a missing or empty status is {DefaultStatus}, other missing or empty fields stay unknown" };
         var import = new Command("import", "Add every device in a CSV file in one transaction; a single invalid row imports nothing") { file };
         import.SetAction(async (parsed, ct) =>
         {
@@ -75,10 +87,10 @@ internal static class InventoryCommand
         {
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var all = await store.Inventory.ListDevicesAsync(ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status");
+            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region");
             foreach (var d in all)
             {
-                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString());
+                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", d.Region?.ToString() ?? "");
             }
             context.Console.Write(table);
             context.Console.WriteLine($"{all.Count} devices");
@@ -111,7 +123,7 @@ internal static class InventoryCommand
         }
         faults = [];
         var rows = new List<Row>();
-        int[]? columns = null; // positions of device_id, device_type, smi_status (-1 when absent)
+        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region (-1 when absent)
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
         var number = 0;
@@ -156,38 +168,70 @@ internal static class InventoryCommand
             {
                 faults.Add((number, $"{StatusColumn}: {statusError}"));
             }
+            var modelText = columns[3] < 0 ? "" : fields[columns[3]];
+            var hubText = columns[4] < 0 ? "" : fields[columns[4]];
+            Eui64? hub = null;
+            if (hubText.Length > 0)
+            {
+                if (Eui64.TryParse(hubText, out var parsedHub, out var hubError))
+                {
+                    hub = parsedHub;
+                }
+                else
+                {
+                    faults.Add((number, $"{HubColumn}: {hubError}"));
+                }
+            }
+            var regionText = columns[5] < 0 ? "" : fields[columns[5]];
+            OpenDcc.Core.Wan.WanRegion? region = null;
+            if (regionText.Length > 0)
+            {
+                if (Enum.TryParse<OpenDcc.Core.Wan.WanRegion>(regionText, ignoreCase: true, out var parsedRegion) && Enum.IsDefined(parsedRegion))
+                {
+                    region = parsedRegion;
+                }
+                else
+                {
+                    faults.Add((number, $"{RegionColumn}: '{regionText}' is not North, Central or South"));
+                }
+            }
             if (faults.Count == before)
             {
-                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value)));
+                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value) { Model = modelText.Length > 0 ? modelText : null, CommsHub = hub, Region = region }));
             }
         }
         if (columns is null)
         {
-            throw new FormatException($"{csv.Name}: empty; the first line must be the header {IdColumn},{TypeColumn}[,{StatusColumn}]");
+            throw new FormatException($"{csv.Name}: empty; the first line must be the header {Header}");
         }
         return rows;
     }
 
     private static int[] ReadHeader(FileInfo csv, int line, string[] names)
     {
-        var columns = new[] { -1, -1, -1 };
-        string[] known = [IdColumn, TypeColumn, StatusColumn];
+        var columns = new[] { -1, -1, -1, -1, -1, -1 };
+        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn];
         for (var i = 0; i < names.Length; i++)
         {
             var k = Array.FindIndex(known, n => string.Equals(n, names[i], StringComparison.OrdinalIgnoreCase));
             if (k < 0 || columns[k] >= 0)
             {
                 throw new FormatException(
-                    $"{csv.Name} line {line}: {(k < 0 ? "unknown" : "repeated")} column '{names[i]}'; the header is {IdColumn},{TypeColumn}[,{StatusColumn}]");
+                    $"{csv.Name} line {line}: {(k < 0 ? "unknown" : "repeated")} column '{names[i]}'; the header is {Header}");
             }
             columns[k] = i;
         }
         if (columns[0] < 0 || columns[1] < 0)
         {
-            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn})");
+            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn})");
         }
         return columns;
     }
+
+    private static OpenDcc.Core.Wan.WanRegion ParseRegion(string text) =>
+        Enum.TryParse<OpenDcc.Core.Wan.WanRegion>(text.Trim(), ignoreCase: true, out var region) && Enum.IsDefined(region)
+            ? region
+            : throw new FormatException($"'{text}' is not North, Central or South");
 
     /// <summary>Trims a field and the double quotes a spreadsheet may put round it.</summary>
     private static string Unquote(string field)

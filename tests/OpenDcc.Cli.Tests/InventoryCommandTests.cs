@@ -77,6 +77,35 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Model_comms_hub_and_region_are_taken_from_add_and_import_and_listed()
+    {
+        var (code, _, _) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--model", "OPENDCC-SIM-ES1", "--comms-hub", CommsHub, "--region", "north");
+        Assert.Equal(0, code);
+        var csv = WriteCsv("device_id,device_type,model,comms_hub,wan_region", $"{GasMeter},GSME,OPENDCC-SIM-GBCS,{CommsHub},South", $"{CommsHub},CHF,,,");
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "import", csv)).ExitCode);
+
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+OPENDCC-SIM-ES1\s+{CommsHub}\s+North", Row(list, Meter));
+        Assert.Matches($@"{GasMeter}\s+GSME\s+Commissioned\s+OPENDCC-SIM-GBCS\s+{CommsHub}\s+South", Row(list, GasMeter));
+        // The hub's own row is the one that starts with its ID (the meters' rows name it as their hub).
+        Assert.Matches($@"^{CommsHub}\s+CHF\s+Commissioned$", Assert.Single(list.Split('\n'), l => l.Trim().StartsWith(CommsHub, StringComparison.Ordinal)).Trim());
+    }
+
+    [Fact]
+    public async Task A_bad_comms_hub_or_region_is_refused_naming_the_field_or_column()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--region", "Midlands");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --region: 'Midlands' is not North, Central or South", error, StringComparison.Ordinal);
+
+        var csv = WriteCsv("device_id,device_type,comms_hub,wan_region", $"{Meter},ESME,90-B3,North", $"{GasMeter},GSME,{CommsHub},West");
+        var (importCode, _, importError) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, importCode);
+        Assert.Contains("line 2: comms_hub: ", importError, StringComparison.Ordinal);
+        Assert.Contains("line 3: wan_region: 'West' is not North, Central or South", importError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_with_bad_rows_reports_each_by_line_and_imports_nothing()
     {
         var csv = WriteCsv(
