@@ -41,6 +41,7 @@ public sealed class TestHub : IAsyncDisposable
     private WebApplication app = null!;
     private long counter = 1000;
     private Duration wanLatency;
+    private int wanLoss;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -60,9 +61,10 @@ public sealed class TestHub : IAsyncDisposable
     public X509Certificate2 DspCertificate => new FileKeyStore(Path.Combine(DataDirectory, "keys")).LoadDspIdentity();
 
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null)
+    /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0)
     {
-        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N"))) { wanLatency = wanLatency ?? Duration.Zero };
+        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N"))) { wanLatency = wanLatency ?? Duration.Zero, wanLoss = wanLossPerMille };
         hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();
         await hub.ProvisionAsync();
@@ -83,7 +85,7 @@ public sealed class TestHub : IAsyncDisposable
         var port = FreePort();
         World?.Dispose();
         World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance,
-            new SimulatedWanOptions(wanLatency, LossPerMille: 0),
+            new SimulatedWanOptions(wanLatency, wanLoss),
             options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
         // The test meters, installed on the simulated WAN under the IDs the tests use.
         World.Wan.Install(Meter, World.Wan.Fleet[0].ElectricityMeter);

@@ -165,7 +165,7 @@ internal sealed class CommsHubGrain(
             }
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
-        await responses.SendAsync(reference, unreachable ? "E20" : "E21", new ResponsePayload.None(), user, responseUrl);
+        await responses.SendAsync(reference, (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, new ResponsePayload.None(), user, responseUrl);
     }
 
     /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>
