@@ -14,7 +14,9 @@ internal static class ServeCommand
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default {HubOptions.DefaultUrls}, the DCC Boxed DUIS port)", DefaultValueFactory = _ => HubOptions.DefaultUrls };
         var sites = new Option<int>("--sites") { Description = "Simulated sites on the simulated WAN (each an electricity meter, a gas meter, a comms hub, a GPF and a PPMID); their devices join the inventory", DefaultValueFactory = _ => 10 };
         var seed = new Option<ulong>("--seed") { Description = "The simulated fleet's seed: the same seed gives the same devices and readings", DefaultValueFactory = _ => 1 };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed });
+        var adapters = new Option<FileInfo[]>("--adapter") { Description = "A manufacturer's translation adapter assembly to load (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var adapterModels = new Option<string[]>("--model-adapter") { Description = "MODEL=ADAPTER: devices of MODEL are translated by the adapter named ADAPTER (repeatable)" };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -24,7 +26,24 @@ internal static class ServeCommand
             }
             var dataDirectory = context.DataDirectory(parsed);
             var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls));
-            using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(dataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock);
+            var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var pair in parsed.GetValue(adapterModels) ?? [])
+            {
+                var at = pair.IndexOf('=', StringComparison.Ordinal);
+                if (at <= 0 || at == pair.Length - 1)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --model-adapter: '{pair}' is not MODEL=ADAPTER");
+                    return 1;
+                }
+                models[pair[..at].Trim()] = pair[(at + 1)..].Trim();
+            }
+            using var world = SimulatedWorld.Create(
+                new FileKeyStore(Path.Combine(dataDirectory, "keys")),
+                Eui64Defaults.Dsp,
+                new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)),
+                context.Clock,
+                adapterAssemblies: [.. (parsed.GetValue(adapters) ?? []).Select(f => f.FullName)],
+                adapterModels: models);
             await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
             await app.StartAsync(ct);
             var store = (OpenDcc.Storage.OpenDccStore)app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore))!;

@@ -27,14 +27,14 @@ public sealed class SimulatedWorld : IDisposable
     private readonly GbcsReferenceAdapter gbcs;
     private readonly EarlySmartReferenceAdapter earlySmart;
 
-    private SimulatedWorld(ECDiffieHellman acbKey, SimulatedWan wan, GbcsReferenceAdapter gbcs, EarlySmartReferenceAdapter earlySmart, WanOptions options)
+    private SimulatedWorld(ECDiffieHellman acbKey, SimulatedWan wan, GbcsReferenceAdapter gbcs, EarlySmartReferenceAdapter earlySmart, WanOptions options, IReadOnlyList<ITranslationAdapter> loaded, IReadOnlyDictionary<string, string> loadedModels)
     {
         this.acbKey = acbKey;
         this.gbcs = gbcs;
         this.earlySmart = earlySmart;
         Wan = wan;
-        var models = new Dictionary<string, string> { [GbcsModel] = gbcs.Name, [EarlySmartModel] = earlySmart.Name };
-        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart], models, gbcs.Name), wan, Registrations) { Options = options };
+        var models = new Dictionary<string, string>(loadedModels, StringComparer.OrdinalIgnoreCase) { [GbcsModel] = gbcs.Name, [EarlySmartModel] = earlySmart.Name };
+        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart, .. loaded], models, gbcs.Name), wan, Registrations) { Options = options };
     }
 
     /// <summary>Which fleet sites have early-smart meters: one in ten (site numbers ending in 9).</summary>
@@ -54,17 +54,38 @@ public sealed class SimulatedWorld : IDisposable
 
     /// <param name="keys">The hub's key store: the ACB key-agreement key is taken from it (made on first use).</param>
     /// <param name="acb">The Access Control Broker's EUI-64 (DCC Boxed uses the DSP's).</param>
-    public static SimulatedWorld Create(FileKeyStore keys, Eui64 acb, SimulatedFleet fleet, IClock clock, SimulatedWanOptions? wan = null, WanOptions? options = null)
+    /// <param name="adapterAssemblies">Manufacturers' adapter assemblies to load (<see cref="AdapterLoader"/>) beside the reference adapters.</param>
+    /// <param name="adapterModels">Device model → adapter name, for the loaded adapters.</param>
+    public static SimulatedWorld Create(
+        FileKeyStore keys,
+        Eui64 acb,
+        SimulatedFleet fleet,
+        IClock clock,
+        SimulatedWanOptions? wan = null,
+        WanOptions? options = null,
+        IReadOnlyList<string>? adapterAssemblies = null,
+        IReadOnlyDictionary<string, string>? adapterModels = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
         var acbKey = keys.LoadOrCreateAcbKeyAgreementKey();
         var simulatedWan = new SimulatedWan(fleet, acb, acbKey.PublicKey, clock, wan ?? SimulatedWanOptions.Instant, FormatOf);
-        return new SimulatedWorld(
-            acbKey,
-            simulatedWan,
-            new GbcsReferenceAdapter(acb, acbKey, simulatedWan),
-            new EarlySmartReferenceAdapter(acb, keys.LoadOrCreateSecret("early-smart-translation")),
-            options ?? WanOptions.Default);
+        var gbcs = new GbcsReferenceAdapter(acb, acbKey, simulatedWan);
+        var earlySmart = new EarlySmartReferenceAdapter(acb, keys.LoadOrCreateSecret("early-smart-translation"));
+        try
+        {
+            var services = new AdapterServices(acb, acbKey, simulatedWan, keys.LoadOrCreateSecret);
+            var loaded = (adapterAssemblies ?? []).SelectMany(path => AdapterLoader.Load(path, services)).ToList();
+            return new SimulatedWorld(acbKey, simulatedWan, gbcs, earlySmart, options ?? WanOptions.Default, loaded, adapterModels ?? new Dictionary<string, string>());
+        }
+        catch
+        {
+            // An adapter that cannot be loaded or a model naming no adapter: nothing of the world is left open.
+            earlySmart.Dispose();
+            gbcs.Dispose();
+            simulatedWan.Dispose();
+            acbKey.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The fleet's meters as inventory rows: commissioned, with their model.</summary>
