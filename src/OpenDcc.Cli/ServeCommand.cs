@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Hub;
 using OpenDcc.Simulator.Devices;
@@ -16,7 +17,8 @@ internal static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "The simulated fleet's seed: the same seed gives the same devices and readings", DefaultValueFactory = _ => 1 };
         var adapters = new Option<FileInfo[]>("--adapter") { Description = "A manufacturer's translation adapter assembly to load (repeatable)", AllowMultipleArgumentsPerToken = false };
         var adapterModels = new Option<string[]>("--model-adapter") { Description = "MODEL=ADAPTER: devices of MODEL are translated by the adapter named ADAPTER (repeatable)" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels });
+        var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: the only device models 12.2 may pre-notify (default: any)" };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -25,7 +27,25 @@ internal static class ServeCommand
                 return 2;
             }
             var dataDirectory = context.DataDirectory(parsed);
-            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls));
+            var approved = ApprovedDeviceModels.Any;
+            if (parsed.GetValue(approvedModels) is { } approvedFile)
+            {
+                if (!approvedFile.Exists)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --approved-models: {approvedFile.FullName}: no such file");
+                    return 1;
+                }
+                try
+                {
+                    approved = ApprovedDeviceModels.Parse(File.ReadLines(approvedFile.FullName));
+                }
+                catch (FormatException e)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --approved-models: {approvedFile.Name} {e.Message}");
+                    return 1;
+                }
+            }
+            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

@@ -40,6 +40,9 @@ public sealed record HubOptions(
     public GatewayResponseCodes ResponseCodes { get; init; } = GatewayResponseCodes.Default;
 
     public DeliveryOptions Delivery { get; init; } = DeliveryOptions.Default;
+
+    /// <summary>The device models that may be pre-notified; any when no list is given.</summary>
+    public ApprovedDeviceModels ApprovedModels { get; init; } = ApprovedDeviceModels.Any;
 }
 
 /// <summary>
@@ -116,7 +119,8 @@ public static class HubHost
             sp.GetRequiredService<MessageLogWriter>(),
             sp.GetRequiredService<DuisMessageSecurity>(),
             clock,
-            options.ResponseCodes));
+            options.ResponseCodes,
+            options.ApprovedModels));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         var app = builder.Build();

@@ -42,6 +42,7 @@ public sealed class TestHub : IAsyncDisposable
     private long counter = 1000;
     private Duration wanLatency;
     private int wanLoss;
+    private ApprovedDeviceModels approvedModels = ApprovedDeviceModels.Any;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -62,9 +63,15 @@ public sealed class TestHub : IAsyncDisposable
 
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0)
+    /// <param name="approvedModels">The device models that may be pre-notified (any by default).</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null)
     {
-        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N"))) { wanLatency = wanLatency ?? Duration.Zero, wanLoss = wanLossPerMille };
+        var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
+        {
+            wanLatency = wanLatency ?? Duration.Zero,
+            wanLoss = wanLossPerMille,
+            approvedModels = approvedModels ?? ApprovedDeviceModels.Any,
+        };
         hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();
         await hub.ProvisionAsync();
@@ -95,7 +102,7 @@ public sealed class TestHub : IAsyncDisposable
         World.Wan.Install(EarlySmartMeter, World.Wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         World.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, World.Devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, World.Devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }

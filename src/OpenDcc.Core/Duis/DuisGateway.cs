@@ -39,9 +39,14 @@ public sealed class DuisGateway(
     MessageLogWriter log,
     DuisMessageSecurity signer,
     IClock clock,
-    GatewayResponseCodes? codes = null)
+    GatewayResponseCodes? codes = null,
+    ApprovedDeviceModels? approvedModels = null)
 {
+    /// <summary>The 12.2 error for a model not on the approved list: the DCC's own 12.2 error code (duis-and-dcc.md §1.5).</summary>
+    public const string ModelNotApproved = "E120201";
+
     private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
+    private readonly ApprovedDeviceModels approvedModels = approvedModels ?? ApprovedDeviceModels.Any;
 
     public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
@@ -135,7 +140,10 @@ public sealed class DuisGateway(
         }
     }
 
-    /// <summary>12.2 Device Pre-notification: the device joins the inventory as Pending (an existing device is left as it is).</summary>
+    /// <summary>
+    /// 12.2 Device Pre-notification: the device joins the inventory as Pending with its model (manufacturer/model), if
+    /// that model is approved (an existing device is left as it is).
+    /// </summary>
     private async Task<(DuisResponse Response, string Outcome)> PreNotifyAsync(DuisRequest request, Instant now, CancellationToken cancellationToken)
     {
         var deviceId = request.Body.Descendants(DuisNamespaces.Sr + "DeviceID").FirstOrDefault()?.Value;
@@ -144,11 +152,17 @@ public sealed class DuisGateway(
         {
             return (DuisResponse.For(request, codes.InvalidRequest, now), $"{codes.InvalidRequest} 12.2 needs a DeviceID and a DeviceType");
         }
+        var manufacturer = request.Body.Descendants(DuisNamespaces.Sr + "DeviceManufacturer").FirstOrDefault()?.Value.Trim();
+        var model = request.Body.Descendants(DuisNamespaces.Sr + "DeviceModel").FirstOrDefault()?.Value.Trim();
+        if (approvedModels.IsRestricted && (manufacturer is null || model is null || !approvedModels.IsApproved(manufacturer, model)))
+        {
+            return (DuisResponse.For(request, ModelNotApproved, now), $"{ModelNotApproved} device model {manufacturer ?? "(none)"}/{model ?? "(none)"} is not on the approved list");
+        }
         if (await inventory.FindDeviceAsync(id, cancellationToken) is null)
         {
             try
             {
-                await inventory.AddDeviceAsync(new Device(id, type, SmiStatus.Pending), cancellationToken);
+                await inventory.AddDeviceAsync(new Device(id, type, SmiStatus.Pending) { Model = manufacturer is null || model is null ? null : $"{manufacturer}/{model}" }, cancellationToken);
             }
             catch (DuplicateDeviceException)
             {
