@@ -8,7 +8,7 @@ namespace OpenDcc.Core.Duis;
 /// <summary>
 /// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
 /// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
-/// queue, or logged as undeliverable when the user has none.
+/// queue, or logged as undeliverable when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
 /// </summary>
 public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, IClock clock)
 {
@@ -17,13 +17,21 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
     {
         ArgumentNullException.ThrowIfNull(request);
         var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
-        var signed = security.Sign(response);
+        await DeliverAsync(security.Sign(response), user, responseUrl, request.RequestId.ToString(), code, cancellationToken);
+    }
+
+    /// <summary>
+    /// Hands a signed message for a user to delivery (retries, failed queue), or, when the user has no response URL,
+    /// logs it as undeliverable; <paramref name="what"/> names it in that log entry.
+    /// </summary>
+    public async Task DeliverAsync(byte[] signed, Eui64 user, Uri? responseUrl, string correlation, string what, CancellationToken cancellationToken = default)
+    {
         if (responseUrl is null)
         {
-            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, request.RequestId.ToString(), $"{code} undeliverable: the user has no response URL", signed)], cancellationToken);
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: the user has no response URL", signed)], cancellationToken);
             return;
         }
-        await dispatcher.EnqueueAsync(user, responseUrl, request.RequestId.ToString(), signed, cancellationToken);
+        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, cancellationToken);
     }
 }
 

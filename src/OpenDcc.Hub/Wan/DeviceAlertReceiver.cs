@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NodaTime;
 using OpenDcc.Core.Alerts;
-using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
@@ -14,8 +13,9 @@ namespace OpenDcc.Hub.Wan;
 
 /// <summary>
 /// Device alerts from the WAN to users: read by the device model's adapter, routed by the meter point's
-/// registration (the supplier; for power events also the network operator), each copy signed by the DSP and
-/// delivered through delivery (retries, failed queue), and logged. An alert that cannot be read or routed is logged.
+/// registration (the supplier; for power events also the network operator), each copy signed by the DSP and handed
+/// to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot be read
+/// or routed is logged.
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -23,7 +23,7 @@ internal sealed class DeviceAlertReceiver(
     IRegistrationDataSource registrations,
     IPartyStore parties,
     DuisMessageSecurity security,
-    ResponseDispatcher dispatcher,
+    DeviceResponseSender sender,
     MessageLogWriter log,
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
@@ -51,14 +51,8 @@ internal sealed class DeviceAlertReceiver(
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
             var duis = new DuisDeviceAlert(device, recipient, NextCounter(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
-            var signed = security.Sign(duis);
             var user = await parties.FindUserAsync(recipient, cancellationToken);
-            if (user?.ResponseUrl is not { } url)
-            {
-                await LogAsync(now, recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert undeliverable: {recipient} has no response URL", signed, cancellationToken);
-                continue;
-            }
-            await dispatcher.EnqueueAsync(recipient, url, duis.ResponseId.ToString(), signed, cancellationToken);
+            await sender.DeliverAsync(security.Sign(duis), recipient, user?.ResponseUrl, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
         }
     }
 

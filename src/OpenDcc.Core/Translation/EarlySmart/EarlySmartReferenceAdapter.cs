@@ -22,7 +22,6 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
     private readonly byte[] secret = translationSecret.Length >= 32 ? translationSecret : throw new ArgumentException("the translation secret needs at least 32 bytes", nameof(translationSecret));
     private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
     private readonly EarlySmartSequenceGuard sequences = new();
-    private readonly Lock sequenceLock = new();
     private long translatedCounter;
 
     public string Name => AdapterName;
@@ -82,9 +81,6 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         {
             return new DeviceMessage.Unreadable($"the line is from {header.Device}, not {device}");
         }
-        lock (sequenceLock)
-        {
-            return sequences.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {sequences.LastAccepted(device)}");
-        }
+        return sequences.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {sequences.LastAccepted(device)}");
     }
 }

@@ -120,6 +120,9 @@ public static class GbcsCodec
         return Frame(GbcsDirection.Alert, GbcsMessageCodes.For(alert.Kind), header, fields.Written, key);
     }
 
+    /// <summary>The direction byte of a frame (command, response or alert), unchecked: which decoder to use, nothing more; null when too short to say.</summary>
+    public static GbcsDirection? DirectionOf(ReadOnlySpan<byte> frame) => frame.Length > 1 ? (GbcsDirection)frame[1] : null;
+
     public static GbcsDecodeResult<DeviceOperation> DecodeCommand(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
         Decode<DeviceOperation>(frame, key, GbcsDirection.Command, static (ushort code, ref GbcsFieldReader fields) => code switch
         {

@@ -21,7 +21,6 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
     private readonly GbcsCounterGuard deviceCounters = new();
-    private readonly Lock counterLock = new();
 
     public string Name => AdapterName;
 
@@ -41,17 +40,16 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             return new DeviceMessage.Unreadable(e.Message);
         }
+        // The frame says whether it answers a command or is an alert: one decode, one MAC check.
+        if (GbcsCodec.DirectionOf(message) == GbcsDirection.Alert)
+        {
+            var alert = GbcsCodec.DecodeAlert(message, key);
+            return !alert.Succeeded ? new DeviceMessage.Unreadable(alert.Reason!)
+                : (DeviceMessage?)Accept(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray());
+        }
         var response = GbcsCodec.DecodeResponse(message, key);
-        if (response.Succeeded)
-        {
-            return (DeviceMessage?)Accept(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
-        }
-        var alert = GbcsCodec.DecodeAlert(message, key);
-        if (alert.Succeeded)
-        {
-            return (DeviceMessage?)Accept(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray());
-        }
-        return new DeviceMessage.Unreadable(response.Reason ?? "not a GBCS frame");
+        return !response.Succeeded ? new DeviceMessage.Unreadable(response.Reason!)
+            : (DeviceMessage?)Accept(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
     }
 
     public void Dispose()
@@ -69,10 +67,7 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             return new DeviceMessage.Unreadable($"the frame is from {header.Originator} to {header.Recipient}, not from {device} to {acb}");
         }
-        lock (counterLock)
-        {
-            return deviceCounters.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed frame: counter {header.Counter} from {device} is not above {deviceCounters.LastAccepted(device)}");
-        }
+        return deviceCounters.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed frame: counter {header.Counter} from {device} is not above {deviceCounters.LastAccepted(device)}");
     }
 
     private GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, self) =>
