@@ -15,10 +15,12 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.SmartGrid;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
 using OpenDcc.Hub.Duis;
 using OpenDcc.Hub.Grains;
+using OpenDcc.Hub.SmartGrid;
 using OpenDcc.Hub.Wan;
 using OpenDcc.Storage;
 
@@ -43,10 +45,14 @@ public sealed record HubOptions(
 
     /// <summary>The device models that may be pre-notified; any when no list is given.</summary>
     public ApprovedDeviceModels ApprovedModels { get; init; } = ApprovedDeviceModels.Any;
+
+    /// <summary>Deadlines and fan-out of the REST smart-grid reads.</summary>
+    public SmartGridOptions SmartGrid { get; init; } = SmartGridOptions.Default;
 }
 
 /// <summary>
-/// The OpenDcc hub: one ASP.NET Core process serving the DUIS gateway (DCC Boxed paths) and <c>GET /health</c>,
+/// The OpenDcc hub: one ASP.NET Core process serving the DUIS gateway (DCC Boxed paths), the REST API (smart-grid
+/// reads, its OpenAPI document at <c>/openapi/v1.json</c>) and <c>GET /health</c>,
 /// co-hosting an Orleans silo that holds per-user state, and delivering asynchronous responses.
 /// </summary>
 public static class HubHost
@@ -106,8 +112,14 @@ public static class HubHost
         services.AddSingleton(devices.Wan);
         services.AddSingleton(devices.Options);
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
+        services.AddSingleton<DeviceReadReturns>();
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
+        services.AddSingleton<IDeviceReader, GrainDeviceReader>();
+        services.AddSingleton(options.SmartGrid);
+        services.AddSingleton(sp => new PowerQualitySurvey(sp.GetRequiredService<IDeviceReader>(), options.SmartGrid));
+        services.AddSingleton(store.ApiKeys);
+        services.AddOpenApi();
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
         services.AddSingleton(sp => new DuisGateway(
@@ -127,6 +139,8 @@ public static class HubHost
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapDuisEndpoints();
+        app.MapSmartGridEndpoints();
+        app.MapOpenApi();
         return app;
     }
 

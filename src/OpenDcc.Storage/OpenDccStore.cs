@@ -30,6 +30,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         this.open = open;
         this.release = release;
         Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
+        ApiKeys = new SqlApiKeyStore(open);
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
@@ -46,6 +47,9 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IDeliveryStore Delivery { get; }
 
     public IPartyStore Parties { get; }
+
+    /// <summary>The DCC users' REST API keys (hashes only).</summary>
+    public IApiKeyStore ApiKeys { get; }
 
     public IInventoryStore Inventory { get; }
 

@@ -10,19 +10,20 @@ namespace OpenDcc.Storage;
 /// <summary>DCC users and certificates in plain SQL that SQLite and PostgreSQL both speak.</summary>
 internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> open, Func<DbException, bool> isUniqueViolation) : IPartyStore
 {
-    private const string UserColumns = "id, name, roles, status, response_url";
+    private const string UserColumns = "id, name, roles, status, response_url, distributors";
     private const string CertificateColumns = "entity_id, role, issuer_name, serial_number, thumbprint, not_before, not_after, pem";
 
     public async Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"INSERT INTO dcc_user ({UserColumns}) VALUES (@id, @name, @roles, @status, @url)")
+        await using var command = connection.Command($"INSERT INTO dcc_user ({UserColumns}) VALUES (@id, @name, @roles, @status, @url, @distributors)")
             .With("@id", user.Id.ToString())
             .With("@name", user.Name)
             .With("@roles", user.Roles.Codes(" "))
             .With("@status", user.Status.ToString())
-            .With("@url", user.ResponseUrl?.ToString());
+            .With("@url", user.ResponseUrl?.ToString())
+            .With("@distributors", user.Distributors.ToCodes());
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -59,6 +60,18 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command("UPDATE dcc_user SET status = @status WHERE id = @id")
             .With("@status", status.ToString())
+            .With("@id", id.ToString());
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            throw new UnknownDccUserException(id);
+        }
+    }
+
+    public async Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE dcc_user SET distributors = @distributors WHERE id = @id")
+            .With("@distributors", distributors.ToCodes())
             .With("@id", id.ToString());
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
@@ -123,7 +136,10 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         var roles = r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Aggregate(DccUserRole.None, (acc, code) => acc | DccUserRoles.Parse(code));
         var url = r.GetNullableString(4);
-        return new DccUser(Eui64.Parse(r.GetString(0)), r.GetString(1), roles, Enum.Parse<DccUserStatus>(r.GetString(3)), url is null ? null : new Uri(url));
+        return new DccUser(Eui64.Parse(r.GetString(0)), r.GetString(1), roles, Enum.Parse<DccUserStatus>(r.GetString(3)), url is null ? null : new Uri(url))
+        {
+            Distributors = DistributorSet.Parse(r.GetString(5)),
+        };
     }
 
     private static OrganisationCertificate ReadCertificate(DbDataReader r) => new(

@@ -2,6 +2,7 @@ using NodaTime;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Core.Duis;
 
@@ -9,13 +10,20 @@ namespace OpenDcc.Core.Duis;
 /// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
 /// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
 /// queue, or logged as undeliverable when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
+/// Answers to OpenDcc's own reads (response URL <see cref="DeviceReadReturns.Address"/>) go back to their reader instead.
 /// </summary>
-public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, IClock clock)
+public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, DeviceReadReturns reads, IClock clock)
 {
     /// <param name="responseUrl">The user's registered response URL; null logs the signed response as undeliverable.</param>
     public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (responseUrl == DeviceReadReturns.Address)
+        {
+            // Not a DUIS request: nothing to sign or deliver; a late answer nobody waits for is dropped.
+            reads.Return(request.RequestId, code, payload);
+            return;
+        }
         var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
         await DeliverAsync(security.Sign(response), user, responseUrl, request.RequestId.ToString(), code, cancellationToken);
     }

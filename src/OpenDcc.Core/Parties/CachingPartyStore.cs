@@ -42,6 +42,19 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
         }
     }
 
+    public async Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
+    {
+        users.Forget(id);
+        try
+        {
+            await inner.SetDistributorsAsync(id, distributors, cancellationToken);
+        }
+        finally
+        {
+            users.Forget(id);
+        }
+    }
+
     public Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default) => inner.ListUsersAsync(cancellationToken);
 
     public Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default) => inner.AddCertificateAsync(certificate, cancellationToken);

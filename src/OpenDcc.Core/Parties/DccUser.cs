@@ -47,6 +47,12 @@ public sealed record DccUser
     public DccUserStatus Status { get; init; }
 
     public Uri? ResponseUrl { get; }
+
+    /// <summary>
+    /// The electricity distributors the user acts for: a network operator (ED) reads smart-grid data only of MPANs
+    /// whose distributor is here. Empty for users that act for none.
+    /// </summary>
+    public DistributorSet Distributors { get; init; }
 }
 
 public sealed class DuplicateDccUserException(Eui64 id) : Exception($"a DCC user with ID {id} already exists")

@@ -16,6 +16,10 @@ public interface IPartyStore
     /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
     Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets the electricity distributors the user acts for, replacing those it had.</summary>
+    /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
+    Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default);
+
     /// <summary>Binds a certificate to its user (by the EUI-64 in the certificate).</summary>
     /// <returns><c>false</c> when the same certificate was already bound.</returns>
     /// <exception cref="UnknownDccUserException">no user has the certificate's EUI-64.</exception>

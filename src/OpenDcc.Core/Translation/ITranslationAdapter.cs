@@ -27,6 +27,14 @@ public interface ITranslationAdapter
 
     /// <summary>What the device answered or reported, checked and decoded.</summary>
     DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device);
+
+    /// <summary>
+    /// Reads back the payload of an answer this adapter gave (<see cref="DeviceMessage.Answer.DuisPayload"/>) as the
+    /// user it goes to would — its integrity checked, no counter touched — for services OpenDcc answers itself from
+    /// device reads (smart-grid aggregates). Null when the payload does not check out, or the adapter offers no such
+    /// reading (the default): its devices' answers then count as unreadable there.
+    /// </summary>
+    DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device) => null;
 }
 
 /// <summary>A message from a device, as its adapter read it.</summary>

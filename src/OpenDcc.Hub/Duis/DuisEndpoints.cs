@@ -18,7 +18,8 @@ internal static class DuisEndpoints
     {
         foreach (var endpoint in Enum.GetValues<DuisEndpoint>())
         {
-            routes.MapPost(CommandVariant.PathOf(endpoint), (HttpContext context) => HandleAsync(context, endpoint));
+            // DUIS is XML described by its own schemas, not by the REST API's OpenAPI document.
+            routes.MapPost(CommandVariant.PathOf(endpoint), (HttpContext context) => HandleAsync(context, endpoint)).ExcludeFromDescription();
         }
     }
 

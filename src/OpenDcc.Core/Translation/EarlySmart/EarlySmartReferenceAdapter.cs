@@ -65,6 +65,13 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         return GbcsMacKey.FromBytes(HMACSHA256.HashData(s, eui)[..GbcsMacKey.KeyLength]);
     }, secret);
 
+    public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
+    {
+        // The payload is the translated frame, MACed under the device's translation key.
+        var response = GbcsCodec.DecodeResponse(duisPayload, KeyFor(device));
+        return response.Succeeded && response.Header.Originator == device && response.Header.Recipient == acb ? response.Value : null;
+    }
+
     public void Dispose()
     {
         foreach (var key in keys.Values)

@@ -52,6 +52,22 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
             : (DeviceMessage?)Accept(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
     }
 
+    public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
+    {
+        GbcsMacKey key;
+        try
+        {
+            key = KeyFor(device);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+        // The payload is the device's own frame: its MAC, from the device to the ACB.
+        var response = GbcsCodec.DecodeResponse(duisPayload, key);
+        return response.Succeeded && response.Header.Originator == device && response.Header.Recipient == acb ? response.Value : null;
+    }
+
     public void Dispose()
     {
         foreach (var key in keys.Values)

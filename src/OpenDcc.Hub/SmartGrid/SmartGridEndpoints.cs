@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using NodaTime;
+using NodaTime.Text;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.SmartGrid;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
+using OpenDcc.Hub.Rest;
+
+namespace OpenDcc.Hub.SmartGrid;
+
+/// <summary>
+/// REST smart-grid reads for network operators (the seed's "ad hoc power quality reads (single or aggregate values)"):
+/// <c>POST /api/v1/smart-grid/power-quality</c> reads every meter of a GSP group or of a list of MPAN cores afresh
+/// and answers mean, minimum and maximum voltage and active power with the count of meters asked, answered and not;
+/// <c>GET /api/v1/smart-grid/power-quality/{mpan}</c> reads one meter.
+/// </summary>
+internal static class SmartGridEndpoints
+{
+    public const string Path = "/api/v1/smart-grid";
+
+    /// <summary>The longest MPAN list one aggregate takes.</summary>
+    public const int MaxMpans = 100_000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static void MapSmartGridEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup(Path).WithTags("Smart grid").RequireApiKey();
+        api.MapPost("/power-quality", AggregateAsync)
+            .WithName("AggregatePowerQuality")
+            .WithSummary("Reads every meter of a GSP group or of a list of MPAN cores afresh; mean, min and max voltage and active power")
+            .Accepts<PowerQualityAggregateRequest>("application/json")
+            .Produces<PowerQualityAggregateAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        api.MapGet("/power-quality/{mpan}", ReadOneAsync)
+            .WithName("ReadPowerQuality")
+            .WithSummary("Reads one meter's voltage and active power afresh, by the MPAN core it serves")
+            .Produces<PowerQualityReadAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+    }
+
+    private static async Task<IResult> AggregateAsync(HttpContext context, IInventoryStore inventory, PowerQualitySurvey survey, SmartGridOptions options)
+    {
+        var user = context.DccUser();
+        var role = SmartGridAccess.Decide(user, []);
+        if (!role.IsAllowed)
+        {
+            return Problems.Forbidden(role.Reason!);
+        }
+        if (!context.Request.HasJsonContentType())
+        {
+            return Problems.UnsupportedMediaType($"send the request as application/json, not '{context.Request.ContentType}'");
+        }
+        PowerQualityAggregateRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<PowerQualityAggregateRequest>(context.Request.Body, Json, context.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return Problems.BadField(e.Path ?? "$", null, $"not valid JSON for this request: {e.Message}");
+        }
+        if (request is null)
+        {
+            return Problems.BadRequest("the body is JSON null; send {\"gspGroup\": \"_A\"} or {\"mpans\": [\"…\"]}");
+        }
+        if (ReadDeadline(request.DeadlineSeconds?.ToString(CultureInfo.InvariantCulture), "deadlineSeconds", options, out var deadline) is { } badDeadline)
+        {
+            return badDeadline;
+        }
+
+        IReadOnlyList<Device> meters;
+        var withoutMeter = 0;
+        switch (request)
+        {
+            case { GspGroup: not null, Mpans: not null }:
+                return Problems.BadField("mpans", null, "give either gspGroup or mpans, not both");
+            case { GspGroup: { } groupText }:
+            {
+                if (!GspGroup.TryParse(groupText, out var group, out var error))
+                {
+                    return Problems.BadField("gspGroup", groupText, error);
+                }
+                var access = SmartGridAccess.Decide(user, group);
+                if (!access.IsAllowed)
+                {
+                    return Problems.Forbidden(access.Reason!);
+                }
+                meters = await inventory.FindDevicesInGspGroupAsync(group, context.RequestAborted);
+                break;
+            }
+            case { Mpans: { } texts }:
+            {
+                if (texts.Count is 0 or > MaxMpans)
+                {
+                    return Problems.BadField("mpans", null, $"give 1 to {MaxMpans:N0} MPAN cores, not {texts.Count:N0}");
+                }
+                var mpans = new HashSet<Mpan>();
+                for (var i = 0; i < texts.Count; i++)
+                {
+                    if (!Mpan.TryParse(texts[i], out var mpan, out var error))
+                    {
+                        return Problems.BadField($"mpans[{i}]", texts[i], error);
+                    }
+                    mpans.Add(mpan);
+                }
+                var access = SmartGridAccess.Decide(user, mpans);
+                if (!access.IsAllowed)
+                {
+                    return Problems.Forbidden(access.Reason!);
+                }
+                meters = await inventory.FindDevicesByMpanAsync(mpans, context.RequestAborted);
+                withoutMeter = mpans.Count - meters.Where(m => m.Mpan is not null).Select(m => m.Mpan!.Value).Distinct().Count();
+                break;
+            }
+            default:
+                return Problems.BadField("gspGroup", null, "give a GSP group (gspGroup, e.g. \"_A\") or a list of MPAN cores (mpans)");
+        }
+
+        var found = await survey.AggregateAsync(meters, user.Id, deadline, context.RequestAborted);
+        return Results.Ok(new PowerQualityAggregateAnswer(
+            request.GspGroup is null ? null : GspGroup.Parse(request.GspGroup).ToString(),
+            request.Mpans?.Count,
+            withoutMeter,
+            deadline.TotalSeconds,
+            found.MetersAsked,
+            found.Answered,
+            found.Unreachable,
+            found.NoAnswer,
+            found.Failed,
+            found.Outstanding,
+            found.Voltage,
+            found.ActivePower,
+            Format(found.FirstReadAt),
+            Format(found.LastReadAt)));
+    }
+
+    private static async Task<IResult> ReadOneAsync(HttpContext context, string mpan, IInventoryStore inventory, PowerQualitySurvey survey, SmartGridOptions options)
+    {
+        var user = context.DccUser();
+        if (!Mpan.TryParse(mpan, out var core, out var error))
+        {
+            return Problems.BadField("mpan", mpan, error);
+        }
+        var access = SmartGridAccess.Decide(user, [core]);
+        if (!access.IsAllowed)
+        {
+            return Problems.Forbidden(access.Reason!);
+        }
+        if (ReadDeadline(context.Request.Query["deadlineSeconds"].FirstOrDefault(), "deadlineSeconds", options, out var deadline) is { } badDeadline)
+        {
+            return badDeadline;
+        }
+        var meters = await inventory.FindDevicesByMpanAsync([core], context.RequestAborted);
+        if (meters.Count == 0)
+        {
+            return Problems.NotFound($"no meter in the inventory serves MPAN {core}");
+        }
+        var meter = meters[0];
+        return await survey.ReadAsync(meter, user.Id, deadline, context.RequestAborted) switch
+        {
+            null => Problems.DeadlinePassed($"meter {meter.Id} (MPAN {core}) did not answer within {deadline.TotalSeconds:0.###} s"),
+            DeviceReading.Answered { Outcome: DeviceOutcome.NetworkData data } => Results.Ok(new PowerQualityReadAnswer(
+                core.ToString(), meter.Id.ToString(), data.RmsVoltageDeciVolts / 10m, data.ActivePowerWatts, Format(data.At)!)),
+            DeviceReading.Answered answered => Problems.DeviceFailed("I0", $"meter {meter.Id} answered {answered.Outcome}, not network data"),
+            DeviceReading.Failed failed => Problems.DeviceFailed(failed.ResponseCode, $"meter {meter.Id} (MPAN {core}): {failed.Detail}"),
+            _ => throw new InvalidOperationException("a reading is answered or failed"),
+        };
+    }
+
+    /// <summary>Null and the deadline when the text is absent (the default) or a whole number of seconds in range; else the 400.</summary>
+    private static IResult? ReadDeadline(string? text, string field, SmartGridOptions options, out Duration deadline)
+    {
+        deadline = options.DefaultDeadline;
+        if (text is null)
+        {
+            return null;
+        }
+        var max = (int)options.MaxDeadline.TotalSeconds;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > max)
+        {
+            return Problems.BadField(field, text, $"a whole number of seconds from 1 to {max}");
+        }
+        deadline = Duration.FromSeconds(seconds);
+        return null;
+    }
+
+    private static string? Format(Instant? at) => at is { } instant ? InstantPattern.ExtendedIso.Format(instant) : null;
+}
+
+/// <summary>An aggregate power-quality read: either a GSP group (<c>_A</c> … <c>_P</c>) or a list of MPAN cores.</summary>
+/// <param name="DeadlineSeconds">How long to wait for the meters (default 30 s); the answer then says how many are outstanding.</param>
+public sealed record PowerQualityAggregateRequest(string? GspGroup, IReadOnlyList<string>? Mpans, int? DeadlineSeconds);
+
+/// <summary>
+/// What the meters said: voltage in volts, active import power in watts, and the meters asked, split into those that
+/// answered, could not be reached (DUIS E20), did not answer (E21), failed (refused, out of service, unreadable),
+/// and were still outstanding at the deadline. <see cref="MpansWithoutMeter"/> counts requested MPANs no meter in
+/// the inventory serves.
+/// </summary>
+public sealed record PowerQualityAggregateAnswer(
+    string? GspGroup,
+    int? MpansRequested,
+    int MpansWithoutMeter,
+    double DeadlineSeconds,
+    int MetersAsked,
+    int Answered,
+    int Unreachable,
+    int NoAnswer,
+    int Failed,
+    int Outstanding,
+    VoltageSummary? Voltage,
+    ActivePowerSummary? ActivePower,
+    string? FirstReadAt,
+    string? LastReadAt);
+
+/// <summary>One meter's answer: RMS voltage in volts and active import power in watts, when the meter measured them.</summary>
+public sealed record PowerQualityReadAnswer(string Mpan, string Device, decimal RmsVoltage, int ActivePowerWatts, string ReadAt);

@@ -1,0 +1,77 @@
+using System.Xml.Linq;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
+using OpenDcc.Hub.Grains;
+
+namespace OpenDcc.Hub.Wan;
+
+/// <summary>
+/// OpenDcc's own reads of devices: the read is queued in the device's comms hub grain as the DUIS SRV that asks
+/// for it (so it waits its turn behind the device's command in flight, is throttled, timed out and retried like any
+/// other), with <see cref="DeviceReadReturns.Address"/> as its response URL, and its answer, back from the grain, is
+/// read with the device's adapter.
+/// </summary>
+internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFactory grains, DeviceReadReturns returns, IClock clock) : IDeviceReader
+{
+    /// <summary>The bodiless read SRVs an operation travels as.</summary>
+    private static readonly Dictionary<Type, ServiceReferenceVariant> Variants = new()
+    {
+        [typeof(DeviceOperation.ReadNetworkData)] = ServiceCatalogue.Duis["4.10"],
+        [typeof(DeviceOperation.ReadImportRegisters)] = ServiceCatalogue.Duis["4.1.1"],
+        [typeof(DeviceOperation.ReadFirmwareVersion)] = ServiceCatalogue.Duis["11.2"],
+        [typeof(DeviceOperation.ReadSupplyStatus)] = ServiceCatalogue.Duis["7.4"],
+    };
+
+    // Request IDs unique in this process: from the clock in microseconds at start, rising by one per read.
+    private long counter = clock.GetCurrentInstant().ToUnixTimeTicks() / 10;
+
+    public async Task<DeviceReading> ReadAsync(Device device, Eui64 user, DeviceOperation operation, CommandPriority priority, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(operation);
+        if (!Variants.TryGetValue(operation.GetType(), out var variant))
+        {
+            throw new ArgumentException($"{operation.GetType().Name} is not a read OpenDcc makes itself", nameof(operation));
+        }
+        var adapter = adapters.For(device);
+        if (!adapter.Carries(operation, device.Type))
+        {
+            return new DeviceReading.Failed(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry {variant.Id} to a {device.Type}");
+        }
+        var id = new RequestId(user, device.Id, (ulong)Interlocked.Increment(ref counter));
+        var answer = returns.Expect(id);
+        try
+        {
+            await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
+                id.ToString(),
+                variant.Id,
+                DuisResponse.DefaultSchemaVersion,
+                new XElement(DuisNamespaces.Sr + variant.BodyElement).ToString(SaveOptions.DisableFormatting),
+                user.ToString(),
+                DeviceReadReturns.Address.ToString(),
+                priority,
+                device.Model,
+                device.Type,
+                device.Id.ToString(),
+                device.Region ?? WanRegion.Central)).WaitAsync(cancellationToken);
+            var returned = await answer.WaitAsync(cancellationToken);
+            if (returned.ResponseCode != ResponseCode.Success.Code)
+            {
+                return new DeviceReading.Failed(returned.ResponseCode, ResponseCode.Known.FirstOrDefault(k => k.Code == returned.ResponseCode)?.Meaning ?? returned.ResponseCode);
+            }
+            return returned.Payload is ResponsePayload.GbcsPayload payload && adapter.ReadAnswerPayload(payload.Bytes.Span, device.Id) is { } outcome
+                ? new DeviceReading.Answered(outcome)
+                : new DeviceReading.Failed(returned.ResponseCode, $"adapter {adapter.Name} could not read back the device's answer");
+        }
+        finally
+        {
+            // Answered, or given up on: a late answer is dropped.
+            returns.Forget(id);
+        }
+    }
+}
