@@ -12,6 +12,7 @@ using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.SmartGrid;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
 using OpenDcc.Simulator.Devices;
@@ -43,6 +44,9 @@ public sealed class TestHub : IAsyncDisposable
     private Duration wanLatency;
     private int wanLoss;
     private ApprovedDeviceModels approvedModels = ApprovedDeviceModels.Any;
+    private IClock clock = SystemClock.Instance;
+    private int sites = 2;
+    private SmartGridOptions smartGrid = SmartGridOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -64,13 +68,19 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
     /// <param name="approvedModels">The device models that may be pre-notified (any by default).</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null)
+    /// <param name="clock">The hub's and the simulated devices' clock (the system clock by default).</param>
+    /// <param name="sites">How many sites the simulated fleet has (2 by default; their devices are not in the inventory).</param>
+    /// <param name="smartGrid">Deadlines and fan-out of smart-grid reads (the defaults by default).</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
             wanLatency = wanLatency ?? Duration.Zero,
             wanLoss = wanLossPerMille,
             approvedModels = approvedModels ?? ApprovedDeviceModels.Any,
+            clock = clock ?? SystemClock.Instance,
+            sites = sites,
+            smartGrid = smartGrid ?? SmartGridOptions.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();
@@ -91,7 +101,7 @@ public sealed class TestHub : IAsyncDisposable
     {
         var port = FreePort();
         World?.Dispose();
-        World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance,
+        World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: sites), clock,
             new SimulatedWanOptions(wanLatency, wanLoss),
             options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
         // The test meters, installed on the simulated WAN under the IDs the tests use.
@@ -102,14 +112,13 @@ public sealed class TestHub : IAsyncDisposable
         World.Wan.Install(EarlySmartMeter, World.Wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         World.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, World.Devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid }, clock, World.Devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
 
     private async Task ProvisionAsync()
     {
-        var clock = SystemClock.Instance;
         using var ca = CertificateAuthority.Create("Test OCA", clock, Duration.FromDays(3650));
         var users = new[]
         {
