@@ -59,6 +59,58 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_users_distributors_are_stored_with_it_and_replaced_when_set_again()
+    {
+        var areas = DistributorSet.Of(Distributor.FromId(13), Distributor.FromId(18), Distributor.FromId(24));
+        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor) { Distributors = areas });
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        Assert.Equal(areas, (await store.Parties.FindUserAsync(NetworkOperator))!.Distributors);
+        Assert.True((await store.Parties.FindUserAsync(Supplier))!.Distributors.IsEmpty);
+
+        await store.Parties.SetDistributorsAsync(NetworkOperator, DistributorSet.Of(Distributor.FromId(10)));
+        await store.Parties.SetDistributorsAsync(Supplier, DistributorSet.None);
+
+        Assert.Equal([Distributor.FromId(10)], (await store.Parties.FindUserAsync(NetworkOperator))!.Distributors.Distributors);
+        Assert.Equal(DistributorSet.Of(Distributor.FromId(10)), (await store.Parties.ListUsersAsync()).Single(u => u.Id == NetworkOperator).Distributors);
+        await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetDistributorsAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), areas));
+    }
+
+    [Fact]
+    public async Task An_api_key_is_found_by_its_tokens_hash_only_and_stays_listed_once_revoked()
+    {
+        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
+        var (first, firstToken) = ApiKey.Issue(NetworkOperator, clock.GetCurrentInstant());
+        clock.Advance(Duration.FromMinutes(1));
+        var (second, secondToken) = ApiKey.Issue(NetworkOperator, clock.GetCurrentInstant());
+        await store.ApiKeys.AddAsync(first, ApiKey.HashOf(firstToken));
+        await store.ApiKeys.AddAsync(second, ApiKey.HashOf(secondToken));
+
+        Assert.Equal(first, await store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
+        Assert.Null(await store.ApiKeys.FindByTokenHashAsync(firstToken));
+        Assert.Equal(0L, await ScalarAsync($"SELECT COUNT(*) FROM api_key WHERE token_hash = '{firstToken}' OR id = '{firstToken}'"));
+
+        var revokedAt = clock.GetCurrentInstant() + Duration.FromHours(1);
+        Assert.True(await store.ApiKeys.RevokeAsync(first.Id, revokedAt));
+        Assert.False(await store.ApiKeys.RevokeAsync(first.Id, revokedAt + Duration.FromHours(1)));
+        Assert.False(await store.ApiKeys.RevokeAsync("000000000000", revokedAt));
+
+        Assert.Equal(first with { RevokedAt = revokedAt }, await store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
+        Assert.Equal([first with { RevokedAt = revokedAt }, second], await store.ApiKeys.ListAsync(NetworkOperator));
+        Assert.Empty(await store.ApiKeys.ListAsync(Supplier));
+    }
+
+    [Fact]
+    public async Task An_api_key_for_an_unknown_user_is_refused_and_nothing_is_stored()
+    {
+        var (key, token) = ApiKey.Issue(Supplier, clock.GetCurrentInstant());
+
+        var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => store.ApiKeys.AddAsync(key, ApiKey.HashOf(token)));
+
+        Assert.Equal(Supplier, error.Id);
+        Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM api_key"));
+    }
+
+    [Fact]
     public async Task Adding_a_user_twice_is_refused_as_a_duplicate()
     {
         await store.Parties.AddUserAsync(new DccUser(Supplier, "One", DccUserRole.ImportSupplier));

@@ -44,6 +44,18 @@ public class CachingPartyStoreTests
     }
 
     [Fact]
+    public async Task Distributors_set_through_the_store_take_effect_at_once()
+    {
+        await inner.AddUserAsync(new DccUser(Supplier, "DNO", DccUserRole.ElectricityDistributor));
+        var store = new CachingPartyStore(inner, clock, Duration.FromSeconds(1));
+        await store.FindUserAsync(Supplier);
+
+        await store.SetDistributorsAsync(Supplier, DistributorSet.Of(Distributor.FromId(13)));
+
+        Assert.True((await store.FindUserAsync(Supplier))!.Distributors.Contains(Distributor.FromId(13)));
+    }
+
+    [Fact]
     public async Task A_suspension_made_through_the_store_takes_effect_at_once()
     {
         await inner.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
@@ -88,6 +100,12 @@ public class CachingPartyStoreTests
         public Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
         {
             users[id] = users[id] with { Status = status };
+            return Task.CompletedTask;
+        }
+
+        public Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
+        {
+            users[id] = users[id] with { Distributors = distributors };
             return Task.CompletedTask;
         }
 
