@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NodaTime.Text;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
@@ -6,7 +7,7 @@ using Spectre.Console;
 
 namespace OpenDcc.Cli;
 
-/// <summary><c>opendcc users add|list</c>: the DCC users (SEC parties) OpenDcc serves.</summary>
+/// <summary><c>opendcc users add|list|distributors|api-key</c>: the DCC users (SEC parties) OpenDcc serves, the distributors they act for, and their REST API keys.</summary>
 internal static class UsersCommand
 {
     public static Command Create(CliContext context)
@@ -17,7 +18,8 @@ internal static class UsersCommand
         var roles = new Option<string[]>("--role") { Description = "A user role: IS, ES, GS, ED, GT, RSA or OU (repeat for several)", Required = true, AllowMultipleArgumentsPerToken = false };
         var name = new Option<string>("--name") { Description = "The organisation's name", Required = true };
         var url = new Option<string?>("--response-url") { Description = "Where OpenDcc POSTs asynchronous responses and alerts" };
-        var add = new Command("add", "Register a DCC user") { id, roles, name, url };
+        var distributors = new Option<string[]>("--distributor") { Description = "An electricity distributor ID the user acts for, e.g. 13 (repeat for several): a network operator's smart-grid reads are limited to these MPANs", AllowMultipleArgumentsPerToken = false };
+        var add = new Command("add", "Register a DCC user") { id, roles, name, url, distributors };
         add.SetAction(async (parsed, ct) =>
         {
             var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
@@ -25,10 +27,66 @@ internal static class UsersCommand
             var responseUrl = parsed.GetValue(url) is { } u
                 ? ParseField("--response-url", () => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"'{u}' is not an absolute URL"))
                 : null;
-            var user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl);
+            var areas = ParseDistributors(parsed.GetValue(distributors));
+            var user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Parties.AddUserAsync(user, ct);
-            await context.Output.WriteLineAsync($"added DCC user {user.Id} '{user.Name}' ({user.Roles.Codes()})");
+            await context.Output.WriteLineAsync($"added DCC user {user.Id} '{user.Name}' ({user.Roles.Codes()}){(areas.IsEmpty ? "" : $", acting for distributors {areas}")}");
+            return 0;
+        });
+
+        var areasId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var areasOf = new Option<string[]>("--distributor") { Description = "A distributor ID the user acts for (repeat for several; none: acts for none)", AllowMultipleArgumentsPerToken = false };
+        var setAreas = new Command("distributors", "Set the electricity distributors a user acts for, replacing those it had") { areasId, areasOf };
+        setAreas.SetAction(async (parsed, ct) =>
+        {
+            var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(areasId)));
+            var areas = ParseDistributors(parsed.GetValue(areasOf));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await store.Parties.SetDistributorsAsync(eui, areas, ct);
+            await context.Output.WriteLineAsync(areas.IsEmpty ? $"DCC user {eui} acts for no distributor" : $"DCC user {eui} acts for distributors {areas}");
+            return 0;
+        });
+
+        var keyUser = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var revoke = new Option<string?>("--revoke") { Description = "Revoke the user's API key with this key ID instead of issuing one" };
+        var listKeys = new Option<bool>("--list") { Description = "List the user's API keys instead of issuing one" };
+        var apiKey = new Command("api-key", "Issue a REST API key for a user (the token is shown once; only its hash is kept), or list or revoke its keys") { keyUser, revoke, listKeys };
+        apiKey.SetAction(async (parsed, ct) =>
+        {
+            var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(keyUser)));
+            var revokeId = parsed.GetValue(revoke);
+            if (revokeId is not null && parsed.GetValue(listKeys))
+            {
+                throw new ArgumentException("--revoke and --list: give one of them, or neither to issue a key");
+            }
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var keys = await store.ApiKeys.ListAsync(eui, ct);
+            if (parsed.GetValue(listKeys))
+            {
+                var table = new Table().Border(TableBorder.Simple).AddColumns("Key ID", "Created", "Revoked");
+                foreach (var key in keys)
+                {
+                    table.AddRow(key.Id, InstantPattern.General.Format(key.CreatedAt), key.RevokedAt is { } at ? InstantPattern.General.Format(at) : "");
+                }
+                context.Console.Write(table);
+                context.Console.WriteLine($"{keys.Count} API keys of DCC user {eui}");
+                return 0;
+            }
+            if (revokeId is not null)
+            {
+                if (keys.All(k => k.Id != revokeId))
+                {
+                    throw new ArgumentException($"--revoke: DCC user {eui} has no API key {revokeId}");
+                }
+                var revoked = await store.ApiKeys.RevokeAsync(revokeId, context.Clock.GetCurrentInstant(), ct);
+                await context.Output.WriteLineAsync(revoked ? $"revoked API key {revokeId} of DCC user {eui}" : $"API key {revokeId} of DCC user {eui} was already revoked");
+                return 0;
+            }
+            var (issued, token) = ApiKey.Issue(eui, context.Clock.GetCurrentInstant());
+            await store.ApiKeys.AddAsync(issued, ApiKey.HashOf(token), ct);
+            await context.Output.WriteLineAsync($"issued API key {issued.Id} for DCC user {eui}; send it as 'Authorization: Bearer TOKEN'. The token is shown only now:");
+            await context.Output.WriteLineAsync(token);
             return 0;
         });
 
@@ -37,17 +95,20 @@ internal static class UsersCommand
         {
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var all = await store.Parties.ListUsersAsync(ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Name", "Roles", "Status", "Certificates", "Response URL");
+            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Name", "Roles", "Status", "Certificates", "Response URL", "Distributors", "API keys");
             foreach (var user in all)
             {
                 var certificates = await store.Parties.ListCertificatesAsync(user.Id, ct);
+                var apiKeys = await store.ApiKeys.ListAsync(user.Id, ct);
                 table.AddRow(
                     user.Id.ToString(),
                     Markup.Escape(user.Name),
                     user.Roles.Codes(),
                     user.Status.ToString(),
                     certificates.Count == 0 ? "none" : string.Join(", ", certificates.Select(c => $"{c.Role} ({(int)c.Role:X2})")),
-                    Markup.Escape(user.ResponseUrl?.ToString() ?? ""));
+                    Markup.Escape(user.ResponseUrl?.ToString() ?? ""),
+                    user.Distributors.ToCodes(),
+                    apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             context.Console.Write(table);
             context.Console.WriteLine($"{all.Count} DCC users");
@@ -56,8 +117,13 @@ internal static class UsersCommand
 
         users.Subcommands.Add(add);
         users.Subcommands.Add(list);
+        users.Subcommands.Add(setAreas);
+        users.Subcommands.Add(apiKey);
         return users;
     }
+
+    private static DistributorSet ParseDistributors(string[]? ids) =>
+        ParseField("--distributor", () => DistributorSet.Parse(string.Join(' ', ids ?? [])));
 
     /// <summary>Turns a parse failure into a message that names the option at fault.</summary>
     public static T ParseField<T>(string option, Func<T> parse)

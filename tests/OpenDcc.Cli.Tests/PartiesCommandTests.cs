@@ -27,6 +27,74 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains("1 DCC users", list, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_network_operators_distributors_are_set_on_adding_and_replaced_and_listed()
+    {
+        var (code, output, _) = await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO", "--distributor", "13", "--distributor", "18");
+        Assert.Equal(0, code);
+        Assert.Contains("acting for distributors 13 SP Energy Networks, 18 SP Energy Networks", output, StringComparison.Ordinal);
+
+        var (setCode, set, _) = await cli.RunWithDataAsync("users", "distributors", "--id", NetworkOperator, "--distributor", "10");
+        Assert.Equal(0, setCode);
+        Assert.Contains("acts for distributors 10 UK Power Networks", set, StringComparison.Ordinal);
+        var row = Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(NetworkOperator, StringComparison.Ordinal));
+        Assert.Matches(@"\s10\s+0\s*$", row);
+    }
+
+    [Fact]
+    public async Task An_unknown_distributor_is_refused_naming_the_option_and_the_value()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO");
+
+        var (code, _, error) = await cli.RunWithDataAsync("users", "distributors", "--id", NetworkOperator, "--distributor", "13", "--distributor", "99");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --distributor: '99'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_api_key_is_shown_once_stored_as_a_hash_listed_and_revoked()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO");
+
+        var (code, output, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator);
+
+        Assert.Equal(0, code);
+        var token = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        Assert.True(OpenDcc.Core.Parties.ApiKey.IsWellFormed(token), token);
+        var keyId = token[5..17];
+        Assert.Contains($"issued API key {keyId}", output, StringComparison.Ordinal);
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            var key = await store.ApiKeys.FindByTokenHashAsync(OpenDcc.Core.Parties.ApiKey.HashOf(token));
+            Assert.Equal(keyId, key!.Id);
+            Assert.Equal(cli.Clock.GetCurrentInstant(), key.CreatedAt);
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in Directory.GetFiles(cli.DataDirectory, "opendcc.db*"))
+        {
+            Assert.DoesNotContain(token[18..], await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+        }
+
+        var (revokeCode, revoked, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", keyId);
+        Assert.Equal(0, revokeCode);
+        Assert.Contains($"revoked API key {keyId}", revoked, StringComparison.Ordinal);
+        var (_, list, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--list");
+        Assert.Matches($@"{keyId}\s+2026-11-28T09:00:00Z\s+2026-11-28T09:00:00Z", list);
+        var (unknownCode, _, error) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", "000000000000");
+        Assert.Equal(1, unknownCode);
+        Assert.Contains("has no API key 000000000000", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_api_key_for_an_unknown_user_is_refused()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"no DCC user has ID {NetworkOperator}", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--id", "90-B3", "--role", "IS", "--id: ")]
     [InlineData("--id", Supplier, "--role", "XY", "--role: ")]
