@@ -33,6 +33,9 @@ internal static class DemoCommand
     private static readonly Eui64 CommsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
     private static readonly XNamespace Sr = DuisNamespaces.Sr;
 
+    /// <summary>The simulated fleet: site 0's meters are the demo's; the rest join the inventory for the network operator's aggregate read.</summary>
+    private const int SmartGridSites = 100;
+
     public static Command Create(CliContext context)
     {
         var urls = new Option<string>("--urls") { Description = $"Where the hub listens (default {HubOptions.DefaultUrls})", DefaultValueFactory = _ => HubOptions.DefaultUrls };
@@ -50,7 +53,7 @@ internal static class DemoCommand
             await using var receiver = await ResponseReceiver.StartAsync();
             var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free());
             // The demo's meters are site 0 of a simulated fleet, on the simulated WAN under the IDs the DCC's test data uses.
-            using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: 1), context.Clock);
+            using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: SmartGridSites), context.Clock);
             world.Wan.Install(Electricity, world.Wan.Fleet[0].ElectricityMeter);
             world.Wan.Install(Gas, world.Wan.Fleet[0].GasMeter);
             // The registration systems: the demo supplier supplies site 0, the demo network operator runs its area.
@@ -136,6 +139,7 @@ internal static class DemoCommand
                 asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {responseId.Originator}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
             }
             context.Console.Write(asyncTable);
+            await ShowSmartGridReadAsync(context, store, app.Services.GetRequiredService<IPartyStore>(), world, http, ct);
             var log = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
             context.Console.MarkupLine($"Message log: {log.EntriesChecked} entries, chain {(log.IsIntact ? "[green]intact[/]" : "[red]broken[/]")}.");
 
@@ -158,6 +162,42 @@ internal static class DemoCommand
             return log.IsIntact ? 0 : 1;
         });
         return demo;
+    }
+
+    /// <summary>
+    /// The network operator's aggregate voltage read over REST: it acts for site 0's distributor, gets an API key, and
+    /// asks for every meter of that GSP group, read afresh through the comms hub queues.
+    /// </summary>
+    private static async Task ShowSmartGridReadAsync(CliContext context, OpenDccStore store, IPartyStore parties, SimulatedWorld world, HttpClient http, CancellationToken ct)
+    {
+        await world.AddToInventoryAsync(store.Inventory, ct);
+        var area = world.Wan.Fleet[0].Mpan.Distributor;
+        // Through the hub's own party store, so the change reaches its cache of users at once.
+        await parties.SetDistributorsAsync(NetworkOperator, DistributorSet.Of(area), ct);
+        var (key, token) = ApiKey.Issue(NetworkOperator, context.Clock.GetCurrentInstant());
+        await store.ApiKeys.AddAsync(key, ApiKey.HashOf(token), ct);
+        var group = area.GspGroup!.Value;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/smart-grid/power-quality")
+        {
+            Content = new StringContent($$"""{"gspGroup": "{{group}}", "deadlineSeconds": 10}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, ct);
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var answer = body.RootElement;
+        context.Console.MarkupLine($"Smart grid: the network operator's aggregate voltage read (REST, API key {key.Id}) over GSP group {group} ({Markup.Escape(group.AreaName)}) of the {SmartGridSites}-site fleet:");
+        if (!response.IsSuccessStatusCode)
+        {
+            context.Console.MarkupLine($"  [red]HTTP {(int)response.StatusCode}[/] {Markup.Escape(answer.GetProperty("detail").GetString() ?? "")}");
+            return;
+        }
+        var voltage = answer.GetProperty("voltage");
+        context.Console.MarkupLine($"  {answer.GetProperty("metersAsked").GetInt32()} meters asked, [green]{answer.GetProperty("answered").GetInt32()} answered[/], {answer.GetProperty("unreachable").GetInt32()} unreachable, {answer.GetProperty("outstanding").GetInt32()} outstanding");
+        if (voltage.ValueKind != System.Text.Json.JsonValueKind.Null)
+        {
+            context.Console.MarkupLine($"  voltage mean {voltage.GetProperty("mean").GetDecimal():0.00} V, min {voltage.GetProperty("min").GetDecimal():0.0} V, max {voltage.GetProperty("max").GetDecimal():0.0} V");
+            context.Console.MarkupLine($"  active power {answer.GetProperty("activePower").GetProperty("total").GetInt64():N0} W in all");
+        }
     }
 
     private static string Describe(DeviceOutcome outcome) => outcome switch

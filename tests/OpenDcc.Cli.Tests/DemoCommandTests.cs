@@ -17,6 +17,9 @@ public sealed class DemoCommandTests : IDisposable
         }
         Assert.Contains("GSME 00-DB-12-34-56-78-90-A1 Commissioned", output, StringComparison.Ordinal);
         Assert.Matches(@"Message log: \d+ entries, chain intact", output);
+        Assert.Matches(@"Smart grid: the network operator's aggregate voltage read[\s\S]*GSP group\s+_[A-P]", output);
+        Assert.Matches(@"(\d+) meters asked, \1 answered, 0 unreachable, 0 outstanding", output);
+        Assert.Matches(@"voltage mean 2\d\d\.\d\d V", output);
         Assert.True(File.Exists(Path.Combine(data, "opendcc.db")));
     }
 
