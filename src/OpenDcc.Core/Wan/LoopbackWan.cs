@@ -109,7 +109,13 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        using var request = new HttpRequestMessage(HttpMethod.Post, LoopbackWanProtocol.ExchangePath(device)) { Content = new ByteArrayContent(command) };
+        // A request made here does not take the client's default version: HTTP/2 is asked for explicitly.
+        using var request = new HttpRequestMessage(HttpMethod.Post, LoopbackWanProtocol.ExchangePath(device))
+        {
+            Content = new ByteArrayContent(command),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         request.Content.Headers.ContentType = new("application/octet-stream");
         try
         {
