@@ -55,20 +55,23 @@ public sealed record AcbKey(string Acb, string KeyAgreementKey);
 public sealed record FleetSummary(ulong Seed, int Sites, int Devices, IReadOnlyList<ListedDevice> Installed);
 
 /// <summary>A device on the WAN as the inventory takes it, with its public key-agreement key (SubjectPublicKeyInfo, base64) when its adapter needs one.</summary>
-public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, string? Model, string? CommsHub, WanRegion? Region, string? KeyAgreementKey)
+public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, string? Model, string? CommsHub, WanRegion? Region, string? Mpan, string? Mprn, string? KeyAgreementKey)
 {
     public static ListedDevice From(Device device, byte[]? keyAgreementKey)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return new(device.Id.ToString(), device.Type, device.Status, device.Model, device.CommsHub?.ToString(), device.Region, keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey));
+        return new(device.Id.ToString(), device.Type, device.Status, device.Model, device.CommsHub?.ToString(), device.Region, device.Mpan?.ToString(), device.Mprn?.ToString(),
+            keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey));
     }
 
-    /// <exception cref="FormatException">an ID that is not an EUI-64.</exception>
+    /// <exception cref="FormatException">an ID, MPAN or MPRN that does not parse.</exception>
     public Device ToDevice() => new(Eui64.Parse(Id), Type, Status)
     {
         Model = Model,
         CommsHub = CommsHub is null ? null : Eui64.Parse(CommsHub),
         Region = Region,
+        Mpan = Mpan is null ? null : Identifiers.Mpan.Parse(Mpan),
+        Mprn = Mprn is null ? null : Identifiers.Mprn.Parse(Mprn),
     };
 }
 

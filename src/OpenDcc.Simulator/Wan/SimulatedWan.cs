@@ -119,7 +119,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
     }
 
-    /// <summary>The fleet's devices (ESME, GSME, CHF, GPF, PPMID of every site) as inventory rows: commissioned, with their model, comms hub and region.</summary>
+    /// <summary>The fleet's devices (ESME, GSME, CHF, GPF, PPMID of every site) as inventory rows: commissioned, with their model, comms hub, region and metering point.</summary>
     public IEnumerable<Device> InventoryDevices() => InventoryDevices(0, fleet.Count);
 
     /// <summary>The devices of sites <paramref name="from"/> … <paramref name="from"/> + <paramref name="count"/> − 1 as inventory rows.</summary>
@@ -129,6 +129,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             Model = ModelOf(d.Type, formatOfSite(site)),
             CommsHub = site.CommsHubId,
             Region = SimulatedWorld.RegionOf(site),
+            Mpan = d.Type == DeviceType.ESME ? site.Mpan : null,
+            Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
         }));
 
     /// <summary>The meters installed under IDs of their own, as inventory rows (no comms hub or region recorded).</summary>
