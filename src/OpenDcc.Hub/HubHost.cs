@@ -20,6 +20,7 @@ using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
 using OpenDcc.Hub.Duis;
 using OpenDcc.Hub.Grains;
+using OpenDcc.Hub.Rest;
 using OpenDcc.Hub.SmartGrid;
 using OpenDcc.Hub.Wan;
 using OpenDcc.Storage;
@@ -119,7 +120,7 @@ public static class HubHost
         services.AddSingleton(options.SmartGrid);
         services.AddSingleton(sp => new PowerQualitySurvey(sp.GetRequiredService<IDeviceReader>(), options.SmartGrid));
         services.AddSingleton(store.ApiKeys);
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.DeclareApiKeys());
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
         services.AddSingleton(sp => new DuisGateway(

@@ -233,7 +233,7 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
     }
 
     [Fact]
-    public async Task The_openapi_document_describes_the_smart_grid_endpoints()
+    public async Task The_openapi_document_describes_the_smart_grid_endpoints_and_their_bearer_api_keys()
     {
         using var response = await fleet.Hub.Http.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -243,6 +243,8 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.True(paths.TryGetProperty(Aggregate, out _));
         Assert.True(paths.TryGetProperty(Aggregate + "/{mpan}", out _));
         Assert.False(paths.TryGetProperty("/api/v1/serviceS", out _));
+        Assert.Equal("bearer", document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").GetProperty("scheme").GetString());
+        Assert.True(paths.GetProperty(Aggregate).GetProperty("post").GetProperty("security")[0].TryGetProperty("ApiKey", out _));
     }
 
     private static string SimulatedWorldFormat(SimulatedSite site) =>

@@ -30,7 +30,7 @@ public static class SmartGridAccess
         return outside.Count == 0
             ? SmartGridAccessDecision.Allowed
             : SmartGridAccessDecision.Refuse(
-                $"MPAN {outside[0]} is on distributor {outside[0].Distributor}'s network, not one user {user.Id} acts for ({Acts(user)})"
+                $"MPAN {outside[0]} is on the network of distributor {outside[0].Distributor}, not one user {user.Id} acts for ({Acts(user)})"
                 + (outside.Count > 1 ? $"; {outside.Count - 1} more MPANs are outside too" : ""));
     }
 
@@ -43,7 +43,7 @@ public static class SmartGridAccess
         var dno = Distributor.ForGspGroup(group);
         return user.Distributors.Contains(dno)
             ? SmartGridAccessDecision.Allowed
-            : SmartGridAccessDecision.Refuse($"GSP group {group} ({group.AreaName}) is distributor {dno}'s area, not one user {user.Id} acts for ({Acts(user)})");
+            : SmartGridAccessDecision.Refuse($"GSP group {group} ({group.AreaName}) is the area of distributor {dno}, not one user {user.Id} acts for ({Acts(user)})");
     }
 
     private static SmartGridAccessDecision? Refusal(DccUser user)
