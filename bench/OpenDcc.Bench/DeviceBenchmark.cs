@@ -100,13 +100,19 @@ internal static class DeviceBenchmark
         var variant = ServiceCatalogue.Duis["4.1.1"];
         Console.WriteLine($"device-memory: {meters.Count} devices, one 4.1.1 each through the device path; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         ulong counter = 1;
+        // The simulated devices exist before the DCC talks to them (their keys, counters and meter state are the
+        // devices' memory, not the DCC's): made here, before the baseline.
+        foreach (var meter in meters)
+        {
+            hub.World.Wan.FindKeyAgreementKey(meter.Id)?.Dispose();
+        }
         var before = HeapBytes();
 
-        // Pass 1 also makes what a device keeps outside its grain for good (the adapter's MAC key, the simulated
-        // meter's WAN endpoint), which later passes find already there; the last pass is the one reported.
-        const int passes = 3;
+        // Each pass reads every device once and lets every grain go; what a pass leaves on the heap, per device, is what
+        // an idle device costs the DCC (the first pass included: that is when a device is first contacted).
+        const int passes = 6;
         var idleBefore = before;
-        double activePerDevice = 0, idlePerDevice = 0, firstTouch = 0;
+        double activePerDevice = 0, idlePerDevice = 0, firstContact = 0;
         double PerDevice(long bytes) => (double)bytes / meters.Count;
         for (var pass = 1; pass <= passes; pass++)
         {
@@ -117,14 +123,16 @@ internal static class DeviceBenchmark
             var idle = HeapBytes();
             var idleActivations = await management.GetTotalActivationCount();
             (activePerDevice, idlePerDevice) = (PerDevice(active - idleBefore), PerDevice(idle - idleBefore));
-            firstTouch = pass == 1 ? idlePerDevice : firstTouch;
-            Console.WriteLine($"  pass {pass}: active {activePerDevice,7:N0} B/device ({activeActivations:N0} activations); deactivated {idlePerDevice,7:N0} B/device ({idleActivations:N0} activations){(pass == 1 ? " - first touch: adapter MAC key and simulated WAN endpoint stay" : "")}");
+            firstContact = pass == 1 ? idlePerDevice : firstContact;
+            Console.WriteLine($"  pass {pass}: active {activePerDevice,7:N0} B/device ({activeActivations:N0} activations); deactivated {idlePerDevice,7:N0} B/device ({idleActivations:N0} activations)");
             idleBefore = idle;
         }
         Console.WriteLine($"  heap before any device {before / 1024.0 / 1024:F1} MiB, after {passes} passes {idleBefore / 1024.0 / 1024:F1} MiB");
-        // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise).
-        var met = idlePerDevice <= Math.Max(16, activePerDevice * 0.01);
-        Console.WriteLine($"device-memory: active device {activePerDevice:N0} B (grain), deactivated device {idlePerDevice:N0} B (target ~0: {(met ? "met" : "NOT met")}); first touch leaves {firstTouch:N0} B/device outside the grain");
+        // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise); the worst
+        // pass counts, the first contact included.
+        var worst = Math.Max(firstContact, idlePerDevice);
+        var met = worst <= Math.Max(16, activePerDevice * 0.01);
+        Console.WriteLine($"device-memory: active device {activePerDevice:N0} B, deactivated device {worst:N0} B at worst (first contact {firstContact:N0} B, last pass {idlePerDevice:N0} B) (target ~0: {(met ? "met" : "NOT met")})");
         return met ? 0 : 2;
     }
 
@@ -211,6 +219,8 @@ internal static class DeviceBenchmark
         public WebApplication App { get; }
 
         public IClock Clock { get; }
+
+        public SimulatedWorld World => world;
 
         /// <param name="endAtResponseSink">Whether requests end where their answers are handed to delivery (counted, not signed or logged).</param>
         public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory, bool endAtResponseSink)
