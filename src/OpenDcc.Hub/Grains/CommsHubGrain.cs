@@ -49,7 +49,7 @@ internal sealed class CommsHubGrain(
     IWanTransport wan,
     WanRegionThrottle throttle,
     WanOptions options,
-    DeviceResponseSender responses,
+    IDeviceResponseSink responses,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
