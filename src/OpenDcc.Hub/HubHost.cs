@@ -107,6 +107,7 @@ public static class HubHost
         services.AddSingleton(devices.Options);
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
         services.AddSingleton<DeviceResponseSender>();
+        services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();

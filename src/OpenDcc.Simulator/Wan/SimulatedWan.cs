@@ -32,7 +32,8 @@ public sealed record SimulatedWanOptions(Duration Latency, int LossPerMille)
 /// <summary>
 /// The simulated SM WAN and the devices at its far end, in-process: a command frame reaches the device addressed,
 /// which checks it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must
-/// rise), executes it on its simulated meter and answers with its own MACed frame. Each device has its own ECDH
+/// rise; for critical commands also the supplier's signature against the supplier trust anchor it holds), executes it
+/// on its simulated meter and answers with its own MACed frame. Each device has its own ECDH
 /// P-256 key-agreement key, made on first use; the hub's adapter finds its public half here, as it would in the SMKI
 /// repository. Devices can be installed under an ID of their own (for example the RTDS test devices) and taken
 /// offline.
@@ -49,6 +50,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly Func<SimulatedSite, WireFormat> formatOfSite;
     private IDeviceAlertSink? alertSink;
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
+    private readonly ConcurrentDictionary<Eui64, TrustAnchor> supplierAnchors = new();
+    private TrustAnchor? fleetSupplierAnchor;
 
     /// <param name="acbPublic">The ACB's public key-agreement key, which devices hold; the WAN owns it from here.</param>
     /// <param name="formatOfSite">Which wire format a fleet site's meters speak; GBCS when not given.</param>
@@ -73,6 +76,31 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         installed.TryGetValue(id, out var entry) ? entry.Format
         : fleet.TryGetSite(id, out var site, out _) ? formatOfSite(site)
         : null;
+
+    /// <summary>
+    /// Places the supplier's Digital Signing key on a device as its supplier trust anchor (as the installing supplier
+    /// does at commissioning, and a change of supplier replaces), or, with no device, on every device that has none
+    /// of its own. Critical commands are executed only when signed by the party of the anchor.
+    /// </summary>
+    public void PlaceSupplierTrustAnchor(Eui64? device, TrustAnchor anchor)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        if (anchor.Role != Core.Security.RemotePartyRole.Supplier)
+        {
+            throw new ArgumentException($"a supplier trust anchor must have the Supplier role, not {anchor.Role}", nameof(anchor));
+        }
+        if (device is { } id)
+        {
+            supplierAnchors[id] = anchor;
+        }
+        else
+        {
+            Volatile.Write(ref fleetSupplierAnchor, anchor);
+        }
+    }
+
+    /// <summary>The supplier trust anchor the device at <paramref name="id"/> holds; null when none.</summary>
+    public TrustAnchor? SupplierTrustAnchorOf(Eui64 id) => supplierAnchors.TryGetValue(id, out var anchor) ? anchor : Volatile.Read(ref fleetSupplierAnchor);
 
     /// <summary>Takes a device off the WAN (its comms hub lost power or signal) or brings it back.</summary>
     public void SetOffline(Eui64 id, bool isOffline) => offline[id] = isOffline;
@@ -122,7 +150,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             // Lost on the way: the caller's timeout ends the wait.
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
-        return endpoint.Handle(command, meter, clock.GetCurrentInstant());
+        return endpoint.Handle(command, meter, SupplierTrustAnchorOf(device), clock.GetCurrentInstant());
     }
 
     public void Dispose()
@@ -166,12 +194,17 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         /// <summary>The device's key-agreement key (GBCS devices only).</summary>
         public ECDiffieHellman? Key { get; }
 
-        /// <summary>Checks and runs one command; a command the device refuses gets no answer, as a real device drops it.</summary>
-        public byte[] Handle(byte[] command, ISimulatedDevice meter, Instant now)
+        /// <summary>
+        /// Checks and runs one command; a command whose MAC, address or counter is wrong gets no answer, as a real
+        /// device drops it; a critical command not signed by the supplier the device trusts is answered with a refusal.
+        /// </summary>
+        public byte[] Handle(byte[] command, ISimulatedDevice meter, TrustAnchor? supplier, Instant now)
         {
             lock (gate)
             {
-                return format == WireFormat.Gbcs ? HandleFrame(command, meter, now) : HandleLine(command, meter, now);
+                return format != WireFormat.Gbcs ? HandleLine(command, meter, now)
+                    : GbcsCodec.DirectionOf(command) == GbcsDirection.CriticalCommand ? HandleCriticalFrame(command, meter, supplier, now)
+                    : HandleFrame(command, meter, now);
             }
         }
 
@@ -200,6 +233,38 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
                 throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
             return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
+        }
+
+        /// <summary>
+        /// GBCS common stages at the device (duis-and-dcc.md §1.7): the ACB's MAC, the recipient, then the remote
+        /// party's signature against the trust anchor, and only then the counter, so a forged command cannot raise it.
+        /// </summary>
+        private byte[] HandleCriticalFrame(byte[] command, ISimulatedDevice meter, TrustAnchor? supplier, Instant now)
+        {
+            var decoded = GbcsCodec.DecodeCriticalCommand(command, macKey!);
+            if (!decoded.Succeeded || decoded.Header.Recipient != id)
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the critical command ({(decoded.Succeeded ? "misaddressed" : decoded.Reason)})");
+            }
+            var signer = decoded.Header.Originator;
+            DeviceOutcome outcome;
+            if (supplier is null || supplier.Party != signer)
+            {
+                outcome = new DeviceOutcome.Refused(RefusalReason.Unauthorised, supplier is null ? "the device holds no supplier trust anchor" : $"{signer} is not the supplier this device trusts ({supplier.Party})");
+            }
+            else if (!supplier.Verifies(decoded.Value.SignedContent.Span, decoded.Value.Signature.Span))
+            {
+                outcome = new DeviceOutcome.Refused(RefusalReason.Unauthorised, $"the signature does not verify with the key of {signer}");
+            }
+            else if (!seenFrames.TryAccept(decoded.Header))
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the critical command (counter {decoded.Header.Counter} from {signer} replayed)");
+            }
+            else
+            {
+                outcome = meter.Execute(decoded.Value.Operation, now);
+            }
+            return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), outcome, macKey!);
         }
 
         private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.EarlySmart;
@@ -118,6 +119,39 @@ public sealed class SimulatedWorld : IDisposable
         using var devicePublic = Wan.FindKeyAgreementKey(device) ?? throw new ArgumentException($"no device {device} on the simulated WAN", nameof(device));
         using var key = GbcsMacKey.Derive(acbKey, devicePublic, acb, device);
         return GbcsCodec.DecodeResponse(frame, key);
+    }
+
+    /// <summary>
+    /// Gives the simulated devices their registered supplier's Digital Signing key as their supplier trust anchor, as
+    /// a GBCS device holds its supplier's certificate from installation (duis-and-dcc.md §5.1): for each supplier in
+    /// the registration data (fleet-wide and per device), its newest Supplier (OU=02) Digital Signing certificate
+    /// valid at <paramref name="now"/> from the party store, standing in for the SMKI repository. A supplier with no
+    /// such certificate places nothing, so its devices refuse critical commands.
+    /// </summary>
+    /// <returns>How many anchors were placed.</returns>
+    public async Task<int> PlaceSupplierTrustAnchorsAsync(IPartyStore parties, Instant now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parties);
+        var placed = 0;
+        if (Registrations.FleetRegistration is { } fleet && await SupplierAnchorAsync(fleet.Supplier) is { } fleetAnchor)
+        {
+            Wan.PlaceSupplierTrustAnchor(null, fleetAnchor);
+            placed++;
+        }
+        foreach (var (device, registration) in Registrations.Registered)
+        {
+            if (await SupplierAnchorAsync(registration.Supplier) is { } anchor)
+            {
+                Wan.PlaceSupplierTrustAnchor(device, anchor);
+                placed++;
+            }
+        }
+        return placed;
+
+        async Task<TrustAnchor?> SupplierAnchorAsync(Eui64 supplier) =>
+            (await parties.ListCertificatesAsync(supplier, cancellationToken))
+                .Where(c => c.Role == RemotePartyRole.Supplier && c.IsValidAt(now) && CommandSignature.IsDigitalSigning(c))
+                .MaxBy(c => c.NotBefore) is { } certificate ? TrustAnchor.FromCertificate(certificate) : null;
     }
 
     /// <summary>Adds the fleet's devices the inventory does not hold yet, all at once.</summary>
