@@ -17,7 +17,9 @@ internal static class InventoryCommand
     private const string ModelColumn = "model";
     private const string HubColumn = "comms_hub";
     private const string RegionColumn = "wan_region";
-    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}]";
+    private const string MpanColumn = "mpan";
+    private const string MprnColumn = "mprn";
+    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}]";
 
     public static Command Create(CliContext context)
     {
@@ -29,7 +31,9 @@ internal static class InventoryCommand
         var model = new Option<string?>("--model") { Description = "The manufacturer's model, which picks the translation adapter (default: the default adapter)" };
         var hub = new Option<string?>("--comms-hub") { Description = "The EUI-64 of the comms hub the device is joined to" };
         var region = new Option<string?>("--region") { Description = "The SM WAN region of its comms hub: North, Central or South" };
-        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region };
+        var mpan = new Option<string?>("--mpan") { Description = "The MPAN core (13 digits) an electricity meter serves" };
+        var mprn = new Option<string?>("--mprn") { Description = "The MPRN a gas meter serves" };
+        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region, mpan, mprn };
         add.SetAction(async (parsed, ct) =>
         {
             var added = new Device(
@@ -40,6 +44,8 @@ internal static class InventoryCommand
                 Model = parsed.GetValue(model) is { Length: > 0 } m ? m.Trim() : null,
                 CommsHub = parsed.GetValue(hub) is { } h ? UsersCommand.ParseField("--comms-hub", () => Eui64.Parse(h)) : null,
                 Region = parsed.GetValue(region) is { } r ? UsersCommand.ParseField("--region", () => ParseRegion(r)) : null,
+                Mpan = parsed.GetValue(mpan) is { } e ? UsersCommand.ParseField("--mpan", () => Mpan.Parse(e)) : null,
+                Mprn = parsed.GetValue(mprn) is { } g ? UsersCommand.ParseField("--mprn", () => Mprn.Parse(g)) : null,
             };
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Inventory.AddDeviceAsync(added, ct);
@@ -87,10 +93,10 @@ internal static class InventoryCommand
         {
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var all = await store.Inventory.ListDevicesAsync(ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region");
+            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region", "MPAN/MPRN");
             foreach (var d in all)
             {
-                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", d.Region?.ToString() ?? "");
+                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", d.Region?.ToString() ?? "", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
             }
             context.Console.Write(table);
             context.Console.WriteLine($"{all.Count} devices");
@@ -123,7 +129,7 @@ internal static class InventoryCommand
         }
         faults = [];
         var rows = new List<Row>();
-        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region (-1 when absent)
+        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn (-1 when absent)
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
         var number = 0;
@@ -195,9 +201,38 @@ internal static class InventoryCommand
                     faults.Add((number, $"{RegionColumn}: '{regionText}' is not North, Central or South"));
                 }
             }
+            var mpanText = columns[6] < 0 ? "" : fields[columns[6]];
+            Mpan? meterPoint = null;
+            if (mpanText.Length > 0)
+            {
+                if (Mpan.TryParse(mpanText, out var parsedMpan, out var mpanError))
+                {
+                    meterPoint = parsedMpan;
+                }
+                else
+                {
+                    faults.Add((number, $"{MpanColumn}: {mpanError}"));
+                }
+            }
+            var mprnText = columns[7] < 0 ? "" : fields[columns[7]];
+            Mprn? gasPoint = null;
+            if (mprnText.Length > 0)
+            {
+                if (Mprn.TryParse(mprnText, out var parsedMprn, out var mprnError))
+                {
+                    gasPoint = parsedMprn;
+                }
+                else
+                {
+                    faults.Add((number, $"{MprnColumn}: {mprnError}"));
+                }
+            }
             if (faults.Count == before)
             {
-                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value) { Model = modelText.Length > 0 ? modelText : null, CommsHub = hub, Region = region }));
+                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value)
+                {
+                    Model = modelText.Length > 0 ? modelText : null, CommsHub = hub, Region = region, Mpan = meterPoint, Mprn = gasPoint,
+                }));
             }
         }
         if (columns is null)
@@ -209,8 +244,8 @@ internal static class InventoryCommand
 
     private static int[] ReadHeader(FileInfo csv, int line, string[] names)
     {
-        var columns = new[] { -1, -1, -1, -1, -1, -1 };
-        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn];
+        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn, MpanColumn, MprnColumn];
+        var columns = Enumerable.Repeat(-1, known.Length).ToArray();
         for (var i = 0; i < names.Length; i++)
         {
             var k = Array.FindIndex(known, n => string.Equals(n, names[i], StringComparison.OrdinalIgnoreCase));
@@ -223,7 +258,7 @@ internal static class InventoryCommand
         }
         if (columns[0] < 0 || columns[1] < 0)
         {
-            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn})");
+            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn}, {MpanColumn}, {MprnColumn})");
         }
         return columns;
     }

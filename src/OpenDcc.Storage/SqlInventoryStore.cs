@@ -14,7 +14,11 @@ namespace OpenDcc.Storage;
 /// </summary>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert) : IInventoryStore
 {
-    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region";
+    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn";
+
+    // What an insert writes: the columns read back, and the GSP group of the MPAN, kept for queries by group.
+    private const string InsertColumns = Columns + ", gsp_group";
+    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@p"];
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -50,12 +54,16 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             rows => InsertCommand(connection, transaction, rows),
             (parameters, row, device) =>
             {
-                parameters[6 * row].Value = device.Id.ToString();
-                parameters[(6 * row) + 1].Value = device.Type.ToString();
-                parameters[(6 * row) + 2].Value = device.Status.ToString();
-                parameters[(6 * row) + 3].Value = (object?)device.Model ?? DBNull.Value;
-                parameters[(6 * row) + 4].Value = (object?)device.CommsHub?.ToString() ?? DBNull.Value;
-                parameters[(6 * row) + 5].Value = (object?)device.Region?.ToString() ?? DBNull.Value;
+                var at = InsertPrefixes.Length * row;
+                parameters[at].Value = device.Id.ToString();
+                parameters[at + 1].Value = device.Type.ToString();
+                parameters[at + 2].Value = device.Status.ToString();
+                parameters[at + 3].Value = (object?)device.Model ?? DBNull.Value;
+                parameters[at + 4].Value = (object?)device.CommsHub?.ToString() ?? DBNull.Value;
+                parameters[at + 5].Value = (object?)device.Region?.ToString() ?? DBNull.Value;
+                parameters[at + 6].Value = (object?)device.Mpan?.ToString() ?? DBNull.Value;
+                parameters[at + 7].Value = (object?)device.Mprn?.ToString() ?? DBNull.Value;
+                parameters[at + 8].Value = (object?)device.Mpan?.Distributor.GspGroup?.ToString() ?? DBNull.Value;
             },
             async (insert, offset, rows) =>
             {
@@ -82,30 +90,22 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return await reader.ReadAsync(cancellationToken) ? ReadDevice(reader) : null;
     }
 
-    public async Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
+        FindWhereInAsync("id", ids, id => id.ToString(), cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) =>
+        FindWhereInAsync("mpan", mpans, mpan => mpan.ToString(), cancellationToken);
+
+    public async Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        var devices = new List<Device>();
-        if (ids.Count == 0)
-        {
-            return devices;
-        }
         await using var connection = await open(cancellationToken);
-        await InBatchesAsync(
-            [.. ids.Distinct()],
-            IdsPerLookup,
-            count => SelectCommand(connection, count),
-            (parameters, i, id) => parameters[i].Value = id.ToString(),
-            async (select, _, _) =>
-            {
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    devices.Add(ReadDevice(reader));
-                }
-            },
-            cancellationToken);
-        devices.Sort((a, b) => a.Id.CompareTo(b.Id));
+        await using var command = connection.Command($"SELECT {Columns} FROM device WHERE gsp_group = @g ORDER BY id").With("@g", group.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var devices = new List<Device>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            devices.Add(ReadDevice(reader));
+        }
         return devices;
     }
 
@@ -129,10 +129,39 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    private static DbCommand SelectCommand(DbConnection connection, int ids)
+    /// <summary>The devices whose <paramref name="column"/> is one of the values, in ID order, in a few lookups.</summary>
+    private async Task<IReadOnlyList<Device>> FindWhereInAsync<T>(string column, IReadOnlyCollection<T> values, Func<T, string> text, CancellationToken cancellationToken)
     {
-        var names = Enumerable.Range(0, ids).Select(i => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToList();
-        var command = connection.Command($"SELECT {Columns} FROM device WHERE id IN ({string.Join(", ", names)})");
+        ArgumentNullException.ThrowIfNull(values);
+        var devices = new List<Device>();
+        if (values.Count == 0)
+        {
+            return devices;
+        }
+        await using var connection = await open(cancellationToken);
+        await InBatchesAsync(
+            [.. values.Distinct()],
+            IdsPerLookup,
+            count => SelectCommand(connection, column, count),
+            (parameters, i, value) => parameters[i].Value = text(value),
+            async (select, _, _) =>
+            {
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    devices.Add(ReadDevice(reader));
+                }
+            },
+            cancellationToken);
+        devices.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return devices;
+    }
+
+    /// <summary><c>SELECT … FROM device WHERE <paramref name="column"/> IN (@p0, …)</c> for <paramref name="values"/> values, bound later.</summary>
+    private static DbCommand SelectCommand(DbConnection connection, string column, int values)
+    {
+        var names = Enumerable.Range(0, values).Select(i => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var command = connection.Command($"SELECT {Columns} FROM device WHERE {column} IN ({string.Join(", ", names)})");
         foreach (var name in names)
         {
             command.With(name, null);
@@ -176,16 +205,19 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
     }
 
-    /// <summary><c>INSERT … VALUES (@i0, @t0, @s0, @m0, @h0, @r0), (@i1, …) …</c> with its parameters, values bound later.</summary>
+    /// <summary><c>INSERT … VALUES (@i0, @t0, …), (@i1, …) …</c> with its parameters, values bound later.</summary>
     private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
     {
-        var sql = new StringBuilder($"INSERT INTO device ({Columns}) VALUES ");
+        var sql = new StringBuilder($"INSERT INTO device ({InsertColumns}) VALUES ");
         var command = connection.Command("", transaction);
         for (var row = 0; row < rows; row++)
         {
             var n = row.ToString(CultureInfo.InvariantCulture);
-            sql.Append(row == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{n}, @t{n}, @s{n}, @m{n}, @h{n}, @r{n})");
-            command.With("@i" + n, null).With("@t" + n, null).With("@s" + n, null).With("@m" + n, null).With("@h" + n, null).With("@r" + n, null);
+            sql.Append(row == 0 ? "(" : ", (").AppendJoin(", ", InsertPrefixes.Select(p => p + n)).Append(')');
+            foreach (var prefix in InsertPrefixes)
+            {
+                command.With(prefix + n, null);
+            }
         }
         command.CommandText = sql.Append(" ON CONFLICT (id) DO NOTHING").ToString();
         return command;
@@ -197,5 +229,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             Model = r.IsDBNull(3) ? null : r.GetString(3),
             CommsHub = r.IsDBNull(4) ? null : Eui64.Parse(r.GetString(4)),
             Region = r.IsDBNull(5) ? null : Enum.Parse<OpenDcc.Core.Wan.WanRegion>(r.GetString(5)),
+            Mpan = r.IsDBNull(6) ? null : Mpan.Parse(r.GetString(6)),
+            Mprn = r.IsDBNull(7) ? null : Mprn.Parse(r.GetString(7)),
         };
 }

@@ -92,6 +92,26 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_mpan_or_mprn_a_meter_serves_is_taken_from_add_and_import_and_a_bad_one_is_refused_naming_it()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--mpan", "12 0000000001 1")).ExitCode);
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "ESME", "--mpan", "1200000000013");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --mpan: MPAN core '1200000000013' has the wrong check digit", error, StringComparison.Ordinal);
+
+        var bad = WriteCsv("device_id,device_type,mpan,mprn", $"{GasMeter},GSME,,12AB", $"{CommsHub},ESME,99000000000,");
+        var (importCode, _, importError) = await cli.RunWithDataAsync("inventory", "import", bad);
+        Assert.Equal(1, importCode);
+        Assert.Contains("line 2: mprn: MPRN '12AB' has a non-digit character 'A'", importError, StringComparison.Ordinal);
+        Assert.Contains("line 3: mpan: ", importError, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "import", WriteCsv("device_id,device_type,mprn", $"{GasMeter},GSME,3938424403"))).ExitCode);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+1200000000011", Row(list, Meter));
+        Assert.Matches($@"{GasMeter}\s+GSME\s+Commissioned\s+3938424403", Row(list, GasMeter));
+    }
+
+    [Fact]
     public async Task A_bad_comms_hub_or_region_is_refused_naming_the_field_or_column()
     {
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--region", "Midlands");

@@ -104,7 +104,11 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task An_added_device_is_found_with_every_field_listed_and_counted()
     {
-        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { Model = "OPENDCC-ES1", CommsHub = CommsHub, Region = OpenDcc.Core.Wan.WanRegion.North };
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)
+        {
+            Model = "OPENDCC-ES1", CommsHub = CommsHub, Region = OpenDcc.Core.Wan.WanRegion.North, Mpan = Mpan.Create(12, 1),
+        };
+        var gas = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = Mprn.Parse("0123456789") };
         var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned);
         await store.Inventory.AddDeviceAsync(meter);
         await store.Inventory.AddDeviceAsync(hub);
@@ -114,6 +118,26 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         Assert.Equal([hub, meter], await store.Inventory.ListDevicesAsync());
         Assert.Equal(2L, await store.Inventory.CountDevicesAsync());
         Assert.Equal([hub, meter], await store.Inventory.FindDevicesAsync([Meter, GasMeter, CommsHub, Meter]));
+        await store.Inventory.AddDeviceAsync(gas);
+        Assert.Equal(gas, await store.Inventory.FindDeviceAsync(GasMeter));
+    }
+
+    [Fact]
+    public async Task Meters_are_found_by_the_mpans_they_serve_and_by_the_gsp_group_of_those_mpans()
+    {
+        // 1,200 meters across the 14 DNO areas (distributors 10–23) and an IDNO (24, no GSP group of its own).
+        var meters = Enumerable.Range(0, 1200).Select(i => new Device(new Eui64(0x00DB_1000_0000_0000UL + (ulong)i), DeviceType.ESME, SmiStatus.Commissioned)
+        {
+            Mpan = Mpan.Create(10 + (i % 15), 1_000_000 + i),
+        }).ToList();
+        await store.Inventory.AddDevicesAsync([.. meters, new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned)]);
+
+        var wanted = meters.Where((_, i) => i % 2 == 0).ToList();
+        Assert.Equal(wanted, await store.Inventory.FindDevicesByMpanAsync([.. wanted.Select(m => m.Mpan!.Value), Mpan.Create(10, 42)]));
+        var eastern = GspGroup.Parse("_A");
+        Assert.Equal(meters.Where(m => m.Mpan!.Value.DistributorId == 10), await store.Inventory.FindDevicesInGspGroupAsync(eastern));
+        Assert.Equal(80, (await store.Inventory.FindDevicesInGspGroupAsync(eastern)).Count);
+        Assert.Empty(await store.Inventory.FindDevicesByMpanAsync([]));
     }
 
     [Fact]

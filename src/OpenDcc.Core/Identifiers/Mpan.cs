@@ -43,6 +43,20 @@ public readonly record struct Mpan : IComparable<Mpan>
 
     public static bool TryParse([NotNullWhen(true)] string? text, out Mpan result) => TryParse(text, out result, out _);
 
+    /// <summary>The core of a distributor's metering point with that unique identifier, its check digit computed.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">the distributor is unknown or the identifier is not 0 to 9,999,999,999.</exception>
+    public static Mpan Create(int distributorId, long uniqueIdentifier)
+    {
+        if (!Distributor.TryFromId(distributorId, out _))
+        {
+            throw new ArgumentOutOfRangeException(nameof(distributorId), distributorId, "not a known DNO or IDNO distributor ID");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(uniqueIdentifier);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(uniqueIdentifier, 9_999_999_999L);
+        var first12 = string.Create(CultureInfo.InvariantCulture, $"{distributorId:D2}{uniqueIdentifier:D10}");
+        return new Mpan((ulong.Parse(first12, CultureInfo.InvariantCulture) * 10) + (ulong)ComputeCheckDigit(first12));
+    }
+
     public static bool TryParse(string? text, out Mpan result, [NotNullWhen(false)] out string? error)
     {
         result = default;

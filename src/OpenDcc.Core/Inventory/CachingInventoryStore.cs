@@ -38,6 +38,10 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
 
+    public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) => inner.FindDevicesByMpanAsync(mpans, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) => inner.FindDevicesInGspGroupAsync(group, cancellationToken);
+
     public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => inner.ListDevicesAsync(cancellationToken);
 
     public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => inner.CountDevicesAsync(cancellationToken);

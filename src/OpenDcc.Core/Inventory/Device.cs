@@ -5,7 +5,8 @@ namespace OpenDcc.Core.Inventory;
 /// <summary>
 /// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
 /// what kind it is (E11), where it is in its life (E5), its model, which picks the translation adapter, and the comms
-/// hub and WAN region its commands go through. Site and history join it later.
+/// hub and WAN region its commands go through, and the metering point (MPAN or MPRN) it serves. Site and history join it
+/// later.
 /// </summary>
 public sealed record Device
 {
@@ -38,6 +39,12 @@ public sealed record Device
 
     /// <summary>The SM WAN region of the device's comms hub, by which its commands are throttled.</summary>
     public Wan.WanRegion? Region { get; init; }
+
+    /// <summary>The electricity metering point an ESME serves (its MPAN core), when known.</summary>
+    public Mpan? Mpan { get; init; }
+
+    /// <summary>The gas metering point a GSME serves, when known.</summary>
+    public Mprn? Mprn { get; init; }
 }
 
 /// <summary>The inventory already holds a device with one or more of the IDs being added.</summary>

@@ -21,6 +21,12 @@ public interface IInventoryStore
     /// </summary>
     Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default);
 
+    /// <summary>The devices serving those MPANs (normally one ESME each), in ID order.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default);
+
+    /// <summary>The devices serving an MPAN in a GSP group (the group of the MPAN's distributor), in ID order.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default);
+
     /// <summary>Every device, in ID order.</summary>
     Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default);
 

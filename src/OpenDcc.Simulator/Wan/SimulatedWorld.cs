@@ -96,6 +96,8 @@ public sealed class SimulatedWorld : IDisposable
             Model = d.Type is not (DeviceType.ESME or DeviceType.GSME) ? null : Wan.FormatOf(d.Id) == WireFormat.EarlySmart ? EarlySmartModel : GbcsModel,
             CommsHub = site.CommsHubId,
             Region = RegionOf(site),
+            Mpan = d.Type == DeviceType.ESME ? site.Mpan : null,
+            Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
         }));
 
     /// <summary>The SM WAN region of a fleet site: North, Central and South in turn.</summary>

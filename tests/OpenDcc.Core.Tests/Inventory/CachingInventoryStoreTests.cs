@@ -79,6 +79,12 @@ public class CachingInventoryStoreTests
         public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<Device>>([.. ids.Where(devices.ContainsKey).Order().Select(id => devices[id])]);
 
+        public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => d.Mpan is { } m && mpans.Contains(m))]);
+
+        public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => d.Mpan?.Distributor.GspGroup == group)]);
+
         public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<Device>>([.. devices.Values]);
 
         public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult((long)devices.Count);
