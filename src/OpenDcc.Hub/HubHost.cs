@@ -52,7 +52,9 @@ public sealed record HubOptions(
 public static class HubHost
 {
     /// <summary>Opens the store (applying migrations) and builds the web application; the caller runs and disposes it.</summary>
-    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, CancellationToken cancellationToken = default)
+    /// <param name="configureServices">Runs after the hub's own registrations, for a host that embeds the hub and
+    /// replaces one of them (the device-path benchmark ends its measurement at <see cref="IDeviceResponseSink"/>).</param>
+    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, CancellationToken cancellationToken = default, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
@@ -107,6 +109,7 @@ public static class HubHost
         services.AddSingleton(devices.Options);
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
         services.AddSingleton<DeviceResponseSender>();
+        services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
         services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(devices.Registrations);
@@ -123,6 +126,7 @@ public static class HubHost
             options.ResponseCodes,
             options.ApprovedModels));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        configureServices?.Invoke(services);
 
         var app = builder.Build();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());

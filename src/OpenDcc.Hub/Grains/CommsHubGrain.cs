@@ -54,7 +54,7 @@ internal sealed class CommsHubGrain(
     IWanTransport wan,
     WanRegionThrottle throttle,
     WanOptions options,
-    DeviceResponseSender responses,
+    IDeviceResponseSink responses,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
