@@ -118,6 +118,7 @@ public static class HubHost
         services.AddSingleton<DeviceReadReturns>();
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
+        services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();
         services.AddSingleton(options.SmartGrid);
