@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Hub;
@@ -17,8 +18,9 @@ internal static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "The simulated fleet's seed: the same seed gives the same devices and readings", DefaultValueFactory = _ => 1 };
         var adapters = new Option<FileInfo[]>("--adapter") { Description = "A manufacturer's translation adapter assembly to load (repeatable)", AllowMultipleArgumentsPerToken = false };
         var adapterModels = new Option<string[]>("--model-adapter") { Description = "MODEL=ADAPTER: devices of MODEL are translated by the adapter named ADAPTER (repeatable)" };
-        var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: the only device models 12.2 may pre-notify (default: any)" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels });
+        var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: device models added to the approved list at start (while the list is empty, any model is accepted)" };
+        var statusMatrix = new Option<FileInfo?>("--smi-status-matrix") { Description = "TSV of SRV<TAB>statuses: the SMI statuses each SRV's device may have, replacing OpenDcc's own matrix" };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -27,7 +29,25 @@ internal static class ServeCommand
                 return 2;
             }
             var dataDirectory = context.DataDirectory(parsed);
-            var approved = ApprovedDeviceModels.Any;
+            IReadOnlyList<ApprovedModel> approved = [];
+            var matrix = SmiStatusMatrix.Default;
+            if (parsed.GetValue(statusMatrix) is { } matrixFile)
+            {
+                if (!matrixFile.Exists)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.FullName}: no such file");
+                    return 1;
+                }
+                try
+                {
+                    matrix = SmiStatusMatrix.Parse(File.ReadLines(matrixFile.FullName));
+                }
+                catch (FormatException e)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.Name} {e.Message}");
+                    return 1;
+                }
+            }
             if (parsed.GetValue(approvedModels) is { } approvedFile)
             {
                 if (!approvedFile.Exists)
@@ -45,7 +65,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved };
+            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved, StatusMatrix = matrix };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

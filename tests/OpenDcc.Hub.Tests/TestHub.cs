@@ -42,7 +42,7 @@ public sealed class TestHub : IAsyncDisposable
     private long counter = 1000;
     private Duration wanLatency;
     private int wanLoss;
-    private ApprovedDeviceModels approvedModels = ApprovedDeviceModels.Any;
+    private IReadOnlyList<ApprovedModel> approvedModels = [];
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -63,14 +63,14 @@ public sealed class TestHub : IAsyncDisposable
 
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
-    /// <param name="approvedModels">The device models that may be pre-notified (any by default).</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null)
+    /// <param name="approvedModels">The approved device models (none by default: any model is accepted).</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
             wanLatency = wanLatency ?? Duration.Zero,
             wanLoss = wanLossPerMille,
-            approvedModels = approvedModels ?? ApprovedDeviceModels.Any,
+            approvedModels = approvedModels ?? [],
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
         await hub.StartHubAsync();

@@ -10,12 +10,16 @@ namespace OpenDcc.Core.Duis;
 /// <param name="Replay">A RequestID counter not greater than the last one accepted from that originator.</param>
 /// <param name="NotYetAvailable">A non-device service OpenDcc does not provide yet.</param>
 /// <param name="InventoryNotFound">8.2 Read Inventory matched no device.</param>
+/// <param name="ModelNotApproved">12.2 names a device model not on the approved list: the DCC's own 12.2 error (duis-and-dcc.md §1.5).</param>
+/// <param name="UpdatedModelNotApproved">8.4 UpdateDeviceDetails gives a device a model not on the approved list (an 8.4 code from the XSD; its DUIS meaning is unconfirmed).</param>
 public sealed record GatewayResponseCodes(
     string InvalidRequest = "E41",
     string AuthenticationFailure = "E42",
     string Replay = "E43",
     string NotYetAvailable = "E100",
-    string InventoryNotFound = "E080201")
+    string InventoryNotFound = "E080201",
+    string ModelNotApproved = "E120201",
+    string UpdatedModelNotApproved = "E080405")
 {
     public static GatewayResponseCodes Default { get; } = new();
 }
