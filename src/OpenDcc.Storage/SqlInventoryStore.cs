@@ -105,12 +105,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         ArgumentNullException.ThrowIfNull(change);
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        Device? before;
-        await using (var select = connection.Command($"SELECT {Columns} FROM device WHERE id = @id{(lockRows ? " FOR UPDATE" : "")}", transaction).With("@id", id.ToString()))
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
-        {
-            before = await reader.ReadAsync(cancellationToken) ? ReadDevice(reader) : null;
-        }
+        var before = await ReadLockedAsync(connection, transaction, id, cancellationToken);
         if (before is null)
         {
             return null;
@@ -143,18 +138,34 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return after;
     }
 
-    public async Task<bool> RemoveDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
+    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var device = await ReadLockedAsync(connection, transaction, id, cancellationToken);
+        if (device is null)
+        {
+            return null;
+        }
+        check?.Invoke(device);
         await using (var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", id.ToString()))
         {
             await unjoin.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", id.ToString());
-        var removed = await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using (var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", id.ToString()))
+        {
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
-        return removed;
+        return device;
+    }
+
+    /// <summary>The device's row, locked until the transaction ends (see the remarks on the class).</summary>
+    private async Task<Device?> ReadLockedAsync(DbConnection connection, DbTransaction transaction, Eui64 id, CancellationToken cancellationToken)
+    {
+        await using var select = connection.Command($"SELECT {Columns} FROM device WHERE id = @id{(lockRows ? " FOR UPDATE" : "")}", transaction).With("@id", id.ToString());
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadDevice(reader) : null;
     }
 
     public async Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default)

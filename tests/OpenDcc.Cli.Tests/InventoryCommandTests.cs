@@ -205,5 +205,61 @@ public sealed class InventoryCommandTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public async Task Approved_models_are_added_imported_and_listed_and_a_device_of_another_model_is_refused_once_any_is_approved()
+    {
+        Assert.Contains("every model is accepted", (await cli.RunWithDataAsync("inventory", "models", "list")).Output, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF", "--manufacturer", "ZZ99", "--model", "ANY")).ExitCode);
+
+        Assert.Contains("approved AB01/010A030B", (await cli.RunWithDataAsync("inventory", "models", "add", "--manufacturer", "ab01", "--model", "010a030b")).Output, StringComparison.Ordinal);
+        var imported = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02,00000001"));
+        Assert.Contains("approved 1 new models", imported.Output, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "models", "list")).Output;
+        Assert.Matches(@"AB01\s+010A030B", list);
+        Assert.Matches(@"CD02\s+00000001", list);
+        Assert.Contains("2 approved models", list, StringComparison.Ordinal);
+
+        var refused = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "ZZ99", "--model", "ANY");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("opendcc: --model: ZZ99/ANY is not an approved device model", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "CD02", "--model", "00000001")).ExitCode);
+    }
+
+    [Fact]
+    public async Task A_malformed_models_file_is_refused_naming_the_line_and_approves_nothing()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("line 3: expected a manufacturer and a model", error, StringComparison.Ordinal);
+        Assert.Contains("every model is accepted", (await cli.RunWithDataAsync("inventory", "models", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_gives_a_device_s_details_site_joins_and_status_history_set_by_the_operator()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--post-code", "sw1a1aa", "--address-id", "10", "--lead-supplier", "90-B3-D5-1F-30-01-00-00")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "AB01", "--model", "010A030B", "--firmware", "0002012F", "--uprn", "100023336956", "--status", "Pending")).ExitCode);
+
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "show", "--device", Meter);
+
+        Assert.Equal(0, code);
+        Assert.Contains("AB01 / 010A030B", output, StringComparison.Ordinal);
+        Assert.Contains("0002012F", output, StringComparison.Ordinal);
+        Assert.Contains("UPRN 100023336956, SW1A 1AA 10, lead supplier 90-B3-D5-1F-30-01-00-00", output, StringComparison.Ordinal);
+        Assert.Matches(@"Pending\s+2026-11-28T09:00:00Z\s+\(operator\)", output);
+    }
+
+    [Theory]
+    [InlineData("--uprn", "12x", "--uprn: UPRN '12x' has a non-digit character 'x'")]
+    [InlineData("--firmware", "123456789", "--firmware: '123456789' must be 1 to 8 characters")]
+    public async Task A_bad_inventory_detail_is_refused_naming_the_option(string option, string value, string expected)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", option, value);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => cli.Dispose();
 }

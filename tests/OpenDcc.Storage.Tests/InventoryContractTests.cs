@@ -132,8 +132,10 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
         await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
         await store.Inventory.JoinAsync(Meter, Ppmid);
 
-        Assert.True(await store.Inventory.RemoveDeviceAsync(Ppmid));
-        Assert.False(await store.Inventory.RemoveDeviceAsync(Ppmid));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.Inventory.RemoveDeviceAsync(Ppmid, _ => throw new InvalidOperationException("kept")));
+        Assert.Equal([Ppmid], await store.Inventory.FindJoinedAsync(Meter));
+        Assert.Equal(new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), await store.Inventory.RemoveDeviceAsync(Ppmid, d => Assert.Equal(SmiStatus.Pending, d.Status)));
+        Assert.Null(await store.Inventory.RemoveDeviceAsync(Ppmid));
 
         Assert.Null(await store.Inventory.FindDeviceAsync(Ppmid));
         Assert.Empty(await store.Inventory.FindJoinedAsync(Meter));

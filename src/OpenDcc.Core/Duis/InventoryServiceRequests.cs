@@ -222,14 +222,10 @@ public sealed class InventoryServiceRequests(
     private async Task<(DuisResponse, string)> DecommissionAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
     {
         var id = RequiredDevice(request.Body, "DeviceID");
-        var device = await ChangeAsync(request, id, change, d =>
-        {
-            if (d.Type is DeviceType.CHF or DeviceType.GPF)
-            {
-                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}: comms hubs leave service through 8.14.3 or 8.14.4");
-            }
-            return d with { Status = SmiStatus.Decommissioned };
-        }, cancellationToken);
+        var device = await ChangeAsync(request, id, change,
+            d => d.Type is DeviceType.CHF or DeviceType.GPF ? "comms hubs leave service through 8.14.3 or 8.14.4" : null,
+            d => d with { Status = SmiStatus.Decommissioned },
+            cancellationToken);
         foreach (var other in await inventory.FindJoinedAsync(id, cancellationToken))
         {
             await inventory.UnjoinAsync(id, other, cancellationToken);
@@ -244,18 +240,20 @@ public sealed class InventoryServiceRequests(
         var id = RequiredDevice(body, "DeviceID");
         if (body.Element(Sr + "DeleteDevice") is not null)
         {
-            var device = await inventory.FindDeviceAsync(id, cancellationToken) ?? throw Unknown(id);
-            CheckStatus(request, device);
-            if (device.Status != SmiStatus.Pending)
+            _ = await inventory.RemoveDeviceAsync(id, device =>
             {
-                throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
-            }
-            await inventory.RemoveDeviceAsync(id, cancellationToken);
+                CheckStatus(request, device);
+                if (device.Status != SmiStatus.Pending)
+                {
+                    throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
+                }
+            }, cancellationToken) ?? throw Unknown(id);
             return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory");
         }
         if (body.Element(Sr + "UpdateDeviceDetails") is { } details)
         {
-            var current = await inventory.FindDeviceAsync(id, cancellationToken) ?? throw Unknown(id);
+            // Read past the gateway's cache: the model is checked against what is stored now.
+            var current = (await inventory.FindDevicesAsync([id], cancellationToken)).SingleOrDefault() ?? throw Unknown(id);
             var manufacturer = Bounded(details, "DeviceManufacturer", 30) ?? current.Manufacturer;
             var modelName = Bounded(details, "DeviceModel", 30) ?? current.Model;
             if ((Text(details, "DeviceManufacturer") is not null || Text(details, "DeviceModel") is not null)
@@ -265,7 +263,7 @@ public sealed class InventoryServiceRequests(
             }
             var smets = Bounded(details, "SMETSCHTSVersion", 20);
             var firmware = Bounded(details, "FirmwareVersion", 8);
-            var updated = await ChangeAsync(request, id, change, d => d with
+            var updated = await ChangeAsync(request, id, change, AnyType, d => d with
             {
                 Manufacturer = manufacturer is null ? d.Manufacturer : manufacturer.ToUpperInvariant(),
                 Model = modelName is null ? d.Model : modelName.ToUpperInvariant(),
@@ -277,12 +275,12 @@ public sealed class InventoryServiceRequests(
         if (body.Element(Sr + "UpdateMPxN") is { } mpxn)
         {
             var import = Text(mpxn, "ImportMPxN") ?? throw new RefusedException(codes.NotYetAvailable, "OpenDcc keeps a meter's import MPxN only; secondary import and export MPANs are not kept yet");
-            var updated = await ChangeAsync(request, id, change, d => d.Type switch
-            {
-                DeviceType.ESME => d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) },
-                DeviceType.GSME => d with { Mprn = Mprn.TryParse(import, out var mprn, out var error) ? mprn : throw Invalid(error) },
-                _ => throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; only meters serve an MPxN"),
-            }, cancellationToken);
+            var updated = await ChangeAsync(request, id, change,
+                d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
+                d => d.Type == DeviceType.ESME
+                    ? d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) }
+                    : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
+                cancellationToken);
             return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
         }
         var (element, commsHub) = body.Element(Sr + "UpdateDeviceStatusCH") is { } ch ? (ch, true)
@@ -292,9 +290,10 @@ public sealed class InventoryServiceRequests(
         var status = SmiStatuses.TryParse(element.Value, out var s) && allowed.Contains(s) && element.Value.Trim() == s.ToString()
             ? s
             : throw Invalid($"{element.Name.LocalName} '{element.Value}' is not one of {string.Join(", ", allowed)}");
-        var changed = await ChangeAsync(request, id, change, d => (d.Type == DeviceType.CHF) == commsHub
-            ? d with { Status = status }
-            : throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; {element.Name.LocalName} is for {(commsHub ? "comms hubs" : "devices other than comms hubs")}"), cancellationToken);
+        var changed = await ChangeAsync(request, id, change,
+            d => (d.Type == DeviceType.CHF) == commsHub ? null : $"{element.Name.LocalName} is for {(commsHub ? "comms hubs" : "devices other than comms hubs")}",
+            d => d with { Status = status },
+            cancellationToken);
         return Respond(request, ResponseCode.Success.Code, $"I0 device {changed.Id} is {changed.Status}");
     }
 
@@ -310,9 +309,10 @@ public sealed class InventoryServiceRequests(
         {
             site = (await AtMeterPointAsync(mpxn, cancellationToken)).Select(d => d.Uprn).FirstOrDefault(u => u is not null);
         }
-        var hub = await ChangeAsync(request, id, change, d => d.Type == DeviceType.CHF
-            ? d with { Status = status, Uprn = site ?? d.Uprn }
-            : throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; {request.Variant.Id} is for comms hubs"), cancellationToken);
+        var hub = await ChangeAsync(request, id, change,
+            d => d.Type == DeviceType.CHF ? null : $"{request.Variant.Id} is for comms hubs",
+            d => d with { Status = status, Uprn = site ?? d.Uprn },
+            cancellationToken);
         if (status == SmiStatus.Withdrawn)
         {
             foreach (var gpf in (await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken)).Where(d => d.Type == DeviceType.GPF && d.Status != SmiStatus.Withdrawn))
@@ -323,16 +323,26 @@ public sealed class InventoryServiceRequests(
         return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {hub.Id} is {hub.Status}");
     }
 
-    /// <summary>Changes a device the body names, after checking it exists (E19) and its status suits the SRV (E5).</summary>
-    private async Task<Device> ChangeAsync(DuisRequest request, Eui64 id, InventoryChange change, Func<Device, Device> update, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes a device the body names, after checking under its row lock that it exists (E19), that the SRV applies to
+    /// its type (E11: <paramref name="wrongType"/> gives the reason it does not, or null) and that its status suits the
+    /// SRV (E5).
+    /// </summary>
+    private async Task<Device> ChangeAsync(DuisRequest request, Eui64 id, InventoryChange change, Func<Device, string?> wrongType, Func<Device, Device> update, CancellationToken cancellationToken)
     {
         var updated = await inventory.UpdateDeviceAsync(id, d =>
         {
+            if (wrongType(d) is { } reason)
+            {
+                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; {reason}");
+            }
             CheckStatus(request, d);
             return update(d);
         }, change, cancellationToken);
         return updated ?? throw Unknown(id);
     }
+
+    private static string? AnyType(Device device) => null;
 
     private void CheckStatus(DuisRequest request, Device device)
     {

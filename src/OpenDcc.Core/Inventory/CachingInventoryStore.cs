@@ -60,12 +60,12 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
         }
     }
 
-    public async Task<bool> RemoveDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
+    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
     {
         devices.Forget(id);
         try
         {
-            return await inner.RemoveDeviceAsync(id, cancellationToken);
+            return await inner.RemoveDeviceAsync(id, check, cancellationToken);
         }
         finally
         {

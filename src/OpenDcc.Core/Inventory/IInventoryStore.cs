@@ -30,9 +30,12 @@ public interface IInventoryStore
     /// <exception cref="ArgumentException"><paramref name="update"/> changed the device's ID or type.</exception>
     Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a device and its HAN joins; its status history stays (the audit trail).</summary>
-    /// <returns>False when there was no such device.</returns>
-    Task<bool> RemoveDeviceAsync(Eui64 id, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes a device and its HAN joins; its status history stays (the audit trail). <paramref name="check"/>, when
+    /// given, sees the device under the same lock first and may throw to keep it.
+    /// </summary>
+    /// <returns>The device deleted; null when there was no such device.</returns>
+    Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default);
 
     Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default);
 

@@ -6,12 +6,12 @@ namespace OpenDcc.Core.Tests.AccessControl;
 public class SmiStatusMatrixTests
 {
     [Fact]
-    public void The_shipped_matrix_keeps_requests_from_devices_out_of_service_and_lets_commissioning_reach_an_installed_device()
+    public void The_shipped_matrix_keeps_requests_from_devices_out_of_service_and_lets_commissioning_reach_an_installed_device_or_resynchronise_a_commissioned_one()
     {
         var matrix = SmiStatusMatrix.Default;
 
         Assert.Equal([SmiStatus.InstalledNotCommissioned, SmiStatus.Commissioned, SmiStatus.Recovered], matrix.StatusesFor("4.1.1").Statuses);
-        Assert.Equal([SmiStatus.InstalledNotCommissioned], matrix.StatusesFor("8.1.1").Statuses);
+        Assert.Equal([SmiStatus.InstalledNotCommissioned, SmiStatus.Commissioned], matrix.StatusesFor("8.1.1").Statuses);
         Assert.True(matrix.Allows("8.14.1", SmiStatus.Pending));
         Assert.False(matrix.Allows("8.14.1", SmiStatus.Commissioned));
         Assert.False(matrix.Allows("8.3", SmiStatus.Decommissioned));

@@ -115,7 +115,16 @@ public class CachingInventoryStoreTests
             return Task.FromResult<Device?>(devices[id]);
         }
 
-        public Task<bool> RemoveDeviceAsync(Eui64 id, CancellationToken cancellationToken = default) => Task.FromResult(devices.Remove(id));
+        public Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
+        {
+            if (!devices.TryGetValue(id, out var device))
+            {
+                return Task.FromResult<Device?>(null);
+            }
+            check?.Invoke(device);
+            devices.Remove(id);
+            return Task.FromResult<Device?>(device);
+        }
 
         // What the cache passes straight through; these tests do not use it.
         public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => throw new NotSupportedException();
