@@ -210,7 +210,7 @@ internal static class DeviceBenchmark
         }
 
         /// <summary>Each site's electricity meter, as the inventory holds it.</summary>
-        public List<Device> Meters() => [.. world.InventoryDevices().Where(d => d.Type == DeviceType.ESME)];
+        public List<Device> Meters() => [.. world.Wan.InventoryDevices().Where(d => d.Type == DeviceType.ESME)];
 
         /// <summary>
         /// Submits the requests (request i to device i), keeping at most <paramref name="window"/> without a response,

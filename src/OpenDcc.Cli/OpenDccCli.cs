@@ -20,6 +20,7 @@ public static class OpenDccCli
         var root = new RootCommand("OpenDcc: the GB smart-metering Data and Communications Company hub")
         {
             ServeCommand.Create(context),
+            SimulateCommand.Create(context),
             ValidateCommand.Create(context),
             CatalogueCommand.Create(context),
             UsersCommand.Create(context),

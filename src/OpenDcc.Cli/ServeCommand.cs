@@ -2,6 +2,7 @@ using System.CommandLine;
 using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Wan;
 using OpenDcc.Hub;
 using OpenDcc.Simulator.Devices;
 using OpenDcc.Simulator.Wan;
@@ -20,13 +21,29 @@ internal static class ServeCommand
         var adapterModels = new Option<string[]>("--model-adapter") { Description = "MODEL=ADAPTER: devices of MODEL are translated by the adapter named ADAPTER (repeatable)" };
         var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: device models added to the approved list at start (while the list is empty, any model is accepted)" };
         var statusMatrix = new Option<FileInfo?>("--smi-status-matrix") { Description = "TSV of SRV<TAB>statuses: the SMI statuses each SRV's device may have, replacing OpenDcc's own matrix" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix });
+        var simulator = new Option<string?>("--simulator") { Description = "Reach the simulated fleet served by 'opendcc simulate' at this loopback URL (for example http://127.0.0.1:8089) instead of simulating one in this process" };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
             {
                 await context.Error.WriteLineAsync("--sites must be between 0 and 1,000,000");
                 return 2;
+            }
+            Uri? simulatorUrl = null;
+            if (parsed.GetValue(simulator) is { } given)
+            {
+                if (parsed.GetResult(sites) is { Implicit: false } || parsed.GetResult(seed) is { Implicit: false })
+                {
+                    await context.Error.WriteLineAsync("opendcc: --simulator: the simulator's fleet is set where it runs ('opendcc simulate --sites N --seed S'); --sites and --seed are for the in-process fleet");
+                    return 1;
+                }
+                string? fault = null;
+                if (!Uri.TryCreate(given, UriKind.Absolute, out simulatorUrl) || !LoopbackWan.IsValidAddress(simulatorUrl, out fault))
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --simulator: {fault ?? $"'{given}' is not a URL"} (for example http://127.0.0.1:8089)");
+                    return 1;
+                }
             }
             var dataDirectory = context.DataDirectory(parsed);
             IReadOnlyList<ApprovedModel> approved = [];
@@ -77,18 +94,33 @@ internal static class ServeCommand
                 }
                 models[pair[..at].Trim()] = pair[(at + 1)..].Trim();
             }
-            using var world = SimulatedWorld.Create(
-                new FileKeyStore(Path.Combine(dataDirectory, "keys")),
-                Eui64Defaults.Dsp,
-                new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)),
-                context.Clock,
-                adapterAssemblies: [.. (parsed.GetValue(adapters) ?? []).Select(f => f.FullName)],
-                adapterModels: models);
-            await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
+            var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
+            var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => f.FullName).ToList();
+            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, adapterAssemblies: assemblies, adapterModels: models);
+            using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, adapterAssemblies: assemblies, adapterModels: models);
+            await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
             await app.StartAsync(ct);
             var store = (OpenDcc.Storage.OpenDccStore)app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore))!;
-            var added = await world.AddToInventoryAsync(store.Inventory, ct);
-            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {world.Wan.Fleet.Count} simulated sites ({added} devices added to the inventory); GET /health; Ctrl-C to stop");
+            string fleet;
+            if (remote is not null)
+            {
+                try
+                {
+                    var (summary, added) = await remote.ConnectAsync(store.Inventory, ct);
+                    fleet = $"the simulator at {remote.Wan.Simulator}: {summary.Sites} simulated sites, seed {summary.Seed} ({added} devices added to the inventory)";
+                }
+                catch (WanUnavailableException e)
+                {
+                    await app.StopAsync(CancellationToken.None);
+                    await context.Error.WriteLineAsync($"opendcc: --simulator: {e.Message} (is 'opendcc simulate' running there?)");
+                    return 1;
+                }
+            }
+            else
+            {
+                fleet = $"{world!.Wan.Fleet.Count} simulated sites ({await world.AddToInventoryAsync(store.Inventory, ct)} devices added to the inventory)";
+            }
+            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}; GET /health; Ctrl-C to stop");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);

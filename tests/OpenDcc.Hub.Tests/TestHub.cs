@@ -43,13 +43,24 @@ public sealed class TestHub : IAsyncDisposable
     private Duration wanLatency;
     private int wanLoss;
     private IReadOnlyList<ApprovedModel> approvedModels = [];
+    private bool overLoopback;
+    private bool simulatorRunning;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
     public string DataDirectory { get; }
 
-    /// <summary>The simulated devices and WAN behind the hub.</summary>
+    /// <summary>The simulated devices and WAN behind the hub, in its process (not over loopback).</summary>
     public SimulatedWorld World { get; private set; } = null!;
+
+    /// <summary>Over loopback: the simulator, in a host of its own on a free loopback port.</summary>
+    public SimulatorHost? Simulator { get; private set; }
+
+    /// <summary>Over loopback: the hub's connection to <see cref="Simulator"/>.</summary>
+    public SimulatorConnection? Connection { get; private set; }
+
+    /// <summary>The simulated WAN the devices are on, in-process or in the simulator's host.</summary>
+    public SimulatedWan Wan => Simulator?.Wan ?? World.Wan;
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -64,17 +75,28 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
     /// <param name="approvedModels">The approved device models (none by default: any model is accepted).</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null)
+    /// <param name="overLoopback">The simulator runs in a host of its own (<see cref="SimulatorHost"/>) and the hub reaches it over loopback, as with <c>opendcc simulate</c>.</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
             wanLatency = wanLatency ?? Duration.Zero,
             wanLoss = wanLossPerMille,
             approvedModels = approvedModels ?? [],
+            overLoopback = overLoopback,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
+        if (overLoopback)
+        {
+            await hub.StartSimulatorAsync(0);
+        }
         await hub.StartHubAsync();
         await hub.ProvisionAsync();
+        if (hub.Connection is { } connection)
+        {
+            // After the test devices: the simulator lists them too, and the inventory keeps what it holds.
+            await connection.ConnectAsync(hub.Store.Inventory);
+        }
         return hub;
     }
 
@@ -85,24 +107,69 @@ public sealed class TestHub : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         await StartHubAsync();
+        if (Connection is { } connection)
+        {
+            await connection.ConnectAsync(Store.Inventory);
+        }
+    }
+
+    /// <summary>Over loopback: the simulator stops, as its process would end.</summary>
+    public async Task StopSimulatorAsync()
+    {
+        if (simulatorRunning)
+        {
+            simulatorRunning = false;
+            await Simulator!.DisposeAsync();
+            Simulator.Wan.Dispose();
+        }
+    }
+
+    /// <summary>Over loopback: a new simulator with the same seed on the same port, as <c>opendcc simulate</c> started again.</summary>
+    public Task StartSimulatorAgainAsync() => StartSimulatorAsync(Simulator!.Url.Port);
+
+    private async Task StartSimulatorAsync(int port)
+    {
+        var wan = new SimulatedWan(new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance, new SimulatedWanOptions(wanLatency, wanLoss), SimulatedWorld.FormatOf);
+        InstallTestMeters(wan);
+        Simulator = await SimulatorHost.StartAsync(wan, new IPEndPoint(IPAddress.Loopback, port));
+        simulatorRunning = true;
+    }
+
+    /// <summary>The test meters, installed on the simulated WAN under the IDs the tests use.</summary>
+    private static void InstallTestMeters(SimulatedWan wan)
+    {
+        wan.Install(Meter, wan.Fleet[0].ElectricityMeter);
+        wan.Install(GasMeter, wan.Fleet[0].GasMeter);
+        wan.Install(OfflineMeter, wan.Fleet[1].ElectricityMeter);
+        wan.SetOffline(OfflineMeter, true);
+        wan.Install(EarlySmartMeter, wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
     }
 
     private async Task StartHubAsync()
     {
         var port = FreePort();
-        World?.Dispose();
-        World = SimulatedWorld.Create(new FileKeyStore(Path.Combine(DataDirectory, "keys")), Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance,
-            new SimulatedWanOptions(wanLatency, wanLoss),
-            options: WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) });
-        // The test meters, installed on the simulated WAN under the IDs the tests use.
-        World.Wan.Install(Meter, World.Wan.Fleet[0].ElectricityMeter);
-        World.Wan.Install(GasMeter, World.Wan.Fleet[0].GasMeter);
-        World.Wan.Install(OfflineMeter, World.Wan.Fleet[1].ElectricityMeter);
-        World.Wan.SetOffline(OfflineMeter, true);
-        World.Wan.Install(EarlySmartMeter, World.Wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
+        var keys = new FileKeyStore(Path.Combine(DataDirectory, "keys"));
+        var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) };
+        DeviceSide devices;
+        if (overLoopback)
+        {
+            if (Connection is not null)
+            {
+                await Connection.DisposeAsync();
+            }
+            Connection = SimulatorConnection.Create(keys, Dsp, Simulator!.Url, options);
+            devices = Connection.Devices;
+        }
+        else
+        {
+            World?.Dispose();
+            World = SimulatedWorld.Create(keys, Dsp, new SimulatedFleet(seed: 7, siteCount: 2), SystemClock.Instance, new SimulatedWanOptions(wanLatency, wanLoss), options);
+            InstallTestMeters(World.Wan);
+            devices = World.Devices;
+        }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
-        World.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, World.Devices);
+        ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, devices);
         await app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
@@ -141,7 +208,7 @@ public sealed class TestHub : IAsyncDisposable
     public DeviceOutcome ReadDeviceAnswer(string asynchronousResponse, Eui64 device)
     {
         var frame = Convert.FromBase64String(XDocument.Parse(asynchronousResponse).Descendants(DuisNamespaces.Sr + "GBCSPayload").Single().Value);
-        var decoded = World.ReadAnswer(frame, device, Dsp);
+        var decoded = Connection is not null ? Connection.ReadAnswer(frame, device, Dsp) : World.ReadAnswer(frame, device, Dsp);
         Assert.True(decoded.Succeeded, decoded.Reason);
         Assert.Equal(device, decoded.Header.Originator);
         return decoded.Value!;
@@ -193,7 +260,15 @@ public sealed class TestHub : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         await Receiver.DisposeAsync();
-        World.Dispose();
+        World?.Dispose();
+        if (Connection is not null)
+        {
+            await Connection.DisposeAsync();
+        }
+        if (Simulator is not null)
+        {
+            await StopSimulatorAsync();
+        }
         foreach (var key in keys.Values)
         {
             key.Dispose();

@@ -56,4 +56,8 @@ public sealed class SimulatedFleet
         } : null;
         return device is not null;
     }
+
+    /// <summary><paramref name="count"/> sites chosen from the seed (the same seed, the same sites): those whose comms hubs are offline.</summary>
+    public IEnumerable<SimulatedSite> OfflineSites(int count) =>
+        sites.OrderBy(site => SeedMix.Mix(Seed, (ulong)site.Number, 0x0FF)).Take(count);
 }

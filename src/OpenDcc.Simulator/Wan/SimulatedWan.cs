@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using NodaTime;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
@@ -30,39 +31,70 @@ public sealed record SimulatedWanOptions(Duration Latency, int LossPerMille)
 }
 
 /// <summary>
-/// The simulated SM WAN and the devices at its far end, in-process: a command frame reaches the device addressed,
-/// which checks it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must
-/// rise), executes it on its simulated meter and answers with its own MACed frame. Each device has its own ECDH
-/// P-256 key-agreement key, made on first use; the hub's adapter finds its public half here, as it would in the SMKI
-/// repository. Devices can be installed under an ID of their own (for example the RTDS test devices) and taken
-/// offline.
+/// The simulated SM WAN and the devices at its far end: a command frame reaches the device addressed, which checks
+/// it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must rise), executes
+/// it on its simulated meter and answers with its own MACed frame. Each GBCS device has its own ECDH P-256
+/// key-agreement key, derived from the fleet seed and its ID (the same seed gives the same keys, as a real device
+/// keeps its key across restarts); the hub's adapter finds its public half here in-process, or in the fleet listing
+/// over loopback, as it would in the SMKI repository. The devices learn the ACB's public key when the WAN is given
+/// one (<see cref="UseAcb"/>); until then they can check nothing and are unreachable. Devices can be installed under
+/// an ID of their own (for example the RTDS test devices) and taken offline.
 /// </summary>
 public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposable
 {
     private readonly SimulatedFleet fleet;
-    private readonly Eui64 acb;
-    private readonly ECDiffieHellmanPublicKey acbPublic;
     private readonly IClock clock;
     private readonly SimulatedWanOptions options;
-    private readonly ConcurrentDictionary<Eui64, Endpoint> endpoints = new();
+    private readonly ConcurrentDictionary<Eui64, ECDiffieHellman> deviceKeys = new();
     private readonly ConcurrentDictionary<Eui64, (ISimulatedDevice Device, WireFormat Format)> installed = new();
     private readonly Func<SimulatedSite, WireFormat> formatOfSite;
-    private IDeviceAlertSink? alertSink;
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
+    private readonly ConcurrentBag<AcbLink> retired = [];
+    private IDeviceAlertSink? alertSink;
+    private AcbLink? link;
 
+    /// <param name="acb">The Access Control Broker's EUI-64; with <paramref name="acbPublic"/>, as <see cref="UseAcb"/>.</param>
     /// <param name="acbPublic">The ACB's public key-agreement key, which devices hold; the WAN owns it from here.</param>
     /// <param name="formatOfSite">Which wire format a fleet site's meters speak; GBCS when not given.</param>
     public SimulatedWan(SimulatedFleet fleet, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, IClock clock, SimulatedWanOptions options, Func<SimulatedSite, WireFormat>? formatOfSite = null)
+        : this(fleet, clock, options, formatOfSite) => UseAcb(acb, acbPublic ?? throw new ArgumentNullException(nameof(acbPublic)));
+
+    /// <summary>A WAN whose devices do not know the ACB yet (a simulator waiting for its hub): every device is unreachable until <see cref="UseAcb"/>.</summary>
+    public SimulatedWan(SimulatedFleet fleet, IClock clock, SimulatedWanOptions options, Func<SimulatedSite, WireFormat>? formatOfSite = null)
     {
         this.formatOfSite = formatOfSite ?? (_ => WireFormat.Gbcs);
         this.fleet = fleet ?? throw new ArgumentNullException(nameof(fleet));
-        this.acb = acb;
-        this.acbPublic = acbPublic ?? throw new ArgumentNullException(nameof(acbPublic));
         this.clock = clock ?? throw new ArgumentNullException(nameof(clock));
         this.options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
     public SimulatedFleet Fleet => fleet;
+
+    /// <summary>The ACB the devices hold the key of; null before <see cref="UseAcb"/>.</summary>
+    public Eui64? Acb => Volatile.Read(ref link)?.Acb;
+
+    /// <summary>
+    /// Gives every device the ACB's identity and public key-agreement key (the WAN owns the key from here). A new
+    /// ACB key replaces the old one: the devices derive their MAC keys afresh and forget the counters they have seen.
+    /// The same key again changes nothing.
+    /// </summary>
+    /// <returns>True when the devices took a new key.</returns>
+    public bool UseAcb(Eui64 acb, ECDiffieHellmanPublicKey acbPublic)
+    {
+        ArgumentNullException.ThrowIfNull(acbPublic);
+        var current = Volatile.Read(ref link);
+        if (current is not null && current.Acb == acb && current.PublicKey.AsSpan().SequenceEqual(acbPublic.ExportSubjectPublicKeyInfo()))
+        {
+            acbPublic.Dispose();
+            return false;
+        }
+        if (Interlocked.Exchange(ref link, new AcbLink(acb, acbPublic)) is { } previous)
+        {
+            // Commands in flight on the old link finish with the keys they started with; its keys go when the WAN does.
+            retired.Add(previous);
+        }
+        return true;
+    }
 
     /// <summary>Puts a simulated meter on the WAN under an ID of its own.</summary>
     public void Install(Eui64 id, ISimulatedDevice device, WireFormat format = WireFormat.Gbcs) =>
@@ -77,8 +109,36 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     /// <summary>Takes a device off the WAN (its comms hub lost power or signal) or brings it back.</summary>
     public void SetOffline(Eui64 id, bool isOffline) => offline[id] = isOffline;
 
+    /// <summary>Takes every device of a fleet site off the WAN or brings them back.</summary>
+    public void SetOffline(SimulatedSite site, bool isOffline)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        foreach (var (id, _) in site.Devices)
+        {
+            SetOffline(id, isOffline);
+        }
+    }
+
+    /// <summary>The fleet's devices (ESME, GSME, CHF, GPF, PPMID of every site) as inventory rows: commissioned, with their model, comms hub, region and metering point.</summary>
+    public IEnumerable<Device> InventoryDevices() => InventoryDevices(0, fleet.Count);
+
+    /// <summary>The devices of sites <paramref name="from"/> … <paramref name="from"/> + <paramref name="count"/> − 1 as inventory rows.</summary>
+    public IEnumerable<Device> InventoryDevices(int from, int count) =>
+        fleet.Sites.Skip(from).Take(count).SelectMany(site => site.Devices.Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned)
+        {
+            Model = ModelOf(d.Type, formatOfSite(site)),
+            CommsHub = site.CommsHubId,
+            Region = SimulatedWorld.RegionOf(site),
+            Mpan = d.Type == DeviceType.ESME ? site.Mpan : null,
+            Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
+        }));
+
+    /// <summary>The meters installed under IDs of their own, as inventory rows (no comms hub or region recorded).</summary>
+    public IEnumerable<Device> InstalledDevices() =>
+        installed.Select(entry => new Device(entry.Key, entry.Value.Device.Type, SmiStatus.Commissioned) { Model = ModelOf(entry.Value.Device.Type, entry.Value.Format) });
+
     public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) =>
-        DeviceAt(device) is null || FormatOf(device) != WireFormat.Gbcs ? null : EndpointOf(device).Key!.PublicKey;
+        DeviceAt(device) is null || FormatOf(device) != WireFormat.Gbcs ? null : KeyOf(device).PublicKey;
 
     public void Attach(IDeviceAlertSink sink) => alertSink = sink ?? throw new ArgumentNullException(nameof(sink));
 
@@ -87,19 +147,20 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     /// <paramref name="to"/>: consumption stops, and the device reports the outage and the restoration as alerts,
     /// in its own wire format, to the attached sink.
     /// </summary>
+    /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
     public async Task PowerOutageAsync(Eui64 meterId, Instant from, Instant to, CancellationToken cancellationToken = default)
     {
         if (DeviceAt(meterId) is not SimulatedMeter meter)
         {
             throw new ArgumentException($"no simulated meter {meterId} on the WAN", nameof(meterId));
         }
+        var endpoint = EndpointOf(meterId) ?? throw new InvalidOperationException("the simulated devices have no ACB key yet: a hub must connect first");
         meter.Site.PowerOutage(from, to);
-        var endpoint = EndpointOf(meterId);
         foreach (var alert in meter.Site.AlertsBetween(from, to + Duration.FromTicks(1)))
         {
             if (alertSink is { } sink)
             {
-                await sink.ReceiveAsync(meterId, endpoint.Report(alert), cancellationToken);
+                await sink.ReceiveAsync(meterId, endpoint.Report(alert, clock.GetCurrentInstant()), cancellationToken);
             }
         }
     }
@@ -112,11 +173,11 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         {
             throw new DeviceUnreachableException(device, "its comms hub is offline");
         }
+        var endpoint = EndpointOf(device) ?? throw new DeviceUnreachableException(device, "the simulated devices have no ACB key yet");
         if (options.Latency > Duration.Zero)
         {
             await Task.Delay(options.Latency.ToTimeSpan(), cancellationToken);
         }
-        var endpoint = EndpointOf(device);
         if (options.LossPerMille > 0 && SeedMix.Below(SeedMix.Mix(fleet.Seed, device.Value, command.Length >= 8 ? BitConverter.ToUInt64(command, command.Length - 8) : 0), 1000) < options.LossPerMille)
         {
             // Lost on the way: the caller's timeout ends the wait.
@@ -127,19 +188,53 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
 
     public void Dispose()
     {
-        foreach (var endpoint in endpoints.Values)
+        Interlocked.Exchange(ref link, null)?.Retire();
+        foreach (var old in retired)
         {
-            endpoint.Dispose();
+            old.Retire();
         }
-        acbPublic.Dispose();
+        foreach (var key in deviceKeys.Values)
+        {
+            key.Dispose();
+        }
     }
+
+    private static string? ModelOf(DeviceType type, WireFormat format) =>
+        type is not (DeviceType.ESME or DeviceType.GSME) ? null : format == WireFormat.EarlySmart ? SimulatedWorld.EarlySmartModel : SimulatedWorld.GbcsModel;
 
     private ISimulatedDevice? DeviceAt(Eui64 id) =>
         installed.TryGetValue(id, out var entry) ? entry.Device : fleet.TryGetDevice(id, out var meter) ? meter : null;
 
-    private Endpoint EndpointOf(Eui64 id) => endpoints.GetOrAdd(id, static (device, self) => new Endpoint(device, self.acb, self.acbPublic, self.FormatOf(device) ?? WireFormat.Gbcs), this);
+    private Endpoint? EndpointOf(Eui64 id) =>
+        Volatile.Read(ref link) is { } current
+            ? current.Endpoints.GetOrAdd(id, static (device, state) => new Endpoint(device, state.Link, state.Self.FormatOf(device) ?? WireFormat.Gbcs, state.Self), (Link: current, Self: this))
+            : null;
 
-    /// <summary>The device's end of the WAN: its format, its key (GBCS), the command counters it has seen and its own counter.</summary>
+    /// <summary>The device's key-agreement key: the same for the same fleet seed and ID.</summary>
+    private ECDiffieHellman KeyOf(Eui64 id) => deviceKeys.GetOrAdd(id, static (device, seed) => DeviceKeys.Derive(seed, device), fleet.Seed);
+
+    /// <summary>The ACB the devices hold the key of, and each device's end of the WAN under it.</summary>
+    private sealed class AcbLink(Eui64 acb, ECDiffieHellmanPublicKey publicKey)
+    {
+        public Eui64 Acb { get; } = acb;
+
+        public ECDiffieHellmanPublicKey Key { get; } = publicKey;
+
+        public byte[] PublicKey { get; } = publicKey.ExportSubjectPublicKeyInfo();
+
+        public ConcurrentDictionary<Eui64, Endpoint> Endpoints { get; } = new();
+
+        public void Retire()
+        {
+            foreach (var endpoint in Endpoints.Values)
+            {
+                endpoint.Dispose();
+            }
+            Key.Dispose();
+        }
+    }
+
+    /// <summary>The device's end of the WAN: its format, its MAC key with the ACB (GBCS), the command counters it has seen and its own counter.</summary>
     private sealed class Endpoint : IDisposable
     {
         private readonly Eui64 id;
@@ -151,20 +246,16 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         private readonly Lock gate = new();
         private ulong counter;
 
-        public Endpoint(Eui64 id, Eui64 acb, ECDiffieHellmanPublicKey acbPublic, WireFormat format)
+        public Endpoint(Eui64 id, AcbLink link, WireFormat format, SimulatedWan wan)
         {
             this.id = id;
-            this.acb = acb;
+            acb = link.Acb;
             this.format = format;
             if (format == WireFormat.Gbcs)
             {
-                Key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
-                macKey = GbcsMacKey.Derive(Key, acbPublic, acb, id);
+                macKey = GbcsMacKey.Derive(wan.KeyOf(id), link.Key, acb, id);
             }
         }
-
-        /// <summary>The device's key-agreement key (GBCS devices only).</summary>
-        public ECDiffieHellman? Key { get; }
 
         /// <summary>Checks and runs one command; a command the device refuses gets no answer, as a real device drops it.</summary>
         public byte[] Handle(byte[] command, ISimulatedDevice meter, Instant now)
@@ -176,21 +267,23 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
 
         /// <summary>An alert the device sends unasked, in its format, with its own counter.</summary>
-        public byte[] Report(DeviceAlert alert)
+        public byte[] Report(DeviceAlert alert, Instant now)
         {
             lock (gate)
             {
                 return format == WireFormat.Gbcs
-                    ? GbcsCodec.EncodeAlert(new GbcsHeader(++counter, id, acb), alert, macKey!)
-                    : System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeAlert(new EarlySmartHeader(++counter, id), alert));
+                    ? GbcsCodec.EncodeAlert(new GbcsHeader(NextCounter(now), id, acb), alert, macKey!)
+                    : System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeAlert(new EarlySmartHeader(NextCounter(now), id), alert));
             }
         }
 
-        public void Dispose()
-        {
-            macKey?.Dispose();
-            Key?.Dispose();
-        }
+        public void Dispose() => macKey?.Dispose();
+
+        /// <summary>
+        /// Above the last one and above the clock in microseconds: a real device keeps its counter in non-volatile
+        /// memory, and a simulator started again must not go back below what the hub has seen.
+        /// </summary>
+        private ulong NextCounter(Instant now) => counter = Math.Max(counter + 1, (ulong)(now.ToUnixTimeTicks() / 10));
 
         private byte[] HandleFrame(byte[] command, ISimulatedDevice meter, Instant now)
         {
@@ -199,7 +292,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
-            return GbcsCodec.EncodeResponse(new GbcsHeader(++counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
+            return GbcsCodec.EncodeResponse(new GbcsHeader(NextCounter(now), id, acb), meter.Execute(decoded.Value!, now), macKey!);
         }
 
         private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)
@@ -209,7 +302,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
-            return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(++counter, id), meter.Execute(decoded.Value!, now)));
+            return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(NextCounter(now), id), meter.Execute(decoded.Value!, now)));
         }
     }
 }

@@ -1,10 +1,8 @@
-using System.Security.Cryptography;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
-using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
 using OpenDcc.Simulator.Devices;
@@ -12,8 +10,9 @@ using OpenDcc.Simulator.Devices;
 namespace OpenDcc.Simulator.Wan;
 
 /// <summary>
-/// A simulated fleet on the simulated WAN, with the reference adapters a hub uses to reach it: what
-/// <c>opendcc serve</c>, <c>opendcc demo</c> and the tests run against when there are no real head-ends.
+/// A simulated fleet on the simulated WAN in the hub's process, with the reference adapters a hub uses to reach it:
+/// what <c>opendcc serve</c>, <c>opendcc demo</c> and the tests run against when there are no real head-ends.
+/// (<see cref="SimulatorConnection"/> reaches the same fleet in a process of its own.)
 /// </summary>
 public sealed class SimulatedWorld : IDisposable
 {
@@ -23,18 +22,13 @@ public sealed class SimulatedWorld : IDisposable
     /// <summary>The model the inventory records for the fleet's early-smart meters.</summary>
     public const string EarlySmartModel = "OPENDCC-SIM-ES1";
 
-    private readonly ECDiffieHellman acbKey;
-    private readonly GbcsReferenceAdapter gbcs;
-    private readonly EarlySmartReferenceAdapter earlySmart;
+    private readonly SimulatorAdapters adapters;
 
-    private SimulatedWorld(ECDiffieHellman acbKey, SimulatedWan wan, GbcsReferenceAdapter gbcs, EarlySmartReferenceAdapter earlySmart, WanOptions options, IReadOnlyList<ITranslationAdapter> loaded, IReadOnlyDictionary<string, string> loadedModels)
+    private SimulatedWorld(SimulatedWan wan, SimulatorAdapters adapters, WanOptions options)
     {
-        this.acbKey = acbKey;
-        this.gbcs = gbcs;
-        this.earlySmart = earlySmart;
+        this.adapters = adapters;
         Wan = wan;
-        var models = new Dictionary<string, string>(loadedModels, StringComparer.OrdinalIgnoreCase) { [GbcsModel] = gbcs.Name, [EarlySmartModel] = earlySmart.Name };
-        Devices = new DeviceSide(new TranslationAdapters([gbcs, earlySmart, .. loaded], models, gbcs.Name), wan, Registrations) { Options = options };
+        Devices = new DeviceSide(adapters.Adapters, wan, Registrations) { Options = options };
     }
 
     /// <summary>Which fleet sites have early-smart meters: one in ten (site numbers ending in 9).</summary>
@@ -69,35 +63,16 @@ public sealed class SimulatedWorld : IDisposable
         ArgumentNullException.ThrowIfNull(keys);
         var acbKey = keys.LoadOrCreateAcbKeyAgreementKey();
         var simulatedWan = new SimulatedWan(fleet, acb, acbKey.PublicKey, clock, wan ?? SimulatedWanOptions.Instant, FormatOf);
-        var gbcs = new GbcsReferenceAdapter(acb, acbKey, simulatedWan);
-        var earlySmart = new EarlySmartReferenceAdapter(acb, keys.LoadOrCreateSecret("early-smart-translation"));
         try
         {
-            var services = new AdapterServices(acb, acbKey, simulatedWan, keys.LoadOrCreateSecret);
-            var loaded = (adapterAssemblies ?? []).SelectMany(path => AdapterLoader.Load(path, services)).ToList();
-            return new SimulatedWorld(acbKey, simulatedWan, gbcs, earlySmart, options ?? WanOptions.Default, loaded, adapterModels ?? new Dictionary<string, string>());
+            return new SimulatedWorld(simulatedWan, SimulatorAdapters.Create(keys, acb, acbKey, simulatedWan, adapterAssemblies, adapterModels), options ?? WanOptions.Default);
         }
         catch
         {
-            // An adapter that cannot be loaded or a model naming no adapter: nothing of the world is left open.
-            earlySmart.Dispose();
-            gbcs.Dispose();
             simulatedWan.Dispose();
-            acbKey.Dispose();
             throw;
         }
     }
-
-    /// <summary>The fleet's meters as inventory rows: commissioned, with their model.</summary>
-    public IEnumerable<Device> InventoryDevices() =>
-        Wan.Fleet.Sites.SelectMany(site => site.Devices.Select(d => new Device(d.Id, d.Type, SmiStatus.Commissioned)
-        {
-            Model = d.Type is not (DeviceType.ESME or DeviceType.GSME) ? null : Wan.FormatOf(d.Id) == WireFormat.EarlySmart ? EarlySmartModel : GbcsModel,
-            CommsHub = site.CommsHubId,
-            Region = RegionOf(site),
-            Mpan = d.Type == DeviceType.ESME ? site.Mpan : null,
-            Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
-        }));
 
     /// <summary>The SM WAN region of a fleet site: North, Central and South in turn.</summary>
     public static WanRegion RegionOf(SimulatedSite site)
@@ -114,35 +89,20 @@ public sealed class SimulatedWorld : IDisposable
     {
         if (Wan.FormatOf(device) == WireFormat.EarlySmart)
         {
-            // Translated by OpenDcc under the device's translation key.
-            return GbcsCodec.DecodeResponse(frame, earlySmart.KeyFor(device));
+            return adapters.ReadAnswer(frame, device, acb, null);
         }
         using var devicePublic = Wan.FindKeyAgreementKey(device) ?? throw new ArgumentException($"no device {device} on the simulated WAN", nameof(device));
-        using var key = GbcsMacKey.Derive(acbKey, devicePublic, acb, device);
-        return GbcsCodec.DecodeResponse(frame, key);
+        return adapters.ReadAnswer(frame, device, acb, devicePublic);
     }
 
     /// <summary>Adds the fleet's devices the inventory does not hold yet, all at once.</summary>
     /// <returns>How many were added.</returns>
-    public async Task<int> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(inventory);
-        var devices = InventoryDevices().ToList();
-        var known = new HashSet<Eui64>();
-        foreach (var chunk in devices.Chunk(10_000))
-        {
-            known.UnionWith((await inventory.FindDevicesAsync([.. chunk.Select(d => d.Id)], cancellationToken)).Select(d => d.Id));
-        }
-        var missing = devices.Where(d => !known.Contains(d.Id)).ToList();
-        await inventory.AddDevicesAsync(missing, cancellationToken);
-        return missing.Count;
-    }
+    public Task<int> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
+        inventory.AddMissingDevicesAsync([.. Wan.InventoryDevices()], cancellationToken);
 
     public void Dispose()
     {
-        gbcs.Dispose();
-        earlySmart.Dispose();
+        adapters.Dispose();
         Wan.Dispose();
-        acbKey.Dispose();
     }
 }

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Net;
+using NodaTime;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
+
+namespace OpenDcc.Cli;
+
+/// <summary><c>opendcc simulate</c>: the simulated fleet and SM WAN in a process of their own, served on loopback to a hub (<c>serve --simulator</c>) until stopped.</summary>
+internal static class SimulateCommand
+{
+    public const string DefaultListen = "127.0.0.1:8089";
+
+    public static Command Create(CliContext context)
+    {
+        var sites = new Option<int>("--sites") { Description = "Simulated sites (each an electricity meter, a gas meter, a comms hub, a GPF and a PPMID)", DefaultValueFactory = _ => 10 };
+        var seed = new Option<ulong>("--seed") { Description = "The fleet's seed: the same seed gives the same devices, keys and readings", DefaultValueFactory = _ => 1 };
+        var listen = new Option<string>("--listen") { Description = $"Loopback address and port to serve the WAN on (default {DefaultListen}; port 0: any free port)", DefaultValueFactory = _ => DefaultListen };
+        var latency = new Option<int>("--latency") { Description = "Milliseconds every exchange with a device takes (default 0)" };
+        var loss = new Option<double>("--loss") { Description = "Share of commands the WAN loses, 0 to 1 (default 0): a lost command is never answered" };
+        var offline = new Option<int>("--offline") { Description = "Sites whose comms hubs are offline, chosen from the seed (default 0)" };
+        var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline };
+        simulate.SetAction(async (parsed, ct) =>
+        {
+            var siteCount = parsed.GetValue(sites);
+            if (siteCount is < 0 or > 1_000_000)
+            {
+                await context.Error.WriteLineAsync("opendcc: --sites must be between 0 and 1,000,000");
+                return 1;
+            }
+            if (!IPEndPoint.TryParse(parsed.GetRequiredValue(listen), out var endpoint) || !parsed.GetRequiredValue(listen).Contains(':', StringComparison.Ordinal))
+            {
+                await context.Error.WriteLineAsync($"opendcc: --listen: '{parsed.GetRequiredValue(listen)}' is not ADDRESS:PORT (for example {DefaultListen})");
+                return 1;
+            }
+            if (!IPAddress.IsLoopback(endpoint.Address))
+            {
+                await context.Error.WriteLineAsync($"opendcc: --listen: {endpoint.Address} is not a loopback address (the simulated WAN has no TLS and no authentication)");
+                return 1;
+            }
+            if (parsed.GetValue(latency) is < 0 or > 600_000)
+            {
+                await context.Error.WriteLineAsync("opendcc: --latency must be between 0 and 600,000 ms");
+                return 1;
+            }
+            if (parsed.GetValue(loss) is not (>= 0 and <= 1))
+            {
+                await context.Error.WriteLineAsync("opendcc: --loss must be between 0 and 1 (the share of commands lost)");
+                return 1;
+            }
+            if (parsed.GetValue(offline) is var offlineCount && (offlineCount < 0 || offlineCount > siteCount))
+            {
+                await context.Error.WriteLineAsync($"opendcc: --offline must be between 0 and --sites ({siteCount})");
+                return 1;
+            }
+            var fleet = new SimulatedFleet(parsed.GetValue(seed), siteCount);
+            using var wan = new SimulatedWan(fleet, context.Clock, new SimulatedWanOptions(Duration.FromMilliseconds(parsed.GetValue(latency)), (int)Math.Round(parsed.GetValue(loss) * 1000)), SimulatedWorld.FormatOf);
+            foreach (var site in fleet.OfflineSites(offlineCount))
+            {
+                wan.SetOffline(site, true);
+            }
+            SimulatorHost host;
+            try
+            {
+                host = await SimulatorHost.StartAsync(wan, endpoint, ct);
+            }
+            catch (IOException e)
+            {
+                await context.Error.WriteLineAsync($"opendcc: --listen: cannot listen on {endpoint}: {e.Message}");
+                return 1;
+            }
+            await using (host)
+            {
+                var earlySmart = fleet.Sites.Count(site => SimulatedWorld.FormatOf(site) == WireFormat.EarlySmart);
+                await context.Output.WriteLineAsync(
+                    $"OpenDcc simulator listening on {host.Url.ToString().TrimEnd('/')} (HTTP/2, loopback): {fleet.Count} simulated sites, {fleet.Count * 5} devices " +
+                    $"({fleet.Count - earlySmart} sites GBCS, {earlySmart} early smart; {offlineCount} offline), seed {fleet.Seed}; " +
+                    $"run 'opendcc serve --simulator {host.Url.ToString().TrimEnd('/')}'; Ctrl-C to stop");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            await context.Output.WriteLineAsync("OpenDcc simulator stopped");
+            return 0;
+        });
+        return simulate;
+    }
+}

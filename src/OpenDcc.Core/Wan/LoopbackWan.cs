@@ -1,0 +1,299 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+
+namespace OpenDcc.Core.Wan;
+
+/// <summary>
+/// The SM WAN of a simulator (or head-end) in another process on loopback, spoken to in
+/// <see cref="LoopbackWanProtocol"/>: commands go as HTTP/2 requests, many in flight on one connection; alerts
+/// come back on a Server-Sent Events stream. On connecting it gives the WAN the ACB's public key and learns the
+/// WAN's devices (into the inventory) and their public key-agreement keys (<see cref="IDeviceKeyDirectory"/>), as a
+/// DCC learns devices and their certificates. When the connection goes, commands fail as to an unreachable WAN
+/// (<see cref="DeviceUnreachableException"/>, E20 after the grain's retries) and it connects again, every
+/// <see cref="ReconnectDelay"/>, until the WAN is back.
+/// </summary>
+public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisposable
+{
+    private readonly HttpClient http;
+    private readonly Eui64 acb;
+    private readonly byte[] acbPublicKey;
+    private readonly ILogger logger;
+    private readonly ConcurrentDictionary<Eui64, byte[]> deviceKeys = new();
+    private readonly CancellationTokenSource stopping = new();
+    private IDeviceAlertSink? alertSink;
+    private IInventoryStore? inventory;
+    private Task? listening;
+    private volatile bool connected;
+
+    /// <param name="simulator">The WAN's address: <c>http://</c>, a loopback host and a port.</param>
+    /// <param name="acbPublicKey">The ACB's public key-agreement key, given to the WAN's devices.</param>
+    /// <exception cref="ArgumentException"><paramref name="simulator"/> is not an http URL on loopback.</exception>
+    public LoopbackWan(Uri simulator, Eui64 acb, ECDiffieHellmanPublicKey acbPublicKey, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(simulator);
+        ArgumentNullException.ThrowIfNull(acbPublicKey);
+        Simulator = Check(simulator);
+        this.acb = acb;
+        this.acbPublicKey = acbPublicKey.ExportSubjectPublicKeyInfo();
+        this.logger = logger ?? NullLogger.Instance;
+        http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            // HTTP/2 pings find a WAN that has gone without closing its connection.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(5),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = true,
+        })
+        {
+            BaseAddress = Simulator,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            // Each exchange is bounded by its caller's token (the grain's attempt timeout).
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    public Uri Simulator { get; }
+
+    /// <summary>Whether the WAN holds the ACB key and its alert stream is open.</summary>
+    public bool IsConnected => connected;
+
+    /// <summary>How long to wait between attempts to connect again.</summary>
+    public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether <paramref name="url"/> can name a loopback WAN; <paramref name="fault"/> says why not.</summary>
+    public static bool IsValidAddress(Uri url, out string? fault)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        fault = !url.IsAbsoluteUri || url.Scheme != Uri.UriSchemeHttp ? $"'{url}' is not an http:// URL"
+            : !url.IsLoopback ? $"{url.Host} is not a loopback address (the WAN protocol has no TLS and no authentication)"
+            : url.AbsolutePath != "/" || url.Query.Length > 0 ? $"'{url}' has a path; give the simulator's address only"
+            : null;
+        return fault is null;
+    }
+
+    public void Attach(IDeviceAlertSink sink) => alertSink = sink ?? throw new ArgumentNullException(nameof(sink));
+
+    /// <summary>
+    /// Connects for the first time: gives the WAN the ACB key, adds its devices to <paramref name="inventoryStore"/>
+    /// (those it does not hold yet), opens the alert stream, and from then on keeps it open, connecting again after
+    /// a loss.
+    /// </summary>
+    /// <returns>The fleet, and how many devices were added to the inventory.</returns>
+    /// <exception cref="WanUnavailableException">no WAN answers at <see cref="Simulator"/>, or it does not speak the protocol.</exception>
+    public async Task<(FleetSummary Fleet, int Added)> ConnectAsync(IInventoryStore inventoryStore, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inventoryStore);
+        if (listening is not null)
+        {
+            throw new InvalidOperationException($"already connected to {Simulator}");
+        }
+        inventory = inventoryStore;
+        var (fleet, added, alerts) = await ConnectOnceAsync(cancellationToken);
+        connected = true;
+        listening = ListenAsync(alerts, stopping.Token);
+        return (fleet, added);
+    }
+
+    public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        // A request made here does not take the client's default version: HTTP/2 is asked for explicitly.
+        using var request = new HttpRequestMessage(HttpMethod.Post, LoopbackWanProtocol.ExchangePath(device))
+        {
+            Content = new ByteArrayContent(command),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new("application/octet-stream");
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            }
+            throw new DeviceUnreachableException(device, await ProblemAsync(response, cancellationToken));
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new DeviceUnreachableException(device, $"the WAN at {Simulator} cannot be reached ({e.Message})");
+        }
+    }
+
+    public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device)
+    {
+        if (!deviceKeys.TryGetValue(device, out var spki))
+        {
+            return null;
+        }
+        using var key = ECDiffieHellman.Create();
+        key.ImportSubjectPublicKeyInfo(spki, out _);
+        return key.PublicKey;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        if (listening is not null)
+        {
+            await listening;
+        }
+        http.Dispose();
+        stopping.Dispose();
+    }
+
+    private static Uri Check(Uri url) => IsValidAddress(url, out var fault) ? url : throw new ArgumentException(fault, nameof(url));
+
+    private async Task<(FleetSummary Fleet, int Added, HttpResponseMessage Alerts)> ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using (var given = await http.PutAsJsonAsync(LoopbackWanProtocol.AcbPath, new AcbKey(acb.ToString(), Convert.ToBase64String(acbPublicKey)), LoopbackWanProtocol.Json, cancellationToken))
+            {
+                await EnsureAsync(given, "giving it the ACB key", cancellationToken);
+            }
+            var fleet = await GetAsync<FleetSummary>(LoopbackWanProtocol.FleetPath, cancellationToken);
+            var added = await LearnAsync(fleet.Installed, cancellationToken);
+            for (var from = 0; from < fleet.Sites; from += LoopbackWanProtocol.SitesPerPage)
+            {
+                added += await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), cancellationToken);
+            }
+            var alerts = await http.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            await EnsureAsync(alerts, "opening its alert stream", cancellationToken);
+            return (fleet, added, alerts);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or FormatException or NotSupportedException)
+        {
+            throw new WanUnavailableException(Simulator, e.Message, e);
+        }
+    }
+
+    private async Task<int> LearnAsync(IReadOnlyList<ListedDevice> listed, CancellationToken cancellationToken)
+    {
+        foreach (var device in listed.Where(d => d.KeyAgreementKey is not null))
+        {
+            deviceKeys[Eui64.Parse(device.Id)] = Convert.FromBase64String(device.KeyAgreementKey!);
+        }
+        return await inventory!.AddMissingDevicesAsync([.. listed.Select(d => d.ToDevice())], cancellationToken);
+    }
+
+    /// <summary>Hands each alert to the sink while the stream lasts; then connects again until the WAN is back.</summary>
+    private async Task ListenAsync(HttpResponseMessage first, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage? alerts = first;
+        while (alerts is not null)
+        {
+            try
+            {
+                using (alerts)
+                {
+                    await using var stream = await alerts.Content.ReadAsStreamAsync(cancellationToken);
+                    await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
+                    {
+                        if (item.EventType == LoopbackWanProtocol.AlertEvent && alertSink is { } sink)
+                        {
+                            await DeliverAsync(sink, item.Data, cancellationToken);
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                logger.LogWarning("the WAN at {Simulator} went: {Reason}", Simulator, e.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            connected = false;
+            alerts = await ReconnectAsync(cancellationToken);
+            connected = alerts is not null;
+            if (connected)
+            {
+                logger.LogInformation("the WAN at {Simulator} is back", Simulator);
+            }
+        }
+    }
+
+    private async Task<HttpResponseMessage?> ReconnectAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(ReconnectDelay, cancellationToken);
+                return (await ConnectOnceAsync(cancellationToken)).Alerts;
+            }
+            catch (WanUnavailableException)
+            {
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task DeliverAsync(IDeviceAlertSink sink, string data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var report = JsonSerializer.Deserialize<DeviceReport>(data, LoopbackWanProtocol.Json) ?? throw new JsonException("an empty alert");
+            await sink.ReceiveAsync(Eui64.Parse(report.Device), Convert.FromBase64String(report.Message), cancellationToken);
+        }
+#pragma warning disable CA1031 // One alert that cannot be handed on must not close the stream of the others; it is logged.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "an alert from the WAN at {Simulator} was not handled: {Data}", Simulator, data);
+        }
+    }
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(path, cancellationToken);
+        await EnsureAsync(response, $"GET {path}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<T>(LoopbackWanProtocol.Json, cancellationToken) ?? throw new JsonException($"GET {path}: an empty answer");
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, string doing, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{doing}: HTTP {(int)response.StatusCode}: {await ProblemAsync(response, cancellationToken)}", null, response.StatusCode);
+        }
+    }
+
+    /// <summary>The problem document's detail, or the status.</summary>
+    private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { } text ? text : $"HTTP {(int)response.StatusCode}";
+        }
+        catch (JsonException)
+        {
+            return $"HTTP {(int)response.StatusCode}";
+        }
+    }
+}
+
+/// <summary>No SM WAN answers at the address, or what answers does not speak <see cref="LoopbackWanProtocol"/>.</summary>
+public sealed class WanUnavailableException(Uri address, string reason, Exception? inner = null)
+    : Exception($"no WAN answers at {address}: {reason}", inner)
+{
+    public Uri Address { get; } = address;
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+
+namespace OpenDcc.Core.Wan;
+
+/// <summary>
+/// How a hub reaches an SM WAN in another process on the same machine (<c>opendcc simulate</c>): HTTP/2 over
+/// cleartext TCP on loopback, with prior knowledge. HTTP/2 carries many commands in flight on one connection, each
+/// its own stream that a timeout cancels alone (RST_STREAM), and a long-lived response carries what devices send
+/// unasked as Server-Sent Events. No TLS and no authentication: loopback only.
+/// </summary>
+/// <remarks>
+/// The hub first gives the WAN its Access Control Broker's identity and public key-agreement key (<see cref="AcbPath"/>),
+/// then learns the devices, with their public key-agreement keys (<see cref="FleetPath"/>, <see cref="SitesPath"/>),
+/// then listens for alerts (<see cref="AlertsPath"/>) and sends commands (<see cref="ExchangePath"/>).
+/// </remarks>
+public static class LoopbackWanProtocol
+{
+    /// <summary><c>PUT</c> an <see cref="AcbKey"/>: 204.</summary>
+    public const string AcbPath = "/acb";
+
+    /// <summary><c>GET</c>: a <see cref="FleetSummary"/>.</summary>
+    public const string FleetPath = "/fleet";
+
+    /// <summary><c>GET ?from=N&amp;count=M</c>: the <see cref="ListedDevice"/>s of sites N … N+M−1.</summary>
+    public const string SitesPath = "/fleet/sites";
+
+    /// <summary><c>GET</c>: <c>text/event-stream</c>, a <see cref="ReadyEvent"/> first, then an <see cref="AlertEvent"/> per alert (data: <see cref="DeviceReport"/>).</summary>
+    public const string AlertsPath = "/alerts";
+
+    public const string ReadyEvent = "ready";
+
+    public const string AlertEvent = "alert";
+
+    /// <summary>Sites listed per <see cref="SitesPath"/> request.</summary>
+    public const int SitesPerPage = 1_000;
+
+    /// <summary>
+    /// <c>POST</c> the command's bytes (<c>application/octet-stream</c>): 200 with the device's answer; 503 with a
+    /// problem document naming why (no such device, offline, command dropped, no ACB key yet): the device is
+    /// unreachable. A lost command is never answered.
+    /// </summary>
+    public static string ExchangePath(Eui64 device) => $"/devices/{device}/exchange";
+
+    /// <summary>Web defaults, enums by name.</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+}
+
+/// <summary>The ACB's identity and public key-agreement key (SubjectPublicKeyInfo, base64).</summary>
+public sealed record AcbKey(string Acb, string KeyAgreementKey);
+
+/// <summary>What the WAN reaches: the fleet's seed and sites, and devices installed under IDs of their own.</summary>
+public sealed record FleetSummary(ulong Seed, int Sites, int Devices, IReadOnlyList<ListedDevice> Installed);
+
+/// <summary>A device on the WAN as the inventory takes it, with its public key-agreement key (SubjectPublicKeyInfo, base64) when its adapter needs one.</summary>
+public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, string? Model, string? CommsHub, WanRegion? Region, string? Mpan, string? Mprn, string? KeyAgreementKey)
+{
+    public static ListedDevice From(Device device, byte[]? keyAgreementKey)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return new(device.Id.ToString(), device.Type, device.Status, device.Model, device.CommsHub?.ToString(), device.Region, device.Mpan?.ToString(), device.Mprn?.ToString(),
+            keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey));
+    }
+
+    /// <exception cref="FormatException">an ID, MPAN or MPRN that does not parse.</exception>
+    public Device ToDevice() => new(Eui64.Parse(Id), Type, Status)
+    {
+        Model = Model,
+        CommsHub = CommsHub is null ? null : Eui64.Parse(CommsHub),
+        Region = Region,
+        Mpan = Mpan is null ? null : Identifiers.Mpan.Parse(Mpan),
+        Mprn = Mprn is null ? null : Identifiers.Mprn.Parse(Mprn),
+    };
+}
+
+/// <summary>What a device sent unasked (base64), as the bytes came.</summary>
+public sealed record DeviceReport(string Device, string Message);

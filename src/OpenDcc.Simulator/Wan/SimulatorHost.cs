@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Wan;
+
+namespace OpenDcc.Simulator.Wan;
+
+/// <summary>
+/// The simulated SM WAN and its fleet in a process of their own (<c>opendcc simulate</c>), served to a hub over
+/// loopback in <see cref="LoopbackWanProtocol"/> (HTTP/2 cleartext, Kestrel). The hub gives the devices its ACB key,
+/// learns the devices and their public keys, sends commands and listens for alerts; every hub listening gets every
+/// alert.
+/// </summary>
+public sealed class SimulatorHost : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private SimulatorHost(WebApplication app, SimulatedWan wan, Uri url)
+    {
+        this.app = app;
+        Wan = wan;
+        Url = url;
+    }
+
+    public SimulatedWan Wan { get; }
+
+    /// <summary>Where a hub reaches it (<c>serve --simulator</c>).</summary>
+    public Uri Url { get; }
+
+    /// <param name="wan">The WAN to serve; its alerts go to the hubs listening from here on.</param>
+    /// <param name="listen">A loopback address and port (0: any free port).</param>
+    /// <exception cref="ArgumentException"><paramref name="listen"/> is not a loopback address.</exception>
+    /// <exception cref="IOException">the port is taken.</exception>
+    public static async Task<SimulatorHost> StartAsync(SimulatedWan wan, IPEndPoint listen, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(wan);
+        ArgumentNullException.ThrowIfNull(listen);
+        if (!IPAddress.IsLoopback(listen.Address))
+        {
+            throw new ArgumentException($"{listen.Address} is not a loopback address: the simulated WAN has no TLS and no authentication", nameof(listen));
+        }
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Cleartext HTTP/2 with prior knowledge: there is no TLS to negotiate it by.
+            kestrel.Listen(listen, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            // Up to the hub's commands in flight (its per-region concurrency) on one connection.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+        });
+        var app = builder.Build();
+        var alerts = new AlertStreams(app.Lifetime.ApplicationStopping);
+        wan.Attach(alerts);
+        Map(app, wan, alerts);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new SimulatorHost(app, wan, new Uri(app.Urls.First()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    private static void Map(WebApplication app, SimulatedWan wan, AlertStreams alerts)
+    {
+        var stopping = app.Lifetime.ApplicationStopping;
+        app.MapPut(LoopbackWanProtocol.AcbPath, async (HttpContext context) =>
+        {
+            AcbKey? given;
+            try
+            {
+                given = await context.Request.ReadFromJsonAsync<AcbKey>(LoopbackWanProtocol.Json, context.RequestAborted);
+            }
+            catch (JsonException e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not an ACB key", e.Message);
+            }
+            if (given is null || !Eui64.TryParse(given.Acb, out var acb))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not an ACB key", "acb: not an EUI-64");
+            }
+            var key = ECDiffieHellman.Create();
+            try
+            {
+                key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(given.KeyAgreementKey ?? ""), out _);
+                wan.UseAcb(acb, key.PublicKey);
+            }
+            catch (Exception e) when (e is FormatException or CryptographicException)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not an ACB key", $"keyAgreementKey: not a base64 SubjectPublicKeyInfo of a P-256 key ({e.Message})");
+            }
+            finally
+            {
+                key.Dispose();
+            }
+            return Results.NoContent();
+        });
+        app.MapGet(LoopbackWanProtocol.FleetPath, () =>
+        {
+            var installed = wan.InstalledDevices().Select(d => Listed(wan, d)).ToList();
+            return Results.Json(new FleetSummary(wan.Fleet.Seed, wan.Fleet.Count, (wan.Fleet.Count * SiteDevices) + installed.Count, installed), LoopbackWanProtocol.Json);
+        });
+        app.MapGet(LoopbackWanProtocol.SitesPath, (int? from, int? count) =>
+            from is not >= 0 || count is not (> 0 and <= LoopbackWanProtocol.SitesPerPage)
+                ? Problem(StatusCodes.Status400BadRequest, "Bad page", $"from must be 0 or more and count 1 to {LoopbackWanProtocol.SitesPerPage}")
+                : Results.Json(wan.InventoryDevices(from.Value, count.Value).Select(d => Listed(wan, d)).ToList(), LoopbackWanProtocol.Json));
+        app.MapPost("/devices/{device}/exchange", async (string device, HttpContext context) =>
+        {
+            if (!Eui64.TryParse(device, out var id))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not a device", $"{device} is not an EUI-64");
+            }
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            using var gone = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            try
+            {
+                return Results.Bytes(await wan.ExchangeAsync(id, body.ToArray(), gone.Token), "application/octet-stream");
+            }
+            catch (DeviceUnreachableException e)
+            {
+                return Problem(StatusCodes.Status503ServiceUnavailable, "Device unreachable", e.Message);
+            }
+            catch (OperationCanceledException) when (gone.IsCancellationRequested)
+            {
+                // The hub gave up (its timeout) or the simulator is stopping: nobody is waiting for an answer.
+                return Results.Empty;
+            }
+        });
+        app.MapGet(LoopbackWanProtocol.AlertsPath, (HttpContext context) =>
+            TypedResults.ServerSentEvents(alerts.SubscribeAsync(wan.Fleet.Count, context.RequestAborted)));
+        app.MapGet("/health", () => Results.Text("Healthy"));
+    }
+
+    /// <summary>ESME, GSME, CHF, GPF and PPMID.</summary>
+    private const int SiteDevices = 5;
+
+    private static ListedDevice Listed(SimulatedWan wan, Core.Inventory.Device device)
+    {
+        using var key = wan.FindKeyAgreementKey(device.Id);
+        return ListedDevice.From(device, key?.ExportSubjectPublicKeyInfo());
+    }
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Problem(statusCode: status, title: title, detail: detail);
+
+    /// <summary>The alert streams of the hubs listening: every alert goes to each; none listening, it is dropped, as a WAN with no head-end connected drops it.</summary>
+    private sealed class AlertStreams(CancellationToken stopping) : IDeviceAlertSink
+    {
+        private readonly ConcurrentDictionary<Channel<SseItem<string>>, bool> listeners = new();
+
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+        {
+            var item = new SseItem<string>(JsonSerializer.Serialize(new DeviceReport(device.ToString(), Convert.ToBase64String(message)), LoopbackWanProtocol.Json), LoopbackWanProtocol.AlertEvent);
+            foreach (var listener in listeners.Keys)
+            {
+                listener.Writer.TryWrite(item);
+            }
+            return Task.CompletedTask;
+        }
+
+        /// <summary>A ready event, then every alert until the hub goes or the simulator stops.</summary>
+        public async IAsyncEnumerable<SseItem<string>> SubscribeAsync(int sites, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var channel = Channel.CreateUnbounded<SseItem<string>>(new UnboundedChannelOptions { SingleReader = true });
+            listeners[channel] = true;
+            // Ends the stream, not with an exception but as a stream that is over.
+            using var end = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+            using var registration = end.Token.Register(() => channel.Writer.TryComplete());
+            try
+            {
+                yield return new SseItem<string>(JsonSerializer.Serialize(new { sites }, LoopbackWanProtocol.Json), LoopbackWanProtocol.ReadyEvent);
+                await foreach (var item in channel.Reader.ReadAllAsync(CancellationToken.None))
+                {
+                    yield return item;
+                }
+            }
+            finally
+            {
+                listeners.TryRemove(channel, out _);
+            }
+        }
+    }
+}

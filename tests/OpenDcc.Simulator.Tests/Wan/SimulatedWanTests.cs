@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
+using OpenDcc.Core.Wan;
+using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Wan;
+
+namespace OpenDcc.Simulator.Tests.Wan;
+
+public sealed class SimulatedWanTests
+{
+    private static readonly Eui64 Acb = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+    private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 28, 9, 0));
+
+    [Fact]
+    public void A_fleet_started_again_with_the_same_seed_has_the_same_device_keys_and_another_seed_other_keys()
+    {
+        using var first = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
+        using var again = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
+        using var other = new SimulatedWan(new SimulatedFleet(6, 1), clock, SimulatedWanOptions.Instant);
+        var meter = first.Fleet[0].ElectricityMeter.Id;
+
+        Assert.Equal(PublicKey(first, meter), PublicKey(again, meter));
+        Assert.NotEqual(PublicKey(first, meter), PublicKey(first, first.Fleet[0].GasMeter.Id));
+        Assert.NotEqual(PublicKey(first, meter), PublicKey(other, other.Fleet[0].ElectricityMeter.Id));
+        Assert.Null(first.FindKeyAgreementKey(first.Fleet[0].CommsHubId));
+    }
+
+    [Fact]
+    public async Task Devices_are_unreachable_until_the_wan_is_given_the_acb_key_then_answer_commands_macd_under_it()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
+        var meter = wan.Fleet[0].ElectricityMeter.Id;
+        using var devicePublic = wan.FindKeyAgreementKey(meter)!;
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Acb, meter);
+        var command = GbcsCodec.EncodeCommand(new GbcsHeader(1, Acb, meter), new DeviceOperation.ReadImportRegisters(), key);
+
+        var refused = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(meter, command, CancellationToken.None));
+        Assert.Contains("no ACB key", refused.Message, StringComparison.Ordinal);
+
+        Assert.True(wan.UseAcb(Acb, acbKey.PublicKey));
+        Assert.False(wan.UseAcb(Acb, acbKey.PublicKey));
+        var answer = GbcsCodec.DecodeResponse(await wan.ExchangeAsync(meter, command, CancellationToken.None), key);
+        Assert.True(answer.Succeeded, answer.Reason);
+        Assert.IsType<DeviceOutcome.Registers>(answer.Value);
+    }
+
+    [Fact]
+    public async Task A_device_of_a_simulator_started_again_answers_with_a_counter_above_the_one_it_answered_with_before()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var before = new SimulatedWan(new SimulatedFleet(5, 1), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        var first = await CounterOfAnswerAsync(before, acbKey, 1);
+        clock.AdvanceMilliseconds(1);
+        using var after = new SimulatedWan(new SimulatedFleet(5, 1), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+
+        Assert.True(await CounterOfAnswerAsync(after, acbKey, 2) > first);
+    }
+
+    /// <summary>Sends a register read to site 0's electricity meter and returns the counter of its answer.</summary>
+    private static async Task<ulong> CounterOfAnswerAsync(SimulatedWan wan, ECDiffieHellman acbKey, ulong commandCounter)
+    {
+        var meter = wan.Fleet[0].ElectricityMeter.Id;
+        using var devicePublic = wan.FindKeyAgreementKey(meter)!;
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Acb, meter);
+        var command = GbcsCodec.EncodeCommand(new GbcsHeader(commandCounter, Acb, meter), new DeviceOperation.ReadImportRegisters(), key);
+        var answer = GbcsCodec.DecodeResponse(await wan.ExchangeAsync(meter, command, CancellationToken.None), key);
+        Assert.True(answer.Succeeded, answer.Reason);
+        return answer.Header.Counter;
+    }
+
+    private static byte[] PublicKey(SimulatedWan wan, Eui64 device)
+    {
+        using var key = wan.FindKeyAgreementKey(device)!;
+        return key.ExportSubjectPublicKeyInfo();
+    }
+}
