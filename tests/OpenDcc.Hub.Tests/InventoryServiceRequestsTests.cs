@@ -171,6 +171,50 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal((SmiStatus.Commissioned, (Uprn?)Premises), (installed.Status, installed.Uprn));
     }
 
+    [Fact]
+    public async Task A_join_is_recorded_when_the_meter_confirms_it_and_an_unjoin_the_meter_refuses_changes_nothing()
+    {
+        var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");
+        await hub.Store.Inventory.AddDeviceAsync(new Device(ihd, DeviceType.IHD, SmiStatus.Commissioned));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
+        var joined = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(joined));
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(joined, Meter));
+        Assert.Equal([ihd], hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+        Assert.Equal(new[] { Ppmid, ihd }.Order(), await hub.Store.Inventory.FindJoinedAsync(Meter));
+
+        // The inventory has the PPMID joined, the meter does not: its refusal leaves the inventory as it was.
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.8.2", $"<sr:OtherDeviceID>{Ppmid}</sr:OtherDeviceID>"))).Code);
+        var refused = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.IsType<Core.Translation.DeviceOutcome.Refused>(hub.ReadDeviceAnswer(refused, Meter));
+        Assert.Contains(Ppmid, await hub.Store.Inventory.FindJoinedAsync(Meter));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.8.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), Meter));
+        Assert.Equal([Ppmid], await hub.Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Empty(hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+    }
+
+    [Fact]
+    public async Task An_early_smart_meter_joins_through_its_own_wire_format()
+    {
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{Ppmid}</sr:OtherDeviceID>"))).Code);
+
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), EarlySmartMeter));
+        Assert.Equal([Meter, EarlySmartMeter], await hub.Store.Inventory.FindJoinedAsync(Ppmid));
+    }
+
+    [Fact]
+    public async Task Joining_a_device_the_inventory_does_not_hold_is_refused_E19_and_never_sent()
+    {
+        var stranger = Eui64.Parse("00-DB-12-34-56-78-91-99");
+
+        Assert.Equal("E19", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{stranger}</sr:OtherDeviceID>"))).Code);
+
+        Assert.Empty(hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+    }
+
     private Task<(string Code, XDocument Response)> SendAsync(string srv, string body) =>
         hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, srv, body));
 }

@@ -97,6 +97,16 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
                 await Store.Inventory.AddDeviceAsync(new Device(device.Id, type, SmiStatus.Commissioned) { Model = type is DeviceType.ESME or DeviceType.GSME ? SimulatedWorld.GbcsModel : null });
             }
         }
+        // The devices the join and unjoin templates pair with (OtherDeviceID), as in-home displays: a join to a device
+        // the inventory does not hold is refused (E19).
+        foreach (var other in Tooling.Templates.Where(t => t.ServiceReferenceVariant is "8.7.2" or "8.8.2")
+            .SelectMany(t => XDocument.Parse(t.Xml).Descendants(Sr + "OtherDeviceID")).Select(e => Eui64.Parse(e.Value)).Distinct())
+        {
+            if (await Store.Inventory.FindDeviceAsync(other) is null)
+            {
+                await Store.Inventory.AddDeviceAsync(new Device(other, DeviceType.IHD, SmiStatus.Commissioned));
+            }
+        }
     }
 
     [Fact]

@@ -50,6 +50,7 @@ internal sealed class CommsHubGrain(
     WanRegionThrottle throttle,
     WanOptions options,
     DeviceResponseSender responses,
+    DeviceConfirmations confirmations,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
@@ -154,6 +155,7 @@ internal sealed class CommsHubGrain(
             switch (adapter.FromDevice(answer, device))
             {
                 case DeviceMessage.Answer reply:
+                    await confirmations.ApplyAsync(device, operation!, reply.Outcome);
                     await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
                     return;
                 case DeviceMessage.Unreadable unreadable:

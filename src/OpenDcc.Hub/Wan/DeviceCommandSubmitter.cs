@@ -1,3 +1,4 @@
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
@@ -8,7 +9,7 @@ using OpenDcc.Hub.Grains;
 namespace OpenDcc.Hub.Wan;
 
 /// <summary>The gateway's way to devices: checks that the device's adapter carries the request, then queues it in its comms hub's grain.</summary>
-internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrainFactory grains) : IDeviceRequestHandler
+internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrainFactory grains, IInventoryStore inventory) : IDeviceRequestHandler
 {
     public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
     {
@@ -22,6 +23,17 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrai
         if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var operation, out var failure))
         {
             return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
+        }
+        // Join and unjoin name a second device: it must be in the inventory too, so the device's confirmation can be recorded.
+        var other = operation switch
+        {
+            DeviceOperation.JoinDevice join => join.Other,
+            DeviceOperation.UnjoinDevice unjoin => unjoin.Other,
+            _ => (Core.Identifiers.Eui64?)null,
+        };
+        if (other is not null && await inventory.FindDeviceAsync(other.Value, cancellationToken) is null)
+        {
+            return new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory");
         }
         var adapter = adapters.For(device);
         if (!adapter.Carries(operation!, device.Type))
