@@ -111,7 +111,7 @@ internal static class DemoCommand
             await SendAsync("Read Firmware Version, a byte changed after signing", Supplier, CommsHub, 1, "11.2", DuisEndpoint.SendCommand,
                 spoil: bytes => System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(bytes).Replace(">11.2<", ">11.2 <", StringComparison.Ordinal)));
             await SendAsync("Device Pre-notification", Supplier, Eui64Defaults.Dsp, 8, "12.2", DuisEndpoint.NonDevice,
-                body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceType", "ESME")]);
+                body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceManufacturer", "AB01"), new XElement(Sr + "DeviceModel", "010A030B"), new XElement(Sr + "DeviceType", "ESME")]);
             context.Console.Write(table);
 
             // A power cut at site 0 for ten minutes: the meter reports it and the restoration; both go to the supplier and the network operator.
