@@ -22,6 +22,12 @@ internal static class InventoryCommand
     private const string ManufacturerColumn = "manufacturer";
     private const string FirmwareColumn = "firmware_version";
     private const string UprnColumn = "uprn";
+    private const string AllOrNothing = "all-or-nothing";
+    private const string SkipInvalid = "skip-invalid";
+
+    // Rows per store lookup and, with skip-invalid, per transaction.
+    private const int ImportChunk = 5_000;
+
     private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}][,{ManufacturerColumn}][,{FirmwareColumn}][,{UprnColumn}]";
 
     public static Command Create(CliContext context)
@@ -73,38 +79,74 @@ internal static class InventoryCommand
         });
 
         var file = new Argument<FileInfo>("file") { Description = $"CSV with the header {Header}; a missing or empty status is {DefaultStatus}, other missing or empty fields stay unknown" };
-        var import = new Command("import", "Add every device in a CSV file in one transaction; a single invalid row imports nothing") { file };
+        var mode = new Option<string>("--mode")
+        {
+            Description = $"{AllOrNothing}: any invalid row imports nothing (default); {SkipInvalid}: import the valid rows and report the others",
+            DefaultValueFactory = _ => AllOrNothing,
+        };
+        mode.AcceptOnlyFromAmong(AllOrNothing, SkipInvalid);
+        var import = new Command("import", "Add (or adopt) the devices in a CSV file: every row is checked (fields, repeats, devices already known, approved models) and reported by line") { file, mode };
         import.SetAction(async (parsed, ct) =>
         {
             var csv = parsed.GetRequiredValue(file);
-            var valid = ReadRows(csv, out var faults);
+            var skipInvalid = parsed.GetRequiredValue(mode) == SkipInvalid;
+            var rows = ReadRows(csv, out var faults);
             await using var store = await context.OpenStoreAsync(parsed, ct);
-            if (faults.Count == 0)
+            var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
+            var imported = 0;
+            await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
-                try
+                var checking = progress.AddTask("checking rows", maxValue: Math.Max(rows.Count, 1));
+                var approved = new Dictionary<ApprovedModel, bool>();
+                foreach (var chunk in rows.Chunk(ImportChunk))
                 {
-                    await store.Inventory.AddDevicesAsync([.. valid.Select(r => r.Device)], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
-                    await context.Output.WriteLineAsync($"imported {valid.Count} devices from {csv.Name}");
-                    return 0;
+                    faults.AddRange(AlreadyKnown(chunk, (await store.Inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], ct)).Select(d => d.Id)));
+                    foreach (var row in chunk)
+                    {
+                        if (row.Device is { Manufacturer: { } maker, Model: { } name })
+                        {
+                            var model = new ApprovedModel(maker, name);
+                            if (!approved.TryGetValue(model, out var ok))
+                            {
+                                approved[model] = ok = await store.ApprovedModels.IsApprovedAsync(model, ct);
+                            }
+                            if (!ok)
+                            {
+                                faults.Add((row.Line, $"{ModelColumn}: {model} is not an approved device model"));
+                            }
+                        }
+                    }
+                    checking.Increment(chunk.Length);
                 }
-                catch (DuplicateDeviceException e)
+                checking.Value = checking.MaxValue;
+                var bad = faults.Select(f => f.Line).ToHashSet();
+                var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
+                if (bad.Count > 0 && !skipInvalid)
                 {
-                    faults.AddRange(AlreadyKnown(valid, e.Ids));
+                    return;
                 }
-            }
-            else
-            {
-                // Ask the store about the rows that read well too, so one run names every row to fix.
-                var known = await store.Inventory.FindDevicesAsync([.. valid.Select(r => r.Device.Id)], ct);
-                faults.AddRange(AlreadyKnown(valid, known.Select(d => d.Id)));
-            }
-            var lines = faults.Select(f => f.Line).Distinct().Count();
+                var writing = progress.AddTask("importing", maxValue: Math.Max(valid.Count, 1));
+                // All or nothing is one transaction; skip-invalid commits a chunk at a time, so a long import shows its progress and keeps what it has done.
+                foreach (var chunk in skipInvalid ? valid.Chunk(ImportChunk) : [valid.ToArray()])
+                {
+                    await store.Inventory.AddDevicesAsync([.. chunk.Select(r => r.Device)], change, ct);
+                    imported += chunk.Length;
+                    writing.Increment(chunk.Length);
+                }
+                writing.Value = writing.MaxValue;
+            });
+            var invalid = faults.Select(f => f.Line).Distinct().Count();
             foreach (var (line, fault) in faults.OrderBy(f => f.Line))
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
             }
-            await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {lines} invalid {(lines == 1 ? "row" : "rows")}; nothing imported");
-            return 1;
+            if (invalid > 0 && !skipInvalid)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {invalid} invalid {(invalid == 1 ? "row" : "rows")}; nothing imported");
+                return 1;
+            }
+            await context.Output.WriteLineAsync($"imported {imported} devices from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
+            return 0;
         });
 
         var list = new Command("list", "List the devices in the inventory");
@@ -245,7 +287,7 @@ internal static class InventoryCommand
 
     private sealed record Row(int Line, Device Device);
 
-    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(List<Row> rows, IEnumerable<Eui64> ids)
+    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(IEnumerable<Row> rows, IEnumerable<Eui64> ids)
     {
         var known = ids.ToHashSet();
         return rows.Where(r => known.Contains(r.Device.Id)).Select(r => (r.Line, $"{IdColumn}: device {r.Device.Id} is already in the inventory"));

@@ -261,5 +261,52 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Skip_invalid_imports_the_valid_rows_and_names_each_invalid_one_by_line()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF");
+        var csv = WriteCsv(
+            "device_id,device_type,uprn",
+            $"{Meter},ESME,100023336956",
+            $"{CommsHub},CHF,",
+            "00-DB-12-34-56-78-90-C0,TOASTER,",
+            $"{GasMeter},GSME,12x");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.Contains("skipped 3 invalid rows", output, StringComparison.Ordinal);
+        Assert.Contains($"line 3: device_id: device {CommsHub} is already in the inventory", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: device_type: unknown device type 'TOASTER'", error, StringComparison.Ordinal);
+        Assert.Contains("line 5: uprn: UPRN '12x' has a non-digit character 'x'", error, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Contains("2 devices", list, StringComparison.Ordinal);
+        Assert.Contains("UPRN 100023336956", (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Early_smart_meters_are_adopted_by_import_only_when_their_model_is_approved()
+    {
+        await cli.RunWithDataAsync("inventory", "models", "add", "--manufacturer", "ES01", "--model", "LEGACY-1");
+        var csv = WriteCsv(
+            "device_id,device_type,manufacturer,model,firmware_version",
+            $"{Meter},ESME,ES01,LEGACY-1,0100",
+            $"{GasMeter},GSME,ES02,LEGACY-9,0100");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        Assert.Contains("line 3: model: ES02/LEGACY-9 is not an approved device model", error, StringComparison.Ordinal);
+        Assert.Contains("1 invalid row; nothing imported", error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+
+        var (skipCode, output, _) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+        Assert.Equal(0, skipCode);
+        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        var shown = (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output;
+        Assert.Contains("ES01 / LEGACY-1", shown, StringComparison.Ordinal);
+        Assert.Matches(@"Commissioned\s+2026-11-28T09:00:00Z\s+\(operator\)", shown);
+    }
+
     public void Dispose() => cli.Dispose();
 }
