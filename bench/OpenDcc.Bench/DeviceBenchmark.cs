@@ -22,8 +22,10 @@ namespace OpenDcc.Bench;
 /// <summary>
 /// The device side of a hub, in process, on a zero-latency simulated WAN: requests handed to the gateway's
 /// <see cref="IDeviceRequestHandler"/> (the step after signature, replay and access checks), queued in the device's
-/// grain, translated by the GBCS reference adapter, exchanged with the simulated meter, and the signed I0 appended to
-/// the message log (the user has no response URL). A request is done when its response is in the log.
+/// comms hub grain, translated by the device model's adapter (GBCS reference, or early smart for one site in ten),
+/// protected with the ACB MAC, exchanged with the simulated meter, and its answer translated back. (a) ends there, at
+/// <see cref="IDeviceResponseSink"/>, the hand-over to delivery; (b) and (c) go on through the real response sender:
+/// the DSP-signed DUIS response appended to the message log (the user has no response URL).
 /// </summary>
 internal static class DeviceBenchmark
 {
@@ -31,25 +33,38 @@ internal static class DeviceBenchmark
     private static readonly Eui64 User = new(0x90B3D51F30200001UL);
 
     /// <summary>
-    /// (a) 4.1.1 to many devices, all in flight, against as many bare calls to a trivial grain in the same run.
-    /// Target: device path >= 0.25 x bare grain calls.
+    /// (a) 4.1.1 to many devices, all in flight, against as many bare calls to a trivial grain in the same run; the
+    /// path ends where the device's translated answer is handed to delivery (whose signature and log entry the gateway
+    /// benchmark measures). Target: device path >= 0.25 x bare grain calls.
     /// </summary>
     public static async Task<int> RunPathAsync(BenchArgs args)
     {
-        await using var hub = await BenchHub.StartAsync("device-path", args.Devices, withInventory: true);
+        await using var hub = await BenchHub.StartAsync("device-path", args.Devices, withInventory: true, endAtResponseSink: true);
         var meters = hub.Meters();
         var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
         var variant = ServiceCatalogue.Duis["4.1.1"];
         Console.WriteLine($"device-path: {meters.Count} devices x one 4.1.1 each per round, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        const int warmUpRounds = 2;
+        const int warmUpRounds = 4;
         var pathRates = new List<double>();
         var grainRates = new List<double>();
+        var pathCpu = new List<double>();
+        var grainCpu = new List<double>();
         ulong counter = 1;
+        using var process = Process.GetCurrentProcess();
+        TimeSpan Cpu()
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
         for (var round = 1 - warmUpRounds; round <= args.Rounds; round++)
         {
             var requests = meters.Select(m => Request(new RequestId(User, m.Id, counter++), variant, [])).ToList();
+            var cpuBefore = Cpu();
             var (pathRate, outcomes) = await hub.DevicePathAsync(requests, meters);
+            var cpuBetween = Cpu();
             var grainRate = await BareGrainCallsAsync(grains, meters.Count, round);
+            // CPU time of this process per request: what each costs, whatever else the machine is running.
+            var (pathMicros, grainMicros) = ((cpuBetween - cpuBefore).TotalMicroseconds / meters.Count, (Cpu() - cpuBetween).TotalMicroseconds / meters.Count);
             var failures = outcomes.Where(o => o.Key != ResponseCode.Success.Code).Sum(o => o.Value);
             if (failures > 0)
             {
@@ -62,10 +77,13 @@ internal static class DeviceBenchmark
             }
             pathRates.Add(pathRate);
             grainRates.Add(grainRate);
-            Console.WriteLine($"  round {round}: device path {pathRate,8:N0} req/s   bare grain calls {grainRate,9:N0} calls/s   ratio {pathRate / grainRate:F3}");
+            pathCpu.Add(pathMicros);
+            grainCpu.Add(grainMicros);
+            Console.WriteLine($"  round {round}: device path {pathRate,8:N0} req/s ({pathMicros,5:F1} µs CPU each)   bare grain calls {grainRate,9:N0} calls/s ({grainMicros,4:F1} µs CPU each)   ratio {pathRate / grainRate:F3}");
         }
+        Console.WriteLine($"device-path: CPU per request {Median(pathCpu):F1} µs, per bare grain call {Median(grainCpu):F1} µs: CPU ratio {Median(grainCpu) / Median(pathCpu):F3}");
         var ratio = Median(pathRates) / Median(grainRates);
-        Console.WriteLine($"device-path: {Median(pathRates):N0} req/s through grain, adapter, simulated WAN, signing and log; bare grain calls {Median(grainRates):N0} calls/s; ratio {ratio:F3} (target >= {PathTarget:F2}: {(ratio >= PathTarget ? "met" : "NOT met")})");
+        Console.WriteLine($"device-path: {Median(pathRates):N0} req/s through comms hub grains, adapters, ACB MAC and the simulated WAN to the answer handed to delivery; bare grain calls {Median(grainRates):N0} calls/s; ratio {ratio:F3} (target >= {PathTarget:F2}: {(ratio >= PathTarget ? "met" : "NOT met")})");
         return ratio >= PathTarget ? 0 : 2;
     }
 
@@ -75,20 +93,26 @@ internal static class DeviceBenchmark
     /// </summary>
     public static async Task<int> RunMemoryAsync(BenchArgs args)
     {
-        await using var hub = await BenchHub.StartAsync("device-memory", args.Devices, withInventory: true);
+        await using var hub = await BenchHub.StartAsync("device-memory", args.Devices, withInventory: true, endAtResponseSink: false);
         var meters = hub.Meters();
         var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
         var variant = ServiceCatalogue.Duis["4.1.1"];
         Console.WriteLine($"device-memory: {meters.Count} devices, one 4.1.1 each through the device path; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         ulong counter = 1;
+        // The simulated devices exist before the DCC talks to them (their keys, counters and meter state are the
+        // devices' memory, not the DCC's): made here, before the baseline.
+        foreach (var meter in meters)
+        {
+            hub.World.Wan.FindKeyAgreementKey(meter.Id)?.Dispose();
+        }
         var before = HeapBytes();
 
-        // Pass 1 also makes what a device keeps outside its grain for good (the adapter's MAC key, the simulated
-        // meter's WAN endpoint), which later passes find already there; the last pass is the one reported.
-        const int passes = 3;
+        // Each pass reads every device once and lets every grain go; what a pass leaves on the heap, per device, is what
+        // an idle device costs the DCC (the first pass included: that is when a device is first contacted).
+        const int passes = 6;
         var idleBefore = before;
-        double activePerDevice = 0, idlePerDevice = 0, firstTouch = 0;
+        double activePerDevice = 0, idlePerDevice = 0, firstContact = 0;
         double PerDevice(long bytes) => (double)bytes / meters.Count;
         for (var pass = 1; pass <= passes; pass++)
         {
@@ -99,14 +123,16 @@ internal static class DeviceBenchmark
             var idle = HeapBytes();
             var idleActivations = await management.GetTotalActivationCount();
             (activePerDevice, idlePerDevice) = (PerDevice(active - idleBefore), PerDevice(idle - idleBefore));
-            firstTouch = pass == 1 ? idlePerDevice : firstTouch;
-            Console.WriteLine($"  pass {pass}: active {activePerDevice,7:N0} B/device ({activeActivations:N0} activations); deactivated {idlePerDevice,7:N0} B/device ({idleActivations:N0} activations){(pass == 1 ? " - first touch: adapter MAC key and simulated WAN endpoint stay" : "")}");
+            firstContact = pass == 1 ? idlePerDevice : firstContact;
+            Console.WriteLine($"  pass {pass}: active {activePerDevice,7:N0} B/device ({activeActivations:N0} activations); deactivated {idlePerDevice,7:N0} B/device ({idleActivations:N0} activations)");
             idleBefore = idle;
         }
         Console.WriteLine($"  heap before any device {before / 1024.0 / 1024:F1} MiB, after {passes} passes {idleBefore / 1024.0 / 1024:F1} MiB");
-        // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise).
-        var met = idlePerDevice <= Math.Max(16, activePerDevice * 0.01);
-        Console.WriteLine($"device-memory: active device {activePerDevice:N0} B (grain), deactivated device {idlePerDevice:N0} B (target ~0: {(met ? "met" : "NOT met")}); first touch leaves {firstTouch:N0} B/device outside the grain");
+        // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise); the worst
+        // pass counts, the first contact included.
+        var worst = Math.Max(firstContact, idlePerDevice);
+        var met = worst <= Math.Max(16, activePerDevice * 0.01);
+        Console.WriteLine($"device-memory: active device {activePerDevice:N0} B, deactivated device {worst:N0} B at worst (first contact {firstContact:N0} B, last pass {idlePerDevice:N0} B) (target ~0: {(met ? "met" : "NOT met")})");
         return met ? 0 : 2;
     }
 
@@ -118,7 +144,7 @@ internal static class DeviceBenchmark
     {
         var setup = Stopwatch.StartNew();
         // The device path takes the device from the caller (the gateway looked it up): no inventory rows needed.
-        await using var hub = await BenchHub.StartAsync("fleet-read", args.Sites, withInventory: false);
+        await using var hub = await BenchHub.StartAsync("fleet-read", args.Sites, withInventory: false, endAtResponseSink: false);
         var meters = hub.Meters();
         var variant = ServiceCatalogue.Duis["4.8.1"];
         var zone = DateTimeZoneProviders.Tzdb["Europe/London"];
@@ -176,12 +202,14 @@ internal static class DeviceBenchmark
         private readonly IMessageLog log;
         private readonly IDeviceRequestHandler handler;
         private readonly DccUser user;
+        private readonly CountingResponseSink? sink;
 
-        private BenchHub(string directory, SimulatedWorld world, WebApplication app, IClock clock, DccUser user)
+        private BenchHub(string directory, SimulatedWorld world, WebApplication app, IClock clock, DccUser user, CountingResponseSink? sink)
         {
             this.directory = directory;
             this.world = world;
             this.user = user;
+            this.sink = sink;
             App = app;
             Clock = clock;
             log = app.Services.GetRequiredService<IMessageLog>();
@@ -192,12 +220,20 @@ internal static class DeviceBenchmark
 
         public IClock Clock { get; }
 
-        public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory)
+        public SimulatedWorld World => world;
+
+        /// <param name="endAtResponseSink">Whether requests end where their answers are handed to delivery (counted, not signed or logged).</param>
+        public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory, bool endAtResponseSink)
         {
             IClock clock = SystemClock.Instance;
             var directory = Path.Combine(Path.GetTempPath(), $"opendcc-bench-{name}-" + Guid.NewGuid().ToString("N"));
             var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: sites), clock, SimulatedWanOptions.Instant);
-            var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{LoopbackPorts.Free()}", SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free()), clock, world.Devices);
+            var sink = endAtResponseSink ? new CountingResponseSink() : null;
+            var app = await HubHost.BuildAsync(
+                new HubOptions(directory, Urls: $"http://127.0.0.1:{LoopbackPorts.Free()}", SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free()),
+                clock,
+                world.Devices,
+                configureServices: sink is null ? null : services => services.AddSingleton<IDeviceResponseSink>(sink));
             await app.StartAsync();
             var store = app.Services.GetRequiredService<OpenDccStore>();
             if (withInventory)
@@ -206,7 +242,7 @@ internal static class DeviceBenchmark
             }
             var user = new DccUser(User, "Bench Supplier", DccUserRole.ImportSupplier);
             await store.Parties.AddUserAsync(user);
-            return new BenchHub(directory, world, app, clock, user);
+            return new BenchHub(directory, world, app, clock, user, sink);
         }
 
         /// <summary>Each site's electricity meter, as the inventory holds it.</summary>
@@ -214,11 +250,16 @@ internal static class DeviceBenchmark
 
         /// <summary>
         /// Submits the requests (request i to device i), keeping at most <paramref name="window"/> without a response,
-        /// and waits until every response is in the message log. Returns requests per second and the responses' codes.
+        /// and waits until every response is at the end of the path (handed to the sink, or in the message log).
+        /// Returns requests per second and the responses' codes.
         /// </summary>
         public async Task<(double Rate, Dictionary<string, int> Outcomes)> DevicePathAsync(IReadOnlyList<DuisRequest> requests, IReadOnlyList<Device> devices, int window = int.MaxValue, bool progress = false)
         {
-            var start = (await log.ReadHeadAsync())?.Sequence ?? 0;
+            if (sink is not null)
+            {
+                sink.Reset();
+            }
+            var start = sink is null ? (await log.ReadHeadAsync())?.Sequence ?? 0 : 0;
             var watch = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
             const int chunk = 2_000;
@@ -239,6 +280,10 @@ internal static class DeviceBenchmark
             }
             await WaitForLogAsync(start + requests.Count, watch);
             var rate = requests.Count / watch.Elapsed.TotalSeconds;
+            if (sink is not null)
+            {
+                return (rate, sink.Outcomes());
+            }
             var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
             await foreach (var entry in log.ReadAsync(start + 1))
             {
@@ -268,7 +313,7 @@ internal static class DeviceBenchmark
             var limit = watch.Elapsed + TimeSpan.FromMinutes(2);
             while (true)
             {
-                var head = (await log.ReadHeadAsync())?.Sequence ?? 0;
+                var head = sink?.Count ?? (await log.ReadHeadAsync())?.Sequence ?? 0;
                 if (head >= target)
                 {
                     return head;
@@ -281,6 +326,35 @@ internal static class DeviceBenchmark
             }
         }
     }
+}
+
+/// <summary>The end of the measured device path: counts the outcomes handed to delivery, by response code.</summary>
+internal sealed class CountingResponseSink : IDeviceResponseSink
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> codes = new(StringComparer.Ordinal);
+    private long count;
+
+    public long Count => Interlocked.Read(ref count);
+
+    public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default)
+    {
+        if (code == ResponseCode.Success.Code && payload is not ResponsePayload.GbcsPayload { Bytes.Length: > 0 })
+        {
+            // An I0 to a read must carry what the device said.
+            code = "I0 without the device's payload";
+        }
+        codes.AddOrUpdate(code, 1, (_, n) => n + 1);
+        Interlocked.Increment(ref count);
+        return Task.CompletedTask;
+    }
+
+    public void Reset()
+    {
+        codes.Clear();
+        Interlocked.Exchange(ref count, 0);
+    }
+
+    public Dictionary<string, int> Outcomes() => new(codes, StringComparer.Ordinal);
 }
 
 /// <summary>The baseline of the device path: a bare grain call, nothing stored, nothing awaited inside.</summary>

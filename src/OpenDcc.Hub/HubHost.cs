@@ -56,7 +56,9 @@ public sealed record HubOptions(
 public static class HubHost
 {
     /// <summary>Opens the store (applying migrations) and builds the web application; the caller runs and disposes it.</summary>
-    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, CancellationToken cancellationToken = default)
+    /// <param name="configureServices">Runs after the hub's own registrations, for a host that embeds the hub and
+    /// replaces one of them (the device-path benchmark ends its measurement at <see cref="IDeviceResponseSink"/>).</param>
+    public static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, CancellationToken cancellationToken = default, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
@@ -115,6 +117,7 @@ public static class HubHost
         services.AddSingleton(devices.Options);
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
         services.AddSingleton<DeviceResponseSender>();
+        services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(devices.Registrations);
@@ -132,6 +135,7 @@ public static class HubHost
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        configureServices?.Invoke(services);
 
         var app = builder.Build();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());

@@ -147,7 +147,6 @@ public sealed class TestHub : IAsyncDisposable
 
     private async Task StartHubAsync()
     {
-        var port = FreePort();
         var keys = new FileKeyStore(Path.Combine(DataDirectory, "keys"));
         var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) };
         DeviceSide devices;
@@ -169,9 +168,10 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, devices);
         await app.StartAsync();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
+        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
     }
 
     private async Task ProvisionAsync()

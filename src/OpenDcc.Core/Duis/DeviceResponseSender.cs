@@ -5,12 +5,19 @@ using OpenDcc.Core.Security;
 
 namespace OpenDcc.Core.Duis;
 
+/// <summary>Where the device side hands the outcome of a device request: the answer, or why there is none.</summary>
+public interface IDeviceResponseSink
+{
+    /// <param name="responseUrl">The user's registered response URL; null when the user has none.</param>
+    Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default);
+}
+
 /// <summary>
 /// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
 /// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
 /// queue, or logged as undeliverable when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
 /// </summary>
-public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, IClock clock)
+public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, IClock clock) : IDeviceResponseSink
 {
     /// <param name="responseUrl">The user's registered response URL; null logs the signed response as undeliverable.</param>
     public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default)

@@ -49,7 +49,7 @@ internal sealed class CommsHubGrain(
     IWanTransport wan,
     WanRegionThrottle throttle,
     WanOptions options,
-    DeviceResponseSender responses,
+    IDeviceResponseSink responses,
     DeviceConfirmations confirmations,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain

@@ -146,7 +146,9 @@ public sealed class SimulatorHost : IAsyncDisposable
             }
             catch (OperationCanceledException) when (gone.IsCancellationRequested)
             {
-                // The hub gave up (its timeout) or the simulator is stopping: nobody is waiting for an answer.
+                // The hub gave up (its timeout), or the simulator is stopping: the stream is reset, never answered
+                // with an empty 200 that would pass for a device's answer.
+                context.Abort();
                 return Results.Empty;
             }
         });

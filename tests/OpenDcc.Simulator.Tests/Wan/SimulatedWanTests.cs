@@ -61,6 +61,22 @@ public sealed class SimulatedWanTests
         Assert.True(await CounterOfAnswerAsync(after, acbKey, 2) > first);
     }
 
+    [Fact]
+    public async Task The_offline_sites_are_chosen_from_the_seed_and_their_meters_are_unreachable()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var fleet = new SimulatedFleet(5, 20);
+        var offline = fleet.OfflineSites(3).ToList();
+        Assert.Equal(offline.Select(s => s.Number), new SimulatedFleet(5, 20).OfflineSites(3).Select(s => s.Number));
+        Assert.Equal(3, offline.Select(s => s.Number).Distinct().Count());
+        Assert.NotEqual(offline.Select(s => s.Number), new SimulatedFleet(6, 20).OfflineSites(3).Select(s => s.Number));
+
+        using var wan = new SimulatedWan(fleet, Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        wan.SetOffline(offline[0], true);
+        var refused = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(offline[0].GasMeter.Id, [1, 2, 3], CancellationToken.None));
+        Assert.Contains("offline", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Sends a register read to site 0's electricity meter and returns the counter of its answer.</summary>
     private static async Task<ulong> CounterOfAnswerAsync(SimulatedWan wan, ECDiffieHellman acbKey, ulong commandCounter)
     {
