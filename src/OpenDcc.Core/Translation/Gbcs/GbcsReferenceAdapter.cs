@@ -9,9 +9,11 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// The reference adapter for GBCS-like devices (ESME, GSME): each operation becomes a <see cref="GbcsCodec"/>
 /// command frame from the Access Control Broker, MACed with the key the ACB shares with that device (ECDH P-256 of
 /// the ACB's key-agreement key and the device's, through the SHA-256 KDF); the device's answer is checked (MAC, and
-/// a counter that must rise) and goes to the user as the DUIS GBCSPayload unchanged, as GBCS answers do.
+/// a counter that must rise) and goes to the user as the DUIS GBCSPayload unchanged, as GBCS answers do. Critical
+/// commands are GBCS critical-command frames (GbcsCodec.Critical.cs): a pre-command at Transform, signed by the
+/// user, MACed here.
 /// </summary>
-public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreement, IDeviceKeyDirectory deviceKeys) : ITranslationAdapter, IDisposable
+public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreement, IDeviceKeyDirectory deviceKeys) : ITranslationAdapter, ICriticalCommandTranslation, IDisposable
 {
     public const string AdapterName = "gbcs-reference";
 
@@ -28,6 +30,23 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter) =>
         GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
+
+    public byte[] ToPreCommand(DeviceOperation operation, Eui64 device, Eui64 remoteParty, ulong counter) =>
+        GbcsCodec.EncodePreCommand(new GbcsHeader(counter, remoteParty, device), operation);
+
+    public SignedPreCommand? ReadSignedPreCommand(ReadOnlySpan<byte> bytes, out string? failure)
+    {
+        var read = GbcsCodec.ReadPreCommand(bytes);
+        if (!read.Succeeded || !read.Value.IsSigned)
+        {
+            failure = read.Succeeded ? "the pre-command is not signed (its signature length is 0)" : read.Reason;
+            return null;
+        }
+        failure = null;
+        return new SignedPreCommand(read.Value.Operation, read.Header.Originator, read.Header.Recipient, read.Header.Counter, read.Value.SignedContent, read.Value.Signature);
+    }
+
+    public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device) => GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
