@@ -31,6 +31,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         this.release = release;
         Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
         ApiKeys = new SqlApiKeyStore(open);
+        ApprovedModels = new SqlApprovedModelStore(open);
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
@@ -52,6 +53,9 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IApiKeyStore ApiKeys { get; }
 
     public IInventoryStore Inventory { get; }
+
+    /// <summary>The device models that may join the inventory.</summary>
+    public IApprovedModelStore ApprovedModels { get; }
 
     public IMessageLog MessageLog { get; }
 
@@ -102,7 +106,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 return ValueTask.CompletedTask;
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
-            new SqlInventoryStore(Open, rowsPerInsert: 1),
+            new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
             new SqliteMessageLog(Open, writeGate),
             writeGate);
     }
@@ -127,7 +131,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             Open,
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
-            new SqlInventoryStore(Open, rowsPerInsert: 500),
+            new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open),
             null);
     }

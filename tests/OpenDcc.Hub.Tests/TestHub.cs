@@ -44,7 +44,7 @@ public sealed class TestHub : IAsyncDisposable
     private long counter = 1000;
     private Duration wanLatency;
     private int wanLoss;
-    private ApprovedDeviceModels approvedModels = ApprovedDeviceModels.Any;
+    private IReadOnlyList<ApprovedModel> approvedModels = [];
     private IClock clock = SystemClock.Instance;
     private int sites = 2;
     private SmartGridOptions smartGrid = SmartGridOptions.Default;
@@ -79,18 +79,18 @@ public sealed class TestHub : IAsyncDisposable
 
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
-    /// <param name="approvedModels">The device models that may be pre-notified (any by default).</param>
+    /// <param name="approvedModels">The approved device models (none by default: any model is accepted).</param>
     /// <param name="clock">The hub's and the simulated devices' clock (the system clock by default).</param>
     /// <param name="sites">How many sites the in-process simulated fleet has (2 by default; their devices are not in the inventory).</param>
     /// <param name="smartGrid">Deadlines and fan-out of smart-grid reads (the defaults by default).</param>
     /// <param name="overLoopback">The simulator runs in a host of its own (<see cref="SimulatorHost"/>) and the hub reaches it over loopback, as with <c>opendcc simulate</c>.</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null)
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
             wanLatency = wanLatency ?? Duration.Zero,
             wanLoss = wanLossPerMille,
-            approvedModels = approvedModels ?? ApprovedDeviceModels.Any,
+            approvedModels = approvedModels ?? [],
             clock = clock ?? SystemClock.Instance,
             sites = sites,
             smartGrid = smartGrid ?? SmartGridOptions.Default,

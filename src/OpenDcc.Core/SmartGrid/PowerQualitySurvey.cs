@@ -15,7 +15,8 @@ namespace OpenDcc.Core.SmartGrid;
 /// a deadline; then the answer says how many meters answered, could not be reached, did not answer, failed, or were
 /// still outstanding. Nothing is kept per meter: each answer is folded into running totals as it comes.
 /// </summary>
-public sealed class PowerQualitySurvey(IDeviceReader reader, SmartGridOptions options)
+/// <param name="statusMatrix">The SMI statuses 4.10 may go to (E5 otherwise), as for DUIS requests.</param>
+public sealed class PowerQualitySurvey(IDeviceReader reader, SmartGridOptions options, SmiStatusMatrix statusMatrix)
 {
     /// <summary>Reads every meter and summarises what they said by the deadline.</summary>
     /// <param name="meters">Distinct devices; meters out of service count as failed without being asked.</param>
@@ -58,8 +59,8 @@ public sealed class PowerQualitySurvey(IDeviceReader reader, SmartGridOptions op
     private Task<DeviceReading> ReadAsync(Device meter, Eui64 user, CommandPriority priority, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(meter);
-        // The rule the DUIS gateway applies (E5): a meter out of service is not sent commands.
-        return AccessControlPolicy.InService(meter.Status)
+        // The rule the DUIS gateway applies to 4.10 (E5): a meter in another SMI status is not sent it.
+        return statusMatrix.Allows("4.10", meter.Status)
             ? reader.ReadAsync(meter, user, new DeviceOperation.ReadNetworkData(), priority, cancellationToken)
             : Task.FromResult<DeviceReading>(new DeviceReading.Failed(ResponseCode.DeviceStatusIncompatible.Code, $"device {meter.Id} is {meter.Status}, not in service"));
     }

@@ -55,6 +55,7 @@ internal sealed class CommsHubGrain(
     WanRegionThrottle throttle,
     WanOptions options,
     IDeviceResponseSink responses,
+    DeviceConfirmations confirmations,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
@@ -118,6 +119,8 @@ internal sealed class CommsHubGrain(
         var responseUrl = command.ResponseUrl is null ? null : new Uri(command.ResponseUrl);
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         byte[] bytes;
+        // What the device is asked to do, for the inventory when it confirms (a critical command's is not read here yet).
+        DeviceOperation? operation = null;
         if (command.SignedPreCommand is { } signed)
         {
             // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
@@ -126,7 +129,7 @@ internal sealed class CommsHubGrain(
         }
         else
         {
-            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out var operation, out var failure))
+            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out operation, out var failure))
             {
                 // Checked at submission; a body that reads there reads here.
                 await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
@@ -169,6 +172,10 @@ internal sealed class CommsHubGrain(
             switch (adapter.FromDevice(answer, device))
             {
                 case DeviceMessage.Answer reply:
+                    if (operation is not null)
+                    {
+                        await confirmations.ApplyAsync(device, operation, reply.Outcome);
+                    }
                     await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
                     return;
                 case DeviceMessage.Unreadable unreadable:
