@@ -40,7 +40,7 @@ internal static class DeviceBenchmark
     public static async Task<int> RunPathAsync(BenchArgs args)
     {
         await using var hub = await BenchHub.StartAsync("device-path", args.Devices, withInventory: true, endAtResponseSink: true);
-        var meters = hub.Meters();
+        var meters = hub.Meters;
         var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
         var variant = ServiceCatalogue.Duis["4.1.1"];
         Console.WriteLine($"device-path: {meters.Count} devices x one 4.1.1 each per round, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -93,24 +93,19 @@ internal static class DeviceBenchmark
     /// </summary>
     public static async Task<int> RunMemoryAsync(BenchArgs args)
     {
-        await using var hub = await BenchHub.StartAsync("device-memory", args.Devices, withInventory: true, endAtResponseSink: false);
-        var meters = hub.Meters();
+        // The fleet in a process of its own: the heap measured is the hub's alone.
+        await using var hub = await BenchHub.StartAsync("device-memory", args.Devices, withInventory: true, endAtResponseSink: false, separateSimulator: true);
+        var meters = hub.Meters;
         var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
         var variant = ServiceCatalogue.Duis["4.1.1"];
-        Console.WriteLine($"device-memory: {meters.Count} devices, one 4.1.1 each through the device path; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        Console.WriteLine($"device-memory: {meters.Count} devices (their simulator in a process of its own, over loopback), one 4.1.1 each through the device path; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         ulong counter = 1;
-        // The simulated devices exist before the DCC talks to them (their keys, counters and meter state are the
-        // devices' memory, not the DCC's): made here, before the baseline.
-        foreach (var meter in meters)
-        {
-            hub.World.Wan.FindKeyAgreementKey(meter.Id)?.Dispose();
-        }
         var before = HeapBytes();
 
         // Each pass reads every device once and lets every grain go; what a pass leaves on the heap, per device, is what
         // an idle device costs the DCC (the first pass included: that is when a device is first contacted).
-        const int passes = 6;
+        const int passes = 3;
         var idleBefore = before;
         double activePerDevice = 0, idlePerDevice = 0, firstContact = 0;
         double PerDevice(long bytes) => (double)bytes / meters.Count;
@@ -145,7 +140,7 @@ internal static class DeviceBenchmark
         var setup = Stopwatch.StartNew();
         // The device path takes the device from the caller (the gateway looked it up): no inventory rows needed.
         await using var hub = await BenchHub.StartAsync("fleet-read", args.Sites, withInventory: false, endAtResponseSink: false);
-        var meters = hub.Meters();
+        var meters = hub.Meters;
         var variant = ServiceCatalogue.Duis["4.8.1"];
         var zone = DateTimeZoneProviders.Tzdb["Europe/London"];
         var today = hub.Clock.GetCurrentInstant().InZone(zone).Date;
@@ -198,20 +193,25 @@ internal static class DeviceBenchmark
     private sealed class BenchHub : IAsyncDisposable
     {
         private readonly string directory;
-        private readonly SimulatedWorld world;
+        private readonly SimulatedWorld? world;
+        private readonly SimulatorProcess? simulator;
+        private readonly SimulatorConnection? connection;
         private readonly IMessageLog log;
         private readonly IDeviceRequestHandler handler;
         private readonly DccUser user;
         private readonly CountingResponseSink? sink;
 
-        private BenchHub(string directory, SimulatedWorld world, WebApplication app, IClock clock, DccUser user, CountingResponseSink? sink)
+        private BenchHub(string directory, SimulatedWorld? world, SimulatorProcess? simulator, SimulatorConnection? connection, WebApplication app, IClock clock, DccUser user, CountingResponseSink? sink, List<Device> meters)
         {
             this.directory = directory;
             this.world = world;
+            this.simulator = simulator;
+            this.connection = connection;
             this.user = user;
             this.sink = sink;
             App = app;
             Clock = clock;
+            Meters = meters;
             log = app.Services.GetRequiredService<IMessageLog>();
             handler = app.Services.GetRequiredService<IDeviceRequestHandler>();
         }
@@ -220,33 +220,46 @@ internal static class DeviceBenchmark
 
         public IClock Clock { get; }
 
-        public SimulatedWorld World => world;
+        /// <summary>Each site's electricity meter, as the inventory holds it (or would: the fleet-read hub has no inventory).</summary>
+        public List<Device> Meters { get; }
 
         /// <param name="endAtResponseSink">Whether requests end where their answers are handed to delivery (counted, not signed or logged).</param>
-        public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory, bool endAtResponseSink)
+        /// <param name="separateSimulator">Whether the simulated fleet runs in a process of its own, reached over loopback
+        /// as <c>serve --simulator</c> reaches it (its devices then join the inventory), instead of in this one.</param>
+        public static async Task<BenchHub> StartAsync(string name, int sites, bool withInventory, bool endAtResponseSink, bool separateSimulator = false)
         {
             IClock clock = SystemClock.Instance;
             var directory = Path.Combine(Path.GetTempPath(), $"opendcc-bench-{name}-" + Guid.NewGuid().ToString("N"));
-            var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: sites), clock, SimulatedWanOptions.Instant);
+            var keys = new FileKeyStore(Path.Combine(directory, "keys"));
+            var simulator = separateSimulator ? await SimulatorProcess.StartAsync(sites) : null;
+            var connection = simulator is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulator.Url);
+            var world = simulator is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: sites), clock, SimulatedWanOptions.Instant);
             var sink = endAtResponseSink ? new CountingResponseSink() : null;
             var app = await HubHost.BuildAsync(
                 new HubOptions(directory, Urls: $"http://127.0.0.1:{LoopbackPorts.Free()}", SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free()),
                 clock,
-                world.Devices,
+                connection?.Devices ?? world!.Devices,
                 configureServices: sink is null ? null : services => services.AddSingleton<IDeviceResponseSink>(sink));
             await app.StartAsync();
             var store = app.Services.GetRequiredService<OpenDccStore>();
-            if (withInventory)
+            List<Device> meters;
+            if (connection is not null)
             {
-                await world.AddToInventoryAsync(store.Inventory);
+                await connection.ConnectAsync(store.Inventory);
+                meters = [.. (await store.Inventory.ListDevicesAsync()).Where(d => d.Type == DeviceType.ESME)];
+            }
+            else
+            {
+                if (withInventory)
+                {
+                    await world!.AddToInventoryAsync(store.Inventory);
+                }
+                meters = [.. world!.Wan.InventoryDevices().Where(d => d.Type == DeviceType.ESME)];
             }
             var user = new DccUser(User, "Bench Supplier", DccUserRole.ImportSupplier);
             await store.Parties.AddUserAsync(user);
-            return new BenchHub(directory, world, app, clock, user, sink);
+            return new BenchHub(directory, world, simulator, connection, app, clock, user, sink, meters);
         }
-
-        /// <summary>Each site's electricity meter, as the inventory holds it.</summary>
-        public List<Device> Meters() => [.. world.Wan.InventoryDevices().Where(d => d.Type == DeviceType.ESME)];
 
         /// <summary>
         /// Submits the requests (request i to device i), keeping at most <paramref name="window"/> without a response,
@@ -302,7 +315,12 @@ internal static class DeviceBenchmark
             }
             finally
             {
-                world.Dispose();
+                world?.Dispose();
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                }
+                simulator?.Dispose();
                 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
                 Directory.Delete(directory, recursive: true);
             }
