@@ -27,6 +27,15 @@ public interface ITranslationAdapter
 
     /// <summary>What the device answered or reported, checked and decoded.</summary>
     DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device);
+
+    /// <summary>
+    /// The device has gone idle (its comms hub's grain is being collected): drop what is kept for it between
+    /// commands, such as a derived key, so that an idle device costs nothing. The next command derives it again.
+    /// State that replay protection needs across idle periods must not be dropped here.
+    /// </summary>
+    void Release(Eui64 device)
+    {
+    }
 }
 
 /// <summary>A message from a device, as its adapter read it.</summary>
