@@ -48,7 +48,7 @@ internal static class CertsCommand
         });
 
         var id = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign, 02 Supplier, 03 NetworkOperator …) or its name", DefaultValueFactory = _ => "87" };
+        var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign for DUIS requests; 02 Supplier or 03 NetworkOperator for the Digital Signing certificate that signs critical commands …) or its name", DefaultValueFactory = _ => "87" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write CERT and KEY PEM files", Required = true };
         var issue = new Command("issue", "Issue a certificate from the local CA for a DCC user, write it with its key, and bind it") { id, role, output };
         issue.SetAction(async (parsed, ct) =>
@@ -69,7 +69,9 @@ internal static class CertsCommand
             }
             var certificate = OrganisationCertificate.FromX509(issued);
             await store.Parties.AddCertificateAsync(certificate, ct);
-            await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {stem}.crt.pem, {stem}.key.pem");
+            var use = remoteRole == RemotePartyRole.XmlSign ? "; it signs DUIS requests"
+                : CommandSignature.IsDigitalSigning(certificate) ? "; a Digital Signing certificate: its key signs critical commands (pre-commands from Transform)" : "";
+            await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {stem}.crt.pem, {stem}.key.pem{use}");
             return 0;
         });
 

@@ -12,6 +12,7 @@ using OpenDcc.Core.Parties;
 using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Hub;
 using OpenDcc.Simulator.Devices;
 using OpenDcc.Simulator.Wan;
@@ -63,15 +64,17 @@ internal static class DemoCommand
             var store = app.Services.GetRequiredService<OpenDccStore>();
             context.Console.MarkupLine($"[bold]OpenDcc demo[/]: hub at {Markup.Escape(hubUrl)}, data in {Markup.Escape(directory)} (SQLite)");
 
-            var keys = await ProvisionAsync(store, new FileKeyStore(Path.Combine(directory, "keys")), receiver.Url, context.Clock, ct);
-            context.Console.MarkupLine("Provisioned 2 DCC users with fresh XmlSign keys from the local CA, and 3 devices.");
+            var (keys, supplierSigning) = await ProvisionAsync(store, new FileKeyStore(Path.Combine(directory, "keys")), receiver.Url, context.Clock, ct);
+            // The meters hold their registered supplier's Digital Signing key as their supplier trust anchor.
+            await world.PlaceSupplierTrustAnchorsAsync(store.Parties, context.Clock.GetCurrentInstant(), ct);
+            context.Console.MarkupLine("Provisioned 2 DCC users with fresh XmlSign keys from the local CA (and a Digital Signing key for the supplier, which its meters hold as their trust anchor), and 3 devices.");
 
             using var http = new HttpClient { BaseAddress = new Uri(hubUrl) };
             var counter = (ulong)context.Clock.GetCurrentInstant().ToUnixTimeMilliseconds();
             var table = new Table().Border(TableBorder.Rounded).AddColumns("#", "Request", "From", "Endpoint", "Response", "Meaning");
             var row = 0;
             byte[]? lastSigned = null;
-            async Task SendAsync(string description, Eui64 from, Eui64 target, int cv, string srv, DuisEndpoint endpoint, Func<byte[], byte[]>? spoil = null, byte[]? reuse = null, params XElement[] body)
+            async Task<XDocument?> SendAsync(string description, Eui64 from, Eui64 target, int cv, string srv, DuisEndpoint endpoint, Func<byte[], byte[]>? spoil = null, byte[]? reuse = null, params XElement[] body)
             {
                 var signed = reuse ?? DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(from, target, ++counter), cv, ServiceCatalogue.Duis[srv], body), keys[from]);
                 using var content = new ByteArrayContent(spoil is null ? signed : spoil(signed));
@@ -90,7 +93,28 @@ internal static class DemoCommand
                 {
                     lastSigned = signed;
                 }
+                return response.IsSuccessStatusCode ? XDocument.Parse(text) : null;
             }
+
+            // A critical command: Transform returns the meter's own command unsigned; the supplier signs it with its
+            // Digital Signing key and sends it back as a Signed Pre-Command (CV 5); the ACB MACs it; the meter checks
+            // the supplier's signature against its trust anchor.
+            var meter = world.Wan.Fleet[0].ElectricityMeter;
+            SupplyState Supply() => ((DeviceOutcome.SupplyStatus)meter.Execute(new DeviceOperation.ReadSupplyStatus(), context.Clock.GetCurrentInstant())).State;
+            async Task<SupplyState> SupplyOnceAsync(SupplyState expected)
+            {
+                for (var wait = 0; wait < 50 && Supply() != expected; wait++)
+                {
+                    await Task.Delay(100, ct);
+                }
+                return Supply();
+            }
+            async Task<byte[]> TransformAsync(string description, string srv)
+            {
+                var transformed = await SendAsync(description, Supplier, Electricity, 4, srv, DuisEndpoint.Transform);
+                return Convert.FromBase64String(transformed!.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value);
+            }
+            XElement Signed(byte[] preCommand, System.Security.Cryptography.ECDsa key) => new(Sr + "GBCSPayload", Convert.ToBase64String(GbcsCodec.SignPreCommand(preCommand, key)));
 
             await SendAsync("Read Instantaneous Import Registers", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand);
             await SendAsync("... the same signed request again", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand, reuse: lastSigned);
@@ -106,13 +130,24 @@ internal static class DemoCommand
             await SendAsync("Read Network Data", NetworkOperator, Electricity, 1, "4.10", DuisEndpoint.SendCommand);
             await SendAsync("Read Block Counters (gas suppliers only)", NetworkOperator, Gas, 1, "4.1.4", DuisEndpoint.SendCommand);
             await SendAsync("Read Registers of a meter not in the inventory", Supplier, Eui64.Parse("00-DB-12-34-56-78-90-FF"), 1, "4.1.1", DuisEndpoint.SendCommand);
-            await SendAsync("Disable Supply, Transform (critical)", Supplier, Electricity, 4, "7.2", DuisEndpoint.Transform);
+            var supplyBefore = Supply();
+            var disable = await TransformAsync("Disable Supply, Transform (critical): the meter's own command, unsigned", "7.2");
+            using (var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+            {
+                await SendAsync("Disable Supply, the pre-command signed with a key that is not the supplier's", Supplier, Electricity, 5, "7.2", DuisEndpoint.SendCommand, body: Signed(disable, stranger));
+            }
+            await SendAsync("Disable Supply, the pre-command signed by the supplier (CV 5)", Supplier, Electricity, 5, "7.2", DuisEndpoint.SendCommand, body: Signed(disable, supplierSigning));
+            var supplyDisabled = await SupplyOnceAsync(SupplyState.Disabled);
+            var enable = await TransformAsync("Enable Supply, Transform (critical)", "7.1");
+            await SendAsync("Enable Supply, the pre-command signed by the supplier (CV 5)", Supplier, Electricity, 5, "7.1", DuisEndpoint.SendCommand, body: Signed(enable, supplierSigning));
+            var supplyEnabled = await SupplyOnceAsync(SupplyState.Enabled);
             await SendAsync("Read Supply Status sent to Non-Device", Supplier, Electricity, 1, "7.4", DuisEndpoint.NonDevice);
             await SendAsync("Read Firmware Version, a byte changed after signing", Supplier, CommsHub, 1, "11.2", DuisEndpoint.SendCommand,
                 spoil: bytes => System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(bytes).Replace(">11.2<", ">11.2 <", StringComparison.Ordinal)));
             await SendAsync("Device Pre-notification", Supplier, Eui64Defaults.Dsp, 8, "12.2", DuisEndpoint.NonDevice,
                 body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceType", "ESME")]);
             context.Console.Write(table);
+            context.Console.MarkupLine($"Supply of meter {Electricity}: [bold]{supplyBefore}[/] before; [bold]{supplyDisabled}[/] after the signed Disable Supply (the wrongly signed one was refused before the WAN); [bold]{supplyEnabled}[/] after the signed Enable Supply.");
 
             // A power cut at site 0 for ten minutes: the meter reports it and the restoration; both go to the supplier and the network operator.
             var now = context.Clock.GetCurrentInstant();
@@ -155,6 +190,7 @@ internal static class DemoCommand
             {
                 key.Dispose();
             }
+            supplierSigning.Dispose();
             return log.IsIntact ? 0 : 1;
         });
         return demo;
@@ -169,6 +205,7 @@ internal static class DemoCommand
         DeviceOutcome.Refused r => $"refused: {r.Reason} ({r.Detail})",
         DeviceOutcome.Done => "done",
         DeviceOutcome.FirmwareVersion f => $"firmware {f.Running}{(f.Pending is null ? "" : $", {f.Pending} pending")}",
+        DeviceOutcome.SupplyStatus s => $"supply {s.State}",
         _ => outcome.ToString(),
     };
 
@@ -177,10 +214,13 @@ internal static class DemoCommand
         "E41" => "Invalid request (OpenDcc's choice of code)",
         "E42" => "Authentication failure: bad or missing signature (OpenDcc's choice of code)",
         "E43" => "Replay: counter not greater than the last accepted (OpenDcc's choice of code)",
+        "E44" => "Signed Pre-Command malformed or not for this device, signer or SRV (OpenDcc's choice of code)",
+        "E45" => "Signed Pre-Command signature does not verify with the user's Digital Signing certificate (OpenDcc's choice of code)",
         _ => "",
     };
 
-    private static async Task<Dictionary<Eui64, X509Certificate2>> ProvisionAsync(OpenDccStore store, FileKeyStore keyStore, Uri responseUrl, IClock clock, CancellationToken ct)
+    /// <returns>The users' XmlSign certificates with their keys, and the supplier's Digital Signing key.</returns>
+    private static async Task<(Dictionary<Eui64, X509Certificate2> XmlSign, System.Security.Cryptography.ECDsa SupplierSigning)> ProvisionAsync(OpenDccStore store, FileKeyStore keyStore, Uri responseUrl, IClock clock, CancellationToken ct)
     {
         using var ca = keyStore.LoadLocalCa();
         var keys = new Dictionary<Eui64, X509Certificate2>();
@@ -195,12 +235,15 @@ internal static class DemoCommand
             await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(certificate), ct);
             keys[user.Id] = certificate;
         }
+        // The supplier's Digital Signing (OU=02) certificate: its key signs critical commands.
+        using var signing = ca.Issue(Supplier, RemotePartyRole.Supplier, "Demo Supplier", clock, Duration.FromDays(365));
+        await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing), ct);
         await store.Inventory.AddDevicesAsync(
         [
             new Device(Electricity, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
             new Device(Gas, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
             new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
         ], ct);
-        return keys;
+        return (keys, signing.GetECDsaPrivateKey()!);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
@@ -76,7 +77,9 @@ internal static class ServeCommand
             }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
             var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => f.FullName).ToList();
-            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, adapterAssemblies: assemblies, adapterModels: models);
+            // Says on the console when the simulator goes away and when it is back.
+            using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
             using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, adapterAssemblies: assemblies, adapterModels: models);
             await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
             await app.StartAsync(ct);

@@ -110,6 +110,7 @@ public static class HubHost
         services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
+        services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();

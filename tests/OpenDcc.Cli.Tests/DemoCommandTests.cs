@@ -5,17 +5,20 @@ public sealed class DemoCommandTests : IDisposable
     private readonly CliRun cli = new();
 
     [Fact]
-    public async Task The_demo_sends_valid_and_invalid_requests_and_shows_each_response_code()
+    public async Task The_demo_sends_valid_and_invalid_requests_and_shows_each_response_code_and_the_meters_supply_switched_by_critical_commands()
     {
         var data = Path.Combine(cli.DataDirectory, "demo");
         var port = FreePort();
         var (code, output, error) = await cli.RunAsync("demo", "--data", data, "--urls", $"http://127.0.0.1:{port}", "--no-wait");
         Assert.True(code == 0, error);
-        foreach (var expected in new[] { "I99", "E43", "I0", "E2", "E19", "E13", "E42" })
+        foreach (var expected in new[] { "I99", "E43", "I0", "E2", "E19", "E13", "E42", "E45" })
         {
             Assert.Contains($"│ {expected} ", output, StringComparison.Ordinal);
         }
         Assert.Contains("GSME 00-DB-12-34-56-78-90-A1 Commissioned", output, StringComparison.Ordinal);
+        // The critical commands reached the meter: its supply went off with the signed Disable Supply and back on with the signed Enable Supply.
+        Assert.Matches(@"Enabled\s+before;\s+Disabled\s+after\s+the\s+signed\s+Disable\s+Supply", output);
+        Assert.Matches(@"Enabled\s+after\s+the\s+signed\s+Enable\s+Supply", output);
         Assert.Matches(@"Message log: \d+ entries, chain intact", output);
         Assert.True(File.Exists(Path.Combine(data, "opendcc.db")));
     }

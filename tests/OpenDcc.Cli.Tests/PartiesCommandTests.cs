@@ -129,6 +129,25 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Certs_issue_role_02_gives_a_supplier_the_digital_signing_key_whose_signature_its_bound_certificate_vouches_for()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        var outDir = Path.Combine(cli.DataDirectory, "issued");
+        var (code, output, _) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--role", "02", "--out", outDir);
+
+        Assert.Equal(0, code);
+        Assert.Contains("Supplier (OU=02)", output, StringComparison.Ordinal);
+        Assert.Contains("Digital Signing", output, StringComparison.Ordinal);
+        using var issued = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-02.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-02.key.pem"));
+        using var key = issued.GetECDsaPrivateKey()!;
+        var content = "pre-command"u8.ToArray();
+        await using var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory);
+        var bound = await store.Parties.ListCertificatesAsync(Eui64.Parse(Supplier));
+        Assert.Null(CommandSignature.Check(content, CommandSignature.Sign(content, key), Eui64.Parse(Supplier), bound, cli.Clock.GetCurrentInstant()));
+    }
+
+    [Fact]
     public async Task Keys_import_dsp_takes_a_pkcs8_key_and_its_certificate_and_refuses_a_non_dsp_certificate()
     {
         using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);

@@ -212,16 +212,6 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Transform_of_a_critical_request_returns_a_pre_command()
-    {
-        var (code, response) = await hub.SendAsync(Transform, Request(Supplier, Meter, hub.NextCounter(), 4, "7.2"));
-        Assert.Equal("I0", code);
-        var preCommand = response.Descendants(Sr + "PreCommand").Single();
-        Assert.NotEmpty(preCommand.Element(Sr + "GBCSVersion")!.Value);
-        Assert.NotEmpty(Convert.FromBase64String(preCommand.Element(Sr + "GBCSPayload")!.Value));
-    }
-
-    [Fact]
     public async Task Read_inventory_answers_with_the_device_and_pre_notification_adds_one()
     {
         var (code, response) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>"));

@@ -38,6 +38,7 @@ public sealed class TestHub : IAsyncDisposable
     public static readonly Eui64 Dsp = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
 
     private readonly Dictionary<Eui64, X509Certificate2> keys = [];
+    private readonly Dictionary<Eui64, X509Certificate2> signingKeys = [];
     private WebApplication app = null!;
     private long counter = 1000;
     private Duration wanLatency;
@@ -147,7 +148,6 @@ public sealed class TestHub : IAsyncDisposable
 
     private async Task StartHubAsync()
     {
-        var port = FreePort();
         var keys = new FileKeyStore(Path.Combine(DataDirectory, "keys"));
         var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) };
         DeviceSide devices;
@@ -169,9 +169,12 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels }, SystemClock.Instance, devices);
         await app.StartAsync();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
+        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        // A restarted world's devices get their supplier's key again.
+        await PlaceSupplierTrustAnchorsAsync();
     }
 
     private async Task ProvisionAsync()
@@ -190,6 +193,12 @@ public sealed class TestHub : IAsyncDisposable
             await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(certificate));
             keys[user.Id] = certificate;
         }
+        // The supplier's Digital Signing (OU=02) key, which signs critical commands; the simulated meters hold its
+        // certificate as their supplier trust anchor.
+        var signing = ca.Issue(Supplier, RemotePartyRole.Supplier, "Test Supplier", clock, Duration.FromDays(365));
+        await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing));
+        signingKeys[Supplier] = signing;
+        await PlaceSupplierTrustAnchorsAsync();
         // A key the hub has never seen, for a party that is not a DCC user.
         keys[Stranger] = ca.Issue(Stranger, RemotePartyRole.XmlSign, "Stranger", clock, Duration.FromDays(365));
         await Store.Inventory.AddDevicesAsync(
@@ -203,6 +212,13 @@ public sealed class TestHub : IAsyncDisposable
     }
 
     public X509Certificate2 KeyOf(Eui64 party) => keys[party];
+
+    /// <summary>The simulated devices (in-process or in the simulator's host) take their registered supplier's Digital Signing key as their trust anchor.</summary>
+    private Task<int> PlaceSupplierTrustAnchorsAsync() =>
+        Wan.PlaceSupplierTrustAnchorsAsync((SimulatedRegistrationData)Services.GetRequiredService<IRegistrationDataSource>(), Store.Parties, SystemClock.Instance.GetCurrentInstant());
+
+    /// <summary>The party's Digital Signing certificate and key (the supplier's), for signing pre-commands.</summary>
+    public X509Certificate2 SigningKeyOf(Eui64 party) => signingKeys[party];
 
     /// <summary>Reads the device's GBCS frame in an asynchronous response as a user holding the ACB–device key would.</summary>
     public DeviceOutcome ReadDeviceAnswer(string asynchronousResponse, Eui64 device)
@@ -269,7 +285,7 @@ public sealed class TestHub : IAsyncDisposable
         {
             await StopSimulatorAsync();
         }
-        foreach (var key in keys.Values)
+        foreach (var key in keys.Values.Concat(signingKeys.Values))
         {
             key.Dispose();
         }

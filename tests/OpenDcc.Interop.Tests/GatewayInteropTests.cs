@@ -8,12 +8,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Hub;
 using OpenDcc.Interop.Tests.Tooling;
 using OpenDcc.Simulator.Devices;
@@ -235,6 +237,45 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         }
         Assert.Equal(2, log.Count(e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.Contains("AuthenticationFailure", StringComparison.Ordinal)));
         Assert.Single(log, e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.Contains("Replay", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_rtds_disable_supply_goes_through_transform_and_a_signed_pre_command_the_tool_finds_schema_valid_and_the_meter_obeys()
+    {
+        await ProvisionAsync(includeOtherUser: false);
+        var supplier = Tooling.Identities.Supplier.Id;
+        // The ZAZ1 supplier's own Digital Signing certificate (Z1-supplier-ds) expired in October 2025, so the
+        // supplier gets a fresh one from a local CA; its meters hold it as their supplier trust anchor.
+        var now = SystemClock.Instance.GetCurrentInstant();
+        using var ca = CertificateAuthority.Create("Interop OCA", SystemClock.Instance, Duration.FromDays(30));
+        using var signing = ca.Issue(supplier, RemotePartyRole.Supplier, "ZAZ1 Supplier", SystemClock.Instance, Duration.FromDays(30));
+        await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing));
+        world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, supplier, Tooling.Identities.NetworkOperator.Id);
+        Assert.Equal(1, await world.PlaceSupplierTrustAnchorsAsync(Store.Parties, now));
+        var template = Tooling.Templates.First(t => t.ServiceReferenceVariant == "7.2" && t.CommandVariant == 4);
+        var meter = template.RequestId.Target;
+
+        var (status, transformed) = await PostAsync("/api/v1/serviceT", await Tooling.SignAsync(Retarget(template.Xml, supplier, meter), preserveCounter: true));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True((await Tooling.ValidateAsync(transformed)).Succeeded);
+        Assert.Equal("I0", CodeOf(transformed));
+        var preCommand = Convert.FromBase64String(XDocument.Parse(transformed).Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value);
+
+        using var key = signing.GetECDsaPrivateKey()!;
+        var signedPreCommand = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(supplier, meter, Tooling.NextCounter()), ServiceCatalogue.Duis["7.2"], GbcsCodec.SignPreCommand(preCommand, key)));
+        var request = await Tooling.SignAsync(signedPreCommand, preserveCounter: true);
+        var requestValidation = await Tooling.ValidateAsync(request);
+        Assert.True(requestValidation.Succeeded, requestValidation.Reason);
+        Assert.Equal("I99", await CodeOfPostAsync("/api/v1/serviceS", request));
+
+        var answer = await receiver.NextAsync(TimeSpan.FromSeconds(20));
+        var answerValidation = await Tooling.ValidateAsync(answer);
+        Assert.True(answerValidation.Succeeded, answerValidation.Reason);
+        Assert.All(await Tooling.ParseManyAsync([answer]), p => Assert.True(p.Parsed, p.Detail));
+        Assert.Equal("I0", CodeOf(answer));
+        var done = world.ReadAnswer(Convert.FromBase64String(XDocument.Parse(answer).Descendants(Sr + "GBCSPayload").Single().Value), meter, Eui64Defaults.Dsp);
+        Assert.IsType<DeviceOutcome.Done>(done.Value);
+        Assert.Equal(new DeviceOutcome.SupplyStatus(SupplyState.Disabled), world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadSupplyStatus(), now));
     }
 
     private async Task<string> SendSignedAsync(string path, string unsignedXml) =>

@@ -8,6 +8,7 @@ using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
 
 namespace OpenDcc.Core.Duis;
 
@@ -19,6 +20,9 @@ public interface IDeviceRequestHandler
 {
     /// <returns>Null when the request is on its way (the user gets I99 now); otherwise the DUIS code and the reason it cannot go (for example E11: no adapter of the device carries this SRV).</returns>
     Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
+
+    /// <summary>Transform (CV 4) of a critical request: the pre-command the device's adapter builds for the user to sign, or why there is none.</summary>
+    Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Why a device request was not sent on.</summary>
@@ -98,11 +102,17 @@ public sealed class DuisGateway(
         switch (request.CommandVariant)
         {
             case 4:
-                // Transform: the command the device will execute, for the user to sign (GBCS Pre-Command).
-                var preCommand = new ResponsePayload.PreCommand("3.2", PreCommandBytes(request));
+                // Transform: the command the device will execute, in its own format, for the user to sign (GBCS Pre-Command).
+                var transformed = await devices.TransformAsync(request, user!, device!, cancellationToken);
+                if (transformed.Refusal is { } notTransformed)
+                {
+                    return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, notTransformed.Code, clock.GetCurrentInstant()), $"{notTransformed.Code} {notTransformed.Reason}", cancellationToken);
+                }
+                var preCommand = new ResponsePayload.PreCommand(transformed.Format!, transformed.Bytes!);
                 return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand", cancellationToken);
             case 1 or 5:
-                // Queued for its device first: a request no adapter can carry is refused now rather than acknowledged.
+                // Queued for its device first: a request no adapter can carry, or a signed pre-command that fails its
+                // checks, is refused now rather than acknowledged.
                 if (await devices.SubmitAsync(request, user!, device!, cancellationToken) is { } refusal)
                 {
                     return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, refusal.Code, clock.GetCurrentInstant()), $"{refusal.Code} {refusal.Reason}", cancellationToken);
@@ -171,13 +181,6 @@ public sealed class DuisGateway(
         }
         return (DuisResponse.For(request, ResponseCode.Success.Code, now), $"I0 device {id} pre-notified");
     }
-
-    /// <summary>
-    /// The Pre-Command OpenDcc's built-in translation produces: until manufacturer adapters exist (Translation/), a
-    /// self-describing envelope of the service request body that the signed pre-command is checked against.
-    /// </summary>
-    private static byte[] PreCommandBytes(DuisRequest request) =>
-        System.Text.Encoding.UTF8.GetBytes($"OPENDCC-PRECOMMAND 1\n{request.RequestId}\n{request.Variant.Id}\n{request.Body}");
 
     private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken)
     {

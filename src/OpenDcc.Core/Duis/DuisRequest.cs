@@ -17,7 +17,7 @@ public static class DuisNamespaces
 /// A DUIS service request as read from the wire (its signature is checked separately, on the raw bytes).
 /// </summary>
 /// <param name="SchemaVersion">The <c>schemaVersion</c> attribute, echoed in responses.</param>
-/// <param name="Body">The SRV's body element (the single child of <c>sr:Body</c>), detached from the document.</param>
+/// <param name="Body">The SRV's body element, or for command variants 5–7 the <c>sr:SignedPreCommand</c> (the single child of <c>sr:Body</c>), detached from the document.</param>
 public sealed record DuisRequest(
     RequestId RequestId,
     int CommandVariant,

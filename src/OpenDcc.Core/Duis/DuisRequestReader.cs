@@ -13,10 +13,13 @@ public sealed record DuisReadFailure(string Reason, RequestId? RequestId, string
 /// <summary>
 /// Reads the header and body of a DUIS <c>sr:Request</c>: RequestID, CommandVariant, ServiceReference,
 /// ServiceReferenceVariant (known to the catalogue, consistent with the ServiceReference), and a body whose single
-/// element is the one the SRV defines.
+/// element is the one the SRV defines (or, for command variants 5–7, <c>sr:SignedPreCommand</c>).
 /// </summary>
 public static class DuisRequestReader
 {
+    /// <summary>The body element of a Signed Pre-Command (CV 5, 6, 7): the user's signed GBCS command in an <c>sr:GBCSPayload</c>.</summary>
+    public const string SignedPreCommandElement = "SignedPreCommand";
+
     public static bool TryRead(XmlDocument document, ServiceCatalogue catalogue, out DuisRequest request, out DuisReadFailure failure)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -89,15 +92,17 @@ public static class DuisRequestReader
         }
         var body = Child(root, "Body");
         var elements = body?.ChildNodes.OfType<XmlElement>().ToList() ?? [];
+        // CV 5–7 carry the user's signed GBCS command instead of the SRV's own body (DUIS XSD: sr:SignedPreCommand).
+        var expected = CommandVariant.TryGet(commandVariant, out var cv) && cv.TakesSignedPreCommand ? SignedPreCommandElement : variant.BodyElement;
         if (elements.Count != 1)
         {
-            failure = new DuisReadFailure($"sr:Body must hold exactly one element, sr:{variant.BodyElement} for SRV {variant.Id}", requestId, version, variant);
+            failure = new DuisReadFailure($"sr:Body must hold exactly one element, sr:{expected} for SRV {variant.Id} with command variant {commandVariant}", requestId, version, variant);
             return false;
         }
         var bodyElement = elements[0];
-        if (bodyElement.LocalName != variant.BodyElement || bodyElement.NamespaceURI != DuisNamespaces.ServiceUserGateway)
+        if (bodyElement.LocalName != expected || bodyElement.NamespaceURI != DuisNamespaces.ServiceUserGateway)
         {
-            failure = new DuisReadFailure($"sr:Body holds {bodyElement.LocalName}, but SRV {variant.Id} ({variant.Name}) takes sr:{variant.BodyElement}", requestId, version, variant);
+            failure = new DuisReadFailure($"sr:Body holds {bodyElement.LocalName}, but SRV {variant.Id} ({variant.Name}) with command variant {commandVariant} takes sr:{expected}", requestId, version, variant);
             return false;
         }
         using var nodeReader = new XmlNodeReader(bodyElement);

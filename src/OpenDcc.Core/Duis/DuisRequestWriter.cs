@@ -9,11 +9,16 @@ namespace OpenDcc.Core.Duis;
 /// <summary>Writes unsigned DUIS service requests, as a DCC user's system does before signing them.</summary>
 public static class DuisRequestWriter
 {
-    /// <param name="bodyContent">The children of the SRV's body element (e.g. <c>sr:DeviceID</c> for 8.2).</param>
+    /// <summary>A Signed Pre-Command (CV 5 by default): the user's signed GBCS command for a critical SRV.</summary>
+    public static byte[] WriteSignedPreCommand(RequestId requestId, ServiceReferenceVariant variant, ReadOnlySpan<byte> signedPreCommand, int commandVariant = 5) =>
+        Write(requestId, commandVariant, variant, new XElement(DuisNamespaces.Sr + "GBCSPayload", Convert.ToBase64String(signedPreCommand)));
+
+    /// <param name="bodyContent">The children of the SRV's body element (e.g. <c>sr:DeviceID</c> for 8.2), or of <c>sr:SignedPreCommand</c> for command variants 5–7.</param>
     public static byte[] Write(RequestId requestId, int commandVariant, ServiceReferenceVariant variant, params XElement[] bodyContent)
     {
         ArgumentNullException.ThrowIfNull(variant);
         var sr = DuisNamespaces.Sr;
+        var bodyElement = CommandVariant.TryGet(commandVariant, out var cv) && cv.TakesSignedPreCommand ? DuisRequestReader.SignedPreCommandElement : variant.BodyElement;
         var document = new XDocument(
             new XDeclaration("1.0", "UTF-8", null),
             new XElement(sr + "Request",
@@ -24,7 +29,7 @@ public static class DuisRequestWriter
                     new XElement(sr + "CommandVariant", commandVariant),
                     new XElement(sr + "ServiceReference", variant.ServiceReference),
                     new XElement(sr + "ServiceReferenceVariant", variant.Id)),
-                new XElement(sr + "Body", new XElement(sr + variant.BodyElement, bodyContent))));
+                new XElement(sr + "Body", new XElement(sr + bodyElement, bodyContent))));
         using var stream = new MemoryStream();
         using (var writer = XmlWriter.Create(stream, new XmlWriterSettings { Encoding = new UTF8Encoding(false) }))
         {

@@ -10,12 +10,16 @@ namespace OpenDcc.Core.Duis;
 /// <param name="Replay">A RequestID counter not greater than the last one accepted from that originator.</param>
 /// <param name="NotYetAvailable">A non-device service OpenDcc does not provide yet.</param>
 /// <param name="InventoryNotFound">8.2 Read Inventory matched no device.</param>
+/// <param name="SignedPreCommandInvalid">A Signed Pre-Command (CV 5) whose GBCSPayload is not a signed pre-command of the target device's format, or names another device, signer or SRV than the request.</param>
+/// <param name="SignedPreCommandNotAuthentic">A Signed Pre-Command whose signature does not verify with a Digital Signing certificate of the originator valid now (or the originator has none).</param>
 public sealed record GatewayResponseCodes(
     string InvalidRequest = "E41",
     string AuthenticationFailure = "E42",
     string Replay = "E43",
     string NotYetAvailable = "E100",
-    string InventoryNotFound = "E080201")
+    string InventoryNotFound = "E080201",
+    string SignedPreCommandInvalid = "E44",
+    string SignedPreCommandNotAuthentic = "E45")
 {
     public static GatewayResponseCodes Default { get; } = new();
 }

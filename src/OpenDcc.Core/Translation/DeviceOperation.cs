@@ -118,6 +118,12 @@ public enum RefusalReason
 
     /// <summary>The operation is not allowed in the device's current state (for example enabling supply with no credit).</summary>
     InvalidState,
+
+    /// <summary>
+    /// A critical command whose signer is not the remote party the device trusts for it, or whose signature does not
+    /// verify against that party's key (GBCS alert 0x8F30 "Source does not have authority for command", duis-and-dcc.md §1.6).
+    /// </summary>
+    Unauthorised,
 }
 
 /// <summary>Something a device reports unasked, for example a power outage.</summary>

@@ -51,6 +51,29 @@ public static class DuisOperations
         ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
     };
 
+    /// <summary>
+    /// Whether <paramref name="operation"/> is what SRV <paramref name="variant"/> asks of a device: a pre-command made
+    /// at Transform for one SRV must come back signed under that SRV, not another.
+    /// </summary>
+    public static bool Asks(string variant, DeviceOperation operation) => (variant, operation) switch
+    {
+        ("1.6", DeviceOperation.ChangePaymentMode) => true,
+        ("2.2", DeviceOperation.TopUp) => true,
+        ("2.5", DeviceOperation.ActivateEmergencyCredit) => true,
+        ("4.1.1", DeviceOperation.ReadImportRegisters) => true,
+        ("4.8.1" or "4.17", DeviceOperation.ReadProfile) => true,
+        ("4.10", DeviceOperation.ReadNetworkData) => true,
+        ("4.18", DeviceOperation.ReadMeterBalance) => true,
+        ("7.1", DeviceOperation.SetSupply { Target: SupplyState.Enabled }) => true,
+        ("7.2", DeviceOperation.SetSupply { Target: SupplyState.Disabled }) => true,
+        ("7.3", DeviceOperation.SetSupply { Target: SupplyState.Armed }) => true,
+        ("7.4", DeviceOperation.ReadSupplyStatus) => true,
+        ("11.1", DeviceOperation.UpdateFirmware) => true,
+        ("11.2", DeviceOperation.ReadFirmwareVersion) => true,
+        ("11.3", DeviceOperation.ActivateFirmware) => true,
+        _ => false,
+    };
+
     /// <summary>The operation a request's body asks of its target device.</summary>
     /// <param name="failure">Why not: the SRV is not translated, or its body lacks what the operation needs.</param>
     public static bool TryRead(string variant, XElement body, out DeviceOperation? operation, out string? failure)

@@ -195,6 +195,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         HttpResponseMessage? alerts = first;
         while (alerts is not null)
         {
+            var reason = "it closed the alert stream";
             try
             {
                 using (alerts)
@@ -211,13 +212,14 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             }
             catch (Exception e) when (e is HttpRequestException or IOException)
             {
-                logger.LogWarning("the WAN at {Simulator} went: {Reason}", Simulator, e.Message);
+                reason = e.Message;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
             connected = false;
+            logger.LogWarning("the WAN at {Simulator} went ({Reason}); commands to its devices fail until it is back", Simulator, reason);
             alerts = await ReconnectAsync(cancellationToken);
             connected = alerts is not null;
             if (connected)

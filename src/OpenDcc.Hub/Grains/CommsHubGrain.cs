@@ -34,7 +34,12 @@ public sealed record QueuedCommand(
     [property: Id(7)] string? Model,
     [property: Id(8)] DeviceType DeviceType,
     [property: Id(9)] string Device,
-    [property: Id(10)] WanRegion Region);
+    [property: Id(10)] WanRegion Region)
+{
+    /// <summary>For a critical command (CV 5): the user's signed pre-command, checked at submission; the ACB protects it as it goes.</summary>
+    [Id(11)]
+    public byte[]? SignedPreCommand { get; init; }
+}
 
 /// <summary>
 /// Holds, for each device joined to the hub, its queued commands in priority lanes (critical, prepayment, normal,
@@ -127,18 +132,28 @@ internal sealed class CommsHubGrain(
         var responseUrl = command.ResponseUrl is null ? null : new Uri(command.ResponseUrl);
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         served[device] = adapter;
-        if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out var operation, out var failure))
+        byte[] bytes;
+        if (command.SignedPreCommand is { } signed)
         {
-            // Checked at submission; a body that reads there reads here.
-            await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
-            logger.LogWarning("{RequestId}: {Failure}", command.RequestId, failure);
-            return;
+            // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
+            // added now; its counter is the user's, set at Transform.
+            bytes = ((ICriticalCommandTranslation)adapter).ToDevice(signed, device);
         }
+        else
+        {
+            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out var operation, out var failure))
+            {
+                // Checked at submission; a body that reads there reads here.
+                await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
+                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, failure);
+                return;
+            }
 
-        // A counter the device has not seen: above the last one this activation used and above the clock in
-        // microseconds, so a reactivated grain does not go back.
-        lane.LastCounter = Math.Max(lane.LastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
-        var bytes = adapter.ToDevice(operation!, device, lane.LastCounter);
+            // A counter the device has not seen: above the last one this activation used and above the clock in
+            // microseconds, so a reactivated grain does not go back.
+            lane.LastCounter = Math.Max(lane.LastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
+            bytes = adapter.ToDevice(operation!, device, lane.LastCounter);
+        }
         string? lastFailure = null;
         var unreachable = false;
         for (var attempt = 0; attempt <= options.Retries; attempt++)

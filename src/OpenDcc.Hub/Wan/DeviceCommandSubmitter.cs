@@ -7,26 +7,44 @@ using OpenDcc.Hub.Grains;
 
 namespace OpenDcc.Hub.Wan;
 
-/// <summary>The gateway's way to devices: checks that the device's adapter carries the request, then queues it in its comms hub's grain.</summary>
-internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrainFactory grains) : IDeviceRequestHandler
+/// <summary>
+/// The gateway's way to devices: checks that the device's adapter carries the request (for a Signed Pre-Command, that
+/// it passes <see cref="CriticalCommands"/>), then queues it in its comms hub's grain; Transform builds pre-commands.
+/// </summary>
+internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains) : IDeviceRequestHandler
 {
     public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(device);
-        if (request.Body.Descendants(DuisNamespaces.Sr + "ExecutionDateTime").FirstOrDefault() is { } executeAt)
+        if (FutureDated(request) is { } refusal)
         {
-            return new DeviceRefusal(DuisOperations.FutureDatedNotAvailable, $"future-dated execution ({executeAt.Value}) is not available yet");
+            return refusal;
         }
-        if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var operation, out var failure))
+        DeviceOperation operation;
+        byte[]? signedPreCommand = null;
+        if (request.Body.Name.LocalName == DuisRequestReader.SignedPreCommandElement)
         {
-            return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
+            var check = await critical.CheckAsync(request, user, device, cancellationToken);
+            if (check.Refusal is not null)
+            {
+                return check.Refusal;
+            }
+            (signedPreCommand, operation) = (check.Bytes, check.Operation!);
         }
-        var adapter = adapters.For(device);
-        if (!adapter.Carries(operation!, device.Type))
+        else
         {
-            return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
+            if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var read, out var failure))
+            {
+                return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
+            }
+            operation = read!;
+            var adapter = adapters.For(device);
+            if (!adapter.Carries(operation, device.Type))
+            {
+                return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
+            }
         }
         // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
         await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
@@ -36,11 +54,22 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, IGrai
             request.Body.ToString(System.Xml.Linq.SaveOptions.DisableFormatting),
             user.Id.ToString(),
             user.ResponseUrl?.ToString(),
-            CommandPriorities.Of(request.Variant, operation!),
+            CommandPriorities.Of(request.Variant, operation),
             device.Model,
             device.Type,
             device.Id.ToString(),
-            device.Region ?? WanRegion.Central)).WaitAsync(cancellationToken);
+            device.Region ?? WanRegion.Central) { SignedPreCommand = signedPreCommand }).WaitAsync(cancellationToken);
         return null;
     }
+
+    public Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Task.FromResult(FutureDated(request) is { } refusal ? new CriticalCommandResult(null, null, null, refusal) : critical.Transform(request, device));
+    }
+
+    private static DeviceRefusal? FutureDated(DuisRequest request) =>
+        request.Body.Descendants(DuisNamespaces.Sr + "ExecutionDateTime").FirstOrDefault() is { } executeAt
+            ? new DeviceRefusal(DuisOperations.FutureDatedNotAvailable, $"future-dated execution ({executeAt.Value}) is not available yet")
+            : null;
 }

@@ -16,6 +16,9 @@ public sealed class SimulatedRegistrationData : IRegistrationDataSource
     /// <summary>The registration every device has unless registered on its own; null: none.</summary>
     public MeterPointRegistration? FleetRegistration { get; set; }
 
+    /// <summary>The devices registered one by one, with their registrations.</summary>
+    public IEnumerable<KeyValuePair<Eui64, MeterPointRegistration>> Registered => byDevice;
+
     public void Register(Eui64 device, MeterPointRegistration registration) => byDevice[device] = registration ?? throw new ArgumentNullException(nameof(registration));
 
     public Task<MeterPointRegistration?> FindByDeviceAsync(Eui64 device, CancellationToken cancellationToken = default) =>

@@ -4,6 +4,8 @@ using NodaTime;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
@@ -32,8 +34,9 @@ public sealed record SimulatedWanOptions(Duration Latency, int LossPerMille)
 
 /// <summary>
 /// The simulated SM WAN and the devices at its far end: a command frame reaches the device addressed, which checks
-/// it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must rise), executes
-/// it on its simulated meter and answers with its own MACed frame. Each GBCS device has its own ECDH P-256
+/// it as a GBCS device does (the ACB's MAC under the key it shares with the ACB, a counter that must rise; for
+/// critical commands also the supplier's signature against the supplier trust anchor it holds), executes it on its
+/// simulated meter and answers with its own MACed frame. Each GBCS device has its own ECDH P-256
 /// key-agreement key, derived from the fleet seed and its ID (the same seed gives the same keys, as a real device
 /// keeps its key across restarts); the hub's adapter finds its public half here in-process, or in the fleet listing
 /// over loopback, as it would in the SMKI repository. The devices learn the ACB's public key when the WAN is given
@@ -49,6 +52,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly ConcurrentDictionary<Eui64, (ISimulatedDevice Device, WireFormat Format)> installed = new();
     private readonly Func<SimulatedSite, WireFormat> formatOfSite;
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
+    private readonly ConcurrentDictionary<Eui64, TrustAnchor> supplierAnchors = new();
+    private TrustAnchor? fleetSupplierAnchor;
     private readonly ConcurrentBag<AcbLink> retired = [];
     private IDeviceAlertSink? alertSink;
     private AcbLink? link;
@@ -105,6 +110,65 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         installed.TryGetValue(id, out var entry) ? entry.Format
         : fleet.TryGetSite(id, out var site, out _) ? formatOfSite(site)
         : null;
+
+    /// <summary>
+    /// Places the supplier's Digital Signing key on a device as its supplier trust anchor (as the installing supplier
+    /// does at commissioning, and a change of supplier replaces), or, with no device, on every device that has none
+    /// of its own. Critical commands are executed only when signed by the party of the anchor.
+    /// </summary>
+    public void PlaceSupplierTrustAnchor(Eui64? device, TrustAnchor anchor)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        if (anchor.Role != Core.Security.RemotePartyRole.Supplier)
+        {
+            throw new ArgumentException($"a supplier trust anchor must have the Supplier role, not {anchor.Role}", nameof(anchor));
+        }
+        if (device is { } id)
+        {
+            supplierAnchors[id] = anchor;
+        }
+        else
+        {
+            Volatile.Write(ref fleetSupplierAnchor, anchor);
+        }
+    }
+
+    /// <summary>
+    /// Gives the devices their registered supplier's Digital Signing key as their supplier trust anchor, as
+    /// a GBCS device holds its supplier's certificate from installation (duis-and-dcc.md §5.1): for each supplier in
+    /// the registration data (fleet-wide and per device), its newest Supplier (OU=02) Digital Signing certificate
+    /// valid at <paramref name="now"/> from the party store, standing in for the SMKI repository. A supplier with no
+    /// such certificate places nothing, so its devices refuse critical commands.
+    /// </summary>
+    /// <returns>How many anchors were placed.</returns>
+    public async Task<int> PlaceSupplierTrustAnchorsAsync(SimulatedRegistrationData registrations, IPartyStore parties, Instant now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrations);
+        ArgumentNullException.ThrowIfNull(parties);
+        var placed = 0;
+        if (registrations.FleetRegistration is { } fleet && await SupplierAnchorAsync(fleet.Supplier) is { } fleetAnchor)
+        {
+            PlaceSupplierTrustAnchor(null, fleetAnchor);
+            placed++;
+        }
+        foreach (var (device, registration) in registrations.Registered)
+        {
+            if (await SupplierAnchorAsync(registration.Supplier) is { } anchor)
+            {
+                PlaceSupplierTrustAnchor(device, anchor);
+                placed++;
+            }
+        }
+        return placed;
+
+        async Task<TrustAnchor?> SupplierAnchorAsync(Eui64 supplier) =>
+            (await parties.ListCertificatesAsync(supplier, cancellationToken))
+                .Where(c => c.Role == RemotePartyRole.Supplier && c.IsValidAt(now) && CommandSignature.IsDigitalSigning(c))
+                .MaxBy(c => c.NotBefore) is { } certificate ? TrustAnchor.FromCertificate(certificate) : null;
+    }
+
+    /// <summary>The supplier trust anchor the device at <paramref name="id"/> holds; null when none.</summary>
+    public TrustAnchor? SupplierTrustAnchorOf(Eui64 id) => supplierAnchors.TryGetValue(id, out var anchor) ? anchor : Volatile.Read(ref fleetSupplierAnchor);
 
     /// <summary>Takes a device off the WAN (its comms hub lost power or signal) or brings it back.</summary>
     public void SetOffline(Eui64 id, bool isOffline) => offline[id] = isOffline;
@@ -183,7 +247,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             // Lost on the way: the caller's timeout ends the wait.
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
-        return endpoint.Handle(command, meter, clock.GetCurrentInstant());
+        return endpoint.Handle(command, meter, SupplierTrustAnchorOf(device), clock.GetCurrentInstant());
     }
 
     public void Dispose()
@@ -257,12 +321,17 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             }
         }
 
-        /// <summary>Checks and runs one command; a command the device refuses gets no answer, as a real device drops it.</summary>
-        public byte[] Handle(byte[] command, ISimulatedDevice meter, Instant now)
+        /// <summary>
+        /// Checks and runs one command; a command whose MAC, address or counter is wrong gets no answer, as a real
+        /// device drops it; a critical command not signed by the supplier the device trusts is answered with a refusal.
+        /// </summary>
+        public byte[] Handle(byte[] command, ISimulatedDevice meter, TrustAnchor? supplier, Instant now)
         {
             lock (gate)
             {
-                return format == WireFormat.Gbcs ? HandleFrame(command, meter, now) : HandleLine(command, meter, now);
+                return format != WireFormat.Gbcs ? HandleLine(command, meter, now)
+                    : GbcsCodec.DirectionOf(command) == GbcsDirection.CriticalCommand ? HandleCriticalFrame(command, meter, supplier, now)
+                    : HandleFrame(command, meter, now);
             }
         }
 
@@ -294,6 +363,38 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             }
             // The answer carries its command's counter, as a GBCS response carries its command's transaction counter.
             return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
+        }
+
+        /// <summary>
+        /// GBCS common stages at the device (duis-and-dcc.md §1.7): the ACB's MAC, the recipient, then the remote
+        /// party's signature against the trust anchor, and only then the counter, so a forged command cannot raise it.
+        /// </summary>
+        private byte[] HandleCriticalFrame(byte[] command, ISimulatedDevice meter, TrustAnchor? supplier, Instant now)
+        {
+            var decoded = GbcsCodec.DecodeCriticalCommand(command, macKey!);
+            if (!decoded.Succeeded || decoded.Header.Recipient != id)
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the critical command ({(decoded.Succeeded ? "misaddressed" : decoded.Reason)})");
+            }
+            var signer = decoded.Header.Originator;
+            DeviceOutcome outcome;
+            if (supplier is null || supplier.Party != signer)
+            {
+                outcome = new DeviceOutcome.Refused(RefusalReason.Unauthorised, supplier is null ? "the device holds no supplier trust anchor" : $"{signer} is not the supplier this device trusts ({supplier.Party})");
+            }
+            else if (!supplier.Verifies(decoded.Value.SignedContent.Span, decoded.Value.Signature.Span))
+            {
+                outcome = new DeviceOutcome.Refused(RefusalReason.Unauthorised, $"the signature does not verify with the key of {signer}");
+            }
+            else if (!seenFrames.TryAccept(decoded.Header))
+            {
+                throw new DeviceUnreachableException(id, $"the device dropped the critical command (counter {decoded.Header.Counter} from {signer} replayed)");
+            }
+            else
+            {
+                outcome = meter.Execute(decoded.Value.Operation, now);
+            }
+            return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), outcome, macKey!);
         }
 
         private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)

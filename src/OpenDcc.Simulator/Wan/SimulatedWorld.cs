@@ -1,6 +1,7 @@
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.Gbcs;
@@ -94,6 +95,11 @@ public sealed class SimulatedWorld : IDisposable
         using var devicePublic = Wan.FindKeyAgreementKey(device) ?? throw new ArgumentException($"no device {device} on the simulated WAN", nameof(device));
         return adapters.ReadAnswer(frame, device, acb, devicePublic);
     }
+
+    /// <summary>The devices take their registered supplier's Digital Signing key as their trust anchor (<see cref="SimulatedWan.PlaceSupplierTrustAnchorsAsync"/>).</summary>
+    /// <returns>How many anchors were placed.</returns>
+    public Task<int> PlaceSupplierTrustAnchorsAsync(IPartyStore parties, Instant now, CancellationToken cancellationToken = default) =>
+        Wan.PlaceSupplierTrustAnchorsAsync(Registrations, parties, now, cancellationToken);
 
     /// <summary>Adds the fleet's devices the inventory does not hold yet, all at once.</summary>
     /// <returns>How many were added.</returns>

@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
 
 namespace OpenDcc.Core.Tests.Translation;
 
@@ -29,6 +30,12 @@ internal static class VocabularyGenerators
     public static Gen<Eui64> Eui => ArbMap.Default.GeneratorFor<DoNotSize<ulong>>().Select(v => new Eui64(v.Item));
 
     public static Gen<ulong> Counter => ArbMap.Default.GeneratorFor<DoNotSize<ulong>>().Select(v => v.Item);
+
+    public static Gen<GbcsHeader> GbcsHeaders =>
+        from counter in Counter
+        from originator in Eui
+        from recipient in Eui
+        select new GbcsHeader(counter, originator, recipient);
 
     public static Gen<long> Long => ArbMap.Default.GeneratorFor<DoNotSize<long>>().Select(v => v.Item);
 

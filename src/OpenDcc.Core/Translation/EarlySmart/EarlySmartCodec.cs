@@ -28,7 +28,7 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>FW</term><description>firmware version: run, pend (absent when nothing is pending)</description></item>
 /// <item><term>SUP</term><description>supply status: state</description></item>
 /// <item><term>BAL</term><description>balance: cr, ec (pence), mode</description></item>
-/// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE), txt</description></item>
+/// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE, AUTH), txt</description></item>
 /// <item><term>!OUT !RST !LOWCR !NOCR !FWBAD</term><description>alerts (outage, restored, low credit, supply off for no credit, firmware verification failed): code (4 hex digits), at</description></item>
 /// </list>
 /// </summary>
@@ -113,7 +113,8 @@ public static class EarlySmartCodec
         (RefusalReason.WrongPaymentMode, "MODE"),
         (RefusalReason.UtrnRejected, "UTRN"),
         (RefusalReason.NoPendingFirmware, "NOPEND"),
-        (RefusalReason.InvalidState, "STATE"));
+        (RefusalReason.InvalidState, "STATE"),
+        (RefusalReason.Unauthorised, "AUTH"));
 
     public static string EncodeCommand(EarlySmartHeader header, DeviceOperation operation)
     {

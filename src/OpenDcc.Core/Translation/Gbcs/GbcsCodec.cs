@@ -19,8 +19,10 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// </code>
 /// All integers are big-endian. Decoding checks the lengths, then the MAC, and only then reads anything the sender
 /// chose; it never throws on bad input. Replay protection is the caller's next step: <see cref="GbcsCounterGuard"/>.
+/// Critical commands, which a Known Remote Party signs before the ACB MACs them, have a frame of their own
+/// (GbcsCodec.Critical.cs).
 /// </summary>
-public static class GbcsCodec
+public static partial class GbcsCodec
 {
     public const byte MagicVersion = 0xC1;
 
@@ -31,37 +33,8 @@ public static class GbcsCodec
     private const int RecipientOffset = 20;
     private const int LengthOffset = 28;
 
-    public static byte[] EncodeCommand(GbcsHeader header, DeviceOperation operation, GbcsMacKey key)
-    {
-        var code = GbcsMessageCodes.For(operation);
-        var fields = new GbcsFieldWriter();
-        switch (operation)
-        {
-            case DeviceOperation.ReadProfile read:
-                fields.Instant(read.From);
-                fields.Instant(read.To);
-                break;
-            case DeviceOperation.UpdateFirmware update:
-                fields.String(update.Version);
-                fields.Bytes(update.ImageHash.Span);
-                break;
-            case DeviceOperation.ActivateFirmware activate:
-                fields.String(activate.Version);
-                break;
-            case DeviceOperation.SetSupply set:
-                fields.Enum(set.Target);
-                break;
-            case DeviceOperation.TopUp topUp:
-                fields.String(topUp.Utrn);
-                break;
-            case DeviceOperation.ChangePaymentMode change:
-                fields.Enum(change.Mode);
-                break;
-            default:
-                break; // the message code says it all
-        }
-        return Frame(GbcsDirection.Command, code, header, fields.Written, key);
-    }
+    public static byte[] EncodeCommand(GbcsHeader header, DeviceOperation operation, GbcsMacKey key) =>
+        Frame(GbcsDirection.Command, GbcsMessageCodes.For(operation), header, OperationFields(operation).Written, key);
 
     public static byte[] EncodeResponse(GbcsHeader header, DeviceOutcome outcome, GbcsMacKey key)
     {
@@ -124,22 +97,7 @@ public static class GbcsCodec
     public static GbcsDirection? DirectionOf(ReadOnlySpan<byte> frame) => frame.Length > 1 ? (GbcsDirection)frame[1] : null;
 
     public static GbcsDecodeResult<DeviceOperation> DecodeCommand(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
-        Decode<DeviceOperation>(frame, key, GbcsDirection.Command, static (ushort code, ref GbcsFieldReader fields) => code switch
-        {
-            GbcsMessageCodes.ReadImportRegisters => new DeviceOperation.ReadImportRegisters(),
-            GbcsMessageCodes.ReadProfile => new DeviceOperation.ReadProfile(fields.Instant(), fields.Instant()),
-            GbcsMessageCodes.ReadNetworkData => new DeviceOperation.ReadNetworkData(),
-            GbcsMessageCodes.ReadFirmwareVersion => new DeviceOperation.ReadFirmwareVersion(),
-            GbcsMessageCodes.UpdateFirmware => new DeviceOperation.UpdateFirmware(fields.String(), fields.Bytes()),
-            GbcsMessageCodes.ActivateFirmware => new DeviceOperation.ActivateFirmware(fields.String()),
-            GbcsMessageCodes.SetSupply => new DeviceOperation.SetSupply(fields.Enum<SupplyState>()),
-            GbcsMessageCodes.ReadSupplyStatus => new DeviceOperation.ReadSupplyStatus(),
-            GbcsMessageCodes.TopUp => new DeviceOperation.TopUp(fields.String()),
-            GbcsMessageCodes.ActivateEmergencyCredit => new DeviceOperation.ActivateEmergencyCredit(),
-            GbcsMessageCodes.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
-            GbcsMessageCodes.ChangePaymentMode => new DeviceOperation.ChangePaymentMode(fields.Enum<PaymentMode>()),
-            _ => null,
-        });
+        Decode<DeviceOperation>(frame, key, GbcsDirection.Command, ReadOperation);
 
     public static GbcsDecodeResult<DeviceOutcome> DecodeResponse(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
         Decode<DeviceOutcome>(frame, key, GbcsDirection.Response, static (ushort code, ref GbcsFieldReader fields) => code switch
@@ -159,6 +117,55 @@ public static class GbcsCodec
         Decode<DeviceAlert>(frame, key, GbcsDirection.Alert, static (ushort code, ref GbcsFieldReader fields) =>
             GbcsMessageCodes.TryGetAlertKind(code, out var kind) ? new DeviceAlert(kind, fields.UInt16(), fields.Instant()) : null);
 
+    private static GbcsFieldWriter OperationFields(DeviceOperation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var fields = new GbcsFieldWriter();
+        switch (operation)
+        {
+            case DeviceOperation.ReadProfile read:
+                fields.Instant(read.From);
+                fields.Instant(read.To);
+                break;
+            case DeviceOperation.UpdateFirmware update:
+                fields.String(update.Version);
+                fields.Bytes(update.ImageHash.Span);
+                break;
+            case DeviceOperation.ActivateFirmware activate:
+                fields.String(activate.Version);
+                break;
+            case DeviceOperation.SetSupply set:
+                fields.Enum(set.Target);
+                break;
+            case DeviceOperation.TopUp topUp:
+                fields.String(topUp.Utrn);
+                break;
+            case DeviceOperation.ChangePaymentMode change:
+                fields.Enum(change.Mode);
+                break;
+            default:
+                break; // the message code says it all
+        }
+        return fields;
+    }
+
+    private static DeviceOperation? ReadOperation(ushort code, ref GbcsFieldReader fields) => code switch
+    {
+        GbcsMessageCodes.ReadImportRegisters => new DeviceOperation.ReadImportRegisters(),
+        GbcsMessageCodes.ReadProfile => new DeviceOperation.ReadProfile(fields.Instant(), fields.Instant()),
+        GbcsMessageCodes.ReadNetworkData => new DeviceOperation.ReadNetworkData(),
+        GbcsMessageCodes.ReadFirmwareVersion => new DeviceOperation.ReadFirmwareVersion(),
+        GbcsMessageCodes.UpdateFirmware => new DeviceOperation.UpdateFirmware(fields.String(), fields.Bytes()),
+        GbcsMessageCodes.ActivateFirmware => new DeviceOperation.ActivateFirmware(fields.String()),
+        GbcsMessageCodes.SetSupply => new DeviceOperation.SetSupply(fields.Enum<SupplyState>()),
+        GbcsMessageCodes.ReadSupplyStatus => new DeviceOperation.ReadSupplyStatus(),
+        GbcsMessageCodes.TopUp => new DeviceOperation.TopUp(fields.String()),
+        GbcsMessageCodes.ActivateEmergencyCredit => new DeviceOperation.ActivateEmergencyCredit(),
+        GbcsMessageCodes.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
+        GbcsMessageCodes.ChangePaymentMode => new DeviceOperation.ChangePaymentMode(fields.Enum<PaymentMode>()),
+        _ => null,
+    };
+
     private static DeviceOutcome.Profile ReadProfile(ref GbcsFieldReader fields)
     {
         var interval = fields.Duration();
@@ -176,13 +183,7 @@ public static class GbcsCodec
     {
         ArgumentNullException.ThrowIfNull(key);
         var frame = new byte[HeaderLength + payload.Length + GbcsMacKey.TagLength];
-        frame[0] = MagicVersion;
-        frame[1] = (byte)direction;
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), code);
-        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(CounterOffset), header.Counter);
-        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(OriginatorOffset), header.Originator.Value);
-        BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(RecipientOffset), header.Recipient.Value);
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(LengthOffset), (uint)payload.Length);
+        WriteHeader(frame, direction, code, header, payload.Length);
         payload.CopyTo(frame.AsSpan(HeaderLength));
         var authenticated = frame.AsSpan(0, HeaderLength + payload.Length);
         key.ComputeTag(GbcsMacKey.Nonce(header.Originator, header.Counter), authenticated, frame.AsSpan(authenticated.Length));
@@ -230,8 +231,15 @@ public static class GbcsCodec
             var name = Enum.IsDefined(direction) ? direction.ToString() : $"0x{frame[1]:X2}";
             return GbcsDecodeResult<T>.Fail(GbcsFailure.WrongDirection, $"a {expected} was expected but the frame's direction is {name}");
         }
+        return Payload(frame, (int)declared, new GbcsHeader(counter, originator, recipient), expected, parse);
+    }
+
+    /// <summary>Reads the payload of a frame whose lengths (and MAC, where it has one) have been checked.</summary>
+    private static GbcsDecodeResult<T> Payload<T>(ReadOnlySpan<byte> frame, int declared, GbcsHeader header, GbcsDirection expected, PayloadParser<T> parse)
+        where T : class
+    {
         var code = BinaryPrimitives.ReadUInt16BigEndian(frame[2..]);
-        var fields = new GbcsFieldReader(frame.Slice(HeaderLength, (int)declared));
+        var fields = new GbcsFieldReader(frame.Slice(HeaderLength, declared));
         var value = parse(code, ref fields);
         if (value is null)
         {
@@ -245,6 +253,6 @@ public static class GbcsCodec
         {
             return GbcsDecodeResult<T>.Fail(GbcsFailure.MalformedPayload, $"message code 0x{code:X4}: {fields.Error}");
         }
-        return GbcsDecodeResult<T>.Success(new GbcsHeader(counter, originator, recipient), code, value);
+        return GbcsDecodeResult<T>.Success(header, code, value);
     }
 }

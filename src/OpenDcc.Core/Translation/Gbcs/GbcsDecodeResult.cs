@@ -27,6 +27,12 @@ public enum GbcsFailure
 
     /// <summary>The payload does not parse as the message code's fields.</summary>
     MalformedPayload,
+
+    /// <summary>A critical command's signature block is neither empty (a pre-command) nor one signature long.</summary>
+    MalformedSignature,
+
+    /// <summary>A critical command with an empty signature block where a signed one was expected.</summary>
+    Unsigned,
 }
 
 /// <summary>A decoded GBCS frame, or why it was refused. Decoding never throws on bad input; it returns one of these.</summary>

@@ -20,4 +20,7 @@ public enum GbcsDirection : byte
 
     /// <summary>Device to access control broker, unasked.</summary>
     Alert = 0x03,
+
+    /// <summary>A critical command: from a Known Remote Party (the supplier), signed by it, MACed by the access control broker.</summary>
+    CriticalCommand = 0x04,
 }

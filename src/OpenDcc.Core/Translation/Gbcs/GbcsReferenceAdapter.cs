@@ -10,9 +10,10 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// command frame from the Access Control Broker, MACed with the key the ACB shares with that device (ECDH P-256 of
 /// the ACB's key-agreement key and the device's, through the SHA-256 KDF); the device's answer is checked (MAC, and
 /// the counter of the command it answers, as a GBCS response carries its command's) and goes to the user as the DUIS
-/// GBCSPayload unchanged, as GBCS answers do; an alert's counter, the device's own, must rise.
+/// GBCSPayload unchanged, as GBCS answers do; an alert's counter, the device's own, must rise. Critical commands are
+/// GBCS critical-command frames (GbcsCodec.Critical.cs): a pre-command at Transform, signed by the user, MACed here.
 /// </summary>
-public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreement, IDeviceKeyDirectory deviceKeys) : ITranslationAdapter, IDisposable
+public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreement, IDeviceKeyDirectory deviceKeys) : ITranslationAdapter, ICriticalCommandTranslation, IDisposable
 {
     public const string AdapterName = "gbcs-reference";
 
@@ -32,6 +33,33 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     {
         var frame = GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
         answers.Expect(device, counter);
+        return frame;
+    }
+
+    public byte[] ToPreCommand(DeviceOperation operation, Eui64 device, Eui64 remoteParty, ulong counter) =>
+        GbcsCodec.EncodePreCommand(new GbcsHeader(counter, remoteParty, device), operation);
+
+    public SignedPreCommand? ReadSignedPreCommand(ReadOnlySpan<byte> bytes, out string? failure)
+    {
+        var read = GbcsCodec.ReadPreCommand(bytes);
+        if (!read.Succeeded || !read.Value.IsSigned)
+        {
+            failure = read.Succeeded ? "the pre-command is not signed (its signature length is 0)" : read.Reason;
+            return null;
+        }
+        failure = null;
+        return new SignedPreCommand(read.Value.Operation, read.Header.Originator, read.Header.Recipient, read.Header.Counter, read.Value.SignedContent, read.Value.Signature);
+    }
+
+    public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device)
+    {
+        var frame = GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
+        // Its counter is the user's, set at Transform; the answer carries it.
+        var read = GbcsCodec.ReadPreCommand(signedPreCommand);
+        if (read.Succeeded)
+        {
+            answers.Expect(device, read.Header.Counter);
+        }
         return frame;
     }
 
