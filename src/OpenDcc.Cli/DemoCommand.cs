@@ -145,7 +145,7 @@ internal static class DemoCommand
             await SendAsync("Read Firmware Version, a byte changed after signing", Supplier, CommsHub, 1, "11.2", DuisEndpoint.SendCommand,
                 spoil: bytes => System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(bytes).Replace(">11.2<", ">11.2 <", StringComparison.Ordinal)));
             await SendAsync("Device Pre-notification", Supplier, Eui64Defaults.Dsp, 8, "12.2", DuisEndpoint.NonDevice,
-                body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceType", "ESME")]);
+                body: [new XElement(Sr + "DeviceID", "00-DB-12-34-56-78-90-B0"), new XElement(Sr + "DeviceManufacturer", "AB01"), new XElement(Sr + "DeviceModel", "010A030B"), new XElement(Sr + "DeviceType", "ESME")]);
             context.Console.Write(table);
             context.Console.MarkupLine($"Supply of meter {Electricity}: [bold]{supplyBefore}[/] before; [bold]{supplyDisabled}[/] after the signed Disable Supply (the wrongly signed one was refused before the WAN); [bold]{supplyEnabled}[/] after the signed Enable Supply.");
 

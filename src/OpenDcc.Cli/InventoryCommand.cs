@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace OpenDcc.Cli;
 
-/// <summary><c>opendcc inventory add|import|list</c>: the smart metering inventory of devices.</summary>
+/// <summary><c>opendcc inventory add|import|list|show|site|models</c>: the smart metering inventory.</summary>
 internal static class InventoryCommand
 {
     /// <summary>A device added without a status is taken to be in service, so requests to it pass the E5 check.</summary>
@@ -19,7 +19,16 @@ internal static class InventoryCommand
     private const string RegionColumn = "wan_region";
     private const string MpanColumn = "mpan";
     private const string MprnColumn = "mprn";
-    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}]";
+    private const string ManufacturerColumn = "manufacturer";
+    private const string FirmwareColumn = "firmware_version";
+    private const string UprnColumn = "uprn";
+    private const string AllOrNothing = "all-or-nothing";
+    private const string SkipInvalid = "skip-invalid";
+
+    // Rows per store lookup and, with skip-invalid, per transaction.
+    private const int ImportChunk = 5_000;
+
+    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}][,{ManufacturerColumn}][,{FirmwareColumn}][,{UprnColumn}]";
 
     public static Command Create(CliContext context)
     {
@@ -33,7 +42,11 @@ internal static class InventoryCommand
         var region = new Option<string?>("--region") { Description = "The SM WAN region of its comms hub: North, Central or South" };
         var mpan = new Option<string?>("--mpan") { Description = "The MPAN core (13 digits) an electricity meter serves" };
         var mprn = new Option<string?>("--mprn") { Description = "The MPRN a gas meter serves" };
-        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region, mpan, mprn };
+        var manufacturer = new Option<string?>("--manufacturer") { Description = "The DUIS manufacturer identifier, e.g. AB01; with --model, the pair must be an approved model" };
+        var firmware = new Option<string?>("--firmware") { Description = "The firmware version the device runs (up to 8 characters, as DUIS writes it)" };
+        var uprn = new Option<string?>("--uprn") { Description = "The UPRN of the premises the device is installed at" };
+        var cell = new Option<string?>("--radio-cell") { Description = "A comms hub's SM WAN radio cell" };
+        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region, mpan, mprn, manufacturer, firmware, uprn, cell };
         add.SetAction(async (parsed, ct) =>
         {
             var added = new Device(
@@ -46,46 +59,94 @@ internal static class InventoryCommand
                 Region = parsed.GetValue(region) is { } r ? UsersCommand.ParseField("--region", () => ParseRegion(r)) : null,
                 Mpan = parsed.GetValue(mpan) is { } e ? UsersCommand.ParseField("--mpan", () => Mpan.Parse(e)) : null,
                 Mprn = parsed.GetValue(mprn) is { } g ? UsersCommand.ParseField("--mprn", () => Mprn.Parse(g)) : null,
+                Manufacturer = parsed.GetValue(manufacturer) is { Length: > 0 } f ? UsersCommand.ParseField("--manufacturer", () => Identifier(f, 30)) : null,
+                FirmwareVersion = parsed.GetValue(firmware) is { Length: > 0 } v ? UsersCommand.ParseField("--firmware", () => Identifier(v, 8)) : null,
+                Uprn = parsed.GetValue(uprn) is { } u ? UsersCommand.ParseField("--uprn", () => Uprn.Parse(u)) : null,
+                RadioCell = parsed.GetValue(cell) is { Length: > 0 } c ? c.Trim() : null,
             };
+            if (added.Model is { } m0)
+            {
+                UsersCommand.ParseField("--model", () => Identifier(m0, 30));
+            }
             await using var store = await context.OpenStoreAsync(parsed, ct);
-            await store.Inventory.AddDeviceAsync(added, ct);
+            if (added is { Manufacturer: { } maker, Model: { } name } && !await store.ApprovedModels.IsApprovedAsync(new ApprovedModel(maker, name), ct))
+            {
+                throw new FormatException($"--model: {maker}/{name} is not an approved device model (opendcc inventory models add)");
+            }
+            await store.Inventory.AddDevicesAsync([added], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
             return 0;
         });
 
         var file = new Argument<FileInfo>("file") { Description = $"CSV with the header {Header}; a missing or empty status is {DefaultStatus}, other missing or empty fields stay unknown" };
-        var import = new Command("import", "Add every device in a CSV file in one transaction; a single invalid row imports nothing") { file };
+        var mode = new Option<string>("--mode")
+        {
+            Description = $"{AllOrNothing}: any invalid row imports nothing (default); {SkipInvalid}: import the valid rows and report the others",
+            DefaultValueFactory = _ => AllOrNothing,
+        };
+        mode.AcceptOnlyFromAmong(AllOrNothing, SkipInvalid);
+        var import = new Command("import", "Add (or adopt) the devices in a CSV file: every row is checked (fields, repeats, devices already known, approved models) and reported by line") { file, mode };
         import.SetAction(async (parsed, ct) =>
         {
             var csv = parsed.GetRequiredValue(file);
-            var valid = ReadRows(csv, out var faults);
+            var skipInvalid = parsed.GetRequiredValue(mode) == SkipInvalid;
+            var rows = ReadRows(csv, out var faults);
             await using var store = await context.OpenStoreAsync(parsed, ct);
-            if (faults.Count == 0)
+            var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
+            var imported = 0;
+            await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
-                try
+                var checking = progress.AddTask("checking rows", maxValue: Math.Max(rows.Count, 1));
+                var approved = new Dictionary<ApprovedModel, bool>();
+                foreach (var chunk in rows.Chunk(ImportChunk))
                 {
-                    await store.Inventory.AddDevicesAsync([.. valid.Select(r => r.Device)], ct);
-                    await context.Output.WriteLineAsync($"imported {valid.Count} devices from {csv.Name}");
-                    return 0;
+                    faults.AddRange(AlreadyKnown(chunk, (await store.Inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], ct)).Select(d => d.Id)));
+                    foreach (var row in chunk)
+                    {
+                        if (row.Device is { Manufacturer: { } maker, Model: { } name })
+                        {
+                            var model = new ApprovedModel(maker, name);
+                            if (!approved.TryGetValue(model, out var ok))
+                            {
+                                approved[model] = ok = await store.ApprovedModels.IsApprovedAsync(model, ct);
+                            }
+                            if (!ok)
+                            {
+                                faults.Add((row.Line, $"{ModelColumn}: {model} is not an approved device model"));
+                            }
+                        }
+                    }
+                    checking.Increment(chunk.Length);
                 }
-                catch (DuplicateDeviceException e)
+                checking.Value = checking.MaxValue;
+                var bad = faults.Select(f => f.Line).ToHashSet();
+                var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
+                if (bad.Count > 0 && !skipInvalid)
                 {
-                    faults.AddRange(AlreadyKnown(valid, e.Ids));
+                    return;
                 }
-            }
-            else
-            {
-                // Ask the store about the rows that read well too, so one run names every row to fix.
-                var known = await store.Inventory.FindDevicesAsync([.. valid.Select(r => r.Device.Id)], ct);
-                faults.AddRange(AlreadyKnown(valid, known.Select(d => d.Id)));
-            }
-            var lines = faults.Select(f => f.Line).Distinct().Count();
+                var writing = progress.AddTask("importing", maxValue: Math.Max(valid.Count, 1));
+                // All or nothing is one transaction; skip-invalid commits a chunk at a time, so a long import shows its progress and keeps what it has done.
+                foreach (var chunk in skipInvalid ? valid.Chunk(ImportChunk) : [valid.ToArray()])
+                {
+                    await store.Inventory.AddDevicesAsync([.. chunk.Select(r => r.Device)], change, ct);
+                    imported += chunk.Length;
+                    writing.Increment(chunk.Length);
+                }
+                writing.Value = writing.MaxValue;
+            });
+            var invalid = faults.Select(f => f.Line).Distinct().Count();
             foreach (var (line, fault) in faults.OrderBy(f => f.Line))
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
             }
-            await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {lines} invalid {(lines == 1 ? "row" : "rows")}; nothing imported");
-            return 1;
+            if (invalid > 0 && !skipInvalid)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {invalid} invalid {(invalid == 1 ? "row" : "rows")}; nothing imported");
+                return 1;
+            }
+            await context.Output.WriteLineAsync($"imported {imported} devices from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
+            return 0;
         });
 
         var list = new Command("list", "List the devices in the inventory");
@@ -103,15 +164,130 @@ internal static class InventoryCommand
             return 0;
         });
 
+        var shown = new Option<string>("--device") { Description = "The device's EUI-64", Required = true };
+        var show = new Command("show", "Show a device: what the inventory holds of it, its site, the devices joined to it and its SMI status history") { shown };
+        show.SetAction(async (parsed, ct) =>
+        {
+            var id = UsersCommand.ParseField("--device", () => Eui64.Parse(parsed.GetRequiredValue(shown)));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var d = await store.Inventory.FindDeviceAsync(id, ct) ?? throw new FormatException($"--device: device {id} is not in the inventory");
+            var site = d.Uprn is { } at ? await store.Inventory.FindSiteAsync(at, ct) : null;
+            var grid = new Grid().AddColumn().AddColumn();
+            void Line(string name, string? value) => grid.AddRow(name, Markup.Escape(value ?? ""));
+            Line("Device", $"{d.Id} {d.Type}");
+            Line("SMI status", d.Status.ToString());
+            Line("Manufacturer / model", $"{d.Manufacturer ?? "?"} / {d.Model ?? "?"}");
+            Line("Firmware", d.FirmwareVersion);
+            Line("SMETS/CHTS version", d.SmetsChtsVersion);
+            Line("Comms hub", d.CommsHub is { } h ? $"{h} ({d.Region?.ToString() ?? "region unknown"}{(d.RadioCell is { } rc ? ", cell " + rc : "")})" : null);
+            Line("Meter point", d.Mpan?.ToString() ?? d.Mprn?.ToString());
+            Line("Site", d.Uprn is { } u ? $"UPRN {u}{(site?.PostCode is { } pc ? $", {pc} {site.AddressIdentifier}" : "")}{(site?.LeadSupplier is { } lead ? $", lead supplier {lead}" : "")}" : null);
+            Line("Joined to", string.Join(", ", await store.Inventory.FindJoinedAsync(id, ct)));
+            context.Console.Write(grid);
+            var history = new Table().Border(TableBorder.Simple).AddColumns("SMI status", "Since", "By SRV", "By user");
+            foreach (var entry in await store.Inventory.StatusHistoryAsync(id, ct))
+            {
+                history.AddRow(entry.Status.ToString(), entry.Since.ToString(), entry.ServiceReferenceVariant ?? "(operator)", entry.User?.ToString() ?? "");
+            }
+            context.Console.Write(history);
+            return 0;
+        });
+
         inventory.Subcommands.Add(add);
         inventory.Subcommands.Add(import);
         inventory.Subcommands.Add(list);
+        inventory.Subcommands.Add(show);
+        inventory.Subcommands.Add(SiteCommand(context));
+        inventory.Subcommands.Add(ModelsCommand(context));
         return inventory;
+    }
+
+    /// <summary><c>inventory site set</c>: the premises devices are installed at.</summary>
+    private static Command SiteCommand(CliContext context)
+    {
+        var uprn = new Option<string>("--uprn") { Description = "The premises' UPRN", Required = true };
+        var postCode = new Option<string?>("--post-code") { Description = "Its post code" };
+        var address = new Option<string?>("--address-id") { Description = "Its address identifier (house number or name, up to 30 characters)" };
+        var lead = new Option<string?>("--lead-supplier") { Description = "The EUI-64 of the supplier that leads the premises" };
+        var set = new Command("set", "Add a site, or replace what is known of it") { uprn, postCode, address, lead };
+        set.SetAction(async (parsed, ct) =>
+        {
+            var site = UsersCommand.ParseField("--uprn", () => Uprn.Parse(parsed.GetRequiredValue(uprn)));
+            var code = UsersCommand.ParseField("--post-code", () => Site.NormalisePostCode(parsed.GetValue(postCode)));
+            var leader = parsed.GetValue(lead) is { } l ? UsersCommand.ParseField("--lead-supplier", () => Eui64.Parse(l)) : (Eui64?)null;
+            var saved = UsersCommand.ParseField("--address-id", () => new Site(site, code, parsed.GetValue(address), leader));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await store.Inventory.SaveSiteAsync(saved, ct);
+            await context.Output.WriteLineAsync($"site UPRN {saved.Uprn} saved");
+            return 0;
+        });
+        return new Command("site", "The premises devices are installed at") { set };
+    }
+
+    /// <summary><c>inventory models add|import|list</c>: the approved device models.</summary>
+    private static Command ModelsCommand(CliContext context)
+    {
+        var manufacturer = new Option<string>("--manufacturer") { Description = "The DUIS manufacturer identifier, e.g. AB01", Required = true };
+        var model = new Option<string>("--model") { Description = "The DUIS model identifier, e.g. 010A030B", Required = true };
+        var add = new Command("add", "Approve a device model") { manufacturer, model };
+        add.SetAction(async (parsed, ct) =>
+        {
+            var approved = UsersCommand.ParseField("--model", () => new ApprovedModel(parsed.GetRequiredValue(manufacturer), parsed.GetRequiredValue(model)));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var added = await store.ApprovedModels.AddApprovedModelsAsync([approved], ct);
+            await context.Output.WriteLineAsync(added == 1 ? $"approved {approved}" : $"{approved} was approved already");
+            return 0;
+        });
+        var file = new Argument<FileInfo>("file") { Description = "CSV with the header manufacturer,model" };
+        var import = new Command("import", "Approve every model in a CSV file; a malformed line approves nothing") { file };
+        import.SetAction(async (parsed, ct) =>
+        {
+            var csv = parsed.GetRequiredValue(file);
+            if (!csv.Exists)
+            {
+                throw new FileNotFoundException($"{csv.FullName}: no such file");
+            }
+            IReadOnlyList<ApprovedModel> models;
+            try
+            {
+                models = ApprovedDeviceModels.Parse(File.ReadLines(csv.FullName));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{csv.Name} {e.Message}", e);
+            }
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var added = await store.ApprovedModels.AddApprovedModelsAsync(models, ct);
+            await context.Output.WriteLineAsync($"approved {added} new models from {csv.Name} ({models.Count - added} approved already)");
+            return 0;
+        });
+        var list = new Command("list", "List the approved device models");
+        list.SetAction(async (parsed, ct) =>
+        {
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var models = await store.ApprovedModels.ListApprovedModelsAsync(ct);
+            var table = new Table().Border(TableBorder.Simple).AddColumns("Manufacturer", "Model");
+            foreach (var m in models)
+            {
+                table.AddRow(Markup.Escape(m.Manufacturer), Markup.Escape(m.Model));
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine(models.Count == 0 ? "no approved models: every model is accepted until one is approved" : $"{models.Count} approved models");
+            return 0;
+        });
+        return new Command("models", "The approved device models: only these may be pre-notified, given to a device or adopted") { add, import, list };
+    }
+
+    /// <summary>A DUIS identifier field: trimmed, 1 to <paramref name="maxLength"/> characters.</summary>
+    private static string Identifier(string text, int maxLength)
+    {
+        var trimmed = text.Trim();
+        return trimmed.Length is > 0 && trimmed.Length <= maxLength ? trimmed : throw new FormatException($"'{trimmed}' must be 1 to {maxLength} characters");
     }
 
     private sealed record Row(int Line, Device Device);
 
-    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(List<Row> rows, IEnumerable<Eui64> ids)
+    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(IEnumerable<Row> rows, IEnumerable<Eui64> ids)
     {
         var known = ids.ToHashSet();
         return rows.Where(r => known.Contains(r.Device.Id)).Select(r => (r.Line, $"{IdColumn}: device {r.Device.Id} is already in the inventory"));
@@ -129,7 +305,7 @@ internal static class InventoryCommand
         }
         faults = [];
         var rows = new List<Row>();
-        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn (-1 when absent)
+        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, uprn (-1 when absent)
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
         var number = 0;
@@ -227,11 +403,39 @@ internal static class InventoryCommand
                     faults.Add((number, $"{MprnColumn}: {mprnError}"));
                 }
             }
+            if (modelText.Length > 30)
+            {
+                faults.Add((number, $"{ModelColumn}: '{modelText}' is longer than 30 characters"));
+            }
+            var manufacturerText = columns[8] < 0 ? "" : fields[columns[8]];
+            if (manufacturerText.Length > 30)
+            {
+                faults.Add((number, $"{ManufacturerColumn}: '{manufacturerText}' is longer than 30 characters"));
+            }
+            var firmwareText = columns[9] < 0 ? "" : fields[columns[9]];
+            if (firmwareText.Length > 8)
+            {
+                faults.Add((number, $"{FirmwareColumn}: '{firmwareText}' is longer than 8 characters"));
+            }
+            var uprnText = columns[10] < 0 ? "" : fields[columns[10]];
+            Uprn? premises = null;
+            if (uprnText.Length > 0)
+            {
+                if (Uprn.TryParse(uprnText, out var parsedUprn, out var uprnError))
+                {
+                    premises = parsedUprn;
+                }
+                else
+                {
+                    faults.Add((number, $"{UprnColumn}: {uprnError}"));
+                }
+            }
             if (faults.Count == before)
             {
                 rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value)
                 {
                     Model = modelText.Length > 0 ? modelText : null, CommsHub = hub, Region = region, Mpan = meterPoint, Mprn = gasPoint,
+                    Manufacturer = manufacturerText.Length > 0 ? manufacturerText : null, FirmwareVersion = firmwareText.Length > 0 ? firmwareText : null, Uprn = premises,
                 }));
             }
         }
@@ -244,7 +448,7 @@ internal static class InventoryCommand
 
     private static int[] ReadHeader(FileInfo csv, int line, string[] names)
     {
-        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn, MpanColumn, MprnColumn];
+        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn, MpanColumn, MprnColumn, ManufacturerColumn, FirmwareColumn, UprnColumn];
         var columns = Enumerable.Repeat(-1, known.Length).ToArray();
         for (var i = 0; i < names.Length; i++)
         {
@@ -258,7 +462,7 @@ internal static class InventoryCommand
         }
         if (columns[0] < 0 || columns[1] < 0)
         {
-            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn}, {MpanColumn}, {MprnColumn})");
+            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn}, {MpanColumn}, {MprnColumn}, {ManufacturerColumn}, {FirmwareColumn}, {UprnColumn})");
         }
         return columns;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
@@ -19,9 +20,10 @@ internal static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "The simulated fleet's seed: the same seed gives the same devices and readings", DefaultValueFactory = _ => 1 };
         var adapters = new Option<FileInfo[]>("--adapter") { Description = "A manufacturer's translation adapter assembly to load (repeatable)", AllowMultipleArgumentsPerToken = false };
         var adapterModels = new Option<string[]>("--model-adapter") { Description = "MODEL=ADAPTER: devices of MODEL are translated by the adapter named ADAPTER (repeatable)" };
-        var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: the only device models 12.2 may pre-notify (default: any)" };
+        var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: device models added to the approved list at start (while the list is empty, any model is accepted)" };
+        var statusMatrix = new Option<FileInfo?>("--smi-status-matrix") { Description = "TSV of SRV<TAB>statuses: the SMI statuses each SRV's device may have, replacing OpenDcc's own matrix" };
         var simulator = new Option<string?>("--simulator") { Description = "Reach the simulated fleet served by 'opendcc simulate' at this loopback URL (for example http://127.0.0.1:8089) instead of simulating one in this process" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, simulator });
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -45,7 +47,25 @@ internal static class ServeCommand
                 }
             }
             var dataDirectory = context.DataDirectory(parsed);
-            var approved = ApprovedDeviceModels.Any;
+            IReadOnlyList<ApprovedModel> approved = [];
+            var matrix = SmiStatusMatrix.Default;
+            if (parsed.GetValue(statusMatrix) is { } matrixFile)
+            {
+                if (!matrixFile.Exists)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.FullName}: no such file");
+                    return 1;
+                }
+                try
+                {
+                    matrix = SmiStatusMatrix.Parse(File.ReadLines(matrixFile.FullName));
+                }
+                catch (FormatException e)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.Name} {e.Message}");
+                    return 1;
+                }
+            }
             if (parsed.GetValue(approvedModels) is { } approvedFile)
             {
                 if (!approvedFile.Exists)
@@ -63,7 +83,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved };
+            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved, StatusMatrix = matrix };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

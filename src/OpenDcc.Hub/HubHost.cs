@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NodaTime;
 using OpenDcc.Core.Alerts;
+using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
@@ -41,8 +42,11 @@ public sealed record HubOptions(
 
     public DeliveryOptions Delivery { get; init; } = DeliveryOptions.Default;
 
-    /// <summary>The device models that may be pre-notified; any when no list is given.</summary>
-    public ApprovedDeviceModels ApprovedModels { get; init; } = ApprovedDeviceModels.Any;
+    /// <summary>Device models added to the store's approved list at start (while that list is empty, any model is accepted).</summary>
+    public IReadOnlyList<ApprovedModel> ApprovedModels { get; init; } = [];
+
+    /// <summary>The SMI statuses each SRV's device may have (E5 otherwise).</summary>
+    public SmiStatusMatrix StatusMatrix { get; init; } = SmiStatusMatrix.Default;
 }
 
 /// <summary>
@@ -61,6 +65,10 @@ public static class HubHost
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, cancellationToken);
+        if (options.ApprovedModels.Count > 0)
+        {
+            await store.ApprovedModels.AddApprovedModelsAsync(options.ApprovedModels, cancellationToken);
+        }
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
         if (!keys.HasDspIdentity)
         {
@@ -111,6 +119,7 @@ public static class HubHost
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
         services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
+        services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
@@ -123,8 +132,9 @@ public static class HubHost
             sp.GetRequiredService<MessageLogWriter>(),
             sp.GetRequiredService<DuisMessageSecurity>(),
             clock,
+            store.ApprovedModels,
             options.ResponseCodes,
-            options.ApprovedModels));
+            options.StatusMatrix));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         configureServices?.Invoke(services);
 

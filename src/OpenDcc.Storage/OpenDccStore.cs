@@ -30,6 +30,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         this.open = open;
         this.release = release;
         Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
+        ApprovedModels = new SqlApprovedModelStore(open);
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
@@ -48,6 +49,9 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IPartyStore Parties { get; }
 
     public IInventoryStore Inventory { get; }
+
+    /// <summary>The device models that may join the inventory.</summary>
+    public IApprovedModelStore ApprovedModels { get; }
 
     public IMessageLog MessageLog { get; }
 
@@ -98,7 +102,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 return ValueTask.CompletedTask;
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
-            new SqlInventoryStore(Open, rowsPerInsert: 1),
+            new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
             new SqliteMessageLog(Open, writeGate),
             writeGate);
     }
@@ -123,7 +127,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             Open,
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
-            new SqlInventoryStore(Open, rowsPerInsert: 500),
+            new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open),
             null);
     }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 
@@ -12,13 +13,17 @@ namespace OpenDcc.Storage;
 /// one row suits in-process SQLite, where a statement costs microseconds; a few hundred suit PostgreSQL, where each
 /// statement costs a round trip.
 /// </summary>
-internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert) : IInventoryStore
+/// <remarks>
+/// An update reads the device's row under a lock: PostgreSQL's <c>SELECT … FOR UPDATE</c> (<paramref name="lockRows"/>);
+/// SQLite's transactions here begin <c>IMMEDIATE</c>, taking the database's write lock before the read.
+/// </remarks>
+internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert, bool lockRows) : IInventoryStore
 {
-    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn";
+    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, smets_chts_version, uprn, radio_cell";
 
     // What an insert writes: the columns read back, and the GSP group of the MPAN, kept for queries by group.
     private const string InsertColumns = Columns + ", gsp_group";
-    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@p"];
+    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@f", "@w", "@v", "@u", "@c", "@p"];
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -29,7 +34,16 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return AddDevicesAsync([device], cancellationToken);
     }
 
-    public async Task AddDevicesAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default)
+    public Task AddDevicesAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default) =>
+        AddAsync(devices, null, cancellationToken);
+
+    public Task AddDevicesAsync(IReadOnlyList<Device> devices, InventoryChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return AddAsync(devices, change, cancellationToken);
+    }
+
+    private async Task AddAsync(IReadOnlyList<Device> devices, InventoryChange? change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(devices);
         if (devices.Count == 0)
@@ -54,16 +68,12 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             rows => InsertCommand(connection, transaction, rows),
             (parameters, row, device) =>
             {
+                var values = ColumnValues(device);
                 var at = InsertPrefixes.Length * row;
-                parameters[at].Value = device.Id.ToString();
-                parameters[at + 1].Value = device.Type.ToString();
-                parameters[at + 2].Value = device.Status.ToString();
-                parameters[at + 3].Value = (object?)device.Model ?? DBNull.Value;
-                parameters[at + 4].Value = (object?)device.CommsHub?.ToString() ?? DBNull.Value;
-                parameters[at + 5].Value = (object?)device.Region?.ToString() ?? DBNull.Value;
-                parameters[at + 6].Value = (object?)device.Mpan?.ToString() ?? DBNull.Value;
-                parameters[at + 7].Value = (object?)device.Mprn?.ToString() ?? DBNull.Value;
-                parameters[at + 8].Value = (object?)device.Mpan?.Distributor.GspGroup?.ToString() ?? DBNull.Value;
+                for (var i = 0; i < values.Length; i++)
+                {
+                    parameters[at + i].Value = values[i];
+                }
             },
             async (insert, offset, rows) =>
             {
@@ -79,8 +89,228 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
             throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
         }
+        if (change is not null)
+        {
+            foreach (var device in devices)
+            {
+                await AppendHistoryAsync(connection, transaction, device.Id, device.Status, change, cancellationToken);
+            }
+        }
         await transaction.CommitAsync(cancellationToken);
     }
+
+    public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(change);
+        await using var connection = await open(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var before = await ReadLockedAsync(connection, transaction, id, cancellationToken);
+        if (before is null)
+        {
+            return null;
+        }
+        var after = update(before);
+        if (after is null || after == before)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return before;
+        }
+        if (after.Id != before.Id || after.Type != before.Type)
+        {
+            throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
+        }
+        var values = ColumnValues(after);
+        var names = InsertColumns.Split(", ");
+        await using (var write = connection.Command($"UPDATE device SET {string.Join(", ", names.Skip(2).Select((n, i) => $"{n} = @v{i + 2}"))} WHERE id = @v0", transaction))
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                write.With("@v" + i.ToString(CultureInfo.InvariantCulture), values[i]);
+            }
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (after.Status != before.Status)
+        {
+            await AppendHistoryAsync(connection, transaction, id, after.Status, change, cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return after;
+    }
+
+    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var device = await ReadLockedAsync(connection, transaction, id, cancellationToken);
+        if (device is null)
+        {
+            return null;
+        }
+        check?.Invoke(device);
+        await using (var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", id.ToString()))
+        {
+            await unjoin.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", id.ToString()))
+        {
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return device;
+    }
+
+    /// <summary>The device's row, locked until the transaction ends (see the remarks on the class).</summary>
+    private async Task<Device?> ReadLockedAsync(DbConnection connection, DbTransaction transaction, Eui64 id, CancellationToken cancellationToken)
+    {
+        await using var select = connection.Command($"SELECT {Columns} FROM device WHERE id = @id{(lockRows ? " FOR UPDATE" : "")}", transaction).With("@id", id.ToString());
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadDevice(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT status, since, srv, by_user FROM smi_status_history WHERE device = @id ORDER BY id").With("@id", id.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var history = new List<SmiStatusChange>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            history.Add(new SmiStatusChange(
+                SmiStatuses.Parse(reader.GetString(0)),
+                Instant.FromUnixTimeTicks(reader.GetInt64(1)),
+                reader.GetNullableString(2),
+                reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
+        }
+        return history;
+    }
+
+    public async Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default)
+    {
+        if (device == other)
+        {
+            throw new ArgumentException($"device {device} cannot be joined to itself", nameof(other));
+        }
+        await using var connection = await open(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var known = connection.Command("SELECT id FROM device WHERE id IN (@a, @b)", transaction).With("@a", device.ToString()).With("@b", other.ToString()))
+        await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
+        {
+            var found = new HashSet<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found.Add(reader.GetString(0));
+            }
+            if (!found.Contains(device.ToString()))
+            {
+                throw new UnknownDeviceException(device);
+            }
+            if (!found.Contains(other.ToString()))
+            {
+                throw new UnknownDeviceException(other);
+            }
+        }
+        await using var insert = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
+            .With("@a", device.ToString()).With("@b", other.ToString());
+        var added = await insert.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await transaction.CommitAsync(cancellationToken);
+        return added;
+    }
+
+    public async Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var delete = connection.Command("DELETE FROM device_join WHERE (device = @a AND other = @b) OR (device = @b AND other = @a)")
+            .With("@a", device.ToString()).With("@b", other.ToString());
+        return await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<Eui64>> FindJoinedAsync(Eui64 device, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT other FROM device_join WHERE device = @id").With("@id", device.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var joined = new List<Eui64>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            joined.Add(Eui64.Parse(reader.GetString(0)));
+        }
+        joined.Sort();
+        return joined;
+    }
+
+    public async Task SaveSiteAsync(Site site, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        await using var connection = await open(cancellationToken);
+        await using var upsert = connection.Command(
+                "INSERT INTO site (uprn, post_code, address_identifier, lead_supplier) VALUES (@u, @p, @a, @l) " +
+                "ON CONFLICT (uprn) DO UPDATE SET post_code = excluded.post_code, address_identifier = excluded.address_identifier, lead_supplier = excluded.lead_supplier")
+            .With("@u", site.Uprn.Value).With("@p", site.PostCode).With("@a", site.AddressIdentifier).With("@l", site.LeadSupplier?.ToString());
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<Site?> FindSiteAsync(Uprn uprn, CancellationToken cancellationToken = default)
+    {
+        var sites = await ReadSitesAsync("uprn = @u", c => c.With("@u", uprn.Value), cancellationToken);
+        return sites.Count == 0 ? null : sites[0];
+    }
+
+    public Task<IReadOnlyList<Site>> FindSitesByAddressAsync(string postCode, string addressIdentifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(addressIdentifier);
+        return ReadSitesAsync("post_code = @p AND address_identifier = @a", c => c.With("@p", Site.NormalisePostCode(postCode)).With("@a", addressIdentifier.Trim()), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) =>
+        FindWhereAsync("uprn = @v", site.Value, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) =>
+        FindWhereAsync("comms_hub = @v OR id = @v", commsHub.ToString(), cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) =>
+        FindWhereInAsync("mprn", mprns, mprn => mprn.ToString(), cancellationToken);
+
+    private async Task<IReadOnlyList<Site>> ReadSitesAsync(string where, Action<DbCommand> bind, CancellationToken cancellationToken)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT uprn, post_code, address_identifier, lead_supplier FROM site WHERE {where} ORDER BY uprn");
+        bind(command);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var sites = new List<Site>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sites.Add(new Site(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
+        }
+        return sites;
+    }
+
+    private static async Task AppendHistoryAsync(DbConnection connection, DbTransaction transaction, Eui64 id, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.Command("INSERT INTO smi_status_history (device, status, since, srv, by_user) VALUES (@d, @s, @t, @v, @u)", transaction)
+            .With("@d", id.ToString()).With("@s", status.ToString()).With("@t", change.At.ToUnixTimeTicks())
+            .With("@v", change.ServiceReferenceVariant).With("@u", change.User?.ToString());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The values of <see cref="InsertColumns"/> for a device, in order.</summary>
+    private static object[] ColumnValues(Device device) =>
+    [
+        device.Id.ToString(),
+        device.Type.ToString(),
+        device.Status.ToString(),
+        (object?)device.Model ?? DBNull.Value,
+        (object?)device.CommsHub?.ToString() ?? DBNull.Value,
+        (object?)device.Region?.ToString() ?? DBNull.Value,
+        (object?)device.Mpan?.ToString() ?? DBNull.Value,
+        (object?)device.Mprn?.ToString() ?? DBNull.Value,
+        (object?)device.Manufacturer ?? DBNull.Value,
+        (object?)device.FirmwareVersion ?? DBNull.Value,
+        (object?)device.SmetsChtsVersion ?? DBNull.Value,
+        (object?)device.Uprn?.Value ?? DBNull.Value,
+        (object?)device.RadioCell ?? DBNull.Value,
+        (object?)device.Mpan?.Distributor.GspGroup?.ToString() ?? DBNull.Value,
+    ];
 
     public async Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default)
     {
@@ -96,10 +326,13 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) =>
         FindWhereInAsync("mpan", mpans, mpan => mpan.ToString(), cancellationToken);
 
-    public async Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) =>
+        FindWhereAsync("gsp_group = @v", group.ToString(), cancellationToken);
+
+    private async Task<IReadOnlyList<Device>> FindWhereAsync(string where, object value, CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"SELECT {Columns} FROM device WHERE gsp_group = @g ORDER BY id").With("@g", group.ToString());
+        await using var command = connection.Command($"SELECT {Columns} FROM device WHERE {where} ORDER BY id").With("@v", value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var devices = new List<Device>();
         while (await reader.ReadAsync(cancellationToken))
@@ -231,5 +464,10 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             Region = r.IsDBNull(5) ? null : Enum.Parse<OpenDcc.Core.Wan.WanRegion>(r.GetString(5)),
             Mpan = r.IsDBNull(6) ? null : Mpan.Parse(r.GetString(6)),
             Mprn = r.IsDBNull(7) ? null : Mprn.Parse(r.GetString(7)),
+            Manufacturer = r.GetNullableString(8),
+            FirmwareVersion = r.GetNullableString(9),
+            SmetsChtsVersion = r.GetNullableString(10),
+            Uprn = r.IsDBNull(11) ? null : new Uprn(r.GetInt64(11)),
+            RadioCell = r.GetNullableString(12),
         };
 }

@@ -205,5 +205,108 @@ public sealed class InventoryCommandTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public async Task Approved_models_are_added_imported_and_listed_and_a_device_of_another_model_is_refused_once_any_is_approved()
+    {
+        Assert.Contains("every model is accepted", (await cli.RunWithDataAsync("inventory", "models", "list")).Output, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF", "--manufacturer", "ZZ99", "--model", "ANY")).ExitCode);
+
+        Assert.Contains("approved AB01/010A030B", (await cli.RunWithDataAsync("inventory", "models", "add", "--manufacturer", "ab01", "--model", "010a030b")).Output, StringComparison.Ordinal);
+        var imported = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02,00000001"));
+        Assert.Contains("approved 1 new models", imported.Output, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "models", "list")).Output;
+        Assert.Matches(@"AB01\s+010A030B", list);
+        Assert.Matches(@"CD02\s+00000001", list);
+        Assert.Contains("2 approved models", list, StringComparison.Ordinal);
+
+        var refused = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "ZZ99", "--model", "ANY");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("opendcc: --model: ZZ99/ANY is not an approved device model", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "CD02", "--model", "00000001")).ExitCode);
+    }
+
+    [Fact]
+    public async Task A_malformed_models_file_is_refused_naming_the_line_and_approves_nothing()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("line 3: expected a manufacturer and a model", error, StringComparison.Ordinal);
+        Assert.Contains("every model is accepted", (await cli.RunWithDataAsync("inventory", "models", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_gives_a_device_s_details_site_joins_and_status_history_set_by_the_operator()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--post-code", "sw1a1aa", "--address-id", "10", "--lead-supplier", "90-B3-D5-1F-30-01-00-00")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "AB01", "--model", "010A030B", "--firmware", "0002012F", "--uprn", "100023336956", "--status", "Pending")).ExitCode);
+
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "show", "--device", Meter);
+
+        Assert.Equal(0, code);
+        Assert.Contains("AB01 / 010A030B", output, StringComparison.Ordinal);
+        Assert.Contains("0002012F", output, StringComparison.Ordinal);
+        Assert.Contains("UPRN 100023336956, SW1A 1AA 10, lead supplier 90-B3-D5-1F-30-01-00-00", output, StringComparison.Ordinal);
+        Assert.Matches(@"Pending\s+2026-11-28T09:00:00Z\s+\(operator\)", output);
+    }
+
+    [Theory]
+    [InlineData("--uprn", "12x", "--uprn: UPRN '12x' has a non-digit character 'x'")]
+    [InlineData("--firmware", "123456789", "--firmware: '123456789' must be 1 to 8 characters")]
+    public async Task A_bad_inventory_detail_is_refused_naming_the_option(string option, string value, string expected)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", option, value);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Skip_invalid_imports_the_valid_rows_and_names_each_invalid_one_by_line()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF");
+        var csv = WriteCsv(
+            "device_id,device_type,uprn",
+            $"{Meter},ESME,100023336956",
+            $"{CommsHub},CHF,",
+            "00-DB-12-34-56-78-90-C0,TOASTER,",
+            $"{GasMeter},GSME,12x");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.Contains("skipped 3 invalid rows", output, StringComparison.Ordinal);
+        Assert.Contains($"line 3: device_id: device {CommsHub} is already in the inventory", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: device_type: unknown device type 'TOASTER'", error, StringComparison.Ordinal);
+        Assert.Contains("line 5: uprn: UPRN '12x' has a non-digit character 'x'", error, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Contains("2 devices", list, StringComparison.Ordinal);
+        Assert.Contains("UPRN 100023336956", (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Early_smart_meters_are_adopted_by_import_only_when_their_model_is_approved()
+    {
+        await cli.RunWithDataAsync("inventory", "models", "add", "--manufacturer", "ES01", "--model", "LEGACY-1");
+        var csv = WriteCsv(
+            "device_id,device_type,manufacturer,model,firmware_version",
+            $"{Meter},ESME,ES01,LEGACY-1,0100",
+            $"{GasMeter},GSME,ES02,LEGACY-9,0100");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(1, code);
+        Assert.Contains("line 3: model: ES02/LEGACY-9 is not an approved device model", error, StringComparison.Ordinal);
+        Assert.Contains("1 invalid row; nothing imported", error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+
+        var (skipCode, output, _) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+        Assert.Equal(0, skipCode);
+        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        var shown = (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output;
+        Assert.Contains("ES01 / LEGACY-1", shown, StringComparison.Ordinal);
+        Assert.Matches(@"Commissioned\s+2026-11-28T09:00:00Z\s+\(operator\)", shown);
+    }
+
     public void Dispose() => cli.Dispose();
 }

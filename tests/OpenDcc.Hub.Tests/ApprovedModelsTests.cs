@@ -9,7 +9,7 @@ public sealed class ApprovedModelsTests : IAsyncLifetime
 {
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await TestHub.StartAsync(approvedModels: ApprovedDeviceModels.Of([("AB01", "010A030B")]));
+    public async Task InitializeAsync() => hub = await TestHub.StartAsync(approvedModels: [new ApprovedModel("AB01", "010A030B")]);
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
@@ -22,11 +22,11 @@ public sealed class ApprovedModelsTests : IAsyncLifetime
         Assert.Equal("I0", (await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "12.2", PreNotification(approved, "ab01", "010A030B")))).Code);
         Assert.Equal(DuisGatewayModelNotApproved, (await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "12.2", PreNotification(unapproved, "ZZ99", "00000001")))).Code);
 
-        Assert.Equal(new Device(approved, DeviceType.ESME, SmiStatus.Pending) { Model = "ab01/010A030B" }, await hub.Store.Inventory.FindDeviceAsync(approved));
+        Assert.Equal(new Device(approved, DeviceType.ESME, SmiStatus.Pending) { Manufacturer = "AB01", Model = "010A030B" }, await hub.Store.Inventory.FindDeviceAsync(approved));
         Assert.Null(await hub.Store.Inventory.FindDeviceAsync(unapproved));
     }
 
-    private const string DuisGatewayModelNotApproved = OpenDcc.Core.Duis.DuisGateway.ModelNotApproved;
+    private const string DuisGatewayModelNotApproved = "E120201";
 
     private static string PreNotification(Eui64 device, string manufacturer, string model) =>
         $"<sr:DeviceID>{device}</sr:DeviceID><sr:DeviceManufacturer>{manufacturer}</sr:DeviceManufacturer><sr:DeviceModel>{model}</sr:DeviceModel><sr:DeviceType>ESME</sr:DeviceType>";

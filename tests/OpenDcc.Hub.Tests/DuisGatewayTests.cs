@@ -223,10 +223,10 @@ public sealed class DuisGatewayTests : IAsyncLifetime
 
         var newMeter = Eui64.Parse("00-DB-12-34-56-78-90-B1");
         var (notified, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "12.2",
-            $"<sr:DeviceID>{newMeter}</sr:DeviceID><sr:DeviceType>GSME</sr:DeviceType>"));
+            $"<sr:DeviceID>{newMeter}</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType>"));
         Assert.Equal("I0", notified);
         var added = await hub.Store.Inventory.FindDeviceAsync(newMeter);
-        Assert.Equal(new Device(newMeter, DeviceType.GSME, SmiStatus.Pending), added);
+        Assert.Equal(new Device(newMeter, DeviceType.GSME, SmiStatus.Pending) { Manufacturer = "AB01", Model = "020B" }, added);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class TestHub : IAsyncDisposable
     private long counter = 1000;
     private Duration wanLatency;
     private int wanLoss;
-    private ApprovedDeviceModels approvedModels = ApprovedDeviceModels.Any;
+    private IReadOnlyList<ApprovedModel> approvedModels = [];
     private bool overLoopback;
     private bool simulatorRunning;
 
@@ -75,15 +75,15 @@ public sealed class TestHub : IAsyncDisposable
 
     /// <param name="wanLatency">How long each exchange with a simulated device takes (none by default).</param>
     /// <param name="wanLossPerMille">Commands the simulated WAN loses in a thousand (none by default).</param>
-    /// <param name="approvedModels">The device models that may be pre-notified (any by default).</param>
+    /// <param name="approvedModels">The approved device models (none by default: any model is accepted).</param>
     /// <param name="overLoopback">The simulator runs in a host of its own (<see cref="SimulatorHost"/>) and the hub reaches it over loopback, as with <c>opendcc simulate</c>.</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, ApprovedDeviceModels? approvedModels = null, bool overLoopback = false)
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
             wanLatency = wanLatency ?? Duration.Zero,
             wanLoss = wanLossPerMille,
-            approvedModels = approvedModels ?? ApprovedDeviceModels.Any,
+            approvedModels = approvedModels ?? [],
             overLoopback = overLoopback,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();

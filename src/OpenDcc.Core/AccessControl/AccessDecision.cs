@@ -17,21 +17,17 @@ public sealed record AccessDecision(ResponseCode? Refusal, string? Reason)
 
 /// <summary>What access control knows about the request's target.</summary>
 /// <param name="Device">The target as the smart metering inventory holds it; null when it is not there (device requests only).</param>
-public sealed record AccessContext(DccUser? User, DuisEndpoint Endpoint, Device? Device);
+/// <param name="StatusMatrix">The SMI statuses each SRV's device may have; <see cref="SmiStatusMatrix.Default"/> when null.</param>
+public sealed record AccessContext(DccUser? User, DuisEndpoint Endpoint, Device? Device, SmiStatusMatrix? StatusMatrix = null);
 
 /// <summary>
 /// The authorisation decision for an authenticated DUIS request: a pure function of the request and what is known
 /// about its sender and target. Checks, in order: user known (E1), user active (E3), role eligible for the SRV (E2),
 /// command variant fits the request type (E12), command variant sent to its own endpoint (E13), device known (E19),
-/// device in service (E5). The device relationship (E4) joins with registration data; the device type (E11) is
-/// decided by the device's translation adapter.
+/// device's SMI status fits the SRV (E5, by the <see cref="SmiStatusMatrix"/>). The device relationship (E4) joins
+/// with registration data; the device type (E11) is decided by the device's translation adapter. Non-device requests
+/// that name a device in their body (8.3, 8.4, 8.14.x) are checked against the same matrix by their handler.
 /// </summary>
-/// <remarks>
-/// E5 is OpenDcc's rule until the DUIS SMI-status matrix is sourced: a device request goes only to a device that is
-/// <see cref="SmiStatus.InstalledNotCommissioned"/> (so it can be commissioned and joined), <see cref="SmiStatus.Commissioned"/>
-/// or <see cref="SmiStatus.Recovered"/>; a pending, whitelisted, decommissioned, withdrawn, suspended or recovering
-/// device gets E5.
-/// </remarks>
 public static class AccessControlPolicy
 {
     public static AccessDecision Decide(DuisRequest request, AccessContext context)
@@ -66,16 +62,14 @@ public static class AccessControlPolicy
             {
                 return AccessDecision.Refuse(ResponseCode.DeviceDoesNotExist, $"device {request.RequestId.Target} is not in the smart metering inventory");
             }
-            if (!InService(device.Status))
+            var statuses = (context.StatusMatrix ?? SmiStatusMatrix.Default).StatusesFor(variant.Id);
+            if (!statuses.Contains(device.Status))
             {
-                return AccessDecision.Refuse(ResponseCode.DeviceStatusIncompatible, $"device {device.Id} is {device.Status}; {variant.Id} needs it installed, commissioned or recovered");
+                return AccessDecision.Refuse(ResponseCode.DeviceStatusIncompatible, $"device {device.Id} is {device.Status}; {variant.Id} needs it {statuses}");
             }
         }
         return AccessDecision.Allowed;
     }
-
-    /// <summary>Whether device requests may reach a device in this SMI status (see the remarks on E5).</summary>
-    public static bool InService(SmiStatus status) => status is SmiStatus.InstalledNotCommissioned or SmiStatus.Commissioned or SmiStatus.Recovered;
 
     /// <summary>
     /// Non-device SRVs use CV 8; non-critical device SRVs CV 1–3; critical ones go through Transform (CV 4) and come back

@@ -31,7 +31,8 @@ public sealed record DeviceRefusal(string Code, string Reason);
 /// <summary>
 /// The DUIS gateway (ARCHITECTURE §4 steps 1–3): reads a signed service request, checks its XML signature against the
 /// originator's registered XmlSign certificate, its counter against replay, and access control; answers with a
-/// DSP-signed DUIS response (I99 for device requests, the real body for non-device ones, a Pre-Command for
+/// DSP-signed DUIS response (I99 for device requests, the real body for the inventory's non-device ones
+/// (<see cref="InventoryServiceRequests"/>), a Pre-Command for
 /// Transform), hands accepted device requests on, and logs the request and the response in the message log.
 /// </summary>
 public sealed class DuisGateway(
@@ -43,14 +44,13 @@ public sealed class DuisGateway(
     MessageLogWriter log,
     DuisMessageSecurity signer,
     IClock clock,
+    IApprovedModelStore approvedModels,
     GatewayResponseCodes? codes = null,
-    ApprovedDeviceModels? approvedModels = null)
+    SmiStatusMatrix? statusMatrix = null)
 {
-    /// <summary>The 12.2 error for a model not on the approved list: the DCC's own 12.2 error code (duis-and-dcc.md §1.5).</summary>
-    public const string ModelNotApproved = "E120201";
-
     private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
-    private readonly ApprovedDeviceModels approvedModels = approvedModels ?? ApprovedDeviceModels.Any;
+    private readonly SmiStatusMatrix statusMatrix = statusMatrix ?? SmiStatusMatrix.Default;
+    private readonly InventoryServiceRequests inventoryRequests = new(inventory, approvedModels, clock, codes ?? GatewayResponseCodes.Default, statusMatrix ?? SmiStatusMatrix.Default);
 
     public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
@@ -88,7 +88,7 @@ public sealed class DuisGateway(
 
         var user = await parties.FindUserAsync(request.RequestId.Originator, cancellationToken);
         var device = request.IsNonDevice ? null : await inventory.FindDeviceAsync(request.RequestId.Target, cancellationToken);
-        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device));
+        var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device, statusMatrix));
         if (!decision.IsAllowed)
         {
             return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, decision.Refusal!.Code, clock.GetCurrentInstant()), $"{decision.Refusal.Code} {decision.Reason}", cancellationToken);
@@ -96,7 +96,9 @@ public sealed class DuisGateway(
 
         if (request.IsNonDevice)
         {
-            var (response, outcome) = await NonDeviceAsync(request, cancellationToken);
+            var (response, outcome) = InventoryServiceRequests.Handles(request.Variant.Id)
+                ? await inventoryRequests.HandleAsync(request, user!, cancellationToken)
+                : (DuisResponse.For(request, codes.NotYetAvailable, clock.GetCurrentInstant()), $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
             return await RespondAsync(received, message, user!.Id, response, outcome, cancellationToken);
         }
         switch (request.CommandVariant)
@@ -125,62 +127,6 @@ public sealed class DuisGateway(
         }
     }
 
-    private async Task<(DuisResponse Response, string Outcome)> NonDeviceAsync(DuisRequest request, CancellationToken cancellationToken)
-    {
-        var now = clock.GetCurrentInstant();
-        switch (request.Variant.Id)
-        {
-            case "8.2":
-                var deviceId = request.Body.Element(DuisNamespaces.Sr + "DeviceID")?.Value;
-                if (deviceId is null || !Eui64.TryParse(deviceId, out var id))
-                {
-                    return (DuisResponse.For(request, codes.InventoryNotFound, now), $"{codes.InventoryNotFound} Read Inventory by UPRN, MPxN or property filter is not available yet");
-                }
-                var device = await inventory.FindDeviceAsync(id, cancellationToken);
-                if (device is null)
-                {
-                    return (DuisResponse.For(request, codes.InventoryNotFound, now), $"{codes.InventoryNotFound} no device {id} in the inventory");
-                }
-                var payload = new ResponsePayload.Inventory([new InventoryDevice(device.Id, device.Type.ToString(), device.Status.ToString(), "Unknown", "Unknown")]);
-                return (DuisResponse.For(request, ResponseCode.Success.Code, now, payload), "I0 DSPInventory");
-            case "12.2":
-                return await PreNotifyAsync(request, now, cancellationToken);
-            default:
-                return (DuisResponse.For(request, codes.NotYetAvailable, now), $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
-        }
-    }
-
-    /// <summary>
-    /// 12.2 Device Pre-notification: the device joins the inventory as Pending with its model (manufacturer/model), if
-    /// that model is approved (an existing device is left as it is).
-    /// </summary>
-    private async Task<(DuisResponse Response, string Outcome)> PreNotifyAsync(DuisRequest request, Instant now, CancellationToken cancellationToken)
-    {
-        var deviceId = request.Body.Descendants(DuisNamespaces.Sr + "DeviceID").FirstOrDefault()?.Value;
-        var typeText = request.Body.Descendants(DuisNamespaces.Sr + "DeviceType").FirstOrDefault()?.Value;
-        if (deviceId is null || !Eui64.TryParse(deviceId, out var id) || typeText is null || !Enum.TryParse<DeviceType>(typeText, ignoreCase: false, out var type))
-        {
-            return (DuisResponse.For(request, codes.InvalidRequest, now), $"{codes.InvalidRequest} 12.2 needs a DeviceID and a DeviceType");
-        }
-        var manufacturer = request.Body.Descendants(DuisNamespaces.Sr + "DeviceManufacturer").FirstOrDefault()?.Value.Trim();
-        var model = request.Body.Descendants(DuisNamespaces.Sr + "DeviceModel").FirstOrDefault()?.Value.Trim();
-        if (approvedModels.IsRestricted && (manufacturer is null || model is null || !approvedModels.IsApproved(manufacturer, model)))
-        {
-            return (DuisResponse.For(request, ModelNotApproved, now), $"{ModelNotApproved} device model {manufacturer ?? "(none)"}/{model ?? "(none)"} is not on the approved list");
-        }
-        if (await inventory.FindDeviceAsync(id, cancellationToken) is null)
-        {
-            try
-            {
-                await inventory.AddDeviceAsync(new Device(id, type, SmiStatus.Pending) { Model = manufacturer is null || model is null ? null : $"{manufacturer}/{model}" }, cancellationToken);
-            }
-            catch (DuplicateDeviceException)
-            {
-                // Pre-notified concurrently: the device is there, which is what was asked.
-            }
-        }
-        return (DuisResponse.For(request, ResponseCode.Success.Code, now), $"I0 device {id} pre-notified");
-    }
 
     private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken)
     {

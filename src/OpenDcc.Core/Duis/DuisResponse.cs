@@ -22,8 +22,27 @@ public abstract record ResponsePayload
     public sealed record Inventory(IReadOnlyList<InventoryDevice> Devices) : ResponsePayload;
 }
 
-/// <summary>One <c>sr:Device</c> of a <c>sr:DSPInventory</c>.</summary>
-public sealed record InventoryDevice(Eui64 DeviceId, string DeviceType, string DeviceStatus, string Manufacturer, string Model);
+/// <summary>One <c>sr:Device</c> of a <c>sr:DSPInventory</c>; the optional elements are written only when known.</summary>
+public sealed record InventoryDevice(Eui64 DeviceId, string DeviceType, string DeviceStatus, string Manufacturer, string Model)
+{
+    public string? SmetsChtsVersion { get; init; }
+
+    public string? FirmwareVersion { get; init; }
+
+    /// <summary>The day the device was first commissioned (Europe/London), <c>yyyy-MM-dd</c>.</summary>
+    public string? DateCommissioned { get; init; }
+
+    /// <summary>The MPAN or MPRN the meter serves.</summary>
+    public string? ImportMpxn { get; init; }
+
+    public string? Uprn { get; init; }
+
+    /// <summary>The premises' post code and address identifier (<c>PropertyFilter</c>), both or neither.</summary>
+    public (string PostCode, string AddressIdentifier)? PropertyFilter { get; init; }
+
+    /// <summary>The SM WAN region of the device's comms hub: North, Central or South.</summary>
+    public string? CspRegion { get; init; }
+}
 
 /// <summary>
 /// A DUIS response (unsigned). <see cref="ResponseId"/> is the RequestID with originator and target swapped, as
@@ -88,13 +107,32 @@ public sealed record DuisResponse(
                         .Leaf("sr:DeviceType", d.DeviceType)
                         .Leaf("sr:DeviceStatus", d.DeviceStatus)
                         .Leaf("sr:DeviceManufacturer", d.Manufacturer)
-                        .Leaf("sr:DeviceModel", d.Model)
-                        .End();
+                        .Leaf("sr:DeviceModel", d.Model);
+                    // The XSD's sequence order: SMETSCHTSVersion, DeviceFirmwareVersion, …, DateCommissioned, ImportMPxN, …, UPRN, PropertyFilter, CSPRegion.
+                    Optional(w, "sr:SMETSCHTSVersion", d.SmetsChtsVersion);
+                    Optional(w, "sr:DeviceFirmwareVersion", d.FirmwareVersion);
+                    Optional(w, "sr:DateCommissioned", d.DateCommissioned);
+                    Optional(w, "sr:ImportMPxN", d.ImportMpxn);
+                    Optional(w, "sr:UPRN", d.Uprn);
+                    if (d.PropertyFilter is { } filter)
+                    {
+                        w.Start("sr:PropertyFilter").Leaf("sr:PostCode", filter.PostCode).Leaf("sr:AddressIdentifier", filter.AddressIdentifier).End();
+                    }
+                    Optional(w, "sr:CSPRegion", d.CspRegion);
+                    w.End();
                 }
                 w.End();
                 break;
         }
         return w.End().End().End().ToBytes();
+    }
+
+    private static void Optional(CanonicalXmlBuilder w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.Leaf(name, value);
+        }
     }
 
     /// <summary>For a request whose SRV is known but which is otherwise unreadable (bad header field, wrong body).</summary>

@@ -10,6 +10,8 @@ namespace OpenDcc.Core.Duis;
 /// <param name="Replay">A RequestID counter not greater than the last one accepted from that originator.</param>
 /// <param name="NotYetAvailable">A non-device service OpenDcc does not provide yet.</param>
 /// <param name="InventoryNotFound">8.2 Read Inventory matched no device.</param>
+/// <param name="ModelNotApproved">12.2 names a device model not on the approved list: the DCC's own 12.2 error (duis-and-dcc.md §1.5).</param>
+/// <param name="UpdatedModelNotApproved">8.4 UpdateDeviceDetails gives a device a model not on the approved list (an 8.4 code from the XSD; its DUIS meaning is unconfirmed).</param>
 /// <param name="SignedPreCommandInvalid">A Signed Pre-Command (CV 5) whose GBCSPayload is not a signed pre-command of the target device's format, or names another device, signer or SRV than the request.</param>
 /// <param name="SignedPreCommandNotAuthentic">A Signed Pre-Command whose signature does not verify with a Digital Signing certificate of the originator valid now (or the originator has none).</param>
 public sealed record GatewayResponseCodes(
@@ -18,6 +20,8 @@ public sealed record GatewayResponseCodes(
     string Replay = "E43",
     string NotYetAvailable = "E100",
     string InventoryNotFound = "E080201",
+    string ModelNotApproved = "E120201",
+    string UpdatedModelNotApproved = "E080405",
     string SignedPreCommandInvalid = "E44",
     string SignedPreCommandNotAuthentic = "E45")
 {

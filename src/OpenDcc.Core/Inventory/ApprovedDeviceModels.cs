@@ -1,32 +1,16 @@
 namespace OpenDcc.Core.Inventory;
 
 /// <summary>
-/// The device models that comply with the approved technical specification (in GB, the Central Products List): only
-/// these may be pre-notified and so join the inventory. Keyed by the DUIS manufacturer and model identifiers.
+/// Reads lists of approved device models: a CSV with the header <c>manufacturer,model</c>, one model per line (what
+/// <c>opendcc inventory models import</c> and <c>serve --approved-models</c> take).
 /// </summary>
-public sealed class ApprovedDeviceModels
+public static class ApprovedDeviceModels
 {
-    private readonly HashSet<(string Manufacturer, string Model)>? approved;
-
-    private ApprovedDeviceModels(HashSet<(string, string)>? approved) => this.approved = approved;
-
-    /// <summary>No list configured: every model is accepted (a test installation).</summary>
-    public static ApprovedDeviceModels Any { get; } = new(null);
-
-    public bool IsRestricted => approved is not null;
-
-    public static ApprovedDeviceModels Of(IEnumerable<(string Manufacturer, string Model)> models)
-    {
-        ArgumentNullException.ThrowIfNull(models);
-        return new([.. models.Select(m => (m.Manufacturer.Trim().ToUpperInvariant(), m.Model.Trim().ToUpperInvariant()))]);
-    }
-
-    /// <summary>Reads a CSV with the header <c>manufacturer,model</c>, one approved model per line.</summary>
     /// <exception cref="FormatException">the header is not that, or a line lacks a field; names the line.</exception>
-    public static ApprovedDeviceModels Parse(IEnumerable<string> lines)
+    public static IReadOnlyList<ApprovedModel> Parse(IEnumerable<string> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        var models = new List<(string, string)>();
+        var models = new List<ApprovedModel>();
         var number = 0;
         var headerSeen = false;
         foreach (var line in lines)
@@ -46,16 +30,16 @@ public sealed class ApprovedDeviceModels
             {
                 throw new FormatException($"line {number}: expected a manufacturer and a model, got '{line}'");
             }
-            models.Add((fields[0], fields[1]));
+            try
+            {
+                models.Add(new ApprovedModel(fields[0], fields[1]));
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"line {number}: {e.Message}", e);
+            }
         }
-        return Of(models);
-    }
-
-    public bool IsApproved(string manufacturer, string model)
-    {
-        ArgumentNullException.ThrowIfNull(manufacturer);
-        ArgumentNullException.ThrowIfNull(model);
-        return approved is null || approved.Contains((manufacturer.Trim().ToUpperInvariant(), model.Trim().ToUpperInvariant()));
+        return models;
     }
 
     private static bool IsHeader(string[] fields) =>

@@ -36,11 +36,68 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
         await inner.AddDevicesAsync(devicesToAdd, cancellationToken);
     }
 
+    public async Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, InventoryChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(devicesToAdd);
+        foreach (var device in devicesToAdd)
+        {
+            devices.Forget(device.Id);
+        }
+        await inner.AddDevicesAsync(devicesToAdd, change, cancellationToken);
+    }
+
+    public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
+    {
+        devices.Forget(id);
+        try
+        {
+            return await inner.UpdateDeviceAsync(id, update, change, cancellationToken);
+        }
+        finally
+        {
+            // Read again even if a lookup cached the old row while the update ran.
+            devices.Forget(id);
+        }
+    }
+
+    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
+    {
+        devices.Forget(id);
+        try
+        {
+            return await inner.RemoveDeviceAsync(id, check, cancellationToken);
+        }
+        finally
+        {
+            devices.Forget(id);
+        }
+    }
+
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
 
     public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) => inner.FindDevicesByMpanAsync(mpans, cancellationToken);
 
     public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) => inner.FindDevicesInGspGroupAsync(group, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => inner.FindDevicesByMprnAsync(mprns, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => inner.FindDevicesAtSiteAsync(site, cancellationToken);
+
+    public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) => inner.FindDevicesOnCommsHubAsync(commsHub, cancellationToken);
+
+    public Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default) => inner.StatusHistoryAsync(id, cancellationToken);
+
+    public Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => inner.JoinAsync(device, other, cancellationToken);
+
+    public Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => inner.UnjoinAsync(device, other, cancellationToken);
+
+    public Task<IReadOnlyList<Eui64>> FindJoinedAsync(Eui64 device, CancellationToken cancellationToken = default) => inner.FindJoinedAsync(device, cancellationToken);
+
+    public Task SaveSiteAsync(Site site, CancellationToken cancellationToken = default) => inner.SaveSiteAsync(site, cancellationToken);
+
+    public Task<Site?> FindSiteAsync(Uprn uprn, CancellationToken cancellationToken = default) => inner.FindSiteAsync(uprn, cancellationToken);
+
+    public Task<IReadOnlyList<Site>> FindSitesByAddressAsync(string postCode, string addressIdentifier, CancellationToken cancellationToken = default) => inner.FindSitesByAddressAsync(postCode, addressIdentifier, cancellationToken);
 
     public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => inner.ListDevicesAsync(cancellationToken);
 

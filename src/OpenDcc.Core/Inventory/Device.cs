@@ -4,9 +4,10 @@ namespace OpenDcc.Core.Inventory;
 
 /// <summary>
 /// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
-/// what kind it is (E11), where it is in its life (E5), its model, which picks the translation adapter, and the comms
-/// hub and WAN region its commands go through, and the metering point (MPAN or MPRN) it serves. Site and history join it
-/// later.
+/// what kind it is (E11), where it is in its life (E5), its manufacturer and model (the model picks the translation
+/// adapter), firmware, the comms hub and WAN region its commands go through (and, for a hub, its radio cell), the
+/// metering point (MPAN or MPRN) it serves and the premises it is at. Its SMI status history and HAN joins are kept
+/// beside it (<see cref="IInventoryStore.StatusHistoryAsync"/>, <see cref="IInventoryStore.FindJoinedAsync"/>).
 /// </summary>
 public sealed record Device
 {
@@ -22,17 +23,39 @@ public sealed record Device
         }
         Id = id;
         Type = type;
-        Status = status;
+        this.status = status;
     }
 
     public Eui64 Id { get; }
 
     public DeviceType Type { get; }
 
-    public SmiStatus Status { get; }
+    private readonly SmiStatus status;
 
-    /// <summary>The manufacturer's model identifier, when known; translation adapters are configured per model.</summary>
+    /// <summary>The device's SMI status; <c>device with { Status = … }</c> is the device in another status.</summary>
+    public SmiStatus Status
+    {
+        get => status;
+        init => status = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "not an SMI status");
+    }
+
+    /// <summary>The DUIS manufacturer identifier (<c>DeviceManufacturer</c>, e.g. <c>AB01</c>), when known.</summary>
+    public string? Manufacturer { get; init; }
+
+    /// <summary>The manufacturer's model identifier (<c>DeviceModel</c>), when known; translation adapters are configured per model.</summary>
     public string? Model { get; init; }
+
+    /// <summary>The firmware version the device runs (<c>FirmwareVersion</c>, hex as DUIS writes it), when known.</summary>
+    public string? FirmwareVersion { get; init; }
+
+    /// <summary>The SMETS or CHTS version the device meets (<c>SMETSCHTSVersion</c>, e.g. <c>SMETS V1.58</c>), when known.</summary>
+    public string? SmetsChtsVersion { get; init; }
+
+    /// <summary>The premises the device is installed at, when known.</summary>
+    public Uprn? Uprn { get; init; }
+
+    /// <summary>A comms hub's SM WAN radio cell, when known.</summary>
+    public string? RadioCell { get; init; }
 
     /// <summary>The communications hub the device is joined to (a hub is its own); its commands queue in that hub's grain.</summary>
     public Eui64? CommsHub { get; init; }

@@ -2,16 +2,40 @@ using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Inventory;
 
-/// <summary>The smart metering inventory, as the stores keep it.</summary>
+/// <summary>The smart metering inventory, as the stores keep it: devices, their SMI status history, HAN joins and sites.</summary>
 public interface IInventoryStore
 {
     /// <exception cref="DuplicateDeviceException">the inventory holds a device with that ID.</exception>
     Task AddDeviceAsync(Device device, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds every device or, when any cannot be added, none.</summary>
+    /// <summary>Adds every device or, when any cannot be added, none. No status history is written.</summary>
     /// <exception cref="DuplicateDeviceException">the inventory holds some of the IDs; it names them all.</exception>
     /// <exception cref="ArgumentException">the list names one ID more than once.</exception>
     Task AddDevicesAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds every device or, when any cannot be added, none, and starts each one's SMI status history with its status,
+    /// set by <paramref name="change"/>.
+    /// </summary>
+    /// <exception cref="DuplicateDeviceException">the inventory holds some of the IDs; it names them all.</exception>
+    /// <exception cref="ArgumentException">the list names one ID more than once.</exception>
+    Task AddDevicesAsync(IReadOnlyList<Device> devices, InventoryChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Changes one device under a lock on its row: <paramref name="update"/> gets the device as stored and returns it as
+    /// it should be (the same ID and type), or null to leave it. A new SMI status is appended to the device's history,
+    /// set by <paramref name="change"/>.
+    /// </summary>
+    /// <returns>The device as stored afterwards; null when the inventory has no such device.</returns>
+    /// <exception cref="ArgumentException"><paramref name="update"/> changed the device's ID or type.</exception>
+    Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a device and its HAN joins; its status history stays (the audit trail). <paramref name="check"/>, when
+    /// given, sees the device under the same lock first and may throw to keep it.
+    /// </summary>
+    /// <returns>The device deleted; null when there was no such device.</returns>
+    Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default);
 
     Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default);
 
@@ -24,11 +48,48 @@ public interface IInventoryStore
     /// <summary>The devices serving those MPANs (normally one ESME each), in ID order.</summary>
     Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default);
 
+    /// <summary>The devices serving those MPRNs (normally one GSME each), in ID order.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default);
+
     /// <summary>The devices serving an MPAN in a GSP group (the group of the MPAN's distributor), in ID order.</summary>
     Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default);
+
+    /// <summary>The devices installed at a site, in ID order.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default);
+
+    /// <summary>The devices whose commands go through a comms hub (the hub itself included), in ID order.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default);
 
     /// <summary>Every device, in ID order.</summary>
     Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default);
 
     Task<long> CountDevicesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The device's SMI statuses, oldest first; empty for a device added without history.</summary>
+    Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that two devices are joined on the HAN (either way round).</summary>
+    /// <returns>False when they were joined already.</returns>
+    /// <exception cref="UnknownDeviceException">either device is not in the inventory.</exception>
+    Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default);
+
+    /// <returns>False when they were not joined.</returns>
+    Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default);
+
+    /// <summary>The devices joined to this one, in ID order.</summary>
+    Task<IReadOnlyList<Eui64>> FindJoinedAsync(Eui64 device, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds the site, or replaces what is known of it.</summary>
+    Task SaveSiteAsync(Site site, CancellationToken cancellationToken = default);
+
+    Task<Site?> FindSiteAsync(Uprn uprn, CancellationToken cancellationToken = default);
+
+    /// <summary>The sites at a post code with an address identifier (DUIS's <c>PropertyFilter</c>), by UPRN.</summary>
+    Task<IReadOnlyList<Site>> FindSitesByAddressAsync(string postCode, string addressIdentifier, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A device the operation names is not in the inventory.</summary>
+public sealed class UnknownDeviceException(Eui64 id) : Exception($"device {id} is not in the inventory")
+{
+    public Eui64 Id { get; } = id;
 }

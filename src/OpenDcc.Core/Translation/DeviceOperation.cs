@@ -47,6 +47,12 @@ public abstract record DeviceOperation
 
     /// <summary>Change between credit and prepayment mode (DUIS 1.6 Update Payment Mode).</summary>
     public sealed record ChangePaymentMode(PaymentMode Mode) : DeviceOperation;
+
+    /// <summary>8.7.2 Join Service (Non-Critical): the device pairs with another on the HAN (a PPMID or IHD with a meter).</summary>
+    public sealed record JoinDevice(Identifiers.Eui64 Other) : DeviceOperation;
+
+    /// <summary>8.8.2 Unjoin Service (Non-Critical): the device forgets a device it was joined to.</summary>
+    public sealed record UnjoinDevice(Identifiers.Eui64 Other) : DeviceOperation;
 }
 
 public enum SupplyState

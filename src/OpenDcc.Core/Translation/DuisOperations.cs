@@ -49,6 +49,8 @@ public static class DuisOperations
             SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
         ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
         ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
+        ["8.7.2"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
+        ["8.8.2"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
     };
 
     /// <summary>
@@ -105,6 +107,9 @@ public static class DuisOperations
         var to = Instant(Required(period, "EndDateTime"));
         return to > from ? new DeviceOperation.ReadProfile(from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
     }
+
+    private static Identifiers.Eui64 Device(XElement parent, string name) =>
+        Identifiers.Eui64.TryParse(Required(parent, name), out var id, out var error) ? id : throw new FormatException($"{name}: {error}");
 
     private static string Required(XElement parent, string name) =>
         parent.Element(DuisNamespaces.Sr + name)?.Value.Trim() is { Length: > 0 } value ? value : throw new FormatException($"no {name}");

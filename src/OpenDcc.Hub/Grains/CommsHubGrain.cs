@@ -56,6 +56,7 @@ internal sealed class CommsHubGrain(
     WanRegionThrottle throttle,
     WanOptions options,
     IDeviceResponseSink responses,
+    DeviceConfirmations confirmations,
     IClock clock,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
@@ -133,6 +134,8 @@ internal sealed class CommsHubGrain(
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         served[device] = adapter;
         byte[] bytes;
+        // What the device is asked to do, for the inventory when it confirms (a critical command's is not read here yet).
+        DeviceOperation? operation = null;
         if (command.SignedPreCommand is { } signed)
         {
             // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
@@ -141,7 +144,7 @@ internal sealed class CommsHubGrain(
         }
         else
         {
-            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out var operation, out var failure))
+            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out operation, out var failure))
             {
                 // Checked at submission; a body that reads there reads here.
                 await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
@@ -184,6 +187,10 @@ internal sealed class CommsHubGrain(
             switch (adapter.FromDevice(answer, device))
             {
                 case DeviceMessage.Answer reply:
+                    if (operation is not null)
+                    {
+                        await confirmations.ApplyAsync(device, operation, reply.Outcome);
+                    }
                     await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
                     return;
                 case DeviceMessage.Unreadable unreadable:

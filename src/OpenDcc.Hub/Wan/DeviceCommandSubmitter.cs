@@ -1,3 +1,4 @@
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
@@ -11,7 +12,7 @@ namespace OpenDcc.Hub.Wan;
 /// The gateway's way to devices: checks that the device's adapter carries the request (for a Signed Pre-Command, that
 /// it passes <see cref="CriticalCommands"/>), then queues it in its comms hub's grain; Transform builds pre-commands.
 /// </summary>
-internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains) : IDeviceRequestHandler
+internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains, IInventoryStore inventory) : IDeviceRequestHandler
 {
     public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
     {
@@ -45,6 +46,17 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
             {
                 return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
             }
+        }
+        // Join and unjoin name a second device: it must be in the inventory too, so the device's confirmation can be recorded.
+        var other = operation switch
+        {
+            DeviceOperation.JoinDevice join => join.Other,
+            DeviceOperation.UnjoinDevice unjoin => unjoin.Other,
+            _ => (Core.Identifiers.Eui64?)null,
+        };
+        if (other is not null && await inventory.FindDeviceAsync(other.Value, cancellationToken) is null)
+        {
+            return new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory");
         }
         // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
         await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(

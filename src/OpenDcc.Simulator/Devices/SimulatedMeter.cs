@@ -27,6 +27,7 @@ public abstract class SimulatedMeter : ISimulatedDevice
     public const long EmergencyCreditThresholdPence = 100;
 
     private readonly Lock gate = new();
+    private readonly HashSet<OpenDcc.Core.Identifiers.Eui64> joined = [];
     private readonly ConsumptionModel model;
     private string runningFirmware = InitialFirmwareVersion;
     private string? pendingFirmware;
@@ -90,10 +91,35 @@ public abstract class SimulatedMeter : ISimulatedDevice
                 DeviceOperation.ActivateEmergencyCredit => ActivateEmergencyCredit(now),
                 DeviceOperation.ReadMeterBalance => ReadMeterBalance(now),
                 DeviceOperation.ChangePaymentMode change => ChangePaymentMode(change.Mode, now),
+                DeviceOperation.JoinDevice join => Join(join.Other),
+                DeviceOperation.UnjoinDevice unjoin => Unjoin(unjoin.Other),
                 _ => NotSupported(operation),
             };
         }
     }
+
+    /// <summary>The devices joined to this meter on its HAN (PPMIDs, IHDs), in ID order.</summary>
+    public IReadOnlyList<OpenDcc.Core.Identifiers.Eui64> Joined
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. joined.Order()];
+            }
+        }
+    }
+
+    /// <summary>Pairs with another device; joining one already joined is done again, as a meter would answer.</summary>
+    private DeviceOutcome.Done Join(OpenDcc.Core.Identifiers.Eui64 other)
+    {
+        joined.Add(other);
+        return new DeviceOutcome.Done();
+    }
+
+    /// <summary>Forgets a device; one not joined is refused, as there is nothing to unjoin.</summary>
+    private DeviceOutcome Unjoin(OpenDcc.Core.Identifiers.Eui64 other) =>
+        joined.Remove(other) ? new DeviceOutcome.Done() : new DeviceOutcome.Refused(RefusalReason.InvalidState, $"device {other} is not joined to this meter");
 
     /// <summary>The consumer presses the button on an armed meter: supply comes back on. False if the meter was not armed.</summary>
     public bool PressSupplyButton(Instant now)

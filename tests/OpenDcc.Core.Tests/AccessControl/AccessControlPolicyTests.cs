@@ -26,15 +26,15 @@ public class AccessControlPolicyTests
         });
 
     [Property(MaxTest = 500)]
-    public Property A_device_request_is_allowed_only_to_a_device_in_the_inventory_and_in_service() =>
+    public Property A_device_request_is_allowed_only_to_a_device_in_the_inventory_in_a_status_the_matrix_allows_its_srv() =>
         Prop.ForAll(Cases.ToArbitrary(), c =>
         {
             var allowed = AccessControlPolicy.Decide(c.Request, c.Context).IsAllowed;
-            return !allowed || c.Request.IsNonDevice || (c.Context.Device is { } device && AccessControlPolicy.InService(device.Status));
+            return !allowed || c.Request.IsNonDevice || (c.Context.Device is { } device && SmiStatusMatrix.Default.Allows(c.Request.Variant.Id, device.Status));
         });
 
     [Property(MaxTest = 500)]
-    public Property Everything_right_but_the_device_status_is_refused_E5_exactly_when_the_device_is_out_of_service() =>
+    public Property Everything_right_but_the_device_status_is_refused_E5_exactly_when_the_matrix_refuses_that_status_for_the_srv() =>
         Prop.ForAll(Gen.Elements<SmiStatus>([.. SmiStatuses.All]).ToArbitrary(), DeviceVariants.ToArbitrary(), (status, variant) =>
         {
             var cv = variant.IsCritical ? 4 : 1;
@@ -44,7 +44,31 @@ public class AccessControlPolicyTests
 
             var decision = AccessControlPolicy.Decide(request, context);
 
-            return AccessControlPolicy.InService(status) ? decision.IsAllowed : decision.Refusal == ResponseCode.DeviceStatusIncompatible;
+            return SmiStatusMatrix.Default.Allows(variant.Id, status) ? decision.IsAllowed : decision.Refusal == ResponseCode.DeviceStatusIncompatible;
+        });
+
+    [Property(MaxTest = 300)]
+    public Property An_installation_s_own_matrix_decides_E5_its_way() =>
+        Prop.ForAll(MatrixCases.ToArbitrary(), c =>
+        {
+            var (status, variant, own, fallback) = c;
+            var matrix = SmiStatusMatrix.Parse([$"*\t{string.Join(",", fallback)}", $"{variant.Id}\t{string.Join(",", own)}"]);
+            var cv = variant.IsCritical ? 4 : 1;
+            CommandVariant.TryGet(cv, out var commandVariant);
+            var context = new AccessContext(EligibleUser(variant), commandVariant.Endpoint, new Device(Target, DeviceType.ESME, status), matrix);
+
+            var decision = AccessControlPolicy.Decide(RequestFor(variant, cv), context);
+
+            return own.Contains(status) ? decision.IsAllowed : decision.Refusal == ResponseCode.DeviceStatusIncompatible;
+        });
+
+    [Property(MaxTest = 300)]
+    public Property The_statuses_of_an_srv_without_a_row_are_the_default_row_s() =>
+        Prop.ForAll(DeviceVariants.ToArbitrary(), StatusSets.ToArbitrary(), (variant, fallback) =>
+        {
+            var other = variant.Id == "4.1.1" ? "4.1.2" : "4.1.1";
+            var matrix = SmiStatusMatrix.Parse([$"*\t{string.Join(",", fallback)}", $"{other}\tWithdrawn"]);
+            return SmiStatuses.All.All(s => matrix.Allows(variant.Id, s) == fallback.Contains(s));
         });
 
     [Property(MaxTest = 300)]
@@ -69,6 +93,16 @@ public class AccessControlPolicyTests
         Assert.Equal(ResponseCode.DeviceDoesNotExist, AccessControlPolicy.Decide(request, new AccessContext(EligibleUser(variant), DuisEndpoint.SendCommand, null)).Refusal);
         Assert.Equal(ResponseCode.RequestTypeNotValidForUrl, AccessControlPolicy.Decide(request, new AccessContext(EligibleUser(variant), DuisEndpoint.NonDevice, null)).Refusal);
     }
+
+    private static Gen<(SmiStatus Status, ServiceReferenceVariant Variant, SmiStatus[] Own, SmiStatus[] Fallback)> MatrixCases =>
+        from status in Gen.Elements<SmiStatus>([.. SmiStatuses.All])
+        from variant in DeviceVariants
+        from own in StatusSets
+        from fallback in StatusSets
+        select (status, variant, own, fallback);
+
+    private static Gen<SmiStatus[]> StatusSets =>
+        Gen.SubListOf<SmiStatus>([.. SmiStatuses.All]).Select(l => l.ToArray());
 
     private static Gen<ServiceReferenceVariant> DeviceVariants =>
         Gen.Elements<ServiceReferenceVariant>([.. ServiceCatalogue.Duis.Variants.Where(v => !v.IsNonDevice && v.EligibleRoles != DccUserRole.None)]);

@@ -49,6 +49,20 @@ public class CachingInventoryStoreTests
         Assert.Equal(DeviceType.GSME, (await store.FindDeviceAsync(Meter))!.Type);
     }
 
+    [Fact]
+    public async Task A_device_updated_or_removed_through_the_store_is_read_afresh_at_once()
+    {
+        await inner.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Pending));
+        var store = new CachingInventoryStore(inner, clock, Duration.FromSeconds(1));
+        await store.FindDeviceAsync(Meter);
+
+        await store.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.Commissioned }, InventoryChange.ByOperator(clock.GetCurrentInstant()));
+        Assert.Equal(SmiStatus.Commissioned, (await store.FindDeviceAsync(Meter))!.Status);
+
+        await store.RemoveDeviceAsync(Meter);
+        Assert.Null(await store.FindDeviceAsync(Meter));
+    }
+
     /// <summary>The store behind the cache, counting the device reads that reach it.</summary>
     private sealed class Devices : IInventoryStore
     {
@@ -88,5 +102,49 @@ public class CachingInventoryStoreTests
         public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<Device>>([.. devices.Values]);
 
         public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult((long)devices.Count);
+
+        public Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, InventoryChange change, CancellationToken cancellationToken = default) => AddDevicesAsync(devicesToAdd, cancellationToken);
+
+        public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
+        {
+            if (!devices.TryGetValue(id, out var device))
+            {
+                return Task.FromResult<Device?>(null);
+            }
+            devices[id] = update(device) ?? device;
+            return Task.FromResult<Device?>(devices[id]);
+        }
+
+        public Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
+        {
+            if (!devices.TryGetValue(id, out var device))
+            {
+                return Task.FromResult<Device?>(null);
+            }
+            check?.Invoke(device);
+            devices.Remove(id);
+            return Task.FromResult<Device?>(device);
+        }
+
+        // What the cache passes straight through; these tests do not use it.
+        public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<Eui64>> FindJoinedAsync(Eui64 device, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task SaveSiteAsync(Site site, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<Site?> FindSiteAsync(Uprn uprn, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<Site>> FindSitesByAddressAsync(string postCode, string addressIdentifier, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

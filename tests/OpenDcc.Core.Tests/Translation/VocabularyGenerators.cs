@@ -62,7 +62,9 @@ internal static class VocabularyGenerators
         Text.Select(u => (DeviceOperation)new DeviceOperation.TopUp(u)),
         Gen.Constant<DeviceOperation>(new DeviceOperation.ActivateEmergencyCredit()),
         Gen.Constant<DeviceOperation>(new DeviceOperation.ReadMeterBalance()),
-        Any<PaymentMode>().Select(m => (DeviceOperation)new DeviceOperation.ChangePaymentMode(m)));
+        Any<PaymentMode>().Select(m => (DeviceOperation)new DeviceOperation.ChangePaymentMode(m)),
+        Counter.Select(id => (DeviceOperation)new DeviceOperation.JoinDevice(new OpenDcc.Core.Identifiers.Eui64(id))),
+        Counter.Select(id => (DeviceOperation)new DeviceOperation.UnjoinDevice(new OpenDcc.Core.Identifiers.Eui64(id))));
 
     public static Gen<ProfileValue> ProfileEntry =>
         from start in At

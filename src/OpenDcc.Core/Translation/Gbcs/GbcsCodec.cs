@@ -143,6 +143,12 @@ public static partial class GbcsCodec
             case DeviceOperation.ChangePaymentMode change:
                 fields.Enum(change.Mode);
                 break;
+            case DeviceOperation.JoinDevice join:
+                fields.UInt64(join.Other.Value);
+                break;
+            case DeviceOperation.UnjoinDevice unjoin:
+                fields.UInt64(unjoin.Other.Value);
+                break;
             default:
                 break; // the message code says it all
         }
@@ -163,6 +169,8 @@ public static partial class GbcsCodec
         GbcsMessageCodes.ActivateEmergencyCredit => new DeviceOperation.ActivateEmergencyCredit(),
         GbcsMessageCodes.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
         GbcsMessageCodes.ChangePaymentMode => new DeviceOperation.ChangePaymentMode(fields.Enum<PaymentMode>()),
+        GbcsMessageCodes.JoinDevice => new DeviceOperation.JoinDevice(new Identifiers.Eui64((ulong)fields.Int64())),
+        GbcsMessageCodes.UnjoinDevice => new DeviceOperation.UnjoinDevice(new Identifiers.Eui64((ulong)fields.Int64())),
         _ => null,
     };
 

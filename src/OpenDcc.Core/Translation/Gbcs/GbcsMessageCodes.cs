@@ -18,6 +18,8 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x010A</term><description>Command: activate emergency credit</description></item>
 /// <item><term>0x010B</term><description>Command: read meter balance</description></item>
 /// <item><term>0x010C</term><description>Command: change payment mode</description></item>
+/// <item><term>0x010D</term><description>Command: join a device (its EUI-64)</description></item>
+/// <item><term>0x010E</term><description>Command: unjoin a device (its EUI-64)</description></item>
 /// <item><term>0x0201</term><description>Response: done</description></item>
 /// <item><term>0x0202</term><description>Response: registers</description></item>
 /// <item><term>0x0203</term><description>Response: profile</description></item>
@@ -47,6 +49,8 @@ public static class GbcsMessageCodes
     public const ushort ActivateEmergencyCredit = 0x010A;
     public const ushort ReadMeterBalance = 0x010B;
     public const ushort ChangePaymentMode = 0x010C;
+    public const ushort JoinDevice = 0x010D;
+    public const ushort UnjoinDevice = 0x010E;
 
     public const ushort Done = 0x0201;
     public const ushort Registers = 0x0202;
@@ -80,6 +84,8 @@ public static class GbcsMessageCodes
             DeviceOperation.ActivateEmergencyCredit => ActivateEmergencyCredit,
             DeviceOperation.ReadMeterBalance => ReadMeterBalance,
             DeviceOperation.ChangePaymentMode => ChangePaymentMode,
+            DeviceOperation.JoinDevice => JoinDevice,
+            DeviceOperation.UnjoinDevice => UnjoinDevice,
             _ => throw new ArgumentException($"No GBCS message code for {operation.GetType().Name}", nameof(operation)),
         };
     }

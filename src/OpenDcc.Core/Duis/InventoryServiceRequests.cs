@@ -1,0 +1,380 @@
+using System.Globalization;
+using System.Xml.Linq;
+using NodaTime;
+using OpenDcc.Core.AccessControl;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// The non-device service requests that read and change the smart metering inventory: 12.2 Device Pre-notification,
+/// 8.2 Read Inventory, 8.3 Decommission Device, 8.4 Update Inventory and 8.14.1–8.14.4 Communications Hub Status
+/// Update. Each answers at once with its DUIS response; every status it sets goes into the device's SMI status
+/// history with the SRV and the user.
+/// </summary>
+/// <remarks>
+/// A device named in the body must be in the inventory (E19), of a type the SRV applies to (E11: comms hubs change
+/// status only through 8.14.x and 8.4's <c>UpdateDeviceStatusCH</c>, other devices through 8.3 and
+/// <c>UpdateDeviceStatusExceptCH</c>), and in a status the <see cref="SmiStatusMatrix"/> allows for the SRV (E5).
+/// These are DUIS's generic codes; which of the SRV-specific codes (E0803xx, E0804xx, E0814xx) the DCC would use is
+/// not sourced.
+/// </remarks>
+public sealed class InventoryServiceRequests(
+    IInventoryStore inventory,
+    IApprovedModelStore approvedModels,
+    IClock clock,
+    GatewayResponseCodes codes,
+    SmiStatusMatrix matrix)
+{
+    /// <summary>The most devices one DSPInventory carries (the DUIS XSD's <c>maxOccurs</c>).</summary>
+    public const int MaxInventoryDevices = 17;
+
+    private static readonly DateTimeZone London = DateTimeZoneProviders.Tzdb["Europe/London"];
+    private static readonly XNamespace Sr = DuisNamespaces.Sr;
+
+    /// <summary>Whether this handles the SRV.</summary>
+    public static bool Handles(string serviceReferenceVariant) =>
+        serviceReferenceVariant is "12.2" or "8.2" or "8.3" or "8.4" or "8.14.1" or "8.14.2" or "8.14.3" or "8.14.4";
+
+    public async Task<(DuisResponse Response, string Outcome)> HandleAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(user);
+        var change = new InventoryChange(clock.GetCurrentInstant(), request.Variant.Id, user.Id);
+        try
+        {
+            return request.Variant.Id switch
+            {
+                "12.2" => await PreNotifyAsync(request, change, cancellationToken),
+                "8.2" => await ReadAsync(request, cancellationToken),
+                "8.3" => await DecommissionAsync(request, change, cancellationToken),
+                "8.4" => await UpdateAsync(request, change, cancellationToken),
+                "8.14.1" => await CommsHubStatusAsync(request, SmiStatus.Commissioned, change, cancellationToken),
+                "8.14.2" => await CommsHubStatusAsync(request, SmiStatus.InstalledNotCommissioned, change, cancellationToken),
+                "8.14.3" or "8.14.4" => await CommsHubStatusAsync(request, SmiStatus.Withdrawn, change, cancellationToken),
+                _ => throw new ArgumentException($"{request.Variant.Id} is not an inventory service request", nameof(request)),
+            };
+        }
+        catch (RefusedException refused)
+        {
+            return Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
+        }
+    }
+
+    /// <summary>12.2: the device joins the inventory as Pending with what the notification says of it, if its model is approved.</summary>
+    private async Task<(DuisResponse, string)> PreNotifyAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    {
+        var id = RequiredDevice(request.Body, "DeviceID");
+        var type = Text(request.Body, "DeviceType") is { } typeText && Enum.TryParse<DeviceType>(typeText, ignoreCase: false, out var t) && Enum.IsDefined(t)
+            ? t
+            : throw Invalid("12.2 needs a DeviceType");
+        var model = new ApprovedModel(Bounded(request.Body, "DeviceManufacturer", 30) ?? throw Invalid("12.2 needs a DeviceManufacturer"), Bounded(request.Body, "DeviceModel", 30) ?? throw Invalid("12.2 needs a DeviceModel"));
+        if (!await approvedModels.IsApprovedAsync(model, cancellationToken))
+        {
+            throw new RefusedException(codes.ModelNotApproved, $"device model {model} is not on the approved list");
+        }
+        var gpf = OptionalDevice(request.Body, "AssociatedGPFDeviceID");
+        var device = new Device(id, type, SmiStatus.Pending)
+        {
+            Manufacturer = model.Manufacturer,
+            Model = model.Model,
+            SmetsChtsVersion = Bounded(request.Body, "SMETSCHTSVersion", 20),
+            FirmwareVersion = Bounded(request.Body, "FirmwareVersion", 8),
+        };
+        if (await inventory.FindDeviceAsync(id, cancellationToken) is not null)
+        {
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
+        }
+        try
+        {
+            await inventory.AddDevicesAsync([device], change, cancellationToken);
+        }
+        catch (DuplicateDeviceException)
+        {
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
+        }
+        // A gas meter is reached through its comms hub's gas proxy: record the pair when the GPF is known.
+        if (gpf is { } proxy && type == DeviceType.GSME && await inventory.FindDeviceAsync(proxy, cancellationToken) is { Type: DeviceType.GPF })
+        {
+            await inventory.JoinAsync(id, proxy, cancellationToken);
+        }
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
+    }
+
+    /// <summary>8.2: the devices a DeviceID, a UPRN, an MPxN or a post code with an address identifier name.</summary>
+    private async Task<(DuisResponse, string)> ReadAsync(DuisRequest request, CancellationToken cancellationToken)
+    {
+        var body = request.Body;
+        IReadOnlyList<Device> devices;
+        string selector;
+        if (body.Element(Sr + "DeviceID") is not null)
+        {
+            var id = RequiredDevice(body, "DeviceID");
+            selector = $"device {id}";
+            devices = await inventory.FindDeviceAsync(id, cancellationToken) is { } device ? [device] : [];
+        }
+        else if (Text(body, "UPRN") is { } uprnText)
+        {
+            var uprn = Uprn.TryParse(uprnText, out var u, out var error) ? u : throw Invalid(error);
+            selector = $"UPRN {uprn}";
+            devices = await inventory.FindDevicesAtSiteAsync(uprn, cancellationToken);
+        }
+        else if (Text(body, "MPxN") is { } mpxn)
+        {
+            selector = $"MPxN {mpxn}";
+            devices = await AtMeterPointAsync(mpxn, cancellationToken);
+        }
+        else if (body.Element(Sr + "PropertyFilter") is { } filter)
+        {
+            var postCode = Text(filter, "PostCode") ?? throw Invalid("PropertyFilter needs a PostCode");
+            var address = Text(filter, "AddressIdentifier") ?? throw Invalid("PropertyFilter needs an AddressIdentifier");
+            string normalised;
+            try
+            {
+                normalised = Site.NormalisePostCode(postCode)!;
+            }
+            catch (ArgumentException e)
+            {
+                throw Invalid(e.Message);
+            }
+            selector = $"property {normalised}, {address}";
+            var found = new List<Device>();
+            foreach (var site in await inventory.FindSitesByAddressAsync(normalised, address, cancellationToken))
+            {
+                found.AddRange(await inventory.FindDevicesAtSiteAsync(site.Uprn, cancellationToken));
+            }
+            devices = found;
+        }
+        else
+        {
+            throw Invalid("8.2 needs a DeviceID, UPRN, MPxN or PropertyFilter");
+        }
+        if (devices.Count == 0)
+        {
+            return Respond(request, codes.InventoryNotFound, $"{codes.InventoryNotFound} no device in the inventory for {selector}");
+        }
+        var answer = new List<InventoryDevice>();
+        foreach (var device in devices.Take(MaxInventoryDevices))
+        {
+            answer.Add(await DescribeAsync(device, cancellationToken));
+        }
+        var more = devices.Count > MaxInventoryDevices ? $" (the first {MaxInventoryDevices} of {devices.Count})" : "";
+        return (DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.Inventory(answer)), $"I0 DSPInventory: {answer.Count} devices for {selector}{more}");
+    }
+
+    /// <summary>The devices at the premises of the meter serving an MPAN (13 digits) or an MPRN: the site's, else the meter, its hub and what is joined to it.</summary>
+    private async Task<IReadOnlyList<Device>> AtMeterPointAsync(string mpxn, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Device> meters;
+        if (mpxn.Trim().Length == 13)
+        {
+            meters = Mpan.TryParse(mpxn, out var mpan) ? await inventory.FindDevicesByMpanAsync([mpan], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is not an MPAN core");
+        }
+        else
+        {
+            meters = Mprn.TryParse(mpxn, out var mprn) ? await inventory.FindDevicesByMprnAsync([mprn], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is neither an MPAN core nor an MPRN");
+        }
+        var found = new SortedDictionary<Eui64, Device>();
+        foreach (var meter in meters)
+        {
+            if (meter.Uprn is { } uprn)
+            {
+                foreach (var d in await inventory.FindDevicesAtSiteAsync(uprn, cancellationToken))
+                {
+                    found[d.Id] = d;
+                }
+            }
+            found[meter.Id] = meter;
+            var related = (await inventory.FindJoinedAsync(meter.Id, cancellationToken)).ToList();
+            if (meter.CommsHub is { } hub)
+            {
+                related.Add(hub);
+            }
+            foreach (var d in await inventory.FindDevicesAsync(related, cancellationToken))
+            {
+                found[d.Id] = d;
+            }
+        }
+        return [.. found.Values];
+    }
+
+    private async Task<InventoryDevice> DescribeAsync(Device device, CancellationToken cancellationToken)
+    {
+        var history = await inventory.StatusHistoryAsync(device.Id, cancellationToken);
+        var commissioned = history.FirstOrDefault(h => h.Status == SmiStatus.Commissioned);
+        var site = device.Uprn is { } uprn ? await inventory.FindSiteAsync(uprn, cancellationToken) : null;
+        return new InventoryDevice(device.Id, device.Type.ToString(), device.Status.ToString(), device.Manufacturer ?? "Unknown", device.Model ?? "Unknown")
+        {
+            SmetsChtsVersion = device.SmetsChtsVersion,
+            FirmwareVersion = device.FirmwareVersion,
+            DateCommissioned = commissioned?.Since.InZone(London).Date.ToString("uuuu-MM-dd", CultureInfo.InvariantCulture),
+            ImportMpxn = device.Mpan?.ToString() ?? device.Mprn?.ToString(),
+            Uprn = device.Uprn?.ToString(),
+            PropertyFilter = site is { PostCode: { } postCode, AddressIdentifier: { } address } ? (postCode, address) : null,
+            CspRegion = device.Region?.ToString(),
+        };
+    }
+
+    /// <summary>8.3: the device is Decommissioned and unjoined from every device it was joined to.</summary>
+    private async Task<(DuisResponse, string)> DecommissionAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    {
+        var id = RequiredDevice(request.Body, "DeviceID");
+        var device = await ChangeAsync(request, id, change,
+            d => d.Type is DeviceType.CHF or DeviceType.GPF ? "comms hubs leave service through 8.14.3 or 8.14.4" : null,
+            d => d with { Status = SmiStatus.Decommissioned },
+            cancellationToken);
+        foreach (var other in await inventory.FindJoinedAsync(id, cancellationToken))
+        {
+            await inventory.UnjoinAsync(id, other, cancellationToken);
+        }
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {device.Id} decommissioned");
+    }
+
+    /// <summary>8.4: a status, the device's details or its MPxN change, or a pending device is deleted.</summary>
+    private async Task<(DuisResponse, string)> UpdateAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    {
+        var body = request.Body;
+        var id = RequiredDevice(body, "DeviceID");
+        if (body.Element(Sr + "DeleteDevice") is not null)
+        {
+            _ = await inventory.RemoveDeviceAsync(id, device =>
+            {
+                CheckStatus(request, device);
+                if (device.Status != SmiStatus.Pending)
+                {
+                    throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
+                }
+            }, cancellationToken) ?? throw Unknown(id);
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory");
+        }
+        if (body.Element(Sr + "UpdateDeviceDetails") is { } details)
+        {
+            // Read past the gateway's cache: the model is checked against what is stored now.
+            var current = (await inventory.FindDevicesAsync([id], cancellationToken)).SingleOrDefault() ?? throw Unknown(id);
+            var manufacturer = Bounded(details, "DeviceManufacturer", 30) ?? current.Manufacturer;
+            var modelName = Bounded(details, "DeviceModel", 30) ?? current.Model;
+            if ((Text(details, "DeviceManufacturer") is not null || Text(details, "DeviceModel") is not null)
+                && (manufacturer is null || modelName is null || !await approvedModels.IsApprovedAsync(new ApprovedModel(manufacturer, modelName), cancellationToken)))
+            {
+                throw new RefusedException(codes.UpdatedModelNotApproved, $"device model {manufacturer ?? "(none)"}/{modelName ?? "(none)"} is not on the approved list");
+            }
+            var smets = Bounded(details, "SMETSCHTSVersion", 20);
+            var firmware = Bounded(details, "FirmwareVersion", 8);
+            var updated = await ChangeAsync(request, id, change, AnyType, d => d with
+            {
+                Manufacturer = manufacturer is null ? d.Manufacturer : manufacturer.ToUpperInvariant(),
+                Model = modelName is null ? d.Model : modelName.ToUpperInvariant(),
+                SmetsChtsVersion = smets ?? d.SmetsChtsVersion,
+                FirmwareVersion = firmware ?? d.FirmwareVersion,
+            }, cancellationToken);
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} details updated");
+        }
+        if (body.Element(Sr + "UpdateMPxN") is { } mpxn)
+        {
+            var import = Text(mpxn, "ImportMPxN") ?? throw new RefusedException(codes.NotYetAvailable, "OpenDcc keeps a meter's import MPxN only; secondary import and export MPANs are not kept yet");
+            var updated = await ChangeAsync(request, id, change,
+                d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
+                d => d.Type == DeviceType.ESME
+                    ? d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) }
+                    : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
+                cancellationToken);
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
+        }
+        var (element, commsHub) = body.Element(Sr + "UpdateDeviceStatusCH") is { } ch ? (ch, true)
+            : body.Element(Sr + "UpdateDeviceStatusExceptCH") is { } other ? (other, false)
+            : throw Invalid("8.4 needs UpdateDeviceStatusExceptCH, UpdateDeviceStatusCH, UpdateDeviceDetails, DeleteDevice or UpdateMPxN");
+        var allowed = commsHub ? [SmiStatus.Commissioned, SmiStatus.Withdrawn, SmiStatus.InstalledNotCommissioned] : new[] { SmiStatus.Pending, SmiStatus.InstalledNotCommissioned };
+        var status = SmiStatuses.TryParse(element.Value, out var s) && allowed.Contains(s) && element.Value.Trim() == s.ToString()
+            ? s
+            : throw Invalid($"{element.Name.LocalName} '{element.Value}' is not one of {string.Join(", ", allowed)}");
+        var changed = await ChangeAsync(request, id, change,
+            d => (d.Type == DeviceType.CHF) == commsHub ? null : $"{element.Name.LocalName} is for {(commsHub ? "comms hubs" : "devices other than comms hubs")}",
+            d => d with { Status = status },
+            cancellationToken);
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {changed.Id} is {changed.Status}");
+    }
+
+    /// <summary>
+    /// 8.14.x: the comms hub is installed (Commissioned with SM WAN, InstalledNotCommissioned without) at the premises of
+    /// the meter serving the MPxN given, or returned (Withdrawn, with its gas proxy function).
+    /// </summary>
+    private async Task<(DuisResponse, string)> CommsHubStatusAsync(DuisRequest request, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
+    {
+        var id = RequiredDevice(request.Body, "DeviceID");
+        Uprn? site = null;
+        if (Text(request.Body, "MPxN") is { } mpxn)
+        {
+            site = (await AtMeterPointAsync(mpxn, cancellationToken)).Select(d => d.Uprn).FirstOrDefault(u => u is not null);
+        }
+        var hub = await ChangeAsync(request, id, change,
+            d => d.Type == DeviceType.CHF ? null : $"{request.Variant.Id} is for comms hubs",
+            d => d with { Status = status, Uprn = site ?? d.Uprn },
+            cancellationToken);
+        if (status == SmiStatus.Withdrawn)
+        {
+            foreach (var gpf in (await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken)).Where(d => d.Type == DeviceType.GPF && d.Status != SmiStatus.Withdrawn))
+            {
+                await inventory.UpdateDeviceAsync(gpf.Id, d => d with { Status = SmiStatus.Withdrawn }, change, cancellationToken);
+            }
+        }
+        return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {hub.Id} is {hub.Status}");
+    }
+
+    /// <summary>
+    /// Changes a device the body names, after checking under its row lock that it exists (E19), that the SRV applies to
+    /// its type (E11: <paramref name="wrongType"/> gives the reason it does not, or null) and that its status suits the
+    /// SRV (E5).
+    /// </summary>
+    private async Task<Device> ChangeAsync(DuisRequest request, Eui64 id, InventoryChange change, Func<Device, string?> wrongType, Func<Device, Device> update, CancellationToken cancellationToken)
+    {
+        var updated = await inventory.UpdateDeviceAsync(id, d =>
+        {
+            if (wrongType(d) is { } reason)
+            {
+                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; {reason}");
+            }
+            CheckStatus(request, d);
+            return update(d);
+        }, change, cancellationToken);
+        return updated ?? throw Unknown(id);
+    }
+
+    private static string? AnyType(Device device) => null;
+
+    private void CheckStatus(DuisRequest request, Device device)
+    {
+        var statuses = matrix.StatusesFor(request.Variant.Id);
+        if (!statuses.Contains(device.Status))
+        {
+            throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {device.Id} is {device.Status}; {request.Variant.Id} needs it {statuses}");
+        }
+    }
+
+    private (DuisResponse, string) Respond(DuisRequest request, string code, string outcome) =>
+        (DuisResponse.For(request, code, clock.GetCurrentInstant()), outcome);
+
+    private static string? Text(XElement parent, string name) =>
+        parent.Element(Sr + name)?.Value.Trim() is { Length: > 0 } text ? text : null;
+
+    private string? Bounded(XElement parent, string name, int maxLength) =>
+        Text(parent, name) is { } text ? text.Length <= maxLength ? text : throw Invalid($"{name} '{text}' is longer than {maxLength} characters") : null;
+
+    private Eui64 RequiredDevice(XElement parent, string name) =>
+        OptionalDevice(parent, name) ?? throw Invalid($"{name} is missing");
+
+    private Eui64? OptionalDevice(XElement parent, string name) =>
+        Text(parent, name) is not { } text ? null : Eui64.TryParse(text, out var id) ? id : throw Invalid($"{name} '{text}' is not an EUI-64");
+
+    private RefusedException Invalid(string reason) => new(codes.InvalidRequest, reason);
+
+    private static RefusedException Unknown(Eui64 id) => new(ResponseCode.DeviceDoesNotExist.Code, $"device {id} is not in the inventory");
+
+    /// <summary>A request this handler refuses, with the DUIS code that says why.</summary>
+    private sealed class RefusedException(string code, string reason) : Exception(reason)
+    {
+        public string Code { get; } = code;
+    }
+}

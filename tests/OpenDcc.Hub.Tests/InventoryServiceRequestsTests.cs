@@ -1,0 +1,220 @@
+using System.Xml.Linq;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using static OpenDcc.Hub.Tests.TestHub;
+
+namespace OpenDcc.Hub.Tests;
+
+/// <summary>The inventory's service requests end to end through the hub: 12.2, 8.2, 8.3, 8.4 and 8.14.x.</summary>
+public sealed class InventoryServiceRequestsTests : IAsyncLifetime
+{
+    private const string SendCommand = "/api/v1/serviceS";
+    private const string NonDevice = "/api/v1/serviceD";
+    private static readonly XNamespace Sr = "http://www.dccinterface.co.uk/ServiceUserGateway";
+    private static readonly Eui64 NewGasMeter = Eui64.Parse("00-DB-12-34-56-78-91-10");
+    private static readonly Eui64 Gpf = Eui64.Parse("00-DB-12-34-56-78-91-11");
+    private static readonly Eui64 Ppmid = Eui64.Parse("00-DB-12-34-56-78-91-12");
+    private static readonly Uprn Premises = Uprn.Parse("100023336956");
+    private static readonly Mpan MeterPoint = Mpan.Create(12, 1);
+    private TestHub hub = null!;
+
+    public async Task InitializeAsync()
+    {
+        hub = await StartAsync(approvedModels: [new ApprovedModel("AB01", "010A030B"), new ApprovedModel("AB01", "020B")]);
+        // The test meter and comms hub at one site, with a PPMID joined to the meter and a GPF on the hub.
+        await hub.Store.Inventory.SaveSiteAsync(new Site(Premises, "SW1A 1AA", "10", Supplier));
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Uprn = Premises, Mpan = MeterPoint, CommsHub = CommsHub }, change);
+        await hub.Store.Inventory.UpdateDeviceAsync(CommsHub, d => d with { Uprn = Premises, CommsHub = CommsHub }, change);
+        await hub.Store.Inventory.AddDevicesAsync(
+            [new Device(Gpf, DeviceType.GPF, SmiStatus.Commissioned) { CommsHub = CommsHub, Uprn = Premises }, new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned) { Uprn = Premises }], change);
+        await hub.Store.Inventory.JoinAsync(Meter, Ppmid);
+    }
+
+    public async Task DisposeAsync() => await hub.DisposeAsync();
+
+    [Fact]
+    public async Task A_pre_notified_gas_meter_joins_pending_with_its_details_paired_with_its_gpf_and_its_history_names_the_srv_and_user()
+    {
+        var (code, _) = await SendAsync("12.2",
+            $"<sr:DeviceID>{NewGasMeter}</sr:DeviceID><sr:DeviceManufacturer>ab01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType>" +
+            $"<sr:SMETSCHTSVersion>SMETS V4.2</sr:SMETSCHTSVersion><sr:FirmwareVersion>0002012F</sr:FirmwareVersion><sr:AssociatedGPFDeviceID>{Gpf}</sr:AssociatedGPFDeviceID>");
+
+        Assert.Equal("I0", code);
+        Assert.Equal(
+            new Device(NewGasMeter, DeviceType.GSME, SmiStatus.Pending) { Manufacturer = "AB01", Model = "020B", SmetsChtsVersion = "SMETS V4.2", FirmwareVersion = "0002012F" },
+            await hub.Store.Inventory.FindDeviceAsync(NewGasMeter));
+        Assert.Equal([Gpf], await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
+        var history = Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(NewGasMeter));
+        Assert.Equal((SmiStatus.Pending, "12.2", (Eui64?)Supplier), (history.Status, history.ServiceReferenceVariant, history.User));
+    }
+
+    [Fact]
+    public async Task Read_inventory_by_uprn_mpan_and_property_filter_answers_every_device_at_the_premises()
+    {
+        Eui64[] atPremises = [Meter, CommsHub, Gpf, Ppmid];
+        foreach (var selector in new[]
+        {
+            $"<sr:UPRN>{Premises}</sr:UPRN>",
+            $"<sr:MPxN>{MeterPoint}</sr:MPxN>",
+            "<sr:PropertyFilter><sr:PostCode>sw1a1aa</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PropertyFilter>",
+        })
+        {
+            var (code, response) = await SendAsync("8.2", selector);
+            Assert.Equal("I0", code);
+            var devices = response.Descendants(Sr + "Device").ToList();
+            Assert.Equal(atPremises.Order().Select(d => d.ToString()), devices.Select(d => d.Element(Sr + "DeviceID")!.Value));
+            var meter = devices.Single(d => d.Element(Sr + "DeviceID")!.Value == Meter.ToString());
+            Assert.Equal(MeterPoint.ToString(), meter.Element(Sr + "ImportMPxN")!.Value);
+            Assert.Equal(Premises.ToString(), meter.Element(Sr + "UPRN")!.Value);
+            Assert.Equal("10", meter.Element(Sr + "PropertyFilter")!.Element(Sr + "AddressIdentifier")!.Value);
+        }
+    }
+
+    [Fact]
+    public async Task Read_inventory_of_a_meter_point_without_a_site_answers_the_meter_its_hub_and_what_is_joined_to_it()
+    {
+        var gasPoint = Mprn.Parse("0123456789");
+        await hub.Store.Inventory.UpdateDeviceAsync(GasMeter, d => d with { Mprn = gasPoint, CommsHub = CommsHub }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        await hub.Store.Inventory.JoinAsync(GasMeter, Gpf);
+
+        var (code, response) = await SendAsync("8.2", $"<sr:MPxN>{gasPoint}</sr:MPxN>");
+
+        Assert.Equal("I0", code);
+        Assert.Equal(new[] { GasMeter, CommsHub, Gpf }.Order().Select(d => d.ToString()), response.Descendants(Sr + "DeviceID").Select(d => d.Value));
+    }
+
+    [Theory]
+    [InlineData("<sr:UPRN>4242</sr:UPRN>", "E080201")]
+    [InlineData("<sr:MPxN>1200000000990</sr:MPxN>", "E080201")]
+    [InlineData("<sr:DeviceID>00-DB-12-34-56-78-90-FF</sr:DeviceID>", "E080201")]
+    [InlineData("<sr:UPRN>12x</sr:UPRN>", "E41")]
+    [InlineData("<sr:MPxN>1200000000015</sr:MPxN>", "E41")]
+    [InlineData("<sr:PropertyFilter><sr:PostCode>S!</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PropertyFilter>", "E41")]
+    public async Task Read_inventory_finding_nothing_or_given_a_bad_selector_says_which(string selector, string expected)
+    {
+        Assert.Equal(expected, (await SendAsync("8.2", selector)).Code);
+    }
+
+    [Fact]
+    public async Task A_decommissioned_meter_is_unjoined_and_refuses_device_requests_with_E5()
+    {
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+
+        Assert.Equal("I0", (await SendAsync("8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>")).Code);
+
+        Assert.Equal(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(Meter));
+        await Task.Delay(1100); // the gateway's device cache keeps a device for up to a second
+        Assert.Equal("E5", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("E5", (await SendAsync("8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>")).Code);
+    }
+
+    [Theory]
+    [InlineData("8.3", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID>", "E11")]
+    [InlineData("8.3", "<sr:DeviceID>00-DB-12-34-56-78-90-FF</sr:DeviceID>", "E19")]
+    [InlineData("8.3", "<sr:DeviceID>not-an-eui</sr:DeviceID>", "E41")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH>", "E11")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceStatusCH>Withdrawn</sr:UpdateDeviceStatusCH>", "E11")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceStatusExceptCH>Commissioned</sr:UpdateDeviceStatusExceptCH>", "E41")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:DeleteDevice/>", "E5")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>1200000000990</sr:ImportMPxN></sr:UpdateMPxN>", "E11")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceDetails><sr:DeviceModel>FFFF</sr:DeviceModel></sr:UpdateDeviceDetails>", "E080405")]
+    [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E11")]
+    [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E5")]
+    public async Task A_request_for_the_wrong_device_type_an_unknown_device_or_an_unfit_status_is_refused_and_changes_nothing(string srv, string body, string expected)
+    {
+        var before = await hub.Store.Inventory.ListDevicesAsync();
+
+        Assert.Equal(expected, (await SendAsync(srv, body)).Code);
+
+        Assert.Equal(before, await hub.Store.Inventory.ListDevicesAsync());
+    }
+
+    [Fact]
+    public async Task Update_inventory_changes_a_meter_s_details_its_mpan_and_its_status_and_deletes_a_pending_device()
+    {
+        var mpan = Mpan.Create(14, 77);
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateDeviceDetails><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>010a030b</sr:DeviceModel><sr:FirmwareVersion>00000003</sr:FirmwareVersion></sr:UpdateDeviceDetails>")).Code);
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{mpan}</sr:ImportMPxN></sr:UpdateMPxN>")).Code);
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH>")).Code);
+
+        var meter = (await hub.Store.Inventory.FindDeviceAsync(Meter))!;
+        Assert.Equal(("AB01", "010A030B", "00000003", mpan, SmiStatus.Pending), (meter.Manufacturer!, meter.Model!, meter.FirmwareVersion!, meter.Mpan!.Value, meter.Status));
+        Assert.Equal("8.4", (await hub.Store.Inventory.StatusHistoryAsync(Meter))[^1].ServiceReferenceVariant);
+
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:DeleteDevice/>")).Code);
+        Assert.Null(await hub.Store.Inventory.FindDeviceAsync(Meter));
+        Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(Ppmid));
+    }
+
+    [Fact]
+    public async Task A_returned_comms_hub_is_withdrawn_with_its_gpf()
+    {
+        Assert.Equal("I0", (await SendAsync("8.14.4", $"<sr:DeviceID>{CommsHub}</sr:DeviceID><sr:CHFNoFaultReturnType>No Fault Return (general)</sr:CHFNoFaultReturnType>")).Code);
+
+        Assert.Equal(SmiStatus.Withdrawn, (await hub.Store.Inventory.FindDeviceAsync(CommsHub))!.Status);
+        Assert.Equal(SmiStatus.Withdrawn, (await hub.Store.Inventory.FindDeviceAsync(Gpf))!.Status);
+        Assert.Equal(SmiStatus.Commissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+    }
+
+    [Fact]
+    public async Task A_comms_hub_installed_at_a_meter_point_takes_the_meter_s_premises()
+    {
+        var hubId = Eui64.Parse("00-DB-12-34-56-78-91-20");
+        await hub.Store.Inventory.AddDeviceAsync(new Device(hubId, DeviceType.CHF, SmiStatus.Pending));
+
+        Assert.Equal("I0", (await SendAsync("8.14.1", $"<sr:DeviceID>{hubId}</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>{MeterPoint}</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>")).Code);
+
+        var installed = (await hub.Store.Inventory.FindDeviceAsync(hubId))!;
+        Assert.Equal((SmiStatus.Commissioned, (Uprn?)Premises), (installed.Status, installed.Uprn));
+    }
+
+    [Fact]
+    public async Task A_join_is_recorded_when_the_meter_confirms_it_and_an_unjoin_the_meter_refuses_changes_nothing()
+    {
+        var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");
+        await hub.Store.Inventory.AddDeviceAsync(new Device(ihd, DeviceType.IHD, SmiStatus.Commissioned));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
+        var joined = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(joined));
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(joined, Meter));
+        Assert.Equal([ihd], hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+        Assert.Equal(new[] { Ppmid, ihd }.Order(), await hub.Store.Inventory.FindJoinedAsync(Meter));
+
+        // The inventory has the PPMID joined, the meter does not: its refusal leaves the inventory as it was.
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.8.2", $"<sr:OtherDeviceID>{Ppmid}</sr:OtherDeviceID>"))).Code);
+        var refused = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.IsType<Core.Translation.DeviceOutcome.Refused>(hub.ReadDeviceAnswer(refused, Meter));
+        Assert.Contains(Ppmid, await hub.Store.Inventory.FindJoinedAsync(Meter));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.8.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), Meter));
+        Assert.Equal([Ppmid], await hub.Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Empty(hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+    }
+
+    [Fact]
+    public async Task An_early_smart_meter_joins_through_its_own_wire_format()
+    {
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{Ppmid}</sr:OtherDeviceID>"))).Code);
+
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), EarlySmartMeter));
+        Assert.Equal([Meter, EarlySmartMeter], await hub.Store.Inventory.FindJoinedAsync(Ppmid));
+    }
+
+    [Fact]
+    public async Task Joining_a_device_the_inventory_does_not_hold_is_refused_E19_and_never_sent()
+    {
+        var stranger = Eui64.Parse("00-DB-12-34-56-78-91-99");
+
+        Assert.Equal("E19", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{stranger}</sr:OtherDeviceID>"))).Code);
+
+        Assert.Empty(hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
+    }
+
+    private Task<(string Code, XDocument Response)> SendAsync(string srv, string body) =>
+        hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, srv, body));
+}
