@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace OpenDcc.Bench;
 
-internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser, int Sites, int Devices)
+internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser, int Sites, int Devices, int Port)
 {
     public static BenchArgs Parse(string[] args)
     {
@@ -21,6 +21,7 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
             Int("--users", 128),
             Int("--requests-per-user", 60),
             Int("--sites", 100_000),
-            Int("--devices", 10_000));
+            Int("--devices", 10_000),
+            Int("--port", 0));
     }
 }

@@ -19,6 +19,9 @@ switch (scenario)
         return await DeviceBenchmark.RunMemoryAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
     case "fleet-read":
         return await DeviceBenchmark.RunFleetReadAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
+    case SimulatorProcess.Scenario:
+        // Started by device-memory: the simulated fleet in a process of its own, so the hub's heap is measured alone.
+        return await SimulatorProcess.RunAsync(BenchArgs.Parse(args.Skip(1).ToArray()));
     default:
         await Console.Error.WriteLineAsync($"unknown scenario '{scenario}'; scenarios: message-log, gateway, device-path, device-memory, fleet-read");
         return 1;

@@ -35,6 +35,15 @@ public interface ITranslationAdapter
     /// reading (the default): its devices' answers then count as unreadable there.
     /// </summary>
     DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device) => null;
+
+    /// <summary>
+    /// The device has gone idle (its comms hub's grain is being collected): drop what is kept for it between
+    /// commands, such as a derived key, so that an idle device costs nothing. The next command derives it again.
+    /// State that replay protection needs across idle periods must not be dropped here.
+    /// </summary>
+    void Release(Eui64 device)
+    {
+    }
 }
 
 /// <summary>A message from a device, as its adapter read it.</summary>

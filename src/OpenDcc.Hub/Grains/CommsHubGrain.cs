@@ -46,7 +46,8 @@ public sealed record QueuedCommand(
 /// bulk; first come first served within a lane) and keeps one in flight per device: translates it with the device
 /// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region),
 /// retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
-/// Nothing is written per command: the queues live in memory and the grain is collected when idle.
+/// Nothing is written per command: the queues live in memory and the grain is collected when idle, when it tells
+/// each adapter it used to let go of what it keeps for the device (<see cref="ITranslationAdapter.Release"/>).
 /// </summary>
 [Reentrant]
 internal sealed class CommsHubGrain(
@@ -60,6 +61,9 @@ internal sealed class CommsHubGrain(
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
+
+    // The adapter each device was sent commands through during this activation, released when the grain goes.
+    private readonly Dictionary<Eui64, ITranslationAdapter> served = [];
     private long sequence;
 
     public Task EnqueueAsync(QueuedCommand command)
@@ -77,6 +81,16 @@ internal sealed class CommsHubGrain(
             // Runs on the grain's scheduler; the grain stays active while it works.
             _ = SendQueuedAsync(lane);
         }
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        foreach (var (device, adapter) in served)
+        {
+            adapter.Release(device);
+        }
+        served.Clear();
         return Task.CompletedTask;
     }
 
@@ -118,6 +132,7 @@ internal sealed class CommsHubGrain(
         var user = Eui64.Parse(command.User);
         var responseUrl = command.ResponseUrl is null ? null : new Uri(command.ResponseUrl);
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
+        served[device] = adapter;
         byte[] bytes;
         // What the device is asked to do, for the inventory when it confirms (a critical command's is not read here yet).
         DeviceOperation? operation = null;

@@ -361,7 +361,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
-            return GbcsCodec.EncodeResponse(new GbcsHeader(NextCounter(now), id, acb), meter.Execute(decoded.Value!, now), macKey!);
+            // The answer carries its command's counter, as a GBCS response carries its command's transaction counter.
+            return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
         }
 
         /// <summary>
@@ -393,7 +394,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 outcome = meter.Execute(decoded.Value.Operation, now);
             }
-            return GbcsCodec.EncodeResponse(new GbcsHeader(NextCounter(now), id, acb), outcome, macKey!);
+            return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), outcome, macKey!);
         }
 
         private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)
@@ -403,7 +404,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
-            return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(NextCounter(now), id), meter.Execute(decoded.Value!, now)));
+            return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(decoded.Header.Sequence, id), meter.Execute(decoded.Value!, now)));
         }
     }
 }

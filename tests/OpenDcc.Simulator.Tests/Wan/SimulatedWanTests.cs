@@ -50,15 +50,26 @@ public sealed class SimulatedWanTests
     }
 
     [Fact]
-    public async Task A_device_of_a_simulator_started_again_answers_with_a_counter_above_the_one_it_answered_with_before()
+    public async Task A_device_of_a_simulator_started_again_alerts_with_a_counter_above_the_one_it_alerted_with_before()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         using var before = new SimulatedWan(new SimulatedFleet(5, 1), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
-        var first = await CounterOfAnswerAsync(before, acbKey, 1);
+        var first = await CountersOfOutageAlertsAsync(before, acbKey);
         clock.AdvanceMilliseconds(1);
         using var after = new SimulatedWan(new SimulatedFleet(5, 1), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
 
-        Assert.True(await CounterOfAnswerAsync(after, acbKey, 2) > first);
+        var second = await CountersOfOutageAlertsAsync(after, acbKey);
+        Assert.True(first[0] < first[1], "a device's alert counter rises");
+        Assert.True(second[0] > first[1], "and keeps rising across a restart of the simulator");
+    }
+
+    [Fact]
+    public async Task A_device_answers_with_the_counter_of_the_command_it_answers()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 1), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+
+        Assert.Equal(7_000_000_000_000_000UL, await CounterOfAnswerAsync(wan, acbKey, 7_000_000_000_000_000UL));
     }
 
     [Fact]
@@ -87,6 +98,34 @@ public sealed class SimulatedWanTests
         var answer = GbcsCodec.DecodeResponse(await wan.ExchangeAsync(meter, command, CancellationToken.None), key);
         Assert.True(answer.Succeeded, answer.Reason);
         return answer.Header.Counter;
+    }
+
+    /// <summary>Cuts site 0's power for ten minutes and returns the counters of its meter's outage and restoration alerts.</summary>
+    private async Task<ulong[]> CountersOfOutageAlertsAsync(SimulatedWan wan, ECDiffieHellman acbKey)
+    {
+        var meter = wan.Fleet[0].ElectricityMeter.Id;
+        var alerts = new AlertFrames();
+        wan.Attach(alerts);
+        await wan.PowerOutageAsync(meter, clock.GetCurrentInstant() - Duration.FromMinutes(10), clock.GetCurrentInstant());
+        using var devicePublic = wan.FindKeyAgreementKey(meter)!;
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Acb, meter);
+        return [.. alerts.Frames.Select(frame =>
+        {
+            var alert = GbcsCodec.DecodeAlert(frame, key);
+            Assert.True(alert.Succeeded, alert.Reason);
+            return alert.Header.Counter;
+        })];
+    }
+
+    private sealed class AlertFrames : OpenDcc.Core.Alerts.IDeviceAlertSink
+    {
+        public List<byte[]> Frames { get; } = [];
+
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+        {
+            Frames.Add(message);
+            return Task.CompletedTask;
+        }
     }
 
     private static byte[] PublicKey(SimulatedWan wan, Eui64 device)

@@ -21,15 +21,20 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
 
     private readonly byte[] secret = translationSecret.Length >= 32 ? translationSecret : throw new ArgumentException("the translation secret needs at least 32 bytes", nameof(translationSecret));
     private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
-    private readonly EarlySmartSequenceGuard sequences = new();
+    private readonly EarlySmartSequenceGuard alertSequences = new();
+    private readonly AwaitedAnswers answers = new();
     private long translatedCounter;
 
     public string Name => AdapterName;
 
     public bool Carries(DeviceOperation operation, DeviceType type) => type is DeviceType.ESME or DeviceType.GSME;
 
-    public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter) =>
-        Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeCommand(new EarlySmartHeader(counter, device), operation));
+    public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
+    {
+        var line = Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeCommand(new EarlySmartHeader(counter, device), operation));
+        answers.Expect(device, counter);
+        return line;
+    }
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
@@ -45,13 +50,13 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         var response = EarlySmartCodec.DecodeResponse(line);
         if (response.Succeeded)
         {
-            return (DeviceMessage?)Accept(response.Header, device)
+            return (DeviceMessage?)AcceptAnswer(response.Header, device)
                 ?? new DeviceMessage.Answer(response.Value!, GbcsCodec.EncodeResponse(TranslatedHeader(device), response.Value!, KeyFor(device)));
         }
         var alert = EarlySmartCodec.DecodeAlert(line);
         if (alert.Succeeded)
         {
-            return (DeviceMessage?)Accept(alert.Header, device)
+            return (DeviceMessage?)AcceptAlert(alert.Header, device)
                 ?? new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, KeyFor(device)));
         }
         return new DeviceMessage.Unreadable(response.Reason ?? "not an early-smart line");
@@ -72,6 +77,13 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         return response.Succeeded && response.Header.Originator == device && response.Header.Recipient == acb ? response.Value : null;
     }
 
+    public void Release(Eui64 device)
+    {
+        // Derived again from the secret when next needed; not disposed, as an alert being translated may hold it.
+        keys.TryRemove(device, out _);
+        answers.Forget(device);
+    }
+
     public void Dispose()
     {
         foreach (var key in keys.Values)
@@ -82,12 +94,15 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
 
     private GbcsHeader TranslatedHeader(Eui64 device) => new((ulong)Interlocked.Increment(ref translatedCounter), device, acb);
 
-    private DeviceMessage.Unreadable? Accept(EarlySmartHeader header, Eui64 device)
-    {
-        if (header.Device != device)
-        {
-            return new DeviceMessage.Unreadable($"the line is from {header.Device}, not {device}");
-        }
-        return sequences.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {sequences.LastAccepted(device)}");
-    }
+    /// <summary>Null when the line comes from the device and answers the command in flight to it (its sequence is the command's).</summary>
+    private DeviceMessage.Unreadable? AcceptAnswer(EarlySmartHeader header, Eui64 device) =>
+        Misaddressed(header, device) ?? (answers.TryAccept(device, header.Sequence) ? null
+            : new DeviceMessage.Unreadable($"not the answer to the command in flight: sequence {header.Sequence} from {device}, awaited {answers.Awaited(device)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}"));
+
+    private DeviceMessage.Unreadable? AcceptAlert(EarlySmartHeader header, Eui64 device) =>
+        Misaddressed(header, device) ?? (alertSequences.TryAccept(header) ? null
+            : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {alertSequences.LastAccepted(device)}"));
+
+    private static DeviceMessage.Unreadable? Misaddressed(EarlySmartHeader header, Eui64 device) =>
+        header.Device != device ? new DeviceMessage.Unreadable($"the line is from {header.Device}, not {device}") : null;
 }

@@ -9,9 +9,9 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// The reference adapter for GBCS-like devices (ESME, GSME): each operation becomes a <see cref="GbcsCodec"/>
 /// command frame from the Access Control Broker, MACed with the key the ACB shares with that device (ECDH P-256 of
 /// the ACB's key-agreement key and the device's, through the SHA-256 KDF); the device's answer is checked (MAC, and
-/// a counter that must rise) and goes to the user as the DUIS GBCSPayload unchanged, as GBCS answers do. Critical
-/// commands are GBCS critical-command frames (GbcsCodec.Critical.cs): a pre-command at Transform, signed by the
-/// user, MACed here.
+/// the counter of the command it answers, as a GBCS response carries its command's) and goes to the user as the DUIS
+/// GBCSPayload unchanged, as GBCS answers do; an alert's counter, the device's own, must rise. Critical commands are
+/// GBCS critical-command frames (GbcsCodec.Critical.cs): a pre-command at Transform, signed by the user, MACed here.
 /// </summary>
 public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreement, IDeviceKeyDirectory deviceKeys) : ITranslationAdapter, ICriticalCommandTranslation, IDisposable
 {
@@ -22,14 +22,19 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     private readonly IDeviceKeyDirectory deviceKeys = deviceKeys;
 
     private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
-    private readonly GbcsCounterGuard deviceCounters = new();
+    private readonly GbcsCounterGuard alertCounters = new();
+    private readonly AwaitedAnswers answers = new();
 
     public string Name => AdapterName;
 
     public bool Carries(DeviceOperation operation, DeviceType type) => type is DeviceType.ESME or DeviceType.GSME;
 
-    public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter) =>
-        GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
+    public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
+    {
+        var frame = GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
+        answers.Expect(device, counter);
+        return frame;
+    }
 
     public byte[] ToPreCommand(DeviceOperation operation, Eui64 device, Eui64 remoteParty, ulong counter) =>
         GbcsCodec.EncodePreCommand(new GbcsHeader(counter, remoteParty, device), operation);
@@ -46,7 +51,17 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         return new SignedPreCommand(read.Value.Operation, read.Header.Originator, read.Header.Recipient, read.Header.Counter, read.Value.SignedContent, read.Value.Signature);
     }
 
-    public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device) => GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
+    public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device)
+    {
+        var frame = GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
+        // Its counter is the user's, set at Transform; the answer carries it.
+        var read = GbcsCodec.ReadPreCommand(signedPreCommand);
+        if (read.Succeeded)
+        {
+            answers.Expect(device, read.Header.Counter);
+        }
+        return frame;
+    }
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
@@ -64,11 +79,18 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             var alert = GbcsCodec.DecodeAlert(message, key);
             return !alert.Succeeded ? new DeviceMessage.Unreadable(alert.Reason!)
-                : (DeviceMessage?)Accept(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray());
+                : (DeviceMessage?)AcceptAlert(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray());
         }
         var response = GbcsCodec.DecodeResponse(message, key);
         return !response.Succeeded ? new DeviceMessage.Unreadable(response.Reason!)
-            : (DeviceMessage?)Accept(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
+            : (DeviceMessage?)AcceptAnswer(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
+    }
+
+    public void Release(Eui64 device)
+    {
+        // Not disposed: an alert being read may hold it; its native context goes with the garbage collector.
+        keys.TryRemove(device, out _);
+        answers.Forget(device);
     }
 
     public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
@@ -95,15 +117,20 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         }
     }
 
+    /// <summary>Null when the frame comes from the device and answers the command in flight to it; otherwise why it is refused.</summary>
+    private DeviceMessage.Unreadable? AcceptAnswer(GbcsHeader header, Eui64 device) =>
+        Misaddressed(header, device) ?? (answers.TryAccept(device, header.Counter) ? null
+            : new DeviceMessage.Unreadable($"not the answer to the command in flight: counter {header.Counter} from {device}, awaited {answers.Awaited(device)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}"));
+
     /// <summary>Null when the frame comes from the device and its counter is new; otherwise why it is refused.</summary>
-    private DeviceMessage.Unreadable? Accept(GbcsHeader header, Eui64 device)
-    {
-        if (header.Originator != device || header.Recipient != acb)
-        {
-            return new DeviceMessage.Unreadable($"the frame is from {header.Originator} to {header.Recipient}, not from {device} to {acb}");
-        }
-        return deviceCounters.TryAccept(header) ? null : new DeviceMessage.Unreadable($"replayed frame: counter {header.Counter} from {device} is not above {deviceCounters.LastAccepted(device)}");
-    }
+    private DeviceMessage.Unreadable? AcceptAlert(GbcsHeader header, Eui64 device) =>
+        Misaddressed(header, device) ?? (alertCounters.TryAccept(header) ? null
+            : new DeviceMessage.Unreadable($"replayed frame: counter {header.Counter} from {device} is not above {alertCounters.LastAccepted(device)}"));
+
+    private DeviceMessage.Unreadable? Misaddressed(GbcsHeader header, Eui64 device) =>
+        header.Originator != device || header.Recipient != acb
+            ? new DeviceMessage.Unreadable($"the frame is from {header.Originator} to {header.Recipient}, not from {device} to {acb}")
+            : null;
 
     private GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, self) =>
     {
