@@ -19,7 +19,7 @@ public sealed class AnswerPayloadReadBackTests
     public void An_early_smart_answer_reads_back_as_what_the_meter_said_any_number_of_times()
     {
         using var adapter = new EarlySmartReferenceAdapter(Acb, RandomNumberGenerator.GetBytes(32));
-        var answer = Assert.IsType<DeviceMessage.Answer>(adapter.FromDevice(Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(7, Meter), Reading)), Meter));
+        var answer = Answer(adapter);
 
         Assert.Equal(Reading, adapter.ReadAnswerPayload(answer.DuisPayload.Span, Meter));
         Assert.Equal(Reading, adapter.ReadAnswerPayload(answer.DuisPayload.Span, Meter));
@@ -29,7 +29,7 @@ public sealed class AnswerPayloadReadBackTests
     public void A_payload_changed_in_one_byte_or_read_as_another_meters_does_not_read_back()
     {
         using var adapter = new EarlySmartReferenceAdapter(Acb, RandomNumberGenerator.GetBytes(32));
-        var answer = Assert.IsType<DeviceMessage.Answer>(adapter.FromDevice(Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(7, Meter), Reading)), Meter));
+        var answer = Answer(adapter);
         var changed = answer.DuisPayload.ToArray();
         changed[^20] ^= 0x01;
 
@@ -43,6 +43,13 @@ public sealed class AnswerPayloadReadBackTests
         ITranslationAdapter adapter = new NoReadBack();
 
         Assert.Null(adapter.ReadAnswerPayload([1, 2, 3], Meter));
+    }
+
+    /// <summary>The meter's answer to the command in flight to it (its sequence is the command's counter).</summary>
+    private static DeviceMessage.Answer Answer(EarlySmartReferenceAdapter adapter)
+    {
+        adapter.ToDevice(new DeviceOperation.ReadNetworkData(), Meter, 7);
+        return Assert.IsType<DeviceMessage.Answer>(adapter.FromDevice(Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(7, Meter), Reading)), Meter));
     }
 
     private sealed class NoReadBack : ITranslationAdapter
