@@ -123,7 +123,7 @@ internal static class DemoCommand
                     new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),
                     new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant()))));
             await SendAsync("Top Up Device", Supplier, Electricity, 1, "2.2", DuisEndpoint.SendCommand, body: new XElement(Sr + "UTRN", "00050073946144332041"));
-            await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Electricity, 1, "11.1", DuisEndpoint.SendCommand,
+            await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Eui64Defaults.Dsp, 8, "11.1", DuisEndpoint.NonDevice,
                 body: [new XElement(Sr + "FirmwareImage", Convert.ToBase64String("OpenDcc demo firmware 1.1.0"u8)), new XElement(Sr + "FirmwareVersion", "1.1.0"), new XElement(Sr + "DeviceIDList", Electricity.ToString())]);
             await SendAsync("Read Firmware Version", Supplier, Electricity, 1, "11.2", DuisEndpoint.SendCommand);
             await SendAsync("Read Inventory", Supplier, Eui64Defaults.Dsp, 8, "8.2", DuisEndpoint.NonDevice, body: new XElement(Sr + "DeviceID", Gas.ToString()));
