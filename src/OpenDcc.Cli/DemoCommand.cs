@@ -165,10 +165,12 @@ internal static class DemoCommand
                         Markup.Escape($"alert {code}: {(code == "8F35" ? "power outage" : code == "8F36" ? "power restored" : "device alert")}"));
                     continue;
                 }
-                var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), responseId.Originator, Eui64Defaults.Dsp) is { Succeeded: true } answer
+                // 11.1 went to the DCC, which sent the image to the one meter the demo lists; the answer is that meter's.
+                var device = responseId.Originator == Eui64Defaults.Dsp ? Electricity : responseId.Originator;
+                var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), device, Eui64Defaults.Dsp) is { Succeeded: true } answer
                     ? Describe(answer.Value!)
                     : "";
-                asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {responseId.Originator}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
+                asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {device}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
             }
             context.Console.Write(asyncTable);
             var log = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
