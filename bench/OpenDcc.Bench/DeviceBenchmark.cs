@@ -44,7 +44,7 @@ internal static class DeviceBenchmark
         var grains = hub.App.Services.GetRequiredService<IGrainFactory>();
         var variant = ServiceCatalogue.Duis["4.1.1"];
         Console.WriteLine($"device-path: {meters.Count} devices x one 4.1.1 each per round, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        const int warmUpRounds = 4;
+        const int warmUpRounds = 8;
         var pathRates = new List<double>();
         var grainRates = new List<double>();
         var pathCpu = new List<double>();

@@ -126,7 +126,7 @@ internal static class DemoCommand
                     new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),
                     new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant()))));
             await SendAsync("Top Up Device", Supplier, Electricity, 1, "2.2", DuisEndpoint.SendCommand, body: new XElement(Sr + "UTRN", "00050073946144332041"));
-            await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Electricity, 1, "11.1", DuisEndpoint.SendCommand,
+            await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Eui64Defaults.Dsp, 8, "11.1", DuisEndpoint.NonDevice,
                 body: [new XElement(Sr + "FirmwareImage", Convert.ToBase64String("OpenDcc demo firmware 1.1.0"u8)), new XElement(Sr + "FirmwareVersion", "1.1.0"), new XElement(Sr + "DeviceIDList", Electricity.ToString())]);
             await SendAsync("Read Firmware Version", Supplier, Electricity, 1, "11.2", DuisEndpoint.SendCommand);
             await SendAsync("Read Inventory", Supplier, Eui64Defaults.Dsp, 8, "8.2", DuisEndpoint.NonDevice, body: new XElement(Sr + "DeviceID", Gas.ToString()));
@@ -168,10 +168,12 @@ internal static class DemoCommand
                         Markup.Escape($"alert {code}: {(code == "8F35" ? "power outage" : code == "8F36" ? "power restored" : "device alert")}"));
                     continue;
                 }
-                var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), responseId.Originator, Eui64Defaults.Dsp) is { Succeeded: true } answer
+                // 11.1 went to the DCC, which sent the image to the one meter the demo lists; the answer is that meter's.
+                var device = responseId.Originator == Eui64Defaults.Dsp ? Electricity : responseId.Originator;
+                var said = doc.Descendants(Sr + "GBCSPayload").SingleOrDefault() is { } payload && world.ReadAnswer(Convert.FromBase64String(payload.Value), device, Eui64Defaults.Dsp) is { Succeeded: true } answer
                     ? Describe(answer.Value!)
                     : "";
-                asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {responseId.Originator}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
+                asyncTable.AddRow(Markup.Escape($"{doc.Descendants(Sr + "ServiceReferenceVariant").Single().Value} from {device}"), doc.Descendants(Sr + "ResponseCode").Single().Value, Markup.Escape(said));
             }
             context.Console.Write(asyncTable);
             await ShowSmartGridReadAsync(context, store, app.Services.GetRequiredService<IPartyStore>(), world, http, ct);

@@ -19,6 +19,8 @@ public sealed class DemoCommandTests : IDisposable
         // The critical commands reached the meter: its supply went off with the signed Disable Supply and back on with the signed Enable Supply.
         Assert.Matches(@"Enabled\s+before;\s+Disabled\s+after\s+the\s+signed\s+Disable\s+Supply", output);
         Assert.Matches(@"Enabled\s+after\s+the\s+signed\s+Enable\s+Supply", output);
+        // The firmware went to the DCC (11.1, CV 8) and on to the meter, which then reports it pending.
+        Assert.Matches(@"1\.1\.0\s+pending", output);
         Assert.Matches(@"Message log: \d+ entries, chain intact", output);
         Assert.Matches(@"Smart grid: the network operator's aggregate voltage read[\s\S]*GSP group\s+_[A-P]", output);
         Assert.Matches(@"(\d+) meters asked, \1 answered, 0 unreachable, 0 outstanding", output);

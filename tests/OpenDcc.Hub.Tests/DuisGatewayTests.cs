@@ -46,6 +46,33 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_firmware_is_sent_to_the_dcc_and_distributed_to_each_listed_meter_which_then_runs_the_version_pending()
+    {
+        var image = Convert.ToBase64String("OpenDcc test firmware 2.0.0"u8);
+        var counter = hub.NextCounter();
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1",
+            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList>"));
+        Assert.Equal("I99", code);
+
+        var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
+        Assert.Equal($"{Dsp}:{Supplier}:{counter}", XDocument.Parse(asynchronous).Descendants(Sr + "ResponseID").Single().Value);
+        var version = Assert.IsType<DeviceOutcome.FirmwareVersion>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadFirmwareVersion(), SystemClock.Instance.GetCurrentInstant()));
+        Assert.Equal("2.0.0", version.Pending);
+    }
+
+    [Fact]
+    public async Task Update_firmware_naming_a_device_not_in_the_inventory_is_refused_E19_and_nothing_is_sent()
+    {
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",
+            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>AAAA</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>00-DB-00-00-00-00-00-01</sr:DeviceIDList>"));
+
+        Assert.Equal("E19", code);
+        var version = Assert.IsType<DeviceOutcome.FirmwareVersion>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadFirmwareVersion(), SystemClock.Instance.GetCurrentInstant()));
+        Assert.Null(version.Pending);
+    }
+
+    [Fact]
     public async Task An_early_smart_meter_is_reached_in_its_own_text_format_and_its_answer_comes_back_translated_to_gbcs()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "4.1.1"));

@@ -94,6 +94,10 @@ public sealed class DuisGateway(
             return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, decision.Refusal!.Code, clock.GetCurrentInstant()), $"{decision.Refusal.Code} {decision.Reason}", cancellationToken);
         }
 
+        if (request.Variant.Id == FirmwareDistribution)
+        {
+            return await DistributeFirmwareAsync(received, message, request, user!, cancellationToken);
+        }
         if (request.IsNonDevice)
         {
             var (response, outcome) = InventoryServiceRequests.Handles(request.Variant.Id)
@@ -127,6 +131,50 @@ public sealed class DuisGateway(
         }
     }
 
+
+    /// <summary>11.1 Update Firmware: a non-device request (CV 8, to the DCC) naming the devices to update in its body.</summary>
+    private const string FirmwareDistribution = "11.1";
+
+    /// <summary>
+    /// 11.1 Update Firmware: the DCC distributes the image to each device in the body's DeviceIDList over the SM WAN;
+    /// each device's answer reaches the user as an asynchronous response to this request. Every listed device must be
+    /// in the inventory (E19 otherwise, nothing sent); one the device side refuses gets its code, naming those already
+    /// queued.
+    /// </summary>
+    private async Task<GatewayReply> DistributeFirmwareAsync(Instant received, ReadOnlyMemory<byte> message, DuisRequest request, DccUser user, CancellationToken cancellationToken)
+    {
+        var listed = request.Body.Elements(DuisNamespaces.Sr + "DeviceIDList").Select(e => e.Value.Trim()).ToList();
+        var ids = new List<Eui64>();
+        foreach (var text in listed)
+        {
+            if (!Eui64.TryParse(text, out var id))
+            {
+                return await RespondAsync(received, message, user.Id, DuisResponse.For(request, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} 11.1 DeviceIDList: '{text}' is not an EUI-64", cancellationToken);
+            }
+            ids.Add(id);
+        }
+        if (ids.Count == 0)
+        {
+            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList", cancellationToken);
+        }
+        var found = await inventory.FindDevicesAsync(ids, cancellationToken);
+        if (ids.Distinct().Where(id => found.All(d => d.Id != id)).ToList() is { Count: > 0 } unknown)
+        {
+            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.DeviceDoesNotExist.Code, clock.GetCurrentInstant()),
+                $"{ResponseCode.DeviceDoesNotExist.Code} not in the smart metering inventory: {string.Join(", ", unknown)}", cancellationToken);
+        }
+        var queued = new List<Eui64>();
+        foreach (var device in found)
+        {
+            if (await devices.SubmitAsync(request, user, device, cancellationToken) is { } refusal)
+            {
+                return await RespondAsync(received, message, user.Id, DuisResponse.For(request, refusal.Code, clock.GetCurrentInstant()),
+                    $"{refusal.Code} {device.Id}: {refusal.Reason}{(queued.Count > 0 ? $" (already queued: {string.Join(", ", queued)})" : "")}", cancellationToken);
+            }
+            queued.Add(device.Id);
+        }
+        return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), $"I99 firmware to {string.Join(", ", queued)}", cancellationToken);
+    }
 
     private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken)
     {

@@ -35,8 +35,7 @@ public sealed class SimulatedSite
         InitialCreditPence = 500 + SeedMix.Below(SeedMix.Mix(siteSeed, 0xC4), 2_001);
         // On one of the 14 DNOs' networks (distributor IDs 10–23), numbered by site so that every MPAN and MPRN differs.
         Mpan = Mpan.Create(10 + SeedMix.Below(SeedMix.Mix(siteSeed, 0xD1), 14), 1_000_000_000L + number);
-        var mprnBody = (10_000_000 + number).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Mprn = Mprn.Parse(mprnBody + Mprn.ComputeCheckDigits(mprnBody).ToString("D2", System.Globalization.CultureInfo.InvariantCulture));
+
         ElectricityMeter = new SimulatedElectricityMeter(this, identities.IdOf(number, DeviceType.ESME), fleetSeed);
         GasMeter = new SimulatedGasMeter(this, identities.IdOf(number, DeviceType.GSME), fleetSeed);
     }
@@ -46,8 +45,15 @@ public sealed class SimulatedSite
     /// <summary>The electricity metering point the site's ESME serves.</summary>
     public Mpan Mpan { get; }
 
-    /// <summary>The gas metering point the site's GSME serves.</summary>
-    public Mprn Mprn { get; }
+    /// <summary>The gas metering point the site's GSME serves: made when asked, as a fleet of 100,000 sites keeps no strings per site.</summary>
+    public Mprn Mprn
+    {
+        get
+        {
+            var body = (10_000_000 + Number).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Mprn.Parse(body + Mprn.ComputeCheckDigits(body).ToString("D2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
 
     /// <summary>Local midnight of the day the meters were installed; consumption counts from here.</summary>
     public Instant InstalledAt { get; }
