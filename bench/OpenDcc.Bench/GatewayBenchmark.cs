@@ -60,6 +60,8 @@ internal static class GatewayBenchmark
             var cryptoRates = new List<double>();
             var p50s = new List<double>();
             var p99s = new List<double>();
+            var gatewayCpus = new List<double>();
+            var cryptoCpus = new List<double>();
             const int warmUpRounds = 4;
             // Every round's requests are signed before the first clock starts: the users' signing is their cost, not
             // the hub's, and signing between rounds would leave its garbage to the next one.
@@ -70,6 +72,8 @@ internal static class GatewayBenchmark
             {
                 var batches = rounds[round + warmUpRounds - 1];
                 var latencies = new double[args.Users * args.RequestsPerUser];
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var allocatedBefore = GC.GetTotalAllocatedBytes();
                 var watch = Stopwatch.StartNew();
                 await Task.WhenAll(batches.Select((batch, b) => Task.Run(async () =>
                 {
@@ -85,22 +89,26 @@ internal static class GatewayBenchmark
                     }
                 })));
                 var gatewayRate = latencies.Length / watch.Elapsed.TotalSeconds;
+                var gatewayCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / latencies.Length;
+                var gatewayAllocated = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / latencies.Length;
                 Array.Sort(latencies);
 
-                var cryptoRate = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
+                var (cryptoRate, cryptoCpu) = Environment.GetEnvironmentVariable("OPENDCC_BENCH_GATEWAY_ONLY") is not null ? (1, 1) : await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
                 if (round <= 0)
                 {
-                    Console.WriteLine($"  warm-up: gateway {gatewayRate,8:N0} req/s, crypto only {cryptoRate,8:N0} req/s (not counted)");
+                    Console.WriteLine($"  warm-up: gateway {gatewayRate,8:N0} req/s ({gatewayCpu:F0} µs CPU, {gatewayAllocated:F1} KiB allocated), crypto only {cryptoRate,8:N0} req/s ({cryptoCpu:F0} µs CPU) (not counted)");
                     continue;
                 }
                 gatewayRates.Add(gatewayRate);
                 cryptoRates.Add(cryptoRate);
                 p50s.Add(latencies[latencies.Length / 2]);
                 p99s.Add(latencies[(int)(latencies.Length * 0.99)]);
-                Console.WriteLine($"  round {round}: gateway {gatewayRate,8:N0} req/s (p50 {p50s[^1]:F1} ms, p99 {p99s[^1]:F1} ms)   crypto only {cryptoRate,8:N0} req/s   ratio {gatewayRate / cryptoRate:F2}");
+                gatewayCpus.Add(gatewayCpu);
+                cryptoCpus.Add(cryptoCpu);
+                Console.WriteLine($"  round {round}: gateway {gatewayRate,8:N0} req/s (p50 {p50s[^1]:F1} ms, p99 {p99s[^1]:F1} ms, {gatewayCpu:F0} µs CPU, {gatewayAllocated:F1} KiB allocated)   crypto only {cryptoRate,8:N0} req/s ({cryptoCpu:F0} µs CPU)   ratio {gatewayRate / cryptoRate:F2}");
             }
             var ratio = Median(gatewayRates) / Median(cryptoRates);
-            Console.WriteLine($"gateway: {Median(gatewayRates):N0} req/s, p50 {Median(p50s):F1} ms, p99 {Median(p99s):F1} ms; crypto-only bound {Median(cryptoRates):N0} req/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")})");
+            Console.WriteLine($"gateway: {Median(gatewayRates):N0} req/s, p50 {Median(p50s):F1} ms, p99 {Median(p99s):F1} ms; crypto-only bound {Median(cryptoRates):N0} req/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")}); CPU per request: gateway {Median(gatewayCpus):F0} µs (the benchmark's HTTP client included), crypto only {Median(cryptoCpus):F0} µs");
             foreach (var key in signingKeys)
             {
                 key.Dispose();
@@ -129,12 +137,13 @@ internal static class GatewayBenchmark
     /// of their certificates before the clock starts, a chunk at a time so that a heap of parsed documents does not
     /// slow the measured work down.
     /// </summary>
-    private static async Task<double> CryptoOnlyAsync(List<byte[]> requests, List<(Eui64 Id, X509Certificate2 Key)> users, X509Certificate2 dsp, ServiceReferenceVariant variant)
+    private static async Task<(double Rate, double CpuMicroseconds)> CryptoOnlyAsync(List<byte[]> requests, List<(Eui64 Id, X509Certificate2 Key)> users, X509Certificate2 dsp, ServiceReferenceVariant variant)
     {
         const int chunkSize = 512;
         var keys = users.ToDictionary(u => OrganisationCertificate.FromX509(u.Key).SerialNumber, u => XmlSignatureKey.ForVerifying(u.Key));
         using var dspKey = XmlSignatureKey.ForSigning(dsp);
         var elapsed = TimeSpan.Zero;
+        var cpu = TimeSpan.Zero;
         foreach (var chunk in requests.Chunk(chunkSize))
         {
             var documents = chunk.Select(r => DuisSignature.Load(r)).ToList();
@@ -144,6 +153,7 @@ internal static class GatewayBenchmark
                 return DuisSignature.Load(new DuisResponse(id, "I99", Instant.FromUnixTimeSeconds(0), variant.ServiceReference, variant.Id, new ResponsePayload.None()).ToCanonicalXml());
             }).ToList();
             var next = -1;
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, Environment.ProcessorCount).Select(_ => Task.Run(async () =>
             {
@@ -159,12 +169,13 @@ internal static class GatewayBenchmark
                 }
             })));
             elapsed += watch.Elapsed;
+            cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         }
         foreach (var key in keys.Values)
         {
             key.Dispose();
         }
-        return requests.Count / elapsed.TotalSeconds;
+        return (requests.Count / elapsed.TotalSeconds, cpu.TotalMicroseconds / requests.Count);
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);

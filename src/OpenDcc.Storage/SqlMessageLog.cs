@@ -18,6 +18,12 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     /// <summary>Selects the head row, locking it until the transaction ends.</summary>
     protected abstract string SelectHeadForUpdate { get; }
 
+    /// <summary>The payload as an array for a parameter, without a copy when the memory is a whole array (as signed messages and request bodies are).</summary>
+    protected static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
+
     protected abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
 
     // The gate keeps one appender at a time inside this process (on SQLite, one writer of any kind); the database

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Xml;
 using System.Xml.Linq;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
@@ -28,4 +30,35 @@ public sealed record DuisRequest(
     XElement Body)
 {
     public bool IsNonDevice => Variant.IsNonDevice;
+
+    /// <summary>The body element as XML text (no declaration, no formatting), for a grain call that carries it.</summary>
+    public string BodyText() => BodyWriter.Write(Body);
+
+    /// <summary>
+    /// Writes elements as text through one writer per thread: a fresh <see cref="XmlWriter"/> per element (as
+    /// <see cref="XElement.ToString()"/> makes) allocates buffers many times the size of a DUIS body.
+    /// </summary>
+    private static class BodyWriter
+    {
+        [ThreadStatic]
+        private static (XmlWriter Writer, StringBuilder Text)? current;
+
+        public static string Write(XElement element)
+        {
+            var (writer, text) = current ?? Create();
+            current = null;
+            element.WriteTo(writer);
+            writer.Flush();
+            var result = text.ToString();
+            // Only a writer that finished its element is kept; one an exception left half-way is dropped.
+            current = (writer, text.Clear());
+            return result;
+        }
+
+        private static (XmlWriter, StringBuilder) Create()
+        {
+            var text = new StringBuilder(512);
+            return (XmlWriter.Create(new StringWriter(text, System.Globalization.CultureInfo.InvariantCulture), new XmlWriterSettings { OmitXmlDeclaration = true, ConformanceLevel = ConformanceLevel.Fragment }), text);
+        }
+    }
 }

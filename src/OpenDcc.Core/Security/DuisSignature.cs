@@ -166,7 +166,7 @@ public static class DuisSignature
         var digestValue = Convert.ToBase64String(SHA256.HashData(canonicalDocument));
         var signedInfo = new CanonicalXmlBuilder(1024);
         WriteSignedInfo(signedInfo, digestValue, declareDs: true);
-        var signatureValue = signer.SignHash(SHA256.HashData(Encoding.UTF8.GetBytes(signedInfo.ToString())));
+        var signatureValue = signer.SignHash(SHA256.HashData(signedInfo.ToBytes()));
 
         var signature = new CanonicalXmlBuilder(1536).Start($"{Prefix}:Signature", (Prefix, XmlDsigNamespace));
         WriteSignedInfo(signature, digestValue, declareDs: false);
@@ -294,9 +294,26 @@ public static class DuisSignature
     public static string NormaliseIssuerName(string issuerName)
     {
         ArgumentNullException.ThrowIfNull(issuerName);
+        if (NormalisedIssuers.TryGetValue(issuerName, out var known))
+        {
+            return known;
+        }
         // Parsing and Reversed decoding both take the most significant RDN last, as .NET formats Issuer.
-        return new X500DistinguishedName(issuerName).Decode(X500DistinguishedNameFlags.Reversed);
+        var normalised = new X500DistinguishedName(issuerName).Decode(X500DistinguishedNameFlags.Reversed);
+        if (NormalisedIssuers.Count < MaxNormalisedIssuers)
+        {
+            NormalisedIssuers.TryAdd(issuerName, normalised);
+        }
+        return normalised;
     }
+
+    /// <summary>
+    /// Every signed request names its issuer, and there are few issuers (the SMKI CAs): parsing the name once each
+    /// takes the ASN.1 work off the request path. Bounded, so names sent at random cannot grow it without end.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> NormalisedIssuers = new(StringComparer.Ordinal);
+
+    private const int MaxNormalisedIssuers = 256;
 
     /// <summary>
     /// The issuer name written into <c>X509IssuerName</c>: most significant RDN last and no space after the

@@ -39,6 +39,14 @@ public sealed record QueuedCommand(
     /// <summary>For a critical command (CV 5): the user's signed pre-command, checked at submission; the ACB protects it as it goes.</summary>
     [Id(11)]
     public byte[]? SignedPreCommand { get; init; }
+
+    /// <summary>
+    /// The operation read from <see cref="Body"/> at submission. Not serialized: a call to a grain in this process hands
+    /// the record over as it is (it is immutable), so the grain need not parse the body again; a grain on another silo
+    /// gets null here and reads the operation from the body.
+    /// </summary>
+    [field: NonSerialized]
+    public DeviceOperation? Operation { get; init; }
 }
 
 /// <summary>
@@ -144,7 +152,11 @@ internal sealed class CommsHubGrain(
         }
         else
         {
-            if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out operation, out var failure))
+            if (command.Operation is { } submitted)
+            {
+                operation = submitted;
+            }
+            else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out operation, out var failure))
             {
                 // Checked at submission; a body that reads there reads here.
                 await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);

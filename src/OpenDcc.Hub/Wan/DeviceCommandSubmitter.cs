@@ -63,14 +63,14 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
             request.RequestId.ToString(),
             request.Variant.Id,
             request.SchemaVersion,
-            request.Body.ToString(System.Xml.Linq.SaveOptions.DisableFormatting),
+            request.BodyText(),
             user.Id.ToString(),
             user.ResponseUrl?.ToString(),
             CommandPriorities.Of(request.Variant, operation),
             device.Model,
             device.Type,
             device.Id.ToString(),
-            device.Region ?? WanRegion.Central) { SignedPreCommand = signedPreCommand }).WaitAsync(cancellationToken);
+            device.Region ?? WanRegion.Central) { SignedPreCommand = signedPreCommand, Operation = operation }).WaitAsync(cancellationToken);
         return null;
     }
 

@@ -23,7 +23,7 @@ internal sealed class PostgresMessageLog(Func<CancellationToken, Task<DbConnecti
             await WriteNullableAsync(importer, r.User?.ToString(), cancellationToken);
             await WriteNullableAsync(importer, r.Correlation, cancellationToken);
             await importer.WriteAsync(r.Outcome, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(r.Payload.ToArray(), NpgsqlDbType.Bytea, cancellationToken);
+            await importer.WriteAsync(PayloadBytes(r.Payload), NpgsqlDbType.Bytea, cancellationToken);
             await importer.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea, cancellationToken);
             await importer.WriteAsync(entry.Hash, NpgsqlDbType.Bytea, cancellationToken);
         }

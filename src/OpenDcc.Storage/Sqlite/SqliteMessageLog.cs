@@ -32,7 +32,7 @@ internal sealed class SqliteMessageLog(Func<CancellationToken, Task<DbConnection
             u.Value = (object?)r.User?.ToString() ?? DBNull.Value;
             c.Value = (object?)r.Correlation ?? DBNull.Value;
             o.Value = r.Outcome;
-            p.Value = r.Payload.ToArray();
+            p.Value = PayloadBytes(r.Payload);
             ph.Value = entry.PreviousHash;
             h.Value = entry.Hash;
             await insert.ExecuteNonQueryAsync(cancellationToken);
