@@ -93,7 +93,7 @@ internal static class GatewayBenchmark
                 var gatewayAllocated = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / latencies.Length;
                 Array.Sort(latencies);
 
-                var (cryptoRate, cryptoCpu) = Environment.GetEnvironmentVariable("OPENDCC_BENCH_GATEWAY_ONLY") is not null ? (1, 1) : await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
+                var (cryptoRate, cryptoCpu) = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
                 if (round <= 0)
                 {
                     Console.WriteLine($"  warm-up: gateway {gatewayRate,8:N0} req/s ({gatewayCpu:F0} µs CPU, {gatewayAllocated:F1} KiB allocated), crypto only {cryptoRate,8:N0} req/s ({cryptoCpu:F0} µs CPU) (not counted)");
