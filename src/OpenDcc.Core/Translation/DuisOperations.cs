@@ -49,7 +49,7 @@ public static class DuisOperations
             SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
         ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
         ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
-        ["8.1.1"] = body => new DeviceOperation.CommissionDevice(Instant(Required(body, "CurrentDateTime")), Seconds(body, "TolerancePeriod", 0, 86_400)),
+        ["8.1.1"] = body => new DeviceOperation.CommissionDevice(RequiredInstant(body, "CurrentDateTime"), Seconds(body, "TolerancePeriod", 0, 86_400)),
         ["8.7.1"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
         ["8.7.2"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
         ["8.8.1"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
@@ -111,8 +111,8 @@ public static class DuisOperations
     private static DeviceOperation Profile(XElement body)
     {
         var period = body.Element(DuisNamespaces.Sr + "ReadLogPeriod") ?? throw new FormatException("no ReadLogPeriod");
-        var from = Instant(Required(period, "StartDateTime"));
-        var to = Instant(Required(period, "EndDateTime"));
+        var from = RequiredInstant(period, "StartDateTime");
+        var to = RequiredInstant(period, "EndDateTime");
         return to > from ? new DeviceOperation.ReadProfile(from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
     }
 
@@ -157,6 +157,19 @@ public static class DuisOperations
 
     private static string Required(XElement parent, string name) =>
         parent.Element(DuisNamespaces.Sr + name)?.Value.Trim() is { Length: > 0 } value ? value : throw new FormatException($"no {name}");
+
+    private static Instant RequiredInstant(XElement parent, string name)
+    {
+        var text = Required(parent, name);
+        try
+        {
+            return Instant(text);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{name}: {e.Message}", e);
+        }
+    }
 
     /// <summary>DUIS date-times are UTC with a 'Z' and zero to seven fraction digits (the templates write two).</summary>
     private static Instant Instant(string text) =>
