@@ -18,9 +18,9 @@ namespace OpenDcc.Core.Wan;
 /// <see cref="LoopbackWanProtocol"/>: commands go as HTTP/2 requests, many in flight on one connection; alerts
 /// come back on a Server-Sent Events stream. On connecting it gives the WAN the ACB's public key and learns the
 /// WAN's devices (into the inventory) and their public key-agreement keys (<see cref="IDeviceKeyDirectory"/>), as a
-/// DCC learns devices and their certificates, and tells it again what it was told (<see cref="SetAsync"/>). When the connection goes, commands fail as to an unreachable WAN
-/// (<see cref="DeviceUnreachableException"/>, E20 after the grain's retries) and it connects again, every
-/// <see cref="ReconnectDelay"/>, until the WAN is back.
+/// DCC learns devices and their certificates, and tells it again what it was told (<see cref="SetAsync"/>). When
+/// the connection goes, commands fail as to an unreachable WAN (<see cref="DeviceUnreachableException"/>, E20 after
+/// the grain's retries) and it connects again, every <see cref="ReconnectDelay"/>, until the WAN is back.
 /// </summary>
 public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisposable
 {
