@@ -131,18 +131,9 @@ public class CriticalCommandTests : IAsyncLifetime
         Assert.Equal(SupplyState.Enabled, MeterSupply);
     }
 
-    private async Task<byte[]> TransformAsync(string srv, Eui64? device = null)
-    {
-        var (code, response) = await hub.SendAsync(Transform, Request(Supplier, device ?? Meter, hub.NextCounter(), 4, srv));
-        Assert.Equal("I0", code);
-        return Convert.FromBase64String(response.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value);
-    }
+    private Task<byte[]> TransformAsync(string srv, Eui64? device = null) => hub.TransformAsync(device ?? Meter, srv);
 
-    private byte[] Sign(byte[] preCommand)
-    {
-        using var key = hub.SigningKeyOf(Supplier).GetECDsaPrivateKey()!;
-        return GbcsCodec.SignPreCommand(preCommand, key);
-    }
+    private byte[] Sign(byte[] preCommand) => hub.SignPreCommand(preCommand);
 
     /// <summary>Signs the pre-command as the supplier, sends it with CV 5 and returns the asynchronous I0 response.</summary>
     private async Task<string> SendSignedAsync(string srv, byte[] preCommand)

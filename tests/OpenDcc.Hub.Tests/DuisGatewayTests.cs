@@ -73,6 +73,26 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_firmware_naming_a_device_whose_smi_status_does_not_allow_it_is_refused_E5_naming_it_and_nothing_is_sent()
+    {
+        await hub.Store.Inventory.UpdateDeviceAsync(GasMeter, d => d with { Status = SmiStatus.Decommissioned }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",
+            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>AAAA</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>{GasMeter}</sr:DeviceIDList>"));
+
+        Assert.Equal("E5", code);
+        // The logged outcome names the device whose status refuses it, not the one that would do.
+        var outcome = (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record.Outcome;
+        Assert.Contains($"{GasMeter} is Decommissioned", outcome);
+        Assert.DoesNotContain(Meter.ToString(), outcome);
+        foreach (var meter in new Simulator.Devices.SimulatedMeter[] { hub.World.Wan.Fleet[0].ElectricityMeter, hub.World.Wan.Fleet[0].GasMeter })
+        {
+            Assert.Null(Assert.IsType<DeviceOutcome.FirmwareVersion>(meter.Execute(new DeviceOperation.ReadFirmwareVersion(), SystemClock.Instance.GetCurrentInstant())).Pending);
+        }
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public async Task An_early_smart_meter_is_reached_in_its_own_text_format_and_its_answer_comes_back_translated_to_gbcs()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "4.1.1"));

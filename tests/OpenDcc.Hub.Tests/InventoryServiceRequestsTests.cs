@@ -201,6 +201,8 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     {
         var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");
         await hub.Store.Inventory.AddDeviceAsync(new Device(ihd, DeviceType.IHD, SmiStatus.Commissioned));
+        // On the HAN of the meter's comms hub (8.11 puts it there: HanDeviceLogTests).
+        WhitelistOnSimulatedHub(0, ihd);
 
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
         var joined = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
@@ -224,6 +226,7 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     [Fact]
     public async Task An_early_smart_meter_joins_through_its_own_wire_format()
     {
+        WhitelistOnSimulatedHub(1, Ppmid);
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{Ppmid}</sr:OtherDeviceID>"))).Code);
 
         Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), EarlySmartMeter));
@@ -239,6 +242,11 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
 
         Assert.Empty(hub.World.Wan.Fleet[0].ElectricityMeter.Joined);
     }
+
+    /// <summary>The simulated comms hub of a fleet site holds the device in its device log, as an installer's 8.11 would leave it.</summary>
+    private void WhitelistOnSimulatedHub(int site, Eui64 device) =>
+        Assert.IsType<Core.Translation.DeviceOutcome.Done>(hub.World.Wan.Fleet[site].CommsHub.Execute(
+            new Core.Translation.DeviceOperation.AddToDeviceLog(device, "0102030405060708", Duration.FromSeconds(90)), SystemClock.Instance.GetCurrentInstant()));
 
     private Task<(string Code, XDocument Response)> SendAsync(string srv, string body) =>
         hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, srv, body));

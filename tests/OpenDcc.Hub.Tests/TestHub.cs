@@ -153,10 +153,11 @@ public sealed class TestHub : IAsyncDisposable
         simulatorRunning = true;
     }
 
-    /// <summary>The test meters, installed on the simulated WAN under the IDs the tests use.</summary>
+    /// <summary>The test meters and the comms hub of the first (its device log), installed on the simulated WAN under the IDs the tests use.</summary>
     private static void InstallTestMeters(SimulatedWan wan)
     {
         wan.Install(Meter, wan.Fleet[0].ElectricityMeter);
+        wan.Install(CommsHub, wan.Fleet[0].CommsHub);
         wan.Install(GasMeter, wan.Fleet[0].GasMeter);
         wan.Install(OfflineMeter, wan.Fleet[1].ElectricityMeter);
         wan.SetOffline(OfflineMeter, true);
@@ -237,8 +238,6 @@ public sealed class TestHub : IAsyncDisposable
         ? connection.PlaceSupplierTrustAnchorsAsync(Store.Parties, SystemClock.Instance.GetCurrentInstant())
         : World.PlaceSupplierTrustAnchorsAsync(Store.Parties, SystemClock.Instance.GetCurrentInstant());
 
-    /// <summary>The party's Digital Signing certificate and key (the supplier's), for signing pre-commands.</summary>
-    public X509Certificate2 SigningKeyOf(Eui64 party) => signingKeys[party];
 
     /// <summary>Reads the device's GBCS frame in an asynchronous response as a user holding the ACB–device key would.</summary>
     public DeviceOutcome ReadDeviceAnswer(string asynchronousResponse, Eui64 device)
@@ -251,6 +250,25 @@ public sealed class TestHub : IAsyncDisposable
     }
 
     public ulong NextCounter() => (ulong)Interlocked.Increment(ref counter);
+
+    /// <summary>Transform (CV 4) of a critical SRV for a device, as the supplier: the pre-command the gateway answers with (I0).</summary>
+    public async Task<byte[]> TransformAsync(Eui64 device, string srv, string bodyInner = "")
+    {
+        var (code, response) = await SendAsync("/api/v1/serviceT", Request(Supplier, device, NextCounter(), 4, srv, bodyInner));
+        Assert.Equal("I0", code);
+        return Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "PreCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
+    }
+
+    /// <summary>The pre-command signed with the supplier's Digital Signing key, as the supplier's system would.</summary>
+    public byte[] SignPreCommand(byte[] preCommand)
+    {
+        using var key = signingKeys[Supplier].GetECDsaPrivateKey()!;
+        return Core.Translation.Gbcs.GbcsCodec.SignPreCommand(preCommand, key);
+    }
+
+    /// <summary>Sends a signed pre-command (CV 5) for a device as the supplier; returns the synchronous response code.</summary>
+    public async Task<string> SendSignedPreCommandAsync(Eui64 device, string srv, byte[] signedPreCommand) =>
+        (await SendAsync("/api/v1/serviceS", Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, device, NextCounter()), ServiceCatalogue.Duis[srv], signedPreCommand)))).Code;
 
     /// <summary>An unsigned DUIS request for an SRV with the given body content.</summary>
     public static string Request(Eui64 originator, Eui64 target, ulong counter, int commandVariant, string srv, string bodyInner = "")

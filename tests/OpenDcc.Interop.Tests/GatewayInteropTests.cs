@@ -50,17 +50,22 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         var identities = Tooling.Identities;
         new FileKeyStore(Path.Combine(dataDirectory, "keys")).SaveDspIdentity(FileKeyStore.Combine(identities.Dsp.CertificatePath, identities.Dsp.KeyPath));
         var port = FreePort();
-        // The RTDS electricity and gas meters are site 0 of a simulated fleet, on the simulated WAN under their RTDS IDs.
+        // The RTDS electricity and gas meters and comms hub (its HAN device log) are site 0 of a simulated fleet, on the
+        // simulated WAN under their RTDS IDs.
         world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(dataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 3, siteCount: 1), SystemClock.Instance);
         foreach (var device in Tooling.RtdsDevices)
         {
-            if (TypeOf(device.Type) is DeviceType.ESME)
+            switch (TypeOf(device.Type))
             {
-                world.Wan.Install(device.Id, world.Wan.Fleet[0].ElectricityMeter);
-            }
-            else if (TypeOf(device.Type) is DeviceType.GSME)
-            {
-                world.Wan.Install(device.Id, world.Wan.Fleet[0].GasMeter);
+                case DeviceType.ESME:
+                    world.Wan.Install(device.Id, world.Wan.Fleet[0].ElectricityMeter);
+                    break;
+                case DeviceType.GSME:
+                    world.Wan.Install(device.Id, world.Wan.Fleet[0].GasMeter);
+                    break;
+                case DeviceType.CHF:
+                    world.Wan.Install(device.Id, world.Wan.Fleet[0].CommsHub);
+                    break;
             }
         }
         hub = await HubHost.BuildAsync(new HubOptions(dataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, world.Devices);
@@ -315,39 +320,98 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
     public async Task The_rtds_disable_supply_goes_through_transform_and_a_signed_pre_command_the_tool_finds_schema_valid_and_the_meter_obeys()
     {
         await ProvisionAsync(includeOtherUser: false);
-        var supplier = Tooling.Identities.Supplier.Id;
-        // The ZAZ1 supplier's own Digital Signing certificate (Z1-supplier-ds) expired in October 2025, so the
-        // supplier gets a fresh one from a local CA; its meters hold it as their supplier trust anchor.
-        var now = SystemClock.Instance.GetCurrentInstant();
-        using var ca = CertificateAuthority.Create("Interop OCA", SystemClock.Instance, Duration.FromDays(30));
-        using var signing = ca.Issue(supplier, RemotePartyRole.Supplier, "ZAZ1 Supplier", SystemClock.Instance, Duration.FromDays(30));
-        await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing));
-        world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, supplier, Tooling.Identities.NetworkOperator.Id);
-        Assert.Equal(1, await world.PlaceSupplierTrustAnchorsAsync(Store.Parties, now));
+        using var signing = await IssueSupplierSigningCertificateAsync();
         var template = Tooling.Templates.First(t => t.ServiceReferenceVariant == "7.2" && t.CommandVariant == 4);
         var meter = template.RequestId.Target;
 
-        var (status, transformed) = await PostAsync("/api/v1/serviceT", await Tooling.SignAsync(Retarget(template.Xml, supplier, meter), preserveCounter: true));
+        var answer = await TransformSignAndSendAsync(template.Xml, "7.2", signing);
+
+        var done = world.ReadAnswer(Convert.FromBase64String(XDocument.Parse(answer).Descendants(Sr + "GBCSPayload").Single().Value), meter, Eui64Defaults.Dsp);
+        Assert.IsType<DeviceOutcome.Done>(done.Value);
+        Assert.Equal(new DeviceOutcome.SupplyStatus(SupplyState.Disabled), world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadSupplyStatus(), SystemClock.Instance.GetCurrentInstant()));
+    }
+
+    [Fact]
+    public async Task The_rtds_han_device_log_and_commissioning_templates_whitelist_and_commission_the_meter_when_its_hub_and_it_confirm()
+    {
+        await ProvisionAsync(includeOtherUser: false);
+        using var signing = await IssueSupplierSigningCertificateAsync();
+        var add = Tooling.Templates.First(t => t.ServiceReferenceVariant == "8.11" && t.Xml.Contains("<sr:RequestType>Add</sr:RequestType>", StringComparison.Ordinal));
+        var commission = Tooling.Templates.First(t => t.ServiceReferenceVariant == "8.1.1" && TypeOf(Tooling.RtdsDevices.Single(d => d.Id == t.RequestId.Target).Type) is DeviceType.ESME);
+        var hubId = add.RequestId.Target;
+        var meter = Eui64.Parse(XDocument.Parse(add.Xml).Descendants(Sr + "DeviceID").First().Value);
+        Assert.Equal(meter, commission.RequestId.Target);
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await Store.Inventory.UpdateDeviceAsync(meter, d => d with { Status = SmiStatus.Pending }, change);
+
+        // 8.11 to the comms hub: the meter goes on its device log and, once the hub confirms, is Whitelisted.
+        Assert.Equal("I99", await CodeOfPostAsync("/api/v1/serviceS", await Tooling.SignAsync(add.Xml, preserveCounter: false)));
+        var whitelisted = await ValidAnswerAsync();
+        Assert.IsType<DeviceOutcome.Done>(world.ReadAnswer(Convert.FromBase64String(XDocument.Parse(whitelisted).Descendants(Sr + "GBCSPayload").Single().Value), hubId, Eui64Defaults.Dsp).Value);
+        Assert.Equal(SmiStatus.Whitelisted, (await Store.Inventory.FindDeviceAsync(meter))!.Status);
+
+        // Installed, then 8.1.1 with the DCC's time now: the meter sets its clock and is Commissioned.
+        await Store.Inventory.UpdateDeviceAsync(meter, d => d with { Status = SmiStatus.InstalledNotCommissioned }, change);
+        await Task.Delay(1100); // the gateway's device cache keeps a device for up to a second
+        var now = NodaTime.Text.InstantPattern.ExtendedIso.Format(SystemClock.Instance.GetCurrentInstant());
+        var xml = System.Text.RegularExpressions.Regex.Replace(commission.Xml, "<sr:CurrentDateTime>[^<]*</sr:CurrentDateTime>", $"<sr:CurrentDateTime>{now}</sr:CurrentDateTime>");
+        var answer = await TransformSignAndSendAsync(xml, "8.1.1", signing);
+
+        Assert.IsType<DeviceOutcome.Done>(world.ReadAnswer(Convert.FromBase64String(XDocument.Parse(answer).Descendants(Sr + "GBCSPayload").Single().Value), meter, Eui64Defaults.Dsp).Value);
+        Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(meter))!.Status);
+        Assert.Equal(
+            [(SmiStatus.Whitelisted, "8.11"), (SmiStatus.Commissioned, "8.1.1")],
+            (await Store.Inventory.StatusHistoryAsync(meter)).Where(h => h.User == Tooling.Identities.Supplier.Id).Select(h => (h.Status, h.ServiceReferenceVariant!)));
+    }
+
+    /// <summary>
+    /// The ZAZ1 supplier's own Digital Signing certificate (Z1-supplier-ds) expired in October 2025, so the supplier
+    /// gets a fresh one from a local CA; its meters hold it as their supplier trust anchor.
+    /// </summary>
+    private async Task<System.Security.Cryptography.X509Certificates.X509Certificate2> IssueSupplierSigningCertificateAsync()
+    {
+        var supplier = Tooling.Identities.Supplier.Id;
+        using var ca = CertificateAuthority.Create("Interop OCA", SystemClock.Instance, Duration.FromDays(30));
+        var signing = ca.Issue(supplier, RemotePartyRole.Supplier, "ZAZ1 Supplier", SystemClock.Instance, Duration.FromDays(30));
+        await Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing));
+        world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, supplier, Tooling.Identities.NetworkOperator.Id);
+        Assert.Equal(1, await world.PlaceSupplierTrustAnchorsAsync(Store.Parties, SystemClock.Instance.GetCurrentInstant()));
+        return signing;
+    }
+
+    /// <summary>
+    /// A critical template's Transform (CV 4, signed by the tool), the pre-command signed with the supplier's Digital
+    /// Signing key and sent back as a tool-signed Signed Pre-Command (CV 5): every message the tool finds valid; the
+    /// device's asynchronous I0.
+    /// </summary>
+    private async Task<string> TransformSignAndSendAsync(string templateXml, string serviceReferenceVariant, System.Security.Cryptography.X509Certificates.X509Certificate2 signing)
+    {
+        var supplier = Tooling.Identities.Supplier.Id;
+        var target = RtdsTemplate.Parse("x", templateXml).RequestId.Target;
+        var (status, transformed) = await PostAsync("/api/v1/serviceT", await Tooling.SignAsync(Retarget(templateXml, supplier, target), preserveCounter: true));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.True((await Tooling.ValidateAsync(transformed)).Succeeded);
         Assert.Equal("I0", CodeOf(transformed));
         var preCommand = Convert.FromBase64String(XDocument.Parse(transformed).Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value);
 
         using var key = signing.GetECDsaPrivateKey()!;
-        var signedPreCommand = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(supplier, meter, Tooling.NextCounter()), ServiceCatalogue.Duis["7.2"], GbcsCodec.SignPreCommand(preCommand, key)));
+        var signedPreCommand = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(supplier, target, Tooling.NextCounter()), ServiceCatalogue.Duis[serviceReferenceVariant], GbcsCodec.SignPreCommand(preCommand, key)));
         var request = await Tooling.SignAsync(signedPreCommand, preserveCounter: true);
         var requestValidation = await Tooling.ValidateAsync(request);
         Assert.True(requestValidation.Succeeded, requestValidation.Reason);
         Assert.Equal("I99", await CodeOfPostAsync("/api/v1/serviceS", request));
+        return await ValidAnswerAsync();
+    }
 
+    /// <summary>The next asynchronous response: schema-valid and DSP-signed as the tool checks, read by duis-parser, I0.</summary>
+    private async Task<string> ValidAnswerAsync()
+    {
         var answer = await receiver.NextAsync(TimeSpan.FromSeconds(20));
         var answerValidation = await Tooling.ValidateAsync(answer);
         Assert.True(answerValidation.Succeeded, answerValidation.Reason);
         Assert.All(await Tooling.ParseManyAsync([answer]), p => Assert.True(p.Parsed, p.Detail));
         Assert.Equal("I0", CodeOf(answer));
-        var done = world.ReadAnswer(Convert.FromBase64String(XDocument.Parse(answer).Descendants(Sr + "GBCSPayload").Single().Value), meter, Eui64Defaults.Dsp);
-        Assert.IsType<DeviceOutcome.Done>(done.Value);
-        Assert.Equal(new DeviceOutcome.SupplyStatus(SupplyState.Disabled), world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadSupplyStatus(), now));
+        return answer;
     }
 
     private async Task<string> SendSignedAsync(string path, string unsignedXml) =>

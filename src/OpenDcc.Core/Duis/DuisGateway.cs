@@ -105,6 +105,10 @@ public sealed class DuisGateway(
                 : (DuisResponse.For(request, codes.NotYetAvailable, clock.GetCurrentInstant()), $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
             return await RespondAsync(received, message, user!.Id, response, outcome, cancellationToken);
         }
+        if (request.Variant.Id == Commissioning && await CommissioningRefusalAsync(device!, cancellationToken) is { } notApproved)
+        {
+            return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, codes.CommissionedModelNotApproved, clock.GetCurrentInstant()), $"{codes.CommissionedModelNotApproved} {notApproved}", cancellationToken);
+        }
         switch (request.CommandVariant)
         {
             case 4:
@@ -132,13 +136,35 @@ public sealed class DuisGateway(
     }
 
 
+    /// <summary>8.1.1 Commission Device: critical, so it comes as Transform (CV 4) and then as a Signed Pre-Command (CV 5).</summary>
+    private const string Commissioning = "8.1.1";
+
+    /// <summary>
+    /// Only a device of an approved model may be commissioned (the issue's "approved technical specification"):
+    /// checked at Transform and again when the signed command comes back, against the store's approved list as it is
+    /// now. Null when the device may be commissioned; otherwise why not.
+    /// </summary>
+    private async Task<string?> CommissioningRefusalAsync(Device device, CancellationToken cancellationToken)
+    {
+        if (device.Manufacturer is { } manufacturer && device.Model is { } model)
+        {
+            var approved = new ApprovedModel(manufacturer, model);
+            return await approvedModels.IsApprovedAsync(approved, cancellationToken) ? null : $"device {device.Id}'s model {approved} is not on the approved list: it may not be commissioned";
+        }
+        // An empty list approves every model (a test installation); otherwise a model not known cannot be shown approved.
+        return (await approvedModels.ListApprovedModelsAsync(cancellationToken)).Count == 0
+            ? null
+            : $"device {device.Id}'s manufacturer and model are not known, so it cannot be shown to be an approved model: it may not be commissioned";
+    }
+
     /// <summary>11.1 Update Firmware: a non-device request (CV 8, to the DCC) naming the devices to update in its body.</summary>
     private const string FirmwareDistribution = "11.1";
 
     /// <summary>
     /// 11.1 Update Firmware: the DCC distributes the image to each device in the body's DeviceIDList over the SM WAN;
     /// each device's answer reaches the user as an asynchronous response to this request. Every listed device must be
-    /// in the inventory (E19 otherwise, nothing sent); one the device side refuses gets its code, naming those already
+    /// in the inventory (E19 otherwise, nothing sent) and in a status the SRV × SMI status matrix allows for 11.1 (E5
+    /// otherwise, naming the devices, nothing sent); one the device side refuses gets its code, naming those already
     /// queued.
     /// </summary>
     private async Task<GatewayReply> DistributeFirmwareAsync(Instant received, ReadOnlyMemory<byte> message, DuisRequest request, DccUser user, CancellationToken cancellationToken)
@@ -162,6 +188,11 @@ public sealed class DuisGateway(
         {
             return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.DeviceDoesNotExist.Code, clock.GetCurrentInstant()),
                 $"{ResponseCode.DeviceDoesNotExist.Code} not in the smart metering inventory: {string.Join(", ", unknown)}", cancellationToken);
+        }
+        if (found.Where(d => !statusMatrix.Allows(FirmwareDistribution, d.Status)).ToList() is { Count: > 0 } unfit)
+        {
+            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.DeviceStatusIncompatible.Code, clock.GetCurrentInstant()),
+                $"{ResponseCode.DeviceStatusIncompatible.Code} {FirmwareDistribution} needs devices {statusMatrix.StatusesFor(FirmwareDistribution)}: {string.Join(", ", unfit.Select(d => $"{d.Id} is {d.Status}"))}", cancellationToken);
         }
         var queued = new List<Eui64>();
         foreach (var device in found)

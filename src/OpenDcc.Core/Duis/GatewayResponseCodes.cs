@@ -14,6 +14,11 @@ namespace OpenDcc.Core.Duis;
 /// <param name="UpdatedModelNotApproved">8.4 UpdateDeviceDetails gives a device a model not on the approved list (an 8.4 code from the XSD; its DUIS meaning is unconfirmed).</param>
 /// <param name="SignedPreCommandInvalid">A Signed Pre-Command (CV 5) whose GBCSPayload is not a signed pre-command of the target device's format, or names another device, signer or SRV than the request.</param>
 /// <param name="SignedPreCommandNotAuthentic">A Signed Pre-Command whose signature does not verify with a Digital Signing certificate of the originator valid now (or the originator has none).</param>
+/// <param name="CommissionedModelNotApproved">
+/// 8.1.1 Commission Device (Transform or Signed Pre-Command) for a device whose manufacturer and model are not on the
+/// approved list, or not known while the list is in force. The XSD has no 8.1-specific code (no E0801xx), so OpenDcc
+/// takes the next generic code after its own E41–E45; its DUIS meaning is unconfirmed.
+/// </param>
 public sealed record GatewayResponseCodes(
     string InvalidRequest = "E41",
     string AuthenticationFailure = "E42",
@@ -23,7 +28,8 @@ public sealed record GatewayResponseCodes(
     string ModelNotApproved = "E120201",
     string UpdatedModelNotApproved = "E080405",
     string SignedPreCommandInvalid = "E44",
-    string SignedPreCommandNotAuthentic = "E45")
+    string SignedPreCommandNotAuthentic = "E45",
+    string CommissionedModelNotApproved = "E46")
 {
     public static GatewayResponseCodes Default { get; } = new();
 }

@@ -5,17 +5,23 @@ using OpenDcc.Core.Translation;
 namespace OpenDcc.Core.Inventory;
 
 /// <summary>
-/// What a device's answer means for the inventory: a service request that changes the HAN (8.7.2 Join, 8.8.2 Unjoin)
-/// changes the inventory only when the device confirms it has done it, not when the request is accepted.
+/// What a device's answer means for the inventory: a service request that changes the HAN or the device's life
+/// changes the inventory only when the device confirms it has done it, not when the request is accepted — 8.7.1/8.7.2
+/// Join and 8.8.1/8.8.2 Unjoin record or drop the HAN join; 8.1.1 Commission Device takes an InstalledNotCommissioned
+/// device to Commissioned; 8.11 Update HAN Device Log takes a Pending device the comms hub added to its device log to
+/// Whitelisted (and one it removed from Whitelisted back to Pending). Each status goes into the device's history with
+/// the SRV and the user of <see cref="InventoryChange"/>.
 /// </summary>
 public sealed class DeviceConfirmations(IInventoryStore inventory, ILogger<DeviceConfirmations> logger)
 {
     /// <summary>Records the effect of <paramref name="operation"/> that <paramref name="device"/> confirmed with <paramref name="outcome"/>.</summary>
+    /// <param name="change">The service request (SRV, user) and the time the device answered.</param>
     /// <returns>Whether the inventory changed.</returns>
-    public async Task<bool> ApplyAsync(Eui64 device, DeviceOperation operation, DeviceOutcome outcome, CancellationToken cancellationToken = default)
+    public async Task<bool> ApplyAsync(Eui64 device, DeviceOperation operation, DeviceOutcome outcome, InventoryChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(operation);
         ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(change);
         if (outcome is not DeviceOutcome.Done)
         {
             return false;
@@ -26,6 +32,9 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, ILogger<Devic
             {
                 DeviceOperation.JoinDevice join => await inventory.JoinAsync(device, join.Other, cancellationToken),
                 DeviceOperation.UnjoinDevice unjoin => await inventory.UnjoinAsync(device, unjoin.Other, cancellationToken),
+                DeviceOperation.CommissionDevice => await ChangeStatusAsync(device, SmiStatus.InstalledNotCommissioned, SmiStatus.Commissioned, change, cancellationToken),
+                DeviceOperation.AddToDeviceLog add => await ChangeStatusAsync(add.Device, SmiStatus.Pending, SmiStatus.Whitelisted, change, cancellationToken),
+                DeviceOperation.RemoveFromDeviceLog remove => await ChangeStatusAsync(remove.Device, SmiStatus.Whitelisted, SmiStatus.Pending, change, cancellationToken),
                 _ => false,
             };
         }
@@ -35,5 +44,24 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, ILogger<Devic
             logger.LogWarning("{Device} confirmed {Operation}, but {Missing} is no longer in the inventory", device, operation.GetType().Name, e.Id);
             return false;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="from"/> → <paramref name="to"/>; a device in another status keeps it (a commissioned meter whose
+    /// clock 8.1.1 synchronised again, a device already installed that 8.11 adds to a new hub's log).
+    /// </summary>
+    private async Task<bool> ChangeStatusAsync(Eui64 id, SmiStatus from, SmiStatus to, InventoryChange change, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        var stored = await inventory.UpdateDeviceAsync(id, d =>
+        {
+            changed = d.Status == from;
+            return changed ? d with { Status = to } : null;
+        }, change, cancellationToken);
+        if (stored is null)
+        {
+            logger.LogWarning("{Device}'s status change to {Status} ({Srv}) was confirmed, but it is no longer in the inventory", id, to, change.ServiceReferenceVariant);
+        }
+        return changed && stored is not null;
     }
 }

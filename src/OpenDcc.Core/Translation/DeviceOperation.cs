@@ -48,11 +48,31 @@ public abstract record DeviceOperation
     /// <summary>Change between credit and prepayment mode (DUIS 1.6 Update Payment Mode).</summary>
     public sealed record ChangePaymentMode(PaymentMode Mode) : DeviceOperation;
 
-    /// <summary>8.7.2 Join Service (Non-Critical): the device pairs with another on the HAN (a PPMID or IHD with a meter).</summary>
+    /// <summary>
+    /// 8.7.1 / 8.7.2 Join Service (critical or not): the device pairs with another on the HAN (a PPMID or IHD with a
+    /// meter); the other device must be in the device log of the comms hub the HAN belongs to.
+    /// </summary>
     public sealed record JoinDevice(Identifiers.Eui64 Other) : DeviceOperation;
 
-    /// <summary>8.8.2 Unjoin Service (Non-Critical): the device forgets a device it was joined to.</summary>
+    /// <summary>8.8.1 / 8.8.2 Unjoin Service (critical or not): the device forgets a device it was joined to.</summary>
     public sealed record UnjoinDevice(Identifiers.Eui64 Other) : DeviceOperation;
+
+    /// <summary>
+    /// 8.1.1 Commission Device (<c>CommissionDeviceSynchroniseClock</c>): the device sets its clock to the DCC's time
+    /// and takes itself as commissioned, if <paramref name="CurrentDateTime"/> is within <paramref name="Tolerance"/>
+    /// of the time it receives the command at.
+    /// </summary>
+    public sealed record CommissionDevice(Instant CurrentDateTime, Duration Tolerance) : DeviceOperation;
+
+    /// <summary>
+    /// 8.11 Update HAN Device Log, <c>RequestType</c> Add: the comms hub puts a device on its device log (the CHF
+    /// whitelist) with the install code it will join the HAN with (hex, as DUIS carries it), for
+    /// <paramref name="JoinTimePeriod"/>.
+    /// </summary>
+    public sealed record AddToDeviceLog(Identifiers.Eui64 Device, string InstallCode, Duration JoinTimePeriod) : DeviceOperation;
+
+    /// <summary>8.11 Update HAN Device Log, <c>RequestType</c> Remove: the comms hub takes a device off its device log.</summary>
+    public sealed record RemoveFromDeviceLog(Identifiers.Eui64 Device) : DeviceOperation;
 }
 
 public enum SupplyState
@@ -130,6 +150,12 @@ public enum RefusalReason
     /// verify against that party's key (GBCS alert 0x8F30 "Source does not have authority for command", duis-and-dcc.md §1.6).
     /// </summary>
     Unauthorised,
+
+    /// <summary>
+    /// A join (8.7.1 / 8.7.2) of a device that is not in the device log of the comms hub the HAN belongs to (8.11 puts it
+    /// there): the device could not be on the HAN, so nothing is joined; or an 8.11 removal of a device not in the log.
+    /// </summary>
+    NotInDeviceLog,
 }
 
 /// <summary>Something a device reports unasked, for example a power outage.</summary>

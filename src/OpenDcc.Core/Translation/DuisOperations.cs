@@ -49,8 +49,12 @@ public static class DuisOperations
             SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
         ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
         ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
+        ["8.1.1"] = body => new DeviceOperation.CommissionDevice(RequiredInstant(body, "CurrentDateTime"), Seconds(body, "TolerancePeriod", 0, 86_400)),
+        ["8.7.1"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
         ["8.7.2"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
+        ["8.8.1"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
         ["8.8.2"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
+        ["8.11"] = UpdateHanDeviceLog,
     };
 
     /// <summary>
@@ -73,6 +77,10 @@ public static class DuisOperations
         ("11.1", DeviceOperation.UpdateFirmware) => true,
         ("11.2", DeviceOperation.ReadFirmwareVersion) => true,
         ("11.3", DeviceOperation.ActivateFirmware) => true,
+        ("8.1.1", DeviceOperation.CommissionDevice) => true,
+        ("8.7.1" or "8.7.2", DeviceOperation.JoinDevice) => true,
+        ("8.8.1" or "8.8.2", DeviceOperation.UnjoinDevice) => true,
+        ("8.11", DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog) => true,
         _ => false,
     };
 
@@ -103,16 +111,65 @@ public static class DuisOperations
     private static DeviceOperation Profile(XElement body)
     {
         var period = body.Element(DuisNamespaces.Sr + "ReadLogPeriod") ?? throw new FormatException("no ReadLogPeriod");
-        var from = Instant(Required(period, "StartDateTime"));
-        var to = Instant(Required(period, "EndDateTime"));
+        var from = RequiredInstant(period, "StartDateTime");
+        var to = RequiredInstant(period, "EndDateTime");
         return to > from ? new DeviceOperation.ReadProfile(from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
     }
+
+    /// <summary>
+    /// 8.11 (DUIS XSD <c>UpdateHANDeviceLog</c>): the device, <c>RequestType</c> Add or Remove, and for Add the
+    /// <c>AddDeviceToCHFWhitelist</c> with the <c>JoinTimePeriod</c> (1–3600 s) and the <c>InstallCode</c> (6–16 bytes of hex).
+    /// </summary>
+    private static DeviceOperation UpdateHanDeviceLog(XElement body)
+    {
+        var device = Device(body, "DeviceID");
+        switch (Required(body, "RequestType"))
+        {
+            case "Add":
+                var whitelist = body.Element(DuisNamespaces.Sr + "AddDeviceToCHFWhitelist") ?? throw new FormatException("RequestType Add needs AddDeviceToCHFWhitelist");
+                var installCode = Required(whitelist, "InstallCode");
+                byte[] code;
+                try
+                {
+                    code = Convert.FromHexString(installCode);
+                }
+                catch (FormatException)
+                {
+                    throw new FormatException($"InstallCode '{installCode}' is not hex");
+                }
+                return code.Length is >= 6 and <= 16
+                    ? new DeviceOperation.AddToDeviceLog(device, Convert.ToHexString(code), Seconds(whitelist, "JoinTimePeriod", 1, 3600))
+                    : throw new FormatException($"InstallCode is {code.Length} bytes, not 6 to 16");
+            case "Remove":
+                return new DeviceOperation.RemoveFromDeviceLog(device);
+            case var other:
+                throw new FormatException($"RequestType '{other}' is neither Add nor Remove");
+        }
+    }
+
+    private static Duration Seconds(XElement parent, string name, int min, int max) =>
+        int.TryParse(Required(parent, name), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= min && seconds <= max
+            ? Duration.FromSeconds(seconds)
+            : throw new FormatException($"{name} '{Required(parent, name)}' is not a whole number of seconds from {min} to {max}");
 
     private static Identifiers.Eui64 Device(XElement parent, string name) =>
         Identifiers.Eui64.TryParse(Required(parent, name), out var id, out var error) ? id : throw new FormatException($"{name}: {error}");
 
     private static string Required(XElement parent, string name) =>
         parent.Element(DuisNamespaces.Sr + name)?.Value.Trim() is { Length: > 0 } value ? value : throw new FormatException($"no {name}");
+
+    private static Instant RequiredInstant(XElement parent, string name)
+    {
+        var text = Required(parent, name);
+        try
+        {
+            return Instant(text);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{name}: {e.Message}", e);
+        }
+    }
 
     /// <summary>DUIS date-times are UTC with a 'Z' and zero to seven fraction digits (the templates write two).</summary>
     private static Instant Instant(string text) =>

@@ -147,13 +147,16 @@ internal sealed class CommsHubGrain(
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         served[device] = adapter;
         byte[] bytes;
-        // What the device is asked to do, for the inventory when it confirms (a critical command's is not read here yet).
+        // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations).
         DeviceOperation? operation = null;
         if (command.SignedPreCommand is { } signed)
         {
             // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
-            // added now; its counter is the user's, set at Transform.
-            bytes = ((ICriticalCommandTranslation)adapter).ToDevice(signed, device);
+            // added now; its counter is the user's, set at Transform. Its operation is read back from the very bytes
+            // the gateway checked and the device will execute, so what the inventory records is what the device did.
+            var critical = (ICriticalCommandTranslation)adapter;
+            operation = critical.ReadSignedPreCommand(signed, out _)?.Operation;
+            bytes = critical.ToDevice(signed, device);
         }
         else
         {
@@ -202,7 +205,7 @@ internal sealed class CommsHubGrain(
                 case DeviceMessage.Answer reply:
                     if (operation is not null)
                     {
-                        await confirmations.ApplyAsync(device, operation, reply.Outcome);
+                        await confirmations.ApplyAsync(device, operation, reply.Outcome, new InventoryChange(clock.GetCurrentInstant(), variant.Id, user));
                     }
                     await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
                     return;

@@ -47,16 +47,27 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
                 return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
             }
         }
-        // Join and unjoin name a second device: it must be in the inventory too, so the device's confirmation can be recorded.
+        // Join and unjoin, and the comms hub's device log (8.11), name a second device: it must be in the inventory too,
+        // so the device's confirmation can be recorded.
         var other = operation switch
         {
             DeviceOperation.JoinDevice join => join.Other,
             DeviceOperation.UnjoinDevice unjoin => unjoin.Other,
+            DeviceOperation.AddToDeviceLog add => add.Device,
+            DeviceOperation.RemoveFromDeviceLog remove => remove.Device,
             _ => (Core.Identifiers.Eui64?)null,
         };
-        if (other is not null && await inventory.FindDeviceAsync(other.Value, cancellationToken) is null)
+        if (other is not null)
         {
-            return new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory");
+            if (await inventory.FindDeviceAsync(other.Value, cancellationToken) is not { } named)
+            {
+                return new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory");
+            }
+            // A device out of service may be taken off a hub's device log, not put on one (OpenDcc's rule, documented).
+            if (operation is DeviceOperation.AddToDeviceLog && named.Status is SmiStatus.Decommissioned or SmiStatus.Withdrawn)
+            {
+                return new DeviceRefusal(ResponseCode.DeviceStatusIncompatible.Code, $"device {named.Id} is {named.Status}; 8.11 adds only devices not taken out of service");
+            }
         }
         // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
         await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(

@@ -45,13 +45,14 @@ public sealed class SimulatedFleet
         return false;
     }
 
-    /// <summary>The simulated meter (ESME or GSME) with this id.</summary>
+    /// <summary>The simulated device (ESME, GSME or the comms hub function) with this id.</summary>
     public bool TryGetDevice(Eui64 deviceId, [NotNullWhen(true)] out ISimulatedDevice? device)
     {
         device = TryGetSite(deviceId, out var site, out var type) ? type switch
         {
             DeviceType.ESME => site.ElectricityMeter,
             DeviceType.GSME => site.GasMeter,
+            DeviceType.CHF => site.CommsHub,
             _ => null,
         } : null;
         return device is not null;

@@ -35,6 +35,7 @@ public abstract class SimulatedMeter : ISimulatedDevice
     private List<Stoppage>? supplyOff;
     private PaymentMode paymentMode;
     private HashSet<UInt128>? usedUtrns;
+    private Instant? commissionedAt;
     private bool balanceAnchored;
     private long anchorPence;
     private long anchorRegister;
@@ -93,6 +94,7 @@ public abstract class SimulatedMeter : ISimulatedDevice
                 DeviceOperation.ChangePaymentMode change => ChangePaymentMode(change.Mode, now),
                 DeviceOperation.JoinDevice join => Join(join.Other),
                 DeviceOperation.UnjoinDevice unjoin => Unjoin(unjoin.Other),
+                DeviceOperation.CommissionDevice commission => Commission(commission, now),
                 _ => NotSupported(operation),
             };
         }
@@ -110,10 +112,47 @@ public abstract class SimulatedMeter : ISimulatedDevice
         }
     }
 
-    /// <summary>Pairs with another device; joining one already joined is done again, as a meter would answer.</summary>
-    private DeviceOutcome.Done Join(OpenDcc.Core.Identifiers.Eui64 other)
+    /// <summary>
+    /// When the DCC commissioned the meter (8.1.1), setting its clock: null while it has not been. The simulated meter's
+    /// clock is the simulation's, so what commissioning sets is this instant.
+    /// </summary>
+    public Instant? CommissionedAt
     {
+        get
+        {
+            lock (gate)
+            {
+                return commissionedAt;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pairs with another device, which must be in the device log of the site's comms hub (so on its HAN); joining one
+    /// already joined is done again, as a meter would answer.
+    /// </summary>
+    private DeviceOutcome Join(OpenDcc.Core.Identifiers.Eui64 other)
+    {
+        if (!Site.CommsHub.Holds(other))
+        {
+            return new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, $"device {other} is not in the device log of comms hub {Site.CommsHubId}");
+        }
         joined.Add(other);
+        return new DeviceOutcome.Done();
+    }
+
+    /// <summary>
+    /// 8.1.1: the DCC's time must be within the tolerance of the meter's own, as a GBCS device checks a clock command's
+    /// validity window; then the meter is commissioned (again, for one that was: its clock is synchronised anew).
+    /// </summary>
+    private DeviceOutcome Commission(DeviceOperation.CommissionDevice commission, Instant now)
+    {
+        var drift = commission.CurrentDateTime - now;
+        if (drift > commission.Tolerance || -drift > commission.Tolerance)
+        {
+            return new DeviceOutcome.Refused(RefusalReason.InvalidState, $"the DCC's time {commission.CurrentDateTime} is more than {commission.Tolerance.TotalSeconds:0} s from the meter's clock {now}");
+        }
+        commissionedAt = now;
         return new DeviceOutcome.Done();
     }
 

@@ -7,7 +7,8 @@ namespace OpenDcc.Simulator.Devices;
 
 /// <summary>
 /// One premises: a comms hub (CHF and GPF), an electricity meter, a gas meter and a PPMID, all named and configured
-/// from the fleet seed and the site number. Only the meters are simulated; the other three are ids.
+/// from the fleet seed and the site number. The meters and the comms hub function (its HAN device log) are
+/// simulated; the GPF and PPMID are ids.
 /// </summary>
 public sealed class SimulatedSite
 {
@@ -16,7 +17,9 @@ public sealed class SimulatedSite
     private const int InstallDays = 5 * 365;
 
     private readonly SiteIdentities identities;
+    private readonly ulong fleetSeed;
     private Stoppage[] outages = [];
+    private SimulatedCommsHub? commsHub;
 
     public SimulatedSite(ulong fleetSeed, int number)
         : this(new SiteIdentities(fleetSeed), fleetSeed, number)
@@ -27,6 +30,7 @@ public sealed class SimulatedSite
     {
         ArgumentOutOfRangeException.ThrowIfNegative(number);
         this.identities = identities;
+        this.fleetSeed = fleetSeed;
         Number = number;
         var siteSeed = SeedMix.Mix(fleetSeed, (ulong)number, 0x517E);
         InstalledAt = SettlementCalendar.StartOf(FirstInstallDate.PlusDays(SeedMix.Below(siteSeed, InstallDays)));
@@ -68,6 +72,20 @@ public sealed class SimulatedSite
     public SimulatedGasMeter GasMeter { get; }
 
     public Eui64 CommsHubId => identities.IdOf(Number, DeviceType.CHF);
+
+    /// <summary>The site's comms hub function, with its HAN device log; made when first asked for.</summary>
+    public SimulatedCommsHub CommsHub
+    {
+        get
+        {
+            if (Volatile.Read(ref commsHub) is { } hub)
+            {
+                return hub;
+            }
+            Interlocked.CompareExchange(ref commsHub, new SimulatedCommsHub(this, fleetSeed), null);
+            return commsHub;
+        }
+    }
 
     public Eui64 GasProxyId => identities.IdOf(Number, DeviceType.GPF);
 

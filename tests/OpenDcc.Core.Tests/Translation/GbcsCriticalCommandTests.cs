@@ -150,7 +150,8 @@ public sealed class GbcsCriticalCommandTests : IDisposable
     {
         foreach (var variant in DuisOperations.Variants)
         {
-            var others = DuisOperations.Variants.Where(v => v != variant && !(v is "4.8.1" or "4.17" && variant is "4.8.1" or "4.17"));
+            // The critical and non-critical forms of one service ask the same operation.
+            var others = DuisOperations.Variants.Where(v => v != variant && !SameService(v, variant));
             var operation = Sample(variant);
             if (operation is null)
             {
@@ -171,8 +172,15 @@ public sealed class GbcsCriticalCommandTests : IDisposable
         "11.3" => new DeviceOperation.ActivateFirmware("1.1.0"),
         "4.1.1" => new DeviceOperation.ReadImportRegisters(),
         "7.4" => new DeviceOperation.ReadSupplyStatus(),
+        "8.1.1" => new DeviceOperation.CommissionDevice(NodaTime.Instant.FromUnixTimeSeconds(1_700_000_000), NodaTime.Duration.FromSeconds(60)),
+        "8.7.1" or "8.7.2" => new DeviceOperation.JoinDevice(Meter),
+        "8.8.1" or "8.8.2" => new DeviceOperation.UnjoinDevice(Meter),
+        "8.11" => new DeviceOperation.RemoveFromDeviceLog(Meter),
         _ => null,
     };
+
+    private static bool SameService(string a, string b) =>
+        (a, b) is ("4.8.1" or "4.17", "4.8.1" or "4.17") or ("8.7.1" or "8.7.2", "8.7.1" or "8.7.2") or ("8.8.1" or "8.8.2", "8.8.1" or "8.8.2");
 
     private sealed class NoDeviceKeys : IDeviceKeyDirectory
     {

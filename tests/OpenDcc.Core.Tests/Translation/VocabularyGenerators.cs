@@ -64,7 +64,15 @@ internal static class VocabularyGenerators
         Gen.Constant<DeviceOperation>(new DeviceOperation.ReadMeterBalance()),
         Any<PaymentMode>().Select(m => (DeviceOperation)new DeviceOperation.ChangePaymentMode(m)),
         Counter.Select(id => (DeviceOperation)new DeviceOperation.JoinDevice(new OpenDcc.Core.Identifiers.Eui64(id))),
-        Counter.Select(id => (DeviceOperation)new DeviceOperation.UnjoinDevice(new OpenDcc.Core.Identifiers.Eui64(id))));
+        Counter.Select(id => (DeviceOperation)new DeviceOperation.UnjoinDevice(new OpenDcc.Core.Identifiers.Eui64(id))),
+        from at in At
+        from tolerance in Gen.Choose(0, 86_400)
+        select (DeviceOperation)new DeviceOperation.CommissionDevice(at, Duration.FromSeconds(tolerance)),
+        from device in Eui
+        from code in Text
+        from joinSeconds in Gen.Choose(1, 3600)
+        select (DeviceOperation)new DeviceOperation.AddToDeviceLog(device, code, Duration.FromSeconds(joinSeconds)),
+        Eui.Select(device => (DeviceOperation)new DeviceOperation.RemoveFromDeviceLog(device)));
 
     public static Gen<ProfileValue> ProfileEntry =>
         from start in At

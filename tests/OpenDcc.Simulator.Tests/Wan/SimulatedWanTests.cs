@@ -26,7 +26,9 @@ public sealed class SimulatedWanTests
         Assert.Equal(PublicKey(first, meter), PublicKey(again, meter));
         Assert.NotEqual(PublicKey(first, meter), PublicKey(first, first.Fleet[0].GasMeter.Id));
         Assert.NotEqual(PublicKey(first, meter), PublicKey(other, other.Fleet[0].ElectricityMeter.Id));
-        Assert.Null(first.FindKeyAgreementKey(first.Fleet[0].CommsHubId));
+        // The comms hub function keeps the HAN device log, so it is reached and has a key; the PPMID is not on the WAN.
+        Assert.NotEqual(PublicKey(first, meter), PublicKey(first, first.Fleet[0].CommsHubId));
+        Assert.Null(first.FindKeyAgreementKey(first.Fleet[0].PpmidId));
     }
 
     [Fact]

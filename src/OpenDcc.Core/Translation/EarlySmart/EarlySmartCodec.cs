@@ -23,6 +23,9 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>PAYMODE</term><description>change payment mode: mode (CREDIT, PREPAY)</description></item>
 /// <item><term>JOIN</term><description>join a device: dev (its EUI-64)</description></item>
 /// <item><term>UNJOIN</term><description>unjoin a device: dev (its EUI-64)</description></item>
+/// <item><term>COMM</term><description>commission, setting the clock: now (Unix seconds), tol (seconds)</description></item>
+/// <item><term>LOGADD</term><description>add a device to the comms hub's device log: dev, code (install code, hex), join (seconds)</description></item>
+/// <item><term>LOGDEL</term><description>remove a device from the comms hub's device log: dev</description></item>
 /// <item><term>ACK</term><description>done</description></item>
 /// <item><term>REG</term><description>registers: val, unit (WH, DM3), at</description></item>
 /// <item><term>PROF</term><description>profile: int (seconds), unit, vals (start:value,start:value…)</description></item>
@@ -30,7 +33,7 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>FW</term><description>firmware version: run, pend (absent when nothing is pending)</description></item>
 /// <item><term>SUP</term><description>supply status: state</description></item>
 /// <item><term>BAL</term><description>balance: cr, ec (pence), mode</description></item>
-/// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE, AUTH), txt</description></item>
+/// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE, AUTH, HANLOG), txt</description></item>
 /// <item><term>!OUT !RST !LOWCR !NOCR !FWBAD</term><description>alerts (outage, restored, low credit, supply off for no credit, firmware verification failed): code (4 hex digits), at</description></item>
 /// </list>
 /// </summary>
@@ -50,6 +53,9 @@ public static class EarlySmartVerbs
     public const string ChangePaymentMode = "PAYMODE";
     public const string JoinDevice = "JOIN";
     public const string UnjoinDevice = "UNJOIN";
+    public const string CommissionDevice = "COMM";
+    public const string AddToDeviceLog = "LOGADD";
+    public const string RemoveFromDeviceLog = "LOGDEL";
 
     public const string Done = "ACK";
     public const string Registers = "REG";
@@ -77,6 +83,7 @@ public static class EarlySmartVerbs
     {
         ReadImportRegisters, ReadProfile, ReadNetworkData, ReadFirmwareVersion, UpdateFirmware, ActivateFirmware,
         SetSupply, ReadSupplyStatus, TopUp, ActivateEmergencyCredit, ReadMeterBalance, ChangePaymentMode, JoinDevice, UnjoinDevice,
+        CommissionDevice, AddToDeviceLog, RemoveFromDeviceLog,
     };
 
     internal static readonly IReadOnlySet<string> Responses = new HashSet<string>(StringComparer.Ordinal)
@@ -118,7 +125,8 @@ public static class EarlySmartCodec
         (RefusalReason.UtrnRejected, "UTRN"),
         (RefusalReason.NoPendingFirmware, "NOPEND"),
         (RefusalReason.InvalidState, "STATE"),
-        (RefusalReason.Unauthorised, "AUTH"));
+        (RefusalReason.Unauthorised, "AUTH"),
+        (RefusalReason.NotInDeviceLog, "HANLOG"));
 
     public static string EncodeCommand(EarlySmartHeader header, DeviceOperation operation)
     {
@@ -139,6 +147,9 @@ public static class EarlySmartCodec
             DeviceOperation.ChangePaymentMode change => (EarlySmartVerbs.ChangePaymentMode, Fields().Raw("mode", ModeWords[change.Mode])),
             DeviceOperation.JoinDevice join => (EarlySmartVerbs.JoinDevice, Fields().Raw("dev", join.Other.ToString())),
             DeviceOperation.UnjoinDevice unjoin => (EarlySmartVerbs.UnjoinDevice, Fields().Raw("dev", unjoin.Other.ToString())),
+            DeviceOperation.CommissionDevice commission => (EarlySmartVerbs.CommissionDevice, Fields().Instant("now", commission.CurrentDateTime).Seconds("tol", commission.Tolerance)),
+            DeviceOperation.AddToDeviceLog add => (EarlySmartVerbs.AddToDeviceLog, Fields().Raw("dev", add.Device.ToString()).Text("code", add.InstallCode).Seconds("join", add.JoinTimePeriod)),
+            DeviceOperation.RemoveFromDeviceLog remove => (EarlySmartVerbs.RemoveFromDeviceLog, Fields().Raw("dev", remove.Device.ToString())),
             _ => throw new ArgumentException($"No early-smart verb for {operation.GetType().Name}", nameof(operation)),
         };
         return Line(header, verb, fields);
@@ -199,6 +210,9 @@ public static class EarlySmartCodec
             EarlySmartVerbs.ReadMeterBalance => new DeviceOperation.ReadMeterBalance(),
             EarlySmartVerbs.JoinDevice => new DeviceOperation.JoinDevice(Device(f, "dev")),
             EarlySmartVerbs.UnjoinDevice => new DeviceOperation.UnjoinDevice(Device(f, "dev")),
+            EarlySmartVerbs.CommissionDevice => new DeviceOperation.CommissionDevice(f.Instant("now"), f.Seconds("tol")),
+            EarlySmartVerbs.AddToDeviceLog => new DeviceOperation.AddToDeviceLog(Device(f, "dev"), f.Text("code"), f.Seconds("join")),
+            EarlySmartVerbs.RemoveFromDeviceLog => new DeviceOperation.RemoveFromDeviceLog(Device(f, "dev")),
             _ => new DeviceOperation.ChangePaymentMode(f.Word("mode", ModeWords)),
         });
 

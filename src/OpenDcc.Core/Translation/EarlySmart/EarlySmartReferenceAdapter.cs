@@ -27,7 +27,9 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
 
     public string Name => AdapterName;
 
-    public bool Carries(DeviceOperation operation, DeviceType type) => type is DeviceType.ESME or DeviceType.GSME;
+    /// <summary>Early-smart meters (ESME, GSME); their comms hubs keep no device log this format reaches.</summary>
+    public bool Carries(DeviceOperation operation, DeviceType type) =>
+        type is DeviceType.ESME or DeviceType.GSME && operation is not (DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog);
 
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
     {

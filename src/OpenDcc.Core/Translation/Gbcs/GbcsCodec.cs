@@ -149,6 +149,18 @@ public static partial class GbcsCodec
             case DeviceOperation.UnjoinDevice unjoin:
                 fields.UInt64(unjoin.Other.Value);
                 break;
+            case DeviceOperation.CommissionDevice commission:
+                fields.Instant(commission.CurrentDateTime);
+                fields.Duration(commission.Tolerance);
+                break;
+            case DeviceOperation.AddToDeviceLog add:
+                fields.UInt64(add.Device.Value);
+                fields.String(add.InstallCode);
+                fields.Duration(add.JoinTimePeriod);
+                break;
+            case DeviceOperation.RemoveFromDeviceLog remove:
+                fields.UInt64(remove.Device.Value);
+                break;
             default:
                 break; // the message code says it all
         }
@@ -171,6 +183,9 @@ public static partial class GbcsCodec
         GbcsMessageCodes.ChangePaymentMode => new DeviceOperation.ChangePaymentMode(fields.Enum<PaymentMode>()),
         GbcsMessageCodes.JoinDevice => new DeviceOperation.JoinDevice(new Identifiers.Eui64((ulong)fields.Int64())),
         GbcsMessageCodes.UnjoinDevice => new DeviceOperation.UnjoinDevice(new Identifiers.Eui64((ulong)fields.Int64())),
+        GbcsMessageCodes.CommissionDevice => new DeviceOperation.CommissionDevice(fields.Instant(), fields.Duration()),
+        GbcsMessageCodes.AddToDeviceLog => new DeviceOperation.AddToDeviceLog(new Identifiers.Eui64((ulong)fields.Int64()), fields.String(), fields.Duration()),
+        GbcsMessageCodes.RemoveFromDeviceLog => new DeviceOperation.RemoveFromDeviceLog(new Identifiers.Eui64((ulong)fields.Int64())),
         _ => null,
     };
 

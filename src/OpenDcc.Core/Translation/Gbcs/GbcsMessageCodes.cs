@@ -20,6 +20,9 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x010C</term><description>Command: change payment mode</description></item>
 /// <item><term>0x010D</term><description>Command: join a device (its EUI-64)</description></item>
 /// <item><term>0x010E</term><description>Command: unjoin a device (its EUI-64)</description></item>
+/// <item><term>0x010F</term><description>Command: commission the device, synchronising its clock (the DCC's time, the tolerance)</description></item>
+/// <item><term>0x0110</term><description>Command to a comms hub: add a device to its device log (its EUI-64, install code, join time period)</description></item>
+/// <item><term>0x0111</term><description>Command to a comms hub: remove a device from its device log (its EUI-64)</description></item>
 /// <item><term>0x0201</term><description>Response: done</description></item>
 /// <item><term>0x0202</term><description>Response: registers</description></item>
 /// <item><term>0x0203</term><description>Response: profile</description></item>
@@ -51,6 +54,9 @@ public static class GbcsMessageCodes
     public const ushort ChangePaymentMode = 0x010C;
     public const ushort JoinDevice = 0x010D;
     public const ushort UnjoinDevice = 0x010E;
+    public const ushort CommissionDevice = 0x010F;
+    public const ushort AddToDeviceLog = 0x0110;
+    public const ushort RemoveFromDeviceLog = 0x0111;
 
     public const ushort Done = 0x0201;
     public const ushort Registers = 0x0202;
@@ -86,6 +92,9 @@ public static class GbcsMessageCodes
             DeviceOperation.ChangePaymentMode => ChangePaymentMode,
             DeviceOperation.JoinDevice => JoinDevice,
             DeviceOperation.UnjoinDevice => UnjoinDevice,
+            DeviceOperation.CommissionDevice => CommissionDevice,
+            DeviceOperation.AddToDeviceLog => AddToDeviceLog,
+            DeviceOperation.RemoveFromDeviceLog => RemoveFromDeviceLog,
             _ => throw new ArgumentException($"No GBCS message code for {operation.GetType().Name}", nameof(operation)),
         };
     }

@@ -27,7 +27,9 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public string Name => AdapterName;
 
-    public bool Carries(DeviceOperation operation, DeviceType type) => type is DeviceType.ESME or DeviceType.GSME;
+    /// <summary>Meters (ESME, GSME) take every operation but the device log's, which only a comms hub function (CHF) keeps.</summary>
+    public bool Carries(DeviceOperation operation, DeviceType type) =>
+        operation is DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog ? type == DeviceType.CHF : type is DeviceType.ESME or DeviceType.GSME;
 
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
     {
