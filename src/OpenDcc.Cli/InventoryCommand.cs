@@ -46,7 +46,9 @@ internal static class InventoryCommand
         var firmware = new Option<string?>("--firmware") { Description = "The firmware version the device runs (up to 8 characters, as DUIS writes it)" };
         var uprn = new Option<string?>("--uprn") { Description = "The UPRN of the premises the device is installed at" };
         var cell = new Option<string?>("--radio-cell") { Description = "A comms hub's SM WAN radio cell" };
-        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region, mpan, mprn, manufacturer, firmware, uprn, cell };
+        var secondaryMpan = new Option<string?>("--secondary-import-mpan") { Description = "An electricity meter's secondary import MPAN core (13 digits)" };
+        var exportMpan = new Option<string?>("--export-mpan") { Description = "An electricity meter's export MPAN core (13 digits)" };
+        var add = new Command("add", "Add a device to the inventory") { device, type, status, model, hub, region, mpan, mprn, manufacturer, firmware, uprn, cell, secondaryMpan, exportMpan };
         add.SetAction(async (parsed, ct) =>
         {
             var added = new Device(
@@ -63,7 +65,13 @@ internal static class InventoryCommand
                 FirmwareVersion = parsed.GetValue(firmware) is { Length: > 0 } v ? UsersCommand.ParseField("--firmware", () => Identifier(v, 8)) : null,
                 Uprn = parsed.GetValue(uprn) is { } u ? UsersCommand.ParseField("--uprn", () => Uprn.Parse(u)) : null,
                 RadioCell = parsed.GetValue(cell) is { Length: > 0 } c ? c.Trim() : null,
+                SecondaryImportMpan = parsed.GetValue(secondaryMpan) is { } si ? UsersCommand.ParseField("--secondary-import-mpan", () => Mpan.Parse(si)) : null,
+                ExportMpan = parsed.GetValue(exportMpan) is { } ex ? UsersCommand.ParseField("--export-mpan", () => Mpan.Parse(ex)) : null,
             };
+            if (added.Type != DeviceType.ESME && (added.SecondaryImportMpan is not null || added.ExportMpan is not null))
+            {
+                throw new FormatException($"{(added.ExportMpan is not null ? "--export-mpan" : "--secondary-import-mpan")}: only an ESME serves a secondary import or export MPAN, not a {added.Type}");
+            }
             if (added.Model is { } m0)
             {
                 UsersCommand.ParseField("--model", () => Identifier(m0, 30));
@@ -181,6 +189,11 @@ internal static class InventoryCommand
             Line("SMETS/CHTS version", d.SmetsChtsVersion);
             Line("Comms hub", d.CommsHub is { } h ? $"{h} ({d.Region?.ToString() ?? "region unknown"}{(d.RadioCell is { } rc ? ", cell " + rc : "")})" : null);
             Line("Meter point", d.Mpan?.ToString() ?? d.Mprn?.ToString());
+            if (d.Type == DeviceType.ESME)
+            {
+                Line("Secondary import MPAN", d.SecondaryImportMpan?.ToString());
+                Line("Export MPAN", d.ExportMpan?.ToString());
+            }
             Line("Site", d.Uprn is { } u ? $"UPRN {u}{(site?.PostCode is { } pc ? $", {pc} {site.AddressIdentifier}" : "")}{(site?.LeadSupplier is { } lead ? $", lead supplier {lead}" : "")}" : null);
             Line("Joined to", string.Join(", ", await store.Inventory.FindJoinedAsync(id, ct)));
             context.Console.Write(grid);

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using OpenDcc.Core.AccessControl;
+using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
 using OpenDcc.Hub;
@@ -23,7 +25,11 @@ internal static class ServeCommand
         var approvedModels = new Option<FileInfo?>("--approved-models") { Description = "CSV with the header manufacturer,model: device models added to the approved list at start (while the list is empty, any model is accepted)" };
         var statusMatrix = new Option<FileInfo?>("--smi-status-matrix") { Description = "TSV of SRV<TAB>statuses: the SMI statuses each SRV's device may have, replacing OpenDcc's own matrix" };
         var simulator = new Option<string?>("--simulator") { Description = "Reach the simulated fleet served by 'opendcc simulate' at this loopback URL (for example http://127.0.0.1:8089) instead of simulating one in this process" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator });
+        var regionConcurrency = new Option<int>("--region-concurrency") { Description = $"Commands in flight at once per SM WAN region (default {WanOptions.Default.ConcurrencyPerRegion})", DefaultValueFactory = _ => WanOptions.Default.ConcurrencyPerRegion };
+        var cellConcurrency = new Option<int>("--cell-concurrency") { Description = $"Commands in flight at once per radio cell (a comms hub's cell in the inventory), within the region's limit (default {WanOptions.Default.ConcurrencyPerCell})", DefaultValueFactory = _ => WanOptions.Default.ConcurrencyPerCell };
+        var fleetSupplier = new Option<string?>("--fleet-supplier") { Description = "EUI64: the simulated registration systems register every simulated meter point to this supplier (a DCC user): its alerts go to it, and the meters hold its Digital Signing key as their trust anchor, so its critical commands work" };
+        var fleetNetworkOperator = new Option<string?>("--fleet-network-operator") { Description = "EUI64: the network operator (a DCC user) of every simulated meter point's area: power outage and restoration alerts go to it too (needs --fleet-supplier)" };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -45,6 +51,27 @@ internal static class ServeCommand
                     await context.Error.WriteLineAsync($"opendcc: --simulator: {fault ?? $"'{given}' is not a URL"} (for example http://127.0.0.1:8089)");
                     return 1;
                 }
+            }
+            if (parsed.GetValue(regionConcurrency) is < 1 or > 100_000 || parsed.GetValue(cellConcurrency) is < 1 or > 100_000)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {(parsed.GetValue(regionConcurrency) is < 1 or > 100_000 ? "--region-concurrency" : "--cell-concurrency")} must be between 1 and 100,000");
+                return 1;
+            }
+            var wanOptions = WanOptions.Default with { ConcurrencyPerRegion = parsed.GetValue(regionConcurrency), ConcurrencyPerCell = parsed.GetValue(cellConcurrency) };
+            MeterPointRegistration? fleetRegistration = null;
+            if (parsed.GetValue(fleetSupplier) is { } supplierText)
+            {
+                var networkOperatorText = parsed.GetValue(fleetNetworkOperator);
+                fleetRegistration = new MeterPointRegistration(
+                    null,
+                    null,
+                    UsersCommand.ParseField("--fleet-supplier", () => Eui64.Parse(supplierText)),
+                    networkOperatorText is null ? null : UsersCommand.ParseField("--fleet-network-operator", () => Eui64.Parse(networkOperatorText)));
+            }
+            else if (parsed.GetValue(fleetNetworkOperator) is not null)
+            {
+                await context.Error.WriteLineAsync("opendcc: --fleet-network-operator: needs --fleet-supplier (the meter points' registration names its supplier first)");
+                return 1;
             }
             var dataDirectory = context.DataDirectory(parsed);
             IReadOnlyList<ApprovedModel> approved = [];
@@ -99,11 +126,33 @@ internal static class ServeCommand
             var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => f.FullName).ToList();
             // Says on the console when the simulator goes away and when it is back.
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
-            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
-            using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, adapterAssemblies: assemblies, adapterModels: models);
+            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
+            using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
             await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
             await app.StartAsync(ct);
             var store = (OpenDcc.Storage.OpenDccStore)app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore))!;
+            var registered = "";
+            if (fleetRegistration is not null)
+            {
+                foreach (var (option, party) in new[] { ("--fleet-supplier", (Eui64?)fleetRegistration.Supplier), ("--fleet-network-operator", fleetRegistration.NetworkOperator) })
+                {
+                    if (party is { } id && await store.Parties.FindUserAsync(id, ct) is null)
+                    {
+                        await app.StopAsync(CancellationToken.None);
+                        await context.Error.WriteLineAsync($"opendcc: {option}: {id} is not a DCC user (opendcc users add)");
+                        return 1;
+                    }
+                }
+                // Over loopback the anchors are posted when the hub connects, and again whenever it connects again.
+                var registrations = remote?.Registrations ?? world!.Registrations;
+                registrations.FleetRegistration = fleetRegistration;
+                var placed = remote is not null
+                    ? await remote.PlaceSupplierTrustAnchorsAsync(store.Parties, context.Clock.GetCurrentInstant(), ct)
+                    : await world!.PlaceSupplierTrustAnchorsAsync(store.Parties, context.Clock.GetCurrentInstant(), ct);
+                registered = $"; the meter points registered to supplier {fleetRegistration.Supplier}" +
+                    (fleetRegistration.NetworkOperator is { } networkOperator ? $" and network operator {networkOperator}" : "") +
+                    (placed > 0 ? " (the meters hold its Digital Signing key)" : " (it has no Digital Signing certificate: its critical commands will be refused by the meters)");
+            }
             string fleet;
             if (remote is not null)
             {
@@ -123,7 +172,7 @@ internal static class ServeCommand
             {
                 fleet = $"{world!.Wan.Fleet.Count} simulated sites ({await world.AddToInventoryAsync(store.Inventory, ct)} devices added to the inventory)";
             }
-            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}; GET /health; Ctrl-C to stop");
+            await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}{registered}; GET /health; Ctrl-C to stop");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);

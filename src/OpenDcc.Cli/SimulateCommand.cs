@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using NodaTime;
 using OpenDcc.Simulator.Devices;
@@ -19,7 +20,8 @@ internal static class SimulateCommand
         var latency = new Option<int>("--latency") { Description = "Milliseconds every exchange with a device takes (default 0)" };
         var loss = new Option<double>("--loss") { Description = "Share of commands the WAN loses, 0 to 1 (default 0): a lost command is never answered" };
         var offline = new Option<int>("--offline") { Description = "Sites whose comms hubs are offline, chosen from the seed (default 0)" };
-        var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline };
+        var outage = new Option<string[]>("--outage") { Description = "SITE:MINUTES: once a hub has connected, cut site SITE's power for MINUTES (a decimal: 0.5 is 30 s); its electricity meter reports the outage at once and the restoration when power returns (repeatable)" };
+        var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline, outage };
         simulate.SetAction(async (parsed, ct) =>
         {
             var siteCount = parsed.GetValue(sites);
@@ -53,6 +55,30 @@ internal static class SimulateCommand
                 await context.Error.WriteLineAsync($"opendcc: --offline must be between 0 and --sites ({siteCount})");
                 return 1;
             }
+            var cuts = new List<(int Site, Duration Length)>();
+            foreach (var given in parsed.GetValue(outage) ?? [])
+            {
+                var at = given.IndexOf(':', StringComparison.Ordinal);
+                if (at <= 0
+                    || !int.TryParse(given.AsSpan(0, at), NumberStyles.None, CultureInfo.InvariantCulture, out var site)
+                    || !decimal.TryParse(given.AsSpan(at + 1), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var minutes))
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --outage: '{given}' is not SITE:MINUTES (for example 3:10)");
+                    return 1;
+                }
+                if (site >= siteCount)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --outage: site {site} is not in the fleet (sites 0 to {siteCount - 1})");
+                    return 1;
+                }
+                var length = Duration.FromSeconds((long)Math.Round(minutes * 60));
+                if (length < Duration.FromSeconds(1) || length > Duration.FromDays(1))
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --outage: '{given}': the power is cut for 1 second to 1,440 minutes");
+                    return 1;
+                }
+                cuts.Add((site, length));
+            }
             var fleet = new SimulatedFleet(parsed.GetValue(seed), siteCount);
             using var wan = new SimulatedWan(fleet, context.Clock, new SimulatedWanOptions(Duration.FromMilliseconds(parsed.GetValue(latency)), (int)Math.Round(parsed.GetValue(loss) * 1000)), SimulatedWorld.FormatOf);
             foreach (var site in fleet.OfflineSites(offlineCount))
@@ -76,6 +102,7 @@ internal static class SimulateCommand
                     $"OpenDcc simulator listening on {host.Url.ToString().TrimEnd('/')} (HTTP/2, loopback): {fleet.Count} simulated sites, {fleet.Count * 5} devices " +
                     $"({fleet.Count - earlySmart} sites GBCS, {earlySmart} early smart; {offlineCount} offline), seed {fleet.Seed}; " +
                     $"run 'opendcc serve --simulator {host.Url.ToString().TrimEnd('/')}'; Ctrl-C to stop");
+                var cutting = CutPowerOnceConnectedAsync(context, host, cuts, ct);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct);
@@ -83,10 +110,37 @@ internal static class SimulateCommand
                 catch (OperationCanceledException)
                 {
                 }
+                await cutting;
             }
             await context.Output.WriteLineAsync("OpenDcc simulator stopped");
             return 0;
         });
         return simulate;
+    }
+
+    /// <summary>The power cuts asked for at start, once a hub listens for alerts (before that no one would hear them).</summary>
+    private static async Task CutPowerOnceConnectedAsync(CliContext context, SimulatorHost host, List<(int Site, Duration Length)> cuts, CancellationToken ct)
+    {
+        if (cuts.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            await host.HubListening.WaitAsync(ct);
+            await Task.WhenAll(cuts.Select(async cut =>
+            {
+                var meter = host.Wan.Fleet[cut.Site].ElectricityMeter.Id;
+                await context.Output.WriteLineAsync($"Power cut at site {cut.Site} for {cut.Length.TotalMinutes:0.##} minutes: meter {meter} reports the outage");
+                await host.CutPowerAsync(cut.Site, cut.Length).WaitAsync(ct);
+                if (!ct.IsCancellationRequested)
+                {
+                    await context.Output.WriteLineAsync($"Power back at site {cut.Site}: meter {meter} reports the restoration");
+                }
+            }));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 }

@@ -122,7 +122,7 @@ public static class HubHost
         services.AddSingleton(devices.Adapters);
         services.AddSingleton(devices.Wan);
         services.AddSingleton(devices.Options);
-        services.AddSingleton(_ => new WanRegionThrottle(devices.Options.ConcurrencyPerRegion));
+        services.AddSingleton(_ => new WanThrottle(devices.Options));
         services.AddSingleton<DeviceReadReturns>();
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());

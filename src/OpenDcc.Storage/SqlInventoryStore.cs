@@ -19,11 +19,11 @@ namespace OpenDcc.Storage;
 /// </remarks>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert, bool lockRows) : IInventoryStore
 {
-    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, smets_chts_version, uprn, radio_cell";
+    private const string Columns = "id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, smets_chts_version, uprn, radio_cell, secondary_import_mpan, export_mpan";
 
     // What an insert writes: the columns read back, and the GSP group of the MPAN, kept for queries by group.
     private const string InsertColumns = Columns + ", gsp_group";
-    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@f", "@w", "@v", "@u", "@c", "@p"];
+    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@f", "@w", "@v", "@u", "@c", "@a", "@x", "@p"];
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -309,6 +309,8 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         (object?)device.SmetsChtsVersion ?? DBNull.Value,
         (object?)device.Uprn?.Value ?? DBNull.Value,
         (object?)device.RadioCell ?? DBNull.Value,
+        (object?)device.SecondaryImportMpan?.ToString() ?? DBNull.Value,
+        (object?)device.ExportMpan?.ToString() ?? DBNull.Value,
         (object?)device.Mpan?.Distributor.GspGroup?.ToString() ?? DBNull.Value,
     ];
 
@@ -469,5 +471,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             SmetsChtsVersion = r.GetNullableString(10),
             Uprn = r.IsDBNull(11) ? null : new Uprn(r.GetInt64(11)),
             RadioCell = r.GetNullableString(12),
+            SecondaryImportMpan = r.IsDBNull(13) ? null : Mpan.Parse(r.GetString(13)),
+            ExportMpan = r.IsDBNull(14) ? null : Mpan.Parse(r.GetString(14)),
         };
 }

@@ -250,6 +250,31 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Matches(@"Pending\s+2026-11-28T09:00:00Z\s+\(operator\)", output);
     }
 
+    [Fact]
+    public async Task Show_gives_an_electricity_meter_s_secondary_import_and_export_mpans_beside_its_meter_point()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--mpan", "1312345678118", "--secondary-import-mpan", "1312345678224", "--export-mpan", "1312345678330")).ExitCode);
+
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "show", "--device", Meter);
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"Meter point\s+1312345678118", output);
+        Assert.Matches(@"Secondary import MPAN\s+1312345678224", output);
+        Assert.Matches(@"Export MPAN\s+1312345678330", output);
+    }
+
+    [Theory]
+    [InlineData("ESME", "--export-mpan", "1312345678333", "--export-mpan: MPAN core '1312345678333' has the wrong check digit")]
+    [InlineData("GSME", "--secondary-import-mpan", "1312345678224", "--secondary-import-mpan: only an ESME serves a secondary import or export MPAN, not a GSME")]
+    public async Task A_bad_or_misplaced_secondary_or_export_mpan_is_refused_naming_the_option(string type, string option, string value, string expected)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", type, option, value);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--uprn", "12x", "--uprn: UPRN '12x' has a non-digit character 'x'")]
     [InlineData("--firmware", "123456789", "--firmware: '123456789' must be 1 to 8 characters")]

@@ -7,6 +7,7 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Hub;
 using OpenDcc.Simulator.Devices;
 using OpenDcc.Simulator.Wan;
@@ -16,6 +17,7 @@ namespace OpenDcc.Cli.Tests;
 public sealed class SimulateCommandTests : IDisposable
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
     private readonly CliRun cli = new();
 
     [Fact]
@@ -65,6 +67,119 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Equal(0, await serving);
     }
 
+    [Fact]
+    public async Task Serve_with_simulator_and_a_fleet_supplier_switches_a_meters_supply_by_signed_critical_commands_and_routes_the_simulators_power_cut()
+    {
+        // Site 1's power goes for 3 s once the hub connects.
+        using var simulator = SimulateProcess.Start("--sites", "2", "--seed", "5", "--listen", "127.0.0.1:0", "--outage", "1:0.05");
+        var url = await simulator.ListeningUrlAsync();
+        await using var receiver = await ResponseReceiver.StartAsync();
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", receiver.Url.ToString())).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator.ToString(), "--role", "ED", "--name", "DNO", "--response-url", receiver.Url.ToString())).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "supplier-keys");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier.ToString(), "--out", keys)).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier.ToString(), "--role", "02", "--out", keys)).ExitCode);
+
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var serving = OpenDccCli.RunAsync(
+            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"],
+            TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
+        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
+            await Task.Delay(100);
+        }
+        Assert.Contains($"registered to supplier {Supplier} and network operator {NetworkOperator} (the meters hold its Digital Signing key)", output.ToString(), StringComparison.Ordinal);
+
+        var fleet = new SimulatedFleet(5, 2);
+        var meter = fleet[0].ElectricityMeter.Id;
+        using var xmlSign = Certificate(keys, "87");
+        using var digitalSigning = Certificate(keys, "02");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var counter = 10UL;
+        async Task<XDocument> PostAsync(string path, byte[] unsigned)
+        {
+            using var content = new ByteArrayContent(DuisSignature.Sign(unsigned, xmlSign));
+            content.Headers.ContentType = new("application/xml");
+            using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content);
+            return XDocument.Parse(await response.Content.ReadAsStringAsync());
+        }
+        var answers = new List<XDocument>();
+        async Task<XDocument> NextAnswerAsync()
+        {
+            while (true)
+            {
+                var next = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
+                if (next.Descendants(DuisNamespaces.Sr + "DeviceAlertMessage").Any())
+                {
+                    answers.Add(next);
+                    continue;
+                }
+                return next;
+            }
+        }
+        using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(cli.DataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(5, 2), SystemClock.Instance);
+        foreach (var srv in new[] { "7.2", "7.1" })
+        {
+            var transformed = await PostAsync("/api/v1/serviceT", DuisRequestWriter.Write(new RequestId(Supplier, meter, ++counter), 4, ServiceCatalogue.Duis[srv], []));
+            Assert.Equal("I0", transformed.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+            var preCommand = Convert.FromBase64String(transformed.Descendants(DuisNamespaces.Sr + "PreCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
+            using var signingKey = digitalSigning.GetECDsaPrivateKey()!;
+            var sent = await PostAsync("/api/v1/serviceS", DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, meter, ++counter), ServiceCatalogue.Duis[srv], GbcsCodec.SignPreCommand(preCommand, signingKey)));
+            Assert.Equal("I99", sent.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+
+            var answer = await NextAnswerAsync();
+            Assert.Equal("I0", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+            var decoded = world.ReadAnswer(Convert.FromBase64String(answer.Descendants(DuisNamespaces.Sr + "GBCSPayload").Single().Value), meter, Eui64Defaults.Dsp);
+            Assert.True(decoded.Succeeded, decoded.Reason);
+            // Done, not Refused: the meter in the other process held the supplier's key and executed the command.
+            Assert.IsType<DeviceOutcome.Done>(decoded.Value);
+        }
+
+        // The power cut at site 1: the outage and the restoration, each to the supplier and the network operator.
+        while (answers.Count < 4)
+        {
+            answers.Add(XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        }
+        var alerts = answers.Select(a => (Id: RequestId.Parse(a.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value), Code: a.Descendants(DuisNamespaces.Sr + "AlertCode").Single().Value)).ToList();
+        Assert.All(alerts, a => Assert.Equal(fleet[1].ElectricityMeter.Id, a.Id.Originator));
+        Assert.Equal(["8F35", "8F36"], alerts.Where(a => a.Id.Target == Supplier).Select(a => a.Code).Order());
+        Assert.Equal(["8F35", "8F36"], alerts.Where(a => a.Id.Target == NetworkOperator).Select(a => a.Code).Order());
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+    }
+
+    [Theory]
+    [InlineData("--fleet-supplier", "not-an-eui", "--fleet-supplier:")]
+    [InlineData("--fleet-network-operator", "90-B3-D5-1F-30-02-00-00", "--fleet-network-operator: needs --fleet-supplier")]
+    [InlineData("--cell-concurrency", "0", "--cell-concurrency must be between 1 and 100,000")]
+    [InlineData("--region-concurrency", "-3", "--region-concurrency must be between 1 and 100,000")]
+    public async Task Serve_refuses_bad_wan_and_registration_options_naming_them(string option, string value, string fault)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", option, value);
+        Assert.Equal(1, code);
+        Assert.Contains(fault, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_refuses_a_fleet_supplier_that_is_not_a_dcc_user()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--sites", "1", "--fleet-supplier", Supplier.ToString());
+        Assert.Equal(1, code);
+        Assert.Contains($"--fleet-supplier: {Supplier} is not a DCC user", error, StringComparison.Ordinal);
+    }
+
+    private static X509Certificate2 Certificate(string directory, string role)
+    {
+        var stem = Path.Combine(directory, $"{Supplier.ToCompactString()}-{role}");
+        return X509Certificate2.CreateFromPemFile(stem + ".crt.pem", stem + ".key.pem");
+    }
+
     [Theory]
     [InlineData("ftp://127.0.0.1:8089", "is not an http:// URL")]
     [InlineData("http://192.0.2.1:8089", "192.0.2.1 is not a loopback address")]
@@ -100,6 +215,9 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--loss", "1.5", "--loss must be between 0 and 1")]
     [InlineData("--latency", "-1", "--latency must be between 0")]
     [InlineData("--offline", "11", "--offline must be between 0 and --sites (10)")]
+    [InlineData("--outage", "10:5", "--outage: site 10 is not in the fleet (sites 0 to 9)")]
+    [InlineData("--outage", "3", "--outage: '3' is not SITE:MINUTES")]
+    [InlineData("--outage", "3:0", "the power is cut for 1 second to 1,440 minutes")]
     public async Task Simulate_refuses_bad_options_naming_them(string option, string value, string fault)
     {
         var (code, _, error) = await cli.RunAsync("simulate", option, value);

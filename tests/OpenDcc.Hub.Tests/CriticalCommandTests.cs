@@ -17,21 +17,24 @@ namespace OpenDcc.Hub.Tests;
 /// the supplier signs it with its Digital Signing key and sends it back as a Signed Pre-Command (CV 5), the gateway
 /// checks it, the ACB MACs it, and the simulated meter checks the supplier's signature against its trust anchor.
 /// </summary>
-public sealed class CriticalCommandTests : IAsyncLifetime
+public class CriticalCommandTests : IAsyncLifetime
 {
     private const string SendCommand = "/api/v1/serviceS";
     private const string Transform = "/api/v1/serviceT";
     private static readonly XNamespace Sr = DuisNamespaces.Sr;
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await StartAsync();
+    public async Task InitializeAsync() => hub = await StartAsync(overLoopback: OverLoopback);
+
+    /// <summary>Whether the fleet runs in a simulator host of its own, reached over loopback (<c>serve --simulator</c>).</summary>
+    protected virtual bool OverLoopback => false;
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
     private Instant Now => SystemClock.Instance.GetCurrentInstant();
 
     private SupplyState MeterSupply =>
-        Assert.IsType<DeviceOutcome.SupplyStatus>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadSupplyStatus(), Now)).State;
+        Assert.IsType<DeviceOutcome.SupplyStatus>(hub.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadSupplyStatus(), Now)).State;
 
     [Fact]
     public async Task Disable_then_enable_supply_through_transform_and_a_signed_pre_command_switches_the_meter_and_answers_the_supplier()
@@ -119,7 +122,7 @@ public sealed class CriticalCommandTests : IAsyncLifetime
         using var otherSupplier = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var ca = Core.Security.CertificateAuthority.Create("Other OCA", SystemClock.Instance, Duration.FromDays(30));
         using var other = ca.Issue(Eui64.Parse("90-B3-D5-1F-30-01-00-99"), Core.Security.RemotePartyRole.Supplier, "Other", SystemClock.Instance, Duration.FromDays(30));
-        hub.World.Wan.PlaceSupplierTrustAnchor(Meter, Simulator.Wan.TrustAnchor.FromCertificate(Core.Security.OrganisationCertificate.FromX509(other)));
+        hub.Wan.PlaceSupplierTrustAnchor(Meter, Simulator.Wan.TrustAnchor.FromCertificate(Core.Security.OrganisationCertificate.FromX509(other)));
 
         var answer = await SendSignedAsync("7.2", await TransformAsync("7.2"));
 
@@ -150,4 +153,13 @@ public sealed class CriticalCommandTests : IAsyncLifetime
             : Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(id, ServiceCatalogue.Duis[srv], signedPreCommand));
         return (await hub.SendAsync(SendCommand, xml)).Code;
     }
+}
+
+/// <summary>
+/// The same critical commands to a fleet in a simulator host of its own (<c>opendcc simulate</c>): the hub's
+/// connection places the supplier's Digital Signing key on the simulated meters over loopback.
+/// </summary>
+public sealed class LoopbackCriticalCommandTests : CriticalCommandTests
+{
+    protected override bool OverLoopback => true;
 }

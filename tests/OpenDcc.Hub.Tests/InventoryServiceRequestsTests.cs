@@ -121,6 +121,10 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:DeleteDevice/>", "E5")]
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>1200000000990</sr:ImportMPxN></sr:UpdateMPxN>", "E11")]
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceDetails><sr:DeviceModel>FFFF</sr:DeviceModel></sr:UpdateDeviceDetails>", "E080405")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A1</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>1312345678330</sr:ExportMPAN></sr:UpdateMPxN>", "E11")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>1312345678333</sr:ExportMPAN></sr:UpdateMPxN>", "E41")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN><sr:SecondaryImportMPAN>131234567822</sr:SecondaryImportMPAN></sr:UpdateMPxN>", "E41")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN/>", "E41")]
     [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E11")]
     [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E5")]
     public async Task A_request_for_the_wrong_device_type_an_unknown_device_or_an_unfit_status_is_refused_and_changes_nothing(string srv, string body, string expected)
@@ -147,6 +151,27 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:DeleteDevice/>")).Code);
         Assert.Null(await hub.Store.Inventory.FindDeviceAsync(Meter));
         Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(Ppmid));
+    }
+
+    [Fact]
+    public async Task Update_inventory_gives_a_meter_a_secondary_import_and_an_export_mpan_which_read_inventory_shows_beside_its_import_mpan()
+    {
+        var secondary = Mpan.Parse("1312345678224");
+        var export = Mpan.Parse("1312345678330");
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:SecondaryImportMPAN>{secondary}</sr:SecondaryImportMPAN></sr:UpdateMPxN>")).Code);
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{export}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
+        // The import MPAN again as the export MPAN: refused, and the export MPAN stays.
+        Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{MeterPoint}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
+
+        var meter = (await hub.Store.Inventory.FindDeviceAsync(Meter))!;
+        Assert.Equal((MeterPoint, secondary, export), (meter.Mpan!.Value, meter.SecondaryImportMpan!.Value, meter.ExportMpan!.Value));
+        var (code, response) = await SendAsync("8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>");
+        Assert.Equal("I0", code);
+        var shown = response.Descendants(Sr + "Device").Single(d => d.Element(Sr + "DeviceID")!.Value == Meter.ToString());
+        // In the XSD's order: ImportMPxN, SecondaryImportMPAN, ExportMPAN, then the premises.
+        Assert.Equal(
+            [("ImportMPxN", MeterPoint.ToString()), ("SecondaryImportMPAN", secondary.ToString()), ("ExportMPAN", export.ToString()), ("UPRN", Premises.ToString())],
+            shown.Elements().SkipWhile(e => e.Name.LocalName != "ImportMPxN").Take(4).Select(e => (e.Name.LocalName, e.Value)));
     }
 
     [Fact]

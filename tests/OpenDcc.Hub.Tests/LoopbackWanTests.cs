@@ -1,7 +1,10 @@
+using System.Net;
+using System.Net.Http.Json;
 using System.Xml.Linq;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
@@ -89,6 +92,73 @@ public sealed class LoopbackWanTests : IAsyncLifetime
         Assert.All(received, r => Assert.Equal(Meter, r.From));
         Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == Supplier).Select(r => r.Code).Order());
         Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == NetworkOperator).Select(r => r.Code).Order());
+    }
+
+    [Fact]
+    public async Task A_power_cut_posted_to_the_simulator_sends_the_outage_at_once_and_the_restoration_when_power_returns_to_the_supplier_and_the_network_operator()
+    {
+        var site = hub.Wan.Fleet[1];
+        using var control = SimulatorControl();
+        using (var posted = await control.PostAsJsonAsync(LoopbackWanProtocol.OutagePath(1), new PowerCut(Seconds: 2), LoopbackWanProtocol.Json))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        var outage = await NextAlertsAsync(2);
+        Assert.All(outage, a => Assert.Equal((site.ElectricityMeter.Id, "8F35"), (a.From, a.Code)));
+        Assert.Equal([Supplier, NetworkOperator], outage.Select(a => a.To).OrderBy(to => to.Value));
+        // Nothing more until the power is back, two seconds after it went.
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromMilliseconds(800)));
+        var restored = await NextAlertsAsync(2);
+        Assert.All(restored, a => Assert.Equal((site.ElectricityMeter.Id, "8F36"), (a.From, a.Code)));
+        Assert.Equal([Supplier, NetworkOperator], restored.Select(a => a.To).OrderBy(to => to.Value));
+    }
+
+    [Theory]
+    [InlineData(7, 60, HttpStatusCode.NotFound, "site: the fleet has sites 0 to 1")]
+    [InlineData(0, 0, HttpStatusCode.BadRequest, "seconds: 1 to 86400")]
+    public async Task A_power_cut_for_a_site_the_fleet_lacks_or_of_no_length_is_refused_naming_the_field(int site, int seconds, HttpStatusCode status, string detail)
+    {
+        using var control = SimulatorControl();
+        using var posted = await control.PostAsJsonAsync(LoopbackWanProtocol.OutagePath(site), new PowerCut(seconds), LoopbackWanProtocol.Json);
+        Assert.Equal(status, posted.StatusCode);
+        Assert.Contains(detail, await posted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Supplier_trust_anchors_that_do_not_read_are_refused_and_none_placed()
+    {
+        var before = hub.Wan.SupplierTrustAnchorOf(Meter);
+        using var control = SimulatorControl();
+        using var posted = await control.PostAsJsonAsync(
+            LoopbackWanProtocol.SupplierTrustAnchorsPath,
+            new[] { new SupplierTrustAnchor(Meter.ToString(), Stranger.ToString(), Convert.ToBase64String(before!.SubjectPublicKeyInfo.Span)), new SupplierTrustAnchor(null, Stranger.ToString(), "bm90IGEga2V5") },
+            LoopbackWanProtocol.Json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, posted.StatusCode);
+        Assert.Contains("[1].signingKey", await posted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(Supplier, hub.Wan.SupplierTrustAnchorOf(Meter)!.Party);
+    }
+
+    /// <summary>An HTTP/2 cleartext client of the simulator's host, as a hub's connection is.</summary>
+    private HttpClient SimulatorControl() => new(new SocketsHttpHandler())
+    {
+        BaseAddress = hub.Simulator!.Url,
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
+    private async Task<List<(Eui64 To, Eui64 From, string Code)>> NextAlertsAsync(int count)
+    {
+        var received = new List<(Eui64 To, Eui64 From, string Code)>();
+        for (var i = 0; i < count; i++)
+        {
+            var alert = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal("I0", await hub.CheckSignedResponseAsync(alert));
+            var id = RequestId.Parse(XDocument.Parse(alert).Descendants(Sr + "ResponseID").Single().Value);
+            received.Add((id.Target, id.Originator, XDocument.Parse(alert).Descendants(Sr + "DeviceAlertMessage").Single().Element(Sr + "AlertCode")!.Value));
+        }
+        return received;
     }
 
     [Fact]

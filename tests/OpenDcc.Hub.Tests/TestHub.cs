@@ -50,6 +50,8 @@ public sealed class TestHub : IAsyncDisposable
     private SmartGridOptions smartGrid = SmartGridOptions.Default;
     private bool overLoopback;
     private bool simulatorRunning;
+    private int concurrencyPerCell = WanOptions.Default.ConcurrencyPerCell;
+    private Func<IWanTransport, IWanTransport>? wrapWan;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -84,7 +86,10 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="sites">How many sites the in-process simulated fleet has (2 by default; their devices are not in the inventory).</param>
     /// <param name="smartGrid">Deadlines and fan-out of smart-grid reads (the defaults by default).</param>
     /// <param name="overLoopback">The simulator runs in a host of its own (<see cref="SimulatorHost"/>) and the hub reaches it over loopback, as with <c>opendcc simulate</c>.</param>
-    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null)
+    /// <param name="concurrencyPerCell">Commands in flight at once per radio cell (the default by default).</param>
+    /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
+    public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
+        int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -95,6 +100,8 @@ public sealed class TestHub : IAsyncDisposable
             sites = sites,
             smartGrid = smartGrid ?? SmartGridOptions.Default,
             overLoopback = overLoopback,
+            concurrencyPerCell = concurrencyPerCell ?? WanOptions.Default.ConcurrencyPerCell,
+            wrapWan = wrapWan,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
         if (overLoopback)
@@ -160,7 +167,7 @@ public sealed class TestHub : IAsyncDisposable
     private async Task StartHubAsync()
     {
         var keys = new FileKeyStore(Path.Combine(DataDirectory, "keys"));
-        var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100) };
+        var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100), ConcurrencyPerCell = concurrencyPerCell };
         DeviceSide devices;
         if (overLoopback)
         {
@@ -176,7 +183,7 @@ public sealed class TestHub : IAsyncDisposable
             World?.Dispose();
             World = SimulatedWorld.Create(keys, Dsp, new SimulatedFleet(seed: 7, siteCount: sites), clock, new SimulatedWanOptions(wanLatency, wanLoss), options);
             InstallTestMeters(World.Wan);
-            devices = World.Devices;
+            devices = wrapWan is null ? World.Devices : World.Devices with { Wan = wrapWan(World.Wan) };
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
@@ -223,9 +230,13 @@ public sealed class TestHub : IAsyncDisposable
 
     public X509Certificate2 KeyOf(Eui64 party) => keys[party];
 
-    /// <summary>The simulated devices (in-process or in the simulator's host) take their registered supplier's Digital Signing key as their trust anchor.</summary>
-    private Task<int> PlaceSupplierTrustAnchorsAsync() =>
-        Wan.PlaceSupplierTrustAnchorsAsync((SimulatedRegistrationData)Services.GetRequiredService<IRegistrationDataSource>(), Store.Parties, SystemClock.Instance.GetCurrentInstant());
+    /// <summary>
+    /// The simulated devices take their registered supplier's Digital Signing key as their trust anchor: in-process
+    /// directly, in the simulator's host through the hub's connection over loopback (posted again when it connects).
+    /// </summary>
+    private Task<int> PlaceSupplierTrustAnchorsAsync() => Connection is { } connection
+        ? connection.PlaceSupplierTrustAnchorsAsync(Store.Parties, SystemClock.Instance.GetCurrentInstant())
+        : World.PlaceSupplierTrustAnchorsAsync(Store.Parties, SystemClock.Instance.GetCurrentInstant());
 
 
     /// <summary>Reads the device's GBCS frame in an asynchronous response as a user holding the ACB–device key would.</summary>

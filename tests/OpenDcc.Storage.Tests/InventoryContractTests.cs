@@ -41,6 +41,22 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task An_electricity_meter_keeps_its_secondary_import_and_export_mpans_beside_its_import_mpan_when_added_and_when_updated()
+    {
+        var import = Mpan.Parse("1312345678118");
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = import, SecondaryImportMpan = Mpan.Parse("1312345678224") };
+        await store.Inventory.AddDeviceAsync(meter);
+        Assert.Equal(meter, await store.Inventory.FindDeviceAsync(Meter));
+
+        var exporting = Assert.IsType<Device>(await store.Inventory.UpdateDeviceAsync(Meter, d => d with { ExportMpan = Mpan.Parse("1312345678330") }, InventoryChange.ByOperator(Monday)));
+
+        Assert.Equal(meter with { ExportMpan = Mpan.Parse("1312345678330") }, exporting);
+        Assert.Equal(exporting, await store.Inventory.FindDeviceAsync(Meter));
+        // The import MPAN is still what finds the meter.
+        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([import]));
+    }
+
+    [Fact]
     public async Task Adding_with_a_change_starts_each_device_s_status_history_and_without_one_writes_none()
     {
         await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned)], new InventoryChange(Monday, "12.2", Supplier));

@@ -35,6 +35,12 @@ public sealed record InventoryDevice(Eui64 DeviceId, string DeviceType, string D
     /// <summary>The MPAN or MPRN the meter serves.</summary>
     public string? ImportMpxn { get; init; }
 
+    /// <summary>An ESME's secondary import MPAN.</summary>
+    public string? SecondaryImportMpan { get; init; }
+
+    /// <summary>An ESME's export MPAN.</summary>
+    public string? ExportMpan { get; init; }
+
     public string? Uprn { get; init; }
 
     /// <summary>The premises' post code and address identifier (<c>PropertyFilter</c>), both or neither.</summary>
@@ -108,11 +114,13 @@ public sealed record DuisResponse(
                         .Leaf("sr:DeviceStatus", d.DeviceStatus)
                         .Leaf("sr:DeviceManufacturer", d.Manufacturer)
                         .Leaf("sr:DeviceModel", d.Model);
-                    // The XSD's sequence order: SMETSCHTSVersion, DeviceFirmwareVersion, …, DateCommissioned, ImportMPxN, …, UPRN, PropertyFilter, CSPRegion.
+                    // The XSD's sequence order: SMETSCHTSVersion, DeviceFirmwareVersion, …, DateCommissioned, ImportMPxN, SecondaryImportMPAN, ExportMPAN, …, UPRN, PropertyFilter, CSPRegion.
                     Optional(w, "sr:SMETSCHTSVersion", d.SmetsChtsVersion);
                     Optional(w, "sr:DeviceFirmwareVersion", d.FirmwareVersion);
                     Optional(w, "sr:DateCommissioned", d.DateCommissioned);
                     Optional(w, "sr:ImportMPxN", d.ImportMpxn);
+                    Optional(w, "sr:SecondaryImportMPAN", d.SecondaryImportMpan);
+                    Optional(w, "sr:ExportMPAN", d.ExportMpan);
                     Optional(w, "sr:UPRN", d.Uprn);
                     if (d.PropertyFilter is { } filter)
                     {

@@ -212,6 +212,8 @@ public sealed class InventoryServiceRequests(
             FirmwareVersion = device.FirmwareVersion,
             DateCommissioned = commissioned?.Since.InZone(London).Date.ToString("uuuu-MM-dd", CultureInfo.InvariantCulture),
             ImportMpxn = device.Mpan?.ToString() ?? device.Mprn?.ToString(),
+            SecondaryImportMpan = device.SecondaryImportMpan?.ToString(),
+            ExportMpan = device.ExportMpan?.ToString(),
             Uprn = device.Uprn?.ToString(),
             PropertyFilter = site is { PostCode: { } postCode, AddressIdentifier: { } address } ? (postCode, address) : null,
             CspRegion = device.Region?.ToString(),
@@ -274,14 +276,28 @@ public sealed class InventoryServiceRequests(
         }
         if (body.Element(Sr + "UpdateMPxN") is { } mpxn)
         {
-            var import = Text(mpxn, "ImportMPxN") ?? throw new RefusedException(codes.NotYetAvailable, "OpenDcc keeps a meter's import MPxN only; secondary import and export MPANs are not kept yet");
-            var updated = await ChangeAsync(request, id, change,
-                d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
-                d => d.Type == DeviceType.ESME
-                    ? d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) }
-                    : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
+            // One of three (the XSD's choice): the import MPAN or MPRN, or an ESME's secondary import or export MPAN.
+            if (Text(mpxn, "ImportMPxN") is { } import)
+            {
+                var updated = await ChangeAsync(request, id, change,
+                    d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
+                    d => d.Type == DeviceType.ESME
+                        ? d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) }
+                        : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
+                    cancellationToken);
+                return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
+            }
+            var (name, text) = Text(mpxn, "SecondaryImportMPAN") is { } secondary ? ("SecondaryImportMPAN", secondary)
+                : Text(mpxn, "ExportMPAN") is { } export ? ("ExportMPAN", export)
+                : throw Invalid("UpdateMPxN needs ImportMPxN, SecondaryImportMPAN or ExportMPAN");
+            var core = Mpan.TryParse(text, out var parsed, out var fault) ? parsed : throw Invalid($"{name}: {fault}");
+            var served = await ChangeAsync(request, id, change,
+                d => d.Type == DeviceType.ESME ? null : $"only an ESME serves a {name}",
+                d => d.Mpan == core || (name == "ExportMPAN" ? d.SecondaryImportMpan : d.ExportMpan) == core
+                    ? throw Invalid($"{name} {core} is already another of the meter's MPANs")
+                    : name == "ExportMPAN" ? d with { ExportMpan = core } : d with { SecondaryImportMpan = core },
                 cancellationToken);
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {served.Id} {name} {core}");
         }
         var (element, commsHub) = body.Element(Sr + "UpdateDeviceStatusCH") is { } ch ? (ch, true)
             : body.Element(Sr + "UpdateDeviceStatusExceptCH") is { } other ? (other, false)

@@ -6,7 +6,7 @@ namespace OpenDcc.Core.Inventory;
 /// A device in the smart metering inventory: what the DUIS gateway needs to know a request's target exists (E19),
 /// what kind it is (E11), where it is in its life (E5), its manufacturer and model (the model picks the translation
 /// adapter), firmware, the comms hub and WAN region its commands go through (and, for a hub, its radio cell), the
-/// metering point (MPAN or MPRN) it serves and the premises it is at. Its SMI status history and HAN joins are kept
+/// metering point (MPAN or MPRN) it serves (an ESME also a secondary import and an export MPAN) and the premises it is at. Its SMI status history and HAN joins are kept
 /// beside it (<see cref="IInventoryStore.StatusHistoryAsync"/>, <see cref="IInventoryStore.FindJoinedAsync"/>).
 /// </summary>
 public sealed record Device
@@ -65,6 +65,12 @@ public sealed record Device
 
     /// <summary>The electricity metering point an ESME serves (its MPAN core), when known.</summary>
     public Mpan? Mpan { get; init; }
+
+    /// <summary>An ESME's secondary import metering point (a second import register settled apart, DUIS <c>SecondaryImportMPAN</c>), when it has one.</summary>
+    public Mpan? SecondaryImportMpan { get; init; }
+
+    /// <summary>An ESME's export metering point (generation exported to the grid, DUIS <c>ExportMPAN</c>), when it has one.</summary>
+    public Mpan? ExportMpan { get; init; }
 
     /// <summary>The gas metering point a GSME serves, when known.</summary>
     public Mprn? Mprn { get; init; }

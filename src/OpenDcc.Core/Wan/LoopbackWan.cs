@@ -18,9 +18,9 @@ namespace OpenDcc.Core.Wan;
 /// <see cref="LoopbackWanProtocol"/>: commands go as HTTP/2 requests, many in flight on one connection; alerts
 /// come back on a Server-Sent Events stream. On connecting it gives the WAN the ACB's public key and learns the
 /// WAN's devices (into the inventory) and their public key-agreement keys (<see cref="IDeviceKeyDirectory"/>), as a
-/// DCC learns devices and their certificates. When the connection goes, commands fail as to an unreachable WAN
-/// (<see cref="DeviceUnreachableException"/>, E20 after the grain's retries) and it connects again, every
-/// <see cref="ReconnectDelay"/>, until the WAN is back.
+/// DCC learns devices and their certificates, and tells it again what it was told (<see cref="SetAsync"/>). When
+/// the connection goes, commands fail as to an unreachable WAN (<see cref="DeviceUnreachableException"/>, E20 after
+/// the grain's retries) and it connects again, every <see cref="ReconnectDelay"/>, until the WAN is back.
 /// </summary>
 public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisposable
 {
@@ -29,6 +29,8 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     private readonly byte[] acbPublicKey;
     private readonly ILogger logger;
     private readonly ConcurrentDictionary<Eui64, byte[]> deviceKeys = new();
+    // What the hub has told the WAN (path → JSON), told again on every connection.
+    private readonly ConcurrentDictionary<string, byte[]> settings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
     private IDeviceAlertSink? alertSink;
     private IInventoryStore? inventory;
@@ -106,6 +108,31 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         return (fleet, added);
     }
 
+    /// <summary>
+    /// Posts <paramref name="value"/> to the WAN at <paramref name="path"/> (for a simulator, the trust anchors its
+    /// devices hold: <see cref="LoopbackWanProtocol.SupplierTrustAnchorsPath"/>): now when connected, and again each
+    /// time the hub connects, since a WAN started again has forgotten it. The last value per path is what is kept.
+    /// </summary>
+    /// <exception cref="WanUnavailableException">connected, but the WAN refused it or could not be reached.</exception>
+    public async Task SetAsync<T>(string path, T value, CancellationToken cancellationToken = default)
+        where T : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var json = JsonSerializer.SerializeToUtf8Bytes(value, LoopbackWanProtocol.Json);
+        settings[path] = json;
+        if (connected)
+        {
+            try
+            {
+                await PostSettingAsync(path, json, cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                throw new WanUnavailableException(Simulator, e.Message, e);
+            }
+        }
+    }
+
     public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
@@ -163,6 +190,10 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             using (var given = await http.PutAsJsonAsync(LoopbackWanProtocol.AcbPath, new AcbKey(acb.ToString(), Convert.ToBase64String(acbPublicKey)), LoopbackWanProtocol.Json, cancellationToken))
             {
                 await EnsureAsync(given, "giving it the ACB key", cancellationToken);
+            }
+            foreach (var (path, json) in settings)
+            {
+                await PostSettingAsync(path, json, cancellationToken);
             }
             var fleet = await GetAsync<FleetSummary>(LoopbackWanProtocol.FleetPath, cancellationToken);
             var added = await LearnAsync(fleet.Installed, cancellationToken);
@@ -261,6 +292,14 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         {
             logger.LogError(e, "an alert from the WAN at {Simulator} was not handled: {Data}", Simulator, data);
         }
+    }
+
+    private async Task PostSettingAsync(string path, byte[] json, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(json);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync(path, content, cancellationToken);
+        await EnsureAsync(response, $"POST {path}", cancellationToken);
     }
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)

@@ -44,6 +44,21 @@ public static class LoopbackWanProtocol
     /// </summary>
     public static string ExchangePath(Eui64 device) => $"/devices/{device}/exchange";
 
+    /// <summary>
+    /// <c>POST</c> a list of <see cref="SupplierTrustAnchor"/>s (all or none): the devices take them as their supplier
+    /// trust anchors, a device's own replacing the one it held, one naming no device going to every device with none
+    /// of its own: 204. Standing in for the commissioning and Update Security Credentials that place a supplier's
+    /// certificate on a real device; the hub posts them again whenever it connects again.
+    /// </summary>
+    public const string SupplierTrustAnchorsPath = "/trust-anchors/supplier";
+
+    /// <summary>
+    /// <c>POST</c> a <see cref="PowerCut"/>: the site's power goes now; its electricity meter reports the outage at
+    /// once and the restoration when the power returns: 202. 404 for a site the fleet does not have; 409 before a hub
+    /// has given the devices its ACB key (they could not protect their alerts).
+    /// </summary>
+    public static string OutagePath(int site) => $"/fleet/sites/{site}/outage";
+
     /// <summary>Web defaults, enums by name.</summary>
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 }
@@ -57,11 +72,14 @@ public sealed record FleetSummary(ulong Seed, int Sites, int Devices, IReadOnlyL
 /// <summary>A device on the WAN as the inventory takes it, with its public key-agreement key (SubjectPublicKeyInfo, base64) when its adapter needs one.</summary>
 public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, string? Model, string? CommsHub, WanRegion? Region, string? Mpan, string? Mprn, string? KeyAgreementKey)
 {
+    /// <summary>A comms hub's radio cell.</summary>
+    public string? RadioCell { get; init; }
+
     public static ListedDevice From(Device device, byte[]? keyAgreementKey)
     {
         ArgumentNullException.ThrowIfNull(device);
         return new(device.Id.ToString(), device.Type, device.Status, device.Model, device.CommsHub?.ToString(), device.Region, device.Mpan?.ToString(), device.Mprn?.ToString(),
-            keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey));
+            keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey)) { RadioCell = device.RadioCell };
     }
 
     /// <exception cref="FormatException">an ID, MPAN or MPRN that does not parse.</exception>
@@ -70,10 +88,17 @@ public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, 
         Model = Model,
         CommsHub = CommsHub is null ? null : Eui64.Parse(CommsHub),
         Region = Region,
+        RadioCell = RadioCell,
         Mpan = Mpan is null ? null : Identifiers.Mpan.Parse(Mpan),
         Mprn = Mprn is null ? null : Identifiers.Mprn.Parse(Mprn),
     };
 }
+
+/// <summary>A supplier's Digital Signing key (SubjectPublicKeyInfo, base64) for a device to hold as its supplier trust anchor; no device: every device with none of its own.</summary>
+public sealed record SupplierTrustAnchor(string? Device, string Supplier, string SigningKey);
+
+/// <summary>How long a site's power is cut for, in seconds.</summary>
+public sealed record PowerCut(int Seconds);
 
 /// <summary>What a device sent unasked (base64), as the bytes came.</summary>
 public sealed record DeviceReport(string Device, string Message);

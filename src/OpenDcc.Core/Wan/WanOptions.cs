@@ -9,4 +9,10 @@ namespace OpenDcc.Core.Wan;
 public sealed record WanOptions(Duration AttemptTimeout, int Retries, Duration RetryBackoff, int ConcurrencyPerRegion)
 {
     public static WanOptions Default { get; } = new(Duration.FromSeconds(10), 2, Duration.FromSeconds(1), 256);
+
+    /// <summary>
+    /// Commands in flight at once per radio cell (the comms hub's cell in the inventory), within the region's
+    /// limit: one busy cell cannot take its region's whole share of the provider.
+    /// </summary>
+    public int ConcurrencyPerCell { get; init; } = 32;
 }

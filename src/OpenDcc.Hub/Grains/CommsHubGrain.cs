@@ -44,7 +44,7 @@ public sealed record QueuedCommand(
 /// <summary>
 /// Holds, for each device joined to the hub, its queued commands in priority lanes (critical, prepayment, normal,
 /// bulk; first come first served within a lane) and keeps one in flight per device: translates it with the device
-/// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region),
+/// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region and per the hub's radio cell),
 /// retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
 /// Nothing is written per command: the queues live in memory and the grain is collected when idle, when it tells
 /// each adapter it used to let go of what it keeps for the device (<see cref="ITranslationAdapter.Release"/>).
@@ -53,8 +53,9 @@ public sealed record QueuedCommand(
 internal sealed class CommsHubGrain(
     TranslationAdapters adapters,
     IWanTransport wan,
-    WanRegionThrottle throttle,
+    WanThrottle throttle,
     WanOptions options,
+    IInventoryStore inventory,
     IDeviceResponseSink responses,
     DeviceConfirmations confirmations,
     IClock clock,
@@ -65,6 +66,18 @@ internal sealed class CommsHubGrain(
     // The adapter each device was sent commands through during this activation, released when the grain goes.
     private readonly Dictionary<Eui64, ITranslationAdapter> served = [];
     private long sequence;
+
+    // The hub's radio cell, by which its devices' commands are throttled within their region's limit; null when not recorded.
+    private string? radioCell;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Read once per activation, not per command.
+        if (Eui64.TryParse(this.GetPrimaryKeyString(), out var hub))
+        {
+            radioCell = (await inventory.FindDeviceAsync(hub, cancellationToken))?.RadioCell;
+        }
+    }
 
     public Task EnqueueAsync(QueuedCommand command)
     {
@@ -172,7 +185,7 @@ internal sealed class CommsHubGrain(
             try
             {
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
-                using (await throttle.EnterAsync(command.Region, timeout.Token))
+                using (await throttle.EnterAsync(command.Region, radioCell, timeout.Token))
                 {
                     answer = await wan.ExchangeAsync(device, bytes, timeout.Token);
                 }

@@ -134,37 +134,19 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     }
 
     /// <summary>
-    /// Gives the devices their registered supplier's Digital Signing key as their supplier trust anchor, as
-    /// a GBCS device holds its supplier's certificate from installation (duis-and-dcc.md §5.1): for each supplier in
-    /// the registration data (fleet-wide and per device), its newest Supplier (OU=02) Digital Signing certificate
-    /// valid at <paramref name="now"/> from the party store, standing in for the SMKI repository. A supplier with no
-    /// such certificate places nothing, so its devices refuse critical commands.
+    /// Gives the devices their registered supplier's Digital Signing key as their supplier trust anchor
+    /// (<see cref="SimulatedRegistrationData.SupplierTrustAnchorsAsync"/>).
     /// </summary>
     /// <returns>How many anchors were placed.</returns>
     public async Task<int> PlaceSupplierTrustAnchorsAsync(SimulatedRegistrationData registrations, IPartyStore parties, Instant now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registrations);
-        ArgumentNullException.ThrowIfNull(parties);
-        var placed = 0;
-        if (registrations.FleetRegistration is { } fleet && await SupplierAnchorAsync(fleet.Supplier) is { } fleetAnchor)
+        var anchors = await registrations.SupplierTrustAnchorsAsync(parties, now, cancellationToken);
+        foreach (var (device, anchor) in anchors)
         {
-            PlaceSupplierTrustAnchor(null, fleetAnchor);
-            placed++;
+            PlaceSupplierTrustAnchor(device, anchor);
         }
-        foreach (var (device, registration) in registrations.Registered)
-        {
-            if (await SupplierAnchorAsync(registration.Supplier) is { } anchor)
-            {
-                PlaceSupplierTrustAnchor(device, anchor);
-                placed++;
-            }
-        }
-        return placed;
-
-        async Task<TrustAnchor?> SupplierAnchorAsync(Eui64 supplier) =>
-            (await parties.ListCertificatesAsync(supplier, cancellationToken))
-                .Where(c => c.Role == RemotePartyRole.Supplier && c.IsValidAt(now) && CommandSignature.IsDigitalSigning(c))
-                .MaxBy(c => c.NotBefore) is { } certificate ? TrustAnchor.FromCertificate(certificate) : null;
+        return anchors.Count;
     }
 
     /// <summary>The supplier trust anchor the device at <paramref name="id"/> holds; null when none.</summary>
@@ -183,7 +165,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
     }
 
-    /// <summary>The fleet's devices (ESME, GSME, CHF, GPF, PPMID of every site) as inventory rows: commissioned, with their model, comms hub, region and metering point.</summary>
+    /// <summary>The fleet's devices (ESME, GSME, CHF, GPF, PPMID of every site) as inventory rows: commissioned, with their model, comms hub, region (and the hub's radio cell) and metering point.</summary>
     public IEnumerable<Device> InventoryDevices() => InventoryDevices(0, fleet.Count);
 
     /// <summary>The devices of sites <paramref name="from"/> … <paramref name="from"/> + <paramref name="count"/> − 1 as inventory rows.</summary>
@@ -193,6 +175,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             Model = ModelOf(d.Type, formatOfSite(site)),
             CommsHub = site.CommsHubId,
             Region = SimulatedWorld.RegionOf(site),
+            RadioCell = d.Type == DeviceType.CHF ? SimulatedWorld.RadioCellOf(site) : null,
             Mpan = d.Type == DeviceType.ESME ? site.Mpan : null,
             Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
         }));
@@ -218,9 +201,34 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         {
             throw new ArgumentException($"no simulated meter {meterId} on the WAN", nameof(meterId));
         }
-        var endpoint = EndpointOf(meterId) ?? throw new InvalidOperationException("the simulated devices have no ACB key yet: a hub must connect first");
+        var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
         meter.Site.PowerOutage(from, to);
-        foreach (var alert in meter.Site.AlertsBetween(from, to + Duration.FromTicks(1)))
+        await ReportAsync(meterId, endpoint, meter.Site.AlertsBetween(from, to + Duration.FromTicks(1)), cancellationToken);
+    }
+
+    /// <summary>
+    /// Cuts the site's power now for <paramref name="length"/>: consumption stops; the site's electricity meter
+    /// reports the outage at once and the restoration when the power returns, as alerts in its own wire format to
+    /// the attached sink. Completes when the power is back.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
+    public async Task CutPowerAsync(SimulatedSite site, Duration length, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(length, Duration.Zero);
+        var meterId = site.ElectricityMeter.Id;
+        var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
+        var from = clock.GetCurrentInstant();
+        var to = from + length;
+        site.PowerOutage(from, to);
+        await ReportAsync(meterId, endpoint, [.. site.AlertsBetween(from, from + Duration.FromTicks(1)).Where(a => a.Kind == DeviceAlertKind.PowerOutage)], cancellationToken);
+        await Task.Delay(length.ToTimeSpan(), cancellationToken);
+        await ReportAsync(meterId, endpoint, [.. site.AlertsBetween(to, to + Duration.FromTicks(1)).Where(a => a.Kind == DeviceAlertKind.PowerRestored)], cancellationToken);
+    }
+
+    private async Task ReportAsync(Eui64 meterId, Endpoint endpoint, IReadOnlyList<DeviceAlert> alerts, CancellationToken cancellationToken)
+    {
+        foreach (var alert in alerts)
         {
             if (alertSink is { } sink)
             {
@@ -228,6 +236,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             }
         }
     }
+
+    private static InvalidOperationException NoAcbYet() => new("the simulated devices have no ACB key yet: a hub must connect first");
 
     public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
     {

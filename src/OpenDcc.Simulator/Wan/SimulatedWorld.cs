@@ -82,6 +82,13 @@ public sealed class SimulatedWorld : IDisposable
         return (WanRegion)(site.Number % 3);
     }
 
+    /// <summary>The SM WAN radio cell of a fleet site's comms hub: a thousand sites of its region in turn share one (<c>North-0</c>, <c>Central-0</c>, … <c>North-1</c>).</summary>
+    public static string RadioCellOf(SimulatedSite site) =>
+        $"{RegionOf(site)}-{(site ?? throw new ArgumentNullException(nameof(site))).Number / (SitesPerCell * 3)}";
+
+    /// <summary>Sites of one region per radio cell.</summary>
+    public const int SitesPerCell = 1_000;
+
     /// <summary>
     /// Reads a device's GBCS frame (a DUIS GBCSPayload) as its supplier would with the key the frame was MACed
     /// under, without touching the hub adapter's counters; for the demo and the tests.

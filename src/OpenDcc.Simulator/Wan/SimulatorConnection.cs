@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
+using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.Gbcs;
@@ -73,6 +75,24 @@ public sealed class SimulatorConnection : IAsyncDisposable
     /// <exception cref="WanUnavailableException">no simulator answers.</exception>
     public Task<(FleetSummary Fleet, int Added)> ConnectAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
         Wan.ConnectAsync(inventory, cancellationToken);
+
+    /// <summary>
+    /// The simulator's devices take their registered supplier's Digital Signing key as their trust anchor
+    /// (<see cref="SimulatedRegistrationData.SupplierTrustAnchorsAsync"/>, from <see cref="Registrations"/> and the
+    /// party store, as <see cref="SimulatedWorld.PlaceSupplierTrustAnchorsAsync"/> in-process): posted to the
+    /// simulator over loopback now when connected, and again every time the hub connects to it.
+    /// </summary>
+    /// <returns>How many anchors were placed.</returns>
+    /// <exception cref="WanUnavailableException">connected, but the simulator refused them or went.</exception>
+    public async Task<int> PlaceSupplierTrustAnchorsAsync(IPartyStore parties, Instant now, CancellationToken cancellationToken = default)
+    {
+        var anchors = await Registrations.SupplierTrustAnchorsAsync(parties, now, cancellationToken);
+        await Wan.SetAsync(
+            LoopbackWanProtocol.SupplierTrustAnchorsPath,
+            anchors.Select(a => new SupplierTrustAnchor(a.Device?.ToString(), a.Anchor.Party.ToString(), Convert.ToBase64String(a.Anchor.SubjectPublicKeyInfo.Span))).ToList(),
+            cancellationToken);
+        return anchors.Count;
+    }
 
     /// <summary>Reads a device's GBCS frame (a DUIS GBCSPayload) as its supplier would; see <see cref="SimulatedWorld.ReadAnswer"/>.</summary>
     public GbcsDecodeResult<DeviceOutcome> ReadAnswer(ReadOnlySpan<byte> frame, Eui64 device, Eui64 acb)

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Wan;
+using OpenDcc.Simulator.Devices;
 
 namespace OpenDcc.Simulator.Wan;
 
@@ -27,15 +28,30 @@ namespace OpenDcc.Simulator.Wan;
 public sealed class SimulatorHost : IAsyncDisposable
 {
     private readonly WebApplication app;
+    private readonly AlertStreams alerts;
+    private readonly PowerCuts cuts;
 
-    private SimulatorHost(WebApplication app, SimulatedWan wan, Uri url)
+    private SimulatorHost(WebApplication app, SimulatedWan wan, Uri url, AlertStreams alerts, PowerCuts cuts)
     {
         this.app = app;
+        this.alerts = alerts;
+        this.cuts = cuts;
         Wan = wan;
         Url = url;
     }
 
     public SimulatedWan Wan { get; }
+
+    /// <summary>Completes when the first hub has given the devices its ACB key and listens for their alerts.</summary>
+    public Task HubListening => alerts.FirstListener;
+
+    /// <summary>
+    /// Cuts a fleet site's power now for <paramref name="length"/> (<see cref="SimulatedWan.CutPowerAsync"/>), as
+    /// <see cref="LoopbackWanProtocol.OutagePath"/> does; the returned task completes when the power is back.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">no such site, or a length that is not positive.</exception>
+    /// <exception cref="InvalidOperationException">no hub has given the devices its ACB key yet.</exception>
+    public Task CutPowerAsync(int site, NodaTime.Duration length) => cuts.Start(site, length);
 
     /// <summary>Where a hub reaches it (<c>serve --simulator</c>).</summary>
     public Uri Url { get; }
@@ -65,7 +81,8 @@ public sealed class SimulatorHost : IAsyncDisposable
         var app = builder.Build();
         var alerts = new AlertStreams(app.Lifetime.ApplicationStopping);
         wan.Attach(alerts);
-        Map(app, wan, alerts);
+        var cuts = new PowerCuts(wan, app.Lifetime.ApplicationStopping, app.Logger);
+        Map(app, wan, alerts, cuts);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -75,7 +92,7 @@ public sealed class SimulatorHost : IAsyncDisposable
             await app.DisposeAsync();
             throw;
         }
-        return new SimulatorHost(app, wan, new Uri(app.Urls.First()));
+        return new SimulatorHost(app, wan, new Uri(app.Urls.First()), alerts, cuts);
     }
 
     public async ValueTask DisposeAsync()
@@ -84,7 +101,7 @@ public sealed class SimulatorHost : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    private static void Map(WebApplication app, SimulatedWan wan, AlertStreams alerts)
+    private static void Map(WebApplication app, SimulatedWan wan, AlertStreams alerts, PowerCuts cuts)
     {
         var stopping = app.Lifetime.ApplicationStopping;
         app.MapPut(LoopbackWanProtocol.AcbPath, async (HttpContext context) =>
@@ -152,6 +169,59 @@ public sealed class SimulatorHost : IAsyncDisposable
                 return Results.Empty;
             }
         });
+        app.MapPost(LoopbackWanProtocol.SupplierTrustAnchorsPath, async (HttpContext context) =>
+        {
+            List<SupplierTrustAnchor>? given;
+            try
+            {
+                given = await context.Request.ReadFromJsonAsync<List<SupplierTrustAnchor>>(LoopbackWanProtocol.Json, context.RequestAborted);
+            }
+            catch (JsonException e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not a list of trust anchors", e.Message);
+            }
+            var anchors = new List<(Eui64? Device, TrustAnchor Anchor)>();
+            foreach (var (anchor, index) in (given ?? []).Select((a, i) => (a, i)))
+            {
+                if (ReadAnchor(anchor, out var read) is { } fault)
+                {
+                    // All or none: nothing is placed when one is wrong.
+                    return Problem(StatusCodes.Status400BadRequest, "Not a trust anchor", $"[{index}].{fault}");
+                }
+                anchors.Add(read);
+            }
+            foreach (var (device, anchor) in anchors)
+            {
+                wan.PlaceSupplierTrustAnchor(device, anchor);
+            }
+            return Results.NoContent();
+        });
+        app.MapPost("/fleet/sites/{site}/outage", async (string site, HttpContext context) =>
+        {
+            PowerCut? cut;
+            try
+            {
+                cut = await context.Request.ReadFromJsonAsync<PowerCut>(LoopbackWanProtocol.Json, context.RequestAborted);
+            }
+            catch (JsonException e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not a power cut", e.Message);
+            }
+            if (!int.TryParse(site, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number >= wan.Fleet.Count)
+            {
+                return Problem(StatusCodes.Status404NotFound, "No such site", $"site: the fleet has sites 0 to {wan.Fleet.Count - 1}, not '{site}'");
+            }
+            if (cut is not { Seconds: > 0 and <= PowerCuts.LongestSeconds })
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Not a power cut", $"seconds: 1 to {PowerCuts.LongestSeconds}");
+            }
+            if (wan.Acb is null)
+            {
+                return Problem(StatusCodes.Status409Conflict, "No hub yet", "the devices have no ACB key yet, so cannot protect their alerts: connect a hub first");
+            }
+            _ = cuts.Start(number, NodaTime.Duration.FromSeconds(cut.Seconds));
+            return Results.Accepted();
+        });
         app.MapGet(LoopbackWanProtocol.AlertsPath, (HttpContext context) =>
             TypedResults.ServerSentEvents(alerts.SubscribeAsync(wan.Fleet.Count, context.RequestAborted)));
         app.MapGet("/health", () => Results.Text("Healthy"));
@@ -166,6 +236,45 @@ public sealed class SimulatorHost : IAsyncDisposable
         return ListedDevice.From(device, key?.ExportSubjectPublicKeyInfo());
     }
 
+    /// <summary>The anchor as the WAN's devices hold it; or what is wrong with it, naming the field.</summary>
+    private static string? ReadAnchor(SupplierTrustAnchor? given, out (Eui64? Device, TrustAnchor Anchor) read)
+    {
+        read = default;
+        if (given is null)
+        {
+            return "anchor: missing";
+        }
+        Eui64? device = null;
+        if (given.Device is not null)
+        {
+            if (!Eui64.TryParse(given.Device, out var id))
+            {
+                return $"device: '{given.Device}' is not an EUI-64";
+            }
+            device = id;
+        }
+        if (!Eui64.TryParse(given.Supplier, out var supplier))
+        {
+            return $"supplier: '{given.Supplier}' is not an EUI-64";
+        }
+        try
+        {
+            var spki = Convert.FromBase64String(given.SigningKey ?? "");
+            using var key = ECDsa.Create();
+            key.ImportSubjectPublicKeyInfo(spki, out _);
+            if (key.KeySize != 256)
+            {
+                return "signingKey: not a P-256 key";
+            }
+            read = (device, new TrustAnchor(Core.Security.RemotePartyRole.Supplier, supplier, spki));
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            return $"signingKey: not a base64 SubjectPublicKeyInfo of an ECDSA P-256 key ({e.Message})";
+        }
+    }
+
     private static IResult Problem(int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail);
 
@@ -173,6 +282,10 @@ public sealed class SimulatorHost : IAsyncDisposable
     private sealed class AlertStreams(CancellationToken stopping) : IDeviceAlertSink
     {
         private readonly ConcurrentDictionary<Channel<SseItem<string>>, bool> listeners = new();
+        private readonly TaskCompletionSource first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the first hub listens.</summary>
+        public Task FirstListener => first.Task;
 
         public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
         {
@@ -189,6 +302,7 @@ public sealed class SimulatorHost : IAsyncDisposable
         {
             var channel = Channel.CreateUnbounded<SseItem<string>>(new UnboundedChannelOptions { SingleReader = true });
             listeners[channel] = true;
+            first.TrySetResult();
             // Ends the stream, not with an exception but as a stream that is over.
             using var end = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
             using var registration = end.Token.Register(() => channel.Writer.TryComplete());
@@ -203,6 +317,43 @@ public sealed class SimulatorHost : IAsyncDisposable
             finally
             {
                 listeners.TryRemove(channel, out _);
+            }
+        }
+    }
+
+    /// <summary>The power cuts under way, each ending when the power is back or the simulator stops.</summary>
+    private sealed class PowerCuts(SimulatedWan wan, CancellationToken stopping, ILogger logger)
+    {
+        /// <summary>A day.</summary>
+        public const int LongestSeconds = 86_400;
+
+        public Task Start(int site, NodaTime.Duration length)
+        {
+            if (site < 0 || site >= wan.Fleet.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(site), site, $"the fleet has sites 0 to {wan.Fleet.Count - 1}");
+            }
+            if (wan.Acb is null)
+            {
+                throw new InvalidOperationException("the simulated devices have no ACB key yet: a hub must connect first");
+            }
+            return RunAsync(wan.Fleet[site], length);
+        }
+
+        private async Task RunAsync(SimulatedSite site, NodaTime.Duration length)
+        {
+            try
+            {
+                await wan.CutPowerAsync(site, length, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+            }
+#pragma warning disable CA1031 // A power cut that fails is the simulator's own fault; logged, it must not take the host down.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogError(e, "the power cut at site {Site} failed", site.Number);
             }
         }
     }
