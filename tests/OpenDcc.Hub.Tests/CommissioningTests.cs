@@ -52,6 +52,12 @@ public sealed class CommissioningTests : IAsyncLifetime
         Assert.Equal(SmiStatus.Commissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
         var commissioned = (await hub.Store.Inventory.StatusHistoryAsync(Meter))[^1];
         Assert.Equal((SmiStatus.Commissioned, "8.1.1", (Eui64?)Supplier), (commissioned.Status, commissioned.ServiceReferenceVariant, commissioned.User));
+        // Read Inventory now gives the date it was commissioned (Europe/London).
+        var (code, inventory) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>"));
+        Assert.Equal("I0", code);
+        Assert.Equal(
+            commissioned.Since.InZone(DateTimeZoneProviders.Tzdb["Europe/London"]).Date.ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            inventory.Descendants(DuisNamespaces.Sr + "DateCommissioned").Single().Value);
     }
 
     [Fact]

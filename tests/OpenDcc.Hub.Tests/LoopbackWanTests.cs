@@ -47,6 +47,24 @@ public sealed class LoopbackWanTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_fleet_comms_hub_over_loopback_whitelists_a_device_that_its_meter_then_joins()
+    {
+        var site = hub.Wan.Fleet[0];
+        var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");
+        await hub.Store.Inventory.AddDeviceAsync(new Core.Inventory.Device(ihd, Core.Inventory.DeviceType.IHD, Core.Inventory.SmiStatus.Pending));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, site.CommsHubId, hub.NextCounter(), 1, "8.11",
+            $"<sr:DeviceID>{ihd}</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>90</sr:JoinTimePeriod><sr:InstallCode>0102030405060708</sr:InstallCode></sr:AddDeviceToCHFWhitelist>"))).Code);
+        Assert.IsType<DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), site.CommsHubId));
+        Assert.Equal(Core.Inventory.SmiStatus.Whitelisted, (await hub.Store.Inventory.FindDeviceAsync(ihd))!.Status);
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, site.ElectricityMeter.Id, hub.NextCounter(), 1, "8.7.2", $"<sr:OtherDeviceID>{ihd}</sr:OtherDeviceID>"))).Code);
+        Assert.IsType<DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), site.ElectricityMeter.Id));
+        Assert.Equal([ihd], await hub.Store.Inventory.FindJoinedAsync(site.ElectricityMeter.Id));
+        Assert.Equal([ihd], site.ElectricityMeter.Joined);
+    }
+
+    [Fact]
     public async Task An_early_smart_meter_over_loopback_answers_in_its_own_format_translated_to_gbcs()
     {
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 1, "4.1.1"))).Code);

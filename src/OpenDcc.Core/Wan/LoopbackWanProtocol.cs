@@ -12,9 +12,11 @@ namespace OpenDcc.Core.Wan;
 /// unasked as Server-Sent Events. No TLS and no authentication: loopback only.
 /// </summary>
 /// <remarks>
-/// The hub first gives the WAN its Access Control Broker's identity and public key-agreement key (<see cref="AcbPath"/>),
-/// then learns the devices, with their public key-agreement keys (<see cref="FleetPath"/>, <see cref="SitesPath"/>),
-/// then listens for alerts (<see cref="AlertsPath"/>) and sends commands (<see cref="ExchangePath"/>).
+/// The hub first gives the WAN its Access Control Broker's identity and public key-agreement key (<see cref="AcbPath"/>)
+/// and what else it has told it (the supplier trust anchors, <see cref="SupplierTrustAnchorsPath"/>), then learns the
+/// devices, with their public key-agreement keys (<see cref="FleetPath"/>, <see cref="SitesPath"/>), then listens for
+/// alerts (<see cref="AlertsPath"/>) and sends commands (<see cref="ExchangePath"/>). A simulator also cuts a site's
+/// power when asked (<see cref="OutagePath"/>).
 /// </remarks>
 public static class LoopbackWanProtocol
 {

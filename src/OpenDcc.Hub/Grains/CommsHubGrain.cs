@@ -52,8 +52,8 @@ public sealed record QueuedCommand(
 /// <summary>
 /// Holds, for each device joined to the hub, its queued commands in priority lanes (critical, prepayment, normal,
 /// bulk; first come first served within a lane) and keeps one in flight per device: translates it with the device
-/// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region and per the hub's radio cell),
-/// retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
+/// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region and
+/// per the hub's radio cell), retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
 /// Nothing is written per command: the queues live in memory and the grain is collected when idle, when it tells
 /// each adapter it used to let go of what it keeps for the device (<see cref="ITranslationAdapter.Release"/>).
 /// </summary>

@@ -13,20 +13,18 @@ namespace OpenDcc.Simulator.Devices;
 /// A meter joins (8.7.x) only a device in its hub's log (<see cref="RefusalReason.NotInDeviceLog"/> otherwise).
 /// </summary>
 /// <remarks>
-/// Nothing is kept per hub until its log changes: a fleet of 100,000 sites holds no lists for untouched hubs.
+/// Nothing is kept per hub until its log changes: the changes live with the fleet (<see cref="FleetContext"/>), so a
+/// fleet of 100,000 sites holds no lists, nor objects, for untouched hubs. This object is a view of them.
 /// </remarks>
 public sealed class SimulatedCommsHub : ISimulatedDevice
 {
     private readonly SimulatedSite site;
-    private readonly ulong fleetSeed;
-    private readonly Lock gate = new();
-    private Dictionary<Eui64, DeviceLogEntry>? added;
-    private HashSet<Eui64>? removed;
+    private readonly FleetContext fleet;
 
-    internal SimulatedCommsHub(SimulatedSite site, ulong fleetSeed)
+    internal SimulatedCommsHub(SimulatedSite site, FleetContext fleet)
     {
         this.site = site;
-        this.fleetSeed = fleetSeed;
+        this.fleet = fleet;
     }
 
     public Eui64 Id => site.CommsHubId;
@@ -38,11 +36,15 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
     {
         get
         {
-            lock (gate)
+            var changes = fleet.DeviceLogs.GetValueOrDefault(site.Number);
+            if (changes is null)
             {
-                var own = site.Devices.Where(d => d.Type != DeviceType.CHF && removed?.Contains(d.Id) != true && added?.ContainsKey(d.Id) != true)
-                    .Select(d => new DeviceLogEntry(d.Id, InstallCodeOf(d.Id), null));
-                return [.. own.Concat(added?.Values ?? Enumerable.Empty<DeviceLogEntry>()).OrderBy(e => e.Device)];
+                return [.. OwnDevices().Select(id => new DeviceLogEntry(id, InstallCodeOf(id), null))];
+            }
+            lock (changes.Gate)
+            {
+                var own = OwnDevices().Where(id => !changes.Removed.Contains(id) && !changes.Added.ContainsKey(id)).Select(id => new DeviceLogEntry(id, InstallCodeOf(id), null));
+                return [.. own.Concat(changes.Added.Values).OrderBy(e => e.Device)];
             }
         }
     }
@@ -50,42 +52,62 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
     /// <summary>Whether a device is in the log, so may be on the HAN and be joined to its meters.</summary>
     public bool Holds(Eui64 device)
     {
-        lock (gate)
+        if (fleet.DeviceLogs.GetValueOrDefault(site.Number) is not { } changes)
         {
-            return added?.ContainsKey(device) == true || (removed?.Contains(device) != true && IsSiteDevice(device));
+            return IsOwnDevice(device);
+        }
+        lock (changes.Gate)
+        {
+            return changes.Added.ContainsKey(device) || (!changes.Removed.Contains(device) && IsOwnDevice(device));
         }
     }
 
     public DeviceOutcome Execute(DeviceOperation operation, Instant now)
     {
         ArgumentNullException.ThrowIfNull(operation);
-        lock (gate)
+        if (operation is not (DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog))
+        {
+            return new DeviceOutcome.Refused(RefusalReason.NotSupported, $"a CHF cannot do {operation.GetType().Name}");
+        }
+        var changes = fleet.DeviceLogs.GetOrAdd(site.Number, static _ => new DeviceLogChanges());
+        lock (changes.Gate)
         {
             switch (operation)
             {
                 case DeviceOperation.AddToDeviceLog add:
                     // Adding a device already in the log replaces its install code, as a hub takes the newest.
-                    (added ??= [])[add.Device] = new DeviceLogEntry(add.Device, add.InstallCode, now + add.JoinTimePeriod);
-                    removed?.Remove(add.Device);
+                    changes.Added[add.Device] = new DeviceLogEntry(add.Device, add.InstallCode, now + add.JoinTimePeriod);
+                    changes.Removed.Remove(add.Device);
                     return new DeviceOutcome.Done();
-                case DeviceOperation.RemoveFromDeviceLog remove:
-                    var wasAdded = added?.Remove(remove.Device) == true;
-                    if (IsSiteDevice(remove.Device) && (removed ??= []).Add(remove.Device))
-                    {
-                        return new DeviceOutcome.Done();
-                    }
-                    return wasAdded ? new DeviceOutcome.Done() : new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, $"device {remove.Device} is not in the device log of comms hub {Id}");
                 default:
-                    return new DeviceOutcome.Refused(RefusalReason.NotSupported, $"a CHF cannot do {operation.GetType().Name}");
+                    var device = ((DeviceOperation.RemoveFromDeviceLog)operation).Device;
+                    var wasAdded = changes.Added.Remove(device);
+                    var wasOwn = IsOwnDevice(device) && changes.Removed.Add(device);
+                    return wasAdded || wasOwn ? new DeviceOutcome.Done() : new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, $"device {device} is not in the device log of comms hub {Id}");
             }
         }
     }
 
-    private bool IsSiteDevice(Eui64 device) => device != Id && site.Devices.Any(d => d.Id == device);
+    private IEnumerable<Eui64> OwnDevices() => site.Devices.Where(d => d.Type != DeviceType.CHF).Select(d => d.Id);
 
-    /// <summary>The install code of a device installed with the site: 16 bytes from the seed, as hex.</summary>
+    private bool IsOwnDevice(Eui64 device) => device != Id && site.Devices.Any(d => d.Id == device);
+
+    /// <summary>
+    /// The install code of a device installed with the site: 16 bytes, as hex, from the device's ID, whose top bits
+    /// the fleet seed chose (the same seed, the same codes).
+    /// </summary>
     private string InstallCodeOf(Eui64 device) =>
-        string.Concat(SeedMix.Mix(fleetSeed, device.Value, 0x1C).ToString("X16", CultureInfo.InvariantCulture), SeedMix.Mix(fleetSeed, device.Value, 0x1D).ToString("X16", CultureInfo.InvariantCulture));
+        string.Concat(SeedMix.Mix(fleet.Seed, device.Value, 0x1C).ToString("X16", CultureInfo.InvariantCulture), SeedMix.Mix(fleet.Seed, device.Value, 0x1D).ToString("X16", CultureInfo.InvariantCulture));
+}
+
+/// <summary>What 8.11 has changed in one comms hub's device log: the devices it added, and the site's own it removed.</summary>
+internal sealed class DeviceLogChanges
+{
+    public Lock Gate { get; } = new();
+
+    public Dictionary<Eui64, DeviceLogEntry> Added { get; } = [];
+
+    public HashSet<Eui64> Removed { get; } = [];
 }
 
 /// <summary>One entry of a comms hub's device log: the device, its install code (hex) and, for one added by 8.11, until when it may join.</summary>

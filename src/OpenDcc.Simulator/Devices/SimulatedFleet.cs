@@ -10,18 +10,18 @@ namespace OpenDcc.Simulator.Devices;
 /// </summary>
 public sealed class SimulatedFleet
 {
-    private readonly SiteIdentities identities;
+    private readonly FleetContext context;
     private readonly SimulatedSite[] sites;
 
     public SimulatedFleet(ulong seed, int siteCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(siteCount);
         Seed = seed;
-        identities = new SiteIdentities(seed);
+        context = new FleetContext(seed);
         sites = new SimulatedSite[siteCount];
         for (var i = 0; i < siteCount; i++)
         {
-            sites[i] = new SimulatedSite(identities, seed, i);
+            sites[i] = new SimulatedSite(context, i);
         }
     }
 
@@ -36,7 +36,7 @@ public sealed class SimulatedFleet
     /// <summary>The site holding the device with this id (any of its ESME, GSME, CHF, GPF or PPMID).</summary>
     public bool TryGetSite(Eui64 deviceId, [NotNullWhen(true)] out SimulatedSite? site, out DeviceType type)
     {
-        if (identities.TryDecode(deviceId, out var number, out type) && number < sites.Length)
+        if (context.Identities.TryDecode(deviceId, out var number, out type) && number < sites.Length)
         {
             site = sites[number];
             return true;

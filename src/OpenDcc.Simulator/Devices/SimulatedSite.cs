@@ -16,21 +16,20 @@ public sealed class SimulatedSite
     private static readonly LocalDate FirstInstallDate = new(2020, 1, 1);
     private const int InstallDays = 5 * 365;
 
-    private readonly SiteIdentities identities;
-    private readonly ulong fleetSeed;
+    private readonly FleetContext fleet;
     private Stoppage[] outages = [];
-    private SimulatedCommsHub? commsHub;
 
     public SimulatedSite(ulong fleetSeed, int number)
-        : this(new SiteIdentities(fleetSeed), fleetSeed, number)
+        : this(new FleetContext(fleetSeed), number)
     {
     }
 
-    internal SimulatedSite(SiteIdentities identities, ulong fleetSeed, int number)
+    internal SimulatedSite(FleetContext fleet, int number)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(number);
-        this.identities = identities;
-        this.fleetSeed = fleetSeed;
+        this.fleet = fleet;
+        var fleetSeed = fleet.Seed;
+        var identities = fleet.Identities;
         Number = number;
         var siteSeed = SeedMix.Mix(fleetSeed, (ulong)number, 0x517E);
         InstalledAt = SettlementCalendar.StartOf(FirstInstallDate.PlusDays(SeedMix.Below(siteSeed, InstallDays)));
@@ -71,29 +70,21 @@ public sealed class SimulatedSite
 
     public SimulatedGasMeter GasMeter { get; }
 
-    public Eui64 CommsHubId => identities.IdOf(Number, DeviceType.CHF);
+    public Eui64 CommsHubId => fleet.Identities.IdOf(Number, DeviceType.CHF);
 
-    /// <summary>The site's comms hub function, with its HAN device log; made when first asked for.</summary>
-    public SimulatedCommsHub CommsHub
-    {
-        get
-        {
-            if (Volatile.Read(ref commsHub) is { } hub)
-            {
-                return hub;
-            }
-            Interlocked.CompareExchange(ref commsHub, new SimulatedCommsHub(this, fleetSeed), null);
-            return commsHub;
-        }
-    }
+    /// <summary>The site's comms hub function, with its HAN device log (kept by the fleet, and only once it changes).</summary>
+    public SimulatedCommsHub CommsHub => new(this, fleet);
 
-    public Eui64 GasProxyId => identities.IdOf(Number, DeviceType.GPF);
+    /// <summary>What the sites of the fleet share.</summary>
+    internal FleetContext Fleet => fleet;
 
-    public Eui64 PpmidId => identities.IdOf(Number, DeviceType.PPMID);
+    public Eui64 GasProxyId => fleet.Identities.IdOf(Number, DeviceType.GPF);
+
+    public Eui64 PpmidId => fleet.Identities.IdOf(Number, DeviceType.PPMID);
 
     /// <summary>The site's device ids with their types: ESME, GSME, CHF, GPF, PPMID.</summary>
     public IEnumerable<(Eui64 Id, DeviceType Type)> Devices =>
-        SiteIdentities.SiteDeviceTypes.Select(type => (identities.IdOf(Number, type), type));
+        SiteIdentities.SiteDeviceTypes.Select(type => (fleet.Identities.IdOf(Number, type), type));
 
     internal ReadOnlySpan<Stoppage> Outages => Volatile.Read(ref outages);
 

@@ -66,6 +66,48 @@ public sealed class SimulatedWanTests
     }
 
     [Fact]
+    public async Task A_power_cut_now_reports_the_outage_at_once_and_the_restoration_only_when_the_power_returns()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        var alerts = new AlertFrames();
+        wan.Attach(alerts);
+        var site = wan.Fleet[1];
+        var start = clock.GetCurrentInstant();
+
+        var cut = wan.CutPowerAsync(site, Duration.FromMilliseconds(300));
+        Assert.Equal([DeviceAlertKind.PowerOutage], Kinds(wan, acbKey, site, alerts));
+        Assert.False(cut.IsCompleted);
+        clock.AdvanceMilliseconds(300);
+        await cut;
+
+        Assert.Equal([DeviceAlertKind.PowerOutage, DeviceAlertKind.PowerRestored], Kinds(wan, acbKey, site, alerts));
+        // The site's record of it: the outage from the moment of the cut for the length given.
+        Assert.Equal([start, start + Duration.FromMilliseconds(300)], site.AlertsBetween(start, start + Duration.FromSeconds(1)).Select(a => a.At));
+    }
+
+    [Fact]
+    public async Task A_power_cut_before_any_hub_has_given_the_acb_key_is_refused()
+    {
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => wan.CutPowerAsync(wan.Fleet[0], Duration.FromSeconds(1)));
+        Assert.Empty(wan.Fleet[0].AlertsBetween(Instant.MinValue, Instant.MaxValue));
+    }
+
+    /// <summary>The kinds of the alerts the site's electricity meter sent, read with its MAC key.</summary>
+    private static List<DeviceAlertKind> Kinds(SimulatedWan wan, ECDiffieHellman acbKey, SimulatedSite site, AlertFrames alerts)
+    {
+        using var devicePublic = wan.FindKeyAgreementKey(site.ElectricityMeter.Id)!;
+        using var key = GbcsMacKey.Derive(acbKey, devicePublic, Acb, site.ElectricityMeter.Id);
+        return [.. alerts.Frames.Select(frame =>
+        {
+            var alert = GbcsCodec.DecodeAlert(frame, key);
+            Assert.True(alert.Succeeded, alert.Reason);
+            return alert.Value!.Kind;
+        })];
+    }
+
+    [Fact]
     public async Task A_device_answers_with_the_counter_of_the_command_it_answers()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
