@@ -25,8 +25,8 @@ public sealed class QueuedCommandTransportTests
         Assert.True(DuisOperations.TryRead("4.8.1", body, out var read, out var failure), failure);
         operation = read!;
         var request = new DuisRequest(new Core.Identifiers.RequestId(new(0x90B3D51F30010000), new(0x0012340000000001), 7), 1, ServiceCatalogue.Duis["4.8.1"], "5.1", null, null, body);
-        return new QueuedCommand("90-B3-D5-1F-30-01-00-00:00-12-34-00-00-00-00-01:7", "4.8.1", "5.1", request.BodyText(), "90-B3-D5-1F-30-01-00-00", null,
-            CommandPriority.Bulk, "GBCS-REF", DeviceType.ESME, "00-12-34-00-00-00-00-01", WanRegion.North) { Operation = operation };
+        return new QueuedCommand(request.RequestId, "4.8.1", "5.1", request.BodyText(), request.RequestId.Originator, new Uri("https://supplier.example/duis/responses"),
+            CommandPriority.Bulk, "GBCS-REF", DeviceType.ESME, request.RequestId.Target, WanRegion.North) { Operation = operation };
     }
 
     [Fact]

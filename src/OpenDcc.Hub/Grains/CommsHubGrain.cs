@@ -21,19 +21,19 @@ public interface ICommsHubGrain : IGrainWithStringKey
     Task EnqueueAsync(QueuedCommand command);
 }
 
-/// <summary>A translated-to-be device request, in the plain values a grain call carries.</summary>
+/// <summary>A translated-to-be device request, in the values a grain call carries (Core's identifiers through the surrogates in IdentifierSurrogates.cs).</summary>
 [GenerateSerializer, Immutable]
 public sealed record QueuedCommand(
-    [property: Id(0)] string RequestId,
+    [property: Id(0)] RequestId RequestId,
     [property: Id(1)] string ServiceReferenceVariant,
     [property: Id(2)] string SchemaVersion,
     [property: Id(3)] string Body,
-    [property: Id(4)] string User,
-    [property: Id(5)] string? ResponseUrl,
+    [property: Id(4)] Eui64 User,
+    [property: Id(5)] Uri? ResponseUrl,
     [property: Id(6)] CommandPriority Priority,
     [property: Id(7)] string? Model,
     [property: Id(8)] DeviceType DeviceType,
-    [property: Id(9)] string Device,
+    [property: Id(9)] Eui64 Device,
     [property: Id(10)] WanRegion Region)
 {
     /// <summary>For a critical command (CV 5): the user's signed pre-command, checked at submission; the ACB protects it as it goes.</summary>
@@ -90,7 +90,7 @@ internal sealed class CommsHubGrain(
     public Task EnqueueAsync(QueuedCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var device = Eui64.Parse(command.Device);
+        var device = command.Device;
         if (!lanes.TryGetValue(device, out var lane))
         {
             lanes[device] = lane = new DeviceLane(device);
@@ -149,9 +149,9 @@ internal sealed class CommsHubGrain(
     {
         var device = lane.Device;
         var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
-        var reference = new DeviceRequestReference(OpenDcc.Core.Identifiers.RequestId.Parse(command.RequestId), variant.ServiceReference, variant.Id, command.SchemaVersion);
-        var user = Eui64.Parse(command.User);
-        var responseUrl = command.ResponseUrl is null ? null : new Uri(command.ResponseUrl);
+        var reference = new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion);
+        var user = command.User;
+        var responseUrl = command.ResponseUrl;
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         served[device] = adapter;
         byte[] bytes;

@@ -71,16 +71,16 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
         }
         // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
         await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
-            request.RequestId.ToString(),
+            request.RequestId,
             request.Variant.Id,
             request.SchemaVersion,
             request.BodyText(),
-            user.Id.ToString(),
-            user.ResponseUrl?.ToString(),
+            user.Id,
+            user.ResponseUrl,
             CommandPriorities.Of(request.Variant, operation),
             device.Model,
             device.Type,
-            device.Id.ToString(),
+            device.Id,
             device.Region ?? WanRegion.Central) { SignedPreCommand = signedPreCommand, Operation = operation }).WaitAsync(cancellationToken);
         return null;
     }

@@ -48,16 +48,16 @@ internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFact
         try
         {
             await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
-                id.ToString(),
+                id,
                 variant.Id,
                 DuisResponse.DefaultSchemaVersion,
                 new XElement(DuisNamespaces.Sr + variant.BodyElement).ToString(SaveOptions.DisableFormatting),
-                user.ToString(),
-                DeviceReadReturns.Address.ToString(),
+                user,
+                DeviceReadReturns.Address,
                 priority,
                 device.Model,
                 device.Type,
-                device.Id.ToString(),
+                device.Id,
                 device.Region ?? WanRegion.Central)).WaitAsync(cancellationToken);
             var returned = await answer.WaitAsync(cancellationToken);
             if (returned.ResponseCode != ResponseCode.Success.Code)
