@@ -186,7 +186,7 @@ internal static class DeviceBenchmark
     {
         await management.ForceActivationCollection(TimeSpan.Zero);
         // A device grain delays its own deactivation while it works (DelayDeactivation); collection may pass it by.
-        await Task.WhenAll(meters.Select(m => grains.GetGrain<OpenDcc.Hub.Grains.ICommsHubGrain>((m.CommsHub ?? m.Id).ToString()).Cast<IGrainManagementExtension>().DeactivateOnIdle().AsTask()));
+        await Task.WhenAll(meters.Select(m => grains.GetGrain<OpenDcc.Hub.Grains.ICommsHubGrain>(OpenDcc.Hub.Grains.ICommsHubGrain.KeyOf(m.CommsHub ?? m.Id)).Cast<IGrainManagementExtension>().DeactivateOnIdle().AsTask()));
         await management.ForceActivationCollection(TimeSpan.Zero);
         await Task.Delay(TimeSpan.FromSeconds(1));
     }

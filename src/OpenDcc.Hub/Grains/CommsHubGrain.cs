@@ -12,11 +12,14 @@ using Orleans.Concurrency;
 namespace OpenDcc.Hub.Grains;
 
 /// <summary>
-/// One per communications hub (keyed by its EUI-64; a device with no hub recorded has a grain of its own): the
-/// command queues of the devices joined to it, over the SM WAN.
+/// One per communications hub (keyed by its EUI-64's 64 bits, <see cref="KeyOf"/>; a device with no hub recorded has a
+/// grain of its own): the command queues of the devices joined to it, over the SM WAN.
 /// </summary>
-public interface ICommsHubGrain : IGrainWithStringKey
+public interface ICommsHubGrain : IGrainWithIntegerKey
 {
+    /// <summary>The grain key of a hub: its EUI-64 as a number (no text to format per command).</summary>
+    static long KeyOf(Eui64 hub) => unchecked((long)hub.Value);
+
     /// <summary>Queues a command for one of the hub's devices; returns at once. The device's answer, or E20/E21, reaches the user through delivery.</summary>
     Task EnqueueAsync(QueuedCommand command);
 }
@@ -81,10 +84,8 @@ internal sealed class CommsHubGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Read once per activation, not per command.
-        if (Eui64.TryParse(this.GetPrimaryKeyString(), out var hub))
-        {
-            radioCell = (await inventory.FindDeviceAsync(hub, cancellationToken))?.RadioCell;
-        }
+        var hub = new Eui64(unchecked((ulong)this.GetPrimaryKeyLong()));
+        radioCell = (await inventory.FindDeviceAsync(hub, cancellationToken))?.RadioCell;
     }
 
     public Task EnqueueAsync(QueuedCommand command)

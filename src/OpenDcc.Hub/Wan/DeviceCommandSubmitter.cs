@@ -70,7 +70,7 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
             }
         }
         // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
-        await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
+        await grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id)).EnqueueAsync(new QueuedCommand(
             request.RequestId,
             request.Variant.Id,
             request.SchemaVersion,

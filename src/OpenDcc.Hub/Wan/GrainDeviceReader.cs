@@ -47,7 +47,7 @@ internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFact
         var answer = returns.Expect(id);
         try
         {
-            await grains.GetGrain<ICommsHubGrain>((device.CommsHub ?? device.Id).ToString()).EnqueueAsync(new QueuedCommand(
+            await grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id)).EnqueueAsync(new QueuedCommand(
                 id,
                 variant.Id,
                 DuisResponse.DefaultSchemaVersion,
