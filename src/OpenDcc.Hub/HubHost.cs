@@ -92,7 +92,12 @@ public static class HubHost
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(options.SiloPort, options.GatewayPort)
-            .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15)));
+            .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15))
+            // The directory cache remembers where grains on other silos are (an LRU of up to a million entries by
+            // default). In this one-silo cluster every grain is local, so it only ever held the addresses of grains
+            // already collected: about 250 bytes for every device ever contacted, against the aim that an idle
+            // device costs nothing (bench device-memory). A multi-silo cluster will want it back, sized.
+            .Configure<Orleans.Configuration.GrainDirectoryOptions>(o => o.CachingStrategy = Orleans.Configuration.GrainDirectoryOptions.CachingStrategyType.None));
 
         var services = builder.Services;
         services.AddSingleton(clock);
