@@ -132,6 +132,8 @@ public static class HubHost
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
         services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
+        services.AddSingleton<AlertCounter>();
+        services.AddSingleton<IDeviceStatusChangeSink, DccAlertSender>();
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();

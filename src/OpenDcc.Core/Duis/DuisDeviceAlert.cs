@@ -1,6 +1,5 @@
 using System.Globalization;
 using NodaTime;
-using NodaTime.Text;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -13,8 +12,6 @@ namespace OpenDcc.Core.Duis;
 /// </summary>
 public sealed record DuisDeviceAlert(Eui64 Device, Eui64 User, ulong Counter, ushort AlertCode, ReadOnlyMemory<byte> Gbcs, Instant At, string SchemaVersion = DuisResponse.DefaultSchemaVersion)
 {
-    private static readonly InstantPattern DateTimePattern = InstantPattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm':'ss.fff'Z'");
-
     public RequestId ResponseId => new(Device, User, Counter);
 
     /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
@@ -24,7 +21,7 @@ public sealed record DuisDeviceAlert(Eui64 Device, Eui64 User, ulong Counter, us
             .Start("sr:Header")
             .Leaf("sr:ResponseID", ResponseId.ToString())
             .Leaf("sr:ResponseCode", "I0")
-            .Leaf("sr:ResponseDateTime", DateTimePattern.Format(At))
+            .Leaf("sr:ResponseDateTime", DuisResponse.DateTimePattern.Format(At))
             .End()
             .Start("sr:Body").Start("sr:DeviceAlertMessage")
             .Leaf("sr:AlertCode", AlertCode.ToString("X4", CultureInfo.InvariantCulture))

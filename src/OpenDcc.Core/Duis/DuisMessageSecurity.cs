@@ -37,6 +37,13 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         return DuisSignature.SignCanonical(alert.ToCanonicalXml(), dspKey);
     }
 
+    /// <summary>The DCC alert, signed with the DSP key.</summary>
+    public byte[] Sign(DuisDccAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return DuisSignature.SignCanonical(alert.ToCanonicalXml(), dspKey);
+    }
+
     /// <returns>Null when the request is authentic; otherwise why not (a reason to log as an authentication failure).</returns>
     public async Task<string?> VerifyAsync(XmlDocument document, Eui64 originator, CancellationToken cancellationToken = default)
     {

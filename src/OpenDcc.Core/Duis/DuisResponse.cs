@@ -65,7 +65,7 @@ public sealed record DuisResponse(
 {
     public const string DefaultSchemaVersion = "5.1";
 
-    private static readonly InstantPattern DateTimePattern = InstantPattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm':'ss.fff'Z'");
+    internal static readonly InstantPattern DateTimePattern = InstantPattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm':'ss.fff'Z'");
 
     public RequestId? ResponseId => RequestId?.ToResponseId();
 

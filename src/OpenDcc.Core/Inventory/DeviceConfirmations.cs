@@ -10,9 +10,10 @@ namespace OpenDcc.Core.Inventory;
 /// Join and 8.8.1/8.8.2 Unjoin record or drop the HAN join; 8.1.1 Commission Device takes an InstalledNotCommissioned
 /// device to Commissioned; 8.11 Update HAN Device Log takes a Pending device the comms hub added to its device log to
 /// Whitelisted (and one it removed from Whitelisted back to Pending). Each status goes into the device's history with
-/// the SRV and the user of <see cref="InventoryChange"/>.
+/// the SRV and the user of <see cref="InventoryChange"/>, and each status change is told to <see cref="IDeviceStatusChangeSink"/>
+/// (which sends the DCC alert).
 /// </summary>
-public sealed class DeviceConfirmations(IInventoryStore inventory, ILogger<DeviceConfirmations> logger)
+public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatusChangeSink statusChanges, ILogger<DeviceConfirmations> logger)
 {
     /// <summary>Records the effect of <paramref name="operation"/> that <paramref name="device"/> confirmed with <paramref name="outcome"/>.</summary>
     /// <param name="change">The service request (SRV, user) and the time the device answered.</param>
@@ -62,6 +63,19 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, ILogger<Devic
         {
             logger.LogWarning("{Device}'s status change to {Status} ({Srv}) was confirmed, but it is no longer in the inventory", id, to, change.ServiceReferenceVariant);
         }
-        return changed && stored is not null;
+        if (!changed || stored is null)
+        {
+            return false;
+        }
+        await statusChanges.StatusChangedAsync(stored, from, change, cancellationToken);
+        return true;
     }
+}
+
+/// <summary>Where a device's SMI status change, confirmed by the device, is told once it is stored.</summary>
+public interface IDeviceStatusChangeSink
+{
+    /// <param name="device">The device as stored, in its new status.</param>
+    /// <param name="from">Its status before.</param>
+    Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default);
 }

@@ -25,11 +25,10 @@ internal sealed class DeviceAlertReceiver(
     DuisMessageSecurity security,
     DeviceResponseSender sender,
     MessageLogWriter log,
+    AlertCounter counter,
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
 {
-    private long counter;
-
     public async Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -50,23 +49,10 @@ internal sealed class DeviceAlertReceiver(
         }
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
-            var duis = new DuisDeviceAlert(device, recipient, NextCounter(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
+            var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
             var user = await parties.FindUserAsync(recipient, cancellationToken);
             await sender.DeliverAsync(security.Sign(duis), recipient, user?.ResponseUrl, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
         }
-    }
-
-    /// <summary>A counter per alert copy that only rises, at least the clock in microseconds so a restart does not go back.</summary>
-    private ulong NextCounter(Instant now)
-    {
-        long current, next;
-        do
-        {
-            current = Volatile.Read(ref counter);
-            next = Math.Max(current + 1, now.ToUnixTimeTicks() / 10);
-        }
-        while (Interlocked.CompareExchange(ref counter, next, current) != current);
-        return (ulong)next;
     }
 
     private Task LogAsync(Instant at, Eui64? user, string correlation, string outcome, byte[] payload, CancellationToken cancellationToken) =>

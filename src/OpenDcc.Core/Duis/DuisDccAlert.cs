@@ -1,0 +1,114 @@
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// A DUIS DCC Alert for one user (unsigned): a <c>sr:Response</c> whose body is a <c>sr:DCCAlertMessage</c> with its
+/// <c>DCCAlertCode</c> and a <c>DCCAlert</c> carrying one event. Its ResponseID names the DSP as originator and the user
+/// as target, with a counter that rises per alert.
+/// </summary>
+public sealed record DuisDccAlert
+{
+    public DuisDccAlert(Eui64 dsp, Eui64 user, ulong counter, string alertCode, DccAlertEvent alertEvent, Instant at, string schemaVersion = DuisResponse.DefaultSchemaVersion)
+    {
+        ArgumentNullException.ThrowIfNull(alertEvent);
+        if (!DccAlertCodes.IsDefined(alertCode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(alertCode), alertCode, "not a DCCAlertCode (AD1, N1–N65 but N32, N999)");
+        }
+        (Dsp, User, Counter, AlertCode, Event, At, SchemaVersion) = (dsp, user, counter, alertCode, alertEvent, at, schemaVersion);
+    }
+
+    public Eui64 Dsp { get; }
+
+    public Eui64 User { get; }
+
+    public ulong Counter { get; }
+
+    public string AlertCode { get; }
+
+    public DccAlertEvent Event { get; }
+
+    public Instant At { get; }
+
+    public string SchemaVersion { get; }
+
+    public RequestId ResponseId => new(Dsp, User, Counter);
+
+    /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
+    public byte[] ToCanonicalXml()
+    {
+        var xml = new CanonicalXmlBuilder()
+            .Start("sr:Response", ("sr", DuisNamespaces.ServiceUserGateway), ("schemaVersion", SchemaVersion))
+            .Start("sr:Header")
+            .Leaf("sr:ResponseID", ResponseId.ToString())
+            .Leaf("sr:ResponseCode", "I0")
+            .Leaf("sr:ResponseDateTime", DuisResponse.DateTimePattern.Format(At))
+            .End()
+            .Start("sr:Body").Start("sr:DCCAlertMessage")
+            .Leaf("sr:DCCAlertCode", AlertCode)
+            .Start("sr:DCCAlert");
+        Event.WriteTo(xml);
+        return xml.End().End().End().End().ToBytes();
+    }
+}
+
+/// <summary>The event a DCC Alert reports: one choice of the XSD's <c>DCCAlert</c>.</summary>
+public abstract record DccAlertEvent
+{
+    private protected DccAlertEvent()
+    {
+    }
+
+    internal abstract void WriteTo(CanonicalXmlBuilder xml);
+
+    /// <summary>
+    /// <c>DeviceStatusChangeEvent</c> with the <c>MeterIdentity</c> choice: a meter's SMI status changed and this is the
+    /// meter point it serves (<c>MeterMPxNs/ImportMPxN</c>, 1–13 characters).
+    /// </summary>
+    public sealed record MeterStatusChange : DccAlertEvent
+    {
+        public MeterStatusChange(Eui64 device, string importMpxn)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(importMpxn);
+            if (importMpxn.Length > 13)
+            {
+                throw new ArgumentOutOfRangeException(nameof(importMpxn), importMpxn, "an ImportMPxN has at most 13 characters");
+            }
+            (Device, ImportMpxn) = (device, importMpxn);
+        }
+
+        public Eui64 Device { get; }
+
+        public string ImportMpxn { get; }
+
+        internal override void WriteTo(CanonicalXmlBuilder xml) =>
+            xml.Start("sr:DeviceStatusChangeEvent")
+                .Leaf("sr:DeviceID", Device.ToString())
+                .Start("sr:DeviceStatusChange").Start("sr:MeterIdentity").Start("sr:MeterMPxNs")
+                .Leaf("sr:ImportMPxN", ImportMpxn)
+                .End().End().End()
+                .End();
+    }
+}
+
+/// <summary>DUIS <c>DCCAlertCode</c> values (XSD <c>DCCAlertMessage</c>: AD1, N1–N65 without N32, N999).</summary>
+public static class DccAlertCodes
+{
+    /// <summary>
+    /// The code OpenDcc sends when a meter is commissioned (8.1.1 confirmed: InstalledNotCommissioned → Commissioned).
+    /// OpenDcc's choice: the schema lists the codes but not which event each one reports, so this mapping is
+    /// UNCONFIRMED (duis-and-dcc.md §1.6).
+    /// </summary>
+    public const string MeterCommissioned = "N12";
+
+    public static bool IsDefined(string? code) =>
+        code switch
+        {
+            "AD1" or "N999" => true,
+            ['N', .. var digits] when digits.Length is 1 or 2 && digits[0] != '0' && int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) => n is >= 1 and <= 65 and not 32,
+            _ => false,
+        };
+}
