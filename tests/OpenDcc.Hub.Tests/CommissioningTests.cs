@@ -23,15 +23,29 @@ public sealed class CommissioningTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         hub = await StartAsync(approvedModels: [new ApprovedModel(Manufacturer, SimulatedWorld.GbcsModel)]);
-        // Both meters installed and on the HAN, not yet commissioned; the electricity meter's model is approved.
+        // Both meters installed and on the HAN, not yet commissioned; the electricity meter's model is approved, its MPAN the site's.
         var change = InventoryChange.ByOperator(Now);
-        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.InstalledNotCommissioned, Manufacturer = Manufacturer }, change);
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.InstalledNotCommissioned, Manufacturer = Manufacturer, Mpan = hub.World.Wan.Fleet[0].Mpan }, change);
         await hub.Store.Inventory.UpdateDeviceAsync(GasMeter, d => d with { Status = SmiStatus.InstalledNotCommissioned, Manufacturer = "ZZ99" }, change);
     }
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
     private static Instant Now => SystemClock.Instance.GetCurrentInstant();
+
+    /// <summary>The next two messages to the supplier, both DSP-signed with I0: the device's answer and the DCC alert.</summary>
+    private async Task<(string Answer, string DccAlert)> AnswerAndDccAlertAsync()
+    {
+        var received = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var message = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal("I0", await hub.CheckSignedResponseAsync(message));
+            received.Add(message);
+        }
+        var isAlert = received.ToLookup(m => XDocument.Parse(m).Descendants(DuisNamespaces.Sr + "DCCAlertMessage").Any());
+        return (Assert.Single(isAlert[false]), Assert.Single(isAlert[true]));
+    }
 
     private static string Body(Instant currentDateTime, int toleranceSeconds = 60) =>
         $"<sr:CurrentDateTime>{InstantPattern.ExtendedIso.Format(currentDateTime)}</sr:CurrentDateTime><sr:TolerancePeriod>{toleranceSeconds}</sr:TolerancePeriod>";
@@ -44,8 +58,8 @@ public sealed class CommissioningTests : IAsyncLifetime
 
         Assert.Equal("I99", await hub.SendSignedPreCommandAsync(Meter, "8.1.1", hub.SignPreCommand(preCommand)));
 
-        var answer = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
-        Assert.Equal("I0", await hub.CheckSignedResponseAsync(answer));
+        // The device's answer and, since the meter is now Commissioned, the DCC alert: both to the supplier, in either order.
+        var (answer, _) = await AnswerAndDccAlertAsync();
         Assert.Equal("8.1.1", XDocument.Parse(answer).Descendants(DuisNamespaces.Sr + "ServiceReferenceVariant").Single().Value);
         Assert.IsType<DeviceOutcome.Done>(hub.ReadDeviceAnswer(answer, Meter));
         Assert.NotNull(hub.World.Wan.Fleet[0].ElectricityMeter.CommissionedAt);
@@ -58,6 +72,28 @@ public sealed class CommissioningTests : IAsyncLifetime
         Assert.Equal(
             commissioned.Since.InZone(DateTimeZoneProviders.Tzdb["Europe/London"]).Date.ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             inventory.Descendants(DuisNamespaces.Sr + "DateCommissioned").Single().Value);
+    }
+
+    [Fact]
+    public async Task A_commissioned_meter_is_reported_to_its_registered_supplier_by_a_signed_dcc_alert_with_its_status_change_and_mpan()
+    {
+        var preCommand = await hub.TransformAsync(Meter, "8.1.1", Body(Now));
+        Assert.Equal("I99", await hub.SendSignedPreCommandAsync(Meter, "8.1.1", hub.SignPreCommand(preCommand)));
+
+        var (_, alert) = await AnswerAndDccAlertAsync();
+
+        var document = XDocument.Parse(alert);
+        var responseId = RequestId.Parse(document.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value);
+        Assert.Equal((Dsp, Supplier), (responseId.Originator, responseId.Target));
+        var message = document.Descendants(DuisNamespaces.Sr + "DCCAlertMessage").Single();
+        Assert.Equal(DccAlertCodes.MeterCommissioned, message.Element(DuisNamespaces.Sr + "DCCAlertCode")!.Value);
+        var statusChange = message.Element(DuisNamespaces.Sr + "DCCAlert")!.Element(DuisNamespaces.Sr + "DeviceStatusChangeEvent")!;
+        Assert.Equal(Meter.ToString(), statusChange.Element(DuisNamespaces.Sr + "DeviceID")!.Value);
+        Assert.Equal(
+            (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Mpan.ToString(),
+            statusChange.Descendants(DuisNamespaces.Sr + "ImportMPxN").Single().Value);
+        // Only one: no further alert for the same commissioning.
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
