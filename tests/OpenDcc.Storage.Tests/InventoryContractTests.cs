@@ -87,6 +87,25 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task A_confirmed_commissioning_is_kept_even_when_reporting_the_status_change_fails()
+    {
+        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
+        var confirmations = new DeviceConfirmations(store.Inventory, new FailingStatusChangeSink(), Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
+
+        // The grain sends the user the device's answer after this returns: a failed report must not stop it.
+        var changed = await confirmations.ApplyAsync(Meter, new Core.Translation.DeviceOperation.CommissionDevice(Monday, Duration.FromMinutes(5)), new Core.Translation.DeviceOutcome.Done(), new InventoryChange(Monday + Duration.FromHours(1), "8.1.1", Supplier));
+
+        Assert.True(changed);
+        Assert.Equal(SmiStatus.Commissioned, (await store.Inventory.FindDeviceAsync(Meter))!.Status);
+    }
+
+    private sealed class FailingStatusChangeSink : IDeviceStatusChangeSink
+    {
+        public Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("the delivery queue is unavailable");
+    }
+
+    [Fact]
     public async Task An_update_of_an_unknown_device_finds_nothing_and_one_that_fails_changes_nothing()
     {
         Assert.Null(await store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.Commissioned }, InventoryChange.ByOperator(Monday)));

@@ -67,7 +67,16 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatus
         {
             return false;
         }
-        await statusChanges.StatusChangedAsync(stored, from, change, cancellationToken);
+        try
+        {
+            await statusChanges.StatusChangedAsync(stored, from, change, cancellationToken);
+        }
+#pragma warning disable CA1031 // The change is stored and the device's answer must still reach its user; what failed is logged.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "{Device} went {From} → {Status} ({Srv}), but the status change could not be reported", id, from, to, change.ServiceReferenceVariant);
+        }
         return true;
     }
 }
