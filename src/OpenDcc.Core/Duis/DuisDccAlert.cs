@@ -40,14 +40,8 @@ public sealed record DuisDccAlert
     /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
     public byte[] ToCanonicalXml()
     {
-        var xml = new CanonicalXmlBuilder()
-            .Start("sr:Response", ("sr", DuisNamespaces.ServiceUserGateway), ("schemaVersion", SchemaVersion))
-            .Start("sr:Header")
-            .Leaf("sr:ResponseID", ResponseId.ToString())
-            .Leaf("sr:ResponseCode", "I0")
-            .Leaf("sr:ResponseDateTime", DuisResponse.DateTimePattern.Format(At))
-            .End()
-            .Start("sr:Body").Start("sr:DCCAlertMessage")
+        var xml = DuisDeviceAlert.StartAlert(ResponseId, At, SchemaVersion)
+            .Start("sr:DCCAlertMessage")
             .Leaf("sr:DCCAlertCode", AlertCode)
             .Start("sr:DCCAlert");
         Event.WriteTo(xml);

@@ -16,17 +16,25 @@ public sealed record DuisDeviceAlert(Eui64 Device, Eui64 User, ulong Counter, us
 
     /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
     public byte[] ToCanonicalXml() =>
-        new CanonicalXmlBuilder()
-            .Start("sr:Response", ("sr", DuisNamespaces.ServiceUserGateway), ("schemaVersion", SchemaVersion))
-            .Start("sr:Header")
-            .Leaf("sr:ResponseID", ResponseId.ToString())
-            .Leaf("sr:ResponseCode", "I0")
-            .Leaf("sr:ResponseDateTime", DuisResponse.DateTimePattern.Format(At))
-            .End()
-            .Start("sr:Body").Start("sr:DeviceAlertMessage")
+        StartAlert(ResponseId, At, SchemaVersion)
+            .Start("sr:DeviceAlertMessage")
             .Leaf("sr:AlertCode", AlertCode.ToString("X4", CultureInfo.InvariantCulture))
             .Leaf("sr:GBCSPayload", Convert.ToBase64String(Gbcs.Span))
             .End().End()
             .End()
             .ToBytes();
+
+    /// <summary>
+    /// An alert's envelope, device or DCC alert alike: <c>sr:Response</c> with a header of its ResponseID (no RequestID:
+    /// nobody asked), <c>I0</c> and the time, left open inside <c>sr:Body</c> for the alert message.
+    /// </summary>
+    internal static CanonicalXmlBuilder StartAlert(RequestId responseId, Instant at, string schemaVersion) =>
+        new CanonicalXmlBuilder()
+            .Start("sr:Response", ("sr", DuisNamespaces.ServiceUserGateway), ("schemaVersion", schemaVersion))
+            .Start("sr:Header")
+            .Leaf("sr:ResponseID", responseId.ToString())
+            .Leaf("sr:ResponseCode", "I0")
+            .Leaf("sr:ResponseDateTime", DuisResponse.DateTimePattern.Format(at))
+            .End()
+            .Start("sr:Body");
 }
