@@ -45,16 +45,19 @@ public class WanThrottleTests
     public async Task A_cell_keeps_a_gate_only_while_its_commands_wait_or_are_in_flight()
     {
         using var throttle = new WanThrottle(concurrencyPerRegion: 10, concurrencyPerCell: 1);
-        var wan = new SlowWan(TimeSpan.FromMilliseconds(200));
+        var wan = new SlowWan(TimeSpan.Zero);
 
-        var busy = Task.WhenAll(Enumerable.Range(0, 3).Select(i => wan.ExchangeAsync(throttle, WanRegion.North, $"cell-{i}")));
-        await Task.Delay(50);
+        var held = new List<WanSlot>();
+        foreach (var i in Enumerable.Range(0, 3))
+        {
+            held.Add(await throttle.EnterAsync(WanRegion.North, $"cell-{i}", CancellationToken.None));
+        }
         Assert.Equal(3, throttle.ActiveCells);
-        await busy;
+        held.ForEach(slot => slot.Dispose());
 
         Assert.Equal(0, throttle.ActiveCells);
         // The same cells again, busy or not: a fresh gate each time, and the limit still holds.
-        await Task.WhenAll(Enumerable.Range(0, 1_000).Select(i => wan.ExchangeAsync(throttle, WanRegion.North, $"cell-{i % 3}", TimeSpan.Zero)));
+        await Task.WhenAll(Enumerable.Range(0, 1_000).Select(i => wan.ExchangeAsync(throttle, WanRegion.North, $"cell-{i % 3}")));
         Assert.Equal(0, throttle.ActiveCells);
         Assert.Equal(1, wan.MostInFlight("cell-0"));
     }
@@ -63,16 +66,16 @@ public class WanThrottleTests
     public async Task A_command_given_up_while_waiting_for_its_cell_leaves_the_cell_as_it_found_it()
     {
         using var throttle = new WanThrottle(concurrencyPerRegion: 10, concurrencyPerCell: 1);
-        var wan = new SlowWan(TimeSpan.FromMilliseconds(300));
-        var holding = wan.ExchangeAsync(throttle, WanRegion.North, "N-9");
-        await Task.Delay(50);
+        var wan = new SlowWan(TimeSpan.FromMilliseconds(20));
+        var holding = await throttle.EnterAsync(WanRegion.North, "N-9", CancellationToken.None);
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await throttle.EnterAsync(WanRegion.North, "N-9", timeout.Token));
-        await holding;
+        Assert.Equal(1, throttle.ActiveCells);
+        holding.Dispose();
 
         Assert.Equal(0, throttle.ActiveCells);
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => wan.ExchangeAsync(throttle, WanRegion.North, "N-9", TimeSpan.FromMilliseconds(20))));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => wan.ExchangeAsync(throttle, WanRegion.North, "N-9")));
         Assert.Equal(1, wan.MostInFlight("N-9"));
         Assert.Equal(0, throttle.ActiveCells);
     }
@@ -94,12 +97,12 @@ public class WanThrottleTests
             }
         }
 
-        public async Task ExchangeAsync(WanThrottle throttle, WanRegion region, string? cell, TimeSpan? takes = null)
+        public async Task ExchangeAsync(WanThrottle throttle, WanRegion region, string? cell)
         {
             using (await throttle.EnterAsync(region, cell, CancellationToken.None))
             {
                 Count(cell, +1);
-                await Task.Delay(takes ?? latency);
+                await Task.Delay(latency);
                 Count(cell, -1);
             }
         }
