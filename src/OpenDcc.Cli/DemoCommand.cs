@@ -57,8 +57,11 @@ internal static class DemoCommand
             using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: SmartGridSites), context.Clock);
             world.Wan.Install(Electricity, world.Wan.Fleet[0].ElectricityMeter);
             world.Wan.Install(Gas, world.Wan.Fleet[0].GasMeter);
+            world.Wan.Install(CommsHub, world.Wan.Fleet[0].CommsHub);
             // The registration systems: the demo supplier supplies site 0, the demo network operator runs its area.
             world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
+            // The demo's electricity meter serves site 0's MPAN, which a power outage alert names.
+            world.Registrations.Register(Electricity, new MeterPointRegistration(world.Wan.Fleet[0].Mpan, null, Supplier, NetworkOperator));
             // A prepayment meter for the top-up.
             world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ChangePaymentMode(PaymentMode.Prepayment), context.Clock.GetCurrentInstant());
             await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
@@ -152,7 +155,8 @@ internal static class DemoCommand
             context.Console.Write(table);
             context.Console.MarkupLine($"Supply of meter {Electricity}: [bold]{supplyBefore}[/] before; [bold]{supplyDisabled}[/] after the signed Disable Supply (the wrongly signed one was refused before the WAN); [bold]{supplyEnabled}[/] after the signed Enable Supply.");
 
-            // A power cut at site 0 for ten minutes: the meter reports it and the restoration; both go to the supplier and the network operator.
+            // A power cut at site 0 for ten minutes: the comms hub reports the loss of power to the WAN provider and the DCC
+            // raises a DCC Alert (AD1) to the network operator, then the supplier; the meter reports the restoration (a device alert) to both.
             var now = context.Clock.GetCurrentInstant();
             await world.Wan.PowerOutageAsync(Electricity, now - Duration.FromMinutes(15), now - Duration.FromMinutes(5), ct);
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
@@ -161,11 +165,19 @@ internal static class DemoCommand
             {
                 var doc = XDocument.Parse(message);
                 var responseId = RequestId.Parse(doc.Descendants(Sr + "ResponseID").Single().Value);
+                var to = responseId.Target == Supplier ? "Supplier" : "DNO";
                 if (doc.Descendants(Sr + "DeviceAlertMessage").SingleOrDefault() is { } deviceAlert)
                 {
                     var code = deviceAlert.Element(Sr + "AlertCode")!.Value;
-                    asyncTable.AddRow(Markup.Escape($"device alert from {responseId.Originator} to {(responseId.Target == Supplier ? "Supplier" : "DNO")}"), "I0",
-                        Markup.Escape($"alert {code}: {(code == "8F35" ? "power outage" : code == "8F36" ? "power restored" : "device alert")}"));
+                    asyncTable.AddRow(Markup.Escape($"device alert from {responseId.Originator} to {to}"), "I0",
+                        Markup.Escape($"alert {code}: {(code == "8F36" ? "power restored" : "device alert")}"));
+                    continue;
+                }
+                if (doc.Descendants(Sr + "DCCAlertMessage").SingleOrDefault() is { } dccAlert)
+                {
+                    var outage = dccAlert.Descendants(Sr + "PowerOutageEvent").SingleOrDefault();
+                    asyncTable.AddRow(Markup.Escape($"DCC alert {dccAlert.Element(Sr + "DCCAlertCode")!.Value} from the DCC to {to}"), "I0",
+                        Markup.Escape(outage is null ? "" : $"power outage: comms hub {outage.Element(Sr + "CommsHubDeviceID")!.Value} lost power at {outage.Element(Sr + "StartDateTime")!.Value}, MPAN {outage.Element(Sr + "MPxN")!.Value}"));
                     continue;
                 }
                 // 11.1 went to the DCC, which sent the image to the one meter the demo lists; the answer is that meter's.
@@ -282,8 +294,8 @@ internal static class DemoCommand
         await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(signing), ct);
         await store.Inventory.AddDevicesAsync(
         [
-            new Device(Electricity, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
-            new Device(Gas, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel },
+            new Device(Electricity, DeviceType.ESME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel, CommsHub = CommsHub },
+            new Device(Gas, DeviceType.GSME, SmiStatus.Commissioned) { Model = SimulatedWorld.GbcsModel, CommsHub = CommsHub },
             new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned),
         ], ct);
         return (keys, signing.GetECDsaPrivateKey()!);

@@ -20,7 +20,7 @@ internal static class SimulateCommand
         var latency = new Option<int>("--latency") { Description = "Milliseconds every exchange with a device takes (default 0)" };
         var loss = new Option<double>("--loss") { Description = "Share of commands the WAN loses, 0 to 1 (default 0): a lost command is never answered" };
         var offline = new Option<int>("--offline") { Description = "Sites whose comms hubs are offline, chosen from the seed (default 0)" };
-        var outage = new Option<string[]>("--outage") { Description = "SITE:MINUTES: once a hub has connected, cut site SITE's power for MINUTES (a decimal: 0.5 is 30 s); its electricity meter reports the outage at once and the restoration when power returns (repeatable)" };
+        var outage = new Option<string[]>("--outage") { Description = "SITE:MINUTES: once a hub has connected, cut site SITE's power for MINUTES (a decimal: 0.5 is 30 s); its comms hub reports the loss of power at once and its electricity meter the restoration when power returns (repeatable)" };
         var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline, outage };
         simulate.SetAction(async (parsed, ct) =>
         {
@@ -131,7 +131,7 @@ internal static class SimulateCommand
             await Task.WhenAll(cuts.Select(async cut =>
             {
                 var meter = host.Wan.Fleet[cut.Site].ElectricityMeter.Id;
-                await context.Output.WriteLineAsync($"Power cut at site {cut.Site} for {cut.Length.TotalMinutes:0.##} minutes: meter {meter} reports the outage");
+                await context.Output.WriteLineAsync($"Power cut at site {cut.Site} for {cut.Length.TotalMinutes:0.##} minutes: comms hub {host.Wan.Fleet[cut.Site].CommsHubId} reports the loss of power");
                 await host.CutPowerAsync(cut.Site, cut.Length).WaitAsync(ct);
                 if (!ct.IsCancellationRequested)
                 {

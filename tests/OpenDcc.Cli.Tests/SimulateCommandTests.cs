@@ -114,7 +114,7 @@ public sealed class SimulateCommandTests : IDisposable
             while (true)
             {
                 var next = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
-                if (next.Descendants(DuisNamespaces.Sr + "DeviceAlertMessage").Any())
+                if (next.Descendants(DuisNamespaces.Sr + "DeviceAlertMessage").Any() || next.Descendants(DuisNamespaces.Sr + "DCCAlertMessage").Any())
                 {
                     answers.Add(next);
                     continue;
@@ -140,15 +140,19 @@ public sealed class SimulateCommandTests : IDisposable
             Assert.IsType<DeviceOutcome.Done>(decoded.Value);
         }
 
-        // The power cut at site 1: the outage and the restoration, each to the supplier and the network operator.
+        // The power cut at site 1: the comms hub's outage as a DCC alert from the DCC, the meter's restoration as its own
+        // alert, each to the supplier and the network operator.
         while (answers.Count < 4)
         {
             answers.Add(XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20))));
         }
-        var alerts = answers.Select(a => (Id: RequestId.Parse(a.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value), Code: a.Descendants(DuisNamespaces.Sr + "AlertCode").Single().Value)).ToList();
-        Assert.All(alerts, a => Assert.Equal(fleet[1].ElectricityMeter.Id, a.Id.Originator));
-        Assert.Equal(["8F35", "8F36"], alerts.Where(a => a.Id.Target == Supplier).Select(a => a.Code).Order());
-        Assert.Equal(["8F35", "8F36"], alerts.Where(a => a.Id.Target == NetworkOperator).Select(a => a.Code).Order());
+        var alerts = answers.Select(a => (
+            Id: RequestId.Parse(a.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value),
+            Code: (a.Descendants(DuisNamespaces.Sr + "DCCAlertCode").SingleOrDefault() ?? a.Descendants(DuisNamespaces.Sr + "AlertCode").Single()).Value)).ToList();
+        Assert.All(alerts, a => Assert.Equal(a.Code == "AD1" ? Eui64Defaults.Dsp : fleet[1].ElectricityMeter.Id, a.Id.Originator));
+        Assert.Equal(["8F36", "AD1"], alerts.Where(a => a.Id.Target == Supplier).Select(a => a.Code).Order(StringComparer.Ordinal));
+        Assert.Equal(["8F36", "AD1"], alerts.Where(a => a.Id.Target == NetworkOperator).Select(a => a.Code).Order(StringComparer.Ordinal));
+        Assert.All(answers.SelectMany(a => a.Descendants(DuisNamespaces.Sr + "CommsHubDeviceID")), hub => Assert.Equal(fleet[1].CommsHubId.ToString(), hub.Value));
 
         await stop.CancelAsync();
         Assert.Equal(0, await serving);

@@ -109,28 +109,6 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_power_outage_alert_goes_signed_to_the_supplier_and_to_the_network_operator_of_the_area()
-    {
-        var now = SystemClock.Instance.GetCurrentInstant();
-        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
-
-        var alerts = new List<XDocument>();
-        for (var i = 0; i < 4; i++)
-        {
-            var alert = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
-            Assert.Equal("I0", await hub.CheckSignedResponseAsync(alert));
-            alerts.Add(XDocument.Parse(alert));
-        }
-        var received = alerts.Select(a => (
-            To: RequestId.Parse(a.Descendants(Sr + "ResponseID").Single().Value).Target,
-            From: RequestId.Parse(a.Descendants(Sr + "ResponseID").Single().Value).Originator,
-            Code: a.Descendants(Sr + "DeviceAlertMessage").Single().Element(Sr + "AlertCode")!.Value)).ToList();
-        Assert.All(received, r => Assert.Equal(Meter, r.From));
-        Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == Supplier).Select(r => r.Code).Order());
-        Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == NetworkOperator).Select(r => r.Code).Order());
-    }
-
-    [Fact]
     public async Task The_meters_behind_one_comms_hub_are_each_answered_through_the_hubs_queues()
     {
         var site = hub.World.Wan.Fleet[0];

@@ -76,26 +76,22 @@ public sealed class LoopbackWanTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_power_outage_alert_from_the_simulator_reaches_the_supplier_and_the_network_operator()
+    public async Task A_comms_hubs_loss_of_power_in_the_simulator_reaches_the_network_operator_and_the_supplier_as_a_dcc_alert_and_the_restoration_as_the_meters_alert()
     {
+        var site = hub.Wan.Fleet[1];
         var now = SystemClock.Instance.GetCurrentInstant();
-        await hub.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+        await hub.Wan.PowerOutageAsync(site.ElectricityMeter.Id, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
 
-        var received = new List<(Eui64 To, Eui64 From, string Code)>();
-        for (var i = 0; i < 4; i++)
-        {
-            var alert = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
-            Assert.Equal("I0", await hub.CheckSignedResponseAsync(alert));
-            var id = RequestId.Parse(XDocument.Parse(alert).Descendants(Sr + "ResponseID").Single().Value);
-            received.Add((id.Target, id.Originator, XDocument.Parse(alert).Descendants(Sr + "DeviceAlertMessage").Single().Element(Sr + "AlertCode")!.Value));
-        }
-        Assert.All(received, r => Assert.Equal(Meter, r.From));
-        Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == Supplier).Select(r => r.Code).Order());
-        Assert.Equal(["8F35", "8F36"], received.Where(r => r.To == NetworkOperator).Select(r => r.Code).Order());
+        var received = await NextAlertsAsync(4);
+        // The power outage from the DCC, naming the comms hub the simulator reported; the restoration from the meter.
+        Assert.Equal([(Dsp, "AD1", site.CommsHubId), (Dsp, "AD1", site.CommsHubId)], received.Where(r => r.Code == "AD1").Select(r => (r.From, r.Code, r.CommsHub!.Value)));
+        Assert.Equal([site.ElectricityMeter.Id, site.ElectricityMeter.Id], received.Where(r => r.Code == "8F36").Select(r => r.From));
+        Assert.Equal(["8F36", "AD1"], received.Where(r => r.To == Supplier).Select(r => r.Code).Order(StringComparer.Ordinal));
+        Assert.Equal(["8F36", "AD1"], received.Where(r => r.To == NetworkOperator).Select(r => r.Code).Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task A_power_cut_posted_to_the_simulator_sends_the_outage_at_once_and_the_restoration_when_power_returns_to_the_supplier_and_the_network_operator()
+    public async Task A_power_cut_posted_to_the_simulator_sends_the_outage_at_once_and_the_restoration_when_power_returns_to_the_network_operator_and_the_supplier()
     {
         var site = hub.Wan.Fleet[1];
         using var control = SimulatorControl();
@@ -105,7 +101,7 @@ public sealed class LoopbackWanTests : IAsyncLifetime
         }
 
         var outage = await NextAlertsAsync(2);
-        Assert.All(outage, a => Assert.Equal((site.ElectricityMeter.Id, "8F35"), (a.From, a.Code)));
+        Assert.All(outage, a => Assert.Equal((Dsp, "AD1", site.CommsHubId), (a.From, a.Code, a.CommsHub!.Value)));
         Assert.Equal([Supplier, NetworkOperator], outage.Select(a => a.To).OrderBy(to => to.Value));
         // Nothing more until the power is back, two seconds after it went.
         await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromMilliseconds(800)));
@@ -148,15 +144,19 @@ public sealed class LoopbackWanTests : IAsyncLifetime
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
     };
 
-    private async Task<List<(Eui64 To, Eui64 From, string Code)>> NextAlertsAsync(int count)
+    /// <summary>The next alerts delivered, each DSP-signed with I0: to whom, from whom, the device or DCC alert code, and a power outage's comms hub.</summary>
+    private async Task<List<(Eui64 To, Eui64 From, string Code, Eui64? CommsHub)>> NextAlertsAsync(int count)
     {
-        var received = new List<(Eui64 To, Eui64 From, string Code)>();
+        var received = new List<(Eui64 To, Eui64 From, string Code, Eui64? CommsHub)>();
         for (var i = 0; i < count; i++)
         {
             var alert = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
             Assert.Equal("I0", await hub.CheckSignedResponseAsync(alert));
-            var id = RequestId.Parse(XDocument.Parse(alert).Descendants(Sr + "ResponseID").Single().Value);
-            received.Add((id.Target, id.Originator, XDocument.Parse(alert).Descendants(Sr + "DeviceAlertMessage").Single().Element(Sr + "AlertCode")!.Value));
+            var document = XDocument.Parse(alert);
+            var id = RequestId.Parse(document.Descendants(Sr + "ResponseID").Single().Value);
+            var code = document.Descendants(Sr + "DCCAlertCode").SingleOrDefault()?.Value ?? document.Descendants(Sr + "AlertCode").Single().Value;
+            var commsHub = document.Descendants(Sr + "CommsHubDeviceID").SingleOrDefault() is { } hubId ? Eui64.Parse(hubId.Value) : (Eui64?)null;
+            received.Add((id.Target, id.Originator, code, commsHub));
         }
         return received;
     }

@@ -196,11 +196,15 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
     }
 
     [Fact]
-    public async Task A_power_outage_alert_reaches_the_supplier_and_the_network_operator_schema_valid_and_dsp_signed()
+    public async Task A_comms_hubs_power_outage_reaches_the_network_operator_and_the_supplier_as_an_AD1_dcc_alert_the_tool_validates_and_duis_parser_reads()
     {
         await ProvisionAsync(includeOtherUser: false);
         world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Tooling.Identities.Supplier.Id, Tooling.Identities.NetworkOperator.Id);
         var meter = Tooling.RtdsDevices.First(d => TypeOf(d.Type) is DeviceType.ESME).Id;
+        // The WAN reports site 0's comms hub under the lowest RTDS comms hub ID; the meter is on it, at site 0's MPAN.
+        var commsHub = Tooling.RtdsDevices.Where(d => TypeOf(d.Type) is DeviceType.CHF).Select(d => d.Id).MinBy(id => id.Value);
+        var mpan = world.Wan.Fleet[0].Mpan;
+        await Store.Inventory.UpdateDeviceAsync(meter, d => d with { CommsHub = commsHub, Mpan = mpan }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
         var now = SystemClock.Instance.GetCurrentInstant();
 
         await world.Wan.PowerOutageAsync(meter, now - Duration.FromMinutes(30), now - Duration.FromMinutes(20));
@@ -213,9 +217,22 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         var alerts = receiver.Received.ToList();
         Assert.Equal(4, alerts.Count);
         Assert.All(await Tooling.ValidateManyAsync(alerts), v => Assert.True(v.Succeeded, v.Reason));
-        Assert.All(await Tooling.ParseManyAsync(alerts), p => Assert.True(p.Parsed, p.Detail));
-        var recipients = alerts.Select(a => RequestId.Parse(XDocument.Parse(a).Descendants(Sr + "ResponseID").Single().Value).Target).ToHashSet();
-        Assert.Equal(new HashSet<Eui64> { Tooling.Identities.Supplier.Id, Tooling.Identities.NetworkOperator.Id }, recipients);
+        var parsed = await Tooling.ParseManyAsync(alerts);
+        Assert.All(parsed, p => Assert.True(p.Parsed, p.Detail));
+        // duis-parser reads the DCC alert's code and its event.
+        Assert.Equal(2, parsed.Count(p => p.Detail.Contains("\"DCCAlertCode\":\"AD1\"", StringComparison.Ordinal) && p.Detail.Contains("PowerOutageEvent", StringComparison.Ordinal)));
+        var outages = alerts.Select(XDocument.Parse).Where(d => d.Descendants(Sr + "DCCAlertMessage").Any()).ToList();
+        Assert.Equal(
+            new HashSet<Eui64> { Tooling.Identities.Supplier.Id, Tooling.Identities.NetworkOperator.Id },
+            outages.Select(d => RequestId.Parse(d.Descendants(Sr + "ResponseID").Single().Value).Target).ToHashSet());
+        Assert.All(outages, d =>
+        {
+            Assert.Equal("AD1", d.Descendants(Sr + "DCCAlertCode").Single().Value);
+            Assert.Equal(commsHub.ToString(), d.Descendants(Sr + "CommsHubDeviceID").Single().Value);
+            Assert.Equal(mpan.ToString(), d.Descendants(Sr + "MPxN").Single().Value);
+        });
+        // The restoration is the meter's own device alert, to both.
+        Assert.Equal(2, alerts.Count(a => XDocument.Parse(a).Descendants(Sr + "DeviceAlertMessage").Any()));
     }
 
     [Fact]

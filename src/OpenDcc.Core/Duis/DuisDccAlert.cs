@@ -86,6 +86,21 @@ public abstract record DccAlertEvent
                 .End().End().End()
                 .End();
     }
+
+    /// <summary>
+    /// <c>PowerOutageEvent</c>: the comms hub lost mains power at <see cref="Start"/> (its power-loss report to the WAN
+    /// provider), at the premises of the electricity meter point <see cref="Mpan"/>. The schema's event has a start and
+    /// no end: the restoration is the electricity meter's own device alert.
+    /// </summary>
+    public sealed record PowerOutage(Eui64 CommsHub, Instant Start, Mpan Mpan) : DccAlertEvent
+    {
+        internal override void WriteTo(CanonicalXmlBuilder xml) =>
+            xml.Start("sr:PowerOutageEvent")
+                .Leaf("sr:CommsHubDeviceID", CommsHub.ToString())
+                .Leaf("sr:StartDateTime", DuisResponse.DateTimePattern.Format(Start))
+                .Leaf("sr:MPxN", Mpan.ToString())
+                .End();
+    }
 }
 
 /// <summary>DUIS <c>DCCAlertCode</c> values (XSD <c>DCCAlertMessage</c>: AD1, N1–N65 without N32, N999).</summary>
@@ -97,6 +112,14 @@ public static class DccAlertCodes
     /// UNCONFIRMED (duis-and-dcc.md §1.6).
     /// </summary>
     public const string MeterCommissioned = "N12";
+
+    /// <summary>
+    /// The code of a comms hub's power outage (<see cref="DccAlertEvent.PowerOutage"/>). OpenDcc's choice, UNCONFIRMED
+    /// like every code here: AD1 is the schema's one code outside the N series, as the power outage event is the one
+    /// DCC Alert raised from the CSP's report of a device rather than from DCC processing, and "AD1" is remembered as
+    /// the DCC's power outage alert; no source at hand (duis-and-dcc.md §1.6) ties the code to the event.
+    /// </summary>
+    public const string PowerOutage = "AD1";
 
     public static bool IsDefined(string? code) =>
         code switch

@@ -158,14 +158,17 @@ public enum RefusalReason
     NotInDeviceLog,
 }
 
-/// <summary>Something a device reports unasked, for example a power outage.</summary>
+/// <summary>Something a device reports unasked, for example the supply restored after an outage.</summary>
 public sealed record DeviceAlert(DeviceAlertKind Kind, ushort AlertCode, Instant At);
 
+/// <remarks>
+/// No power outage: a meter without power cannot report it. The comms hub reports the loss of mains to the WAN
+/// provider (<see cref="Alerts.IDeviceAlertSink.PowerLostAsync"/>) and the DCC raises a DCC Alert (AD1
+/// <c>PowerOutageEvent</c>), as in SMETS2.
+/// </remarks>
 public enum DeviceAlertKind
 {
-    /// <summary>The supply to the premises failed (reported by the comms hub when power returns, or on its last gasp).</summary>
-    PowerOutage,
-
+    /// <summary>The electricity meter's supply came back after an outage (its own alert, once it has power again).</summary>
     PowerRestored,
 
     /// <summary>Prepayment credit fell below the low-credit threshold.</summary>

@@ -234,9 +234,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                     await using var stream = await alerts.Content.ReadAsStreamAsync(cancellationToken);
                     await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
                     {
-                        if (item.EventType == LoopbackWanProtocol.AlertEvent && alertSink is { } sink)
+                        if (item.EventType is LoopbackWanProtocol.AlertEvent or LoopbackWanProtocol.PowerLostEvent && alertSink is { } sink)
                         {
-                            await DeliverAsync(sink, item.Data, cancellationToken);
+                            await DeliverAsync(sink, item.EventType, item.Data, cancellationToken);
                         }
                     }
                 }
@@ -279,10 +279,16 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
     }
 
-    private async Task DeliverAsync(IDeviceAlertSink sink, string data, CancellationToken cancellationToken)
+    private async Task DeliverAsync(IDeviceAlertSink sink, string eventType, string data, CancellationToken cancellationToken)
     {
         try
         {
+            if (eventType == LoopbackWanProtocol.PowerLostEvent)
+            {
+                var (commsHub, since) = (JsonSerializer.Deserialize<PowerLoss>(data, LoopbackWanProtocol.Json) ?? throw new JsonException("an empty power loss")).Read();
+                await sink.PowerLostAsync(commsHub, since, cancellationToken);
+                return;
+            }
             var report = JsonSerializer.Deserialize<DeviceReport>(data, LoopbackWanProtocol.Json) ?? throw new JsonException("an empty alert");
             await sink.ReceiveAsync(Eui64.Parse(report.Device), Convert.FromBase64String(report.Message), cancellationToken);
         }

@@ -29,12 +29,19 @@ public static class LoopbackWanProtocol
     /// <summary><c>GET ?from=N&amp;count=M</c>: the <see cref="ListedDevice"/>s of sites N … N+M−1.</summary>
     public const string SitesPath = "/fleet/sites";
 
-    /// <summary><c>GET</c>: <c>text/event-stream</c>, a <see cref="ReadyEvent"/> first, then an <see cref="AlertEvent"/> per alert (data: <see cref="DeviceReport"/>).</summary>
+    /// <summary>
+    /// <c>GET</c>: <c>text/event-stream</c>, a <see cref="ReadyEvent"/> first, then an <see cref="AlertEvent"/> per device
+    /// alert (data: <see cref="DeviceReport"/>) and a <see cref="PowerLostEvent"/> per comms hub that lost power (data:
+    /// <see cref="PowerLoss"/>).
+    /// </summary>
     public const string AlertsPath = "/alerts";
 
     public const string ReadyEvent = "ready";
 
     public const string AlertEvent = "alert";
+
+    /// <summary>The WAN provider's report that a comms hub lost mains power (no device frame: the CSP's own network carries it).</summary>
+    public const string PowerLostEvent = "power-lost";
 
     /// <summary>Sites listed per <see cref="SitesPath"/> request.</summary>
     public const int SitesPerPage = 1_000;
@@ -55,8 +62,8 @@ public static class LoopbackWanProtocol
     public const string SupplierTrustAnchorsPath = "/trust-anchors/supplier";
 
     /// <summary>
-    /// <c>POST</c> a <see cref="PowerCut"/>: the site's power goes now; its electricity meter reports the outage at
-    /// once and the restoration when the power returns: 202. 404 for a site the fleet does not have; 409 before a hub
+    /// <c>POST</c> a <see cref="PowerCut"/>: the site's power goes now; its comms hub reports the loss of power at
+    /// once (<see cref="PowerLostEvent"/>) and its electricity meter the restoration when the power returns: 202. 404 for a site the fleet does not have; 409 before a hub
     /// has given the devices its ACB key (they could not protect their alerts).
     /// </summary>
     public static string OutagePath(int site) => $"/fleet/sites/{site}/outage";
@@ -104,3 +111,14 @@ public sealed record PowerCut(int Seconds);
 
 /// <summary>What a device sent unasked (base64), as the bytes came.</summary>
 public sealed record DeviceReport(string Device, string Message);
+
+/// <summary>A comms hub lost mains power at <paramref name="Since"/> (ISO 8601 UTC, as NodaTime's extended ISO pattern writes an instant).</summary>
+public sealed record PowerLoss(string CommsHub, string Since)
+{
+    public static PowerLoss Of(Eui64 commsHub, NodaTime.Instant since) =>
+        new(commsHub.ToString(), NodaTime.Text.InstantPattern.ExtendedIso.Format(since));
+
+    /// <exception cref="FormatException">an ID or a time that does not parse.</exception>
+    public (Eui64 CommsHub, NodaTime.Instant Since) Read() =>
+        (Eui64.Parse(CommsHub), NodaTime.Text.InstantPattern.ExtendedIso.Parse(Since).GetValueOrThrow());
+}

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
@@ -10,14 +11,21 @@ using OpenDcc.Core.Security;
 namespace OpenDcc.Hub.Wan;
 
 /// <summary>
-/// DCC Alerts for SMI status changes the devices confirm: a meter commissioned (8.1.1, InstalledNotCommissioned →
-/// Commissioned) is reported as a <c>DeviceStatusChangeEvent</c> with its <c>MeterIdentity</c> under
-/// <see cref="DccAlertCodes.MeterCommissioned"/> to the registered supplier of its meter point (the registration data's,
-/// as for device alerts — the party responsible for the meter, whoever sent the request), signed by the DSP and handed
-/// to delivery as device alerts are (<see cref="DeviceResponseSender.DeliverAsync"/>). Other status changes send no
-/// alert. A commissioned meter with no registration or no MPxN is logged as an alert not sent.
+/// DCC Alerts, each signed by the DSP and handed to delivery as device alerts are
+/// (<see cref="DeviceResponseSender.DeliverAsync"/>), to parties the registration data names (the party responsible
+/// for the meter point, whoever sent a request):
+/// <list type="bullet">
+/// <item>a meter commissioned (8.1.1 confirmed, InstalledNotCommissioned → Commissioned): a
+/// <c>DeviceStatusChangeEvent</c> with its <c>MeterIdentity</c> under <see cref="DccAlertCodes.MeterCommissioned"/> to the
+/// registered supplier; other status changes send no alert;</item>
+/// <item>a comms hub's loss of mains, which the WAN provider reports: a <c>PowerOutageEvent</c> under
+/// <see cref="DccAlertCodes.PowerOutage"/> to the network operator of the area of the MPAN of the electricity meter on
+/// the hub, then to its registered supplier (<see cref="AlertRouting.PowerOutageRecipients"/>).</item>
+/// </list>
+/// What cannot be sent (no registration, no MPxN, no network operator for the area) is logged as a DCC alert not sent.
 /// </summary>
 internal sealed class DccAlertSender(
+    IInventoryStore inventory,
     IRegistrationDataSource registrations,
     IPartyStore parties,
     DuisMessageSecurity security,
@@ -46,10 +54,45 @@ internal sealed class DccAlertSender(
             await NotSentAsync(now, device.Id, $"{device.Id} has no MPAN or MPRN in the inventory or the registration data", cancellationToken);
             return;
         }
-        var supplier = registration.Supplier;
-        var alert = new DuisDccAlert(Eui64Defaults.Dsp, supplier, counter.Next(now), DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), now);
-        var user = await parties.FindUserAsync(supplier, cancellationToken);
-        await sender.DeliverAsync(security.Sign(alert), supplier, user?.ResponseUrl, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} ({device.Id} {from} → {device.Status})", cancellationToken);
+        await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), now, $"{device.Id} {from} → {device.Status}", cancellationToken);
+    }
+
+    /// <summary>The WAN provider reports that <paramref name="commsHub"/> lost mains power at <paramref name="since"/>.</summary>
+    public async Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetCurrentInstant();
+        var meter = (await inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
+        if (meter is null)
+        {
+            await NotSentAsync(now, commsHub, $"comms hub {commsHub} has no electricity meter in the inventory, so no MPAN", cancellationToken);
+            return;
+        }
+        if (await registrations.FindByDeviceAsync(meter.Id, cancellationToken) is not { } registration)
+        {
+            await NotSentAsync(now, commsHub, $"no registration for {meter.Id}, the electricity meter on comms hub {commsHub}", cancellationToken);
+            return;
+        }
+        if ((meter.Mpan ?? registration.Mpan) is not { } mpan)
+        {
+            await NotSentAsync(now, commsHub, $"{meter.Id}, the electricity meter on comms hub {commsHub}, has no MPAN in the inventory or the registration data", cancellationToken);
+            return;
+        }
+        if (registration.NetworkOperator is null)
+        {
+            await NotSentAsync(now, commsHub, $"no network operator registered for the area of MPAN {mpan} (distributor {mpan.DistributorId}): the power outage goes to the supplier only", cancellationToken);
+        }
+        var outage = new DccAlertEvent.PowerOutage(commsHub, since, mpan);
+        foreach (var recipient in AlertRouting.PowerOutageRecipients(registration))
+        {
+            await SendAsync(recipient, DccAlertCodes.PowerOutage, outage, now, $"power outage at {commsHub} since {since}", cancellationToken);
+        }
+    }
+
+    private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, Instant now, string what, CancellationToken cancellationToken)
+    {
+        var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now);
+        var user = await parties.FindUserAsync(recipient, cancellationToken);
+        await sender.DeliverAsync(security.Sign(alert), recipient, user?.ResponseUrl, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken);
     }
 
     private async Task NotSentAsync(Instant at, Eui64 device, string why, CancellationToken cancellationToken)

@@ -13,9 +13,10 @@ namespace OpenDcc.Hub.Wan;
 
 /// <summary>
 /// Device alerts from the WAN to users: read by the device model's adapter, routed by the meter point's
-/// registration (the supplier; for power events also the network operator), each copy signed by the DSP and handed
-/// to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot be read
-/// or routed is logged.
+/// registration (the supplier; for the supply restored first the network operator), each copy signed by the DSP and
+/// handed to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot
+/// be read or routed is logged. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
+/// (<see cref="DccAlertSender.PowerLostAsync"/>).
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -24,11 +25,15 @@ internal sealed class DeviceAlertReceiver(
     IPartyStore parties,
     DuisMessageSecurity security,
     DeviceResponseSender sender,
+    DccAlertSender dccAlerts,
     MessageLogWriter log,
     AlertCounter counter,
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
 {
+    public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) =>
+        dccAlerts.PowerLostAsync(commsHub, since, cancellationToken);
+
     public async Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);

@@ -94,8 +94,9 @@ public sealed class SimulatedSite
 
     /// <summary>
     /// The premises loses power over [<paramref name="from"/>, <paramref name="to"/>): both meters record nothing in
-    /// it, and the comms hub raises <see cref="DeviceAlertKind.PowerOutage"/> at the start and
-    /// <see cref="DeviceAlertKind.PowerRestored"/> at the end.
+    /// it, the comms hub reports the loss of power at the start (<see cref="PowerLossesBetween"/>: to the WAN provider,
+    /// as in SMETS2) and the electricity meter raises <see cref="DeviceAlertKind.PowerRestored"/> at the end
+    /// (<see cref="AlertsBetween"/>).
     /// </summary>
     public void PowerOutage(Instant from, Instant to)
     {
@@ -112,16 +113,27 @@ public sealed class SimulatedSite
         while (Interlocked.CompareExchange(ref outages, updated, current) != current);
     }
 
-    /// <summary>The comms hub's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order.</summary>
+    /// <summary>When the comms hub lost power in [<paramref name="from"/>, <paramref name="to"/>), in time order: the starts of the outages.</summary>
+    public IReadOnlyList<Instant> PowerLossesBetween(Instant from, Instant to)
+    {
+        var starts = new List<Instant>();
+        foreach (var outage in Outages)
+        {
+            if (outage.Start >= from && outage.Start < to)
+            {
+                starts.Add(outage.Start);
+            }
+        }
+        starts.Sort();
+        return starts;
+    }
+
+    /// <summary>The electricity meter's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order: the supply restored at each outage's end.</summary>
     public IReadOnlyList<DeviceAlert> AlertsBetween(Instant from, Instant to)
     {
         var alerts = new List<DeviceAlert>();
         foreach (var outage in Outages)
         {
-            if (outage.Start >= from && outage.Start < to)
-            {
-                alerts.Add(new DeviceAlert(DeviceAlertKind.PowerOutage, SimulatedAlertCodes.PowerOutage, outage.Start));
-            }
             if (outage.End >= from && outage.End < to)
             {
                 alerts.Add(new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, outage.End));

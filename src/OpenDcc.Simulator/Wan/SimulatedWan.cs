@@ -191,8 +191,9 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
 
     /// <summary>
     /// A power outage at the site of the meter at <paramref name="meterId"/> from <paramref name="from"/> to
-    /// <paramref name="to"/>: consumption stops, and the device reports the outage and the restoration as alerts,
-    /// in its own wire format, to the attached sink.
+    /// <paramref name="to"/>: consumption stops, the site's comms hub reports the loss of power (to the WAN provider,
+    /// which tells the attached sink: <see cref="IDeviceAlertSink.PowerLostAsync"/>) and the meter the restoration, as an
+    /// alert in its own wire format.
     /// </summary>
     /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
     public async Task PowerOutageAsync(Eui64 meterId, Instant from, Instant to, CancellationToken cancellationToken = default)
@@ -203,13 +204,14 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
         var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
         meter.Site.PowerOutage(from, to);
-        await ReportAsync(meterId, endpoint, meter.Site.AlertsBetween(from, to + Duration.FromTicks(1)), cancellationToken);
+        await ReportPowerLossesAsync(meter.Site, meter.Site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
+        await ReportAsync(meterId, endpoint, meter.Site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
     }
 
     /// <summary>
-    /// Cuts the site's power now for <paramref name="length"/>: consumption stops; the site's electricity meter
-    /// reports the outage at once and the restoration when the power returns, as alerts in its own wire format to
-    /// the attached sink. Completes when the power is back.
+    /// Cuts the site's power now for <paramref name="length"/>: consumption stops; the site's comms hub reports the loss
+    /// of power at once, and its electricity meter the restoration, in its own wire format, when the power returns.
+    /// Completes when the power is back.
     /// </summary>
     /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
     public async Task CutPowerAsync(SimulatedSite site, Duration length, CancellationToken cancellationToken = default)
@@ -221,9 +223,22 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         var from = clock.GetCurrentInstant();
         var to = from + length;
         site.PowerOutage(from, to);
-        await ReportAsync(meterId, endpoint, [.. site.AlertsBetween(from, from + Duration.FromTicks(1)).Where(a => a.Kind == DeviceAlertKind.PowerOutage)], cancellationToken);
+        await ReportPowerLossesAsync(site, site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
         await Task.Delay(length.ToTimeSpan(), cancellationToken);
-        await ReportAsync(meterId, endpoint, [.. site.AlertsBetween(to, to + Duration.FromTicks(1)).Where(a => a.Kind == DeviceAlertKind.PowerRestored)], cancellationToken);
+        await ReportAsync(meterId, endpoint, site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
+    }
+
+    /// <summary>The comms hub's reports of lost power, under the ID the hub is on the WAN by (the lowest installed for it, else its fleet ID).</summary>
+    private async Task ReportPowerLossesAsync(SimulatedSite site, IReadOnlyList<Instant> losses, CancellationToken cancellationToken)
+    {
+        var commsHub = installed.Where(e => e.Value.Device.Type == DeviceType.CHF && e.Value.Device.Id == site.CommsHubId).Select(e => e.Key).DefaultIfEmpty(site.CommsHubId).MinBy(id => id.Value);
+        foreach (var since in losses)
+        {
+            if (alertSink is { } sink)
+            {
+                await sink.PowerLostAsync(commsHub, since, cancellationToken);
+            }
+        }
     }
 
     private async Task ReportAsync(Eui64 meterId, Endpoint endpoint, IReadOnlyList<DeviceAlert> alerts, CancellationToken cancellationToken)

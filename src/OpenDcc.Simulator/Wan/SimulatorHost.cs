@@ -287,9 +287,14 @@ public sealed class SimulatorHost : IAsyncDisposable
         /// <summary>Completes when the first hub listens.</summary>
         public Task FirstListener => first.Task;
 
-        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default) =>
+            Send(new SseItem<string>(JsonSerializer.Serialize(new DeviceReport(device.ToString(), Convert.ToBase64String(message)), LoopbackWanProtocol.Json), LoopbackWanProtocol.AlertEvent));
+
+        public Task PowerLostAsync(Eui64 commsHub, NodaTime.Instant since, CancellationToken cancellationToken = default) =>
+            Send(new SseItem<string>(JsonSerializer.Serialize(PowerLoss.Of(commsHub, since), LoopbackWanProtocol.Json), LoopbackWanProtocol.PowerLostEvent));
+
+        private Task Send(SseItem<string> item)
         {
-            var item = new SseItem<string>(JsonSerializer.Serialize(new DeviceReport(device.ToString(), Convert.ToBase64String(message)), LoopbackWanProtocol.Json), LoopbackWanProtocol.AlertEvent);
             foreach (var listener in listeners.Keys)
             {
                 listener.Writer.TryWrite(item);

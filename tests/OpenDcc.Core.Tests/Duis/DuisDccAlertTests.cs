@@ -49,6 +49,23 @@ public class DuisDccAlertTests
     }
 
     [Fact]
+    public void A_power_outage_alert_is_AD1_with_a_power_outage_event_naming_the_comms_hub_the_start_and_the_mpan_in_schema_order()
+    {
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
+        var start = Instant.FromUtc(2026, 11, 29, 8, 47, 3) + Duration.FromMilliseconds(5);
+        var alert = new DuisDccAlert(Dsp, Supplier, 7, DccAlertCodes.PowerOutage, new DccAlertEvent.PowerOutage(commsHub, start, Mpan.Parse("1200000000011")), Instant.FromUtc(2026, 11, 29, 9, 0));
+
+        var message = XDocument.Parse(Encoding.UTF8.GetString(alert.ToCanonicalXml())).Root!.Element(Sr + "Body")!.Element(Sr + "DCCAlertMessage")!;
+
+        Assert.Equal("AD1", message.Element(Sr + "DCCAlertCode")!.Value);
+        var alertEvent = Assert.Single(message.Element(Sr + "DCCAlert")!.Elements());
+        Assert.Equal(Sr + "PowerOutageEvent", alertEvent.Name);
+        Assert.Equal(
+            [("CommsHubDeviceID", "00-DB-12-34-56-78-90-A2"), ("StartDateTime", "2026-11-29T08:47:03.005Z"), ("MPxN", "1200000000011")],
+            alertEvent.Elements().Select(e => (e.Name.LocalName, e.Value)));
+    }
+
+    [Fact]
     public async Task A_dcc_alert_signed_with_the_dsp_key_verifies_and_is_its_own_canonical_form()
     {
         var xml = MeterCommissioned().ToCanonicalXml();

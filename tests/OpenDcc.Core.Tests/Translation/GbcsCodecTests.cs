@@ -85,7 +85,7 @@ public sealed class GbcsCodecTests : IDisposable
 
         var codes = operations.Distinct().Concat(outcomes.Distinct()).Concat(alerts).ToList();
 
-        Assert.Equal(17 + 8 + 5, codes.Count);
+        Assert.Equal(17 + 8 + 4, codes.Count);
         Assert.Equal(codes.Count, codes.Distinct().Count());
     }
 
@@ -265,7 +265,7 @@ public sealed class GbcsCodecTests : IDisposable
     [Fact]
     public void A_wrong_magic_byte_under_a_valid_mac_is_an_unsupported_version()
     {
-        var frame = GbcsCodec.EncodeAlert(Header(3, Meter, Acb), new DeviceAlert(DeviceAlertKind.PowerOutage, 0x8F01, Instant.FromUnixTimeSeconds(1)), key);
+        var frame = GbcsCodec.EncodeAlert(Header(3, Meter, Acb), new DeviceAlert(DeviceAlertKind.PowerRestored, 0x8F01, Instant.FromUnixTimeSeconds(1)), key);
         frame[0] = 0xC2;
         Remac(frame);
 

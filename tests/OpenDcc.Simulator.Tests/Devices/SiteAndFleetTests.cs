@@ -10,7 +10,7 @@ namespace OpenDcc.Simulator.Tests.Devices;
 public class SiteAndFleetTests
 {
     [Fact]
-    public void A_power_outage_stops_consumption_and_raises_outage_and_restored_alerts()
+    public void A_power_outage_stops_consumption_the_comms_hub_reports_the_loss_of_power_and_the_meter_raises_the_restored_alert()
     {
         var site = new SimulatedSite(9, 9);
         var from = London(2026, 1, 20, 17, 13);
@@ -20,12 +20,9 @@ public class SiteAndFleetTests
 
         Assert.Equal(site.ElectricityMeter.Register(from), site.ElectricityMeter.Register(to));
         Assert.Equal(site.GasMeter.Register(from), site.GasMeter.Register(to));
-        Assert.Equal(
-            [
-                new DeviceAlert(DeviceAlertKind.PowerOutage, SimulatedAlertCodes.PowerOutage, from),
-                new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, to),
-            ],
-            site.AlertsBetween(London(2026, 1, 20), London(2026, 1, 21)));
+        Assert.Equal([from], site.PowerLossesBetween(London(2026, 1, 20), London(2026, 1, 21)));
+        Assert.Equal([new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, to)], site.AlertsBetween(London(2026, 1, 20), London(2026, 1, 21)));
+        Assert.Empty(site.PowerLossesBetween(London(2026, 1, 21), London(2026, 1, 22)));
         Assert.Empty(site.AlertsBetween(London(2026, 1, 21), London(2026, 1, 22)));
         var data = Assert.IsType<DeviceOutcome.NetworkData>(site.ElectricityMeter.Execute(new DeviceOperation.ReadNetworkData(), from + Duration.FromMinutes(5)));
         Assert.Equal(new DeviceOutcome.NetworkData(0, 0, from + Duration.FromMinutes(5)), data);

@@ -66,7 +66,7 @@ public sealed class SimulatedWanTests
     }
 
     [Fact]
-    public async Task A_power_cut_now_reports_the_outage_at_once_and_the_restoration_only_when_the_power_returns()
+    public async Task A_power_cut_now_reports_the_comms_hubs_loss_of_power_at_once_and_the_meters_restoration_only_when_the_power_returns()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
@@ -76,14 +76,37 @@ public sealed class SimulatedWanTests
         var start = clock.GetCurrentInstant();
 
         var cut = wan.CutPowerAsync(site, Duration.FromMilliseconds(300));
-        Assert.Equal([DeviceAlertKind.PowerOutage], Kinds(wan, acbKey, site, alerts));
+        // The comms hub's report to the WAN provider, under its own ID; no frame of the meter's yet.
+        Assert.Equal([(site.CommsHubId, start)], alerts.PowerLosses);
+        Assert.Empty(Kinds(wan, acbKey, site, alerts));
         Assert.False(cut.IsCompleted);
         clock.AdvanceMilliseconds(300);
         await cut;
 
-        Assert.Equal([DeviceAlertKind.PowerOutage, DeviceAlertKind.PowerRestored], Kinds(wan, acbKey, site, alerts));
+        Assert.Equal([DeviceAlertKind.PowerRestored], Kinds(wan, acbKey, site, alerts));
+        Assert.Single(alerts.PowerLosses);
         // The site's record of it: the outage from the moment of the cut for the length given.
-        Assert.Equal([start, start + Duration.FromMilliseconds(300)], site.AlertsBetween(start, start + Duration.FromSeconds(1)).Select(a => a.At));
+        Assert.Equal([start], site.PowerLossesBetween(start, start + Duration.FromSeconds(1)));
+        Assert.Equal([start + Duration.FromMilliseconds(300)], site.AlertsBetween(start, start + Duration.FromSeconds(1)).Select(a => a.At));
+    }
+
+    [Fact]
+    public async Task A_power_outage_at_a_site_whose_comms_hub_is_installed_under_an_id_of_its_own_is_reported_under_that_id()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        var meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
+        wan.Install(meter, wan.Fleet[0].ElectricityMeter);
+        wan.Install(commsHub, wan.Fleet[0].CommsHub);
+        var alerts = new AlertFrames();
+        wan.Attach(alerts);
+        var now = clock.GetCurrentInstant();
+
+        await wan.PowerOutageAsync(meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        Assert.Equal([(commsHub, now - Duration.FromMinutes(10))], alerts.PowerLosses);
+        Assert.Equal([meter], alerts.From);
     }
 
     [Fact]
@@ -92,6 +115,7 @@ public sealed class SimulatedWanTests
         using var wan = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
         await Assert.ThrowsAsync<InvalidOperationException>(() => wan.CutPowerAsync(wan.Fleet[0], Duration.FromSeconds(1)));
         Assert.Empty(wan.Fleet[0].AlertsBetween(Instant.MinValue, Instant.MaxValue));
+        Assert.Empty(wan.Fleet[0].PowerLossesBetween(Instant.MinValue, Instant.MaxValue));
     }
 
     /// <summary>The kinds of the alerts the site's electricity meter sent, read with its MAC key.</summary>
@@ -144,13 +168,15 @@ public sealed class SimulatedWanTests
         return answer.Header.Counter;
     }
 
-    /// <summary>Cuts site 0's power for ten minutes and returns the counters of its meter's outage and restoration alerts.</summary>
+    /// <summary>Cuts site 0's power twice for five minutes and returns the counters of its meter's two restoration alerts.</summary>
     private async Task<ulong[]> CountersOfOutageAlertsAsync(SimulatedWan wan, ECDiffieHellman acbKey)
     {
         var meter = wan.Fleet[0].ElectricityMeter.Id;
         var alerts = new AlertFrames();
         wan.Attach(alerts);
-        await wan.PowerOutageAsync(meter, clock.GetCurrentInstant() - Duration.FromMinutes(10), clock.GetCurrentInstant());
+        var now = clock.GetCurrentInstant();
+        await wan.PowerOutageAsync(meter, now - Duration.FromMinutes(20), now - Duration.FromMinutes(15));
+        await wan.PowerOutageAsync(meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
         using var devicePublic = wan.FindKeyAgreementKey(meter)!;
         using var key = GbcsMacKey.Derive(acbKey, devicePublic, Acb, meter);
         return [.. alerts.Frames.Select(frame =>
@@ -165,9 +191,20 @@ public sealed class SimulatedWanTests
     {
         public List<byte[]> Frames { get; } = [];
 
+        public List<Eui64> From { get; } = [];
+
+        public List<(Eui64 CommsHub, Instant Since)> PowerLosses { get; } = [];
+
         public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
         {
             Frames.Add(message);
+            From.Add(device);
+            return Task.CompletedTask;
+        }
+
+        public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
+        {
+            PowerLosses.Add((commsHub, since));
             return Task.CompletedTask;
         }
     }

@@ -66,14 +66,12 @@ public static class EarlySmartVerbs
     public const string Balance = "BAL";
     public const string Refused = "NAK";
 
-    public const string PowerOutage = "!OUT";
     public const string PowerRestored = "!RST";
     public const string LowCredit = "!LOWCR";
     public const string SupplyDisabledNoCredit = "!NOCR";
     public const string FirmwareVerificationFailed = "!FWBAD";
 
     internal static readonly EarlySmartWords<DeviceAlertKind> Alerts = new(
-        (DeviceAlertKind.PowerOutage, PowerOutage),
         (DeviceAlertKind.PowerRestored, PowerRestored),
         (DeviceAlertKind.LowCredit, LowCredit),
         (DeviceAlertKind.SupplyDisabledNoCredit, SupplyDisabledNoCredit),
@@ -93,7 +91,7 @@ public static class EarlySmartVerbs
 
     internal static readonly IReadOnlySet<string> AlertVerbs = new HashSet<string>(StringComparer.Ordinal)
     {
-        PowerOutage, PowerRestored, LowCredit, SupplyDisabledNoCredit, FirmwareVerificationFailed,
+        PowerRestored, LowCredit, SupplyDisabledNoCredit, FirmwareVerificationFailed,
     };
 }
 

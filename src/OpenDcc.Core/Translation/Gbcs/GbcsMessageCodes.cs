@@ -67,7 +67,7 @@ public static class GbcsMessageCodes
     public const ushort Balance = 0x0207;
     public const ushort Refused = 0x0208;
 
-    public const ushort PowerOutage = 0x0301;
+    // 0x0301 was a meter's power outage alert: the comms hub's report to the WAN provider replaces it (a DCC Alert).
     public const ushort PowerRestored = 0x0302;
     public const ushort LowCredit = 0x0303;
     public const ushort SupplyDisabledNoCredit = 0x0304;
@@ -118,7 +118,6 @@ public static class GbcsMessageCodes
 
     public static ushort For(DeviceAlertKind kind) => kind switch
     {
-        DeviceAlertKind.PowerOutage => PowerOutage,
         DeviceAlertKind.PowerRestored => PowerRestored,
         DeviceAlertKind.LowCredit => LowCredit,
         DeviceAlertKind.SupplyDisabledNoCredit => SupplyDisabledNoCredit,
@@ -130,7 +129,6 @@ public static class GbcsMessageCodes
     {
         kind = code switch
         {
-            PowerOutage => DeviceAlertKind.PowerOutage,
             PowerRestored => DeviceAlertKind.PowerRestored,
             LowCredit => DeviceAlertKind.LowCredit,
             SupplyDisabledNoCredit => DeviceAlertKind.SupplyDisabledNoCredit,
