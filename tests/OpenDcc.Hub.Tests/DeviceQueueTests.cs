@@ -1,19 +1,22 @@
 using System.Xml.Linq;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Wan;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
 
-/// <summary>A device's queue in its comms hub's grain, over a WAN slow enough for commands to wait.</summary>
+/// <summary>A device's queue in its comms hub's grain, over a WAN that holds the first command until the others wait behind it.</summary>
 public sealed class DeviceQueueTests : IAsyncLifetime
 {
     private const string SendCommand = "/api/v1/serviceS";
     private static readonly XNamespace Sr = DuisNamespaces.Sr;
+    private readonly HeldWan held = new();
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await TestHub.StartAsync(wanLatency: Duration.FromMilliseconds(1500));
+    public async Task InitializeAsync() => hub = await TestHub.StartAsync(wanLatency: Duration.FromMilliseconds(500), wrapWan: held.Wrap);
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
@@ -21,12 +24,14 @@ public sealed class DeviceQueueTests : IAsyncLifetime
     public async Task Waiting_commands_go_by_lane_prepayment_before_normal_before_bulk_one_at_a_time()
     {
         var profile = $"<sr:ReadLogPeriod><sr:StartDateTime>2026-11-01T00:00:00Z</sr:StartDateTime><sr:EndDateTime>2026-11-02T00:00:00Z</sr:EndDateTime></sr:ReadLogPeriod>";
-        // The first goes out at once and takes 1.5 s on the WAN; the other three arrive meanwhile, wait behind it and
+        // The first goes out at once and is held on the WAN; the other three arrive meanwhile, wait behind it and
         // leave by lane, not by arrival.
         var first = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
         var bulk = await SendAsync("4.8.1", profile);
         var normal = await SendAsync("7.4");
         var prepayment = await SendAsync("4.18");
+        held.Release();
 
         var order = new List<ulong>();
         for (var i = 0; i < 4; i++)
@@ -44,5 +49,34 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         var counter = hub.NextCounter();
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter, 1, srv, body))).Code);
         return counter;
+    }
+
+    /// <summary>In front of the simulated WAN: holds the first exchange until released; the rest pass straight through.</summary>
+    private sealed class HeldWan
+    {
+        private readonly TaskCompletionSource onTheWan = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int exchanges;
+
+        public Task FirstOnTheWan => onTheWan.Task;
+
+        public void Release() => released.TrySetResult();
+
+        public IWanTransport Wrap(IWanTransport wan) => new Transport(this, wan);
+
+        private sealed class Transport(HeldWan held, IWanTransport inner) : IWanTransport
+        {
+            public async Task<byte[]> ExchangeAsync(Eui64 device, byte[] command, CancellationToken cancellationToken)
+            {
+                if (Interlocked.Increment(ref held.exchanges) == 1)
+                {
+                    held.onTheWan.TrySetResult();
+                    await held.released.Task.WaitAsync(cancellationToken);
+                }
+                return await inner.ExchangeAsync(device, command, cancellationToken);
+            }
+
+            public void Attach(IDeviceAlertSink sink) => inner.Attach(sink);
+        }
     }
 }
