@@ -8,6 +8,7 @@ using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
 using OpenDcc.Core.SmartGrid;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
@@ -133,6 +134,42 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.Equal(site.ElectricityMeter.Id.ToString(), body.RootElement.GetProperty("device").GetString());
         Assert.Equal(data.RmsVoltageDeciVolts / 10m, body.RootElement.GetProperty("rmsVoltage").GetDecimal());
         Assert.Equal(data.ActivePowerWatts, body.RootElement.GetProperty("activePowerWatts").GetInt32());
+    }
+
+    [Fact]
+    public async Task Every_smart_grid_request_and_its_answer_are_in_the_message_log_under_the_operator_with_the_status()
+    {
+        var site = fleet.Hub.World.Wan.Fleet.Sites.Where(s => s.Mpan.Distributor == fleet.Area && s != fleet.Offline).Skip(3).First();
+        var elsewhere = fleet.Hub.World.Wan.Fleet.Sites.First(s => s.Mpan.Distributor != fleet.Area);
+        // Deadlines no other test uses mark these two requests in the shared hub's log.
+        var (readStatus, _, _) = await PostAsync(fleet.OperatorToken, $$"""{"mpans": ["{{site.Mpan}}"], "deadlineSeconds": 59}""");
+        var (refusedStatus, _, _) = await GetAsync(fleet.OperatorToken, $"{Aggregate}/{elsewhere.Mpan}?deadlineSeconds=58");
+
+        var entries = new List<MessageLogEntry>();
+        await foreach (var entry in fleet.Hub.Store.MessageLog.ReadAsync())
+        {
+            entries.Add(entry);
+        }
+        static string Text(MessageLogEntry e) => Encoding.UTF8.GetString(e.Record.Payload.Span);
+        var read = Assert.Single(entries, e => e.Record.Direction == MessageDirection.Inbound && Text(e).Contains("\"deadlineSeconds\": 59", StringComparison.Ordinal));
+        var readAnswer = Assert.Single(entries, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Correlation == read.Record.Correlation);
+        var refused = Assert.Single(entries, e => e.Record.Direction == MessageDirection.Inbound && Text(e).Contains("deadlineSeconds=58", StringComparison.Ordinal));
+        var refusal = Assert.Single(entries, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Correlation == refused.Record.Correlation);
+
+        Assert.Equal(HttpStatusCode.OK, readStatus);
+        Assert.StartsWith("POST /api/v1/smart-grid/power-quality\n\n{", Text(read), StringComparison.Ordinal);
+        Assert.All([read, readAnswer, refused, refusal], e => Assert.Equal(TestHub.NetworkOperator, e.Record.User));
+        Assert.Equal(["200", "200"], [read.Record.Outcome, readAnswer.Record.Outcome]);
+        using (var answer = JsonDocument.Parse(readAnswer.Record.Payload))
+        {
+            Assert.Equal(1, answer.RootElement.GetProperty("answered").GetInt32());
+        }
+        Assert.Equal(HttpStatusCode.Forbidden, refusedStatus);
+        Assert.StartsWith($"GET {Aggregate}/{elsewhere.Mpan}?deadlineSeconds=58", Text(refused), StringComparison.Ordinal);
+        Assert.Equal(["403", "403"], [refused.Record.Outcome, refusal.Record.Outcome]);
+        Assert.Contains(elsewhere.Mpan.ToString(), Text(refusal), StringComparison.Ordinal);
+        Assert.NotEqual(read.Record.Correlation, refused.Record.Correlation);
+        Assert.True((await MessageLogChain.VerifyAsync(fleet.Hub.Store.MessageLog)).IsIntact);
     }
 
     [Fact]

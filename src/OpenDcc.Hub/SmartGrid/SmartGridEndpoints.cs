@@ -19,7 +19,8 @@ namespace OpenDcc.Hub.SmartGrid;
 /// REST smart-grid reads for network operators (the seed's "ad hoc power quality reads (single or aggregate values)"):
 /// <c>POST /api/v1/smart-grid/power-quality</c> reads every meter of a GSP group or of a list of MPAN cores afresh
 /// and answers mean, minimum and maximum voltage and active power with the count of meters asked, answered and not;
-/// <c>GET /api/v1/smart-grid/power-quality/{mpan}</c> reads one meter.
+/// <c>GET /api/v1/smart-grid/power-quality/{mpan}</c> reads one meter. Each request and its answer go to the message
+/// log (<see cref="SmartGridAudit"/>).
 /// </summary>
 internal static class SmartGridEndpoints
 {
@@ -35,7 +36,7 @@ internal static class SmartGridEndpoints
 
     public static void MapSmartGridEndpoints(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup(Path).WithTags("Smart grid").RequireApiKey();
+        var api = routes.MapGroup(Path).WithTags("Smart grid").RequireApiKey().AddEndpointFilter(SmartGridAudit.LogAsync);
         api.MapPost("/power-quality", AggregateAsync)
             .WithName("AggregatePowerQuality")
             .WithSummary("Reads every meter of a GSP group or of a list of MPAN cores afresh; mean, min and max voltage and active power")
