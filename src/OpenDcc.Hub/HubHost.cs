@@ -131,6 +131,7 @@ public static class HubHost
         services.AddSingleton<DeviceReadReturns>();
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
+        services.AddSingleton(options.ResponseCodes);
         services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<AlertCounter>();
         services.AddSingleton<DccAlertSender>();

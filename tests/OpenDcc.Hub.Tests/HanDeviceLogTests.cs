@@ -128,7 +128,7 @@ public sealed class HanDeviceLogTests : IAsyncLifetime
     [InlineData("meter", "E11")]
     [InlineData("unknown", "E19")]
     [InlineData("decommissioned", "E5")]
-    [InlineData("bad install code", "E11")]
+    [InlineData("bad install code", "E41")]
     public async Task An_update_of_the_device_log_sent_to_a_meter_naming_an_unknown_or_decommissioned_device_or_malformed_is_refused_and_sent_nowhere(string fault, string expected)
     {
         var stranger = Eui64.Parse("00-DB-12-34-56-78-91-99");

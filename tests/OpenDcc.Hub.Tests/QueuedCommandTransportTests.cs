@@ -22,7 +22,7 @@ public sealed class QueuedCommandTransportTests
             new XElement(DuisNamespaces.Sr + "ReadLogPeriod",
                 new XElement(DuisNamespaces.Sr + "StartDateTime", "2026-11-01T00:00:00Z"),
                 new XElement(DuisNamespaces.Sr + "EndDateTime", "2026-11-02T00:00:00Z")));
-        Assert.True(DuisOperations.TryRead("4.8.1", body, out var read, out var failure), failure);
+        Assert.True(DuisOperations.TryRead("4.8.1", body, GatewayResponseCodes.Default, out var read, out var refusal), refusal?.Reason);
         operation = read!;
         var request = new DuisRequest(new Core.Identifiers.RequestId(new(0x90B3D51F30010000), new(0x0012340000000001), 7), 1, ServiceCatalogue.Duis["4.8.1"], "5.1", null, null, body);
         return new QueuedCommand(request.RequestId, "4.8.1", "5.1", request.BodyText(), request.RequestId.Originator, new Uri("https://supplier.example/duis/responses"),
@@ -50,7 +50,7 @@ public sealed class QueuedCommandTransportTests
 
         Assert.Null(received.Operation);
         Assert.Equal(command with { Operation = null }, received);
-        Assert.True(DuisOperations.TryRead(received.ServiceReferenceVariant, XElement.Parse(received.Body), out var reread, out _));
+        Assert.True(DuisOperations.TryRead(received.ServiceReferenceVariant, XElement.Parse(received.Body), GatewayResponseCodes.Default, out var reread, out _));
         Assert.Equal(operation, reread);
     }
 }

@@ -22,9 +22,9 @@ public sealed class CriticalCommands(TranslationAdapters adapters, IPartyStore p
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(device);
-        if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var operation, out var failure))
+        if (!DuisOperations.TryRead(request.Variant.Id, request.Body, codes, out var operation, out var unread))
         {
-            return CriticalCommandResult.Refuse(DuisOperations.NotTranslated, failure!);
+            return CriticalCommandResult.Refuse(unread!.Code, unread.Reason);
         }
         var adapter = adapters.For(device);
         if (!adapter.Carries(operation!, device.Type))

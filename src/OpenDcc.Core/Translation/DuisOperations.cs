@@ -85,25 +85,30 @@ public static class DuisOperations
     };
 
     /// <summary>The operation a request's body asks of its target device.</summary>
-    /// <param name="failure">Why not: the SRV is not translated, or its body lacks what the operation needs.</param>
-    public static bool TryRead(string variant, XElement body, out DeviceOperation? operation, out string? failure)
+    /// <param name="codes">Gives the code for a malformed body: the gateway's <see cref="GatewayResponseCodes.InvalidRequest"/>, as for a bad header.</param>
+    /// <param name="refusal">
+    /// Why not: <see cref="NotTranslated"/> when the SRV is not translated for devices; the invalid-request code when the
+    /// body lacks or garbles what the operation needs (the reason names the field).
+    /// </param>
+    public static bool TryRead(string variant, XElement body, GatewayResponseCodes codes, out DeviceOperation? operation, out DeviceRefusal? refusal)
     {
         ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(codes);
         operation = null;
         if (!Readers.TryGetValue(variant, out var read))
         {
-            failure = $"SRV {variant} is not translated for devices";
+            refusal = new DeviceRefusal(NotTranslated, $"SRV {variant} is not translated for devices");
             return false;
         }
         try
         {
             operation = read(body);
-            failure = null;
+            refusal = null;
             return true;
         }
         catch (FormatException e)
         {
-            failure = $"SRV {variant}: {e.Message}";
+            refusal = new DeviceRefusal(codes.InvalidRequest, $"SRV {variant}: {e.Message}");
             return false;
         }
     }

@@ -70,6 +70,7 @@ internal sealed class CommsHubGrain(
     IDeviceResponseSink responses,
     DeviceConfirmations confirmations,
     IClock clock,
+    GatewayResponseCodes codes,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
@@ -173,11 +174,11 @@ internal sealed class CommsHubGrain(
             {
                 operation = submitted;
             }
-            else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), out operation, out var failure))
+            else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), codes, out operation, out var unread))
             {
                 // Checked at submission; a body that reads there reads here.
-                await responses.SendAsync(reference, DuisOperations.NotTranslated, new ResponsePayload.None(), user, responseUrl);
-                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, failure);
+                await responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, responseUrl);
+                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread.Reason);
                 return;
             }
 

@@ -12,7 +12,7 @@ namespace OpenDcc.Hub.Wan;
 /// The gateway's way to devices: checks that the device's adapter carries the request (for a Signed Pre-Command, that
 /// it passes <see cref="CriticalCommands"/>), then queues it in its comms hub's grain; Transform builds pre-commands.
 /// </summary>
-internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains, IInventoryStore inventory) : IDeviceRequestHandler
+internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains, IInventoryStore inventory, GatewayResponseCodes codes) : IDeviceRequestHandler
 {
     public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
     {
@@ -36,9 +36,9 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
         }
         else
         {
-            if (!DuisOperations.TryRead(request.Variant.Id, request.Body, out var read, out var failure))
+            if (!DuisOperations.TryRead(request.Variant.Id, request.Body, codes, out var read, out var unread))
             {
-                return new DeviceRefusal(DuisOperations.NotTranslated, failure!);
+                return unread;
             }
             operation = read!;
             var adapter = adapters.For(device);

@@ -23,7 +23,7 @@ public sealed class DuisOperationsTests
 
     private static DeviceOperation Read(string srv, XElement body)
     {
-        Assert.True(DuisOperations.TryRead(srv, body, out var operation, out var failure), failure);
+        Assert.True(DuisOperations.TryRead(srv, body, GatewayResponseCodes.Default, out var operation, out var refusal), refusal?.Reason);
         return operation!;
     }
 
@@ -61,10 +61,18 @@ public sealed class DuisOperationsTests
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>90</sr:JoinTimePeriod><sr:InstallCode>0102</sr:InstallCode></sr:AddDeviceToCHFWhitelist>", "InstallCode")]
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>0</sr:JoinTimePeriod><sr:InstallCode>010203040506</sr:InstallCode></sr:AddDeviceToCHFWhitelist>", "JoinTimePeriod")]
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Replace</sr:RequestType>", "RequestType")]
-    public void A_malformed_body_is_not_read_and_the_failure_names_the_field(string srv, string element, string inner, string field)
+    public void A_malformed_body_is_refused_as_an_invalid_request_naming_the_field(string srv, string element, string inner, string field)
     {
-        Assert.False(DuisOperations.TryRead(srv, Body(element, inner), out _, out var failure));
-        Assert.Contains(field, failure, StringComparison.Ordinal);
+        Assert.False(DuisOperations.TryRead(srv, Body(element, inner), GatewayResponseCodes.Default, out _, out var refusal));
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, refusal!.Code);
+        Assert.Contains(field, refusal.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_srv_not_translated_for_devices_is_refused_as_not_compatible_with_the_device()
+    {
+        Assert.False(DuisOperations.TryRead("6.2.4", Body("UpdateDeviceConfigurationAuxiliaryLoad", ""), GatewayResponseCodes.Default, out _, out var refusal));
+        Assert.Equal(DuisOperations.NotTranslated, refusal!.Code);
     }
 
     [Fact]
