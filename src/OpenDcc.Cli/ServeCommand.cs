@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using NodaTime;
 using OpenDcc.Core.AccessControl;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Registration;
@@ -29,7 +31,9 @@ internal static class ServeCommand
         var cellConcurrency = new Option<int>("--cell-concurrency") { Description = $"Commands in flight at once per radio cell (a comms hub's cell in the inventory), within the region's limit (default {WanOptions.Default.ConcurrencyPerCell})", DefaultValueFactory = _ => WanOptions.Default.ConcurrencyPerCell };
         var fleetSupplier = new Option<string?>("--fleet-supplier") { Description = "EUI64: the simulated registration systems register every simulated meter point to this supplier (a DCC user): its alerts go to it, and the meters hold its Digital Signing key as their trust anchor, so its critical commands work" };
         var fleetNetworkOperator = new Option<string?>("--fleet-network-operator") { Description = "EUI64: the network operator (a DCC user) of every simulated meter point's area: a comms hub's power outage (DCC alert AD1) and the meter's restoration go to it first, then to the supplier (needs --fleet-supplier)" };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator });
+        var alertsPerWindow = new Option<int>("--alerts-per-window") { Description = $"Alerts of one code from one device delivered per window; the rest are counted and the next one delivered reports them (default {AlertThrottleOptions.Default.AlertsPerWindow})", DefaultValueFactory = _ => AlertThrottleOptions.Default.AlertsPerWindow };
+        var alertWindow = new Option<int>("--alert-window") { Description = $"The alert throttle's window in seconds (default {(int)AlertThrottleOptions.Default.Window.TotalSeconds})", DefaultValueFactory = _ => (int)AlertThrottleOptions.Default.Window.TotalSeconds };
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator, alertsPerWindow, alertWindow });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -57,6 +61,12 @@ internal static class ServeCommand
                 await context.Error.WriteLineAsync($"opendcc: {(parsed.GetValue(regionConcurrency) is < 1 or > 100_000 ? "--region-concurrency" : "--cell-concurrency")} must be between 1 and 100,000");
                 return 1;
             }
+            if (parsed.GetValue(alertsPerWindow) is < 1 or > 100_000 || parsed.GetValue(alertWindow) is < 1 or > 86_400)
+            {
+                await context.Error.WriteLineAsync(parsed.GetValue(alertsPerWindow) is < 1 or > 100_000 ? "opendcc: --alerts-per-window must be between 1 and 100,000" : "opendcc: --alert-window must be between 1 and 86,400 seconds");
+                return 1;
+            }
+            var alertThrottle = new AlertThrottleOptions(parsed.GetValue(alertsPerWindow), Duration.FromSeconds(parsed.GetValue(alertWindow)), AlertThrottleOptions.Default.CarryFor);
             var wanOptions = WanOptions.Default with { ConcurrencyPerRegion = parsed.GetValue(regionConcurrency), ConcurrencyPerCell = parsed.GetValue(cellConcurrency) };
             MeterPointRegistration? fleetRegistration = null;
             if (parsed.GetValue(fleetSupplier) is { } supplierText)
@@ -110,7 +120,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved, StatusMatrix = matrix };
+            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls)) { ApprovedModels = approved, StatusMatrix = matrix, AlertThrottle = alertThrottle };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

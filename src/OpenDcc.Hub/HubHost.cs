@@ -53,6 +53,9 @@ public sealed record HubOptions(
 
     /// <summary>Deadlines and fan-out of the REST smart-grid reads.</summary>
     public SmartGridOptions SmartGrid { get; init; } = SmartGridOptions.Default;
+
+    /// <summary>How many alerts of one code from one device are delivered per window; the rest are counted.</summary>
+    public AlertThrottleOptions AlertThrottle { get; init; } = AlertThrottleOptions.Default;
 }
 
 /// <summary>
@@ -134,6 +137,7 @@ public static class HubHost
         services.AddSingleton(options.ResponseCodes);
         services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<AlertCounter>();
+        services.AddSingleton(_ => new AlertThrottle(options.AlertThrottle, clock));
         services.AddSingleton<DccAlertSender>();
         services.AddSingleton<IDeviceStatusChangeSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddSingleton<DeviceConfirmations>();

@@ -163,6 +163,8 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--fleet-network-operator", "90-B3-D5-1F-30-02-00-00", "--fleet-network-operator: needs --fleet-supplier")]
     [InlineData("--cell-concurrency", "0", "--cell-concurrency must be between 1 and 100,000")]
     [InlineData("--region-concurrency", "-3", "--region-concurrency must be between 1 and 100,000")]
+    [InlineData("--alerts-per-window", "0", "--alerts-per-window must be between 1 and 100,000")]
+    [InlineData("--alert-window", "86401", "--alert-window must be between 1 and 86,400 seconds")]
     public async Task Serve_refuses_bad_wan_and_registration_options_naming_them(string option, string value, string fault)
     {
         var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", option, value);

@@ -5,6 +5,7 @@ using System.Xml.Linq;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -52,6 +53,7 @@ public sealed class TestHub : IAsyncDisposable
     private bool simulatorRunning;
     private int concurrencyPerCell = WanOptions.Default.ConcurrencyPerCell;
     private Func<IWanTransport, IWanTransport>? wrapWan;
+    private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -88,8 +90,9 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="overLoopback">The simulator runs in a host of its own (<see cref="SimulatorHost"/>) and the hub reaches it over loopback, as with <c>opendcc simulate</c>.</param>
     /// <param name="concurrencyPerCell">Commands in flight at once per radio cell (the default by default).</param>
     /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
+    /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
-        int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null)
+        int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -102,6 +105,7 @@ public sealed class TestHub : IAsyncDisposable
             overLoopback = overLoopback,
             concurrencyPerCell = concurrencyPerCell ?? WanOptions.Default.ConcurrencyPerCell,
             wrapWan = wrapWan,
+            alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
         if (overLoopback)
@@ -187,7 +191,7 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid }, clock, devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices);
         await app.StartAsync();
         // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

@@ -1,4 +1,5 @@
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -37,12 +38,17 @@ public sealed record DuisDccAlert
 
     public RequestId ResponseId => new(Dsp, User, Counter);
 
+    /// <summary>The alerts of this code for this device the DCC throttled since the last one delivered, which this one reports; null: none.</summary>
+    public ThrottledAlerts? Throttled { get; init; }
+
     /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
     public byte[] ToCanonicalXml()
     {
-        var xml = DuisDeviceAlert.StartAlert(ResponseId, At, SchemaVersion)
-            .Start("sr:DCCAlertMessage")
-            .Leaf("sr:DCCAlertCode", AlertCode)
+        var xml = DuisDeviceAlert.WriteThrottled(
+                DuisDeviceAlert.StartAlert(ResponseId, At, SchemaVersion)
+                    .Start("sr:DCCAlertMessage")
+                    .Leaf("sr:DCCAlertCode", AlertCode),
+                Throttled)
             .Start("sr:DCCAlert");
         Event.WriteTo(xml);
         return xml.End().End().End().End().ToBytes();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -14,15 +15,30 @@ public sealed record DuisDeviceAlert(Eui64 Device, Eui64 User, ulong Counter, us
 {
     public RequestId ResponseId => new(Device, User, Counter);
 
+    /// <summary>The alerts of this code from this device the DCC throttled since the last one delivered, which this one reports; null: none.</summary>
+    public ThrottledAlerts? Throttled { get; init; }
+
     /// <summary>The alert document in canonical form, ready for <see cref="DuisSignature.SignCanonical"/>.</summary>
     public byte[] ToCanonicalXml() =>
-        StartAlert(ResponseId, At, SchemaVersion)
-            .Start("sr:DeviceAlertMessage")
-            .Leaf("sr:AlertCode", AlertCode.ToString("X4", CultureInfo.InvariantCulture))
+        WriteThrottled(
+            StartAlert(ResponseId, At, SchemaVersion)
+                .Start("sr:DeviceAlertMessage")
+                .Leaf("sr:AlertCode", AlertCode.ToString("X4", CultureInfo.InvariantCulture)),
+            Throttled)
             .Leaf("sr:GBCSPayload", Convert.ToBase64String(Gbcs.Span))
             .End().End()
             .End()
             .ToBytes();
+
+    /// <summary>
+    /// <c>ThrottledAlertSequenceId</c> and <c>ThrottledAlertCount</c>, which device and DCC alert messages alike carry
+    /// right after their code, when alerts were throttled.
+    /// </summary>
+    internal static CanonicalXmlBuilder WriteThrottled(CanonicalXmlBuilder xml, ThrottledAlerts? throttled) =>
+        throttled is { } run
+            ? xml.Leaf("sr:ThrottledAlertSequenceId", run.SequenceId.ToString(CultureInfo.InvariantCulture))
+                .Leaf("sr:ThrottledAlertCount", run.Count.ToString(CultureInfo.InvariantCulture))
+            : xml;
 
     /// <summary>
     /// An alert's envelope, device or DCC alert alike: <c>sr:Response</c> with a header of its ResponseID (no RequestID:

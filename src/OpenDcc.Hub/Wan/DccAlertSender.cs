@@ -23,6 +23,8 @@ namespace OpenDcc.Hub.Wan;
 /// the hub, then to its registered supplier (<see cref="AlertRouting.PowerOutageRecipients"/>).</item>
 /// </list>
 /// What cannot be sent (no registration, no MPxN, no network operator for the area) is logged as a DCC alert not sent.
+/// Both are throttled per device and code (<see cref="AlertThrottle"/>): one over the limit is logged as throttled and
+/// counted, and the next one sent reports the count.
 /// </summary>
 internal sealed class DccAlertSender(
     IInventoryStore inventory,
@@ -32,6 +34,7 @@ internal sealed class DccAlertSender(
     DeviceResponseSender sender,
     MessageLogWriter log,
     AlertCounter counter,
+    AlertThrottle throttle,
     IClock clock,
     ILogger<DccAlertSender> logger) : IDeviceStatusChangeSink
 {
@@ -54,7 +57,11 @@ internal sealed class DccAlertSender(
             await NotSentAsync(now, device.Id, $"{device.Id} has no MPAN or MPRN in the inventory or the registration data", cancellationToken);
             return;
         }
-        await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), now, $"{device.Id} {from} → {device.Status}", cancellationToken);
+        if (await ThrottleAsync(device.Id, DccAlertCodes.MeterCommissioned, now, cancellationToken) is not { } decision)
+        {
+            return;
+        }
+        await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), decision.Throttled, now, $"{device.Id} {from} → {device.Status}", cancellationToken);
     }
 
     /// <summary>The WAN provider reports that <paramref name="commsHub"/> lost mains power at <paramref name="since"/>.</summary>
@@ -81,16 +88,36 @@ internal sealed class DccAlertSender(
         {
             await NotSentAsync(now, commsHub, $"no network operator registered for the area of MPAN {mpan} (distributor {mpan.DistributorId}): the power outage goes to the supplier only", cancellationToken);
         }
+        if (await ThrottleAsync(commsHub, DccAlertCodes.PowerOutage, now, cancellationToken) is not { } decision)
+        {
+            return;
+        }
         var outage = new DccAlertEvent.PowerOutage(commsHub, since, mpan);
         foreach (var recipient in AlertRouting.PowerOutageRecipients(registration))
         {
-            await SendAsync(recipient, DccAlertCodes.PowerOutage, outage, now, $"power outage at {commsHub} since {since}", cancellationToken);
+            await SendAsync(recipient, DccAlertCodes.PowerOutage, outage, decision.Throttled, now, $"power outage at {commsHub} since {since}", cancellationToken);
         }
     }
 
-    private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, Instant now, string what, CancellationToken cancellationToken)
+    /// <returns>The decision to deliver; null when the alert is throttled (logged).</returns>
+    private async Task<AlertThrottleDecision.Deliver?> ThrottleAsync(Eui64 device, string code, Instant now, CancellationToken cancellationToken)
     {
-        var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now);
+        switch (throttle.Decide(device, code))
+        {
+            case AlertThrottleDecision.Deliver deliver:
+                return deliver;
+            case AlertThrottleDecision.Suppress { Throttled: var run }:
+                logger.LogInformation("DCC alert {Code} for {Device} throttled ({Count} in sequence {Sequence})", code, device, run.Count, run.SequenceId);
+                await log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty)], cancellationToken);
+                return null;
+            default:
+                throw new InvalidOperationException("an alert throttle decision that is neither deliver nor suppress");
+        }
+    }
+
+    private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, ThrottledAlerts? throttled, Instant now, string what, CancellationToken cancellationToken)
+    {
+        var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
         var user = await parties.FindUserAsync(recipient, cancellationToken);
         await sender.DeliverAsync(security.Sign(alert), recipient, user?.ResponseUrl, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken);
     }

@@ -15,7 +15,8 @@ namespace OpenDcc.Hub.Wan;
 /// Device alerts from the WAN to users: read by the device model's adapter, routed by the meter point's
 /// registration (the supplier; for the supply restored first the network operator), each copy signed by the DSP and
 /// handed to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot
-/// be read or routed is logged. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
+/// be read or routed is logged. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
+/// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
 /// (<see cref="DccAlertSender.PowerLostAsync"/>).
 /// </summary>
 internal sealed class DeviceAlertReceiver(
@@ -28,6 +29,7 @@ internal sealed class DeviceAlertReceiver(
     DccAlertSender dccAlerts,
     MessageLogWriter log,
     AlertCounter counter,
+    AlertThrottle throttle,
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
 {
@@ -47,6 +49,19 @@ internal sealed class DeviceAlertReceiver(
             logger.LogWarning("alert from {Device} refused: {Reason}", device, why);
             return;
         }
+        var code = alert.DeviceAlert.AlertCode.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        ThrottledAlerts? throttled;
+        switch (throttle.Decide(device, code))
+        {
+            case AlertThrottleDecision.Deliver deliver:
+                throttled = deliver.Throttled;
+                break;
+            case AlertThrottleDecision.Suppress { Throttled: var run }:
+                await LogAsync(now, null, $"{device}", $"AlertThrottled: {code} ({alert.DeviceAlert.Kind}), {run.Count} not delivered in throttled sequence {run.SequenceId}", message, cancellationToken);
+                return;
+            default:
+                throw new InvalidOperationException("an alert throttle decision that is neither deliver nor suppress");
+        }
         if (await registrations.FindByDeviceAsync(device, cancellationToken) is not { } registration)
         {
             await LogAsync(now, null, $"{device}", $"AlertUnroutable: no registration for {device}", message, cancellationToken);
@@ -54,7 +69,7 @@ internal sealed class DeviceAlertReceiver(
         }
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
-            var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now);
+            var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now) { Throttled = throttled };
             var user = await parties.FindUserAsync(recipient, cancellationToken);
             await sender.DeliverAsync(security.Sign(duis), recipient, user?.ResponseUrl, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
         }

@@ -5,6 +5,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
@@ -63,6 +64,20 @@ public class DuisDccAlertTests
         Assert.Equal(
             [("CommsHubDeviceID", "00-DB-12-34-56-78-90-A2"), ("StartDateTime", "2026-11-29T08:47:03.005Z"), ("MPxN", "1200000000011")],
             alertEvent.Elements().Select(e => (e.Name.LocalName, e.Value)));
+    }
+
+    [Fact]
+    public void A_throttled_run_is_reported_by_sequence_id_and_count_right_after_the_code_in_dcc_and_device_alerts_alike()
+    {
+        var run = new ThrottledAlerts(1_795_900_000, 42);
+        var dcc = XDocument.Parse(Encoding.UTF8.GetString((MeterCommissioned() with { Throttled = run }).ToCanonicalXml())).Descendants(Sr + "DCCAlertMessage").Single();
+        var device = XDocument.Parse(Encoding.UTF8.GetString(new DuisDeviceAlert(Meter, Supplier, 9, 0x8F36, new byte[] { 1, 2 }, Instant.FromUtc(2026, 11, 29, 9, 0)) { Throttled = run }.ToCanonicalXml()))
+            .Descendants(Sr + "DeviceAlertMessage").Single();
+
+        Assert.Equal(["DCCAlertCode", "ThrottledAlertSequenceId", "ThrottledAlertCount", "DCCAlert"], dcc.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal(["AlertCode", "ThrottledAlertSequenceId", "ThrottledAlertCount", "GBCSPayload"], device.Elements().Select(e => e.Name.LocalName));
+        Assert.All([dcc, device], message =>
+            Assert.Equal(("1795900000", "42"), (message.Element(Sr + "ThrottledAlertSequenceId")!.Value, message.Element(Sr + "ThrottledAlertCount")!.Value)));
     }
 
     [Fact]
