@@ -140,6 +140,7 @@ public static class HubHost
         services.AddSingleton(_ => new AlertThrottle(options.AlertThrottle, clock));
         services.AddSingleton<DccAlertSender>();
         services.AddSingleton<IDeviceStatusChangeSink>(sp => sp.GetRequiredService<DccAlertSender>());
+        services.AddSingleton<IFirmwareDistributionSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();

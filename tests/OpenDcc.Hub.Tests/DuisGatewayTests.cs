@@ -62,6 +62,31 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_firmware_that_cannot_reach_one_listed_meter_sends_the_supplier_a_dsp_signed_firmware_distribution_failure_naming_the_request_and_that_meter()
+    {
+        var image = Convert.ToBase64String("OpenDcc test firmware 2.0.0"u8);
+        var counter = hub.NextCounter();
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1",
+            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>{OfflineMeter}</sr:DeviceIDList>"));
+        Assert.Equal("I99", code);
+
+        var received = new[] { await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)) };
+        foreach (var message in received)
+        {
+            Assert.Equal("I0", await hub.CheckSignedResponseAsync(message));
+        }
+        var documents = received.Select(XDocument.Parse).ToLookup(d => d.Descendants(Sr + "DCCAlertMessage").Any());
+        // The meter reached answers the 11.1 as before; the one offline is reported by the DCC alert, not by an E20.
+        Assert.Equal($"{Dsp}:{Supplier}:{counter}", Assert.Single(documents[false]).Descendants(Sr + "ResponseID").Single().Value);
+        var alert = Assert.Single(documents[true]);
+        Assert.Equal(Supplier, RequestId.Parse(alert.Descendants(Sr + "ResponseID").Single().Value).Target);
+        Assert.Equal(Core.Duis.DccAlertCodes.FirmwareDistributionFailure, alert.Descendants(Sr + "DCCAlertCode").Single().Value);
+        var failure = alert.Descendants(Sr + "FirmwareDistributionFailure").Single();
+        Assert.Equal([("UpdateFirmwareRequestID", $"{Supplier}:{Dsp}:{counter}"), ("MeterIDs", OfflineMeter.ToString())], failure.Elements().Select(e => (e.Name.LocalName, e.Value)));
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public async Task Update_firmware_naming_a_device_not_in_the_inventory_is_refused_E19_and_nothing_is_sent()
     {
         var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",

@@ -107,6 +107,34 @@ public abstract record DccAlertEvent
                 .Leaf("sr:MPxN", Mpan.ToString())
                 .End();
     }
+
+    /// <summary>
+    /// <c>FirmwareDistributionFailure</c>: the firmware image of the 11.1 request <see cref="UpdateFirmwareRequest"/>
+    /// could not be delivered to <see cref="Meters"/> (<c>MeterIDs</c>, a comma-separated <c>DeviceIDList</c>).
+    /// </summary>
+    public sealed record FirmwareDistributionFailure : DccAlertEvent
+    {
+        /// <exception cref="ArgumentException">no meter.</exception>
+        public FirmwareDistributionFailure(RequestId updateFirmwareRequest, IReadOnlyList<Eui64> meters)
+        {
+            ArgumentNullException.ThrowIfNull(meters);
+            if (meters.Count == 0)
+            {
+                throw new ArgumentException("a firmware distribution failure names at least one meter", nameof(meters));
+            }
+            (UpdateFirmwareRequest, Meters) = (updateFirmwareRequest, meters);
+        }
+
+        public RequestId UpdateFirmwareRequest { get; }
+
+        public IReadOnlyList<Eui64> Meters { get; }
+
+        internal override void WriteTo(CanonicalXmlBuilder xml) =>
+            xml.Start("sr:FirmwareDistributionFailure")
+                .Leaf("sr:UpdateFirmwareRequestID", UpdateFirmwareRequest.ToString())
+                .Leaf("sr:MeterIDs", string.Join(',', Meters))
+                .End();
+    }
 }
 
 /// <summary>DUIS <c>DCCAlertCode</c> values (XSD <c>DCCAlertMessage</c>: AD1, N1–N65 without N32, N999).</summary>
@@ -126,6 +154,13 @@ public static class DccAlertCodes
     /// the DCC's power outage alert; no source at hand (duis-and-dcc.md §1.6) ties the code to the event.
     /// </summary>
     public const string PowerOutage = "AD1";
+
+    /// <summary>
+    /// The code of an 11.1 firmware image not delivered to a meter (<see cref="DccAlertEvent.FirmwareDistributionFailure"/>).
+    /// OpenDcc's choice, UNCONFIRMED: FirmwareDistributionFailure is the fifth event the schema's <c>DCCAlert</c> lists,
+    /// and with no source for the mapping the code follows that position (N12, chosen before, keeps its number).
+    /// </summary>
+    public const string FirmwareDistributionFailure = "N5";
 
     public static bool IsDefined(string? code) =>
         code switch

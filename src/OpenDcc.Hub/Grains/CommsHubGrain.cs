@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -68,11 +69,15 @@ internal sealed class CommsHubGrain(
     WanOptions options,
     IInventoryStore inventory,
     IDeviceResponseSink responses,
+    IFirmwareDistributionSink firmwareDistribution,
     DeviceConfirmations confirmations,
     IClock clock,
     GatewayResponseCodes codes,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
+    /// <summary>11.1 Update Firmware, whose devices' failures are DCC alerts.</summary>
+    private const string UpdateFirmware = "11.1";
+
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
 
     // The adapter each device was sent commands through during this activation, released when the grain goes.
@@ -232,6 +237,12 @@ internal sealed class CommsHubGrain(
             }
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
+        if (variant.Id == UpdateFirmware)
+        {
+            // 11.1 lists several devices under one RequestID: an E20/E21 could not say which failed; the DCC alert does.
+            await firmwareDistribution.NotDeliveredAsync(command.RequestId, device, user, responseUrl, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
+            return;
+        }
         await responses.SendAsync(reference, (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, new ResponsePayload.None(), user, responseUrl);
     }
 

@@ -20,7 +20,11 @@ namespace OpenDcc.Hub.Wan;
 /// registered supplier; other status changes send no alert;</item>
 /// <item>a comms hub's loss of mains, which the WAN provider reports: a <c>PowerOutageEvent</c> under
 /// <see cref="DccAlertCodes.PowerOutage"/> to the network operator of the area of the MPAN of the electricity meter on
-/// the hub, then to its registered supplier (<see cref="AlertRouting.PowerOutageRecipients"/>).</item>
+/// the hub, then to its registered supplier (<see cref="AlertRouting.PowerOutageRecipients"/>);</item>
+/// <item>an 11.1 firmware image not delivered to a device (unreachable or no answer after the retries): a
+/// <c>FirmwareDistributionFailure</c> under <see cref="DccAlertCodes.FirmwareDistributionFailure"/> naming the request
+/// and the device, to the user who sent the 11.1 (a supplier), instead of an asynchronous E20/E21 that could not say
+/// which device.</item>
 /// </list>
 /// What cannot be sent (no registration, no MPxN, no network operator for the area) is logged as a DCC alert not sent.
 /// Both are throttled per device and code (<see cref="AlertThrottle"/>): one over the limit is logged as throttled and
@@ -36,7 +40,7 @@ internal sealed class DccAlertSender(
     AlertCounter counter,
     AlertThrottle throttle,
     IClock clock,
-    ILogger<DccAlertSender> logger) : IDeviceStatusChangeSink
+    ILogger<DccAlertSender> logger) : IDeviceStatusChangeSink, IFirmwareDistributionSink
 {
     public async Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default)
     {
@@ -97,6 +101,21 @@ internal sealed class DccAlertSender(
         {
             await SendAsync(recipient, DccAlertCodes.PowerOutage, outage, decision.Throttled, now, $"power outage at {commsHub} since {since}", cancellationToken);
         }
+    }
+
+    public async Task NotDeliveredAsync(RequestId updateFirmwareRequest, Eui64 device, Eui64 user, Uri? responseUrl, string reason, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetCurrentInstant();
+        logger.LogInformation("{RequestId}: firmware not delivered to {Device}: {Reason}", updateFirmwareRequest, device, reason);
+        if (await ThrottleAsync(device, DccAlertCodes.FirmwareDistributionFailure, now, cancellationToken) is not { } decision)
+        {
+            return;
+        }
+        var alert = new DuisDccAlert(Eui64Defaults.Dsp, user, counter.Next(now), DccAlertCodes.FirmwareDistributionFailure, new DccAlertEvent.FirmwareDistributionFailure(updateFirmwareRequest, [device]), now)
+        {
+            Throttled = decision.Throttled,
+        };
+        await sender.DeliverAsync(security.Sign(alert), user, responseUrl, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} (firmware of {updateFirmwareRequest} not delivered to {device}: {reason})", cancellationToken);
     }
 
     /// <returns>The decision to deliver; null when the alert is throttled (logged).</returns>

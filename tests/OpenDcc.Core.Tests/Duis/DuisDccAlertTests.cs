@@ -67,6 +67,24 @@ public class DuisDccAlertTests
     }
 
     [Fact]
+    public void A_firmware_distribution_failure_names_the_update_firmware_request_and_the_meters_as_one_device_id_list()
+    {
+        var request = new RequestId(Supplier, Dsp, 1_795_906_000_001);
+        var alert = new DuisDccAlert(Dsp, Supplier, 8, DccAlertCodes.FirmwareDistributionFailure,
+            new DccAlertEvent.FirmwareDistributionFailure(request, [Meter, Eui64.Parse("00-DB-12-34-56-78-90-B0")]), Instant.FromUtc(2026, 11, 29, 9, 0));
+
+        var message = XDocument.Parse(Encoding.UTF8.GetString(alert.ToCanonicalXml())).Descendants(Sr + "DCCAlertMessage").Single();
+
+        Assert.Equal("N5", message.Element(Sr + "DCCAlertCode")!.Value);
+        var failure = Assert.Single(message.Element(Sr + "DCCAlert")!.Elements());
+        Assert.Equal(Sr + "FirmwareDistributionFailure", failure.Name);
+        Assert.Equal(
+            [("UpdateFirmwareRequestID", $"{Supplier}:{Dsp}:1795906000001"), ("MeterIDs", "00-DB-12-34-56-78-90-A0,00-DB-12-34-56-78-90-B0")],
+            failure.Elements().Select(e => (e.Name.LocalName, e.Value)));
+        Assert.Throws<ArgumentException>(() => new DccAlertEvent.FirmwareDistributionFailure(request, []));
+    }
+
+    [Fact]
     public void A_throttled_run_is_reported_by_sequence_id_and_count_right_after_the_code_in_dcc_and_device_alerts_alike()
     {
         var run = new ThrottledAlerts(1_795_900_000, 42);

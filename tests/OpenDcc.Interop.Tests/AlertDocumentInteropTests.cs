@@ -9,12 +9,13 @@ using OpenDcc.Interop.Tests.Tooling;
 namespace OpenDcc.Interop.Tests;
 
 /// <summary>
-/// Alerts that report a throttled run (ThrottledAlertSequenceId, ThrottledAlertCount), DCC and device alerts alike, as
-/// the hub writes them, signed with the ZAZ1 DSP key: the DCC tool's Validate accepts them and duis-parser reads the
-/// run. (The hub's throttling end to end is in the Hub tests; this holds the documents to the real tools.)
+/// Alert documents the hub writes that the gateway tests do not raise end to end against the tools — alerts reporting a
+/// throttled run (ThrottledAlertSequenceId, ThrottledAlertCount), DCC and device alerts alike, and the firmware
+/// distribution failure —, signed with the ZAZ1 DSP key: the DCC tool's Validate accepts them and duis-parser reads
+/// them. (Both end to end are in the Hub tests; this holds the documents to the real tools.)
 /// </summary>
 [Collection(DccToolingCollection.Name)]
-public sealed class ThrottledAlertInteropTests(SignedRtds rtds)
+public sealed class AlertDocumentInteropTests(SignedRtds rtds)
 {
     [Fact]
     public async Task A_dcc_alert_and_a_device_alert_reporting_a_throttled_run_pass_the_tools_validation_and_duis_parser_reads_the_run()
@@ -40,5 +41,25 @@ public sealed class ThrottledAlertInteropTests(SignedRtds rtds)
             Assert.Contains("\"ThrottledAlertSequenceId\":\"1795900123\"", p.Detail, StringComparison.Ordinal);
             Assert.Contains("\"ThrottledAlertCount\":\"17\"", p.Detail, StringComparison.Ordinal);
         });
+    }
+
+    [Fact]
+    public async Task A_firmware_distribution_failure_naming_the_update_firmware_request_and_two_meters_passes_the_tools_validation_and_duis_parser_reads_it()
+    {
+        var identities = rtds.Tooling.Identities;
+        using var dsp = FileKeyStore.Combine(identities.Dsp.CertificatePath, identities.Dsp.KeyPath);
+        using var key = XmlSignatureKey.ForSigning(dsp);
+        var request = new RequestId(identities.Supplier.Id, identities.Dsp.Id, 1_795_906_000_001);
+        var meters = new[] { Eui64.Parse("00-DB-12-34-56-78-90-A0"), Eui64.Parse("00-DB-12-34-56-78-90-B0") };
+        var alert = Encoding.UTF8.GetString(DuisSignature.Sign(
+            new DuisDccAlert(identities.Dsp.Id, identities.Supplier.Id, 3, DccAlertCodes.FirmwareDistributionFailure, new DccAlertEvent.FirmwareDistributionFailure(request, meters), SystemClock.Instance.GetCurrentInstant()).ToCanonicalXml(),
+            key));
+
+        var validation = await rtds.Tooling.ValidateAsync(alert);
+        Assert.True(validation.Succeeded, validation.Reason);
+        var parsed = Assert.Single(await rtds.Tooling.ParseManyAsync([alert]));
+        Assert.True(parsed.Parsed, parsed.Detail);
+        Assert.Contains("\"DCCAlertCode\":\"N5\"", parsed.Detail, StringComparison.Ordinal);
+        Assert.Contains($"\"MeterIDs\":\"{string.Join(',', meters)}\"", parsed.Detail, StringComparison.Ordinal);
     }
 }
