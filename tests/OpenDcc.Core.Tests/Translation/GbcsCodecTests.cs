@@ -136,6 +136,48 @@ public sealed class GbcsCodecTests : IDisposable
     }
 
     [Fact]
+    public void The_mac_is_aes_gcm_with_the_frames_first_20_bytes_as_iv_and_the_frame_as_additional_data()
+    {
+        // Computed independently with Python's cryptography package (OpenSSL's AES-GCM, which takes a 20-byte IV):
+        // AESGCM(bytes(range(16))).encrypt(iv, b"", aad)[:12].
+        var iv = Convert.FromHexString("C10200010000000000000007000000000000000A");
+        var tag = new byte[GbcsMacKey.TagLength];
+
+        key.ComputeTag(iv, "OpenDcc GBCS frame"u8, tag);
+
+        Assert.Equal("E56951C42D9921FDEB0A9FD9", Convert.ToHexString(tag));
+    }
+
+    [Property]
+    public Property With_a_12_byte_iv_the_mac_is_the_tag_of_the_platforms_aes_gcm(byte[] aad, int seed)
+    {
+        var random = new Random(seed);
+        var keyBytes = new byte[GbcsMacKey.KeyLength];
+        var iv = new byte[12];
+        random.NextBytes(keyBytes);
+        random.NextBytes(iv);
+        using var ours = GbcsMacKey.FromBytes(keyBytes);
+        using var platform = new AesGcm(keyBytes, GbcsMacKey.TagLength);
+        var expected = new byte[GbcsMacKey.TagLength];
+        var actual = new byte[GbcsMacKey.TagLength];
+
+        platform.Encrypt(iv, ReadOnlySpan<byte>.Empty, Span<byte>.Empty, expected, aad ?? []);
+        ours.ComputeTag(iv, aad ?? [], actual);
+
+        return (expected.AsSpan().SequenceEqual(actual) && ours.VerifyTag(iv, aad ?? [], expected)).ToProperty();
+    }
+
+    [Fact]
+    public void A_response_and_an_alert_from_one_device_with_one_counter_are_maced_under_different_ivs()
+    {
+        var header = Header(7, Meter, Acb);
+        var response = GbcsCodec.EncodeResponse(header, new DeviceOutcome.Done(), key);
+        var alert = GbcsCodec.EncodeAlert(header, new DeviceAlert(DeviceAlertKind.PowerRestored, 0x8F36, Instant.FromUnixTimeSeconds(1_800_000_000)), key);
+
+        Assert.False(response.AsSpan(0, GbcsCodec.IvLength).SequenceEqual(alert.AsSpan(0, GbcsCodec.IvLength)));
+    }
+
+    [Fact]
     public void Derived_key_is_the_first_16_bytes_of_sha256_over_counter_shared_secret_and_other_info()
     {
         using var acbKeys = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
@@ -306,8 +348,6 @@ public sealed class GbcsCodecTests : IDisposable
 
     private void Remac(byte[] frame)
     {
-        var counter = BinaryPrimitives.ReadUInt64BigEndian(frame.AsSpan(4));
-        var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame.AsSpan(12)));
-        key.ComputeTag(GbcsMacKey.Nonce(originator, counter), frame.AsSpan(0, frame.Length - GbcsMacKey.TagLength), frame.AsSpan(frame.Length - GbcsMacKey.TagLength));
+        key.ComputeTag(frame.AsSpan(0, GbcsCodec.IvLength), frame.AsSpan(0, frame.Length - GbcsMacKey.TagLength), frame.AsSpan(frame.Length - GbcsMacKey.TagLength));
     }
 }

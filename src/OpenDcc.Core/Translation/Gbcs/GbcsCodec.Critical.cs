@@ -118,7 +118,7 @@ public static partial class GbcsCodec
         }
         var frame = new byte[signedPreCommand.Length + GbcsMacKey.TagLength];
         signedPreCommand.CopyTo(frame);
-        key.ComputeTag(GbcsMacKey.Nonce(read.Header.Originator, read.Header.Counter), signedPreCommand, frame.AsSpan(signedPreCommand.Length));
+        key.ComputeTag(signedPreCommand[..IvLength], signedPreCommand, frame.AsSpan(signedPreCommand.Length));
         return frame;
     }
 
@@ -136,7 +136,7 @@ public static partial class GbcsCodec
         var counter = BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]);
         var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..]));
         var authenticated = frame[..^GbcsMacKey.TagLength];
-        if (!key.VerifyTag(GbcsMacKey.Nonce(originator, counter), authenticated, frame[^GbcsMacKey.TagLength..]))
+        if (!key.VerifyTag(frame[..IvLength], authenticated, frame[^GbcsMacKey.TagLength..]))
         {
             return GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.BadMac, $"MAC of the critical command from {originator} (counter {counter}) does not verify under this key");
         }

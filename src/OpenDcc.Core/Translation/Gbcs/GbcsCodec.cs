@@ -15,7 +15,7 @@ namespace OpenDcc.Core.Translation.Gbcs;
 ///     20    8  recipient system title (EUI-64)
 ///     28    4  payload length n
 ///     32    n  payload (big-endian fields, see GbcsFieldWriter)
-///   32+n   12  MAC tag: AES-128-GMAC over bytes [0, 32+n) with GbcsMacKey.Nonce(originator, counter)
+///   32+n   12  MAC tag: AES-128-GMAC over bytes [0, 32+n), its IV bytes [0, 20) (GbcsMacKey)
 /// </code>
 /// All integers are big-endian. Decoding checks the lengths, then the MAC, and only then reads anything the sender
 /// chose; it never throws on bad input. Replay protection is the caller's next step: <see cref="GbcsCounterGuard"/>.
@@ -27,6 +27,9 @@ public static partial class GbcsCodec
     public const byte MagicVersion = 0xC1;
 
     public const int HeaderLength = 32;
+
+    /// <summary>The MAC's IV: a frame's first bytes, from its version to its originator's system title.</summary>
+    public const int IvLength = 20;
 
     private const int CounterOffset = 4;
     private const int OriginatorOffset = 12;
@@ -209,7 +212,7 @@ public static partial class GbcsCodec
         WriteHeader(frame, direction, code, header, payload.Length);
         payload.CopyTo(frame.AsSpan(HeaderLength));
         var authenticated = frame.AsSpan(0, HeaderLength + payload.Length);
-        key.ComputeTag(GbcsMacKey.Nonce(header.Originator, header.Counter), authenticated, frame.AsSpan(authenticated.Length));
+        key.ComputeTag(frame.AsSpan(0, IvLength), authenticated, frame.AsSpan(authenticated.Length));
         return frame;
     }
 
@@ -239,7 +242,7 @@ public static partial class GbcsCodec
         var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..]));
         var recipient = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..]));
         var authenticated = frame[..^GbcsMacKey.TagLength];
-        if (!key.VerifyTag(GbcsMacKey.Nonce(originator, counter), authenticated, frame[^GbcsMacKey.TagLength..]))
+        if (!key.VerifyTag(frame[..IvLength], authenticated, frame[^GbcsMacKey.TagLength..]))
         {
             return GbcsDecodeResult<T>.Fail(GbcsFailure.BadMac, $"MAC of the frame from {originator} (counter {counter}) does not verify under this key");
         }

@@ -1,24 +1,31 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using OpenDcc.Core.Identifiers;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Modes;
+using Org.BouncyCastle.Crypto.Parameters;
 
 namespace OpenDcc.Core.Translation.Gbcs;
 
 /// <summary>
 /// The AES-128 key the access control broker and one device share for the GBCS MAC (duis-and-dcc.md §5: ECDH P-256,
-/// a SHA-256 KDF, AES-GCM). The MAC is AES-GCM used as GMAC: no plaintext, the frame as additional data, a 12-byte tag.
+/// a SHA-256 KDF, AES-GCM). The MAC is AES-GCM used as GMAC: no plaintext, the frame as additional data, a 12-byte tag,
+/// and as IV the frame's own first <see cref="GbcsCodec.IvLength"/> bytes (version, direction, message code, originator
+/// counter, originator system title: see <see cref="GbcsCodec"/>).
 /// </summary>
 /// <remarks>
-/// <see cref="AesGcm"/> is not thread-safe, so one instance is kept and every use takes a lock: a key can be shared by
-/// the threads of a head-end. Dispose it when the device's key is retired.
+/// GCM takes an IV of any length (NIST SP 800-38D), so the header's counter and system title go in whole, with the
+/// direction: under one key no two frames share an IV as long as no originator uses a counter twice in one direction.
+/// The broker's and a device's own counters only rise; a device answers each command once (its counter guard drops a
+/// replay), and its response carries the command's counter under the device's title and the Response direction, apart
+/// from its alerts. .NET's <c>AesGcm</c> takes 12-byte nonces only, so the GCM is BouncyCastle's (AES-NI and carry-less
+/// multiply where the CPU has them, no native call per MAC). Each MAC uses a cipher of its own, so a key is shared by
+/// threads without a lock; dispose it to clear the key.
 /// </remarks>
 public sealed class GbcsMacKey : IDisposable
 {
     /// <summary>Bytes of the MAC tag at the end of every frame.</summary>
     public const int TagLength = 12;
-
-    /// <summary>Bytes of the AES-GCM nonce.</summary>
-    public const int NonceLength = 12;
 
     /// <summary>AES-128.</summary>
     public const int KeyLength = 16;
@@ -26,12 +33,10 @@ public sealed class GbcsMacKey : IDisposable
     /// <summary>The fixed label at the start of the KDF's OtherInfo; the two system titles follow it.</summary>
     public static ReadOnlySpan<byte> KdfLabel => "OpenDcc GBCS ACB MAC v1"u8;
 
-    private static ReadOnlySpan<byte> NonceLabel => "OpenDcc GBCS nonce v1"u8;
+    private readonly byte[] key;
+    private bool disposed;
 
-    private readonly Lock gate = new();
-    private readonly AesGcm aes;
-
-    private GbcsMacKey(ReadOnlySpan<byte> key) => aes = new AesGcm(key, TagLength);
+    private GbcsMacKey(ReadOnlySpan<byte> key) => this.key = key.ToArray();
 
     /// <summary>A key from its 16 raw bytes (for keys held elsewhere, and for test vectors).</summary>
     public static GbcsMacKey FromBytes(ReadOnlySpan<byte> key) =>
@@ -67,50 +72,31 @@ public sealed class GbcsMacKey : IDisposable
         }
     }
 
-    /// <summary>
-    /// The nonce for a frame: the first 12 bytes of SHA-256(label ‖ originator system title ‖ originator counter), both
-    /// 8 bytes big-endian. GBCS builds its IV from the system title and the counter; an 8-byte title and an 8-byte
-    /// counter do not fit in 12 bytes side by side, and truncating the counter would repeat nonces when it wraps, so
-    /// the two are hashed. Each (originator, counter) pair gets its own nonce as long as the originator never reuses a
-    /// counter under one key, which is what the counter guard enforces on the receiving side.
-    /// </summary>
-    internal static byte[] Nonce(Eui64 originator, ulong counter)
+    /// <summary>Writes the GMAC tag of <paramref name="authenticated"/> under <paramref name="iv"/> into <paramref name="tag"/>.</summary>
+    internal void ComputeTag(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> authenticated, Span<byte> tag)
     {
-        Span<byte> input = stackalloc byte[NonceLabel.Length + 16];
-        NonceLabel.CopyTo(input);
-        BinaryPrimitives.WriteUInt64BigEndian(input[NonceLabel.Length..], originator.Value);
-        BinaryPrimitives.WriteUInt64BigEndian(input[(NonceLabel.Length + 8)..], counter);
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(input, hash);
-        return hash[..NonceLength].ToArray();
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var gcm = new GcmBlockCipher(AesUtilities.CreateEngine());
+        gcm.Init(true, new AeadParameters(new KeyParameter(key), TagLength * 8, iv.ToArray()));
+        gcm.ProcessAadBytes(authenticated);
+        gcm.DoFinal(tag[..TagLength]);
     }
 
-    /// <summary>Writes the GMAC tag of <paramref name="authenticated"/> under <paramref name="nonce"/> into <paramref name="tag"/>.</summary>
-    internal void ComputeTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, Span<byte> tag)
-    {
-        lock (gate)
-        {
-            aes.Encrypt(nonce, [], [], tag, authenticated);
-        }
-    }
-
-    /// <summary>True if <paramref name="tag"/> is the GMAC tag of <paramref name="authenticated"/>; compared in constant time.</summary>
-    internal bool VerifyTag(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> tag)
+    /// <summary>True if <paramref name="tag"/> is the GMAC tag of <paramref name="authenticated"/> under <paramref name="iv"/>; compared in constant time.</summary>
+    internal bool VerifyTag(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> tag)
     {
         if (tag.Length != TagLength)
         {
             return false;
         }
         Span<byte> expected = stackalloc byte[TagLength];
-        ComputeTag(nonce, authenticated, expected);
+        ComputeTag(iv, authenticated, expected);
         return CryptographicOperations.FixedTimeEquals(expected, tag);
     }
 
     public void Dispose()
     {
-        lock (gate)
-        {
-            aes.Dispose();
-        }
+        disposed = true;
+        CryptographicOperations.ZeroMemory(key);
     }
 }
