@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -72,19 +73,34 @@ public static class MessageLogChain
     public static byte[] ComputeHash(long sequence, ReadOnlySpan<byte> previousHash, MessageLogRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> fixedPart = stackalloc byte[8 + 8 + 1 + 1 + 8];
-        BinaryPrimitives.WriteInt64BigEndian(fixedPart, sequence);
-        BinaryPrimitives.WriteInt64BigEndian(fixedPart[8..], record.At.ToUnixTimeTicks());
-        fixedPart[16] = (byte)record.Direction;
-        fixedPart[17] = record.User.HasValue ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt64BigEndian(fixedPart[18..], record.User?.Value ?? 0);
-        hash.AppendData(previousHash);
-        hash.AppendData(fixedPart);
-        AppendText(hash, record.Correlation);
-        AppendText(hash, record.Outcome);
-        AppendBytes(hash, record.Payload.Span);
-        return hash.GetHashAndReset();
+        // The whole encoding in one buffer and one hash call: per field, a native call into the hash costs more than
+        // hashing the field.
+        var correlationLength = record.Correlation is null ? 0 : Encoding.UTF8.GetByteCount(record.Correlation);
+        var outcomeLength = Encoding.UTF8.GetByteCount(record.Outcome);
+        var payload = record.Payload.Span;
+        var length = previousHash.Length + FixedLength + 4 + correlationLength + 4 + outcomeLength + 4 + payload.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var buffer = rented.AsSpan(0, length);
+            previousHash.CopyTo(buffer);
+            var at = previousHash.Length;
+            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], sequence);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[(at + 8)..], record.At.ToUnixTimeTicks());
+            buffer[at + 16] = (byte)record.Direction;
+            buffer[at + 17] = record.User.HasValue ? (byte)1 : (byte)0;
+            BinaryPrimitives.WriteUInt64BigEndian(buffer[(at + 18)..], record.User?.Value ?? 0);
+            at += FixedLength;
+            at += WriteText(buffer[at..], record.Correlation, correlationLength);
+            at += WriteText(buffer[at..], record.Outcome, outcomeLength);
+            BinaryPrimitives.WriteInt32BigEndian(buffer[at..], payload.Length);
+            payload.CopyTo(buffer[(at + 4)..]);
+            return SHA256.HashData(buffer);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Chains records onto the entry <paramref name="lastSequence"/> whose hash is <paramref name="lastHash"/>.</summary>
@@ -142,26 +158,18 @@ public static class MessageLogChain
         return new ChainVerification(count, null, null);
     }
 
-    private static void AppendText(IncrementalHash hash, string? text)
+    /// <summary>Sequence, time, direction, whether there is a user, and the user.</summary>
+    private const int FixedLength = 8 + 8 + 1 + 1 + 8;
+
+    /// <summary>Writes a length-prefixed UTF-8 text (length −1 for none); returns the bytes written.</summary>
+    private static int WriteText(Span<byte> buffer, string? text, int byteCount)
     {
         if (text is null)
         {
-            AppendLength(hash, -1);
-            return;
+            BinaryPrimitives.WriteInt32BigEndian(buffer, -1);
+            return 4;
         }
-        AppendBytes(hash, Encoding.UTF8.GetBytes(text));
-    }
-
-    private static void AppendBytes(IncrementalHash hash, ReadOnlySpan<byte> bytes)
-    {
-        AppendLength(hash, bytes.Length);
-        hash.AppendData(bytes);
-    }
-
-    private static void AppendLength(IncrementalHash hash, int length)
-    {
-        Span<byte> buffer = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(buffer, length);
-        hash.AppendData(buffer);
+        BinaryPrimitives.WriteInt32BigEndian(buffer, byteCount);
+        return 4 + Encoding.UTF8.GetBytes(text, buffer[4..]);
     }
 }

@@ -37,6 +37,22 @@ public class MessageLogChainTests
         Assert.NotEqual(hash, MessageLogChain.ComputeHash(1, new byte[32], Sample("<sr:Request />")));
     }
 
+    [Fact]
+    public void Hash_is_sha256_of_the_documented_encoding_so_logs_written_before_still_verify()
+    {
+        // Computed independently (Python hashlib) from the encoding in ComputeHash's summary: previous hash, sequence,
+        // Unix ticks, direction, has-user flag, user, then correlation, outcome and payload each with a big-endian
+        // 32-bit length (−1: no correlation).
+        var withEverything = MessageLogChain.ComputeHash(1, MessageLogChain.Genesis.Span, Sample("<sr:Request/>"));
+        var withoutUserOrCorrelation = MessageLogChain.ComputeHash(
+            7,
+            Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(),
+            new MessageLogRecord(Now, MessageDirection.Outbound, null, null, "400 Über", ReadOnlyMemory<byte>.Empty));
+
+        Assert.Equal("542CE6D6E1A5A0C63080C9BE42509FA50254C269B1C52E2E08487889354EAA56", Convert.ToHexString(withEverything));
+        Assert.Equal("3937F52728E3432A87C24B30423D5C72CCD697EAB1304B712062D2C079786ABF", Convert.ToHexString(withoutUserOrCorrelation));
+    }
+
     [Property]
     public Property Changing_any_single_payload_byte_changes_the_hash() =>
         Prop.ForAll(
