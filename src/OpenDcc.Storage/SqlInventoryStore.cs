@@ -325,8 +325,19 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
         FindWhereInAsync("id", ids, id => id.ToString(), cancellationToken);
 
-    public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) =>
-        FindWhereInAsync("mpan", mpans, mpan => mpan.ToString(), cancellationToken);
+    public async Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default)
+    {
+        // Each column on its own index; a meter found by two of its MPANs is listed once.
+        var found = new Dictionary<Eui64, Device>();
+        foreach (var column in (string[])["mpan", "secondary_import_mpan", "export_mpan"])
+        {
+            foreach (var device in await FindWhereInAsync(column, mpans, mpan => mpan.ToString(), cancellationToken))
+            {
+                found[device.Id] = device;
+            }
+        }
+        return [.. found.Values.OrderBy(d => d.Id)];
+    }
 
     public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) =>
         FindWhereAsync("gsp_group = @v", group.ToString(), cancellationToken);

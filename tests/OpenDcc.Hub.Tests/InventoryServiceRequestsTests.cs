@@ -154,7 +154,7 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Update_inventory_gives_a_meter_a_secondary_import_and_an_export_mpan_which_read_inventory_shows_beside_its_import_mpan()
+    public async Task Update_inventory_gives_a_meter_a_secondary_import_and_an_export_mpan_which_read_inventory_shows_beside_its_import_mpan_and_finds_it_by()
     {
         var secondary = Mpan.Parse("1312345678224");
         var export = Mpan.Parse("1312345678330");
@@ -172,6 +172,13 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal(
             [("ImportMPxN", MeterPoint.ToString()), ("SecondaryImportMPAN", secondary.ToString()), ("ExportMPAN", export.ToString()), ("UPRN", Premises.ToString())],
             shown.Elements().SkipWhile(e => e.Name.LocalName != "ImportMPxN").Take(4).Select(e => (e.Name.LocalName, e.Value)));
+        // Read Inventory by any of the meter's MPANs finds it.
+        foreach (var mpan in (Mpan[])[secondary, export])
+        {
+            var (byMpan, found) = await SendAsync("8.2", $"<sr:MPxN>{mpan}</sr:MPxN>");
+            Assert.Equal("I0", byMpan);
+            Assert.Contains(found.Descendants(Sr + "DeviceID"), d => d.Value == Meter.ToString());
+        }
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task An_electricity_meter_keeps_its_secondary_import_and_export_mpans_beside_its_import_mpan_when_added_and_when_updated()
+    public async Task An_electricity_meter_keeps_its_secondary_import_and_export_mpans_beside_its_import_mpan_and_is_found_by_any_of_them()
     {
         var import = Mpan.Parse("1312345678118");
         var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = import, SecondaryImportMpan = Mpan.Parse("1312345678224") };
@@ -52,8 +52,11 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
 
         Assert.Equal(meter with { ExportMpan = Mpan.Parse("1312345678330") }, exporting);
         Assert.Equal(exporting, await store.Inventory.FindDeviceAsync(Meter));
-        // The import MPAN is still what finds the meter.
+        // Any of its MPANs finds the meter, once, however many of them are asked for.
         Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([import]));
+        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678224")]));
+        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678330")]));
+        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([import, Mpan.Parse("1312345678224"), Mpan.Parse("1312345678330")]));
     }
 
     [Fact]

@@ -45,7 +45,10 @@ public interface IInventoryStore
     /// </summary>
     Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default);
 
-    /// <summary>The devices serving those MPANs (normally one ESME each), in ID order.</summary>
+    /// <summary>
+    /// The devices serving those MPANs (normally one ESME each), by their import MPAN or an ESME's secondary import or
+    /// export MPAN, in ID order, each once.
+    /// </summary>
     Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default);
 
     /// <summary>The devices serving those MPRNs (normally one GSME each), in ID order.</summary>

@@ -128,7 +128,7 @@ internal static class SmartGridEndpoints
                     return Problems.Forbidden(access.Reason!);
                 }
                 meters = await inventory.FindDevicesByMpanAsync(mpans, context.RequestAborted);
-                withoutMeter = mpans.Count - meters.Where(m => m.Mpan is not null).Select(m => m.Mpan!.Value).Distinct().Count();
+                withoutMeter = mpans.Count - meters.SelectMany(m => (Mpan?[])[m.Mpan, m.SecondaryImportMpan, m.ExportMpan]).Where(m => m is { } core && mpans.Contains(core)).Distinct().Count();
                 break;
             }
             default:
