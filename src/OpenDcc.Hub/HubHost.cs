@@ -72,7 +72,6 @@ public static class HubHost
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
-        KeepCoresBusyWhileStorageBlocks();
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, cancellationToken);
@@ -173,24 +172,6 @@ public static class HubHost
         app.MapSmartGridEndpoints();
         app.MapOpenApi();
         return app;
-    }
-
-    /// <summary>
-    /// SQLite's ADO.NET provider runs synchronously under its async API, so a commit holds a thread-pool thread through
-    /// its fsync. The pool starts with one thread per core and adds more only slowly, so on the 2-core reference
-    /// machine a core sat idle while a writer waited on the disk (bench gateway: about 2,750 requests/s at the
-    /// pool's default, 3,300 with a few threads more). A few threads beyond the cores keep every core busy while
-    /// storage calls block; the pool still retires threads it does not need.
-    /// </summary>
-    private static void KeepCoresBusyWhileStorageBlocks()
-    {
-        const int threadsBlockedInStorage = 4;
-        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-        var wanted = Environment.ProcessorCount + threadsBlockedInStorage;
-        if (workers < wanted)
-        {
-            ThreadPool.SetMinThreads(wanted, completionPorts);
-        }
     }
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)

@@ -20,7 +20,7 @@ internal sealed class SqlReplayCounterStore : IReplayCounterStore, IAsyncDisposa
     {
         this.open = open;
         this.writeGate = writeGate;
-        advances = new(WriteAsync);
+        advances = new(WriteAsync, "replay counter writer");
     }
 
     public async Task<ulong?> ReadAsync(Eui64 originator, CancellationToken cancellationToken = default)

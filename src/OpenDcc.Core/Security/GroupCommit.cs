@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace OpenDcc.Core.Security;
 
@@ -7,47 +7,60 @@ namespace OpenDcc.Core.Security;
 /// one fsync), and each caller resumes with its own result once the flush is durable. This is how per-request
 /// writes (message log entries, replay counters) cost a fraction of a commit each under load.
 /// </summary>
+/// <remarks>
+/// Flushes run one at a time on a thread of the writer's own, never on the thread pool: a commit can hold its thread
+/// through the disk's fsync (SQLite's ADO.NET provider is synchronous under its async API), and a pool thread held so
+/// is a core the requests cannot use. Where a flush does await real I/O (PostgreSQL), the writer's thread waits for it.
+/// </remarks>
 /// <typeparam name="TItem">What a caller submits.</typeparam>
 /// <typeparam name="TResult">What each item yields once written; the flush returns one per item, in order.</typeparam>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush;
     private readonly int maxBatch;
-    private readonly Channel<(TItem Item, TaskCompletionSource<TResult> Done)> queue =
-        Channel.CreateUnbounded<(TItem, TaskCompletionSource<TResult>)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task pump;
+    private readonly BlockingCollection<(TItem Item, TaskCompletionSource<TResult> Done)> queue = new(new ConcurrentQueue<(TItem, TaskCompletionSource<TResult>)>());
+    private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int stopping;
 
-    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, int maxBatch = 1024)
+    /// <param name="name">The writer thread's name, as debuggers and profilers show it.</param>
+    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, string name, int maxBatch = 1024)
     {
         this.flush = flush ?? throw new ArgumentNullException(nameof(flush));
         this.maxBatch = maxBatch;
-        pump = Task.Run(PumpAsync);
+        new Thread(Pump) { IsBackground = true, Name = name }.Start();
     }
 
     /// <summary>Submits an item; completes with its result when the batch holding it is written, or with the flush's error.</summary>
+    /// <exception cref="InvalidOperationException">the writer is stopped.</exception>
     public Task<TResult> SubmitAsync(TItem item, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!queue.Writer.TryWrite((item, done)))
+        try
         {
-            throw new InvalidOperationException("the writer is stopped");
+            queue.Add((item, done), CancellationToken.None);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            throw new InvalidOperationException("the writer is stopped", e);
         }
         return done.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task PumpAsync()
+    private void Pump()
     {
         var batch = new List<(TItem Item, TaskCompletionSource<TResult> Done)>();
-        while (await queue.Reader.WaitToReadAsync())
+        // False once the writer is stopped and everything submitted before has been taken.
+        while (queue.TryTake(out var first, Timeout.Infinite))
         {
             batch.Clear();
-            while (batch.Count < maxBatch && queue.Reader.TryRead(out var next))
+            batch.Add(first);
+            while (batch.Count < maxBatch && queue.TryTake(out var next))
             {
                 batch.Add(next);
             }
             try
             {
-                var results = await flush([.. batch.Select(b => b.Item)], CancellationToken.None);
+                var results = flush([.. batch.Select(b => b.Item)], CancellationToken.None).GetAwaiter().GetResult();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(results[i]);
@@ -63,12 +76,18 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
                 }
             }
         }
+        stopped.SetResult();
     }
 
     /// <summary>Writes what was submitted, then stops.</summary>
     public async ValueTask DisposeAsync()
     {
-        queue.Writer.TryComplete();
-        await pump;
+        if (Interlocked.Exchange(ref stopping, 1) == 0)
+        {
+            queue.CompleteAdding();
+            await stopped.Task;
+            queue.Dispose();
+        }
+        await stopped.Task;
     }
 }

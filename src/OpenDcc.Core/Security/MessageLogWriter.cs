@@ -18,7 +18,7 @@ public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
             offset += group.Count;
         }
         return results;
-    });
+    }, "message log writer");
 
     /// <summary>Appends records in order, together; completes when they are stored.</summary>
     public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)

@@ -1,0 +1,83 @@
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Tests.Security;
+
+public sealed class GroupCommitTests
+{
+    [Fact]
+    public async Task Items_submitted_while_a_flush_runs_are_written_together_by_the_next_flush_and_each_caller_gets_its_own_result()
+    {
+        var batches = new List<int[]>();
+        using var firstFlushStarted = new SemaphoreSlim(0);
+        using var releaseFirstFlush = new SemaphoreSlim(0);
+        await using var commit = new GroupCommit<int, string>(async (items, _) =>
+        {
+            batches.Add([.. items]);
+            if (batches.Count == 1)
+            {
+                firstFlushStarted.Release();
+                await releaseFirstFlush.WaitAsync();
+            }
+            return [.. items.Select(i => $"wrote {i}")];
+        }, "test writer");
+
+        var first = commit.SubmitAsync(0);
+        await firstFlushStarted.WaitAsync();
+        var queued = Enumerable.Range(1, 5).Select(i => commit.SubmitAsync(i)).ToList();
+        releaseFirstFlush.Release();
+
+        Assert.Equal("wrote 0", await first);
+        Assert.Equal(["wrote 1", "wrote 2", "wrote 3", "wrote 4", "wrote 5"], await Task.WhenAll(queued));
+        Assert.Equal([[0], [1, 2, 3, 4, 5]], batches);
+    }
+
+    [Fact]
+    public async Task Flushes_run_on_the_writers_own_thread_so_a_commit_that_blocks_holds_no_thread_pool_thread()
+    {
+        var flushThreads = new List<(bool PoolThread, string? Name)>();
+        await using var commit = new GroupCommit<int, int>((items, _) =>
+        {
+            flushThreads.Add((Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name));
+            return Task.FromResult<IReadOnlyList<int>>([.. items]);
+        }, "message log writer");
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => commit.SubmitAsync(i))));
+
+        Assert.NotEmpty(flushThreads);
+        Assert.All(flushThreads, t => Assert.Equal((false, "message log writer"), t));
+    }
+
+    [Fact]
+    public async Task A_failed_flush_fails_every_caller_in_its_batch_and_the_writer_goes_on_with_the_next()
+    {
+        var calls = 0;
+        await using var commit = new GroupCommit<int, int>((items, _) =>
+            Interlocked.Increment(ref calls) == 1
+                ? Task.FromException<IReadOnlyList<int>>(new IOException("disk full"))
+                : Task.FromResult<IReadOnlyList<int>>([.. items.Select(i => i * 10)]), "test writer");
+
+        var failed = await Assert.ThrowsAsync<IOException>(() => commit.SubmitAsync(1));
+        Assert.Equal("disk full", failed.Message);
+        Assert.Equal(20, await commit.SubmitAsync(2));
+    }
+
+    [Fact]
+    public async Task Stopping_writes_what_was_submitted_first_and_refuses_what_comes_after()
+    {
+        var written = new List<int>();
+        var commit = new GroupCommit<int, int>((items, _) =>
+        {
+            written.AddRange(items);
+            return Task.FromResult<IReadOnlyList<int>>([.. items]);
+        }, "test writer");
+        var pending = Enumerable.Range(0, 100).Select(i => commit.SubmitAsync(i)).ToList();
+
+        await commit.DisposeAsync();
+        await commit.DisposeAsync();
+
+        Assert.Equal(Enumerable.Range(0, 100), await Task.WhenAll(pending));
+        Assert.Equal(Enumerable.Range(0, 100), written);
+        var refused = Assert.Throws<InvalidOperationException>(() => { _ = commit.SubmitAsync(100); });
+        Assert.Equal("the writer is stopped", refused.Message);
+    }
+}
