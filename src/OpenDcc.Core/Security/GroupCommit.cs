@@ -10,7 +10,9 @@ namespace OpenDcc.Core.Security;
 /// <remarks>
 /// Flushes run one at a time on a thread of the writer's own, never on the thread pool: a commit can hold its thread
 /// through the disk's fsync (SQLite's ADO.NET provider is synchronous under its async API), and a pool thread held so
-/// is a core the requests cannot use. Where a flush does await real I/O (PostgreSQL), the writer's thread waits for it.
+/// is a core the requests cannot use. Where a flush does await (PostgreSQL's I/O, or on SQLite the store's one-writer
+/// gate while another writer holds it), the writer's thread waits, and the flush goes on wherever the awaited work
+/// resumes it.
 /// </remarks>
 /// <typeparam name="TItem">What a caller submits.</typeparam>
 /// <typeparam name="TResult">What each item yields once written; the flush returns one per item, in order.</typeparam>
