@@ -17,6 +17,11 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     private const string Transform = "/api/v1/serviceT";
     private const string NonDevice = "/api/v1/serviceD";
     private static readonly XNamespace Sr = "http://www.dccinterface.co.uk/ServiceUserGateway";
+    private static readonly string TestFirmwareImage = Convert.ToBase64String("OpenDcc test firmware 2.0.0"u8);
+
+    /// <summary>The body of an 11.1 Update Firmware request for version 2.0.0 of <paramref name="image"/> (base64) to the listed devices.</summary>
+    private static string UpdateFirmwareBody(string image, params string[] deviceIds) =>
+        $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage>{string.Concat(deviceIds.Select(id => $"<sr:DeviceIDList>{id}</sr:DeviceIDList>"))}";
     private TestHub hub = null!;
 
     public async Task InitializeAsync() => hub = await StartAsync();
@@ -48,10 +53,8 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     [Fact]
     public async Task Update_firmware_is_sent_to_the_dcc_and_distributed_to_each_listed_meter_which_then_runs_the_version_pending()
     {
-        var image = Convert.ToBase64String("OpenDcc test firmware 2.0.0"u8);
         var counter = hub.NextCounter();
-        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1",
-            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList>"));
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1", UpdateFirmwareBody(TestFirmwareImage, $"{Meter}")));
         Assert.Equal("I99", code);
 
         var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
@@ -64,10 +67,8 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     [Fact]
     public async Task Update_firmware_that_cannot_reach_one_listed_meter_sends_the_supplier_a_dsp_signed_firmware_distribution_failure_naming_the_request_and_that_meter()
     {
-        var image = Convert.ToBase64String("OpenDcc test firmware 2.0.0"u8);
         var counter = hub.NextCounter();
-        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1",
-            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>{OfflineMeter}</sr:DeviceIDList>"));
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1", UpdateFirmwareBody(TestFirmwareImage, $"{Meter}", $"{OfflineMeter}")));
         Assert.Equal("I99", code);
 
         var received = new[] { await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)) };
@@ -89,8 +90,7 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     [Fact]
     public async Task Update_firmware_naming_a_device_not_in_the_inventory_is_refused_E19_and_nothing_is_sent()
     {
-        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",
-            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>AAAA</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>00-DB-00-00-00-00-00-01</sr:DeviceIDList>"));
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", UpdateFirmwareBody("AAAA", $"{Meter}", "00-DB-00-00-00-00-00-01")));
 
         Assert.Equal("E19", code);
         var version = Assert.IsType<DeviceOutcome.FirmwareVersion>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadFirmwareVersion(), SystemClock.Instance.GetCurrentInstant()));
@@ -102,8 +102,7 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     {
         await hub.Store.Inventory.UpdateDeviceAsync(GasMeter, d => d with { Status = SmiStatus.Decommissioned }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
 
-        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",
-            $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>AAAA</sr:FirmwareImage><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>{GasMeter}</sr:DeviceIDList>"));
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", UpdateFirmwareBody("AAAA", $"{Meter}", $"{GasMeter}")));
 
         Assert.Equal("E5", code);
         // The logged outcome names the device whose status refuses it, not the one that would do.
