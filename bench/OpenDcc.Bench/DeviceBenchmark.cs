@@ -311,11 +311,15 @@ internal static class DeviceBenchmark
                     lastReport = watch.Elapsed;
                     Console.WriteLine($"  {watch.Elapsed.TotalSeconds,6:F0} s: {done - start,9:N0} done, {(done - start) / watch.Elapsed.TotalSeconds,7:N0} /s");
                 }
-                var refusals = await Task.WhenAll(Enumerable.Range(offset, Math.Min(chunk, requests.Count - offset)).Select(i => handler.SubmitAsync(requests[i], user, devices[i])));
-                if (refusals.FirstOrDefault(r => r is not null) is { } refusal)
+                await Task.WhenAll(Enumerable.Range(offset, Math.Min(chunk, requests.Count - offset)).Select(async i =>
                 {
-                    throw new InvalidOperationException($"refused: {refusal.Code} {refusal.Reason}");
-                }
+                    var prepared = await handler.PrepareAsync(requests[i], user, devices[i]);
+                    if (prepared.Refusal is { } refusal)
+                    {
+                        throw new InvalidOperationException($"refused: {refusal.Code} {refusal.Reason}");
+                    }
+                    await handler.QueueAsync(prepared.Command!);
+                }));
             }
             await WaitForLogAsync(start + requests.Count, watch);
             var rate = requests.Count / watch.Elapsed.TotalSeconds;

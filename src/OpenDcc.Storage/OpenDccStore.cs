@@ -21,9 +21,8 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
-    private readonly SqlReplayCounterStore replayCounters;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog, SemaphoreSlim? writeGate)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
@@ -35,7 +34,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
-        replayCounters = new SqlReplayCounterStore(open, writeGate);
+        ReplayCounters = new SqlReplayCounterStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -59,7 +58,7 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     public IMessageLog MessageLog { get; }
 
-    public IReplayCounterStore ReplayCounters => replayCounters;
+    public IReplayCounterStore ReplayCounters { get; }
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
@@ -92,8 +91,6 @@ public sealed class OpenDccStore : IAsyncDisposable
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
         await new SchemaMigrator("Sqlite", Open, lockStatement: null).MigrateAsync(cancellationToken);
-        // SQLite has one writer at a time: writers of this store queue here rather than poll the file lock.
-        var writeGate = new SemaphoreSlim(1, 1);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -107,8 +104,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             },
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
             new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
-            new SqliteMessageLog(Open, writeGate),
-            writeGate);
+            new SqliteMessageLog(Open));
     }
 
     public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, CancellationToken cancellationToken = default)
@@ -132,13 +128,11 @@ public sealed class OpenDccStore : IAsyncDisposable
             dataSource.DisposeAsync,
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
-            new PostgresMessageLog(Open),
-            null);
+            new PostgresMessageLog(Open));
     }
 
     public async ValueTask DisposeAsync()
     {
-        await replayCounters.DisposeAsync();
         await release();
     }
 }

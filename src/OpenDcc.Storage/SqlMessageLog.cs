@@ -7,12 +7,15 @@ using OpenDcc.Core.Security;
 namespace OpenDcc.Storage;
 
 /// <summary>
-/// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them
+/// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them,
+/// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
-internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, SemaphoreSlim gate) : IMessageLog
+internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open) : IMessageLog
 {
+    private readonly SemaphoreSlim gate = new(1, 1);
+
     protected const string Columns = "sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash";
 
     /// <summary>Selects the head row, locking it until the transaction ends.</summary>
@@ -26,14 +29,18 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
 
     protected abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
 
-    // The gate keeps one appender at a time inside this process (on SQLite, one writer of any kind); the database
-    // lock orders appenders across processes.
+    // The gate keeps one appender at a time inside this process, so appenders queue here rather than poll SQLite's
+    // file lock; the database lock orders appenders across processes.
     public async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
         {
             return [];
+        }
+        if (records.FirstOrDefault(r => r.AcceptedCounter is not null && r.User is null) is { } nameless)
+        {
+            throw new ArgumentException($"the record of {nameless.Correlation} has an accepted counter but no user, whose counter it would be", nameof(records));
         }
         await gate.WaitAsync(cancellationToken);
         try
@@ -54,6 +61,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             }
             var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
             await InsertAsync(connection, transaction, entries, cancellationToken);
+            await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
             await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                 .With("@s", entries[^1].Sequence)
                 .With("@h", entries[^1].Hash))
@@ -66,6 +74,43 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         finally
         {
             gate.Release();
+        }
+    }
+
+    private static async Task RaiseReplayCountersAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
+    {
+        DbCommand? raise = null;
+        DbParameter? originator = null;
+        DbParameter? counter = null;
+        try
+        {
+            foreach (var record in records)
+            {
+                if (record is not { AcceptedCounter: { } accepted, User: { } user })
+                {
+                    continue;
+                }
+                if (raise is null)
+                {
+                    raise = connection.Command(SqlReplayCounterStore.Raise, transaction);
+                    originator = raise.CreateParameter();
+                    originator.ParameterName = "@o";
+                    counter = raise.CreateParameter();
+                    counter.ParameterName = "@c";
+                    raise.Parameters.Add(originator);
+                    raise.Parameters.Add(counter);
+                }
+                originator!.Value = user.ToString();
+                counter!.Value = SqlReplayCounterStore.Format(accepted);
+                await raise.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            if (raise is not null)
+            {
+                await raise.DisposeAsync();
+            }
         }
     }
 

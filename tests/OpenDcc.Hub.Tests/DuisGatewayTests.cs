@@ -240,6 +240,23 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_accepted_request_is_logged_with_its_counter_durable_before_it_reaches_its_device()
+    {
+        var counter = hub.NextCounter();
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter, 1, "4.1.1"))).Code);
+        // Durable by the time the user has the I99, not only once the hub stops.
+        Assert.Equal(counter, await hub.Store.ReplayCounters.ReadAsync(Supplier));
+
+        await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+        var correlation = new RequestId(Supplier, Meter, counter).ToString();
+        var entries = (await LogAsync()).Where(e => e.Record.Correlation == correlation).ToList();
+        // The request and its I99 come first: the device's answer cannot be logged before the request that asked for it.
+        Assert.Equal((MessageDirection.Inbound, "I99"), (entries[0].Record.Direction, entries[0].Record.Outcome));
+        Assert.Equal((MessageDirection.Outbound, "I99"), (entries[1].Record.Direction, entries[1].Record.Outcome));
+        Assert.True(entries.Count > 2, "the device's answer is logged after them");
+    }
+
+    [Fact]
     public async Task A_role_not_eligible_for_the_srv_gets_E2()
     {
         // 4.1.4 Read Instantaneous Import Block Counters is for gas suppliers only.

@@ -18,8 +18,17 @@ public sealed record GatewayReply(int StatusCode, string ContentType, byte[] Bod
 /// <summary>Takes an accepted device request onwards to its device; the device's response goes to the user later.</summary>
 public interface IDeviceRequestHandler
 {
-    /// <returns>Null when the request is on its way (the user gets I99 now); otherwise the DUIS code and the reason it cannot go (for example E11: no adapter of the device carries this SRV).</returns>
-    Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Checks that the request can go to the device (for example that the device's adapter carries its SRV, E11
+    /// otherwise) and reads what the device is to do; queues nothing.
+    /// </summary>
+    Task<DevicePreparation> PrepareAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Queues a prepared command for its device, once its request is durably logged as accepted. Refuses nothing: should
+    /// the queue fail, the user hears so asynchronously, as from a device that could not be reached.
+    /// </summary>
+    Task QueueAsync(PreparedDeviceCommand command);
 
     /// <summary>Transform (CV 4) of a critical request: the pre-command the device's adapter builds for the user to sign, or why there is none.</summary>
     Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
@@ -28,13 +37,37 @@ public interface IDeviceRequestHandler
 /// <summary>Why a device request was not sent on.</summary>
 public sealed record DeviceRefusal(string Code, string Reason);
 
+/// <summary>A device request that passed every check, with what the device is to do, ready for the device's queue.</summary>
+/// <param name="SignedPreCommand">For a critical command (CV 5): the user's signed pre-command, as checked.</param>
+public sealed record PreparedDeviceCommand(DuisRequest Request, DccUser User, Device Device, DeviceOperation Operation, byte[]? SignedPreCommand);
+
+/// <summary>What <see cref="IDeviceRequestHandler.PrepareAsync"/> found: a command ready to queue, or why the request cannot go.</summary>
+public sealed record DevicePreparation
+{
+    private DevicePreparation(PreparedDeviceCommand? command, DeviceRefusal? refusal) => (Command, Refusal) = (command, refusal);
+
+    public PreparedDeviceCommand? Command { get; }
+
+    public DeviceRefusal? Refusal { get; }
+
+    public static DevicePreparation Ready(PreparedDeviceCommand command) => new(command ?? throw new ArgumentNullException(nameof(command)), null);
+
+    public static DevicePreparation Refused(DeviceRefusal refusal) => new(null, refusal ?? throw new ArgumentNullException(nameof(refusal)));
+}
+
 /// <summary>
 /// The DUIS gateway (ARCHITECTURE §4 steps 1–3): reads a signed service request, checks its XML signature against the
 /// originator's registered XmlSign certificate, its counter against replay, and access control; answers with a
 /// DSP-signed DUIS response (I99 for device requests, the real body for the inventory's non-device ones
 /// (<see cref="InventoryServiceRequests"/>), a Pre-Command for
-/// Transform), hands accepted device requests on, and logs the request and the response in the message log.
+/// Transform), logs the request and the response in the message log, and hands accepted device requests on.
 /// </summary>
+/// <remarks>
+/// A request that passed the replay check is logged with its counter (<see cref="MessageLogRecord.AcceptedCounter"/>),
+/// which makes the counter durable; its device commands are queued only once that entry is committed, and only then
+/// does the user get the answer. So the one commit per request (shared, under load, with the requests around it)
+/// serves the message log and replay protection both.
+/// </remarks>
 public sealed class DuisGateway(
     ServiceCatalogue catalogue,
     IPartyStore parties,
@@ -86,28 +119,52 @@ public sealed class DuisGateway(
                 $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}", cancellationToken);
         }
 
+        var decision = await DecideAsync(endpoint, request, cancellationToken);
+        // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
+        var reply = await RespondAsync(received, message, request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
+        // The request and its counter are durable now: a restart cannot take it again, so it may go to its devices.
+        foreach (var command in decision.Queue)
+        {
+            await devices.QueueAsync(command);
+        }
+        return reply;
+    }
+
+    /// <summary>The answer to a request that passed signature and replay checks, and the device commands it queues once logged.</summary>
+    private sealed record Decision(DuisResponse Response, string Outcome, IReadOnlyList<PreparedDeviceCommand> Queue)
+    {
+        public Decision(DuisResponse response, string outcome)
+            : this(response, outcome, [])
+        {
+        }
+    }
+
+    private async Task<Decision> DecideAsync(DuisEndpoint endpoint, DuisRequest request, CancellationToken cancellationToken)
+    {
         var user = await parties.FindUserAsync(request.RequestId.Originator, cancellationToken);
         var device = request.IsNonDevice ? null : await inventory.FindDeviceAsync(request.RequestId.Target, cancellationToken);
         var decision = AccessControlPolicy.Decide(request, new AccessContext(user, endpoint, device, statusMatrix));
         if (!decision.IsAllowed)
         {
-            return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, decision.Refusal!.Code, clock.GetCurrentInstant()), $"{decision.Refusal.Code} {decision.Reason}", cancellationToken);
+            return Refuse(request, decision.Refusal!.Code, $"{decision.Refusal.Code} {decision.Reason}");
         }
 
         if (request.Variant.Id == FirmwareDistribution)
         {
-            return await DistributeFirmwareAsync(received, message, request, user!, cancellationToken);
+            return await DistributeFirmwareAsync(request, user!, cancellationToken);
         }
         if (request.IsNonDevice)
         {
-            var (response, outcome) = InventoryServiceRequests.Handles(request.Variant.Id)
-                ? await inventoryRequests.HandleAsync(request, user!, cancellationToken)
-                : (DuisResponse.For(request, codes.NotYetAvailable, clock.GetCurrentInstant()), $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
-            return await RespondAsync(received, message, user!.Id, response, outcome, cancellationToken);
+            if (!InventoryServiceRequests.Handles(request.Variant.Id))
+            {
+                return Refuse(request, codes.NotYetAvailable, $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
+            }
+            var (response, outcome) = await inventoryRequests.HandleAsync(request, user!, cancellationToken);
+            return new Decision(response, outcome);
         }
         if (request.Variant.Id == Commissioning && await CommissioningRefusalAsync(device!, cancellationToken) is { } notApproved)
         {
-            return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, codes.CommissionedModelNotApproved, clock.GetCurrentInstant()), $"{codes.CommissionedModelNotApproved} {notApproved}", cancellationToken);
+            return Refuse(request, codes.CommissionedModelNotApproved, $"{codes.CommissionedModelNotApproved} {notApproved}");
         }
         switch (request.CommandVariant)
         {
@@ -116,25 +173,26 @@ public sealed class DuisGateway(
                 var transformed = await devices.TransformAsync(request, user!, device!, cancellationToken);
                 if (transformed.Refusal is { } notTransformed)
                 {
-                    return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, notTransformed.Code, clock.GetCurrentInstant()), $"{notTransformed.Code} {notTransformed.Reason}", cancellationToken);
+                    return Refuse(request, notTransformed.Code, $"{notTransformed.Code} {notTransformed.Reason}");
                 }
                 var preCommand = new ResponsePayload.PreCommand(transformed.Format!, transformed.Bytes!);
-                return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand", cancellationToken);
+                return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand");
             case 1 or 5:
-                // Queued for its device first: a request no adapter can carry, or a signed pre-command that fails its
+                // Checked for its device first: a request no adapter can carry, or a signed pre-command that fails its
                 // checks, is refused now rather than acknowledged.
-                if (await devices.SubmitAsync(request, user!, device!, cancellationToken) is { } refusal)
+                var prepared = await devices.PrepareAsync(request, user!, device!, cancellationToken);
+                if (prepared.Refusal is { } refusal)
                 {
-                    return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, refusal.Code, clock.GetCurrentInstant()), $"{refusal.Code} {refusal.Reason}", cancellationToken);
+                    return Refuse(request, refusal.Code, $"{refusal.Code} {refusal.Reason}");
                 }
-                return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", cancellationToken);
+                return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", [prepared.Command!]);
             default:
                 // CV 2, 3, 6, 7 include delivery of a command to the user for local delivery, which OpenDcc does not produce yet.
-                return await RespondAsync(received, message, user!.Id, DuisResponse.For(request, ResponseCode.LocalCommandNotAvailable.Code, clock.GetCurrentInstant()),
-                    $"{ResponseCode.LocalCommandNotAvailable.Code} command variant {request.CommandVariant} needs a local command", cancellationToken);
+                return Refuse(request, ResponseCode.LocalCommandNotAvailable.Code, $"{ResponseCode.LocalCommandNotAvailable.Code} command variant {request.CommandVariant} needs a local command");
         }
     }
 
+    private Decision Refuse(DuisRequest request, string code, string outcome) => new(DuisResponse.For(request, code, clock.GetCurrentInstant()), outcome);
 
     /// <summary>8.1.1 Commission Device: critical, so it comes as Transform (CV 4) and then as a Signed Pre-Command (CV 5).</summary>
     private const string Commissioning = "8.1.1";
@@ -163,11 +221,10 @@ public sealed class DuisGateway(
     /// <summary>
     /// 11.1 Update Firmware: the DCC distributes the image to each device in the body's DeviceIDList over the SM WAN;
     /// each device's answer reaches the user as an asynchronous response to this request. Every listed device must be
-    /// in the inventory (E19 otherwise, nothing sent) and in a status the SRV × SMI status matrix allows for 11.1 (E5
-    /// otherwise, naming the devices, nothing sent); one the device side refuses gets its code, naming those already
-    /// queued.
+    /// in the inventory (E19 otherwise), in a status the SRV × SMI status matrix allows for 11.1 (E5 otherwise, naming
+    /// the devices) and accepted by the device side (its code otherwise, naming the device); one refusal sends nothing.
     /// </summary>
-    private async Task<GatewayReply> DistributeFirmwareAsync(Instant received, ReadOnlyMemory<byte> message, DuisRequest request, DccUser user, CancellationToken cancellationToken)
+    private async Task<Decision> DistributeFirmwareAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken)
     {
         var listed = request.Body.Elements(DuisNamespaces.Sr + "DeviceIDList").Select(e => e.Value.Trim()).ToList();
         var ids = new List<Eui64>();
@@ -175,45 +232,45 @@ public sealed class DuisGateway(
         {
             if (!Eui64.TryParse(text, out var id))
             {
-                return await RespondAsync(received, message, user.Id, DuisResponse.For(request, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} 11.1 DeviceIDList: '{text}' is not an EUI-64", cancellationToken);
+                return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 DeviceIDList: '{text}' is not an EUI-64");
             }
             ids.Add(id);
         }
         if (ids.Count == 0)
         {
-            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList", cancellationToken);
+            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList");
         }
         var found = await inventory.FindDevicesAsync(ids, cancellationToken);
         if (ids.Distinct().Where(id => found.All(d => d.Id != id)).ToList() is { Count: > 0 } unknown)
         {
-            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.DeviceDoesNotExist.Code, clock.GetCurrentInstant()),
-                $"{ResponseCode.DeviceDoesNotExist.Code} not in the smart metering inventory: {string.Join(", ", unknown)}", cancellationToken);
+            return Refuse(request, ResponseCode.DeviceDoesNotExist.Code, $"{ResponseCode.DeviceDoesNotExist.Code} not in the smart metering inventory: {string.Join(", ", unknown)}");
         }
         if (found.Where(d => !statusMatrix.Allows(FirmwareDistribution, d.Status)).ToList() is { Count: > 0 } unfit)
         {
-            return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.DeviceStatusIncompatible.Code, clock.GetCurrentInstant()),
-                $"{ResponseCode.DeviceStatusIncompatible.Code} {FirmwareDistribution} needs devices {statusMatrix.StatusesFor(FirmwareDistribution)}: {string.Join(", ", unfit.Select(d => $"{d.Id} is {d.Status}"))}", cancellationToken);
+            return Refuse(request, ResponseCode.DeviceStatusIncompatible.Code,
+                $"{ResponseCode.DeviceStatusIncompatible.Code} {FirmwareDistribution} needs devices {statusMatrix.StatusesFor(FirmwareDistribution)}: {string.Join(", ", unfit.Select(d => $"{d.Id} is {d.Status}"))}");
         }
-        var queued = new List<Eui64>();
+        var commands = new List<PreparedDeviceCommand>(found.Count);
         foreach (var device in found)
         {
-            if (await devices.SubmitAsync(request, user, device, cancellationToken) is { } refusal)
+            var prepared = await devices.PrepareAsync(request, user, device, cancellationToken);
+            if (prepared.Refusal is { } refusal)
             {
-                return await RespondAsync(received, message, user.Id, DuisResponse.For(request, refusal.Code, clock.GetCurrentInstant()),
-                    $"{refusal.Code} {device.Id}: {refusal.Reason}{(queued.Count > 0 ? $" (already queued: {string.Join(", ", queued)})" : "")}", cancellationToken);
+                return Refuse(request, refusal.Code, $"{refusal.Code} {device.Id}: {refusal.Reason} (nothing sent)");
             }
-            queued.Add(device.Id);
+            commands.Add(prepared.Command!);
         }
-        return await RespondAsync(received, message, user.Id, DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), $"I99 firmware to {string.Join(", ", queued)}", cancellationToken);
+        return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), $"I99 firmware to {string.Join(", ", commands.Select(c => c.Device.Id))}", commands);
     }
 
-    private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken)
+    /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
+    private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, message),
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, message) { AcceptedCounter = acceptedCounter },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);

@@ -1,18 +1,26 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace OpenDcc.Core.Security;
 
 /// <summary>
 /// Group commit: items that callers submit concurrently are gathered and written by one flush (one transaction,
 /// one fsync), and each caller resumes with its own result once the flush is durable. This is how per-request
-/// writes (message log entries, replay counters) cost a fraction of a commit each under load.
+/// writes (message log entries) cost a fraction of a commit each under load.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Flushes run one at a time on a thread of the writer's own, never on the thread pool: a commit can hold its thread
 /// through the disk's fsync (SQLite's ADO.NET provider is synchronous under its async API), and a pool thread held so
-/// is a core the requests cannot use. Where a flush does await (PostgreSQL's I/O, or on SQLite the store's one-writer
-/// gate while another writer holds it), the writer's thread waits, and the flush goes on wherever the awaited work
-/// resumes it.
+/// is a core the requests cannot use. Where a flush does await (PostgreSQL's I/O), the writer's thread waits, and the
+/// flush goes on wherever the awaited work resumes it.
+/// </para>
+/// <para>
+/// Under load, flushes are paced (as PostgreSQL's <c>commit_delay</c> paces its WAL flushes): once a flush has carried
+/// more than one item, the next starts no sooner than the pacing interval after it, so it gathers what arrives
+/// meanwhile. A commit's cost is mostly per commit (its pages, its fsync), and an unpaced writer on a fast disk
+/// commits a handful of items at a time. An idle writer is not paced: a lone item is written at once.
+/// </para>
 /// </remarks>
 /// <typeparam name="TItem">What a caller submits.</typeparam>
 /// <typeparam name="TResult">What each item yields once written; the flush returns one per item, in order.</typeparam>
@@ -20,15 +28,19 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush;
     private readonly int maxBatch;
+    private readonly TimeSpan pacing;
     private readonly BlockingCollection<(TItem Item, TaskCompletionSource<TResult> Done)> queue = new(new ConcurrentQueue<(TItem, TaskCompletionSource<TResult>)>());
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int stopping;
 
     /// <param name="name">The writer thread's name, as debuggers and profilers show it.</param>
-    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, string name, int maxBatch = 1024)
+    /// <param name="pacing">Under load, the least time from one flush's start to the next's (see remarks); zero for none.</param>
+    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, string name, int maxBatch = 1024, TimeSpan pacing = default)
     {
         this.flush = flush ?? throw new ArgumentNullException(nameof(flush));
+        ArgumentOutOfRangeException.ThrowIfLessThan(pacing, TimeSpan.Zero);
         this.maxBatch = maxBatch;
+        this.pacing = pacing;
         new Thread(Pump) { IsBackground = true, Name = name }.Start();
     }
 
@@ -51,9 +63,15 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private void Pump()
     {
         var batch = new List<(TItem Item, TaskCompletionSource<TResult> Done)>();
+        long lastStart = 0;
         // False once the writer is stopped and everything submitted before has been taken.
         while (queue.TryTake(out var first, Timeout.Infinite))
         {
+            if (batch.Count > 1 && Stopwatch.GetElapsedTime(lastStart) is var since && since < pacing)
+            {
+                Thread.Sleep(pacing - since);
+            }
+            lastStart = Stopwatch.GetTimestamp();
             batch.Clear();
             batch.Add(first);
             while (batch.Count < maxBatch && queue.TryTake(out var next))

@@ -30,7 +30,16 @@ public sealed record MessageLogRecord(
     Eui64? User,
     string? Correlation,
     string Outcome,
-    ReadOnlyMemory<byte> Payload);
+    ReadOnlyMemory<byte> Payload)
+{
+    /// <summary>
+    /// For a service request that passed the replay check: its RequestID counter. The append that logs the request
+    /// raises <see cref="User"/>'s replay counter (<see cref="IReplayCounterStore"/>) to it in the same transaction,
+    /// so a request is durably counted as used exactly when it is durably logged. Not part of the entry itself (the
+    /// payload holds the RequestID): read back, it is null.
+    /// </summary>
+    public ulong? AcceptedCounter { get; init; }
+}
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>
 public sealed record MessageLogEntry(long Sequence, MessageLogRecord Record, byte[] PreviousHash, byte[] Hash);

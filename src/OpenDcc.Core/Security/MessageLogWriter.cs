@@ -5,8 +5,17 @@ namespace OpenDcc.Core.Security;
 /// transaction, and each caller resumes once its records are durably in the log. Keeps the gateway's cost of
 /// logging every message to a fraction of a commit per request.
 /// </summary>
+/// <remarks>
+/// Under load a commit starts at most every <see cref="Pacing"/>. On the gateway benchmark (2 cores, SQLite, 128
+/// users) unpaced commits carried the records of about 4 requests each; paced at 2 to 10 ms, 10 to 35, and a request
+/// cost about 10% less CPU (602 against 540 µs, alternated in one run, at 5 ms; 2, 5 and 10 ms alike). A request
+/// waits at most that much longer, against about 40 ms at that load.
+/// </remarks>
 public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
 {
+    /// <summary>The least time between two commits' starts while the log is busy.</summary>
+    private static readonly TimeSpan Pacing = TimeSpan.FromMilliseconds(2);
+
     private readonly GroupCommit<IReadOnlyList<MessageLogRecord>, IReadOnlyList<MessageLogEntry>> commit = new(async (groups, ct) =>
     {
         var entries = await log.AppendAsync([.. groups.SelectMany(g => g)], ct);
@@ -18,7 +27,7 @@ public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
             offset += group.Count;
         }
         return results;
-    }, "message log writer");
+    }, "message log writer", pacing: Pacing);
 
     /// <summary>Appends records in order, together; completes when they are stored.</summary>
     public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)

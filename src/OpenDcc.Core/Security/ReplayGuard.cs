@@ -8,18 +8,24 @@ public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted);
 
 /// <summary>
 /// DUIS replay protection: a RequestID counter must be strictly greater than the last one accepted from the same
-/// originator. Accepting a counter is durable before the verdict returns, so a restart cannot reopen a replay.
+/// originator.
 /// </summary>
+/// <remarks>
+/// An accepted counter is raised at once in memory, so the originator's later requests are decided against it, and
+/// made durable by the message log entry of its request (<see cref="MessageLogRecord.AcceptedCounter"/>). The gateway
+/// commits that entry before it queues the request for its device or answers, so no request that had any effect can
+/// be accepted again after a restart.
+/// </remarks>
 public interface IReplayGuard
 {
     Task<ReplayVerdict> AcceptAsync(RequestId requestId, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Where each originator's highest accepted counter is kept.</summary>
+/// <summary>
+/// Each originator's highest accepted counter, as durably recorded. It only ever rises, and only with the message log
+/// entry of the request that used it (<see cref="MessageLogRecord.AcceptedCounter"/>).
+/// </summary>
 public interface IReplayCounterStore
 {
     Task<ulong?> ReadAsync(Eui64 originator, CancellationToken cancellationToken = default);
-
-    /// <summary>Raises the stored counter to <paramref name="counter"/> if it is higher (never lowers it).</summary>
-    Task AdvanceAsync(Eui64 originator, ulong counter, CancellationToken cancellationToken = default);
 }

@@ -8,6 +8,7 @@ using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Wan;
+using OpenDcc.Hub.Wan;
 using Orleans.Concurrency;
 
 namespace OpenDcc.Hub.Grains;
@@ -75,9 +76,6 @@ internal sealed class CommsHubGrain(
     GatewayResponseCodes codes,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
-    /// <summary>11.1 Update Firmware, whose devices' failures are DCC alerts.</summary>
-    private const string UpdateFirmware = "11.1";
-
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
 
     // The adapter each device was sent commands through during this activation, released when the grain goes.
@@ -237,13 +235,8 @@ internal sealed class CommsHubGrain(
             }
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
-        if (variant.Id == UpdateFirmware)
-        {
-            // 11.1 lists several devices under one RequestID: an E20/E21 could not say which failed; the DCC alert does.
-            await firmwareDistribution.NotDeliveredAsync(command.RequestId, device, user, responseUrl, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
-            return;
-        }
-        await responses.SendAsync(reference, (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, new ResponsePayload.None(), user, responseUrl);
+        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, responseUrl,
+            unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
     }
 
     /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>

@@ -14,44 +14,29 @@ public interface IDccUserGrain : IGrainWithStringKey
 public readonly record struct CounterVerdict([property: Id(0)] bool Accepted, [property: Id(1)] bool HadPrevious, [property: Id(2)] ulong Previous);
 
 /// <summary>
-/// Holds the user's highest accepted RequestID counter in memory, loaded from the store at activation and written
-/// through before each acceptance returns, so a restart or a move to another silo cannot reopen a replay. Reentrant:
-/// the check-and-raise happens without an await in between, so concurrent requests of one user are decided in order
-/// while their durable writes overlap.
+/// Holds the user's highest accepted RequestID counter in memory, loaded at activation from the store, where the
+/// message log entry of each accepted request raises it (<see cref="Core.Security.MessageLogRecord.AcceptedCounter"/>;
+/// the gateway commits that entry before the request has any effect, see <see cref="IReplayGuard"/>). An acceptance
+/// raises the counter here at once, so the user's next requests are decided against it however long its log entry
+/// takes. A counter accepted here whose entry never reached the log (the hub stopped first) may be accepted again
+/// after a restart: its request had no effect and was never answered.
 /// </summary>
-[Reentrant]
 internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUserGrain
 {
-    private Eui64 originator;
     private ulong? last;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        originator = Eui64.Parse(this.GetPrimaryKeyString());
-        last = await counters.ReadAsync(originator, cancellationToken);
-    }
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        last = await counters.ReadAsync(Eui64.Parse(this.GetPrimaryKeyString()), cancellationToken);
 
-    public async Task<CounterVerdict> AcceptCounterAsync(ulong counter)
+    public Task<CounterVerdict> AcceptCounterAsync(ulong counter)
     {
         var previous = last;
         if (previous is { } p && counter <= p)
         {
-            return new CounterVerdict(false, true, p);
+            return Task.FromResult(new CounterVerdict(false, true, p));
         }
         last = counter;
-        try
-        {
-            await counters.AdvanceAsync(originator, counter);
-        }
-        catch
-        {
-            if (last == counter)
-            {
-                last = previous;
-            }
-            throw;
-        }
-        return new CounterVerdict(true, previous.HasValue, previous ?? 0);
+        return Task.FromResult(new CounterVerdict(true, previous.HasValue, previous ?? 0));
     }
 }
 

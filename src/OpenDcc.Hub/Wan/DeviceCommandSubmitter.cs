@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
@@ -10,18 +12,27 @@ namespace OpenDcc.Hub.Wan;
 
 /// <summary>
 /// The gateway's way to devices: checks that the device's adapter carries the request (for a Signed Pre-Command, that
-/// it passes <see cref="CriticalCommands"/>), then queues it in its comms hub's grain; Transform builds pre-commands.
+/// it passes <see cref="CriticalCommands"/>), then, once the gateway has logged it, queues it in its comms hub's grain;
+/// Transform builds pre-commands.
 /// </summary>
-internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, CriticalCommands critical, IGrainFactory grains, IInventoryStore inventory, GatewayResponseCodes codes) : IDeviceRequestHandler
+internal sealed class DeviceCommandSubmitter(
+    TranslationAdapters adapters,
+    CriticalCommands critical,
+    IGrainFactory grains,
+    IInventoryStore inventory,
+    GatewayResponseCodes codes,
+    IDeviceResponseSink responses,
+    IFirmwareDistributionSink firmwareDistribution,
+    ILogger<DeviceCommandSubmitter> logger) : IDeviceRequestHandler
 {
-    public async Task<DeviceRefusal?> SubmitAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
+    public async Task<DevicePreparation> PrepareAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(device);
         if (FutureDated(request) is { } refusal)
         {
-            return refusal;
+            return DevicePreparation.Refused(refusal);
         }
         DeviceOperation operation;
         byte[]? signedPreCommand = null;
@@ -30,7 +41,7 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
             var check = await critical.CheckAsync(request, user, device, cancellationToken);
             if (check.Refusal is not null)
             {
-                return check.Refusal;
+                return DevicePreparation.Refused(check.Refusal);
             }
             (signedPreCommand, operation) = (check.Bytes, check.Operation!);
         }
@@ -38,13 +49,13 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
         {
             if (!DuisOperations.TryRead(request.Variant.Id, request.Body, codes, out var read, out var unread))
             {
-                return unread;
+                return DevicePreparation.Refused(unread!);
             }
             operation = read!;
             var adapter = adapters.For(device);
             if (!adapter.Carries(operation, device.Type))
             {
-                return new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}");
+                return DevicePreparation.Refused(new DeviceRefusal(DuisOperations.NotTranslated, $"adapter {adapter.Name} does not carry SRV {request.Variant.Id} to a {device.Type}"));
             }
         }
         // Join and unjoin, and the comms hub's device log (8.11), name a second device: it must be in the inventory too,
@@ -61,28 +72,45 @@ internal sealed class DeviceCommandSubmitter(TranslationAdapters adapters, Criti
         {
             if (await inventory.FindDeviceAsync(other.Value, cancellationToken) is not { } named)
             {
-                return new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory");
+                return DevicePreparation.Refused(new DeviceRefusal(ResponseCode.DeviceDoesNotExist.Code, $"the other device {other} is not in the smart metering inventory"));
             }
             // A device out of service may be taken off a hub's device log, not put on one (OpenDcc's rule, documented).
             if (operation is DeviceOperation.AddToDeviceLog && named.Status is SmiStatus.Decommissioned or SmiStatus.Withdrawn)
             {
-                return new DeviceRefusal(ResponseCode.DeviceStatusIncompatible.Code, $"device {named.Id} is {named.Status}; 8.11 adds only devices not taken out of service");
+                return DevicePreparation.Refused(new DeviceRefusal(ResponseCode.DeviceStatusIncompatible.Code, $"device {named.Id} is {named.Status}; 8.11 adds only devices not taken out of service"));
             }
         }
-        // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
-        await grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id)).EnqueueAsync(new QueuedCommand(
-            request.RequestId,
-            request.Variant.Id,
-            request.SchemaVersion,
-            request.BodyText(),
-            user.Id,
-            user.ResponseUrl,
-            CommandPriorities.Of(request.Variant, operation),
-            device.Model,
-            device.Type,
-            device.Id,
-            device.Region ?? WanRegion.Central) { SignedPreCommand = signedPreCommand, Operation = operation }).WaitAsync(cancellationToken);
-        return null;
+        return DevicePreparation.Ready(new PreparedDeviceCommand(request, user, device, operation, signedPreCommand));
+    }
+
+    public async Task QueueAsync(PreparedDeviceCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var (request, user, device) = (command.Request, command.User, command.Device);
+        try
+        {
+            // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
+            await grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id)).EnqueueAsync(new QueuedCommand(
+                request.RequestId,
+                request.Variant.Id,
+                request.SchemaVersion,
+                request.BodyText(),
+                user.Id,
+                user.ResponseUrl,
+                CommandPriorities.Of(request.Variant, command.Operation),
+                device.Model,
+                device.Type,
+                device.Id,
+                device.Region ?? WanRegion.Central) { SignedPreCommand = command.SignedPreCommand, Operation = command.Operation });
+        }
+#pragma warning disable CA1031 // The request is accepted and answered: whatever stops its queueing, the user must hear of it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "{RequestId} could not be queued for {Device}", request.RequestId, device.Id);
+            var reference = new DeviceRequestReference(request.RequestId, request.Variant.ServiceReference, request.Variant.Id, request.SchemaVersion);
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device.Id, user.Id, user.ResponseUrl, ResponseCode.UnableToCommunicate, $"not queued: {e.Message}");
+        }
     }
 
     public Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)

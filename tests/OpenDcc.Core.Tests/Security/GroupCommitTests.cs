@@ -32,6 +32,60 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task Under_load_the_next_flush_waits_out_the_pacing_interval_and_writes_what_arrived_meanwhile_together()
+    {
+        var batches = new List<int[]>();
+        using var firstFlushStarted = new SemaphoreSlim(0);
+        using var releaseFirstFlush = new SemaphoreSlim(0);
+        await using var commit = new GroupCommit<int, int>(async (items, _) =>
+        {
+            batches.Add([.. items]);
+            if (batches.Count == 1)
+            {
+                firstFlushStarted.Release();
+                await releaseFirstFlush.WaitAsync();
+            }
+            return [.. items];
+        }, "test writer", pacing: TimeSpan.FromSeconds(2));
+
+        // Load: the second flush carries two items, so the writer paces the third.
+        var first = commit.SubmitAsync(0);
+        await firstFlushStarted.WaitAsync();
+        var second = new[] { commit.SubmitAsync(1), commit.SubmitAsync(2) };
+        releaseFirstFlush.Release();
+        await first;
+        await Task.WhenAll(second);
+        var third = new List<Task<int>>();
+        for (var i = 3; i <= 5; i++)
+        {
+            third.Add(commit.SubmitAsync(i));
+            await Task.Delay(20);
+        }
+        await Task.WhenAll(third);
+
+        Assert.Equal([[0], [1, 2], [3, 4, 5]], batches);
+    }
+
+    [Fact]
+    public async Task An_idle_writer_is_not_paced_a_lone_item_is_written_at_once()
+    {
+        var flushes = 0;
+        await using var commit = new GroupCommit<int, int>((items, _) =>
+        {
+            Interlocked.Increment(ref flushes);
+            return Task.FromResult<IReadOnlyList<int>>([.. items]);
+        }, "test writer", pacing: TimeSpan.FromMinutes(10));
+
+        for (var i = 0; i < 3; i++)
+        {
+            var written = commit.SubmitAsync(i);
+            // Each item alone in its flush: none waits for the ten-minute pacing.
+            Assert.Same(written, await Task.WhenAny(written, Task.Delay(TimeSpan.FromSeconds(30))));
+        }
+        Assert.Equal(3, flushes);
+    }
+
+    [Fact]
     public async Task Flushes_run_on_the_writers_own_thread_so_a_commit_that_blocks_holds_no_thread_pool_thread()
     {
         var flushThreads = new List<(bool PoolThread, string? Name)>();
