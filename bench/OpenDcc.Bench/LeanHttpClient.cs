@@ -15,6 +15,9 @@ internal sealed class LeanHttpClient : IAsyncDisposable
     private readonly NetworkStream stream;
     private readonly byte[] headerPrefix;
     private byte[] buffer = new byte[16 * 1024];
+
+    // The request being sent: the header prefix stays in place, length and body are written after it per post.
+    private byte[] request = [];
     private int start;
     private int end;
 
@@ -35,9 +38,14 @@ internal sealed class LeanHttpClient : IAsyncDisposable
     /// <summary>Posts <paramref name="body"/>; returns the status code and the response body, which stays valid until the next post.</summary>
     public async Task<(int Status, ReadOnlyMemory<byte> Body)> PostAsync(byte[] body)
     {
-        var request = new byte[headerPrefix.Length + 16 + body.Length];
-        headerPrefix.CopyTo(request, 0);
-        var length = headerPrefix.Length + Encoding.ASCII.GetBytes($"{body.Length}\r\n\r\n", request.AsSpan(headerPrefix.Length));
+        if (request.Length < headerPrefix.Length + 16 + body.Length)
+        {
+            request = new byte[headerPrefix.Length + 16 + body.Length];
+            headerPrefix.CopyTo(request, 0);
+        }
+        body.Length.TryFormat(request.AsSpan(headerPrefix.Length), out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
+        "\r\n\r\n"u8.CopyTo(request.AsSpan(headerPrefix.Length + digits));
+        var length = headerPrefix.Length + digits + 4;
         body.CopyTo(request, length);
         await stream.WriteAsync(request.AsMemory(0, length + body.Length));
 
