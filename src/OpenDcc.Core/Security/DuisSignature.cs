@@ -162,29 +162,98 @@ public static class DuisSignature
             throw new ArgumentException("the document does not end with its root's end tag", nameof(canonicalDocument));
         }
 
-        // Exclusive C14N of SignedInfo as the verifier computes it: ds declared on SignedInfo, the subtree's apex.
-        var digestValue = Convert.ToBase64String(SHA256.HashData(canonicalDocument));
-        var signedInfo = new CanonicalXmlBuilder(1024);
-        WriteSignedInfo(signedInfo, digestValue, declareDs: true);
-        var signatureValue = signer.SignHash(SHA256.HashData(signedInfo.ToBytes()));
+        // Only the digest and the signature value differ between two signatures by one key: the rest of SignedInfo and
+        // of ds:Signature is the key's template, written once (SignatureTemplate).
+        var template = signer.Template;
+        var digestValue = Base64Text(SHA256.HashData(canonicalDocument));
 
-        var signature = new CanonicalXmlBuilder(1536).Start($"{Prefix}:Signature", (Prefix, XmlDsigNamespace));
-        WriteSignedInfo(signature, digestValue, declareDs: false);
-        signature.Leaf($"{Prefix}:SignatureValue", Convert.ToBase64String(signatureValue))
-            .Start($"{Prefix}:KeyInfo").Start($"{Prefix}:X509Data").Start($"{Prefix}:X509IssuerSerial")
-            .Leaf($"{Prefix}:X509IssuerName", signer.X509IssuerName)
-            .Leaf($"{Prefix}:X509SerialNumber", signer.SerialNumber)
-            .End().End().End()
-            .End();
-        var signatureBytes = signature.ToBytes();
+        // Exclusive C14N of SignedInfo as the verifier computes it: ds declared on SignedInfo, the subtree's apex.
+        var signedInfo = new byte[template.SignedInfoHead.Length + digestValue.Length + template.SignedInfoTail.Length];
+        Concatenate(signedInfo, template.SignedInfoHead, digestValue, template.SignedInfoTail);
+        var signatureText = Base64Text(signer.SignHash(SHA256.HashData(signedInfo)));
 
         var declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"u8;
-        var signed = new byte[declaration.Length + canonicalDocument.Length + signatureBytes.Length];
+        var signatureBytes = template.SignatureHead.Length + digestValue.Length + template.SignatureMiddle.Length + signatureText.Length + template.SignatureTail.Length;
+        var signed = new byte[declaration.Length + canonicalDocument.Length + signatureBytes];
         declaration.CopyTo(signed);
         canonicalDocument.AsSpan(0, rootEnd).CopyTo(signed.AsSpan(declaration.Length));
-        signatureBytes.CopyTo(signed.AsSpan(declaration.Length + rootEnd));
-        canonicalDocument.AsSpan(rootEnd).CopyTo(signed.AsSpan(declaration.Length + rootEnd + signatureBytes.Length));
+        Concatenate(signed.AsSpan(declaration.Length + rootEnd, signatureBytes), template.SignatureHead, digestValue, template.SignatureMiddle, signatureText, template.SignatureTail);
+        canonicalDocument.AsSpan(rootEnd).CopyTo(signed.AsSpan(declaration.Length + rootEnd + signatureBytes));
         return signed;
+    }
+
+    /// <summary>Base64 as UTF-8 bytes, as the signature's text holds it.</summary>
+    private static byte[] Base64Text(byte[] value)
+    {
+        var text = new byte[System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(value.Length)];
+        System.Buffers.Text.Base64.EncodeToUtf8(value, text, out _, out _);
+        return text;
+    }
+
+    private static void Concatenate(Span<byte> destination, params ReadOnlySpan<ReadOnlyMemory<byte>> parts)
+    {
+        foreach (var part in parts)
+        {
+            part.Span.CopyTo(destination);
+            destination = destination[part.Length..];
+        }
+    }
+
+    /// <summary>
+    /// What <see cref="SignCanonical"/> writes around the two values that change: the canonical SignedInfo it signs, and
+    /// the <c>ds:Signature</c> element it inserts, for one key (whose issuer and serial number it names). Made by the
+    /// same builder as every other canonical document, with markers where the values go.
+    /// </summary>
+    internal sealed class SignatureTemplate
+    {
+        // U+0001 cannot appear in XML text, so no issuer name or serial number can hold a marker.
+        private const string DigestMarker = "\u0001digest\u0001";
+        private const string SignatureMarker = "\u0001signature\u0001";
+
+        private SignatureTemplate(XmlSignatureKey signer)
+        {
+            var signedInfo = new CanonicalXmlBuilder(1024);
+            WriteSignedInfo(signedInfo, DigestMarker, declareDs: true);
+            (SignedInfoHead, SignedInfoTail) = Split(signedInfo.ToBytes(), DigestMarker);
+
+            var signature = new CanonicalXmlBuilder(1536).Start($"{Prefix}:Signature", (Prefix, XmlDsigNamespace));
+            WriteSignedInfo(signature, DigestMarker, declareDs: false);
+            signature.Leaf($"{Prefix}:SignatureValue", SignatureMarker)
+                .Start($"{Prefix}:KeyInfo").Start($"{Prefix}:X509Data").Start($"{Prefix}:X509IssuerSerial")
+                .Leaf($"{Prefix}:X509IssuerName", signer.X509IssuerName)
+                .Leaf($"{Prefix}:X509SerialNumber", signer.SerialNumber)
+                .End().End().End()
+                .End();
+            (SignatureHead, var rest) = Split(signature.ToBytes(), DigestMarker);
+            (SignatureMiddle, SignatureTail) = Split(rest, SignatureMarker);
+        }
+
+        /// <summary>SignedInfo, with <c>xmlns:ds</c> on it, up to the DigestValue text.</summary>
+        public ReadOnlyMemory<byte> SignedInfoHead { get; }
+
+        public ReadOnlyMemory<byte> SignedInfoTail { get; }
+
+        /// <summary><c>ds:Signature</c> up to the DigestValue text.</summary>
+        public ReadOnlyMemory<byte> SignatureHead { get; }
+
+        /// <summary>From the DigestValue's end tag to the SignatureValue text.</summary>
+        public ReadOnlyMemory<byte> SignatureMiddle { get; }
+
+        /// <summary>From the SignatureValue's end tag to the end of <c>ds:Signature</c>.</summary>
+        public ReadOnlyMemory<byte> SignatureTail { get; }
+
+        public static SignatureTemplate For(XmlSignatureKey signer) => new(signer);
+
+        private static (ReadOnlyMemory<byte> Before, ReadOnlyMemory<byte> After) Split(ReadOnlyMemory<byte> text, string marker)
+        {
+            var bytes = Encoding.UTF8.GetBytes(marker);
+            var at = text.Span.IndexOf(bytes);
+            if (at < 0 || text.Span[(at + bytes.Length)..].IndexOf(bytes) >= 0)
+            {
+                throw new InvalidOperationException("the signature template must hold each marker once");
+            }
+            return (text[..at], text[(at + bytes.Length)..]);
+        }
     }
 
     private static void WriteSignedInfo(CanonicalXmlBuilder builder, string digestValue, bool declareDs) =>

@@ -18,6 +18,7 @@ public sealed class XmlSignatureKey : IDisposable
 {
     private readonly ThreadLocal<ECDsa> keys;
     private readonly bool forSigning;
+    private DuisSignature.SignatureTemplate? template;
 
     private XmlSignatureKey(X509Certificate2 certificate, bool forSigning)
     {
@@ -57,6 +58,9 @@ public sealed class XmlSignatureKey : IDisposable
 
     /// <summary>Why this key cannot sign or verify a DUIS signature (no ECDSA key, not P-256); null when it can.</summary>
     public string? Problem { get; }
+
+    /// <summary>The fixed parts of the signatures this key writes (<see cref="DuisSignature.SignCanonical"/>), made on first use.</summary>
+    internal DuisSignature.SignatureTemplate Template => template ??= DuisSignature.SignatureTemplate.For(this);
 
     /// <summary>For signing with the certificate's private key.</summary>
     /// <exception cref="ArgumentException">the certificate has no ECDSA P-256 private key.</exception>
