@@ -70,12 +70,34 @@ public sealed class ResponseReceiver : IAsyncDisposable
 }
 
 /// <summary>Free TCP ports on loopback, for hubs and receivers started side by side (tests, demo, benchmarks).</summary>
+/// <remarks>
+/// A port is free when it can be bound, but the caller binds it later. A port the kernel picked (port 0) is from the
+/// ephemeral range, from which it also gives outgoing connections their local ports, so with many loopback connections
+/// open one could take it in between ("address already in use"). These come from below every system's ephemeral
+/// range (Linux 32768–60999, Windows and macOS 49152–65535), each handed out once per process, from a random start so
+/// that processes side by side rarely try the same one.
+/// </remarks>
 public static class LoopbackPorts
 {
+    private const int First = 20_000;
+    private const int Count = 12_000;
+    private static int next = Random.Shared.Next(Count);
+
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < Count; attempt++)
+        {
+            var port = First + (int)((uint)Interlocked.Increment(ref next) % Count);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+            {
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port from {First} to {First + Count - 1}");
     }
 }
