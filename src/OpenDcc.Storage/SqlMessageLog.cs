@@ -79,38 +79,24 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
 
     private static async Task RaiseReplayCountersAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        DbCommand? raise = null;
-        DbParameter? originator = null;
-        DbParameter? counter = null;
-        try
+        var accepted = records.Where(r => r.AcceptedCounter is not null).ToList();
+        if (accepted.Count == 0)
         {
-            foreach (var record in records)
-            {
-                if (record is not { AcceptedCounter: { } accepted, User: { } user })
-                {
-                    continue;
-                }
-                if (raise is null)
-                {
-                    raise = connection.Command(SqlReplayCounterStore.Raise, transaction);
-                    originator = raise.CreateParameter();
-                    originator.ParameterName = "@o";
-                    counter = raise.CreateParameter();
-                    counter.ParameterName = "@c";
-                    raise.Parameters.Add(originator);
-                    raise.Parameters.Add(counter);
-                }
-                originator!.Value = user.ToString();
-                counter!.Value = SqlReplayCounterStore.Format(accepted);
-                await raise.ExecuteNonQueryAsync(cancellationToken);
-            }
+            return;
         }
-        finally
+        await using var raise = connection.Command(SqlReplayCounterStore.Raise, transaction);
+        var originator = raise.CreateParameter();
+        originator.ParameterName = "@o";
+        var counter = raise.CreateParameter();
+        counter.ParameterName = "@c";
+        raise.Parameters.Add(originator);
+        raise.Parameters.Add(counter);
+        foreach (var record in accepted)
         {
-            if (raise is not null)
-            {
-                await raise.DisposeAsync();
-            }
+            // AppendAsync has refused a counter without a user.
+            originator.Value = record.User!.Value.ToString();
+            counter.Value = SqlReplayCounterStore.Format(record.AcceptedCounter!.Value);
+            await raise.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

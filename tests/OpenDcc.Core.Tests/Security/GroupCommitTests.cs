@@ -7,52 +7,30 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task Items_submitted_while_a_flush_runs_are_written_together_by_the_next_flush_and_each_caller_gets_its_own_result()
     {
-        var batches = new List<int[]>();
-        using var firstFlushStarted = new SemaphoreSlim(0);
-        using var releaseFirstFlush = new SemaphoreSlim(0);
-        await using var commit = new GroupCommit<int, string>(async (items, _) =>
-        {
-            batches.Add([.. items]);
-            if (batches.Count == 1)
-            {
-                firstFlushStarted.Release();
-                await releaseFirstFlush.WaitAsync();
-            }
-            return [.. items.Select(i => $"wrote {i}")];
-        }, "test writer");
+        using var held = new FirstFlushHeld();
+        await using var commit = new GroupCommit<int, string>(held.Flush(i => $"wrote {i}"), "test writer");
 
         var first = commit.SubmitAsync(0);
-        await firstFlushStarted.WaitAsync();
+        await held.Started();
         var queued = Enumerable.Range(1, 5).Select(i => commit.SubmitAsync(i)).ToList();
-        releaseFirstFlush.Release();
+        held.Release();
 
         Assert.Equal("wrote 0", await first);
         Assert.Equal(["wrote 1", "wrote 2", "wrote 3", "wrote 4", "wrote 5"], await Task.WhenAll(queued));
-        Assert.Equal([[0], [1, 2, 3, 4, 5]], batches);
+        Assert.Equal([[0], [1, 2, 3, 4, 5]], held.Batches);
     }
 
     [Fact]
     public async Task Under_load_the_next_flush_waits_out_the_pacing_interval_and_writes_what_arrived_meanwhile_together()
     {
-        var batches = new List<int[]>();
-        using var firstFlushStarted = new SemaphoreSlim(0);
-        using var releaseFirstFlush = new SemaphoreSlim(0);
-        await using var commit = new GroupCommit<int, int>(async (items, _) =>
-        {
-            batches.Add([.. items]);
-            if (batches.Count == 1)
-            {
-                firstFlushStarted.Release();
-                await releaseFirstFlush.WaitAsync();
-            }
-            return [.. items];
-        }, "test writer", pacing: TimeSpan.FromSeconds(2));
+        using var held = new FirstFlushHeld();
+        await using var commit = new GroupCommit<int, int>(held.Flush(i => i), "test writer", pacing: TimeSpan.FromSeconds(2));
 
         // Load: the second flush carries two items, so the writer paces the third.
         var first = commit.SubmitAsync(0);
-        await firstFlushStarted.WaitAsync();
+        await held.Started();
         var second = new[] { commit.SubmitAsync(1), commit.SubmitAsync(2) };
-        releaseFirstFlush.Release();
+        held.Release();
         await first;
         await Task.WhenAll(second);
         var third = new List<Task<int>>();
@@ -63,7 +41,7 @@ public sealed class GroupCommitTests
         }
         await Task.WhenAll(third);
 
-        Assert.Equal([[0], [1, 2], [3, 4, 5]], batches);
+        Assert.Equal([[0], [1, 2], [3, 4, 5]], held.Batches);
     }
 
     [Fact]
@@ -133,5 +111,37 @@ public sealed class GroupCommitTests
         Assert.Equal(Enumerable.Range(0, 100), written);
         var refused = Assert.Throws<InvalidOperationException>(() => { _ = commit.SubmitAsync(100); });
         Assert.Equal("the writer is stopped", refused.Message);
+    }
+
+    /// <summary>A flush that records each batch and holds the first until released, so that items queue behind it.</summary>
+    private sealed class FirstFlushHeld : IDisposable
+    {
+        private readonly SemaphoreSlim started = new(0);
+        private readonly SemaphoreSlim release = new(0);
+
+        public List<int[]> Batches { get; } = [];
+
+        public Func<IReadOnlyList<int>, CancellationToken, Task<IReadOnlyList<TResult>>> Flush<TResult>(Func<int, TResult> result) =>
+            async (items, _) =>
+            {
+                Batches.Add([.. items]);
+                if (Batches.Count == 1)
+                {
+                    started.Release();
+                    await release.WaitAsync();
+                }
+                return [.. items.Select(result)];
+            };
+
+        /// <summary>Completes once the first flush has started (and is held).</summary>
+        public Task Started() => started.WaitAsync();
+
+        public void Release() => release.Release();
+
+        public void Dispose()
+        {
+            started.Dispose();
+            release.Dispose();
+        }
     }
 }
