@@ -73,7 +73,7 @@ internal static class GatewayBenchmark
             {
                 var batches = rounds[round + warmUpRounds - 1];
                 var latencies = new double[args.Users * args.RequestsPerUser];
-                SettleHeap();
+                Heap.Settle();
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var allocatedBefore = GC.GetTotalAllocatedBytes();
                 var watch = Stopwatch.StartNew();
@@ -154,22 +154,11 @@ internal static class GatewayBenchmark
     }
 
     /// <summary>
-    /// Collects the heap before a timed window, so that neither measurement pays for garbage made outside it: the
-    /// other measurement's, or its own set-up's (the bound's parsed documents would otherwise be promoted, at its
-    /// cost, inside its window).
-    /// </summary>
-    private static void SettleHeap()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
-
-    /// <summary>
     /// Per request, on all cores: verify its signature (canonicalise, digest, ECDSA verify) and sign a response
     /// (canonicalise, digest, ECDSA sign, serialise). Nothing else: both documents are parsed and the keys taken out
     /// of their certificates before the clock starts, a chunk at a time so that a heap of parsed documents does not
-    /// slow the measured work down, and the heap is settled before each chunk's clock starts.
+    /// slow the measured work down, and the heap is settled before each chunk's clock starts (the chunk's parsed documents would otherwise be promoted,
+    /// at the bound's cost, inside its window).
     /// </summary>
     private static async Task<(double Rate, double CpuMicroseconds)> CryptoOnlyAsync(List<byte[]> requests, List<(Eui64 Id, X509Certificate2 Key)> users, X509Certificate2 dsp, ServiceReferenceVariant variant)
     {
@@ -187,7 +176,7 @@ internal static class GatewayBenchmark
                 return DuisSignature.Load(new DuisResponse(id, "I99", Instant.FromUnixTimeSeconds(0), variant.ServiceReference, variant.Id, new ResponsePayload.None()).ToCanonicalXml());
             }).ToList();
             var next = -1;
-            SettleHeap();
+            Heap.Settle();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, Environment.ProcessorCount).Select(_ => Task.Run(async () =>

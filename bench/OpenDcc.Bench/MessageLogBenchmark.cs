@@ -79,7 +79,7 @@ internal static class MessageLogBenchmark
             : await OpenPostgresAsync(args.Postgres!, database);
         try
         {
-            GC.Collect();
+            Heap.Settle();
             var watch = Stopwatch.StartNew();
             await work(store);
             return watch.Elapsed.TotalSeconds;
