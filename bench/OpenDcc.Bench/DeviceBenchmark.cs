@@ -308,7 +308,7 @@ internal static class DeviceBenchmark
             for (var offset = 0; offset < requests.Count; offset += chunk)
             {
                 // Back-pressure: a fleet-wide read is paced by the responses, as a head-end's scheduler would pace it.
-                var done = await WaitForLogAsync(start + offset - window, watch);
+                var done = await WaitForLogAsync(start + offset - window);
                 if (progress && watch.Elapsed - lastReport > TimeSpan.FromSeconds(10))
                 {
                     lastReport = watch.Elapsed;
@@ -324,7 +324,7 @@ internal static class DeviceBenchmark
                     await handler.QueueAsync(prepared.Command!);
                 }));
             }
-            await WaitForLogAsync(start + requests.Count, watch);
+            await WaitForLogAsync(start + requests.Count);
             var rate = requests.Count / watch.Elapsed.TotalSeconds;
             if (sink is not null)
             {
@@ -359,23 +359,9 @@ internal static class DeviceBenchmark
             }
         }
 
-        private async Task<long> WaitForLogAsync(long target, Stopwatch watch)
-        {
-            var limit = watch.Elapsed + TimeSpan.FromMinutes(2);
-            while (true)
-            {
-                var head = sink?.Count ?? (await log.ReadHeadAsync())?.Sequence ?? 0;
-                if (head >= target)
-                {
-                    return head;
-                }
-                if (watch.Elapsed > limit)
-                {
-                    throw new TimeoutException($"the message log stayed at {head} for two minutes, waiting for {target}");
-                }
-                await Task.Delay(1);
-            }
-        }
+        /// <summary>Waits until <paramref name="target"/> responses are at the end of the path (the sink's count, or the message log's head).</summary>
+        private Task<long> WaitForLogAsync(long target) =>
+            Progress.WaitForAsync(async () => sink?.Count ?? (await log.ReadHeadAsync())?.Sequence ?? 0, target, TimeSpan.FromMinutes(2), "the message log");
     }
 }
 

@@ -97,7 +97,7 @@ internal static class GatewayBenchmark
                 // Each request's device side (its I0 built, signed and logged) ends after its I99: let the round's last
                 // ones finish before the bound is measured, so the gateway's work is not charged to the bound.
                 logged += RecordsPerRequest * latencies.Length;
-                await WaitForLogAsync(store.MessageLog, logged);
+                await Progress.WaitForAsync(async () => (await store.MessageLog.ReadHeadAsync())?.Sequence ?? 0, logged, TimeSpan.FromSeconds(30), "the message log (a device response went missing?)");
 
                 var (cryptoRate, cryptoCpu) = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
                 if (round <= 0)
@@ -139,19 +139,6 @@ internal static class GatewayBenchmark
 
     /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL).</summary>
     private const int RecordsPerRequest = 3;
-
-    private static async Task WaitForLogAsync(IMessageLog log, long sequence)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (((await log.ReadHeadAsync())?.Sequence ?? 0) < sequence)
-        {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException($"the message log did not reach entry {sequence} within 30 s: a device response went missing");
-            }
-            await Task.Delay(5);
-        }
-    }
 
     /// <summary>
     /// Per request, on all cores: verify its signature (canonicalise, digest, ECDSA verify) and sign a response
