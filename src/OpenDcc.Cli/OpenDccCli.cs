@@ -28,6 +28,7 @@ public static class OpenDccCli
             InventoryCommand.Create(context),
             KeysCommand.Create(context),
             LogCommand.Create(context),
+            DeliveryCommand.Create(context),
             DemoCommand.Create(context),
         };
         var parsed = root.Parse(args);

@@ -120,18 +120,23 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, CancellationToken cancellationToken = default)
+    public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
                 "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = @failed" +
-                (user is null ? "" : " AND user_id = @user"))
+                (user is null ? "" : " AND user_id = @user") +
+                (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before"))
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@failed", Failed);
         if (user is { } u)
         {
             command.With("@user", u.ToString());
+        }
+        if (lastAttemptBefore is { } before)
+        {
+            command.With("@before", before.ToUnixTimeTicks());
         }
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -162,6 +162,65 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_message_that_reaches_a_user_again_sends_that_users_failed_messages_in_the_same_round()
+    {
+        var port = ResponseReceiver.FreePort();
+        var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
+        using var dispatcher = Dispatcher();
+        var lost = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
+        var otherUsers = await dispatcher.EnqueueAsync(NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
+        await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 2);
+
+        await using var receiver = await ResponseReceiver.StartAsync(port);
+        clock.Reset(At(3600));
+        var next = await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 2", [4, 5, 6]);
+
+        Assert.Equal(new DeliveryRound(2, 0, 0, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
+
+        Assert.Equal([[4, 5, 6], SignedResponse], receiver.Received.Select(r => r.Body));
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(next))!.State);
+        var redelivered = await store.Delivery.FindAsync(lost);
+        Assert.Equal(DeliveryState.Delivered, redelivered!.State);
+        Assert.Equal(6, redelivered.Attempts);
+        // Nothing has reached the network operator yet: its failed message waits for that.
+        Assert.Equal(DeliveryState.Failed, (await store.Delivery.FindAsync(otherUsers))!.State);
+        Assert.Equal(["Delivered", "Delivered"], (await LoggedAsync()).TakeLast(2).Select(r => r.Outcome));
+        Assert.Equal(new DeliveryRound(0, 0, 0, 0), await dispatcher.RunOnceAsync());
+    }
+
+    [Fact]
+    public async Task A_failed_message_its_user_keeps_refusing_is_sent_again_at_most_once_per_redelivery_interval()
+    {
+        var port = ResponseReceiver.FreePort();
+        var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
+        using var dispatcher = Dispatcher();
+        var refused = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
+        await FailThroughTheRetryWindowAsync(dispatcher);
+
+        await using var receiver = await ResponseReceiver.StartAsync(port);
+        // Each round: a new message, answered 204; then, when it is sent again, the failed one, answered 400.
+        clock.Reset(At(3600));
+        receiver.Answer(204, 400);
+        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 1", [1]);
+        Assert.Equal(new DeliveryRound(1, 0, 1, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
+
+        clock.Reset(At(3600 + 300));
+        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 2", [2]);
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        clock.Reset(At(3600 + 301));
+        receiver.Answer(204, 400);
+        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 3", [3]);
+        Assert.Equal(new DeliveryRound(1, 0, 1, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
+
+        var message = await store.Delivery.FindAsync(refused);
+        Assert.Equal(DeliveryState.Failed, message!.State);
+        Assert.Equal(7, message.Attempts);
+        Assert.Equal("HTTP 400 Bad Request", message.LastError);
+        Assert.Equal(2, receiver.Received.Count(r => r.Body.SequenceEqual(SignedResponse)));
+    }
+
+    [Fact]
     public async Task A_receiver_that_does_not_answer_in_time_counts_as_a_failed_attempt()
     {
         await using var receiver = await ResponseReceiver.StartAsync();

@@ -509,6 +509,24 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requeueing_with_a_cutoff_leaves_failed_messages_last_attempted_at_or_after_it()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var older = await Enqueue("older", t0);
+        var atCutoff = await Enqueue("at cutoff", t0);
+        var newer = await Enqueue("newer", t0);
+        var cutoff = t0 + Duration.FromMinutes(10);
+        await store.Delivery.RecordFailureAsync(older, "down", cutoff - Duration.FromTicks(1), null);
+        await store.Delivery.RecordFailureAsync(atCutoff, "down", cutoff, null);
+        await store.Delivery.RecordFailureAsync(newer, "down", cutoff + Duration.FromMinutes(1), null);
+
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, cutoff + Duration.FromHours(1), lastAttemptBefore: cutoff));
+
+        Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(older))!.State);
+        Assert.Equal([atCutoff, newer], (await store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+    }
+
+    [Fact]
     public async Task A_failed_message_is_purged_once_held_for_two_days_and_not_before()
     {
         var policy = new RetryPolicy(DeliveryOptions.Default);

@@ -21,6 +21,13 @@ public sealed record DeliveryOptions
     public Duration FailedRetention { get; init; } = Duration.FromDays(2);
 
     /// <summary>
+    /// Re-delivery from the failed queue: once a message reaches a user again (their connection is restored), the
+    /// user's failed messages are sent again, each at most once per this interval, so that a message the user's
+    /// endpoint keeps refusing is not resent with every other message that gets through.
+    /// </summary>
+    public Duration RedeliverAfter { get; init; } = Duration.FromMinutes(5);
+
+    /// <summary>
     /// How long a delivered message stays in the queue. The message log records every delivery for good; a
     /// short retention keeps the queue table small at GB volumes (about 1,500 messages a second).
     /// </summary>
@@ -59,6 +66,7 @@ public sealed record DeliveryOptions
             }
         }
         RequirePositive(FailedRetention, nameof(FailedRetention));
+        RequirePositive(RedeliverAfter, nameof(RedeliverAfter));
         RequirePositive(DeliveredRetention, nameof(DeliveredRetention));
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(PollInterval, nameof(PollInterval));

@@ -38,10 +38,11 @@ public interface IDeliveryStore
 
     /// <summary>
     /// Re-delivery when a user's connection is restored: moves the failed messages of <paramref name="user"/>
-    /// (of every user when null) back to pending, due at <paramref name="now"/>.
+    /// (of every user when null) back to pending, due at <paramref name="now"/>; with
+    /// <paramref name="lastAttemptBefore"/>, only those last attempted before then.
     /// </summary>
     /// <returns>How many were requeued.</returns>
-    Task<int> RequeueFailedAsync(Eui64? user, Instant now, CancellationToken cancellationToken = default);
+    Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes failed messages whose last attempt was before <paramref name="olderThan"/>.</summary>
     /// <returns>How many were deleted.</returns>

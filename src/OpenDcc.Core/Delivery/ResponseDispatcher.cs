@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -14,7 +15,8 @@ namespace OpenDcc.Core.Delivery;
 /// <param name="Retrying">Failed attempts with a retry scheduled.</param>
 /// <param name="Failed">Failed attempts that moved their message to the failed queue.</param>
 /// <param name="Purged">Delivered and failed messages removed at the end of their retention.</param>
-public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int Purged)
+/// <param name="Redelivered">Messages taken from the failed queue to be sent again, their user being reachable again (their attempts are counted above).</param>
+public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int Purged, int Redelivered = 0)
 {
     public int Attempts => Delivered + Retrying + Failed;
 }
@@ -22,8 +24,10 @@ public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int 
 /// <summary>
 /// Delivers queued responses and alerts: POSTs each due message to its user's response URL as
 /// <c>application/xml</c>, exactly as signed, counts any 2xx as delivered (DCC Boxed clients answer 204), and
-/// otherwise retries on the <see cref="RetryPolicy"/> schedule until the message goes to the failed queue. Every
-/// attempt is written to the message log as an outbound entry.
+/// otherwise retries on the <see cref="RetryPolicy"/> schedule until the message goes to the failed queue. A message
+/// that reaches its user shows the user's connection restored: the user's failed messages are sent again in the same
+/// round (each at most once per <see cref="DeliveryOptions.RedeliverAfter"/>). Every attempt is written to the message
+/// log as an outbound entry.
 /// </summary>
 /// <remarks>
 /// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
@@ -133,19 +137,39 @@ public sealed partial class ResponseDispatcher : IDisposable
             var now = clock.GetCurrentInstant();
             var purged = await store.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(now), cancellationToken)
                 + await store.PurgeDeliveredAsync(policy.DeliveredExpiryCutoff(now), cancellationToken);
-            int delivered = 0, retrying = 0, failed = 0;
+            int delivered = 0, retrying = 0, failed = 0, redelivered = 0;
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDeliveries, CancellationToken = cancellationToken };
-            await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
+            var reached = new ConcurrentDictionary<Eui64, bool>();
+            while (true)
             {
-                var state = await DeliverAsync(message, ct);
-                _ = state switch
+                await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
                 {
-                    DeliveryState.Delivered => Interlocked.Increment(ref delivered),
-                    DeliveryState.Pending => Interlocked.Increment(ref retrying),
-                    _ => Interlocked.Increment(ref failed),
-                };
-            });
-            return new DeliveryRound(delivered, retrying, failed, purged);
+                    var state = await DeliverAsync(message, ct);
+                    _ = state switch
+                    {
+                        DeliveryState.Delivered => Interlocked.Increment(ref delivered),
+                        DeliveryState.Pending => Interlocked.Increment(ref retrying),
+                        _ => Interlocked.Increment(ref failed),
+                    };
+                    if (state == DeliveryState.Delivered)
+                    {
+                        reached.TryAdd(message.User, true);
+                    }
+                });
+                // The loop ends: a message requeued here is attempted in the next pass, which leaves its last attempt too
+                // recent for it to be requeued again.
+                var requeued = 0;
+                foreach (var user in reached.Keys)
+                {
+                    requeued += await RedeliverFailedAsync(user, cancellationToken);
+                }
+                reached.Clear();
+                if (requeued == 0)
+                {
+                    return new DeliveryRound(delivered, retrying, failed, purged, redelivered);
+                }
+                redelivered += requeued;
+            }
         }
         finally
         {
@@ -154,6 +178,18 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     public void Dispose() => oneRoundAtATime.Dispose();
+
+    /// <summary>A message reached <paramref name="user"/>: their failed messages not attempted lately go back to pending, due now.</summary>
+    private async Task<int> RedeliverFailedAsync(Eui64 user, CancellationToken cancellationToken)
+    {
+        var now = clock.GetCurrentInstant();
+        var requeued = await store.RequeueFailedAsync(user, now, lastAttemptBefore: now - options.RedeliverAfter, cancellationToken);
+        if (requeued > 0)
+        {
+            LogRedelivering(user, requeued);
+        }
+        return requeued;
+    }
 
     // Claims the next batch only when the workers have taken the last one, so that one slow endpoint holds up
     // one worker, not a whole batch.
@@ -234,6 +270,9 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Id} ({Correlation}) to {User} is undeliverable after {Attempts} attempts ({Error}); held in the failed queue")]
     private partial void LogMovedToFailed(long id, Eui64 user, string correlation, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A message reached {User} again: {Count} messages from the failed queue are sent again")]
+    private partial void LogRedelivering(Eui64 user, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
     private partial void LogRoundFailed(Exception exception);

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using NodaTime.Text;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+using Spectre.Console;
+
+namespace OpenDcc.Cli;
+
+/// <summary>
+/// <c>opendcc delivery failed|redeliver</c>: the failed queue of responses and alerts no user endpoint took within
+/// the retry window. A running hub sends a user's failed messages again by itself once a message reaches that user;
+/// these commands show the queue and send it again by hand, for a user whose endpoint is back but gets no new traffic.
+/// </summary>
+internal static class DeliveryCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var delivery = context.WithStoreOptions(new Command("delivery", "Responses and alerts on their way to users' response URLs"));
+
+        var listUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
+        var failed = new Command("failed", "List the failed queue, oldest failure first") { listUser };
+        failed.SetAction(async (parsed, ct) =>
+        {
+            var user = ParseUser(parsed.GetValue(listUser));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var messages = await store.Delivery.ListFailedAsync(user, ct);
+            // Identifiers and times whole; the error wraps when the table is wider than the console.
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("ID").NoWrap(), new TableColumn("User").NoWrap(), new TableColumn("Correlation").NoWrap(), new TableColumn("Attempts").NoWrap(),
+                new TableColumn("Last attempt").NoWrap(), new TableColumn("Last error"), new TableColumn("Purged after").NoWrap());
+            foreach (var message in messages)
+            {
+                table.AddRow(
+                    message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    message.User.ToString(),
+                    Markup.Escape(message.Correlation),
+                    message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    message.LastAttemptAt is { } at ? InstantPattern.General.Format(at) : "",
+                    Markup.Escape(message.LastError ?? ""),
+                    message.LastAttemptAt is { } last ? InstantPattern.General.Format(last + DeliveryOptions.Default.FailedRetention) : "");
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine($"{messages.Count} failed messages{(user is { } u ? $" to DCC user {u}" : "")}");
+            return 0;
+        });
+
+        var redeliverUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
+        var all = new Option<bool>("--all") { Description = "Every user's failed messages" };
+        var redeliver = new Command("redeliver", "Send failed messages again: they go back to the delivery queue, due now") { redeliverUser, all };
+        redeliver.SetAction(async (parsed, ct) =>
+        {
+            var user = ParseUser(parsed.GetValue(redeliverUser));
+            var everyone = parsed.GetValue(all);
+            if (user is null && !everyone)
+            {
+                throw new ArgumentException("redeliver: give --user EUI64 for one user's failed messages, or --all for every user's");
+            }
+            if (user is not null && everyone)
+            {
+                throw new ArgumentException("redeliver: --user and --all: give one of them");
+            }
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var requeued = await store.Delivery.RequeueFailedAsync(user, context.Clock.GetCurrentInstant(), cancellationToken: ct);
+            await context.Output.WriteLineAsync(
+                $"{requeued} failed messages{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within its poll interval");
+            return 0;
+        });
+
+        delivery.Subcommands.Add(failed);
+        delivery.Subcommands.Add(redeliver);
+        return delivery;
+    }
+
+    private static Eui64? ParseUser(string? text) =>
+        text is null ? null : UsersCommand.ParseField("--user", () => Eui64.Parse(text));
+}

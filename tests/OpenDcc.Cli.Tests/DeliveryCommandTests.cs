@@ -1,0 +1,83 @@
+using NodaTime;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Cli.Tests;
+
+public sealed class DeliveryCommandTests : IDisposable
+{
+    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
+    private static readonly Uri Endpoint = new("http://127.0.0.1:9/duis/response");
+
+    private readonly CliRun cli = new();
+
+    [Fact]
+    public async Task Delivery_failed_lists_the_failed_queue_and_redeliver_puts_one_users_messages_back_due_now()
+    {
+        var failedAt = cli.Clock.GetCurrentInstant();
+        long supplierMessage, operatorMessage, pending;
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            supplierMessage = await FailAsync(store, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", failedAt);
+            operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt);
+            pending = await store.Delivery.EnqueueAsync(Supplier, Endpoint, "still pending", [1], failedAt);
+        }
+        cli.Clock.Advance(Duration.FromHours(3));
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "failed");
+        Assert.Equal(0, code);
+        Assert.Contains("2 failed messages", output, StringComparison.Ordinal);
+        Assert.Contains("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", output, StringComparison.Ordinal);
+        Assert.Contains("AD1 alert", output, StringComparison.Ordinal);
+        Assert.Contains("(127.0.0.1:9)", output, StringComparison.Ordinal); // the last error, wrapped to fit
+        Assert.DoesNotContain("still pending", output, StringComparison.Ordinal);
+        Assert.Contains("2026-11-30T09:00:00Z", output, StringComparison.Ordinal); // held two days from the last attempt
+
+        (code, output, _) = await cli.RunWithDataAsync("delivery", "failed", "--user", NetworkOperator.ToString());
+        Assert.Equal(0, code);
+        Assert.Contains($"1 failed messages to DCC user {NetworkOperator}", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("00-DB-12-34-56-78-90-A0:1000", output, StringComparison.Ordinal);
+
+        (code, output, _) = await cli.RunWithDataAsync("delivery", "redeliver", "--user", Supplier.ToString());
+        Assert.Equal(0, code);
+        Assert.Contains($"1 failed messages to DCC user {Supplier} queued for delivery again", output, StringComparison.Ordinal);
+
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            var requeued = await store.Delivery.FindAsync(supplierMessage);
+            Assert.Equal(DeliveryState.Pending, requeued!.State);
+            Assert.Equal(cli.Clock.GetCurrentInstant(), requeued.NextAttemptAt);
+            Assert.Equal(DeliveryState.Failed, (await store.Delivery.FindAsync(operatorMessage))!.State);
+            Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(pending))!.State);
+        }
+
+        (code, output, _) = await cli.RunWithDataAsync("delivery", "redeliver", "--all");
+        Assert.Equal(0, code);
+        Assert.Contains("1 failed messages queued for delivery again", output, StringComparison.Ordinal);
+        (_, output, _) = await cli.RunWithDataAsync("delivery", "failed");
+        Assert.Contains("0 failed messages", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "delivery", "redeliver" }, "give --user EUI64 for one user's failed messages, or --all")]
+    [InlineData(new[] { "delivery", "redeliver", "--all", "--user", "90-B3-D5-1F-30-01-00-00" }, "--user and --all: give one of them")]
+    [InlineData(new[] { "delivery", "redeliver", "--user", "not-an-eui" }, "--user:")]
+    [InlineData(new[] { "delivery", "failed", "--user", "12" }, "--user:")]
+    public async Task Delivery_commands_name_the_option_at_fault(string[] args, string expected)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync(args);
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
+    {
+        var id = await store.Delivery.EnqueueAsync(user, Endpoint, correlation, [1, 2, 3], at - Duration.FromSeconds(290));
+        await store.Delivery.RecordFailureAsync(id, "Connection refused (127.0.0.1:9)", at, nextAttemptAt: null);
+        return id;
+    }
+
+    public void Dispose() => cli.Dispose();
+}
