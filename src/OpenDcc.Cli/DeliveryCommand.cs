@@ -24,6 +24,7 @@ internal static class DeliveryCommand
             var user = ParseUser(parsed.GetValue(listUser));
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var messages = await store.Delivery.ListFailedAsync(user, ct);
+            var retention = new RetryPolicy(DeliveryOptions.Default);
             // Identifiers and times whole; the error wraps when the table is wider than the console.
             var table = new Table().Border(TableBorder.Simple).AddColumns(
                 new TableColumn("ID").NoWrap(), new TableColumn("User").NoWrap(), new TableColumn("Correlation").NoWrap(), new TableColumn("Attempts").NoWrap(),
@@ -37,7 +38,7 @@ internal static class DeliveryCommand
                     message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     message.LastAttemptAt is { } at ? InstantPattern.General.Format(at) : "",
                     Markup.Escape(message.LastError ?? ""),
-                    message.LastAttemptAt is { } last ? InstantPattern.General.Format(last + DeliveryOptions.Default.FailedRetention) : "");
+                    InstantPattern.General.Format(retention.FailedExpiry(message.EnqueuedAt)));
             }
             context.Console.Write(table);
             context.Console.WriteLine($"{messages.Count} failed messages{(user is { } u ? $" to DCC user {u}" : "")}");

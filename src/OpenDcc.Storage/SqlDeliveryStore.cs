@@ -141,18 +141,18 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public Task<int> PurgeExpiredFailedAsync(Instant olderThan, CancellationToken cancellationToken = default) =>
-        PurgeAsync(Failed, olderThan, cancellationToken);
+    public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) =>
+        PurgeAsync(Failed, "enqueued_at", queuedBefore, cancellationToken);
 
     public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) =>
-        PurgeAsync(Delivered, olderThan, cancellationToken);
+        PurgeAsync(Delivered, "last_attempt_at", olderThan, cancellationToken);
 
-    private async Task<int> PurgeAsync(string state, Instant olderThan, CancellationToken cancellationToken)
+    private async Task<int> PurgeAsync(string state, string column, Instant before, CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("DELETE FROM outbound_message WHERE state = @state AND last_attempt_at < @before")
+        await using var command = connection.Command($"DELETE FROM outbound_message WHERE state = @state AND {column} < @before")
             .With("@state", state)
-            .With("@before", olderThan.ToUnixTimeTicks());
+            .With("@before", before.ToUnixTimeTicks());
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

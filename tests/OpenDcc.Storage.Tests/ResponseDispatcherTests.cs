@@ -218,6 +218,14 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.Equal(7, message.Attempts);
         Assert.Equal("HTTP 400 Bad Request", message.LastError);
         Assert.Equal(2, receiver.Received.Count(r => r.Body.SequenceEqual(SignedResponse)));
+
+        // Sent again or not, it is held two days from the end of its retry window, not from its last attempt.
+        clock.Reset(At(290) + Duration.FromDays(2));
+        await dispatcher.RunOnceAsync();
+        Assert.NotNull(await store.Delivery.FindAsync(refused));
+        clock.Reset(At(290) + Duration.FromDays(2) + Duration.FromSeconds(1));
+        await dispatcher.RunOnceAsync();
+        Assert.Null(await store.Delivery.FindAsync(refused));
     }
 
     [Fact]

@@ -533,13 +533,19 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var t0 = clock.GetCurrentInstant();
         var failedAt = t0 + Duration.FromSeconds(290);
         var failed = await Enqueue("failed", t0);
+        var resent = await Enqueue("sent again", t0);
         var pending = await Enqueue("pending", t0);
+        await store.Delivery.RecordFailureAsync(resent, "down", failedAt, null);
+        // Sent again a day later, and refused again: its last attempt moves on, its expiry does not.
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, failedAt + Duration.FromDays(1)));
+        Assert.True(await store.Delivery.RecordFailureAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null));
         await store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
 
         Assert.Equal(0, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2))));
         Assert.NotNull(await store.Delivery.FindAsync(failed));
-        Assert.Equal(1, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
+        Assert.Equal(2, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
         Assert.Null(await store.Delivery.FindAsync(failed));
+        Assert.Null(await store.Delivery.FindAsync(resent));
         Assert.Empty(await store.Delivery.ListFailedAsync());
         Assert.NotNull(await store.Delivery.FindAsync(pending));
     }

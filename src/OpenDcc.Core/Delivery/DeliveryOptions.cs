@@ -17,7 +17,7 @@ public sealed record DeliveryOptions
     public IReadOnlyList<Duration> RetryAfter { get; init; } =
         [Duration.FromSeconds(10), Duration.FromSeconds(60), Duration.FromSeconds(150), Duration.FromSeconds(290)];
 
-    /// <summary>How long a failed message waits in the failed queue, from its last attempt, before it is purged.</summary>
+    /// <summary>How long a failed message waits in the failed queue, from the end of its retry window, before it is purged.</summary>
     public Duration FailedRetention { get; init; } = Duration.FromDays(2);
 
     /// <summary>

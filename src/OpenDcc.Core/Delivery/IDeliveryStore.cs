@@ -44,9 +44,12 @@ public interface IDeliveryStore
     /// <returns>How many were requeued.</returns>
     Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes failed messages whose last attempt was before <paramref name="olderThan"/>.</summary>
+    /// <summary>
+    /// Deletes failed messages queued before <paramref name="queuedBefore"/> (see <see cref="RetryPolicy.FailedExpiryCutoff"/>),
+    /// however recently they were sent again.
+    /// </summary>
     /// <returns>How many were deleted.</returns>
-    Task<int> PurgeExpiredFailedAsync(Instant olderThan, CancellationToken cancellationToken = default);
+    Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes delivered messages delivered before <paramref name="olderThan"/>. The message log keeps the record

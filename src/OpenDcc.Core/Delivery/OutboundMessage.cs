@@ -31,7 +31,7 @@ public enum DeliveryState
 /// <param name="Attempts">How many attempts have finished (successful or not).</param>
 /// <param name="NextAttemptAt">When a pending message is next due.</param>
 /// <param name="LastError">Why the last failed attempt failed (<c>HTTP 500 Internal Server Error</c>, a timeout …).</param>
-/// <param name="LastAttemptAt">When the last attempt finished; a failed message is kept for the retention period from then.</param>
+/// <param name="LastAttemptAt">When the last attempt finished.</param>
 public sealed record OutboundMessage(
     long Id,
     Eui64 User,

@@ -44,8 +44,19 @@ public sealed class RetryPolicy
         return null;
     }
 
-    /// <summary>Failed messages whose last attempt was before this are purged at <paramref name="now"/>.</summary>
-    public Instant FailedExpiryCutoff(Instant now) => now - options.FailedRetention;
+    /// <summary>
+    /// Failed messages queued before this are purged at <paramref name="now"/>: each is held for
+    /// <see cref="DeliveryOptions.FailedRetention"/> from the end of its retry window (its last scheduled retry, by which
+    /// it has failed), however often it is sent again since, so that one its user's endpoint keeps refusing does not stay
+    /// for ever.
+    /// </summary>
+    public Instant FailedExpiryCutoff(Instant now) => now - options.FailedRetention - RetryWindow;
+
+    /// <summary>When a message queued at <paramref name="enqueuedAt"/> is purged should it fail (see <see cref="FailedExpiryCutoff"/>).</summary>
+    public Instant FailedExpiry(Instant enqueuedAt) => enqueuedAt + RetryWindow + options.FailedRetention;
+
+    /// <summary>From queueing to the last scheduled retry: none without retries.</summary>
+    private Duration RetryWindow => options.RetryAfter.Count == 0 ? Duration.Zero : options.RetryAfter[^1];
 
     /// <summary>Delivered messages delivered before this are purged at <paramref name="now"/>.</summary>
     public Instant DeliveredExpiryCutoff(Instant now) => now - options.DeliveredRetention;

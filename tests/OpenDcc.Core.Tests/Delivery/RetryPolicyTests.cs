@@ -76,13 +76,16 @@ public class RetryPolicyTests
         });
 
     [Fact]
-    public void A_failed_message_expires_two_days_after_its_last_attempt()
+    public void A_failed_message_expires_two_days_after_its_retry_window_and_a_delivered_one_an_hour_after_delivery()
     {
         var now = Queued + Duration.FromDays(3);
-        Assert.Equal(now - Duration.FromDays(2), Default.FailedExpiryCutoff(now));
+        Assert.Equal(now - Duration.FromDays(2) - Duration.FromSeconds(290), Default.FailedExpiryCutoff(now));
+        Assert.Equal(Queued + Duration.FromSeconds(290) + Duration.FromDays(2), Default.FailedExpiry(Queued));
         Assert.Equal(now - Duration.FromHours(1), Default.DeliveredExpiryCutoff(now));
-        var policy = new RetryPolicy(DeliveryOptions.Default with { FailedRetention = Duration.FromDays(7) });
-        Assert.Equal(now - Duration.FromDays(7), policy.FailedExpiryCutoff(now));
+        var policy = new RetryPolicy(DeliveryOptions.Default with { FailedRetention = Duration.FromDays(7), RetryAfter = [Duration.FromSeconds(30)] });
+        Assert.Equal(now - Duration.FromDays(7) - Duration.FromSeconds(30), policy.FailedExpiryCutoff(now));
+        Assert.Equal(Queued + Duration.FromSeconds(30) + Duration.FromDays(7), policy.FailedExpiry(Queued));
+        Assert.Equal(Queued + Duration.FromDays(2), new RetryPolicy(DeliveryOptions.Default with { RetryAfter = [] }).FailedExpiry(Queued));
     }
 
     [Fact]
