@@ -314,6 +314,13 @@ public sealed class DuisGatewayTests : IAsyncLifetime
 
         var wrongBody = Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1").Replace("ReadInstantaneousImportRegisters", "ReadInventory", StringComparison.Ordinal);
         Assert.Equal("E41", (await hub.SendAsync(SendCommand, wrongBody)).Code);
+
+        // Refused before it is read: a request nested far deeper than DUIS ever is.
+        var nested = string.Concat(Enumerable.Repeat("<a>", 10_000)) + string.Concat(Enumerable.Repeat("</a>", 10_000));
+        (status, contentType, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1", nested)));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("application/problem+json", contentType);
+        Assert.Contains("elements are nested deeper than 64", body, StringComparison.Ordinal);
     }
 
     [Fact]

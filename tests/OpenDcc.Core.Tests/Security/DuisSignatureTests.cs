@@ -63,6 +63,26 @@ public class DuisSignatureTests
     /// <summary>Text for the property: markup characters, CR, tab, line and non-breaking separators, non-ASCII.</summary>
     private const string TextCharacters = "abcXYZ019 \t\n\r<>&\"'=;#éß€\u00A0\u2028";
 
+    [Theory]
+    [InlineData(65)]
+    [InlineData(100_000)]
+    public void Loading_refuses_elements_nested_deeper_than_64(int depth)
+    {
+        var nested = string.Concat(Enumerable.Repeat("<a>", depth - 1)) + "<b/>" + string.Concat(Enumerable.Repeat("</a>", depth - 1));
+        var error = Assert.Throws<XmlException>(() => DuisSignature.Load(Utf8(nested)));
+        Assert.Equal("elements are nested deeper than 64", error.Message);
+    }
+
+    [Fact]
+    public void Loading_takes_64_levels_and_any_number_of_elements_beside_each_other()
+    {
+        // The root, 62 levels of a (each followed by a sibling c), and b at the 64th level.
+        var deepest = "<r>" + string.Concat(Enumerable.Repeat("<a>x<!-- c --> ", 62)) + "<b/>" + string.Concat(Enumerable.Repeat("</a><c/>", 62)) + "</r>";
+        Assert.Single(DuisSignature.Load(Utf8(deepest)).GetElementsByTagName("b").Cast<XmlElement>());
+        var wide = "<r>" + string.Concat(Enumerable.Repeat("<a><b/></a>", 10_000)) + "</r>";
+        Assert.Equal(10_000, DuisSignature.Load(Utf8(wide)).DocumentElement!.ChildNodes.Count);
+    }
+
     [Fact]
     public async Task Signed_request_verifies_with_the_signers_certificate()
     {
