@@ -321,6 +321,13 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("application/problem+json", contentType);
         Assert.Contains("elements are nested deeper than 64", body, StringComparison.Ordinal);
+
+        // A refusal quotes what was sent, cut short: a RequestID a megabyte long does not come back whole.
+        var longId = Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1").Replace(":00-DB-", $":{new string('7', 1_000_000)}:00-DB-", StringComparison.Ordinal);
+        (status, _, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(longId));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("characters in all)", body, StringComparison.Ordinal);
+        Assert.True(body.Length < 2_000, $"{body.Length} characters came back");
     }
 
     [Fact]

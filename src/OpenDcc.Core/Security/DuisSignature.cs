@@ -384,6 +384,12 @@ public static class DuisSignature
 
     private const int MaxNormalisedIssuers = 256;
 
+    /// <summary>Far longer than any SMKI CA's name (<c>CN=Z1,OU=07</c>); the X.500 parser is not linear in it.</summary>
+    private const int MaxIssuerNameLength = 1024;
+
+    /// <summary>49 digits hold a 20-octet serial number (RFC 5280 §4.1.2.2), with room for leading zeros.</summary>
+    private const int MaxSerialNumberDigits = 64;
+
     /// <summary>
     /// The issuer name written into <c>X509IssuerName</c>: most significant RDN last and no space after the
     /// commas (<c>CN=Z1,OU=07</c>), as the DCC tool writes it; values are quoted the .NET way when they need it.
@@ -546,18 +552,30 @@ public static class DuisSignature
         {
             throw new Rejection(SignatureFailure.InvalidStructure, "ds:X509IssuerSerial must hold ds:X509IssuerName and ds:X509SerialNumber");
         }
+        // Bounded before they are parsed: both parsers take time that grows faster than the text (a 3 MB serial number
+        // took minutes), and no certificate has such names or numbers.
+        var issuerText = Text(issuerSerial[0]).Trim();
+        if (issuerText.Length > MaxIssuerNameLength)
+        {
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509IssuerName is {issuerText.Length} characters long; at most {MaxIssuerNameLength} are read");
+        }
         string issuerName;
         try
         {
-            issuerName = NormaliseIssuerName(Text(issuerSerial[0]).Trim());
+            issuerName = NormaliseIssuerName(issuerText);
         }
         catch (CryptographicException)
         {
-            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509IssuerName '{Text(issuerSerial[0])}' is not a distinguished name");
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509IssuerName '{issuerText}' is not a distinguished name");
         }
-        if (!BigInteger.TryParse(Text(issuerSerial[1]).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var serial))
+        var serialText = Text(issuerSerial[1]).Trim();
+        if (serialText.Length > MaxSerialNumberDigits)
         {
-            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509SerialNumber '{Text(issuerSerial[1])}' is not a decimal number");
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509SerialNumber has {serialText.Length} characters; a certificate serial number (at most 20 octets, RFC 5280) has at most 49 digits, and at most {MaxSerialNumberDigits} are read");
+        }
+        if (!BigInteger.TryParse(serialText, NumberStyles.None, CultureInfo.InvariantCulture, out var serial))
+        {
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509SerialNumber '{serialText}' is not a decimal number");
         }
 
         return new SignatureParts(

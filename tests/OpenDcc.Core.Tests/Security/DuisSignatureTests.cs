@@ -176,6 +176,27 @@ public class DuisSignatureTests
     }
 
     [Fact]
+    public async Task A_serial_number_or_issuer_name_longer_than_any_certificate_has_is_refused_unparsed_and_leading_zeros_are_read()
+    {
+        var serial = OrganisationCertificate.FromX509(SupplierXmlSign).SerialNumber;
+        var signed = Encoding.UTF8.GetString(DuisSignature.Sign(Utf8(UnsignedRequest), SupplierXmlSign));
+        Assert.Contains($">{serial}<", signed, StringComparison.Ordinal);
+
+        var padded = Utf8(signed.Replace($">{serial}<", $">{serial.PadLeft(64, '0')}<", StringComparison.Ordinal));
+        Assert.IsType<SignatureCheck.Valid>(await DuisSignature.VerifyAsync(padded, Known, CancellationToken.None));
+
+        var longSerial = Utf8(signed.Replace($">{serial}<", $">{new string('9', 1_000_000)}<", StringComparison.Ordinal));
+        var invalid = Assert.IsType<SignatureCheck.Invalid>(await DuisSignature.VerifyAsync(longSerial, Known, CancellationToken.None));
+        Assert.Equal(SignatureFailure.InvalidStructure, invalid.Failure);
+        Assert.Contains("ds:X509SerialNumber has 1000000 characters", invalid.Reason, StringComparison.Ordinal);
+
+        var longIssuer = Utf8(signed.Replace(">CN=", $">{string.Join(",", Enumerable.Range(0, 100_000).Select(i => $"OU=x{i}"))},CN=", StringComparison.Ordinal));
+        invalid = Assert.IsType<SignatureCheck.Invalid>(await DuisSignature.VerifyAsync(longIssuer, Known, CancellationToken.None));
+        Assert.Equal(SignatureFailure.InvalidStructure, invalid.Failure);
+        Assert.Contains("ds:X509IssuerName is", invalid.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certificate_the_resolver_returns_for_another_serial_is_not_used()
     {
         var signed = DuisSignature.Sign(Utf8(UnsignedRequest), SupplierXmlSign);
