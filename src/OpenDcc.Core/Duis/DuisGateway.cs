@@ -241,7 +241,8 @@ public sealed class DuisGateway(
             return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList");
         }
         var found = await inventory.FindDevicesAsync(ids, cancellationToken);
-        if (ids.Distinct().Where(id => found.All(d => d.Id != id)).ToList() is { Count: > 0 } unknown)
+        var known = found.Select(d => d.Id).ToHashSet();
+        if (ids.Distinct().Where(id => !known.Contains(id)).ToList() is { Count: > 0 } unknown)
         {
             return Refuse(request, ResponseCode.DeviceDoesNotExist.Code, $"{ResponseCode.DeviceDoesNotExist.Code} not in the smart metering inventory: {string.Join(", ", unknown)}");
         }
