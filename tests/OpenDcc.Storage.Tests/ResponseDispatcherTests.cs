@@ -245,6 +245,38 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     }
 
     [Fact]
+    public async Task An_endpoint_that_times_out_is_left_alone_for_a_while_so_its_users_other_messages_fail_at_once_and_hold_up_nobody()
+    {
+        await using var dead = await ResponseReceiver.StartAsync();
+        dead.Delay = TimeSpan.FromSeconds(30);
+        await using var alive = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(300), MaxConcurrentDeliveries = 1 });
+        var toDead = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            toDead.Add(await dispatcher.EnqueueAsync(Supplier, dead.Url, $"request {i}", SignedResponse));
+        }
+        var toAlive = await dispatcher.EnqueueAsync(NetworkOperator, alive.Url, "alert 1", [9]);
+
+        Assert.Equal(new DeliveryRound(1, 5, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.Single(dead.Received);
+        Assert.Equal([9], Assert.Single(alive.Received).Body);
+        var messages = await Task.WhenAll(toDead.Select(id => store.Delivery.FindAsync(id)));
+        Assert.All(messages, m => Assert.Equal((DeliveryState.Pending, 1, At(10)), (m!.State, m.Attempts, m.NextAttemptAt)));
+        Assert.Equal("no answer within 0.3 s", messages[0]!.LastError);
+        Assert.All(messages[1..], m => Assert.StartsWith($"not sent: {Supplier}'s endpoint did not answer at {At(0)} (no answer within 0.3 s); nothing is sent there before {At(10)}", m!.LastError, StringComparison.Ordinal));
+        var log = await LoggedAsync();
+        Assert.Equal(["Timeout", "NotSent", "NotSent", "NotSent", "NotSent", "Delivered"], log.Select(r => r.Outcome));
+        Assert.All(log.Where(r => r.Outcome == "NotSent"), r => Assert.True(r.Payload.IsEmpty));
+
+        // Ten seconds on, the endpoint is tried again: once.
+        Assert.Equal(new DeliveryRound(0, 5, 0, 0), await RunAtAsync(dispatcher, 10));
+        Assert.Equal(2, dead.Received.Count);
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(toAlive))!.State);
+    }
+
+    [Fact]
     public async Task Deliveries_run_in_parallel_up_to_the_configured_limit()
     {
         await using var receiver = await ResponseReceiver.StartAsync();

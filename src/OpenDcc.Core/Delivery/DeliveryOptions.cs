@@ -36,6 +36,13 @@ public sealed record DeliveryOptions
     /// <summary>How long one POST may take before it counts as failed.</summary>
     public Duration RequestTimeout { get; init; } = Duration.FromSeconds(10);
 
+    /// <summary>
+    /// After a user's endpoint times out or cannot be reached, how long nothing more is sent there: the user's messages
+    /// due meanwhile fail that attempt without a POST and follow their retry schedule. Best no longer than the first
+    /// retry, so that a message queued as the endpoint failed is sent again once it may be back.
+    /// </summary>
+    public Duration UnreachableHoldOff { get; init; } = Duration.FromSeconds(10);
+
     /// <summary>How many POSTs one dispatcher has in flight at once.</summary>
     public int MaxConcurrentDeliveries { get; init; } = 4;
 
@@ -69,6 +76,7 @@ public sealed record DeliveryOptions
         RequirePositive(RedeliverAfter, nameof(RedeliverAfter));
         RequirePositive(DeliveredRetention, nameof(DeliveredRetention));
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
+        RequirePositive(UnreachableHoldOff, nameof(UnreachableHoldOff));
         RequirePositive(PollInterval, nameof(PollInterval));
         if (MaxConcurrentDeliveries < 1)
         {

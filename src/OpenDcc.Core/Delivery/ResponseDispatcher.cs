@@ -26,8 +26,10 @@ public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int 
 /// <c>application/xml</c>, exactly as signed, counts any 2xx as delivered (DCC Boxed clients answer 204), and
 /// otherwise retries on the <see cref="RetryPolicy"/> schedule until the message goes to the failed queue. A message
 /// that reaches its user shows the user's connection restored: the user's failed messages are sent again in the same
-/// round (each at most once per <see cref="DeliveryOptions.RedeliverAfter"/>). Every attempt is written to the message
-/// log as an outbound entry.
+/// round (each at most once per <see cref="DeliveryOptions.RedeliverAfter"/>). An endpoint that times out or cannot be
+/// reached is left alone for <see cref="DeliveryOptions.UnreachableHoldOff"/>: the user's other messages due meanwhile
+/// count a failed attempt (<c>NotSent</c>) at once instead of each waiting out a timeout, so one dead endpoint does not
+/// hold up every user's deliveries. Every attempt is written to the message log as an outbound entry.
 /// </summary>
 /// <remarks>
 /// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
@@ -52,6 +54,9 @@ public sealed partial class ResponseDispatcher : IDisposable
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     private readonly SemaphoreSlim oneRoundAtATime = new(1, 1);
+
+    /// <summary>Users whose endpoint timed out or could not be reached: until when nothing is sent there, and why.</summary>
+    private readonly ConcurrentDictionary<Eui64, (Instant Until, string Why)> unreachable = new();
 
     /// <param name="http">
     /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
@@ -211,16 +216,22 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        var attempt = await PostAsync(message, cancellationToken);
+        var heldOff = HeldOff(message.User);
+        var attempt = heldOff is null ? await PostAsync(message, cancellationToken) : new Attempt(false, NotSent, heldOff);
         var at = clock.GetCurrentInstant();
+        if (attempt.Outcome is Timeout or Unreachable)
+        {
+            unreachable[message.User] = (at + options.UnreachableHoldOff, $"{message.User}'s endpoint did not answer at {at} ({attempt.Error})");
+        }
         if (messageLog is not null)
         {
             // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
-            // but never leaves a sent message out of the log.
-            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, message.Payload)], cancellationToken);
+            // but never leaves a sent message out of the log. A message not sent is logged without its bytes.
+            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)], cancellationToken);
         }
         if (attempt.Succeeded)
         {
+            unreachable.TryRemove(message.User, out _);
             await store.MarkDeliveredAsync(message.Id, at, cancellationToken);
             return DeliveryState.Delivered;
         }
@@ -234,6 +245,21 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
         return DeliveryState.Pending;
+    }
+
+    /// <summary>Why a message to <paramref name="user"/> is not sent now: their endpoint did not answer lately; null to send it.</summary>
+    private string? HeldOff(Eui64 user)
+    {
+        if (!unreachable.TryGetValue(user, out var held))
+        {
+            return null;
+        }
+        if (clock.GetCurrentInstant() < held.Until)
+        {
+            return $"not sent: {held.Why}; nothing is sent there before {held.Until}";
+        }
+        unreachable.TryRemove(KeyValuePair.Create(user, held));
+        return null;
     }
 
     private async Task<Attempt> PostAsync(OutboundMessage message, CancellationToken cancellationToken)
@@ -255,13 +281,19 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new Attempt(false, "Timeout", $"no answer within {options.RequestTimeout.ToTimeSpan().TotalSeconds:0.###} s");
+            return new Attempt(false, Timeout, $"no answer within {options.RequestTimeout.ToTimeSpan().TotalSeconds:0.###} s");
         }
         catch (HttpRequestException e)
         {
-            return new Attempt(false, "Unreachable", e.Message);
+            return new Attempt(false, Unreachable, e.Message);
         }
     }
+
+    private const string Timeout = "Timeout";
+    private const string Unreachable = "Unreachable";
+
+    /// <summary>The outcome of an attempt made without a POST: the user's endpoint is held off (<see cref="DeliveryOptions.UnreachableHoldOff"/>).</summary>
+    private const string NotSent = "NotSent";
 
     private readonly record struct Attempt(bool Succeeded, string Outcome, string? Error);
 

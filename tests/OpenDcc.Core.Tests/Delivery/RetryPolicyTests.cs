@@ -114,6 +114,7 @@ public class RetryPolicyTests
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { RequestTimeout = Duration.Zero }).Validate);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { FailedRetention = Duration.FromSeconds(-1) }).Validate);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { PollInterval = Duration.Zero }).Validate);
+        Assert.Throws<ArgumentException>((DeliveryOptions.Default with { UnreachableHoldOff = Duration.Zero }).Validate);
         Assert.Equal(nameof(DeliveryOptions.RedeliverAfter), Assert.Throws<ArgumentException>((DeliveryOptions.Default with { RedeliverAfter = Duration.Zero }).Validate).ParamName);
         DeliveryOptions.Default.Validate();
     }
