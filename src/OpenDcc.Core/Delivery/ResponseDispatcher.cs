@@ -247,18 +247,25 @@ public sealed partial class ResponseDispatcher : IDisposable
         return DeliveryState.Pending;
     }
 
-    /// <summary>Why a message to <paramref name="user"/> is not sent now: their endpoint did not answer lately; null to send it.</summary>
+    /// <summary>
+    /// Why a message to <paramref name="user"/> is not sent now: their endpoint did not answer lately; null to send it.
+    /// Once the hold-off is over, one message goes to find out whether the endpoint is back, and the rest wait for its
+    /// answer (or its timeout), so that a dead endpoint ties up one delivery at a time, not all of them.
+    /// </summary>
     private string? HeldOff(Eui64 user)
     {
-        if (!unreachable.TryGetValue(user, out var held))
+        while (unreachable.TryGetValue(user, out var held))
         {
-            return null;
+            var now = clock.GetCurrentInstant();
+            if (now < held.Until)
+            {
+                return $"not sent: {held.Why}; nothing is sent there before {held.Until}";
+            }
+            if (unreachable.TryUpdate(user, (now + options.RequestTimeout, held.Why), held))
+            {
+                return null;
+            }
         }
-        if (clock.GetCurrentInstant() < held.Until)
-        {
-            return $"not sent: {held.Why}; nothing is sent there before {held.Until}";
-        }
-        unreachable.TryRemove(KeyValuePair.Create(user, held));
         return null;
     }
 
