@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using NodaTime.Testing;
+using OpenDcc.Core;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -257,6 +258,17 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.Equal("application/problem+json", type);
         Assert.Equal(field, body.RootElement.GetProperty("field").GetString());
         Assert.Equal(value, body.RootElement.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task A_bad_value_megabytes_long_is_quoted_cut_short()
+    {
+        var (status, _, body) = await PostAsync(fleet.OperatorToken, $$"""{"mpans": ["{{new string('1', 1_000_000)}}"]}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("mpans[0]", body.RootElement.GetProperty("field").GetString());
+        Assert.Equal(new string('1', Excerpt.MaxLength) + "… (1,000,000 characters in all)", body.RootElement.GetProperty("value").GetString());
+        Assert.EndsWith("characters in all)", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

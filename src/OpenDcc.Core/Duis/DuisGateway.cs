@@ -269,7 +269,7 @@ public sealed class DuisGateway(
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
-        outcome = Bounded(outcome);
+        outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
             new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, message) { AcceptedCounter = acceptedCounter },
@@ -278,18 +278,9 @@ public sealed class DuisGateway(
         return new GatewayReply(200, "application/xml", signed, outcome);
     }
 
-    /// <summary>
-    /// What a refusal says is cut short past 1,000 characters: it quotes what was sent, and a field megabytes long would
-    /// otherwise come back, and go into the log beside the request, once or twice over.
-    /// </summary>
-    private static string Bounded(string text) =>
-        text.Length <= MaxReasonLength ? text : $"{text[..MaxReasonLength]}… ({text.Length:N0} characters in all)";
-
-    private const int MaxReasonLength = 1000;
-
     private async Task<GatewayReply> ProblemAsync(Instant received, ReadOnlyMemory<byte> message, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken)
     {
-        detail = Bounded(detail);
+        detail = Excerpt.Of(detail);
         var problem = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["type"] = "about:blank",

@@ -1,0 +1,17 @@
+namespace OpenDcc.Core;
+
+/// <summary>
+/// What a refusal says, cut short. Refusals quote what was sent, so that the sender sees which value was wrong; a field
+/// megabytes long would otherwise come back whole (and go into the message log beside the request) once or twice over.
+/// </summary>
+public static class Excerpt
+{
+    public const int MaxLength = 1000;
+
+    /// <summary><paramref name="text"/> as it is up to <see cref="MaxLength"/> characters; longer, its start and its length.</summary>
+    public static string Of(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Length <= MaxLength ? text : $"{text[..MaxLength]}… ({text.Length:N0} characters in all)";
+    }
+}
