@@ -21,7 +21,7 @@ public sealed class DuisGatewayTests : IAsyncLifetime
 
     /// <summary>The body of an 11.1 Update Firmware request for version 2.0.0 of <paramref name="image"/> (base64) to the listed devices.</summary>
     private static string UpdateFirmwareBody(string image, params string[] deviceIds) =>
-        $"<sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:FirmwareImage>{image}</sr:FirmwareImage>{string.Concat(deviceIds.Select(id => $"<sr:DeviceIDList>{id}</sr:DeviceIDList>"))}";
+        $"<sr:FirmwareImage>{image}</sr:FirmwareImage><sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:DeviceIDList>{string.Join(",", deviceIds)}</sr:DeviceIDList>";
     private TestHub hub = null!;
 
     public async Task InitializeAsync() => hub = await StartAsync();
@@ -85,6 +85,21 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var failure = alert.Descendants(Sr + "FirmwareDistributionFailure").Single();
         Assert.Equal([("UpdateFirmwareRequestID", $"{Supplier}:{Dsp}:{counter}"), ("MeterIDs", OfflineMeter.ToString())], failure.Elements().Select(e => (e.Name.LocalName, e.Value)));
         await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Update_firmware_takes_one_comma_separated_device_id_list_of_at_most_50000_devices_as_the_duis_xsd_has_it()
+    {
+        var twoLists = $"<sr:FirmwareImage>AAAA</sr:FirmwareImage><sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:DeviceIDList>{Meter}</sr:DeviceIDList><sr:DeviceIDList>{GasMeter}</sr:DeviceIDList>";
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", twoLists))).Code);
+
+        var tooMany = Enumerable.Range(0, 50_001).Select(i => new Eui64(0x00DB000000000000UL + (ulong)i).ToString()).ToArray();
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", UpdateFirmwareBody("AAAA", tooMany)))).Code);
+        var outcome = (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record.Outcome;
+        Assert.Contains("names 50,001 devices; at most 50,000", outcome, StringComparison.Ordinal);
+
+        var tooLong = UpdateFirmwareBody("AAAA", $"{Meter}").Replace("2.0.0", "2.0.0-beta", StringComparison.Ordinal);
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", tooLong))).Code);
     }
 
     [Fact]

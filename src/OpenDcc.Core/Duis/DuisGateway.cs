@@ -218,21 +218,33 @@ public sealed class DuisGateway(
     /// <summary>11.1 Update Firmware: a non-device request (CV 8, to the DCC) naming the devices to update in its body.</summary>
     private const string FirmwareDistribution = "11.1";
 
+    /// <summary>The DUIS XSD's DeviceIDList holds at most 1,199,999 characters: 50,000 EUI-64s and their commas.</summary>
+    private const int MaxFirmwareDevices = 50_000;
+
     /// <summary>
     /// 11.1 Update Firmware: the DCC distributes the image to each device in the body's DeviceIDList over the SM WAN;
     /// each device's answer reaches the user as an asynchronous response to this request. Every listed device must be
     /// in the inventory (E19 otherwise), in a status the SRV × SMI status matrix allows for 11.1 (E5 otherwise, naming
     /// the devices) and accepted by the device side (its code otherwise, naming the device); one refusal sends nothing.
+    /// The DUIS XSD makes DeviceIDList one element holding the devices' IDs separated by commas, at most 50,000 of them.
     /// </summary>
     private async Task<Decision> DistributeFirmwareAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken)
     {
-        var listed = request.Body.Elements(DuisNamespaces.Sr + "DeviceIDList").Select(e => e.Value.Trim()).ToList();
-        var ids = new List<Eui64>();
+        if (request.Body.Elements(DuisNamespaces.Sr + "DeviceIDList").ToList() is not [var list])
+        {
+            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 must hold one DeviceIDList (the devices' IDs separated by commas)");
+        }
+        var listed = list.Value.Split(',', StringSplitOptions.TrimEntries);
+        if (listed.Length > MaxFirmwareDevices)
+        {
+            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 DeviceIDList names {listed.Length:N0} devices; at most {MaxFirmwareDevices:N0}");
+        }
+        var ids = new List<Eui64>(listed.Length);
         foreach (var text in listed)
         {
             if (!Eui64.TryParse(text, out var id))
             {
-                return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 DeviceIDList: '{text}' is not an EUI-64");
+                return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 DeviceIDList: '{Excerpt.Of(text)}' is not an EUI-64");
             }
             ids.Add(id);
         }

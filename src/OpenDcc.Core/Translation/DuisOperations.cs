@@ -33,7 +33,7 @@ public static class DuisOperations
     private static readonly Dictionary<string, Func<XElement, DeviceOperation>> Readers = new()
     {
         ["1.6"] = body => new DeviceOperation.ChangePaymentMode(body.Element(DuisNamespaces.Sr + "Prepayment") is not null ? PaymentMode.Prepayment : PaymentMode.Credit),
-        ["2.2"] = body => new DeviceOperation.TopUp(Required(body, "UTRN")),
+        ["2.2"] = body => new DeviceOperation.TopUp(Utrn(body)),
         ["2.5"] = _ => new DeviceOperation.ActivateEmergencyCredit(),
         ["4.1.1"] = _ => new DeviceOperation.ReadImportRegisters(),
         ["4.8.1"] = Profile,
@@ -45,10 +45,10 @@ public static class DuisOperations
         ["7.3"] = _ => new DeviceOperation.SetSupply(SupplyState.Armed),
         ["7.4"] = _ => new DeviceOperation.ReadSupplyStatus(),
         ["11.1"] = body => new DeviceOperation.UpdateFirmware(
-            Required(body, "FirmwareVersion"),
+            FirmwareVersion(body),
             SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
         ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
-        ["11.3"] = body => new DeviceOperation.ActivateFirmware(Required(body, "FirmwareHash")),
+        ["11.3"] = body => new DeviceOperation.ActivateFirmware(FirmwareHash(body)),
         ["8.1.1"] = body => new DeviceOperation.CommissionDevice(RequiredInstant(body, "CurrentDateTime"), Seconds(body, "TolerancePeriod", 0, 86_400)),
         ["8.7.1"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
         ["8.7.2"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
@@ -156,6 +156,24 @@ public static class DuisOperations
         int.TryParse(Required(parent, name), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= min && seconds <= max
             ? Duration.FromSeconds(seconds)
             : throw new FormatException($"{name} '{Required(parent, name)}' is not a whole number of seconds from {min} to {max}");
+
+    /// <summary>11.1's FirmwareVersion: 1 to 8 characters (DUIS XSD).</summary>
+    private static string FirmwareVersion(XElement body) =>
+        Required(body, "FirmwareVersion") is { Length: <= 8 } version
+            ? version
+            : throw new FormatException($"FirmwareVersion '{Excerpt.Of(Required(body, "FirmwareVersion"))}' is longer than 8 characters");
+
+    /// <summary>2.2's UTRN: 20 digits (DUIS XSD). Whether they make a valid UTRN for the meter is the meter's to say.</summary>
+    private static string Utrn(XElement body) =>
+        Required(body, "UTRN") is { Length: 20 } utrn && utrn.All(char.IsAsciiDigit)
+            ? utrn
+            : throw new FormatException($"UTRN '{Excerpt.Of(Required(body, "UTRN"))}' is not 20 digits");
+
+    /// <summary>11.3's FirmwareHash: 32 bytes of hexBinary (DUIS XSD), 64 hex digits.</summary>
+    private static string FirmwareHash(XElement body) =>
+        Required(body, "FirmwareHash") is { Length: 64 } hash && hash.All(char.IsAsciiHexDigit)
+            ? hash
+            : throw new FormatException($"FirmwareHash '{Excerpt.Of(Required(body, "FirmwareHash"))}' is not 32 bytes of hex (64 hex digits)");
 
     private static Identifiers.Eui64 Device(XElement parent, string name) =>
         Identifiers.Eui64.TryParse(Required(parent, name), out var id, out var error) ? id : throw new FormatException($"{name}: {error}");

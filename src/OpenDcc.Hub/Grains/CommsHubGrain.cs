@@ -169,7 +169,11 @@ internal sealed class CommsHubGrain(
             // the gateway checked and the device will execute, so what the inventory records is what the device did.
             var critical = (ICriticalCommandTranslation)adapter;
             operation = critical.ReadSignedPreCommand(signed, out _)?.Operation;
-            bytes = critical.ToDevice(signed, device);
+            if (await TranslateAsync(() => critical.ToDevice(signed, device), adapter, command, reference, device) is not { } translated)
+            {
+                return;
+            }
+            bytes = translated;
         }
         else
         {
@@ -188,7 +192,12 @@ internal sealed class CommsHubGrain(
             // A counter the device has not seen: above the last one this activation used and above the clock in
             // microseconds, so a reactivated grain does not go back.
             lane.LastCounter = Math.Max(lane.LastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
-            bytes = adapter.ToDevice(operation!, device, lane.LastCounter);
+            var counter = lane.LastCounter;
+            if (await TranslateAsync(() => adapter.ToDevice(operation!, device, counter), adapter, command, reference, device) is not { } translated)
+            {
+                return;
+            }
+            bytes = translated;
         }
         string? lastFailure = null;
         var unreachable = false;
@@ -236,7 +245,29 @@ internal sealed class CommsHubGrain(
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
         await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, responseUrl,
-            unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
+            (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
+    }
+
+    /// <summary>
+    /// The command in its device's format, or null when the adapter (a manufacturer's code) could not make it: the user
+    /// then hears so at once, E41 when the adapter refused what the request holds, E20 for any other failure, rather than
+    /// never hearing of an acknowledged request again.
+    /// </summary>
+    private async Task<byte[]?> TranslateAsync(Func<byte[]> toDevice, ITranslationAdapter adapter, QueuedCommand command, DeviceRequestReference reference, Eui64 device)
+    {
+        try
+        {
+            return toDevice();
+        }
+#pragma warning disable CA1031 // Whatever a manufacturer's adapter throws, the user is told and the device's queue goes on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "{RequestId}: adapter {Adapter} could not put it into {Device}'s format", command.RequestId, adapter.Name, device);
+            var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, command.User, command.ResponseUrl, code, $"not translated: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>

@@ -12,12 +12,13 @@ internal static class UndeliveredCommands
     private const string UpdateFirmware = "11.1";
 
     /// <summary>
-    /// Reports a command that did not reach its device, or was not answered: <paramref name="code"/> (E20, E21) as the
-    /// device's asynchronous response; for 11.1, whose E20/E21 could not say which device failed, the DCC alert that names it.
+    /// Reports a command that did not reach its device, or was not answered: <paramref name="code"/> (E20, E21; E41 for
+    /// one its adapter could not put into the device's format) as the device's asynchronous response; for 11.1, whose
+    /// code could not say which device failed, the DCC alert that names it.
     /// </summary>
     /// <param name="reason">Why, for the log.</param>
-    public static Task ReportAsync(IDeviceResponseSink responses, IFirmwareDistributionSink firmwareDistribution, DeviceRequestReference request, Eui64 device, Eui64 user, Uri? responseUrl, ResponseCode code, string reason) =>
+    public static Task ReportAsync(IDeviceResponseSink responses, IFirmwareDistributionSink firmwareDistribution, DeviceRequestReference request, Eui64 device, Eui64 user, Uri? responseUrl, string code, string reason) =>
         request.ServiceReferenceVariant == UpdateFirmware
             ? firmwareDistribution.NotDeliveredAsync(request.RequestId, device, user, responseUrl, reason)
-            : responses.SendAsync(request, code.Code, new ResponsePayload.None(), user, responseUrl);
+            : responses.SendAsync(request, code, new ResponsePayload.None(), user, responseUrl);
 }

@@ -1,5 +1,9 @@
 using System.Security.Cryptography;
+using System.Xml;
 using System.Xml.Linq;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -61,6 +65,10 @@ public sealed class DuisOperationsTests
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>90</sr:JoinTimePeriod><sr:InstallCode>0102</sr:InstallCode></sr:AddDeviceToCHFWhitelist>", "InstallCode")]
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>0</sr:JoinTimePeriod><sr:InstallCode>010203040506</sr:InstallCode></sr:AddDeviceToCHFWhitelist>", "JoinTimePeriod")]
     [InlineData("8.11", "UpdateHANDeviceLog", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:RequestType>Replace</sr:RequestType>", "RequestType")]
+    [InlineData("2.2", "TopUp", "<sr:UTRN>1234567890123456789</sr:UTRN>", "UTRN")]
+    [InlineData("2.2", "TopUp", "<sr:UTRN>1234567890123456789A</sr:UTRN>", "UTRN")]
+    [InlineData("11.3", "ActivateFirmware", "<sr:FirmwareHash>1.1.0</sr:FirmwareHash>", "FirmwareHash")]
+    [InlineData("11.3", "ActivateFirmware", "<sr:FirmwareHash>00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEF</sr:FirmwareHash>", "FirmwareHash")]
     public void A_malformed_body_is_refused_as_an_invalid_request_naming_the_field(string srv, string element, string inner, string field)
     {
         Assert.False(DuisOperations.TryRead(srv, Body(element, inner), GatewayResponseCodes.Default, out _, out var refusal));
@@ -91,6 +99,52 @@ public sealed class DuisOperationsTests
         Assert.True(gbcs.Carries(commission, DeviceType.GSME));
         Assert.False(earlySmart.Carries(log, DeviceType.ESME));
         Assert.False(earlySmart.Carries(log, DeviceType.CHF));
+    }
+
+    /// <summary>Field text for the property below: anything XML can hold, and values near the ones each field takes.</summary>
+    private static readonly Gen<string> FieldText = Gen.OneOf(
+        ArbMap.Default.GeneratorFor<string>().Select(s => new string((s ?? "").Where(XmlConvert.IsXmlChar).ToArray())),
+        Gen.Elements("", " ", "0", "-1", "60", "3600", "86401", "99999999999999999999999", "Add", "Remove", "1e400", "NaN",
+            "00-DB-12-34-56-78-90-A0", "00DB1234567890A0", "2026-11-28T09:00:00Z", "2026-13-40T99:99:99Z", "0102030405060708",
+            "AQIDBA==", "not base64", "12345678901234567890", new string('9', 100_000)),
+        Gen.Choose(0, 64).Select(n => string.Concat(Enumerable.Repeat("AB", n))));
+
+    private static readonly string[] FieldNames =
+        ["UTRN", "StartDateTime", "EndDateTime", "FirmwareImage", "FirmwareVersion", "FirmwareHash", "CurrentDateTime", "TolerancePeriod", "OtherDeviceID", "DeviceID", "RequestType", "JoinTimePeriod", "InstallCode"];
+
+    [Property(MaxTest = 1000)]
+    public Property Any_text_in_any_field_of_a_translated_srv_is_read_or_refused_and_what_is_read_encodes_for_every_device_that_carries_it() =>
+        Prop.ForAll(Gen.Elements(DuisOperations.Variants.ToArray()).ToArbitrary(), Gen.ArrayOf(FieldText, FieldNames.Length).ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), (srv, texts, prepayment) =>
+        {
+            XNamespace sr = DuisNamespaces.ServiceUserGateway;
+            string Text(string name) => texts[Array.IndexOf(FieldNames, name)];
+            var body = new XElement(sr + "Body",
+                prepayment ? new XElement(sr + "Prepayment") : null,
+                new XElement(sr + "ReadLogPeriod", new XElement(sr + "StartDateTime", Text("StartDateTime")), new XElement(sr + "EndDateTime", Text("EndDateTime"))),
+                new XElement(sr + "AddDeviceToCHFWhitelist", new XElement(sr + "JoinTimePeriod", Text("JoinTimePeriod")), new XElement(sr + "InstallCode", Text("InstallCode"))),
+                FieldNames.Except(["StartDateTime", "EndDateTime", "JoinTimePeriod", "InstallCode"]).Select(name => new XElement(sr + name, Text(name))));
+            if (!DuisOperations.TryRead(srv, body, GatewayResponseCodes.Default, out var operation, out var refusal))
+            {
+                return refusal is { Code: var code } && code == GatewayResponseCodes.Default.InvalidRequest;
+            }
+            using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            using var gbcs = new GbcsReferenceAdapter(Meter, acb, new OneDeviceKey());
+            using var earlySmart = new EarlySmartReferenceAdapter(Meter, new byte[32]);
+            foreach (var adapter in new ITranslationAdapter[] { gbcs, earlySmart })
+            {
+                foreach (var type in Enum.GetValues<DeviceType>().Where(t => adapter.Carries(operation!, t)))
+                {
+                    Assert.NotEmpty(adapter.ToDevice(operation!, Meter, 1));
+                }
+            }
+            return true;
+        });
+
+    private sealed class OneDeviceKey : IDeviceKeyDirectory
+    {
+        private static readonly ECDiffieHellman Key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+
+        public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) => Key.PublicKey;
     }
 
     private sealed class NoDeviceKeys : IDeviceKeyDirectory
