@@ -51,6 +51,29 @@ public class CriticalCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Firmware_distributed_with_11_1_is_activated_by_11_3_naming_its_hash_and_a_meter_refuses_another_hash()
+    {
+        var image = "OpenDcc test firmware 2.0.0"u8.ToArray();
+        var (code, _) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1",
+            $"<sr:FirmwareImage>{Convert.ToBase64String(image)}</sr:FirmwareImage><sr:FirmwareVersion>2.0.0</sr:FirmwareVersion><sr:DeviceIDList>{Meter}</sr:DeviceIDList>"));
+        Assert.Equal("I99", code);
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal("2.0.0", Firmware.Pending);
+
+        var another = Convert.ToHexString(SHA256.HashData("another image"u8));
+        var refused = await SendSignedAsync("11.3", await TransformAsync("11.3", bodyInner: $"<sr:FirmwareHash>{another}</sr:FirmwareHash>"));
+        Assert.IsType<DeviceOutcome.Refused>(hub.ReadDeviceAnswer(refused, Meter));
+        Assert.Equal(("1.0.0", "2.0.0"), (Firmware.Running, Firmware.Pending));
+
+        var activated = await SendSignedAsync("11.3", await TransformAsync("11.3", bodyInner: $"<sr:FirmwareHash>{Convert.ToHexString(SHA256.HashData(image))}</sr:FirmwareHash>"));
+        Assert.IsType<DeviceOutcome.Done>(hub.ReadDeviceAnswer(activated, Meter));
+        Assert.Equal(("2.0.0", (string?)null), (Firmware.Running, Firmware.Pending));
+    }
+
+    private DeviceOutcome.FirmwareVersion Firmware =>
+        Assert.IsType<DeviceOutcome.FirmwareVersion>(hub.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadFirmwareVersion(), Now));
+
+    [Fact]
     public async Task Arm_supply_leaves_the_meter_armed()
     {
         await SendSignedAsync("7.3", await TransformAsync("7.3"));
@@ -131,7 +154,7 @@ public class CriticalCommandTests : IAsyncLifetime
         Assert.Equal(SupplyState.Enabled, MeterSupply);
     }
 
-    private Task<byte[]> TransformAsync(string srv, Eui64? device = null) => hub.TransformAsync(device ?? Meter, srv);
+    private Task<byte[]> TransformAsync(string srv, Eui64? device = null, string bodyInner = "") => hub.TransformAsync(device ?? Meter, srv, bodyInner);
 
     private byte[] Sign(byte[] preCommand) => hub.SignPreCommand(preCommand);
 

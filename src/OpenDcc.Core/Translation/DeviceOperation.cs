@@ -27,8 +27,9 @@ public abstract record DeviceOperation
     /// <summary>11.1: an image is distributed; it waits, pending, until activated.</summary>
     public sealed record UpdateFirmware(string Version, ReadOnlyMemory<byte> ImageHash) : DeviceOperation;
 
-    /// <summary>11.3: the pending image becomes the running one.</summary>
-    public sealed record ActivateFirmware(string Version) : DeviceOperation;
+    /// <summary>11.3: the pending image becomes the running one, if it is the image named.</summary>
+    /// <param name="ImageHash">The image's SHA-256 in hex (DUIS FirmwareHash), as 11.1 distributed it (<see cref="UpdateFirmware.ImageHash"/>).</param>
+    public sealed record ActivateFirmware(string ImageHash) : DeviceOperation;
 
     /// <summary>7.1 Enable, 7.2 Disable, 7.3 Arm.</summary>
     public sealed record SetSupply(SupplyState Target) : DeviceOperation;

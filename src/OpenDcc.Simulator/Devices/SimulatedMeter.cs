@@ -31,6 +31,7 @@ public abstract class SimulatedMeter : ISimulatedDevice
     private readonly ConsumptionModel model;
     private string runningFirmware = InitialFirmwareVersion;
     private string? pendingFirmware;
+    private string? pendingImageHash;
     private SupplyState supply = SupplyState.Enabled;
     private List<Stoppage>? supplyOff;
     private PaymentMode paymentMode;
@@ -83,8 +84,8 @@ public abstract class SimulatedMeter : ISimulatedDevice
                 DeviceOperation.ReadProfile read => ReadProfile(read.From, read.To, now),
                 DeviceOperation.ReadNetworkData => ReadNetworkData(now),
                 DeviceOperation.ReadFirmwareVersion => new DeviceOutcome.FirmwareVersion(runningFirmware, pendingFirmware),
-                DeviceOperation.UpdateFirmware update => UpdateFirmware(update.Version),
-                DeviceOperation.ActivateFirmware activate => ActivateFirmware(activate.Version),
+                DeviceOperation.UpdateFirmware update => UpdateFirmware(update.Version, update.ImageHash),
+                DeviceOperation.ActivateFirmware activate => ActivateFirmware(activate.ImageHash),
                 DeviceOperation.SetSupply set => SetSupply(set.Target, now),
                 DeviceOperation.ReadSupplyStatus => new DeviceOutcome.SupplyStatus(supply),
                 DeviceOperation.TopUp topUp => TopUp(topUp.Utrn, now),
@@ -313,22 +314,24 @@ public abstract class SimulatedMeter : ISimulatedDevice
         return false;
     }
 
-    private DeviceOutcome.Done UpdateFirmware(string version)
+    private DeviceOutcome.Done UpdateFirmware(string version, ReadOnlyMemory<byte> imageHash)
     {
         pendingFirmware = version;
+        pendingImageHash = Convert.ToHexString(imageHash.Span);
         return new DeviceOutcome.Done();
     }
 
-    private DeviceOutcome ActivateFirmware(string version)
+    /// <summary>11.3 names the image by its hash: the pending image is activated only if it is that one.</summary>
+    private DeviceOutcome ActivateFirmware(string imageHash)
     {
-        if (pendingFirmware is null || !string.Equals(pendingFirmware, version, StringComparison.Ordinal))
+        if (pendingFirmware is null || !string.Equals(pendingImageHash, imageHash, StringComparison.OrdinalIgnoreCase))
         {
             return new DeviceOutcome.Refused(
                 RefusalReason.NoPendingFirmware,
-                pendingFirmware is null ? $"no firmware image is pending; running {runningFirmware}" : $"pending image is {pendingFirmware}, not {version}");
+                pendingFirmware is null ? $"no firmware image is pending; running {runningFirmware}" : $"the pending image ({pendingFirmware}) has hash {pendingImageHash}, not {imageHash}");
         }
         runningFirmware = pendingFirmware;
-        pendingFirmware = null;
+        (pendingFirmware, pendingImageHash) = (null, null);
         return new DeviceOutcome.Done();
     }
 

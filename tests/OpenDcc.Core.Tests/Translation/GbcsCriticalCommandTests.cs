@@ -169,7 +169,7 @@ public sealed class GbcsCriticalCommandTests : IDisposable
         "7.3" => new DeviceOperation.SetSupply(SupplyState.Armed),
         "1.6" => new DeviceOperation.ChangePaymentMode(PaymentMode.Prepayment),
         "2.5" => new DeviceOperation.ActivateEmergencyCredit(),
-        "11.3" => new DeviceOperation.ActivateFirmware("1.1.0"),
+        "11.3" => new DeviceOperation.ActivateFirmware(Convert.ToHexString(SHA256.HashData("firmware 1.1.0"u8))),
         "4.1.1" => new DeviceOperation.ReadImportRegisters(),
         "7.4" => new DeviceOperation.ReadSupplyStatus(),
         "8.1.1" => new DeviceOperation.CommissionDevice(NodaTime.Instant.FromUnixTimeSeconds(1_700_000_000), NodaTime.Duration.FromSeconds(60)),

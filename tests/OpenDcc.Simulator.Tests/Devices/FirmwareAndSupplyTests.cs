@@ -18,21 +18,24 @@ public class FirmwareAndSupplyTests
         var meter = new SimulatedSite(1, 1).ElectricityMeter;
         Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0.0", null), Firmware(meter));
 
-        meter.Succeeds(new DeviceOperation.UpdateFirmware("1.1.0", new byte[32]), Now);
+        var image = System.Security.Cryptography.SHA256.HashData("firmware 1.1.0"u8);
+        meter.Succeeds(new DeviceOperation.UpdateFirmware("1.1.0", image), Now);
         Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0.0", "1.1.0"), Firmware(meter));
 
-        meter.Succeeds(new DeviceOperation.ActivateFirmware("1.1.0"), Now);
+        // 11.3 names the image by its hash, in hex of either case.
+        meter.Succeeds(new DeviceOperation.ActivateFirmware(Convert.ToHexString(image).ToLowerInvariant()), Now);
         Assert.Equal(new DeviceOutcome.FirmwareVersion("1.1.0", null), Firmware(meter));
     }
 
     [Fact]
-    public void Activating_a_version_that_is_not_pending_is_refused()
+    public void Activating_an_image_that_is_not_the_pending_one_is_refused()
     {
         var gas = new SimulatedSite(1, 1).GasMeter;
+        var other = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData("firmware 1.1.0"u8));
 
-        Assert.Equal(RefusalReason.NoPendingFirmware, gas.Refusal(new DeviceOperation.ActivateFirmware("1.1.0"), Now));
-        gas.Succeeds(new DeviceOperation.UpdateFirmware("1.2.0", new byte[32]), Now);
-        Assert.Equal(RefusalReason.NoPendingFirmware, gas.Refusal(new DeviceOperation.ActivateFirmware("1.1.0"), Now));
+        Assert.Equal(RefusalReason.NoPendingFirmware, gas.Refusal(new DeviceOperation.ActivateFirmware(other), Now));
+        gas.Succeeds(new DeviceOperation.UpdateFirmware("1.2.0", System.Security.Cryptography.SHA256.HashData("firmware 1.2.0"u8)), Now);
+        Assert.Equal(RefusalReason.NoPendingFirmware, gas.Refusal(new DeviceOperation.ActivateFirmware(other), Now));
         Assert.Equal(new DeviceOutcome.FirmwareVersion("1.0.0", "1.2.0"), Firmware(gas));
     }
 

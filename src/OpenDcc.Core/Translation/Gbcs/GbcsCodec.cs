@@ -135,7 +135,7 @@ public static partial class GbcsCodec
                 fields.Bytes(update.ImageHash.Span);
                 break;
             case DeviceOperation.ActivateFirmware activate:
-                fields.String(activate.Version);
+                fields.String(activate.ImageHash);
                 break;
             case DeviceOperation.SetSupply set:
                 fields.Enum(set.Target);
