@@ -276,6 +276,14 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.Equal(new DeliveryRound(0, 5, 0, 0), await RunAtAsync(dispatcher, 10));
         Assert.Equal(5, dead.Received.Count);
         Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(toAlive))!.State);
+
+        // Once it answers again, even with an error, nothing waits: at the next retry all five go out.
+        dead.Delay = TimeSpan.Zero;
+        dead.Answer(Enumerable.Repeat(500, 10).ToArray());
+        Assert.Equal(new DeliveryRound(0, 5, 0, 0), await RunAtAsync(dispatcher, 60));
+        var sent = dead.Received.Count;
+        Assert.Equal(new DeliveryRound(0, 5, 0, 0), await RunAtAsync(dispatcher, 150));
+        Assert.Equal(sent + 5, dead.Received.Count);
     }
 
     [Fact]

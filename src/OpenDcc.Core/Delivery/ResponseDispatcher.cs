@@ -223,6 +223,11 @@ public sealed partial class ResponseDispatcher : IDisposable
         {
             unreachable[message.User] = (at + options.UnreachableHoldOff, $"{message.User}'s endpoint did not answer at {at} ({attempt.Error})");
         }
+        else if (heldOff is null)
+        {
+            // It answered, whatever it said: its messages need not wait.
+            unreachable.TryRemove(message.User, out _);
+        }
         if (messageLog is not null)
         {
             // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
@@ -231,7 +236,6 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         if (attempt.Succeeded)
         {
-            unreachable.TryRemove(message.User, out _);
             await store.MarkDeliveredAsync(message.Id, at, cancellationToken);
             return DeliveryState.Delivered;
         }
