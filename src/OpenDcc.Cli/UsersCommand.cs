@@ -24,9 +24,7 @@ internal static class UsersCommand
         {
             var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
             var roleSet = ParseField("--role", () => parsed.GetRequiredValue(roles).Aggregate(DccUserRole.None, (acc, r) => acc | DccUserRoles.Parse(r)));
-            var responseUrl = parsed.GetValue(url) is { } u
-                ? ParseField("--response-url", () => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"'{u}' is not an absolute URL"))
-                : null;
+            var responseUrl = ParseResponseUrl("--response-url", parsed.GetValue(url));
             var areas = ParseDistributors(parsed.GetValue(distributors));
             var user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
             await using var store = await context.OpenStoreAsync(parsed, ct);
@@ -45,6 +43,25 @@ internal static class UsersCommand
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Parties.SetDistributorsAsync(eui, areas, ct);
             await context.Output.WriteLineAsync(areas.IsEmpty ? $"DCC user {eui} acts for no distributor" : $"DCC user {eui} acts for distributors {areas}");
+            return 0;
+        });
+
+        var urlId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; they are logged as undeliverable)" };
+        var setUrl = new Command("response-url", "Set or remove a user's response URL; the user's messages not yet delivered go there from their next attempt") { urlId, newUrl };
+        setUrl.SetAction(async (parsed, ct) =>
+        {
+            var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(urlId)));
+            var responseUrl = ParseResponseUrl("--url", parsed.GetValue(newUrl));
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await store.Parties.SetResponseUrlAsync(eui, responseUrl, ct);
+            if (responseUrl is null)
+            {
+                await context.Output.WriteLineAsync($"DCC user {eui} has no response URL: its asynchronous responses and alerts are logged as undeliverable");
+                return 0;
+            }
+            var redirected = await store.Delivery.RedirectUndeliveredAsync(eui, responseUrl, ct);
+            await context.Output.WriteLineAsync($"DCC user {eui}'s responses and alerts go to {responseUrl}, and so do its {redirected} messages not yet delivered");
             return 0;
         });
 
@@ -118,12 +135,16 @@ internal static class UsersCommand
         users.Subcommands.Add(add);
         users.Subcommands.Add(list);
         users.Subcommands.Add(setAreas);
+        users.Subcommands.Add(setUrl);
         users.Subcommands.Add(apiKey);
         return users;
     }
 
     private static DistributorSet ParseDistributors(string[]? ids) =>
         ParseField("--distributor", () => DistributorSet.Parse(string.Join(' ', ids ?? [])));
+
+    private static Uri? ParseResponseUrl(string option, string? text) =>
+        text is null ? null : ParseField(option, () => Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"'{text}' is not an absolute URL"));
 
     /// <summary>Turns a parse failure into a message that names the option at fault.</summary>
     public static T ParseField<T>(string option, Func<T> parse)

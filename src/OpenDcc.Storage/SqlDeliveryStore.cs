@@ -141,6 +141,18 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<int> RedirectUndeliveredAsync(Eui64 user, Uri destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE outbound_message SET destination = @destination WHERE user_id = @user AND state IN (@pending, @failed)")
+            .With("@destination", destination.ToString())
+            .With("@user", user.ToString())
+            .With("@pending", Pending)
+            .With("@failed", Failed);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) =>
         PurgeAsync(Failed, "enqueued_at", queuedBefore, cancellationToken);
 

@@ -79,6 +79,19 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         }
     }
 
+    public async Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default)
+    {
+        DccUser.CheckResponseUrl(responseUrl);
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE dcc_user SET response_url = @url WHERE id = @id")
+            .With("@url", (object?)responseUrl?.ToString() ?? DBNull.Value)
+            .With("@id", id.ToString());
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            throw new UnknownDccUserException(id);
+        }
+    }
+
     public async Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(certificate);

@@ -60,6 +60,41 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains("0 failed messages", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Users_response_url_sets_the_url_moves_the_users_undelivered_messages_and_without_url_removes_it()
+    {
+        var (code, _, _) = await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", Endpoint.ToString());
+        Assert.Equal(0, code);
+        long failed;
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            failed = await FailAsync(store, Supplier, "request 1", cli.Clock.GetCurrentInstant());
+        }
+
+        (code, var output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "https://supplier.example/duis");
+        Assert.Equal(0, code);
+        Assert.Contains("go to https://supplier.example/duis, and so do its 1 messages not yet delivered", output, StringComparison.Ordinal);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        {
+            Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+            Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Delivery.FindAsync(failed))!.Destination);
+        }
+
+        (code, output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString());
+        Assert.Equal(0, code);
+        Assert.Contains("has no response URL", output, StringComparison.Ordinal);
+
+        (code, _, var error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "duis");
+        Assert.Equal(1, code);
+        Assert.Contains("--url: 'duis' is not an absolute URL", error, StringComparison.Ordinal);
+        (code, _, error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "ftp://supplier.example/duis");
+        Assert.Equal(1, code);
+        Assert.Contains("must be an absolute http or https URL", error, StringComparison.Ordinal);
+        (code, _, error) = await cli.RunWithDataAsync("users", "response-url", "--id", NetworkOperator.ToString(), "--url", "https://dno.example/duis");
+        Assert.Equal(1, code);
+        Assert.Contains(NetworkOperator.ToString(), error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "delivery", "redeliver" }, "give --user EUI64 for one user's failed messages, or --all")]
     [InlineData(new[] { "delivery", "redeliver", "--all", "--user", "90-B3-D5-1F-30-01-00-00" }, "--user and --all: give one of them")]

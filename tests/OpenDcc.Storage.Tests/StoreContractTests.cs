@@ -76,6 +76,36 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_users_response_url_is_set_and_removed_and_its_undelivered_messages_follow_it()
+    {
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, SupplierEndpoint));
+        var t0 = clock.GetCurrentInstant();
+        var pending = await Enqueue("pending", t0);
+        var failed = await Enqueue("failed", t0);
+        var delivered = await Enqueue("delivered", t0);
+        var otherUsers = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        await store.Delivery.RecordFailureAsync(failed, "down", t0, null);
+        await store.Delivery.MarkDeliveredAsync(delivered, t0);
+
+        var moved = new Uri("https://supplier.example/duis/v2");
+        await store.Parties.SetResponseUrlAsync(Supplier, moved);
+        Assert.Equal(2, await store.Delivery.RedirectUndeliveredAsync(Supplier, moved));
+
+        Assert.Equal(moved, (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+        Assert.Equal(moved, (await store.Delivery.FindAsync(pending))!.Destination);
+        Assert.Equal(moved, (await store.Delivery.FindAsync(failed))!.Destination);
+        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(delivered))!.Destination);
+        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(otherUsers))!.Destination);
+
+        await store.Parties.SetResponseUrlAsync(Supplier, null);
+        Assert.Null((await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+        await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetResponseUrlAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), moved));
+        // A URL a user may not have is refused before anything is stored: the user would no longer read back.
+        await Assert.ThrowsAsync<ArgumentException>(() => store.Parties.SetResponseUrlAsync(Supplier, new Uri("ftp://supplier.example/duis")));
+        Assert.NotNull(await store.Parties.FindUserAsync(Supplier));
+    }
+
+    [Fact]
     public async Task An_api_key_is_found_by_its_tokens_hash_only_and_stays_listed_once_revoked()
     {
         await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));

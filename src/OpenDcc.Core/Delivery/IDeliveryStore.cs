@@ -45,6 +45,13 @@ public interface IDeliveryStore
     Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// A user's response URL changed: their messages not yet delivered (pending or in the failed queue) go to
+    /// <paramref name="destination"/> from their next attempt.
+    /// </summary>
+    /// <returns>How many were redirected.</returns>
+    Task<int> RedirectUndeliveredAsync(Eui64 user, Uri destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes failed messages queued before <paramref name="queuedBefore"/> (see <see cref="RetryPolicy.FailedExpiryCutoff"/>),
     /// however recently they were sent again.
     /// </summary>

@@ -42,6 +42,19 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
         }
     }
 
+    public async Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default)
+    {
+        users.Forget(id);
+        try
+        {
+            await inner.SetResponseUrlAsync(id, responseUrl, cancellationToken);
+        }
+        finally
+        {
+            users.Forget(id);
+        }
+    }
+
     public async Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
     {
         users.Forget(id);

@@ -27,16 +27,19 @@ public sealed record DccUser
         {
             throw new ArgumentException("a DCC user needs at least one role", nameof(roles));
         }
-        if (responseUrl is not null && (!responseUrl.IsAbsoluteUri || (responseUrl.Scheme != Uri.UriSchemeHttp && responseUrl.Scheme != Uri.UriSchemeHttps)))
-        {
-            throw new ArgumentException($"response URL '{responseUrl}' must be an absolute http or https URL", nameof(responseUrl));
-        }
         Id = id;
         Name = name.Trim();
         Roles = roles;
         Status = status;
-        ResponseUrl = responseUrl;
+        ResponseUrl = CheckResponseUrl(responseUrl);
     }
+
+    /// <summary>A response URL as a user may have it: absolute, http or https (or none).</summary>
+    /// <exception cref="ArgumentException">any other.</exception>
+    public static Uri? CheckResponseUrl(Uri? responseUrl) =>
+        responseUrl is null || (responseUrl.IsAbsoluteUri && (responseUrl.Scheme == Uri.UriSchemeHttp || responseUrl.Scheme == Uri.UriSchemeHttps))
+            ? responseUrl
+            : throw new ArgumentException($"response URL '{responseUrl}' must be an absolute http or https URL", nameof(responseUrl));
 
     public Eui64 Id { get; }
 

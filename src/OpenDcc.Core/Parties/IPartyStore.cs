@@ -20,6 +20,10 @@ public interface IPartyStore
     /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
     Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets where OpenDcc POSTs the user's asynchronous responses and alerts; null: nowhere (they are logged as undeliverable).</summary>
+    /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
+    Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default);
+
     /// <summary>Binds a certificate to its user (by the EUI-64 in the certificate).</summary>
     /// <returns><c>false</c> when the same certificate was already bound.</returns>
     /// <exception cref="UnknownDccUserException">no user has the certificate's EUI-64.</exception>

@@ -109,6 +109,13 @@ public class CachingPartyStoreTests
             return Task.CompletedTask;
         }
 
+        public Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default)
+        {
+            var user = users[id];
+            users[id] = new DccUser(user.Id, user.Name, user.Roles, user.Status, responseUrl) { Distributors = user.Distributors };
+            return Task.CompletedTask;
+        }
+
         public Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<DccUser>>([.. users.Values]);
 
         public Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default) => throw new NotSupportedException();
