@@ -98,6 +98,9 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var outcome = (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record.Outcome;
         Assert.Contains("names 50,001 devices; at most 50,000", outcome, StringComparison.Ordinal);
 
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", UpdateFirmwareBody("AAAA", " ")))).Code);
+        Assert.Contains("names no device", (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record.Outcome, StringComparison.Ordinal);
+
         var tooLong = UpdateFirmwareBody("AAAA", $"{Meter}").Replace("2.0.0", "2.0.0-beta", StringComparison.Ordinal);
         Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", tooLong))).Code);
     }

@@ -234,6 +234,10 @@ public sealed class DuisGateway(
         {
             return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 must hold one DeviceIDList (the devices' IDs separated by commas)");
         }
+        if (string.IsNullOrWhiteSpace(list.Value))
+        {
+            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList");
+        }
         var listed = list.Value.Split(',', StringSplitOptions.TrimEntries);
         if (listed.Length > MaxFirmwareDevices)
         {
@@ -247,10 +251,6 @@ public sealed class DuisGateway(
                 return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 DeviceIDList: '{Excerpt.Of(text)}' is not an EUI-64");
             }
             ids.Add(id);
-        }
-        if (ids.Count == 0)
-        {
-            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} 11.1 names no device in DeviceIDList");
         }
         var found = await inventory.FindDevicesAsync(ids, cancellationToken);
         var known = found.Select(d => d.Id).ToHashSet();
