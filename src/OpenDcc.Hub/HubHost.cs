@@ -163,10 +163,15 @@ public static class HubHost
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        // Errors with no body of their own (an unknown path, a wrong method, a body too large, a fault in the hub) are
+        // RFC 9457 problem documents too, as the endpoints' own refusals are.
+        services.AddProblemDetails();
         configureServices?.Invoke(services);
 
         var app = builder.Build();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapDuisEndpoints();
         app.MapSmartGridEndpoints();

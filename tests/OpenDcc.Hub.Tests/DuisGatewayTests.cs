@@ -349,10 +349,23 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_wrong_method_or_an_unknown_path_gets_a_problem_document()
+    {
+        using var get = await hub.Http.GetAsync(new Uri(SendCommand, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal("application/problem+json", get.Content.Headers.ContentType?.MediaType);
+
+        var (status, contentType, body) = await hub.PostAsync("/api/v1/serviceX", "<sr:Request/>"u8.ToArray());
+        Assert.Equal((HttpStatusCode.NotFound, "application/problem+json"), (status, contentType));
+        Assert.Contains("\"status\":404", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_body_over_4_MiB_is_refused_with_413_whether_or_not_it_declares_its_length()
     {
         var oversized = new byte[(4 * 1024 * 1024) + 1];
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await hub.PostAsync(SendCommand, oversized)).Status);
+        var (status, contentType, _) = await hub.PostAsync(SendCommand, oversized);
+        Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "application/problem+json"), (status, contentType));
 
         // Chunked: no Content-Length to check before reading.
         using var chunked = new StreamContent(new MemoryStream(oversized));
