@@ -84,7 +84,7 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         DccUser.CheckResponseUrl(responseUrl);
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command("UPDATE dcc_user SET response_url = @url WHERE id = @id")
-            .With("@url", (object?)responseUrl?.ToString() ?? DBNull.Value)
+            .With("@url", responseUrl?.ToString())
             .With("@id", id.ToString());
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
