@@ -55,36 +55,22 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         return users;
     }
 
-    public async Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("UPDATE dcc_user SET status = @status WHERE id = @id")
-            .With("@status", status.ToString())
-            .With("@id", id.ToString());
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
-        {
-            throw new UnknownDccUserException(id);
-        }
-    }
+    public Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default) =>
+        SetUserColumnAsync(id, "status", status.ToString(), cancellationToken);
 
-    public async Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("UPDATE dcc_user SET distributors = @distributors WHERE id = @id")
-            .With("@distributors", distributors.ToCodes())
-            .With("@id", id.ToString());
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
-        {
-            throw new UnknownDccUserException(id);
-        }
-    }
+    public Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default) =>
+        SetUserColumnAsync(id, "distributors", distributors.ToCodes(), cancellationToken);
 
-    public async Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default)
+    public Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default) =>
+        SetUserColumnAsync(id, "response_url", DccUser.CheckResponseUrl(responseUrl)?.ToString(), cancellationToken);
+
+    /// <summary>Sets one column of one user's row (<paramref name="column"/> is this class's own constant, never input).</summary>
+    /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
+    private async Task SetUserColumnAsync(Eui64 id, string column, object? value, CancellationToken cancellationToken)
     {
-        DccUser.CheckResponseUrl(responseUrl);
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("UPDATE dcc_user SET response_url = @url WHERE id = @id")
-            .With("@url", responseUrl?.ToString())
+        await using var command = connection.Command($"UPDATE dcc_user SET {column} = @value WHERE id = @id")
+            .With("@value", value)
             .With("@id", id.ToString());
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {

@@ -28,42 +28,26 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
         await inner.AddUserAsync(user, cancellationToken);
     }
 
-    public async Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default)
-    {
-        users.Forget(id);
-        try
-        {
-            await inner.SetUserStatusAsync(id, status, cancellationToken);
-        }
-        finally
-        {
-            // A lookup racing with the change may have cached the old status again.
-            users.Forget(id);
-        }
-    }
+    public Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default) =>
+        ChangeAsync(id, () => inner.SetUserStatusAsync(id, status, cancellationToken));
 
-    public async Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default)
-    {
-        users.Forget(id);
-        try
-        {
-            await inner.SetResponseUrlAsync(id, responseUrl, cancellationToken);
-        }
-        finally
-        {
-            users.Forget(id);
-        }
-    }
+    public Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default) =>
+        ChangeAsync(id, () => inner.SetResponseUrlAsync(id, responseUrl, cancellationToken));
 
-    public async Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default)
+    public Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default) =>
+        ChangeAsync(id, () => inner.SetDistributorsAsync(id, distributors, cancellationToken));
+
+    /// <summary>Changes a user in the inner store, forgetting what this cache holds of them before and after.</summary>
+    private async Task ChangeAsync(Eui64 id, Func<Task> change)
     {
         users.Forget(id);
         try
         {
-            await inner.SetDistributorsAsync(id, distributors, cancellationToken);
+            await change();
         }
         finally
         {
+            // A lookup racing with the change may have cached the old user again.
             users.Forget(id);
         }
     }

@@ -159,21 +159,19 @@ public static class DuisOperations
 
     /// <summary>11.1's FirmwareVersion: 1 to 8 characters (DUIS XSD).</summary>
     private static string FirmwareVersion(XElement body) =>
-        Required(body, "FirmwareVersion") is { Length: <= 8 } version
-            ? version
-            : throw new FormatException($"FirmwareVersion '{Excerpt.Of(Required(body, "FirmwareVersion"))}' is longer than 8 characters");
+        Constrained(body, "FirmwareVersion", text => text.Length <= 8, "is longer than 8 characters");
 
     /// <summary>2.2's UTRN: 20 digits (DUIS XSD). Whether they make a valid UTRN for the meter is the meter's to say.</summary>
     private static string Utrn(XElement body) =>
-        Required(body, "UTRN") is { Length: 20 } utrn && utrn.All(char.IsAsciiDigit)
-            ? utrn
-            : throw new FormatException($"UTRN '{Excerpt.Of(Required(body, "UTRN"))}' is not 20 digits");
+        Constrained(body, "UTRN", text => text.Length == 20 && text.All(char.IsAsciiDigit), "is not 20 digits");
 
     /// <summary>11.3's FirmwareHash: 32 bytes of hexBinary (DUIS XSD), 64 hex digits.</summary>
     private static string FirmwareHash(XElement body) =>
-        Required(body, "FirmwareHash") is { Length: 64 } hash && hash.All(char.IsAsciiHexDigit)
-            ? hash
-            : throw new FormatException($"FirmwareHash '{Excerpt.Of(Required(body, "FirmwareHash"))}' is not 32 bytes of hex (64 hex digits)");
+        Constrained(body, "FirmwareHash", text => text.Length == 64 && text.All(char.IsAsciiHexDigit), "is not 32 bytes of hex (64 hex digits)");
+
+    /// <summary>A required field whose text the DUIS XSD restricts; otherwise a <see cref="FormatException"/> quoting it and saying <paramref name="fault"/>.</summary>
+    private static string Constrained(XElement parent, string name, Func<string, bool> allowed, string fault) =>
+        Required(parent, name) is var text && allowed(text) ? text : throw new FormatException($"{name} '{Excerpt.Of(text)}' {fault}");
 
     private static Identifiers.Eui64 Device(XElement parent, string name) =>
         Identifiers.Eui64.TryParse(Required(parent, name), out var id, out var error) ? id : throw new FormatException($"{name}: {error}");
