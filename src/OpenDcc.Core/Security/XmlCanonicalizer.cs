@@ -30,11 +30,11 @@ internal static class XmlCanonicalizer
             switch (node)
             {
                 case XmlElement root when exclusive:
-                    WriteExclusive(root, null, output);
+                    WriteExclusive(root, new NamespaceScope(), output);
                     afterRoot = true;
                     break;
                 case XmlElement root:
-                    WriteInclusive(root, null, output);
+                    WriteInclusive(root, new NamespaceScope(), output);
                     afterRoot = true;
                     break;
                 case XmlProcessingInstruction instruction:
@@ -61,15 +61,15 @@ internal static class XmlCanonicalizer
     public static string Exclusive(XmlElement apex)
     {
         var output = new StringBuilder(1024);
-        WriteExclusive(apex, null, output);
+        WriteExclusive(apex, new NamespaceScope(), output);
         return output.ToString();
     }
 
     /// <param name="scope">The namespaces in scope at the parent: the ones it rendered or inherited.</param>
-    private static void WriteInclusive(XmlElement element, Binding? scope, StringBuilder output)
+    private static void WriteInclusive(XmlElement element, NamespaceScope scope, StringBuilder output)
     {
-        var parentScope = scope;
-        var rendered = new List<Binding>();
+        // This element's bindings, the last for a prefix winning; scope still holds the parent's until they are applied.
+        var bound = new ElementBindings();
         foreach (XmlAttribute attribute in element.Attributes)
         {
             if (attribute.NamespaceURI == XmlnsNamespace)
@@ -77,44 +77,53 @@ internal static class XmlCanonicalizer
                 var prefix = attribute.Prefix.Length == 0 ? "" : attribute.LocalName;
                 if (prefix != "xml")
                 {
-                    Bind(prefix, attribute.Value);
+                    bound.Set(prefix, attribute.Value);
                 }
             }
         }
         // A document built in code may use a prefix without declaring it; bind it where a serializer would declare it.
-        Bind(element.Prefix, element.NamespaceURI, onlyIfUnbound: true);
+        BindIfUnbound(element.Prefix, element.NamespaceURI);
         foreach (XmlAttribute attribute in element.Attributes)
         {
             if (attribute.Prefix.Length != 0 && attribute.NamespaceURI != XmlnsNamespace && attribute.Prefix != "xml")
             {
-                Bind(attribute.Prefix, attribute.NamespaceURI, onlyIfUnbound: true);
+                BindIfUnbound(attribute.Prefix, attribute.NamespaceURI);
             }
         }
 
+        // C14N §2.3: a namespace node is rendered unless the parent already had the same one in scope.
+        var rendered = new List<Binding>();
+        foreach (var binding in bound.Latest)
+        {
+            if (scope.Lookup(binding.Prefix) != binding.Uri)
+            {
+                rendered.Add(binding);
+            }
+        }
+        var mark = scope.Mark;
+        foreach (var binding in bound.Latest)
+        {
+            scope.Bind(binding.Prefix, binding.Uri);
+        }
         WriteElement(element, rendered, output);
         WriteChildren(element, scope, output, inclusive: true);
         output.Append("</").Append(element.Name).Append('>');
+        scope.Restore(mark);
 
-        void Bind(string prefix, string uri, bool onlyIfUnbound = false)
+        void BindIfUnbound(string prefix, string uri)
         {
-            if (onlyIfUnbound && Lookup(scope, prefix) == uri)
+            if ((bound.Find(prefix) ?? scope.Lookup(prefix)) != uri)
             {
-                return;
-            }
-            scope = new Binding(prefix, uri, scope);
-            rendered.RemoveAll(b => b.Prefix == prefix);
-            // C14N §2.3: a namespace node is rendered unless the parent already had the same one in scope.
-            if (Lookup(parentScope, prefix) != uri)
-            {
-                rendered.Add(scope);
+                bound.Set(prefix, uri);
             }
         }
     }
 
-    /// <param name="rendered">The namespaces output ancestors rendered, nearest first.</param>
-    private static void WriteExclusive(XmlElement element, Binding? rendered, StringBuilder output)
+    /// <param name="rendered">The namespaces output ancestors rendered.</param>
+    private static void WriteExclusive(XmlElement element, NamespaceScope rendered, StringBuilder output)
     {
         var own = new List<Binding>();
+        var mark = rendered.Mark;
         // Exc-C14N §3: only visibly utilized namespaces, i.e. the element's own prefix and its attributes' prefixes.
         Utilize(element.Prefix, element.NamespaceURI);
         foreach (XmlAttribute attribute in element.Attributes)
@@ -128,18 +137,19 @@ internal static class XmlCanonicalizer
         WriteElement(element, own, output);
         WriteChildren(element, rendered, output, inclusive: false);
         output.Append("</").Append(element.Name).Append('>');
+        rendered.Restore(mark);
 
         void Utilize(string prefix, string uri)
         {
-            if (Lookup(rendered, prefix) != uri)
+            if (rendered.Lookup(prefix) != uri)
             {
-                rendered = new Binding(prefix, uri, rendered);
-                own.Add(rendered);
+                rendered.Bind(prefix, uri);
+                own.Add(new Binding(prefix, uri));
             }
         }
     }
 
-    private static void WriteChildren(XmlElement element, Binding? scope, StringBuilder output, bool inclusive)
+    private static void WriteChildren(XmlElement element, NamespaceScope scope, StringBuilder output, bool inclusive)
     {
         for (var child = element.FirstChild; child is not null; child = child.NextSibling)
         {
@@ -248,19 +258,74 @@ internal static class XmlCanonicalizer
         output.Append(value, start, value.Length - start);
     }
 
-    /// <summary>The URI bound to a prefix; the default namespace is "" when not bound, other prefixes null.</summary>
-    private static string? Lookup(Binding? scope, string prefix)
+    private readonly record struct Binding(string Prefix, string Uri);
+
+    /// <summary>
+    /// The namespace bindings in scope as the walk descends: one table changed on the way into an element and put back on
+    /// the way out, so that looking a prefix up costs the same however many namespaces are declared, on one element or
+    /// on its ancestors (a chain of bindings looked up from the nearest made a message declaring thousands of namespaces
+    /// cost minutes).
+    /// </summary>
+    private sealed class NamespaceScope
     {
-        for (var binding = scope; binding is not null; binding = binding.Next)
+        private readonly Dictionary<string, string> current = new(StringComparer.Ordinal);
+
+        // What each binding replaced (null: the prefix was unbound), undone last first.
+        private readonly List<(string Prefix, string? Previous)> undo = [];
+
+        /// <summary>Where <see cref="Restore"/> goes back to.</summary>
+        public int Mark => undo.Count;
+
+        /// <summary>The URI bound to a prefix; the default namespace is "" when not bound, other prefixes null.</summary>
+        public string? Lookup(string prefix) => current.TryGetValue(prefix, out var uri) ? uri : prefix.Length == 0 ? "" : null;
+
+        public void Bind(string prefix, string uri)
         {
-            if (binding.Prefix == prefix)
-            {
-                return binding.Uri;
-            }
+            undo.Add((prefix, current.TryGetValue(prefix, out var previous) ? previous : null));
+            current[prefix] = uri;
         }
-        return prefix.Length == 0 ? "" : null;
+
+        public void Restore(int mark)
+        {
+            for (var i = undo.Count - 1; i >= mark; i--)
+            {
+                var (prefix, previous) = undo[i];
+                if (previous is null)
+                {
+                    current.Remove(prefix);
+                }
+                else
+                {
+                    current[prefix] = previous;
+                }
+            }
+            undo.RemoveRange(mark, undo.Count - mark);
+        }
     }
 
-    /// <summary>A prefix-to-namespace binding in a chain, nearest first.</summary>
-    private sealed record Binding(string Prefix, string Uri, Binding? Next);
+    /// <summary>The namespaces one element binds, in the order first bound, each prefix holding the last URI bound to it.</summary>
+    private struct ElementBindings
+    {
+        private List<Binding>? latest;
+        private Dictionary<string, int>? index;
+
+        public readonly IReadOnlyList<Binding> Latest => (IReadOnlyList<Binding>?)latest ?? [];
+
+        public readonly string? Find(string prefix) => index is not null && index.TryGetValue(prefix, out var at) ? latest![at].Uri : null;
+
+        public void Set(string prefix, string uri)
+        {
+            latest ??= [];
+            index ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            if (index.TryGetValue(prefix, out var at))
+            {
+                latest[at] = new Binding(prefix, uri);
+            }
+            else
+            {
+                index[prefix] = latest.Count;
+                latest.Add(new Binding(prefix, uri));
+            }
+        }
+    }
 }
