@@ -306,26 +306,54 @@ internal static class XmlCanonicalizer
     /// <summary>The namespaces one element binds, in the order first bound, each prefix holding the last URI bound to it.</summary>
     private struct ElementBindings
     {
+        // A DUIS element binds none or one: the list alone is searched until there are more than a few.
+        private const int Indexed = 8;
+
         private List<Binding>? latest;
         private Dictionary<string, int>? index;
 
         public readonly IReadOnlyList<Binding> Latest => (IReadOnlyList<Binding>?)latest ?? [];
 
-        public readonly string? Find(string prefix) => index is not null && index.TryGetValue(prefix, out var at) ? latest![at].Uri : null;
+        public readonly string? Find(string prefix) => IndexOf(prefix) is var at and >= 0 ? latest![at].Uri : null;
 
         public void Set(string prefix, string uri)
         {
             latest ??= [];
-            index ??= new Dictionary<string, int>(StringComparer.Ordinal);
-            if (index.TryGetValue(prefix, out var at))
+            var at = IndexOf(prefix);
+            if (at >= 0)
             {
                 latest[at] = new Binding(prefix, uri);
+                return;
             }
-            else
+            latest.Add(new Binding(prefix, uri));
+            if (index is not null)
             {
-                index[prefix] = latest.Count;
-                latest.Add(new Binding(prefix, uri));
+                index[prefix] = latest.Count - 1;
             }
+            else if (latest.Count > Indexed)
+            {
+                index = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < latest.Count; i++)
+                {
+                    index[latest[i].Prefix] = i;
+                }
+            }
+        }
+
+        private readonly int IndexOf(string prefix)
+        {
+            if (index is not null)
+            {
+                return index.TryGetValue(prefix, out var at) ? at : -1;
+            }
+            for (var i = 0; latest is not null && i < latest.Count; i++)
+            {
+                if (latest[i].Prefix == prefix)
+                {
+                    return i;
+                }
+            }
+            return -1;
         }
     }
 }
