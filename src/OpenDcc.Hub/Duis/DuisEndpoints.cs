@@ -11,7 +11,11 @@ namespace OpenDcc.Hub.Duis;
 /// <summary>The DCC Boxed web services: Send Command, Transform and Non-Device, DUIS XML in and out.</summary>
 internal static class DuisEndpoints
 {
-    /// <summary>Larger than any DUIS request (firmware images go by reference, not inline).</summary>
+    /// <summary>
+    /// Larger than any DUIS request but a firmware update with an image over about 3 MB (11.1 and 11.4 carry the image
+    /// inline; the V5.1 schema allows 10,240,000 bytes): the bound on what a body costs to parse before its signature is
+    /// checked (README, "Request size").
+    /// </summary>
     private const int MaxRequestBytes = 4 * 1024 * 1024;
 
     public static void MapDuisEndpoints(this IEndpointRouteBuilder routes)
