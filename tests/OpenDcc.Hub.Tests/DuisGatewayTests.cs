@@ -65,6 +65,31 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_firmware_with_the_largest_image_the_duis_schema_allows_inline_is_taken_and_distributed()
+    {
+        // 10,240,000 bytes (13.7 MB of base64): the request is over three times the 4 MiB OpenDcc used to refuse.
+        var image = new byte[10_240_000];
+        new Random(7).NextBytes(image);
+        var counter = hub.NextCounter();
+        var (code, _) = await hub.SendAsync(NonDevice, Request(Supplier, Dsp, counter, 8, "11.1", UpdateFirmwareBody(Convert.ToBase64String(image), $"{Meter}")));
+        Assert.Equal("I99", code);
+
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(30))));
+        var version = Assert.IsType<DeviceOutcome.FirmwareVersion>(hub.World.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ReadFirmwareVersion(), SystemClock.Instance.GetCurrentInstant()));
+        Assert.Equal("2.0.0", version.Pending);
+    }
+
+    [Fact]
+    public async Task A_body_heavy_with_attributes_is_refused_before_it_is_parsed()
+    {
+        // .NET's XML reader spends seconds on megabytes of attributes: a DUIS request never has thousands.
+        var attributes = string.Concat(Enumerable.Repeat("<sr:X a=\"1\" b=\"2\"/>", 1_001));
+        var (status, contentType, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1", attributes)));
+        Assert.Equal((HttpStatusCode.BadRequest, "application/problem+json"), (status, contentType));
+        Assert.Contains("at most 2,000 attributes", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Update_firmware_that_cannot_reach_one_listed_meter_sends_the_supplier_a_dsp_signed_firmware_distribution_failure_naming_the_request_and_that_meter()
     {
         var counter = hub.NextCounter();
@@ -361,9 +386,9 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_body_over_4_MiB_is_refused_with_413_whether_or_not_it_declares_its_length()
+    public async Task A_body_over_16_MiB_is_refused_with_413_whether_or_not_it_declares_its_length()
     {
-        var oversized = new byte[(4 * 1024 * 1024) + 1];
+        var oversized = new byte[(16 * 1024 * 1024) + 1];
         var (status, contentType, _) = await hub.PostAsync(SendCommand, oversized);
         Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "application/problem+json"), (status, contentType));
 

@@ -88,6 +88,10 @@ public sealed class DuisGateway(
     public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         var received = clock.GetCurrentInstant();
+        if (DuisRequestShape.Refusal(message.Span) is { } shape)
+        {
+            return await ProblemAsync(received, message, null, "NotADuisRequest", shape, cancellationToken);
+        }
         XmlDocument document;
         try
         {

@@ -49,7 +49,7 @@ public static class DuisSignature
         XmlResolver = null,
         IgnoreWhitespace = false,
         IgnoreComments = false,
-        MaxCharactersInDocument = 10_000_000,
+        MaxCharactersInDocument = 16 * 1024 * 1024,
     };
 
     private static readonly XmlWriterSettings WriterSettings = new()
@@ -412,7 +412,7 @@ public static class DuisSignature
 
     /// <summary>
     /// Parses a DUIS message into a DOM that keeps whitespace exactly, as signature checking needs; DTDs and external
-    /// resources are refused, documents over 10 million characters, and elements nested deeper than 64.
+    /// resources are refused, documents over 16 Mi characters, and elements nested deeper than 64.
     /// </summary>
     /// <remarks>
     /// The depth is checked here, before anything reads the document: reading a deeply nested DOM element by element

@@ -12,11 +12,11 @@ namespace OpenDcc.Hub.Duis;
 internal static class DuisEndpoints
 {
     /// <summary>
-    /// Larger than any DUIS request but a firmware update with an image over about 3 MB (11.1 and 11.4 carry the image
-    /// inline; the V5.1 schema allows 10,240,000 bytes): the bound on what a body costs to parse before its signature is
-    /// checked (README, "Request size").
+    /// Larger than any DUIS request: 11.1 and 11.4 carry a firmware image of up to 10,240,000 bytes inline (about 13.7 MB
+    /// of base64) and a device ID list of up to 1,199,999 characters. What such a body costs to parse is bounded by
+    /// <see cref="DuisRequestShape"/>, checked before the parser.
     /// </summary>
-    private const int MaxRequestBytes = 4 * 1024 * 1024;
+    private const int MaxRequestBytes = 16 * 1024 * 1024;
 
     public static void MapDuisEndpoints(this IEndpointRouteBuilder routes)
     {

@@ -67,7 +67,7 @@ public class XmlCanonicalizerTests
     [Fact]
     public void Many_namespaces_declared_on_one_element_and_redeclared_below_it_canonicalize_as_the_reference_does()
     {
-        // A hostile request can declare as many namespaces as its 4 MiB allow; the scope is one table, not a chain
+        // A hostile request can declare as many namespaces as its body limit allows; the scope is one table, not a chain
         // looked up from the nearest binding (which took 75 s of CPU for 100,000 declarations on one element).
         // 200: the reference transforms refuse an element with several hundred.
         const int count = 200;

@@ -1,0 +1,61 @@
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using OpenDcc.Core.Duis;
+
+namespace OpenDcc.Core.Tests.Duis;
+
+public class DuisRequestShapeTests
+{
+    private const string Request =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><sr:Request xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\" schemaVersion=\"5.1\">"
+        + "<sr:Header><sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant>"
+        + "<sr:ServiceReference>4.1</sr:ServiceReference><sr:ServiceReferenceVariant>4.1.1</sr:ServiceReferenceVariant></sr:Header>"
+        + "<sr:Body><sr:ReadInstantaneousImportRegisters/></sr:Body></sr:Request>";
+
+    [Fact]
+    public void A_duis_request_with_megabytes_of_text_in_its_leaves_may_be_parsed()
+    {
+        var image = new string('A', 14_000_000);
+        Assert.Null(DuisRequestShape.Refusal(Utf8(Request.Replace("<sr:ReadInstantaneousImportRegisters/>", $"<sr:UpdateFirmware><sr:FirmwareImage>{image}</sr:FirmwareImage></sr:UpdateFirmware>", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void Too_many_attributes_or_nodes_or_too_long_a_tag_are_refused_naming_the_limit()
+    {
+        var attributes = string.Concat(Enumerable.Range(0, DuisRequestShape.MaxAttributes).Select(i => $"<e a{i}=\"1\"/>"));
+        Assert.Null(DuisRequestShape.Refusal(Utf8($"<r>{attributes}</r>")));
+        Assert.Contains("at most 2,000 attributes", DuisRequestShape.Refusal(Utf8($"<r x=\"1\">{attributes}</r>")), StringComparison.Ordinal);
+
+        var nodes = string.Concat(Enumerable.Repeat("<e/>", DuisRequestShape.MaxNodes - 4));
+        Assert.Null(DuisRequestShape.Refusal(Utf8($"<?pi?><r>{nodes}<!-- c --><![CDATA[x]]></r>")));
+        Assert.Contains("at most 20,000 elements, comments and processing instructions", DuisRequestShape.Refusal(Utf8($"<?pi?><r>{nodes}<!-- c --><![CDATA[x]]><e/></r>")), StringComparison.Ordinal);
+
+        var value = new string('v', DuisRequestShape.MaxTagBytes);
+        Assert.Contains("tags are at most 8,192 bytes", DuisRequestShape.Refusal(Utf8($"<r a=\"{value}\"/>")), StringComparison.Ordinal);
+        Assert.Contains("tags are at most 8,192 bytes", DuisRequestShape.Refusal(Utf8($"<r></r{new string(' ', DuisRequestShape.MaxTagBytes)}>")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Markup_inside_comments_cdata_instructions_and_quoted_values_is_not_counted()
+    {
+        var inert = string.Concat(Enumerable.Repeat("a=\"1\" <e/>", DuisRequestShape.MaxNodes));
+        Assert.Null(DuisRequestShape.Refusal(Utf8($"<r><!-- {inert} --><![CDATA[{inert}]]><?pi {inert}?></r>")));
+        // A '>' or '=' inside a quoted value neither ends the tag nor makes an attribute.
+        Assert.Null(DuisRequestShape.Refusal(Utf8($"<r a=\"{string.Concat(Enumerable.Repeat("=>'", 2_500))}\"/>")));
+        // A double quote inside a single-quoted value opens nothing: the attributes after it still count.
+        Assert.Contains("attributes", DuisRequestShape.Refusal(Utf8($"<r>{string.Concat(Enumerable.Repeat("<e a='\"' b='1'/>", 1_001))}</r>")), StringComparison.Ordinal);
+    }
+
+    [Property(MaxTest = 300)]
+    public Property Whatever_the_bytes_the_scan_ends_with_an_answer(byte[] bytes, NonNegativeInt cut)
+    {
+        // Unterminated tags, comments and sections, or a DTD, are left to the parser: the scan never throws.
+        var text = Request[..(cut.Get % Request.Length)] + Encoding.UTF8.GetString(bytes ?? []);
+        var refusal = DuisRequestShape.Refusal(Utf8(text));
+        return (refusal is null || refusal.StartsWith("a DUIS request", StringComparison.Ordinal)).ToProperty();
+    }
+
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+}
