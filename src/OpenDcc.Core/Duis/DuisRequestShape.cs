@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace OpenDcc.Core.Duis;
 
 /// <summary>
@@ -43,7 +45,7 @@ public static class DuisRequestShape
             var end = rest.Length > 1 && rest[1] == (byte)'/';
             if (!end && ++nodes > MaxNodes)
             {
-                return $"a DUIS request has at most {MaxNodes:N0} elements, comments and processing instructions; this one has more";
+                return string.Create(CultureInfo.InvariantCulture, $"a DUIS request has at most {MaxNodes:N0} elements, comments, CDATA sections and processing instructions; this one has more");
             }
             if ((Skipped(rest, "<!--"u8, "-->"u8) ?? Skipped(rest, "<![CDATA["u8, "]]>"u8) ?? Skipped(rest, "<?"u8, "?>"u8)) is { } skipped)
             {
@@ -66,7 +68,7 @@ public static class DuisRequestShape
                 var b = rest[length];
                 if (length >= MaxTagBytes)
                 {
-                    return $"a DUIS request's tags are at most {MaxTagBytes:N0} bytes long; one at byte {at:N0} is longer";
+                    return string.Create(CultureInfo.InvariantCulture, $"a DUIS request's tags are at most {MaxTagBytes:N0} bytes long; one at byte {at:N0} is longer");
                 }
                 if (quote != 0)
                 {
@@ -78,7 +80,7 @@ public static class DuisRequestShape
                 }
                 else if (b == (byte)'=' && ++attributes > MaxAttributes)
                 {
-                    return $"a DUIS request has at most {MaxAttributes:N0} attributes and namespace declarations; this one has more";
+                    return string.Create(CultureInfo.InvariantCulture, $"a DUIS request has at most {MaxAttributes:N0} attributes and namespace declarations; this one has more");
                 }
             }
             at += length;

@@ -412,7 +412,7 @@ public static class DuisSignature
 
     /// <summary>
     /// Parses a DUIS message into a DOM that keeps whitespace exactly, as signature checking needs; DTDs and external
-    /// resources are refused, documents over 16 Mi characters, and elements nested deeper than 64.
+    /// resources are refused, documents over 16,777,216 characters, and elements nested deeper than 64.
     /// </summary>
     /// <remarks>
     /// The depth is checked here, before anything reads the document: reading a deeply nested DOM element by element

@@ -30,7 +30,7 @@ public class DuisRequestShapeTests
 
         var nodes = string.Concat(Enumerable.Repeat("<e/>", DuisRequestShape.MaxNodes - 4));
         Assert.Null(DuisRequestShape.Refusal(Utf8($"<?pi?><r>{nodes}<!-- c --><![CDATA[x]]></r>")));
-        Assert.Contains("at most 20,000 elements, comments and processing instructions", DuisRequestShape.Refusal(Utf8($"<?pi?><r>{nodes}<!-- c --><![CDATA[x]]><e/></r>")), StringComparison.Ordinal);
+        Assert.Contains("at most 20,000 elements, comments, CDATA sections and processing instructions", DuisRequestShape.Refusal(Utf8($"<?pi?><r>{nodes}<!-- c --><![CDATA[x]]><e/></r>")), StringComparison.Ordinal);
 
         var value = new string('v', DuisRequestShape.MaxTagBytes);
         Assert.Contains("tags are at most 8,192 bytes", DuisRequestShape.Refusal(Utf8($"<r a=\"{value}\"/>")), StringComparison.Ordinal);
