@@ -10,7 +10,8 @@ namespace OpenDcc.Simulator.Devices;
 /// A site's comms hub function (CHF) and its device log — the whitelist of devices allowed on its HAN, each with the
 /// install code it joins with, as DUIS 8.11 Update HAN Device Log carries them. The site's own devices (ESME, GSME,
 /// GPF, PPMID) are in the log from installation, with install codes drawn from the seed; 8.11 adds and removes others.
-/// A meter joins (8.7.x) only a device in its hub's log (<see cref="RefusalReason.NotInDeviceLog"/> otherwise).
+/// A meter joins (8.7.x) only a device in its hub's log (<see cref="RefusalReason.NotInDeviceLog"/> otherwise), and one
+/// that 8.11 added only within the join time period it gave; once joined, the device is on the HAN and stays.
 /// </summary>
 /// <remarks>
 /// Nothing is kept per hub until its log changes: the changes live with the fleet (<see cref="FleetContext"/>), so a
@@ -49,18 +50,43 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
         }
     }
 
-    /// <summary>Whether a device is in the log, so may be on the HAN and be joined to its meters.</summary>
-    public bool Holds(Eui64 device)
+    /// <summary>
+    /// Whether a device in the log may be joined to the hub's meters at <paramref name="now"/>: one of the site's own, one
+    /// already joined, or one 8.11 added whose join time period has not ended.
+    /// </summary>
+    public bool Holds(Eui64 device, Instant now) => Admit(device, now, join: false) is null;
+
+    /// <summary>
+    /// A meter joins <paramref name="device"/> (8.7.x): null when the log lets it, and the device is then on the HAN, its
+    /// join time period no longer counting; otherwise why not.
+    /// </summary>
+    internal string? Join(Eui64 device, Instant now) => Admit(device, now, join: true);
+
+    private string? Admit(Eui64 device, Instant now, bool join)
     {
         if (fleet.DeviceLogs.GetValueOrDefault(site.Number) is not { } changes)
         {
-            return IsOwnDevice(device);
+            return IsOwnDevice(device) ? null : NotInLog(device);
         }
         lock (changes.Gate)
         {
-            return changes.Added.ContainsKey(device) || (!changes.Removed.Contains(device) && IsOwnDevice(device));
+            if (!changes.Added.TryGetValue(device, out var added))
+            {
+                return !changes.Removed.Contains(device) && IsOwnDevice(device) ? null : NotInLog(device);
+            }
+            if (added.JoinBy is { } joinBy && now > joinBy)
+            {
+                return $"device {device} did not join the HAN of comms hub {Id} within its join time period, which ended at {joinBy}";
+            }
+            if (join)
+            {
+                changes.Added[device] = added with { JoinBy = null };
+            }
+            return null;
         }
     }
+
+    private string NotInLog(Eui64 device) => $"device {device} is not in the device log of comms hub {Id}";
 
     public DeviceOutcome Execute(DeviceOperation operation, Instant now)
     {
@@ -83,7 +109,7 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
                     var device = ((DeviceOperation.RemoveFromDeviceLog)operation).Device;
                     var wasAdded = changes.Added.Remove(device);
                     var wasOwn = IsOwnDevice(device) && changes.Removed.Add(device);
-                    return wasAdded || wasOwn ? new DeviceOutcome.Done() : new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, $"device {device} is not in the device log of comms hub {Id}");
+                    return wasAdded || wasOwn ? new DeviceOutcome.Done() : new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, NotInLog(device));
             }
         }
     }
@@ -110,5 +136,5 @@ internal sealed class DeviceLogChanges
     public HashSet<Eui64> Removed { get; } = [];
 }
 
-/// <summary>One entry of a comms hub's device log: the device, its install code (hex) and, for one added by 8.11, until when it may join.</summary>
+/// <summary>One entry of a comms hub's device log: the device, its install code (hex) and, for one added by 8.11 that has not joined yet, until when it may join.</summary>
 public sealed record DeviceLogEntry(Eui64 Device, string InstallCode, Instant? JoinBy);

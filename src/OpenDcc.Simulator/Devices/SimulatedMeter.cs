@@ -92,7 +92,7 @@ public abstract class SimulatedMeter : ISimulatedDevice
                 DeviceOperation.ActivateEmergencyCredit => ActivateEmergencyCredit(now),
                 DeviceOperation.ReadMeterBalance => ReadMeterBalance(now),
                 DeviceOperation.ChangePaymentMode change => ChangePaymentMode(change.Mode, now),
-                DeviceOperation.JoinDevice join => Join(join.Other),
+                DeviceOperation.JoinDevice join => Join(join.Other, now),
                 DeviceOperation.UnjoinDevice unjoin => Unjoin(unjoin.Other),
                 DeviceOperation.CommissionDevice commission => Commission(commission, now),
                 _ => NotSupported(operation),
@@ -120,14 +120,14 @@ public abstract class SimulatedMeter : ISimulatedDevice
     public Instant? CommissionedAt => Site.Fleet.Commissioned.TryGetValue(Id, out var at) ? at : null;
 
     /// <summary>
-    /// Pairs with another device, which must be in the device log of the site's comms hub (so on its HAN); joining one
-    /// already joined is done again, as a meter would answer.
+    /// Pairs with another device, which the site's comms hub must let join its HAN (in its device log and, if 8.11 added
+    /// it, within its join time period); joining one already joined is done again, as a meter would answer.
     /// </summary>
-    private DeviceOutcome Join(OpenDcc.Core.Identifiers.Eui64 other)
+    private DeviceOutcome Join(OpenDcc.Core.Identifiers.Eui64 other, Instant now)
     {
-        if (!Site.CommsHub.Holds(other))
+        if (Site.CommsHub.Join(other, now) is { } refusal)
         {
-            return new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, $"device {other} is not in the device log of comms hub {Site.CommsHubId}");
+            return new DeviceOutcome.Refused(RefusalReason.NotInDeviceLog, refusal);
         }
         joined.Add(other);
         return new DeviceOutcome.Done();

@@ -29,8 +29,8 @@ public sealed class CommsHubAndCommissioningTests
 
         Assert.Equal(new[] { site.ElectricityMeter.Id, site.GasMeter.Id, site.GasProxyId, site.PpmidId }.Order(), log.Select(e => e.Device));
         Assert.All(log, e => Assert.Equal(32, e.InstallCode.Length));
-        Assert.False(site.CommsHub.Holds(Ihd));
-        Assert.False(site.CommsHub.Holds(site.CommsHubId));
+        Assert.False(site.CommsHub.Holds(Ihd, Now));
+        Assert.False(site.CommsHub.Holds(site.CommsHubId, Now));
         // The same seed gives the same install codes.
         Assert.Equal(log, new SimulatedFleet(seed: 5, siteCount: 1)[0].CommsHub.DeviceLog);
     }
@@ -41,13 +41,13 @@ public sealed class CommsHubAndCommissioningTests
         site.CommsHub.Succeeds(Add(Ihd), Now);
 
         Assert.Equal(new DeviceLogEntry(Ihd, "30313233343536373839414243444546", Now + Duration.FromSeconds(90)), site.CommsHub.DeviceLog.Single(e => e.Device == Ihd));
-        Assert.True(site.CommsHub.Holds(Ihd));
+        Assert.True(site.CommsHub.Holds(Ihd, Now));
 
         site.CommsHub.Succeeds(new DeviceOperation.RemoveFromDeviceLog(Ihd), Now);
         site.CommsHub.Succeeds(new DeviceOperation.RemoveFromDeviceLog(site.PpmidId), Now);
 
-        Assert.False(site.CommsHub.Holds(Ihd));
-        Assert.False(site.CommsHub.Holds(site.PpmidId));
+        Assert.False(site.CommsHub.Holds(Ihd, Now));
+        Assert.False(site.CommsHub.Holds(site.PpmidId, Now));
         Assert.Equal(RefusalReason.NotInDeviceLog, site.CommsHub.Refusal(new DeviceOperation.RemoveFromDeviceLog(Ihd), Now));
         Assert.Equal(RefusalReason.NotInDeviceLog, site.CommsHub.Refusal(new DeviceOperation.RemoveFromDeviceLog(site.PpmidId), Now));
         Assert.Equal(RefusalReason.NotSupported, site.CommsHub.Refusal(new DeviceOperation.ReadImportRegisters(), Now));
@@ -63,6 +63,24 @@ public sealed class CommsHubAndCommissioningTests
         site.ElectricityMeter.Succeeds(new DeviceOperation.JoinDevice(Ihd), Now);
 
         Assert.Equal(new[] { site.PpmidId, Ihd }.Order(), site.ElectricityMeter.Joined);
+    }
+
+    [Fact]
+    public void A_device_8_11_added_joins_only_within_its_join_time_period_and_once_joined_stays_on_the_han()
+    {
+        var late = Now + Duration.FromSeconds(91);
+        site.CommsHub.Succeeds(Add(Ihd), Now);
+        Assert.True(site.CommsHub.Holds(Ihd, Now + Duration.FromSeconds(90)));
+        Assert.False(site.CommsHub.Holds(Ihd, late));
+        var refused = Assert.IsType<DeviceOutcome.Refused>(site.ElectricityMeter.Execute(new DeviceOperation.JoinDevice(Ihd), late));
+        Assert.Equal(RefusalReason.NotInDeviceLog, refused.Reason);
+        Assert.Contains("join time period", refused.Detail, StringComparison.Ordinal);
+
+        // Added again, it has a new period; joined within it, it is on the HAN for good, so the gas meter may join it later.
+        site.CommsHub.Succeeds(Add(Ihd), late);
+        site.ElectricityMeter.Succeeds(new DeviceOperation.JoinDevice(Ihd), late + Duration.FromSeconds(10));
+        Assert.Null(site.CommsHub.DeviceLog.Single(e => e.Device == Ihd).JoinBy);
+        site.GasMeter.Succeeds(new DeviceOperation.JoinDevice(Ihd), late + Duration.FromHours(24));
     }
 
     [Theory]
@@ -99,6 +117,6 @@ public sealed class CommsHubAndCommissioningTests
         Assert.True(answer.Succeeded, answer.Reason);
         Assert.IsType<DeviceOutcome.Done>(answer.Value);
         Assert.Equal(hub, answer.Header.Originator);
-        Assert.True(wan.Fleet[0].CommsHub.Holds(Ihd));
+        Assert.True(wan.Fleet[0].CommsHub.Holds(Ihd, Now));
     }
 }
