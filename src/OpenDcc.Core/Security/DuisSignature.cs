@@ -37,6 +37,13 @@ public static class DuisSignature
     public const string DigestMethod = "http://www.w3.org/2001/04/xmlenc#sha256";
     public const string EnvelopedSignatureTransform = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
+    /// <summary>
+    /// The largest DUIS message read: 11.1 and 11.4 carry a firmware image of up to 10,240,000 bytes inline (about
+    /// 13.7 MB of base64) and a device ID list of up to 1,199,999 characters. A UTF-8 body of this many bytes has at
+    /// most this many characters, so the parser's limit and the hub's body limit are one number.
+    /// </summary>
+    public const int MaxMessageBytes = 16 * 1024 * 1024;
+
     private const string Prefix = "ds";
     private const int P256SignatureLength = 64;
 
@@ -49,7 +56,7 @@ public static class DuisSignature
         XmlResolver = null,
         IgnoreWhitespace = false,
         IgnoreComments = false,
-        MaxCharactersInDocument = 16 * 1024 * 1024,
+        MaxCharactersInDocument = MaxMessageBytes,
     };
 
     private static readonly XmlWriterSettings WriterSettings = new()
@@ -412,7 +419,7 @@ public static class DuisSignature
 
     /// <summary>
     /// Parses a DUIS message into a DOM that keeps whitespace exactly, as signature checking needs; DTDs and external
-    /// resources are refused, documents over 16,777,216 characters, and elements nested deeper than 64.
+    /// resources are refused, documents over <see cref="MaxMessageBytes"/> characters, and elements nested deeper than 64.
     /// </summary>
     /// <remarks>
     /// The depth is checked here, before anything reads the document: reading a deeply nested DOM element by element

@@ -5,19 +5,13 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
+using OpenDcc.Core.Security;
 
 namespace OpenDcc.Hub.Duis;
 
 /// <summary>The DCC Boxed web services: Send Command, Transform and Non-Device, DUIS XML in and out.</summary>
 internal static class DuisEndpoints
 {
-    /// <summary>
-    /// Larger than any DUIS request: 11.1 and 11.4 carry a firmware image of up to 10,240,000 bytes inline (about 13.7 MB
-    /// of base64) and a device ID list of up to 1,199,999 characters. What such a body costs to parse is bounded by
-    /// <see cref="DuisRequestShape"/>, checked before the parser.
-    /// </summary>
-    private const int MaxRequestBytes = 16 * 1024 * 1024;
-
     public static void MapDuisEndpoints(this IEndpointRouteBuilder routes)
     {
         foreach (var endpoint in Enum.GetValues<DuisEndpoint>())
@@ -30,7 +24,9 @@ internal static class DuisEndpoints
     private static async Task HandleAsync(HttpContext context, DuisEndpoint endpoint)
     {
         var gateway = context.RequestServices.GetRequiredService<DuisGateway>();
-        if (context.Request.ContentLength > MaxRequestBytes)
+        // A body over the largest DUIS message (a firmware update with its image inline) is refused unread; what a body
+        // within it costs to parse is bounded by DuisRequestShape, checked before the parser.
+        if (context.Request.ContentLength > DuisSignature.MaxMessageBytes)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             return;
@@ -38,7 +34,7 @@ internal static class DuisEndpoints
         // A chunked body has no Content-Length to check first: Kestrel stops reading it at the same limit.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxRequestBytes;
+            limit.MaxRequestBodySize = DuisSignature.MaxMessageBytes;
         }
         using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
         try
