@@ -1,8 +1,10 @@
 using System.Xml.Linq;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Wan;
 using static OpenDcc.Hub.Tests.TestHub;
 
@@ -42,6 +44,23 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         }
 
         Assert.Equal([first, prepayment, normal, bulk], order);
+    }
+
+    [Fact]
+    public async Task A_device_answer_goes_to_the_response_url_the_user_has_when_the_device_answers()
+    {
+        await using var moved = await ResponseReceiver.StartAsync();
+        var counter = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
+        // While the command is on the WAN the user moves its endpoint (as `opendcc users response-url` would, through the hub's store).
+        await hub.Services.GetRequiredService<IPartyStore>().SetResponseUrlAsync(Supplier, moved.Url);
+        held.Release();
+
+        var answer = XDocument.Parse(await moved.NextAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.Equal("I0", answer.Descendants(Sr + "ResponseCode").Single().Value);
+        Assert.Equal(counter, RequestId.Parse(answer.Descendants(Sr + "ResponseID").Single().Value).Counter);
+        Assert.Empty(hub.Receiver.Received);
     }
 
     private async Task<ulong> SendAsync(string srv, string body = "")

@@ -25,7 +25,7 @@ public sealed class QueuedCommandTransportTests
         Assert.True(DuisOperations.TryRead("4.8.1", body, GatewayResponseCodes.Default, out var read, out var refusal), refusal?.Reason);
         operation = read!;
         var request = new DuisRequest(new Core.Identifiers.RequestId(new(0x90B3D51F30010000), new(0x0012340000000001), 7), 1, ServiceCatalogue.Duis["4.8.1"], "5.1", null, null, body);
-        return new QueuedCommand(request.RequestId, "4.8.1", "5.1", request.BodyText(), request.RequestId.Originator, new Uri("https://supplier.example/duis/responses"),
+        return new QueuedCommand(request.RequestId, "4.8.1", "5.1", request.BodyText(), request.RequestId.Originator, DeviceAnswerRoute.OpenDccRead,
             CommandPriority.Bulk, "GBCS-REF", DeviceType.ESME, request.RequestId.Target, WanRegion.North) { Operation = operation };
     }
 

@@ -1,6 +1,7 @@
 using NodaTime;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
 
@@ -9,41 +10,58 @@ namespace OpenDcc.Core.Duis;
 /// <summary>Where the device side hands the outcome of a device request: the answer, or why there is none.</summary>
 public interface IDeviceResponseSink
 {
-    /// <param name="responseUrl">The user's registered response URL; null when the user has none.</param>
-    Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default);
+    /// <param name="user">Who sent the request; a DUIS response goes to the response URL the user has when it is sent.</param>
+    /// <param name="route">Whether the request was a user's or one of OpenDcc's own reads.</param>
+    Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Where the answer to a device command goes.</summary>
+public enum DeviceAnswerRoute
+{
+    /// <summary>To the user who sent the request: a signed DUIS response, to the response URL the user has when the answer comes.</summary>
+    User,
+
+    /// <summary>Back to OpenDcc's own reader, waiting in <see cref="DeviceReadReturns"/>: neither signed nor delivered.</summary>
+    OpenDccRead,
 }
 
 /// <summary>
 /// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
 /// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
 /// queue, or logged as undeliverable when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
-/// Answers to OpenDcc's own reads (response URL <see cref="DeviceReadReturns.Address"/>) go back to their reader instead.
+/// Answers to OpenDcc's own reads (<see cref="DeviceAnswerRoute.OpenDccRead"/>) go back to their reader instead.
 /// </summary>
-public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, DeviceReadReturns reads, IClock clock) : IDeviceResponseSink
+/// <remarks>
+/// The response URL is the user's as it is when the message is handed to delivery, not as it was when the request came:
+/// a device may answer minutes later (WAN retries), and a user that moved its endpoint meanwhile gets the answer at the
+/// new one. Messages already queued are moved by <c>opendcc users response-url</c> (<see cref="IDeliveryStore.RedirectUndeliveredAsync"/>).
+/// </remarks>
+public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, DeviceReadReturns reads, IPartyStore parties, IClock clock) : IDeviceResponseSink
 {
-    /// <param name="responseUrl">The user's registered response URL; null logs the signed response as undeliverable.</param>
-    public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, Uri? responseUrl, CancellationToken cancellationToken = default)
+    public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (responseUrl == DeviceReadReturns.Address)
+        if (route == DeviceAnswerRoute.OpenDccRead)
         {
             // Not a DUIS request: nothing to sign or deliver; a late answer nobody waits for is dropped.
             reads.Return(request.RequestId, code, payload);
             return;
         }
         var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
-        await DeliverAsync(security.Sign(response), user, responseUrl, request.RequestId.ToString(), code, cancellationToken);
+        await DeliverAsync(security.Sign(response), user, request.RequestId.ToString(), code, cancellationToken);
     }
 
     /// <summary>
-    /// Hands a signed message for a user to delivery (retries, failed queue), or, when the user has no response URL,
-    /// logs it as undeliverable; <paramref name="what"/> names it in that log entry.
+    /// Hands a signed message for a user to delivery (retries, failed queue) at the user's response URL as it is now,
+    /// or, when the user has none (or is not known), logs it as undeliverable; <paramref name="what"/> names it in that log entry.
     /// </summary>
-    public async Task DeliverAsync(byte[] signed, Eui64 user, Uri? responseUrl, string correlation, string what, CancellationToken cancellationToken = default)
+    public async Task DeliverAsync(byte[] signed, Eui64 user, string correlation, string what, CancellationToken cancellationToken = default)
     {
-        if (responseUrl is null)
+        var known = await parties.FindUserAsync(user, cancellationToken);
+        if (known?.ResponseUrl is not { } responseUrl)
         {
-            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: the user has no response URL", signed)], cancellationToken);
+            var why = known is null ? $"{user} is not a DCC user" : "the user has no response URL";
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed)], cancellationToken);
             return;
         }
         await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, cancellationToken);

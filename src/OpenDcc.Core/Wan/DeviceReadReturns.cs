@@ -5,17 +5,14 @@ using OpenDcc.Core.Identifiers;
 namespace OpenDcc.Core.Wan;
 
 /// <summary>
-/// Where the answers to OpenDcc's own device reads come back. A command queued with <see cref="Address"/> as its
-/// response URL is not signed and delivered when answered: <see cref="DeviceResponseSender"/> returns its answer
+/// Where the answers to OpenDcc's own device reads come back. A command queued with <see cref="DeviceAnswerRoute.OpenDccRead"/>
+/// is not signed and delivered when answered: <see cref="DeviceResponseSender"/> returns its answer
 /// here, to whoever <see cref="Expect"/>s it; an answer nobody waits for any more (its reader gave up at a deadline)
 /// is dropped. Holds one entry per read in flight and nothing after it.
 /// </summary>
 public sealed class DeviceReadReturns
 {
     private readonly ConcurrentDictionary<RequestId, TaskCompletionSource<ReturnedAnswer>> waiting = new();
-
-    /// <summary>The response URL of commands whose answers come back here (a URN: no HTTP request is ever made to it).</summary>
-    public static Uri Address { get; } = new("urn:opendcc:device-reads");
 
     /// <summary>How many reads are waiting for their answers.</summary>
     public int Waiting => waiting.Count;

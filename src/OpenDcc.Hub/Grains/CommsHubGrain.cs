@@ -34,7 +34,7 @@ public sealed record QueuedCommand(
     [property: Id(2)] string SchemaVersion,
     [property: Id(3)] string Body,
     [property: Id(4)] Eui64 User,
-    [property: Id(5)] Uri? ResponseUrl,
+    [property: Id(5)] DeviceAnswerRoute Route,
     [property: Id(6)] CommandPriority Priority,
     [property: Id(7)] string? Model,
     [property: Id(8)] DeviceType DeviceType,
@@ -156,7 +156,7 @@ internal sealed class CommsHubGrain(
         var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
         var reference = new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion);
         var user = command.User;
-        var responseUrl = command.ResponseUrl;
+        var route = command.Route;
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
         served[device] = adapter;
         byte[] bytes;
@@ -184,7 +184,7 @@ internal sealed class CommsHubGrain(
             else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), codes, out operation, out var unread))
             {
                 // Checked at submission; a body that reads there reads here.
-                await responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, responseUrl);
+                await responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route);
                 logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread.Reason);
                 return;
             }
@@ -233,7 +233,7 @@ internal sealed class CommsHubGrain(
                     {
                         await confirmations.ApplyAsync(device, operation, reply.Outcome, new InventoryChange(clock.GetCurrentInstant(), variant.Id, user));
                     }
-                    await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, responseUrl);
+                    await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, route);
                     return;
                 case DeviceMessage.Unreadable unreadable:
                     (unreachable, lastFailure) = (false, $"unreadable answer: {unreadable.Reason}");
@@ -244,7 +244,7 @@ internal sealed class CommsHubGrain(
             }
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
-        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, responseUrl,
+        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, route,
             (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
     }
 
@@ -265,7 +265,7 @@ internal sealed class CommsHubGrain(
         {
             logger.LogError(e, "{RequestId}: adapter {Adapter} could not put it into {Device}'s format", command.RequestId, adapter.Name, device);
             var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, command.User, command.ResponseUrl, code, $"not translated: {e.Message}");
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, command.User, command.Route, code, $"not translated: {e.Message}");
             return null;
         }
     }

@@ -33,7 +33,6 @@ namespace OpenDcc.Hub.Wan;
 internal sealed class DccAlertSender(
     IInventoryStore inventory,
     IRegistrationDataSource registrations,
-    IPartyStore parties,
     DuisMessageSecurity security,
     DeviceResponseSender sender,
     MessageLogWriter log,
@@ -103,7 +102,7 @@ internal sealed class DccAlertSender(
         }
     }
 
-    public async Task NotDeliveredAsync(RequestId updateFirmwareRequest, Eui64 device, Eui64 user, Uri? responseUrl, string reason, CancellationToken cancellationToken = default)
+    public async Task NotDeliveredAsync(RequestId updateFirmwareRequest, Eui64 device, Eui64 user, string reason, CancellationToken cancellationToken = default)
     {
         var now = clock.GetCurrentInstant();
         logger.LogInformation("{RequestId}: firmware not delivered to {Device}: {Reason}", updateFirmwareRequest, device, reason);
@@ -115,7 +114,7 @@ internal sealed class DccAlertSender(
         {
             Throttled = decision.Throttled,
         };
-        await sender.DeliverAsync(security.Sign(alert), user, responseUrl, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} (firmware of {updateFirmwareRequest} not delivered to {device}: {reason})", cancellationToken);
+        await sender.DeliverAsync(security.Sign(alert), user, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} (firmware of {updateFirmwareRequest} not delivered to {device}: {reason})", cancellationToken);
     }
 
     /// <returns>The decision to deliver; null when the alert is throttled (logged).</returns>
@@ -137,8 +136,7 @@ internal sealed class DccAlertSender(
     private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, ThrottledAlerts? throttled, Instant now, string what, CancellationToken cancellationToken)
     {
         var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
-        var user = await parties.FindUserAsync(recipient, cancellationToken);
-        await sender.DeliverAsync(security.Sign(alert), recipient, user?.ResponseUrl, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken);
+        await sender.DeliverAsync(security.Sign(alert), recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken);
     }
 
     private async Task NotSentAsync(Instant at, Eui64 device, string why, CancellationToken cancellationToken)

@@ -23,7 +23,6 @@ internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
     TranslationAdapters adapters,
     IRegistrationDataSource registrations,
-    IPartyStore parties,
     DuisMessageSecurity security,
     DeviceResponseSender sender,
     DccAlertSender dccAlerts,
@@ -70,8 +69,7 @@ internal sealed class DeviceAlertReceiver(
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
             var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now) { Throttled = throttled };
-            var user = await parties.FindUserAsync(recipient, cancellationToken);
-            await sender.DeliverAsync(security.Sign(duis), recipient, user?.ResponseUrl, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
+            await sender.DeliverAsync(security.Sign(duis), recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
         }
     }
 

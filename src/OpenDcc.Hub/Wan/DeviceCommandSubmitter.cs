@@ -96,7 +96,7 @@ internal sealed class DeviceCommandSubmitter(
                 request.SchemaVersion,
                 request.BodyText(),
                 user.Id,
-                user.ResponseUrl,
+                DeviceAnswerRoute.User,
                 CommandPriorities.Of(request.Variant, command.Operation),
                 device.Model,
                 device.Type,
@@ -109,7 +109,7 @@ internal sealed class DeviceCommandSubmitter(
         {
             logger.LogError(e, "{RequestId} could not be queued for {Device}", request.RequestId, device.Id);
             var reference = new DeviceRequestReference(request.RequestId, request.Variant.ServiceReference, request.Variant.Id, request.SchemaVersion);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device.Id, user.Id, user.ResponseUrl, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device.Id, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
         }
     }
 

@@ -13,7 +13,7 @@ namespace OpenDcc.Hub.Wan;
 /// <summary>
 /// OpenDcc's own reads of devices: the read is queued in the device's comms hub grain as the DUIS SRV that asks
 /// for it (so it waits its turn behind the device's command in flight, is throttled, timed out and retried like any
-/// other), with <see cref="DeviceReadReturns.Address"/> as its response URL, and its answer, back from the grain, is
+/// other), routed back to <see cref="DeviceReadReturns"/> (<see cref="DeviceAnswerRoute.OpenDccRead"/>), and its answer, back from the grain, is
 /// read with the device's adapter.
 /// </summary>
 internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFactory grains, DeviceReadReturns returns, IClock clock) : IDeviceReader
@@ -53,7 +53,7 @@ internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFact
                 DuisResponse.DefaultSchemaVersion,
                 new XElement(DuisNamespaces.Sr + variant.BodyElement).ToString(SaveOptions.DisableFormatting),
                 user,
-                DeviceReadReturns.Address,
+                DeviceAnswerRoute.OpenDccRead,
                 priority,
                 device.Model,
                 device.Type,
