@@ -1,7 +1,9 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
 using NodaTime;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
@@ -399,6 +401,22 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         request.Headers.TransferEncodingChunked = true;
         using var response = await hub.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_refused_before_its_sender_is_authenticated_is_logged_up_to_64_KiB_with_its_length_and_digest()
+    {
+        var small = "<sr:Request"u8.ToArray();
+        var large = Encoding.UTF8.GetBytes("<sr:Request>" + new string('x', 1_048_576));
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.PostAsync(SendCommand, small)).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.PostAsync(SendCommand, large)).Status);
+
+        var refused = (await LogAsync()).Where(e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.StartsWith("MalformedXml", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, refused.Count);
+        Assert.Equal(small, refused[0].Record.Payload.ToArray());
+        Assert.Equal(large.AsSpan(0, DuisGateway.MaxUnauthenticatedLogBytes).ToArray(), refused[1].Record.Payload.ToArray());
+        Assert.EndsWith($"[the log keeps the first 65,536 of its 1,048,588 bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(large))}]", refused[1].Record.Outcome, StringComparison.Ordinal);
+        Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
     }
 
     [Fact]

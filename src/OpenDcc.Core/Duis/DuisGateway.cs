@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Xml;
@@ -90,7 +92,7 @@ public sealed class DuisGateway(
         var received = clock.GetCurrentInstant();
         if (DuisRequestShape.Refusal(message.Span) is { } shape)
         {
-            return await ProblemAsync(received, message, null, "NotADuisRequest", shape, cancellationToken);
+            return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), null, "NotADuisRequest", shape, cancellationToken);
         }
         XmlDocument document;
         try
@@ -99,33 +101,33 @@ public sealed class DuisGateway(
         }
         catch (XmlException e)
         {
-            return await ProblemAsync(received, message, null, "MalformedXml", $"the request is not well-formed XML: {e.Message}", cancellationToken);
+            return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), null, "MalformedXml", $"the request is not well-formed XML: {e.Message}", cancellationToken);
         }
         if (!DuisRequestReader.TryRead(document, catalogue, out var request, out var failure))
         {
             if (failure.Variant is null)
             {
-                return await ProblemAsync(received, message, failure.RequestId, "NotADuisRequest", failure.Reason, cancellationToken);
+                return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), failure.RequestId, "NotADuisRequest", failure.Reason, cancellationToken);
             }
-            return await RespondAsync(received, message, failure.RequestId?.Originator, DuisResponse.Unreadable(failure, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} InvalidRequest: {failure.Reason}", cancellationToken);
+            return await RespondAsync(received, LoggedRequest.Unauthenticated(message), failure.RequestId?.Originator, DuisResponse.Unreadable(failure, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} InvalidRequest: {failure.Reason}", cancellationToken);
         }
 
         var authentication = await signer.VerifyAsync(document, request.RequestId.Originator, cancellationToken);
         if (authentication is not null)
         {
-            return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, codes.AuthenticationFailure, clock.GetCurrentInstant()), $"{codes.AuthenticationFailure} AuthenticationFailure: {authentication}", cancellationToken);
+            return await RespondAsync(received, LoggedRequest.Unauthenticated(message), request.RequestId.Originator, DuisResponse.For(request, codes.AuthenticationFailure, clock.GetCurrentInstant()), $"{codes.AuthenticationFailure} AuthenticationFailure: {authentication}", cancellationToken);
         }
 
         var verdict = await replay.AcceptAsync(request.RequestId, cancellationToken);
         if (!verdict.Accepted)
         {
-            return await RespondAsync(received, message, request.RequestId.Originator, DuisResponse.For(request, codes.Replay, clock.GetCurrentInstant()),
+            return await RespondAsync(received, LoggedRequest.Authenticated(message), request.RequestId.Originator, DuisResponse.For(request, codes.Replay, clock.GetCurrentInstant()),
                 $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}", cancellationToken);
         }
 
         var decision = await DecideAsync(endpoint, request, cancellationToken);
         // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
-        var reply = await RespondAsync(received, message, request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
+        var reply = await RespondAsync(received, LoggedRequest.Authenticated(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
         // The request and its counter are durable now: a restart cannot take it again, so it may go to its devices.
         foreach (var command in decision.Queue)
         {
@@ -281,20 +283,40 @@ public sealed class DuisGateway(
     }
 
     /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
-    private async Task<GatewayReply> RespondAsync(Instant received, ReadOnlyMemory<byte> message, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
+    /// <summary>
+    /// The most the message log keeps of a request refused before its sender is authenticated (unreadable, malformed, not
+    /// a DUIS request, or not authentic): anyone who reaches the endpoint could otherwise add up to 16 MiB to the log
+    /// with each request. Authenticated requests, a firmware image inline among them, are kept whole.
+    /// </summary>
+    public const int MaxUnauthenticatedLogBytes = 64 * 1024;
+
+    /// <summary>What the message log keeps of a request, and what its entry's outcome says when that is not all of it.</summary>
+    private readonly record struct LoggedRequest(ReadOnlyMemory<byte> Payload, string Note)
+    {
+        public static LoggedRequest Authenticated(ReadOnlyMemory<byte> message) => new(message, "");
+
+        /// <summary>Up to <see cref="MaxUnauthenticatedLogBytes"/> whole; longer, its start, with its length and SHA-256 in the note.</summary>
+        public static LoggedRequest Unauthenticated(ReadOnlyMemory<byte> message) =>
+            message.Length <= MaxUnauthenticatedLogBytes
+                ? new(message, "")
+                : new(message[..MaxUnauthenticatedLogBytes], string.Create(CultureInfo.InvariantCulture,
+                    $" [the log keeps the first {MaxUnauthenticatedLogBytes:N0} of its {message.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(message.Span))}]"));
+    }
+
+    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, message) { AcceptedCounter = acceptedCounter },
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);
     }
 
-    private async Task<GatewayReply> ProblemAsync(Instant received, ReadOnlyMemory<byte> message, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken)
+    private async Task<GatewayReply> ProblemAsync(Instant received, LoggedRequest request, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken)
     {
         detail = Excerpt.Of(detail);
         var problem = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
@@ -306,7 +328,7 @@ public sealed class DuisGateway(
         });
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, requestId?.Originator, requestId?.ToString(), $"{kind}: {detail}", message),
+            new MessageLogRecord(received, MessageDirection.Inbound, requestId?.Originator, requestId?.ToString(), $"{kind}: {detail}{request.Note}", request.Payload),
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, requestId?.Originator, requestId?.ToString(), "400", problem),
         ], cancellationToken);
         return new GatewayReply(400, "application/problem+json", problem, kind);
