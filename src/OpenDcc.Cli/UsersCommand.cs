@@ -60,8 +60,7 @@ internal static class UsersCommand
                 await context.Output.WriteLineAsync($"DCC user {eui} has no response URL: its asynchronous responses and alerts are logged as undeliverable");
                 return 0;
             }
-            var redirected = await store.Delivery.RedirectUndeliveredAsync(eui, responseUrl, ct);
-            await context.Output.WriteLineAsync($"DCC user {eui}'s responses and alerts go to {responseUrl}, and so do its {redirected} messages not yet delivered");
+            await context.Output.WriteLineAsync($"DCC user {eui}'s responses and alerts go to {responseUrl}, its messages not yet delivered from their next attempt");
             return 0;
         });
 

@@ -51,7 +51,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         }
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
-                "UPDATE outbound_message SET claimed_until = @until WHERE id IN (" +
+                // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one).
+                "UPDATE outbound_message SET claimed_until = @until, " +
+                "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
                 "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
                 $"RETURNING {Columns}")
@@ -138,18 +140,6 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             command.With("@before", before.ToUnixTimeTicks());
         }
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public async Task<int> RedirectUndeliveredAsync(Eui64 user, Uri destination, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("UPDATE outbound_message SET destination = @destination WHERE user_id = @user AND state IN (@pending, @failed)")
-            .With("@destination", destination.ToString())
-            .With("@user", user.ToString())
-            .With("@pending", Pending)
-            .With("@failed", Failed);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -61,7 +61,7 @@ public sealed class DeliveryCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Users_response_url_sets_the_url_moves_the_users_undelivered_messages_and_without_url_removes_it()
+    public async Task Users_response_url_sets_the_url_the_users_undelivered_messages_go_to_next_and_without_url_removes_it()
     {
         var (code, _, _) = await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", Endpoint.ToString());
         Assert.Equal(0, code);
@@ -73,11 +73,13 @@ public sealed class DeliveryCommandTests : IDisposable
 
         (code, var output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "https://supplier.example/duis");
         Assert.Equal(0, code);
-        Assert.Contains("go to https://supplier.example/duis, and so do its 1 messages not yet delivered", output, StringComparison.Ordinal);
+        Assert.Contains("go to https://supplier.example/duis, its messages not yet delivered from their next attempt", output, StringComparison.Ordinal);
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
         {
             Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
-            Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Delivery.FindAsync(failed))!.Destination);
+            var now = cli.Clock.GetCurrentInstant();
+            Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, now));
+            Assert.Equal(new Uri("https://supplier.example/duis"), Assert.Single(await store.Delivery.ClaimDueAsync(now, 10, Duration.FromMinutes(1))).Destination);
         }
 
         (code, output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString());

@@ -1,8 +1,10 @@
 using System.Text;
 using NodaTime;
 using NodaTime.Testing;
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Tests;
@@ -104,6 +106,26 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         var log = await LoggedAsync();
         Assert.Equal(["HTTP 500", "HTTP 500", "Delivered"], log.Select(r => r.Outcome));
         Assert.Equal([At(0), At(10), At(60)], log.Select(r => r.At));
+    }
+
+    [Fact]
+    public async Task A_retry_goes_to_the_response_url_the_user_has_then()
+    {
+        await using var old = await ResponseReceiver.StartAsync();
+        await using var moved = await ResponseReceiver.StartAsync();
+        old.Answer(503);
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, old.Url));
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, old.Url, RequestId, SignedResponse);
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+
+        // The user moves its endpoint between attempts, as `opendcc users response-url` does.
+        await store.Parties.SetResponseUrlAsync(Supplier, moved.Url);
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 10));
+
+        Assert.Single(old.Received);
+        Assert.Equal(SignedResponse, Assert.Single(moved.Received).Body);
+        Assert.Equal(moved.Url, (await store.Delivery.FindAsync(id))!.Destination);
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_users_response_url_is_set_and_removed_and_its_undelivered_messages_follow_it()
+    public async Task A_users_response_url_is_set_and_removed_and_each_attempt_at_its_undelivered_messages_follows_it()
     {
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, SupplierEndpoint));
         var t0 = clock.GetCurrentInstant();
@@ -89,16 +89,21 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
 
         var moved = new Uri("https://supplier.example/duis/v2");
         await store.Parties.SetResponseUrlAsync(Supplier, moved);
-        Assert.Equal(2, await store.Delivery.RedirectUndeliveredAsync(Supplier, moved));
-
         Assert.Equal(moved, (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
-        Assert.Equal(moved, (await store.Delivery.FindAsync(pending))!.Destination);
+
+        // Each attempt goes where the user's URL is when it is claimed: the pending message now, the failed one once it is
+        // sent again; the delivered one stays where it went, and a message to an EUI-64 that is no DCC user where it was queued.
+        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint)], (await store.Delivery.ClaimDueAsync(t0, 10, Lease)).Select(m => (m.Id, m.Destination)));
+        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(failed))!.Destination);
+        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromMinutes(1)));
+        Assert.Equal([(failed, moved)], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromMinutes(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
         Assert.Equal(moved, (await store.Delivery.FindAsync(failed))!.Destination);
         Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(delivered))!.Destination);
-        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(otherUsers))!.Destination);
 
+        // A user without a URL any more: what is queued keeps the last one it was claimed for.
         await store.Parties.SetResponseUrlAsync(Supplier, null);
         Assert.Null((await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint), (failed, moved)], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromHours(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
         await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetResponseUrlAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), moved));
         // A URL a user may not have is refused before anything is stored: the user would no longer read back.
         await Assert.ThrowsAsync<ArgumentException>(() => store.Parties.SetResponseUrlAsync(Supplier, new Uri("ftp://supplier.example/duis")));

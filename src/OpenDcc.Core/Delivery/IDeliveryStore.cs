@@ -16,7 +16,9 @@ public interface IDeliveryStore
 
     /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for
-    /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded.
+    /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded. Each claimed
+    /// message's <see cref="OutboundMessage.Destination"/> becomes its user's response URL as it is now (unchanged when the
+    /// user has none or is not a DCC user), so a user that moves its endpoint gets every message not yet delivered there.
     /// </summary>
     Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
 
@@ -43,13 +45,6 @@ public interface IDeliveryStore
     /// </summary>
     /// <returns>How many were requeued.</returns>
     Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// A user's response URL changed: their messages not yet delivered (pending or in the failed queue) go to
-    /// <paramref name="destination"/> from their next attempt.
-    /// </summary>
-    /// <returns>How many were redirected.</returns>
-    Task<int> RedirectUndeliveredAsync(Eui64 user, Uri destination, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes failed messages queued before <paramref name="queuedBefore"/> (see <see cref="RetryPolicy.FailedExpiryCutoff"/>),

@@ -24,7 +24,7 @@ public enum DeliveryState
 /// </summary>
 /// <param name="Id">The queue's number for it, unique for the life of the store.</param>
 /// <param name="User">The DCC user it goes to.</param>
-/// <param name="Destination">The user's response URL at the time it was queued.</param>
+/// <param name="Destination">Where it is sent: the user's response URL when it was queued, then as it was when last claimed for an attempt (<see cref="IDeliveryStore.ClaimDueAsync"/>).</param>
 /// <param name="Correlation">The DUIS RequestID it answers, or the alert's identity.</param>
 /// <param name="Payload">The signed XML, POSTed exactly as it is.</param>
 /// <param name="EnqueuedAt">When it was queued; the retry schedule counts from here.</param>

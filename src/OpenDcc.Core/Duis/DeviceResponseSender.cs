@@ -34,7 +34,7 @@ public enum DeviceAnswerRoute
 /// <remarks>
 /// The response URL is the user's as it is when the message is handed to delivery, not as it was when the request came:
 /// a device may answer minutes later (WAN retries), and a user that moved its endpoint meanwhile gets the answer at the
-/// new one. Messages already queued are moved by <c>opendcc users response-url</c> (<see cref="IDeliveryStore.RedirectUndeliveredAsync"/>).
+/// new one; messages already queued go there from their next attempt (<see cref="IDeliveryStore.ClaimDueAsync"/>).
 /// </remarks>
 public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, DeviceReadReturns reads, IPartyStore parties, IClock clock) : IDeviceResponseSink
 {
