@@ -414,8 +414,31 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var refused = (await LogAsync()).Where(e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.StartsWith("MalformedXml", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, refused.Count);
         Assert.Equal(small, refused[0].Record.Payload.ToArray());
-        Assert.Equal(large.AsSpan(0, DuisGateway.MaxUnauthenticatedLogBytes).ToArray(), refused[1].Record.Payload.ToArray());
+        Assert.Equal(large.AsSpan(0, DuisGateway.MaxRefusedRequestLogBytes).ToArray(), refused[1].Record.Payload.ToArray());
         Assert.EndsWith($"[the log keeps the first 65,536 of its 1,048,588 bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(large))}]", refused[1].Record.Outcome, StringComparison.Ordinal);
+        Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
+    }
+
+    [Fact]
+    public async Task A_refused_replay_of_a_large_signed_request_is_logged_up_to_64_KiB_with_the_digest_of_the_request_it_repeats()
+    {
+        var image = new byte[96_000];
+        new Random(11).NextBytes(image);
+        var counter = hub.NextCounter();
+        var signed = hub.Sign(Request(Supplier, Dsp, counter, 8, "11.1", UpdateFirmwareBody(Convert.ToBase64String(image), $"{Meter}")), Supplier);
+        var (status, _, body) = await hub.PostAsync(NonDevice, signed);
+        Assert.Equal((HttpStatusCode.OK, "I99"), (status, await hub.CheckSignedResponseAsync(body)));
+        (status, _, body) = await hub.PostAsync(NonDevice, signed);
+        Assert.Equal((HttpStatusCode.OK, "E43"), (status, await hub.CheckSignedResponseAsync(body)));
+        // The firmware the first one sent reaches the meter; its I0 is not this test's.
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(30))));
+
+        var correlation = new RequestId(Supplier, Dsp, counter).ToString();
+        var requests = (await LogAsync()).Where(e => e.Record.Correlation == correlation && e.Record.Direction == MessageDirection.Inbound).ToList();
+        Assert.Equal(["I99", "E43"], requests.Select(e => e.Record.Outcome[..3]));
+        Assert.Equal(signed, requests[0].Record.Payload.ToArray());
+        Assert.Equal(signed.AsSpan(0, DuisGateway.MaxRefusedRequestLogBytes).ToArray(), requests[1].Record.Payload.ToArray());
+        Assert.EndsWith($"[the log keeps the first 65,536 of its {signed.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(requests[0].Record.Payload.Span))}]", requests[1].Record.Outcome, StringComparison.Ordinal);
         Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
     }
 

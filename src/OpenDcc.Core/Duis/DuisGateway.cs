@@ -92,7 +92,7 @@ public sealed class DuisGateway(
         var received = clock.GetCurrentInstant();
         if (DuisRequestShape.Refusal(message.Span) is { } shape)
         {
-            return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), null, "NotADuisRequest", shape, cancellationToken);
+            return await ProblemAsync(received, LoggedRequest.Refused(message), null, "NotADuisRequest", shape, cancellationToken);
         }
         XmlDocument document;
         try
@@ -101,33 +101,33 @@ public sealed class DuisGateway(
         }
         catch (XmlException e)
         {
-            return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), null, "MalformedXml", $"the request is not well-formed XML: {e.Message}", cancellationToken);
+            return await ProblemAsync(received, LoggedRequest.Refused(message), null, "MalformedXml", $"the request is not well-formed XML: {e.Message}", cancellationToken);
         }
         if (!DuisRequestReader.TryRead(document, catalogue, out var request, out var failure))
         {
             if (failure.Variant is null)
             {
-                return await ProblemAsync(received, LoggedRequest.Unauthenticated(message), failure.RequestId, "NotADuisRequest", failure.Reason, cancellationToken);
+                return await ProblemAsync(received, LoggedRequest.Refused(message), failure.RequestId, "NotADuisRequest", failure.Reason, cancellationToken);
             }
-            return await RespondAsync(received, LoggedRequest.Unauthenticated(message), failure.RequestId?.Originator, DuisResponse.Unreadable(failure, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} InvalidRequest: {failure.Reason}", cancellationToken);
+            return await RespondAsync(received, LoggedRequest.Refused(message), failure.RequestId?.Originator, DuisResponse.Unreadable(failure, codes.InvalidRequest, clock.GetCurrentInstant()), $"{codes.InvalidRequest} InvalidRequest: {failure.Reason}", cancellationToken);
         }
 
         var authentication = await signer.VerifyAsync(document, request.RequestId.Originator, cancellationToken);
         if (authentication is not null)
         {
-            return await RespondAsync(received, LoggedRequest.Unauthenticated(message), request.RequestId.Originator, DuisResponse.For(request, codes.AuthenticationFailure, clock.GetCurrentInstant()), $"{codes.AuthenticationFailure} AuthenticationFailure: {authentication}", cancellationToken);
+            return await RespondAsync(received, LoggedRequest.Refused(message), request.RequestId.Originator, DuisResponse.For(request, codes.AuthenticationFailure, clock.GetCurrentInstant()), $"{codes.AuthenticationFailure} AuthenticationFailure: {authentication}", cancellationToken);
         }
 
         var verdict = await replay.AcceptAsync(request.RequestId, cancellationToken);
         if (!verdict.Accepted)
         {
-            return await RespondAsync(received, LoggedRequest.Authenticated(message), request.RequestId.Originator, DuisResponse.For(request, codes.Replay, clock.GetCurrentInstant()),
+            return await RespondAsync(received, LoggedRequest.Refused(message), request.RequestId.Originator, DuisResponse.For(request, codes.Replay, clock.GetCurrentInstant()),
                 $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}", cancellationToken);
         }
 
         var decision = await DecideAsync(endpoint, request, cancellationToken);
         // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
-        var reply = await RespondAsync(received, LoggedRequest.Authenticated(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
+        var reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
         // The request and its counter are durable now: a restart cannot take it again, so it may go to its devices.
         foreach (var command in decision.Queue)
         {
@@ -284,23 +284,24 @@ public sealed class DuisGateway(
 
     /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
     /// <summary>
-    /// The most the message log keeps of a request refused before its sender is authenticated (unreadable, malformed, not
-    /// a DUIS request, or not authentic): anyone who reaches the endpoint could otherwise add up to 16 MiB to the log
-    /// with each request. Authenticated requests, a firmware image inline among them, are kept whole.
+    /// The most the message log keeps of a request refused before it passed the replay check (unreadable, malformed, not
+    /// a DUIS request, not authentic, or a replay): anyone who reaches the endpoint, or who captured one signed request,
+    /// could otherwise add up to 16 MiB to the log with each request. Requests past the replay check, a firmware image
+    /// inline among them, are kept whole; a replay's digest matches the entry of the request it repeats.
     /// </summary>
-    public const int MaxUnauthenticatedLogBytes = 64 * 1024;
+    public const int MaxRefusedRequestLogBytes = 64 * 1024;
 
     /// <summary>What the message log keeps of a request, and what its entry's outcome says when that is not all of it.</summary>
     private readonly record struct LoggedRequest(ReadOnlyMemory<byte> Payload, string Note)
     {
-        public static LoggedRequest Authenticated(ReadOnlyMemory<byte> message) => new(message, "");
+        public static LoggedRequest Whole(ReadOnlyMemory<byte> message) => new(message, "");
 
-        /// <summary>Up to <see cref="MaxUnauthenticatedLogBytes"/> whole; longer, its start, with its length and SHA-256 in the note.</summary>
-        public static LoggedRequest Unauthenticated(ReadOnlyMemory<byte> message) =>
-            message.Length <= MaxUnauthenticatedLogBytes
+        /// <summary>Up to <see cref="MaxRefusedRequestLogBytes"/> whole; longer, its start, with its length and SHA-256 in the note.</summary>
+        public static LoggedRequest Refused(ReadOnlyMemory<byte> message) =>
+            message.Length <= MaxRefusedRequestLogBytes
                 ? new(message, "")
-                : new(message[..MaxUnauthenticatedLogBytes], string.Create(CultureInfo.InvariantCulture,
-                    $" [the log keeps the first {MaxUnauthenticatedLogBytes:N0} of its {message.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(message.Span))}]"));
+                : new(message[..MaxRefusedRequestLogBytes], string.Create(CultureInfo.InvariantCulture,
+                    $" [the log keeps the first {MaxRefusedRequestLogBytes:N0} of its {message.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(message.Span))}]"));
     }
 
     private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
