@@ -129,6 +129,28 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_user_that_moves_off_an_endpoint_that_timed_out_is_not_held_off_by_it()
+    {
+        await using var dead = await ResponseReceiver.StartAsync();
+        dead.Delay = TimeSpan.FromSeconds(30);
+        await using var moved = await ResponseReceiver.StartAsync();
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, dead.Url));
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(300) });
+        var first = await dispatcher.EnqueueAsync(Supplier, dead.Url, "request 1", SignedResponse);
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+
+        // Within the dead endpoint's hold-off, the user moves; its next message goes straight to the new endpoint.
+        await store.Parties.SetResponseUrlAsync(Supplier, moved.Url);
+        var second = await dispatcher.EnqueueAsync(Supplier, dead.Url, "request 2", [7]);
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 1));
+
+        Assert.Equal([7], Assert.Single(moved.Received).Body);
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(second))!.State);
+        Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(first))!.State);
+        Assert.DoesNotContain(await LoggedAsync(), r => r.Outcome == "NotSent");
+    }
+
+    [Fact]
     public async Task A_message_undeliverable_for_300_s_goes_to_the_failed_queue_is_held_two_days_then_purged()
     {
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");
@@ -289,7 +311,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         var messages = await Task.WhenAll(toDead.Select(id => store.Delivery.FindAsync(id)));
         Assert.All(messages, m => Assert.Equal((DeliveryState.Pending, 1, At(10)), (m!.State, m.Attempts, m.NextAttemptAt)));
         Assert.All(messages[..4], m => Assert.Equal("no answer within 2 s", m!.LastError));
-        Assert.StartsWith($"not sent: {Supplier}'s endpoint did not answer at {At(0)} (no answer within 2 s); nothing is sent there before {At(10)}", messages[4]!.LastError, StringComparison.Ordinal);
+        Assert.StartsWith($"not sent: {dead.Url} did not answer at {At(0)} (no answer within 2 s); nothing is sent there before {At(10)}", messages[4]!.LastError, StringComparison.Ordinal);
         var log = await LoggedAsync();
         Assert.Equal(["Delivered", "NotSent", "Timeout", "Timeout", "Timeout", "Timeout"], log.Select(r => r.Outcome).Order());
         Assert.True(Assert.Single(log, r => r.Outcome == "NotSent").Payload.IsEmpty);

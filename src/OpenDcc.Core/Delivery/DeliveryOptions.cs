@@ -37,8 +37,8 @@ public sealed record DeliveryOptions
     public Duration RequestTimeout { get; init; } = Duration.FromSeconds(10);
 
     /// <summary>
-    /// After a user's endpoint times out or cannot be reached, how long nothing more is sent there: the user's messages
-    /// due meanwhile fail that attempt without a POST and follow their retry schedule. Best no longer than the first
+    /// After an endpoint times out or cannot be reached, how long nothing more is sent there: the messages due there
+    /// meanwhile fail that attempt without a POST and follow their retry schedule. Best no longer than the first
     /// retry, so that a message queued as the endpoint failed is sent again once it may be back.
     /// </summary>
     public Duration UnreachableHoldOff { get; init; } = Duration.FromSeconds(10);

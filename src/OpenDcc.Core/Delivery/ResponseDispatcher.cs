@@ -27,9 +27,10 @@ public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int 
 /// otherwise retries on the <see cref="RetryPolicy"/> schedule until the message goes to the failed queue. A message
 /// that reaches its user shows the user's connection restored: the user's failed messages are sent again in the same
 /// round (each at most once per <see cref="DeliveryOptions.RedeliverAfter"/>). An endpoint that times out or cannot be
-/// reached is left alone for <see cref="DeliveryOptions.UnreachableHoldOff"/>: the user's other messages due meanwhile
-/// count a failed attempt (<c>NotSent</c>) at once instead of each waiting out a timeout, so one dead endpoint does not
-/// hold up every user's deliveries. Every attempt is written to the message log as an outbound entry.
+/// reached is left alone for <see cref="DeliveryOptions.UnreachableHoldOff"/>: the other messages due there meanwhile
+/// (whichever user they are for) count a failed attempt (<c>NotSent</c>) at once instead of each waiting out a timeout,
+/// so one dead endpoint does not hold up every user's deliveries, and a user that moves to a new endpoint is not held
+/// off by its old one. Every attempt is written to the message log as an outbound entry.
 /// </summary>
 /// <remarks>
 /// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
@@ -55,8 +56,8 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private readonly SemaphoreSlim oneRoundAtATime = new(1, 1);
 
-    /// <summary>Users whose endpoint timed out or could not be reached: until when nothing is sent there, and why.</summary>
-    private readonly ConcurrentDictionary<Eui64, (Instant Until, string Why)> unreachable = new();
+    /// <summary>Endpoints that timed out or could not be reached: until when nothing is sent there, and why.</summary>
+    private readonly ConcurrentDictionary<Uri, (Instant Until, string Why)> unreachable = new();
 
     /// <param name="http">
     /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
@@ -216,17 +217,17 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        var heldOff = HeldOff(message.User);
+        var heldOff = HeldOff(message.Destination);
         var attempt = heldOff is null ? await PostAsync(message, cancellationToken) : new Attempt(false, NotSent, heldOff);
         var at = clock.GetCurrentInstant();
         if (attempt.Outcome is Timeout or Unreachable)
         {
-            unreachable[message.User] = (at + options.UnreachableHoldOff, $"{message.User}'s endpoint did not answer at {at} ({attempt.Error})");
+            unreachable[message.Destination] = (at + options.UnreachableHoldOff, $"{message.Destination} did not answer at {at} ({attempt.Error})");
         }
         else if (heldOff is null)
         {
             // It answered, whatever it said: its messages need not wait.
-            unreachable.TryRemove(message.User, out _);
+            unreachable.TryRemove(message.Destination, out _);
         }
         if (messageLog is not null)
         {
@@ -252,20 +253,20 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     /// <summary>
-    /// Why a message to <paramref name="user"/> is not sent now: their endpoint did not answer lately; null to send it.
+    /// Why a message to <paramref name="endpoint"/> is not sent now: it did not answer lately; null to send it.
     /// Once the hold-off is over, one message goes to find out whether the endpoint is back, and the rest wait for its
     /// answer (or its timeout), so that a dead endpoint ties up one delivery at a time, not all of them.
     /// </summary>
-    private string? HeldOff(Eui64 user)
+    private string? HeldOff(Uri endpoint)
     {
-        while (unreachable.TryGetValue(user, out var held))
+        while (unreachable.TryGetValue(endpoint, out var held))
         {
             var now = clock.GetCurrentInstant();
             if (now < held.Until)
             {
                 return $"not sent: {held.Why}; nothing is sent there before {held.Until}";
             }
-            if (unreachable.TryUpdate(user, (now + options.RequestTimeout, held.Why), held))
+            if (unreachable.TryUpdate(endpoint, (now + options.RequestTimeout, held.Why), held))
             {
                 return null;
             }
