@@ -282,7 +282,6 @@ public sealed class DuisGateway(
         return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), $"I99 firmware to {string.Join(", ", commands.Select(c => c.Device.Id))}", commands);
     }
 
-    /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
     /// <summary>
     /// The most the message log keeps of a request refused before it passed the replay check (unreadable, malformed, not
     /// a DUIS request, not authentic, or a replay): anyone who reaches the endpoint, or who captured one signed request,
@@ -304,6 +303,7 @@ public sealed class DuisGateway(
                     $" [the log keeps the first {MaxRefusedRequestLogBytes:N0} of its {message.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(message.Span))}]"));
     }
 
+    /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
     private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
     {
         var signed = signer.Sign(response);
