@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -414,8 +415,7 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var refused = (await LogAsync()).Where(e => e.Record.Direction == MessageDirection.Inbound && e.Record.Outcome.StartsWith("MalformedXml", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, refused.Count);
         Assert.Equal(small, refused[0].Record.Payload.ToArray());
-        Assert.Equal(large.AsSpan(0, DuisGateway.MaxRefusedRequestLogBytes).ToArray(), refused[1].Record.Payload.ToArray());
-        Assert.EndsWith($"[the log keeps the first 65,536 of its 1,048,588 bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(large))}]", refused[1].Record.Outcome, StringComparison.Ordinal);
+        AssertLoggedCut(refused[1], large, "1,048,588");
         Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
     }
 
@@ -437,9 +437,16 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var requests = (await LogAsync()).Where(e => e.Record.Correlation == correlation && e.Record.Direction == MessageDirection.Inbound).ToList();
         Assert.Equal(["I99", "E43"], requests.Select(e => e.Record.Outcome[..3]));
         Assert.Equal(signed, requests[0].Record.Payload.ToArray());
-        Assert.Equal(signed.AsSpan(0, DuisGateway.MaxRefusedRequestLogBytes).ToArray(), requests[1].Record.Payload.ToArray());
-        Assert.EndsWith($"[the log keeps the first 65,536 of its {signed.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(requests[0].Record.Payload.Span))}]", requests[1].Record.Outcome, StringComparison.Ordinal);
+        // The replay's digest is that of the entry it repeats, which holds the request whole.
+        AssertLoggedCut(requests[1], requests[0].Record.Payload.ToArray(), signed.Length.ToString("N0", CultureInfo.InvariantCulture));
         Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
+    }
+
+    /// <summary>The entry keeps the first 64 KiB of <paramref name="whole"/>, and its outcome ends with the whole's length and SHA-256.</summary>
+    private static void AssertLoggedCut(MessageLogEntry entry, byte[] whole, string length)
+    {
+        Assert.Equal(whole.AsSpan(0, DuisGateway.MaxRefusedRequestLogBytes).ToArray(), entry.Record.Payload.ToArray());
+        Assert.EndsWith($"[the log keeps the first 65,536 of its {length} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(whole))}]", entry.Record.Outcome, StringComparison.Ordinal);
     }
 
     [Fact]
