@@ -63,14 +63,6 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
 
-    /// <summary>
-    /// The page size of a new SQLite database: 16 KiB, not SQLite's 4 KiB. Most of what the store writes is message log
-    /// entries of a few KiB each (signed requests and responses): two do not fit in a 4 KiB page, so each took a page of
-    /// its own, with a split of the log's b-tree and a WAL frame per entry. Inserting 2.5 KB entries 40 to a transaction
-    /// took 21 µs of CPU each at 4 KiB, 12 µs at 16 KiB; a one-row update of a small table took the same at either.
-    /// </summary>
-    public const int SqlitePageSize = 16 * 1024;
-
     public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDirectory);
@@ -93,11 +85,8 @@ public sealed class OpenDccStore : IAsyncDisposable
             return connection;
         }
         await using (var connection = await Open(cancellationToken))
-        await using (var pageSize = connection.Command($"PRAGMA page_size = {SqlitePageSize}"))
         await using (var wal = connection.Command("PRAGMA journal_mode = WAL"))
         {
-            // Takes effect only on a database not yet created; one made before keeps its page size.
-            await pageSize.ExecuteNonQueryAsync(cancellationToken);
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
