@@ -245,7 +245,7 @@ internal static class GatewayBenchmark
         var elapsed = TimeSpan.Zero;
         foreach (var chunk in deviceResponses.Chunk(chunkSize))
         {
-            // Signing removes the signature the device side put on it, and puts a fresh one.
+            // Sign takes off the DSP signature the hub put on it and signs it afresh.
             var documents = chunk.Select(r => DuisSignature.Load(r)).ToList();
             var next = -1;
             Heap.Settle();
