@@ -4,22 +4,38 @@ using NodaTime;
 namespace OpenDcc.Core.Caching;
 
 /// <summary>
-/// Values read from a store, each used for at most <paramref name="freshFor"/> after it was read; absent values are
-/// never kept, so something added elsewhere is found on the next read. Stale values are swept out as new ones come
-/// in, so the cache holds about what was read within the last <paramref name="freshFor"/>, not everything ever read:
-/// a device or user not asked about lately costs nothing.
+/// Values read from a store, each used for at most <c>freshFor</c> after it was read; absent values are never kept,
+/// so something added elsewhere is found on the next read. While anything is held, stale values are swept out every
+/// <c>freshFor</c>, so the cache holds about what was read within the last two <c>freshFor</c>, not everything ever
+/// read, and once nothing has been read for that long it holds nothing: a device or user not asked about lately costs
+/// nothing, whether the hub is busy or idle.
 /// </summary>
-public sealed class FreshnessCache<TKey, TValue>(IClock clock, Duration freshFor)
+public sealed class FreshnessCache<TKey, TValue>
     where TKey : notnull
     where TValue : class
 {
-    // A sweep after this many reads from the store, or when the cache has doubled since the last sweep, whichever
-    // comes first: amortised O(1) per read, and never more than twice what is fresh plus one sweep's worth.
-    private const int ReadsPerSweep = 4096;
-
     private readonly ConcurrentDictionary<TKey, (TValue Value, Instant Read)> entries = new();
-    private int readsSinceSweep;
-    private int countAfterSweep;
+    private readonly IClock clock;
+    private readonly Duration freshFor;
+    // One-shot, armed while anything is held. Neither an unarmed nor a fired timer keeps the cache alive, so a cache
+    // that is let go needs no disposing.
+    private readonly ITimer sweeper;
+    private int sweepArmed;
+
+    /// <param name="clock">Says how old a value is.</param>
+    /// <param name="freshFor">How long a value read is used.</param>
+    /// <param name="timers">Runs the sweeps; the system's timers unless a test supplies its own.</param>
+    public FreshnessCache(IClock clock, Duration freshFor, TimeProvider? timers = null)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        if (freshFor <= Duration.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(freshFor), freshFor, "a value must be fresh for some time");
+        }
+        this.clock = clock;
+        this.freshFor = freshFor;
+        sweeper = (timers ?? TimeProvider.System).CreateTimer(static state => ((FreshnessCache<TKey, TValue>)state!).SweepAndRearm(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
 
     /// <summary>How many values are held, fresh or not yet swept.</summary>
     public int Count => entries.Count;
@@ -40,18 +56,25 @@ public sealed class FreshnessCache<TKey, TValue>(IClock clock, Duration freshFor
         else
         {
             entries[key] = (value, now);
-        }
-        if (Interlocked.Increment(ref readsSinceSweep) >= ReadsPerSweep || entries.Count > 2 * Math.Max(countAfterSweep, ReadsPerSweep / 4))
-        {
-            Sweep(now);
+            ArmSweep();
         }
         return value;
     }
 
-    /// <summary>Drops every value read <paramref name="freshFor"/> or more before <paramref name="now"/>.</summary>
-    private void Sweep(Instant now)
+    /// <summary>Forgets a key, after a change made through the store.</summary>
+    public void Forget(TKey key) => entries.TryRemove(key, out _);
+
+    private void ArmSweep()
     {
-        Interlocked.Exchange(ref readsSinceSweep, 0);
+        if (Interlocked.CompareExchange(ref sweepArmed, 1, 0) == 0)
+        {
+            sweeper.Change(freshFor.ToTimeSpan(), Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void SweepAndRearm()
+    {
+        var now = clock.GetCurrentInstant();
         foreach (var (key, entry) in entries)
         {
             if (now - entry.Read >= freshFor)
@@ -60,9 +83,12 @@ public sealed class FreshnessCache<TKey, TValue>(IClock clock, Duration freshFor
                 entries.TryRemove(new KeyValuePair<TKey, (TValue, Instant)>(key, entry));
             }
         }
-        countAfterSweep = entries.Count;
+        // A value added during the sweep found it armed and left the arming to this; the exchange is a full fence, so
+        // either that value is seen below or its own arming sees the sweep disarmed.
+        Interlocked.Exchange(ref sweepArmed, 0);
+        if (!entries.IsEmpty)
+        {
+            ArmSweep();
+        }
     }
-
-    /// <summary>Forgets a key, after a change made through the store.</summary>
-    public void Forget(TKey key) => entries.TryRemove(key, out _);
 }

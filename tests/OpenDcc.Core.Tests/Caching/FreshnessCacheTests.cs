@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Caching;
@@ -6,40 +7,89 @@ namespace OpenDcc.Core.Tests.Caching;
 
 public class FreshnessCacheTests
 {
+    private static readonly Duration FreshFor = Duration.FromSeconds(1);
+
     private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 29, 9, 0));
+    private readonly FakeTimeProvider timers = new();
+
+    private FreshnessCache<int, string> NewCache() => new(clock, FreshFor, timers);
+
+    /// <summary>Moves the clock and the timers on together, firing whatever sweep falls due.</summary>
+    private void Pass(Duration time)
+    {
+        clock.Advance(time);
+        timers.Advance(time.ToTimeSpan());
+    }
+
+    private static Task<string?> Read(int key, CancellationToken _) => Task.FromResult<string?>(key.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
-    public async Task Values_not_read_lately_are_swept_out_as_new_ones_come_in()
+    public async Task Under_steady_reads_only_about_the_last_two_freshness_periods_are_held()
     {
-        var cache = new FreshnessCache<int, string>(clock, Duration.FromSeconds(1));
+        var cache = NewCache();
         for (var i = 0; i < 50_000; i++)
         {
-            await cache.GetOrReadAsync(i, (k, _) => Task.FromResult<string?>(k.ToString(System.Globalization.CultureInfo.InvariantCulture)), CancellationToken.None);
+            await cache.GetOrReadAsync(i, Read, CancellationToken.None);
             if (i % 1000 == 999)
             {
-                clock.Advance(Duration.FromSeconds(1));
+                Pass(Duration.FromMilliseconds(500));
             }
         }
 
-        // Fifty thousand values were read, a thousand a second; only about the last second's stay.
-        Assert.InRange(cache.Count, 1, 8192);
+        // Fifty thousand values were read, two thousand a second. Held: the fresh ones (read within the last second)
+        // and the stale ones the next sweep, at most a second away, will take: never more than two seconds' reads.
+        Assert.InRange(cache.Count, 1000, 4000);
+    }
+
+    [Fact]
+    public async Task An_idle_cache_lets_everything_go_once_it_is_stale_without_another_read()
+    {
+        var cache = NewCache();
+        for (var i = 0; i < 100; i++)
+        {
+            await cache.GetOrReadAsync(i, Read, CancellationToken.None);
+        }
+        Pass(Duration.FromMilliseconds(500));
+        await cache.GetOrReadAsync(1000, Read, CancellationToken.None);
+        Assert.Equal(101, cache.Count);
+
+        // The first sweep takes the hundred stale values and keeps the one read half a second later; the sweep after
+        // it takes that one too.
+        Pass(Duration.FromMilliseconds(500));
+        Assert.Equal(1, cache.Count);
+        Pass(Duration.FromSeconds(1));
+        Assert.Equal(0, cache.Count);
+
+        // Emptied, the cache sweeps again only once something is read.
+        await cache.GetOrReadAsync(7, Read, CancellationToken.None);
+        Pass(FreshFor);
+        Assert.Equal(0, cache.Count);
     }
 
     [Fact]
     public async Task A_fresh_value_is_used_and_a_stale_one_read_again()
     {
         var reads = 0;
-        var cache = new FreshnessCache<int, string>(clock, Duration.FromSeconds(1));
-        Task<string?> Read(int key, CancellationToken _)
+        var cache = NewCache();
+        Task<string?> Counted(int key, CancellationToken _)
         {
             reads++;
             return Task.FromResult<string?>($"v{reads}");
         }
 
-        Assert.Equal("v1", await cache.GetOrReadAsync(7, Read, CancellationToken.None));
-        clock.Advance(Duration.FromMilliseconds(999));
-        Assert.Equal("v1", await cache.GetOrReadAsync(7, Read, CancellationToken.None));
-        clock.Advance(Duration.FromMilliseconds(1));
-        Assert.Equal("v2", await cache.GetOrReadAsync(7, Read, CancellationToken.None));
+        Assert.Equal("v1", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+        Pass(Duration.FromMilliseconds(999));
+        Assert.Equal("v1", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+        Pass(Duration.FromMilliseconds(1));
+        Assert.Equal("v2", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_absent_value_is_never_kept()
+    {
+        var cache = NewCache();
+        Assert.Null(await cache.GetOrReadAsync(7, (_, _) => Task.FromResult<string?>(null), CancellationToken.None));
+        Assert.Equal(0, cache.Count);
+        Assert.Equal("7", await cache.GetOrReadAsync(7, Read, CancellationToken.None));
     }
 }
