@@ -4,7 +4,7 @@ namespace OpenDcc.Bench;
 
 internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int Rounds, string? Postgres, int Users, int RequestsPerUser, int Sites, int Devices, int Port)
 {
-    public static BenchArgs Parse(string[] args)
+    public static BenchArgs Parse(string[] args, int defaultDevices = 10_000)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i + 1 < args.Length; i += 2)
@@ -21,7 +21,7 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
             Int("--users", 128),
             Int("--requests-per-user", 60),
             Int("--sites", 100_000),
-            Int("--devices", 10_000),
+            Int("--devices", defaultDevices),
             Int("--port", 0));
     }
 }
