@@ -150,7 +150,7 @@ internal static class DeviceBenchmark
         // The verdict: what passes 2 and 3 left together, over the devices they contacted, so that what the heap holds
         // apart from devices (pools, and tables that grew for a higher peak than pass 1's; a few MiB) weighs half as
         // much per device as in either pass's figure.
-        var contacted = halves[1].Count + halves[0].Count;
+        var contacted = meters.Count; // half B in pass 2, half A in pass 3
         var idleOverall = (double)(idleBefore - afterCapacity) / contacted;
         Console.WriteLine($"  heap at rest: before any device {before / 1024.0 / 1024:F1} MiB, after pass 1 {afterCapacity / 1024.0 / 1024:F1} MiB, after pass 3 {idleBefore / 1024.0 / 1024:F1} MiB: {idleOverall:N0} B per device contacted in passes 2 and 3, all idle again (the readings within one rest varied by up to {spread / 1024.0:N0} KiB, {(double)spread / contacted:N0} B per device)");
         // "About nothing": under 1% of an active device, or under 16 bytes, whichever is larger (GC noise).
