@@ -36,10 +36,13 @@ public sealed record HubOptions(
     string DataDirectory,
     string? PostgresConnectionString = null,
     string Urls = HubOptions.DefaultUrls,
-    int SiloPort = 11111,
-    int GatewayPort = 30000)
+    int SiloPort = HubOptions.DefaultSiloPort,
+    int GatewayPort = HubOptions.DefaultGatewayPort)
 {
     public const string DefaultUrls = "http://127.0.0.1:8079";
+
+    /// <summary>Orleans' own defaults for localhost clustering.</summary>
+    public const int DefaultSiloPort = 11111, DefaultGatewayPort = 30000;
 
     public GatewayResponseCodes ResponseCodes { get; init; } = GatewayResponseCodes.Default;
 

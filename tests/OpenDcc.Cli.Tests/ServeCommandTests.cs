@@ -14,10 +14,18 @@ public sealed class ServeCommandTests : IDisposable
         using var stop = new CancellationTokenSource();
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}"], TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+        // Orleans ports of its own, so that the other tests' hubs running at the same time cannot take them.
+        var serving = OpenDccCli.RunAsync(
+            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"],
+            TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
+            await Task.Delay(100);
+        }
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var response = await RetryAsync(() => http.GetAsync(new Uri("/health", UriKind.Relative)));
+        using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("Healthy", health.RootElement.GetProperty("status").GetString());
@@ -28,21 +36,6 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(0, await serving);
         Assert.Contains("listening on", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
-    }
-
-    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await send();
-            }
-            catch (HttpRequestException) when (attempt < 100)
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 
     private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();

@@ -35,7 +35,7 @@ public sealed class SimulateCommandTests : IDisposable
         using var stop = new CancellationTokenSource();
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--simulator", url], TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
+        var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url], TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
         for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
         {
             Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
@@ -86,7 +86,7 @@ public sealed class SimulateCommandTests : IDisposable
         using var output = new StringWriter();
         using var error = new StringWriter();
         var serving = OpenDccCli.RunAsync(
-            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"],
+            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"],
             TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
         for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
         {
@@ -165,7 +165,10 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--region-concurrency", "-3", "--region-concurrency must be between 1 and 100,000")]
     [InlineData("--alerts-per-window", "0", "--alerts-per-window must be between 1 and 100,000")]
     [InlineData("--alert-window", "86401", "--alert-window must be between 1 and 86,400 seconds")]
-    public async Task Serve_refuses_bad_wan_and_registration_options_naming_them(string option, string value, string fault)
+    [InlineData("--silo-port", "0", "--silo-port must be between 1 and 65,535")]
+    [InlineData("--gateway-port", "65536", "--gateway-port must be between 1 and 65,535")]
+    [InlineData("--gateway-port", "11111", "--gateway-port must differ from --silo-port")]
+    public async Task Serve_refuses_bad_ports_and_wan_and_registration_options_naming_them(string option, string value, string fault)
     {
         var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", option, value);
         Assert.Equal(1, code);
