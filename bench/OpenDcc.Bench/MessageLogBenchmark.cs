@@ -75,7 +75,7 @@ internal static class MessageLogBenchmark
         var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-" + Guid.NewGuid().ToString("N"));
         var database = "opendcc_bench_" + Guid.NewGuid().ToString("N");
         var store = engine == "sqlite"
-            ? await OpenDccStore.OpenSqliteAsync(directory)
+            ? await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance)
             : await OpenPostgresAsync(args.Postgres!, database);
         try
         {
@@ -177,7 +177,7 @@ internal static class MessageLogBenchmark
             await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
             await create.ExecuteNonQueryAsync();
         }
-        return await OpenDccStore.OpenPostgresAsync(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString());
+        return await OpenDccStore.OpenPostgresAsync(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString(), SystemClock.Instance);
     }
 
     private static async Task DropPostgresAsync(string admin, string database)

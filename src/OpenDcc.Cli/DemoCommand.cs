@@ -45,7 +45,9 @@ internal static class DemoCommand
         var demo = new Command("demo", "Start a hub with sample users and devices, send signed requests, show the responses, keep serving") { urls, data, exit };
         demo.SetAction(async (parsed, ct) =>
         {
-            var directory = parsed.GetValue(data)?.FullName ?? Path.Combine(Path.GetTempPath(), "opendcc-demo-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture));
+            // By default a new directory of its own, named for when it started (two demos started in the same second get two).
+            var directory = parsed.GetValue(data)?.FullName
+                ?? Directory.CreateTempSubdirectory($"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-").FullName;
             if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             {
                 await context.Error.WriteLineAsync($"opendcc: --data: {directory} is not empty; the demo needs a fresh data directory");

@@ -76,8 +76,8 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
 
     public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
         parsed.GetValue(Postgres) is { Length: > 0 } connection
-            ? OpenDccStore.OpenPostgresAsync(connection, cancellationToken)
-            : OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), cancellationToken);
+            ? OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken)
+            : OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), Clock, cancellationToken);
 
     public string DataDirectory(ParseResult parsed) => parsed.GetRequiredValue(Data).FullName;
 

@@ -76,8 +76,8 @@ public static class HubHost
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
         var store = options.PostgresConnectionString is { } postgres
-            ? await OpenDccStore.OpenPostgresAsync(postgres, cancellationToken)
-            : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, cancellationToken);
+            ? await OpenDccStore.OpenPostgresAsync(postgres, clock, cancellationToken)
+            : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, clock, cancellationToken);
         if (options.ApprovedModels.Count > 0)
         {
             await store.ApprovedModels.AddApprovedModelsAsync(options.ApprovedModels, cancellationToken);

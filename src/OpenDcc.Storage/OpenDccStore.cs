@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using NodaTime;
 using Npgsql;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Inventory;
@@ -63,7 +64,7 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
 
-    public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, CancellationToken cancellationToken = default)
+    public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, IClock clock, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDirectory);
         var path = Path.GetFullPath(Path.Combine(dataDirectory, SqliteFileName));
@@ -90,7 +91,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
-        await new SchemaMigrator("Sqlite", Open, lockStatement: null).MigrateAsync(cancellationToken);
+        await new SchemaMigrator("Sqlite", Open, lockStatement: null, clock).MigrateAsync(cancellationToken);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -107,13 +108,13 @@ public sealed class OpenDccStore : IAsyncDisposable
             new SqliteMessageLog(Open));
     }
 
-    public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, CancellationToken cancellationToken = default)
+    public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, IClock clock, CancellationToken cancellationToken = default)
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
         try
         {
-            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)").MigrateAsync(cancellationToken);
+            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)", clock).MigrateAsync(cancellationToken);
         }
         catch
         {

@@ -18,7 +18,7 @@ public sealed class DeliveryCommandTests : IDisposable
     {
         var failedAt = cli.Clock.GetCurrentInstant();
         long supplierMessage, operatorMessage, pending;
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             supplierMessage = await FailAsync(store, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", failedAt);
             operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt);
@@ -44,7 +44,7 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains($"1 failed messages to DCC user {Supplier} queued for delivery again", output, StringComparison.Ordinal);
 
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             var requeued = await store.Delivery.FindAsync(supplierMessage);
             Assert.Equal(DeliveryState.Pending, requeued!.State);
@@ -66,7 +66,7 @@ public sealed class DeliveryCommandTests : IDisposable
         var (code, _, _) = await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", Endpoint.ToString());
         Assert.Equal(0, code);
         long failed;
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             failed = await FailAsync(store, Supplier, "request 1", cli.Clock.GetCurrentInstant());
         }
@@ -74,7 +74,7 @@ public sealed class DeliveryCommandTests : IDisposable
         (code, var output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "https://supplier.example/duis");
         Assert.Equal(0, code);
         Assert.Contains("go to https://supplier.example/duis, its messages not yet delivered from their next attempt", output, StringComparison.Ordinal);
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
             var now = cli.Clock.GetCurrentInstant();

@@ -14,7 +14,7 @@ public sealed class LogVerifyCommandTests : IDisposable
     [Fact]
     public async Task Log_verify_passes_an_intact_log_and_names_the_entry_whose_byte_was_altered_with_raw_sql()
     {
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             for (var i = 1; i <= 20; i++)
             {

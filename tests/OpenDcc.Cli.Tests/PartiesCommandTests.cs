@@ -64,7 +64,7 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.True(OpenDcc.Core.Parties.ApiKey.IsWellFormed(token), token);
         var keyId = token[5..17];
         Assert.Contains($"issued API key {keyId}", output, StringComparison.Ordinal);
-        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory))
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             var key = await store.ApiKeys.FindByTokenHashAsync(OpenDcc.Core.Parties.ApiKey.HashOf(token));
             Assert.Equal(keyId, key!.Id);
@@ -210,7 +210,7 @@ public sealed class PartiesCommandTests : IDisposable
         using var issued = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-02.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-02.key.pem"));
         using var key = issued.GetECDsaPrivateKey()!;
         var content = "pre-command"u8.ToArray();
-        await using var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory);
+        await using var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);
         var bound = await store.Parties.ListCertificatesAsync(Eui64.Parse(Supplier));
         Assert.Null(CommandSignature.Check(content, CommandSignature.Sign(content, key), Eui64.Parse(Supplier), bound, cli.Clock.GetCurrentInstant()));
     }

@@ -22,7 +22,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 28, 12, 0));
     private OpenDccStore store = null!;
 
-    public async Task InitializeAsync() => store = await engine.OpenAsync();
+    public async Task InitializeAsync() => store = await engine.OpenAsync(clock);
 
     public async Task DisposeAsync()
     {
@@ -41,11 +41,28 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Each_migration_is_recorded_at_the_time_of_the_injected_clock()
+    {
+        await using var connection = await store.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT applied_at FROM schema_migration";
+        var times = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                times.Add(reader.GetString(0));
+            }
+        }
+        Assert.Equal(["2026-11-28T12:00:00.0000000+00:00"], times);
+    }
+
+    [Fact]
     public async Task A_database_newer_than_this_build_is_refused()
     {
         await ExecuteAsync("INSERT INTO schema_migration (version, name, applied_at) VALUES (9999, 'future', 'x')");
         await store.DisposeAsync();
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(engine.OpenAsync);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => engine.OpenAsync(clock));
         Assert.Contains("9999", error.Message, StringComparison.Ordinal);
     }
 

@@ -1,3 +1,4 @@
+using NodaTime;
 using Npgsql;
 
 namespace OpenDcc.Storage.Tests;
@@ -6,14 +7,15 @@ namespace OpenDcc.Storage.Tests;
 public interface IStoreEngine : IAsyncDisposable
 {
     /// <summary>Opens (and on first call creates and migrates) this test's store; every call opens the same database.</summary>
-    Task<OpenDccStore> OpenAsync();
+    /// <param name="clock">The time migrations are recorded at; by default the Unix epoch, so that nothing reads the machine's clock.</param>
+    Task<OpenDccStore> OpenAsync(IClock? clock = null);
 }
 
 public sealed class SqliteEngine : IStoreEngine
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), "opendcc-test-" + Guid.NewGuid().ToString("N"));
 
-    public Task<OpenDccStore> OpenAsync() => OpenDccStore.OpenSqliteAsync(directory);
+    public Task<OpenDccStore> OpenAsync(IClock? clock = null) => OpenDccStore.OpenSqliteAsync(directory, clock ?? StoreClock.Default);
 
     public ValueTask DisposeAsync()
     {
@@ -38,7 +40,7 @@ public sealed class PostgresEngine : IStoreEngine
         Environment.GetEnvironmentVariable("OPENDCC_TEST_POSTGRES")
         ?? throw new InvalidOperationException("OPENDCC_TEST_POSTGRES is not set: run the tests with ./test.sh, which starts PostgreSQL");
 
-    public async Task<OpenDccStore> OpenAsync()
+    public async Task<OpenDccStore> OpenAsync(IClock? clock = null)
     {
         if (!created)
         {
@@ -49,7 +51,7 @@ public sealed class PostgresEngine : IStoreEngine
             created = true;
         }
         var builder = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database };
-        return await OpenDccStore.OpenPostgresAsync(builder.ToString());
+        return await OpenDccStore.OpenPostgresAsync(builder.ToString(), clock ?? StoreClock.Default);
     }
 
     public async ValueTask DisposeAsync()
@@ -64,4 +66,9 @@ public sealed class PostgresEngine : IStoreEngine
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
         await drop.ExecuteNonQueryAsync();
     }
+}
+
+internal static class StoreClock
+{
+    public static readonly IClock Default = new NodaTime.Testing.FakeClock(Instant.FromUnixTimeSeconds(0));
 }

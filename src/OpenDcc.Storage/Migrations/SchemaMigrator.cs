@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
+using NodaTime;
 
 namespace OpenDcc.Storage.Migrations;
 
@@ -8,7 +9,7 @@ namespace OpenDcc.Storage.Migrations;
 /// Applies the versioned SQL scripts embedded under <c>Migrations/{engine}/NNNN_name.sql</c>, in order, each in
 /// its own transaction, recording them in <c>schema_migration</c>. Run at every start; a no-op when current.
 /// </summary>
-internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement)
+internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement, IClock clock)
 {
     public sealed record Migration(int Version, string Name, string Sql);
 
@@ -44,7 +45,7 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
                 record.CommandText = "INSERT INTO schema_migration (version, name, applied_at) VALUES (@v, @n, @a)";
                 AddParameter(record, "@v", migration.Version);
                 AddParameter(record, "@n", migration.Name);
-                AddParameter(record, "@a", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+                AddParameter(record, "@a", clock.GetCurrentInstant().ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture));
                 await record.ExecuteNonQueryAsync(cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
