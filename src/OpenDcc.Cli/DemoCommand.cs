@@ -47,7 +47,7 @@ internal static class DemoCommand
         {
             // By default a new directory of its own, named for when it started (two demos started in the same second get two).
             var directory = parsed.GetValue(data)?.FullName
-                ?? Directory.CreateTempSubdirectory($"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-").FullName;
+                ?? Directory.CreateTempSubdirectory(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-")).FullName;
             if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             {
                 await context.Error.WriteLineAsync($"opendcc: --data: {directory} is not empty; the demo needs a fresh data directory");
