@@ -178,7 +178,7 @@ public sealed class SimulateCommandTests : IDisposable
     [Fact]
     public async Task Serve_refuses_a_fleet_supplier_that_is_not_a_dcc_user()
     {
-        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--sites", "1", "--fleet-supplier", Supplier.ToString());
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1", "--fleet-supplier", Supplier.ToString());
         Assert.Equal(1, code);
         Assert.Contains($"--fleet-supplier: {Supplier} is not a DCC user", error, StringComparison.Ordinal);
     }
@@ -204,7 +204,7 @@ public sealed class SimulateCommandTests : IDisposable
     [Fact]
     public async Task Serve_says_so_when_no_simulator_answers_and_exits_1()
     {
-        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--simulator", $"http://127.0.0.1:{LoopbackPorts.Free()}");
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", $"http://127.0.0.1:{LoopbackPorts.Free()}");
         Assert.Equal(1, code);
         Assert.Contains("--simulator: no WAN answers at", error, StringComparison.Ordinal);
         Assert.Contains("is 'opendcc simulate' running there?", error, StringComparison.Ordinal);
