@@ -17,6 +17,29 @@ namespace OpenDcc.Cli;
 /// <summary><c>opendcc serve</c>: run the hub until stopped (Ctrl-C).</summary>
 internal static class ServeCommand
 {
+    private const string PortAdvice = "(another hub? give each hub its own --silo-port and --gateway-port)";
+
+    /// <summary>
+    /// Which of the silo's ports another program holds, named as its option; checked before the hub starts, since the
+    /// error Orleans gives when it cannot bind names no port.
+    /// </summary>
+    private static string? TakenOrleansPort(HubOptions options)
+    {
+        foreach (var (option, port) in new[] { ("--silo-port", options.SiloPort), ("--gateway-port", options.GatewayPort) })
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return $"{option} {port}: 127.0.0.1:{port}";
+            }
+        }
+        return null;
+    }
+
     public static Command Create(CliContext context)
     {
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default {HubOptions.DefaultUrls}, the DCC Boxed DUIS port)", DefaultValueFactory = _ => HubOptions.DefaultUrls };
@@ -141,6 +164,12 @@ internal static class ServeCommand
                 }
                 models[pair[..at].Trim()] = pair[(at + 1)..].Trim();
             }
+            // Every option is read: what is left to go wrong is starting.
+            if (TakenOrleansPort(options) is { } taken)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {taken} is in use by another program {PortAdvice}");
+                return 1;
+            }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
             var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => f.FullName).ToList();
             // Says on the console when the simulator goes away and when it is back.
@@ -148,7 +177,16 @@ internal static class ServeCommand
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
             using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
             await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
-            await app.StartAsync(ct);
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // Taken since the check above. Kestrel's own error names its address; Orleans' names none.
+                await context.Error.WriteLineAsync($"opendcc: --silo-port {options.SiloPort} or --gateway-port {options.GatewayPort} is in use by another program {PortAdvice}");
+                return 1;
+            }
             var store = (OpenDcc.Storage.OpenDccStore)app.Services.GetService(typeof(OpenDcc.Storage.OpenDccStore))!;
             var registered = "";
             if (fleetRegistration is not null)

@@ -175,6 +175,20 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Contains(fault, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--silo-port")]
+    [InlineData("--gateway-port")]
+    public async Task Serve_names_the_orleans_port_another_program_holds(string taken)
+    {
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
+        other.Start();
+        var port = ((System.Net.IPEndPoint)other.LocalEndpoint).Port;
+        var ports = taken == "--silo-port" ? (Silo: port, Gateway: LoopbackPorts.Free()) : (Silo: LoopbackPorts.Free(), Gateway: port);
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{ports.Silo}", "--gateway-port", $"{ports.Gateway}", "--sites", "1");
+        Assert.Equal(1, code);
+        Assert.Contains($"opendcc: {taken} {port}: 127.0.0.1:{port} is in use by another program", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_refuses_a_fleet_supplier_that_is_not_a_dcc_user()
     {
