@@ -67,7 +67,10 @@ internal static class DemoCommand
             // A prepayment meter for the top-up.
             world.Wan.Fleet[0].ElectricityMeter.Execute(new DeviceOperation.ChangePaymentMode(PaymentMode.Prepayment), context.Clock.GetCurrentInstant());
             await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
-            await app.StartAsync(ct);
+            if (!await context.StartHubAsync(app, options.Urls, ct))
+            {
+                return 1;
+            }
             var hubUrl = app.Urls.First();
             var store = app.Services.GetRequiredService<OpenDccStore>();
             context.Console.MarkupLine($"[bold]OpenDcc demo[/]: hub at {Markup.Escape(hubUrl)}, data in {Markup.Escape(directory)} (SQLite)");

@@ -81,6 +81,24 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
 
     public string DataDirectory(ParseResult parsed) => parsed.GetRequiredValue(Data).FullName;
 
+    /// <summary>
+    /// Starts a built hub. False, with the fault named on <see cref="Error"/>, when Kestrel cannot listen where
+    /// <c>--urls</c> says (not a URL, an address not on this machine, a port in use).
+    /// </summary>
+    public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or IOException or System.Net.Sockets.SocketException)
+        {
+            await Error.WriteLineAsync($"opendcc: --urls {urls}: {e.Message}");
+            return false;
+        }
+    }
+
     public FileKeyStore KeyStore(ParseResult parsed) => new(Path.Combine(DataDirectory(parsed), "keys"));
 
     /// <summary>Adds the shared store options to a command group.</summary>

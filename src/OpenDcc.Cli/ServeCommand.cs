@@ -179,11 +179,14 @@ internal static class ServeCommand
             await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
             try
             {
-                await app.StartAsync(ct);
+                if (!await context.StartHubAsync(app, options.Urls, ct))
+                {
+                    return 1;
+                }
             }
             catch (Microsoft.AspNetCore.Connections.AddressInUseException)
             {
-                // Taken since the check above. Kestrel's own error names its address; Orleans' names none.
+                // One of the silo's ports, taken since the check above (Orleans' error names no port).
                 await context.Error.WriteLineAsync($"opendcc: --silo-port {options.SiloPort} or --gateway-port {options.GatewayPort} is in use by another program {PortAdvice}");
                 return 1;
             }

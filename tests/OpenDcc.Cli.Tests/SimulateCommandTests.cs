@@ -189,6 +189,24 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Contains($"opendcc: {taken} {port}: 127.0.0.1:{port} is in use by another program", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("not-a-url", "Invalid url")]
+    [InlineData("http://192.0.2.1:8079", "assign requested address")] // TEST-NET-1: on no machine's interfaces
+    [InlineData("in use", "address already in use")]
+    public async Task Serve_names_urls_when_it_cannot_listen_there(string urls, string fault)
+    {
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
+        other.Start();
+        if (urls == "in use")
+        {
+            urls = $"http://127.0.0.1:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
+        }
+        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", urls, "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1");
+        Assert.Equal(1, code);
+        Assert.Contains($"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
+        Assert.Contains(fault, error, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Serve_refuses_a_fleet_supplier_that_is_not_a_dcc_user()
     {
