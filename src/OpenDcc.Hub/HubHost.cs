@@ -75,6 +75,20 @@ public static class HubHost
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
+        var hold = DataDirectoryLock.Take(options.DataDirectory);
+        try
+        {
+            return await BuildAsync(options, clock, devices, hold, cancellationToken, configureServices);
+        }
+        catch
+        {
+            hold.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, DataDirectoryLock hold, CancellationToken cancellationToken, Action<IServiceCollection>? configureServices)
+    {
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, clock, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, clock, cancellationToken);
@@ -108,6 +122,7 @@ public static class HubHost
         var services = builder.Services;
         services.AddSingleton(clock);
         // Factory registrations, so the container disposes them when the hub stops.
+        services.AddSingleton(_ => hold);
         services.AddSingleton(_ => store);
         // The gateway reads a user and a device on every request; a change the CLI makes reaches it within a second.
         services.AddSingleton<IPartyStore>(new CachingPartyStore(store.Parties, clock, CachingPartyStore.DefaultFreshness));
@@ -172,6 +187,8 @@ public static class HubHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
+        // Created now, so that the container owns it and lets go of the directory when the hub is disposed.
+        app.Services.GetRequiredService<DataDirectoryLock>();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
         app.UseExceptionHandler();
         app.UseStatusCodePages();

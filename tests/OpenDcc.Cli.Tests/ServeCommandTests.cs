@@ -38,6 +38,44 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_second_hub_on_the_same_data_directory_is_refused_while_the_first_serves_and_taken_after_it_stops()
+    {
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var first = OpenDccCli.RunAsync(Serve(), TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !first.IsCompleted, $"serve did not start: {output}{error}");
+            await Task.Delay(100);
+        }
+
+        // Were it not refused, it would serve until this stops it and exit 0.
+        using (var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        using (var refused = new StringWriter())
+        {
+            Assert.Equal(1, await OpenDccCli.RunAsync(Serve(), TextWriter.Null, refused, cli.Clock, refusal.Token));
+            Assert.Contains($"opendcc: data directory {cli.DataDirectory} is in use by another hub", refused.ToString(), StringComparison.Ordinal);
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await first);
+        using var again = new CancellationTokenSource();
+        using var againOutput = new StringWriter();
+        var second = OpenDccCli.RunAsync(Serve(), TextWriter.Synchronized(againOutput), TextWriter.Synchronized(new StringWriter()), cli.Clock, again.Token);
+        for (var waited = 0; !againOutput.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !second.IsCompleted, "the hub did not start on the directory its first hub let go");
+            await Task.Delay(100);
+        }
+        await again.CancelAsync();
+        Assert.Equal(0, await second);
+    }
+
+    private string[] Serve() =>
+        ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{FreePort()}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"];
+
     private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 
     public void Dispose() => cli.Dispose();
