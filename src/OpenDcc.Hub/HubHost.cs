@@ -75,23 +75,28 @@ public static class HubHost
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(devices);
-        var hold = DataDirectoryLock.Take(options.DataDirectory);
+        var store = options.PostgresConnectionString is { } postgres
+            ? await OpenDccStore.OpenPostgresAsync(postgres, clock, cancellationToken)
+            : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, clock, cancellationToken);
+        IAsyncDisposable? lease = null;
         try
         {
-            return await BuildAsync(options, clock, devices, hold, cancellationToken, configureServices);
+            lease = await store.LeaseForHubAsync(cancellationToken);
+            return await BuildAsync(options, clock, devices, store, new HubLeaseHolder(lease), configureServices, cancellationToken);
         }
         catch
         {
-            hold.Dispose();
+            if (lease is not null)
+            {
+                await lease.DisposeAsync();
+            }
+            await store.DisposeAsync();
             throw;
         }
     }
 
-    private static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, DataDirectoryLock hold, CancellationToken cancellationToken, Action<IServiceCollection>? configureServices)
+    private static async Task<WebApplication> BuildAsync(HubOptions options, IClock clock, DeviceSide devices, OpenDccStore store, HubLeaseHolder lease, Action<IServiceCollection>? configureServices, CancellationToken cancellationToken)
     {
-        var store = options.PostgresConnectionString is { } postgres
-            ? await OpenDccStore.OpenPostgresAsync(postgres, clock, cancellationToken)
-            : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, clock, cancellationToken);
         if (options.ApprovedModels.Count > 0)
         {
             await store.ApprovedModels.AddApprovedModelsAsync(options.ApprovedModels, cancellationToken);
@@ -122,7 +127,7 @@ public static class HubHost
         var services = builder.Services;
         services.AddSingleton(clock);
         // Factory registrations, so the container disposes them when the hub stops.
-        services.AddSingleton(_ => hold);
+        services.AddSingleton(_ => lease);
         services.AddSingleton(_ => store);
         // The gateway reads a user and a device on every request; a change the CLI makes reaches it within a second.
         services.AddSingleton<IPartyStore>(new CachingPartyStore(store.Parties, clock, CachingPartyStore.DefaultFreshness));
@@ -187,8 +192,8 @@ public static class HubHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
-        // Created now, so that the container owns it and lets go of the directory when the hub is disposed.
-        app.Services.GetRequiredService<DataDirectoryLock>();
+        // Created now, so that the container owns it and lets go of the store when the hub is disposed.
+        app.Services.GetRequiredService<HubLeaseHolder>();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -241,4 +246,10 @@ internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties) 
             return HealthCheckResult.Unhealthy($"{store.Engine} {store.Location}: {e.Message}");
         }
     }
+}
+
+/// <summary>The hub's lease on its store (<see cref="OpenDccStore.LeaseForHubAsync"/>), in the container, which lets it go when the hub is disposed.</summary>
+internal sealed class HubLeaseHolder(IAsyncDisposable lease) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => lease.DisposeAsync();
 }

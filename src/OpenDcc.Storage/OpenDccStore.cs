@@ -22,13 +22,15 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
+    private readonly Func<CancellationToken, Task<IAsyncDisposable>> lease;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, Func<CancellationToken, Task<IAsyncDisposable>> lease, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
         this.open = open;
         this.release = release;
+        this.lease = lease;
         Delivery = new SqlDeliveryStore(open, skipLocked: engine == "postgres");
         ApiKeys = new SqlApiKeyStore(open);
         ApprovedModels = new SqlApprovedModelStore(open);
@@ -60,6 +62,13 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IMessageLog MessageLog { get; }
 
     public IReplayCounterStore ReplayCounters { get; }
+
+    /// <summary>
+    /// Makes the caller the only hub on this store until it disposes the lease: SQLite's <c>hub.lock</c> in the data
+    /// directory, held exclusively; PostgreSQL's session advisory lock. The other commands need none.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">another hub holds it.</exception>
+    public Task<IAsyncDisposable> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
@@ -103,6 +112,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 SqliteConnection.ClearPool(pooled);
                 return ValueTask.CompletedTask;
             },
+            _ => Task.FromResult(HubLease.OnDataDirectory(dataDirectory)),
             new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
             new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
             new SqliteMessageLog(Open));
@@ -122,11 +132,13 @@ public sealed class OpenDccStore : IAsyncDisposable
             throw;
         }
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var location = $"{builder.Host}:{builder.Port}/{builder.Database}";
         return new OpenDccStore(
             "postgres",
-            $"{builder.Host}:{builder.Port}/{builder.Database}",
+            location,
             Open,
             dataSource.DisposeAsync,
+            ct => HubLease.OnDatabaseAsync(connectionString, location, ct),
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));

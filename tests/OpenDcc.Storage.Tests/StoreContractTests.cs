@@ -58,6 +58,21 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_hub_at_a_time_holds_the_store_and_the_next_takes_it_once_let_go()
+    {
+        await using (await store.LeaseForHubAsync())
+        {
+            await using var secondNode = await engine.OpenAsync(clock);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => secondNode.LeaseForHubAsync());
+            Assert.Contains("is in use by another hub", refused.Message, StringComparison.Ordinal);
+            // The other commands need no lease: the store itself serves both.
+            Assert.Null(await secondNode.Parties.FindUserAsync(Supplier));
+        }
+        await using var nextHub = await engine.OpenAsync(clock);
+        await using var lease = await nextHub.LeaseForHubAsync();
+    }
+
+    [Fact]
     public async Task A_database_newer_than_this_build_is_refused()
     {
         await ExecuteAsync("INSERT INTO schema_migration (version, name, applied_at) VALUES (9999, 'future', 'x')");
