@@ -63,6 +63,34 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         Assert.Empty(hub.Receiver.Received);
     }
 
+    [Fact]
+    public async Task Commands_unanswered_when_the_hub_stops_are_answered_E21_when_sent_and_E20_when_waiting()
+    {
+        var sent = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
+        var normal = await SendAsync("7.4");
+        var prepayment = await SendAsync("4.18");
+
+        await hub.RestartAsync();
+
+        var codes = new Dictionary<ulong, string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var answer = XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(30)));
+            codes[RequestId.Parse(answer.Descendants(Sr + "ResponseID").Single().Value).Counter] = answer.Descendants(Sr + "ResponseCode").Single().Value;
+        }
+        Assert.Equal(new Dictionary<ulong, string> { [sent] = "E21", [normal] = "E20", [prepayment] = "E20" }, codes);
+
+        // The device's answer to the command on the WAN comes now, to a hub that has stopped waiting: no second response.
+        held.Release();
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(3)));
+        // The restarted hub takes the device's commands again.
+        var after = await SendAsync("4.1.1");
+        var next = XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(after, RequestId.Parse(next.Descendants(Sr + "ResponseID").Single().Value).Counter);
+        Assert.Equal("I0", next.Descendants(Sr + "ResponseCode").Single().Value);
+    }
+
     private async Task<ulong> SendAsync(string srv, string body = "")
     {
         var counter = hub.NextCounter();

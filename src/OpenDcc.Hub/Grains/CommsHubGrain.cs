@@ -60,7 +60,8 @@ public sealed record QueuedCommand(
 /// model's adapter, protects it with a counter that only rises, sends it through the WAN (throttled per region and
 /// per the hub's radio cell), retries with backoff, and hands the answer, or E20 (unreachable) / E21 (no answer), to the response sender.
 /// Nothing is written per command: the queues live in memory and the grain is collected when idle, when it tells
-/// each adapter it used to let go of what it keeps for the device (<see cref="ITranslationAdapter.Release"/>).
+/// each adapter it used to let go of what it keeps for the device (<see cref="ITranslationAdapter.Release"/>); a grain
+/// that goes with commands unanswered answers them first (<see cref="OnDeactivateAsync"/>).
 /// </summary>
 [Reentrant]
 internal sealed class CommsHubGrain(
@@ -110,23 +111,56 @@ internal sealed class CommsHubGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// A grain is kept active while it has commands (<see cref="SendQueuedAsync"/>), so it goes with commands unanswered
+    /// when the hub stops, or when Orleans must let it go. Each acknowledged request still gets its asynchronous
+    /// response: E21 for the command on the WAN (sent, its answer no longer awaited: its lane answers nothing after
+    /// this), E20 for those not sent. They go to delivery, which is durable, so a user the hub cannot reach as it stops
+    /// hears after the restart.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Every lane is abandoned before the first await, at which a command's own task could carry on.
+        var unanswered = new List<(Eui64 Device, QueuedCommand Command, string Code, string Reason)>();
+        foreach (var lane in lanes.Values)
+        {
+            lane.Abandoned = true;
+            if (lane.InFlight is { } sent)
+            {
+                unanswered.Add((lane.Device, sent, ResponseCode.NoResponseFromDevice.Code, $"its comms hub's queue closed before the device's answer ({reason.ReasonCode}: {reason.Description})"));
+            }
+            while (lane.Queue.TryDequeue(out var waiting, out _))
+            {
+                unanswered.Add((lane.Device, waiting, ResponseCode.UnableToCommunicate.Code, $"not sent: its comms hub's queue closed ({reason.ReasonCode}: {reason.Description})"));
+            }
+        }
+        lanes.Clear();
+        foreach (var (device, command, code, why) in unanswered)
+        {
+            logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, device, why);
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), device, command.User, command.Route, code, why);
+        }
         foreach (var (device, adapter) in served)
         {
             adapter.Release(device);
         }
         served.Clear();
-        return Task.CompletedTask;
+    }
+
+    private static DeviceRequestReference ReferenceOf(QueuedCommand command)
+    {
+        var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
+        return new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion);
     }
 
     private async Task SendQueuedAsync(DeviceLane lane)
     {
         try
         {
-            while (lane.Queue.TryDequeue(out var command, out _))
+            while (!lane.Abandoned && lane.Queue.TryDequeue(out var command, out _))
             {
                 DelayDeactivation(TimeSpan.FromMinutes(5));
+                lane.InFlight = command;
                 try
                 {
                     await SendAsync(lane, command);
@@ -137,13 +171,15 @@ internal sealed class CommsHubGrain(
                 {
                     logger.LogError(e, "{RequestId} to {Device} failed", command.RequestId, lane.Device);
                 }
+                lane.InFlight = null;
             }
         }
         finally
         {
             lane.Sending = false;
-            // An idle device's lane goes: the grain keeps nothing for devices with nothing queued.
-            if (lane.Queue.Count == 0)
+            // An idle device's lane goes: the grain keeps nothing for devices with nothing queued. An abandoned lane
+            // has gone already, and a new lane may have taken its place.
+            if (lane.Queue.Count == 0 && !lane.Abandoned)
             {
                 lanes.Remove(lane.Device);
             }
@@ -154,7 +190,7 @@ internal sealed class CommsHubGrain(
     {
         var device = lane.Device;
         var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
-        var reference = new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion);
+        var reference = ReferenceOf(command);
         var user = command.User;
         var route = command.Route;
         var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
@@ -203,6 +239,11 @@ internal sealed class CommsHubGrain(
         var unreachable = false;
         for (var attempt = 0; attempt <= options.Retries; attempt++)
         {
+            if (lane.Abandoned)
+            {
+                // Answered when the grain went (OnDeactivateAsync).
+                return;
+            }
             if (attempt > 0)
             {
                 await Task.Delay((options.RetryBackoff * attempt).ToTimeSpan());
@@ -231,7 +272,13 @@ internal sealed class CommsHubGrain(
                 case DeviceMessage.Answer reply:
                     if (operation is not null)
                     {
+                        // What the device did, recorded even when its user has been answered already (below).
                         await confirmations.ApplyAsync(device, operation, reply.Outcome, new InventoryChange(clock.GetCurrentInstant(), variant.Id, user));
+                    }
+                    if (lane.Abandoned)
+                    {
+                        logger.LogWarning("{RequestId}: {Device} answered after its queue closed; its user was told E21", command.RequestId, device);
+                        return;
                     }
                     await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, route);
                     return;
@@ -242,6 +289,10 @@ internal sealed class CommsHubGrain(
                     (unreachable, lastFailure) = (false, "the device sent an alert instead of an answer");
                     continue;
             }
+        }
+        if (lane.Abandoned)
+        {
+            return;
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
         await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, route,
@@ -278,6 +329,12 @@ internal sealed class CommsHubGrain(
         public PriorityQueue<QueuedCommand, (CommandPriority Priority, long Sequence)> Queue { get; } = new();
 
         public bool Sending { get; set; }
+
+        /// <summary>The command sent and not yet answered, if any.</summary>
+        public QueuedCommand? InFlight { get; set; }
+
+        /// <summary>Its grain went (<see cref="OnDeactivateAsync"/>) and answered its commands: this lane answers nothing more.</summary>
+        public bool Abandoned { get; set; }
 
         public ulong LastCounter { get; set; }
     }
