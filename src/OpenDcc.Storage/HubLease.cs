@@ -21,7 +21,7 @@ internal static class HubLease
         {
             return new FileStream(Path.Combine(dataDirectory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e)
+        catch (IOException e) when (e is not DirectoryNotFoundException and not FileNotFoundException)
         {
             throw new InvalidOperationException($"data directory {Path.GetFullPath(dataDirectory)} is in use by another hub (it holds {LockFileName}); one hub per data directory", e);
         }
