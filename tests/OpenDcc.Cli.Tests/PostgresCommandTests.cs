@@ -50,6 +50,37 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         Assert.Contains("2 devices", list, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_hub_serves_on_postgres_and_a_second_hub_on_the_same_database_is_refused()
+    {
+        var port = OpenDcc.Hub.LoopbackPorts.Free();
+        string[] Serve(string data, int http) =>
+            ["serve", "--postgres", connectionString, "--data", data, "--sites", "1", "--urls", $"http://127.0.0.1:{http}",
+             "--silo-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}", "--gateway-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}"];
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var serving = OpenDccCli.RunAsync(Serve(cli.DataDirectory, port), TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
+            await Task.Delay(100);
+        }
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        Assert.Contains("\"postgres ", await http.GetStringAsync(new Uri("/health", UriKind.Relative)), StringComparison.Ordinal);
+
+        // Another data directory, the same database: were it not refused, it would serve until this stops it and exit 0.
+        using (var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        using (var refused = new StringWriter())
+        {
+            Assert.Equal(1, await OpenDccCli.RunAsync(Serve(Path.Combine(cli.DataDirectory, "second"), OpenDcc.Hub.LoopbackPorts.Free()), TextWriter.Null, refused, cli.Clock, refusal.Token));
+            Assert.Contains($"/{database} is in use by another hub; one hub per database", refused.ToString(), StringComparison.Ordinal);
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+    }
+
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
