@@ -1,4 +1,12 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Xml.Linq;
 using Npgsql;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+using OpenDcc.Hub;
+using OpenDcc.Simulator.Devices;
 
 namespace OpenDcc.Cli.Tests;
 
@@ -51,8 +59,21 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task The_hub_serves_on_postgres_and_a_second_hub_on_the_same_database_is_refused()
+    public async Task The_hub_serves_a_signed_request_on_postgres_and_a_second_hub_on_the_same_database_is_refused()
     {
+        var supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+        await using var receiver = await ResponseReceiver.StartAsync();
+        var keys = Path.Combine(cli.DataDirectory, "supplier-keys");
+        foreach (var command in new[]
+        {
+            new[] { "keys", "init", "--data", cli.DataDirectory },
+            ["users", "add", "--postgres", connectionString, "--id", supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", receiver.Url.ToString()],
+            ["certs", "issue", "--postgres", connectionString, "--data", cli.DataDirectory, "--id", supplier.ToString(), "--out", keys],
+        })
+        {
+            var (code, _, failure) = await cli.RunAsync(command);
+            Assert.True(code == 0, failure);
+        }
         var port = OpenDcc.Hub.LoopbackPorts.Free();
         string[] Serve(string data, int http) =>
             ["serve", "--postgres", connectionString, "--data", data, "--sites", "1", "--urls", $"http://127.0.0.1:{http}",
@@ -69,6 +90,17 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Assert.Contains("\"postgres ", await http.GetStringAsync(new Uri("/health", UriKind.Relative)), StringComparison.Ordinal);
 
+        // A signed register read of the simulated site's meter: I99 at once, the meter's I0 at the supplier's response URL.
+        var meter = new SimulatedFleet(1, 1)[0].ElectricityMeter.Id;
+        var stem = Path.Combine(keys, $"{supplier.ToCompactString()}-87");
+        using var certificate = X509Certificate2.CreateFromPemFile(stem + ".crt.pem", stem + ".key.pem");
+        using var content = new ByteArrayContent(DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(supplier, meter, 1), 1, ServiceCatalogue.Duis["4.1.1"], []), certificate));
+        content.Headers.ContentType = new("application/xml");
+        using var response = await http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
+        Assert.Equal("I99", XDocument.Parse(await response.Content.ReadAsStringAsync()).Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+        var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("I0", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+
         // Another data directory, the same database: were it not refused, it would serve until this stops it and exit 0.
         using (var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         using (var refused = new StringWriter())
@@ -79,6 +111,11 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
 
         await stop.CancelAsync();
         Assert.Equal(0, await serving);
+        // The request, its I99, and the I0's delivery, chained in the database.
+        var (verified, log, _) = await cli.RunAsync("log", "verify", "--postgres", connectionString);
+        Assert.Equal(0, verified);
+        Assert.Matches(@"intact: \d+ entries", log);
+        Assert.DoesNotContain("intact: 0 entries", log, StringComparison.Ordinal);
     }
 
     public async Task DisposeAsync()
