@@ -46,8 +46,9 @@ internal static class DemoCommand
         demo.SetAction(async (parsed, ct) =>
         {
             // By default a new directory of its own, named for when it started (two demos started in the same second get two).
-            var directory = parsed.GetValue(data)?.FullName
-                ?? Directory.CreateTempSubdirectory(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-")).FullName;
+            var directory = parsed.GetValue(data) is { } given
+                ? CliContext.CheckedDataDirectory(given.FullName)
+                : Directory.CreateTempSubdirectory(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-")).FullName;
             if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             {
                 await context.Error.WriteLineAsync($"opendcc: --data: {directory} is not empty; the demo needs a fresh data directory");

@@ -76,10 +76,30 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
 
     public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
         parsed.GetValue(Postgres) is { Length: > 0 } connection
-            ? OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken)
+            ? NamingPostgresAsync(connection, () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
             : OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), Clock, cancellationToken);
 
-    public string DataDirectory(ParseResult parsed) => parsed.GetRequiredValue(Data).FullName;
+    /// <summary>
+    /// Runs <paramref name="open"/>; with PostgreSQL, what the server or Npgsql refuses (no server there, a bad password,
+    /// no such database, a connection string that does not parse) is reported as the <c>--postgres</c> option's fault.
+    /// </summary>
+    public static async Task<T> NamingPostgresAsync<T>(string? postgres, Func<Task<T>> open)
+    {
+        try
+        {
+            return await open();
+        }
+        catch (Exception e) when (postgres is not null && e is Npgsql.NpgsqlException or ArgumentException)
+        {
+            throw new InvalidOperationException($"--postgres: {e.Message}", e);
+        }
+    }
+
+    public string DataDirectory(ParseResult parsed) => CheckedDataDirectory(parsed.GetRequiredValue(Data).FullName);
+
+    /// <exception cref="ArgumentException">the path is a file.</exception>
+    public static string CheckedDataDirectory(string path) =>
+        File.Exists(path) ? throw new ArgumentException($"--data: {path} is a file, not a directory") : path;
 
     /// <summary>
     /// Starts a built hub. False, with the fault named on <see cref="Error"/>, when Kestrel cannot listen where

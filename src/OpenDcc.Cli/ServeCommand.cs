@@ -176,7 +176,7 @@ internal static class ServeCommand
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
             using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
-            await using var app = await HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct);
+            await using var app = await CliContext.NamingPostgresAsync(options.PostgresConnectionString, () => HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct));
             try
             {
                 if (!await context.StartHubAsync(app, options.Urls, ct))
