@@ -38,10 +38,16 @@ public static class OpenDccCli
         }
         catch (Exception e) when (IsUserFacing(e))
         {
-            await error.WriteLineAsync($"opendcc: {e.Message}");
+            await error.WriteLineAsync($"opendcc: {MessageOf(e)}");
             return 1;
         }
     }
+
+    /// <summary>An exception's message for a person: without the " (Parameter 'x')" that .NET adds for a method's parameter, which means nothing at the command line.</summary>
+    internal static string MessageOf(Exception e) =>
+        e is ArgumentException { ParamName: { } parameter } && e.Message.EndsWith($" (Parameter '{parameter}')", StringComparison.Ordinal)
+            ? e.Message[..^$" (Parameter '{parameter}')".Length]
+            : e.Message;
 
     private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
         or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException

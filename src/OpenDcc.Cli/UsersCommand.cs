@@ -26,7 +26,15 @@ internal static class UsersCommand
             var roleSet = ParseField("--role", () => parsed.GetRequiredValue(roles).Aggregate(DccUserRole.None, (acc, r) => acc | DccUserRoles.Parse(r)));
             var responseUrl = ParseResponseUrl("--response-url", parsed.GetValue(url));
             var areas = ParseDistributors(parsed.GetValue(distributors));
-            var user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
+            DccUser user;
+            try
+            {
+                user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
+            }
+            catch (ArgumentException e) when (e.ParamName is "name" or "roles")
+            {
+                throw new FormatException($"{(e.ParamName == "name" ? "--name" : "--role")}: {OpenDccCli.MessageOf(e)}", e);
+            }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Parties.AddUserAsync(user, ct);
             await context.Output.WriteLineAsync($"added DCC user {user.Id} '{user.Name}' ({user.Roles.Codes()}){(areas.IsEmpty ? "" : $", acting for distributors {areas}")}");
@@ -143,7 +151,9 @@ internal static class UsersCommand
         ParseField("--distributor", () => DistributorSet.Parse(string.Join(' ', ids ?? [])));
 
     private static Uri? ParseResponseUrl(string option, string? text) =>
-        text is null ? null : ParseField(option, () => Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"'{text}' is not an absolute URL"));
+        text is null ? null : ParseField(option, () => Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new FormatException($"'{text}' is not an absolute http or https URL"));
 
     /// <summary>Turns a parse failure into a message that names the option at fault.</summary>
     public static T ParseField<T>(string option, Func<T> parse)

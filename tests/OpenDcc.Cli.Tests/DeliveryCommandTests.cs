@@ -88,10 +88,13 @@ public sealed class DeliveryCommandTests : IDisposable
 
         (code, _, var error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "duis");
         Assert.Equal(1, code);
-        Assert.Contains("--url: 'duis' is not an absolute URL", error, StringComparison.Ordinal);
+        Assert.Contains("--url: 'duis' is not an absolute http or https URL", error, StringComparison.Ordinal);
         (code, _, error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "ftp://supplier.example/duis");
         Assert.Equal(1, code);
-        Assert.Contains("must be an absolute http or https URL", error, StringComparison.Ordinal);
+        Assert.Contains("--url: 'ftp://supplier.example/duis' is not an absolute http or https URL", error, StringComparison.Ordinal);
+        (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-01-00-09", "--role", "IS", "--name", "S", "--response-url", "ftp://supplier.example/duis");
+        Assert.Equal(1, code);
+        Assert.Equal("opendcc: --response-url: 'ftp://supplier.example/duis' is not an absolute http or https URL", error.Trim());
         (code, _, error) = await cli.RunWithDataAsync("users", "response-url", "--id", NetworkOperator.ToString(), "--url", "https://dno.example/duis");
         Assert.Equal(1, code);
         Assert.Contains(NetworkOperator.ToString(), error, StringComparison.Ordinal);

@@ -42,6 +42,14 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_user_without_a_name_is_refused_naming_the_option()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS", "--name", "  ");
+        Assert.Equal(1, code);
+        Assert.Equal("opendcc: --name: a DCC user needs a name", error.Trim());
+    }
+
+    [Fact]
     public async Task An_unknown_distributor_is_refused_naming_the_option_and_the_value()
     {
         await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO");
