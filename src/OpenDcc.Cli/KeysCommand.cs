@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
 using OpenDcc.Hub;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
@@ -44,7 +45,17 @@ internal static class KeysCommand
                     return 1;
                 }
             }
-            using var identity = FileKeyStore.Combine(certFile.FullName, keyFile.FullName);
+            X509Certificate2 identity;
+            try
+            {
+                identity = FileKeyStore.Combine(certFile.FullName, keyFile.FullName);
+            }
+            catch (UnreadableKeyFileException e)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {(e.Path == certFile.FullName ? "--cert" : "--key")}: {e.Message}");
+                return 1;
+            }
+            using var owned = identity;
             var saved = context.KeyStore(parsed).SaveDspIdentity(identity);
             await context.Output.WriteLineAsync($"imported DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}, valid to {saved.NotAfter})");
             return 0;

@@ -224,7 +224,7 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Keys_import_dsp_takes_a_pkcs8_key_and_its_certificate_and_refuses_a_non_dsp_certificate()
+    public async Task Keys_import_dsp_takes_a_pkcs8_key_and_its_certificate_and_refuses_a_non_dsp_certificate_and_files_that_hold_neither()
     {
         using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);
         var cert = WritePem("dsp.crt.pem", dsp);
@@ -251,6 +251,16 @@ public sealed class PartiesCommandTests : IDisposable
         var (missing, _, missingError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", Path.Combine(cli.DataDirectory, "nope.pem"), "--cert", cert);
         Assert.Equal(1, missing);
         Assert.Contains("--key: ", missingError, StringComparison.Ordinal);
+
+        // Files that hold something else: named by their option.
+        var text = Path.Combine(cli.DataDirectory, "notes.txt");
+        await File.WriteAllTextAsync(text, "not a key");
+        var (notCert, _, notCertError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", text);
+        Assert.Equal(1, notCert);
+        Assert.Contains($"opendcc: --cert: {text} holds no PEM certificate", notCertError, StringComparison.Ordinal);
+        var (notKey, _, notKeyError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", text, "--cert", cert);
+        Assert.Equal(1, notKey);
+        Assert.Contains($"opendcc: --key: {text} holds no EC private key", notKeyError, StringComparison.Ordinal);
     }
 
     private X509Certificate2 Issue(string eui, RemotePartyRole role)

@@ -93,27 +93,46 @@ public sealed class FileKeyStore(string directory)
     }
 
     /// <summary>Pairs a PEM certificate with a private key given as PEM (PKCS#8 or SEC1) or raw PKCS#8 DER.</summary>
-    /// <exception cref="CryptographicException">the key is unreadable or does not match the certificate.</exception>
+    /// <exception cref="UnreadableKeyFileException">a file does not hold what it should.</exception>
+    /// <exception cref="CryptographicException">the key does not match the certificate.</exception>
     public static X509Certificate2 Combine(string certificatePath, string keyPath)
     {
-        var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
-        using var key = ECDsa.Create();
-        var keyBytes = File.ReadAllBytes(keyPath);
-        if (keyBytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0)
-        {
-            key.ImportFromPem(System.Text.Encoding.ASCII.GetString(keyBytes));
-        }
-        else
-        {
-            key.ImportPkcs8PrivateKey(keyBytes, out _);
-        }
+        X509Certificate2 certificate;
         try
         {
-            return certificate.CopyWithPrivateKey(key);
+            certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
         }
-        catch (ArgumentException e)
+        catch (CryptographicException e)
         {
-            throw new CryptographicException($"the key in '{keyPath}' does not match the certificate in '{certificatePath}'", e);
+            throw new UnreadableKeyFileException(certificatePath, $"{certificatePath} holds no PEM certificate ({e.Message})", e);
+        }
+        using (certificate)
+        using (var key = ECDsa.Create())
+        {
+            var keyBytes = File.ReadAllBytes(keyPath);
+            try
+            {
+                if (keyBytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0)
+                {
+                    key.ImportFromPem(System.Text.Encoding.ASCII.GetString(keyBytes));
+                }
+                else
+                {
+                    key.ImportPkcs8PrivateKey(keyBytes, out _);
+                }
+            }
+            catch (Exception e) when (e is CryptographicException or ArgumentException)
+            {
+                throw new UnreadableKeyFileException(keyPath, $"{keyPath} holds no EC private key (PKCS#8 or SEC1 PEM, or PKCS#8 DER): {e.Message}", e);
+            }
+            try
+            {
+                return certificate.CopyWithPrivateKey(key);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CryptographicException($"the key in '{keyPath}' does not match the certificate in '{certificatePath}'", e);
+            }
         }
     }
 
@@ -155,4 +174,10 @@ public sealed class FileKeyStore(string directory)
     private string CertPath(string name) => Path.Combine(Directory, name + ".crt.pem");
 
     private string KeyPath(string name) => Path.Combine(Directory, name + ".key.pem");
+}
+
+/// <summary>A key or certificate file that does not hold what it should; <see cref="Path"/> names it.</summary>
+public sealed class UnreadableKeyFileException(string path, string message, Exception inner) : CryptographicException(message, inner)
+{
+    public string Path { get; } = path;
 }
