@@ -55,9 +55,11 @@ internal static class KeysCommand
                 await context.Error.WriteLineAsync($"opendcc: {(e.Path == certFile.FullName ? "--cert" : "--key")}: {e.Message}");
                 return 1;
             }
-            using var owned = identity;
-            var saved = context.KeyStore(parsed).SaveDspIdentity(identity);
-            await context.Output.WriteLineAsync($"imported DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}, valid to {saved.NotAfter})");
+            using (identity)
+            {
+                var saved = context.KeyStore(parsed).SaveDspIdentity(identity);
+                await context.Output.WriteLineAsync($"imported DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}, valid to {saved.NotAfter})");
+            }
             return 0;
         });
 
