@@ -113,6 +113,11 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     /// </summary>
     public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
     {
+        if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } https)
+        {
+            await Error.WriteLineAsync($"opendcc: --urls {https}: the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)");
+            return false;
+        }
         try
         {
             await app.StartAsync(cancellationToken);

@@ -193,6 +193,7 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("not-a-url", "Invalid url")]
     [InlineData("http://192.0.2.1:8079", "assign requested address")] // TEST-NET-1: on no machine's interfaces
     [InlineData("in use", "address already in use")]
+    [InlineData("https://127.0.0.1:8443", "the hub serves plain http")]
     public async Task Serve_names_urls_when_it_cannot_listen_there(string urls, string fault)
     {
         using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
