@@ -113,11 +113,20 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     /// </summary>
     public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
     {
-        if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } https)
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            await Error.WriteLineAsync($"opendcc: --urls {https}: the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)");
-            return false;
+            if (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                await Error.WriteLineAsync($"opendcc: --urls {url}: the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)");
+                return false;
+            }
+            if (CannotListen(url) is { } why)
+            {
+                await Error.WriteLineAsync($"opendcc: --urls {url}: {why}");
+                return false;
+            }
         }
+        // What the checks above cannot see (a host name, a port taken since) is Kestrel's to say.
         try
         {
             await app.StartAsync(cancellationToken);
@@ -127,6 +136,32 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
         {
             await Error.WriteLineAsync($"opendcc: --urls {urls}: {e.Message}");
             return false;
+        }
+    }
+
+    /// <summary>
+    /// For a URL with an IP address and a port, why nothing can listen there now (the port taken, the address not on this
+    /// machine), found by binding it for a moment; null otherwise. Checked before the hub starts, whose host would log a
+    /// stack trace for it.
+    /// </summary>
+    private static string? CannotListen(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || uri.Port == 0)
+        {
+            return null;
+        }
+        var address = System.Net.IPAddress.Parse(uri.DnsSafeHost);
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpListener(address, uri.Port);
+            probe.Start();
+            return null;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            return e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse
+                ? $"{uri.Authority}: address already in use by another program (another hub, or DCC Boxed itself?)"
+                : $"{uri.Authority}: {e.Message}";
         }
     }
 
