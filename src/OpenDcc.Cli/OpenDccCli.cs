@@ -146,11 +146,11 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     /// </summary>
     private static string? CannotListen(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || uri.Port == 0)
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || uri.Port == 0
+            || !System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var address))
         {
             return null;
         }
-        var address = System.Net.IPAddress.Parse(uri.DnsSafeHost);
         try
         {
             using var probe = new System.Net.Sockets.TcpListener(address, uri.Port);
