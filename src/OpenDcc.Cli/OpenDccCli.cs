@@ -151,17 +151,26 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
         {
             return null;
         }
+        return BindFailure(address, uri.Port) switch
+        {
+            null => null,
+            { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } => $"{uri.Authority}: address already in use by another program (another hub, or DCC Boxed itself?)",
+            var e => $"{uri.Authority}: {e.Message}",
+        };
+    }
+
+    /// <summary>Why a listener cannot bind <paramref name="address"/>:<paramref name="port"/> now, found by binding it for a moment; null when it can.</summary>
+    public static System.Net.Sockets.SocketException? BindFailure(System.Net.IPAddress address, int port)
+    {
         try
         {
-            using var probe = new System.Net.Sockets.TcpListener(address, uri.Port);
+            using var probe = new System.Net.Sockets.TcpListener(address, port);
             probe.Start();
             return null;
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            return e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse
-                ? $"{uri.Authority}: address already in use by another program (another hub, or DCC Boxed itself?)"
-                : $"{uri.Authority}: {e.Message}";
+            return e;
         }
     }
 

@@ -27,12 +27,7 @@ internal static class ServeCommand
     {
         foreach (var (option, port) in new[] { ("--silo-port", options.SiloPort), ("--gateway-port", options.GatewayPort) })
         {
-            try
-            {
-                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-                probe.Start();
-            }
-            catch (System.Net.Sockets.SocketException)
+            if (CliContext.BindFailure(System.Net.IPAddress.Loopback, port) is not null)
             {
                 return $"{option} {port}: 127.0.0.1:{port}";
             }

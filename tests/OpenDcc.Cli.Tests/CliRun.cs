@@ -24,6 +24,19 @@ public sealed class CliRun : IDisposable
     public Task<(int ExitCode, string Output, string Error)> RunWithDataAsync(params string[] args) =>
         RunAsync([.. args, "--data", DataDirectory]);
 
+    /// <summary>
+    /// Waits until a <c>serve</c> started with <see cref="OpenDccCli.RunAsync"/> prints that it is listening; fails with
+    /// what it printed if it ends first or takes over 30 s.
+    /// </summary>
+    public static async Task WaitUntilListeningAsync(Task<int> serving, StringWriter output, StringWriter error)
+    {
+        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
+        {
+            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
+            await Task.Delay(100);
+        }
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -82,11 +82,7 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         using var output = new StringWriter();
         using var error = new StringWriter();
         var serving = OpenDccCli.RunAsync(Serve(cli.DataDirectory, port), TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
-        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
-            await Task.Delay(100);
-        }
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Assert.Contains("\"postgres ", await http.GetStringAsync(new Uri("/health", UriKind.Relative)), StringComparison.Ordinal);
 

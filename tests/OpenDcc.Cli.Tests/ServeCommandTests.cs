@@ -18,11 +18,7 @@ public sealed class ServeCommandTests : IDisposable
         var serving = OpenDccCli.RunAsync(
             ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"],
             TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
-        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
-            await Task.Delay(100);
-        }
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
@@ -45,11 +41,7 @@ public sealed class ServeCommandTests : IDisposable
         using var output = new StringWriter();
         using var error = new StringWriter();
         var first = OpenDccCli.RunAsync(Serve(), TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
-        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !first.IsCompleted, $"serve did not start: {output}{error}");
-            await Task.Delay(100);
-        }
+        await CliRun.WaitUntilListeningAsync(first, output, error);
 
         // Were it not refused, it would serve until this stops it and exit 0.
         using (var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
@@ -63,12 +55,9 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(0, await first);
         using var again = new CancellationTokenSource();
         using var againOutput = new StringWriter();
-        var second = OpenDccCli.RunAsync(Serve(), TextWriter.Synchronized(againOutput), TextWriter.Synchronized(new StringWriter()), cli.Clock, again.Token);
-        for (var waited = 0; !againOutput.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !second.IsCompleted, "the hub did not start on the directory its first hub let go");
-            await Task.Delay(100);
-        }
+        using var againError = new StringWriter();
+        var second = OpenDccCli.RunAsync(Serve(), TextWriter.Synchronized(againOutput), TextWriter.Synchronized(againError), cli.Clock, again.Token);
+        await CliRun.WaitUntilListeningAsync(second, againOutput, againError);
         await again.CancelAsync();
         Assert.Equal(0, await second);
     }

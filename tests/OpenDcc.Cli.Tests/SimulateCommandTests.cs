@@ -36,11 +36,7 @@ public sealed class SimulateCommandTests : IDisposable
         using var output = new StringWriter();
         using var error = new StringWriter();
         var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url], TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
-            await Task.Delay(100);
-        }
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
         Assert.Contains("2 simulated sites, seed 5 (10 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
 
         // The simulate process's fleet: seed 5, site 0's electricity meter.
@@ -88,11 +84,7 @@ public sealed class SimulateCommandTests : IDisposable
         var serving = OpenDccCli.RunAsync(
             ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"],
             TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        for (var waited = 0; !output.ToString().Contains("listening on", StringComparison.Ordinal); waited += 100)
-        {
-            Assert.True(waited < 30_000 && !serving.IsCompleted, $"serve did not start: {output}{error}");
-            await Task.Delay(100);
-        }
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
         Assert.Contains($"registered to supplier {Supplier} and network operator {NetworkOperator} (the meters hold its Digital Signing key)", output.ToString(), StringComparison.Ordinal);
 
         var fleet = new SimulatedFleet(5, 2);
