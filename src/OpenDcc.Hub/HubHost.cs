@@ -101,6 +101,8 @@ public static class HubHost
         {
             await store.ApprovedModels.AddApprovedModelsAsync(options.ApprovedModels, cancellationToken);
         }
+        // Read now, with the store leased and before the hub serves: every one was left by a hub that did not stop cleanly.
+        var leftUnanswered = await store.UnansweredCommands.ListAsync(cancellationToken);
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
         if (!keys.HasDspIdentity)
         {
@@ -164,6 +166,7 @@ public static class HubHost
         services.AddSingleton<DccAlertSender>();
         services.AddSingleton<IDeviceStatusChangeSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddSingleton<IFirmwareDistributionSink>(sp => sp.GetRequiredService<DccAlertSender>());
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<UnansweredCommandRecovery>(sp, leftUnanswered));
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();

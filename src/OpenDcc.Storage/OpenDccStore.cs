@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using NodaTime;
 using Npgsql;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -38,6 +39,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         Inventory = inventory;
         MessageLog = messageLog;
         ReplayCounters = new SqlReplayCounterStore(open);
+        UnansweredCommands = new SqlUnansweredCommandStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -62,6 +64,9 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IMessageLog MessageLog { get; }
 
     public IReplayCounterStore ReplayCounters { get; }
+
+    /// <summary>The device commands acknowledged (I99) and not yet answered.</summary>
+    public IUnansweredCommandStore UnansweredCommands { get; }
 
     /// <summary>
     /// Makes the caller the only hub on this store until it disposes the lease: SQLite's <c>hub.lock</c> in the data

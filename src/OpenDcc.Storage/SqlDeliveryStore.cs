@@ -1,6 +1,7 @@
 using System.Data.Common;
 using NodaTime;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Storage;
@@ -20,7 +21,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private static readonly string Delivered = DeliveryState.Delivered.ToString();
     private static readonly string Failed = DeliveryState.Failed.ToString();
 
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CancellationToken cancellationToken = default)
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
@@ -30,16 +31,26 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", nameof(destination));
         }
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command(
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        long id;
+        await using (var command = connection.Command(
                 "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state) " +
-                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state) RETURNING id")
+                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state) RETURNING id", transaction)
             .With("@user", user.ToString())
             .With("@destination", destination.ToString())
             .With("@correlation", correlation)
             .With("@payload", payload)
             .With("@now", now.ToUnixTimeTicks())
-            .With("@state", Pending);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            .With("@state", Pending))
+        {
+            id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (answers is { } answered)
+        {
+            await SqlUnansweredCommandStore.ClearAsync(connection, transaction, answered, cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return id;
     }
 
     public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)

@@ -8,7 +8,8 @@ namespace OpenDcc.Storage;
 
 /// <summary>
 /// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them,
-/// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>)
+/// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>),
+/// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
@@ -62,6 +63,13 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
             await InsertAsync(connection, transaction, entries, cancellationToken);
             await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
+            foreach (var record in records)
+            {
+                if (record.Acknowledges is { Count: > 0 } || record.Answers is not null)
+                {
+                    await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, record, cancellationToken);
+                }
+            }
             await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                 .With("@s", entries[^1].Sequence)
                 .With("@h", entries[^1].Hash))

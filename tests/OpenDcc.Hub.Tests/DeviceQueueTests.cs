@@ -5,6 +5,7 @@ using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
 using static OpenDcc.Hub.Tests.TestHub;
 
@@ -80,6 +81,7 @@ public sealed class DeviceQueueTests : IAsyncLifetime
             codes[RequestId.Parse(answer.Descendants(Sr + "ResponseID").Single().Value).Counter] = answer.Descendants(Sr + "ResponseCode").Single().Value;
         }
         Assert.Equal(new Dictionary<ulong, string> { [sent] = "E21", [normal] = "E20", [prepayment] = "E20" }, codes);
+        Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
 
         // The device's answer to the command on the WAN comes now, to a hub that has stopped waiting: no second response.
         held.Release();
@@ -90,6 +92,60 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         Assert.Equal(after, RequestId.Parse(next.Descendants(Sr + "ResponseID").Single().Value).Counter);
         Assert.Equal("I0", next.Descendants(Sr + "ResponseCode").Single().Value);
     }
+
+    [Fact]
+    public async Task An_acknowledged_command_is_recorded_unanswered_until_its_answer_is_handed_to_delivery()
+    {
+        var counter = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
+
+        var unanswered = Assert.Single(await hub.Store.UnansweredCommands.ListAsync());
+        Assert.Equal(new CommandKey(new RequestId(Supplier, Meter, counter), Meter), unanswered.Key);
+        Assert.Equal(("4.1", "4.1.1", Supplier), (unanswered.Request.ServiceReference, unanswered.Request.ServiceReferenceVariant, unanswered.User));
+
+        held.Release();
+        Assert.Equal("I0", XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))).Descendants(Sr + "ResponseCode").Single().Value);
+        Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
+    }
+
+    [Fact]
+    public async Task Commands_a_hub_acknowledged_and_lost_in_a_crash_are_answered_when_the_hub_starts_again_E21_or_for_firmware_the_dcc_alert()
+    {
+        // What a hub that crashed leaves behind: its requests logged with the commands their I99s acknowledged, its
+        // device queues (memory) gone. The running hub's grains know nothing of them, so its clean stop answers none.
+        var read = new RequestId(Supplier, Meter, hub.NextCounter());
+        var firmware = new RequestId(Supplier, Dsp, hub.NextCounter());
+        await hub.Store.MessageLog.AppendAsync(
+        [
+            Acknowledged(read, new DeviceRequestReference(read, "4.1", "4.1.1", "5.1", Meter)),
+            Acknowledged(firmware, new DeviceRequestReference(firmware, "11.1", "11.1", "5.1", GasMeter)),
+        ]);
+
+        await hub.RestartAsync();
+
+        var received = new[] { await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)) };
+        foreach (var message in received)
+        {
+            await hub.CheckSignedResponseAsync(message);
+        }
+        var documents = received.Select(XDocument.Parse).ToLookup(d => d.Descendants(Sr + "DCCAlertMessage").Any());
+        var response = Assert.Single(documents[false]);
+        Assert.Equal((read.ToResponseId().ToString(), "E21", "4.1.1"), (response.Descendants(Sr + "ResponseID").Single().Value, response.Descendants(Sr + "ResponseCode").Single().Value, response.Descendants(Sr + "ServiceReferenceVariant").Single().Value));
+        var failure = Assert.Single(documents[true]).Descendants(Sr + "FirmwareDistributionFailure").Single();
+        Assert.Equal([("UpdateFirmwareRequestID", $"{firmware}"), ("MeterIDs", GasMeter.ToString())], failure.Elements().Select(e => (e.Name.LocalName, e.Value)));
+        Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
+
+        // Answered once: the next start has nothing left to answer.
+        await hub.RestartAsync();
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(2)));
+    }
+
+    private static MessageLogRecord Acknowledged(RequestId request, DeviceRequestReference command) =>
+        new(Instant.FromUtc(2026, 11, 30, 9, 0), MessageDirection.Inbound, Supplier, $"{request}", "I99", "<Request/>"u8.ToArray())
+        {
+            AcceptedCounter = request.Counter,
+            Acknowledges = [new UnansweredCommand(command, Supplier, Instant.FromUtc(2026, 11, 30, 9, 0))],
+        };
 
     private async Task<ulong> SendAsync(string srv, string body = "")
     {

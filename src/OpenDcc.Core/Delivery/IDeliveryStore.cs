@@ -11,8 +11,12 @@ namespace OpenDcc.Core.Delivery;
 public interface IDeliveryStore
 {
     /// <summary>Queues a message, due at once.</summary>
+    /// <param name="answers">
+    /// The acknowledged device command whose outcome the message is: no longer unanswered
+    /// (<see cref="Duis.IUnansweredCommandStore"/>) once the message is queued, in the same transaction.
+    /// </param>
     /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
-    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CancellationToken cancellationToken = default);
+    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for

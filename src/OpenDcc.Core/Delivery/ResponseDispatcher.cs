@@ -86,9 +86,10 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     /// <summary>Queues a message for delivery now and wakes the dispatcher.</summary>
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, CancellationToken cancellationToken = default)
+    /// <param name="answers">The acknowledged device command whose outcome the message is (<see cref="IDeliveryStore.EnqueueAsync"/>).</param>
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Duis.CommandKey? answers = null, CancellationToken cancellationToken = default)
     {
-        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), cancellationToken);
+        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), answers, cancellationToken);
         NotifyEnqueued();
         return id;
     }

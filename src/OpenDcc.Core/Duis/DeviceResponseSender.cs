@@ -48,25 +48,26 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
             return;
         }
         var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
-        await DeliverAsync(security.Sign(response), user, request.RequestId.ToString(), code, cancellationToken);
+        await DeliverAsync(security.Sign(response), user, request.RequestId.ToString(), code, new CommandKey(request.RequestId, request.Device), cancellationToken);
     }
 
     /// <summary>
     /// Hands a signed message for a user to delivery (retries, failed queue) at the user's response URL as it is now,
     /// or, when the user has none (or is not known), logs it as undeliverable; <paramref name="what"/> names it in that log entry.
     /// </summary>
-    public async Task DeliverAsync(byte[] signed, Eui64 user, string correlation, string what, CancellationToken cancellationToken = default)
+    /// <param name="answers">The acknowledged command whose outcome this is: no longer unanswered once it is handed on (<see cref="UnansweredCommand"/>).</param>
+    public async Task DeliverAsync(byte[] signed, Eui64 user, string correlation, string what, CommandKey? answers = null, CancellationToken cancellationToken = default)
     {
         var known = await parties.FindUserAsync(user, cancellationToken);
         if (known?.ResponseUrl is not { } responseUrl)
         {
             var why = known is null ? $"{user} is not a DCC user" : "the user has no response URL";
-            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed)], cancellationToken);
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed) { Answers = answers }], cancellationToken);
             return;
         }
-        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, cancellationToken);
+        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, cancellationToken);
     }
 }
 
-/// <summary>What a device response must echo of its request.</summary>
-public sealed record DeviceRequestReference(RequestId RequestId, string ServiceReference, string ServiceReferenceVariant, string SchemaVersion);
+/// <summary>What a device response must echo of its request, and the device the command went to (for 11.1, one of several).</summary>
+public sealed record DeviceRequestReference(RequestId RequestId, string ServiceReference, string ServiceReferenceVariant, string SchemaVersion, Eui64 Device);

@@ -41,7 +41,11 @@ public sealed record DeviceRefusal(string Code, string Reason);
 
 /// <summary>A device request that passed every check, with what the device is to do, ready for the device's queue.</summary>
 /// <param name="SignedPreCommand">For a critical command (CV 5): the user's signed pre-command, as checked.</param>
-public sealed record PreparedDeviceCommand(DuisRequest Request, DccUser User, Device Device, DeviceOperation Operation, byte[]? SignedPreCommand);
+public sealed record PreparedDeviceCommand(DuisRequest Request, DccUser User, Device Device, DeviceOperation Operation, byte[]? SignedPreCommand)
+{
+    /// <summary>What its answer echoes of the request, and the device.</summary>
+    public DeviceRequestReference Reference => new(Request.RequestId, Request.Variant.ServiceReference, Request.Variant.Id, Request.SchemaVersion, Device.Id);
+}
 
 /// <summary>What <see cref="IDeviceRequestHandler.PrepareAsync"/> found: a command ready to queue, or why the request cannot go.</summary>
 public sealed record DevicePreparation
@@ -127,8 +131,10 @@ public sealed class DuisGateway(
 
         var decision = await DecideAsync(endpoint, request, cancellationToken);
         // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
-        var reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, acceptedCounter: request.RequestId.Counter);
-        // The request and its counter are durable now: a restart cannot take it again, so it may go to its devices.
+        var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
+        var reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged);
+        // The request, its counter and its commands are durable now: a restart cannot take it again, and answers the
+        // commands if they were lost with the device queues (UnansweredCommand), so they may go to their devices.
         foreach (var command in decision.Queue)
         {
             await devices.QueueAsync(command);
@@ -304,14 +310,15 @@ public sealed class DuisGateway(
     }
 
     /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
-    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null)
+    /// <param name="acknowledged">The device commands its I99 acknowledges: logged with it, they are durably unanswered until answered.</param>
+    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter },
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter, Acknowledges = acknowledged },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);

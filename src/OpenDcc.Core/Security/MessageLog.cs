@@ -39,6 +39,18 @@ public sealed record MessageLogRecord(
     /// payload holds the RequestID): read back, it is null.
     /// </summary>
     public ulong? AcceptedCounter { get; init; }
+
+    /// <summary>
+    /// For a service request whose I99 acknowledges device commands: those commands, recorded as unanswered
+    /// (<see cref="Duis.IUnansweredCommandStore"/>) in the transaction that logs the request. Not part of the entry: read back, it is null.
+    /// </summary>
+    public IReadOnlyList<Duis.UnansweredCommand>? Acknowledges { get; init; }
+
+    /// <summary>
+    /// For the record of an acknowledged command's outcome that is logged rather than queued for delivery (the user has no
+    /// response URL, or the alert was throttled): the command, no longer unanswered once this record is logged. Not part of the entry.
+    /// </summary>
+    public Duis.CommandKey? Answers { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>

@@ -138,7 +138,7 @@ internal sealed class CommsHubGrain(
         foreach (var (device, command, code, why) in unanswered)
         {
             logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, device, why);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), device, command.User, command.Route, code, why);
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), command.User, command.Route, code, why);
         }
         foreach (var (device, adapter) in served)
         {
@@ -150,7 +150,7 @@ internal sealed class CommsHubGrain(
     private static DeviceRequestReference ReferenceOf(QueuedCommand command)
     {
         var variant = ServiceCatalogue.Duis[command.ServiceReferenceVariant];
-        return new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion);
+        return new DeviceRequestReference(command.RequestId, variant.ServiceReference, variant.Id, command.SchemaVersion, command.Device);
     }
 
     private async Task SendQueuedAsync(DeviceLane lane)
@@ -295,7 +295,7 @@ internal sealed class CommsHubGrain(
             return;
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
-        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, user, route,
+        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route,
             (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
     }
 
@@ -316,7 +316,7 @@ internal sealed class CommsHubGrain(
         {
             logger.LogError(e, "{RequestId}: adapter {Adapter} could not put it into {Device}'s format", command.RequestId, adapter.Name, device);
             var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device, command.User, command.Route, code, $"not translated: {e.Message}");
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, command.User, command.Route, code, $"not translated: {e.Message}");
             return null;
         }
     }

@@ -106,7 +106,9 @@ internal sealed class DccAlertSender(
     {
         var now = clock.GetCurrentInstant();
         logger.LogInformation("{RequestId}: firmware not delivered to {Device}: {Reason}", updateFirmwareRequest, device, reason);
-        if (await ThrottleAsync(device, DccAlertCodes.FirmwareDistributionFailure, now, cancellationToken) is not { } decision)
+        // The alert, or its throttled entry, is the outcome of the device's acknowledged command.
+        var answers = new CommandKey(updateFirmwareRequest, device);
+        if (await ThrottleAsync(device, DccAlertCodes.FirmwareDistributionFailure, now, cancellationToken, answers) is not { } decision)
         {
             return;
         }
@@ -114,11 +116,12 @@ internal sealed class DccAlertSender(
         {
             Throttled = decision.Throttled,
         };
-        await sender.DeliverAsync(security.Sign(alert), user, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} (firmware of {updateFirmwareRequest} not delivered to {device}: {reason})", cancellationToken);
+        await sender.DeliverAsync(security.Sign(alert), user, alert.ResponseId.ToString(), $"DCC alert {alert.AlertCode} (firmware of {updateFirmwareRequest} not delivered to {device}: {reason})", answers, cancellationToken);
     }
 
+    /// <param name="answers">The acknowledged command whose outcome the alert is; a throttled alert's log entry answers it.</param>
     /// <returns>The decision to deliver; null when the alert is throttled (logged).</returns>
-    private async Task<AlertThrottleDecision.Deliver?> ThrottleAsync(Eui64 device, string code, Instant now, CancellationToken cancellationToken)
+    private async Task<AlertThrottleDecision.Deliver?> ThrottleAsync(Eui64 device, string code, Instant now, CancellationToken cancellationToken, CommandKey? answers = null)
     {
         switch (throttle.Decide(device, code))
         {
@@ -126,7 +129,7 @@ internal sealed class DccAlertSender(
                 return deliver;
             case AlertThrottleDecision.Suppress { Throttled: var run }:
                 logger.LogInformation("DCC alert {Code} for {Device} throttled ({Count} in sequence {Sequence})", code, device, run.Count, run.SequenceId);
-                await log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty)], cancellationToken);
+                await log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty) { Answers = answers }], cancellationToken);
                 return null;
             default:
                 throw new InvalidOperationException("an alert throttle decision that is neither deliver nor suppress");
@@ -136,7 +139,7 @@ internal sealed class DccAlertSender(
     private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, ThrottledAlerts? throttled, Instant now, string what, CancellationToken cancellationToken)
     {
         var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
-        await sender.DeliverAsync(security.Sign(alert), recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken);
+        await sender.DeliverAsync(security.Sign(alert), recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken: cancellationToken);
     }
 
     private async Task NotSentAsync(Instant at, Eui64 device, string why, CancellationToken cancellationToken)

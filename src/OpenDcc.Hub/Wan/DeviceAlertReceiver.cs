@@ -69,7 +69,7 @@ internal sealed class DeviceAlertReceiver(
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
             var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now) { Throttled = throttled };
-            await sender.DeliverAsync(security.Sign(duis), recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken);
+            await sender.DeliverAsync(security.Sign(duis), recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken: cancellationToken);
         }
     }
 

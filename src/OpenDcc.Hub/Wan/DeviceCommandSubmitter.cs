@@ -108,8 +108,7 @@ internal sealed class DeviceCommandSubmitter(
 #pragma warning restore CA1031
         {
             logger.LogError(e, "{RequestId} could not be queued for {Device}", request.RequestId, device.Id);
-            var reference = new DeviceRequestReference(request.RequestId, request.Variant.ServiceReference, request.Variant.Id, request.SchemaVersion);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, device.Id, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Reference, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
         }
     }
 

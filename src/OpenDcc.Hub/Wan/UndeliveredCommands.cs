@@ -17,8 +17,8 @@ internal static class UndeliveredCommands
     /// code could not say which device failed, the DCC alert that names it.
     /// </summary>
     /// <param name="reason">Why, for the log.</param>
-    public static Task ReportAsync(IDeviceResponseSink responses, IFirmwareDistributionSink firmwareDistribution, DeviceRequestReference request, Eui64 device, Eui64 user, DeviceAnswerRoute route, string code, string reason) =>
+    public static Task ReportAsync(IDeviceResponseSink responses, IFirmwareDistributionSink firmwareDistribution, DeviceRequestReference request, Eui64 user, DeviceAnswerRoute route, string code, string reason) =>
         request.ServiceReferenceVariant == UpdateFirmware
-            ? firmwareDistribution.NotDeliveredAsync(request.RequestId, device, user, reason)
+            ? firmwareDistribution.NotDeliveredAsync(request.RequestId, request.Device, user, reason)
             : responses.SendAsync(request, code, new ResponsePayload.None(), user, route);
 }
