@@ -23,32 +23,22 @@ public sealed class SimulateCommandTests : IDisposable
     [Fact]
     public async Task Serve_with_simulator_reads_a_meter_of_an_opendcc_simulate_process_and_the_answer_carries_its_register()
     {
-        using var simulator = SimulateProcess.Start("--sites", "2", "--seed", "5", "--listen", "127.0.0.1:0");
+        using var simulator = OpenDccProcess.Start("simulate", "--sites", "2", "--seed", "5", "--listen", "127.0.0.1:0");
         var url = await simulator.ListeningUrlAsync();
         await using var receiver = await ResponseReceiver.StartAsync();
-        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
-        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", receiver.Url.ToString())).ExitCode);
-        var keys = Path.Combine(cli.DataDirectory, "supplier-keys");
-        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier.ToString(), "--out", keys)).ExitCode);
+        using var certificate = await ProvisionSupplierAsync(receiver.Url);
 
         var port = LoopbackPorts.Free();
         using var stop = new CancellationTokenSource();
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url], TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
+        var serving = OpenDccCli.RunAsync(ServeArguments(port, url), TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
         await CliRun.WaitUntilListeningAsync(serving, output, error);
         Assert.Contains("2 simulated sites, seed 5 (10 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
 
         // The simulate process's fleet: seed 5, site 0's electricity meter.
         var meter = new SimulatedFleet(5, 2)[0].ElectricityMeter;
-        var stem = Path.Combine(keys, $"{Supplier.ToCompactString()}-87");
-        using var certificate = X509Certificate2.CreateFromPemFile(stem + ".crt.pem", stem + ".key.pem");
-        var request = DuisSignature.Sign(DuisRequestWriter.Write(new RequestId(Supplier, meter.Id, 1), 1, ServiceCatalogue.Duis["4.1.1"], []), certificate);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        using var content = new ByteArrayContent(request);
-        content.Headers.ContentType = new("application/xml");
-        using var response = await http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
-        Assert.Equal("I99", XDocument.Parse(await response.Content.ReadAsStringAsync()).Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+        Assert.Equal("I99", await ReadMeterAsync(port, new RequestId(Supplier, meter.Id, 1), certificate));
 
         var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal("I0", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
@@ -64,10 +54,68 @@ public sealed class SimulateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hub_killed_with_a_command_acknowledged_and_unanswered_answers_it_E21_when_it_serves_again()
+    {
+        using var simulator = OpenDccProcess.Start("simulate", "--sites", "1", "--seed", "5", "--listen", "127.0.0.1:0");
+        var url = await simulator.ListeningUrlAsync();
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var certificate = await ProvisionSupplierAsync(receiver.Url);
+        var port = LoopbackPorts.Free();
+        using (var killed = OpenDccProcess.Start("serve", ServeArguments(port, url)[1..]))
+        {
+            await killed.ListeningUrlAsync();
+            // The simulator stops answering, so the command waits on the WAN; the hub is killed while it does.
+            simulator.Pause();
+            var request = new RequestId(Supplier, new SimulatedFleet(5, 1)[0].ElectricityMeter.Id, 1);
+            Assert.Equal("I99", await ReadMeterAsync(port, request, certificate));
+            killed.Kill();
+            simulator.Resume();
+        }
+        await Assert.ThrowsAsync<TimeoutException>(() => receiver.NextAsync(TimeSpan.FromSeconds(1)));
+
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var serving = OpenDccCli.RunAsync(ServeArguments(LoopbackPorts.Free(), url), TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
+
+        var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("E21", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+        Assert.Equal($"{new RequestId(Supplier, new SimulatedFleet(5, 1)[0].ElectricityMeter.Id, 1).ToResponseId()}", answer.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value);
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+        var verified = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(verified.ExitCode == 0, verified.Output + verified.Error);
+    }
+
+    /// <summary>Keys, the supplier with its response URL, and its XmlSign certificate (with its key).</summary>
+    private async Task<X509Certificate2> ProvisionSupplierAsync(Uri responseUrl)
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier.ToString(), "--role", "IS", "--name", "Supplier", "--response-url", responseUrl.ToString())).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "supplier-keys");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier.ToString(), "--out", keys)).ExitCode);
+        return Certificate(keys, "87");
+    }
+
+    private string[] ServeArguments(int port, string simulatorUrl) =>
+        ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", simulatorUrl];
+
+    /// <summary>Posts a signed 4.1.1 for <paramref name="request"/>'s meter; the synchronous response code.</summary>
+    private static async Task<string> ReadMeterAsync(int port, RequestId request, X509Certificate2 certificate)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var content = new ByteArrayContent(DuisSignature.Sign(DuisRequestWriter.Write(request, 1, ServiceCatalogue.Duis["4.1.1"], []), certificate));
+        content.Headers.ContentType = new("application/xml");
+        using var response = await http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
+        return XDocument.Parse(await response.Content.ReadAsStringAsync()).Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value;
+    }
+
+    [Fact]
     public async Task Serve_with_simulator_and_a_fleet_supplier_switches_a_meters_supply_by_signed_critical_commands_and_routes_the_simulators_power_cut()
     {
         // Site 1's power goes for 3 s once the hub connects.
-        using var simulator = SimulateProcess.Start("--sites", "2", "--seed", "5", "--listen", "127.0.0.1:0", "--outage", "1:0.05");
+        using var simulator = OpenDccProcess.Start("simulate", "--sites", "2", "--seed", "5", "--listen", "127.0.0.1:0", "--outage", "1:0.05");
         var url = await simulator.ListeningUrlAsync();
         await using var receiver = await ResponseReceiver.StartAsync();
         Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
@@ -263,28 +311,29 @@ public sealed class SimulateCommandTests : IDisposable
 }
 
 /// <summary><c>opendcc simulate</c> as a process of its own, from the CLI assembly this test project builds; killed when disposed.</summary>
-internal sealed class SimulateProcess : IDisposable
+/// <summary>An <c>opendcc</c> command in a process of its own, as an operator runs it: so that it can be paused or killed.</summary>
+internal sealed class OpenDccProcess : IDisposable
 {
     private readonly Process process;
 
-    private SimulateProcess(Process process) => this.process = process;
+    private OpenDccProcess(Process process) => this.process = process;
 
-    public static SimulateProcess Start(params string[] args)
+    public static OpenDccProcess Start(string command, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "opendcc.dll"));
-        start.ArgumentList.Add("simulate");
+        start.ArgumentList.Add(command);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
-        return new SimulateProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start"));
+        return new OpenDccProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start"));
     }
 
-    /// <summary>The URL the simulator prints once it listens.</summary>
+    /// <summary>The URL the command prints once it listens (<c>simulate</c> and <c>serve</c> both say "listening on URL").</summary>
     public async Task<string> ListeningUrlAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
             if (line.Contains("listening on ", StringComparison.Ordinal))
@@ -292,15 +341,38 @@ internal sealed class SimulateProcess : IDisposable
                 return line.Split("listening on ")[1].Split(' ')[0];
             }
         }
-        throw new InvalidOperationException($"opendcc simulate ended: {await process.StandardError.ReadToEndAsync(timeout.Token)}");
+        throw new InvalidOperationException($"opendcc ended: {await process.StandardError.ReadToEndAsync(timeout.Token)}");
+    }
+
+    /// <summary>SIGSTOP: the process stops in its tracks, its sockets open and unanswered, until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT.</summary>
+    public void Resume() => Signal("CONT");
+
+    /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
+    public void Kill()
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed");
+        }
     }
 
     public void Dispose()
     {
         if (!process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
+            Resume();
+            Kill();
         }
         process.Dispose();
     }
