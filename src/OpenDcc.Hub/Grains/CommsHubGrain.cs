@@ -165,11 +165,12 @@ internal sealed class CommsHubGrain(
                 {
                     await SendAsync(lane, command);
                 }
-#pragma warning disable CA1031 // One command's failure must not stop the device's queue; it is logged.
+#pragma warning disable CA1031 // One command's failure must not stop the device's queue; it is logged, and its user told.
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
                     logger.LogError(e, "{RequestId} to {Device} failed", command.RequestId, lane.Device);
+                    await AnswerFailedAsync(lane, command, e);
                 }
                 lane.InFlight = null;
             }
@@ -183,6 +184,30 @@ internal sealed class CommsHubGrain(
             {
                 lanes.Remove(lane.Device);
             }
+        }
+    }
+
+    /// <summary>
+    /// A command whose sending failed in the hub itself (the WAN transport or the store threw, not a device that could
+    /// not be reached or did not answer) was not answered, since answering is its sending's last step: its user gets
+    /// E21 now. If that fails too, it stays recorded unanswered (<see cref="UnansweredCommand"/>) for the hub's next start.
+    /// </summary>
+    private async Task AnswerFailedAsync(DeviceLane lane, QueuedCommand command, Exception failure)
+    {
+        if (lane.Abandoned)
+        {
+            // Answered when the grain went (OnDeactivateAsync).
+            return;
+        }
+        try
+        {
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), command.User, command.Route, ResponseCode.NoResponseFromDevice.Code, $"failed in the hub: {failure.Message}");
+        }
+#pragma warning disable CA1031 // Logged; the command stays recorded unanswered, and the next start answers it.
+        catch (Exception again)
+#pragma warning restore CA1031
+        {
+            logger.LogError(again, "{RequestId} to {Device}: its failure could not be answered either; the hub's next start answers it", command.RequestId, lane.Device);
         }
     }
 
