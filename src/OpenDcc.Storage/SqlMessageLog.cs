@@ -63,13 +63,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
             await InsertAsync(connection, transaction, entries, cancellationToken);
             await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
-            foreach (var record in records)
-            {
-                if (record.Acknowledges is { Count: > 0 } || record.Answers is not null)
-                {
-                    await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, record, cancellationToken);
-                }
-            }
+            await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
             await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                 .With("@s", entries[^1].Sequence)
                 .With("@h", entries[^1].Hash))

@@ -29,34 +29,62 @@ internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbC
         return commands;
     }
 
-    /// <summary>Records <paramref name="record"/>'s acknowledged commands and clears the one it answers, in <paramref name="transaction"/>.</summary>
-    internal static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, MessageLogRecord record, CancellationToken cancellationToken)
+    private const string Insert =
+        "INSERT INTO unanswered_command (request_id, device, user_id, service_reference, service_reference_variant, schema_version, acknowledged_at) " +
+        "VALUES (@r, @d, @u, @sr, @srv, @v, @at) ON CONFLICT (request_id, device) DO NOTHING";
+
+    private const string Delete = "DELETE FROM unanswered_command WHERE request_id = @r AND device = @d";
+
+    /// <summary>
+    /// Records the commands <paramref name="records"/> acknowledge and clears those they answer, in their order, in
+    /// <paramref name="transaction"/>: one command of each kind, prepared once for the lot.
+    /// </summary>
+    internal static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        foreach (var acknowledged in record.Acknowledges ?? [])
+        DbCommand? add = null, clear = null;
+        try
         {
-            var reference = acknowledged.Request;
-            await using var add = connection.Command(
-                    "INSERT INTO unanswered_command (request_id, device, user_id, service_reference, service_reference_variant, schema_version, acknowledged_at) " +
-                    "VALUES (@r, @d, @u, @sr, @srv, @v, @at) ON CONFLICT (request_id, device) DO NOTHING", transaction)
-                .With("@r", reference.RequestId.ToString())
-                .With("@d", reference.Device.ToString())
-                .With("@u", acknowledged.User.ToString())
-                .With("@sr", reference.ServiceReference)
-                .With("@srv", reference.ServiceReferenceVariant)
-                .With("@v", reference.SchemaVersion)
-                .With("@at", acknowledged.AcknowledgedAt.ToUnixTimeTicks());
-            await add.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var record in records)
+            {
+                foreach (var acknowledged in record.Acknowledges ?? [])
+                {
+                    var reference = acknowledged.Request;
+                    add ??= connection.Command(Insert, transaction).With("@r", null).With("@d", null).With("@u", null).With("@sr", null).With("@srv", null).With("@v", null).With("@at", null);
+                    add.Parameters[0].Value = reference.RequestId.ToString();
+                    add.Parameters[1].Value = reference.Device.ToString();
+                    add.Parameters[2].Value = acknowledged.User.ToString();
+                    add.Parameters[3].Value = reference.ServiceReference;
+                    add.Parameters[4].Value = reference.ServiceReferenceVariant;
+                    add.Parameters[5].Value = reference.SchemaVersion;
+                    add.Parameters[6].Value = acknowledged.AcknowledgedAt.ToUnixTimeTicks();
+                    await add.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (record.Answers is { } answered)
+                {
+                    clear ??= connection.Command(Delete, transaction).With("@r", null).With("@d", null);
+                    clear.Parameters[0].Value = answered.RequestId.ToString();
+                    clear.Parameters[1].Value = answered.Device.ToString();
+                    await clear.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
         }
-        if (record.Answers is { } answered)
+        finally
         {
-            await ClearAsync(connection, transaction, answered, cancellationToken);
+            if (add is not null)
+            {
+                await add.DisposeAsync();
+            }
+            if (clear is not null)
+            {
+                await clear.DisposeAsync();
+            }
         }
     }
 
     /// <summary>Clears <paramref name="answered"/>, in <paramref name="transaction"/>; nothing when it is not recorded (OpenDcc's own reads, an outcome after a restart answered it).</summary>
     internal static async Task ClearAsync(DbConnection connection, DbTransaction transaction, CommandKey answered, CancellationToken cancellationToken)
     {
-        await using var clear = connection.Command("DELETE FROM unanswered_command WHERE request_id = @r AND device = @d", transaction)
+        await using var clear = connection.Command(Delete, transaction)
             .With("@r", answered.RequestId.ToString())
             .With("@d", answered.Device.ToString());
         await clear.ExecuteNonQueryAsync(cancellationToken);
