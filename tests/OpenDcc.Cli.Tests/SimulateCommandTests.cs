@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using NodaTime;
@@ -345,10 +346,10 @@ internal sealed class OpenDccProcess : IDisposable
     }
 
     /// <summary>SIGSTOP: the process stops in its tracks, its sockets open and unanswered, until <see cref="Resume"/>.</summary>
-    public void Pause() => Signal("STOP");
+    public void Pause() => Signal(SigStop);
 
     /// <summary>SIGCONT.</summary>
-    public void Resume() => Signal("CONT");
+    public void Resume() => Signal(SigCont);
 
     /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
     public void Kill()
@@ -357,15 +358,19 @@ internal sealed class OpenDccProcess : IDisposable
         process.WaitForExit();
     }
 
-    private void Signal(string signal)
+    // Linux's signal numbers (x86-64 and arm64); .NET's PosixSignal has no SIGSTOP.
+    private const int SigStop = 19, SigCont = 18;
+
+    private void Signal(int signal)
     {
-        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
+        if (Kill(process.Id, signal) != 0)
         {
-            throw new InvalidOperationException($"kill -{signal} {process.Id} failed");
+            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public void Dispose()
     {
