@@ -140,14 +140,23 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     }
 
     /// <summary>
-    /// For a URL with an IP address and a port, why nothing can listen there now (the port taken, the address not on this
+    /// For a URL with an IP address (or localhost) and a port, why nothing can listen there now (the port taken, the address not on this
     /// machine), found by binding it for a moment; null otherwise. Checked before the hub starts, whose host would log a
     /// stack trace for it.
     /// </summary>
     private static string? CannotListen(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || uri.Port == 0
-            || !System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var address))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Port == 0)
+        {
+            return null;
+        }
+        System.Net.IPAddress? address;
+        if (uri.HostNameType == UriHostNameType.Dns && uri.IsLoopback)
+        {
+            // localhost: Kestrel listens on loopback, IPv4 and (where there is one) IPv6; IPv4's port is the one found taken.
+            address = System.Net.IPAddress.Loopback;
+        }
+        else if (uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || !System.Net.IPAddress.TryParse(uri.DnsSafeHost, out address))
         {
             return null;
         }

@@ -233,15 +233,16 @@ public sealed class SimulateCommandTests : IDisposable
     [Theory]
     [InlineData("not-a-url", "Invalid url")]
     [InlineData("http://192.0.2.1:8079", "assign requested address")] // TEST-NET-1: on no machine's interfaces
-    [InlineData("in use", "address already in use")]
+    [InlineData("in use", "address already in use by another program")]
+    [InlineData("localhost in use", "address already in use by another program")]
     [InlineData("https://127.0.0.1:8443", "the hub serves plain http")]
     public async Task Serve_names_urls_when_it_cannot_listen_there(string urls, string fault)
     {
         using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
         other.Start();
-        if (urls == "in use")
+        if (urls.EndsWith("in use", StringComparison.Ordinal))
         {
-            urls = $"http://127.0.0.1:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
+            urls = $"http://{(urls.StartsWith("localhost", StringComparison.Ordinal) ? "localhost" : "127.0.0.1")}:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
         }
         var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", urls, "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1");
         Assert.Equal(1, code);
