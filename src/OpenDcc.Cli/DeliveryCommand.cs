@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
@@ -10,6 +11,7 @@ namespace OpenDcc.Cli;
 /// <c>opendcc delivery failed|redeliver</c>: the failed queue of responses and alerts no user endpoint took within
 /// the retry window. A running hub sends a user's failed messages again by itself once a message reaches that user;
 /// these commands show the queue and send it again by hand, for a user whose endpoint is back but gets no new traffic.
+/// <c>opendcc delivery unanswered</c>: what is not yet on its way at all, the acknowledged device commands still unanswered.
 /// </summary>
 internal static class DeliveryCommand
 {
@@ -67,8 +69,34 @@ internal static class DeliveryCommand
             return 0;
         });
 
+        var unanswered = new Command("unanswered", "List the device commands acknowledged (I99) whose answer is not yet on its way, oldest first: on the WAN or waiting for it, or left by a hub that did not stop cleanly (its next start answers those E21)");
+        unanswered.SetAction(async (parsed, ct) =>
+        {
+            await using var store = await context.OpenStoreAsync(parsed, ct);
+            var commands = await store.UnansweredCommands.ListAsync(ct);
+            var now = context.Clock.GetCurrentInstant();
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("RequestID").NoWrap(), new TableColumn("SRV").NoWrap(), new TableColumn("Device").NoWrap(), new TableColumn("User").NoWrap(),
+                new TableColumn("Acknowledged").NoWrap(), new TableColumn("Waiting").NoWrap());
+            foreach (var command in commands)
+            {
+                var waiting = now - command.AcknowledgedAt;
+                table.AddRow(
+                    command.Request.RequestId.ToString(),
+                    Markup.Escape(command.Request.ServiceReferenceVariant),
+                    command.Request.Device.ToString(),
+                    command.User.ToString(),
+                    InstantPattern.General.Format(command.AcknowledgedAt),
+                    waiting < Duration.Zero ? "" : $"{(long)waiting.TotalSeconds:N0} s");
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine($"{commands.Count} device commands acknowledged and not yet answered");
+            return 0;
+        });
+
         delivery.Subcommands.Add(failed);
         delivery.Subcommands.Add(redeliver);
+        delivery.Subcommands.Add(unanswered);
         return delivery;
     }
 

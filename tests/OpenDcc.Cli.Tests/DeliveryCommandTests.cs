@@ -1,6 +1,8 @@
 using NodaTime;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
 using OpenDcc.Storage;
 
 namespace OpenDcc.Cli.Tests;
@@ -58,6 +60,36 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains("1 failed messages queued for delivery again", output, StringComparison.Ordinal);
         (_, output, _) = await cli.RunWithDataAsync("delivery", "failed");
         Assert.Contains("0 failed messages", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delivery_unanswered_lists_the_acknowledged_commands_not_yet_answered_oldest_first_with_how_long_they_have_waited()
+    {
+        var at = cli.Clock.GetCurrentInstant();
+        var older = new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 1000);
+        var newer = new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A1"), 1001);
+        var answered = new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A2"), 1002);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            foreach (var (request, srv, when) in new[] { (newer, "7.4", at + Duration.FromSeconds(30)), (older, "4.1.1", at), (answered, "4.1.1", at) })
+            {
+                var command = new UnansweredCommand(new DeviceRequestReference(request, srv[..3], srv, "5.1", request.Target), Supplier, when);
+                await store.MessageLog.AppendAsync([new MessageLogRecord(when, MessageDirection.Inbound, Supplier, $"{request}", "I99", new byte[] { 1 }) { AcceptedCounter = request.Counter, Acknowledges = [command] }]);
+            }
+            await store.Delivery.EnqueueAsync(Supplier, Endpoint, $"{answered}", [2], at, new CommandKey(answered, answered.Target));
+        }
+        cli.Clock.Advance(Duration.FromMinutes(2));
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "unanswered");
+
+        Assert.Equal(0, code);
+        Assert.Contains("2 device commands acknowledged and not yet answered", output, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{answered}", output, StringComparison.Ordinal);
+        var olderLine = output.Split('\n').Single(l => l.Contains($"{older}", StringComparison.Ordinal));
+        Assert.Contains("4.1.1", olderLine, StringComparison.Ordinal);
+        Assert.Contains("120 s", olderLine, StringComparison.Ordinal);
+        Assert.Contains("90 s", output.Split('\n').Single(l => l.Contains($"{newer}", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.True(output.IndexOf($"{older}", StringComparison.Ordinal) < output.IndexOf($"{newer}", StringComparison.Ordinal));
     }
 
     [Fact]
