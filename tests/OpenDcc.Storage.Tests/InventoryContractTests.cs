@@ -6,7 +6,7 @@ using OpenDcc.Core.Wan;
 namespace OpenDcc.Storage.Tests;
 
 /// <summary>The smart metering inventory in full (sites, joins, SMI status history, approved models) on every engine.</summary>
-public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifetime
+public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
@@ -16,15 +16,6 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     private static readonly Eui64 Gpf = Eui64.Parse("00-DB-12-34-56-78-90-01");
     private static readonly Uprn Premises = Uprn.Parse("100023336956");
     private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
-    private OpenDccStore store = null!;
-
-    public async Task InitializeAsync() => store = await engine.OpenAsync();
-
-    public async Task DisposeAsync()
-    {
-        await store.DisposeAsync();
-        await engine.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_device_keeps_its_manufacturer_firmware_smets_version_premises_and_radio_cell()
@@ -34,10 +25,10 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
             Manufacturer = "AB01", Model = "CH01", FirmwareVersion = "0002012F", SmetsChtsVersion = "CHTS V1.2", Uprn = Premises,
             RadioCell = "N-0421", Region = WanRegion.North, CommsHub = CommsHub,
         };
-        await store.Inventory.AddDeviceAsync(hub);
+        await Store.Inventory.AddDeviceAsync(hub);
 
-        Assert.Equal(hub, await store.Inventory.FindDeviceAsync(CommsHub));
-        Assert.Equal([hub], await store.Inventory.FindDevicesAtSiteAsync(Premises));
+        Assert.Equal(hub, await Store.Inventory.FindDeviceAsync(CommsHub));
+        Assert.Equal([hub], await Store.Inventory.FindDevicesAtSiteAsync(Premises));
     }
 
     [Fact]
@@ -45,61 +36,61 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     {
         var import = Mpan.Parse("1312345678118");
         var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = import, SecondaryImportMpan = Mpan.Parse("1312345678224") };
-        await store.Inventory.AddDeviceAsync(meter);
-        Assert.Equal(meter, await store.Inventory.FindDeviceAsync(Meter));
+        await Store.Inventory.AddDeviceAsync(meter);
+        Assert.Equal(meter, await Store.Inventory.FindDeviceAsync(Meter));
 
-        var exporting = Assert.IsType<Device>(await store.Inventory.UpdateDeviceAsync(Meter, d => d with { ExportMpan = Mpan.Parse("1312345678330") }, InventoryChange.ByOperator(Monday)));
+        var exporting = Assert.IsType<Device>(await Store.Inventory.UpdateDeviceAsync(Meter, d => d with { ExportMpan = Mpan.Parse("1312345678330") }, InventoryChange.ByOperator(Monday)));
 
         Assert.Equal(meter with { ExportMpan = Mpan.Parse("1312345678330") }, exporting);
-        Assert.Equal(exporting, await store.Inventory.FindDeviceAsync(Meter));
+        Assert.Equal(exporting, await Store.Inventory.FindDeviceAsync(Meter));
         // Any of its MPANs finds the meter, once, however many of them are asked for.
-        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([import]));
-        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678224")]));
-        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678330")]));
-        Assert.Equal([exporting], await store.Inventory.FindDevicesByMpanAsync([import, Mpan.Parse("1312345678224"), Mpan.Parse("1312345678330")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([import]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678224")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678330")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([import, Mpan.Parse("1312345678224"), Mpan.Parse("1312345678330")]));
     }
 
     [Fact]
     public async Task Adding_with_a_change_starts_each_device_s_status_history_and_without_one_writes_none()
     {
-        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned)], new InventoryChange(Monday, "12.2", Supplier));
-        await store.Inventory.AddDevicesAsync([new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)]);
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned)], new InventoryChange(Monday, "12.2", Supplier));
+        await Store.Inventory.AddDevicesAsync([new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)]);
 
-        Assert.Equal([new SmiStatusChange(SmiStatus.Pending, Monday, "12.2", Supplier)], await store.Inventory.StatusHistoryAsync(Meter));
-        Assert.Equal([new SmiStatusChange(SmiStatus.Commissioned, Monday, "12.2", Supplier)], await store.Inventory.StatusHistoryAsync(GasMeter));
-        Assert.Empty(await store.Inventory.StatusHistoryAsync(Ppmid));
+        Assert.Equal([new SmiStatusChange(SmiStatus.Pending, Monday, "12.2", Supplier)], await Store.Inventory.StatusHistoryAsync(Meter));
+        Assert.Equal([new SmiStatusChange(SmiStatus.Commissioned, Monday, "12.2", Supplier)], await Store.Inventory.StatusHistoryAsync(GasMeter));
+        Assert.Empty(await Store.Inventory.StatusHistoryAsync(Ppmid));
     }
 
     [Fact]
     public async Task An_update_stores_the_new_device_and_a_new_status_joins_the_history_by_srv_and_user()
     {
-        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
 
-        var installed = await store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.InstalledNotCommissioned, FirmwareVersion = "00000002" }, new InventoryChange(Monday + Duration.FromHours(1), "8.4", Supplier));
-        var detailsOnly = await store.Inventory.UpdateDeviceAsync(Meter, d => d with { Model = "010A030B" }, new InventoryChange(Monday + Duration.FromHours(2), "8.4", Supplier));
+        var installed = await Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.InstalledNotCommissioned, FirmwareVersion = "00000002" }, new InventoryChange(Monday + Duration.FromHours(1), "8.4", Supplier));
+        var detailsOnly = await Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Model = "010A030B" }, new InventoryChange(Monday + Duration.FromHours(2), "8.4", Supplier));
 
         Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { FirmwareVersion = "00000002" }, installed);
-        Assert.Equal(detailsOnly, await store.Inventory.FindDeviceAsync(Meter));
+        Assert.Equal(detailsOnly, await Store.Inventory.FindDeviceAsync(Meter));
         Assert.Equal("010A030B", detailsOnly!.Model);
         Assert.Equal(
             [
                 new SmiStatusChange(SmiStatus.Pending, Monday, null, null),
                 new SmiStatusChange(SmiStatus.InstalledNotCommissioned, Monday + Duration.FromHours(1), "8.4", Supplier),
             ],
-            await store.Inventory.StatusHistoryAsync(Meter));
+            await Store.Inventory.StatusHistoryAsync(Meter));
     }
 
     [Fact]
     public async Task A_confirmed_commissioning_is_kept_even_when_reporting_the_status_change_fails()
     {
-        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
-        var confirmations = new DeviceConfirmations(store.Inventory, new FailingStatusChangeSink(), Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
+        var confirmations = new DeviceConfirmations(Store.Inventory, new FailingStatusChangeSink(), Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
 
         // The grain sends the user the device's answer after this returns: a failed report must not stop it.
         var changed = await confirmations.ApplyAsync(Meter, new Core.Translation.DeviceOperation.CommissionDevice(Monday, Duration.FromMinutes(5)), new Core.Translation.DeviceOutcome.Done(), new InventoryChange(Monday + Duration.FromHours(1), "8.1.1", Supplier));
 
         Assert.True(changed);
-        Assert.Equal(SmiStatus.Commissioned, (await store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(Meter))!.Status);
     }
 
     private sealed class FailingStatusChangeSink : IDeviceStatusChangeSink
@@ -111,85 +102,85 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
     [Fact]
     public async Task An_update_of_an_unknown_device_finds_nothing_and_one_that_fails_changes_nothing()
     {
-        Assert.Null(await store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.Commissioned }, InventoryChange.ByOperator(Monday)));
+        Assert.Null(await Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.Commissioned }, InventoryChange.ByOperator(Monday)));
 
-        await store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Pending));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.Inventory.UpdateDeviceAsync(Meter, _ => throw new InvalidOperationException("refused"), InventoryChange.ByOperator(Monday)));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.Inventory.UpdateDeviceAsync(Meter, d => new Device(GasMeter, d.Type, SmiStatus.Commissioned), InventoryChange.ByOperator(Monday)));
+        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Pending));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.Inventory.UpdateDeviceAsync(Meter, _ => throw new InvalidOperationException("refused"), InventoryChange.ByOperator(Monday)));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Inventory.UpdateDeviceAsync(Meter, d => new Device(GasMeter, d.Type, SmiStatus.Commissioned), InventoryChange.ByOperator(Monday)));
 
-        Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.Pending), await store.Inventory.FindDeviceAsync(Meter));
-        Assert.Empty(await store.Inventory.StatusHistoryAsync(Meter));
+        Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.Pending), await Store.Inventory.FindDeviceAsync(Meter));
+        Assert.Empty(await Store.Inventory.StatusHistoryAsync(Meter));
     }
 
     [Fact]
     public async Task Concurrent_updates_of_one_device_each_see_the_other_s_change()
     {
-        await store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { FirmwareVersion = "0" });
+        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { FirmwareVersion = "0" });
 
         // Each appends a digit to the firmware field: a lost update would leave fewer than 20.
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
-            store.Inventory.UpdateDeviceAsync(Meter, d => d with { FirmwareVersion = (int.Parse(d.FirmwareVersion!, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) }, InventoryChange.ByOperator(Monday)))));
+            Store.Inventory.UpdateDeviceAsync(Meter, d => d with { FirmwareVersion = (int.Parse(d.FirmwareVersion!, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) }, InventoryChange.ByOperator(Monday)))));
 
-        Assert.Equal("20", (await store.Inventory.FindDeviceAsync(Meter))!.FirmwareVersion);
+        Assert.Equal("20", (await Store.Inventory.FindDeviceAsync(Meter))!.FirmwareVersion);
     }
 
     [Fact]
     public async Task Joined_devices_find_each_other_either_way_round_until_unjoined()
     {
-        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned), new Device(Gpf, DeviceType.GPF, SmiStatus.Commissioned)]);
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned), new Device(Gpf, DeviceType.GPF, SmiStatus.Commissioned)]);
 
-        Assert.True(await store.Inventory.JoinAsync(Meter, Ppmid));
-        Assert.False(await store.Inventory.JoinAsync(Ppmid, Meter));
-        Assert.True(await store.Inventory.JoinAsync(GasMeter, Gpf));
-        Assert.True(await store.Inventory.JoinAsync(GasMeter, Ppmid));
+        Assert.True(await Store.Inventory.JoinAsync(Meter, Ppmid));
+        Assert.False(await Store.Inventory.JoinAsync(Ppmid, Meter));
+        Assert.True(await Store.Inventory.JoinAsync(GasMeter, Gpf));
+        Assert.True(await Store.Inventory.JoinAsync(GasMeter, Ppmid));
 
-        Assert.Equal([Meter, GasMeter], await store.Inventory.FindJoinedAsync(Ppmid));
-        Assert.Equal([Ppmid], await store.Inventory.FindJoinedAsync(Meter));
-        Assert.Equal([Gpf, Ppmid], await store.Inventory.FindJoinedAsync(GasMeter));
+        Assert.Equal([Meter, GasMeter], await Store.Inventory.FindJoinedAsync(Ppmid));
+        Assert.Equal([Ppmid], await Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Equal([Gpf, Ppmid], await Store.Inventory.FindJoinedAsync(GasMeter));
 
-        Assert.True(await store.Inventory.UnjoinAsync(Ppmid, Meter));
-        Assert.False(await store.Inventory.UnjoinAsync(Meter, Ppmid));
-        Assert.Empty(await store.Inventory.FindJoinedAsync(Meter));
-        Assert.Equal([GasMeter], await store.Inventory.FindJoinedAsync(Ppmid));
+        Assert.True(await Store.Inventory.UnjoinAsync(Ppmid, Meter));
+        Assert.False(await Store.Inventory.UnjoinAsync(Meter, Ppmid));
+        Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Equal([GasMeter], await Store.Inventory.FindJoinedAsync(Ppmid));
     }
 
     [Fact]
     public async Task Joining_an_unknown_device_is_refused_naming_it()
     {
-        await store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
 
-        var error = await Assert.ThrowsAsync<UnknownDeviceException>(() => store.Inventory.JoinAsync(Meter, Ppmid));
+        var error = await Assert.ThrowsAsync<UnknownDeviceException>(() => Store.Inventory.JoinAsync(Meter, Ppmid));
 
         Assert.Equal(Ppmid, error.Id);
-        Assert.Empty(await store.Inventory.FindJoinedAsync(Meter));
+        Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
     }
 
     [Fact]
     public async Task A_removed_device_takes_its_joins_but_leaves_its_history()
     {
-        await store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
-        await store.Inventory.JoinAsync(Meter, Ppmid);
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
+        await Store.Inventory.JoinAsync(Meter, Ppmid);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.Inventory.RemoveDeviceAsync(Ppmid, _ => throw new InvalidOperationException("kept")));
-        Assert.Equal([Ppmid], await store.Inventory.FindJoinedAsync(Meter));
-        Assert.Equal(new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), await store.Inventory.RemoveDeviceAsync(Ppmid, d => Assert.Equal(SmiStatus.Pending, d.Status)));
-        Assert.Null(await store.Inventory.RemoveDeviceAsync(Ppmid));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.Inventory.RemoveDeviceAsync(Ppmid, _ => throw new InvalidOperationException("kept")));
+        Assert.Equal([Ppmid], await Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Equal(new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), await Store.Inventory.RemoveDeviceAsync(Ppmid, d => Assert.Equal(SmiStatus.Pending, d.Status)));
+        Assert.Null(await Store.Inventory.RemoveDeviceAsync(Ppmid));
 
-        Assert.Null(await store.Inventory.FindDeviceAsync(Ppmid));
-        Assert.Empty(await store.Inventory.FindJoinedAsync(Meter));
-        Assert.Single(await store.Inventory.StatusHistoryAsync(Ppmid));
+        Assert.Null(await Store.Inventory.FindDeviceAsync(Ppmid));
+        Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
+        Assert.Single(await Store.Inventory.StatusHistoryAsync(Ppmid));
     }
 
     [Fact]
     public async Task A_site_is_saved_replaced_and_found_by_uprn_or_by_post_code_and_address()
     {
-        await store.Inventory.SaveSiteAsync(new Site(Premises, "sw1a1aa", "10"));
-        await store.Inventory.SaveSiteAsync(new Site(Premises, "SW1A 1AA", "10 Downing", Supplier));
-        await store.Inventory.SaveSiteAsync(new Site(Uprn.Parse("42"), "SW1A 1AA", "11 Downing"));
+        await Store.Inventory.SaveSiteAsync(new Site(Premises, "sw1a1aa", "10"));
+        await Store.Inventory.SaveSiteAsync(new Site(Premises, "SW1A 1AA", "10 Downing", Supplier));
+        await Store.Inventory.SaveSiteAsync(new Site(Uprn.Parse("42"), "SW1A 1AA", "11 Downing"));
 
-        Assert.Equal(new Site(Premises, "SW1A 1AA", "10 Downing", Supplier), await store.Inventory.FindSiteAsync(Premises));
-        Assert.Equal([new Site(Premises, "SW1A 1AA", "10 Downing", Supplier)], await store.Inventory.FindSitesByAddressAsync("sw1a  1aa", "10 Downing"));
-        Assert.Null(await store.Inventory.FindSiteAsync(Uprn.Parse("43")));
+        Assert.Equal(new Site(Premises, "SW1A 1AA", "10 Downing", Supplier), await Store.Inventory.FindSiteAsync(Premises));
+        Assert.Equal([new Site(Premises, "SW1A 1AA", "10 Downing", Supplier)], await Store.Inventory.FindSitesByAddressAsync("sw1a  1aa", "10 Downing"));
+        Assert.Null(await Store.Inventory.FindSiteAsync(Uprn.Parse("43")));
     }
 
     [Fact]
@@ -198,24 +189,24 @@ public abstract class InventoryContractTests(IStoreEngine engine) : IAsyncLifeti
         var gas = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = Mprn.Parse("0123456789"), CommsHub = CommsHub };
         var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned);
         var gpf = new Device(Gpf, DeviceType.GPF, SmiStatus.Commissioned) { CommsHub = CommsHub };
-        await store.Inventory.AddDevicesAsync([gas, hub, gpf, new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned)]);
+        await Store.Inventory.AddDevicesAsync([gas, hub, gpf, new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned)]);
 
-        Assert.Equal([gas], await store.Inventory.FindDevicesByMprnAsync([Mprn.Parse("0123456789"), Mprn.Parse("9876543210")]));
-        Assert.Equal([hub, gpf, gas], await store.Inventory.FindDevicesOnCommsHubAsync(CommsHub));
+        Assert.Equal([gas], await Store.Inventory.FindDevicesByMprnAsync([Mprn.Parse("0123456789"), Mprn.Parse("9876543210")]));
+        Assert.Equal([hub, gpf, gas], await Store.Inventory.FindDevicesOnCommsHubAsync(CommsHub));
     }
 
     [Fact]
     public async Task Approved_models_are_kept_in_upper_case_once_each_and_while_none_are_kept_any_model_is_approved()
     {
-        Assert.True(await store.ApprovedModels.IsApprovedAsync(new ApprovedModel("ZZ99", "anything")));
+        Assert.True(await Store.ApprovedModels.IsApprovedAsync(new ApprovedModel("ZZ99", "anything")));
 
-        Assert.Equal(2, await store.ApprovedModels.AddApprovedModelsAsync([new ApprovedModel("ab01", "010a030b"), new ApprovedModel("CD02", "00000001"), new ApprovedModel("AB01", "010A030B")]));
-        Assert.Equal(0, await store.ApprovedModels.AddApprovedModelsAsync([new ApprovedModel("AB01", "010A030B")]));
+        Assert.Equal(2, await Store.ApprovedModels.AddApprovedModelsAsync([new ApprovedModel("ab01", "010a030b"), new ApprovedModel("CD02", "00000001"), new ApprovedModel("AB01", "010A030B")]));
+        Assert.Equal(0, await Store.ApprovedModels.AddApprovedModelsAsync([new ApprovedModel("AB01", "010A030B")]));
 
-        Assert.Equal([new ApprovedModel("AB01", "010A030B"), new ApprovedModel("CD02", "00000001")], await store.ApprovedModels.ListApprovedModelsAsync());
-        Assert.True(await store.ApprovedModels.IsApprovedAsync(new ApprovedModel("Ab01", "010A030b")));
-        Assert.False(await store.ApprovedModels.IsApprovedAsync(new ApprovedModel("ZZ99", "anything")));
-        Assert.False(await store.ApprovedModels.IsApprovedAsync(new ApprovedModel("AB01", "00000001")));
+        Assert.Equal([new ApprovedModel("AB01", "010A030B"), new ApprovedModel("CD02", "00000001")], await Store.ApprovedModels.ListApprovedModelsAsync());
+        Assert.True(await Store.ApprovedModels.IsApprovedAsync(new ApprovedModel("Ab01", "010A030b")));
+        Assert.False(await Store.ApprovedModels.IsApprovedAsync(new ApprovedModel("ZZ99", "anything")));
+        Assert.False(await Store.ApprovedModels.IsApprovedAsync(new ApprovedModel("AB01", "00000001")));
     }
 }
 

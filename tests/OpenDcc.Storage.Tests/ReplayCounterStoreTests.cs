@@ -4,24 +4,15 @@ using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Tests;
 
-public abstract class ReplayCounterStoreTests(IStoreEngine engine) : IAsyncLifetime
+public abstract class ReplayCounterStoreTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Eui64 OtherSupplier = Eui64.Parse("90-B3-D5-1F-30-01-00-01");
-    private OpenDccStore store = null!;
-
-    public async Task InitializeAsync() => store = await engine.OpenAsync();
-
-    public async Task DisposeAsync()
-    {
-        await store.DisposeAsync();
-        await engine.DisposeAsync();
-    }
 
     [Fact]
     public async Task An_originator_never_seen_has_no_counter()
     {
-        Assert.Null(await store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Null(await Store.ReplayCounters.ReadAsync(Supplier));
     }
 
     [Fact]
@@ -29,14 +20,13 @@ public abstract class ReplayCounterStoreTests(IStoreEngine engine) : IAsyncLifet
     {
         await LogAcceptedAsync(Supplier, 1000);
         await LogAcceptedAsync(Supplier, 999);
-        Assert.Equal(1000UL, await store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Equal(1000UL, await Store.ReplayCounters.ReadAsync(Supplier));
         await LogAcceptedAsync(Supplier, ulong.MaxValue);
         await LogAcceptedAsync(Supplier, 9_223_372_036_854_775_808UL);
 
-        await store.DisposeAsync();
-        store = await engine.OpenAsync();
-        Assert.Equal(ulong.MaxValue, await store.ReplayCounters.ReadAsync(Supplier));
-        Assert.Null(await store.ReplayCounters.ReadAsync(OtherSupplier));
+        await ReopenAsync();
+        Assert.Equal(ulong.MaxValue, await Store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Null(await Store.ReplayCounters.ReadAsync(OtherSupplier));
     }
 
     [Fact]
@@ -44,33 +34,33 @@ public abstract class ReplayCounterStoreTests(IStoreEngine engine) : IAsyncLifet
     {
         await LogAcceptedAsync(Supplier, 7);
         // A refused request (replay, bad signature) and a response are logged without a counter.
-        await store.MessageLog.AppendAsync(
+        await Store.MessageLog.AppendAsync(
         [
             new MessageLogRecord(Instant.FromUnixTimeSeconds(1), MessageDirection.Inbound, Supplier, $"{Supplier}:00-00-00-00-00-00-00-01:8", "E50 Replay", "<Request/>"u8.ToArray()),
             new MessageLogRecord(Instant.FromUnixTimeSeconds(1), MessageDirection.Outbound, Supplier, $"{Supplier}:00-00-00-00-00-00-00-01:8", "E50", "<Response/>"u8.ToArray()),
         ]);
-        Assert.Equal(7UL, await store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Equal(7UL, await Store.ReplayCounters.ReadAsync(Supplier));
     }
 
     [Fact]
     public async Task Concurrent_appends_keep_the_highest_counter_of_each_originator()
     {
         await Task.WhenAll(Enumerable.Range(1, 50).Select(i => LogAcceptedAsync(i % 2 == 0 ? Supplier : OtherSupplier, (ulong)i * 7919 % 1000)));
-        Assert.Equal(Enumerable.Range(1, 50).Where(i => i % 2 == 0).Max(i => (ulong)i * 7919 % 1000), await store.ReplayCounters.ReadAsync(Supplier));
-        Assert.Equal(Enumerable.Range(1, 50).Where(i => i % 2 == 1).Max(i => (ulong)i * 7919 % 1000), await store.ReplayCounters.ReadAsync(OtherSupplier));
+        Assert.Equal(Enumerable.Range(1, 50).Where(i => i % 2 == 0).Max(i => (ulong)i * 7919 % 1000), await Store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Equal(Enumerable.Range(1, 50).Where(i => i % 2 == 1).Max(i => (ulong)i * 7919 % 1000), await Store.ReplayCounters.ReadAsync(OtherSupplier));
     }
 
     [Fact]
     public async Task An_accepted_counter_without_a_user_is_refused_and_nothing_is_logged()
     {
         var nameless = new MessageLogRecord(Instant.FromUnixTimeSeconds(1), MessageDirection.Inbound, null, "x", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = 5 };
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => store.MessageLog.AppendAsync([nameless]));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync([nameless]));
         Assert.Contains("no user", error.Message, StringComparison.Ordinal);
-        Assert.Null(await store.MessageLog.ReadHeadAsync());
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
     }
 
     private Task LogAcceptedAsync(Eui64 originator, ulong counter) =>
-        store.MessageLog.AppendAsync(
+        Store.MessageLog.AppendAsync(
         [
             new MessageLogRecord(Instant.FromUnixTimeSeconds(1), MessageDirection.Inbound, originator, $"{originator}:00-00-00-00-00-00-00-01:{counter}", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = counter },
         ]);

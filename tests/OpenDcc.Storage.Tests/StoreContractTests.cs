@@ -11,31 +11,25 @@ using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Tests;
 
-/// <summary>The behaviour every store engine must have; run once per engine by the subclasses below.</summary>
-public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
+/// <summary>The behaviour every Store engine must have; run once per engine by the subclasses below.</summary>
+public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) : StoreTests(engine, clock)
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
     private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
     private static readonly Eui64 GasMeter = Eui64.Parse("00-DB-12-34-56-78-90-B0");
     private static readonly Eui64 CommsHub = Eui64.Parse("00-DB-12-34-56-78-90-00");
-    private readonly FakeClock clock = new(Instant.FromUtc(2026, 11, 28, 12, 0));
-    private OpenDccStore store = null!;
 
-    public async Task InitializeAsync() => store = await engine.OpenAsync(clock);
-
-    public async Task DisposeAsync()
+    protected StoreContractTests(IStoreEngine engine)
+        : this(engine, new FakeClock(Instant.FromUtc(2026, 11, 28, 12, 0)))
     {
-        await store.DisposeAsync();
-        await engine.DisposeAsync();
     }
 
     [Fact]
     public async Task Reopening_applies_no_migration_twice()
     {
         var applied = await ScalarAsync("SELECT COUNT(*) FROM schema_migration");
-        await store.DisposeAsync();
-        store = await engine.OpenAsync();
+        await ReopenAsync();
         Assert.True(applied >= 1);
         Assert.Equal(applied, await ScalarAsync("SELECT COUNT(*) FROM schema_migration"));
     }
@@ -43,7 +37,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Each_migration_is_recorded_at_the_time_of_the_injected_clock()
     {
-        await using var connection = await store.OpenConnectionAsync();
+        await using var connection = await Store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT DISTINCT applied_at FROM schema_migration";
         var times = new List<string>();
@@ -60,15 +54,15 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task One_hub_at_a_time_holds_the_store_and_the_next_takes_it_once_let_go()
     {
-        await using (await store.LeaseForHubAsync())
+        await using (await Store.LeaseForHubAsync())
         {
-            await using var secondNode = await engine.OpenAsync(clock);
+            await using var secondNode = await Engine.OpenAsync(clock);
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => secondNode.LeaseForHubAsync());
             Assert.Contains("is in use by another hub", refused.Message, StringComparison.Ordinal);
-            // The other commands need no lease: the store itself serves both.
+            // The other commands need no lease: the Store itself serves both.
             Assert.Null(await secondNode.Parties.FindUserAsync(Supplier));
         }
-        await using var nextHub = await engine.OpenAsync(clock);
+        await using var nextHub = await Engine.OpenAsync(clock);
         await using var lease = await nextHub.LeaseForHubAsync();
     }
 
@@ -76,8 +70,8 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     public async Task A_database_newer_than_this_build_is_refused()
     {
         await ExecuteAsync("INSERT INTO schema_migration (version, name, applied_at) VALUES (9999, 'future', 'x')");
-        await store.DisposeAsync();
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => engine.OpenAsync(clock));
+        await Store.DisposeAsync();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Engine.OpenAsync(clock));
         Assert.Contains("9999", error.Message, StringComparison.Ordinal);
     }
 
@@ -85,85 +79,85 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     public async Task An_added_user_is_found_with_every_field()
     {
         var user = new DccUser(Supplier, "Test Supplier", DccUserRole.ImportSupplier | DccUserRole.GasSupplier, DccUserStatus.Active, new Uri("https://supplier.example/duis"));
-        await store.Parties.AddUserAsync(user);
-        Assert.Equal(user, await store.Parties.FindUserAsync(Supplier));
-        Assert.Null(await store.Parties.FindUserAsync(NetworkOperator));
+        await Store.Parties.AddUserAsync(user);
+        Assert.Equal(user, await Store.Parties.FindUserAsync(Supplier));
+        Assert.Null(await Store.Parties.FindUserAsync(NetworkOperator));
     }
 
     [Fact]
     public async Task A_users_distributors_are_stored_with_it_and_replaced_when_set_again()
     {
         var areas = DistributorSet.Of(Distributor.FromId(13), Distributor.FromId(18), Distributor.FromId(24));
-        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor) { Distributors = areas });
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
-        Assert.Equal(areas, (await store.Parties.FindUserAsync(NetworkOperator))!.Distributors);
-        Assert.True((await store.Parties.FindUserAsync(Supplier))!.Distributors.IsEmpty);
+        await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor) { Distributors = areas });
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        Assert.Equal(areas, (await Store.Parties.FindUserAsync(NetworkOperator))!.Distributors);
+        Assert.True((await Store.Parties.FindUserAsync(Supplier))!.Distributors.IsEmpty);
 
-        await store.Parties.SetDistributorsAsync(NetworkOperator, DistributorSet.Of(Distributor.FromId(10)));
-        await store.Parties.SetDistributorsAsync(Supplier, DistributorSet.None);
+        await Store.Parties.SetDistributorsAsync(NetworkOperator, DistributorSet.Of(Distributor.FromId(10)));
+        await Store.Parties.SetDistributorsAsync(Supplier, DistributorSet.None);
 
-        Assert.Equal([Distributor.FromId(10)], (await store.Parties.FindUserAsync(NetworkOperator))!.Distributors.Distributors);
-        Assert.Equal(DistributorSet.Of(Distributor.FromId(10)), (await store.Parties.ListUsersAsync()).Single(u => u.Id == NetworkOperator).Distributors);
-        await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetDistributorsAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), areas));
+        Assert.Equal([Distributor.FromId(10)], (await Store.Parties.FindUserAsync(NetworkOperator))!.Distributors.Distributors);
+        Assert.Equal(DistributorSet.Of(Distributor.FromId(10)), (await Store.Parties.ListUsersAsync()).Single(u => u.Id == NetworkOperator).Distributors);
+        await Assert.ThrowsAsync<UnknownDccUserException>(() => Store.Parties.SetDistributorsAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), areas));
     }
 
     [Fact]
     public async Task A_users_response_url_is_set_and_removed_and_each_attempt_at_its_undelivered_messages_follows_it()
     {
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, SupplierEndpoint));
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, SupplierEndpoint));
         var t0 = clock.GetCurrentInstant();
         var pending = await Enqueue("pending", t0);
         var failed = await Enqueue("failed", t0);
         var delivered = await Enqueue("delivered", t0);
-        var otherUsers = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
-        await store.Delivery.RecordFailureAsync(failed, "down", t0, null);
-        await store.Delivery.MarkDeliveredAsync(delivered, t0);
+        var otherUsers = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        await Store.Delivery.RecordFailureAsync(failed, "down", t0, null);
+        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
 
         var moved = new Uri("https://supplier.example/duis/v2");
-        await store.Parties.SetResponseUrlAsync(Supplier, moved);
-        Assert.Equal(moved, (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+        await Store.Parties.SetResponseUrlAsync(Supplier, moved);
+        Assert.Equal(moved, (await Store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
 
         // Each attempt goes where the user's URL is when it is claimed: the pending message now, the failed one once it is
         // sent again; the delivered one stays where it went, and a message to an EUI-64 that is no DCC user where it was queued.
-        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint)], (await store.Delivery.ClaimDueAsync(t0, 10, Lease)).Select(m => (m.Id, m.Destination)));
-        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(failed))!.Destination);
-        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromMinutes(1)));
-        Assert.Equal([(failed, moved)], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromMinutes(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
-        Assert.Equal(moved, (await store.Delivery.FindAsync(failed))!.Destination);
-        Assert.Equal(SupplierEndpoint, (await store.Delivery.FindAsync(delivered))!.Destination);
+        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint)], (await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Select(m => (m.Id, m.Destination)));
+        Assert.Equal(SupplierEndpoint, (await Store.Delivery.FindAsync(failed))!.Destination);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromMinutes(1)));
+        Assert.Equal([(failed, moved)], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromMinutes(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
+        Assert.Equal(moved, (await Store.Delivery.FindAsync(failed))!.Destination);
+        Assert.Equal(SupplierEndpoint, (await Store.Delivery.FindAsync(delivered))!.Destination);
 
         // A user without a URL any more: what is queued keeps the last one it was claimed for.
-        await store.Parties.SetResponseUrlAsync(Supplier, null);
-        Assert.Null((await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
-        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint), (failed, moved)], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromHours(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
-        await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetResponseUrlAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), moved));
+        await Store.Parties.SetResponseUrlAsync(Supplier, null);
+        Assert.Null((await Store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
+        Assert.Equal([(pending, moved), (otherUsers, SupplierEndpoint), (failed, moved)], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromHours(1), 10, Lease)).Select(m => (m.Id, m.Destination)));
+        await Assert.ThrowsAsync<UnknownDccUserException>(() => Store.Parties.SetResponseUrlAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), moved));
         // A URL a user may not have is refused before anything is stored: the user would no longer read back.
-        await Assert.ThrowsAsync<ArgumentException>(() => store.Parties.SetResponseUrlAsync(Supplier, new Uri("ftp://supplier.example/duis")));
-        Assert.NotNull(await store.Parties.FindUserAsync(Supplier));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Parties.SetResponseUrlAsync(Supplier, new Uri("ftp://supplier.example/duis")));
+        Assert.NotNull(await Store.Parties.FindUserAsync(Supplier));
     }
 
     [Fact]
     public async Task An_api_key_is_found_by_its_tokens_hash_only_and_stays_listed_once_revoked()
     {
-        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
+        await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
         var (first, firstToken) = ApiKey.Issue(NetworkOperator, clock.GetCurrentInstant());
         clock.Advance(Duration.FromMinutes(1));
         var (second, secondToken) = ApiKey.Issue(NetworkOperator, clock.GetCurrentInstant());
-        await store.ApiKeys.AddAsync(first, ApiKey.HashOf(firstToken));
-        await store.ApiKeys.AddAsync(second, ApiKey.HashOf(secondToken));
+        await Store.ApiKeys.AddAsync(first, ApiKey.HashOf(firstToken));
+        await Store.ApiKeys.AddAsync(second, ApiKey.HashOf(secondToken));
 
-        Assert.Equal(first, await store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
-        Assert.Null(await store.ApiKeys.FindByTokenHashAsync(firstToken));
+        Assert.Equal(first, await Store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
+        Assert.Null(await Store.ApiKeys.FindByTokenHashAsync(firstToken));
         Assert.Equal(0L, await ScalarAsync($"SELECT COUNT(*) FROM api_key WHERE token_hash = '{firstToken}' OR id = '{firstToken}'"));
 
         var revokedAt = clock.GetCurrentInstant() + Duration.FromHours(1);
-        Assert.True(await store.ApiKeys.RevokeAsync(first.Id, revokedAt));
-        Assert.False(await store.ApiKeys.RevokeAsync(first.Id, revokedAt + Duration.FromHours(1)));
-        Assert.False(await store.ApiKeys.RevokeAsync("000000000000", revokedAt));
+        Assert.True(await Store.ApiKeys.RevokeAsync(first.Id, revokedAt));
+        Assert.False(await Store.ApiKeys.RevokeAsync(first.Id, revokedAt + Duration.FromHours(1)));
+        Assert.False(await Store.ApiKeys.RevokeAsync("000000000000", revokedAt));
 
-        Assert.Equal(first with { RevokedAt = revokedAt }, await store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
-        Assert.Equal([first with { RevokedAt = revokedAt }, second], await store.ApiKeys.ListAsync(NetworkOperator));
-        Assert.Empty(await store.ApiKeys.ListAsync(Supplier));
+        Assert.Equal(first with { RevokedAt = revokedAt }, await Store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(firstToken)));
+        Assert.Equal([first with { RevokedAt = revokedAt }, second], await Store.ApiKeys.ListAsync(NetworkOperator));
+        Assert.Empty(await Store.ApiKeys.ListAsync(Supplier));
     }
 
     [Fact]
@@ -171,7 +165,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var (key, token) = ApiKey.Issue(Supplier, clock.GetCurrentInstant());
 
-        var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => store.ApiKeys.AddAsync(key, ApiKey.HashOf(token)));
+        var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => Store.ApiKeys.AddAsync(key, ApiKey.HashOf(token)));
 
         Assert.Equal(Supplier, error.Id);
         Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM api_key"));
@@ -180,42 +174,42 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Adding_a_user_twice_is_refused_as_a_duplicate()
     {
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "One", DccUserRole.ImportSupplier));
-        var error = await Assert.ThrowsAsync<DuplicateDccUserException>(() => store.Parties.AddUserAsync(new DccUser(Supplier, "Two", DccUserRole.GasSupplier)));
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "One", DccUserRole.ImportSupplier));
+        var error = await Assert.ThrowsAsync<DuplicateDccUserException>(() => Store.Parties.AddUserAsync(new DccUser(Supplier, "Two", DccUserRole.GasSupplier)));
         Assert.Equal(Supplier, error.Id);
-        Assert.Equal("One", (await store.Parties.FindUserAsync(Supplier))!.Name);
+        Assert.Equal("One", (await Store.Parties.FindUserAsync(Supplier))!.Name);
     }
 
     [Fact]
     public async Task Users_are_listed_in_id_order_and_status_changes_stick()
     {
-        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
-        await store.Parties.SetUserStatusAsync(NetworkOperator, DccUserStatus.Suspended);
-        var users = await store.Parties.ListUsersAsync();
+        await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        await Store.Parties.SetUserStatusAsync(NetworkOperator, DccUserStatus.Suspended);
+        var users = await Store.Parties.ListUsersAsync();
         Assert.Equal([Supplier, NetworkOperator], users.Select(u => u.Id));
         Assert.Equal(DccUserStatus.Suspended, users[1].Status);
-        await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.SetUserStatusAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), DccUserStatus.Active));
+        await Assert.ThrowsAsync<UnknownDccUserException>(() => Store.Parties.SetUserStatusAsync(Eui64.Parse("00-00-00-00-00-00-00-01"), DccUserStatus.Active));
     }
 
     [Fact]
     public async Task A_certificate_binds_to_its_user_and_is_found_by_issuer_and_serial()
     {
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
         var certificate = IssueXmlSign(Supplier);
-        Assert.True(await store.Parties.AddCertificateAsync(certificate));
-        Assert.False(await store.Parties.AddCertificateAsync(certificate));
+        Assert.True(await Store.Parties.AddCertificateAsync(certificate));
+        Assert.False(await Store.Parties.AddCertificateAsync(certificate));
 
-        var found = await store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber);
+        var found = await Store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber);
         Assert.Equal(certificate, found);
-        Assert.Equal([certificate], await store.Parties.ListCertificatesAsync(Supplier));
+        Assert.Equal([certificate], await Store.Parties.ListCertificatesAsync(Supplier));
     }
 
     [Fact]
     public async Task A_certificate_whose_user_is_unknown_is_refused_and_nothing_is_stored()
     {
         var certificate = IssueXmlSign(Supplier);
-        var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => store.Parties.AddCertificateAsync(certificate));
+        var error = await Assert.ThrowsAsync<UnknownDccUserException>(() => Store.Parties.AddCertificateAsync(certificate));
         Assert.Equal(Supplier, error.Id);
         Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM organisation_certificate"));
     }
@@ -229,16 +223,16 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         };
         var gas = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = Mprn.Parse("0123456789") };
         var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned);
-        await store.Inventory.AddDeviceAsync(meter);
-        await store.Inventory.AddDeviceAsync(hub);
+        await Store.Inventory.AddDeviceAsync(meter);
+        await Store.Inventory.AddDeviceAsync(hub);
 
-        Assert.Equal(meter, await store.Inventory.FindDeviceAsync(Meter));
-        Assert.Null(await store.Inventory.FindDeviceAsync(GasMeter));
-        Assert.Equal([hub, meter], await store.Inventory.ListDevicesAsync());
-        Assert.Equal(2L, await store.Inventory.CountDevicesAsync());
-        Assert.Equal([hub, meter], await store.Inventory.FindDevicesAsync([Meter, GasMeter, CommsHub, Meter]));
-        await store.Inventory.AddDeviceAsync(gas);
-        Assert.Equal(gas, await store.Inventory.FindDeviceAsync(GasMeter));
+        Assert.Equal(meter, await Store.Inventory.FindDeviceAsync(Meter));
+        Assert.Null(await Store.Inventory.FindDeviceAsync(GasMeter));
+        Assert.Equal([hub, meter], await Store.Inventory.ListDevicesAsync());
+        Assert.Equal(2L, await Store.Inventory.CountDevicesAsync());
+        Assert.Equal([hub, meter], await Store.Inventory.FindDevicesAsync([Meter, GasMeter, CommsHub, Meter]));
+        await Store.Inventory.AddDeviceAsync(gas);
+        Assert.Equal(gas, await Store.Inventory.FindDeviceAsync(GasMeter));
     }
 
     [Fact]
@@ -249,75 +243,75 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         {
             Mpan = Mpan.Create(10 + (i % 15), 1_000_000 + i),
         }).ToList();
-        await store.Inventory.AddDevicesAsync([.. meters, new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned)]);
+        await Store.Inventory.AddDevicesAsync([.. meters, new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned)]);
 
         var wanted = meters.Where((_, i) => i % 2 == 0).ToList();
-        Assert.Equal(wanted, await store.Inventory.FindDevicesByMpanAsync([.. wanted.Select(m => m.Mpan!.Value), Mpan.Create(10, 42)]));
+        Assert.Equal(wanted, await Store.Inventory.FindDevicesByMpanAsync([.. wanted.Select(m => m.Mpan!.Value), Mpan.Create(10, 42)]));
         var eastern = GspGroup.Parse("_A");
-        Assert.Equal(meters.Where(m => m.Mpan!.Value.DistributorId == 10), await store.Inventory.FindDevicesInGspGroupAsync(eastern));
-        Assert.Equal(80, (await store.Inventory.FindDevicesInGspGroupAsync(eastern)).Count);
-        Assert.Empty(await store.Inventory.FindDevicesByMpanAsync([]));
+        Assert.Equal(meters.Where(m => m.Mpan!.Value.DistributorId == 10), await Store.Inventory.FindDevicesInGspGroupAsync(eastern));
+        Assert.Equal(80, (await Store.Inventory.FindDevicesInGspGroupAsync(eastern)).Count);
+        Assert.Empty(await Store.Inventory.FindDevicesByMpanAsync([]));
     }
 
     [Fact]
     public async Task Adding_a_device_twice_is_refused_as_a_duplicate_and_the_first_is_kept()
     {
-        await store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
-        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.GSME, SmiStatus.Pending)));
+        await Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned));
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => Store.Inventory.AddDeviceAsync(new Device(Meter, DeviceType.GSME, SmiStatus.Pending)));
         Assert.Equal(Meter, error.Id);
-        Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), await store.Inventory.FindDeviceAsync(Meter));
+        Assert.Equal(new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), await Store.Inventory.FindDeviceAsync(Meter));
     }
 
     [Fact]
     public async Task A_bulk_add_with_one_known_id_adds_nothing_and_names_that_id()
     {
-        await store.Inventory.AddDeviceAsync(new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned));
+        await Store.Inventory.AddDeviceAsync(new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned));
         var batch = Fleet(1200).Append(new Device(GasMeter, DeviceType.GSME, SmiStatus.Pending)).Concat(Fleet(1300).Skip(1200)).ToList();
 
-        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDevicesAsync(batch));
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => Store.Inventory.AddDevicesAsync(batch));
         Assert.Equal([GasMeter], error.Ids);
-        Assert.Equal(1L, await store.Inventory.CountDevicesAsync());
-        Assert.Equal(SmiStatus.Commissioned, (await store.Inventory.FindDeviceAsync(GasMeter))!.Status);
+        Assert.Equal(1L, await Store.Inventory.CountDevicesAsync());
+        Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(GasMeter))!.Status);
     }
 
     [Fact]
     public async Task A_bulk_add_names_every_known_id_in_the_order_offered()
     {
         var fleet = Fleet(1100);
-        await store.Inventory.AddDevicesAsync([fleet[1050], fleet[3]]);
-        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => store.Inventory.AddDevicesAsync(fleet));
+        await Store.Inventory.AddDevicesAsync([fleet[1050], fleet[3]]);
+        var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => Store.Inventory.AddDevicesAsync(fleet));
         Assert.Equal([fleet[3].Id, fleet[1050].Id], error.Ids);
-        Assert.Equal(2L, await store.Inventory.CountDevicesAsync());
+        Assert.Equal(2L, await Store.Inventory.CountDevicesAsync());
     }
 
     [Fact]
     public async Task A_bulk_add_larger_than_one_insert_batch_stores_every_device()
     {
         var fleet = Fleet(2345);
-        await store.Inventory.AddDevicesAsync(fleet);
-        Assert.Equal(2345L, await store.Inventory.CountDevicesAsync());
-        Assert.Equal(fleet.OrderBy(d => d.Id), await store.Inventory.ListDevicesAsync());
-        Assert.Equal(fleet.Where((_, i) => i % 7 == 0).OrderBy(d => d.Id), await store.Inventory.FindDevicesAsync([.. fleet.Where((_, i) => i % 7 == 0).Select(d => d.Id)]));
+        await Store.Inventory.AddDevicesAsync(fleet);
+        Assert.Equal(2345L, await Store.Inventory.CountDevicesAsync());
+        Assert.Equal(fleet.OrderBy(d => d.Id), await Store.Inventory.ListDevicesAsync());
+        Assert.Equal(fleet.Where((_, i) => i % 7 == 0).OrderBy(d => d.Id), await Store.Inventory.FindDevicesAsync([.. fleet.Where((_, i) => i % 7 == 0).Select(d => d.Id)]));
     }
 
     [Fact]
     public async Task A_bulk_add_naming_one_device_twice_is_refused_before_storing_any()
     {
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => store.Inventory.AddDevicesAsync(
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.Inventory.AddDevicesAsync(
             [new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned), new Device(Meter, DeviceType.ESME, SmiStatus.Pending)]));
         Assert.Contains(Meter.ToString(), error.Message, StringComparison.Ordinal);
-        Assert.Equal(0L, await store.Inventory.CountDevicesAsync());
+        Assert.Equal(0L, await Store.Inventory.CountDevicesAsync());
     }
 
     [Fact]
     public async Task Appends_are_numbered_from_one_and_chained_across_calls()
     {
-        var first = await store.MessageLog.AppendAsync([Record("a"), Record("b")]);
-        var second = await store.MessageLog.AppendAsync([Record("c")]);
+        var first = await Store.MessageLog.AppendAsync([Record("a"), Record("b")]);
+        var second = await Store.MessageLog.AppendAsync([Record("c")]);
         Assert.Equal([1L, 2L, 3L], first.Concat(second).Select(e => e.Sequence));
         Assert.Equal(MessageLogChain.Genesis.ToArray(), first[0].PreviousHash);
         Assert.Equal(first[1].Hash, second[0].PreviousHash);
-        Assert.True((await MessageLogChain.VerifyAsync(store.MessageLog)).IsIntact);
+        Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
     }
 
     [Fact]
@@ -325,7 +319,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var inbound = new MessageLogRecord(clock.GetCurrentInstant().PlusTicks(1234567), MessageDirection.Inbound, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", "I99", new byte[] { 0, 1, 2, 255 });
         var anonymous = new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, null, null, "AuthenticationFailure", ReadOnlyMemory<byte>.Empty);
-        var appended = await store.MessageLog.AppendAsync([inbound, anonymous]);
+        var appended = await Store.MessageLog.AppendAsync([inbound, anonymous]);
 
         var read = await ReadAllAsync();
         Assert.Equal(2, read.Count);
@@ -347,13 +341,13 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         for (var i = 0; i < 5; i++)
         {
-            await store.MessageLog.AppendAsync([Record($"message {i}")]);
+            await Store.MessageLog.AppendAsync([Record($"message {i}")]);
         }
         var payload = (await ReadAllAsync())[2].Record.Payload.ToArray();
         payload[3] ^= 0x01;
         await ExecuteAsync("UPDATE message_log SET payload = @p WHERE sequence = 3", ("@p", payload));
 
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.Equal(3L, result.FirstBrokenSequence);
         Assert.Contains("content", result.Fault, StringComparison.Ordinal);
     }
@@ -361,9 +355,9 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Verify_finds_an_entry_deleted_from_the_middle()
     {
-        await store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c"), Record("d")]);
+        await Store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c"), Record("d")]);
         await ExecuteAsync("DELETE FROM message_log WHERE sequence = 2");
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.Equal(2L, result.FirstBrokenSequence);
         Assert.Contains("missing", result.Fault, StringComparison.Ordinal);
     }
@@ -371,9 +365,9 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Verify_finds_entries_cut_from_the_end()
     {
-        await store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
+        await Store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
         await ExecuteAsync("DELETE FROM message_log WHERE sequence = 3");
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.Equal(3L, result.FirstBrokenSequence);
         Assert.Contains("missing from the end", result.Fault, StringComparison.Ordinal);
     }
@@ -381,10 +375,10 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Verify_finds_an_entry_rewritten_with_a_fresh_hash_by_its_broken_link()
     {
-        await store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
+        await Store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
         var forged = MessageLogChain.ComputeHash(2, (await ReadAllAsync())[0].Hash, Record("forged"));
         await ExecuteAsync("UPDATE message_log SET payload = @p, hash = @h WHERE sequence = 2", ("@p", Record("forged").Payload.ToArray()), ("@h", forged));
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.Equal(3L, result.FirstBrokenSequence);
         Assert.Contains("link", result.Fault, StringComparison.Ordinal);
     }
@@ -392,17 +386,17 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Concurrent_appenders_and_a_second_store_instance_build_one_chain()
     {
-        await using var secondNode = await engine.OpenAsync();
+        await using var secondNode = await Engine.OpenAsync();
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
-            var log = w % 2 == 0 ? store.MessageLog : secondNode.MessageLog;
+            var log = w % 2 == 0 ? Store.MessageLog : secondNode.MessageLog;
             for (var i = 0; i < 25; i++)
             {
                 await log.AppendAsync([Record($"w{w} m{i}"), Record($"w{w} m{i}b")]);
             }
         }));
         await Task.WhenAll(writers);
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.True(result.IsIntact, result.Fault);
         Assert.Equal(400L, result.EntriesChecked);
     }
@@ -410,7 +404,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task An_empty_log_verifies_as_intact()
     {
-        var result = await MessageLogChain.VerifyAsync(store.MessageLog);
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
         Assert.True(result.IsIntact);
         Assert.Equal(0L, result.EntriesChecked);
     }
@@ -425,9 +419,9 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var payload = System.Text.Encoding.UTF8.GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?><sr:Response>é</sr:Response>\n");
         var queuedAt = clock.GetCurrentInstant();
-        var id = await store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt);
+        var id = await Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt);
 
-        var claimed = Assert.Single(await store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
+        var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
         Assert.Equal(id, claimed.Id);
         Assert.Equal(Supplier, claimed.User);
         Assert.Equal(SupplierEndpoint, claimed.Destination);
@@ -441,12 +435,12 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         Assert.Null(claimed.LastAttemptAt);
 
         clock.AdvanceSeconds(1);
-        Assert.True(await store.Delivery.MarkDeliveredAsync(id, clock.GetCurrentInstant()));
-        var delivered = await store.Delivery.FindAsync(id);
+        Assert.True(await Store.Delivery.MarkDeliveredAsync(id, clock.GetCurrentInstant()));
+        var delivered = await Store.Delivery.FindAsync(id);
         Assert.Equal(DeliveryState.Delivered, delivered!.State);
         Assert.Equal(1, delivered.Attempts);
         Assert.Equal(clock.GetCurrentInstant(), delivered.LastAttemptAt);
-        Assert.Empty(await store.Delivery.ClaimDueAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Lease));
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Lease));
     }
 
     [Fact]
@@ -458,11 +452,11 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var third = await Enqueue("third", t0 + Duration.FromSeconds(2));
         var notYetDue = await Enqueue("later", t0 + Duration.FromSeconds(30));
 
-        var claim = await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 2, Lease);
+        var claim = await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 2, Lease);
         Assert.Equal([first, second], claim.Select(m => m.Id));
-        var rest = await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease);
+        var rest = await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease);
         Assert.Equal([third], rest.Select(m => m.Id));
-        Assert.Equal([notYetDue], (await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(30), 10, Lease)).Select(m => m.Id));
+        Assert.Equal([notYetDue], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(30), 10, Lease)).Select(m => m.Id));
     }
 
     [Fact]
@@ -470,11 +464,11 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        Assert.Single(await store.Delivery.ClaimDueAsync(t0, 10, Lease));
+        Assert.Single(await Store.Delivery.ClaimDueAsync(t0, 10, Lease));
 
         // The claiming node died without recording an outcome: nobody else takes it while the lease runs.
-        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Lease - Duration.FromSeconds(1), 10, Lease));
-        var reclaimed = Assert.Single(await store.Delivery.ClaimDueAsync(t0 + Lease, 10, Lease));
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Lease - Duration.FromSeconds(1), 10, Lease));
+        var reclaimed = Assert.Single(await Store.Delivery.ClaimDueAsync(t0 + Lease, 10, Lease));
         Assert.Equal(id, reclaimed.Id);
         Assert.Equal(0, reclaimed.Attempts);
     }
@@ -482,7 +476,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     [Fact]
     public async Task Two_nodes_claiming_at_once_share_the_due_messages_without_overlap()
     {
-        await using var secondNode = await engine.OpenAsync();
+        await using var secondNode = await Engine.OpenAsync();
         var now = clock.GetCurrentInstant();
         var ids = new List<long>();
         for (var i = 0; i < 60; i++)
@@ -491,7 +485,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         }
         var claimers = Enumerable.Range(0, 6).Select(c => Task.Run(async () =>
         {
-            var delivery = c % 2 == 0 ? store.Delivery : secondNode.Delivery;
+            var delivery = c % 2 == 0 ? Store.Delivery : secondNode.Delivery;
             var mine = new List<long>();
             IReadOnlyList<OutboundMessage> batch;
             do
@@ -511,10 +505,10 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        await store.Delivery.ClaimDueAsync(t0, 10, Lease);
+        await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
 
-        Assert.True(await store.Delivery.RecordFailureAsync(id, "HTTP 500 Internal Server Error", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(10)));
-        var message = await store.Delivery.FindAsync(id);
+        Assert.True(await Store.Delivery.RecordFailureAsync(id, "HTTP 500 Internal Server Error", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(10)));
+        var message = await Store.Delivery.FindAsync(id);
         Assert.Equal(DeliveryState.Pending, message!.State);
         Assert.Equal(1, message.Attempts);
         Assert.Equal(t0 + Duration.FromSeconds(10), message.NextAttemptAt);
@@ -522,8 +516,8 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         Assert.Equal("HTTP 500 Internal Server Error", message.LastError);
 
         // Recording the outcome ends the claim: due again at the new time, lease or not.
-        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(9), 10, Lease));
-        Assert.Equal(id, Assert.Single(await store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(10), 10, Lease)).Id);
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(9), 10, Lease));
+        Assert.Equal(id, Assert.Single(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(10), 10, Lease)).Id);
     }
 
     [Fact]
@@ -531,16 +525,16 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        var other = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
-        await store.Delivery.ClaimDueAsync(t0, 10, Lease);
-        await store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
-        await store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
+        var other = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
+        await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
+        await Store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
+        await Store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
 
-        var failed = await store.Delivery.ListFailedAsync();
+        var failed = await Store.Delivery.ListFailedAsync();
         Assert.Equal([id, other], failed.Select(m => m.Id));
         Assert.All(failed, m => Assert.Equal(DeliveryState.Failed, m.State));
-        Assert.Equal([id], (await store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
-        Assert.Empty(await store.Delivery.ClaimDueAsync(t0 + Duration.FromDays(1), 10, Lease));
+        Assert.Equal([id], (await Store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromDays(1), 10, Lease));
     }
 
     [Fact]
@@ -548,9 +542,9 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        await store.Delivery.MarkDeliveredAsync(id, t0);
-        Assert.False(await store.Delivery.RecordFailureAsync(id, "timeout", t0 + Duration.FromSeconds(10), null));
-        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(id))!.State);
+        await Store.Delivery.MarkDeliveredAsync(id, t0);
+        Assert.False(await Store.Delivery.RecordFailureAsync(id, "timeout", t0 + Duration.FromSeconds(10), null));
+        Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(id))!.State);
     }
 
     [Fact]
@@ -558,21 +552,21 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     {
         var t0 = clock.GetCurrentInstant();
         var supplierMessage = await Enqueue("m", t0);
-        var operatorMessage = await store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
-        await store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
-        await store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
+        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        await Store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
+        await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
 
         var restored = t0 + Duration.FromHours(5);
-        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, restored));
-        var requeued = await store.Delivery.FindAsync(supplierMessage);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, restored));
+        var requeued = await Store.Delivery.FindAsync(supplierMessage);
         Assert.Equal(DeliveryState.Pending, requeued!.State);
         Assert.Equal(restored, requeued.NextAttemptAt);
         Assert.Equal(1, requeued.Attempts);
-        Assert.Equal([operatorMessage], (await store.Delivery.ListFailedAsync()).Select(m => m.Id));
-        Assert.Equal(supplierMessage, Assert.Single(await store.Delivery.ClaimDueAsync(restored, 10, Lease)).Id);
+        Assert.Equal([operatorMessage], (await Store.Delivery.ListFailedAsync()).Select(m => m.Id));
+        Assert.Equal(supplierMessage, Assert.Single(await Store.Delivery.ClaimDueAsync(restored, 10, Lease)).Id);
 
-        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(null, restored));
-        Assert.Empty(await store.Delivery.ListFailedAsync());
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(null, restored));
+        Assert.Empty(await Store.Delivery.ListFailedAsync());
     }
 
     [Fact]
@@ -583,14 +577,14 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var atCutoff = await Enqueue("at cutoff", t0);
         var newer = await Enqueue("newer", t0);
         var cutoff = t0 + Duration.FromMinutes(10);
-        await store.Delivery.RecordFailureAsync(older, "down", cutoff - Duration.FromTicks(1), null);
-        await store.Delivery.RecordFailureAsync(atCutoff, "down", cutoff, null);
-        await store.Delivery.RecordFailureAsync(newer, "down", cutoff + Duration.FromMinutes(1), null);
+        await Store.Delivery.RecordFailureAsync(older, "down", cutoff - Duration.FromTicks(1), null);
+        await Store.Delivery.RecordFailureAsync(atCutoff, "down", cutoff, null);
+        await Store.Delivery.RecordFailureAsync(newer, "down", cutoff + Duration.FromMinutes(1), null);
 
-        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, cutoff + Duration.FromHours(1), lastAttemptBefore: cutoff));
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, cutoff + Duration.FromHours(1), lastAttemptBefore: cutoff));
 
-        Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(older))!.State);
-        Assert.Equal([atCutoff, newer], (await store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+        Assert.Equal(DeliveryState.Pending, (await Store.Delivery.FindAsync(older))!.State);
+        Assert.Equal([atCutoff, newer], (await Store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
     }
 
     [Fact]
@@ -602,19 +596,19 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var failed = await Enqueue("failed", t0);
         var resent = await Enqueue("sent again", t0);
         var pending = await Enqueue("pending", t0);
-        await store.Delivery.RecordFailureAsync(resent, "down", failedAt, null);
+        await Store.Delivery.RecordFailureAsync(resent, "down", failedAt, null);
         // Sent again a day later, and refused again: its last attempt moves on, its expiry does not.
-        Assert.Equal(1, await store.Delivery.RequeueFailedAsync(Supplier, failedAt + Duration.FromDays(1)));
-        Assert.True(await store.Delivery.RecordFailureAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null));
-        await store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, failedAt + Duration.FromDays(1)));
+        Assert.True(await Store.Delivery.RecordFailureAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null));
+        await Store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
 
-        Assert.Equal(0, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2))));
-        Assert.NotNull(await store.Delivery.FindAsync(failed));
-        Assert.Equal(2, await store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
-        Assert.Null(await store.Delivery.FindAsync(failed));
-        Assert.Null(await store.Delivery.FindAsync(resent));
-        Assert.Empty(await store.Delivery.ListFailedAsync());
-        Assert.NotNull(await store.Delivery.FindAsync(pending));
+        Assert.Equal(0, await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2))));
+        Assert.NotNull(await Store.Delivery.FindAsync(failed));
+        Assert.Equal(2, await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
+        Assert.Null(await Store.Delivery.FindAsync(failed));
+        Assert.Null(await Store.Delivery.FindAsync(resent));
+        Assert.Empty(await Store.Delivery.ListFailedAsync());
+        Assert.NotNull(await Store.Delivery.FindAsync(pending));
     }
 
     [Fact]
@@ -623,13 +617,13 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
         var t0 = clock.GetCurrentInstant();
         var delivered = await Enqueue("delivered", t0);
         var pending = await Enqueue("pending", t0);
-        await store.Delivery.MarkDeliveredAsync(delivered, t0);
+        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
 
-        Assert.Equal(0, await store.Delivery.PurgeDeliveredAsync(t0));
-        Assert.Equal(1, await store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromTicks(1)));
-        Assert.Null(await store.Delivery.FindAsync(delivered));
-        Assert.Equal(0, await store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromDays(365)));
-        Assert.NotNull(await store.Delivery.FindAsync(pending));
+        Assert.Equal(0, await Store.Delivery.PurgeDeliveredAsync(t0));
+        Assert.Equal(1, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromTicks(1)));
+        Assert.Null(await Store.Delivery.FindAsync(delivered));
+        Assert.Equal(0, await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromDays(365)));
+        Assert.NotNull(await Store.Delivery.FindAsync(pending));
 
         // A purged message's number is never given to another.
         Assert.True(await Enqueue("next", t0) > pending);
@@ -639,14 +633,14 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     public async Task Enqueue_refuses_a_destination_that_is_not_an_absolute_http_url()
     {
         var now = clock.GetCurrentInstant();
-        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, new Uri("/duis", UriKind.Relative), "c", [1], now));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, new Uri("ftp://supplier.example/duis"), "c", [1], now));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, " ", [1], now));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, new Uri("/duis", UriKind.Relative), "c", [1], now));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, new Uri("ftp://supplier.example/duis"), "c", [1], now));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, " ", [1], now));
         Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM outbound_message"));
     }
 
     private Task<long> Enqueue(string text, Instant at) =>
-        store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
+        Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
     /// <summary>Distinct devices of every type and status, offered out of ID order.</summary>
     private static List<Device> Fleet(int count) =>
         [.. Enumerable.Range(0, count).Select(i => new Device(
@@ -667,7 +661,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
     private async Task<List<MessageLogEntry>> ReadAllAsync()
     {
         var entries = new List<MessageLogEntry>();
-        await foreach (var e in store.MessageLog.ReadAsync())
+        await foreach (var e in Store.MessageLog.ReadAsync())
         {
             entries.Add(e);
         }
@@ -676,7 +670,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
 
     private async Task<long> ScalarAsync(string sql)
     {
-        await using var connection = await store.OpenConnectionAsync();
+        await using var connection = await Store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
@@ -684,7 +678,7 @@ public abstract class StoreContractTests(IStoreEngine engine) : IAsyncLifetime
 
     private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
     {
-        await using DbConnection connection = await store.OpenConnectionAsync();
+        await using DbConnection connection = await Store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var (name, value) in parameters)

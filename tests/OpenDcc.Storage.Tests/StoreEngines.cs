@@ -72,3 +72,29 @@ internal static class StoreClock
 {
     public static readonly IClock Default = new NodaTime.Testing.FakeClock(Instant.FromUnixTimeSeconds(0));
 }
+
+/// <summary>
+/// Tests over one engine's store: opened before each test, closed and its database dropped after.
+/// <see cref="ReopenAsync"/> closes it and opens it again, as a restart would.
+/// </summary>
+/// <param name="clock">The time migrations are recorded at (<see cref="IStoreEngine.OpenAsync"/>).</param>
+public abstract class StoreTests(IStoreEngine engine, IClock? clock = null) : IAsyncLifetime
+{
+    protected IStoreEngine Engine => engine;
+
+    protected OpenDccStore Store { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Store = await engine.OpenAsync(clock);
+
+    public virtual async Task DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        await engine.DisposeAsync();
+    }
+
+    protected async Task ReopenAsync()
+    {
+        await Store.DisposeAsync();
+        Store = await engine.OpenAsync(clock);
+    }
+}

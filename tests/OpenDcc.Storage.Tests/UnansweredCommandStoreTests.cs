@@ -6,7 +6,7 @@ using OpenDcc.Core.Security;
 namespace OpenDcc.Storage.Tests;
 
 /// <summary>Acknowledged device commands are recorded with their request's log entry and cleared with their answer's.</summary>
-public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncLifetime
+public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
@@ -14,15 +14,6 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncL
     private static readonly Eui64 Dsp = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
     private static readonly Uri Endpoint = new("http://supplier.example/duis");
     private static readonly Instant T0 = Instant.FromUtc(2026, 11, 30, 9, 0);
-    private OpenDccStore store = null!;
-
-    public async Task InitializeAsync() => store = await engine.OpenAsync();
-
-    public async Task DisposeAsync()
-    {
-        await store.DisposeAsync();
-        await engine.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_logged_request_records_the_commands_it_acknowledges_and_they_survive_reopening()
@@ -33,10 +24,9 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncL
 
         await LogRequestAsync(read);
         await LogRequestAsync(firmwareToMeter, firmwareToGasMeter);
-        await store.DisposeAsync();
-        store = await engine.OpenAsync();
+        await ReopenAsync();
 
-        Assert.Equal([read, firmwareToMeter, firmwareToGasMeter], await store.UnansweredCommands.ListAsync());
+        Assert.Equal([read, firmwareToMeter, firmwareToGasMeter], await Store.UnansweredCommands.ListAsync());
     }
 
     [Fact]
@@ -50,12 +40,12 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncL
         await LogRequestAsync(delivered);
         await LogRequestAsync(firmwareToMeter, firmwareToGasMeter);
 
-        await store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, $"{undeliverable.Request.RequestId}", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = undeliverable.Key }]);
-        await store.Delivery.EnqueueAsync(Supplier, Endpoint, $"{delivered.Request.RequestId}", "<Response/>"u8.ToArray(), T0, delivered.Key);
+        await Store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, $"{undeliverable.Request.RequestId}", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = undeliverable.Key }]);
+        await Store.Delivery.EnqueueAsync(Supplier, Endpoint, $"{delivered.Request.RequestId}", "<Response/>"u8.ToArray(), T0, delivered.Key);
         // 11.1: one device's outcome clears that device's command, not the other's under the same RequestID.
-        await store.Delivery.EnqueueAsync(Supplier, Endpoint, "alert", "<DCCAlert/>"u8.ToArray(), T0, firmwareToGasMeter.Key);
+        await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "alert", "<DCCAlert/>"u8.ToArray(), T0, firmwareToGasMeter.Key);
 
-        Assert.Equal([firmwareToMeter], await store.UnansweredCommands.ListAsync());
+        Assert.Equal([firmwareToMeter], await Store.UnansweredCommands.ListAsync());
     }
 
     [Fact]
@@ -65,12 +55,12 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncL
         await LogRequestAsync(read);
         var stranger = new CommandKey(new RequestId(Supplier, Meter, 9), Meter);
 
-        var logged = await store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, "late", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = stranger }]);
-        var queued = await store.Delivery.EnqueueAsync(Supplier, Endpoint, "late", "<Response/>"u8.ToArray(), T0, stranger);
+        var logged = await Store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, "late", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = stranger }]);
+        var queued = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "late", "<Response/>"u8.ToArray(), T0, stranger);
 
         Assert.Single(logged);
-        Assert.NotNull(await store.Delivery.FindAsync(queued));
-        Assert.Equal([read], await store.UnansweredCommands.ListAsync());
+        Assert.NotNull(await Store.Delivery.FindAsync(queued));
+        Assert.Equal([read], await Store.UnansweredCommands.ListAsync());
     }
 
     [Fact]
@@ -78,20 +68,20 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : IAsyncL
     {
         var read = Command(new RequestId(Supplier, Meter, 10), "4.1.1", T0);
 
-        await store.MessageLog.AppendAsync(
+        await Store.MessageLog.AppendAsync(
         [
             new MessageLogRecord(T0, MessageDirection.Inbound, Supplier, $"{read.Request.RequestId}", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = 10, Acknowledges = [read] },
             new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, $"{read.Request.RequestId}", "I0 undeliverable", "<Response/>"u8.ToArray()) { Answers = read.Key },
         ]);
 
-        Assert.Empty(await store.UnansweredCommands.ListAsync());
+        Assert.Empty(await Store.UnansweredCommands.ListAsync());
     }
 
     private static UnansweredCommand Command(RequestId requestId, string srv, Instant at, Eui64? device = null) =>
         new(new DeviceRequestReference(requestId, string.Join('.', srv.Split('.').Take(2)), srv, "5.1", device ?? requestId.Target), Supplier, at);
 
     private Task LogRequestAsync(params UnansweredCommand[] acknowledged) =>
-        store.MessageLog.AppendAsync(
+        Store.MessageLog.AppendAsync(
         [
             new MessageLogRecord(acknowledged[0].AcknowledgedAt, MessageDirection.Inbound, Supplier, $"{acknowledged[0].Request.RequestId}", "I99", "<Request/>"u8.ToArray())
             {
