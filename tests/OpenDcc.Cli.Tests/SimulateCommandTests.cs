@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using NodaTime;
@@ -57,7 +56,8 @@ public sealed class SimulateCommandTests : IDisposable
     [Fact]
     public async Task A_hub_killed_with_a_command_acknowledged_and_unanswered_answers_it_E21_when_it_serves_again()
     {
-        using var simulator = OpenDccProcess.Start("simulate", "--sites", "1", "--seed", "5", "--listen", "127.0.0.1:0");
+        // A WAN that loses every command: the hub waits for the device's answer (three attempts of 10 s) and is killed meanwhile.
+        using var simulator = OpenDccProcess.Start("simulate", "--sites", "1", "--seed", "5", "--listen", "127.0.0.1:0", "--loss", "1");
         var url = await simulator.ListeningUrlAsync();
         await using var receiver = await ResponseReceiver.StartAsync();
         using var certificate = await ProvisionSupplierAsync(receiver.Url);
@@ -65,12 +65,9 @@ public sealed class SimulateCommandTests : IDisposable
         using (var killed = OpenDccProcess.Start("serve", ServeArguments(port, url)[1..]))
         {
             await killed.ListeningUrlAsync();
-            // The simulator stops answering, so the command waits on the WAN; the hub is killed while it does.
-            simulator.Pause();
             var request = new RequestId(Supplier, new SimulatedFleet(5, 1)[0].ElectricityMeter.Id, 1);
             Assert.Equal("I99", await ReadMeterAsync(port, request, certificate));
             killed.Kill();
-            simulator.Resume();
         }
         await Assert.ThrowsAsync<TimeoutException>(() => receiver.NextAsync(TimeSpan.FromSeconds(1)));
 
@@ -313,7 +310,7 @@ public sealed class SimulateCommandTests : IDisposable
 }
 
 /// <summary><c>opendcc simulate</c> as a process of its own, from the CLI assembly this test project builds; killed when disposed.</summary>
-/// <summary>An <c>opendcc</c> command in a process of its own, as an operator runs it: so that it can be paused or killed.</summary>
+/// <summary>An <c>opendcc</c> command in a process of its own, as an operator runs it: so that it can be killed.</summary>
 internal sealed class OpenDccProcess : IDisposable
 {
     private readonly Process process;
@@ -346,12 +343,6 @@ internal sealed class OpenDccProcess : IDisposable
         throw new InvalidOperationException($"opendcc ended: {await process.StandardError.ReadToEndAsync(timeout.Token)}");
     }
 
-    /// <summary>SIGSTOP: the process stops in its tracks, its sockets open and unanswered, until <see cref="Resume"/>.</summary>
-    public void Pause() => Signal(SigStop);
-
-    /// <summary>SIGCONT.</summary>
-    public void Resume() => Signal(SigCont);
-
     /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
     public void Kill()
     {
@@ -359,25 +350,10 @@ internal sealed class OpenDccProcess : IDisposable
         process.WaitForExit();
     }
 
-    // Linux's signal numbers (x86-64 and arm64); .NET's PosixSignal has no SIGSTOP.
-    private const int SigStop = 19, SigCont = 18;
-
-    private void Signal(int signal)
-    {
-        if (Kill(process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
     public void Dispose()
     {
         if (!process.HasExited)
         {
-            Resume();
             Kill();
         }
         process.Dispose();
