@@ -31,7 +31,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", nameof(destination));
         }
         await using var connection = await open(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // A transaction only when the message answers a command, whose record goes with it; otherwise one statement.
+        await using var transaction = answers is null ? null : await connection.BeginTransactionAsync(cancellationToken);
         long id;
         await using (var command = connection.Command(
                 "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state) " +
@@ -45,11 +46,11 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
-        if (answers is { } answered)
+        if (transaction is not null && answers is { } answered)
         {
             await SqlUnansweredCommandStore.ClearAsync(connection, transaction, answered, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
-        await transaction.CommitAsync(cancellationToken);
         return id;
     }
 

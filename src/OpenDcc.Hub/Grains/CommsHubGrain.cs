@@ -121,23 +121,23 @@ internal sealed class CommsHubGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // Every lane is abandoned before the first await, at which a command's own task could carry on.
-        var unanswered = new List<(Eui64 Device, QueuedCommand Command, string Code, string Reason)>();
+        var unanswered = new List<(QueuedCommand Command, string Code, string Reason)>();
         foreach (var lane in lanes.Values)
         {
             lane.Abandoned = true;
             if (lane.InFlight is { } sent)
             {
-                unanswered.Add((lane.Device, sent, ResponseCode.NoResponseFromDevice.Code, $"its comms hub's queue closed before the device's answer ({reason.ReasonCode}: {reason.Description})"));
+                unanswered.Add((sent, ResponseCode.NoResponseFromDevice.Code, $"its comms hub's queue closed before the device's answer ({reason.ReasonCode}: {reason.Description})"));
             }
             while (lane.Queue.TryDequeue(out var waiting, out _))
             {
-                unanswered.Add((lane.Device, waiting, ResponseCode.UnableToCommunicate.Code, $"not sent: its comms hub's queue closed ({reason.ReasonCode}: {reason.Description})"));
+                unanswered.Add((waiting, ResponseCode.UnableToCommunicate.Code, $"not sent: its comms hub's queue closed ({reason.ReasonCode}: {reason.Description})"));
             }
         }
         lanes.Clear();
-        foreach (var (device, command, code, why) in unanswered)
+        foreach (var (command, code, why) in unanswered)
         {
-            logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, device, why);
+            logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, command.Device, why);
             await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), command.User, command.Route, code, why);
         }
         foreach (var (device, adapter) in served)
