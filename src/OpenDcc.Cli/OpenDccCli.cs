@@ -109,24 +109,19 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
 
     /// <summary>
     /// Starts a built hub. False, with the fault named on <see cref="Error"/>, when Kestrel cannot listen where
-    /// <c>--urls</c> says (not a URL, an address not on this machine, a port in use).
+    /// <c>--urls</c> says (not an http URL, a port out of range, an address not on this machine, a port in use).
     /// </summary>
     public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
     {
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            {
-                await Error.WriteLineAsync($"opendcc: --urls {url}: the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)");
-                return false;
-            }
             if (CannotListen(url) is { } why)
             {
                 await Error.WriteLineAsync($"opendcc: --urls {url}: {why}");
                 return false;
             }
         }
-        // What the checks above cannot see (a host name, a port taken since) is Kestrel's to say.
+        // What the checks above cannot see (a port taken since) is Kestrel's to say.
         try
         {
             await app.StartAsync(cancellationToken);
@@ -140,40 +135,66 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     }
 
     /// <summary>
-    /// For a URL with an IP address (or localhost) and a port, why nothing can listen there now (the port taken, the address not on this
-    /// machine), found by binding it for a moment; null otherwise. Checked before the hub starts, whose host would log a
-    /// stack trace for it.
+    /// Why Kestrel cannot listen at <paramref name="url"/> now, null when it can: the URL read as Kestrel reads it
+    /// (<see cref="Microsoft.AspNetCore.Http.BindingAddress"/>), and the address it would bind (loopback for localhost, the
+    /// IP address given, every interface for any other host) bound for a moment. Checked before the hub starts, whose
+    /// host would log a stack trace for any of these.
     /// </summary>
     private static string? CannotListen(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Port == 0)
+        Microsoft.AspNetCore.Http.BindingAddress address;
+        try
+        {
+            address = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+        }
+        catch (FormatException)
+        {
+            return "not a URL to listen at (http://HOST:PORT, e.g. http://localhost:8079)";
+        }
+        if (address.IsUnixPipe)
         {
             return null;
         }
-        System.Net.IPAddress? address;
-        if (uri.HostNameType == UriHostNameType.Dns && uri.IsLoopback)
+        if (address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
         {
-            // localhost: Kestrel listens on loopback, IPv4 and (where there is one) IPv6; IPv4's port is the one found taken.
-            address = System.Net.IPAddress.Loopback;
+            return "the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)";
         }
-        else if (uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) || !System.Net.IPAddress.TryParse(uri.DnsSafeHost, out address))
+        if (!address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"the hub serves http, not {address.Scheme}";
+        }
+        if (address.Port is < 0 or > System.Net.IPEndPoint.MaxPort)
+        {
+            return $"port {address.Port} is not a TCP port (0 to {System.Net.IPEndPoint.MaxPort})";
+        }
+        if (address.Port == 0)
         {
             return null;
         }
-        return BindFailure(address, uri.Port) switch
+        var failure = address.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            // Kestrel listens on loopback, IPv4 and (where there is one) IPv6; IPv4's port is the one found taken.
+            ? BindFailure(System.Net.IPAddress.Loopback, address.Port)
+            : System.Net.IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip)
+                ? BindFailure(ip, address.Port)
+                // Any other host (*, +, a name) is every interface to Kestrel: IPv6 and IPv4 on one socket.
+                : BindFailure(null, address.Port);
+        return failure switch
         {
             null => null,
-            { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } => $"{uri.Authority}: address already in use by another program (another hub, or DCC Boxed itself?)",
-            var e => $"{uri.Authority}: {e.Message}",
+            { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } => $"{address.Host}:{address.Port}: address already in use by another program (another hub, or DCC Boxed itself?)",
+            var e => $"{address.Host}:{address.Port}: {e.Message}",
         };
     }
 
-    /// <summary>Why a listener cannot bind <paramref name="address"/>:<paramref name="port"/> now, found by binding it for a moment; null when it can.</summary>
-    public static System.Net.Sockets.SocketException? BindFailure(System.Net.IPAddress address, int port)
+    /// <summary>
+    /// Why a listener cannot bind <paramref name="address"/>:<paramref name="port"/> now (every interface when null),
+    /// found by binding it for a moment; null when it can.
+    /// </summary>
+    public static System.Net.Sockets.SocketException? BindFailure(System.Net.IPAddress? address, int port)
     {
         try
         {
-            using var probe = new System.Net.Sockets.TcpListener(address, port);
+            using var probe = address is null ? System.Net.Sockets.TcpListener.Create(port) : new System.Net.Sockets.TcpListener(address, port);
             probe.Start();
             return null;
         }

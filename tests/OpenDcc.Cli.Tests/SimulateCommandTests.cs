@@ -228,23 +228,31 @@ public sealed class SimulateCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("not-a-url", "Invalid url")]
+    [InlineData("not-a-url", "not a URL to listen at")]
+    [InlineData("ftp://127.0.0.1:8079", "the hub serves http, not ftp")]
+    [InlineData("http://localhost:99999", "port 99999 is not a TCP port")]
     [InlineData("http://192.0.2.1:8079", "assign requested address")] // TEST-NET-1: on no machine's interfaces
-    [InlineData("in use", "address already in use by another program")]
+    [InlineData("127.0.0.1 in use", "address already in use by another program")]
     [InlineData("localhost in use", "address already in use by another program")]
+    [InlineData("* in use", "address already in use by another program")] // every interface, as Kestrel reads * (and +, and any host name)
+    [InlineData("hub.opendcc.example in use", "address already in use by another program")]
     [InlineData("https://127.0.0.1:8443", "the hub serves plain http")]
     public async Task Serve_names_urls_when_it_cannot_listen_there(string urls, string fault)
     {
         using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
         other.Start();
-        if (urls.EndsWith("in use", StringComparison.Ordinal))
+        if (urls.EndsWith(" in use", StringComparison.Ordinal))
         {
-            urls = $"http://{(urls.StartsWith("localhost", StringComparison.Ordinal) ? "localhost" : "127.0.0.1")}:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
+            urls = $"http://{urls[..^" in use".Length]}:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
         }
-        var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", urls, "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1");
+        // In its own process: the host logs to the console itself, which an in-process run would not show.
+        using var serve = OpenDccProcess.Start("serve", "--data", cli.DataDirectory, "--urls", urls, "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1");
+        var (code, output, error) = await serve.RunToEndAsync();
         Assert.Equal(1, code);
-        Assert.Contains($"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+        Assert.StartsWith($"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
         Assert.Contains(fault, error, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, not the host's stack trace
     }
 
     [Fact]
@@ -341,6 +349,16 @@ internal sealed class OpenDccProcess : IDisposable
             }
         }
         throw new InvalidOperationException($"opendcc ended: {await process.StandardError.ReadToEndAsync(timeout.Token)}");
+    }
+
+    /// <summary>Waits for the command to end: its exit code and everything it printed.</summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunToEndAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var error = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
     }
 
     /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
