@@ -22,7 +22,7 @@ internal static class CertsCommand
             var certificates = new List<(string File, OrganisationCertificate Certificate)>();
             foreach (var file in parsed.GetRequiredValue(files))
             {
-                foreach (var certificate in ReadCertificates(file))
+                foreach (var certificate in ReadCertificates(CliContext.ExistingFile(file, "files")))
                 {
                     certificates.Add((file.Name, certificate));
                 }
@@ -49,8 +49,9 @@ internal static class CertsCommand
 
         var id = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
         var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign for DUIS requests; 02 Supplier or 03 NetworkOperator for the Digital Signing certificate that signs critical commands …) or its name", DefaultValueFactory = _ => "87" };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Where to write CERT and KEY PEM files", Required = true };
-        var issue = new Command("issue", "Issue a certificate from the local CA for a DCC user, write it with its key, and bind it") { id, role, output };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Where to write CERT and KEY PEM files (the key readable by its owner only)", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace the files of an earlier certificate of the same user and role in --out" };
+        var issue = new Command("issue", "Issue a certificate from the local CA for a DCC user, write it with its key, and bind it") { id, role, output, force };
         issue.SetAction(async (parsed, ct) =>
         {
             var eui = UsersCommand.ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
@@ -58,20 +59,25 @@ internal static class CertsCommand
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var user = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
             using var ca = context.KeyStore(parsed).LoadLocalCa();
-            using var issued = ca.Issue(eui, remoteRole, user.Name, context.Clock, Duration.FromDays(3650));
             var directory = parsed.GetRequiredValue(output);
-            directory.Create();
-            var stem = Path.Combine(directory.FullName, $"{eui.ToCompactString()}-{(int)remoteRole:X2}");
-            await File.WriteAllTextAsync(stem + ".crt.pem", issued.ExportCertificatePem(), ct);
-            using (var key = issued.GetECDsaPrivateKey()!)
+            if (File.Exists(directory.FullName))
             {
-                await File.WriteAllTextAsync(stem + ".key.pem", key.ExportPkcs8PrivateKeyPem(), ct);
+                throw new ArgumentException($"--out: {directory.FullName} is a file, not a directory");
             }
+            var files = new FileKeyStore(directory.FullName);
+            var name = $"{eui.ToCompactString()}-{(int)remoteRole:X2}";
+            if (files.Holds(name) && !parsed.GetValue(force))
+            {
+                // Its key may be the only copy of an earlier certificate's that is still bound.
+                throw new ArgumentException($"--out: {directory.FullName} already holds {name}.crt.pem or {name}.key.pem; pass --force to replace them");
+            }
+            using var issued = ca.Issue(eui, remoteRole, user.Name, context.Clock, Duration.FromDays(3650));
+            var (certificatePath, keyPath) = files.Save(name, issued);
             var certificate = OrganisationCertificate.FromX509(issued);
             await store.Parties.AddCertificateAsync(certificate, ct);
             var use = remoteRole == RemotePartyRole.XmlSign ? "; it signs DUIS requests"
                 : CommandSignature.IsDigitalSigning(certificate) ? "; a Digital Signing certificate: its key signs critical commands (pre-commands from Transform)" : "";
-            await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {stem}.crt.pem, {stem}.key.pem{use}");
+            await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {certificatePath}, {keyPath}{use}");
             return 0;
         });
 
@@ -82,10 +88,6 @@ internal static class CertsCommand
 
     private static List<OrganisationCertificate> ReadCertificates(FileInfo file)
     {
-        if (!file.Exists)
-        {
-            throw new FileNotFoundException($"{file.FullName}: no such file");
-        }
         var collection = new X509Certificate2Collection();
         try
         {

@@ -255,11 +255,7 @@ internal static class InventoryCommand
         var import = new Command("import", "Approve every model in a CSV file; a malformed line approves nothing") { file };
         import.SetAction(async (parsed, ct) =>
         {
-            var csv = parsed.GetRequiredValue(file);
-            if (!csv.Exists)
-            {
-                throw new FileNotFoundException($"{csv.FullName}: no such file");
-            }
+            var csv = CliContext.ExistingFile(parsed.GetValue(file), "file");
             IReadOnlyList<ApprovedModel> models;
             try
             {
@@ -312,10 +308,6 @@ internal static class InventoryCommand
     /// </summary>
     private static List<Row> ReadRows(FileInfo csv, out List<(int Line, string Fault)> faults)
     {
-        if (!csv.Exists)
-        {
-            throw new FileNotFoundException($"{csv.FullName}: no such file");
-        }
         faults = [];
         var rows = new List<Row>();
         int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, uprn (-1 when absent)

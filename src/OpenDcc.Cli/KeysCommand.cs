@@ -32,18 +32,16 @@ internal static class KeysCommand
 
         var key = new Option<FileInfo>("--key") { Description = "The DSP XmlSign private key (PKCS#8 PEM or DER)", Required = true };
         var cert = new Option<FileInfo>("--cert") { Description = "The DSP XmlSign certificate (PEM, OU=89)", Required = true };
-        var import = new Command("import-dsp", "Use an existing DSP XmlSign key and certificate (e.g. DCC Boxed's)") { key, cert };
+        var replace = new Option<bool>("--force") { Description = "Replace a DSP XmlSign identity that already exists" };
+        var import = new Command("import-dsp", "Use an existing DSP XmlSign key and certificate (e.g. DCC Boxed's)") { key, cert, replace };
         import.SetAction(async parsed =>
         {
-            var keyFile = parsed.GetRequiredValue(key);
-            var certFile = parsed.GetRequiredValue(cert);
-            foreach (var (option, file) in new[] { ("--key", keyFile), ("--cert", certFile) })
+            var keyFile = CliContext.ExistingFile(parsed.GetValue(key), "--key");
+            var certFile = CliContext.ExistingFile(parsed.GetValue(cert), "--cert");
+            if (context.KeyStore(parsed).HasDspIdentity && !parsed.GetValue(replace))
             {
-                if (!file.Exists)
-                {
-                    await context.Error.WriteLineAsync($"opendcc: {option}: {file.FullName}: no such file");
-                    return 1;
-                }
+                await context.Error.WriteLineAsync($"opendcc: a DSP XmlSign identity already exists in {context.KeyStore(parsed).Directory}; pass --force to replace it (users who hold its certificate would no longer verify the hub's responses)");
+                return 1;
             }
             X509Certificate2 identity;
             try

@@ -55,7 +55,7 @@ public static class OpenDccCli
 }
 
 /// <summary>Where a command writes, the clock it reads, and the options every store-using command shares.</summary>
-internal sealed class CliContext(TextWriter output, TextWriter error, IClock clock)
+internal sealed partial class CliContext(TextWriter output, TextWriter error, IClock clock)
 {
     public TextWriter Output { get; } = output;
 
@@ -69,7 +69,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     public Option<DirectoryInfo> Data { get; } = new("--data")
     {
         Description = "The data directory (SQLite database, keys). Default: $OPENDCC_DATA or ./opendcc-data",
-        DefaultValueFactory = _ => new DirectoryInfo(Environment.GetEnvironmentVariable("OPENDCC_DATA") ?? "opendcc-data"),
+        DefaultValueFactory = _ => new DirectoryInfo(Environment.GetEnvironmentVariable("OPENDCC_DATA") is { Length: > 0 } data ? data : "opendcc-data"),
         Recursive = true,
     };
 
@@ -101,6 +101,16 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
         }
     }
 
+    /// <summary>
+    /// <paramref name="file"/>, to be read: a fault naming <paramref name="what"/> (the option or argument) when no
+    /// path was given, the path is a directory, or there is no such file.
+    /// </summary>
+    public static FileInfo ExistingFile(FileInfo? file, string what) =>
+        file is null || file.ToString().Length == 0 ? throw new ArgumentException($"{what}: give the path of a file")
+        : Directory.Exists(file.FullName) ? throw new ArgumentException($"{what}: {file.FullName} is a directory, not a file")
+        : !file.Exists ? throw new FileNotFoundException($"{what}: {file.FullName}: no such file")
+        : file;
+
     public string DataDirectory(ParseResult parsed) => CheckedDataDirectory(parsed.GetRequiredValue(Data).FullName);
 
     /// <exception cref="ArgumentException">the path is a file.</exception>
@@ -109,11 +119,17 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
 
     /// <summary>
     /// Starts a built hub. False, with the fault named on <see cref="Error"/>, when Kestrel cannot listen where
-    /// <c>--urls</c> says (not an http URL, a port out of range, an address not on this machine, a port in use).
+    /// <c>--urls</c> says (not http://HOST:PORT, an address not on this machine, a port in use).
     /// </summary>
     public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
     {
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var each = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (each.Length == 0)
+        {
+            await Error.WriteLineAsync("opendcc: --urls: give at least one URL to listen at (http://HOST:PORT, e.g. http://localhost:8079)");
+            return false;
+        }
+        foreach (var url in each)
         {
             if (CannotListen(url) is { } why)
             {
@@ -135,56 +151,61 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IClock clo
     }
 
     /// <summary>
-    /// Why Kestrel cannot listen at <paramref name="url"/> now, null when it can: the URL read as Kestrel reads it
-    /// (<see cref="Microsoft.AspNetCore.Http.BindingAddress"/>), and the address it would bind (loopback for localhost, the
-    /// IP address given, every interface for any other host) bound for a moment. Checked before the hub starts, whose
-    /// host would log a stack trace for any of these.
+    /// Why the hub cannot listen at <paramref name="url"/> now, null when it can. The URL must be http://HOST:PORT, HOST
+    /// localhost (loopback), an IP address, or * or + (every interface, IPv6 and IPv4): Kestrel would take any other
+    /// name, or a missing port, as every interface (port 80), which is not what was asked. The address is then bound
+    /// for a moment. Checked before the hub starts, whose host would log a stack trace for any of these.
     /// </summary>
     private static string? CannotListen(string url)
     {
-        Microsoft.AspNetCore.Http.BindingAddress address;
-        try
+        const string Form = "http://HOST:PORT, e.g. http://localhost:8079";
+        if (ListenUrl().Match(url) is not { Success: true } match)
         {
-            address = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+            return $"not a URL to listen at ({Form})";
         }
-        catch (FormatException)
-        {
-            return "not a URL to listen at (http://HOST:PORT, e.g. http://localhost:8079)";
-        }
-        if (address.IsUnixPipe)
-        {
-            return null;
-        }
-        if (address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
+        var scheme = match.Groups["scheme"].Value;
+        if (scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
         {
             return "the hub serves plain http; TLS is for whatever fronts it (a reverse proxy or load balancer)";
         }
-        if (!address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase))
+        if (!scheme.Equals("http", StringComparison.OrdinalIgnoreCase))
         {
-            return $"the hub serves http, not {address.Scheme}";
+            return $"the hub serves http, not {scheme}";
         }
-        if (address.Port is < 0 or > System.Net.IPEndPoint.MaxPort)
+        var portText = match.Groups["port"].Value;
+        if (portText.Length == 0)
         {
-            return $"port {address.Port} is not a TCP port (0 to {System.Net.IPEndPoint.MaxPort})";
+            return $"no port ({Form}; 0 for any free port)";
         }
-        if (address.Port == 0)
+        if (!int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > System.Net.IPEndPoint.MaxPort)
         {
-            return null;
+            return $"port {portText} is not a TCP port (0 to {System.Net.IPEndPoint.MaxPort})";
         }
-        var failure = address.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        var host = match.Groups["host"].Value;
+        System.Net.IPAddress? address;
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
             // Kestrel listens on loopback, IPv4 and (where there is one) IPv6; IPv4's port is the one found taken.
-            ? BindFailure(System.Net.IPAddress.Loopback, address.Port)
-            : System.Net.IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip)
-                ? BindFailure(ip, address.Port)
-                // Any other host (*, +, a name) is every interface to Kestrel: IPv6 and IPv4 on one socket.
-                : BindFailure(null, address.Port);
-        return failure switch
+            address = System.Net.IPAddress.Loopback;
+        }
+        else if (host is "*" or "+")
+        {
+            address = null;
+        }
+        else if (!System.Net.IPAddress.TryParse(host.Trim('[', ']'), out address))
+        {
+            return $"{host} is not an address to listen at: give localhost, an IP address of this machine, or * for every interface";
+        }
+        return port == 0 ? null : BindFailure(address, port) switch
         {
             null => null,
-            { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } => $"{address.Host}:{address.Port}: address already in use by another program (another hub, or DCC Boxed itself?)",
-            var e => $"{address.Host}:{address.Port}: {e.Message}",
+            { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } => $"{host}:{port}: address already in use by another program (another hub, or DCC Boxed itself?)",
+            var e => $"{host}:{port}: {e.Message}",
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?<host>\[[^\]/]*\]|[^:/\[\]]+)(?::(?<port>[^/]*))?/?$")]
+    private static partial System.Text.RegularExpressions.Regex ListenUrl();
 
     /// <summary>
     /// Why a listener cannot bind <paramref name="address"/>:<paramref name="port"/> now (every interface when null),

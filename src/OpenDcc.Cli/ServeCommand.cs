@@ -113,13 +113,9 @@ internal static class ServeCommand
             var dataDirectory = context.DataDirectory(parsed);
             IReadOnlyList<ApprovedModel> approved = [];
             var matrix = SmiStatusMatrix.Default;
-            if (parsed.GetValue(statusMatrix) is { } matrixFile)
+            if (parsed.GetValue(statusMatrix) is { } matrixOption)
             {
-                if (!matrixFile.Exists)
-                {
-                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.FullName}: no such file");
-                    return 1;
-                }
+                var matrixFile = CliContext.ExistingFile(matrixOption, "--smi-status-matrix");
                 try
                 {
                     matrix = SmiStatusMatrix.Parse(File.ReadLines(matrixFile.FullName));
@@ -130,13 +126,9 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            if (parsed.GetValue(approvedModels) is { } approvedFile)
+            if (parsed.GetValue(approvedModels) is { } approvedOption)
             {
-                if (!approvedFile.Exists)
-                {
-                    await context.Error.WriteLineAsync($"opendcc: --approved-models: {approvedFile.FullName}: no such file");
-                    return 1;
-                }
+                var approvedFile = CliContext.ExistingFile(approvedOption, "--approved-models");
                 try
                 {
                     approved = ApprovedDeviceModels.Parse(File.ReadLines(approvedFile.FullName));
@@ -166,7 +158,7 @@ internal static class ServeCommand
                 return 1;
             }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
-            var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => f.FullName).ToList();
+            var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => CliContext.ExistingFile(f, "--adapter").FullName).ToList();
             // Says on the console when the simulator goes away and when it is back.
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());

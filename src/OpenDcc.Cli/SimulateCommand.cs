@@ -40,6 +40,12 @@ internal static class SimulateCommand
                 await context.Error.WriteLineAsync($"opendcc: --listen: {endpoint.Address} is not a loopback address (the simulated WAN has no TLS and no authentication)");
                 return 1;
             }
+            // Checked before the host starts, whose own log would print a stack trace for it.
+            if (endpoint.Port != 0 && CliContext.BindFailure(endpoint.Address, endpoint.Port) is { } failure)
+            {
+                await context.Error.WriteLineAsync($"opendcc: --listen: cannot listen on {endpoint}: {(failure.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? "address already in use by another program (another simulator?)" : failure.Message)}");
+                return 1;
+            }
             if (parsed.GetValue(latency) is < 0 or > 600_000)
             {
                 await context.Error.WriteLineAsync("opendcc: --latency must be between 0 and 600,000 ms");

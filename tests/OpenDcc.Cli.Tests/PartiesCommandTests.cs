@@ -202,6 +202,34 @@ public sealed class PartiesCommandTests : IDisposable
         var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
         using var ca = keys.LoadLocalCa();
         Assert.Equal(ca.Certificate.Subject, issued.Issuer);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(outDir, "90B3D51F30010000-87.key.pem")));
+        }
+
+        // The key of the certificate still bound is not overwritten without --force.
+        var (again, _, error) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir);
+        Assert.Equal(1, again);
+        Assert.Contains("--out: ", error, StringComparison.Ordinal);
+        Assert.Contains("pass --force", error, StringComparison.Ordinal);
+        using var kept = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-87.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-87.key.pem"));
+        Assert.Equal(issued.Thumbprint, kept.Thumbprint);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir, "--force")).ExitCode);
+        using var replaced = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-87.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-87.key.pem"));
+        Assert.NotEqual(issued.Thumbprint, replaced.Thumbprint);
+    }
+
+    [Theory]
+    [InlineData("", "files: give the path of a file")]
+    [InlineData("a-directory", "is a directory, not a file")]
+    [InlineData("missing.pem", "missing.pem: no such file")]
+    public async Task Certs_import_names_a_path_that_is_not_a_file(string path, string fault)
+    {
+        Directory.CreateDirectory(Path.Combine(cli.DataDirectory, "a-directory"));
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", path.Length == 0 ? "" : Path.Combine(cli.DataDirectory, path));
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: ", error, StringComparison.Ordinal);
+        Assert.Contains(fault, error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -236,6 +264,10 @@ public sealed class PartiesCommandTests : IDisposable
         var (code, output, _) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert);
         Assert.Equal(0, code);
         Assert.Contains("imported DSP XmlSign identity 90-B3-D5-1F-30-00-00-02", output, StringComparison.Ordinal);
+        var (again, _, againError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert);
+        Assert.Equal(1, again);
+        Assert.Contains("already exists", againError, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert, "--force")).ExitCode);
 
         using var xmlSign = Issue(Supplier, RemotePartyRole.XmlSign);
         var wrongCert = WritePem("wrong.crt.pem", xmlSign);
@@ -244,21 +276,21 @@ public sealed class PartiesCommandTests : IDisposable
         {
             await File.WriteAllTextAsync(wrongKey, k.ExportPkcs8PrivateKeyPem());
         }
-        var (refused, _, error) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", wrongKey, "--cert", wrongCert);
+        var (refused, _, error) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", wrongKey, "--cert", wrongCert, "--force");
         Assert.Equal(1, refused);
         Assert.Contains("OU=89", error, StringComparison.Ordinal);
 
-        var (missing, _, missingError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", Path.Combine(cli.DataDirectory, "nope.pem"), "--cert", cert);
+        var (missing, _, missingError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", Path.Combine(cli.DataDirectory, "nope.pem"), "--cert", cert, "--force");
         Assert.Equal(1, missing);
         Assert.Contains("--key: ", missingError, StringComparison.Ordinal);
 
         // Files that hold something else: named by their option.
         var text = Path.Combine(cli.DataDirectory, "notes.txt");
         await File.WriteAllTextAsync(text, "not a key");
-        var (notCert, _, notCertError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", text);
+        var (notCert, _, notCertError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", text, "--force");
         Assert.Equal(1, notCert);
         Assert.Contains($"opendcc: --cert: {text} holds no PEM certificate", notCertError, StringComparison.Ordinal);
-        var (notKey, _, notKeyError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", text, "--cert", cert);
+        var (notKey, _, notKeyError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", text, "--cert", cert, "--force");
         Assert.Equal(1, notKey);
         Assert.Contains($"opendcc: --key: {text} holds no EC private key", notKeyError, StringComparison.Ordinal);
     }

@@ -235,7 +235,13 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("127.0.0.1 in use", "address already in use by another program")]
     [InlineData("localhost in use", "address already in use by another program")]
     [InlineData("* in use", "address already in use by another program")] // every interface, as Kestrel reads * (and +, and any host name)
-    [InlineData("hub.opendcc.example in use", "address already in use by another program")]
+    [InlineData("http://hub.opendcc.example:8079", "hub.opendcc.example is not an address to listen at")] // Kestrel: every interface
+    [InlineData("http://256.1.1.1:8079", "256.1.1.1 is not an address to listen at")]
+    [InlineData("http://127.0.0.1:", "no port")] // Kestrel: every interface, port 80
+    [InlineData("http://127.0.0.1", "no port")]
+    [InlineData("http://127.0.0.1:abc", "port abc is not a TCP port")]
+    [InlineData("http://unix:/tmp/opendcc.sock", "not a URL to listen at")]
+    [InlineData(";", "give at least one URL")] // Kestrel: localhost:5000
     [InlineData("https://127.0.0.1:8443", "the hub serves plain http")]
     public async Task Serve_names_urls_when_it_cannot_listen_there(string urls, string fault)
     {
@@ -250,7 +256,7 @@ public sealed class SimulateCommandTests : IDisposable
         var (code, output, error) = await serve.RunToEndAsync();
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        Assert.StartsWith($"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
+        Assert.StartsWith(urls == ";" ? "opendcc: --urls: " : $"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
         Assert.Contains(fault, error, StringComparison.OrdinalIgnoreCase);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, not the host's stack trace
     }
@@ -312,6 +318,20 @@ public sealed class SimulateCommandTests : IDisposable
         var (code, _, error) = await cli.RunAsync("simulate", option, value);
         Assert.Equal(1, code);
         Assert.Contains(fault, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Simulate_says_in_one_line_that_its_port_is_in_use()
+    {
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, LoopbackPorts.Free());
+        other.Start();
+        var listen = other.LocalEndpoint.ToString()!;
+        // In its own process: the host logs to the console itself, which an in-process run would not show.
+        using var simulate = OpenDccProcess.Start("simulate", "--sites", "1", "--listen", listen);
+        var (code, output, error) = await simulate.RunToEndAsync();
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal($"opendcc: --listen: cannot listen on {listen}: address already in use by another program (another simulator?)", error.TrimEnd());
     }
 
     public void Dispose() => cli.Dispose();

@@ -145,7 +145,14 @@ public sealed class FileKeyStore(string directory)
         return Combine(CertPath(name), KeyPath(name));
     }
 
-    private void Save(string name, X509Certificate2 certificate)
+    /// <summary>Whether <paramref name="name"/>.crt.pem or <paramref name="name"/>.key.pem is in the directory.</summary>
+    public bool Holds(string name) => File.Exists(CertPath(name)) || File.Exists(KeyPath(name));
+
+    /// <summary>
+    /// Writes <paramref name="certificate"/> to <paramref name="name"/>.crt.pem and its private key to
+    /// <paramref name="name"/>.key.pem, readable by the owner only; returns both paths.
+    /// </summary>
+    public (string Certificate, string Key) Save(string name, X509Certificate2 certificate)
     {
         using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(certificate));
         System.IO.Directory.CreateDirectory(Directory);
@@ -153,6 +160,7 @@ public sealed class FileKeyStore(string directory)
         File.WriteAllText(CertPath(name) + ".tmp", certificate.ExportCertificatePem());
         WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
         File.Move(CertPath(name) + ".tmp", CertPath(name), overwrite: true);
+        return (CertPath(name), keyPath);
     }
 
     /// <summary>Writes a private key readable by the owner only, replacing the file in one step.</summary>

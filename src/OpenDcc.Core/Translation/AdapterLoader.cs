@@ -18,7 +18,7 @@ public sealed record AdapterServices(Eui64 Acb, ECDiffieHellman AcbKeyAgreement,
 public static class AdapterLoader
 {
     /// <exception cref="FileNotFoundException">no assembly at <paramref name="assemblyPath"/>.</exception>
-    /// <exception cref="InvalidOperationException">the assembly holds no adapter, or an adapter has no usable constructor.</exception>
+    /// <exception cref="InvalidOperationException">the file is not a .NET assembly, its types cannot be loaded, it holds no adapter, or an adapter has no usable constructor.</exception>
     public static IReadOnlyList<ITranslationAdapter> Load(string assemblyPath, AdapterServices services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -27,10 +27,21 @@ public static class AdapterLoader
         {
             throw new FileNotFoundException($"no adapter assembly at {path}", path);
         }
-        var context = new AdapterLoadContext(path);
-        var assembly = context.LoadFromAssemblyPath(path);
+        Type[] exported;
+        try
+        {
+            exported = new AdapterLoadContext(path).LoadFromAssemblyPath(path).GetExportedTypes();
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new InvalidOperationException($"{path} is not a .NET assembly ({e.Message})", e);
+        }
+        catch (Exception e) when (e is FileLoadException or TypeLoadException or ReflectionTypeLoadException)
+        {
+            throw new InvalidOperationException($"{path}: its types cannot be loaded ({e.Message})", e);
+        }
         var adapters = new List<ITranslationAdapter>();
-        foreach (var type in assembly.GetExportedTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ITranslationAdapter).IsAssignableFrom(t)))
+        foreach (var type in exported.Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ITranslationAdapter).IsAssignableFrom(t)))
         {
             var adapter = type.GetConstructor([typeof(AdapterServices)]) is { } withServices ? withServices.Invoke([services])
                 : type.GetConstructor(Type.EmptyTypes) is { } plain ? plain.Invoke(null)

@@ -34,7 +34,7 @@ public class AdapterLoaderTests
     }
 
     [Fact]
-    public void A_missing_assembly_or_one_without_adapters_is_refused_with_its_path()
+    public void A_missing_assembly_a_file_that_is_no_assembly_or_one_without_adapters_is_refused_with_its_path()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         var services = new AdapterServices(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), acbKey, new NoKeys(), _ => new byte[32]);
@@ -42,6 +42,17 @@ public class AdapterLoaderTests
         Assert.Throws<FileNotFoundException>(() => AdapterLoader.Load(Path.Combine(AppContext.BaseDirectory, "adapters", "missing.dll"), services));
         var error = Assert.Throws<InvalidOperationException>(() => AdapterLoader.Load(Path.Combine(AppContext.BaseDirectory, "xunit.assert.dll"), services));
         Assert.Contains("xunit.assert.dll", error.Message, StringComparison.Ordinal);
+        var notAssembly = Path.Combine(Path.GetTempPath(), $"not-an-adapter-{Guid.NewGuid():N}.dll");
+        File.WriteAllText(notAssembly, "manufacturer's release notes");
+        try
+        {
+            var refused = Assert.Throws<InvalidOperationException>(() => AdapterLoader.Load(notAssembly, services));
+            Assert.Contains($"{notAssembly} is not a .NET assembly", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(notAssembly);
+        }
     }
 
     private sealed class NoKeys : IDeviceKeyDirectory
