@@ -198,7 +198,13 @@ public static class HubHost
         // Created now, so that the container owns it and lets go of the store when the hub is disposed.
         app.Services.GetRequiredService<HubLeaseHolder>();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());
-        app.UseExceptionHandler();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A body the client broke off, sent too slowly, garbled (chunking) or made too large is the client's fault
+            // (400, 408, 413), not the hub's (500), and not worth an error in the hub's log.
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
+        });
         app.UseStatusCodePages();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapDuisEndpoints();

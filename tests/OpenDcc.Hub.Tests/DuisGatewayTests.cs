@@ -404,6 +404,25 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("Transfer-Encoding: chunked", "zz\r\n<sr:Request/>\r\n0\r\n\r\n")] // not a chunk size
+    [InlineData("Transfer-Encoding: chunked", "3\r\n<srXX0\r\n\r\n")] // a chunk without its CRLF
+    [InlineData("Content-Length: 1000", "<sr:Request")] // the client stops sending before the length it gave: 408 once Kestrel's least data rate is missed (5 s)
+    public async Task A_body_that_cannot_be_read_is_the_clients_fault_a_4xx_problem_not_a_500(string framing, string body)
+    {
+        var address = new Uri(hub.Http.BaseAddress!, SendCommand);
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(address.Host, address.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST {SendCommand} HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/xml\r\n{framing}\r\n\r\n{body}"));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var response = await reader.ReadToEndAsync(timeout.Token);
+        Assert.StartsWith(framing.StartsWith("Content-Length", StringComparison.Ordinal) ? "HTTP/1.1 408 " : "HTTP/1.1 400 ", response, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/problem+json", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, (await hub.Http.GetAsync(new Uri("/health", UriKind.Relative))).StatusCode);
+    }
+
     [Fact]
     public async Task A_request_refused_before_its_sender_is_authenticated_is_logged_up_to_64_KiB_with_its_length_and_digest()
     {

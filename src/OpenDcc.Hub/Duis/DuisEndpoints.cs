@@ -36,16 +36,10 @@ internal static class DuisEndpoints
         {
             limit.MaxRequestBodySize = DuisSignature.MaxMessageBytes;
         }
+        // A body Kestrel cannot read (too large, broken off, garbled) throws BadHttpRequestException, whose status the
+        // hub's exception handler answers with.
         using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
-        try
-        {
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            return;
-        }
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         var reply = await gateway.HandleAsync(endpoint, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
