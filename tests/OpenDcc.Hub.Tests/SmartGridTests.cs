@@ -247,10 +247,11 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
     [InlineData("""{"gspGroup": "_A", "mpans": ["1300000000000"]}""", "mpans", null)]
     [InlineData("""{}""", "gspGroup", null)]
     [InlineData("""{"gspGroup": "_A", "deadlineSeconds": 0}""", "deadlineSeconds", "0")]
-    [InlineData("""{"gspGroup": "_A", "deadlineSeconds": "soon"}""", "$.deadlineSeconds", null)]
-    [InlineData("""{"gspGroup": "_A", "colour": "blue"}""", "$.colour", null)]
-    [InlineData("""{"gspGroup": """, "$.gspGroup", null)]
-    public async Task Bad_input_gets_a_400_problem_naming_the_field_and_the_value(string json, string field, string? value)
+    [InlineData("""{"gspGroup": "_A", "deadlineSeconds": "soon"}""", "$.deadlineSeconds", null, "a value of the wrong type")]
+    [InlineData("""{"gspGroup": 7}""", "$.gspGroup", null, "a value of the wrong type")]
+    [InlineData("""{"gspGroup": "_A", "colour": "blue"}""", "$.colour", null, "not a field of this request")]
+    [InlineData("""{"gspGroup": """, "$.gspGroup", null, "not valid JSON")]
+    public async Task Bad_input_gets_a_400_problem_naming_the_field_and_the_value(string json, string field, string? value, string? fault = null)
     {
         var (status, type, body) = await PostAsync(fleet.OperatorToken, json);
 
@@ -258,6 +259,10 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.Equal("application/problem+json", type);
         Assert.Equal(field, body.RootElement.GetProperty("field").GetString());
         Assert.Equal(value, body.RootElement.GetProperty("value").GetString());
+        var detail = body.RootElement.GetProperty("detail").GetString()!;
+        Assert.Contains(fault ?? "", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("OpenDcc.", detail, StringComparison.Ordinal); // no .NET type names
+        Assert.DoesNotContain("LineNumber", detail, StringComparison.Ordinal);
     }
 
     [Fact]

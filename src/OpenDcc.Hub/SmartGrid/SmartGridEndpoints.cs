@@ -34,6 +34,19 @@ internal static class SmartGridEndpoints
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    /// <summary>
+    /// What is wrong with the body, for its sender: System.Text.Json's messages name OpenDcc's .NET types and repeat
+    /// the path, which the problem's field already gives.
+    /// </summary>
+    private static string JsonFault(JsonException e) => e.Message switch
+    {
+        var m when m.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) =>
+            "a value of the wrong type (gspGroup: a string; mpans: an array of strings; deadlineSeconds: a whole number of seconds)",
+        var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
+            "not a field of this request (gspGroup, mpans, deadlineSeconds)",
+        var m => $"not valid JSON: {(m.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var cut ? m[..cut] : m)}",
+    };
+
     public static void MapSmartGridEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup(Path).WithTags("Smart grid").RequireApiKey().AddEndpointFilter(SmartGridAudit.LogAsync);
@@ -76,7 +89,7 @@ internal static class SmartGridEndpoints
         }
         catch (JsonException e)
         {
-            return Problems.BadField(e.Path ?? "$", null, $"not valid JSON for this request: {e.Message}");
+            return Problems.BadField(e.Path ?? "$", null, JsonFault(e));
         }
         if (request is null)
         {
