@@ -82,14 +82,16 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
 
     public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
         parsed.GetValue(Postgres) is { Length: > 0 } connection
-            ? NamingPostgresAsync(connection, () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
-            : OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), Clock, cancellationToken);
+            ? NamingStoreAsync(connection, DataDirectory(parsed), () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
+            : NamingStoreAsync(null, DataDirectory(parsed), () => OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), Clock, cancellationToken));
 
     /// <summary>
-    /// Runs <paramref name="open"/>; with PostgreSQL, what the server or Npgsql refuses (no server there, a bad password,
-    /// no such database, a connection string that does not parse) is reported as the <c>--postgres</c> option's fault.
+    /// Runs <paramref name="open"/>, which opens the store, reporting what the store refuses as the fault of the option
+    /// that chose it: with PostgreSQL, <c>--postgres</c> (no server there, a bad password, no such database, a
+    /// connection string that does not parse); with SQLite, <c>--data</c> (a directory that cannot be written or
+    /// created, a file that is not an OpenDcc database).
     /// </summary>
-    public static async Task<T> NamingPostgresAsync<T>(string? postgres, Func<Task<T>> open)
+    public static async Task<T> NamingStoreAsync<T>(string? postgres, string dataDirectory, Func<Task<T>> open)
     {
         try
         {
@@ -98,6 +100,10 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         catch (Exception e) when (postgres is not null && e is Npgsql.NpgsqlException or ArgumentException)
         {
             throw new InvalidOperationException($"--postgres: {e.Message}", e);
+        }
+        catch (Exception e) when (postgres is null && e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"--data {dataDirectory}: {e.Message}", e);
         }
     }
 

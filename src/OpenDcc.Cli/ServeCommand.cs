@@ -58,8 +58,8 @@ internal static class ServeCommand
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
             {
-                await context.Error.WriteLineAsync("--sites must be between 0 and 1,000,000");
-                return 2;
+                await context.Error.WriteLineAsync("opendcc: --sites must be between 0 and 1,000,000");
+                return 1;
             }
             Uri? simulatorUrl = null;
             if (parsed.GetValue(simulator) is { } given)
@@ -163,7 +163,7 @@ internal static class ServeCommand
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
             using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
-            await using var app = await CliContext.NamingPostgresAsync(options.PostgresConnectionString, () => HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct));
+            await using var app = await CliContext.NamingStoreAsync(options.PostgresConnectionString, dataDirectory, () => HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct));
             try
             {
                 if (!await context.StartHubAsync(app, options.Urls, ct))

@@ -206,10 +206,12 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--silo-port", "0", "--silo-port must be between 1 and 65,535")]
     [InlineData("--gateway-port", "65536", "--gateway-port must be between 1 and 65,535")]
     [InlineData("--gateway-port", "11111", "--gateway-port must differ from --silo-port")]
+    [InlineData("--sites", "-1", "--sites must be between 0 and 1,000,000")]
     public async Task Serve_refuses_bad_ports_and_wan_and_registration_options_naming_them(string option, string value, string fault)
     {
         var (code, _, error) = await cli.RunWithDataAsync("serve", "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", option, value);
         Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: ", error, StringComparison.Ordinal);
         Assert.Contains(fault, error, StringComparison.Ordinal);
     }
 

@@ -23,6 +23,22 @@ public sealed class StoreOptionTests : IDisposable
     }
 
     [Theory]
+    [InlineData("users", "list")]
+    [InlineData("serve", "--sites", "1", "--urls", "http://127.0.0.1:0")]
+    public async Task A_database_file_that_is_not_a_database_is_refused_naming_data_and_left_as_it_was(params string[] command)
+    {
+        Directory.CreateDirectory(cli.DataDirectory);
+        var database = Path.Combine(cli.DataDirectory, "opendcc.db");
+        var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 31)).ToArray();
+        await File.WriteAllBytesAsync(database, garbage);
+        var (code, _, error) = await cli.RunAsync([.. command, "--data", cli.DataDirectory]);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: --data {cli.DataDirectory}: ", error, StringComparison.Ordinal);
+        Assert.Contains("not a database", error, StringComparison.Ordinal);
+        Assert.Equal(garbage, await File.ReadAllBytesAsync(database));
+    }
+
+    [Theory]
     [InlineData("not a connection string", "Format of the initialization string")]
     [InlineData("Host=127.0.0.1;Port={port};Database=x;Timeout=5", "Failed to connect to 127.0.0.1:")]
     public async Task A_postgres_store_that_cannot_be_used_is_refused_naming_postgres(string connection, string fault)
