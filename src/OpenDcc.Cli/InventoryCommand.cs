@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OpenDcc.Core;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using Spectre.Console;
@@ -287,11 +288,17 @@ internal static class InventoryCommand
         return new Command("models", "The approved device models: only these may be pre-notified, given to a device or adopted") { add, import, list };
     }
 
-    /// <summary>A DUIS identifier field: trimmed, 1 to <paramref name="maxLength"/> characters.</summary>
+    /// <summary>A DUIS identifier field: trimmed, 1 to <paramref name="maxLength"/> characters, no control characters.</summary>
     private static string Identifier(string text, int maxLength)
     {
-        var trimmed = text.Trim();
-        return trimmed.Length is > 0 && trimmed.Length <= maxLength ? trimmed : throw new FormatException($"'{trimmed}' must be 1 to {maxLength} characters");
+        try
+        {
+            return FreeText.Checked(text, "the value", maxLength, nameof(text));
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException(OpenDccCli.MessageOf(e), e);
+        }
     }
 
     private sealed record Row(int Line, Device Device);

@@ -277,7 +277,8 @@ public sealed class InventoryCommandTests : IDisposable
 
     [Theory]
     [InlineData("--uprn", "12x", "--uprn: UPRN '12x' has a non-digit character 'x'")]
-    [InlineData("--firmware", "123456789", "--firmware: '123456789' must be 1 to 8 characters")]
+    [InlineData("--firmware", "123456789", "--firmware: the value is 1 to 8 characters, not '123456789'")]
+    [InlineData("--model", "EDMI\u001b[2J", "--model: the value holds a control character")]
     public async Task A_bad_inventory_detail_is_refused_naming_the_option(string option, string value, string expected)
     {
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", option, value);

@@ -49,6 +49,19 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal("opendcc: --name: a DCC user needs a name", error.Trim());
     }
 
+    [Theory]
+    [InlineData("Supplier\nLtd", "holds a control character")]
+    [InlineData("\u001b[31mRed Supplier", "holds a control character")]
+    public async Task A_name_that_would_break_the_tables_is_refused_naming_the_option(string name, string fault)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", name);
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --name: a DCC user's name ", error, StringComparison.Ordinal);
+        Assert.Contains(fault, error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.DoesNotContain(Supplier, (await cli.RunWithDataAsync("users", "list")).Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_unknown_distributor_is_refused_naming_the_option_and_the_value()
     {
@@ -57,7 +70,7 @@ public sealed class PartiesCommandTests : IDisposable
         var (code, _, error) = await cli.RunWithDataAsync("users", "distributors", "--id", NetworkOperator, "--distributor", "13", "--distributor", "99");
 
         Assert.Equal(1, code);
-        Assert.StartsWith("opendcc: --distributor: '99'", error, StringComparison.Ordinal);
+        Assert.StartsWith("opendcc: --distributor: '99' is not a known distributor ID (10 to 23 for the DNOs, 24 to 36 for the IDNOs)", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,14 +18,7 @@ public sealed record ApprovedModel
 
     public override string ToString() => $"{Manufacturer}/{Model}";
 
-    private static string Normalise(string value, string name)
-    {
-        ArgumentNullException.ThrowIfNull(value, name);
-        var trimmed = value.Trim().ToUpperInvariant();
-        return trimmed.Length is > 0 and <= 30
-            ? trimmed
-            : throw new ArgumentException($"a device {name} is 1 to 30 characters, not '{value}'", name);
-    }
+    private static string Normalise(string value, string name) => FreeText.Checked(value, $"a device {name}", 30, name).ToUpperInvariant();
 }
 
 /// <summary>

@@ -60,7 +60,7 @@ public readonly record struct DistributorSet
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || !Distributor.TryFromId(id, out var distributor))
             {
-                throw new FormatException($"'{part}' is not a known distributor ID (10 to 23 for the DNOs, 24 and up for IDNOs)");
+                throw new FormatException($"'{part}' is not a known distributor ID (10 to 23 for the DNOs, 24 to {Distributor.All[^1].Id} for the IDNOs)");
             }
             distributors.Add(distributor);
         }
