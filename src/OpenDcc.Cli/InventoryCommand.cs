@@ -65,13 +65,13 @@ internal static class InventoryCommand
                 Manufacturer = parsed.GetValue(manufacturer) is { Length: > 0 } f ? UsersCommand.ParseField("--manufacturer", () => Identifier(f, 30)) : null,
                 FirmwareVersion = parsed.GetValue(firmware) is { Length: > 0 } v ? UsersCommand.ParseField("--firmware", () => Identifier(v, 8)) : null,
                 Uprn = parsed.GetValue(uprn) is { } u ? UsersCommand.ParseField("--uprn", () => Uprn.Parse(u)) : null,
-                RadioCell = parsed.GetValue(cell) is { Length: > 0 } c ? c.Trim() : null,
+                RadioCell = parsed.GetValue(cell) is { Length: > 0 } c ? UsersCommand.ParseField("--radio-cell", () => Identifier(c, 30)) : null,
                 SecondaryImportMpan = parsed.GetValue(secondaryMpan) is { } si ? UsersCommand.ParseField("--secondary-import-mpan", () => Mpan.Parse(si)) : null,
                 ExportMpan = parsed.GetValue(exportMpan) is { } ex ? UsersCommand.ParseField("--export-mpan", () => Mpan.Parse(ex)) : null,
             };
-            if (added.Type != DeviceType.ESME && (added.SecondaryImportMpan is not null || added.ExportMpan is not null))
+            if (added.Misfits().FirstOrDefault() is ({ } property, { } fault))
             {
-                throw new FormatException($"{(added.ExportMpan is not null ? "--export-mpan" : "--secondary-import-mpan")}: only an ESME serves a secondary import or export MPAN, not a {added.Type}");
+                throw new FormatException($"{AddOptionOf[property]}: {fault}");
             }
             if (added.Model is { } m0)
             {
@@ -303,6 +303,25 @@ internal static class InventoryCommand
 
     private sealed record Row(int Line, Device Device);
 
+    /// <summary>The <c>inventory add</c> option that sets each property <see cref="Device.Misfits"/> may name.</summary>
+    private static readonly Dictionary<string, string> AddOptionOf = new()
+    {
+        [nameof(Device.Mpan)] = "--mpan",
+        [nameof(Device.SecondaryImportMpan)] = "--secondary-import-mpan",
+        [nameof(Device.ExportMpan)] = "--export-mpan",
+        [nameof(Device.Mprn)] = "--mprn",
+        [nameof(Device.RadioCell)] = "--radio-cell",
+        [nameof(Device.CommsHub)] = "--comms-hub",
+    };
+
+    /// <summary>The import column of each property <see cref="Device.Misfits"/> may name (the others have none).</summary>
+    private static readonly Dictionary<string, string> ImportColumnOf = new()
+    {
+        [nameof(Device.Mpan)] = MpanColumn,
+        [nameof(Device.Mprn)] = MprnColumn,
+        [nameof(Device.CommsHub)] = HubColumn,
+    };
+
     private static IEnumerable<(int Line, string Fault)> AlreadyKnown(IEnumerable<Row> rows, IEnumerable<Eui64> ids)
     {
         var known = ids.ToHashSet();
@@ -315,7 +334,8 @@ internal static class InventoryCommand
     /// </summary>
     private static List<Row> ReadRows(FileInfo csv, out List<(int Line, string Fault)> faults)
     {
-        faults = [];
+        var found = new List<(int Line, string Fault)>();
+        faults = found;
         var rows = new List<Row>();
         int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, uprn (-1 when absent)
         var width = 0;
@@ -415,20 +435,9 @@ internal static class InventoryCommand
                     faults.Add((number, $"{MprnColumn}: {mprnError}"));
                 }
             }
-            if (modelText.Length > 30)
-            {
-                faults.Add((number, $"{ModelColumn}: '{modelText}' is longer than 30 characters"));
-            }
-            var manufacturerText = columns[8] < 0 ? "" : fields[columns[8]];
-            if (manufacturerText.Length > 30)
-            {
-                faults.Add((number, $"{ManufacturerColumn}: '{manufacturerText}' is longer than 30 characters"));
-            }
-            var firmwareText = columns[9] < 0 ? "" : fields[columns[9]];
-            if (firmwareText.Length > 8)
-            {
-                faults.Add((number, $"{FirmwareColumn}: '{firmwareText}' is longer than 8 characters"));
-            }
+            var modelName = TextField(modelText, ModelColumn, 30);
+            var manufacturerName = TextField(columns[8] < 0 ? "" : fields[columns[8]], ManufacturerColumn, 30);
+            var firmwareVersion = TextField(columns[9] < 0 ? "" : fields[columns[9]], FirmwareColumn, 8);
             var uprnText = columns[10] < 0 ? "" : fields[columns[10]];
             Uprn? premises = null;
             if (uprnText.Length > 0)
@@ -444,11 +453,16 @@ internal static class InventoryCommand
             }
             if (faults.Count == before)
             {
-                rows.Add(new Row(number, new Device(id!.Value, type!.Value, status!.Value)
+                var row = new Device(id!.Value, type!.Value, status!.Value)
                 {
-                    Model = modelText.Length > 0 ? modelText : null, CommsHub = hub, Region = region, Mpan = meterPoint, Mprn = gasPoint,
-                    Manufacturer = manufacturerText.Length > 0 ? manufacturerText : null, FirmwareVersion = firmwareText.Length > 0 ? firmwareText : null, Uprn = premises,
-                }));
+                    Model = modelName, CommsHub = hub, Region = region, Mpan = meterPoint, Mprn = gasPoint,
+                    Manufacturer = manufacturerName, FirmwareVersion = firmwareVersion, Uprn = premises,
+                };
+                faults.AddRange(row.Misfits().Select(m => (number, $"{ImportColumnOf[m.Property]}: {m.Fault}")));
+                if (faults.Count == before)
+                {
+                    rows.Add(new Row(number, row));
+                }
             }
         }
         if (columns is null)
@@ -456,6 +470,24 @@ internal static class InventoryCommand
             throw new FormatException($"{csv.Name}: empty; the first line must be the header {Header}");
         }
         return rows;
+
+        // An optional text column: null when empty, a fault (and null) when not a DUIS identifier.
+        string? TextField(string text, string column, int maxLength)
+        {
+            if (text.Length == 0)
+            {
+                return null;
+            }
+            try
+            {
+                return FreeText.Checked(text, "the value", maxLength, column);
+            }
+            catch (ArgumentException e)
+            {
+                found.Add((number, $"{column}: {OpenDccCli.MessageOf(e)}"));
+                return null;
+            }
+        }
     }
 
     private static int[] ReadHeader(FileInfo csv, int line, string[] names)

@@ -287,6 +287,40 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("GSME", "--mpan", "1312345678118", "--mpan: only an ESME serves an MPAN, not a GSME")]
+    [InlineData("ESME", "--mprn", "1234567", "--mprn: only a GSME serves an MPRN, not an ESME")]
+    [InlineData("ESME", "--radio-cell", "cell-1", "--radio-cell: only a comms hub (CHF) has a radio cell, not an ESME")]
+    [InlineData("CHF", "--radio-cell", "cell\u001b[2J", "--radio-cell: the value holds a control character")]
+    [InlineData("ESME", "--comms-hub", Meter, "--comms-hub: an ESME cannot be its own comms hub")]
+    [InlineData("CHF", "--comms-hub", CommsHub, "--comms-hub: a comms hub is its own, not joined to 00-DB-12-34-56-78-90-00")]
+    public async Task A_detail_the_device_type_cannot_have_is_refused_naming_the_option(string type, string option, string value, string expected)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", type, option, value);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_refuses_rows_whose_details_the_device_type_cannot_have_naming_line_and_column()
+    {
+        var csv = WriteCsv(
+            "device_id,device_type,mpan,mprn,comms_hub,model",
+            $"{Meter},ESME,,1234567,{CommsHub},",
+            $"{GasMeter},GSME,1312345678118,,{CommsHub},",
+            $"{CommsHub},CHF,,,{CommsHub},OK-1\u0007");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Contains("line 2: mprn: only a GSME serves an MPRN, not an ESME", error, StringComparison.Ordinal);
+        Assert.Contains("line 3: mpan: only an ESME serves an MPAN, not a GSME", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: model: the value holds a control character", error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Skip_invalid_imports_the_valid_rows_and_names_each_invalid_one_by_line()
     {

@@ -39,7 +39,7 @@ public static class ApprovedDeviceModels
                 throw new FormatException($"line {number}: {e.Message}", e);
             }
         }
-        return models;
+        return headerSeen ? models : throw new FormatException("is empty: the first line must be the header manufacturer,model");
     }
 
     private static bool IsHeader(string[] fields) =>

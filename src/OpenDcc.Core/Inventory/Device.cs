@@ -30,6 +30,39 @@ public sealed record Device
 
     public DeviceType Type { get; }
 
+    /// <summary>
+    /// The details given that a device of this type cannot have, each with why, named by the property (an MPAN on a gas
+    /// meter, an MPRN on an electricity meter, a radio cell on anything but a comms hub, a device its own comms hub or a
+    /// comms hub joined to another); empty when every detail fits.
+    /// </summary>
+    public IEnumerable<(string Property, string Fault)> Misfits()
+    {
+        if (Mpan is not null && Type != DeviceType.ESME)
+        {
+            yield return (nameof(Mpan), $"only an ESME serves an MPAN, not {Type.WithArticle()}");
+        }
+        if (SecondaryImportMpan is not null && Type != DeviceType.ESME)
+        {
+            yield return (nameof(SecondaryImportMpan), $"only an ESME serves a secondary import or export MPAN, not {Type.WithArticle()}");
+        }
+        if (ExportMpan is not null && Type != DeviceType.ESME)
+        {
+            yield return (nameof(ExportMpan), $"only an ESME serves a secondary import or export MPAN, not {Type.WithArticle()}");
+        }
+        if (Mprn is not null && Type != DeviceType.GSME)
+        {
+            yield return (nameof(Mprn), $"only a GSME serves an MPRN, not {Type.WithArticle()}");
+        }
+        if (RadioCell is not null && Type != DeviceType.CHF)
+        {
+            yield return (nameof(RadioCell), $"only a comms hub (CHF) has a radio cell, not {Type.WithArticle()}");
+        }
+        if (CommsHub is { } hub && (hub == Id) != (Type == DeviceType.CHF))
+        {
+            yield return (nameof(CommsHub), Type == DeviceType.CHF ? $"a comms hub is its own, not joined to {hub}" : $"{Type.WithArticle()} cannot be its own comms hub");
+        }
+    }
+
     private readonly SmiStatus status;
 
     /// <summary>The device's SMI status; <c>device with { Status = … }</c> is the device in another status.</summary>

@@ -35,6 +35,10 @@ public static class DeviceTypes
     /// <summary>Every device type, in the order DUIS lists them.</summary>
     public static IReadOnlyList<DeviceType> All { get; } = Enum.GetValues<DeviceType>();
 
+    /// <summary>The type with its article as it is read aloud: an ESME, a GSME, an HCALCS, an IHD.</summary>
+    public static string WithArticle(this DeviceType type) =>
+        (type is DeviceType.ESME or DeviceType.HCALCS or DeviceType.IHD ? "an " : "a ") + type;
+
     public static DeviceType Parse(string code) =>
         TryParse(code, out var type, out var error) ? type : throw new FormatException(error);
 

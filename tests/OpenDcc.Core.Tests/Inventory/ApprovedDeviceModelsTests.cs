@@ -15,6 +15,8 @@ public class ApprovedDeviceModelsTests
 
     [Theory]
     [InlineData("model,manufacturer", "line 1: the header must be manufacturer,model")]
+    [InlineData("", "is empty: the first line must be the header manufacturer,model")]
+    [InlineData("\n \n", "is empty: the first line must be the header manufacturer,model")]
     [InlineData("manufacturer,model\nAB01", "line 2: expected a manufacturer and a model, got 'AB01'")]
     [InlineData("manufacturer,model\nAB01,0123456789012345678901234567890", "line 2: a device model is 1 to 30 characters, not '0123456789012345678901234567890' (Parameter 'model')")]
     public void A_malformed_list_is_refused_naming_the_line(string csv, string expected)
