@@ -29,8 +29,15 @@ internal static class CertsCommand
             }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             // Check every certificate before storing any, so a bad file leaves the store as it was.
+            var now = context.Clock.GetCurrentInstant();
             foreach (var (file, certificate) in certificates)
             {
+                if (certificate.NotAfter < now)
+                {
+                    await context.Error.WriteLineAsync(
+                        $"opendcc: {file}: certificate {certificate.SerialNumber} for {certificate.EntityId} expired at {certificate.NotAfter}: nothing signed with it can be accepted (nothing imported)");
+                    return 1;
+                }
                 if (await store.Parties.FindUserAsync(certificate.EntityId, ct) is null)
                 {
                     await context.Error.WriteLineAsync(
@@ -72,7 +79,15 @@ internal static class CertsCommand
                 throw new ArgumentException($"--out: {directory.FullName} already holds {name}.crt.pem or {name}.key.pem; pass --force to replace them");
             }
             using var issued = ca.Issue(eui, remoteRole, user.Name, context.Clock, Duration.FromDays(3650));
-            var (certificatePath, keyPath) = files.Save(name, issued);
+            string certificatePath, keyPath;
+            try
+            {
+                (certificatePath, keyPath) = files.Save(name, issued);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"--out: {directory.FullName}: {e.Message}", e);
+            }
             var certificate = OrganisationCertificate.FromX509(issued);
             await store.Parties.AddCertificateAsync(certificate, ct);
             var use = remoteRole == RemotePartyRole.XmlSign ? "; it signs DUIS requests"

@@ -246,7 +246,16 @@ internal static class InventoryCommand
         var add = new Command("add", "Approve a device model") { manufacturer, model };
         add.SetAction(async (parsed, ct) =>
         {
-            var approved = UsersCommand.ParseField("--model", () => new ApprovedModel(parsed.GetRequiredValue(manufacturer), parsed.GetRequiredValue(model)));
+            ApprovedModel approved;
+            try
+            {
+                approved = new ApprovedModel(parsed.GetRequiredValue(manufacturer), parsed.GetRequiredValue(model));
+            }
+            catch (ArgumentException e)
+            {
+                // The parameter at fault is the option's name: manufacturer or model.
+                throw new FormatException($"--{e.ParamName}: {OpenDccCli.MessageOf(e)}", e);
+            }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var added = await store.ApprovedModels.AddApprovedModelsAsync([approved], ct);
             await context.Output.WriteLineAsync(added == 1 ? $"approved {approved}" : $"{approved} was approved already");

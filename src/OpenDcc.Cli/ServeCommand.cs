@@ -122,7 +122,7 @@ internal static class ServeCommand
                 }
                 catch (FormatException e)
                 {
-                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.Name} {e.Message}");
+                    await context.Error.WriteLineAsync($"opendcc: --smi-status-matrix: {matrixFile.FullName}: {e.Message}");
                     return 1;
                 }
             }
@@ -135,7 +135,7 @@ internal static class ServeCommand
                 }
                 catch (FormatException e)
                 {
-                    await context.Error.WriteLineAsync($"opendcc: --approved-models: {approvedFile.Name} {e.Message}");
+                    await context.Error.WriteLineAsync($"opendcc: --approved-models: {approvedFile.FullName}: {e.Message}");
                     return 1;
                 }
             }

@@ -155,16 +155,16 @@ internal static class UsersCommand
             ? uri
             : throw new FormatException($"'{text}' is not an absolute http or https URL"));
 
-    /// <summary>Turns a parse failure into a message that names the option at fault.</summary>
+    /// <summary>Turns a parse or validation failure into a message that names the option at fault.</summary>
     public static T ParseField<T>(string option, Func<T> parse)
     {
         try
         {
             return parse();
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new FormatException($"{option}: {e.Message}", e);
+            throw new FormatException($"{option}: {OpenDccCli.MessageOf(e)}", e);
         }
     }
 }

@@ -303,6 +303,19 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--post-code: post code 'ZZZ' is not 5 to 7 letters and digits", "site", "set", "--uprn", "100023336956", "--post-code", "ZZZ")]
+    [InlineData("--address-id: an address identifier (DUIS) is 1 to 30 characters", "site", "set", "--uprn", "100023336956", "--address-id", "Flat 1, The Old Rectory, Upper Slaughter")]
+    [InlineData("--manufacturer: a device manufacturer is 1 to 30 characters, not ''", "models", "add", "--manufacturer", " ", "--model", "010A030B")]
+    [InlineData("--model: a device model holds a control character", "models", "add", "--manufacturer", "AB01", "--model", "01\n0A")]
+    public async Task A_bad_site_or_model_field_is_refused_naming_its_option(string expected, params string[] command)
+    {
+        var (code, _, error) = await cli.RunWithDataAsync(["inventory", .. command]);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + expected, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Import_refuses_rows_whose_details_the_device_type_cannot_have_naming_line_and_column()
     {

@@ -190,6 +190,24 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Certs_import_refuses_an_expired_certificate_and_imports_nothing()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        var lastYear = new NodaTime.Testing.FakeClock(cli.Clock.GetCurrentInstant() - Duration.FromDays(400));
+        using var ca = CertificateAuthority.Create("Test CA", lastYear, Duration.FromDays(3650));
+        using var expired = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, lastYear, Duration.FromDays(365));
+        var current = WritePem("current.pem", Issue(Supplier, RemotePartyRole.XmlSign));
+        var old = WritePem("old.pem", expired);
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", current, old);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: old.pem: certificate ", error, StringComparison.Ordinal);
+        Assert.Contains(" expired at 2026-10-", error, StringComparison.Ordinal); // 400 days ago, for 365 days
+        Assert.Contains("none", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certs_import_refuses_a_certificate_without_the_smki_fields()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -306,6 +324,15 @@ public sealed class PartiesCommandTests : IDisposable
         var (notKey, _, notKeyError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", text, "--cert", cert, "--force");
         Assert.Equal(1, notKey);
         Assert.Contains($"opendcc: --key: {text} holds no EC private key", notKeyError, StringComparison.Ordinal);
+
+        var encrypted = Path.Combine(cli.DataDirectory, "dsp.encrypted.pem");
+        using (var k = dsp.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(encrypted, k.ExportEncryptedPkcs8PrivateKeyPem("secret", new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 100_000)));
+        }
+        var (locked, _, lockedError) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", encrypted, "--cert", cert, "--force");
+        Assert.Equal(1, locked);
+        Assert.StartsWith($"opendcc: --key: {encrypted} holds an encrypted private key; give it unencrypted", lockedError, StringComparison.Ordinal);
     }
 
     private X509Certificate2 Issue(string eui, RemotePartyRole role)

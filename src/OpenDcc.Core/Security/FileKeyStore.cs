@@ -110,6 +110,10 @@ public sealed class FileKeyStore(string directory)
         using (var key = ECDsa.Create())
         {
             var keyBytes = File.ReadAllBytes(keyPath);
+            if (keyBytes.AsSpan().IndexOf("-----BEGIN ENCRYPTED PRIVATE KEY-----"u8) >= 0)
+            {
+                throw new UnreadableKeyFileException(keyPath, $"{keyPath} holds an encrypted private key; give it unencrypted (openssl pkcs8 -topk8 -nocrypt -in {Path.GetFileName(keyPath)} -out key.pem), kept readable by its owner only", null);
+            }
             try
             {
                 if (keyBytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0)
@@ -123,7 +127,7 @@ public sealed class FileKeyStore(string directory)
             }
             catch (Exception e) when (e is CryptographicException or ArgumentException)
             {
-                throw new UnreadableKeyFileException(keyPath, $"{keyPath} holds no EC private key (PKCS#8 or SEC1 PEM, or PKCS#8 DER): {e.Message}", e);
+                throw new UnreadableKeyFileException(keyPath, $"{keyPath} holds no EC private key (PKCS#8 or SEC1 PEM, or PKCS#8 DER)", e);
             }
             try
             {
@@ -185,7 +189,7 @@ public sealed class FileKeyStore(string directory)
 }
 
 /// <summary>A key or certificate file that does not hold what it should; <see cref="Path"/> names it.</summary>
-public sealed class UnreadableKeyFileException(string path, string message, Exception inner) : CryptographicException(message, inner)
+public sealed class UnreadableKeyFileException(string path, string message, Exception? inner) : CryptographicException(message, inner)
 {
     public string Path { get; } = path;
 }
