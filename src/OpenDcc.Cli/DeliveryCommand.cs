@@ -25,6 +25,7 @@ internal static class DeliveryCommand
         {
             var user = ParseUser(parsed.GetValue(listUser));
             await using var store = await context.OpenStoreAsync(parsed, ct);
+            await KnownUserAsync(store, user, ct);
             var messages = await store.Delivery.ListFailedAsync(user, ct);
             var retention = new RetryPolicy(DeliveryOptions.Default);
             // Identifiers and times whole; the error wraps when the table is wider than the console.
@@ -63,6 +64,7 @@ internal static class DeliveryCommand
                 throw new ArgumentException("redeliver: --user and --all: give one of them");
             }
             await using var store = await context.OpenStoreAsync(parsed, ct);
+            await KnownUserAsync(store, user, ct);
             var requeued = await store.Delivery.RequeueFailedAsync(user, context.Clock.GetCurrentInstant(), cancellationToken: ct);
             await context.Output.WriteLineAsync(
                 $"{requeued} failed messages{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within its poll interval");
@@ -98,6 +100,15 @@ internal static class DeliveryCommand
         delivery.Subcommands.Add(redeliver);
         delivery.Subcommands.Add(unanswered);
         return delivery;
+    }
+
+    /// <summary>A --user that is no DCC user is a mistake (a mistyped ID), not a user with nothing queued.</summary>
+    private static async Task KnownUserAsync(OpenDcc.Storage.OpenDccStore store, Eui64? user, CancellationToken cancellationToken)
+    {
+        if (user is { } id && await store.Parties.FindUserAsync(id, cancellationToken) is null)
+        {
+            throw new ArgumentException($"--user: {id} is not a DCC user (opendcc users list)");
+        }
     }
 
     private static Eui64? ParseUser(string? text) =>

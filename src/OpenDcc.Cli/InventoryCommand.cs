@@ -231,6 +231,10 @@ internal static class InventoryCommand
             var leader = parsed.GetValue(lead) is { } l ? UsersCommand.ParseField("--lead-supplier", () => Eui64.Parse(l)) : (Eui64?)null;
             var saved = UsersCommand.ParseField("--address-id", () => new Site(site, code, parsed.GetValue(address), leader));
             await using var store = await context.OpenStoreAsync(parsed, ct);
+            if (leader is { } supplier && await store.Parties.FindUserAsync(supplier, ct) is null)
+            {
+                throw new ArgumentException($"--lead-supplier: {supplier} is not a DCC user (opendcc users add)");
+            }
             await store.Inventory.SaveSiteAsync(saved, ct);
             await context.Output.WriteLineAsync($"site UPRN {saved.Uprn} saved");
             return 0;

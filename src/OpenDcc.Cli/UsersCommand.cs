@@ -152,7 +152,7 @@ internal static class UsersCommand
 
     private static Uri? ParseResponseUrl(string option, string? text) =>
         text is null ? null : ParseField(option, () => Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? uri
+            ? uri.UserInfo.Length == 0 ? uri : throw new FormatException("a response URL carries no credentials (user:password@): the store, the CLI's lists and the message log would show them")
             : throw new FormatException($"'{text}' is not an absolute http or https URL"));
 
     /// <summary>Turns a parse or validation failure into a message that names the option at fault.</summary>

@@ -1,7 +1,9 @@
 using NodaTime;
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage;
 
@@ -22,6 +24,8 @@ public sealed class DeliveryCommandTests : IDisposable
         long supplierMessage, operatorMessage, pending;
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
+            await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+            await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Network operator", DccUserRole.ElectricityDistributor));
             supplierMessage = await FailAsync(store, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", failedAt);
             operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt);
             pending = await store.Delivery.EnqueueAsync(Supplier, Endpoint, "still pending", [1], failedAt);
@@ -137,6 +141,8 @@ public sealed class DeliveryCommandTests : IDisposable
     [InlineData(new[] { "delivery", "redeliver", "--all", "--user", "90-B3-D5-1F-30-01-00-00" }, "--user and --all: give one of them")]
     [InlineData(new[] { "delivery", "redeliver", "--user", "not-an-eui" }, "--user:")]
     [InlineData(new[] { "delivery", "failed", "--user", "12" }, "--user:")]
+    [InlineData(new[] { "delivery", "failed", "--user", "90-B3-D5-1F-30-0F-0F-0F" }, "--user: 90-B3-D5-1F-30-0F-0F-0F is not a DCC user")]
+    [InlineData(new[] { "delivery", "redeliver", "--user", "90-B3-D5-1F-30-0F-0F-0F" }, "--user: 90-B3-D5-1F-30-0F-0F-0F is not a DCC user")]
     public async Task Delivery_commands_name_the_option_at_fault(string[] args, string expected)
     {
         var (code, _, error) = await cli.RunWithDataAsync(args);

@@ -238,6 +238,10 @@ public sealed class InventoryCommandTests : IDisposable
     [Fact]
     public async Task Show_gives_a_device_s_details_site_joins_and_status_history_set_by_the_operator()
     {
+        var (unknown, _, error) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--lead-supplier", "90-B3-D5-1F-30-01-00-00");
+        Assert.Equal(1, unknown);
+        Assert.StartsWith("opendcc: --lead-supplier: 90-B3-D5-1F-30-01-00-00 is not a DCC user", error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS", "--name", "Lead Supplier")).ExitCode);
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--post-code", "sw1a1aa", "--address-id", "10", "--lead-supplier", "90-B3-D5-1F-30-01-00-00")).ExitCode);
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "AB01", "--model", "010A030B", "--firmware", "0002012F", "--uprn", "100023336956", "--status", "Pending")).ExitCode);
 

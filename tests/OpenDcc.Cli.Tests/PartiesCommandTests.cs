@@ -63,6 +63,15 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_response_url_with_credentials_in_it_is_refused()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier", "--response-url", "https://duis:hunter2@supplier.example/duis");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --response-url: a response URL carries no credentials", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_distributor_is_refused_naming_the_option_and_the_value()
     {
         await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO");
