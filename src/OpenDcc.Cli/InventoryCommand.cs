@@ -229,7 +229,10 @@ internal static class InventoryCommand
             var site = UsersCommand.ParseField("--uprn", () => Uprn.Parse(parsed.GetRequiredValue(uprn)));
             var code = UsersCommand.ParseField("--post-code", () => Site.NormalisePostCode(parsed.GetValue(postCode)));
             var leader = parsed.GetValue(lead) is { } l ? UsersCommand.ParseField("--lead-supplier", () => Eui64.Parse(l)) : (Eui64?)null;
-            var saved = UsersCommand.ParseField("--address-id", () => new Site(site, code, parsed.GetValue(address), leader));
+            var addressId = parsed.GetValue(address) is { } given && !string.IsNullOrWhiteSpace(given)
+                ? UsersCommand.ParseField("--address-id", () => FreeText.Checked(given, "an address identifier (DUIS)", 30, "address"))
+                : null;
+            var saved = UsersCommand.ParseField("--address-id", () => new Site(site, code, addressId, leader));
             await using var store = await context.OpenStoreAsync(parsed, ct);
             if (leader is { } supplier && await store.Parties.FindUserAsync(supplier, ct) is null)
             {
@@ -253,7 +256,7 @@ internal static class InventoryCommand
             ApprovedModel approved;
             try
             {
-                approved = new ApprovedModel(parsed.GetRequiredValue(manufacturer), parsed.GetRequiredValue(model));
+                approved = ApprovedModel.Given(parsed.GetRequiredValue(manufacturer), parsed.GetRequiredValue(model));
             }
             catch (ArgumentException e)
             {
@@ -302,17 +305,8 @@ internal static class InventoryCommand
     }
 
     /// <summary>A DUIS identifier field: trimmed, 1 to <paramref name="maxLength"/> characters, no control characters.</summary>
-    private static string Identifier(string text, int maxLength)
-    {
-        try
-        {
-            return FreeText.Checked(text, "the value", maxLength, nameof(text));
-        }
-        catch (ArgumentException e)
-        {
-            throw new FormatException(OpenDccCli.MessageOf(e), e);
-        }
-    }
+    private static string Identifier(string text, int maxLength) =>
+        FreeText.FaultOf(text, "the value", maxLength) is { } fault ? throw new FormatException(fault) : text.Trim();
 
     private sealed record Row(int Line, Device Device);
 
@@ -347,8 +341,7 @@ internal static class InventoryCommand
     /// </summary>
     private static List<Row> ReadRows(FileInfo csv, out List<(int Line, string Fault)> faults)
     {
-        var found = new List<(int Line, string Fault)>();
-        faults = found;
+        faults = [];
         var rows = new List<Row>();
         int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, uprn (-1 when absent)
         var width = 0;
@@ -448,9 +441,9 @@ internal static class InventoryCommand
                     faults.Add((number, $"{MprnColumn}: {mprnError}"));
                 }
             }
-            var modelName = TextField(modelText, ModelColumn, 30);
-            var manufacturerName = TextField(columns[8] < 0 ? "" : fields[columns[8]], ManufacturerColumn, 30);
-            var firmwareVersion = TextField(columns[9] < 0 ? "" : fields[columns[9]], FirmwareColumn, 8);
+            var modelName = OptionalText(modelText, ModelColumn, 30, number, faults);
+            var manufacturerName = OptionalText(columns[8] < 0 ? "" : fields[columns[8]], ManufacturerColumn, 30, number, faults);
+            var firmwareVersion = OptionalText(columns[9] < 0 ? "" : fields[columns[9]], FirmwareColumn, 8, number, faults);
             var uprnText = columns[10] < 0 ? "" : fields[columns[10]];
             Uprn? premises = null;
             if (uprnText.Length > 0)
@@ -483,24 +476,17 @@ internal static class InventoryCommand
             throw new FormatException($"{csv.Name}: empty; the first line must be the header {Header}");
         }
         return rows;
+    }
 
-        // An optional text column: null when empty, a fault (and null) when not a DUIS identifier.
-        string? TextField(string text, string column, int maxLength)
+    /// <summary>An optional text column of an import row: null when empty or (with its fault added) not a DUIS identifier.</summary>
+    private static string? OptionalText(string text, string column, int maxLength, int line, List<(int Line, string Fault)> faults)
+    {
+        if (text.Length > 0 && FreeText.FaultOf(text, "the value", maxLength) is { } fault)
         {
-            if (text.Length == 0)
-            {
-                return null;
-            }
-            try
-            {
-                return FreeText.Checked(text, "the value", maxLength, column);
-            }
-            catch (ArgumentException e)
-            {
-                found.Add((number, $"{column}: {OpenDccCli.MessageOf(e)}"));
-                return null;
-            }
+            faults.Add((line, $"{column}: {fault}"));
+            return null;
         }
+        return text.Length > 0 ? text : null;
     }
 
     private static int[] ReadHeader(FileInfo csv, int line, string[] names)

@@ -38,9 +38,10 @@ internal static class KeysCommand
         {
             var keyFile = CliContext.ExistingFile(parsed.GetValue(key), "--key");
             var certFile = CliContext.ExistingFile(parsed.GetValue(cert), "--cert");
-            if (context.KeyStore(parsed).HasDspIdentity && !parsed.GetValue(replace))
+            var store = context.KeyStore(parsed);
+            if (store.HasDspIdentity && !parsed.GetValue(replace))
             {
-                await context.Error.WriteLineAsync($"opendcc: a DSP XmlSign identity already exists in {context.KeyStore(parsed).Directory}; pass --force to replace it (users who hold its certificate would no longer verify the hub's responses)");
+                await context.Error.WriteLineAsync($"opendcc: a DSP XmlSign identity already exists in {store.Directory}; pass --force to replace it (users who hold its certificate would no longer verify the hub's responses)");
                 return 1;
             }
             X509Certificate2 identity;
@@ -55,7 +56,7 @@ internal static class KeysCommand
             }
             using (identity)
             {
-                var saved = context.KeyStore(parsed).SaveDspIdentity(identity);
+                var saved = store.SaveDspIdentity(identity);
                 await context.Output.WriteLineAsync($"imported DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}, valid to {saved.NotAfter})");
             }
             return 0;

@@ -80,10 +80,13 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         Recursive = true,
     };
 
-    public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
-        parsed.GetValue(Postgres) is { Length: > 0 } connection
-            ? NamingStoreAsync(connection, DataDirectory(parsed), () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
-            : NamingStoreAsync(null, DataDirectory(parsed), () => OpenDccStore.OpenSqliteAsync(DataDirectory(parsed), Clock, cancellationToken));
+    public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        var data = DataDirectory(parsed);
+        return parsed.GetValue(Postgres) is { Length: > 0 } connection
+            ? NamingStoreAsync(connection, data, () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
+            : NamingStoreAsync(null, data, () => OpenDccStore.OpenSqliteAsync(data, Clock, cancellationToken));
+    }
 
     /// <summary>
     /// Runs <paramref name="open"/>, which opens the store, reporting what the store refuses as the fault of the option

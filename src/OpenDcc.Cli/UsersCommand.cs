@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NodaTime.Text;
+using OpenDcc.Core;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
@@ -29,7 +30,8 @@ internal static class UsersCommand
             DccUser user;
             try
             {
-                user = new DccUser(eui, parsed.GetRequiredValue(name), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
+                var given = parsed.GetRequiredValue(name);
+                user = new DccUser(eui, string.IsNullOrWhiteSpace(given) ? given : FreeText.Checked(given, "a DCC user's name", MaxNameLength, "name"), roleSet, DccUserStatus.Active, responseUrl) { Distributors = areas };
             }
             catch (ArgumentException e) when (e.ParamName is "name" or "roles")
             {
@@ -146,6 +148,9 @@ internal static class UsersCommand
         users.Subcommands.Add(apiKey);
         return users;
     }
+
+    /// <summary>The longest organisation name <c>users add</c> takes.</summary>
+    private const int MaxNameLength = 200;
 
     private static DistributorSet ParseDistributors(string[]? ids) =>
         ParseField("--distributor", () => DistributorSet.Parse(string.Join(' ', ids ?? [])));

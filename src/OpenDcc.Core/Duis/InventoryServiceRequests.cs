@@ -375,21 +375,8 @@ public sealed class InventoryServiceRequests(
     private static string? Text(XElement parent, string name) =>
         parent.Element(Sr + name)?.Value.Trim() is { Length: > 0 } text ? text : null;
 
-    private string? Bounded(XElement parent, string name, int maxLength)
-    {
-        if (Text(parent, name) is not { } text)
-        {
-            return null;
-        }
-        try
-        {
-            return FreeText.Checked(text, name, maxLength, name);
-        }
-        catch (ArgumentException e)
-        {
-            throw Invalid(e.Message[..^$" (Parameter '{name}')".Length]);
-        }
-    }
+    private string? Bounded(XElement parent, string name, int maxLength) =>
+        Text(parent, name) is not { } text ? null : FreeText.FaultOf(text, name, maxLength) is { } fault ? throw Invalid(fault) : text;
 
     private Eui64 RequiredDevice(XElement parent, string name) =>
         OptionalDevice(parent, name) ?? throw Invalid($"{name} is missing");

@@ -32,7 +32,7 @@ public static class ApprovedDeviceModels
             }
             try
             {
-                models.Add(new ApprovedModel(fields[0], fields[1]));
+                models.Add(ApprovedModel.Given(fields[0], fields[1]));
             }
             catch (ArgumentException e)
             {

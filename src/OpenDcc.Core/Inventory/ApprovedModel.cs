@@ -12,13 +12,28 @@ public sealed record ApprovedModel
         Model = Normalise(model, nameof(model));
     }
 
+    /// <summary>
+    /// A model as a person or a file gives it: also refused when it holds a control character (<see cref="FreeText"/>),
+    /// which the constructor, reading what the store kept, does not check.
+    /// </summary>
+    /// <exception cref="ArgumentException">naming the parameter at fault, <c>manufacturer</c> or <c>model</c>.</exception>
+    public static ApprovedModel Given(string manufacturer, string model) =>
+        new(FreeText.Checked(manufacturer, "a device manufacturer", 30, nameof(manufacturer)), FreeText.Checked(model, "a device model", 30, nameof(model)));
+
     public string Manufacturer { get; }
 
     public string Model { get; }
 
     public override string ToString() => $"{Manufacturer}/{Model}";
 
-    private static string Normalise(string value, string name) => FreeText.Checked(value, $"a device {name}", 30, name).ToUpperInvariant();
+    private static string Normalise(string value, string name)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        var trimmed = value.Trim().ToUpperInvariant();
+        return trimmed.Length is > 0 and <= 30
+            ? trimmed
+            : throw new ArgumentException($"a device {name} is 1 to 30 characters, not '{value}'", name);
+    }
 }
 
 /// <summary>

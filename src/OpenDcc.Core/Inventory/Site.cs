@@ -16,7 +16,11 @@ public sealed record Site
         }
         Uprn = uprn;
         PostCode = NormalisePostCode(postCode);
-        AddressIdentifier = string.IsNullOrWhiteSpace(addressIdentifier) ? null : FreeText.Checked(addressIdentifier, "an address identifier (DUIS)", 30, nameof(addressIdentifier));
+        AddressIdentifier = string.IsNullOrWhiteSpace(addressIdentifier) ? null : addressIdentifier.Trim();
+        if (AddressIdentifier is { Length: > 30 })
+        {
+            throw new ArgumentException($"address identifier '{AddressIdentifier}' is longer than DUIS's 30 characters", nameof(addressIdentifier));
+        }
         LeadSupplier = leadSupplier;
     }
 

@@ -17,22 +17,18 @@ public enum DccUserStatus
 /// </summary>
 public sealed record DccUser
 {
-    /// <summary>The longest organisation name kept.</summary>
-    public const int MaxNameLength = 200;
-
     public DccUser(Eui64 id, string name, DccUserRole roles, DccUserStatus status = DccUserStatus.Active, Uri? responseUrl = null)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
             throw new ArgumentException("a DCC user needs a name", nameof(name));
         }
-        name = FreeText.Checked(name, "a DCC user's name", MaxNameLength, nameof(name));
         if (roles == DccUserRole.None)
         {
             throw new ArgumentException("a DCC user needs at least one role", nameof(roles));
         }
         Id = id;
-        Name = name;
+        Name = name.Trim();
         Roles = roles;
         Status = status;
         ResponseUrl = CheckResponseUrl(responseUrl);
