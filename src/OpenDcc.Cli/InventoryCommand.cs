@@ -97,7 +97,7 @@ internal static class InventoryCommand
         var import = new Command("import", "Add (or adopt) the devices in a CSV file: every row is checked (fields, repeats, devices already known, approved models) and reported by line") { file, mode };
         import.SetAction(async (parsed, ct) =>
         {
-            var csv = parsed.GetRequiredValue(file);
+            var csv = CliContext.ExistingFile(parsed.GetValue(file), "file");
             var skipInvalid = parsed.GetRequiredValue(mode) == SkipInvalid;
             var rows = ReadRows(csv, out var faults);
             await using var store = await context.OpenStoreAsync(parsed, ct);
@@ -155,7 +155,8 @@ internal static class InventoryCommand
                 return 1;
             }
             await context.Output.WriteLineAsync($"imported {imported} devices from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
-            return 0;
+            // Skipping the invalid rows is a success only if some were not: a file of nothing but faults imported nothing.
+            return imported == 0 && invalid > 0 ? 1 : 0;
         });
 
         var list = new Command("list", "List the devices in the inventory");

@@ -328,6 +328,31 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("missing.csv", "file: ", "missing.csv: no such file")]
+    [InlineData("a-directory", "file: ", "is a directory, not a file")]
+    public async Task Import_names_a_path_that_is_not_a_file(string path, string named, string fault)
+    {
+        Directory.CreateDirectory(Path.Combine(cli.DataDirectory, "a-directory"));
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", Path.Combine(cli.DataDirectory, path));
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: " + named, error, StringComparison.Ordinal);
+        Assert.Contains(fault, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Skip_invalid_exits_1_when_every_row_was_invalid_and_nothing_was_imported()
+    {
+        var csv = WriteCsv("device_id,device_type", "00-DB-12-34-56-78-90-C0,TOASTER", $"{Meter},KETTLE");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(1, code);
+        Assert.Contains("imported 0 devices", output, StringComparison.Ordinal);
+        Assert.Contains("skipped 2 invalid rows", output, StringComparison.Ordinal);
+        Assert.Contains("line 3: device_type: unknown device type 'KETTLE'", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Skip_invalid_imports_the_valid_rows_and_names_each_invalid_one_by_line()
     {
