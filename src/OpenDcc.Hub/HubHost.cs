@@ -103,6 +103,8 @@ public static class HubHost
         }
         // Read now, with the store leased and before the hub serves: every one was left by a hub that did not stop cleanly.
         var leftUnanswered = await store.UnansweredCommands.ListAsync(cancellationToken);
+        // Likewise every claim on an outbound message: its messages are sent now, not when the dead hub's leases end.
+        var released = await store.Delivery.ReleaseClaimsAsync(cancellationToken);
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
         if (!keys.HasDspIdentity)
         {
@@ -195,6 +197,10 @@ public static class HubHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
+        if (released > 0)
+        {
+            app.Logger.LogWarning("{Count} outbound messages a hub that stopped had claimed for delivery are due again now; one it had already sent goes again (users tell a repeat by its ResponseID)", released);
+        }
         // Created now, so that the container owns it and lets go of the store when the hub is disposed.
         app.Services.GetRequiredService<HubLeaseHolder>();
         devices.Wan.Attach(app.Services.GetRequiredService<IDeviceAlertSink>());

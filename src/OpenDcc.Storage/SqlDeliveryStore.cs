@@ -155,6 +155,14 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE outbound_message SET claimed_until = NULL WHERE state = @pending AND claimed_until IS NOT NULL")
+            .With("@pending", Pending);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) =>
         PurgeAsync(Failed, "enqueued_at", queuedBefore, cancellationToken);
 

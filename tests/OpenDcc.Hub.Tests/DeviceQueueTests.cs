@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
@@ -138,6 +139,26 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         // Answered once: the next start has nothing left to answer.
         await hub.RestartAsync();
         await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task A_message_a_crashed_hub_had_claimed_for_delivery_goes_as_soon_as_the_hub_starts_again_not_when_its_lease_ends()
+    {
+        // What a hub killed mid-delivery leaves: a queued answer claimed for DeliveryOptions.ClaimLease (2 minutes).
+        var now = SystemClock.Instance.GetCurrentInstant();
+        var queued = await hub.Store.Delivery.EnqueueAsync(Supplier, hub.Receiver.Url, "claimed by a hub that died", "<Response/>"u8.ToArray(), now);
+        Assert.Equal(queued, Assert.Single(await hub.Store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id);
+
+        await hub.RestartAsync();
+
+        Assert.Equal("<Response/>", await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        // Recorded just after the receiver answers.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await hub.Store.Delivery.FindAsync(queued))!.State != DeliveryState.Delivered && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(DeliveryState.Delivered, (await hub.Store.Delivery.FindAsync(queued))!.State);
     }
 
     private static MessageLogRecord Acknowledged(RequestId request, DeviceRequestReference command) =>

@@ -474,6 +474,26 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Released_claims_are_claimable_at_once_and_nothing_else_changes()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var claimed = await Enqueue("claimed by a hub that died", t0);
+        var delivered = await Enqueue("delivered", t0);
+        var failed = await Enqueue("failed", t0);
+        Assert.Equal(3, (await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Count);
+        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
+        await Store.Delivery.RecordFailureAsync(failed, "refused", t0, nextAttemptAt: null);
+
+        Assert.Equal(1, await Store.Delivery.ReleaseClaimsAsync());
+
+        var again = Assert.Single(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(1), 10, Lease));
+        Assert.Equal((claimed, 0), (again.Id, again.Attempts));
+        Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(delivered))!.State);
+        Assert.Equal(DeliveryState.Failed, (await Store.Delivery.FindAsync(failed))!.State);
+        Assert.Equal(1, await Store.Delivery.ReleaseClaimsAsync()); // the claim just taken is ended too
+    }
+
+    [Fact]
     public async Task Two_nodes_claiming_at_once_share_the_due_messages_without_overlap()
     {
         await using var secondNode = await Engine.OpenAsync();

@@ -51,6 +51,15 @@ public interface IDeliveryStore
     Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Ends every claim (<see cref="ClaimDueAsync"/>): for a hub starting on a store it alone holds (the hub lease), whose
+    /// claims are all a stopped hub's, so that their messages go now rather than when the leases run out. A message
+    /// whose POST the stopped hub had sent but not yet recorded goes again: delivery is at least once, and the user
+    /// tells a repeat by its ResponseID.
+    /// </summary>
+    /// <returns>How many claims were ended.</returns>
+    Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes failed messages queued before <paramref name="queuedBefore"/> (see <see cref="RetryPolicy.FailedExpiryCutoff"/>),
     /// however recently they were sent again.
     /// </summary>

@@ -220,6 +220,9 @@ public sealed partial class ResponseDispatcher : IDisposable
     {
         var heldOff = HeldOff(message.Destination);
         var attempt = heldOff is null ? await PostAsync(message, cancellationToken) : new Attempt(false, NotSent, heldOff);
+        // The attempt is over: its outcome is recorded even when the hub is stopping, or the next start would send a
+        // message the user already has again (its claim released, DeliveryStore.ReleaseClaimsAsync).
+        cancellationToken = CancellationToken.None;
         var at = clock.GetCurrentInstant();
         if (attempt.Outcome is Timeout or Unreachable)
         {
