@@ -151,7 +151,7 @@ public sealed partial class ResponseDispatcher : IDisposable
             {
                 await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
                 {
-                    var state = await DeliverAsync(message, ct);
+                    var state = await DeliverAsync(message);
                     _ = state switch
                     {
                         DeliveryState.Delivered => Interlocked.Increment(ref delivered),
@@ -216,13 +216,15 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
     }
 
-    private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt, run to its end (at most <see cref="DeliveryOptions.RequestTimeout"/>) and recorded even when the hub
+    /// is stopping: a clean stop waits for it, so the user is not sent again at the next start a message it already has
+    /// (a starting hub releases the claims it finds, <see cref="IDeliveryStore.ReleaseClaimsAsync"/>).
+    /// </summary>
+    private async Task<DeliveryState> DeliverAsync(OutboundMessage message)
     {
         var heldOff = HeldOff(message.Destination);
-        var attempt = heldOff is null ? await PostAsync(message, cancellationToken) : new Attempt(false, NotSent, heldOff);
-        // The attempt is over: its outcome is recorded even when the hub is stopping, or the next start would send a
-        // message the user already has again (its claim released, DeliveryStore.ReleaseClaimsAsync).
-        cancellationToken = CancellationToken.None;
+        var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, NotSent, heldOff);
         var at = clock.GetCurrentInstant();
         if (attempt.Outcome is Timeout or Unreachable)
         {
@@ -237,16 +239,16 @@ public sealed partial class ResponseDispatcher : IDisposable
         {
             // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
             // but never leaves a sent message out of the log. A message not sent is logged without its bytes.
-            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)], cancellationToken);
+            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]);
         }
         if (attempt.Succeeded)
         {
-            await store.MarkDeliveredAsync(message.Id, at, cancellationToken);
+            await store.MarkDeliveredAsync(message.Id, at);
             return DeliveryState.Delivered;
         }
         var attempts = message.Attempts + 1;
         var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
-        await store.RecordFailureAsync(message.Id, attempt.Error!, at, next, cancellationToken);
+        await store.RecordFailureAsync(message.Id, attempt.Error!, at, next);
         if (next is null)
         {
             LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
@@ -278,10 +280,9 @@ public sealed partial class ResponseDispatcher : IDisposable
         return null;
     }
 
-    private async Task<Attempt> PostAsync(OutboundMessage message, CancellationToken cancellationToken)
+    private async Task<Attempt> PostAsync(OutboundMessage message)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.RequestTimeout.ToTimeSpan());
+        using var timeout = new CancellationTokenSource(options.RequestTimeout.ToTimeSpan());
         using var content = new ByteArrayContent(message.Payload);
         content.Headers.ContentType = new MediaTypeHeaderValue(XmlContentType);
         using var request = new HttpRequestMessage(HttpMethod.Post, message.Destination) { Content = content };
@@ -295,7 +296,7 @@ public sealed partial class ResponseDispatcher : IDisposable
             var status = (int)response.StatusCode;
             return new Attempt(false, $"HTTP {status}", $"HTTP {status} {response.ReasonPhrase}".TrimEnd());
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             return new Attempt(false, Timeout, $"no answer within {options.RequestTimeout.ToTimeSpan().TotalSeconds:0.###} s");
         }
