@@ -27,7 +27,7 @@ internal static class CertsCommand
                     certificates.Add((file.Name, certificate));
                 }
             }
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             // Check every certificate before storing any, so a bad file leaves the store as it was.
             var now = context.Clock.GetCurrentInstant();
             foreach (var (file, certificate) in certificates)
@@ -63,7 +63,7 @@ internal static class CertsCommand
         {
             var eui = UsersCommand.ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
             var remoteRole = UsersCommand.ParseField("--role", () => ParseRole(parsed.GetRequiredValue(role)));
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var user = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
             using var ca = context.KeyStore(parsed).LoadLocalCa();
             var directory = parsed.GetRequiredValue(output);

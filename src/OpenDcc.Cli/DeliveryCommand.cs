@@ -24,7 +24,7 @@ internal static class DeliveryCommand
         failed.SetAction(async (parsed, ct) =>
         {
             var user = ParseUser(parsed.GetValue(listUser));
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await KnownUserAsync(store, user, ct);
             var messages = await store.Delivery.ListFailedAsync(user, ct);
             var retention = new RetryPolicy(DeliveryOptions.Default);
@@ -63,7 +63,7 @@ internal static class DeliveryCommand
             {
                 throw new ArgumentException("redeliver: --user and --all: give one of them");
             }
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await KnownUserAsync(store, user, ct);
             var requeued = await store.Delivery.RequeueFailedAsync(user, context.Clock.GetCurrentInstant(), cancellationToken: ct);
             await context.Output.WriteLineAsync(
@@ -74,7 +74,7 @@ internal static class DeliveryCommand
         var unanswered = new Command("unanswered", "List the device commands acknowledged (I99) whose answer is not yet on its way, oldest first: on the WAN or waiting for it, or left by a hub that did not stop cleanly (its next start answers those E21)");
         unanswered.SetAction(async (parsed, ct) =>
         {
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var commands = await store.UnansweredCommands.ListAsync(ct);
             var now = context.Clock.GetCurrentInstant();
             var table = new Table().Border(TableBorder.Simple).AddColumns(

@@ -162,7 +162,7 @@ internal static class InventoryCommand
         var list = new Command("list", "List the devices in the inventory");
         list.SetAction(async (parsed, ct) =>
         {
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var all = await store.Inventory.ListDevicesAsync(ct);
             var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region", "MPAN/MPRN");
             foreach (var d in all)
@@ -179,7 +179,7 @@ internal static class InventoryCommand
         show.SetAction(async (parsed, ct) =>
         {
             var id = UsersCommand.ParseField("--device", () => Eui64.Parse(parsed.GetRequiredValue(shown)));
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var d = await store.Inventory.FindDeviceAsync(id, ct) ?? throw new FormatException($"--device: device {id} is not in the inventory");
             var site = d.Uprn is { } at ? await store.Inventory.FindSiteAsync(at, ct) : null;
             var grid = new Grid().AddColumn().AddColumn();
@@ -291,7 +291,7 @@ internal static class InventoryCommand
         var list = new Command("list", "List the approved device models");
         list.SetAction(async (parsed, ct) =>
         {
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var models = await store.ApprovedModels.ListApprovedModelsAsync(ct);
             var table = new Table().Border(TableBorder.Simple).AddColumns("Manufacturer", "Model");
             foreach (var m in models)

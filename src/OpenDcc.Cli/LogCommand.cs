@@ -12,7 +12,7 @@ internal static class LogCommand
         var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)");
         verify.SetAction(async (parsed, ct) =>
         {
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var result = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
             if (result.IsIntact)
             {

@@ -89,6 +89,20 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     }
 
     /// <summary>
+    /// Opens a store that must already be there, for a command that only reads it or changes what it already holds:
+    /// with SQLite, a <c>--data</c> directory without an OpenDcc database is refused (a mistyped path would otherwise
+    /// get an empty store made for it, and an empty answer). PostgreSQL names a database that exists.
+    /// </summary>
+    public Task<OpenDccStore> OpenExistingStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        if (parsed.GetValue(Postgres) is not { Length: > 0 } && DataDirectory(parsed) is var data && !File.Exists(Path.Combine(data, OpenDccStore.SqliteFileName)))
+        {
+            throw new InvalidOperationException($"--data {data}: no OpenDcc store there (serve, users add or inventory add start one)");
+        }
+        return OpenStoreAsync(parsed, cancellationToken);
+    }
+
+    /// <summary>
     /// Runs <paramref name="open"/>, which opens the store, reporting what the store refuses as the fault of the option
     /// that chose it: with PostgreSQL, <c>--postgres</c> (no server there, a bad password, no such database, a
     /// connection string that does not parse); with SQLite, <c>--data</c> (a directory that cannot be written or

@@ -50,7 +50,7 @@ internal static class UsersCommand
         {
             var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(areasId)));
             var areas = ParseDistributors(parsed.GetValue(areasOf));
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await store.Parties.SetDistributorsAsync(eui, areas, ct);
             await context.Output.WriteLineAsync(areas.IsEmpty ? $"DCC user {eui} acts for no distributor" : $"DCC user {eui} acts for distributors {areas}");
             return 0;
@@ -63,7 +63,7 @@ internal static class UsersCommand
         {
             var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(urlId)));
             var responseUrl = ParseResponseUrl("--url", parsed.GetValue(newUrl));
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await store.Parties.SetResponseUrlAsync(eui, responseUrl, ct);
             if (responseUrl is null)
             {
@@ -86,7 +86,7 @@ internal static class UsersCommand
             {
                 throw new ArgumentException("--revoke and --list: give one of them, or neither to issue a key");
             }
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var keys = await store.ApiKeys.ListAsync(eui, ct);
             if (parsed.GetValue(listKeys))
             {
@@ -119,7 +119,7 @@ internal static class UsersCommand
         var list = new Command("list", "List the DCC users");
         list.SetAction(async (parsed, ct) =>
         {
-            await using var store = await context.OpenStoreAsync(parsed, ct);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var all = await store.Parties.ListUsersAsync(ct);
             var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Name", "Roles", "Status", "Certificates", "Response URL", "Distributors", "API keys");
             foreach (var user in all)

@@ -20,6 +20,12 @@ public sealed class CliRun : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Starts an empty store in this run's directory, as a first <c>users add</c> or a <c>serve</c> would.</summary>
+    public async Task StartStoreAsync()
+    {
+        await using var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(DataDirectory, Clock);
+    }
+
     /// <summary>Runs a command that takes the store options, with <c>--data</c> pointing at this run's directory.</summary>
     public Task<(int ExitCode, string Output, string Error)> RunWithDataAsync(params string[] args) =>
         RunAsync([.. args, "--data", DataDirectory]);

@@ -145,6 +145,7 @@ public sealed class DeliveryCommandTests : IDisposable
     [InlineData(new[] { "delivery", "redeliver", "--user", "90-B3-D5-1F-30-0F-0F-0F" }, "--user: 90-B3-D5-1F-30-0F-0F-0F is not a DCC user")]
     public async Task Delivery_commands_name_the_option_at_fault(string[] args, string expected)
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync(args);
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);

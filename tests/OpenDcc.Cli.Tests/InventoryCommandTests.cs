@@ -30,6 +30,7 @@ public sealed class InventoryCommandTests : IDisposable
     [InlineData(Meter, "ESME", "Sleeping", "--status: unknown SMI status 'Sleeping'")]
     public async Task A_bad_field_is_refused_naming_the_option(string device, string type, string status, string named)
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", device, "--type", type, "--status", status);
         Assert.Equal(1, code);
         Assert.StartsWith("opendcc: " + named, error, StringComparison.Ordinal);
@@ -208,6 +209,7 @@ public sealed class InventoryCommandTests : IDisposable
     [Fact]
     public async Task Approved_models_are_added_imported_and_listed_and_a_device_of_another_model_is_refused_once_any_is_approved()
     {
+        await cli.StartStoreAsync();
         Assert.Contains("every model is accepted", (await cli.RunWithDataAsync("inventory", "models", "list")).Output, StringComparison.Ordinal);
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF", "--manufacturer", "ZZ99", "--model", "ANY")).ExitCode);
 
@@ -228,6 +230,7 @@ public sealed class InventoryCommandTests : IDisposable
     [Fact]
     public async Task A_malformed_models_file_is_refused_naming_the_line_and_approves_nothing()
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02"));
 
         Assert.Equal(1, code);
@@ -278,6 +281,7 @@ public sealed class InventoryCommandTests : IDisposable
     [InlineData("CHF", "--comms-hub", CommsHub, "--comms-hub: a comms hub is its own, not joined to 00-DB-12-34-56-78-90-00")]
     public async Task A_bad_detail_or_one_the_device_type_cannot_have_is_refused_naming_the_option(string type, string option, string value, string expected)
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", type, option, value);
 
         Assert.Equal(1, code);

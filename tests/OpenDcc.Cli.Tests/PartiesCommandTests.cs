@@ -119,6 +119,7 @@ public sealed class PartiesCommandTests : IDisposable
     [Fact]
     public async Task An_api_key_for_an_unknown_user_is_refused()
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator);
 
         Assert.Equal(1, code);
@@ -130,6 +131,7 @@ public sealed class PartiesCommandTests : IDisposable
     [InlineData("--id", Supplier, "--role", "XY", "--role: ")]
     public async Task A_bad_field_is_refused_naming_the_option(string idOption, string id, string roleOption, string role, string named)
     {
+        await cli.StartStoreAsync();
         var (code, _, error) = await cli.RunWithDataAsync("users", "add", idOption, id, roleOption, role, "--name", "X");
         Assert.Equal(1, code);
         Assert.StartsWith("opendcc: " + named, error, StringComparison.Ordinal);

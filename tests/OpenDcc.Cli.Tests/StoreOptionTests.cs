@@ -31,11 +31,42 @@ public sealed class StoreOptionTests : IDisposable
         var database = Path.Combine(cli.DataDirectory, "opendcc.db");
         var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 31)).ToArray();
         await File.WriteAllBytesAsync(database, garbage);
-        var (code, _, error) = await cli.RunAsync([.. command, "--data", cli.DataDirectory]);
+        // The hub's own ports free, so that its store is what it stops at.
+        string[] ports = command[0] == "serve" ? ["--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}"] : [];
+        var (code, _, error) = await cli.RunAsync([.. command, .. ports, "--data", cli.DataDirectory]);
         Assert.Equal(1, code);
         Assert.StartsWith($"opendcc: --data {cli.DataDirectory}: ", error, StringComparison.Ordinal);
         Assert.Contains("not a database", error, StringComparison.Ordinal);
         Assert.Equal(garbage, await File.ReadAllBytesAsync(database));
+    }
+
+    [Theory]
+    [InlineData("users", "list")]
+    [InlineData("users", "response-url", "--id", "90-B3-D5-1F-30-01-00-00")]
+    [InlineData("inventory", "list")]
+    [InlineData("inventory", "models", "list")]
+    [InlineData("log", "verify")]
+    [InlineData("delivery", "failed")]
+    [InlineData("delivery", "unanswered")]
+    public async Task A_command_that_reads_the_store_refuses_a_data_directory_without_one_and_makes_nothing_there(params string[] command)
+    {
+        var typo = Path.Combine(cli.DataDirectory, "mistyped");
+        var (code, output, error) = await cli.RunAsync([.. command, "--data", typo]);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal($"opendcc: --data {typo}: no OpenDcc store there (serve, users add or inventory add start one){Environment.NewLine}", error);
+        Assert.False(Directory.Exists(typo));
+    }
+
+    [Fact]
+    public async Task A_command_that_adds_starts_a_store_where_there_was_none()
+    {
+        var fresh = Path.Combine(cli.DataDirectory, "fresh");
+        var (code, _, error) = await cli.RunAsync("users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS", "--name", "A supplier", "--data", fresh);
+        Assert.True(code == 0, error);
+        var (listed, output, _) = await cli.RunAsync("users", "list", "--data", fresh);
+        Assert.Equal(0, listed);
+        Assert.Contains("A supplier", output, StringComparison.Ordinal);
     }
 
     [Theory]
