@@ -12,7 +12,7 @@ namespace OpenDcc.Cli;
 /// <summary>
 /// The <c>opendcc</c> command. Every command prints what it did, or one line naming the fault and exits 1.
 /// </summary>
-public static class OpenDccCli
+public static partial class OpenDccCli
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IClock? clock = null, CancellationToken cancellationToken = default)
     {
@@ -32,13 +32,22 @@ public static class OpenDccCli
             DemoCommand.Create(context),
         };
         var parsed = root.Parse(args);
+        if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            foreach (var fault in parsed.Errors)
+            {
+                await error.WriteLineAsync($"opendcc: {ParseFaultOf(fault.Message)}");
+            }
+            await error.WriteLineAsync($"('{string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "opendcc" : CommandPath(parsed.CommandResult))} --help' lists the options)");
+            return 1;
+        }
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken);
         }
         catch (Exception e) when (IsUserFacing(e))
         {
-            await error.WriteLineAsync($"opendcc: {MessageOf(e)}");
+            await error.WriteLineAsync($"opendcc: {ParseFaultOf(MessageOf(e))}");
             return 1;
         }
     }
@@ -48,6 +57,37 @@ public static class OpenDccCli
         e is ArgumentException { ParamName: { } parameter } && e.Message.EndsWith($" (Parameter '{parameter}')", StringComparison.Ordinal)
             ? e.Message[..^$" (Parameter '{parameter}')".Length]
             : e.Message;
+
+    /// <summary>
+    /// A parse fault for a person: System.CommandLine names the .NET type a value did not parse as ("as expected type
+    /// 'System.Int32'"); this says what the option takes instead.
+    /// </summary>
+    internal static string ParseFaultOf(string message)
+    {
+        var match = CannotParse().Match(message);
+        if (!match.Success)
+        {
+            return message;
+        }
+        var (value, kind, name, type) = (match.Groups["value"].Value, match.Groups["kind"].Value, match.Groups["name"].Value, match.Groups["type"].Value);
+        var what = type switch
+        {
+            "System.Int32" or "System.Int64" or "System.UInt32" or "System.UInt64" => "a whole number",
+            "System.Double" or "System.Decimal" => "a number",
+            "System.IO.FileInfo" => "the path of a file",
+            "System.IO.DirectoryInfo" => "the path of a directory",
+            "System.Boolean" => "true or false",
+            _ => "a value of the right form",
+        };
+        var named = kind == "option" ? name : $"{name}'s argument";
+        return value.Length == 0 ? $"{named}: give {what}" : $"{named}: '{value}' is not {what}";
+    }
+
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult command) =>
+        command.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {command.Command.Name}" : "opendcc";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?<kind>option|command|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex CannotParse();
 
     private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
         or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException

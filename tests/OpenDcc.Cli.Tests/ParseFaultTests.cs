@@ -1,0 +1,30 @@
+namespace OpenDcc.Cli.Tests;
+
+/// <summary>A value that does not parse is refused naming the option and what it takes, never a .NET type.</summary>
+public sealed class ParseFaultTests : IDisposable
+{
+    private readonly CliRun cli = new();
+
+    [Theory]
+    [InlineData(new[] { "serve", "--sites", "abc" }, "opendcc: --sites: 'abc' is not a whole number", "opendcc serve --help")]
+    [InlineData(new[] { "simulate", "--loss", "x" }, "opendcc: --loss: 'x' is not a number", "opendcc simulate --help")]
+    [InlineData(new[] { "users", "list", "--data", "" }, "opendcc: --data: give the path of a directory", "opendcc users list --help")]
+    [InlineData(new[] { "inventory", "import", "" }, "opendcc: import's argument: give the path of a file", "opendcc inventory import --help")]
+    [InlineData(new[] { "serve", "--adapter", "" }, "opendcc: --adapter: give the path of a file", null)]
+    [InlineData(new[] { "users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS" }, "opendcc: Option '--name' is required.", "opendcc users add --help")]
+    public async Task A_value_that_does_not_parse_is_refused_naming_the_option_and_what_it_takes(string[] args, string fault, string? help)
+    {
+        var (code, output, error) = await cli.RunAsync(args);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(fault, lines[0]);
+        Assert.DoesNotContain("System.", error, StringComparison.Ordinal);
+        if (help is not null)
+        {
+            Assert.Equal($"('{help}' lists the options)", lines[^1]);
+        }
+    }
+
+    public void Dispose() => cli.Dispose();
+}
