@@ -220,14 +220,14 @@ internal static class ServeCommand
                 fleet = $"{world!.Wan.Fleet.Count} simulated sites ({await world.AddToInventoryAsync(store.Inventory, ct)} devices added to the inventory)";
             }
             await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}{registered}; GET /health; Ctrl-C to stop");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Until Ctrl-C or SIGTERM, or until the hub stops by itself (another hub took its store).
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, ct), Task.Delay(Timeout.Infinite, app.Lifetime.ApplicationStopping)).ContinueWith(_ => { }, TaskScheduler.Default);
             await app.StopAsync(CancellationToken.None);
+            if (HubHost.LostStore(app) is { } why)
+            {
+                await context.Error.WriteLineAsync($"opendcc: the hub stopped: it no longer holds its store ({why})");
+                return 1;
+            }
             await context.Output.WriteLineAsync("OpenDcc hub stopped");
             return 0;
         });

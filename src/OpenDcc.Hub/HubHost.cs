@@ -68,6 +68,13 @@ public sealed record HubOptions(
 /// </summary>
 public static class HubHost
 {
+    /// <summary>Why a hub stopped by itself because another hub took its store (<see cref="IHubLease.Lost"/>); null if it did not.</summary>
+    public static string? LostStore(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<HubLeaseHolder>().Lease.Lost is { IsCompletedSuccessfully: true } lost ? lost.Result : null;
+    }
+
     /// <summary>Opens the store (applying migrations) and builds the web application; the caller runs and disposes it.</summary>
     /// <param name="configureServices">Runs after the hub's own registrations, for a host that embeds the hub and
     /// replaces one of them (the device-path benchmark ends its measurement at <see cref="IDeviceResponseSink"/>).</param>
@@ -78,7 +85,7 @@ public static class HubHost
         var store = options.PostgresConnectionString is { } postgres
             ? await OpenDccStore.OpenPostgresAsync(postgres, clock, cancellationToken)
             : await OpenDccStore.OpenSqliteAsync(options.DataDirectory, clock, cancellationToken);
-        IAsyncDisposable? lease = null;
+        IHubLease? lease = null;
         try
         {
             lease = await store.LeaseForHubAsync(cancellationToken);
@@ -153,6 +160,7 @@ public static class HubHost
             options.Delivery,
             sp.GetRequiredService<IMessageLog>(),
             sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
+        services.AddHostedService<HubLeaseWatch>();
         services.AddHostedService<DeliveryService>();
         services.AddSingleton(devices.Adapters);
         services.AddSingleton(devices.Wan);
@@ -264,7 +272,34 @@ internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties) 
 }
 
 /// <summary>The hub's lease on its store (<see cref="OpenDccStore.LeaseForHubAsync"/>), in the container, which lets it go when the hub is disposed.</summary>
-internal sealed class HubLeaseHolder(IAsyncDisposable lease) : IAsyncDisposable
+internal sealed class HubLeaseHolder(IHubLease lease) : IAsyncDisposable
 {
+    public IHubLease Lease => lease;
+
     public ValueTask DisposeAsync() => lease.DisposeAsync();
+}
+
+/// <summary>
+/// Stops the hub if its lease on the store is lost (<see cref="IHubLease.Lost"/>: another hub holds the store now, and
+/// two would each keep their own replay counters), and logs when the lease wavers and holds again.
+/// </summary>
+internal sealed class HubLeaseWatch(HubLeaseHolder holder, IHostApplicationLifetime lifetime, ILogger<HubLeaseWatch> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        holder.Lease.Notices = notice => logger.LogWarning("{Notice}", notice);
+        try
+        {
+            var why = await holder.Lease.Lost.WaitAsync(stoppingToken);
+            logger.LogCritical("this hub no longer holds its store ({Why}); stopping, so that two hubs do not serve from one store", why);
+            lifetime.StopApplication();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            holder.Lease.Notices = null;
+        }
+    }
 }

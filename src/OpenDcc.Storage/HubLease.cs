@@ -5,8 +5,20 @@ namespace OpenDcc.Storage;
 /// <summary>
 /// What makes a hub the only one on its store (<see cref="OpenDccStore.LeaseForHubAsync"/>): a hub's Orleans silo holds
 /// each DCC user's last accepted RequestID counter, so two hubs on one store, which are not one Orleans cluster, would
-/// each hold their own, and a request accepted by one could be replayed to the other.
+/// each hold their own, and a request accepted by one could be replayed to the other. Disposing it lets the store go.
 /// </summary>
+public interface IHubLease : IAsyncDisposable
+{
+    /// <summary>
+    /// Completes, with why, if this hub stops being the only one on its store: another hub holds the store now, and this
+    /// one must stop serving at once.
+    /// </summary>
+    Task<string> Lost { get; }
+
+    /// <summary>Told, in words, when the lease wavers and holds again (its session ended, and it is being taken again).</summary>
+    Action<string>? Notices { get; set; }
+}
+
 internal static class HubLease
 {
     public const string LockFileName = "hub.lock";
@@ -14,12 +26,12 @@ internal static class HubLease
     /// <summary>The PostgreSQL session advisory lock a hub holds (the migrator's transaction lock is 4242001).</summary>
     private const long AdvisoryLock = 4242002;
 
-    /// <summary>SQLite: <see cref="LockFileName"/> in the data directory, open exclusively (on Linux an advisory flock, which the operating system lets go when the process ends, however it ends).</summary>
-    public static IAsyncDisposable OnDataDirectory(string dataDirectory)
+    /// <summary>SQLite: <see cref="LockFileName"/> in the data directory, open exclusively (on Linux an advisory flock, which the operating system lets go when the process ends, however it ends, and never before).</summary>
+    public static IHubLease OnDataDirectory(string dataDirectory)
     {
         try
         {
-            return new FileStream(Path.Combine(dataDirectory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return new FileLease(new FileStream(Path.Combine(dataDirectory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException e) when (e is not DirectoryNotFoundException and not FileNotFoundException)
         {
@@ -29,9 +41,15 @@ internal static class HubLease
 
     /// <summary>
     /// PostgreSQL: a session advisory lock, on an unpooled connection of its own kept open while the hub runs; closing
-    /// it ends the session, and the server lets go of the lock, as it does when the hub's process dies.
+    /// it ends the session, and the server lets go of the lock, as it does when the hub's process dies. The server also
+    /// lets go when the session ends under the hub (PostgreSQL restarted, the backend terminated), so the lease watches
+    /// its session (<see cref="DatabaseLease"/>).
     /// </summary>
-    public static async Task<IAsyncDisposable> OnDatabaseAsync(string connectionString, string location, CancellationToken cancellationToken)
+    public static async Task<IHubLease> OnDatabaseAsync(string connectionString, string location, CancellationToken cancellationToken) =>
+        new DatabaseLease(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString(), location, await TakeAsync(connectionString, location, cancellationToken));
+
+    /// <exception cref="InvalidOperationException">another hub holds the lock.</exception>
+    private static async Task<NpgsqlConnection> TakeAsync(string connectionString, string location, CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
         try
@@ -48,6 +66,109 @@ internal static class HubLease
         {
             await connection.DisposeAsync();
             throw;
+        }
+    }
+
+    private sealed class FileLease(FileStream file) : IHubLease
+    {
+        public Task<string> Lost { get; } = new TaskCompletionSource<string>().Task;
+
+        public Action<string>? Notices { get; set; }
+
+        public ValueTask DisposeAsync() => file.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The advisory lock, watched: every <see cref="Interval"/> its session is asked to answer. A session that has ended
+    /// (or does not answer within <see cref="Patience"/>) no longer holds the lock, so the lease takes it again on a new
+    /// session, trying every interval until the server is back. If another hub took it meanwhile, the lease is
+    /// <see cref="Lost"/>: that hub starts its silo for some seconds before it serves, and this one stops within an
+    /// interval of the other's taking it.
+    /// </summary>
+    private sealed class DatabaseLease : IHubLease
+    {
+        internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+        private const int Patience = 5;
+
+        private readonly string connectionString;
+        private readonly string location;
+        private readonly CancellationTokenSource stopping = new();
+        private readonly TaskCompletionSource<string> lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task watching;
+        private NpgsqlConnection session;
+
+        public DatabaseLease(string connectionString, string location, NpgsqlConnection session)
+        {
+            this.connectionString = connectionString;
+            this.location = location;
+            this.session = session;
+            watching = Task.Run(WatchAsync);
+        }
+
+        public Task<string> Lost => lost.Task;
+
+        public Action<string>? Notices { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await stopping.CancelAsync();
+            await watching;
+            await session.DisposeAsync();
+            stopping.Dispose();
+        }
+
+        private async Task WatchAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(Interval, stopping.Token);
+                    if (await AnswersAsync())
+                    {
+                        continue;
+                    }
+                    Notices?.Invoke($"the session holding this hub's lock on database {location} has ended (PostgreSQL restarted, or the session was terminated): taking the lock again");
+                    await session.DisposeAsync();
+                    while (true)
+                    {
+                        try
+                        {
+                            session = await TakeAsync(connectionString, location, stopping.Token);
+                            Notices?.Invoke($"this hub holds its lock on database {location} again");
+                            break;
+                        }
+                        catch (InvalidOperationException e)
+                        {
+                            lost.TrySetResult($"{e.Message}: it took the lock while this hub's session was gone");
+                            return;
+                        }
+                        catch (Exception e) when (e is NpgsqlException or TimeoutException && !stopping.IsCancellationRequested)
+                        {
+                            await Task.Delay(Interval, stopping.Token);
+                        }
+                    }
+                }
+            }
+#pragma warning disable CA1031 // Whatever a stopping hub's watch meets ends it: the lease is being let go.
+            catch (Exception) when (stopping.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        private async Task<bool> AnswersAsync()
+        {
+            try
+            {
+                await using var ask = session.Command("SELECT 1");
+                ask.CommandTimeout = Patience;
+                return await ask.ExecuteScalarAsync(stopping.Token) is 1;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException && !stopping.IsCancellationRequested)
+            {
+                return false;
+            }
         }
     }
 }

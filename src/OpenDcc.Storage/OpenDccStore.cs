@@ -23,9 +23,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;
-    private readonly Func<CancellationToken, Task<IAsyncDisposable>> lease;
+    private readonly Func<CancellationToken, Task<IHubLease>> lease;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, Func<CancellationToken, Task<IAsyncDisposable>> lease, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, Func<CancellationToken, Task<IHubLease>> lease, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
@@ -73,7 +73,7 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// directory, held exclusively; PostgreSQL's session advisory lock. The other commands need none.
     /// </summary>
     /// <exception cref="InvalidOperationException">another hub holds it.</exception>
-    public Task<IAsyncDisposable> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
+    public Task<IHubLease> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);

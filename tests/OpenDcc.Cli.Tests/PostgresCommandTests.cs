@@ -114,6 +114,46 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain("intact: 0 entries", log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_hub_whose_store_another_hub_took_while_its_lock_session_was_gone_stops_and_says_so()
+    {
+        var port = OpenDcc.Hub.LoopbackPorts.Free();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var serving = OpenDccCli.RunAsync(
+            ["serve", "--postgres", connectionString, "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{port}",
+             "--silo-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}", "--gateway-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}"],
+            TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
+
+        // Another session waits for the hub's lock; the hub's lock session ends (as when PostgreSQL restarts), and the
+        // waiting session gets the lock before the hub can take it again.
+        const string HubLock = "locktype = 'advisory' AND objid = 4242002 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+        await using var other = new NpgsqlConnection(connectionString);
+        await other.OpenAsync();
+        await using var take = new NpgsqlCommand("SELECT pg_advisory_lock(4242002)", other);
+        var taken = take.ExecuteNonQueryAsync();
+        await using var admin = new NpgsqlConnection(connectionString);
+        await admin.OpenAsync();
+        await using (var waiting = new NpgsqlCommand($"SELECT count(*) FROM pg_locks WHERE {HubLock} AND NOT granted", admin))
+        {
+            while ((long)(await waiting.ExecuteScalarAsync())! == 0)
+            {
+                await Task.Delay(50);
+            }
+        }
+        await using (var terminate = new NpgsqlCommand($"SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE {HubLock} AND granted", admin))
+        {
+            await terminate.ExecuteNonQueryAsync();
+        }
+        await taken;
+
+        Assert.Equal(1, await serving);
+        Assert.False(stop.IsCancellationRequested, "serve ran until the test's own deadline");
+        Assert.Contains("opendcc: the hub stopped: it no longer holds its store (database ", error.ToString(), StringComparison.Ordinal);
+    }
+
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

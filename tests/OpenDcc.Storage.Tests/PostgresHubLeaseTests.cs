@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>
+/// PostgreSQL lets go of a hub's advisory lock when the lock's session ends under the hub (a restart of the server, a
+/// terminated backend). The lease notices, takes the lock again, and is lost if another hub took it first.
+/// </summary>
+public sealed class PostgresHubLeaseTests() : StoreTests(new PostgresEngine())
+{
+    private const string HubLock = "locktype = 'advisory' AND objid = 4242002 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+    [Fact]
+    public async Task A_lease_whose_session_ends_takes_the_lock_again_on_a_new_session()
+    {
+        await using var lease = await Store.LeaseForHubAsync();
+        var notices = new ConcurrentQueue<string>();
+        lease.Notices = notices.Enqueue;
+        var first = await HolderAsync();
+        Assert.NotNull(first);
+
+        await ScalarAsync($"SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE {HubLock} AND granted");
+
+        var again = await WaitForAsync(async () => await HolderAsync() is { } holder && holder != first ? holder : null);
+        Assert.NotEqual(first, again);
+        Assert.False(lease.Lost.IsCompleted);
+        Assert.Collection(
+            notices,
+            ended => Assert.Contains("has ended", ended, StringComparison.Ordinal),
+            held => Assert.Contains("holds its lock", held, StringComparison.Ordinal));
+        // A second hub is refused again.
+        await using var second = await Engine.OpenAsync();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.LeaseForHubAsync());
+    }
+
+    [Fact]
+    public async Task A_lease_whose_lock_another_hub_took_while_its_session_was_gone_is_lost()
+    {
+        await using var lease = await Store.LeaseForHubAsync();
+
+        // Another session waits for the lock (as a second hub starting in the gap would); the hub's session ends, and
+        // the waiting session gets the lock before the lease can take it again.
+        await using var other = await Store.OpenConnectionAsync();
+        await using var take = other.CreateCommand();
+        take.CommandText = "SELECT pg_advisory_lock(4242002)";
+        var taken = take.ExecuteScalarAsync();
+        while ((long)(await ScalarAsync($"SELECT count(*) FROM pg_locks WHERE {HubLock} AND NOT granted"))! == 0)
+        {
+            await Task.Delay(50);
+        }
+        await ScalarAsync($"SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE {HubLock} AND granted");
+        await taken;
+
+        var why = await lease.Lost.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("is in use by another hub", why, StringComparison.Ordinal);
+    }
+
+    private async Task<int?> HolderAsync() => await ScalarAsync($"SELECT pid FROM pg_locks WHERE {HubLock} AND granted") is int pid ? pid : null;
+
+    private async Task<object?> ScalarAsync(string sql)
+    {
+        await using DbConnection connection = await Store.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+
+    private static async Task<int> WaitForAsync(Func<Task<int?>> probe)
+    {
+        for (var waited = 0; waited < 30_000; waited += 100)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the lease did not take its lock again within 30 s");
+    }
+}
