@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Xml.Linq;
 using NodaTime;
 using NodaTime.Text;
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 
 namespace OpenDcc.Core.Translation;
@@ -58,6 +59,35 @@ public static class DuisOperations
     };
 
     /// <summary>
+    /// The elements each translated SRV's body may hold (DUIS XSD; the RTDS templates hold no others), besides
+    /// <c>ExecutionDateTime</c> where the SRV may be future-dated: anything else is a body that does not match its SRV.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> Parts = new()
+    {
+        ["1.6"] = ["Credit", "Prepayment"],
+        ["2.2"] = ["UTRN"],
+        ["2.5"] = [],
+        ["4.1.1"] = [],
+        ["4.8.1"] = ["ReadLogPeriod"],
+        ["4.17"] = ["ReadLogPeriod", "KAPublicSecurityCredentials"],
+        ["4.10"] = ["ReadLogPeriod"],
+        ["4.18"] = [],
+        ["7.1"] = [],
+        ["7.2"] = [],
+        ["7.3"] = [],
+        ["7.4"] = [],
+        ["11.1"] = ["FirmwareImage", "FirmwareVersion", "DeviceIDList"],
+        ["11.2"] = [],
+        ["11.3"] = ["FirmwareHash"],
+        ["8.1.1"] = ["CurrentDateTime", "TolerancePeriod"],
+        ["8.7.1"] = ["OtherDeviceID"],
+        ["8.7.2"] = ["OtherDeviceID"],
+        ["8.8.1"] = ["OtherDeviceID"],
+        ["8.8.2"] = ["OtherDeviceID"],
+        ["8.11"] = ["DeviceID", "RequestType", "AddDeviceToCHFWhitelist"],
+    };
+
+    /// <summary>
     /// Whether <paramref name="operation"/> is what SRV <paramref name="variant"/> asks of a device: a pre-command made
     /// at Transform for one SRV must come back signed under that SRV, not another.
     /// </summary>
@@ -100,6 +130,11 @@ public static class DuisOperations
             refusal = new DeviceRefusal(NotTranslated, $"SRV {variant} is not translated for devices");
             return false;
         }
+        if (Stranger(variant, body) is { } stranger)
+        {
+            refusal = new DeviceRefusal(codes.InvalidRequest, $"SRV {variant}: sr:{body.Name.LocalName} holds {stranger}, which it does not take");
+            return false;
+        }
         try
         {
             operation = read(body);
@@ -111,6 +146,22 @@ public static class DuisOperations
             refusal = new DeviceRefusal(codes.InvalidRequest, $"SRV {variant}: {e.Message}");
             return false;
         }
+    }
+
+    /// <summary>The first element of <paramref name="body"/> that SRV <paramref name="variant"/> does not take (<see cref="Parts"/>), named; null if none.</summary>
+    private static string? Stranger(string variant, XElement body)
+    {
+        var parts = Parts[variant];
+        var futureDated = ServiceCatalogue.Duis[variant].FutureDatedResponsePattern != FutureDatedResponsePattern.None;
+        foreach (var element in body.Elements())
+        {
+            var name = element.Name.LocalName;
+            if (element.Name.Namespace != DuisNamespaces.Sr || !(parts.Contains(name, StringComparer.Ordinal) || (futureDated && name == "ExecutionDateTime")))
+            {
+                return element.Name.Namespace == DuisNamespaces.Sr ? $"sr:{Excerpt.Of(name)}" : $"{{{Excerpt.Of(element.Name.NamespaceName)}}}{Excerpt.Of(name)}";
+            }
+        }
+        return null;
     }
 
     private static DeviceOperation Profile(XElement body)

@@ -76,6 +76,35 @@ public sealed class DuisOperationsTests
         Assert.Contains(field, refusal.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("4.1.1", "ReadInstantaneousImportRegisters", "<sr:Bogus/>", "sr:Bogus")]
+    [InlineData("7.2", "DisableSupply", "<sr:ExecutionDateTime>2026-12-01T00:00:00Z</sr:ExecutionDateTime>", "sr:ExecutionDateTime")]
+    [InlineData("4.8.1", "ReadActiveImportProfileData", "<sr:ReadLogPeriod><sr:StartDateTime>2026-11-01T00:00:00Z</sr:StartDateTime><sr:EndDateTime>2026-11-02T00:00:00Z</sr:EndDateTime></sr:ReadLogPeriod><x:ReadLogPeriod xmlns:x=\"urn:other\"/>", "{urn:other}ReadLogPeriod")]
+    [InlineData("2.2", "TopUpDevice", "<sr:UTRN>12345678901234567890</sr:UTRN><sr:Amount>5</sr:Amount>", "sr:Amount")]
+    public void A_body_holding_an_element_its_srv_does_not_take_is_refused_as_an_invalid_request_naming_it(string srv, string element, string inner, string stranger)
+    {
+        Assert.False(DuisOperations.TryRead(srv, Body(element, inner), GatewayResponseCodes.Default, out _, out var refusal));
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, refusal!.Code);
+        Assert.Equal($"SRV {srv}: sr:{element} holds {stranger}, which it does not take", refusal.Reason);
+    }
+
+    [Fact]
+    public void A_future_dated_body_keeps_its_execution_date_time_for_the_gateway_to_answer()
+    {
+        Assert.Equal(new DeviceOperation.ReadImportRegisters(), Read("4.1.1", Body("ReadInstantaneousImportRegisters", "<sr:ExecutionDateTime>2026-12-01T00:00:00Z</sr:ExecutionDateTime>")));
+    }
+
+    [Fact]
+    public void Every_translated_srv_says_which_elements_its_body_takes()
+    {
+        foreach (var srv in DuisOperations.Variants)
+        {
+            // An empty body is refused for a missing field, if at all, never for a stranger (nor by a missing entry).
+            DuisOperations.TryRead(srv, Body("Any", ""), GatewayResponseCodes.Default, out _, out var refusal);
+            Assert.DoesNotContain("does not take", refusal?.Reason ?? "", StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void An_srv_not_translated_for_devices_is_refused_as_not_compatible_with_the_device()
     {
