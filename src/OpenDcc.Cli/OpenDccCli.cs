@@ -120,10 +120,26 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         Recursive = true,
     };
 
+    /// <summary>
+    /// The PostgreSQL connection string, or null for SQLite: <c>--postgres</c>, or else <c>$OPENDCC_POSTGRES</c> (set but
+    /// empty is unset, as for <c>$OPENDCC_DATA</c>). A <c>--postgres</c> given empty is refused: a script passing an unset
+    /// variable would otherwise get a fresh SQLite store instead of its database.
+    /// </summary>
+    /// <exception cref="ArgumentException"><c>--postgres</c> given, and empty.</exception>
+    public string? PostgresConnection(ParseResult parsed)
+    {
+        var value = parsed.GetValue(Postgres);
+        if (parsed.GetResult(Postgres) is { Implicit: false } && string.IsNullOrWhiteSpace(value))
+        {
+            throw new ArgumentException("--postgres: give a connection string (Host=…;Database=…;Username=…), or leave the option out to use SQLite");
+        }
+        return string.IsNullOrWhiteSpace(value) ? null : value;
+    }
+
     public Task<OpenDccStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
         var data = DataDirectory(parsed);
-        return parsed.GetValue(Postgres) is { Length: > 0 } connection
+        return PostgresConnection(parsed) is { } connection
             ? NamingStoreAsync(connection, data, () => OpenDccStore.OpenPostgresAsync(connection, Clock, cancellationToken))
             : NamingStoreAsync(null, data, () => OpenDccStore.OpenSqliteAsync(data, Clock, cancellationToken));
     }
@@ -135,7 +151,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     /// </summary>
     public Task<OpenDccStore> OpenExistingStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
-        if (parsed.GetValue(Postgres) is not { Length: > 0 } && DataDirectory(parsed) is var data && !File.Exists(Path.Combine(data, OpenDccStore.SqliteFileName)))
+        if (PostgresConnection(parsed) is null && DataDirectory(parsed) is var data && !File.Exists(Path.Combine(data, OpenDccStore.SqliteFileName)))
         {
             throw new InvalidOperationException($"--data {data}: no OpenDcc store there (serve, users add or inventory add start one)");
         }

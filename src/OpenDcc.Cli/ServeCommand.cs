@@ -139,7 +139,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            var options = new HubOptions(dataDirectory, parsed.GetValue(context.Postgres) is { Length: > 0 } pg ? pg : null, parsed.GetRequiredValue(urls), parsed.GetValue(siloPort), parsed.GetValue(gatewayPort)) { ApprovedModels = approved, StatusMatrix = matrix, AlertThrottle = alertThrottle };
+            var options = new HubOptions(dataDirectory, context.PostgresConnection(parsed), parsed.GetRequiredValue(urls), parsed.GetValue(siloPort), parsed.GetValue(gatewayPort)) { ApprovedModels = approved, StatusMatrix = matrix, AlertThrottle = alertThrottle };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

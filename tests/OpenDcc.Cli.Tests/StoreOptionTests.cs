@@ -70,6 +70,20 @@ public sealed class StoreOptionTests : IDisposable
     }
 
     [Theory]
+    [InlineData("users", "list")]
+    [InlineData("log", "verify")]
+    [InlineData("users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS", "--name", "A supplier")]
+    [InlineData("serve", "--sites", "1")]
+    public async Task An_empty_postgres_option_is_refused_and_no_sqlite_store_is_used_instead(params string[] command)
+    {
+        var data = Path.Combine(cli.DataDirectory, "unused");
+        var (code, _, error) = await cli.RunAsync([.. command, "--postgres", " ", "--data", data]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --postgres: give a connection string", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Theory]
     [InlineData("not a connection string", "Format of the initialization string")]
     [InlineData("Host=127.0.0.1;Port={port};Database=x;Timeout=5", "Failed to connect to 127.0.0.1:")]
     public async Task A_postgres_store_that_cannot_be_used_is_refused_naming_postgres(string connection, string fault)
