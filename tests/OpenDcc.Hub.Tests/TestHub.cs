@@ -53,6 +53,7 @@ public sealed class TestHub : IAsyncDisposable
     private bool simulatorRunning;
     private int concurrencyPerCell = WanOptions.Default.ConcurrencyPerCell;
     private Func<IWanTransport, IWanTransport>? wrapWan;
+    private Func<IDeviceResponseSink, IDeviceResponseSink>? wrapResponses;
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
@@ -91,8 +92,10 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="concurrencyPerCell">Commands in flight at once per radio cell (the default by default).</param>
     /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
     /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
+    /// <param name="wrapResponses">Puts a sink of the test's in front of the hub's own, where device answers are handed on, e.g. to make the store fail.</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
-        int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null)
+        int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
+        Func<IDeviceResponseSink, IDeviceResponseSink>? wrapResponses = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -105,6 +108,7 @@ public sealed class TestHub : IAsyncDisposable
             overLoopback = overLoopback,
             concurrencyPerCell = concurrencyPerCell ?? WanOptions.Default.ConcurrencyPerCell,
             wrapWan = wrapWan,
+            wrapResponses = wrapResponses,
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
@@ -191,7 +195,14 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices, configureServices: services =>
+        {
+            if (wrapResponses is { } wrap)
+            {
+                var hubs = services.Last(d => d.ServiceType == typeof(IDeviceResponseSink));
+                services.AddSingleton(sp => wrap((IDeviceResponseSink)hubs.ImplementationFactory!(sp)));
+            }
+        });
         await app.StartAsync();
         // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

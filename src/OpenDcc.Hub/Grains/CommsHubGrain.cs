@@ -245,8 +245,8 @@ internal sealed class CommsHubGrain(
             else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), codes, out operation, out var unread))
             {
                 // Checked at submission; a body that reads there reads here.
-                await responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route);
-                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread.Reason);
+                await UntilStoredAsync(lane, command, () => responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route));
+                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread!.Reason);
                 return;
             }
 
@@ -298,14 +298,14 @@ internal sealed class CommsHubGrain(
                     if (operation is not null)
                     {
                         // What the device did, recorded even when its user has been answered already (below).
-                        await confirmations.ApplyAsync(device, operation, reply.Outcome, new InventoryChange(clock.GetCurrentInstant(), variant.Id, user));
+                        await UntilStoredAsync(lane, command, () => confirmations.ApplyAsync(device, operation, reply.Outcome, new InventoryChange(clock.GetCurrentInstant(), variant.Id, user)));
                     }
                     if (lane.Abandoned)
                     {
                         logger.LogWarning("{RequestId}: {Device} answered after its queue closed; its user was told E21", command.RequestId, device);
                         return;
                     }
-                    await responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, route);
+                    await UntilStoredAsync(lane, command, () => responses.SendAsync(reference, ResponseCode.Success.Code, new ResponsePayload.GbcsPayload(reply.DuisPayload), user, route));
                     return;
                 case DeviceMessage.Unreadable unreadable:
                     (unreachable, lastFailure) = (false, $"unreadable answer: {unreadable.Reason}");
@@ -320,8 +320,36 @@ internal sealed class CommsHubGrain(
             return;
         }
         logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
-        await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route,
-            (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}");
+        await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route,
+            (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}"));
+    }
+
+    /// <summary>The longest wait between two tries of a hand-off to a store that is away (<see cref="UntilStoredAsync"/>).</summary>
+    private static readonly TimeSpan StoreRetryCeiling = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Hands a command's outcome to the store (the answer into the message log and the delivery queue, what the device
+    /// did into the inventory), trying again while the store is away (a transient fault: PostgreSQL restarting or out of
+    /// reach, a busy database), at 1, 2, 4 … up to <see cref="StoreRetryCeiling"/> seconds: the device's queue waits, and
+    /// its answer is kept, rather than lost until the hub's next start answers the command E21 although the device did
+    /// answer. Gives up when the grain goes (its lane abandoned: <see cref="OnDeactivateAsync"/> answers the command).
+    /// </summary>
+    private async Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff)
+    {
+        for (var wait = TimeSpan.FromSeconds(1); ; wait = wait * 2 < StoreRetryCeiling ? wait * 2 : StoreRetryCeiling)
+        {
+            try
+            {
+                await handOff();
+                return;
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException { IsTransient: true } or TimeoutException && !lane.Abandoned)
+            {
+                logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again in {Wait} s", command.RequestId, lane.Device, e.Message, wait.TotalSeconds);
+                DelayDeactivation(TimeSpan.FromMinutes(5));
+                await Task.Delay(wait);
+            }
+        }
     }
 
     /// <summary>
