@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Catalogue;
@@ -201,7 +202,16 @@ public static class HubHost
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         // Errors with no body of their own (an unknown path, a wrong method, a body too large, a fault in the hub) are
         // RFC 9457 problem documents too, as the endpoints' own refusals are.
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
+            {
+                context.ProblemDetails.Title = "The store is unavailable";
+                context.ProblemDetails.Detail = "OpenDcc's store cannot be reached just now, so this request was not carried out and nothing of it was kept. " +
+                    "Send it again shortly; a DUIS request signed with a new RequestID counter (the one it used is spent).";
+                context.HttpContext.Response.Headers.RetryAfter = "5";
+            }
+        });
         configureServices?.Invoke(services);
 
         var app = builder.Build();
@@ -216,8 +226,19 @@ public static class HubHost
         {
             // A body the client broke off, sent too slowly, garbled (chunking) or made too large is the client's fault
             // (400, 408, 413), not the hub's (500), and not worth an error in the hub's log.
-            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
+            // A store that is away (PostgreSQL restarting, out of reach) is 503 with Retry-After, logged as one line: the
+            // request was not carried out (nothing of it was stored), and the hub is otherwise sound.
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StoreAway.Is(e) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+            SuppressDiagnosticsCallback = c =>
+            {
+                if (StoreAway.Is(c.Exception))
+                {
+                    c.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OpenDcc.Hub.StoreAway")
+                        .LogWarning("{Method} {Path}: 503, the store is away: {Reason}", c.HttpContext.Request.Method, c.HttpContext.Request.Path, c.Exception.Message);
+                    return true;
+                }
+                return c.Exception is BadHttpRequestException;
+            },
         });
         app.UseStatusCodePages();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });

@@ -1,61 +1,101 @@
 using System.Data.Common;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
 
 /// <summary>
-/// A device answers while the store is away (PostgreSQL restarting): the answer is kept and handed on once the store is
-/// back, not lost until the hub's next start answers the command E21 although the device did answer.
+/// The store away (PostgreSQL restarting, out of reach): a request is answered 503 with Retry-After and a problem
+/// document saying so, and a device's answer is kept and handed on once the store is back, not lost until the hub's
+/// next start answers the command E21 although the device did answer.
 /// </summary>
 public sealed class StoreAwayTests : IAsyncLifetime
 {
-    private readonly AwayStore away = new();
+    private readonly Away away = new();
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await TestHub.StartAsync(wrapResponses: sink => new AwayFirst(sink, away));
+    public async Task InitializeAsync() => hub = await TestHub.StartAsync(configureServices: services =>
+    {
+        Decorate<IDeviceResponseSink>(services, sink => new AwaySink(sink, away));
+        Decorate<IMessageLog>(services, log => new AwayLog(log, away));
+    });
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
     [Fact]
     public async Task A_device_answer_that_finds_the_store_away_is_handed_on_once_it_is_back_and_the_queue_goes_on()
     {
-        away.Refusals = 2;
         Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        away.AnswersRefused = 2;
         Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "7.4"))).Code);
 
-        // The first answer after the store's two refusals (1 s, then 2 s), then the next command's: both the device's own.
+        // Each answer the device's own: the second after the store's two refusals (1 s, then 2 s).
         Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
         Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
-        Assert.Equal(0, away.Refusals);
+        Assert.Equal(0, away.AnswersRefused);
         Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
     }
 
-    private sealed class AwayStore
+    [Fact]
+    public async Task A_request_that_finds_the_store_away_is_answered_503_with_retry_after_and_the_next_one_is_served()
+    {
+        away.LogAway = true;
+        using var content = new ByteArrayContent(hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier));
+        content.Headers.ContentType = new("application/xml");
+        using var response = await hub.Http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("The store is unavailable", problem.RootElement.GetProperty("title").GetString());
+        Assert.Contains("new RequestID counter", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        away.LogAway = false;
+        Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+    }
+
+    private sealed class Away
     {
         private readonly Lock gate = new();
-        private int refusals;
+        private int answersRefused;
 
-        public int Refusals
+        public volatile bool LogAway;
+
+        public int AnswersRefused
         {
-            get { lock (gate) { return refusals; } }
-            set { lock (gate) { refusals = value; } }
+            get { lock (gate) { return answersRefused; } }
+            set { lock (gate) { answersRefused = value; } }
         }
 
-        public bool Refuse()
+        public bool RefuseAnswer()
         {
             lock (gate)
             {
-                return refusals > 0 && refusals-- > 0;
+                return answersRefused > 0 && answersRefused-- > 0;
             }
         }
     }
 
-    private sealed class AwayFirst(IDeviceResponseSink sink, AwayStore away) : IDeviceResponseSink
+    private sealed class AwaySink(IDeviceResponseSink sink, Away away) : IDeviceResponseSink
     {
         public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default) =>
-            away.Refuse() ? throw new StoreAwayException() : sink.SendAsync(request, code, payload, user, route, cancellationToken);
+            away.RefuseAnswer() ? throw new StoreAwayException() : sink.SendAsync(request, code, payload, user, route, cancellationToken);
+    }
+
+    private sealed class AwayLog(IMessageLog log, Away away) : IMessageLog
+    {
+        public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
+            away.LogAway ? throw new StoreAwayException() : log.AppendAsync(records, cancellationToken);
+
+        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
+
+        public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);
     }
 
     /// <summary>What Npgsql throws while PostgreSQL restarts (57P03, or a refused connection): a transient fault.</summary>

@@ -53,7 +53,7 @@ public sealed class TestHub : IAsyncDisposable
     private bool simulatorRunning;
     private int concurrencyPerCell = WanOptions.Default.ConcurrencyPerCell;
     private Func<IWanTransport, IWanTransport>? wrapWan;
-    private Func<IDeviceResponseSink, IDeviceResponseSink>? wrapResponses;
+    private Action<IServiceCollection>? configureServices;
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
@@ -92,10 +92,10 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="concurrencyPerCell">Commands in flight at once per radio cell (the default by default).</param>
     /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
     /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
-    /// <param name="wrapResponses">Puts a sink of the test's in front of the hub's own, where device answers are handed on, e.g. to make the store fail.</param>
+    /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Func<IDeviceResponseSink, IDeviceResponseSink>? wrapResponses = null)
+        Action<IServiceCollection>? configureServices = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -108,7 +108,7 @@ public sealed class TestHub : IAsyncDisposable
             overLoopback = overLoopback,
             concurrencyPerCell = concurrencyPerCell ?? WanOptions.Default.ConcurrencyPerCell,
             wrapWan = wrapWan,
-            wrapResponses = wrapResponses,
+            configureServices = configureServices,
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
@@ -124,6 +124,14 @@ public sealed class TestHub : IAsyncDisposable
             await connection.ConnectAsync(hub.Store.Inventory);
         }
         return hub;
+    }
+
+    /// <summary>Puts <paramref name="wrap"/> around the hub's own registration of <typeparamref name="T"/>.</summary>
+    public static void Decorate<T>(IServiceCollection services, Func<T, T> wrap)
+        where T : class
+    {
+        var hubs = services.Last(d => d.ServiceType == typeof(T));
+        services.AddSingleton(sp => wrap((T)(hubs.ImplementationInstance ?? hubs.ImplementationFactory!(sp))));
     }
 
     /// <summary>Stops the hub and starts a new one over the same data directory.</summary>
@@ -195,14 +203,7 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices, configureServices: services =>
-        {
-            if (wrapResponses is { } wrap)
-            {
-                var hubs = services.Last(d => d.ServiceType == typeof(IDeviceResponseSink));
-                services.AddSingleton(sp => wrap((IDeviceResponseSink)hubs.ImplementationFactory!(sp)));
-            }
-        });
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices, configureServices: configureServices);
         await app.StartAsync();
         // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

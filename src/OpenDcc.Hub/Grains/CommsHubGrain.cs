@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
@@ -343,7 +344,7 @@ internal sealed class CommsHubGrain(
                 await handOff();
                 return;
             }
-            catch (Exception e) when (e is System.Data.Common.DbException { IsTransient: true } or TimeoutException && !lane.Abandoned)
+            catch (Exception e) when (StoreAway.Is(e) && !lane.Abandoned)
             {
                 logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again in {Wait} s", command.RequestId, lane.Device, e.Message, wait.TotalSeconds);
                 DelayDeactivation(TimeSpan.FromMinutes(5));
