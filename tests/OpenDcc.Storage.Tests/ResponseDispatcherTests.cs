@@ -383,6 +383,58 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         await running.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task A_delivery_the_store_could_not_record_at_first_is_recorded_once_it_is_back_and_not_sent_again()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        var away = new AwayAtFirst(store.Delivery, refusals: 2);
+        using var dispatcher = new ResponseDispatcher(away, http, clock, DeliveryOptions.Default, store.MessageLog);
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+        Assert.Equal(0, away.Refusals);
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(id))!.State);
+        // Its claim is over: a message left claimed would go again now.
+        clock.Advance(Duration.FromMinutes(10));
+        Assert.Equal(new DeliveryRound(0, 0, 0, 0), await dispatcher.RunOnceAsync());
+        Assert.Single(receiver.Received);
+    }
+
+    /// <summary>A delivery store whose first recordings of an outcome fail as a restarting PostgreSQL does.</summary>
+    private sealed class AwayAtFirst(IDeliveryStore store, int refusals) : IDeliveryStore
+    {
+        public int Refusals => refusals;
+
+        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, OpenDcc.Core.Duis.CommandKey? answers = null, CancellationToken cancellationToken = default) =>
+            store.EnqueueAsync(user, destination, correlation, payload, now, answers, cancellationToken);
+
+        public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
+
+        public Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default) =>
+            Volatile.Read(ref refusals) > 0 && Interlocked.Decrement(ref refusals) >= 0 ? throw new StoreAwayException() : store.MarkDeliveredAsync(id, now, cancellationToken);
+
+        public Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default) =>
+            store.RecordFailureAsync(id, error, attemptedAt, nextAttemptAt, cancellationToken);
+
+        public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.ListFailedAsync(user, cancellationToken);
+
+        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default) =>
+            store.RequeueFailedAsync(user, now, lastAttemptBefore, cancellationToken);
+
+        public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
+
+        public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, cancellationToken);
+
+        public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) => store.PurgeDeliveredAsync(olderThan, cancellationToken);
+    }
+
+    private sealed class StoreAwayException() : System.Data.Common.DbException("Failed to connect to 127.0.0.1:5432")
+    {
+        public override bool IsTransient => true;
+    }
+
     private ResponseDispatcher Dispatcher(DeliveryOptions? options = null) =>
         new(store.Delivery, http, clock, options ?? DeliveryOptions.Default, store.MessageLog);
 

@@ -239,16 +239,16 @@ public sealed partial class ResponseDispatcher : IDisposable
         {
             // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
             // but never leaves a sent message out of the log. A message not sent is logged without its bytes.
-            await messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]);
+            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]));
         }
         if (attempt.Succeeded)
         {
-            await store.MarkDeliveredAsync(message.Id, at);
+            await RecordingAsync(() => store.MarkDeliveredAsync(message.Id, at));
             return DeliveryState.Delivered;
         }
         var attempts = message.Attempts + 1;
         var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
-        await store.RecordFailureAsync(message.Id, attempt.Error!, at, next);
+        await RecordingAsync(() => store.RecordFailureAsync(message.Id, attempt.Error!, at, next));
         if (next is null)
         {
             LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
@@ -256,6 +256,31 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
         return DeliveryState.Pending;
+    }
+
+    /// <summary>How long an attempt's outcome is tried again while the store is away, well within a claim's lease.</summary>
+    private static readonly TimeSpan RecordingPatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Records an attempt's outcome, trying again at 1, 2, 4 … 10 s while the store is away (<see cref="StoreAway"/>)
+    /// for up to <see cref="RecordingPatience"/>: a POST that succeeded but could not be recorded would be sent again
+    /// when its claim ends, a repeat the user must tell by its ResponseID.
+    /// </summary>
+    private static async Task RecordingAsync(Func<Task> record)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var wait = TimeSpan.FromSeconds(1); ; wait = wait * 2 < TimeSpan.FromSeconds(10) ? wait * 2 : TimeSpan.FromSeconds(10))
+        {
+            try
+            {
+                await record();
+                return;
+            }
+            catch (Exception e) when (StoreAway.Is(e) && System.Diagnostics.Stopwatch.GetElapsedTime(started) + wait < RecordingPatience)
+            {
+                await Task.Delay(wait);
+            }
+        }
     }
 
     /// <summary>
