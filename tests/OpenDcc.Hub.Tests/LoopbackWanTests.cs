@@ -182,6 +182,34 @@ public sealed class LoopbackWanTests : IAsyncLifetime
     }
 }
 
+/// <summary>A simulator over loopback that hangs (a process stopped with SIGSTOP): its connection says nothing more and is not closed.</summary>
+public sealed class HungLoopbackWanTests : IAsyncLifetime
+{
+    private TestHub hub = null!;
+
+    public async Task InitializeAsync() => hub = await StartAsync(overLoopback: true, viaProxy: true);
+
+    public async Task DisposeAsync() => await hub.DisposeAsync();
+
+    [Fact]
+    public async Task Once_the_hub_knows_the_wan_is_gone_a_command_gets_E20_at_once_not_after_its_attempts_time_out()
+    {
+        hub.WanProxy!.Freeze();
+        // The HTTP/2 pings go unanswered (5 s, then 5 s more): the hub says the WAN went.
+        for (var waited = 0; hub.Connection!.Wan.IsConnected; waited += 100)
+        {
+            Assert.True(waited < 30_000, "the hub did not notice that the WAN stopped answering");
+            await Task.Delay(100);
+        }
+
+        var sent = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(40))));
+        // Its three attempts 1 s and 2 s apart, each failing at once; sent, each would wait its 10 s timeout.
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(10), $"E20 came {sent.Elapsed.TotalSeconds:F1} s after the request");
+    }
+}
+
 /// <summary>A simulator over loopback whose WAN loses every command: the hub's attempt times out and its HTTP/2 stream is cancelled.</summary>
 public sealed class LossyLoopbackWanTests : IAsyncLifetime
 {

@@ -54,6 +54,7 @@ public sealed class TestHub : IAsyncDisposable
     private int concurrencyPerCell = WanOptions.Default.ConcurrencyPerCell;
     private Func<IWanTransport, IWanTransport>? wrapWan;
     private Action<IServiceCollection>? configureServices;
+    private bool viaProxy;
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
@@ -65,6 +66,9 @@ public sealed class TestHub : IAsyncDisposable
 
     /// <summary>Over loopback: the simulator, in a host of its own on a free loopback port.</summary>
     public SimulatorHost? Simulator { get; private set; }
+
+    /// <summary>Over loopback with <c>viaProxy</c>: what stands between the hub and <see cref="Simulator"/>.</summary>
+    public FreezingProxy? WanProxy { get; private set; }
 
     /// <summary>Over loopback: the hub's connection to <see cref="Simulator"/>.</summary>
     public SimulatorConnection? Connection { get; private set; }
@@ -92,10 +96,11 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="concurrencyPerCell">Commands in flight at once per radio cell (the default by default).</param>
     /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
     /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
+    /// <param name="viaProxy">Over loopback: the hub reaches the simulator through <see cref="WanProxy"/>, which the test can freeze.</param>
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Action<IServiceCollection>? configureServices = null)
+        Action<IServiceCollection>? configureServices = null, bool viaProxy = false)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -109,6 +114,7 @@ public sealed class TestHub : IAsyncDisposable
             concurrencyPerCell = concurrencyPerCell ?? WanOptions.Default.ConcurrencyPerCell,
             wrapWan = wrapWan,
             configureServices = configureServices,
+            viaProxy = viaProxy,
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
@@ -191,7 +197,11 @@ public sealed class TestHub : IAsyncDisposable
             {
                 await Connection.DisposeAsync();
             }
-            Connection = SimulatorConnection.Create(keys, Dsp, Simulator!.Url, options);
+            if (viaProxy)
+            {
+                WanProxy ??= new FreezingProxy(Simulator!.Url);
+            }
+            Connection = SimulatorConnection.Create(keys, Dsp, WanProxy?.Url ?? Simulator!.Url, options);
             devices = Connection.Devices;
         }
         else
@@ -334,6 +344,10 @@ public sealed class TestHub : IAsyncDisposable
         if (Connection is not null)
         {
             await Connection.DisposeAsync();
+        }
+        if (WanProxy is not null)
+        {
+            await WanProxy.DisposeAsync();
         }
         if (Simulator is not null)
         {

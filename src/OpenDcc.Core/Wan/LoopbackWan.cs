@@ -36,6 +36,8 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     private IInventoryStore? inventory;
     private Task? listening;
     private volatile bool connected;
+    // Why the WAN went, while it is away (null before the first connection and while connected).
+    private volatile string? away;
 
     /// <param name="simulator">The WAN's address: <c>http://</c>, a loopback host and a port.</param>
     /// <param name="acbPublicKey">The ACB's public key-agreement key, given to the WAN's devices.</param>
@@ -144,6 +146,12 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         request.Content.Headers.ContentType = new("application/octet-stream");
+        if (away is { } why)
+        {
+            // Known to be gone (its connection closed, or it stopped answering pings): a command is not sent to wait
+            // out its timeout there, but fails at once as unreachable.
+            throw new DeviceUnreachableException(device, $"the WAN at {Simulator} is away ({why}); commands to its devices fail until it is back");
+        }
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
@@ -250,11 +258,13 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                 return;
             }
             connected = false;
+            away = reason;
             logger.LogWarning("the WAN at {Simulator} went ({Reason}); commands to its devices fail until it is back", Simulator, reason);
             alerts = await ReconnectAsync(cancellationToken);
             connected = alerts is not null;
             if (connected)
             {
+                away = null;
                 logger.LogInformation("the WAN at {Simulator} is back", Simulator);
             }
         }
