@@ -70,6 +70,13 @@ internal static class DemoCommand
             await using var app = await HubHost.BuildAsync(options, context.Clock, world.Devices, ct);
             if (!await context.StartHubAsync(app, options.Urls, ct))
             {
+                if (parsed.GetValue(data) is null)
+                {
+                    // The demo's own directory, of no use now: not left behind in /tmp.
+                    await app.DisposeAsync();
+                    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                    Directory.Delete(directory, recursive: true);
+                }
                 return 1;
             }
             var hubUrl = app.Urls.First();

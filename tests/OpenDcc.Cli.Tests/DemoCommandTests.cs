@@ -41,6 +41,23 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("--data: ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_demo_that_cannot_listen_leaves_no_data_directory_of_its_own_behind()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        // Its directory is named for the run's (fake) clock.
+        string[] Demos() => Directory.GetDirectories(Path.GetTempPath(), $"opendcc-demo-{cli.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-*");
+        var before = Demos();
+
+        var (code, _, error) = await cli.RunAsync("demo", "--urls", $"http://127.0.0.1:{port}", "--no-wait");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"127.0.0.1:{port}", error, StringComparison.Ordinal);
+        Assert.Equal(before, Demos());
+    }
+
     private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 
     public void Dispose() => cli.Dispose();
