@@ -40,5 +40,36 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.StartsWith("message log broken at entry 13:", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Log_show_lists_the_newest_entries_with_their_outcome_or_those_from_a_sequence()
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 1; i <= 30; i++)
+            {
+                await store.MessageLog.AppendAsync([new MessageLogRecord(
+                    cli.Clock.GetCurrentInstant(), i % 2 == 0 ? MessageDirection.Outbound : MessageDirection.Inbound,
+                    Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", i == 29 ? "E42 AuthenticationFailure: UnknownCertificate" : "I99", new byte[i])]);
+            }
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("log", "show", "--last", "3");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("request-27 ", output, StringComparison.Ordinal);
+        Assert.Matches(@"28\s+2026-11-28T09:00:00Z\s+out\s+90-B3-D5-1F-30-01-00-00\s+request-28\s+I99\s+28", output);
+        Assert.Matches(@"29\s+\S+\s+in\s+\S+\s+request-29\s+E42 AuthenticationFailure: UnknownCertificate\s+29", output);
+        Assert.Contains("entries 28 to 30 of 30", output, StringComparison.Ordinal);
+
+        (code, output, _) = await cli.RunWithDataAsync("log", "show", "--from", "5", "--last", "2");
+        Assert.Equal(0, code);
+        Assert.Contains("request-6 ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("request-7 ", output, StringComparison.Ordinal);
+        Assert.Contains("entries 5 to 6 of 30", output, StringComparison.Ordinal);
+
+        var (refused, _, error) = await cli.RunWithDataAsync("log", "show", "--last", "0");
+        Assert.Equal(1, refused);
+        Assert.StartsWith("opendcc: --last:", error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => cli.Dispose();
 }
