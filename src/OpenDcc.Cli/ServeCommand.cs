@@ -151,7 +151,16 @@ internal static class ServeCommand
                 }
                 models[pair[..at].Trim()] = pair[(at + 1)..].Trim();
             }
-            // Every option is read: what is left to go wrong is starting.
+            // Every option is read: what is left to go wrong is starting. A hub already serving from this directory
+            // first: it would also explain the Orleans ports being taken.
+            if (options.PostgresConnectionString is null)
+            {
+                await CliContext.NamingStoreAsync(null, dataDirectory, async () =>
+                {
+                    await OpenDcc.Storage.OpenDccStore.RefuseIfHubServesAsync(dataDirectory);
+                    return true;
+                });
+            }
             if (TakenOrleansPort(options) is { } taken)
             {
                 await context.Error.WriteLineAsync($"opendcc: {taken} is in use by another program {PortAdvice}");

@@ -78,6 +78,19 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
 
+    /// <summary>
+    /// Whether a hub serves from the SQLite store in <paramref name="dataDirectory"/> now (it holds the lease), checked
+    /// without opening the store: a second <c>serve</c> is told so before anything else that a running hub explains.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">a hub holds it, named as <see cref="LeaseForHubAsync"/> names it.</exception>
+    public static async Task RefuseIfHubServesAsync(string dataDirectory)
+    {
+        if (File.Exists(Path.Combine(dataDirectory, HubLease.LockFileName)))
+        {
+            await HubLease.OnDataDirectory(dataDirectory).DisposeAsync();
+        }
+    }
+
     public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, IClock clock, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDirectory);
