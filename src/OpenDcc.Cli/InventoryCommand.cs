@@ -84,6 +84,11 @@ internal static class InventoryCommand
             }
             await store.Inventory.AddDevicesAsync([added], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
+            if (added.Mprn?.CheckDigitWarning is { } warning)
+            {
+                // Accepted: the check-digit rule is not confirmed by Xoserve (README, choices).
+                await context.Error.WriteLineAsync($"warning: --mprn: {warning}");
+            }
             return 0;
         });
 
@@ -148,6 +153,12 @@ internal static class InventoryCommand
             foreach (var (line, fault) in faults.OrderBy(f => f.Line))
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
+            }
+            var faulty = faults.Select(f => f.Line).ToHashSet();
+            foreach (var row in rows.Where(r => !faulty.Contains(r.Line) && r.Device.Mprn?.CheckDigitWarning is not null))
+            {
+                // Accepted: the check-digit rule is not confirmed by Xoserve (README, choices).
+                await context.Error.WriteLineAsync($"line {row.Line}: warning: mprn: {row.Device.Mprn!.Value.CheckDigitWarning}");
             }
             if (invalid > 0 && !skipInvalid)
             {

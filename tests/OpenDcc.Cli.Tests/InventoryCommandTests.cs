@@ -24,6 +24,21 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains("2 devices", list, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_mprn_failing_the_unconfirmed_check_digit_rule_is_added_with_a_warning_by_add_and_import()
+    {
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--mprn", "1234567");
+        Assert.Equal(0, code);
+        Assert.Contains($"added GSME {GasMeter}", output, StringComparison.Ordinal);
+        Assert.StartsWith("warning: --mprn: MPRN 1234567 ends in 67, but the community check-digit rule gives 02", error, StringComparison.Ordinal);
+
+        var csv = WriteCsv("device_id,device_type,mprn", $"{Meter},GSME,1234568");
+        (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+        Assert.Equal(0, code);
+        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.StartsWith("line 2: warning: mprn: MPRN 1234568 ends in 68", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("90-B3", "ESME", "Commissioned", "--device: ")]
     [InlineData(Meter, "XYZ", "Commissioned", "--type: unknown device type 'XYZ'; expected one of ESME, GSME, CHF, GPF, PPMID, HCALCS, IHD")]
