@@ -204,6 +204,17 @@ public static class HubHost
         // RFC 9457 problem documents too, as the endpoints' own refusals are.
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
+            var request = context.HttpContext.Request;
+            // The refusals routing and the body readers make say only their status: say what is wrong.
+            context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => $"nothing is served at {request.Path}: DUIS is at /api/v1/serviceS, /api/v1/serviceT and /api/v1/serviceD, the REST API under /api/v1/smart-grid (described at /openapi/v1.json), health at /health",
+                StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}",
+                StatusCodes.Status415UnsupportedMediaType => request.Path.StartsWithSegments("/api/v1/smart-grid", StringComparison.Ordinal)
+                    ? "send the body as Content-Type: application/json"
+                    : "send the request as Content-Type: application/xml",
+                _ => null,
+            };
             if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
             {
                 context.ProblemDetails.Title = "The store is unavailable";

@@ -299,6 +299,12 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.False(paths.TryGetProperty("/api/v1/serviceS", out _));
         Assert.Equal("bearer", document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").GetProperty("scheme").GetString());
         Assert.True(paths.GetProperty(Aggregate).GetProperty("post").GetProperty("security")[0].TryGetProperty("ApiKey", out _));
+        // As the API takes them: the aggregate's fields optional (one of gspGroup and mpans), a read's deadline a query parameter.
+        var request = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("PowerQualityAggregateRequest");
+        Assert.False(request.TryGetProperty("required", out var required) && required.GetArrayLength() > 0, $"required: {required}");
+        var parameters = paths.GetProperty(Aggregate + "/{mpan}").GetProperty("get").GetProperty("parameters").EnumerateArray().ToList();
+        Assert.Contains(parameters, p => p.GetProperty("name").GetString() == "deadlineSeconds" && p.GetProperty("in").GetString() == "query");
+        Assert.True(paths.GetProperty(Aggregate).GetProperty("post").GetProperty("responses").TryGetProperty("415", out _));
     }
 
     private static string SimulatedWorldFormat(SimulatedSite site) =>
@@ -318,6 +324,24 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.Equal(expected.Sum(d => (long)d.ActivePowerWatts), power.GetProperty("total").GetInt64());
         Assert.Equal(expected.Min(d => d.ActivePowerWatts), power.GetProperty("min").GetInt32());
         Assert.Equal(expected.Max(d => d.ActivePowerWatts), power.GetProperty("max").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_refusal_routing_or_the_body_reader_makes_says_what_is_wrong()
+    {
+        var wrongType = new HttpRequestMessage(HttpMethod.Post, Aggregate) { Content = new StringContent("""{"gspGroup": "_G"}""", Encoding.UTF8, "text/plain") };
+        wrongType.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fleet.OperatorToken);
+        var (status, type, body) = await SendAsync(wrongType);
+        Assert.Equal((HttpStatusCode.UnsupportedMediaType, "application/problem+json"), (status, type));
+        Assert.Equal("send the body as Content-Type: application/json", body.RootElement.GetProperty("detail").GetString());
+
+        (status, _, body) = await GetAsync(fleet.OperatorToken, "/api/v1/smart-grid/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.StartsWith("nothing is served at /api/v1/smart-grid/nothing-here: DUIS is at /api/v1/serviceS", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        (status, _, body) = await SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/v1/serviceS"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, status);
+        Assert.Equal("/api/v1/serviceS does not take GET", body.RootElement.GetProperty("detail").GetString());
     }
 
     private Task<(HttpStatusCode Status, string Type, JsonDocument Body)> PostAsync(string token, string json)

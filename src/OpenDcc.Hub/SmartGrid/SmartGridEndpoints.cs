@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
 using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Identifiers;
@@ -57,7 +59,14 @@ internal static class SmartGridEndpoints
             .Produces<PowerQualityAggregateAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Description = "Give exactly one of gspGroup and mpans (at most 100,000 MPAN cores); deadlineSeconds is 1 to 600, default 30.";
+                return Task.CompletedTask;
+            });
         api.MapGet("/power-quality/{mpan}", ReadOneAsync)
             .WithName("ReadPowerQuality")
             .WithSummary("Reads one meter's voltage and active power afresh, by the MPAN core it serves")
@@ -67,7 +76,21 @@ internal static class SmartGridEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // Read by the endpoint itself, so that a bad value gets the API's own problem document naming it.
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = "deadlineSeconds",
+                    In = ParameterLocation.Query,
+                    Required = false,
+                    Description = "How long to wait for the meter, 1 to 600 seconds (default 30)",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "600" },
+                });
+                return Task.CompletedTask;
+            });
     }
 
     private static async Task<IResult> AggregateAsync(HttpContext context, IInventoryStore inventory, PowerQualitySurvey survey, SmartGridOptions options)
@@ -221,7 +244,8 @@ internal static class SmartGridEndpoints
 
 /// <summary>An aggregate power-quality read: either a GSP group (<c>_A</c> … <c>_P</c>) or a list of MPAN cores.</summary>
 /// <param name="DeadlineSeconds">How long to wait for the meters (default 30 s); the answer then says how many are outstanding.</param>
-public sealed record PowerQualityAggregateRequest(string? GspGroup, IReadOnlyList<string>? Mpans, int? DeadlineSeconds);
+/// <remarks>Each field is optional as JSON goes (defaults null), so the OpenAPI document does not mark them required: give one of <see cref="GspGroup"/> and <see cref="Mpans"/>.</remarks>
+public sealed record PowerQualityAggregateRequest(string? GspGroup = null, IReadOnlyList<string>? Mpans = null, int? DeadlineSeconds = null);
 
 /// <summary>
 /// What the meters said: voltage in volts, active import power in watts, and the meters asked, split into those that
