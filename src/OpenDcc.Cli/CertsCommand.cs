@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using NodaTime;
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -65,6 +66,10 @@ internal static class CertsCommand
             var remoteRole = UsersCommand.ParseField("--role", () => ParseRole(parsed.GetRequiredValue(role)));
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var user = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
+            if (RoleMisfit(remoteRole, user.Roles) is { } misfit)
+            {
+                throw new ArgumentException($"--role: {misfit}");
+            }
             using var ca = context.KeyStore(parsed).LoadLocalCa();
             var directory = parsed.GetRequiredValue(output);
             if (File.Exists(directory.FullName))
@@ -144,4 +149,21 @@ internal static class CertsCommand
             ? named
             : throw new FormatException($"'{text}' is not a remote-party role; use two hex digits such as 87 or a name such as XmlSign");
     }
+
+    /// <summary>
+    /// Why a user with <paramref name="roles"/> cannot have a certificate of <paramref name="role"/>; null if it can: a
+    /// Supplier (02) certificate is a supplier's, a Network Operator (03) one a network operator's, and the roles of
+    /// the DCC's own parties (root, recovery, access control broker, WAN provider, issuing authority, DSP) no user's.
+    /// </summary>
+    internal static string? RoleMisfit(RemotePartyRole role, DccUserRole roles) => role switch
+    {
+        RemotePartyRole.Supplier when (roles & (DccUserRole.ImportSupplier | DccUserRole.ExportSupplier | DccUserRole.GasSupplier)) == 0 =>
+            $"a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is {roles.Codes()}",
+        RemotePartyRole.NetworkOperator when (roles & (DccUserRole.ElectricityDistributor | DccUserRole.GasTransporter)) == 0 =>
+            $"a Network Operator (03) certificate is for a network operator (ED or GT); this user is {roles.Codes()}",
+        RemotePartyRole.Root or RemotePartyRole.Recovery or RemotePartyRole.AccessControlBroker or RemotePartyRole.WanProvider
+            or RemotePartyRole.IssuingAuthority or RemotePartyRole.DspXmlSign =>
+            $"{role} ({(int)role:X2}) is a role of the DCC's own parties, not of a DCC user",
+        _ => null,
+    };
 }

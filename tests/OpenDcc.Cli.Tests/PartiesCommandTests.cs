@@ -230,6 +230,21 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains("no OU", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ED", "02", "--role: a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is ED")]
+    [InlineData("IS", "03", "--role: a Network Operator (03) certificate is for a network operator (ED or GT); this user is IS")]
+    [InlineData("IS", "04", "--role: AccessControlBroker (04) is a role of the DCC's own parties, not of a DCC user")]
+    public async Task Certs_issue_refuses_a_role_the_user_cannot_have_and_writes_nothing(string userRole, string certificateRole, string fault)
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", userRole, "--name", "A user");
+        var outDir = Path.Combine(cli.DataDirectory, "issued");
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--role", certificateRole, "--out", outDir);
+        Assert.Equal(1, code);
+        Assert.Equal($"opendcc: {fault}", error.Trim());
+        Assert.False(Directory.Exists(outDir));
+    }
+
     [Fact]
     public async Task Certs_issue_writes_a_key_pair_from_the_local_ca_and_binds_it()
     {
