@@ -105,7 +105,11 @@ public sealed class DuisGateway(
         }
         catch (XmlException e)
         {
-            return await ProblemAsync(received, LoggedRequest.Refused(message), null, "MalformedXml", $"the request is not well-formed XML: {e.Message}", cancellationToken);
+            // .NET's message for a DTD advises its reader how to allow one: not advice for the sender.
+            var fault = e.Message.Contains("DtdProcessing", StringComparison.Ordinal)
+                ? $"it has a DTD (<!DOCTYPE>), which a DUIS request may not have"
+                : e.Message;
+            return await ProblemAsync(received, LoggedRequest.Refused(message), null, "MalformedXml", $"the request is not well-formed XML: {fault}", cancellationToken);
         }
         if (!DuisRequestReader.TryRead(document, catalogue, out var request, out var failure))
         {
