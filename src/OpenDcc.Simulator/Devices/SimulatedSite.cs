@@ -113,6 +113,26 @@ public sealed class SimulatedSite
         while (Interlocked.CompareExchange(ref outages, updated, current) != current);
     }
 
+    /// <summary>When the power that is off at <paramref name="instant"/> returns (the end of its outage, later outages that overlap it included); null when the site has power then.</summary>
+    public Instant? PowerReturnsAt(Instant instant)
+    {
+        var current = Outages;
+        var end = instant;
+        for (var extended = true; extended;)
+        {
+            extended = false;
+            foreach (var outage in current)
+            {
+                if (outage.Start <= end && outage.End > end)
+                {
+                    end = outage.End;
+                    extended = true;
+                }
+            }
+        }
+        return end == instant ? null : end;
+    }
+
     /// <summary>When the comms hub lost power in [<paramref name="from"/>, <paramref name="to"/>), in time order: the starts of the outages.</summary>
     public IReadOnlyList<Instant> PowerLossesBetween(Instant from, Instant to)
     {

@@ -91,6 +91,29 @@ public sealed class SimulatedWanTests
     }
 
     [Fact]
+    public async Task A_sites_devices_cannot_be_reached_while_its_power_is_cut_and_answer_again_once_it_is_back()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        wan.Attach(new AlertFrames());
+        var site = wan.Fleet[0];
+
+        var cut = wan.CutPowerAsync(site, Duration.FromMilliseconds(300));
+        foreach (var device in new[] { site.ElectricityMeter.Id, site.GasMeter.Id, site.CommsHubId })
+        {
+            var refused = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(device, [1, 2, 3], CancellationToken.None));
+            Assert.Contains("no power", refused.Message, StringComparison.Ordinal);
+        }
+        // Another site keeps its power: its meter is reached (and drops a command that is no frame).
+        var reached = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(wan.Fleet[1].ElectricityMeter.Id, [1, 2, 3], CancellationToken.None));
+        Assert.Contains("dropped", reached.Message, StringComparison.Ordinal);
+        clock.AdvanceMilliseconds(300);
+        await cut;
+
+        Assert.Equal(7UL, await CounterOfAnswerAsync(wan, acbKey, 7));
+    }
+
+    [Fact]
     public async Task A_power_outage_at_a_site_whose_comms_hub_is_installed_under_an_id_of_its_own_is_reported_under_that_id()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
