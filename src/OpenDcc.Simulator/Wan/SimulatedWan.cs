@@ -56,6 +56,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly ConcurrentDictionary<Eui64, TrustAnchor> supplierAnchors = new();
     private TrustAnchor? fleetSupplierAnchor;
     private readonly ConcurrentBag<AcbLink> retired = [];
+    private readonly Lock cutting = new();
     private IDeviceAlertSink? alertSink;
     private AcbLink? link;
 
@@ -212,7 +213,9 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     /// <summary>
     /// Cuts the site's power now for <paramref name="length"/>: consumption stops and the site's devices cannot be
     /// reached (their comms hub has no power); the comms hub reports the loss of power at once, and the electricity
-    /// meter the restoration, in its own wire format, when the power returns. Completes when the power is back.
+    /// meter the restoration, in its own wire format, when the power returns. A cut while the power is already off
+    /// only puts off its return to the later of the two ends: no second loss of power is reported, and the
+    /// restoration once, when the power is back. Completes when the power is back.
     /// </summary>
     /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
     public async Task CutPowerAsync(SimulatedSite site, Duration length, CancellationToken cancellationToken = default)
@@ -221,12 +224,29 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(length, Duration.Zero);
         var meterId = site.ElectricityMeter.Id;
         var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
-        var from = clock.GetCurrentInstant();
-        var to = from + length;
-        site.PowerOutage(from, to);
-        await ReportPowerLossesAsync(site, site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
-        await Task.Delay(length.ToTimeSpan(), cancellationToken);
-        await ReportAsync(meterId, endpoint, site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
+        Instant from;
+        bool begins;
+        // One cut at a time reads the clock and records itself, so that of two cuts at once only one begins the outage.
+        lock (cutting)
+        {
+            from = clock.GetCurrentInstant();
+            begins = site.PowerReturnsAt(from) is null;
+            site.PowerOutage(from, from + length);
+        }
+        if (begins)
+        {
+            await ReportPowerLossesAsync(site, [from], cancellationToken);
+        }
+        // Its own outage covers the instant it began; a later cut may put the power's return off.
+        var back = site.PowerReturnsAt(from)!.Value;
+        for (var now = clock.GetCurrentInstant(); back > now; now = clock.GetCurrentInstant(), back = site.PowerReturnsAt(from)!.Value)
+        {
+            await Task.Delay(Duration.Max(back - now, Duration.FromMilliseconds(1)).ToTimeSpan(), cancellationToken);
+        }
+        if (begins)
+        {
+            await ReportAsync(meterId, endpoint, site.AlertsBetween(back, back + Duration.FromTicks(1)), cancellationToken);
+        }
     }
 
     /// <summary>The comms hub's reports of lost power, under the ID the hub is on the WAN by (the lowest installed for it, else its fleet ID).</summary>
