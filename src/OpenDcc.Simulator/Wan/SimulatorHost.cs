@@ -205,7 +205,12 @@ public sealed class SimulatorHost : IAsyncDisposable
             }
             if (wan.Acb is null)
             {
-                return Problem(StatusCodes.Status409Conflict, "No hub yet", "the devices have no ACB key yet, so cannot protect their alerts: connect a hub first");
+                return Problem(StatusCodes.Status409Conflict, "No hub connected", "the devices have no ACB key yet, so cannot protect their alerts: connect a hub first");
+            }
+            if (!alerts.Listening)
+            {
+                // The comms hub's report of the loss of power would be dropped, and the hub hear only of the restoration.
+                return Problem(StatusCodes.Status409Conflict, "No hub connected", "no hub is connected to hear the comms hub's alert of the loss of power: connect a hub first");
             }
             _ = cuts.Start(number, NodaTime.Duration.FromSeconds(cut.Seconds));
             return Results.Accepted();
@@ -295,6 +300,9 @@ public sealed class SimulatorHost : IAsyncDisposable
 
         /// <summary>Completes when the first hub listens.</summary>
         public Task FirstListener => first.Task;
+
+        /// <summary>Whether a hub listens now.</summary>
+        public bool Listening => !listeners.IsEmpty;
 
         public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default) =>
             Send(new SseItem<string>(JsonSerializer.Serialize(new DeviceReport(device.ToString(), Convert.ToBase64String(message)), LoopbackWanProtocol.Json), LoopbackWanProtocol.AlertEvent));

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
 using System.Security.Cryptography;
 using System.Text;
 using NodaTime;
@@ -59,5 +61,33 @@ public sealed class SimulatorHostTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(detail, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(wan.Fleet[3].PowerLossesBetween(Instant.MinValue, Instant.MaxValue));
+    }
+
+    [Fact]
+    public async Task A_power_cut_while_no_hub_listens_for_alerts_is_refused_409_and_accepted_once_one_listens()
+    {
+        using (var refused = await client.PostAsJsonAsync(LoopbackWanProtocol.OutagePath(3), new PowerCut(Seconds: 600), LoopbackWanProtocol.Json))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains("no hub is connected to hear the comms hub's alert", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Empty(wan.Fleet[3].PowerLossesBetween(Instant.MinValue, Instant.MaxValue));
+
+        // A hub listens: the alert stream is open.
+        using var alerts = await client.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead);
+        await using var stream = await alerts.Content.ReadAsStreamAsync();
+        using var posted = await client.PostAsJsonAsync(LoopbackWanProtocol.OutagePath(3), new PowerCut(Seconds: 600), LoopbackWanProtocol.Json);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(timeout.Token))
+        {
+            if (item.EventType == LoopbackWanProtocol.PowerLostEvent)
+            {
+                Assert.Contains(wan.Fleet[3].CommsHubId.ToString(), item.Data, StringComparison.Ordinal);
+                return;
+            }
+        }
+        Assert.Fail("the alert stream ended without the comms hub's loss of power");
     }
 }
