@@ -101,6 +101,33 @@ public sealed class PowerOutageAlertTests : IAsyncLifetime
         Assert.Contains($"DccAlertNotSent: comms hub {CommsHub} has no electricity meter in the inventory, so no MPAN", outcomes);
     }
 
+    [Fact]
+    public async Task A_command_to_a_meter_while_its_sites_power_is_cut_is_answered_E20_and_once_the_power_is_back_I0()
+    {
+        var cut = hub.World.Wan.CutPowerAsync(hub.World.Wan.Fleet[0], Duration.FromSeconds(3));
+
+        Assert.Equal("E20", await ReadRegistersAsync());
+        await cut;
+        Assert.Equal("I0", await ReadRegistersAsync());
+    }
+
+    /// <summary>Sends the meter a 4.1.1 and returns the code of its response (the outage's alerts delivered meanwhile passed over).</summary>
+    private async Task<string> ReadRegistersAsync()
+    {
+        var counter = hub.NextCounter();
+        Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, counter, 1, "4.1.1"))).Code);
+        var id = new RequestId(Meter, Supplier, counter).ToString();
+        while (true)
+        {
+            var message = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
+            var code = await hub.CheckSignedResponseAsync(message);
+            if (XDocument.Parse(message).Descendants(Sr + "ResponseID").Single().Value == id)
+            {
+                return code;
+            }
+        }
+    }
+
     /// <summary>The next <paramref name="count"/> messages delivered, each DSP-signed with I0: ResponseID, alert code (DCC or device alert) and document.</summary>
     private async Task<List<(RequestId Id, string Code, XDocument Document)>> NextAsync(int count)
     {

@@ -62,9 +62,12 @@ public static class LoopbackWanProtocol
     public const string SupplierTrustAnchorsPath = "/trust-anchors/supplier";
 
     /// <summary>
-    /// <c>POST</c> a <see cref="PowerCut"/>: the site's power goes now; its comms hub reports the loss of power at
-    /// once (<see cref="PowerLostEvent"/>) and its electricity meter the restoration when the power returns: 202. 404 for a site the fleet does not have; 409 before a hub
-    /// has given the devices its ACB key (they could not protect their alerts).
+    /// <c>POST</c> a <see cref="PowerCut"/> (<c>application/json</c>): the site's power goes now; its comms hub reports
+    /// the loss of power at once (<see cref="PowerLostEvent"/>) and its electricity meter the restoration when the power
+    /// returns; meanwhile its devices cannot be reached. A cut at a site already without power puts the return off to
+    /// the later end. 202. 400 for a body that does not read or seconds not 1 to a day; 404 for a site the fleet does not
+    /// have; 409 while no hub listens for alerts (it would not hear the loss of power) or before a hub has given the
+    /// devices its ACB key (they could not protect their alerts); 415 for a body not said to be JSON.
     /// </summary>
     public static string OutagePath(int site) => $"/fleet/sites/{site}/outage";
 

@@ -30,6 +30,9 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
 
     public Eui64 Id => site.CommsHubId;
 
+    /// <summary>The premises the comms hub is at; it has no power while the site's power is off.</summary>
+    public SimulatedSite Site => site;
+
     public DeviceType Type => DeviceType.CHF;
 
     /// <summary>The device log, in device ID order.</summary>

@@ -96,7 +96,8 @@ public sealed class SimulatedSite
     /// The premises loses power over [<paramref name="from"/>, <paramref name="to"/>): both meters record nothing in
     /// it, the comms hub reports the loss of power at the start (<see cref="PowerLossesBetween"/>: to the WAN provider,
     /// as in SMETS2) and the electricity meter raises <see cref="DeviceAlertKind.PowerRestored"/> at the end
-    /// (<see cref="AlertsBetween"/>).
+    /// (<see cref="AlertsBetween"/>). An outage that overlaps or touches another is one outage with it: the power goes
+    /// once, at the earlier start, and returns once, at the later end.
     /// </summary>
     public void PowerOutage(Instant from, Instant to)
     {
@@ -113,13 +114,34 @@ public sealed class SimulatedSite
         while (Interlocked.CompareExchange(ref outages, updated, current) != current);
     }
 
-    /// <summary>When the comms hub lost power in [<paramref name="from"/>, <paramref name="to"/>), in time order: the starts of the outages.</summary>
+    /// <summary>When the power that is off at <paramref name="instant"/> returns (the end of its outage, later outages that overlap it included); null when the site has power then.</summary>
+    public Instant? PowerReturnsAt(Instant instant)
+    {
+        var current = Outages;
+        var end = instant;
+        for (var extended = true; extended;)
+        {
+            extended = false;
+            foreach (var outage in current)
+            {
+                if (outage.Start <= end && outage.End > end)
+                {
+                    end = outage.End;
+                    extended = true;
+                }
+            }
+        }
+        return end == instant ? null : end;
+    }
+
+    /// <summary>When the comms hub lost power in [<paramref name="from"/>, <paramref name="to"/>), in time order: the starts of the outages (none where power was already off).</summary>
     public IReadOnlyList<Instant> PowerLossesBetween(Instant from, Instant to)
     {
+        var current = Outages;
         var starts = new List<Instant>();
-        foreach (var outage in Outages)
+        foreach (var outage in current)
         {
-            if (outage.Start >= from && outage.Start < to)
+            if (outage.Start >= from && outage.Start < to && !starts.Contains(outage.Start) && !AlreadyOff(outage.Start, current))
             {
                 starts.Add(outage.Start);
             }
@@ -128,18 +150,45 @@ public sealed class SimulatedSite
         return starts;
     }
 
-    /// <summary>The electricity meter's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order: the supply restored at each outage's end.</summary>
+    /// <summary>The electricity meter's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order: the supply restored at each outage's end (none while power stays off).</summary>
     public IReadOnlyList<DeviceAlert> AlertsBetween(Instant from, Instant to)
     {
-        var alerts = new List<DeviceAlert>();
-        foreach (var outage in Outages)
+        var current = Outages;
+        var ends = new List<Instant>();
+        foreach (var outage in current)
         {
-            if (outage.End >= from && outage.End < to)
+            if (outage.End >= from && outage.End < to && !ends.Contains(outage.End) && !StaysOff(outage.End, current))
             {
-                alerts.Add(new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, outage.End));
+                ends.Add(outage.End);
             }
         }
-        alerts.Sort(static (a, b) => a.At.CompareTo(b.At));
-        return alerts;
+        ends.Sort();
+        return [.. ends.Select(end => new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, end))];
+    }
+
+    /// <summary>Whether an outage begun before <paramref name="start"/> still has the power off then (one ending then included: the power does not come back in between).</summary>
+    private static bool AlreadyOff(Instant start, ReadOnlySpan<Stoppage> outages)
+    {
+        foreach (var outage in outages)
+        {
+            if (outage.Start < start && start <= outage.End)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Whether an outage begun by <paramref name="end"/> keeps the power off after it.</summary>
+    private static bool StaysOff(Instant end, ReadOnlySpan<Stoppage> outages)
+    {
+        foreach (var outage in outages)
+        {
+            if (outage.Covers(end))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -41,7 +41,8 @@ public sealed record SimulatedWanOptions(Duration Latency, int LossPerMille)
 /// keeps its key across restarts); the hub's adapter finds its public half here in-process, or in the fleet listing
 /// over loopback, as it would in the SMKI repository. The devices learn the ACB's public key when the WAN is given
 /// one (<see cref="UseAcb"/>); until then they can check nothing and are unreachable. Devices can be installed under
-/// an ID of their own (for example the RTDS test devices) and taken offline.
+/// an ID of their own (for example the RTDS test devices) and taken offline; a site's devices are unreachable, too,
+/// while its power is off (<see cref="CutPowerAsync"/>), their comms hub having none.
 /// </summary>
 public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposable
 {
@@ -55,6 +56,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly ConcurrentDictionary<Eui64, TrustAnchor> supplierAnchors = new();
     private TrustAnchor? fleetSupplierAnchor;
     private readonly ConcurrentBag<AcbLink> retired = [];
+    private readonly Lock cutting = new();
     private IDeviceAlertSink? alertSink;
     private AcbLink? link;
 
@@ -209,9 +211,11 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     }
 
     /// <summary>
-    /// Cuts the site's power now for <paramref name="length"/>: consumption stops; the site's comms hub reports the loss
-    /// of power at once, and its electricity meter the restoration, in its own wire format, when the power returns.
-    /// Completes when the power is back.
+    /// Cuts the site's power now for <paramref name="length"/>: consumption stops and the site's devices cannot be
+    /// reached (their comms hub has no power); the comms hub reports the loss of power at once, and the electricity
+    /// meter the restoration, in its own wire format, when the power returns. A cut while the power is already off
+    /// only puts off its return to the later of the two ends: no second loss of power is reported, and the
+    /// restoration once, when the power is back. Completes when the power is back.
     /// </summary>
     /// <exception cref="InvalidOperationException">the devices have no ACB key yet, so cannot MAC an alert.</exception>
     public async Task CutPowerAsync(SimulatedSite site, Duration length, CancellationToken cancellationToken = default)
@@ -220,12 +224,29 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(length, Duration.Zero);
         var meterId = site.ElectricityMeter.Id;
         var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
-        var from = clock.GetCurrentInstant();
-        var to = from + length;
-        site.PowerOutage(from, to);
-        await ReportPowerLossesAsync(site, site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
-        await Task.Delay(length.ToTimeSpan(), cancellationToken);
-        await ReportAsync(meterId, endpoint, site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
+        Instant from;
+        bool begins;
+        // One cut at a time reads the clock and records itself, so that of two cuts at once only one begins the outage.
+        lock (cutting)
+        {
+            from = clock.GetCurrentInstant();
+            begins = site.PowerReturnsAt(from) is null;
+            site.PowerOutage(from, from + length);
+        }
+        if (begins)
+        {
+            await ReportPowerLossesAsync(site, [from], cancellationToken);
+        }
+        // Its own outage covers the instant it began; a later cut may put the power's return off.
+        var back = site.PowerReturnsAt(from)!.Value;
+        for (var now = clock.GetCurrentInstant(); back > now; now = clock.GetCurrentInstant(), back = site.PowerReturnsAt(from)!.Value)
+        {
+            await Task.Delay(Duration.Max(back - now, Duration.FromMilliseconds(1)).ToTimeSpan(), cancellationToken);
+        }
+        if (begins)
+        {
+            await ReportAsync(meterId, endpoint, site.AlertsBetween(back, back + Duration.FromTicks(1)), cancellationToken);
+        }
     }
 
     /// <summary>The comms hub's reports of lost power, under the ID the hub is on the WAN by (the lowest installed for it, else its fleet ID).</summary>
@@ -262,6 +283,10 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         {
             throw new DeviceUnreachableException(device, "its comms hub is offline");
         }
+        if (SiteOf(meter) is { } site && site.PowerReturnsAt(clock.GetCurrentInstant()) is { } back)
+        {
+            throw new DeviceUnreachableException(device, $"its comms hub has no power (site {site.Number}'s power is off until {back})");
+        }
         var endpoint = EndpointOf(device) ?? throw new DeviceUnreachableException(device, "the simulated devices have no ACB key yet");
         if (options.Latency > Duration.Zero)
         {
@@ -290,6 +315,14 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
 
     private static string? ModelOf(DeviceType type, WireFormat format) =>
         type is not (DeviceType.ESME or DeviceType.GSME) ? null : format == WireFormat.EarlySmart ? SimulatedWorld.EarlySmartModel : SimulatedWorld.GbcsModel;
+
+    /// <summary>The premises a meter or comms hub function is at, whose power it needs to be reached.</summary>
+    private static SimulatedSite? SiteOf(ISimulatedDevice device) => device switch
+    {
+        SimulatedMeter meter => meter.Site,
+        SimulatedCommsHub commsHub => commsHub.Site,
+        _ => null,
+    };
 
     private ISimulatedDevice? DeviceAt(Eui64 id) =>
         installed.TryGetValue(id, out var entry) ? entry.Device : fleet.TryGetDevice(id, out var meter) ? meter : null;

@@ -106,14 +106,10 @@ public sealed class SimulatorHost : IAsyncDisposable
         var stopping = app.Lifetime.ApplicationStopping;
         app.MapPut(LoopbackWanProtocol.AcbPath, async (HttpContext context) =>
         {
-            AcbKey? given;
-            try
+            var (given, refusal) = await ReadJsonAsync<AcbKey>(context, "Not an ACB key");
+            if (refusal is not null)
             {
-                given = await context.Request.ReadFromJsonAsync<AcbKey>(LoopbackWanProtocol.Json, context.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "Not an ACB key", e.Message);
+                return refusal;
             }
             if (given is null || !Eui64.TryParse(given.Acb, out var acb))
             {
@@ -171,14 +167,10 @@ public sealed class SimulatorHost : IAsyncDisposable
         });
         app.MapPost(LoopbackWanProtocol.SupplierTrustAnchorsPath, async (HttpContext context) =>
         {
-            List<SupplierTrustAnchor>? given;
-            try
+            var (given, refusal) = await ReadJsonAsync<List<SupplierTrustAnchor>>(context, "Not a list of trust anchors");
+            if (refusal is not null)
             {
-                given = await context.Request.ReadFromJsonAsync<List<SupplierTrustAnchor>>(LoopbackWanProtocol.Json, context.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "Not a list of trust anchors", e.Message);
+                return refusal;
             }
             var anchors = new List<(Eui64? Device, TrustAnchor Anchor)>();
             foreach (var (anchor, index) in (given ?? []).Select((a, i) => (a, i)))
@@ -198,14 +190,10 @@ public sealed class SimulatorHost : IAsyncDisposable
         });
         app.MapPost("/fleet/sites/{site}/outage", async (string site, HttpContext context) =>
         {
-            PowerCut? cut;
-            try
+            var (cut, refusal) = await ReadJsonAsync<PowerCut>(context, "Not a power cut");
+            if (refusal is not null)
             {
-                cut = await context.Request.ReadFromJsonAsync<PowerCut>(LoopbackWanProtocol.Json, context.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "Not a power cut", e.Message);
+                return refusal;
             }
             if (!int.TryParse(site, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number >= wan.Fleet.Count)
             {
@@ -217,7 +205,12 @@ public sealed class SimulatorHost : IAsyncDisposable
             }
             if (wan.Acb is null)
             {
-                return Problem(StatusCodes.Status409Conflict, "No hub yet", "the devices have no ACB key yet, so cannot protect their alerts: connect a hub first");
+                return Problem(StatusCodes.Status409Conflict, "No hub connected", "the devices have no ACB key yet, so cannot protect their alerts: connect a hub first");
+            }
+            if (!alerts.Listening)
+            {
+                // The comms hub's report of the loss of power would be dropped, and the hub hear only of the restoration.
+                return Problem(StatusCodes.Status409Conflict, "No hub connected", "no hub is connected to hear the comms hub's alert of the loss of power: connect a hub first");
             }
             _ = cuts.Start(number, NodaTime.Duration.FromSeconds(cut.Seconds));
             return Results.Accepted();
@@ -275,6 +268,27 @@ public sealed class SimulatorHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The request's JSON body; or, as the refusal, a problem document: 415 when the request does not say its body
+    /// is JSON (<c>Content-Type: application/json</c>), 400 when it has none or it does not read.
+    /// </summary>
+    private static async Task<(T? Value, IResult? Refusal)> ReadJsonAsync<T>(HttpContext context, string title)
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            var given = context.Request.ContentType is { Length: > 0 } type ? $"not '{type}'" : "none given";
+            return (default, Problem(StatusCodes.Status415UnsupportedMediaType, title, $"Content-Type: application/json expected, {given}"));
+        }
+        try
+        {
+            return (await context.Request.ReadFromJsonAsync<T>(LoopbackWanProtocol.Json, context.RequestAborted), null);
+        }
+        catch (JsonException e)
+        {
+            return (default, Problem(StatusCodes.Status400BadRequest, title, $"the body is not the JSON expected: {e.Message}"));
+        }
+    }
+
     private static IResult Problem(int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail);
 
@@ -286,6 +300,9 @@ public sealed class SimulatorHost : IAsyncDisposable
 
         /// <summary>Completes when the first hub listens.</summary>
         public Task FirstListener => first.Task;
+
+        /// <summary>Whether a hub listens now.</summary>
+        public bool Listening => !listeners.IsEmpty;
 
         public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default) =>
             Send(new SseItem<string>(JsonSerializer.Serialize(new DeviceReport(device.ToString(), Convert.ToBase64String(message)), LoopbackWanProtocol.Json), LoopbackWanProtocol.AlertEvent));

@@ -29,6 +29,27 @@ public class SiteAndFleetTests
     }
 
     [Fact]
+    public void Outages_that_overlap_or_touch_are_one_outage_lost_at_the_first_start_and_restored_at_the_last_end()
+    {
+        var site = new SimulatedSite(9, 9);
+        var from = London(2026, 1, 20, 17, 0);
+        Instant At(int minutes) => from + Duration.FromMinutes(minutes);
+
+        site.PowerOutage(At(0), At(20));
+        site.PowerOutage(At(5), At(10));
+        site.PowerOutage(At(15), At(30));
+        site.PowerOutage(At(30), At(40));
+        site.PowerOutage(At(50), At(60));
+
+        Assert.Equal([At(0), At(50)], site.PowerLossesBetween(At(0), At(60)));
+        Assert.Equal([At(40), At(60)], site.AlertsBetween(At(0), At(61)).Select(a => a.At));
+        Assert.Equal(At(40), site.PowerReturnsAt(At(7)));
+        Assert.Null(site.PowerReturnsAt(At(40)));
+        Assert.Null(site.PowerReturnsAt(At(45)));
+        Assert.Equal(site.ElectricityMeter.Register(At(0)), site.ElectricityMeter.Register(At(40)));
+    }
+
+    [Fact]
     public void A_site_has_five_distinct_devices_of_the_expected_types()
     {
         var site = new SimulatedSite(31, 77);

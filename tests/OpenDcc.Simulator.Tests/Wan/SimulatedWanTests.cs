@@ -91,6 +91,59 @@ public sealed class SimulatedWanTests
     }
 
     [Fact]
+    public async Task A_sites_devices_cannot_be_reached_while_its_power_is_cut_and_answer_again_once_it_is_back()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        wan.Attach(new AlertFrames());
+        var site = wan.Fleet[0];
+
+        var cut = wan.CutPowerAsync(site, Duration.FromMilliseconds(300));
+        foreach (var device in new[] { site.ElectricityMeter.Id, site.GasMeter.Id, site.CommsHubId })
+        {
+            var refused = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(device, [1, 2, 3], CancellationToken.None));
+            Assert.Contains("no power", refused.Message, StringComparison.Ordinal);
+        }
+        // Another site keeps its power: its meter is reached (and drops a command that is no frame).
+        var reached = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(wan.Fleet[1].ElectricityMeter.Id, [1, 2, 3], CancellationToken.None));
+        Assert.Contains("dropped", reached.Message, StringComparison.Ordinal);
+        clock.AdvanceMilliseconds(300);
+        await cut;
+
+        Assert.Equal(7UL, await CounterOfAnswerAsync(wan, acbKey, 7));
+    }
+
+    [Theory]
+    [InlineData(300, 100, 100, 300)]
+    [InlineData(300, 100, 500, 600)]
+    public async Task A_cut_while_the_power_is_off_reports_no_second_loss_of_power_and_one_restoration_when_the_power_really_returns(int firstMs, int secondAfterMs, int secondMs, int backAfterMs)
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        var alerts = new AlertFrames();
+        wan.Attach(alerts);
+        var site = wan.Fleet[1];
+        var start = clock.GetCurrentInstant();
+
+        var first = wan.CutPowerAsync(site, Duration.FromMilliseconds(firstMs));
+        clock.AdvanceMilliseconds(secondAfterMs);
+        var second = wan.CutPowerAsync(site, Duration.FromMilliseconds(secondMs));
+        Assert.Equal([(site.CommsHubId, start)], alerts.PowerLosses);
+        // The power comes back at the later of the two ends, not before.
+        clock.AdvanceMilliseconds(backAfterMs - secondAfterMs - 1);
+        await Task.Delay(backAfterMs);
+        Assert.Empty(alerts.Frames);
+        clock.AdvanceMilliseconds(1);
+        await Task.WhenAll(first, second);
+
+        Assert.Equal([DeviceAlertKind.PowerRestored], Kinds(wan, acbKey, site, alerts));
+        Assert.Single(alerts.PowerLosses);
+        var back = start + Duration.FromMilliseconds(backAfterMs);
+        Assert.Equal([back], site.AlertsBetween(start, start + Duration.FromSeconds(1)).Select(a => a.At));
+        Assert.Equal([start], site.PowerLossesBetween(start, start + Duration.FromSeconds(1)));
+    }
+
+    [Fact]
     public async Task A_power_outage_at_a_site_whose_comms_hub_is_installed_under_an_id_of_its_own_is_reported_under_that_id()
     {
         using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
