@@ -140,6 +140,22 @@ public class CriticalCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_signed_pre_command_sent_again_is_dropped_by_the_meter_and_answered_E21_no_response_not_E20()
+    {
+        var disable = Sign(await TransformAsync("7.2"));
+        Assert.Equal("I99", await SendAsync("7.2", disable));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal(SupplyState.Disabled, MeterSupply);
+        await SendSignedAsync("7.1", await TransformAsync("7.1"));
+        Assert.Equal(SupplyState.Enabled, MeterSupply);
+
+        // The same signed Disable Supply again, under a new RequestID: the meter has seen its counter and drops it.
+        Assert.Equal("I99", await SendAsync("7.2", disable));
+        Assert.Equal("E21", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal(SupplyState.Enabled, MeterSupply);
+    }
+
+    [Fact]
     public async Task A_meter_whose_trust_anchor_is_another_suppliers_refuses_a_command_the_dcc_let_through()
     {
         using var otherSupplier = ECDsa.Create(ECCurve.NamedCurves.nistP256);

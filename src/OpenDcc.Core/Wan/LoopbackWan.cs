@@ -159,6 +159,10 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             {
                 return await response.Content.ReadAsByteArrayAsync(cancellationToken);
             }
+            if (response.StatusCode == HttpStatusCode.GatewayTimeout)
+            {
+                throw new DeviceSilentException(device, await ProblemAsync(response, cancellationToken));
+            }
             throw new DeviceUnreachableException(device, await ProblemAsync(response, cancellationToken));
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)

@@ -48,8 +48,9 @@ public static class LoopbackWanProtocol
 
     /// <summary>
     /// <c>POST</c> the command's bytes (<c>application/octet-stream</c>): 200 with the device's answer; 503 with a
-    /// problem document naming why (no such device, offline, command dropped, no ACB key yet): the device is
-    /// unreachable. A lost command is never answered.
+    /// problem document naming why (no such device, offline, no power, no ACB key yet): the device is unreachable;
+    /// 504 with one naming why the device dropped the command (its MAC, a replayed counter): it will not answer. A lost
+    /// command is never answered.
     /// </summary>
     public static string ExchangePath(Eui64 device) => $"/devices/{device}/exchange";
 

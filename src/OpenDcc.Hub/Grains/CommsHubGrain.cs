@@ -293,6 +293,11 @@ internal sealed class CommsHubGrain(
                 (unreachable, lastFailure) = (false, $"no answer within {options.AttemptTimeout}");
                 continue;
             }
+            catch (DeviceSilentException e)
+            {
+                (unreachable, lastFailure) = (false, e.Message);
+                continue;
+            }
             switch (adapter.FromDevice(answer, device))
             {
                 case DeviceMessage.Answer reply:

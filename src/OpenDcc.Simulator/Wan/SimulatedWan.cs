@@ -80,6 +80,10 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     /// <summary>The ACB the devices hold the key of; null before <see cref="UseAcb"/>.</summary>
     public Eui64? Acb => Volatile.Read(ref link)?.Acb;
 
+    /// <summary>Whether the devices hold this ACB's identity and key already (false before <see cref="UseAcb"/>).</summary>
+    public bool HoldsAcb(Eui64 acb, ReadOnlySpan<byte> subjectPublicKeyInfo) =>
+        Volatile.Read(ref link) is { } current && current.Acb == acb && current.PublicKey.AsSpan().SequenceEqual(subjectPublicKeyInfo);
+
     /// <summary>
     /// Gives every device the ACB's identity and public key-agreement key (the WAN owns the key from here). A new
     /// ACB key replaces the old one: the devices derive their MAC keys afresh and forget the counters they have seen.
@@ -417,7 +421,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             var decoded = GbcsCodec.DecodeCommand(command, macKey!);
             if (!decoded.Succeeded || decoded.Header.Originator != acb || decoded.Header.Recipient != id || !seenFrames.TryAccept(decoded.Header))
             {
-                throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
+                throw new DeviceSilentException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
             // The answer carries its command's counter, as a GBCS response carries its command's transaction counter.
             return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), meter.Execute(decoded.Value!, now), macKey!);
@@ -432,7 +436,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             var decoded = GbcsCodec.DecodeCriticalCommand(command, macKey!);
             if (!decoded.Succeeded || decoded.Header.Recipient != id)
             {
-                throw new DeviceUnreachableException(id, $"the device dropped the critical command ({(decoded.Succeeded ? "misaddressed" : decoded.Reason)})");
+                throw new DeviceSilentException(id, $"the device dropped the critical command ({(decoded.Succeeded ? "misaddressed" : decoded.Reason)})");
             }
             var signer = decoded.Header.Originator;
             DeviceOutcome outcome;
@@ -446,7 +450,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             }
             else if (!seenFrames.TryAccept(decoded.Header))
             {
-                throw new DeviceUnreachableException(id, $"the device dropped the critical command (counter {decoded.Header.Counter} from {signer} replayed)");
+                throw new DeviceSilentException(id, $"the device dropped the critical command (counter {decoded.Header.Counter} from {signer} replayed)");
             }
             else
             {
@@ -460,7 +464,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             var decoded = EarlySmartCodec.DecodeCommand(System.Text.Encoding.UTF8.GetString(command));
             if (!decoded.Succeeded || decoded.Header.Device != id || !seenLines.TryAccept(decoded.Header))
             {
-                throw new DeviceUnreachableException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
+                throw new DeviceSilentException(id, $"the device dropped the command ({(decoded.Succeeded ? "replayed or misaddressed" : decoded.Reason)})");
             }
             return System.Text.Encoding.UTF8.GetBytes(EarlySmartCodec.EncodeResponse(new EarlySmartHeader(decoded.Header.Sequence, id), meter.Execute(decoded.Value!, now)));
         }

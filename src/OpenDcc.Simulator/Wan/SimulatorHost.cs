@@ -45,6 +45,9 @@ public sealed class SimulatorHost : IAsyncDisposable
     /// <summary>Completes when the first hub has given the devices its ACB key and listens for their alerts.</summary>
     public Task HubListening => alerts.FirstListener;
 
+    /// <summary>Whether a hub listens for alerts now (its alert stream is open).</summary>
+    public bool Listening => alerts.Listening;
+
     /// <summary>
     /// Cuts a fleet site's power now for <paramref name="length"/> (<see cref="SimulatedWan.CutPowerAsync"/>), as
     /// <see cref="LoopbackWanProtocol.OutagePath"/> does; the returned task completes when the power is back.
@@ -119,6 +122,12 @@ public sealed class SimulatorHost : IAsyncDisposable
             try
             {
                 key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(given.KeyAgreementKey ?? ""), out _);
+                if (alerts.Listening && wan.Acb is { } serving && !wan.HoldsAcb(acb, key.PublicKey.ExportSubjectPublicKeyInfo()))
+                {
+                    // Another hub's key would make the devices drop every command of the hub connected now (their MACs).
+                    return Problem(StatusCodes.Status409Conflict, "The simulator serves another hub",
+                        $"a hub with ACB {serving} and another key is connected (its alert stream is open); one hub per simulator, as a WAN has one DCC");
+                }
                 wan.UseAcb(acb, key.PublicKey);
             }
             catch (Exception e) when (e is FormatException or CryptographicException)
@@ -156,6 +165,10 @@ public sealed class SimulatorHost : IAsyncDisposable
             catch (DeviceUnreachableException e)
             {
                 return Problem(StatusCodes.Status503ServiceUnavailable, "Device unreachable", e.Message);
+            }
+            catch (DeviceSilentException e)
+            {
+                return Problem(StatusCodes.Status504GatewayTimeout, "Device silent", e.Message);
             }
             catch (OperationCanceledException) when (gone.IsCancellationRequested)
             {

@@ -97,7 +97,7 @@ public sealed class CriticalCommandDeviceTests : IDisposable
         await ExchangeAsync(Meter.Id, disable);
         await ExchangeAsync(Meter.Id, acb.ToDevice(Signed(SupplyState.Enabled, Supplier, supplierKey), Meter.Id));
 
-        await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(Meter.Id, disable, CancellationToken.None));
+        await Assert.ThrowsAsync<DeviceSilentException>(() => wan.ExchangeAsync(Meter.Id, disable, CancellationToken.None));
         Assert.Equal(SupplyState.Enabled, SupplyOf(Meter));
     }
 
@@ -106,7 +106,7 @@ public sealed class CriticalCommandDeviceTests : IDisposable
     {
         var frame = acb.ToDevice(Signed(SupplyState.Disabled, Supplier, supplierKey), wan.Fleet[0].GasMeter.Id);
 
-        await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(Meter.Id, frame, CancellationToken.None));
+        await Assert.ThrowsAsync<DeviceSilentException>(() => wan.ExchangeAsync(Meter.Id, frame, CancellationToken.None));
         Assert.Equal(SupplyState.Enabled, SupplyOf(Meter));
     }
 

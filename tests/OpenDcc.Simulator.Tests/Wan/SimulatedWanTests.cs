@@ -105,7 +105,7 @@ public sealed class SimulatedWanTests
             Assert.Contains("no power", refused.Message, StringComparison.Ordinal);
         }
         // Another site keeps its power: its meter is reached (and drops a command that is no frame).
-        var reached = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(wan.Fleet[1].ElectricityMeter.Id, [1, 2, 3], CancellationToken.None));
+        var reached = await Assert.ThrowsAsync<DeviceSilentException>(() => wan.ExchangeAsync(wan.Fleet[1].ElectricityMeter.Id, [1, 2, 3], CancellationToken.None));
         Assert.Contains("dropped", reached.Message, StringComparison.Ordinal);
         clock.AdvanceMilliseconds(300);
         await cut;

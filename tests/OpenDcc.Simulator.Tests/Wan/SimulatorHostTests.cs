@@ -90,4 +90,35 @@ public sealed class SimulatorHostTests : IAsyncLifetime
         }
         Assert.Fail("the alert stream ended without the comms hub's loss of power");
     }
+
+    [Fact]
+    public async Task Another_hubs_acb_key_is_refused_while_a_hub_listens_and_taken_once_none_does()
+    {
+        using var other = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var othersKey = new AcbKey(Eui64.Parse("90-B3-D5-1F-30-00-00-03").ToString(), Convert.ToBase64String(other.PublicKey.ExportSubjectPublicKeyInfo()));
+        var ownKey = new AcbKey(Acb.ToString(), Convert.ToBase64String(acbKey.PublicKey.ExportSubjectPublicKeyInfo()));
+
+        using (var alerts = await client.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using (var refused = await client.PutAsJsonAsync(LoopbackWanProtocol.AcbPath, othersKey, LoopbackWanProtocol.Json))
+            {
+                Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+                Assert.Contains($"a hub with ACB {Acb} and another key is connected", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+            Assert.Equal(Acb, wan.Acb);
+            // The hub that holds the simulator connects again with its own key: taken, as before.
+            using var again = await client.PutAsJsonAsync(LoopbackWanProtocol.AcbPath, ownKey, LoopbackWanProtocol.Json);
+            Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+        }
+
+        // Its alert stream closed (the hub stopped): the next hub's key is taken.
+        for (var waited = 0; host.Listening; waited += 50)
+        {
+            Assert.True(waited < 10_000, "the closed alert stream is still counted");
+            await Task.Delay(50);
+        }
+        using var taken = await client.PutAsJsonAsync(LoopbackWanProtocol.AcbPath, othersKey, LoopbackWanProtocol.Json);
+        Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
+        Assert.Equal(Eui64.Parse("90-B3-D5-1F-30-00-00-03"), wan.Acb);
+    }
 }
