@@ -220,7 +220,7 @@ internal static class ServeCommand
                 catch (WanUnavailableException e)
                 {
                     await app.StopAsync(CancellationToken.None);
-                    await context.Error.WriteLineAsync($"opendcc: --simulator: {e.Message} (is 'opendcc simulate' running there?)");
+                    await context.Error.WriteLineAsync($"opendcc: --simulator: {e.Message}{(e.InnerException is HttpRequestException { StatusCode: null } ? " (is 'opendcc simulate' running there?)" : "")}");
                     return 1;
                 }
             }

@@ -36,6 +36,13 @@ public sealed class SimulateCommandTests : IDisposable
         await CliRun.WaitUntilListeningAsync(serving, output, error);
         Assert.Contains("2 simulated sites, seed 5 (10 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
 
+        // A second hub (its own data directory, so its own ACB key) is refused the simulator, and the first keeps it.
+        var (second, _, refused) = await cli.RunAsync(["serve", "--data", Path.Combine(cli.DataDirectory, "second"), "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url]);
+        Assert.Equal(1, second);
+        Assert.Contains("--simulator: no WAN answers at", refused, StringComparison.Ordinal);
+        Assert.Contains("HTTP 409: a hub with ACB", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("running there?", refused, StringComparison.Ordinal);
+
         // The simulate process's fleet: seed 5, site 0's electricity meter.
         var meter = new SimulatedFleet(5, 2)[0].ElectricityMeter;
         Assert.Equal("I99", await ReadMeterAsync(port, new RequestId(Supplier, meter.Id, 1), certificate));
