@@ -44,7 +44,7 @@ internal static class DeliveryCommand
                     InstantPattern.General.Format(retention.FailedExpiry(message.EnqueuedAt)));
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{messages.Count} failed messages{(user is { } u ? $" to DCC user {u}" : "")}");
+            context.Console.WriteLine($"{CliContext.Count(messages.Count, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}");
             return 0;
         });
 
@@ -67,7 +67,7 @@ internal static class DeliveryCommand
             await KnownUserAsync(store, user, ct);
             var requeued = await store.Delivery.RequeueFailedAsync(user, context.Clock.GetCurrentInstant(), cancellationToken: ct);
             await context.Output.WriteLineAsync(
-                $"{requeued} failed messages{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within its poll interval");
+                $"{CliContext.Count(requeued, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within a second");
             return 0;
         });
 

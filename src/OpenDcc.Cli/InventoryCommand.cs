@@ -165,7 +165,7 @@ internal static class InventoryCommand
                 await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {invalid} invalid {(invalid == 1 ? "row" : "rows")}; nothing imported");
                 return 1;
             }
-            await context.Output.WriteLineAsync($"imported {imported} devices from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
+            await context.Output.WriteLineAsync($"imported {CliContext.Count(imported, "device", "devices")} from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
             // Skipping the invalid rows is a success only if some were not: a file of nothing but faults imported nothing.
             return imported == 0 && invalid > 0 ? 1 : 0;
         });
@@ -181,7 +181,7 @@ internal static class InventoryCommand
                 table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", d.Region?.ToString() ?? "", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{all.Count} devices");
+            context.Console.WriteLine(CliContext.Count(all.Count, "device", "devices"));
             return 0;
         });
 

@@ -190,6 +190,9 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         : !file.Exists ? throw new FileNotFoundException($"{what}: {file.FullName}: no such file")
         : file;
 
+    /// <summary>"1 device", "2 devices": a count and its noun, singular for one.</summary>
+    public static string Count(int count, string one, string many) => $"{count} {(count == 1 ? one : many)}";
+
     public string DataDirectory(ParseResult parsed) => CheckedDataDirectory(parsed.GetRequiredValue(Data).FullName);
 
     /// <exception cref="ArgumentException">the path is a file.</exception>

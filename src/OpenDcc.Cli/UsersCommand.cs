@@ -137,7 +137,7 @@ internal static class UsersCommand
                     apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{all.Count} DCC users");
+            context.Console.WriteLine(CliContext.Count(all.Count, "DCC user", "DCC users"));
             return 0;
         });
 

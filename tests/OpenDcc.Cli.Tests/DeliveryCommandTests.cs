@@ -43,12 +43,12 @@ public sealed class DeliveryCommandTests : IDisposable
 
         (code, output, _) = await cli.RunWithDataAsync("delivery", "failed", "--user", NetworkOperator.ToString());
         Assert.Equal(0, code);
-        Assert.Contains($"1 failed messages to DCC user {NetworkOperator}", output, StringComparison.Ordinal);
+        Assert.Contains($"1 failed message to DCC user {NetworkOperator}", output, StringComparison.Ordinal);
         Assert.DoesNotContain("00-DB-12-34-56-78-90-A0:1000", output, StringComparison.Ordinal);
 
         (code, output, _) = await cli.RunWithDataAsync("delivery", "redeliver", "--user", Supplier.ToString());
         Assert.Equal(0, code);
-        Assert.Contains($"1 failed messages to DCC user {Supplier} queued for delivery again", output, StringComparison.Ordinal);
+        Assert.Contains($"1 failed message to DCC user {Supplier} queued for delivery again", output, StringComparison.Ordinal);
 
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
@@ -61,7 +61,7 @@ public sealed class DeliveryCommandTests : IDisposable
 
         (code, output, _) = await cli.RunWithDataAsync("delivery", "redeliver", "--all");
         Assert.Equal(0, code);
-        Assert.Contains("1 failed messages queued for delivery again", output, StringComparison.Ordinal);
+        Assert.Contains("1 failed message queued for delivery again", output, StringComparison.Ordinal);
         (_, output, _) = await cli.RunWithDataAsync("delivery", "failed");
         Assert.Contains("0 failed messages", output, StringComparison.Ordinal);
     }

@@ -35,7 +35,7 @@ public sealed class InventoryCommandTests : IDisposable
         var csv = WriteCsv("device_id,device_type,mprn", $"{Meter},GSME,1234568");
         (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv);
         Assert.Equal(0, code);
-        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.Contains("imported 1 device ", output, StringComparison.Ordinal);
         Assert.StartsWith("line 2: warning: mprn: MPRN 1234568 ends in 68", error, StringComparison.Ordinal);
     }
 
@@ -181,7 +181,7 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains($"line 4: device_id: device {CommsHub} is already in the inventory", error, StringComparison.Ordinal);
         Assert.Contains($"line 5: device_id: device {Meter} repeats line 2", error, StringComparison.Ordinal);
         Assert.Contains("2 invalid rows; nothing imported", error, StringComparison.Ordinal);
-        Assert.Contains("1 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+        Assert.Contains("1 device", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -197,7 +197,7 @@ public sealed class InventoryCommandTests : IDisposable
             error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
         Assert.Matches($@"{GasMeter}\s+GSME\s+Pending", Row(list, GasMeter));
-        Assert.Contains("1 devices", list, StringComparison.Ordinal);
+        Assert.Contains("1 device", list, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -386,7 +386,7 @@ public sealed class InventoryCommandTests : IDisposable
         var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
 
         Assert.Equal(0, code);
-        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.Contains("imported 1 device ", output, StringComparison.Ordinal);
         Assert.Contains("skipped 3 invalid rows", output, StringComparison.Ordinal);
         Assert.Contains($"line 3: device_id: device {CommsHub} is already in the inventory", error, StringComparison.Ordinal);
         Assert.Contains("line 4: device_type: unknown device type 'TOASTER'", error, StringComparison.Ordinal);
@@ -413,7 +413,7 @@ public sealed class InventoryCommandTests : IDisposable
 
         var (skipCode, output, _) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
         Assert.Equal(0, skipCode);
-        Assert.Contains("imported 1 devices", output, StringComparison.Ordinal);
+        Assert.Contains("imported 1 device ", output, StringComparison.Ordinal);
         var shown = (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output;
         Assert.Contains("ES01 / LEGACY-1", shown, StringComparison.Ordinal);
         Assert.Matches(@"Commissioned\s+2026-11-28T09:00:00Z\s+\(operator\)", shown);

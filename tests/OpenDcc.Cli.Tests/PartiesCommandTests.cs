@@ -24,7 +24,7 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(0, listCode);
         var row = Assert.Single(list.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal));
         Assert.Matches(@"Test Supplier\s+IS, GS\s+Active\s+none\s+https://supplier.example/duis", row);
-        Assert.Contains("1 DCC users", list, StringComparison.Ordinal);
+        Assert.Contains("1 DCC user", list, StringComparison.Ordinal);
     }
 
     [Fact]
