@@ -172,11 +172,25 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         }
         catch (Exception e) when (postgres is not null && e is Npgsql.NpgsqlException or ArgumentException)
         {
-            throw new InvalidOperationException($"--postgres: {e.Message}", e);
+            throw new InvalidOperationException($"--postgres: {e.Message}{(e.InnerException is TimeoutException && ServerOf(postgres) is { } server ? $" (connecting to {server})" : "")}", e);
         }
         catch (Exception e) when (postgres is null && e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
             throw new InvalidOperationException($"--data {dataDirectory}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The server a connection string names (host and port), or null if it does not read.</summary>
+    private static string? ServerOf(string postgres)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres);
+            return $"{builder.Host}:{builder.Port}";
+        }
+        catch (ArgumentException)
+        {
+            return null;
         }
     }
 

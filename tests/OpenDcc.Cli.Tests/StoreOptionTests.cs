@@ -102,5 +102,17 @@ public sealed class StoreOptionTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_postgres_server_that_never_answers_is_named_when_the_connection_times_out()
+    {
+        // Connections are taken (the listen backlog) and never answered.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var (code, _, error) = await cli.RunAsync("users", "list", "--postgres", $"Host=127.0.0.1;Port={port};Username=x;Database=y;Timeout=2");
+        Assert.Equal(1, code);
+        Assert.Equal($"opendcc: --postgres: The operation has timed out (connecting to 127.0.0.1:{port})", error.Trim());
+    }
+
     public void Dispose() => cli.Dispose();
 }
