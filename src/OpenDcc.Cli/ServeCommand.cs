@@ -230,7 +230,7 @@ internal static class ServeCommand
             }
             await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}{registered}; GET /health; Ctrl-C to stop");
             // Until Ctrl-C or SIGTERM, or until the hub stops by itself (another hub took its store).
-            await Task.WhenAny(Task.Delay(Timeout.Infinite, ct), Task.Delay(Timeout.Infinite, app.Lifetime.ApplicationStopping)).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, ct), Task.Delay(Timeout.Infinite, app.Lifetime.ApplicationStopping));
             await app.StopAsync(CancellationToken.None);
             if (HubHost.LostStore(app) is { } why)
             {
