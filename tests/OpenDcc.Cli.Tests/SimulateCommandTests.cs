@@ -42,6 +42,16 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Contains("--simulator: no WAN answers at", refused, StringComparison.Ordinal);
         Assert.Contains("HTTP 409: a hub with ACB", refused, StringComparison.Ordinal);
         Assert.DoesNotContain("running there?", refused, StringComparison.Ordinal);
+        // Nor does a hub with the first one's own ACB key (a copy of its keys): it would get every alert too.
+        var copy = Path.Combine(cli.DataDirectory, "copy");
+        foreach (var file in Directory.GetFiles(Path.Combine(cli.DataDirectory, "keys")))
+        {
+            Directory.CreateDirectory(Path.Combine(copy, "keys"));
+            File.Copy(file, Path.Combine(copy, "keys", Path.GetFileName(file)));
+        }
+        var (third, _, alsoRefused) = await cli.RunAsync(["serve", "--data", copy, "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url]);
+        Assert.Equal(1, third);
+        Assert.Contains("opening its alert stream: HTTP 409: a hub is connected", alsoRefused, StringComparison.Ordinal);
 
         // The simulate process's fleet: seed 5, site 0's electricity meter.
         var meter = new SimulatedFleet(5, 2)[0].ElectricityMeter;

@@ -22,6 +22,9 @@ public interface IWanTransport
 public sealed class DeviceUnreachableException(Eui64 device, string reason) : Exception($"device {device} is unreachable: {reason}")
 {
     public Eui64 Device { get; } = device;
+
+    /// <summary>Why, without the device.</summary>
+    public string Reason { get; } = reason;
 }
 
 /// <summary>
@@ -32,4 +35,7 @@ public sealed class DeviceUnreachableException(Eui64 device, string reason) : Ex
 public sealed class DeviceSilentException(Eui64 device, string reason) : Exception($"device {device} will not answer: {reason}")
 {
     public Eui64 Device { get; } = device;
+
+    /// <summary>Why, without the device.</summary>
+    public string Reason { get; } = reason;
 }

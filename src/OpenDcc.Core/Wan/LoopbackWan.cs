@@ -76,6 +76,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     /// <summary>How long to wait between attempts to connect again.</summary>
     public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a refusal of the alert stream (another hub's open) is tried again before it stands.</summary>
+    private static readonly TimeSpan StreamHandover = TimeSpan.FromSeconds(3);
+
     /// <summary>Whether <paramref name="url"/> can name a loopback WAN; <paramref name="fault"/> says why not.</summary>
     public static bool IsValidAddress(Uri url, out string? fault)
     {
@@ -214,6 +217,14 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                 added += await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), cancellationToken);
             }
             var alerts = await http.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            // One hub at a time: a stream just closed (this hub's own before it connected again, or a hub's that has
+            // stopped) may still be open at the WAN's end for a moment.
+            for (var waited = TimeSpan.Zero; alerts.StatusCode == HttpStatusCode.Conflict && waited < StreamHandover; waited += ReconnectDelay / 4)
+            {
+                alerts.Dispose();
+                await Task.Delay(ReconnectDelay / 4, cancellationToken);
+                alerts = await http.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
             await EnsureAsync(alerts, "opening its alert stream", cancellationToken);
             return (fleet, added, alerts);
         }

@@ -263,6 +263,7 @@ internal sealed class CommsHubGrain(
         }
         string? lastFailure = null;
         var unreachable = false;
+        var attempts = 0;
         for (var attempt = 0; attempt <= options.Retries; attempt++)
         {
             if (lane.Abandoned)
@@ -275,6 +276,7 @@ internal sealed class CommsHubGrain(
                 await Task.Delay((options.RetryBackoff * attempt).ToTimeSpan());
             }
             byte[] answer;
+            attempts++;
             try
             {
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
@@ -295,8 +297,11 @@ internal sealed class CommsHubGrain(
             }
             catch (DeviceSilentException e)
             {
+                // The device dropped it (its MAC, a counter it has seen): sent again, the same bytes are dropped again.
+                // Worth an operator's look: a MAC that does not verify is a key or a forgery.
+                logger.LogWarning("{RequestId} to {Device}: {Failure}; its user is answered E21", command.RequestId, device, e.Message);
                 (unreachable, lastFailure) = (false, e.Message);
-                continue;
+                break;
             }
             switch (adapter.FromDevice(answer, device))
             {
@@ -325,7 +330,7 @@ internal sealed class CommsHubGrain(
         {
             return;
         }
-        logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
+        logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, attempts, lastFailure);
         await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route,
             (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}"));
     }

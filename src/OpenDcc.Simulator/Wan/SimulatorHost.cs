@@ -80,6 +80,10 @@ public sealed class SimulatorHost : IAsyncDisposable
             kestrel.Listen(listen, endpoint => endpoint.Protocols = HttpProtocols.Http2);
             // Up to the hub's commands in flight (its per-region concurrency) on one connection.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            // Pings find a hub that has gone without closing its connection, so that its alert stream does not keep the
+            // simulator from the next hub.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(5);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
         });
         var app = builder.Build();
         var alerts = new AlertStreams(app.Lifetime.ApplicationStopping);
@@ -164,11 +168,11 @@ public sealed class SimulatorHost : IAsyncDisposable
             }
             catch (DeviceUnreachableException e)
             {
-                return Problem(StatusCodes.Status503ServiceUnavailable, "Device unreachable", e.Message);
+                return Problem(StatusCodes.Status503ServiceUnavailable, "Device unreachable", e.Reason);
             }
             catch (DeviceSilentException e)
             {
-                return Problem(StatusCodes.Status504GatewayTimeout, "Device silent", e.Message);
+                return Problem(StatusCodes.Status504GatewayTimeout, "Device silent", e.Reason);
             }
             catch (OperationCanceledException) when (gone.IsCancellationRequested)
             {
@@ -228,8 +232,11 @@ public sealed class SimulatorHost : IAsyncDisposable
             _ = cuts.Start(number, NodaTime.Duration.FromSeconds(cut.Seconds));
             return Results.Accepted();
         });
-        app.MapGet(LoopbackWanProtocol.AlertsPath, (HttpContext context) =>
-            TypedResults.ServerSentEvents(alerts.SubscribeAsync(wan.Fleet.Count, context.RequestAborted)));
+        // One hub at a time, as a WAN has one DCC: a second hub (a copy of the first's data directory holds its ACB key
+        // too) would get every alert as well, and the users each alert twice.
+        app.MapGet(LoopbackWanProtocol.AlertsPath, (HttpContext context) => alerts.Listening
+            ? Problem(StatusCodes.Status409Conflict, "The simulator serves another hub", "a hub is connected (its alert stream is open); one hub per simulator, as a WAN has one DCC")
+            : TypedResults.ServerSentEvents(alerts.SubscribeAsync(wan.Fleet.Count, context.RequestAborted)));
         app.MapGet("/health", () => Results.Text("Healthy"));
     }
 

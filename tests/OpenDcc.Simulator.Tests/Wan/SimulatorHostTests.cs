@@ -121,4 +121,23 @@ public sealed class SimulatorHostTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
         Assert.Equal(Eui64.Parse("90-B3-D5-1F-30-00-00-03"), wan.Acb);
     }
+
+    [Fact]
+    public async Task A_second_alert_stream_is_refused_while_a_hub_listens_and_opened_once_none_does()
+    {
+        using (var first = await client.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            using var second = await client.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+            Assert.Contains("one hub per simulator", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        for (var waited = 0; host.Listening; waited += 50)
+        {
+            Assert.True(waited < 10_000, "the closed alert stream is still counted");
+            await Task.Delay(50);
+        }
+        using var next = await client.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
 }
