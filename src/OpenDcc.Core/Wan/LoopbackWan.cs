@@ -363,9 +363,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     }
 }
 
-/// <summary>No SM WAN answers at the address, or what answers does not speak <see cref="LoopbackWanProtocol"/>.</summary>
+/// <summary>No SM WAN answers at the address, what answers does not speak <see cref="LoopbackWanProtocol"/>, or it refused the hub (it serves another).</summary>
 public sealed class WanUnavailableException(Uri address, string reason, Exception? inner = null)
-    : Exception($"no WAN answers at {address}: {reason}", inner)
+    : Exception(inner is HttpRequestException { StatusCode: not null } ? $"the WAN at {address} refused this hub: {reason}" : $"no WAN answers at {address}: {reason}", inner)
 {
     public Uri Address { get; } = address;
 }
