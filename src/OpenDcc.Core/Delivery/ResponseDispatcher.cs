@@ -110,9 +110,14 @@ public sealed partial class ResponseDispatcher : IDisposable
             {
                 return;
             }
+            catch (Exception e) when (StoreAway.Is(e))
+            {
+                // The database restarting or out of reach: said in a line, each poll, until it is back.
+                LogStoreAway(e.Message);
+            }
             catch (Exception e)
             {
-                // The loop outlives any one failure (the database restarting, say): log it and poll again.
+                // The loop outlives any one failure: log it and poll again.
                 LogRoundFailed(e);
             }
             using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -151,7 +156,7 @@ public sealed partial class ResponseDispatcher : IDisposable
             {
                 await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
                 {
-                    var state = await DeliverAsync(message);
+                    var state = await DeliverAsync(message, cancellationToken);
                     _ = state switch
                     {
                         DeliveryState.Delivered => Interlocked.Increment(ref delivered),
@@ -221,7 +226,7 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// is stopping: a clean stop waits for it, so the user is not sent again at the next start a message it already has
     /// (a starting hub releases the claims it finds, <see cref="IDeliveryStore.ReleaseClaimsAsync"/>).
     /// </summary>
-    private async Task<DeliveryState> DeliverAsync(OutboundMessage message)
+    private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken stopping)
     {
         var heldOff = HeldOff(message.Destination);
         var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, NotSent, heldOff);
@@ -237,18 +242,19 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         if (messageLog is not null)
         {
-            // Logged before the queue is updated: a crash in between sends the message again, and logs it again,
-            // but never leaves a sent message out of the log. A message not sent is logged without its bytes.
-            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]));
+            // Logged before the queue is updated: a crash in between sends the message again, and logs it again. A
+            // sent message is left out of the log only if the hub stops (or dies) while the store is away after the
+            // POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
+            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]), stopping);
         }
         if (attempt.Succeeded)
         {
-            await RecordingAsync(() => store.MarkDeliveredAsync(message.Id, at));
+            await RecordingAsync(() => store.MarkDeliveredAsync(message.Id, at), stopping);
             return DeliveryState.Delivered;
         }
         var attempts = message.Attempts + 1;
         var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
-        await RecordingAsync(() => store.RecordFailureAsync(message.Id, attempt.Error!, at, next));
+        await RecordingAsync(() => store.RecordFailureAsync(message.Id, attempt.Error!, at, next), stopping);
         if (next is null)
         {
             LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
@@ -258,17 +264,13 @@ public sealed partial class ResponseDispatcher : IDisposable
         return DeliveryState.Pending;
     }
 
-    /// <summary>How long an attempt's outcome is tried again while the store is away, well within a claim's lease.</summary>
-    private static readonly TimeSpan RecordingPatience = TimeSpan.FromSeconds(60);
-
     /// <summary>
-    /// Records an attempt's outcome, trying again at 1, 2, 4 … 10 s while the store is away (<see cref="StoreAway"/>)
-    /// for up to <see cref="RecordingPatience"/>: a POST that succeeded but could not be recorded would be sent again
-    /// when its claim ends, a repeat the user must tell by its ResponseID.
+    /// Records an attempt's outcome, trying again at 1, 2, 4 … 10 s while the store is away (<see cref="StoreAway"/>),
+    /// until it is back or the hub stops: a POST that succeeded but was not recorded would be sent again when its claim
+    /// ends, or the next time a hub starts, a repeat the user must tell by its ResponseID.
     /// </summary>
-    private static async Task RecordingAsync(Func<Task> record)
+    private static async Task RecordingAsync(Func<Task> record, CancellationToken stopping)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var wait = TimeSpan.FromSeconds(1); ; wait = wait * 2 < TimeSpan.FromSeconds(10) ? wait * 2 : TimeSpan.FromSeconds(10))
         {
             try
@@ -276,9 +278,17 @@ public sealed partial class ResponseDispatcher : IDisposable
                 await record();
                 return;
             }
-            catch (Exception e) when (StoreAway.Is(e) && System.Diagnostics.Stopwatch.GetElapsedTime(started) + wait < RecordingPatience)
+            catch (Exception e) when (StoreAway.Is(e) && !stopping.IsCancellationRequested)
             {
-                await Task.Delay(wait);
+                try
+                {
+                    await Task.Delay(wait, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The hub stops while the store is away: the message stays claimed, and the next start sends it.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+                }
             }
         }
     }
@@ -350,4 +360,7 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
     private partial void LogRoundFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No delivery round while the store is away ({Reason}); trying again at the next poll")]
+    private partial void LogStoreAway(string reason);
 }

@@ -147,11 +147,18 @@ public readonly struct WanSlot : IDisposable
     /// <summary>Gives the slots back; call once.</summary>
     public void Dispose()
     {
-        region?.Release();
-        if (cellGate is not null)
+        try
         {
-            cellGate.Slots.Release();
-            throttle!.Leave(cell!, cellGate);
+            region?.Release();
+            if (cellGate is not null)
+            {
+                cellGate.Slots.Release();
+                throttle!.Leave(cell!, cellGate);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The throttle went first (the hub stopping with this command in flight): there is nothing to give back to.
         }
     }
 }

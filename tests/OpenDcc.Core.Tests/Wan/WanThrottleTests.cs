@@ -122,4 +122,17 @@ public class WanThrottleTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_slot_given_back_after_its_throttle_was_disposed_is_let_go_quietly()
+    {
+        // The hub stopping with a command in flight: its throttle goes before the command's slot comes back.
+        var throttle = new WanThrottle(concurrencyPerRegion: 2, concurrencyPerCell: 1);
+        var slot = await throttle.EnterAsync(WanRegion.North, "cell-1", CancellationToken.None);
+        throttle.Dispose();
+
+        var fault = Record.Exception(slot.Dispose);
+
+        Assert.Null(fault);
+    }
 }
