@@ -204,3 +204,24 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>A hub whose clock does not move between commands (a test's clock, or two commands in one microsecond).</summary>
+public sealed class StoppedClockDeviceQueueTests : IAsyncLifetime
+{
+    private TestHub hub = null!;
+
+    public async Task InitializeAsync() => hub = await StartAsync(clock: new NodaTime.Testing.FakeClock(SystemClock.Instance.GetCurrentInstant()));
+
+    public async Task DisposeAsync() => await hub.DisposeAsync();
+
+    [Fact]
+    public async Task A_device_gets_a_new_counter_on_each_command_even_after_its_idle_queue_went_and_the_clock_stood_still()
+    {
+        foreach (var srv in new[] { "4.1.1", "7.4", "4.1.1" })
+        {
+            Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, srv))).Code);
+            // Answered before the next is sent: the device's queue is idle, and goes, between them.
+            Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        }
+    }
+}

@@ -80,6 +80,9 @@ internal sealed class CommsHubGrain(
 {
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
 
+    /// <summary>The last ACB counter this activation put on a command (<see cref="SendAsync"/>).</summary>
+    private ulong lastCounter;
+
     // The adapter each device was sent commands through during this activation, released when the grain goes.
     private readonly Dictionary<Eui64, ITranslationAdapter> served = [];
     private long sequence;
@@ -251,10 +254,11 @@ internal sealed class CommsHubGrain(
                 return;
             }
 
-            // A counter the device has not seen: above the last one this activation used and above the clock in
-            // microseconds, so a reactivated grain does not go back.
-            lane.LastCounter = Math.Max(lane.LastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
-            var counter = lane.LastCounter;
+            // A counter the device has not seen: above the last one this activation gave any of its devices (a device's
+            // lane goes when it is idle, its counter with it) and above the clock in microseconds, so a reactivated
+            // grain does not go back either.
+            lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
+            var counter = lastCounter;
             if (await TranslateAsync(() => adapter.ToDevice(operation!, device, counter), adapter, command, reference, device) is not { } translated)
             {
                 return;
@@ -297,11 +301,11 @@ internal sealed class CommsHubGrain(
             }
             catch (DeviceSilentException e)
             {
-                // The device dropped it (its MAC, a counter it has seen): sent again, the same bytes are dropped again.
-                // Worth an operator's look: a MAC that does not verify is a key or a forgery.
-                logger.LogWarning("{RequestId} to {Device}: {Failure}; its user is answered E21", command.RequestId, device, e.Message);
+                // The device dropped it (its MAC, a counter it has seen): no answer, tried again as a lost one is. Worth
+                // an operator's look: a MAC that does not verify is a key or a forgery.
+                logger.LogWarning("{RequestId} to {Device}: {Failure}", command.RequestId, device, e.Message);
                 (unreachable, lastFailure) = (false, e.Message);
-                break;
+                continue;
             }
             switch (adapter.FromDevice(answer, device))
             {
@@ -399,7 +403,5 @@ internal sealed class CommsHubGrain(
 
         /// <summary>Its grain went (<see cref="OnDeactivateAsync"/>) and answered its commands: this lane answers nothing more.</summary>
         public bool Abandoned { get; set; }
-
-        public ulong LastCounter { get; set; }
     }
 }
