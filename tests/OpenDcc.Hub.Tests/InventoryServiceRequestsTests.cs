@@ -125,6 +125,10 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>1312345678333</sr:ExportMPAN></sr:UpdateMPxN>", "E41")]
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN><sr:SecondaryImportMPAN>131234567822</sr:SecondaryImportMPAN></sr:UpdateMPxN>", "E41")]
     [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN/>", "E41")]
+    [InlineData("12.2", "<sr:DeviceID>00-DB-12-34-56-78-90-B7</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>0</sr:DeviceType>", "E41")]
+    [InlineData("8.2", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UPRN>100000000001</sr:UPRN>", "E41")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-B0</sr:DeviceID><sr:DeleteDevice/><sr:UpdateDeviceStatusExceptCH>InstalledNotCommissioned</sr:UpdateDeviceStatusExceptCH>", "E41")]
+    [InlineData("12.2", "<sr:DeviceID>00-DB-12-34-56-78-90-B7</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>ESME, GSME</sr:DeviceType>", "E41")]
     [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E11")]
     [InlineData("8.14.1", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "E5")]
     public async Task A_request_for_the_wrong_device_type_an_unknown_device_or_an_unfit_status_is_refused_and_changes_nothing(string srv, string body, string expected)
@@ -160,8 +164,10 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         var export = Mpan.Parse("1312345678330");
         Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:SecondaryImportMPAN>{secondary}</sr:SecondaryImportMPAN></sr:UpdateMPxN>")).Code);
         Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{export}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
-        // The import MPAN again as the export MPAN: refused, and the export MPAN stays.
+        // The import MPAN again as the export MPAN, or the export or secondary MPAN as the import one: refused, and each stays.
         Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{MeterPoint}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
+        Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{export}</sr:ImportMPxN></sr:UpdateMPxN>")).Code);
+        Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{secondary}</sr:ImportMPxN></sr:UpdateMPxN>")).Code);
 
         var meter = (await hub.Store.Inventory.FindDeviceAsync(Meter))!;
         Assert.Equal((MeterPoint, secondary, export), (meter.Mpan!.Value, meter.SecondaryImportMpan!.Value, meter.ExportMpan!.Value));

@@ -68,9 +68,10 @@ public sealed class InventoryServiceRequests(
     private async Task<(DuisResponse, string)> PreNotifyAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
     {
         var id = RequiredDevice(request.Body, "DeviceID");
-        var type = Text(request.Body, "DeviceType") is { } typeText && Enum.TryParse<DeviceType>(typeText, ignoreCase: false, out var t) && Enum.IsDefined(t)
-            ? t
-            : throw Invalid("12.2 needs a DeviceType");
+        // By name only: Enum.TryParse also reads a number ("0") and a list ("ESME, GSME") as a type.
+        var type = Text(request.Body, "DeviceType") is { } typeText && Enum.GetNames<DeviceType>().Contains(typeText.Trim(), StringComparer.Ordinal)
+            ? Enum.Parse<DeviceType>(typeText.Trim())
+            : throw Invalid($"12.2 needs a DeviceType, one of {string.Join(", ", Enum.GetNames<DeviceType>())}");
         var model = new ApprovedModel(Bounded(request.Body, "DeviceManufacturer", 30) ?? throw Invalid("12.2 needs a DeviceManufacturer"), Bounded(request.Body, "DeviceModel", 30) ?? throw Invalid("12.2 needs a DeviceModel"));
         if (!await approvedModels.IsApprovedAsync(model, cancellationToken))
         {
@@ -104,10 +105,20 @@ public sealed class InventoryServiceRequests(
         return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
     }
 
+    /// <summary>A body may hold at most one of the elements of the XSD's choice: two would have one of them ignored.</summary>
+    private void OneOf(XElement body, string srv, params string[] choice)
+    {
+        if (choice.Where(name => body.Element(Sr + name) is not null).ToList() is { Count: > 1 } given)
+        {
+            throw Invalid($"{srv} takes one of {string.Join(", ", choice)}, not {string.Join(" and ", given)}");
+        }
+    }
+
     /// <summary>8.2: the devices a DeviceID, a UPRN, an MPxN or a post code with an address identifier name.</summary>
     private async Task<(DuisResponse, string)> ReadAsync(DuisRequest request, CancellationToken cancellationToken)
     {
         var body = request.Body;
+        OneOf(body, "8.2", "DeviceID", "UPRN", "MPxN", "PropertyFilter");
         IReadOnlyList<Device> devices;
         string selector;
         if (body.Element(Sr + "DeviceID") is not null)
@@ -240,6 +251,7 @@ public sealed class InventoryServiceRequests(
     {
         var body = request.Body;
         var id = RequiredDevice(body, "DeviceID");
+        OneOf(body, "8.4", "UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH", "UpdateDeviceDetails", "DeleteDevice", "UpdateMPxN");
         if (body.Element(Sr + "DeleteDevice") is not null)
         {
             _ = await inventory.RemoveDeviceAsync(id, device =>
@@ -282,7 +294,12 @@ public sealed class InventoryServiceRequests(
                 var updated = await ChangeAsync(request, id, change,
                     d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
                     d => d.Type == DeviceType.ESME
-                        ? d with { Mpan = Mpan.TryParse(import, out var mpan, out var error) ? mpan : throw Invalid(error) }
+                        ? d with
+                        {
+                            Mpan = !Mpan.TryParse(import, out var mpan, out var error) ? throw Invalid(error)
+                                : mpan == d.SecondaryImportMpan || mpan == d.ExportMpan ? throw Invalid($"ImportMPxN {mpan} is already another of the meter's MPANs")
+                                : mpan,
+                        }
                         : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
                     cancellationToken);
                 return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
