@@ -267,7 +267,6 @@ internal sealed class CommsHubGrain(
         }
         string? lastFailure = null;
         var unreachable = false;
-        var attempts = 0;
         for (var attempt = 0; attempt <= options.Retries; attempt++)
         {
             if (lane.Abandoned)
@@ -280,7 +279,6 @@ internal sealed class CommsHubGrain(
                 await Task.Delay((options.RetryBackoff * attempt).ToTimeSpan());
             }
             byte[] answer;
-            attempts++;
             try
             {
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
@@ -334,7 +332,7 @@ internal sealed class CommsHubGrain(
         {
             return;
         }
-        logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, attempts, lastFailure);
+        logger.LogInformation("{RequestId} to {Device} failed after {Attempts} attempts: {Failure}", command.RequestId, device, options.Retries + 1, lastFailure);
         await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route,
             (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}"));
     }
