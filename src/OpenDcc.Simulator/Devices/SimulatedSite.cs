@@ -117,78 +117,29 @@ public sealed class SimulatedSite
     /// <summary>When the power that is off at <paramref name="instant"/> returns (the end of its outage, later outages that overlap it included); null when the site has power then.</summary>
     public Instant? PowerReturnsAt(Instant instant)
     {
-        var current = Outages;
-        var end = instant;
-        for (var extended = true; extended;)
+        // Asked of every exchange with the site's devices: nothing to work out while it has never lost power.
+        if (Outages.IsEmpty)
         {
-            extended = false;
-            foreach (var outage in current)
+            return null;
+        }
+        foreach (var off in PowerOffRuns())
+        {
+            if (off.Covers(instant))
             {
-                if (outage.Start <= end && outage.End > end)
-                {
-                    end = outage.End;
-                    extended = true;
-                }
+                return off.End;
             }
         }
-        return end == instant ? null : end;
+        return null;
     }
 
     /// <summary>When the comms hub lost power in [<paramref name="from"/>, <paramref name="to"/>), in time order: the starts of the outages (none where power was already off).</summary>
-    public IReadOnlyList<Instant> PowerLossesBetween(Instant from, Instant to)
-    {
-        var current = Outages;
-        var starts = new List<Instant>();
-        foreach (var outage in current)
-        {
-            if (outage.Start >= from && outage.Start < to && !starts.Contains(outage.Start) && !AlreadyOff(outage.Start, current))
-            {
-                starts.Add(outage.Start);
-            }
-        }
-        starts.Sort();
-        return starts;
-    }
+    public IReadOnlyList<Instant> PowerLossesBetween(Instant from, Instant to) =>
+        [.. PowerOffRuns().Where(off => off.Start >= from && off.Start < to).Select(off => off.Start)];
 
     /// <summary>The electricity meter's alerts raised in [<paramref name="from"/>, <paramref name="to"/>), in time order: the supply restored at each outage's end (none while power stays off).</summary>
-    public IReadOnlyList<DeviceAlert> AlertsBetween(Instant from, Instant to)
-    {
-        var current = Outages;
-        var ends = new List<Instant>();
-        foreach (var outage in current)
-        {
-            if (outage.End >= from && outage.End < to && !ends.Contains(outage.End) && !StaysOff(outage.End, current))
-            {
-                ends.Add(outage.End);
-            }
-        }
-        ends.Sort();
-        return [.. ends.Select(end => new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, end))];
-    }
+    public IReadOnlyList<DeviceAlert> AlertsBetween(Instant from, Instant to) =>
+        [.. PowerOffRuns().Where(off => off.End >= from && off.End < to).Select(off => new DeviceAlert(DeviceAlertKind.PowerRestored, SimulatedAlertCodes.PowerRestored, off.End))];
 
-    /// <summary>Whether an outage begun before <paramref name="start"/> still has the power off then (one ending then included: the power does not come back in between).</summary>
-    private static bool AlreadyOff(Instant start, ReadOnlySpan<Stoppage> outages)
-    {
-        foreach (var outage in outages)
-        {
-            if (outage.Start < start && start <= outage.End)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>Whether an outage begun by <paramref name="end"/> keeps the power off after it.</summary>
-    private static bool StaysOff(Instant end, ReadOnlySpan<Stoppage> outages)
-    {
-        foreach (var outage in outages)
-        {
-            if (outage.Covers(end))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    /// <summary>The outages as the site lives them: those that overlap or touch are one, the power going at the first start and returning at the last end.</summary>
+    private List<Stoppage> PowerOffRuns() => Stoppage.Merged([.. Outages]);
 }

@@ -26,28 +26,37 @@ internal readonly record struct Stoppage(Instant Start, Instant End)
         {
             return whole;
         }
-        clipped.Sort(static (a, b) => a.Start.CompareTo(b.Start));
         var covered = Duration.Zero;
-        var runStart = clipped[0].Start;
-        var runEnd = clipped[0].End;
-        for (var i = 1; i < clipped.Count; i++)
+        foreach (var run in Merged(clipped))
         {
-            if (clipped[i].Start > runEnd)
-            {
-                covered += runEnd - runStart;
-                runStart = clipped[i].Start;
-                runEnd = clipped[i].End;
-            }
-            else if (clipped[i].End > runEnd)
-            {
-                runEnd = clipped[i].End;
-            }
+            covered += run.End - run.Start;
         }
-        covered += runEnd - runStart;
         return whole - covered;
     }
 
     public bool Covers(Instant instant) => Start <= instant && instant < End;
+
+    /// <summary>The stoppages as runs, in time order: those that overlap or touch are one run. Sorts <paramref name="stoppages"/>.</summary>
+    public static List<Stoppage> Merged(List<Stoppage> stoppages)
+    {
+        stoppages.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        var runs = new List<Stoppage>(stoppages.Count);
+        foreach (var s in stoppages)
+        {
+            if (runs.Count > 0 && s.Start <= runs[^1].End)
+            {
+                if (s.End > runs[^1].End)
+                {
+                    runs[^1] = runs[^1] with { End = s.End };
+                }
+            }
+            else
+            {
+                runs.Add(s);
+            }
+        }
+        return runs;
+    }
 
     private static void Clip(Instant from, Instant to, ReadOnlySpan<Stoppage> stoppages, List<Stoppage> into)
     {
