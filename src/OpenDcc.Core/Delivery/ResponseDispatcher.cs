@@ -265,33 +265,12 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     /// <summary>
-    /// Records an attempt's outcome, trying again at 1, 2, 4 … 10 s while the store is away (<see cref="StoreAway"/>),
-    /// until it is back or the hub stops: a POST that succeeded but was not recorded would be sent again when its claim
-    /// ends, or the next time a hub starts, a repeat the user must tell by its ResponseID.
+    /// Records an attempt's outcome, trying again while the store is away (<see cref="StoreAway.RetryAsync"/>) until it
+    /// is back or the hub stops: a POST that succeeded but was not recorded would be sent again when its claim ends, or
+    /// the next time a hub starts, a repeat the user must tell by its ResponseID.
     /// </summary>
-    private static async Task RecordingAsync(Func<Task> record, CancellationToken stopping)
-    {
-        for (var wait = TimeSpan.FromSeconds(1); ; wait = wait * 2 < TimeSpan.FromSeconds(10) ? wait * 2 : TimeSpan.FromSeconds(10))
-        {
-            try
-            {
-                await record();
-                return;
-            }
-            catch (Exception e) when (StoreAway.Is(e) && !stopping.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(wait, stopping);
-                }
-                catch (OperationCanceledException)
-                {
-                    // The hub stops while the store is away: the message stays claimed, and the next start sends it.
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
-                }
-            }
-        }
-    }
+    private static Task RecordingAsync(Func<Task> record, CancellationToken stopping) =>
+        StoreAway.RetryAsync(record, (_, _) => !stopping.IsCancellationRequested, stopping);
 
     /// <summary>
     /// Why a message to <paramref name="endpoint"/> is not sent now: it did not answer lately; null to send it.

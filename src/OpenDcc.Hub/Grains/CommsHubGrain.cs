@@ -337,33 +337,23 @@ internal sealed class CommsHubGrain(
             (unreachable ? ResponseCode.UnableToCommunicate : ResponseCode.NoResponseFromDevice).Code, $"{(unreachable ? "unreachable" : "no answer")}: {lastFailure}"));
     }
 
-    /// <summary>The longest wait between two tries of a hand-off to a store that is away (<see cref="UntilStoredAsync"/>).</summary>
-    private static readonly TimeSpan StoreRetryCeiling = TimeSpan.FromSeconds(10);
-
     /// <summary>
     /// Hands a command's outcome to the store (the answer into the message log and the delivery queue, what the device
-    /// did into the inventory), trying again while the store is away (a transient fault: PostgreSQL restarting or out of
-    /// reach, a busy database), at 1, 2, 4 … up to <see cref="StoreRetryCeiling"/> seconds: the device's queue waits, and
-    /// its answer is kept, rather than lost until the hub's next start answers the command E21 although the device did
-    /// answer. Gives up when the grain goes (its lane abandoned: <see cref="OnDeactivateAsync"/> answers the command).
+    /// did into the inventory), trying again while the store is away (<see cref="StoreAway.RetryAsync"/>): the device's
+    /// queue waits, and its answer is kept, rather than lost until the hub's next start answers the command E21 although
+    /// the device did answer. Gives up when the grain goes (its lane abandoned: <see cref="OnDeactivateAsync"/> answers the command).
     /// </summary>
-    private async Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff)
-    {
-        for (var wait = TimeSpan.FromSeconds(1); ; wait = wait * 2 < StoreRetryCeiling ? wait * 2 : StoreRetryCeiling)
+    private Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff) =>
+        StoreAway.RetryAsync(handOff, (fault, wait) =>
         {
-            try
+            if (lane.Abandoned)
             {
-                await handOff();
-                return;
+                return false;
             }
-            catch (Exception e) when (StoreAway.Is(e) && !lane.Abandoned)
-            {
-                logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again in {Wait} s", command.RequestId, lane.Device, e.Message, wait.TotalSeconds);
-                DelayDeactivation(TimeSpan.FromMinutes(5));
-                await Task.Delay(wait);
-            }
-        }
-    }
+            logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again in {Wait} s", command.RequestId, lane.Device, fault.Message, wait.TotalSeconds);
+            DelayDeactivation(TimeSpan.FromMinutes(5));
+            return true;
+        });
 
     /// <summary>
     /// The command in its device's format, or null when the adapter (a manufacturer's code) could not make it: the user
