@@ -31,60 +31,36 @@ public static class DuisOperations
     /// <summary>The SRVs translated into an operation, by SRV.</summary>
     public static IReadOnlyCollection<string> Variants => Readers.Keys;
 
-    private static readonly Dictionary<string, Func<XElement, DeviceOperation>> Readers = new()
-    {
-        ["1.6"] = body => new DeviceOperation.ChangePaymentMode(body.Element(DuisNamespaces.Sr + "Prepayment") is not null ? PaymentMode.Prepayment : PaymentMode.Credit),
-        ["2.2"] = body => new DeviceOperation.TopUp(Utrn(body)),
-        ["2.5"] = _ => new DeviceOperation.ActivateEmergencyCredit(),
-        ["4.1.1"] = _ => new DeviceOperation.ReadImportRegisters(),
-        ["4.8.1"] = Profile,
-        ["4.17"] = Profile,
-        ["4.10"] = _ => new DeviceOperation.ReadNetworkData(),
-        ["4.18"] = _ => new DeviceOperation.ReadMeterBalance(),
-        ["7.1"] = _ => new DeviceOperation.SetSupply(SupplyState.Enabled),
-        ["7.2"] = _ => new DeviceOperation.SetSupply(SupplyState.Disabled),
-        ["7.3"] = _ => new DeviceOperation.SetSupply(SupplyState.Armed),
-        ["7.4"] = _ => new DeviceOperation.ReadSupplyStatus(),
-        ["11.1"] = body => new DeviceOperation.UpdateFirmware(
-            FirmwareVersion(body),
-            SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage")))),
-        ["11.2"] = _ => new DeviceOperation.ReadFirmwareVersion(),
-        ["11.3"] = body => new DeviceOperation.ActivateFirmware(FirmwareHash(body)),
-        ["8.1.1"] = body => new DeviceOperation.CommissionDevice(RequiredInstant(body, "CurrentDateTime"), Seconds(body, "TolerancePeriod", 0, 86_400)),
-        ["8.7.1"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
-        ["8.7.2"] = body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID")),
-        ["8.8.1"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
-        ["8.8.2"] = body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID")),
-        ["8.11"] = UpdateHanDeviceLog,
-    };
-
     /// <summary>
-    /// The elements each translated SRV's body may hold (DUIS XSD; the RTDS templates hold no others), besides
-    /// <c>ExecutionDateTime</c> where the SRV may be future-dated: anything else is a body that does not match its SRV.
+    /// Each translated SRV: the elements its body may hold (DUIS XSD; the RTDS templates hold no others), besides
+    /// <c>ExecutionDateTime</c> where the SRV may be future-dated, anything else being a body that does not match its SRV;
+    /// and how the operation is read from it.
     /// </summary>
-    private static readonly Dictionary<string, string[]> Parts = new()
+    private static readonly Dictionary<string, (string[] Parts, Func<XElement, DeviceOperation> Read)> Readers = new()
     {
-        ["1.6"] = ["Credit", "Prepayment"],
-        ["2.2"] = ["UTRN"],
-        ["2.5"] = [],
-        ["4.1.1"] = [],
-        ["4.8.1"] = ["ReadLogPeriod"],
-        ["4.17"] = ["ReadLogPeriod", "KAPublicSecurityCredentials"],
-        ["4.10"] = ["ReadLogPeriod"],
-        ["4.18"] = [],
-        ["7.1"] = [],
-        ["7.2"] = [],
-        ["7.3"] = [],
-        ["7.4"] = [],
-        ["11.1"] = ["FirmwareImage", "FirmwareVersion", "DeviceIDList"],
-        ["11.2"] = [],
-        ["11.3"] = ["FirmwareHash"],
-        ["8.1.1"] = ["CurrentDateTime", "TolerancePeriod"],
-        ["8.7.1"] = ["OtherDeviceID"],
-        ["8.7.2"] = ["OtherDeviceID"],
-        ["8.8.1"] = ["OtherDeviceID"],
-        ["8.8.2"] = ["OtherDeviceID"],
-        ["8.11"] = ["DeviceID", "RequestType", "AddDeviceToCHFWhitelist"],
+        ["1.6"] = (["Credit", "Prepayment"], body => new DeviceOperation.ChangePaymentMode(body.Element(DuisNamespaces.Sr + "Prepayment") is not null ? PaymentMode.Prepayment : PaymentMode.Credit)),
+        ["2.2"] = (["UTRN"], body => new DeviceOperation.TopUp(Utrn(body))),
+        ["2.5"] = ([], _ => new DeviceOperation.ActivateEmergencyCredit()),
+        ["4.1.1"] = ([], _ => new DeviceOperation.ReadImportRegisters()),
+        ["4.8.1"] = (["ReadLogPeriod"], Profile),
+        ["4.17"] = (["ReadLogPeriod", "KAPublicSecurityCredentials"], Profile),
+        ["4.10"] = (["ReadLogPeriod"], _ => new DeviceOperation.ReadNetworkData()),
+        ["4.18"] = ([], _ => new DeviceOperation.ReadMeterBalance()),
+        ["7.1"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Enabled)),
+        ["7.2"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Disabled)),
+        ["7.3"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Armed)),
+        ["7.4"] = ([], _ => new DeviceOperation.ReadSupplyStatus()),
+        ["11.1"] = (["FirmwareImage", "FirmwareVersion", "DeviceIDList"], body => new DeviceOperation.UpdateFirmware(
+            FirmwareVersion(body),
+            SHA256.HashData(Convert.FromBase64String(Required(body, "FirmwareImage"))))),
+        ["11.2"] = ([], _ => new DeviceOperation.ReadFirmwareVersion()),
+        ["11.3"] = (["FirmwareHash"], body => new DeviceOperation.ActivateFirmware(FirmwareHash(body))),
+        ["8.1.1"] = (["CurrentDateTime", "TolerancePeriod"], body => new DeviceOperation.CommissionDevice(RequiredInstant(body, "CurrentDateTime"), Seconds(body, "TolerancePeriod", 0, 86_400))),
+        ["8.7.1"] = (["OtherDeviceID"], body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID"))),
+        ["8.7.2"] = (["OtherDeviceID"], body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID"))),
+        ["8.8.1"] = (["OtherDeviceID"], body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID"))),
+        ["8.8.2"] = (["OtherDeviceID"], body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID"))),
+        ["8.11"] = (["DeviceID", "RequestType", "AddDeviceToCHFWhitelist"], UpdateHanDeviceLog),
     };
 
     /// <summary>
@@ -125,19 +101,19 @@ public static class DuisOperations
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(codes);
         operation = null;
-        if (!Readers.TryGetValue(variant, out var read))
+        if (!Readers.TryGetValue(variant, out var reader))
         {
             refusal = new DeviceRefusal(NotTranslated, $"SRV {variant} is not translated for devices");
             return false;
         }
-        if (Stranger(variant, body) is { } stranger)
+        if (Stranger(variant, reader.Parts, body) is { } stranger)
         {
             refusal = new DeviceRefusal(codes.InvalidRequest, $"SRV {variant}: sr:{body.Name.LocalName} holds {stranger}, which it does not take");
             return false;
         }
         try
         {
-            operation = read(body);
+            operation = reader.Read(body);
             refusal = null;
             return true;
         }
@@ -148,10 +124,9 @@ public static class DuisOperations
         }
     }
 
-    /// <summary>The first element of <paramref name="body"/> that SRV <paramref name="variant"/> does not take (<see cref="Parts"/>), named; null if none.</summary>
-    private static string? Stranger(string variant, XElement body)
+    /// <summary>The first element of <paramref name="body"/> that SRV <paramref name="variant"/> does not take (<see cref="Readers"/>), named; null if none.</summary>
+    private static string? Stranger(string variant, string[] parts, XElement body)
     {
-        var parts = Parts[variant];
         var futureDated = ServiceCatalogue.Duis[variant].FutureDatedResponsePattern != FutureDatedResponsePattern.None;
         foreach (var element in body.Elements())
         {

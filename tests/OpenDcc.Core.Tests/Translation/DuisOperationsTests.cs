@@ -88,17 +88,6 @@ public sealed class DuisOperationsTests
     }
 
     [Fact]
-    public void Every_translated_srv_says_which_elements_its_body_takes()
-    {
-        foreach (var srv in DuisOperations.Variants)
-        {
-            // An empty body is refused for a missing field, if at all, never for a stranger (nor by a missing entry).
-            DuisOperations.TryRead(srv, Body("Any", ""), GatewayResponseCodes.Default, out _, out var refusal);
-            Assert.DoesNotContain("does not take", refusal?.Reason ?? "", StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
     public void An_srv_not_translated_for_devices_is_refused_as_not_compatible_with_the_device()
     {
         Assert.False(DuisOperations.TryRead("6.2.4", Body("UpdateDeviceConfigurationAuxiliaryLoad", ""), GatewayResponseCodes.Default, out _, out var refusal));
