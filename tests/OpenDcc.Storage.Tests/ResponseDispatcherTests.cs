@@ -135,7 +135,8 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         dead.Delay = TimeSpan.FromSeconds(30);
         await using var moved = await ResponseReceiver.StartAsync();
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, dead.Url));
-        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(300) });
+        // Short for the dead endpoint, long enough for the live one's first POST on a busy machine (300 ms was not, once).
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(2) });
         var first = await dispatcher.EnqueueAsync(Supplier, dead.Url, "request 1", SignedResponse);
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
 
