@@ -172,7 +172,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         }
         catch (Exception e) when (postgres is not null && e is Npgsql.NpgsqlException or ArgumentException)
         {
-            throw new InvalidOperationException($"--postgres: {e.Message}{(e.InnerException is TimeoutException && ServerOf(postgres) is { } server ? $" (connecting to {server})" : "")}", e);
+            throw new InvalidOperationException($"--postgres: {(TimedOut(e) && SilentServer(postgres) is { } silent ? silent : e.Message)}", e);
         }
         catch (Exception e) when (postgres is null && e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -180,13 +180,23 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         }
     }
 
-    /// <summary>The server a connection string names (host and port), or null if it does not read.</summary>
-    private static string? ServerOf(string postgres)
+    /// <summary>
+    /// Whether the store gave up waiting: Npgsql wraps the timeout at whichever step the server went silent (the TCP
+    /// connect, or the start-up exchange after it), one or two exceptions deep.
+    /// </summary>
+    private static bool TimedOut(Exception e) =>
+        e is TimeoutException || (e.InnerException is { } inner && TimedOut(inner));
+
+    /// <summary>
+    /// What a silent server is told as: its host and port and the wait the connection string allowed, or null if the
+    /// string does not read.
+    /// </summary>
+    private static string? SilentServer(string postgres)
     {
         try
         {
             var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres);
-            return $"{builder.Host}:{builder.Port}";
+            return $"no answer from {builder.Host}:{builder.Port} within {builder.Timeout} s (the connection string's Timeout)";
         }
         catch (ArgumentException)
         {

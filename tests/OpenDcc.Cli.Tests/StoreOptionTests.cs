@@ -102,16 +102,34 @@ public sealed class StoreOptionTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_postgres_server_that_never_answers_is_named_when_the_connection_times_out()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_postgres_server_that_never_answers_is_named_when_the_connection_times_out(bool backlogFull)
     {
-        // Connections are taken (the listen backlog) and never answered.
-        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        silent.Start();
-        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
-        var (code, _, error) = await cli.RunAsync("users", "list", "--postgres", $"Host=127.0.0.1;Port={port};Username=x;Database=y;Timeout=2");
-        Assert.Equal(1, code);
-        Assert.Equal($"opendcc: --postgres: The operation has timed out (connecting to 127.0.0.1:{port})", error.Trim());
+        // Connections are taken (the listen backlog) and never answered; with the backlog full, the TCP connect
+        // itself goes unanswered (Linux drops the SYN), which Npgsql reports at another step.
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        silent.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        silent.Listen(0);
+        var port = ((System.Net.IPEndPoint)silent.LocalEndPoint!).Port;
+        var fillers = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            while (backlogFull && fillers.Count < 4)
+            {
+                var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                fillers.Add(filler);
+                _ = filler.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            }
+            var (code, _, error) = await cli.RunAsync("users", "list", "--postgres", $"Host=127.0.0.1;Port={port};Username=x;Database=y;Timeout=2");
+            Assert.Equal(1, code);
+            Assert.Equal($"opendcc: --postgres: no answer from 127.0.0.1:{port} within 2 s (the connection string's Timeout)", error.Trim());
+        }
+        finally
+        {
+            fillers.ForEach(filler => filler.Dispose());
+        }
     }
 
     public void Dispose() => cli.Dispose();
