@@ -219,7 +219,7 @@ public static class HubHost
             {
                 context.ProblemDetails.Title = "The store is unavailable";
                 context.ProblemDetails.Detail = "OpenDcc's store cannot be reached just now, so this request was not carried out and nothing of it was kept. " +
-                    "Send it again shortly; a DUIS request signed with a new RequestID counter (the one it used may be spent).";
+                    "Send it again shortly, as it was: a DUIS request's RequestID counter was not spent.";
                 context.HttpContext.Response.Headers.RetryAfter = "5";
             }
         });

@@ -42,10 +42,11 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_request_that_finds_the_store_away_is_answered_503_with_retry_after_and_the_next_one_is_served()
+    public async Task A_request_that_finds_the_store_away_is_answered_503_with_retry_after_and_is_served_when_sent_again()
     {
         away.LogAway = true;
-        using var content = new ByteArrayContent(hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier));
+        var signed = hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier);
+        using var content = new ByteArrayContent(signed);
         content.Headers.ContentType = new("application/xml");
         using var response = await hub.Http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
 
@@ -54,10 +55,37 @@ public sealed class StoreAwayTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("The store is unavailable", problem.RootElement.GetProperty("title").GetString());
-        Assert.Contains("new RequestID counter", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("as it was", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
+        // The same signed request, as a user's system retries after Retry-After: its counter was not spent.
         away.LogAway = false;
-        Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        Assert.Equal("I99", await SendSignedAsync(signed));
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        // Once carried out, it is a replay.
+        Assert.Equal(GatewayResponseCodes.Default.Replay, await SendSignedAsync(signed));
+    }
+
+    [Fact]
+    public async Task A_counter_given_back_is_the_last_one_again_only_while_no_later_one_was_accepted()
+    {
+        var replay = hub.Services.GetRequiredService<IReplayGuard>();
+        var originator = new Eui64(0x90B3D51F30AA0001UL);
+        RequestId Counter(ulong counter) => new(originator, Meter, counter);
+
+        Assert.True((await replay.AcceptAsync(Counter(5))).Accepted);
+        Assert.Equal(5UL, (await replay.AcceptAsync(Counter(7))).LastAccepted);
+        await replay.ReleaseAsync(Counter(5), null);
+        Assert.False((await replay.AcceptAsync(Counter(6))).Accepted);
+
+        await replay.ReleaseAsync(Counter(7), 5);
+        Assert.True((await replay.AcceptAsync(Counter(6))).Accepted);
+    }
+
+    private async Task<string> SendSignedAsync(byte[] signed)
+    {
+        var (status, _, body) = await hub.PostAsync("/api/v1/serviceS", signed);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return await hub.CheckSignedResponseAsync(body);
     }
 
     private sealed class Away

@@ -133,10 +133,22 @@ public sealed class DuisGateway(
                 $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}", cancellationToken);
         }
 
-        var decision = await DecideAsync(endpoint, request, cancellationToken);
-        // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
-        var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
-        var reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged);
+        Decision decision;
+        GatewayReply reply;
+        try
+        {
+            decision = await DecideAsync(endpoint, request, cancellationToken);
+            // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
+            var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
+            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged);
+        }
+        catch
+        {
+            // Not logged, so not carried out (the store away, the user gone): the counter is not spent, and the user's
+            // system may send the same signed request again, as a 503's Retry-After invites it to.
+            await ReleaseAsync(request.RequestId, verdict.LastAccepted);
+            throw;
+        }
         // The request, its counter and its commands are durable now: a restart cannot take it again, and answers the
         // commands if they were lost with the device queues (UnansweredCommand), so they may go to their devices.
         foreach (var command in decision.Queue)
@@ -144,6 +156,22 @@ public sealed class DuisGateway(
             await devices.QueueAsync(command);
         }
         return reply;
+    }
+
+    /// <summary>
+    /// The counter given back; if that fails too (the hub stopping), it stays spent until the hub starts again, which reads
+    /// it from the log, where it never was: the user's first fault is the one to report.
+    /// </summary>
+    private async Task ReleaseAsync(RequestId requestId, ulong? lastAccepted)
+    {
+        try
+        {
+            await replay.ReleaseAsync(requestId, lastAccepted);
+        }
+        catch (Exception)
+        {
+            // Left spent: the user sends it again with a new counter.
+        }
     }
 
     /// <summary>The answer to a request that passed signature and replay checks, and the device commands it queues once logged.</summary>

@@ -19,6 +19,13 @@ public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted);
 public interface IReplayGuard
 {
     Task<ReplayVerdict> AcceptAsync(RequestId requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives back a counter accepted for a request that then was not carried out (its log entry was never written: the
+    /// store away, the user gone): the originator's last counter is <paramref name="lastAccepted"/> again, so the same
+    /// signed request may be sent again, unless a later counter has been accepted since (which it then stays below).
+    /// </summary>
+    Task ReleaseAsync(RequestId requestId, ulong? lastAccepted);
 }
 
 /// <summary>

@@ -8,6 +8,9 @@ namespace OpenDcc.Hub.Grains;
 public interface IDccUserGrain : IGrainWithStringKey
 {
     Task<CounterVerdict> AcceptCounterAsync(ulong counter);
+
+    /// <summary>The counter back to <paramref name="previous"/> if <paramref name="counter"/> is still the last accepted.</summary>
+    Task ReleaseCounterAsync(ulong counter, ulong? previous);
 }
 
 [GenerateSerializer, Immutable]
@@ -18,8 +21,8 @@ public readonly record struct CounterVerdict([property: Id(0)] bool Accepted, [p
 /// message log entry of each accepted request raises it (<see cref="Core.Security.MessageLogRecord.AcceptedCounter"/>;
 /// the gateway commits that entry before the request has any effect, see <see cref="IReplayGuard"/>). An acceptance
 /// raises the counter here at once, so the user's next requests are decided against it however long its log entry
-/// takes. A counter accepted here whose entry never reached the log (the hub stopped first) may be accepted again
-/// after a restart: its request had no effect and was never answered.
+/// takes. A counter accepted here whose entry never reached the log (the store away, the user gone, the hub stopped
+/// first) is given back at once, or after a restart: its request had no effect and was never answered.
 /// </summary>
 internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUserGrain
 {
@@ -38,6 +41,15 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
         last = counter;
         return Task.FromResult(new CounterVerdict(true, previous.HasValue, previous ?? 0));
     }
+
+    public Task ReleaseCounterAsync(ulong counter, ulong? previous)
+    {
+        if (last == counter)
+        {
+            last = previous;
+        }
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>The gateway's replay guard, answered by the originator's <see cref="IDccUserGrain"/>.</summary>
@@ -48,8 +60,12 @@ internal sealed class OrleansReplayGuard(IGrainFactory grains) : IReplayGuard
 
     public async Task<ReplayVerdict> AcceptAsync(RequestId requestId, CancellationToken cancellationToken = default)
     {
-        var grain = references.GetOrAdd(requestId.Originator, static (id, factory) => factory.GetGrain<IDccUserGrain>(id.ToString()), grains);
-        var verdict = await grain.AcceptCounterAsync(requestId.Counter).WaitAsync(cancellationToken);
+        var verdict = await GrainOf(requestId).AcceptCounterAsync(requestId.Counter).WaitAsync(cancellationToken);
         return new ReplayVerdict(verdict.Accepted, verdict.HadPrevious ? verdict.Previous : null);
     }
+
+    public Task ReleaseAsync(RequestId requestId, ulong? lastAccepted) => GrainOf(requestId).ReleaseCounterAsync(requestId.Counter, lastAccepted);
+
+    private IDccUserGrain GrainOf(RequestId requestId) =>
+        references.GetOrAdd(requestId.Originator, static (id, factory) => factory.GetGrain<IDccUserGrain>(id.ToString()), grains);
 }
