@@ -394,7 +394,7 @@ internal sealed class CountingResponseSink : IDeviceResponseSink
 
     public long Count => Interlocked.Read(ref count);
 
-    public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default)
+    public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default)
     {
         if (code == ResponseCode.Success.Code && payload is not ResponsePayload.GbcsPayload { Bytes.Length: > 0 })
         {

@@ -31,7 +31,7 @@ internal static class LogCommand
 
         var last = new Option<int>("--last") { Description = "How many of the newest entries to show", DefaultValueFactory = _ => 20 };
         var from = new Option<long?>("--from") { Description = "Show entries from this sequence number on (with --last: at most that many)" };
-        var show = new Command("show", "Show entries: when, in or out, the user, the RequestID (or alert), the outcome (why a request was refused, what a delivery did) and the payload's size") { last, from };
+        var show = new Command("show", "Show entries: when, in or out, the user, the RequestID (or alert), the outcome (why a request was refused; what a delivered message is, E20/E21 with why, and what its delivery did) and the payload's size") { last, from };
         show.SetAction(async (parsed, ct) =>
         {
             var count = parsed.GetValue(last);

@@ -14,14 +14,14 @@ namespace OpenDcc.Storage;
 /// </summary>
 internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked) : IDeliveryStore
 {
-    private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at";
+    private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
     private const int MaxErrorLength = 1000;
 
     private static readonly string Pending = DeliveryState.Pending.ToString();
     private static readonly string Delivered = DeliveryState.Delivered.ToString();
     private static readonly string Failed = DeliveryState.Failed.ToString();
 
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, CancellationToken cancellationToken = default)
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
@@ -35,14 +35,15 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         await using var transaction = answers is null ? null : await connection.BeginTransactionAsync(cancellationToken);
         long id;
         await using (var command = connection.Command(
-                "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state) " +
-                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state) RETURNING id", transaction)
+                "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, what) " +
+                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state, @what) RETURNING id", transaction)
             .With("@user", user.ToString())
             .With("@destination", destination.ToString())
             .With("@correlation", correlation)
             .With("@payload", payload)
             .With("@now", now.ToUnixTimeTicks())
-            .With("@state", Pending))
+            .With("@state", Pending)
+            .With("@what", what))
         {
             id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -195,7 +196,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 Instant.FromUnixTimeTicks(reader.GetInt64(7)),
                 Enum.Parse<DeliveryState>(reader.GetString(8)),
                 reader.GetNullableString(9),
-                reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10))));
+                reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10)),
+                reader.GetNullableString(11)));
         }
         return messages;
     }

@@ -197,12 +197,16 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_device_the_wan_cannot_reach_gets_I99_then_E20()
+    public async Task A_device_the_wan_cannot_reach_gets_I99_then_E20_and_the_message_log_says_why()
     {
-        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, OfflineMeter, hub.NextCounter(), 1, "4.1.1"));
+        var counter = hub.NextCounter();
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, OfflineMeter, counter, 1, "4.1.1"));
         Assert.Equal("I99", code);
 
         Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        // The DUIS response has no field for why; the log entry of its delivery does.
+        var delivered = await DeliveryLoggedAsync(new RequestId(Supplier, OfflineMeter, counter));
+        Assert.Equal($"E20 unreachable: device {OfflineMeter} is unreachable: its comms hub is offline; Delivered", delivered.Outcome);
     }
 
     [Fact]
@@ -304,8 +308,8 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         }
         // The request and its I99 come first: the device's answer cannot be logged before the request that asked for it.
         Assert.Equal(
-            [(MessageDirection.Inbound, "I99"), (MessageDirection.Outbound, "I99"), (MessageDirection.Outbound, "Delivered")],
-            entries.Select(e => (e.Record.Direction, e.Record.Outcome.Split(' ')[0])));
+            [(MessageDirection.Inbound, "I99"), (MessageDirection.Outbound, "I99"), (MessageDirection.Outbound, "I0; Delivered")],
+            entries.Select(e => (e.Record.Direction, e.Record.Outcome)));
         Assert.Contains(">I0<", Encoding.UTF8.GetString(entries[2].Record.Payload.Span), StringComparison.Ordinal);
     }
 
@@ -484,6 +488,21 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Contains(log, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Outcome == "I99");
         Assert.Contains(log, e => e.Record.Direction == MessageDirection.Outbound && e.Record.Outcome == "E19");
         Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
+    }
+
+    /// <summary>The message log entry of the delivery of a request's asynchronous response, logged just after its POST.</summary>
+    private async Task<MessageLogRecord> DeliveryLoggedAsync(RequestId request)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            if ((await LogAsync()).Select(e => e.Record).LastOrDefault(r => r.Correlation == request.ToString() && r.Outcome.EndsWith("; Delivered", StringComparison.Ordinal)) is { } delivered)
+            {
+                return delivered;
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"no delivery of an answer to {request} logged within 20 s");
     }
 
     private async Task<List<MessageLogEntry>> LogAsync()

@@ -112,8 +112,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
     private sealed class AwaySink(IDeviceResponseSink sink, Away away) : IDeviceResponseSink
     {
-        public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default) =>
-            away.RefuseAnswer() ? throw new StoreAwayException() : sink.SendAsync(request, code, payload, user, route, cancellationToken);
+        public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default) =>
+            away.RefuseAnswer() ? throw new StoreAwayException() : sink.SendAsync(request, code, payload, user, route, reason, cancellationToken);
     }
 
     private sealed class AwayLog(IMessageLog log, Away away) : IMessageLog

@@ -42,7 +42,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     {
         await using var receiver = await ResponseReceiver.StartAsync();
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, what: "I0");
 
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
 
@@ -58,7 +58,8 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.Equal(MessageDirection.Outbound, logged.Direction);
         Assert.Equal(Supplier, logged.User);
         Assert.Equal(RequestId, logged.Correlation);
-        Assert.Equal("Delivered", logged.Outcome);
+        // What the message is, then how its attempt went.
+        Assert.Equal("I0; Delivered", logged.Outcome);
         Assert.Equal(Queued, logged.At);
         Assert.Equal(SignedResponse, logged.Payload.ToArray());
         Assert.True((await MessageLogChain.VerifyAsync(store.MessageLog)).IsIntact);
@@ -406,8 +407,8 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     {
         public int Refusals => refusals;
 
-        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, OpenDcc.Core.Duis.CommandKey? answers = null, CancellationToken cancellationToken = default) =>
-            store.EnqueueAsync(user, destination, correlation, payload, now, answers, cancellationToken);
+        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, OpenDcc.Core.Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default) =>
+            store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
 
         public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
 

@@ -419,7 +419,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var payload = System.Text.Encoding.UTF8.GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?><sr:Response>é</sr:Response>\n");
         var queuedAt = clock.GetCurrentInstant();
-        var id = await Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt);
+        var id = await Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt, what: "E21 no answer: ‘none’");
 
         var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
         Assert.Equal(id, claimed.Id);
@@ -433,6 +433,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(DeliveryState.Pending, claimed.State);
         Assert.Null(claimed.LastError);
         Assert.Null(claimed.LastAttemptAt);
+        Assert.Equal("E21 no answer: ‘none’", claimed.What);
 
         clock.AdvanceSeconds(1);
         Assert.True(await Store.Delivery.MarkDeliveredAsync(id, clock.GetCurrentInstant()));

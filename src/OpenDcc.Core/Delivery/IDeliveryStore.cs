@@ -15,8 +15,9 @@ public interface IDeliveryStore
     /// The acknowledged device command whose outcome the message is: no longer unanswered
     /// (<see cref="Duis.IUnansweredCommandStore"/>) once the message is queued, in the same transaction.
     /// </param>
+    /// <param name="what">What the message is, for the message log (<see cref="OutboundMessage.What"/>).</param>
     /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
-    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, CancellationToken cancellationToken = default);
+    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for

@@ -32,6 +32,10 @@ public enum DeliveryState
 /// <param name="NextAttemptAt">When a pending message is next due.</param>
 /// <param name="LastError">Why the last failed attempt failed (<c>HTTP 500 Internal Server Error</c>, a timeout …).</param>
 /// <param name="LastAttemptAt">When the last attempt finished.</param>
+/// <param name="What">
+/// What it is, as each attempt's message log entry says before the attempt's outcome: its DUIS response code, and for
+/// one the hub made up itself (E20, E21 …) why; a DCC alert's code and cause. Null if not said.
+/// </param>
 public sealed record OutboundMessage(
     long Id,
     Eui64 User,
@@ -43,4 +47,5 @@ public sealed record OutboundMessage(
     Instant NextAttemptAt,
     DeliveryState State,
     string? LastError,
-    Instant? LastAttemptAt = null);
+    Instant? LastAttemptAt = null,
+    string? What = null);

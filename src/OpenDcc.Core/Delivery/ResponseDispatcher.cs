@@ -87,9 +87,10 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     /// <summary>Queues a message for delivery now and wakes the dispatcher.</summary>
     /// <param name="answers">The acknowledged device command whose outcome the message is (<see cref="IDeliveryStore.EnqueueAsync"/>).</param>
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Duis.CommandKey? answers = null, CancellationToken cancellationToken = default)
+    /// <param name="what">What the message is, for the message log (<see cref="OutboundMessage.What"/>).</param>
+    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default)
     {
-        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), answers, cancellationToken);
+        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), answers, what, cancellationToken);
         NotifyEnqueued();
         return id;
     }
@@ -245,7 +246,7 @@ public sealed partial class ResponseDispatcher : IDisposable
             // Logged before the queue is updated: a crash in between sends the message again, and logs it again. A
             // sent message is left out of the log only if the hub stops (or dies) while the store is away after the
             // POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
-            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]), stopping);
+            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, message.What is { } what ? Excerpt.Of($"{what}; {attempt.Outcome}") : attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]), stopping);
         }
         if (attempt.Succeeded)
         {

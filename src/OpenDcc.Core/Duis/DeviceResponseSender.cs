@@ -12,7 +12,11 @@ public interface IDeviceResponseSink
 {
     /// <param name="user">Who sent the request; a DUIS response goes to the response URL the user has when it is sent.</param>
     /// <param name="route">Whether the request was a user's or one of OpenDcc's own reads.</param>
-    Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default);
+    /// <param name="reason">
+    /// Why, when the code is the hub's own rather than the device's answer (E20, E21, E41): kept in the message log beside
+    /// the response, which has no field to carry it to the user.
+    /// </param>
+    Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Where the answer to a device command goes.</summary>
@@ -38,7 +42,7 @@ public enum DeviceAnswerRoute
 /// </remarks>
 public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseDispatcher dispatcher, MessageLogWriter log, DeviceReadReturns reads, IPartyStore parties, IClock clock) : IDeviceResponseSink
 {
-    public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, CancellationToken cancellationToken = default)
+    public async Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (route == DeviceAnswerRoute.OpenDccRead)
@@ -48,7 +52,7 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
             return;
         }
         var response = new DuisResponse(request.RequestId, code, clock.GetCurrentInstant(), request.ServiceReference, request.ServiceReferenceVariant, payload, request.SchemaVersion);
-        await DeliverAsync(security.Sign(response), user, request.RequestId.ToString(), code, new CommandKey(request.RequestId, request.Device), cancellationToken);
+        await DeliverAsync(security.Sign(response), user, request.RequestId.ToString(), reason is null ? code : $"{code} {reason}", new CommandKey(request.RequestId, request.Device), cancellationToken);
     }
 
     /// <summary>
@@ -65,7 +69,7 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
             await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed) { Answers = answers }], cancellationToken);
             return;
         }
-        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, cancellationToken);
+        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, what, cancellationToken);
     }
 }
 

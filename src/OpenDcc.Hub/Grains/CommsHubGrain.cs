@@ -249,7 +249,7 @@ internal sealed class CommsHubGrain(
             else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), codes, out operation, out var unread))
             {
                 // Checked at submission; a body that reads there reads here.
-                await UntilStoredAsync(lane, command, () => responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route));
+                await UntilStoredAsync(lane, command, () => responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route, unread.Reason));
                 logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread!.Reason);
                 return;
             }

@@ -16,9 +16,9 @@ internal static class UndeliveredCommands
     /// one its adapter could not put into the device's format) as the device's asynchronous response; for 11.1, whose
     /// code could not say which device failed, the DCC alert that names it.
     /// </summary>
-    /// <param name="reason">Why, for the log.</param>
+    /// <param name="reason">Why, for the message log and the hub's log.</param>
     public static Task ReportAsync(IDeviceResponseSink responses, IFirmwareDistributionSink firmwareDistribution, DeviceRequestReference request, Eui64 user, DeviceAnswerRoute route, string code, string reason) =>
         request.ServiceReferenceVariant == UpdateFirmware
             ? firmwareDistribution.NotDeliveredAsync(request.RequestId, request.Device, user, reason)
-            : responses.SendAsync(request, code, new ResponsePayload.None(), user, route);
+            : responses.SendAsync(request, code, new ResponsePayload.None(), user, route, reason);
 }
