@@ -23,13 +23,16 @@ internal static class InventoryCommand
     private const string ManufacturerColumn = "manufacturer";
     private const string FirmwareColumn = "firmware_version";
     private const string UprnColumn = "uprn";
+    private const string RadioCellColumn = "radio_cell";
+    private const string SecondaryImportMpanColumn = "secondary_import_mpan";
+    private const string ExportMpanColumn = "export_mpan";
     private const string AllOrNothing = "all-or-nothing";
     private const string SkipInvalid = "skip-invalid";
 
     // Rows per store lookup and, with skip-invalid, per transaction.
     private const int ImportChunk = 5_000;
 
-    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}][,{ManufacturerColumn}][,{FirmwareColumn}][,{UprnColumn}]";
+    private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}][,{ManufacturerColumn}][,{FirmwareColumn}][,{UprnColumn}][,{RadioCellColumn}][,{SecondaryImportMpanColumn}][,{ExportMpanColumn}]";
 
     public static Command Create(CliContext context)
     {
@@ -333,11 +336,14 @@ internal static class InventoryCommand
         [nameof(Device.CommsHub)] = "--comms-hub",
     };
 
-    /// <summary>The import column of each property <see cref="Device.Misfits"/> may name (the others have none).</summary>
+    /// <summary>The import column of each property <see cref="Device.Misfits"/> may name.</summary>
     private static readonly Dictionary<string, string> ImportColumnOf = new()
     {
         [nameof(Device.Mpan)] = MpanColumn,
+        [nameof(Device.SecondaryImportMpan)] = SecondaryImportMpanColumn,
+        [nameof(Device.ExportMpan)] = ExportMpanColumn,
         [nameof(Device.Mprn)] = MprnColumn,
+        [nameof(Device.RadioCell)] = RadioCellColumn,
         [nameof(Device.CommsHub)] = HubColumn,
     };
 
@@ -355,7 +361,7 @@ internal static class InventoryCommand
     {
         faults = [];
         var rows = new List<Row>();
-        int[]? columns = null; // positions of device_id, device_type, smi_status, model, comms_hub, wan_region, mpan, mprn, manufacturer, firmware_version, uprn (-1 when absent)
+        Dictionary<string, int>? columns = null;
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
         var number = 0;
@@ -373,114 +379,48 @@ internal static class InventoryCommand
                 width = fields.Length;
                 continue;
             }
-            var before = faults.Count;
             if (fields.Length != width)
             {
                 faults.Add((number, $"has {fields.Length} fields, the header {width}"));
                 continue;
             }
-            Eui64? id = Eui64.TryParse(fields[columns[0]], out var parsedId, out var idError) ? parsedId : null;
-            if (id is null)
+            var before = faults.Count;
+            var row = new RowFields(columns, fields, number, faults);
+            var id = row.Required<Eui64>(IdColumn, Eui64.TryParse);
+            if (id is { } known && !firstLine.TryAdd(known, number))
             {
-                faults.Add((number, $"{IdColumn}: {idError}"));
+                faults.Add((number, $"{IdColumn}: device {known} repeats line {firstLine[known]}"));
             }
-            else if (!firstLine.TryAdd(id.Value, number))
+            var type = row.Required<DeviceType>(TypeColumn, DeviceTypes.TryParse);
+            var status = row.Text(StatusColumn).Length == 0 ? DefaultStatus : row.Required<SmiStatus>(StatusColumn, SmiStatuses.TryParse);
+            var device = new
             {
-                faults.Add((number, $"{IdColumn}: device {id} repeats line {firstLine[id.Value]}"));
-            }
-            DeviceType? type = DeviceTypes.TryParse(fields[columns[1]], out var parsedType, out var typeError) ? parsedType : null;
-            if (type is null)
+                Model = row.Identifier(ModelColumn, 30),
+                CommsHub = row.Optional<Eui64>(HubColumn, Eui64.TryParse),
+                Region = row.Optional<OpenDcc.Core.Wan.WanRegion>(RegionColumn, TryParseRegion),
+                Mpan = row.Optional<Mpan>(MpanColumn, Mpan.TryParse),
+                Mprn = row.Optional<Mprn>(MprnColumn, Mprn.TryParse),
+                Manufacturer = row.Identifier(ManufacturerColumn, 30),
+                FirmwareVersion = row.Identifier(FirmwareColumn, 8),
+                Uprn = row.Optional<Uprn>(UprnColumn, Uprn.TryParse),
+                RadioCell = row.Identifier(RadioCellColumn, 30),
+                SecondaryImportMpan = row.Optional<Mpan>(SecondaryImportMpanColumn, Mpan.TryParse),
+                ExportMpan = row.Optional<Mpan>(ExportMpanColumn, Mpan.TryParse),
+            };
+            if (faults.Count > before)
             {
-                faults.Add((number, $"{TypeColumn}: {typeError}"));
+                continue;
             }
-            var statusText = columns[2] < 0 ? "" : fields[columns[2]];
-            string? statusError = null;
-            SmiStatus? status = statusText.Length == 0 ? DefaultStatus : SmiStatuses.TryParse(statusText, out var parsedStatus, out statusError) ? parsedStatus : null;
-            if (status is null)
+            var added = new Device(id!.Value, type!.Value, status!.Value)
             {
-                faults.Add((number, $"{StatusColumn}: {statusError}"));
-            }
-            var modelText = columns[3] < 0 ? "" : fields[columns[3]];
-            var hubText = columns[4] < 0 ? "" : fields[columns[4]];
-            Eui64? hub = null;
-            if (hubText.Length > 0)
-            {
-                if (Eui64.TryParse(hubText, out var parsedHub, out var hubError))
-                {
-                    hub = parsedHub;
-                }
-                else
-                {
-                    faults.Add((number, $"{HubColumn}: {hubError}"));
-                }
-            }
-            var regionText = columns[5] < 0 ? "" : fields[columns[5]];
-            OpenDcc.Core.Wan.WanRegion? region = null;
-            if (regionText.Length > 0)
-            {
-                if (Enum.TryParse<OpenDcc.Core.Wan.WanRegion>(regionText, ignoreCase: true, out var parsedRegion) && Enum.IsDefined(parsedRegion))
-                {
-                    region = parsedRegion;
-                }
-                else
-                {
-                    faults.Add((number, $"{RegionColumn}: '{regionText}' is not North, Central or South"));
-                }
-            }
-            var mpanText = columns[6] < 0 ? "" : fields[columns[6]];
-            Mpan? meterPoint = null;
-            if (mpanText.Length > 0)
-            {
-                if (Mpan.TryParse(mpanText, out var parsedMpan, out var mpanError))
-                {
-                    meterPoint = parsedMpan;
-                }
-                else
-                {
-                    faults.Add((number, $"{MpanColumn}: {mpanError}"));
-                }
-            }
-            var mprnText = columns[7] < 0 ? "" : fields[columns[7]];
-            Mprn? gasPoint = null;
-            if (mprnText.Length > 0)
-            {
-                if (Mprn.TryParse(mprnText, out var parsedMprn, out var mprnError))
-                {
-                    gasPoint = parsedMprn;
-                }
-                else
-                {
-                    faults.Add((number, $"{MprnColumn}: {mprnError}"));
-                }
-            }
-            var modelName = OptionalText(modelText, ModelColumn, 30, number, faults);
-            var manufacturerName = OptionalText(columns[8] < 0 ? "" : fields[columns[8]], ManufacturerColumn, 30, number, faults);
-            var firmwareVersion = OptionalText(columns[9] < 0 ? "" : fields[columns[9]], FirmwareColumn, 8, number, faults);
-            var uprnText = columns[10] < 0 ? "" : fields[columns[10]];
-            Uprn? premises = null;
-            if (uprnText.Length > 0)
-            {
-                if (Uprn.TryParse(uprnText, out var parsedUprn, out var uprnError))
-                {
-                    premises = parsedUprn;
-                }
-                else
-                {
-                    faults.Add((number, $"{UprnColumn}: {uprnError}"));
-                }
-            }
+                Model = device.Model, CommsHub = device.CommsHub, Region = device.Region, Mpan = device.Mpan, Mprn = device.Mprn,
+                Manufacturer = device.Manufacturer, FirmwareVersion = device.FirmwareVersion, Uprn = device.Uprn,
+                RadioCell = device.RadioCell, SecondaryImportMpan = device.SecondaryImportMpan, ExportMpan = device.ExportMpan,
+            };
+            faults.AddRange(added.Misfits().Select(m => (number, $"{ImportColumnOf[m.Property]}: {m.Fault}")));
             if (faults.Count == before)
             {
-                var row = new Device(id!.Value, type!.Value, status!.Value)
-                {
-                    Model = modelName, CommsHub = hub, Region = region, Mpan = meterPoint, Mprn = gasPoint,
-                    Manufacturer = manufacturerName, FirmwareVersion = firmwareVersion, Uprn = premises,
-                };
-                faults.AddRange(row.Misfits().Select(m => (number, $"{ImportColumnOf[m.Property]}: {m.Fault}")));
-                if (faults.Count == before)
-                {
-                    rows.Add(new Row(number, row));
-                }
+                rows.Add(new Row(number, added));
             }
         }
         if (columns is null)
@@ -490,42 +430,75 @@ internal static class InventoryCommand
         return rows;
     }
 
-    /// <summary>An optional text column of an import row: null when empty or (with its fault added) not a DUIS identifier.</summary>
-    private static string? OptionalText(string text, string column, int maxLength, int line, List<(int Line, string Fault)> faults)
+    private delegate bool FieldParser<T>(string? text, out T value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error);
+
+    /// <summary>One import row's fields by column name (empty when the file has no such column), each fault added to the import's.</summary>
+    private sealed class RowFields(Dictionary<string, int> columns, string[] fields, int line, List<(int Line, string Fault)> faults)
     {
-        if (text.Length > 0 && FreeText.FaultOf(text, "the value", maxLength) is { } fault)
+        public string Text(string column) => columns.TryGetValue(column, out var i) ? fields[i] : "";
+
+        /// <summary>The field's value; null, with its fault added, when it does not parse (empty included).</summary>
+        public T? Required<T>(string column, FieldParser<T> parse)
+            where T : struct
         {
-            faults.Add((line, $"{column}: {fault}"));
+            if (parse(Text(column), out var value, out var error))
+            {
+                return value;
+            }
+            faults.Add((line, $"{column}: {error}"));
             return null;
         }
-        return text.Length > 0 ? text : null;
+
+        /// <summary>Null when empty; otherwise as <see cref="Required{T}"/>.</summary>
+        public T? Optional<T>(string column, FieldParser<T> parse)
+            where T : struct =>
+            Text(column).Length == 0 ? null : Required(column, parse);
+
+        /// <summary>An optional DUIS identifier of at most <paramref name="maxLength"/> characters: null when empty or (with its fault added) not one.</summary>
+        public string? Identifier(string column, int maxLength)
+        {
+            var text = Text(column);
+            if (text.Length > 0 && FreeText.FaultOf(text, "the value", maxLength) is { } fault)
+            {
+                faults.Add((line, $"{column}: {fault}"));
+                return null;
+            }
+            return text.Length > 0 ? text : null;
+        }
     }
 
-    private static int[] ReadHeader(FileInfo csv, int line, string[] names)
+    private static readonly string[] ImportColumns =
+        [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn, MpanColumn, MprnColumn, ManufacturerColumn, FirmwareColumn, UprnColumn, RadioCellColumn, SecondaryImportMpanColumn, ExportMpanColumn];
+
+    /// <summary>Each column's position, by its name as <see cref="ImportColumns"/> spells it.</summary>
+    private static Dictionary<string, int> ReadHeader(FileInfo csv, int line, string[] names)
     {
-        string[] known = [IdColumn, TypeColumn, StatusColumn, ModelColumn, HubColumn, RegionColumn, MpanColumn, MprnColumn, ManufacturerColumn, FirmwareColumn, UprnColumn];
-        var columns = Enumerable.Repeat(-1, known.Length).ToArray();
+        var columns = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < names.Length; i++)
         {
-            var k = Array.FindIndex(known, n => string.Equals(n, names[i], StringComparison.OrdinalIgnoreCase));
-            if (k < 0 || columns[k] >= 0)
+            var known = Array.Find(ImportColumns, n => string.Equals(n, names[i], StringComparison.OrdinalIgnoreCase));
+            if (known is null || !columns.TryAdd(known, i))
             {
                 throw new FormatException(
-                    $"{csv.Name} line {line}: {(k < 0 ? "unknown" : "repeated")} column '{names[i]}'; the header is {Header}");
+                    $"{csv.Name} line {line}: {(known is null ? "unknown" : "repeated")} column '{names[i]}'; the header is {Header}");
             }
-            columns[k] = i;
         }
-        if (columns[0] < 0 || columns[1] < 0)
+        if (!columns.ContainsKey(IdColumn) || !columns.ContainsKey(TypeColumn))
         {
-            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {StatusColumn}, {ModelColumn}, {HubColumn}, {RegionColumn}, {MpanColumn}, {MprnColumn}, {ManufacturerColumn}, {FirmwareColumn}, {UprnColumn})");
+            throw new FormatException($"{csv.Name} line {line}: the header needs {IdColumn} and {TypeColumn} (and may have {string.Join(", ", ImportColumns.Skip(2))})");
         }
         return columns;
     }
 
+    private static bool TryParseRegion(string? text, out OpenDcc.Core.Wan.WanRegion region, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        var ok = Enum.TryParse(text, ignoreCase: true, out region) && Enum.IsDefined(region) && !int.TryParse(text, out _);
+        error = ok ? null : $"'{text}' is not North, Central or South";
+        return ok;
+    }
+
     private static OpenDcc.Core.Wan.WanRegion ParseRegion(string text) =>
-        Enum.TryParse<OpenDcc.Core.Wan.WanRegion>(text.Trim(), ignoreCase: true, out var region) && Enum.IsDefined(region)
-            ? region
-            : throw new FormatException($"'{text}' is not North, Central or South");
+        TryParseRegion(text.Trim(), out var region, out var error) ? region : throw new FormatException(error);
 
     /// <summary>Trims a field and the double quotes a spreadsheet may put round it.</summary>
     private static string Unquote(string field)

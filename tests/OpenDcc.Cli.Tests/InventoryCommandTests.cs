@@ -6,6 +6,7 @@ public sealed class InventoryCommandTests : IDisposable
     private const string Meter = "00-DB-12-34-56-78-90-A0";
     private const string GasMeter = "00-DB-12-34-56-78-90-B0";
     private const string CommsHub = "00-DB-12-34-56-78-90-00";
+    private const string Ihd = "00-DB-12-34-56-78-90-C0";
     private readonly CliRun cli = new();
 
     [Fact]
@@ -283,6 +284,41 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Matches(@"Meter point\s+1312345678118", output);
         Assert.Matches(@"Secondary import MPAN\s+1312345678224", output);
         Assert.Matches(@"Export MPAN\s+1312345678330", output);
+    }
+
+    [Fact]
+    public async Task Import_takes_a_comms_hub_s_radio_cell_and_a_meter_s_secondary_import_and_export_mpans()
+    {
+        var csv = WriteCsv(
+            "device_id,device_type,comms_hub,radio_cell,mpan,secondary_import_mpan,export_mpan",
+            $"{CommsHub},CHF,{CommsHub},cell-7,,,",
+            $"{Meter},ESME,{CommsHub},,1312345678118,1312345678224,1312345678330");
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "import", csv)).ExitCode);
+
+        var meter = (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output;
+        Assert.Matches(@"Secondary import MPAN\s+1312345678224", meter);
+        Assert.Matches(@"Export MPAN\s+1312345678330", meter);
+        Assert.Matches(@"Comms hub\s+00-DB-12-34-56-78-90-00 \(region unknown, cell cell-7\)", (await cli.RunWithDataAsync("inventory", "show", "--device", CommsHub)).Output);
+    }
+
+    [Fact]
+    public async Task Import_refuses_a_radio_cell_or_secondary_mpan_the_device_cannot_have_naming_line_and_column()
+    {
+        var csv = WriteCsv(
+            "device_id,device_type,radio_cell,secondary_import_mpan,export_mpan,wan_region",
+            $"{Meter},ESME,cell-7,,,",
+            $"{GasMeter},GSME,,1312345678224,,",
+            $"{CommsHub},CHF,,,1312345678333,",
+            $"{Ihd},IHD,,,,2");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Contains("line 2: radio_cell: only a comms hub (CHF) has a radio cell, not an ESME", error, StringComparison.Ordinal);
+        Assert.Contains("line 3: secondary_import_mpan: only an ESME serves a secondary import or export MPAN, not a GSME", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: export_mpan: MPAN core '1312345678333' has the wrong check digit", error, StringComparison.Ordinal);
+        Assert.Contains("line 5: wan_region: '2' is not North, Central or South", error, StringComparison.Ordinal);
     }
 
     [Theory]
