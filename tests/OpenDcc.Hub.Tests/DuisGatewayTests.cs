@@ -210,6 +210,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_in_the_inventory_that_the_wan_has_no_key_for_gets_I99_then_E20_saying_so()
+    {
+        var stranger = Eui64.Parse("00-DB-12-34-56-78-99-01");
+        await hub.Store.Inventory.AddDevicesAsync([new Device(stranger, DeviceType.ESME, SmiStatus.Commissioned)]);
+        var counter = hub.NextCounter();
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, stranger, counter, 1, "4.1.1"))).Code);
+
+        Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal(
+            $"E20 unreachable: device {stranger} is unreachable: the SM WAN knows no key-agreement key for it (no such device on the WAN); Delivered",
+            (await DeliveryLoggedAsync(new RequestId(Supplier, stranger, counter))).Outcome);
+    }
+
+    [Fact]
     public async Task An_srv_no_adapter_translates_or_a_device_type_it_does_not_carry_is_refused_E11_at_once()
     {
         Assert.Equal("E11", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "6.2.4"))).Code);

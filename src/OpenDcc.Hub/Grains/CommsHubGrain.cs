@@ -357,14 +357,22 @@ internal sealed class CommsHubGrain(
 
     /// <summary>
     /// The command in its device's format, or null when the adapter (a manufacturer's code) could not make it: the user
-    /// then hears so at once, E41 when the adapter refused what the request holds, E20 for any other failure, rather than
-    /// never hearing of an acknowledged request again.
+    /// then hears so at once, E41 when the adapter refused what the request holds, E20 for any other failure (a device
+    /// the SM WAN has no key for among them, logged as a warning rather than the adapter's fault), rather than never
+    /// hearing of an acknowledged request again.
     /// </summary>
     private async Task<byte[]?> TranslateAsync(Func<byte[]> toDevice, ITranslationAdapter adapter, QueuedCommand command, DeviceRequestReference reference, Eui64 device)
     {
         try
         {
             return toDevice();
+        }
+        catch (DeviceUnreachableException e)
+        {
+            // Not the adapter's fault: the device is not there to be addressed.
+            logger.LogWarning("{RequestId}: {Failure}", command.RequestId, e.Message);
+            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, command.User, command.Route, ResponseCode.UnableToCommunicate.Code, $"unreachable: {e.Message}");
+            return null;
         }
 #pragma warning disable CA1031 // Whatever a manufacturer's adapter throws, the user is told and the device's queue goes on.
         catch (Exception e)

@@ -136,7 +136,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     private GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, self) =>
     {
-        using var peer = self.deviceKeys.FindKeyAgreementKey(id) ?? throw new InvalidOperationException($"no key-agreement key is known for device {id}");
+        // No key: the SM WAN has no such device (in the inventory, never installed or commissioned on the WAN).
+        using var peer = self.deviceKeys.FindKeyAgreementKey(id) ?? throw new Wan.DeviceUnreachableException(id, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
         return GbcsMacKey.Derive(self.acbKeyAgreement, peer, self.acb, id);
     }, this);
 }
