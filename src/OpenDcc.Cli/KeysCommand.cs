@@ -15,18 +15,35 @@ internal static class KeysCommand
 
         var dspId = new Option<string>("--dsp-id") { Description = $"The DSP's EUI-64 (default {Eui64Defaults.Dsp}, as in DCC Boxed)", DefaultValueFactory = _ => Eui64Defaults.Dsp.ToString() };
         var force = new Option<bool>("--force") { Description = "Replace keys that already exist" };
-        var init = new Command("init", "Create a fresh local CA and DSP XmlSign identity for a new installation") { dspId, force };
+        var init = new Command("init", "Create a local CA and DSP XmlSign identity for a new installation; of an installation that has one of them (a DSP identity imported first), only the other") { dspId, force };
         init.SetAction(async parsed =>
         {
             var store = context.KeyStore(parsed);
-            if ((store.HasLocalCa || store.HasDspIdentity) && !parsed.GetValue(force))
+            var replace = parsed.GetValue(force);
+            if (store.HasLocalCa && store.HasDspIdentity && !replace)
             {
                 await context.Error.WriteLineAsync($"opendcc: keys already exist in {store.Directory}; pass --force to replace them");
                 return 1;
             }
             var dsp = UsersCommand.ParseField("--dsp-id", () => Eui64.Parse(parsed.GetRequiredValue(dspId)));
-            var saved = store.Initialise(dsp, context.Clock);
-            await context.Output.WriteLineAsync($"created local CA '{saved.IssuerName}' and DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}) in {store.Directory}");
+            if (replace || (!store.HasLocalCa && !store.HasDspIdentity))
+            {
+                var saved = store.Initialise(dsp, context.Clock);
+                await context.Output.WriteLineAsync($"created local CA '{saved.IssuerName}' and DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}) in {store.Directory}");
+            }
+            else if (store.HasDspIdentity)
+            {
+                // An imported DSP identity (DCC Boxed's) stays: only the CA that issues users' certificates is new.
+                using var ca = store.CreateLocalCa(context.Clock);
+                using var kept = store.LoadDspIdentity();
+                await context.Output.WriteLineAsync($"created local CA '{ca.Certificate.Subject}' in {store.Directory}; kept the DSP XmlSign identity {OrganisationCertificate.FromX509(kept).EntityId} already there");
+            }
+            else
+            {
+                using var ca = store.LoadLocalCa();
+                var saved = store.IssueDspIdentity(ca, dsp, context.Clock);
+                await context.Output.WriteLineAsync($"created DSP XmlSign identity {saved.EntityId} (serial {saved.SerialNumber}) from the local CA already in {store.Directory}");
+            }
             return 0;
         });
 

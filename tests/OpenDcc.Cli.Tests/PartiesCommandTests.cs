@@ -167,6 +167,32 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_init_after_an_imported_dsp_identity_creates_only_the_local_ca_so_certs_can_be_issued()
+    {
+        using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);
+        var cert = WritePem("dsp.crt.pem", dsp);
+        var key = Path.Combine(cli.DataDirectory, "dsp.key.pem");
+        using (var k = dsp.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(key, k.ExportPkcs8PrivateKeyPem());
+        }
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert)).ExitCode);
+
+        var (code, output, _) = await cli.RunWithDataAsync("keys", "init");
+
+        Assert.Equal(0, code);
+        Assert.Contains("kept the DSP XmlSign identity 90-B3-D5-1F-30-00-00-02 already there", output, StringComparison.Ordinal);
+        using (var kept = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys")).LoadDspIdentity())
+        {
+            Assert.Equal(dsp.Thumbprint, kept.Thumbprint);
+        }
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", Path.Combine(cli.DataDirectory, "issued"))).ExitCode);
+        // Both there now: init refuses without --force.
+        Assert.Equal(1, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+    }
+
+    [Fact]
     public async Task Certs_import_binds_each_certificate_to_its_user_by_eui64()
     {
         await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");

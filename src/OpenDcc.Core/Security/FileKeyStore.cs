@@ -80,9 +80,23 @@ public sealed class FileKeyStore(string directory)
     /// <summary>Creates a fresh local CA and a DSP XmlSign identity it issues, replacing any there were.</summary>
     public OrganisationCertificate Initialise(Identifiers.Eui64 dspId, NodaTime.IClock clock)
     {
-        using var ca = CertificateAuthority.Create("OpenDcc Local CA", clock, NodaTime.Duration.FromDays(365 * 20));
-        using var identity = ca.Issue(dspId, RemotePartyRole.DspXmlSign, null, clock, NodaTime.Duration.FromDays(365 * 10));
+        using var ca = CreateLocalCa(clock);
+        return IssueDspIdentity(ca, dspId, clock);
+    }
+
+    /// <summary>A fresh local CA, saved (replacing any); the caller disposes it.</summary>
+    public CertificateAuthority CreateLocalCa(NodaTime.IClock clock)
+    {
+        var ca = CertificateAuthority.Create("OpenDcc Local CA", clock, NodaTime.Duration.FromDays(365 * 20));
         SaveLocalCa(ca);
+        return ca;
+    }
+
+    /// <summary>A fresh DSP XmlSign identity issued by <paramref name="ca"/>, saved (replacing any).</summary>
+    public OrganisationCertificate IssueDspIdentity(CertificateAuthority ca, Identifiers.Eui64 dspId, NodaTime.IClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        using var identity = ca.Issue(dspId, RemotePartyRole.DspXmlSign, null, clock, NodaTime.Duration.FromDays(365 * 10));
         return SaveDspIdentity(identity);
     }
 
