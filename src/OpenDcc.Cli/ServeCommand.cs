@@ -53,7 +53,8 @@ internal static class ServeCommand
         var alertWindow = new Option<int>("--alert-window") { Description = $"The alert throttle's window in seconds (default {(int)AlertThrottleOptions.Default.Window.TotalSeconds})", DefaultValueFactory = _ => (int)AlertThrottleOptions.Default.Window.TotalSeconds };
         var siloPort = new Option<int>("--silo-port") { Description = "The Orleans silo-to-silo port on loopback (default 11111); give another to run a second hub on this machine", DefaultValueFactory = _ => HubOptions.DefaultSiloPort };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "The Orleans client gateway port on loopback (default 30000)", DefaultValueFactory = _ => HubOptions.DefaultGatewayPort };
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, siloPort, gatewayPort, sites, seed, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator, alertsPerWindow, alertWindow });
+        var install = SimulateCommand.InstallOption();
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, siloPort, gatewayPort, sites, seed, install, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator, alertsPerWindow, alertWindow });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -64,9 +65,9 @@ internal static class ServeCommand
             Uri? simulatorUrl = null;
             if (parsed.GetValue(simulator) is { } given)
             {
-                if (parsed.GetResult(sites) is { Implicit: false } || parsed.GetResult(seed) is { Implicit: false })
+                if (parsed.GetResult(sites) is { Implicit: false } || parsed.GetResult(seed) is { Implicit: false } || parsed.GetValue(install) is { Length: > 0 })
                 {
-                    await context.Error.WriteLineAsync("opendcc: --simulator: the simulator's fleet is set where it runs ('opendcc simulate --sites N --seed S'); --sites and --seed are for the in-process fleet");
+                    await context.Error.WriteLineAsync("opendcc: --simulator: the simulator's fleet is set where it runs ('opendcc simulate --sites N --seed S --install …'); --sites, --seed and --install are for the in-process fleet");
                     return 1;
                 }
                 string? fault = null;
@@ -172,6 +173,10 @@ internal static class ServeCommand
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
             using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
+            if (world is not null)
+            {
+                SimulateCommand.Install(world.Wan, parsed.GetValue(install));
+            }
             await using var app = await CliContext.NamingStoreAsync(options.PostgresConnectionString, dataDirectory, () => HubHost.BuildAsync(options, context.Clock, remote?.Devices ?? world!.Devices, ct));
             try
             {
@@ -226,7 +231,8 @@ internal static class ServeCommand
             }
             else
             {
-                fleet = $"{world!.Wan.Fleet.Count} simulated sites ({await world.AddToInventoryAsync(store.Inventory, ct)} devices added to the inventory)";
+                var added = await world!.AddToInventoryAsync(store.Inventory, ct);
+                fleet = $"{CliContext.Count(world.Wan.Fleet.Count, "simulated site", "simulated sites")} ({CliContext.Count(added, "device", "devices")} added to the inventory)";
             }
             await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}{registered}; GET /health; Ctrl-C to stop");
             // Until Ctrl-C or SIGTERM, or until the hub stops by itself (another hub took its store).

@@ -12,6 +12,31 @@ internal static class SimulateCommand
 {
     public const string DefaultListen = "127.0.0.1:8089";
 
+    /// <summary><c>--install EUI64=TYPE</c> (repeatable), for <c>simulate</c> and <c>serve</c>'s own fleet: <see cref="SimulatedWan.InstallSiteDevice"/>.</summary>
+    public static Option<string[]> InstallOption() => new("--install")
+    {
+        Description = "EUI64=ESME|GSME|CHF: site 0's electricity meter, gas meter or comms hub answers under EUI64 too, and it joins the inventory " +
+            "(repeatable), for devices known by other IDs: the DCC Boxed reference test devices, so that the RTDS request templates reach a simulated device unchanged",
+    };
+
+    /// <summary>Installs each <c>--install</c> on the WAN; a fault names the option and the value.</summary>
+    public static void Install(SimulatedWan wan, string[]? given)
+    {
+        foreach (var value in given ?? [])
+        {
+            UsersCommand.ParseField("--install", () =>
+            {
+                var at = value.IndexOf('=', StringComparison.Ordinal);
+                if (at <= 0)
+                {
+                    throw new FormatException($"'{value}' is not EUI64=TYPE (for example 00-DB-12-34-56-78-90-A0=ESME)");
+                }
+                wan.InstallSiteDevice(Core.Identifiers.Eui64.Parse(value[..at].Trim()), Core.Inventory.DeviceTypes.Parse(value[(at + 1)..].Trim()));
+                return true;
+            });
+        }
+    }
+
     public static Command Create(CliContext context)
     {
         var sites = new Option<int>("--sites") { Description = "Simulated sites (each an electricity meter, a gas meter, a comms hub, a GPF and a PPMID)", DefaultValueFactory = _ => 10 };
@@ -21,7 +46,8 @@ internal static class SimulateCommand
         var loss = new Option<double>("--loss") { Description = "Share of commands the WAN loses, 0 to 1 (default 0): a lost command is never answered" };
         var offline = new Option<int>("--offline") { Description = "Sites whose comms hubs are offline, chosen from the seed (default 0)" };
         var outage = new Option<string[]>("--outage") { Description = "SITE:MINUTES: once a hub has connected, cut site SITE's power for MINUTES (a decimal: 0.5 is 30 s); its comms hub reports the loss of power at once and its electricity meter the restoration when power returns (repeatable)" };
-        var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline, outage };
+        var install = InstallOption();
+        var simulate = new Command("simulate", "Run the simulated device fleet and SM WAN in their own process, for 'serve --simulator'") { sites, seed, listen, latency, loss, offline, outage, install };
         simulate.SetAction(async (parsed, ct) =>
         {
             var siteCount = parsed.GetValue(sites);
@@ -91,6 +117,7 @@ internal static class SimulateCommand
             {
                 wan.SetOffline(site, true);
             }
+            Install(wan, parsed.GetValue(install));
             SimulatorHost host;
             try
             {

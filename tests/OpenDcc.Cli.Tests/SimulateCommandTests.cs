@@ -103,6 +103,44 @@ public sealed class SimulateCommandTests : IDisposable
     }
 
     /// <summary>Keys, the supplier with its response URL, and its XmlSign certificate (with its key).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_device_installed_under_an_rtds_id_joins_the_inventory_and_answers_as_site_0s_meter(bool overLoopback)
+    {
+        // The DCC Boxed RTDS electricity meter, whose ID the RTDS request templates address.
+        var rtdsMeter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+        var install = $"{rtdsMeter}=ESME";
+        using var simulator = overLoopback ? OpenDccProcess.Start("simulate", "--sites", "1", "--seed", "5", "--listen", "127.0.0.1:0", "--install", install) : null;
+        var url = simulator is null ? null : await simulator.ListeningUrlAsync();
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var certificate = await ProvisionSupplierAsync(receiver.Url);
+
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] arguments = url is not null
+            ? ServeArguments(port, url)
+            : ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1", "--seed", "5", "--install", install];
+        var serving = OpenDccCli.RunAsync(arguments, TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
+        await CliRun.WaitUntilListeningAsync(serving, output, error);
+        Assert.Contains("(6 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
+
+        Assert.Equal("I99", await ReadMeterAsync(port, new RequestId(Supplier, rtdsMeter, 1), certificate));
+        var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("I0", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
+        // Site 0's meter's register, framed under the RTDS ID.
+        using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(cli.DataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(5, 1), SystemClock.Instance);
+        world.Wan.InstallSiteDevice(rtdsMeter, Core.Inventory.DeviceType.ESME);
+        var decoded = world.ReadAnswer(Convert.FromBase64String(answer.Descendants(DuisNamespaces.Sr + "GBCSPayload").Single().Value), rtdsMeter, Eui64Defaults.Dsp);
+        Assert.True(decoded.Succeeded, decoded.Reason);
+        Assert.True(Assert.IsType<DeviceOutcome.Registers>(decoded.Value).Import > 0);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+    }
+
     private async Task<X509Certificate2> ProvisionSupplierAsync(Uri responseUrl)
     {
         Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
@@ -319,7 +357,7 @@ public sealed class SimulateCommandTests : IDisposable
     {
         var (code, _, error) = await cli.RunWithDataAsync("serve", "--sites", "3", "--simulator", "http://127.0.0.1:8089");
         Assert.Equal(1, code);
-        Assert.Contains("--sites and --seed are for the in-process fleet", error, StringComparison.Ordinal);
+        Assert.Contains("--sites, --seed and --install are for the in-process fleet", error, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -331,6 +369,9 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--outage", "10:5", "--outage: site 10 is not in the fleet (sites 0 to 9)")]
     [InlineData("--outage", "3", "--outage: '3' is not SITE:MINUTES")]
     [InlineData("--outage", "3:0", "the power is cut for 1 second to 1,440 minutes")]
+    [InlineData("--install", "00-DB-12-34-56-78-90-A0", "--install: '00-DB-12-34-56-78-90-A0' is not EUI64=TYPE")]
+    [InlineData("--install", "00-DB-12-34-56-78-90-A0=IHD", "--install: a site's ESME, GSME or CHF can answer under another ID, not its IHD")]
+    [InlineData("--install", "00-DB-12-34-56-78-90=ESME", "--install: ")]
     public async Task Simulate_refuses_bad_options_naming_them(string option, string value, string fault)
     {
         var (code, _, error) = await cli.RunAsync("simulate", option, value);

@@ -173,7 +173,7 @@ public sealed class InventoryServiceRequests(
             answer.Add(await DescribeAsync(device, cancellationToken));
         }
         var more = devices.Count > MaxInventoryDevices ? $" (the first {MaxInventoryDevices} of {devices.Count})" : "";
-        return (DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.Inventory(answer)), $"I0 DSPInventory: {answer.Count} devices for {selector}{more}");
+        return (DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.Inventory(answer)), $"I0 DSPInventory: {answer.Count} {(answer.Count == 1 ? "device" : "devices")} for {selector}{more}");
     }
 
     /// <summary>The devices at the premises of the meter serving an MPAN (13 digits) or an MPRN: the site's, else the meter, its hub and what is joined to it.</summary>

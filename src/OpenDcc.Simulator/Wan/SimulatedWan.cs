@@ -111,6 +111,33 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     public void Install(Eui64 id, ISimulatedDevice device, WireFormat format = WireFormat.Gbcs) =>
         installed[id] = (device ?? throw new ArgumentNullException(nameof(device)), format);
 
+    /// <summary>
+    /// Puts site <paramref name="site"/>'s electricity meter, gas meter or comms hub on the WAN under
+    /// <paramref name="id"/> as well, speaking the site's wire format: devices known elsewhere by their own IDs (the
+    /// DCC Boxed reference test devices, which the RTDS request templates address) answer as that site's.
+    /// </summary>
+    /// <exception cref="ArgumentException">no such site, a type other than ESME, GSME or CHF, or an ID already on the WAN.</exception>
+    public void InstallSiteDevice(Eui64 id, DeviceType type, int site = 0)
+    {
+        if (site < 0 || site >= fleet.Count)
+        {
+            throw new ArgumentException($"the fleet has no site {site} (it has {fleet.Count})", nameof(site));
+        }
+        var at = fleet[site];
+        ISimulatedDevice device = type switch
+        {
+            DeviceType.ESME => at.ElectricityMeter,
+            DeviceType.GSME => at.GasMeter,
+            DeviceType.CHF => at.CommsHub,
+            _ => throw new ArgumentException($"a site's ESME, GSME or CHF can answer under another ID, not its {type}", nameof(type)),
+        };
+        if (DeviceAt(id) is not null)
+        {
+            throw new ArgumentException($"{id} is already a device on the simulated WAN", nameof(id));
+        }
+        Install(id, device, formatOfSite(at));
+    }
+
     /// <summary>The wire format the device at <paramref name="id"/> speaks; null when there is none.</summary>
     public WireFormat? FormatOf(Eui64 id) =>
         installed.TryGetValue(id, out var entry) ? entry.Format

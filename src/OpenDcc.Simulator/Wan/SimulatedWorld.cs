@@ -108,10 +108,13 @@ public sealed class SimulatedWorld : IDisposable
     public Task<int> PlaceSupplierTrustAnchorsAsync(IPartyStore parties, Instant now, CancellationToken cancellationToken = default) =>
         Wan.PlaceSupplierTrustAnchorsAsync(Registrations, parties, now, cancellationToken);
 
-    /// <summary>Adds the fleet's devices the inventory does not hold yet, all at once.</summary>
+    /// <summary>
+    /// Adds the fleet's devices, and those installed under IDs of their own (<see cref="SimulatedWan.InstalledDevices"/>),
+    /// that the inventory does not hold yet, all at once: as a hub finds them over loopback (<see cref="SimulatorHost"/>).
+    /// </summary>
     /// <returns>How many were added.</returns>
     public Task<int> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
-        inventory.AddMissingDevicesAsync([.. Wan.InventoryDevices()], cancellationToken);
+        inventory.AddMissingDevicesAsync([.. Wan.InventoryDevices(), .. Wan.InstalledDevices()], cancellationToken);
 
     public void Dispose()
     {
