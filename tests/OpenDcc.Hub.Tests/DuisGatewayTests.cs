@@ -282,6 +282,19 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_signed_by_the_dsp_itself_is_an_authentication_failure_saying_the_dsp_is_no_dcc_user()
+    {
+        using var dsp = hub.DspCertificate;
+        using var key = XmlSignatureKey.ForSigning(dsp);
+        var signed = DuisSignature.Sign(Encoding.UTF8.GetBytes(Request(Eui64Defaults.Dsp, Meter, hub.NextCounter(), 1, "4.1.1")), key);
+        var (status, _, body) = await hub.PostAsync(SendCommand, signed);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("E42", await hub.CheckSignedResponseAsync(body));
+        Assert.Contains(await LogAsync(), e => e.Record.Outcome.StartsWith($"E42 AuthenticationFailure: OriginatorIsTheDsp: the RequestID's originator {Eui64Defaults.Dsp} is the DSP", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_request_signed_with_another_users_key_is_an_authentication_failure()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), NetworkOperator);

@@ -17,6 +17,8 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
 {
     private readonly XmlSignatureKey dspKey = XmlSignatureKey.ForSigning(dspIdentity);
 
+    private readonly Eui64 dsp = OrganisationCertificate.FromX509(dspIdentity).EntityId;
+
     // Certificates bound to users do not change once imported; parsing them and taking out their keys once keeps
     // that work off each request.
     private readonly ConcurrentDictionary<(string Issuer, string Serial), (OrganisationCertificate Bound, XmlSignatureKey Key)> known = new();
@@ -47,6 +49,11 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
     /// <returns>Null when the request is authentic; otherwise why not (a reason to log as an authentication failure).</returns>
     public async Task<string?> VerifyAsync(XmlDocument document, Eui64 originator, CancellationToken cancellationToken = default)
     {
+        if (originator == dsp)
+        {
+            // Its certificate is the hub's own, bound to no user: "unknown certificate" would mislead.
+            return $"OriginatorIsTheDsp: the RequestID's originator {originator} is the DSP (OpenDcc itself); service requests come from DCC users";
+        }
         OrganisationCertificate? bound = null;
         var check = await DuisSignature.VerifyAsync(document, async (issuer, serial, ct) =>
         {
