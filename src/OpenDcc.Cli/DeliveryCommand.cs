@@ -15,18 +15,27 @@ namespace OpenDcc.Cli;
 /// </summary>
 internal static class DeliveryCommand
 {
+    /// <summary>What <c>delivery failed</c> shows unless told: a queue held two days may hold millions.</summary>
+    private const int DefaultLimit = 100;
+
     public static Command Create(CliContext context)
     {
         var delivery = context.WithStoreOptions(new Command("delivery", "Responses and alerts on their way to users' response URLs"));
 
         var listUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
-        var failed = new Command("failed", "List the failed queue, oldest failure first") { listUser };
+        var limit = new Option<int>("--limit") { Description = $"Show at most this many, the oldest failures (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
+        var failed = new Command("failed", "List the failed queue, oldest failure first") { listUser, limit };
         failed.SetAction(async (parsed, ct) =>
         {
             var user = ParseUser(parsed.GetValue(listUser));
+            if (parsed.GetValue(limit) is < 1 or > 1_000_000)
+            {
+                throw new FormatException("--limit must be between 1 and 1,000,000");
+            }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await KnownUserAsync(store, user, ct);
-            var messages = await store.Delivery.ListFailedAsync(user, ct);
+            var messages = await store.Delivery.ListFailedAsync(user, parsed.GetValue(limit), ct);
+            var total = messages.Count < parsed.GetValue(limit) ? messages.Count : await store.Delivery.CountFailedAsync(user, ct);
             var retention = new RetryPolicy(DeliveryOptions.Default);
             // Identifiers and times whole; the error wraps when the table is wider than the console.
             var table = new Table().Border(TableBorder.Simple).AddColumns(
@@ -44,7 +53,8 @@ internal static class DeliveryCommand
                     InstantPattern.General.Format(retention.FailedExpiry(message.EnqueuedAt)));
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{CliContext.Count(messages.Count, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}");
+            context.Console.WriteLine($"{(total == 1 ? "1 failed message" : $"{total:N0} failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}" +
+                (total > messages.Count ? $"; the oldest {messages.Count:N0} shown (--limit)" : ""));
             return 0;
         });
 

@@ -122,26 +122,47 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return found.Count == 0 ? null : found[0];
     }
 
-    public async Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default)
+    {
+        if (max is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one message");
+        }
+        await using var connection = await open(cancellationToken);
+        await using var command = FailedOf(connection, user, $"SELECT {Columns}", " ORDER BY last_attempt_at, id" + (max is { } most ? $" LIMIT {most}" : ""));
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command(
-                $"SELECT {Columns} FROM outbound_message WHERE state = @failed" + (user is null ? "" : " AND user_id = @user") + " ORDER BY last_attempt_at, id")
+        await using var command = FailedOf(connection, user, "SELECT COUNT(*)", "");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary><paramref name="select"/> over the failed queue, of one user or of all, then <paramref name="tail"/>.</summary>
+    private static DbCommand FailedOf(DbConnection connection, Eui64? user, string select, string tail)
+    {
+        var command = connection.Command($"{select} FROM outbound_message WHERE state = @failed" + (user is null ? "" : " AND user_id = @user") + tail)
             .With("@failed", Failed);
         if (user is { } u)
         {
             command.With("@user", u.ToString());
         }
-        return await ReadAllAsync(command, cancellationToken);
+        return command;
     }
 
     public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
+        // A chunk per statement, each its own transaction: a failed queue of millions goes back without holding the
+        // store's write lock (SQLite's is the whole database's) for all of them at once.
         await using var command = connection.Command(
-                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = @failed" +
+                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE id IN (" +
+                "SELECT id FROM outbound_message WHERE state = @failed" +
                 (user is null ? "" : " AND user_id = @user") +
-                (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before"))
+                (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") +
+                $" LIMIT {RequeueChunk})")
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@failed", Failed);
@@ -153,8 +174,19 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             command.With("@before", before.ToUnixTimeTicks());
         }
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        var requeued = 0;
+        int chunk;
+        do
+        {
+            chunk = await command.ExecuteNonQueryAsync(cancellationToken);
+            requeued += chunk;
+        }
+        while (chunk == RequeueChunk);
+        return requeued;
     }
+
+    /// <summary>Failed messages sent back to pending per statement (<see cref="RequeueFailedAsync"/>).</summary>
+    private const int RequeueChunk = 5_000;
 
     public async Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default)
     {

@@ -151,6 +151,28 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Delivery_failed_shows_the_oldest_failures_up_to_its_limit_and_counts_them_all()
+    {
+        var failedAt = cli.Clock.GetCurrentInstant();
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+            for (var i = 0; i < 3; i++)
+            {
+                await FailAsync(store, Supplier, $"request {i}", failedAt + Duration.FromSeconds(i));
+            }
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "failed", "--limit", "2");
+
+        Assert.Equal(0, code);
+        Assert.Contains("3 failed messages; the oldest 2 shown (--limit)", output, StringComparison.Ordinal);
+        Assert.Contains("request 1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("request 2", output, StringComparison.Ordinal);
+        Assert.Equal("opendcc: --limit must be between 1 and 1,000,000", (await cli.RunWithDataAsync("delivery", "failed", "--limit", "0")).Error.Trim());
+    }
+
     private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
     {
         var id = await store.Delivery.EnqueueAsync(user, Endpoint, correlation, [1, 2, 3], at - Duration.FromSeconds(290));

@@ -420,7 +420,9 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
 
-        public Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.ListFailedAsync(user, cancellationToken);
+        public Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListFailedAsync(user, max, cancellationToken);
+
+        public Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.CountFailedAsync(user, cancellationToken);
 
         public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default) =>
             store.RequeueFailedAsync(user, now, lastAttemptBefore, cancellationToken);

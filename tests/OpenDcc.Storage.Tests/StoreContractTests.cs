@@ -591,6 +591,29 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_failed_queue_of_several_chunks_is_counted_listed_in_part_and_requeued_whole_for_its_user_alone()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
+        // 12,003 failed messages for the supplier, more than two of the store's chunks, in one statement.
+        await ExecuteAsync(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12003) " +
+            "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at) " +
+            "SELECT @user, @destination, 'request ' || i, @payload, @at, 5, @at, 'Failed', 'down', @at FROM n",
+            ("@user", Supplier.ToString()), ("@destination", SupplierEndpoint.ToString()), ("@payload", new byte[] { 1, 2, 3 }), ("@at", t0.ToUnixTimeTicks()));
+
+        Assert.Equal(12_004, await Store.Delivery.CountFailedAsync());
+        Assert.Equal(12_003, await Store.Delivery.CountFailedAsync(Supplier));
+        Assert.Equal(["request 1", "request 2"], (await Store.Delivery.ListFailedAsync(Supplier, max: 2)).Select(m => m.Correlation));
+
+        Assert.Equal(12_003, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5)));
+
+        Assert.Equal([operatorMessage], (await Store.Delivery.ListFailedAsync()).Select(m => m.Id));
+        Assert.Equal(12_003, await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE state = 'Pending' AND user_id = '{Supplier}'"));
+    }
+
+    [Fact]
     public async Task Requeueing_with_a_cutoff_leaves_failed_messages_last_attempted_at_or_after_it()
     {
         var t0 = clock.GetCurrentInstant();

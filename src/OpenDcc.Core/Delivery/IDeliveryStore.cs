@@ -40,8 +40,11 @@ public interface IDeliveryStore
 
     Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default);
 
-    /// <summary>The failed queue, of one user or of all, oldest failure first.</summary>
-    Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default);
+    /// <summary>The failed queue, of one user or of all, oldest failure first; with <paramref name="max"/>, at most that many.</summary>
+    Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default);
+
+    /// <summary>How many messages the failed queue holds, of one user or of all.</summary>
+    Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Re-delivery when a user's connection is restored: moves the failed messages of <paramref name="user"/>
