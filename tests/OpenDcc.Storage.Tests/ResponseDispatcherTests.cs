@@ -153,6 +153,34 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Messages_moved_to_the_failed_queue_are_logged_one_line_a_minute_per_user_the_next_line_counting_the_rest()
+    {
+        var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<ResponseDispatcher>();
+        using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default, store.MessageLog, logger);
+        for (var i = 0; i < 3; i++)
+        {
+            await dispatcher.EnqueueAsync(Supplier, down, $"request {i}", SignedResponse);
+        }
+        await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 3);
+        // Later, one more fails: at 690 s, more than a minute after the line at 290 s.
+        clock.Reset(At(400));
+        await dispatcher.EnqueueAsync(Supplier, down, "request 3", SignedResponse);
+        foreach (var seconds in new[] { 400, 410, 460, 550, 690 })
+        {
+            await RunAtAsync(dispatcher, seconds);
+        }
+
+        var warnings = logger.Collector.GetSnapshot().Where(r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Select(r => r.Message).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.Matches(@"\(request [0-2]\) to 90-B3-D5-1F-30-01-00-00 is undeliverable after 5 attempts", warnings[0]);
+        Assert.EndsWith("held in the failed queue", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("(request 3)", warnings[1], StringComparison.Ordinal);
+        Assert.EndsWith("; 2 more to this user went there since the last such line, not logged one by one", warnings[1], StringComparison.Ordinal);
+        Assert.Equal(4, await store.Delivery.CountFailedAsync(Supplier));
+    }
+
+    [Fact]
     public async Task A_message_undeliverable_for_300_s_goes_to_the_failed_queue_is_held_two_days_then_purged()
     {
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");

@@ -59,6 +59,22 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>Endpoints that timed out or could not be reached: until when nothing is sent there, and why.</summary>
     private readonly ConcurrentDictionary<Uri, (Instant Until, string Why)> unreachable = new();
 
+    /// <summary>Per user, when a message's move to the failed queue was last logged, and how many moved unlogged since.</summary>
+    private readonly ConcurrentDictionary<Eui64, FailedTally> failedTallies = new();
+
+    /// <summary>
+    /// At most one warning a minute per user of messages moved to the failed queue: a user's endpoint that stays down
+    /// would otherwise put one line in the hub's log for each of its messages (20 a second, 0.7 GB a day, for one
+    /// busy user). The next line logged says how many went meanwhile; <c>opendcc delivery failed</c> lists them all.
+    /// </summary>
+    private static readonly Duration FailedLogInterval = Duration.FromMinutes(1);
+
+    private sealed class FailedTally
+    {
+        public Instant? LoggedAt;
+        public int Unlogged;
+    }
+
     /// <param name="http">
     /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
     /// followed 302 turns the POST into a GET whose 200 would count as delivered), and its own timeout should be
@@ -258,11 +274,28 @@ public sealed partial class ResponseDispatcher : IDisposable
         await RecordingAsync(() => store.RecordFailureAsync(message.Id, attempt.Error!, at, next), stopping);
         if (next is null)
         {
-            LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
+            ReportMovedToFailed(message, attempts, attempt.Error!, at);
             return DeliveryState.Failed;
         }
         LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
         return DeliveryState.Pending;
+    }
+
+    private void ReportMovedToFailed(OutboundMessage message, int attempts, string error, Instant at)
+    {
+        var tally = failedTallies.GetOrAdd(message.User, static _ => new FailedTally());
+        int unlogged;
+        lock (tally)
+        {
+            if (tally.LoggedAt is { } logged && at - logged < FailedLogInterval)
+            {
+                tally.Unlogged++;
+                return;
+            }
+            (unlogged, tally.LoggedAt, tally.Unlogged) = (tally.Unlogged, at, 0);
+        }
+        var meanwhile = unlogged == 0 ? "" : $"; {unlogged} more to this user went there since the last such line, not logged one by one";
+        LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, error, meanwhile);
     }
 
     /// <summary>
@@ -332,8 +365,8 @@ public sealed partial class ResponseDispatcher : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery of message {Id} ({Correlation}) to {User} failed on attempt {Attempts}: {Error}; retrying")]
     private partial void LogAttemptFailed(long id, Eui64 user, string correlation, int attempts, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Id} ({Correlation}) to {User} is undeliverable after {Attempts} attempts ({Error}); held in the failed queue")]
-    private partial void LogMovedToFailed(long id, Eui64 user, string correlation, int attempts, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Id} ({Correlation}) to {User} is undeliverable after {Attempts} attempts ({Error}); held in the failed queue{Meanwhile}")]
+    private partial void LogMovedToFailed(long id, Eui64 user, string correlation, int attempts, string error, string meanwhile);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A message reached {User} again: {Count} messages from the failed queue are sent again")]
     private partial void LogRedelivering(Eui64 user, int count);
