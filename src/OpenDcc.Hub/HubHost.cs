@@ -210,9 +210,8 @@ public static class HubHost
             {
                 StatusCodes.Status404NotFound => $"nothing is served at {request.Path}: DUIS is at /api/v1/serviceS, /api/v1/serviceT and /api/v1/serviceD, the REST API under /api/v1/smart-grid (described at /openapi/v1.json), health at /health",
                 StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}",
-                StatusCodes.Status415UnsupportedMediaType => request.Path.StartsWithSegments("/api/v1/smart-grid", StringComparison.Ordinal)
-                    ? "send the body as Content-Type: application/json"
-                    : "send the request as Content-Type: application/xml",
+                // Only the REST API declares what it takes; the DUIS endpoints read any body as XML.
+                StatusCodes.Status415UnsupportedMediaType => "send the body as Content-Type: application/json",
                 _ => null,
             };
             if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
