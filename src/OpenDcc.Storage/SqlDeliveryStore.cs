@@ -152,8 +152,13 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return command;
     }
 
-    public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default)
+    public async Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default)
     {
+        if (max is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, "requeue at least one message");
+        }
+        var chunkSize = Math.Min(max ?? RequeueChunk, RequeueChunk);
         await using var connection = await open(cancellationToken);
         // A chunk per statement, each its own transaction: a failed queue of millions goes back without holding the
         // store's write lock (SQLite's is the whole database's) for all of them at once.
@@ -162,7 +167,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 "SELECT id FROM outbound_message WHERE state = @failed" +
                 (user is null ? "" : " AND user_id = @user") +
                 (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") +
-                $" LIMIT {RequeueChunk})")
+                $" ORDER BY last_attempt_at, id LIMIT {chunkSize})")
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@failed", Failed);
@@ -181,7 +186,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             chunk = await command.ExecuteNonQueryAsync(cancellationToken);
             requeued += chunk;
         }
-        while (chunk == RequeueChunk);
+        while (chunk == chunkSize && requeued < (max ?? int.MaxValue));
         return requeued;
     }
 

@@ -208,6 +208,32 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_user_reached_again_gets_its_failed_messages_a_batch_at_a_time_oldest_first_after_the_message_that_reached_it()
+    {
+        var port = ResponseReceiver.FreePort();
+        var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<ResponseDispatcher>();
+        using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default with { RedeliverBatchSize = 2 }, store.MessageLog, logger);
+        for (var i = 0; i < 5; i++)
+        {
+            await dispatcher.EnqueueAsync(Supplier, endpoint, $"backlog {i}", [(byte)i]);
+        }
+        await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 5);
+
+        await using var receiver = await ResponseReceiver.StartAsync(port);
+        clock.Reset(At(7200));
+        await dispatcher.EnqueueAsync(Supplier, endpoint, "fresh", [9]);
+
+        Assert.Equal(new DeliveryRound(6, 0, 0, 0, 5), await dispatcher.RunOnceAsync());
+        Assert.Equal(9, receiver.Received[0].Body.Single());
+        Assert.Equal(5, receiver.Received.Skip(1).Select(r => r.Body.Single()).Distinct().Count());
+        Assert.Equal(
+            ["2 messages", "2 messages", "1 messages"],
+            logger.Collector.GetSnapshot().Where(r => r.Message.StartsWith("A message reached", StringComparison.Ordinal)).Select(r => System.Text.RegularExpressions.Regex.Match(r.Message, @"\d+ messages").Value));
+        Assert.Equal(0, await store.Delivery.CountFailedAsync());
+    }
+
+    [Fact]
     public async Task Requeued_failed_messages_are_delivered_once_the_receiver_is_back()
     {
         var port = ResponseReceiver.FreePort();
@@ -452,8 +478,8 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         public Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.CountFailedAsync(user, cancellationToken);
 
-        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default) =>
-            store.RequeueFailedAsync(user, now, lastAttemptBefore, cancellationToken);
+        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default) =>
+            store.RequeueFailedAsync(user, now, lastAttemptBefore, max, cancellationToken);
 
         public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
 

@@ -28,6 +28,13 @@ public sealed record DeliveryOptions
     public Duration RedeliverAfter { get; init; } = Duration.FromMinutes(5);
 
     /// <summary>
+    /// How many of a user's failed messages go back at a time when the user is reached again: the next ones when a
+    /// message reaches the user once more, so a backlog of two days drains in step with delivery, and messages queued
+    /// meanwhile, other users' among them, wait behind one batch, not behind the whole backlog.
+    /// </summary>
+    public int RedeliverBatchSize { get; init; } = 500;
+
+    /// <summary>
     /// How long a delivered message stays in the queue. The message log records every delivery for good; a
     /// short retention keeps the queue table small at GB volumes (about 1,500 messages a second).
     /// </summary>
@@ -81,6 +88,10 @@ public sealed record DeliveryOptions
         if (MaxConcurrentDeliveries < 1)
         {
             throw new ArgumentException($"at least one concurrent delivery is needed (got {MaxConcurrentDeliveries})", nameof(MaxConcurrentDeliveries));
+        }
+        if (RedeliverBatchSize < 1)
+        {
+            throw new ArgumentException($"a redelivery must take at least one message (got {RedeliverBatchSize})", nameof(RedeliverBatchSize));
         }
         if (ClaimBatchSize < 1)
         {

@@ -49,10 +49,11 @@ public interface IDeliveryStore
     /// <summary>
     /// Re-delivery when a user's connection is restored: moves the failed messages of <paramref name="user"/>
     /// (of every user when null) back to pending, due at <paramref name="now"/>; with
-    /// <paramref name="lastAttemptBefore"/>, only those last attempted before then.
+    /// <paramref name="lastAttemptBefore"/>, only those last attempted before then; with <paramref name="max"/>, at most
+    /// that many, those last attempted longest ago.
     /// </summary>
     /// <returns>How many were requeued.</returns>
-    Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, CancellationToken cancellationToken = default);
+    Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Ends every claim (<see cref="ClaimDueAsync"/>): for a hub starting on a store it alone holds (the hub lease), whose

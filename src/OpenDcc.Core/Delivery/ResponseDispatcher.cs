@@ -208,11 +208,14 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     public void Dispose() => oneRoundAtATime.Dispose();
 
-    /// <summary>A message reached <paramref name="user"/>: their failed messages not attempted lately go back to pending, due now.</summary>
+    /// <summary>
+    /// A message reached <paramref name="user"/>: their failed messages not attempted lately go back to pending, due
+    /// now, a batch at a time (<see cref="DeliveryOptions.RedeliverBatchSize"/>; the next when one of them reaches the user).
+    /// </summary>
     private async Task<int> RedeliverFailedAsync(Eui64 user, CancellationToken cancellationToken)
     {
         var now = clock.GetCurrentInstant();
-        var requeued = await store.RequeueFailedAsync(user, now, lastAttemptBefore: now - options.RedeliverAfter, cancellationToken);
+        var requeued = await store.RequeueFailedAsync(user, now, lastAttemptBefore: now - options.RedeliverAfter, max: options.RedeliverBatchSize, cancellationToken: cancellationToken);
         if (requeued > 0)
         {
             LogRedelivering(user, requeued);
@@ -368,7 +371,7 @@ public sealed partial class ResponseDispatcher : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Id} ({Correlation}) to {User} is undeliverable after {Attempts} attempts ({Error}); held in the failed queue{Meanwhile}")]
     private partial void LogMovedToFailed(long id, Eui64 user, string correlation, int attempts, string error, string meanwhile);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "A message reached {User} again: {Count} messages from the failed queue are sent again")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "A message reached {User} again: {Count} messages from the failed queue are sent again (a batch at a time)")]
     private partial void LogRedelivering(Eui64 user, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
