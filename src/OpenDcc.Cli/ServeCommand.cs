@@ -152,6 +152,7 @@ internal static class ServeCommand
                 }
                 models[pair[..at].Trim()] = pair[(at + 1)..].Trim();
             }
+            var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => CliContext.ExistingFile(f, "--adapter").FullName).ToList();
             // Every option is read: what is left to go wrong is starting. A hub already serving from this directory
             // first: it would also explain the Orleans ports being taken.
             if (options.PostgresConnectionString is null)
@@ -168,7 +169,6 @@ internal static class ServeCommand
                 return 1;
             }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
-            var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => CliContext.ExistingFile(f, "--adapter").FullName).ToList();
             // Says on the console when the simulator goes away and when it is back.
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
