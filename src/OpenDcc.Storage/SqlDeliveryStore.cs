@@ -158,7 +158,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             throw new ArgumentOutOfRangeException(nameof(max), max, "requeue at least one message");
         }
-        var chunkSize = Math.Min(max ?? RequeueChunk, RequeueChunk);
+        var wanted = max ?? int.MaxValue;
         await using var connection = await open(cancellationToken);
         // A chunk per statement, each its own transaction: a failed queue of millions goes back without holding the
         // store's write lock (SQLite's is the whole database's) for all of them at once.
@@ -167,7 +167,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 "SELECT id FROM outbound_message WHERE state = @failed" +
                 (user is null ? "" : " AND user_id = @user") +
                 (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") +
-                $" ORDER BY last_attempt_at, id LIMIT {chunkSize})")
+                " ORDER BY last_attempt_at, id LIMIT @chunk)")
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@failed", Failed);
@@ -179,14 +179,19 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             command.With("@before", before.ToUnixTimeTicks());
         }
+        var chunk = command.With("@chunk", 0).Parameters["@chunk"];
         var requeued = 0;
-        int chunk;
-        do
+        while (requeued < wanted)
         {
-            chunk = await command.ExecuteNonQueryAsync(cancellationToken);
-            requeued += chunk;
+            var size = Math.Min(RequeueChunk, wanted - requeued);
+            chunk.Value = size;
+            var moved = await command.ExecuteNonQueryAsync(cancellationToken);
+            requeued += moved;
+            if (moved < size)
+            {
+                break;
+            }
         }
-        while (chunk == chunkSize && requeued < (max ?? int.MaxValue));
         return requeued;
     }
 

@@ -607,7 +607,9 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(12_003, await Store.Delivery.CountFailedAsync(Supplier));
         Assert.Equal(["request 1", "request 2"], (await Store.Delivery.ListFailedAsync(Supplier, max: 2)).Select(m => m.Correlation));
 
-        Assert.Equal(12_003, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5)));
+        // At most as many as asked, across chunks; then the rest.
+        Assert.Equal(7_000, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5), max: 7_000));
+        Assert.Equal(5_003, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5)));
 
         Assert.Equal([operatorMessage], (await Store.Delivery.ListFailedAsync()).Select(m => m.Id));
         Assert.Equal(12_003, await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE state = 'Pending' AND user_id = '{Supplier}'"));
