@@ -53,20 +53,10 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         // The RTDS electricity and gas meters and comms hub (its HAN device log) are site 0 of a simulated fleet, on the
         // simulated WAN under their RTDS IDs.
         world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(dataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 3, siteCount: 1), SystemClock.Instance);
-        foreach (var device in Tooling.RtdsDevices)
+        foreach (var device in Tooling.RtdsDevices.Where(d => TypeOf(d.Type) is DeviceType.ESME or DeviceType.GSME or DeviceType.CHF))
         {
-            switch (TypeOf(device.Type))
-            {
-                case DeviceType.ESME:
-                    world.Wan.Install(device.Id, world.Wan.Fleet[0].ElectricityMeter);
-                    break;
-                case DeviceType.GSME:
-                    world.Wan.Install(device.Id, world.Wan.Fleet[0].GasMeter);
-                    break;
-                case DeviceType.CHF:
-                    world.Wan.Install(device.Id, world.Wan.Fleet[0].CommsHub);
-                    break;
-            }
+            // As 'serve --install' does.
+            world.Wan.InstallSiteDevice(device.Id, TypeOf(device.Type));
         }
         hub = await HubHost.BuildAsync(new HubOptions(dataDirectory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), SystemClock.Instance, world.Devices);
         await hub.StartAsync();
