@@ -58,9 +58,9 @@ internal static class DemoCommand
             var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free());
             // The demo's meters are site 0 of a simulated fleet, on the simulated WAN under the IDs the DCC's test data uses.
             using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: SmartGridSites), context.Clock);
-            world.Wan.Install(Electricity, world.Wan.Fleet[0].ElectricityMeter);
-            world.Wan.Install(Gas, world.Wan.Fleet[0].GasMeter);
-            world.Wan.Install(CommsHub, world.Wan.Fleet[0].CommsHub);
+            world.Wan.InstallSiteDevice(Electricity, DeviceType.ESME);
+            world.Wan.InstallSiteDevice(Gas, DeviceType.GSME);
+            world.Wan.InstallSiteDevice(CommsHub, DeviceType.CHF);
             // The registration systems: the demo supplier supplies site 0, the demo network operator runs its area.
             world.Registrations.FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
             // The demo's electricity meter serves site 0's MPAN, which a power outage alert names.

@@ -178,10 +178,10 @@ public sealed class TestHub : IAsyncDisposable
     /// <summary>The test meters and the comms hub of the first (its device log), installed on the simulated WAN under the IDs the tests use.</summary>
     private static void InstallTestMeters(SimulatedWan wan)
     {
-        wan.Install(Meter, wan.Fleet[0].ElectricityMeter);
-        wan.Install(CommsHub, wan.Fleet[0].CommsHub);
-        wan.Install(GasMeter, wan.Fleet[0].GasMeter);
-        wan.Install(OfflineMeter, wan.Fleet[1].ElectricityMeter);
+        wan.InstallSiteDevice(Meter, DeviceType.ESME);
+        wan.InstallSiteDevice(CommsHub, DeviceType.CHF);
+        wan.InstallSiteDevice(GasMeter, DeviceType.GSME);
+        wan.InstallSiteDevice(OfflineMeter, DeviceType.ESME, site: 1);
         wan.SetOffline(OfflineMeter, true);
         wan.Install(EarlySmartMeter, wan.Fleet[1].GasMeter, WireFormat.EarlySmart);
     }
