@@ -162,19 +162,13 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         await using var connection = await open(cancellationToken);
         // A chunk per statement, each its own transaction: a failed queue of millions goes back without holding the
         // store's write lock (SQLite's is the whole database's) for all of them at once.
-        await using var command = connection.Command(
-                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE id IN (" +
-                "SELECT id FROM outbound_message WHERE state = @failed" +
-                (user is null ? "" : " AND user_id = @user") +
-                (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") +
-                " ORDER BY last_attempt_at, id LIMIT @chunk)")
+        await using var command = FailedOf(
+                connection,
+                user,
+                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE id IN (SELECT id",
+                (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") + " ORDER BY last_attempt_at, id LIMIT @chunk)")
             .With("@pending", Pending)
-            .With("@now", now.ToUnixTimeTicks())
-            .With("@failed", Failed);
-        if (user is { } u)
-        {
-            command.With("@user", u.ToString());
-        }
+            .With("@now", now.ToUnixTimeTicks());
         if (lastAttemptBefore is { } before)
         {
             command.With("@before", before.ToUnixTimeTicks());
