@@ -43,6 +43,22 @@ public sealed class CliRun : IDisposable
         }
     }
 
+    /// <summary>Starts <c>serve</c> with <paramref name="args"/> in this process and waits until it is listening.</summary>
+    public static async Task<ServingHub> ServeAsync(string[] args, IClock clock)
+    {
+        var hub = new ServingHub(args, clock);
+        try
+        {
+            await WaitUntilListeningAsync(hub.Exit, hub.OutputWriter, hub.ErrorWriter);
+            return hub;
+        }
+        catch
+        {
+            hub.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -50,5 +66,37 @@ public sealed class CliRun : IDisposable
         {
             Directory.Delete(DataDirectory, recursive: true);
         }
+    }
+}
+
+/// <summary>A <c>serve</c> running in this process (<see cref="CliRun.ServeAsync"/>): what it prints, and its stop.</summary>
+public sealed class ServingHub : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+
+    internal ServingHub(string[] args, IClock clock) =>
+        Exit = OpenDccCli.RunAsync(args, TextWriter.Synchronized(OutputWriter), TextWriter.Synchronized(ErrorWriter), clock, stop.Token);
+
+    internal StringWriter OutputWriter { get; } = new();
+
+    internal StringWriter ErrorWriter { get; } = new();
+
+    internal Task<int> Exit { get; }
+
+    public string Output => OutputWriter.ToString();
+
+    /// <summary>Stops it as Ctrl-C does; its exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        await stop.CancelAsync();
+        return await Exit;
+    }
+
+    public void Dispose()
+    {
+        stop.Cancel();
+        stop.Dispose();
+        OutputWriter.Dispose();
+        ErrorWriter.Dispose();
     }
 }

@@ -78,11 +78,7 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         string[] Serve(string data, int http) =>
             ["serve", "--postgres", connectionString, "--data", data, "--sites", "1", "--urls", $"http://127.0.0.1:{http}",
              "--silo-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}", "--gateway-port", $"{OpenDcc.Hub.LoopbackPorts.Free()}"];
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(Serve(cli.DataDirectory, port), TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
+        using var serving = await CliRun.ServeAsync(Serve(cli.DataDirectory, port), cli.Clock);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Assert.Contains("\"postgres ", await http.GetStringAsync(new Uri("/health", UriKind.Relative)), StringComparison.Ordinal);
 
@@ -105,8 +101,7 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
             Assert.Contains($"/{database} is in use by another hub; one hub per database", refused.ToString(), StringComparison.Ordinal);
         }
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
+        Assert.Equal(0, await serving.StopAsync());
         // The request, its I99, and the I0's delivery, chained in the database.
         var (verified, log, _) = await cli.RunAsync("log", "verify", "--postgres", connectionString);
         Assert.Equal(0, verified);

@@ -11,14 +11,9 @@ public sealed class ServeCommandTests : IDisposable
     public async Task Serve_starts_the_hub_on_sqlite_answers_health_and_stops_on_cancel()
     {
         var port = FreePort();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
         // Orleans ports of its own, so that the other tests' hubs running at the same time cannot take them.
-        var serving = OpenDccCli.RunAsync(
-            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"],
-            TextWriter.Synchronized(output), TextWriter.Synchronized(error), cli.Clock, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
+        using var serving = await CliRun.ServeAsync(
+            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"], cli.Clock);
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
@@ -28,10 +23,9 @@ public sealed class ServeCommandTests : IDisposable
         Assert.StartsWith("sqlite ", health.RootElement.GetProperty("checks").GetProperty("store").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(cli.DataDirectory, "opendcc.db")));
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
-        Assert.Contains("listening on", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await serving.StopAsync());
+        Assert.Contains("listening on", serving.Output, StringComparison.Ordinal);
+        Assert.Contains("stopped", serving.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,12 +29,8 @@ public sealed class SimulateCommandTests : IDisposable
         using var certificate = await ProvisionSupplierAsync(receiver.Url);
 
         var port = LoopbackPorts.Free();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(ServeArguments(port, url), TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
-        Assert.Contains("2 simulated sites, seed 5 (10 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
+        using var serving = await CliRun.ServeAsync(ServeArguments(port, url), SystemClock.Instance);
+        Assert.Contains("2 simulated sites, seed 5 (10 devices added to the inventory)", serving.Output, StringComparison.Ordinal);
 
         // A second hub (its own data directory, so its own ACB key) is refused the simulator, and the first keeps it.
         var (second, _, refused) = await cli.RunAsync(["serve", "--data", Path.Combine(cli.DataDirectory, "second"), "--urls", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url]);
@@ -65,8 +61,7 @@ public sealed class SimulateCommandTests : IDisposable
         var registers = Assert.IsType<DeviceOutcome.Registers>(decoded.Value);
         Assert.Equal(Assert.IsType<DeviceOutcome.Registers>(meter.Execute(new DeviceOperation.ReadImportRegisters(), registers.At)).Import, registers.Import);
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
+        Assert.Equal(0, await serving.StopAsync());
     }
 
     [Fact]
@@ -87,17 +82,12 @@ public sealed class SimulateCommandTests : IDisposable
         }
         await Assert.ThrowsAsync<TimeoutException>(() => receiver.NextAsync(TimeSpan.FromSeconds(1)));
 
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(ServeArguments(LoopbackPorts.Free(), url), TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
+        using var serving = await CliRun.ServeAsync(ServeArguments(LoopbackPorts.Free(), url), SystemClock.Instance);
 
         var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal("E21", answer.Descendants(DuisNamespaces.Sr + "ResponseCode").Single().Value);
         Assert.Equal($"{new RequestId(Supplier, new SimulatedFleet(5, 1)[0].ElectricityMeter.Id, 1).ToResponseId()}", answer.Descendants(DuisNamespaces.Sr + "ResponseID").Single().Value);
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
+        Assert.Equal(0, await serving.StopAsync());
         var verified = await cli.RunWithDataAsync("log", "verify");
         Assert.True(verified.ExitCode == 0, verified.Output + verified.Error);
     }
@@ -117,15 +107,11 @@ public sealed class SimulateCommandTests : IDisposable
         using var certificate = await ProvisionSupplierAsync(receiver.Url);
 
         var port = LoopbackPorts.Free();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
         string[] arguments = url is not null
             ? ServeArguments(port, url)
             : ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1", "--seed", "5", "--install", install];
-        var serving = OpenDccCli.RunAsync(arguments, TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
-        Assert.Contains("(6 devices added to the inventory)", output.ToString(), StringComparison.Ordinal);
+        using var serving = await CliRun.ServeAsync(arguments, SystemClock.Instance);
+        Assert.Contains("(6 devices added to the inventory)", serving.Output, StringComparison.Ordinal);
 
         Assert.Equal("I99", await ReadMeterAsync(port, new RequestId(Supplier, rtdsMeter, 1), certificate));
         var answer = XDocument.Parse(await receiver.NextAsync(TimeSpan.FromSeconds(20)));
@@ -137,8 +123,7 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.True(decoded.Succeeded, decoded.Reason);
         Assert.True(Assert.IsType<DeviceOutcome.Registers>(decoded.Value).Import > 0);
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
+        Assert.Equal(0, await serving.StopAsync());
     }
 
     private async Task<X509Certificate2> ProvisionSupplierAsync(Uri responseUrl)
@@ -178,14 +163,8 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier.ToString(), "--role", "02", "--out", keys)).ExitCode);
 
         var port = LoopbackPorts.Free();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var serving = OpenDccCli.RunAsync(
-            ["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"],
-            TextWriter.Synchronized(output), TextWriter.Synchronized(error), SystemClock.Instance, stop.Token);
-        await CliRun.WaitUntilListeningAsync(serving, output, error);
-        Assert.Contains($"registered to supplier {Supplier} and network operator {NetworkOperator} (the meters hold its Digital Signing key)", output.ToString(), StringComparison.Ordinal);
+        using var serving = await CliRun.ServeAsync(["serve", "--data", cli.DataDirectory, "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--simulator", url, "--fleet-supplier", Supplier.ToString(), "--fleet-network-operator", NetworkOperator.ToString(), "--cell-concurrency", "4"], SystemClock.Instance);
+        Assert.Contains($"registered to supplier {Supplier} and network operator {NetworkOperator} (the meters hold its Digital Signing key)", serving.Output, StringComparison.Ordinal);
 
         var fleet = new SimulatedFleet(5, 2);
         var meter = fleet[0].ElectricityMeter.Id;
@@ -246,8 +225,7 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Equal(["8F36", "AD1"], alerts.Where(a => a.Id.Target == NetworkOperator).Select(a => a.Code).Order(StringComparer.Ordinal));
         Assert.All(answers.SelectMany(a => a.Descendants(DuisNamespaces.Sr + "CommsHubDeviceID")), hub => Assert.Equal(fleet[1].CommsHubId.ToString(), hub.Value));
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await serving);
+        Assert.Equal(0, await serving.StopAsync());
     }
 
     [Theory]
