@@ -28,10 +28,7 @@ internal static class DeliveryCommand
         failed.SetAction(async (parsed, ct) =>
         {
             var user = ParseUser(parsed.GetValue(listUser));
-            if (parsed.GetValue(limit) is < 1 or > 1_000_000)
-            {
-                throw new FormatException("--limit must be between 1 and 1,000,000");
-            }
+            CheckLimit(parsed.GetValue(limit));
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await KnownUserAsync(store, user, ct);
             var messages = await store.Delivery.ListFailedAsync(user, parsed.GetValue(limit), ct);
@@ -53,7 +50,7 @@ internal static class DeliveryCommand
                     InstantPattern.General.Format(retention.FailedExpiry(message.EnqueuedAt)));
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{(total == 1 ? "1 failed message" : $"{total:N0} failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}" +
+            context.Console.WriteLine($"{CliContext.Count(total, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}" +
                 (total > messages.Count ? $"; the oldest {messages.Count:N0} shown (--limit)" : ""));
             return 0;
         });
@@ -81,11 +78,15 @@ internal static class DeliveryCommand
             return 0;
         });
 
-        var unanswered = new Command("unanswered", "List the device commands acknowledged (I99) whose answer is not yet on its way, oldest first: on the WAN or waiting for it, or left by a hub that did not stop cleanly (its next start answers those E21)");
+        var unansweredLimit = new Option<int>("--limit") { Description = $"Show at most this many, the oldest (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
+        var unanswered = new Command("unanswered", "List the device commands acknowledged (I99) whose answer is not yet on its way, oldest first: on the WAN or waiting for it, or left by a hub that did not stop cleanly (its next start answers those E21)") { unansweredLimit };
         unanswered.SetAction(async (parsed, ct) =>
         {
+            var most = parsed.GetValue(unansweredLimit);
+            CheckLimit(most);
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
-            var commands = await store.UnansweredCommands.ListAsync(ct);
+            var commands = await store.UnansweredCommands.ListAsync(most, ct);
+            var total = commands.Count < most ? commands.Count : await store.UnansweredCommands.CountAsync(ct);
             var now = context.Clock.GetCurrentInstant();
             var table = new Table().Border(TableBorder.Simple).AddColumns(
                 new TableColumn("RequestID").NoWrap(), new TableColumn("SRV").NoWrap(), new TableColumn("Device").NoWrap(), new TableColumn("User").NoWrap(),
@@ -102,7 +103,8 @@ internal static class DeliveryCommand
                     waiting < Duration.Zero ? "" : $"{(long)waiting.TotalSeconds:N0} s");
             }
             context.Console.Write(table);
-            context.Console.WriteLine($"{commands.Count} device commands acknowledged and not yet answered");
+            context.Console.WriteLine($"{CliContext.Count(total, "device command", "device commands")} acknowledged and not yet answered" +
+                (total > commands.Count ? $"; the oldest {commands.Count:N0} shown (--limit)" : ""));
             return 0;
         });
 
@@ -110,6 +112,14 @@ internal static class DeliveryCommand
         delivery.Subcommands.Add(redeliver);
         delivery.Subcommands.Add(unanswered);
         return delivery;
+    }
+
+    private static void CheckLimit(int limit)
+    {
+        if (limit is < 1 or > 1_000_000)
+        {
+            throw new FormatException("--limit must be between 1 and 1,000,000");
+        }
     }
 
     /// <summary>A --user that is no DCC user is a mistake (a mistyped ID), not a user with nothing queued.</summary>

@@ -215,7 +215,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         : file;
 
     /// <summary>"1 device", "2 devices": a count and its noun, singular for one.</summary>
-    public static string Count(int count, string one, string many) => $"{count} {(count == 1 ? one : many)}";
+    public static string Count(long count, string one, string many) => $"{count:N0} {(count == 1 ? one : many)}";
 
     public string DataDirectory(ParseResult parsed) => CheckedDataDirectory(parsed.GetRequiredValue(Data).FullName);
 

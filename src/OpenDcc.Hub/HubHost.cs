@@ -110,7 +110,7 @@ public static class HubHost
             await store.ApprovedModels.AddApprovedModelsAsync(options.ApprovedModels, cancellationToken);
         }
         // Read now, with the store leased and before the hub serves: every one was left by a hub that did not stop cleanly.
-        var leftUnanswered = await store.UnansweredCommands.ListAsync(cancellationToken);
+        var leftUnanswered = await store.UnansweredCommands.ListAsync(cancellationToken: cancellationToken);
         // Likewise every claim on an outbound message: its messages are sent now, not when the dead hub's leases end.
         var released = await store.Delivery.ReleaseClaimsAsync(cancellationToken);
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));

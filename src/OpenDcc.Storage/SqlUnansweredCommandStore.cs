@@ -13,12 +13,16 @@ namespace OpenDcc.Storage;
 /// </summary>
 internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbConnection>> open) : IUnansweredCommandStore
 {
-    public async Task<IReadOnlyList<UnansweredCommand>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<UnansweredCommand>> ListAsync(int? max = null, CancellationToken cancellationToken = default)
     {
+        if (max is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one command");
+        }
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
             "SELECT request_id, device, user_id, service_reference, service_reference_variant, schema_version, acknowledged_at " +
-            "FROM unanswered_command ORDER BY acknowledged_at, request_id, device");
+            "FROM unanswered_command ORDER BY acknowledged_at, request_id, device" + (max is { } most ? $" LIMIT {most}" : ""));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var commands = new List<UnansweredCommand>();
         while (await reader.ReadAsync(cancellationToken))
@@ -27,6 +31,13 @@ internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbC
             commands.Add(new UnansweredCommand(reference, Eui64.Parse(reader.GetString(2)), Instant.FromUnixTimeTicks(reader.GetInt64(6))));
         }
         return commands;
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT COUNT(*) FROM unanswered_command");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private const string Insert =

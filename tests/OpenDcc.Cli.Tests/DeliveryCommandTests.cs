@@ -173,6 +173,29 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Equal("opendcc: --limit must be between 1 and 1,000,000", (await cli.RunWithDataAsync("delivery", "failed", "--limit", "0")).Error.Trim());
     }
 
+    [Fact]
+    public async Task Delivery_unanswered_shows_the_oldest_commands_up_to_its_limit_and_counts_them_all()
+    {
+        var at = cli.Clock.GetCurrentInstant();
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var request = new RequestId(Supplier, Eui64.Parse($"00-DB-12-34-56-78-90-A{i}"), 2000 + (ulong)i);
+                var command = new UnansweredCommand(new DeviceRequestReference(request, "4.1", "4.1.1", "5.1", request.Target), Supplier, at + Duration.FromSeconds(i));
+                await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, Supplier, $"{request}", "I99", new byte[] { 1 }) { AcceptedCounter = request.Counter, Acknowledges = [command] }]);
+            }
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "unanswered", "--limit", "2");
+
+        Assert.Equal(0, code);
+        Assert.Contains("3 device commands acknowledged and not yet answered; the oldest 2 shown (--limit)", output, StringComparison.Ordinal);
+        Assert.Contains("00-DB-12-34-56-78-90-A1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("00-DB-12-34-56-78-90-A2", output, StringComparison.Ordinal);
+        Assert.Equal("opendcc: --limit must be between 1 and 1,000,000", (await cli.RunWithDataAsync("delivery", "unanswered", "--limit", "0")).Error.Trim());
+    }
+
     private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
     {
         var id = await store.Delivery.EnqueueAsync(user, Endpoint, correlation, [1, 2, 3], at - Duration.FromSeconds(290));

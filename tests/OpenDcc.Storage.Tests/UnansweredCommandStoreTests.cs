@@ -30,6 +30,20 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : StoreTe
     }
 
     [Fact]
+    public async Task A_list_up_to_a_limit_gives_the_oldest_acknowledged_and_the_count_is_of_all()
+    {
+        var commands = Enumerable.Range(0, 5).Select(i => Command(new RequestId(Supplier, Meter, 20 + (ulong)i), "4.1.1", T0 + Duration.FromSeconds(10 - i))).ToList();
+        foreach (var command in commands)
+        {
+            await LogRequestAsync(command);
+        }
+
+        Assert.Equal([commands[4], commands[3]], await Store.UnansweredCommands.ListAsync(max: 2));
+        Assert.Equal(5, await Store.UnansweredCommands.CountAsync());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.UnansweredCommands.ListAsync(max: 0));
+    }
+
+    [Fact]
     public async Task An_answer_logged_or_queued_for_delivery_clears_its_command_and_only_that_one()
     {
         var undeliverable = Command(new RequestId(Supplier, Meter, 10), "4.1.1", T0);

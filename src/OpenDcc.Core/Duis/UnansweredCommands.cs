@@ -23,6 +23,9 @@ public readonly record struct CommandKey(RequestId RequestId, Eui64 Device);
 /// <summary>The device commands acknowledged and not yet answered (<see cref="UnansweredCommand"/>).</summary>
 public interface IUnansweredCommandStore
 {
-    /// <summary>Every one, oldest acknowledged first.</summary>
-    Task<IReadOnlyList<UnansweredCommand>> ListAsync(CancellationToken cancellationToken = default);
+    /// <summary>Every one, or the oldest <paramref name="max"/>, oldest acknowledged first.</summary>
+    Task<IReadOnlyList<UnansweredCommand>> ListAsync(int? max = null, CancellationToken cancellationToken = default);
+
+    /// <summary>How many there are.</summary>
+    Task<long> CountAsync(CancellationToken cancellationToken = default);
 }
