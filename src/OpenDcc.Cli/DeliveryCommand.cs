@@ -57,7 +57,7 @@ internal static class DeliveryCommand
 
         var redeliverUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
         var all = new Option<bool>("--all") { Description = "Every user's failed messages" };
-        var redeliver = new Command("redeliver", "Send failed messages again: they go back to the delivery queue, due now") { redeliverUser, all };
+        var redeliver = new Command("redeliver", $"Send failed messages again: the oldest {DeliveryOptions.Default.RedeliverBatchSize} of each user go back to the delivery queue, due now, and the rest follow as many at a time as the user takes them") { redeliverUser, all };
         redeliver.SetAction(async (parsed, ct) =>
         {
             var user = ParseUser(parsed.GetValue(redeliverUser));
@@ -72,9 +72,20 @@ internal static class DeliveryCommand
             }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             await KnownUserAsync(store, user, ct);
-            var requeued = await store.Delivery.RequeueFailedAsync(user, context.Clock.GetCurrentInstant(), cancellationToken: ct);
+            // A batch per user, as the hub redelivers by itself (DeliveryOptions.RedeliverBatchSize): a backlog of two days
+            // put back at once would hold every other message, other users' too, behind it. Once one of a batch reaches
+            // the user, the hub puts back the next.
+            var batch = DeliveryOptions.Default.RedeliverBatchSize;
+            var now = context.Clock.GetCurrentInstant();
+            var requeued = 0;
+            foreach (var each in user is { } one ? [one] : await store.Delivery.UsersWithFailedAsync(ct))
+            {
+                requeued += await store.Delivery.RequeueFailedAsync(each, now, max: batch, cancellationToken: ct);
+            }
+            var left = await store.Delivery.CountFailedAsync(user, ct);
             await context.Output.WriteLineAsync(
-                $"{CliContext.Count(requeued, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within a second");
+                $"{CliContext.Count(requeued, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within a second" +
+                (left == 0 ? "" : $". {(left == 1 ? "The other one follows" : $"The other {left:N0} follow")} in batches of {batch:N0} per user, each once a message of the batch before reaches the user (a message attempted in the last {DeliveryOptions.Default.RedeliverAfter.TotalMinutes:N0} minutes only after that)"));
             return 0;
         });
 

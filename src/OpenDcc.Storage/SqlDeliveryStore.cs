@@ -140,6 +140,19 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    public async Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = FailedOf(connection, null, "SELECT DISTINCT user_id", " ORDER BY user_id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var users = new List<Eui64>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            users.Add(Eui64.Parse(reader.GetString(0)));
+        }
+        return users;
+    }
+
     /// <summary><paramref name="select"/> over the failed queue, of one user or of all, then <paramref name="tail"/>.</summary>
     private static DbCommand FailedOf(DbConnection connection, Eui64? user, string select, string tail)
     {

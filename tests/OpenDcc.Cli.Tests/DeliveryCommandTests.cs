@@ -67,6 +67,38 @@ public sealed class DeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Delivery_redeliver_puts_back_the_oldest_batch_of_each_user_and_says_the_rest_follow_in_batches()
+    {
+        var batch = DeliveryOptions.Default.RedeliverBatchSize;
+        var failedAt = cli.Clock.GetCurrentInstant();
+        long oldest, newest, operatorMessage;
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+            await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Network operator", DccUserRole.ElectricityDistributor));
+            oldest = await FailAsync(store, Supplier, "request 0", failedAt);
+            newest = oldest;
+            for (var i = 1; i <= batch; i++)
+            {
+                newest = await FailAsync(store, Supplier, $"request {i}", failedAt + Duration.FromSeconds(i));
+            }
+            operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt + Duration.FromHours(1));
+        }
+        cli.Clock.Advance(Duration.FromHours(3));
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "redeliver", "--all");
+
+        Assert.Equal(0, code);
+        Assert.Contains($"{batch + 1:N0} failed messages queued for delivery again; a running hub sends them within a second. The other one follows in batches of {batch:N0} per user", output, StringComparison.Ordinal);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(oldest))!.State);
+            Assert.Equal(DeliveryState.Failed, (await store.Delivery.FindAsync(newest))!.State);
+            Assert.Equal(DeliveryState.Pending, (await store.Delivery.FindAsync(operatorMessage))!.State);
+        }
+    }
+
+    [Fact]
     public async Task Delivery_unanswered_lists_the_acknowledged_commands_not_yet_answered_oldest_first_with_how_long_they_have_waited()
     {
         var at = cli.Clock.GetCurrentInstant();

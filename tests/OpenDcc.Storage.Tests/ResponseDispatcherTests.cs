@@ -478,6 +478,8 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         public Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.CountFailedAsync(user, cancellationToken);
 
+        public Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default) => store.UsersWithFailedAsync(cancellationToken);
+
         public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default) =>
             store.RequeueFailedAsync(user, now, lastAttemptBefore, max, cancellationToken);
 

@@ -577,8 +577,11 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
         await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
 
+        Assert.Equal([Supplier, NetworkOperator], (await Store.Delivery.UsersWithFailedAsync()).Order());
+
         var restored = t0 + Duration.FromHours(5);
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, restored));
+        Assert.Equal([NetworkOperator], await Store.Delivery.UsersWithFailedAsync());
         var requeued = await Store.Delivery.FindAsync(supplierMessage);
         Assert.Equal(DeliveryState.Pending, requeued!.State);
         Assert.Equal(restored, requeued.NextAttemptAt);

@@ -46,6 +46,9 @@ public interface IDeliveryStore
     /// <summary>How many messages the failed queue holds, of one user or of all.</summary>
     Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default);
 
+    /// <summary>The users with at least one message in the failed queue.</summary>
+    Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Re-delivery when a user's connection is restored: moves the failed messages of <paramref name="user"/>
     /// (of every user when null) back to pending, due at <paramref name="now"/>; with
