@@ -102,10 +102,16 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         }
     }
 
-    public async IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) =>
+        ReadWhereAsync("sequence >= @from", "@from", fromSequence, cancellationToken);
+
+    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default) =>
+        ReadWhereAsync("correlation = @correlation", "@correlation", correlation ?? throw new ArgumentNullException(nameof(correlation)), cancellationToken);
+
+    private async IAsyncEnumerable<MessageLogEntry> ReadWhereAsync(string condition, string name, object value, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"SELECT {Columns} FROM message_log WHERE sequence >= @from ORDER BY sequence").With("@from", fromSequence);
+        await using var command = connection.Command($"SELECT {Columns} FROM message_log WHERE {condition} ORDER BY sequence").With(name, value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

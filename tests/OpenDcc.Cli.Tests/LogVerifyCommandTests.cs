@@ -56,7 +56,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         var (code, output, _) = await cli.RunWithDataAsync("log", "show", "--last", "3");
         Assert.Equal(0, code);
         Assert.DoesNotContain("request-27 ", output, StringComparison.Ordinal);
-        Assert.Matches(@"28\s+2026-11-28T09:00:00Z\s+out\s+90-B3-D5-1F-30-01-00-00\s+request-28\s+I99\s+28", output);
+        Assert.Matches(@"28\s+2026-11-28T09:00:00.000Z\s+out\s+90-B3-D5-1F-30-01-00-00\s+request-28\s+I99\s+28", output);
         Assert.Matches(@"29\s+\S+\s+in\s+\S+\s+request-29\s+E42 AuthenticationFailure: UnknownCertificate\s+29", output);
         Assert.Contains("entries 28 to 30 of 30", output, StringComparison.Ordinal);
 
@@ -69,6 +69,43 @@ public sealed class LogVerifyCommandTests : IDisposable
         var (refused, _, error) = await cli.RunWithDataAsync("log", "show", "--last", "0");
         Assert.Equal(1, refused);
         Assert.StartsWith("opendcc: --last:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_show_request_id_shows_what_became_of_one_request_and_log_payload_prints_or_writes_its_message()
+    {
+        var request = new RequestId(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), Eui64.Parse("00-DB-12-34-56-78-90-A0"), 1000);
+        var signed = Encoding.UTF8.GetBytes("<sr:Request>signed é</sr:Request>");
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            MessageLogRecord Entry(MessageDirection direction, string correlation, string outcome, byte[] payload) =>
+                new(cli.Clock.GetCurrentInstant(), direction, request.Originator, correlation, outcome, payload);
+            await store.MessageLog.AppendAsync([Entry(MessageDirection.Inbound, $"{request}", "I99", signed), Entry(MessageDirection.Outbound, $"{request}", "I99", [2])]);
+            cli.Clock.Advance(Duration.FromMilliseconds(1234));
+            await store.MessageLog.AppendAsync([Entry(MessageDirection.Inbound, "another request", "I99", [3]), Entry(MessageDirection.Outbound, $"{request}", "I0; Delivered", [4])]);
+        }
+
+        // The RequestID as a user might type it: lower case, without dashes.
+        var (code, output, _) = await cli.RunWithDataAsync("log", "show", "--request-id", "90b3d51f30010000:00db1234567890a0:1000");
+        Assert.Equal(0, code);
+        Assert.Matches(@"1\s+2026-11-28T09:00:00.000Z\s+in\s", output);
+        Assert.Matches(@"4\s+2026-11-28T09:00:01.234Z\s+out\s+\S+\s+\S+\s+I0; Delivered", output);
+        Assert.DoesNotContain("another request", output, StringComparison.Ordinal);
+        Assert.Contains($"3 entries for RequestID {request}", output, StringComparison.Ordinal);
+
+        (code, output, _) = await cli.RunWithDataAsync("log", "payload", "--seq", "1");
+        Assert.Equal(0, code);
+        Assert.Equal("<sr:Request>signed é</sr:Request>", output.Trim());
+        var file = Path.Combine(cli.DataDirectory, "request.xml");
+        (code, output, _) = await cli.RunWithDataAsync("log", "payload", "--seq", "1", "--out", file);
+        Assert.Equal(0, code);
+        Assert.Equal(signed, await File.ReadAllBytesAsync(file));
+        Assert.Contains($"entry 1: {signed.Length} bytes written to {file}", output, StringComparison.Ordinal);
+
+        Assert.Equal("opendcc: --seq: no entry 5 (the log has 4 entries)", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
+        Assert.StartsWith("opendcc: --request-id:", (await cli.RunWithDataAsync("log", "show", "--request-id", "not-a-request")).Error, StringComparison.Ordinal);
+        Assert.Equal("opendcc: --request-id and --from: give one of them", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--from", "1")).Error.Trim());
+        Assert.Contains($"no entries for RequestID {request with { Counter = 1 }}", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request with { Counter = 1 }}")).Output, StringComparison.Ordinal);
     }
 
     public void Dispose() => cli.Dispose();

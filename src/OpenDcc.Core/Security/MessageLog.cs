@@ -68,6 +68,9 @@ public interface IMessageLog
     /// <summary>Entries from <paramref name="fromSequence"/> on, in sequence order.</summary>
     IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default);
 
+    /// <summary>The entries whose <see cref="MessageLogRecord.Correlation"/> is <paramref name="correlation"/> (a RequestID's text: the request, its responses, their deliveries), in sequence order.</summary>
+    IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default);
+
     /// <summary>The sequence and hash of the last entry as recorded at append time (the chain head), or null when empty.</summary>
     Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default);
 }

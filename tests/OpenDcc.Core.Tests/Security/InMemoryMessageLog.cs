@@ -38,5 +38,8 @@ internal sealed class InMemoryMessageLog : IMessageLog
         }
     }
 
+    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default) =>
+        entries.Where(e => e.Record.Correlation == correlation).ToAsyncEnumerable();
+
     public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => Task.FromResult(Head);
 }
