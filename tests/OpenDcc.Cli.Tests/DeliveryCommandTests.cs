@@ -24,8 +24,7 @@ public sealed class DeliveryCommandTests : IDisposable
         long supplierMessage, operatorMessage, pending;
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
-            await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
-            await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Network operator", DccUserRole.ElectricityDistributor));
+            await AddSupplierAndNetworkOperatorAsync(store);
             supplierMessage = await FailAsync(store, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", failedAt);
             operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt);
             pending = await store.Delivery.EnqueueAsync(Supplier, Endpoint, "still pending", [1], failedAt);
@@ -74,8 +73,7 @@ public sealed class DeliveryCommandTests : IDisposable
         long oldest, newest, operatorMessage;
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
-            await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
-            await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Network operator", DccUserRole.ElectricityDistributor));
+            await AddSupplierAndNetworkOperatorAsync(store);
             oldest = await FailAsync(store, Supplier, "request 0", failedAt);
             newest = oldest;
             for (var i = 1; i <= batch; i++)
@@ -226,6 +224,12 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains("00-DB-12-34-56-78-90-A1", output, StringComparison.Ordinal);
         Assert.DoesNotContain("00-DB-12-34-56-78-90-A2", output, StringComparison.Ordinal);
         Assert.Equal("opendcc: --limit must be between 1 and 1,000,000", (await cli.RunWithDataAsync("delivery", "unanswered", "--limit", "0")).Error.Trim());
+    }
+
+    private static async Task AddSupplierAndNetworkOperatorAsync(OpenDccStore store)
+    {
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        await store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Network operator", DccUserRole.ElectricityDistributor));
     }
 
     private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
