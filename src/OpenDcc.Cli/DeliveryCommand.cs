@@ -57,7 +57,7 @@ internal static class DeliveryCommand
 
         var redeliverUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
         var all = new Option<bool>("--all") { Description = "Every user's failed messages" };
-        var redeliver = new Command("redeliver", $"Send failed messages again: the oldest {DeliveryOptions.Default.RedeliverBatchSize} of each user go back to the delivery queue, due now, and the rest follow as many at a time as the user takes them") { redeliverUser, all };
+        var redeliver = new Command("redeliver", $"Send failed messages again: the oldest {DeliveryOptions.Default.RedeliverBatchSize} of each user go back to the delivery queue, due now, and the rest as many at a time, each batch once a message of the one before reaches the user") { redeliverUser, all };
         redeliver.SetAction(async (parsed, ct) =>
         {
             var user = ParseUser(parsed.GetValue(redeliverUser));
