@@ -213,18 +213,42 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) =>
-        PurgeAsync(Failed, "enqueued_at", queuedBefore, cancellationToken);
+    public async Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default)
+    {
+        if (max <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, "purge at least one message");
+        }
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @failed AND enqueued_at < @before ORDER BY enqueued_at, id LIMIT @max) " +
+                "RETURNING id, user_id, correlation, what, attempts, last_error, enqueued_at")
+            .With("@failed", Failed)
+            .With("@before", queuedBefore.ToUnixTimeTicks())
+            .With("@max", max);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var purged = new List<PurgedMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            purged.Add(new PurgedMessage(
+                reader.GetInt64(0),
+                Eui64.Parse(reader.GetString(1)),
+                reader.GetString(2),
+                reader.GetNullableString(3),
+                reader.GetInt32(4),
+                reader.GetNullableString(5),
+                Instant.FromUnixTimeTicks(reader.GetInt64(6))));
+        }
+        // RETURNING gives the rows in no particular order.
+        return [.. purged.OrderBy(m => m.EnqueuedAt).ThenBy(m => m.Id)];
+    }
 
-    public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) =>
-        PurgeAsync(Delivered, "last_attempt_at", olderThan, cancellationToken);
-
-    private async Task<int> PurgeAsync(string state, string column, Instant before, CancellationToken cancellationToken)
+    public async Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"DELETE FROM outbound_message WHERE state = @state AND {column} < @before")
-            .With("@state", state)
-            .With("@before", before.ToUnixTimeTicks());
+        await using var command = connection.Command("DELETE FROM outbound_message WHERE state = @delivered AND last_attempt_at < @before")
+            .With("@delivered", Delivered)
+            .With("@before", olderThan.ToUnixTimeTicks());
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -205,6 +205,11 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.Equal(new DeliveryRound(0, 0, 0, 1), await dispatcher.RunOnceAsync());
         Assert.Null(await store.Delivery.FindAsync(id));
         Assert.Empty(await store.Delivery.ListFailedAsync());
+        // The log says what became of it: the user never had it.
+        var purged = (await LoggedAsync())[^1];
+        Assert.Equal((MessageDirection.Outbound, Supplier, RequestId), (purged.Direction, purged.User, purged.Correlation));
+        Assert.StartsWith("Purged: never delivered, 5 attempts, held 48 h in the failed queue; last error: ", purged.Outcome, StringComparison.Ordinal);
+        Assert.Equal(0, purged.Payload.Length);
     }
 
     [Fact]
@@ -485,7 +490,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
 
-        public Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, cancellationToken);
+        public Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, max, cancellationToken);
 
         public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) => store.PurgeDeliveredAsync(olderThan, cancellationToken);
     }

@@ -666,9 +666,14 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.True(await Store.Delivery.RecordFailureAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null));
         await Store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
 
-        Assert.Equal(0, await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2))));
+        Assert.Empty(await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2)), max: 10));
         Assert.NotNull(await Store.Delivery.FindAsync(failed));
-        Assert.Equal(2, await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1))));
+        var expired = policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2) + Duration.FromSeconds(1));
+        // At most max at a time, the longest queued first, each with what its log entry says of it.
+        var first = Assert.Single(await Store.Delivery.PurgeExpiredFailedAsync(expired, max: 1));
+        Assert.Equal(new PurgedMessage(failed, Supplier, "failed", null, 1, "down", t0), first);
+        var second = Assert.Single(await Store.Delivery.PurgeExpiredFailedAsync(expired, max: 10));
+        Assert.Equal((resent, 2, "HTTP 400"), (second.Id, second.Attempts, second.LastError));
         Assert.Null(await Store.Delivery.FindAsync(failed));
         Assert.Null(await Store.Delivery.FindAsync(resent));
         Assert.Empty(await Store.Delivery.ListFailedAsync());
@@ -686,7 +691,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(0, await Store.Delivery.PurgeDeliveredAsync(t0));
         Assert.Equal(1, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromTicks(1)));
         Assert.Null(await Store.Delivery.FindAsync(delivered));
-        Assert.Equal(0, await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromDays(365)));
+        Assert.Empty(await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromDays(365), max: 10));
         Assert.NotNull(await Store.Delivery.FindAsync(pending));
 
         // A purged message's number is never given to another.

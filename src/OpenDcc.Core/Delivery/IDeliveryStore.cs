@@ -68,11 +68,11 @@ public interface IDeliveryStore
     Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes failed messages queued before <paramref name="queuedBefore"/> (see <see cref="RetryPolicy.FailedExpiryCutoff"/>),
-    /// however recently they were sent again.
+    /// Deletes up to <paramref name="max"/> failed messages queued before <paramref name="queuedBefore"/> (see
+    /// <see cref="RetryPolicy.FailedExpiryCutoff"/>), however recently they were sent again, the longest queued first.
     /// </summary>
-    /// <returns>How many were deleted.</returns>
-    Task<int> PurgeExpiredFailedAsync(Instant queuedBefore, CancellationToken cancellationToken = default);
+    /// <returns>Those deleted, longest queued first.</returns>
+    Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes delivered messages delivered before <paramref name="olderThan"/>. The message log keeps the record

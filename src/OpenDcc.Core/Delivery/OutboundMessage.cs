@@ -49,3 +49,9 @@ public sealed record OutboundMessage(
     string? LastError,
     Instant? LastAttemptAt = null,
     string? What = null);
+
+/// <summary>
+/// A failed message deleted at the end of its retention (<see cref="IDeliveryStore.PurgeExpiredFailedAsync"/>): what its
+/// message log entry says of it, the user never having had it.
+/// </summary>
+public sealed record PurgedMessage(long Id, Eui64 User, string Correlation, string? What, int Attempts, string? LastError, Instant EnqueuedAt);

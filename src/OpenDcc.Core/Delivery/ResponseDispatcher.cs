@@ -164,7 +164,7 @@ public sealed partial class ResponseDispatcher : IDisposable
         try
         {
             var now = clock.GetCurrentInstant();
-            var purged = await store.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(now), cancellationToken)
+            var purged = await PurgeExpiredFailedAsync(now, cancellationToken)
                 + await store.PurgeDeliveredAsync(policy.DeliveredExpiryCutoff(now), cancellationToken);
             int delivered = 0, retrying = 0, failed = 0, redelivered = 0;
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDeliveries, CancellationToken = cancellationToken };
@@ -207,6 +207,43 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     public void Dispose() => oneRoundAtATime.Dispose();
+
+    /// <summary>
+    /// Failed messages at the end of their retention leave the queue a batch at a time, each with a message log entry
+    /// saying it was never delivered (what it was, how many attempts, the last error), so that the log tells what became
+    /// of every response; one line of the hub's log per user and batch.
+    /// </summary>
+    private async Task<int> PurgeExpiredFailedAsync(Instant now, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (true)
+        {
+            var purged = await store.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(now), PurgeBatchSize, cancellationToken);
+            if (purged.Count == 0)
+            {
+                return total;
+            }
+            total += purged.Count;
+            if (messageLog is not null)
+            {
+                var records = purged.Select(m => new MessageLogRecord(now, MessageDirection.Outbound, m.User, m.Correlation, Excerpt.Of(
+                    $"{(m.What is { } what ? $"{what}; " : "")}Purged: never delivered, {m.Attempts} attempts, held {options.FailedRetention.TotalHours:N0} h in the failed queue; last error: {m.LastError}"),
+                    ReadOnlyMemory<byte>.Empty)).ToList();
+                await RecordingAsync(() => messageLog.AppendAsync(records), cancellationToken);
+            }
+            foreach (var user in purged.GroupBy(m => m.User))
+            {
+                LogPurged(user.Key, user.Count(), user.Min(m => m.EnqueuedAt));
+            }
+            if (purged.Count < PurgeBatchSize)
+            {
+                return total;
+            }
+        }
+    }
+
+    /// <summary>Failed messages purged per statement: a backlog at its end does not hold the store's write lock for all of it at once.</summary>
+    private const int PurgeBatchSize = 1_000;
 
     /// <summary>
     /// A message reached <paramref name="user"/>: their failed messages not attempted lately go back to pending, due
@@ -373,6 +410,9 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A message reached {User} again: {Count} messages from the failed queue are sent again (a batch at a time)")]
     private partial void LogRedelivering(Eui64 user, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} messages to {User} were never delivered and are purged from the failed queue at the end of their retention (the oldest queued at {OldestQueuedAt}); the message log says which")]
+    private partial void LogPurged(Eui64 user, int count, Instant oldestQueuedAt);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
     private partial void LogRoundFailed(Exception exception);
