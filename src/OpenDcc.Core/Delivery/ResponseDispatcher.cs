@@ -211,7 +211,9 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>
     /// Failed messages at the end of their retention leave the queue a batch at a time, each with a message log entry
     /// saying it was never delivered (what it was, how many attempts, the last error), so that the log tells what became
-    /// of every response; one line of the hub's log per user and batch.
+    /// of every response; one line of the hub's log per user and batch. Deleted, then logged, the logging tried again
+    /// while the store is away, as a delivery attempt's is: only a hub that stops while the store is away in between
+    /// leaves a batch unlogged.
     /// </summary>
     private async Task<int> PurgeExpiredFailedAsync(Instant now, CancellationToken cancellationToken)
     {
