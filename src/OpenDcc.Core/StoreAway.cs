@@ -4,16 +4,37 @@ namespace OpenDcc.Core;
 
 /// <summary>
 /// Whether a fault is a store's being away for now (PostgreSQL restarting, out of reach or not answering; a busy
-/// database): a transient <see cref="DbException"/> or a timeout, itself or as the cause of another fault. What failed
-/// on it can be tried again once the store is back; it is not a fault of the request.
+/// database; a disk full): a transient <see cref="DbException"/>, one its engine recognises as the store unable to
+/// write for now (<see cref="Recognise"/>), or a timeout, itself or as the cause of another fault. What failed on it
+/// can be tried again once the store is back; it is not a fault of the request.
 /// </summary>
 public static class StoreAway
 {
     /// <summary>The longest wait between two tries of <see cref="RetryAsync"/>.</summary>
     private static readonly TimeSpan Ceiling = TimeSpan.FromSeconds(10);
 
+    private static Func<DbException, bool>[] recognised = [];
+
     public static bool Is(Exception? fault) =>
-        fault is DbException { IsTransient: true } or TimeoutException || (fault?.InnerException is { } cause && Is(cause));
+        fault is DbException { IsTransient: true } or TimeoutException
+        || (fault is DbException db && Array.Exists(Volatile.Read(ref recognised), away => away(db)))
+        || (fault?.InnerException is { } cause && Is(cause));
+
+    /// <summary>
+    /// Adds the faults of a store engine that are its store being away although the engine does not call them transient:
+    /// SQLite's full disk, for one, which a DUIS user should meet as 503 and Retry-After, as PostgreSQL's is.
+    /// </summary>
+    public static void Recognise(Func<DbException, bool> away)
+    {
+        ArgumentNullException.ThrowIfNull(away);
+        Func<DbException, bool>[] before, after;
+        do
+        {
+            before = Volatile.Read(ref recognised);
+            after = [.. before, away];
+        }
+        while (Interlocked.CompareExchange(ref recognised, after, before) != before);
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> against the store, trying again at 1, 2, 4 … 10 s while it fails with the store away

@@ -199,6 +199,7 @@ public static class HubHost
             store.ApprovedModels,
             options.ResponseCodes,
             options.StatusMatrix));
+        services.AddSingleton<StoreAwayWatch>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         // Errors with no body of their own (an unknown path, a wrong method, a body too large, a fault in the hub) are
         // RFC 9457 problem documents too, as the endpoints' own refusals are.
@@ -217,7 +218,7 @@ public static class HubHost
             if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
             {
                 context.ProblemDetails.Title = "The store is unavailable";
-                context.ProblemDetails.Detail = "OpenDcc's store cannot be reached just now, so this request was not carried out and nothing of it was kept. " +
+                context.ProblemDetails.Detail = "OpenDcc's store cannot be reached or written just now, so this request was not carried out and nothing of it was kept. " +
                     "Send it again shortly, as it was: a DUIS request's RequestID counter was not spent.";
                 context.HttpContext.Response.Headers.RetryAfter = "5";
             }
@@ -236,15 +237,15 @@ public static class HubHost
         {
             // A body the client broke off, sent too slowly, garbled (chunking) or made too large is the client's fault
             // (400, 408, 413), not the hub's (500), and not worth an error in the hub's log.
-            // A store that is away (PostgreSQL restarting, out of reach) is 503 with Retry-After, logged as one line: the
-            // request was not carried out (nothing of it was stored), and the hub is otherwise sound.
+            // A store that is away (PostgreSQL restarting, out of reach, a full disk) is 503 with Retry-After, logged as a
+            // line at most every few seconds (StoreAwayWatch): the request was not carried out (nothing of it was stored),
+            // and the hub is otherwise sound.
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StoreAway.Is(e) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
             SuppressDiagnosticsCallback = c =>
             {
                 if (StoreAway.Is(c.Exception))
                 {
-                    c.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OpenDcc.Hub.StoreAway")
-                        .LogWarning("{Method} {Path}: 503, the store is away: {Reason}", c.HttpContext.Request.Method, c.HttpContext.Request.Path, c.Exception.Message);
+                    c.HttpContext.RequestServices.GetRequiredService<StoreAwayWatch>().Refused(c.Exception);
                     return true;
                 }
                 return c.Exception is BadHttpRequestException;
@@ -285,15 +286,20 @@ internal sealed class DeliveryService(ResponseDispatcher dispatcher) : Backgroun
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => dispatcher.RunAsync(stoppingToken);
 }
 
-/// <summary>Healthy when the store answers a query; names the engine and where it is.</summary>
-internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties) : IHealthCheck
+/// <summary>
+/// Healthy when the store answers a query and no request was refused for the store's being away lately (a full disk
+/// lets reads through and refuses every write); names the engine and where it is.
+/// </summary>
+internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties, StoreAwayWatch watch) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             await parties.FindUserAsync(default, cancellationToken);
-            return HealthCheckResult.Healthy($"{store.Engine} {store.Location}");
+            return watch.Lately() is { } refused
+                ? HealthCheckResult.Unhealthy($"{store.Engine} {store.Location}: {refused}")
+                : HealthCheckResult.Healthy($"{store.Engine} {store.Location}");
         }
         catch (Exception e) when (e is System.Data.Common.DbException or IOException or TimeoutException)
         {
@@ -333,4 +339,51 @@ internal sealed class HubLeaseWatch(HubLeaseHolder holder, IHostApplicationLifet
             holder.Lease.Notices = null;
         }
     }
+}
+
+/// <summary>
+/// The requests refused 503 because the store was away: one warning at most every <see cref="Interval"/>, counting
+/// those refused since the last (a full disk refuses every request, and a line each would fill the disk that holds the
+/// hub's log too), and what <see cref="StoreHealthCheck"/> reports for as long after the last.
+/// </summary>
+internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatch> logger)
+{
+    public static readonly Duration Interval = Duration.FromSeconds(10);
+
+    private readonly Lock gate = new();
+    private Instant? loggedAt;
+    private int unlogged;
+    private (Instant At, string Reason)? last;
+
+    public void Refused(Exception fault)
+    {
+        var now = clock.GetCurrentInstant();
+        int meanwhile;
+        lock (gate)
+        {
+            last = (now, fault.Message);
+            if (loggedAt is { } logged && now - logged < Interval)
+            {
+                unlogged++;
+                return;
+            }
+            (meanwhile, loggedAt, unlogged) = (unlogged, now, 0);
+        }
+        LogRefused(fault.Message, meanwhile == 0 ? "" : $"; {meanwhile} more refused so since the last such line");
+    }
+
+    /// <summary>Why a request was last refused, if within <see cref="Interval"/>; otherwise null.</summary>
+    public string? Lately()
+    {
+        var now = clock.GetCurrentInstant();
+        lock (gate)
+        {
+            return last is { } l && now - l.At < Interval
+                ? $"a request was refused {(long)(now - l.At).TotalSeconds} s ago, the store being away or unable to write: {l.Reason}"
+                : null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Requests answered 503, not carried out: the store is away or cannot write ({Reason}){Meanwhile}")]
+    private partial void LogRefused(string reason, string meanwhile);
 }

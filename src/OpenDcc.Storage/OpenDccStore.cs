@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using NodaTime;
 using Npgsql;
+using OpenDcc.Core;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
@@ -20,6 +21,15 @@ namespace OpenDcc.Storage;
 public sealed class OpenDccStore : IAsyncDisposable
 {
     public const string SqliteFileName = "opendcc.db";
+
+    /// <summary>
+    /// A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) or SQLite's failing to write its files (SQLITE_IOERR):
+    /// the store cannot take a write for now, so what needed one is answered 503 and tried again, as with the store out
+    /// of reach; nothing of it was committed. SQLite does not call these transient.
+    /// </summary>
+    static OpenDccStore() => StoreAway.Recognise(fault =>
+        fault is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_FULL or SQLitePCL.raw.SQLITE_IOERR }
+        || fault is PostgresException { SqlState: PostgresErrorCodes.DiskFull });
 
     private readonly Func<CancellationToken, Task<DbConnection>> open;
     private readonly Func<ValueTask> release;

@@ -41,9 +41,15 @@ public sealed class StoreAwayTests : IAsyncLifetime
         Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
     }
 
-    [Fact]
-    public async Task A_request_that_finds_the_store_away_is_answered_503_with_retry_after_and_is_served_when_sent_again()
+    [Theory]
+    [InlineData("PostgreSQL restarting")]
+    [InlineData("SQLite's disk full")]
+    public async Task A_request_that_finds_the_store_away_is_answered_503_with_retry_after_and_is_served_when_sent_again(string fault)
     {
+        if (fault == "SQLite's disk full")
+        {
+            away.Fault = () => new Microsoft.Data.Sqlite.SqliteException("SQLite Error 13: 'database or disk is full'.", 13, 13);
+        }
         away.LogAway = true;
         var signed = hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier);
         using var content = new ByteArrayContent(signed);
@@ -56,6 +62,12 @@ public sealed class StoreAwayTests : IAsyncLifetime
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("The store is unavailable", problem.RootElement.GetProperty("title").GetString());
         Assert.Contains("as it was", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // Reads still work, but the hub says it is not well until no request has been refused for a while.
+        using (var health = await hub.Http.GetAsync(new Uri("/health", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("a request was refused", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         // The same signed request, as a user's system retries after Retry-After: its counter was not spent.
         away.LogAway = false;
@@ -95,6 +107,9 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
         public volatile bool LogAway;
 
+        /// <summary>What the store throws while away: PostgreSQL restarting unless told otherwise.</summary>
+        public Func<Exception> Fault { get; set; } = () => new StoreAwayException();
+
         public int AnswersRefused
         {
             get { lock (gate) { return answersRefused; } }
@@ -113,13 +128,13 @@ public sealed class StoreAwayTests : IAsyncLifetime
     private sealed class AwaySink(IDeviceResponseSink sink, Away away) : IDeviceResponseSink
     {
         public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default) =>
-            away.RefuseAnswer() ? throw new StoreAwayException() : sink.SendAsync(request, code, payload, user, route, reason, cancellationToken);
+            away.RefuseAnswer() ? throw away.Fault() : sink.SendAsync(request, code, payload, user, route, reason, cancellationToken);
     }
 
     private sealed class AwayLog(IMessageLog log, Away away) : IMessageLog
     {
         public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
-            away.LogAway ? throw new StoreAwayException() : log.AppendAsync(records, cancellationToken);
+            away.LogAway ? throw away.Fault() : log.AppendAsync(records, cancellationToken);
 
         public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
 
