@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
@@ -16,16 +17,23 @@ internal static class LogCommand
     public static Command Create(CliContext context)
     {
         var log = context.WithStoreOptions(new Command("log", "The message log of every message received or sent"));
-        var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)");
+        var archiveFile = new Option<FileInfo?>("--archive") { Description = "Verify this archive file (log archive --out) instead: its own chain, and whether the store's log goes on from its last entry" };
+        var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)") { archiveFile };
         verify.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
+            if (parsed.GetValue(archiveFile) is { } file)
+            {
+                return await VerifyArchiveAsync(context, file, baseSequence, baseHash, ct);
+            }
             var result = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
             if (result.IsIntact)
             {
                 var head = await store.MessageLog.ReadHeadAsync(ct);
                 await context.Output.WriteLineAsync(
-                    $"message log intact: {result.EntriesChecked} entries" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : ""));
+                    $"message log intact: {result.EntriesChecked} entries" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : "") +
+                    (baseSequence == 0 ? "" : $"; entries 1 to {baseSequence} archived, the first held linked to entry {baseSequence}'s hash {Convert.ToHexString(baseHash)}"));
                 return 0;
             }
             await context.Error.WriteLineAsync($"message log broken at entry {result.FirstBrokenSequence}: {result.Fault} ({result.EntriesChecked} entries checked)");
@@ -95,8 +103,13 @@ internal static class LogCommand
             }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var head = (await store.MessageLog.ReadHeadAsync(ct))?.Sequence ?? 0;
+            var (archived, _) = await store.MessageLog.ReadBaseAsync(ct);
+            if (wanted <= archived)
+            {
+                throw new ArgumentException($"--seq: entry {wanted} was archived (log archive); the log held starts at entry {archived + 1}");
+            }
             var entry = wanted > head ? null : await store.MessageLog.ReadAsync(wanted, ct).FirstOrDefaultAsync(ct);
-            if (entry is null)
+            if (entry is null || entry.Sequence != wanted)
             {
                 throw new ArgumentException($"--seq: no entry {wanted} (the log has {CliContext.Count(head, "entry", "entries")})");
             }
@@ -112,6 +125,99 @@ internal static class LogCommand
             return 0;
         });
         log.Subcommands.Add(payload);
+
+        var before = new Option<string?>("--before") { Description = "Archive the entries logged before this time (ISO 8601 UTC, e.g. 2026-11-01T00:00:00Z), up to the first one at or after it" };
+        var through = new Option<long?>("--through") { Description = "Archive the entries up to and including this sequence number" };
+        var archiveOut = new Option<FileInfo>("--out") { Description = "The archive file to write (JSON Lines; must not exist yet)", Required = true };
+        var archive = new Command("archive", "Move the oldest entries to an archive file, checked, then remove them from the store: the log held goes on from the archive's last hash (log verify --archive checks the file). A running hub goes on logging meanwhile") { before, through, archiveOut };
+        archive.SetAction(async (parsed, ct) =>
+        {
+            var beforeText = parsed.GetValue(before);
+            var upTo = parsed.GetValue(through);
+            if ((beforeText is null) == (upTo is null))
+            {
+                throw new ArgumentException("archive: give --before TIME or --through SEQ");
+            }
+            var cutoff = beforeText is null ? (Instant?)null : UsersCommand.ParseField("--before", () => InstantPattern.ExtendedIso.Parse(beforeText).GetValueOrThrow());
+            var file = parsed.GetRequiredValue(archiveOut);
+            if (file.Exists)
+            {
+                throw new ArgumentException($"--out: {file.FullName} exists; an archive is never overwritten");
+            }
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
+            var head = (await store.MessageLog.ReadHeadAsync(ct))?.Sequence ?? 0;
+            if (upTo is { } n && (n <= baseSequence || n >= head))
+            {
+                throw new ArgumentException(head - baseSequence < 2
+                    ? $"--through: nothing can be archived: the log holds {CliContext.Count(head - baseSequence, "entry", "entries")} and its head stays"
+                    : $"--through: {n} is not from {baseSequence + 1} to {head - 1} (the entries held but the head, which stays)");
+            }
+            // Written and made durable first, then read back and checked against the chain, and only then removed.
+            long last = baseSequence;
+            Instant? firstAt = null, lastAt = null;
+            await using (var stream = new FileStream(file.FullName, FileMode.CreateNew, FileAccess.Write))
+            await using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
+            {
+                await foreach (var entry in store.MessageLog.ReadAsync(baseSequence + 1, ct))
+                {
+                    if (entry.Sequence >= head || entry.Sequence > upTo || entry.Record.At >= cutoff)
+                    {
+                        break;
+                    }
+                    await writer.WriteLineAsync(MessageLogArchive.ToLine(entry));
+                    (last, firstAt, lastAt) = (entry.Sequence, firstAt ?? entry.Record.At, entry.Record.At);
+                }
+                await writer.FlushAsync(ct);
+                stream.Flush(flushToDisk: true);
+            }
+            if (last == baseSequence)
+            {
+                file.Delete();
+                throw new ArgumentException($"--before: no entry held but the head (which stays) is older than {beforeText}");
+            }
+            using (var reader = new StreamReader(file.FullName))
+            {
+                var (count, broken, lastArchived, _) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, ct), baseSequence, baseHash);
+                if (broken is not null || lastArchived != last)
+                {
+                    throw new InvalidOperationException($"the archive written does not check ({broken?.Fault ?? $"it ends at entry {lastArchived}, not {last}"}; entry {broken?.FirstBrokenSequence}): nothing was removed from the store; {file.FullName} is left to look at");
+                }
+            }
+            var removed = await store.MessageLog.RemoveThroughAsync(last, ct);
+            file.Refresh();
+            await context.Output.WriteLineAsync(
+                $"archived entries {baseSequence + 1} to {last} ({CliContext.Count(removed, "entry", "entries")}, logged {Milliseconds.Format(firstAt!.Value)} to {Milliseconds.Format(lastAt!.Value)}) to {file.FullName} ({file.Length:N0} bytes), checked, and removed them from the store; the log held starts at entry {last + 1}");
+            return 0;
+        });
+        log.Subcommands.Add(archive);
         return log;
+    }
+
+    private static async Task<int> VerifyArchiveAsync(CliContext context, FileInfo file, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
+    {
+        if (!file.Exists)
+        {
+            throw new ArgumentException($"--archive: {file.FullName} does not exist");
+        }
+        using var reader = new StreamReader(file.FullName);
+        var first = await MessageLogArchive.ReadAsync(reader, cancellationToken).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
+        reader.BaseStream.Position = 0;
+        reader.DiscardBufferedData();
+        var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, first.PreviousHash);
+        if (broken is not null)
+        {
+            await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({broken.EntriesChecked} entries checked)");
+            return 1;
+        }
+        var links = first.Sequence == 1
+            ? "from the start of the log"
+            : $"from entry {first.Sequence - 1}, whose hash it names {Convert.ToHexString(first.PreviousHash)} (the archive before it ends there)";
+        var store = last == baseSequence && lastHash.AsSpan().SequenceEqual(baseHash)
+            ? "the store's log goes on from its last entry"
+            : $"the store's log does not go on from it (the store's archived entries end at {baseSequence})";
+        await context.Output.WriteLineAsync($"archive intact: entries {first.Sequence} to {last} ({CliContext.Count(count, "entry", "entries")}), {links}; last hash {Convert.ToHexString(lastHash)}; {store}");
+        return 0;
     }
 }

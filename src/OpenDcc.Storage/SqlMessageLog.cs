@@ -127,6 +127,63 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         }
     }
 
+    public async Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT sequence, hash FROM message_log_base WHERE id = 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? (reader.GetInt64(0), (byte[])reader.GetValue(1))
+            : throw new InvalidOperationException("the message log base row is missing; the store is damaged");
+    }
+
+    public async Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default)
+    {
+        var (first, _) = await ReadBaseAsync(cancellationToken);
+        var head = (await ReadHeadAsync(cancellationToken))?.Sequence ?? 0;
+        if (sequence <= first || sequence >= head)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sequence), sequence, head - first < 2
+                ? "no entry can be removed: the log holds at most its head"
+                : $"entries {first + 1} to {head - 1} can be removed (the head stays)");
+        }
+        long removed = 0;
+        for (var through = first; through < sequence;)
+        {
+            var next = Math.Min(sequence, through + RemoveChunk);
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            byte[] hash;
+            await using (var read = connection.Command("SELECT hash FROM message_log WHERE sequence = @s", transaction).With("@s", next))
+            {
+                hash = await read.ExecuteScalarAsync(cancellationToken) as byte[] ?? throw new InvalidOperationException($"entry {next} is missing from the message log");
+            }
+            await using (var delete = connection.Command("DELETE FROM message_log WHERE sequence > @after AND sequence <= @through", transaction)
+                .With("@after", through)
+                .With("@through", next))
+            {
+                removed += await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+            // Compare and set: a second removal at the same time finds the base moved and undoes its chunk.
+            await using (var move = connection.Command("UPDATE message_log_base SET sequence = @s, hash = @h WHERE id = 1 AND sequence = @was", transaction)
+                .With("@s", next)
+                .With("@h", hash)
+                .With("@was", through))
+            {
+                if (await move.ExecuteNonQueryAsync(cancellationToken) != 1)
+                {
+                    throw new InvalidOperationException("the message log's base moved meanwhile: another removal is running");
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+            through = next;
+        }
+        return removed;
+    }
+
+    /// <summary>Entries removed per transaction (<see cref="RemoveThroughAsync"/>): appends are not held behind a removal of millions.</summary>
+    private const int RemoveChunk = 5_000;
+
     public async Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);

@@ -108,5 +108,55 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains($"no entries for RequestID {request with { Counter = 1 }}", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request with { Counter = 1 }}")).Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Log_archive_moves_the_oldest_entries_to_a_checked_file_and_the_log_held_still_verifies_from_it()
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 1; i <= 30; i++)
+            {
+                await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i} é</sr:Request>"))]);
+                cli.Clock.Advance(Duration.FromSeconds(1));
+            }
+        }
+        var first = Path.Combine(cli.DataDirectory, "archive-1.jsonl");
+        var second = Path.Combine(cli.DataDirectory, "archive-2.jsonl");
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", first);
+        Assert.True(code == 0, error);
+        Assert.Contains("archived entries 1 to 10 (10 entries, logged 2026-11-28T09:00:00.000Z to 2026-11-28T09:00:09.000Z)", output, StringComparison.Ordinal);
+        // Entry 20 was logged at 09:00:19: --before takes 11 to 19.
+        (code, output, error) = await cli.RunWithDataAsync("log", "archive", "--before", "2026-11-28T09:00:19Z", "--out", second);
+        Assert.True(code == 0, error);
+        Assert.Contains("archived entries 11 to 19", output, StringComparison.Ordinal);
+
+        (code, output, _) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(0, code);
+        Assert.Contains("message log intact: 11 entries", output, StringComparison.Ordinal);
+        Assert.Contains("entries 1 to 19 archived", output, StringComparison.Ordinal);
+        (_, output, _) = await cli.RunWithDataAsync("log", "show", "--from", "1", "--last", "1");
+        Assert.Contains("request-20 ", output, StringComparison.Ordinal);
+        Assert.Equal("opendcc: --seq: entry 5 was archived (log archive); the log held starts at entry 20", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
+        (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
+        Assert.Equal(0, code);
+        Assert.Contains("archive intact: entries 1 to 10 (10 entries), from the start of the log", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log does not go on from it", output, StringComparison.Ordinal);
+        (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", second);
+        Assert.Equal(0, code);
+        Assert.Contains("archive intact: entries 11 to 19 (9 entries), from entry 10", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log goes on from its last entry", output, StringComparison.Ordinal);
+
+        // A changed archive is found out.
+        await File.WriteAllTextAsync(first, (await File.ReadAllTextAsync(first)).Replace("request-4\"", "request-9\"", StringComparison.Ordinal));
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
+        Assert.Equal(1, code);
+        Assert.StartsWith("archive broken at entry 4: its content does not match its hash", error, StringComparison.Ordinal);
+
+        Assert.Contains("an archive is never overwritten", (await cli.RunWithDataAsync("log", "archive", "--through", "25", "--out", first)).Error, StringComparison.Ordinal);
+        Assert.Contains("--through: 30 is not from 20 to 29", (await cli.RunWithDataAsync("log", "archive", "--through", "30", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
+        Assert.Contains("give --before TIME or --through SEQ", (await cli.RunWithDataAsync("log", "archive", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "x")));
+    }
+
     public void Dispose() => cli.Dispose();
 }

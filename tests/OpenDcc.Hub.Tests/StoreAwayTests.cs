@@ -141,6 +141,10 @@ public sealed class StoreAwayTests : IAsyncLifetime
         public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default) => log.ReadCorrelatedAsync(correlation, cancellationToken);
 
         public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);
+
+        public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => log.ReadBaseAsync(cancellationToken);
+
+        public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default) => log.RemoveThroughAsync(sequence, cancellationToken);
     }
 
     /// <summary>What Npgsql throws while PostgreSQL restarts (57P03, or a refused connection): a transient fault.</summary>

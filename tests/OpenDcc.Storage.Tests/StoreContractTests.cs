@@ -352,6 +352,47 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Removing_the_oldest_entries_moves_the_base_the_rest_still_verify_and_appends_go_on()
+    {
+        var appended = new List<MessageLogEntry>();
+        for (var i = 0; i < 12; i++)
+        {
+            appended.AddRange(await Store.MessageLog.AppendAsync([Record($"m{i}")]));
+        }
+
+        Assert.Equal(7, await Store.MessageLog.RemoveThroughAsync(7));
+        var (sequence, hash) = await Store.MessageLog.ReadBaseAsync();
+        Assert.Equal(7L, sequence);
+        Assert.Equal(appended[6].Hash, hash);
+        Assert.Equal(8, (await ReadAllAsync())[0].Sequence);
+        await Store.MessageLog.AppendAsync([Record("after")]);
+        var verified = await MessageLogChain.VerifyAsync(Store.MessageLog);
+        Assert.True(verified.IsIntact, verified.Fault);
+        Assert.Equal(6, verified.EntriesChecked);
+
+        // The head stays, and what is gone cannot go again.
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.MessageLog.RemoveThroughAsync(13));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.MessageLog.RemoveThroughAsync(7));
+        await ReopenAsync();
+        Assert.Equal(7, (await Store.MessageLog.ReadBaseAsync()).Sequence);
+    }
+
+    [Fact]
+    public async Task Entries_removed_behind_the_bases_back_are_found_by_verify()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await Store.MessageLog.AppendAsync([Record($"m{i}")]);
+        }
+        await ExecuteAsync("DELETE FROM message_log WHERE sequence <= 2");
+
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
+
+        Assert.Equal(1, result.FirstBrokenSequence);
+        Assert.Contains("entry 1 is missing", result.Fault, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verify_finds_one_byte_altered_with_raw_sql()
     {
         for (var i = 0; i < 5; i++)

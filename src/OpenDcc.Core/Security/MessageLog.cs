@@ -73,6 +73,20 @@ public interface IMessageLog
 
     /// <summary>The sequence and hash of the last entry as recorded at append time (the chain head), or null when empty.</summary>
     Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The sequence and hash of the last entry removed (archived, <see cref="RemoveThroughAsync"/>), which the first entry
+    /// still held links to: 0 and <see cref="MessageLogChain.Genesis"/> while none has been.
+    /// </summary>
+    Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the oldest entries up to and including <paramref name="sequence"/>, which must be held and not the head, a
+    /// chunk at a time, each chunk with the base moved to its last entry in the same transaction; for entries archived
+    /// first. Appends go on meanwhile.
+    /// </summary>
+    /// <returns>How many were removed.</returns>
+    Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The outcome of re-computing the chain.</summary>
@@ -143,43 +157,65 @@ public static class MessageLogChain
         return entries;
     }
 
-    /// <summary>Recomputes the whole chain and reports the first entry that does not fit.</summary>
+    /// <summary>
+    /// Recomputes the chain of the entries held, from the log's base (the last entry archived, or genesis) to its head,
+    /// and reports the first entry that does not fit.
+    /// </summary>
     public static async Task<ChainVerification> VerifyAsync(IMessageLog log, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
-        long expected = 1;
-        byte[] previous = Genesis.ToArray();
-        await foreach (var entry in log.ReadAsync(1, cancellationToken))
+        var (baseSequence, baseHash) = await log.ReadBaseAsync(cancellationToken);
+        var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(baseSequence + 1, cancellationToken), baseSequence, baseHash);
+        if (broken is not null)
+        {
+            return broken;
+        }
+        var head = await log.ReadHeadAsync(cancellationToken);
+        if (head is { } h && (h.Sequence != last || !h.Hash.AsSpan().SequenceEqual(lastHash)))
+        {
+            return h.Sequence > last
+                ? new ChainVerification(checkedEntries, last + 1, $"entries {last + 1} to {h.Sequence} are missing from the end of the log")
+                : new ChainVerification(checkedEntries, h.Sequence, "the chain head does not match the last entry");
+        }
+        if (head is null && last > 0)
+        {
+            return new ChainVerification(checkedEntries, last, "the chain head is missing");
+        }
+        return new ChainVerification(checkedEntries, null, null);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="entries"/> follow on from entry <paramref name="afterSequence"/> whose hash is
+    /// <paramref name="afterHash"/>, each in its place, linked to the one before and matching its own hash; the first
+    /// that does not is reported (<c>Broken</c>), with how many were checked and the last entry's sequence and hash.
+    /// </summary>
+    public static async Task<(long Checked, ChainVerification? Broken, long LastSequence, byte[] LastHash)> VerifyEntriesAsync(
+        IAsyncEnumerable<MessageLogEntry> entries, long afterSequence, byte[] afterHash)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var expected = afterSequence + 1;
+        var previous = afterHash;
+        long count = 0;
+        await foreach (var entry in entries)
         {
             if (entry.Sequence != expected)
             {
-                return new ChainVerification(expected - 1, expected, $"entry {expected} is missing (next stored entry is {entry.Sequence})");
+                return (count, new ChainVerification(count, expected, $"entry {expected} is missing (next stored entry is {entry.Sequence})"), expected - 1, previous);
             }
             if (!entry.PreviousHash.AsSpan().SequenceEqual(previous))
             {
-                return new ChainVerification(expected, entry.Sequence, "its link to the previous entry does not match that entry's hash");
+                return (count, new ChainVerification(count + 1, entry.Sequence, "its link to the previous entry does not match that entry's hash"), expected - 1, previous);
             }
             var recomputed = ComputeHash(entry.Sequence, previous, entry.Record);
             if (!recomputed.AsSpan().SequenceEqual(entry.Hash))
             {
-                return new ChainVerification(expected, entry.Sequence, "its content does not match its hash (altered after it was logged)");
+                return (count, new ChainVerification(count + 1, entry.Sequence, "its content does not match its hash (altered after it was logged)"), expected - 1, previous);
             }
             previous = entry.Hash;
             expected++;
+            count++;
         }
-        var count = expected - 1;
-        var head = await log.ReadHeadAsync(cancellationToken);
-        if (head is { } h && (h.Sequence != count || !h.Hash.AsSpan().SequenceEqual(previous)))
-        {
-            return h.Sequence > count
-                ? new ChainVerification(count, count + 1, $"entries {count + 1} to {h.Sequence} are missing from the end of the log")
-                : new ChainVerification(count, h.Sequence, "the chain head does not match the last entry");
-        }
-        if (head is null && count > 0)
-        {
-            return new ChainVerification(count, count, "the chain head is missing");
-        }
-        return new ChainVerification(count, null, null);
+        return (count, null, expected - 1, previous);
     }
 
     /// <summary>Sequence, time, direction, whether there is a user, and the user.</summary>

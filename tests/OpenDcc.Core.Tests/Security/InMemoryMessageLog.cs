@@ -42,4 +42,17 @@ internal sealed class InMemoryMessageLog : IMessageLog
         entries.Where(e => e.Record.Correlation == correlation).ToAsyncEnumerable();
 
     public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => Task.FromResult(Head);
+
+    /// <summary>The last entry removed; edit freely, as an intruder hiding entries would.</summary>
+    public (long Sequence, byte[] Hash) Base { get; set; } = (0, MessageLogChain.Genesis.ToArray());
+
+    public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => Task.FromResult(Base);
+
+    public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default)
+    {
+        var removed = entries.Where(e => e.Sequence <= sequence).ToList();
+        entries.RemoveAll(e => e.Sequence <= sequence);
+        Base = (removed[^1].Sequence, removed[^1].Hash);
+        return Task.FromResult((long)removed.Count);
+    }
 }

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using NodaTime;
+using NodaTime.Text;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Core.Security;
+
+/// <summary>
+/// The message log's archive file: JSON Lines, one entry per line, every field the entry's hash covers (the time as
+/// Unix ticks, exactly; also as text, to read), the payload in Base64 and the hashes in hex, so that the chain can be
+/// recomputed from the file alone (<see cref="MessageLogChain.VerifyEntriesAsync"/>) long after the entries have left
+/// the store.
+/// </summary>
+public static class MessageLogArchive
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public static string ToLine(MessageLogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var r = entry.Record;
+        return JsonSerializer.Serialize(
+            new Line(
+                entry.Sequence,
+                r.At.ToUnixTimeTicks(),
+                InstantPattern.ExtendedIso.Format(r.At),
+                r.Direction == MessageDirection.Inbound ? "in" : "out",
+                r.User?.ToString(),
+                r.Correlation,
+                r.Outcome,
+                Convert.ToBase64String(r.Payload.Span),
+                Convert.ToHexString(entry.PreviousHash),
+                Convert.ToHexString(entry.Hash)),
+            Json);
+    }
+
+    /// <exception cref="FormatException">the line is not an archived entry; the message says what is wrong.</exception>
+    public static MessageLogEntry FromLine(string line)
+    {
+        Line? read;
+        try
+        {
+            read = JsonSerializer.Deserialize<Line>(line, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"not an archived entry: {e.Message}", e);
+        }
+        if (read is null || read.Outcome is null || read.Payload is null || read.PreviousHash is null || read.Hash is null || read.Direction is not ("in" or "out"))
+        {
+            throw new FormatException("not an archived entry: a field is missing (sequence, atTicks, direction in|out, outcome, payload, previousHash, hash)");
+        }
+        try
+        {
+            var record = new MessageLogRecord(
+                Instant.FromUnixTimeTicks(read.AtTicks),
+                read.Direction == "in" ? MessageDirection.Inbound : MessageDirection.Outbound,
+                read.User is null ? null : Eui64.Parse(read.User),
+                read.Correlation,
+                read.Outcome,
+                Convert.FromBase64String(read.Payload));
+            return new MessageLogEntry(read.Sequence, record, Convert.FromHexString(read.PreviousHash), Convert.FromHexString(read.Hash));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
+        {
+            throw new FormatException($"entry {read.Sequence.ToString(CultureInfo.InvariantCulture)}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The entries of an archive file, in its order.</summary>
+    /// <exception cref="FormatException">a line is not an archived entry; the message gives its line number.</exception>
+    public static async IAsyncEnumerable<MessageLogEntry> ReadAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var number = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            number++;
+            MessageLogEntry entry;
+            try
+            {
+                entry = FromLine(line);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"line {number}: {e.Message}", e);
+            }
+            yield return entry;
+        }
+    }
+
+    private sealed record Line(long Sequence, long AtTicks, string At, string Direction, string? User, string? Correlation, string Outcome, string Payload, string PreviousHash, string Hash);
+}

@@ -1,0 +1,8 @@
+-- The log's base: the sequence and hash of the last entry archived and removed ('opendcc log archive'), which the
+-- first entry still stored links to; 0 and the genesis hash while nothing has been archived.
+CREATE TABLE message_log_base (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    sequence      INTEGER NOT NULL,
+    hash          BLOB NOT NULL
+) STRICT;
+INSERT INTO message_log_base (id, sequence, hash) VALUES (1, 0, zeroblob(32));
