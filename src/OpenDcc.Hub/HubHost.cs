@@ -127,6 +127,9 @@ public static class HubHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Orleans' start-up advice (server GC and the like) is noise for a co-hosted silo.
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        // A failing health check is /health's answer, which says why; logged too, it would be an error a poll, and the
+        // store's refusals are logged already (StoreAwayWatch).
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(options.SiloPort, options.GatewayPort)
             .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15))
@@ -219,7 +222,8 @@ public static class HubHost
             {
                 context.ProblemDetails.Title = "The store is unavailable";
                 context.ProblemDetails.Detail = "OpenDcc's store cannot be reached or written just now, so this request was not carried out and nothing of it was kept. " +
-                    "Send it again shortly, as it was: a DUIS request's RequestID counter was not spent.";
+                    "Send it again shortly, as it was: a DUIS request's RequestID counter was not spent " +
+                    "(unless a later one of yours is accepted first: counters only rise, so then send it with a new one).";
                 context.HttpContext.Response.Headers.RetryAfter = "5";
             }
         });
@@ -342,18 +346,21 @@ internal sealed class HubLeaseWatch(HubLeaseHolder holder, IHostApplicationLifet
 }
 
 /// <summary>
-/// The requests refused 503 because the store was away: one warning at most every <see cref="Interval"/>, counting
+/// The requests refused 503 because the store was away: one warning at most every interval (10 s unless told), counting
 /// those refused since the last (a full disk refuses every request, and a line each would fill the disk that holds the
 /// hub's log too), and what <see cref="StoreHealthCheck"/> reports for as long after the last.
 /// </summary>
-internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatch> logger)
+internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatch> logger, Duration? interval = null) : IDisposable
 {
-    public static readonly Duration Interval = Duration.FromSeconds(10);
+    public static readonly Duration DefaultInterval = Duration.FromSeconds(10);
+
+    private readonly Duration interval = interval ?? DefaultInterval;
 
     private readonly Lock gate = new();
     private Instant? loggedAt;
     private int unlogged;
     private (Instant At, string Reason)? last;
+    private Timer? flush;
 
     public void Refused(Exception fault)
     {
@@ -362,9 +369,14 @@ internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatc
         lock (gate)
         {
             last = (now, fault.Message);
-            if (loggedAt is { } logged && now - logged < Interval)
+            if (loggedAt is { } logged && now - logged < interval)
             {
-                unlogged++;
+                // Counted now, and said by the next line, or by the flush at the interval's end should none follow.
+                if (unlogged++ == 0)
+                {
+                    flush ??= new Timer(_ => Flush());
+                    flush.Change((logged + interval - now).ToTimeSpan(), Timeout.InfiniteTimeSpan);
+                }
                 return;
             }
             (meanwhile, loggedAt, unlogged) = (unlogged, now, 0);
@@ -372,13 +384,30 @@ internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatc
         LogRefused(fault.Message, meanwhile == 0 ? "" : $"; {meanwhile} more refused so since the last such line");
     }
 
-    /// <summary>Why a request was last refused, if within <see cref="Interval"/>; otherwise null.</summary>
+    private void Flush()
+    {
+        int meanwhile;
+        (Instant At, string Reason) lastRefused;
+        lock (gate)
+        {
+            if (unlogged == 0 || last is not { } l)
+            {
+                return;
+            }
+            (meanwhile, unlogged, loggedAt, lastRefused) = (unlogged, 0, clock.GetCurrentInstant(), l);
+        }
+        LogRefusedSince(meanwhile, lastRefused.At, lastRefused.Reason);
+    }
+
+    public void Dispose() => flush?.Dispose();
+
+    /// <summary>Why a request was last refused, if within the interval; otherwise null.</summary>
     public string? Lately()
     {
         var now = clock.GetCurrentInstant();
         lock (gate)
         {
-            return last is { } l && now - l.At < Interval
+            return last is { } l && now - l.At < interval
                 ? $"a request was refused {(long)(now - l.At).TotalSeconds} s ago, the store being away or unable to write: {l.Reason}"
                 : null;
         }
@@ -386,4 +415,7 @@ internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatc
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Requests answered 503, not carried out: the store is away or cannot write ({Reason}){Meanwhile}")]
     private partial void LogRefused(string reason, string meanwhile);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} more requests answered 503 since the last such line, the last at {LastAt} ({Reason})")]
+    private partial void LogRefusedSince(int count, Instant lastAt, string reason);
 }

@@ -56,6 +56,12 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private readonly SemaphoreSlim oneRoundAtATime = new(1, 1);
 
+    /// <summary>How often a store away is said while rounds keep failing on it (<see cref="RunAsync"/>).</summary>
+    private static readonly Duration StoreAwayLogInterval = Duration.FromSeconds(10);
+
+    // RunAsync's own: since when rounds have failed with the store away, and when that was last logged.
+    private Instant? storeAwaySince, storeAwayLoggedAt;
+
     /// <summary>Endpoints that timed out or could not be reached: until when nothing is sent there, and why.</summary>
     private readonly ConcurrentDictionary<Uri, (Instant Until, string Why)> unreachable = new();
 
@@ -122,6 +128,11 @@ public sealed partial class ResponseDispatcher : IDisposable
             try
             {
                 await RunOnceAsync(cancellationToken);
+                if (storeAwaySince is { } since)
+                {
+                    LogStoreBack((long)(clock.GetCurrentInstant() - since).TotalSeconds);
+                    (storeAwaySince, storeAwayLoggedAt) = (null, null);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -129,8 +140,15 @@ public sealed partial class ResponseDispatcher : IDisposable
             }
             catch (Exception e) when (StoreAway.Is(e))
             {
-                // The database restarting or out of reach: said in a line, each poll, until it is back.
-                LogStoreAway(e.Message);
+                // The database restarting, out of reach or its disk full: said in a line when it goes, then at most every
+                // StoreAwayLogInterval (rounds are tried every poll), and once more when it is back.
+                var now = clock.GetCurrentInstant();
+                if (storeAwayLoggedAt is not { } logged || now - logged >= StoreAwayLogInterval)
+                {
+                    LogStoreAway(e.Message);
+                    storeAwayLoggedAt = now;
+                }
+                storeAwaySince ??= now;
             }
             catch (Exception e)
             {
@@ -419,6 +437,9 @@ public sealed partial class ResponseDispatcher : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "A delivery round failed; trying again at the next poll")]
     private partial void LogRoundFailed(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No delivery round while the store is away ({Reason}); trying again at the next poll")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No delivery round while the store is away ({Reason}); trying again every poll")]
     private partial void LogStoreAway(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store is back after {Seconds} s: delivery rounds run again")]
+    private partial void LogStoreBack(long seconds);
 }

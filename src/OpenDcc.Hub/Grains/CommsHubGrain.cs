@@ -343,17 +343,30 @@ internal sealed class CommsHubGrain(
     /// queue waits, and its answer is kept, rather than lost until the hub's next start answers the command E21 although
     /// the device did answer. Gives up when the grain goes (its lane abandoned: <see cref="OnDeactivateAsync"/> answers the command).
     /// </summary>
-    private Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff) =>
-        StoreAway.RetryAsync(handOff, (fault, wait) =>
+    private async Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff)
+    {
+        // A line when the store first refuses it and one when it takes it, not one a retry: a full disk may hold an
+        // answer for each device with a command on the WAN, for as long as it is full.
+        var waited = TimeSpan.Zero;
+        await StoreAway.RetryAsync(handOff, (fault, wait) =>
         {
             if (lane.Abandoned)
             {
                 return false;
             }
-            logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again in {Wait} s", command.RequestId, lane.Device, fault.Message, wait.TotalSeconds);
+            if (waited == TimeSpan.Zero)
+            {
+                logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again every few seconds until the store takes it", command.RequestId, lane.Device, fault.Message);
+            }
+            waited += wait;
             DelayDeactivation(TimeSpan.FromMinutes(5));
             return true;
         });
+        if (waited > TimeSpan.Zero)
+        {
+            logger.LogWarning("{RequestId} to {Device}: its outcome, kept {Waited} s while the store was away, is handed on", command.RequestId, lane.Device, (long)waited.TotalSeconds);
+        }
+    }
 
     /// <summary>
     /// The command in its device's format, or null when the adapter (a manufacturer's code) could not make it: the user
