@@ -205,7 +205,10 @@ internal static class LogCommand
             ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
         reader.BaseStream.Position = 0;
         reader.DiscardBufferedData();
-        var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, first.PreviousHash);
+        // The first entry of the log links to genesis; a later archive's first links to the archive before it, which is
+        // not here: its link is taken as it says, and matched with that archive's last hash by whoever holds both.
+        var after = first.Sequence == 1 ? MessageLogChain.Genesis.ToArray() : first.PreviousHash;
+        var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, after);
         if (broken is not null)
         {
             await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({broken.EntriesChecked} entries checked)");

@@ -151,6 +151,13 @@ public sealed class LogVerifyCommandTests : IDisposable
         (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
         Assert.Equal(1, code);
         Assert.StartsWith("archive broken at entry 4: its content does not match its hash", error, StringComparison.Ordinal);
+        // So is one made up whole, its hashes recomputed, that claims to start the log but does not link to its start.
+        var forged = MessageLogChain.Extend(0, new byte[32].Select(_ => (byte)7).ToArray(), [new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, null, "x", "I99", new byte[] { 1 })]);
+        var forgedFile = Path.Combine(cli.DataDirectory, "forged.jsonl");
+        await File.WriteAllLinesAsync(forgedFile, forged.Select(MessageLogArchive.ToLine));
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", forgedFile);
+        Assert.Equal(1, code);
+        Assert.StartsWith("archive broken at entry 1: its link to the previous entry does not match", error, StringComparison.Ordinal);
 
         Assert.Contains("an archive is never overwritten", (await cli.RunWithDataAsync("log", "archive", "--through", "25", "--out", first)).Error, StringComparison.Ordinal);
         Assert.Contains("--through: 30 is not from 20 to 29", (await cli.RunWithDataAsync("log", "archive", "--through", "30", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
