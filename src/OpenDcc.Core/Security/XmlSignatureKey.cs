@@ -7,24 +7,28 @@ namespace OpenDcc.Core.Security;
 
 /// <summary>
 /// A certificate's ECDSA P-256 key made ready to sign or verify many DUIS messages: the key is taken out of the
-/// certificate once per thread (taking it out costs more than the ECDSA operation itself), and the issuer and
-/// serial number a signature names are formatted once.
+/// certificate once for each use at the same time (taking it out costs more than the ECDSA operation itself), and the
+/// issuer and serial number a signature names are formatted once.
 /// </summary>
 /// <remarks>
-/// Each thread gets its own <see cref="ECDsa"/> instance, since .NET does not promise that one instance may be used
-/// from several threads at once. The certificate stays the caller's to dispose, after this key.
+/// Each use at a time gets its own <see cref="ECDsa"/> instance, since .NET does not promise that one instance may be
+/// used from several threads at once: taken from the idle ones and put back, so there are never more than were in use
+/// at once. (One per thread, kept for each thread that ever used the key, grew without end in a soak: the thread pool's
+/// threads come and go, and the hub's keys live as long as it does.) The certificate stays the caller's to dispose, after this key.
 /// </remarks>
 public sealed class XmlSignatureKey : IDisposable
 {
-    private readonly ThreadLocal<ECDsa> keys;
+    private readonly System.Collections.Concurrent.ConcurrentBag<ECDsa> idle = [];
     private readonly bool forSigning;
+    private int made;
+    private volatile bool disposed;
     private DuisSignature.SignatureTemplate? template;
 
     private XmlSignatureKey(X509Certificate2 certificate, bool forSigning)
     {
         Certificate = certificate;
         this.forSigning = forSigning;
-        // The first key checks the certificate now; every thread, the first included, then gets its own.
+        // The first key checks the certificate now.
         using (var probe = Extract(certificate, forSigning))
         {
             if (probe is null)
@@ -36,7 +40,6 @@ public sealed class XmlSignatureKey : IDisposable
                 Problem = $"the key is ECDSA {probe.KeySize}, not P-256";
             }
         }
-        keys = new ThreadLocal<ECDsa>(() => Extract(Certificate, this.forSigning)!, trackAllValues: true);
         Issuer = certificate.Issuer;
         X509IssuerName = DuisSignature.FormatIssuerName(certificate.IssuerName);
         SerialNumber = new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true).ToString(CultureInfo.InvariantCulture);
@@ -83,19 +86,63 @@ public sealed class XmlSignatureKey : IDisposable
         return new XmlSignatureKey(certificate, forSigning: false);
     }
 
-    internal byte[] SignHash(byte[] hash) =>
-        keys.Value!.SignHash(hash, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    /// <summary>How many <see cref="ECDsa"/> instances this key has taken out of its certificate: the most used at once.</summary>
+    internal int InstancesMade => Volatile.Read(ref made);
 
-    internal bool VerifyHash(byte[] hash, byte[] signature) =>
-        keys.Value!.VerifyHash(hash, signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    internal byte[] SignHash(byte[] hash)
+    {
+        var key = Rent();
+        try
+        {
+            return key.SignHash(hash, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            Return(key);
+        }
+    }
+
+    internal bool VerifyHash(byte[] hash, byte[] signature)
+    {
+        var key = Rent();
+        try
+        {
+            return key.VerifyHash(hash, signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            Return(key);
+        }
+    }
 
     public void Dispose()
     {
-        foreach (var key in keys.Values)
+        disposed = true;
+        while (idle.TryTake(out var key))
         {
             key.Dispose();
         }
-        keys.Dispose();
+    }
+
+    private ECDsa Rent()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (idle.TryTake(out var key))
+        {
+            return key;
+        }
+        Interlocked.Increment(ref made);
+        return Extract(Certificate, forSigning)!;
+    }
+
+    private void Return(ECDsa key)
+    {
+        idle.Add(key);
+        // Put back as the key was disposed: dispose it too.
+        if (disposed && idle.TryTake(out var late))
+        {
+            late.Dispose();
+        }
     }
 
     private static ECDsa? Extract(X509Certificate2 certificate, bool privateKey) =>

@@ -519,6 +519,24 @@ public class DuisSignatureTests
         Assert.All(signed, s => Assert.IsType<SignatureCheck.Valid>(Check(s)));
     }
 
+    [Fact]
+    public void A_key_used_from_thread_after_thread_keeps_no_more_instances_than_were_in_use_at_once()
+    {
+        using var key = XmlSignatureKey.ForSigning(SupplierXmlSign);
+
+        // As the thread pool's threads come and go under a hub that runs for months.
+        for (var i = 0; i < 40; i++)
+        {
+            var thread = new Thread(() => DuisSignature.Sign(Utf8(UnsignedRequest), key));
+            thread.Start();
+            thread.Join();
+        }
+
+        Assert.Equal(1, key.InstancesMade);
+        key.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => DuisSignature.Sign(Utf8(UnsignedRequest), key));
+    }
+
     private static SignerCertificateResolver Resolver(params X509Certificate2[] certificates)
     {
         var byIssuerSerial = certificates
