@@ -12,6 +12,11 @@ namespace OpenDcc.Cli;
 internal static class LogCommand
 {
     /// <summary>The log's times to the millisecond: what a request and its responses took is read off them.</summary>
+    /// <summary>How many entries <c>log show --request-id</c> looks through unless told: some minutes of a busy hub, read in about a second.</summary>
+    private const long DefaultWithin = 100_000;
+
+    private const long MaxWithin = 100_000_000;
+
     private static readonly InstantPattern Milliseconds = InstantPattern.CreateWithInvariantCulture("uuuu-MM-dd'T'HH:mm:ss.fff'Z'");
 
     public static Command Create(CliContext context)
@@ -42,9 +47,10 @@ internal static class LogCommand
         log.Subcommands.Add(verify);
 
         var last = new Option<int>("--last") { Description = "How many of the newest entries to show", DefaultValueFactory = _ => 20 };
-        var from = new Option<long?>("--from") { Description = "Show entries from this sequence number on (with --last: at most that many)" };
-        var requestId = new Option<string?>("--request-id") { Description = "Show what became of one request: the entries of this RequestID (ORIGINATOR:TARGET:COUNTER), oldest first: the request, its response, the device's answer, each attempt to deliver it (with --last: at most that many)" };
-        var show = new Command("show", "Show entries: when (to the millisecond), in or out, the user, the RequestID (or alert), the outcome (why a request was refused; what a delivered message is, E20/E21 with why, and what its delivery did) and the payload's size") { last, from, requestId };
+        var from = new Option<long?>("--from") { Description = "Show entries from this sequence number on (with --last: at most that many); with --request-id, look from there" };
+        var requestId = new Option<string?>("--request-id") { Description = $"Show what became of one request: the entries of this RequestID (ORIGINATOR:TARGET:COUNTER), oldest first: the request, its response, the device's answer, each attempt to deliver it (with --last: at most that many); looked for among the newest {DefaultWithin:N0} entries unless --from or --within say otherwise" };
+        var within = new Option<long>("--within") { Description = $"With --request-id: how many entries to look through (default {DefaultWithin:N0}, at most {MaxWithin:N0}); the log has no index by RequestID, which would slow every append", DefaultValueFactory = _ => DefaultWithin };
+        var show = new Command("show", "Show entries: when (to the millisecond), in or out, the user, the RequestID (or alert), the outcome (why a request was refused; what a delivered message is, E20/E21 with why, and what its delivery did) and the payload's size") { last, from, requestId, within };
         show.SetAction(async (parsed, ct) =>
         {
             var count = parsed.GetValue(last);
@@ -56,15 +62,18 @@ internal static class LogCommand
             {
                 throw new ArgumentException("--from: sequence numbers start at 1");
             }
-            var request = parsed.GetValue(requestId) is { } text ? UsersCommand.ParseField("--request-id", () => RequestId.Parse(text)) : (RequestId?)null;
-            if (request is not null && parsed.GetValue(from) is not null)
+            var window = parsed.GetValue(within);
+            if (window is < 1 or > MaxWithin)
             {
-                throw new ArgumentException("--request-id and --from: give one of them");
+                throw new ArgumentException($"--within: {window} is not from 1 to {MaxWithin:N0}");
             }
+            var request = parsed.GetValue(requestId) is { } text ? UsersCommand.ParseField("--request-id", () => RequestId.Parse(text)) : (RequestId?)null;
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var head = (await store.MessageLog.ReadHeadAsync(ct))?.Sequence ?? 0;
-            var first = parsed.GetValue(from) ?? Math.Max(1, head - count + 1);
-            var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), ct) : store.MessageLog.ReadAsync(first, ct);
+            var held = (await store.MessageLog.ReadBaseAsync(ct)).Sequence + 1;
+            var first = parsed.GetValue(from) ?? Math.Max(held, request is null ? head - count + 1 : head - window + 1);
+            var lookedTo = Math.Min(head, first + window - 1);
+            var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, ct);
             var table = new Table().Border(TableBorder.Simple).AddColumns("Seq", "At (UTC)", "Dir", "User", "RequestID or alert", "Outcome", "Bytes");
             var shown = 0;
             await foreach (var entry in entries)
@@ -85,7 +94,9 @@ internal static class LogCommand
             }
             context.Console.Write(table);
             await context.Output.WriteLineAsync(
-                request is { } one ? (shown == 0 ? $"no entries for RequestID {one}" : $"{CliContext.Count(shown, "entry", "entries")} for RequestID {one}{(shown == count ? " (--last)" : "")}")
+                request is { } one
+                    ? $"{(shown == 0 ? "no entries" : CliContext.Count(shown, "entry", "entries"))} for RequestID {one}{(shown == count ? " (--last)" : "")} among entries {first:N0} to {lookedTo:N0}" +
+                        (first > held ? $"; --from and --within look elsewhere (the log holds {held:N0} to {head:N0})" : "")
                 : shown == 0 ? "no entries" : $"entries {first} to {first + shown - 1} of {head}");
             return 0;
         });

@@ -103,15 +103,22 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     }
 
     public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) =>
-        ReadWhereAsync("sequence >= @from", "@from", fromSequence, cancellationToken);
+        ReadWhereAsync("sequence >= @from", [("@from", fromSequence)], cancellationToken);
 
-    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default) =>
-        ReadWhereAsync("correlation = @correlation", "@correlation", correlation ?? throw new ArgumentNullException(nameof(correlation)), cancellationToken);
+    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
+        ReadWhereAsync(
+            "sequence >= @from AND sequence <= @to AND correlation = @correlation",
+            [("@from", fromSequence), ("@to", toSequence), ("@correlation", correlation ?? throw new ArgumentNullException(nameof(correlation)))],
+            cancellationToken);
 
-    private async IAsyncEnumerable<MessageLogEntry> ReadWhereAsync(string condition, string name, object value, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<MessageLogEntry> ReadWhereAsync(string condition, (string Name, object Value)[] parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"SELECT {Columns} FROM message_log WHERE {condition} ORDER BY sequence").With(name, value);
+        await using var command = connection.Command($"SELECT {Columns} FROM message_log WHERE {condition} ORDER BY sequence");
+        foreach (var (name, value) in parameters)
+        {
+            command.With(name, value);
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -91,7 +91,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Matches(@"1\s+2026-11-28T09:00:00.000Z\s+in\s", output);
         Assert.Matches(@"4\s+2026-11-28T09:00:01.234Z\s+out\s+\S+\s+\S+\s+I0; Delivered", output);
         Assert.DoesNotContain("another request", output, StringComparison.Ordinal);
-        Assert.Contains($"3 entries for RequestID {request}", output, StringComparison.Ordinal);
+        Assert.Contains($"3 entries for RequestID {request} among entries 1 to 4", output, StringComparison.Ordinal);
 
         (code, output, _) = await cli.RunWithDataAsync("log", "payload", "--seq", "1");
         Assert.Equal(0, code);
@@ -104,7 +104,10 @@ public sealed class LogVerifyCommandTests : IDisposable
 
         Assert.Equal("opendcc: --seq: no entry 5 (the log has 4 entries)", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
         Assert.StartsWith("opendcc: --request-id:", (await cli.RunWithDataAsync("log", "show", "--request-id", "not-a-request")).Error, StringComparison.Ordinal);
-        Assert.Equal("opendcc: --request-id and --from: give one of them", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--from", "1")).Error.Trim());
+        // No index by RequestID: a window of entries is looked through, the newest 100,000 unless told.
+        (_, output, _) = await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--from", "3", "--within", "2");
+        Assert.Contains($"1 entry for RequestID {request} among entries 3 to 4; --from and --within look elsewhere (the log holds 1 to 4)", output, StringComparison.Ordinal);
+        Assert.StartsWith("opendcc: --within:", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--within", "0")).Error, StringComparison.Ordinal);
         Assert.Contains($"no entries for RequestID {request with { Counter = 1 }}", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request with { Counter = 1 }}")).Output, StringComparison.Ordinal);
     }
 

@@ -337,18 +337,19 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
-    public async Task The_entries_of_one_request_read_back_alone_in_sequence_order()
+    public async Task The_entries_of_one_request_in_a_window_read_back_alone_in_sequence_order()
     {
         const string request = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000";
         MessageLogRecord Entry(string correlation, string outcome) => new(clock.GetCurrentInstant(), MessageDirection.Inbound, Supplier, correlation, outcome, new byte[] { 1 });
         await Store.MessageLog.AppendAsync([Entry(request, "I99"), Entry(request + "0", "I99"), Entry(request, "I99 sent")]);
         await Store.MessageLog.AppendAsync([Entry("AD1 alert", "AD1"), Entry(request, "I0; Delivered")]);
 
-        var entries = await Store.MessageLog.ReadCorrelatedAsync(request).ToListAsync();
+        var entries = await Store.MessageLog.ReadCorrelatedAsync(request, 1, 5).ToListAsync();
 
         Assert.Equal([1L, 3L, 5L], entries.Select(e => e.Sequence));
         Assert.Equal(["I99", "I99 sent", "I0; Delivered"], entries.Select(e => e.Record.Outcome));
-        Assert.Empty(await Store.MessageLog.ReadCorrelatedAsync("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1").ToListAsync());
+        Assert.Equal([3L], (await Store.MessageLog.ReadCorrelatedAsync(request, 2, 4).ToListAsync()).Select(e => e.Sequence));
+        Assert.Empty(await Store.MessageLog.ReadCorrelatedAsync("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1", 1, 5).ToListAsync());
     }
 
     [Fact]

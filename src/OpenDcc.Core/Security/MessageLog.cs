@@ -68,8 +68,13 @@ public interface IMessageLog
     /// <summary>Entries from <paramref name="fromSequence"/> on, in sequence order.</summary>
     IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default);
 
-    /// <summary>The entries whose <see cref="MessageLogRecord.Correlation"/> is <paramref name="correlation"/> (a RequestID's text: the request, its responses, their deliveries), in sequence order.</summary>
-    IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The entries from <paramref name="fromSequence"/> to <paramref name="toSequence"/> whose
+    /// <see cref="MessageLogRecord.Correlation"/> is <paramref name="correlation"/> (a RequestID's text: the request, its
+    /// responses, their deliveries), in sequence order. Read through the window, not an index: an index on the
+    /// correlation would cost every append more than the gateway can spare.
+    /// </summary>
+    IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default);
 
     /// <summary>The sequence and hash of the last entry as recorded at append time (the chain head), or null when empty.</summary>
     Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default);

@@ -38,8 +38,8 @@ internal sealed class InMemoryMessageLog : IMessageLog
         }
     }
 
-    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, CancellationToken cancellationToken = default) =>
-        entries.Where(e => e.Record.Correlation == correlation).ToAsyncEnumerable();
+    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
+        entries.Where(e => e.Sequence >= fromSequence && e.Sequence <= toSequence && e.Record.Correlation == correlation).ToAsyncEnumerable();
 
     public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => Task.FromResult(Head);
 
