@@ -355,48 +355,45 @@ internal sealed partial class StoreAwayWatch(IClock clock, ILogger<StoreAwayWatc
     public static readonly Duration DefaultInterval = Duration.FromSeconds(10);
 
     private readonly Duration interval = interval ?? DefaultInterval;
-
+    private readonly LineThrottle lines = new(interval ?? DefaultInterval);
     private readonly Lock gate = new();
-    private Instant? loggedAt;
-    private int unlogged;
     private (Instant At, string Reason)? last;
     private Timer? flush;
 
     public void Refused(Exception fault)
     {
         var now = clock.GetCurrentInstant();
-        int meanwhile;
         lock (gate)
         {
             last = (now, fault.Message);
-            if (loggedAt is { } logged && now - logged < interval)
-            {
-                // Counted now, and said by the next line, or by the flush at the interval's end should none follow.
-                if (unlogged++ == 0)
-                {
-                    flush ??= new Timer(_ => Flush());
-                    flush.Change((logged + interval - now).ToTimeSpan(), Timeout.InfiniteTimeSpan);
-                }
-                return;
-            }
-            (meanwhile, loggedAt, unlogged) = (unlogged, now, 0);
         }
-        LogRefused(fault.Message, meanwhile == 0 ? "" : $"; {meanwhile} more refused so since the last such line");
+        if (lines.Occurred(now, out var unsaid))
+        {
+            LogRefused(fault.Message, unsaid == 0 ? "" : $"; {unsaid} more refused so since the last such line");
+        }
+        else if (unsaid == 1 && lines.NextLineDue is { } due)
+        {
+            // Counted now, and said by the next line, or by the flush at the interval's end should none follow.
+            lock (gate)
+            {
+                flush ??= new Timer(_ => Flush());
+                flush.Change((due - now).ToTimeSpan(), Timeout.InfiniteTimeSpan);
+            }
+        }
     }
 
     private void Flush()
     {
-        int meanwhile;
-        (Instant At, string Reason) lastRefused;
+        var now = clock.GetCurrentInstant();
+        (Instant At, string Reason)? lastRefused;
         lock (gate)
         {
-            if (unlogged == 0 || last is not { } l)
-            {
-                return;
-            }
-            (meanwhile, unlogged, loggedAt, lastRefused) = (unlogged, 0, clock.GetCurrentInstant(), l);
+            lastRefused = last;
         }
-        LogRefusedSince(meanwhile, lastRefused.At, lastRefused.Reason);
+        if (lines.TakeUnsaid(now) is > 0 and var unsaid && lastRefused is { } l)
+        {
+            LogRefusedSince(unsaid, l.At, l.Reason);
+        }
     }
 
     public void Dispose() => flush?.Dispose();

@@ -59,14 +59,15 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>How often a store away is said while rounds keep failing on it (<see cref="RunAsync"/>).</summary>
     private static readonly Duration StoreAwayLogInterval = Duration.FromSeconds(10);
 
-    // RunAsync's own: since when rounds have failed with the store away, and when that was last logged.
-    private Instant? storeAwaySince, storeAwayLoggedAt;
+    // RunAsync's own: since when rounds have failed with the store away, and the lines saying so (afresh each time it goes).
+    private Instant? storeAwaySince;
+    private LineThrottle storeAwayLines = new(StoreAwayLogInterval);
 
     /// <summary>Endpoints that timed out or could not be reached: until when nothing is sent there, and why.</summary>
     private readonly ConcurrentDictionary<Uri, (Instant Until, string Why)> unreachable = new();
 
-    /// <summary>Per user, when a message's move to the failed queue was last logged, and how many moved unlogged since.</summary>
-    private readonly ConcurrentDictionary<Eui64, FailedTally> failedTallies = new();
+    /// <summary>Per user, the lines saying a message moved to the failed queue.</summary>
+    private readonly ConcurrentDictionary<Eui64, LineThrottle> failedLines = new();
 
     /// <summary>
     /// At most one warning a minute per user of messages moved to the failed queue: a user's endpoint that stays down
@@ -74,12 +75,6 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// busy user). The next line logged says how many went meanwhile; <c>opendcc delivery failed</c> lists them all.
     /// </summary>
     private static readonly Duration FailedLogInterval = Duration.FromMinutes(1);
-
-    private sealed class FailedTally
-    {
-        public Instant? LoggedAt;
-        public int Unlogged;
-    }
 
     /// <param name="http">
     /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
@@ -131,7 +126,7 @@ public sealed partial class ResponseDispatcher : IDisposable
                 if (storeAwaySince is { } since)
                 {
                     LogStoreBack((long)(clock.GetCurrentInstant() - since).TotalSeconds);
-                    (storeAwaySince, storeAwayLoggedAt) = (null, null);
+                    (storeAwaySince, storeAwayLines) = (null, new LineThrottle(StoreAwayLogInterval));
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -143,10 +138,9 @@ public sealed partial class ResponseDispatcher : IDisposable
                 // The database restarting, out of reach or its disk full: said in a line when it goes, then at most every
                 // StoreAwayLogInterval (rounds are tried every poll), and once more when it is back.
                 var now = clock.GetCurrentInstant();
-                if (storeAwayLoggedAt is not { } logged || now - logged >= StoreAwayLogInterval)
+                if (storeAwayLines.Occurred(now, out _))
                 {
                     LogStoreAway(e.Message);
-                    storeAwayLoggedAt = now;
                 }
                 storeAwaySince ??= now;
             }
@@ -343,19 +337,11 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     private void ReportMovedToFailed(OutboundMessage message, int attempts, string error, Instant at)
     {
-        var tally = failedTallies.GetOrAdd(message.User, static _ => new FailedTally());
-        int unlogged;
-        lock (tally)
+        if (failedLines.GetOrAdd(message.User, static _ => new LineThrottle(FailedLogInterval)).Occurred(at, out var unlogged))
         {
-            if (tally.LoggedAt is { } logged && at - logged < FailedLogInterval)
-            {
-                tally.Unlogged++;
-                return;
-            }
-            (unlogged, tally.LoggedAt, tally.Unlogged) = (tally.Unlogged, at, 0);
+            var meanwhile = unlogged == 0 ? "" : $"; {unlogged} more to this user went there since the last such line, not logged one by one";
+            LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, error, meanwhile);
         }
-        var meanwhile = unlogged == 0 ? "" : $"; {unlogged} more to this user went there since the last such line, not logged one by one";
-        LogMovedToFailed(message.Id, message.User, message.Correlation, attempts, error, meanwhile);
     }
 
     /// <summary>
