@@ -100,11 +100,16 @@ internal static class DemoCommand
                 content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/xml");
                 using var response = await http.PostAsync(new Uri(CommandVariant.PathOf(endpoint), UriKind.Relative), content, ct);
                 var text = await response.Content.ReadAsStringAsync(ct);
-                var code = response.IsSuccessStatusCode ? XDocument.Parse(text).Descendants(Sr + "ResponseCode").Single().Value : $"HTTP {(int)response.StatusCode}";
+                var document = response.IsSuccessStatusCode ? XDocument.Parse(text) : null;
+                var code = document?.Descendants(Sr + "ResponseCode").Single().Value ?? $"HTTP {(int)response.StatusCode}";
                 var meaning = ResponseCode.Known.FirstOrDefault(k => k.Code == code)?.Meaning ?? Meaning(code);
-                if (XDocument.Parse(text).Descendants(Sr + "DSPInventory").FirstOrDefault() is { } inventory)
+                if (document?.Descendants(Sr + "DSPInventory").FirstOrDefault() is { } inventory)
                 {
                     meaning = "Success: " + string.Join("; ", inventory.Elements(Sr + "Device").Select(d => $"{d.Element(Sr + "DeviceType")!.Value} {d.Element(Sr + "DeviceID")!.Value} {d.Element(Sr + "DeviceStatus")!.Value}"));
+                }
+                if (document?.Descendants(Sr + "LocalCommand").FirstOrDefault() is { } local)
+                {
+                    meaning = $"Success: the meter's command for an installer to deliver over its HAN ({Convert.FromBase64String(local.Value).Length} bytes, the ACB's MAC on it)";
                 }
                 table.AddRow((++row).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape($"{srv} {description}"), from == Supplier ? "Supplier" : "DNO",
                     CommandVariant.PathOf(endpoint), code.StartsWith('I') ? $"[green]{code}[/]" : $"[red]{code}[/]", Markup.Escape(meaning));
@@ -112,7 +117,7 @@ internal static class DemoCommand
                 {
                     lastSigned = signed;
                 }
-                return response.IsSuccessStatusCode ? XDocument.Parse(text) : null;
+                return document;
             }
 
             // A critical command: Transform returns the meter's own command unsigned; the supplier signs it with its
@@ -137,6 +142,7 @@ internal static class DemoCommand
 
             await SendAsync("Read Instantaneous Import Registers", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand);
             await SendAsync("... the same signed request again", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand, reuse: lastSigned);
+            await SendAsync("Read Instantaneous Import Registers, for local delivery (CV 2)", Supplier, Electricity, 2, "4.1.1", DuisEndpoint.NonDevice);
             await SendAsync("Read Active Import Profile Data (the last day)", Supplier, Electricity, 1, "4.8.1", DuisEndpoint.SendCommand,
                 body: new XElement(Sr + "ReadLogPeriod",
                     new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),

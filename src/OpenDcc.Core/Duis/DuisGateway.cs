@@ -32,6 +32,12 @@ public interface IDeviceRequestHandler
     /// </summary>
     Task QueueAsync(PreparedDeviceCommand command);
 
+    /// <summary>
+    /// A prepared command for local delivery (CV 2 and 6): made in its device's format and protected as it would be
+    /// for the SM WAN, for the user to take to the device over its HAN; or why it cannot be made. Queues nothing.
+    /// </summary>
+    Task<(byte[]? Command, DeviceRefusal? Refusal)> ForLocalDeliveryAsync(PreparedDeviceCommand command);
+
     /// <summary>Transform (CV 4) of a critical request: the pre-command the device's adapter builds for the user to sign, or why there is none.</summary>
     Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
 }
@@ -221,7 +227,7 @@ public sealed class DuisGateway(
                 }
                 var preCommand = new ResponsePayload.PreCommand(transformed.Format!, transformed.Bytes!);
                 return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand");
-            case 1 or 5:
+            case 1 or 5 or 2 or 6:
                 // Checked for its device first: a request no adapter can carry, or a signed pre-command that fails its
                 // checks, is refused now rather than acknowledged.
                 var prepared = await devices.PrepareAsync(request, user!, device!, cancellationToken);
@@ -229,10 +235,22 @@ public sealed class DuisGateway(
                 {
                     return Refuse(request, refusal.Code, $"{refusal.Code} {refusal.Reason}");
                 }
-                return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", [prepared.Command!]);
+                if (request.CommandVariant is 1 or 5)
+                {
+                    return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", [prepared.Command!]);
+                }
+                // Local delivery: the command, protected as for the SM WAN, goes back to the user, whose installer takes
+                // it to the device over its HAN; the device's answer may come back as 8.13 Return Local Command Response.
+                var (local, notMade) = await devices.ForLocalDeliveryAsync(prepared.Command!);
+                if (notMade is not null)
+                {
+                    return Refuse(request, notMade.Code, $"{notMade.Code} {notMade.Reason}");
+                }
+                return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.LocalCommand(local!)), "I0 LocalCommand");
             default:
-                // CV 2, 3, 6, 7 include delivery of a command to the user for local delivery, which OpenDcc does not produce yet.
-                return Refuse(request, ResponseCode.LocalCommandNotAvailable.Code, $"{ResponseCode.LocalCommandNotAvailable.Code} command variant {request.CommandVariant} needs a local command");
+                // CV 3 and 7 send a command over the SM WAN and return a copy for local delivery, which DCC Boxed does
+                // not offer either: the user sends CV 1 or 5, or CV 2 or 6.
+                return Refuse(request, ResponseCode.LocalCommandNotAvailable.Code, $"{ResponseCode.LocalCommandNotAvailable.Code} command variant {request.CommandVariant} (a command over the SM WAN and a copy for local delivery) is not offered: send command variant {(request.CommandVariant == 3 ? "1 or 2" : "5 or 6")}");
         }
     }
 

@@ -18,6 +18,9 @@ public abstract record ResponsePayload
     /// <summary>The result of Transform (CV 4): a command for the user to sign.</summary>
     public sealed record PreCommand(string GbcsVersion, ReadOnlyMemory<byte> Bytes) : ResponsePayload;
 
+    /// <summary>A command for local delivery (CV 2, 6), protected as the device expects, for the user to take to it over its HAN.</summary>
+    public sealed record LocalCommand(ReadOnlyMemory<byte> Bytes) : ResponsePayload;
+
     /// <summary>The answer to 8.2 Read Inventory.</summary>
     public sealed record Inventory(IReadOnlyList<InventoryDevice> Devices) : ResponsePayload;
 }
@@ -103,6 +106,9 @@ public sealed record DuisResponse(
                 break;
             case ResponsePayload.PreCommand pre:
                 w.Start("sr:PreCommand").Leaf("sr:GBCSVersion", pre.GbcsVersion).Leaf("sr:GBCSPayload", Convert.ToBase64String(pre.Bytes.Span)).End();
+                break;
+            case ResponsePayload.LocalCommand local:
+                w.Start("sr:LocalCommand").Leaf("sr:GBCSPayload", Convert.ToBase64String(local.Bytes.Span)).End();
                 break;
             case ResponsePayload.Inventory inventory:
                 w.Start("sr:DSPInventory");

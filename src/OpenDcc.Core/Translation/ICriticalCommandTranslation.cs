@@ -29,6 +29,13 @@ public interface ICriticalCommandTranslation
 
     /// <summary>A signed pre-command (one <see cref="ReadSignedPreCommand"/> accepted), protected as the device expects (for GBCS, the ACB's MAC).</summary>
     byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device);
+
+    /// <summary>
+    /// A signed pre-command for local delivery (DUIS command variant 6): protected as <see cref="ToDevice"/> protects
+    /// it, with no answer awaited for it over the WAN. Null (the default) when this adapter's devices take no commands
+    /// delivered locally: the request gets E17.
+    /// </summary>
+    byte[]? ToLocalDelivery(ReadOnlySpan<byte> signedPreCommand, Eui64 device) => null;
 }
 
 /// <summary>A signed pre-command as its adapter read it.</summary>

@@ -25,6 +25,13 @@ public interface ITranslationAdapter
     /// <param name="counter">Rises with every command to this device; the device refuses a counter it has seen.</param>
     byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter);
 
+    /// <summary>
+    /// A command for local delivery (DUIS command variant 2): made and protected as <see cref="ToDevice"/> makes it,
+    /// for the user to take to the device over its HAN, so no answer is awaited for it over the WAN. Null (the
+    /// default) when this adapter's devices take no commands delivered locally: the request gets E17.
+    /// </summary>
+    byte[]? ToLocalDelivery(DeviceOperation operation, Eui64 device, ulong counter) => null;
+
     /// <summary>What the device answered or reported, checked and decoded.</summary>
     DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device);
 

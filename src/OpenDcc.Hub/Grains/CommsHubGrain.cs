@@ -25,7 +25,18 @@ public interface ICommsHubGrain : IGrainWithIntegerKey
 
     /// <summary>Queues a command for one of the hub's devices; returns at once. The device's answer, or E20/E21, reaches the user through delivery.</summary>
     Task EnqueueAsync(QueuedCommand command);
+
+    /// <summary>
+    /// A command for local delivery (DUIS command variants 2 and 6): made as <see cref="EnqueueAsync"/>'s would be, its
+    /// counter from the same rising sequence as the hub's commands to the device over the SM WAN, and handed back
+    /// rather than sent; or why there is none.
+    /// </summary>
+    Task<LocalDelivery> ForLocalDeliveryAsync(QueuedCommand command);
 }
+
+/// <summary>A command for local delivery in its device's format, or the response code and reason it could not be made.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LocalDelivery([property: Id(0)] byte[]? Command, [property: Id(1)] string? Code, [property: Id(2)] string? Reason);
 
 /// <summary>A translated-to-be device request, in the values a grain call carries (Core's identifiers through the surrogates in IdentifierSurrogates.cs).</summary>
 [GenerateSerializer, Immutable]
@@ -113,6 +124,13 @@ internal sealed class CommsHubGrain(
             _ = SendQueuedAsync(lane);
         }
         return Task.CompletedTask;
+    }
+
+    public Task<LocalDelivery> ForLocalDeliveryAsync(QueuedCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var (_, bytes, refusal) = Translate(command, AdapterFor(command), forLocalDelivery: true);
+        return Task.FromResult(new LocalDelivery(bytes, refusal?.Code, refusal?.Reason));
     }
 
     /// <summary>
@@ -222,48 +240,13 @@ internal sealed class CommsHubGrain(
         var reference = ReferenceOf(command);
         var user = command.User;
         var route = command.Route;
-        var adapter = adapters.For(new Device(device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
-        served[device] = adapter;
-        byte[] bytes;
-        // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations).
-        DeviceOperation? operation = null;
-        if (command.SignedPreCommand is { } signed)
+        var adapter = AdapterFor(command);
+        // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations), and the command.
+        var (operation, bytes, refusal) = Translate(command, adapter, forLocalDelivery: false);
+        if (refusal is not null)
         {
-            // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
-            // added now; its counter is the user's, set at Transform. Its operation is read back from the very bytes
-            // the gateway checked and the device will execute, so what the inventory records is what the device did.
-            var critical = (ICriticalCommandTranslation)adapter;
-            operation = critical.ReadSignedPreCommand(signed, out _)?.Operation;
-            if (await TranslateAsync(() => critical.ToDevice(signed, device), adapter, command, reference, device) is not { } translated)
-            {
-                return;
-            }
-            bytes = translated;
-        }
-        else
-        {
-            if (command.Operation is { } submitted)
-            {
-                operation = submitted;
-            }
-            else if (!DuisOperations.TryRead(variant.Id, XElement.Parse(command.Body), codes, out operation, out var unread))
-            {
-                // Checked at submission; a body that reads there reads here.
-                await UntilStoredAsync(lane, command, () => responses.SendAsync(reference, unread!.Code, new ResponsePayload.None(), user, route, unread.Reason));
-                logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread!.Reason);
-                return;
-            }
-
-            // A counter the device has not seen: above the last one this activation gave any of its devices (a device's
-            // lane goes when it is idle, its counter with it) and above the clock in microseconds, so a reactivated
-            // grain does not go back either.
-            lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
-            var counter = lastCounter;
-            if (await TranslateAsync(() => adapter.ToDevice(operation!, device, counter), adapter, command, reference, device) is not { } translated)
-            {
-                return;
-            }
-            bytes = translated;
+            await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route, refusal.Code, refusal.Reason));
+            return;
         }
         string? lastFailure = null;
         var unreachable = false;
@@ -284,7 +267,7 @@ internal sealed class CommsHubGrain(
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
                 using (await throttle.EnterAsync(command.Region, radioCell, timeout.Token))
                 {
-                    answer = await wan.ExchangeAsync(device, bytes, timeout.Token);
+                    answer = await wan.ExchangeAsync(device, bytes!, timeout.Token);
                 }
             }
             catch (DeviceUnreachableException e)
@@ -368,24 +351,61 @@ internal sealed class CommsHubGrain(
         }
     }
 
-    /// <summary>
-    /// The command in its device's format, or null when the adapter (a manufacturer's code) could not make it: the user
-    /// then hears so at once, E41 when the adapter refused what the request holds, E20 for any other failure (a device
-    /// the SM WAN has no key for among them, logged as a warning rather than the adapter's fault), rather than never
-    /// hearing of an acknowledged request again.
-    /// </summary>
-    private async Task<byte[]?> TranslateAsync(Func<byte[]> toDevice, ITranslationAdapter adapter, QueuedCommand command, DeviceRequestReference reference, Eui64 device)
+    /// <summary>The adapter of the command's device model, which the grain releases the device from when it goes.</summary>
+    private ITranslationAdapter AdapterFor(QueuedCommand command)
     {
+        var adapter = adapters.For(new Device(command.Device, command.DeviceType, SmiStatus.Commissioned) { Model = command.Model });
+        served[command.Device] = adapter;
+        return adapter;
+    }
+
+    /// <summary>
+    /// What the command asks of the device and the command in the device's format, protected as the device expects; or
+    /// why there is none, for its user to hear at once rather than never hearing of the request again: its body does
+    /// not read (checked at submission, so not expected), or the adapter (a manufacturer's code) could not make it: E41
+    /// when it refused what the request holds, E20 for any other failure (a device the SM WAN has no key for among
+    /// them, logged as a warning rather than the adapter's fault); for local delivery, E17 when the adapter's devices take
+    /// no commands delivered locally.
+    /// </summary>
+    private (DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal) Translate(QueuedCommand command, ITranslationAdapter adapter, bool forLocalDelivery)
+    {
+        var device = command.Device;
+        DeviceOperation? operation;
+        if (command.SignedPreCommand is { } signed)
+        {
+            // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
+            // added now; its counter is the user's, set at Transform. Its operation is read back from the very bytes
+            // the gateway checked and the device will execute, so what the inventory records is what the device did.
+            operation = ((ICriticalCommandTranslation)adapter).ReadSignedPreCommand(signed, out _)?.Operation;
+        }
+        else if (command.Operation is { } submitted)
+        {
+            operation = submitted;
+        }
+        else if (!DuisOperations.TryRead(command.ServiceReferenceVariant, XElement.Parse(command.Body), codes, out operation, out var unread))
+        {
+            logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread!.Reason);
+            return (null, null, unread);
+        }
         try
         {
-            return toDevice();
+            // A critical command's adapter was checked at submission to take signed pre-commands.
+            var critical = adapter as ICriticalCommandTranslation;
+            var bytes = (command.SignedPreCommand, forLocalDelivery) switch
+            {
+                ({ } signedCommand, false) => critical!.ToDevice(signedCommand, device),
+                ({ } signedCommand, true) => critical!.ToLocalDelivery(signedCommand, device),
+                (null, false) => adapter.ToDevice(operation!, device, NextCounter()),
+                (null, true) => adapter.ToLocalDelivery(operation!, device, NextCounter()),
+            };
+            return bytes is not null ? (operation, bytes, null)
+                : (operation, null, new DeviceRefusal(ResponseCode.LocalCommandNotAvailable.Code, $"adapter {adapter.Name} makes no commands for local delivery to {device}"));
         }
         catch (DeviceUnreachableException e)
         {
             // Not the adapter's fault: the device is not there to be addressed.
             logger.LogWarning("{RequestId}: {Failure}", command.RequestId, e.Message);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, command.User, command.Route, ResponseCode.UnableToCommunicate.Code, $"unreachable: {e.Message}");
-            return null;
+            return (operation, null, new DeviceRefusal(ResponseCode.UnableToCommunicate.Code, $"unreachable: {e.Message}"));
         }
 #pragma warning disable CA1031 // Whatever a manufacturer's adapter throws, the user is told and the device's queue goes on.
         catch (Exception e)
@@ -393,10 +413,16 @@ internal sealed class CommsHubGrain(
         {
             logger.LogError(e, "{RequestId}: adapter {Adapter} could not put it into {Device}'s format", command.RequestId, adapter.Name, device);
             var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, command.User, command.Route, code, $"not translated: {e.Message}");
-            return null;
+            return (operation, null, new DeviceRefusal(code, $"not translated: {e.Message}"));
         }
     }
+
+    /// <summary>
+    /// A counter the device has not seen: above the last one this activation gave any of its devices (a device's lane
+    /// goes when it is idle, its counter with it) and above the clock in microseconds, so a reactivated grain does not
+    /// go back either.
+    /// </summary>
+    private ulong NextCounter() => lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
 
     /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>
     private sealed class DeviceLane(Eui64 device)

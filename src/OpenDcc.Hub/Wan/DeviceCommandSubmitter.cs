@@ -89,19 +89,7 @@ internal sealed class DeviceCommandSubmitter(
         var (request, user, device) = (command.Request, command.User, command.Device);
         try
         {
-            // The device's commands queue in its comms hub's grain; a device with no hub recorded has a grain of its own.
-            await grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id)).EnqueueAsync(new QueuedCommand(
-                request.RequestId,
-                request.Variant.Id,
-                request.SchemaVersion,
-                request.BodyText(),
-                user.Id,
-                DeviceAnswerRoute.User,
-                CommandPriorities.Of(request.Variant, command.Operation),
-                device.Model,
-                device.Type,
-                device.Id,
-                device.Region ?? WanRegion.Central) { SignedPreCommand = command.SignedPreCommand, Operation = command.Operation });
+            await HubOf(device).EnqueueAsync(Queued(command));
         }
 #pragma warning disable CA1031 // The request is accepted and answered: whatever stops its queueing, the user must hear of it.
         catch (Exception e)
@@ -110,6 +98,33 @@ internal sealed class DeviceCommandSubmitter(
             logger.LogError(e, "{RequestId} could not be queued for {Device}", request.RequestId, device.Id);
             await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Reference, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
         }
+    }
+
+    public async Task<(byte[]? Command, DeviceRefusal? Refusal)> ForLocalDeliveryAsync(PreparedDeviceCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var made = await HubOf(command.Device).ForLocalDeliveryAsync(Queued(command));
+        return made.Command is { } bytes ? (bytes, null) : (null, new DeviceRefusal(made.Code!, made.Reason!));
+    }
+
+    /// <summary>The grain of the device's comms hub, where its commands are made and queued; a device with no hub recorded has a grain of its own.</summary>
+    private ICommsHubGrain HubOf(Device device) => grains.GetGrain<ICommsHubGrain>(ICommsHubGrain.KeyOf(device.CommsHub ?? device.Id));
+
+    private static QueuedCommand Queued(PreparedDeviceCommand command)
+    {
+        var (request, user, device) = (command.Request, command.User, command.Device);
+        return new QueuedCommand(
+            request.RequestId,
+            request.Variant.Id,
+            request.SchemaVersion,
+            request.BodyText(),
+            user.Id,
+            DeviceAnswerRoute.User,
+            CommandPriorities.Of(request.Variant, command.Operation),
+            device.Model,
+            device.Type,
+            device.Id,
+            device.Region ?? WanRegion.Central) { SignedPreCommand = command.SignedPreCommand, Operation = command.Operation };
     }
 
     public Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)

@@ -33,10 +33,14 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
     {
-        var frame = GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
+        var frame = ToLocalDelivery(operation, device, counter);
         answers.Expect(device, counter);
         return frame;
     }
+
+    /// <summary>GBCS meters take commands over their HAN as over the WAN: the same frame, the ACB's MAC on it.</summary>
+    public byte[] ToLocalDelivery(DeviceOperation operation, Eui64 device, ulong counter) =>
+        GbcsCodec.EncodeCommand(new GbcsHeader(counter, acb, device), operation, KeyFor(device));
 
     public byte[] ToPreCommand(DeviceOperation operation, Eui64 device, Eui64 remoteParty, ulong counter) =>
         GbcsCodec.EncodePreCommand(new GbcsHeader(counter, remoteParty, device), operation);
@@ -55,7 +59,7 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device)
     {
-        var frame = GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
+        var frame = ToLocalDelivery(signedPreCommand, device);
         // Its counter is the user's, set at Transform; the answer carries it.
         var read = GbcsCodec.ReadPreCommand(signedPreCommand);
         if (read.Succeeded)
@@ -64,6 +68,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         }
         return frame;
     }
+
+    public byte[] ToLocalDelivery(ReadOnlySpan<byte> signedPreCommand, Eui64 device) => GbcsCodec.ProtectCriticalCommand(signedPreCommand, KeyFor(device));
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
