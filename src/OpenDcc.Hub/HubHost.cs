@@ -200,6 +200,7 @@ public static class HubHost
             sp.GetRequiredService<DuisMessageSecurity>(),
             clock,
             store.ApprovedModels,
+            new LocalCommands(store.LocalCommands, sp.GetRequiredService<IInventoryStore>(), sp.GetRequiredService<TranslationAdapters>(), sp.GetRequiredService<DeviceConfirmations>(), clock, options.ResponseCodes),
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddSingleton<StoreAwayWatch>();

@@ -50,6 +50,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         MessageLog = messageLog;
         ReplayCounters = new SqlReplayCounterStore(open);
         UnansweredCommands = new SqlUnansweredCommandStore(open);
+        LocalCommands = new SqlLocalCommandStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -77,6 +78,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The device commands acknowledged (I99) and not yet answered.</summary>
     public IUnansweredCommandStore UnansweredCommands { get; }
+
+    /// <summary>The commands given to users for local delivery, until and after their answers come back (8.13).</summary>
+    public ILocalCommandStore LocalCommands { get; }
 
     /// <summary>
     /// Makes the caller the only hub on this store until it disposes the lease: SQLite's <c>hub.lock</c> in the data

@@ -150,6 +150,76 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
         Assert.Contains(command, Encoding.UTF8.GetString(outbound.Record.Payload.Span), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_meters_answer_returned_with_8_13_is_checked_against_the_command_and_passed_back_once()
+    {
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (_, response) = await hub.SendAsync(NonDevice, Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+        var answer = await DeliverOverHanAsync(Meter, LocalCommandOf(response));
+
+        var (code, returned) = await ReturnAsync(original, answer);
+
+        Assert.Equal("I0", code);
+        Assert.Equal("8.13", returned.Descendants(Sr + "ServiceReferenceVariant").Single().Value);
+        Assert.Equal(answer, Convert.FromBase64String(returned.Descendants(Sr + "GBCSPayload").Single().Value));
+        Assert.Equal("E081303", (await ReturnAsync(original, answer)).Code);
+    }
+
+    [Fact]
+    public async Task A_device_log_entry_made_locally_changes_the_inventory_only_when_the_comms_hubs_answer_comes_back()
+    {
+        var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");
+        await hub.Store.Inventory.AddDevicesAsync([new Core.Inventory.Device(ihd, Core.Inventory.DeviceType.IHD, Core.Inventory.SmiStatus.Pending)], Core.Inventory.InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        var original = new RequestId(Supplier, CommsHub, hub.NextCounter());
+        var (code, response) = await hub.SendAsync(NonDevice, Request(Supplier, CommsHub, original.Counter, 2, "8.11",
+            $"<sr:DeviceID>{ihd}</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>90</sr:JoinTimePeriod><sr:InstallCode>30313233343536373839414243444546</sr:InstallCode></sr:AddDeviceToCHFWhitelist>"));
+        Assert.Equal("I0", code);
+
+        var answer = await DeliverOverHanAsync(CommsHub, LocalCommandOf(response));
+        Assert.Contains(hub.World.Wan.Fleet[0].CommsHub.DeviceLog, e => e.Device == ihd);
+        Assert.Equal(Core.Inventory.SmiStatus.Pending, (await hub.Store.Inventory.FindDeviceAsync(ihd))!.Status);
+
+        Assert.Equal("I0", (await ReturnAsync(original, answer)).Code);
+        Assert.Equal(Core.Inventory.SmiStatus.Whitelisted, (await hub.Store.Inventory.FindDeviceAsync(ihd))!.Status);
+        var change = (await hub.Store.Inventory.StatusHistoryAsync(ihd))[^1];
+        Assert.Equal(("8.11", (Eui64?)Supplier), (change.ServiceReferenceVariant, change.User));
+    }
+
+    [Fact]
+    public async Task An_altered_answer_or_one_to_another_command_is_refused_E081302_and_the_right_one_is_still_taken()
+    {
+        var first = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (_, firstResponse) = await hub.SendAsync(NonDevice, Request(Supplier, Meter, first.Counter, 2, "4.1.1"));
+        var firstAnswer = await DeliverOverHanAsync(Meter, LocalCommandOf(firstResponse));
+        var second = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (_, secondResponse) = await hub.SendAsync(NonDevice, Request(Supplier, Meter, second.Counter, 2, "4.1.1"));
+        var secondAnswer = await DeliverOverHanAsync(Meter, LocalCommandOf(secondResponse));
+        var altered = (byte[])firstAnswer.Clone();
+        altered[40] ^= 1;
+
+        Assert.Equal("E081302", (await ReturnAsync(first, altered)).Code);
+        Assert.Equal("E081302", (await ReturnAsync(first, secondAnswer)).Code);
+        Assert.Equal("E081302", (await ReturnAsync(first, "not a frame"u8.ToArray())).Code);
+
+        Assert.Equal("I0", (await ReturnAsync(first, firstAnswer)).Code);
+        Assert.Equal("I0", (await ReturnAsync(second, secondAnswer)).Code);
+    }
+
+    [Fact]
+    public async Task An_8_13_naming_no_command_given_to_the_user_is_E081301_and_a_bad_body_E41()
+    {
+        var never = new RequestId(Supplier, Meter, 999_999);
+        Assert.Equal("E081301", (await ReturnAsync(never, [1, 2, 3])).Code);
+        Assert.Equal("E081301", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", "<sr:DeviceGBCSResponse>AQID</sr:DeviceGBCSResponse>"))).Code);
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
+            $"<sr:OriginalRequestID>{never}</sr:OriginalRequestID><sr:DeviceGBCSResponse>not base64!</sr:DeviceGBCSResponse>"))).Code);
+    }
+
+    /// <summary>8.13 Return Local Command Response, as the supplier: the device's answer to the command given under <paramref name="original"/>.</summary>
+    private Task<(string Code, XDocument Response)> ReturnAsync(RequestId original, byte[] answer) =>
+        hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
+            $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"));
+
     private static byte[] LocalCommandOf(XDocument response) =>
         Convert.FromBase64String(response.Descendants(Sr + "LocalCommand").Single().Element(Sr + "GBCSPayload")!.Value);
 

@@ -90,6 +90,7 @@ public sealed class DuisGateway(
     DuisMessageSecurity signer,
     IClock clock,
     IApprovedModelStore approvedModels,
+    LocalCommands localCommands,
     GatewayResponseCodes? codes = null,
     SmiStatusMatrix? statusMatrix = null)
 {
@@ -203,6 +204,11 @@ public sealed class DuisGateway(
         {
             return await DistributeFirmwareAsync(request, user!, cancellationToken);
         }
+        if (request.Variant.Id == LocalCommands.ReturnLocalCommandResponse)
+        {
+            var (returned, returnOutcome) = await localCommands.ReturnAsync(request, user!, cancellationToken);
+            return new Decision(returned, returnOutcome);
+        }
         if (request.IsNonDevice)
         {
             if (!InventoryServiceRequests.Handles(request.Variant.Id))
@@ -240,12 +246,13 @@ public sealed class DuisGateway(
                     return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", [prepared.Command!]);
                 }
                 // Local delivery: the command, protected as for the SM WAN, goes back to the user, whose installer takes
-                // it to the device over its HAN; the device's answer may come back as 8.13 Return Local Command Response.
+                // it to the device over its HAN; it is kept, for the device's answer to come back with 8.13 (LocalCommands).
                 var (local, notMade) = await devices.ForLocalDeliveryAsync(prepared.Command!);
                 if (notMade is not null)
                 {
                     return Refuse(request, notMade.Code, $"{notMade.Code} {notMade.Reason}");
                 }
+                await localCommands.RecordAsync(prepared.Command!, local!, cancellationToken);
                 return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.LocalCommand(local!)), "I0 LocalCommand");
             default:
                 // CV 3 and 7 send a command over the SM WAN and return a copy for local delivery, which DCC Boxed does

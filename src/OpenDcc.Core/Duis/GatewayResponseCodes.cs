@@ -19,6 +19,9 @@ namespace OpenDcc.Core.Duis;
 /// approved list, or not known while the list is in force. The XSD has no 8.1-specific code (no E0801xx), so OpenDcc
 /// takes the next generic code after its own E41–E45; its DUIS meaning is unconfirmed.
 /// </param>
+/// <param name="LocalCommandUnknown">8.13 Return Local Command Response whose OriginalRequestID names no command for local delivery OpenDcc gave this user (or names none): the first of the XSD's three 8.13 codes, meaning unconfirmed.</param>
+/// <param name="LocalResponseInvalid">8.13 whose DeviceGBCSResponse is not the device's authentic answer to that command: the second 8.13 code.</param>
+/// <param name="LocalResponseReturned">8.13 for a command whose answer was returned already: the third 8.13 code.</param>
 public sealed record GatewayResponseCodes(
     string InvalidRequest = "E41",
     string AuthenticationFailure = "E42",
@@ -29,7 +32,10 @@ public sealed record GatewayResponseCodes(
     string UpdatedModelNotApproved = "E080405",
     string SignedPreCommandInvalid = "E44",
     string SignedPreCommandNotAuthentic = "E45",
-    string CommissionedModelNotApproved = "E46")
+    string CommissionedModelNotApproved = "E46",
+    string LocalCommandUnknown = "E081301",
+    string LocalResponseInvalid = "E081302",
+    string LocalResponseReturned = "E081303")
 {
     public static GatewayResponseCodes Default { get; } = new();
 }

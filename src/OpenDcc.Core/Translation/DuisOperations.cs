@@ -90,6 +90,24 @@ public static class DuisOperations
         _ => false,
     };
 
+    /// <summary>
+    /// What a command made from a request asks of its device. A critical command's is read back from the signed
+    /// pre-command the device executes, so what the inventory records is what the device did (null when the adapter
+    /// cannot read it, which the gateway's check made sure it can); any other's from the request's body.
+    /// </summary>
+    /// <param name="body">The request's body element, as text.</param>
+    /// <param name="signedPreCommand">For a critical command (CV 5, 6): the user's signed pre-command.</param>
+    public static bool TryReadCommand(string variant, string body, byte[]? signedPreCommand, ITranslationAdapter adapter, GatewayResponseCodes codes, out DeviceOperation? operation, out DeviceRefusal? refusal)
+    {
+        if (signedPreCommand is not null)
+        {
+            operation = (adapter as ICriticalCommandTranslation)?.ReadSignedPreCommand(signedPreCommand, out _)?.Operation;
+            refusal = null;
+            return true;
+        }
+        return TryRead(variant, XElement.Parse(body), codes, out operation, out refusal);
+    }
+
     /// <summary>The operation a request's body asks of its target device.</summary>
     /// <param name="codes">Gives the code for a malformed body: the gateway's <see cref="GatewayResponseCodes.InvalidRequest"/>, as for a bad header.</param>
     /// <param name="refusal">

@@ -36,6 +36,14 @@ public interface ITranslationAdapter
     DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device);
 
     /// <summary>
+    /// The device's answer to a command delivered locally (<see cref="ToLocalDelivery"/>), which its user brought back
+    /// (DUIS 8.13): checked as <see cref="FromDevice"/> checks an answer — from the device, intact — and that it answers
+    /// <paramref name="command"/>, the very command given for local delivery. The default reads none.
+    /// </summary>
+    DeviceMessage FromLocalDelivery(ReadOnlySpan<byte> answer, Eui64 device, ReadOnlySpan<byte> command) =>
+        new DeviceMessage.Unreadable($"adapter {Name} reads no answers to commands delivered locally");
+
+    /// <summary>
     /// Reads back the payload of an answer this adapter gave (<see cref="DeviceMessage.Answer.DuisPayload"/>) as the
     /// user it goes to would — its integrity checked, no counter touched — for services OpenDcc answers itself from
     /// device reads (smart-grid aggregates). Null when the payload does not check out, or the adapter offers no such

@@ -370,20 +370,10 @@ internal sealed class CommsHubGrain(
     private (DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal) Translate(QueuedCommand command, ITranslationAdapter adapter, bool forLocalDelivery)
     {
         var device = command.Device;
-        DeviceOperation? operation;
-        if (command.SignedPreCommand is { } signed)
+        var operation = command.Operation;
+        if (operation is null && !DuisOperations.TryReadCommand(command.ServiceReferenceVariant, command.Body, command.SignedPreCommand, adapter, codes, out operation, out var unread))
         {
-            // Critical: the user's signed command, checked at submission (CriticalCommands), with the ACB's protection
-            // added now; its counter is the user's, set at Transform. Its operation is read back from the very bytes
-            // the gateway checked and the device will execute, so what the inventory records is what the device did.
-            operation = ((ICriticalCommandTranslation)adapter).ReadSignedPreCommand(signed, out _)?.Operation;
-        }
-        else if (command.Operation is { } submitted)
-        {
-            operation = submitted;
-        }
-        else if (!DuisOperations.TryRead(command.ServiceReferenceVariant, XElement.Parse(command.Body), codes, out operation, out var unread))
-        {
+            // Checked at submission; a body that reads there reads here.
             logger.LogWarning("{RequestId}: {Failure}", command.RequestId, unread!.Reason);
             return (null, null, unread);
         }

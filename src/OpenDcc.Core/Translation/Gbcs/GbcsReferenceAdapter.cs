@@ -94,6 +94,36 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
             : (DeviceMessage?)AcceptAnswer(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
     }
 
+    /// <summary>The answer carries its command's counter (a critical command's is the user's, at the same offset).</summary>
+    public DeviceMessage FromLocalDelivery(ReadOnlySpan<byte> answer, Eui64 device, ReadOnlySpan<byte> command)
+    {
+        if (GbcsCodec.CounterOf(command) is not { } counter)
+        {
+            return new DeviceMessage.Unreadable("the command given for local delivery is not a frame of this format");
+        }
+        GbcsMacKey key;
+        try
+        {
+            key = KeyFor(device);
+        }
+        catch (InvalidOperationException e)
+        {
+            return new DeviceMessage.Unreadable(e.Message);
+        }
+        var response = GbcsCodec.DecodeResponse(answer, key);
+        if (!response.Succeeded)
+        {
+            return new DeviceMessage.Unreadable(response.Reason!);
+        }
+        if (Misaddressed(response.Header, device) is { } misaddressed)
+        {
+            return misaddressed;
+        }
+        return response.Header.Counter == counter
+            ? new DeviceMessage.Answer(response.Value!, answer.ToArray())
+            : new DeviceMessage.Unreadable($"it answers the command with counter {response.Header.Counter}, not the one given for local delivery ({counter})");
+    }
+
     public void Release(Eui64 device)
     {
         // Not disposed: an alert being read may hold it; its native context goes with the garbage collector.

@@ -1,0 +1,145 @@
+using System.Xml.Linq;
+using NodaTime;
+using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using OpenDcc.Core.Translation;
+
+namespace OpenDcc.Core.Duis;
+
+/// <summary>
+/// A command OpenDcc gave a user for local delivery (CV 2, 6), kept so that the device's answer, which the user
+/// returns with 8.13 Return Local Command Response, can be checked against it and what it did recorded.
+/// </summary>
+/// <param name="RequestId">The CV 2 or 6 request's: its originator is the user, its target the device.</param>
+/// <param name="Body">The request's body element as sent (for CV 2, what the device is asked to do).</param>
+/// <param name="SignedPreCommand">For CV 6: the user's signed pre-command, as checked.</param>
+/// <param name="Command">The command as given to the user, in the device's format.</param>
+public sealed record LocalCommand(RequestId RequestId, string ServiceReferenceVariant, string Body, byte[]? SignedPreCommand, byte[] Command, Instant IssuedAt)
+{
+    public Eui64 User => RequestId.Originator;
+
+    public Eui64 Device => RequestId.Target;
+
+    /// <summary>When its answer came back (8.13); null until then.</summary>
+    public Instant? ReturnedAt { get; init; }
+}
+
+/// <summary>The commands given for local delivery (<see cref="LocalCommand"/>).</summary>
+public interface ILocalCommandStore
+{
+    /// <summary>
+    /// Keeps a command given for local delivery. One kept under the same RequestID (the request sent again after the
+    /// store was away, so its first answer never left) is replaced, unless its answer has come back.
+    /// </summary>
+    Task RecordAsync(LocalCommand command, CancellationToken cancellationToken = default);
+
+    Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks its answer come back at <paramref name="at"/>, once: false when it had already (or is not kept).</summary>
+    Task<bool> MarkReturnedAsync(RequestId requestId, Instant at, CancellationToken cancellationToken = default);
+
+    /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
+    Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Local delivery's two ends in the DCC: the command given to a user (CV 2, 6) is kept, and 8.13 Return Local Command
+/// Response brings the device's answer back. The answer is checked by the device's adapter against the very command
+/// (<see cref="ITranslationAdapter.FromLocalDelivery"/>: from the device, intact, answering that command), taken once,
+/// and what the device confirmed goes into the inventory as for an answer over the SM WAN (<see cref="DeviceConfirmations"/>).
+/// The user gets <c>I0</c> with the answer as the DCC passes a device's answer on (<c>GBCSPayload</c>).
+/// </summary>
+public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inventory, TranslationAdapters adapters, DeviceConfirmations confirmations, IClock clock, GatewayResponseCodes? codes = null)
+{
+    /// <summary>8.13 Return Local Command Response.</summary>
+    public const string ReturnLocalCommandResponse = "8.13";
+
+    private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
+
+    /// <summary>Keeps the command made for a CV 2 or 6 request, before the user is given it.</summary>
+    public Task RecordAsync(PreparedDeviceCommand prepared, byte[] command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        var request = prepared.Request;
+        return store.RecordAsync(new LocalCommand(request.RequestId, request.Variant.Id, request.BodyText(), prepared.SignedPreCommand, command, clock.GetCurrentInstant()), cancellationToken);
+    }
+
+    /// <summary>8.13: the device's answer to a command given for local delivery, checked and recorded; or why not.</summary>
+    public async Task<(DuisResponse Response, string Outcome)> ReturnAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(user);
+        var sr = DuisNamespaces.Sr;
+        var originalText = request.Body.Element(sr + "OriginalRequestID")?.Value.Trim();
+        if (originalText is null)
+        {
+            return Refuse(request, codes.LocalCommandUnknown, "8.13 names no sr:OriginalRequestID: OpenDcc needs the RequestID of the CV 2 or 6 request whose command the device answered");
+        }
+        if (!RequestId.TryParse(originalText, out var original))
+        {
+            return Refuse(request, codes.InvalidRequest, $"8.13 sr:OriginalRequestID '{Excerpt.Of(originalText)}' is not a RequestID");
+        }
+        byte[] answer;
+        try
+        {
+            answer = Convert.FromBase64String(request.Body.Element(sr + "DeviceGBCSResponse")?.Value.Trim() ?? throw new FormatException());
+        }
+        catch (FormatException)
+        {
+            return Refuse(request, codes.InvalidRequest, "8.13 sr:DeviceGBCSResponse is missing or not base64");
+        }
+        // Another user's command is as unknown to this one as one never given.
+        if (original.Originator != user.Id || await store.FindAsync(original, cancellationToken) is not { } local)
+        {
+            return Refuse(request, codes.LocalCommandUnknown, $"OpenDcc gave {user.Id} no command for local delivery under RequestID {original}");
+        }
+        if (local.ReturnedAt is { } returned)
+        {
+            return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already, at {returned}");
+        }
+        if (await inventory.FindDeviceAsync(local.Device, cancellationToken) is not { } device)
+        {
+            return Refuse(request, ResponseCode.DeviceDoesNotExist.Code, $"device {local.Device} is no longer in the smart metering inventory");
+        }
+        var adapter = adapters.For(device);
+        var read = adapter.FromLocalDelivery(answer, device.Id, local.Command);
+        if (read is not DeviceMessage.Answer reply)
+        {
+            var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "it is an alert, not an answer";
+            return Refuse(request, codes.LocalResponseInvalid, $"sr:DeviceGBCSResponse is not {device.Id}'s answer to {original}'s command: {why}");
+        }
+        var now = clock.GetCurrentInstant();
+        if (!await store.MarkReturnedAsync(original, now, cancellationToken))
+        {
+            return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already");
+        }
+        try
+        {
+            if (DuisOperations.TryReadCommand(local.ServiceReferenceVariant, local.Body, local.SignedPreCommand, adapter, codes, out var operation, out _) && operation is not null)
+            {
+                await confirmations.ApplyAsync(device.Id, operation, reply.Outcome, new InventoryChange(now, local.ServiceReferenceVariant, user.Id), cancellationToken);
+            }
+        }
+        catch (Exception)
+        {
+            // The user's fault to report is the one that stopped the recording; if the mark cannot be taken back either
+            // (the store away), the answer stays taken and its effect unrecorded: the hub's log has the first fault.
+            try
+            {
+                await store.UnmarkReturnedAsync(original, CancellationToken.None);
+            }
+#pragma warning disable CA1031 // See above: the first fault is rethrown.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+            throw;
+        }
+        return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})");
+    }
+
+    private (DuisResponse, string) Refuse(DuisRequest request, string code, string reason) =>
+        (DuisResponse.For(request, code, clock.GetCurrentInstant()), $"{code} {reason}");
+}

@@ -1,0 +1,11 @@
+-- Commands given to users for local delivery (DUIS CV 2, 6): kept so that a device's answer, returned with 8.13 Return
+-- Local Command Response, is checked against the very command and taken once.
+CREATE TABLE local_command (
+    request_id                 TEXT NOT NULL PRIMARY KEY,  -- the CV 2/6 RequestID: originator the user, target the device
+    service_reference_variant  TEXT NOT NULL,
+    body                       TEXT NOT NULL,     -- the request's body element, as sent
+    signed_pre_command         BLOB,              -- CV 6: the user's signed pre-command
+    command                    BLOB NOT NULL,     -- as given, in the device's format
+    issued_at                  INTEGER NOT NULL,  -- Unix ticks (100 ns)
+    returned_at                INTEGER            -- when its answer came back (8.13); null until then
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,63 @@
+using NodaTime;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>The commands given for local delivery (CV 2, 6) and the return of their answers (8.13), on every engine.</summary>
+public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(engine)
+{
+    private static readonly RequestId Given = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:42");
+    private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
+
+    private static LocalCommand Command(byte first, byte[]? signedPreCommand = null) =>
+        new(Given, "7.2", "<sr:SignedPreCommand xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\"/>", signedPreCommand, [first, 2, 3], Monday);
+
+    [Fact]
+    public async Task A_kept_command_reads_back_with_every_field_and_none_is_found_under_another_request_id()
+    {
+        var kept = Command(1, signedPreCommand: [9, 8, 7]);
+        await Store.LocalCommands.RecordAsync(kept);
+
+        var found = await Store.LocalCommands.FindAsync(Given);
+
+        Assert.NotNull(found);
+        Assert.Equal((kept.RequestId, kept.ServiceReferenceVariant, kept.Body, kept.IssuedAt, (Instant?)null), (found.RequestId, found.ServiceReferenceVariant, found.Body, found.IssuedAt, found.ReturnedAt));
+        Assert.Equal(kept.SignedPreCommand, found.SignedPreCommand);
+        Assert.Equal(kept.Command, found.Command);
+        Assert.Null(await Store.LocalCommands.FindAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:43")));
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:44") });
+        Assert.Null((await Store.LocalCommands.FindAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:44")))!.SignedPreCommand);
+    }
+
+    [Fact]
+    public async Task An_answer_is_marked_returned_once_and_a_mark_taken_back_can_be_made_again()
+    {
+        await Store.LocalCommands.RecordAsync(Command(1));
+
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(1)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(2)));
+        Assert.Equal(Monday + Duration.FromHours(1), (await Store.LocalCommands.FindAsync(Given))!.ReturnedAt);
+
+        await Store.LocalCommands.UnmarkReturnedAsync(Given);
+        Assert.Null((await Store.LocalCommands.FindAsync(Given))!.ReturnedAt);
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(3)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:43"), Monday));
+    }
+
+    [Fact]
+    public async Task A_command_given_again_under_its_request_id_replaces_the_first_unless_its_answer_came_back()
+    {
+        await Store.LocalCommands.RecordAsync(Command(1));
+        await Store.LocalCommands.RecordAsync(Command(5));
+        Assert.Equal([5, 2, 3], (await Store.LocalCommands.FindAsync(Given))!.Command);
+
+        await Store.LocalCommands.MarkReturnedAsync(Given, Monday);
+        await Store.LocalCommands.RecordAsync(Command(6));
+        Assert.Equal([5, 2, 3], (await Store.LocalCommands.FindAsync(Given))!.Command);
+    }
+}
+
+public sealed class SqliteLocalCommandStoreTests() : LocalCommandStoreTests(new SqliteEngine());
+
+public sealed class PostgresLocalCommandStoreTests() : LocalCommandStoreTests(new PostgresEngine());
