@@ -75,6 +75,17 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_local_command_made_while_a_wan_command_to_the_device_is_in_flight_leaves_that_commands_answer_awaited()
+    {
+        await using var slow = await StartAsync(wanLatency: Duration.FromMilliseconds(800));
+        Assert.Equal("I99", (await slow.SendAsync(SendCommand, Request(Supplier, Meter, slow.NextCounter(), 1, "4.1.1"))).Code);
+
+        Assert.Equal("I0", (await slow.SendAsync(NonDevice, Request(Supplier, Meter, slow.NextCounter(), 2, "4.1.1"))).Code);
+
+        Assert.Equal("I0", await slow.CheckSignedResponseAsync(await slow.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+    }
+
+    [Fact]
     public async Task Cv_6_returns_the_signed_critical_command_with_the_acbs_protection_and_the_meter_acts_only_when_it_is_delivered()
     {
         var signed = hub.SignPreCommand(await hub.TransformAsync(Meter, "7.2"));
