@@ -53,4 +53,11 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
         await using var update = connection.Command("UPDATE local_command SET returned_at = NULL WHERE request_id = @r").With("@r", requestId.ToString());
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    public async Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var delete = connection.Command("DELETE FROM local_command WHERE issued_at < @before").With("@before", issuedBefore.ToUnixTimeTicks());
+        return await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

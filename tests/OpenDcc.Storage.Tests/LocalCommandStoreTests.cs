@@ -56,6 +56,23 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.LocalCommands.RecordAsync(Command(6));
         Assert.Equal([5, 2, 3], (await Store.LocalCommands.FindAsync(Given))!.Command);
     }
+
+    [Fact]
+    public async Task Commands_given_before_a_time_are_forgotten_returned_or_not_and_later_ones_kept()
+    {
+        var later = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:50");
+        var returned = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:41");
+        await Store.LocalCommands.RecordAsync(Command(1));
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = returned });
+        await Store.LocalCommands.MarkReturnedAsync(returned, Monday);
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = later, IssuedAt = Monday + Duration.FromDays(1) });
+
+        Assert.Equal(2, await Store.LocalCommands.ForgetIssuedBeforeAsync(Monday + Duration.FromHours(1)));
+
+        Assert.Null(await Store.LocalCommands.FindAsync(Given));
+        Assert.Null(await Store.LocalCommands.FindAsync(returned));
+        Assert.NotNull(await Store.LocalCommands.FindAsync(later));
+    }
 }
 
 public sealed class SqliteLocalCommandStoreTests() : LocalCommandStoreTests(new SqliteEngine());

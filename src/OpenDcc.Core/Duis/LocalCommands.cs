@@ -42,6 +42,9 @@ public interface ILocalCommandStore
 
     /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
     Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets the commands given before <paramref name="issuedBefore"/>, returned or not; how many.</summary>
+    Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -56,14 +59,23 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
     /// <summary>8.13 Return Local Command Response.</summary>
     public const string ReturnLocalCommandResponse = "8.13";
 
+    /// <summary>
+    /// How long a command given for local delivery is kept for its answer to come back: an installer's visit and the
+    /// upload after it, with room to spare (OpenDcc's choice; DUIS sets none). A device drops a command older than
+    /// one it has executed since anyway.
+    /// </summary>
+    public static Duration KeptFor { get; } = Duration.FromDays(30);
+
     private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
 
-    /// <summary>Keeps the command made for a CV 2 or 6 request, before the user is given it.</summary>
-    public Task RecordAsync(PreparedDeviceCommand prepared, byte[] command, CancellationToken cancellationToken = default)
+    /// <summary>Keeps the command made for a CV 2 or 6 request, before the user is given it, and forgets those past <see cref="KeptFor"/>.</summary>
+    public async Task RecordAsync(PreparedDeviceCommand prepared, byte[] command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prepared);
         var request = prepared.Request;
-        return store.RecordAsync(new LocalCommand(request.RequestId, request.Variant.Id, request.BodyText(), prepared.SignedPreCommand, command, clock.GetCurrentInstant()), cancellationToken);
+        var now = clock.GetCurrentInstant();
+        await store.RecordAsync(new LocalCommand(request.RequestId, request.Variant.Id, request.BodyText(), prepared.SignedPreCommand, command, now), cancellationToken);
+        await store.ForgetIssuedBeforeAsync(now - KeptFor, cancellationToken);
     }
 
     /// <summary>8.13: the device's answer to a command given for local delivery, checked and recorded; or why not.</summary>
@@ -93,7 +105,7 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         // Another user's command is as unknown to this one as one never given.
         if (original.Originator != user.Id || await store.FindAsync(original, cancellationToken) is not { } local)
         {
-            return Refuse(request, codes.LocalCommandUnknown, $"OpenDcc gave {user.Id} no command for local delivery under RequestID {original}");
+            return Refuse(request, codes.LocalCommandUnknown, $"OpenDcc gave {user.Id} no command for local delivery under RequestID {original} in the last {KeptFor.Days} days");
         }
         if (local.ReturnedAt is { } returned)
         {

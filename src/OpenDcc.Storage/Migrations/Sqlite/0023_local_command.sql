@@ -1,5 +1,5 @@
 -- Commands given to users for local delivery (DUIS CV 2, 6): kept so that a device's answer, returned with 8.13 Return
--- Local Command Response, is checked against the very command and taken once.
+-- Local Command Response, is checked against the very command and taken once; forgotten 30 days after they were given.
 CREATE TABLE local_command (
     request_id                 TEXT NOT NULL PRIMARY KEY,  -- the CV 2/6 RequestID: originator the user, target the device
     service_reference_variant  TEXT NOT NULL,
@@ -9,3 +9,4 @@ CREATE TABLE local_command (
     issued_at                  INTEGER NOT NULL,  -- Unix ticks (100 ns)
     returned_at                INTEGER            -- when its answer came back (8.13); null until then
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX local_command_issued ON local_command (issued_at);
