@@ -2,6 +2,7 @@ using System.CommandLine;
 using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using Spectre.Console;
 
@@ -11,7 +12,8 @@ namespace OpenDcc.Cli;
 /// <c>opendcc delivery failed|redeliver</c>: the failed queue of responses and alerts no user endpoint took within
 /// the retry window. A running hub sends a user's failed messages again by itself once a message reaches that user;
 /// these commands show the queue and send it again by hand, for a user whose endpoint is back but gets no new traffic.
-/// <c>opendcc delivery unanswered</c>: what is not yet on its way at all, the acknowledged device commands still unanswered.
+/// <c>opendcc delivery unanswered</c>: what is not yet on its way at all, the acknowledged device commands still unanswered;
+/// <c>opendcc delivery local</c>: the commands given for local delivery whose answers have not come back.
 /// </summary>
 internal static class DeliveryCommand
 {
@@ -89,6 +91,32 @@ internal static class DeliveryCommand
             return 0;
         });
 
+        var localLimit = new Option<int>("--limit") { Description = $"Show at most this many, the oldest (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
+        var local = new Command("local", $"List the commands given for local delivery (CV 2, 6) whose device's answer has not come back with 8.13, oldest first; each is kept {LocalCommands.KeptFor.Days} days") { localLimit };
+        local.SetAction(async (parsed, ct) =>
+        {
+            var most = parsed.GetValue(localLimit);
+            CheckLimit(most);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            var commands = await store.LocalCommands.ListWaitingAsync(most, ct);
+            var total = commands.Count < most ? commands.Count : await store.LocalCommands.CountWaitingAsync(ct);
+            // The RequestID names the user (its originator) and the device (its target).
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("RequestID").NoWrap(), new TableColumn("SRV").NoWrap(), new TableColumn("Given").NoWrap(), new TableColumn("Forgotten after").NoWrap());
+            foreach (var command in commands)
+            {
+                table.AddRow(
+                    command.RequestId.ToString(),
+                    Markup.Escape(command.ServiceReferenceVariant),
+                    InstantPattern.General.Format(command.IssuedAt),
+                    InstantPattern.General.Format(command.IssuedAt + LocalCommands.KeptFor));
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine($"{CliContext.Count(total, "command", "commands")} given for local delivery, the device's answer not returned" +
+                (total > commands.Count ? $"; the oldest {commands.Count:N0} shown (--limit)" : ""));
+            return 0;
+        });
+
         var unansweredLimit = new Option<int>("--limit") { Description = $"Show at most this many, the oldest (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
         var unanswered = new Command("unanswered", "List the device commands acknowledged (I99) whose answer is not yet on its way, oldest first: on the WAN or waiting for it, or left by a hub that did not stop cleanly (its next start answers those E21)") { unansweredLimit };
         unanswered.SetAction(async (parsed, ct) =>
@@ -122,6 +150,7 @@ internal static class DeliveryCommand
         delivery.Subcommands.Add(failed);
         delivery.Subcommands.Add(redeliver);
         delivery.Subcommands.Add(unanswered);
+        delivery.Subcommands.Add(local);
         return delivery;
     }
 

@@ -22,21 +22,40 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default)
+    public async Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default) =>
+        (await ReadAsync("WHERE request_id = @r", [("@r", requestId.ToString())], cancellationToken)).SingleOrDefault();
+
+    public Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(int max, CancellationToken cancellationToken = default) =>
+        max > 0
+            ? ReadAsync($"WHERE returned_at IS NULL ORDER BY issued_at, request_id LIMIT {max}", [], cancellationToken)
+            : throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one command");
+
+    public async Task<long> CountWaitingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var count = connection.Command("SELECT COUNT(*) FROM local_command WHERE returned_at IS NULL");
+        return Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<IReadOnlyList<LocalCommand>> ReadAsync(string where, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
         await using var select = connection.Command(
-                "SELECT service_reference_variant, body, signed_pre_command, command, issued_at, returned_at FROM local_command WHERE request_id = @r")
-            .With("@r", requestId.ToString());
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+            "SELECT request_id, service_reference_variant, body, signed_pre_command, command, issued_at, returned_at FROM local_command " + where);
+        foreach (var (name, value) in parameters)
         {
-            return null;
+            select.With(name, value);
         }
-        return new LocalCommand(requestId, reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), Instant.FromUnixTimeTicks(reader.GetInt64(4)))
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var commands = new List<LocalCommand>();
+        while (await reader.ReadAsync(cancellationToken))
         {
-            ReturnedAt = reader.IsDBNull(5) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(5)),
-        };
+            commands.Add(new LocalCommand(RequestId.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), Instant.FromUnixTimeTicks(reader.GetInt64(5)))
+            {
+                ReturnedAt = reader.IsDBNull(6) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(6)),
+            });
+        }
+        return commands;
     }
 
     public async Task<bool> MarkReturnedAsync(RequestId requestId, Instant at, CancellationToken cancellationToken = default)

@@ -105,11 +105,48 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) =>
         ReadWhereAsync("sequence >= @from", [("@from", fromSequence)], cancellationToken);
 
-    public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
-        ReadWhereAsync(
-            "sequence >= @from AND sequence <= @to AND correlation = @correlation",
-            [("@from", fromSequence), ("@to", toSequence), ("@correlation", correlation ?? throw new ArgumentNullException(nameof(correlation)))],
-            cancellationToken);
+    public async IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(correlation);
+        // The requests whose entries name this one in their outcome (an 8.13 returning its command's answer), by the
+        // correlation followed by no further digit: ...:1000 is not named by an outcome naming ...:10000.
+        var correlations = new List<string> { correlation };
+        await using (var connection = await open(cancellationToken))
+        {
+            await using var naming = connection.Command(
+                    "SELECT DISTINCT correlation, outcome FROM message_log WHERE sequence >= @from AND sequence <= @to AND correlation IS NOT NULL AND correlation <> @correlation AND outcome LIKE @naming")
+                .With("@from", fromSequence).With("@to", toSequence).With("@correlation", correlation).With("@naming", "%" + correlation + "%");
+            await using var reader = await naming.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var (other, outcome) = (reader.GetString(0), reader.GetString(1));
+                if (!correlations.Contains(other) && Names(outcome, correlation))
+                {
+                    correlations.Add(other);
+                }
+            }
+        }
+        var parameters = new List<(string, object)> { ("@from", fromSequence), ("@to", toSequence) };
+        parameters.AddRange(correlations.Select((c, i) => ($"@c{i}", (object)c)));
+        await foreach (var entry in ReadWhereAsync(
+            $"sequence >= @from AND sequence <= @to AND correlation IN ({string.Join(", ", correlations.Select((_, i) => $"@c{i}"))})", [.. parameters], cancellationToken))
+        {
+            yield return entry;
+        }
+    }
+
+    private static bool Names(string outcome, string correlation)
+    {
+        for (var at = outcome.IndexOf(correlation, StringComparison.Ordinal); at >= 0; at = outcome.IndexOf(correlation, at + 1, StringComparison.Ordinal))
+        {
+            var end = at + correlation.Length;
+            if (end == outcome.Length || !char.IsAsciiDigit(outcome[end]))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private async IAsyncEnumerable<MessageLogEntry> ReadWhereAsync(string condition, (string Name, object Value)[] parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -226,6 +226,31 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Equal("opendcc: --limit must be between 1 and 1,000,000", (await cli.RunWithDataAsync("delivery", "unanswered", "--limit", "0")).Error.Trim());
     }
 
+    [Fact]
+    public async Task Delivery_local_lists_the_local_commands_whose_answer_has_not_come_back_oldest_first_up_to_its_limit()
+    {
+        var at = cli.Clock.GetCurrentInstant();
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var request = new RequestId(Supplier, Eui64.Parse($"00-DB-12-34-56-78-90-A{i}"), 3000 + (ulong)i);
+                await store.LocalCommands.RecordAsync(new LocalCommand(request, "4.1.1", "<sr:ReadInstantaneousImportRegisters/>", null, [1, 2, 3], at + Duration.FromMinutes(i)));
+            }
+            await store.LocalCommands.MarkReturnedAsync(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3000), at);
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "local", "--limit", "2");
+
+        Assert.Equal(0, code);
+        Assert.Contains("3 commands given for local delivery, the device's answer not returned; the oldest 2 shown (--limit)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(":3000", output, StringComparison.Ordinal);
+        Assert.Contains("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A1:3001", output, StringComparison.Ordinal);
+        Assert.Contains("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A2:3002", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(":3003", output, StringComparison.Ordinal);
+        Assert.Contains(NodaTime.Text.InstantPattern.General.Format(at + Duration.FromMinutes(1) + LocalCommands.KeptFor), output, StringComparison.Ordinal);
+    }
+
     private static async Task AddSupplierAndNetworkOperatorAsync(OpenDccStore store)
     {
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));

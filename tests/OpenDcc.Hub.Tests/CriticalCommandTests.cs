@@ -156,6 +156,38 @@ public class CriticalCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_signed_pre_command_under_its_transforms_request_id_as_dcc_boxeds_client_sends_it_is_carried_out_once()
+    {
+        var counter = hub.NextCounter();
+        var (_, transformed) = await hub.SendAsync(Transform, Request(Supplier, Meter, counter, 4, "7.2"));
+        var signed = Sign(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
+        var xml = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], signed));
+
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, xml)).Code);
+        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal(SupplyState.Disabled, MeterSupply);
+
+        // Sent again (re-signed, so not the same bytes): a replay.
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, xml)).Code);
+    }
+
+    [Fact]
+    public async Task A_signed_pre_command_under_its_transforms_request_id_after_another_request_is_a_replay()
+    {
+        var counter = hub.NextCounter();
+        var (_, transformed) = await hub.SendAsync(Transform, Request(Supplier, Meter, counter, 4, "7.2"));
+        var signed = Sign(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "7.4"))).Code);
+
+        var (code, _) = await hub.SendAsync(SendCommand, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], signed)));
+
+        Assert.Equal("E43", code);
+        Assert.Equal(SupplyState.Enabled, MeterSupply);
+        // Under a new counter it is carried out.
+        Assert.Equal("I99", await SendAsync("7.2", signed));
+    }
+
+    [Fact]
     public async Task A_meter_whose_trust_anchor_is_another_suppliers_refuses_a_command_the_dcc_let_through()
     {
         using var otherSupplier = ECDsa.Create(ECCurve.NamedCurves.nistP256);

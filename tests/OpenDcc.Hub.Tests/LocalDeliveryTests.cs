@@ -130,6 +130,31 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_variant_that_does_not_fit_the_srv_is_E12_whichever_body_it_carries_and_one_that_fits_with_the_wrong_body_E41()
+    {
+        // CV 6 with 4.1.1's own body: the variant is what is wrong, not the body.
+        var ownBody = Request(Supplier, Meter, hub.NextCounter(), 2, "4.1.1").Replace("<sr:CommandVariant>2<", "<sr:CommandVariant>6<", StringComparison.Ordinal);
+        Assert.Equal("E12", (await hub.SendAsync(NonDevice, ownBody)).Code);
+        // CV 2 fits 4.1.1: a signed pre-command body is then the wrong body.
+        var signedBody = Request(Supplier, Meter, hub.NextCounter(), 6, "4.1.1").Replace("<sr:CommandVariant>6<", "<sr:CommandVariant>2<", StringComparison.Ordinal);
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, signedBody)).Code);
+        // A critical SRV with CV 6 fits, and needs its signed pre-command: its own body is the wrong one.
+        var criticalOwnBody = Request(Supplier, Meter, hub.NextCounter(), 2, "7.2").Replace("<sr:CommandVariant>2<", "<sr:CommandVariant>6<", StringComparison.Ordinal);
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, criticalOwnBody)).Code);
+    }
+
+    [Fact]
+    public async Task A_network_operator_that_may_read_the_meter_but_not_return_an_answer_with_8_13_gets_no_local_command_E17()
+    {
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(NetworkOperator, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+
+        var (code, response) = await hub.SendAsync(NonDevice, Request(NetworkOperator, Meter, hub.NextCounter(), 2, "4.1.1"));
+
+        Assert.Equal("E17", code);
+        Assert.Empty(response.Descendants(Sr + "LocalCommand"));
+    }
+
+    [Fact]
     public async Task Cv_2_to_an_early_smart_meter_whose_adapter_makes_no_local_commands_is_E17()
     {
         var (code, response) = await hub.SendAsync(NonDevice, Request(Supplier, EarlySmartMeter, hub.NextCounter(), 2, "4.1.1"));
@@ -174,6 +199,12 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
         Assert.Equal("8.13", returned.Descendants(Sr + "ServiceReferenceVariant").Single().Value);
         Assert.Equal(answer, Convert.FromBase64String(returned.Descendants(Sr + "GBCSPayload").Single().Value));
         Assert.Equal("E081303", (await ReturnAsync(original, answer)).Code);
+
+        // The original's entries come with those of the 8.13s that returned its answer.
+        var outcomes = await hub.Store.MessageLog.ReadCorrelatedAsync(original.ToString(), 1, long.MaxValue).Select(e => e.Record.Outcome).ToListAsync();
+        Assert.Equal(6, outcomes.Count);
+        Assert.Contains(outcomes, o => o.StartsWith($"I0 answer to {original}", StringComparison.Ordinal));
+        Assert.Contains(outcomes, o => o.StartsWith("E081303", StringComparison.Ordinal));
     }
 
     [Fact]

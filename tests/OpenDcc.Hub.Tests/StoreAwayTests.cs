@@ -86,11 +86,34 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
         Assert.True((await replay.AcceptAsync(Counter(5))).Accepted);
         Assert.Equal(5UL, (await replay.AcceptAsync(Counter(7))).LastAccepted);
-        await replay.ReleaseAsync(Counter(5), null);
+        await replay.ReleaseAsync(Counter(5), new ReplayVerdict(true, null));
         Assert.False((await replay.AcceptAsync(Counter(6))).Accepted);
 
-        await replay.ReleaseAsync(Counter(7), 5);
+        await replay.ReleaseAsync(Counter(7), new ReplayVerdict(true, 5));
         Assert.True((await replay.AcceptAsync(Counter(6))).Accepted);
+    }
+
+    [Fact]
+    public async Task A_signed_pre_command_takes_its_transforms_counter_once_and_again_only_if_given_back()
+    {
+        var replay = hub.Services.GetRequiredService<IReplayGuard>();
+        var originator = new Eui64(0x90B3D51F30AA0002UL);
+        var transform = new CriticalStep("7.2", IsTransform: true);
+        var signed = new CriticalStep("7.2", IsTransform: false);
+
+        Assert.True((await replay.AcceptAsync(new RequestId(originator, Meter, 10), transform)).Accepted);
+        // Not for another device's, another SRV's, or a request that is no signed pre-command.
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, GasMeter, 10), signed)).Accepted);
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), new CriticalStep("7.1", IsTransform: false))).Accepted);
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10))).Accepted);
+        var follows = await replay.AcceptAsync(new RequestId(originator, Meter, 10), signed);
+        Assert.Equal(new ReplayVerdict(true, 10, FollowsTransform: true), follows);
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), signed)).Accepted);
+
+        // Given back (not logged): it may follow its transform again; a later request closes that.
+        await replay.ReleaseAsync(new RequestId(originator, Meter, 10), follows, signed);
+        Assert.True((await replay.AcceptAsync(new RequestId(originator, Meter, 11))).Accepted);
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), signed)).Accepted);
     }
 
     private async Task<string> SendSignedAsync(byte[] signed)

@@ -58,6 +58,20 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task Those_waiting_for_their_answer_are_listed_oldest_first_up_to_a_limit_and_counted()
+    {
+        RequestId Id(ulong counter) => new(Given.Originator, Given.Target, counter);
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(3), IssuedAt = Monday + Duration.FromMinutes(3) });
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(1), IssuedAt = Monday + Duration.FromMinutes(1) });
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(2), IssuedAt = Monday + Duration.FromMinutes(2) });
+        await Store.LocalCommands.MarkReturnedAsync(Id(1), Monday + Duration.FromHours(1));
+
+        Assert.Equal([Id(2)], (await Store.LocalCommands.ListWaitingAsync(1)).Select(c => c.RequestId));
+        Assert.Equal([Id(2), Id(3)], (await Store.LocalCommands.ListWaitingAsync(10)).Select(c => c.RequestId));
+        Assert.Equal(2, await Store.LocalCommands.CountWaitingAsync());
+    }
+
+    [Fact]
     public async Task Commands_given_before_a_time_are_forgotten_returned_or_not_and_later_ones_kept()
     {
         var later = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:50");

@@ -353,6 +353,23 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task The_entries_of_a_request_come_with_those_of_requests_naming_it_in_their_outcome_and_not_of_a_longer_counter()
+    {
+        const string given = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000";
+        const string returning = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1001";
+        const string other = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1002";
+        MessageLogRecord Entry(string correlation, string outcome) => new(clock.GetCurrentInstant(), MessageDirection.Inbound, Supplier, correlation, outcome, new byte[] { 1 });
+        await Store.MessageLog.AppendAsync([Entry(given, "I0 LocalCommand"), Entry(given, "I0")]);
+        await Store.MessageLog.AppendAsync([Entry(returning, $"I0 answer to {given} (4.1.1)"), Entry(returning, "I0")]);
+        await Store.MessageLog.AppendAsync([Entry(other, $"E081301 no command under RequestID {given}0"), Entry(other, "E081301")]);
+
+        var entries = await Store.MessageLog.ReadCorrelatedAsync(given, 1, 6).ToListAsync();
+
+        Assert.Equal([1L, 2L, 3L, 4L], entries.Select(e => e.Sequence));
+        Assert.Equal([5L, 6L], (await Store.MessageLog.ReadCorrelatedAsync(given + "0", 1, 6).ToListAsync()).Select(e => e.Sequence));
+    }
+
+    [Fact]
     public async Task Removing_the_oldest_entries_moves_the_base_the_rest_still_verify_and_appends_go_on()
     {
         var appended = new List<MessageLogEntry>();

@@ -133,11 +133,21 @@ public sealed class DuisGateway(
             return await RespondAsync(received, LoggedRequest.Refused(message), request.RequestId.Originator, DuisResponse.For(request, codes.AuthenticationFailure, clock.GetCurrentInstant()), $"{codes.AuthenticationFailure} AuthenticationFailure: {authentication}", cancellationToken);
         }
 
-        var verdict = await replay.AcceptAsync(request.RequestId, cancellationToken);
+        // A Signed Pre-Command may come under its Transform's RequestID, as DCC Boxed's own client sends it.
+        CriticalStep? step = request.CommandVariant switch
+        {
+            4 => new CriticalStep(request.Variant.Id, IsTransform: true),
+            5 or 6 => new CriticalStep(request.Variant.Id, IsTransform: false),
+            _ => null,
+        };
+        var verdict = await replay.AcceptAsync(request.RequestId, step, cancellationToken);
         if (!verdict.Accepted)
         {
+            var transformNote = step is { IsTransform: false } && request.RequestId.Counter == verdict.LastAccepted
+                ? " (a Signed Pre-Command takes its Transform's RequestID only straight after that Transform, once; send it under a new counter)"
+                : "";
             return await RespondAsync(received, LoggedRequest.Refused(message), request.RequestId.Originator, DuisResponse.For(request, codes.Replay, clock.GetCurrentInstant()),
-                $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}", cancellationToken);
+                $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}{transformNote}", cancellationToken);
         }
 
         Decision decision;
@@ -153,7 +163,7 @@ public sealed class DuisGateway(
         {
             // Not logged, so not carried out (the store away, the user gone): the counter is not spent, and the user's
             // system may send the same signed request again, as a 503's Retry-After invites it to.
-            await ReleaseAsync(request.RequestId, verdict.LastAccepted);
+            await ReleaseAsync(request.RequestId, verdict, step);
             throw;
         }
         // The request, its counter and its commands are durable now: a restart cannot take it again, and answers the
@@ -169,11 +179,11 @@ public sealed class DuisGateway(
     /// The counter given back; if that fails too (the hub stopping), it stays spent until the hub starts again, which reads
     /// it from the log, where it never was: the user's first fault is the one to report.
     /// </summary>
-    private async Task ReleaseAsync(RequestId requestId, ulong? lastAccepted)
+    private async Task ReleaseAsync(RequestId requestId, ReplayVerdict verdict, CriticalStep? step)
     {
         try
         {
-            await replay.ReleaseAsync(requestId, lastAccepted);
+            await replay.ReleaseAsync(requestId, verdict, step);
         }
         catch (Exception)
         {
@@ -234,6 +244,12 @@ public sealed class DuisGateway(
                 var preCommand = new ResponsePayload.PreCommand(transformed.Format!, transformed.Bytes!);
                 return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand");
             case 1 or 5 or 2 or 6:
+                if (request.CommandVariant is 2 or 6 && ServiceCatalogue.Duis[LocalCommands.ReturnLocalCommandResponse] is var returning && !returning.IsEligibleFor(user!.Roles))
+                {
+                    // OpenDcc's rule: a local command's effect reaches the inventory only through 8.13, so only a user
+                    // that may send 8.13 may take one.
+                    return Refuse(request, ResponseCode.LocalCommandNotAvailable.Code, $"{ResponseCode.LocalCommandNotAvailable.Code} commands for local delivery are for users that may return the device's answer with 8.13 (roles {returning.EligibleRoles}); {user.Id} is {user.Roles}");
+                }
                 // Checked for its device first: a request no adapter can carry, or a signed pre-command that fails its
                 // checks, is refused now rather than acknowledged.
                 var prepared = await devices.PrepareAsync(request, user!, device!, cancellationToken);

@@ -100,7 +100,11 @@ public static class DuisRequestReader
             return false;
         }
         var bodyElement = elements[0];
-        if (bodyElement.LocalName != expected || bodyElement.NamespaceURI != DuisNamespaces.ServiceUserGateway)
+        // A command variant that does not fit the SRV is refused with E12 once the request is read (access control):
+        // either body reads then, so that the user hears what is wrong, not that the body should be the other one.
+        var either = !AccessControl.AccessControlPolicy.CommandVariantFits(variant, commandVariant)
+            && (bodyElement.LocalName == SignedPreCommandElement || bodyElement.LocalName == variant.BodyElement);
+        if (!either && (bodyElement.LocalName != expected || bodyElement.NamespaceURI != DuisNamespaces.ServiceUserGateway))
         {
             failure = new DuisReadFailure($"sr:Body holds {bodyElement.LocalName}, but SRV {variant.Id} ({variant.Name}) with command variant {commandVariant} takes sr:{expected}", requestId, version, variant);
             return false;

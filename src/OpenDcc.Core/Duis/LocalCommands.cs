@@ -43,6 +43,12 @@ public interface ILocalCommandStore
     /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
     Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
 
+    /// <summary>Those whose answer has not come back, the oldest given first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(int max, CancellationToken cancellationToken = default);
+
+    /// <summary>How many have an answer still to come back.</summary>
+    Task<long> CountWaitingAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Forgets the commands given before <paramref name="issuedBefore"/>, returned or not; how many.</summary>
     Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default);
 }

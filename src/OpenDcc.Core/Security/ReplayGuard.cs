@@ -4,7 +4,16 @@ namespace OpenDcc.Core.Security;
 
 /// <summary>Whether a request counter is new for its originator.</summary>
 /// <param name="LastAccepted">The highest counter accepted before this one, if any.</param>
-public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted);
+/// <param name="FollowsTransform">Accepted as the Signed Pre-Command of the Transform just accepted under the same RequestID (<see cref="CriticalStep"/>).</param>
+public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted, bool FollowsTransform = false);
+
+/// <summary>
+/// A request of a critical command's two steps (duis-and-dcc.md §1.4): its Transform (CV 4), or the Signed Pre-Command
+/// (CV 5, 6) made from the Transform's answer. DCC Boxed's own client sends the Signed Pre-Command under the
+/// Transform's RequestID (the pre-command carries that counter), so that counter is accepted a second time, once,
+/// for the Signed Pre-Command of the same SRV to the same device straight after its Transform.
+/// </summary>
+public readonly record struct CriticalStep(string ServiceReferenceVariant, bool IsTransform);
 
 /// <summary>
 /// DUIS replay protection: a RequestID counter must be strictly greater than the last one accepted from the same
@@ -18,14 +27,16 @@ public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted);
 /// </remarks>
 public interface IReplayGuard
 {
-    Task<ReplayVerdict> AcceptAsync(RequestId requestId, CancellationToken cancellationToken = default);
+    /// <param name="step">For a Transform or a Signed Pre-Command: which, and its SRV; null for any other request.</param>
+    Task<ReplayVerdict> AcceptAsync(RequestId requestId, CriticalStep? step = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Gives back a counter accepted for a request that then was not carried out (its log entry was never written: the
-    /// store away, the user gone): the originator's last counter is <paramref name="lastAccepted"/> again, so the same
-    /// signed request may be sent again, unless a later counter has been accepted since (which it then stays below).
+    /// store away, the user gone): the originator's last counter is the one before it again (<see cref="ReplayVerdict.LastAccepted"/>),
+    /// so the same signed request may be sent again, unless a later counter has been accepted since (which it then
+    /// stays below); a Signed Pre-Command accepted under its Transform's RequestID may follow that Transform again.
     /// </summary>
-    Task ReleaseAsync(RequestId requestId, ulong? lastAccepted);
+    Task ReleaseAsync(RequestId requestId, ReplayVerdict verdict, CriticalStep? step = null);
 }
 
 /// <summary>
