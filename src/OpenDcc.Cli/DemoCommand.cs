@@ -107,9 +107,15 @@ internal static class DemoCommand
                 {
                     meaning = "Success: " + string.Join("; ", inventory.Elements(Sr + "Device").Select(d => $"{d.Element(Sr + "DeviceType")!.Value} {d.Element(Sr + "DeviceID")!.Value} {d.Element(Sr + "DeviceStatus")!.Value}"));
                 }
-                if (document?.Descendants(Sr + "LocalCommand").FirstOrDefault() is { } local)
+                if (document?.Descendants(Sr + "LocalCommand").FirstOrDefault() is { } command)
                 {
-                    meaning = $"Success: the meter's command for an installer to deliver over its HAN ({Convert.FromBase64String(local.Value).Length} bytes, the ACB's MAC on it)";
+                    meaning = $"Success: the meter's command for an installer to deliver over its HAN ({Convert.FromBase64String(command.Value).Length} bytes, the ACB's MAC on it)";
+                }
+                // 8.13's answer is the device's own, from the device its OriginalRequestID names.
+                if (body.FirstOrDefault(e => e.Name == Sr + "OriginalRequestID") is { } original && document?.Descendants(Sr + "GBCSPayload").FirstOrDefault() is { } returned
+                    && world.ReadAnswer(Convert.FromBase64String(returned.Value), RequestId.Parse(original.Value).Target, Eui64Defaults.Dsp) is { Succeeded: true } read)
+                {
+                    meaning = $"Success: {Describe(read.Value!)}";
                 }
                 table.AddRow((++row).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape($"{srv} {description}"), from == Supplier ? "Supplier" : "DNO",
                     CommandVariant.PathOf(endpoint), code.StartsWith('I') ? $"[green]{code}[/]" : $"[red]{code}[/]", Markup.Escape(meaning));
@@ -142,7 +148,15 @@ internal static class DemoCommand
 
             await SendAsync("Read Instantaneous Import Registers", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand);
             await SendAsync("... the same signed request again", Supplier, Electricity, 1, "4.1.1", DuisEndpoint.SendCommand, reuse: lastSigned);
-            await SendAsync("Read Instantaneous Import Registers, for local delivery (CV 2)", Supplier, Electricity, 2, "4.1.1", DuisEndpoint.NonDevice);
+            var local = await SendAsync("Read Instantaneous Import Registers, for local delivery (CV 2)", Supplier, Electricity, 2, "4.1.1", DuisEndpoint.NonDevice);
+            if (local?.Descendants(Sr + "LocalCommand").SingleOrDefault() is { } localCommand)
+            {
+                // The installer's hand-held terminal takes the command to the meter over its HAN, and the supplier returns
+                // the meter's answer to the DCC, which checks it against the command.
+                var answer = await world.Wan.ExchangeAsync(Electricity, Convert.FromBase64String(localCommand.Value), ct);
+                await SendAsync("Return Local Command Response: the meter's answer to it", Supplier, Eui64Defaults.Dsp, 8, "8.13", DuisEndpoint.NonDevice,
+                    body: [new XElement(Sr + "OriginalRequestID", local.Descendants(Sr + "RequestID").Single().Value), new XElement(Sr + "DeviceGBCSResponse", Convert.ToBase64String(answer))]);
+            }
             await SendAsync("Read Active Import Profile Data (the last day)", Supplier, Electricity, 1, "4.8.1", DuisEndpoint.SendCommand,
                 body: new XElement(Sr + "ReadLogPeriod",
                     new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),

@@ -19,6 +19,8 @@ public sealed class DemoCommandTests : IDisposable
         // The critical commands reached the meter: its supply went off with the signed Disable Supply and back on with the signed Enable Supply.
         Assert.Matches(@"Enabled\s+before;\s+Disabled\s+after\s+the\s+signed\s+Disable\s+Supply", output);
         Assert.Matches(@"Enabled\s+after\s+the\s+signed\s+Enable\s+Supply", output);
+        // The register read for local delivery: the command (CV 2), handed to the meter, whose answer came back with 8.13.
+        Assert.Matches(@"Success: the meter's command for an installer[\s\S]*8\.13 Return Local Command Response[^│]*│[^│]*│[^│]*│ I0\s+│ Success: import register [\d,]+ Wh", output);
         // The firmware went to the DCC (11.1, CV 8) and on to the meter, which then reports it pending.
         Assert.Matches(@"1\.1\.0\s+pending", output);
         // The power cut: the comms hub's outage as the DCC alert AD1 to the network operator (and the supplier), the meter's restoration as its own alert.
