@@ -182,6 +182,7 @@ public static class HubHost
         services.AddSingleton<IFirmwareDistributionSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<UnansweredCommandRecovery>(sp, leftUnanswered));
         services.AddSingleton<DeviceConfirmations>();
+        services.AddSingleton(store.CriticalCounters);
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();
         services.AddSingleton(options.SmartGrid);

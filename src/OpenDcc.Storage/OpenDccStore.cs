@@ -8,6 +8,7 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using OpenDcc.Core.Translation;
 using OpenDcc.Storage.Migrations;
 using OpenDcc.Storage.Postgres;
 using OpenDcc.Storage.Sqlite;
@@ -51,6 +52,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         ReplayCounters = new SqlReplayCounterStore(open);
         UnansweredCommands = new SqlUnansweredCommandStore(open);
         LocalCommands = new SqlLocalCommandStore(open);
+        CriticalCounters = new SqlCriticalCounterStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -81,6 +83,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The commands given to users for local delivery, until and after their answers come back (8.13).</summary>
     public ILocalCommandStore LocalCommands { get; }
+
+    /// <summary>The last critical command counter of each user and device, which a critical command must exceed.</summary>
+    public ICriticalCounterStore CriticalCounters { get; }
 
     /// <summary>
     /// Makes the caller the only hub on this store until it disposes the lease: SQLite's <c>hub.lock</c> in the data

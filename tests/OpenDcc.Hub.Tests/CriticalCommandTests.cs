@@ -140,7 +140,7 @@ public class CriticalCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_signed_pre_command_sent_again_is_dropped_by_the_meter_and_answered_E21_no_response_not_E20()
+    public async Task A_signed_pre_command_sent_again_under_a_new_request_id_is_refused_E44_by_the_dcc_as_the_meter_would_drop_it()
     {
         var disable = Sign(await TransformAsync("7.2"));
         Assert.Equal("I99", await SendAsync("7.2", disable));
@@ -149,9 +149,10 @@ public class CriticalCommandTests : IAsyncLifetime
         await SendSignedAsync("7.1", await TransformAsync("7.1"));
         Assert.Equal(SupplyState.Enabled, MeterSupply);
 
-        // The same signed Disable Supply again, under a new RequestID: the meter has seen its counter and drops it.
+        // The same signed Disable Supply again, under a new RequestID: its counter is not above the supplier's last
+        // critical command to the meter, so the DCC does not send it (the meter would drop it).
         Assert.Equal("I99", await SendAsync("7.2", disable));
-        Assert.Equal("E21", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        Assert.Equal("E44", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
         Assert.Equal(SupplyState.Enabled, MeterSupply);
     }
 

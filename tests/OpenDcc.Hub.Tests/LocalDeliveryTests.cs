@@ -103,6 +103,25 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_critical_command_whose_counter_another_already_used_gets_no_local_command_so_no_answer_can_be_credited_to_it()
+    {
+        // A Disable Supply for local delivery, delivered: the meter answers Done under the supplier's counter.
+        var counter = hub.NextCounter();
+        var (_, transformed) = await hub.SendAsync("/api/v1/serviceT", Request(Supplier, Meter, counter, 4, "7.2"));
+        var disable = hub.SignPreCommand(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
+        var (_, given) = await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], disable, commandVariant: 6)));
+        await DeliverOverHanAsync(Meter, LocalCommandOf(given));
+
+        // A join the supplier made itself under the same counter (a pre-command needs no Transform to be signed), and
+        // the same Disable Supply again: both would let the Disable Supply's answer pass for theirs in an 8.13.
+        var join = hub.SignPreCommand(Core.Translation.Gbcs.GbcsCodec.EncodePreCommand(new Core.Translation.Gbcs.GbcsHeader(counter, Supplier, Meter), new DeviceOperation.JoinDevice(GasMeter)));
+        var (code, response) = await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["8.7.1"], join, commandVariant: 6)));
+        Assert.Equal("E44", code);
+        Assert.Empty(response.Descendants(Sr + "LocalCommand"));
+        Assert.Equal("E44", (await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["7.2"], disable, commandVariant: 6)))).Code);
+    }
+
+    [Fact]
     public async Task A_cv_6_pre_command_signed_with_another_key_is_refused_E45_with_no_command()
     {
         var preCommand = await hub.TransformAsync(Meter, "7.2");

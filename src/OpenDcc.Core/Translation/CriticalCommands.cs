@@ -1,5 +1,6 @@
 using NodaTime;
 using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -96,4 +97,20 @@ public sealed record CriticalCommandResult(byte[]? Bytes, string? Format, Device
     public static CriticalCommandResult Accept(byte[] bytes, string format, DeviceOperation operation) => new(bytes, format, operation, null);
 
     public static CriticalCommandResult Refuse(string code, string reason) => new(null, null, null, new DeviceRefusal(code, reason));
+}
+
+/// <summary>
+/// The originator counter of the last critical command each user sent each device, as the device keeps it (per signer).
+/// A critical command goes on only with a higher one: the device would drop it anyway, and so no two of a user's
+/// critical commands to a device share a counter, and a device's answer, which names only the counter, answers one
+/// command (8.13 Return Local Command Response relies on it).
+/// </summary>
+public interface ICriticalCounterStore
+{
+    /// <summary>
+    /// Claims <paramref name="counter"/> for <paramref name="request"/>, a critical command of <paramref name="user"/> to
+    /// <paramref name="device"/>: true when it is above the last one claimed for them, or was claimed by this very request
+    /// (sent again after the store was away); false otherwise, and nothing changes.
+    /// </summary>
+    Task<bool> TryClaimAsync(Eui64 user, Eui64 device, ulong counter, RequestId request, CancellationToken cancellationToken = default);
 }

@@ -85,6 +85,7 @@ internal sealed class CommsHubGrain(
     IDeviceResponseSink responses,
     IFirmwareDistributionSink firmwareDistribution,
     DeviceConfirmations confirmations,
+    ICriticalCounterStore criticalCounters,
     IClock clock,
     GatewayResponseCodes codes,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
@@ -126,11 +127,12 @@ internal sealed class CommsHubGrain(
         return Task.CompletedTask;
     }
 
-    public Task<LocalDelivery> ForLocalDeliveryAsync(QueuedCommand command)
+    public async Task<LocalDelivery> ForLocalDeliveryAsync(QueuedCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var (_, bytes, refusal) = Translate(command, AdapterFor(command), forLocalDelivery: true);
-        return Task.FromResult(new LocalDelivery(bytes, refusal?.Code, refusal?.Reason));
+        var adapter = AdapterFor(command);
+        var (_, bytes, refusal) = await ClaimCriticalCounterAsync(command, adapter) is { } stale ? (null, null, stale) : Translate(command, adapter, forLocalDelivery: true);
+        return new LocalDelivery(bytes, refusal?.Code, refusal?.Reason);
     }
 
     /// <summary>
@@ -242,7 +244,7 @@ internal sealed class CommsHubGrain(
         var route = command.Route;
         var adapter = AdapterFor(command);
         // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations), and the command.
-        var (operation, bytes, refusal) = Translate(command, adapter, forLocalDelivery: false);
+        var (operation, bytes, refusal) = await ClaimCriticalCounterAsync(command, adapter) is { } stale ? (null, null, stale) : Translate(command, adapter, forLocalDelivery: false);
         if (refusal is not null)
         {
             await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route, refusal.Code, refusal.Reason));
@@ -405,6 +407,22 @@ internal sealed class CommsHubGrain(
             var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
             return (operation, null, new DeviceRefusal(code, $"not translated: {e.Message}"));
         }
+    }
+
+    /// <summary>
+    /// A critical command goes on only with an originator counter above that of its user's last critical command to
+    /// the device (<see cref="ICriticalCounterStore"/>), as the device itself checks: null when it may, else why not.
+    /// </summary>
+    private async Task<DeviceRefusal?> ClaimCriticalCounterAsync(QueuedCommand command, ITranslationAdapter adapter)
+    {
+        // Checked at submission: a signed pre-command its adapter reads.
+        if (command.SignedPreCommand is not { } signed || (adapter as ICriticalCommandTranslation)?.ReadSignedPreCommand(signed, out _) is not { } read)
+        {
+            return null;
+        }
+        return await criticalCounters.TryClaimAsync(command.User, command.Device, read.Counter, command.RequestId)
+            ? null
+            : new DeviceRefusal(codes.SignedPreCommandInvalid, $"its originator counter {read.Counter} is not above that of {command.User}'s last critical command to {command.Device}, which the device would drop");
     }
 
     /// <summary>
