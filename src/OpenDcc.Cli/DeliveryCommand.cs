@@ -98,8 +98,10 @@ internal static class DeliveryCommand
             var most = parsed.GetValue(localLimit);
             CheckLimit(most);
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
-            var commands = await store.LocalCommands.ListWaitingAsync(most, ct);
-            var total = commands.Count < most ? commands.Count : await store.LocalCommands.CountWaitingAsync(ct);
+            // Those past their keeping are forgotten (the next command given removes them): an 8.13 gets E081301.
+            var since = context.Clock.GetCurrentInstant() - LocalCommands.KeptFor;
+            var commands = await store.LocalCommands.ListWaitingAsync(since, most, ct);
+            var total = commands.Count < most ? commands.Count : await store.LocalCommands.CountWaitingAsync(since, ct);
             // The RequestID names the user (its originator) and the device (its target).
             var table = new Table().Border(TableBorder.Simple).AddColumns(
                 new TableColumn("RequestID").NoWrap(), new TableColumn("SRV").NoWrap(), new TableColumn("Given").NoWrap(), new TableColumn("Forgotten after").NoWrap());

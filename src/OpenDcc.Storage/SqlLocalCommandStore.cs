@@ -25,15 +25,15 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     public async Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default) =>
         (await ReadAsync("WHERE request_id = @r", [("@r", requestId.ToString())], cancellationToken)).SingleOrDefault();
 
-    public Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(int max, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default) =>
         max > 0
-            ? ReadAsync($"WHERE returned_at IS NULL ORDER BY issued_at, request_id LIMIT {max}", [], cancellationToken)
+            ? ReadAsync($"WHERE returned_at IS NULL AND issued_at >= @since ORDER BY issued_at, request_id LIMIT {max}", [("@since", issuedSince.ToUnixTimeTicks())], cancellationToken)
             : throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one command");
 
-    public async Task<long> CountWaitingAsync(CancellationToken cancellationToken = default)
+    public async Task<long> CountWaitingAsync(Instant issuedSince, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var count = connection.Command("SELECT COUNT(*) FROM local_command WHERE returned_at IS NULL");
+        await using var count = connection.Command("SELECT COUNT(*) FROM local_command WHERE returned_at IS NULL AND issued_at >= @since").With("@since", issuedSince.ToUnixTimeTicks());
         return Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -71,6 +71,13 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
         await using var connection = await open(cancellationToken);
         await using var update = connection.Command("UPDATE local_command SET returned_at = NULL WHERE request_id = @r").With("@r", requestId.ToString());
         await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task ForgetAsync(RequestId requestId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var delete = connection.Command("DELETE FROM local_command WHERE request_id = @r AND returned_at IS NULL").With("@r", requestId.ToString());
+        await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default)

@@ -123,6 +123,10 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 if (!correlations.Contains(other) && Names(outcome, correlation))
                 {
                     correlations.Add(other);
+                    if (correlations.Count > MaxNaming)
+                    {
+                        break;
+                    }
                 }
             }
         }
@@ -134,6 +138,9 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             yield return entry;
         }
     }
+
+    /// <summary>At most this many requests naming one are read with it: each is a query parameter, and engines cap those.</summary>
+    private const int MaxNaming = 1_000;
 
     private static bool Names(string outcome, string correlation)
     {

@@ -116,9 +116,52 @@ public sealed class StoreAwayTests : IAsyncLifetime
         Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), signed)).Accepted);
     }
 
-    private async Task<string> SendSignedAsync(byte[] signed)
+    [Fact]
+    public async Task An_8_13_that_finds_the_log_away_is_not_taken_and_is_served_when_sent_again()
     {
-        var (status, _, body) = await hub.PostAsync("/api/v1/serviceS", signed);
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (code, response) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+        Assert.Equal("I0", code);
+        var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
+        var answer = await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None);
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
+            $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"), Supplier);
+
+        away.LogAway = true;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", signed)).Status);
+        away.LogAway = false;
+
+        Assert.Equal("I0", await SendSignedAsync(signed, "/api/v1/serviceD"));
+    }
+
+    [Fact]
+    public async Task A_command_for_local_delivery_whose_request_finds_the_log_away_is_not_kept()
+    {
+        var request = new RequestId(Supplier, Meter, hub.NextCounter());
+        away.LogAway = true;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", hub.Sign(Request(Supplier, Meter, request.Counter, 2, "4.1.1"), Supplier))).Status);
+        away.LogAway = false;
+
+        Assert.Null(await hub.Store.LocalCommands.FindAsync(request));
+    }
+
+    [Fact]
+    public async Task A_transform_given_back_after_its_signed_pre_command_was_taken_under_its_request_id_leaves_that_a_replay()
+    {
+        var replay = hub.Services.GetRequiredService<IReplayGuard>();
+        var originator = new Eui64(0x90B3D51F30AA0003UL);
+        var transform = await replay.AcceptAsync(new RequestId(originator, Meter, 10), new CriticalStep("7.2", IsTransform: true));
+        Assert.True((await replay.AcceptAsync(new RequestId(originator, Meter, 10), new CriticalStep("7.2", IsTransform: false))).FollowsTransform);
+
+        // The Transform is not logged (given back); its signed pre-command was.
+        await replay.ReleaseAsync(new RequestId(originator, Meter, 10), transform, new CriticalStep("7.2", IsTransform: true));
+
+        Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), new CriticalStep("7.2", IsTransform: false))).Accepted);
+    }
+
+    private async Task<string> SendSignedAsync(byte[] signed, string path = "/api/v1/serviceS")
+    {
+        var (status, _, body) = await hub.PostAsync(path, signed);
         Assert.Equal(HttpStatusCode.OK, status);
         return await hub.CheckSignedResponseAsync(body);
     }

@@ -66,9 +66,27 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(2), IssuedAt = Monday + Duration.FromMinutes(2) });
         await Store.LocalCommands.MarkReturnedAsync(Id(1), Monday + Duration.FromHours(1));
 
-        Assert.Equal([Id(2)], (await Store.LocalCommands.ListWaitingAsync(1)).Select(c => c.RequestId));
-        Assert.Equal([Id(2), Id(3)], (await Store.LocalCommands.ListWaitingAsync(10)).Select(c => c.RequestId));
-        Assert.Equal(2, await Store.LocalCommands.CountWaitingAsync());
+        Assert.Equal([Id(2)], (await Store.LocalCommands.ListWaitingAsync(Monday, 1)).Select(c => c.RequestId));
+        Assert.Equal([Id(2), Id(3)], (await Store.LocalCommands.ListWaitingAsync(Monday, 10)).Select(c => c.RequestId));
+        Assert.Equal(2, await Store.LocalCommands.CountWaitingAsync(Monday));
+        // Only those given since a time.
+        Assert.Equal([Id(3)], (await Store.LocalCommands.ListWaitingAsync(Monday + Duration.FromMinutes(3), 10)).Select(c => c.RequestId));
+        Assert.Equal(1, await Store.LocalCommands.CountWaitingAsync(Monday + Duration.FromMinutes(3)));
+    }
+
+    [Fact]
+    public async Task A_command_forgotten_for_its_unlogged_request_goes_unless_its_answer_came_back()
+    {
+        var returned = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:41");
+        await Store.LocalCommands.RecordAsync(Command(1));
+        await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = returned });
+        await Store.LocalCommands.MarkReturnedAsync(returned, Monday);
+
+        await Store.LocalCommands.ForgetAsync(Given);
+        await Store.LocalCommands.ForgetAsync(returned);
+
+        Assert.Null(await Store.LocalCommands.FindAsync(Given));
+        Assert.NotNull(await Store.LocalCommands.FindAsync(returned));
     }
 
     [Fact]

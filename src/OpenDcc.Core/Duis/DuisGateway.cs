@@ -150,7 +150,7 @@ public sealed class DuisGateway(
                 $"{codes.Replay} Replay: counter {request.RequestId.Counter} is not greater than {verdict.LastAccepted}{transformNote}", cancellationToken);
         }
 
-        Decision decision;
+        Decision? decision = null;
         GatewayReply reply;
         try
         {
@@ -163,7 +163,7 @@ public sealed class DuisGateway(
         {
             // Not logged, so not carried out (the store away, the user gone): the counter is not spent, and the user's
             // system may send the same signed request again, as a 503's Retry-After invites it to.
-            await ReleaseAsync(request.RequestId, verdict, step);
+            await ReleaseAsync(request.RequestId, verdict, step, decision?.Undo);
             throw;
         }
         // The request, its counter and its commands are durable now: a restart cannot take it again, and answers the
@@ -179,10 +179,14 @@ public sealed class DuisGateway(
     /// The counter given back; if that fails too (the hub stopping), it stays spent until the hub starts again, which reads
     /// it from the log, where it never was: the user's first fault is the one to report.
     /// </summary>
-    private async Task ReleaseAsync(RequestId requestId, ReplayVerdict verdict, CriticalStep? step)
+    private async Task ReleaseAsync(RequestId requestId, ReplayVerdict verdict, CriticalStep? step, Func<Task>? undo)
     {
         try
         {
+            if (undo is not null)
+            {
+                await undo();
+            }
             await replay.ReleaseAsync(requestId, verdict, step);
         }
         catch (Exception)
@@ -192,7 +196,8 @@ public sealed class DuisGateway(
     }
 
     /// <summary>The answer to a request that passed signature and replay checks, and the device commands it queues once logged.</summary>
-    private sealed record Decision(DuisResponse Response, string Outcome, IReadOnlyList<PreparedDeviceCommand> Queue)
+    /// <param name="Undo">Takes back what deciding kept (a command given for local delivery, an 8.13 answer taken) when its request is then not logged, so not carried out.</param>
+    private sealed record Decision(DuisResponse Response, string Outcome, IReadOnlyList<PreparedDeviceCommand> Queue, Func<Task>? Undo = null)
     {
         public Decision(DuisResponse response, string outcome)
             : this(response, outcome, [])
@@ -216,8 +221,8 @@ public sealed class DuisGateway(
         }
         if (request.Variant.Id == LocalCommands.ReturnLocalCommandResponse)
         {
-            var (returned, returnOutcome) = await localCommands.ReturnAsync(request, user!, cancellationToken);
-            return new Decision(returned, returnOutcome);
+            var (returned, returnOutcome, giveBack) = await localCommands.ReturnAsync(request, user!, cancellationToken);
+            return new Decision(returned, returnOutcome, [], giveBack);
         }
         if (request.IsNonDevice)
         {
@@ -269,7 +274,8 @@ public sealed class DuisGateway(
                     return Refuse(request, notMade.Code, $"{notMade.Code} {notMade.Reason}");
                 }
                 await localCommands.RecordAsync(prepared.Command!, local!, cancellationToken);
-                return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.LocalCommand(local!)), "I0 LocalCommand");
+                return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.LocalCommand(local!)), "I0 LocalCommand", [],
+                    () => localCommands.ForgetAsync(request.RequestId));
             default:
                 // CV 3 and 7 send a command over the SM WAN and return a copy for local delivery, which DCC Boxed does
                 // not offer either: the user sends CV 1 or 5, or CV 2 or 6.

@@ -43,11 +43,14 @@ public interface ILocalCommandStore
     /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
     Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
 
-    /// <summary>Those whose answer has not come back, the oldest given first, at most <paramref name="max"/>.</summary>
-    Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(int max, CancellationToken cancellationToken = default);
+    /// <summary>Those given since <paramref name="issuedSince"/> whose answer has not come back, the oldest given first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default);
 
-    /// <summary>How many have an answer still to come back.</summary>
-    Task<long> CountWaitingAsync(CancellationToken cancellationToken = default);
+    /// <summary>How many given since <paramref name="issuedSince"/> have an answer still to come back.</summary>
+    Task<long> CountWaitingAsync(Instant issuedSince, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets the command given under <paramref name="requestId"/> unless its answer has come back: its request was not logged, so the user never had it.</summary>
+    Task ForgetAsync(RequestId requestId, CancellationToken cancellationToken = default);
 
     /// <summary>Forgets the commands given before <paramref name="issuedBefore"/>, returned or not; how many.</summary>
     Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default);
@@ -84,8 +87,16 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         await store.ForgetIssuedBeforeAsync(now - KeptFor, cancellationToken);
     }
 
-    /// <summary>8.13: the device's answer to a command given for local delivery, checked and recorded; or why not.</summary>
-    public async Task<(DuisResponse Response, string Outcome)> ReturnAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
+    /// <summary>Forgets the command kept for a request that was then not logged (<see cref="ILocalCommandStore.ForgetAsync"/>).</summary>
+    public Task ForgetAsync(RequestId requestId) => store.ForgetAsync(requestId);
+
+    /// <summary>
+    /// 8.13: the device's answer to a command given for local delivery, checked and recorded; or why not. The answer is
+    /// taken (marked returned) at once, so a second 8.13 cannot take it too; <c>GiveBack</c> takes the mark back should
+    /// the 8.13 then not be logged, so that it may be sent again (what the device confirmed, recorded already, is
+    /// recorded again without a change).
+    /// </summary>
+    public async Task<(DuisResponse Response, string Outcome, Func<Task>? GiveBack)> ReturnAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
@@ -108,8 +119,8 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         {
             return Refuse(request, codes.InvalidRequest, "8.13 sr:DeviceGBCSResponse is missing or not base64");
         }
-        // Another user's command is as unknown to this one as one never given.
-        if (original.Originator != user.Id || await store.FindAsync(original, cancellationToken) is not { } local)
+        // Another user's command is as unknown to this one as one never given, and one past its keeping as one forgotten.
+        if (original.Originator != user.Id || await store.FindAsync(original, cancellationToken) is not { } local || local.IssuedAt + KeptFor < clock.GetCurrentInstant())
         {
             return Refuse(request, codes.LocalCommandUnknown, $"OpenDcc gave {user.Id} no command for local delivery under RequestID {original} in the last {KeptFor.Days} days");
         }
@@ -122,7 +133,17 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             return Refuse(request, ResponseCode.DeviceDoesNotExist.Code, $"device {local.Device} is no longer in the smart metering inventory");
         }
         var adapter = adapters.For(device);
-        var read = adapter.FromLocalDelivery(answer, device.Id, local.Command);
+        DeviceMessage read;
+        try
+        {
+            read = adapter.FromLocalDelivery(answer, device.Id, local.Command);
+        }
+#pragma warning disable CA1031 // A manufacturer's adapter that throws on an answer has not read it: the user is told, not given a 500.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            read = new DeviceMessage.Unreadable($"adapter {adapter.Name} could not read it: {e.Message}");
+        }
         if (read is not DeviceMessage.Answer reply)
         {
             var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "it is an alert, not an answer";
@@ -155,9 +176,10 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             }
             throw;
         }
-        return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})");
+        return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})",
+            () => store.UnmarkReturnedAsync(original, CancellationToken.None));
     }
 
-    private (DuisResponse, string) Refuse(DuisRequest request, string code, string reason) =>
-        (DuisResponse.For(request, code, clock.GetCurrentInstant()), $"{code} {reason}");
+    private (DuisResponse, string, Func<Task>?) Refuse(DuisRequest request, string code, string reason) =>
+        (DuisResponse.For(request, code, clock.GetCurrentInstant()), $"{code} {reason}", null);
 }

@@ -38,6 +38,10 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
     // The device and SRV of the Transform accepted under the last counter, until its Signed Pre-Command comes under it.
     private (Eui64 Target, string Variant)? openTransform;
 
+    // The last counter once a Signed Pre-Command has been accepted under it too: the Transform's giving it back (its
+    // request not logged) must not lower it then, or the Signed Pre-Command could be replayed.
+    private ulong? followed;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
         last = await counters.ReadAsync(Eui64.Parse(this.GetPrimaryKeyString()), cancellationToken);
 
@@ -48,12 +52,12 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
         {
             if (counter == p && transformStep == false && openTransform == (target, variant))
             {
-                openTransform = null;
+                (openTransform, followed) = (null, p);
                 return Task.FromResult(new CounterVerdict(true, true, p, FollowsTransform: true));
             }
             return Task.FromResult(new CounterVerdict(false, true, p, false));
         }
-        last = counter;
+        (last, followed) = (counter, null);
         openTransform = transformStep == true ? (target, variant!) : null;
         return Task.FromResult(new CounterVerdict(true, previous.HasValue, previous ?? 0, false));
     }
@@ -64,9 +68,9 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
         {
             if (followedTransform)
             {
-                openTransform = (target, variant!);
+                (openTransform, followed) = ((target, variant!), null);
             }
-            else
+            else if (followed != counter)
             {
                 (last, openTransform) = (previous, null);
             }
