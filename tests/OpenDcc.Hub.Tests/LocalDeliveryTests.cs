@@ -122,6 +122,25 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_answer_to_another_command_under_the_same_counter_does_not_pass_for_a_local_commands_answer()
+    {
+        // An ordinary read over the WAN: the meter's answer (Registers) under the ACB's counter n comes to the supplier.
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        var wanAnswer = Convert.FromBase64String(XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))).Descendants(Sr + "GBCSPayload").Single().Value);
+        var n = Core.Translation.Gbcs.GbcsCodec.HeaderOf(wanAnswer)!.Value.Counter;
+
+        // A join the supplier signs itself under that very counter, taken for local delivery and never delivered: its
+        // counter is above the supplier's last critical one, so it is made.
+        var join = hub.SignPreCommand(Core.Translation.Gbcs.GbcsCodec.EncodePreCommand(new Core.Translation.Gbcs.GbcsHeader(n, Supplier, Meter), new DeviceOperation.JoinDevice(GasMeter)));
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        Assert.Equal("I0", (await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(original, ServiceCatalogue.Duis["8.7.1"], join, commandVariant: 6)))).Code);
+
+        // The read's answer went to the ACB, the join's would go to the supplier: it does not pass, and nothing is joined.
+        Assert.Equal("E081302", (await ReturnAsync(original, wanAnswer)).Code);
+        Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(Meter));
+    }
+
+    [Fact]
     public async Task A_cv_6_pre_command_signed_with_another_key_is_refused_E45_with_no_command()
     {
         var preCommand = await hub.TransformAsync(Meter, "7.2");

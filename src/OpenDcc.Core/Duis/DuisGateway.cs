@@ -187,6 +187,14 @@ public sealed class DuisGateway(
             {
                 await undo();
             }
+        }
+        catch (Exception)
+        {
+            // Kept (the store away as the log was): a command given for local delivery stays listed though no one had
+            // it, an 8.13's answer stays taken; the user's first fault is the one to report.
+        }
+        try
+        {
             await replay.ReleaseAsync(requestId, verdict, step);
         }
         catch (Exception)

@@ -131,7 +131,7 @@ internal sealed class CommsHubGrain(
     {
         ArgumentNullException.ThrowIfNull(command);
         var adapter = AdapterFor(command);
-        var (_, bytes, refusal) = await ClaimCriticalCounterAsync(command, adapter) is { } stale ? (null, null, stale) : Translate(command, adapter, forLocalDelivery: true);
+        var (_, bytes, refusal) = await ThenClaimAsync(Translate(command, adapter, forLocalDelivery: true), command, adapter);
         return new LocalDelivery(bytes, refusal?.Code, refusal?.Reason);
     }
 
@@ -244,7 +244,7 @@ internal sealed class CommsHubGrain(
         var route = command.Route;
         var adapter = AdapterFor(command);
         // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations), and the command.
-        var (operation, bytes, refusal) = await ClaimCriticalCounterAsync(command, adapter) is { } stale ? (null, null, stale) : Translate(command, adapter, forLocalDelivery: false);
+        var (operation, bytes, refusal) = await ThenClaimAsync(Translate(command, adapter, forLocalDelivery: false), command, adapter);
         if (refusal is not null)
         {
             await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route, refusal.Code, refusal.Reason));
@@ -410,19 +410,21 @@ internal sealed class CommsHubGrain(
     }
 
     /// <summary>
-    /// A critical command goes on only with an originator counter above that of its user's last critical command to
-    /// the device (<see cref="ICriticalCounterStore"/>), as the device itself checks: null when it may, else why not.
+    /// A critical command, once made, goes on only with an originator counter above that of its user's last critical
+    /// command to the device (<see cref="ICriticalCounterStore"/>), as the device itself checks; one not made claims
+    /// nothing. The translation as it was, or the refusal.
     /// </summary>
-    private async Task<DeviceRefusal?> ClaimCriticalCounterAsync(QueuedCommand command, ITranslationAdapter adapter)
+    private async Task<(DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal)> ThenClaimAsync(
+        (DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal) translated, QueuedCommand command, ITranslationAdapter adapter)
     {
         // Checked at submission: a signed pre-command its adapter reads.
-        if (command.SignedPreCommand is not { } signed || (adapter as ICriticalCommandTranslation)?.ReadSignedPreCommand(signed, out _) is not { } read)
+        if (translated.Refusal is not null || command.SignedPreCommand is not { } signed || (adapter as ICriticalCommandTranslation)?.ReadSignedPreCommand(signed, out _) is not { } read)
         {
-            return null;
+            return translated;
         }
         return await criticalCounters.TryClaimAsync(command.User, command.Device, read.Counter, command.RequestId)
-            ? null
-            : new DeviceRefusal(codes.SignedPreCommandInvalid, $"its originator counter {read.Counter} is not above that of {command.User}'s last critical command to {command.Device}, which the device would drop");
+            ? translated
+            : (null, null, new DeviceRefusal(codes.SignedPreCommandInvalid, $"its originator counter {read.Counter} is not above that of {command.User}'s last critical command to {command.Device}, which the device would drop"));
     }
 
     /// <summary>

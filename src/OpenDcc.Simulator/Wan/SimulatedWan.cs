@@ -483,7 +483,9 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             {
                 outcome = meter.Execute(decoded.Value.Operation, now);
             }
-            return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, acb), outcome, macKey!);
+            // The answer goes to the remote party that sent the command, under its counter (GBCS: a response to a
+            // critical command is the remote party's), so it cannot pass for the answer to an ACB command of that counter.
+            return GbcsCodec.EncodeResponse(new GbcsHeader(decoded.Header.Counter, id, signer), outcome, macKey!);
         }
 
         private byte[] HandleLine(byte[] command, ISimulatedDevice meter, Instant now)

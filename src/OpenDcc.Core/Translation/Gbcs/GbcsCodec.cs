@@ -99,9 +99,11 @@ public static partial class GbcsCodec
     /// <summary>The direction byte of a frame (command, response or alert), unchecked: which decoder to use, nothing more; null when too short to say.</summary>
     public static GbcsDirection? DirectionOf(ReadOnlySpan<byte> frame) => frame.Length > 1 ? (GbcsDirection)frame[1] : null;
 
-    /// <summary>A frame's originator counter, unchecked (the frame's MAC is not verified); null when too short to hold one.</summary>
-    public static ulong? CounterOf(ReadOnlySpan<byte> frame) =>
-        frame.Length >= HeaderLength && frame[0] == MagicVersion ? BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]) : null;
+    /// <summary>A frame's header (counter, originator, recipient), unchecked (its MAC is not verified); null when it holds none.</summary>
+    public static GbcsHeader? HeaderOf(ReadOnlySpan<byte> frame) =>
+        frame.Length >= HeaderLength && frame[0] == MagicVersion
+            ? new GbcsHeader(BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]), new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..])), new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..])))
+            : null;
 
     public static GbcsDecodeResult<DeviceOperation> DecodeCommand(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
         Decode<DeviceOperation>(frame, key, GbcsDirection.Command, ReadOperation);

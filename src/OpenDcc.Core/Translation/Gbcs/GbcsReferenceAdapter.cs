@@ -34,7 +34,7 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
     {
         var frame = ToLocalDelivery(operation, device, counter);
-        answers.Expect(device, counter);
+        answers.Expect(device, counter, acb);
         return frame;
     }
 
@@ -60,11 +60,11 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     public byte[] ToDevice(ReadOnlySpan<byte> signedPreCommand, Eui64 device)
     {
         var frame = ToLocalDelivery(signedPreCommand, device);
-        // Its counter is the user's, set at Transform; the answer carries it.
+        // Its counter is the user's, set at Transform; the answer carries it, and goes to the user, who signed it.
         var read = GbcsCodec.ReadPreCommand(signedPreCommand);
         if (read.Succeeded)
         {
-            answers.Expect(device, read.Header.Counter);
+            answers.Expect(device, read.Header.Counter, read.Header.Originator);
         }
         return frame;
     }
@@ -94,10 +94,14 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
             : (DeviceMessage?)AcceptAnswer(response.Header, device) ?? new DeviceMessage.Answer(response.Value!, message.ToArray());
     }
 
-    /// <summary>The answer carries its command's counter (a critical command's is the user's, at the same offset).</summary>
+    /// <summary>
+    /// The answer carries its command's counter and goes to the party that sent it (the ACB, or the user that signed a
+    /// critical command): both must be the command's, so an answer to any other command of the device (the ACB's
+    /// counters only rise; a user's critical counters go on only rising, ICriticalCounterStore) does not pass for it.
+    /// </summary>
     public DeviceMessage FromLocalDelivery(ReadOnlySpan<byte> answer, Eui64 device, ReadOnlySpan<byte> command)
     {
-        if (GbcsCodec.CounterOf(command) is not { } counter)
+        if (GbcsCodec.HeaderOf(command) is not { } sent)
         {
             return new DeviceMessage.Unreadable("the command given for local delivery is not a frame of this format");
         }
@@ -115,13 +119,10 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             return new DeviceMessage.Unreadable(response.Reason!);
         }
-        if (Misaddressed(response.Header, device) is { } misaddressed)
-        {
-            return misaddressed;
-        }
-        return response.Header.Counter == counter
+        var header = response.Header;
+        return header.Originator == device && header.Recipient == sent.Originator && header.Counter == sent.Counter
             ? new DeviceMessage.Answer(response.Value!, answer.ToArray())
-            : new DeviceMessage.Unreadable($"it answers the command with counter {response.Header.Counter}, not the one given for local delivery ({counter})");
+            : new DeviceMessage.Unreadable($"it is from {header.Originator} to {header.Recipient} under counter {header.Counter}, not {device}'s answer to {sent.Originator} under the command's counter {sent.Counter}");
     }
 
     public void Release(Eui64 device)
@@ -155,10 +156,14 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         }
     }
 
-    /// <summary>Null when the frame comes from the device and answers the command in flight to it; otherwise why it is refused.</summary>
+    /// <summary>
+    /// Null when the frame comes from the device and answers the command in flight to it (its counter, and addressed to
+    /// whoever sent it: the ACB, or the user that signed a critical command); otherwise why it is refused.
+    /// </summary>
     private DeviceMessage.Unreadable? AcceptAnswer(GbcsHeader header, Eui64 device) =>
-        Misaddressed(header, device) ?? (answers.TryAccept(device, header.Counter) ? null
-            : new DeviceMessage.Unreadable($"not the answer to the command in flight: counter {header.Counter} from {device}, awaited {answers.Awaited(device)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}"));
+        header.Originator != device ? new DeviceMessage.Unreadable($"the frame is from {header.Originator}, not {device}")
+        : answers.TryAccept(device, header.Counter, header.Recipient) ? null
+        : new DeviceMessage.Unreadable($"not the answer to the command in flight: counter {header.Counter} to {header.Recipient} from {device}, awaited {answers.Awaited(device)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
 
     /// <summary>Null when the frame comes from the device and its counter is new; otherwise why it is refused.</summary>
     private DeviceMessage.Unreadable? AcceptAlert(GbcsHeader header, Eui64 device) =>
