@@ -102,8 +102,8 @@ public sealed record CriticalCommandResult(byte[]? Bytes, string? Format, Device
 /// <summary>
 /// The originator counter of the last critical command each user sent each device, as the device keeps it (per signer).
 /// A critical command goes on only with a higher one: the device would drop it anyway, and so no two of a user's
-/// critical commands to a device share a counter, and a device's answer, which names only the counter, answers one
-/// command (8.13 Return Local Command Response relies on it).
+/// critical commands to a device share a counter, and a device's answer, which names the counter and the signer it
+/// goes to, answers one command (8.13 Return Local Command Response relies on it).
 /// </summary>
 public interface ICriticalCounterStore
 {
