@@ -108,14 +108,16 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     public async IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(correlation);
-        // The requests whose entries name this one in their outcome (an 8.13 returning its command's answer), by the
-        // correlation followed by no further digit: ...:1000 is not named by an outcome naming ...:10000.
+        // The requests of the same user whose entries name this one in their outcome (an 8.13 returning its command's
+        // answer), by the correlation followed by no further digit: ...:1000 is not named by an outcome naming
+        // ...:10000. Another user's requests naming it (refused) are theirs to see.
         var correlations = new List<string> { correlation };
-        await using (var connection = await open(cancellationToken))
+        if (RequestId.TryParse(correlation, out var request))
         {
+            await using var connection = await open(cancellationToken);
             await using var naming = connection.Command(
-                    "SELECT DISTINCT correlation, outcome FROM message_log WHERE sequence >= @from AND sequence <= @to AND correlation IS NOT NULL AND correlation <> @correlation AND outcome LIKE @naming")
-                .With("@from", fromSequence).With("@to", toSequence).With("@correlation", correlation).With("@naming", "%" + correlation + "%");
+                    "SELECT DISTINCT correlation, outcome FROM message_log WHERE sequence >= @from AND sequence <= @to AND user_id = @user AND correlation IS NOT NULL AND correlation <> @correlation AND outcome LIKE @naming")
+                .With("@from", fromSequence).With("@to", toSequence).With("@user", request.Originator.ToString()).With("@correlation", correlation).With("@naming", "%" + correlation + "%");
             await using var reader = await naming.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -353,7 +353,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
-    public async Task The_entries_of_a_request_come_with_those_of_requests_naming_it_in_their_outcome_and_not_of_a_longer_counter()
+    public async Task The_entries_of_a_request_come_with_those_of_its_users_requests_naming_it_in_their_outcome_and_not_of_a_longer_counter()
     {
         const string given = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000";
         const string returning = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1001";
@@ -362,11 +362,15 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.MessageLog.AppendAsync([Entry(given, "I0 LocalCommand"), Entry(given, "I0")]);
         await Store.MessageLog.AppendAsync([Entry(returning, $"I0 answer to {given} (4.1.1)"), Entry(returning, "I0")]);
         await Store.MessageLog.AppendAsync([Entry(other, $"E081301 no command under RequestID {given}0"), Entry(other, "E081301")]);
+        // Another user's 8.13 naming it (refused): that user's to see, not the request's.
+        const string stranger = "90-B3-D5-1F-30-02-00-00:90-B3-D5-1F-30-00-00-02:7";
+        await Store.MessageLog.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Inbound, NetworkOperator, stranger, $"E081301 no command under RequestID {given}", new byte[] { 1 })]);
 
-        var entries = await Store.MessageLog.ReadCorrelatedAsync(given, 1, 6).ToListAsync();
+        var entries = await Store.MessageLog.ReadCorrelatedAsync(given, 1, 7).ToListAsync();
 
         Assert.Equal([1L, 2L, 3L, 4L], entries.Select(e => e.Sequence));
-        Assert.Equal([5L, 6L], (await Store.MessageLog.ReadCorrelatedAsync(given + "0", 1, 6).ToListAsync()).Select(e => e.Sequence));
+        Assert.Equal([5L, 6L], (await Store.MessageLog.ReadCorrelatedAsync(given + "0", 1, 7).ToListAsync()).Select(e => e.Sequence));
+        Assert.Equal([7L], (await Store.MessageLog.ReadCorrelatedAsync(stranger, 1, 7).ToListAsync()).Select(e => e.Sequence));
     }
 
     [Fact]

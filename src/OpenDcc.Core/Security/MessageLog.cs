@@ -71,8 +71,8 @@ public interface IMessageLog
     /// <summary>
     /// The entries from <paramref name="fromSequence"/> to <paramref name="toSequence"/> whose
     /// <see cref="MessageLogRecord.Correlation"/> is <paramref name="correlation"/> (a RequestID's text: the request, its
-    /// responses, their deliveries), and those of the requests whose entries name it in their outcome (an 8.13 returning
-    /// the answer to its command for local delivery), in sequence order. Read through the window, not an index: an
+    /// responses, their deliveries), and for a RequestID those of its user's requests whose entries name it in their
+    /// outcome (an 8.13 returning the answer to its command for local delivery), in sequence order. Read through the window, not an index: an
     /// index on the correlation would cost every append more than the gateway can spare.
     /// </summary>
     IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default);
