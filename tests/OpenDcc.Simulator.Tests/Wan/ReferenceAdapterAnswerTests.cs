@@ -71,6 +71,18 @@ public sealed class ReferenceAdapterAnswerTests : IDisposable
         Assert.IsType<DeviceOutcome.Registers>(Assert.IsType<DeviceMessage.Answer>(adapter.FromDevice(next, meter)).Outcome);
     }
 
+    [Fact]
+    public async Task What_a_device_the_wan_has_no_key_for_sends_is_unreadable_never_an_exception()
+    {
+        var meter = wan.Fleet[0].ElectricityMeter.Id;
+        var frame = await wan.ExchangeAsync(meter, gbcs.ToDevice(new DeviceOperation.ReadSupplyStatus(), meter, 1), CancellationToken.None);
+        var unknown = Eui64.Parse("00-DB-12-34-56-78-9F-FF");
+
+        Assert.Contains("no key-agreement key", Assert.IsType<DeviceMessage.Unreadable>(gbcs.FromDevice(frame, unknown)).Reason, StringComparison.Ordinal);
+        Assert.Contains("no key-agreement key", Assert.IsType<DeviceMessage.Unreadable>(gbcs.FromLocalDelivery(frame, unknown, frame)).Reason, StringComparison.Ordinal);
+        Assert.Null(gbcs.ReadAnswerPayload(frame, unknown));
+    }
+
     public void Dispose()
     {
         gbcs.Dispose();

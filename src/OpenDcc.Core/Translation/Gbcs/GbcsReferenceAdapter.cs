@@ -73,14 +73,9 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
-        GbcsMacKey key;
-        try
+        if (ReadingKeyFor(device, out var noKey) is not { } key)
         {
-            key = KeyFor(device);
-        }
-        catch (InvalidOperationException e)
-        {
-            return new DeviceMessage.Unreadable(e.Message);
+            return new DeviceMessage.Unreadable(noKey!);
         }
         // The frame says whether it answers a command or is an alert: one decode, one MAC check.
         if (GbcsCodec.DirectionOf(message) == GbcsDirection.Alert)
@@ -105,14 +100,9 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             return new DeviceMessage.Unreadable("the command given for local delivery is not a frame of this format");
         }
-        GbcsMacKey key;
-        try
+        if (ReadingKeyFor(device, out var noKey) is not { } key)
         {
-            key = KeyFor(device);
-        }
-        catch (InvalidOperationException e)
-        {
-            return new DeviceMessage.Unreadable(e.Message);
+            return new DeviceMessage.Unreadable(noKey!);
         }
         var response = GbcsCodec.DecodeResponse(answer, key);
         if (!response.Succeeded)
@@ -134,12 +124,7 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
     {
-        GbcsMacKey key;
-        try
-        {
-            key = KeyFor(device);
-        }
-        catch (InvalidOperationException)
+        if (ReadingKeyFor(device, out _) is not { } key)
         {
             return null;
         }
@@ -174,6 +159,24 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         header.Originator != device || header.Recipient != acb
             ? new DeviceMessage.Unreadable($"the frame is from {header.Originator} to {header.Recipient}, not from {device} to {acb}")
             : null;
+
+    /// <summary>
+    /// The key to read what the device sent, or null with why there is none: reading never throws for a device the SM
+    /// WAN has no key for (<see cref="KeyFor"/> throws <see cref="Wan.DeviceUnreachableException"/> for it).
+    /// </summary>
+    private GbcsMacKey? ReadingKeyFor(Eui64 device, out string? reason)
+    {
+        try
+        {
+            reason = null;
+            return KeyFor(device);
+        }
+        catch (Wan.DeviceUnreachableException e)
+        {
+            reason = e.Message;
+            return null;
+        }
+    }
 
     private GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, self) =>
     {
