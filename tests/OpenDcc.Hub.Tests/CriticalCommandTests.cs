@@ -160,8 +160,7 @@ public class CriticalCommandTests : IAsyncLifetime
     public async Task A_signed_pre_command_under_its_transforms_request_id_as_dcc_boxeds_client_sends_it_is_carried_out_once()
     {
         var counter = hub.NextCounter();
-        var (_, transformed) = await hub.SendAsync(Transform, Request(Supplier, Meter, counter, 4, "7.2"));
-        var signed = Sign(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
+        var signed = Sign(await hub.TransformAsync(Meter, "7.2", counter: counter));
         var xml = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], signed));
 
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, xml)).Code);
@@ -176,8 +175,7 @@ public class CriticalCommandTests : IAsyncLifetime
     public async Task A_signed_pre_command_under_its_transforms_request_id_after_another_request_is_a_replay()
     {
         var counter = hub.NextCounter();
-        var (_, transformed) = await hub.SendAsync(Transform, Request(Supplier, Meter, counter, 4, "7.2"));
-        var signed = Sign(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
+        var signed = Sign(await hub.TransformAsync(Meter, "7.2", counter: counter));
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "7.4"))).Code);
 
         var (code, _) = await hub.SendAsync(SendCommand, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], signed)));

@@ -89,7 +89,7 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     public async Task Cv_6_returns_the_signed_critical_command_with_the_acbs_protection_and_the_meter_acts_only_when_it_is_delivered()
     {
         var signed = hub.SignPreCommand(await hub.TransformAsync(Meter, "7.2"));
-        var xml = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["7.2"], signed, commandVariant: 6));
+        var xml = LocalCriticalRequest(new RequestId(Supplier, Meter, hub.NextCounter()), "7.2", signed);
 
         var (code, response) = await hub.SendAsync(NonDevice, xml);
 
@@ -107,18 +107,17 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     {
         // A Disable Supply for local delivery, delivered: the meter answers Done under the supplier's counter.
         var counter = hub.NextCounter();
-        var (_, transformed) = await hub.SendAsync("/api/v1/serviceT", Request(Supplier, Meter, counter, 4, "7.2"));
-        var disable = hub.SignPreCommand(Convert.FromBase64String(transformed.Descendants(Sr + "PreCommand").Single().Element(Sr + "GBCSPayload")!.Value));
-        var (_, given) = await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], disable, commandVariant: 6)));
+        var disable = hub.SignPreCommand(await hub.TransformAsync(Meter, "7.2", counter: counter));
+        var (_, given) = await hub.SendAsync(NonDevice, LocalCriticalRequest(new RequestId(Supplier, Meter, counter), "7.2", disable));
         await DeliverOverHanAsync(Meter, LocalCommandOf(given));
 
         // A join the supplier made itself under the same counter (a pre-command needs no Transform to be signed), and
         // the same Disable Supply again: both would let the Disable Supply's answer pass for theirs in an 8.13.
         var join = hub.SignPreCommand(Core.Translation.Gbcs.GbcsCodec.EncodePreCommand(new Core.Translation.Gbcs.GbcsHeader(counter, Supplier, Meter), new DeviceOperation.JoinDevice(GasMeter)));
-        var (code, response) = await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["8.7.1"], join, commandVariant: 6)));
+        var (code, response) = await hub.SendAsync(NonDevice, LocalCriticalRequest(new RequestId(Supplier, Meter, hub.NextCounter()), "8.7.1", join));
         Assert.Equal("E44", code);
         Assert.Empty(response.Descendants(Sr + "LocalCommand"));
-        Assert.Equal("E44", (await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["7.2"], disable, commandVariant: 6)))).Code);
+        Assert.Equal("E44", (await hub.SendAsync(NonDevice, LocalCriticalRequest(new RequestId(Supplier, Meter, hub.NextCounter()), "7.2", disable))).Code);
     }
 
     [Fact]
@@ -133,7 +132,7 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
         // counter is above the supplier's last critical one, so it is made.
         var join = hub.SignPreCommand(Core.Translation.Gbcs.GbcsCodec.EncodePreCommand(new Core.Translation.Gbcs.GbcsHeader(n, Supplier, Meter), new DeviceOperation.JoinDevice(GasMeter)));
         var original = new RequestId(Supplier, Meter, hub.NextCounter());
-        Assert.Equal("I0", (await hub.SendAsync(NonDevice, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(original, ServiceCatalogue.Duis["8.7.1"], join, commandVariant: 6)))).Code);
+        Assert.Equal("I0", (await hub.SendAsync(NonDevice, LocalCriticalRequest(original, "8.7.1", join))).Code);
 
         // The read's answer went to the ACB, the join's would go to the supplier: it does not pass, and nothing is joined.
         Assert.Equal("E081302", (await ReturnAsync(original, wanAnswer)).Code);
@@ -146,7 +145,7 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
         var preCommand = await hub.TransformAsync(Meter, "7.2");
         using var forger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var forged = Core.Translation.Gbcs.GbcsCodec.SignPreCommand(preCommand, forger);
-        var xml = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, hub.NextCounter()), ServiceCatalogue.Duis["7.2"], forged, commandVariant: 6));
+        var xml = LocalCriticalRequest(new RequestId(Supplier, Meter, hub.NextCounter()), "7.2", forged);
 
         var (code, response) = await hub.SendAsync(NonDevice, xml);
 
@@ -299,6 +298,10 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
     private Task<(string Code, XDocument Response)> ReturnAsync(RequestId original, byte[] answer) =>
         hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
             $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"));
+
+    /// <summary>A signed pre-command sent for local delivery (CV 6), unsigned as a DUIS request.</summary>
+    private static string LocalCriticalRequest(RequestId id, string srv, byte[] signedPreCommand) =>
+        Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(id, ServiceCatalogue.Duis[srv], signedPreCommand, commandVariant: 6));
 
     private static byte[] LocalCommandOf(XDocument response) =>
         Convert.FromBase64String(response.Descendants(Sr + "LocalCommand").Single().Element(Sr + "GBCSPayload")!.Value);

@@ -278,9 +278,10 @@ public sealed class TestHub : IAsyncDisposable
     public ulong NextCounter() => (ulong)Interlocked.Increment(ref counter);
 
     /// <summary>Transform (CV 4) of a critical SRV for a device, as the supplier: the pre-command the gateway answers with (I0).</summary>
-    public async Task<byte[]> TransformAsync(Eui64 device, string srv, string bodyInner = "")
+    /// <param name="counter">The Transform's RequestID counter (a new one unless given): the pre-command's counter, and the RequestID a signed pre-command may follow it under.</param>
+    public async Task<byte[]> TransformAsync(Eui64 device, string srv, string bodyInner = "", ulong? counter = null)
     {
-        var (code, response) = await SendAsync("/api/v1/serviceT", Request(Supplier, device, NextCounter(), 4, srv, bodyInner));
+        var (code, response) = await SendAsync("/api/v1/serviceT", Request(Supplier, device, counter ?? NextCounter(), 4, srv, bodyInner));
         Assert.Equal("I0", code);
         return Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "PreCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
     }
