@@ -216,7 +216,7 @@ public static class HubHost
             {
                 StatusCodes.Status404NotFound => $"nothing is served at {request.Path}: DUIS is at /api/v1/serviceS, /api/v1/serviceT and /api/v1/serviceD, the REST API under /api/v1/smart-grid (described at /openapi/v1.json), health at /health",
                 StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}",
-                // Only the REST API declares what it takes; the DUIS endpoints read any body as XML.
+                // The REST API's own refusal; the DUIS endpoints say what they take themselves (DuisMediaType).
                 StatusCodes.Status415UnsupportedMediaType => "send the body as Content-Type: application/json",
                 _ => null,
             };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Xml.Linq;
 using NodaTime;
 using OpenDcc.Core.Duis;
@@ -410,6 +411,32 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("characters in all)", body, StringComparison.Ordinal);
         Assert.True(body.Length < 2_000, $"{body.Length} characters came back");
+    }
+
+    [Fact]
+    public async Task A_body_declared_as_anything_but_xml_is_refused_415_logged_and_its_counter_not_spent()
+    {
+        var counter = hub.NextCounter();
+        var signed = hub.Sign(Request(Supplier, Meter, counter, 1, "4.1.1"), Supplier);
+
+        foreach (var declared in new[] { "application/x-www-form-urlencoded", "application/json; charset=utf-8", "not a media type" })
+        {
+            var (status, contentType, body) = await hub.PostAsync(SendCommand, signed, declared);
+            Assert.Equal((HttpStatusCode.UnsupportedMediaType, "application/problem+json"), (status, contentType));
+            Assert.Contains($"send it as Content-Type: application/xml, not '{declared}'", JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            var refused = (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record;
+            Assert.StartsWith("NotXml: a DUIS request is XML", refused.Outcome, StringComparison.Ordinal);
+            Assert.Equal(signed, refused.Payload.ToArray());
+        }
+
+        // Refused unread: the same signed request, declared as XML, is taken under the same counter.
+        var (accepted, _, response) = await hub.PostAsync(SendCommand, signed, "text/xml; charset=utf-8");
+        Assert.Equal(HttpStatusCode.OK, accepted);
+        Assert.Equal("I99", await hub.CheckSignedResponseAsync(response));
+        // No Content-Type at all is read as XML; this one is a replay by now.
+        var (replayed, _, again) = await hub.PostAsync(SendCommand, signed, contentType: null);
+        Assert.Equal(HttpStatusCode.OK, replayed);
+        Assert.Equal("E43", await hub.CheckSignedResponseAsync(again));
     }
 
     [Fact]

@@ -306,10 +306,15 @@ public sealed class TestHub : IAsyncDisposable
 
     public byte[] Sign(string xml, Eui64 signer) => DuisSignature.Sign(Encoding.UTF8.GetBytes(xml), keys[signer]);
 
-    public async Task<(HttpStatusCode Status, string ContentType, string Body)> PostAsync(string path, byte[] body)
+    /// <summary>Posts a body declared as <paramref name="contentType"/> (null: no Content-Type).</summary>
+    public async Task<(HttpStatusCode Status, string ContentType, string Body)> PostAsync(string path, byte[] body, string? contentType = "application/xml")
     {
         using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/xml");
+        if (contentType is not null)
+        {
+            // Unvalidated: a test may declare what a client should not.
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
         using var response = await Http.PostAsync(new Uri(path, UriKind.Relative), content);
         return (response.StatusCode, response.Content.Headers.ContentType?.MediaType ?? "", await response.Content.ReadAsStringAsync());
     }

@@ -98,9 +98,14 @@ public sealed class DuisGateway(
     private readonly SmiStatusMatrix statusMatrix = statusMatrix ?? SmiStatusMatrix.Default;
     private readonly InventoryServiceRequests inventoryRequests = new(inventory, approvedModels, clock, codes ?? GatewayResponseCodes.Default, statusMatrix ?? SmiStatusMatrix.Default);
 
-    public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    /// <summary>Handles one request sent to <paramref name="endpoint"/>, its body declared as <paramref name="contentType"/> (null: none declared).</summary>
+    public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, string? contentType, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         var received = clock.GetCurrentInstant();
+        if (DuisMediaType.Refusal(contentType) is { } mediaType)
+        {
+            return await ProblemAsync(received, LoggedRequest.Refused(message), null, "NotXml", mediaType, cancellationToken, StatusUnsupportedMediaType);
+        }
         if (DuisRequestShape.Refusal(message.Span) is { } shape)
         {
             return await ProblemAsync(received, LoggedRequest.Refused(message), null, "NotADuisRequest", shape, cancellationToken);
@@ -411,21 +416,23 @@ public sealed class DuisGateway(
         return new GatewayReply(200, "application/xml", signed, outcome);
     }
 
-    private async Task<GatewayReply> ProblemAsync(Instant received, LoggedRequest request, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken)
+    private const int StatusUnsupportedMediaType = 415;
+
+    private async Task<GatewayReply> ProblemAsync(Instant received, LoggedRequest request, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken, int status = 400)
     {
         detail = Excerpt.Of(detail);
         var problem = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["type"] = "about:blank",
             ["title"] = "Not a readable DUIS service request",
-            ["status"] = 400,
+            ["status"] = status,
             ["detail"] = detail,
         });
         await log.AppendAsync(
         [
             new MessageLogRecord(received, MessageDirection.Inbound, requestId?.Originator, requestId?.ToString(), $"{kind}: {detail}{request.Note}", request.Payload),
-            new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, requestId?.Originator, requestId?.ToString(), "400", problem),
+            new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, requestId?.Originator, requestId?.ToString(), status.ToString(CultureInfo.InvariantCulture), problem),
         ], cancellationToken);
-        return new GatewayReply(400, "application/problem+json", problem, kind);
+        return new GatewayReply(status, "application/problem+json", problem, kind);
     }
 }

@@ -40,7 +40,7 @@ internal static class DuisEndpoints
         // hub's exception handler answers with.
         using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var reply = await gateway.HandleAsync(endpoint, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+        var reply = await gateway.HandleAsync(endpoint, context.Request.ContentType, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
         context.Response.ContentLength = reply.Body.Length;
