@@ -183,6 +183,7 @@ public static class HubHost
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<UnansweredCommandRecovery>(sp, leftUnanswered));
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton(store.CriticalCounters);
+        services.AddSingleton(store.LocalCommands);
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();
         services.AddSingleton<IDeviceReader, GrainDeviceReader>();
         services.AddSingleton(options.SmartGrid);
@@ -201,7 +202,7 @@ public static class HubHost
             sp.GetRequiredService<DuisMessageSecurity>(),
             clock,
             store.ApprovedModels,
-            new LocalCommands(store.LocalCommands, sp.GetRequiredService<IInventoryStore>(), sp.GetRequiredService<TranslationAdapters>(), sp.GetRequiredService<DeviceConfirmations>(), clock, options.ResponseCodes),
+            new LocalCommands(sp.GetRequiredService<ILocalCommandStore>(), sp.GetRequiredService<IInventoryStore>(), sp.GetRequiredService<TranslationAdapters>(), sp.GetRequiredService<DeviceConfirmations>(), clock, options.ResponseCodes),
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddSingleton<StoreAwayWatch>();

@@ -41,7 +41,7 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     {
         await using var connection = await open(cancellationToken);
         await using var select = connection.Command(
-            "SELECT request_id, service_reference_variant, body, signed_pre_command, command, issued_at, returned_at FROM local_command " + where);
+            "SELECT request_id, service_reference_variant, body, signed_pre_command, command, issued_at, returned_at, returned_by FROM local_command " + where);
         foreach (var (name, value) in parameters)
         {
             select.With(name, value);
@@ -53,23 +53,24 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
             commands.Add(new LocalCommand(RequestId.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), Instant.FromUnixTimeTicks(reader.GetInt64(5)))
             {
                 ReturnedAt = reader.IsDBNull(6) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(6)),
+                ReturnedBy = reader.IsDBNull(7) ? null : RequestId.Parse(reader.GetString(7)),
             });
         }
         return commands;
     }
 
-    public async Task<bool> MarkReturnedAsync(RequestId requestId, Instant at, CancellationToken cancellationToken = default)
+    public async Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var update = connection.Command("UPDATE local_command SET returned_at = @at WHERE request_id = @r AND returned_at IS NULL")
-            .With("@at", at.ToUnixTimeTicks()).With("@r", requestId.ToString());
+        await using var update = connection.Command("UPDATE local_command SET returned_at = @at, returned_by = @by WHERE request_id = @r AND (returned_at IS NULL OR returned_by = @by)")
+            .With("@at", at.ToUnixTimeTicks()).With("@by", returnedBy.ToString()).With("@r", requestId.ToString());
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL WHERE request_id = @r").With("@r", requestId.ToString());
+        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL, returned_by = NULL WHERE request_id = @r").With("@r", requestId.ToString());
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

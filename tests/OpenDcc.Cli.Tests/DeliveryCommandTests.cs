@@ -237,7 +237,7 @@ public sealed class DeliveryCommandTests : IDisposable
                 var request = new RequestId(Supplier, Eui64.Parse($"00-DB-12-34-56-78-90-A{i}"), 3000 + (ulong)i);
                 await store.LocalCommands.RecordAsync(new LocalCommand(request, "4.1.1", "<sr:ReadInstantaneousImportRegisters/>", null, [1, 2, 3], at + Duration.FromMinutes(i)));
             }
-            await store.LocalCommands.MarkReturnedAsync(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3000), at);
+            await store.LocalCommands.MarkReturnedAsync(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3000), new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3001), at);
         }
 
         var (code, output, _) = await cli.RunWithDataAsync("delivery", "local", "--limit", "2");

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
@@ -23,6 +24,7 @@ public sealed class StoreAwayTests : IAsyncLifetime
     {
         Decorate<IDeviceResponseSink>(services, sink => new AwaySink(sink, away));
         Decorate<IMessageLog>(services, log => new AwayLog(log, away));
+        Decorate<ILocalCommandStore>(services, store => new AwayLocalCommands(store, away));
     });
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
@@ -135,6 +137,29 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_8_13_whose_answer_stays_taken_when_the_store_goes_away_is_served_when_sent_again_as_it_was_but_not_under_another_request_id()
+    {
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (code, response) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+        Assert.Equal("I0", code);
+        var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
+        var answer = $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None))}</sr:DeviceGBCSResponse>";
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier);
+
+        // The log goes away after the answer was taken, and the store with it before the mark is taken back.
+        away.LogAway = true;
+        away.UnmarkAway = true;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", signed)).Status);
+        away.LogAway = false;
+        away.UnmarkAway = false;
+        Assert.NotNull((await hub.Store.LocalCommands.FindAsync(original))!.ReturnedAt);
+
+        // The user never had an I0: the same 8.13 gets it. Another 8.13 for the answer may not take it too.
+        Assert.Equal("I0", await SendSignedAsync(signed, "/api/v1/serviceD"));
+        Assert.Equal("E081303", await SendSignedAsync(hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier), "/api/v1/serviceD"));
+    }
+
+    [Fact]
     public async Task A_command_for_local_delivery_whose_request_finds_the_log_away_is_not_kept()
     {
         var request = new RequestId(Supplier, Meter, hub.NextCounter());
@@ -172,6 +197,9 @@ public sealed class StoreAwayTests : IAsyncLifetime
         private int answersRefused;
 
         public volatile bool LogAway;
+
+        /// <summary>The store away when an 8.13's mark on its answer is to be taken back.</summary>
+        public volatile bool UnmarkAway;
 
         /// <summary>What the store throws while away: PostgreSQL restarting unless told otherwise.</summary>
         public Func<Exception> Fault { get; set; } = () => new StoreAwayException();
@@ -211,6 +239,26 @@ public sealed class StoreAwayTests : IAsyncLifetime
         public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => log.ReadBaseAsync(cancellationToken);
 
         public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default) => log.RemoveThroughAsync(sequence, cancellationToken);
+    }
+
+    private sealed class AwayLocalCommands(ILocalCommandStore store, Away away) : ILocalCommandStore
+    {
+        public Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default) =>
+            away.UnmarkAway ? throw away.Fault() : store.UnmarkReturnedAsync(requestId, cancellationToken);
+
+        public Task RecordAsync(LocalCommand command, CancellationToken cancellationToken = default) => store.RecordAsync(command, cancellationToken);
+
+        public Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default) => store.FindAsync(requestId, cancellationToken);
+
+        public Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default) => store.MarkReturnedAsync(requestId, returnedBy, at, cancellationToken);
+
+        public Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default) => store.ListWaitingAsync(issuedSince, max, cancellationToken);
+
+        public Task<long> CountWaitingAsync(Instant issuedSince, CancellationToken cancellationToken = default) => store.CountWaitingAsync(issuedSince, cancellationToken);
+
+        public Task ForgetAsync(RequestId requestId, CancellationToken cancellationToken = default) => store.ForgetAsync(requestId, cancellationToken);
+
+        public Task<int> ForgetIssuedBeforeAsync(Instant issuedBefore, CancellationToken cancellationToken = default) => store.ForgetIssuedBeforeAsync(issuedBefore, cancellationToken);
     }
 
     /// <summary>What Npgsql throws while PostgreSQL restarts (57P03, or a refused connection): a transient fault.</summary>

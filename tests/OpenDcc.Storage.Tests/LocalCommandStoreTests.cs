@@ -8,6 +8,8 @@ namespace OpenDcc.Storage.Tests;
 public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly RequestId Given = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:42");
+    /// <summary>An 8.13 returning the answer, and another.</summary>
+    private static readonly RequestId By = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:60"), OtherBy = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:61");
     private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
 
     private static LocalCommand Command(byte first, byte[]? signedPreCommand = null) =>
@@ -31,18 +33,23 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
-    public async Task An_answer_is_marked_returned_once_and_a_mark_taken_back_can_be_made_again()
+    public async Task An_answer_is_marked_returned_by_one_8_13_only_and_a_mark_taken_back_can_be_made_again()
     {
         await Store.LocalCommands.RecordAsync(Command(1));
 
-        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(1)));
-        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(2)));
-        Assert.Equal(Monday + Duration.FromHours(1), (await Store.LocalCommands.FindAsync(Given))!.ReturnedAt);
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday + Duration.FromHours(1)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + Duration.FromHours(2)));
+        var marked = (await Store.LocalCommands.FindAsync(Given))!;
+        Assert.Equal((Monday + Duration.FromHours(1), By), (marked.ReturnedAt, marked.ReturnedBy));
+        // The same 8.13 (sent again, its reply never logged) marks it again.
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday + Duration.FromHours(2)));
+        Assert.Equal(Monday + Duration.FromHours(2), (await Store.LocalCommands.FindAsync(Given))!.ReturnedAt);
 
         await Store.LocalCommands.UnmarkReturnedAsync(Given);
-        Assert.Null((await Store.LocalCommands.FindAsync(Given))!.ReturnedAt);
-        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, Monday + Duration.FromHours(3)));
-        Assert.False(await Store.LocalCommands.MarkReturnedAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:43"), Monday));
+        var unmarked = (await Store.LocalCommands.FindAsync(Given))!;
+        Assert.Equal(((Instant?)null, (RequestId?)null), (unmarked.ReturnedAt, unmarked.ReturnedBy));
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + Duration.FromHours(3)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:43"), By, Monday));
     }
 
     [Fact]
@@ -52,7 +59,7 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.LocalCommands.RecordAsync(Command(5));
         Assert.Equal([5, 2, 3], (await Store.LocalCommands.FindAsync(Given))!.Command);
 
-        await Store.LocalCommands.MarkReturnedAsync(Given, Monday);
+        await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday);
         await Store.LocalCommands.RecordAsync(Command(6));
         Assert.Equal([5, 2, 3], (await Store.LocalCommands.FindAsync(Given))!.Command);
     }
@@ -64,7 +71,7 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(3), IssuedAt = Monday + Duration.FromMinutes(3) });
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(1), IssuedAt = Monday + Duration.FromMinutes(1) });
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(2), IssuedAt = Monday + Duration.FromMinutes(2) });
-        await Store.LocalCommands.MarkReturnedAsync(Id(1), Monday + Duration.FromHours(1));
+        await Store.LocalCommands.MarkReturnedAsync(Id(1), By, Monday + Duration.FromHours(1));
 
         Assert.Equal([Id(2)], (await Store.LocalCommands.ListWaitingAsync(Monday, 1)).Select(c => c.RequestId));
         Assert.Equal([Id(2), Id(3)], (await Store.LocalCommands.ListWaitingAsync(Monday, 10)).Select(c => c.RequestId));
@@ -80,7 +87,7 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         var returned = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:41");
         await Store.LocalCommands.RecordAsync(Command(1));
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = returned });
-        await Store.LocalCommands.MarkReturnedAsync(returned, Monday);
+        await Store.LocalCommands.MarkReturnedAsync(returned, By, Monday);
 
         await Store.LocalCommands.ForgetAsync(Given);
         await Store.LocalCommands.ForgetAsync(returned);
@@ -96,7 +103,7 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         var returned = RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:41");
         await Store.LocalCommands.RecordAsync(Command(1));
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = returned });
-        await Store.LocalCommands.MarkReturnedAsync(returned, Monday);
+        await Store.LocalCommands.MarkReturnedAsync(returned, By, Monday);
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = later, IssuedAt = Monday + Duration.FromDays(1) });
 
         Assert.Equal(2, await Store.LocalCommands.ForgetIssuedBeforeAsync(Monday + Duration.FromHours(1)));

@@ -196,7 +196,8 @@ public sealed class DuisGateway(
         catch (Exception)
         {
             // Kept (the store away as the log was): a command given for local delivery stays listed though no one had
-            // it, an 8.13's answer stays taken; the user's first fault is the one to report.
+            // it (the same request sent again replaces it), an 8.13's answer stays taken by that 8.13 (the same 8.13 sent
+            // again takes it again); the user's first fault is the one to report.
         }
         try
         {

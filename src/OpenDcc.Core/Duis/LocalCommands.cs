@@ -24,6 +24,9 @@ public sealed record LocalCommand(RequestId RequestId, string ServiceReferenceVa
 
     /// <summary>When its answer came back (8.13); null until then.</summary>
     public Instant? ReturnedAt { get; init; }
+
+    /// <summary>The 8.13 that brought its answer back; null until then.</summary>
+    public RequestId? ReturnedBy { get; init; }
 }
 
 /// <summary>The commands given for local delivery (<see cref="LocalCommand"/>).</summary>
@@ -37,8 +40,12 @@ public interface ILocalCommandStore
 
     Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default);
 
-    /// <summary>Marks its answer come back at <paramref name="at"/>, once: false when it had already (or is not kept).</summary>
-    Task<bool> MarkReturnedAsync(RequestId requestId, Instant at, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Marks its answer brought back at <paramref name="at"/> by the 8.13 <paramref name="returnedBy"/>, once: false when
+    /// another 8.13 had brought it already (or it is not kept). The same 8.13 may mark it again (sent again because its
+    /// reply was never logged, so never given).
+    /// </summary>
+    Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default);
 
     /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
     Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
@@ -124,7 +131,9 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         {
             return Refuse(request, codes.LocalCommandUnknown, $"OpenDcc gave {user.Id} no command for local delivery under RequestID {original} in the last {KeptFor.Days} days");
         }
-        if (local.ReturnedAt is { } returned)
+        // The same 8.13 again is a resend of one whose reply was not logged (else the replay check had refused it), whose
+        // mark could not be taken back then: it takes the answer again.
+        if (local.ReturnedAt is { } returned && local.ReturnedBy != request.RequestId)
         {
             return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already, at {returned}");
         }
@@ -150,7 +159,7 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             return Refuse(request, codes.LocalResponseInvalid, $"sr:DeviceGBCSResponse is not {device.Id}'s answer to {original}'s command: {why}");
         }
         var now = clock.GetCurrentInstant();
-        if (!await store.MarkReturnedAsync(original, now, cancellationToken))
+        if (!await store.MarkReturnedAsync(original, request.RequestId, now, cancellationToken))
         {
             return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already");
         }
@@ -164,7 +173,7 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         catch (Exception)
         {
             // The user's fault to report is the one that stopped the recording; if the mark cannot be taken back either
-            // (the store away), the answer stays taken and its effect unrecorded: the hub's log has the first fault.
+            // (the store away), the answer stays taken, but by this 8.13, which may be sent again as it was.
             try
             {
                 await store.UnmarkReturnedAsync(original, CancellationToken.None);
