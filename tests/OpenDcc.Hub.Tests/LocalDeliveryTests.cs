@@ -294,6 +294,33 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
             $"<sr:OriginalRequestID>{never}</sr:OriginalRequestID><sr:DeviceGBCSResponse>not base64!</sr:DeviceGBCSResponse>"))).Code);
     }
 
+    [Fact]
+    public async Task An_answer_returned_more_than_30_days_after_its_command_was_given_is_E081301_and_one_within_them_I0()
+    {
+        var clock = new NodaTime.Testing.FakeClock(SystemClock.Instance.GetCurrentInstant());
+        await using var later = await StartAsync(clock: clock);
+        async Task<(RequestId Original, byte[] Answer)> GiveAsync()
+        {
+            var original = new RequestId(Supplier, Meter, later.NextCounter());
+            var (code, response) = await later.SendAsync(NonDevice, Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+            Assert.Equal("I0", code);
+            return (original, await later.Wan.ExchangeAsync(Meter, LocalCommandOf(response), CancellationToken.None));
+        }
+        Task<(string Code, XDocument Response)> ReturnLaterAsync(RequestId original, byte[] answer) =>
+            later.SendAsync(NonDevice, Request(Supplier, Dsp, later.NextCounter(), 8, "8.13",
+                $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"));
+        var old = await GiveAsync();
+        clock.Advance(Duration.FromDays(1));
+        var recent = await GiveAsync();
+
+        clock.Advance(LocalCommands.KeptFor - Duration.FromDays(1) + Duration.FromMinutes(1));
+
+        Assert.Equal("E081301", (await ReturnLaterAsync(old.Original, old.Answer)).Code);
+        Assert.Equal("I0", (await ReturnLaterAsync(recent.Original, recent.Answer)).Code);
+        var outcomes = await later.Store.MessageLog.ReadCorrelatedAsync(old.Original.ToString(), 1, long.MaxValue).Select(e => e.Record.Outcome).ToListAsync();
+        Assert.Contains(outcomes, o => o.StartsWith("E081301", StringComparison.Ordinal) && o.Contains("in the last 30 days", StringComparison.Ordinal));
+    }
+
     /// <summary>8.13 Return Local Command Response, as the supplier: the device's answer to the command given under <paramref name="original"/>.</summary>
     private Task<(string Code, XDocument Response)> ReturnAsync(RequestId original, byte[] answer) =>
         hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
