@@ -405,6 +405,14 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal("application/problem+json", contentType);
         Assert.Contains("elements are nested deeper than 64", body, StringComparison.Ordinal);
 
+        // Refused before it is read: UTF-16, whose bytes the scan would read as an unclosed comment, with an element of
+        // namespaced attributes the parser takes seconds on (minutes at a few megabytes) after it.
+        var attributes = string.Concat(Enumerable.Range(0, 20_000).Select(i => $" xmlns:p{i}=\"u{i}\" p{i}:a=\"\""));
+        var utf16 = $"<?xml version=\"1.0\" encoding=\"UTF-16\"?><sr:Request xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\">\u213C\u2D2D<sr:Header/><sr:Body><sr:X{attributes}/></sr:Body></sr:Request>";
+        (status, contentType, body) = await hub.PostAsync(SendCommand, [.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(utf16)]);
+        Assert.Equal((HttpStatusCode.BadRequest, "application/problem+json"), (status, contentType));
+        Assert.Contains("a DUIS request is UTF-8 encoded", body, StringComparison.Ordinal);
+
         // A refusal quotes what was sent, cut short: a RequestID a megabyte long does not come back whole.
         var longId = Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1").Replace(":00-DB-", $":{new string('7', 1_000_000)}:00-DB-", StringComparison.Ordinal);
         (status, _, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(longId));

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 
 namespace OpenDcc.Core.Duis;
 
@@ -13,7 +15,7 @@ namespace OpenDcc.Core.Duis;
 /// nodes, attributes (one <c>=</c> each, outside quoted values) and tag lengths. It never judges well-formedness:
 /// anything it cannot follow is left to the parser, which refuses it.
 /// </remarks>
-public static class DuisRequestShape
+public static partial class DuisRequestShape
 {
     /// <summary>The longest start or end tag: a DUIS element has a few short attributes and namespace declarations.</summary>
     public const int MaxTagBytes = 8 * 1024;
@@ -30,6 +32,10 @@ public static class DuisRequestShape
     /// <returns>Null when the request may be parsed; otherwise why it is refused.</returns>
     public static string? Refusal(ReadOnlySpan<byte> xml)
     {
+        if (EncodingRefusal(xml) is { } encoding)
+        {
+            return encoding;
+        }
         var nodes = 0;
         var attributes = 0;
         var at = 0;
@@ -86,6 +92,37 @@ public static class DuisRequestShape
             at += length;
         }
     }
+
+    /// <summary>
+    /// The scan reads bytes as UTF-8, in which no byte of a multi-byte character is an ASCII one, so what it finds is
+    /// what the parser will: a request in any other encoding is refused before either (DUIS messages are UTF-8). The
+    /// parser would otherwise take UTF-16 or UTF-32 (by their byte order mark or their first bytes) or the encoding a
+    /// declaration names, in whose bytes the scan could find a tag's end, or an unclosed comment, where there is none.
+    /// </summary>
+    private static string? EncodingRefusal(ReadOnlySpan<byte> xml)
+    {
+        if (xml.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || xml.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]))
+        {
+            return "a DUIS request is UTF-8 encoded: this one starts with a UTF-16 or UTF-32 byte order mark";
+        }
+        // NUL is no XML character: only an encoding of two or four bytes a character (UTF-16, UTF-32) puts it there.
+        if (xml.IndexOf((byte)0) is var nul and >= 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"a DUIS request is UTF-8 encoded: this one has a NUL byte at byte {nul:N0} (UTF-16 or UTF-32?)");
+        }
+        var declaration = xml.StartsWith("\uFEFF"u8) ? xml[3..] : xml;
+        if (!declaration.StartsWith("<?xml"u8) || declaration.IndexOf("?>"u8) is not (var end and > 0 and <= 512))
+        {
+            return null;
+        }
+        var declared = DeclaredEncoding().Match(Encoding.ASCII.GetString(declaration[..end]));
+        return declared.Success && !declared.Groups[1].Value.Equals("UTF-8", StringComparison.OrdinalIgnoreCase)
+            ? $"a DUIS request is UTF-8 encoded: this one declares encoding '{declared.Groups[1].Value}'"
+            : null;
+    }
+
+    [GeneratedRegex(@"\sencoding\s*=\s*[""']([^""']*)[""']")]
+    private static partial Regex DeclaredEncoding();
 
     /// <summary>
     /// Null when <paramref name="text"/> does not open with <paramref name="open"/>; otherwise the bytes up to the end

@@ -48,6 +48,51 @@ public class DuisRequestShapeTests
         Assert.Contains("attributes", DuisRequestShape.Refusal(Utf8($"<r>{string.Concat(Enumerable.Repeat("<e a='\"' b='1'/>", 1_001))}</r>")), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_request_in_utf_8_with_or_without_its_byte_order_mark_may_be_parsed()
+    {
+        Assert.Null(DuisRequestShape.Refusal([0xEF, 0xBB, 0xBF, .. Utf8(Request)]));
+        Assert.Null(DuisRequestShape.Refusal(Utf8(Request.Replace("encoding=\"UTF-8\"", "encoding='utf-8'", StringComparison.Ordinal))));
+        Assert.Null(DuisRequestShape.Refusal(Utf8(Request.Replace(" encoding=\"UTF-8\"", "", StringComparison.Ordinal))));
+    }
+
+    [Theory]
+    [InlineData("utf-16LE BOM", "byte order mark")]
+    [InlineData("utf-16BE BOM", "byte order mark")]
+    [InlineData("utf-16LE", "NUL byte at byte 1")]
+    [InlineData("utf-16BE", "NUL byte at byte 0")]
+    [InlineData("utf-32LE BOM", "byte order mark")]
+    [InlineData("utf-32BE", "NUL byte at byte 0")]
+    public void A_request_in_utf_16_or_utf_32_is_refused_before_it_is_scanned(string encoding, string expected)
+    {
+        var (name, bom) = encoding.EndsWith(" BOM", StringComparison.Ordinal) ? (encoding[..^4], true) : (encoding, false);
+        var text = Encoding.GetEncoding(name);
+        var bytes = (bom ? text.GetPreamble() : []).Concat(text.GetBytes(Request.Replace("UTF-8", name, StringComparison.Ordinal))).ToArray();
+
+        Assert.Contains(expected, DuisRequestShape.Refusal(bytes), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ISO-8859-1")]
+    [InlineData("UTF-16")]
+    [InlineData("Shift_JIS")]
+    public void A_request_declaring_an_encoding_other_than_utf_8_is_refused(string declared)
+    {
+        Assert.Equal($"a DUIS request is UTF-8 encoded: this one declares encoding '{declared}'",
+            DuisRequestShape.Refusal(Utf8(Request.Replace("encoding=\"UTF-8\"", $"encoding=\"{declared}\"", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void Utf_16_text_whose_bytes_read_as_an_unclosed_comment_does_not_take_thousands_of_attributes_past_the_scan()
+    {
+        // U+213C U+2D2D is "<!--" in UTF-16LE bytes: read byte by byte, the rest would be an unclosed comment, left to the parser.
+        var attributes = string.Concat(Enumerable.Range(0, 10_000).Select(i => $" xmlns:p{i}=\"u{i}\" p{i}:a=\"\""));
+        var text = $"<?xml version=\"1.0\" encoding=\"UTF-16\"?><sr:Request xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\">\u213C\u2D2D<sr:Header/><sr:Body><sr:X{attributes}/></sr:Body></sr:Request>";
+
+        Assert.StartsWith("a DUIS request is UTF-8 encoded", DuisRequestShape.Refusal([.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(text)]), StringComparison.Ordinal);
+        Assert.StartsWith("a DUIS request is UTF-8 encoded", DuisRequestShape.Refusal(Encoding.Unicode.GetBytes(text)), StringComparison.Ordinal);
+    }
+
     [Property(MaxTest = 300)]
     public Property Whatever_the_bytes_the_scan_ends_with_an_answer(byte[] bytes, NonNegativeInt cut)
     {
