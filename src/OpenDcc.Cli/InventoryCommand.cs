@@ -291,7 +291,8 @@ internal static class InventoryCommand
             IReadOnlyList<ApprovedModel> models;
             try
             {
-                models = ApprovedDeviceModels.Parse(File.ReadLines(csv.FullName));
+                using var text = File.OpenText(csv.FullName);
+                models = ApprovedDeviceModels.Parse(text);
             }
             catch (FormatException e)
             {
@@ -364,15 +365,9 @@ internal static class InventoryCommand
         Dictionary<string, int>? columns = null;
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
-        var number = 0;
-        foreach (var text in File.ReadLines(csv.FullName))
+        using var text = File.OpenText(csv.FullName);
+        foreach (var (number, fields) in CsvRecords.Read(text))
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
-            var fields = text.Split(',').Select(Unquote).ToArray();
             if (columns is null)
             {
                 columns = ReadHeader(csv, number, fields);
@@ -499,11 +494,4 @@ internal static class InventoryCommand
 
     private static OpenDcc.Core.Wan.WanRegion ParseRegion(string text) =>
         TryParseRegion(text.Trim(), out var region, out var error) ? region : throw new FormatException(error);
-
-    /// <summary>Trims a field and the double quotes a spreadsheet may put round it.</summary>
-    private static string Unquote(string field)
-    {
-        var f = field.Trim();
-        return f.Length >= 2 && f[0] == '"' && f[^1] == '"' ? f[1..^1].Trim() : f;
-    }
 }

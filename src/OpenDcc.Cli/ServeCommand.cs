@@ -132,7 +132,8 @@ internal static class ServeCommand
                 var approvedFile = CliContext.ExistingFile(approvedOption, "--approved-models");
                 try
                 {
-                    approved = ApprovedDeviceModels.Parse(File.ReadLines(approvedFile.FullName));
+                    using var text = File.OpenText(approvedFile.FullName);
+                    approved = ApprovedDeviceModels.Parse(text);
                 }
                 catch (FormatException e)
                 {

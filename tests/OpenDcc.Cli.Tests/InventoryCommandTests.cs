@@ -84,6 +84,19 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_reads_a_quoted_field_with_a_comma_in_it_as_one_field()
+    {
+        var csv = WriteCsv("device_id,device_type,manufacturer,model", $"{Meter},ESME,\"Acme, Inc\",M1", $"{GasMeter},GSME,\"Gas \"\"Co\"\"\",M2");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("imported 2 devices", output, StringComparison.Ordinal);
+        Assert.Contains("Acme, Inc", (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output, StringComparison.Ordinal);
+        Assert.Contains("Gas \"Co\"", (await cli.RunWithDataAsync("inventory", "show", "--device", GasMeter)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_without_a_status_column_commissions_every_device_and_reads_columns_in_any_order()
     {
         var csv = WriteCsv("device_type,device_id", $"PPMID,{Meter}", $"IHD,{GasMeter}");

@@ -7,20 +7,13 @@ namespace OpenDcc.Core.Inventory;
 public static class ApprovedDeviceModels
 {
     /// <exception cref="FormatException">the header is not that, or a line lacks a field; names the line.</exception>
-    public static IReadOnlyList<ApprovedModel> Parse(IEnumerable<string> lines)
+    public static IReadOnlyList<ApprovedModel> Parse(TextReader csv)
     {
-        ArgumentNullException.ThrowIfNull(lines);
+        ArgumentNullException.ThrowIfNull(csv);
         var models = new List<ApprovedModel>();
-        var number = 0;
         var headerSeen = false;
-        foreach (var line in lines)
+        foreach (var (number, fields) in CsvRecords.Read(csv))
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-            var fields = line.Split(',').Select(f => f.Trim().Trim('"').Trim()).ToArray();
             if (!headerSeen)
             {
                 headerSeen = IsHeader(fields) ? true : throw new FormatException($"line {number}: the header must be manufacturer,model");
@@ -28,7 +21,7 @@ public static class ApprovedDeviceModels
             }
             if (fields.Length != 2 || fields[0].Length == 0 || fields[1].Length == 0)
             {
-                throw new FormatException($"line {number}: expected a manufacturer and a model, got '{line}'");
+                throw new FormatException($"line {number}: expected a manufacturer and a model, got '{Excerpt.Of(string.Join(',', fields))}'");
             }
             try
             {

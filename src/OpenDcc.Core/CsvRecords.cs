@@ -1,0 +1,34 @@
+using nietras.SeparatedValues;
+
+namespace OpenDcc.Core;
+
+/// <summary>
+/// The records of a CSV file an operator gives OpenDcc (RFC 4180: a field in double quotes may hold commas, line
+/// breaks and doubled quotes), spaces around each field trimmed, blank lines skipped, each record with the line it starts on.
+/// </summary>
+public static class CsvRecords
+{
+    /// <remarks>A quote left open takes the rest of the text into its field.</remarks>
+    public static IEnumerable<(int Line, string[] Fields)> Read(TextReader text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        using var reader = Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, Trim = SepTrim.All, DisableColCountCheck = true }).From(text);
+        var first = true;
+        foreach (var row in reader)
+        {
+            // Sep 0.17.1 numbers the first row's line 2, the rows after it rightly.
+            var line = first ? 1 : row.LineNumberFrom;
+            first = false;
+            var fields = new string[row.ColCount];
+            for (var i = 0; i < fields.Length; i++)
+            {
+                fields[i] = row[i].ToString();
+            }
+            if (fields is [var only] && only.Length == 0)
+            {
+                continue;
+            }
+            yield return (line, fields);
+        }
+    }
+}
