@@ -74,7 +74,10 @@ internal static class LogCommand
             var first = parsed.GetValue(from) ?? Math.Max(held, request is null ? head - count + 1 : head - window + 1);
             var lookedTo = Math.Min(head, first + window - 1);
             var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("Seq", "At (UTC)", "Dir", "User", "RequestID or alert", "Outcome", "Bytes");
+            // The IDs whole, so that one may be copied into --request-id; the outcome wraps.
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("Seq").NoWrap(), new TableColumn("At (UTC)").NoWrap(), new TableColumn("Dir").NoWrap(), new TableColumn("User").NoWrap(),
+                new TableColumn("RequestID or alert").NoWrap(), new TableColumn("Outcome"), new TableColumn("Bytes").NoWrap());
             var shown = 0;
             await foreach (var entry in entries)
             {

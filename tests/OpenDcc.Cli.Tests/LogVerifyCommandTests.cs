@@ -72,6 +72,23 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_show_keeps_each_request_id_whole_on_its_line_however_long_the_outcome_so_it_can_be_copied()
+    {
+        var request = new RequestId(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), Eui64.Parse("00-DB-12-34-56-78-90-A0"), 1_764_535_200_123);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, request.Originator, $"{request}",
+                "E42 AuthenticationFailure: " + string.Join(' ', Enumerable.Repeat("the certificate named by the signature's X509IssuerSerial is not bound to the originator", 3)), new byte[] { 1 })]);
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("log", "show");
+
+        Assert.Equal(0, code);
+        Assert.Contains($"{request}", output, StringComparison.Ordinal);
+        Assert.Contains($"{request.Originator}", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Log_show_request_id_shows_what_became_of_one_request_and_log_payload_prints_or_writes_its_message()
     {
         var request = new RequestId(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), Eui64.Parse("00-DB-12-34-56-78-90-A0"), 1000);
