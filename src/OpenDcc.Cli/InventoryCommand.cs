@@ -314,7 +314,7 @@ internal static class InventoryCommand
                 table.AddRow(Markup.Escape(m.Manufacturer), Markup.Escape(m.Model));
             }
             context.Console.Write(table);
-            context.Console.WriteLine(models.Count == 0 ? "no approved models: every model is accepted until one is approved" : $"{models.Count} approved models");
+            context.Console.WriteLine(models.Count == 0 ? "no approved models: every model is accepted until one is approved" : CliContext.Count(models.Count, "approved model", "approved models"));
             return 0;
         });
         return new Command("models", "The approved device models: only these may be pre-notified, given to a device or adopted") { add, import, list };

@@ -221,7 +221,7 @@ internal static class ServeCommand
                 try
                 {
                     var (summary, added) = await remote.ConnectAsync(store.Inventory, ct);
-                    fleet = $"the simulator at {remote.Wan.Simulator}: {summary.Sites} simulated sites, seed {summary.Seed} ({added} devices added to the inventory)";
+                    fleet = $"the simulator at {remote.Wan.Simulator}: {CliContext.Count(summary.Sites, "simulated site", "simulated sites")}, seed {summary.Seed} ({CliContext.Count(added, "device", "devices")} added to the inventory)";
                 }
                 catch (WanUnavailableException e)
                 {

@@ -132,8 +132,8 @@ internal static class SimulateCommand
             {
                 var earlySmart = fleet.Sites.Count(site => SimulatedWorld.FormatOf(site) == WireFormat.EarlySmart);
                 await context.Output.WriteLineAsync(
-                    $"OpenDcc simulator listening on {host.Url.ToString().TrimEnd('/')} (HTTP/2, loopback): {fleet.Count} simulated sites, {fleet.Count * 5} devices " +
-                    $"({fleet.Count - earlySmart} sites GBCS, {earlySmart} early smart; {offlineCount} offline), seed {fleet.Seed}; " +
+                    $"OpenDcc simulator listening on {host.Url.ToString().TrimEnd('/')} (HTTP/2, loopback): {CliContext.Count(fleet.Count, "simulated site", "simulated sites")}, {fleet.Count * 5} devices " +
+                    $"({CliContext.Count(fleet.Count - earlySmart, "site", "sites")} GBCS, {earlySmart} early smart; {offlineCount} offline), seed {fleet.Seed}; " +
                     $"run 'opendcc serve --simulator {host.Url.ToString().TrimEnd('/')}'; Ctrl-C to stop");
                 var cutting = CutPowerOnceConnectedAsync(context, host, cuts, ct);
                 try

@@ -96,7 +96,7 @@ internal static class UsersCommand
                     table.AddRow(key.Id, InstantPattern.General.Format(key.CreatedAt), key.RevokedAt is { } at ? InstantPattern.General.Format(at) : "");
                 }
                 context.Console.Write(table);
-                context.Console.WriteLine($"{keys.Count} API keys of DCC user {eui}");
+                context.Console.WriteLine($"{CliContext.Count(keys.Count, "API key", "API keys")} of DCC user {eui}");
                 return 0;
             }
             if (revokeId is not null)
