@@ -121,13 +121,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
     [Fact]
     public async Task An_8_13_that_finds_the_log_away_is_not_taken_and_is_served_when_sent_again()
     {
-        var original = new RequestId(Supplier, Meter, hub.NextCounter());
-        var (code, response) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
-        Assert.Equal("I0", code);
-        var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
-        var answer = await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None);
-        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
-            $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"), Supplier);
+        var (_, answer) = await LocalCommandAnsweredAsync();
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier);
 
         away.LogAway = true;
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", signed)).Status);
@@ -139,11 +134,7 @@ public sealed class StoreAwayTests : IAsyncLifetime
     [Fact]
     public async Task An_8_13_whose_answer_stays_taken_when_the_store_goes_away_is_served_when_sent_again_as_it_was_but_not_under_another_request_id()
     {
-        var original = new RequestId(Supplier, Meter, hub.NextCounter());
-        var (code, response) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
-        Assert.Equal("I0", code);
-        var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
-        var answer = $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None))}</sr:DeviceGBCSResponse>";
+        var (original, answer) = await LocalCommandAnsweredAsync();
         var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier);
 
         // The log goes away after the answer was taken, and the store with it before the mark is taken back.
@@ -182,6 +173,17 @@ public sealed class StoreAwayTests : IAsyncLifetime
         await replay.ReleaseAsync(new RequestId(originator, Meter, 10), transform, new CriticalStep("7.2", IsTransform: true));
 
         Assert.False((await replay.AcceptAsync(new RequestId(originator, Meter, 10), new CriticalStep("7.2", IsTransform: false))).Accepted);
+    }
+
+    /// <summary>A CV 2 4.1.1 given, delivered to the meter; the body of an 8.13 returning the meter's answer.</summary>
+    private async Task<(RequestId Original, string ReturnBody)> LocalCommandAnsweredAsync()
+    {
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (code, response) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+        Assert.Equal("I0", code);
+        var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
+        var answer = await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None);
+        return (original, $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>");
     }
 
     private async Task<string> SendSignedAsync(byte[] signed, string path = "/api/v1/serviceS")

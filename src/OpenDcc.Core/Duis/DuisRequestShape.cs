@@ -111,9 +111,14 @@ public static partial class DuisRequestShape
             return string.Create(CultureInfo.InvariantCulture, $"a DUIS request is UTF-8 encoded: this one has a NUL byte at byte {nul:N0} (UTF-16 or UTF-32?)");
         }
         var declaration = xml.StartsWith("\uFEFF"u8) ? xml[3..] : xml;
-        if (!declaration.StartsWith("<?xml"u8) || declaration.IndexOf("?>"u8) is not (var end and > 0 and <= 512))
+        if (!declaration.StartsWith("<?xml"u8))
         {
             return null;
+        }
+        var end = declaration[..Math.Min(declaration.Length, MaxTagBytes)].IndexOf("?>"u8);
+        if (end < 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"a DUIS request's XML declaration ends within {MaxTagBytes:N0} bytes; this one does not");
         }
         var declared = DeclaredEncoding().Match(Encoding.ASCII.GetString(declaration[..end]));
         return declared.Success && !declared.Groups[1].Value.Equals("UTF-8", StringComparison.OrdinalIgnoreCase)

@@ -83,6 +83,15 @@ public class DuisRequestShapeTests
     }
 
     [Fact]
+    public void An_xml_declaration_is_read_for_its_encoding_however_long_or_refused_if_it_does_not_end_within_a_tags_length()
+    {
+        var padded = Request.Replace("version=\"1.0\"", "version=\"1.0\"" + new string(' ', 1_000), StringComparison.Ordinal);
+        Assert.Null(DuisRequestShape.Refusal(Utf8(padded)));
+        Assert.Contains("declares encoding 'ISO-8859-1'", DuisRequestShape.Refusal(Utf8(padded.Replace("UTF-8", "ISO-8859-1", StringComparison.Ordinal))), StringComparison.Ordinal);
+        Assert.Contains("XML declaration ends within 8,192 bytes", DuisRequestShape.Refusal(Utf8(Request.Replace("version=\"1.0\"", "version=\"1.0\"" + new string(' ', 9_000), StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Utf_16_text_whose_bytes_read_as_an_unclosed_comment_does_not_take_thousands_of_attributes_past_the_scan()
     {
         // U+213C U+2D2D is "<!--" in UTF-16LE bytes: read byte by byte, the rest would be an unclosed comment, left to the parser.
