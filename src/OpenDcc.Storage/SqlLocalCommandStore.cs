@@ -67,10 +67,11 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default)
+    public async Task UnmarkReturnedAsync(RequestId requestId, RequestId returnedBy, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL, returned_by = NULL WHERE request_id = @r").With("@r", requestId.ToString());
+        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL, returned_by = NULL WHERE request_id = @r AND returned_by = @by")
+            .With("@r", requestId.ToString()).With("@by", returnedBy.ToString());
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

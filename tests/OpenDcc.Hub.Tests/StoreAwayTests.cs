@@ -245,8 +245,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
     private sealed class AwayLocalCommands(ILocalCommandStore store, Away away) : ILocalCommandStore
     {
-        public Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default) =>
-            away.UnmarkAway ? throw away.Fault() : store.UnmarkReturnedAsync(requestId, cancellationToken);
+        public Task UnmarkReturnedAsync(RequestId requestId, RequestId returnedBy, CancellationToken cancellationToken = default) =>
+            away.UnmarkAway ? throw away.Fault() : store.UnmarkReturnedAsync(requestId, returnedBy, cancellationToken);
 
         public Task RecordAsync(LocalCommand command, CancellationToken cancellationToken = default) => store.RecordAsync(command, cancellationToken);
 

@@ -47,8 +47,8 @@ public interface ILocalCommandStore
     /// </summary>
     Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default);
 
-    /// <summary>Takes the mark back: what the answer says could not be recorded after all, so it may be returned again.</summary>
-    Task UnmarkReturnedAsync(RequestId requestId, CancellationToken cancellationToken = default);
+    /// <summary>Takes back the mark <paramref name="returnedBy"/> made (not another 8.13's): what the answer says could not be recorded after all, so it may be returned again.</summary>
+    Task UnmarkReturnedAsync(RequestId requestId, RequestId returnedBy, CancellationToken cancellationToken = default);
 
     /// <summary>Those given since <paramref name="issuedSince"/> whose answer has not come back, the oldest given first, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default);
@@ -176,7 +176,7 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             // (the store away), the answer stays taken, but by this 8.13, which may be sent again as it was.
             try
             {
-                await store.UnmarkReturnedAsync(original, CancellationToken.None);
+                await store.UnmarkReturnedAsync(original, request.RequestId, CancellationToken.None);
             }
 #pragma warning disable CA1031 // See above: the first fault is rethrown.
             catch (Exception)
@@ -186,7 +186,7 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             throw;
         }
         return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})",
-            () => store.UnmarkReturnedAsync(original, CancellationToken.None));
+            () => store.UnmarkReturnedAsync(original, request.RequestId, CancellationToken.None));
     }
 
     private (DuisResponse, string, Func<Task>?) Refuse(DuisRequest request, string code, string reason) =>
