@@ -365,8 +365,19 @@ internal static class InventoryCommand
         Dictionary<string, int>? columns = null;
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
-        using var text = File.OpenText(csv.FullName);
-        foreach (var (number, fields) in CsvRecords.Read(text))
+        List<(int Line, string[] Fields)> records;
+        using (var text = File.OpenText(csv.FullName))
+        {
+            try
+            {
+                records = [.. CsvRecords.Read(text)];
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{csv.Name} {e.Message}", e);
+            }
+        }
+        foreach (var (number, fields) in records)
         {
             if (columns is null)
             {

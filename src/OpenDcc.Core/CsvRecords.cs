@@ -3,12 +3,15 @@ using nietras.SeparatedValues;
 namespace OpenDcc.Core;
 
 /// <summary>
-/// The records of a CSV file an operator gives OpenDcc (RFC 4180: a field in double quotes may hold commas, line
-/// breaks and doubled quotes), spaces around each field trimmed, blank lines skipped, each record with the line it starts on.
+/// The records of a CSV file an operator gives OpenDcc (RFC 4180: a field in double quotes may hold commas and
+/// doubled quotes), spaces around each field trimmed, blank lines skipped, each record with its line.
 /// </summary>
 public static class CsvRecords
 {
-    /// <remarks>A quote left open takes the rest of the text into its field.</remarks>
+    /// <exception cref="FormatException">
+    /// a quoted field runs over lines: nothing OpenDcc imports holds a line break, so a quote was left open, which would
+    /// take every line after it into one field (the file is refused whole, not just that record); names its line.
+    /// </exception>
     public static IEnumerable<(int Line, string[] Fields)> Read(TextReader text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -27,6 +30,10 @@ public static class CsvRecords
             if (fields is [var only] && only.Length == 0)
             {
                 continue;
+            }
+            if (fields.Any(f => f.AsSpan().IndexOfAny('\r', '\n') >= 0))
+            {
+                throw new FormatException($"line {line}: a quoted field runs on to the next line (a double quote left open?)");
             }
             yield return (line, fields);
         }

@@ -97,6 +97,18 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_refuses_a_file_with_a_quote_left_open_whole_even_skipping_invalid_rows()
+    {
+        var csv = WriteCsv("device_id,device_type,model", $"{Meter},ESME,\"M1", $"{GasMeter},GSME,M2", $"{CommsHub},CHF,M3");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(1, code);
+        Assert.Contains("devices.csv line 2: a quoted field runs on to the next line (a double quote left open?)", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(GasMeter, (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_without_a_status_column_commissions_every_device_and_reads_columns_in_any_order()
     {
         var csv = WriteCsv("device_type,device_id", $"PPMID,{Meter}", $"IHD,{GasMeter}");
