@@ -354,8 +354,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         });
         if (!interactive)
         {
-            // Written to a file or a pipe: as wide as COLUMNS says (as a shell exports it), else 160.
-            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns >= 40 ? columns : 160;
+            console.Profile.Width = 160;
         }
         return console;
     }
