@@ -263,7 +263,8 @@ public sealed class DuisGateway(
                 var preCommand = new ResponsePayload.PreCommand(transformed.Format!, transformed.Bytes!);
                 return new Decision(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), preCommand), "I0 PreCommand");
             case 1 or 5 or 2 or 6:
-                if (request.CommandVariant is 2 or 6 && ServiceCatalogue.Duis[LocalCommands.ReturnLocalCommandResponse] is var returning && !returning.IsEligibleFor(user!.Roles))
+                var forLocalDelivery = request.CommandVariant is 2 or 6;
+                if (forLocalDelivery && catalogue[LocalCommands.ReturnLocalCommandResponse] is var returning && !returning.IsEligibleFor(user!.Roles))
                 {
                     // OpenDcc's rule: a local command's effect reaches the inventory only through 8.13, so only a user
                     // that may send 8.13 may take one.
@@ -276,7 +277,7 @@ public sealed class DuisGateway(
                 {
                     return Refuse(request, refusal.Code, $"{refusal.Code} {refusal.Reason}");
                 }
-                if (request.CommandVariant is 1 or 5)
+                if (!forLocalDelivery)
                 {
                     return new Decision(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()), "I99", [prepared.Command!]);
                 }
