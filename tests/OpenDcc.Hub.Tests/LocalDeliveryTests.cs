@@ -304,27 +304,23 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
             var original = new RequestId(Supplier, Meter, later.NextCounter());
             var (code, response) = await later.SendAsync(NonDevice, Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
             Assert.Equal("I0", code);
-            return (original, await later.Wan.ExchangeAsync(Meter, LocalCommandOf(response), CancellationToken.None));
+            return (original, await DeliverOverHanAsync(Meter, LocalCommandOf(response), later));
         }
-        Task<(string Code, XDocument Response)> ReturnLaterAsync(RequestId original, byte[] answer) =>
-            later.SendAsync(NonDevice, Request(Supplier, Dsp, later.NextCounter(), 8, "8.13",
-                $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"));
         var old = await GiveAsync();
         clock.Advance(Duration.FromDays(1));
         var recent = await GiveAsync();
 
         clock.Advance(LocalCommands.KeptFor - Duration.FromDays(1) + Duration.FromMinutes(1));
 
-        Assert.Equal("E081301", (await ReturnLaterAsync(old.Original, old.Answer)).Code);
-        Assert.Equal("I0", (await ReturnLaterAsync(recent.Original, recent.Answer)).Code);
+        Assert.Equal("E081301", (await ReturnAsync(old.Original, old.Answer, later)).Code);
+        Assert.Equal("I0", (await ReturnAsync(recent.Original, recent.Answer, later)).Code);
         var outcomes = await later.Store.MessageLog.ReadCorrelatedAsync(old.Original.ToString(), 1, long.MaxValue).Select(e => e.Record.Outcome).ToListAsync();
         Assert.Contains(outcomes, o => o.StartsWith("E081301", StringComparison.Ordinal) && o.Contains("in the last 30 days", StringComparison.Ordinal));
     }
 
-    /// <summary>8.13 Return Local Command Response, as the supplier: the device's answer to the command given under <paramref name="original"/>.</summary>
-    private Task<(string Code, XDocument Response)> ReturnAsync(RequestId original, byte[] answer) =>
-        hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13",
-            $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>"));
+    /// <summary>8.13 Return Local Command Response, as the supplier, to this test's hub unless <paramref name="on"/>: the device's answer to the command given under <paramref name="original"/>.</summary>
+    private Task<(string Code, XDocument Response)> ReturnAsync(RequestId original, byte[] answer, TestHub? on = null) =>
+        (on ?? hub).SendAsync(NonDevice, Request(Supplier, Dsp, (on ?? hub).NextCounter(), 8, "8.13", LocalCommandResponseBody(original, answer)));
 
     /// <summary>A signed pre-command sent for local delivery (CV 6), unsigned as a DUIS request.</summary>
     private static string LocalCriticalRequest(RequestId id, string srv, byte[] signedPreCommand) =>
@@ -334,5 +330,5 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
         Convert.FromBase64String(response.Descendants(Sr + "LocalCommand").Single().Element(Sr + "GBCSPayload")!.Value);
 
     /// <summary>The installer's hand-held terminal, over the device's HAN: the meter gets the very bytes and answers them.</summary>
-    private Task<byte[]> DeliverOverHanAsync(Eui64 device, byte[] command) => hub.Wan.ExchangeAsync(device, command, CancellationToken.None);
+    private Task<byte[]> DeliverOverHanAsync(Eui64 device, byte[] command, TestHub? on = null) => (on ?? hub).Wan.ExchangeAsync(device, command, CancellationToken.None);
 }

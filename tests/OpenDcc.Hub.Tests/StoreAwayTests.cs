@@ -183,7 +183,7 @@ public sealed class StoreAwayTests : IAsyncLifetime
         Assert.Equal("I0", code);
         var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
         var answer = await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None);
-        return (original, $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>");
+        return (original, LocalCommandResponseBody(original, answer));
     }
 
     private async Task<string> SendSignedAsync(byte[] signed, string path = "/api/v1/serviceS")

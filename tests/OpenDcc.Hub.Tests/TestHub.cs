@@ -304,6 +304,10 @@ public sealed class TestHub : IAsyncDisposable
         return Encoding.UTF8.GetString(DuisRequestWriter.Write(new RequestId(originator, target, counter), commandVariant, ServiceCatalogue.Duis[srv], content));
     }
 
+    /// <summary>The body of an 8.13 Return Local Command Response: the device's answer to the command given under <paramref name="original"/>.</summary>
+    public static string LocalCommandResponseBody(RequestId original, byte[] answer) =>
+        $"<sr:OriginalRequestID>{original}</sr:OriginalRequestID><sr:DeviceGBCSResponse>{Convert.ToBase64String(answer)}</sr:DeviceGBCSResponse>";
+
     public byte[] Sign(string xml, Eui64 signer) => DuisSignature.Sign(Encoding.UTF8.GetBytes(xml), keys[signer]);
 
     /// <summary>Posts a body declared as <paramref name="contentType"/> (null: no Content-Type).</summary>
