@@ -42,7 +42,7 @@ internal static class InventoryCommand
         var type = new Option<string>("--type") { Description = "ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", Required = true };
         var status = new Option<string?>("--status") { Description = $"SMI status, e.g. Pending, InstalledNotCommissioned, Commissioned. Default: {DefaultStatus}" };
         var model = new Option<string?>("--model") { Description = "The manufacturer's model, which picks the translation adapter (default: the default adapter)" };
-        var hub = new Option<string?>("--comms-hub") { Description = "The EUI-64 of the comms hub the device is joined to" };
+        var hub = new Option<string?>("--comms-hub") { Description = "The EUI-64 of the comms hub the device is joined to (a CHF already in the inventory)" };
         var region = new Option<string?>("--region") { Description = "The SM WAN region of its comms hub: North, Central or South" };
         var mpan = new Option<string?>("--mpan") { Description = "The MPAN core (13 digits) an electricity meter serves" };
         var mprn = new Option<string?>("--mprn") { Description = "The MPRN a gas meter serves" };
@@ -84,6 +84,10 @@ internal static class InventoryCommand
             if (added is { Manufacturer: { } maker, Model: { } name } && !await store.ApprovedModels.IsApprovedAsync(new ApprovedModel(maker, name), ct))
             {
                 throw new FormatException($"--model: {maker}/{name} is not an approved device model (opendcc inventory models add)");
+            }
+            if (added.CommsHub is { } joined && joined != added.Id && CommsHubFault(joined, await store.Inventory.FindDeviceAsync(joined, ct)) is { } hubFault)
+            {
+                throw new FormatException($"--comms-hub: {hubFault}");
             }
             await store.Inventory.AddDevicesAsync([added], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
@@ -135,6 +139,7 @@ internal static class InventoryCommand
                     }
                     checking.Increment(chunk.Length);
                 }
+                faults.AddRange(await CommsHubFaultsAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct));
                 checking.Value = checking.MaxValue;
                 var bad = faults.Select(f => f.Line).ToHashSet();
                 var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
@@ -347,6 +352,46 @@ internal static class InventoryCommand
         [nameof(Device.RadioCell)] = RadioCellColumn,
         [nameof(Device.CommsHub)] = HubColumn,
     };
+
+    /// <summary>Why <paramref name="hub"/> cannot be a device's comms hub, given the device of that ID (null when there is none); null when it can.</summary>
+    private static string? CommsHubFault(Eui64 hub, Device? found) => found switch
+    {
+        null => $"no device {hub} is in the inventory: add the comms hub (CHF) first",
+        { Type: not DeviceType.CHF } => $"{hub} is {found.Type.WithArticle()}, not a comms hub (CHF)",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The rows naming a comms hub that is neither a CHF in the inventory nor a CHF row of the file without a fault
+    /// (<paramref name="faultyLines"/>): a meter is imported only with the hub its commands queue in.
+    /// </summary>
+    private static async Task<List<(int Line, string Fault)>> CommsHubFaultsAsync(List<Row> rows, HashSet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
+    {
+        var joined = rows.Where(r => r.Device.CommsHub is { } hub && hub != r.Device.Id).ToList();
+        var hubs = joined.Select(r => r.Device.CommsHub!.Value).Distinct().ToList();
+        var known = new Dictionary<Eui64, Device>();
+        foreach (var chunk in hubs.Chunk(ImportChunk))
+        {
+            foreach (var device in await inventory.FindDevicesAsync(chunk, cancellationToken))
+            {
+                known[device.Id] = device;
+            }
+        }
+        foreach (var row in rows.Where(r => !faultyLines.Contains(r.Line)))
+        {
+            known.TryAdd(row.Device.Id, row.Device);
+        }
+        var faults = new List<(int Line, string Fault)>();
+        foreach (var row in joined)
+        {
+            var hub = row.Device.CommsHub!.Value;
+            if (CommsHubFault(hub, known.GetValueOrDefault(hub)) is { } fault)
+            {
+                faults.Add((row.Line, $"{HubColumn}: {(known.ContainsKey(hub) ? fault : $"{hub} is neither in the inventory nor a valid CHF row of this file")}"));
+            }
+        }
+        return faults;
+    }
 
     private static IEnumerable<(int Line, string Fault)> AlreadyKnown(IEnumerable<Row> rows, IEnumerable<Eui64> ids)
     {

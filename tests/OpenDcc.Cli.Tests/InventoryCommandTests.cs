@@ -121,10 +121,11 @@ public sealed class InventoryCommandTests : IDisposable
     [Fact]
     public async Task Model_comms_hub_and_region_are_taken_from_add_and_import_and_listed()
     {
-        var (code, _, _) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--model", "OPENDCC-SIM-ES1", "--comms-hub", CommsHub, "--region", "north");
-        Assert.Equal(0, code);
+        // The hub may come after the meters that name it in a file; inventory add needs it in the inventory.
         var csv = WriteCsv("device_id,device_type,model,comms_hub,wan_region", $"{GasMeter},GSME,OPENDCC-SIM-GBCS,{CommsHub},South", $"{CommsHub},CHF,,,");
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "import", csv)).ExitCode);
+        var (code, _, _) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--model", "OPENDCC-SIM-ES1", "--comms-hub", CommsHub, "--region", "north");
+        Assert.Equal(0, code);
 
         var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
         Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+OPENDCC-SIM-ES1\s+{CommsHub}\s+North", Row(list, Meter));
@@ -165,6 +166,51 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Equal(1, importCode);
         Assert.Contains("line 2: comms_hub: ", importError, StringComparison.Ordinal);
         Assert.Contains("line 3: wan_region: 'West' is not North, Central or South", importError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Add_refuses_a_comms_hub_that_is_not_a_chf_in_the_inventory()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--comms-hub", CommsHub);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: --comms-hub: no device {CommsHub} is in the inventory: add the comms hub (CHF) first", error, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME")).ExitCode);
+        (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--comms-hub", GasMeter);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: --comms-hub: {GasMeter} is a GSME, not a comms hub (CHF)", error, StringComparison.Ordinal);
+
+        Assert.Contains("1 device", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_refuses_rows_whose_comms_hub_is_not_a_chf_in_the_inventory_or_a_valid_row_of_the_file()
+    {
+        const string OtherHub = "00-DB-12-34-56-78-90-01";
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", OtherHub, "--type", "CHF")).ExitCode);
+        var csv = WriteCsv(
+            "device_id,device_type,comms_hub,model",
+            $"{Meter},ESME,{CommsHub},",
+            $"{GasMeter},GSME,{Ihd},",
+            $"{Ihd},IHD,{OtherHub},",
+            $"{CommsHub},CHF,{CommsHub},BAD\u0007",
+            $"00-DB-12-34-56-78-90-A1,ESME,00-DB-12-34-56-78-90-02,",
+            $"00-DB-12-34-56-78-90-A2,ESME,{OtherHub},");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains($"line 2: comms_hub: {CommsHub} is neither in the inventory nor a valid CHF row of this file", error, StringComparison.Ordinal);
+        Assert.Contains($"line 3: comms_hub: {Ihd} is an IHD, not a comms hub (CHF)", error, StringComparison.Ordinal);
+        Assert.Contains("line 5: model: the value holds a control character", error, StringComparison.Ordinal);
+        Assert.Contains("line 6: comms_hub: 00-DB-12-34-56-78-90-02 is neither in the inventory nor a valid CHF row of this file", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 4:", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 7:", error, StringComparison.Ordinal);
+        Assert.Contains("imported 2 devices", output, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Matches($@"{Ihd}\s+IHD\s+Commissioned\s+{OtherHub}", Row(list, Ihd));
+        Assert.Matches($@"00-DB-12-34-56-78-90-A2\s+ESME\s+Commissioned\s+{OtherHub}", Row(list, "00-DB-12-34-56-78-90-A2"));
+        Assert.Contains("3 devices", list, StringComparison.Ordinal);
     }
 
     [Fact]
