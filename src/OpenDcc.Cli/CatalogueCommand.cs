@@ -16,7 +16,7 @@ internal static class CatalogueCommand
             var variants = ServiceCatalogue.Duis.Variants.AsEnumerable();
             if (parsed.GetValue(role) is { } code)
             {
-                var r = DccUserRoles.Parse(code);
+                var r = UsersCommand.ParseField("--role", () => DccUserRoles.Parse(code));
                 variants = variants.Where(v => v.IsEligibleFor(r));
             }
             var table = new Table().Border(TableBorder.Simple)

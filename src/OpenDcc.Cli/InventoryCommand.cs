@@ -218,8 +218,15 @@ internal static class InventoryCommand
             Line("Site", d.Uprn is { } u ? $"UPRN {u}{(site?.PostCode is { } pc ? $", {pc} {site.AddressIdentifier}" : "")}{(site?.LeadSupplier is { } lead ? $", lead supplier {lead}" : "")}" : null);
             Line("Joined to", string.Join(", ", await store.Inventory.FindJoinedAsync(id, ct)));
             context.Console.Write(grid);
+            var entries = await store.Inventory.StatusHistoryAsync(id, ct);
+            if (entries.Count == 0)
+            {
+                // Devices a hub takes in from its WAN's list (serve --simulate, a simulator over loopback) are added in bulk, without a history.
+                context.Console.WriteLine("SMI status history: none recorded (taken in from the WAN's list of devices, not added by an operator or a service request)");
+                return 0;
+            }
             var history = new Table().Border(TableBorder.Simple).AddColumns("SMI status", "Since", "By SRV", "By user");
-            foreach (var entry in await store.Inventory.StatusHistoryAsync(id, ct))
+            foreach (var entry in entries)
             {
                 history.AddRow(entry.Status.ToString(), entry.Since.ToString(), entry.ServiceReferenceVariant ?? "(operator)", entry.User?.ToString() ?? "");
             }

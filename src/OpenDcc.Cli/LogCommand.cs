@@ -132,6 +132,11 @@ internal static class LogCommand
                 await File.WriteAllBytesAsync(file.FullName, entry.Record.Payload.ToArray(), ct);
                 await context.Output.WriteLineAsync($"entry {wanted}: {CliContext.Count(entry.Record.Payload.Length, "byte", "bytes")} written to {file.FullName}");
             }
+            else if (entry.Record.Payload.IsEmpty)
+            {
+                // Said on the error stream: the output stays the message itself (here, nothing), for a pipe or a file.
+                await context.Error.WriteLineAsync($"entry {wanted} has no payload: nothing came with it ({entry.Record.Outcome})");
+            }
             else
             {
                 await context.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(entry.Record.Payload.Span));
@@ -152,7 +157,9 @@ internal static class LogCommand
             {
                 throw new ArgumentException("archive: give --before TIME or --through SEQ");
             }
-            var cutoff = beforeText is null ? (Instant?)null : UsersCommand.ParseField("--before", () => InstantPattern.ExtendedIso.Parse(beforeText).GetValueOrThrow());
+            var cutoff = beforeText is null ? (Instant?)null : InstantPattern.ExtendedIso.Parse(beforeText.Trim()) is { Success: true } time
+                ? time.Value
+                : throw new FormatException($"--before: '{beforeText}' is not a UTC time in ISO 8601, e.g. 2026-11-01T00:00:00Z");
             var file = parsed.GetRequiredValue(archiveOut);
             if (file.Exists)
             {

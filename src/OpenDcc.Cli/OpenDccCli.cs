@@ -36,7 +36,7 @@ public static partial class OpenDccCli
         {
             foreach (var fault in parsed.Errors)
             {
-                await error.WriteLineAsync($"opendcc: {ParseFaultOf(fault.Message)}");
+                await error.WriteLineAsync($"opendcc: {MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? ParseFaultOf(fault.Message)}");
             }
             await error.WriteLineAsync($"('{string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "opendcc" : CommandPath(parsed.CommandResult))} --help' lists the options)");
             return 1;
@@ -82,6 +82,26 @@ public static partial class OpenDccCli
         var named = kind == "option" ? name : $"{name}'s argument";
         return value.Length == 0 ? $"{named}: give {what}" : $"{named}: '{value}' is not {what}";
     }
+
+    /// <summary>
+    /// A required option left out, for a person: System.CommandLine says only that it is required; this says what it
+    /// takes, from the option's own description. Null for any other fault.
+    /// </summary>
+    internal static string? MissingOptionOf(string message, Command command)
+    {
+        var match = RequiredOption().Match(message);
+        if (!match.Success)
+        {
+            return null;
+        }
+        var name = match.Groups["name"].Value;
+        return command.Options.FirstOrDefault(o => o.Name == name) is { Description: { Length: > 0 } description }
+            ? $"{name} is required: {(description is [var first, var second, ..] && char.IsUpper(first) && char.IsLower(second) ? char.ToLowerInvariant(first) + description[1..] : description)}"
+            : $"{name} is required";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Option '(?<name>[^']*)' is required\.$")]
+    private static partial System.Text.RegularExpressions.Regex RequiredOption();
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult command) =>
         command.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {command.Command.Name}" : "opendcc";

@@ -33,6 +33,7 @@ public sealed class CatalogueCommandTests : IDisposable
     {
         var (code, _, error) = await cli.RunAsync("catalogue", "--role", "XX");
         Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --role: ", error, StringComparison.Ordinal);
         Assert.Contains("'XX'", error, StringComparison.Ordinal);
         Assert.Contains("IS, ES, GS, ED, GT, RSA, OU", error, StringComparison.Ordinal);
     }

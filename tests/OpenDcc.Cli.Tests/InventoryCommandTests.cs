@@ -1,3 +1,6 @@
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+
 namespace OpenDcc.Cli.Tests;
 
 /// <summary><c>inventory add|import|list</c>: loading the devices the DUIS gateway will recognise.</summary>
@@ -342,6 +345,22 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains("0002012F", output, StringComparison.Ordinal);
         Assert.Contains("UPRN 100023336956, SW1A 1AA 10, lead supplier 90-B3-D5-1F-30-01-00-00", output, StringComparison.Ordinal);
         Assert.Matches(@"Pending\s+2026-11-28T09:00:00Z\s+\(operator\)", output);
+    }
+
+    [Fact]
+    public async Task Show_says_a_device_taken_in_from_the_wan_has_no_status_history_recorded()
+    {
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.Inventory.AddMissingDevicesAsync([new Device(Eui64.Parse(Meter), DeviceType.ESME, SmiStatus.Commissioned)]);
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "show", "--device", Meter);
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"SMI status\s+Commissioned", output);
+        Assert.Contains("SMI status history: none recorded (taken in from the WAN's list of devices", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("By SRV", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -89,6 +89,21 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_payload_of_an_entry_without_one_says_so_on_the_error_stream_and_prints_nothing()
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, null, null, "400 empty body", Array.Empty<byte>())]);
+        }
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "payload", "--seq", "1");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", output);
+        Assert.Equal("entry 1 has no payload: nothing came with it (400 empty body)", error.Trim());
+    }
+
+    [Fact]
     public async Task Log_show_request_id_shows_what_became_of_one_request_and_log_payload_prints_or_writes_its_message()
     {
         var request = new RequestId(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), Eui64.Parse("00-DB-12-34-56-78-90-A0"), 1000);
@@ -182,6 +197,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("an archive is never overwritten", (await cli.RunWithDataAsync("log", "archive", "--through", "25", "--out", first)).Error, StringComparison.Ordinal);
         Assert.Contains("--through: 30 is not from 20 to 29", (await cli.RunWithDataAsync("log", "archive", "--through", "30", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.Contains("give --before TIME or --through SEQ", (await cli.RunWithDataAsync("log", "archive", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
+        Assert.StartsWith("opendcc: --before: 'yesterday' is not a UTC time in ISO 8601, e.g. 2026-11-01T00:00:00Z", (await cli.RunWithDataAsync("log", "archive", "--before", "yesterday", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "x")));
     }
 

@@ -11,7 +11,9 @@ public sealed class ParseFaultTests : IDisposable
     [InlineData(new[] { "users", "list", "--data", "" }, "opendcc: --data: give the path of a directory", "opendcc users list --help")]
     [InlineData(new[] { "inventory", "import", "" }, "opendcc: import's argument: give the path of a file", "opendcc inventory import --help")]
     [InlineData(new[] { "serve", "--adapter", "" }, "opendcc: --adapter: give the path of a file", null)]
-    [InlineData(new[] { "users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS" }, "opendcc: Option '--name' is required.", "opendcc users add --help")]
+    [InlineData(new[] { "users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS" }, "opendcc: --name is required: the organisation's name", "opendcc users add --help")]
+    [InlineData(new[] { "inventory", "add", "--type", "ESME" }, "opendcc: --device is required: the device's EUI-64", "opendcc inventory add --help")]
+    [InlineData(new[] { "inventory", "add", "--device", "00-DB-12-34-56-78-90-A0" }, "opendcc: --type is required: ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", "opendcc inventory add --help")]
     public async Task A_value_that_does_not_parse_is_refused_naming_the_option_and_what_it_takes(string[] args, string fault, string? help)
     {
         var (code, output, error) = await cli.RunAsync(args);
