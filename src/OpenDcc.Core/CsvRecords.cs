@@ -4,7 +4,7 @@ namespace OpenDcc.Core;
 
 /// <summary>
 /// The records of a CSV file an operator gives OpenDcc (RFC 4180: a field in double quotes may hold commas and
-/// doubled quotes), spaces around each field trimmed, blank lines skipped, each record with its line.
+/// doubled quotes), white space around each field trimmed, blank lines skipped, each record with its line.
 /// </summary>
 public static class CsvRecords
 {
@@ -25,7 +25,8 @@ public static class CsvRecords
             var fields = new string[row.ColCount];
             for (var i = 0; i < fields.Length; i++)
             {
-                fields[i] = row[i].ToString();
+                // Sep trims spaces; tabs and other white space go too, so a line of tabs is blank like a line of spaces.
+                fields[i] = row[i].Span.Trim().ToString();
             }
             if (fields is [var only] && only.Length == 0)
             {
