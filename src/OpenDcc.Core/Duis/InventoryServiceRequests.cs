@@ -108,7 +108,7 @@ public sealed class InventoryServiceRequests(
     /// <summary>A body may hold at most one of the elements of the XSD's choice: two would have one of them ignored.</summary>
     private void OneOf(XElement body, string srv, params string[] choice)
     {
-        if (choice.Where(name => body.Element(Sr + name) is not null).ToList() is { Count: > 1 } given)
+        if (choice.Where(name => Single(body, name) is not null).ToList() is { Count: > 1 } given)
         {
             throw Invalid($"{srv} takes one of {string.Join(", ", choice)}, not {string.Join(" and ", given)}");
         }
@@ -121,7 +121,7 @@ public sealed class InventoryServiceRequests(
         OneOf(body, "8.2", "DeviceID", "UPRN", "MPxN", "PropertyFilter");
         IReadOnlyList<Device> devices;
         string selector;
-        if (body.Element(Sr + "DeviceID") is not null)
+        if (Single(body, "DeviceID") is not null)
         {
             var id = RequiredDevice(body, "DeviceID");
             selector = $"device {id}";
@@ -138,7 +138,7 @@ public sealed class InventoryServiceRequests(
             selector = $"MPxN {mpxn}";
             devices = await AtMeterPointAsync(mpxn, cancellationToken);
         }
-        else if (body.Element(Sr + "PropertyFilter") is { } filter)
+        else if (Single(body, "PropertyFilter") is { } filter)
         {
             var postCode = Text(filter, "PostCode") ?? throw Invalid("PropertyFilter needs a PostCode");
             var address = Text(filter, "AddressIdentifier") ?? throw Invalid("PropertyFilter needs an AddressIdentifier");
@@ -252,7 +252,7 @@ public sealed class InventoryServiceRequests(
         var body = request.Body;
         var id = RequiredDevice(body, "DeviceID");
         OneOf(body, "8.4", "UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH", "UpdateDeviceDetails", "DeleteDevice", "UpdateMPxN");
-        if (body.Element(Sr + "DeleteDevice") is not null)
+        if (Single(body, "DeleteDevice") is not null)
         {
             _ = await inventory.RemoveDeviceAsync(id, device =>
             {
@@ -264,7 +264,7 @@ public sealed class InventoryServiceRequests(
             }, cancellationToken) ?? throw Unknown(id);
             return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory");
         }
-        if (body.Element(Sr + "UpdateDeviceDetails") is { } details)
+        if (Single(body, "UpdateDeviceDetails") is { } details)
         {
             // Read past the gateway's cache: the model is checked against what is stored now.
             var current = (await inventory.FindDevicesAsync([id], cancellationToken)).SingleOrDefault() ?? throw Unknown(id);
@@ -286,7 +286,7 @@ public sealed class InventoryServiceRequests(
             }, cancellationToken);
             return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} details updated");
         }
-        if (body.Element(Sr + "UpdateMPxN") is { } mpxn)
+        if (Single(body, "UpdateMPxN") is { } mpxn)
         {
             // One of three (the XSD's choice): the import MPAN or MPRN, or an ESME's secondary import or export MPAN.
             if (Text(mpxn, "ImportMPxN") is { } import)
@@ -316,8 +316,8 @@ public sealed class InventoryServiceRequests(
                 cancellationToken);
             return Respond(request, ResponseCode.Success.Code, $"I0 device {served.Id} {name} {core}");
         }
-        var (element, commsHub) = body.Element(Sr + "UpdateDeviceStatusCH") is { } ch ? (ch, true)
-            : body.Element(Sr + "UpdateDeviceStatusExceptCH") is { } other ? (other, false)
+        var (element, commsHub) = Single(body, "UpdateDeviceStatusCH") is { } ch ? (ch, true)
+            : Single(body, "UpdateDeviceStatusExceptCH") is { } other ? (other, false)
             : throw Invalid("8.4 needs UpdateDeviceStatusExceptCH, UpdateDeviceStatusCH, UpdateDeviceDetails, DeleteDevice or UpdateMPxN");
         var allowed = commsHub ? [SmiStatus.Commissioned, SmiStatus.Withdrawn, SmiStatus.InstalledNotCommissioned] : new[] { SmiStatus.Pending, SmiStatus.InstalledNotCommissioned };
         var status = SmiStatuses.TryParse(element.Value, out var s) && allowed.Contains(s) && element.Value.Trim() == s.ToString()
@@ -389,8 +389,23 @@ public sealed class InventoryServiceRequests(
     private (DuisResponse, string) Respond(DuisRequest request, string code, string outcome) =>
         (DuisResponse.For(request, code, clock.GetCurrentInstant()), outcome);
 
-    private static string? Text(XElement parent, string name) =>
-        parent.Element(Sr + name)?.Value.Trim() is { Length: > 0 } text ? text : null;
+    private string? Text(XElement parent, string name) =>
+        Single(parent, name)?.Value.Trim() is { Length: > 0 } text ? text : null;
+
+    /// <summary>The element <paramref name="name"/> of <paramref name="parent"/>, which these bodies hold at most once: a second would be ignored, so it is refused.</summary>
+    private XElement? Single(XElement parent, string name)
+    {
+        XElement? found = null;
+        foreach (var element in parent.Elements(Sr + name))
+        {
+            if (found is not null)
+            {
+                throw Invalid($"{parent.Name.LocalName} holds {name} more than once");
+            }
+            found = element;
+        }
+        return found;
+    }
 
     private string? Bounded(XElement parent, string name, int maxLength) =>
         Text(parent, name) is not { } text ? null : FreeText.FaultOf(text, name, maxLength) is { } fault ? throw Invalid(fault) : text;
