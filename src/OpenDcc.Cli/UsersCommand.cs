@@ -116,12 +116,15 @@ internal static class UsersCommand
             return 0;
         });
 
-        var list = new Command("list", "List the DCC users");
+        var list = new Command("list", "List the DCC users, with the RequestID counter last accepted from each (its next request must have a greater one)");
         list.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var all = await store.Parties.ListUsersAsync(ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Name", "Roles", "Status", "Certificates", "Response URL", "Distributors", "API keys");
+            // IDs, URLs and counters are copied whole: they do not wrap, the names and lists do.
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("ID").NoWrap(), new TableColumn("Name"), new TableColumn("Roles"), new TableColumn("Status"), new TableColumn("Certificates"),
+                new TableColumn("Response URL").NoWrap(), new TableColumn("Distributors"), new TableColumn("API keys"), new TableColumn("Last counter").NoWrap());
             foreach (var user in all)
             {
                 var certificates = await store.Parties.ListCertificatesAsync(user.Id, ct);
@@ -134,7 +137,9 @@ internal static class UsersCommand
                     certificates.Count == 0 ? "none" : string.Join(", ", certificates.Select(c => $"{c.Role} ({(int)c.Role:X2})")),
                     Markup.Escape(user.ResponseUrl?.ToString() ?? ""),
                     user.Distributors.ToCodes(),
-                    apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    // The RequestID counter last accepted from the user: its next request must have a greater one.
+                    (await store.ReplayCounters.ReadAsync(user.Id, ct))?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
             }
             context.Console.Write(table);
             context.Console.WriteLine(CliContext.Count(all.Count, "DCC user", "DCC users"));

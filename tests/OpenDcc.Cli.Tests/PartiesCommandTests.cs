@@ -28,6 +28,21 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Users_list_gives_the_request_id_counter_last_accepted_from_each_user()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Test Supplier")).ExitCode);
+        Assert.Matches(@"\s0\s+none\s*$", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)));
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse(Supplier), "request", "I99", new byte[] { 1 }) { AcceptedCounter = 18_446_744_073_709_551_000 }]);
+        }
+
+        var row = Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal));
+
+        Assert.Matches(@"\s0\s+18446744073709551000\s*$", row);
+    }
+
+    [Fact]
     public async Task A_network_operators_distributors_are_set_on_adding_and_replaced_and_listed()
     {
         var (code, output, _) = await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO", "--distributor", "13", "--distributor", "18");
@@ -38,7 +53,7 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(0, setCode);
         Assert.Contains("acts for distributors 10 UK Power Networks", set, StringComparison.Ordinal);
         var row = Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(NetworkOperator, StringComparison.Ordinal));
-        Assert.Matches(@"\s10\s+0\s*$", row);
+        Assert.Matches(@"\s10\s+0\s+none\s*$", row);
     }
 
     [Fact]
