@@ -2,14 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using NodaTime;
+using NodaTime.Text;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
+using Spectre.Console;
 
 namespace OpenDcc.Cli;
 
-/// <summary><c>opendcc certs import|issue</c>: organisation certificates bound to DCC users.</summary>
+/// <summary><c>opendcc certs import|issue|list|revoke</c>: organisation certificates bound to DCC users.</summary>
 internal static class CertsCommand
 {
     public static Command Create(CliContext context)
@@ -98,13 +100,105 @@ internal static class CertsCommand
             var use = remoteRole == RemotePartyRole.XmlSign ? "; it signs DUIS requests"
                 : CommandSignature.IsDigitalSigning(certificate) ? "; a Digital Signing certificate: its key signs critical commands (pre-commands from Transform)" : "";
             await context.Output.WriteLineAsync($"issued and bound {remoteRole} (OU={(int)remoteRole:X2}) serial {certificate.SerialNumber} to {eui}: {certificatePath}, {keyPath}{use}");
+            // A new certificate does not stop the ones before it (a user may roll over): say which still stand.
+            var earlier = (await store.Parties.ListCertificatesAsync(eui, ct))
+                .Where(c => c.Role == remoteRole && c.Thumbprint != certificate.Thumbprint && c.IsValidAt(context.Clock.GetCurrentInstant()))
+                .Select(c => c.SerialNumber).ToList();
+            if (earlier.Count > 0)
+            {
+                await context.Output.WriteLineAsync($"{eui}'s earlier {remoteRole} {(earlier.Count == 1 ? "certificate" : "certificates")} (serial {string.Join(", ", earlier)}) still {(earlier.Count == 1 ? "stands" : "stand")}: 'opendcc certs revoke --serial S' stops one");
+            }
+            return 0;
+        });
+
+        var listed = new Option<string?>("--id") { Description = "Only this user's certificates (EUI-64)" };
+        var list = new Command("list", "List the certificates bound to users: role, serial, issuer, validity, and whether revoked") { listed };
+        list.SetAction(async (parsed, ct) =>
+        {
+            var only = parsed.GetValue(listed) is { } text ? UsersCommand.ParseField("--id", () => Eui64.Parse(text)) : (Eui64?)null;
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            if (only is { } user && await store.Parties.FindUserAsync(user, ct) is null)
+            {
+                throw new UnknownDccUserException(user);
+            }
+            var now = context.Clock.GetCurrentInstant();
+            var table = new Table().Border(TableBorder.Simple).AddColumns(
+                new TableColumn("User").NoWrap(), new TableColumn("Role").NoWrap(), new TableColumn("Serial").NoWrap(),
+                new TableColumn("Issuer"), new TableColumn("Valid to (UTC)").NoWrap(),
+                new TableColumn("Status").NoWrap());
+            var count = 0;
+            foreach (var certificate in await BoundAsync(store.Parties, only, ct))
+            {
+                count++;
+                table.AddRow(
+                    certificate.EntityId.ToString(),
+                    $"{certificate.Role} ({(int)certificate.Role:X2})",
+                    certificate.SerialNumber,
+                    Markup.Escape(certificate.IssuerName),
+                    LocalDatePattern.Iso.Format(certificate.NotAfter.InUtc().Date),
+                    StatusOf(certificate, now));
+            }
+            context.Console.Write(table);
+            context.Console.WriteLine(CliContext.Count(count, "certificate", "certificates"));
+            return 0;
+        });
+
+        var serial = new Option<string>("--serial") { Description = "The certificate's serial number, in decimal as certs list shows it", Required = true };
+        var issuer = new Option<string?>("--issuer") { Description = "The issuer's name as certs list shows it, when certificates of two issuers share the serial" };
+        var revoke = new Command("revoke", "Revoke a bound certificate: from now on nothing signed with it is accepted (a running hub stops taking it within a second); it stays listed, revoked") { serial, issuer };
+        revoke.SetAction(async (parsed, ct) =>
+        {
+            var wanted = parsed.GetRequiredValue(serial).Trim();
+            var fromIssuer = parsed.GetValue(issuer)?.Trim();
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            var matching = (await BoundAsync(store.Parties, null, ct))
+                .Where(c => c.SerialNumber == wanted && (fromIssuer is null || DuisSignature.NormaliseIssuerName(c.IssuerName) == DuisSignature.NormaliseIssuerName(fromIssuer)))
+                .ToList();
+            var certificate = matching switch
+            {
+                [] => throw new ArgumentException(fromIssuer is null
+                    ? $"--serial: no bound certificate has serial {wanted} (decimal, as certs list shows it)"
+                    : $"--serial: no bound certificate of issuer '{fromIssuer}' has serial {wanted}"),
+                [var one] => one,
+                _ => throw new ArgumentException($"--serial: certificates of {matching.Count} issuers have serial {wanted} ({string.Join("; ", matching.Select(c => c.IssuerName))}): name one with --issuer"),
+            };
+            var now = context.Clock.GetCurrentInstant();
+            if (!await store.Parties.RevokeCertificateAsync(certificate.Thumbprint, now, ct))
+            {
+                var stored = (await store.Parties.ListCertificatesAsync(certificate.EntityId, ct)).Single(c => c.Thumbprint == certificate.Thumbprint);
+                await context.Output.WriteLineAsync($"{certificate.Role} serial {wanted} of {certificate.EntityId} was revoked already, at {stored.RevokedAt}");
+                return 0;
+            }
+            await context.Output.WriteLineAsync($"revoked {certificate.Role} (OU={(int)certificate.Role:X2}) serial {wanted} of {certificate.EntityId} at {now}: nothing signed with it is accepted from now on");
             return 0;
         });
 
         certs.Subcommands.Add(import);
         certs.Subcommands.Add(issue);
+        certs.Subcommands.Add(list);
+        certs.Subcommands.Add(revoke);
         return certs;
     }
+
+    /// <summary>The certificates bound to <paramref name="user"/>, or to every user when null, user by user.</summary>
+    private static async Task<List<OrganisationCertificate>> BoundAsync(IPartyStore parties, Eui64? user, CancellationToken cancellationToken)
+    {
+        var users = user is { } one ? [one] : (await parties.ListUsersAsync(cancellationToken)).Select(u => u.Id).ToList();
+        var all = new List<OrganisationCertificate>();
+        foreach (var id in users)
+        {
+            all.AddRange(await parties.ListCertificatesAsync(id, cancellationToken));
+        }
+        return all;
+    }
+
+    private static string StatusOf(OrganisationCertificate certificate, Instant now) => certificate switch
+    {
+        { RevokedAt: { } revoked } when revoked <= now => $"revoked {InstantPattern.General.Format(revoked)}",
+        _ when now < certificate.NotBefore => $"valid from {InstantPattern.General.Format(certificate.NotBefore)}",
+        _ when certificate.NotAfter < now => "expired",
+        _ => "valid",
+    };
 
     private static List<OrganisationCertificate> ReadCertificates(FileInfo file)
     {

@@ -134,7 +134,7 @@ internal static class UsersCommand
                     Markup.Escape(user.Name),
                     user.Roles.Codes(),
                     user.Status.ToString(),
-                    certificates.Count == 0 ? "none" : string.Join(", ", certificates.Select(c => $"{c.Role} ({(int)c.Role:X2})")),
+                    certificates.Count == 0 ? "none" : string.Join(", ", certificates.Select(c => $"{c.Role} ({(int)c.Role:X2}){(c.RevokedAt is null ? "" : " revoked")}")),
                     Markup.Escape(user.ResponseUrl?.ToString() ?? ""),
                     user.Distributors.ToCodes(),
                     apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -13,6 +13,9 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
     private const string UserColumns = "id, name, roles, status, response_url, distributors";
     private const string CertificateColumns = "entity_id, role, issuer_name, serial_number, thumbprint, not_before, not_after, pem";
 
+    /// <summary>A certificate as read: as added, and when it was revoked.</summary>
+    private const string CertificateRead = CertificateColumns + ", revoked_at";
+
     public async Task AddUserAsync(DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
@@ -109,17 +112,27 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
     public async Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"SELECT {CertificateColumns} FROM organisation_certificate WHERE issuer_name = @issuer AND serial_number = @serial")
+        await using var command = connection.Command($"SELECT {CertificateRead} FROM organisation_certificate WHERE issuer_name = @issuer AND serial_number = @serial")
             .With("@issuer", issuerName)
             .With("@serial", serialNumber);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadCertificate(reader) : null;
     }
 
+    public async Task<bool> RevokeCertificateAsync(string thumbprint, Instant at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(thumbprint);
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("UPDATE organisation_certificate SET revoked_at = @at WHERE thumbprint = @thumb AND revoked_at IS NULL")
+            .With("@at", at.ToUnixTimeTicks())
+            .With("@thumb", thumbprint);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public async Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command($"SELECT {CertificateColumns} FROM organisation_certificate WHERE entity_id = @id ORDER BY not_before, thumbprint")
+        await using var command = connection.Command($"SELECT {CertificateRead} FROM organisation_certificate WHERE entity_id = @id ORDER BY not_before, thumbprint")
             .With("@id", entityId.ToString());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var certificates = new List<OrganisationCertificate>();
@@ -149,5 +162,8 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         r.GetString(4),
         Instant.FromUnixTimeTicks(r.GetInt64(5)),
         Instant.FromUnixTimeTicks(r.GetInt64(6)),
-        r.GetString(7));
+        r.GetString(7))
+    {
+        RevokedAt = r.IsDBNull(8) ? null : Instant.FromUnixTimeTicks(r.GetInt64(8)),
+    };
 }

@@ -312,9 +312,42 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains("pass --force", error, StringComparison.Ordinal);
         using var kept = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-87.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-87.key.pem"));
         Assert.Equal(issued.Thumbprint, kept.Thumbprint);
-        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir, "--force")).ExitCode);
+        var (forced, forcedOutput, _) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir, "--force");
+        Assert.Equal(0, forced);
         using var replaced = FileKeyStore.Combine(Path.Combine(outDir, "90B3D51F30010000-87.crt.pem"), Path.Combine(outDir, "90B3D51F30010000-87.key.pem"));
         Assert.NotEqual(issued.Thumbprint, replaced.Thumbprint);
+        // The first certificate still stands until it is revoked: the output says so, and how.
+        var first = OrganisationCertificate.FromX509(issued).SerialNumber;
+        Assert.Contains($"{Supplier}'s earlier XmlSign certificate (serial {first}) still stands: 'opendcc certs revoke --serial S' stops one", forcedOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_list_shows_each_bound_certificate_and_certs_revoke_stops_one_which_stays_listed_revoked()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", Path.Combine(cli.DataDirectory, "s"))).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", NetworkOperator, "--out", Path.Combine(cli.DataDirectory, "n"))).ExitCode);
+        using var issued = FileKeyStore.Combine(Path.Combine(cli.DataDirectory, "s", "90B3D51F30010000-87.crt.pem"), Path.Combine(cli.DataDirectory, "s", "90B3D51F30010000-87.key.pem"));
+        var serial = OrganisationCertificate.FromX509(issued).SerialNumber;
+
+        var (code, list, _) = await cli.RunWithDataAsync("certs", "list");
+        Assert.Equal(0, code);
+        Assert.Matches($@"{Supplier}\s+XmlSign \(87\)\s+{serial}\s+.*\s+valid", list);
+        Assert.Contains("2 certificates", list, StringComparison.Ordinal);
+        Assert.Contains("1 certificate", (await cli.RunWithDataAsync("certs", "list", "--id", NetworkOperator)).Output, StringComparison.Ordinal);
+
+        var (revoked, output, _) = await cli.RunWithDataAsync("certs", "revoke", "--serial", serial);
+        Assert.Equal(0, revoked);
+        Assert.Contains($"revoked XmlSign (OU=87) serial {serial} of {Supplier} at 2026-11-28T09:00:00Z", output, StringComparison.Ordinal);
+        Assert.Matches($@"{Supplier}\s+XmlSign \(87\)\s+{serial}\s+.*\s+revoked 2026-11-28T09:00:00Z", (await cli.RunWithDataAsync("certs", "list")).Output);
+        Assert.Matches(@"XmlSign \(87\) revoked", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)));
+        Assert.Contains("was revoked already, at 2026-11-28T09:00:00Z", (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial)).Output, StringComparison.Ordinal);
+
+        var (unknown, _, error) = await cli.RunWithDataAsync("certs", "revoke", "--serial", "12345");
+        Assert.Equal(1, unknown);
+        Assert.Equal("opendcc: --serial: no bound certificate has serial 12345 (decimal, as certs list shows it)", error.Trim());
     }
 
     [Theory]

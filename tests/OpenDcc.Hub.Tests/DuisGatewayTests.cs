@@ -276,6 +276,21 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_signed_with_a_revoked_certificate_is_an_authentication_failure_once_the_revocation_reaches_the_hub()
+    {
+        Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+        var certificate = Assert.Single(await hub.Store.Parties.ListCertificatesAsync(Supplier), c => c.Role == RemotePartyRole.XmlSign);
+        // As certs revoke does it: in the store, from another process, past the hub's cache.
+        Assert.True(await hub.Store.Parties.RevokeCertificateAsync(certificate.Thumbprint, SystemClock.Instance.GetCurrentInstant()));
+        await Task.Delay(DuisMessageSecurity.BindingFreshFor.ToTimeSpan() + TimeSpan.FromMilliseconds(200));
+
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"));
+
+        Assert.Equal("E42", code);
+        Assert.Contains(await LogAsync(), e => e.Record.Outcome.StartsWith($"E42 AuthenticationFailure: CertificateRevoked: the signing certificate (serial {certificate.SerialNumber}) was revoked at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_request_from_an_unknown_originator_is_an_authentication_failure()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger);

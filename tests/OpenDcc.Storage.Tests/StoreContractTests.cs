@@ -206,6 +206,25 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_revoked_certificate_stays_bound_with_when_it_was_revoked_and_is_valid_for_nothing_after()
+    {
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        var certificate = IssueXmlSign(Supplier);
+        await Store.Parties.AddCertificateAsync(certificate);
+        var at = certificate.NotBefore + NodaTime.Duration.FromDays(1);
+
+        Assert.True(await Store.Parties.RevokeCertificateAsync(certificate.Thumbprint, at));
+        Assert.False(await Store.Parties.RevokeCertificateAsync(certificate.Thumbprint, at + NodaTime.Duration.FromDays(1)));
+        Assert.False(await Store.Parties.RevokeCertificateAsync("00", at));
+
+        var found = Assert.IsType<OrganisationCertificate>(await Store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber));
+        Assert.Equal(certificate with { RevokedAt = at }, found);
+        Assert.Equal([found], await Store.Parties.ListCertificatesAsync(Supplier));
+        Assert.True(found.IsValidAt(at - NodaTime.Duration.FromSeconds(1)));
+        Assert.False(found.IsValidAt(at));
+    }
+
+    [Fact]
     public async Task A_certificate_whose_user_is_unknown_is_refused_and_nothing_is_stored()
     {
         var certificate = IssueXmlSign(Supplier);

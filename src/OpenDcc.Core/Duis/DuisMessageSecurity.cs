@@ -19,9 +19,13 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
 
     private readonly Eui64 dsp = OrganisationCertificate.FromX509(dspIdentity).EntityId;
 
-    // Certificates bound to users do not change once imported; parsing them and taking out their keys once keeps
-    // that work off each request.
-    private readonly ConcurrentDictionary<(string Issuer, string Serial), (OrganisationCertificate Bound, XmlSignatureKey Key)> known = new();
+    // A certificate's content does not change once imported; parsing it and taking out its key once keeps that work off
+    // each request. Its binding can (certs revoke, from another process): that is read again once it is
+    // BindingFreshFor old, so a revocation reaches a running hub within that.
+    private readonly ConcurrentDictionary<(string Issuer, string Serial), (OrganisationCertificate Bound, XmlSignatureKey Key, Instant ReadAt)> known = new();
+
+    /// <summary>How long a certificate's binding read from the store is used before it is read again: how soon a revocation made elsewhere takes effect.</summary>
+    public static readonly Duration BindingFreshFor = Duration.FromSeconds(1);
 
     public X509Certificate2 DspIdentity => dspKey.Certificate;
 
@@ -55,23 +59,31 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
             return $"OriginatorIsTheDsp: the RequestID's originator {originator} is the DSP (OpenDcc itself); service requests come from DCC users";
         }
         OrganisationCertificate? bound = null;
+        var now = clock.GetCurrentInstant();
         var check = await DuisSignature.VerifyAsync(document, async (issuer, serial, ct) =>
         {
-            if (!known.TryGetValue((issuer, serial), out var entry))
+            if (known.TryGetValue((issuer, serial), out var entry) && now - entry.ReadAt < BindingFreshFor)
             {
-                var found = await parties.FindCertificateAsync(issuer, serial, ct);
-                if (found is null)
-                {
-                    return null;
-                }
+                bound = entry.Bound;
+                return entry.Key;
+            }
+            var found = await parties.FindCertificateAsync(issuer, serial, ct);
+            if (found is null)
+            {
+                return null;
+            }
+            if (entry.Key is null)
+            {
                 var key = XmlSignatureKey.ForVerifying(found.ToX509());
-                entry = known.GetOrAdd((issuer, serial), (found, key));
+                entry = known.GetOrAdd((issuer, serial), (found, key, now));
                 if (entry.Key != key)
                 {
                     Release(key);
                 }
             }
-            bound = entry.Bound;
+            // The key stays the one parsed first (the same certificate: same issuer and serial); the binding is the one just read.
+            known[(issuer, serial)] = entry = entry with { Bound = found, ReadAt = now };
+            bound = found;
             return entry.Key;
         }, cancellationToken);
         if (check is SignatureCheck.Invalid invalid)
@@ -86,7 +98,11 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         {
             return $"WrongCertificateRole: the signing certificate's role is {bound.Role} (OU={(int)bound.Role:X2}), not XmlSign (OU=87)";
         }
-        if (!bound.IsValidAt(clock.GetCurrentInstant()))
+        if (bound.RevokedAt is { } revoked && revoked <= now)
+        {
+            return $"CertificateRevoked: the signing certificate (serial {bound.SerialNumber}) was revoked at {revoked}";
+        }
+        if (!bound.IsValidAt(now))
         {
             return $"CertificateExpired: the signing certificate is valid {bound.NotBefore} to {bound.NotAfter}";
         }
@@ -95,7 +111,7 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
 
     public void Dispose()
     {
-        foreach (var (_, key) in known.Values)
+        foreach (var (_, key, _) in known.Values)
         {
             Release(key);
         }

@@ -61,4 +61,7 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
 
     public Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default) =>
         inner.ListCertificatesAsync(entityId, cancellationToken);
+
+    public Task<bool> RevokeCertificateAsync(string thumbprint, Instant at, CancellationToken cancellationToken = default) =>
+        inner.RevokeCertificateAsync(thumbprint, at, cancellationToken);
 }

@@ -32,5 +32,13 @@ public interface IPartyStore
     /// <summary>The certificate an XML signature names by <c>X509IssuerSerial</c>.</summary>
     Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default);
 
+    /// <summary>The certificates bound to the user, revoked ones too (<see cref="OrganisationCertificate.RevokedAt"/>).</summary>
     Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Revokes the certificate with that thumbprint from <paramref name="at"/>: it stays bound (listed, with when it was
+    /// revoked) but is valid for nothing from then on (<see cref="OrganisationCertificate.IsValidAt"/>).
+    /// </summary>
+    /// <returns><c>false</c> when no certificate has that thumbprint or it was revoked already (its first revocation stands).</returns>
+    Task<bool> RevokeCertificateAsync(string thumbprint, NodaTime.Instant at, CancellationToken cancellationToken = default);
 }

@@ -27,7 +27,11 @@ public sealed record OrganisationCertificate(
     public const string X500UniqueIdentifierOid = "2.5.4.45";
     public const string OrganizationalUnitOid = "2.5.4.11";
 
-    public bool IsValidAt(Instant instant) => NotBefore <= instant && instant <= NotAfter;
+    /// <summary>When an operator revoked it (<see cref="Parties.IPartyStore.RevokeCertificateAsync"/>); null while it stands.</summary>
+    public Instant? RevokedAt { get; init; }
+
+    /// <summary>Within its validity period and not revoked by then.</summary>
+    public bool IsValidAt(Instant instant) => NotBefore <= instant && instant <= NotAfter && (RevokedAt is not { } revoked || instant < revoked);
 
     public X509Certificate2 ToX509() => X509Certificate2.CreateFromPem(Pem);
 

@@ -123,5 +123,7 @@ public class CachingPartyStoreTests
         public Task<OrganisationCertificate?> FindCertificateAsync(string issuerName, string serialNumber, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<bool> RevokeCertificateAsync(string thumbprint, Instant at, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }
