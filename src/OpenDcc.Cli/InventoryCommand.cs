@@ -89,6 +89,10 @@ internal static class InventoryCommand
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
             }
+            if ((await MpansServedElsewhereAsync([new Row(0, added)], store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } mpanFault))
+            {
+                throw new FormatException($"{AddOptionOf[servedBy]}: {mpanFault}");
+            }
             await store.Inventory.AddDevicesAsync([added], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
             if (added.Mprn?.CheckDigitWarning is { } warning)
@@ -140,6 +144,7 @@ internal static class InventoryCommand
                     checking.Increment(chunk.Length);
                 }
                 faults.AddRange(await CommsHubFaultsAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct));
+                faults.AddRange((await MpansServedElsewhereAsync(rows, store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
                 checking.Value = checking.MaxValue;
                 var bad = faults.Select(f => f.Line).ToHashSet();
                 var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
@@ -395,6 +400,48 @@ internal static class InventoryCommand
             if (CommsHubFault(hub, known.GetValueOrDefault(hub)) is { } fault)
             {
                 faults.Add((row.Line, $"{HubColumn}: {(known.ContainsKey(hub) ? fault : $"{hub} is neither in the inventory nor a valid CHF row of this file")}"));
+            }
+        }
+        return faults;
+    }
+
+    /// <summary>
+    /// Each MPAN of a row's meter in service that another meter in service serves, in the inventory or on an earlier
+    /// row: a meter point has one meter at a time (a meter exchanged, decommissioned or withdrawn, keeps its MPAN).
+    /// Named by the property that holds it.
+    /// </summary>
+    private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IInventoryStore inventory, CancellationToken cancellationToken)
+    {
+        var serving = rows.Where(r => r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
+        var stored = new Dictionary<Mpan, Device>();
+        foreach (var chunk in serving.SelectMany(r => r.Device.ServedMpans()).Distinct().Chunk(ImportChunk))
+        {
+            foreach (var device in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService))
+            {
+                foreach (var mpan in device.ServedMpans())
+                {
+                    stored.TryAdd(mpan, device);
+                }
+            }
+        }
+        var firstLine = new Dictionary<Mpan, int>();
+        var faults = new List<(int Line, string Property, string Fault)>();
+        foreach (var row in serving)
+        {
+            foreach (var (property, mpan) in new[] { (nameof(Device.Mpan), row.Device.Mpan), (nameof(Device.SecondaryImportMpan), row.Device.SecondaryImportMpan), (nameof(Device.ExportMpan), row.Device.ExportMpan) })
+            {
+                if (mpan is not { } served)
+                {
+                    continue;
+                }
+                if (stored.TryGetValue(served, out var other) && other.Id != row.Device.Id)
+                {
+                    faults.Add((row.Line, property, $"{served} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service"));
+                }
+                else if (!firstLine.TryAdd(served, row.Line) && firstLine[served] != row.Line)
+                {
+                    faults.Add((row.Line, property, $"{served} is served already by the meter on line {firstLine[served]}"));
+                }
             }
         }
         return faults;

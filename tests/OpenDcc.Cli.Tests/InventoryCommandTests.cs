@@ -217,6 +217,43 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Add_refuses_an_mpan_another_meter_in_service_serves_or_one_mpan_in_two_of_a_meters_roles()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", "00-DB-12-34-56-78-90-A9", "--type", "ESME", "--mpan", "1312345678118", "--status", "Decommissioned")).ExitCode);
+        // A meter exchanged keeps its MPAN, out of service: the new one takes the meter point.
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--mpan", "1312345678118")).ExitCode);
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "ESME", "--mpan", "1312345678224", "--export-mpan", "1312345678118");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: --export-mpan: 1312345678118 is served already by ESME {Meter} (Commissioned): a meter point has one meter in service", error, StringComparison.Ordinal);
+
+        (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "ESME", "--mpan", "1312345678224", "--export-mpan", "1312345678224");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --export-mpan: 1312345678224 is already the meter's import MPAN", error, StringComparison.Ordinal);
+        Assert.Contains("2 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_refuses_an_mpan_a_meter_in_service_serves_in_the_inventory_or_on_an_earlier_row()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--mpan", "1312345678118")).ExitCode);
+        var csv = WriteCsv(
+            "device_id,device_type,mpan,secondary_import_mpan,smi_status",
+            $"{GasMeter},ESME,1312345678118,,",
+            $"{Ihd},ESME,1312345678224,,",
+            $"00-DB-12-34-56-78-90-A1,ESME,1312345678330,1312345678224,",
+            $"00-DB-12-34-56-78-90-A2,ESME,1312345678118,,Withdrawn");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"line 2: mpan: 1312345678118 is served already by ESME {Meter} (Commissioned)", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: secondary_import_mpan: 1312345678224 is served already by the meter on line 3", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 3:", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 5:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_with_bad_rows_reports_each_by_line_and_imports_nothing()
     {
         var csv = WriteCsv(

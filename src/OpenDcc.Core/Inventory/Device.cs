@@ -32,8 +32,8 @@ public sealed record Device
 
     /// <summary>
     /// The details given that a device of this type cannot have, each with why, named by the property (an MPAN on a gas
-    /// meter, an MPRN on an electricity meter, a radio cell on anything but a comms hub, a device its own comms hub or a
-    /// comms hub joined to another); empty when every detail fits.
+    /// meter, an MPRN on an electricity meter, a radio cell on anything but a comms hub, one MPAN in two of a meter's
+    /// roles, a device its own comms hub or a comms hub joined to another); empty when every detail fits.
     /// </summary>
     public IEnumerable<(string Property, string Fault)> Misfits()
     {
@@ -57,11 +57,26 @@ public sealed record Device
         {
             yield return (nameof(RadioCell), $"only a comms hub (CHF) has a radio cell, not {Type.WithArticle()}");
         }
+        if (SecondaryImportMpan is { } secondary && secondary == Mpan)
+        {
+            yield return (nameof(SecondaryImportMpan), $"{secondary} is already the meter's import MPAN");
+        }
+        if (ExportMpan is { } export && (export == Mpan || export == SecondaryImportMpan))
+        {
+            yield return (nameof(ExportMpan), $"{export} is already the meter's {(export == Mpan ? "import" : "secondary import")} MPAN");
+        }
         if (CommsHub is { } hub && (hub == Id) != (Type == DeviceType.CHF))
         {
             yield return (nameof(CommsHub), Type == DeviceType.CHF ? $"a comms hub is its own, not joined to {hub}" : $"{Type.WithArticle()} cannot be its own comms hub");
         }
     }
+
+    /// <summary>The MPANs the device serves: import, secondary import and export, those it has.</summary>
+    public IEnumerable<Mpan> ServedMpans() =>
+        new[] { Mpan, SecondaryImportMpan, ExportMpan }.OfType<Mpan>();
+
+    /// <summary>Whether it is still at a meter point: neither decommissioned nor withdrawn (a meter exchanged keeps its MPAN in the inventory, out of service).</summary>
+    public bool IsInService => Status is not (SmiStatus.Decommissioned or SmiStatus.Withdrawn);
 
     private readonly SmiStatus status;
 
