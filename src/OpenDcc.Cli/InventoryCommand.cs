@@ -85,6 +85,10 @@ internal static class InventoryCommand
             {
                 throw new FormatException($"--model: {maker}/{name} is not an approved device model (opendcc inventory models add)");
             }
+            if (HalfAModel(added, "--manufacturer", "--model") is { } half && (await store.ApprovedModels.ListApprovedModelsAsync(ct)).Count > 0)
+            {
+                throw new FormatException(half);
+            }
             if (added.CommsHub is { } joined && joined != added.Id && CommsHubFault(joined, await store.Inventory.FindDeviceAsync(joined, ct)) is { } hubFault)
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
@@ -123,6 +127,7 @@ internal static class InventoryCommand
             {
                 var checking = progress.AddTask("checking rows", maxValue: Math.Max(rows.Count, 1));
                 var approved = new Dictionary<ApprovedModel, bool>();
+                var anyApproved = (await store.ApprovedModels.ListApprovedModelsAsync(ct)).Count > 0;
                 foreach (var chunk in rows.Chunk(ImportChunk))
                 {
                     faults.AddRange(AlreadyKnown(chunk, (await store.Inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], ct)).Select(d => d.Id)));
@@ -139,6 +144,10 @@ internal static class InventoryCommand
                             {
                                 faults.Add((row.Line, $"{ModelColumn}: {model} is not an approved device model"));
                             }
+                        }
+                        else if (anyApproved && HalfAModel(row.Device, ManufacturerColumn, ModelColumn) is { } half)
+                        {
+                            faults.Add((row.Line, half));
                         }
                     }
                     checking.Increment(chunk.Length);
@@ -363,6 +372,18 @@ internal static class InventoryCommand
         [nameof(Device.Mprn)] = MprnColumn,
         [nameof(Device.RadioCell)] = RadioCellColumn,
         [nameof(Device.CommsHub)] = HubColumn,
+    };
+
+    /// <summary>
+    /// A manufacturer without a model or a model without a manufacturer, named by the fields given; null otherwise.
+    /// While models are approved, neither can be shown approved (the list names each model with its manufacturer),
+    /// and the model alone would pick the device's adapter.
+    /// </summary>
+    private static string? HalfAModel(Device device, string manufacturerField, string modelField) => device switch
+    {
+        { Manufacturer: not null, Model: null } => $"{modelField}: give the model too: approved models are named by manufacturer and model",
+        { Manufacturer: null, Model: not null } => $"{manufacturerField}: give the manufacturer too: approved models are named by manufacturer and model",
+        _ => null,
     };
 
     /// <summary>Why <paramref name="hub"/> cannot be a device's comms hub, given the device of that ID (null when there is none); null when it can.</summary>

@@ -352,6 +352,17 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Equal(1, refused.ExitCode);
         Assert.StartsWith("opendcc: --model: ZZ99/ANY is not an approved device model", refused.Error, StringComparison.Ordinal);
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--manufacturer", "CD02", "--model", "00000001")).ExitCode);
+
+        // Half a model cannot be shown approved, and a model alone would pick the device's adapter.
+        var modelOnly = await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--model", "ANY");
+        Assert.Equal(1, modelOnly.ExitCode);
+        Assert.StartsWith("opendcc: --manufacturer: give the manufacturer too: approved models are named by manufacturer and model", modelOnly.Error, StringComparison.Ordinal);
+        Assert.StartsWith("opendcc: --model: give the model too", (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--manufacturer", "CD02")).Error, StringComparison.Ordinal);
+        var halves = await cli.RunWithDataAsync("inventory", "import", WriteCsv("device_id,device_type,manufacturer,model", $"{GasMeter},GSME,,ANY", $"{Ihd},IHD,CD02,"));
+        Assert.Equal(1, halves.ExitCode);
+        Assert.Contains("line 2: manufacturer: give the manufacturer too", halves.Error, StringComparison.Ordinal);
+        Assert.Contains("line 3: model: give the model too", halves.Error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME")).ExitCode);
     }
 
     [Fact]
