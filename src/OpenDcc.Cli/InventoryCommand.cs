@@ -326,7 +326,7 @@ internal static class InventoryCommand
             }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var added = await store.ApprovedModels.AddApprovedModelsAsync(models, ct);
-            await context.Output.WriteLineAsync($"approved {added} new models from {csv.Name} ({models.Count - added} approved already)");
+            await context.Output.WriteLineAsync($"approved {CliContext.Count(added, "new model", "new models")} from {csv.Name} ({models.Distinct().Count() - added} approved already)");
             return 0;
         });
         var list = new Command("list", "List the approved device models");

@@ -37,11 +37,11 @@ internal static class LogCommand
             {
                 var head = await store.MessageLog.ReadHeadAsync(ct);
                 await context.Output.WriteLineAsync(
-                    $"message log intact: {result.EntriesChecked} entries" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : "") +
+                    $"message log intact: {CliContext.Count(result.EntriesChecked, "entry", "entries")}" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : "") +
                     (baseSequence == 0 ? "" : $"; entries 1 to {baseSequence} archived, the first held linked to entry {baseSequence}'s hash {Convert.ToHexString(baseHash)}"));
                 return 0;
             }
-            await context.Error.WriteLineAsync($"message log broken at entry {result.FirstBrokenSequence}: {result.Fault} ({result.EntriesChecked} entries checked)");
+            await context.Error.WriteLineAsync($"message log broken at entry {result.FirstBrokenSequence}: {result.Fault} ({CliContext.Count(result.EntriesChecked, "entry", "entries")} checked)");
             return 1;
         });
         log.Subcommands.Add(verify);
@@ -68,10 +68,16 @@ internal static class LogCommand
                 throw new ArgumentException($"--within: {window} is not from 1 to {MaxWithin:N0}");
             }
             var request = parsed.GetValue(requestId) is { } text ? UsersCommand.ParseField("--request-id", () => RequestId.Parse(text)) : (RequestId?)null;
+            if (request is null && parsed.GetResult(within) is { Implicit: false })
+            {
+                throw new ArgumentException("--within: only with --request-id (how many entries to look through for it); without one, --from and --last say which entries to show");
+            }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var head = (await store.MessageLog.ReadHeadAsync(ct))?.Sequence ?? 0;
             var held = (await store.MessageLog.ReadBaseAsync(ct)).Sequence + 1;
-            var first = parsed.GetValue(from) ?? Math.Max(held, request is null ? head - count + 1 : head - window + 1);
+            // Entries archived are not held: a --from before the first held starts there, and the footer says so.
+            var first = Math.Max(held, parsed.GetValue(from) ?? (request is null ? head - count + 1 : head - window + 1));
+            var archivedNote = parsed.GetValue(from) < held ? $" (entries 1 to {held - 1:N0} are archived)" : "";
             var lookedTo = Math.Min(head, first + window - 1);
             var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, ct);
             // The IDs whole, so that one may be copied into --request-id; the outcome wraps.
@@ -99,8 +105,8 @@ internal static class LogCommand
             await context.Output.WriteLineAsync(
                 request is { } one
                     ? $"{(shown == 0 ? "no entries" : CliContext.Count(shown, "entry", "entries"))} for RequestID {one}{(shown == count ? " (--last)" : "")} among entries {first:N0} to {lookedTo:N0}" +
-                        (first > held ? $"; --from and --within look elsewhere (the log holds {held:N0} to {head:N0})" : "")
-                : shown == 0 ? "no entries" : $"entries {first} to {first + shown - 1} of {head}");
+                        (first > held ? $"; --from and --within look elsewhere (the log holds {held:N0} to {head:N0})" : "") + archivedNote
+                : (shown == 0 ? "no entries" : $"entries {first} to {first + shown - 1} of {head}") + archivedNote);
             return 0;
         });
         log.Subcommands.Add(show);

@@ -84,24 +84,36 @@ public static partial class OpenDccCli
     }
 
     /// <summary>
-    /// A required option left out, for a person: System.CommandLine says only that it is required; this says what it
-    /// takes, from the option's own description. Null for any other fault.
+    /// A required option or argument left out, for a person: System.CommandLine says only that it is required; this says
+    /// what it takes, from its own description. Null for any other fault.
     /// </summary>
     internal static string? MissingOptionOf(string message, Command command)
     {
-        var match = RequiredOption().Match(message);
-        if (!match.Success)
+        if (RequiredOption().Match(message) is { Success: true } option)
         {
-            return null;
+            var name = option.Groups["name"].Value;
+            return $"{name} is required{WhatItTakes(command.Options.FirstOrDefault(o => o.Name == name)?.Description)}";
         }
-        var name = match.Groups["name"].Value;
-        return command.Options.FirstOrDefault(o => o.Name == name) is { Description: { Length: > 0 } description }
-            ? $"{name} is required: {(description is [var first, var second, ..] && char.IsUpper(first) && char.IsLower(second) ? char.ToLowerInvariant(first) + description[1..] : description)}"
-            : $"{name} is required";
+        if (RequiredArgument().Match(message) is { Success: true } argument && argument.Groups["name"].Value == command.Name)
+        {
+            return $"{command.Name}'s argument is required{WhatItTakes(command.Arguments.FirstOrDefault()?.Description)}";
+        }
+        return null;
     }
+
+    /// <summary>": " and a description as the rest of a sentence (its first word in lower case unless an acronym); empty without one.</summary>
+    private static string WhatItTakes(string? description) => description switch
+    {
+        null or "" => "",
+        [var first, var second, ..] when char.IsUpper(first) && char.IsLower(second) => $": {char.ToLowerInvariant(first)}{description[1..]}",
+        _ => $": {description}",
+    };
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^Option '(?<name>[^']*)' is required\.$")]
     private static partial System.Text.RegularExpressions.Regex RequiredOption();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Required argument missing for command: '(?<name>[^']*)'\.$")]
+    private static partial System.Text.RegularExpressions.Regex RequiredArgument();
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult command) =>
         command.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {command.Command.Name}" : "opendcc";

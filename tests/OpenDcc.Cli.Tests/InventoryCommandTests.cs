@@ -342,7 +342,7 @@ public sealed class InventoryCommandTests : IDisposable
 
         Assert.Contains("approved AB01/010A030B", (await cli.RunWithDataAsync("inventory", "models", "add", "--manufacturer", "ab01", "--model", "010a030b")).Output, StringComparison.Ordinal);
         var imported = await cli.RunWithDataAsync("inventory", "models", "import", WriteCsv("manufacturer,model", "AB01,010A030B", "CD02,00000001"));
-        Assert.Contains("approved 1 new models", imported.Output, StringComparison.Ordinal);
+        Assert.Contains("approved 1 new model from", imported.Output, StringComparison.Ordinal);
         var list = (await cli.RunWithDataAsync("inventory", "models", "list")).Output;
         Assert.Matches(@"AB01\s+010A030B", list);
         Assert.Matches(@"CD02\s+00000001", list);

@@ -169,8 +169,10 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("message log intact: 11 entries", output, StringComparison.Ordinal);
         Assert.Contains("entries 1 to 19 archived", output, StringComparison.Ordinal);
-        (_, output, _) = await cli.RunWithDataAsync("log", "show", "--from", "1", "--last", "1");
+        (_, output, _) = await cli.RunWithDataAsync("log", "show", "--from", "1", "--last", "2");
         Assert.Contains("request-20 ", output, StringComparison.Ordinal);
+        Assert.Contains("entries 20 to 21 of 30 (entries 1 to 19 are archived)", output, StringComparison.Ordinal);
+        Assert.Equal("opendcc: --within: only with --request-id (how many entries to look through for it); without one, --from and --last say which entries to show", (await cli.RunWithDataAsync("log", "show", "--within", "5")).Error.Trim());
         Assert.Equal("opendcc: --seq: entry 5 was archived (log archive); the log held starts at entry 20", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
         (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
         Assert.Equal(0, code);
