@@ -27,35 +27,12 @@ internal static class DeliveryCommand
         var listUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
         var limit = new Option<int>("--limit") { Description = $"Show at most this many, the oldest failures (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
         var failed = new Command("failed", "List the failed queue, oldest failure first") { listUser, limit };
-        failed.SetAction(async (parsed, ct) =>
-        {
-            var user = ParseUser(parsed.GetValue(listUser));
-            CheckLimit(parsed.GetValue(limit));
-            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
-            await KnownUserAsync(store, user, ct);
-            var messages = await store.Delivery.ListFailedAsync(user, parsed.GetValue(limit), ct);
-            var total = messages.Count < parsed.GetValue(limit) ? messages.Count : await store.Delivery.CountFailedAsync(user, ct);
-            var retention = new RetryPolicy(DeliveryOptions.Default);
-            // Identifiers and times whole; the error wraps when the table is wider than the console.
-            var table = new Table().Border(TableBorder.Simple).AddColumns(
-                new TableColumn("ID").NoWrap(), new TableColumn("User").NoWrap(), new TableColumn("Correlation").NoWrap(), new TableColumn("Attempts").NoWrap(),
-                new TableColumn("Last attempt").NoWrap(), new TableColumn("Last error"), new TableColumn("Purged after").NoWrap());
-            foreach (var message in messages)
-            {
-                table.AddRow(
-                    message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    message.User.ToString(),
-                    Markup.Escape(message.Correlation),
-                    message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    message.LastAttemptAt is { } at ? InstantPattern.General.Format(at) : "",
-                    Markup.Escape(message.LastError ?? ""),
-                    InstantPattern.General.Format(retention.FailedExpiry(message.EnqueuedAt)));
-            }
-            context.Console.Write(table);
-            context.Console.WriteLine($"{CliContext.Count(total, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")}" +
-                (total > messages.Count ? $"; the oldest {messages.Count:N0} shown (--limit)" : ""));
-            return 0;
-        });
+        failed.SetAction((parsed, ct) => ListAsync(context, parsed, DeliveryState.Failed, listUser, limit, ct));
+
+        var queuedUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
+        var queuedLimit = new Option<int>("--limit") { Description = $"Show at most this many, the soonest due (default {DefaultLimit}); the count is of all of them", DefaultValueFactory = _ => DefaultLimit };
+        var queued = new Command("queued", "List the messages on their way, not yet delivered nor failed, soonest due first: each with its attempts so far, its last error and when it is tried next") { queuedUser, queuedLimit };
+        queued.SetAction((parsed, ct) => ListAsync(context, parsed, DeliveryState.Pending, queuedUser, queuedLimit, ct));
 
         var redeliverUser = new Option<string?>("--user") { Description = "Only this DCC user's messages (EUI-64)" };
         var all = new Option<bool>("--all") { Description = "Every user's failed messages" };
@@ -84,7 +61,7 @@ internal static class DeliveryCommand
             {
                 requeued += await store.Delivery.RequeueFailedAsync(each, now, max: batch, cancellationToken: ct);
             }
-            var left = await store.Delivery.CountFailedAsync(user, ct);
+            var left = await store.Delivery.CountAsync(DeliveryState.Failed, user, ct);
             await context.Output.WriteLineAsync(
                 $"{CliContext.Count(requeued, "failed message", "failed messages")}{(user is { } u ? $" to DCC user {u}" : "")} queued for delivery again; a running hub sends them within a second" +
                 (left == 0 ? "" : $". {(left == 1 ? "The other one follows" : $"The other {left:N0} follow")} in batches of {batch:N0} per user, each once a message of the batch before reaches the user (a message attempted in the last {DeliveryOptions.Default.RedeliverAfter.TotalMinutes:N0} minutes only after that)"));
@@ -150,10 +127,50 @@ internal static class DeliveryCommand
         });
 
         delivery.Subcommands.Add(failed);
+        delivery.Subcommands.Add(queued);
         delivery.Subcommands.Add(redeliver);
         delivery.Subcommands.Add(unanswered);
         delivery.Subcommands.Add(local);
         return delivery;
+    }
+
+    /// <summary>
+    /// <c>delivery failed</c> and <c>delivery queued</c>: the messages in <paramref name="state"/>, as a table with each
+    /// one's last error after it, a line each (in a column beside the identifiers it was squeezed to a few characters).
+    /// </summary>
+    private static async Task<int> ListAsync(CliContext context, ParseResult parsed, DeliveryState state, Option<string?> userOption, Option<int> limitOption, CancellationToken ct)
+    {
+        var user = ParseUser(parsed.GetValue(userOption));
+        var limit = parsed.GetValue(limitOption);
+        CheckLimit(limit);
+        await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+        await KnownUserAsync(store, user, ct);
+        var messages = await store.Delivery.ListAsync(state, user, limit, ct);
+        var total = messages.Count < limit ? messages.Count : await store.Delivery.CountAsync(state, user, ct);
+        var failed = state == DeliveryState.Failed;
+        var retention = new RetryPolicy(DeliveryOptions.Default);
+        var table = new Table().Border(TableBorder.Simple).AddColumns(
+            new TableColumn("ID").NoWrap(), new TableColumn("User").NoWrap(), new TableColumn("Correlation").NoWrap(), new TableColumn("Attempts").NoWrap(),
+            new TableColumn("Last attempt").NoWrap(), new TableColumn(failed ? "Purged after" : "Next attempt").NoWrap());
+        foreach (var message in messages)
+        {
+            table.AddRow(
+                message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                message.User.ToString(),
+                Markup.Escape(message.Correlation),
+                message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                message.LastAttemptAt is { } at ? InstantPattern.General.Format(at) : "",
+                InstantPattern.General.Format(failed ? retention.FailedExpiry(message.EnqueuedAt) : message.NextAttemptAt));
+        }
+        context.Console.Write(table);
+        foreach (var message in messages.Where(m => m.LastError is not null))
+        {
+            await context.Output.WriteLineAsync($"  {message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}: last error: {message.LastError}");
+        }
+        var (one, many, shownOf) = failed ? ("failed message", "failed messages", "oldest") : ("message on its way", "messages on their way", "soonest due");
+        context.Console.WriteLine($"{CliContext.Count(total, one, many)}{(user is { } u ? $" to DCC user {u}" : "")}" +
+            (total > messages.Count ? $"; the {shownOf} {messages.Count:N0} shown (--limit)" : ""));
+        return 0;
     }
 
     private static void CheckLimit(int limit)

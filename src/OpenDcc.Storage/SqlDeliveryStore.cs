@@ -122,28 +122,34 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return found.Count == 0 ? null : found[0];
     }
 
-    public async Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default)
     {
         if (max is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one message");
         }
+        var order = state switch
+        {
+            DeliveryState.Failed => "last_attempt_at, id",
+            DeliveryState.Pending => "next_attempt_at, id",
+            _ => "id",
+        };
         await using var connection = await open(cancellationToken);
-        await using var command = FailedOf(connection, user, $"SELECT {Columns}", " ORDER BY last_attempt_at, id" + (max is { } most ? $" LIMIT {most}" : ""));
+        await using var command = InState(connection, state, user, $"SELECT {Columns}", $" ORDER BY {order}" + (max is { } most ? $" LIMIT {most}" : ""));
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public async Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default)
+    public async Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = FailedOf(connection, user, "SELECT COUNT(*)", "");
+        await using var command = InState(connection, state, user, "SELECT COUNT(*)", "");
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = FailedOf(connection, null, "SELECT DISTINCT user_id", " ORDER BY user_id");
+        await using var command = InState(connection, DeliveryState.Failed, null, "SELECT DISTINCT user_id", " ORDER BY user_id");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var users = new List<Eui64>();
         while (await reader.ReadAsync(cancellationToken))
@@ -154,10 +160,10 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     }
 
     /// <summary><paramref name="select"/> over the failed queue, of one user or of all, then <paramref name="tail"/>.</summary>
-    private static DbCommand FailedOf(DbConnection connection, Eui64? user, string select, string tail)
+    private static DbCommand InState(DbConnection connection, DeliveryState state, Eui64? user, string select, string tail)
     {
-        var command = connection.Command($"{select} FROM outbound_message WHERE state = @failed" + (user is null ? "" : " AND user_id = @user") + tail)
-            .With("@failed", Failed);
+        var command = connection.Command($"{select} FROM outbound_message WHERE state = @state" + (user is null ? "" : " AND user_id = @user") + tail)
+            .With("@state", state.ToString());
         if (user is { } u)
         {
             command.With("@user", u.ToString());
@@ -175,8 +181,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         await using var connection = await open(cancellationToken);
         // A chunk per statement, each its own transaction: a failed queue of millions goes back without holding the
         // store's write lock (SQLite's is the whole database's) for all of them at once.
-        await using var command = FailedOf(
+        await using var command = InState(
                 connection,
+                DeliveryState.Failed,
                 user,
                 "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE id IN (SELECT id",
                 (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") + " ORDER BY last_attempt_at, id LIMIT @chunk)")

@@ -36,7 +36,7 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains("2 failed messages", output, StringComparison.Ordinal);
         Assert.Contains("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", output, StringComparison.Ordinal);
         Assert.Contains("AD1 alert", output, StringComparison.Ordinal);
-        Assert.Contains("(127.0.0.1:9)", output, StringComparison.Ordinal); // the last error, wrapped to fit
+        Assert.Contains($"  {supplierMessage}: last error: Connection refused (127.0.0.1:9)", output, StringComparison.Ordinal); // whole, a line after the table
         Assert.DoesNotContain("still pending", output, StringComparison.Ordinal);
         Assert.Contains("2026-11-30T09:00:00Z", output, StringComparison.Ordinal); // held two days from the last attempt
 
@@ -63,6 +63,31 @@ public sealed class DeliveryCommandTests : IDisposable
         Assert.Contains("1 failed message queued for delivery again", output, StringComparison.Ordinal);
         (_, output, _) = await cli.RunWithDataAsync("delivery", "failed");
         Assert.Contains("0 failed messages", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delivery_queued_lists_the_messages_on_their_way_soonest_due_first_with_their_last_error()
+    {
+        var at = cli.Clock.GetCurrentInstant();
+        long retrying;
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await AddSupplierAndNetworkOperatorAsync(store);
+            await store.Delivery.EnqueueAsync(Supplier, Endpoint, "first attempt due", [1], at);
+            retrying = await store.Delivery.EnqueueAsync(NetworkOperator, Endpoint, "AD1 alert", [2], at - Duration.FromMinutes(1));
+            await store.Delivery.RecordFailureAsync(retrying, "Connection refused (127.0.0.1:9)", at - Duration.FromSeconds(30), nextAttemptAt: at + Duration.FromMinutes(2));
+            await FailAsync(store, Supplier, "failed already", at);
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("delivery", "queued");
+
+        Assert.Equal(0, code);
+        Assert.Contains("2 messages on their way", output, StringComparison.Ordinal);
+        Assert.True(output.IndexOf("first attempt due", StringComparison.Ordinal) < output.IndexOf("AD1 alert", StringComparison.Ordinal), output);
+        Assert.Matches(@"AD1 alert\s+1\s+2026-11-28T08:59:30Z\s+2026-11-28T09:02:00Z", output);
+        Assert.Contains($"  {retrying}: last error: Connection refused (127.0.0.1:9)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("failed already", output, StringComparison.Ordinal);
+        Assert.Contains($"1 message on its way to DCC user {NetworkOperator}", (await cli.RunWithDataAsync("delivery", "queued", "--user", NetworkOperator.ToString())).Output, StringComparison.Ordinal);
     }
 
     [Fact]

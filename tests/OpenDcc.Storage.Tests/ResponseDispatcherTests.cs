@@ -177,7 +177,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.EndsWith("held in the failed queue", warnings[0], StringComparison.Ordinal);
         Assert.Contains("(request 3)", warnings[1], StringComparison.Ordinal);
         Assert.EndsWith("; 2 more to this user went there since the last such line, not logged one by one", warnings[1], StringComparison.Ordinal);
-        Assert.Equal(4, await store.Delivery.CountFailedAsync(Supplier));
+        Assert.Equal(4, await store.Delivery.CountAsync(DeliveryState.Failed, Supplier));
     }
 
     [Fact]
@@ -189,7 +189,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         await FailThroughTheRetryWindowAsync(dispatcher);
 
-        var failed = Assert.Single(await store.Delivery.ListFailedAsync(Supplier));
+        var failed = Assert.Single(await store.Delivery.ListAsync(DeliveryState.Failed, Supplier));
         Assert.Equal(id, failed.Id);
         Assert.Equal(5, failed.Attempts);
         Assert.Equal(At(290), failed.LastAttemptAt);
@@ -204,7 +204,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         clock.Reset(At(290) + Duration.FromDays(2) + Duration.FromSeconds(1));
         Assert.Equal(new DeliveryRound(0, 0, 0, 1), await dispatcher.RunOnceAsync());
         Assert.Null(await store.Delivery.FindAsync(id));
-        Assert.Empty(await store.Delivery.ListFailedAsync());
+        Assert.Empty(await store.Delivery.ListAsync(DeliveryState.Failed));
         // The log says what became of it: the user never had it.
         var purged = (await LoggedAsync())[^1];
         Assert.Equal((MessageDirection.Outbound, Supplier, RequestId), (purged.Direction, purged.User, purged.Correlation));
@@ -235,7 +235,7 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
         Assert.Equal(
             ["2 messages", "2 messages", "1 messages"],
             logger.Collector.GetSnapshot().Where(r => r.Message.StartsWith("A message reached", StringComparison.Ordinal)).Select(r => System.Text.RegularExpressions.Regex.Match(r.Message, @"\d+ messages").Value));
-        Assert.Equal(0, await store.Delivery.CountFailedAsync());
+        Assert.Equal(0, await store.Delivery.CountAsync(DeliveryState.Failed));
     }
 
     [Fact]
@@ -479,9 +479,9 @@ public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifet
 
         public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
 
-        public Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListFailedAsync(user, max, cancellationToken);
+        public Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListAsync(state, user, max, cancellationToken);
 
-        public Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default) => store.CountFailedAsync(user, cancellationToken);
+        public Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default) => store.CountAsync(state, user, cancellationToken);
 
         public Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default) => store.UsersWithFailedAsync(cancellationToken);
 

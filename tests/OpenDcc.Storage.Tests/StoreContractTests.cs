@@ -648,10 +648,10 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
         await Store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
 
-        var failed = await Store.Delivery.ListFailedAsync();
+        var failed = await Store.Delivery.ListAsync(DeliveryState.Failed);
         Assert.Equal([id, other], failed.Select(m => m.Id));
         Assert.All(failed, m => Assert.Equal(DeliveryState.Failed, m.State));
-        Assert.Equal([id], (await Store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+        Assert.Equal([id], (await Store.Delivery.ListAsync(DeliveryState.Failed, Supplier)).Select(m => m.Id));
         Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromDays(1), 10, Lease));
     }
 
@@ -683,11 +683,11 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(DeliveryState.Pending, requeued!.State);
         Assert.Equal(restored, requeued.NextAttemptAt);
         Assert.Equal(1, requeued.Attempts);
-        Assert.Equal([operatorMessage], (await Store.Delivery.ListFailedAsync()).Select(m => m.Id));
+        Assert.Equal([operatorMessage], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => m.Id));
         Assert.Equal(supplierMessage, Assert.Single(await Store.Delivery.ClaimDueAsync(restored, 10, Lease)).Id);
 
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(null, restored));
-        Assert.Empty(await Store.Delivery.ListFailedAsync());
+        Assert.Empty(await Store.Delivery.ListAsync(DeliveryState.Failed));
     }
 
     [Fact]
@@ -703,15 +703,15 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
             "SELECT @user, @destination, 'request ' || i, @payload, @at, 5, @at, 'Failed', 'down', @at FROM n",
             ("@user", Supplier.ToString()), ("@destination", SupplierEndpoint.ToString()), ("@payload", new byte[] { 1, 2, 3 }), ("@at", t0.ToUnixTimeTicks()));
 
-        Assert.Equal(12_004, await Store.Delivery.CountFailedAsync());
-        Assert.Equal(12_003, await Store.Delivery.CountFailedAsync(Supplier));
-        Assert.Equal(["request 1", "request 2"], (await Store.Delivery.ListFailedAsync(Supplier, max: 2)).Select(m => m.Correlation));
+        Assert.Equal(12_004, await Store.Delivery.CountAsync(DeliveryState.Failed));
+        Assert.Equal(12_003, await Store.Delivery.CountAsync(DeliveryState.Failed, Supplier));
+        Assert.Equal(["request 1", "request 2"], (await Store.Delivery.ListAsync(DeliveryState.Failed, Supplier, max: 2)).Select(m => m.Correlation));
 
         // At most as many as asked, across chunks; then the rest.
         Assert.Equal(7_000, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5), max: 7_000));
         Assert.Equal(5_003, await Store.Delivery.RequeueFailedAsync(Supplier, t0 + Duration.FromHours(1), lastAttemptBefore: t0 + Duration.FromMinutes(5)));
 
-        Assert.Equal([operatorMessage], (await Store.Delivery.ListFailedAsync()).Select(m => m.Id));
+        Assert.Equal([operatorMessage], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => m.Id));
         Assert.Equal(12_003, await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE state = 'Pending' AND user_id = '{Supplier}'"));
     }
 
@@ -730,7 +730,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, cutoff + Duration.FromHours(1), lastAttemptBefore: cutoff));
 
         Assert.Equal(DeliveryState.Pending, (await Store.Delivery.FindAsync(older))!.State);
-        Assert.Equal([atCutoff, newer], (await Store.Delivery.ListFailedAsync(Supplier)).Select(m => m.Id));
+        Assert.Equal([atCutoff, newer], (await Store.Delivery.ListAsync(DeliveryState.Failed, Supplier)).Select(m => m.Id));
     }
 
     [Fact]
@@ -758,7 +758,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal((resent, 2, "HTTP 400"), (second.Id, second.Attempts, second.LastError));
         Assert.Null(await Store.Delivery.FindAsync(failed));
         Assert.Null(await Store.Delivery.FindAsync(resent));
-        Assert.Empty(await Store.Delivery.ListFailedAsync());
+        Assert.Empty(await Store.Delivery.ListAsync(DeliveryState.Failed));
         Assert.NotNull(await Store.Delivery.FindAsync(pending));
     }
 

@@ -40,11 +40,14 @@ public interface IDeliveryStore
 
     Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default);
 
-    /// <summary>The failed queue, of one user or of all, oldest failure first; with <paramref name="max"/>, at most that many.</summary>
-    Task<IReadOnlyList<OutboundMessage>> ListFailedAsync(Eui64? user = null, int? max = null, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The messages in <paramref name="state"/>, of one user or of all: the failed queue oldest failure first, those
+    /// pending soonest due first (delivered ones in the order queued); with <paramref name="max"/>, at most that many.
+    /// </summary>
+    Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default);
 
-    /// <summary>How many messages the failed queue holds, of one user or of all.</summary>
-    Task<long> CountFailedAsync(Eui64? user = null, CancellationToken cancellationToken = default);
+    /// <summary>How many messages are in <paramref name="state"/>, of one user or of all.</summary>
+    Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default);
 
     /// <summary>The users with at least one message in the failed queue.</summary>
     Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default);
