@@ -219,10 +219,15 @@ internal static class InventoryCommand
             void Line(string name, string? value) => grid.AddRow(name, Markup.Escape(value ?? ""));
             Line("Device", $"{d.Id} {d.Type}");
             Line("SMI status", d.Status.ToString());
-            Line("Manufacturer / model", $"{d.Manufacturer ?? "?"} / {d.Model ?? "?"}");
+            Line("Manufacturer / model", d.Manufacturer is null && d.Model is null ? null : $"{d.Manufacturer ?? "?"} / {d.Model ?? "?"}");
             Line("Firmware", d.FirmwareVersion);
             Line("SMETS/CHTS version", d.SmetsChtsVersion);
-            Line("Comms hub", d.CommsHub is { } h ? $"{h} ({d.Region?.ToString() ?? "region unknown"}{(d.RadioCell is { } rc ? ", cell " + rc : "")})" : null);
+            // The region and radio cell are the hub's: a meter's own, when it has none, come from its hub's record.
+            var hubId = d.Type == DeviceType.CHF ? d.Id : d.CommsHub;
+            var hub = hubId == d.Id ? d : hubId is { } other ? await store.Inventory.FindDeviceAsync(other, ct) : null;
+            Line("Comms hub", hubId is { } h
+                ? $"{(h == d.Id ? "itself" : h.ToString())} ({(d.Region ?? hub?.Region)?.ToString() ?? "region unknown"}{((d.RadioCell ?? hub?.RadioCell) is { } rc ? ", cell " + rc : "")})"
+                : null);
             Line("Meter point", d.Mpan?.ToString() ?? d.Mprn?.ToString());
             if (d.Type == DeviceType.ESME)
             {

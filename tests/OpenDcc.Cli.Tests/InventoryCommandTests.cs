@@ -437,7 +437,9 @@ public sealed class InventoryCommandTests : IDisposable
         var meter = (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output;
         Assert.Matches(@"Secondary import MPAN\s+1312345678224", meter);
         Assert.Matches(@"Export MPAN\s+1312345678330", meter);
-        Assert.Matches(@"Comms hub\s+00-DB-12-34-56-78-90-00 \(region unknown, cell cell-7\)", (await cli.RunWithDataAsync("inventory", "show", "--device", CommsHub)).Output);
+        Assert.Matches(@"Comms hub\s+itself \(region unknown, cell cell-7\)", (await cli.RunWithDataAsync("inventory", "show", "--device", CommsHub)).Output);
+        // A meter's region and cell are its hub's.
+        Assert.Matches(@"Comms hub\s+00-DB-12-34-56-78-90-00 \(region unknown, cell cell-7\)", meter);
     }
 
     [Fact]
