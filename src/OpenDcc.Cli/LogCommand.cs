@@ -133,9 +133,17 @@ internal static class LogCommand
             {
                 throw new ArgumentException($"--seq: no entry {wanted} (the log has {CliContext.Count(head, "entry", "entries")})");
             }
-            if (parsed.GetValue(output) is { } file)
+            if (parsed.GetValue(output) is { } given)
             {
-                await File.WriteAllBytesAsync(file.FullName, entry.Record.Payload.ToArray(), ct);
+                var file = CliContext.NewFile(given, "--out", "give a path that does not exist (a file is not overwritten)");
+                try
+                {
+                    await File.WriteAllBytesAsync(file.FullName, entry.Record.Payload.ToArray(), ct);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new IOException($"--out: {file.FullName}: {e.Message}", e);
+                }
                 await context.Output.WriteLineAsync($"entry {wanted}: {CliContext.Count(entry.Record.Payload.Length, "byte", "bytes")} written to {file.FullName}");
             }
             else if (entry.Record.Payload.IsEmpty)
@@ -151,7 +159,7 @@ internal static class LogCommand
         });
         log.Subcommands.Add(payload);
 
-        var before = new Option<string?>("--before") { Description = "Archive the entries logged before this time (ISO 8601 UTC, e.g. 2026-11-01T00:00:00Z), up to the first one at or after it" };
+        var before = new Option<string?>("--before") { Description = "Archive the entries logged before this time (ISO 8601: 2026-11-01T00:00:00Z, with an offset, or a date alone, its start in UTC), up to the first one at or after it" };
         var through = new Option<long?>("--through") { Description = "Archive the entries up to and including this sequence number" };
         var archiveOut = new Option<FileInfo>("--out") { Description = "The archive file to write (JSON Lines; must not exist yet)", Required = true };
         var archive = new Command("archive", "Move the oldest entries to an archive file, checked, then remove them from the store: the log held goes on from the archive's last hash (log verify --archive checks the file). A running hub goes on logging meanwhile") { before, through, archiveOut };
@@ -161,16 +169,11 @@ internal static class LogCommand
             var upTo = parsed.GetValue(through);
             if ((beforeText is null) == (upTo is null))
             {
-                throw new ArgumentException("archive: give --before TIME or --through SEQ");
+                throw new ArgumentException(beforeText is null ? "archive: give --before TIME or --through SEQ" : "archive: --before and --through: give one of them");
             }
-            var cutoff = beforeText is null ? (Instant?)null : InstantPattern.ExtendedIso.Parse(beforeText.Trim()) is { Success: true } time
-                ? time.Value
-                : throw new FormatException($"--before: '{beforeText}' is not a UTC time in ISO 8601, e.g. 2026-11-01T00:00:00Z");
-            var file = parsed.GetRequiredValue(archiveOut);
-            if (file.Exists)
-            {
-                throw new ArgumentException($"--out: {file.FullName} exists; an archive is never overwritten");
-            }
+            var cutoff = beforeText is null ? (Instant?)null : ParseTime(beforeText)
+                ?? throw new FormatException($"--before: '{beforeText}' is not a time in ISO 8601: 2026-11-01T00:00:00Z, 2026-11-01T00:00:00+01:00, or a date, 2026-11-01 (its start in UTC)");
+            var file = CliContext.NewFile(parsed.GetValue(archiveOut), "--out", "an archive is never overwritten");
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
             var head = (await store.MessageLog.ReadHeadAsync(ct))?.Sequence ?? 0;
@@ -221,12 +224,19 @@ internal static class LogCommand
         return log;
     }
 
+    /// <summary>An instant in ISO 8601: in UTC (Z), with an offset, or a date alone (its start in UTC); null when it is none of them.</summary>
+    private static Instant? ParseTime(string text)
+    {
+        var trimmed = text.Trim();
+        return InstantPattern.ExtendedIso.Parse(trimmed) is { Success: true } utc ? utc.Value
+            : OffsetDateTimePattern.ExtendedIso.Parse(trimmed) is { Success: true } offset ? offset.Value.ToInstant()
+            : LocalDatePattern.Iso.Parse(trimmed) is { Success: true } date ? date.Value.AtStartOfDayInZone(DateTimeZone.Utc).ToInstant()
+            : null;
+    }
+
     private static async Task<int> VerifyArchiveAsync(CliContext context, FileInfo file, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
     {
-        if (!file.Exists)
-        {
-            throw new ArgumentException($"--archive: {file.FullName} does not exist");
-        }
+        CliContext.ExistingFile(file, "--archive");
         using var reader = new StreamReader(file.FullName);
         var first = await MessageLogArchive.ReadAsync(reader, cancellationToken).FirstOrDefaultAsync(cancellationToken)
             ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");

@@ -246,6 +246,18 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         : !file.Exists ? throw new FileNotFoundException($"{what}: {file.FullName}: no such file")
         : file;
 
+    /// <summary>
+    /// A file to be written that must not exist yet: refused, naming <paramref name="option"/>, when the path is empty, a
+    /// directory, in a directory that does not exist, or a file that exists (<paramref name="existing"/> says why that
+    /// one is kept).
+    /// </summary>
+    public static FileInfo NewFile(FileInfo? file, string option, string existing) =>
+        file is null || file.ToString().Length == 0 ? throw new ArgumentException($"{option}: give the path of a file")
+        : Directory.Exists(file.FullName) ? throw new ArgumentException($"{option}: {file.FullName} is a directory, not a file")
+        : file.Directory is { Exists: false } directory ? throw new ArgumentException($"{option}: the directory {directory.FullName} does not exist")
+        : file.Exists ? throw new ArgumentException($"{option}: {file.FullName} exists; {existing}")
+        : file;
+
     /// <summary>"1 device", "2 devices": a count and its noun, singular for one.</summary>
     public static string Count(long count, string one, string many) => $"{count:N0} {(count == 1 ? one : many)}";
 

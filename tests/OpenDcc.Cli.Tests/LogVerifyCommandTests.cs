@@ -133,6 +133,14 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Equal(0, code);
         Assert.Equal(signed, await File.ReadAllBytesAsync(file));
         Assert.Contains($"entry 1: {signed.Length} bytes written to {file}", output, StringComparison.Ordinal);
+        // A file is never overwritten, and a directory or a missing one is named.
+        Assert.Equal($"opendcc: --out: {file} exists; give a path that does not exist (a file is not overwritten)", (await cli.RunWithDataAsync("log", "payload", "--seq", "2", "--out", file)).Error.Trim());
+        Assert.Equal(signed, await File.ReadAllBytesAsync(file));
+        Assert.Equal($"opendcc: --out: {cli.DataDirectory} is a directory, not a file", (await cli.RunWithDataAsync("log", "payload", "--seq", "2", "--out", cli.DataDirectory)).Error.Trim());
+        Assert.StartsWith("opendcc: --out: the directory ", (await cli.RunWithDataAsync("log", "payload", "--seq", "2", "--out", Path.Combine(cli.DataDirectory, "no", "such.xml"))).Error, StringComparison.Ordinal);
+        var garbage = Path.Combine(cli.DataDirectory, "garbage.jsonl");
+        await File.WriteAllTextAsync(garbage, "garbage\n");
+        Assert.Contains("line 1: not an archived entry: not a JSON object of the archive's fields (unreadable at character 1)", (await cli.RunWithDataAsync("log", "verify", "--archive", garbage)).Error, StringComparison.Ordinal);
 
         Assert.Equal("opendcc: --seq: no entry 5 (the log has 4 entries)", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
         Assert.StartsWith("opendcc: --request-id:", (await cli.RunWithDataAsync("log", "show", "--request-id", "not-a-request")).Error, StringComparison.Ordinal);
@@ -160,8 +168,9 @@ public sealed class LogVerifyCommandTests : IDisposable
         var (code, output, error) = await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", first);
         Assert.True(code == 0, error);
         Assert.Contains("archived entries 1 to 10 (10 entries, logged 2026-11-28T09:00:00.000Z to 2026-11-28T09:00:09.000Z)", output, StringComparison.Ordinal);
-        // Entry 20 was logged at 09:00:19: --before takes 11 to 19.
-        (code, output, error) = await cli.RunWithDataAsync("log", "archive", "--before", "2026-11-28T09:00:19Z", "--out", second);
+        Assert.Equal("opendcc: archive: --before and --through: give one of them", (await cli.RunWithDataAsync("log", "archive", "--through", "15", "--before", "2026-11-28", "--out", second)).Error.Trim());
+        // Entry 20 was logged at 09:00:19 UTC: --before (here with an offset) takes 11 to 19.
+        (code, output, error) = await cli.RunWithDataAsync("log", "archive", "--before", "2026-11-28T10:00:19+01:00", "--out", second);
         Assert.True(code == 0, error);
         Assert.Contains("archived entries 11 to 19", output, StringComparison.Ordinal);
 
@@ -199,7 +208,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("an archive is never overwritten", (await cli.RunWithDataAsync("log", "archive", "--through", "25", "--out", first)).Error, StringComparison.Ordinal);
         Assert.Contains("--through: 30 is not from 20 to 29", (await cli.RunWithDataAsync("log", "archive", "--through", "30", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.Contains("give --before TIME or --through SEQ", (await cli.RunWithDataAsync("log", "archive", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
-        Assert.StartsWith("opendcc: --before: 'yesterday' is not a UTC time in ISO 8601, e.g. 2026-11-01T00:00:00Z", (await cli.RunWithDataAsync("log", "archive", "--before", "yesterday", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
+        Assert.StartsWith("opendcc: --before: 'yesterday' is not a time in ISO 8601: 2026-11-01T00:00:00Z, 2026-11-01T00:00:00+01:00, or a date, 2026-11-01 (its start in UTC)", (await cli.RunWithDataAsync("log", "archive", "--before", "yesterday", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "x")));
     }
 
