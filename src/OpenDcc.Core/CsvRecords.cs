@@ -22,19 +22,26 @@ public static class CsvRecords
             // Sep 0.17.1 numbers the first row's line 2, the rows after it rightly.
             var line = first ? 1 : row.LineNumberFrom;
             first = false;
+            // Quotes come in pairs in a record (each field's opening and closing one, and doubled ones inside): an odd
+            // count is a quote left open, which took the rest of the file into one field.
+            if (row.Span.Count('"') % 2 != 0)
+            {
+                throw new FormatException($"line {line}: a double quote is left open (it runs to the end of the file)");
+            }
             var fields = new string[row.ColCount];
             for (var i = 0; i < fields.Length; i++)
             {
+                var field = row[i].Span;
+                if (field.IndexOfAny('\r', '\n') >= 0)
+                {
+                    throw new FormatException($"line {line}: a quoted field runs on to the next line (a double quote left open?)");
+                }
                 // Sep trims spaces; tabs and other white space go too, so a line of tabs is blank like a line of spaces.
-                fields[i] = row[i].Span.Trim().ToString();
+                fields[i] = field.Trim().ToString();
             }
             if (fields is [var only] && only.Length == 0)
             {
                 continue;
-            }
-            if (fields.Any(f => f.AsSpan().IndexOfAny('\r', '\n') >= 0))
-            {
-                throw new FormatException($"line {line}: a quoted field runs on to the next line (a double quote left open?)");
             }
             yield return (line, fields);
         }

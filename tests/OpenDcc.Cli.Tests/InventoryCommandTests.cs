@@ -107,7 +107,7 @@ public sealed class InventoryCommandTests : IDisposable
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
 
         Assert.Equal(1, code);
-        Assert.Contains("devices.csv line 2: a quoted field runs on to the next line (a double quote left open?)", error, StringComparison.Ordinal);
+        Assert.Contains("devices.csv line 2: a double quote is left open (it runs to the end of the file)", error, StringComparison.Ordinal);
         Assert.DoesNotContain(GasMeter, (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
     }
 

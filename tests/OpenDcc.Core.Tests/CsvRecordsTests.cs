@@ -17,11 +17,15 @@ public class CsvRecordsTests
     }
 
     [Fact]
-    public void A_quote_left_open_or_a_quoted_line_break_refuses_the_file_naming_the_line_where_it_opened()
+    public void A_quote_left_open_even_on_the_last_line_or_a_quoted_line_break_refuses_the_file_naming_the_line_where_it_opened()
     {
         var open = Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader("a,b\n1,\"open\n2,3\n4,5\n")).ToList());
-        Assert.Equal("line 2: a quoted field runs on to the next line (a double quote left open?)", open.Message);
-        Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader("a,b\n1,\"two\nlines\"\n")).ToList());
+        Assert.Equal("line 2: a double quote is left open (it runs to the end of the file)", open.Message);
+        // On the last line, with or without a line break after it: the line break is not a field's, the quote is still open.
+        Assert.Equal("line 2: a double quote is left open (it runs to the end of the file)", Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader("a,b\n\"Eps,E1\n")).ToList()).Message);
+        Assert.Equal("line 2: a double quote is left open (it runs to the end of the file)", Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader("a,b\n\"Eps,E1")).ToList()).Message);
+        var closed = Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader("a,b\n1,\"two\nlines\"\n")).ToList());
+        Assert.Equal("line 2: a quoted field runs on to the next line (a double quote left open?)", closed.Message);
     }
 
     [Property(MaxTest = 300)]
