@@ -75,7 +75,7 @@ internal static class UsersCommand
         });
 
         var keyUser = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var revoke = new Option<string?>("--revoke") { Description = "Revoke the user's API key with this key ID instead of issuing one" };
+        var revoke = new Option<string?>("--revoke") { Description = "Revoke the user's API key with this key ID (or the whole token) instead of issuing one" };
         var listKeys = new Option<bool>("--list") { Description = "List the user's API keys instead of issuing one" };
         var apiKey = new Command("api-key", "Issue a REST API key for a user (the token is shown once; only its hash is kept), or list or revoke its keys") { keyUser, revoke, listKeys };
         apiKey.SetAction(async (parsed, ct) =>
@@ -101,9 +101,11 @@ internal static class UsersCommand
             }
             if (revokeId is not null)
             {
+                // The whole token names its key too (odcc_ID_SECRET): the one an operator holds when a token has leaked.
+                revokeId = ApiKey.IsWellFormed(revokeId.Trim()) ? revokeId.Trim()[ApiKey.TokenPrefix.Length..(ApiKey.TokenPrefix.Length + 12)] : revokeId.Trim();
                 if (keys.All(k => k.Id != revokeId))
                 {
-                    throw new ArgumentException($"--revoke: DCC user {eui} has no API key {revokeId}");
+                    throw new ArgumentException($"--revoke: DCC user {eui} has no API key {Excerpt.Of(revokeId)} (give the key ID that --list shows, 12 hex digits, or the whole token)");
                 }
                 var revoked = await store.ApiKeys.RevokeAsync(revokeId, context.Clock.GetCurrentInstant(), ct);
                 await context.Output.WriteLineAsync(revoked ? $"revoked API key {revokeId} of DCC user {eui}" : $"API key {revokeId} of DCC user {eui} was already revoked");

@@ -128,7 +128,14 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Matches($@"{keyId}\s+2026-11-28T09:00:00Z\s+2026-11-28T09:00:00Z", list);
         var (unknownCode, _, error) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", "000000000000");
         Assert.Equal(1, unknownCode);
-        Assert.Contains("has no API key 000000000000", error, StringComparison.Ordinal);
+        Assert.Contains("has no API key 000000000000 (give the key ID that --list shows, 12 hex digits, or the whole token)", error, StringComparison.Ordinal);
+
+        // The whole token names its key: what an operator holds when a token has leaked.
+        var (_, second, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator);
+        var secondToken = second.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        var (byToken, byTokenOutput, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", secondToken);
+        Assert.Equal(0, byToken);
+        Assert.Contains($"revoked API key {secondToken[5..17]}", byTokenOutput, StringComparison.Ordinal);
     }
 
     [Fact]
