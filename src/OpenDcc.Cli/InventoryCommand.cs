@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OpenDcc.Core;
+using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using Spectre.Console;
@@ -234,7 +235,8 @@ internal static class InventoryCommand
                 Line("Secondary import MPAN", d.SecondaryImportMpan?.ToString());
                 Line("Export MPAN", d.ExportMpan?.ToString());
             }
-            Line("Site", d.Uprn is { } u ? $"UPRN {u}{(site?.PostCode is { } pc ? $", {pc} {site.AddressIdentifier}" : "")}{(site?.LeadSupplier is { } lead ? $", lead supplier {lead}" : "")}" : null);
+            var premises = string.Join(' ', new[] { site?.PostCode, site?.AddressIdentifier }.OfType<string>());
+            Line("Site", d.Uprn is { } u ? $"UPRN {u}{(premises.Length > 0 ? $", {premises}" : "")}{(site?.LeadSupplier is { } lead ? $", lead supplier {lead}" : "")}" : null);
             Line("Joined to", string.Join(", ", await store.Inventory.FindJoinedAsync(id, ct)));
             context.Console.Write(grid);
             var entries = await store.Inventory.StatusHistoryAsync(id, ct);
@@ -269,23 +271,34 @@ internal static class InventoryCommand
         var postCode = new Option<string?>("--post-code") { Description = "Its post code" };
         var address = new Option<string?>("--address-id") { Description = "Its address identifier (house number or name, up to 30 characters)" };
         var lead = new Option<string?>("--lead-supplier") { Description = "The EUI-64 of the supplier that leads the premises" };
-        var set = new Command("set", "Add a site, or replace what is known of it") { uprn, postCode, address, lead };
+        var set = new Command("set", "Add a site, or change what is known of it: the options given change (an empty value clears one), the others stay") { uprn, postCode, address, lead };
         set.SetAction(async (parsed, ct) =>
         {
             var site = UsersCommand.ParseField("--uprn", () => Uprn.Parse(parsed.GetRequiredValue(uprn)));
+            bool Given(Option<string?> option) => parsed.GetResult(option) is not null;
             var code = UsersCommand.ParseField("--post-code", () => Site.NormalisePostCode(parsed.GetValue(postCode)));
-            var leader = parsed.GetValue(lead) is { } l ? UsersCommand.ParseField("--lead-supplier", () => Eui64.Parse(l)) : (Eui64?)null;
+            var leader = parsed.GetValue(lead) is { Length: > 0 } l ? UsersCommand.ParseField("--lead-supplier", () => Eui64.Parse(l)) : (Eui64?)null;
             var addressId = parsed.GetValue(address) is { } given && !string.IsNullOrWhiteSpace(given)
                 ? UsersCommand.ParseField("--address-id", () => FreeText.Checked(given, "an address identifier (DUIS)", 30, "address"))
                 : null;
-            var saved = UsersCommand.ParseField("--address-id", () => new Site(site, code, addressId, leader));
             await using var store = await context.OpenStoreAsync(parsed, ct);
-            if (leader is { } supplier && await store.Parties.FindUserAsync(supplier, ct) is null)
+            if (leader is { } supplier)
             {
-                throw new ArgumentException($"--lead-supplier: {supplier} is not a DCC user (opendcc users add)");
+                var user = await store.Parties.FindUserAsync(supplier, ct) ?? throw new ArgumentException($"--lead-supplier: {supplier} is not a DCC user (opendcc users add)");
+                if ((user.Roles & (DccUserRole.ImportSupplier | DccUserRole.ExportSupplier | DccUserRole.GasSupplier)) == 0)
+                {
+                    throw new ArgumentException($"--lead-supplier: {supplier} is {user.Roles.Codes()}, not a supplier (IS, ES or GS)");
+                }
             }
+            var known = await store.Inventory.FindSiteAsync(site, ct);
+            var saved = UsersCommand.ParseField("--address-id", () => new Site(
+                site,
+                Given(postCode) ? code : known?.PostCode,
+                Given(address) ? addressId : known?.AddressIdentifier,
+                Given(lead) ? leader : known?.LeadSupplier));
             await store.Inventory.SaveSiteAsync(saved, ct);
-            await context.Output.WriteLineAsync($"site UPRN {saved.Uprn} saved");
+            await context.Output.WriteLineAsync(
+                $"site UPRN {saved.Uprn} {(known is null ? "added" : "saved")}: post code {saved.PostCode ?? "unknown"}, address identifier {saved.AddressIdentifier ?? "unknown"}, lead supplier {saved.LeadSupplier?.ToString() ?? "none"}");
             return 0;
         });
         return new Command("site", "The premises devices are installed at") { set };

@@ -377,6 +377,29 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Site_set_changes_the_details_given_keeps_the_others_and_clears_one_given_empty()
+    {
+        const string Supplier = "90-B3-D5-1F-30-01-00-00", NetworkOperator = "90-B3-D5-1F-30-02-00-00";
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Lead Supplier")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO")).ExitCode);
+        var (code, output, _) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--post-code", "sw1a1aa", "--address-id", "10");
+        Assert.Equal(0, code);
+        Assert.Contains("site UPRN 100023336956 added: post code SW1A 1AA, address identifier 10, lead supplier none", output, StringComparison.Ordinal);
+
+        (code, output, _) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--lead-supplier", Supplier);
+        Assert.Equal(0, code);
+        Assert.Contains($"site UPRN 100023336956 saved: post code SW1A 1AA, address identifier 10, lead supplier {Supplier}", output, StringComparison.Ordinal);
+
+        Assert.Contains($"post code unknown, address identifier 10, lead supplier {Supplier}", (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--post-code", "")).Output, StringComparison.Ordinal);
+        var (refused, _, error) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--lead-supplier", NetworkOperator);
+        Assert.Equal(1, refused);
+        Assert.StartsWith($"opendcc: --lead-supplier: {NetworkOperator} is ED, not a supplier (IS, ES or GS)", error, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--uprn", "100023336956")).ExitCode);
+        Assert.Contains($"UPRN 100023336956, 10, lead supplier {Supplier}", (await cli.RunWithDataAsync("inventory", "show", "--device", Meter)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Show_gives_a_device_s_details_site_joins_and_status_history_set_by_the_operator()
     {
         var (unknown, _, error) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "100023336956", "--lead-supplier", "90-B3-D5-1F-30-01-00-00");
