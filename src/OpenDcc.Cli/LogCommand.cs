@@ -22,15 +22,18 @@ internal static class LogCommand
     public static Command Create(CliContext context)
     {
         var log = context.WithStoreOptions(new Command("log", "The message log of every message received or sent"));
-        var archiveFile = new Option<FileInfo?>("--archive") { Description = "Verify this archive file (log archive --out) instead: its own chain, and whether the store's log goes on from its last entry" };
+        var archiveFile = new Option<FileInfo[]>("--archive")
+        {
+            Description = "Verify these archive files (log archive --out) instead, in the order given (repeat --archive): each one's chain, that each goes on from the one before, and that the store's log goes on from the last (exit 1 if not: entries in no file given)",
+        };
         var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)") { archiveFile };
         verify.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
-            if (parsed.GetValue(archiveFile) is { } file)
+            if (parsed.GetValue(archiveFile) is { Length: > 0 } files)
             {
-                return await VerifyArchiveAsync(context, file, baseSequence, baseHash, ct);
+                return await VerifyArchivesAsync(context, files, baseSequence, baseHash, ct);
             }
             var result = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
             if (result.IsIntact)
@@ -234,30 +237,52 @@ internal static class LogCommand
             : null;
     }
 
-    private static async Task<int> VerifyArchiveAsync(CliContext context, FileInfo file, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks archive files as one stretch of the chain: each file's own entries, each file going on from the one before
+    /// it (the next entry, linked to its last hash), and the store's log going on from the last file. The first file's
+    /// own link is taken as it says (the log's start, or an archive not given). Exit 1 at the first fault.
+    /// </summary>
+    private static async Task<int> VerifyArchivesAsync(CliContext context, FileInfo[] files, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
     {
-        CliContext.ExistingFile(file, "--archive");
-        using var reader = new StreamReader(file.FullName);
-        var first = await MessageLogArchive.ReadAsync(reader, cancellationToken).FirstOrDefaultAsync(cancellationToken)
-            ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
-        reader.BaseStream.Position = 0;
-        reader.DiscardBufferedData();
-        // The first entry of the log links to genesis; a later archive's first links to the archive before it, which is
-        // not here: its link is taken as it says, and matched with that archive's last hash by whoever holds both.
-        var after = first.Sequence == 1 ? MessageLogChain.Genesis.ToArray() : first.PreviousHash;
-        var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, after);
-        if (broken is not null)
+        (long Sequence, byte[] Hash)? previous = null;
+        foreach (var file in files)
         {
-            await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({broken.EntriesChecked} entries checked)");
-            return 1;
+            CliContext.ExistingFile(file, "--archive");
+            using var reader = new StreamReader(file.FullName);
+            var first = await MessageLogArchive.ReadAsync(reader, cancellationToken).FirstOrDefaultAsync(cancellationToken)
+                ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
+            reader.BaseStream.Position = 0;
+            reader.DiscardBufferedData();
+            if (previous is { } before && (first.Sequence != before.Sequence + 1 || !first.PreviousHash.AsSpan().SequenceEqual(before.Hash)))
+            {
+                await context.Error.WriteLineAsync(first.Sequence > before.Sequence + 1
+                    ? $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, the one before it ends at entry {before.Sequence}: entries {before.Sequence + 1} to {first.Sequence - 1} are in no archive given"
+                    : $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, not linked to entry {before.Sequence} of the one before it");
+                return 1;
+            }
+            // The first entry of the log links to genesis; a later archive's first to the archive before it.
+            var after = first.Sequence == 1 ? MessageLogChain.Genesis.ToArray() : first.PreviousHash;
+            var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, after);
+            if (broken is not null)
+            {
+                await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({CliContext.Count(broken.EntriesChecked, "entry", "entries")} checked; {file.Name})");
+                return 1;
+            }
+            var links = previous is not null ? "going on from the archive before it"
+                : first.Sequence == 1 ? "from the start of the log"
+                : $"from entry {first.Sequence - 1}, whose hash it names {Convert.ToHexString(first.PreviousHash)} (an archive not given ends there)";
+            await context.Output.WriteLineAsync($"archive intact: entries {first.Sequence} to {last} ({CliContext.Count(count, "entry", "entries")}), {links}; last hash {Convert.ToHexString(lastHash)} ({file.Name})");
+            previous = (last, lastHash);
         }
-        var links = first.Sequence == 1
-            ? "from the start of the log"
-            : $"from entry {first.Sequence - 1}, whose hash it names {Convert.ToHexString(first.PreviousHash)} (the archive before it ends there)";
-        var store = last == baseSequence && lastHash.AsSpan().SequenceEqual(baseHash)
-            ? "the store's log goes on from its last entry"
-            : $"the store's log does not go on from it (the store's archived entries end at {baseSequence})";
-        await context.Output.WriteLineAsync($"archive intact: entries {first.Sequence} to {last} ({CliContext.Count(count, "entry", "entries")}), {links}; last hash {Convert.ToHexString(lastHash)}; {store}");
-        return 0;
+        var (end, endHash) = previous!.Value;
+        if (end == baseSequence && endHash.AsSpan().SequenceEqual(baseHash))
+        {
+            await context.Output.WriteLineAsync($"the store's log goes on from the last archive given (entry {end})");
+            return 0;
+        }
+        await context.Error.WriteLineAsync(end < baseSequence
+            ? $"the store's log does not go on from the last archive given: it ends at entry {end}, the store's archived entries at {baseSequence}: entries {end + 1} to {baseSequence} are in no archive given (give the later archives after it, in order)"
+            : $"the store's log does not go on from the last archive given: it ends at entry {end}, the store's archived entries at {baseSequence}, linked to another hash");
+        return 1;
     }
 }

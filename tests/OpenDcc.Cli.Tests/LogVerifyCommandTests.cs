@@ -183,14 +183,27 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("entries 20 to 21 of 30 (entries 1 to 19 are archived)", output, StringComparison.Ordinal);
         Assert.Equal("opendcc: --within: only with --request-id (how many entries to look through for it); without one, --from and --last say which entries to show", (await cli.RunWithDataAsync("log", "show", "--within", "5")).Error.Trim());
         Assert.Equal("opendcc: --seq: entry 5 was archived (log archive); the log held starts at entry 20", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
-        (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
-        Assert.Equal(0, code);
+        // The archives and the store, as one chain: the first archive alone leaves entries 11 to 19 in no file given.
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", first);
+        Assert.Equal(1, code);
         Assert.Contains("archive intact: entries 1 to 10 (10 entries), from the start of the log", output, StringComparison.Ordinal);
-        Assert.Contains("the store's log does not go on from it", output, StringComparison.Ordinal);
+        Assert.Contains("entries 11 to 19 are in no archive given (give the later archives after it, in order)", error, StringComparison.Ordinal);
+        (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", first, "--archive", second);
+        Assert.Equal(0, code);
+        Assert.Contains("archive intact: entries 11 to 19 (9 entries), going on from the archive before it", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log goes on from the last archive given (entry 19)", output, StringComparison.Ordinal);
         (code, output, _) = await cli.RunWithDataAsync("log", "verify", "--archive", second);
         Assert.Equal(0, code);
         Assert.Contains("archive intact: entries 11 to 19 (9 entries), from entry 10", output, StringComparison.Ordinal);
-        Assert.Contains("the store's log goes on from its last entry", output, StringComparison.Ordinal);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", second, "--archive", first);
+        Assert.Equal(1, code);
+        Assert.Contains("archives do not go on from each other: archive-1.jsonl starts at entry 1, not linked to entry 19", error, StringComparison.Ordinal);
+        // An entry lost from the end of an archive is found out: no file holds it any more.
+        var truncated = Path.Combine(cli.DataDirectory, "truncated.jsonl");
+        await File.WriteAllLinesAsync(truncated, (await File.ReadAllLinesAsync(first))[..^1]);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", truncated, "--archive", second);
+        Assert.Equal(1, code);
+        Assert.Contains("archive-2.jsonl starts at entry 11, the one before it ends at entry 9: entries 10 to 10 are in no archive given", error, StringComparison.Ordinal);
 
         // A changed archive is found out.
         await File.WriteAllTextAsync(first, (await File.ReadAllTextAsync(first)).Replace("request-4\"", "request-9\"", StringComparison.Ordinal));
