@@ -213,9 +213,29 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             Mprn = d.Type == DeviceType.GSME ? site.Mprn : null,
         }));
 
-    /// <summary>The meters installed under IDs of their own, as inventory rows (no comms hub or region recorded).</summary>
+    /// <summary>
+    /// The devices installed under IDs of their own, as inventory rows. One of a site is on the site's comms hub, under
+    /// the ID the hub is on the WAN by (<see cref="CommsHubIdOf"/>: so an installed meter is found on the hub that reports
+    /// the site's power outages), in the site's region; no MPAN or MPRN (the site's own meter row has it).
+    /// </summary>
     public IEnumerable<Device> InstalledDevices() =>
-        installed.Select(entry => new Device(entry.Key, entry.Value.Device.Type, SmiStatus.Commissioned) { Model = ModelOf(entry.Value.Device.Type, entry.Value.Format) });
+        installed.Select(entry =>
+        {
+            var (device, format) = entry.Value;
+            var row = new Device(entry.Key, device.Type, SmiStatus.Commissioned) { Model = ModelOf(device.Type, format) };
+            return fleet.TryGetSite(device.Id, out var site, out _)
+                ? row with
+                {
+                    CommsHub = device.Type == DeviceType.CHF ? entry.Key : CommsHubIdOf(site),
+                    Region = SimulatedWorld.RegionOf(site),
+                    RadioCell = device.Type == DeviceType.CHF ? SimulatedWorld.RadioCellOf(site) : null,
+                }
+                : row;
+        });
+
+    /// <summary>The ID a site's comms hub is on the WAN by: the lowest it is installed under, else its fleet ID.</summary>
+    private Eui64 CommsHubIdOf(SimulatedSite site) =>
+        installed.Where(e => e.Value.Device.Type == DeviceType.CHF && e.Value.Device.Id == site.CommsHubId).Select(e => e.Key).DefaultIfEmpty(site.CommsHubId).MinBy(id => id.Value);
 
     public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device) =>
         DeviceAt(device) is null || FormatOf(device) != WireFormat.Gbcs ? null : KeyOf(device).PublicKey;
@@ -283,7 +303,7 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     /// <summary>The comms hub's reports of lost power, under the ID the hub is on the WAN by (the lowest installed for it, else its fleet ID).</summary>
     private async Task ReportPowerLossesAsync(SimulatedSite site, IReadOnlyList<Instant> losses, CancellationToken cancellationToken)
     {
-        var commsHub = installed.Where(e => e.Value.Device.Type == DeviceType.CHF && e.Value.Device.Id == site.CommsHubId).Select(e => e.Key).DefaultIfEmpty(site.CommsHubId).MinBy(id => id.Value);
+        var commsHub = CommsHubIdOf(site);
         foreach (var since in losses)
         {
             if (alertSink is { } sink)

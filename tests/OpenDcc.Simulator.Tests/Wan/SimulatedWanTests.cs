@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
@@ -141,6 +142,29 @@ public sealed class SimulatedWanTests
         var back = start + Duration.FromMilliseconds(backAfterMs);
         Assert.Equal([back], site.AlertsBetween(start, start + Duration.FromSeconds(1)).Select(a => a.At));
         Assert.Equal([start], site.PowerLossesBetween(start, start + Duration.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Devices_installed_under_ids_of_their_own_are_listed_on_the_comms_hub_that_reports_their_site_in_its_region()
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 2), Acb, acbKey.PublicKey, clock, SimulatedWanOptions.Instant);
+        var meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-A2");
+        var other = Eui64.Parse("00-DB-12-34-56-78-90-B0");
+        wan.InstallSiteDevice(meter, DeviceType.ESME);
+        wan.InstallSiteDevice(commsHub, DeviceType.CHF);
+        wan.InstallSiteDevice(other, DeviceType.ESME, site: 1);
+
+        var rows = wan.InstalledDevices().ToDictionary(d => d.Id);
+
+        Assert.Equal(commsHub, rows[meter].CommsHub);
+        Assert.Equal(commsHub, rows[commsHub].CommsHub);
+        Assert.NotNull(rows[commsHub].RadioCell);
+        Assert.Equal(SimulatedWorld.RegionOf(wan.Fleet[0]), rows[meter].Region);
+        // A site whose hub is not installed: its fleet ID.
+        Assert.Equal(wan.Fleet[1].CommsHubId, rows[other].CommsHub);
+        Assert.Null(rows[meter].Mpan);
     }
 
     [Fact]
