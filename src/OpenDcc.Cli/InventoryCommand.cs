@@ -94,7 +94,7 @@ internal static class InventoryCommand
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
             }
-            if ((await MpansServedElsewhereAsync([new Row(0, added)], store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } mpanFault))
+            if ((await MpansServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } mpanFault))
             {
                 throw new FormatException($"{AddOptionOf[servedBy]}: {mpanFault}");
             }
@@ -154,7 +154,7 @@ internal static class InventoryCommand
                     checking.Increment(chunk.Length);
                 }
                 faults.AddRange(await CommsHubFaultsAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct));
-                faults.AddRange((await MpansServedElsewhereAsync(rows, store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
+                faults.AddRange((await MpansServedElsewhereAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
                 checking.Value = checking.MaxValue;
                 var bad = faults.Select(f => f.Line).ToHashSet();
                 var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
@@ -445,24 +445,14 @@ internal static class InventoryCommand
     }
 
     /// <summary>
-    /// Each MPAN of a row's meter in service that another meter in service serves, in the inventory or on an earlier
-    /// row: a meter point has one meter at a time (a meter exchanged, decommissioned or withdrawn, keeps its MPAN).
-    /// Named by the property that holds it.
+    /// Each MPAN of a row's meter in service, of the rows without a fault (<paramref name="faultyLines"/>: those are not
+    /// imported, so take nothing), that another meter in service serves, in the inventory or on an earlier row
+    /// (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Named by the property that holds it.
     /// </summary>
-    private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IInventoryStore inventory, CancellationToken cancellationToken)
+    private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
     {
-        var serving = rows.Where(r => r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
-        var stored = new Dictionary<Mpan, Device>();
-        foreach (var chunk in serving.SelectMany(r => r.Device.ServedMpans()).Distinct().Chunk(ImportChunk))
-        {
-            foreach (var device in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService))
-            {
-                foreach (var mpan in device.ServedMpans())
-                {
-                    stored.TryAdd(mpan, device);
-                }
-            }
-        }
+        var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
+        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans())], cancellationToken);
         var firstLine = new Dictionary<Mpan, int>();
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)
@@ -477,7 +467,7 @@ internal static class InventoryCommand
                 {
                     faults.Add((row.Line, property, $"{served} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service"));
                 }
-                else if (!firstLine.TryAdd(served, row.Line) && firstLine[served] != row.Line)
+                else if (!firstLine.TryAdd(served, row.Line))
                 {
                     faults.Add((row.Line, property, $"{served} is served already by the meter on line {firstLine[served]}"));
                 }

@@ -254,6 +254,20 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Skipping_invalid_rows_a_faulty_row_takes_no_mpan_from_a_valid_one_after_it()
+    {
+        var csv = WriteCsv("device_id,device_type,mpan,comms_hub", $"{GasMeter},ESME,1312345678118,{CommsHub}", $"{Meter},ESME,1312345678118,");
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains("line 2: comms_hub: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 3:", error, StringComparison.Ordinal);
+        Assert.Contains("imported 1 device", output, StringComparison.Ordinal);
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+1312345678118", Row((await cli.RunWithDataAsync("inventory", "list")).Output, Meter));
+    }
+
+    [Fact]
     public async Task Import_with_bad_rows_reports_each_by_line_and_imports_nothing()
     {
         var csv = WriteCsv(

@@ -191,6 +191,23 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_inventory_refuses_an_mpan_another_meter_in_service_serves_but_not_one_a_decommissioned_meter_kept()
+    {
+        var other = Eui64.Parse("00-DB-12-34-56-78-90-C9");
+        var taken = Mpan.Parse("1312345678118");
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.AddDevicesAsync([new Device(other, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = taken }], change);
+
+        Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{taken}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
+        Assert.Equal("E41", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{taken}</sr:ImportMPxN></sr:UpdateMPxN>")).Code);
+        Assert.Contains(await hub.Store.MessageLog.ReadAsync().Select(e => e.Record.Outcome).ToListAsync(), o => o.StartsWith($"E41 ExportMPAN {taken} is served already by ESME {other} (Commissioned)", StringComparison.Ordinal));
+        Assert.Equal(MeterPoint, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
+
+        await hub.Store.Inventory.UpdateDeviceAsync(other, d => d with { Status = SmiStatus.Decommissioned }, change);
+        Assert.Equal("I0", (await SendAsync("8.4", $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ExportMPAN>{taken}</sr:ExportMPAN></sr:UpdateMPxN>")).Code);
+    }
+
+    [Fact]
     public async Task A_returned_comms_hub_is_withdrawn_with_its_gpf()
     {
         Assert.Equal("I0", (await SendAsync("8.14.4", $"<sr:DeviceID>{CommsHub}</sr:DeviceID><sr:CHFNoFaultReturnType>No Fault Return (general)</sr:CHFNoFaultReturnType>")).Code);

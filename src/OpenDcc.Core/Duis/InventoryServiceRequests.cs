@@ -291,6 +291,10 @@ public sealed class InventoryServiceRequests(
             // One of three (the XSD's choice): the import MPAN or MPRN, or an ESME's secondary import or export MPAN.
             if (Text(mpxn, "ImportMPxN") is { } import)
             {
+                if (Mpan.TryParse(import, out var importMpan))
+                {
+                    await RefuseServedElsewhereAsync(id, "ImportMPxN", importMpan, cancellationToken);
+                }
                 var updated = await ChangeAsync(request, id, change,
                     d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
                     d => d.Type == DeviceType.ESME
@@ -308,6 +312,7 @@ public sealed class InventoryServiceRequests(
                 : Text(mpxn, "ExportMPAN") is { } export ? ("ExportMPAN", export)
                 : throw Invalid("UpdateMPxN needs ImportMPxN, SecondaryImportMPAN or ExportMPAN");
             var core = Mpan.TryParse(text, out var parsed, out var fault) ? parsed : throw Invalid($"{name}: {fault}");
+            await RefuseServedElsewhereAsync(id, name, core, cancellationToken);
             var served = await ChangeAsync(request, id, change,
                 d => d.Type == DeviceType.ESME ? null : $"only an ESME serves a {name}",
                 d => d.Mpan == core || (name == "ExportMPAN" ? d.SecondaryImportMpan : d.ExportMpan) == core
@@ -354,6 +359,15 @@ public sealed class InventoryServiceRequests(
             }
         }
         return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {hub.Id} is {hub.Status}");
+    }
+
+    /// <summary>E41 when another meter in service serves <paramref name="mpan"/>: a meter point has one meter in service at a time.</summary>
+    private async Task RefuseServedElsewhereAsync(Eui64 id, string element, Mpan mpan, CancellationToken cancellationToken)
+    {
+        if ((await inventory.MetersInServiceAsync([mpan], cancellationToken)).TryGetValue(mpan, out var other) && other.Id != id)
+        {
+            throw Invalid($"{element} {mpan} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
+        }
     }
 
     /// <summary>

@@ -9,6 +9,30 @@ public static class InventoryStoreExtensions
     /// hub takes in the devices a WAN (the simulated fleet, in-process or over loopback) says it has.
     /// </summary>
     /// <returns>How many were added.</returns>
+    /// <summary>
+    /// For each of <paramref name="mpans"/> that a meter in service serves (import, secondary import or export), that
+    /// meter: a meter point has one meter in service at a time (a meter exchanged, decommissioned or withdrawn, keeps
+    /// its MPAN without blocking its successor).
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<Mpan, Device>> MetersInServiceAsync(this IInventoryStore inventory, IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        ArgumentNullException.ThrowIfNull(mpans);
+        var wanted = mpans.ToHashSet();
+        var serving = new Dictionary<Mpan, Device>();
+        foreach (var chunk in wanted.Chunk(10_000))
+        {
+            foreach (var meter in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService))
+            {
+                foreach (var mpan in meter.ServedMpans().Where(wanted.Contains))
+                {
+                    serving.TryAdd(mpan, meter);
+                }
+            }
+        }
+        return serving;
+    }
+
     public static async Task<int> AddMissingDevicesAsync(this IInventoryStore inventory, IReadOnlyCollection<Device> devices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inventory);
