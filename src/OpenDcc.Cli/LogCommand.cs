@@ -141,7 +141,9 @@ internal static class LogCommand
                 var file = CliContext.NewFile(given, "--out", "give a path that does not exist (a file is not overwritten)");
                 try
                 {
-                    await File.WriteAllBytesAsync(file.FullName, entry.Record.Payload.ToArray(), ct);
+                    // CreateNew: a file made since the check is not overwritten either.
+                    await using var stream = new FileStream(file.FullName, FileMode.CreateNew, FileAccess.Write);
+                    await stream.WriteAsync(entry.Record.Payload, ct);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -282,7 +284,9 @@ internal static class LogCommand
         }
         await context.Error.WriteLineAsync(end < baseSequence
             ? $"the store's log does not go on from the last archive given: it ends at entry {end}, the store's archived entries at {baseSequence}: entries {end + 1} to {baseSequence} are in no archive given (give the later archives after it, in order)"
-            : $"the store's log does not go on from the last archive given: it ends at entry {end}, the store's archived entries at {baseSequence}, linked to another hash");
+            : end > baseSequence
+                ? $"the store's log does not go on from the last archive given: it ends at entry {end}, past the store's archived entries, which end at {baseSequence} (an archive of another store, or a store restored from before it was made)"
+                : $"the store's log does not go on from the last archive given: both end at entry {end}, but the store's is linked to another hash");
         return 1;
     }
 }

@@ -101,8 +101,15 @@ internal static class UsersCommand
             }
             if (revokeId is not null)
             {
-                // The whole token names its key too (odcc_ID_SECRET): the one an operator holds when a token has leaked.
-                revokeId = ApiKey.IsWellFormed(revokeId.Trim()) ? revokeId.Trim()[ApiKey.TokenPrefix.Length..(ApiKey.TokenPrefix.Length + 12)] : revokeId.Trim();
+                // The whole token finds its key by its hash, as the API does: what an operator holds when a token has leaked.
+                revokeId = revokeId.Trim();
+                if (ApiKey.IsWellFormed(revokeId))
+                {
+                    var key = await store.ApiKeys.FindByTokenHashAsync(ApiKey.HashOf(revokeId), ct);
+                    revokeId = key is { } found && found.User == eui
+                        ? found.Id
+                        : throw new ArgumentException($"--revoke: the token given is no API key of DCC user {eui}");
+                }
                 if (keys.All(k => k.Id != revokeId))
                 {
                     throw new ArgumentException($"--revoke: DCC user {eui} has no API key {Excerpt.Of(revokeId)} (give the key ID that --list shows, 12 hex digits, or the whole token)");

@@ -9,8 +9,9 @@ namespace OpenDcc.Core;
 public static class CsvRecords
 {
     /// <exception cref="FormatException">
-    /// a quoted field runs over lines: nothing OpenDcc imports holds a line break, so a quote was left open, which would
-    /// take every line after it into one field (the file is refused whole, not just that record); names its line.
+    /// a double quote is left open (the record's quotes do not pair), or a quoted field holds a line break: nothing
+    /// OpenDcc imports holds one, so either way a quote went astray and would take the lines after it into one field
+    /// (the file is refused whole, not just that record); names the line.
     /// </exception>
     public static IEnumerable<(int Line, string[] Fields)> Read(TextReader text)
     {

@@ -12,7 +12,7 @@ public sealed class ParseFaultTests : IDisposable
     [InlineData(new[] { "inventory", "import", "" }, "opendcc: import's argument: give the path of a file", "opendcc inventory import --help")]
     [InlineData(new[] { "serve", "--adapter", "" }, "opendcc: --adapter: give the path of a file", null)]
     [InlineData(new[] { "users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS" }, "opendcc: --name is required: the organisation's name", "opendcc users add --help")]
-    [InlineData(new[] { "inventory", "import" }, "opendcc: import's argument is required: CSV with the header device_id,device_type", "opendcc inventory import --help")]
+    [InlineData(new[] { "inventory", "import" }, "opendcc: import's argument is required: CSV with the header device_id,device_type…", "opendcc inventory import --help")]
     [InlineData(new[] { "validate", "mpan" }, "opendcc: mpan's argument is required: the identifier to check", "opendcc validate mpan --help")]
     [InlineData(new[] { "inventory", "add", "--type", "ESME" }, "opendcc: --device is required: the device's EUI-64", "opendcc inventory add --help")]
     [InlineData(new[] { "inventory", "add", "--device", "00-DB-12-34-56-78-90-A0" }, "opendcc: --type is required: ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", "opendcc inventory add --help")]
@@ -22,7 +22,15 @@ public sealed class ParseFaultTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal("", output);
         var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith(fault, lines[0], StringComparison.Ordinal);
+        // Exact, but for a description too long to repeat here (the import's CSV header), its start.
+        if (fault.EndsWith('…'))
+        {
+            Assert.StartsWith(fault[..^1], lines[0], StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(fault, lines[0]);
+        }
         Assert.DoesNotContain("System.", error, StringComparison.Ordinal);
         if (help is not null)
         {

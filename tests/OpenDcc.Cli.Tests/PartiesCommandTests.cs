@@ -136,6 +136,17 @@ public sealed class PartiesCommandTests : IDisposable
         var (byToken, byTokenOutput, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", secondToken);
         Assert.Equal(0, byToken);
         Assert.Contains($"revoked API key {secondToken[5..17]}", byTokenOutput, StringComparison.Ordinal);
+        // A token of the same shape that is no key's (mistyped) revokes nothing.
+        var (_, thirdOutput, _) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator);
+        var thirdToken = thirdOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        var mistyped = thirdToken[..^1] + (thirdToken[^1] == 'A' ? 'B' : 'A');
+        var (wrong, _, wrongError) = await cli.RunWithDataAsync("users", "api-key", "--id", NetworkOperator, "--revoke", mistyped);
+        Assert.Equal(1, wrong);
+        Assert.Contains($"--revoke: the token given is no API key of DCC user {NetworkOperator}", wrongError, StringComparison.Ordinal);
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            Assert.False((await store.ApiKeys.FindByTokenHashAsync(OpenDcc.Core.Parties.ApiKey.HashOf(thirdToken)))!.IsRevoked);
+        }
     }
 
     [Fact]

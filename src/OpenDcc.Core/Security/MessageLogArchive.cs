@@ -47,7 +47,7 @@ public static class MessageLogArchive
         catch (JsonException e)
         {
             // The parser's own words name its path and byte position, which say nothing to an operator.
-            throw new FormatException($"not an archived entry: not a JSON object of the archive's fields{(e.BytePositionInLine is { } at ? $" (unreadable at character {at + 1})" : "")}", e);
+            throw new FormatException($"not an archived entry: not a JSON object of the archive's fields{(e.BytePositionInLine is { } at ? $" (unreadable at byte {at + 1})" : "")}", e);
         }
         if (read is null || read.Outcome is null || read.Payload is null || read.PreviousHash is null || read.Hash is null || read.Direction is not ("in" or "out"))
         {
