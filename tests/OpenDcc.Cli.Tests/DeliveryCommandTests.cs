@@ -73,9 +73,10 @@ public sealed class DeliveryCommandTests : IDisposable
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             await AddSupplierAndNetworkOperatorAsync(store);
-            await store.Delivery.EnqueueAsync(Supplier, Endpoint, "first attempt due", [1], at);
+            // Queued first, due later: listed second.
             retrying = await store.Delivery.EnqueueAsync(NetworkOperator, Endpoint, "AD1 alert", [2], at - Duration.FromMinutes(1));
             await store.Delivery.RecordFailureAsync(retrying, "Connection refused (127.0.0.1:9)", at - Duration.FromSeconds(30), nextAttemptAt: at + Duration.FromMinutes(2));
+            await store.Delivery.EnqueueAsync(Supplier, Endpoint, "first attempt due", [1], at);
             await FailAsync(store, Supplier, "failed already", at);
         }
 

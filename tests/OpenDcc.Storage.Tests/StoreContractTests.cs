@@ -656,6 +656,26 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Messages_on_their_way_are_listed_soonest_due_first_and_counted_by_user()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var retrying = await Enqueue("retrying", t0);
+        await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
+        await Store.Delivery.RecordFailureAsync(retrying, "connection refused", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(30));
+        var fresh = await Enqueue("fresh", t0 + Duration.FromSeconds(2));
+        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0 + Duration.FromSeconds(3));
+        var failed = await Enqueue("failed", t0);
+        await Store.Delivery.RecordFailureAsync(failed, "connection refused", t0 + Duration.FromSeconds(4), null);
+
+        // Queued first but due last: by next attempt, not by ID.
+        Assert.Equal([fresh, operatorMessage, retrying], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => m.Id));
+        Assert.Equal([fresh], (await Store.Delivery.ListAsync(DeliveryState.Pending, Supplier, max: 1)).Select(m => m.Id));
+        Assert.Equal(3, await Store.Delivery.CountAsync(DeliveryState.Pending));
+        Assert.Equal(2, await Store.Delivery.CountAsync(DeliveryState.Pending, Supplier));
+        Assert.Equal(1, await Store.Delivery.CountAsync(DeliveryState.Failed));
+    }
+
+    [Fact]
     public async Task A_failure_recorded_late_by_a_stale_claimer_does_not_undo_a_delivery()
     {
         var t0 = clock.GetCurrentInstant();
