@@ -62,6 +62,21 @@ public sealed class CommandSignatureTests
         Assert.Null(CommandSignature.Check(content, signature, Supplier, [SupplierSigning.Value.Certificate], Now));
     }
 
+    [Fact]
+    public void A_command_signed_with_a_revoked_certificate_is_refused_saying_it_was_revoked()
+    {
+        var content = "critical"u8.ToArray();
+        var signature = CommandSignature.Sign(content, SupplierSigning.Value.Key);
+        var certificate = SupplierSigning.Value.Certificate;
+        var revoked = certificate with { RevokedAt = Now - Duration.FromMinutes(1) };
+
+        Assert.Equal(
+            $"no Digital Signing certificate of {Supplier} is valid now (serial {certificate.SerialNumber} revoked at {Now - Duration.FromMinutes(1)})",
+            CommandSignature.Check(content, signature, Supplier, [revoked], Now));
+        // Revoked from a later time: it signs until then.
+        Assert.Null(CommandSignature.Check(content, signature, Supplier, [certificate with { RevokedAt = Now + Duration.FromMinutes(1) }], Now));
+    }
+
     private static Arbitrary<byte[]> VocabularyBytes => Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b)).Where(b => b.Length > 0).ToArbitrary();
 
     private static (OrganisationCertificate Certificate, ECDsa Key) Bound(Eui64 party, RemotePartyRole role)
