@@ -2,6 +2,7 @@ using System.Data.Common;
 using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage;
 
@@ -25,15 +26,16 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     public async Task<LocalCommand?> FindAsync(RequestId requestId, CancellationToken cancellationToken = default) =>
         (await ReadAsync("WHERE request_id = @r", [("@r", requestId.ToString())], cancellationToken)).SingleOrDefault();
 
+    // Waiting: no logged 8.13 has brought its answer back (none has, or one whose request was never logged).
     public Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default) =>
         max > 0
-            ? ReadAsync($"WHERE returned_at IS NULL AND issued_at >= @since ORDER BY issued_at, request_id LIMIT {max}", [("@since", issuedSince.ToUnixTimeTicks())], cancellationToken)
+            ? ReadAsync($"WHERE return_logged = 0 AND issued_at >= @since ORDER BY issued_at, request_id LIMIT {max}", [("@since", issuedSince.ToUnixTimeTicks())], cancellationToken)
             : throw new ArgumentOutOfRangeException(nameof(max), max, "list at least one command");
 
     public async Task<long> CountWaitingAsync(Instant issuedSince, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var count = connection.Command("SELECT COUNT(*) FROM local_command WHERE returned_at IS NULL AND issued_at >= @since").With("@since", issuedSince.ToUnixTimeTicks());
+        await using var count = connection.Command("SELECT COUNT(*) FROM local_command WHERE return_logged = 0 AND issued_at >= @since").With("@since", issuedSince.ToUnixTimeTicks());
         return Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -41,7 +43,7 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     {
         await using var connection = await open(cancellationToken);
         await using var select = connection.Command(
-            "SELECT request_id, service_reference_variant, body, signed_pre_command, command, issued_at, returned_at, returned_by FROM local_command " + where);
+            "SELECT request_id, service_reference_variant, body, signed_pre_command, command, issued_at, returned_at, returned_by, return_logged FROM local_command " + where);
         foreach (var (name, value) in parameters)
         {
             select.With(name, value);
@@ -54,6 +56,7 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
             {
                 ReturnedAt = reader.IsDBNull(6) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(6)),
                 ReturnedBy = reader.IsDBNull(7) ? null : RequestId.Parse(reader.GetString(7)),
+                ReturnLogged = Convert.ToInt64(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture) != 0,
             });
         }
         return commands;
@@ -62,17 +65,34 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     public async Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var update = connection.Command("UPDATE local_command SET returned_at = @at, returned_by = @by WHERE request_id = @r AND (returned_at IS NULL OR returned_by = @by)")
-            .With("@at", at.ToUnixTimeTicks()).With("@by", returnedBy.ToString()).With("@r", requestId.ToString());
+        await using var update = connection.Command(
+                "UPDATE local_command SET returned_at = @at, returned_by = @by, return_logged = 0 WHERE request_id = @r AND return_logged = 0 " +
+                "AND (returned_at IS NULL OR returned_by = @by OR returned_at <= @held)")
+            .With("@at", at.ToUnixTimeTicks()).With("@by", returnedBy.ToString()).With("@r", requestId.ToString())
+            .With("@held", (at - LocalCommands.UnloggedReturnHeldFor).ToUnixTimeTicks());
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task UnmarkReturnedAsync(RequestId requestId, RequestId returnedBy, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL, returned_by = NULL WHERE request_id = @r AND returned_by = @by")
+        await using var update = connection.Command("UPDATE local_command SET returned_at = NULL, returned_by = NULL WHERE request_id = @r AND returned_by = @by AND return_logged = 0")
             .With("@r", requestId.ToString()).With("@by", returnedBy.ToString());
         await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// In the message log's transaction: the marks of the accepted 8.13s among <paramref name="records"/> made final
+    /// (<see cref="MessageLogRecord.Returns"/>), each only if that 8.13 still holds it.
+    /// </summary>
+    public static async Task ConfirmReturnsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var returns in records.Select(r => r.Returns).OfType<LocalReturn>())
+        {
+            await using var confirm = connection.Command("UPDATE local_command SET return_logged = 1 WHERE request_id = @r AND returned_by = @by", transaction)
+                .With("@r", returns.Command.ToString()).With("@by", returns.ReturnedBy.ToString());
+            await confirm.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     public async Task ForgetAsync(RequestId requestId, CancellationToken cancellationToken = default)

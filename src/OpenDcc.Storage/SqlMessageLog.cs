@@ -9,7 +9,8 @@ namespace OpenDcc.Storage;
 /// <summary>
 /// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them,
 /// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>),
-/// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>)
+/// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>),
+/// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
@@ -64,6 +65,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             await InsertAsync(connection, transaction, entries, cancellationToken);
             await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
             await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
+            await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
             await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                 .With("@s", entries[^1].Sequence)
                 .With("@h", entries[^1].Hash))

@@ -263,7 +263,10 @@ public sealed class DeliveryCommandTests : IDisposable
                 var request = new RequestId(Supplier, Eui64.Parse($"00-DB-12-34-56-78-90-A{i}"), 3000 + (ulong)i);
                 await store.LocalCommands.RecordAsync(new LocalCommand(request, "4.1.1", "<sr:ReadInstantaneousImportRegisters/>", null, [1, 2, 3], at + Duration.FromMinutes(i)));
             }
-            await store.LocalCommands.MarkReturnedAsync(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3000), new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3001), at);
+            // Returned by an 8.13 that was logged: no longer waiting.
+            var (command, by) = (new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3000), new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 3001));
+            await store.LocalCommands.MarkReturnedAsync(command, by, at);
+            await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, Supplier, by.ToString(), "I0", new byte[] { 1 }) { Returns = new LocalReturn(command, by) }]);
         }
 
         var (code, output, _) = await cli.RunWithDataAsync("delivery", "local", "--limit", "2");

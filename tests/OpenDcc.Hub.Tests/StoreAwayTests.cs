@@ -20,12 +20,14 @@ public sealed class StoreAwayTests : IAsyncLifetime
     private readonly Away away = new();
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await TestHub.StartAsync(configureServices: services =>
+    public async Task InitializeAsync() => hub = await TestHub.StartAsync(configureServices: WithStoreAway);
+
+    private void WithStoreAway(IServiceCollection services)
     {
         Decorate<IDeviceResponseSink>(services, sink => new AwaySink(sink, away));
         Decorate<IMessageLog>(services, log => new AwayLog(log, away));
         Decorate<ILocalCommandStore>(services, store => new AwayLocalCommands(store, away));
-    });
+    }
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
@@ -148,6 +150,32 @@ public sealed class StoreAwayTests : IAsyncLifetime
         // The user never had an I0: the same 8.13 gets it. Another 8.13 for the answer may not take it too.
         Assert.Equal("I0", await SendSignedAsync(signed, "/api/v1/serviceD"));
         Assert.Equal("E081303", await SendSignedAsync(hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier), "/api/v1/serviceD"));
+    }
+
+    [Fact]
+    public async Task An_answer_held_by_an_8_13_never_logged_is_taken_by_another_8_13_once_held_for_a_while_and_waits_meanwhile()
+    {
+        var clock = new NodaTime.Testing.FakeClock(SystemClock.Instance.GetCurrentInstant());
+        await hub.DisposeAsync();
+        hub = await TestHub.StartAsync(clock: clock, configureServices: WithStoreAway);
+        var (original, answer) = await LocalCommandAnsweredAsync();
+        away.LogAway = true;
+        away.UnmarkAway = true;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier))).Status);
+        away.LogAway = false;
+        away.UnmarkAway = false;
+
+        // The user moves on (its counter past the 8.13 never logged, which can no longer be sent again): the answer is
+        // held a while, and the command is still waiting for it.
+        Assert.Equal("E081303", await SendSignedAsync(hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier), "/api/v1/serviceD"));
+        Assert.Contains(await hub.Store.LocalCommands.ListWaitingAsync(clock.GetCurrentInstant() - LocalCommands.KeptFor, 10), c => c.RequestId == original);
+
+        clock.Advance(LocalCommands.UnloggedReturnHeldFor);
+        Assert.Equal("I0", await SendSignedAsync(hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier), "/api/v1/serviceD"));
+        // Taken by a logged 8.13: final.
+        clock.Advance(LocalCommands.UnloggedReturnHeldFor);
+        Assert.Equal("E081303", await SendSignedAsync(hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", answer), Supplier), "/api/v1/serviceD"));
+        Assert.DoesNotContain(await hub.Store.LocalCommands.ListWaitingAsync(clock.GetCurrentInstant() - LocalCommands.KeptFor, 10), c => c.RequestId == original);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Tests;
 
@@ -32,13 +33,46 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         Assert.Null((await Store.LocalCommands.FindAsync(RequestId.Parse("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:44")))!.SignedPreCommand);
     }
 
+    /// <summary>The 8.13 <paramref name="by"/> logged, as the gateway logs it: its mark on the answer to <paramref name="command"/> made final.</summary>
+    private Task LogReturnAsync(RequestId command, RequestId by) =>
+        Store.MessageLog.AppendAsync([new MessageLogRecord(Monday, MessageDirection.Inbound, by.Originator, by.ToString(), "I0", new byte[] { 1 }) { Returns = new LocalReturn(command, by) }]);
+
+    [Fact]
+    public async Task A_mark_whose_8_13_was_never_logged_holds_the_answer_for_a_while_then_another_8_13_may_take_it_and_a_logged_one_is_final()
+    {
+        await Store.LocalCommands.RecordAsync(Command(1));
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday));
+
+        // Held: another 8.13 within the while may not take it; the command is still waiting for a logged return.
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + LocalCommands.UnloggedReturnHeldFor - Duration.FromSeconds(1)));
+        var held = (await Store.LocalCommands.FindAsync(Given))!;
+        Assert.True(held.IsReturnedAt(Monday + Duration.FromMinutes(1)));
+        Assert.False(held.IsReturnedAt(Monday + LocalCommands.UnloggedReturnHeldFor));
+        Assert.Equal([Given], (await Store.LocalCommands.ListWaitingAsync(Monday, 10)).Select(c => c.RequestId));
+
+        // Then the other 8.13 takes it, and its logging makes it final: none other may take it, nor give it back.
+        Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + LocalCommands.UnloggedReturnHeldFor));
+        await LogReturnAsync(Given, By);
+        Assert.False((await Store.LocalCommands.FindAsync(Given))!.ReturnLogged);
+        await LogReturnAsync(Given, OtherBy);
+        var final = (await Store.LocalCommands.FindAsync(Given))!;
+        Assert.Equal((OtherBy, true), (final.ReturnedBy, final.ReturnLogged));
+        Assert.True(final.IsReturnedAt(Monday + Duration.FromDays(29)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday + Duration.FromDays(1)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + Duration.FromDays(1)));
+        await Store.LocalCommands.UnmarkReturnedAsync(Given, OtherBy);
+        Assert.Equal(OtherBy, (await Store.LocalCommands.FindAsync(Given))!.ReturnedBy);
+        Assert.Empty(await Store.LocalCommands.ListWaitingAsync(Monday, 10));
+        Assert.Equal(0, await Store.LocalCommands.CountWaitingAsync(Monday));
+    }
+
     [Fact]
     public async Task An_answer_is_marked_returned_by_one_8_13_only_and_a_mark_taken_back_can_be_made_again()
     {
         await Store.LocalCommands.RecordAsync(Command(1));
 
         Assert.True(await Store.LocalCommands.MarkReturnedAsync(Given, By, Monday + Duration.FromHours(1)));
-        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + Duration.FromHours(2)));
+        Assert.False(await Store.LocalCommands.MarkReturnedAsync(Given, OtherBy, Monday + Duration.FromHours(1) + Duration.FromMinutes(1)));
         var marked = (await Store.LocalCommands.FindAsync(Given))!;
         Assert.Equal((Monday + Duration.FromHours(1), By), (marked.ReturnedAt, marked.ReturnedBy));
         // The same 8.13 (sent again, its reply never logged) marks it again.
@@ -75,6 +109,7 @@ public abstract class LocalCommandStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(1), IssuedAt = Monday + Duration.FromMinutes(1) });
         await Store.LocalCommands.RecordAsync(Command(1) with { RequestId = Id(2), IssuedAt = Monday + Duration.FromMinutes(2) });
         await Store.LocalCommands.MarkReturnedAsync(Id(1), By, Monday + Duration.FromHours(1));
+        await LogReturnAsync(Id(1), By);
 
         Assert.Equal([Id(2)], (await Store.LocalCommands.ListWaitingAsync(Monday, 1)).Select(c => c.RequestId));
         Assert.Equal([Id(2), Id(3)], (await Store.LocalCommands.ListWaitingAsync(Monday, 10)).Select(c => c.RequestId));

@@ -162,7 +162,7 @@ public sealed class DuisGateway(
             decision = await DecideAsync(endpoint, request, cancellationToken);
             // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
             var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
-            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged);
+            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged, decision.Returns);
         }
         catch
         {
@@ -213,6 +213,9 @@ public sealed class DuisGateway(
     /// <param name="Undo">Takes back what deciding kept (a command given for local delivery, an 8.13 answer taken) when its request is then not logged, so not carried out.</param>
     private sealed record Decision(DuisResponse Response, string Outcome, IReadOnlyList<PreparedDeviceCommand> Queue, Func<Task>? Undo = null)
     {
+        /// <summary>An 8.13's taking of a local command's answer, made final with the request's log entry.</summary>
+        public LocalReturn? Returns { get; init; }
+
         public Decision(DuisResponse response, string outcome)
             : this(response, outcome, [])
         {
@@ -235,8 +238,8 @@ public sealed class DuisGateway(
         }
         if (request.Variant.Id == LocalCommands.ReturnLocalCommandResponse)
         {
-            var (returned, returnOutcome, giveBack) = await localCommands.ReturnAsync(request, user!, cancellationToken);
-            return new Decision(returned, returnOutcome, [], giveBack);
+            var (returned, returnOutcome, giveBack, taken) = await localCommands.ReturnAsync(request, user!, cancellationToken);
+            return new Decision(returned, returnOutcome, [], giveBack) { Returns = taken };
         }
         if (request.IsNonDevice)
         {
@@ -405,14 +408,14 @@ public sealed class DuisGateway(
 
     /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
     /// <param name="acknowledged">The device commands its I99 acknowledges: logged with it, they are durably unanswered until answered.</param>
-    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null)
+    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null, LocalReturn? returns = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter, Acknowledges = acknowledged },
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter, Acknowledges = acknowledged, Returns = returns },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);

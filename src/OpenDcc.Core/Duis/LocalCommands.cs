@@ -27,7 +27,16 @@ public sealed record LocalCommand(RequestId RequestId, string ServiceReferenceVa
 
     /// <summary>The 8.13 that brought its answer back; null until then.</summary>
     public RequestId? ReturnedBy { get; init; }
+
+    /// <summary>Whether that 8.13 was logged, which makes the return final; until then the mark only holds the answer (<see cref="LocalCommands.UnloggedReturnHeldFor"/>).</summary>
+    public bool ReturnLogged { get; init; }
+
+    /// <summary>Whether its answer is taken at <paramref name="now"/>: by a logged 8.13, or lately by one not (yet) logged.</summary>
+    public bool IsReturnedAt(Instant now) => ReturnedAt is { } at && (ReturnLogged || now - at < LocalCommands.UnloggedReturnHeldFor);
 }
+
+/// <summary>An 8.13 (<paramref name="ReturnedBy"/>) that took the answer to the command given under <paramref name="Command"/>.</summary>
+public sealed record LocalReturn(RequestId Command, RequestId ReturnedBy);
 
 /// <summary>The commands given for local delivery (<see cref="LocalCommand"/>).</summary>
 public interface ILocalCommandStore
@@ -43,17 +52,19 @@ public interface ILocalCommandStore
     /// <summary>
     /// Marks its answer brought back at <paramref name="at"/> by the 8.13 <paramref name="returnedBy"/>, once: false when
     /// another 8.13 had brought it already (or it is not kept). The same 8.13 may mark it again (sent again because its
-    /// reply was never logged, so never given).
+    /// reply was never logged, so never given), and so may another once a mark whose 8.13 was never logged is
+    /// <see cref="LocalCommands.UnloggedReturnHeldFor"/> old. The mark is final when its 8.13 is logged
+    /// (<see cref="Security.MessageLogRecord.Returns"/>).
     /// </summary>
     Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default);
 
-    /// <summary>Takes back the mark <paramref name="returnedBy"/> made (not another 8.13's): what the answer says could not be recorded after all, so it may be returned again.</summary>
+    /// <summary>Takes back the mark <paramref name="returnedBy"/> made (not another 8.13's), unless that 8.13 was logged: what the answer says could not be recorded after all, so it may be returned again.</summary>
     Task UnmarkReturnedAsync(RequestId requestId, RequestId returnedBy, CancellationToken cancellationToken = default);
 
-    /// <summary>Those given since <paramref name="issuedSince"/> whose answer has not come back, the oldest given first, at most <paramref name="max"/>.</summary>
+    /// <summary>Those given since <paramref name="issuedSince"/> whose answer no logged 8.13 has brought back, the oldest given first, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<LocalCommand>> ListWaitingAsync(Instant issuedSince, int max, CancellationToken cancellationToken = default);
 
-    /// <summary>How many given since <paramref name="issuedSince"/> have an answer still to come back.</summary>
+    /// <summary>How many given since <paramref name="issuedSince"/> have an answer no logged 8.13 has brought back.</summary>
     Task<long> CountWaitingAsync(Instant issuedSince, CancellationToken cancellationToken = default);
 
     /// <summary>Forgets the command given under <paramref name="requestId"/> unless its answer has come back: its request was not logged, so the user never had it.</summary>
@@ -82,6 +93,13 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
     /// </summary>
     public static Duration KeptFor { get; } = Duration.FromDays(30);
 
+    /// <summary>
+    /// How long an 8.13 that was never logged (the log failed, and taking its mark back failed too) holds the answer it
+    /// took: it may be sent again meanwhile, while its counter is still the user's last; then another 8.13 may take the
+    /// answer, which the user never had. Far longer than an 8.13 takes to be logged.
+    /// </summary>
+    public static Duration UnloggedReturnHeldFor { get; } = Duration.FromMinutes(5);
+
     private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
 
     /// <summary>Keeps the command made for a CV 2 or 6 request, before the user is given it, and forgets those past <see cref="KeptFor"/>.</summary>
@@ -101,9 +119,9 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
     /// 8.13: the device's answer to a command given for local delivery, checked and recorded; or why not. The answer is
     /// taken (marked returned) at once, so a second 8.13 cannot take it too; <c>GiveBack</c> takes the mark back should
     /// the 8.13 then not be logged, so that it may be sent again (what the device confirmed, recorded already, is
-    /// recorded again without a change).
+    /// recorded again without a change); <c>Returned</c>, logged with the 8.13, makes the mark final.
     /// </summary>
-    public async Task<(DuisResponse Response, string Outcome, Func<Task>? GiveBack)> ReturnAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
+    public async Task<(DuisResponse Response, string Outcome, Func<Task>? GiveBack, LocalReturn? Returned)> ReturnAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
@@ -133,9 +151,9 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         }
         // The same 8.13 again is a resend of one whose reply was not logged (else the replay check had refused it), whose
         // mark could not be taken back then: it takes the answer again.
-        if (local.ReturnedAt is { } returned && local.ReturnedBy != request.RequestId)
+        if (local.IsReturnedAt(clock.GetCurrentInstant()) && local.ReturnedBy != request.RequestId)
         {
-            return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already, at {returned}");
+            return Refuse(request, codes.LocalResponseReturned, $"the answer to {original}'s command came back already, at {local.ReturnedAt}");
         }
         if (await inventory.FindDeviceAsync(local.Device, cancellationToken) is not { } device)
         {
@@ -186,9 +204,9 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             throw;
         }
         return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})",
-            () => store.UnmarkReturnedAsync(original, request.RequestId, CancellationToken.None));
+            () => store.UnmarkReturnedAsync(original, request.RequestId, CancellationToken.None), new LocalReturn(original, request.RequestId));
     }
 
-    private (DuisResponse, string, Func<Task>?) Refuse(DuisRequest request, string code, string reason) =>
-        (DuisResponse.For(request, code, clock.GetCurrentInstant()), $"{code} {reason}", null);
+    private (DuisResponse, string, Func<Task>?, LocalReturn?) Refuse(DuisRequest request, string code, string reason) =>
+        (DuisResponse.For(request, code, clock.GetCurrentInstant()), $"{code} {reason}", null, null);
 }

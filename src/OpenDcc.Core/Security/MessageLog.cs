@@ -51,6 +51,12 @@ public sealed record MessageLogRecord(
     /// response URL, or the alert was throttled): the command, no longer unanswered once this record is logged. Not part of the entry.
     /// </summary>
     public Duis.CommandKey? Answers { get; init; }
+
+    /// <summary>
+    /// For an accepted 8.13 that took a local command's answer: that command and the 8.13, whose mark on the answer
+    /// (<see cref="Duis.ILocalCommandStore.MarkReturnedAsync"/>) is made final in the transaction that logs the request. Not part of the entry.
+    /// </summary>
+    public Duis.LocalReturn? Returns { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>
