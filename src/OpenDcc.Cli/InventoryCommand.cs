@@ -452,7 +452,7 @@ internal static class InventoryCommand
     private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
     {
         var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
-        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans())], cancellationToken);
+        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans())], cancellationToken: cancellationToken);
         var firstLine = new Dictionary<Mpan, int>();
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)

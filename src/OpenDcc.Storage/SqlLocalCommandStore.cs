@@ -65,9 +65,11 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     public async Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
+        // The same 8.13 again keeps its mark as it was, logged or not (a log whose commit was reported failed may have
+        // made it); another takes a mark only while none is logged and the one there is held no longer.
         await using var update = connection.Command(
-                "UPDATE local_command SET returned_at = @at, returned_by = @by, return_logged = 0 WHERE request_id = @r AND return_logged = 0 " +
-                "AND (returned_at IS NULL OR returned_by = @by OR returned_at <= @held)")
+                "UPDATE local_command SET returned_at = @at, returned_by = @by, return_logged = CASE WHEN returned_by = @by THEN return_logged ELSE 0 END " +
+                "WHERE request_id = @r AND (returned_by = @by OR (return_logged = 0 AND (returned_at IS NULL OR returned_at <= @held)))")
             .With("@at", at.ToUnixTimeTicks()).With("@by", returnedBy.ToString()).With("@r", requestId.ToString())
             .With("@held", (at - LocalCommands.UnloggedReturnHeldFor).ToUnixTimeTicks());
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;

@@ -361,10 +361,16 @@ public sealed class InventoryServiceRequests(
         return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {hub.Id} is {hub.Status}");
     }
 
-    /// <summary>E41 when another meter in service serves <paramref name="mpan"/>: a meter point has one meter in service at a time.</summary>
+    /// <summary>
+    /// E41 when another meter in service serves <paramref name="mpan"/>: a meter point has one meter in service at a
+    /// time. Checked only for an ESME the inventory holds: any other device is refused by <see cref="ChangeAsync"/>
+    /// with its own code (E19, E11). Not under the meter's row lock: two 8.4s putting one MPAN on two meters at the
+    /// same moment could both pass.
+    /// </summary>
     private async Task RefuseServedElsewhereAsync(Eui64 id, string element, Mpan mpan, CancellationToken cancellationToken)
     {
-        if ((await inventory.MetersInServiceAsync([mpan], cancellationToken)).TryGetValue(mpan, out var other) && other.Id != id)
+        if (await inventory.FindDeviceAsync(id, cancellationToken) is { Type: DeviceType.ESME }
+            && (await inventory.MetersInServiceAsync([mpan], except: id, cancellationToken: cancellationToken)).TryGetValue(mpan, out var other))
         {
             throw Invalid($"{element} {mpan} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
         }

@@ -52,7 +52,8 @@ public interface ILocalCommandStore
     /// <summary>
     /// Marks its answer brought back at <paramref name="at"/> by the 8.13 <paramref name="returnedBy"/>, once: false when
     /// another 8.13 had brought it already (or it is not kept). The same 8.13 may mark it again (sent again because its
-    /// reply was never logged, so never given), and so may another once a mark whose 8.13 was never logged is
+    /// reply was never logged, so never given, or its log's commit was reported failed), which leaves the mark final if
+    /// it was; another may once a mark whose 8.13 was never logged is
     /// <see cref="LocalCommands.UnloggedReturnHeldFor"/> old. The mark is final when its 8.13 is logged
     /// (<see cref="Security.MessageLogRecord.Returns"/>).
     /// </summary>

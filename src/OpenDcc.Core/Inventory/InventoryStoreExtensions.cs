@@ -5,16 +5,11 @@ namespace OpenDcc.Core.Inventory;
 public static class InventoryStoreExtensions
 {
     /// <summary>
-    /// Adds the devices the inventory does not hold yet, all at once; those it holds are left as they are. How a
-    /// hub takes in the devices a WAN (the simulated fleet, in-process or over loopback) says it has.
+    /// For each of <paramref name="mpans"/> that a meter in service other than <paramref name="except"/> serves (import,
+    /// secondary import or export), that meter: a meter point has one meter in service at a time (a meter exchanged,
+    /// decommissioned or withdrawn, keeps its MPAN without blocking its successor).
     /// </summary>
-    /// <returns>How many were added.</returns>
-    /// <summary>
-    /// For each of <paramref name="mpans"/> that a meter in service serves (import, secondary import or export), that
-    /// meter: a meter point has one meter in service at a time (a meter exchanged, decommissioned or withdrawn, keeps
-    /// its MPAN without blocking its successor).
-    /// </summary>
-    public static async Task<IReadOnlyDictionary<Mpan, Device>> MetersInServiceAsync(this IInventoryStore inventory, IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyDictionary<Mpan, Device>> MetersInServiceAsync(this IInventoryStore inventory, IReadOnlyCollection<Mpan> mpans, Eui64? except = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inventory);
         ArgumentNullException.ThrowIfNull(mpans);
@@ -22,7 +17,7 @@ public static class InventoryStoreExtensions
         var serving = new Dictionary<Mpan, Device>();
         foreach (var chunk in wanted.Chunk(10_000))
         {
-            foreach (var meter in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService))
+            foreach (var meter in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService && d.Id != except))
             {
                 foreach (var mpan in meter.ServedMpans().Where(wanted.Contains))
                 {
@@ -33,6 +28,11 @@ public static class InventoryStoreExtensions
         return serving;
     }
 
+    /// <summary>
+    /// Adds the devices the inventory does not hold yet, all at once; those it holds are left as they are. How a
+    /// hub takes in the devices a WAN (the simulated fleet, in-process or over loopback) says it has.
+    /// </summary>
+    /// <returns>How many were added.</returns>
     public static async Task<int> AddMissingDevicesAsync(this IInventoryStore inventory, IReadOnlyCollection<Device> devices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inventory);
