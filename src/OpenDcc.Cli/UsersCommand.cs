@@ -27,6 +27,7 @@ internal static class UsersCommand
             var roleSet = ParseField("--role", () => parsed.GetRequiredValue(roles).Aggregate(DccUserRole.None, (acc, r) => acc | DccUserRoles.Parse(r)));
             var responseUrl = ParseResponseUrl("--response-url", parsed.GetValue(url));
             var areas = ParseDistributors(parsed.GetValue(distributors));
+            ActsForDistributors(roleSet, areas);
             DccUser user;
             try
             {
@@ -51,6 +52,7 @@ internal static class UsersCommand
             var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(areasId)));
             var areas = ParseDistributors(parsed.GetValue(areasOf));
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            ActsForDistributors((await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui)).Roles, areas);
             await store.Parties.SetDistributorsAsync(eui, areas, ct);
             await context.Output.WriteLineAsync(areas.IsEmpty ? $"DCC user {eui} acts for no distributor" : $"DCC user {eui} acts for distributors {areas}");
             return 0;
@@ -175,6 +177,15 @@ internal static class UsersCommand
             : throw new FormatException($"'{text}' is not an absolute http or https URL"));
 
     /// <summary>Turns a parse or validation failure into a message that names the option at fault.</summary>
+    /// <summary>Refuses distributors for a user that is no electricity distributor: only an ED's smart-grid reads are limited to them, so for any other they would mean nothing.</summary>
+    private static void ActsForDistributors(DccUserRole roles, DistributorSet areas)
+    {
+        if (!areas.IsEmpty && (roles & DccUserRole.ElectricityDistributor) == 0)
+        {
+            throw new ArgumentException($"--distributor: only an electricity distributor (ED) acts for distributors; this user is {roles.Codes()}");
+        }
+    }
+
     public static T ParseField<T>(string option, Func<T> parse)
     {
         try

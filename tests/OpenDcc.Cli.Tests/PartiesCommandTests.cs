@@ -43,6 +43,20 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Distributors_are_refused_for_a_user_that_is_no_electricity_distributor()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier", "--distributor", "13");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --distributor: only an electricity distributor (ED) acts for distributors; this user is IS", error, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier")).ExitCode);
+        (code, _, error) = await cli.RunWithDataAsync("users", "distributors", "--id", Supplier, "--distributor", "13");
+        Assert.Equal(1, code);
+        Assert.StartsWith("opendcc: --distributor: only an electricity distributor (ED) acts for distributors", error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "distributors", "--id", Supplier)).ExitCode);
+    }
+
+    [Fact]
     public async Task A_network_operators_distributors_are_set_on_adding_and_replaced_and_listed()
     {
         var (code, output, _) = await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "Test DNO", "--distributor", "13", "--distributor", "18");
