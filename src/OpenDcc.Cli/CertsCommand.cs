@@ -251,7 +251,7 @@ internal static class CertsCommand
     /// </summary>
     internal static string? RoleMisfit(RemotePartyRole role, DccUserRole roles) => role switch
     {
-        RemotePartyRole.Supplier when (roles & (DccUserRole.ImportSupplier | DccUserRole.ExportSupplier | DccUserRole.GasSupplier)) == 0 =>
+        RemotePartyRole.Supplier when !roles.IsSupplier() =>
             $"a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is {roles.Codes()}",
         RemotePartyRole.NetworkOperator when (roles & (DccUserRole.ElectricityDistributor | DccUserRole.GasTransporter)) == 0 =>
             $"a Network Operator (03) certificate is for a network operator (ED or GT); this user is {roles.Codes()}",

@@ -285,7 +285,7 @@ internal static class InventoryCommand
             if (leader is { } supplier)
             {
                 var user = await store.Parties.FindUserAsync(supplier, ct) ?? throw new ArgumentException($"--lead-supplier: {supplier} is not a DCC user (opendcc users add)");
-                if ((user.Roles & (DccUserRole.ImportSupplier | DccUserRole.ExportSupplier | DccUserRole.GasSupplier)) == 0)
+                if (!user.Roles.IsSupplier())
                 {
                     throw new ArgumentException($"--lead-supplier: {supplier} is {user.Roles.Codes()}, not a supplier (IS, ES or GS)");
                 }
@@ -452,17 +452,13 @@ internal static class InventoryCommand
     private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
     {
         var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
-        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans())], cancellationToken: cancellationToken);
+        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans().Select(m => m.Mpan))], cancellationToken: cancellationToken);
         var firstLine = new Dictionary<Mpan, int>();
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)
         {
-            foreach (var (property, mpan) in new[] { (nameof(Device.Mpan), row.Device.Mpan), (nameof(Device.SecondaryImportMpan), row.Device.SecondaryImportMpan), (nameof(Device.ExportMpan), row.Device.ExportMpan) })
+            foreach (var (property, served) in row.Device.ServedMpans())
             {
-                if (mpan is not { } served)
-                {
-                    continue;
-                }
                 if (stored.TryGetValue(served, out var other) && other.Id != row.Device.Id)
                 {
                     faults.Add((row.Line, property, $"{served} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service"));

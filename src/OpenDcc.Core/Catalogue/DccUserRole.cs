@@ -51,6 +51,9 @@ public static class DccUserRoles
     /// <summary>The single roles in a set, in matrix order.</summary>
     public static IEnumerable<DccUserRole> Each(this DccUserRole roles) => All.Where(r => (roles & r) != 0);
 
+    /// <summary>Whether the roles include a supplier's: IS, ES or GS.</summary>
+    public static bool IsSupplier(this DccUserRole roles) => (roles & (DccUserRole.ImportSupplier | DccUserRole.ExportSupplier | DccUserRole.GasSupplier)) != 0;
+
     /// <summary>The abbreviations of a set joined by a separator, e.g. <c>IS, GS</c>.</summary>
     public static string Codes(this DccUserRole roles, string separator = ", ") =>
         string.Join(separator, roles.Each().Select(r => r.Code()));

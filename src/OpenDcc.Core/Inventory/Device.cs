@@ -71,9 +71,17 @@ public sealed record Device
         }
     }
 
-    /// <summary>The MPANs the device serves: import, secondary import and export, those it has.</summary>
-    public IEnumerable<Mpan> ServedMpans() =>
-        new[] { Mpan, SecondaryImportMpan, ExportMpan }.OfType<Mpan>();
+    /// <summary>The MPANs the device serves, those it has, each with the property that holds it: import, secondary import, export.</summary>
+    public IEnumerable<(string Property, Mpan Mpan)> ServedMpans()
+    {
+        foreach (var (property, mpan) in new[] { (nameof(Mpan), Mpan), (nameof(SecondaryImportMpan), SecondaryImportMpan), (nameof(ExportMpan), ExportMpan) })
+        {
+            if (mpan is { } served)
+            {
+                yield return (property, served);
+            }
+        }
+    }
 
     /// <summary>Whether it is still at a meter point: neither decommissioned nor withdrawn (a meter exchanged keeps its MPAN in the inventory, out of service).</summary>
     public bool IsInService => Status is not (SmiStatus.Decommissioned or SmiStatus.Withdrawn);

@@ -19,7 +19,7 @@ public static class InventoryStoreExtensions
         {
             foreach (var meter in (await inventory.FindDevicesByMpanAsync(chunk, cancellationToken)).Where(d => d.IsInService && d.Id != except))
             {
-                foreach (var mpan in meter.ServedMpans().Where(wanted.Contains))
+                foreach (var (_, mpan) in meter.ServedMpans().Where(m => wanted.Contains(m.Mpan)))
                 {
                     serving.TryAdd(mpan, meter);
                 }
