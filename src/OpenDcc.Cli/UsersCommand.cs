@@ -150,7 +150,7 @@ internal static class UsersCommand
                     user.Distributors.ToCodes(),
                     apiKeys.Count(k => !k.IsRevoked).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     // The RequestID counter last accepted from the user: its next request must have a greater one.
-                    (await store.ReplayCounters.ReadAsync(user.Id, ct))?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
+                    (await store.ReplayCounters.ReadAsync(user.Id, ct))?.Last.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
             }
             context.Console.Write(table);
             context.Console.WriteLine(CliContext.Count(all.Count, "DCC user", "DCC users"));

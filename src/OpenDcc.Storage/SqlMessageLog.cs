@@ -93,14 +93,26 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         originator.ParameterName = "@o";
         var counter = raise.CreateParameter();
         counter.ParameterName = "@c";
-        raise.Parameters.Add(originator);
-        raise.Parameters.Add(counter);
+        var target = raise.CreateParameter();
+        target.ParameterName = "@t";
+        var variant = raise.CreateParameter();
+        variant.ParameterName = "@v";
+        raise.Parameters.AddRange(new[] { originator, counter, target, variant });
         foreach (var record in accepted)
         {
             // AppendAsync has refused a counter without a user.
             originator.Value = record.User!.Value.ToString();
             counter.Value = SqlReplayCounterStore.Format(record.AcceptedCounter!.Value);
+            target.Value = (object?)record.OpensTransform?.Target.ToString() ?? DBNull.Value;
+            variant.Value = (object?)record.OpensTransform?.ServiceReferenceVariant ?? DBNull.Value;
             await raise.ExecuteNonQueryAsync(cancellationToken);
+            if (record.ClosesTransform)
+            {
+                await using var close = connection.Command(SqlReplayCounterStore.Close, transaction)
+                    .With("@o", record.User!.Value.ToString())
+                    .With("@c", SqlReplayCounterStore.Format(record.AcceptedCounter!.Value));
+                await close.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
     }
 

@@ -162,7 +162,8 @@ public sealed class DuisGateway(
             decision = await DecideAsync(endpoint, request, cancellationToken);
             // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
             var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
-            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, request.RequestId.Counter, acknowledged, decision.Returns);
+            var counter = new CounterUse(request.RequestId.Counter, step is { IsTransform: true } transform ? new OpenTransform(request.RequestId.Target, transform.ServiceReferenceVariant) : null, verdict.FollowsTransform);
+            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, counter, acknowledged, decision.Returns);
         }
         catch
         {
@@ -406,16 +407,22 @@ public sealed class DuisGateway(
                     $" [the log keeps the first {MaxRefusedRequestLogBytes:N0} of its {message.Length:N0} bytes; SHA-256 of all of them {Convert.ToHexString(SHA256.HashData(message.Span))}]"));
     }
 
-    /// <param name="acceptedCounter">The request's counter when it passed the replay check: logged with it, it is durably used.</param>
+    /// <summary>
+    /// A request's counter, which passed the replay check: logged with the request, it is durably used, and so is the
+    /// Transform it opens (a CV 4) or closes (a Signed Pre-Command under its Transform's RequestID).
+    /// </summary>
+    private sealed record CounterUse(ulong Counter, OpenTransform? Opens, bool Closes);
+
+    /// <param name="counter">The request's counter when it passed the replay check.</param>
     /// <param name="acknowledged">The device commands its I99 acknowledges: logged with it, they are durably unanswered until answered.</param>
-    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, ulong? acceptedCounter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null, LocalReturn? returns = null)
+    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, CounterUse? counter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null, LocalReturn? returns = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = acceptedCounter, Acknowledges = acknowledged, Returns = returns },
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = counter?.Counter, OpensTransform = counter?.Opens, ClosesTransform = counter?.Closes ?? false, Acknowledges = acknowledged, Returns = returns },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);

@@ -41,6 +41,19 @@ public sealed record MessageLogRecord(
     public ulong? AcceptedCounter { get; init; }
 
     /// <summary>
+    /// For an accepted Transform (CV 4), with <see cref="AcceptedCounter"/>: the device and SRV whose Signed Pre-Command
+    /// may come under the same RequestID, recorded with the counter (<see cref="IReplayCounterStore"/>) until that Signed
+    /// Pre-Command or a request under a later counter is logged. Not part of the entry: read back, it is null.
+    /// </summary>
+    public OpenTransform? OpensTransform { get; init; }
+
+    /// <summary>
+    /// For a Signed Pre-Command accepted under its Transform's RequestID: the Transform recorded with the counter is
+    /// closed in the transaction that logs it, so its RequestID is not taken a third time. Not part of the entry.
+    /// </summary>
+    public bool ClosesTransform { get; init; }
+
+    /// <summary>
     /// For a service request whose I99 acknowledges device commands: those commands, recorded as unanswered
     /// (<see cref="Duis.IUnansweredCommandStore"/>) in the transaction that logs the request. Not part of the entry: read back, it is null.
     /// </summary>

@@ -16,6 +16,15 @@ public sealed record ReplayVerdict(bool Accepted, ulong? LastAccepted, bool Foll
 public readonly record struct CriticalStep(string ServiceReferenceVariant, bool IsTransform);
 
 /// <summary>
+/// A Transform accepted as its originator's last request, whose Signed Pre-Command has not come under its RequestID
+/// yet: the device and SRV that Signed Pre-Command must be for (<see cref="CriticalStep"/>).
+/// </summary>
+public readonly record struct OpenTransform(Eui64 Target, string ServiceReferenceVariant);
+
+/// <summary>An originator's replay state as durably recorded: its highest accepted counter, and the Transform accepted under it while still open.</summary>
+public sealed record ReplayCounter(ulong Last, OpenTransform? OpenTransform = null);
+
+/// <summary>
 /// DUIS replay protection: a RequestID counter must be strictly greater than the last one accepted from the same
 /// originator.
 /// </summary>
@@ -41,9 +50,12 @@ public interface IReplayGuard
 
 /// <summary>
 /// Each originator's highest accepted counter, as durably recorded. It only ever rises, and only with the message log
-/// entry of the request that used it (<see cref="MessageLogRecord.AcceptedCounter"/>).
+/// entry of the request that used it (<see cref="MessageLogRecord.AcceptedCounter"/>); with it, the Transform accepted
+/// under it until its Signed Pre-Command follows (<see cref="MessageLogRecord.OpensTransform"/>,
+/// <see cref="MessageLogRecord.ClosesTransform"/>), so that a restart keeps it open as the originator's grain held it.
 /// </summary>
 public interface IReplayCounterStore
 {
-    Task<ulong?> ReadAsync(Eui64 originator, CancellationToken cancellationToken = default);
+    /// <returns>Null for an originator none of whose requests has been accepted.</returns>
+    Task<ReplayCounter?> ReadAsync(Eui64 originator, CancellationToken cancellationToken = default);
 }

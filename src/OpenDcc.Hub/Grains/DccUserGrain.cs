@@ -28,29 +28,32 @@ public readonly record struct CounterVerdict([property: Id(0)] bool Accepted, [p
 /// raises the counter here at once, so the user's next requests are decided against it however long its log entry
 /// takes. A counter accepted here whose entry never reached the log (the store away, the user gone, the hub stopped
 /// first) is given back at once, or after a restart: its request had no effect and was never answered. The Transform
-/// last accepted, while its Signed Pre-Command has not come under its RequestID (<see cref="CriticalStep"/>), is held
-/// in memory only: after a restart the Signed Pre-Command needs a new counter.
+/// last accepted, while its Signed Pre-Command has not come under its RequestID (<see cref="CriticalStep"/>), is kept
+/// the same way (<see cref="Core.Security.MessageLogRecord.OpensTransform"/>), so it stays open across a restart.
 /// </summary>
 internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUserGrain
 {
     private ulong? last;
 
     // The device and SRV of the Transform accepted under the last counter, until its Signed Pre-Command comes under it.
-    private (Eui64 Target, string Variant)? openTransform;
+    private OpenTransform? openTransform;
 
     // The last counter once a Signed Pre-Command has been accepted under it too: the Transform's giving it back (its
     // request not logged) must not lower it then, or the Signed Pre-Command could be replayed.
     private ulong? followed;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        last = await counters.ReadAsync(Eui64.Parse(this.GetPrimaryKeyString()), cancellationToken);
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var stored = await counters.ReadAsync(Eui64.Parse(this.GetPrimaryKeyString()), cancellationToken);
+        (last, openTransform) = (stored?.Last, stored?.OpenTransform);
+    }
 
     public Task<CounterVerdict> AcceptCounterAsync(ulong counter, bool? transformStep, Eui64 target, string? variant)
     {
         var previous = last;
         if (previous is { } p && counter <= p)
         {
-            if (counter == p && transformStep == false && openTransform == (target, variant))
+            if (counter == p && transformStep == false && variant is not null && openTransform == new OpenTransform(target, variant))
             {
                 (openTransform, followed) = (null, p);
                 return Task.FromResult(new CounterVerdict(true, true, p, FollowsTransform: true));
@@ -58,7 +61,7 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
             return Task.FromResult(new CounterVerdict(false, true, p, false));
         }
         (last, followed) = (counter, null);
-        openTransform = transformStep == true ? (target, variant!) : null;
+        openTransform = transformStep == true ? new OpenTransform(target, variant!) : null;
         return Task.FromResult(new CounterVerdict(true, previous.HasValue, previous ?? 0, false));
     }
 
@@ -68,7 +71,7 @@ internal sealed class DccUserGrain(IReplayCounterStore counters) : Grain, IDccUs
         {
             if (followedTransform)
             {
-                (openTransform, followed) = ((target, variant!), null);
+                (openTransform, followed) = (new OpenTransform(target, variant!), null);
             }
             else if (followed != counter)
             {
