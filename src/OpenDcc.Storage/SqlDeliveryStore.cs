@@ -100,7 +100,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             : "UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending";
         await using var command = connection.Command(sql)
             .With("@at", attemptedAt.ToUnixTimeTicks())
-            .With("@error", error.Length > MaxErrorLength ? error[..MaxErrorLength] : error)
+            .With("@error", Core.Excerpt.Start(error, MaxErrorLength))
             .With("@id", id)
             .With("@pending", Pending);
         if (nextAttemptAt is { } next)
@@ -185,7 +185,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 connection,
                 DeliveryState.Failed,
                 user,
-                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE id IN (SELECT id",
+                // The state checked again outside the subquery: on PostgreSQL a row changed meanwhile (delivered by
+                // another node) is re-read after its lock, and only the outer condition sees the change.
+                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = @state AND id IN (SELECT id",
                 (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") + " ORDER BY last_attempt_at, id LIMIT @chunk)")
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks());
@@ -228,7 +230,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         }
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
-                "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @failed AND enqueued_at < @before ORDER BY enqueued_at, id LIMIT @max) " +
+                // The conditions again outside the subquery: a message requeued meanwhile is not purged (see RequeueFailedAsync).
+                "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @failed AND enqueued_at < @before ORDER BY enqueued_at, id LIMIT @max) AND state = @failed AND enqueued_at < @before " +
                 "RETURNING id, user_id, correlation, what, attempts, last_error, enqueued_at")
             .With("@failed", Failed)
             .With("@before", queuedBefore.ToUnixTimeTicks())

@@ -193,7 +193,8 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var known = connection.Command("SELECT id FROM device WHERE id IN (@a, @b)", transaction).With("@a", device.ToString()).With("@b", other.ToString()))
+        // FOR SHARE on PostgreSQL: a device being removed meanwhile is waited for, and then not found (no join is left to a device gone).
+        await using (var known = connection.Command("SELECT id FROM device WHERE id IN (@a, @b)" + (lockRows ? " FOR SHARE" : ""), transaction).With("@a", device.ToString()).With("@b", other.ToString()))
         await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
         {
             var found = new HashSet<string>();

@@ -184,29 +184,47 @@ public static class MessageLogChain
 
     /// <summary>
     /// Recomputes the chain of the entries held, from the log's base (the last entry archived, or genesis) to its head,
-    /// and reports the first entry that does not fit.
+    /// and reports the first entry that does not fit. A log in use is checked as it is: the head is read before the
+    /// entries and again after them, so entries appended meanwhile are no break (each is checked like the rest), and an
+    /// archive that moves the base meanwhile (its entries removed before they were read) makes the check start again
+    /// from the new base.
     /// </summary>
     public static async Task<ChainVerification> VerifyAsync(IMessageLog log, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
-        var (baseSequence, baseHash) = await log.ReadBaseAsync(cancellationToken);
-        var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(baseSequence + 1, cancellationToken), baseSequence, baseHash);
-        if (broken is not null)
+        // Each try after the first follows an archive's progress, which ends.
+        const int tries = 100;
+        for (var attempt = 1; ; attempt++)
         {
-            return broken;
+            var before = await log.ReadHeadAsync(cancellationToken);
+            var (baseSequence, baseHash) = await log.ReadBaseAsync(cancellationToken);
+            var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(baseSequence + 1, cancellationToken), baseSequence, baseHash);
+            if (broken is not null)
+            {
+                if (attempt < tries && (await log.ReadBaseAsync(cancellationToken)).Sequence != baseSequence)
+                {
+                    continue;
+                }
+                return broken;
+            }
+            // Every entry up to the head read before was stored before the entries were read; none after the head read
+            // after them could be.
+            var after = await log.ReadHeadAsync(cancellationToken);
+            if (after is not { } head)
+            {
+                return last > 0 ? new ChainVerification(checkedEntries, last, "the chain head is missing") : new ChainVerification(checkedEntries, null, null);
+            }
+            if (before is { } earlier && last < earlier.Sequence)
+            {
+                return new ChainVerification(checkedEntries, last + 1, $"entries {last + 1} to {earlier.Sequence} are missing from the end of the log");
+            }
+            var matched = last == head.Sequence ? head : before is { } b && last == b.Sequence ? b : ((long Sequence, byte[] Hash)?)null;
+            if (last > head.Sequence || (matched is { } m && !m.Hash.AsSpan().SequenceEqual(lastHash)))
+            {
+                return new ChainVerification(checkedEntries, Math.Min(last, head.Sequence), "the chain head does not match the last entry");
+            }
+            return new ChainVerification(checkedEntries, null, null);
         }
-        var head = await log.ReadHeadAsync(cancellationToken);
-        if (head is { } h && (h.Sequence != last || !h.Hash.AsSpan().SequenceEqual(lastHash)))
-        {
-            return h.Sequence > last
-                ? new ChainVerification(checkedEntries, last + 1, $"entries {last + 1} to {h.Sequence} are missing from the end of the log")
-                : new ChainVerification(checkedEntries, h.Sequence, "the chain head does not match the last entry");
-        }
-        if (head is null && last > 0)
-        {
-            return new ChainVerification(checkedEntries, last, "the chain head is missing");
-        }
-        return new ChainVerification(checkedEntries, null, null);
     }
 
     /// <summary>

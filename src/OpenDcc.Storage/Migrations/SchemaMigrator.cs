@@ -18,9 +18,18 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
-        await ExecuteAsync(connection, null,
-            "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-            cancellationToken);
+        await using (var create = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            if (lockStatement is not null)
+            {
+                // Under the lock too: nodes starting together on a new database would otherwise race on IF NOT EXISTS.
+                await ExecuteAsync(connection, create, lockStatement, cancellationToken);
+            }
+            await ExecuteAsync(connection, create,
+                "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                cancellationToken);
+            await create.CommitAsync(cancellationToken);
+        }
         foreach (var migration in Migrations)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -1,0 +1,206 @@
+using NodaTime;
+using Npgsql;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>What a store in use does while other work runs on it at the same moment (several nodes, the CLI beside a hub).</summary>
+public abstract class ConcurrentUseTests(IStoreEngine engine) : StoreTests(engine)
+{
+    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Instant T0 = Instant.FromUtc(2026, 11, 28, 12, 0);
+
+    private static MessageLogRecord Record(int i) =>
+        new(T0 + Duration.FromMilliseconds(i), MessageDirection.Inbound, Supplier, "c" + i, "I0", new byte[] { 1, 2, 3 });
+
+    [Fact]
+    public async Task Verify_checks_a_log_in_use_as_it_was_when_it_began_and_reports_no_break_for_appends_made_meanwhile()
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            await Store.MessageLog.AppendAsync([Record(i)]);
+        }
+        using var stop = new CancellationTokenSource();
+        var appender = Task.Run(async () =>
+        {
+            var i = 10_000;
+            while (!stop.IsCancellationRequested)
+            {
+                await Store.MessageLog.AppendAsync([Record(i++)]);
+            }
+        });
+        var faults = new List<string>();
+        for (var round = 0; round < 20; round++)
+        {
+            var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
+            if (!result.IsIntact)
+            {
+                faults.Add($"{result.FirstBrokenSequence}: {result.Fault}");
+            }
+        }
+        await stop.CancelAsync();
+        await appender;
+        Assert.Empty(faults);
+    }
+
+    [Fact]
+    public async Task Verify_starts_again_from_the_new_base_when_an_archive_removes_entries_while_it_runs()
+    {
+        for (var i = 0; i < 30_000; i += 1000)
+        {
+            await Store.MessageLog.AppendAsync([.. Enumerable.Range(i, 1000).Select(Record)]);
+        }
+        var faults = new List<string>();
+        var removal = Task.Run(async () =>
+        {
+            for (var through = 2L; through < 29_000; through += 7)
+            {
+                await Store.MessageLog.RemoveThroughAsync(through);
+            }
+        });
+        while (!removal.IsCompleted)
+        {
+            var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
+            if (!result.IsIntact)
+            {
+                faults.Add($"{result.FirstBrokenSequence}: {result.Fault}");
+            }
+        }
+        await removal;
+        Assert.Empty(faults);
+    }
+}
+
+public sealed class SqliteConcurrentUseTests() : ConcurrentUseTests(new SqliteEngine());
+
+/// <summary>PostgreSQL, where two transactions run at once (SQLite's writers take turns).</summary>
+public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new PostgresEngine())
+{
+    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+    private static readonly Eui64 Ppmid = Eui64.Parse("00-DB-12-34-56-78-90-C0");
+    private static readonly Uri Endpoint = new("https://supplier.example/duis");
+    private static readonly Instant T0 = Instant.FromUtc(2026, 11, 28, 12, 0);
+
+    /// <summary>An operator (or the dispatcher) requeues a failed message while the retention purge runs.</summary>
+    [Fact]
+    public async Task A_failed_message_requeued_while_the_purge_runs_is_not_purged()
+    {
+        var id = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "r1", [1], T0);
+        Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
+
+        // The requeue's transaction, as RequeueFailedAsync's UPDATE makes it, not yet committed.
+        await using var requeuer = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await requeuer.BeginTransactionAsync();
+        await using (var up = new NpgsqlCommand("UPDATE outbound_message SET state = 'Pending', next_attempt_at = 0 WHERE id = @id AND state = 'Failed'", requeuer, tx))
+        {
+            up.Parameters.AddWithValue("id", id);
+            Assert.Equal(1, await up.ExecuteNonQueryAsync());
+        }
+        var purge = Store.Delivery.PurgeExpiredFailedAsync(T0 + Duration.FromDays(1), 100);
+        await Task.Delay(500);
+        Assert.False(purge.IsCompleted); // waits on the requeue's row lock
+        await tx.CommitAsync();
+        var purged = await purge;
+
+        var after = await Store.Delivery.FindAsync(id);
+        Assert.Empty(purged);
+        Assert.NotNull(after);
+        Assert.Equal(DeliveryState.Pending, after!.State);
+    }
+
+    /// <summary>A delivered message (a slower node's delivery after a failure was recorded) requeued meanwhile.</summary>
+    [Fact]
+    public async Task A_message_delivered_while_the_failed_queue_is_requeued_stays_delivered()
+    {
+        var id = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "r1", [1], T0);
+        Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
+        await using var deliverer = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await deliverer.BeginTransactionAsync();
+        await using (var up = new NpgsqlCommand("UPDATE outbound_message SET state = 'Delivered', attempts = attempts + 1, claimed_until = NULL WHERE id = @id", deliverer, tx))
+        {
+            up.Parameters.AddWithValue("id", id);
+            Assert.Equal(1, await up.ExecuteNonQueryAsync());
+        }
+        var requeue = Store.Delivery.RequeueFailedAsync(null, T0 + Duration.FromMinutes(1));
+        await Task.Delay(500);
+        await tx.CommitAsync();
+        var moved = await requeue;
+        Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(id))!.State);
+        Assert.Equal(0, moved);
+    }
+
+    [Fact]
+    public async Task A_device_removed_while_it_is_being_joined_leaves_no_join_to_it_behind()
+    {
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned)]);
+        // RemoveDeviceAsync's transaction, up to its commit.
+        await using var remover = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await remover.BeginTransactionAsync();
+        foreach (var sql in new[]
+        {
+            "SELECT id FROM device WHERE id = @id FOR UPDATE",
+            "DELETE FROM device_join WHERE device = @id OR other = @id",
+            "DELETE FROM device WHERE id = @id",
+        })
+        {
+            await using var c = new NpgsqlCommand(sql, remover, tx);
+            c.Parameters.AddWithValue("id", Ppmid.ToString());
+            await c.ExecuteNonQueryAsync();
+        }
+        var join = Store.Inventory.JoinAsync(Meter, Ppmid);
+        await Task.WhenAny(join, Task.Delay(1000));
+        await tx.CommitAsync();
+        try
+        {
+            await join;
+        }
+        catch (UnknownDeviceException)
+        {
+        }
+        Assert.Null(await Store.Inventory.FindDeviceAsync(Ppmid));
+        Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
+    }
+
+    /// <summary>Several nodes starting at once on a fresh database.</summary>
+    [Fact]
+    public async Task Nodes_starting_together_on_a_fresh_database_all_open_it()
+    {
+        var admin = PostgresEngine.AdminConnectionString();
+        var database = "opendcc_probe_" + Guid.NewGuid().ToString("N");
+        await using (var a = new NpgsqlConnection(admin))
+        {
+            await a.OpenAsync();
+            await using var c = new NpgsqlCommand($"CREATE DATABASE {database}", a);
+            await c.ExecuteNonQueryAsync();
+        }
+        var cs = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString();
+        var failures = new List<string>();
+        var tasks = Enumerable.Range(0, 8).Select(async _ =>
+        {
+            try
+            {
+                await using var s = await OpenDccStore.OpenPostgresAsync(cs, StoreClock.Default);
+            }
+            catch (Exception e)
+            {
+                lock (failures)
+                {
+                    failures.Add(e.GetType().Name + ": " + e.Message);
+                }
+            }
+        });
+        await Task.WhenAll(tasks);
+        NpgsqlConnection.ClearAllPools();
+        await using (var a = new NpgsqlConnection(admin))
+        {
+            await a.OpenAsync();
+            await using var c = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", a);
+            await c.ExecuteNonQueryAsync();
+        }
+        Assert.Empty(failures);
+    }
+}
