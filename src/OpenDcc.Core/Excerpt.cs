@@ -12,6 +12,22 @@ public static class Excerpt
     public static string Of(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return text.Length <= MaxLength ? text : $"{text[..MaxLength]}… ({text.Length:N0} characters in all)";
+        return text.Length <= MaxLength ? text : $"{Start(text, MaxLength)}… ({text.Length:N0} characters in all)";
+    }
+
+    /// <summary>
+    /// The first <paramref name="maxLength"/> UTF-16 code units of <paramref name="text"/>, one fewer where the cut would
+    /// fall inside a surrogate pair: half a character is no text, and PostgreSQL refuses to store it.
+    /// </summary>
+    public static string Start(string text, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
+        if (text.Length <= maxLength)
+        {
+            return text;
+        }
+        var cut = maxLength > 0 && char.IsHighSurrogate(text[maxLength - 1]) && char.IsLowSurrogate(text[maxLength]) ? maxLength - 1 : maxLength;
+        return text[..cut];
     }
 }

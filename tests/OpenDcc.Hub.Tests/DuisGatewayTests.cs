@@ -490,6 +490,33 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
+    [Fact]
+    public async Task A_declared_length_alone_does_not_make_the_hub_set_aside_memory_for_a_body_not_sent()
+    {
+        var address = new Uri(hub.Http.BaseAddress!, SendCommand);
+        var clients = new List<System.Net.Sockets.TcpClient>();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        try
+        {
+            // 64 senders each declare 16 MiB, the most a DUIS body may be, and send one byte of it.
+            for (var i = 0; i < 64; i++)
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                clients.Add(client);
+                await client.ConnectAsync(address.Host, address.Port);
+                await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"POST {SendCommand} HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/xml\r\nContent-Length: {16 * 1024 * 1024}\r\n\r\n<"));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            // A buffer of the declared size each would be 1 GiB.
+            Assert.True(allocated < 256L * 1024 * 1024, $"{allocated / 1024 / 1024} MiB allocated for 64 bodies of one byte");
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
     [Theory]
     [InlineData("Transfer-Encoding: chunked", "zz\r\n<sr:Request/>\r\n0\r\n\r\n")] // not a chunk size
     [InlineData("Transfer-Encoding: chunked", "3\r\n<srXX0\r\n\r\n")] // a chunk without its CRLF

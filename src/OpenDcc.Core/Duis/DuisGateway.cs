@@ -145,7 +145,9 @@ public sealed class DuisGateway(
             5 or 6 => new CriticalStep(request.Variant.Id, IsTransform: false),
             _ => null,
         };
-        var verdict = await replay.AcceptAsync(request.RequestId, step, cancellationToken);
+        // Not cancelled when the user hangs up: the grain raises the counter as it accepts it, and a counter accepted
+        // without this request's knowing could not be given back (the same signed request sent again would be a replay).
+        var verdict = await replay.AcceptAsync(request.RequestId, step, CancellationToken.None);
         if (!verdict.Accepted)
         {
             var transformNote = step is { IsTransform: false } && request.RequestId.Counter == verdict.LastAccepted

@@ -21,6 +21,10 @@ namespace OpenDcc.Core.Security;
 /// meanwhile. A commit's cost is mostly per commit (its pages, its fsync), and an unpaced writer on a fast disk
 /// commits a handful of items at a time. An idle writer is not paced: a lone item is written at once.
 /// </para>
+/// <para>
+/// A batch whose flush fails for a reason of one item's own (<c>isolate</c> says which faults are), not the store's, is
+/// written again an item at a time, so that the fault is that item's caller's alone and the others' items are written.
+/// </para>
 /// </remarks>
 /// <typeparam name="TItem">What a caller submits.</typeparam>
 /// <typeparam name="TResult">What each item yields once written; the flush returns one per item, in order.</typeparam>
@@ -29,18 +33,24 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush;
     private readonly int maxBatch;
     private readonly TimeSpan pacing;
+    private readonly Func<Exception, bool> isolate;
     private readonly BlockingCollection<(TItem Item, TaskCompletionSource<TResult> Done)> queue = new(new ConcurrentQueue<(TItem, TaskCompletionSource<TResult>)>());
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int stopping;
 
     /// <param name="name">The writer thread's name, as debuggers and profilers show it.</param>
     /// <param name="pacing">Under load, the least time from one flush's start to the next's (see remarks); zero for none.</param>
-    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, string name, int maxBatch = 1024, TimeSpan pacing = default)
+    /// <param name="isolate">
+    /// Whether a flush's fault may be one item's own (bad data), so that a failed batch is written again an item at a
+    /// time; null for never. A fault of the store's (it is away) is every item's, and trying each alone would only wait longer.
+    /// </param>
+    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> flush, string name, int maxBatch = 1024, TimeSpan pacing = default, Func<Exception, bool>? isolate = null)
     {
         this.flush = flush ?? throw new ArgumentNullException(nameof(flush));
         ArgumentOutOfRangeException.ThrowIfLessThan(pacing, TimeSpan.Zero);
         this.maxBatch = maxBatch;
         this.pacing = pacing;
+        this.isolate = isolate ?? (_ => false);
         new Thread(Pump) { IsBackground = true, Name = name }.Start();
     }
 
@@ -78,25 +88,38 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             {
                 batch.Add(next);
             }
-            try
-            {
-                var results = flush([.. batch.Select(b => b.Item)], CancellationToken.None).GetAwaiter().GetResult();
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
-            }
-#pragma warning disable CA1031 // The failure belongs to the callers waiting on this batch.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                foreach (var (_, done) in batch)
-                {
-                    done.TrySetException(e);
-                }
-            }
+            Flush(batch, alone: false);
         }
         stopped.SetResult();
+    }
+
+    private void Flush(List<(TItem Item, TaskCompletionSource<TResult> Done)> batch, bool alone)
+    {
+        try
+        {
+            var results = flush([.. batch.Select(b => b.Item)], CancellationToken.None).GetAwaiter().GetResult();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Done.TrySetResult(results[i]);
+            }
+        }
+#pragma warning disable CA1031 // The failure belongs to the callers waiting on this batch.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            if (!alone && batch.Count > 1 && isolate(e))
+            {
+                foreach (var item in batch)
+                {
+                    Flush([item], alone: true);
+                }
+                return;
+            }
+            foreach (var (_, done) in batch)
+            {
+                done.TrySetException(e);
+            }
+        }
     }
 
     /// <summary>Writes what was submitted, then stops.</summary>

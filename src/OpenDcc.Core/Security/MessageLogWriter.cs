@@ -11,7 +11,8 @@ namespace OpenDcc.Core.Security;
 /// request, pacings alternated round by round in one run: none 602 µs against 5 ms 540 µs; 2 ms 550 against 10 ms
 /// 528; 5 ms 603 against 10 ms 605 (the machine's speed drifts between runs, not within a pair). Most of the saving is
 /// the disk's: the fsync and page writes of each commit (perf: fsync 2.8% of CPU at 2 ms, 1.9% at 10 ms). A request
-/// waits at most that much longer, against about 35 ms at that load.
+/// waits at most that much longer, against about 35 ms at that load. A commit that fails other than with the store away
+/// (a record the store will not take) is made again a caller at a time, so that only that record's caller fails.
 /// </remarks>
 public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
 {
@@ -29,7 +30,7 @@ public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
             offset += group.Count;
         }
         return results;
-    }, "message log writer", pacing: Pacing);
+    }, "message log writer", pacing: Pacing, isolate: fault => !StoreAway.Is(fault));
 
     /// <summary>Appends records in order, together; completes when they are stored.</summary>
     public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)

@@ -21,6 +21,9 @@ internal static class DuisEndpoints
         }
     }
 
+    /// <summary>The most a request body's buffer takes before its bytes arrive: room for any DUIS request but a firmware image's.</summary>
+    private const int InitialBodyBuffer = 64 * 1024;
+
     private static async Task HandleAsync(HttpContext context, DuisEndpoint endpoint)
     {
         var gateway = context.RequestServices.GetRequiredService<DuisGateway>();
@@ -38,7 +41,9 @@ internal static class DuisEndpoints
         }
         // A body Kestrel cannot read (too large, broken off, garbled) throws BadHttpRequestException, whose status the
         // hub's exception handler answers with.
-        using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+        // Sized by what arrives: a declared length alone (up to the limit, from a sender yet to send a byte of it) sets
+        // the first buffer's size only up to InitialBodyBuffer.
+        using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)Math.Min(length, InitialBodyBuffer) : 4096);
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         var reply = await gateway.HandleAsync(endpoint, context.Request.ContentType, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
         context.Response.StatusCode = reply.StatusCode;

@@ -96,7 +96,17 @@ internal sealed class DeviceCommandSubmitter(
 #pragma warning restore CA1031
         {
             logger.LogError(e, "{RequestId} could not be queued for {Device}", request.RequestId, device.Id);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Reference, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
+            try
+            {
+                await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Reference, user.Id, DeviceAnswerRoute.User, ResponseCode.UnableToCommunicate.Code, $"not queued: {e.Message}");
+            }
+#pragma warning disable CA1031 // The request is answered (I99) already: its caller, and the 11.1's other devices, must not fail with it.
+            catch (Exception report)
+#pragma warning restore CA1031
+            {
+                // Still unanswered in the store (logged with its I99): the hub's next start answers it.
+                logger.LogError(report, "{RequestId} for {Device} was not queued and its E20 not reported; it stays unanswered until the hub starts again", request.RequestId, device.Id);
+            }
         }
     }
 

@@ -94,6 +94,60 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task A_batch_failed_by_one_items_own_fault_is_written_again_an_item_at_a_time_so_only_that_caller_fails()
+    {
+        using var held = new FirstFlushHeld();
+        var batches = new List<int[]>();
+        var flush = held.Flush(i => i * 10);
+        await using var commit = new GroupCommit<int, int>(
+            (items, ct) =>
+            {
+                batches.Add([.. items]);
+                return items.Contains(3) ? Task.FromException<IReadOnlyList<int>>(new ArgumentException("item 3 is bad")) : flush(items, ct);
+            },
+            "test writer",
+            isolate: fault => fault is ArgumentException);
+
+        var first = commit.SubmitAsync(0);
+        await held.Started();
+        var queued = Enumerable.Range(1, 4).Select(i => commit.SubmitAsync(i)).ToList();
+        held.Release();
+
+        Assert.Equal(0, await first);
+        Assert.Equal("item 3 is bad", (await Assert.ThrowsAsync<ArgumentException>(() => queued[2])).Message);
+        Assert.Equal<int[]>([10, 20, 40], await Task.WhenAll(queued[0], queued[1], queued[3]));
+        Assert.Equal([[0], [1, 2, 3, 4], [1], [2], [3], [4]], batches);
+    }
+
+    [Fact]
+    public async Task A_batch_failed_by_a_fault_not_of_an_item_fails_every_caller_without_trying_each_alone()
+    {
+        using var held = new FirstFlushHeld();
+        var batches = new List<int[]>();
+        var flush = held.Flush(i => i);
+        await using var commit = new GroupCommit<int, int>(
+            (items, ct) =>
+            {
+                batches.Add([.. items]);
+                return batches.Count == 2 ? Task.FromException<IReadOnlyList<int>>(new TimeoutException("store away")) : flush(items, ct);
+            },
+            "test writer",
+            isolate: fault => fault is not TimeoutException);
+
+        var first = commit.SubmitAsync(0);
+        await held.Started();
+        var queued = Enumerable.Range(1, 3).Select(i => commit.SubmitAsync(i)).ToList();
+        held.Release();
+
+        await first;
+        foreach (var caller in queued)
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => caller);
+        }
+        Assert.Equal([[0], [1, 2, 3]], batches);
+    }
+
+    [Fact]
     public async Task Stopping_writes_what_was_submitted_first_and_refuses_what_comes_after()
     {
         var written = new List<int>();
