@@ -221,7 +221,7 @@ internal static class ServeCommand
                 try
                 {
                     var (summary, added) = await remote.ConnectAsync(store.Inventory, ct);
-                    fleet = $"the simulator at {remote.Wan.Simulator}: {CliContext.Count(summary.Sites, "simulated site", "simulated sites")}, seed {summary.Seed} ({CliContext.Count(added, "device", "devices")} added to the inventory)";
+                    fleet = $"the simulator at {remote.Wan.Simulator}: {CliContext.Count(summary.Sites, "simulated site", "simulated sites")}, seed {summary.Seed} ({Added(added)})";
                 }
                 catch (WanUnavailableException e)
                 {
@@ -233,7 +233,7 @@ internal static class ServeCommand
             else
             {
                 var added = await world!.AddToInventoryAsync(store.Inventory, ct);
-                fleet = $"{CliContext.Count(world.Wan.Fleet.Count, "simulated site", "simulated sites")} ({CliContext.Count(added, "device", "devices")} added to the inventory)";
+                fleet = $"{CliContext.Count(world.Wan.Fleet.Count, "simulated site", "simulated sites")} ({Added(added)})";
             }
             await context.Output.WriteLineAsync($"OpenDcc hub listening on {string.Join(", ", app.Urls)} (store: {store.Engine} {store.Location}); {fleet}{registered}; GET /health; Ctrl-C to stop");
             // Until Ctrl-C or SIGTERM, or until the hub stops by itself (another hub took its store).
@@ -248,5 +248,9 @@ internal static class ServeCommand
             return 0;
         });
         return serve;
+
+        static string Added(MissingDevicesAdded added) =>
+            $"{CliContext.Count(added.Count, "device", "devices")} added to the inventory" + string.Concat(added.MpansLeftOff.Take(5).Select(l => $"; meter {l.Device} without MPAN {l.Mpan}, which meter {l.ServedBy} serves")) +
+            (added.MpansLeftOff.Count > 5 ? $"; {added.MpansLeftOff.Count - 5} more MPANs left off so" : "");
     }
 }

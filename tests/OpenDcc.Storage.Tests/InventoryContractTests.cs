@@ -32,6 +32,26 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task Devices_a_wan_reports_join_the_inventory_without_an_mpan_a_meter_in_service_serves_already()
+    {
+        var mpan = Mpan.Parse("1312345678118");
+        var export = Mpan.Parse("1312345678330");
+        var operators = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = mpan };
+        var retired = new Device(GasMeter, DeviceType.ESME, SmiStatus.Decommissioned) { ExportMpan = export };
+        await Store.Inventory.AddDevicesAsync([operators, retired]);
+        var fleetMeter = Eui64.Parse("00-DB-12-34-56-78-91-A0");
+        var fleets = new Device(fleetMeter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = mpan, ExportMpan = export };
+
+        var added = await Store.Inventory.AddMissingDevicesAsync([operators, fleets]);
+
+        Assert.Equal(1, added.Count);
+        Assert.Equal([new MpanLeftOff(fleetMeter, mpan, Meter)], added.MpansLeftOff);
+        // The export MPAN is kept: the meter that had it is decommissioned.
+        Assert.Equal(fleets with { Mpan = null }, await Store.Inventory.FindDeviceAsync(fleetMeter));
+        Assert.Equal([operators], await Store.Inventory.FindDevicesByMpanAsync([mpan]));
+    }
+
+    [Fact]
     public async Task An_electricity_meter_keeps_its_secondary_import_and_export_mpans_beside_its_import_mpan_and_is_found_by_any_of_them()
     {
         var import = Mpan.Parse("1312345678118");

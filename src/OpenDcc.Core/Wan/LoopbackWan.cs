@@ -99,7 +99,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     /// </summary>
     /// <returns>The fleet, and how many devices were added to the inventory.</returns>
     /// <exception cref="WanUnavailableException">no WAN answers at <see cref="Simulator"/>, or it does not speak the protocol.</exception>
-    public async Task<(FleetSummary Fleet, int Added)> ConnectAsync(IInventoryStore inventoryStore, CancellationToken cancellationToken = default)
+    public async Task<(FleetSummary Fleet, MissingDevicesAdded Added)> ConnectAsync(IInventoryStore inventoryStore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inventoryStore);
         if (listening is not null)
@@ -198,7 +198,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
 
     private static Uri Check(Uri url) => IsValidAddress(url, out var fault) ? url : throw new ArgumentException(fault, nameof(url));
 
-    private async Task<(FleetSummary Fleet, int Added, HttpResponseMessage Alerts)> ConnectOnceAsync(CancellationToken cancellationToken)
+    private async Task<(FleetSummary Fleet, MissingDevicesAdded Added, HttpResponseMessage Alerts)> ConnectOnceAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -214,7 +214,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             var added = await LearnAsync(fleet.Installed, cancellationToken);
             for (var from = 0; from < fleet.Sites; from += LoopbackWanProtocol.SitesPerPage)
             {
-                added += await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), cancellationToken);
+                added = added.And(await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), cancellationToken));
             }
             var alerts = await http.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             // One hub at a time: a stream just closed (this hub's own before it connected again, or a hub's that has
@@ -234,7 +234,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
     }
 
-    private async Task<int> LearnAsync(IReadOnlyList<ListedDevice> listed, CancellationToken cancellationToken)
+    private async Task<MissingDevicesAdded> LearnAsync(IReadOnlyList<ListedDevice> listed, CancellationToken cancellationToken)
     {
         foreach (var device in listed.Where(d => d.KeyAgreementKey is not null))
         {

@@ -112,8 +112,8 @@ public sealed class SimulatedWorld : IDisposable
     /// Adds the fleet's devices, and those installed under IDs of their own (<see cref="SimulatedWan.InstalledDevices"/>),
     /// that the inventory does not hold yet, all at once: as a hub finds them over loopback (<see cref="SimulatorHost"/>).
     /// </summary>
-    /// <returns>How many were added.</returns>
-    public Task<int> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
+    /// <returns>How many were added, and the MPANs left off them (served by meters in service already).</returns>
+    public Task<MissingDevicesAdded> AddToInventoryAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
         inventory.AddMissingDevicesAsync([.. Wan.InventoryDevices(), .. Wan.InstalledDevices()], cancellationToken);
 
     public void Dispose()

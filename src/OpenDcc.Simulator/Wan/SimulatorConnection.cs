@@ -73,7 +73,7 @@ public sealed class SimulatorConnection : IAsyncDisposable
 
     /// <summary>Gives the simulator the ACB key and adds its devices to the inventory (those it does not hold yet); then keeps the connection.</summary>
     /// <exception cref="WanUnavailableException">no simulator answers.</exception>
-    public Task<(FleetSummary Fleet, int Added)> ConnectAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
+    public Task<(FleetSummary Fleet, Core.Inventory.MissingDevicesAdded Added)> ConnectAsync(IInventoryStore inventory, CancellationToken cancellationToken = default) =>
         Wan.ConnectAsync(inventory, cancellationToken);
 
     /// <summary>
