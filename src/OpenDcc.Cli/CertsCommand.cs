@@ -51,8 +51,11 @@ internal static class CertsCommand
             foreach (var (file, certificate) in certificates)
             {
                 var added = await store.Parties.AddCertificateAsync(certificate, ct);
+                // Bound before and revoked since: importing it again does not take the revocation back.
+                var revoked = added ? null : (await store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber, ct))?.RevokedAt;
                 await context.Output.WriteLineAsync(
-                    $"{(added ? "bound" : "already bound")}: {certificate.Role} (OU={(int)certificate.Role:X2}) serial {certificate.SerialNumber} to {certificate.EntityId} ({file})");
+                    $"{(added ? "bound" : "already bound")}: {certificate.Role} (OU={(int)certificate.Role:X2}) serial {certificate.SerialNumber} to {certificate.EntityId}" +
+                    (revoked is { } at ? $", revoked at {at} (it stays revoked: nothing it signs is accepted)" : "") + $" ({file})");
             }
             return 0;
         });

@@ -239,6 +239,27 @@ internal static class LogCommand
             : null;
     }
 
+    /// <summary>An archive's entries, a line that is none named with the file it is in.</summary>
+    private static async IAsyncEnumerable<MessageLogEntry> Named(FileInfo file, IAsyncEnumerable<MessageLogEntry> entries)
+    {
+        await using var reading = entries.GetAsyncEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!await reading.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"--archive {file.FullName}: {e.Message}", e);
+            }
+            yield return reading.Current;
+        }
+    }
+
     /// <summary>
     /// Checks archive files as one stretch of the chain: each file's own entries, each file going on from the one before
     /// it (the next entry, linked to its last hash), and the store's log going on from the last file. The first file's
@@ -251,7 +272,7 @@ internal static class LogCommand
         {
             CliContext.ExistingFile(file, "--archive");
             using var reader = new StreamReader(file.FullName);
-            var first = await MessageLogArchive.ReadAsync(reader, cancellationToken).FirstOrDefaultAsync(cancellationToken)
+            var first = await Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)).FirstOrDefaultAsync(cancellationToken)
                 ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
             reader.BaseStream.Position = 0;
             reader.DiscardBufferedData();
@@ -264,7 +285,7 @@ internal static class LogCommand
             }
             // The first entry of the log links to genesis; a later archive's first to the archive before it.
             var after = first.Sequence == 1 ? MessageLogChain.Genesis.ToArray() : first.PreviousHash;
-            var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(MessageLogArchive.ReadAsync(reader, cancellationToken), first.Sequence - 1, after);
+            var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)), first.Sequence - 1, after);
             if (broken is not null)
             {
                 await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({CliContext.Count(broken.EntriesChecked, "entry", "entries")} checked; {file.Name})");

@@ -183,9 +183,18 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     /// </summary>
     public Task<OpenDccStore> OpenExistingStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
-        if (PostgresConnection(parsed) is null && DataDirectory(parsed) is var data && !File.Exists(Path.Combine(data, OpenDccStore.SqliteFileName)))
+        if (PostgresConnection(parsed) is null && DataDirectory(parsed) is var data)
         {
-            throw new InvalidOperationException($"--data {data}: no OpenDcc store there (serve, users add or inventory add start one)");
+            var file = new FileInfo(Path.Combine(data, OpenDccStore.SqliteFileName));
+            if (!file.Exists)
+            {
+                throw new InvalidOperationException($"--data {data}: no OpenDcc store there (serve, users add or inventory add start one)");
+            }
+            // An empty file (a store cut short, a copy that failed) would otherwise be made a new, empty store.
+            if (file.Length == 0)
+            {
+                throw new InvalidOperationException($"--data {data}: {file.Name} is empty (0 bytes): not an OpenDcc store (restore it from a backup, or remove it to start a new one)");
+            }
         }
         return OpenStoreAsync(parsed, cancellationToken);
     }

@@ -140,7 +140,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.StartsWith("opendcc: --out: the directory ", (await cli.RunWithDataAsync("log", "payload", "--seq", "2", "--out", Path.Combine(cli.DataDirectory, "no", "such.xml"))).Error, StringComparison.Ordinal);
         var garbage = Path.Combine(cli.DataDirectory, "garbage.jsonl");
         await File.WriteAllTextAsync(garbage, "garbage\n");
-        Assert.Contains("line 1: not an archived entry: not a JSON object of the archive's fields (unreadable at byte 1)", (await cli.RunWithDataAsync("log", "verify", "--archive", garbage)).Error, StringComparison.Ordinal);
+        Assert.Equal($"opendcc: --archive {garbage}: line 1: not an archived entry: not a JSON object of the archive's fields (unreadable at byte 1)", (await cli.RunWithDataAsync("log", "verify", "--archive", garbage)).Error.Trim());
 
         Assert.Equal("opendcc: --seq: no entry 5 (the log has 4 entries)", (await cli.RunWithDataAsync("log", "payload", "--seq", "5")).Error.Trim());
         Assert.StartsWith("opendcc: --request-id:", (await cli.RunWithDataAsync("log", "show", "--request-id", "not-a-request")).Error, StringComparison.Ordinal);

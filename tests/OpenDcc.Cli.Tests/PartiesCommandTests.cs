@@ -376,6 +376,10 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Matches($@"{Supplier}\s+XmlSign \(87\)\s+{serial}\s+.*\s+revoked 2026-11-28T09:00:00Z", (await cli.RunWithDataAsync("certs", "list")).Output);
         Assert.Matches(@"XmlSign \(87\) revoked", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)));
         Assert.Contains("was revoked already, at 2026-11-28T09:00:00Z", (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial)).Output, StringComparison.Ordinal);
+        // Imported again, it stays revoked, and the import says so.
+        var (imported, again, _) = await cli.RunWithDataAsync("certs", "import", Path.Combine(cli.DataDirectory, "s", "90B3D51F30010000-87.crt.pem"));
+        Assert.Equal(0, imported);
+        Assert.Contains($"already bound: XmlSign (OU=87) serial {serial} to {Supplier}, revoked at 2026-11-28T09:00:00Z (it stays revoked", again, StringComparison.Ordinal);
 
         var (unknown, _, error) = await cli.RunWithDataAsync("certs", "revoke", "--serial", "12345");
         Assert.Equal(1, unknown);

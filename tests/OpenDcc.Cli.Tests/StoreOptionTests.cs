@@ -59,6 +59,21 @@ public sealed class StoreOptionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_command_that_reads_the_store_refuses_an_empty_store_file_and_leaves_it_as_it_is()
+    {
+        var cut = Path.Combine(cli.DataDirectory, "cut");
+        Directory.CreateDirectory(cut);
+        var database = Path.Combine(cut, "opendcc.db");
+        await File.WriteAllBytesAsync(database, []);
+
+        var (code, output, error) = await cli.RunAsync("users", "list", "--data", cut);
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal($"opendcc: --data {cut}: opendcc.db is empty (0 bytes): not an OpenDcc store (restore it from a backup, or remove it to start a new one){Environment.NewLine}", error);
+        Assert.Equal(0, new FileInfo(database).Length);
+    }
+
+    [Fact]
     public async Task A_command_that_adds_starts_a_store_where_there_was_none()
     {
         var fresh = Path.Combine(cli.DataDirectory, "fresh");
