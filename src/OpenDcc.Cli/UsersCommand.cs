@@ -38,6 +38,18 @@ internal static class UsersCommand
             {
                 throw new FormatException($"{(e.ParamName == "name" ? "--name" : "--role")}: {OpenDccCli.MessageOf(e)}", e);
             }
+            // The DSP's own EUI-64 (the hub's, or the default one keys init gives it): a request from it is refused E42.
+            var keys = context.KeyStore(parsed);
+            var dsp = Hub.Eui64Defaults.Dsp;
+            if (keys.HasDspIdentity)
+            {
+                using var identity = keys.LoadDspIdentity();
+                dsp = Core.Security.OrganisationCertificate.FromX509(identity).EntityId;
+            }
+            if (eui == dsp)
+            {
+                throw new FormatException($"--id: {eui} is the DSP's own EUI-64 (OpenDcc itself), not a DCC user's: the gateway refuses requests from it (E42)");
+            }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             await store.Parties.AddUserAsync(user, ct);
             await context.Output.WriteLineAsync($"added DCC user {user.Id} '{user.Name}' ({user.Roles.Codes()}){(areas.IsEmpty ? "" : $", acting for distributors {areas}")}");

@@ -219,6 +219,9 @@ public static class HubHost
                 StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}",
                 // The REST API's own refusal; the DUIS endpoints say what they take themselves (DuisMediaType).
                 StatusCodes.Status415UnsupportedMediaType => "send the body as Content-Type: application/json",
+                StatusCodes.Status413PayloadTooLarge => request.Path.StartsWithSegments("/api/v1/smart-grid", StringComparison.Ordinal)
+                    ? "the body is larger than this endpoint takes"
+                    : $"the body is over {Core.Security.DuisSignature.MaxMessageBytes:N0} bytes, the most a DUIS message may be (a firmware update with its image inline)",
                 _ => null,
             };
             if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))

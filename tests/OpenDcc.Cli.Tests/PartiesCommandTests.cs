@@ -43,6 +43,18 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_dsps_own_eui64_is_refused_as_a_dcc_user_before_and_after_keys_init()
+    {
+        var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-00-00-02", "--role", "IS", "--name", "Not a user");
+        Assert.Equal(1, code);
+        Assert.Equal("opendcc: --id: 90-B3-D5-1F-30-00-00-02 is the DSP's own EUI-64 (OpenDcc itself), not a DCC user's: the gateway refuses requests from it (E42)", error.Trim());
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init", "--dsp-id", "90-B3-D5-1F-30-00-00-09")).ExitCode);
+        Assert.StartsWith("opendcc: --id: 90-B3-D5-1F-30-00-00-09 is the DSP's own EUI-64", (await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-00-00-09", "--role", "IS", "--name", "Not a user")).Error, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-00-00-02", "--role", "IS", "--name", "A user now")).ExitCode);
+    }
+
+    [Fact]
     public async Task Distributors_are_refused_for_a_user_that_is_no_electricity_distributor()
     {
         var (code, _, error) = await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier", "--distributor", "13");

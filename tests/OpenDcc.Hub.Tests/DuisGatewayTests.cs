@@ -478,8 +478,9 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     public async Task A_body_over_16_MiB_is_refused_with_413_whether_or_not_it_declares_its_length()
     {
         var oversized = new byte[(16 * 1024 * 1024) + 1];
-        var (status, contentType, _) = await hub.PostAsync(SendCommand, oversized);
+        var (status, contentType, body) = await hub.PostAsync(SendCommand, oversized);
         Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "application/problem+json"), (status, contentType));
+        Assert.Contains("the body is over 16,777,216 bytes, the most a DUIS message may be", body, StringComparison.Ordinal);
 
         // Chunked: no Content-Length to check before reading.
         using var chunked = new StreamContent(new MemoryStream(oversized));
