@@ -168,8 +168,9 @@ internal static class CertsCommand
             var now = context.Clock.GetCurrentInstant();
             if (!await store.Parties.RevokeCertificateAsync(certificate.Thumbprint, now, ct))
             {
-                var stored = (await store.Parties.ListCertificatesAsync(certificate.EntityId, ct)).Single(c => c.Thumbprint == certificate.Thumbprint);
-                await context.Output.WriteLineAsync($"{certificate.Role} serial {wanted} of {certificate.EntityId} was revoked already, at {stored.RevokedAt}");
+                // Read again: it may have been revoked since it was listed.
+                var stored = await store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber, ct);
+                await context.Output.WriteLineAsync($"{certificate.Role} serial {wanted} of {certificate.EntityId} was revoked already, at {stored?.RevokedAt}");
                 return 0;
             }
             await context.Output.WriteLineAsync($"revoked {certificate.Role} (OU={(int)certificate.Role:X2}) serial {wanted} of {certificate.EntityId} at {now}: nothing signed with it is accepted from now on");

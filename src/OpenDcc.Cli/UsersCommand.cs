@@ -188,7 +188,6 @@ internal static class UsersCommand
             ? uri.UserInfo.Length == 0 ? uri : throw new FormatException("a response URL carries no credentials (user:password@): the store, the CLI's lists and the message log would show them")
             : throw new FormatException($"'{text}' is not an absolute http or https URL"));
 
-    /// <summary>Turns a parse or validation failure into a message that names the option at fault.</summary>
     /// <summary>Refuses distributors for a user that is no electricity distributor: only an ED's smart-grid reads are limited to them, so for any other they would mean nothing.</summary>
     private static void ActsForDistributors(DccUserRole roles, DistributorSet areas)
     {
@@ -198,6 +197,7 @@ internal static class UsersCommand
         }
     }
 
+    /// <summary>Turns a parse or validation failure into a message that names the option at fault.</summary>
     public static T ParseField<T>(string option, Func<T> parse)
     {
         try

@@ -159,7 +159,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return users;
     }
 
-    /// <summary><paramref name="select"/> over the failed queue, of one user or of all, then <paramref name="tail"/>.</summary>
+    /// <summary><paramref name="select"/> over the messages in <paramref name="state"/> (bound as <c>@state</c>), of one user or of all, then <paramref name="tail"/>.</summary>
     private static DbCommand InState(DbConnection connection, DeliveryState state, Eui64? user, string select, string tail)
     {
         var command = connection.Command($"{select} FROM outbound_message WHERE state = @state" + (user is null ? "" : " AND user_id = @user") + tail)

@@ -48,14 +48,6 @@ public static class CommandSignature
     /// </summary>
     /// <param name="certificates">The certificates bound to <paramref name="signer"/> (any roles; only Digital Signing ones count).</param>
     /// <returns>Null when a Digital Signing certificate of <paramref name="signer"/> valid at <paramref name="now"/> verifies the signature; otherwise why not.</returns>
-    /// <summary>Why a certificate is not valid at <paramref name="now"/>: revoked, expired or not yet valid.</summary>
-    private static string WhyNotValid(OrganisationCertificate certificate, Instant now) => certificate switch
-    {
-        { RevokedAt: { } revoked } when revoked <= now => $"revoked at {revoked}",
-        _ when now < certificate.NotBefore => $"valid from {certificate.NotBefore}",
-        _ => $"expired at {certificate.NotAfter}",
-    };
-
     public static string? Check(ReadOnlySpan<byte> content, ReadOnlySpan<byte> signature, Eui64 signer, IEnumerable<OrganisationCertificate> certificates, Instant now)
     {
         ArgumentNullException.ThrowIfNull(certificates);
@@ -84,4 +76,12 @@ public static class CommandSignature
         }
         return $"the signature does not verify with the Digital Signing certificate of {signer} (serial {string.Join(", ", valid.Select(c => c.SerialNumber))})";
     }
+
+    /// <summary>Why a certificate is not valid at <paramref name="now"/>: revoked, expired or not yet valid.</summary>
+    private static string WhyNotValid(OrganisationCertificate certificate, Instant now) => certificate switch
+    {
+        { RevokedAt: { } revoked } when revoked <= now => $"revoked at {revoked}",
+        _ when now < certificate.NotBefore => $"valid from {certificate.NotBefore}",
+        _ => $"expired at {certificate.NotAfter}",
+    };
 }
