@@ -4,6 +4,7 @@ using System.Text;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage;
 
@@ -120,6 +121,14 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         {
             throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
         }
+        await WriteAsync(connection, transaction, before, after, change, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return after;
+    }
+
+    /// <summary>Writes a device's row as <paramref name="after"/>, and its new SMI status, if it has one, to its history.</summary>
+    private static async Task WriteAsync(DbConnection connection, DbTransaction transaction, Device before, Device after, InventoryChange change, CancellationToken cancellationToken)
+    {
         var values = ColumnValues(after);
         var names = InsertColumns.Split(", ");
         await using (var write = connection.Command($"UPDATE device SET {string.Join(", ", names.Skip(2).Select((n, i) => $"{n} = @v{i + 2}"))} WHERE id = @v0", transaction))
@@ -132,36 +141,70 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
         if (after.Status != before.Status)
         {
-            await AppendHistoryAsync(connection, transaction, id, after.Status, change, cancellationToken);
+            await AppendHistoryAsync(connection, transaction, after.Id, after.Status, change, cancellationToken);
         }
-        await transaction.CommitAsync(cancellationToken);
-        return after;
     }
 
-    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// In the message log's transaction: the inventory changes of the accepted requests among <paramref name="records"/>
+    /// (<see cref="MessageLogRecord.ChangesInventory"/>), each device read under its row lock first. A device not as its
+    /// request's checks found it fails the whole transaction with <see cref="InventoryChangedException"/>.
+    /// </summary>
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, bool lockRows, CancellationToken cancellationToken)
     {
-        await using var connection = await open(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var device = await ReadLockedAsync(connection, transaction, id, cancellationToken);
-        if (device is null)
+        foreach (var write in records.Select(r => r.ChangesInventory).OfType<InventoryWrite>())
         {
-            return null;
+            foreach (var device in write.Devices)
+            {
+                var stored = await ReadLockedAsync(connection, transaction, device.Id, lockRows, cancellationToken);
+                if (stored != device.Found)
+                {
+                    throw new InventoryChangedException(device.Id);
+                }
+                if (device.Unjoin || device.Becomes is null)
+                {
+                    await using var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", device.Id.ToString());
+                    await unjoin.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (device.Becomes is null)
+                {
+                    await using var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", device.Id.ToString());
+                    await delete.ExecuteNonQueryAsync(cancellationToken);
+                }
+                else if (stored is null)
+                {
+                    await using var insert = InsertCommand(connection, transaction, 1);
+                    var values = ColumnValues(device.Becomes);
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        insert.Parameters[i].Value = values[i];
+                    }
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                    await AppendHistoryAsync(connection, transaction, device.Id, device.Becomes.Status, write.Change, cancellationToken);
+                }
+                else if (device.Becomes != stored)
+                {
+                    if (device.Becomes.Id != stored.Id || device.Becomes.Type != stored.Type)
+                    {
+                        throw new ArgumentException($"an inventory write may not change device {device.Id}'s ID or type", nameof(records));
+                    }
+                    await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, cancellationToken);
+                }
+            }
+            foreach (var (device, other) in write.Joins)
+            {
+                await using var join = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
+                    .With("@a", device.ToString()).With("@b", other.ToString());
+                await join.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
-        check?.Invoke(device);
-        await using (var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", id.ToString()))
-        {
-            await unjoin.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", id.ToString()))
-        {
-            await delete.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return device;
     }
 
     /// <summary>The device's row, locked until the transaction ends (see the remarks on the class).</summary>
-    private async Task<Device?> ReadLockedAsync(DbConnection connection, DbTransaction transaction, Eui64 id, CancellationToken cancellationToken)
+    private Task<Device?> ReadLockedAsync(DbConnection connection, DbTransaction transaction, Eui64 id, CancellationToken cancellationToken) =>
+        ReadLockedAsync(connection, transaction, id, lockRows, cancellationToken);
+
+    private static async Task<Device?> ReadLockedAsync(DbConnection connection, DbTransaction transaction, Eui64 id, bool lockRows, CancellationToken cancellationToken)
     {
         await using var select = connection.Command($"SELECT {Columns} FROM device WHERE id = @id{(lockRows ? " FOR UPDATE" : "")}", transaction).With("@id", id.ToString());
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);

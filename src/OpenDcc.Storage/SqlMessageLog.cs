@@ -10,7 +10,8 @@ namespace OpenDcc.Storage;
 /// The message log over SQL: each append locks the chain head row, chains the new records onto it, writes them,
 /// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>),
 /// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>),
-/// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>)
+/// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>),
+/// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
@@ -22,6 +23,9 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
 
     /// <summary>Selects the head row, locking it until the transaction ends.</summary>
     protected abstract string SelectHeadForUpdate { get; }
+
+    /// <summary>Whether a row read to be written is locked with <c>FOR UPDATE</c> (PostgreSQL); SQLite's write lock is the database's.</summary>
+    protected abstract bool LockRows { get; }
 
     /// <summary>The payload as an array for a parameter, without a copy when the memory is a whole array (as signed messages and request bodies are).</summary>
     protected static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
@@ -61,6 +65,8 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 lastSequence = reader.GetInt64(0);
                 lastHash = (byte[])reader.GetValue(1);
             }
+            // The inventory first: a device changed meanwhile fails the append before its entries are chained.
+            await SqlInventoryStore.ApplyAsync(connection, transaction, records, LockRows, cancellationToken);
             var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
             await InsertAsync(connection, transaction, entries, cancellationToken);
             await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);

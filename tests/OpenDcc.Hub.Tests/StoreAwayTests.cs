@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
 using static OpenDcc.Hub.Tests.TestHub;
 
@@ -190,6 +191,39 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_inventory_request_that_finds_the_log_away_changes_nothing_and_is_carried_out_when_sent_again()
+    {
+        var before = await hub.Store.Inventory.FindDeviceAsync(Meter);
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>"), Supplier);
+
+        away.LogAway = true;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hub.PostAsync("/api/v1/serviceD", signed)).Status);
+        away.LogAway = false;
+        Assert.Equal(before, await hub.Store.Inventory.FindDeviceAsync(Meter));
+        Assert.Empty(await hub.Store.Inventory.StatusHistoryAsync(Meter));
+
+        Assert.Equal("I0", await SendSignedAsync(signed, "/api/v1/serviceD"));
+        Assert.Equal(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.Equal(SmiStatus.Decommissioned, Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(Meter)).Status);
+        // Sent to the meter now: refused, its status read past the gateway's cache.
+        Assert.Equal("E5", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+    }
+
+    [Fact]
+    public async Task An_inventory_request_whose_device_another_changes_while_it_is_checked_is_checked_again_and_loses_neither_change()
+    {
+        // The operator sets the meter's firmware version between the 8.3's check and its log commit.
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        away.BeforeInventoryWrite = () => hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { FirmwareVersion = "0002012F" }, change);
+
+        Assert.Equal("I0", (await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>"))).Code);
+
+        var meter = await hub.Store.Inventory.FindDeviceAsync(Meter);
+        Assert.Equal((SmiStatus.Decommissioned, "0002012F"), (meter!.Status, meter.FirmwareVersion));
+        Assert.Null(away.BeforeInventoryWrite);
+    }
+
+    [Fact]
     public async Task A_transform_given_back_after_its_signed_pre_command_was_taken_under_its_request_id_leaves_that_a_replay()
     {
         var replay = hub.Services.GetRequiredService<IReplayGuard>();
@@ -228,6 +262,9 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
         public volatile bool LogAway;
 
+        /// <summary>Done once, just before the next log commit carrying an inventory change: another's change meanwhile.</summary>
+        public Func<Task>? BeforeInventoryWrite;
+
         /// <summary>The store away when an 8.13's mark on its answer is to be taken back.</summary>
         public volatile bool UnmarkAway;
 
@@ -257,8 +294,18 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
     private sealed class AwayLog(IMessageLog log, Away away) : IMessageLog
     {
-        public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
-            away.LogAway ? throw away.Fault() : log.AppendAsync(records, cancellationToken);
+        public async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
+        {
+            if (away.LogAway)
+            {
+                throw away.Fault();
+            }
+            if (records.Any(r => r.ChangesInventory is not null) && Interlocked.Exchange(ref away.BeforeInventoryWrite, null) is { } meanwhile)
+            {
+                await meanwhile();
+            }
+            return await log.AppendAsync(records, cancellationToken);
+        }
 
         public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
 

@@ -137,7 +137,7 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     public async Task A_device_removed_while_it_is_being_joined_leaves_no_join_to_it_behind()
     {
         await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned)]);
-        // RemoveDeviceAsync's transaction, up to its commit.
+        // An 8.4 DeleteDevice's, in the message log's transaction (SqlInventoryStore.ApplyAsync), up to its commit.
         await using var remover = (NpgsqlConnection)await Store.OpenConnectionAsync();
         await using var tx = await remover.BeginTransactionAsync();
         foreach (var sql in new[]

@@ -1,6 +1,7 @@
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Security;
 using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Storage.Tests;
@@ -181,10 +182,9 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
         await Store.Inventory.JoinAsync(Meter, Ppmid);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.Inventory.RemoveDeviceAsync(Ppmid, _ => throw new InvalidOperationException("kept")));
-        Assert.Equal([Ppmid], await Store.Inventory.FindJoinedAsync(Meter));
-        Assert.Equal(new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), await Store.Inventory.RemoveDeviceAsync(Ppmid, d => Assert.Equal(SmiStatus.Pending, d.Status)));
-        Assert.Null(await Store.Inventory.RemoveDeviceAsync(Ppmid));
+        var ppmid = new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending);
+        await Store.MessageLog.AppendAsync([Logged(new InventoryWrite(new InventoryChange(Monday, "8.4", Supplier), new DeviceWrite(Ppmid, ppmid, null)))]);
+        await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(new InventoryChange(Monday, "8.4", Supplier), new DeviceWrite(Ppmid, ppmid, null)))]));
 
         Assert.Null(await Store.Inventory.FindDeviceAsync(Ppmid));
         Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
@@ -202,6 +202,54 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         Assert.Equal([new Site(Premises, "SW1A 1AA", "10 Downing", Supplier)], await Store.Inventory.FindSitesByAddressAsync("sw1a  1aa", "10 Downing"));
         Assert.Null(await Store.Inventory.FindSiteAsync(Uprn.Parse("43")));
     }
+
+    [Fact]
+    public async Task An_inventory_write_logged_with_its_request_adds_changes_joins_and_deletes_devices_with_their_history()
+    {
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { FirmwareVersion = "0001" };
+        var ppmid = new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending);
+        await Store.Inventory.AddDevicesAsync([meter, ppmid, new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned)]);
+        await Store.Inventory.JoinAsync(Meter, CommsHub);
+        var gas = new Device(GasMeter, DeviceType.GSME, SmiStatus.Pending);
+        var change = new InventoryChange(Monday, "8.3", Supplier);
+
+        await Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change,
+            [new DeviceWrite(Meter, meter, meter with { Status = SmiStatus.Decommissioned }, Unjoin: true), new DeviceWrite(Ppmid, ppmid, null), new DeviceWrite(GasMeter, null, gas), DeviceWrite.Unchanged(meter with { Status = SmiStatus.Decommissioned })],
+            [(GasMeter, CommsHub)]))]);
+
+        Assert.Equal(meter with { Status = SmiStatus.Decommissioned }, await Store.Inventory.FindDeviceAsync(Meter));
+        Assert.Null(await Store.Inventory.FindDeviceAsync(Ppmid));
+        Assert.Equal(gas, await Store.Inventory.FindDeviceAsync(GasMeter));
+        Assert.Equal([GasMeter], await Store.Inventory.FindJoinedAsync(CommsHub));
+        Assert.Equal((SmiStatus.Decommissioned, "8.3", (Eui64?)Supplier), (await Store.Inventory.StatusHistoryAsync(Meter)).Select(h => (h.Status, h.ServiceReferenceVariant, h.User)).Single());
+        Assert.Equal(SmiStatus.Pending, Assert.Single(await Store.Inventory.StatusHistoryAsync(GasMeter)).Status);
+        Assert.Equal(1, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+    }
+
+    [Fact]
+    public async Task An_inventory_write_whose_device_changed_since_it_was_checked_stores_nothing_nor_its_log_entry()
+    {
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned);
+        await Store.Inventory.AddDevicesAsync([meter, new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)]);
+        var checkedAs = meter with { FirmwareVersion = "0001" };
+        var change = new InventoryChange(Monday, "8.4", Supplier);
+
+        // The first device as checked, the second changed since: neither is written, the first's change rolled back too.
+        await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change,
+            new DeviceWrite(Ppmid, new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), null),
+            new DeviceWrite(Meter, checkedAs, checkedAs with { Status = SmiStatus.Suspended })))]));
+        // A device checked as not there that is there now.
+        var again = await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(Meter, null, meter)))]));
+
+        Assert.Equal(Meter, again.Id);
+        Assert.Equal(meter, await Store.Inventory.FindDeviceAsync(Meter));
+        Assert.NotNull(await Store.Inventory.FindDeviceAsync(Ppmid));
+        Assert.Empty(await Store.Inventory.StatusHistoryAsync(Meter));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+    }
+
+    private static MessageLogRecord Logged(InventoryWrite write) =>
+        new(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:{Meter}:1", "I0", "<Request/>"u8.ToArray()) { ChangesInventory = write };
 
     [Fact]
     public async Task Devices_are_found_by_mprn_and_by_comms_hub()

@@ -76,8 +76,9 @@ public sealed record DevicePreparation
 /// </summary>
 /// <remarks>
 /// A request that passed the replay check is logged with its counter (<see cref="MessageLogRecord.AcceptedCounter"/>),
-/// which makes the counter durable; its device commands are queued only once that entry is committed, and only then
-/// does the user get the answer. So the one commit per request (shared, under load, with the requests around it)
+/// which makes the counter durable; an inventory request's change is made in the transaction that commits that entry
+/// (<see cref="InventoryWrite"/>), its device commands are queued only once it is committed, and only then does the user
+/// get the answer. So the one commit per request (shared, under load, with the requests around it)
 /// serves the message log and replay protection both.
 /// </remarks>
 public sealed class DuisGateway(
@@ -161,11 +162,29 @@ public sealed class DuisGateway(
         GatewayReply reply;
         try
         {
-            decision = await DecideAsync(endpoint, request, cancellationToken);
-            // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
-            var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
-            var counter = new CounterUse(request.RequestId.Counter, step is { IsTransform: true } transform ? new OpenTransform(request.RequestId.Target, transform.ServiceReferenceVariant) : null, verdict.FollowsTransform);
-            reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, counter, acknowledged, decision.Returns);
+            for (var attempt = 1; ; attempt++)
+            {
+                decision = await DecideAsync(endpoint, request, cancellationToken);
+                // Not cancelled from here on, even if the user hangs up: a request logged as answered is carried out.
+                var acknowledged = decision.Queue.Count == 0 ? null : decision.Queue.Select(c => new UnansweredCommand(c.Reference, c.User.Id, received)).ToList();
+                var counter = new CounterUse(request.RequestId.Counter, step is { IsTransform: true } transform ? new OpenTransform(request.RequestId.Target, transform.ServiceReferenceVariant) : null, verdict.FollowsTransform);
+                try
+                {
+                    reply = await RespondAsync(received, LoggedRequest.Whole(message), request.RequestId.Originator, decision.Response, decision.Outcome, CancellationToken.None, counter, acknowledged, decision.Returns, decision.Changes);
+                    break;
+                }
+                catch (InventoryChangedException) when (attempt < MaxInventoryAttempts)
+                {
+                    // Nothing stored: a device the request changes was changed meanwhile, so it is checked again as it is now.
+                }
+                finally
+                {
+                    if (decision.Changes is { } changes && inventory is CachingInventoryStore cache)
+                    {
+                        cache.Forget(changes.DeviceIds);
+                    }
+                }
+            }
         }
         catch
         {
@@ -182,6 +201,13 @@ public sealed class DuisGateway(
         }
         return reply;
     }
+
+    /// <summary>
+    /// How many times an inventory request is checked and logged, each time finding a device it changes changed meanwhile
+    /// by another (<see cref="InventoryChangedException"/>), before it fails: each try needs another change to one of
+    /// its devices during its check.
+    /// </summary>
+    private const int MaxInventoryAttempts = 10;
 
     /// <summary>
     /// The counter given back; if that fails too (the hub stopping), it stays spent until the hub starts again, which reads
@@ -219,6 +245,9 @@ public sealed class DuisGateway(
         /// <summary>An 8.13's taking of a local command's answer, made final with the request's log entry.</summary>
         public LocalReturn? Returns { get; init; }
 
+        /// <summary>An inventory request's change, made with the request's log entry.</summary>
+        public InventoryWrite? Changes { get; init; }
+
         public Decision(DuisResponse response, string outcome)
             : this(response, outcome, [])
         {
@@ -250,8 +279,8 @@ public sealed class DuisGateway(
             {
                 return Refuse(request, codes.NotYetAvailable, $"{codes.NotYetAvailable} non-device service {request.Variant.Id} {request.Variant.Name} is not available yet");
             }
-            var (response, outcome) = await inventoryRequests.HandleAsync(request, user!, cancellationToken);
-            return new Decision(response, outcome);
+            var (response, outcome, changes) = await inventoryRequests.HandleAsync(request, user!, cancellationToken);
+            return new Decision(response, outcome) { Changes = changes };
         }
         if (request.Variant.Id == Commissioning && await CommissioningRefusalAsync(device!, cancellationToken) is { } notApproved)
         {
@@ -417,14 +446,15 @@ public sealed class DuisGateway(
 
     /// <param name="counter">The request's counter when it passed the replay check.</param>
     /// <param name="acknowledged">The device commands its I99 acknowledges: logged with it, they are durably unanswered until answered.</param>
-    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, CounterUse? counter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null, LocalReturn? returns = null)
+    /// <param name="changes">What an inventory request changes: made with its log entry, or (a device changed meanwhile) neither.</param>
+    private async Task<GatewayReply> RespondAsync(Instant received, LoggedRequest request, Eui64? user, DuisResponse response, string outcome, CancellationToken cancellationToken, CounterUse? counter = null, IReadOnlyList<UnansweredCommand>? acknowledged = null, LocalReturn? returns = null, InventoryWrite? changes = null)
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
         outcome = Excerpt.Of(outcome);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = counter?.Counter, OpensTransform = counter?.Opens, ClosesTransform = counter?.Closes ?? false, Acknowledges = acknowledged, Returns = returns },
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = counter?.Counter, OpensTransform = counter?.Opens, ClosesTransform = counter?.Closes ?? false, Acknowledges = acknowledged, Returns = returns, ChangesInventory = changes },
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, response.ResponseCode, signed),
         ], cancellationToken);
         return new GatewayReply(200, "application/xml", signed, outcome);

@@ -12,8 +12,10 @@ namespace OpenDcc.Core.Duis;
 /// <summary>
 /// The non-device service requests that read and change the smart metering inventory: 12.2 Device Pre-notification,
 /// 8.2 Read Inventory, 8.3 Decommission Device, 8.4 Update Inventory and 8.14.1–8.14.4 Communications Hub Status
-/// Update. Each answers at once with its DUIS response; every status it sets goes into the device's SMI status
-/// history with the SRV and the user.
+/// Update. Each answers at once with its DUIS response. What a request changes is not written here: it comes back as an
+/// <see cref="InventoryWrite"/>, made in the transaction that logs the request and its answer, so that no change is
+/// stored unlogged and none logged is not stored; every status it sets goes into the device's SMI status history with
+/// the SRV and the user.
 /// </summary>
 /// <remarks>
 /// A device named in the body must be in the inventory (E19), of a type the SRV applies to (E11: comms hubs change
@@ -39,7 +41,8 @@ public sealed class InventoryServiceRequests(
     public static bool Handles(string serviceReferenceVariant) =>
         serviceReferenceVariant is "12.2" or "8.2" or "8.3" or "8.4" or "8.14.1" or "8.14.2" or "8.14.3" or "8.14.4";
 
-    public async Task<(DuisResponse Response, string Outcome)> HandleAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
+    /// <summary>The request's answer, and what it changes in the inventory once logged (null: nothing).</summary>
+    public async Task<(DuisResponse Response, string Outcome, InventoryWrite? Changes)> HandleAsync(DuisRequest request, DccUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
@@ -49,7 +52,7 @@ public sealed class InventoryServiceRequests(
             return request.Variant.Id switch
             {
                 "12.2" => await PreNotifyAsync(request, change, cancellationToken),
-                "8.2" => await ReadAsync(request, cancellationToken),
+                "8.2" => Unchanging(await ReadAsync(request, cancellationToken)),
                 "8.3" => await DecommissionAsync(request, change, cancellationToken),
                 "8.4" => await UpdateAsync(request, change, cancellationToken),
                 "8.14.1" => await CommsHubStatusAsync(request, SmiStatus.Commissioned, change, cancellationToken),
@@ -60,12 +63,15 @@ public sealed class InventoryServiceRequests(
         }
         catch (RefusedException refused)
         {
-            return Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
+            var (response, outcome) = Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
+            return (response, outcome, null);
         }
     }
 
+    private static (DuisResponse, string, InventoryWrite?) Unchanging((DuisResponse Response, string Outcome) answer) => (answer.Response, answer.Outcome, null);
+
     /// <summary>12.2: the device joins the inventory as Pending with what the notification says of it, if its model is approved.</summary>
-    private async Task<(DuisResponse, string)> PreNotifyAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    private async Task<(DuisResponse, string, InventoryWrite?)> PreNotifyAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
     {
         var id = RequiredDevice(request.Body, "DeviceID");
         // By name only: Enum.TryParse also reads a number ("0") and a list ("ESME, GSME") as a type.
@@ -85,25 +91,23 @@ public sealed class InventoryServiceRequests(
             SmetsChtsVersion = Bounded(request.Body, "SMETSCHTSVersion", 20),
             FirmwareVersion = Bounded(request.Body, "FirmwareVersion", 8),
         };
-        if (await inventory.FindDeviceAsync(id, cancellationToken) is not null)
+        if (await StoredAsync(id, cancellationToken) is not null)
         {
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
+            return Unchanging(Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already"));
         }
-        try
-        {
-            await inventory.AddDevicesAsync([device], change, cancellationToken);
-        }
-        catch (DuplicateDeviceException)
-        {
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
-        }
+        var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
         // A gas meter is reached through its comms hub's gas proxy: record the pair when the GPF is known.
-        if (gpf is { } proxy && type == DeviceType.GSME && await inventory.FindDeviceAsync(proxy, cancellationToken) is { Type: DeviceType.GPF })
+        if (gpf is { } proxy && type == DeviceType.GSME && await StoredAsync(proxy, cancellationToken) is { Type: DeviceType.GPF } proxyFunction)
         {
-            await inventory.JoinAsync(id, proxy, cancellationToken);
+            write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxy)] };
         }
-        return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
+        var (response, outcome) = Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
+        return (response, outcome, write);
     }
+
+    /// <summary>The device as stored now, past the gateway's cache: what a change is checked against.</summary>
+    private async Task<Device?> StoredAsync(Eui64 id, CancellationToken cancellationToken) =>
+        (await inventory.FindDevicesAsync([id], cancellationToken)).SingleOrDefault();
 
     /// <summary>A body may hold at most one of the elements of the XSD's choice: two would have one of them ignored.</summary>
     private void OneOf(XElement body, string srv, params string[] choice)
@@ -232,42 +236,41 @@ public sealed class InventoryServiceRequests(
     }
 
     /// <summary>8.3: the device is Decommissioned and unjoined from every device it was joined to.</summary>
-    private async Task<(DuisResponse, string)> DecommissionAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    private async Task<(DuisResponse, string, InventoryWrite?)> DecommissionAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
     {
         var id = RequiredDevice(request.Body, "DeviceID");
-        var device = await ChangeAsync(request, id, change,
+        var device = await ChangeAsync(request, id,
             d => d.Type is DeviceType.CHF or DeviceType.GPF ? "comms hubs leave service through 8.14.3 or 8.14.4" : null,
             d => d with { Status = SmiStatus.Decommissioned },
             cancellationToken);
-        foreach (var other in await inventory.FindJoinedAsync(id, cancellationToken))
-        {
-            await inventory.UnjoinAsync(id, other, cancellationToken);
-        }
-        return Respond(request, ResponseCode.Success.Code, $"I0 device {device.Id} decommissioned");
+        return Changing(request, $"I0 device {id} decommissioned", new InventoryWrite(change, device with { Unjoin = true }));
+    }
+
+    private (DuisResponse, string, InventoryWrite?) Changing(DuisRequest request, string outcome, InventoryWrite write)
+    {
+        var (response, said) = Respond(request, ResponseCode.Success.Code, outcome);
+        return (response, said, write);
     }
 
     /// <summary>8.4: a status, the device's details or its MPxN change, or a pending device is deleted.</summary>
-    private async Task<(DuisResponse, string)> UpdateAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
+    private async Task<(DuisResponse, string, InventoryWrite?)> UpdateAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
     {
         var body = request.Body;
         var id = RequiredDevice(body, "DeviceID");
         OneOf(body, "8.4", "UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH", "UpdateDeviceDetails", "DeleteDevice", "UpdateMPxN");
         if (Single(body, "DeleteDevice") is not null)
         {
-            _ = await inventory.RemoveDeviceAsync(id, device =>
+            var device = await StoredAsync(id, cancellationToken) ?? throw Unknown(id);
+            CheckStatus(request, device);
+            if (device.Status != SmiStatus.Pending)
             {
-                CheckStatus(request, device);
-                if (device.Status != SmiStatus.Pending)
-                {
-                    throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
-                }
-            }, cancellationToken) ?? throw Unknown(id);
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory");
+                throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
+            }
+            return Changing(request, $"I0 device {id} deleted from the inventory", new InventoryWrite(change, new DeviceWrite(id, device, null)));
         }
         if (Single(body, "UpdateDeviceDetails") is { } details)
         {
-            // Read past the gateway's cache: the model is checked against what is stored now.
-            var current = (await inventory.FindDevicesAsync([id], cancellationToken)).SingleOrDefault() ?? throw Unknown(id);
+            var current = await StoredAsync(id, cancellationToken) ?? throw Unknown(id);
             var manufacturer = Bounded(details, "DeviceManufacturer", 30) ?? current.Manufacturer;
             var modelName = Bounded(details, "DeviceModel", 30) ?? current.Model;
             if ((Text(details, "DeviceManufacturer") is not null || Text(details, "DeviceModel") is not null)
@@ -277,14 +280,14 @@ public sealed class InventoryServiceRequests(
             }
             var smets = Bounded(details, "SMETSCHTSVersion", 20);
             var firmware = Bounded(details, "FirmwareVersion", 8);
-            var updated = await ChangeAsync(request, id, change, AnyType, d => d with
+            var updated = await ChangeAsync(request, id, AnyType, d => d with
             {
                 Manufacturer = manufacturer is null ? d.Manufacturer : manufacturer.ToUpperInvariant(),
                 Model = modelName is null ? d.Model : modelName.ToUpperInvariant(),
                 SmetsChtsVersion = smets ?? d.SmetsChtsVersion,
                 FirmwareVersion = firmware ?? d.FirmwareVersion,
             }, cancellationToken);
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} details updated");
+            return Changing(request, $"I0 device {id} details updated", new InventoryWrite(change, updated));
         }
         if (Single(body, "UpdateMPxN") is { } mpxn)
         {
@@ -295,7 +298,7 @@ public sealed class InventoryServiceRequests(
                 {
                     await RefuseServedElsewhereAsync(id, "ImportMPxN", importMpan, cancellationToken);
                 }
-                var updated = await ChangeAsync(request, id, change,
+                var updated = await ChangeAsync(request, id,
                     d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
                     d => d.Type == DeviceType.ESME
                         ? d with
@@ -306,20 +309,20 @@ public sealed class InventoryServiceRequests(
                         }
                         : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
                     cancellationToken);
-                return Respond(request, ResponseCode.Success.Code, $"I0 device {updated.Id} serves {import.Trim()}");
+                return Changing(request, $"I0 device {id} serves {import.Trim()}", new InventoryWrite(change, updated));
             }
             var (name, text) = Text(mpxn, "SecondaryImportMPAN") is { } secondary ? ("SecondaryImportMPAN", secondary)
                 : Text(mpxn, "ExportMPAN") is { } export ? ("ExportMPAN", export)
                 : throw Invalid("UpdateMPxN needs ImportMPxN, SecondaryImportMPAN or ExportMPAN");
             var core = Mpan.TryParse(text, out var parsed, out var fault) ? parsed : throw Invalid($"{name}: {fault}");
             await RefuseServedElsewhereAsync(id, name, core, cancellationToken);
-            var served = await ChangeAsync(request, id, change,
+            var served = await ChangeAsync(request, id,
                 d => d.Type == DeviceType.ESME ? null : $"only an ESME serves a {name}",
                 d => d.Mpan == core || (name == "ExportMPAN" ? d.SecondaryImportMpan : d.ExportMpan) == core
                     ? throw Invalid($"{name} {core} is already another of the meter's MPANs")
                     : name == "ExportMPAN" ? d with { ExportMpan = core } : d with { SecondaryImportMpan = core },
                 cancellationToken);
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {served.Id} {name} {core}");
+            return Changing(request, $"I0 device {id} {name} {core}", new InventoryWrite(change, served));
         }
         var (element, commsHub) = Single(body, "UpdateDeviceStatusCH") is { } ch ? (ch, true)
             : Single(body, "UpdateDeviceStatusExceptCH") is { } other ? (other, false)
@@ -328,18 +331,18 @@ public sealed class InventoryServiceRequests(
         var status = SmiStatuses.TryParse(element.Value, out var s) && allowed.Contains(s) && element.Value.Trim() == s.ToString()
             ? s
             : throw Invalid($"{element.Name.LocalName} '{element.Value}' is not one of {string.Join(", ", allowed)}");
-        var changed = await ChangeAsync(request, id, change,
+        var changed = await ChangeAsync(request, id,
             d => (d.Type == DeviceType.CHF) == commsHub ? null : $"{element.Name.LocalName} is for {(commsHub ? "comms hubs" : "devices other than comms hubs")}",
             d => d with { Status = status },
             cancellationToken);
-        return Respond(request, ResponseCode.Success.Code, $"I0 device {changed.Id} is {changed.Status}");
+        return Changing(request, $"I0 device {id} is {status}", new InventoryWrite(change, changed));
     }
 
     /// <summary>
     /// 8.14.x: the comms hub is installed (Commissioned with SM WAN, InstalledNotCommissioned without) at the premises of
     /// the meter serving the MPxN given, or returned (Withdrawn, with its gas proxy function).
     /// </summary>
-    private async Task<(DuisResponse, string)> CommsHubStatusAsync(DuisRequest request, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
+    private async Task<(DuisResponse, string, InventoryWrite?)> CommsHubStatusAsync(DuisRequest request, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
     {
         var id = RequiredDevice(request.Body, "DeviceID");
         Uprn? site = null;
@@ -347,18 +350,18 @@ public sealed class InventoryServiceRequests(
         {
             site = (await AtMeterPointAsync(mpxn, cancellationToken)).Select(d => d.Uprn).FirstOrDefault(u => u is not null);
         }
-        var hub = await ChangeAsync(request, id, change,
+        var hub = await ChangeAsync(request, id,
             d => d.Type == DeviceType.CHF ? null : $"{request.Variant.Id} is for comms hubs",
             d => d with { Status = status, Uprn = site ?? d.Uprn },
             cancellationToken);
+        List<DeviceWrite> writes = [hub];
         if (status == SmiStatus.Withdrawn)
         {
-            foreach (var gpf in (await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken)).Where(d => d.Type == DeviceType.GPF && d.Status != SmiStatus.Withdrawn))
-            {
-                await inventory.UpdateDeviceAsync(gpf.Id, d => d with { Status = SmiStatus.Withdrawn }, change, cancellationToken);
-            }
+            writes.AddRange((await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken))
+                .Where(d => d.Type == DeviceType.GPF && d.Status != SmiStatus.Withdrawn)
+                .Select(gpf => new DeviceWrite(gpf.Id, gpf, gpf with { Status = SmiStatus.Withdrawn })));
         }
-        return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {hub.Id} is {hub.Status}");
+        return Changing(request, $"I0 comms hub {id} is {status}", new InventoryWrite(change, writes, []));
     }
 
     /// <summary>
@@ -377,22 +380,19 @@ public sealed class InventoryServiceRequests(
     }
 
     /// <summary>
-    /// Changes a device the body names, after checking under its row lock that it exists (E19), that the SRV applies to
-    /// its type (E11: <paramref name="wrongType"/> gives the reason it does not, or null) and that its status suits the
-    /// SRV (E5).
+    /// The change to a device the body names, after checking that it exists (E19), that the SRV applies to its type (E11:
+    /// <paramref name="wrongType"/> gives the reason it does not, or null) and that its status suits the SRV (E5). It is
+    /// made only if the device is still as found when the request is logged.
     /// </summary>
-    private async Task<Device> ChangeAsync(DuisRequest request, Eui64 id, InventoryChange change, Func<Device, string?> wrongType, Func<Device, Device> update, CancellationToken cancellationToken)
+    private async Task<DeviceWrite> ChangeAsync(DuisRequest request, Eui64 id, Func<Device, string?> wrongType, Func<Device, Device> update, CancellationToken cancellationToken)
     {
-        var updated = await inventory.UpdateDeviceAsync(id, d =>
+        var found = await StoredAsync(id, cancellationToken) ?? throw Unknown(id);
+        if (wrongType(found) is { } reason)
         {
-            if (wrongType(d) is { } reason)
-            {
-                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {d.Type}; {reason}");
-            }
-            CheckStatus(request, d);
-            return update(d);
-        }, change, cancellationToken);
-        return updated ?? throw Unknown(id);
+            throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {found.Type}; {reason}");
+        }
+        CheckStatus(request, found);
+        return new DeviceWrite(id, found, update(found));
     }
 
     private static string? AnyType(Device device) => null;

@@ -16,6 +16,19 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     private readonly FreshnessCache<Eui64, Device> devices = new(clock, freshFor);
 
+    /// <summary>
+    /// Forgets the devices, changed other than through this store (in the message log's transaction,
+    /// <see cref="InventoryWrite"/>): the next lookup reads them again.
+    /// </summary>
+    public void Forget(IEnumerable<Eui64> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        foreach (var id in ids)
+        {
+            devices.Forget(id);
+        }
+    }
+
     public Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default) =>
         devices.GetOrReadAsync(id, inner.FindDeviceAsync, cancellationToken);
 
@@ -56,19 +69,6 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
         finally
         {
             // Read again even if a lookup cached the old row while the update ran.
-            devices.Forget(id);
-        }
-    }
-
-    public async Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
-    {
-        devices.Forget(id);
-        try
-        {
-            return await inner.RemoveDeviceAsync(id, check, cancellationToken);
-        }
-        finally
-        {
             devices.Forget(id);
         }
     }

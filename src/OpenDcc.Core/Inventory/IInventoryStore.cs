@@ -2,7 +2,10 @@ using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Inventory;
 
-/// <summary>The smart metering inventory, as the stores keep it: devices, their SMI status history, HAN joins and sites.</summary>
+/// <summary>
+/// The smart metering inventory, as the stores keep it: devices, their SMI status history, HAN joins and sites. What a
+/// DUIS service request changes is made in the transaction that logs it (<see cref="InventoryWrite"/>), not here.
+/// </summary>
 public interface IInventoryStore
 {
     /// <exception cref="DuplicateDeviceException">the inventory holds a device with that ID.</exception>
@@ -29,13 +32,6 @@ public interface IInventoryStore
     /// <returns>The device as stored afterwards; null when the inventory has no such device.</returns>
     /// <exception cref="ArgumentException"><paramref name="update"/> changed the device's ID or type.</exception>
     Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Deletes a device and its HAN joins; its status history stays (the audit trail). <paramref name="check"/>, when
-    /// given, sees the device under the same lock first and may throw to keep it.
-    /// </summary>
-    /// <returns>The device deleted; null when there was no such device.</returns>
-    Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default);
 
     Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default);
 

@@ -70,6 +70,12 @@ public sealed record MessageLogRecord(
     /// (<see cref="Duis.ILocalCommandStore.MarkReturnedAsync"/>) is made final in the transaction that logs the request. Not part of the entry.
     /// </summary>
     public Duis.LocalReturn? Returns { get; init; }
+
+    /// <summary>
+    /// For an accepted inventory service request (8.3, 8.4, 8.14.x, 12.2): the change it makes, made in the transaction
+    /// that logs it, or (a device changed meanwhile) neither (<see cref="Inventory.InventoryChangedException"/>). Not part of the entry.
+    /// </summary>
+    public Inventory.InventoryWrite? ChangesInventory { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>

@@ -9,6 +9,8 @@ internal sealed class PostgresMessageLog(Func<CancellationToken, Task<DbConnecti
 {
     protected override string SelectHeadForUpdate => "SELECT sequence, hash FROM message_log_head WHERE id = 1 FOR UPDATE";
 
+    protected override bool LockRows => true;
+
     protected override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
     {
         await using var importer = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(

@@ -9,6 +9,8 @@ internal sealed class SqliteMessageLog(Func<CancellationToken, Task<DbConnection
     // Microsoft.Data.Sqlite begins transactions IMMEDIATE: the write lock is taken before the head is read.
     protected override string SelectHeadForUpdate => "SELECT sequence, hash FROM message_log_head WHERE id = 1";
 
+    protected override bool LockRows => false;
+
     protected override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
     {
         await using var insert = (SqliteCommand)connection.Command(

@@ -50,7 +50,7 @@ public class CachingInventoryStoreTests
     }
 
     [Fact]
-    public async Task A_device_updated_or_removed_through_the_store_is_read_afresh_at_once()
+    public async Task A_device_updated_through_the_store_or_forgotten_once_changed_in_the_logs_transaction_is_read_afresh_at_once()
     {
         await inner.AddDeviceAsync(new Device(Meter, DeviceType.ESME, SmiStatus.Pending));
         var store = new CachingInventoryStore(inner, clock, Duration.FromSeconds(1));
@@ -59,7 +59,9 @@ public class CachingInventoryStoreTests
         await store.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.Commissioned }, InventoryChange.ByOperator(clock.GetCurrentInstant()));
         Assert.Equal(SmiStatus.Commissioned, (await store.FindDeviceAsync(Meter))!.Status);
 
-        await store.RemoveDeviceAsync(Meter);
+        inner.Remove(Meter);
+        Assert.NotNull(await store.FindDeviceAsync(Meter));
+        store.Forget([Meter]);
         Assert.Null(await store.FindDeviceAsync(Meter));
     }
 
@@ -115,16 +117,7 @@ public class CachingInventoryStoreTests
             return Task.FromResult<Device?>(devices[id]);
         }
 
-        public Task<Device?> RemoveDeviceAsync(Eui64 id, Action<Device>? check = null, CancellationToken cancellationToken = default)
-        {
-            if (!devices.TryGetValue(id, out var device))
-            {
-                return Task.FromResult<Device?>(null);
-            }
-            check?.Invoke(device);
-            devices.Remove(id);
-            return Task.FromResult<Device?>(device);
-        }
+        public void Remove(Eui64 id) => devices.Remove(id);
 
         // What the cache passes straight through; these tests do not use it.
         public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => throw new NotSupportedException();
