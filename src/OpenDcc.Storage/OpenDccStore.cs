@@ -17,7 +17,8 @@ namespace OpenDcc.Storage;
 
 /// <summary>
 /// OpenDcc's transactional store: SQLite (WAL) in the data directory by default, PostgreSQL in production,
-/// the same interfaces over both. Opening a store applies any schema migrations it lacks.
+/// the same interfaces over both. Opening a store applies any schema migrations it lacks, unless a hub serves from it
+/// (an older version's, which would then run under a newer schema).
 /// </summary>
 public sealed class OpenDccStore : IAsyncDisposable
 {
@@ -137,7 +138,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
-        await new SchemaMigrator("Sqlite", Open, lockStatement: null, clock).MigrateAsync(cancellationToken);
+        await new SchemaMigrator("Sqlite", Open, lockStatement: null, clock, _ => RefuseIfHubServesAsync(dataDirectory)).MigrateAsync(cancellationToken);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -161,15 +162,17 @@ public sealed class OpenDccStore : IAsyncDisposable
         async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
         try
         {
-            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)", clock).MigrateAsync(cancellationToken);
+            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)", clock, async ct =>
+            {
+                await using var probe = await HubLease.OnDatabaseAsync(connectionString, PostgresLocation(connectionString), ct);
+            }).MigrateAsync(cancellationToken);
         }
         catch
         {
             await dataSource.DisposeAsync();
             throw;
         }
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var location = $"{builder.Host}:{builder.Port}/{builder.Database}";
+        var location = PostgresLocation(connectionString);
         return new OpenDccStore(
             "postgres",
             location,
@@ -179,6 +182,13 @@ public sealed class OpenDccStore : IAsyncDisposable
             new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));
+    }
+
+    /// <summary>The PostgreSQL host, port and database, as messages name the store.</summary>
+    private static string PostgresLocation(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"{builder.Host}:{builder.Port}/{builder.Database}";
     }
 
     public async ValueTask DisposeAsync()

@@ -67,6 +67,28 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_schema_upgrade_is_refused_while_a_hub_serves_from_the_store_and_made_once_it_has_stopped()
+    {
+        // The store as the version before this one left it: migration 28 not yet applied.
+        await ExecuteAsync("ALTER TABLE replay_counter DROP COLUMN open_target");
+        await ExecuteAsync("ALTER TABLE replay_counter DROP COLUMN open_variant");
+        await ExecuteAsync("DELETE FROM schema_migration WHERE version = 28");
+
+        await using (await Store.LeaseForHubAsync())
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Engine.OpenAsync(clock));
+            Assert.Contains("would upgrade the store's schema (from migration 28, replay_counter_open_transform", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("in use by another hub", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("stop that hub first", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE version = 28"));
+        }
+
+        await ReopenAsync();
+        Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE version = 28"));
+        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM replay_counter WHERE open_target IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task A_database_newer_than_this_build_is_refused()
     {
         await ExecuteAsync("INSERT INTO schema_migration (version, name, applied_at) VALUES (9999, 'future', 'x')");

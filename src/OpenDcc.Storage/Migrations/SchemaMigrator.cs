@@ -9,7 +9,11 @@ namespace OpenDcc.Storage.Migrations;
 /// Applies the versioned SQL scripts embedded under <c>Migrations/{engine}/NNNN_name.sql</c>, in order, each in
 /// its own transaction, recording them in <c>schema_migration</c>. Run at every start; a no-op when current.
 /// </summary>
-internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement, IClock clock)
+/// <param name="noHubServes">
+/// Before an upgrade (a schema some of whose migrations are applied and some not), throws <see cref="InvalidOperationException"/>
+/// if a hub serves from the store: an older hub's code under a newer schema. Not asked when the store is new or current.
+/// </param>
+internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement, IClock clock, Func<CancellationToken, Task> noHubServes)
 {
     public sealed record Migration(int Version, string Name, string Sql);
 
@@ -30,7 +34,29 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
                 cancellationToken);
             await create.CommitAsync(cancellationToken);
         }
-        foreach (var migration in Migrations)
+        var applied = new HashSet<int>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT version FROM schema_migration";
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture));
+            }
+        }
+        if (applied.Count > 0 && Migrations.FirstOrDefault(m => !applied.Contains(m.Version)) is { } next)
+        {
+            try
+            {
+                await noHubServes(cancellationToken);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException(
+                    $"this OpenDcc would upgrade the store's schema (from migration {next.Version}, {next.Name}, to {Migrations[^1].Version}), but {e.Message}: stop that hub first, then start this version; the store is unchanged", e);
+            }
+        }
+        foreach (var migration in Migrations.Where(m => !applied.Contains(m.Version)))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             if (lockStatement is not null)
@@ -61,11 +87,11 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
         }
         await using var newest = connection.CreateCommand();
         newest.CommandText = "SELECT MAX(version) FROM schema_migration";
-        var applied = Convert.ToInt32(await newest.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        var newestApplied = Convert.ToInt32(await newest.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         var known = Migrations[^1].Version;
-        if (applied > known)
+        if (newestApplied > known)
         {
-            throw new InvalidOperationException($"the database schema is at version {applied}, newer than this OpenDcc knows ({known}); upgrade OpenDcc");
+            throw new InvalidOperationException($"the database schema is at version {newestApplied}, newer than this OpenDcc knows ({known}); upgrade OpenDcc");
         }
     }
 
