@@ -80,8 +80,9 @@ internal static class HubLease
 
     /// <summary>
     /// The advisory lock, watched: every <see cref="Interval"/> its session is asked to answer. A session that has ended
-    /// (or does not answer within <see cref="Patience"/>) no longer holds the lock, so the lease takes it again on a new
-    /// session, trying every interval until the server is back. If another hub took it meanwhile, the lease is
+    /// (or does not answer within <see cref="Patience"/>) is given up, so the lease takes the lock again on a new
+    /// session, trying every interval until the server is back; while the session given up still holds it (the server
+    /// stalled, and has not yet found it closed), the lease waits for the server to end it. If another hub took it meanwhile, the lease is
     /// <see cref="Lost"/>: that hub starts its silo for some seconds before it serves, and this one stops within an
     /// interval of the other's taking it.
     /// </summary>
@@ -97,11 +98,15 @@ internal static class HubLease
         private readonly Task watching;
         private NpgsqlConnection session;
 
+        /// <summary>The server process of the session holding the lock, as it was when the session took it.</summary>
+        private int sessionProcess;
+
         public DatabaseLease(string connectionString, string location, NpgsqlConnection session)
         {
             this.connectionString = connectionString;
             this.location = location;
             this.session = session;
+            sessionProcess = session.ProcessID;
             watching = Task.Run(WatchAsync);
         }
 
@@ -128,18 +133,32 @@ internal static class HubLease
                     {
                         continue;
                     }
-                    Notices?.Invoke($"the session holding this hub's lock on database {location} has ended (PostgreSQL restarted, or the session was terminated): taking the lock again");
+                    Notices?.Invoke($"the session holding this hub's lock on database {location} has ended or stopped answering (PostgreSQL restarted or stalled, or the session was terminated): taking the lock again");
                     await session.DisposeAsync();
+                    var waitingNoticed = false;
                     while (true)
                     {
                         try
                         {
                             session = await TakeAsync(connectionString, location, stopping.Token);
+                            sessionProcess = session.ProcessID;
                             Notices?.Invoke($"this hub holds its lock on database {location} again");
                             break;
                         }
                         catch (InvalidOperationException e)
                         {
+                            // A session that stopped answering (the server stalled) may hold the lock still, until the
+                            // server finds it closed: this hub's, not another's, so no other hub can take it meanwhile.
+                            if (await HolderAsync() == sessionProcess)
+                            {
+                                if (!waitingNoticed)
+                                {
+                                    Notices?.Invoke($"this hub's old session (server process {sessionProcess}) still holds its lock on database {location}: waiting for the server to end it");
+                                    waitingNoticed = true;
+                                }
+                                await Task.Delay(Interval, stopping.Token);
+                                continue;
+                            }
                             lost.TrySetResult($"{e.Message}: it took the lock while this hub's session was gone");
                             return;
                         }
@@ -155,6 +174,18 @@ internal static class HubLease
 #pragma warning restore CA1031
             {
             }
+        }
+
+        /// <summary>The server process of the session holding the hub lock now; null when none does.</summary>
+        private async Task<int?> HolderAsync()
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(stopping.Token);
+            // A bigint advisory key is held as classid (its high half), objid (its low half) and objsubid 1.
+            await using var holder = connection.Command(
+                $"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {AdvisoryLock} AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+            holder.CommandTimeout = Patience;
+            return await holder.ExecuteScalarAsync(stopping.Token) is int pid ? pid : null;
         }
 
         private async Task<bool> AnswersAsync()

@@ -56,6 +56,49 @@ public sealed class PostgresHubLeaseTests() : StoreTests(new PostgresEngine())
         Assert.Contains("is in use by another hub", why, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_lease_whose_session_stalls_while_still_holding_the_lock_waits_for_it_to_end_and_is_not_lost()
+    {
+        await using var lease = await Store.LeaseForHubAsync();
+        var notices = new ConcurrentQueue<string>();
+        lease.Notices = notices.Enqueue;
+        var first = (await HolderAsync())!.Value;
+
+        // The session's server process stops (as a stalled server's would): it answers nothing, and holds the lock
+        // after the lease gives up on it, until it runs again, finds its client gone and ends.
+        await SignalAsync(first, "STOP");
+        try
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!notices.Any(n => n.Contains("still holds its lock", StringComparison.Ordinal)))
+            {
+                if (lease.Lost.IsCompleted)
+                {
+                    Assert.Fail($"the lease was lost: {await lease.Lost}");
+                }
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the lease did not notice its stalled session within 30 s");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await SignalAsync(first, "CONT");
+        }
+
+        var again = await WaitForAsync(async () => await HolderAsync() is { } holder && holder != first ? holder : null);
+        Assert.NotEqual(first, again);
+        Assert.False(lease.Lost.IsCompleted);
+        Assert.Contains(notices, n => n.Contains("holds its lock on database", StringComparison.Ordinal) && n.Contains("again", StringComparison.Ordinal));
+    }
+
+    /// <summary>Sends a signal to a server process: the test's PostgreSQL runs on this machine, as this user or (as root) as postgres.</summary>
+    private static async Task SignalAsync(int process, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("/bin/sh", ["-c", $"kill -{signal} {process}"]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     private async Task<int?> HolderAsync() => await ScalarAsync($"SELECT pid FROM pg_locks WHERE {HubLock} AND granted") is int pid ? pid : null;
 
     private async Task<object?> ScalarAsync(string sql)
