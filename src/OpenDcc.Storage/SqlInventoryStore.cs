@@ -146,6 +146,34 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     }
 
     /// <summary>
+    /// A meter point has one meter in service: a meter newly in service at an MPAN (by the write) where another in service
+    /// is now fails the write. The request's checks refused it if that meter was there then; this is for the one put there
+    /// since. Writes through the log are one at a time (the log's head is locked), so two cannot pass together.
+    /// </summary>
+    private static async Task RefuseSecondMeterAsync(DbConnection connection, DbTransaction transaction, Device? before, Device after, CancellationToken cancellationToken)
+    {
+        if (!after.IsInService)
+        {
+            return;
+        }
+        var servedBefore = before is { IsInService: true } ? before.ServedMpans().Select(m => m.Mpan).ToHashSet() : [];
+        foreach (var (_, mpan) in after.ServedMpans().Where(m => !servedBefore.Contains(m.Mpan)))
+        {
+            await using var others = connection.Command(
+                    $"SELECT {Columns} FROM device WHERE (mpan = @m OR secondary_import_mpan = @m OR export_mpan = @m) AND id <> @id", transaction)
+                .With("@m", mpan.ToString()).With("@id", after.Id.ToString());
+            await using var reader = await others.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (ReadDevice(reader) is { IsInService: true } other)
+                {
+                    throw new InventoryChangedException(after.Id, $"MPAN {mpan} is served now by {other.Type} {other.Id}, in service");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// In the message log's transaction: the inventory changes of the accepted requests among <paramref name="records"/>
     /// (<see cref="MessageLogRecord.ChangesInventory"/>), each device read under its row lock first. A device not as its
     /// request's checks found it fails the whole transaction with <see cref="InventoryChangedException"/>.
@@ -173,6 +201,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                 }
                 else if (stored is null)
                 {
+                    await RefuseSecondMeterAsync(connection, transaction, null, device.Becomes, cancellationToken);
                     await using var insert = InsertCommand(connection, transaction, 1);
                     var values = ColumnValues(device.Becomes);
                     for (var i = 0; i < values.Length; i++)
@@ -188,6 +217,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                     {
                         throw new ArgumentException($"an inventory write may not change device {device.Id}'s ID or type", nameof(records));
                     }
+                    await RefuseSecondMeterAsync(connection, transaction, stored, device.Becomes, cancellationToken);
                     await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, cancellationToken);
                 }
             }

@@ -224,6 +224,21 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_mpan_another_meter_takes_while_an_8_4_giving_it_to_a_meter_is_checked_is_refused_on_the_check_again()
+    {
+        var mpan = Mpan.Create(14, 7);
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        away.BeforeInventoryWrite = () => hub.Store.Inventory.UpdateDeviceAsync(OfflineMeter, d => d with { Mpan = mpan }, change);
+
+        var (code, _) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "8.4",
+            $"<sr:DeviceID>{Meter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{mpan}</sr:ImportMPxN></sr:UpdateMPxN>"));
+
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, code);
+        Assert.NotEqual(mpan, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
+        Assert.Equal(mpan, (await hub.Store.Inventory.FindDeviceAsync(OfflineMeter))!.Mpan);
+    }
+
+    [Fact]
     public async Task A_transform_given_back_after_its_signed_pre_command_was_taken_under_its_request_id_leaves_that_a_replay()
     {
         var replay = hub.Services.GetRequiredService<IReplayGuard>();

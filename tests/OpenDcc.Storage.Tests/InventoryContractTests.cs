@@ -248,6 +248,25 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         Assert.Null(await Store.MessageLog.ReadHeadAsync());
     }
 
+    [Fact]
+    public async Task An_inventory_write_putting_a_meter_in_service_at_an_mpan_another_meter_in_service_serves_stores_nothing()
+    {
+        var mpan = Mpan.Parse("1312345678118");
+        var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned);
+        var other = new Device(GasMeter, DeviceType.ESME, SmiStatus.Commissioned) { ExportMpan = mpan };
+        await Store.Inventory.AddDevicesAsync([meter, other]);
+        var change = new InventoryChange(Monday, "8.4", Supplier);
+
+        var refused = await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(Meter, meter, meter with { Mpan = mpan })))]));
+        Assert.Contains($"MPAN {mpan} is served now by ESME {GasMeter}", refused.Message, StringComparison.Ordinal);
+        Assert.Null((await Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
+
+        // Once the other meter is out of service, the meter point is free.
+        await Store.Inventory.UpdateDeviceAsync(GasMeter, d => d with { Status = SmiStatus.Decommissioned }, change);
+        await Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(Meter, meter, meter with { Mpan = mpan })))]);
+        Assert.Equal(mpan, (await Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
+    }
+
     private static MessageLogRecord Logged(InventoryWrite write) =>
         new(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:{Meter}:1", "I0", "<Request/>"u8.ToArray()) { ChangesInventory = write };
 

@@ -367,8 +367,8 @@ public sealed class InventoryServiceRequests(
     /// <summary>
     /// E41 when another meter in service serves <paramref name="mpan"/>: a meter point has one meter in service at a
     /// time. Checked only for an ESME the inventory holds: any other device is refused by <see cref="ChangeAsync"/>
-    /// with its own code (E19, E11). Not under the meter's row lock: two 8.4s putting one MPAN on two meters at the
-    /// same moment could both pass.
+    /// with its own code (E19, E11). A meter put there after this check is found when the change is logged
+    /// (<see cref="InventoryChangedException"/>), and the request is checked again.
     /// </summary>
     private async Task RefuseServedElsewhereAsync(Eui64 id, string element, Mpan mpan, CancellationToken cancellationToken)
     {

@@ -38,10 +38,10 @@ public sealed record DeviceWrite(Eui64 Id, Device? Found, Device? Becomes, bool 
 
 /// <summary>
 /// A device an <see cref="InventoryWrite"/> names is no longer as its request's checks found it (another request or the
-/// operator changed it meanwhile): nothing of the write, nor of the log entry carrying it, was stored, and the request
-/// is to be checked again.
+/// operator changed it meanwhile), or a meter it puts at a meter point finds another meter in service there now: nothing
+/// of the write, nor of the log entry carrying it, was stored, and the request is to be checked again.
 /// </summary>
-public sealed class InventoryChangedException(Eui64 id) : Exception($"device {id} changed while its request was being checked")
+public sealed class InventoryChangedException(Eui64 id, string? reason = null) : Exception(reason ?? $"device {id} changed while its request was being checked")
 {
     public Eui64 Id { get; } = id;
 }
