@@ -337,7 +337,7 @@ internal static class DeviceBenchmark
                 }
                 await Task.WhenAll(Enumerable.Range(offset, Math.Min(chunk, requests.Count - offset)).Select(async i =>
                 {
-                    var prepared = await handler.PrepareAsync(requests[i], user, devices[i]);
+                    var prepared = (await handler.PrepareAsync(requests[i], user, [devices[i]])).Single();
                     if (prepared.Refusal is { } refusal)
                     {
                         throw new InvalidOperationException($"refused: {refusal.Code} {refusal.Reason}");

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -114,6 +115,21 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var failure = alert.Descendants(Sr + "FirmwareDistributionFailure").Single();
         Assert.Equal([("UpdateFirmwareRequestID", $"{Supplier}:{Dsp}:{counter}"), ("MeterIDs", OfflineMeter.ToString())], failure.Elements().Select(e => (e.Name.LocalName, e.Value)));
         await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Update_firmware_to_many_devices_reads_its_image_once_and_their_commands_share_one_copy_of_its_body()
+    {
+        var xml = Request(Supplier, Dsp, hub.NextCounter(), 8, "11.1", UpdateFirmwareBody(TestFirmwareImage, $"{Meter}", $"{OfflineMeter}"));
+        Assert.True(DuisRequestReader.TryRead(DuisSignature.Load(Encoding.UTF8.GetBytes(xml)), Core.Catalogue.ServiceCatalogue.Duis, out var request, out _));
+        var user = (await hub.Store.Parties.FindUserAsync(Supplier))!;
+        var devices = await hub.Store.Inventory.FindDevicesAsync([Meter, OfflineMeter]);
+
+        var prepared = await hub.Services.GetRequiredService<IDeviceRequestHandler>().PrepareAsync(request, user, devices);
+
+        Assert.Equal([Meter, OfflineMeter], prepared.Select(p => p.Command!.Device.Id).Order());
+        Assert.Same(prepared[0].Command!.Operation, prepared[1].Command!.Operation);
+        Assert.Same(prepared[0].Command!.Body, prepared[1].Command!.Body);
     }
 
     [Fact]

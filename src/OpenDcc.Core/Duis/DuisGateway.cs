@@ -21,10 +21,12 @@ public sealed record GatewayReply(int StatusCode, string ContentType, byte[] Bod
 public interface IDeviceRequestHandler
 {
     /// <summary>
-    /// Checks that the request can go to the device (for example that the device's adapter carries its SRV, E11
-    /// otherwise) and reads what the device is to do; queues nothing.
+    /// Checks that the request can go to each of its devices (for example that the device's adapter carries its SRV, E11
+    /// otherwise) and reads what they are to do; queues nothing. One preparation per device, in order, up to and
+    /// including the first refused. What the request asks is read once for all its devices, and their commands share
+    /// its body: an 11.1 naming thousands of devices holds its firmware image once.
     /// </summary>
-    Task<DevicePreparation> PrepareAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<DevicePreparation>> PrepareAsync(DuisRequest request, DccUser user, IReadOnlyList<Device> devices, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Queues a prepared command for its device, once its request is durably logged as accepted. Refuses nothing: should
@@ -47,7 +49,8 @@ public sealed record DeviceRefusal(string Code, string Reason);
 
 /// <summary>A device request that passed every check, with what the device is to do, ready for the device's queue.</summary>
 /// <param name="SignedPreCommand">For a critical command (CV 5): the user's signed pre-command, as checked.</param>
-public sealed record PreparedDeviceCommand(DuisRequest Request, DccUser User, Device Device, DeviceOperation Operation, byte[]? SignedPreCommand)
+/// <param name="Body">The request's body as text (<see cref="DuisRequest.BodyText"/>), made once for all its devices' commands.</param>
+public sealed record PreparedDeviceCommand(DuisRequest Request, DccUser User, Device Device, DeviceOperation Operation, byte[]? SignedPreCommand, string Body)
 {
     /// <summary>What its answer echoes of the request, and the device.</summary>
     public DeviceRequestReference Reference => new(Request.RequestId, Request.Variant.ServiceReference, Request.Variant.Id, Request.SchemaVersion, Device.Id);
@@ -307,7 +310,7 @@ public sealed class DuisGateway(
                 }
                 // Checked for its device first: a request no adapter can carry, or a signed pre-command that fails its
                 // checks, is refused now rather than acknowledged.
-                var prepared = await devices.PrepareAsync(request, user!, device!, cancellationToken);
+                var prepared = (await devices.PrepareAsync(request, user!, [device!], cancellationToken)).Single();
                 if (prepared.Refusal is { } refusal)
                 {
                     return Refuse(request, refusal.Code, $"{refusal.Code} {refusal.Reason}");
@@ -405,9 +408,8 @@ public sealed class DuisGateway(
                 $"{ResponseCode.DeviceStatusIncompatible.Code} {FirmwareDistribution} needs devices {statusMatrix.StatusesFor(FirmwareDistribution)}: {string.Join(", ", unfit.Select(d => $"{d.Id} is {d.Status}"))}");
         }
         var commands = new List<PreparedDeviceCommand>(found.Count);
-        foreach (var device in found)
+        foreach (var (device, prepared) in found.Zip(await devices.PrepareAsync(request, user, found, cancellationToken)))
         {
-            var prepared = await devices.PrepareAsync(request, user, device, cancellationToken);
             if (prepared.Refusal is { } refusal)
             {
                 return Refuse(request, refusal.Code, $"{refusal.Code} {device.Id}: {refusal.Reason} (nothing sent)");

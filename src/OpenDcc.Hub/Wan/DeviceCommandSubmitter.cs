@@ -25,18 +25,41 @@ internal sealed class DeviceCommandSubmitter(
     IFirmwareDistributionSink firmwareDistribution,
     ILogger<DeviceCommandSubmitter> logger) : IDeviceRequestHandler
 {
-    public async Task<DevicePreparation> PrepareAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DevicePreparation>> PrepareAsync(DuisRequest request, DccUser user, IReadOnlyList<Device> devices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
-        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(devices);
         if (FutureDated(request) is { } refusal)
         {
-            return DevicePreparation.Refused(refusal);
+            return [DevicePreparation.Refused(refusal)];
         }
+        // A signed pre-command is one device's (CV 5): checked for it. Any other body is read once for all its devices.
+        DeviceOperation? read = null;
+        if (request.Body.Name.LocalName != DuisRequestReader.SignedPreCommandElement && !DuisOperations.TryRead(request.Variant.Id, request.Body, codes, out read, out var unread))
+        {
+            return [DevicePreparation.Refused(unread!)];
+        }
+        var body = request.BodyText();
+        var preparations = new List<DevicePreparation>(devices.Count);
+        foreach (var device in devices)
+        {
+            var prepared = await PrepareAsync(request, user, device, read, body, cancellationToken);
+            preparations.Add(prepared);
+            if (prepared.Refusal is not null)
+            {
+                break;
+            }
+        }
+        return preparations;
+    }
+
+    /// <param name="read">What the request's body asks; null for a signed pre-command, checked here for the device.</param>
+    private async Task<DevicePreparation> PrepareAsync(DuisRequest request, DccUser user, Device device, DeviceOperation? read, string body, CancellationToken cancellationToken)
+    {
         DeviceOperation operation;
         byte[]? signedPreCommand = null;
-        if (request.Body.Name.LocalName == DuisRequestReader.SignedPreCommandElement)
+        if (read is null)
         {
             var check = await critical.CheckAsync(request, user, device, cancellationToken);
             if (check.Refusal is not null)
@@ -47,11 +70,7 @@ internal sealed class DeviceCommandSubmitter(
         }
         else
         {
-            if (!DuisOperations.TryRead(request.Variant.Id, request.Body, codes, out var read, out var unread))
-            {
-                return DevicePreparation.Refused(unread!);
-            }
-            operation = read!;
+            operation = read;
             var adapter = adapters.For(device);
             if (!adapter.Carries(operation, device.Type))
             {
@@ -80,7 +99,7 @@ internal sealed class DeviceCommandSubmitter(
                 return DevicePreparation.Refused(new DeviceRefusal(ResponseCode.DeviceStatusIncompatible.Code, $"device {named.Id} is {named.Status}; 8.11 adds only devices not taken out of service"));
             }
         }
-        return DevicePreparation.Ready(new PreparedDeviceCommand(request, user, device, operation, signedPreCommand));
+        return DevicePreparation.Ready(new PreparedDeviceCommand(request, user, device, operation, signedPreCommand, body));
     }
 
     public async Task QueueAsync(PreparedDeviceCommand command)
@@ -127,7 +146,7 @@ internal sealed class DeviceCommandSubmitter(
             request.RequestId,
             request.Variant.Id,
             request.SchemaVersion,
-            request.BodyText(),
+            command.Body,
             user.Id,
             DeviceAnswerRoute.User,
             CommandPriorities.Of(request.Variant, command.Operation),
