@@ -70,6 +70,16 @@ public static partial class OpenDccCli
             return message;
         }
         var (value, kind, name, type) = (match.Groups["value"].Value, match.Groups["kind"].Value, match.Groups["name"].Value, match.Groups["type"].Value);
+        // An optional value (long?) is named as System.Nullable`1[System.Int64]: what it takes is what the Int64 takes.
+        if (NullableOf().Match(type) is { Success: true } nullable)
+        {
+            type = nullable.Groups["type"].Value;
+        }
+        var named = kind == "option" ? name : $"{name}'s argument";
+        if (WholeNumberRange(type) is var (min, max) && OutOfRange(value, min, max) is { } outOfRange)
+        {
+            return $"{named}: {value} is {outOfRange}: give a whole number from {min:N0} to {max:N0}";
+        }
         var what = type switch
         {
             "System.Int32" or "System.Int64" or "System.UInt32" or "System.UInt64" => "a whole number",
@@ -79,9 +89,27 @@ public static partial class OpenDccCli
             "System.Boolean" => "true or false",
             _ => "a value of the right form",
         };
-        var named = kind == "option" ? name : $"{name}'s argument";
         return value.Length == 0 ? $"{named}: give {what}" : $"{named}: '{value}' is not {what}";
     }
+
+    /// <summary>The least and the most a whole-number type holds; null for any other type.</summary>
+    private static (System.Numerics.BigInteger Min, System.Numerics.BigInteger Max)? WholeNumberRange(string type) => type switch
+    {
+        "System.Int32" => (int.MinValue, int.MaxValue),
+        "System.Int64" => (long.MinValue, long.MaxValue),
+        "System.UInt32" => (uint.MinValue, uint.MaxValue),
+        "System.UInt64" => (ulong.MinValue, ulong.MaxValue),
+        _ => null,
+    };
+
+    /// <summary>
+    /// "too large" or "too small" for a whole number written out that the type cannot hold (it did not parse, yet is a
+    /// whole number: saying it is not one would be wrong); null for anything else.
+    /// </summary>
+    private static string? OutOfRange(string value, System.Numerics.BigInteger min, System.Numerics.BigInteger max) =>
+        System.Numerics.BigInteger.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? number > max ? "too large" : number < min ? "too small" : null
+            : null;
 
     /// <summary>
     /// A required option or argument left out, for a person: System.CommandLine says only that it is required; this says
@@ -117,6 +145,9 @@ public static partial class OpenDccCli
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult command) =>
         command.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {command.Command.Name}" : "opendcc";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^System\.Nullable`1\[(?<type>[^\]]*)\]$")]
+    private static partial System.Text.RegularExpressions.Regex NullableOf();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?<kind>option|command|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex CannotParse();

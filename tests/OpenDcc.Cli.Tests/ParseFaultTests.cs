@@ -7,6 +7,10 @@ public sealed class ParseFaultTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "serve", "--sites", "abc" }, "opendcc: --sites: 'abc' is not a whole number", "opendcc serve --help")]
+    [InlineData(new[] { "log", "show", "--last", "99999999999" }, "opendcc: --last: 99999999999 is too large: give a whole number from -2,147,483,648 to 2,147,483,647", "opendcc log show --help")]
+    [InlineData(new[] { "log", "show", "--from", "99999999999999999999" }, "opendcc: --from: 99999999999999999999 is too large: give a whole number from -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807", "opendcc log show --help")]
+    [InlineData(new[] { "log", "show", "--from", "abc" }, "opendcc: --from: 'abc' is not a whole number", "opendcc log show --help")]
+    [InlineData(new[] { "serve", "--seed", "-1" }, "opendcc: --seed: -1 is too small: give a whole number from 0 to 18,446,744,073,709,551,615", "opendcc serve --help")]
     [InlineData(new[] { "simulate", "--loss", "x" }, "opendcc: --loss: 'x' is not a number", "opendcc simulate --help")]
     [InlineData(new[] { "users", "list", "--data", "" }, "opendcc: --data: give the path of a directory", "opendcc users list --help")]
     [InlineData(new[] { "inventory", "import", "" }, "opendcc: import's argument: give the path of a file", "opendcc inventory import --help")]
