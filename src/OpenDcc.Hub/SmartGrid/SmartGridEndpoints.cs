@@ -24,7 +24,7 @@ namespace OpenDcc.Hub.SmartGrid;
 /// <c>GET /api/v1/smart-grid/power-quality/{mpan}</c> reads one meter. Each request and its answer go to the message
 /// log (<see cref="SmartGridAudit"/>).
 /// </summary>
-internal static class SmartGridEndpoints
+internal static partial class SmartGridEndpoints
 {
     public const string Path = "/api/v1/smart-grid";
 
@@ -34,20 +34,94 @@ internal static class SmartGridEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // A field given twice would otherwise have its last value win, unseen by the sender (or by the message log's reader).
+        AllowDuplicateProperties = false,
     };
 
     /// <summary>
-    /// What is wrong with the body, for its sender: System.Text.Json's messages name OpenDcc's .NET types and repeat
-    /// the path, which the problem's field already gives.
+    /// What is wrong with the body, for its sender, and the value at fault where there is one: System.Text.Json's
+    /// messages name OpenDcc's .NET types and repeat the path, which the problem's field already gives.
     /// </summary>
-    private static string JsonFault(JsonException e) => e.Message switch
+    /// <param name="sent">The value at <see cref="JsonException.Path"/> as sent, when the body is JSON and has one there.</param>
+    private static (string Detail, string? Value) JsonFault(JsonException e, JsonElement? sent) => e.Message switch
     {
         var m when m.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) =>
-            "a value of the wrong type (gspGroup: a string; mpans: an array of strings; deadlineSeconds: a whole number of seconds)",
+            ($"{Expected(e.Path)} is expected here, not {Described(sent)}", sent is { ValueKind: JsonValueKind.String } text ? text.GetString() : sent?.GetRawText()),
+        var m when m.StartsWith("Duplicate property", StringComparison.Ordinal) =>
+            ("given twice; give each field once (names are matched ignoring case)", null),
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
-            "not a field of this request (gspGroup, mpans, deadlineSeconds)",
-        var m => $"not valid JSON: {(m.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var cut ? m[..cut] : m)}",
+            ("not a field of this request (gspGroup, mpans, deadlineSeconds)", null),
+        var m => ($"not valid JSON: {(m.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var cut ? m[..cut] : m)}", null),
     };
+
+    /// <summary>What a field of <see cref="PowerQualityAggregateRequest"/> takes, by its JSON path (<c>$.mpans[3]</c>).</summary>
+    private static string Expected(string? path) => ListIndex().Replace(path ?? "", "[]") switch
+    {
+        var p when p.Equals("$.gspGroup", StringComparison.OrdinalIgnoreCase) => "a string (a GSP group, e.g. \"_A\")",
+        var p when p.Equals("$.mpans", StringComparison.OrdinalIgnoreCase) => "an array of strings (MPAN cores)",
+        var p when p.Equals("$.mpans[]", StringComparison.OrdinalIgnoreCase) => "a string (an MPAN core)",
+        var p when p.Equals("$.deadlineSeconds", StringComparison.OrdinalIgnoreCase) => "a whole number of seconds",
+        _ => "an object with gspGroup or mpans (and deadlineSeconds)",
+    };
+
+    private static string Described(JsonElement? sent) => sent switch
+    {
+        { ValueKind: JsonValueKind.String } text => $"the string {text.GetRawText()}",
+        { ValueKind: JsonValueKind.Number } number => $"the number {number.GetRawText()}",
+        { ValueKind: JsonValueKind.Array } => "an array",
+        { ValueKind: JsonValueKind.Object } => "an object",
+        { ValueKind: JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null } literal => literal.GetRawText(),
+        _ => "what was sent",
+    };
+
+    /// <summary>
+    /// The value at a path System.Text.Json reports (<c>$.mpans[3]</c>) in a body read again from the start (the
+    /// audit filter buffers it); null if the body is not JSON throughout or has nothing there.
+    /// </summary>
+    private static async Task<JsonElement?> SentAtAsync(HttpRequest request, string? path, CancellationToken cancellationToken)
+    {
+        if (path is null || !request.Body.CanSeek)
+        {
+            return null;
+        }
+        request.Body.Position = 0;
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        using (document)
+        {
+            var at = document.RootElement;
+            foreach (System.Text.RegularExpressions.Match step in PathStep().Matches(path))
+            {
+                if (step.Groups["name"].Success && at.ValueKind == JsonValueKind.Object && at.TryGetProperty(step.Groups["name"].Value, out var property))
+                {
+                    at = property;
+                }
+                else if (step.Groups["index"].Success && at.ValueKind == JsonValueKind.Array
+                    && int.TryParse(step.Groups["index"].Value, CultureInfo.InvariantCulture, out var index) && index < at.GetArrayLength())
+                {
+                    at = at[index];
+                }
+                else
+                {
+                    return null;
+                }
+            }
+            return at.Clone();
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\[\d+\]")]
+    private static partial System.Text.RegularExpressions.Regex ListIndex();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\.(?<name>[A-Za-z0-9_]+)|\[(?<index>\d+)\]")]
+    private static partial System.Text.RegularExpressions.Regex PathStep();
 
     public static void MapSmartGridEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -112,7 +186,8 @@ internal static class SmartGridEndpoints
         }
         catch (JsonException e)
         {
-            return Problems.BadField(e.Path ?? "$", null, JsonFault(e));
+            var (detail, value) = JsonFault(e, await SentAtAsync(context.Request, e.Path, context.RequestAborted));
+            return Problems.BadField(e.Path ?? "$", value, detail);
         }
         if (request is null)
         {
