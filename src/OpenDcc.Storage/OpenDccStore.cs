@@ -151,7 +151,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 return ValueTask.CompletedTask;
             },
             _ => Task.FromResult(HubLease.OnDataDirectory(dataDirectory)),
-            new SqlPartyStore(Open, e => e is SqliteException { SqliteErrorCode: 19 }),
+            new SqlPartyStore(Open),
             new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
             new SqliteMessageLog(Open));
     }
@@ -179,7 +179,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             Open,
             dataSource.DisposeAsync,
             ct => HubLease.OnDatabaseAsync(connectionString, location, ct),
-            new SqlPartyStore(Open, e => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }),
+            new SqlPartyStore(Open),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));
     }

@@ -8,8 +8,11 @@ using OpenDcc.Core.Security;
 namespace OpenDcc.Storage;
 
 /// <summary>DCC users and certificates in plain SQL that SQLite and PostgreSQL both speak.</summary>
-internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> open, Func<DbException, bool> isUniqueViolation) : IPartyStore
+internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> open) : IPartyStore
 {
+    /// <summary>A user's own key: a clash on it is a duplicate user; any other constraint failing is not.</summary>
+    private static readonly UniqueKey UserId = new("dcc_user", ["id"], "dcc_user_pkey");
+
     private const string UserColumns = "id, name, roles, status, response_url, distributors";
     private const string CertificateColumns = "entity_id, role, issuer_name, serial_number, thumbprint, not_before, not_after, pem";
 
@@ -31,7 +34,7 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (DbException e) when (isUniqueViolation(e))
+        catch (DbException e) when (UserId.IsViolatedBy(e))
         {
             throw new DuplicateDccUserException(user.Id);
         }

@@ -203,6 +203,19 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_constraint_failure_other_than_the_users_own_key_is_not_read_as_a_duplicate_user()
+    {
+        // Another unique key on dcc_user (an operator's index, a later migration's): the user's ID is not taken.
+        await ExecuteAsync("CREATE UNIQUE INDEX dcc_user_unique_name ON dcc_user (name)");
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Same name", DccUserRole.ImportSupplier));
+
+        var error = await Assert.ThrowsAnyAsync<DbException>(() => Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "Same name", DccUserRole.ElectricityDistributor)));
+
+        Assert.Contains("name", error.Message, StringComparison.Ordinal);
+        Assert.Null(await Store.Parties.FindUserAsync(NetworkOperator));
+    }
+
+    [Fact]
     public async Task Users_are_listed_in_id_order_and_status_changes_stick()
     {
         await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
