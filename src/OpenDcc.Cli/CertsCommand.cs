@@ -33,8 +33,23 @@ internal static class CertsCommand
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             // Check every certificate before storing any, so a bad file leaves the store as it was.
             var now = context.Clock.GetCurrentInstant();
+            var given = new Dictionary<(string Issuer, string Serial), (string File, OrganisationCertificate Certificate)>();
             foreach (var (file, certificate) in certificates)
             {
+                // An issuer gives each serial once and a signature names its certificate by the two: of two certificates
+                // with the same, the store binds one (the same certificate given twice is bound once, as before).
+                if (given.TryGetValue((certificate.IssuerName, certificate.SerialNumber), out var first) && first.Certificate.Thumbprint != certificate.Thumbprint)
+                {
+                    await context.Error.WriteLineAsync(
+                        $"opendcc: {file}: certificate for {certificate.EntityId} has issuer '{certificate.IssuerName}' and serial {certificate.SerialNumber}, which the {first.Certificate.Role} (OU={(int)first.Certificate.Role:X2}) certificate for {first.Certificate.EntityId} in {first.File} has too: a certificate is known by its issuer and serial (nothing imported)");
+                    return 1;
+                }
+                given.TryAdd((certificate.IssuerName, certificate.SerialNumber), (file, certificate));
+                if (await store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber, ct) is { } holder && holder.Thumbprint != certificate.Thumbprint)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: {file}: {new DuplicateCertificateSerialException(certificate, holder).Message} (nothing imported)");
+                    return 1;
+                }
                 if (certificate.NotAfter < now)
                 {
                     await context.Error.WriteLineAsync(

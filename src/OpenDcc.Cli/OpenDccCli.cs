@@ -153,7 +153,7 @@ public static partial class OpenDccCli
     private static partial System.Text.RegularExpressions.Regex CannotParse();
 
     private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
-        or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException
+        or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException or DuplicateCertificateSerialException
         or DuplicateDccUserException or UnknownDccUserException or DuplicateDeviceException or System.Data.Common.DbException;
 }
 

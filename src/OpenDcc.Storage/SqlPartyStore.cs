@@ -96,8 +96,10 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
                 throw new UnknownDccUserException(certificate.EntityId);
             }
         }
+        // Any key clashing (the thumbprint: this certificate again; issuer and serial: another one) inserts nothing, and
+        // the row there says which; a concurrent insert of either is waited for and seen.
         await using var insert = connection.Command(
-                $"INSERT INTO organisation_certificate ({CertificateColumns}) VALUES (@entity, @role, @issuer, @serial, @thumb, @nb, @na, @pem) ON CONFLICT (thumbprint) DO NOTHING",
+                $"INSERT INTO organisation_certificate ({CertificateColumns}) VALUES (@entity, @role, @issuer, @serial, @thumb, @nb, @na, @pem) ON CONFLICT DO NOTHING",
                 transaction)
             .With("@entity", certificate.EntityId.ToString())
             .With("@role", (int)certificate.Role)
@@ -108,6 +110,20 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
             .With("@na", certificate.NotAfter.ToUnixTimeTicks())
             .With("@pem", certificate.Pem);
         var added = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (!added)
+        {
+            await using var holder = connection.Command(
+                    $"SELECT {CertificateRead} FROM organisation_certificate WHERE issuer_name = @issuer AND serial_number = @serial AND thumbprint <> @thumb",
+                    transaction)
+                .With("@issuer", certificate.IssuerName)
+                .With("@serial", certificate.SerialNumber)
+                .With("@thumb", certificate.Thumbprint);
+            await using var reader = await holder.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                throw new DuplicateCertificateSerialException(certificate, ReadCertificate(reader));
+            }
+        }
         await transaction.CommitAsync(cancellationToken);
         return added;
     }

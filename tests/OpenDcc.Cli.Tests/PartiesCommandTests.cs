@@ -286,6 +286,47 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Certs_import_refuses_a_certificate_whose_issuer_and_serial_a_bound_one_has_naming_them_and_its_user()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
+        using var ca = CertificateAuthority.Create("Test CA", cli.Clock, Duration.FromDays(3650));
+        using var held = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", WritePem("held.pem", held))).ExitCode);
+        using var clashing = IssueWithSerial(ca, NetworkOperator, held.SerialNumberBytes.Span);
+        var other = WritePem("other.pem", Issue(NetworkOperator, RemotePartyRole.XmlSign));
+
+        var (code, output, error) = await cli.RunWithDataAsync("certs", "import", other, WritePem("clashing.pem", clashing));
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        var serial = OrganisationCertificate.FromX509(held).SerialNumber;
+        Assert.Equal(
+            $"opendcc: clashing.pem: certificate for {NetworkOperator} has issuer 'CN=Test CA, OU=07' and serial {serial}, which the XmlSign (OU=87) certificate bound to {Supplier} already has: a certificate is known by its issuer and serial (nothing imported)",
+            error.TrimEnd());
+        var list = (await cli.RunWithDataAsync("certs", "list")).Output;
+        Assert.Contains(Supplier, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(NetworkOperator, list, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_import_refuses_two_certificates_with_one_issuer_and_serial_and_imports_nothing()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
+        using var ca = CertificateAuthority.Create("Test CA", cli.Clock, Duration.FromDays(3650));
+        using var first = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
+        using var second = IssueWithSerial(ca, NetworkOperator, first.SerialNumberBytes.Span);
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", WritePem("first.pem", first), WritePem("second.pem", second));
+
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: second.pem: certificate for {NetworkOperator} has issuer 'CN=Test CA, OU=07' and serial {OrganisationCertificate.FromX509(first).SerialNumber}, which the XmlSign (OU=87) certificate for {Supplier} in first.pem has too", error, StringComparison.Ordinal);
+        Assert.Contains("(nothing imported)", error, StringComparison.Ordinal);
+        Assert.Contains("0 certificates", (await cli.RunWithDataAsync("certs", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certs_import_refuses_an_expired_certificate_and_imports_nothing()
     {
         await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
@@ -487,6 +528,15 @@ public sealed class PartiesCommandTests : IDisposable
     {
         using var ca = CertificateAuthority.Create("Test CA", cli.Clock, Duration.FromDays(3650));
         return ca.Issue(Eui64.Parse(eui), role, null, cli.Clock, Duration.FromDays(365));
+    }
+
+    /// <summary>A certificate from <paramref name="ca"/> with the serial number given: one that clashes with another it issued.</summary>
+    private X509Certificate2 IssueWithSerial(CertificateAuthority ca, string eui, ReadOnlySpan<byte> serial)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(OrganisationCertificate.SubjectFor(Eui64.Parse(eui), RemotePartyRole.XmlSign, null), key, HashAlgorithmName.SHA256);
+        var now = cli.Clock.GetCurrentInstant().ToDateTimeOffset();
+        return request.Create(ca.Certificate, now.AddMinutes(-5), now.AddDays(365), serial);
     }
 
     private string WritePem(string name, params X509Certificate2[] certificates)

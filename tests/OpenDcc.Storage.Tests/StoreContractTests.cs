@@ -241,6 +241,24 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_certificate_whose_issuer_and_serial_another_holds_is_refused_naming_the_holder_and_nothing_is_stored()
+    {
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));
+        var held = IssueXmlSign(Supplier);
+        await Store.Parties.AddCertificateAsync(held);
+        // Another certificate (another thumbprint) with the same issuer and serial: a signature names its certificate by the two.
+        var clashing = IssueXmlSign(NetworkOperator) with { IssuerName = held.IssuerName, SerialNumber = held.SerialNumber };
+
+        var error = await Assert.ThrowsAsync<DuplicateCertificateSerialException>(() => Store.Parties.AddCertificateAsync(clashing));
+
+        Assert.Equal(held, error.Holder);
+        Assert.Equal(clashing, error.Certificate);
+        Assert.Equal([held], await Store.Parties.ListCertificatesAsync(Supplier));
+        Assert.Empty(await Store.Parties.ListCertificatesAsync(NetworkOperator));
+    }
+
+    [Fact]
     public async Task A_revoked_certificate_stays_bound_with_when_it_was_revoked_and_is_valid_for_nothing_after()
     {
         await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));

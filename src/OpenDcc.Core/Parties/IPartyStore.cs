@@ -27,6 +27,7 @@ public interface IPartyStore
     /// <summary>Binds a certificate to its user (by the EUI-64 in the certificate).</summary>
     /// <returns><c>false</c> when the same certificate was already bound.</returns>
     /// <exception cref="UnknownDccUserException">no user has the certificate's EUI-64.</exception>
+    /// <exception cref="Security.DuplicateCertificateSerialException">another certificate with its issuer and serial number is stored; nothing is stored.</exception>
     Task<bool> AddCertificateAsync(OrganisationCertificate certificate, CancellationToken cancellationToken = default);
 
     /// <summary>The certificate an XML signature names by <c>X509IssuerSerial</c>.</summary>

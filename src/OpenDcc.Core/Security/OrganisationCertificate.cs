@@ -149,3 +149,31 @@ public sealed class InvalidOrganisationCertificateException(string subject, stri
 
     public string Fault { get; } = fault;
 }
+
+/// <summary>
+/// A certificate whose issuer and serial number another stored certificate has (<see cref="Holder"/>): an issuer gives
+/// each serial once (RFC 5280 4.1.2.2) and a signature names its certificate by the two (XMLDSig X509IssuerSerial), so
+/// both cannot be bound; a CA that issued both, or a certificate forged to look like a bound one, is for an operator to see.
+/// </summary>
+public sealed class DuplicateCertificateSerialException : Exception
+{
+    public DuplicateCertificateSerialException(OrganisationCertificate certificate, OrganisationCertificate holder)
+        : base(MessageOf(certificate, holder))
+    {
+        Certificate = certificate;
+        Holder = holder;
+    }
+
+    /// <summary>The certificate refused.</summary>
+    public OrganisationCertificate Certificate { get; }
+
+    /// <summary>The stored certificate with that issuer and serial.</summary>
+    public OrganisationCertificate Holder { get; }
+
+    private static string MessageOf(OrganisationCertificate certificate, OrganisationCertificate holder)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(holder);
+        return $"certificate for {certificate.EntityId} has issuer '{certificate.IssuerName}' and serial {certificate.SerialNumber}, which the {holder.Role} (OU={(int)holder.Role:X2}) certificate bound to {holder.EntityId} already has: a certificate is known by its issuer and serial";
+    }
+}
