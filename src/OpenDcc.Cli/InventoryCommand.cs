@@ -199,9 +199,14 @@ internal static class InventoryCommand
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var all = await store.Inventory.ListDevicesAsync(ct);
             var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region", "MPAN/MPRN");
+            var byId = all.ToDictionary(d => d.Id);
             foreach (var d in all)
             {
-                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", d.Region?.ToString() ?? "", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
+                // The region is the SM WAN region of the device's comms hub: a device's own, when it has none, is its
+                // hub's (as inventory show gives it). Every device on the WAN is in one, so one not recorded is shown
+                // as unknown rather than left blank as a column that may rightly be empty is (a hub has no comms hub).
+                var region = d.Region ?? (d.CommsHub is { } hub && byId.TryGetValue(hub, out var theHub) ? theHub.Region : null);
+                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", region?.ToString() ?? "unknown", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
             }
             context.Console.Write(table);
             context.Console.WriteLine(CliContext.Count(all.Count, "device", "devices"));

@@ -134,7 +134,23 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+OPENDCC-SIM-ES1\s+{CommsHub}\s+North", Row(list, Meter));
         Assert.Matches($@"{GasMeter}\s+GSME\s+Commissioned\s+OPENDCC-SIM-GBCS\s+{CommsHub}\s+South", Row(list, GasMeter));
         // The hub's own row is the one that starts with its ID (the meters' rows name it as their hub).
-        Assert.Matches($@"^{CommsHub}\s+CHF\s+Commissioned$", Assert.Single(list.Split('\n'), l => l.Trim().StartsWith(CommsHub, StringComparison.Ordinal)).Trim());
+        Assert.Matches($@"^{CommsHub}\s+CHF\s+Commissioned\s+unknown$", Assert.Single(list.Split('\n'), l => l.Trim().StartsWith(CommsHub, StringComparison.Ordinal)).Trim());
+    }
+
+    [Fact]
+    public async Task A_device_without_a_region_of_its_own_is_listed_in_its_comms_hubs_region_and_one_in_none_known_as_unknown()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF", "--region", "South")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME", "--comms-hub", CommsHub)).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--comms-hub", CommsHub, "--region", "North")).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", Ihd, "--type", "IHD")).ExitCode);
+
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+
+        Assert.Matches($@"^{Meter}\s+ESME\s+Commissioned\s+{CommsHub}\s+South$", Row(list, Meter).Trim());
+        // A device's own region is the one recorded for it, as inventory show gives it.
+        Assert.Matches($@"^{GasMeter}\s+GSME\s+Commissioned\s+{CommsHub}\s+North$", Row(list, GasMeter).Trim());
+        Assert.Matches($@"^{Ihd}\s+IHD\s+Commissioned\s+unknown$", Row(list, Ihd).Trim());
     }
 
     [Fact]
@@ -153,8 +169,8 @@ public sealed class InventoryCommandTests : IDisposable
 
         Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "import", WriteCsv("device_id,device_type,mprn", $"{GasMeter},GSME,3938424403"))).ExitCode);
         var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
-        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+1200000000011", Row(list, Meter));
-        Assert.Matches($@"{GasMeter}\s+GSME\s+Commissioned\s+3938424403", Row(list, GasMeter));
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+unknown\s+1200000000011", Row(list, Meter));
+        Assert.Matches($@"{GasMeter}\s+GSME\s+Commissioned\s+unknown\s+3938424403", Row(list, GasMeter));
     }
 
     [Fact]
@@ -264,7 +280,7 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Contains("line 2: comms_hub: ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("line 3:", error, StringComparison.Ordinal);
         Assert.Contains("imported 1 device", output, StringComparison.Ordinal);
-        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+1312345678118", Row((await cli.RunWithDataAsync("inventory", "list")).Output, Meter));
+        Assert.Matches($@"{Meter}\s+ESME\s+Commissioned\s+unknown\s+1312345678118", Row((await cli.RunWithDataAsync("inventory", "list")).Output, Meter));
     }
 
     [Fact]
