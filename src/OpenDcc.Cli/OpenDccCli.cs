@@ -29,6 +29,7 @@ public static partial class OpenDccCli
             KeysCommand.Create(context),
             LogCommand.Create(context),
             DeliveryCommand.Create(context),
+            WanCommand.Create(context),
             DemoCommand.Create(context),
         };
         var parsed = root.Parse(args);

@@ -203,6 +203,7 @@ public static class HubHost
             clock,
             store.ApprovedModels,
             new LocalCommands(sp.GetRequiredService<ILocalCommandStore>(), sp.GetRequiredService<IInventoryStore>(), sp.GetRequiredService<TranslationAdapters>(), sp.GetRequiredService<DeviceConfirmations>(), clock, options.ResponseCodes),
+            store.WanCoverage,
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddSingleton<StoreAwayWatch>();

@@ -9,6 +9,7 @@ using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
 using OpenDcc.Storage.Migrations;
 using OpenDcc.Storage.Postgres;
 using OpenDcc.Storage.Sqlite;
@@ -54,6 +55,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         UnansweredCommands = new SqlUnansweredCommandStore(open);
         LocalCommands = new SqlLocalCommandStore(open);
         CriticalCounters = new SqlCriticalCounterStore(open);
+        WanCoverage = new SqlWanCoverageStore(open);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
@@ -87,6 +89,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The last critical command counter of each user and device, which a critical command must exceed.</summary>
     public ICriticalCounterStore CriticalCounters { get; }
+
+    /// <summary>The SM WAN coverage data, as the operator last imported it.</summary>
+    public IWanCoverageStore WanCoverage { get; }
 
     /// <summary>
     /// Makes the caller the only hub on this store until it disposes the lease: SQLite's <c>hub.lock</c> in the data

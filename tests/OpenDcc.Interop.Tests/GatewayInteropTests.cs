@@ -16,6 +16,7 @@ using OpenDcc.Core.Registration;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.Gbcs;
+using OpenDcc.Core.Wan;
 using OpenDcc.Hub;
 using OpenDcc.Interop.Tests.Tooling;
 using OpenDcc.Simulator.Devices;
@@ -94,6 +95,8 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
                 await Store.Inventory.AddDeviceAsync(new Device(device.Id, type, SmiStatus.Commissioned) { Model = type is DeviceType.ESME or DeviceType.GSME ? SimulatedWorld.GbcsModel : null });
             }
         }
+        // The coverage the 12.1 template's address (PartialAddress, post code M22 0RR) is answered from.
+        await Store.WanCoverage.ReplaceAsync([new WanCoverage("M22", WanRegion.Central, true, null, "Cellular", ConnectivityLikelihood.High, AdditionalInformation: "Interop test coverage")]);
         // The devices the join and unjoin templates pair with (OtherDeviceID), as in-home displays: a join to a device
         // the inventory does not hold is refused (E19).
         foreach (var other in Tooling.Templates.Where(t => t.ServiceReferenceVariant is "8.7.2" or "8.8.2")
@@ -156,6 +159,10 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         // The command for local delivery (CV 2) is answered at once with the meter's command in it.
         var local = Assert.Single(signed, s => s.Template.CommandVariant == 2);
         Assert.Single(XDocument.Parse(replies[local.Template.FileName].Body).Descendants(Sr + "LocalCommand"));
+        // 12.1 Request WAN Matrix is answered from the coverage data, its DSPWANMatrix valid for the DCC tool.
+        var wanMatrix = Assert.Single(signed, s => s.Template.ServiceReferenceVariant == "12.1");
+        Assert.Equal("I0", CodeOf(replies[wanMatrix.Template.FileName].Body));
+        Assert.Equal("Central", XDocument.Parse(replies[wanMatrix.Template.FileName].Body).Descendants(Sr + "DSPWANMatrix").Single().Element(Sr + "CSPRegion")!.Value);
         var translated = codes.Count(c => c.Code == "I99");
         Assert.True(translated >= 19, $"only {translated} device templates translated and sent");
 

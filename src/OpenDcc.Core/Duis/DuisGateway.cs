@@ -11,6 +11,7 @@ using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
 using OpenDcc.Core.Translation;
+using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Core.Duis;
 
@@ -95,12 +96,14 @@ public sealed class DuisGateway(
     IClock clock,
     IApprovedModelStore approvedModels,
     LocalCommands localCommands,
+    IWanCoverageStore wanCoverage,
     GatewayResponseCodes? codes = null,
     SmiStatusMatrix? statusMatrix = null)
 {
     private readonly GatewayResponseCodes codes = codes ?? GatewayResponseCodes.Default;
     private readonly SmiStatusMatrix statusMatrix = statusMatrix ?? SmiStatusMatrix.Default;
     private readonly InventoryServiceRequests inventoryRequests = new(inventory, approvedModels, clock, codes ?? GatewayResponseCodes.Default, statusMatrix ?? SmiStatusMatrix.Default);
+    private readonly WanMatrixRequests wanMatrix = new(wanCoverage, inventory, clock, codes ?? GatewayResponseCodes.Default);
 
     /// <summary>Handles one request sent to <paramref name="endpoint"/>, its body declared as <paramref name="contentType"/> (null: none declared).</summary>
     public async Task<GatewayReply> HandleAsync(DuisEndpoint endpoint, string? contentType, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
@@ -275,6 +278,11 @@ public sealed class DuisGateway(
         {
             var (returned, returnOutcome, giveBack, taken) = await localCommands.ReturnAsync(request, user!, cancellationToken);
             return new Decision(returned, returnOutcome, [], giveBack) { Returns = taken };
+        }
+        if (request.Variant.Id == WanMatrixRequests.RequestWanMatrix)
+        {
+            var (matrix, matrixOutcome) = await wanMatrix.HandleAsync(request, cancellationToken);
+            return new Decision(matrix, matrixOutcome);
         }
         if (request.IsNonDevice)
         {

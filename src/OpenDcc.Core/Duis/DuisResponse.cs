@@ -23,6 +23,10 @@ public abstract record ResponsePayload
 
     /// <summary>The answer to 8.2 Read Inventory.</summary>
     public sealed record Inventory(IReadOnlyList<InventoryDevice> Devices) : ResponsePayload;
+
+    /// <summary>The answer to 12.1 Request WAN Matrix: the address asked about, as <c>sr:Request</c> echoes it, and the coverage there.</summary>
+    /// <param name="Uprn">The UPRN asked about; or, with it null, <paramref name="PartialAddress"/>.</param>
+    public sealed record WanMatrix(Uprn? Uprn, (string PostCode, string AddressIdentifier)? PartialAddress, Wan.WanCoverage Coverage) : ResponsePayload;
 }
 
 /// <summary>One <c>sr:Device</c> of a <c>sr:DSPInventory</c>; the optional elements are written only when known.</summary>
@@ -135,6 +139,27 @@ public sealed record DuisResponse(
                     Optional(w, "sr:CSPRegion", d.CspRegion);
                     w.End();
                 }
+                w.End();
+                break;
+            case ResponsePayload.WanMatrix matrix:
+                w.Start("sr:DSPWANMatrix").Start("sr:Request");
+                if (matrix.Uprn is { } uprn)
+                {
+                    w.Leaf("sr:UPRN", uprn.ToString());
+                }
+                else if (matrix.PartialAddress is var (postCode, addressIdentifier))
+                {
+                    w.Start("sr:PartialAddress").Leaf("sr:PostCode", postCode).Leaf("sr:AddressIdentifier", addressIdentifier).End();
+                }
+                var coverage = matrix.Coverage;
+                w.End()
+                    .Leaf("sr:CSPRegion", coverage.Region.ToString())
+                    .Leaf("sr:CoverageAvailability", coverage.CoverageAvailable ? "true" : "false");
+                Optional(w, "sr:AnticipatedCoverageDate", Wan.WanCoverage.FormatDate(coverage.AnticipatedCoverageDate));
+                w.Leaf("sr:WANTechnology", coverage.WanTechnology)
+                    .Leaf("sr:ConnectivityLikelihood", coverage.ConnectivityLikelihood.ToString());
+                Optional(w, "sr:AuxiliaryEquipmentRequired", coverage.AuxiliaryEquipmentRequired);
+                Optional(w, "sr:AdditionalInformation", coverage.AdditionalInformation);
                 w.End();
                 break;
         }

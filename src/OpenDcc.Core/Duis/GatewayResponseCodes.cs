@@ -22,6 +22,8 @@ namespace OpenDcc.Core.Duis;
 /// <param name="LocalCommandUnknown">8.13 Return Local Command Response whose OriginalRequestID names no command for local delivery OpenDcc gave this user (or names none): the first of the XSD's three 8.13 codes, meaning unconfirmed.</param>
 /// <param name="LocalResponseInvalid">8.13 whose DeviceGBCSResponse is not the device's authentic answer to that command: the second 8.13 code.</param>
 /// <param name="LocalResponseReturned">8.13 for a command whose answer was returned already: the third 8.13 code.</param>
+/// <param name="WanMatrixAddressUnknown">12.1 for a UPRN that is no site whose post code the inventory holds: the first of the XSD's two 12.1 codes, meaning unconfirmed.</param>
+/// <param name="WanMatrixNoCoverageData">12.1 for an address whose post code no coverage entry covers: the second 12.1 code, meaning unconfirmed.</param>
 public sealed record GatewayResponseCodes(
     string InvalidRequest = "E41",
     string AuthenticationFailure = "E42",
@@ -35,7 +37,9 @@ public sealed record GatewayResponseCodes(
     string CommissionedModelNotApproved = "E46",
     string LocalCommandUnknown = "E081301",
     string LocalResponseInvalid = "E081302",
-    string LocalResponseReturned = "E081303")
+    string LocalResponseReturned = "E081303",
+    string WanMatrixAddressUnknown = "E120101",
+    string WanMatrixNoCoverageData = "E120102")
 {
     public static GatewayResponseCodes Default { get; } = new();
 }
