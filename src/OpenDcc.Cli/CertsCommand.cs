@@ -19,15 +19,33 @@ internal static class CertsCommand
         var certs = context.WithStoreOptions(new Command("certs", "Organisation certificates of DCC users"));
 
         var files = new Argument<FileInfo[]>("files") { Description = "PEM files, each holding one or more certificates", Arity = ArgumentArity.OneOrMore };
-        var import = new Command("import", "Bind certificates to their users by the EUI-64 in each (all or nothing)") { files };
+        var anyIssuer = new Option<bool>("--any-issuer") { Description = "Bind certificates whatever CA issued them, unchecked: for test identities whose CA certificate is not published (DCC Boxed's ZAZ1)" };
+        var import = new Command("import", "Bind certificates to their users by the EUI-64 in each (all or nothing); each must be issued by a trusted CA (certs trust add) or the local CA") { files, anyIssuer };
         import.SetAction(async (parsed, ct) =>
         {
             var certificates = new List<(string File, OrganisationCertificate Certificate)>();
-            foreach (var file in parsed.GetRequiredValue(files))
+            var unverified = parsed.GetValue(anyIssuer);
+            IReadOnlyList<X509Certificate2> issuers = unverified ? [] : context.KeyStore(parsed).LoadTrustedIssuers();
+            try
             {
-                foreach (var certificate in ReadCertificates(CliContext.ExistingFile(file, "files")))
+                foreach (var file in parsed.GetRequiredValue(files))
                 {
-                    certificates.Add((file.Name, certificate));
+                    foreach (var (certificate, whyNotTrusted) in ReadCertificates(CliContext.ExistingFile(file, "files"), unverified ? null : issuers))
+                    {
+                        if (whyNotTrusted is not null)
+                        {
+                            await context.Error.WriteLineAsync($"opendcc: {file.Name}: certificate {certificate.SerialNumber} for {certificate.EntityId}: {whyNotTrusted}; or bind it unchecked with --any-issuer (nothing imported)");
+                            return 1;
+                        }
+                        certificates.Add((file.Name, certificate));
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var issuer in issuers)
+                {
+                    issuer.Dispose();
                 }
             }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
@@ -70,7 +88,8 @@ internal static class CertsCommand
                 var revoked = added ? null : (await store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber, ct))?.RevokedAt;
                 await context.Output.WriteLineAsync(
                     $"{(added ? "bound" : "already bound")}: {certificate.Role} (OU={(int)certificate.Role:X2}) serial {certificate.SerialNumber} to {certificate.EntityId}" +
-                    (revoked is { } at ? $", revoked at {at} (it stays revoked: nothing it signs is accepted)" : "") + $" ({file})");
+                    (revoked is { } at ? $", revoked at {at} (it stays revoked: nothing it signs is accepted)" : "") + $" ({file})" +
+                    (unverified && added ? $"; its issuer '{certificate.IssuerName}' was not checked (--any-issuer)" : ""));
             }
             return 0;
         });
@@ -196,7 +215,69 @@ internal static class CertsCommand
         certs.Subcommands.Add(issue);
         certs.Subcommands.Add(list);
         certs.Subcommands.Add(revoke);
+        certs.Subcommands.Add(TrustCommand(context));
         return certs;
+    }
+
+    /// <summary><c>certs trust add|list</c>: the issuing CAs whose certificates <c>certs import</c> binds.</summary>
+    private static Command TrustCommand(CliContext context)
+    {
+        var files = new Argument<FileInfo[]>("files") { Description = "PEM files holding CA certificates (SMKI's Organisation CA, say)", Arity = ArgumentArity.OneOrMore };
+        var add = new Command("add", "Trust CAs: certs import binds the certificates they issue (all or nothing)") { files };
+        add.SetAction(async (parsed, ct) =>
+        {
+            var authorities = new List<(string File, X509Certificate2 Certificate)>();
+            try
+            {
+                foreach (var file in parsed.GetRequiredValue(files))
+                {
+                    var collection = new X509Certificate2Collection();
+                    var existing = CliContext.ExistingFile(file, "files");
+                    try
+                    {
+                        collection.ImportFromPemFile(existing.FullName);
+                    }
+                    catch (System.Security.Cryptography.CryptographicException e)
+                    {
+                        throw new FormatException($"{file.Name}: not a readable PEM certificate file ({e.Message})", e);
+                    }
+                    authorities.AddRange(collection.Count == 0 ? throw new FormatException($"{file.Name}: holds no certificate") : collection.Select(c => (file.Name, c)));
+                }
+                var now = context.Clock.GetCurrentInstant().ToDateTimeOffset();
+                if (authorities.Select(a => (a.File, Why: TrustedIssuers.WhyNotAnIssuer(a.Certificate, now))).FirstOrDefault(a => a.Why is not null) is { Why: { } why } refused)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: {refused.File}: {why} (nothing trusted)");
+                    return 1;
+                }
+                var keys = context.KeyStore(parsed);
+                foreach (var (file, certificate) in authorities)
+                {
+                    var added = keys.AddTrustedIssuer(certificate);
+                    await context.Output.WriteLineAsync($"{(added ? "trusted" : "already trusted")}: {certificate.Subject}, until {certificate.NotAfter.ToUniversalTime():u} (SHA-256 {Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256))}) ({file})");
+                }
+                return 0;
+            }
+            finally
+            {
+                foreach (var (_, certificate) in authorities)
+                {
+                    certificate.Dispose();
+                }
+            }
+        });
+        var list = new Command("list", "List the trusted CAs: the local CA and those added");
+        list.SetAction(async (parsed, ct) =>
+        {
+            var issuers = context.KeyStore(parsed).LoadTrustedIssuers();
+            foreach (var issuer in issuers)
+            {
+                await context.Output.WriteLineAsync($"{issuer.Subject}, until {issuer.NotAfter.ToUniversalTime():u} (SHA-256 {Convert.ToHexString(issuer.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256))})");
+                issuer.Dispose();
+            }
+            await context.Output.WriteLineAsync(issuers.Count == 0 ? "no trusted CA: certs import binds nothing without --any-issuer (keys init makes the local CA)" : CliContext.Count(issuers.Count, "trusted CA", "trusted CAs"));
+            return 0;
+        });
+        return new Command("trust", "The CAs whose certificates certs import binds") { add, list };
     }
 
     /// <summary>The certificates bound to <paramref name="user"/>, or to every user when null, user by user.</summary>
@@ -219,7 +300,8 @@ internal static class CertsCommand
         _ => "valid",
     };
 
-    private static List<OrganisationCertificate> ReadCertificates(FileInfo file)
+    /// <summary>The certificates in a PEM file, each with why its issuer is not trusted (null when it is, or when <paramref name="issuers"/> is null: not checked).</summary>
+    private static List<(OrganisationCertificate Certificate, string? WhyNotTrusted)> ReadCertificates(FileInfo file, IReadOnlyList<X509Certificate2>? issuers)
     {
         var collection = new X509Certificate2Collection();
         try
@@ -234,14 +316,14 @@ internal static class CertsCommand
         {
             throw new FormatException($"{file.Name}: holds no certificate");
         }
-        var result = new List<OrganisationCertificate>();
+        var result = new List<(OrganisationCertificate, string?)>();
         foreach (var certificate in collection)
         {
             using (certificate)
             {
                 try
                 {
-                    result.Add(OrganisationCertificate.FromX509(certificate));
+                    result.Add((OrganisationCertificate.FromX509(certificate), issuers is null ? null : TrustedIssuers.WhyNotIssuedBy(certificate, issuers)));
                 }
                 catch (InvalidOrganisationCertificateException e)
                 {

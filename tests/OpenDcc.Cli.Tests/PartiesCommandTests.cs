@@ -258,7 +258,7 @@ public sealed class PartiesCommandTests : IDisposable
         await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
         var bundle = WritePem("bundle.pem", Issue(Supplier, RemotePartyRole.XmlSign), Issue(NetworkOperator, RemotePartyRole.XmlSign));
 
-        var (code, output, _) = await cli.RunWithDataAsync("certs", "import", bundle);
+        var (code, output, _) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", bundle);
         Assert.Equal(0, code);
         Assert.Contains($"bound: XmlSign (OU=87) serial", output, StringComparison.Ordinal);
         Assert.Contains($"to {Supplier}", output, StringComparison.Ordinal);
@@ -266,9 +266,66 @@ public sealed class PartiesCommandTests : IDisposable
         var list = (await cli.RunWithDataAsync("users", "list")).Output;
         Assert.Equal(2, list.Split('\n').Count(l => l.Contains("XmlSign (87)", StringComparison.Ordinal)));
 
-        var (again, repeat, _) = await cli.RunWithDataAsync("certs", "import", bundle);
+        var (again, repeat, _) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", bundle);
         Assert.Equal(0, again);
         Assert.Contains("already bound", repeat, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_import_binds_only_certificates_a_trusted_ca_signed_naming_the_issuer_it_does_not_trust()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        using var ca = CertificateAuthority.Create("Organisation CA", cli.Clock, Duration.FromDays(3650));
+        using var issued = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
+        var certificate = WritePem("supplier.pem", issued);
+
+        var (refused, _, why) = await cli.RunWithDataAsync("certs", "import", certificate);
+        Assert.Equal(1, refused);
+        Assert.Equal(
+            $"opendcc: supplier.pem: certificate {OrganisationCertificate.FromX509(issued).SerialNumber} for {Supplier}: its issuer 'CN=Organisation CA, OU=07' is not a trusted CA (add the CA's certificate with 'opendcc certs trust add'); or bind it unchecked with --any-issuer (nothing imported)",
+            why.TrimEnd());
+        Assert.Contains("0 certificates", (await cli.RunWithDataAsync("certs", "list")).Output, StringComparison.Ordinal);
+
+        // The CA's certificate alone (no key) is trusted; then its certificates are bound.
+        var (trusted, trustOutput, _) = await cli.RunWithDataAsync("certs", "trust", "add", WritePem("oca.pem", ca.Certificate));
+        Assert.Equal(0, trusted);
+        Assert.StartsWith("trusted: CN=Organisation CA, OU=07, until ", trustOutput, StringComparison.Ordinal);
+        Assert.Contains("1 trusted CA", (await cli.RunWithDataAsync("certs", "trust", "list")).Output, StringComparison.Ordinal);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", certificate)).ExitCode);
+    }
+
+    [Fact]
+    public async Task Certs_import_refuses_a_certificate_that_names_a_trusted_ca_but_another_key_signed()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        using var ca = CertificateAuthority.Create("Organisation CA", cli.Clock, Duration.FromDays(3650));
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "trust", "add", WritePem("oca.pem", ca.Certificate))).ExitCode);
+        using var impostor = CertificateAuthority.Create("Organisation CA", cli.Clock, Duration.FromDays(3650));
+        using var forged = impostor.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", WritePem("forged.pem", forged));
+
+        Assert.Equal(1, code);
+        Assert.Contains("its signature does not verify with the trusted CA 'CN=Organisation CA, OU=07'", error, StringComparison.Ordinal);
+        Assert.Contains("0 certificates", (await cli.RunWithDataAsync("certs", "list")).Output, StringComparison.Ordinal);
+        // Bound knowingly unchecked, it says so.
+        var (bound, output, _) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", WritePem("forged.pem", forged));
+        Assert.Equal(0, bound);
+        Assert.Contains("its issuer 'CN=Organisation CA, OU=07' was not checked (--any-issuer)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_trust_add_refuses_a_certificate_that_is_no_ca_and_trusts_nothing()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        using var ca = CertificateAuthority.Create("Organisation CA", cli.Clock, Duration.FromDays(3650));
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "trust", "add", WritePem("oca.pem", ca.Certificate), WritePem("user.pem", Issue(Supplier, RemotePartyRole.XmlSign)));
+
+        Assert.Equal(1, code);
+        Assert.Contains("user.pem: ", error, StringComparison.Ordinal);
+        Assert.Contains("is not a CA certificate (its basic constraints do not make it a CA) (nothing trusted)", error, StringComparison.Ordinal);
+        Assert.Contains("no trusted CA", (await cli.RunWithDataAsync("certs", "trust", "list")).Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -278,7 +335,7 @@ public sealed class PartiesCommandTests : IDisposable
         var known = WritePem("known.pem", Issue(Supplier, RemotePartyRole.XmlSign));
         var stranger = WritePem("stranger.pem", Issue("00-DB-12-34-56-78-00-04", RemotePartyRole.XmlSign));
 
-        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", known, stranger);
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", known, stranger);
         Assert.Equal(1, code);
         Assert.Contains("00-DB-12-34-56-78-00-04, which is not a DCC user", error, StringComparison.Ordinal);
         Assert.Contains("nothing imported", error, StringComparison.Ordinal);
@@ -292,11 +349,11 @@ public sealed class PartiesCommandTests : IDisposable
         await cli.RunWithDataAsync("users", "add", "--id", NetworkOperator, "--role", "ED", "--name", "DNO");
         using var ca = CertificateAuthority.Create("Test CA", cli.Clock, Duration.FromDays(3650));
         using var held = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
-        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", WritePem("held.pem", held))).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", "--any-issuer", WritePem("held.pem", held))).ExitCode);
         using var clashing = IssueWithSerial(ca, NetworkOperator, held.SerialNumberBytes.Span);
         var other = WritePem("other.pem", Issue(NetworkOperator, RemotePartyRole.XmlSign));
 
-        var (code, output, error) = await cli.RunWithDataAsync("certs", "import", other, WritePem("clashing.pem", clashing));
+        var (code, output, error) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", other, WritePem("clashing.pem", clashing));
 
         Assert.Equal(1, code);
         Assert.Equal("", output);
@@ -318,7 +375,7 @@ public sealed class PartiesCommandTests : IDisposable
         using var first = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
         using var second = IssueWithSerial(ca, NetworkOperator, first.SerialNumberBytes.Span);
 
-        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", WritePem("first.pem", first), WritePem("second.pem", second));
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", WritePem("first.pem", first), WritePem("second.pem", second));
 
         Assert.Equal(1, code);
         Assert.StartsWith($"opendcc: second.pem: certificate for {NetworkOperator} has issuer 'CN=Test CA, OU=07' and serial {OrganisationCertificate.FromX509(first).SerialNumber}, which the XmlSign (OU=87) certificate for {Supplier} in first.pem has too", error, StringComparison.Ordinal);
@@ -336,7 +393,7 @@ public sealed class PartiesCommandTests : IDisposable
         var current = WritePem("current.pem", Issue(Supplier, RemotePartyRole.XmlSign));
         var old = WritePem("old.pem", expired);
 
-        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", current, old);
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", current, old);
 
         Assert.Equal(1, code);
         Assert.StartsWith("opendcc: old.pem: certificate ", error, StringComparison.Ordinal);

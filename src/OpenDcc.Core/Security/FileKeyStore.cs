@@ -26,6 +26,45 @@ public sealed class FileKeyStore(string directory)
 
     public CertificateAuthority LoadLocalCa() => new(Load(CaName, "no local CA: run 'opendcc keys init'"));
 
+    /// <summary>Where the certificates of the CAs added with <see cref="AddTrustedIssuer"/> are kept, one file each.</summary>
+    private string TrustedIssuersDirectory => Path.Combine(Directory, "trusted-issuers");
+
+    /// <summary>
+    /// Keeps a CA's certificate (no key) among the trusted issuers (<see cref="TrustedIssuers"/>), by its SHA-256
+    /// thumbprint; false when it was there already.
+    /// </summary>
+    public bool AddTrustedIssuer(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var path = Path.Combine(TrustedIssuersDirectory, Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)) + ".crt.pem");
+        if (File.Exists(path))
+        {
+            return false;
+        }
+        System.IO.Directory.CreateDirectory(TrustedIssuersDirectory);
+        File.WriteAllText(path + ".tmp", certificate.ExportCertificatePem());
+        File.Move(path + ".tmp", path, overwrite: true);
+        return true;
+    }
+
+    /// <summary>The trusted issuers' certificates: the local CA's, when there is one, and those added, in file order.</summary>
+    public IReadOnlyList<X509Certificate2> LoadTrustedIssuers()
+    {
+        var issuers = new List<X509Certificate2>();
+        if (File.Exists(CertPath(CaName)))
+        {
+            issuers.Add(X509Certificate2.CreateFromPem(File.ReadAllText(CertPath(CaName))));
+        }
+        if (System.IO.Directory.Exists(TrustedIssuersDirectory))
+        {
+            foreach (var file in System.IO.Directory.GetFiles(TrustedIssuersDirectory, "*.crt.pem").Order(StringComparer.Ordinal))
+            {
+                issuers.Add(X509Certificate2.CreateFromPem(File.ReadAllText(file)));
+            }
+        }
+        return issuers;
+    }
+
     /// <summary>Saves a DSP identity after checking it is an ECDSA P-256 certificate with OU=89 whose key matches.</summary>
     /// <exception cref="InvalidOrganisationCertificateException">it is not a DSP XmlSign certificate.</exception>
     public OrganisationCertificate SaveDspIdentity(X509Certificate2 certificateWithKey)
