@@ -1,14 +1,16 @@
 using System.CommandLine;
+using System.Globalization;
 using NodaTime.Text;
 using OpenDcc.Core;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
 using Spectre.Console;
 
 namespace OpenDcc.Cli;
 
-/// <summary><c>opendcc users add|list|distributors|api-key</c>: the DCC users (SEC parties) OpenDcc serves, the distributors they act for, and their REST API keys.</summary>
+/// <summary><c>opendcc users add|list|distributors|response-url|api-key|reset-counter</c>: the DCC users (SEC parties) OpenDcc serves, the distributors they act for, their REST API keys and replay counters.</summary>
 internal static class UsersCommand
 {
     public static Command Create(CliContext context)
@@ -174,7 +176,44 @@ internal static class UsersCommand
         users.Subcommands.Add(setAreas);
         users.Subcommands.Add(setUrl);
         users.Subcommands.Add(apiKey);
+        users.Subcommands.Add(ResetCounterCommand(context));
         return users;
+    }
+
+    /// <summary>
+    /// <c>users reset-counter --id EUI64 --to N</c>: lowers a user's replay counter, for a counter run away (a request
+    /// signed with the largest counter, 18446744073709551615, leaves the user no greater one to send). Only with no hub
+    /// serving from the store (the hub's grain holds the counter); the reset is logged in the message log, in the
+    /// transaction that makes it.
+    /// </summary>
+    private static Command ResetCounterCommand(CliContext context)
+    {
+        var id = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var to = new Option<ulong>("--to") { Description = "The counter to lower it to: the user's next request needs a greater one. Above every counter the user used before the one that ran away, so its old requests stay replays", Required = true };
+        var reset = new Command("reset-counter", "Lower a user's replay counter that ran away (no hub may be serving); its accepted requests with counters above the new one could be accepted again if replayed") { id, to };
+        reset.SetAction(async (parsed, ct) =>
+        {
+            var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(id)));
+            var counter = parsed.GetValue(to);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            _ = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
+            await store.EnsureNoHubServesAsync(ct);
+            var last = (await store.ReplayCounters.ReadAsync(eui, ct))?.Last;
+            if (last is not { } current || current <= counter)
+            {
+                await context.Output.WriteLineAsync($"DCC user {eui}'s replay counter is {(last is { } l ? l.ToString(CultureInfo.InvariantCulture) : "not set (no request accepted)")}: nothing to lower to {counter}");
+                return 0;
+            }
+            var now = context.Clock.GetCurrentInstant();
+            await store.MessageLog.AppendAsync(
+            [
+                new MessageLogRecord(now, MessageDirection.Inbound, eui, null, $"ReplayCounterReset: the operator lowered the replay counter from {current} to {counter}", ReadOnlyMemory<byte>.Empty) { ResetsCounterTo = counter },
+            ], ct);
+            await context.Output.WriteLineAsync(
+                $"DCC user {eui}'s replay counter lowered from {current} to {counter} (logged): its next request needs a counter above {counter}; a request of its accepted before with a counter above {counter} would be accepted again if replayed");
+            return 0;
+        });
+        return reset;
     }
 
     /// <summary>The longest organisation name <c>users add</c> takes.</summary>

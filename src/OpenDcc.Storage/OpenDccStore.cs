@@ -100,6 +100,16 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <exception cref="InvalidOperationException">another hub holds it.</exception>
     public Task<IHubLease> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
 
+    /// <summary>
+    /// Refuses when a hub serves from this store (holds its lease): for an operator's change a running hub would not see,
+    /// such as a user's replay counter, which its grain holds in memory.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">a hub holds it, named as <see cref="LeaseForHubAsync"/> names it.</exception>
+    public async Task EnsureNoHubServesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var probe = await lease(cancellationToken);
+    }
+
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
 

@@ -70,6 +70,13 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
             await InsertAsync(connection, transaction, entries, cancellationToken);
             await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
+            foreach (var reset in records.Where(r => r.ResetsCounterTo is not null))
+            {
+                await using var lower = connection.Command(SqlReplayCounterStore.Reset, transaction)
+                    .With("@o", (reset.User ?? throw new ArgumentException("a counter reset needs the user whose counter it is", nameof(records))).ToString())
+                    .With("@c", SqlReplayCounterStore.Format(reset.ResetsCounterTo!.Value));
+                await lower.ExecuteNonQueryAsync(cancellationToken);
+            }
             await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
             await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
             await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)

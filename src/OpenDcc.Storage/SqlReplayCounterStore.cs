@@ -25,6 +25,10 @@ internal sealed class SqlReplayCounterStore(Func<CancellationToken, Task<DbConne
     internal const string Close =
         "UPDATE replay_counter SET open_target = NULL, open_variant = NULL WHERE originator = @o AND last_counter = @c";
 
+    /// <summary>Lowers @o's counter to @c (an operator's reset), closing any Transform open under it; never raises it.</summary>
+    internal const string Reset =
+        "UPDATE replay_counter SET last_counter = @c, open_target = NULL, open_variant = NULL WHERE originator = @o AND last_counter > @c";
+
     public async Task<ReplayCounter?> ReadAsync(Eui64 originator, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);

@@ -329,6 +329,37 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_replay_counter_run_away_to_its_maximum_is_lowered_by_the_operator_logged_and_only_with_no_hub_serving()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse(Supplier), $"{Supplier}:00-DB-12-34-56-78-90-A0:18446744073709551615", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = ulong.MaxValue }]);
+            // A hub serving: refused, the counter as it was.
+            await using (await store.LeaseForHubAsync())
+            {
+                var (refused, _, why) = await cli.RunWithDataAsync("users", "reset-counter", "--id", Supplier, "--to", "1000");
+                Assert.Equal(1, refused);
+                Assert.Contains("is in use by another hub", why, StringComparison.Ordinal);
+            }
+            Assert.Equal(ulong.MaxValue, (await store.ReplayCounters.ReadAsync(Eui64.Parse(Supplier)))!.Last);
+        }
+
+        var (code, output, _) = await cli.RunWithDataAsync("users", "reset-counter", "--id", Supplier, "--to", "1000");
+
+        Assert.Equal(0, code);
+        Assert.Contains($"DCC user {Supplier}'s replay counter lowered from 18446744073709551615 to 1000 (logged)", output, StringComparison.Ordinal);
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            Assert.Equal(1000UL, (await store.ReplayCounters.ReadAsync(Eui64.Parse(Supplier)))!.Last);
+            var logged = await store.MessageLog.ReadAsync().ToListAsync();
+            Assert.Equal("ReplayCounterReset: the operator lowered the replay counter from 18446744073709551615 to 1000", logged[^1].Record.Outcome);
+        }
+        // Never raised: counters rise by themselves.
+        Assert.Contains("nothing to lower to 5000", (await cli.RunWithDataAsync("users", "reset-counter", "--id", Supplier, "--to", "5000")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certs_import_refuses_a_certificate_whose_eui64_has_no_user_and_imports_nothing()
     {
         await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");

@@ -82,6 +82,24 @@ public abstract class ReplayCounterStoreTests(IStoreEngine engine) : StoreTests(
         Assert.Equal(new ReplayCounter(12, new OpenTransform(meter, "7.1")), await Store.ReplayCounters.ReadAsync(OtherSupplier));
     }
 
+    [Fact]
+    public async Task A_logged_reset_lowers_only_its_users_counter_closes_its_transform_and_never_raises_it()
+    {
+        await LogAcceptedAsync(Supplier, ulong.MaxValue, opens: new OpenTransform(Eui64.Parse("00-00-00-00-00-00-00-01"), "7.2"));
+        await LogAcceptedAsync(OtherSupplier, 50);
+
+        await LogResetAsync(Supplier, 1000);
+        await LogResetAsync(OtherSupplier, 60);
+
+        Assert.Equal(new ReplayCounter(1000), await Store.ReplayCounters.ReadAsync(Supplier));
+        Assert.Equal(new ReplayCounter(50), await Store.ReplayCounters.ReadAsync(OtherSupplier));
+        await LogAcceptedAsync(Supplier, 1001);
+        Assert.Equal(new ReplayCounter(1001), await Store.ReplayCounters.ReadAsync(Supplier));
+    }
+
+    private Task LogResetAsync(Eui64 originator, ulong to) =>
+        Store.MessageLog.AppendAsync([new MessageLogRecord(Instant.FromUnixTimeSeconds(2), MessageDirection.Inbound, originator, null, "ReplayCounterReset", ReadOnlyMemory<byte>.Empty) { ResetsCounterTo = to }]);
+
     private Task LogAcceptedAsync(Eui64 originator, ulong counter, OpenTransform? opens = null, bool closes = false) =>
         Store.MessageLog.AppendAsync(
         [

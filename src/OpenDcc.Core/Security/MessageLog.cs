@@ -76,6 +76,12 @@ public sealed record MessageLogRecord(
     /// that logs it, or (a device changed meanwhile) neither (<see cref="Inventory.InventoryChangedException"/>). Not part of the entry.
     /// </summary>
     public Inventory.InventoryWrite? ChangesInventory { get; init; }
+
+    /// <summary>
+    /// For an operator's reset of <see cref="User"/>'s replay counter (a counter run away to its maximum): the counter it
+    /// is lowered to, in the transaction that logs the reset, its open Transform closed. Not part of the entry.
+    /// </summary>
+    public ulong? ResetsCounterTo { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>
