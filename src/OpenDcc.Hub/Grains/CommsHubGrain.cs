@@ -39,6 +39,7 @@ public interface ICommsHubGrain : IGrainWithIntegerKey
 public sealed record LocalDelivery([property: Id(0)] byte[]? Command, [property: Id(1)] string? Code, [property: Id(2)] string? Reason);
 
 /// <summary>A translated-to-be device request, in the values a grain call carries (Core's identifiers through the surrogates in IdentifierSurrogates.cs).</summary>
+/// <param name="Region">The device's own SM WAN region; null when the inventory has none for it: its comms hub's is used.</param>
 [GenerateSerializer, Immutable]
 public sealed record QueuedCommand(
     [property: Id(0)] RequestId RequestId,
@@ -51,7 +52,7 @@ public sealed record QueuedCommand(
     [property: Id(7)] string? Model,
     [property: Id(8)] DeviceType DeviceType,
     [property: Id(9)] Eui64 Device,
-    [property: Id(10)] WanRegion Region)
+    [property: Id(10)] WanRegion? Region)
 {
     /// <summary>For a critical command (CV 5): the user's signed pre-command, checked at submission; the ACB protects it as it goes.</summary>
     [Id(11)]
@@ -102,11 +103,14 @@ internal sealed class CommsHubGrain(
     // The hub's radio cell, by which its devices' commands are throttled within their region's limit; null when not recorded.
     private string? radioCell;
 
+    // The hub's SM WAN region: its devices' commands go through it, so a device without a region of its own is in it.
+    private WanRegion? hubRegion;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Read once per activation, not per command.
-        var hub = new Eui64(unchecked((ulong)this.GetPrimaryKeyLong()));
-        radioCell = (await inventory.FindDeviceAsync(hub, cancellationToken))?.RadioCell;
+        var hub = await inventory.FindDeviceAsync(new Eui64(unchecked((ulong)this.GetPrimaryKeyLong())), cancellationToken);
+        (radioCell, hubRegion) = (hub?.RadioCell, hub?.Region);
     }
 
     public Task EnqueueAsync(QueuedCommand command)
@@ -267,7 +271,8 @@ internal sealed class CommsHubGrain(
             try
             {
                 using var timeout = new CancellationTokenSource(options.AttemptTimeout.ToTimeSpan());
-                using (await throttle.EnterAsync(command.Region, radioCell, timeout.Token))
+                // A region unknown to the device and its hub is counted as Central's (the throttle needs one).
+                using (await throttle.EnterAsync(command.Region ?? hubRegion ?? WanRegion.Central, radioCell, timeout.Token))
                 {
                     answer = await wan.ExchangeAsync(device, bytes!, timeout.Token);
                 }

@@ -153,7 +153,7 @@ internal sealed class DeviceCommandSubmitter(
             device.Model,
             device.Type,
             device.Id,
-            device.Region ?? WanRegion.Central) { SignedPreCommand = command.SignedPreCommand, Operation = command.Operation };
+            device.Region) { SignedPreCommand = command.SignedPreCommand, Operation = command.Operation };
     }
 
     public Task<CriticalCommandResult> TransformAsync(DuisRequest request, DccUser user, Device device, CancellationToken cancellationToken = default)

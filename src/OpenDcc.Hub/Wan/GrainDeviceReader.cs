@@ -58,7 +58,7 @@ internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFact
                 device.Model,
                 device.Type,
                 device.Id,
-                device.Region ?? WanRegion.Central)).WaitAsync(cancellationToken);
+                device.Region)).WaitAsync(cancellationToken);
             var returned = await answer.WaitAsync(cancellationToken);
             if (returned.ResponseCode != ResponseCode.Success.Code)
             {
