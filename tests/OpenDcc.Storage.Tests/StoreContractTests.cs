@@ -89,6 +89,30 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Each_migration_is_recorded_with_its_checksum_and_one_edited_since_it_was_applied_is_refused()
+    {
+        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE checksum IS NULL OR LENGTH(checksum) <> 64"));
+
+        await ExecuteAsync("UPDATE schema_migration SET checksum = '" + new string('0', 64) + "' WHERE version = 3");
+        await Store.DisposeAsync();
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Engine.OpenAsync(clock));
+
+        Assert.StartsWith("migration 3 (", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"is not the one applied to this database (its SHA-256 was {new string('0', 64)}", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_from_before_checksums_has_them_recorded_as_its_scripts_are_now()
+    {
+        var before = await ScalarAsync("SELECT COUNT(*) FROM schema_migration");
+        await ExecuteAsync("ALTER TABLE schema_migration DROP COLUMN checksum");
+
+        await ReopenAsync();
+
+        Assert.Equal(before, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE LENGTH(checksum) = 64"));
+    }
+
+    [Fact]
     public async Task A_database_newer_than_this_build_is_refused()
     {
         await ExecuteAsync("INSERT INTO schema_migration (version, name, applied_at) VALUES (9999, 'future', 'x')");

@@ -7,7 +7,9 @@ namespace OpenDcc.Storage.Migrations;
 
 /// <summary>
 /// Applies the versioned SQL scripts embedded under <c>Migrations/{engine}/NNNN_name.sql</c>, in order, each in
-/// its own transaction, recording them in <c>schema_migration</c>. Run at every start; a no-op when current.
+/// its own transaction, recording them in <c>schema_migration</c> with their SHA-256. Run at every start; a no-op when
+/// current. A migration applied to the database whose script has changed since is refused: a released migration is
+/// never edited (the databases it ran on would silently differ from new ones); a change goes in a new migration.
 /// </summary>
 /// <param name="noHubServes">
 /// Before an upgrade (a schema some of whose migrations are applied and some not), throws <see cref="InvalidOperationException"/>
@@ -15,7 +17,11 @@ namespace OpenDcc.Storage.Migrations;
 /// </param>
 internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement, IClock clock, Func<CancellationToken, Task> noHubServes)
 {
-    public sealed record Migration(int Version, string Name, string Sql);
+    public sealed record Migration(int Version, string Name, string Sql)
+    {
+        /// <summary>SHA-256 of the script, its line endings made LF (a checkout's CRLF is no change), as hex.</summary>
+        public string Checksum { get; } = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n"))));
+    }
 
     public IReadOnlyList<Migration> Migrations { get; } = Load(engine);
 
@@ -32,17 +38,43 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
             await ExecuteAsync(connection, create,
                 "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                 cancellationToken);
+            // Databases made before checksums were kept lack the column: added, and filled below.
+            if (!await HasChecksumColumnAsync(connection, create, cancellationToken))
+            {
+                await ExecuteAsync(connection, create, "ALTER TABLE schema_migration ADD COLUMN checksum TEXT NULL", cancellationToken);
+            }
             await create.CommitAsync(cancellationToken);
         }
-        var applied = new HashSet<int>();
+        var recorded = new Dictionary<int, string?>();
         await using (var select = connection.CreateCommand())
         {
-            select.CommandText = "SELECT version FROM schema_migration";
+            select.CommandText = "SELECT version, checksum FROM schema_migration";
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                applied.Add(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture));
+                recorded[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture)] = reader.IsDBNull(1) ? null : reader.GetString(1);
             }
+        }
+        var applied = recorded.Keys.ToHashSet();
+        foreach (var migration in Migrations.Where(m => recorded.TryGetValue(m.Version, out var checksum) && checksum is not null && checksum != m.Checksum))
+        {
+            throw new InvalidOperationException(
+                $"migration {migration.Version} ({migration.Name}) is not the one applied to this database (its SHA-256 was {recorded[migration.Version]}, this OpenDcc's is {migration.Checksum}): a released migration is never edited; restore it, and put the change in a new migration");
+        }
+        if (Migrations.Where(m => recorded.TryGetValue(m.Version, out var checksum) && checksum is null).ToList() is { Count: > 0 } unrecorded)
+        {
+            // Applied before checksums were kept: recorded as they are now, the scripts that made them having been checked since by review only.
+            await using var backfill = await connection.BeginTransactionAsync(cancellationToken);
+            foreach (var migration in unrecorded)
+            {
+                await using var record = connection.CreateCommand();
+                record.Transaction = backfill;
+                record.CommandText = "UPDATE schema_migration SET checksum = @c WHERE version = @v AND checksum IS NULL";
+                AddParameter(record, "@c", migration.Checksum);
+                AddParameter(record, "@v", migration.Version);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await backfill.CommitAsync(cancellationToken);
         }
         if (applied.Count > 0 && Migrations.FirstOrDefault(m => !applied.Contains(m.Version)) is { } next)
         {
@@ -77,9 +109,10 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
             await using (var record = connection.CreateCommand())
             {
                 record.Transaction = transaction;
-                record.CommandText = "INSERT INTO schema_migration (version, name, applied_at) VALUES (@v, @n, @a)";
+                record.CommandText = "INSERT INTO schema_migration (version, name, applied_at, checksum) VALUES (@v, @n, @a, @c)";
                 AddParameter(record, "@v", migration.Version);
                 AddParameter(record, "@n", migration.Name);
+                AddParameter(record, "@c", migration.Checksum);
                 AddParameter(record, "@a", clock.GetCurrentInstant().ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture));
                 await record.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -93,6 +126,16 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
         {
             throw new InvalidOperationException($"the database schema is at version {newestApplied}, newer than this OpenDcc knows ({known}); upgrade OpenDcc");
         }
+    }
+
+    private async Task<bool> HasChecksumColumnAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.Transaction = transaction;
+        probe.CommandText = engine == "Sqlite"
+            ? "SELECT COUNT(*) FROM pragma_table_info('schema_migration') WHERE name = 'checksum'"
+            : "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migration' AND column_name = 'checksum'";
+        return Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)
