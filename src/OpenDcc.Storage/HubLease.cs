@@ -45,8 +45,19 @@ internal static class HubLease
     /// lets go when the session ends under the hub (PostgreSQL restarted, the backend terminated), so the lease watches
     /// its session (<see cref="DatabaseLease"/>).
     /// </summary>
-    public static async Task<IHubLease> OnDatabaseAsync(string connectionString, string location, CancellationToken cancellationToken) =>
-        new DatabaseLease(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString(), location, await TakeAsync(connectionString, location, cancellationToken));
+    public static async Task<IHubLease> OnDatabaseAsync(string connectionString, string location, CancellationToken cancellationToken)
+    {
+        var session = await TakeAsync(connectionString, location, cancellationToken);
+        try
+        {
+            return await DatabaseLease.StartAsync(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString(), location, session, cancellationToken);
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <exception cref="InvalidOperationException">another hub holds the lock.</exception>
     private static async Task<NpgsqlConnection> TakeAsync(string connectionString, string location, CancellationToken cancellationToken)
@@ -98,17 +109,23 @@ internal static class HubLease
         private readonly Task watching;
         private NpgsqlConnection session;
 
-        /// <summary>The server process of the session holding the lock, as it was when the session took it.</summary>
-        private int sessionProcess;
+        /// <summary>
+        /// The session holding the lock, as it was when it took it: its server process and when that process started (a
+        /// process ID alone may be another session's after the server restarts).
+        /// </summary>
+        private (int Process, DateTime Started) holder;
 
-        public DatabaseLease(string connectionString, string location, NpgsqlConnection session)
+        private DatabaseLease(string connectionString, string location, NpgsqlConnection session, (int, DateTime) holder)
         {
             this.connectionString = connectionString;
             this.location = location;
             this.session = session;
-            sessionProcess = session.ProcessID;
+            this.holder = holder;
             watching = Task.Run(WatchAsync);
         }
+
+        public static async Task<DatabaseLease> StartAsync(string connectionString, string location, NpgsqlConnection session, CancellationToken cancellationToken) =>
+            new(connectionString, location, session, await IdentityAsync(session, cancellationToken));
 
         public Task<string> Lost => lost.Task;
 
@@ -138,34 +155,57 @@ internal static class HubLease
                     var waitingNoticed = false;
                     while (true)
                     {
+                        InvalidOperationException refused;
                         try
                         {
-                            session = await TakeAsync(connectionString, location, stopping.Token);
-                            sessionProcess = session.ProcessID;
+                            var taken = await TakeAsync(connectionString, location, stopping.Token);
+                            try
+                            {
+                                holder = await IdentityAsync(taken, stopping.Token);
+                            }
+                            catch
+                            {
+                                await taken.DisposeAsync();
+                                throw;
+                            }
+                            session = taken;
                             Notices?.Invoke($"this hub holds its lock on database {location} again");
                             break;
                         }
                         catch (InvalidOperationException e)
                         {
-                            // A session that stopped answering (the server stalled) may hold the lock still, until the
-                            // server finds it closed: this hub's, not another's, so no other hub can take it meanwhile.
-                            if (await HolderAsync() == sessionProcess)
-                            {
-                                if (!waitingNoticed)
-                                {
-                                    Notices?.Invoke($"this hub's old session (server process {sessionProcess}) still holds its lock on database {location}: waiting for the server to end it");
-                                    waitingNoticed = true;
-                                }
-                                await Task.Delay(Interval, stopping.Token);
-                                continue;
-                            }
-                            lost.TrySetResult($"{e.Message}: it took the lock while this hub's session was gone");
-                            return;
+                            refused = e;
                         }
                         catch (Exception e) when (e is NpgsqlException or TimeoutException && !stopping.IsCancellationRequested)
                         {
                             await Task.Delay(Interval, stopping.Token);
+                            continue;
                         }
+                        // A session that stopped answering (the server stalled) may hold the lock still, until the server
+                        // finds it closed: this hub's, not another's, so no other hub can take it meanwhile. Who holds it
+                        // is asked like the lock is taken: a server not answering now is asked again next interval.
+                        (int, DateTime)? holding;
+                        try
+                        {
+                            holding = await HolderAsync();
+                        }
+                        catch (Exception e) when (e is NpgsqlException or TimeoutException && !stopping.IsCancellationRequested)
+                        {
+                            await Task.Delay(Interval, stopping.Token);
+                            continue;
+                        }
+                        if (holding == holder)
+                        {
+                            if (!waitingNoticed)
+                            {
+                                Notices?.Invoke($"this hub's old session (server process {holder.Process}) still holds its lock on database {location}: waiting for the server to end it");
+                                waitingNoticed = true;
+                            }
+                            await Task.Delay(Interval, stopping.Token);
+                            continue;
+                        }
+                        lost.TrySetResult($"{refused.Message}: it took the lock while this hub's session was gone");
+                        return;
                     }
                 }
             }
@@ -176,16 +216,27 @@ internal static class HubLease
             }
         }
 
-        /// <summary>The server process of the session holding the hub lock now; null when none does.</summary>
-        private async Task<int?> HolderAsync()
+        /// <summary>The session holding the hub lock now (its server process, and when that started); null when none does.</summary>
+        private async Task<(int, DateTime)?> HolderAsync()
         {
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync(stopping.Token);
             // A bigint advisory key is held as classid (its high half), objid (its low half) and objsubid 1.
-            await using var holder = connection.Command(
-                $"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {AdvisoryLock} AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
-            holder.CommandTimeout = Patience;
-            return await holder.ExecuteScalarAsync(stopping.Token) is int pid ? pid : null;
+            await using var query = connection.Command(
+                "SELECT l.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " +
+                $"WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = {AdvisoryLock} AND l.objsubid = 1 AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+            query.CommandTimeout = Patience;
+            await using var reader = await query.ExecuteReaderAsync(stopping.Token);
+            return await reader.ReadAsync(stopping.Token) && !reader.IsDBNull(1) ? (reader.GetInt32(0), reader.GetDateTime(1)) : null;
+        }
+
+        /// <summary>A session's server process and when that process started.</summary>
+        private static async Task<(int, DateTime)> IdentityAsync(NpgsqlConnection session, CancellationToken cancellationToken)
+        {
+            await using var query = session.Command("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+            query.CommandTimeout = Patience;
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? (reader.GetInt32(0), reader.GetDateTime(1)) : throw new InvalidOperationException("the hub's lock session is not in pg_stat_activity");
         }
 
         private async Task<bool> AnswersAsync()

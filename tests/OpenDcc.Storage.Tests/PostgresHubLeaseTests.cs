@@ -91,6 +91,49 @@ public sealed class PostgresHubLeaseTests() : StoreTests(new PostgresEngine())
         Assert.Contains(notices, n => n.Contains("holds its lock on database", StringComparison.Ordinal) && n.Contains("again", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_lease_that_cannot_ask_who_holds_its_lock_keeps_trying_and_takes_it_again_once_its_stalled_session_ends()
+    {
+        await using var lease = await Store.LeaseForHubAsync();
+        var notices = new ConcurrentQueue<string>();
+        lease.Notices = notices.Enqueue;
+        var first = (await HolderAsync())!.Value;
+        // Asking who holds the lock fails (the server refusing connections, a timeout): pg_locks shadowed for new sessions.
+        await ScalarAsync("CREATE SCHEMA shadow");
+        await ScalarAsync("CREATE FUNCTION shadow.fails() RETURNS TABLE(pid int, locktype text, classid oid, objid oid, objsubid smallint, granted bool, database oid) AS $$ BEGIN RAISE EXCEPTION 'simulated: too many clients'; END $$ LANGUAGE plpgsql");
+        await ScalarAsync("CREATE VIEW shadow.pg_locks AS SELECT * FROM shadow.fails()");
+        await ScalarAsync("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = shadow, pg_catalog, public', current_database()); END $$");
+        try
+        {
+            await SignalAsync(first, "STOP");
+            try
+            {
+                var waited = System.Diagnostics.Stopwatch.StartNew();
+                while (!notices.Any(n => n.Contains("stopped answering", StringComparison.Ordinal)))
+                {
+                    Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the lease did not notice its stalled session within 30 s");
+                    await Task.Delay(100);
+                }
+                // The lock is refused (its stalled session holds it) and who holds it cannot be asked, a few times over.
+                await Task.Delay(3000);
+            }
+            finally
+            {
+                await SignalAsync(first, "CONT");
+            }
+
+            var again = await WaitForAsync(async () => await ScalarAsync($"SELECT pid FROM pg_catalog.pg_locks WHERE {HubLock.Replace("pg_database", "pg_catalog.pg_database", StringComparison.Ordinal)} AND granted") is int holder && holder != first ? holder : null);
+            Assert.NotEqual(first, again);
+            Assert.False(lease.Lost.IsCompleted);
+            await using var second = await Engine.OpenAsync();
+            await Assert.ThrowsAsync<InvalidOperationException>(() => second.LeaseForHubAsync());
+        }
+        finally
+        {
+            await ScalarAsync("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', current_database()); END $$");
+        }
+    }
+
     /// <summary>Sends a signal to a server process: the test's PostgreSQL runs on this machine, as this user or (as root) as postgres.</summary>
     private static async Task SignalAsync(int process, string signal)
     {
