@@ -182,51 +182,68 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     {
         foreach (var write in records.Select(r => r.ChangesInventory).OfType<InventoryWrite>())
         {
-            foreach (var device in write.Devices)
+            try
             {
-                var stored = await ReadLockedAsync(connection, transaction, device.Id, lockRows, cancellationToken);
-                if (stored != device.Found)
+                await ApplyAsync(connection, transaction, write, lockRows, cancellationToken);
+            }
+            catch (InventoryChangedException e) when (e.Write is null)
+            {
+                throw new InventoryChangedException(e.Id, e.Message) { Write = write };
+            }
+        }
+    }
+
+    private static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, InventoryWrite write, bool lockRows, CancellationToken cancellationToken)
+    {
+        foreach (var device in write.Devices)
+        {
+            var stored = await ReadLockedAsync(connection, transaction, device.Id, lockRows, cancellationToken);
+            if (stored != device.Found)
+            {
+                throw new InventoryChangedException(device.Id);
+            }
+            if (device.Unjoin || device.Becomes is null)
+            {
+                await using var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", device.Id.ToString());
+                await unjoin.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (device.Becomes is null)
+            {
+                await using var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", device.Id.ToString());
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+            else if (stored is null)
+            {
+                await RefuseSecondMeterAsync(connection, transaction, null, device.Becomes, cancellationToken);
+                await using var insert = InsertCommand(connection, transaction, 1);
+                var values = ColumnValues(device.Becomes);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    insert.Parameters[i].Value = values[i];
+                }
+                // A row not there locks nothing: on PostgreSQL another writer (an import) may have added the device
+                // meanwhile, and the insert then waited for it and added nothing.
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
                 {
                     throw new InventoryChangedException(device.Id);
                 }
-                if (device.Unjoin || device.Becomes is null)
-                {
-                    await using var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", device.Id.ToString());
-                    await unjoin.ExecuteNonQueryAsync(cancellationToken);
-                }
-                if (device.Becomes is null)
-                {
-                    await using var delete = connection.Command("DELETE FROM device WHERE id = @id", transaction).With("@id", device.Id.ToString());
-                    await delete.ExecuteNonQueryAsync(cancellationToken);
-                }
-                else if (stored is null)
-                {
-                    await RefuseSecondMeterAsync(connection, transaction, null, device.Becomes, cancellationToken);
-                    await using var insert = InsertCommand(connection, transaction, 1);
-                    var values = ColumnValues(device.Becomes);
-                    for (var i = 0; i < values.Length; i++)
-                    {
-                        insert.Parameters[i].Value = values[i];
-                    }
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                    await AppendHistoryAsync(connection, transaction, device.Id, device.Becomes.Status, write.Change, cancellationToken);
-                }
-                else if (device.Becomes != stored)
-                {
-                    if (device.Becomes.Id != stored.Id || device.Becomes.Type != stored.Type)
-                    {
-                        throw new ArgumentException($"an inventory write may not change device {device.Id}'s ID or type", nameof(records));
-                    }
-                    await RefuseSecondMeterAsync(connection, transaction, stored, device.Becomes, cancellationToken);
-                    await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, cancellationToken);
-                }
+                await AppendHistoryAsync(connection, transaction, device.Id, device.Becomes.Status, write.Change, cancellationToken);
             }
-            foreach (var (device, other) in write.Joins)
+            else if (device.Becomes != stored)
             {
-                await using var join = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
-                    .With("@a", device.ToString()).With("@b", other.ToString());
-                await join.ExecuteNonQueryAsync(cancellationToken);
+                if (device.Becomes.Id != stored.Id || device.Becomes.Type != stored.Type)
+                {
+                    throw new ArgumentException($"an inventory write may not change device {device.Id}'s ID or type", nameof(write));
+                }
+                await RefuseSecondMeterAsync(connection, transaction, stored, device.Becomes, cancellationToken);
+                await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, cancellationToken);
             }
+        }
+        foreach (var (device, other) in write.Joins)
+        {
+            await using var join = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
+                .With("@a", device.ToString()).With("@b", other.ToString());
+            await join.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
@@ -236,6 +237,24 @@ public sealed class StoreAwayTests : IAsyncLifetime
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, code);
         Assert.NotEqual(mpan, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
         Assert.Equal(mpan, (await hub.Store.Inventory.FindDeviceAsync(OfflineMeter))!.Mpan);
+    }
+
+    [Fact]
+    public async Task A_meter_put_back_in_service_at_an_mpan_another_meter_in_service_serves_is_refused_E41_not_retried()
+    {
+        // An installation whose matrix lets 8.4 change a decommissioned device's status.
+        await hub.DisposeAsync();
+        hub = await TestHub.StartAsync(configureServices: WithStoreAway, statusMatrix: SmiStatusMatrix.Parse(["*\tInstalledNotCommissioned,Commissioned,Recovered", "8.4\tPending,InstalledNotCommissioned,Commissioned,Decommissioned"]));
+        var mpan = Mpan.Create(14, 9);
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.UpdateDeviceAsync(OfflineMeter, d => d with { Mpan = mpan, Status = SmiStatus.Decommissioned }, change);
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Mpan = mpan }, change);
+
+        var (code, _) = await hub.SendAsync("/api/v1/serviceD", Request(Supplier, Dsp, hub.NextCounter(), 8, "8.4",
+            $"<sr:DeviceID>{OfflineMeter}</sr:DeviceID><sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH>"));
+
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, code);
+        Assert.Equal(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(OfflineMeter))!.Status);
     }
 
     [Fact]

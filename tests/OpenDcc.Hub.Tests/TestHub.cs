@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using OpenDcc.Core.Alerts;
+using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -56,6 +57,7 @@ public sealed class TestHub : IAsyncDisposable
     private Action<IServiceCollection>? configureServices;
     private bool viaProxy;
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
+    private SmiStatusMatrix statusMatrix = SmiStatusMatrix.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -100,7 +102,7 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Action<IServiceCollection>? configureServices = null, bool viaProxy = false)
+        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -116,6 +118,7 @@ public sealed class TestHub : IAsyncDisposable
             configureServices = configureServices,
             viaProxy = viaProxy,
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
+            statusMatrix = statusMatrix ?? SmiStatusMatrix.Default,
         };
         hub.Receiver = await ResponseReceiver.StartAsync();
         if (overLoopback)
@@ -213,7 +216,7 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle }, clock, devices, configureServices: configureServices);
+        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
         await app.StartAsync();
         // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

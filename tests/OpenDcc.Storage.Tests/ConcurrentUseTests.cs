@@ -165,6 +165,35 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
         Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
     }
 
+    [Fact]
+    public async Task A_pre_notification_whose_device_another_writer_adds_meanwhile_stores_neither_it_nor_its_log_entry()
+    {
+        var supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+        var at = Instant.FromUtc(2026, 11, 30, 9, 0);
+        // Another writer (an operator's import) adds the same device, not yet committed.
+        await using var importer = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await importer.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand($"INSERT INTO device (id, device_type, smi_status) VALUES ('{Meter}', 'ESME', 'Commissioned')", importer, tx))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        var pending = new Device(Meter, DeviceType.ESME, SmiStatus.Pending) { Manufacturer = "AB01", Model = "M1" };
+        var append = Store.MessageLog.AppendAsync(
+        [
+            new MessageLogRecord(at, MessageDirection.Inbound, supplier, $"{supplier}:{Meter}:1", "I0 device pre-notified", "<Request/>"u8.ToArray())
+            {
+                ChangesInventory = new InventoryWrite(new InventoryChange(at, "12.2", supplier), new DeviceWrite(Meter, null, pending)),
+            },
+        ]);
+        await Task.WhenAny(append, Task.Delay(1000));
+        await tx.CommitAsync();
+
+        await Assert.ThrowsAsync<InventoryChangedException>(() => append);
+        Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.Empty(await Store.Inventory.StatusHistoryAsync(Meter));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+    }
+
     /// <summary>Several nodes starting at once on a fresh database.</summary>
     [Fact]
     public async Task Nodes_starting_together_on_a_fresh_database_all_open_it()

@@ -294,10 +294,6 @@ public sealed class InventoryServiceRequests(
             // One of three (the XSD's choice): the import MPAN or MPRN, or an ESME's secondary import or export MPAN.
             if (Text(mpxn, "ImportMPxN") is { } import)
             {
-                if (Mpan.TryParse(import, out var importMpan))
-                {
-                    await RefuseServedElsewhereAsync(id, "ImportMPxN", importMpan, cancellationToken);
-                }
                 var updated = await ChangeAsync(request, id,
                     d => d.Type is DeviceType.ESME or DeviceType.GSME ? null : "only meters serve an MPxN",
                     d => d.Type == DeviceType.ESME
@@ -315,7 +311,6 @@ public sealed class InventoryServiceRequests(
                 : Text(mpxn, "ExportMPAN") is { } export ? ("ExportMPAN", export)
                 : throw Invalid("UpdateMPxN needs ImportMPxN, SecondaryImportMPAN or ExportMPAN");
             var core = Mpan.TryParse(text, out var parsed, out var fault) ? parsed : throw Invalid($"{name}: {fault}");
-            await RefuseServedElsewhereAsync(id, name, core, cancellationToken);
             var served = await ChangeAsync(request, id,
                 d => d.Type == DeviceType.ESME ? null : $"only an ESME serves a {name}",
                 d => d.Mpan == core || (name == "ExportMPAN" ? d.SecondaryImportMpan : d.ExportMpan) == core
@@ -365,24 +360,10 @@ public sealed class InventoryServiceRequests(
     }
 
     /// <summary>
-    /// E41 when another meter in service serves <paramref name="mpan"/>: a meter point has one meter in service at a
-    /// time. Checked only for an ESME the inventory holds: any other device is refused by <see cref="ChangeAsync"/>
-    /// with its own code (E19, E11). A meter put there after this check is found when the change is logged
-    /// (<see cref="InventoryChangedException"/>), and the request is checked again.
-    /// </summary>
-    private async Task RefuseServedElsewhereAsync(Eui64 id, string element, Mpan mpan, CancellationToken cancellationToken)
-    {
-        if (await inventory.FindDeviceAsync(id, cancellationToken) is { Type: DeviceType.ESME }
-            && (await inventory.MetersInServiceAsync([mpan], except: id, cancellationToken: cancellationToken)).TryGetValue(mpan, out var other))
-        {
-            throw Invalid($"{element} {mpan} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
-        }
-    }
-
-    /// <summary>
     /// The change to a device the body names, after checking that it exists (E19), that the SRV applies to its type (E11:
-    /// <paramref name="wrongType"/> gives the reason it does not, or null) and that its status suits the SRV (E5). It is
-    /// made only if the device is still as found when the request is logged.
+    /// <paramref name="wrongType"/> gives the reason it does not, or null), that its status suits the SRV (E5) and that
+    /// it leaves no meter point with two meters in service (E41). It is made only if all is still so when the request is
+    /// logged (<see cref="InventoryChangedException"/> otherwise, and the request is checked again).
     /// </summary>
     private async Task<DeviceWrite> ChangeAsync(DuisRequest request, Eui64 id, Func<Device, string?> wrongType, Func<Device, Device> update, CancellationToken cancellationToken)
     {
@@ -392,7 +373,42 @@ public sealed class InventoryServiceRequests(
             throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is a {found.Type}; {reason}");
         }
         CheckStatus(request, found);
-        return new DeviceWrite(id, found, update(found));
+        var becomes = update(found);
+        await RefuseSecondMeterAsync(found, becomes, cancellationToken);
+        return new DeviceWrite(id, found, becomes);
+    }
+
+    /// <summary>
+    /// A meter point has one meter in service: E41 when the change puts the meter in service at an MPAN (import,
+    /// secondary import or export) it did not serve in service before, and another meter in service serves it (a meter
+    /// decommissioned or withdrawn keeps its MPAN without blocking). The log's transaction checks the same again.
+    /// </summary>
+    private async Task RefuseSecondMeterAsync(Device found, Device becomes, CancellationToken cancellationToken)
+    {
+        if (!becomes.IsInService)
+        {
+            return;
+        }
+        var servedBefore = found.IsInService ? found.ServedMpans().Select(m => m.Mpan).ToHashSet() : [];
+        var newly = becomes.ServedMpans().Where(m => !servedBefore.Contains(m.Mpan)).ToList();
+        if (newly.Count == 0)
+        {
+            return;
+        }
+        var serving = await inventory.MetersInServiceAsync([.. newly.Select(m => m.Mpan)], except: becomes.Id, cancellationToken: cancellationToken);
+        foreach (var (property, mpan) in newly)
+        {
+            if (serving.TryGetValue(mpan, out var other))
+            {
+                var element = property switch
+                {
+                    nameof(Device.Mpan) => "ImportMPxN",
+                    nameof(Device.SecondaryImportMpan) => "SecondaryImportMPAN",
+                    _ => "ExportMPAN",
+                };
+                throw Invalid($"{element} {mpan} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
+            }
+        }
     }
 
     private static string? AnyType(Device device) => null;

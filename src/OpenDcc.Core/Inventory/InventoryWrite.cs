@@ -44,4 +44,7 @@ public sealed record DeviceWrite(Eui64 Id, Device? Found, Device? Becomes, bool 
 public sealed class InventoryChangedException(Eui64 id, string? reason = null) : Exception(reason ?? $"device {id} changed while its request was being checked")
 {
     public Eui64 Id { get; } = id;
+
+    /// <summary>The write that could not be made: which record of a batch failed it (<see cref="Security.MessageLogWriter"/>).</summary>
+    public InventoryWrite? Write { get; init; }
 }

@@ -103,6 +103,16 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
                 batch[i].Done.TrySetResult(results[i]);
             }
         }
+        catch (GroupCommitItemFaultException fault) when (fault.Index >= 0 && fault.Index < batch.Count)
+        {
+            // One item's own fault, which the flush named: that item fails, the others are written again together.
+            batch[fault.Index].Done.TrySetException(fault.InnerException!);
+            batch.RemoveAt(fault.Index);
+            if (batch.Count > 0)
+            {
+                Flush(batch, alone);
+            }
+        }
 #pragma warning disable CA1031 // The failure belongs to the callers waiting on this batch.
         catch (Exception e)
 #pragma warning restore CA1031
@@ -133,4 +143,15 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         }
         await stopped.Task;
     }
+}
+
+/// <summary>
+/// Thrown by a <see cref="GroupCommit{TItem, TResult}"/> flush when one item of the batch failed it for a reason of its
+/// own (<paramref name="inner"/>), which that item's caller gets; nothing of the batch was written, and the others are
+/// written again as one batch.
+/// </summary>
+/// <param name="index">The item's place in the batch the flush was given.</param>
+public sealed class GroupCommitItemFaultException(int index, Exception inner) : Exception(inner.Message, inner)
+{
+    public int Index { get; } = index;
 }

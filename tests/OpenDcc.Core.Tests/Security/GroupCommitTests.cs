@@ -120,6 +120,33 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task A_batch_whose_flush_names_the_item_at_fault_fails_that_caller_and_writes_the_others_again_together()
+    {
+        using var held = new FirstFlushHeld();
+        var batches = new List<int[]>();
+        var flush = held.Flush(i => i * 10);
+        await using var commit = new GroupCommit<int, int>(
+            (items, ct) =>
+            {
+                batches.Add([.. items]);
+                var bad = items.ToList().IndexOf(3);
+                return bad >= 0 ? Task.FromException<IReadOnlyList<int>>(new GroupCommitItemFaultException(bad, new InvalidOperationException("item 3 changed"))) : flush(items, ct);
+            },
+            "test writer",
+            isolate: fault => fault is ArgumentException);
+
+        var first = commit.SubmitAsync(0);
+        await held.Started();
+        var queued = Enumerable.Range(1, 4).Select(i => commit.SubmitAsync(i)).ToList();
+        held.Release();
+
+        Assert.Equal(0, await first);
+        Assert.Equal("item 3 changed", (await Assert.ThrowsAsync<InvalidOperationException>(() => queued[2])).Message);
+        Assert.Equal<int[]>([10, 20, 40], await Task.WhenAll(queued[0], queued[1], queued[3]));
+        Assert.Equal([[0], [1, 2, 3, 4], [1, 2, 4]], batches);
+    }
+
+    [Fact]
     public async Task A_batch_failed_by_a_fault_not_of_an_item_fails_every_caller_without_trying_each_alone()
     {
         using var held = new FirstFlushHeld();
