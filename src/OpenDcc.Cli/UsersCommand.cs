@@ -197,7 +197,8 @@ internal static class UsersCommand
             var counter = parsed.GetValue(to);
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             _ = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
-            await store.EnsureNoHubServesAsync(ct);
+            // Held until the reset is logged: no hub may start meanwhile and read the counter as it was.
+            await using var noHub = await store.LeaseForHubAsync(ct);
             var last = (await store.ReplayCounters.ReadAsync(eui, ct))?.Last;
             if (last is not { } current || current <= counter)
             {

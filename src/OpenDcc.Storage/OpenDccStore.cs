@@ -100,15 +100,6 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <exception cref="InvalidOperationException">another hub holds it.</exception>
     public Task<IHubLease> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
 
-    /// <summary>
-    /// Refuses when a hub serves from this store (holds its lease): for an operator's change a running hub would not see,
-    /// such as a user's replay counter, which its grain holds in memory.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">a hub holds it, named as <see cref="LeaseForHubAsync"/> names it.</exception>
-    public async Task EnsureNoHubServesAsync(CancellationToken cancellationToken = default)
-    {
-        await using var probe = await lease(cancellationToken);
-    }
 
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
@@ -153,7 +144,7 @@ public sealed class OpenDccStore : IAsyncDisposable
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
-        await new SchemaMigrator("Sqlite", Open, lockStatement: null, clock, _ => RefuseIfHubServesAsync(dataDirectory)).MigrateAsync(cancellationToken);
+        await new SchemaMigrator("Sqlite", Open, clock, ct => SqliteMigratorLockAsync(dataDirectory, ct), _ => Task.FromResult<IAsyncDisposable>(HubLease.OnDataDirectory(dataDirectory))).MigrateAsync(cancellationToken);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -177,10 +168,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
         try
         {
-            await new SchemaMigrator("Postgres", Open, "SELECT pg_advisory_xact_lock(4242001)", clock, async ct =>
-            {
-                await using var probe = await HubLease.OnDatabaseAsync(connectionString, PostgresLocation(connectionString), ct);
-            }).MigrateAsync(cancellationToken);
+            await new SchemaMigrator("Postgres", Open, clock, ct => PostgresMigratorLockAsync(connectionString, ct), async ct => await HubLease.OnDatabaseAsync(connectionString, PostgresLocation(connectionString), ct)).MigrateAsync(cancellationToken);
         }
         catch
         {
@@ -197,6 +185,52 @@ public sealed class OpenDccStore : IAsyncDisposable
             new SqlPartyStore(Open),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));
+    }
+
+    /// <summary>The file a SQLite store's migrator holds while it runs (<see cref="SqliteMigratorLockAsync"/>).</summary>
+    private const string MigratorLockFileName = "migrate.lock";
+
+    /// <summary>
+    /// SQLite: makes this process the only migrator of the data directory's store until disposed: <see cref="MigratorLockFileName"/>
+    /// held exclusively, waiting (up to a minute) for another process's migrator to finish.
+    /// </summary>
+    private static async Task<IAsyncDisposable> SqliteMigratorLockAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(dataDirectory, MigratorLockFileName);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromMinutes(1))
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL: makes this the only migrator of the database until disposed: a session advisory lock (4242001; the
+    /// hub lease is 4242002) on a connection of its own, waited for, let go when that session ends.
+    /// </summary>
+    private static async Task<IAsyncDisposable> PostgresMigratorLockAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
+        try
+        {
+            await session.OpenAsync(cancellationToken);
+            await using var take = session.Command("SELECT pg_advisory_lock(4242001)");
+            take.CommandTimeout = 0;
+            await take.ExecuteNonQueryAsync(cancellationToken);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The PostgreSQL host, port and database, as messages name the store.</summary>

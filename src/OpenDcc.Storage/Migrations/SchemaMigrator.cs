@@ -11,11 +11,16 @@ namespace OpenDcc.Storage.Migrations;
 /// current. A migration applied to the database whose script has changed since is refused: a released migration is
 /// never edited (the databases it ran on would silently differ from new ones); a change goes in a new migration.
 /// </summary>
-/// <param name="noHubServes">
-/// Before an upgrade (a schema some of whose migrations are applied and some not), throws <see cref="InvalidOperationException"/>
-/// if a hub serves from the store: an older hub's code under a newer schema. Not asked when the store is new or current.
+/// <param name="oneAtATime">
+/// Makes this the only migrator of the store until disposed, waiting for another to finish (nodes starting together):
+/// PostgreSQL's session advisory lock, SQLite's lock file in the data directory.
 /// </param>
-internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, string? lockStatement, IClock clock, Func<CancellationToken, Task> noHubServes)
+/// <param name="noHubServes">
+/// Before an upgrade (a schema some of whose migrations are applied and some not): holds the store's hub lease until
+/// disposed, so that no hub serves from it while its schema changes; throws <see cref="InvalidOperationException"/> if a
+/// hub serves from it now (an older hub, whose code would run under a newer schema). Not asked for a new or current store.
+/// </param>
+internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task<DbConnection>> open, IClock clock, Func<CancellationToken, Task<IAsyncDisposable>> oneAtATime, Func<CancellationToken, Task<IAsyncDisposable>> noHubServes)
 {
     public sealed record Migration(int Version, string Name, string Sql)
     {
@@ -27,14 +32,11 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
+        // Nodes starting together on one database take turns: the first migrates, the others find it current.
+        await using var alone = await oneAtATime(cancellationToken);
         await using var connection = await open(cancellationToken);
         await using (var create = await connection.BeginTransactionAsync(cancellationToken))
         {
-            if (lockStatement is not null)
-            {
-                // Under the lock too: nodes starting together on a new database would otherwise race on IF NOT EXISTS.
-                await ExecuteAsync(connection, create, lockStatement, cancellationToken);
-            }
             await ExecuteAsync(connection, create,
                 "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                 cancellationToken);
@@ -76,11 +78,12 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
             }
             await backfill.CommitAsync(cancellationToken);
         }
+        IAsyncDisposable? hubsKeptOut = null;
         if (applied.Count > 0 && Migrations.FirstOrDefault(m => !applied.Contains(m.Version)) is { } next)
         {
             try
             {
-                await noHubServes(cancellationToken);
+                hubsKeptOut = await noHubServes(cancellationToken);
             }
             catch (InvalidOperationException e)
             {
@@ -88,14 +91,24 @@ internal sealed class SchemaMigrator(string engine, Func<CancellationToken, Task
                     $"this OpenDcc would upgrade the store's schema (from migration {next.Version}, {next.Name}, to {Migrations[^1].Version}), but {e.Message}: stop that hub first, then start this version; the store is unchanged", e);
             }
         }
+        try
+        {
+            await ApplyAsync(connection, applied, cancellationToken);
+        }
+        finally
+        {
+            if (hubsKeptOut is not null)
+            {
+                await hubsKeptOut.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task ApplyAsync(DbConnection connection, HashSet<int> applied, CancellationToken cancellationToken)
+    {
         foreach (var migration in Migrations.Where(m => !applied.Contains(m.Version)))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            if (lockStatement is not null)
-            {
-                // Serialises concurrent starts of several nodes against one database.
-                await ExecuteAsync(connection, transaction, lockStatement, cancellationToken);
-            }
             await using (var check = connection.CreateCommand())
             {
                 check.Transaction = transaction;
