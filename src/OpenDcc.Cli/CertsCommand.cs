@@ -95,7 +95,7 @@ internal static class CertsCommand
         });
 
         var id = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign for DUIS requests; 02 Supplier or 03 NetworkOperator for the Digital Signing certificate that signs critical commands …) or its name", DefaultValueFactory = _ => "87" };
+        var role = new Option<string>("--role") { Description = "Remote-party role: two hex digits (87 XmlSign for DUIS requests; 02 Supplier or 03 NetworkOperator for the Digital Signing certificate that signs critical commands; no other) or its name", DefaultValueFactory = _ => "87" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write CERT and KEY PEM files (the key readable by its owner only)", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace the files of an earlier certificate of the same user and role in --out" };
         var issue = new Command("issue", "Issue a certificate from the local CA for a DCC user, write it with its key, and bind it") { id, role, output, force };
@@ -334,21 +334,32 @@ internal static class CertsCommand
         return result;
     }
 
-    private static RemotePartyRole ParseRole(string text)
+    /// <summary>The roles of a DCC user's certificate: XmlSign, and the Digital Signing roles Supplier and Network Operator.</summary>
+    private static readonly RemotePartyRole[] UserRoles = [RemotePartyRole.XmlSign, RemotePartyRole.Supplier, RemotePartyRole.NetworkOperator];
+
+    private const string UserRoleList = "87 (XmlSign), 02 (Supplier) or 03 (NetworkOperator)";
+
+    /// <summary>
+    /// A role a DCC user's certificate may have, given as exactly two hex digits or its name; any other role (the DCC's
+    /// own parties', or a remote-party role OpenDcc gives no user) is refused, naming the ones allowed.
+    /// </summary>
+    internal static RemotePartyRole ParseRole(string text)
     {
-        if (text.Length == 2 && byte.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code) && Enum.IsDefined((RemotePartyRole)code))
+        // Exactly two hex digits, or a name: not a decimal number, which Enum.TryParse would take ("5", "135").
+        var role = text.Length == 2 && Uri.IsHexDigit(text[0]) && Uri.IsHexDigit(text[1])
+            ? (RemotePartyRole)byte.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : Enum.GetValues<RemotePartyRole>().Where(r => string.Equals(r.ToString(), text, StringComparison.OrdinalIgnoreCase)).Cast<RemotePartyRole?>().FirstOrDefault();
+        return role switch
         {
-            return (RemotePartyRole)code;
-        }
-        return Enum.TryParse<RemotePartyRole>(text, ignoreCase: true, out var named) && Enum.IsDefined(named)
-            ? named
-            : throw new FormatException($"'{text}' is not a remote-party role; use two hex digits such as 87 or a name such as XmlSign");
+            { } known when UserRoles.Contains(known) => known,
+            { } known when Enum.IsDefined(known) => throw new FormatException($"{known} ({(int)known:X2}) is not a role of a DCC user's certificate; give {UserRoleList}"),
+            _ => throw new FormatException($"'{text}' is not a role of a DCC user's certificate; give two hex digits or the name: {UserRoleList}"),
+        };
     }
 
     /// <summary>
     /// Why a user with <paramref name="roles"/> cannot have a certificate of <paramref name="role"/>; null if it can: a
-    /// Supplier (02) certificate is a supplier's, a Network Operator (03) one a network operator's, and the roles of
-    /// the DCC's own parties (root, recovery, access control broker, WAN provider, issuing authority, DSP) no user's.
+    /// Supplier (02) certificate is a supplier's, a Network Operator (03) one a network operator's.
     /// </summary>
     internal static string? RoleMisfit(RemotePartyRole role, DccUserRole roles) => role switch
     {
@@ -356,9 +367,6 @@ internal static class CertsCommand
             $"a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is {roles.Codes()}",
         RemotePartyRole.NetworkOperator when (roles & (DccUserRole.ElectricityDistributor | DccUserRole.GasTransporter)) == 0 =>
             $"a Network Operator (03) certificate is for a network operator (ED or GT); this user is {roles.Codes()}",
-        RemotePartyRole.Root or RemotePartyRole.Recovery or RemotePartyRole.AccessControlBroker or RemotePartyRole.WanProvider
-            or RemotePartyRole.IssuingAuthority or RemotePartyRole.DspXmlSign =>
-            $"{role} ({(int)role:X2}) is a role of the DCC's own parties, not of a DCC user",
         _ => null,
     };
 }

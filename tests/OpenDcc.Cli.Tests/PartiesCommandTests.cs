@@ -447,7 +447,7 @@ public sealed class PartiesCommandTests : IDisposable
     [Theory]
     [InlineData("ED", "02", "--role: a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is ED")]
     [InlineData("IS", "03", "--role: a Network Operator (03) certificate is for a network operator (ED or GT); this user is IS")]
-    [InlineData("IS", "04", "--role: AccessControlBroker (04) is a role of the DCC's own parties, not of a DCC user")]
+    [InlineData("IS", "04", "--role: AccessControlBroker (04) is not a role of a DCC user's certificate; give 87 (XmlSign), 02 (Supplier) or 03 (NetworkOperator)")]
     public async Task Certs_issue_refuses_a_role_the_user_cannot_have_and_writes_nothing(string userRole, string certificateRole, string fault)
     {
         await cli.RunWithDataAsync("keys", "init");
@@ -457,6 +457,51 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal($"opendcc: {fault}", error.Trim());
         Assert.False(Directory.Exists(outDir));
+    }
+
+    [Theory]
+    [InlineData("05", "TransitionalChangeOfSupplier (05) is not")]
+    [InlineData("TransitionalChangeOfSupplier", "TransitionalChangeOfSupplier (05) is not")]
+    [InlineData("08", "LoadController (08) is not")]
+    [InlineData("7F", "Other (7F) is not")]
+    [InlineData("89", "DspXmlSign (89) is not")]
+    [InlineData("00", "Root (00) is not")]
+    [InlineData("5", "'5' is not")]
+    [InlineData("8", "'8' is not")]
+    [InlineData("2", "'2' is not")]
+    [InlineData("135", "'135' is not")]
+    [InlineData("087", "'087' is not")]
+    [InlineData("AA", "'AA' is not")]
+    [InlineData("XmlSign, Supplier", "'XmlSign, Supplier' is not")]
+    public async Task Certs_issue_takes_only_a_user_certificate_role_as_two_hex_digits_or_its_name(string certificateRole, string fault)
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--role", "ED", "--name", "A user");
+        var outDir = Path.Combine(cli.DataDirectory, "issued");
+        var (code, output, error) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--role", certificateRole, "--out", outDir);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.Trim().Split('\n'));
+        Assert.StartsWith($"opendcc: --role: {fault} a role of a DCC user's certificate; give ", line, StringComparison.Ordinal);
+        Assert.EndsWith("87 (XmlSign), 02 (Supplier) or 03 (NetworkOperator)", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+        Assert.Contains("0 certificates", (await cli.RunWithDataAsync("certs", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("87", "XmlSign (OU=87)")]
+    [InlineData("xmlsign", "XmlSign (OU=87)")]
+    [InlineData("02", "Supplier (OU=02)")]
+    [InlineData("Supplier", "Supplier (OU=02)")]
+    [InlineData("03", "NetworkOperator (OU=03)")]
+    [InlineData("networkoperator", "NetworkOperator (OU=03)")]
+    public async Task Certs_issue_issues_each_user_certificate_role_by_code_or_name(string certificateRole, string issued)
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--role", "ED", "--name", "A user");
+        var (code, output, error) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--role", certificateRole, "--out", Path.Combine(cli.DataDirectory, "issued"));
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"issued and bound {issued} serial ", output, StringComparison.Ordinal);
     }
 
     [Fact]
