@@ -314,19 +314,10 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     /// </summary>
     public async Task<bool> StartHubAsync(Microsoft.AspNetCore.Builder.WebApplication app, string urls, CancellationToken cancellationToken)
     {
-        var each = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (each.Length == 0)
+        if (UrlsFault(urls) is { } fault)
         {
-            await Error.WriteLineAsync("opendcc: --urls: give at least one URL to listen at (http://HOST:PORT, e.g. http://localhost:8079)");
+            await Error.WriteLineAsync($"opendcc: {fault}");
             return false;
-        }
-        foreach (var url in each)
-        {
-            if (CannotListen(url) is { } why)
-            {
-                await Error.WriteLineAsync($"opendcc: --urls {url}: {why}");
-                return false;
-            }
         }
         // What the checks above cannot see (a port taken since) is Kestrel's to say.
         try
@@ -339,6 +330,85 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
             await Error.WriteLineAsync($"opendcc: --urls {urls}: {e.Message}");
             return false;
         }
+    }
+
+    /// <summary>
+    /// Why the hub cannot listen at <paramref name="urls"/> (separated by ';') now, naming --urls; null when it can: each
+    /// must be one it can listen at (<see cref="CannotListen"/>), and no two may listen at the same address and port,
+    /// which Kestrel would find taken by the hub itself.
+    /// </summary>
+    public static string? UrlsFault(string urls)
+    {
+        var each = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (each.Length == 0)
+        {
+            return "--urls: give at least one URL to listen at (http://HOST:PORT, e.g. http://localhost:8079)";
+        }
+        foreach (var url in each)
+        {
+            if (CannotListen(url) is { } why)
+            {
+                return $"--urls {url}: {why}";
+            }
+        }
+        for (var i = 0; i < each.Length; i++)
+        {
+            for (var j = i + 1; j < each.Length; j++)
+            {
+                if (SharedAddress(each[i], each[j]) is { } shared)
+                {
+                    return $"--urls {urls}: {each[i]} and {each[j]} both listen at {shared}; give each address and port once";
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Where two URLs <see cref="CannotListen"/> passed would both listen, null when nowhere: on the same port (not 0,
+    /// any free one), * and + and [::] are every interface (Kestrel listens on [::] dual-mode), 0.0.0.0 every IPv4 one,
+    /// and localhost is 127.0.0.1 and ::1.
+    /// </summary>
+    private static string? SharedAddress(string first, string second)
+    {
+        var (a, b) = (ListenUrl().Match(first), ListenUrl().Match(second));
+        var port = int.Parse(a.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        if (port == 0 || port != int.Parse(b.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture))
+        {
+            return null;
+        }
+        var (x, y) = (ListenScope(a.Groups["host"].Value), ListenScope(b.Groups["host"].Value));
+        static string At(System.Net.IPAddress address, int port) => new System.Net.IPEndPoint(address, port).ToString();
+        return (x, y) switch
+        {
+            ({ Every: true }, { Every: true }) => $"every interface, port {port}",
+            ({ Every: true }, { EveryIPv4: true }) or ({ EveryIPv4: true }, { Every: true }) or ({ EveryIPv4: true }, { EveryIPv4: true }) => $"every IPv4 interface, port {port}",
+            ({ Every: true }, _) => At(y.Addresses[0], port),
+            (_, { Every: true }) => At(x.Addresses[0], port),
+            ({ EveryIPv4: true }, _) => y.Addresses.FirstOrDefault(IsIPv4) is { } v4 ? At(v4, port) : null,
+            (_, { EveryIPv4: true }) => x.Addresses.FirstOrDefault(IsIPv4) is { } v4 ? At(v4, port) : null,
+            _ => x.Addresses.Intersect(y.Addresses).FirstOrDefault() is { } common ? At(common, port) : null,
+        };
+
+        static bool IsIPv4(System.Net.IPAddress address) => address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+    }
+
+    /// <summary>The addresses Kestrel listens at for <paramref name="host"/>, one <see cref="CannotListen"/> passed.</summary>
+    private static (bool Every, bool EveryIPv4, System.Net.IPAddress[] Addresses) ListenScope(string host)
+    {
+        if (host is "*" or "+")
+        {
+            return (true, false, []);
+        }
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return (false, false, [System.Net.IPAddress.Loopback, System.Net.IPAddress.IPv6Loopback]);
+        }
+        var address = System.Net.IPAddress.Parse(host.Trim('[', ']'));
+        address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return address.Equals(System.Net.IPAddress.IPv6Any) ? (true, false, [])
+            : address.Equals(System.Net.IPAddress.Any) ? (false, true, [])
+            : (false, false, [address]);
     }
 
     /// <summary>

@@ -295,6 +295,44 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, not the host's stack trace
     }
 
+    [Theory]
+    [InlineData("http://localhost:PORT;http://127.0.0.1:PORT", "http://localhost:PORT and http://127.0.0.1:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://*:PORT;http://127.0.0.1:PORT", "http://*:PORT and http://127.0.0.1:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://127.0.0.1:PORT;http://+:PORT", "http://127.0.0.1:PORT and http://+:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://0.0.0.0:PORT;http://localhost:PORT", "http://0.0.0.0:PORT and http://localhost:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://[::]:PORT;http://127.0.0.1:PORT", "http://[::]:PORT and http://127.0.0.1:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://127.0.0.1:PORT;http://127.0.0.1:PORT", "http://127.0.0.1:PORT and http://127.0.0.1:PORT both listen at 127.0.0.1:PORT")]
+    [InlineData("http://*:PORT;http://+:PORT", "http://*:PORT and http://+:PORT both listen at every interface, port PORT")]
+    public async Task Serve_refuses_urls_that_would_listen_at_the_same_address_and_port_in_one_line(string urls, string clash)
+    {
+        var port = $"{LoopbackPorts.Free()}";
+        urls = urls.Replace("PORT", port, StringComparison.Ordinal);
+        // In its own process: the host logs its stack trace to the console itself, which an in-process run would not show.
+        using var serve = OpenDccProcess.Start("serve", "--data", cli.DataDirectory, "--urls", urls, "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}", "--sites", "1");
+        var (code, output, error) = await serve.RunToEndAsync();
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal($"opendcc: --urls {urls}: {clash.Replace("PORT", port, StringComparison.Ordinal)}; give each address and port once", error.Trim());
+    }
+
+    [Fact]
+    public async Task Serve_listens_at_two_addresses_on_one_port_and_at_two_free_ports()
+    {
+        var port = LoopbackPorts.Free();
+        // Two loopback addresses (Linux answers on all of 127/8), and port 0 twice: two free ports, not one.
+        using var serving = await CliRun.ServeAsync(
+            ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{port};http://127.0.0.2:{port};http://127.0.0.1:0;http://127.0.0.1:0",
+                "--silo-port", $"{LoopbackPorts.Free()}", "--gateway-port", $"{LoopbackPorts.Free()}"], cli.Clock);
+        foreach (var address in new[] { "127.0.0.1", "127.0.0.2" })
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://{address}:{port}") };
+            using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+        Assert.Equal(0, await serving.StopAsync());
+        Assert.Contains($"listening on http://127.0.0.1:{port}, http://127.0.0.2:{port}, http://127.0.0.1:", serving.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_refuses_a_fleet_supplier_that_is_not_a_dcc_user()
     {
