@@ -45,15 +45,20 @@ internal static class DemoCommand
         var demo = new Command("demo", "Start a hub with sample users and devices, send signed requests, show the responses, keep serving") { urls, data, exit };
         demo.SetAction(async (parsed, ct) =>
         {
-            // By default a new directory of its own, named for when it started (two demos started in the same second get two).
-            var directory = parsed.GetValue(data) is { } given
-                ? CliContext.CheckedDataDirectory(given.FullName)
-                : Directory.CreateTempSubdirectory(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-")).FullName;
-            if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+            var directory = parsed.GetValue(data) is { } given ? CliContext.CheckedDataDirectory(given.FullName) : null;
+            if (directory is not null && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             {
                 await context.Error.WriteLineAsync($"opendcc: --data: {directory} is not empty; the demo needs a fresh data directory");
                 return 1;
             }
+            // Where it will listen is checked before anything is written: a demo that cannot listen leaves --data as it was.
+            if (CliContext.UrlsFault(parsed.GetRequiredValue(urls)) is { } fault)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {fault}");
+                return 1;
+            }
+            // By default a new directory of its own, named for when it started (two demos started in the same second get two).
+            directory ??= Directory.CreateTempSubdirectory(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"opendcc-demo-{context.Clock.GetCurrentInstant().ToDateTimeUtc():yyyyMMddHHmmss}-")).FullName;
             await using var receiver = await ResponseReceiver.StartAsync();
             var options = new HubOptions(directory, Urls: parsed.GetRequiredValue(urls), SiloPort: LoopbackPorts.Free(), GatewayPort: LoopbackPorts.Free());
             // The demo's meters are site 0 of a simulated fleet, on the simulated WAN under the IDs the DCC's test data uses.

@@ -60,6 +60,34 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Equal(before, Demos());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_demo_whose_port_is_taken_leaves_its_data_directory_as_it_was_so_it_can_be_run_again(bool exists)
+    {
+        var data = Path.Combine(cli.DataDirectory, "demo");
+        if (exists)
+        {
+            Directory.CreateDirectory(data);
+        }
+        using (var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            taken.Start();
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+            var (code, _, error) = await cli.RunAsync("demo", "--data", data, "--urls", $"http://127.0.0.1:{port}", "--no-wait");
+
+            Assert.Equal(1, code);
+            Assert.Equal($"opendcc: --urls http://127.0.0.1:{port}: 127.0.0.1:{port}: address already in use by another program (another hub, or DCC Boxed itself?)", error.Trim());
+            Assert.Equal(exists, Directory.Exists(data));
+            Assert.True(!exists || !Directory.EnumerateFileSystemEntries(data).Any());
+        }
+
+        // The port free again, the same command runs.
+        var (again, _, againError) = await cli.RunAsync("demo", "--data", data, "--urls", $"http://127.0.0.1:{FreePort()}", "--no-wait");
+        Assert.True(again == 0, againError);
+    }
+
     private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 
     public void Dispose() => cli.Dispose();
