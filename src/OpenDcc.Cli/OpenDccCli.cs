@@ -37,7 +37,7 @@ public static partial class OpenDccCli
         {
             foreach (var fault in parsed.Errors)
             {
-                await error.WriteLineAsync($"opendcc: {MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? ParseFaultOf(fault.Message)}");
+                await error.WriteLineAsync($"opendcc: {MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? NotAChoiceOf(fault) ?? ParseFaultOf(fault.Message)}");
             }
             await error.WriteLineAsync($"('{string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "opendcc" : CommandPath(parsed.CommandResult))} --help' lists the options)");
             return 1;
@@ -129,6 +129,41 @@ public static partial class OpenDccCli
         }
         return null;
     }
+
+    /// <summary>
+    /// A value not among an option's (or argument's) fixed choices, for a person, on one line: System.CommandLine says
+    /// "Argument 'x' not recognized. Must be one of:" and lists them a line each (or, for an enum, names its .NET type),
+    /// without naming the option; this says "--mode: 'x' is not one of a, b". Null for any other fault.
+    /// </summary>
+    internal static string? NotAChoiceOf(System.CommandLine.Parsing.ParseError fault)
+    {
+        var (named, type) = fault.SymbolResult switch
+        {
+            System.CommandLine.Parsing.OptionResult option => (option.Option.Name, option.Option.ValueType),
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult option } => (option.Option.Name, option.Option.ValueType),
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.CommandResult command } argument => ($"{command.Command.Name}'s argument", argument.Argument.ValueType),
+            System.CommandLine.Parsing.ArgumentResult argument => (argument.Argument.Name, argument.Argument.ValueType),
+            _ => ((string?)null, (Type?)null),
+        };
+        type = type?.IsArray == true ? type.GetElementType() : type;
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        var (value, choices) = NotRecognised().Match(fault.Message) is { Success: true } listed
+            ? (listed.Groups["value"].Value, Choice().Matches(listed.Groups["choices"].Value).Select(c => c.Groups["choice"].Value).ToArray())
+            : CannotParseAs().Match(fault.Message) is { Success: true } unparsed && type is { IsEnum: true }
+                ? (unparsed.Groups["value"].Value, Enum.GetNames(type))
+                : (null, null);
+        return named is null || value is null || choices is null ? null : $"{named}: '{value}' is not one of {string.Join(", ", choices)}";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Argument '(?<value>.*)' not recognized\. Must be one of:(?<choices>(?:\s*'[^']*')+)\s*$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex NotRecognised();
+
+    // An enum's fault goes on to list the names it might have meant, a line each: only its first sentence is read.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Cannot parse argument '(?<value>.*?)' for (?:option|command|argument) '[^']*' as expected type '[^']*'\.", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex CannotParseAs();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"'(?<choice>[^']*)'")]
+    private static partial System.Text.RegularExpressions.Regex Choice();
 
     /// <summary>": " and a description as the rest of a sentence (its first word in lower case unless an acronym); empty without one.</summary>
     private static string WhatItTakes(string? description) => description switch

@@ -20,6 +20,8 @@ public sealed class ParseFaultTests : IDisposable
     [InlineData(new[] { "validate", "mpan" }, "opendcc: mpan's argument is required: the identifier to check", "opendcc validate mpan --help")]
     [InlineData(new[] { "inventory", "add", "--type", "ESME" }, "opendcc: --device is required: the device's EUI-64", "opendcc inventory add --help")]
     [InlineData(new[] { "inventory", "add", "--device", "00-DB-12-34-56-78-90-A0" }, "opendcc: --type is required: ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", "opendcc inventory add --help")]
+    [InlineData(new[] { "inventory", "import", "devices.csv", "--mode", "bogus" }, "opendcc: --mode: 'bogus' is not one of all-or-nothing, skip-invalid", "opendcc inventory import --help")]
+    [InlineData(new[] { "inventory", "import", "devices.csv", "--mode", "" }, "opendcc: --mode: '' is not one of all-or-nothing, skip-invalid", "opendcc inventory import --help")]
     public async Task A_value_that_does_not_parse_is_refused_naming_the_option_and_what_it_takes(string[] args, string fault, string? help)
     {
         var (code, output, error) = await cli.RunAsync(args);
@@ -39,7 +41,26 @@ public sealed class ParseFaultTests : IDisposable
         if (help is not null)
         {
             Assert.Equal($"('{help}' lists the options)", lines[^1]);
+            Assert.Equal(2, lines.Length); // the fault on one line, then where the help is
         }
+    }
+
+    [Theory]
+    [InlineData(new[] { "--colour", "mauve" }, "--colour: 'mauve' is not one of red, green")]
+    [InlineData(new[] { "--day", "Someday" }, "--day: 'Someday' is not one of Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday")]
+    [InlineData(new[] { "--colour", "red", "plum" }, "paint's argument: 'plum' is not one of light, dark")]
+    public void A_value_outside_fixed_choices_names_the_option_and_its_choices_on_one_line(string[] args, string fault)
+    {
+        var colour = new System.CommandLine.Option<string>("--colour");
+        colour.AcceptOnlyFromAmong("red", "green");
+        var day = new System.CommandLine.Option<DayOfWeek?>("--day");
+        var shade = new System.CommandLine.Argument<string?>("shade") { Arity = System.CommandLine.ArgumentArity.ZeroOrOne };
+        System.CommandLine.ArgumentValidation.AcceptOnlyFromAmong(shade, "light", "dark");
+        var command = new System.CommandLine.Command("paint") { colour, day, shade };
+
+        var parsed = new System.CommandLine.RootCommand { command }.Parse(["paint", .. args]);
+
+        Assert.Equal(fault, Assert.Single(parsed.Errors.Select(e => OpenDccCli.NotAChoiceOf(e) ?? e.Message)));
     }
 
     public void Dispose() => cli.Dispose();
