@@ -77,9 +77,10 @@ public static partial class OpenDccCli
             type = nullable.Groups["type"].Value;
         }
         var named = kind == "option" ? name : $"{name}'s argument";
+        // Only the bound passed: the type's other bound is no guide to what the option takes (--last is 1 to 100,000).
         if (WholeNumberRange(type) is var (min, max) && OutOfRange(value, min, max) is { } outOfRange)
         {
-            return $"{named}: {value} is {outOfRange}: give a whole number from {min:N0} to {max:N0}";
+            return $"{named}: {value} is {outOfRange}";
         }
         var what = type switch
         {
@@ -104,12 +105,12 @@ public static partial class OpenDccCli
     };
 
     /// <summary>
-    /// "too large" or "too small" for a whole number written out that the type cannot hold (it did not parse, yet is a
-    /// whole number: saying it is not one would be wrong); null for anything else.
+    /// "too large (at most M)" or "too small (at least M)" for a whole number written out that the type cannot hold (it
+    /// did not parse, yet is a whole number: saying it is not one would be wrong); null for anything else.
     /// </summary>
     private static string? OutOfRange(string value, System.Numerics.BigInteger min, System.Numerics.BigInteger max) =>
         System.Numerics.BigInteger.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number)
-            ? number > max ? "too large" : number < min ? "too small" : null
+            ? number > max ? $"too large (at most {max:N0})" : number < min ? $"too small (at least {min:N0})" : null
             : null;
 
     /// <summary>
