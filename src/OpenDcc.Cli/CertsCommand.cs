@@ -159,8 +159,11 @@ internal static class CertsCommand
                 throw new UnknownDccUserException(user);
             }
             var now = context.Clock.GetCurrentInstant();
+            // The user and serial (given to other commands), the date and the status ("revoked" and when, for grep) stay
+            // whole; the role and issuer wrap between words, sharing the room left, so that neither is squeezed to a few
+            // letters a line (in 160 columns, a file's or pipe's width, a revoked one's status left the issuer four).
             var table = new Table().Border(TableBorder.Simple).AddColumns(
-                new TableColumn("User").NoWrap(), new TableColumn("Role").NoWrap(), new TableColumn("Serial").NoWrap(),
+                new TableColumn("User").NoWrap(), new TableColumn("Role"), new TableColumn("Serial").NoWrap(),
                 new TableColumn("Issuer"), new TableColumn("Valid to (UTC)").NoWrap(),
                 new TableColumn("Status").NoWrap());
             var count = 0;

@@ -540,6 +540,32 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Certs_list_to_a_file_or_pipe_keeps_the_issuer_readable_beside_a_long_role_and_a_revoked_status()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", Path.Combine(cli.DataDirectory, "keys-out"))).ExitCode);
+        using var issued = FileKeyStore.Combine(Path.Combine(cli.DataDirectory, "keys-out", "90B3D51F30010000-87.crt.pem"), Path.Combine(cli.DataDirectory, "keys-out", "90B3D51F30010000-87.key.pem"));
+        var serial = OrganisationCertificate.FromX509(issued).SerialNumber;
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial)).ExitCode);
+        // The longest role name, as another CA's certificate may carry it.
+        using var transitional = Issue(Supplier, RemotePartyRole.TransitionalChangeOfSupplier);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", WritePem("tcos.pem", transitional))).ExitCode);
+
+        // Not a terminal: 160 columns, the width of a file or pipe.
+        var (code, list, _) = await cli.RunWithDataAsync("certs", "list");
+
+        Assert.Equal(0, code);
+        var rows = list.Split('\n').Where(l => l.Contains(Supplier, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);
+        // Each row's issuer starts with whole words, not four letters a line; the revoked one's status is whole on its line.
+        Assert.Matches($@"{serial}\s+CN=OpenDcc Local.*\s+revoked 2026-11-28T09:00:00Z", Assert.Single(rows, r => r.Contains(serial, StringComparison.Ordinal)));
+        Assert.Matches(@"\s+CN=Test CA.*\s+valid", Assert.Single(rows, r => r.Contains("Transitional", StringComparison.Ordinal)));
+        // A row takes at most two lines: blank top, header, rule, two rows, blank bottom and the count fit in nine.
+        Assert.True(list.TrimEnd().Split('\n').Length <= 9, list);
+    }
+
+    [Fact]
     public async Task Certs_list_shows_each_bound_certificate_and_certs_revoke_stops_one_which_stays_listed_revoked()
     {
         await cli.RunWithDataAsync("keys", "init");
