@@ -18,6 +18,8 @@ internal static class KeysCommand
         var init = new Command("init", "Create a local CA and DSP XmlSign identity for a new installation; of an installation that has one of them (a DSP identity imported first), only the other") { dspId, force };
         init.SetAction(async parsed =>
         {
+            // The options first: a fault in them is said whatever the directory holds.
+            var dsp = UsersCommand.ParseField("--dsp-id", () => Eui64.Parse(parsed.GetRequiredValue(dspId)));
             var store = context.KeyStore(parsed);
             var replace = parsed.GetValue(force);
             if (store.HasLocalCa && store.HasDspIdentity && !replace)
@@ -25,7 +27,6 @@ internal static class KeysCommand
                 await context.Error.WriteLineAsync($"opendcc: keys already exist in {store.Directory}; pass --force to replace them");
                 return 1;
             }
-            var dsp = UsersCommand.ParseField("--dsp-id", () => Eui64.Parse(parsed.GetRequiredValue(dspId)));
             if (replace || (!store.HasLocalCa && !store.HasDspIdentity))
             {
                 var saved = store.Initialise(dsp, context.Clock);

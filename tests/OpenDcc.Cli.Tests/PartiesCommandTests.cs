@@ -54,6 +54,25 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(0, (await cli.RunWithDataAsync("users", "add", "--id", "90-B3-D5-1F-30-00-00-02", "--role", "IS", "--name", "A user now")).ExitCode);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Keys_init_refuses_a_dsp_id_that_is_no_eui64_before_looking_at_keys_already_there(bool force)
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        var before = Directory.GetFiles(keys).ToDictionary(f => f, File.ReadAllText);
+
+        var (code, output, error) = await cli.RunWithDataAsync(force ? ["keys", "init", "--dsp-id", "zz", "--force"] : ["keys", "init", "--dsp-id", "zz"]);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("opendcc: --dsp-id: ", error, StringComparison.Ordinal);
+        Assert.Contains("zz", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Equal(before, Directory.GetFiles(keys).ToDictionary(f => f, File.ReadAllText));
+    }
+
     [Fact]
     public async Task Distributors_are_refused_for_a_user_that_is_no_electricity_distributor()
     {
