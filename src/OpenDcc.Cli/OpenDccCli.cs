@@ -244,6 +244,9 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
             : NamingStoreAsync(null, data, () => OpenDccStore.OpenSqliteAsync(data, Clock, cancellationToken));
     }
 
+    /// <summary>The commands that start a store in a directory without one (<see cref="OpenStoreAsync"/>, and the hub's).</summary>
+    public const string StoreStarters = "serve, demo, users add, inventory add|import, inventory site set, inventory models add|import or wan coverage import";
+
     /// <summary>
     /// Opens a store that must already be there, for a command that only reads it or changes what it already holds:
     /// with SQLite, a <c>--data</c> directory without an OpenDcc database is refused (a mistyped path would otherwise
@@ -256,7 +259,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
             var file = new FileInfo(Path.Combine(data, OpenDccStore.SqliteFileName));
             if (!file.Exists)
             {
-                throw new InvalidOperationException($"--data {data}: no OpenDcc store there (serve, users add or inventory add start one)");
+                throw new InvalidOperationException($"--data {data}: no OpenDcc store there ({StoreStarters} start one)");
             }
             // An empty file (a store cut short, a copy that failed) would otherwise be made a new, empty store.
             if (file.Length == 0)

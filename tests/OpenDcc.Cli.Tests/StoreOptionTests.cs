@@ -1,3 +1,4 @@
+using OpenDcc.Core.Wan;
 using OpenDcc.Hub;
 
 namespace OpenDcc.Cli.Tests;
@@ -54,8 +55,34 @@ public sealed class StoreOptionTests : IDisposable
         var (code, output, error) = await cli.RunAsync([.. command, "--data", typo]);
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        Assert.Equal($"opendcc: --data {typo}: no OpenDcc store there (serve, users add or inventory add start one){Environment.NewLine}", error);
+        Assert.Equal($"opendcc: --data {typo}: no OpenDcc store there (serve, demo, users add, inventory add|import, inventory site set, inventory models add|import or wan coverage import start one){Environment.NewLine}", error);
         Assert.False(Directory.Exists(typo));
+    }
+
+    [Theory]
+    [InlineData("users add", null, "users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--role", "IS", "--name", "Supplier")]
+    [InlineData("inventory add", null, "inventory", "add", "--device", "00-DB-12-34-56-78-90-A0", "--type", "ESME")]
+    [InlineData("inventory add|import", "device_id,device_type\n00-DB-12-34-56-78-90-A0,ESME", "inventory", "import")]
+    [InlineData("inventory site set", null, "inventory", "site", "set", "--uprn", "100023336956")]
+    [InlineData("inventory models add", null, "inventory", "models", "add", "--manufacturer", "AB01", "--model", "010A030B")]
+    [InlineData("inventory models add|import", "manufacturer,model\nAB01,010A030B", "inventory", "models", "import")]
+    [InlineData("wan coverage import", WanCoverage.CsvHeader + "\nIV,North,yes,,Long Range Radio,Medium,,", "wan", "coverage", "import")]
+    public async Task Each_command_the_refusal_names_starts_a_store_where_there_is_none(string named, string? csv, params string[] command)
+    {
+        var fresh = Path.Combine(cli.DataDirectory, "fresh");
+        if (csv is not null)
+        {
+            Directory.CreateDirectory(cli.DataDirectory);
+            var file = Path.Combine(cli.DataDirectory, "import.csv");
+            await File.WriteAllTextAsync(file, csv + "\n");
+            command = [.. command, file];
+        }
+
+        var (code, _, error) = await cli.RunAsync([.. command, "--data", fresh]);
+
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(Path.Combine(fresh, "opendcc.db")));
+        Assert.Contains(named, CliContext.StoreStarters, StringComparison.Ordinal);
     }
 
     [Fact]
