@@ -195,8 +195,12 @@ internal static class DemoCommand
 
             // A power cut at site 0 for ten minutes: the comms hub reports the loss of power to the WAN provider and the DCC
             // raises a DCC Alert (AD1) to the network operator, then the supplier; the meter reports the restoration (a device alert) to both.
+            // Simulated as already over (from a quarter of an hour ago to five minutes ago), so that both are reported
+            // now; said so, lest the past start time look like a clock fault.
             var now = context.Clock.GetCurrentInstant();
-            await world.Wan.PowerOutageAsync(Electricity, now - Duration.FromMinutes(15), now - Duration.FromMinutes(5), ct);
+            var (cutAt, restoredAt) = (now - Duration.FromMinutes(15), now - Duration.FromMinutes(5));
+            context.Console.MarkupLine($"Power cut at site 0 (MPAN {world.Wan.Fleet[0].Mpan}) for ten minutes, simulated as already over: off at {cutAt}, back at {restoredAt} (it is {now}).");
+            await world.Wan.PowerOutageAsync(Electricity, cutAt, restoredAt, ct);
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
             var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response (delivered to the user's URL)", "Code", "What the device said (GBCSPayload read with the ACB-device key)");
             foreach (var message in receiver.Received)

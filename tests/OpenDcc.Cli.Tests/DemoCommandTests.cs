@@ -23,6 +23,9 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Matches(@"Success: the meter's command for an installer[\s\S]*8\.13 Return Local Command Response[^│]*│[^│]*│[^│]*│ I0\s+│ Success: import register [\d,]+ Wh", output);
         // The firmware went to the DCC (11.1, CV 8) and on to the meter, which then reports it pending.
         Assert.Matches(@"1\.1\.0\s+pending", output);
+        // The power cut, ten minutes already over by the (fake) clock's 09:00, said with its times so the past start does not look like a clock fault.
+        Assert.Matches(@"Power cut at site 0 \(MPAN \d{13}\) for ten minutes, simulated as already over: off at 2026-11-28T08:45:00Z, back at\s+2026-11-28T08:55:00Z \(it is\s+2026-11-28T09:00:00Z\)", output);
+        Assert.Contains("lost power at 2026-11-28T08:45:00", output, StringComparison.Ordinal);
         // The power cut: the comms hub's outage as the DCC alert AD1 to the network operator (and the supplier), the meter's restoration as its own alert.
         Assert.Matches(@"DCC alert AD1 from the DCC to DNO\s+│ I0\s+│ power outage: comms hub 00-DB-12-34-56-78-90-A2 lost power", output);
         Assert.Contains("DCC alert AD1 from the DCC to Supplier", output, StringComparison.Ordinal);
