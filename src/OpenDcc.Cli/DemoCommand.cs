@@ -284,7 +284,8 @@ internal static class DemoCommand
             return;
         }
         var voltage = answer.GetProperty("voltage");
-        context.Console.MarkupLine($"  {answer.GetProperty("metersAsked").GetInt32()} meters asked, [green]{answer.GetProperty("answered").GetInt32()} answered[/], {answer.GetProperty("unreachable").GetInt32()} unreachable, {answer.GetProperty("outstanding").GetInt32()} outstanding");
+        // Every part of metersAsked, so that the figures add up.
+        context.Console.MarkupLine($"  {answer.GetProperty("metersAsked").GetInt32()} meters asked: [green]{answer.GetProperty("answered").GetInt32()} answered[/], {answer.GetProperty("unreachable").GetInt32()} unreachable, {answer.GetProperty("noAnswer").GetInt32()} no answer, {answer.GetProperty("failed").GetInt32()} failed, {answer.GetProperty("outstanding").GetInt32()} outstanding");
         if (voltage.ValueKind != System.Text.Json.JsonValueKind.Null)
         {
             context.Console.MarkupLine($"  voltage mean {voltage.GetProperty("mean").GetDecimal():0.00} V, min {voltage.GetProperty("min").GetDecimal():0.0} V, max {voltage.GetProperty("max").GetDecimal():0.0} V");

@@ -32,7 +32,8 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Matches(@"device alert from 00-DB-12-34-56-78-90-A0 to DNO\s+│ I0\s+│ alert 8F36: power restored", output);
         Assert.Matches(@"Message log: [\d,]+ entries, chain intact", output);
         Assert.Matches(@"Smart grid: the network operator's aggregate voltage read[\s\S]*GSP group\s+_[A-P]", output);
-        Assert.Matches(@"(\d+) meters asked, \1 answered, 0 unreachable, 0 outstanding", output);
+        // Every part of metersAsked (answered + unreachable + noAnswer + failed + outstanding), so that they add up.
+        Assert.Matches(@"(\d+) meters asked: \1 answered, 0 unreachable, 0 no answer, 0 failed, 0 outstanding", output);
         Assert.Matches(@"voltage mean 2\d\d\.\d\d V", output);
         Assert.True(File.Exists(Path.Combine(data, "opendcc.db")));
     }
