@@ -546,7 +546,8 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--post-code: post code 'ZZZ' is not 5 to 7 letters and digits", "site", "set", "--uprn", "100023336956", "--post-code", "ZZZ")]
+    [InlineData("--post-code: post code 'ZZZ' is not a UK post code: an outward code (one or two letters, a digit, and a letter or digit at most) and an inward code (a digit and two letters), like SW1A 1AA", "site", "set", "--uprn", "100023336956", "--post-code", "ZZZ")]
+    [InlineData("--post-code: post code '1234567' is not a UK post code", "site", "set", "--uprn", "999", "--post-code", "1234567")]
     [InlineData("--address-id: an address identifier (DUIS) is 1 to 30 characters", "site", "set", "--uprn", "100023336956", "--address-id", "Flat 1, The Old Rectory, Upper Slaughter")]
     [InlineData("--manufacturer: a device manufacturer is 1 to 30 characters, not ''", "models", "add", "--manufacturer", " ", "--model", "010A030B")]
     [InlineData("--model: a device model holds a control character", "models", "add", "--manufacturer", "AB01", "--model", "01\n0A")]

@@ -92,6 +92,7 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     [InlineData("<sr:UPRN>12x</sr:UPRN>", "E41")]
     [InlineData("<sr:MPxN>1200000000015</sr:MPxN>", "E41")]
     [InlineData("<sr:PropertyFilter><sr:PostCode>S!</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PropertyFilter>", "E41")]
+    [InlineData("<sr:PropertyFilter><sr:PostCode>1234567</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PropertyFilter>", "E41")]
     public async Task Read_inventory_finding_nothing_or_given_a_bad_selector_says_which(string selector, string expected)
     {
         Assert.Equal(expected, (await SendAsync("8.2", selector)).Code);

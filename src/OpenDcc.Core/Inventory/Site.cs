@@ -35,21 +35,12 @@ public sealed record Site
     public Eui64? LeadSupplier { get; }
 
     /// <summary>
-    /// A post code as OpenDcc keeps it: spaces removed, upper case, then one space before the last three characters
-    /// (the inward code), so <c>sw1a1aa</c>, <c>SW1A 1AA</c> and <c>SW1A  1AA</c> are one post code.
+    /// A post code as OpenDcc keeps it (<see cref="Identifiers.PostCode.Normalise"/>): white space removed, upper case,
+    /// then one space before the inward code, so <c>sw1a1aa</c>, <c>SW1A 1AA</c> and <c>SW1A  1AA</c> are one post code.
     /// </summary>
-    /// <exception cref="ArgumentException">not 5 to 7 letters and digits (DUIS allows 6–8 characters with the space).</exception>
-    public static string? NormalisePostCode(string? postCode)
-    {
-        if (string.IsNullOrWhiteSpace(postCode))
-        {
-            return null;
-        }
-        var squeezed = string.Concat(postCode.Where(c => !char.IsWhiteSpace(c))).ToUpperInvariant();
-        if (squeezed.Length is < 5 or > 7 || !squeezed.All(char.IsAsciiLetterOrDigit))
-        {
-            throw new ArgumentException($"post code '{postCode.Trim()}' is not 5 to 7 letters and digits", nameof(postCode));
-        }
-        return $"{squeezed[..^3]} {squeezed[^3..]}";
-    }
+    /// <exception cref="ArgumentException">not a UK post code's shape (<see cref="Identifiers.PostCode"/>).</exception>
+    public static string? NormalisePostCode(string? postCode) =>
+        string.IsNullOrWhiteSpace(postCode) ? null
+        : Identifiers.PostCode.Normalise(postCode)
+            ?? throw new ArgumentException($"post code '{Excerpt.Of(postCode.Trim())}' is not a UK post code: {Identifiers.PostCode.Shape}", nameof(postCode));
 }

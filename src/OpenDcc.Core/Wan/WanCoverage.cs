@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using NodaTime;
 using NodaTime.Text;
+using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 
 namespace OpenDcc.Core.Wan;
@@ -24,7 +24,7 @@ public enum ConnectivityLikelihood
 /// <param name="WanTechnology">The SM WAN technology serving it (1 to 30 characters), e.g. <c>Long Range Radio</c>, <c>Cellular</c>, <c>Mesh</c>.</param>
 /// <param name="AuxiliaryEquipmentRequired">Equipment an installer needs there (at most 50 characters), e.g. an external aerial.</param>
 /// <param name="AdditionalInformation">Anything else the provider says (at most 250 characters).</param>
-public sealed partial record WanCoverage(
+public sealed record WanCoverage(
     string PostCodes,
     WanRegion Region,
     bool CoverageAvailable,
@@ -50,15 +50,15 @@ public sealed partial record WanCoverage(
         var parts = text.Trim().ToUpperInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         switch (parts)
         {
-            case [var area] when area.Length is 1 or 2 && area.All(char.IsAsciiLetter):
+            case [var area] when PostCode.IsArea(area):
                 return area;
-            case [var district] when District().IsMatch(district):
+            case [var district] when PostCode.IsOutwardCode(district):
                 return district;
-            case [var whole] when Whole().Match(whole) is { Success: true } m:
-                return $"{m.Groups[1].Value} {m.Groups[2].Value}";
-            case [var district, var digit] when District().IsMatch(district) && digit is [>= '0' and <= '9']:
+            case [var whole] when PostCode.Normalise(whole) is { } normalised:
+                return normalised;
+            case [var district, var digit] when PostCode.IsOutwardCode(district) && digit is [>= '0' and <= '9']:
                 return $"{district} {digit}";
-            case [var district, var inward] when District().IsMatch(district) && Inward().IsMatch(inward):
+            case [var district, var inward] when PostCode.IsOutwardCode(district) && PostCode.IsInwardCode(inward):
                 return $"{district} {inward}";
             default:
                 throw new FormatException($"'{Excerpt.Of(text.Trim())}' is not a post code (SW1A 1AA), sector (SW1A 1), district (SW1A) or area (SW)");
@@ -67,19 +67,7 @@ public sealed partial record WanCoverage(
 
     /// <summary>Whether <paramref name="normalised"/> (as <see cref="NormalisePostCodes"/> gives it) is a whole post code, not a sector, district or area.</summary>
     public static bool IsWholePostCode(string normalised) =>
-        normalised.Split(' ') is [_, var inward] && Inward().IsMatch(inward);
-
-    /// <summary>An outward code: the area's one or two letters, a digit, and a letter or digit at most.</summary>
-    [GeneratedRegex("^[A-Z]{1,2}[0-9][A-Z0-9]?$")]
-    private static partial Regex District();
-
-    /// <summary>An inward code: a digit and two letters.</summary>
-    [GeneratedRegex("^[0-9][A-Z]{2}$")]
-    private static partial Regex Inward();
-
-    /// <summary>A whole post code written without its space.</summary>
-    [GeneratedRegex("^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")]
-    private static partial Regex Whole();
+        normalised.Split(' ') is [_, var inward] && PostCode.IsInwardCode(inward);
 
     /// <summary>
     /// The keys of the entries that may cover a whole post code (as <see cref="Site.NormalisePostCode"/> keeps it), most
@@ -88,13 +76,12 @@ public sealed partial record WanCoverage(
     public static IReadOnlyList<string> CoveringKeys(string postCode)
     {
         ArgumentNullException.ThrowIfNull(postCode);
-        var space = postCode.IndexOf(' ', StringComparison.Ordinal);
-        if (space < 2 || postCode.Length != space + 4)
+        if (PostCode.Normalise(postCode) != postCode)
         {
             throw new ArgumentException($"'{postCode}' is not a post code as OpenDcc keeps it (SW1A 1AA)", nameof(postCode));
         }
-        var outward = postCode[..space];
-        return [postCode, $"{outward} {postCode[space + 1]}", outward, string.Concat(outward.TakeWhile(char.IsAsciiLetter))];
+        var outward = postCode[..^4];
+        return [postCode, $"{outward} {postCode[^3]}", outward, string.Concat(outward.TakeWhile(char.IsAsciiLetter))];
     }
 
     /// <summary>

@@ -34,4 +34,15 @@ internal static class IdentifierGenerators
         let value = (high * 1_000_000L) + low
         where value > 0
         select value;
+
+    private static readonly Gen<string> PostCodeLetter = Gen.Elements("ABCDEFGHIJKLMNOPRSTUWYZ".ToCharArray()).Select(c => c.ToString());
+    private static readonly Gen<string> PostCodeDigit = Gen.Choose(0, 9).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Whole post codes in their usual shapes (A9 9AA, A99 9AA, A9A 9AA, AA9 9AA, AA99 9AA, AA9A 9AA), outward and inward code apart.</summary>
+    public static Gen<(string Outward, string Inward)> PostCodes =>
+        from area in Gen.OneOf(PostCodeLetter, from a in PostCodeLetter from b in PostCodeLetter select a + b)
+        from district in Gen.OneOf(PostCodeDigit, from a in PostCodeDigit from b in PostCodeDigit select a + b, from a in PostCodeDigit from b in PostCodeLetter select a + b)
+        from sector in PostCodeDigit
+        from unit in Gen.ArrayOf(PostCodeLetter, 2)
+        select (area + district, sector + string.Concat(unit));
 }

@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NodaTime;
+using OpenDcc.Core.Tests.Identifiers;
 using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Core.Tests.Wan;
@@ -34,20 +35,9 @@ public class WanCoverageTests
         Assert.Contains("is not a post code (SW1A 1AA), sector (SW1A 1), district (SW1A) or area (SW)", error.Message, StringComparison.Ordinal);
     }
 
-    private static readonly Gen<string> Letters = Gen.Elements("ABCDEFGHIJKLMNOPRSTUWYZ".ToCharArray()).Select(c => c.ToString());
-    private static readonly Gen<string> Digit = Gen.Choose(0, 9).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>Whole post codes in their usual shapes (A9 9AA, A99 9AA, A9A 9AA, AA9 9AA, AA99 9AA, AA9A 9AA).</summary>
-    private static readonly Gen<(string Outward, string Inward)> PostCodes =
-        from area in Gen.OneOf(Letters, from a in Letters from b in Letters select a + b)
-        from district in Gen.OneOf(Digit, from a in Digit from b in Digit select a + b, from a in Digit from b in Letters select a + b)
-        from sector in Digit
-        from unit in Gen.ArrayOf(Letters, 2)
-        select (area + district, sector + string.Concat(unit));
-
     [Property]
     public Property A_whole_post_code_however_spaced_and_cased_normalises_to_one_form_covered_by_its_sector_district_and_area() =>
-        Prop.ForAll(PostCodes.ToArbitrary(), Gen.Elements("", " ", "  ").ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), (postCode, space, lower) =>
+        Prop.ForAll(IdentifierGenerators.PostCodes.ToArbitrary(), Gen.Elements("", " ", "  ").ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), (postCode, space, lower) =>
         {
             var text = $"{postCode.Outward}{space}{postCode.Inward}";
             var normalised = WanCoverage.NormalisePostCodes(lower ? text.ToLowerInvariant() : text);
