@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -190,6 +191,9 @@ public static class HubHost
         services.AddSingleton(sp => new PowerQualitySurvey(sp.GetRequiredService<IDeviceReader>(), options.SmartGrid, options.StatusMatrix));
         services.AddSingleton(store.ApiKeys);
         services.AddOpenApi(o => o.DeclareApiKeys());
+        // A number in the REST API is a JSON number, as the smart-grid endpoints read their bodies; so says the OpenAPI
+        // document (the Web defaults would describe each as "an integer or a string").
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         services.AddSingleton(devices.Registrations);
         services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
         services.AddSingleton(sp => new DuisGateway(

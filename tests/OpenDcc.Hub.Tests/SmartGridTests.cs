@@ -248,6 +248,7 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
     [InlineData("""{}""", "gspGroup", null)]
     [InlineData("""{"gspGroup": "_A", "deadlineSeconds": 0}""", "deadlineSeconds", "0")]
     [InlineData("""{"gspGroup": "_A", "deadlineSeconds": "soon"}""", "$.deadlineSeconds", "soon", "$.deadlineSeconds: a whole number of seconds is expected here, not the string \"soon\"")]
+    [InlineData("""{"gspGroup": "_A", "deadlineSeconds": "10"}""", "$.deadlineSeconds", "10", "$.deadlineSeconds: a whole number of seconds is expected here, not the string \"10\"")]
     [InlineData("""{"gspGroup": "_A", "deadlineSeconds": 99999999999}""", "$.deadlineSeconds", "99999999999", "$.deadlineSeconds: a whole number of seconds is expected here, not the number 99999999999")]
     [InlineData("""{"gspGroup": 7}""", "$.gspGroup", "7", "$.gspGroup: a string (a GSP group, e.g. \"_A\") is expected here, not the number 7")]
     [InlineData("""{"mpans": "1300000000000"}""", "$.mpans", "1300000000000", "$.mpans: an array of strings (MPAN cores) is expected here, not the string \"1300000000000\"")]
@@ -291,6 +292,24 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.Equal("12345", body.RootElement.GetProperty("value").GetString());
     }
 
+    [Theory]
+    [InlineData("?deadlineSeconds=5&deadlineSeconds=6", null, "deadlineSeconds: given 2 times (5, 6); give it once: a whole number of seconds from 1 to 600")]
+    [InlineData("?deadlineSeconds=5&DEADLINESECONDS=5", null, "deadlineSeconds: given 2 times (5, 5); give it once")]
+    [InlineData("?deadlineSeconds=0", "0", "deadlineSeconds: a whole number of seconds from 1 to 600")]
+    [InlineData("?deadlineSeconds=%2B5", "+5", "deadlineSeconds: a whole number of seconds from 1 to 600")]
+    public async Task A_bad_or_repeated_deadline_on_a_single_read_gets_a_400_problem_naming_it(string query, string? value, string fault)
+    {
+        var site = fleet.Hub.World.Wan.Fleet.Sites.First(s => s.Mpan.Distributor == fleet.Area);
+
+        var (status, type, body) = await GetAsync(fleet.OperatorToken, $"{Aggregate}/{site.Mpan}{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("application/problem+json", type);
+        Assert.Equal("deadlineSeconds", body.RootElement.GetProperty("field").GetString());
+        Assert.Equal(value, body.RootElement.GetProperty("value").GetString());
+        Assert.StartsWith(fault, body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_openapi_document_describes_the_smart_grid_endpoints_and_their_bearer_api_keys()
     {
@@ -307,6 +326,8 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         // As the API takes them: the aggregate's fields optional (one of gspGroup and mpans), a read's deadline a query parameter.
         var request = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("PowerQualityAggregateRequest");
         Assert.False(request.TryGetProperty("required", out var required) && required.GetArrayLength() > 0, $"required: {required}");
+        var deadlineType = request.GetProperty("properties").GetProperty("deadlineSeconds").GetProperty("type");
+        Assert.DoesNotContain("string", deadlineType.EnumerateArray().Select(t => t.GetString())); // a number, not a number in a string
         var parameters = paths.GetProperty(Aggregate + "/{mpan}").GetProperty("get").GetProperty("parameters").EnumerateArray().ToList();
         Assert.Contains(parameters, p => p.GetProperty("name").GetString() == "deadlineSeconds" && p.GetProperty("in").GetString() == "query");
         Assert.True(paths.GetProperty(Aggregate).GetProperty("post").GetProperty("responses").TryGetProperty("415", out _));

@@ -36,6 +36,8 @@ internal static partial class SmartGridEndpoints
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         // A field given twice would otherwise have its last value win, unseen by the sender (or by the message log's reader).
         AllowDuplicateProperties = false,
+        // The Web defaults read "10" as a number, so a number sent as a string would pass unseen; a field takes one type.
+        NumberHandling = JsonNumberHandling.Strict,
     };
 
     /// <summary>
@@ -276,7 +278,11 @@ internal static partial class SmartGridEndpoints
         {
             return Problems.Forbidden(access.Reason!);
         }
-        if (ReadDeadline(context.Request.Query["deadlineSeconds"].FirstOrDefault(), "deadlineSeconds", options, out var deadline) is { } badDeadline)
+        if (OnceInQuery(context.Request, "deadlineSeconds", DeadlineTakes(options), out var deadlineText) is { } repeated)
+        {
+            return repeated;
+        }
+        if (ReadDeadline(deadlineText, "deadlineSeconds", options, out var deadline) is { } badDeadline)
         {
             return badDeadline;
         }
@@ -305,13 +311,27 @@ internal static partial class SmartGridEndpoints
         {
             return null;
         }
-        var max = (int)options.MaxDeadline.TotalSeconds;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > max)
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > (int)options.MaxDeadline.TotalSeconds)
         {
-            return Problems.BadField(field, text, $"a whole number of seconds from 1 to {max}");
+            return Problems.BadField(field, text, DeadlineTakes(options));
         }
         deadline = Duration.FromSeconds(seconds);
         return null;
+    }
+
+    private static string DeadlineTakes(SmartGridOptions options) => $"a whole number of seconds from 1 to {(int)options.MaxDeadline.TotalSeconds}";
+
+    /// <summary>
+    /// Null and the query parameter's value (null when absent) when it is given at most once; else the 400 naming it and
+    /// what it takes: which of several values was meant is the sender's to say (names are matched ignoring case).
+    /// </summary>
+    private static IResult? OnceInQuery(HttpRequest request, string name, string takes, out string? value)
+    {
+        var values = request.Query[name];
+        value = values.Count == 1 ? values[0] : null;
+        return values.Count > 1
+            ? Problems.BadField(name, null, $"given {values.Count} times ({string.Join(", ", (IEnumerable<string?>)values)}); give it once: {takes}")
+            : null;
     }
 
     private static string? Format(Instant? at) => at is { } instant ? InstantPattern.ExtendedIso.Format(instant) : null;
