@@ -371,7 +371,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         var sites = new List<Site>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            sites.Add(new Site(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
+            sites.Add(Site.Stored(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
         }
         return sites;
     }

@@ -204,6 +204,21 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task A_site_saved_before_post_codes_were_checked_is_still_read_with_its_post_code_as_stored()
+    {
+        await Store.Inventory.SaveSiteAsync(new Site(Premises, null, "10"));
+        await using (var connection = await Store.OpenConnectionAsync())
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE site SET post_code = '1234 567'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal("1234 567", (await Store.Inventory.FindSiteAsync(Premises))!.PostCode);
+        Assert.Throws<ArgumentException>(() => new Site(Premises, "1234 567"));
+    }
+
+    [Fact]
     public async Task An_inventory_write_logged_with_its_request_adds_changes_joins_and_deletes_devices_with_their_history()
     {
         var meter = new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { FirmwareVersion = "0001" };

@@ -27,7 +27,14 @@ public sealed record Site
     public Uprn Uprn { get; }
 
     /// <summary>Upper case with one space before the three-character inward code (<c>SW1A 1AA</c>).</summary>
-    public string? PostCode { get; }
+    public string? PostCode { get; private init; }
+
+    /// <summary>
+    /// A site as a store holds it: its post code as stored, not checked again, so that one saved before post codes had
+    /// to have a UK post code's shape is still read (and shown, and replaced by the operator) rather than failing every read.
+    /// </summary>
+    public static Site Stored(Uprn uprn, string? postCode, string? addressIdentifier, Eui64? leadSupplier) =>
+        new(uprn, null, addressIdentifier, leadSupplier) { PostCode = postCode };
 
     public string? AddressIdentifier { get; }
 
