@@ -30,7 +30,7 @@ internal static class CertsCommand
             {
                 foreach (var file in parsed.GetRequiredValue(files))
                 {
-                    foreach (var (certificate, whyNotTrusted) in ReadCertificates(CliContext.ExistingFile(file, "files"), unverified ? null : issuers))
+                    foreach (var (certificate, whyNotTrusted) in ReadCertificates(CliContext.ExistingFile(file, "files"), unverified ? null : issuers, context.Clock.GetCurrentInstant().ToDateTimeOffset()))
                     {
                         if (whyNotTrusted is not null)
                         {
@@ -304,7 +304,7 @@ internal static class CertsCommand
     };
 
     /// <summary>The certificates in a PEM file, each with why its issuer is not trusted (null when it is, or when <paramref name="issuers"/> is null: not checked).</summary>
-    private static List<(OrganisationCertificate Certificate, string? WhyNotTrusted)> ReadCertificates(FileInfo file, IReadOnlyList<X509Certificate2>? issuers)
+    private static List<(OrganisationCertificate Certificate, string? WhyNotTrusted)> ReadCertificates(FileInfo file, IReadOnlyList<X509Certificate2>? issuers, DateTimeOffset at)
     {
         var collection = new X509Certificate2Collection();
         try
@@ -326,7 +326,7 @@ internal static class CertsCommand
             {
                 try
                 {
-                    result.Add((OrganisationCertificate.FromX509(certificate), issuers is null ? null : TrustedIssuers.WhyNotIssuedBy(certificate, issuers)));
+                    result.Add((OrganisationCertificate.FromX509(certificate), issuers is null ? null : TrustedIssuers.WhyNotIssuedBy(certificate, issuers, at)));
                 }
                 catch (InvalidOrganisationCertificateException e)
                 {

@@ -25,6 +25,7 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
         }
         await using var insert = connection.Command($"INSERT INTO wan_coverage ({Columns}) VALUES (@p, @r, @a, @d, @t, @l, @x, @i)", transaction)
             .With("@p", null).With("@r", null).With("@a", null).With("@d", null).With("@t", null).With("@l", null).With("@x", null).With("@i", null);
+        var prepared = false;
         foreach (var entry in coverage)
         {
             object?[] values =
@@ -41,6 +42,12 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
             for (var i = 0; i < values.Length; i++)
             {
                 insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+            // Parsed once for the file's many rows (a national file is a row per post code).
+            if (!prepared)
+            {
+                await insert.PrepareAsync(cancellationToken);
+                prepared = true;
             }
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -334,6 +334,21 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Certs_import_refuses_a_certificate_of_a_trusted_ca_that_has_expired_since_it_was_trusted()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        using var ca = CertificateAuthority.Create("Organisation CA", cli.Clock, Duration.FromDays(10));
+        using var issued = ca.Issue(Eui64.Parse(Supplier), RemotePartyRole.XmlSign, null, cli.Clock, Duration.FromDays(365));
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "trust", "add", WritePem("oca.pem", ca.Certificate))).ExitCode);
+
+        cli.Clock.Advance(Duration.FromDays(11));
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", WritePem("supplier.pem", issued));
+
+        Assert.Equal(1, code);
+        Assert.Contains("the trusted CA 'CN=Organisation CA, OU=07' is no longer valid (expired, or no CA)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certs_trust_add_refuses_a_certificate_that_is_no_ca_and_trusts_nothing()
     {
         await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
@@ -569,7 +584,7 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(0, (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial)).ExitCode);
         // The longest role name, as another CA's certificate may carry it.
         using var transitional = Issue(Supplier, RemotePartyRole.TransitionalChangeOfSupplier);
-        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", WritePem("tcos.pem", transitional))).ExitCode);
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", "--any-issuer", WritePem("tcos.pem", transitional))).ExitCode);
 
         // Not a terminal: 160 columns, the width of a file or pipe.
         var (code, list, _) = await cli.RunWithDataAsync("certs", "list");

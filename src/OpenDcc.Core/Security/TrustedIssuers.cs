@@ -10,8 +10,11 @@ namespace OpenDcc.Core.Security;
 /// </summary>
 public static class TrustedIssuers
 {
-    /// <summary>Null when one of <paramref name="issuers"/> named as the certificate's issuer signed it; otherwise why not.</summary>
-    public static string? WhyNotIssuedBy(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> issuers)
+    /// <summary>
+    /// Null when one of <paramref name="issuers"/> named as the certificate's issuer, and valid at <paramref name="at"/>,
+    /// signed it; otherwise why not.
+    /// </summary>
+    public static string? WhyNotIssuedBy(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> issuers, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(issuers);
@@ -19,6 +22,11 @@ public static class TrustedIssuers
         if (named.Count == 0)
         {
             return $"its issuer '{certificate.Issuer}' is not a trusted CA (add the CA's certificate with 'opendcc certs trust add')";
+        }
+        named = [.. named.Where(i => WhyNotAnIssuer(i, at) is null)];
+        if (named.Count == 0)
+        {
+            return $"the trusted CA '{certificate.Issuer}' is no longer valid (expired, or no CA): its certificates are not taken";
         }
         var signed = new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(certificate.RawData);
         foreach (var issuer in named)
@@ -28,7 +36,7 @@ public static class TrustedIssuers
                 signed.Verify(new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(issuer.RawData).GetPublicKey());
                 return null;
             }
-            catch (Exception e) when (e is Org.BouncyCastle.Security.InvalidKeyException or Org.BouncyCastle.Security.SignatureException or Org.BouncyCastle.Security.Certificates.CertificateException or ArgumentException)
+            catch (Exception e) when (e is Org.BouncyCastle.Security.GeneralSecurityException or Org.BouncyCastle.Security.SecurityUtilityException or ArgumentException or InvalidOperationException)
             {
                 // Not this one: another CA of the same name (a rolled-over key) may have signed it.
             }
@@ -43,6 +51,10 @@ public static class TrustedIssuers
         if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
         {
             return $"'{certificate.Subject}' is not a CA certificate (its basic constraints do not make it a CA)";
+        }
+        if (certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign))
+        {
+            return $"'{certificate.Subject}' may not sign certificates (its key usage lacks keyCertSign)";
         }
         return at > certificate.NotAfter ? $"'{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}" : null;
     }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.OpenApi;
 using NodaTime;
 using NodaTime.Text;
+using OpenDcc.Core;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.SmartGrid;
@@ -68,8 +69,8 @@ internal static partial class SmartGridEndpoints
 
     private static string Described(JsonElement? sent) => sent switch
     {
-        { ValueKind: JsonValueKind.String } text => $"the string {text.GetRawText()}",
-        { ValueKind: JsonValueKind.Number } number => $"the number {number.GetRawText()}",
+        { ValueKind: JsonValueKind.String } text => $"the string {Excerpt.Of(text.GetRawText())}",
+        { ValueKind: JsonValueKind.Number } number => $"the number {Excerpt.Of(number.GetRawText())}",
         { ValueKind: JsonValueKind.Array } => "an array",
         { ValueKind: JsonValueKind.Object } => "an object",
         { ValueKind: JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null } literal => literal.GetRawText(),
