@@ -61,6 +61,15 @@ public sealed class WanMatrixTests : IAsyncLifetime
     public async Task An_address_it_cannot_place_or_has_no_coverage_data_for_and_a_malformed_one_are_refused_each_with_its_code()
     {
         Assert.Equal(GatewayResponseCodes.Default.WanMatrixAddressUnknown, (await SendAsync("<sr:UPRN>123</sr:UPRN>")).Code);
+        // A site saved before post codes were checked, with one of another shape.
+        await hub.Store.Inventory.SaveSiteAsync(new Site(Uprn.Parse("124"), null, "1"));
+        await using (var connection = await hub.Store.OpenConnectionAsync())
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE site SET post_code = '1234 567' WHERE uprn = 124";
+            await command.ExecuteNonQueryAsync();
+        }
+        Assert.Equal(GatewayResponseCodes.Default.WanMatrixAddressUnknown, (await SendAsync("<sr:UPRN>124</sr:UPRN>")).Code);
         Assert.Equal(GatewayResponseCodes.Default.WanMatrixNoCoverageData, (await SendAsync("<sr:PartialAddress><sr:PostCode>SW1A 1AA</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PartialAddress>")).Code);
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync("<sr:PartialAddress><sr:PostCode>M22</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PartialAddress>")).Code);
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync("<sr:PartialAddress><sr:PostCode>M22 0RR</sr:PostCode></sr:PartialAddress>")).Code);

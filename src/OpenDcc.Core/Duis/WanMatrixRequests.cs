@@ -45,6 +45,11 @@ public sealed class WanMatrixRequests(IWanCoverageStore coverage, IInventoryStor
             {
                 return Refuse(request, codes.WanMatrixAddressUnknown, $"UPRN {uprn} is not a site whose post code the inventory holds");
             }
+            // A site saved before post codes were checked may hold one of another shape (Site.Stored).
+            if (PostCode.Normalise(sitePostCode) != sitePostCode)
+            {
+                return Refuse(request, codes.WanMatrixAddressUnknown, $"UPRN {uprn}'s site has post code '{Excerpt.Of(sitePostCode)}', which is not a UK post code (the operator corrects it with inventory site set)");
+            }
             (postCode, asked) = (sitePostCode, uprn);
         }
         else
