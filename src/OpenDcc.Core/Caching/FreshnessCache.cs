@@ -22,6 +22,10 @@ public sealed class FreshnessCache<TKey, TValue>
     private readonly ITimer sweeper;
     private int sweepArmed;
 
+    // How many times a key was forgotten: a value read while any key was forgotten is not kept, since the change that
+    // made it forgotten may have come after the read (it would be served stale for up to freshFor).
+    private long forgets;
+
     /// <param name="clock">Says how old a value is.</param>
     /// <param name="freshFor">How long a value read is used.</param>
     /// <param name="timers">Runs the sweeps; the system's timers unless a test supplies its own.</param>
@@ -48,12 +52,13 @@ public sealed class FreshnessCache<TKey, TValue>
         {
             return cached.Value;
         }
+        var generation = Interlocked.Read(ref forgets);
         var value = await read(key, cancellationToken);
         if (value is null)
         {
             entries.TryRemove(key, out _);
         }
-        else
+        else if (Interlocked.Read(ref forgets) == generation)
         {
             entries[key] = (value, now);
             ArmSweep();
@@ -61,8 +66,12 @@ public sealed class FreshnessCache<TKey, TValue>
         return value;
     }
 
-    /// <summary>Forgets a key, after a change made through the store.</summary>
-    public void Forget(TKey key) => entries.TryRemove(key, out _);
+    /// <summary>Forgets a key, after a change made through the store (or in its transaction): the next lookup reads it again, and a read already under way is not kept.</summary>
+    public void Forget(TKey key)
+    {
+        Interlocked.Increment(ref forgets);
+        entries.TryRemove(key, out _);
+    }
 
     private void ArmSweep()
     {

@@ -85,6 +85,24 @@ public class FreshnessCacheTests
     }
 
     [Fact]
+    public async Task A_value_read_while_its_key_is_forgotten_is_not_kept_so_the_change_is_read_next_time()
+    {
+        var cache = NewCache();
+        var reads = 0;
+        var stale = new TaskCompletionSource<string?>();
+        Task<string?> Slow(int key, CancellationToken _) => ++reads == 1 ? stale.Task : Task.FromResult<string?>("changed");
+
+        // The read starts before the change is committed and ends after it was forgotten.
+        var first = cache.GetOrReadAsync(7, Slow, CancellationToken.None);
+        cache.Forget(7);
+        stale.SetResult("before the change");
+
+        Assert.Equal("before the change", await first);
+        Assert.Equal("changed", await cache.GetOrReadAsync(7, Slow, CancellationToken.None));
+        Assert.Equal(2, reads);
+    }
+
+    [Fact]
     public async Task An_absent_value_is_never_kept()
     {
         var cache = NewCache();
