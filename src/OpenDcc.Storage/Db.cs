@@ -24,4 +24,40 @@ internal static class Db
 
     public static string? GetNullableString(this DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>
+    /// Runs a statement over the items in batches of <paramref name="size"/>: one command of that size, prepared once
+    /// when it will run more than once and rebound for each batch, then one sized for what is left.
+    /// </summary>
+    public static async Task InBatchesAsync<T>(
+        IReadOnlyList<T> items,
+        int size,
+        Func<int, DbCommand> statement,
+        Action<DbParameterCollection, int, T> bind,
+        Func<DbCommand, int, int, Task> execute,
+        CancellationToken cancellationToken)
+    {
+        var offset = 0;
+        while (offset < items.Count)
+        {
+            var count = Math.Min(size, items.Count - offset);
+            await using var command = statement(count);
+            var prepare = items.Count - offset >= 2 * count;
+            do
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    bind(command.Parameters, i, items[offset + i]);
+                }
+                if (prepare)
+                {
+                    await command.PrepareAsync(cancellationToken);
+                    prepare = false;
+                }
+                await execute(command, offset, count);
+                offset += count;
+            }
+            while (items.Count - offset >= count);
+        }
+    }
 }

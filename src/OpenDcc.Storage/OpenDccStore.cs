@@ -55,7 +55,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         UnansweredCommands = new SqlUnansweredCommandStore(open);
         LocalCommands = new SqlLocalCommandStore(open);
         CriticalCounters = new SqlCriticalCounterStore(open);
-        WanCoverage = new SqlWanCoverageStore(open);
+        WanCoverage = new SqlWanCoverageStore(open, rowsPerInsert: engine == "postgres" ? 500 : 1);
     }
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>

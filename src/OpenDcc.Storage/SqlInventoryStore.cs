@@ -63,7 +63,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
         // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
         var suspects = new List<Eui64>();
-        await InBatchesAsync(
+        await Db.InBatchesAsync(
             devices,
             rowsPerInsert,
             rows => InsertCommand(connection, transaction, rows),
@@ -476,7 +476,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             return devices;
         }
         await using var connection = await open(cancellationToken);
-        await InBatchesAsync(
+        await Db.InBatchesAsync(
             [.. values.Distinct()],
             IdsPerLookup,
             count => SelectCommand(connection, column, count),
@@ -504,42 +504,6 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             command.With(name, null);
         }
         return command;
-    }
-
-    /// <summary>
-    /// Runs a statement over the items in batches of <paramref name="size"/>: one command of that size, prepared once
-    /// when it will run more than once and rebound for each batch, then one sized for what is left.
-    /// </summary>
-    private static async Task InBatchesAsync<T>(
-        IReadOnlyList<T> items,
-        int size,
-        Func<int, DbCommand> statement,
-        Action<DbParameterCollection, int, T> bind,
-        Func<DbCommand, int, int, Task> execute,
-        CancellationToken cancellationToken)
-    {
-        var offset = 0;
-        while (offset < items.Count)
-        {
-            var count = Math.Min(size, items.Count - offset);
-            await using var command = statement(count);
-            var prepare = items.Count - offset >= 2 * count;
-            do
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    bind(command.Parameters, i, items[offset + i]);
-                }
-                if (prepare)
-                {
-                    await command.PrepareAsync(cancellationToken);
-                    prepare = false;
-                }
-                await execute(command, offset, count);
-                offset += count;
-            }
-            while (items.Count - offset >= count);
-        }
     }
 
     /// <summary><c>INSERT … VALUES (@i0, @t0, …), (@i1, …) …</c> with its parameters, values bound later.</summary>

@@ -5,8 +5,12 @@ using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Storage;
 
-/// <summary>The SM WAN coverage data in plain SQL that SQLite and PostgreSQL both speak.</summary>
-internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnection>> open) : IWanCoverageStore
+/// <summary>
+/// The SM WAN coverage data in plain SQL that SQLite and PostgreSQL both speak. An import (a national file is a row per
+/// post code, some 1.8 million) is written <paramref name="rowsPerInsert"/> rows a statement: one suits in-process SQLite,
+/// a few hundred PostgreSQL, where each statement costs a round trip.
+/// </summary>
+internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert) : IWanCoverageStore
 {
     private const string Columns = "post_codes, csp_region, coverage_available, anticipated_coverage_date, wan_technology, connectivity_likelihood, auxiliary_equipment_required, additional_information";
 
@@ -23,35 +27,49 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
         {
             await clear.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using var insert = connection.Command($"INSERT INTO wan_coverage ({Columns}) VALUES (@p, @r, @a, @d, @t, @l, @x, @i)", transaction)
-            .With("@p", null).With("@r", null).With("@a", null).With("@d", null).With("@t", null).With("@l", null).With("@x", null).With("@i", null);
-        var prepared = false;
-        foreach (var entry in coverage)
-        {
-            object?[] values =
-            [
-                entry.PostCodes,
-                entry.Region.ToString(),
-                entry.CoverageAvailable ? 1 : 0,
-                WanCoverage.FormatDate(entry.AnticipatedCoverageDate),
-                entry.WanTechnology,
-                entry.ConnectivityLikelihood.ToString(),
-                entry.AuxiliaryEquipmentRequired,
-                entry.AdditionalInformation,
-            ];
-            for (var i = 0; i < values.Length; i++)
+        await Db.InBatchesAsync(
+            coverage,
+            rowsPerInsert,
+            rows => InsertCommand(connection, transaction, rows),
+            (parameters, row, entry) =>
             {
-                insert.Parameters[i].Value = values[i] ?? DBNull.Value;
-            }
-            // Parsed once for the file's many rows (a national file is a row per post code).
-            if (!prepared)
-            {
-                await insert.PrepareAsync(cancellationToken);
-                prepared = true;
-            }
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
+                object?[] values =
+                [
+                    entry.PostCodes,
+                    entry.Region.ToString(),
+                    entry.CoverageAvailable ? 1 : 0,
+                    WanCoverage.FormatDate(entry.AnticipatedCoverageDate),
+                    entry.WanTechnology,
+                    entry.ConnectivityLikelihood.ToString(),
+                    entry.AuxiliaryEquipmentRequired,
+                    entry.AdditionalInformation,
+                ];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    parameters[(row * values.Length) + i].Value = values[i] ?? DBNull.Value;
+                }
+            },
+            (insert, _, _) => insert.ExecuteNonQueryAsync(cancellationToken),
+            cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary><c>INSERT … VALUES (…), (…) …</c> of <paramref name="rows"/> rows, values bound later.</summary>
+    private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
+    {
+        var command = connection.Command("", transaction);
+        var tuples = new List<string>(rows);
+        for (var row = 0; row < rows; row++)
+        {
+            var names = Enumerable.Range(0, 8).Select(i => $"@v{row}_{i}").ToList();
+            foreach (var name in names)
+            {
+                command.With(name, null);
+            }
+            tuples.Add($"({string.Join(", ", names)})");
+        }
+        command.CommandText = $"INSERT INTO wan_coverage ({Columns}) VALUES {string.Join(", ", tuples)}";
+        return command;
     }
 
     public async Task<WanCoverage?> FindAsync(string postCode, CancellationToken cancellationToken = default)

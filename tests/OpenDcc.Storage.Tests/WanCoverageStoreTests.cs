@@ -26,6 +26,18 @@ public abstract class WanCoverageStoreTests(IStoreEngine engine) : StoreTests(en
     }
 
     [Fact]
+    public async Task A_file_larger_than_a_statement_is_imported_whole()
+    {
+        var districts = Enumerable.Range(0, 1234).Select(i => $"{(char)('A' + (i / 260 % 26))}{(char)('A' + (i / 10 % 26))}{i % 10}").ToList();
+
+        await Store.WanCoverage.ReplaceAsync([.. districts.Select((d, i) => District with { PostCodes = d, WanTechnology = $"Cellular {i}" })]);
+
+        Assert.Equal(1234, await Store.WanCoverage.CountAsync());
+        Assert.Equal("Cellular 1233", (await Store.WanCoverage.FindAsync($"{districts[^1]} 1AA"))!.WanTechnology);
+        Assert.Equal("Cellular 0", (await Store.WanCoverage.FindAsync($"{districts[0]} 1AA"))!.WanTechnology);
+    }
+
+    [Fact]
     public async Task An_import_replaces_every_entry_and_one_naming_post_codes_twice_changes_nothing()
     {
         await Store.WanCoverage.ReplaceAsync([Area, District]);
