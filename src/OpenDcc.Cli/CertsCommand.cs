@@ -229,6 +229,8 @@ internal static class CertsCommand
         var add = new Command("add", "Trust CAs: certs import binds the certificates they issue (all or nothing)") { files };
         add.SetAction(async (parsed, ct) =>
         {
+            // An installation's trust goes with its store: a mistyped --data is refused, not given keys of its own.
+            await (await context.OpenExistingStoreAsync(parsed, ct)).DisposeAsync();
             var authorities = new List<(string File, X509Certificate2 Certificate)>();
             try
             {
@@ -271,6 +273,7 @@ internal static class CertsCommand
         var list = new Command("list", "List the trusted CAs: the local CA and those added");
         list.SetAction(async (parsed, ct) =>
         {
+            await (await context.OpenExistingStoreAsync(parsed, ct)).DisposeAsync();
             var issuers = context.KeyStore(parsed).LoadTrustedIssuers();
             foreach (var issuer in issuers)
             {

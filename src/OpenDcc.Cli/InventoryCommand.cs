@@ -296,11 +296,10 @@ internal static class InventoryCommand
                 }
             }
             var known = await store.Inventory.FindSiteAsync(site, ct);
-            var saved = UsersCommand.ParseField("--address-id", () => new Site(
-                site,
-                Given(postCode) ? code : known?.PostCode,
-                Given(address) ? addressId : known?.AddressIdentifier,
-                Given(lead) ? leader : known?.LeadSupplier));
+            // A post code not given stays as stored, one saved before post codes were checked too (Site.Stored).
+            var saved = Given(postCode)
+                ? new Site(site, code, Given(address) ? addressId : known?.AddressIdentifier, Given(lead) ? leader : known?.LeadSupplier)
+                : Site.Stored(site, known?.PostCode, Given(address) ? addressId : known?.AddressIdentifier, Given(lead) ? leader : known?.LeadSupplier);
             await store.Inventory.SaveSiteAsync(saved, ct);
             await context.Output.WriteLineAsync(
                 $"site UPRN {saved.Uprn} {(known is null ? "added" : "saved")}: post code {saved.PostCode ?? "unknown"}, address identifier {saved.AddressIdentifier ?? "unknown"}, lead supplier {saved.LeadSupplier?.ToString() ?? "none"}");

@@ -198,7 +198,16 @@ internal static class UsersCommand
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             _ = await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui);
             // Held until the reset is logged: no hub may start meanwhile and read the counter as it was.
-            await using var noHub = await store.LeaseForHubAsync(ct);
+            OpenDcc.Storage.IHubLease noHub;
+            try
+            {
+                noHub = await store.LeaseForHubAsync(ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"a hub serves from this store, and holds the user's counter: stop it, then reset the counter ({e.Message})", e);
+            }
+            await using var held = noHub;
             var last = (await store.ReplayCounters.ReadAsync(eui, ct))?.Last;
             if (last is not { } current || current <= counter)
             {

@@ -16,12 +16,17 @@ internal static class WanCommand
             IReadOnlyList<WanCoverage> coverage;
             try
             {
-                using var text = File.OpenText(csv.FullName);
+                // Strict UTF-8: a byte that is not would be read as U+FFFD and answered in 12.1.
+                using var text = new StreamReader(csv.FullName, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
                 coverage = WanCoverage.Parse(text);
             }
             catch (FormatException e)
             {
                 throw new FormatException($"{csv.Name} {e.Message}", e);
+            }
+            catch (System.Text.DecoderFallbackException e)
+            {
+                throw new FormatException($"{csv.Name} is not UTF-8 text ({e.Message})", e);
             }
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var before = await store.WanCoverage.CountAsync(ct);

@@ -364,6 +364,24 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_site_whose_stored_post_code_predates_the_check_is_changed_keeping_it_until_a_post_code_is_given()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "778", "--address-id", "7")).ExitCode);
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        await using (var connection = await store.OpenConnectionAsync())
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE site SET post_code = '1234 567' WHERE uprn = 778";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var (kept, output, _) = await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "778", "--address-id", "8");
+        Assert.Equal(0, kept);
+        Assert.Contains("post code 1234 567, address identifier 8", output, StringComparison.Ordinal);
+        Assert.Contains("post code M22 0RR", (await cli.RunWithDataAsync("inventory", "site", "set", "--uprn", "778", "--post-code", "m220rr")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Approved_models_are_added_imported_and_listed_and_a_device_of_another_model_is_refused_once_any_is_approved()
     {
         await cli.StartStoreAsync();

@@ -345,7 +345,29 @@ public sealed class PartiesCommandTests : IDisposable
         var (code, _, error) = await cli.RunWithDataAsync("certs", "import", WritePem("supplier.pem", issued));
 
         Assert.Equal(1, code);
-        Assert.Contains("the trusted CA 'CN=Organisation CA, OU=07' is no longer valid (expired, or no CA)", error, StringComparison.Ordinal);
+        Assert.Contains("the trusted CA 'CN=Organisation CA, OU=07' is not valid now (expired, not yet valid, or no CA)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Certs_trust_refuses_a_ca_not_yet_valid_a_data_directory_without_a_store_and_knows_the_local_ca()
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        var nextYear = new NodaTime.Testing.FakeClock(cli.Clock.GetCurrentInstant() + Duration.FromDays(100));
+        using var future = CertificateAuthority.Create("Future CA", nextYear, Duration.FromDays(3650));
+        var (notYet, _, why) = await cli.RunWithDataAsync("certs", "trust", "add", WritePem("future.pem", future.Certificate));
+        Assert.Equal(1, notYet);
+        Assert.Contains("is not valid before", why, StringComparison.Ordinal);
+
+        var (noStore, _, refused) = await cli.RunAsync("certs", "trust", "list", "--data", Path.Combine(cli.DataDirectory, "mistyped"));
+        Assert.Equal(1, noStore);
+        Assert.Contains("no OpenDcc store there", refused, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(cli.DataDirectory, "mistyped")));
+
+        await cli.RunWithDataAsync("keys", "init");
+        var (local, output, _) = await cli.RunWithDataAsync("certs", "trust", "add", Path.Combine(cli.DataDirectory, "keys", "local-ca.crt.pem"));
+        Assert.Equal(0, local);
+        Assert.StartsWith("already trusted: CN=OpenDcc Local CA", output, StringComparison.Ordinal);
+        Assert.Contains("1 trusted CA", (await cli.RunWithDataAsync("certs", "trust", "list")).Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -374,7 +396,7 @@ public sealed class PartiesCommandTests : IDisposable
             {
                 var (refused, _, why) = await cli.RunWithDataAsync("users", "reset-counter", "--id", Supplier, "--to", "1000");
                 Assert.Equal(1, refused);
-                Assert.Contains("is in use by another hub", why, StringComparison.Ordinal);
+                Assert.StartsWith("opendcc: a hub serves from this store, and holds the user's counter: stop it, then reset the counter", why, StringComparison.Ordinal);
             }
             Assert.Equal(ulong.MaxValue, (await store.ReplayCounters.ReadAsync(Eui64.Parse(Supplier)))!.Last);
         }

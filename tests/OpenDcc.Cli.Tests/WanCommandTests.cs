@@ -38,6 +38,19 @@ public sealed class WanCommandTests : IDisposable
         Assert.StartsWith("opendcc: post-code: 'M22' is not a whole post code", (await cli.RunWithDataAsync("wan", "coverage", "show", "M22")).Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_coverage_file_that_is_not_utf8_is_refused_and_imports_nothing()
+    {
+        await cli.StartStoreAsync();
+        var path = Path.Combine(cli.DataDirectory, "latin1.csv");
+        File.WriteAllBytes(path, [.. System.Text.Encoding.UTF8.GetBytes(WanCoverage.CsvHeader + "\nM22,Central,yes,,Cellular,High,,Caf"), 0xE9, (byte)'\n']);
+
+        var (code, _, error) = await cli.RunWithDataAsync("wan", "coverage", "import", path);
+
+        Assert.Equal(1, code);
+        Assert.Contains("latin1.csv is not UTF-8 text", error, StringComparison.Ordinal);
+    }
+
     private string WriteCsv(params string[] lines)
     {
         var path = Path.Combine(cli.DataDirectory, $"coverage-{Guid.NewGuid():N}.csv");

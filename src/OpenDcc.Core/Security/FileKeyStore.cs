@@ -37,7 +37,8 @@ public sealed class FileKeyStore(string directory)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var path = Path.Combine(TrustedIssuersDirectory, Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)) + ".crt.pem");
-        if (File.Exists(path))
+        // The local CA is trusted already, as itself.
+        if (File.Exists(path) || IsLocalCa(certificate))
         {
             return false;
         }
@@ -45,6 +46,16 @@ public sealed class FileKeyStore(string directory)
         File.WriteAllText(path + ".tmp", certificate.ExportCertificatePem());
         File.Move(path + ".tmp", path, overwrite: true);
         return true;
+    }
+
+    private bool IsLocalCa(X509Certificate2 certificate)
+    {
+        if (!File.Exists(CertPath(CaName)))
+        {
+            return false;
+        }
+        using var local = X509Certificate2.CreateFromPem(File.ReadAllText(CertPath(CaName)));
+        return local.RawData.AsSpan().SequenceEqual(certificate.RawData);
     }
 
     /// <summary>The trusted issuers' certificates: the local CA's, when there is one, and those added, in file order.</summary>

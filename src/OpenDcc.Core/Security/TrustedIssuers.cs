@@ -26,7 +26,7 @@ public static class TrustedIssuers
         named = [.. named.Where(i => WhyNotAnIssuer(i, at) is null)];
         if (named.Count == 0)
         {
-            return $"the trusted CA '{certificate.Issuer}' is no longer valid (expired, or no CA): its certificates are not taken";
+            return $"the trusted CA '{certificate.Issuer}' is not valid now (expired, not yet valid, or no CA): its certificates are not taken";
         }
         var signed = new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(certificate.RawData);
         foreach (var issuer in named)
@@ -44,7 +44,7 @@ public static class TrustedIssuers
         return $"its signature does not verify with the trusted CA '{certificate.Issuer}' (a certificate naming that CA, signed by another key)";
     }
 
-    /// <summary>Why <paramref name="certificate"/> cannot be a trusted issuer; null when it can: a CA certificate (basic constraints), valid at <paramref name="at"/>.</summary>
+    /// <summary>Why <paramref name="certificate"/> cannot be a trusted issuer; null when it can: a CA certificate (basic constraints; keyCertSign when it has a key usage), valid at <paramref name="at"/> (neither expired nor not yet valid).</summary>
     public static string? WhyNotAnIssuer(X509Certificate2 certificate, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(certificate);
@@ -56,6 +56,8 @@ public static class TrustedIssuers
         {
             return $"'{certificate.Subject}' may not sign certificates (its key usage lacks keyCertSign)";
         }
-        return at > certificate.NotAfter ? $"'{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}" : null;
+        return at > certificate.NotAfter ? $"'{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}"
+            : at < certificate.NotBefore ? $"'{certificate.Subject}' is not valid before {certificate.NotBefore.ToUniversalTime():u}"
+            : null;
     }
 }

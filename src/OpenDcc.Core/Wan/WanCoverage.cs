@@ -85,11 +85,11 @@ public sealed record WanCoverage(
     }
 
     /// <summary>
-    /// Reads a coverage file: the header <see cref="CsvHeader"/>, then one entry a line. Region North, Central or South;
-    /// coverage_available yes/no (or true/false); the date ISO (2027-03-31) or empty; likelihood High, Medium or Low;
-    /// the last two may be empty.
+    /// Reads a coverage file: the header <see cref="CsvHeader"/>, then one entry a line, at least one. Region North,
+    /// Central or South; coverage_available yes/no (or true/false); the date ISO (2027-03-31), only where coverage is
+    /// not yet available, or empty; likelihood High, Medium or Low; the last two may be empty.
     /// </summary>
-    /// <exception cref="FormatException">the header is not that, or a line is wrong, or names post codes an earlier line named; names the line and the field.</exception>
+    /// <exception cref="FormatException">the header is not that, there is no entry, or a line is wrong, or names post codes an earlier line named; names the line and the field.</exception>
     public static IReadOnlyList<WanCoverage> Parse(TextReader csv)
     {
         ArgumentNullException.ThrowIfNull(csv);
@@ -112,10 +112,11 @@ public sealed record WanCoverage(
             string Field(int i, string name) => fields[i].Length > 0 ? fields[i] : throw new FormatException($"line {line}: {name} is empty");
             string? Text(int i, string name, int maxLength) =>
                 fields[i].Length == 0 ? null : FreeText.FaultOf(fields[i], name, maxLength) is { } fault ? throw new FormatException($"line {line}: {fault}") : fields[i];
+            var postCodesText = Field(0, "post_codes");
             string postCodes;
             try
             {
-                postCodes = NormalisePostCodes(Field(0, "post_codes"));
+                postCodes = NormalisePostCodes(postCodesText);
             }
             catch (FormatException e)
             {
@@ -132,18 +133,24 @@ public sealed record WanCoverage(
             {
                 "YES" or "TRUE" => true,
                 "NO" or "FALSE" => false,
-                _ => throw new FormatException($"line {line}: coverage_available '{Excerpt.Of(fields[2])}' is not yes or no"),
+                _ => throw new FormatException($"line {line}: coverage_available '{Excerpt.Of(fields[2])}' is not yes or no (true or false)"),
             };
             LocalDate? anticipated = fields[3].Length == 0 ? null
                 : Date.Parse(fields[3]) is { Success: true } date ? date.Value
                 : throw new FormatException($"line {line}: anticipated_coverage_date '{Excerpt.Of(fields[3])}' is not a date (2027-03-31)");
+            if (available && anticipated is not null)
+            {
+                throw new FormatException($"line {line}: anticipated_coverage_date is for coverage not yet available, and coverage_available is yes");
+            }
             var technology = Text(4, "wan_technology", 30) ?? throw new FormatException($"line {line}: wan_technology is empty");
             var likelihood = Enum.GetNames<ConnectivityLikelihood>().FirstOrDefault(n => n.Equals(Field(5, "connectivity_likelihood"), StringComparison.OrdinalIgnoreCase)) is { } likelihoodName
                 ? Enum.Parse<ConnectivityLikelihood>(likelihoodName)
                 : throw new FormatException($"line {line}: connectivity_likelihood '{Excerpt.Of(fields[5])}' is not one of {string.Join(", ", Enum.GetNames<ConnectivityLikelihood>())}");
             entries.Add(new WanCoverage(postCodes, region, available, anticipated, technology, likelihood, Text(6, "auxiliary_equipment_required", 50), Text(7, "additional_information", 250)));
         }
-        return headerSeen ? entries : throw new FormatException($"is empty: the first line must be the header {CsvHeader}");
+        return !headerSeen ? throw new FormatException($"is empty: the first line must be the header {CsvHeader}")
+            : entries.Count == 0 ? throw new FormatException("holds the header and no entry: importing it would remove all the coverage data (a file cut short?)")
+            : entries;
     }
 
     /// <summary>The date as DUIS writes an <c>xs:date</c>.</summary>

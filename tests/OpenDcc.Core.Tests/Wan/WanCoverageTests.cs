@@ -78,6 +78,8 @@ public class WanCoverageTests
     [InlineData("M22,Central,yes,,,High,,", "line 2: wan_technology is empty")]
     [InlineData("M22,Central,yes,,Cellular,Certain,,", "line 2: connectivity_likelihood 'Certain' is not one of High, Medium, Low")]
     [InlineData("M22,Central,yes,,Cellular,High", "line 2: expected 8 fields")]
+    [InlineData(",Central,yes,,Cellular,High,,", "line 2: post_codes is empty")]
+    [InlineData("M22,Central,yes,2027-03-31,Cellular,High,,", "line 2: anticipated_coverage_date is for coverage not yet available")]
     [InlineData("M22,Central,yes,,A technology name far longer than thirty,High,,", "line 2: wan_technology")]
     public void A_wrong_line_is_refused_naming_the_line_and_the_field(string lines, string expected)
     {
@@ -90,5 +92,7 @@ public class WanCoverageTests
     {
         Assert.Contains(WanCoverage.CsvHeader, Assert.Throws<FormatException>(() => WanCoverage.Parse(new StringReader("M22,Central,yes,,Cellular,High,,"))).Message, StringComparison.Ordinal);
         Assert.Contains("is empty", Assert.Throws<FormatException>(() => WanCoverage.Parse(new StringReader(""))).Message, StringComparison.Ordinal);
+        // A header alone would empty the coverage data.
+        Assert.Contains("would remove all the coverage data", Assert.Throws<FormatException>(() => WanCoverage.Parse(new StringReader(WanCoverage.CsvHeader))).Message, StringComparison.Ordinal);
     }
 }
