@@ -50,6 +50,19 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal((SmiStatus.Pending, "12.2", (Eui64?)Supplier), (history.Status, history.ServiceReferenceVariant, history.User));
     }
 
+    [Theory]
+    [InlineData("00-DB-12-34-56-78-91-99", "GSME", "E19")]
+    [InlineData("00-DB-12-34-56-78-90-A0", "GSME", "E11")]
+    [InlineData("00-DB-12-34-56-78-91-11", "ESME", "E41")]
+    public async Task A_pre_notification_whose_associated_gpf_is_unknown_no_gpf_or_for_no_gas_meter_is_refused_and_adds_nothing(string associated, string type, string code)
+    {
+        var (answer, _) = await SendAsync("12.2",
+            $"<sr:DeviceID>{NewGasMeter}</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>{type}</sr:DeviceType><sr:AssociatedGPFDeviceID>{associated}</sr:AssociatedGPFDeviceID>");
+
+        Assert.Equal(code, answer);
+        Assert.Null(await hub.Store.Inventory.FindDeviceAsync(NewGasMeter));
+    }
+
     [Fact]
     public async Task Read_inventory_by_uprn_mpan_and_property_filter_answers_every_device_at_the_premises()
     {
@@ -216,6 +229,22 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal(SmiStatus.Withdrawn, (await hub.Store.Inventory.FindDeviceAsync(CommsHub))!.Status);
         Assert.Equal(SmiStatus.Withdrawn, (await hub.Store.Inventory.FindDeviceAsync(Gpf))!.Status);
         Assert.Equal(SmiStatus.Commissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+    }
+
+    [Theory]
+    [InlineData("8.14.1", "<sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>maybe</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "AerialInstall 'maybe' is not true or false")]
+    [InlineData("8.14.1", "<sr:MPxN>1200000000990</sr:MPxN>", "8.14.1 needs CHFInstallType")]
+    [InlineData("8.14.3", "<sr:CHFFaultReturnType>Not a type</sr:CHFFaultReturnType><sr:OtherDeviceID>00-DB-12-34-56-78-90-A0</sr:OtherDeviceID><sr:CHFConnectionMethod>Cradle</sr:CHFConnectionMethod><sr:CHFFaultReason>LED Fault</sr:CHFFaultReason>", "CHFFaultReturnType 'Not a type' is not one of")]
+    public async Task A_comms_hub_status_update_missing_or_garbling_a_field_of_its_srv_is_refused_E41_and_changes_nothing(string srv, string fields, string fault)
+    {
+        var hubId = Eui64.Parse("00-DB-12-34-56-78-91-21");
+        await hub.Store.Inventory.AddDeviceAsync(new Device(hubId, DeviceType.CHF, srv == "8.14.1" ? SmiStatus.Pending : SmiStatus.Commissioned));
+
+        Assert.Equal("E41", (await SendAsync(srv, $"<sr:DeviceID>{hubId}</sr:DeviceID>{fields}")).Code);
+
+        Assert.Equal(srv == "8.14.1" ? SmiStatus.Pending : SmiStatus.Commissioned, (await hub.Store.Inventory.FindDeviceAsync(hubId))!.Status);
+        var logged = await hub.Store.MessageLog.ReadAsync().ToListAsync();
+        Assert.Contains(logged, e => e.Record.Outcome.Contains(fault, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -96,9 +96,18 @@ public sealed class InventoryServiceRequests(
             return Unchanging(Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already"));
         }
         var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
-        // A gas meter is reached through its comms hub's gas proxy: record the pair when the GPF is known.
-        if (gpf is { } proxy && type == DeviceType.GSME && await StoredAsync(proxy, cancellationToken) is { Type: DeviceType.GPF } proxyFunction)
+        // A gas meter is reached through its comms hub's gas proxy: the pair is recorded, the GPF being in the inventory.
+        if (gpf is { } proxy)
         {
+            if (type != DeviceType.GSME)
+            {
+                throw Invalid($"AssociatedGPFDeviceID is for a gas meter (GSME), not {type.WithArticle()}");
+            }
+            var proxyFunction = await StoredAsync(proxy, cancellationToken) ?? throw new RefusedException(ResponseCode.DeviceDoesNotExist.Code, $"AssociatedGPFDeviceID {proxy} is not in the inventory");
+            if (proxyFunction.Type != DeviceType.GPF)
+            {
+                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"AssociatedGPFDeviceID {proxy} is {proxyFunction.Type.WithArticle()}, not a gas proxy function (GPF)");
+            }
             write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxy)] };
         }
         var (response, outcome) = Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
@@ -339,6 +348,7 @@ public sealed class InventoryServiceRequests(
     /// </summary>
     private async Task<(DuisResponse, string, InventoryWrite?)> CommsHubStatusAsync(DuisRequest request, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
     {
+        CheckCommsHubFields(request.Body, request.Variant.Id);
         var id = RequiredDevice(request.Body, "DeviceID");
         Uprn? site = null;
         if (Text(request.Body, "MPxN") is { } mpxn)
@@ -376,6 +386,75 @@ public sealed class InventoryServiceRequests(
         var becomes = update(found);
         await RefuseSecondMeterAsync(found, becomes, cancellationToken);
         return new DeviceWrite(id, found, becomes);
+    }
+
+    /// <summary>What a field of an 8.14.x body takes (the DUIS XSD's types): one of the values listed, a boolean, a date and time, an EUI-64, or text of at most a length.</summary>
+    private sealed record HubField(string Name, bool Required, string[]? Values = null, string? Kind = null, int MaxLength = 0);
+
+    private static readonly string[] InstallTypes = ["New CHF Install", "Replacement CHF Install", "CHF Install - no SM WAN"];
+    private static readonly string[] Locations = ["Outside Premises", "Indoors on external wall", "Deep indoors", "Basement or Cellar"];
+
+    private static readonly HubField[] InstallFields =
+    [
+        new("CHFInstallType", true, InstallTypes), new("InstallDateTime", false, Kind: "dateTime"), new("UserRefID", false, MaxLength: 25),
+        new("MPxN", true, MaxLength: 13), new("GISData", false, MaxLength: 25), new("AerialInstall", true, Kind: "boolean"),
+        new("CHFLocation", true, Locations), new("AdditionalInformation", false, MaxLength: 200),
+    ];
+
+    /// <summary>The fields of each 8.14.x body besides DeviceID, as the DUIS XSD has them: OpenDcc uses only some, but takes none malformed.</summary>
+    private static readonly Dictionary<string, HubField[]> CommsHubFields = new()
+    {
+        ["8.14.1"] = InstallFields,
+        ["8.14.2"] =
+        [
+            .. InstallFields,
+            new("PremiseType", true, ["Detached / Semi Detached", "Terraced", "Low Rise Apartment (MDU <= 5 floors)", "High Rise Apartment (MDU > 5 floors)"]),
+            new("MetalObstructionCheck", true, Kind: "boolean"), new("ConnectivityObstructionCheck", true, Kind: "boolean"), new("SharedObstructionCheck", true, Kind: "boolean"),
+        ],
+        ["8.14.3"] =
+        [
+            new("CHFFaultReturnType", true, ["Fault identified prior to installation", "Fault identified post installation"]),
+            new("UserRefDateTime", false, Kind: "dateTime"), new("UserRefID", false, MaxLength: 25), new("OtherDeviceID", true, Kind: "EUI-64"),
+            new("IncidentReference", false, MaxLength: 15), new("CHFConnectionMethod", true, ["Hot-shoe", "Cradle", "ESME"]),
+            new("CHFFaultReason", true, ["Damaged case", "Damaged Connector", "Illegal interference or missing seals", "Environmental conditions exceeded", "SM WAN Fault", "SMHAN Interface Fault", "LED Fault", "Aerial fault", "Manufacturing defect"]),
+            new("AdditionalInformation", false, MaxLength: 200),
+        ],
+        ["8.14.4"] =
+        [
+            new("CHFNoFaultReturnType", true, ["No Fault Return (general)", "No Fault Return (non-dom opt out)", "No Fault Return (dual supplier HAN variant replacement)", "No Fault Return (SM WAN variant replacement requested by DCC)", "Lost or Stolen Hub"]),
+            new("UserRefDateTime", false, Kind: "dateTime"), new("UserRefID", false, MaxLength: 25), new("IncidentReference", false, MaxLength: 15),
+            new("AdditionalInformation", false, MaxLength: 200),
+        ],
+    };
+
+    /// <summary>E41 naming the field when an 8.14.x body lacks a required field or holds one malformed.</summary>
+    private void CheckCommsHubFields(XElement body, string srv)
+    {
+        foreach (var field in CommsHubFields[srv])
+        {
+            if (Single(body, field.Name) is not { } element)
+            {
+                if (field.Required)
+                {
+                    throw Invalid($"{srv} needs {field.Name}");
+                }
+                continue;
+            }
+            var value = element.Value.Trim();
+            var fault = field switch
+            {
+                { Values: { } values } when !values.Contains(value, StringComparer.Ordinal) => $"is not one of {string.Join(", ", values.Select(v => $"'{v}'"))}",
+                { Kind: "boolean" } when value is not ("true" or "false" or "1" or "0") => "is not true or false",
+                { Kind: "dateTime" } when !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _) => "is not a date and time",
+                { Kind: "EUI-64" } when !Eui64.TryParse(value, out _) => "is not an EUI-64",
+                { MaxLength: > 0 } when FreeText.FaultOf(value, field.Name, field.MaxLength) is { } text => text,
+                _ => null,
+            };
+            if (fault is not null)
+            {
+                throw Invalid(fault.StartsWith(field.Name, StringComparison.Ordinal) ? fault : $"{field.Name} '{Excerpt.Of(value)}' {fault}");
+            }
+        }
     }
 
     /// <summary>
