@@ -74,6 +74,8 @@ public sealed class WanMatrixTests : IAsyncLifetime
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync("<sr:PartialAddress><sr:PostCode>M22</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier></sr:PartialAddress>")).Code);
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync("<sr:PartialAddress><sr:PostCode>M22 0RR</sr:PostCode></sr:PartialAddress>")).Code);
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync($"<sr:UPRN>{Premises}</sr:UPRN><sr:UPRN>{Premises}</sr:UPRN>")).Code);
+        // A non-device request addressed to anyone but the DCC.
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await hub.SendAsync(NonDevice, Request(Supplier, NetworkOperator, hub.NextCounter(), 8, "12.1", $"<sr:UPRN>{Premises}</sr:UPRN>"))).Code);
     }
 
     private Task<(string Code, XDocument Response)> SendAsync(string address) =>

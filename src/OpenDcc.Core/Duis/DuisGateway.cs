@@ -270,6 +270,11 @@ public sealed class DuisGateway(
             return Refuse(request, decision.Refusal!.Code, $"{decision.Refusal.Code} {decision.Reason}");
         }
 
+        // A non-device request is addressed to the DCC itself (DCC Boxed's templates name its EUI-64 as their target).
+        if (request.IsNonDevice && request.RequestId.Target != signer.Dsp)
+        {
+            return Refuse(request, codes.InvalidRequest, $"{codes.InvalidRequest} {request.Variant.Id} is a non-device service, addressed to the DCC ({signer.Dsp}); its RequestID names {request.RequestId.Target}");
+        }
         if (request.Variant.Id == FirmwareDistribution)
         {
             return await DistributeFirmwareAsync(request, user!, cancellationToken);

@@ -29,6 +29,9 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
 
     public X509Certificate2 DspIdentity => dspKey.Certificate;
 
+    /// <summary>The DCC's own EUI-64, from its DSP identity: the target of every non-device request.</summary>
+    public Eui64 Dsp => dsp;
+
     /// <summary>The response, signed with the DSP key.</summary>
     public byte[] Sign(DuisResponse response)
     {
