@@ -52,7 +52,7 @@ public sealed class InventoryServiceRequests(
             return request.Variant.Id switch
             {
                 "12.2" => await PreNotifyAsync(request, change, cancellationToken),
-                "8.2" => Unchanging(await ReadAsync(request, cancellationToken)),
+                "8.2" => await ReadAsync(request, cancellationToken),
                 "8.3" => await DecommissionAsync(request, change, cancellationToken),
                 "8.4" => await UpdateAsync(request, change, cancellationToken),
                 "8.14.1" => await CommsHubStatusAsync(request, SmiStatus.Commissioned, change, cancellationToken),
@@ -63,12 +63,9 @@ public sealed class InventoryServiceRequests(
         }
         catch (RefusedException refused)
         {
-            var (response, outcome) = Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
-            return (response, outcome, null);
+            return Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
         }
     }
-
-    private static (DuisResponse, string, InventoryWrite?) Unchanging((DuisResponse Response, string Outcome) answer) => (answer.Response, answer.Outcome, null);
 
     /// <summary>12.2: the device joins the inventory as Pending with what the notification says of it, if its model is approved.</summary>
     private async Task<(DuisResponse, string, InventoryWrite?)> PreNotifyAsync(DuisRequest request, InventoryChange change, CancellationToken cancellationToken)
@@ -93,7 +90,7 @@ public sealed class InventoryServiceRequests(
         };
         if (await StoredAsync(id, cancellationToken) is not null)
         {
-            return Unchanging(Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already"));
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
         }
         var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
         // A gas meter is reached through its comms hub's gas proxy: the pair is recorded, the GPF being in the inventory.
@@ -110,8 +107,7 @@ public sealed class InventoryServiceRequests(
             }
             write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxy)] };
         }
-        var (response, outcome) = Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}");
-        return (response, outcome, write);
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}", write);
     }
 
     /// <summary>The device as stored now, past the gateway's cache: what a change is checked against.</summary>
@@ -128,7 +124,7 @@ public sealed class InventoryServiceRequests(
     }
 
     /// <summary>8.2: the devices a DeviceID, a UPRN, an MPxN or a post code with an address identifier name.</summary>
-    private async Task<(DuisResponse, string)> ReadAsync(DuisRequest request, CancellationToken cancellationToken)
+    private async Task<(DuisResponse, string, InventoryWrite?)> ReadAsync(DuisRequest request, CancellationToken cancellationToken)
     {
         var body = request.Body;
         OneOf(body, "8.2", "DeviceID", "UPRN", "MPxN", "PropertyFilter");
@@ -186,7 +182,7 @@ public sealed class InventoryServiceRequests(
             answer.Add(await DescribeAsync(device, cancellationToken));
         }
         var more = devices.Count > MaxInventoryDevices ? $" (the first {MaxInventoryDevices} of {devices.Count})" : "";
-        return (DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.Inventory(answer)), $"I0 DSPInventory: {answer.Count} {(answer.Count == 1 ? "device" : "devices")} for {selector}{more}");
+        return (DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.Inventory(answer)), $"I0 DSPInventory: {answer.Count} {(answer.Count == 1 ? "device" : "devices")} for {selector}{more}", null);
     }
 
     /// <summary>The devices at the premises of the meter serving an MPAN (13 digits) or an MPRN: the site's, else the meter, its hub and what is joined to it.</summary>
@@ -252,13 +248,7 @@ public sealed class InventoryServiceRequests(
             d => d.Type is DeviceType.CHF or DeviceType.GPF ? "comms hubs leave service through 8.14.3 or 8.14.4" : null,
             d => d with { Status = SmiStatus.Decommissioned },
             cancellationToken);
-        return Changing(request, $"I0 device {id} decommissioned", new InventoryWrite(change, device with { Unjoin = true }));
-    }
-
-    private (DuisResponse, string, InventoryWrite?) Changing(DuisRequest request, string outcome, InventoryWrite write)
-    {
-        var (response, said) = Respond(request, ResponseCode.Success.Code, outcome);
-        return (response, said, write);
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {id} decommissioned", new InventoryWrite(change, device with { Unjoin = true }));
     }
 
     /// <summary>8.4: a status, the device's details or its MPxN change, or a pending device is deleted.</summary>
@@ -275,7 +265,7 @@ public sealed class InventoryServiceRequests(
             {
                 throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
             }
-            return Changing(request, $"I0 device {id} deleted from the inventory", new InventoryWrite(change, new DeviceWrite(id, device, null)));
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory", new InventoryWrite(change, new DeviceWrite(id, device, null)));
         }
         if (Single(body, "UpdateDeviceDetails") is { } details)
         {
@@ -296,7 +286,7 @@ public sealed class InventoryServiceRequests(
                 SmetsChtsVersion = smets ?? d.SmetsChtsVersion,
                 FirmwareVersion = firmware ?? d.FirmwareVersion,
             }, cancellationToken);
-            return Changing(request, $"I0 device {id} details updated", new InventoryWrite(change, updated));
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} details updated", new InventoryWrite(change, updated));
         }
         if (Single(body, "UpdateMPxN") is { } mpxn)
         {
@@ -314,7 +304,7 @@ public sealed class InventoryServiceRequests(
                         }
                         : d with { Mprn = Mprn.TryParse(import, out var mprn, out var gasError) ? mprn : throw Invalid(gasError) },
                     cancellationToken);
-                return Changing(request, $"I0 device {id} serves {import.Trim()}", new InventoryWrite(change, updated));
+                return Respond(request, ResponseCode.Success.Code, $"I0 device {id} serves {import.Trim()}", new InventoryWrite(change, updated));
             }
             var (name, text) = Text(mpxn, "SecondaryImportMPAN") is { } secondary ? ("SecondaryImportMPAN", secondary)
                 : Text(mpxn, "ExportMPAN") is { } export ? ("ExportMPAN", export)
@@ -326,7 +316,7 @@ public sealed class InventoryServiceRequests(
                     ? throw Invalid($"{name} {core} is already another of the meter's MPANs")
                     : name == "ExportMPAN" ? d with { ExportMpan = core } : d with { SecondaryImportMpan = core },
                 cancellationToken);
-            return Changing(request, $"I0 device {id} {name} {core}", new InventoryWrite(change, served));
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} {name} {core}", new InventoryWrite(change, served));
         }
         var (element, commsHub) = Single(body, "UpdateDeviceStatusCH") is { } ch ? (ch, true)
             : Single(body, "UpdateDeviceStatusExceptCH") is { } other ? (other, false)
@@ -339,7 +329,7 @@ public sealed class InventoryServiceRequests(
             d => (d.Type == DeviceType.CHF) == commsHub ? null : $"{element.Name.LocalName} is for {(commsHub ? "comms hubs" : "devices other than comms hubs")}",
             d => d with { Status = status },
             cancellationToken);
-        return Changing(request, $"I0 device {id} is {status}", new InventoryWrite(change, changed));
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {id} is {status}", new InventoryWrite(change, changed));
     }
 
     /// <summary>
@@ -366,7 +356,7 @@ public sealed class InventoryServiceRequests(
                 .Where(d => d.Type == DeviceType.GPF && d.Status != SmiStatus.Withdrawn)
                 .Select(gpf => new DeviceWrite(gpf.Id, gpf, gpf with { Status = SmiStatus.Withdrawn })));
         }
-        return Changing(request, $"I0 comms hub {id} is {status}", new InventoryWrite(change, writes, []));
+        return Respond(request, ResponseCode.Success.Code, $"I0 comms hub {id} is {status}", new InventoryWrite(change, writes, []));
     }
 
     /// <summary>
@@ -501,8 +491,9 @@ public sealed class InventoryServiceRequests(
         }
     }
 
-    private (DuisResponse, string) Respond(DuisRequest request, string code, string outcome) =>
-        (DuisResponse.For(request, code, clock.GetCurrentInstant()), outcome);
+    /// <summary>The answer, its outcome for the log, and what the request changes once logged (null: nothing).</summary>
+    private (DuisResponse, string, InventoryWrite?) Respond(DuisRequest request, string code, string outcome, InventoryWrite? changes = null) =>
+        (DuisResponse.For(request, code, clock.GetCurrentInstant()), outcome, changes);
 
     private string? Text(XElement parent, string name) =>
         Single(parent, name)?.Value.Trim() is { Length: > 0 } text ? text : null;
