@@ -100,7 +100,6 @@ public sealed class OpenDccStore : IAsyncDisposable
     /// <exception cref="InvalidOperationException">another hub holds it.</exception>
     public Task<IHubLease> LeaseForHubAsync(CancellationToken cancellationToken = default) => lease(cancellationToken);
 
-
     /// <summary>A raw connection, for administration and tests; callers dispose it.</summary>
     public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => open(cancellationToken);
 
@@ -144,7 +143,8 @@ public sealed class OpenDccStore : IAsyncDisposable
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
-        await new SchemaMigrator("Sqlite", Open, clock, ct => SqliteMigratorLockAsync(dataDirectory, ct), _ => Task.FromResult<IAsyncDisposable>(HubLease.OnDataDirectory(dataDirectory))).MigrateAsync(cancellationToken);
+        Task<IHubLease> Lease(CancellationToken ct) => Task.FromResult(HubLease.OnDataDirectory(dataDirectory));
+        await new SchemaMigrator("Sqlite", Open, clock, ct => SqliteMigratorLockAsync(dataDirectory, ct), async ct => await Lease(ct)).MigrateAsync(cancellationToken);
         return new OpenDccStore(
             "sqlite",
             path,
@@ -156,7 +156,7 @@ public sealed class OpenDccStore : IAsyncDisposable
                 SqliteConnection.ClearPool(pooled);
                 return ValueTask.CompletedTask;
             },
-            _ => Task.FromResult(HubLease.OnDataDirectory(dataDirectory)),
+            Lease,
             new SqlPartyStore(Open),
             new SqlInventoryStore(Open, rowsPerInsert: 1, lockRows: false),
             new SqliteMessageLog(Open));
@@ -166,22 +166,23 @@ public sealed class OpenDccStore : IAsyncDisposable
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
+        var location = PostgresLocation(connectionString);
+        Task<IHubLease> Lease(CancellationToken ct) => HubLease.OnDatabaseAsync(connectionString, location, ct);
         try
         {
-            await new SchemaMigrator("Postgres", Open, clock, ct => PostgresMigratorLockAsync(connectionString, ct), async ct => await HubLease.OnDatabaseAsync(connectionString, PostgresLocation(connectionString), ct)).MigrateAsync(cancellationToken);
+            await new SchemaMigrator("Postgres", Open, clock, ct => PostgresMigratorLockAsync(connectionString, ct), async ct => await Lease(ct)).MigrateAsync(cancellationToken);
         }
         catch
         {
             await dataSource.DisposeAsync();
             throw;
         }
-        var location = PostgresLocation(connectionString);
         return new OpenDccStore(
             "postgres",
             location,
             Open,
             dataSource.DisposeAsync,
-            ct => HubLease.OnDatabaseAsync(connectionString, location, ct),
+            Lease,
             new SqlPartyStore(Open),
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));
