@@ -236,17 +236,7 @@ internal static class CertsCommand
             {
                 foreach (var file in parsed.GetRequiredValue(files))
                 {
-                    var collection = new X509Certificate2Collection();
-                    var existing = CliContext.ExistingFile(file, "files");
-                    try
-                    {
-                        collection.ImportFromPemFile(existing.FullName);
-                    }
-                    catch (System.Security.Cryptography.CryptographicException e)
-                    {
-                        throw new FormatException($"{file.Name}: not a readable PEM certificate file ({e.Message})", e);
-                    }
-                    authorities.AddRange(collection.Count == 0 ? throw new FormatException($"{file.Name}: holds no certificate") : collection.Select(c => (file.Name, c)));
+                    authorities.AddRange(ReadPem(CliContext.ExistingFile(file, "files")).Select(c => (file.Name, c)));
                 }
                 var now = context.Clock.GetCurrentInstant().ToDateTimeOffset();
                 if (authorities.Select(a => (a.File, Why: TrustedIssuers.WhyNotAnIssuer(a.Certificate, now))).FirstOrDefault(a => a.Why is not null) is { Why: { } why } refused)
@@ -306,8 +296,8 @@ internal static class CertsCommand
         _ => "valid",
     };
 
-    /// <summary>The certificates in a PEM file, each with why its issuer is not trusted (null when it is, or when <paramref name="issuers"/> is null: not checked).</summary>
-    private static List<(OrganisationCertificate Certificate, string? WhyNotTrusted)> ReadCertificates(FileInfo file, IReadOnlyList<X509Certificate2>? issuers, DateTimeOffset at)
+    /// <summary>The certificates in a PEM file, at least one; the caller disposes them.</summary>
+    private static X509Certificate2Collection ReadPem(FileInfo file)
     {
         var collection = new X509Certificate2Collection();
         try
@@ -318,12 +308,14 @@ internal static class CertsCommand
         {
             throw new FormatException($"{file.Name}: not a readable PEM certificate file ({e.Message})", e);
         }
-        if (collection.Count == 0)
-        {
-            throw new FormatException($"{file.Name}: holds no certificate");
-        }
+        return collection.Count > 0 ? collection : throw new FormatException($"{file.Name}: holds no certificate");
+    }
+
+    /// <summary>The certificates in a PEM file, each with why its issuer is not trusted (null when it is, or when <paramref name="issuers"/> is null: not checked).</summary>
+    private static List<(OrganisationCertificate Certificate, string? WhyNotTrusted)> ReadCertificates(FileInfo file, IReadOnlyList<X509Certificate2>? issuers, DateTimeOffset at)
+    {
         var result = new List<(OrganisationCertificate, string?)>();
-        foreach (var certificate in collection)
+        foreach (var certificate in ReadPem(file))
         {
             using (certificate)
             {

@@ -47,7 +47,7 @@ internal static class WanCommand
             {
                 throw new FormatException($"post-code: {e.Message}", e);
             }
-            if (!WanCoverage.IsWholePostCode(normalised))
+            if (!Core.Identifiers.PostCode.IsNormalised(normalised))
             {
                 throw new FormatException($"post-code: '{parsed.GetRequiredValue(postCode).Trim()}' is not a whole post code (SW1A 1AA)");
             }

@@ -46,7 +46,7 @@ public sealed class WanMatrixRequests(IWanCoverageStore coverage, IInventoryStor
                 return Refuse(request, codes.WanMatrixAddressUnknown, $"UPRN {uprn} is not a site whose post code the inventory holds");
             }
             // A site saved before post codes were checked may hold one of another shape (Site.Stored).
-            if (PostCode.Normalise(sitePostCode) != sitePostCode)
+            if (!PostCode.IsNormalised(sitePostCode))
             {
                 return Refuse(request, codes.WanMatrixAddressUnknown, $"UPRN {uprn}'s site has post code '{Excerpt.Of(sitePostCode)}', which is not a UK post code (the operator corrects it with inventory site set)");
             }
@@ -72,7 +72,7 @@ public sealed class WanMatrixRequests(IWanCoverageStore coverage, IInventoryStor
             {
                 return Refuse(request, codes.InvalidRequest, $"PostCode {e.Message}");
             }
-            if (!WanCoverage.IsWholePostCode(postCode))
+            if (!PostCode.IsNormalised(postCode))
             {
                 return Refuse(request, codes.InvalidRequest, $"PostCode '{Excerpt.Of(given.Trim())}' is not a whole post code (SW1A 1AA)");
             }

@@ -34,6 +34,9 @@ public static partial class PostCode
             : null;
     }
 
+    /// <summary>Whether <paramref name="text"/> is a whole post code as OpenDcc keeps it (<see cref="Normalise"/>: <c>SW1A 1AA</c>), not a sector, district or area, nor one of another shape.</summary>
+    public static bool IsNormalised(string text) => Normalise(text) == text;
+
     /// <summary>Whether <paramref name="text"/> (upper case) is an outward code, a post code's district (<c>SW1A</c>).</summary>
     public static bool IsOutwardCode(string text) => Outward().IsMatch(text);
 

@@ -65,10 +65,6 @@ public sealed record WanCoverage(
         }
     }
 
-    /// <summary>Whether <paramref name="normalised"/> (as <see cref="NormalisePostCodes"/> gives it) is a whole post code, not a sector, district or area.</summary>
-    public static bool IsWholePostCode(string normalised) =>
-        normalised.Split(' ') is [_, var inward] && PostCode.IsInwardCode(inward);
-
     /// <summary>
     /// The keys of the entries that may cover a whole post code (as <see cref="Site.NormalisePostCode"/> keeps it), most
     /// precise first: the post code, its sector, its district and its area.
@@ -76,7 +72,7 @@ public sealed record WanCoverage(
     public static IReadOnlyList<string> CoveringKeys(string postCode)
     {
         ArgumentNullException.ThrowIfNull(postCode);
-        if (PostCode.Normalise(postCode) != postCode)
+        if (!PostCode.IsNormalised(postCode))
         {
             throw new ArgumentException($"'{postCode}' is not a post code as OpenDcc keeps it (SW1A 1AA)", nameof(postCode));
         }

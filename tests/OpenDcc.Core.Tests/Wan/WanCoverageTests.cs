@@ -43,7 +43,7 @@ public class WanCoverageTests
             var normalised = WanCoverage.NormalisePostCodes(lower ? text.ToLowerInvariant() : text);
             var area = string.Concat(postCode.Outward.TakeWhile(char.IsAsciiLetter));
             return normalised == $"{postCode.Outward} {postCode.Inward}"
-                && WanCoverage.IsWholePostCode(normalised)
+                && Core.Identifiers.PostCode.IsNormalised(normalised)
                 && WanCoverage.NormalisePostCodes(normalised) == normalised
                 && WanCoverage.CoveringKeys(normalised).SequenceEqual([normalised, $"{postCode.Outward} {postCode.Inward[0]}", postCode.Outward, area]);
         });
