@@ -47,31 +47,34 @@ internal static class HubLease
     /// </summary>
     public static async Task<IHubLease> OnDatabaseAsync(string connectionString, string location, CancellationToken cancellationToken)
     {
-        var session = await TakeAsync(connectionString, location, cancellationToken);
-        try
-        {
-            return await DatabaseLease.StartAsync(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString(), location, session, cancellationToken);
-        }
-        catch
-        {
-            await session.DisposeAsync();
-            throw;
-        }
+        var (session, holder) = await TakeAsync(connectionString, location, cancellationToken);
+        return new DatabaseLease(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString(), location, session, holder);
     }
 
+    /// <summary>
+    /// The lock, on a session of its own, with that session as it was when it took it: its server process and when that
+    /// process started (a process ID alone may be another session's after the server restarts).
+    /// </summary>
     /// <exception cref="InvalidOperationException">another hub holds the lock.</exception>
-    private static async Task<NpgsqlConnection> TakeAsync(string connectionString, string location, CancellationToken cancellationToken)
+    private static async Task<(NpgsqlConnection Session, (int Process, DateTime Started) Holder)> TakeAsync(string connectionString, string location, CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await using var take = connection.Command("SELECT pg_try_advisory_lock(@k)").With("@k", AdvisoryLock);
-            if (await take.ExecuteScalarAsync(cancellationToken) is not true)
+            await using (var take = connection.Command("SELECT pg_try_advisory_lock(@k)").With("@k", AdvisoryLock))
             {
-                throw new InvalidOperationException($"database {location} is in use by another hub; one hub per database until hubs can join one Orleans cluster");
+                if (await take.ExecuteScalarAsync(cancellationToken) is not true)
+                {
+                    throw new InvalidOperationException($"database {location} is in use by another hub; one hub per database until hubs can join one Orleans cluster");
+                }
             }
-            return connection;
+            await using var identity = connection.Command("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+            identity.CommandTimeout = DatabaseLease.Patience;
+            await using var reader = await identity.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? (connection, (reader.GetInt32(0), reader.GetDateTime(1)))
+                : throw new InvalidOperationException("the hub's lock session is not in pg_stat_activity");
         }
         catch
         {
@@ -100,7 +103,7 @@ internal static class HubLease
     private sealed class DatabaseLease : IHubLease
     {
         internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
-        private const int Patience = 5;
+        internal const int Patience = 5;
 
         private readonly string connectionString;
         private readonly string location;
@@ -109,13 +112,10 @@ internal static class HubLease
         private readonly Task watching;
         private NpgsqlConnection session;
 
-        /// <summary>
-        /// The session holding the lock, as it was when it took it: its server process and when that process started (a
-        /// process ID alone may be another session's after the server restarts).
-        /// </summary>
+        /// <summary>The session holding the lock, as it was when it took it (<see cref="TakeAsync"/>).</summary>
         private (int Process, DateTime Started) holder;
 
-        private DatabaseLease(string connectionString, string location, NpgsqlConnection session, (int, DateTime) holder)
+        public DatabaseLease(string connectionString, string location, NpgsqlConnection session, (int, DateTime) holder)
         {
             this.connectionString = connectionString;
             this.location = location;
@@ -123,9 +123,6 @@ internal static class HubLease
             this.holder = holder;
             watching = Task.Run(WatchAsync);
         }
-
-        public static async Task<DatabaseLease> StartAsync(string connectionString, string location, NpgsqlConnection session, CancellationToken cancellationToken) =>
-            new(connectionString, location, session, await IdentityAsync(session, cancellationToken));
 
         public Task<string> Lost => lost.Task;
 
@@ -158,17 +155,7 @@ internal static class HubLease
                         InvalidOperationException refused;
                         try
                         {
-                            var taken = await TakeAsync(connectionString, location, stopping.Token);
-                            try
-                            {
-                                holder = await IdentityAsync(taken, stopping.Token);
-                            }
-                            catch
-                            {
-                                await taken.DisposeAsync();
-                                throw;
-                            }
-                            session = taken;
+                            (session, holder) = await TakeAsync(connectionString, location, stopping.Token);
                             Notices?.Invoke($"this hub holds its lock on database {location} again");
                             break;
                         }
@@ -228,15 +215,6 @@ internal static class HubLease
             query.CommandTimeout = Patience;
             await using var reader = await query.ExecuteReaderAsync(stopping.Token);
             return await reader.ReadAsync(stopping.Token) && !reader.IsDBNull(1) ? (reader.GetInt32(0), reader.GetDateTime(1)) : null;
-        }
-
-        /// <summary>A session's server process and when that process started.</summary>
-        private static async Task<(int, DateTime)> IdentityAsync(NpgsqlConnection session, CancellationToken cancellationToken)
-        {
-            await using var query = session.Command("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()");
-            query.CommandTimeout = Patience;
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? (reader.GetInt32(0), reader.GetDateTime(1)) : throw new InvalidOperationException("the hub's lock session is not in pg_stat_activity");
         }
 
         private async Task<bool> AnswersAsync()
