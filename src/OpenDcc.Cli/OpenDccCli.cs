@@ -191,7 +191,7 @@ public static partial class OpenDccCli
 
     private static bool IsUserFacing(Exception e) => e is FormatException or ArgumentException or IOException or UnauthorizedAccessException
         or CryptographicException or InvalidOperationException or InvalidOrganisationCertificateException or DuplicateCertificateSerialException
-        or DuplicateDccUserException or UnknownDccUserException or DuplicateDeviceException or System.Data.Common.DbException;
+        or DuplicateDccUserException or UnknownDccUserException or DuplicateDeviceException or MeterPointServedException or System.Data.Common.DbException;
 }
 
 /// <summary>Where a command writes, the clock it reads, and the options every store-using command shares.</summary>

@@ -60,6 +60,11 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
 
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var serving = devices.Where(d => d.IsInService && d.ServedMpans().Any()).ToList();
+        if (serving.Count > 0)
+        {
+            await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
+        }
         // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
         // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
         var suspects = new List<Eui64>();
@@ -90,6 +95,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
             throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
         }
+        await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
         if (change is not null)
         {
             foreach (var device in devices)
@@ -146,9 +152,55 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     }
 
     /// <summary>
+    /// PostgreSQL's transaction advisory lock that each write that may put a meter in service at a meter point holds
+    /// while it checks and writes (the migrator's lock is 4242001, the hub lease 4242002): two such writes (an operator's
+    /// import and a logged 12.2, say), each checking before the other commits, would otherwise both pass. Taken before
+    /// any device row is locked or inserted, so writes meet it in one order. SQLite's write transactions are one at a
+    /// time already (they begin IMMEDIATE).
+    /// </summary>
+    private const long MeterPointsLock = 4242003;
+
+    private static async Task LockMeterPointsAsync(DbConnection connection, DbTransaction transaction, bool lockRows, CancellationToken cancellationToken)
+    {
+        if (lockRows)
+        {
+            await using var take = connection.Command($"SELECT pg_advisory_xact_lock({MeterPointsLock})", transaction);
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// After <paramref name="added"/> (meters in service with MPANs) are inserted: each MPAN of theirs that another
+    /// meter in service serves, stored before or added earlier in the call, fails the add (<see cref="MeterPointServedException"/>).
+    /// The operator's and the fleet's adds check first and say which row; this is for a meter put there since.
+    /// </summary>
+    private static async Task RefuseServedMeterPointsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Device> added, CancellationToken cancellationToken)
+    {
+        if (added.Count == 0)
+        {
+            return;
+        }
+        var order = added.Select((d, i) => (d.Id, i)).ToDictionary(p => p.Id, p => p.i);
+        var serving = (await FindServingAsync(connection, transaction, [.. added.SelectMany(d => d.ServedMpans().Select(m => m.Mpan))], cancellationToken))
+            .Where(d => d.IsInService)
+            .OrderBy(d => order.GetValueOrDefault(d.Id, -1))
+            .ToList();
+        foreach (var device in added)
+        {
+            foreach (var (_, mpan) in device.ServedMpans())
+            {
+                if (serving.First(s => s.ServedMpans().Any(m => m.Mpan == mpan)) is var first && first.Id != device.Id)
+                {
+                    throw new MeterPointServedException(device.Id, mpan, first);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// A meter point has one meter in service: a meter newly in service at an MPAN (by the write) where another in service
     /// is now fails the write. The request's checks refused it if that meter was there then; this is for the one put there
-    /// since. Writes through the log are one at a time (the log's head is locked), so two cannot pass together.
+    /// since (under <see cref="MeterPointsLock"/>, taken by <see cref="ApplyAsync(DbConnection, DbTransaction, IReadOnlyList{MessageLogRecord}, bool, CancellationToken)"/>).
     /// </summary>
     private static async Task RefuseSecondMeterAsync(DbConnection connection, DbTransaction transaction, Device? before, Device after, CancellationToken cancellationToken)
     {
@@ -157,18 +209,12 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             return;
         }
         var servedBefore = before is { IsInService: true } ? before.ServedMpans().Select(m => m.Mpan).ToHashSet() : [];
-        foreach (var (_, mpan) in after.ServedMpans().Where(m => !servedBefore.Contains(m.Mpan)))
+        var newly = after.ServedMpans().Select(m => m.Mpan).Where(m => !servedBefore.Contains(m)).ToHashSet();
+        foreach (var other in await FindServingAsync(connection, transaction, newly, cancellationToken))
         {
-            await using var others = connection.Command(
-                    $"SELECT {Columns} FROM device WHERE (mpan = @m OR secondary_import_mpan = @m OR export_mpan = @m) AND id <> @id", transaction)
-                .With("@m", mpan.ToString()).With("@id", after.Id.ToString());
-            await using var reader = await others.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            if (other.Id != after.Id && other.IsInService)
             {
-                if (ReadDevice(reader) is { IsInService: true } other)
-                {
-                    throw new InventoryChangedException(after.Id, $"MPAN {mpan} is served now by {other.Type} {other.Id}, in service");
-                }
+                throw new InventoryChangedException(after.Id, $"MPAN {other.ServedMpans().First(m => newly.Contains(m.Mpan)).Mpan} is served now by {other.Type} {other.Id}, in service");
             }
         }
     }
@@ -180,7 +226,12 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     /// </summary>
     public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, bool lockRows, CancellationToken cancellationToken)
     {
-        foreach (var write in records.Select(r => r.ChangesInventory).OfType<InventoryWrite>())
+        var writes = records.Select(r => r.ChangesInventory).OfType<InventoryWrite>().ToList();
+        if (writes.Any(w => w.Devices.Any(d => d.Becomes is { IsInService: true } becomes && becomes.ServedMpans().Any())))
+        {
+            await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
+        }
+        foreach (var write in writes)
         {
             try
             {
@@ -418,11 +469,19 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
 
     public async Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(mpans);
+        await using var connection = await open(cancellationToken);
+        return await FindServingAsync(connection, null, mpans, cancellationToken);
+    }
+
+    /// <summary>The devices with any of <paramref name="mpans"/> as import, secondary import or export MPAN, each once, by ID.</summary>
+    private static async Task<IReadOnlyList<Device>> FindServingAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken)
+    {
         // Each column on its own index; a meter found by two of its MPANs is listed once.
         var found = new Dictionary<Eui64, Device>();
         foreach (var column in (string[])["mpan", "secondary_import_mpan", "export_mpan"])
         {
-            foreach (var device in await FindWhereInAsync(column, mpans, mpan => mpan.ToString(), cancellationToken))
+            foreach (var device in await FindWhereInAsync(connection, transaction, column, mpans, mpan => mpan.ToString(), cancellationToken))
             {
                 found[device.Id] = device;
             }
@@ -470,16 +529,21 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     private async Task<IReadOnlyList<Device>> FindWhereInAsync<T>(string column, IReadOnlyCollection<T> values, Func<T, string> text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var devices = new List<Device>();
         if (values.Count == 0)
         {
-            return devices;
+            return [];
         }
         await using var connection = await open(cancellationToken);
+        return await FindWhereInAsync(connection, null, column, values, text, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<Device>> FindWhereInAsync<T>(DbConnection connection, DbTransaction? transaction, string column, IReadOnlyCollection<T> values, Func<T, string> text, CancellationToken cancellationToken)
+    {
+        var devices = new List<Device>();
         await Db.InBatchesAsync(
             [.. values.Distinct()],
             IdsPerLookup,
-            count => SelectCommand(connection, column, count),
+            count => SelectCommand(connection, transaction, column, count),
             (parameters, i, value) => parameters[i].Value = text(value),
             async (select, _, _) =>
             {
@@ -495,10 +559,10 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     }
 
     /// <summary><c>SELECT … FROM device WHERE <paramref name="column"/> IN (@p0, …)</c> for <paramref name="values"/> values, bound later.</summary>
-    private static DbCommand SelectCommand(DbConnection connection, string column, int values)
+    private static DbCommand SelectCommand(DbConnection connection, DbTransaction? transaction, string column, int values)
     {
         var names = Enumerable.Range(0, values).Select(i => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToList();
-        var command = connection.Command($"SELECT {Columns} FROM device WHERE {column} IN ({string.Join(", ", names)})");
+        var command = connection.Command($"SELECT {Columns} FROM device WHERE {column} IN ({string.Join(", ", names)})", transaction);
         foreach (var name in names)
         {
             command.With(name, null);

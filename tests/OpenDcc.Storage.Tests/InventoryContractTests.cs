@@ -282,6 +282,31 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         Assert.Equal(mpan, (await Store.Inventory.FindDeviceAsync(Meter))!.Mpan);
     }
 
+    [Fact]
+    public async Task Adding_a_meter_in_service_at_an_mpan_another_meter_in_service_serves_is_refused_and_adds_nothing()
+    {
+        var mpan = Mpan.Parse("1312345678118");
+        var serving = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = mpan };
+        await Store.Inventory.AddDevicesAsync([serving, new Device(Gpf, DeviceType.ESME, SmiStatus.Decommissioned) { Mpan = Mpan.Parse("1312345678224") }]);
+        var second = new Device(GasMeter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { ExportMpan = mpan };
+
+        var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), second]));
+
+        Assert.Equal((GasMeter, mpan, Meter), (refused.Device, refused.Mpan, refused.ServedBy.Id));
+        Assert.Equal($"{mpan} (of {GasMeter}) is served already by ESME {Meter} (Commissioned): a meter point has one meter in service", refused.Message);
+        Assert.Empty(await Store.Inventory.FindDevicesAsync([Ppmid, GasMeter]));
+
+        // Two new meters at one meter point in one add: the second is refused, naming the first. A meter out of service
+        // (decommissioned, its MPAN kept) leaves its meter point free.
+        var free = Mpan.Parse("1312345678224");
+        var first = new Device(GasMeter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = free };
+        var also = Eui64.Parse("00-DB-12-34-56-78-91-A0");
+        refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.ESME, SmiStatus.Commissioned) { SecondaryImportMpan = free }]));
+        Assert.Equal((also, free, GasMeter), (refused.Device, refused.Mpan, refused.ServedBy.Id));
+        await Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.ESME, SmiStatus.Withdrawn) { SecondaryImportMpan = free }]);
+        Assert.Equal([Gpf, GasMeter, also], (await Store.Inventory.FindDevicesByMpanAsync([free])).Select(d => d.Id));
+    }
+
     private static MessageLogRecord Logged(InventoryWrite write) =>
         new(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:{Meter}:1", "I0", "<Request/>"u8.ToArray()) { ChangesInventory = write };
 
@@ -314,4 +339,72 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
 
 public sealed class SqliteInventoryTests() : InventoryContractTests(new SqliteEngine());
 
-public sealed class PostgresInventoryTests() : InventoryContractTests(new PostgresEngine());
+public sealed class PostgresInventoryTests() : InventoryContractTests(new PostgresEngine())
+{
+    private static readonly Mpan MeterPoint = Mpan.Parse("1312345678118");
+    private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
+
+    /// <summary>
+    /// An operator's add and a logged inventory write each check for a meter in service at the meter point and then
+    /// write: on PostgreSQL (read committed) both would pass if each checked before the other committed. Each waits
+    /// for the meter-point lock (a transaction advisory lock, 4242003), held here by another session, which puts a
+    /// meter there meanwhile: the waiting write then sees it.
+    /// </summary>
+    [Fact]
+    public async Task A_meter_put_at_a_meter_point_while_an_add_waits_for_it_fails_the_add()
+    {
+        var late = new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), DeviceType.ESME, SmiStatus.Commissioned) { Mpan = MeterPoint };
+
+        var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(() => Store.Inventory.AddDeviceAsync(late)));
+
+        Assert.Equal(late.Id, refused.Device);
+        Assert.Null(await Store.Inventory.FindDeviceAsync(late.Id));
+    }
+
+    [Fact]
+    public async Task A_meter_put_at_a_meter_point_while_a_logged_write_waits_for_it_fails_the_write_and_its_log_entry()
+    {
+        var late = new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { Mpan = MeterPoint };
+        var supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+        var record = new MessageLogRecord(Monday, MessageDirection.Inbound, supplier, $"{supplier}:{late.Id}:1", "I0", "<Request/>"u8.ToArray())
+        {
+            ChangesInventory = new InventoryWrite(new InventoryChange(Monday, "12.2", supplier), new DeviceWrite(late.Id, null, late)),
+        };
+
+        await Assert.ThrowsAsync<InventoryChangedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(() => Store.MessageLog.AppendAsync([record])));
+
+        Assert.Null(await Store.Inventory.FindDeviceAsync(late.Id));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+    }
+
+    private async Task WhileAnotherPutsAMeterAtTheMeterPointAsync(Func<Task> write)
+    {
+        await using var other = await Store.OpenConnectionAsync();
+        await Execute(other, "SELECT pg_advisory_lock(4242003)");
+        var waiting = write();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await Scalar(other, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242003 AND NOT granted"), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Assert.False(waiting.IsCompleted, "the write did not wait for the meter-point lock");
+            Assert.True(DateTime.UtcNow < deadline, "the write never asked for the meter-point lock");
+            await Task.Delay(20);
+        }
+        await Execute(other, $"INSERT INTO device (id, device_type, smi_status, mpan) VALUES ('00-DB-12-34-56-78-90-A0', 'ESME', 'Commissioned', '{MeterPoint}')");
+        await Execute(other, "SELECT pg_advisory_unlock(4242003)");
+        await waiting;
+    }
+
+    private static async Task Execute(System.Data.Common.DbConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> Scalar(System.Data.Common.DbConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+}

@@ -160,3 +160,19 @@ public sealed class DuplicateDeviceException : Exception
             : $"{ids.Count} devices are already in the inventory: {string.Join(", ", ids.Take(shown))}{(ids.Count > shown ? ", …" : "")}";
     }
 }
+
+/// <summary>
+/// A meter being added in service at a meter point that another meter in service serves: a meter point has one meter
+/// in service (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Nothing of the add was stored.
+/// </summary>
+public sealed class MeterPointServedException(Eui64 device, Mpan mpan, Device servedBy)
+    : Exception($"{mpan} (of {device}) is served already by {servedBy.Type} {servedBy.Id} ({servedBy.Status}): a meter point has one meter in service")
+{
+    /// <summary>The meter that was being added.</summary>
+    public Eui64 Device { get; } = device;
+
+    public Mpan Mpan { get; } = mpan;
+
+    /// <summary>The meter in service at the meter point (stored, or added before it in the same call).</summary>
+    public Device ServedBy { get; } = servedBy;
+}
