@@ -237,6 +237,13 @@ public static class HubHost
                     "(unless a later one of yours is accepted first: counters only rise, so then send it with a new one).";
                 context.HttpContext.Response.Headers.RetryAfter = "5";
             }
+            else if (context.Exception is InventoryChangedException changed)
+            {
+                context.ProblemDetails.Title = "Devices changed while this request was checked";
+                context.ProblemDetails.Detail = $"While this request was checked, others changed a device it changes, each time it was tried (last: {changed.Message}). " +
+                    "It was not carried out and nothing of it was kept. Send it again shortly, as it was: its RequestID counter was not spent.";
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+            }
         });
         configureServices?.Invoke(services);
 
@@ -255,12 +262,24 @@ public static class HubHost
             // A store that is away (PostgreSQL restarting, out of reach, a full disk) is 503 with Retry-After, logged as a
             // line at most every few seconds (StoreAwayWatch): the request was not carried out (nothing of it was stored),
             // and the hub is otherwise sound.
-            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StoreAway.Is(e) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+            // An inventory request whose devices others kept changing while it was checked (DuisGateway tries it a few
+            // times) is 503 with Retry-After too, logged as a warning: nothing of it was stored, and the hub is sound.
+            StatusCodeSelector = e => e switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                InventoryChangedException => StatusCodes.Status503ServiceUnavailable,
+                _ => StoreAway.Is(e) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+            },
             SuppressDiagnosticsCallback = c =>
             {
                 if (StoreAway.Is(c.Exception))
                 {
                     c.HttpContext.RequestServices.GetRequiredService<StoreAwayWatch>().Refused(c.Exception);
+                    return true;
+                }
+                if (c.Exception is InventoryChangedException changed)
+                {
+                    app.Logger.LogWarning("An inventory request was refused (503): {Reason}, each time it was checked", changed.Message);
                     return true;
                 }
                 return c.Exception is BadHttpRequestException;

@@ -225,6 +225,39 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_inventory_request_whose_device_others_change_each_time_it_is_checked_gets_503_with_retry_after_and_may_be_sent_again()
+    {
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        var changes = 0;
+        Func<Task>? meddle = null;
+        meddle = async () =>
+        {
+            away.BeforeInventoryWrite = meddle;
+            await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { FirmwareVersion = (++changes).ToString("X8", System.Globalization.CultureInfo.InvariantCulture) }, change);
+        };
+        away.BeforeInventoryWrite = meddle;
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>"), Supplier);
+
+        using var content = new ByteArrayContent(signed);
+        content.Headers.ContentType = new("application/xml");
+        using var response = await hub.Http.PostAsync(new Uri("/api/v1/serviceD", UriKind.Relative), content);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Devices changed while this request was checked", problem.RootElement.GetProperty("title").GetString());
+        Assert.Contains($"device {Meter} changed while its request was being checked", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(changes > 1, "the request was tried more than once");
+        Assert.NotEqual(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+
+        // Left alone, the same signed request is carried out: its counter was not spent.
+        away.BeforeInventoryWrite = null;
+        Assert.Equal("I0", await SendSignedAsync(signed, "/api/v1/serviceD"));
+        Assert.Equal(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+    }
+
+    [Fact]
     public async Task An_mpan_another_meter_takes_while_an_8_4_giving_it_to_a_meter_is_checked_is_refused_on_the_check_again()
     {
         var mpan = Mpan.Create(14, 7);
