@@ -94,6 +94,12 @@ internal static class ServeCommand
                     : parsed.GetValue(gatewayPort) is < 1 or > 65_535 ? "opendcc: --gateway-port must be between 1 and 65,535" : "opendcc: --gateway-port must differ from --silo-port");
                 return 1;
             }
+            // Before the store is opened (or created in --data): a hub that cannot listen there should leave nothing behind.
+            if (CliContext.UrlsFault(parsed.GetRequiredValue(urls)) is { } urlsFault)
+            {
+                await context.Error.WriteLineAsync($"opendcc: {urlsFault}");
+                return 1;
+            }
             var alertThrottle = new AlertThrottleOptions(parsed.GetValue(alertsPerWindow), Duration.FromSeconds(parsed.GetValue(alertWindow)), AlertThrottleOptions.Default.CarryFor);
             var wanOptions = WanOptions.Default with { ConcurrencyPerRegion = parsed.GetValue(regionConcurrency), ConcurrencyPerCell = parsed.GetValue(cellConcurrency) };
             MeterPointRegistration? fleetRegistration = null;

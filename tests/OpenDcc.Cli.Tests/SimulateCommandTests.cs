@@ -293,6 +293,8 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.StartsWith(urls == ";" ? "opendcc: --urls: " : $"opendcc: --urls {urls}: ", error, StringComparison.Ordinal);
         Assert.Contains(fault, error, StringComparison.OrdinalIgnoreCase);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, not the host's stack trace
+        // Refused before the store is opened: nothing is left in --data (no store, no keys).
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cli.DataDirectory));
     }
 
     [Theory]
