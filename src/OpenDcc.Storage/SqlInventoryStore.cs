@@ -64,6 +64,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         if (serving.Count > 0)
         {
             await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
+            await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
         }
         // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
         // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
@@ -95,7 +96,6 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
             throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
         }
-        await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
         if (change is not null)
         {
             foreach (var device in devices)
@@ -170,9 +170,10 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     }
 
     /// <summary>
-    /// After <paramref name="added"/> (meters in service with MPANs) are inserted: each MPAN of theirs that another
-    /// meter in service serves, stored before or added earlier in the call, fails the add (<see cref="MeterPointServedException"/>).
-    /// The operator's and the fleet's adds check first and say which row; this is for a meter put there since.
+    /// Before <paramref name="added"/> (meters in service with MPANs) are inserted, under <see cref="MeterPointsLock"/>:
+    /// each MPAN of theirs that another meter in service serves, stored or added earlier in the call, fails the add
+    /// (<see cref="MeterPointServedException"/>). The operator's and the fleet's adds check first and say which row;
+    /// this is for a meter put there since. A stored device with the ID of one added is left to the duplicate check.
     /// </summary>
     private static async Task RefuseServedMeterPointsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Device> added, CancellationToken cancellationToken)
     {
@@ -180,18 +181,25 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         {
             return;
         }
-        var order = added.Select((d, i) => (d.Id, i)).ToDictionary(p => p.Id, p => p.i);
-        var serving = (await FindServingAsync(connection, transaction, [.. added.SelectMany(d => d.ServedMpans().Select(m => m.Mpan))], cancellationToken))
-            .Where(d => d.IsInService)
-            .OrderBy(d => order.GetValueOrDefault(d.Id, -1))
-            .ToList();
+        var ids = added.Select(d => d.Id).ToHashSet();
+        var claimant = new Dictionary<Mpan, Device>();
+        foreach (var stored in await FindServingAsync(connection, transaction, [.. added.SelectMany(d => d.ServedMpans().Select(m => m.Mpan))], cancellationToken))
+        {
+            if (stored.IsInService && !ids.Contains(stored.Id))
+            {
+                foreach (var (_, mpan) in stored.ServedMpans())
+                {
+                    claimant.TryAdd(mpan, stored);
+                }
+            }
+        }
         foreach (var device in added)
         {
             foreach (var (_, mpan) in device.ServedMpans())
             {
-                if (serving.First(s => s.ServedMpans().Any(m => m.Mpan == mpan)) is var first && first.Id != device.Id)
+                if (!claimant.TryAdd(mpan, device) && claimant[mpan] is var other && other.Id != device.Id)
                 {
-                    throw new MeterPointServedException(device.Id, mpan, first);
+                    throw new MeterPointServedException(device.Id, mpan, other);
                 }
             }
         }

@@ -295,6 +295,8 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         Assert.Equal((GasMeter, mpan, Meter), (refused.Device, refused.Mpan, refused.ServedBy.Id));
         Assert.Equal($"{mpan} (of {GasMeter}) is served already by ESME {Meter} (Commissioned): a meter point has one meter in service", refused.Message);
         Assert.Empty(await Store.Inventory.FindDevicesAsync([Ppmid, GasMeter]));
+        // The meter itself added again is a duplicate, not a second meter at its meter point.
+        Assert.Equal(Meter, (await Assert.ThrowsAsync<DuplicateDeviceException>(() => Store.Inventory.AddDeviceAsync(serving))).Id);
 
         // Two new meters at one meter point in one add: the second is refused, naming the first. A meter out of service
         // (decommissioned, its MPAN kept) leaves its meter point free.
