@@ -33,6 +33,13 @@ public static partial class OpenDccCli
             DemoCommand.Create(context),
         };
         var parsed = root.Parse(args);
+        if (OptionWithoutValue(parsed) is { } withoutValue)
+        {
+            // Said alone: the other faults (the next option's value left over, that option missing) follow from it.
+            await error.WriteLineAsync($"opendcc: {withoutValue}");
+            await error.WriteLineAsync($"('{CommandPath(parsed.CommandResult)} --help' lists the options)");
+            return 1;
+        }
         if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction)
         {
             foreach (var fault in parsed.Errors)
@@ -51,6 +58,30 @@ public static partial class OpenDccCli
             await error.WriteLineAsync($"opendcc: {ParseFaultOf(MessageOf(e))}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// An option given no value, followed by another option: System.CommandLine takes the next option's name as its value
+    /// ('--device --type ESME' gives --device the value '--type', then finds ESME left over and --type missing; 'demo
+    /// --data --no-wait' would make a directory named --no-wait). This names the option that has no value; null when no
+    /// option's value is the name of an option of the command (or of a command it is under).
+    /// </summary>
+    internal static string? OptionWithoutValue(ParseResult parsed)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var at = parsed.CommandResult; at is not null; at = at.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            foreach (var option in at.Command.Options)
+            {
+                names.Add(option.Name);
+                names.UnionWith(option.Aliases);
+            }
+        }
+        return parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .SelectMany(o => o.Tokens.Select(t => (o.Option.Name, t.Value)))
+            .Where(p => names.Contains(p.Value))
+            .Select(p => $"{p.Name}: no value given (the word after it, {p.Value}, is an option)")
+            .FirstOrDefault();
     }
 
     /// <summary>An exception's message for a person: without the " (Parameter 'x')" that .NET adds for a method's parameter, which means nothing at the command line.</summary>
@@ -114,8 +145,8 @@ public static partial class OpenDccCli
             : null;
 
     /// <summary>
-    /// A required option or argument left out, for a person: System.CommandLine says only that it is required; this says
-    /// what it takes, from its own description. Null for any other fault.
+    /// A required option or argument left out, or an option given without its value, for a person: System.CommandLine
+    /// says only that it is required; this says what it takes, from its own description. Null for any other fault.
     /// </summary>
     internal static string? MissingOptionOf(string message, Command command)
     {
@@ -124,12 +155,22 @@ public static partial class OpenDccCli
             var name = option.Groups["name"].Value;
             return $"{name} is required{WhatItTakes(command.Options.FirstOrDefault(o => o.Name == name)?.Description)}";
         }
+        if (OptionValueMissing().Match(message) is { Success: true } valueless)
+        {
+            var name = valueless.Groups["name"].Value;
+            return $"{name}: no value given{WhatItTakes(OptionNamed(command, name)?.Description)}";
+        }
         if (RequiredArgument().Match(message) is { Success: true } argument && argument.Groups["name"].Value == command.Name)
         {
             return $"{command.Name}'s argument is required{WhatItTakes(command.Arguments.FirstOrDefault()?.Description)}";
         }
         return null;
     }
+
+    /// <summary>The option of <paramref name="command"/> or of a command it is under (--data, say) with that name or alias.</summary>
+    private static Option? OptionNamed(Command command, string name) =>
+        command.Options.FirstOrDefault(o => o.Name == name || o.Aliases.Contains(name))
+        ?? command.Parents.OfType<Command>().Select(parent => OptionNamed(parent, name)).FirstOrDefault(o => o is not null);
 
     /// <summary>
     /// A value not among an option's (or argument's) fixed choices, for a person, on one line: System.CommandLine says
@@ -176,6 +217,9 @@ public static partial class OpenDccCli
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^Option '(?<name>[^']*)' is required\.$")]
     private static partial System.Text.RegularExpressions.Regex RequiredOption();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Required argument missing for option: '(?<name>[^']*)'\.$")]
+    private static partial System.Text.RegularExpressions.Regex OptionValueMissing();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^Required argument missing for command: '(?<name>[^']*)'\.$")]
     private static partial System.Text.RegularExpressions.Regex RequiredArgument();

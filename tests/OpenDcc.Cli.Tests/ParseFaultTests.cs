@@ -23,6 +23,13 @@ public sealed class ParseFaultTests : IDisposable
     [InlineData(new[] { "inventory", "add", "--device", "00-DB-12-34-56-78-90-A0" }, "opendcc: --type is required: ESME, GSME, CHF, GPF, PPMID, HCALCS or IHD", "opendcc inventory add --help")]
     [InlineData(new[] { "inventory", "import", "devices.csv", "--mode", "bogus" }, "opendcc: --mode: 'bogus' is not one of all-or-nothing, skip-invalid", "opendcc inventory import --help")]
     [InlineData(new[] { "inventory", "import", "devices.csv", "--mode", "" }, "opendcc: --mode: '' is not one of all-or-nothing, skip-invalid", "opendcc inventory import --help")]
+    [InlineData(new[] { "inventory", "import", "devices.csv", "--mode" }, "opendcc: --mode: no value given: all-or-nothing: any invalid row imports nothing (default); skip-invalid: import the valid rows and report the others", "opendcc inventory import --help")]
+    [InlineData(new[] { "inventory", "import", "devices.csv", "--mode=" }, "opendcc: --mode: no value given: all-or-nothing: any invalid row imports nothing (default); skip-invalid: import the valid rows and report the others", "opendcc inventory import --help")]
+    [InlineData(new[] { "users", "list", "--data" }, "opendcc: --data: no value given: the data directory (SQLite database, keys). Default: $OPENDCC_DATA or ./opendcc-data", "opendcc users list --help")]
+    // An option without its value before another option: System.CommandLine takes the next option's name as the value.
+    [InlineData(new[] { "inventory", "add", "--device", "--type", "ESME" }, "opendcc: --device: no value given (the word after it, --type, is an option)", "opendcc inventory add --help")]
+    [InlineData(new[] { "users", "list", "--data", "--postgres", "Host=x" }, "opendcc: --data: no value given (the word after it, --postgres, is an option)", "opendcc users list --help")]
+    [InlineData(new[] { "demo", "--data", "--no-wait" }, "opendcc: --data: no value given (the word after it, --no-wait, is an option)", "opendcc demo --help")]
     public async Task A_value_that_does_not_parse_is_refused_naming_the_option_and_what_it_takes(string[] args, string fault, string? help)
     {
         var (code, output, error) = await cli.RunAsync(args);
