@@ -58,16 +58,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
         }
         away.LogAway = true;
         var signed = hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier);
-        using var content = new ByteArrayContent(signed);
-        content.Headers.ContentType = new("application/xml");
-        using var response = await hub.Http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("The store is unavailable", problem.RootElement.GetProperty("title").GetString());
-        Assert.Contains("as it was", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var detail = await RefusedForNowAsync("/api/v1/serviceS", signed, retryAfterSeconds: 5, "The store is unavailable");
+        Assert.Contains("as it was", detail, StringComparison.Ordinal);
         // Reads still work, but the hub says it is not well until no request has been refused for a while.
         using (var health = await hub.Http.GetAsync(new Uri("/health", UriKind.Relative)))
         {
@@ -238,16 +230,9 @@ public sealed class StoreAwayTests : IAsyncLifetime
         away.BeforeInventoryWrite = meddle;
         var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>"), Supplier);
 
-        using var content = new ByteArrayContent(signed);
-        content.Headers.ContentType = new("application/xml");
-        using var response = await hub.Http.PostAsync(new Uri("/api/v1/serviceD", UriKind.Relative), content);
+        var detail = await RefusedForNowAsync("/api/v1/serviceD", signed, retryAfterSeconds: 1, "Devices changed while this request was checked");
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("Devices changed while this request was checked", problem.RootElement.GetProperty("title").GetString());
-        Assert.Contains($"device {Meter} changed while its request was being checked", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"device {Meter} changed while its request was being checked", detail, StringComparison.Ordinal);
         Assert.True(changes > 1, "the request was tried more than once");
         Assert.NotEqual(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
 
@@ -313,6 +298,20 @@ public sealed class StoreAwayTests : IAsyncLifetime
         var command = Convert.FromBase64String(response.Descendants(DuisNamespaces.Sr + "LocalCommand").Single().Element(DuisNamespaces.Sr + "GBCSPayload")!.Value);
         var answer = await hub.Wan.ExchangeAsync(Meter, command, CancellationToken.None);
         return (original, LocalCommandResponseBody(original, answer));
+    }
+
+    /// <summary>Posts a signed request that is to be refused for now: 503 with Retry-After and a problem document with that title; returns its detail.</summary>
+    private async Task<string> RefusedForNowAsync(string path, byte[] signed, int retryAfterSeconds, string title)
+    {
+        using var content = new ByteArrayContent(signed);
+        content.Headers.ContentType = new("application/xml");
+        using var response = await hub.Http.PostAsync(new Uri(path, UriKind.Relative), content);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(retryAfterSeconds), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(title, problem.RootElement.GetProperty("title").GetString());
+        return problem.RootElement.GetProperty("detail").GetString()!;
     }
 
     private async Task<string> SendSignedAsync(byte[] signed, string path = "/api/v1/serviceS")
