@@ -305,11 +305,6 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
             {
                 throw new InvalidOperationException($"--data {data}: no OpenDcc store there ({StoreStarters} start one)");
             }
-            // An empty file (a store cut short, a copy that failed) would otherwise be made a new, empty store.
-            if (file.Length == 0)
-            {
-                throw new InvalidOperationException($"--data {data}: {file.Name} is empty (0 bytes): not an OpenDcc store (restore it from a backup, or remove it to start a new one)");
-            }
         }
         return OpenStoreAsync(parsed, cancellationToken);
     }

@@ -137,9 +137,17 @@ public sealed class OpenDccStore : IAsyncDisposable
             _ = SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
             return connection;
         }
-        await using (var connection = await Open(cancellationToken))
-        await using (var wal = connection.Command("PRAGMA journal_mode = WAL"))
+        // The file is made (empty) as it is first opened, and has a header once WAL is set: both under the migrator's
+        // lock, so an empty file found under it was not being made by another process, but cut short (a failed copy or
+        // restore, a full disk). It is refused rather than made a new, empty store in place of the one it was.
+        await using (await SqliteMigratorLockAsync(dataDirectory, cancellationToken))
         {
+            if (new FileInfo(path) is { Exists: true, Length: 0 })
+            {
+                throw new IOException($"{SqliteFileName} is empty (0 bytes): not an OpenDcc store (restore it from a backup, or remove it to start a new one)");
+            }
+            await using var connection = await Open(cancellationToken);
+            await using var wal = connection.Command("PRAGMA journal_mode = WAL");
             // Persistent in the file: readers never block the writer, and a crash cannot tear a commit.
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -85,15 +85,18 @@ public sealed class StoreOptionTests : IDisposable
         Assert.Contains(named, CliContext.StoreStarters, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_command_that_reads_the_store_refuses_an_empty_store_file_and_leaves_it_as_it_is()
+    [Theory]
+    [InlineData("users", "list")]
+    [InlineData("users", "add", "--id", "90-B3-D5-1F-30-01-00-00", "--name", "Supplier", "--role", "IS")]
+    [InlineData("inventory", "add", "--device", "00-DB-12-34-56-78-90-A0", "--type", "ESME")]
+    public async Task A_command_refuses_an_empty_store_file_and_leaves_it_as_it_is_even_one_that_would_start_a_store(params string[] command)
     {
         var cut = Path.Combine(cli.DataDirectory, "cut");
         Directory.CreateDirectory(cut);
         var database = Path.Combine(cut, "opendcc.db");
         await File.WriteAllBytesAsync(database, []);
 
-        var (code, output, error) = await cli.RunAsync("users", "list", "--data", cut);
+        var (code, output, error) = await cli.RunAsync([.. command, "--data", cut]);
 
         Assert.Equal((1, ""), (code, output));
         Assert.Equal($"opendcc: --data {cut}: opendcc.db is empty (0 bytes): not an OpenDcc store (restore it from a backup, or remove it to start a new one){Environment.NewLine}", error);
