@@ -178,8 +178,21 @@ internal static class ServeCommand
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
             // Says on the console when the simulator goes away and when it is back.
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
-            await using var remote = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
-            using var world = remote is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
+            SimulatorConnection? connection = null;
+            SimulatedWorld? simulated = null;
+            try
+            {
+                connection = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
+                simulated = connection is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
+            }
+            catch (Exception e) when (AdapterOptionAtFault(e, assemblies.Count > 0) is { } option)
+            {
+                // Only one of the two is made, and a Create that throws leaves nothing open.
+                await context.Error.WriteLineAsync($"opendcc: {option}: {OpenDccCli.MessageOf(e)}");
+                return 1;
+            }
+            await using var remote = connection;
+            using var world = simulated;
             if (world is not null)
             {
                 SimulateCommand.Install(world.Wan, parsed.GetValue(install));
@@ -254,6 +267,15 @@ internal static class ServeCommand
             return 0;
         });
         return serve;
+
+        // The option a failure to set up the translation adapters comes from: an assembly that does not load, or two
+        // adapters of one name (--adapter), or a model given an adapter no one is named (--model-adapter).
+        static string? AdapterOptionAtFault(Exception e, bool assembliesGiven) => e switch
+        {
+            ArgumentException { ParamName: "models" } => "--model-adapter",
+            ArgumentException { ParamName: "adapters" } or InvalidOperationException when assembliesGiven => "--adapter",
+            _ => null,
+        };
 
         static string Added(MissingDevicesAdded added) =>
             $"{CliContext.Count(added.Count, "device", "devices")} added to the inventory" + string.Concat(added.MpansLeftOff.Take(5).Select(l => $"; meter {l.Device} without MPAN {l.Mpan}, which meter {l.ServedBy} serves")) +

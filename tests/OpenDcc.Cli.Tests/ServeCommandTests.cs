@@ -59,6 +59,23 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(0, await second);
     }
 
+    [Fact]
+    public async Task An_adapter_that_does_not_load_or_a_model_given_an_unknown_adapter_is_refused_naming_its_option()
+    {
+        var notAnAssembly = Path.Combine(cli.DataDirectory, "not-an-adapter.dll");
+        await File.WriteAllTextAsync(notAnAssembly, "not IL");
+
+        var (code, output, error) = await cli.RunAsync([.. Serve(), "--adapter", notAnAssembly]);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith($"opendcc: --adapter: {notAnAssembly} is not a .NET assembly", error, StringComparison.Ordinal);
+
+        (code, output, error) = await cli.RunAsync([.. Serve(), "--model-adapter", "MODEL-X=no-such-adapter"]);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal("opendcc: --model-adapter: no adapter is named 'no-such-adapter' (known: gbcs-reference, early-smart-reference)", error.Trim());
+    }
+
     private string[] Serve() =>
         ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{FreePort()}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"];
 
