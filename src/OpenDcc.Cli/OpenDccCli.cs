@@ -42,7 +42,12 @@ public static partial class OpenDccCli
         }
         if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction)
         {
-            foreach (var fault in parsed.Errors)
+            // An unknown word where a command was wanted ('opendcc bogus', 'opendcc users lst') leaves the command missing
+            // too: said once, as the word not recognised.
+            var faults = parsed.Errors.Count > 1
+                ? parsed.Errors.Where(f => !f.Message.StartsWith("Required command was not provided", StringComparison.Ordinal)).ToList()
+                : parsed.Errors;
+            foreach (var fault in faults)
             {
                 await error.WriteLineAsync($"opendcc: {MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? NotAChoiceOf(fault) ?? ParseFaultOf(fault.Message)}");
             }

@@ -29,6 +29,10 @@ public sealed class ParseFaultTests : IDisposable
     // An option without its value before another option: System.CommandLine takes the next option's name as the value.
     [InlineData(new[] { "inventory", "add", "--device", "--type", "ESME" }, "opendcc: --device: no value given (the word after it, --type, is an option)", "opendcc inventory add --help")]
     [InlineData(new[] { "users", "list", "--data", "--postgres", "Host=x" }, "opendcc: --data: no value given (the word after it, --postgres, is an option)", "opendcc users list --help")]
+    // An unknown command: named alone, not also as a command missing.
+    [InlineData(new[] { "bogus" }, "opendcc: Unrecognized command or argument 'bogus'.", "opendcc --help")]
+    [InlineData(new[] { "users", "lst" }, "opendcc: Unrecognized command or argument 'lst'.", "opendcc users --help")]
+    [InlineData(new[] { "users" }, "opendcc: Required command was not provided.", "opendcc users --help")]
     [InlineData(new[] { "demo", "--data", "--no-wait" }, "opendcc: --data: no value given (the word after it, --no-wait, is an option)", "opendcc demo --help")]
     public async Task A_value_that_does_not_parse_is_refused_naming_the_option_and_what_it_takes(string[] args, string fault, string? help)
     {
