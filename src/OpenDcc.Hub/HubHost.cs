@@ -250,7 +250,7 @@ public static class HubHost
         var app = builder.Build();
         if (released > 0)
         {
-            app.Logger.LogWarning("{Count} outbound messages a hub that stopped had claimed for delivery are due again now; one it had already sent goes again (users tell a repeat by its ResponseID)", released);
+            app.Logger.LogWarning("Outbound messages a hub that stopped had claimed for delivery, due again now: {Count}; any it had already sent goes again (users tell a repeat by its ResponseID)", released);
         }
         // Created now, so that the container owns it and lets go of the store when the hub is disposed.
         app.Services.GetRequiredService<HubLeaseHolder>();

@@ -25,7 +25,7 @@ internal sealed class UnansweredCommandRecovery(
         {
             return;
         }
-        logger.LogWarning("{Count} device commands acknowledged before the hub last stopped were never answered (it did not stop cleanly, or its store was away when it stopped): answering each with {Code}", leftUnanswered.Count, ResponseCode.NoResponseFromDevice.Code);
+        logger.LogWarning("Device commands acknowledged before the hub last stopped and never answered (it did not stop cleanly, or its store was away when it stopped): {Count}; answering each with {Code}", leftUnanswered.Count, ResponseCode.NoResponseFromDevice.Code);
         foreach (var command in leftUnanswered)
         {
             if (stoppingToken.IsCancellationRequested)
