@@ -229,7 +229,16 @@ public static class HubHost
                     : $"the body is over {Core.Security.DuisSignature.MaxMessageBytes:N0} bytes, the most a DUIS message may be (a firmware update with its image inline)",
                 _ => null,
             };
-            if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
+            if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && CommitOutcomeUnknownException.In(context.Exception))
+            {
+                context.ProblemDetails.Title = "The store is unavailable";
+                context.ProblemDetails.Detail = "OpenDcc's store went away as this request was being kept, and did not come back in time to say whether it was: " +
+                    "it may be in the message log (with any inventory change it makes), or not. A device request's command was not sent either way " +
+                    "(if the request was kept, it is answered E21 when the hub next starts). Its RequestID counter stays spent, so the same signed request " +
+                    "is refused as a replay (E43): send it again with a new counter.";
+                context.HttpContext.Response.Headers.RetryAfter = "30";
+            }
+            else if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && StoreAway.Is(context.Exception))
             {
                 context.ProblemDetails.Title = "The store is unavailable";
                 context.ProblemDetails.Detail = "OpenDcc's store cannot be reached or written just now, so this request was not carried out and nothing of it was kept. " +

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
@@ -15,9 +16,18 @@ namespace OpenDcc.Storage;
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written.
 /// </summary>
-internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open) : IMessageLog
+/// <remarks>
+/// A commit whose answer is lost (PostgreSQL restarted as it committed) may have been made or not: the head, read again
+/// once the store answers, says which (this process is the log's one writer: the gate, and the hub lease across
+/// processes). Made, the append succeeds; not made, it fails with the store's fault, as any other; not known within
+/// <paramref name="outcomeWait"/> (default 30 s), it fails with <see cref="CommitOutcomeUnknownException"/>.
+/// </remarks>
+/// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
+internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IMessageLog
 {
     private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? ((transaction, cancellationToken) => transaction.CommitAsync(cancellationToken));
+    private readonly TimeSpan outcomeWait = outcomeWait ?? TimeSpan.FromSeconds(30);
 
     protected const string Columns = "sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash";
 
@@ -85,12 +95,58 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             {
                 await move.ExecuteNonQueryAsync(cancellationToken);
             }
-            await transaction.CommitAsync(cancellationToken);
+            try
+            {
+                await commit(transaction, cancellationToken);
+            }
+            catch (Exception e) when (StoreAway.Is(e))
+            {
+                if (await CommittedAsync(lastSequence, entries[^1], e, cancellationToken))
+                {
+                    return entries;
+                }
+                throw;
+            }
             return entries;
         }
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Whether the commit that failed with <paramref name="fault"/> was made: the head is at <paramref name="last"/> (made)
+    /// or still at <paramref name="before"/> (not), read on a new connection, tried again while the store is away, for
+    /// at most <see cref="outcomeWait"/>; <see cref="CommitOutcomeUnknownException"/> when the store stays away, or the
+    /// head is at neither (another writer: it cannot be told).
+    /// </summary>
+    private async Task<bool> CommittedAsync(long before, MessageLogEntry last, Exception fault, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = wait * 2 < TimeSpan.FromSeconds(2) ? wait * 2 : TimeSpan.FromSeconds(2))
+        {
+            (long Sequence, byte[] Hash)? head;
+            try
+            {
+                head = await ReadHeadAsync(cancellationToken);
+            }
+            catch (Exception e) when (StoreAway.Is(e))
+            {
+                if (waited.Elapsed + wait > outcomeWait)
+                {
+                    throw new CommitOutcomeUnknownException(fault);
+                }
+                await Task.Delay(wait, cancellationToken);
+                continue;
+            }
+            return head switch
+            {
+                ({ } sequence, { } hash) when sequence == last.Sequence && hash.AsSpan().SequenceEqual(last.Hash) => true,
+                ({ } sequence, _) when sequence == before => false,
+                null when before == 0 => false,
+                _ => throw new CommitOutcomeUnknownException(fault),
+            };
         }
     }
 

@@ -217,6 +217,24 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_whose_log_commit_the_store_did_not_say_was_made_gets_503_and_keeps_its_counter_spent()
+    {
+        // The store went away as the commit was made, and did not come back in time to say whether it was.
+        away.Fault = () => new CommitOutcomeUnknownException(new TimeoutException("the commit's answer was lost"));
+        away.LogAway = true;
+        var signed = hub.Sign(Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"), Supplier);
+
+        var detail = await RefusedForNowAsync("/api/v1/serviceS", signed, retryAfterSeconds: 30, "The store is unavailable");
+
+        Assert.Contains("did not come back in time to say whether it was", detail, StringComparison.Ordinal);
+        Assert.Contains("send it again with a new counter", detail, StringComparison.Ordinal);
+        // It may be in the log: the same signed request is a replay, and one with a new counter is carried out.
+        away.LogAway = false;
+        Assert.Equal("E43", await SendSignedAsync(signed));
+        Assert.Equal("I99", (await hub.SendAsync("/api/v1/serviceS", Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
+    }
+
+    [Fact]
     public async Task An_inventory_request_whose_device_others_change_each_time_it_is_checked_gets_503_with_retry_after_and_may_be_sent_again()
     {
         var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());

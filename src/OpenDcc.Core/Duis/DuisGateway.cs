@@ -192,13 +192,16 @@ public sealed class DuisGateway(
                 }
             }
         }
-        catch
+        catch (Exception e) when (!CommitOutcomeUnknownException.In(e))
         {
             // Not logged, so not carried out (the store away, the user gone): the counter is not spent, and the user's
             // system may send the same signed request again, as a 503's Retry-After invites it to.
             await ReleaseAsync(request.RequestId, verdict, step, decision?.Undo);
             throw;
         }
+        // Otherwise the store went away as the request was logged, and did not say whether it was: the counter stays
+        // spent and nothing is undone, since both may be in the log. Its commands, if it was, are answered E21 when the
+        // hub starts next (UnansweredCommandRecovery), as any the hub acknowledged and did not answer.
         // The request, its counter and its commands are durable now: a restart cannot take it again, and answers the
         // commands if they were lost with the device queues (UnansweredCommand), so they may go to their devices.
         foreach (var command in decision.Queue)

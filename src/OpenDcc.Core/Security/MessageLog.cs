@@ -288,3 +288,16 @@ public static class MessageLogChain
         return 4 + Encoding.UTF8.GetBytes(text, buffer[4..]);
     }
 }
+
+/// <summary>
+/// The store went away as an append was being committed (its answer to the commit lost: the server restarted or the
+/// connection broke), and did not come back in time to say whether the commit was made: the records may be in the
+/// log, or not. A fault of the store being away (<see cref="StoreAway"/>: its cause is), but not one after which the
+/// work may be taken as not done: a request's RequestID counter stays spent.
+/// </summary>
+public sealed class CommitOutcomeUnknownException(Exception cause)
+    : Exception("the store went away as the message log was being written, and whether the write was kept is not known yet", cause)
+{
+    /// <summary>Whether <paramref name="fault"/> is one, or was caused by one.</summary>
+    public static bool In(Exception? fault) => fault is CommitOutcomeUnknownException || (fault?.InnerException is { } cause && In(cause));
+}

@@ -5,7 +5,7 @@ using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Postgres;
 
-internal sealed class PostgresMessageLog(Func<CancellationToken, Task<DbConnection>> open) : SqlMessageLog(open)
+internal sealed class PostgresMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : SqlMessageLog(open, commit, outcomeWait)
 {
     protected override string SelectHeadForUpdate => "SELECT sequence, hash FROM message_log_head WHERE id = 1 FOR UPDATE";
 

@@ -4,7 +4,7 @@ using OpenDcc.Core.Security;
 
 namespace OpenDcc.Storage.Sqlite;
 
-internal sealed class SqliteMessageLog(Func<CancellationToken, Task<DbConnection>> open) : SqlMessageLog(open)
+internal sealed class SqliteMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : SqlMessageLog(open, commit, outcomeWait)
 {
     // Microsoft.Data.Sqlite begins transactions IMMEDIATE: the write lock is taken before the head is read.
     protected override string SelectHeadForUpdate => "SELECT sequence, hash FROM message_log_head WHERE id = 1";

@@ -1,0 +1,94 @@
+using System.Data.Common;
+using NodaTime;
+using OpenDcc.Core;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+using OpenDcc.Storage.Postgres;
+using OpenDcc.Storage.Sqlite;
+
+namespace OpenDcc.Storage.Tests;
+
+/// <summary>
+/// A commit whose answer is lost (PostgreSQL restarting as it commits) may have been made or not: the log reads its
+/// head again to tell, so a request it committed is not taken for one it did not (and given back its counter).
+/// </summary>
+public abstract class MessageLogCommitOutcomeTests(IStoreEngine engine) : StoreTests(engine)
+{
+    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+    private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
+
+    /// <summary>The engine's message log over <paramref name="open"/>, committing with <paramref name="commit"/>.</summary>
+    protected abstract IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait);
+
+    [Fact]
+    public async Task A_commit_made_whose_answer_was_lost_is_an_append_made()
+    {
+        var log = LogWith(Store.OpenConnectionAsync, async (transaction, ct) =>
+        {
+            await transaction.CommitAsync(ct);
+            throw new TimeoutException("the commit's answer was lost");
+        }, TimeSpan.FromSeconds(5));
+
+        var entries = await log.AppendAsync([Accepted(7)]);
+
+        Assert.Equal(1, Assert.Single(entries).Sequence);
+        var head = (await Store.MessageLog.ReadHeadAsync())!.Value;
+        Assert.Equal(1, head.Sequence);
+        Assert.Equal(entries[0].Hash, head.Hash);
+        Assert.Equal(7UL, (await Store.ReplayCounters.ReadAsync(Supplier))!.Last);
+    }
+
+    [Fact]
+    public async Task A_commit_not_made_fails_with_the_store_away_and_keeps_nothing()
+    {
+        var log = LogWith(Store.OpenConnectionAsync, async (transaction, ct) =>
+        {
+            await transaction.RollbackAsync(ct);
+            throw new TimeoutException("the server went away before it committed");
+        }, TimeSpan.FromSeconds(5));
+        await Store.MessageLog.AppendAsync([Accepted(3)]);
+
+        var failed = await Assert.ThrowsAsync<TimeoutException>(() => log.AppendAsync([Accepted(7)]));
+
+        Assert.True(StoreAway.Is(failed));
+        Assert.False(CommitOutcomeUnknownException.In(failed));
+        Assert.Equal(1, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+        Assert.Equal(3UL, (await Store.ReplayCounters.ReadAsync(Supplier))!.Last);
+    }
+
+    [Fact]
+    public async Task A_commit_whose_outcome_the_store_does_not_come_back_to_tell_fails_as_not_known()
+    {
+        var away = false;
+        var log = LogWith(
+            async ct => away ? throw new TimeoutException("the store is still away") : await Store.OpenConnectionAsync(ct),
+            async (transaction, ct) =>
+            {
+                await transaction.CommitAsync(ct);
+                away = true;
+                throw new TimeoutException("the commit's answer was lost");
+            },
+            TimeSpan.FromSeconds(1));
+
+        var failed = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => log.AppendAsync([Accepted(7)]));
+
+        // Still a fault of the store being away (HTTP 503), but not one after which the request may be taken as not done.
+        Assert.True(StoreAway.Is(failed));
+        Assert.Equal(1, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+    }
+
+    private static MessageLogRecord Accepted(ulong counter) =>
+        new(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:00-DB-12-34-56-78-90-A0:{counter}", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = counter };
+}
+
+public sealed class SqliteMessageLogCommitOutcomeTests() : MessageLogCommitOutcomeTests(new SqliteEngine())
+{
+    protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
+        new SqliteMessageLog(open, commit, outcomeWait);
+}
+
+public sealed class PostgresMessageLogCommitOutcomeTests() : MessageLogCommitOutcomeTests(new PostgresEngine())
+{
+    protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
+        new PostgresMessageLog(open, commit, outcomeWait);
+}
