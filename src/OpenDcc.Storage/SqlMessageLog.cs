@@ -119,7 +119,8 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     /// Whether the commit that failed with <paramref name="fault"/> was made: the head is at <paramref name="last"/> (made)
     /// or still at <paramref name="before"/> (not), read on a new connection, tried again while the store is away, for
     /// at most <see cref="outcomeWait"/>; <see cref="CommitOutcomeUnknownException"/> when the store stays away, or the
-    /// head is at neither (another writer: it cannot be told).
+    /// head is at neither (another writer: it cannot be told). Read as the append reads it, under its lock on
+    /// PostgreSQL, so a commit the server is still making (its client gone) is waited for, not read past.
     /// </summary>
     private async Task<bool> CommittedAsync(long before, MessageLogEntry last, Exception fault, CancellationToken cancellationToken)
     {
@@ -129,7 +130,11 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             (long Sequence, byte[] Hash)? head;
             try
             {
-                head = await ReadHeadAsync(cancellationToken);
+                await using var connection = await open(cancellationToken);
+                await using var read = connection.Command(SelectHeadForUpdate);
+                read.CommandTimeout = Math.Max(1, (int)Math.Ceiling((outcomeWait - waited.Elapsed).TotalSeconds));
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                head = await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), (byte[])reader.GetValue(1)) : null;
             }
             catch (Exception e) when (StoreAway.Is(e))
             {
@@ -144,7 +149,6 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             {
                 ({ } sequence, { } hash) when sequence == last.Sequence && hash.AsSpan().SequenceEqual(last.Hash) => true,
                 ({ } sequence, _) when sequence == before => false,
-                null when before == 0 => false,
                 _ => throw new CommitOutcomeUnknownException(fault),
             };
         }

@@ -91,4 +91,25 @@ public sealed class PostgresMessageLogCommitOutcomeTests() : MessageLogCommitOut
 {
     protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
         new PostgresMessageLog(open, commit, outcomeWait);
+
+    [Fact]
+    public async Task A_commit_the_server_is_still_making_when_its_answer_is_lost_is_waited_for_not_read_past()
+    {
+        // The client gives up on the commit (a timeout) while the server is still making it: it lands a second later.
+        Task? landing = null;
+        var log = LogWith(Store.OpenConnectionAsync, (transaction, ct) =>
+        {
+            landing = Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                await transaction.CommitAsync(ct);
+            }, ct);
+            throw new TimeoutException("the commit's answer did not come in time");
+        }, TimeSpan.FromSeconds(10));
+
+        var entries = await log.AppendAsync([new MessageLogRecord(Instant.FromUtc(2026, 11, 30, 9, 0), MessageDirection.Inbound, null, "late", "I0", "<Request/>"u8.ToArray())]);
+
+        await landing!;
+        Assert.Equal(entries[^1].Sequence, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+    }
 }
