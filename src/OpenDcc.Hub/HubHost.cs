@@ -283,6 +283,11 @@ public static class HubHost
             {
                 if (StoreAway.Is(c.Exception))
                 {
+                    if (CommitOutcomeUnknownException.In(c.Exception))
+                    {
+                        // Rare (the store away for longer than the log waits to read its head) and worth an operator's look.
+                        app.Logger.LogWarning("A request may or may not be in the message log: {Reason}; its counter stays spent, and the user is told to send it again with a new one", c.Exception.Message);
+                    }
                     c.HttpContext.RequestServices.GetRequiredService<StoreAwayWatch>().Refused(c.Exception);
                     return true;
                 }
