@@ -1,5 +1,6 @@
 using System.Data.Common;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -12,8 +13,18 @@ namespace OpenDcc.Storage;
 /// rows are picked <c>FOR UPDATE SKIP LOCKED</c>, so hub nodes claiming at once take disjoint sets without
 /// waiting on each other. SQLite has one writer at a time, which serialises claims by itself.
 /// </summary>
-internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked) : IDeliveryStore
+/// <remarks>
+/// A message answering a device command is queued in one transaction with that command's answer recorded; a commit of
+/// it whose answer is lost (PostgreSQL restarting as it commits) is looked for once the store answers, for up to
+/// <paramref name="outcomeWait"/> (default 30 s), so that a message queued is not queued again by the caller's retry
+/// (one not known in that time fails with the store away, and may then be queued twice: delivery is at least once).
+/// </remarks>
+/// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
+internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IDeliveryStore
 {
+    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? ((transaction, cancellationToken) => transaction.CommitAsync(cancellationToken));
+    private readonly TimeSpan outcomeWait = outcomeWait ?? TimeSpan.FromSeconds(30);
+
     private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
     private const int MaxErrorLength = 1000;
 
@@ -50,9 +61,56 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         if (transaction is not null && answers is { } answered)
         {
             await SqlUnansweredCommandStore.ClearAsync(connection, transaction, answered, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            try
+            {
+                await commit(transaction, cancellationToken);
+            }
+            catch (Exception e) when (StoreAway.Is(e))
+            {
+                // Made, its answer lost: queued once; else the caller tries again.
+                if (!await QueuedAsync(id, answered, cancellationToken))
+                {
+                    throw;
+                }
+            }
         }
         return id;
+    }
+
+    /// <summary>
+    /// Whether message <paramref name="id"/>, whose commit failed with the store away, was queued: read on a new
+    /// connection once the store answers (for at most <see cref="outcomeWait"/>; false after that). On PostgreSQL the
+    /// command's record, which the commit removes, is locked first, so a commit the server is still making is waited for.
+    /// </summary>
+    private async Task<bool> QueuedAsync(long id, CommandKey answered, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = wait * 2 < TimeSpan.FromSeconds(2) ? wait * 2 : TimeSpan.FromSeconds(2))
+        {
+            try
+            {
+                await using var connection = await open(cancellationToken);
+                var timeout = Math.Max(1, (int)Math.Ceiling((outcomeWait - waited.Elapsed).TotalSeconds));
+                if (skipLocked)
+                {
+                    await using var wait0 = connection.Command("SELECT 1 FROM unanswered_command WHERE request_id = @r AND device = @d FOR UPDATE")
+                        .With("@r", answered.RequestId.ToString()).With("@d", answered.Device.ToString());
+                    wait0.CommandTimeout = timeout;
+                    await wait0.ExecuteScalarAsync(cancellationToken);
+                }
+                await using var find = connection.Command("SELECT count(*) FROM outbound_message WHERE id = @id").With("@id", id);
+                find.CommandTimeout = timeout;
+                return Convert.ToInt64(await find.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+            }
+            catch (Exception e) when (StoreAway.Is(e))
+            {
+                if (waited.Elapsed + wait > outcomeWait)
+                {
+                    return false;
+                }
+                await Task.Delay(wait, cancellationToken);
+            }
+        }
     }
 
     public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)

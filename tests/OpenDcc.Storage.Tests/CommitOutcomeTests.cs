@@ -1,6 +1,8 @@
 using System.Data.Common;
 using NodaTime;
 using OpenDcc.Core;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage.Postgres;
@@ -10,15 +12,45 @@ namespace OpenDcc.Storage.Tests;
 
 /// <summary>
 /// A commit whose answer is lost (PostgreSQL restarting as it commits) may have been made or not: the log reads its
-/// head again to tell, so a request it committed is not taken for one it did not (and given back its counter).
+/// head again to tell, so a request it committed is not taken for one it did not (and given back its counter); the
+/// delivery queue looks for the message it queued with a device command's answer, so that it is not queued twice.
 /// </summary>
-public abstract class MessageLogCommitOutcomeTests(IStoreEngine engine) : StoreTests(engine)
+public abstract class CommitOutcomeTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
     private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
 
     /// <summary>The engine's message log over <paramref name="open"/>, committing with <paramref name="commit"/>.</summary>
     protected abstract IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait);
+
+    /// <summary>The engine's delivery queue over the store's connections, committing with <paramref name="commit"/>.</summary>
+    protected abstract IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_device_answer_queued_by_a_commit_whose_answer_was_lost_is_queued_once(bool made)
+    {
+        var delivery = DeliveryWith(async (transaction, ct) =>
+        {
+            await (made ? transaction.CommitAsync(ct) : transaction.RollbackAsync(ct));
+            throw new TimeoutException("the commit's answer was lost");
+        });
+        var answers = new CommandKey(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 7), Eui64.Parse("00-DB-12-34-56-78-90-A0"));
+
+        var queue = () => delivery.EnqueueAsync(Supplier, new Uri("http://127.0.0.1:9/duis"), answers.RequestId.ToString(), "<Response/>"u8.ToArray(), Monday, answers, "I0");
+
+        if (made)
+        {
+            var id = await queue();
+            Assert.Equal(id, Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Pending)).Id);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<TimeoutException>(queue);
+            Assert.Empty(await Store.Delivery.ListAsync(DeliveryState.Pending));
+        }
+    }
 
     [Fact]
     public async Task A_commit_made_whose_answer_was_lost_is_an_append_made()
@@ -81,16 +113,22 @@ public abstract class MessageLogCommitOutcomeTests(IStoreEngine engine) : StoreT
         new(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:00-DB-12-34-56-78-90-A0:{counter}", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = counter };
 }
 
-public sealed class SqliteMessageLogCommitOutcomeTests() : MessageLogCommitOutcomeTests(new SqliteEngine())
+public sealed class SqliteCommitOutcomeTests() : CommitOutcomeTests(new SqliteEngine())
 {
     protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
         new SqliteMessageLog(open, commit, outcomeWait);
+
+    protected override IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit) =>
+        new SqlDeliveryStore(Store.OpenConnectionAsync, skipLocked: false, commit, TimeSpan.FromSeconds(5));
 }
 
-public sealed class PostgresMessageLogCommitOutcomeTests() : MessageLogCommitOutcomeTests(new PostgresEngine())
+public sealed class PostgresCommitOutcomeTests() : CommitOutcomeTests(new PostgresEngine())
 {
     protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
         new PostgresMessageLog(open, commit, outcomeWait);
+
+    protected override IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit) =>
+        new SqlDeliveryStore(Store.OpenConnectionAsync, skipLocked: true, commit, TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task A_commit_the_server_is_still_making_when_its_answer_is_lost_is_waited_for_not_read_past()
