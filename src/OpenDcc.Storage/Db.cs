@@ -26,6 +26,31 @@ internal static class Db
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     /// <summary>
+    /// How a commit whose answer was lost is looked into: <paramref name="read"/> (given the whole seconds left, for its
+    /// commands' timeouts) run until the store answers it, tried again after 0.25, 0.5, 1, then every 2 s while the
+    /// store is away (<see cref="Core.StoreAway"/>), for at most <paramref name="within"/>; not answered after that.
+    /// </summary>
+    public static async Task<(bool Answered, T Value)> WhenStoreAnswersAsync<T>(Func<int, Task<T>> read, TimeSpan within, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = wait * 2 < TimeSpan.FromSeconds(2) ? wait * 2 : TimeSpan.FromSeconds(2))
+        {
+            try
+            {
+                return (true, await read(Math.Max(1, (int)Math.Ceiling((within - waited.Elapsed).TotalSeconds))));
+            }
+            catch (Exception e) when (Core.StoreAway.Is(e))
+            {
+                if (waited.Elapsed + wait > within)
+                {
+                    return (false, default!);
+                }
+                await Task.Delay(wait, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
     /// Runs a statement over the items in batches of <paramref name="size"/>: one command of that size, prepared once
     /// when it will run more than once and rebound for each batch, then one sized for what is left.
     /// </summary>

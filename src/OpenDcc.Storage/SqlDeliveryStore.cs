@@ -84,33 +84,22 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// </summary>
     private async Task<bool> QueuedAsync(long id, CommandKey answered, CancellationToken cancellationToken)
     {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = wait * 2 < TimeSpan.FromSeconds(2) ? wait * 2 : TimeSpan.FromSeconds(2))
+        var (answeredNow, queued) = await Db.WhenStoreAnswersAsync(async timeout =>
         {
-            try
+            await using var connection = await open(cancellationToken);
+            // PostgreSQL (which skipLocked stands for here) has row locks to wait on; SQLite's commits are never in doubt.
+            if (skipLocked)
             {
-                await using var connection = await open(cancellationToken);
-                var timeout = Math.Max(1, (int)Math.Ceiling((outcomeWait - waited.Elapsed).TotalSeconds));
-                if (skipLocked)
-                {
-                    await using var wait0 = connection.Command("SELECT 1 FROM unanswered_command WHERE request_id = @r AND device = @d FOR UPDATE")
-                        .With("@r", answered.RequestId.ToString()).With("@d", answered.Device.ToString());
-                    wait0.CommandTimeout = timeout;
-                    await wait0.ExecuteScalarAsync(cancellationToken);
-                }
-                await using var find = connection.Command("SELECT count(*) FROM outbound_message WHERE id = @id").With("@id", id);
-                find.CommandTimeout = timeout;
-                return Convert.ToInt64(await find.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+                await using var waitForCommit = connection.Command("SELECT 1 FROM unanswered_command WHERE request_id = @r AND device = @d FOR UPDATE")
+                    .With("@r", answered.RequestId.ToString()).With("@d", answered.Device.ToString());
+                waitForCommit.CommandTimeout = timeout;
+                await waitForCommit.ExecuteScalarAsync(cancellationToken);
             }
-            catch (Exception e) when (StoreAway.Is(e))
-            {
-                if (waited.Elapsed + wait > outcomeWait)
-                {
-                    return false;
-                }
-                await Task.Delay(wait, cancellationToken);
-            }
-        }
+            await using var find = connection.Command("SELECT count(*) FROM outbound_message WHERE id = @id").With("@id", id);
+            find.CommandTimeout = timeout;
+            return Convert.ToInt64(await find.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }, outcomeWait, cancellationToken);
+        return answeredNow && queued;
     }
 
     public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)

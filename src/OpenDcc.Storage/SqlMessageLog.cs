@@ -124,34 +124,20 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     /// </summary>
     private async Task<bool> CommittedAsync(long before, MessageLogEntry last, Exception fault, CancellationToken cancellationToken)
     {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = wait * 2 < TimeSpan.FromSeconds(2) ? wait * 2 : TimeSpan.FromSeconds(2))
+        var (answered, head) = await Db.WhenStoreAnswersAsync<(long Sequence, byte[] Hash)?>(async timeout =>
         {
-            (long Sequence, byte[] Hash)? head;
-            try
-            {
-                await using var connection = await open(cancellationToken);
-                await using var read = connection.Command(SelectHeadForUpdate);
-                read.CommandTimeout = Math.Max(1, (int)Math.Ceiling((outcomeWait - waited.Elapsed).TotalSeconds));
-                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-                head = await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), (byte[])reader.GetValue(1)) : null;
-            }
-            catch (Exception e) when (StoreAway.Is(e))
-            {
-                if (waited.Elapsed + wait > outcomeWait)
-                {
-                    throw new CommitOutcomeUnknownException(fault);
-                }
-                await Task.Delay(wait, cancellationToken);
-                continue;
-            }
-            return head switch
-            {
-                ({ } sequence, { } hash) when sequence == last.Sequence && hash.AsSpan().SequenceEqual(last.Hash) => true,
-                ({ } sequence, _) when sequence == before => false,
-                _ => throw new CommitOutcomeUnknownException(fault),
-            };
-        }
+            await using var connection = await open(cancellationToken);
+            await using var read = connection.Command(SelectHeadForUpdate);
+            read.CommandTimeout = timeout;
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), (byte[])reader.GetValue(1)) : null;
+        }, outcomeWait, cancellationToken);
+        return (answered, head) switch
+        {
+            (true, ({ } sequence, { } hash)) when sequence == last.Sequence && hash.AsSpan().SequenceEqual(last.Hash) => true,
+            (true, ({ } sequence, _)) when sequence == before => false,
+            _ => throw new CommitOutcomeUnknownException(fault),
+        };
     }
 
     private static async Task RaiseReplayCountersAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
