@@ -385,7 +385,7 @@ public sealed class PostgresInventoryTests() : InventoryContractTests(new Postgr
         await Execute(other, "SELECT pg_advisory_lock(4242003)");
         var waiting = write();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Convert.ToInt64(await Scalar(other, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242003 AND NOT granted"), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        while (Convert.ToInt64(await Scalar(other, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242003 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"), System.Globalization.CultureInfo.InvariantCulture) == 0)
         {
             Assert.False(waiting.IsCompleted, "the write did not wait for the meter-point lock");
             Assert.True(DateTime.UtcNow < deadline, "the write never asked for the meter-point lock");
