@@ -51,6 +51,29 @@ internal static class Db
     }
 
     /// <summary>
+    /// <c>INSERT INTO <paramref name="table"/> (<paramref name="columns"/>) VALUES (…), (…) …<paramref name="suffix"/></c>
+    /// of <paramref name="rows"/> rows, its parameters added row by row in the columns' order, values bound later
+    /// (row r's column c is parameter r × columns + c).
+    /// </summary>
+    public static DbCommand InsertRows(this DbConnection connection, DbTransaction transaction, string table, string columns, int rows, string suffix = "")
+    {
+        var count = columns.Split(',').Length;
+        var command = connection.Command("", transaction);
+        var tuples = new List<string>(rows);
+        for (var row = 0; row < rows; row++)
+        {
+            var names = Enumerable.Range(0, count).Select(c => $"@v{row}_{c}").ToList();
+            foreach (var name in names)
+            {
+                command.With(name, null);
+            }
+            tuples.Add($"({string.Join(", ", names)})");
+        }
+        command.CommandText = $"INSERT INTO {table} ({columns}) VALUES {string.Join(", ", tuples)}{suffix}";
+        return command;
+    }
+
+    /// <summary>
     /// Runs a statement over the items in batches of <paramref name="size"/>: one command of that size, prepared once
     /// when it will run more than once and rebound for each batch, then one sized for what is left.
     /// </summary>

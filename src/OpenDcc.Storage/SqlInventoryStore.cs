@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
@@ -24,7 +23,6 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
 
     // What an insert writes: the columns read back, and the GSP group of the MPAN, kept for queries by group.
     private const string InsertColumns = Columns + ", gsp_group";
-    private static readonly string[] InsertPrefixes = ["@i", "@t", "@s", "@m", "@h", "@r", "@e", "@g", "@f", "@w", "@v", "@u", "@c", "@a", "@x", "@p"];
 
     // IDs per IN list when looking up many devices: few round trips, far below either engine's parameter limit.
     private const int IdsPerLookup = 500;
@@ -76,7 +74,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             (parameters, row, device) =>
             {
                 var values = ColumnValues(device);
-                var at = InsertPrefixes.Length * row;
+                var at = values.Length * row;
                 for (var i = 0; i < values.Length; i++)
                 {
                     parameters[at + i].Value = values[i];
@@ -578,23 +576,9 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return command;
     }
 
-    /// <summary><c>INSERT … VALUES (@i0, @t0, …), (@i1, …) …</c> with its parameters, values bound later.</summary>
-    private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
-    {
-        var sql = new StringBuilder($"INSERT INTO device ({InsertColumns}) VALUES ");
-        var command = connection.Command("", transaction);
-        for (var row = 0; row < rows; row++)
-        {
-            var n = row.ToString(CultureInfo.InvariantCulture);
-            sql.Append(row == 0 ? "(" : ", (").AppendJoin(", ", InsertPrefixes.Select(p => p + n)).Append(')');
-            foreach (var prefix in InsertPrefixes)
-            {
-                command.With(prefix + n, null);
-            }
-        }
-        command.CommandText = sql.Append(" ON CONFLICT (id) DO NOTHING").ToString();
-        return command;
-    }
+    /// <summary>An insert of <paramref name="rows"/> devices that adds none whose ID is known, values bound later (<see cref="Db.InsertRows"/>).</summary>
+    private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows) =>
+        connection.InsertRows(transaction, "device", InsertColumns, rows, " ON CONFLICT (id) DO NOTHING");
 
     private static Device ReadDevice(DbDataReader r) =>
         new(Eui64.Parse(r.GetString(0)), DeviceTypes.Parse(r.GetString(1)), SmiStatuses.Parse(r.GetString(2)))

@@ -30,7 +30,7 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
         await Db.InBatchesAsync(
             coverage,
             rowsPerInsert,
-            rows => InsertCommand(connection, transaction, rows),
+            rows => connection.InsertRows(transaction, "wan_coverage", Columns, rows),
             (parameters, row, entry) =>
             {
                 object?[] values =
@@ -52,24 +52,6 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
             (insert, _, _) => insert.ExecuteNonQueryAsync(cancellationToken),
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary><c>INSERT … VALUES (…), (…) …</c> of <paramref name="rows"/> rows, values bound later.</summary>
-    private static DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
-    {
-        var command = connection.Command("", transaction);
-        var tuples = new List<string>(rows);
-        for (var row = 0; row < rows; row++)
-        {
-            var names = Enumerable.Range(0, 8).Select(i => $"@v{row}_{i}").ToList();
-            foreach (var name in names)
-            {
-                command.With(name, null);
-            }
-            tuples.Add($"({string.Join(", ", names)})");
-        }
-        command.CommandText = $"INSERT INTO wan_coverage ({Columns}) VALUES {string.Join(", ", tuples)}";
-        return command;
     }
 
     public async Task<WanCoverage?> FindAsync(string postCode, CancellationToken cancellationToken = default)
