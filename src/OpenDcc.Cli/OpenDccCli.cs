@@ -158,7 +158,7 @@ public static partial class OpenDccCli
         if (RequiredOption().Match(message) is { Success: true } option)
         {
             var name = option.Groups["name"].Value;
-            return $"{name} is required{WhatItTakes(command.Options.FirstOrDefault(o => o.Name == name)?.Description)}";
+            return $"{name} is required{WhatItTakes(OptionNamed(command, name)?.Description)}";
         }
         if (OptionValueMissing().Match(message) is { Success: true } valueless)
         {

@@ -10,10 +10,7 @@ public sealed class GroupCommitTests
         using var held = new FirstFlushHeld();
         await using var commit = new GroupCommit<int, string>(held.Flush(i => $"wrote {i}"), "test writer");
 
-        var first = commit.SubmitAsync(0);
-        await held.Started();
-        var queued = Enumerable.Range(1, 5).Select(i => commit.SubmitAsync(i)).ToList();
-        held.Release();
+        var (first, queued) = await held.QueueBehindTheFirstAsync(commit, 5);
 
         Assert.Equal("wrote 0", await first);
         Assert.Equal(["wrote 1", "wrote 2", "wrote 3", "wrote 4", "wrote 5"], await Task.WhenAll(queued));
@@ -108,10 +105,7 @@ public sealed class GroupCommitTests
             "test writer",
             isolate: fault => fault is ArgumentException);
 
-        var first = commit.SubmitAsync(0);
-        await held.Started();
-        var queued = Enumerable.Range(1, 4).Select(i => commit.SubmitAsync(i)).ToList();
-        held.Release();
+        var (first, queued) = await held.QueueBehindTheFirstAsync(commit, 4);
 
         Assert.Equal(0, await first);
         Assert.Equal("item 3 is bad", (await Assert.ThrowsAsync<ArgumentException>(() => queued[2])).Message);
@@ -135,10 +129,7 @@ public sealed class GroupCommitTests
             "test writer",
             isolate: fault => fault is ArgumentException);
 
-        var first = commit.SubmitAsync(0);
-        await held.Started();
-        var queued = Enumerable.Range(1, 4).Select(i => commit.SubmitAsync(i)).ToList();
-        held.Release();
+        var (first, queued) = await held.QueueBehindTheFirstAsync(commit, 4);
 
         Assert.Equal(0, await first);
         Assert.Equal("item 3 changed", (await Assert.ThrowsAsync<InvalidOperationException>(() => queued[2])).Message);
@@ -161,10 +152,7 @@ public sealed class GroupCommitTests
             "test writer",
             isolate: fault => fault is not TimeoutException);
 
-        var first = commit.SubmitAsync(0);
-        await held.Started();
-        var queued = Enumerable.Range(1, 3).Select(i => commit.SubmitAsync(i)).ToList();
-        held.Release();
+        var (first, queued) = await held.QueueBehindTheFirstAsync(commit, 3);
 
         await first;
         foreach (var caller in queued)
@@ -216,6 +204,16 @@ public sealed class GroupCommitTests
 
         /// <summary>Completes once the first flush has started (and is held).</summary>
         public Task Started() => started.WaitAsync();
+
+        /// <summary>Submits 0 and, once its flush has started (held), 1 to <paramref name="count"/>, which queue behind it; then lets that flush go.</summary>
+        public async Task<(Task<TResult> First, List<Task<TResult>> Queued)> QueueBehindTheFirstAsync<TResult>(GroupCommit<int, TResult> commit, int count)
+        {
+            var first = commit.SubmitAsync(0);
+            await Started();
+            var queued = Enumerable.Range(1, count).Select(i => commit.SubmitAsync(i)).ToList();
+            Release();
+            return (first, queued);
+        }
 
         public void Release() => release.Release();
 
