@@ -72,8 +72,8 @@ public static class LoopbackWanProtocol
     /// </summary>
     public static string OutagePath(int site) => $"/fleet/sites/{site}/outage";
 
-    /// <summary>Web defaults, enums by name.</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    /// <summary>Web defaults, enums by name; a number is a JSON number (<c>"600"</c> is refused, not read as 600).</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.Strict };
 }
 
 /// <summary>The ACB's identity and public key-agreement key (SubjectPublicKeyInfo, base64).</summary>
