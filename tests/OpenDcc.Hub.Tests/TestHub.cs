@@ -259,6 +259,9 @@ public sealed class TestHub : IAsyncDisposable
 
     public X509Certificate2 KeyOf(Eui64 party) => keys[party];
 
+    /// <summary>The party's Digital Signing (OU=02) certificate and key, which signs critical commands (not DUIS messages).</summary>
+    public X509Certificate2 DigitalSigningKeyOf(Eui64 party) => signingKeys[party];
+
     /// <summary>
     /// The simulated devices take their registered supplier's Digital Signing key as their trust anchor: in-process
     /// directly, in the simulator's host through the hub's connection over loopback (posted again when it connects).
