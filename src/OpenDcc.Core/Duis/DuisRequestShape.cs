@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 
 namespace OpenDcc.Core.Duis;
 
@@ -110,6 +112,12 @@ public static partial class DuisRequestShape
         {
             return string.Create(CultureInfo.InvariantCulture, $"a DUIS request is UTF-8 encoded: this one has a NUL byte at byte {nul:N0} (UTF-16 or UTF-32?)");
         }
+        return DeclarationRefusal(xml) ?? Utf8Refusal(xml);
+    }
+
+    /// <summary>An XML declaration that does not end, or that names an encoding other than UTF-8.</summary>
+    private static string? DeclarationRefusal(ReadOnlySpan<byte> xml)
+    {
         var declaration = xml.StartsWith("\uFEFF"u8) ? xml[3..] : xml;
         if (!declaration.StartsWith("<?xml"u8))
         {
@@ -124,6 +132,24 @@ public static partial class DuisRequestShape
         return declared.Success && !declared.Groups[1].Value.Equals("UTF-8", StringComparison.OrdinalIgnoreCase)
             ? $"a DUIS request is UTF-8 encoded: this one declares encoding '{declared.Groups[1].Value}'"
             : null;
+    }
+
+    /// <summary>
+    /// Bytes that are no UTF-8, wherever they are: the parser refuses them inside the document, but would pass over a
+    /// broken sequence after the root's end tag.
+    /// </summary>
+    private static string? Utf8Refusal(ReadOnlySpan<byte> xml)
+    {
+        if (Utf8.IsValid(xml))
+        {
+            return null;
+        }
+        var at = 0;
+        while (Rune.DecodeFromUtf8(xml[at..], out _, out var length) == OperationStatus.Done)
+        {
+            at += length;
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"a DUIS request is UTF-8 encoded: this one is not, from byte {at:N0}");
     }
 
     [GeneratedRegex(@"\sencoding\s*=\s*[""']([^""']*)[""']")]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
@@ -70,6 +71,21 @@ public class DuisRequestShapeTests
         var bytes = (bom ? text.GetPreamble() : []).Concat(text.GetBytes(Request.Replace("UTF-8", name, StringComparison.Ordinal))).ToArray();
 
         Assert.Contains(expected, DuisRequestShape.Refusal(bytes), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, new byte[] { 0xE2, 0x82 })]
+    [InlineData("00-DB-", new byte[] { 0x80 })]
+    [InlineData("00-DB-", new byte[] { 0xC0, 0xAF })]
+    [InlineData("</sr:Header>", new byte[] { 0xED, 0xA0, 0x80 })]
+    public void A_request_with_bytes_that_are_not_utf_8_anywhere_is_refused_naming_the_first(string? before, byte[] inserted)
+    {
+        // Before the text given, or after the root's end tag (null), where the parser would not look.
+        var bytes = Utf8(Request);
+        var offset = before is null ? bytes.Length : Encoding.UTF8.GetByteCount(Request[..Request.IndexOf(before, StringComparison.Ordinal)]);
+        byte[] broken = [.. bytes[..offset], .. inserted, .. bytes[offset..]];
+
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"a DUIS request is UTF-8 encoded: this one is not, from byte {offset:N0}"), DuisRequestShape.Refusal(broken));
     }
 
     [Theory]
