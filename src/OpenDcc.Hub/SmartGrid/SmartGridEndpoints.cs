@@ -48,14 +48,33 @@ internal static partial class SmartGridEndpoints
     /// <param name="sent">The value at <see cref="JsonException.Path"/> as sent, when the body is JSON and has one there.</param>
     private static (string Detail, string? Value) JsonFault(JsonException e, JsonElement? sent) => e.Message switch
     {
+        // A \u escape of half a surrogate pair (\uD800 alone) is no character: System.Text.Json reads no string holding one.
+        _ when e.InnerException is InvalidOperationException inner && inner.Message.Contains("surrogate", StringComparison.Ordinal) =>
+            ("not valid text: a \\u escape here is half of a UTF-16 surrogate pair, which is no character", sent?.GetRawText()),
         var m when m.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) =>
-            ($"{Expected(e.Path)} is expected here, not {Described(sent)}", sent is { ValueKind: JsonValueKind.String } text ? text.GetString() : sent?.GetRawText()),
+            ($"{Expected(e.Path)} is expected here, not {Described(sent)}", sent is { ValueKind: JsonValueKind.String } text ? TextOf(text) : sent?.GetRawText()),
         var m when m.StartsWith("Duplicate property", StringComparison.Ordinal) =>
             ("given twice; give each field once (names are matched ignoring case)", null),
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
             ("not a field of this request (gspGroup, mpans, deadlineSeconds)", null),
         var m => ($"not valid JSON: {(m.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var cut ? m[..cut] : m)}", null),
     };
+
+    /// <summary>
+    /// A string as sent; its JSON text (escapes and quotes as sent) where it holds half a surrogate pair, which
+    /// <see cref="JsonElement.GetString"/> refuses to read (and no problem document could be written with).
+    /// </summary>
+    private static string TextOf(JsonElement text)
+    {
+        try
+        {
+            return text.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return text.GetRawText();
+        }
+    }
 
     /// <summary>What a field of <see cref="PowerQualityAggregateRequest"/> takes, by its JSON path (<c>$.mpans[3]</c>).</summary>
     private static string Expected(string? path) => ListIndex().Replace(path ?? "", "[]") switch
