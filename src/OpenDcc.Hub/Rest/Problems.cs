@@ -7,12 +7,13 @@ namespace OpenDcc.Hub.Rest;
 internal static class Problems
 {
     /// <summary>400: a request field has a bad value; the document names the field and the value (both cut short, <see cref="Excerpt"/>).</summary>
+    /// <remarks>The field is a name the sender chose where it is not one of the request's (a JSON property of any length).</remarks>
     public static IResult BadField(string field, string? value, string detail) =>
         Problem(
             $"{field}: {detail}",
             StatusCodes.Status400BadRequest,
             "Invalid request field",
-            new Dictionary<string, object?> { ["field"] = field, ["value"] = value is null ? null : Excerpt.Of(value) });
+            new Dictionary<string, object?> { ["field"] = Excerpt.Of(field), ["value"] = value is null ? null : Excerpt.Of(value) });
 
     public static IResult BadRequest(string detail) =>
         Problem(detail, StatusCodes.Status400BadRequest, "Invalid request");
