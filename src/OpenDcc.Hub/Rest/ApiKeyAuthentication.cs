@@ -32,6 +32,11 @@ internal static class ApiKeyAuthentication
         {
             return Problems.Unauthorized(context, "no Authorization header: send 'Authorization: Bearer <API key>' with a key from 'opendcc users api-key'");
         }
+        // Kestrel drops the space after a bare "Bearer ": the scheme is right, the key is missing.
+        if (header.Trim().Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Unauthorized(context, "Authorization: no API key after Bearer; send 'Bearer <API key>' with a key from 'opendcc users api-key'");
+        }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return Problems.Unauthorized(context, $"Authorization: the {header.Split(' ')[0]} scheme is not accepted; send 'Bearer <API key>'");
