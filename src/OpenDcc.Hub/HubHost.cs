@@ -300,7 +300,8 @@ public static class HubHost
             },
         });
         app.UseStatusCodePages();
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        // GET (and HEAD, as probes use) only: any other method gets 405, as on every other path.
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).WithMetadata(new Microsoft.AspNetCore.Routing.HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
         app.MapDuisEndpoints();
         app.MapSmartGridEndpoints();
         app.MapOpenApi();
