@@ -199,7 +199,9 @@ internal static partial class SmartGridEndpoints
         }
         if (!context.Request.HasJsonContentType())
         {
-            return Problems.UnsupportedMediaType($"send the request as application/json, not '{context.Request.ContentType}'");
+            return Problems.UnsupportedMediaType(context.Request.ContentType is { Length: > 0 } declared
+                ? $"send the request as application/json, not '{declared}'"
+                : "send the request as application/json; it has no Content-Type");
         }
         PowerQualityAggregateRequest? request;
         try
