@@ -440,6 +440,44 @@ public sealed class SmartGridAdversarialTests(SmartGridProbeHub fixture) : IClas
     }
 
     [Fact]
+    public async Task A_request_whose_body_breaks_off_or_is_too_large_is_logged_as_far_as_it_came()
+    {
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(fixture.Hub.Http.BaseAddress!.Host, fixture.Hub.Http.BaseAddress.Port);
+            await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"POST {Aggregate}?probe=broken-off HTTP/1.1\r\nHost: x\r\nAuthorization: {Bearer}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"gspGroup\": \"_A\""));
+            await Task.Delay(200);
+        }
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(fixture.Hub.Http.BaseAddress!.Host, fixture.Hub.Http.BaseAddress.Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST {Aggregate}?probe=too-large HTTP/1.1\r\nHost: x\r\nAuthorization: {Bearer}\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n{{"));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            Assert.StartsWith("HTTP/1.1 413", await reader.ReadLineAsync(), StringComparison.Ordinal);
+        }
+
+        static string Text(MessageLogEntry e) => Encoding.UTF8.GetString(e.Record.Payload.Span);
+        var logged = new List<MessageLogEntry>();
+        for (var attempt = 0; attempt < 50 && logged.Count < 2; attempt++)
+        {
+            logged.Clear();
+            await foreach (var entry in fixture.Hub.Store.MessageLog.ReadAsync())
+            {
+                if (Text(entry).Contains("?probe=", StringComparison.Ordinal))
+                {
+                    logged.Add(entry);
+                }
+            }
+            await Task.Delay(100);
+        }
+        Assert.Equal(2, logged.Count);
+        Assert.All(logged, e => Assert.Equal((MessageDirection.Inbound, TestHub.NetworkOperator, "Failed: BadHttpRequestException"), (e.Record.Direction, e.Record.User, e.Record.Outcome)));
+        Assert.Contains(logged, e => Text(e) == $"POST {Aggregate}?probe=broken-off\n\n{{\"gspGroup\": \"_A\"");
+        Assert.Contains(logged, e => Text(e) == $"POST {Aggregate}?probe=too-large\n\n");
+    }
+
+    [Fact]
     public async Task Many_identical_requests_at_once_are_each_answered_alike_and_each_logged()
     {
         const int Count = 30;

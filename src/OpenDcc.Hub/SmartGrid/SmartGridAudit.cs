@@ -53,13 +53,22 @@ internal static class SmartGridAudit
         return result;
     }
 
-    /// <summary>The request line's method, path and query, a blank line, then the body as received.</summary>
+    /// <summary>
+    /// The request line's method, path and query, a blank line, then the body as received: as far as it came when it
+    /// broke off or went over the size limit (read again, it fails as it failed the handler, whose exception is the outcome).
+    /// </summary>
     private static async Task<byte[]> RequestAsync(HttpRequest request)
     {
         using var text = new MemoryStream();
         text.Write(Encoding.UTF8.GetBytes($"{request.Method} {request.Path}{request.QueryString}\n\n"));
         request.Body.Position = 0;
-        await request.Body.CopyToAsync(text, CancellationToken.None);
+        try
+        {
+            await request.Body.CopyToAsync(text, CancellationToken.None);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
+        {
+        }
         return text.ToArray();
     }
 }
