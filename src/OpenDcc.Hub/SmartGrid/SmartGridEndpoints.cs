@@ -197,6 +197,10 @@ internal static partial class SmartGridEndpoints
         {
             return Problems.Forbidden(role.Reason!);
         }
+        if (UnreadQuery(context.Request, [], "its fields go in the JSON body: gspGroup, mpans, deadlineSeconds") is { } query)
+        {
+            return query;
+        }
         if (!context.Request.HasJsonContentType())
         {
             return Problems.UnsupportedMediaType(context.Request.ContentType is { Length: > 0 } declared
@@ -300,6 +304,10 @@ internal static partial class SmartGridEndpoints
         {
             return Problems.Forbidden(access.Reason!);
         }
+        if (UnreadQuery(context.Request, ["deadlineSeconds"], "it takes deadlineSeconds only") is { } query)
+        {
+            return query;
+        }
         if (OnceInQuery(context.Request, "deadlineSeconds", DeadlineTakes(options), out var deadlineText) is { } repeated)
         {
             return repeated;
@@ -354,6 +362,22 @@ internal static partial class SmartGridEndpoints
         return values.Count > 1
             ? Problems.BadField(name, null, $"given {values.Count} times ({string.Join(", ", (IEnumerable<string?>)values)}); give it once: {takes}")
             : null;
+    }
+
+    /// <summary>
+    /// Null when every query parameter is one of <paramref name="read"/> (names matched ignoring case); else the 400
+    /// naming the first other one: a parameter not read would be ignored, and the request carried out other than meant.
+    /// </summary>
+    private static IResult? UnreadQuery(HttpRequest request, string[] read, string takes)
+    {
+        foreach (var (name, values) in request.Query)
+        {
+            if (!read.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                return Problems.BadField(name, values.Count == 1 ? values[0] : null, $"not a query parameter of this request ({takes})");
+            }
+        }
+        return null;
     }
 
     private static string? Format(Instant? at) => at is { } instant ? InstantPattern.ExtendedIso.Format(instant) : null;
