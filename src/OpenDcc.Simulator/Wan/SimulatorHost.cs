@@ -305,7 +305,12 @@ public sealed class SimulatorHost : IAsyncDisposable
         }
         catch (JsonException e)
         {
-            return (default, Problem(StatusCodes.Status400BadRequest, title, $"the body is not the JSON expected: {e.Message}"));
+            // .NET's message names its own types and says where in its own words: the field is named, and the fault said plainly.
+            var at = e.Path is { Length: > 1 } path ? $" at {path}" : "";
+            var fault = e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+                ? "a value of another type than the field takes (a number is written as a JSON number, not in quotes)"
+                : e.Message.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var cut ? e.Message[..cut] : e.Message;
+            return (default, Problem(StatusCodes.Status400BadRequest, title, $"the body is not the JSON expected{at}: {fault}"));
         }
     }
 

@@ -47,7 +47,7 @@ public sealed class SimulatorHostTests : IAsyncLifetime
     [InlineData("{\"seconds\":600}", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType, "Content-Type: application/json expected, not 'application/x-www-form-urlencoded'")]
     [InlineData("", "application/json", HttpStatusCode.BadRequest, "the body is not the JSON expected")]
     [InlineData("{\"seconds\":", "application/json", HttpStatusCode.BadRequest, "the body is not the JSON expected")]
-    [InlineData("{\"seconds\":\"600\"}", "application/json", HttpStatusCode.BadRequest, "the body is not the JSON expected")]
+    [InlineData("{\"seconds\":\"600\"}", "application/json", HttpStatusCode.BadRequest, "the body is not the JSON expected at $.seconds: a value of another type than the field takes (a number is written as a JSON number, not in quotes)")]
     public async Task A_power_cut_not_sent_as_a_json_body_is_refused_with_a_problem_document_saying_what_is_wrong(string? body, string? contentType, HttpStatusCode status, string detail)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, LoopbackWanProtocol.OutagePath(3)) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
