@@ -181,11 +181,20 @@ public sealed partial class ResponseDispatcher : IDisposable
             int delivered = 0, retrying = 0, failed = 0, redelivered = 0;
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDeliveries, CancellationToken = cancellationToken };
             var reached = new ConcurrentDictionary<Eui64, bool>();
+            var inFlight = new InFlight();
             while (true)
             {
-                await Parallel.ForEachAsync(ClaimDueAsync(cancellationToken), parallel, async (message, ct) =>
+                await Parallel.ForEachAsync(ClaimDueAsync(inFlight, cancellationToken), parallel, async (message, ct) =>
                 {
-                    var state = await DeliverAsync(message, cancellationToken);
+                    DeliveryState state;
+                    try
+                    {
+                        state = await DeliverAsync(message, cancellationToken);
+                    }
+                    finally
+                    {
+                        inFlight.Finished();
+                    }
                     _ = state switch
                     {
                         DeliveryState.Delivered => Interlocked.Increment(ref delivered),
@@ -275,21 +284,58 @@ public sealed partial class ResponseDispatcher : IDisposable
     }
 
     // Claims the next batch only when the workers have taken the last one, so that one slow endpoint holds up
-    // one worker, not a whole batch.
-    private async IAsyncEnumerable<OutboundMessage> ClaimDueAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    // one worker, not a whole batch. While a delivery is still in flight (a slow or silent endpoint, up to
+    // RequestTimeout), it claims again whenever another finishes, a message is queued (NotifyEnqueued) or the poll
+    // interval passes, so that messages queued meanwhile, other users' among them, go out on the free workers rather
+    // than wait for the slow one to end the round.
+    private async IAsyncEnumerable<OutboundMessage> ClaimDueAsync(InFlight inFlight, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (true)
         {
+            inFlight.ClearSignal();
             var batch = await store.ClaimDueAsync(clock.GetCurrentInstant(), options.ClaimBatchSize, options.ClaimLease, cancellationToken);
             foreach (var message in batch)
             {
+                inFlight.Started();
                 yield return message;
             }
-            if (batch.Count < options.ClaimBatchSize)
+            if (batch.Count == options.ClaimBatchSize)
+            {
+                continue;
+            }
+            if (inFlight.Count == 0)
             {
                 yield break;
             }
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            waiting.CancelAfter(options.PollInterval.ToTimeSpan());
+            await Task.WhenAny(inFlight.WaitAsync(waiting.Token), wake.Reader.WaitToReadAsync(waiting.Token).AsTask());
+            await waiting.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+            // A notification is taken by this claim: what it was for is due now.
+            wake.Reader.TryRead(out _);
         }
+    }
+
+    /// <summary>A round's deliveries in flight, and a signal each time one finishes.</summary>
+    private sealed class InFlight
+    {
+        private readonly Channel<bool> finished = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        private int count;
+
+        public int Count => Volatile.Read(ref count);
+
+        public void Started() => Interlocked.Increment(ref count);
+
+        public void Finished()
+        {
+            Interlocked.Decrement(ref count);
+            finished.Writer.TryWrite(true);
+        }
+
+        public void ClearSignal() => finished.Reader.TryRead(out _);
+
+        public Task WaitAsync(CancellationToken cancellationToken) => finished.Reader.WaitToReadAsync(cancellationToken).AsTask();
     }
 
     /// <summary>
