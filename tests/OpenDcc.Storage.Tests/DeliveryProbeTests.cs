@@ -372,3 +372,5 @@ public abstract class DeliveryProbeTests(IStoreEngine engine) : IAsyncLifetime
 }
 
 public sealed class SqliteDeliveryProbeTests() : DeliveryProbeTests(new SqliteEngine());
+
+public sealed class PostgresDeliveryProbeTests() : DeliveryProbeTests(new PostgresEngine());
