@@ -217,6 +217,17 @@ public sealed class CriticalCommandProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Under_its_transforms_request_id_a_signed_pre_command_for_another_srv_or_device_is_a_replay()
+    {
+        var counter = hub.NextCounter();
+        var signed = hub.SignPreCommand(await hub.TransformAsync(Meter, "7.2", counter: counter));
+
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.1"], signed)))).Code);
+        Assert.Equal("E43", (await hub.SendAsync(SendCommand, Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, GasMeter, counter), ServiceCatalogue.Duis["7.2"], signed)))).Code);
+        Assert.Equal(SupplyState.Enabled, MeterSupply);
+    }
+
+    [Fact]
     public async Task A_signed_pre_command_with_no_gbcs_payload_element_is_refused_with_a_duis_code()
     {
         var id = new RequestId(Supplier, Meter, hub.NextCounter());
