@@ -127,7 +127,8 @@ public sealed class AlertThrottle(AlertThrottleOptions options, IClock clock)
     {
         lock (sweeping)
         {
-            if (now < nextSweep)
+            // Due a window after the last; sooner when the clock stepped back, so a step back does not put sweeps off until it catches up.
+            if (now < nextSweep && nextSweep - now <= Options.Window)
             {
                 return;
             }
@@ -149,6 +150,15 @@ public sealed class AlertThrottle(AlertThrottleOptions options, IClock clock)
 
         public AlertThrottleDecision Decide(Instant now, AlertThrottleOptions options, AlertThrottle throttle)
         {
+            // The clock stepped back (deliveries after now): they count as now, so the device is held back for at most
+            // one window from the step, not until the clock catches up with them.
+            for (var i = 0; i < delivered.Length; i++)
+            {
+                if (delivered[i] > now)
+                {
+                    delivered[i] = now;
+                }
+            }
             // The oldest of the last N deliveries: inside the window, N were delivered in it already.
             if (delivered[next] != Instant.MinValue && now - delivered[next] < options.Window)
             {
