@@ -71,7 +71,7 @@ internal sealed class DccAlertSender(
     public async Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
     {
         var now = clock.GetCurrentInstant();
-        var meter = (await inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
+        var meter = (await AlertsUntilStored.RunAsync(logger, $"the power outage at {commsHub}", () => inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken), cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
         if (meter is null)
         {
             await NotSentAsync(now, commsHub, $"comms hub {commsHub} has no electricity meter in the inventory, so no MPAN", cancellationToken);
@@ -129,7 +129,8 @@ internal sealed class DccAlertSender(
                 return deliver;
             case AlertThrottleDecision.Suppress { Throttled: var run }:
                 logger.LogInformation("DCC alert {Code} for {Device} throttled ({Count} in sequence {Sequence})", code, device, run.Count, run.SequenceId);
-                await log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty) { Answers = answers }], cancellationToken);
+                await AlertsUntilStored.RunAsync(logger, $"the log of DCC alert {code} for {device} throttled",
+                    () => log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty) { Answers = answers }], cancellationToken), cancellationToken);
                 return null;
             default:
                 throw new InvalidOperationException("an alert throttle decision that is neither deliver nor suppress");
@@ -139,12 +140,16 @@ internal sealed class DccAlertSender(
     private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, ThrottledAlerts? throttled, Instant now, string what, CancellationToken cancellationToken)
     {
         var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
-        await sender.DeliverAsync(security.Sign(alert), recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken: cancellationToken);
+        var signed = security.Sign(alert);
+        // Each copy on its own: one the store took is not queued again when the next finds it away.
+        await AlertsUntilStored.RunAsync(logger, $"DCC alert {alert.ResponseId} ({code}) to {recipient}",
+            () => sender.DeliverAsync(signed, recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken: cancellationToken), cancellationToken);
     }
 
     private async Task NotSentAsync(Instant at, Eui64 device, string why, CancellationToken cancellationToken)
     {
         logger.LogWarning("DCC alert for {Device} not sent: {Reason}", device, why);
-        await log.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, null, $"{device}", $"DccAlertNotSent: {why}", ReadOnlyMemory<byte>.Empty)], cancellationToken);
+        await AlertsUntilStored.RunAsync(logger, $"the log of a DCC alert for {device} not sent",
+            () => log.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, null, $"{device}", $"DccAlertNotSent: {why}", ReadOnlyMemory<byte>.Empty)], cancellationToken), cancellationToken);
     }
 }

@@ -17,7 +17,8 @@ namespace OpenDcc.Hub.Wan;
 /// handed to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot
 /// be read or routed is logged. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
 /// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
-/// (<see cref="DccAlertSender.PowerLostAsync"/>).
+/// (<see cref="DccAlertSender.PowerLostAsync"/>). While the store is away, an alert waits and is handed on once it is back
+/// (<see cref="AlertsUntilStored"/>): its frame counter is spent, so the device sending it again would be refused as a replay.
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -39,7 +40,7 @@ internal sealed class DeviceAlertReceiver(
     {
         ArgumentNullException.ThrowIfNull(message);
         var now = clock.GetCurrentInstant();
-        var known = await inventory.FindDeviceAsync(device, cancellationToken);
+        var known = await AlertsUntilStored.RunAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
         var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : adapters.For(known).FromDevice(message, device);
         if (read is not DeviceMessage.Alert alert)
         {
@@ -69,10 +70,14 @@ internal sealed class DeviceAlertReceiver(
         foreach (var recipient in AlertRouting.Recipients(alert.DeviceAlert, registration))
         {
             var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now) { Throttled = throttled };
-            await sender.DeliverAsync(security.Sign(duis), recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken: cancellationToken);
+            var signed = security.Sign(duis);
+            // Each copy on its own: one the store took is not queued again when the next finds it away.
+            await AlertsUntilStored.RunAsync(logger, $"alert {duis.ResponseId} ({alert.DeviceAlert.Kind}) from {device} to {recipient}",
+                () => sender.DeliverAsync(signed, recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken: cancellationToken), cancellationToken);
         }
     }
 
     private Task LogAsync(Instant at, Eui64? user, string correlation, string outcome, byte[] payload, CancellationToken cancellationToken) =>
-        log.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, user, correlation, outcome, payload)], cancellationToken);
+        AlertsUntilStored.RunAsync(logger, $"the log of an alert from {correlation}",
+            () => log.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, user, correlation, outcome, payload)], cancellationToken), cancellationToken);
 }

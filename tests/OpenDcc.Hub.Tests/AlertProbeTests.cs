@@ -1,0 +1,211 @@
+using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Parties;
+using static OpenDcc.Hub.Tests.TestHub;
+
+namespace OpenDcc.Hub.Tests;
+
+/// <summary>
+/// Alerts at the edges of routing: no registration, a device not in the inventory, a supplier with no response URL, the
+/// same frame twice, the delivery queue away. Each is routed to exactly its users or logged, never lost silently.
+/// </summary>
+public sealed class AlertProbeTests : IAsyncLifetime
+{
+    private readonly AwayQueue away = new();
+    private readonly List<(Eui64 Device, byte[] Frame)> frames = [];
+    private TestHub hub = null!;
+
+    public async Task InitializeAsync()
+    {
+        hub = await StartAsync(configureServices: services => Decorate<IDeliveryStore>(services, store => new AwayDeliveryStore(store, away)));
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { CommsHub = CommsHub, Mpan = hub.World.Wan.Fleet[0].Mpan }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        // See the frames the WAN hands the hub.
+        hub.World.Wan.Attach(new Capturing(hub.Services.GetRequiredService<IDeviceAlertSink>(), frames));
+    }
+
+    public async Task DisposeAsync() => await hub.DisposeAsync();
+
+    [Fact]
+    public async Task An_alert_from_a_device_with_no_registration_goes_to_nobody_and_both_the_outage_and_the_restoration_are_logged()
+    {
+        hub.World.Registrations.FleetRegistration = null;
+        var now = SystemClock.Instance.GetCurrentInstant();
+
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        var outcomes = await OutcomesAsync();
+        Assert.Contains(outcomes, o => o.StartsWith($"DccAlertNotSent: no registration for {Meter}", StringComparison.Ordinal));
+        Assert.Contains(outcomes, o => o.StartsWith($"AlertUnroutable: no registration for {Meter}", StringComparison.Ordinal));
+        Assert.Empty(await hub.Store.Delivery.ListAsync(DeliveryState.Pending));
+        await Assert.ThrowsAsync<TimeoutException>(() => hub.Receiver.NextAsync(TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task An_alert_from_a_device_not_in_the_inventory_is_refused_and_logged_without_throwing()
+    {
+        var sink = hub.Services.GetRequiredService<IDeviceAlertSink>();
+
+        await sink.ReceiveAsync(UnknownMeter, [0xDF, 0x09, 0x00]);
+        await sink.PowerLostAsync(UnknownMeter, SystemClock.Instance.GetCurrentInstant());
+
+        var outcomes = await OutcomesAsync();
+        Assert.Contains("AlertRefused: the device is not in the inventory", outcomes);
+        Assert.Contains(outcomes, o => o.StartsWith($"DccAlertNotSent: comms hub {UnknownMeter} has no electricity meter", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_supplier_with_no_response_url_has_its_copy_logged_undeliverable_and_the_network_operator_still_gets_its_own()
+    {
+        await hub.Services.GetRequiredService<IPartyStore>().SetResponseUrlAsync(Supplier, null);
+        var now = SystemClock.Instance.GetCurrentInstant();
+
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        var pending = new List<OutboundMessage>();
+        foreach (var state in Enum.GetValues<DeliveryState>())
+        {
+            pending.AddRange(await hub.Store.Delivery.ListAsync(state));
+        }
+        Assert.All(pending, m => Assert.Equal(NetworkOperator, m.User));
+        Assert.Equal(2, pending.Count);
+        var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: the user has no response URL", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, undeliverable.Count);
+    }
+
+    [Fact]
+    public async Task The_same_alert_frame_twice_is_delivered_once_and_the_replay_is_logged()
+    {
+        var now = SystemClock.Instance.GetCurrentInstant();
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+        var (device, frame) = Assert.Single(frames);
+
+        await hub.Services.GetRequiredService<IDeviceAlertSink>().ReceiveAsync(device, frame);
+
+        var outcomes = await OutcomesAsync();
+        Assert.Contains(outcomes, o => o.StartsWith("AlertRefused: replayed frame", StringComparison.Ordinal));
+        var restorations = 0;
+        foreach (var state in Enum.GetValues<DeliveryState>())
+        {
+            restorations += (await hub.Store.Delivery.ListAsync(state)).Count(m => m.What?.Contains("alert", StringComparison.Ordinal) == true && m.What.StartsWith("PowerRestored", StringComparison.Ordinal));
+        }
+        Assert.Equal(2, restorations);
+    }
+
+    [Theory]
+    [InlineData("PowerRestored")]
+    [InlineData("DCC alert AD1")]
+    public async Task An_alert_that_finds_the_delivery_queue_away_is_kept_and_queued_once_the_store_is_back_for_each_of_its_users(string what)
+    {
+        var now = SystemClock.Instance.GetCurrentInstant();
+        // The store refuses the first copy of the alert (PostgreSQL restarting), then is back; the retry waits 1 s.
+        away.Refuse(what, 1);
+
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        var queued = new List<OutboundMessage>();
+        foreach (var state in Enum.GetValues<DeliveryState>())
+        {
+            queued.AddRange(await hub.Store.Delivery.ListAsync(state));
+        }
+        Assert.Equal([Supplier, Supplier, NetworkOperator, NetworkOperator], queued.Select(m => m.User).OrderBy(u => u.Value));
+        Assert.Equal(2, queued.Count(m => m.What!.StartsWith(what, StringComparison.Ordinal)));
+        Assert.Equal(0, away.Left);
+    }
+
+    private async Task<List<string>> OutcomesAsync()
+    {
+        var outcomes = new List<string>();
+        await foreach (var entry in hub.Store.MessageLog.ReadAsync())
+        {
+            outcomes.Add(entry.Record.Outcome);
+        }
+        return outcomes;
+    }
+
+    private sealed class Capturing(IDeviceAlertSink sink, List<(Eui64, byte[])> frames) : IDeviceAlertSink
+    {
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+        {
+            lock (frames)
+            {
+                frames.Add((device, message));
+            }
+            return sink.ReceiveAsync(device, message, cancellationToken);
+        }
+
+        public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) => sink.PowerLostAsync(commsHub, since, cancellationToken);
+    }
+
+    /// <summary>Refuses the next few enqueues of messages whose description starts with a given text, as a store away would.</summary>
+    private sealed class AwayQueue
+    {
+        private readonly Lock gate = new();
+        private string prefix = "";
+        private int left;
+
+        public int Left
+        {
+            get { lock (gate) { return left; } }
+        }
+
+        public void Refuse(string what, int times)
+        {
+            lock (gate)
+            {
+                (prefix, left) = (what, times);
+            }
+        }
+
+        public bool Refuses(string? what)
+        {
+            lock (gate)
+            {
+                if (left > 0 && what?.StartsWith(prefix, StringComparison.Ordinal) == true)
+                {
+                    left--;
+                    return true;
+                }
+                return false;
+            }
+        }
+    }
+
+    private sealed class QueueAwayException() : DbException("Failed to connect to 127.0.0.1:5432")
+    {
+        public override bool IsTransient => true;
+    }
+
+    private sealed class AwayDeliveryStore(IDeliveryStore store, AwayQueue away) : IDeliveryStore
+    {
+        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default) =>
+            away.Refuses(what) ? throw new QueueAwayException() : store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
+
+        public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
+
+        public Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default) => store.MarkDeliveredAsync(id, now, cancellationToken);
+
+        public Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default) => store.RecordFailureAsync(id, error, attemptedAt, nextAttemptAt, cancellationToken);
+
+        public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListAsync(state, user, max, cancellationToken);
+
+        public Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default) => store.CountAsync(state, user, cancellationToken);
+
+        public Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default) => store.UsersWithFailedAsync(cancellationToken);
+
+        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default) => store.RequeueFailedAsync(user, now, lastAttemptBefore, max, cancellationToken);
+
+        public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
+
+        public Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, max, cancellationToken);
+
+        public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) => store.PurgeDeliveredAsync(olderThan, cancellationToken);
+    }
+}
