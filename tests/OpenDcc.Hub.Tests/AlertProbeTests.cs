@@ -118,6 +118,47 @@ public sealed class AlertProbeTests : IAsyncLifetime
         Assert.Equal(0, away.Left);
     }
 
+    [Fact]
+    public async Task A_loss_of_power_with_no_restoration_sends_the_outage_alone_to_the_network_operator_then_the_supplier()
+    {
+        await hub.Services.GetRequiredService<IDeviceAlertSink>().PowerLostAsync(CommsHub, SystemClock.Instance.GetCurrentInstant() - Duration.FromMinutes(1));
+
+        var queued = await QueuedAsync();
+        Assert.Equal([NetworkOperator, Supplier], queued.OrderBy(m => m.Id).Select(m => m.User));
+        Assert.All(queued, m => Assert.StartsWith("DCC alert AD1", m.What, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_restoration_with_no_loss_of_power_reported_goes_alone_to_the_network_operator_then_the_supplier()
+    {
+        // The WAN provider's report of the loss never comes; the meter's restoration does.
+        hub.World.Wan.Attach(new NoPowerLoss(hub.Services.GetRequiredService<IDeviceAlertSink>()));
+        var now = SystemClock.Instance.GetCurrentInstant();
+
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        var queued = await QueuedAsync();
+        Assert.Equal([NetworkOperator, Supplier], queued.OrderBy(m => m.Id).Select(m => m.User));
+        Assert.All(queued, m => Assert.StartsWith("PowerRestored", m.What, StringComparison.Ordinal));
+    }
+
+    private async Task<List<OutboundMessage>> QueuedAsync()
+    {
+        var queued = new List<OutboundMessage>();
+        foreach (var state in Enum.GetValues<DeliveryState>())
+        {
+            queued.AddRange(await hub.Store.Delivery.ListAsync(state));
+        }
+        return queued;
+    }
+
+    private sealed class NoPowerLoss(IDeviceAlertSink sink) : IDeviceAlertSink
+    {
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default) => sink.ReceiveAsync(device, message, cancellationToken);
+
+        public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    }
+
     private async Task<List<string>> OutcomesAsync()
     {
         var outcomes = new List<string>();
