@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Extensions.Logging;
 
 namespace OpenDcc.Core;
 
@@ -68,5 +69,43 @@ public static class StoreAway
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="RetryAsync"/> for what must not be lost and has no one to answer 503 to (a device's answer, an alert):
+    /// tried until the store takes it, <paramref name="stillWanted"/> says no more, or <paramref name="stopping"/>. Two
+    /// warnings name <paramref name="what"/>: when the store first refuses it, and when it takes it, with how long it
+    /// waited; not one a try (a full disk may hold many such for as long as it is full).
+    /// </summary>
+    public static async Task UntilStoredAsync(ILogger logger, string what, Func<Task> work, CancellationToken stopping = default, Func<bool>? stillWanted = null)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        var waited = TimeSpan.Zero;
+        await RetryAsync(work, (fault, wait) =>
+        {
+            if (stillWanted?.Invoke() == false)
+            {
+                return false;
+            }
+            if (waited == TimeSpan.Zero)
+            {
+                logger.LogWarning("{What}: the store is away ({Reason}); kept and handed on again every few seconds until the store takes it", what, fault.Message);
+            }
+            waited += wait;
+            return true;
+        }, stopping);
+        if (waited > TimeSpan.Zero)
+        {
+            logger.LogWarning("{What}: kept {Waited} s while the store was away, is handed on", what, (long)waited.TotalSeconds);
+        }
+    }
+
+    /// <summary><see cref="UntilStoredAsync(ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/> for work with a result.</summary>
+    public static async Task<T> UntilStoredAsync<T>(ILogger logger, string what, Func<Task<T>> work, CancellationToken stopping = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        T result = default!;
+        await UntilStoredAsync(logger, what, async () => { result = await work(); }, stopping);
+        return result;
     }
 }

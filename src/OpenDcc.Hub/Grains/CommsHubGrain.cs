@@ -333,30 +333,16 @@ internal sealed class CommsHubGrain(
     /// queue waits, and its answer is kept, rather than lost until the hub's next start answers the command E21 although
     /// the device did answer. Gives up when the grain goes (its lane abandoned: <see cref="OnDeactivateAsync"/> answers the command).
     /// </summary>
-    private async Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff)
-    {
-        // A line when the store first refuses it and one when it takes it, not one a retry: a full disk may hold an
-        // answer for each device with a command on the WAN, for as long as it is full.
-        var waited = TimeSpan.Zero;
-        await StoreAway.RetryAsync(handOff, (fault, wait) =>
+    private Task UntilStoredAsync(DeviceLane lane, QueuedCommand command, Func<Task> handOff) =>
+        StoreAway.UntilStoredAsync(logger, $"{command.RequestId} to {lane.Device}: its outcome", handOff, stillWanted: () =>
         {
             if (lane.Abandoned)
             {
                 return false;
             }
-            if (waited == TimeSpan.Zero)
-            {
-                logger.LogWarning("{RequestId} to {Device}: the store is away ({Reason}); its outcome is kept and handed on again every few seconds until the store takes it", command.RequestId, lane.Device, fault.Message);
-            }
-            waited += wait;
             DelayDeactivation(TimeSpan.FromMinutes(5));
             return true;
         });
-        if (waited > TimeSpan.Zero)
-        {
-            logger.LogWarning("{RequestId} to {Device}: its outcome, kept {Waited} s while the store was away, is handed on", command.RequestId, lane.Device, (long)waited.TotalSeconds);
-        }
-    }
 
     /// <summary>The adapter of the command's device model, which the grain releases the device from when it goes.</summary>
     private ITranslationAdapter AdapterFor(QueuedCommand command)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -49,7 +50,7 @@ internal sealed class DccAlertSender(
             return;
         }
         var now = clock.GetCurrentInstant();
-        if (await registrations.FindByDeviceAsync(device.Id, cancellationToken) is not { } registration)
+        if (await StoreAway.UntilStoredAsync(logger, $"the status change of {device.Id}", () => registrations.FindByDeviceAsync(device.Id, cancellationToken), cancellationToken) is not { } registration)
         {
             await NotSentAsync(now, device.Id, $"no registration for {device.Id}", cancellationToken);
             return;
@@ -71,13 +72,13 @@ internal sealed class DccAlertSender(
     public async Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
     {
         var now = clock.GetCurrentInstant();
-        var meter = (await AlertsUntilStored.RunAsync(logger, $"the power outage at {commsHub}", () => inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken), cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
+        var meter = (await StoreAway.UntilStoredAsync(logger, $"the power outage at {commsHub}", () => inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken), cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
         if (meter is null)
         {
             await NotSentAsync(now, commsHub, $"comms hub {commsHub} has no electricity meter in the inventory, so no MPAN", cancellationToken);
             return;
         }
-        if (await registrations.FindByDeviceAsync(meter.Id, cancellationToken) is not { } registration)
+        if (await StoreAway.UntilStoredAsync(logger, $"the power outage at {commsHub}", () => registrations.FindByDeviceAsync(meter.Id, cancellationToken), cancellationToken) is not { } registration)
         {
             await NotSentAsync(now, commsHub, $"no registration for {meter.Id}, the electricity meter on comms hub {commsHub}", cancellationToken);
             return;
@@ -129,7 +130,7 @@ internal sealed class DccAlertSender(
                 return deliver;
             case AlertThrottleDecision.Suppress { Throttled: var run }:
                 logger.LogInformation("DCC alert {Code} for {Device} throttled ({Count} in sequence {Sequence})", code, device, run.Count, run.SequenceId);
-                await AlertsUntilStored.RunAsync(logger, $"the log of DCC alert {code} for {device} throttled",
+                await StoreAway.UntilStoredAsync(logger, $"the log of DCC alert {code} for {device} throttled",
                     () => log.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, null, $"{device}", $"DccAlertThrottled: {code}, {run.Count} not sent in throttled sequence {run.SequenceId}", ReadOnlyMemory<byte>.Empty) { Answers = answers }], cancellationToken), cancellationToken);
                 return null;
             default:
@@ -142,14 +143,14 @@ internal sealed class DccAlertSender(
         var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
         var signed = security.Sign(alert);
         // Each copy on its own: one the store took is not queued again when the next finds it away.
-        await AlertsUntilStored.RunAsync(logger, $"DCC alert {alert.ResponseId} ({code}) to {recipient}",
+        await StoreAway.UntilStoredAsync(logger, $"DCC alert {alert.ResponseId} ({code}) to {recipient}",
             () => sender.DeliverAsync(signed, recipient, alert.ResponseId.ToString(), $"DCC alert {code} ({what})", cancellationToken: cancellationToken), cancellationToken);
     }
 
     private async Task NotSentAsync(Instant at, Eui64 device, string why, CancellationToken cancellationToken)
     {
         logger.LogWarning("DCC alert for {Device} not sent: {Reason}", device, why);
-        await AlertsUntilStored.RunAsync(logger, $"the log of a DCC alert for {device} not sent",
+        await StoreAway.UntilStoredAsync(logger, $"the log of a DCC alert for {device} not sent",
             () => log.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, null, $"{device}", $"DccAlertNotSent: {why}", ReadOnlyMemory<byte>.Empty)], cancellationToken), cancellationToken);
     }
 }

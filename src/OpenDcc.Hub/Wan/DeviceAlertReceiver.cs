@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
@@ -18,7 +19,7 @@ namespace OpenDcc.Hub.Wan;
 /// be read or routed is logged. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
 /// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
 /// (<see cref="DccAlertSender.PowerLostAsync"/>). While the store is away, an alert waits and is handed on once it is back
-/// (<see cref="AlertsUntilStored"/>): its frame counter is spent, so the device sending it again would be refused as a replay.
+/// (<see cref="StoreAway.UntilStoredAsync(Microsoft.Extensions.Logging.ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>): its frame counter is spent, so the device sending it again would be refused as a replay.
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -40,7 +41,7 @@ internal sealed class DeviceAlertReceiver(
     {
         ArgumentNullException.ThrowIfNull(message);
         var now = clock.GetCurrentInstant();
-        var known = await AlertsUntilStored.RunAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
+        var known = await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
         var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : adapters.For(known).FromDevice(message, device);
         if (read is not DeviceMessage.Alert alert)
         {
@@ -62,7 +63,7 @@ internal sealed class DeviceAlertReceiver(
             default:
                 throw new InvalidOperationException("an alert throttle decision that is neither deliver nor suppress");
         }
-        if (await registrations.FindByDeviceAsync(device, cancellationToken) is not { } registration)
+        if (await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => registrations.FindByDeviceAsync(device, cancellationToken), cancellationToken) is not { } registration)
         {
             await LogAsync(now, null, $"{device}", $"AlertUnroutable: no registration for {device}", message, cancellationToken);
             return;
@@ -72,12 +73,12 @@ internal sealed class DeviceAlertReceiver(
             var duis = new DuisDeviceAlert(device, recipient, counter.Next(now), alert.DeviceAlert.AlertCode, alert.DuisPayload, now) { Throttled = throttled };
             var signed = security.Sign(duis);
             // Each copy on its own: one the store took is not queued again when the next finds it away.
-            await AlertsUntilStored.RunAsync(logger, $"alert {duis.ResponseId} ({alert.DeviceAlert.Kind}) from {device} to {recipient}",
+            await StoreAway.UntilStoredAsync(logger, $"alert {duis.ResponseId} ({alert.DeviceAlert.Kind}) from {device} to {recipient}",
                 () => sender.DeliverAsync(signed, recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken: cancellationToken), cancellationToken);
         }
     }
 
     private Task LogAsync(Instant at, Eui64? user, string correlation, string outcome, byte[] payload, CancellationToken cancellationToken) =>
-        AlertsUntilStored.RunAsync(logger, $"the log of an alert from {correlation}",
+        StoreAway.UntilStoredAsync(logger, $"the log of an alert from {correlation}",
             () => log.AppendAsync([new MessageLogRecord(at, MessageDirection.Inbound, user, correlation, outcome, payload)], cancellationToken), cancellationToken);
 }
