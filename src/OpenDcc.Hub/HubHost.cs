@@ -250,7 +250,8 @@ public static class HubHost
             {
                 context.ProblemDetails.Title = "Devices changed while this request was checked";
                 context.ProblemDetails.Detail = $"While this request was checked, others changed a device it changes, each time it was tried (last: {changed.Message}). " +
-                    "It was not carried out and nothing of it was kept. Send it again shortly, as it was: its RequestID counter was not spent.";
+                    "It was not carried out and nothing of it was kept. Send it again shortly, as it was: its RequestID counter was not spent " +
+                    "(unless a later one of yours is accepted first: counters only rise, so then send it with a new one).";
                 context.HttpContext.Response.Headers.RetryAfter = "1";
             }
         });

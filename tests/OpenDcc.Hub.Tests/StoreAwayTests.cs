@@ -261,6 +261,39 @@ public sealed class StoreAwayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_inventory_request_refused_503_after_a_later_one_of_its_user_was_accepted_is_told_to_use_a_new_counter()
+    {
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        var changes = 0;
+        Func<Task>? meddle = null;
+        var later = hub.Sign(Request(Supplier, Dsp, hub.NextCounter() + 1000, 8, "8.2", $"<sr:DeviceID>{Meter}</sr:DeviceID>"), Supplier);
+        Task<string>? laterAnswer = null;
+        meddle = async () =>
+        {
+            away.BeforeInventoryWrite = meddle;
+            if (changes == 0)
+            {
+                // The user's next request, under a higher counter, passes the replay check while this one is still being
+                // checked (its log entry waits for this one's commit, so it is not awaited here).
+                laterAnswer = SendSignedAsync(later, "/api/v1/serviceD");
+                await Task.Delay(500);
+            }
+            await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { FirmwareVersion = (++changes).ToString("X8", System.Globalization.CultureInfo.InvariantCulture) }, change);
+        };
+        away.BeforeInventoryWrite = meddle;
+        var signed = hub.Sign(Request(Supplier, Dsp, hub.NextCounter(), 8, "8.3", $"<sr:DeviceID>{Meter}</sr:DeviceID>"), Supplier);
+
+        var detail = await RefusedForNowAsync("/api/v1/serviceD", signed, retryAfterSeconds: 1, "Devices changed while this request was checked");
+        away.BeforeInventoryWrite = null;
+
+        Assert.Equal("I0", await laterAnswer!);
+        // Counters only rise: sent again as it was, it is a replay, and the 503 said so.
+        Assert.Equal("E43", await SendSignedAsync(signed, "/api/v1/serviceD"));
+        Assert.Contains("send it with a new one", detail, StringComparison.Ordinal);
+        Assert.NotEqual(SmiStatus.Decommissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+    }
+
+    [Fact]
     public async Task An_mpan_another_meter_takes_while_an_8_4_giving_it_to_a_meter_is_checked_is_refused_on_the_check_again()
     {
         var mpan = Mpan.Create(14, 7);
