@@ -13,7 +13,7 @@ namespace OpenDcc.Storage.Tests;
 /// Delivery end to end: a dispatcher over a real store POSTing to a real HTTP receiver on loopback, with the
 /// clock faked so that the retry schedule and retention can be walked through exactly. Run once per engine.
 /// </summary>
-public abstract class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifetime
+public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAsyncLifetime
 {
     private const string RequestId = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000";
     private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");

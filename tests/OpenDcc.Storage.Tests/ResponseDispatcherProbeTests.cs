@@ -15,27 +15,12 @@ namespace OpenDcc.Storage.Tests;
 /// <summary>
 /// Delivery against receivers that misbehave: error statuses, redirects (never followed), endless bodies, silence,
 /// dribbling, resets, closed ports, names that do not resolve; and a user's URL or status changing while messages
-/// wait. The clock is faked; only request timeouts are real, and short.
+/// wait. The clock is faked; only request timeouts are real, and short. The dispatcher's tests' other part (their store,
+/// clock and helpers).
 /// </summary>
-public abstract class DeliveryProbeTests(IStoreEngine engine) : IAsyncLifetime
+public abstract partial class ResponseDispatcherTests
 {
-    private static readonly Eui64 Supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
-    private static readonly Eui64 NetworkOperator = Eui64.Parse("90-B3-D5-1F-30-02-00-00");
-    private static readonly Instant Queued = Instant.FromUtc(2026, 11, 28, 12, 0);
     private static readonly byte[] Signed = Encoding.UTF8.GetBytes("<sr:Response xmlns:sr=\"http://www.dccinterface.co.uk/ServiceUserGateway\"/>");
-
-    private readonly FakeClock clock = new(Queued);
-    private readonly HttpClient http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
-    private OpenDccStore store = null!;
-
-    public async Task InitializeAsync() => store = await engine.OpenAsync();
-
-    public async Task DisposeAsync()
-    {
-        http.Dispose();
-        await store.DisposeAsync();
-        await engine.DisposeAsync();
-    }
 
     [Theory]
     [InlineData(404)]
@@ -268,27 +253,6 @@ public abstract class DeliveryProbeTests(IStoreEngine engine) : IAsyncLifetime
         await stream.FlushAsync();
     }
 
-    private ResponseDispatcher Dispatcher(DeliveryOptions? options = null) =>
-        new(store.Delivery, http, clock, options ?? DeliveryOptions.Default, store.MessageLog);
-
-    private static Instant At(int seconds) => Queued + Duration.FromSeconds(seconds);
-
-    private Task<DeliveryRound> RunAtAsync(ResponseDispatcher dispatcher, int seconds)
-    {
-        clock.Reset(At(seconds));
-        return dispatcher.RunOnceAsync();
-    }
-
-    private async Task<List<MessageLogRecord>> LoggedAsync()
-    {
-        var records = new List<MessageLogRecord>();
-        await foreach (var entry in store.MessageLog.ReadAsync())
-        {
-            records.Add(entry.Record);
-        }
-        return records;
-    }
-
     /// <summary>A TCP server on loopback that reads the request headers and then does as told with the connection.</summary>
     private sealed class RawReceiver : IDisposable
     {
@@ -370,7 +334,3 @@ public abstract class DeliveryProbeTests(IStoreEngine engine) : IAsyncLifetime
         }
     }
 }
-
-public sealed class SqliteDeliveryProbeTests() : DeliveryProbeTests(new SqliteEngine());
-
-public sealed class PostgresDeliveryProbeTests() : DeliveryProbeTests(new PostgresEngine());
