@@ -25,6 +25,12 @@ internal static class Db
     public static string? GetNullableString(this DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
+    /// <summary>How a transaction is committed, unless a test stands in for it (the message log's and the delivery queue's <c>commit</c>).</summary>
+    public static readonly Func<DbTransaction, CancellationToken, Task> Commit = (transaction, cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+    /// <summary>How long a commit whose answer was lost is looked into (<see cref="WhenStoreAnswersAsync"/>) before its outcome is taken as not known.</summary>
+    public static readonly TimeSpan CommitOutcomeWait = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// How a commit whose answer was lost is looked into: <paramref name="read"/> (given the whole seconds left, for its
     /// commands' timeouts) run until the store answers it, tried again after 0.25, 0.5, 1, then every 2 s while the

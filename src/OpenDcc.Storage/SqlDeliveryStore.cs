@@ -22,8 +22,8 @@ namespace OpenDcc.Storage;
 /// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
 internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IDeliveryStore
 {
-    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? ((transaction, cancellationToken) => transaction.CommitAsync(cancellationToken));
-    private readonly TimeSpan outcomeWait = outcomeWait ?? TimeSpan.FromSeconds(30);
+    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
+    private readonly TimeSpan outcomeWait = outcomeWait ?? Db.CommitOutcomeWait;
 
     private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
     private const int MaxErrorLength = 1000;

@@ -26,8 +26,8 @@ namespace OpenDcc.Storage;
 internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IMessageLog
 {
     private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? ((transaction, cancellationToken) => transaction.CommitAsync(cancellationToken));
-    private readonly TimeSpan outcomeWait = outcomeWait ?? TimeSpan.FromSeconds(30);
+    private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
+    private readonly TimeSpan outcomeWait = outcomeWait ?? Db.CommitOutcomeWait;
 
     protected const string Columns = "sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash";
 
