@@ -134,20 +134,43 @@ public sealed class PostgresCommitOutcomeTests() : CommitOutcomeTests(new Postgr
     public async Task A_commit_the_server_is_still_making_when_its_answer_is_lost_is_waited_for_not_read_past()
     {
         // The client gives up on the commit (a timeout) while the server is still making it: it lands a second later.
+        // A prepared transaction is one the server holds, locks and all, with the client gone from it; another
+        // connection commits it a second later, so the append's own connection is not in use when it is let go.
+        var name = "opendcc_late_" + Guid.NewGuid().ToString("N");
         Task? landing = null;
-        var log = LogWith(Store.OpenConnectionAsync, (transaction, ct) =>
+        var log = LogWith(Store.OpenConnectionAsync, async (transaction, ct) =>
         {
+            await using (var prepare = transaction.Connection!.Command($"PREPARE TRANSACTION '{name}'", transaction))
+            {
+                await prepare.ExecuteNonQueryAsync(ct);
+            }
             landing = Task.Run(async () =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                await transaction.CommitAsync(ct);
+                await using var other = await Store.OpenConnectionAsync(ct);
+                await using var commit = other.Command($"COMMIT PREPARED '{name}'");
+                await commit.ExecuteNonQueryAsync(ct);
             }, ct);
             throw new TimeoutException("the commit's answer did not come in time");
         }, TimeSpan.FromSeconds(10));
 
-        var entries = await log.AppendAsync([new MessageLogRecord(Instant.FromUtc(2026, 11, 30, 9, 0), MessageDirection.Inbound, null, "late", "I0", "<Request/>"u8.ToArray())]);
+        try
+        {
+            var entries = await log.AppendAsync([new MessageLogRecord(Instant.FromUtc(2026, 11, 30, 9, 0), MessageDirection.Inbound, null, "late", "I0", "<Request/>"u8.ToArray())]);
 
-        await landing!;
-        Assert.Equal(entries[^1].Sequence, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+            await landing!;
+            Assert.Equal(entries[^1].Sequence, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+        }
+        finally
+        {
+            // A prepared transaction left behind would hold its locks, and the test database, until rolled back.
+            await using var connection = await Store.OpenConnectionAsync();
+            await using var left = connection.Command($"SELECT count(*) FROM pg_prepared_xacts WHERE gid = '{name}'");
+            if ((long)(await left.ExecuteScalarAsync())! > 0)
+            {
+                await using var rollback = connection.Command($"ROLLBACK PREPARED '{name}'");
+                await rollback.ExecuteNonQueryAsync();
+            }
+        }
     }
 }
