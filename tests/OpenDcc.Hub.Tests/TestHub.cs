@@ -216,8 +216,20 @@ public sealed class TestHub : IAsyncDisposable
         }
         // The registration systems: the supplier supplies the test meters, the network operator runs the area.
         ((SimulatedRegistrationData)devices.Registrations).FleetRegistration = new MeterPointRegistration(null, null, Supplier, NetworkOperator);
-        app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
-        await app.StartAsync();
+        // The silo's two ports are chosen free, then bound: another process (a second test run) may take one between.
+        for (var attempt = 1; ; attempt++)
+        {
+            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
+            try
+            {
+                await app.StartAsync();
+                break;
+            }
+            catch (Exception e) when (attempt < 3 && IsAddressInUse(e))
+            {
+                await app.DisposeAsync();
+            }
+        }
         // Port 0: Kestrel binds a free port itself, which no other test can take between choosing and binding it.
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         // A restarted world's devices get their supplier's key again.
@@ -349,6 +361,18 @@ public sealed class TestHub : IAsyncDisposable
     }
 
     public static int FreePort() => LoopbackPorts.Free();
+
+    private static bool IsAddressInUse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public async ValueTask DisposeAsync()
     {
