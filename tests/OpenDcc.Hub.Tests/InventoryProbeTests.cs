@@ -76,18 +76,19 @@ public sealed class InventoryProbeTests(Xunit.Abstractions.ITestOutputHelper out
     }
 
     [Fact]
-    public async Task A_device_pre_notified_twice_is_added_once_and_a_second_notice_of_another_type_leaves_the_first_as_the_log_says()
+    public async Task A_device_pre_notified_twice_is_added_once_and_a_notice_of_another_type_is_refused_E11()
     {
         Assert.Equal("I0", (await PostAsync("12.2", $"<sr:DeviceID>{NewMeter}</sr:DeviceID>{Approved}<sr:DeviceType>ESME</sr:DeviceType>")).Code);
-        Assert.Equal("I0", (await PostAsync("12.2", $"<sr:DeviceID>{NewMeter}</sr:DeviceID>{Approved}<sr:DeviceType>ESME</sr:DeviceType>")).Code);
         // As README documents: a known device is left as it is; the log says so.
-        Assert.Equal("I0", (await PostAsync("12.2", $"<sr:DeviceID>{NewMeter}</sr:DeviceID>{Approved}<sr:DeviceType>GSME</sr:DeviceType>")).Code);
+        Assert.Equal("I0", (await PostAsync("12.2", $"<sr:DeviceID>{NewMeter}</sr:DeviceID>{Approved}<sr:DeviceType>ESME</sr:DeviceType>")).Code);
+        Assert.Equal("E11", (await PostAsync("12.2", $"<sr:DeviceID>{NewMeter}</sr:DeviceID>{Approved}<sr:DeviceType>GSME</sr:DeviceType>")).Code);
 
         Assert.Equal(DeviceType.ESME, (await hub.Store.Inventory.FindDeviceAsync(NewMeter))!.Type);
         Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(NewMeter));
         var outcomes = await InboundOutcomesAsync("12.2");
         Assert.Single(outcomes, o => o.StartsWith($"I0 device {NewMeter} pre-notified as", StringComparison.Ordinal));
-        Assert.Equal(2, outcomes.Count(o => o.StartsWith($"I0 device {NewMeter} was pre-notified already", StringComparison.Ordinal)));
+        Assert.Single(outcomes, o => o.StartsWith($"I0 device {NewMeter} was pre-notified already", StringComparison.Ordinal));
+        Assert.Single(outcomes, o => o.StartsWith($"E11 device {NewMeter} is in the inventory as an ESME, not a GSME", StringComparison.Ordinal));
     }
 
     [Fact]

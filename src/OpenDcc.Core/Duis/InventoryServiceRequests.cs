@@ -88,9 +88,12 @@ public sealed class InventoryServiceRequests(
             SmetsChtsVersion = Bounded(request.Body, "SMETSCHTSVersion", 20),
             FirmwareVersion = Bounded(request.Body, "FirmwareVersion", 8),
         };
-        if (await StoredAsync(id, cancellationToken) is not null)
+        if (await StoredAsync(id, cancellationToken) is { } known)
         {
-            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
+            // A device does not change its type: a notice that says it did is wrong about the device, not late.
+            return known.Type == type
+                ? Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already")
+                : throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is in the inventory as {known.Type.WithArticle()}, not {type.WithArticle()}");
         }
         var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
         // A gas meter is reached through its comms hub's gas proxy: the pair is recorded, the GPF being in the inventory.
