@@ -94,9 +94,9 @@ internal static class InventoryCommand
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
             }
-            if ((await MpansServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } mpanFault))
+            if ((await MeterPointsServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } servedFault))
             {
-                throw new FormatException($"{AddOptionOf[servedBy]}: {mpanFault}");
+                throw new FormatException($"{AddOptionOf[servedBy]}: {servedFault}");
             }
             await store.Inventory.AddDevicesAsync([added], InventoryChange.ByOperator(context.Clock.GetCurrentInstant()), ct);
             await context.Output.WriteLineAsync($"added {added.Type} {added.Id} ({added.Status})");
@@ -154,7 +154,7 @@ internal static class InventoryCommand
                     checking.Increment(chunk.Length);
                 }
                 faults.AddRange(await CommsHubFaultsAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct));
-                faults.AddRange((await MpansServedElsewhereAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
+                faults.AddRange((await MeterPointsServedElsewhereAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
                 checking.Value = checking.MaxValue;
                 var bad = faults.Select(f => f.Line).ToHashSet();
                 var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
@@ -374,7 +374,7 @@ internal static class InventoryCommand
 
     private sealed record Row(int Line, Device Device);
 
-    /// <summary>The <c>inventory add</c> option that sets each property <see cref="Device.Misfits"/> may name.</summary>
+    /// <summary>The <c>inventory add</c> option that sets each property <see cref="Device.Misfits"/> or <see cref="Device.ServedMeterPoints"/> may name.</summary>
     private static readonly Dictionary<string, string> AddOptionOf = new()
     {
         [nameof(Device.Mpan)] = "--mpan",
@@ -385,7 +385,7 @@ internal static class InventoryCommand
         [nameof(Device.CommsHub)] = "--comms-hub",
     };
 
-    /// <summary>The import column of each property <see cref="Device.Misfits"/> may name.</summary>
+    /// <summary>The import column of each property <see cref="Device.Misfits"/> or <see cref="Device.ServedMeterPoints"/> may name.</summary>
     private static readonly Dictionary<string, string> ImportColumnOf = new()
     {
         [nameof(Device.Mpan)] = MpanColumn,
@@ -449,19 +449,19 @@ internal static class InventoryCommand
     }
 
     /// <summary>
-    /// Each MPAN of a row's meter in service, of the rows without a fault (<paramref name="faultyLines"/>: those are not
+    /// Each MPAN or MPRN of a row's meter in service, of the rows without a fault (<paramref name="faultyLines"/>: those are not
     /// imported, so take nothing), that another meter in service serves, in the inventory or on an earlier row
     /// (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Named by the property that holds it.
     /// </summary>
-    private static async Task<List<(int Line, string Property, string Fault)>> MpansServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
+    private static async Task<List<(int Line, string Property, string Fault)>> MeterPointsServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
     {
-        var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMpans().Any()).ToList();
-        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMpans().Select(m => m.Mpan))], cancellationToken: cancellationToken);
-        var firstLine = new Dictionary<Mpan, int>();
+        var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMeterPoints().Any()).ToList();
+        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMeterPoints().Select(m => m.MeterPoint))], cancellationToken: cancellationToken);
+        var firstLine = new Dictionary<MeterPoint, int>();
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)
         {
-            foreach (var (property, served) in row.Device.ServedMpans())
+            foreach (var (property, served) in row.Device.ServedMeterPoints())
             {
                 if (stored.TryGetValue(served, out var other) && other.Id != row.Device.Id)
                 {

@@ -278,7 +278,7 @@ internal static class ServeCommand
         };
 
         static string Added(MissingDevicesAdded added) =>
-            $"{CliContext.Count(added.Count, "device", "devices")} added to the inventory" + string.Concat(added.MpansLeftOff.Take(5).Select(l => $"; meter {l.Device} without MPAN {l.Mpan}, which meter {l.ServedBy} serves")) +
-            (added.MpansLeftOff.Count > 5 ? $"; {added.MpansLeftOff.Count - 5} more MPANs left off so" : "");
+            $"{CliContext.Count(added.Count, "device", "devices")} added to the inventory" + string.Concat(added.MeterPointsLeftOff.Take(5).Select(l => $"; meter {l.Device} without {l.MeterPoint.Kind} {l.MeterPoint}, which meter {l.ServedBy} serves")) +
+            (added.MeterPointsLeftOff.Count > 5 ? $"; {added.MeterPointsLeftOff.Count - 5} more MPANs and MPRNs left off so" : "");
     }
 }

@@ -58,7 +58,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
 
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var serving = devices.Where(d => d.IsInService && d.ServedMpans().Any()).ToList();
+        var serving = devices.Where(d => d.IsInService && d.ServedMeterPoints().Any()).ToList();
         if (serving.Count > 0)
         {
             await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
@@ -168,8 +168,8 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     }
 
     /// <summary>
-    /// Before <paramref name="added"/> (meters in service with MPANs) are inserted, under <see cref="MeterPointsLock"/>:
-    /// each MPAN of theirs that another meter in service serves, stored or added earlier in the call, fails the add
+    /// Before <paramref name="added"/> (meters in service with MPANs or an MPRN) are inserted, under <see cref="MeterPointsLock"/>:
+    /// each MPAN or MPRN of theirs that another meter in service serves, stored or added earlier in the call, fails the add
     /// (<see cref="MeterPointServedException"/>). The operator's and the fleet's adds check first and say which row;
     /// this is for a meter put there since. A stored device with the ID of one added is left to the duplicate check.
     /// </summary>
@@ -180,31 +180,31 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             return;
         }
         var ids = added.Select(d => d.Id).ToHashSet();
-        var claimant = new Dictionary<Mpan, Device>();
-        foreach (var stored in await FindServingAsync(connection, transaction, [.. added.SelectMany(d => d.ServedMpans().Select(m => m.Mpan))], cancellationToken))
+        var claimant = new Dictionary<MeterPoint, Device>();
+        foreach (var stored in await FindServingAsync(connection, transaction, [.. added.SelectMany(d => d.ServedMeterPoints().Select(m => m.MeterPoint))], cancellationToken))
         {
             if (stored.IsInService && !ids.Contains(stored.Id))
             {
-                foreach (var (_, mpan) in stored.ServedMpans())
+                foreach (var (_, meterPoint) in stored.ServedMeterPoints())
                 {
-                    claimant.TryAdd(mpan, stored);
+                    claimant.TryAdd(meterPoint, stored);
                 }
             }
         }
         foreach (var device in added)
         {
-            foreach (var (_, mpan) in device.ServedMpans())
+            foreach (var (_, meterPoint) in device.ServedMeterPoints())
             {
-                if (!claimant.TryAdd(mpan, device) && claimant[mpan] is var other && other.Id != device.Id)
+                if (!claimant.TryAdd(meterPoint, device) && claimant[meterPoint] is var other && other.Id != device.Id)
                 {
-                    throw new MeterPointServedException(device.Id, mpan, other);
+                    throw new MeterPointServedException(device.Id, meterPoint, other);
                 }
             }
         }
     }
 
     /// <summary>
-    /// A meter point has one meter in service: a meter newly in service at an MPAN (by the write) where another in service
+    /// A meter point has one meter in service: a meter newly in service at an MPAN or MPRN (by the write) where another in service
     /// is now fails the write. The request's checks refused it if that meter was there then; this is for the one put there
     /// since (under <see cref="MeterPointsLock"/>, taken by <see cref="ApplyAsync(DbConnection, DbTransaction, IReadOnlyList{MessageLogRecord}, bool, CancellationToken)"/>).
     /// </summary>
@@ -214,13 +214,14 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         {
             return;
         }
-        var servedBefore = before is { IsInService: true } ? before.ServedMpans().Select(m => m.Mpan).ToHashSet() : [];
-        var newly = after.ServedMpans().Select(m => m.Mpan).Where(m => !servedBefore.Contains(m)).ToHashSet();
+        var servedBefore = before is { IsInService: true } ? before.ServedMeterPoints().Select(m => m.MeterPoint).ToHashSet() : [];
+        var newly = after.ServedMeterPoints().Select(m => m.MeterPoint).Where(m => !servedBefore.Contains(m)).ToHashSet();
         foreach (var other in await FindServingAsync(connection, transaction, newly, cancellationToken))
         {
             if (other.Id != after.Id && other.IsInService)
             {
-                throw new InventoryChangedException(after.Id, $"MPAN {other.ServedMpans().First(m => newly.Contains(m.Mpan)).Mpan} is served now by {other.Type} {other.Id}, in service");
+                var taken = other.ServedMeterPoints().First(m => newly.Contains(m.MeterPoint)).MeterPoint;
+                throw new InventoryChangedException(after.Id, $"{taken.Kind} {taken} is served now by {other.Type} {other.Id}, in service");
             }
         }
     }
@@ -233,7 +234,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, bool lockRows, CancellationToken cancellationToken)
     {
         var writes = records.Select(r => r.ChangesInventory).OfType<InventoryWrite>().ToList();
-        if (writes.Any(w => w.Devices.Any(d => d.Becomes is { IsInService: true } becomes && becomes.ServedMpans().Any())))
+        if (writes.Any(w => w.Devices.Any(d => d.Becomes is { IsInService: true } becomes && becomes.ServedMeterPoints().Any())))
         {
             await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
         }
@@ -416,9 +417,6 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) =>
         FindWhereAsync("comms_hub = @v OR id = @v", commsHub.ToString(), cancellationToken);
 
-    public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) =>
-        FindWhereInAsync("mprn", mprns, mprn => mprn.ToString(), cancellationToken);
-
     private async Task<IReadOnlyList<Site>> ReadSitesAsync(string where, Action<DbCommand> bind, CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken);
@@ -473,21 +471,26 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
         FindWhereInAsync("id", ids, id => id.ToString(), cancellationToken);
 
-    public async Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(mpans);
+        ArgumentNullException.ThrowIfNull(meterPoints);
         await using var connection = await open(cancellationToken);
-        return await FindServingAsync(connection, null, mpans, cancellationToken);
+        return await FindServingAsync(connection, null, meterPoints, cancellationToken);
     }
 
-    /// <summary>The devices with any of <paramref name="mpans"/> as import, secondary import or export MPAN, each once, by ID.</summary>
-    private static async Task<IReadOnlyList<Device>> FindServingAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken)
+    /// <summary>
+    /// The devices with any of <paramref name="meterPoints"/> as import, secondary import or export MPAN or as MPRN,
+    /// each once, by ID.
+    /// </summary>
+    private static async Task<IReadOnlyList<Device>> FindServingAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken)
     {
         // Each column on its own index; a meter found by two of its MPANs is listed once.
+        var mpans = meterPoints.Select(m => m.Mpan?.ToString()).OfType<string>().ToList();
+        var mprns = meterPoints.Select(m => m.Mprn?.ToString()).OfType<string>().ToList();
         var found = new Dictionary<Eui64, Device>();
-        foreach (var column in (string[])["mpan", "secondary_import_mpan", "export_mpan"])
+        foreach (var (column, values) in new[] { ("mpan", mpans), ("secondary_import_mpan", mpans), ("export_mpan", mpans), ("mprn", mprns) })
         {
-            foreach (var device in await FindWhereInAsync(connection, transaction, column, mpans, mpan => mpan.ToString(), cancellationToken))
+            foreach (var device in await FindWhereInAsync(connection, transaction, column, values, text => text, cancellationToken))
             {
                 found[device.Id] = device;
             }

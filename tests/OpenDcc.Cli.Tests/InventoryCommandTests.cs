@@ -270,6 +270,42 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Add_refuses_an_mprn_another_gas_meter_in_service_serves()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", "00-DB-12-34-56-78-90-B9", "--type", "GSME", "--mprn", "0123456707", "--status", "Decommissioned")).ExitCode);
+        // A gas meter exchanged keeps its MPRN, out of service: the new one takes the meter point.
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--mprn", "0123456707")).ExitCode);
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "add", "--device", "00-DB-12-34-56-78-90-B1", "--type", "GSME", "--mprn", "0123456707", "--status", "Pending");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: --mprn: 0123456707 is served already by GSME {GasMeter} (Commissioned): a meter point has one meter in service", error, StringComparison.Ordinal);
+        Assert.Contains("2 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_refuses_an_mprn_a_gas_meter_in_service_serves_in_the_inventory_or_on_an_earlier_row()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", GasMeter, "--type", "GSME", "--mprn", "0123456707")).ExitCode);
+        var csv = WriteCsv(
+            "device_id,device_type,mprn,smi_status",
+            $"{Meter},GSME,0123456707,",
+            $"{Ihd},GSME,9876543209,",
+            $"00-DB-12-34-56-78-90-A1,GSME,9876543209,InstalledNotCommissioned",
+            $"00-DB-12-34-56-78-90-A2,GSME,0123456707,Decommissioned");
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"line 2: mprn: 0123456707 is served already by GSME {GasMeter} (Commissioned)", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: mprn: 9876543209 is served already by the meter on line 3", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 3:", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 5:", error, StringComparison.Ordinal);
+        var list = (await cli.RunWithDataAsync("inventory", "list")).Output;
+        Assert.Contains("1 device", list, StringComparison.Ordinal);
+        Assert.DoesNotContain(Meter, list, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Skipping_invalid_rows_a_faulty_row_takes_no_mpan_from_a_valid_one_after_it()
     {
         var csv = WriteCsv("device_id,device_type,mpan,comms_hub", $"{GasMeter},ESME,1312345678118,{CommsHub}", $"{Meter},ESME,1312345678118,");

@@ -240,7 +240,7 @@ public sealed class InventoryProbeTests(Xunit.Abstractions.ITestOutputHelper out
 
         Assert.All(answers, a => Assert.Contains(a, new[] { (HttpStatusCode.OK, "I0"), (HttpStatusCode.OK, "E41"), (HttpStatusCode.OK, Replay) }));
         Assert.Single(answers, a => a.Code == "I0");
-        var serving = Assert.Single(await hub.Store.Inventory.FindDevicesByMpanAsync([taken]));
+        var serving = Assert.Single(await hub.Store.Inventory.FindDevicesServingAsync([taken]));
         Assert.Single(await InboundOutcomesAsync("8.4"), o => o == $"I0 device {serving.Id} serves {taken}");
     }
 

@@ -222,6 +222,28 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_inventory_refuses_an_mprn_another_gas_meter_in_service_serves_but_not_one_a_decommissioned_gas_meter_kept()
+    {
+        var other = Eui64.Parse("00-DB-12-34-56-78-90-C9");
+        var taken = Mprn.Parse("0123456789");
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.AddDevicesAsync([new Device(other, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = taken }], change);
+        var updateMprn = $"<sr:DeviceID>{GasMeter}</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>{taken}</sr:ImportMPxN></sr:UpdateMPxN>";
+
+        Assert.Equal("E41", (await SendAsync("8.4", updateMprn)).Code);
+        Assert.Contains(await hub.Store.MessageLog.ReadAsync().Select(e => e.Record.Outcome).ToListAsync(), o => o.StartsWith($"E41 ImportMPxN {taken} is served already by GSME {other} (Commissioned)", StringComparison.Ordinal));
+        Assert.Null((await hub.Store.Inventory.FindDeviceAsync(GasMeter))!.Mprn);
+        // Read Inventory by the MPRN finds the one meter serving it.
+        var (code, response) = await SendAsync("8.2", $"<sr:MPxN>{taken}</sr:MPxN>");
+        Assert.Equal("I0", code);
+        Assert.Equal([other.ToString()], response.Descendants(Sr + "DeviceID").Select(d => d.Value));
+
+        await hub.Store.Inventory.UpdateDeviceAsync(other, d => d with { Status = SmiStatus.Decommissioned }, change);
+        Assert.Equal("I0", (await SendAsync("8.4", updateMprn)).Code);
+        Assert.Equal(taken, (await hub.Store.Inventory.FindDeviceAsync(GasMeter))!.Mprn);
+    }
+
+    [Fact]
     public async Task A_returned_comms_hub_is_withdrawn_with_its_gpf()
     {
         Assert.Equal("I0", (await SendAsync("8.14.4", $"<sr:DeviceID>{CommsHub}</sr:DeviceID><sr:CHFNoFaultReturnType>No Fault Return (general)</sr:CHFNoFaultReturnType>")).Code);

@@ -46,10 +46,27 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         var added = await Store.Inventory.AddMissingDevicesAsync([operators, fleets]);
 
         Assert.Equal(1, added.Count);
-        Assert.Equal([new MpanLeftOff(fleetMeter, mpan, Meter)], added.MpansLeftOff);
+        Assert.Equal([new MeterPointLeftOff(fleetMeter, mpan, Meter)], added.MeterPointsLeftOff);
         // The export MPAN is kept: the meter that had it is decommissioned.
         Assert.Equal(fleets with { Mpan = null }, await Store.Inventory.FindDeviceAsync(fleetMeter));
-        Assert.Equal([operators], await Store.Inventory.FindDevicesByMpanAsync([mpan]));
+        Assert.Equal([operators], await Store.Inventory.FindDevicesServingAsync([mpan]));
+    }
+
+    [Fact]
+    public async Task Devices_a_wan_reports_join_the_inventory_without_an_mprn_a_gas_meter_in_service_serves_already()
+    {
+        var mprn = Mprn.Parse("0123456789");
+        var operators = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = mprn };
+        await Store.Inventory.AddDeviceAsync(operators);
+        var fleetMeter = Eui64.Parse("00-DB-12-34-56-78-91-B0");
+        var fleets = new Device(fleetMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = mprn, Model = "GM01" };
+
+        var added = await Store.Inventory.AddMissingDevicesAsync([fleets]);
+
+        Assert.Equal(1, added.Count);
+        Assert.Equal([new MeterPointLeftOff(fleetMeter, mprn, GasMeter)], added.MeterPointsLeftOff);
+        Assert.Equal(fleets with { Mprn = null }, await Store.Inventory.FindDeviceAsync(fleetMeter));
+        Assert.Equal([operators], await Store.Inventory.FindDevicesServingAsync([mprn]));
     }
 
     [Fact]
@@ -65,10 +82,10 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         Assert.Equal(meter with { ExportMpan = Mpan.Parse("1312345678330") }, exporting);
         Assert.Equal(exporting, await Store.Inventory.FindDeviceAsync(Meter));
         // Any of its MPANs finds the meter, once, however many of them are asked for.
-        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([import]));
-        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678224")]));
-        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([Mpan.Parse("1312345678330")]));
-        Assert.Equal([exporting], await Store.Inventory.FindDevicesByMpanAsync([import, Mpan.Parse("1312345678224"), Mpan.Parse("1312345678330")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesServingAsync([import]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesServingAsync([Mpan.Parse("1312345678224")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesServingAsync([Mpan.Parse("1312345678330")]));
+        Assert.Equal([exporting], await Store.Inventory.FindDevicesServingAsync([import, Mpan.Parse("1312345678224"), Mpan.Parse("1312345678330")]));
     }
 
     [Fact]
@@ -292,7 +309,7 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
 
         var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), second]));
 
-        Assert.Equal((GasMeter, mpan, Meter), (refused.Device, refused.Mpan, refused.ServedBy.Id));
+        Assert.Equal((GasMeter, mpan, Meter), (refused.Device, refused.MeterPoint, refused.ServedBy.Id));
         Assert.Equal($"{mpan} (of {GasMeter}) is served already by ESME {Meter} (Commissioned): a meter point has one meter in service", refused.Message);
         Assert.Empty(await Store.Inventory.FindDevicesAsync([Ppmid, GasMeter]));
         // The meter itself added again is a duplicate, not a second meter at its meter point.
@@ -304,9 +321,58 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         var first = new Device(GasMeter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = free };
         var also = Eui64.Parse("00-DB-12-34-56-78-91-A0");
         refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.ESME, SmiStatus.Commissioned) { SecondaryImportMpan = free }]));
-        Assert.Equal((also, free, GasMeter), (refused.Device, refused.Mpan, refused.ServedBy.Id));
+        Assert.Equal((also, free, GasMeter), (refused.Device, refused.MeterPoint, refused.ServedBy.Id));
         await Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.ESME, SmiStatus.Withdrawn) { SecondaryImportMpan = free }]);
-        Assert.Equal([Gpf, GasMeter, also], (await Store.Inventory.FindDevicesByMpanAsync([free])).Select(d => d.Id));
+        Assert.Equal([Gpf, GasMeter, also], (await Store.Inventory.FindDevicesServingAsync([free])).Select(d => d.Id));
+    }
+
+    [Fact]
+    public async Task An_inventory_write_putting_a_gas_meter_in_service_at_an_mprn_another_gas_meter_in_service_serves_stores_nothing()
+    {
+        var mprn = Mprn.Parse("0123456789");
+        var meter = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned);
+        var other = new Device(Gpf, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = mprn };
+        await Store.Inventory.AddDevicesAsync([meter, other]);
+        var change = new InventoryChange(Monday, "8.4", Supplier);
+
+        var refused = await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(GasMeter, meter, meter with { Mprn = mprn })))]));
+        Assert.Contains($"MPRN {mprn} is served now by GSME {Gpf}", refused.Message, StringComparison.Ordinal);
+        Assert.Null((await Store.Inventory.FindDeviceAsync(GasMeter))!.Mprn);
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+        // A new meter at the meter point, written with its log entry, is refused the same.
+        var newcomer = new Device(Eui64.Parse("00-DB-12-34-56-78-91-B0"), DeviceType.GSME, SmiStatus.Pending) { Mprn = mprn };
+        await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(newcomer.Id, null, newcomer)))]));
+        Assert.Null(await Store.Inventory.FindDeviceAsync(newcomer.Id));
+
+        // Once the other meter is out of service, the meter point is free.
+        await Store.Inventory.UpdateDeviceAsync(Gpf, d => d with { Status = SmiStatus.Withdrawn }, change);
+        await Store.MessageLog.AppendAsync([Logged(new InventoryWrite(change, new DeviceWrite(GasMeter, meter, meter with { Mprn = mprn })))]);
+        Assert.Equal(mprn, (await Store.Inventory.FindDeviceAsync(GasMeter))!.Mprn);
+    }
+
+    [Fact]
+    public async Task Adding_a_gas_meter_in_service_at_an_mprn_another_gas_meter_in_service_serves_is_refused_and_adds_nothing()
+    {
+        var mprn = Mprn.Parse("0123456789");
+        var serving = new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = mprn };
+        await Store.Inventory.AddDevicesAsync([serving, new Device(Gpf, DeviceType.GSME, SmiStatus.Decommissioned) { Mprn = Mprn.Parse("9876543210") }]);
+        var second = new Device(Meter, DeviceType.GSME, SmiStatus.InstalledNotCommissioned) { Mprn = mprn };
+
+        var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending), second]));
+
+        Assert.Equal((Meter, (MeterPoint)mprn, GasMeter), (refused.Device, refused.MeterPoint, refused.ServedBy.Id));
+        Assert.Equal($"{mprn} (of {Meter}) is served already by GSME {GasMeter} (Commissioned): a meter point has one meter in service", refused.Message);
+        Assert.Empty(await Store.Inventory.FindDevicesAsync([Ppmid, Meter]));
+
+        // Two new meters at one meter point in one add: the second is refused, naming the first. A meter out of service
+        // (decommissioned or withdrawn, its MPRN kept) leaves its meter point free.
+        var free = Mprn.Parse("9876543210");
+        var first = new Device(Meter, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = free };
+        var also = Eui64.Parse("00-DB-12-34-56-78-91-B0");
+        refused = await Assert.ThrowsAsync<MeterPointServedException>(() => Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.GSME, SmiStatus.Pending) { Mprn = free }]));
+        Assert.Equal((also, (MeterPoint)free, Meter), (refused.Device, refused.MeterPoint, refused.ServedBy.Id));
+        await Store.Inventory.AddDevicesAsync([first, new Device(also, DeviceType.GSME, SmiStatus.Withdrawn) { Mprn = free }]);
+        Assert.Equal([Gpf, Meter, also], (await Store.Inventory.FindDevicesServingAsync([free])).Select(d => d.Id));
     }
 
     private static MessageLogRecord Logged(InventoryWrite write) =>
@@ -320,8 +386,23 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
         var gpf = new Device(Gpf, DeviceType.GPF, SmiStatus.Commissioned) { CommsHub = CommsHub };
         await Store.Inventory.AddDevicesAsync([gas, hub, gpf, new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned)]);
 
-        Assert.Equal([gas], await Store.Inventory.FindDevicesByMprnAsync([Mprn.Parse("0123456789"), Mprn.Parse("9876543210")]));
+        Assert.Equal([gas], await Store.Inventory.FindDevicesServingAsync([Mprn.Parse("0123456789"), Mprn.Parse("9876543210")]));
         Assert.Equal([hub, gpf, gas], await Store.Inventory.FindDevicesOnCommsHubAsync(CommsHub));
+    }
+
+    [Fact]
+    public async Task Meters_are_found_by_mpans_and_mprns_asked_for_at_once_each_once()
+    {
+        var electricity = Mpan.Parse("1312345678118");
+        var gas = Mprn.Parse("0123456789");
+        await Store.Inventory.AddDevicesAsync([
+            new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = electricity, ExportMpan = Mpan.Parse("1312345678330") },
+            new Device(GasMeter, DeviceType.GSME, SmiStatus.Decommissioned) { Mprn = gas },
+            new Device(Ppmid, DeviceType.PPMID, SmiStatus.Commissioned),
+        ]);
+
+        Assert.Equal([Meter, GasMeter], (await Store.Inventory.FindDevicesServingAsync([electricity, gas, Mpan.Parse("1312345678330"), Mprn.Parse("9876543210")])).Select(d => d.Id));
+        Assert.Empty(await Store.Inventory.FindDevicesServingAsync([Mpan.Parse("1312345678224")]));
     }
 
     [Fact]

@@ -342,11 +342,11 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.Inventory.AddDevicesAsync([.. meters, new Device(CommsHub, DeviceType.CHF, SmiStatus.Commissioned)]);
 
         var wanted = meters.Where((_, i) => i % 2 == 0).ToList();
-        Assert.Equal(wanted, await Store.Inventory.FindDevicesByMpanAsync([.. wanted.Select(m => m.Mpan!.Value), Mpan.Create(10, 42)]));
+        Assert.Equal(wanted, await Store.Inventory.FindDevicesServingAsync([.. wanted.Select(m => m.Mpan!.Value), Mpan.Create(10, 42)]));
         var eastern = GspGroup.Parse("_A");
         Assert.Equal(meters.Where(m => m.Mpan!.Value.DistributorId == 10), await Store.Inventory.FindDevicesInGspGroupAsync(eastern));
         Assert.Equal(80, (await Store.Inventory.FindDevicesInGspGroupAsync(eastern)).Count);
-        Assert.Empty(await Store.Inventory.FindDevicesByMpanAsync([]));
+        Assert.Empty(await Store.Inventory.FindDevicesServingAsync([]));
     }
 
     [Fact]

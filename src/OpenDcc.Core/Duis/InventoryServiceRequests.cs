@@ -194,11 +194,11 @@ public sealed class InventoryServiceRequests(
         IReadOnlyList<Device> meters;
         if (mpxn.Trim().Length == 13)
         {
-            meters = Mpan.TryParse(mpxn, out var mpan) ? await inventory.FindDevicesByMpanAsync([mpan], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is not an MPAN core");
+            meters = Mpan.TryParse(mpxn, out var mpan) ? await inventory.FindDevicesServingAsync([mpan], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is not an MPAN core");
         }
         else
         {
-            meters = Mprn.TryParse(mpxn, out var mprn) ? await inventory.FindDevicesByMprnAsync([mprn], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is neither an MPAN core nor an MPRN");
+            meters = Mprn.TryParse(mpxn, out var mprn) ? await inventory.FindDevicesServingAsync([mprn], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is neither an MPAN core nor an MPRN");
         }
         var found = new SortedDictionary<Eui64, Device>();
         foreach (var meter in meters)
@@ -452,8 +452,8 @@ public sealed class InventoryServiceRequests(
 
     /// <summary>
     /// A meter point has one meter in service: E41 when the change puts the meter in service at an MPAN (import,
-    /// secondary import or export) it did not serve in service before, and another meter in service serves it (a meter
-    /// decommissioned or withdrawn keeps its MPAN without blocking). The log's transaction checks the same again.
+    /// secondary import or export) or MPRN it did not serve in service before, and another meter in service serves it (a
+    /// meter decommissioned or withdrawn keeps its MPAN or MPRN without blocking). The log's transaction checks the same again.
     /// </summary>
     private async Task RefuseSecondMeterAsync(Device found, Device becomes, CancellationToken cancellationToken)
     {
@@ -461,24 +461,24 @@ public sealed class InventoryServiceRequests(
         {
             return;
         }
-        var servedBefore = found.IsInService ? found.ServedMpans().Select(m => m.Mpan).ToHashSet() : [];
-        var newly = becomes.ServedMpans().Where(m => !servedBefore.Contains(m.Mpan)).ToList();
+        var servedBefore = found.IsInService ? found.ServedMeterPoints().Select(m => m.MeterPoint).ToHashSet() : [];
+        var newly = becomes.ServedMeterPoints().Where(m => !servedBefore.Contains(m.MeterPoint)).ToList();
         if (newly.Count == 0)
         {
             return;
         }
-        var serving = await inventory.MetersInServiceAsync([.. newly.Select(m => m.Mpan)], except: becomes.Id, cancellationToken: cancellationToken);
-        foreach (var (property, mpan) in newly)
+        var serving = await inventory.MetersInServiceAsync([.. newly.Select(m => m.MeterPoint)], except: becomes.Id, cancellationToken: cancellationToken);
+        foreach (var (property, meterPoint) in newly)
         {
-            if (serving.TryGetValue(mpan, out var other))
+            if (serving.TryGetValue(meterPoint, out var other))
             {
                 var element = property switch
                 {
-                    nameof(Device.Mpan) => "ImportMPxN",
+                    nameof(Device.Mpan) or nameof(Device.Mprn) => "ImportMPxN",
                     nameof(Device.SecondaryImportMpan) => "SecondaryImportMPAN",
                     _ => "ExportMPAN",
                 };
-                throw Invalid($"{element} {mpan} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
+                throw Invalid($"{element} {meterPoint} is served already by {other.Type} {other.Id} ({other.Status}): a meter point has one meter in service");
             }
         }
     }

@@ -75,11 +75,9 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
 
-    public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) => inner.FindDevicesByMpanAsync(mpans, cancellationToken);
+    public Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default) => inner.FindDevicesServingAsync(meterPoints, cancellationToken);
 
     public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) => inner.FindDevicesInGspGroupAsync(group, cancellationToken);
-
-    public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => inner.FindDevicesByMprnAsync(mprns, cancellationToken);
 
     public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => inner.FindDevicesAtSiteAsync(site, cancellationToken);
 

@@ -71,8 +71,11 @@ public sealed record Device
         }
     }
 
-    /// <summary>The MPANs the device serves, those it has, each with the property that holds it: import, secondary import, export.</summary>
-    public IEnumerable<(string Property, Mpan Mpan)> ServedMpans()
+    /// <summary>
+    /// The meter points the device serves, those it has, each with the property that holds it: an ESME's import,
+    /// secondary import and export MPANs, a GSME's MPRN.
+    /// </summary>
+    public IEnumerable<(string Property, MeterPoint MeterPoint)> ServedMeterPoints()
     {
         foreach (var (property, mpan) in new[] { (nameof(Mpan), Mpan), (nameof(SecondaryImportMpan), SecondaryImportMpan), (nameof(ExportMpan), ExportMpan) })
         {
@@ -81,9 +84,22 @@ public sealed record Device
                 yield return (property, served);
             }
         }
+        if (Mprn is { } mprn)
+        {
+            yield return (nameof(Mprn), mprn);
+        }
     }
 
-    /// <summary>Whether it is still at a meter point: neither decommissioned nor withdrawn (a meter exchanged keeps its MPAN in the inventory, out of service).</summary>
+    /// <summary>The device without <paramref name="meterPoint"/> in whichever of its properties holds it (<see cref="ServedMeterPoints"/>).</summary>
+    public Device Without(MeterPoint meterPoint) => this with
+    {
+        Mpan = Mpan == meterPoint.Mpan ? null : Mpan,
+        SecondaryImportMpan = SecondaryImportMpan == meterPoint.Mpan ? null : SecondaryImportMpan,
+        ExportMpan = ExportMpan == meterPoint.Mpan ? null : ExportMpan,
+        Mprn = Mprn == meterPoint.Mprn ? null : Mprn,
+    };
+
+    /// <summary>Whether it is still at a meter point: neither decommissioned nor withdrawn (a meter exchanged keeps its MPAN or MPRN in the inventory, out of service).</summary>
     public bool IsInService => Status is not (SmiStatus.Decommissioned or SmiStatus.Withdrawn);
 
     private readonly SmiStatus status;
@@ -165,13 +181,14 @@ public sealed class DuplicateDeviceException : Exception
 /// A meter being added in service at a meter point that another meter in service serves: a meter point has one meter
 /// in service (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Nothing of the add was stored.
 /// </summary>
-public sealed class MeterPointServedException(Eui64 device, Mpan mpan, Device servedBy)
-    : Exception($"{mpan} (of {device}) is served already by {servedBy.Type} {servedBy.Id} ({servedBy.Status}): a meter point has one meter in service")
+public sealed class MeterPointServedException(Eui64 device, MeterPoint meterPoint, Device servedBy)
+    : Exception($"{meterPoint} (of {device}) is served already by {servedBy.Type} {servedBy.Id} ({servedBy.Status}): a meter point has one meter in service")
 {
     /// <summary>The meter that was being added.</summary>
     public Eui64 Device { get; } = device;
 
-    public Mpan Mpan { get; } = mpan;
+    /// <summary>The MPAN or MPRN it was being added at.</summary>
+    public MeterPoint MeterPoint { get; } = meterPoint;
 
     /// <summary>The meter in service at the meter point (stored, or added before it in the same call).</summary>
     public Device ServedBy { get; } = servedBy;

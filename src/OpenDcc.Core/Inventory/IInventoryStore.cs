@@ -42,13 +42,10 @@ public interface IInventoryStore
     Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The devices serving those MPANs (normally one ESME each), by their import MPAN or an ESME's secondary import or
-    /// export MPAN, in ID order, each once.
+    /// The devices serving those meter points (normally one meter in service each, those out of service too): by an
+    /// ESME's import, secondary import or export MPAN, a GSME's MPRN; in ID order, each once.
     /// </summary>
-    Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default);
-
-    /// <summary>The devices serving those MPRNs (normally one GSME each), in ID order.</summary>
-    Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default);
 
     /// <summary>The devices serving an MPAN in a GSP group (the group of the MPAN's distributor), in ID order.</summary>
     Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default);

@@ -266,8 +266,8 @@ internal static partial class SmartGridEndpoints
                 {
                     return Problems.Forbidden(access.Reason!);
                 }
-                meters = await inventory.FindDevicesByMpanAsync(mpans, context.RequestAborted);
-                withoutMeter = mpans.Count - meters.SelectMany(m => (Mpan?[])[m.Mpan, m.SecondaryImportMpan, m.ExportMpan]).Where(m => m is { } core && mpans.Contains(core)).Distinct().Count();
+                meters = await inventory.FindDevicesServingAsync([.. mpans], context.RequestAborted);
+                withoutMeter = mpans.Count - meters.SelectMany(m => m.ServedMeterPoints()).Select(m => m.MeterPoint.Mpan).Where(m => m is { } core && mpans.Contains(core)).Distinct().Count();
                 break;
             }
             default:
@@ -316,7 +316,7 @@ internal static partial class SmartGridEndpoints
         {
             return badDeadline;
         }
-        var meters = await inventory.FindDevicesByMpanAsync([core], context.RequestAborted);
+        var meters = await inventory.FindDevicesServingAsync([core], context.RequestAborted);
         if (meters.Count == 0)
         {
             return Problems.NotFound($"no meter in the inventory serves MPAN {core}");

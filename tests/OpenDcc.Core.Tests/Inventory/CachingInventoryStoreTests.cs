@@ -95,8 +95,8 @@ public class CachingInventoryStoreTests
         public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<Device>>([.. ids.Where(devices.ContainsKey).Order().Select(id => devices[id])]);
 
-        public Task<IReadOnlyList<Device>> FindDevicesByMpanAsync(IReadOnlyCollection<Mpan> mpans, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => d.Mpan is { } m && mpans.Contains(m))]);
+        public Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => d.ServedMeterPoints().Any(m => meterPoints.Contains(m.MeterPoint))).OrderBy(d => d.Id)]);
 
         public Task<IReadOnlyList<Device>> FindDevicesInGspGroupAsync(GspGroup group, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => d.Mpan?.Distributor.GspGroup == group)]);
@@ -120,8 +120,6 @@ public class CachingInventoryStoreTests
         public void Remove(Eui64 id) => devices.Remove(id);
 
         // What the cache passes straight through; these tests do not use it.
-        public Task<IReadOnlyList<Device>> FindDevicesByMprnAsync(IReadOnlyCollection<Mprn> mprns, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
         public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) => throw new NotSupportedException();

@@ -75,6 +75,24 @@ public class DeviceTests
     }
 
     [Fact]
+    public void A_meter_serves_its_mpans_and_its_mprn_each_named_by_the_property_that_holds_it()
+    {
+        var id = Eui64.Parse("00-DB-12-34-56-78-90-A0");
+        var import = Mpan.Parse("1312345678118");
+        var export = Mpan.Parse("1312345678330");
+        var electricity = new Device(id, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = import, ExportMpan = export };
+        var gas = new Device(id, DeviceType.GSME, SmiStatus.Commissioned) { Mprn = Mprn.Parse("0123456707") };
+
+        Assert.Equal([(nameof(Device.Mpan), import), (nameof(Device.ExportMpan), export)], electricity.ServedMeterPoints());
+        Assert.Equal([(nameof(Device.Mprn), (MeterPoint)Mprn.Parse("0123456707"))], gas.ServedMeterPoints());
+        Assert.Empty(new Device(id, DeviceType.PPMID, SmiStatus.Commissioned).ServedMeterPoints());
+        Assert.Equal(electricity with { ExportMpan = null }, electricity.Without(export));
+        Assert.Equal(gas with { Mprn = null }, gas.Without(Mprn.Parse("0123456707")));
+        // A meter point it does not serve leaves it as it is.
+        Assert.Equal(electricity, electricity.Without(Mprn.Parse("0123456707")));
+    }
+
+    [Fact]
     public void A_duplicate_names_every_known_device()
     {
         var ids = Enumerable.Range(1, 7).Select(i => new Eui64((ulong)i)).ToList();
