@@ -425,42 +425,49 @@ public sealed class SqliteInventoryTests() : InventoryContractTests(new SqliteEn
 public sealed class PostgresInventoryTests() : InventoryContractTests(new PostgresEngine())
 {
     private static readonly Mpan MeterPoint = Mpan.Parse("1312345678118");
+    private static readonly Mprn GasPoint = Mprn.Parse("0123456707");
     private static readonly Instant Monday = Instant.FromUtc(2026, 11, 30, 9, 0);
 
     /// <summary>
     /// An operator's add and a logged inventory write each check for a meter in service at the meter point and then
     /// write: on PostgreSQL (read committed) both would pass if each checked before the other committed. Each waits
     /// for the meter-point lock (a transaction advisory lock, 4242003), held here by another session, which puts a
-    /// meter there meanwhile: the waiting write then sees it.
+    /// meter there meanwhile: the waiting write then sees it. An electricity meter at its MPAN, a gas meter at its MPRN.
     /// </summary>
-    [Fact]
-    public async Task A_meter_put_at_a_meter_point_while_an_add_waits_for_it_fails_the_add()
+    [Theory]
+    [InlineData(DeviceType.ESME)]
+    [InlineData(DeviceType.GSME)]
+    public async Task A_meter_put_at_a_meter_point_while_an_add_waits_for_it_fails_the_add(DeviceType type)
     {
-        var late = new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), DeviceType.ESME, SmiStatus.Commissioned) { Mpan = MeterPoint };
+        var late = AtTheMeterPoint(new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), type, SmiStatus.Commissioned));
 
-        var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(() => Store.Inventory.AddDeviceAsync(late)));
+        var refused = await Assert.ThrowsAsync<MeterPointServedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(type, () => Store.Inventory.AddDeviceAsync(late)));
 
         Assert.Equal(late.Id, refused.Device);
         Assert.Null(await Store.Inventory.FindDeviceAsync(late.Id));
     }
 
-    [Fact]
-    public async Task A_meter_put_at_a_meter_point_while_a_logged_write_waits_for_it_fails_the_write_and_its_log_entry()
+    [Theory]
+    [InlineData(DeviceType.ESME)]
+    [InlineData(DeviceType.GSME)]
+    public async Task A_meter_put_at_a_meter_point_while_a_logged_write_waits_for_it_fails_the_write_and_its_log_entry(DeviceType type)
     {
-        var late = new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), DeviceType.ESME, SmiStatus.InstalledNotCommissioned) { Mpan = MeterPoint };
+        var late = AtTheMeterPoint(new Device(Eui64.Parse("00-DB-12-34-56-78-91-A0"), type, SmiStatus.InstalledNotCommissioned));
         var supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");
         var record = new MessageLogRecord(Monday, MessageDirection.Inbound, supplier, $"{supplier}:{late.Id}:1", "I0", "<Request/>"u8.ToArray())
         {
             ChangesInventory = new InventoryWrite(new InventoryChange(Monday, "12.2", supplier), new DeviceWrite(late.Id, null, late)),
         };
 
-        await Assert.ThrowsAsync<InventoryChangedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(() => Store.MessageLog.AppendAsync([record])));
+        await Assert.ThrowsAsync<InventoryChangedException>(() => WhileAnotherPutsAMeterAtTheMeterPointAsync(type, () => Store.MessageLog.AppendAsync([record])));
 
         Assert.Null(await Store.Inventory.FindDeviceAsync(late.Id));
         Assert.Null(await Store.MessageLog.ReadHeadAsync());
     }
 
-    private async Task WhileAnotherPutsAMeterAtTheMeterPointAsync(Func<Task> write)
+    private static Device AtTheMeterPoint(Device meter) => meter.Type == DeviceType.GSME ? meter with { Mprn = GasPoint } : meter with { Mpan = MeterPoint };
+
+    private async Task WhileAnotherPutsAMeterAtTheMeterPointAsync(DeviceType type, Func<Task> write)
     {
         await using var other = await Store.OpenConnectionAsync();
         await Execute(other, "SELECT pg_advisory_lock(4242003)");
@@ -472,7 +479,9 @@ public sealed class PostgresInventoryTests() : InventoryContractTests(new Postgr
             Assert.True(DateTime.UtcNow < deadline, "the write never asked for the meter-point lock");
             await Task.Delay(20);
         }
-        await Execute(other, $"INSERT INTO device (id, device_type, smi_status, mpan) VALUES ('00-DB-12-34-56-78-90-A0', 'ESME', 'Commissioned', '{MeterPoint}')");
+        await Execute(other, type == DeviceType.GSME
+            ? $"INSERT INTO device (id, device_type, smi_status, mprn) VALUES ('00-DB-12-34-56-78-90-B0', 'GSME', 'Commissioned', '{GasPoint}')"
+            : $"INSERT INTO device (id, device_type, smi_status, mpan) VALUES ('00-DB-12-34-56-78-90-A0', 'ESME', 'Commissioned', '{MeterPoint}')");
         await Execute(other, "SELECT pg_advisory_unlock(4242003)");
         await waiting;
     }
