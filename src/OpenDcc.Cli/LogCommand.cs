@@ -24,16 +24,17 @@ internal static class LogCommand
         var log = context.WithStoreOptions(new Command("log", "The message log of every message received or sent"));
         var archiveFile = new Option<FileInfo[]>("--archive")
         {
-            Description = "Verify these archive files (log archive --out) instead, in the order given (repeat --archive): each one's chain, that each goes on from the one before, and that the store's log goes on from the last (exit 1 if not: entries in no file given)",
+            Description = "Verify these archive files (log archive --out) too, in the order given (repeat --archive): each one's chain, that each goes on from the one before, and that the store's log goes on from the last (exit 1 if not: entries in no file given), then the store's log itself",
         };
         var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)") { archiveFile };
         verify.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
-            if (parsed.GetValue(archiveFile) is { Length: > 0 } files)
+            // The archives first, then the entries the store holds, which go on from them.
+            if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, baseSequence, baseHash, ct) != 0)
             {
-                return await VerifyArchivesAsync(context, files, baseSequence, baseHash, ct);
+                return 1;
             }
             var result = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
             if (result.IsIntact)

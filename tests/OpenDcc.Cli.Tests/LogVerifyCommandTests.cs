@@ -198,6 +198,18 @@ public sealed class LogVerifyCommandTests : IDisposable
         (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", second, "--archive", first);
         Assert.Equal(1, code);
         Assert.Contains("archives do not go on from each other: archive-1.jsonl starts at entry 1, not linked to entry 19", error, StringComparison.Ordinal);
+        // The store's own entries are checked after the archives: one altered there fails the check of the whole chain.
+        await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
+        {
+            await raw.OpenAsync();
+            await using var tamper = raw.CreateCommand();
+            tamper.CommandText = "UPDATE message_log SET outcome = 'I0' WHERE sequence = 25";
+            Assert.Equal(1, await tamper.ExecuteNonQueryAsync());
+        }
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", first, "--archive", second);
+        Assert.Equal(1, code);
+        Assert.Contains("the store's log goes on from the last archive given (entry 19)", output, StringComparison.Ordinal);
+        Assert.StartsWith("message log broken at entry 25: its content does not match its hash", error, StringComparison.Ordinal);
         // An entry lost from the end of an archive is found out: no file holds it any more.
         var truncated = Path.Combine(cli.DataDirectory, "truncated.jsonl");
         await File.WriteAllLinesAsync(truncated, (await File.ReadAllLinesAsync(first))[..^1]);
