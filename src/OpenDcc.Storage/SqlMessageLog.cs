@@ -241,16 +241,38 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var user = reader.GetNullableString(3);
-            var record = new MessageLogRecord(
-                Instant.FromUnixTimeTicks(reader.GetInt64(1)),
-                (MessageDirection)reader.GetInt16(2),
-                user is null ? null : Eui64.Parse(user),
-                reader.GetNullableString(4),
-                reader.GetString(5),
-                (byte[])reader.GetValue(6));
-            yield return new MessageLogEntry(reader.GetInt64(0), record, (byte[])reader.GetValue(7), (byte[])reader.GetValue(8));
+            var sequence = reader.GetInt64(0);
+            yield return new MessageLogEntry(sequence, ReadRecord(reader, sequence), (byte[])reader.GetValue(7), (byte[])reader.GetValue(8));
         }
+    }
+
+    /// <summary>
+    /// The record of the row <paramref name="reader"/> is on, each field as an append writes it, or
+    /// <see cref="UnreadableLogEntryException"/>: a direction of 257, hashed as its low byte (in), would pass the chain's
+    /// check while the entry reads as out; a user in lower case would pass while no query by user finds it.
+    /// </summary>
+    private static MessageLogRecord ReadRecord(DbDataReader reader, long sequence)
+    {
+        var ticks = reader.GetInt64(1);
+        var direction = reader.GetInt64(2);
+        var user = reader.GetNullableString(3);
+        if (ticks < Instant.MinValue.ToUnixTimeTicks() || ticks > Instant.MaxValue.ToUnixTimeTicks())
+        {
+            throw new UnreadableLogEntryException(sequence, $"its time, {ticks} ticks, is out of range");
+        }
+        if (direction is not ((long)MessageDirection.Inbound or (long)MessageDirection.Outbound))
+        {
+            throw new UnreadableLogEntryException(sequence, $"its direction is {direction}, neither 1 (in) nor 2 (out)");
+        }
+        Eui64? id = null;
+        if (user is not null)
+        {
+            id = Eui64.TryParse(user, out var parsed) && parsed.ToString() == user
+                ? parsed
+                : throw new UnreadableLogEntryException(sequence, $"its user '{user}' is not an EUI-64 as the log writes one (90-B3-D5-1F-30-01-00-00)");
+        }
+        return new MessageLogRecord(
+            Instant.FromUnixTimeTicks(ticks), (MessageDirection)direction, id, reader.GetNullableString(4), reader.GetString(5), (byte[])reader.GetValue(6));
     }
 
     public async Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default)

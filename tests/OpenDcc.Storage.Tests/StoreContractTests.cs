@@ -526,6 +526,39 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Contains("content", result.Fault, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // 257 is hashed as its low byte, in: without a check of the field it passed verify while the entry read as out.
+    [InlineData("direction = 257", "its direction is 257, neither 1 (in) nor 2 (out)")]
+    [InlineData("direction = 30000", "its direction is 30000")]
+    [InlineData("user_id = lower(user_id)", "its user '90-b3-d5-1f-30-01-00-00' is not an EUI-64 as the log writes one")]
+    [InlineData("user_id = 'garbage'", "its user 'garbage'")]
+    [InlineData("at = 9223372036854775807", "its time, 9223372036854775807 ticks, is out of range")]
+    public async Task Verify_names_an_entry_whose_stored_field_no_append_writes_and_reading_it_fails_naming_it(string change, string fault)
+    {
+        await Store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
+        await ExecuteAsync($"UPDATE message_log SET {change} WHERE sequence = 2");
+
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
+
+        Assert.Equal(2L, result.FirstBrokenSequence);
+        Assert.Contains(fault, result.Fault, StringComparison.Ordinal);
+        var unreadable = await Assert.ThrowsAsync<UnreadableLogEntryException>(() => ReadAllAsync());
+        Assert.Equal(2L, unreadable.Sequence);
+    }
+
+    [Fact]
+    public async Task Verify_finds_a_row_put_before_the_first_entry_held()
+    {
+        await Store.MessageLog.AppendAsync([Record("a"), Record("b"), Record("c")]);
+        await Store.MessageLog.RemoveThroughAsync(1);
+        await ExecuteAsync("INSERT INTO message_log SELECT 0, at, direction, user_id, correlation, outcome, payload, previous_hash, hash FROM message_log WHERE sequence = 2");
+
+        var result = await MessageLogChain.VerifyAsync(Store.MessageLog);
+
+        Assert.Equal(0L, result.FirstBrokenSequence);
+        Assert.Equal("entry 0 is out of place: the entry due next is 2", result.Fault);
+    }
+
     [Fact]
     public async Task Verify_finds_an_entry_deleted_from_the_middle()
     {

@@ -210,7 +210,8 @@ public static class MessageLogChain
         {
             var before = await log.ReadHeadAsync(cancellationToken);
             var (baseSequence, baseHash) = await log.ReadBaseAsync(cancellationToken);
-            var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(baseSequence + 1, cancellationToken), baseSequence, baseHash);
+            // Read from the lowest sequence stored, not the base: a row put before the base is no entry of the log.
+            var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(long.MinValue, cancellationToken), baseSequence, baseHash);
             if (broken is not null)
             {
                 if (attempt < tries && (await log.ReadBaseAsync(cancellationToken)).Sequence != baseSequence)
@@ -251,11 +252,25 @@ public static class MessageLogChain
         var expected = afterSequence + 1;
         var previous = afterHash;
         long count = 0;
-        await foreach (var entry in entries)
+        await using var reading = entries.GetAsyncEnumerator();
+        while (true)
         {
-            if (entry.Sequence != expected)
+            MessageLogEntry entry;
+            try
             {
-                return (count, new ChainVerification(count, expected, $"entry {expected} is missing (next stored entry is {entry.Sequence})"), expected - 1, previous);
+                if (!await reading.MoveNextAsync())
+                {
+                    break;
+                }
+                entry = reading.Current;
+            }
+            catch (UnreadableLogEntryException e)
+            {
+                return (count, OutOfPlace(e.Sequence) ?? new ChainVerification(count + 1, e.Sequence, e.Fault), expected - 1, previous);
+            }
+            if (OutOfPlace(entry.Sequence) is { } misplaced)
+            {
+                return (count, misplaced, expected - 1, previous);
             }
             if (!entry.PreviousHash.AsSpan().SequenceEqual(previous))
             {
@@ -271,6 +286,11 @@ public static class MessageLogChain
             count++;
         }
         return (count, null, expected - 1, previous);
+
+        ChainVerification? OutOfPlace(long sequence) =>
+            sequence > expected ? new ChainVerification(count, expected, $"entry {expected} is missing (next stored entry is {sequence})")
+            : sequence < expected ? new ChainVerification(count, sequence, $"entry {sequence} is out of place: the entry due next is {expected}")
+            : null;
     }
 
     /// <summary>Sequence, time, direction, whether there is a user, and the user.</summary>
@@ -287,6 +307,20 @@ public static class MessageLogChain
         BinaryPrimitives.WriteInt32BigEndian(buffer, byteCount);
         return 4 + Encoding.UTF8.GetBytes(text, buffer[4..]);
     }
+}
+
+/// <summary>
+/// A stored entry whose fields are none an append writes (a direction neither in nor out, a user not written as the log
+/// writes an EUI-64, a time out of range), so altered behind the log's back: the chain's check reports it as the entry
+/// broken there (<see cref="MessageLogChain.VerifyEntriesAsync"/>), any other reader fails naming it.
+/// </summary>
+public sealed class UnreadableLogEntryException(long sequence, string fault)
+    : FormatException($"message log entry {sequence} cannot be read: {fault} (log verify checks the log)")
+{
+    public long Sequence { get; } = sequence;
+
+    /// <summary>What is wrong with it.</summary>
+    public string Fault { get; } = fault;
 }
 
 /// <summary>
