@@ -32,7 +32,7 @@ internal static class LogCommand
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
             // The archives first, then the entries the store holds, which go on from them.
-            if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, baseSequence, baseHash, ct) != 0)
+            if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, store, baseSequence, baseHash, ct) != 0)
             {
                 return 1;
             }
@@ -220,7 +220,9 @@ internal static class LogCommand
                     throw new InvalidOperationException($"the archive written does not check ({broken?.Fault ?? $"it ends at entry {lastArchived}, not {last}"}; entry {broken?.FirstBrokenSequence}): nothing was removed from the store; {file.FullName} is left to look at");
                 }
             }
-            var removed = await store.MessageLog.RemoveThroughAsync(last, ct);
+            // Not stopped by Ctrl-C or SIGTERM once begun: the file holds every entry it removes, and a removal cut short
+            // leaves entries in both (which log verify --archive takes, but a second archive would write them again).
+            var removed = await store.MessageLog.RemoveThroughAsync(last, CancellationToken.None);
             file.Refresh();
             await context.Output.WriteLineAsync(
                 $"archived entries {baseSequence + 1} to {last} ({CliContext.Count(removed, "entry", "entries")}, logged {Milliseconds.Format(firstAt!.Value)} to {Milliseconds.Format(lastAt!.Value)}) to {file.FullName} ({file.Length:N0} bytes), checked, and removed them from the store; the log held starts at entry {last + 1}");
@@ -264,39 +266,72 @@ internal static class LogCommand
     /// <summary>
     /// Checks archive files as one stretch of the chain: each file's own entries, each file going on from the one before
     /// it (the next entry, linked to its last hash), and the store's log going on from the last file. The first file's
-    /// own link is taken as it says (the log's start, or an archive not given). Exit 1 at the first fault.
+    /// own link is taken as it says (the log's start, or an archive not given). A file may hold entries the one before it
+    /// holds too, and the store entries the last file holds (an archive stopped while it removed them, then made again):
+    /// the two must then be the same stretch of the chain, linked to the same entry and at the same hash where they end.
+    /// Exit 1 at the first fault.
     /// </summary>
-    private static async Task<int> VerifyArchivesAsync(CliContext context, FileInfo[] files, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
+    private static async Task<int> VerifyArchivesAsync(CliContext context, FileInfo[] files, OpenDcc.Storage.OpenDccStore store, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
     {
+        var checkedFiles = new List<(FileInfo File, long First, long Last)>();
         (long Sequence, byte[] Hash)? previous = null;
         foreach (var file in files)
         {
             CliContext.ExistingFile(file, "--archive");
-            using var reader = new StreamReader(file.FullName);
-            var first = await Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)).FirstOrDefaultAsync(cancellationToken)
-                ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
-            reader.BaseStream.Position = 0;
-            reader.DiscardBufferedData();
-            if (previous is { } before && (first.Sequence != before.Sequence + 1 || !first.PreviousHash.AsSpan().SequenceEqual(before.Hash)))
+            MessageLogEntry first;
+            using (var reader = new StreamReader(file.FullName))
             {
+                first = await Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)).FirstOrDefaultAsync(cancellationToken)
+                    ?? throw new ArgumentException($"--archive: {file.FullName} holds no entry");
+            }
+            // In order: a file starts after the one before it starts, and at most one entry after it ends.
+            var linkedTo = previous is not { } prev ? null
+                : first.Sequence > prev.Sequence + 1 || first.Sequence <= checkedFiles[^1].First ? []
+                : first.Sequence == prev.Sequence + 1 ? prev.Hash
+                : await HashAtAsync(checkedFiles, first.Sequence - 1, cancellationToken);
+            if (linkedTo is not null && !first.PreviousHash.AsSpan().SequenceEqual(linkedTo))
+            {
+                var before = previous!.Value;
                 await context.Error.WriteLineAsync(first.Sequence > before.Sequence + 1
                     ? $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, the one before it ends at entry {before.Sequence}: entries {before.Sequence + 1} to {first.Sequence - 1} are in no archive given"
-                    : $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, not linked to entry {before.Sequence} of the one before it");
+                    : first.Sequence <= checkedFiles[^1].First || first.Sequence == before.Sequence + 1
+                        ? $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, not linked to entry {before.Sequence} of the one before it"
+                        : $"archives do not go on from each other: {file.Name} starts at entry {first.Sequence}, not linked to entry {first.Sequence - 1} of the ones before it");
                 return 1;
             }
             // The first entry of the log links to genesis; a later archive's first to the archive before it.
             var after = first.Sequence == 1 ? MessageLogChain.Genesis.ToArray() : first.PreviousHash;
-            var (count, broken, last, lastHash) = await MessageLogChain.VerifyEntriesAsync(Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)), first.Sequence - 1, after);
-            if (broken is not null)
+            long count, last;
+            byte[] lastHash;
+            using (var reader = new StreamReader(file.FullName))
             {
-                await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({CliContext.Count(broken.EntriesChecked, "entry", "entries")} checked; {file.Name})");
-                return 1;
+                var (entries, broken, fileLast, fileLastHash) = await MessageLogChain.VerifyEntriesAsync(Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)), first.Sequence - 1, after);
+                if (broken is not null)
+                {
+                    await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({CliContext.Count(broken.EntriesChecked, "entry", "entries")} checked; {file.Name})");
+                    return 1;
+                }
+                (count, last, lastHash) = (entries, fileLast, fileLastHash);
             }
-            var links = previous is not null ? "going on from the archive before it"
+            var overlap = previous is { } prior && first.Sequence <= prior.Sequence ? Math.Min(prior.Sequence, last) : (long?)null;
+            if (overlap is { } through)
+            {
+                // Both linked to one entry; the same stretch only if they are at the same hash where the shorter ends.
+                var mine = through == last ? lastHash : await HashAtAsync([(file, first.Sequence, last)], through, cancellationToken);
+                var theirs = through == previous!.Value.Sequence ? previous.Value.Hash : await HashAtAsync(checkedFiles, through, cancellationToken);
+                if (!mine.AsSpan().SequenceEqual(theirs))
+                {
+                    await context.Error.WriteLineAsync($"archives do not go on from each other: {file.Name} holds entries {first.Sequence} to {through} as the ones before it do, but its entry {through} is not theirs");
+                    return 1;
+                }
+            }
+            var links = overlap is { } both ? $"going on from the archives before it, which hold its entries {first.Sequence} to {both} as well (an archive stopped before it had removed them)"
+                : previous is not null ? "going on from the archive before it"
                 : first.Sequence == 1 ? "from the start of the log"
                 : $"from entry {first.Sequence - 1}, whose hash it names {Convert.ToHexString(first.PreviousHash)} (an archive not given ends there)";
             await context.Output.WriteLineAsync($"archive intact: entries {first.Sequence} to {last} ({CliContext.Count(count, "entry", "entries")}), {links}; last hash {Convert.ToHexString(lastHash)} ({file.Name})");
-            previous = (last, lastHash);
+            checkedFiles.Add((file, first.Sequence, last));
+            previous = previous is { } kept && kept.Sequence > last ? kept : (last, lastHash);
         }
         var (end, endHash) = previous!.Value;
         if (end == baseSequence && endHash.AsSpan().SequenceEqual(baseHash))
@@ -304,11 +339,49 @@ internal static class LogCommand
             await context.Output.WriteLineAsync($"the store's log goes on from the last archive given (entry {end})");
             return 0;
         }
+        // The store still holds entries the archives hold: the same stretch if linked to the same entry and at the
+        // same hash where the archives end (the store's entries are checked after this).
+        var head = (await store.MessageLog.ReadHeadAsync(cancellationToken))?.Sequence ?? 0;
+        var archivedAtBase = end > baseSequence && end <= head ? await HashAtAsync(checkedFiles, baseSequence, cancellationToken) : [];
+        if (baseHash.AsSpan().SequenceEqual(archivedAtBase) && await store.MessageLog.ReadAsync(end, cancellationToken).FirstAsync(cancellationToken) is { } held && held.Sequence == end && held.Hash.AsSpan().SequenceEqual(endHash))
+        {
+            await context.Output.WriteLineAsync($"the store's log goes on from the archives given, which hold its entries {baseSequence + 1} to {end} as well (an archive stopped before it had removed them)");
+            return 0;
+        }
         await context.Error.WriteLineAsync(end < baseSequence
             ? $"the store's log does not go on from the last archive given: it ends at entry {end}, the store's archived entries at {baseSequence}: entries {end + 1} to {baseSequence} are in no archive given (give the later archives after it, in order)"
             : end > baseSequence
-                ? $"the store's log does not go on from the last archive given: it ends at entry {end}, past the store's archived entries, which end at {baseSequence} (an archive of another store, or a store restored from before it was made)"
+                ? $"the store's log does not go on from the last archive given: it ends at entry {end}, past the store's archived entries, which end at {baseSequence}, and the store holds no such stretch of the chain (an archive of another store, or a store restored from before it was made)"
                 : $"the store's log does not go on from the last archive given: both end at entry {end}, but the store's is linked to another hash");
         return 1;
+    }
+
+    /// <summary>
+    /// The hash of entry <paramref name="sequence"/> as the last of <paramref name="files"/> (checked already) that holds
+    /// it, or links to it, has it; empty when none does (the log's start: its genesis hash).
+    /// </summary>
+    private static async Task<byte[]> HashAtAsync(IReadOnlyList<(FileInfo File, long First, long Last)> files, long sequence, CancellationToken cancellationToken)
+    {
+        if (sequence == 0)
+        {
+            return MessageLogChain.Genesis.ToArray();
+        }
+        if (files.LastOrDefault(f => f.First - 1 <= sequence && sequence <= f.Last) is not ({ } file, _, _))
+        {
+            return [];
+        }
+        using var reader = new StreamReader(file.FullName);
+        await foreach (var entry in Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)))
+        {
+            if (entry.Sequence == sequence + 1)
+            {
+                return entry.PreviousHash;
+            }
+            if (entry.Sequence == sequence)
+            {
+                return entry.Hash;
+            }
+        }
+        return [];
     }
 }

@@ -63,6 +63,12 @@ public static partial class OpenDccCli
             await error.WriteLineAsync($"opendcc: {ParseFaultOf(MessageOf(e))}");
             return 1;
         }
+        catch (OperationCanceledException e) when (e.InnerException is not TimeoutException)
+        {
+            // Ctrl-C or SIGTERM: the command's token was cancelled. Said in a line, with the shell's exit code for it.
+            await error.WriteLineAsync("opendcc: stopped (Ctrl-C or SIGTERM) before it finished");
+            return 130;
+        }
     }
 
     /// <summary>

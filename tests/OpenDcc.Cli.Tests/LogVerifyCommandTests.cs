@@ -152,6 +152,69 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task An_archive_stopped_while_it_removed_its_entries_verifies_with_the_store_and_with_the_archive_made_again()
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 1; i <= 30; i++)
+            {
+                await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i}</sr:Request>"))]);
+                cli.Clock.Advance(Duration.FromSeconds(1));
+            }
+        }
+        // What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote.
+        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
+        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
+            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
+        }
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped);
+        Assert.True(code == 0, error);
+        Assert.Contains("the store's log goes on from the archives given, which hold its entries 11 to 20 as well (an archive stopped before it had removed them)", output, StringComparison.Ordinal);
+        Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
+
+        // Made again, the archive holds 11 to 20 once more: the two files and the store are still one chain.
+        var again = Path.Combine(cli.DataDirectory, "again.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "20", "--out", again)).ExitCode);
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped, "--archive", again);
+        Assert.True(code == 0, error);
+        Assert.Contains("archive intact: entries 11 to 20 (10 entries), going on from the archives before it, which hold its entries 11 to 20 as well", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log goes on from the last archive given (entry 20)", output, StringComparison.Ordinal);
+
+        // An overlapping file that is another stretch of the chain from entry 10 (its hashes made to fit) is found out.
+        string[] lines = await File.ReadAllLinesAsync(again);
+        var tenth = (await File.ReadAllLinesAsync(removedTen))[^1];
+        var afterTenth = MessageLogArchive.ReadAsync(new StringReader(tenth)).ToBlockingEnumerable().Single();
+        var forged = MessageLogChain.Extend(10, afterTenth.Hash, [.. Enumerable.Range(11, 10).Select(i => new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, null, $"forged-{i}", "I99", new byte[] { 1 }))]);
+        var forgedFile = Path.Combine(cli.DataDirectory, "forged.jsonl");
+        await File.WriteAllLinesAsync(forgedFile, forged.Select(MessageLogArchive.ToLine));
+        Assert.Equal(10, lines.Length);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped, "--archive", forgedFile);
+        Assert.Equal(1, code);
+        Assert.Contains("archives do not go on from each other: forged.jsonl holds entries 11 to 20 as the ones before it do, but its entry 20 is not theirs", error, StringComparison.Ordinal);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify", "--archive", removedTen, "--archive", forgedFile);
+        Assert.Equal(1, code);
+        Assert.Contains("the store's log does not go on from the last archive given", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_command_stopped_by_ctrl_c_says_so_in_a_line_and_exits_130()
+    {
+        await cli.StartStoreAsync();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await OpenDccCli.RunAsync(["log", "show", "--data", cli.DataDirectory], output, error, cli.Clock, new CancellationToken(canceled: true));
+
+        Assert.Equal(130, code);
+        Assert.Equal("opendcc: stopped (Ctrl-C or SIGTERM) before it finished", error.ToString().Trim());
+    }
+
+    [Fact]
     public async Task Log_archive_moves_the_oldest_entries_to_a_checked_file_and_the_log_held_still_verifies_from_it()
     {
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
