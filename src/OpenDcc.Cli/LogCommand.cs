@@ -192,9 +192,12 @@ internal static class LogCommand
             // Written and made durable first, then read back and checked against the chain, and only then removed.
             long last = baseSequence;
             Instant? firstAt = null, lastAt = null;
-            await using (var stream = new FileStream(file.FullName, FileMode.CreateNew, FileAccess.Write))
-            await using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
+            // Made here, so the file is ours to remove if writing it fails.
+            var stream = new FileStream(file.FullName, FileMode.CreateNew, FileAccess.Write);
+            try
             {
+                await using var closing = stream;
+                await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
                 await foreach (var entry in store.MessageLog.ReadAsync(baseSequence + 1, ct))
                 {
                     if (entry.Sequence >= head || entry.Sequence > upTo || entry.Record.At >= cutoff)
@@ -206,6 +209,16 @@ internal static class LogCommand
                 }
                 await writer.FlushAsync(ct);
                 stream.Flush(flushToDisk: true);
+            }
+            catch (Exception e)
+            {
+                // A full disk, a stop, an entry the store cannot read: the file written so far goes; the store has lost nothing.
+                DeletePartial(file);
+                if (e is IOException)
+                {
+                    throw new IOException($"--out {file.FullName}: {e.Message.TrimEnd('.', ' ')}: nothing was removed from the store", e);
+                }
+                throw;
             }
             if (last == baseSequence)
             {
@@ -230,6 +243,19 @@ internal static class LogCommand
         });
         log.Subcommands.Add(archive);
         return log;
+    }
+
+    /// <summary>Removes an archive file written in part (its write failed).</summary>
+    private static void DeletePartial(FileInfo file)
+    {
+        try
+        {
+            file.Delete();
+        }
+        catch (IOException)
+        {
+            // Left: the fault says what went wrong, and verify names a file's broken line.
+        }
     }
 
     /// <summary>An instant in ISO 8601: in UTC (Z), with an offset, or a date alone (its start in UTC); null when it is none of them.</summary>
