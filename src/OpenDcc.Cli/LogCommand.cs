@@ -82,7 +82,7 @@ internal static class LogCommand
             // Entries archived are not held: a --from before the first held starts there, and the footer says so.
             var first = Math.Max(held, parsed.GetValue(from) ?? (request is null ? head - count + 1 : head - window + 1));
             var archivedNote = parsed.GetValue(from) < held ? $" (entries 1 to {held - 1:N0} are archived)" : "";
-            var lookedTo = Math.Min(head, first + window - 1);
+            var lookedTo = first > head ? head : Math.Min(head, first + Math.Min(window - 1, long.MaxValue - first));
             var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, ct);
             // The IDs whole, so that one may be copied into --request-id; the outcome wraps.
             var table = new Table().Border(TableBorder.Simple).AddColumns(
@@ -107,7 +107,9 @@ internal static class LogCommand
             }
             context.Console.Write(table);
             await context.Output.WriteLineAsync(
-                request is { } one
+                request is { } past && first > head
+                    ? $"no entries for RequestID {past}: --from {first:N0} is past the newest entry, {head:N0}"
+                : request is { } one
                     ? $"{(shown == 0 ? "no entries" : CliContext.Count(shown, "entry", "entries"))} for RequestID {one}{(shown == count ? " (--last)" : "")} among entries {first:N0} to {lookedTo:N0}" +
                         (first > held ? $"; --from and --within look elsewhere (the log holds {held:N0} to {head:N0})" : "") + archivedNote
                 : (shown == 0 ? "no entries" : $"entries {first} to {first + shown - 1} of {head}") + archivedNote);

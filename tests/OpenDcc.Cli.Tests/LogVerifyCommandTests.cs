@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using NodaTime;
@@ -148,6 +149,12 @@ public sealed class LogVerifyCommandTests : IDisposable
         (_, output, _) = await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--from", "3", "--within", "2");
         Assert.Contains($"1 entry for RequestID {request} among entries 3 to 4; --from and --within look elsewhere (the log holds 1 to 4)", output, StringComparison.Ordinal);
         Assert.StartsWith("opendcc: --within:", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--within", "0")).Error, StringComparison.Ordinal);
+        // A --from past the newest entry (as far as it goes) looks through nothing, and says so.
+        foreach (var past in new[] { "5", "9223372036854775807" })
+        {
+            (_, output, _) = await cli.RunWithDataAsync("log", "show", "--request-id", $"{request}", "--from", past);
+            Assert.Contains($"no entries for RequestID {request}: --from {long.Parse(past, CultureInfo.InvariantCulture):N0} is past the newest entry, 4", output, StringComparison.Ordinal);
+        }
         Assert.Contains($"no entries for RequestID {request with { Counter = 1 }}", (await cli.RunWithDataAsync("log", "show", "--request-id", $"{request with { Counter = 1 }}")).Output, StringComparison.Ordinal);
     }
 
