@@ -117,8 +117,17 @@ public static class HubHost
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
         if (!keys.HasDspIdentity)
         {
-            // A new installation signs with a fresh local identity; 'opendcc keys import-dsp' replaces it.
-            keys.Initialise(Eui64Defaults.Dsp, clock);
+            // A new installation signs with a fresh local identity ('opendcc keys import-dsp' replaces it), issued by its
+            // local CA when it has one: a new CA would take the place of the one that issued its users' certificates.
+            if (keys.HasLocalCa)
+            {
+                using var ca = keys.LoadLocalCa();
+                keys.IssueDspIdentity(ca, Eui64Defaults.Dsp, clock);
+            }
+            else
+            {
+                keys.Initialise(Eui64Defaults.Dsp, clock);
+            }
         }
 
         // The hub reads no appsettings files, and watching them for changes would mean a recursive inotify watch

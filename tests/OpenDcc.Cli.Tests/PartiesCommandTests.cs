@@ -244,6 +244,55 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal(dsp.Thumbprint, unchanged.Thumbprint);
     }
 
+    [Theory]
+    [InlineData("dsp-xmlsign.crt.pem", "dsp-xmlsign.key.pem")]
+    [InlineData("dsp-xmlsign.key.pem", "dsp-xmlsign.crt.pem")]
+    [InlineData("local-ca.crt.pem", "local-ca.key.pem")]
+    [InlineData("local-ca.key.pem", "local-ca.crt.pem")]
+    public async Task Keys_init_refuses_a_key_or_certificate_left_without_its_partner_and_replaces_nothing_without_force(string missing, string left)
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        File.Delete(Path.Combine(keys, missing));
+        var before = Directory.GetFiles(keys).ToDictionary(f => f, File.ReadAllText);
+
+        var (code, output, error) = await cli.RunWithDataAsync("keys", "init");
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith($"opendcc: {Path.Combine(keys, left)} is there without {Path.Combine(keys, missing)}: ", error, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFiles(keys).ToDictionary(f => f, File.ReadAllText));
+        // --force replaces the pair, as it says.
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init", "--force")).ExitCode);
+        using var dsp = new FileKeyStore(keys).LoadDspIdentity();
+        Assert.True(dsp.HasPrivateKey);
+    }
+
+    [Fact]
+    public async Task Keys_import_dsp_refuses_a_dsp_key_left_without_its_certificate_unless_forced()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        var lone = File.ReadAllText(Path.Combine(keys, "dsp-xmlsign.key.pem"));
+        File.Delete(Path.Combine(keys, "dsp-xmlsign.crt.pem"));
+        using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);
+        var cert = WritePem("dsp.crt.pem", dsp);
+        var key = Path.Combine(cli.DataDirectory, "dsp.key.pem");
+        using (var k = dsp.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(key, k.ExportPkcs8PrivateKeyPem());
+        }
+
+        var (code, _, error) = await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert);
+
+        Assert.Equal(1, code);
+        Assert.Contains("dsp-xmlsign.crt.pem: the DSP XmlSign identity is incomplete", error, StringComparison.Ordinal);
+        Assert.Equal(lone, File.ReadAllText(Path.Combine(keys, "dsp-xmlsign.key.pem")));
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "import-dsp", "--key", key, "--cert", cert, "--force")).ExitCode);
+        using var imported = new FileKeyStore(keys).LoadDspIdentity();
+        Assert.Equal(dsp.Thumbprint, imported.Thumbprint);
+    }
+
     [Fact]
     public async Task Keys_init_after_an_imported_dsp_identity_creates_only_the_local_ca_so_certs_can_be_issued()
     {

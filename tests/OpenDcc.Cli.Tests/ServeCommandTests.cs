@@ -76,6 +76,55 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal("opendcc: --model-adapter: no adapter is named 'no-such-adapter' (known: gbcs-reference, early-smart-reference)", error.Trim());
     }
 
+    [Theory]
+    [InlineData("dsp-xmlsign.crt.pem")]
+    [InlineData("dsp-xmlsign.key.pem")]
+    public async Task Serve_refuses_a_dsp_identity_missing_its_certificate_or_key_and_makes_no_keys_in_its_place(string missing)
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        File.Delete(Path.Combine(keys, missing));
+        var before = OwnKeys(keys);
+
+        // Were it not refused, it would serve (with new keys) until this stops it, and exit 0.
+        using var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OpenDccCli.RunAsync(Serve(), output, error, cli.Clock, refusal.Token);
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("listening on", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"without {Path.Combine(keys, missing)}: the DSP XmlSign identity is incomplete", error.ToString(), StringComparison.Ordinal);
+        // The local CA that issued the users' certificates, and the DSP key or certificate left, are as they were.
+        Assert.Equal(before, OwnKeys(keys));
+    }
+
+    [Fact]
+    public async Task Serve_with_a_local_ca_and_no_dsp_identity_has_that_ca_issue_one_and_keeps_it()
+    {
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        File.Delete(Path.Combine(keys, "dsp-xmlsign.crt.pem"));
+        File.Delete(Path.Combine(keys, "dsp-xmlsign.key.pem"));
+        var ca = (File.ReadAllText(Path.Combine(keys, "local-ca.crt.pem")), File.ReadAllText(Path.Combine(keys, "local-ca.key.pem")));
+
+        using (var serving = await CliRun.ServeAsync(Serve(), cli.Clock))
+        {
+            Assert.Equal(0, await serving.StopAsync());
+        }
+
+        Assert.Equal(ca, (File.ReadAllText(Path.Combine(keys, "local-ca.crt.pem")), File.ReadAllText(Path.Combine(keys, "local-ca.key.pem"))));
+        var store = new OpenDcc.Core.Security.FileKeyStore(keys);
+        using var dsp = store.LoadDspIdentity();
+        using var authority = store.LoadLocalCa();
+        Assert.Null(OpenDcc.Core.Security.TrustedIssuers.WhyNotIssuedBy(dsp, [authority.Certificate], DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>The local CA's and the DSP identity's files (the ACB's key-agreement key is the simulator's, made before the hub).</summary>
+    private static Dictionary<string, string> OwnKeys(string keys) =>
+        Directory.GetFiles(keys).Where(f => Path.GetFileName(f).StartsWith("local-ca.", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("dsp-xmlsign.", StringComparison.Ordinal))
+            .ToDictionary(f => f, File.ReadAllText);
+
     private string[] Serve() =>
         ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{FreePort()}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"];
 

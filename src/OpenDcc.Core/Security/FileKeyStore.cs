@@ -16,15 +16,33 @@ public sealed class FileKeyStore(string directory)
 
     public string Directory { get; } = directory;
 
-    public bool HasDspIdentity => File.Exists(CertPath(DspName)) && File.Exists(KeyPath(DspName));
+    /// <summary>Whether the DSP XmlSign identity's certificate and key are both here.</summary>
+    /// <exception cref="InvalidOperationException">one of the two is here without the other.</exception>
+    public bool HasDspIdentity => Has(DspName, "the DSP XmlSign identity", "'opendcc keys import-dsp --force' or 'opendcc keys init --force'");
 
-    public bool HasLocalCa => File.Exists(CertPath(CaName)) && File.Exists(KeyPath(CaName));
+    /// <summary>Whether the local CA's certificate and key are both here.</summary>
+    /// <exception cref="InvalidOperationException">one of the two is here without the other.</exception>
+    public bool HasLocalCa => Has(CaName, "the local CA", "'opendcc keys init --force' (which makes a new DSP XmlSign identity too)");
+
+    /// <summary>
+    /// Whether <paramref name="name"/>'s certificate and key are both here. One without the other is neither: a new pair
+    /// in its place would lose the key that stayed (the only copy of the one that signed the hub's responses, or issued
+    /// the users' certificates) or the certificate users hold for it, so it is refused, naming the file missing.
+    /// </summary>
+    private bool Has(string name, string what, string replace)
+    {
+        var (certificate, key) = (File.Exists(CertPath(name)), File.Exists(KeyPath(name)));
+        return certificate == key ? certificate
+            : throw new InvalidOperationException(
+                $"{(certificate ? CertPath(name) : KeyPath(name))} is there without {(certificate ? KeyPath(name) : CertPath(name))}: {what} is incomplete; " +
+                $"put the missing file back (nothing here replaces it), or replace the pair with {replace}");
+    }
 
     /// <summary>The DSP XmlSign certificate with its private key.</summary>
-    /// <exception cref="InvalidOperationException">none was initialised or imported.</exception>
-    public X509Certificate2 LoadDspIdentity() => Load(DspName, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
+    /// <exception cref="InvalidOperationException">none was initialised or imported, or its certificate or key is missing.</exception>
+    public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
 
-    public CertificateAuthority LoadLocalCa() => new(Load(CaName, "no local CA: run 'opendcc keys init'"));
+    public CertificateAuthority LoadLocalCa() => new(Load(CaName, HasLocalCa, "no local CA: run 'opendcc keys init'"));
 
     /// <summary>Where the certificates of the CAs added with <see cref="AddTrustedIssuer"/> are kept, one file each.</summary>
     private string TrustedIssuersDirectory => Path.Combine(Directory, "trusted-issuers");
@@ -204,14 +222,8 @@ public sealed class FileKeyStore(string directory)
         }
     }
 
-    private X509Certificate2 Load(string name, string missing)
-    {
-        if (!File.Exists(CertPath(name)) || !File.Exists(KeyPath(name)))
-        {
-            throw new InvalidOperationException(missing);
-        }
-        return Combine(CertPath(name), KeyPath(name));
-    }
+    private X509Certificate2 Load(string name, bool has, string missing) =>
+        has ? Combine(CertPath(name), KeyPath(name)) : throw new InvalidOperationException(missing);
 
     /// <summary>Whether <paramref name="name"/>.crt.pem or <paramref name="name"/>.key.pem is in the directory.</summary>
     public bool Holds(string name) => File.Exists(CertPath(name)) || File.Exists(KeyPath(name));
