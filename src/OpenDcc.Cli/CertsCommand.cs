@@ -302,7 +302,7 @@ internal static class CertsCommand
         var collection = new X509Certificate2Collection();
         try
         {
-            collection.ImportFromPemFile(file.FullName);
+            collection.ImportFromPem(System.Text.Encoding.UTF8.GetString(FileKeyStore.ReadFile(file.FullName)));
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {

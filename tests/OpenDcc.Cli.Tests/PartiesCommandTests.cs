@@ -716,6 +716,35 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains(fault, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("certs", "import")]
+    [InlineData("certs", "trust", "add")]
+    [InlineData("keys", "import-dsp", "--key")]
+    [InlineData("keys", "import-dsp", "--cert")]
+    public async Task A_key_or_certificate_file_of_over_a_mebibyte_is_refused_naming_it_unread_beyond_that(params string[] command)
+    {
+        // /dev/zero, or a disk image given by mistake, was read whole: the first ran the command out of memory (abort, 134).
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", Path.Combine(cli.DataDirectory, "issued"))).ExitCode);
+        var (certificate, key) = (Path.Combine(cli.DataDirectory, "issued", "90B3D51F30010000-87.crt.pem"), Path.Combine(cli.DataDirectory, "issued", "90B3D51F30010000-87.key.pem"));
+        var huge = Path.Combine(cli.DataDirectory, "huge.pem");
+        await File.WriteAllTextAsync(huge, File.ReadAllText(command[^1] == "--key" ? key : certificate) + new string('A', FileKeyStore.MaxFileBytes));
+        string[] args = command[^1] switch
+        {
+            "--key" => [.. command, huge, "--cert", certificate, "--force"],
+            "--cert" => [.. command, huge, "--key", key, "--force"],
+            _ => [.. command, huge],
+        };
+
+        var (code, output, error) = await cli.RunWithDataAsync(args);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("opendcc: ", error, StringComparison.Ordinal);
+        Assert.Contains($"{huge} holds more than 1 MiB, which no key or certificate file does", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Certs_issue_role_02_gives_a_supplier_the_digital_signing_key_whose_signature_its_bound_certificate_vouches_for()
     {

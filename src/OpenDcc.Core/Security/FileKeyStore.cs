@@ -182,7 +182,7 @@ public sealed class FileKeyStore(string directory)
         X509Certificate2 certificate;
         try
         {
-            certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
+            certificate = X509Certificate2.CreateFromPem(System.Text.Encoding.UTF8.GetString(ReadFile(certificatePath)));
         }
         catch (CryptographicException e)
         {
@@ -191,7 +191,7 @@ public sealed class FileKeyStore(string directory)
         using (certificate)
         using (var key = ECDsa.Create())
         {
-            var keyBytes = File.ReadAllBytes(keyPath);
+            var keyBytes = ReadFile(keyPath);
             if (keyBytes.AsSpan().IndexOf("-----BEGIN ENCRYPTED PRIVATE KEY-----"u8) >= 0)
             {
                 throw new UnreadableKeyFileException(keyPath, $"{keyPath} holds an encrypted private key; give it unencrypted (openssl pkcs8 -topk8 -nocrypt -in {Path.GetFileName(keyPath)} -out key.pem), kept readable by its owner only", null);
@@ -220,6 +220,23 @@ public sealed class FileKeyStore(string directory)
                 throw new CryptographicException($"the key in '{keyPath}' does not match the certificate in '{certificatePath}'", e);
             }
         }
+    }
+
+    /// <summary>
+    /// The most of a key or certificate file that is read: a PEM certificate or key is a few KB, a CA bundle some hundred;
+    /// a file longer is neither (a disk image, <c>/dev/zero</c>), and read whole it would fill the memory.
+    /// </summary>
+    public const int MaxFileBytes = 1024 * 1024;
+
+    /// <summary>A key or certificate file's bytes.</summary>
+    /// <exception cref="UnreadableKeyFileException">it holds more than <see cref="MaxFileBytes"/>.</exception>
+    public static byte[] ReadFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var bytes = new byte[MaxFileBytes + 1];
+        var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        return read <= MaxFileBytes ? bytes[..read]
+            : throw new UnreadableKeyFileException(path, $"{path} holds more than {MaxFileBytes / 1024 / 1024} MiB, which no key or certificate file does", null);
     }
 
     private X509Certificate2 Load(string name, bool has, string missing) =>
