@@ -118,7 +118,22 @@ public sealed class FileKeyStore(string directory)
         var key = ECDiffieHellman.Create();
         if (File.Exists(path))
         {
-            key.ImportFromPem(File.ReadAllText(path));
+            // Never a new key in place of one that does not read: the devices hold its public key.
+            var fault = $"{path} holds no EC P-256 private key (PKCS#8 or SEC1 PEM), the ACB's key agreement key";
+            try
+            {
+                key.ImportFromPem(File.ReadAllText(path));
+            }
+            catch (Exception e) when (e is ArgumentException or CryptographicException)
+            {
+                key.Dispose();
+                throw new UnreadableKeyFileException(path, fault, e);
+            }
+            if (key.ExportParameters(false).Curve.Oid.Value != ECCurve.NamedCurves.nistP256.Oid.Value)
+            {
+                key.Dispose();
+                throw new UnreadableKeyFileException(path, $"{fault} (its key is on another curve)", null);
+            }
             return key;
         }
         key.GenerateKey(ECCurve.NamedCurves.nistP256);
@@ -137,7 +152,10 @@ public sealed class FileKeyStore(string directory)
         var path = Path.Combine(Directory, name + ".secret");
         if (File.Exists(path))
         {
-            return Convert.FromBase64String(File.ReadAllText(path).Trim());
+            // Never a new secret in place of one that does not read: what was translated under it is read with it.
+            var kept = new byte[32];
+            return Convert.TryFromBase64String(File.ReadAllText(path).Trim(), kept, out var length) && length == kept.Length ? kept
+                : throw new UnreadableKeyFileException(path, $"{path} holds no 32-byte secret in base64", null);
         }
         var secret = RandomNumberGenerator.GetBytes(32);
         System.IO.Directory.CreateDirectory(Directory);

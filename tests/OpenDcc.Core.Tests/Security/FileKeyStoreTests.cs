@@ -112,6 +112,47 @@ public sealed class FileKeyStoreTests : IDisposable
         Assert.Throws<InvalidOperationException>(store.LoadLocalCa);
     }
 
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("")]
+    [InlineData("p384")]
+    public void An_acb_key_agreement_key_that_does_not_read_is_refused_naming_its_file_and_kept(string content)
+    {
+        var store = new FileKeyStore(directory);
+        using (store.LoadOrCreateAcbKeyAgreementKey())
+        {
+        }
+        var path = Path.Combine(directory, "acb-key-agreement.key.pem");
+        using (var p384 = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384))
+        {
+            File.WriteAllText(path, content == "p384" ? p384.ExportPkcs8PrivateKeyPem() : content);
+        }
+        var kept = File.ReadAllText(path);
+
+        var error = Assert.Throws<UnreadableKeyFileException>(store.LoadOrCreateAcbKeyAgreementKey);
+
+        Assert.Equal(path, error.Path);
+        Assert.StartsWith($"{path} holds no EC P-256 private key", error.Message, StringComparison.Ordinal);
+        Assert.Equal(kept, File.ReadAllText(path));
+    }
+
+    [Theory]
+    [InlineData("not base64!")]
+    [InlineData("")]
+    [InlineData("AAAA")]
+    public void A_secret_that_does_not_read_as_32_bytes_is_refused_naming_its_file_and_kept(string content)
+    {
+        var store = new FileKeyStore(directory);
+        Assert.Equal(32, store.LoadOrCreateSecret("early-smart-translation").Length);
+        var path = Path.Combine(directory, "early-smart-translation.secret");
+        File.WriteAllText(path, content);
+
+        var error = Assert.Throws<UnreadableKeyFileException>(() => store.LoadOrCreateSecret("early-smart-translation"));
+
+        Assert.Equal($"{path} holds no 32-byte secret in base64", error.Message);
+        Assert.Equal(content, File.ReadAllText(path));
+    }
+
     [Fact]
     public void Saved_local_ca_loads_back_and_can_issue()
     {
