@@ -74,10 +74,17 @@ internal static class CertsCommand
                         $"opendcc: {file}: certificate {certificate.SerialNumber} for {certificate.EntityId} expired at {certificate.NotAfter}: nothing signed with it can be accepted (nothing imported)");
                     return 1;
                 }
-                if (await store.Parties.FindUserAsync(certificate.EntityId, ct) is null)
+                if (await store.Parties.FindUserAsync(certificate.EntityId, ct) is not { } user)
                 {
                     await context.Error.WriteLineAsync(
                         $"opendcc: {file}: certificate {certificate.SerialNumber} is for EUI-64 {certificate.EntityId}, which is not a DCC user; add it with 'opendcc users add' first (nothing imported)");
+                    return 1;
+                }
+                // The roles certs issue gives, by the same rules: no user is the DCC's own party, and a Digital Signing
+                // certificate's role is the user's.
+                if ((UserRoles.Contains(certificate.Role) ? RoleMisfit(certificate.Role, user.Roles) : $"{certificate.Role} (OU={(int)certificate.Role:X2}) is not a role of a DCC user's certificate ({UserRoleList})") is { } misfit)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: {file}: certificate {certificate.SerialNumber} for {certificate.EntityId}: {misfit} (nothing imported)");
                     return 1;
                 }
             }

@@ -537,6 +537,26 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains("none", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("GS", RemotePartyRole.DspXmlSign, "DspXmlSign (OU=89) is not a role of a DCC user's certificate (87 (XmlSign), 02 (Supplier) or 03 (NetworkOperator))")]
+    [InlineData("GS", RemotePartyRole.AccessControlBroker, "AccessControlBroker (OU=04) is not a role of a DCC user's certificate")]
+    [InlineData("ED", RemotePartyRole.Supplier, "a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is ED")]
+    [InlineData("GS", RemotePartyRole.NetworkOperator, "a Network Operator (03) certificate is for a network operator (ED or GT); this user is GS")]
+    public async Task Certs_import_refuses_a_role_certs_issue_would_not_give_the_user_and_imports_nothing(string userRole, RemotePartyRole role, string fault)
+    {
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", userRole, "--name", "User");
+        var xmlSign = WritePem("xml-sign.pem", Issue(Supplier, RemotePartyRole.XmlSign));
+        var other = WritePem("other.pem", Issue(Supplier, role));
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "import", "--any-issuer", xmlSign, other);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith($"opendcc: other.pem: certificate ", error, StringComparison.Ordinal);
+        Assert.Contains($" for {Supplier}: {fault}", error, StringComparison.Ordinal);
+        Assert.EndsWith("(nothing imported)", error.Trim(), StringComparison.Ordinal);
+        Assert.Contains("none", Assert.Single((await cli.RunWithDataAsync("users", "list")).Output.Split('\n'), l => l.Contains(Supplier, StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Certs_import_refuses_a_certificate_without_the_smki_fields()
     {
@@ -653,9 +673,12 @@ public sealed class PartiesCommandTests : IDisposable
         using var issued = FileKeyStore.Combine(Path.Combine(cli.DataDirectory, "keys-out", "90B3D51F30010000-87.crt.pem"), Path.Combine(cli.DataDirectory, "keys-out", "90B3D51F30010000-87.key.pem"));
         var serial = OrganisationCertificate.FromX509(issued).SerialNumber;
         Assert.Equal(0, (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial)).ExitCode);
-        // The longest role name, as another CA's certificate may carry it.
+        // The longest role name, as a store may hold it from before certs import refused roles no user has.
         using var transitional = Issue(Supplier, RemotePartyRole.TransitionalChangeOfSupplier);
-        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "import", "--any-issuer", WritePem("tcos.pem", transitional))).ExitCode);
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            Assert.True(await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(transitional)));
+        }
 
         // Not a terminal: 160 columns, the width of a file or pipe.
         var (code, list, _) = await cli.RunWithDataAsync("certs", "list");
