@@ -22,6 +22,7 @@ internal static class KeysCommand
             var dsp = UsersCommand.ParseField("--dsp-id", () => Eui64.Parse(parsed.GetRequiredValue(dspId)));
             var store = context.KeyStore(parsed);
             var replace = parsed.GetValue(force);
+            using var changing = store.LockForChange();
             if (!replace && store.HasLocalCa && store.HasDspIdentity)
             {
                 await context.Error.WriteLineAsync($"opendcc: keys already exist in {store.Directory}; pass --force to replace them");
@@ -57,6 +58,7 @@ internal static class KeysCommand
             var keyFile = CliContext.ExistingFile(parsed.GetValue(key), "--key");
             var certFile = CliContext.ExistingFile(parsed.GetValue(cert), "--cert");
             var store = context.KeyStore(parsed);
+            using var changing = store.LockForChange();
             if (!parsed.GetValue(replace) && store.HasDspIdentity)
             {
                 await context.Error.WriteLineAsync($"opendcc: a DSP XmlSign identity already exists in {store.Directory}; pass --force to replace it (users who hold its certificate would no longer verify the hub's responses)");

@@ -115,18 +115,21 @@ public static class HubHost
         // Likewise every claim on an outbound message: its messages are sent now, not when the dead hub's leases end.
         var released = await store.Delivery.ReleaseClaimsAsync(cancellationToken);
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
-        if (!keys.HasDspIdentity)
+        using (keys.LockForChange())
         {
-            // A new installation signs with a fresh local identity ('opendcc keys import-dsp' replaces it), issued by its
-            // local CA when it has one: a new CA would take the place of the one that issued its users' certificates.
-            if (keys.HasLocalCa)
+            if (!keys.HasDspIdentity)
             {
-                using var ca = keys.LoadLocalCa();
-                keys.IssueDspIdentity(ca, Eui64Defaults.Dsp, clock);
-            }
-            else
-            {
-                keys.Initialise(Eui64Defaults.Dsp, clock);
+                // A new installation signs with a fresh local identity ('opendcc keys import-dsp' replaces it), issued by
+                // its local CA when it has one: a new CA would take the place of the one that issued its users' certificates.
+                if (keys.HasLocalCa)
+                {
+                    using var ca = keys.LoadLocalCa();
+                    keys.IssueDspIdentity(ca, Eui64Defaults.Dsp, clock);
+                }
+                else
+                {
+                    keys.Initialise(Eui64Defaults.Dsp, clock);
+                }
             }
         }
 

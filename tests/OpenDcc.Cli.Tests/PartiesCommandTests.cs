@@ -269,6 +269,35 @@ public sealed class PartiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_init_and_import_dsp_are_refused_while_another_process_changes_the_keys_and_write_nothing()
+    {
+        // Four keys init at once left one's local CA certificate beside another's key, and a DSP identity the CA there never issued.
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        using var dsp = Issue("90-B3-D5-1F-30-00-00-02", RemotePartyRole.DspXmlSign);
+        var cert = WritePem("dsp.crt.pem", dsp);
+        var key = Path.Combine(cli.DataDirectory, "dsp.key.pem");
+        using (var k = dsp.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(key, k.ExportPkcs8PrivateKeyPem());
+        }
+
+        using (new FileKeyStore(keys).LockForChange())
+        {
+            foreach (var args in new[] { new[] { "keys", "init" }, ["keys", "import-dsp", "--key", key, "--cert", cert] })
+            {
+                var (code, output, error) = await cli.RunWithDataAsync(args);
+
+                Assert.Equal(1, code);
+                Assert.Equal("", output);
+                Assert.StartsWith($"opendcc: another opendcc process is changing the keys in {keys}", error, StringComparison.Ordinal);
+                Assert.Equal(["keys.lock"], Directory.GetFiles(keys).Select(Path.GetFileName));
+            }
+        }
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);
+    }
+
+    [Fact]
     public async Task Keys_import_dsp_refuses_a_dsp_key_left_without_its_certificate_unless_forced()
     {
         Assert.Equal(0, (await cli.RunWithDataAsync("keys", "init")).ExitCode);

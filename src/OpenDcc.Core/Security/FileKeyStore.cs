@@ -38,6 +38,26 @@ public sealed class FileKeyStore(string directory)
                 $"put the missing file back (nothing here replaces it), or replace the pair with {replace}");
     }
 
+    /// <summary>
+    /// Makes this process the only one changing these keys until disposed: <c>keys.lock</c> in the directory, held
+    /// exclusively. Making a key pair is a look at what is there and several writes, and two at once left one's
+    /// certificate beside the other's key.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">another process holds it.</exception>
+    public IDisposable LockForChange()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, "keys.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"another opendcc process is changing the keys in {Directory} (it holds {path}): change them one at a time", e);
+        }
+    }
+
     /// <summary>The DSP XmlSign certificate with its private key.</summary>
     /// <exception cref="InvalidOperationException">none was initialised or imported, or its certificate or key is missing.</exception>
     public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
