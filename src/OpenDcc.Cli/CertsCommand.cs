@@ -197,9 +197,18 @@ internal static class CertsCommand
         {
             var wanted = parsed.GetRequiredValue(serial).Trim();
             var fromIssuer = parsed.GetValue(issuer)?.Trim();
+            string? issuerName = null;
+            try
+            {
+                issuerName = fromIssuer is null ? null : DuisSignature.NormaliseIssuerName(fromIssuer);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                throw new FormatException($"--issuer: '{OpenDcc.Core.Excerpt.Of(fromIssuer!)}' is not a distinguished name (give the issuer as certs list shows it)");
+            }
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var matching = (await BoundAsync(store.Parties, null, ct))
-                .Where(c => c.SerialNumber == wanted && (fromIssuer is null || DuisSignature.NormaliseIssuerName(c.IssuerName) == DuisSignature.NormaliseIssuerName(fromIssuer)))
+                .Where(c => c.SerialNumber == wanted && (issuerName is null || DuisSignature.NormaliseIssuerName(c.IssuerName) == issuerName))
                 .ToList();
             var certificate = matching switch
             {

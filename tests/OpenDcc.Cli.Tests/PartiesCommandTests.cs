@@ -755,6 +755,23 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Equal("opendcc: --serial: no bound certificate has serial 12345 (decimal, as certs list shows it)", error.Trim());
     }
 
+    [Fact]
+    public async Task Certs_revoke_refuses_an_issuer_that_is_no_distinguished_name_naming_the_option_and_revokes_nothing()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "Supplier");
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", Path.Combine(cli.DataDirectory, "s"))).ExitCode);
+        using var issued = FileKeyStore.Combine(Path.Combine(cli.DataDirectory, "s", "90B3D51F30010000-87.crt.pem"), Path.Combine(cli.DataDirectory, "s", "90B3D51F30010000-87.key.pem"));
+        var serial = OrganisationCertificate.FromX509(issued).SerialNumber;
+
+        var (code, _, error) = await cli.RunWithDataAsync("certs", "revoke", "--serial", serial, "--issuer", "not,,a=name==");
+
+        Assert.Equal(1, code);
+        Assert.Equal("opendcc: --issuer: 'not,,a=name==' is not a distinguished name (give the issuer as certs list shows it)", error.Trim());
+        Assert.Matches(@"\s+valid\s*$", Assert.Single((await cli.RunWithDataAsync("certs", "list")).Output.Split('\n'), l => l.Contains(serial, StringComparison.Ordinal)));
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "revoke", "--serial", serial, "--issuer", "CN=OpenDcc Local CA,OU=07")).ExitCode);
+    }
+
     [Theory]
     [InlineData("", "files: give the path of a file")]
     [InlineData("a-directory", "is a directory, not a file")]
