@@ -161,14 +161,7 @@ public sealed class LogVerifyCommandTests : IDisposable
     [Fact]
     public async Task An_archive_stopped_while_it_removed_its_entries_verifies_with_the_store_and_with_the_archive_made_again()
     {
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            for (var i = 1; i <= 30; i++)
-            {
-                await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i}</sr:Request>"))]);
-                cli.Clock.Advance(Duration.FromSeconds(1));
-            }
-        }
+        await LogRequestsASecondApartAsync(30);
         // What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote.
         var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
         Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
@@ -224,14 +217,7 @@ public sealed class LogVerifyCommandTests : IDisposable
     [Fact]
     public async Task Log_archive_moves_the_oldest_entries_to_a_checked_file_and_the_log_held_still_verifies_from_it()
     {
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            for (var i = 1; i <= 30; i++)
-            {
-                await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i} é</sr:Request>"))]);
-                cli.Clock.Advance(Duration.FromSeconds(1));
-            }
-        }
+        await LogRequestsASecondApartAsync(30);
         var first = Path.Combine(cli.DataDirectory, "archive-1.jsonl");
         var second = Path.Combine(cli.DataDirectory, "archive-2.jsonl");
 
@@ -305,6 +291,17 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("give --before TIME or --through SEQ", (await cli.RunWithDataAsync("log", "archive", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.StartsWith("opendcc: --before: 'yesterday' is not a time in ISO 8601: 2026-11-01T00:00:00Z, 2026-11-01T00:00:00+01:00, or a date, 2026-11-01 (its start in UTC)", (await cli.RunWithDataAsync("log", "archive", "--before", "yesterday", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "x")));
+    }
+
+    /// <summary>Requests <c>request-1</c> to <c>request-N</c> accepted (I99) a second apart, from 09:00:00 UTC.</summary>
+    private async Task LogRequestsASecondApartAsync(int count)
+    {
+        await using var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);
+        for (var i = 1; i <= count; i++)
+        {
+            await store.MessageLog.AppendAsync([new MessageLogRecord(cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, Eui64.Parse("90-B3-D5-1F-30-01-00-00"), $"request-{i}", "I99", Encoding.UTF8.GetBytes($"<sr:Request>{i} é</sr:Request>"))]);
+            cli.Clock.Advance(Duration.FromSeconds(1));
+        }
     }
 
     public void Dispose() => cli.Dispose();
