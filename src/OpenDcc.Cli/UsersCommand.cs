@@ -10,7 +10,7 @@ using Spectre.Console;
 
 namespace OpenDcc.Cli;
 
-/// <summary><c>opendcc users add|list|distributors|response-url|api-key|reset-counter</c>: the DCC users (SEC parties) OpenDcc serves, the distributors they act for, their REST API keys and replay counters.</summary>
+/// <summary><c>opendcc users add|list|distributors|status|response-url|api-key|reset-counter</c>: the DCC users (SEC parties) OpenDcc serves, the distributors they act for, their REST API keys and replay counters.</summary>
 internal static class UsersCommand
 {
     public static Command Create(CliContext context)
@@ -69,6 +69,22 @@ internal static class UsersCommand
             ActsForDistributors((await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui)).Roles, areas);
             await store.Parties.SetDistributorsAsync(eui, areas, ct);
             await context.Output.WriteLineAsync(areas.IsEmpty ? $"DCC user {eui} acts for no distributor" : $"DCC user {eui} acts for distributors {areas}");
+            return 0;
+        });
+
+        var statusId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
+        var statusTo = new Option<DccUserStatus>("--to") { Description = "Active, Suspended (its requests and API calls refused, E3, until it is Active again) or Withdrawn (it has left)", Required = true };
+        var setStatus = new Command("status", "Set a user's status: a running hub refuses a user that is not Active (E3) within a second") { statusId, statusTo };
+        setStatus.SetAction(async (parsed, ct) =>
+        {
+            var eui = ParseField("--id", () => Eui64.Parse(parsed.GetRequiredValue(statusId)));
+            var status = parsed.GetValue(statusTo);
+            await using var store = await context.OpenExistingStoreAsync(parsed, ct);
+            var was = (await store.Parties.FindUserAsync(eui, ct) ?? throw new UnknownDccUserException(eui)).Status;
+            await store.Parties.SetUserStatusAsync(eui, status, ct);
+            await context.Output.WriteLineAsync(
+                (was == status ? $"DCC user {eui} is {status} already" : $"DCC user {eui} is {status} (was {was})") +
+                (status == DccUserStatus.Active ? "" : ": its DUIS requests are refused E3 and its API calls 403; answers to requests accepted before, and alerts, are still delivered"));
             return 0;
         });
 
@@ -174,6 +190,7 @@ internal static class UsersCommand
         users.Subcommands.Add(add);
         users.Subcommands.Add(list);
         users.Subcommands.Add(setAreas);
+        users.Subcommands.Add(setStatus);
         users.Subcommands.Add(setUrl);
         users.Subcommands.Add(apiKey);
         users.Subcommands.Add(ResetCounterCommand(context));

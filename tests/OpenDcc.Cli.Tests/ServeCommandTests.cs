@@ -120,6 +120,63 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Null(OpenDcc.Core.Security.TrustedIssuers.WhyNotIssuedBy(dsp, [authority.Certificate], DateTimeOffset.UtcNow));
     }
 
+    [Fact]
+    public async Task A_user_suspended_while_the_hub_serves_is_refused_E3_and_served_again_once_active()
+    {
+        var supplier = OpenDcc.Core.Identifiers.Eui64.Parse("90-B3-D5-1F-30-01-00-00");
+        var keys = Path.Combine(cli.DataDirectory, "supplier-keys");
+        foreach (var command in new[]
+        {
+            new[] { "keys", "init" },
+            ["users", "add", "--id", supplier.ToString(), "--role", "IS", "--name", "Supplier"],
+            ["certs", "issue", "--id", supplier.ToString(), "--out", keys],
+        })
+        {
+            var (code, _, failure) = await cli.RunWithDataAsync(command);
+            Assert.True(code == 0, failure);
+        }
+        var port = FreePort();
+        using var serving = await CliRun.ServeAsync(["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"], cli.Clock);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var stem = Path.Combine(keys, $"{supplier.ToCompactString()}-87");
+        using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(stem + ".crt.pem", stem + ".key.pem");
+        var meter = new OpenDcc.Simulator.Devices.SimulatedFleet(1, 1)[0].ElectricityMeter.Id;
+        ulong counter = 0;
+        async Task<string> ReadRegisterAsync()
+        {
+            var request = OpenDcc.Core.Duis.DuisRequestWriter.Write(new OpenDcc.Core.Identifiers.RequestId(supplier, meter, ++counter), 1, OpenDcc.Core.Catalogue.ServiceCatalogue.Duis["4.1.1"], []);
+            using var content = new ByteArrayContent(OpenDcc.Core.Security.DuisSignature.Sign(request, certificate));
+            content.Headers.ContentType = new("application/xml");
+            using var response = await http.PostAsync(new Uri("/api/v1/serviceS", UriKind.Relative), content);
+            return System.Xml.Linq.XDocument.Parse(await response.Content.ReadAsStringAsync()).Descendants(OpenDcc.Core.Duis.DuisNamespaces.Sr + "ResponseCode").Single().Value;
+        }
+        // The hub reads a user again once it has kept it for a second (by its clock, this test's): asked again until it
+        // answers otherwise, for at most 10 s.
+        async Task<string> ReadRegisterUntilAsync(string wanted)
+        {
+            cli.Clock.Advance(NodaTime.Duration.FromSeconds(2));
+            var answer = await ReadRegisterAsync();
+            for (var tries = 0; answer != wanted && tries < 100; tries++)
+            {
+                await Task.Delay(100);
+                answer = await ReadRegisterAsync();
+            }
+            return answer;
+        }
+        Assert.Equal("I99", await ReadRegisterAsync());
+
+        var (suspended, said, error) = await cli.RunWithDataAsync("users", "status", "--id", supplier.ToString(), "--to", "Suspended");
+        Assert.True(suspended == 0, error);
+        Assert.StartsWith($"DCC user {supplier} is Suspended (was Active)", said, StringComparison.Ordinal);
+        Assert.Equal("E3", await ReadRegisterUntilAsync("E3"));
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("users", "status", "--id", supplier.ToString(), "--to", "Active")).ExitCode);
+        Assert.Equal("I99", await ReadRegisterUntilAsync("I99"));
+        Assert.Contains("is Active already", (await cli.RunWithDataAsync("users", "status", "--id", supplier.ToString(), "--to", "active")).Output, StringComparison.Ordinal);
+        Assert.Equal("opendcc: no DCC user has ID 90-B3-D5-1F-30-01-00-01", (await cli.RunWithDataAsync("users", "status", "--id", "90-B3-D5-1F-30-01-00-01", "--to", "Active")).Error.Trim());
+        Assert.Equal(0, await serving.StopAsync());
+    }
+
     /// <summary>The local CA's and the DSP identity's files (the ACB's key-agreement key is the simulator's, made before the hub).</summary>
     private static Dictionary<string, string> OwnKeys(string keys) =>
         Directory.GetFiles(keys).Where(f => Path.GetFileName(f).StartsWith("local-ca.", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("dsp-xmlsign.", StringComparison.Ordinal))
