@@ -16,6 +16,17 @@ public class CsvRecordsTests
             records.Select(r => $"{r.Line}: {string.Join('|', r.Fields)}"));
     }
 
+    [Theory]
+    [InlineData("", 1)]
+    [InlineData("device_id,type\n00-11,ESME\n", 3)]
+    public void A_record_over_16_MiB_a_binary_file_say_refuses_the_file_naming_its_line(string before, int line)
+    {
+        // /dev/zero, in effect: 17 MiB of NULs and no line break.
+        var refused = Assert.Throws<FormatException>(() => CsvRecords.Read(new StringReader(before + new string('\0', 17 * 1024 * 1024))).ToList());
+
+        Assert.Equal($"line {line}: a record longer than 16 MiB, which no CSV file OpenDcc imports holds (is this the file meant?)", refused.Message);
+    }
+
     [Fact]
     public void A_quote_left_open_even_on_the_last_line_or_a_quoted_line_break_refuses_the_file_naming_the_line_where_it_opened()
     {
