@@ -261,13 +261,27 @@ internal static class LogCommand
     }
 
     /// <summary>An instant in ISO 8601: in UTC (Z), with an offset, or a date alone (its start in UTC); null when it is none of them.</summary>
+    /// <exception cref="FormatException">a time with an offset that is outside the years an Instant holds in UTC (9999-12-31T23:59:59-01:00).</exception>
     private static Instant? ParseTime(string text)
     {
         var trimmed = text.Trim();
         return InstantPattern.ExtendedIso.Parse(trimmed) is { Success: true } utc ? utc.Value
-            : OffsetDateTimePattern.ExtendedIso.Parse(trimmed) is { Success: true } offset ? offset.Value.ToInstant()
+            : OffsetDateTimePattern.ExtendedIso.Parse(trimmed) is { Success: true } offset ? InUtc(offset.Value, text)
             : LocalDatePattern.Iso.Parse(trimmed) is { Success: true } date ? date.Value.AtStartOfDayInZone(DateTimeZone.Utc).ToInstant()
             : null;
+
+        // A time in the first or last year, its offset taken off, can fall outside the years an Instant holds.
+        static Instant InUtc(OffsetDateTime time, string text)
+        {
+            try
+            {
+                return time.ToInstant();
+            }
+            catch (OverflowException)
+            {
+                throw new FormatException($"--before: '{text}' is outside the times OpenDcc holds (years -9998 to 9999 in UTC)");
+            }
+        }
     }
 
     /// <summary>An archive's entries, a line that is none named with the file it is in.</summary>

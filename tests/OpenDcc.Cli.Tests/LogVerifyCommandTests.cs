@@ -290,6 +290,9 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("--through: 30 is not from 20 to 29", (await cli.RunWithDataAsync("log", "archive", "--through", "30", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.Contains("give --before TIME or --through SEQ", (await cli.RunWithDataAsync("log", "archive", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
         Assert.StartsWith("opendcc: --before: 'yesterday' is not a time in ISO 8601: 2026-11-01T00:00:00Z, 2026-11-01T00:00:00+01:00, or a date, 2026-11-01 (its start in UTC)", (await cli.RunWithDataAsync("log", "archive", "--before", "yesterday", "--out", Path.Combine(cli.DataDirectory, "x"))).Error, StringComparison.Ordinal);
+        // A time in the last year whose offset puts it past 9999 in UTC is named, not an OverflowException's stack trace.
+        (code, _, error) = await cli.RunWithDataAsync("log", "archive", "--before", "9999-12-31T23:59:59-01:00", "--out", Path.Combine(cli.DataDirectory, "x"));
+        Assert.Equal((1, "opendcc: --before: '9999-12-31T23:59:59-01:00' is outside the times OpenDcc holds (years -9998 to 9999 in UTC)\n"), (code, error));
         Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "x")));
     }
 
