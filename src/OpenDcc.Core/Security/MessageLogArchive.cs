@@ -70,13 +70,20 @@ public static class MessageLogArchive
         }
     }
 
+    /// <summary>
+    /// The longest line an archive holds, in characters: an entry whose payload is the largest DUIS message, its Base64
+    /// every character escaped (\u002B), with a MiB for the other fields. A longer line is no entry (a binary file, or
+    /// /dev/zero, which would otherwise be read into memory until there is none).
+    /// </summary>
+    public const int MaxLineChars = (DuisSignature.MaxMessageBytes + 2) / 3 * 4 * 6 + 1024 * 1024;
+
     /// <summary>The entries of an archive file, in its order.</summary>
-    /// <exception cref="FormatException">a line is not an archived entry; the message gives its line number.</exception>
+    /// <exception cref="FormatException">a line is not an archived entry, or is longer than <see cref="MaxLineChars"/>; the message gives its line number.</exception>
     public static async IAsyncEnumerable<MessageLogEntry> ReadAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var number = 0;
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        await foreach (var line in LinesAsync(reader, cancellationToken))
         {
             number++;
             MessageLogEntry entry;
@@ -90,6 +97,46 @@ public static class MessageLogArchive
             }
             yield return entry;
         }
+    }
+
+    /// <summary>
+    /// The lines of <paramref name="reader"/> (ended by \n, a \r before it dropped), as <see cref="TextReader.ReadLineAsync(CancellationToken)"/>
+    /// reads them but refusing one longer than <see cref="MaxLineChars"/> before it is read whole.
+    /// </summary>
+    private static async IAsyncEnumerable<string> LinesAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = new char[64 * 1024];
+        var line = new System.Text.StringBuilder();
+        var number = 1;
+        int read;
+        while ((read = await reader.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            var rest = buffer.AsMemory(0, read);
+            while (rest.Length > 0)
+            {
+                var end = rest.Span.IndexOf('\n');
+                line.Append(rest.Span[..(end < 0 ? rest.Length : end)]);
+                if (line.Length > MaxLineChars)
+                {
+                    throw new FormatException($"line {number}: longer than {MaxLineChars:N0} characters, which no archived entry is (is this an archive file?)");
+                }
+                if (end < 0)
+                {
+                    break;
+                }
+                yield return Ended(line);
+                line.Clear();
+                number++;
+                rest = rest[(end + 1)..];
+            }
+        }
+        if (line.Length > 0)
+        {
+            yield return Ended(line);
+        }
+
+        static string Ended(System.Text.StringBuilder line) =>
+            line.Length > 0 && line[^1] == '\r' ? line.ToString(0, line.Length - 1) : line.ToString();
     }
 
     private sealed record Line(long Sequence, long AtTicks, string At, string Direction, string? User, string? Correlation, string Outcome, string Payload, string PreviousHash, string Hash);
