@@ -40,6 +40,12 @@ public static partial class OpenDccCli
             await error.WriteLineAsync($"('{CommandPath(parsed.CommandResult)} --help' lists the options)");
             return 1;
         }
+        if (parsed.Action is not System.CommandLine.Invocation.ParseErrorAction && EnumValueNotNamed(parsed) is { } notNamed)
+        {
+            await error.WriteLineAsync($"opendcc: {notNamed}");
+            await error.WriteLineAsync($"('{CommandPath(parsed.CommandResult)} --help' lists the options)");
+            return 1;
+        }
         if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction)
         {
             // An unknown word where a command was wanted ('opendcc bogus', 'opendcc users lst') leaves the command missing
@@ -94,6 +100,22 @@ public static partial class OpenDccCli
             .Select(p => $"{p.Name}: no value given (the word after it, {p.Value}, is an option)")
             .FirstOrDefault();
     }
+
+    /// <summary>
+    /// A value of an enum option that is none of the enum's names, said as <see cref="NotAChoiceOf"/> says a value not
+    /// among the choices; null when each is one. System.CommandLine parses an enum with Enum.TryParse, which takes a
+    /// number as well ('users status --to 5' stored a status no user can have) and names joined by commas, their values
+    /// OR-ed ('--to Active,Withdrawn' is Withdrawn).
+    /// </summary>
+    internal static string? EnumValueNotNamed(ParseResult parsed) =>
+        parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Select(o => (o.Option.Name, Type: o.Option.ValueType.IsArray ? o.Option.ValueType.GetElementType()! : o.Option.ValueType, o.Tokens))
+            .Select(o => (o.Name, Type: Nullable.GetUnderlyingType(o.Type) ?? o.Type, o.Tokens))
+            .Where(o => o.Type.IsEnum)
+            .SelectMany(o => o.Tokens
+                .Where(t => !Enum.GetNames(o.Type).Contains(t.Value.Trim(), StringComparer.OrdinalIgnoreCase))
+                .Select(t => $"{o.Name}: '{t.Value}' is not one of {string.Join(", ", Enum.GetNames(o.Type))}"))
+            .FirstOrDefault();
 
     /// <summary>An exception's message for a person: without the " (Parameter 'x')" that .NET adds for a method's parameter, which means nothing at the command line.</summary>
     internal static string MessageOf(Exception e) =>

@@ -26,6 +26,10 @@ public sealed class ParseFaultTests : IDisposable
     [InlineData(new[] { "inventory", "import", "devices.csv", "--mode" }, "opendcc: --mode: no value given: all-or-nothing: any invalid row imports nothing (default); skip-invalid: import the valid rows and report the others", "opendcc inventory import --help")]
     [InlineData(new[] { "inventory", "import", "devices.csv", "--mode=" }, "opendcc: --mode: no value given: all-or-nothing: any invalid row imports nothing (default); skip-invalid: import the valid rows and report the others", "opendcc inventory import --help")]
     [InlineData(new[] { "users", "list", "--data" }, "opendcc: --data: no value given: the data directory (SQLite database, keys). Default: $OPENDCC_DATA or ./opendcc-data", "opendcc users list --help")]
+    // An enum option takes its names only: .NET's Enum.TryParse takes a number (stored as a status no user has) and names OR-ed.
+    [InlineData(new[] { "users", "status", "--id", "90-B3-D5-1F-30-01-00-00", "--to", "5" }, "opendcc: --to: '5' is not one of Active, Suspended, Withdrawn", "opendcc users status --help")]
+    [InlineData(new[] { "users", "status", "--id", "90-B3-D5-1F-30-01-00-00", "--to", "1" }, "opendcc: --to: '1' is not one of Active, Suspended, Withdrawn", "opendcc users status --help")]
+    [InlineData(new[] { "users", "status", "--id", "90-B3-D5-1F-30-01-00-00", "--to", "Active,Withdrawn" }, "opendcc: --to: 'Active,Withdrawn' is not one of Active, Suspended, Withdrawn", "opendcc users status --help")]
     // An option without its value before another option: System.CommandLine takes the next option's name as the value.
     [InlineData(new[] { "inventory", "add", "--device", "--type", "ESME" }, "opendcc: --device: no value given (the word after it, --type, is an option)", "opendcc inventory add --help")]
     [InlineData(new[] { "users", "list", "--data", "--postgres", "Host=x" }, "opendcc: --data: no value given (the word after it, --postgres, is an option)", "opendcc users list --help")]
