@@ -17,6 +17,9 @@ namespace OpenDcc.Cli;
 /// <summary><c>opendcc serve</c>: run the hub until stopped (Ctrl-C).</summary>
 internal static class ServeCommand
 {
+    /// <summary>The most of an SMI status matrix file read: a row per SRV is some KB.</summary>
+    private const int MaxMatrixBytes = 1024 * 1024;
+
     private const string PortAdvice = "(another hub? give each hub its own --silo-port and --gateway-port)";
 
     /// <summary>
@@ -125,7 +128,17 @@ internal static class ServeCommand
                 var matrixFile = CliContext.ExistingFile(matrixOption, "--smi-status-matrix");
                 try
                 {
-                    matrix = SmiStatusMatrix.Parse(File.ReadLines(matrixFile.FullName));
+                    // Read whole, up to what no matrix reaches: File.ReadLines read /dev/zero as one line until .NET gave up
+                    // (an ArgumentOutOfRangeException about minimumLength, after gigabytes).
+                    using var stream = matrixFile.OpenRead();
+                    var bytes = new byte[MaxMatrixBytes + 1];
+                    var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+                    if (read > MaxMatrixBytes)
+                    {
+                        throw new FormatException($"holds more than {MaxMatrixBytes / 1024 / 1024} MiB, which no SMI status matrix does (is this the file meant?)");
+                    }
+                    using var text = new StreamReader(new MemoryStream(bytes, 0, read));
+                    matrix = SmiStatusMatrix.Parse(text.ReadToEnd().Split(["\r\n", "\n", "\r"], StringSplitOptions.None));
                 }
                 catch (FormatException e)
                 {

@@ -76,6 +76,19 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal("opendcc: --model-adapter: no adapter is named 'no-such-adapter' (known: gbcs-reference, early-smart-reference)", error.Trim());
     }
 
+    [Fact]
+    public async Task An_smi_status_matrix_longer_than_any_is_refused_naming_its_option_and_file()
+    {
+        // /dev/zero, in effect: more NULs than a matrix has characters, and no line break.
+        var zeros = Path.Combine(cli.DataDirectory, "zeros.tsv");
+        await File.WriteAllBytesAsync(zeros, new byte[(1024 * 1024) + 1]);
+
+        var (code, output, error) = await cli.RunAsync([.. Serve(), "--smi-status-matrix", zeros]);
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal($"opendcc: --smi-status-matrix: {zeros}: holds more than 1 MiB, which no SMI status matrix does (is this the file meant?)", error.Trim());
+    }
+
     [Theory]
     [InlineData("dsp-xmlsign.crt.pem")]
     [InlineData("dsp-xmlsign.key.pem")]
