@@ -130,14 +130,9 @@ internal static class ServeCommand
                 {
                     // Read whole, up to what no matrix reaches: File.ReadLines read /dev/zero as one line until .NET gave up
                     // (an ArgumentOutOfRangeException about minimumLength, after gigabytes).
-                    using var stream = matrixFile.OpenRead();
-                    var bytes = new byte[MaxMatrixBytes + 1];
-                    var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-                    if (read > MaxMatrixBytes)
-                    {
-                        throw new FormatException($"holds more than {MaxMatrixBytes / 1024 / 1024} MiB, which no SMI status matrix does (is this the file meant?)");
-                    }
-                    using var text = new StreamReader(new MemoryStream(bytes, 0, read));
+                    var bytes = Core.BoundedFile.ReadAtMost(matrixFile.FullName, MaxMatrixBytes)
+                        ?? throw new FormatException($"holds more than {MaxMatrixBytes / 1024 / 1024} MiB, which no SMI status matrix does (is this the file meant?)");
+                    using var text = new StreamReader(new MemoryStream(bytes));
                     matrix = SmiStatusMatrix.Parse(text.ReadToEnd().Split(["\r\n", "\n", "\r"], StringSplitOptions.None));
                 }
                 catch (FormatException e)

@@ -268,14 +268,9 @@ public sealed class FileKeyStore(string directory)
 
     /// <summary>A key or certificate file's bytes.</summary>
     /// <exception cref="UnreadableKeyFileException">it holds more than <see cref="MaxFileBytes"/>.</exception>
-    public static byte[] ReadFile(string path)
-    {
-        using var stream = File.OpenRead(path);
-        var bytes = new byte[MaxFileBytes + 1];
-        var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        return read <= MaxFileBytes ? bytes[..read]
-            : throw new UnreadableKeyFileException(path, $"{path} holds more than {MaxFileBytes / 1024 / 1024} MiB, which no key or certificate file does", null);
-    }
+    public static byte[] ReadFile(string path) =>
+        BoundedFile.ReadAtMost(path, MaxFileBytes)
+            ?? throw new UnreadableKeyFileException(path, $"{path} holds more than {MaxFileBytes / 1024 / 1024} MiB, which no key or certificate file does", null);
 
     private X509Certificate2 Load(string name, bool has, string missing) =>
         has ? Combine(CertPath(name), KeyPath(name)) : throw new InvalidOperationException(missing);
