@@ -67,11 +67,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
         await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
 
-        var pending = new List<OutboundMessage>();
-        foreach (var state in Enum.GetValues<DeliveryState>())
-        {
-            pending.AddRange(await hub.Store.Delivery.ListAsync(state));
-        }
+        var pending = await QueuedAsync();
         Assert.All(pending, m => Assert.Equal(NetworkOperator, m.User));
         Assert.Equal(2, pending.Count);
         var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: the user has no response URL", StringComparison.Ordinal)).ToList();
@@ -89,12 +85,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
         var outcomes = await OutcomesAsync();
         Assert.Contains(outcomes, o => o.StartsWith("AlertRefused: replayed frame", StringComparison.Ordinal));
-        var restorations = 0;
-        foreach (var state in Enum.GetValues<DeliveryState>())
-        {
-            restorations += (await hub.Store.Delivery.ListAsync(state)).Count(m => m.What?.Contains("alert", StringComparison.Ordinal) == true && m.What.StartsWith("PowerRestored", StringComparison.Ordinal));
-        }
-        Assert.Equal(2, restorations);
+        Assert.Equal(2, (await QueuedAsync()).Count(m => m.What?.Contains("alert", StringComparison.Ordinal) == true && m.What.StartsWith("PowerRestored", StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -108,11 +99,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
         await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
 
-        var queued = new List<OutboundMessage>();
-        foreach (var state in Enum.GetValues<DeliveryState>())
-        {
-            queued.AddRange(await hub.Store.Delivery.ListAsync(state));
-        }
+        var queued = await QueuedAsync();
         Assert.Equal([Supplier, Supplier, NetworkOperator, NetworkOperator], queued.Select(m => m.User).OrderBy(u => u.Value));
         Assert.Equal(2, queued.Count(m => m.What!.StartsWith(what, StringComparison.Ordinal)));
         Assert.Equal(0, away.Left);
@@ -142,6 +129,10 @@ public sealed class AlertProbeTests : IAsyncLifetime
         Assert.All(queued, m => Assert.StartsWith("PowerRestored", m.What, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Every message queued, in whatever state: read a state at a time, so one the dispatcher moves on meanwhile (pending
+    /// to delivered) may be read twice, and is counted once.
+    /// </summary>
     private async Task<List<OutboundMessage>> QueuedAsync()
     {
         var queued = new List<OutboundMessage>();
@@ -149,7 +140,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
         {
             queued.AddRange(await hub.Store.Delivery.ListAsync(state));
         }
-        return queued;
+        return [.. queued.DistinctBy(m => m.Id)];
     }
 
     private sealed class NoPowerLoss(IDeviceAlertSink sink) : IDeviceAlertSink
