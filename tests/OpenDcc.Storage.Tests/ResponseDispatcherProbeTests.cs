@@ -131,6 +131,29 @@ public abstract partial class ResponseDispatcherTests
         Assert.Equal(15, (await LoggedAsync()).Count);
     }
 
+    [Theory]
+    [InlineData("socket")]
+    [InlineData("io")]
+    public async Task A_network_failure_the_http_client_lets_out_unwrapped_is_a_failed_attempt_retried(string failure)
+    {
+        // SocketsHttpHandler has let out a bare SocketException when a connection was reset while being made (CI, on a
+        // reset receiver); it must be a failed attempt like any other, not end the round with the message claimed.
+        Exception thrown = failure == "socket" ? new SocketException((int)SocketError.NotConnected) : new IOException("connection reset");
+        using var failing = new HttpClient(new ThrowingHandler(thrown));
+        using var dispatcher = new ResponseDispatcher(store.Delivery, failing, clock, DeliveryOptions.Default, store.MessageLog);
+        var id = await dispatcher.EnqueueAsync(Supplier, new Uri("http://127.0.0.1:9/duis"), "r1", Signed);
+
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+        var message = (await store.Delivery.FindAsync(id))!;
+        Assert.Equal((DeliveryState.Pending, 1, At(10), thrown.Message), (message.State, message.Attempts, message.NextAttemptAt, message.LastError));
+        Assert.Equal("Unreachable", Assert.Single(await LoggedAsync()).Outcome);
+    }
+
+    private sealed class ThrowingHandler(Exception thrown) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromException<HttpResponseMessage>(thrown);
+    }
+
     [Fact]
     public async Task A_receiver_that_hangs_does_not_hold_up_another_users_message_queued_meanwhile()
     {

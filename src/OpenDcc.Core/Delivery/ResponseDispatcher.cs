@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -442,6 +443,12 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         catch (HttpRequestException e)
         {
+            return new Attempt(false, Unreachable, e.Message);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            // The client does not wrap every network failure: a connection reset while it was being made has come out
+            // as a bare SocketException ("Transport endpoint is not connected", from the socket's RemoteEndPoint).
             return new Attempt(false, Unreachable, e.Message);
         }
     }
