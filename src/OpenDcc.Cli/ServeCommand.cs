@@ -184,14 +184,16 @@ internal static class ServeCommand
                 return 1;
             }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
+            // The devices' access control broker is the DCC, as in DCC Boxed: the EUI-64 its DUIS responses come from.
+            var dcc = keys.DspIdOr(Eui64Defaults.Dsp);
             // Says on the console when the simulator goes away and when it is back.
             using var logging = LoggerFactory.Create(log => log.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             SimulatorConnection? connection = null;
             SimulatedWorld? simulated = null;
             try
             {
-                connection = simulatorUrl is null ? null : SimulatorConnection.Create(keys, Eui64Defaults.Dsp, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
-                simulated = connection is not null ? null : SimulatedWorld.Create(keys, Eui64Defaults.Dsp, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
+                connection = simulatorUrl is null ? null : SimulatorConnection.Create(keys, dcc, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
+                simulated = connection is not null ? null : SimulatedWorld.Create(keys, dcc, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
             }
             catch (Exception e) when (AdapterOptionAtFault(e, assemblies.Count > 0) is { } option)
             {

@@ -42,12 +42,7 @@ internal static class UsersCommand
             }
             // The DSP's own EUI-64 (the hub's, or the default one keys init gives it): a request from it is refused E42.
             var keys = context.KeyStore(parsed);
-            var dsp = Hub.Eui64Defaults.Dsp;
-            if (keys.HasDspIdentity)
-            {
-                using var identity = keys.LoadDspIdentity();
-                dsp = Core.Security.OrganisationCertificate.FromX509(identity).EntityId;
-            }
+            var dsp = keys.DspIdOr(Hub.Eui64Defaults.Dsp);
             if (eui == dsp)
             {
                 throw new FormatException($"--id: {eui} is the DSP's own EUI-64 (OpenDcc itself), not a DCC user's: the gateway refuses requests from it (E42)");

@@ -24,9 +24,12 @@ public sealed class PowerOutageAlertTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         hub = await StartAsync();
-        // The test electricity meter is on the test comms hub, serving site 0's MPAN.
-        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { CommsHub = CommsHub, Mpan = hub.World.Wan.Fleet[0].Mpan }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        await PutMeterOnCommsHubAsync();
     }
+
+    /// <summary>The test electricity meter is on the test comms hub, serving site 0's MPAN.</summary>
+    private async Task PutMeterOnCommsHubAsync() =>
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { CommsHub = CommsHub, Mpan = hub.World.Wan.Fleet[0].Mpan }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
@@ -53,6 +56,25 @@ public sealed class PowerOutageAlertTests : IAsyncLifetime
         var restored = received.Where(r => r.Code == "8F36").ToList();
         Assert.Equal([NetworkOperator, Supplier], restored.OrderBy(r => r.Id.Counter).Select(r => r.Id.Target));
         Assert.All(restored, r => Assert.Equal(Meter, r.Id.Originator));
+    }
+
+    [Fact]
+    public async Task A_dcc_alert_comes_from_the_dccs_own_eui64_when_its_dsp_identity_is_not_dcc_boxeds()
+    {
+        // 'opendcc keys init --dsp-id': the alert's originator is the EUI-64 of the identity that signs it.
+        var dcc = Eui64.Parse("90-B3-D5-1F-30-00-00-09");
+        await hub.DisposeAsync();
+        hub = await StartAsync(dspId: dcc);
+        await PutMeterOnCommsHubAsync();
+        var now = SystemClock.Instance.GetCurrentInstant();
+
+        await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+
+        var outages = (await NextAsync(4)).Where(r => r.Code == DccAlertCodes.PowerOutage).ToList();
+        Assert.Equal(2, outages.Count);
+        Assert.All(outages, outage => Assert.Equal(dcc, outage.Id.Originator));
+        using var signer = hub.DspCertificate;
+        Assert.Equal(dcc, OrganisationCertificate.FromX509(signer).EntityId);
     }
 
     [Fact]

@@ -99,10 +99,11 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="wrapWan">Puts a WAN of the test's in front of the simulated one (in-process only), e.g. to watch the exchanges.</param>
     /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
     /// <param name="viaProxy">Over loopback: the hub reaches the simulator through <see cref="WanProxy"/>, which the test can freeze.</param>
+    /// <param name="dspId">The DCC's EUI-64, as 'opendcc keys init --dsp-id' gives it (DCC Boxed's, <see cref="Dsp"/>, by default).</param>
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null)
+        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -120,6 +121,11 @@ public sealed class TestHub : IAsyncDisposable
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
             statusMatrix = statusMatrix ?? SmiStatusMatrix.Default,
         };
+        if (dspId is { } dsp)
+        {
+            // As 'opendcc keys init --dsp-id' leaves it: the hub keeps the identity it finds.
+            new FileKeyStore(Path.Combine(hub.DataDirectory, "keys")).Initialise(dsp, hub.clock);
+        }
         hub.Receiver = await ResponseReceiver.StartAsync();
         if (overLoopback)
         {
@@ -192,6 +198,7 @@ public sealed class TestHub : IAsyncDisposable
     private async Task StartHubAsync()
     {
         var keys = new FileKeyStore(Path.Combine(DataDirectory, "keys"));
+        var dcc = keys.DspIdOr(Dsp);
         var options = WanOptions.Default with { AttemptTimeout = Duration.FromSeconds(2) + (wanLatency * 3), Retries = 1, RetryBackoff = Duration.FromMilliseconds(100), ConcurrencyPerCell = concurrencyPerCell };
         DeviceSide devices;
         if (overLoopback)
@@ -204,13 +211,13 @@ public sealed class TestHub : IAsyncDisposable
             {
                 WanProxy ??= new FreezingProxy(Simulator!.Url);
             }
-            Connection = SimulatorConnection.Create(keys, Dsp, WanProxy?.Url ?? Simulator!.Url, options);
+            Connection = SimulatorConnection.Create(keys, dcc, WanProxy?.Url ?? Simulator!.Url, options);
             devices = Connection.Devices;
         }
         else
         {
             World?.Dispose();
-            World = SimulatedWorld.Create(keys, Dsp, new SimulatedFleet(seed: 7, siteCount: sites), clock, new SimulatedWanOptions(wanLatency, wanLoss), options);
+            World = SimulatedWorld.Create(keys, dcc, new SimulatedFleet(seed: 7, siteCount: sites), clock, new SimulatedWanOptions(wanLatency, wanLoss), options);
             InstallTestMeters(World.Wan);
             devices = wrapWan is null ? World.Devices : World.Devices with { Wan = wrapWan(World.Wan) };
         }

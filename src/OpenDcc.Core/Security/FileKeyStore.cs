@@ -62,6 +62,21 @@ public sealed class FileKeyStore(string directory)
     /// <exception cref="InvalidOperationException">none was initialised or imported, or its certificate or key is missing.</exception>
     public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
 
+    /// <summary>
+    /// The DCC's EUI-64 here: that of the DSP XmlSign identity, which may be another than DCC Boxed's
+    /// (<c>opendcc keys init --dsp-id</c>, <c>keys import-dsp</c>); <paramref name="fresh"/> when there is none yet, the
+    /// one a hub gives the identity it makes.
+    /// </summary>
+    public Identifiers.Eui64 DspIdOr(Identifiers.Eui64 fresh)
+    {
+        if (!HasDspIdentity)
+        {
+            return fresh;
+        }
+        using var identity = LoadDspIdentity();
+        return OrganisationCertificate.FromX509(identity).EntityId;
+    }
+
     public CertificateAuthority LoadLocalCa() => new(Load(CaName, HasLocalCa, "no local CA: run 'opendcc keys init'"));
 
     /// <summary>Where the certificates of the CAs added with <see cref="AddTrustedIssuer"/> are kept, one file each.</summary>

@@ -113,7 +113,7 @@ internal sealed class DccAlertSender(
         {
             return;
         }
-        var alert = new DuisDccAlert(Eui64Defaults.Dsp, user, counter.Next(now), DccAlertCodes.FirmwareDistributionFailure, new DccAlertEvent.FirmwareDistributionFailure(updateFirmwareRequest, [device]), now)
+        var alert = new DuisDccAlert(security.Dsp, user, counter.Next(now), DccAlertCodes.FirmwareDistributionFailure, new DccAlertEvent.FirmwareDistributionFailure(updateFirmwareRequest, [device]), now)
         {
             Throttled = decision.Throttled,
         };
@@ -140,7 +140,7 @@ internal sealed class DccAlertSender(
 
     private async Task SendAsync(Eui64 recipient, string code, DccAlertEvent alertEvent, ThrottledAlerts? throttled, Instant now, string what, CancellationToken cancellationToken)
     {
-        var alert = new DuisDccAlert(Eui64Defaults.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
+        var alert = new DuisDccAlert(security.Dsp, recipient, counter.Next(now), code, alertEvent, now) { Throttled = throttled };
         var signed = security.Sign(alert);
         // Each copy on its own: one the store took is not queued again when the next finds it away.
         await StoreAway.UntilStoredAsync(logger, $"DCC alert {alert.ResponseId} ({code}) to {recipient}",
