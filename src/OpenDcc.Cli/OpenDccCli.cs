@@ -354,7 +354,11 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         {
             return await open();
         }
-        catch (Exception e) when (postgres is not null && e is Npgsql.NpgsqlException or ArgumentException)
+        catch (ArgumentException e) when (postgres is not null)
+        {
+            throw new InvalidOperationException($"--postgres: {ConnectionStringFault(e)}", e);
+        }
+        catch (Npgsql.NpgsqlException e) when (postgres is not null)
         {
             throw new InvalidOperationException($"--postgres: {(TimedOut(e) && SilentServer(postgres) is { } silent ? silent : e.Message)}", e);
         }
@@ -362,6 +366,24 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         {
             throw new InvalidOperationException($"--data {dataDirectory}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// What is wrong with a connection string Npgsql does not take, naming the setting: it says "Couldn't set port
+    /// (Parameter 'port')" of "Port=abc", and of "Port=99999" only that an argument was out of range.
+    /// </summary>
+    private static string ConnectionStringFault(ArgumentException e)
+    {
+        var message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        return (e.ParamName, e.InnerException) switch
+        {
+            (null or "keyword" or "connectionString", _) => $"the connection string does not read: {message}",
+            (var setting, KeyNotFoundException) => $"the connection string names {setting}, which is not a setting of a PostgreSQL connection",
+            (var setting, _) when (e as ArgumentOutOfRangeException ?? e.InnerException as ArgumentOutOfRangeException) is { } range =>
+                $"the connection string's {setting} is out of range{(range.ActualValue is { } value ? $" ({value})" : "")}",
+            (var setting, { } inner) => $"the connection string's {setting} does not read: {inner.Message}",
+            (var setting, null) => $"the connection string's {setting} does not read",
+        };
     }
 
     /// <summary>

@@ -129,7 +129,11 @@ public sealed class StoreOptionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("not a connection string", "Format of the initialization string")]
+    [InlineData("not a connection string", "the connection string does not read: Format of the initialization string")]
+    [InlineData("Host=127.0.0.1;Port=99999", "the connection string's port is out of range")]
+    [InlineData("Host=127.0.0.1;Port=abc", "the connection string's port does not read: The input string 'abc' was not in a correct format.")]
+    [InlineData("Host=127.0.0.1;Timeout=-4", "the connection string's timeout is out of range (-4)")]
+    [InlineData("Host=127.0.0.1;Colour=blue", "the connection string names colour, which is not a setting of a PostgreSQL connection")]
     [InlineData("Host=127.0.0.1;Port={port};Database=x;Timeout=5", "Failed to connect to 127.0.0.1:")]
     public async Task A_postgres_store_that_cannot_be_used_is_refused_naming_postgres(string connection, string fault)
     {
