@@ -234,8 +234,6 @@ public static class HubHost
             {
                 StatusCodes.Status404NotFound => $"nothing is served at {request.Path}: DUIS is at /api/v1/serviceS, /api/v1/serviceT and /api/v1/serviceD, the REST API under /api/v1/smart-grid (described at /openapi/v1.json), health at /health",
                 StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}",
-                // The REST API's own refusal; the DUIS endpoints say what they take themselves (DuisMediaType).
-                StatusCodes.Status415UnsupportedMediaType => "send the body as Content-Type: application/json",
                 StatusCodes.Status413PayloadTooLarge => request.Path.StartsWithSegments("/api/v1/smart-grid", StringComparison.Ordinal)
                     ? "the body is larger than this endpoint takes"
                     : $"the body is over {Core.Security.DuisSignature.MaxMessageBytes:N0} bytes, the most a DUIS message may be (a firmware update with its image inline)",

@@ -275,6 +275,19 @@ public sealed class SmartGridAdversarialTests(SmartGridProbeHub fixture) : IClas
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("text/plain")]
+    [InlineData("application/xml")]
+    public async Task A_request_without_an_api_key_gets_401_whatever_its_body_is_declared_as(string? contentType)
+    {
+        // Who is asking comes first: nothing about the endpoint is said to a caller without a key.
+        var (status, type, body) = await SendAsync(HttpMethod.Post, Aggregate, null, $$"""{"gspGroup": "{{Group}}"}""", contentType);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "application/problem+json"), (status, type));
+        Assert.Contains("no Authorization header", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_body_in_utf16_declared_by_its_charset_gets_a_400_problem_not_a_500()
     {

@@ -325,6 +325,9 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
         Assert.True(paths.GetProperty(Aggregate).GetProperty("post").GetProperty("security")[0].TryGetProperty("ApiKey", out _));
         // As the API takes them: the aggregate's fields optional (one of gspGroup and mpans), a read's deadline a query parameter.
         var request = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("PowerQualityAggregateRequest");
+        var body = paths.GetProperty(Aggregate).GetProperty("post").GetProperty("requestBody");
+        Assert.True(body.GetProperty("required").GetBoolean());
+        Assert.Equal("#/components/schemas/PowerQualityAggregateRequest", body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
         Assert.False(request.TryGetProperty("required", out var required) && required.GetArrayLength() > 0, $"required: {required}");
         var deadlineType = request.GetProperty("properties").GetProperty("deadlineSeconds").GetProperty("type");
         Assert.DoesNotContain("string", deadlineType.EnumerateArray().Select(t => t.GetString())); // a number, not a number in a string
@@ -353,13 +356,13 @@ public sealed class SmartGridTests(SmartGridFleet fleet) : IClassFixture<SmartGr
     }
 
     [Fact]
-    public async Task A_refusal_routing_or_the_body_reader_makes_says_what_is_wrong()
+    public async Task A_refusal_the_endpoint_or_routing_makes_says_what_is_wrong()
     {
         var wrongType = new HttpRequestMessage(HttpMethod.Post, Aggregate) { Content = new StringContent("""{"gspGroup": "_G"}""", Encoding.UTF8, "text/plain") };
         wrongType.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fleet.OperatorToken);
         var (status, type, body) = await SendAsync(wrongType);
         Assert.Equal((HttpStatusCode.UnsupportedMediaType, "application/problem+json"), (status, type));
-        Assert.Equal("send the body as Content-Type: application/json", body.RootElement.GetProperty("detail").GetString());
+        Assert.Equal("send the request as application/json, not 'text/plain; charset=utf-8'", body.RootElement.GetProperty("detail").GetString());
 
         (status, _, body) = await GetAsync(fleet.OperatorToken, "/api/v1/smart-grid/nothing-here");
         Assert.Equal(HttpStatusCode.NotFound, status);
