@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using NodaTime;
+using OpenDcc.Core;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -42,7 +43,7 @@ public static partial class OpenDccCli
         }
         if (parsed.Action is not System.CommandLine.Invocation.ParseErrorAction && EnumValueNotNamed(parsed) is { } notNamed)
         {
-            await error.WriteLineAsync($"opendcc: {notNamed}");
+            await error.WriteLineAsync($"opendcc: {Excerpt.Ends(notNamed)}");
             await error.WriteLineAsync($"('{CommandPath(parsed.CommandResult)} --help' lists the options)");
             return 1;
         }
@@ -55,7 +56,7 @@ public static partial class OpenDccCli
                 : parsed.Errors;
             foreach (var fault in faults)
             {
-                await error.WriteLineAsync($"opendcc: {MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? NotAChoiceOf(fault) ?? ParseFaultOf(fault.Message)}");
+                await error.WriteLineAsync($"opendcc: {Excerpt.Ends(MissingOptionOf(fault.Message, parsed.CommandResult.Command) ?? NotAChoiceOf(fault) ?? ParseFaultOf(fault.Message))}");
             }
             await error.WriteLineAsync($"('{string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "opendcc" : CommandPath(parsed.CommandResult))} --help' lists the options)");
             return 1;
@@ -66,7 +67,8 @@ public static partial class OpenDccCli
         }
         catch (Exception e) when (IsUserFacing(e))
         {
-            await error.WriteLineAsync($"opendcc: {ParseFaultOf(MessageOf(e))}");
+            // A refusal quotes what was given, which may be a file's worth: its start and its end, which says what is wrong.
+            await error.WriteLineAsync($"opendcc: {Excerpt.Ends(ParseFaultOf(MessageOf(e)))}");
             return 1;
         }
         catch (OperationCanceledException e) when (e.InnerException is not TimeoutException)
@@ -374,7 +376,7 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     /// </summary>
     private static string ConnectionStringFault(ArgumentException e)
     {
-        var message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        var message = OpenDccCli.MessageOf(e);
         return (e.ParamName, e.InnerException) switch
         {
             (null or "keyword" or "connectionString", _) => $"the connection string does not read: {message}",

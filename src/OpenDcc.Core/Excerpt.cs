@@ -16,6 +16,26 @@ public static class Excerpt
     }
 
     /// <summary>
+    /// <paramref name="text"/> as it is up to <see cref="MaxLength"/> characters; longer, its start and its end, and how
+    /// much is left out between: for a message that quotes a value and then says what is wrong with it.
+    /// </summary>
+    public static string Ends(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length <= MaxLength)
+        {
+            return text;
+        }
+        var head = Start(text, MaxLength / 2);
+        var tail = text.Length - (MaxLength / 2);
+        if (char.IsLowSurrogate(text[tail]) && char.IsHighSurrogate(text[tail - 1]))
+        {
+            tail++;
+        }
+        return $"{head} … ({tail - head.Length:N0} characters left out) … {text[tail..]}";
+    }
+
+    /// <summary>
     /// The first <paramref name="maxLength"/> UTF-16 code units of <paramref name="text"/>, one fewer where the cut would
     /// fall inside a surrogate pair: half a character is no text, and PostgreSQL refuses to store it.
     /// </summary>

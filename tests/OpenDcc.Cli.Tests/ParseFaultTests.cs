@@ -6,6 +6,22 @@ public sealed class ParseFaultTests : IDisposable
     private readonly CliRun cli = new();
 
     [Theory]
+    [InlineData("inventory", "add", "--device", "{long}", "--type", "ESME")]
+    [InlineData("serve", "--sites", "{long}")]
+    [InlineData("users", "status", "--id", "90-B3-D5-1F-30-01-00-00", "--to", "{long}")]
+    public async Task A_refusal_quoting_a_long_value_gives_its_start_and_its_end_not_the_whole_of_it(params string[] args)
+    {
+        var value = new string('7', 100_000) + "x";
+        var (code, _, error) = await cli.RunWithDataAsync([.. args.Select(a => a == "{long}" ? value : a)]);
+
+        Assert.Equal(1, code);
+        var fault = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries)[0];
+        Assert.InRange(fault.Length, 100, 1_100);
+        Assert.Contains("characters left out) …", fault, StringComparison.Ordinal);
+        Assert.Contains("7x", fault, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(new[] { "serve", "--sites", "abc" }, "opendcc: --sites: 'abc' is not a whole number", "opendcc serve --help")]
     [InlineData(new[] { "log", "show", "--last", "99999999999" }, "opendcc: --last: 99999999999 is too large (at most 2,147,483,647)", "opendcc log show --help")]
     [InlineData(new[] { "log", "show", "--from", "99999999999999999999" }, "opendcc: --from: 99999999999999999999 is too large (at most 9,223,372,036,854,775,807)", "opendcc log show --help")]
