@@ -25,6 +25,13 @@ internal static class Db
     public static string? GetNullableString(this DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
+    /// <summary>
+    /// <paramref name="text"/> as both engines keep it: PostgreSQL's text holds no NUL character (it refuses the whole
+    /// statement, 22021), SQLite's does; for text from outside (a receiver's HTTP reason phrase), each NUL is written as
+    /// U+2400 SYMBOL FOR NULL (␀), on both.
+    /// </summary>
+    public static string Storable(string text) => text.Replace('\0', '\u2400');
+
     /// <summary>How a transaction is committed, unless a test stands in for it (the message log's and the delivery queue's <c>commit</c>).</summary>
     public static readonly Func<DbTransaction, CancellationToken, Task> Commit = (transaction, cancellationToken) => transaction.CommitAsync(cancellationToken);
 

@@ -147,7 +147,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             : "UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending";
         await using var command = connection.Command(sql)
             .With("@at", attemptedAt.ToUnixTimeTicks())
-            .With("@error", Core.Excerpt.Start(error, MaxErrorLength))
+            .With("@error", Db.Storable(Core.Excerpt.Start(error, MaxErrorLength)))
             .With("@id", id)
             .With("@pending", Pending);
         if (nextAttemptAt is { } next)

@@ -334,6 +334,38 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     }
 
     [Fact]
+    public async Task A_receiver_whose_status_line_holds_a_nul_gets_a_failed_attempt_recorded_like_any_other()
+    {
+        // The client refuses the reason phrase, quoting it, NUL and all, in its exception; PostgreSQL's text refuses NUL.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var answering = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var read = new byte[64 * 1024];
+            var seen = new StringBuilder();
+            while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                seen.Append(Encoding.Latin1.GetString(read, 0, await stream.ReadAsync(read)));
+            }
+            await stream.WriteAsync(Encoding.Latin1.GetBytes("HTTP/1.1 500 Oops\0after\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        });
+        var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}{ResponseReceiver.Path}");
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, url, RequestId, SignedResponse);
+
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await dispatcher.RunOnceAsync());
+        await answering;
+
+        var message = await store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Pending, message!.State);
+        Assert.Equal(1, message.Attempts);
+        Assert.Contains("Oops\u2400after", message.LastError, StringComparison.Ordinal);
+        Assert.Equal("Unreachable", Assert.Single(await LoggedAsync()).Outcome);
+    }
+
+    [Fact]
     public async Task A_receiver_that_does_not_answer_in_time_counts_as_a_failed_attempt()
     {
         await using var receiver = await ResponseReceiver.StartAsync();

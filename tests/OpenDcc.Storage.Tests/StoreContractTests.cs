@@ -749,6 +749,19 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_failed_attempts_error_holding_a_nul_is_kept_alike_on_both_engines_with_the_nul_shown()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var id = await Enqueue("m", t0);
+        await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
+
+        Assert.True(await Store.Delivery.RecordFailureAsync(id, "HTTP 500 Oops\0after", t0 + Duration.FromSeconds(1), null));
+        var message = await Store.Delivery.FindAsync(id);
+        Assert.Equal(DeliveryState.Failed, message!.State);
+        Assert.Equal("HTTP 500 Oops\u2400after", message.LastError);
+    }
+
+    [Fact]
     public async Task A_failed_attempt_without_a_next_time_moves_the_message_to_the_failed_queue()
     {
         var t0 = clock.GetCurrentInstant();
