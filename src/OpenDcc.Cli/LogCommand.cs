@@ -235,6 +235,8 @@ internal static class LogCommand
                     throw new InvalidOperationException($"the archive written does not check ({broken?.Fault ?? $"it ends at entry {lastArchived}, not {last}"}; entry {broken?.FirstBrokenSequence}): nothing was removed from the store; {file.FullName} is left to look at");
                 }
             }
+            // The file's name made durable too: a crash just after the removal must not lose the file with it.
+            DirectoryEntries.Flush(file.DirectoryName!);
             // Not stopped by Ctrl-C or SIGTERM once begun: the file holds every entry it removes, and a removal cut short
             // leaves entries in both (which log verify --archive takes, but a second archive would write them again).
             var removed = await store.MessageLog.RemoveThroughAsync(last, CancellationToken.None);
