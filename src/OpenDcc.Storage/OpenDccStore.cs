@@ -55,6 +55,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         UnansweredCommands = new SqlUnansweredCommandStore(open);
         LocalCommands = new SqlLocalCommandStore(open);
         CriticalCounters = new SqlCriticalCounterStore(open);
+        AcbCounters = new SqlAcbCounterStore(open);
         WanCoverage = new SqlWanCoverageStore(open, rowsPerInsert: engine == "postgres" ? 500 : 1);
     }
 
@@ -89,6 +90,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The last critical command counter of each user and device, which a critical command must exceed.</summary>
     public ICriticalCounterStore CriticalCounters { get; }
+
+    /// <summary>The bound every ACB counter put on a device command lies below, which a hub started again goes on above.</summary>
+    public IAcbCounterStore AcbCounters { get; }
 
     /// <summary>The SM WAN coverage data, as the operator last imported it.</summary>
     public IWanCoverageStore WanCoverage { get; }

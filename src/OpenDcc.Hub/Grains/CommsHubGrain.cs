@@ -87,14 +87,12 @@ internal sealed class CommsHubGrain(
     IFirmwareDistributionSink firmwareDistribution,
     DeviceConfirmations confirmations,
     ICriticalCounterStore criticalCounters,
+    AcbCounters acbCounters,
     IClock clock,
     GatewayResponseCodes codes,
     ILogger<CommsHubGrain> logger) : Grain, ICommsHubGrain
 {
     private readonly Dictionary<Eui64, DeviceLane> lanes = [];
-
-    /// <summary>The last ACB counter this activation put on a command (<see cref="SendAsync"/>).</summary>
-    private ulong lastCounter;
 
     // The adapter each device was sent commands through during this activation, released when the grain goes.
     private readonly Dictionary<Eui64, ITranslationAdapter> served = [];
@@ -135,7 +133,7 @@ internal sealed class CommsHubGrain(
     {
         ArgumentNullException.ThrowIfNull(command);
         var adapter = AdapterFor(command);
-        var (_, bytes, refusal) = await ThenClaimAsync(Translate(command, adapter, forLocalDelivery: true), command, adapter);
+        var (_, bytes, refusal) = await ThenClaimAsync(await TranslateAsync(command, adapter, forLocalDelivery: true), command, adapter);
         return new LocalDelivery(bytes, refusal?.Code, refusal?.Reason);
     }
 
@@ -248,7 +246,7 @@ internal sealed class CommsHubGrain(
         var route = command.Route;
         var adapter = AdapterFor(command);
         // What the device is asked to do, for the inventory when it confirms (DeviceConfirmations), and the command.
-        var (operation, bytes, refusal) = await ThenClaimAsync(Translate(command, adapter, forLocalDelivery: false), command, adapter);
+        var (operation, bytes, refusal) = await ThenClaimAsync(await TranslateAsync(command, adapter, forLocalDelivery: false), command, adapter);
         if (refusal is not null)
         {
             await UntilStoredAsync(lane, command, () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, reference, user, route, refusal.Code, refusal.Reason));
@@ -360,8 +358,10 @@ internal sealed class CommsHubGrain(
     /// them, logged as a warning rather than the adapter's fault); for local delivery, E17 when the adapter's devices take
     /// no commands delivered locally.
     /// </summary>
-    private (DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal) Translate(QueuedCommand command, ITranslationAdapter adapter, bool forLocalDelivery)
+    private async Task<(DeviceOperation? Operation, byte[]? Bytes, DeviceRefusal? Refusal)> TranslateAsync(QueuedCommand command, ITranslationAdapter adapter, bool forLocalDelivery)
     {
+        // A counter no device has seen (AcbCounters); a critical command carries its user's own.
+        var acbCounter = command.SignedPreCommand is null ? await acbCounters.NextAsync() : 0;
         var device = command.Device;
         var operation = command.Operation;
         if (operation is null && !DuisOperations.TryReadCommand(command.ServiceReferenceVariant, command.Body, command.SignedPreCommand, adapter, codes, out operation, out var unread))
@@ -378,8 +378,8 @@ internal sealed class CommsHubGrain(
             {
                 ({ } signedCommand, false) => critical!.ToDevice(signedCommand, device),
                 ({ } signedCommand, true) => critical!.ToLocalDelivery(signedCommand, device),
-                (null, false) => adapter.ToDevice(operation!, device, NextCounter()),
-                (null, true) => adapter.ToLocalDelivery(operation!, device, NextCounter()),
+                (null, false) => adapter.ToDevice(operation!, device, acbCounter),
+                (null, true) => adapter.ToLocalDelivery(operation!, device, acbCounter),
             };
             return bytes is not null ? (operation, bytes, null)
                 : (operation, null, new DeviceRefusal(ResponseCode.LocalCommandNotAvailable.Code, $"adapter {adapter.Name} makes no commands for local delivery to {device}"));
@@ -417,13 +417,6 @@ internal sealed class CommsHubGrain(
             ? translated
             : (null, null, new DeviceRefusal(codes.SignedPreCommandInvalid, $"its originator counter {read.Counter} is not above that of {command.User}'s last critical command to {command.Device}, which the device would drop"));
     }
-
-    /// <summary>
-    /// A counter the device has not seen: above the last one this activation gave any of its devices (a device's lane
-    /// goes when it is idle, its counter with it) and above the clock in microseconds, so a reactivated grain does not
-    /// go back either.
-    /// </summary>
-    private ulong NextCounter() => lastCounter = Math.Max(lastCounter + 1, (ulong)(clock.GetCurrentInstant().ToUnixTimeTicks() / 10));
 
     /// <summary>One device's queue, whether a command is in flight, and the last counter used.</summary>
     private sealed class DeviceLane(Eui64 device)
