@@ -20,7 +20,11 @@ public sealed class DeviceQueueTests : IAsyncLifetime
     private readonly HeldWan held = new();
     private TestHub hub = null!;
 
-    public async Task InitializeAsync() => hub = await TestHub.StartAsync(wanLatency: Duration.FromMilliseconds(500), wrapWan: held.Wrap);
+    // The answer to one request the hub's response sink refuses, once (RefusingSink).
+    private Refusal? refusal;
+
+    public async Task InitializeAsync() => hub = await TestHub.StartAsync(wanLatency: Duration.FromMilliseconds(500), wrapWan: held.Wrap,
+        configureServices: services => Decorate<IDeviceResponseSink>(services, sink => new RefusingSink(sink, this)));
 
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
@@ -92,6 +96,43 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         var next = XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal(after, RequestId.Parse(next.Descendants(Sr + "ResponseID").Single().Value).Counter);
         Assert.Equal("I0", next.Descendants(Sr + "ResponseCode").Single().Value);
+    }
+
+    [Fact]
+    public async Task An_answer_that_fails_as_the_hub_stops_does_not_keep_the_others_and_the_next_start_answers_it_E21()
+    {
+        var sent = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
+        var normal = await SendAsync("7.4");
+        var prepayment = await SendAsync("4.18");
+        // The first answered as the grain goes: not a store away, so not tried again.
+        refusal = new Refusal(sent, new InvalidOperationException("the response sink failed"));
+
+        await hub.RestartAsync();
+
+        var codes = await AnswersAsync(3);
+        Assert.Null(refusal);
+        // The two waiting answered as the hub stopped; the refused one stayed recorded, and the new start answered it.
+        Assert.Equal(new Dictionary<ulong, string> { [sent] = "E21", [normal] = "E20", [prepayment] = "E20" }, codes);
+        Assert.StartsWith("E21 acknowledged at ", await LoggedAnswerAsync(sent), StringComparison.Ordinal);
+        Assert.StartsWith("E20 not sent: its comms hub's queue closed", await LoggedAnswerAsync(normal), StringComparison.Ordinal);
+        Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
+    }
+
+    [Fact]
+    public async Task An_answer_that_finds_the_store_away_as_the_hub_stops_is_handed_on_once_it_is_back_with_the_others()
+    {
+        var sent = await SendAsync("4.1.1");
+        await held.FirstOnTheWan.WaitAsync(TimeSpan.FromSeconds(20));
+        var waiting = await SendAsync("7.4");
+        refusal = new Refusal(sent, new StoreAwayException());
+
+        await hub.RestartAsync();
+
+        Assert.Equal(new Dictionary<ulong, string> { [sent] = "E21", [waiting] = "E20" }, await AnswersAsync(2));
+        Assert.Null(refusal);
+        // Handed on by the stopping hub a second later, not left for the next start.
+        Assert.StartsWith("E21 its comms hub's queue closed before the device's answer", await LoggedAnswerAsync(sent), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -168,11 +209,44 @@ public sealed class DeviceQueueTests : IAsyncLifetime
             Acknowledges = [new UnansweredCommand(command, Supplier, Instant.FromUtc(2026, 11, 30, 9, 0))],
         };
 
+    private async Task<Dictionary<ulong, string>> AnswersAsync(int count)
+    {
+        var codes = new Dictionary<ulong, string>();
+        for (var i = 0; i < count; i++)
+        {
+            var answer = XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(30)));
+            codes[RequestId.Parse(answer.Descendants(Sr + "ResponseID").Single().Value).Counter] = answer.Descendants(Sr + "ResponseCode").Single().Value;
+        }
+        return codes;
+    }
+
+    /// <summary>The message log's outcome of the asynchronous response to the supplier's command to the meter (after its I99).</summary>
+    private async Task<string> LoggedAnswerAsync(ulong counter) =>
+        await hub.Store.MessageLog.ReadCorrelatedAsync(new RequestId(Supplier, Meter, counter).ToString(), 1, long.MaxValue)
+            .Where(e => e.Record.Direction == MessageDirection.Outbound).Select(e => e.Record.Outcome).LastAsync();
+
     private async Task<ulong> SendAsync(string srv, string body = "")
     {
         var counter = hub.NextCounter();
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, counter, 1, srv, body))).Code);
         return counter;
+    }
+
+    private sealed record Refusal(ulong Counter, Exception Fault);
+
+    /// <summary>In front of the hub's response sink: throws the test's <see cref="Refusal"/> for its request's answer, once.</summary>
+    private sealed class RefusingSink(IDeviceResponseSink sink, DeviceQueueTests test) : IDeviceResponseSink
+    {
+        public Task SendAsync(DeviceRequestReference request, string code, ResponsePayload payload, Eui64 user, DeviceAnswerRoute route, string? reason = null, CancellationToken cancellationToken = default) =>
+            Volatile.Read(ref test.refusal) is { } refusal && refusal.Counter == request.RequestId.Counter && Interlocked.CompareExchange(ref test.refusal, null, refusal) == refusal
+                ? throw refusal.Fault
+                : sink.SendAsync(request, code, payload, user, route, reason, cancellationToken);
+    }
+
+    /// <summary>What Npgsql throws while PostgreSQL restarts: a transient fault.</summary>
+    private sealed class StoreAwayException() : System.Data.Common.DbException("Failed to connect to 127.0.0.1:5432")
+    {
+        public override bool IsTransient => true;
     }
 
     /// <summary>In front of the simulated WAN: holds the first exchange until released; the rest pass straight through.</summary>

@@ -142,7 +142,8 @@ internal sealed class CommsHubGrain(
     /// when the hub stops, or when Orleans must let it go. Each acknowledged request still gets its asynchronous
     /// response: E21 for the command on the WAN (sent, its answer no longer awaited: its lane answers nothing after
     /// this), E20 for those not sent. They go to delivery, which is durable, so a user the hub cannot reach as it stops
-    /// hears after the restart.
+    /// hears after the restart. Each is handed on by itself: one that fails (<see cref="NotReported"/>) does not keep the
+    /// others' from going, nor the adapters from being released.
     /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -161,16 +162,60 @@ internal sealed class CommsHubGrain(
             }
         }
         lanes.Clear();
-        foreach (var (command, code, why) in unanswered)
+        try
         {
-            logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, command.Device, why);
-            await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), command.User, command.Route, code, why);
+            // Once the store has stayed away past Orleans' deactivation timeout, the rest are not tried (each try could
+            // wait out a connection timeout): they stay recorded for the next start, as a failed one does.
+            var storeGone = false;
+            foreach (var (command, code, why) in unanswered)
+            {
+                logger.LogWarning("{RequestId} to {Device}: {Reason}", command.RequestId, command.Device, why);
+                if (storeGone)
+                {
+                    NotReported(command, code, failure: null);
+                    continue;
+                }
+                try
+                {
+                    // Tried again while the store is away, as a command's outcome is (UntilStoredAsync), but only until
+                    // Orleans' deactivation timeout: a grain that goes does not wait for the store for ever.
+                    await StoreAway.UntilStoredAsync(logger, $"{command.RequestId} to {command.Device}: its {code} as its comms hub's queue closed",
+                        () => UndeliveredCommands.ReportAsync(responses, firmwareDistribution, ReferenceOf(command), command.User, command.Route, code, why), cancellationToken);
+                }
+#pragma warning disable CA1031 // One command's report failing must not keep the others' users from theirs; it is logged, and its command stays recorded.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    NotReported(command, code, e);
+                    storeGone = StoreAway.Is(e) && cancellationToken.IsCancellationRequested;
+                }
+            }
         }
-        foreach (var (device, adapter) in served)
+        finally
         {
-            adapter.Release(device);
+            foreach (var (device, adapter) in served)
+            {
+                adapter.Release(device);
+            }
+            served.Clear();
         }
-        served.Clear();
+    }
+
+    /// <summary>
+    /// A command whose E20/E21 could not be handed on as the grain went: a user's command stays recorded unanswered
+    /// (<see cref="UnansweredCommand"/>, cleared only in the transaction that hands its outcome on), and the hub's next
+    /// start answers it E21, or for 11.1 with the DCC alert (<see cref="UnansweredCommandRecovery"/>). One of OpenDcc's
+    /// own reads is not recorded.
+    /// </summary>
+    private void NotReported(QueuedCommand command, string code, Exception? failure)
+    {
+        if (command.Route == DeviceAnswerRoute.OpenDccRead)
+        {
+            logger.LogError(failure, "{RequestId} to {Device}: its {Code} was not returned to OpenDcc's own read as its comms hub's queue closed", command.RequestId, command.Device, code);
+            return;
+        }
+        logger.LogError(failure, "{RequestId} to {Device}: its {Code} was not reported to {User} as its comms hub's queue closed{Why}; it stays recorded unanswered, and the hub's next start answers it (E21, or for 11.1 the DCC alert)",
+            command.RequestId, command.Device, code, command.User, failure is null ? " (the store stayed away past the deactivation timeout, so it was not tried)" : "");
     }
 
     private static DeviceRequestReference ReferenceOf(QueuedCommand command)
