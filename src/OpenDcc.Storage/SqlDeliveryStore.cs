@@ -20,10 +20,12 @@ namespace OpenDcc.Storage;
 /// (one not known in that time fails with the store away, and may then be queued twice: delivery is at least once).
 /// </remarks>
 /// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
-internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IDeliveryStore
+/// <param name="purgeChunk">Delivered messages deleted per transaction (<see cref="PurgeDeliveredAsync"/>): <see cref="PurgeChunk"/>, or a test's.</param>
+internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null, int purgeChunk = SqlDeliveryStore.PurgeChunk) : IDeliveryStore
 {
     private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
     private readonly TimeSpan outcomeWait = outcomeWait ?? Db.CommitOutcomeWait;
+    private readonly int purgeChunk = purgeChunk > 0 ? purgeChunk : throw new ArgumentOutOfRangeException(nameof(purgeChunk), purgeChunk, "delete at least one message per chunk");
 
     private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
     private const int MaxErrorLength = 1000;
@@ -303,11 +305,33 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     public async Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("DELETE FROM outbound_message WHERE state = @delivered AND last_attempt_at < @before")
-            .With("@delivered", Delivered)
-            .With("@before", olderThan.ToUnixTimeTicks());
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        // A chunk per transaction, the oldest first, as RequeueFailedAsync's: a backlog of millions (the retention
+        // shortened, or the purge long stopped) goes without holding the store's write lock (SQLite's is the whole
+        // database's) for all of them at once, which kept the dispatcher's and the gateway's appends waiting past
+        // their busy timeout. SQLite has no DELETE … LIMIT, so the chunk is picked by a subquery. Each chunk is
+        // committed through commit, so that a test's stand-in sees each.
+        var purged = 0;
+        while (true)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = connection.Command(
+                    "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @delivered AND last_attempt_at < @before " +
+                    "ORDER BY last_attempt_at, id LIMIT @chunk)", transaction)
+                .With("@delivered", Delivered)
+                .With("@before", olderThan.ToUnixTimeTicks())
+                .With("@chunk", purgeChunk);
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            await commit(transaction, cancellationToken);
+            purged += deleted;
+            if (deleted < purgeChunk)
+            {
+                return purged;
+            }
+        }
     }
+
+    /// <summary>Delivered messages deleted per transaction (<see cref="PurgeDeliveredAsync"/>).</summary>
+    internal const int PurgeChunk = 5_000;
 
     private static async Task<List<OutboundMessage>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
     {

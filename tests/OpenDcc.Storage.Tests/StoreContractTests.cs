@@ -924,6 +924,62 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_backlog_of_delivered_messages_larger_than_a_purge_chunk_is_purged_whole_and_counted()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var delivered = await Enqueue("delivered", t0);
+        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
+        // Doubled thirteen times: 8,192, past one chunk (SqlDeliveryStore.PurgeChunk).
+        for (var i = 0; i < 13; i++)
+        {
+            await ExecuteAsync($"INSERT INTO outbound_message ({CopiedColumns}) SELECT {CopiedColumns} FROM outbound_message");
+        }
+        var backlog = await ScalarAsync("SELECT COUNT(*) FROM outbound_message");
+        Assert.True(backlog > SqlDeliveryStore.PurgeChunk, $"{backlog} messages");
+        var recent = await Enqueue("delivered later", t0);
+        await Store.Delivery.MarkDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
+        var pending = await Enqueue("pending", t0);
+
+        Assert.Equal(backlog, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(1)));
+
+        Assert.Equal(2L, await ScalarAsync("SELECT COUNT(*) FROM outbound_message"));
+        Assert.NotNull(await Store.Delivery.FindAsync(recent));
+        Assert.NotNull(await Store.Delivery.FindAsync(pending));
+    }
+
+    [Fact]
+    public async Task Delivered_messages_are_purged_a_chunk_per_transaction_the_oldest_first()
+    {
+        var t0 = clock.GetCurrentInstant();
+        for (var i = 0; i < 5; i++)
+        {
+            await Store.Delivery.MarkDeliveredAsync(await Enqueue($"delivered {i}", t0), t0 + Duration.FromSeconds(i));
+        }
+        var recent = await Enqueue("delivered later", t0);
+        await Store.Delivery.MarkDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
+        var pending = await Enqueue("pending", t0);
+        // After each chunk's commit, what another connection sees left of those older than the cut-off, and the oldest left.
+        var seen = new List<(long Left, long Oldest)>();
+        var delivery = new SqlDeliveryStore(Store.OpenConnectionAsync, skipLocked: Store.Engine == "postgres", async (transaction, cancellationToken) =>
+        {
+            await transaction.CommitAsync(cancellationToken);
+            var cutOff = (t0 + Duration.FromSeconds(10)).ToUnixTimeTicks();
+            seen.Add((
+                await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE state = 'Delivered' AND last_attempt_at < {cutOff}"),
+                await ScalarAsync($"SELECT COALESCE(MIN(last_attempt_at), 0) FROM outbound_message WHERE state = 'Delivered' AND last_attempt_at < {cutOff}")));
+        }, purgeChunk: 2);
+
+        Assert.Equal(5, await delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(10)));
+
+        Assert.Equal([(3, (t0 + Duration.FromSeconds(2)).ToUnixTimeTicks()), (1, (t0 + Duration.FromSeconds(4)).ToUnixTimeTicks()), (0, 0)], seen);
+        Assert.Equal([recent, pending], (await Store.Delivery.ListAsync(DeliveryState.Delivered)).Concat(await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => m.Id));
+        // Nothing left to purge: one chunk, none deleted.
+        Assert.Equal(0, await delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(10)));
+    }
+
+    private const string CopiedColumns = "user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+
+    [Fact]
     public async Task Enqueue_refuses_a_destination_that_is_not_an_absolute_http_url()
     {
         var now = clock.GetCurrentInstant();

@@ -79,7 +79,8 @@ public interface IDeliveryStore
 
     /// <summary>
     /// Deletes delivered messages delivered before <paramref name="olderThan"/>. The message log keeps the record
-    /// of each delivery; the queue need not.
+    /// of each delivery; the queue need not. A store may delete them a chunk at a time, each chunk its own transaction,
+    /// so that a large backlog does not hold its writes up: one that fails part way leaves the chunks before deleted.
     /// </summary>
     /// <returns>How many were deleted.</returns>
     Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default);
