@@ -197,6 +197,26 @@ public class EarlySmartCodecTests
                 & !EarlySmartCodec.DecodeAlert(crc).Succeeded;
         });
 
+    /// <summary>Seconds near the most a duration holds in 64-bit ticks (922 337 203 685), either side of it, and any.</summary>
+    private static readonly Gen<long> DurationSeconds = Gen.OneOf(
+        Long,
+        from offset in Gen.Choose(-1_000_000, 1_000_000)
+        from scale in Gen.Elements(1L, 1_000L, 100_000L)
+        from sign in Gen.Elements(1L, -1L)
+        select sign * (long.MaxValue / NodaConstants.TicksPerSecond + (offset * scale)));
+
+    [Property]
+    public Property A_duration_a_line_carries_is_one_the_codec_writes_again_or_the_line_is_refused() =>
+        Prop.ForAll(DurationSeconds.ToArbitrary(), seconds =>
+        {
+            var profile = EarlySmartCodec.DecodeResponse(WithCrc($"ES1|5|00DB1234567890A0|PROF|int={seconds};unit=WH;vals="));
+            var commission = EarlySmartCodec.DecodeCommand(WithCrc($"ES1|5|00DB1234567890A0|COMM|now=0;tol={seconds}"));
+
+            return (!profile.Succeeded || EarlySmartCodec.DecodeResponse(EarlySmartCodec.EncodeResponse(profile.Header, profile.Value)).Succeeded)
+                && (!commission.Succeeded || EarlySmartCodec.DecodeCommand(EarlySmartCodec.EncodeCommand(commission.Header, commission.Value)).Succeeded)
+                && profile.Succeeded == commission.Succeeded;
+        });
+
     [Fact]
     public void Decoding_null_is_a_malformed_line()
     {

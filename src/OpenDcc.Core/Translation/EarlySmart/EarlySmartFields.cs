@@ -60,6 +60,8 @@ internal sealed class EarlySmartFieldWriter
 /// <summary>Reads <see cref="EarlySmartFieldWriter"/>'s fields, recording the first error instead of throwing.</summary>
 internal sealed class EarlySmartFieldReader
 {
+    private const long MostSeconds = long.MaxValue / NodaConstants.TicksPerSecond;
+
     private readonly Dictionary<string, string> fields = new(StringComparer.Ordinal);
 
     private EarlySmartFieldReader()
@@ -151,10 +153,11 @@ internal sealed class EarlySmartFieldReader
         return NodaTime.Instant.FromUnixTimeSeconds(seconds);
     }
 
+    /// <summary>Whole seconds, as many as a duration holds in 64-bit ticks: what the writer, and a GBCS frame, can carry again.</summary>
     public Duration Seconds(string key)
     {
         var seconds = Number(key);
-        if (seconds is < -1_000_000_000_000 or > 1_000_000_000_000)
+        if (seconds is < -MostSeconds or > MostSeconds)
         {
             Fail($"field '{key}' value {seconds} seconds is out of range");
             return default;
