@@ -52,7 +52,7 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         var response = EarlySmartCodec.DecodeResponse(line);
         if (response.Succeeded)
         {
-            return (DeviceMessage?)AcceptAnswer(response.Header, device)
+            return (DeviceMessage?)(Untranslatable(response.Value) ?? AcceptAnswer(response.Header, device))
                 ?? new DeviceMessage.Answer(response.Value!, GbcsCodec.EncodeResponse(TranslatedHeader(device), response.Value!, KeyFor(device)));
         }
         var alert = EarlySmartCodec.DecodeAlert(line);
@@ -104,6 +104,28 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
     private DeviceMessage.Unreadable? AcceptAlert(EarlySmartHeader header, Eui64 device) =>
         Misaddressed(header, device) ?? (alertSequences.TryAccept(header) ? null
             : new DeviceMessage.Unreadable($"replayed line: sequence {header.Sequence} from {device} is not above {alertSequences.LastAccepted(device)}"));
+
+    /// <summary>
+    /// Null when the answer fits the frame it is translated into; otherwise why not: a line's text has no length limit,
+    /// but a GBCS string field holds <see cref="GbcsCodec.MostFieldBytes"/> bytes of UTF-8.
+    /// </summary>
+    private static DeviceMessage.Unreadable? Untranslatable(DeviceOutcome outcome)
+    {
+        (string Field, string? Text)[] texts = outcome switch
+        {
+            DeviceOutcome.FirmwareVersion firmware => [("run", firmware.Running), ("pend", firmware.Pending)],
+            DeviceOutcome.Refused refused => [("txt", refused.Detail)],
+            _ => [],
+        };
+        foreach (var (field, text) in texts)
+        {
+            if (text is not null && Encoding.UTF8.GetByteCount(text) is var bytes and > GbcsCodec.MostFieldBytes)
+            {
+                return new DeviceMessage.Unreadable($"field '{field}' is {bytes} bytes of UTF-8, more than the {GbcsCodec.MostFieldBytes} bytes a translated frame's text field holds");
+            }
+        }
+        return null;
+    }
 
     private static DeviceMessage.Unreadable? Misaddressed(EarlySmartHeader header, Eui64 device) =>
         header.Device != device ? new DeviceMessage.Unreadable($"the line is from {header.Device}, not {device}") : null;

@@ -28,6 +28,9 @@ public static partial class GbcsCodec
 
     public const int HeaderLength = 32;
 
+    /// <summary>The most bytes a string or byte-string field holds (its length is 16 bits); a string's are UTF-8.</summary>
+    public const int MostFieldBytes = ushort.MaxValue;
+
     /// <summary>The MAC's IV: a frame's first bytes, from its version to its originator's system title.</summary>
     public const int IvLength = 20;
 

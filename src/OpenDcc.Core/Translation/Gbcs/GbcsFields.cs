@@ -60,9 +60,9 @@ internal sealed class GbcsFieldWriter
 
     public void Bytes(ReadOnlySpan<byte> value)
     {
-        if (value.Length > ushort.MaxValue)
+        if (value.Length > GbcsCodec.MostFieldBytes)
         {
-            throw new ArgumentException($"A GBCS field holds at most {ushort.MaxValue} bytes, not {value.Length}", nameof(value));
+            throw new ArgumentException($"A GBCS field holds at most {GbcsCodec.MostFieldBytes} bytes, not {value.Length}", nameof(value));
         }
         UInt16((ushort)value.Length);
         value.CopyTo(buffer.GetSpan(value.Length));
