@@ -234,13 +234,60 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
     }
 
-    private async Task<MissingDevicesAdded> LearnAsync(IReadOnlyList<ListedDevice> listed, CancellationToken cancellationToken)
+    /// <summary>Takes the listed devices into the inventory and their keys; all or none.</summary>
+    /// <exception cref="FormatException">the listing, or a device in it, does not read; the device is named.</exception>
+    private async Task<MissingDevicesAdded> LearnAsync(IReadOnlyList<ListedDevice?>? listed, CancellationToken cancellationToken)
     {
-        foreach (var device in listed.Where(d => d.KeyAgreementKey is not null))
+        if (listed is null)
         {
-            deviceKeys[Eui64.Parse(device.Id)] = Convert.FromBase64String(device.KeyAgreementKey!);
+            throw new FormatException("the WAN lists no devices (null where a list was expected)");
         }
-        return await inventory!.AddMissingDevicesAsync([.. listed.Select(d => d.ToDevice())], cancellationToken);
+        var devices = new List<Device>(listed.Count);
+        var keys = new List<(Eui64 Device, byte[] Key)>();
+        foreach (var (entry, index) in listed.Select((d, i) => (d, i)))
+        {
+            try
+            {
+                var device = (entry ?? throw new FormatException("missing")).ToDevice();
+                devices.Add(device);
+                if (entry.KeyAgreementKey is { } key)
+                {
+                    keys.Add((device.Id, KeyAgreementKey(key)));
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"the WAN lists device {entry?.Id ?? index.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {e.Message}", e);
+            }
+        }
+        foreach (var (device, key) in keys)
+        {
+            deviceKeys[device] = key;
+        }
+        return await inventory!.AddMissingDevicesAsync(devices, cancellationToken);
+    }
+
+    /// <summary>
+    /// The SubjectPublicKeyInfo of a P-256 key, as the ACB's own is: one that is not would throw each time a command
+    /// for the device is made or its answer read (<see cref="FindKeyAgreementKey"/>, the MAC key's derivation).
+    /// </summary>
+    /// <exception cref="FormatException">it is not.</exception>
+    private static byte[] KeyAgreementKey(string base64)
+    {
+        var spki = Convert.FromBase64String(base64);
+        try
+        {
+            using var key = ECDiffieHellman.Create();
+            key.ImportSubjectPublicKeyInfo(spki, out var read);
+            if (read == spki.Length && key.ExportParameters(false).Curve.Oid?.Value == ECCurve.NamedCurves.nistP256.Oid.Value)
+            {
+                return spki;
+            }
+        }
+        catch (CryptographicException)
+        {
+        }
+        throw new FormatException("its key-agreement key is not the SubjectPublicKeyInfo of a P-256 key");
     }
 
     /// <summary>Hands each alert to the sink while the stream lasts; then connects again until the WAN is back.</summary>

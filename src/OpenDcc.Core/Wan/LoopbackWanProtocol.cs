@@ -95,8 +95,11 @@ public sealed record ListedDevice(string Id, DeviceType Type, SmiStatus Status, 
             keyAgreementKey is null ? null : Convert.ToBase64String(keyAgreementKey)) { RadioCell = device.RadioCell };
     }
 
-    /// <exception cref="FormatException">an ID, MPAN or MPRN that does not parse.</exception>
-    public Device ToDevice() => new(Eui64.Parse(Id), Type, Status)
+    /// <exception cref="FormatException">no ID, or an ID, MPAN or MPRN that does not parse, or a type or SMI status that is none.</exception>
+    public Device ToDevice() => new(
+        Eui64.Parse(Id ?? throw new FormatException("no ID")),
+        Enum.IsDefined(Type) ? Type : throw new FormatException($"type {Type} is not a device type"),
+        Enum.IsDefined(Status) ? Status : throw new FormatException($"status {Status} is not an SMI status"))
     {
         Model = Model,
         CommsHub = CommsHub is null ? null : Eui64.Parse(CommsHub),
