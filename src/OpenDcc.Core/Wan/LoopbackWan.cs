@@ -332,8 +332,14 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
     }
 
+    /// <summary>
+    /// Tries to connect every <see cref="ReconnectDelay"/> until it does or the hub stops, whatever stopped an attempt
+    /// (the WAN not there or refusing the hub, the store away while its devices are learnt); a reason not logged since
+    /// the WAN went is logged.
+    /// </summary>
     private async Task<HttpResponseMessage?> ReconnectAsync(CancellationToken cancellationToken)
     {
+        string? logged = null;
         while (true)
         {
             try
@@ -341,12 +347,19 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                 await Task.Delay(ReconnectDelay, cancellationToken);
                 return (await ConnectOnceAsync(cancellationToken)).Alerts;
             }
-            catch (WanUnavailableException)
-            {
-            }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return null;
+            }
+#pragma warning disable CA1031 // The loop that keeps the hub connected must outlive any one attempt; what stopped it is logged.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                if (e.Message != logged)
+                {
+                    logged = e.Message;
+                    logger.LogWarning(e is WanUnavailableException ? null : e, "the WAN at {Simulator} is not back yet: {Reason}", Simulator, e.Message);
+                }
             }
         }
     }

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using NodaTime;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Wan;
+using OpenDcc.Storage;
+
+namespace OpenDcc.Hub.Tests;
+
+/// <summary>
+/// The hub connects again to a WAN whose alert stream closed whatever stopped an attempt, each new reason logged:
+/// the store away while the WAN's devices are learnt is one such, and must not leave the hub away from the WAN for good.
+/// </summary>
+public sealed class WanReconnectTests : IAsyncLifetime
+{
+    private static readonly Eui64 Acb = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "opendcc-reconnect-" + Guid.NewGuid().ToString("N"));
+    private readonly ECDiffieHellman acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+    private readonly FakeLogger logger = new();
+    private TaskCompletionSource streamEnds = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private OpenDccStore store = null!;
+    private WebApplication fakeWan = null!;
+
+    public async Task InitializeAsync()
+    {
+        store = await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http2));
+        fakeWan = builder.Build();
+        fakeWan.MapPut(LoopbackWanProtocol.AcbPath, () => Results.NoContent());
+        fakeWan.MapGet(LoopbackWanProtocol.FleetPath, () => Results.Text("""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"00-DB-12-34-56-78-90-E5","type":"ESME","status":"Commissioned"}]}""", "application/json"));
+        fakeWan.MapGet(LoopbackWanProtocol.AlertsPath, () => TypedResults.ServerSentEvents(AlertStreamAsync()));
+        await fakeWan.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        streamEnds.TrySetResult();
+        await fakeWan.DisposeAsync();
+        await store.DisposeAsync();
+        acbKey.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_store_away_while_connecting_again_is_logged_and_the_next_attempt_connects()
+    {
+        var inventory = StoreAwayOnce.Around(store.Inventory);
+        await using var wan = new LoopbackWan(new Uri(fakeWan.Urls.First()), Acb, acbKey.PublicKey, logger) { ReconnectDelay = TimeSpan.FromMilliseconds(50) };
+        await wan.ConnectAsync(inventory);
+        Assert.True(wan.IsConnected);
+
+        ((StoreAwayOnce)inventory).Away = true;
+        Interlocked.Exchange(ref streamEnds, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(wan.IsConnected && ((StoreAwayOnce)inventory).Refused) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(((StoreAwayOnce)inventory).Refused);
+        Assert.True(wan.IsConnected);
+        Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains(StoreAwayOnce.Fault, StringComparison.Ordinal));
+    }
+
+    /// <summary>A ready event, then nothing until the test ends the stream.</summary>
+    private async IAsyncEnumerable<SseItem<string>> AlertStreamAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        yield return new SseItem<string>("""{"sites":0}""", LoopbackWanProtocol.ReadyEvent);
+        await Volatile.Read(ref streamEnds).Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The inventory, whose store is away once, when told, for the devices a WAN lists.</summary>
+    public class StoreAwayOnce : DispatchProxy
+    {
+        public const string Fault = "the store is away (test)";
+
+        private IInventoryStore inner = null!;
+
+        public bool Away { get; set; }
+
+        public bool Refused { get; private set; }
+
+        public static IInventoryStore Around(IInventoryStore inner)
+        {
+            var proxy = Create<IInventoryStore, StoreAwayOnce>();
+            ((StoreAwayOnce)(object)proxy).inner = inner;
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            if (targetMethod.Name == nameof(IInventoryStore.FindDevicesAsync) && Away)
+            {
+                (Away, Refused) = (false, true);
+                return Task.FromException<IReadOnlyList<Device>>(new InvalidOperationException(Fault));
+            }
+            return targetMethod.Invoke(inner, args);
+        }
+    }
+}
