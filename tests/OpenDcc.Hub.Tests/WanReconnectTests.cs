@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Wan;
@@ -18,8 +19,9 @@ using OpenDcc.Storage;
 namespace OpenDcc.Hub.Tests;
 
 /// <summary>
-/// The hub connects again to a WAN whose alert stream closed whatever stopped an attempt, each new reason logged:
-/// the store away while the WAN's devices are learnt is one such, and must not leave the hub away from the WAN for good.
+/// The hub keeps listening to a WAN: it connects again after the alert stream closed whatever stopped an attempt, each
+/// new reason logged (the store away while the WAN's devices are learnt is one such), and an alert whose handling
+/// fails, even cancelled by something else than the hub stopping, is logged and the next handled.
 /// </summary>
 public sealed class WanReconnectTests : IAsyncLifetime
 {
@@ -28,6 +30,7 @@ public sealed class WanReconnectTests : IAsyncLifetime
     private readonly ECDiffieHellman acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
     private readonly FakeLogger logger = new();
     private TaskCompletionSource streamEnds = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource alertsSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private OpenDccStore store = null!;
     private WebApplication fakeWan = null!;
 
@@ -47,6 +50,7 @@ public sealed class WanReconnectTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         streamEnds.TrySetResult();
+        alertsSent.TrySetResult();
         await fakeWan.DisposeAsync();
         await store.DisposeAsync();
         acbKey.Dispose();
@@ -75,11 +79,53 @@ public sealed class WanReconnectTests : IAsyncLifetime
         Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains(StoreAwayOnce.Fault, StringComparison.Ordinal));
     }
 
-    /// <summary>A ready event, then nothing until the test ends the stream.</summary>
+    [Fact]
+    public async Task An_alert_whose_handling_is_cancelled_by_something_else_than_the_hub_stopping_is_logged_and_the_next_is_handled()
+    {
+        var sink = new CancelledOnce();
+        await using var wan = new LoopbackWan(new Uri(fakeWan.Urls.First()), Acb, acbKey.PublicKey, logger);
+        wan.Attach(sink);
+        await wan.ConnectAsync(store.Inventory);
+
+        alertsSent.TrySetResult();
+
+        Assert.Equal(new byte[] { 2 }, await sink.Handled.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Error && r.Exception is OperationCanceledException);
+    }
+
+    /// <summary>A ready event, then the two alerts once the test says, then nothing until the test ends the stream.</summary>
     private async IAsyncEnumerable<SseItem<string>> AlertStreamAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var ends = Volatile.Read(ref streamEnds).Task;
         yield return new SseItem<string>("""{"sites":0}""", LoopbackWanProtocol.ReadyEvent);
-        await Volatile.Read(ref streamEnds).Task.WaitAsync(cancellationToken);
+        if (await Task.WhenAny(alertsSent.Task, ends).WaitAsync(cancellationToken) == alertsSent.Task)
+        {
+            foreach (var message in new byte[] { 1, 2 })
+            {
+                yield return new SseItem<string>($$"""{"device":"00-DB-12-34-56-78-90-E5","message":"{{Convert.ToBase64String([message])}}"}""", LoopbackWanProtocol.AlertEvent);
+            }
+        }
+        await ends.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>A sink whose handling of the first alert is cancelled (a timeout of its own, not the hub stopping); it records the alerts it handles after.</summary>
+    private sealed class CancelledOnce : IDeviceAlertSink
+    {
+        private int received;
+
+        public TaskCompletionSource<byte[]> Handled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref received) == 1)
+            {
+                throw new OperationCanceledException("the sink's own timeout");
+            }
+            Handled.TrySetResult(message);
+            return Task.CompletedTask;
+        }
+
+        public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) => Task.CompletedTask;
     }
 
     /// <summary>The inventory, whose store is away once, when told, for the devices a WAN lists.</summary>
