@@ -187,7 +187,7 @@ public static class HubHost
         services.AddSingleton<DeviceResponseSender>();
         services.AddSingleton<IDeviceResponseSink>(sp => sp.GetRequiredService<DeviceResponseSender>());
         services.AddSingleton(options.ResponseCodes);
-        services.AddSingleton(sp => new CriticalCommands(devices.Adapters, sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
+        services.AddSingleton(sp => new CriticalCommands(sp.GetRequiredService<TranslationAdapters>(), sp.GetRequiredService<IPartyStore>(), clock, options.ResponseCodes));
         services.AddSingleton<AlertCounter>();
         services.AddSingleton(_ => new AlertThrottle(options.AlertThrottle, clock));
         services.AddSingleton<DccAlertSender>();

@@ -36,7 +36,18 @@ public sealed class CriticalCommands(TranslationAdapters adapters, IPartyStore p
         {
             return CriticalCommandResult.Refuse(DuisOperations.NotTranslated, $"adapter {adapter.Name}'s devices take no signed critical commands");
         }
-        return CriticalCommandResult.Accept(critical.ToPreCommand(operation!, device.Id, request.RequestId.Originator, request.RequestId.Counter), adapter.Name, operation!);
+        byte[] preCommand;
+        try
+        {
+            preCommand = critical.ToPreCommand(operation!, device.Id, request.RequestId.Originator, request.RequestId.Counter);
+        }
+#pragma warning disable CA1031 // Whatever a manufacturer's adapter throws, the user is told, as when a command is put on the WAN.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return CriticalCommandResult.Refuse(AdapterFault.CodeFor(e, codes), $"not translated: adapter {adapter.Name} could not make the pre-command: {e.Message}");
+        }
+        return CriticalCommandResult.Accept(preCommand, adapter.Name, operation!);
     }
 
     /// <summary>A Signed Pre-Command (the request's <c>sr:SignedPreCommand</c> body): its bytes once checked, or why it is refused.</summary>
@@ -60,7 +71,19 @@ public sealed class CriticalCommands(TranslationAdapters adapters, IPartyStore p
         {
             return CriticalCommandResult.Refuse(DuisOperations.NotTranslated, $"adapter {adapter.Name}'s devices take no signed critical commands");
         }
-        if (critical.ReadSignedPreCommand(bytes, out var failure) is not { } signed)
+        SignedPreCommand? signed;
+        string? failure;
+        try
+        {
+            signed = critical.ReadSignedPreCommand(bytes, out failure);
+        }
+#pragma warning disable CA1031 // An adapter that throws on the bytes (the SPI says reading never does) has not read them.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            (signed, failure) = (null, $"the adapter could not read it: {e.Message}");
+        }
+        if (signed is null)
         {
             return CriticalCommandResult.Refuse(codes.SignedPreCommandInvalid, $"not a signed pre-command for adapter {adapter.Name}: {failure}");
         }

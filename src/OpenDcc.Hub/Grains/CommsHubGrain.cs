@@ -440,8 +440,7 @@ internal sealed class CommsHubGrain(
 #pragma warning restore CA1031
         {
             logger.LogError(e, "{RequestId}: adapter {Adapter} could not put it into {Device}'s format", command.RequestId, adapter.Name, device);
-            var code = e is ArgumentException or FormatException ? codes.InvalidRequest : ResponseCode.UnableToCommunicate.Code;
-            return (operation, null, new DeviceRefusal(code, $"not translated: {e.Message}"));
+            return (operation, null, new DeviceRefusal(AdapterFault.CodeFor(e, codes), $"not translated: {e.Message}"));
         }
     }
 

@@ -64,9 +64,22 @@ internal sealed class GrainDeviceReader(TranslationAdapters adapters, IGrainFact
             {
                 return new DeviceReading.Failed(returned.ResponseCode, ResponseCode.Known.FirstOrDefault(k => k.Code == returned.ResponseCode)?.Meaning ?? returned.ResponseCode);
             }
-            return returned.Payload is ResponsePayload.GbcsPayload payload && adapter.ReadAnswerPayload(payload.Bytes.Span, device.Id) is { } outcome
-                ? new DeviceReading.Answered(outcome)
-                : new DeviceReading.Failed(returned.ResponseCode, $"adapter {adapter.Name} could not read back the device's answer");
+            if (returned.Payload is not ResponsePayload.GbcsPayload payload)
+            {
+                return new DeviceReading.Failed(returned.ResponseCode, $"adapter {adapter.Name} gave no device answer to read back");
+            }
+            try
+            {
+                return adapter.ReadAnswerPayload(payload.Bytes.Span, device.Id) is { } outcome
+                    ? new DeviceReading.Answered(outcome)
+                    : new DeviceReading.Failed(returned.ResponseCode, $"adapter {adapter.Name} could not read back the device's answer");
+            }
+#pragma warning disable CA1031 // An adapter that throws on its own answer (the SPI says reading never does) has not read it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                return new DeviceReading.Failed(returned.ResponseCode, $"adapter {adapter.Name} could not read back the device's answer: {e.Message}");
+            }
         }
         finally
         {
