@@ -68,8 +68,34 @@ public sealed class WanListingTests : IAsyncLifetime
         Assert.Empty(await store.Inventory.FindDevicesAsync([Eui64.Parse(Meter)]));
     }
 
-    /// <summary>A WAN that takes the ACB key and lists <paramref name="fleet"/>, and nothing else.</summary>
-    private static async Task<WebApplication> FakeWanAsync(string fleet)
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_device_answer_longer_than_any_device_gives_is_refused_unread_as_the_wan_gone_wrong(bool declaresLength)
+    {
+        // One byte over the bound: declared as its Content-Length, or streamed without one.
+        await using var fakeWan = await FakeWanAsync("""{"seed":1,"sites":0,"devices":0,"installed":[]}""", async context =>
+        {
+            var chunk = new byte[1024 * 1024];
+            if (declaresLength)
+            {
+                context.Response.ContentLength = LoopbackWanProtocol.MaxBodyBytes + 1L;
+            }
+            for (var sent = 0L; sent <= LoopbackWanProtocol.MaxBodyBytes; sent += chunk.Length)
+            {
+                await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, LoopbackWanProtocol.MaxBodyBytes + 1L - sent)));
+            }
+        });
+        await using var wan = new LoopbackWan(fakeWan.Urls.Select(u => new Uri(u)).First(), Acb, acbKey.PublicKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var refused = await Assert.ThrowsAsync<DeviceUnreachableException>(() => wan.ExchangeAsync(Eui64.Parse(Meter), [1, 2, 3], timeout.Token));
+
+        Assert.Contains($"answered with more than {LoopbackWanProtocol.MaxBodyBytes:N0} bytes, more than any device answers: not read", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A WAN that takes the ACB key and lists <paramref name="fleet"/>, and answers exchanges with <paramref name="exchange"/> if given; nothing else.</summary>
+    private static async Task<WebApplication> FakeWanAsync(string fleet, RequestDelegate? exchange = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -77,6 +103,10 @@ public sealed class WanListingTests : IAsyncLifetime
         var app = builder.Build();
         app.MapPut(LoopbackWanProtocol.AcbPath, () => Results.NoContent());
         app.MapGet(LoopbackWanProtocol.FleetPath, () => Results.Text(fleet, "application/json"));
+        if (exchange is not null)
+        {
+            app.MapPost("/devices/{device}/exchange", exchange);
+        }
         await app.StartAsync();
         return app;
     }

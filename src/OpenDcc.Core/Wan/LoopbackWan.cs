@@ -65,6 +65,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             // Each exchange is bounded by its caller's token (the grain's attempt timeout).
             Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = LoopbackWanProtocol.MaxBodyBytes,
         };
     }
 
@@ -157,10 +158,10 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                return await ReadAnswerAsync(device, response.Content, cancellationToken);
             }
             if (response.StatusCode == HttpStatusCode.GatewayTimeout)
             {
@@ -288,6 +289,29 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         {
         }
         throw new FormatException("its key-agreement key is not the SubjectPublicKeyInfo of a P-256 key");
+    }
+
+    /// <summary>A device's answer, read up to <see cref="LoopbackWanProtocol.MaxBodyBytes"/>: a longer one is refused unread.</summary>
+    private async Task<byte[]> ReadAnswerAsync(Eui64 device, HttpContent content, CancellationToken cancellationToken)
+    {
+        DeviceUnreachableException TooLong() => new(device, $"the WAN at {Simulator} answered with more than {LoopbackWanProtocol.MaxBodyBytes:N0} bytes, more than any device answers: not read");
+        if (content.Headers.ContentLength > LoopbackWanProtocol.MaxBodyBytes)
+        {
+            throw TooLong();
+        }
+        await using var body = await content.ReadAsStreamAsync(cancellationToken);
+        using var answer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (answer.Length + read > LoopbackWanProtocol.MaxBodyBytes)
+            {
+                throw TooLong();
+            }
+            answer.Write(chunk, 0, read);
+        }
+        return answer.ToArray();
     }
 
     /// <summary>Hands each alert to the sink while the stream lasts; then connects again until the WAN is back.</summary>

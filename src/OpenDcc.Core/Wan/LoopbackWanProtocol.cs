@@ -47,6 +47,12 @@ public static class LoopbackWanProtocol
     public const int SitesPerPage = 1_000;
 
     /// <summary>
+    /// The most the hub reads of a body from the WAN (a device's answer, a page of the fleet): far above either (a
+    /// year's half-hourly profile read is under 1 MiB), so that a WAN gone wrong cannot have the hub buffer gigabytes.
+    /// </summary>
+    public const int MaxBodyBytes = 16 * 1024 * 1024;
+
+    /// <summary>
     /// <c>POST</c> the command's bytes (<c>application/octet-stream</c>): 200 with the device's answer; 503 with a
     /// problem document naming why (no such device, offline, no power, no ACB key yet): the device is unreachable;
     /// 504 with one naming why the device dropped the command (its MAC, a replayed counter): it will not answer. A lost
