@@ -157,6 +157,26 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal(before, await hub.Store.Inventory.ListDevicesAsync());
     }
 
+    [Theory]
+    [InlineData("12.2", "<sr:DeviceID>00-DB-12-34-56-78-91-10</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType><sr:AssociatedGpfDeviceID>00-DB-12-34-56-78-91-11</sr:AssociatedGpfDeviceID>", "sr:AssociatedGpfDeviceID")]
+    [InlineData("8.3", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:Reason>exchanged</sr:Reason>", "sr:Reason")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH><sr:Note>x</sr:Note>", "sr:Note")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateDeviceDetails><sr:FirmwareVersoin>00000009</sr:FirmwareVersoin></sr:UpdateDeviceDetails>", "sr:FirmwareVersoin")]
+    [InlineData("8.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>1312345678118</sr:ImportMPxN><sr:ExportMpan>1312345678330</sr:ExportMpan></sr:UpdateMPxN>", "sr:ExportMpan")]
+    [InlineData("8.2", "<sr:PropertyFilter><sr:PostCode>SW1A 1AA</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier><sr:Town>London</sr:Town></sr:PropertyFilter>", "sr:Town")]
+    [InlineData("8.14.4", "<sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID><sr:CHFNoFaultReturnType>No Fault Return (general)</sr:CHFNoFaultReturnType><x:Note xmlns:x=\"urn:elsewhere\">x</x:Note>", "{urn:elsewhere}Note")]
+    public async Task An_inventory_request_whose_body_holds_an_element_its_srv_does_not_take_is_refused_E41_naming_it_and_changes_nothing(string srv, string body, string stranger)
+    {
+        var before = await hub.Store.Inventory.ListDevicesAsync();
+
+        Assert.Equal("E41", (await SendAsync(srv, body)).Code);
+
+        Assert.Equal(before, await hub.Store.Inventory.ListDevicesAsync());
+        Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
+        var logged = await hub.Store.MessageLog.ReadAsync().ToListAsync();
+        Assert.Contains(logged, e => e.Record.Outcome.StartsWith("E41 ", StringComparison.Ordinal) && e.Record.Outcome.Contains(stranger, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Update_inventory_changes_a_meter_s_details_its_mpan_and_its_status_and_deletes_a_pending_device()
     {

@@ -49,6 +49,7 @@ public sealed class InventoryServiceRequests(
         var change = new InventoryChange(clock.GetCurrentInstant(), request.Variant.Id, user.Id);
         try
         {
+            CheckElements(request.Body, BodyElements(request.Variant.Id));
             return request.Variant.Id switch
             {
                 "12.2" => await PreNotifyAsync(request, change, cancellationToken),
@@ -64,6 +65,44 @@ public sealed class InventoryServiceRequests(
         catch (RefusedException refused)
         {
             return Respond(request, refused.Code, $"{refused.Code} {refused.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The elements each SRV's body may hold (the DUIS XSD's DevicePrenotification, ReadInventory, DecommissionDevice,
+    /// UpdateInventory and the four 8.14.x types), anything else being a body that does not match its SRV: one a
+    /// request misspells or adds would otherwise be ignored, and the request carried out without it.
+    /// </summary>
+    private static string[] BodyElements(string srv) => srv switch
+    {
+        "12.2" => ["DeviceID", "DeviceManufacturer", "DeviceModel", "DeviceType", "SMETSCHTSVersion", "FirmwareVersion", "ESMEVariant", "AssociatedGPFDeviceID"],
+        "8.2" => ["UPRN", "DeviceID", "MPxN", "PropertyFilter"],
+        "8.3" => ["DeviceID"],
+        "8.4" => ["DeviceID", "UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH", "UpdateDeviceDetails", "DeleteDevice", "UpdateMPxN"],
+        _ => ["DeviceID", .. CommsHubFields[srv].Select(f => f.Name)],
+    };
+
+    /// <summary>The elements the XSD's complex types within these bodies hold; every other element of a body holds text only.</summary>
+    private static readonly Dictionary<string, string[]> InnerElements = new()
+    {
+        ["PropertyFilter"] = ["PostCode", "AddressIdentifier"],
+        ["UpdateDeviceDetails"] = ["DeviceManufacturer", "DeviceModel", "SMETSCHTSVersion", "FirmwareVersion", "ESMEVariant"],
+        ["UpdateMPxN"] = ["ImportMPxN", "SecondaryImportMPAN", "ExportMPAN"],
+        ["DeleteDevice"] = [],
+    };
+
+    /// <summary>E41 naming the first element of <paramref name="parent"/>, at any depth, that is not one <paramref name="allowed"/> there.</summary>
+    private void CheckElements(XElement parent, string[] allowed)
+    {
+        foreach (var element in parent.Elements())
+        {
+            var name = element.Name.LocalName;
+            if (element.Name.Namespace != Sr || !allowed.Contains(name, StringComparer.Ordinal))
+            {
+                var named = element.Name.Namespace == Sr ? $"sr:{Excerpt.Of(name)}" : $"{{{Excerpt.Of(element.Name.NamespaceName)}}}{Excerpt.Of(name)}";
+                throw Invalid($"sr:{parent.Name.LocalName} holds {named}, which it does not take");
+            }
+            CheckElements(element, InnerElements.TryGetValue(name, out var inner) ? inner : []);
         }
     }
 
