@@ -294,6 +294,23 @@ public sealed class LocalDeliveryTests : IAsyncLifetime
             $"<sr:OriginalRequestID>{never}</sr:OriginalRequestID><sr:DeviceGBCSResponse>not base64!</sr:DeviceGBCSResponse>"))).Code);
     }
 
+    [Theory]
+    [InlineData("<sr:Note>from the installer</sr:Note>", "sr:Note")]
+    [InlineData("<x:Note xmlns:x=\"urn:elsewhere\">x</x:Note>", "{urn:elsewhere}Note")]
+    [InlineData("<sr:OriginalRequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1</sr:OriginalRequestID>", "sr:OriginalRequestID")]
+    public async Task An_8_13_whose_body_holds_an_element_it_does_not_take_is_refused_E41_naming_it_and_leaves_the_answer_to_be_returned(string stray, string named)
+    {
+        var original = new RequestId(Supplier, Meter, hub.NextCounter());
+        var (_, response) = await hub.SendAsync(NonDevice, Request(Supplier, Meter, original.Counter, 2, "4.1.1"));
+        var answer = await DeliverOverHanAsync(Meter, LocalCommandOf(response));
+
+        Assert.Equal("E41", (await hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "8.13", LocalCommandResponseBody(original, answer) + stray))).Code);
+
+        var outcomes = await hub.Store.MessageLog.ReadAsync().Select(e => e.Record.Outcome).ToListAsync();
+        Assert.Contains(outcomes, o => o.StartsWith("E41 ", StringComparison.Ordinal) && o.Contains(named, StringComparison.Ordinal));
+        Assert.Equal("I0", (await ReturnAsync(original, answer)).Code);
+    }
+
     [Fact]
     public async Task An_answer_returned_more_than_30_days_after_its_command_was_given_is_E081301_and_one_within_them_I0()
     {

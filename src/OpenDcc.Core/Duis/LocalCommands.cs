@@ -127,6 +127,10 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(user);
         var sr = DuisNamespaces.Sr;
+        if (Stranger(request.Body) is { } stranger)
+        {
+            return Refuse(request, codes.InvalidRequest, $"8.13 sr:{request.Body.Name.LocalName} holds {stranger}, which it does not take: an sr:OriginalRequestID and an sr:DeviceGBCSResponse, each once");
+        }
         var originalText = request.Body.Element(sr + "OriginalRequestID")?.Value.Trim();
         if (originalText is null)
         {
@@ -206,6 +210,24 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
         }
         return (DuisResponse.For(request, ResponseCode.Success.Code, now, new ResponsePayload.GbcsPayload(reply.DuisPayload)), $"I0 answer to {original} ({local.ServiceReferenceVariant})",
             () => store.UnmarkReturnedAsync(original, request.RequestId, CancellationToken.None), new LocalReturn(original, request.RequestId));
+    }
+
+    /// <summary>
+    /// The first element of an 8.13 body that the DUIS XSD's ReturnLocalCommandResponse does not take, or takes once and
+    /// finds again, named; null if none. One ignored would have the answer taken and recorded without it.
+    /// </summary>
+    private static string? Stranger(XElement body)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var element in body.Elements())
+        {
+            var name = element.Name.LocalName;
+            if (element.Name.Namespace != DuisNamespaces.Sr || name is not ("OriginalRequestID" or "DeviceGBCSResponse") || !seen.Add(name) || element.HasElements)
+            {
+                return element.Name.Namespace == DuisNamespaces.Sr ? $"sr:{Excerpt.Of(name)}" : $"{{{Excerpt.Of(element.Name.NamespaceName)}}}{Excerpt.Of(name)}";
+            }
+        }
+        return null;
     }
 
     private (DuisResponse, string, Func<Task>?, LocalReturn?) Refuse(DuisRequest request, string code, string reason) =>
