@@ -78,6 +78,17 @@ public sealed class WanMatrixTests : IAsyncLifetime
         Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await hub.SendAsync(NonDevice, Request(Supplier, NetworkOperator, hub.NextCounter(), 8, "12.1", $"<sr:UPRN>{Premises}</sr:UPRN>"))).Code);
     }
 
+    [Theory]
+    [InlineData("<sr:PostCode>M22 5QQ</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier><sr:Town>Manchester</sr:Town>", "sr:Town")]
+    [InlineData("<sr:PostCode>M22 5QQ</sr:PostCode><sr:PostCode>SW1A 1AA</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier>", "sr:PostCode")]
+    [InlineData("<sr:PostCode>M22 5QQ</sr:PostCode><sr:AddressIdentifier>10</sr:AddressIdentifier><x:Note xmlns:x=\"urn:elsewhere\"/>", "{urn:elsewhere}Note")]
+    public async Task A_partial_address_holding_an_element_it_does_not_take_is_refused_E41_naming_it(string inner, string named)
+    {
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, (await SendAsync($"<sr:PartialAddress>{inner}</sr:PartialAddress>")).Code);
+
+        Assert.Contains(await hub.Store.MessageLog.ReadAsync().Select(e => e.Record.Outcome).ToListAsync(), o => o.StartsWith("E41 PartialAddress holds " + named, StringComparison.Ordinal));
+    }
+
     private Task<(string Code, XDocument Response)> SendAsync(string address) =>
         hub.SendAsync(NonDevice, Request(Supplier, Dsp, hub.NextCounter(), 8, "12.1", address));
 }

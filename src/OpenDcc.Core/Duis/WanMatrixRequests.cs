@@ -54,6 +54,12 @@ public sealed class WanMatrixRequests(IWanCoverageStore coverage, IInventoryStor
         }
         else
         {
+            // The XSD's PartialAddress: a PostCode and an AddressIdentifier. Another element, or either twice, would be ignored.
+            if (address.Elements().FirstOrDefault(e => (e.Name != Sr + "PostCode" && e.Name != Sr + "AddressIdentifier") || e.HasElements || address.Elements(e.Name).Count() > 1) is { } stranger)
+            {
+                var named = stranger.Name.Namespace == Sr ? $"sr:{Excerpt.Of(stranger.Name.LocalName)}" : $"{{{Excerpt.Of(stranger.Name.NamespaceName)}}}{Excerpt.Of(stranger.Name.LocalName)}";
+                return Refuse(request, codes.InvalidRequest, $"PartialAddress holds {named}, which it does not take: a PostCode and an AddressIdentifier, each once");
+            }
             var given = address.Element(Sr + "PostCode")?.Value;
             var identifier = address.Element(Sr + "AddressIdentifier")?.Value.Trim();
             if (string.IsNullOrWhiteSpace(given) || string.IsNullOrEmpty(identifier))
