@@ -183,6 +183,21 @@ public sealed class DeviceQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_command_a_crashed_hub_left_unanswered_is_answered_E21_once_a_store_away_as_the_hub_starts_is_back_not_at_the_next_start()
+    {
+        var read = new RequestId(Supplier, Meter, hub.NextCounter());
+        await hub.Store.MessageLog.AppendAsync([Acknowledged(read, new DeviceRequestReference(read, "4.1", "4.1.1", "5.1", Meter))]);
+        refusal = new Refusal(read.Counter, new StoreAwayException());
+
+        await hub.RestartAsync();
+
+        var response = XDocument.Parse(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal((read.ToResponseId().ToString(), "E21"), (response.Descendants(Sr + "ResponseID").Single().Value, response.Descendants(Sr + "ResponseCode").Single().Value));
+        Assert.Null(refusal);
+        Assert.Empty(await hub.Store.UnansweredCommands.ListAsync());
+    }
+
+    [Fact]
     public async Task A_message_a_crashed_hub_had_claimed_for_delivery_goes_as_soon_as_the_hub_starts_again_not_when_its_lease_ends()
     {
         // What a hub killed mid-delivery leaves: a queued answer claimed for DeliveryOptions.ClaimLease (2 minutes).

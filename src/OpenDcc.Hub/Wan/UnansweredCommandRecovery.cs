@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
@@ -10,7 +11,7 @@ namespace OpenDcc.Hub.Wan;
 /// Answers the device commands a hub that did not stop cleanly (a crash, a power cut, a kill) had acknowledged and
 /// never answered: its device queues were in memory and are gone, so each gets E21 (no response from the device: it
 /// may or may not have reached it), or for 11.1 the DCC alert naming the device, as a stopping hub answers its queued
-/// commands. <paramref name="leftUnanswered"/> is read before the hub serves (<see cref="HubHost"/>), so no command
+/// commands; a store away meanwhile is waited for (<see cref="StoreAway.UntilStoredAsync(ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>). <paramref name="leftUnanswered"/> is read before the hub serves (<see cref="HubHost"/>), so no command
 /// this hub acknowledges is among them.
 /// </summary>
 internal sealed class UnansweredCommandRecovery(
@@ -35,8 +36,16 @@ internal sealed class UnansweredCommandRecovery(
             }
             try
             {
-                await UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Request, command.User, DeviceAnswerRoute.User, ResponseCode.NoResponseFromDevice.Code,
-                    $"acknowledged at {command.AcknowledgedAt} by a hub that stopped without answering it (its device queue was lost): whether it reached the device is not known");
+                // Tried until the store takes it, as a device's answer is: a store away as the hub starts would otherwise
+                // leave it unanswered until the next start, which may be months away.
+                await StoreAway.UntilStoredAsync(logger, $"E21 for {command.Request.RequestId} to {command.Request.Device}", () =>
+                    UndeliveredCommands.ReportAsync(responses, firmwareDistribution, command.Request, command.User, DeviceAnswerRoute.User, ResponseCode.NoResponseFromDevice.Code,
+                        $"acknowledged at {command.AcknowledgedAt} by a hub that stopped without answering it (its device queue was lost): whether it reached the device is not known"), stoppingToken);
+            }
+            catch (Exception e) when (StoreAway.Is(e) && stoppingToken.IsCancellationRequested)
+            {
+                // The hub stopped while the store was away: this one and the rest stay recorded for the next start.
+                return;
             }
 #pragma warning disable CA1031 // One command's failure must not keep the others unanswered; it stays recorded for the next start.
             catch (Exception e)
