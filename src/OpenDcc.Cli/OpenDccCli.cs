@@ -63,7 +63,7 @@ public static partial class OpenDccCli
         }
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken);
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = StopTimeout }, cancellationToken);
         }
         catch (Exception e) when (IsUserFacing(e))
         {
@@ -78,6 +78,14 @@ public static partial class OpenDccCli
             return 130;
         }
     }
+
+    /// <summary>
+    /// How long a command has to finish once Ctrl-C or SIGTERM cancels it, before System.CommandLine ends the process
+    /// under it (its default is 2 s): a stopping hub waits for its requests in flight, answers its device queues and
+    /// lets go of its store, bounded by the host's own shutdown timeout (30 s), so it is given that and some more.
+    /// A serve told to stop with a request in flight was otherwise cut off mid-stop after 2 s, exit code 143.
+    /// </summary>
+    private static readonly TimeSpan StopTimeout = new Microsoft.Extensions.Hosting.HostOptions().ShutdownTimeout + TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// An option given no value, followed by another option: System.CommandLine takes the next option's name as its value

@@ -29,6 +29,29 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hub_told_to_stop_by_sigterm_while_a_request_is_in_flight_lets_it_end_and_stops_cleanly()
+    {
+        var port = FreePort();
+        using var hub = OpenDccProcess.Start("serve", Serve(port)[1..]);
+        await hub.ListeningUrlAsync();
+        // A request still arriving when the hub is told to stop: Kestrel waits for it (up to the host's shutdown timeout).
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.GetStream().WriteAsync("POST /api/v1/serviceS HTTP/1.1\r\nHost: hub\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<"u8.ToArray());
+        // Time for Kestrel to read the headers and begin the request (a connection with none begun is closed at once).
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+
+        hub.Terminate();
+        // The sender gives up after 3 s; the hub's stop goes on to its end then, rather than the process exiting mid-way.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        client.Close();
+
+        var (exitCode, output, error) = await hub.RunToEndAsync();
+        Assert.True(exitCode == 0, $"exit {exitCode}: {output}{error}");
+        Assert.Contains("OpenDcc hub stopped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_second_hub_on_the_same_data_directory_is_refused_while_the_first_serves_and_taken_after_it_stops()
     {
         using var stop = new CancellationTokenSource();
@@ -195,8 +218,10 @@ public sealed class ServeCommandTests : IDisposable
         Directory.GetFiles(keys).Where(f => Path.GetFileName(f).StartsWith("local-ca.", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("dsp-xmlsign.", StringComparison.Ordinal))
             .ToDictionary(f => f, File.ReadAllText);
 
-    private string[] Serve() =>
-        ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{FreePort()}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"];
+    private string[] Serve() => Serve(FreePort());
+
+    private string[] Serve(int port) =>
+        ["serve", "--data", cli.DataDirectory, "--sites", "1", "--urls", $"http://127.0.0.1:{port}", "--silo-port", $"{FreePort()}", "--gateway-port", $"{FreePort()}"];
 
     private static int FreePort() => OpenDcc.Hub.LoopbackPorts.Free();
 

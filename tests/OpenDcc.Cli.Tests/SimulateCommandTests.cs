@@ -458,6 +458,13 @@ internal sealed class OpenDccProcess : IDisposable
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>SIGTERM, as systemd, docker or Kubernetes stop a service (SIGINT, Ctrl-C, is handled alike): the process is asked to stop.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", $"{process.Id}"]);
+        kill.WaitForExit();
+    }
+
     /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
     public void Kill()
     {
