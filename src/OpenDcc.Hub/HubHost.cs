@@ -224,7 +224,7 @@ public static class HubHost
             options.ResponseCodes,
             options.StatusMatrix));
         services.AddSingleton<StoreAwayWatch>();
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store").AddCheck<WanHealthCheck>("wan");
         // Errors with no body of their own (an unknown path, a wrong method, a body too large, a fault in the hub) are
         // RFC 9457 problem documents too, as the endpoints' own refusals are.
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
@@ -367,6 +367,22 @@ internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties, 
             return HealthCheckResult.Unhealthy($"{store.Engine} {store.Location}: {e.Message}");
         }
     }
+}
+
+/// <summary>
+/// Degraded while the hub does not reach a WAN in another process (<see cref="LoopbackWan"/>): the hub still takes
+/// requests, but every command to a device is answered E20 until the WAN is back, which an operator watching /health
+/// is told, with why. A WAN in this process is always reached.
+/// </summary>
+internal sealed class WanHealthCheck(IWanTransport wan) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(wan switch
+        {
+            LoopbackWan { IsConnected: true } loopback => HealthCheckResult.Healthy($"{loopback.Simulator}"),
+            LoopbackWan loopback => HealthCheckResult.Degraded($"{loopback.Simulator}: {(loopback.Away is { } why ? $"away ({why})" : "not connected yet")}; commands to its devices are answered E20 until it is back"),
+            _ => HealthCheckResult.Healthy("in process"),
+        });
 }
 
 /// <summary>The hub's lease on its store (<see cref="OpenDccStore.LeaseForHubAsync"/>), in the container, which lets it go when the hub is disposed.</summary>

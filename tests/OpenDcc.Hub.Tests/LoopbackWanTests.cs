@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Xml.Linq;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
@@ -164,9 +165,14 @@ public sealed class LoopbackWanTests : IAsyncLifetime
     [Fact]
     public async Task A_simulator_that_goes_away_gives_E20_and_the_hub_reads_again_when_it_is_back()
     {
+        Assert.Equal(("Healthy", "Healthy"), await WanHealthAsync());
         await hub.StopSimulatorAsync();
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
         Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        // Told on /health while it is away (the hub still serves: Degraded, 200), with why.
+        var (status, wan) = await WanHealthAsync();
+        Assert.Equal("Degraded", status);
+        Assert.StartsWith($"{hub.Connection!.Wan.Simulator}: away (", wan, StringComparison.Ordinal);
 
         // Started again with the same seed: the same device keys; the hub gives it the ACB key again by itself.
         await hub.StartSimulatorAgainAsync();
@@ -175,10 +181,21 @@ public sealed class LoopbackWanTests : IAsyncLifetime
             Assert.True(waited < 15_000, "the hub did not connect to the simulator again");
             await Task.Delay(50);
         }
+        Assert.Equal(("Healthy", "Healthy"), await WanHealthAsync());
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"))).Code);
         var asynchronous = await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20));
         Assert.Equal("I0", await hub.CheckSignedResponseAsync(asynchronous));
         Assert.True(Assert.IsType<DeviceOutcome.Registers>(hub.ReadDeviceAnswer(asynchronous, Meter)).Import > 0);
+    }
+
+    /// <summary>/health's overall status and its WAN check's: that check's own status, or its description when not Healthy.</summary>
+    private async Task<(string Status, string Wan)> WanHealthAsync()
+    {
+        using var response = await hub.Http.GetAsync(new Uri("/health", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var wan = health.RootElement.GetProperty("checks").GetProperty("wan");
+        return (health.RootElement.GetProperty("status").GetString()!, wan.GetProperty("status").GetString() is "Healthy" ? "Healthy" : wan.GetProperty("description").GetString()!);
     }
 }
 

@@ -74,6 +74,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     /// <summary>Whether the WAN holds the ACB key and its alert stream is open.</summary>
     public bool IsConnected => connected;
 
+    /// <summary>Why the WAN went, while it is away; null before the first connection and while connected.</summary>
+    public string? Away => away;
+
     /// <summary>How long to wait between attempts to connect again.</summary>
     public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
 
