@@ -169,15 +169,14 @@ internal static class ServeCommand
             }
             var assemblies = (parsed.GetValue(adapters) ?? []).Select(f => CliContext.ExistingFile(f, "--adapter").FullName).ToList();
             // Every option is read: what is left to go wrong is starting. A hub already serving from this directory
-            // first: it would also explain the Orleans ports being taken.
-            if (options.PostgresConnectionString is null)
+            // (or database) first: it would also explain the Orleans ports being taken.
+            await CliContext.NamingStoreAsync(options.PostgresConnectionString, dataDirectory, async () =>
             {
-                await CliContext.NamingStoreAsync(null, dataDirectory, async () =>
-                {
-                    await OpenDcc.Storage.OpenDccStore.RefuseIfHubServesAsync(dataDirectory);
-                    return true;
-                });
-            }
+                await (options.PostgresConnectionString is { } postgres
+                    ? OpenDcc.Storage.OpenDccStore.RefuseIfHubServesOnPostgresAsync(postgres, ct)
+                    : OpenDcc.Storage.OpenDccStore.RefuseIfHubServesAsync(dataDirectory));
+                return true;
+            });
             if (TakenOrleansPort(options) is { } taken)
             {
                 await context.Error.WriteLineAsync($"opendcc: {taken} is in use by another program {PortAdvice}");

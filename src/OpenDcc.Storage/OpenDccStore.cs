@@ -120,6 +120,15 @@ public sealed class OpenDccStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a hub serves from the PostgreSQL database <paramref name="connectionString"/> names now (it holds the
+    /// lease), checked without migrating it: a second <c>serve</c> is told so before anything else that a running hub
+    /// explains (its Orleans ports, when both run on one machine).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">a hub holds it, named as <see cref="LeaseForHubAsync"/> names it.</exception>
+    public static async Task RefuseIfHubServesOnPostgresAsync(string connectionString, CancellationToken cancellationToken = default) =>
+        await (await HubLease.OnDatabaseAsync(connectionString, PostgresLocation(connectionString), cancellationToken)).DisposeAsync();
+
     public static async Task<OpenDccStore> OpenSqliteAsync(string dataDirectory, IClock clock, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDirectory);
