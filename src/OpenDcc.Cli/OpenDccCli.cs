@@ -537,6 +537,17 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
     }
 
     /// <summary>The addresses Kestrel listens at for <paramref name="host"/>, one <see cref="CannotListen"/> passed.</summary>
+    /// <summary>
+    /// The URL of <paramref name="urls"/> (each one <see cref="UrlsFault"/> passed) that would listen at 127.0.0.1 on
+    /// <paramref name="port"/>, where the hub's own Orleans silo listens; null when none would.
+    /// </summary>
+    public static string? ListensOnLoopbackPort(string urls, int port) =>
+        urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(url =>
+            ListenUrl().Match(url) is { Success: true } match
+            && int.Parse(match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture) == port
+            && ListenScope(match.Groups["host"].Value) is var scope
+            && (scope.Every || scope.EveryIPv4 || scope.Addresses.Contains(System.Net.IPAddress.Loopback)));
+
     private static (bool Every, bool EveryIPv4, System.Net.IPAddress[] Addresses) ListenScope(string host)
     {
         if (host is "*" or "+")

@@ -103,6 +103,15 @@ internal static class ServeCommand
                 await context.Error.WriteLineAsync($"opendcc: {urlsFault}");
                 return 1;
             }
+            // The silo binds its ports first: Kestrel would then find its own taken, and the host log a stack trace.
+            foreach (var (option, port) in new[] { ("--silo-port", parsed.GetValue(siloPort)), ("--gateway-port", parsed.GetValue(gatewayPort)) })
+            {
+                if (CliContext.ListensOnLoopbackPort(parsed.GetRequiredValue(urls), port) is { } url)
+                {
+                    await context.Error.WriteLineAsync($"opendcc: --urls {url}: port {port} is this hub's own {option} (its Orleans silo listens at 127.0.0.1:{port}); give each its own port");
+                    return 1;
+                }
+            }
             var alertThrottle = new AlertThrottleOptions(parsed.GetValue(alertsPerWindow), Duration.FromSeconds(parsed.GetValue(alertWindow)), AlertThrottleOptions.Default.CarryFor);
             var wanOptions = WanOptions.Default with { ConcurrencyPerRegion = parsed.GetValue(regionConcurrency), ConcurrencyPerCell = parsed.GetValue(cellConcurrency) };
             MeterPointRegistration? fleetRegistration = null;

@@ -51,6 +51,25 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("OpenDcc hub stopped", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--silo-port", "127.0.0.1")]
+    [InlineData("--gateway-port", "localhost")]
+    [InlineData("--silo-port", "*")]
+    public async Task Urls_on_the_hubs_own_orleans_port_are_refused_in_a_line_naming_both_before_anything_is_made(string option, string host)
+    {
+        var port = FreePort();
+        var args = Serve(port);
+        args[Array.IndexOf(args, "--urls") + 1] = $"http://{host}:{port}";
+        args[Array.IndexOf(args, option) + 1] = $"{port}";
+
+        var (code, output, error) = await cli.RunAsync(args);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal($"opendcc: --urls http://{host}:{port}: port {port} is this hub's own {option} (its Orleans silo listens at 127.0.0.1:{port}); give each its own port", error.Trim());
+        Assert.False(File.Exists(Path.Combine(cli.DataDirectory, "opendcc.db")));
+    }
+
     [Fact]
     public async Task A_second_hub_on_the_same_data_directory_is_refused_while_the_first_serves_and_taken_after_it_stops()
     {
