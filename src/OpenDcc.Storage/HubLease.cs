@@ -181,6 +181,12 @@ internal static class HubLease
                             await Task.Delay(Interval, stopping.Token);
                             continue;
                         }
+                        if (holding is null)
+                        {
+                            // No one holds it now: the server ended the old session between the refusal and this look.
+                            // Taken again at once, not counted as lost to another hub.
+                            continue;
+                        }
                         if (holding == holder)
                         {
                             if (!waitingNoticed)
