@@ -209,6 +209,13 @@ internal static class ServeCommand
                 await context.Error.WriteLineAsync($"opendcc: {option}: {OpenDccCli.MessageOf(e)}");
                 return 1;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e.Message.Contains(dataDirectory, StringComparison.Ordinal))
+            {
+                // The keys the devices' adapters need could not be read or written there (keys a file, a directory that
+                // cannot be written, a path under /proc).
+                await context.Error.WriteLineAsync($"opendcc: --data {dataDirectory}: {e.Message}");
+                return 1;
+            }
             await using var remote = connection;
             using var world = simulated;
             if (world is not null)

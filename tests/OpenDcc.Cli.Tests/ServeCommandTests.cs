@@ -119,6 +119,20 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_data_directory_whose_keys_cannot_be_made_is_refused_in_a_line_naming_data()
+    {
+        // 'keys' is a file where the key store's directory goes.
+        Directory.CreateDirectory(cli.DataDirectory);
+        var keys = Path.Combine(cli.DataDirectory, "keys");
+        await File.WriteAllTextAsync(keys, "not a directory");
+
+        var (code, output, error) = await cli.RunAsync(Serve());
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal($"opendcc: --data {cli.DataDirectory}: The file '{keys}' already exists.", error.Trim());
+    }
+
+    [Fact]
     public async Task An_smi_status_matrix_longer_than_any_is_refused_naming_its_option_and_file()
     {
         // /dev/zero, in effect: more NULs than a matrix has characters, and no line break.
