@@ -302,6 +302,49 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_comms_hub_installed_at_a_meter_point_takes_that_meter_s_premises_not_those_of_another_device_found_there()
+    {
+        // A meter at premises of its own, naming the test comms hub (at the test premises, and first in ID order).
+        var meter = Eui64.Parse("00-DB-12-34-56-78-91-30");
+        var (mpan, premises) = (Mpan.Create(15, 3), Uprn.Parse("4242"));
+        var hubId = Eui64.Parse("00-DB-12-34-56-78-91-20");
+        await hub.Store.Inventory.AddDevicesAsync(
+            [new Device(meter, DeviceType.ESME, SmiStatus.Commissioned) { Mpan = mpan, Uprn = premises, CommsHub = CommsHub }, new Device(hubId, DeviceType.CHF, SmiStatus.Pending)],
+            InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+
+        Assert.Equal("I0", (await SendAsync("8.14.1", $"<sr:DeviceID>{hubId}</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>{mpan}</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>")).Code);
+
+        Assert.Equal((Uprn?)premises, (await hub.Store.Inventory.FindDeviceAsync(hubId))!.Uprn);
+    }
+
+    [Theory]
+    [InlineData("8.14.1", "1200000000990", null)]
+    [InlineData("8.14.2", "1200000000990", null)]
+    [InlineData("8.14.1", "1200000000990", SmiStatus.Decommissioned)]
+    public async Task A_comms_hub_install_at_an_mpxn_no_meter_in_service_serves_is_refused_E19_and_changes_nothing(string srv, string mpxn, SmiStatus? servedBy)
+    {
+        var hubId = Eui64.Parse("00-DB-12-34-56-78-91-20");
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.AddDevicesAsync([new Device(hubId, DeviceType.CHF, SmiStatus.Pending) { Uprn = Premises }], change);
+        if (servedBy is { } status)
+        {
+            // A meter exchanged keeps its MPAN, out of service: it serves the meter point no longer.
+            await hub.Store.Inventory.AddDevicesAsync([new Device(Eui64.Parse("00-DB-12-34-56-78-91-30"), DeviceType.ESME, status) { Mpan = Mpan.Parse(mpxn), Uprn = Uprn.Parse("4242") }], change);
+        }
+        var survey = srv == "8.14.2"
+            ? "<sr:PremiseType>Terraced</sr:PremiseType><sr:MetalObstructionCheck>false</sr:MetalObstructionCheck><sr:ConnectivityObstructionCheck>false</sr:ConnectivityObstructionCheck><sr:SharedObstructionCheck>false</sr:SharedObstructionCheck>"
+            : "";
+
+        Assert.Equal("E19", (await SendAsync(srv, $"<sr:DeviceID>{hubId}</sr:DeviceID><sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>{mpxn}</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>{survey}")).Code);
+
+        var stays = (await hub.Store.Inventory.FindDeviceAsync(hubId))!;
+        Assert.Equal((SmiStatus.Pending, (Uprn?)Premises), (stays.Status, stays.Uprn));
+        Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(hubId));
+        var logged = await hub.Store.MessageLog.ReadAsync().ToListAsync();
+        Assert.Contains(logged, e => e.Record.Outcome.StartsWith($"E19 MPxN {mpxn} is served by no meter in service", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_join_is_recorded_when_the_meter_confirms_it_and_an_unjoin_the_meter_refuses_changes_nothing()
     {
         var ihd = Eui64.Parse("00-DB-12-34-56-78-91-13");

@@ -282,6 +282,10 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         var meter = Eui64.Parse(XDocument.Parse(Tooling.Templates.First(t => t.ServiceReferenceVariant == "8.3").Xml).Descendants(Sr + "DeviceID").First().Value);
         var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
         await Store.Inventory.UpdateDeviceAsync(hubId, d => d with { Status = SmiStatus.Pending }, change);
+        // The install templates place the hub at the meter serving their MPxN (an MPRN): the RTDS gas meter, here.
+        var mprn = Mprn.Parse(XDocument.Parse(Tooling.Templates.First(t => t.ServiceReferenceVariant == "8.14.1").Xml).Descendants(Sr + "MPxN").First().Value);
+        var gasMeter = Tooling.RtdsDevices.First(d => TypeOf(d.Type) is DeviceType.GSME).Id;
+        await Store.Inventory.UpdateDeviceAsync(gasMeter, d => d with { Mprn = mprn }, change);
 
         // A comms hub installed without SM WAN, then with it, then returned for a fault; a second return finds it withdrawn.
         Assert.Equal("I0", await SendTemplateAsync("8.14.2"));

@@ -230,15 +230,7 @@ public sealed class InventoryServiceRequests(
     /// <summary>The devices at the premises of the meter serving an MPAN (13 digits) or an MPRN: the site's, else the meter, its hub and what is joined to it.</summary>
     private async Task<IReadOnlyList<Device>> AtMeterPointAsync(string mpxn, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Device> meters;
-        if (mpxn.Trim().Length == 13)
-        {
-            meters = Mpan.TryParse(mpxn, out var mpan) ? await inventory.FindDevicesServingAsync([mpan], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is not an MPAN core");
-        }
-        else
-        {
-            meters = Mprn.TryParse(mpxn, out var mprn) ? await inventory.FindDevicesServingAsync([mprn], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is neither an MPAN core nor an MPRN");
-        }
+        var meters = await ServingAsync(mpxn, cancellationToken);
         var found = new SortedDictionary<Eui64, Device>();
         foreach (var meter in meters)
         {
@@ -261,6 +253,16 @@ public sealed class InventoryServiceRequests(
             }
         }
         return [.. found.Values];
+    }
+
+    /// <summary>The meters serving an MPAN (13 digits) or an MPRN, those out of service too, in ID order (E41 for one that is neither).</summary>
+    private async Task<IReadOnlyList<Device>> ServingAsync(string mpxn, CancellationToken cancellationToken)
+    {
+        if (mpxn.Trim().Length == 13)
+        {
+            return Mpan.TryParse(mpxn, out var mpan) ? await inventory.FindDevicesServingAsync([mpan], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is not an MPAN core");
+        }
+        return Mprn.TryParse(mpxn, out var mprn) ? await inventory.FindDevicesServingAsync([mprn], cancellationToken) : throw Invalid($"MPxN '{mpxn}' is neither an MPAN core nor an MPRN");
     }
 
     private async Task<InventoryDevice> DescribeAsync(Device device, CancellationToken cancellationToken)
@@ -382,16 +384,22 @@ public sealed class InventoryServiceRequests(
     {
         CheckCommsHubFields(request.Body, request.Variant.Id);
         var id = RequiredDevice(request.Body, "DeviceID");
-        Uprn? site = null;
-        if (Text(request.Body, "MPxN") is { } mpxn)
-        {
-            site = (await AtMeterPointAsync(mpxn, cancellationToken)).Select(d => d.Uprn).FirstOrDefault(u => u is not null);
-        }
+        List<DeviceWrite> reliedOn = [];
         var hub = await ChangeAsync(request, id,
             d => d.Type == DeviceType.CHF ? null : $"{request.Variant.Id} is for comms hubs",
-            d => d with { Status = status, Uprn = site ?? d.Uprn },
+            d => d with { Status = status },
             cancellationToken);
-        List<DeviceWrite> writes = [hub];
+        // An install (8.14.1, 8.14.2; MPxN is required there) puts the hub at the premises of the meter in service at the
+        // MPxN, as the inventory has it: one no meter in service serves is a reference the inventory does not hold (E19).
+        if (Text(request.Body, "MPxN") is { } mpxn)
+        {
+            var meter = (await ServingAsync(mpxn, cancellationToken)).FirstOrDefault(m => m.IsInService)
+                ?? throw new RefusedException(ResponseCode.DeviceDoesNotExist.Code, $"MPxN {mpxn} is served by no meter in service in the inventory");
+            hub = hub with { Becomes = hub.Becomes! with { Uprn = meter.Uprn ?? hub.Becomes.Uprn } };
+            // Relied on as found: a meter moved meanwhile has the request checked again.
+            reliedOn.Add(DeviceWrite.Unchanged(meter));
+        }
+        List<DeviceWrite> writes = [hub, .. reliedOn];
         if (status == SmiStatus.Withdrawn)
         {
             writes.AddRange((await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken))
