@@ -195,6 +195,26 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deleting_a_pending_comms_hub_other_devices_name_is_refused_E41_naming_one_and_deletes_it_once_none_does()
+    {
+        var hubId = Eui64.Parse("00-DB-12-34-56-78-91-20");
+        var change = InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant());
+        await hub.Store.Inventory.AddDevicesAsync([new Device(hubId, DeviceType.CHF, SmiStatus.Pending)], change);
+        await hub.Store.Inventory.UpdateDeviceAsync(Ppmid, d => d with { CommsHub = hubId }, change);
+        var delete = $"<sr:DeviceID>{hubId}</sr:DeviceID><sr:DeleteDevice/>";
+
+        Assert.Equal("E41", (await SendAsync("8.4", delete)).Code);
+
+        Assert.NotNull(await hub.Store.Inventory.FindDeviceAsync(hubId));
+        var logged = await hub.Store.MessageLog.ReadAsync().ToListAsync();
+        Assert.Contains(logged, e => e.Record.Outcome.StartsWith($"E41 PPMID {Ppmid} names comms hub {hubId}", StringComparison.Ordinal));
+
+        await hub.Store.Inventory.UpdateDeviceAsync(Ppmid, d => d with { CommsHub = null }, change);
+        Assert.Equal("I0", (await SendAsync("8.4", delete)).Code);
+        Assert.Null(await hub.Store.Inventory.FindDeviceAsync(hubId));
+    }
+
+    [Fact]
     public async Task Update_inventory_gives_a_meter_a_secondary_import_and_an_export_mpan_which_read_inventory_shows_beside_its_import_mpan_and_finds_it_by()
     {
         var secondary = Mpan.Parse("1312345678224");

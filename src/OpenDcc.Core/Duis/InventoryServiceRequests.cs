@@ -309,6 +309,11 @@ public sealed class InventoryServiceRequests(
             {
                 throw new RefusedException(ResponseCode.DeviceStatusIncompatible.Code, $"device {id} is {device.Status}; only a Pending device may be deleted");
             }
+            // A comms hub other devices still name would leave them naming one the inventory no longer holds.
+            if ((await inventory.FindDevicesOnCommsHubAsync(id, cancellationToken)).FirstOrDefault(d => d.Id != id) is { } onHub)
+            {
+                throw Invalid($"{onHub.Type} {onHub.Id} names comms hub {id} as its own: a comms hub devices name may not be deleted");
+            }
             return Respond(request, ResponseCode.Success.Code, $"I0 device {id} deleted from the inventory", new InventoryWrite(change, new DeviceWrite(id, device, null)));
         }
         if (Single(body, "UpdateDeviceDetails") is { } details)
