@@ -63,6 +63,24 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Null(await hub.Store.Inventory.FindDeviceAsync(NewGasMeter));
     }
 
+    [Theory]
+    [InlineData("00-DB-12-34-56-78-90-A0", "ESME", "00-DB-12-34-56-78-91-11", "E41")]
+    [InlineData("00-DB-12-34-56-78-90-A1", "GSME", "00-DB-12-34-56-78-91-99", "E19")]
+    [InlineData("00-DB-12-34-56-78-90-A1", "GSME", "00-DB-12-34-56-78-90-A0", "E11")]
+    public async Task A_pre_notification_of_a_device_held_already_is_checked_as_the_first_one_was(string device, string type, string associated, string code)
+    {
+        var id = Eui64.Parse(device);
+        var before = await hub.Store.Inventory.FindDeviceAsync(id);
+        Assert.NotNull(before);
+
+        var (answer, _) = await SendAsync("12.2",
+            $"<sr:DeviceID>{id}</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>{type}</sr:DeviceType><sr:AssociatedGPFDeviceID>{associated}</sr:AssociatedGPFDeviceID>");
+
+        Assert.Equal(code, answer);
+        Assert.Equal(before, await hub.Store.Inventory.FindDeviceAsync(id));
+        Assert.DoesNotContain(Eui64.Parse(associated), await hub.Store.Inventory.FindJoinedAsync(id));
+    }
+
     [Fact]
     public async Task Read_inventory_by_uprn_mpan_and_property_filter_answers_every_device_at_the_premises()
     {

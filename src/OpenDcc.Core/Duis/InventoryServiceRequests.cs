@@ -127,6 +127,21 @@ public sealed class InventoryServiceRequests(
             SmetsChtsVersion = Bounded(request.Body, "SMETSCHTSVersion", 20),
             FirmwareVersion = Bounded(request.Body, "FirmwareVersion", 8),
         };
+        // A gas meter is reached through its comms hub's gas proxy: the pair is recorded, the GPF being in the inventory.
+        // The body is checked whole before the device is looked for: a notice repeated is answered as it was the first time.
+        Device? proxyFunction = null;
+        if (gpf is { } proxy)
+        {
+            if (type != DeviceType.GSME)
+            {
+                throw Invalid($"AssociatedGPFDeviceID is for a gas meter (GSME), not {type.WithArticle()}");
+            }
+            proxyFunction = await StoredAsync(proxy, cancellationToken) ?? throw new RefusedException(ResponseCode.DeviceDoesNotExist.Code, $"AssociatedGPFDeviceID {proxy} is not in the inventory");
+            if (proxyFunction.Type != DeviceType.GPF)
+            {
+                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"AssociatedGPFDeviceID {proxy} is {proxyFunction.Type.WithArticle()}, not a gas proxy function (GPF)");
+            }
+        }
         if (await StoredAsync(id, cancellationToken) is { } known)
         {
             // A device does not change its type: a notice that says it did is wrong about the device, not late.
@@ -135,19 +150,9 @@ public sealed class InventoryServiceRequests(
                 : throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is in the inventory as {known.Type.WithArticle()}, not {type.WithArticle()}");
         }
         var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
-        // A gas meter is reached through its comms hub's gas proxy: the pair is recorded, the GPF being in the inventory.
-        if (gpf is { } proxy)
+        if (proxyFunction is not null)
         {
-            if (type != DeviceType.GSME)
-            {
-                throw Invalid($"AssociatedGPFDeviceID is for a gas meter (GSME), not {type.WithArticle()}");
-            }
-            var proxyFunction = await StoredAsync(proxy, cancellationToken) ?? throw new RefusedException(ResponseCode.DeviceDoesNotExist.Code, $"AssociatedGPFDeviceID {proxy} is not in the inventory");
-            if (proxyFunction.Type != DeviceType.GPF)
-            {
-                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"AssociatedGPFDeviceID {proxy} is {proxyFunction.Type.WithArticle()}, not a gas proxy function (GPF)");
-            }
-            write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxy)] };
+            write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxyFunction.Id)] };
         }
         return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}", write);
     }
