@@ -333,6 +333,15 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return history;
     }
 
+    public async Task<Instant?> FirstEnteredAsync(Eui64 id, SmiStatus status, CancellationToken cancellationToken = default)
+    {
+        // On the (device, status, id) index: one entry read, however many the device's history holds.
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command("SELECT since FROM smi_status_history WHERE device = @id AND status = @s ORDER BY id LIMIT 1")
+            .With("@id", id.ToString()).With("@s", status.ToString());
+        return await command.ExecuteScalarAsync(cancellationToken) is { } since and not DBNull ? Instant.FromUnixTimeTicks(Convert.ToInt64(since, CultureInfo.InvariantCulture)) : null;
+    }
+
     public async Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default)
     {
         if (device == other)

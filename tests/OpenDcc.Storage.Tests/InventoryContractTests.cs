@@ -194,6 +194,23 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task The_store_answers_when_a_device_first_entered_a_status_from_its_history()
+    {
+        await Store.Inventory.AddDevicesAsync([new Device(CommsHub, DeviceType.CHF, SmiStatus.Pending), new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned)], InventoryChange.ByOperator(Monday));
+        // Commissioned, withdrawn and commissioned again: the first time is the one kept.
+        foreach (var (hours, status) in new[] { (1, SmiStatus.Commissioned), (2, SmiStatus.Withdrawn), (3, SmiStatus.Commissioned) })
+        {
+            await Store.Inventory.UpdateDeviceAsync(CommsHub, d => d with { Status = status }, new InventoryChange(Monday + Duration.FromHours(hours), "8.4", Supplier));
+        }
+
+        Assert.Equal(Monday + Duration.FromHours(1), await Store.Inventory.FirstEnteredAsync(CommsHub, SmiStatus.Commissioned));
+        Assert.Equal(Monday + Duration.FromHours(2), await Store.Inventory.FirstEnteredAsync(CommsHub, SmiStatus.Withdrawn));
+        Assert.Equal(Monday, await Store.Inventory.FirstEnteredAsync(Meter, SmiStatus.Commissioned));
+        Assert.Null(await Store.Inventory.FirstEnteredAsync(CommsHub, SmiStatus.Decommissioned));
+        Assert.Null(await Store.Inventory.FirstEnteredAsync(Ppmid, SmiStatus.Commissioned));
+    }
+
+    [Fact]
     public async Task A_removed_device_takes_its_joins_but_leaves_its_history()
     {
         await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));

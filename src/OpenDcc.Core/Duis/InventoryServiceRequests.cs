@@ -272,14 +272,13 @@ public sealed class InventoryServiceRequests(
 
     private async Task<InventoryDevice> DescribeAsync(Device device, CancellationToken cancellationToken)
     {
-        var history = await inventory.StatusHistoryAsync(device.Id, cancellationToken);
-        var commissioned = history.FirstOrDefault(h => h.Status == SmiStatus.Commissioned);
+        var commissioned = await inventory.FirstEnteredAsync(device.Id, SmiStatus.Commissioned, cancellationToken);
         var site = device.Uprn is { } uprn ? await inventory.FindSiteAsync(uprn, cancellationToken) : null;
         return new InventoryDevice(device.Id, device.Type.ToString(), device.Status.ToString(), device.Manufacturer ?? "Unknown", device.Model ?? "Unknown")
         {
             SmetsChtsVersion = device.SmetsChtsVersion,
             FirmwareVersion = device.FirmwareVersion,
-            DateCommissioned = commissioned?.Since.InZone(London).Date.ToString("uuuu-MM-dd", CultureInfo.InvariantCulture),
+            DateCommissioned = commissioned?.InZone(London).Date.ToString("uuuu-MM-dd", CultureInfo.InvariantCulture),
             ImportMpxn = device.Mpan?.ToString() ?? device.Mprn?.ToString(),
             SecondaryImportMpan = device.SecondaryImportMpan?.ToString(),
             ExportMpan = device.ExportMpan?.ToString(),

@@ -85,6 +85,8 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     public Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default) => inner.StatusHistoryAsync(id, cancellationToken);
 
+    public Task<Instant?> FirstEnteredAsync(Eui64 id, SmiStatus status, CancellationToken cancellationToken = default) => inner.FirstEnteredAsync(id, status, cancellationToken);
+
     public Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => inner.JoinAsync(device, other, cancellationToken);
 
     public Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => inner.UnjoinAsync(device, other, cancellationToken);

@@ -1,3 +1,4 @@
+using NodaTime;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Inventory;
@@ -63,6 +64,13 @@ public interface IInventoryStore
 
     /// <summary>The device's SMI statuses, oldest first; empty for a device added without history.</summary>
     Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// When the device first entered the SMI status (the earliest such entry of its history), read from the history's
+    /// index alone: Read Inventory's date commissioned, however long the history has grown.
+    /// </summary>
+    /// <returns>Null when its history never had it.</returns>
+    Task<Instant?> FirstEnteredAsync(Eui64 id, SmiStatus status, CancellationToken cancellationToken = default);
 
     /// <summary>Records that two devices are joined on the HAN (either way round).</summary>
     /// <returns>False when they were joined already.</returns>

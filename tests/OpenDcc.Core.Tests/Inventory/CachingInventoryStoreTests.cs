@@ -126,6 +126,8 @@ public class CachingInventoryStoreTests
 
         public Task<IReadOnlyList<SmiStatusChange>> StatusHistoryAsync(Eui64 id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task<Instant?> FirstEnteredAsync(Eui64 id, SmiStatus status, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public Task<bool> JoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default) => throw new NotSupportedException();
