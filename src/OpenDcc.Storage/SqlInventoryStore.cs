@@ -260,6 +260,16 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             {
                 throw new InventoryChangedException(device.Id);
             }
+            if (device.Becomes is null && stored is not null)
+            {
+                // A device named as another's comms hub is not deleted from under it: a request checked before the
+                // other named it is checked again (8.4 DeleteDevice then refuses it).
+                await using var named = connection.Command("SELECT id FROM device WHERE comms_hub = @id AND id <> @id LIMIT 1", transaction).With("@id", device.Id.ToString());
+                if (await named.ExecuteScalarAsync(cancellationToken) is string other)
+                {
+                    throw new InventoryChangedException(device.Id, $"device {other} names {device.Id} as its comms hub now");
+                }
+            }
             if (device.Unjoin || device.Becomes is null)
             {
                 await using var unjoin = connection.Command("DELETE FROM device_join WHERE device = @id OR other = @id", transaction).With("@id", device.Id.ToString());

@@ -194,6 +194,23 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task A_comms_hub_another_device_names_is_not_deleted_from_under_it()
+    {
+        var hub = new Device(CommsHub, DeviceType.CHF, SmiStatus.Pending);
+        await Store.Inventory.AddDevicesAsync([hub, new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(Monday));
+        // Named after the request deleting the hub was checked.
+        await Store.Inventory.UpdateDeviceAsync(Ppmid, d => d with { CommsHub = CommsHub }, InventoryChange.ByOperator(Monday));
+
+        var refused = await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(new InventoryWrite(new InventoryChange(Monday, "8.4", Supplier), new DeviceWrite(CommsHub, hub, null)))]));
+
+        Assert.Equal(CommsHub, refused.Id);
+        Assert.Equal(hub, await Store.Inventory.FindDeviceAsync(CommsHub));
+        await Store.Inventory.UpdateDeviceAsync(Ppmid, d => d with { CommsHub = null }, InventoryChange.ByOperator(Monday));
+        await Store.MessageLog.AppendAsync([Logged(new InventoryWrite(new InventoryChange(Monday, "8.4", Supplier), new DeviceWrite(CommsHub, hub, null)))]);
+        Assert.Null(await Store.Inventory.FindDeviceAsync(CommsHub));
+    }
+
+    [Fact]
     public async Task The_store_answers_when_a_device_first_entered_a_status_from_its_history()
     {
         await Store.Inventory.AddDevicesAsync([new Device(CommsHub, DeviceType.CHF, SmiStatus.Pending), new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned)], InventoryChange.ByOperator(Monday));

@@ -24,7 +24,7 @@ public sealed record InventoryWrite(InventoryChange Change, IReadOnlyList<Device
 
 /// <summary>One device of an <see cref="InventoryWrite"/>.</summary>
 /// <param name="Found">The device as the request's checks read it; null when they found it not in the inventory.</param>
-/// <param name="Becomes">What it is to be: null to delete it (with its HAN joins; its status history stays); <paramref name="Found"/> to leave it as it is.</param>
+/// <param name="Becomes">What it is to be: null to delete it (with its HAN joins; its status history stays; not while another device names it as its comms hub: <see cref="InventoryChangedException"/>); <paramref name="Found"/> to leave it as it is.</param>
 /// <param name="Unjoin">Whether every HAN join it has is removed (8.3 Decommission).</param>
 public sealed record DeviceWrite(Eui64 Id, Device? Found, Device? Becomes, bool Unjoin = false)
 {
