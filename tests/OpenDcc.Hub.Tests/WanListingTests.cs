@@ -1,10 +1,6 @@
-using System.Net;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 using NodaTime;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Wan;
@@ -95,19 +91,12 @@ public sealed class WanListingTests : IAsyncLifetime
     }
 
     /// <summary>A WAN that takes the ACB key and lists <paramref name="fleet"/>, and answers exchanges with <paramref name="exchange"/> if given; nothing else.</summary>
-    private static async Task<WebApplication> FakeWanAsync(string fleet, RequestDelegate? exchange = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http2));
-        var app = builder.Build();
-        app.MapPut(LoopbackWanProtocol.AcbPath, () => Results.NoContent());
-        app.MapGet(LoopbackWanProtocol.FleetPath, () => Results.Text(fleet, "application/json"));
-        if (exchange is not null)
+    private static Task<WebApplication> FakeWanAsync(string fleet, RequestDelegate? exchange = null) =>
+        FakeWan.StartAsync(fleet, app =>
         {
-            app.MapPost("/devices/{device}/exchange", exchange);
-        }
-        await app.StartAsync();
-        return app;
-    }
+            if (exchange is not null)
+            {
+                app.MapPost("/devices/{device}/exchange", exchange);
+            }
+        });
 }

@@ -1,12 +1,9 @@
-using System.Net;
 using System.Net.ServerSentEvents;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using NodaTime;
@@ -37,14 +34,9 @@ public sealed class WanReconnectTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         store = await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http2));
-        fakeWan = builder.Build();
-        fakeWan.MapPut(LoopbackWanProtocol.AcbPath, () => Results.NoContent());
-        fakeWan.MapGet(LoopbackWanProtocol.FleetPath, () => Results.Text("""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"00-DB-12-34-56-78-90-E5","type":"ESME","status":"Commissioned"}]}""", "application/json"));
-        fakeWan.MapGet(LoopbackWanProtocol.AlertsPath, () => TypedResults.ServerSentEvents(AlertStreamAsync()));
-        await fakeWan.StartAsync();
+        fakeWan = await FakeWan.StartAsync(
+            """{"seed":1,"sites":0,"devices":1,"installed":[{"id":"00-DB-12-34-56-78-90-E5","type":"ESME","status":"Commissioned"}]}""",
+            app => app.MapGet(LoopbackWanProtocol.AlertsPath, () => TypedResults.ServerSentEvents(AlertStreamAsync())));
     }
 
     public async Task DisposeAsync()
