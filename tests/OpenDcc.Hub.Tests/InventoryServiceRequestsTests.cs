@@ -315,6 +315,9 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     [InlineData("8.14.1", "<sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>maybe</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "AerialInstall 'maybe' is not true or false")]
     [InlineData("8.14.1", "<sr:MPxN>1200000000990</sr:MPxN>", "8.14.1 needs CHFInstallType")]
     [InlineData("8.14.3", "<sr:CHFFaultReturnType>Not a type</sr:CHFFaultReturnType><sr:OtherDeviceID>00-DB-12-34-56-78-90-A0</sr:OtherDeviceID><sr:CHFConnectionMethod>Cradle</sr:CHFConnectionMethod><sr:CHFFaultReason>LED Fault</sr:CHFFaultReason>", "CHFFaultReturnType 'Not a type' is not one of")]
+    // A time alone (.NET would date it from the machine's clock) and a date in a culture's order are no xs:dateTime.
+    [InlineData("8.14.1", "<sr:CHFInstallType>New CHF Install</sr:CHFInstallType><sr:InstallDateTime>12:00</sr:InstallDateTime><sr:MPxN>1200000000990</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall><sr:CHFLocation>Deep indoors</sr:CHFLocation>", "InstallDateTime '12:00' is not a date and time")]
+    [InlineData("8.14.4", "<sr:CHFNoFaultReturnType>No Fault Return (general)</sr:CHFNoFaultReturnType><sr:UserRefDateTime>11/01/2026 09:00</sr:UserRefDateTime>", "UserRefDateTime '11/01/2026 09:00' is not a date and time")]
     public async Task A_comms_hub_status_update_missing_or_garbling_a_field_of_its_srv_is_refused_E41_and_changes_nothing(string srv, string fields, string fault)
     {
         var hubId = Eui64.Parse("00-DB-12-34-56-78-91-21");

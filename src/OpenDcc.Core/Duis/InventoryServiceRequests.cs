@@ -494,7 +494,7 @@ public sealed class InventoryServiceRequests(
             {
                 { Values: { } values } when !values.Contains(value, StringComparer.Ordinal) => $"is not one of {string.Join(", ", values.Select(v => $"'{v}'"))}",
                 { Kind: "boolean" } when value is not ("true" or "false" or "1" or "0") => "is not true or false",
-                { Kind: "dateTime" } when !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _) => "is not a date and time",
+                { Kind: "dateTime" } when !DuisDateTime.TryParse(value, out _) => "is not a date and time in UTC or with an offset",
                 { Kind: "EUI-64" } when !Eui64.TryParse(value, out _) => "is not an EUI-64",
                 { MaxLength: > 0 } when FreeText.FaultOf(value, field.Name, field.MaxLength) is { } text => text,
                 _ => null,

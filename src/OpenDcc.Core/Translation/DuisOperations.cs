@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using NodaTime;
-using NodaTime.Text;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
 
@@ -236,11 +235,9 @@ public static class DuisOperations
         }
     }
 
-    /// <summary>DUIS date-times are UTC with a 'Z' and zero to seven fraction digits (the templates write two).</summary>
+    /// <summary>A DUIS date-time (<see cref="DuisDateTime"/>): in UTC or with an offset.</summary>
     private static Instant Instant(string text) =>
-        InstantPattern.ExtendedIso.Parse(text) is { Success: true } parsed
-            ? parsed.Value
-            : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedOffset)
-                ? NodaTime.Instant.FromDateTimeOffset(parsedOffset)
-                : throw new FormatException($"'{text}' is not a date-time");
+        DuisDateTime.TryParse(text, out var instant)
+            ? instant
+            : throw new FormatException($"'{Excerpt.Of(text)}' is not a date-time in UTC (2026-11-01T00:00:00Z) or with an offset (2026-11-01T00:00:00+01:00)");
 }

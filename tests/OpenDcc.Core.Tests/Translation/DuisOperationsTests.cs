@@ -81,6 +81,38 @@ public sealed class DuisOperationsTests
         Assert.Contains(field, refusal.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>A profile read's period: the DUIS body of 4.8.1 from <paramref name="start"/> to <paramref name="end"/>.</summary>
+    private static XElement ProfilePeriod(string start, string end) =>
+        Body("ReadActiveImportProfileData", $"<sr:ReadLogPeriod><sr:StartDateTime>{start}</sr:StartDateTime><sr:EndDateTime>{end}</sr:EndDateTime></sr:ReadLogPeriod>");
+
+    [Fact]
+    public void A_date_time_is_read_in_utc_or_with_its_offset()
+    {
+        // 02:30 BST on the day the clocks go back is 01:30 UTC; the templates write two fraction digits.
+        Assert.Equal(
+            new DeviceOperation.ReadProfile(Instant.FromUtc(2026, 10, 25, 1, 30), Instant.FromUtc(2026, 10, 26, 0, 0)),
+            Read("4.8.1", ProfilePeriod("2026-10-25T02:30:00+01:00", "2026-10-26T00:00:00.00Z")));
+    }
+
+    [Theory]
+    // A time alone, which .NET dates from the machine's clock (today), not the request.
+    [InlineData("00:00", "23:59")]
+    // A date in a culture's order: 11/01 is 1 November to .NET's invariant culture, 11 January in GB.
+    [InlineData("11/01/2026 00:00:00", "11/02/2026 00:00:00")]
+    // No zone: 01:30 on the day the clocks go back happens twice in GB.
+    [InlineData("2026-10-25T01:30:00", "2026-10-26T00:00:00Z")]
+    // A date alone is no xs:dateTime.
+    [InlineData("2026-10-25", "2026-10-26T00:00:00Z")]
+    // An offset taking the time past the last instant OpenDcc holds, or before the first.
+    [InlineData("2026-10-25T00:00:00Z", "9999-12-31T23:59:59-01:00")]
+    [InlineData("-9998-01-01T00:00:00+01:00", "2026-10-26T00:00:00Z")]
+    public void A_date_time_that_is_no_utc_or_offset_date_time_is_refused_naming_the_field(string start, string end)
+    {
+        Assert.False(DuisOperations.TryRead("4.8.1", ProfilePeriod(start, end), GatewayResponseCodes.Default, out var operation, out var refusal), $"read as {operation}");
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, refusal!.Code);
+        Assert.Contains(start.EndsWith('Z') ? "EndDateTime" : "StartDateTime", refusal.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_future_dated_body_keeps_its_execution_date_time_for_the_gateway_to_answer()
     {
