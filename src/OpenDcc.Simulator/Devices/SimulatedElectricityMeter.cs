@@ -32,9 +32,14 @@ public sealed class SimulatedElectricityMeter : SimulatedMeter
     private protected override DeviceOutcome ReadProfile(Instant from, Instant to, Instant now)
     {
         var list = new List<ProfileValue>();
+        var limit = to < now ? to : now;
+        if (from >= limit)
+        {
+            // Nothing has begun (from may be in the last half hour of the time line, which has no boundary after it).
+            return new DeviceOutcome.Profile(SettlementCalendar.PeriodLength, Unit, list);
+        }
         // Nothing is recorded before install, so the profile starts there at the earliest.
         var first = SettlementCalendar.CeilingToPeriod(from > InstalledAt ? from : InstalledAt);
-        var limit = to < now ? to : now;
         if (first < limit)
         {
             Span<long> values = stackalloc long[ConsumptionModel.MaxPeriodsPerDay];

@@ -35,6 +35,11 @@ public sealed class SimulatedGasMeter : SimulatedMeter
     {
         var list = new List<ProfileValue>();
         var limit = to < now ? to : now;
+        if (from >= limit)
+        {
+            // Nothing has begun (from may be on the last day of the time line, which has no day after it).
+            return new DeviceOutcome.Profile(Duration.FromDays(1), Unit, list);
+        }
         // Nothing is recorded before install (a local midnight), so the profile starts there at the earliest.
         from = from > InstalledAt ? from : InstalledAt;
         var date = SettlementCalendar.DateOf(from);

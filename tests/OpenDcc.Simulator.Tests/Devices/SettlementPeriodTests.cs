@@ -76,4 +76,18 @@ public class SettlementPeriodTests
         Assert.Equal(Site.InstalledAt, gas.Values[0].Start);
         Assert.Equal(Site.ElectricityMeter.Register(now), electricity.Values.Sum(v => v.Value));
     }
+
+    [Theory]
+    // The last period of the time line, part of it, and the last instant alone: none has begun, and nothing is after the last.
+    [InlineData("9999-12-31T23:30:00Z")]
+    [InlineData("9999-12-31T23:45:00Z")]
+    [InlineData("9999-12-31T23:59:59.9999999Z")]
+    public void A_profile_read_of_the_end_of_time_is_empty_not_a_fault(string from)
+    {
+        var start = NodaTime.Text.InstantPattern.ExtendedIso.Parse(from).Value;
+        var now = London(2026, 1, 1);
+
+        Assert.Empty(Site.ElectricityMeter.Profile(start, Instant.MaxValue, now).Values);
+        Assert.Empty(Site.GasMeter.Profile(start, Instant.MaxValue, now).Values);
+    }
 }
