@@ -103,7 +103,8 @@ internal static class SimulateCommand
                     await context.Error.WriteLineAsync($"opendcc: --outage: site {site} is not in the fleet (sites 0 to {siteCount - 1})");
                     return 1;
                 }
-                var length = Duration.FromSeconds((long)Math.Round(minutes * 60));
+                // Checked in minutes first: a number of them past 1,440 would overflow a decimal (×60) or a long of seconds.
+                var length = minutes <= 1_440 ? Duration.FromSeconds((long)Math.Round(minutes * 60)) : Duration.MaxValue;
                 if (length < Duration.FromSeconds(1) || length > Duration.FromDays(1))
                 {
                     await context.Error.WriteLineAsync($"opendcc: --outage: '{given}': the power is cut for 1 second to 1,440 minutes");

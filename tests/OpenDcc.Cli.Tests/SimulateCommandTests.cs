@@ -387,6 +387,9 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--outage", "10:5", "--outage: site 10 is not in the fleet (sites 0 to 9)")]
     [InlineData("--outage", "3", "--outage: '3' is not SITE:MINUTES")]
     [InlineData("--outage", "3:0", "the power is cut for 1 second to 1,440 minutes")]
+    // Minutes past the seconds a long holds, and past what a decimal holds once made seconds.
+    [InlineData("--outage", "3:999999999999999999999", "the power is cut for 1 second to 1,440 minutes")]
+    [InlineData("--outage", "3:79228162514264337593543950335", "the power is cut for 1 second to 1,440 minutes")]
     [InlineData("--install", "00-DB-12-34-56-78-90-A0", "--install: '00-DB-12-34-56-78-90-A0' is not EUI64=TYPE")]
     [InlineData("--install", "00-DB-12-34-56-78-90-A0=IHD", "--install: a site's ESME, GSME or CHF can answer under another ID, not its IHD")]
     [InlineData("--install", "00-DB-12-34-56-78-90=ESME", "--install: ")]
