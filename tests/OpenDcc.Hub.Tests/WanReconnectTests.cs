@@ -10,6 +10,8 @@ using NodaTime;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Translation;
+using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Core.Wan;
 using OpenDcc.Storage;
 
@@ -18,11 +20,13 @@ namespace OpenDcc.Hub.Tests;
 /// <summary>
 /// The hub keeps listening to a WAN: it connects again after the alert stream closed whatever stopped an attempt, each
 /// new reason logged (the store away while the WAN's devices are learnt is one such), and an alert whose handling
-/// fails, even cancelled by something else than the hub stopping, is logged and the next handled.
+/// fails, even cancelled by something else than the hub stopping, is logged and the next handled; a device it lists
+/// with another key-agreement key when it connects again is commanded, and read, under a MAC key derived from it.
 /// </summary>
 public sealed class WanReconnectTests : IAsyncLifetime
 {
     private static readonly Eui64 Acb = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+    private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-E5");
     private readonly string directory = Path.Combine(Path.GetTempPath(), "opendcc-reconnect-" + Guid.NewGuid().ToString("N"));
     private readonly ECDiffieHellman acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
     private readonly FakeLogger logger = new();
@@ -30,12 +34,16 @@ public sealed class WanReconnectTests : IAsyncLifetime
     private readonly TaskCompletionSource alertsSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private OpenDccStore store = null!;
     private WebApplication fakeWan = null!;
+    // The meter's key-agreement key as the WAN lists it (its SubjectPublicKeyInfo), if it lists one.
+    private volatile byte[]? meterKey;
 
     public async Task InitializeAsync()
     {
         store = await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance);
         fakeWan = await FakeWan.StartAsync(
-            """{"seed":1,"sites":0,"devices":1,"installed":[{"id":"00-DB-12-34-56-78-90-E5","type":"ESME","status":"Commissioned"}]}""",
+            () => meterKey is { } key
+                ? $$"""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"{{Meter}}","type":"ESME","status":"Commissioned","keyAgreementKey":"{{Convert.ToBase64String(key)}}"}]}"""
+                : $$"""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"{{Meter}}","type":"ESME","status":"Commissioned"}]}""",
             app => app.MapGet(LoopbackWanProtocol.AlertsPath, () => TypedResults.ServerSentEvents(AlertStreamAsync())));
     }
 
@@ -83,6 +91,43 @@ public sealed class WanReconnectTests : IAsyncLifetime
 
         Assert.Equal(new byte[] { 2 }, await sink.Handled.Task.WaitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Error && r.Exception is OperationCanceledException);
+    }
+
+    [Fact]
+    public async Task A_device_listed_with_another_key_when_the_wan_connects_again_is_commanded_and_read_under_the_new_key()
+    {
+        using var before = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var after = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        meterKey = before.PublicKey.ExportSubjectPublicKeyInfo();
+        await using var wan = new LoopbackWan(new Uri(fakeWan.Urls.First()), Acb, acbKey.PublicKey, logger) { ReconnectDelay = TimeSpan.FromMilliseconds(50) };
+        await wan.ConnectAsync(store.Inventory);
+        using var adapter = new GbcsReferenceAdapter(Acb, acbKey, wan);
+        using (var atMeter = GbcsMacKey.Derive(before, acbKey.PublicKey, Acb, Meter))
+        {
+            Assert.True(GbcsCodec.DecodeCommand(adapter.ToDevice(new DeviceOperation.ReadSupplyStatus(), Meter, 1), atMeter).Succeeded);
+        }
+
+        // The WAN restarted with other keys: the meter's is another when the hub connects again.
+        meterKey = after.PublicKey.ExportSubjectPublicKeyInfo();
+        Interlocked.Exchange(ref streamEnds, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!ListsKeyOf(wan, after) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(ListsKeyOf(wan, after));
+
+        using var atMeterNow = GbcsMacKey.Derive(after, acbKey.PublicKey, Acb, Meter);
+        var command = GbcsCodec.DecodeCommand(adapter.ToDevice(new DeviceOperation.ReadSupplyStatus(), Meter, 2), atMeterNow);
+        Assert.True(command.Succeeded, command.Reason);
+        var answer = adapter.FromDevice(GbcsCodec.EncodeResponse(new GbcsHeader(2, Meter, Acb), new DeviceOutcome.Done(), atMeterNow), Meter);
+        Assert.IsType<DeviceMessage.Answer>(answer);
+    }
+
+    private static bool ListsKeyOf(LoopbackWan wan, ECDiffieHellman device)
+    {
+        using var listed = wan.FindKeyAgreementKey(Meter);
+        return listed is not null && listed.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(device.PublicKey.ExportSubjectPublicKeyInfo());
     }
 
     /// <summary>A ready event, then the two alerts once the test says, then nothing until the test ends the stream.</summary>

@@ -28,7 +28,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
     private readonly Eui64 acb;
     private readonly byte[] acbPublicKey;
     private readonly ILogger logger;
-    private readonly ConcurrentDictionary<Eui64, byte[]> deviceKeys = new();
+    private readonly ConcurrentDictionary<Eui64, ListedKey> deviceKeys = new();
+    // The last version given to a device's key (IDeviceKeyDirectory.KeyVersion); each key listed anew takes the next.
+    private long keyVersions;
     // What the hub has told the WAN (path → JSON), told again on every connection.
     private readonly ConcurrentDictionary<string, byte[]> settings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
@@ -180,14 +182,16 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
 
     public ECDiffieHellmanPublicKey? FindKeyAgreementKey(Eui64 device)
     {
-        if (!deviceKeys.TryGetValue(device, out var spki))
+        if (!deviceKeys.TryGetValue(device, out var listed))
         {
             return null;
         }
         using var key = ECDiffieHellman.Create();
-        key.ImportSubjectPublicKeyInfo(spki, out _);
+        key.ImportSubjectPublicKeyInfo(listed.Spki, out _);
         return key.PublicKey;
     }
+
+    public long KeyVersion(Eui64 device) => deviceKeys.TryGetValue(device, out var listed) ? listed.Version : 0;
 
     public async ValueTask DisposeAsync()
     {
@@ -266,7 +270,12 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
         foreach (var (device, key) in keys)
         {
-            deviceKeys[device] = key;
+            // Another key than the one held (the WAN restarted with other keys, the device re-keyed): a new version,
+            // so the MAC keys derived from the old one are derived again.
+            if (!deviceKeys.TryGetValue(device, out var held) || !held.Spki.AsSpan().SequenceEqual(key))
+            {
+                deviceKeys[device] = new ListedKey(key, Interlocked.Increment(ref keyVersions));
+            }
         }
         return await inventory!.AddMissingDevicesAsync(devices, cancellationToken);
     }
@@ -448,6 +457,9 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
             return $"HTTP {(int)response.StatusCode}";
         }
     }
+
+    /// <summary>A device's key-agreement key as the WAN lists it (its SubjectPublicKeyInfo) and its version.</summary>
+    private sealed record ListedKey(byte[] Spki, long Version);
 }
 
 /// <summary>No SM WAN answers at the address, what answers does not speak <see cref="LoopbackWanProtocol"/>, or it refused the hub (it serves another).</summary>

@@ -21,7 +21,7 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     private readonly ECDiffieHellman acbKeyAgreement = acbKeyAgreement;
     private readonly IDeviceKeyDirectory deviceKeys = deviceKeys;
 
-    private readonly ConcurrentDictionary<Eui64, GbcsMacKey> keys = new();
+    private readonly ConcurrentDictionary<Eui64, DerivedKey> keys = new();
     private readonly GbcsCounterGuard alertCounters = new();
     private readonly AwaitedAnswers answers = new();
 
@@ -135,9 +135,9 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public void Dispose()
     {
-        foreach (var key in keys.Values)
+        foreach (var derived in keys.Values)
         {
-            key.Dispose();
+            derived.Key.Dispose();
         }
     }
 
@@ -178,10 +178,25 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         }
     }
 
-    private GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, self) =>
+    /// <summary>
+    /// The MAC key derived with the device's key-agreement key, derived again once the directory lists another
+    /// (<see cref="IDeviceKeyDirectory.KeyVersion"/>): a WAN connected again may list other keys for the same devices.
+    /// </summary>
+    private GbcsMacKey KeyFor(Eui64 device)
     {
+        // The version before the key: a key changed in between is derived again at the next frame, never kept stale.
+        var version = deviceKeys.KeyVersion(device);
+        if (keys.TryGetValue(device, out var derived) && derived.Version == version)
+        {
+            return derived.Key;
+        }
         // No key: the SM WAN has no such device (in the inventory, never installed or commissioned on the WAN).
-        using var peer = self.deviceKeys.FindKeyAgreementKey(id) ?? throw new Wan.DeviceUnreachableException(id, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
-        return GbcsMacKey.Derive(self.acbKeyAgreement, peer, self.acb, id);
-    }, this);
+        using var peer = deviceKeys.FindKeyAgreementKey(device) ?? throw new Wan.DeviceUnreachableException(device, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
+        // The one replaced is not disposed: a frame being read may hold it (as in Release).
+        var key = GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device);
+        keys[device] = new DerivedKey(key, version);
+        return key;
+    }
+
+    private sealed record DerivedKey(GbcsMacKey Key, long Version);
 }
