@@ -349,17 +349,19 @@ internal sealed class DeliveryService(ResponseDispatcher dispatcher) : Backgroun
 
 /// <summary>
 /// Healthy when the store answers a query and no request was refused for the store's being away lately (a full disk
-/// lets reads through and refuses every write); names the engine and where it is.
+/// lets reads through and refuses every write); names the engine and where it is. Degraded, with why, while the hub's
+/// lease on the store wavers (<see cref="IHubLease.Wavering"/>: its PostgreSQL session gone, the lock being taken
+/// again or the old session not yet ended by the server): the hub still serves, but another hub could take the store.
 /// </summary>
-internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties, StoreAwayWatch watch) : IHealthCheck
+internal sealed class StoreHealthCheck(OpenDccStore store, IPartyStore parties, StoreAwayWatch watch, HubLeaseHolder lease) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             await parties.FindUserAsync(default, cancellationToken);
-            return watch.Lately() is { } refused
-                ? HealthCheckResult.Unhealthy($"{store.Engine} {store.Location}: {refused}")
+            return watch.Lately() is { } refused ? HealthCheckResult.Unhealthy($"{store.Engine} {store.Location}: {refused}")
+                : lease.Lease.Wavering is { } wavering ? HealthCheckResult.Degraded($"{store.Engine} {store.Location}: {wavering}")
                 : HealthCheckResult.Healthy($"{store.Engine} {store.Location}");
         }
         catch (Exception e) when (e is System.Data.Common.DbException or IOException or TimeoutException)

@@ -17,6 +17,12 @@ public interface IHubLease : IAsyncDisposable
 
     /// <summary>Told, in words, when the lease wavers and holds again (its session ended, and it is being taken again).</summary>
     Action<string>? Notices { get; set; }
+
+    /// <summary>
+    /// Why this hub does not hold its lock now, while the lease wavers (being taken again, or waiting for the server to
+    /// end the old session, which may last long after a network drop): the last such notice; null while it is held.
+    /// </summary>
+    string? Wavering { get; }
 }
 
 internal static class HubLease
@@ -89,6 +95,9 @@ internal static class HubLease
 
         public Action<string>? Notices { get; set; }
 
+        // The operating system lets go of the file only when the process ends.
+        public string? Wavering => null;
+
         public ValueTask DisposeAsync() => file.DisposeAsync();
     }
 
@@ -111,6 +120,7 @@ internal static class HubLease
         private readonly TaskCompletionSource<string> lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task watching;
         private NpgsqlConnection session;
+        private volatile string? wavering;
 
         /// <summary>The session holding the lock, as it was when it took it (<see cref="TakeAsync"/>).</summary>
         private (int Process, DateTime Started) holder;
@@ -127,6 +137,8 @@ internal static class HubLease
         public Task<string> Lost => lost.Task;
 
         public Action<string>? Notices { get; set; }
+
+        public string? Wavering => wavering;
 
         public async ValueTask DisposeAsync()
         {
@@ -147,7 +159,7 @@ internal static class HubLease
                     {
                         continue;
                     }
-                    Notices?.Invoke($"the session holding this hub's lock on database {location} has ended or stopped answering (PostgreSQL restarted or stalled, or the session was terminated): taking the lock again");
+                    Waver($"the session holding this hub's lock on database {location} has ended or stopped answering (PostgreSQL restarted or stalled, or the session was terminated): taking the lock again");
                     await session.DisposeAsync();
                     var waitingNoticed = false;
                     while (true)
@@ -156,6 +168,7 @@ internal static class HubLease
                         try
                         {
                             (session, holder) = await TakeAsync(connectionString, location, stopping.Token);
+                            wavering = null;
                             Notices?.Invoke($"this hub holds its lock on database {location} again");
                             break;
                         }
@@ -191,7 +204,7 @@ internal static class HubLease
                         {
                             if (!waitingNoticed)
                             {
-                                Notices?.Invoke($"this hub's old session (server process {holder.Process}) still holds its lock on database {location}: waiting for the server to end it");
+                                Waver($"this hub's old session (server process {holder.Process}) still holds its lock on database {location}: waiting for the server to end it");
                                 waitingNoticed = true;
                             }
                             await Task.Delay(Interval, stopping.Token);
@@ -207,6 +220,12 @@ internal static class HubLease
 #pragma warning restore CA1031
             {
             }
+        }
+
+        private void Waver(string why)
+        {
+            wavering = why;
+            Notices?.Invoke(why);
         }
 
         /// <summary>The session holding the hub lock now (its server process, and when that started); null when none does.</summary>
