@@ -165,17 +165,8 @@ public sealed class LocalCommands(ILocalCommandStore store, IInventoryStore inve
             return Refuse(request, ResponseCode.DeviceDoesNotExist.Code, $"device {local.Device} is no longer in the smart metering inventory");
         }
         var adapter = adapters.For(device);
-        DeviceMessage read;
-        try
-        {
-            read = adapter.FromLocalDelivery(answer, device.Id, local.Command);
-        }
-#pragma warning disable CA1031 // A manufacturer's adapter that throws on an answer has not read it: the user is told, not given a 500.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            read = new DeviceMessage.Unreadable($"adapter {adapter.Name} could not read it: {e.Message}");
-        }
+        // A manufacturer's adapter that throws on an answer has not read it: the user is told, not given a 500.
+        var read = AdapterFault.Read(adapter, a => a.FromLocalDelivery(answer, device.Id, local.Command));
         if (read is not DeviceMessage.Answer reply)
         {
             var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "it is an alert, not an answer";

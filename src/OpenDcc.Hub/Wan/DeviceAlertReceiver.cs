@@ -42,7 +42,7 @@ internal sealed class DeviceAlertReceiver(
         ArgumentNullException.ThrowIfNull(message);
         var now = clock.GetCurrentInstant();
         var known = await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
-        var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : Read(adapters.For(known), message, device);
+        var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : AdapterFault.Read(adapters.For(known), a => a.FromDevice(message, device));
         if (read is not DeviceMessage.Alert alert)
         {
             var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert";
@@ -75,21 +75,6 @@ internal sealed class DeviceAlertReceiver(
             // Each copy on its own: one the store took is not queued again when the next finds it away.
             await StoreAway.UntilStoredAsync(logger, $"alert {duis.ResponseId} ({alert.DeviceAlert.Kind}) from {device} to {recipient}",
                 () => sender.DeliverAsync(signed, recipient, duis.ResponseId.ToString(), $"{alert.DeviceAlert.Kind} alert", cancellationToken: cancellationToken), cancellationToken);
-        }
-    }
-
-    /// <summary>The alert as the adapter reads it; a manufacturer's adapter that throws on it has not read it, and the alert is refused as one that does not read.</summary>
-    private static DeviceMessage Read(ITranslationAdapter adapter, byte[] message, Eui64 device)
-    {
-        try
-        {
-            return adapter.FromDevice(message, device);
-        }
-#pragma warning disable CA1031 // The SPI says decoding never throws; one that does must not lose the alert's record (it is logged refused), nor reach the WAN's alert loop.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            return new DeviceMessage.Unreadable($"adapter {adapter.Name} could not read it: {e.Message}");
         }
     }
 
