@@ -162,10 +162,12 @@ internal static class DemoCommand
                 await SendAsync("Return Local Command Response: the meter's answer to it", Supplier, Eui64Defaults.Dsp, 8, "8.13", DuisEndpoint.NonDevice,
                     body: [new XElement(Sr + "OriginalRequestID", local.Descendants(Sr + "RequestID").Single().Value), new XElement(Sr + "DeviceGBCSResponse", Convert.ToBase64String(answer))]);
             }
-            await SendAsync("Read Active Import Profile Data (the last day)", Supplier, Electricity, 1, "4.8.1", DuisEndpoint.SendCommand,
+            // Yesterday's settlement day, London midnight to midnight: 46, 48 or 50 half-hours.
+            var today = SettlementCalendar.DateOf(context.Clock.GetCurrentInstant());
+            await SendAsync("Read Active Import Profile Data (yesterday, midnight to midnight)", Supplier, Electricity, 1, "4.8.1", DuisEndpoint.SendCommand,
                 body: new XElement(Sr + "ReadLogPeriod",
-                    new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant() - Duration.FromDays(1))),
-                    new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(context.Clock.GetCurrentInstant()))));
+                    new XElement(Sr + "StartDateTime", InstantPattern.ExtendedIso.Format(SettlementCalendar.StartOf(today.PlusDays(-1)))),
+                    new XElement(Sr + "EndDateTime", InstantPattern.ExtendedIso.Format(SettlementCalendar.StartOf(today)))));
             await SendAsync("Top Up Device", Supplier, Electricity, 1, "2.2", DuisEndpoint.SendCommand, body: new XElement(Sr + "UTRN", "00050073946144332041"));
             await SendAsync("Update Firmware (image distributed, pending activation)", Supplier, Eui64Defaults.Dsp, 8, "11.1", DuisEndpoint.NonDevice,
                 body: [new XElement(Sr + "FirmwareImage", Convert.ToBase64String("OpenDcc demo firmware 1.1.0"u8)), new XElement(Sr + "FirmwareVersion", "1.1.0"), new XElement(Sr + "DeviceIDList", Electricity.ToString())]);

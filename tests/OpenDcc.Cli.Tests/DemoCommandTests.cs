@@ -21,6 +21,8 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Matches(@"Enabled\s+after\s+the\s+signed\s+Enable\s+Supply", output);
         // The register read for local delivery: the command (CV 2), handed to the meter, whose answer came back with 8.13.
         Assert.Matches(@"Success: the meter's command for an installer[\s\S]*8\.13 Return Local Command Response[^│]*│[^│]*│[^│]*│ I0\s+│ Success: import register [\d,]+ Wh", output);
+        // Yesterday's profile (the fake clock's 2026-11-28 is a 48-period day before it), read from the meter.
+        Assert.Matches(@"4\.8\.1 from 00-DB-12-34-56-78-90-A0\s+│ I0\s+│ 48 values of 30 min, [\d,]+ Wh in all", output);
         // The firmware went to the DCC (11.1, CV 8) and on to the meter, which then reports it pending.
         Assert.Matches(@"1\.1\.0\s+pending", output);
         // The power cut, ten minutes already over by the (fake) clock's 09:00, said with its times so the past start does not look like a clock fault.
