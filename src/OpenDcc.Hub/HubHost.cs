@@ -196,6 +196,7 @@ public static class HubHost
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<UnansweredCommandRecovery>(sp, leftUnanswered));
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton(store.CriticalCounters);
+        services.AddSingleton(store.AlertCounters);
         services.AddSingleton(_ => new AcbCounters(store.AcbCounters, clock));
         services.AddSingleton(store.LocalCommands);
         services.AddSingleton<IDeviceRequestHandler, DeviceCommandSubmitter>();

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using NodaTime;
 using Npgsql;
 using OpenDcc.Core;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Inventory;
@@ -56,6 +57,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         LocalCommands = new SqlLocalCommandStore(open);
         CriticalCounters = new SqlCriticalCounterStore(open);
         AcbCounters = new SqlAcbCounterStore(open);
+        AlertCounters = new SqlAlertCounterStore(open);
         WanCoverage = new SqlWanCoverageStore(open, rowsPerInsert: engine == "postgres" ? 500 : 1);
     }
 
@@ -93,6 +95,9 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     /// <summary>The bound every ACB counter put on a device command lies below, which a hub started again goes on above.</summary>
     public IAcbCounterStore AcbCounters { get; }
+
+    /// <summary>The counter of the last alert taken from each device, which a device's next alert must exceed.</summary>
+    public IAlertCounterStore AlertCounters { get; }
 
     /// <summary>The SM WAN coverage data, as the operator last imported it.</summary>
     public IWanCoverageStore WanCoverage { get; }

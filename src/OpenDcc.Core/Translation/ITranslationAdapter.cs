@@ -71,7 +71,13 @@ public abstract record DeviceMessage
     /// <param name="DuisPayload">What goes to the user in the DUIS response's GBCSPayload.</param>
     public sealed record Answer(DeviceOutcome Outcome, ReadOnlyMemory<byte> DuisPayload) : DeviceMessage;
 
-    public sealed record Alert(DeviceAlert DeviceAlert, ReadOnlyMemory<byte> DuisPayload) : DeviceMessage;
+    /// <param name="Counter">
+    /// The alert's counter as the device's frame authenticates it (a GBCS originator counter, under the frame's MAC),
+    /// rising with each alert from the device: OpenDcc takes an alert only above the last one it took from the device,
+    /// kept in its store (<see cref="Alerts.IAlertCounterStore"/>), so a replayed frame is refused across restarts and
+    /// hubs. Null for a protocol whose frames authenticate no counter: its adapter guards against repeats as it can.
+    /// </param>
+    public sealed record Alert(DeviceAlert DeviceAlert, ReadOnlyMemory<byte> DuisPayload, ulong? Counter) : DeviceMessage;
 
     /// <summary>Failed its integrity check, or is not this adapter's format.</summary>
     public sealed record Unreadable(string Reason) : DeviceMessage;

@@ -16,10 +16,11 @@ namespace OpenDcc.Hub.Wan;
 /// Device alerts from the WAN to users: read by the device model's adapter, routed by the meter point's
 /// registration (the supplier; for the supply restored first the network operator), each copy signed by the DSP and
 /// handed to delivery as device responses are (<see cref="DeviceResponseSender.DeliverAsync"/>). An alert that cannot
-/// be read or routed is logged. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
+/// be read or routed is logged, as is one whose counter is not above the last taken from the device, kept in the store
+/// (<see cref="IAlertCounterStore"/>): a frame captured on the SM WAN and sent again, even after a restart. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
 /// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
 /// (<see cref="DccAlertSender.PowerLostAsync"/>). While the store is away, an alert waits and is handed on once it is back
-/// (<see cref="StoreAway.UntilStoredAsync(Microsoft.Extensions.Logging.ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>): its frame counter is spent, so the device sending it again would be refused as a replay.
+/// (<see cref="StoreAway.UntilStoredAsync(Microsoft.Extensions.Logging.ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>): its counter is taken, so the device sending it again would be refused as a replay.
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -30,6 +31,7 @@ internal sealed class DeviceAlertReceiver(
     DccAlertSender dccAlerts,
     MessageLogWriter log,
     AlertCounter counter,
+    IAlertCounterStore alertCounters,
     AlertThrottle throttle,
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
@@ -43,11 +45,20 @@ internal sealed class DeviceAlertReceiver(
         var now = clock.GetCurrentInstant();
         var known = await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
         var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : AdapterFault.Read(adapters.For(known), a => a.FromDevice(message, device));
-        if (read is not DeviceMessage.Alert alert)
+        var refused = read switch
         {
-            var why = read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert";
-            await LogAsync(now, null, $"{device}", $"AlertRefused: {why}", message, cancellationToken);
-            logger.LogWarning("alert from {Device} refused: {Reason}", device, why);
+            DeviceMessage.Alert => null,
+            DeviceMessage.Unreadable unreadable => unreadable.Reason,
+            _ => "not an alert",
+        };
+        if (read is DeviceMessage.Alert { Counter: { } taken } && !await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.TryTakeAsync(device, taken, cancellationToken), cancellationToken))
+        {
+            refused = $"replayed frame: counter {taken} from {device} is not above the last alert taken from it";
+        }
+        if (refused is not null || read is not DeviceMessage.Alert alert)
+        {
+            await LogAsync(now, null, $"{device}", $"AlertRefused: {refused}", message, cancellationToken);
+            logger.LogWarning("alert from {Device} refused: {Reason}", device, refused);
             return;
         }
         var code = alert.DeviceAlert.AlertCode.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);

@@ -59,7 +59,7 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         if (alert.Succeeded)
         {
             return (DeviceMessage?)AcceptAlert(alert.Header, device)
-                ?? new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, KeyFor(device)));
+                ?? new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, KeyFor(device)), Counter: null);
         }
         return new DeviceMessage.Unreadable(response.Reason ?? "not an early-smart line");
     }

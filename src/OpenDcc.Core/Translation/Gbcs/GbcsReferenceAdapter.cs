@@ -22,7 +22,6 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     private readonly IDeviceKeyDirectory deviceKeys = deviceKeys;
 
     private readonly ConcurrentDictionary<Eui64, DerivedKey> keys = new();
-    private readonly GbcsCounterGuard alertCounters = new();
     private readonly AwaitedAnswers answers = new();
 
     public string Name => AdapterName;
@@ -82,7 +81,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             var alert = GbcsCodec.DecodeAlert(message, key);
             return !alert.Succeeded ? new DeviceMessage.Unreadable(alert.Reason!)
-                : (DeviceMessage?)AcceptAlert(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray());
+                // Its counter rising is checked by OpenDcc against the last alert it took from the device, kept in its store.
+                : (DeviceMessage?)Misaddressed(alert.Header, device) ?? new DeviceMessage.Alert(alert.Value!, message.ToArray(), alert.Header.Counter);
         }
         var response = GbcsCodec.DecodeResponse(message, key);
         return !response.Succeeded ? new DeviceMessage.Unreadable(response.Reason!)
@@ -149,11 +149,6 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         header.Originator != device ? new DeviceMessage.Unreadable($"the frame is from {header.Originator}, not {device}")
         : answers.TryAccept(device, header.Counter, header.Recipient) ? null
         : new DeviceMessage.Unreadable($"not the answer to the command in flight: counter {header.Counter} to {header.Recipient} from {device}, awaited {answers.Awaited(device)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
-
-    /// <summary>Null when the frame comes from the device and its counter is new; otherwise why it is refused.</summary>
-    private DeviceMessage.Unreadable? AcceptAlert(GbcsHeader header, Eui64 device) =>
-        Misaddressed(header, device) ?? (alertCounters.TryAccept(header) ? null
-            : new DeviceMessage.Unreadable($"replayed frame: counter {header.Counter} from {device} is not above {alertCounters.LastAccepted(device)}"));
 
     private DeviceMessage.Unreadable? Misaddressed(GbcsHeader header, Eui64 device) =>
         header.Originator != device || header.Recipient != acb
