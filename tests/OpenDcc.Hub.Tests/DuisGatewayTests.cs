@@ -267,6 +267,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_execution_date_time_that_is_not_a_date_time_is_refused_as_an_invalid_request_naming_it_and_quoting_no_more_than_its_start()
+    {
+        var garbage = "next Tuesday " + new string('x', 100_000);
+
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "7.4", $"<sr:ExecutionDateTime>{garbage}</sr:ExecutionDateTime>"));
+
+        Assert.Equal("E41", code);
+        var outcome = (await LogAsync()).Last(e => e.Record.Direction == MessageDirection.Inbound).Record.Outcome;
+        Assert.Contains("ExecutionDateTime 'next Tuesday xxx", outcome, StringComparison.Ordinal);
+        Assert.Contains("is not a date-time", outcome, StringComparison.Ordinal);
+        Assert.True(outcome.Length < 2_000, $"the outcome quotes {outcome.Length:N0} characters");
+    }
+
+    [Fact]
     public async Task A_top_up_to_a_meter_in_credit_mode_is_refused_by_the_meter_itself()
     {
         var meter = hub.World.Wan.Fleet[0].ElectricityMeter;
@@ -448,7 +462,7 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         var longId = Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1").Replace(":00-DB-", $":{new string('7', 1_000_000)}:00-DB-", StringComparison.Ordinal);
         (status, _, body) = await hub.PostAsync(SendCommand, Encoding.UTF8.GetBytes(longId));
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("characters in all)", body, StringComparison.Ordinal);
+        Assert.Contains("characters left out)", body, StringComparison.Ordinal);
         Assert.True(body.Length < 2_000, $"{body.Length} characters came back");
     }
 

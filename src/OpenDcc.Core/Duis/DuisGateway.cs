@@ -469,7 +469,7 @@ public sealed class DuisGateway(
     {
         var signed = signer.Sign(response);
         var correlation = response.RequestId?.ToString();
-        outcome = Excerpt.Of(outcome);
+        outcome = Excerpt.Ends(outcome);
         await log.AppendAsync(
         [
             new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome + request.Note, request.Payload) { AcceptedCounter = counter?.Counter, OpensTransform = counter?.Opens, ClosesTransform = counter?.Closes ?? false, Acknowledges = acknowledged, Returns = returns, ChangesInventory = changes },
@@ -482,7 +482,7 @@ public sealed class DuisGateway(
 
     private async Task<GatewayReply> ProblemAsync(Instant received, LoggedRequest request, RequestId? requestId, string kind, string detail, CancellationToken cancellationToken, int status = 400)
     {
-        detail = Excerpt.Of(detail);
+        detail = Excerpt.Ends(detail);
         var problem = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["type"] = "about:blank",

@@ -573,7 +573,7 @@ public static class DuisSignature
         }
         catch (CryptographicException)
         {
-            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509IssuerName '{issuerText}' is not a distinguished name");
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509IssuerName '{Excerpt.Of(issuerText)}' is not a distinguished name");
         }
         var serialText = Text(issuerSerial[1]).Trim();
         if (serialText.Length > MaxSerialNumberDigits)
@@ -582,7 +582,7 @@ public static class DuisSignature
         }
         if (!BigInteger.TryParse(serialText, NumberStyles.None, CultureInfo.InvariantCulture, out var serial))
         {
-            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509SerialNumber '{serialText}' is not a decimal number");
+            throw new Rejection(SignatureFailure.InvalidStructure, $"ds:X509SerialNumber '{Excerpt.Of(serialText)}' is not a decimal number");
         }
 
         return new SignatureParts(
@@ -663,7 +663,7 @@ public static class DuisSignature
         var actual = element.GetAttribute("Algorithm");
         if (actual != algorithm || Children(element).Count != 0)
         {
-            throw new Rejection(SignatureFailure.UnsupportedAlgorithm, $"ds:{element.LocalName} is '{actual}'{(actual == algorithm ? " with parameters" : "")}; only '{algorithm}' is allowed");
+            throw new Rejection(SignatureFailure.UnsupportedAlgorithm, $"ds:{element.LocalName} is '{Excerpt.Of(actual)}'{(actual == algorithm ? " with parameters" : "")}; only '{algorithm}' is allowed");
         }
     }
 

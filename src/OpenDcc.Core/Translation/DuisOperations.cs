@@ -183,7 +183,7 @@ public static class DuisOperations
                 }
                 catch (FormatException)
                 {
-                    throw new FormatException($"InstallCode '{installCode}' is not hex");
+                    throw new FormatException($"InstallCode '{Excerpt.Of(installCode)}' is not hex");
                 }
                 return code.Length is >= 6 and <= 16
                     ? new DeviceOperation.AddToDeviceLog(device, Convert.ToHexString(code), Seconds(whitelist, "JoinTimePeriod", 1, 3600))
@@ -191,7 +191,7 @@ public static class DuisOperations
             case "Remove":
                 return new DeviceOperation.RemoveFromDeviceLog(device);
             case var other:
-                throw new FormatException($"RequestType '{other}' is neither Add nor Remove");
+                throw new FormatException($"RequestType '{Excerpt.Of(other)}' is neither Add nor Remove");
         }
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Duis;
@@ -162,8 +163,13 @@ internal sealed class DeviceCommandSubmitter(
         return Task.FromResult(FutureDated(request) is { } refusal ? new CriticalCommandResult(null, null, null, refusal) : critical.Transform(request, device));
     }
 
-    private static DeviceRefusal? FutureDated(DuisRequest request) =>
-        request.Body.Descendants(DuisNamespaces.Sr + "ExecutionDateTime").FirstOrDefault() is { } executeAt
+    /// <summary>
+    /// A request with an <c>ExecutionDateTime</c> is refused: <see cref="DuisOperations.FutureDatedNotAvailable"/> when
+    /// it is a date-time, the invalid-request code, naming the field, when it is not one.
+    /// </summary>
+    private DeviceRefusal? FutureDated(DuisRequest request) =>
+        request.Body.Descendants(DuisNamespaces.Sr + "ExecutionDateTime").FirstOrDefault() is not { } executeAt ? null
+        : DuisDateTime.TryParse(executeAt.Value, out _)
             ? new DeviceRefusal(DuisOperations.FutureDatedNotAvailable, $"future-dated execution ({executeAt.Value}) is not available yet")
-            : null;
+            : new DeviceRefusal(codes.InvalidRequest, $"SRV {request.Variant.Id}: ExecutionDateTime '{Excerpt.Of(executeAt.Value)}' is not a date-time in UTC (2026-11-01T00:00:00Z) or with an offset (2026-11-01T00:00:00+01:00)");
 }
