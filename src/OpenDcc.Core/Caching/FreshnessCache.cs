@@ -48,7 +48,7 @@ public sealed class FreshnessCache<TKey, TValue>
     {
         ArgumentNullException.ThrowIfNull(read);
         var now = clock.GetCurrentInstant();
-        if (entries.TryGetValue(key, out var cached) && now - cached.Read < freshFor)
+        if (entries.TryGetValue(key, out var cached) && IsFresh(cached.Read, now))
         {
             return cached.Value;
         }
@@ -73,6 +73,13 @@ public sealed class FreshnessCache<TKey, TValue>
         entries.TryRemove(key, out _);
     }
 
+    /// <summary>
+    /// Read within the last <c>freshFor</c>. A value read after now was read before the clock stepped back: its age is
+    /// unknown, so it is stale, not fresh until the clock catches up with its reading (a revocation or suspension made
+    /// meanwhile would go unseen for as long as the step).
+    /// </summary>
+    private bool IsFresh(Instant read, Instant now) => read <= now && now - read < freshFor;
+
     private void ArmSweep()
     {
         if (Interlocked.CompareExchange(ref sweepArmed, 1, 0) == 0)
@@ -86,7 +93,7 @@ public sealed class FreshnessCache<TKey, TValue>
         var now = clock.GetCurrentInstant();
         foreach (var (key, entry) in entries)
         {
-            if (now - entry.Read >= freshFor)
+            if (!IsFresh(entry.Read, now))
             {
                 // Only that entry: one read again meanwhile is fresh and stays.
                 entries.TryRemove(new KeyValuePair<TKey, (TValue, Instant)>(key, entry));

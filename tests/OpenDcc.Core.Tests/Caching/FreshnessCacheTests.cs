@@ -110,4 +110,38 @@ public class FreshnessCacheTests
         Assert.Equal(0, cache.Count);
         Assert.Equal("7", await cache.GetOrReadAsync(7, Read, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_value_read_before_the_clock_stepped_back_is_read_again_not_used_until_the_clock_catches_up()
+    {
+        var reads = 0;
+        var cache = NewCache();
+        Task<string?> Counted(int key, CancellationToken _)
+        {
+            reads++;
+            return Task.FromResult<string?>($"v{reads}");
+        }
+        Assert.Equal("v1", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+
+        // The system clock set back an hour (NTP, an operator): the value's age is unknown, so it is read again.
+        clock.Reset(clock.GetCurrentInstant() - Duration.FromHours(1));
+
+        Assert.Equal("v2", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+        Assert.Equal("v2", await cache.GetOrReadAsync(7, Counted, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Values_read_before_the_clock_stepped_back_are_swept_without_waiting_for_the_clock_to_catch_up()
+    {
+        var cache = NewCache();
+        for (var i = 0; i < 100; i++)
+        {
+            await cache.GetOrReadAsync(i, Read, CancellationToken.None);
+        }
+        clock.Reset(clock.GetCurrentInstant() - Duration.FromHours(1));
+
+        Pass(FreshFor);
+
+        Assert.Equal(0, cache.Count);
+    }
 }

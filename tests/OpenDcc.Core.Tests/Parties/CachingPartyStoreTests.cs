@@ -44,6 +44,19 @@ public class CachingPartyStoreTests
     }
 
     [Fact]
+    public async Task A_suspension_made_by_another_process_is_seen_at_once_after_the_clock_stepped_back()
+    {
+        await inner.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
+        var store = new CachingPartyStore(inner, clock, Duration.FromSeconds(1));
+        await store.FindUserAsync(Supplier);
+
+        clock.Reset(clock.GetCurrentInstant() - Duration.FromHours(1));
+        await inner.SetUserStatusAsync(Supplier, DccUserStatus.Suspended);
+
+        Assert.Equal(DccUserStatus.Suspended, (await store.FindUserAsync(Supplier))!.Status);
+    }
+
+    [Fact]
     public async Task Distributors_set_through_the_store_take_effect_at_once()
     {
         await inner.AddUserAsync(new DccUser(Supplier, "DNO", DccUserRole.ElectricityDistributor));
