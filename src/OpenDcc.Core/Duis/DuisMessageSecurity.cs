@@ -65,7 +65,8 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         var now = clock.GetCurrentInstant();
         var check = await DuisSignature.VerifyAsync(document, async (issuer, serial, ct) =>
         {
-            if (known.TryGetValue((issuer, serial), out var entry) && now - entry.ReadAt < BindingFreshFor)
+            // A binding read after now was read before the clock stepped back: its age is unknown, so it is read again.
+            if (known.TryGetValue((issuer, serial), out var entry) && entry.ReadAt <= now && now - entry.ReadAt < BindingFreshFor)
             {
                 bound = entry.Bound;
                 return entry.Key;
