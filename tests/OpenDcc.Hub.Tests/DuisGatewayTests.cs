@@ -321,6 +321,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_and_certificate_added_by_another_process_are_taken_on_the_next_request_after_a_refusal()
+    {
+        Assert.Equal("E42", (await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger)).Code);
+
+        // As users add and certs import do it: in the store, past the hub's caches, with no wait after.
+        await hub.Store.Parties.AddUserAsync(new Core.Parties.DccUser(Stranger, "Late Supplier", Core.Catalogue.DccUserRole.ImportSupplier, Core.Parties.DccUserStatus.Active, hub.Receiver.Url));
+        await hub.Store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(hub.KeyOf(Stranger)));
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger);
+
+        // No refusal of the unknown certificate or user was kept.
+        Assert.Equal("I99", code);
+    }
+
+    [Fact]
     public async Task A_request_from_an_unknown_originator_is_an_authentication_failure()
     {
         var (code, _) = await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger);
