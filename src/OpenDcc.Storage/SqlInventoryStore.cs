@@ -16,6 +16,7 @@ namespace OpenDcc.Storage;
 /// <remarks>
 /// An update reads the device's row under a lock: PostgreSQL's <c>SELECT … FOR UPDATE</c> (<paramref name="lockRows"/>);
 /// SQLite's transactions here begin <c>IMMEDIATE</c>, taking the database's write lock before the read.
+/// A write that makes a device name a comms hub locks the hub's row too (<see cref="LockCommsHubsAsync"/>).
 /// </remarks>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert, bool lockRows) : IInventoryStore
 {
@@ -64,6 +65,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
             await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
         }
+        await LockCommsHubsAsync(connection, transaction, devices.Select(d => NewlyNamedCommsHub(null, d)), lockRows, cancellationToken);
         // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
         // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
         var suspects = new List<Eui64>();
@@ -125,14 +127,15 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         {
             throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
         }
-        await WriteAsync(connection, transaction, before, after, change, cancellationToken);
+        await WriteAsync(connection, transaction, before, after, change, lockRows, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return after;
     }
 
     /// <summary>Writes a device's row as <paramref name="after"/>, and its new SMI status, if it has one, to its history.</summary>
-    private static async Task WriteAsync(DbConnection connection, DbTransaction transaction, Device before, Device after, InventoryChange change, CancellationToken cancellationToken)
+    private static async Task WriteAsync(DbConnection connection, DbTransaction transaction, Device before, Device after, InventoryChange change, bool lockRows, CancellationToken cancellationToken)
     {
+        await LockCommsHubsAsync(connection, transaction, [NewlyNamedCommsHub(before, after)], lockRows, cancellationToken);
         var values = ColumnValues(after);
         var names = InsertColumns.Split(", ");
         await using (var write = connection.Command($"UPDATE device SET {string.Join(", ", names.Skip(2).Select((n, i) => $"{n} = @v{i + 2}"))} WHERE id = @v0", transaction))
@@ -202,6 +205,36 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             }
         }
     }
+
+    /// <summary>
+    /// On PostgreSQL, the rows of <paramref name="hubs"/> (nulls skipped), locked <c>FOR KEY SHARE</c> until the transaction
+    /// ends: the lock a foreign key would take. A comms hub's deletion (<see cref="ApplyAsync(DbConnection, DbTransaction, InventoryWrite, bool, CancellationToken)"/>)
+    /// reads its row <c>FOR UPDATE</c> and then looks for a device naming it; without this lock it cannot see a device
+    /// another transaction is adding or moving to name it, not yet committed, and both commit. With it, the deletion waits
+    /// for that transaction, then finds the device (and is refused); or the namer waits for the deletion, finds no hub,
+    /// and names one not in the inventory, as a meter imported before its comms hub may. There is no foreign key for that
+    /// reason: the inventory takes devices naming a comms hub it does not hold yet (an import's rows in any order, the
+    /// fleet's devices), and stores made before may hold such rows. SQLite's write transactions are one at a time already.
+    /// </summary>
+    private static async Task LockCommsHubsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<Eui64?> hubs, bool lockRows, CancellationToken cancellationToken)
+    {
+        if (!lockRows)
+        {
+            return;
+        }
+        var ids = hubs.OfType<Eui64>().Distinct().Order().Select(h => h.ToString()).ToList();
+        await Db.InBatchesAsync(
+            ids,
+            IdsPerLookup,
+            count => SelectCommand(connection, transaction, "id", count, " FOR KEY SHARE"),
+            (parameters, i, id) => parameters[i].Value = id,
+            async (select, _, _) => await select.ExecuteNonQueryAsync(cancellationToken),
+            cancellationToken);
+    }
+
+    /// <summary>The comms hub <paramref name="after"/> names that <paramref name="before"/> did not (a hub naming itself aside), or null.</summary>
+    private static Eui64? NewlyNamedCommsHub(Device? before, Device after) =>
+        after.CommsHub is { } hub && hub != after.Id && hub != before?.CommsHub ? hub : null;
 
     /// <summary>
     /// A meter point has one meter in service: a meter newly in service at an MPAN or MPRN (by the write) where another in service
@@ -283,6 +316,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             else if (stored is null)
             {
                 await RefuseSecondMeterAsync(connection, transaction, null, device.Becomes, cancellationToken);
+                await LockCommsHubsAsync(connection, transaction, [NewlyNamedCommsHub(null, device.Becomes)], lockRows, cancellationToken);
                 await using var insert = InsertCommand(connection, transaction, 1);
                 var values = ColumnValues(device.Becomes);
                 for (var i = 0; i < values.Length; i++)
@@ -304,7 +338,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                     throw new ArgumentException($"an inventory write may not change device {device.Id}'s ID or type", nameof(write));
                 }
                 await RefuseSecondMeterAsync(connection, transaction, stored, device.Becomes, cancellationToken);
-                await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, cancellationToken);
+                await WriteAsync(connection, transaction, stored, device.Becomes, write.Change, lockRows, cancellationToken);
             }
         }
         foreach (var (device, other) in write.Joins)
@@ -586,11 +620,11 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return devices;
     }
 
-    /// <summary><c>SELECT … FROM device WHERE <paramref name="column"/> IN (@p0, …)</c> for <paramref name="values"/> values, bound later.</summary>
-    private static DbCommand SelectCommand(DbConnection connection, DbTransaction? transaction, string column, int values)
+    /// <summary><c>SELECT … FROM device WHERE <paramref name="column"/> IN (@p0, …)</c> for <paramref name="values"/> values, bound later, then <paramref name="suffix"/>.</summary>
+    private static DbCommand SelectCommand(DbConnection connection, DbTransaction? transaction, string column, int values, string suffix = "")
     {
         var names = Enumerable.Range(0, values).Select(i => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToList();
-        var command = connection.Command($"SELECT {Columns} FROM device WHERE {column} IN ({string.Join(", ", names)})", transaction);
+        var command = connection.Command($"SELECT {Columns} FROM device WHERE {column} IN ({string.Join(", ", names)}){suffix}", transaction);
         foreach (var name in names)
         {
             command.With(name, null);

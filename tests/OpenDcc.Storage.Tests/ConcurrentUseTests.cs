@@ -165,6 +165,51 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
         Assert.Empty(await Store.Inventory.FindJoinedAsync(Meter));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_comms_hub_is_not_deleted_while_another_writer_is_adding_or_moving_a_device_to_name_it(bool adding)
+    {
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-00");
+        var hub = new Device(commsHub, DeviceType.CHF, SmiStatus.Pending);
+        var change = InventoryChange.ByOperator(T0);
+        await Store.Inventory.AddDevicesAsync([hub, new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], change);
+        // The writer is held, its device written and not committed, at the status history insert that ends its transaction.
+        await using var holder = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var held = await holder.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("LOCK TABLE smi_status_history IN SHARE MODE", holder, held))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        var write = adding
+            ? Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.Pending) { CommsHub = commsHub }], change)
+            : Store.Inventory.UpdateDeviceAsync(Ppmid, d => d with { CommsHub = commsHub, Status = SmiStatus.Whitelisted }, change);
+        await using (var waiting = new NpgsqlCommand("SELECT COUNT(*) FROM pg_locks WHERE relation = 'smi_status_history'::regclass AND NOT granted", holder, held))
+        {
+            while ((long)(await waiting.ExecuteScalarAsync())! == 0)
+            {
+                Assert.False(write.IsCompleted, "the writer did not wait at the history");
+                await Task.Delay(20);
+            }
+        }
+        // An 8.4 DeleteDevice of the hub, checked before the device named it.
+        var delete = Store.MessageLog.AppendAsync(
+        [
+            new MessageLogRecord(T0, MessageDirection.Inbound, Supplier, $"{Supplier}:{commsHub}:1", "I0 device deleted", "<Request/>"u8.ToArray())
+            {
+                ChangesInventory = new InventoryWrite(new InventoryChange(T0, "8.4", Supplier), new DeviceWrite(commsHub, hub, null)),
+            },
+        ]);
+        await Task.WhenAny(delete, Task.Delay(1000));
+        await held.CommitAsync();
+        await write;
+
+        var refused = await Assert.ThrowsAsync<InventoryChangedException>(() => delete);
+        Assert.Equal(commsHub, refused.Id);
+        Assert.Equal(hub, await Store.Inventory.FindDeviceAsync(commsHub));
+        Assert.Equal(commsHub, (await Store.Inventory.FindDeviceAsync(adding ? Meter : Ppmid))!.CommsHub);
+    }
+
     [Fact]
     public async Task A_pre_notification_whose_device_another_writer_adds_meanwhile_stores_neither_it_nor_its_log_entry()
     {
