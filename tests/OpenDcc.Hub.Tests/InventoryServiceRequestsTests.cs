@@ -50,6 +50,30 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
         Assert.Equal((SmiStatus.Pending, "12.2", (Eui64?)Supplier), (history.Status, history.ServiceReferenceVariant, history.User));
     }
 
+    [Fact]
+    public async Task A_gas_meter_pre_notified_again_with_its_gpf_is_paired_with_it_once_and_not_with_a_second_gpf()
+    {
+        var notice = $"<sr:DeviceID>{NewGasMeter}</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType>";
+        Assert.Equal("I0", (await SendAsync("12.2", notice)).Code);
+        var stored = await hub.Store.Inventory.FindDeviceAsync(NewGasMeter);
+        Assert.Empty(await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
+
+        Assert.Equal("I0", (await SendAsync("12.2", notice + $"<sr:AssociatedGPFDeviceID>{Gpf}</sr:AssociatedGPFDeviceID>")).Code);
+        Assert.Equal([Gpf], await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
+        Assert.Equal("I0", (await SendAsync("12.2", notice + $"<sr:AssociatedGPFDeviceID>{Gpf}</sr:AssociatedGPFDeviceID>")).Code);
+
+        var otherGpf = Eui64.Parse("00-DB-12-34-56-78-91-30");
+        await hub.Store.Inventory.AddDevicesAsync([new Device(otherGpf, DeviceType.GPF, SmiStatus.Commissioned)], InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        Assert.Equal("E41", (await SendAsync("12.2", notice + $"<sr:AssociatedGPFDeviceID>{otherGpf}</sr:AssociatedGPFDeviceID>")).Code);
+
+        Assert.Equal([Gpf], await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
+        Assert.Equal(stored, await hub.Store.Inventory.FindDeviceAsync(NewGasMeter));
+        Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(NewGasMeter));
+        var logged = await hub.Store.MessageLog.ReadAsync().ToListAsync();
+        Assert.Contains(logged, e => e.Record.Outcome.StartsWith($"I0 device {NewGasMeter} was pre-notified already; paired with GPF {Gpf} now", StringComparison.Ordinal));
+        Assert.Contains(logged, e => e.Record.Outcome.StartsWith($"E41 gas meter {NewGasMeter} is paired with GPF {Gpf}, not {otherGpf}", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("00-DB-12-34-56-78-91-99", "GSME", "E19")]
     [InlineData("00-DB-12-34-56-78-90-A0", "GSME", "E11")]

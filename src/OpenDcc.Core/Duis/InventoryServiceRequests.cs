@@ -145,9 +145,15 @@ public sealed class InventoryServiceRequests(
         if (await StoredAsync(id, cancellationToken) is { } known)
         {
             // A device does not change its type: a notice that says it did is wrong about the device, not late.
-            return known.Type == type
-                ? Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already")
-                : throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is in the inventory as {known.Type.WithArticle()}, not {type.WithArticle()}");
+            if (known.Type != type)
+            {
+                throw new RefusedException(ResponseCode.DeviceTypeIncompatible.Code, $"device {id} is in the inventory as {known.Type.WithArticle()}, not {type.WithArticle()}");
+            }
+            if (proxyFunction is not null)
+            {
+                return await PairKnownGasMeterAsync(request, change, known, proxyFunction, cancellationToken);
+            }
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {id} was pre-notified already");
         }
         var write = new InventoryWrite(change, new DeviceWrite(id, null, device));
         if (proxyFunction is not null)
@@ -155,6 +161,28 @@ public sealed class InventoryServiceRequests(
             write = write with { Devices = [.. write.Devices, DeviceWrite.Unchanged(proxyFunction)], Joins = [(id, proxyFunction.Id)] };
         }
         return Respond(request, ResponseCode.Success.Code, $"I0 device {id} pre-notified as {model}", write);
+    }
+
+    /// <summary>
+    /// 12.2 of a gas meter the inventory holds, naming its GPF: the device is left as it is, but the pair is recorded as a
+    /// first notice's is (a first notice without AssociatedGPFDeviceID, or a join removed since, left the meter with no
+    /// GPF to be reached through). Paired with that GPF already: nothing to do. Paired with another: refused (E41), a gas
+    /// meter being reached through one GPF; 8.8 unjoins it first.
+    /// </summary>
+    private async Task<(DuisResponse, string, InventoryWrite?)> PairKnownGasMeterAsync(DuisRequest request, InventoryChange change, Device meter, Device gpf, CancellationToken cancellationToken)
+    {
+        var joined = await inventory.FindJoinedAsync(meter.Id, cancellationToken);
+        if (joined.Contains(gpf.Id))
+        {
+            return Respond(request, ResponseCode.Success.Code, $"I0 device {meter.Id} was pre-notified already, paired with GPF {gpf.Id}");
+        }
+        if ((await inventory.FindDevicesAsync(joined, cancellationToken)).FirstOrDefault(d => d.Type == DeviceType.GPF) is { } other)
+        {
+            throw Invalid($"gas meter {meter.Id} is paired with GPF {other.Id}, not {gpf.Id}");
+        }
+        // Both as found when logged: either deleted or changed meanwhile has the request checked again.
+        var write = new InventoryWrite(change, [DeviceWrite.Unchanged(meter), DeviceWrite.Unchanged(gpf)], [(meter.Id, gpf.Id)]);
+        return Respond(request, ResponseCode.Success.Code, $"I0 device {meter.Id} was pre-notified already; paired with GPF {gpf.Id} now", write);
     }
 
     /// <summary>The device as stored now, past the gateway's cache: what a change is checked against.</summary>
