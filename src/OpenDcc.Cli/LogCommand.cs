@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using NodaTime;
 using NodaTime.Text;
+using OpenDcc.Core;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 using Spectre.Console;

@@ -31,10 +31,11 @@ public sealed class FileKeyStore(string directory)
     /// </summary>
     private bool Has(string name, string what, string replace)
     {
-        var (certificate, key) = (File.Exists(CertPath(name)), File.Exists(KeyPath(name)));
+        var (certificatePath, keyPath) = Current(name);
+        var (certificate, key) = (File.Exists(certificatePath), File.Exists(keyPath));
         return certificate == key ? certificate
             : throw new InvalidOperationException(
-                $"{(certificate ? CertPath(name) : KeyPath(name))} is there without {(certificate ? KeyPath(name) : CertPath(name))}: {what} is incomplete; " +
+                $"{(certificate ? certificatePath : keyPath)} is there without {(certificate ? keyPath : certificatePath)}: {what} is incomplete; " +
                 $"put the missing file back (nothing here replaces it), or replace the pair with {replace}");
     }
 
@@ -60,7 +61,8 @@ public sealed class FileKeyStore(string directory)
 
     /// <summary>The DSP XmlSign certificate with its private key.</summary>
     /// <exception cref="InvalidOperationException">none was initialised or imported, or its certificate or key is missing.</exception>
-    public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'");
+    public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'",
+        "'opendcc keys import-dsp --force' or 'opendcc keys init --force'");
 
     /// <summary>
     /// The DCC's EUI-64 here: that of the DSP XmlSign identity, which may be another than DCC Boxed's
@@ -77,7 +79,8 @@ public sealed class FileKeyStore(string directory)
         return OrganisationCertificate.FromX509(identity).EntityId;
     }
 
-    public CertificateAuthority LoadLocalCa() => new(Load(CaName, HasLocalCa, "no local CA: run 'opendcc keys init'"));
+    public CertificateAuthority LoadLocalCa() => new(Load(CaName, HasLocalCa, "no local CA: run 'opendcc keys init'",
+        "'opendcc keys init --force' (which makes a new DSP XmlSign identity too)"));
 
     /// <summary>Where the certificates of the CAs added with <see cref="AddTrustedIssuer"/> are kept, one file each.</summary>
     private string TrustedIssuersDirectory => Path.Combine(Directory, "trusted-issuers");
@@ -103,11 +106,12 @@ public sealed class FileKeyStore(string directory)
 
     private bool IsLocalCa(X509Certificate2 certificate)
     {
-        if (!File.Exists(CertPath(CaName)))
+        var path = Current(CaName).Certificate;
+        if (!File.Exists(path))
         {
             return false;
         }
-        using var local = X509Certificate2.CreateFromPem(File.ReadAllText(CertPath(CaName)));
+        using var local = X509Certificate2.CreateFromPem(File.ReadAllText(path));
         return local.RawData.AsSpan().SequenceEqual(certificate.RawData);
     }
 
@@ -115,9 +119,10 @@ public sealed class FileKeyStore(string directory)
     public IReadOnlyList<X509Certificate2> LoadTrustedIssuers()
     {
         var issuers = new List<X509Certificate2>();
-        if (File.Exists(CertPath(CaName)))
+        var localCa = Current(CaName).Certificate;
+        if (File.Exists(localCa))
         {
-            issuers.Add(X509Certificate2.CreateFromPem(File.ReadAllText(CertPath(CaName))));
+            issuers.Add(X509Certificate2.CreateFromPem(File.ReadAllText(localCa)));
         }
         if (System.IO.Directory.Exists(TrustedIssuersDirectory))
         {
@@ -287,41 +292,142 @@ public sealed class FileKeyStore(string directory)
         BoundedFile.ReadAtMost(path, MaxFileBytes)
             ?? throw new UnreadableKeyFileException(path, $"{path} holds more than {MaxFileBytes / 1024 / 1024} MiB, which no key or certificate file does", null);
 
-    private X509Certificate2 Load(string name, bool has, string missing) =>
-        has ? Combine(CertPath(name), KeyPath(name)) : throw new InvalidOperationException(missing);
+    private X509Certificate2 Load(string name, bool has, string missing, string replace)
+    {
+        if (!has)
+        {
+            throw new InvalidOperationException(missing);
+        }
+        var (certificatePath, keyPath) = Current(name);
+        try
+        {
+            return Combine(certificatePath, keyPath);
+        }
+        catch (CryptographicException e) when (e is not UnreadableKeyFileException)
+        {
+            // What a replacement cut short by a crash left before the pair was written as one (its certificate in a
+            // .tmp beside the old one, its key in place): never a mismatched pair, and no guess at which file is right.
+            var leftOver = System.IO.Directory.Exists(Directory)
+                ? System.IO.Directory.GetFiles(Directory, name + ".crt.pem*.tmp").Order(StringComparer.Ordinal).ToList()
+                : [];
+            throw new InvalidOperationException(
+                $"the key in {keyPath} does not match the certificate in {certificatePath}: the pair is half replaced (a write cut short?); " +
+                (leftOver.Count > 0 ? $"if {string.Join(" or ", leftOver)} holds this key's certificate, move it to {certificatePath}; otherwise " : "") +
+                $"put back the pair's missing half, or replace the pair with {replace}", e);
+        }
+    }
 
     /// <summary>Whether <paramref name="name"/>.crt.pem or <paramref name="name"/>.key.pem is in the directory.</summary>
-    public bool Holds(string name) => File.Exists(CertPath(name)) || File.Exists(KeyPath(name));
+    public bool Holds(string name) => File.Exists(Current(name).Certificate) || File.Exists(Current(name).Key);
 
     /// <summary>
     /// Writes <paramref name="certificate"/> to <paramref name="name"/>.crt.pem and its private key to
-    /// <paramref name="name"/>.key.pem, readable by the owner only; returns both paths.
+    /// <paramref name="name"/>.key.pem, readable by the owner only, replacing the pair as one; returns both paths.
     /// </summary>
     public (string Certificate, string Key) Save(string name, X509Certificate2 certificate)
     {
-        using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(certificate));
-        System.IO.Directory.CreateDirectory(Directory);
-        var keyPath = KeyPath(name);
-        File.WriteAllText(CertPath(name) + ".tmp", certificate.ExportCertificatePem());
-        WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
-        File.Move(CertPath(name) + ".tmp", CertPath(name), overwrite: true);
-        return (CertPath(name), keyPath);
+        foreach (var step in Replacement(name, certificate))
+        {
+            step();
+        }
+        return (CertPath(name), KeyPath(name));
     }
 
-    /// <summary>Writes a private key readable by the owner only, replacing the file in one step.</summary>
-    private static void WritePrivate(string path, string pem)
+    /// <summary>
+    /// The steps that replace <paramref name="name"/>'s pair, in order, each durable when it returns, so that a crash
+    /// after any of them leaves a pair that loads and matches, the old or the new (the tests cut it after each). Two
+    /// files cannot be renamed as one, so the new pair is first written whole beside the old one, key then certificate,
+    /// as <c>.new</c> files: the certificate's <c>.new</c> there means the new pair is complete, and it is the pair
+    /// (<see cref="Current"/>) until both are moved into place; a key's <c>.new</c> alone is a replacement cut short,
+    /// dropped (the old pair stands).
+    /// </summary>
+    internal IReadOnlyList<Action> Replacement(string name, X509Certificate2 certificate)
     {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        string keyPem;
+        using (var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("the certificate has no ECDSA private key", nameof(certificate)))
+        {
+            keyPem = key.ExportPkcs8PrivateKeyPem();
+        }
+        var certificatePem = certificate.ExportCertificatePem();
+        return
+        [
+            () =>
+            {
+                System.IO.Directory.CreateDirectory(Directory);
+                // A replacement a crash cut short is finished (or dropped) first: its certificate beside this one's key is a mismatch.
+                CompleteReplacement(name);
+            },
+            () => WriteDurably(Pending(KeyPath(name)), keyPem, ownerOnly: true),
+            () => WriteDurably(Pending(CertPath(name)), certificatePem, ownerOnly: false),
+            () => MoveDurably(Pending(KeyPath(name)), KeyPath(name)),
+            () => MoveDurably(Pending(CertPath(name)), CertPath(name)),
+        ];
+    }
+
+    /// <summary>Finishes a replacement of <paramref name="name"/>'s pair that was cut short, or drops it when its new pair was never whole.</summary>
+    private void CompleteReplacement(string name)
+    {
+        if (File.Exists(Pending(CertPath(name))))
+        {
+            if (File.Exists(Pending(KeyPath(name))))
+            {
+                MoveDurably(Pending(KeyPath(name)), KeyPath(name));
+            }
+            MoveDurably(Pending(CertPath(name)), CertPath(name));
+        }
+        else if (File.Exists(Pending(KeyPath(name))))
+        {
+            File.Delete(Pending(KeyPath(name)));
+        }
+    }
+
+    /// <summary>
+    /// The files that hold <paramref name="name"/>'s pair now: its <c>.new</c> certificate and the key beside it (the
+    /// <c>.new</c> one until it is moved) once a replacement wrote both (<see cref="Replacement"/>), else the pair in place.
+    /// Read only: a reader does not finish another process's replacement, which holds <see cref="LockForChange"/>.
+    /// </summary>
+    private (string Certificate, string Key) Current(string name) =>
+        File.Exists(Pending(CertPath(name)))
+            ? (Pending(CertPath(name)), File.Exists(Pending(KeyPath(name))) ? Pending(KeyPath(name)) : KeyPath(name))
+            : (CertPath(name), KeyPath(name));
+
+    private static string Pending(string path) => path + ".new";
+
+    /// <summary>Writes a private key readable by the owner only, replacing the file in one step.</summary>
+    private static void WritePrivate(string path, string pem) => WriteDurably(path, pem, ownerOnly: true);
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> with <paramref name="text"/> in one step, on disk when it returns: written to a
+    /// temporary file of its own (two writers, or one a crash left, never share it), flushed, renamed over the path, and
+    /// the directory flushed.
+    /// </summary>
+    private static void WriteDurably(string path, string text, bool ownerOnly)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (ownerOnly && !OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        using (var stream = new FileStream(path + ".tmp", options))
-        using (var writer = new StreamWriter(stream))
+        try
         {
-            writer.Write(pem);
+            using (var stream = new FileStream(temporary, options))
+            {
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+                stream.Flush(flushToDisk: true);
+            }
+            MoveDurably(temporary, path);
         }
-        File.Move(path + ".tmp", path, overwrite: true);
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static void MoveDurably(string from, string to)
+    {
+        File.Move(from, to, overwrite: true);
+        DirectoryEntries.Flush(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(to))!);
     }
 
     private string CertPath(string name) => Path.Combine(Directory, name + ".crt.pem");

@@ -77,6 +77,78 @@ public sealed class FileKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_replacement_cut_short_after_any_step_leaves_the_old_or_the_new_pair_never_a_mismatch()
+    {
+        using var first = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var second = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var third = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        var steps = new FileKeyStore(directory).Replacement("dsp-xmlsign", second).Count;
+
+        for (var cut = 0; cut <= steps; cut++)
+        {
+            Dispose();
+            var store = new FileKeyStore(directory);
+            store.SaveDspIdentity(first);
+
+            // The process dies after the first `cut` steps of replacing the pair.
+            foreach (var step in store.Replacement("dsp-xmlsign", second).Take(cut))
+            {
+                step();
+            }
+
+            Assert.True(store.HasDspIdentity);
+            using (var loaded = store.LoadDspIdentity())
+            {
+                Assert.Contains(loaded.Thumbprint, new[] { first.Thumbprint, second.Thumbprint });
+                AssertKeyMatches(loaded);
+            }
+            // The next start, or the next replacement, finds a store it can use and leaves it clean.
+            store.SaveDspIdentity(third);
+            using (var replaced = store.LoadDspIdentity())
+            {
+                Assert.Equal(third.Thumbprint, replaced.Thumbprint);
+                AssertKeyMatches(replaced);
+            }
+            Assert.Equal(["dsp-xmlsign.crt.pem", "dsp-xmlsign.key.pem"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void A_pair_whose_key_was_replaced_without_its_certificate_is_refused_naming_both_files_and_how_to_recover()
+    {
+        // What a crash between the key's write and the certificate's left before the pair was replaced as one.
+        var store = new FileKeyStore(directory);
+        using var old = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var replacement = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        store.SaveDspIdentity(old);
+        var (certificatePath, keyPath) = (Path.Combine(directory, "dsp-xmlsign.crt.pem"), Path.Combine(directory, "dsp-xmlsign.key.pem"));
+        using (var key = replacement.GetECDsaPrivateKey()!)
+        {
+            File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        }
+        File.WriteAllText(certificatePath + ".tmp", replacement.ExportCertificatePem());
+
+        var error = Assert.Throws<InvalidOperationException>(store.LoadDspIdentity);
+
+        Assert.Equal(
+            $"the key in {keyPath} does not match the certificate in {certificatePath}: the pair is half replaced (a write cut short?); " +
+            $"if {certificatePath}.tmp holds this key's certificate, move it to {certificatePath}; otherwise put back the pair's missing half, " +
+            "or replace the pair with 'opendcc keys import-dsp --force' or 'opendcc keys init --force'",
+            error.Message);
+        File.Move(certificatePath + ".tmp", certificatePath, overwrite: true);
+        using var recovered = store.LoadDspIdentity();
+        Assert.Equal(replacement.Thumbprint, recovered.Thumbprint);
+    }
+
+    private static void AssertKeyMatches(X509Certificate2 loaded)
+    {
+        using var key = loaded.GetECDsaPrivateKey()!;
+        using var certificateKey = loaded.GetECDsaPublicKey()!;
+        var data = "signed response"u8.ToArray();
+        Assert.True(certificateKey.VerifyData(data, key.SignData(data, HashAlgorithmName.SHA256), HashAlgorithmName.SHA256));
+    }
+
+    [Fact]
     public void Xml_sign_certificate_is_refused_as_dsp_identity_naming_ou_89()
     {
         var store = new FileKeyStore(directory);

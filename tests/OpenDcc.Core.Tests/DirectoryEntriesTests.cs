@@ -1,4 +1,4 @@
-namespace OpenDcc.Cli.Tests;
+namespace OpenDcc.Core.Tests;
 
 public sealed class DirectoryEntriesTests
 {

@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace OpenDcc.Cli;
+namespace OpenDcc.Core;
 
 /// <summary>
 /// Makes a directory's entries durable: a new file's data flushed to disk (<c>Flush(flushToDisk: true)</c>) can still
 /// be lost in a crash with its name, until the directory holding it is flushed too (fsync(2) on Linux). What a command
 /// removes from the store once a file holds it waits for both.
 /// </summary>
-internal static class DirectoryEntries
+public static class DirectoryEntries
 {
     private const int ReadOnly = 0, Directory = 0x10000; // O_RDONLY, O_DIRECTORY (Linux)
 
