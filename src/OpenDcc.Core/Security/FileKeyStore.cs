@@ -99,8 +99,7 @@ public sealed class FileKeyStore(string directory)
             return false;
         }
         System.IO.Directory.CreateDirectory(TrustedIssuersDirectory);
-        File.WriteAllText(path + ".tmp", certificate.ExportCertificatePem());
-        File.Move(path + ".tmp", path, overwrite: true);
+        WriteDurably(path, certificate.ExportCertificatePem(), ownerOnly: false);
         return true;
     }
 

@@ -140,6 +140,23 @@ public sealed class FileKeyStoreTests : IDisposable
         Assert.Equal(replacement.Thumbprint, recovered.Thumbprint);
     }
 
+    [Fact]
+    public void A_trusted_issuer_is_added_while_another_write_of_it_holds_a_temporary_file()
+    {
+        var store = new FileKeyStore(directory);
+        using var ca = CertificateAuthority.Create("Organisation CA", new FakeClock(Now), Duration.FromDays(3650));
+        var path = Path.Combine(directory, "trusted-issuers", Convert.ToHexString(ca.Certificate.GetCertHash(HashAlgorithmName.SHA256)) + ".crt.pem");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // Another 'certs trust add' of the same CA, mid-write (or its file left by a crash): it is its own, not this one's.
+        using (var other = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            Assert.True(store.AddTrustedIssuer(ca.Certificate));
+        }
+
+        Assert.Contains(store.LoadTrustedIssuers(), issuer => issuer.Thumbprint == ca.Certificate.Thumbprint);
+        Assert.Equal([path, path + ".tmp"], Directory.GetFiles(Path.GetDirectoryName(path)!).Order(StringComparer.Ordinal));
+    }
+
     private static void AssertKeyMatches(X509Certificate2 loaded)
     {
         using var key = loaded.GetECDsaPrivateKey()!;
