@@ -118,7 +118,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
                 "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
-                $"RETURNING {Columns}")
+                // Its user's response URL removed since it was queued: not sent to the one it kept (NoResponseUrl).
+                $"RETURNING {Columns}, EXISTS (SELECT 1 FROM dcc_user WHERE dcc_user.id = outbound_message.user_id AND dcc_user.response_url IS NULL)")
             .With("@until", (now + lease).ToUnixTimeTicks())
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
@@ -351,7 +352,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 Enum.Parse<DeliveryState>(reader.GetString(8)),
                 reader.GetNullableString(9),
                 reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10)),
-                reader.GetNullableString(11)));
+                reader.GetNullableString(11),
+                NoResponseUrl: reader.FieldCount > 12 && Convert.ToBoolean(reader.GetValue(12), System.Globalization.CultureInfo.InvariantCulture)));
         }
         return messages;
     }

@@ -176,22 +176,6 @@ public abstract partial class ResponseDispatcherTests
     }
 
     [Fact]
-    public async Task A_user_whose_response_url_is_removed_while_a_message_waits_is_sent_it_at_the_last_url()
-    {
-        await using var receiver = await ResponseReceiver.StartAsync();
-        receiver.Answer(500);
-        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, receiver.Url));
-        using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, "r1", Signed);
-        await RunAtAsync(dispatcher, 0);
-
-        await store.Parties.SetResponseUrlAsync(Supplier, null);
-        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 10));
-        Assert.Equal(2, receiver.Received.Count);
-        Assert.Equal(receiver.Url, (await store.Delivery.FindAsync(id))!.Destination);
-    }
-
-    [Fact]
     public async Task A_user_suspended_while_a_message_waits_still_gets_it()
     {
         await using var receiver = await ResponseReceiver.StartAsync();

@@ -130,6 +130,55 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     }
 
     [Fact]
+    public async Task Messages_queued_for_a_response_url_since_removed_are_not_sent_there_and_end_in_the_failed_queue_naming_why()
+    {
+        await using var removed = await ResponseReceiver.StartAsync();
+        removed.Answer(503);
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, removed.Url));
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, removed.Url, RequestId, SignedResponse, what: "I0");
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+
+        // As `opendcc users response-url --id ...` (no --url) does, with the message waiting for its retry.
+        await store.Parties.SetResponseUrlAsync(Supplier, null);
+        foreach (var seconds in new[] { 10, 60, 150 })
+        {
+            Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, seconds));
+        }
+        Assert.Equal(new DeliveryRound(0, 0, 1, 0), await RunAtAsync(dispatcher, 290));
+
+        Assert.Single(removed.Received);
+        var failed = Assert.Single(await store.Delivery.ListAsync(DeliveryState.Failed, Supplier));
+        Assert.Equal((id, 5), (failed.Id, failed.Attempts));
+        Assert.Equal(
+            $"not sent: DCC user {Supplier} has no response URL any more (the message was for {removed.Url}); it is sent at its next attempt if one is set ('opendcc users response-url')",
+            failed.LastError);
+        Assert.Equal(["I0; HTTP 503", .. Enumerable.Repeat("I0; NoResponseUrl", 4)], (await LoggedAsync()).Select(r => r.Outcome));
+        Assert.All((await LoggedAsync())[1..], r => Assert.Equal(0, r.Payload.Length));
+    }
+
+    [Fact]
+    public async Task A_message_whose_users_response_url_was_removed_then_set_again_goes_to_the_new_one_at_its_next_attempt()
+    {
+        await using var removed = await ResponseReceiver.StartAsync();
+        await using var renewed = await ResponseReceiver.StartAsync();
+        removed.Answer(503);
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, removed.Url));
+        using var dispatcher = Dispatcher();
+        var id = await dispatcher.EnqueueAsync(Supplier, removed.Url, RequestId, SignedResponse);
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+        await store.Parties.SetResponseUrlAsync(Supplier, null);
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 10));
+
+        await store.Parties.SetResponseUrlAsync(Supplier, renewed.Url);
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 60));
+
+        Assert.Single(removed.Received);
+        Assert.Equal(SignedResponse, Assert.Single(renewed.Received).Body);
+        Assert.Equal((DeliveryState.Delivered, renewed.Url), ((await store.Delivery.FindAsync(id))!.State, (await store.Delivery.FindAsync(id))!.Destination));
+    }
+
+    [Fact]
     public async Task A_user_that_moves_off_an_endpoint_that_timed_out_is_not_held_off_by_it()
     {
         await using var dead = await ResponseReceiver.StartAsync();

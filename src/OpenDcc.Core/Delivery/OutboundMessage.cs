@@ -36,6 +36,10 @@ public enum DeliveryState
 /// What it is, as each attempt's message log entry says before the attempt's outcome: its DUIS response code, and for
 /// one the hub made up itself (E20, E21 …) why; a DCC alert's code and cause. Null if not said.
 /// </param>
+/// <param name="NoResponseUrl">
+/// Claimed (<see cref="IDeliveryStore.ClaimDueAsync"/>) while its user had no response URL, removed since the message
+/// was queued: it is not sent (not to <see cref="Destination"/>, the URL the user no longer has), only its attempt counted.
+/// </param>
 public sealed record OutboundMessage(
     long Id,
     Eui64 User,
@@ -48,7 +52,8 @@ public sealed record OutboundMessage(
     DeliveryState State,
     string? LastError,
     Instant? LastAttemptAt = null,
-    string? What = null);
+    string? What = null,
+    bool NoResponseUrl = false);
 
 /// <summary>
 /// A failed message deleted at the end of its retention (<see cref="IDeliveryStore.PurgeExpiredFailedAsync"/>): what its

@@ -346,8 +346,13 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// </summary>
     private async Task<DeliveryState> DeliverAsync(OutboundMessage message, CancellationToken stopping)
     {
-        var heldOff = HeldOff(message.Destination);
-        var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, NotSent, heldOff);
+        // A user whose response URL was removed is sent nothing, least of all at the URL it gave up; the message fails
+        // its attempts on the retry schedule, to the failed queue, unless the user has a response URL again by the next.
+        var heldOff = message.NoResponseUrl
+            ? $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " +
+              "it is sent at its next attempt if one is set ('opendcc users response-url')"
+            : HeldOff(message.Destination);
+        var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, message.NoResponseUrl ? NoResponseUrl : NotSent, heldOff);
         var at = clock.GetCurrentInstant();
         if (attempt.Outcome is Timeout or Unreachable)
         {
@@ -458,6 +463,9 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     /// <summary>The outcome of an attempt made without a POST: the user's endpoint is held off (<see cref="DeliveryOptions.UnreachableHoldOff"/>).</summary>
     private const string NotSent = "NotSent";
+
+    /// <summary>The outcome of an attempt made without a POST: the user has no response URL any more (<see cref="OutboundMessage.NoResponseUrl"/>).</summary>
+    private const string NoResponseUrl = "NoResponseUrl";
 
     private readonly record struct Attempt(bool Succeeded, string Outcome, string? Error);
 
