@@ -192,6 +192,9 @@ internal static class ServeCommand
                 return 1;
             }
             var keys = new FileKeyStore(Path.Combine(dataDirectory, "keys"));
+            // The keys the adapters are given on a first start are written once every adapter has loaded: a start refused
+            // for its --adapter or --model-adapter leaves the data directory as it was.
+            keys.DeferWrites();
             // The devices' access control broker is the DCC, as in DCC Boxed: the EUI-64 its DUIS responses come from.
             var dcc = keys.DspIdOr(Eui64Defaults.Dsp);
             // Says on the console when the simulator goes away and when it is back.
@@ -202,6 +205,7 @@ internal static class ServeCommand
             {
                 connection = simulatorUrl is null ? null : SimulatorConnection.Create(keys, dcc, simulatorUrl, wanOptions, adapterAssemblies: assemblies, adapterModels: models, logger: logging.CreateLogger<LoopbackWan>());
                 simulated = connection is not null ? null : SimulatedWorld.Create(keys, dcc, new SimulatedFleet(parsed.GetValue(seed), parsed.GetValue(sites)), context.Clock, options: wanOptions, adapterAssemblies: assemblies, adapterModels: models);
+                keys.WriteDeferred();
             }
             catch (Exception e) when (AdapterOptionAtFault(e, assemblies.Count > 0) is { } option)
             {
@@ -213,6 +217,11 @@ internal static class ServeCommand
             {
                 // The keys the devices' adapters need could not be read or written there (keys a file, a directory that
                 // cannot be written, a path under /proc).
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                }
+                simulated?.Dispose();
                 await context.Error.WriteLineAsync($"opendcc: --data {dataDirectory}: {e.Message}");
                 return 1;
             }

@@ -119,6 +119,22 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_first_start_refused_for_its_adapters_leaves_the_data_directory_as_it_was()
+    {
+        var notAnAssembly = Path.Combine(cli.DataDirectory, "not-an-adapter.dll");
+        await File.WriteAllTextAsync(notAnAssembly, "not IL");
+
+        foreach (var refused in new[] { new[] { "--adapter", notAnAssembly }, ["--model-adapter", "MODEL-X=no-such-adapter"] })
+        {
+            var (code, output, _) = await cli.RunAsync([.. Serve(), .. refused]);
+
+            Assert.Equal((1, ""), (code, output));
+            // No keys/ with an ACB key or an early-smart secret in it that no hub ever used.
+            Assert.Equal([notAnAssembly], Directory.GetFileSystemEntries(cli.DataDirectory));
+        }
+    }
+
+    [Fact]
     public async Task A_data_directory_whose_keys_cannot_be_made_is_refused_in_a_line_naming_data()
     {
         // 'keys' is a file where the key store's directory goes.

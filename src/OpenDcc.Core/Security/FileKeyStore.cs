@@ -155,13 +155,13 @@ public sealed class FileKeyStore(string directory)
     {
         var path = KeyPath(AcbKeyAgreementName);
         var key = ECDiffieHellman.Create();
-        if (File.Exists(path))
+        if (Kept(path) is { } pem)
         {
             // Never a new key in place of one that does not read: the devices hold its public key.
             var fault = $"{path} holds no EC P-256 private key (PKCS#8 or SEC1 PEM), the ACB's key agreement key";
             try
             {
-                key.ImportFromPem(File.ReadAllText(path));
+                key.ImportFromPem(pem);
             }
             catch (Exception e) when (e is ArgumentException or CryptographicException)
             {
@@ -176,8 +176,7 @@ public sealed class FileKeyStore(string directory)
             return key;
         }
         key.GenerateKey(ECCurve.NamedCurves.nistP256);
-        System.IO.Directory.CreateDirectory(Directory);
-        WritePrivate(path, key.ExportPkcs8PrivateKeyPem());
+        WriteOrDefer(path, key.ExportPkcs8PrivateKeyPem());
         return key;
     }
 
@@ -189,17 +188,75 @@ public sealed class FileKeyStore(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var path = Path.Combine(Directory, name + ".secret");
-        if (File.Exists(path))
+        if (Kept(path) is { } text)
         {
             // Never a new secret in place of one that does not read: what was translated under it is read with it.
             var kept = new byte[32];
-            return Convert.TryFromBase64String(File.ReadAllText(path).Trim(), kept, out var length) && length == kept.Length ? kept
+            return Convert.TryFromBase64String(text.Trim(), kept, out var length) && length == kept.Length ? kept
                 : throw new UnreadableKeyFileException(path, $"{path} holds no 32-byte secret in base64", null);
         }
         var secret = RandomNumberGenerator.GetBytes(32);
-        System.IO.Directory.CreateDirectory(Directory);
-        WritePrivate(path, Convert.ToBase64String(secret));
+        WriteOrDefer(path, Convert.ToBase64String(secret));
         return secret;
+    }
+
+    private readonly Lock deferring = new();
+
+    /// <summary>The keys and secrets made on first use since <see cref="DeferWrites"/>, by path; null when they are written at once.</summary>
+    private Dictionary<string, string>? deferred;
+
+    /// <summary>
+    /// From now until <see cref="WriteDeferred"/>, a key or secret made on first use (<see cref="LoadOrCreateAcbKeyAgreementKey"/>,
+    /// <see cref="LoadOrCreateSecret"/>) is kept in memory, and given again when asked for again, but not written: for a
+    /// start-up that may yet be refused (an adapter that does not load), which then leaves the directory as it was.
+    /// </summary>
+    public void DeferWrites()
+    {
+        lock (deferring)
+        {
+            deferred ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Writes the keys and secrets made since <see cref="DeferWrites"/>; from now on they are written as they are made.</summary>
+    public void WriteDeferred()
+    {
+        lock (deferring)
+        {
+            foreach (var (path, text) in deferred ?? [])
+            {
+                System.IO.Directory.CreateDirectory(Directory);
+                WritePrivate(path, text);
+            }
+            deferred = null;
+        }
+    }
+
+    /// <summary>What the key or secret file at <paramref name="path"/> holds, or one made but not written yet; null when neither.</summary>
+    private string? Kept(string path)
+    {
+        lock (deferring)
+        {
+            if (deferred is not null && deferred.TryGetValue(path, out var made))
+            {
+                return made;
+            }
+        }
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    private void WriteOrDefer(string path, string text)
+    {
+        lock (deferring)
+        {
+            if (deferred is not null)
+            {
+                deferred[path] = text;
+                return;
+            }
+        }
+        System.IO.Directory.CreateDirectory(Directory);
+        WritePrivate(path, text);
     }
 
     /// <summary>Creates a fresh local CA and a DSP XmlSign identity it issues, replacing any there were.</summary>
