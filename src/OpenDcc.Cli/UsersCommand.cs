@@ -3,6 +3,7 @@ using System.Globalization;
 using NodaTime.Text;
 using OpenDcc.Core;
 using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -84,7 +85,7 @@ internal static class UsersCommand
         });
 
         var urlId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; they are logged as undeliverable)" };
+        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; new ones are logged as undeliverable, those queued end in the failed queue)" };
         var setUrl = new Command("response-url", "Set or remove a user's response URL; the user's messages not yet delivered go there from their next attempt") { urlId, newUrl };
         setUrl.SetAction(async (parsed, ct) =>
         {
@@ -94,10 +95,13 @@ internal static class UsersCommand
             await store.Parties.SetResponseUrlAsync(eui, responseUrl, ct);
             if (responseUrl is null)
             {
-                await context.Output.WriteLineAsync($"DCC user {eui} has no response URL: its asynchronous responses and alerts are logged as undeliverable");
+                await context.Output.WriteLineAsync($"DCC user {eui} has no response URL: its new asynchronous responses and alerts are logged as undeliverable, and those queued are sent nowhere and end in the failed queue unless a URL is set before their next attempt");
                 return 0;
             }
-            await context.Output.WriteLineAsync($"DCC user {eui}'s responses and alerts go to {responseUrl}, its messages not yet delivered from their next attempt");
+            // The failed queue is not sent again by itself (that is the hub's once a message reaches the user): said, with how.
+            var failed = await store.Delivery.CountAsync(DeliveryState.Failed, eui, ct);
+            await context.Output.WriteLineAsync($"DCC user {eui}'s responses and alerts go to {responseUrl}, its messages not yet delivered from their next attempt" +
+                (failed == 0 ? "" : $"; {CliContext.Count(failed, "failed message waits", "failed messages wait")} in the failed queue: 'opendcc delivery redeliver --user {eui}' sends {(failed == 1 ? "it" : "them")} there"));
             return 0;
         });
 

@@ -165,7 +165,7 @@ public sealed class DeliveryCommandTests : IDisposable
 
         (code, var output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "https://supplier.example/duis");
         Assert.Equal(0, code);
-        Assert.Contains("go to https://supplier.example/duis, its messages not yet delivered from their next attempt", output, StringComparison.Ordinal);
+        Assert.Contains("go to https://supplier.example/duis, its messages not yet delivered from their next attempt; 1 failed message waits in the failed queue: 'opendcc delivery redeliver --user 90-B3-D5-1F-30-01-00-00' sends it there", output, StringComparison.Ordinal);
         await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
         {
             Assert.Equal(new Uri("https://supplier.example/duis"), (await store.Parties.FindUserAsync(Supplier))!.ResponseUrl);
@@ -177,6 +177,7 @@ public sealed class DeliveryCommandTests : IDisposable
         (code, output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString());
         Assert.Equal(0, code);
         Assert.Contains("has no response URL", output, StringComparison.Ordinal);
+        Assert.Contains("those queued are sent nowhere and end in the failed queue unless a URL is set before their next attempt", output, StringComparison.Ordinal);
 
         (code, _, var error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "duis");
         Assert.Equal(1, code);
