@@ -306,7 +306,7 @@ internal static class CertsCommand
 
     private static string StatusOf(OrganisationCertificate certificate, Instant now) => certificate switch
     {
-        { RevokedAt: { } revoked } when revoked <= now => $"revoked {InstantPattern.General.Format(revoked)}",
+        { RevokedAt: { } revoked } => $"revoked {InstantPattern.General.Format(revoked)}",
         _ when now < certificate.NotBefore => $"valid from {InstantPattern.General.Format(certificate.NotBefore)}",
         _ when certificate.NotAfter < now => "expired",
         _ => "valid",

@@ -321,6 +321,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_certificate_revoked_by_a_process_whose_clock_runs_ahead_of_the_hubs_is_refused_at_once()
+    {
+        var certificate = Assert.Single(await hub.Store.Parties.ListCertificatesAsync(Supplier), c => c.Role == RemotePartyRole.XmlSign);
+        // certs revoke on a host whose clock is ten minutes ahead of the hub's (or the hub's stepped back since).
+        Assert.True(await hub.Store.Parties.RevokeCertificateAsync(certificate.Thumbprint, SystemClock.Instance.GetCurrentInstant() + Duration.FromMinutes(10)));
+        await Task.Delay(DuisMessageSecurity.BindingFreshFor.ToTimeSpan() + TimeSpan.FromMilliseconds(200));
+
+        var (code, _) = await hub.SendAsync(SendCommand, Request(Supplier, Meter, hub.NextCounter(), 1, "4.1.1"));
+
+        Assert.Equal("E42", code);
+        Assert.Contains(await LogAsync(), e => e.Record.Outcome.StartsWith("E42 AuthenticationFailure: CertificateRevoked", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_user_and_certificate_added_by_another_process_are_taken_on_the_next_request_after_a_refusal()
     {
         Assert.Equal("E42", (await hub.SendAsync(SendCommand, Request(Stranger, Meter, hub.NextCounter(), 1, "4.1.1"), Stranger)).Code);

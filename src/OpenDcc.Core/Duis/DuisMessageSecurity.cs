@@ -102,7 +102,7 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         {
             return $"WrongCertificateRole: the signing certificate's role is {bound.Role} (OU={(int)bound.Role:X2}), not XmlSign (OU=87)";
         }
-        if (bound.RevokedAt is { } revoked && revoked <= now)
+        if (bound.RevokedAt is { } revoked)
         {
             return $"CertificateRevoked: the signing certificate (serial {bound.SerialNumber}) was revoked at {revoked}";
         }

@@ -37,8 +37,10 @@ public interface IPartyStore
     Task<IReadOnlyList<OrganisationCertificate>> ListCertificatesAsync(Eui64 entityId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Revokes the certificate with that thumbprint from <paramref name="at"/>: it stays bound (listed, with when it was
-    /// revoked) but is valid for nothing from then on (<see cref="OrganisationCertificate.IsValidAt"/>).
+    /// Revokes the certificate with that thumbprint, recording <paramref name="at"/> as when: it stays bound (listed, with
+    /// when it was revoked) but is valid for nothing from the moment it is stored, whatever a reader's clock says of
+    /// <paramref name="at"/> (<see cref="OrganisationCertificate.IsValidAt"/>): a revoker's clock ahead of the hub's, or
+    /// the hub's stepped back since, does not put a revocation off.
     /// </summary>
     /// <returns><c>false</c> when no certificate has that thumbprint or it was revoked already (its first revocation stands).</returns>
     Task<bool> RevokeCertificateAsync(string thumbprint, NodaTime.Instant at, CancellationToken cancellationToken = default);

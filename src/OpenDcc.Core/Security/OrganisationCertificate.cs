@@ -30,8 +30,8 @@ public sealed record OrganisationCertificate(
     /// <summary>When an operator revoked it (<see cref="Parties.IPartyStore.RevokeCertificateAsync"/>); null while it stands.</summary>
     public Instant? RevokedAt { get; init; }
 
-    /// <summary>Within its validity period and not revoked by then.</summary>
-    public bool IsValidAt(Instant instant) => NotBefore <= instant && instant <= NotAfter && (RevokedAt is not { } revoked || instant < revoked);
+    /// <summary>Within its validity period and not revoked (a revocation holds from when it is stored, whatever its time says).</summary>
+    public bool IsValidAt(Instant instant) => RevokedAt is null && NotBefore <= instant && instant <= NotAfter;
 
     public X509Certificate2 ToX509() => X509Certificate2.CreateFromPem(Pem);
 
