@@ -15,32 +15,21 @@ public sealed class StoreLeaseHealthTests : IAsyncLifetime
 {
     private const string HubLock = "locktype = 'advisory' AND objid = 4242002 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
-    private readonly string admin = Environment.GetEnvironmentVariable("OPENDCC_TEST_POSTGRES")
-        ?? throw new InvalidOperationException("OPENDCC_TEST_POSTGRES is not set: run the tests with ./test.sh, which starts PostgreSQL");
-    private readonly string database = "opendcc_test_" + Guid.NewGuid().ToString("N");
+    private TestDatabase database = null!;
     private string connectionString = null!;
     private OpenDccStore store = null!;
 
     public async Task InitializeAsync()
     {
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString();
+        database = await TestDatabase.CreateAsync();
+        connectionString = database.ConnectionString;
         store = await OpenDccStore.OpenPostgresAsync(connectionString, SystemClock.Instance);
     }
 
     public async Task DisposeAsync()
     {
         await store.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await database.DisposeAsync();
     }
 
     [Fact]

@@ -24,7 +24,7 @@ using OpenDcc.Storage;
 namespace OpenDcc.Hub.Tests;
 
 /// <summary>
-/// A real hub (Kestrel, Orleans silo, SQLite) on free loopback ports, with users whose XmlSign keys the tests hold,
+/// A real hub (Kestrel, Orleans silo, SQLite or PostgreSQL) on free loopback ports, with users whose XmlSign keys the tests hold,
 /// devices in the inventory, and a response receiver standing in for the users' systems.
 /// </summary>
 public sealed class TestHub : IAsyncDisposable
@@ -58,6 +58,7 @@ public sealed class TestHub : IAsyncDisposable
     private bool viaProxy;
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
     private SmiStatusMatrix statusMatrix = SmiStatusMatrix.Default;
+    private TestDatabase? database;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -100,10 +101,11 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="alertThrottle">How many alerts of a device and code are delivered per window (the default by default).</param>
     /// <param name="viaProxy">Over loopback: the hub reaches the simulator through <see cref="WanProxy"/>, which the test can freeze.</param>
     /// <param name="dspId">The DCC's EUI-64, as 'opendcc keys init --dsp-id' gives it (DCC Boxed's, <see cref="Dsp"/>, by default).</param>
+    /// <param name="postgres">The hub's store is a fresh PostgreSQL database (<see cref="TestDatabase"/>), as with <c>serve --postgres</c>, kept across <see cref="RestartAsync"/> and dropped on dispose; SQLite in <see cref="DataDirectory"/> by default.</param>
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null)
+        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null, bool postgres = false)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -125,6 +127,10 @@ public sealed class TestHub : IAsyncDisposable
         {
             // As 'opendcc keys init --dsp-id' leaves it: the hub keeps the identity it finds.
             new FileKeyStore(Path.Combine(hub.DataDirectory, "keys")).Initialise(dsp, hub.clock);
+        }
+        if (postgres)
+        {
+            hub.database = await TestDatabase.CreateAsync();
         }
         hub.Receiver = await ResponseReceiver.StartAsync();
         if (overLoopback)
@@ -226,7 +232,7 @@ public sealed class TestHub : IAsyncDisposable
         // The silo's two ports are chosen free, then bound: another process (a second test run) may take one between.
         for (var attempt = 1; ; attempt++)
         {
-            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
+            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, database?.ConnectionString, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
             try
             {
                 await app.StartAsync();
@@ -406,5 +412,9 @@ public sealed class TestHub : IAsyncDisposable
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(DataDirectory, recursive: true);
+        if (database is not null)
+        {
+            await database.DisposeAsync();
+        }
     }
 }
