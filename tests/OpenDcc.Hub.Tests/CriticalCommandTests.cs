@@ -172,24 +172,6 @@ public class CriticalCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_signed_pre_command_under_its_transforms_request_id_is_taken_after_a_restart_and_still_only_once()
-    {
-        var counter = hub.NextCounter();
-        var signed = Sign(await hub.TransformAsync(Meter, "7.2", counter: counter));
-        var xml = Encoding.UTF8.GetString(DuisRequestWriter.WriteSignedPreCommand(new RequestId(Supplier, Meter, counter), ServiceCatalogue.Duis["7.2"], signed));
-        // The Transform stays open across the restart (the user's grain starts again from the store) ...
-        await hub.RestartAsync();
-
-        Assert.Equal("I99", (await hub.SendAsync(SendCommand, xml)).Code);
-        Assert.Equal("I0", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
-        Assert.Equal(SupplyState.Disabled, MeterSupply);
-
-        // ... and its Signed Pre-Command closed it, durably too.
-        await hub.RestartAsync();
-        Assert.Equal("E43", (await hub.SendAsync(SendCommand, xml)).Code);
-    }
-
-    [Fact]
     public async Task A_signed_pre_command_under_its_transforms_request_id_after_another_request_is_a_replay()
     {
         var counter = hub.NextCounter();

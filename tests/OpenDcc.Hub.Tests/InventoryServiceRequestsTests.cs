@@ -35,22 +35,6 @@ public sealed class InventoryServiceRequestsTests : IAsyncLifetime
     public async Task DisposeAsync() => await hub.DisposeAsync();
 
     [Fact]
-    public async Task A_pre_notified_gas_meter_joins_pending_with_its_details_paired_with_its_gpf_and_its_history_names_the_srv_and_user()
-    {
-        var (code, _) = await SendAsync("12.2",
-            $"<sr:DeviceID>{NewGasMeter}</sr:DeviceID><sr:DeviceManufacturer>ab01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType>" +
-            $"<sr:SMETSCHTSVersion>SMETS V4.2</sr:SMETSCHTSVersion><sr:FirmwareVersion>0002012F</sr:FirmwareVersion><sr:AssociatedGPFDeviceID>{Gpf}</sr:AssociatedGPFDeviceID>");
-
-        Assert.Equal("I0", code);
-        Assert.Equal(
-            new Device(NewGasMeter, DeviceType.GSME, SmiStatus.Pending) { Manufacturer = "AB01", Model = "020B", SmetsChtsVersion = "SMETS V4.2", FirmwareVersion = "0002012F" },
-            await hub.Store.Inventory.FindDeviceAsync(NewGasMeter));
-        Assert.Equal([Gpf], await hub.Store.Inventory.FindJoinedAsync(NewGasMeter));
-        var history = Assert.Single(await hub.Store.Inventory.StatusHistoryAsync(NewGasMeter));
-        Assert.Equal((SmiStatus.Pending, "12.2", (Eui64?)Supplier), (history.Status, history.ServiceReferenceVariant, history.User));
-    }
-
-    [Fact]
     public async Task A_gas_meter_pre_notified_again_with_its_gpf_is_paired_with_it_once_and_not_with_a_second_gpf()
     {
         var notice = $"<sr:DeviceID>{NewGasMeter}</sr:DeviceID><sr:DeviceManufacturer>AB01</sr:DeviceManufacturer><sr:DeviceModel>020B</sr:DeviceModel><sr:DeviceType>GSME</sr:DeviceType>";
