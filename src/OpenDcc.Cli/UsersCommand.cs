@@ -85,7 +85,7 @@ internal static class UsersCommand
         });
 
         var urlId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; new ones are logged as undeliverable, those queued end in the failed queue)" };
+        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; new ones are logged as undeliverable, those on their way end in the failed queue unless a URL is set before their next attempt)" };
         var setUrl = new Command("response-url", "Set or remove a user's response URL; the user's messages not yet delivered go there from their next attempt") { urlId, newUrl };
         setUrl.SetAction(async (parsed, ct) =>
         {
@@ -95,7 +95,14 @@ internal static class UsersCommand
             await store.Parties.SetResponseUrlAsync(eui, responseUrl, ct);
             if (responseUrl is null)
             {
-                await context.Output.WriteLineAsync($"DCC user {eui} has no response URL: its new asynchronous responses and alerts are logged as undeliverable, and those queued are sent nowhere and end in the failed queue unless a URL is set before their next attempt");
+                // What the dispatcher does with them now: each attempt is sent nowhere (NoResponseUrl), so they reach the
+                // failed queue at the end of their retry window unless a URL is set before their next attempt.
+                var onTheirWay = await store.Delivery.CountAsync(DeliveryState.Pending, eui, ct);
+                await context.Output.WriteLineAsync(
+                    $"DCC user {eui} has no response URL: its new asynchronous responses and alerts are logged as undeliverable" +
+                    (onTheirWay == 0
+                        ? ""
+                        : $"; on their way, {CliContext.Count(onTheirWay, "message", "messages")}: sent nowhere (each attempt logged NoResponseUrl), to the failed queue at the end of the retry window unless a URL is set before the next attempt"));
                 return 0;
             }
             // The failed queue is not sent again by itself (that is the hub's once a message reaches the user): said, with how.
