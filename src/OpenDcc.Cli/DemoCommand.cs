@@ -204,10 +204,9 @@ internal static class DemoCommand
             context.Console.MarkupLine($"Power cut at site 0 (MPAN {world.Wan.Fleet[0].Mpan}) for ten minutes, simulated as already over: off at {cutAt}, back at {restoredAt} (it is {now}).");
             await world.Wan.PowerOutageAsync(Electricity, cutAt, restoredAt, ct);
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
-            var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response (delivered to the user's URL)", "Code", "What the device said (GBCSPayload read with the ACB-device key)");
-            foreach (var message in receiver.Received)
+            var asyncTable = new Table().Border(TableBorder.Rounded).AddColumns("Asynchronous response to the user's URL, as queued", "Code", "What the device said (GBCSPayload read with the ACB-device key)");
+            foreach (var doc in InQueueOrder(receiver.Received))
             {
-                var doc = XDocument.Parse(message);
                 var responseId = RequestId.Parse(doc.Descendants(Sr + "ResponseID").Single().Value);
                 var to = responseId.Target == Supplier ? "Supplier" : "DNO";
                 if (doc.Descendants(Sr + "DeviceAlertMessage").SingleOrDefault() is { } deviceAlert)
@@ -294,6 +293,15 @@ internal static class DemoCommand
             context.Console.MarkupLine($"  active power {answer.GetProperty("activePower").GetProperty("total").GetInt64():N0} W in all");
         }
     }
+
+    /// <summary>
+    /// The messages the users' endpoints received, in the order the hub queued them (by their ResponseID's counter, which
+    /// for an alert the hub gives as it queues it, and for a response is its request's), not as they arrived: each
+    /// user's endpoint is sent to on its own, so an AD1 queued for the network operator, then the supplier, may reach
+    /// the supplier first, and a table in arrival order would show the routing the wrong way round.
+    /// </summary>
+    internal static IReadOnlyList<XDocument> InQueueOrder(IEnumerable<string> received) =>
+        [.. received.Select(message => XDocument.Parse(message)).OrderBy(doc => RequestId.Parse(doc.Descendants(Sr + "ResponseID").Single().Value).Counter)];
 
     private static string Describe(DeviceOutcome outcome) => outcome switch
     {

@@ -31,6 +31,8 @@ public sealed class DemoCommandTests : IDisposable
         // The power cut: the comms hub's outage as the DCC alert AD1 to the network operator (and the supplier), the meter's restoration as its own alert.
         Assert.Matches(@"DCC alert AD1 from the DCC to DNO\s+│ I0\s+│ power outage: comms hub 00-DB-12-34-56-78-90-A2 lost power", output);
         Assert.Contains("DCC alert AD1 from the DCC to Supplier", output, StringComparison.Ordinal);
+        // In the order queued, as the README tells it: the network operator's AD1 first, whichever endpoint took its copy first.
+        Assert.True(output.IndexOf("DCC alert AD1 from the DCC to DNO", StringComparison.Ordinal) < output.IndexOf("DCC alert AD1 from the DCC to Supplier", StringComparison.Ordinal));
         Assert.Matches(@"device alert from 00-DB-12-34-56-78-90-A0 to DNO\s+│ I0\s+│ alert 8F36: power restored", output);
         Assert.Matches(@"Message log: [\d,]+ entries, chain intact", output);
         Assert.Matches(@"Smart grid: the network operator's aggregate voltage read[\s\S]*GSP group\s+_[A-P]", output);
@@ -38,6 +40,23 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Matches(@"(\d+) meters asked: \1 answered, 0 unreachable, 0 no answer, 0 failed, 0 outstanding", output);
         Assert.Matches(@"voltage mean 2\d\d\.\d\d V", output);
         Assert.True(File.Exists(Path.Combine(data, "opendcc.db")));
+    }
+
+    [Fact]
+    public void Given_the_supplier_took_its_AD1_before_the_network_operator_When_the_demo_lists_them_Then_they_are_in_the_order_queued()
+    {
+        static string Message(string responseId) =>
+            $"""<sr:Response xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway"><sr:Header><sr:ResponseID>{responseId}</sr:ResponseID></sr:Header></sr:Response>""";
+        // As the users' endpoints took them: the supplier's copy first, then the network operator's, then a response to an earlier request.
+        var ordered = DemoCommand.InQueueOrder(
+        [
+            Message("90-B3-D5-1F-30-00-00-02:90-B3-D5-1F-30-01-00-00:1796142278294984"),
+            Message("90-B3-D5-1F-30-00-00-02:90-B3-D5-1F-30-02-00-00:1796142278294983"),
+            Message("00-DB-12-34-56-78-90-A0:90-B3-D5-1F-30-01-00-00:1796142204001"),
+        ]);
+        Assert.Equal(
+            ["1796142204001", "1796142278294983", "1796142278294984"],
+            ordered.Select(doc => doc.Descendants().Single(e => e.Name.LocalName == "ResponseID").Value.Split(':')[2]));
     }
 
     [Fact]
