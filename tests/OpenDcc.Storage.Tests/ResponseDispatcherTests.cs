@@ -150,8 +150,10 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         Assert.Single(removed.Received);
         var failed = Assert.Single(await store.Delivery.ListAsync(DeliveryState.Failed, Supplier));
         Assert.Equal((id, 5), (failed.Id, failed.Attempts));
+        // Its last attempt has no next one: the failed queue says how a message leaves it, not that a next attempt sends it.
         Assert.Equal(
-            $"not sent: DCC user {Supplier} has no response URL any more (the message was for {removed.Url}); it is sent at its next attempt if one is set ('opendcc users response-url')",
+            $"not sent: DCC user {Supplier} has no response URL any more (the message was for {removed.Url}); " +
+            $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {Supplier}'",
             failed.LastError);
         Assert.Equal(["I0; HTTP 503", .. Enumerable.Repeat("I0; NoResponseUrl", 4)], (await LoggedAsync()).Select(r => r.Outcome));
         Assert.All((await LoggedAsync())[1..], r => Assert.Equal(0, r.Payload.Length));

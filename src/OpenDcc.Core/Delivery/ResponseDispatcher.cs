@@ -377,10 +377,17 @@ public sealed partial class ResponseDispatcher : IDisposable
         }
         var attempts = message.Attempts + 1;
         var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
-        await RecordingAsync(() => store.RecordFailureAsync(message.Id, attempt.Error!, at, next), stopping);
+        var error = attempt.Error!;
+        if (next is null && message.NoResponseUrl)
+        {
+            // Its last attempt: there is no next one for a URL set now to reach, so the failed queue's line says how it leaves it.
+            error = $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " +
+                    $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {message.User}'";
+        }
+        await RecordingAsync(() => store.RecordFailureAsync(message.Id, error, at, next), stopping);
         if (next is null)
         {
-            ReportMovedToFailed(message, attempts, attempt.Error!, at);
+            ReportMovedToFailed(message, attempts, error, at);
             return DeliveryState.Failed;
         }
         LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
