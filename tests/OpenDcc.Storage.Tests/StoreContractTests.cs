@@ -283,7 +283,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
-    public async Task A_revoked_certificate_stays_bound_with_when_it_was_revoked_and_is_valid_for_nothing_after()
+    public async Task A_revoked_certificate_stays_bound_with_when_it_was_revoked_and_is_valid_for_nothing()
     {
         await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier));
         var certificate = IssueXmlSign(Supplier);
@@ -297,8 +297,10 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var found = Assert.IsType<OrganisationCertificate>(await Store.Parties.FindCertificateAsync(certificate.IssuerName, certificate.SerialNumber));
         Assert.Equal(certificate with { RevokedAt = at }, found);
         Assert.Equal([found], await Store.Parties.ListCertificatesAsync(Supplier));
-        Assert.True(found.IsValidAt(at - NodaTime.Duration.FromSeconds(1)));
+        // Valid for nothing once stored, even at a time before the one recorded (the revoker's clock ahead of the reader's).
+        Assert.False(found.IsValidAt(at - NodaTime.Duration.FromSeconds(1)));
         Assert.False(found.IsValidAt(at));
+        Assert.True(certificate.IsValidAt(at - NodaTime.Duration.FromSeconds(1)));
     }
 
     [Fact]
