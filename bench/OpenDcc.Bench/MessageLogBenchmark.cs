@@ -1,10 +1,8 @@
 using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using NodaTime;
 using Npgsql;
-using NpgsqlTypes;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage;
@@ -25,6 +23,7 @@ internal static class MessageLogBenchmark
     {
         Console.WriteLine($"message-log: {args.Entries:N0} entries of {args.PayloadBytes} payload bytes, batches of {args.Batch}, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         var records = MakeRecords(args);
+        var rows = RawRows(records);
         var engines = new List<string> { "sqlite" };
         if (args.Postgres is not null)
         {
@@ -37,7 +36,7 @@ internal static class MessageLogBenchmark
             var chained = new List<double>();
             for (var round = 1; round <= args.Rounds; round++)
             {
-                raw.Add(await MeasureAsync(engine, args, store => RawInsertAsync(store, records, args.Batch)));
+                raw.Add(await MeasureAsync(engine, args, store => RawInsertAsync(store, rows, args.Batch)));
                 chained.Add(await MeasureAsync(engine, args, store => ChainedAppendAsync(store, records, args.Batch)));
                 Console.WriteLine($"  {engine} round {round}: raw {args.Entries / raw[^1],12:N0} rows/s   message log {args.Entries / chained[^1],12:N0} entries/s");
             }
@@ -68,6 +67,13 @@ internal static class MessageLogBenchmark
                 payload);
         }
         return records;
+    }
+
+    /// <summary>The records as the baseline writes them: numbered from 1, every hash zero.</summary>
+    private static MessageLogEntry[] RawRows(MessageLogRecord[] records)
+    {
+        var hash = new byte[32];
+        return records.Select((r, i) => new MessageLogEntry(i + 1L, r, hash, hash)).ToArray();
     }
 
     private static async Task<double> MeasureAsync(string engine, BenchArgs args, Func<OpenDccStore, Task> work)
@@ -106,65 +112,18 @@ internal static class MessageLogBenchmark
         }
     }
 
-    /// <summary>The same rows into the same table, one transaction per batch, with constant hash columns.</summary>
-    private static async Task RawInsertAsync(OpenDccStore store, MessageLogRecord[] records, int batch)
+    /// <summary>
+    /// The same rows into the same table, one transaction per batch, with constant hash columns, written by the log's
+    /// own row writer (<see cref="SqlMessageLog.InsertAsync"/>), so the two sides differ only by what the log adds (the chain and its head row).
+    /// </summary>
+    private static async Task RawInsertAsync(OpenDccStore store, MessageLogEntry[] rows, int batch)
     {
-        var hash = new byte[32];
-        for (var offset = 0; offset < records.Length; offset += batch)
+        var log = (SqlMessageLog)store.MessageLog;
+        for (var offset = 0; offset < rows.Length; offset += batch)
         {
             await using var connection = await store.OpenConnectionAsync();
             await using var transaction = await connection.BeginTransactionAsync();
-            var end = Math.Min(offset + batch, records.Length);
-            if (connection is NpgsqlConnection npgsql)
-            {
-                await using var importer = await npgsql.BeginBinaryImportAsync(
-                    "COPY message_log (sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash) FROM STDIN (FORMAT BINARY)");
-                for (var i = offset; i < end; i++)
-                {
-                    var r = records[i];
-                    await importer.StartRowAsync();
-                    await importer.WriteAsync((long)i + 1, NpgsqlDbType.Bigint);
-                    await importer.WriteAsync(r.At.ToUnixTimeTicks(), NpgsqlDbType.Bigint);
-                    await importer.WriteAsync((short)r.Direction, NpgsqlDbType.Smallint);
-                    await importer.WriteAsync(r.User!.Value.ToString(), NpgsqlDbType.Text);
-                    await importer.WriteAsync(r.Correlation!, NpgsqlDbType.Text);
-                    await importer.WriteAsync(r.Outcome, NpgsqlDbType.Text);
-                    await importer.WriteAsync(r.Payload.ToArray(), NpgsqlDbType.Bytea);
-                    await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
-                    await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
-                }
-                await importer.CompleteAsync();
-            }
-            else
-            {
-                await using var insert = (SqliteCommand)connection.CreateCommand();
-                insert.Transaction = (SqliteTransaction)transaction;
-                insert.CommandText = "INSERT INTO message_log (sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash) VALUES (@s, @at, @d, @u, @c, @o, @p, @ph, @h)";
-                var s = insert.Parameters.Add("@s", SqliteType.Integer);
-                var at = insert.Parameters.Add("@at", SqliteType.Integer);
-                var d = insert.Parameters.Add("@d", SqliteType.Integer);
-                var u = insert.Parameters.Add("@u", SqliteType.Text);
-                var c = insert.Parameters.Add("@c", SqliteType.Text);
-                var o = insert.Parameters.Add("@o", SqliteType.Text);
-                var p = insert.Parameters.Add("@p", SqliteType.Blob);
-                var ph = insert.Parameters.Add("@ph", SqliteType.Blob);
-                var h = insert.Parameters.Add("@h", SqliteType.Blob);
-                insert.Prepare();
-                for (var i = offset; i < end; i++)
-                {
-                    var r = records[i];
-                    s.Value = (long)i + 1;
-                    at.Value = r.At.ToUnixTimeTicks();
-                    d.Value = (int)r.Direction;
-                    u.Value = r.User!.Value.ToString();
-                    c.Value = r.Correlation;
-                    o.Value = r.Outcome;
-                    p.Value = r.Payload.ToArray();
-                    ph.Value = hash;
-                    h.Value = hash;
-                    await insert.ExecuteNonQueryAsync();
-                }
-            }
+            await log.InsertAsync(connection, transaction, new ArraySegment<MessageLogEntry>(rows, offset, Math.Min(batch, rows.Length - offset)), CancellationToken.None);
             await transaction.CommitAsync();
         }
     }

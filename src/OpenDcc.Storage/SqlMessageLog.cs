@@ -43,7 +43,11 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             ? segment.Array
             : payload.ToArray();
 
-    protected abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes the chained entries' rows as the engine bulk-writes them, and nothing else (no head, no counters). Internal
+    /// for the bench's message-log baseline, which writes the same rows the same way without the chain.
+    /// </summary>
+    protected internal abstract Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken);
 
     // The gate keeps one appender at a time inside this process, so appenders queue here rather than poll SQLite's
     // file lock; the database lock orders appenders across processes.

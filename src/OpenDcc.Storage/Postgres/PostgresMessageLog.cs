@@ -11,7 +11,7 @@ internal sealed class PostgresMessageLog(Func<CancellationToken, Task<DbConnecti
 
     protected override bool LockRows => true;
 
-    protected override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
+    protected internal override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
     {
         await using var importer = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
             $"COPY message_log ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);

@@ -11,7 +11,7 @@ internal sealed class SqliteMessageLog(Func<CancellationToken, Task<DbConnection
 
     protected override bool LockRows => false;
 
-    protected override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
+    protected internal override async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogEntry> entries, CancellationToken cancellationToken)
     {
         await using var insert = (SqliteCommand)connection.Command(
             $"INSERT INTO message_log ({Columns}) VALUES (@s, @at, @d, @u, @c, @o, @p, @ph, @h)", transaction);
