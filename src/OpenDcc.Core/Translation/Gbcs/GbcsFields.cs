@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 using NodaTime;
 
@@ -18,41 +19,17 @@ internal sealed class GbcsFieldWriter
 
     public ReadOnlySpan<byte> Written => buffer.WrittenSpan;
 
-    public void Byte(byte value)
-    {
-        buffer.GetSpan(1)[0] = value;
-        buffer.Advance(1);
-    }
+    public void Byte(byte value) => Integer(value);
 
-    public void UInt16(ushort value)
-    {
-        BinaryPrimitives.WriteUInt16BigEndian(buffer.GetSpan(2), value);
-        buffer.Advance(2);
-    }
+    public void UInt16(ushort value) => Integer(value);
 
-    public void Int32(int value)
-    {
-        BinaryPrimitives.WriteInt32BigEndian(buffer.GetSpan(4), value);
-        buffer.Advance(4);
-    }
+    public void Int32(int value) => Integer(value);
 
-    public void UInt32(uint value)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(buffer.GetSpan(4), value);
-        buffer.Advance(4);
-    }
+    public void UInt32(uint value) => Integer(value);
 
-    public void Int64(long value)
-    {
-        BinaryPrimitives.WriteInt64BigEndian(buffer.GetSpan(8), value);
-        buffer.Advance(8);
-    }
+    public void Int64(long value) => Integer(value);
 
-    public void UInt64(ulong value)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(buffer.GetSpan(8), value);
-        buffer.Advance(8);
-    }
+    public void UInt64(ulong value) => Integer(value);
 
     public void Instant(Instant value) => Int64(value.ToUnixTimeTicks());
 
@@ -89,6 +66,11 @@ internal sealed class GbcsFieldWriter
         }
         Byte(Convert.ToByte(value, System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    /// <summary>An integer in its type's whole width, big-endian.</summary>
+    private void Integer<T>(T value)
+        where T : IBinaryInteger<T> =>
+        buffer.Advance(value.WriteBigEndian(buffer.GetSpan(value.GetByteCount())));
 }
 
 /// <summary>
