@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 
 namespace OpenDcc.Core.Translation.Gbcs;
@@ -93,10 +92,7 @@ public static partial class GbcsCodec
                 bytes.Length < expected ? GbcsFailure.Truncated : GbcsFailure.LengthMismatch,
                 $"{bytes.Length} bytes, but the payload length ({declared}) and signature length ({signatureLength}) say {expected}");
         }
-        var header = new GbcsHeader(
-            BinaryPrimitives.ReadUInt64BigEndian(bytes[CounterOffset..]),
-            new Eui64(BinaryPrimitives.ReadUInt64BigEndian(bytes[OriginatorOffset..])),
-            new Eui64(BinaryPrimitives.ReadUInt64BigEndian(bytes[RecipientOffset..])));
+        var header = ReadHeader(bytes);
         var operation = Payload<DeviceOperation>(bytes, (int)declared, header, GbcsDirection.CriticalCommand, ReadOperation);
         if (!operation.Succeeded)
         {
@@ -133,16 +129,15 @@ public static partial class GbcsCodec
         {
             return GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.Truncated, $"frame of {frame.Length} bytes is shorter than a header, a signature length and a MAC tag");
         }
-        var counter = BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]);
-        var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..]));
+        var header = ReadHeader(frame);
         var authenticated = frame[..^GbcsMacKey.TagLength];
         if (!key.VerifyTag(frame[..IvLength], authenticated, frame[^GbcsMacKey.TagLength..]))
         {
-            return GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.BadMac, $"MAC of the critical command from {originator} (counter {counter}) does not verify under this key");
+            return GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.BadMac, $"MAC of the critical command from {header.Originator} (counter {header.Counter}) does not verify under this key");
         }
         var read = ReadPreCommand(authenticated);
         return read.Succeeded && !read.Value.IsSigned
-            ? GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.Unsigned, $"the critical command from {originator} carries no signature")
+            ? GbcsDecodeResult<GbcsCriticalCommand>.Fail(GbcsFailure.Unsigned, $"the critical command from {header.Originator} carries no signature")
             : read;
     }
 

@@ -104,9 +104,13 @@ public static partial class GbcsCodec
 
     /// <summary>A frame's header (counter, originator, recipient), unchecked (its MAC is not verified); null when it holds none.</summary>
     public static GbcsHeader? HeaderOf(ReadOnlySpan<byte> frame) =>
-        frame.Length >= HeaderLength && frame[0] == MagicVersion
-            ? new GbcsHeader(BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]), new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..])), new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..])))
-            : null;
+        frame.Length >= HeaderLength && frame[0] == MagicVersion ? ReadHeader(frame) : null;
+
+    /// <summary>The counter, originator and recipient of a frame at least a header long, as they stand.</summary>
+    private static GbcsHeader ReadHeader(ReadOnlySpan<byte> frame) =>
+        new(BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]),
+            new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..])),
+            new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..])));
 
     public static GbcsDecodeResult<DeviceOperation> DecodeCommand(ReadOnlySpan<byte> frame, GbcsMacKey key) =>
         Decode<DeviceOperation>(frame, key, GbcsDirection.Command, ReadOperation);
@@ -247,13 +251,11 @@ public static partial class GbcsCodec
             return GbcsDecodeResult<T>.Fail(GbcsFailure.LengthMismatch, $"frame of {frame.Length} bytes is longer than the {expectedLength} its payload length ({declared}) says");
         }
 
-        var counter = BinaryPrimitives.ReadUInt64BigEndian(frame[CounterOffset..]);
-        var originator = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[OriginatorOffset..]));
-        var recipient = new Eui64(BinaryPrimitives.ReadUInt64BigEndian(frame[RecipientOffset..]));
+        var header = ReadHeader(frame);
         var authenticated = frame[..^GbcsMacKey.TagLength];
         if (!key.VerifyTag(frame[..IvLength], authenticated, frame[^GbcsMacKey.TagLength..]))
         {
-            return GbcsDecodeResult<T>.Fail(GbcsFailure.BadMac, $"MAC of the frame from {originator} (counter {counter}) does not verify under this key");
+            return GbcsDecodeResult<T>.Fail(GbcsFailure.BadMac, $"MAC of the frame from {header.Originator} (counter {header.Counter}) does not verify under this key");
         }
 
         if (frame[0] != MagicVersion)
@@ -266,7 +268,7 @@ public static partial class GbcsCodec
             var name = Enum.IsDefined(direction) ? direction.ToString() : $"0x{frame[1]:X2}";
             return GbcsDecodeResult<T>.Fail(GbcsFailure.WrongDirection, $"a {expected} was expected but the frame's direction is {name}");
         }
-        return Payload(frame, (int)declared, new GbcsHeader(counter, originator, recipient), expected, parse);
+        return Payload(frame, (int)declared, header, expected, parse);
     }
 
     /// <summary>Reads the payload of a frame whose lengths (and MAC, where it has one) have been checked.</summary>
