@@ -74,6 +74,35 @@ public sealed class FreshnessCache<TKey, TValue>
     }
 
     /// <summary>
+    /// Makes <paramref name="change"/> to a key's value in the store, forgetting the key before and after: a lookup
+    /// racing with the change may have cached the old value again.
+    /// </summary>
+    public async Task<T> ChangeAsync<T>(TKey key, Func<Task<T>> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        Forget(key);
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            Forget(key);
+        }
+    }
+
+    /// <inheritdoc cref="ChangeAsync{T}(TKey, Func{Task{T}})"/>
+    public Task ChangeAsync(TKey key, Func<Task> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return ChangeAsync(key, async () =>
+        {
+            await change();
+            return true;
+        });
+    }
+
+    /// <summary>
     /// Read within the last <c>freshFor</c>. A value read after now was read before the clock stepped back: its age is
     /// unknown, so it is stale, not fresh until the clock catches up with its reading (a revocation or suspension made
     /// meanwhile would go unseen for as long as the step).

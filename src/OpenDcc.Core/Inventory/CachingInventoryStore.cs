@@ -42,36 +42,19 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
     public async Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(devicesToAdd);
-        foreach (var device in devicesToAdd)
-        {
-            devices.Forget(device.Id);
-        }
+        Forget(devicesToAdd.Select(d => d.Id));
         await inner.AddDevicesAsync(devicesToAdd, cancellationToken);
     }
 
     public async Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, InventoryChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(devicesToAdd);
-        foreach (var device in devicesToAdd)
-        {
-            devices.Forget(device.Id);
-        }
+        Forget(devicesToAdd.Select(d => d.Id));
         await inner.AddDevicesAsync(devicesToAdd, change, cancellationToken);
     }
 
-    public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
-    {
-        devices.Forget(id);
-        try
-        {
-            return await inner.UpdateDeviceAsync(id, update, change, cancellationToken);
-        }
-        finally
-        {
-            // Read again even if a lookup cached the old row while the update ran.
-            devices.Forget(id);
-        }
-    }
+    public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default) =>
+        devices.ChangeAsync(id, () => inner.UpdateDeviceAsync(id, update, change, cancellationToken));
 
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
 

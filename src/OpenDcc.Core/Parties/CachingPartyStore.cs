@@ -29,28 +29,13 @@ public sealed class CachingPartyStore(IPartyStore inner, IClock clock, Duration 
     }
 
     public Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, () => inner.SetUserStatusAsync(id, status, cancellationToken));
+        users.ChangeAsync(id, () => inner.SetUserStatusAsync(id, status, cancellationToken));
 
     public Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, () => inner.SetResponseUrlAsync(id, responseUrl, cancellationToken));
+        users.ChangeAsync(id, () => inner.SetResponseUrlAsync(id, responseUrl, cancellationToken));
 
     public Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, () => inner.SetDistributorsAsync(id, distributors, cancellationToken));
-
-    /// <summary>Changes a user in the inner store, forgetting what this cache holds of them before and after.</summary>
-    private async Task ChangeAsync(Eui64 id, Func<Task> change)
-    {
-        users.Forget(id);
-        try
-        {
-            await change();
-        }
-        finally
-        {
-            // A lookup racing with the change may have cached the old user again.
-            users.Forget(id);
-        }
-    }
+        users.ChangeAsync(id, () => inner.SetDistributorsAsync(id, distributors, cancellationToken));
 
     public Task<IReadOnlyList<DccUser>> ListUsersAsync(CancellationToken cancellationToken = default) => inner.ListUsersAsync(cancellationToken);
 
