@@ -45,13 +45,7 @@ internal sealed class SqlApiKeyStore(Func<CancellationToken, Task<DbConnection>>
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {Columns} FROM api_key WHERE user_id = @user ORDER BY created_at, id").With("@user", user.ToString());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var keys = new List<ApiKey>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            keys.Add(Read(reader));
-        }
-        return keys;
+        return await command.ReadAllAsync(Read, cancellationToken);
     }
 
     public async Task<bool> RevokeAsync(string id, Instant at, CancellationToken cancellationToken = default)

@@ -28,13 +28,7 @@ internal sealed class SqlApprovedModelStore(Func<CancellationToken, Task<DbConne
     {
         await using var connection = await open(cancellationToken);
         await using var select = connection.Command("SELECT manufacturer, model FROM approved_model ORDER BY manufacturer, model");
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var models = new List<ApprovedModel>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            models.Add(new ApprovedModel(reader.GetString(0), reader.GetString(1)));
-        }
-        return models;
+        return await select.ReadAllAsync(reader => new ApprovedModel(reader.GetString(0), reader.GetString(1)), cancellationToken);
     }
 
     public async Task<bool> IsApprovedAsync(ApprovedModel model, CancellationToken cancellationToken = default)

@@ -124,7 +124,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@max", max);
-        var claimed = await ReadAllAsync(command, cancellationToken);
+        var claimed = await command.ReadAllAsync(ReadMessage, cancellationToken);
         // RETURNING gives no order; hand them out oldest due first.
         return [.. claimed.OrderBy(m => m.NextAttemptAt).ThenBy(m => m.Id)];
     }
@@ -168,7 +168,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {Columns} FROM outbound_message WHERE id = @id").With("@id", id);
-        var found = await ReadAllAsync(command, cancellationToken);
+        var found = await command.ReadAllAsync(ReadMessage, cancellationToken);
         return found.Count == 0 ? null : found[0];
     }
 
@@ -186,7 +186,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         };
         await using var connection = await open(cancellationToken);
         await using var command = InState(connection, state, user, $"SELECT {Columns}", $" ORDER BY {order}" + (max is { } most ? $" LIMIT {most}" : ""));
-        return await ReadAllAsync(command, cancellationToken);
+        return await command.ReadAllAsync(ReadMessage, cancellationToken);
     }
 
     public async Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default)
@@ -200,13 +200,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     {
         await using var connection = await open(cancellationToken);
         await using var command = InState(connection, DeliveryState.Failed, null, "SELECT DISTINCT user_id", " ORDER BY user_id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var users = new List<Eui64>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            users.Add(Eui64.Parse(reader.GetString(0)));
-        }
-        return users;
+        return await command.ReadAllAsync(reader => Eui64.Parse(reader.GetString(0)), cancellationToken);
     }
 
     /// <summary><paramref name="select"/> over the messages in <paramref name="state"/> (bound as <c>@state</c>), of one user or of all, then <paramref name="tail"/>.</summary>
@@ -286,19 +280,14 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             .With("@failed", Failed)
             .With("@before", queuedBefore.ToUnixTimeTicks())
             .With("@max", max);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var purged = new List<PurgedMessage>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            purged.Add(new PurgedMessage(
-                reader.GetInt64(0),
-                Eui64.Parse(reader.GetString(1)),
-                reader.GetString(2),
-                reader.GetNullableString(3),
-                reader.GetInt32(4),
-                reader.GetNullableString(5),
-                Instant.FromUnixTimeTicks(reader.GetInt64(6))));
-        }
+        var purged = await command.ReadAllAsync(reader => new PurgedMessage(
+            reader.GetInt64(0),
+            Eui64.Parse(reader.GetString(1)),
+            reader.GetString(2),
+            reader.GetNullableString(3),
+            reader.GetInt32(4),
+            reader.GetNullableString(5),
+            Instant.FromUnixTimeTicks(reader.GetInt64(6))), cancellationToken);
         // RETURNING gives the rows in no particular order.
         return [.. purged.OrderBy(m => m.EnqueuedAt).ThenBy(m => m.Id)];
     }
@@ -334,27 +323,18 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// <summary>Delivered messages deleted per transaction (<see cref="PurgeDeliveredAsync"/>).</summary>
     internal const int PurgeChunk = 5_000;
 
-    private static async Task<List<OutboundMessage>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var messages = new List<OutboundMessage>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(new OutboundMessage(
-                reader.GetInt64(0),
-                Eui64.Parse(reader.GetString(1)),
-                new Uri(reader.GetString(2)),
-                reader.GetString(3),
-                (byte[])reader.GetValue(4),
-                Instant.FromUnixTimeTicks(reader.GetInt64(5)),
-                reader.GetInt32(6),
-                Instant.FromUnixTimeTicks(reader.GetInt64(7)),
-                Enum.Parse<DeliveryState>(reader.GetString(8)),
-                reader.GetNullableString(9),
-                reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10)),
-                reader.GetNullableString(11),
-                NoResponseUrl: reader.FieldCount > 12 && Convert.ToBoolean(reader.GetValue(12), System.Globalization.CultureInfo.InvariantCulture)));
-        }
-        return messages;
-    }
+    private static OutboundMessage ReadMessage(DbDataReader reader) => new(
+        reader.GetInt64(0),
+        Eui64.Parse(reader.GetString(1)),
+        new Uri(reader.GetString(2)),
+        reader.GetString(3),
+        (byte[])reader.GetValue(4),
+        Instant.FromUnixTimeTicks(reader.GetInt64(5)),
+        reader.GetInt32(6),
+        Instant.FromUnixTimeTicks(reader.GetInt64(7)),
+        Enum.Parse<DeliveryState>(reader.GetString(8)),
+        reader.GetNullableString(9),
+        reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10)),
+        reader.GetNullableString(11),
+        NoResponseUrl: reader.FieldCount > 12 && Convert.ToBoolean(reader.GetValue(12), System.Globalization.CultureInfo.InvariantCulture));
 }

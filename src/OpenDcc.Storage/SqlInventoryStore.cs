@@ -364,17 +364,11 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command("SELECT status, since, srv, by_user FROM smi_status_history WHERE device = @id ORDER BY id").With("@id", id.ToString());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var history = new List<SmiStatusChange>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            history.Add(new SmiStatusChange(
-                SmiStatuses.Parse(reader.GetString(0)),
-                Instant.FromUnixTimeTicks(reader.GetInt64(1)),
-                reader.GetNullableString(2),
-                reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
-        }
-        return history;
+        return await command.ReadAllAsync(reader => new SmiStatusChange(
+            SmiStatuses.Parse(reader.GetString(0)),
+            Instant.FromUnixTimeTicks(reader.GetInt64(1)),
+            reader.GetNullableString(2),
+            reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))), cancellationToken);
     }
 
     public async Task<Instant?> FirstEnteredAsync(Eui64 id, SmiStatus status, CancellationToken cancellationToken = default)
@@ -431,12 +425,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command("SELECT other FROM device_join WHERE device = @id").With("@id", device.ToString());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var joined = new List<Eui64>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            joined.Add(Eui64.Parse(reader.GetString(0)));
-        }
+        var joined = await command.ReadAllAsync(reader => Eui64.Parse(reader.GetString(0)), cancellationToken);
         joined.Sort();
         return joined;
     }
@@ -475,13 +464,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT uprn, post_code, address_identifier, lead_supplier FROM site WHERE {where} ORDER BY uprn");
         bind(command);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var sites = new List<Site>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            sites.Add(Site.Stored(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))));
-        }
-        return sites;
+        return await command.ReadAllAsync(reader => Site.Stored(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))), cancellationToken);
     }
 
     private static async Task AppendHistoryAsync(DbConnection connection, DbTransaction transaction, Eui64 id, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
@@ -558,26 +541,14 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {Columns} FROM device WHERE {where} ORDER BY id").With("@v", value);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var devices = new List<Device>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            devices.Add(ReadDevice(reader));
-        }
-        return devices;
+        return await command.ReadAllAsync(ReadDevice, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {Columns} FROM device ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var devices = new List<Device>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            devices.Add(ReadDevice(reader));
-        }
-        return devices;
+        return await command.ReadAllAsync(ReadDevice, cancellationToken);
     }
 
     public async Task<long> CountDevicesAsync(CancellationToken cancellationToken = default)
@@ -607,14 +578,7 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             IdsPerLookup,
             count => SelectCommand(connection, transaction, column, count),
             (parameters, i, value) => parameters[i].Value = text(value),
-            async (select, _, _) =>
-            {
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    devices.Add(ReadDevice(reader));
-                }
-            },
+            async (select, _, _) => devices.AddRange(await select.ReadAllAsync(ReadDevice, cancellationToken)),
             cancellationToken);
         devices.Sort((a, b) => a.Id.CompareTo(b.Id));
         return devices;

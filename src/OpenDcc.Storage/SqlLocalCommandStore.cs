@@ -48,18 +48,14 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
         {
             select.With(name, value);
         }
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var commands = new List<LocalCommand>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            commands.Add(new LocalCommand(RequestId.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), Instant.FromUnixTimeTicks(reader.GetInt64(5)))
+        return await select.ReadAllAsync(
+            reader => new LocalCommand(RequestId.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), Instant.FromUnixTimeTicks(reader.GetInt64(5)))
             {
                 ReturnedAt = reader.IsDBNull(6) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(6)),
                 ReturnedBy = reader.IsDBNull(7) ? null : RequestId.Parse(reader.GetString(7)),
                 ReturnLogged = Convert.ToInt64(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture) != 0,
-            });
-        }
-        return commands;
+            },
+            cancellationToken);
     }
 
     public async Task<bool> MarkReturnedAsync(RequestId requestId, RequestId returnedBy, Instant at, CancellationToken cancellationToken = default)

@@ -52,13 +52,7 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {UserColumns} FROM dcc_user ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var users = new List<DccUser>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            users.Add(ReadUser(reader));
-        }
-        return users;
+        return await command.ReadAllAsync(ReadUser, cancellationToken);
     }
 
     public Task SetUserStatusAsync(Eui64 id, DccUserStatus status, CancellationToken cancellationToken = default) =>
@@ -153,13 +147,7 @@ internal sealed class SqlPartyStore(Func<CancellationToken, Task<DbConnection>> 
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command($"SELECT {CertificateRead} FROM organisation_certificate WHERE entity_id = @id ORDER BY not_before, thumbprint")
             .With("@id", entityId.ToString());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var certificates = new List<OrganisationCertificate>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            certificates.Add(ReadCertificate(reader));
-        }
-        return certificates;
+        return await command.ReadAllAsync(ReadCertificate, cancellationToken);
     }
 
     private static DccUser ReadUser(DbDataReader r)

@@ -23,14 +23,12 @@ internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbC
         await using var command = connection.Command(
             "SELECT request_id, device, user_id, service_reference, service_reference_variant, schema_version, acknowledged_at " +
             "FROM unanswered_command ORDER BY acknowledged_at, request_id, device" + (max is { } most ? $" LIMIT {most}" : ""));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var commands = new List<UnansweredCommand>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var reference = new DeviceRequestReference(RequestId.Parse(reader.GetString(0)), reader.GetString(3), reader.GetString(4), reader.GetString(5), Eui64.Parse(reader.GetString(1)));
-            commands.Add(new UnansweredCommand(reference, Eui64.Parse(reader.GetString(2)), Instant.FromUnixTimeTicks(reader.GetInt64(6))));
-        }
-        return commands;
+        return await command.ReadAllAsync(
+            reader => new UnansweredCommand(
+                new DeviceRequestReference(RequestId.Parse(reader.GetString(0)), reader.GetString(3), reader.GetString(4), reader.GetString(5), Eui64.Parse(reader.GetString(1))),
+                Eui64.Parse(reader.GetString(2)),
+                Instant.FromUnixTimeTicks(reader.GetInt64(6))),
+            cancellationToken);
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken = default)

@@ -60,20 +60,15 @@ internal sealed class SqlWanCoverageStore(Func<CancellationToken, Task<DbConnect
         await using var connection = await open(cancellationToken);
         await using var select = connection.Command($"SELECT {Columns} FROM wan_coverage WHERE post_codes IN (@k0, @k1, @k2, @k3)")
             .With("@k0", keys[0]).With("@k1", keys[1]).With("@k2", keys[2]).With("@k3", keys[3]);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var found = new List<WanCoverage>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(new WanCoverage(
-                reader.GetString(0),
-                Enum.Parse<WanRegion>(reader.GetString(1)),
-                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture) != 0,
-                reader.IsDBNull(3) ? null : LocalDatePattern.Iso.Parse(reader.GetString(3)).Value,
-                reader.GetString(4),
-                Enum.Parse<ConnectivityLikelihood>(reader.GetString(5)),
-                reader.GetNullableString(6),
-                reader.GetNullableString(7)));
-        }
+        var found = await select.ReadAllAsync(reader => new WanCoverage(
+            reader.GetString(0),
+            Enum.Parse<WanRegion>(reader.GetString(1)),
+            Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture) != 0,
+            reader.IsDBNull(3) ? null : LocalDatePattern.Iso.Parse(reader.GetString(3)).Value,
+            reader.GetString(4),
+            Enum.Parse<ConnectivityLikelihood>(reader.GetString(5)),
+            reader.GetNullableString(6),
+            reader.GetNullableString(7)), cancellationToken);
         // The most precise: the keys run from the post code itself to its area.
         return found.OrderBy(c => keys.ToList().IndexOf(c.PostCodes)).FirstOrDefault();
     }
