@@ -27,8 +27,6 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
     /// <summary>How long a certificate's binding read from the store is used before it is read again: how soon a revocation made elsewhere takes effect.</summary>
     public static readonly Duration BindingFreshFor = Duration.FromSeconds(1);
 
-    public X509Certificate2 DspIdentity => dspKey.Certificate;
-
     /// <summary>The DCC's own EUI-64, from its DSP identity: the target of every non-device request.</summary>
     public Eui64 Dsp => dsp;
 

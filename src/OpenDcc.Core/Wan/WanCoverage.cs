@@ -152,9 +152,6 @@ public sealed record WanCoverage(
     /// <summary>The date as DUIS writes an <c>xs:date</c>.</summary>
     public static string FormatDate(LocalDate date) => Date.Format(date);
 
-    /// <summary>A coverage_available field as <see cref="Parse"/> reads it.</summary>
-    public static string FormatAvailable(bool available) => available ? "yes" : "no";
-
     /// <inheritdoc cref="FormatDate"/>
     public static string? FormatDate(LocalDate? date) => date is { } d ? FormatDate(d) : null;
 

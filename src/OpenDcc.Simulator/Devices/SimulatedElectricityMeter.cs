@@ -23,9 +23,6 @@ public sealed class SimulatedElectricityMeter : SimulatedMeter
 
     public override RegisterUnit Unit => RegisterUnit.WattHours;
 
-    /// <summary>The household's expected use in a year, before day-to-day variation.</summary>
-    public long AnnualKilowattHours => Model.MeanDailyUnits * 36_525 / 100 / 1_000;
-
     protected override long MilliPencePerUnit => UnitRateMilliPencePerWattHour;
 
     /// <summary>Half-hourly values for each settlement period starting in [<paramref name="from"/>, <paramref name="to"/>), after install and before <paramref name="now"/>; the current period is partial.</summary>

@@ -88,10 +88,6 @@ public sealed class SimulatedSite
 
     internal ReadOnlySpan<Stoppage> Outages => Volatile.Read(ref outages);
 
-    /// <summary>The ESME or GSME with this id; null for the site's other devices and for ids not on this site.</summary>
-    public SimulatedMeter? MeterById(Eui64 id) =>
-        id == ElectricityMeter.Id ? ElectricityMeter : id == GasMeter.Id ? GasMeter : null;
-
     /// <summary>
     /// The premises loses power over [<paramref name="from"/>, <paramref name="to"/>): both meters record nothing in
     /// it, the comms hub reports the loss of power at the start (<see cref="PowerLossesBetween"/>: to the WAN provider,
