@@ -58,26 +58,32 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         var alert = EarlySmartCodec.DecodeAlert(line);
         if (alert.Succeeded)
         {
-            return (DeviceMessage?)AcceptAlert(alert.Header, device)
-                ?? new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, KeyFor(device)), Counter: null);
+            if (AcceptAlert(alert.Header, device) is { } refused)
+            {
+                return refused;
+            }
+            // Not kept: an alert comes from a device with no command in flight as often as not, and nothing would
+            // release its key (Release comes from the comms hub grain that sent it commands).
+            using var key = keys.TryGetValue(device, out var kept) ? null : DeriveKey(device);
+            return new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, kept ?? key!), Counter: null);
         }
         return new DeviceMessage.Unreadable(response.Reason ?? "not an early-smart line");
     }
 
     /// <summary>The key translated frames from <paramref name="device"/> are MACed under, for those entitled to check them.</summary>
-    public GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, s) =>
-    {
-        Span<byte> eui = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(eui, id.Value);
-        return GbcsMacKey.FromBytes(HMACSHA256.HashData(s, eui)[..GbcsMacKey.KeyLength]);
-    }, secret);
+    public GbcsMacKey KeyFor(Eui64 device) => keys.GetOrAdd(device, static (id, adapter) => adapter.DeriveKey(id), this);
 
     public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
     {
-        // The payload is the translated frame, MACed under the device's translation key.
-        var response = GbcsCodec.DecodeResponse(duisPayload, KeyFor(device));
+        // The payload is the translated frame, MACed under the device's translation key; one derived for this read is
+        // not kept (a read back comes from no command of this adapter's, so nothing would release it).
+        using var key = keys.TryGetValue(device, out var kept) ? null : DeriveKey(device);
+        var response = GbcsCodec.DecodeResponse(duisPayload, kept ?? key!);
         return response.Succeeded && response.Header.Originator == device && response.Header.Recipient == acb ? response.Value : null;
     }
+
+    /// <summary>How many devices' translation keys are kept (for tests: only devices with commands sent since their last <see cref="Release"/>).</summary>
+    internal int KeysKept => keys.Count;
 
     public void Release(Eui64 device)
     {
@@ -92,6 +98,13 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
         {
             key.Dispose();
         }
+    }
+
+    private GbcsMacKey DeriveKey(Eui64 device)
+    {
+        Span<byte> eui = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(eui, device.Value);
+        return GbcsMacKey.FromBytes(HMACSHA256.HashData(secret, eui)[..GbcsMacKey.KeyLength]);
     }
 
     private GbcsHeader TranslatedHeader(Eui64 device) => new((ulong)Interlocked.Increment(ref translatedCounter), device, acb);

@@ -72,7 +72,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public DeviceMessage FromDevice(ReadOnlySpan<byte> message, Eui64 device)
     {
-        if (ReadingKeyFor(device, out var noKey) is not { } key)
+        using var reading = ReadingKeyFor(device, out var noKey);
+        if (reading.Key is not { } key)
         {
             return new DeviceMessage.Unreadable(noKey!);
         }
@@ -100,7 +101,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
         {
             return new DeviceMessage.Unreadable("the command given for local delivery is not a frame of this format");
         }
-        if (ReadingKeyFor(device, out var noKey) is not { } key)
+        using var reading = ReadingKeyFor(device, out var noKey);
+        if (reading.Key is not { } key)
         {
             return new DeviceMessage.Unreadable(noKey!);
         }
@@ -124,7 +126,8 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public DeviceOutcome? ReadAnswerPayload(ReadOnlySpan<byte> duisPayload, Eui64 device)
     {
-        if (ReadingKeyFor(device, out _) is not { } key)
+        using var reading = ReadingKeyFor(device, out _);
+        if (reading.Key is not { } key)
         {
             return null;
         }
@@ -156,20 +159,42 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
             : null;
 
     /// <summary>
-    /// The key to read what the device sent, or null with why there is none: reading never throws for a device the SM
-    /// WAN has no key for (<see cref="KeyFor"/> throws <see cref="Wan.DeviceUnreachableException"/> for it).
+    /// The key to read what the device sent, or none with why: reading never throws for a device the SM WAN has no key
+    /// for (<see cref="KeyFor"/> throws <see cref="Wan.DeviceUnreachableException"/> for it). The key kept for the
+    /// device while a command of this adapter's goes to it; otherwise (an alert from an idle device, an answer its user
+    /// brought back from local delivery, a payload read back) one derived for this read alone and cleared when the
+    /// result is disposed, since nothing would release a kept one: every device that ever alerted kept its key for as
+    /// long as the hub ran (<see cref="Release"/> comes only from the comms hub grain that sent it commands).
     /// </summary>
-    private GbcsMacKey? ReadingKeyFor(Eui64 device, out string? reason)
+    private ReadingKey ReadingKeyFor(Eui64 device, out string? reason)
     {
-        try
+        reason = null;
+        var version = deviceKeys.KeyVersion(device);
+        if (keys.TryGetValue(device, out var derived) && derived.Version == version)
         {
-            reason = null;
-            return KeyFor(device);
+            return new ReadingKey(derived.Key, Owned: false);
         }
-        catch (Wan.DeviceUnreachableException e)
+        using var peer = deviceKeys.FindKeyAgreementKey(device);
+        if (peer is null)
         {
-            reason = e.Message;
-            return null;
+            reason = NoKeyAgreementKey(device).Message;
+            return default;
+        }
+        return new ReadingKey(GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device), Owned: true);
+    }
+
+    private static Wan.DeviceUnreachableException NoKeyAgreementKey(Eui64 device) =>
+        new(device, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
+
+    /// <summary>A key to read one frame with; disposed after the read when it was derived for that read alone.</summary>
+    private readonly record struct ReadingKey(GbcsMacKey? Key, bool Owned) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (Owned)
+            {
+                Key?.Dispose();
+            }
         }
     }
 
@@ -186,12 +211,15 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
             return derived.Key;
         }
         // No key: the SM WAN has no such device (in the inventory, never installed or commissioned on the WAN).
-        using var peer = deviceKeys.FindKeyAgreementKey(device) ?? throw new Wan.DeviceUnreachableException(device, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
+        using var peer = deviceKeys.FindKeyAgreementKey(device) ?? throw NoKeyAgreementKey(device);
         // The one replaced is not disposed: a frame being read may hold it (as in Release).
         var key = GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device);
         keys[device] = new DerivedKey(key, version);
         return key;
     }
+
+    /// <summary>How many devices' MAC keys are kept (for tests: only devices with commands sent since their last <see cref="Release"/>).</summary>
+    internal int KeysKept => keys.Count;
 
     private sealed record DerivedKey(GbcsMacKey Key, long Version);
 }
