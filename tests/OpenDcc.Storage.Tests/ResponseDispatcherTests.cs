@@ -204,6 +204,28 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     }
 
     [Fact]
+    public async Task Endpoints_that_could_not_be_reached_are_forgotten_once_nothing_has_been_sent_there_for_a_retry_window()
+    {
+        // Nothing listens on port 1: each POST is refused at once (Unreachable).
+        var endpoints = Enumerable.Range(0, 20).Select(i => new Uri($"http://127.0.0.1:1/user-{i}")).ToList();
+        using var dispatcher = Dispatcher();
+        foreach (var endpoint in endpoints)
+        {
+            await dispatcher.EnqueueAsync(Supplier, endpoint, $"request to {endpoint}", SignedResponse);
+        }
+        Assert.Equal(new DeliveryRound(0, endpoints.Count, 0, 0), await RunAtAsync(dispatcher, 0));
+        Assert.Equal(endpoints.Count, dispatcher.HeldOffEndpoints);
+
+        // Each message's last attempt, past its retry window: it fails there again and goes to the failed queue.
+        Assert.Equal(new DeliveryRound(0, 0, endpoints.Count, 0), await RunAtAsync(dispatcher, 3600));
+        Assert.Equal(endpoints.Count, dispatcher.HeldOffEndpoints);
+
+        // Nothing sent to any of them for a retry window since their hold-offs ended: none is remembered.
+        Assert.Equal(0, (await RunAtAsync(dispatcher, 3600 + 10 + 290)).Attempts);
+        Assert.Equal(0, dispatcher.HeldOffEndpoints);
+    }
+
+    [Fact]
     public async Task Messages_moved_to_the_failed_queue_are_logged_one_line_a_minute_per_user_the_next_line_counting_the_rest()
     {
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");

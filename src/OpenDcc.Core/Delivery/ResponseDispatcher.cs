@@ -67,6 +67,9 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>Endpoints that timed out or could not be reached: until when nothing is sent there, and why.</summary>
     private readonly ConcurrentDictionary<Uri, (Instant Until, string Why)> unreachable = new();
 
+    /// <summary>How many endpoints are remembered as having timed out or been unreachable (<see cref="DeliveryOptions.UnreachableHoldOff"/>).</summary>
+    public int HeldOffEndpoints => unreachable.Count;
+
     /// <summary>Per user, the lines saying a message moved to the failed queue.</summary>
     private readonly ConcurrentDictionary<Eui64, LineThrottle> failedLines = new();
 
@@ -177,6 +180,7 @@ public sealed partial class ResponseDispatcher : IDisposable
         try
         {
             var now = clock.GetCurrentInstant();
+            ForgetQuietEndpoints(now);
             var purged = await PurgeExpiredFailedAsync(now, cancellationToken)
                 + await store.PurgeDeliveredAsync(policy.DeliveredExpiryCutoff(now), cancellationToken);
             int delivered = 0, retrying = 0, failed = 0, redelivered = 0;
@@ -410,6 +414,26 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// </summary>
     private static Task RecordingAsync(Func<Task> record, CancellationToken stopping) =>
         StoreAway.RetryAsync(record, (_, _) => !stopping.IsCancellationRequested, stopping);
+
+    /// <summary>
+    /// Forgets endpoints that failed whose hold-off ended a retry window ago (<see cref="DeliveryOptions.RetryAfter"/>'s
+    /// last) with nothing sent there since: no message queued as one failed has an attempt left there, so remembering it
+    /// spares nobody. Only an answer from the endpoint forgot it otherwise, so every endpoint that failed and was sent
+    /// nothing more (a user moved off it, a URL mistyped and corrected) was kept for as long as the hub ran.
+    /// </summary>
+    private void ForgetQuietEndpoints(Instant now)
+    {
+        // A message queued before the endpoint failed has no attempt left a retry window after that, let alone after the hold-off's end.
+        var quiet = options.RetryAfter.Count > 0 ? options.RetryAfter[^1] : Duration.Zero;
+        foreach (var (endpoint, held) in unreachable)
+        {
+            if (held.Until <= now && now - held.Until >= quiet)
+            {
+                // Only that entry: one failed again meanwhile stays.
+                unreachable.TryRemove(new KeyValuePair<Uri, (Instant, string)>(endpoint, held));
+            }
+        }
+    }
 
     /// <summary>
     /// Why a message to <paramref name="endpoint"/> is not sent now: it did not answer lately; null to send it.
