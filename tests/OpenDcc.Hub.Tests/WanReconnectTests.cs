@@ -36,12 +36,15 @@ public sealed class WanReconnectTests : IAsyncLifetime
     private WebApplication fakeWan = null!;
     // The meter's key-agreement key as the WAN lists it (its SubjectPublicKeyInfo), if it lists one.
     private volatile byte[]? meterKey;
+    // When set, what the WAN lists instead (the installed devices' JSON array).
+    private volatile string? installed;
 
     public async Task InitializeAsync()
     {
         store = await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance);
         fakeWan = await FakeWan.StartAsync(
-            () => meterKey is { } key
+            () => installed is { } devices ? $$"""{"seed":1,"sites":0,"devices":0,"installed":{{devices}}}"""
+                : meterKey is { } key
                 ? $$"""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"{{Meter}}","type":"ESME","status":"Commissioned","keyAgreementKey":"{{Convert.ToBase64String(key)}}"}]}"""
                 : $$"""{"seed":1,"sites":0,"devices":1,"installed":[{"id":"{{Meter}}","type":"ESME","status":"Commissioned"}]}""",
             app => app.MapGet(LoopbackWanProtocol.AlertsPath, () => TypedResults.ServerSentEvents(AlertStreamAsync())));
@@ -123,6 +126,37 @@ public sealed class WanReconnectTests : IAsyncLifetime
         var answer = adapter.FromDevice(GbcsCodec.EncodeResponse(new GbcsHeader(2, Meter, Acb), new DeviceOutcome.Done(), atMeterNow), Meter);
         Assert.IsType<DeviceMessage.Answer>(answer);
     }
+
+    [Fact]
+    public async Task Devices_the_wan_no_longer_lists_when_it_connects_again_have_no_key_kept_for_them()
+    {
+        var first = Enumerable.Range(1, 50).Select(i => new Eui64(0x00DB_1234_5600_0000UL + (ulong)i)).ToList();
+        var second = new Eui64(0x00DB_1234_5700_0000UL);
+        installed = Listing(first);
+        await using var wan = new LoopbackWan(new Uri(fakeWan.Urls.First()), Acb, acbKey.PublicKey, logger) { ReconnectDelay = TimeSpan.FromMilliseconds(50) };
+        await wan.ConnectAsync(store.Inventory);
+        Assert.All(first, device => Assert.NotEqual(0, wan.KeyVersion(device)));
+
+        // The WAN started again with another fleet: one device, none of the first.
+        installed = Listing([second]);
+        Interlocked.Exchange(ref streamEnds, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        // The second listing is learnt before the first's keys go: waited for until both are seen, or the deadline.
+        while ((wan.KeyVersion(second) == 0 || wan.KeyVersion(first[^1]) != 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.NotEqual(0, wan.KeyVersion(second));
+        Assert.All(first, device => Assert.Null(wan.FindKeyAgreementKey(device)));
+    }
+
+    private static string Listing(IEnumerable<Eui64> devices) =>
+        "[" + string.Join(",", devices.Select(id =>
+        {
+            using var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            return $$"""{"id":"{{id}}","type":"ESME","status":"Commissioned","keyAgreementKey":"{{Convert.ToBase64String(key.PublicKey.ExportSubjectPublicKeyInfo())}}"}""";
+        })) + "]";
 
     private static bool ListsKeyOf(LoopbackWan wan, ECDiffieHellman device)
     {

@@ -219,11 +219,13 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                 await PostSettingAsync(path, json, cancellationToken);
             }
             var fleet = await GetAsync<FleetSummary>(LoopbackWanProtocol.FleetPath, cancellationToken);
-            var added = await LearnAsync(fleet.Installed, cancellationToken);
+            var listed = new HashSet<Eui64>();
+            var added = await LearnAsync(fleet.Installed, listed, cancellationToken);
             for (var from = 0; from < fleet.Sites; from += LoopbackWanProtocol.SitesPerPage)
             {
-                added = added.And(await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), cancellationToken));
+                added = added.And(await LearnAsync(await GetAsync<ListedDevice[]>($"{LoopbackWanProtocol.SitesPath}?from={from}&count={LoopbackWanProtocol.SitesPerPage}", cancellationToken), listed, cancellationToken));
             }
+            ForgetUnlisted(listed);
             var alerts = await http.GetAsync(LoopbackWanProtocol.AlertsPath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             // One hub at a time: a stream just closed (this hub's own before it connected again, or a hub's that has
             // stopped) may still be open at the WAN's end for a moment.
@@ -242,9 +244,26 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
         }
     }
 
-    /// <summary>Takes the listed devices into the inventory and their keys; all or none.</summary>
+    /// <summary>
+    /// Drops the keys of devices the WAN no longer lists, once it has listed all it has: a device gone from the WAN (a
+    /// WAN started again with another fleet, a device taken off it) has no key there, so the hub has none for it either
+    /// (<see cref="DeviceUnreachableException"/> at its next command, as for any device the WAN does not know), and the
+    /// keys held are those of the WAN's fleet now, not of every device any WAN ever listed across reconnections.
+    /// </summary>
+    private void ForgetUnlisted(HashSet<Eui64> listed)
+    {
+        foreach (var device in deviceKeys.Keys)
+        {
+            if (!listed.Contains(device))
+            {
+                deviceKeys.TryRemove(device, out _);
+            }
+        }
+    }
+
+    /// <summary>Takes the listed devices into the inventory and their keys; all or none. Adds their IDs to <paramref name="seen"/>.</summary>
     /// <exception cref="FormatException">the listing, or a device in it, does not read; the device is named.</exception>
-    private async Task<MissingDevicesAdded> LearnAsync(IReadOnlyList<ListedDevice?>? listed, CancellationToken cancellationToken)
+    private async Task<MissingDevicesAdded> LearnAsync(IReadOnlyList<ListedDevice?>? listed, HashSet<Eui64> seen, CancellationToken cancellationToken)
     {
         if (listed is null)
         {
@@ -277,6 +296,7 @@ public sealed class LoopbackWan : IWanTransport, IDeviceKeyDirectory, IAsyncDisp
                 deviceKeys[device] = new ListedKey(key, Interlocked.Increment(ref keyVersions));
             }
         }
+        seen.UnionWith(devices.Select(d => d.Id));
         return await inventory!.AddMissingDevicesAsync(devices, cancellationToken);
     }
 
