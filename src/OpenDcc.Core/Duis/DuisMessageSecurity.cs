@@ -27,6 +27,18 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
     /// <summary>How long a certificate's binding read from the store is used before it is read again: how soon a revocation made elsewhere takes effect.</summary>
     public static readonly Duration BindingFreshFor = Duration.FromSeconds(1);
 
+    /// <summary>
+    /// How long a certificate no request has named is kept parsed: one in use is read again every
+    /// <see cref="BindingFreshFor"/> it is used, so one not read for this long has not signed a request for as long.
+    /// </summary>
+    public static readonly Duration KeptUnusedFor = Duration.FromMinutes(10);
+
+    private readonly Lock sweeping = new();
+    private Instant nextSweep = Instant.MinValue;
+
+    /// <summary>How many certificates are held parsed, bound to their users.</summary>
+    public int CertificatesHeld => known.Count;
+
     /// <summary>The DCC's own EUI-64, from its DSP identity: the target of every non-device request.</summary>
     public Eui64 Dsp => dsp;
 
@@ -61,6 +73,7 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         }
         OrganisationCertificate? bound = null;
         var now = clock.GetCurrentInstant();
+        SweepIfDue(now);
         var check = await DuisSignature.VerifyAsync(document, async (issuer, serial, ct) =>
         {
             // A binding read after now was read before the clock stepped back: its age is unknown, so it is read again.
@@ -120,6 +133,33 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         known.Clear();
         dspKey.Dispose();
         dspIdentity.Dispose();
+    }
+
+    /// <summary>
+    /// Every <see cref="KeptUnusedFor"/>, drops the certificates not read in that time (or read after now: the clock
+    /// stepped back), so that what is held is the certificates signing requests lately, not every one that ever signed
+    /// one (rolled over, expired, revoked, its user gone quiet), which it was for as long as the hub ran. A dropped
+    /// key is not disposed: a request being verified may hold it; its handles go with the garbage collector.
+    /// </summary>
+    private void SweepIfDue(Instant now)
+    {
+        lock (sweeping)
+        {
+            // Due a period after the last; sooner when the clock stepped back, so a step back does not put sweeps off.
+            if (now < nextSweep && nextSweep - now <= KeptUnusedFor)
+            {
+                return;
+            }
+            nextSweep = now + KeptUnusedFor;
+        }
+        foreach (var (certificate, entry) in known)
+        {
+            if (!(entry.ReadAt <= now && now - entry.ReadAt < KeptUnusedFor))
+            {
+                // Only that entry: one read again meanwhile stays.
+                known.TryRemove(new KeyValuePair<(string, string), (OrganisationCertificate, XmlSignatureKey, Instant)>(certificate, entry));
+            }
+        }
     }
 
     private static void Release(XmlSignatureKey key)
