@@ -376,10 +376,13 @@ public static class DuisSignature
         }
         // Parsing and Reversed decoding both take the most significant RDN last, as .NET formats Issuer.
         var normalised = new X500DistinguishedName(issuerName).Decode(X500DistinguishedNameFlags.Reversed);
-        if (NormalisedIssuers.Count < MaxNormalisedIssuers)
+        if (NormalisedIssuers.Count >= MaxNormalisedIssuers)
         {
-            NormalisedIssuers.TryAdd(issuerName, normalised);
+            // Full: of names sent before the signature is checked, most may be anyone's junk. Emptied rather than
+            // closed, so that the few real issuers are parsed once again, not on every request from then on.
+            NormalisedIssuers.Clear();
         }
+        NormalisedIssuers.TryAdd(issuerName, normalised);
         return normalised;
     }
 
@@ -387,6 +390,8 @@ public static class DuisSignature
     /// Every signed request names its issuer, and there are few issuers (the SMKI CAs): parsing the name once each
     /// takes the ASN.1 work off the request path. Bounded, so names sent at random cannot grow it without end.
     /// </summary>
+    internal static bool IsIssuerNameHeld(string issuerName) => NormalisedIssuers.ContainsKey(issuerName);
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> NormalisedIssuers = new(StringComparer.Ordinal);
 
     private const int MaxNormalisedIssuers = 256;

@@ -582,4 +582,19 @@ public class DuisSignatureTests
 
     private static string Value(XmlNode context, string xpath, XmlNamespaceManager ns) =>
         (context.SelectSingleNode(xpath, ns) ?? throw new InvalidOperationException($"nothing at {xpath}")).InnerText;
+
+    [Fact]
+    public void Issuer_names_sent_at_random_until_the_cache_is_full_do_not_leave_a_real_issuer_parsed_on_every_request()
+    {
+        for (var i = 0; i < 1_000; i++)
+        {
+            DuisSignature.NormaliseIssuerName($"CN=junk {i},OU=07");
+        }
+
+        // A real issuer first named after them (its first request since the hub started).
+        var issuer = $"CN=Z{Guid.NewGuid():N},OU=07";
+        DuisSignature.NormaliseIssuerName(issuer);
+
+        Assert.True(DuisSignature.IsIssuerNameHeld(issuer));
+    }
 }
