@@ -343,9 +343,31 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
         foreach (var (device, other) in write.Joins)
         {
+            await RefuseSecondGpfAsync(connection, transaction, device, other, cancellationToken);
+            await RefuseSecondGpfAsync(connection, transaction, other, device, cancellationToken);
             await using var join = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
                 .With("@a", device.ToString()).With("@b", other.ToString());
             await join.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A gas meter is reached through one GPF: joining <paramref name="meter"/>, a GSME, to <paramref name="gpf"/>, a GPF,
+    /// while it is joined to another GPF fails the write. The request's checks refused it if that pair was there then
+    /// (12.2: E41 naming it); this is for the one made since, by a request checked at the same time, which leaves the
+    /// meter's row as it was and so passes the check of the devices as found. The meter's row is locked (or, on SQLite,
+    /// the database), so of two such writes the second waits for the first and sees its pair.
+    /// </summary>
+    private static async Task RefuseSecondGpfAsync(DbConnection connection, DbTransaction transaction, Eui64 meter, Eui64 gpf, CancellationToken cancellationToken)
+    {
+        await using var paired = connection.Command(
+                "SELECT j.other FROM device m JOIN device g ON g.id = @gpf JOIN device_join j ON j.device = m.id JOIN device o ON o.id = j.other " +
+                "WHERE m.id = @meter AND m.device_type = @gsme AND g.device_type = @gpfType AND o.device_type = @gpfType AND j.other <> @gpf LIMIT 1", transaction)
+            .With("@meter", meter.ToString()).With("@gpf", gpf.ToString())
+            .With("@gsme", DeviceType.GSME.ToString()).With("@gpfType", DeviceType.GPF.ToString());
+        if (await paired.ExecuteScalarAsync(cancellationToken) is string other)
+        {
+            throw new InventoryChangedException(meter, $"gas meter {meter} is paired with GPF {other} now");
         }
     }
 

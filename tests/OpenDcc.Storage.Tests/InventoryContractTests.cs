@@ -293,6 +293,31 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task A_gas_meter_paired_with_a_gpf_meanwhile_is_not_paired_with_a_second_one_checked_before()
+    {
+        // Two 12.2 notices for a known gas meter, one naming each GPF, both checked while it was paired with none: the
+        // meter's row is unchanged by either, so only the pairs tell the second that the first has been taken.
+        var gas = new Device(GasMeter, DeviceType.GSME, SmiStatus.Pending);
+        var gpf = new Device(Gpf, DeviceType.GPF, SmiStatus.Pending);
+        var otherGpf = new Device(Eui64.Parse("00-DB-12-34-56-78-90-02"), DeviceType.GPF, SmiStatus.Pending);
+        await Store.Inventory.AddDevicesAsync([gas, gpf, otherGpf]);
+        var change = new InventoryChange(Monday, "12.2", Supplier);
+        InventoryWrite Pairing(Device proxy) => new(change, [DeviceWrite.Unchanged(gas), DeviceWrite.Unchanged(proxy)], [(GasMeter, proxy.Id)]);
+        var first = Pairing(gpf);
+        var second = Pairing(otherGpf);
+
+        await Store.MessageLog.AppendAsync([Logged(first)]);
+        var refused = await Assert.ThrowsAsync<InventoryChangedException>(() => Store.MessageLog.AppendAsync([Logged(second)]));
+
+        Assert.Equal(GasMeter, refused.Id);
+        Assert.Equal([Gpf], await Store.Inventory.FindJoinedAsync(GasMeter));
+        Assert.Empty(await Store.Inventory.FindJoinedAsync(otherGpf.Id));
+        // The same pair again is no second GPF.
+        await Store.MessageLog.AppendAsync([Logged(Pairing(gpf))]);
+        Assert.Equal([Gpf], await Store.Inventory.FindJoinedAsync(GasMeter));
+    }
+
+    [Fact]
     public async Task An_inventory_write_whose_device_changed_since_it_was_checked_stores_nothing_nor_its_log_entry()
     {
         var meter = new Device(Meter, DeviceType.ESME, SmiStatus.Commissioned);
