@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
 using OpenDcc.Core;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Wan;
 using Spectre.Console;
 
 namespace OpenDcc.Cli;
@@ -197,19 +199,61 @@ internal static class InventoryCommand
         list.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
-            var all = await store.Inventory.ListDevicesAsync(ct);
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "Type", "SMI status", "Model", "Comms hub", "Region", "MPAN/MPRN");
-            var byId = all.ToDictionary(d => d.Id);
-            foreach (var d in all)
+            // A page at a time, each its own table of the same column widths (the first with the headers): a store of
+            // millions of devices is listed holding one page, not the whole table and every row rendered.
+            var widths = ListWidths();
+            long count = 0;
+            Eui64? after = null;
+            while (true)
             {
+                var page = await store.Inventory.ListDevicesAfterAsync(after, ListPage, ct);
                 // The region is the SM WAN region of the device's comms hub: a device's own, when it has none, is its
                 // hub's (as inventory show gives it). Every device on the WAN is in one, so one not recorded is shown
                 // as unknown rather than left blank as a column that may rightly be empty is (a hub has no comms hub).
-                var region = d.Region ?? (d.CommsHub is { } hub && byId.TryGetValue(hub, out var theHub) ? theHub.Region : null);
-                table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", region?.ToString() ?? "unknown", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
+                var hubs = page.ToDictionary(d => d.Id);
+                var elsewhere = page.Where(d => d.Region is null && d.CommsHub is { } h && !hubs.ContainsKey(h)).Select(d => d.CommsHub!.Value).ToHashSet();
+                foreach (var hub in elsewhere.Count == 0 ? [] : await store.Inventory.FindDevicesAsync(elsewhere, ct))
+                {
+                    hubs[hub.Id] = hub;
+                }
+                var table = new Table().Border(TableBorder.Simple);
+                string[] headers = ["ID", "Type", "SMI status", "Model", "Comms hub", "Region", "MPAN/MPRN"];
+                for (var i = 0; i < headers.Length; i++)
+                {
+                    table.AddColumn(new TableColumn(headers[i]).Width(widths[i]));
+                }
+                if (count > 0)
+                {
+                    table.HideHeaders();
+                }
+                foreach (var d in page)
+                {
+                    var region = d.Region ?? (d.CommsHub is { } hub && hubs.TryGetValue(hub, out var theHub) ? theHub.Region : null);
+                    table.AddRow(d.Id.ToString(), d.Type.ToString(), d.Status.ToString(), Markup.Escape(d.Model ?? ""), d.CommsHub?.ToString() ?? "", region?.ToString() ?? "unknown", d.Mpan?.ToString() ?? d.Mprn?.ToString() ?? "");
+                }
+                var first = count == 0;
+                count += page.Count;
+                var end = page.Count < ListPage;
+                if (first && end)
+                {
+                    context.Console.Write(table);
+                    break;
+                }
+                // Written as one table: the border's blank lines between pages (the bottom of one, the top of the
+                // next) are left out, and one ends the last.
+                var lines = Rendered(table, context.Console.Profile.Width);
+                foreach (var line in lines.Skip(first ? 0 : 1).Take(lines.Length - (first ? 0 : 1) - 1))
+                {
+                    await context.Output.WriteLineAsync(line);
+                }
+                if (end)
+                {
+                    await context.Output.WriteLineAsync();
+                    break;
+                }
+                after = page[^1].Id;
             }
-            context.Console.Write(table);
-            context.Console.WriteLine(CliContext.Count(all.Count, "device", "devices"));
+            context.Console.WriteLine(CliContext.Count(count, "device", "devices"));
             return 0;
         });
 
@@ -366,6 +410,43 @@ internal static class InventoryCommand
             return 0;
         });
         return new Command("models", "The approved device models: only these may be pre-notified, given to a device or adopted") { add, import, list };
+    }
+
+    /// <summary>Devices read and written per table by <c>inventory list</c>.</summary>
+    internal const int ListPage = 1_000;
+
+    /// <summary>
+    /// The widths of <c>inventory list</c>'s columns, the same on every page: each its header's or the longest value it
+    /// can hold (a model's 30 characters, as <c>inventory add</c> takes one; a longer one, learnt from the WAN, wraps).
+    /// </summary>
+    private static int[] ListWidths()
+    {
+        var eui = Eui64.Parse("00-00-00-00-00-00-00-00").ToString().Length;
+        return [
+            eui,
+            Math.Max("Type".Length, Enum.GetNames<DeviceType>().Max(n => n.Length)),
+            Math.Max("SMI status".Length, Enum.GetNames<SmiStatus>().Max(n => n.Length)),
+            30,
+            eui,
+            Math.Max("unknown".Length, Enum.GetNames<WanRegion>().Max(n => n.Length)),
+            Math.Max("MPAN/MPRN".Length, 13),
+        ];
+    }
+
+    /// <summary>The lines of a table as a console of this width, without colour, writes it.</summary>
+    private static string[] Rendered(Table table, int width)
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(text),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = width;
+        console.Write(table);
+        return text.ToString().TrimEnd('\n', '\r').Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
     }
 
     /// <summary>A DUIS identifier field: trimmed, 1 to <paramref name="maxLength"/> characters, no control characters.</summary>

@@ -573,6 +573,17 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return await command.ReadAllAsync(ReadDevice, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<Device>> ListDevicesAfterAsync(Eui64? after, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        await using var connection = await open(cancellationToken);
+        // Keyset, not OFFSET: each page is an index seek on the primary key, however far into the table it starts.
+        await using var command = after is { } id
+            ? connection.Command($"SELECT {Columns} FROM device WHERE id > @after ORDER BY id LIMIT @max").With("@after", id.ToString()).With("@max", max)
+            : connection.Command($"SELECT {Columns} FROM device ORDER BY id LIMIT @max").With("@max", max);
+        return await command.ReadAllAsync(ReadDevice, cancellationToken);
+    }
+
     public async Task<long> CountDevicesAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);

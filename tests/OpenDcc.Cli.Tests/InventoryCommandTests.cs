@@ -1,5 +1,6 @@
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
+using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Cli.Tests;
 
@@ -388,6 +389,33 @@ public sealed class InventoryCommandTests : IDisposable
         var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
         Assert.Equal(1, code);
         Assert.Contains(fault, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_list_longer_than_a_page_is_one_table_of_every_device_with_its_hubs_region()
+    {
+        // More than two pages (InventoryCommand.ListPage), each meter's hub on another page than the meter.
+        var hubs = Enumerable.Range(0, 10).Select(i => new Device(new Eui64(0x00DB_0000_0000_0000UL + (ulong)i), DeviceType.CHF, SmiStatus.Commissioned) { Region = WanRegion.South }).ToList();
+        var meters = Enumerable.Range(0, 2 * InventoryCommand.ListPage + 5)
+            .Select(i => new Device(new Eui64(0x00DC_0000_0000_0000UL + (ulong)i), DeviceType.ESME, SmiStatus.Commissioned) { CommsHub = hubs[i % 10].Id }).ToList();
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await store.Inventory.AddDevicesAsync(hubs);
+            await store.Inventory.AddDevicesAsync(meters);
+        }
+
+        var (code, list, _) = await cli.RunWithDataAsync("inventory", "list");
+
+        Assert.Equal(0, code);
+        var lines = list.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var rows = lines.Where(l => l.StartsWith("  00-D", StringComparison.Ordinal)).ToList();
+        Assert.Equal(hubs.Concat(meters).Select(d => d.Id.ToString()), rows.Select(r => r.Trim()[..23]));
+        Assert.All(rows, r => Assert.Matches(@"\sSouth\s", r));
+        // One table: the headers once, every row's columns where the first's are, no blank line between pages.
+        Assert.Single(lines, l => l.Contains("SMI status", StringComparison.Ordinal));
+        Assert.Single(rows.Select(r => r.IndexOf("Commissioned", StringComparison.Ordinal)).Distinct());
+        Assert.Equal(rows.Count, lines.IndexOf(rows[^1]) - lines.IndexOf(rows[0]) + 1);
+        Assert.Contains($"{hubs.Count + meters.Count:N0} devices", list, StringComparison.Ordinal);
     }
 
     private static string Row(string table, string id) => Assert.Single(table.Split('\n'), l => l.Contains(id, StringComparison.Ordinal));

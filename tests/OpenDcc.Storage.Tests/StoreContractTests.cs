@@ -383,6 +383,24 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task The_inventory_read_a_page_at_a_time_gives_every_device_once_in_ID_order()
+    {
+        var fleet = Fleet(2345);
+        await Store.Inventory.AddDevicesAsync(fleet);
+        var pages = new List<IReadOnlyList<Device>>();
+        Eui64? after = null;
+        do
+        {
+            pages.Add(await Store.Inventory.ListDevicesAfterAsync(after, 1000));
+            after = pages[^1].LastOrDefault()?.Id;
+        }
+        while (pages[^1].Count == 1000);
+        Assert.Equal([1000, 1000, 345], pages.Select(p => p.Count));
+        Assert.Equal(fleet.OrderBy(d => d.Id), pages.SelectMany(p => p));
+        Assert.Empty(await Store.Inventory.ListDevicesAfterAsync(fleet.Max(d => d.Id), 1000));
+    }
+
+    [Fact]
     public async Task A_bulk_add_larger_than_one_insert_batch_stores_every_device()
     {
         var fleet = Fleet(2345);

@@ -84,5 +84,7 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => inner.ListDevicesAsync(cancellationToken);
 
+    public Task<IReadOnlyList<Device>> ListDevicesAfterAsync(Eui64? after, int max, CancellationToken cancellationToken = default) => inner.ListDevicesAfterAsync(after, max, cancellationToken);
+
     public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => inner.CountDevicesAsync(cancellationToken);
 }

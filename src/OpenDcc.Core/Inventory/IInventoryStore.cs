@@ -60,6 +60,12 @@ public interface IInventoryStore
     /// <summary>Every device, in ID order.</summary>
     Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// At most <paramref name="max"/> devices after <paramref name="after"/> (from the first when null), in ID order: the
+    /// inventory a page at a time, for a reader of millions of devices that holds one page, not the whole table.
+    /// </summary>
+    Task<IReadOnlyList<Device>> ListDevicesAfterAsync(Eui64? after, int max, CancellationToken cancellationToken = default);
+
     Task<long> CountDevicesAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The device's SMI statuses, oldest first; empty for a device added without history.</summary>

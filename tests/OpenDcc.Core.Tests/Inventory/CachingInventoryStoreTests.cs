@@ -103,6 +103,9 @@ public class CachingInventoryStoreTests
 
         public Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<Device>>([.. devices.Values]);
 
+        public Task<IReadOnlyList<Device>> ListDevicesAfterAsync(Eui64? after, int max, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<Device>>([.. devices.Values.Where(d => after is null || d.Id.CompareTo(after.Value) > 0).OrderBy(d => d.Id).Take(max)]);
+
         public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => Task.FromResult((long)devices.Count);
 
         public Task AddDevicesAsync(IReadOnlyList<Device> devicesToAdd, InventoryChange change, CancellationToken cancellationToken = default) => AddDevicesAsync(devicesToAdd, cancellationToken);
