@@ -98,10 +98,23 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
         if (change is not null)
         {
-            foreach (var device in devices)
-            {
-                await AppendHistoryAsync(connection, transaction, device.Id, device.Status, change, cancellationToken);
-            }
+            // As the rows: rowsPerInsert a statement, not a round trip per device (an import of 200,000 to PostgreSQL).
+            var since = change.At.ToUnixTimeTicks();
+            await Db.InBatchesAsync(
+                devices,
+                rowsPerInsert,
+                rows => connection.InsertRows(transaction, "smi_status_history", HistoryColumns, rows),
+                (parameters, row, device) =>
+                {
+                    var at = HistoryColumnCount * row;
+                    parameters[at].Value = device.Id.ToString();
+                    parameters[at + 1].Value = device.Status.ToString();
+                    parameters[at + 2].Value = since;
+                    parameters[at + 3].Value = (object?)change.ServiceReferenceVariant ?? DBNull.Value;
+                    parameters[at + 4].Value = (object?)change.User?.ToString() ?? DBNull.Value;
+                },
+                async (insert, _, _) => await insert.ExecuteNonQueryAsync(cancellationToken),
+                cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
     }
@@ -488,6 +501,10 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         bind(command);
         return await command.ReadAllAsync(reader => Site.Stored(new Uprn(reader.GetInt64(0)), reader.GetNullableString(1), reader.GetNullableString(2), reader.IsDBNull(3) ? null : Eui64.Parse(reader.GetString(3))), cancellationToken);
     }
+
+    private const string HistoryColumns = "device, status, since, srv, by_user";
+
+    private const int HistoryColumnCount = 5;
 
     private static async Task AppendHistoryAsync(DbConnection connection, DbTransaction transaction, Eui64 id, SmiStatus status, InventoryChange change, CancellationToken cancellationToken)
     {

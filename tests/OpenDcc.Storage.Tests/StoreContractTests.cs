@@ -383,6 +383,22 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_bulk_add_larger_than_one_insert_batch_starts_every_devices_status_history()
+    {
+        var fleet = Fleet(1234);
+        var change = new InventoryChange(clock.GetCurrentInstant(), "8.1.1", Supplier);
+        await Store.Inventory.AddDevicesAsync(fleet, change);
+        foreach (var device in fleet.Where((_, i) => i % 97 == 0 || i == fleet.Count - 1))
+        {
+            Assert.Equal([new SmiStatusChange(device.Status, change.At, "8.1.1", Supplier)], await Store.Inventory.StatusHistoryAsync(device.Id));
+        }
+        await using var connection = await Store.OpenConnectionAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM smi_status_history";
+        Assert.Equal(1234L, Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task The_inventory_read_a_page_at_a_time_gives_every_device_once_in_ID_order()
     {
         var fleet = Fleet(2345);
