@@ -84,7 +84,7 @@ internal static class LogCommand
             var first = Math.Max(held, parsed.GetValue(from) ?? (request is null ? head - count + 1 : head - window + 1));
             var archivedNote = parsed.GetValue(from) < held ? $" (entries 1 to {held - 1:N0} are archived)" : "";
             var lookedTo = first > head ? head : Math.Min(head, first + Math.Min(window - 1, long.MaxValue - first));
-            var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, ct);
+            var entries = request is { } r ? store.MessageLog.ReadCorrelatedAsync(r.ToString(), first, lookedTo, ct) : store.MessageLog.ReadAsync(first, first + count - 1, ct);
             // The IDs whole, so that one may be copied into --request-id; the outcome wraps.
             var table = new Table().Border(TableBorder.Simple).AddColumns(
                 new TableColumn("Seq").NoWrap(), new TableColumn("At (UTC)").NoWrap(), new TableColumn("Dir").NoWrap(), new TableColumn("User").NoWrap(),
@@ -135,7 +135,7 @@ internal static class LogCommand
             {
                 throw new ArgumentException($"--seq: entry {wanted} was archived (log archive); the log held starts at entry {archived + 1}");
             }
-            var entry = wanted > head ? null : await store.MessageLog.ReadAsync(wanted, ct).FirstOrDefaultAsync(ct);
+            var entry = wanted > head ? null : await store.MessageLog.ReadAsync(wanted, wanted, ct).FirstOrDefaultAsync(ct);
             if (entry is null || entry.Sequence != wanted)
             {
                 throw new ArgumentException($"--seq: no entry {wanted} (the log has {CliContext.Count(head, "entry", "entries")})");
@@ -201,7 +201,9 @@ internal static class LogCommand
             {
                 await using var closing = stream;
                 await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
-                await foreach (var entry in store.MessageLog.ReadAsync(baseSequence + 1, ct))
+                // A stretch at a time: a --before reached early stops the read having fetched one stretch past it,
+                // not every entry to the head.
+                await foreach (var entry in ArchiveStretchesAsync(store.MessageLog, baseSequence + 1, Math.Min(head - 1, upTo ?? head - 1), ct))
                 {
                     if (entry.Sequence >= head || entry.Sequence > upTo || entry.Record.At >= cutoff)
                     {
@@ -248,6 +250,21 @@ internal static class LogCommand
         });
         log.Subcommands.Add(archive);
         return log;
+    }
+
+    /// <summary>Entries <c>log archive</c> reads per query.</summary>
+    private const long ArchiveStretch = 10_000;
+
+    /// <summary>Entries <paramref name="from"/> to <paramref name="to"/>, read <see cref="ArchiveStretch"/> a query.</summary>
+    private static async IAsyncEnumerable<MessageLogEntry> ArchiveStretchesAsync(IMessageLog log, long from, long to, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var start = from; start <= to; start += ArchiveStretch)
+        {
+            await foreach (var entry in log.ReadAsync(start, Math.Min(to, start + ArchiveStretch - 1), cancellationToken))
+            {
+                yield return entry;
+            }
+        }
     }
 
     /// <summary>Removes an archive file written in part (its write failed).</summary>
@@ -388,7 +405,7 @@ internal static class LogCommand
         // same hash where the archives end (the store's entries are checked after this).
         var head = (await store.MessageLog.ReadHeadAsync(cancellationToken))?.Sequence ?? 0;
         var archivedAtBase = end > baseSequence && end <= head ? await HashAtAsync(checkedFiles, baseSequence, cancellationToken) : [];
-        if (baseHash.AsSpan().SequenceEqual(archivedAtBase) && await store.MessageLog.ReadAsync(end, cancellationToken).FirstAsync(cancellationToken) is { } held && held.Sequence == end && held.Hash.AsSpan().SequenceEqual(endHash))
+        if (baseHash.AsSpan().SequenceEqual(archivedAtBase) && await store.MessageLog.ReadAsync(end, end, cancellationToken).FirstAsync(cancellationToken) is { } held && held.Sequence == end && held.Hash.AsSpan().SequenceEqual(endHash))
         {
             await context.Output.WriteLineAsync($"the store's log goes on from the archives given, which hold its entries {baseSequence + 1} to {end} as well (an archive stopped before it had removed them)");
             return 0;

@@ -182,6 +182,9 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) =>
         ReadWhereAsync("sequence >= @from", [("@from", fromSequence)], cancellationToken);
 
+    public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
+        ReadWhereAsync("sequence >= @from AND sequence <= @to", [("@from", fromSequence), ("@to", toSequence)], cancellationToken);
+
     public async IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(correlation);

@@ -426,6 +426,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
 
         public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
 
+        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, toSequence, cancellationToken);
+
         public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadCorrelatedAsync(correlation, fromSequence, toSequence, cancellationToken);
 
         public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);

@@ -447,6 +447,24 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_stretch_of_the_log_reads_its_entries_and_no_other()
+    {
+        await Store.MessageLog.AppendAsync([.. Enumerable.Range(0, 50).Select(i => Record($"m{i}"))]);
+        Assert.Equal([20L, 21L, 22L], await Store.MessageLog.ReadAsync(20, 22).Select(e => e.Sequence).ToListAsync());
+        Assert.Equal([50L], await Store.MessageLog.ReadAsync(50, 50).Select(e => e.Sequence).ToListAsync());
+        Assert.Equal([49L, 50L], await Store.MessageLog.ReadAsync(49, long.MaxValue).Select(e => e.Sequence).ToListAsync());
+        Assert.Empty(await Store.MessageLog.ReadAsync(51, 60).ToListAsync());
+        Assert.Equal(await Store.MessageLog.ReadAsync(30).Take(5).ToListAsync(), await Store.MessageLog.ReadAsync(30, 34).ToListAsync(), new EntryComparer());
+    }
+
+    private sealed class EntryComparer : IEqualityComparer<MessageLogEntry>
+    {
+        public bool Equals(MessageLogEntry? x, MessageLogEntry? y) => x!.Sequence == y!.Sequence && x.Hash.AsSpan().SequenceEqual(y.Hash);
+
+        public int GetHashCode(MessageLogEntry obj) => obj.Sequence.GetHashCode();
+    }
+
+    [Fact]
     public async Task Every_field_of_a_logged_message_reads_back_exactly()
     {
         var inbound = new MessageLogRecord(clock.GetCurrentInstant().PlusTicks(1234567), MessageDirection.Inbound, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", "I99", new byte[] { 0, 1, 2, 255 });

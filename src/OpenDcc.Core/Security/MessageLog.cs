@@ -100,6 +100,13 @@ public interface IMessageLog
     IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Entries from <paramref name="fromSequence"/> to <paramref name="toSequence"/>, in sequence order: for a reader that
+    /// wants a stretch of the log. Bounded in the query, so a reader that stops early costs what it read, not the rest of
+    /// the log (PostgreSQL sends a query's whole result, which the client must drain when the reader stops).
+    /// </summary>
+    IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The entries from <paramref name="fromSequence"/> to <paramref name="toSequence"/> whose
     /// <see cref="MessageLogRecord.Correlation"/> is <paramref name="correlation"/> (a RequestID's text: the request, its
     /// responses, their deliveries), and for a RequestID those of its user's requests whose entries name it in their

@@ -38,6 +38,9 @@ internal sealed class InMemoryMessageLog : IMessageLog
         }
     }
 
+    public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
+        ReadAsync(fromSequence, cancellationToken).TakeWhile(e => e.Sequence <= toSequence);
+
     public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) =>
         entries.Where(e => e.Sequence >= fromSequence && e.Sequence <= toSequence && e.Record.Correlation == correlation).ToAsyncEnumerable();
 
