@@ -574,20 +574,23 @@ internal static class InventoryCommand
         Dictionary<string, int>? columns = null;
         var width = 0;
         var firstLine = new Dictionary<Eui64, int>();
-        List<(int Line, string[] Fields)> records;
-        using (var text = File.OpenText(csv.FullName))
+        // Each record parsed as it is read: the file's text is not held beside the devices made of it.
+        using var text = File.OpenText(csv.FullName);
+        using var records = CsvRecords.Read(text).GetEnumerator();
+        while (true)
         {
             try
             {
-                records = [.. CsvRecords.Read(text)];
+                if (!records.MoveNext())
+                {
+                    break;
+                }
             }
             catch (FormatException e)
             {
                 throw new FormatException($"{csv.Name} {e.Message}", e);
             }
-        }
-        foreach (var (number, fields) in records)
-        {
+            var (number, fields) = records.Current;
             if (columns is null)
             {
                 columns = ReadHeader(csv, number, fields);
