@@ -102,12 +102,7 @@ public sealed class FreshnessCache<TKey, TValue>
         });
     }
 
-    /// <summary>
-    /// Read within the last <c>freshFor</c>. A value read after now was read before the clock stepped back: its age is
-    /// unknown, so it is stale, not fresh until the clock catches up with its reading (a revocation or suspension made
-    /// meanwhile would go unseen for as long as the step).
-    /// </summary>
-    private bool IsFresh(Instant read, Instant now) => read <= now && now - read < freshFor;
+    private bool IsFresh(Instant read, Instant now) => Freshness.ReadWithin(read, now, freshFor);
 
     private void ArmSweep()
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using System.Xml;
 using NodaTime;
+using OpenDcc.Core.Caching;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Parties;
 using OpenDcc.Core.Security;
@@ -76,8 +77,7 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         SweepIfDue(now);
         var check = await DuisSignature.VerifyAsync(document, async (issuer, serial, ct) =>
         {
-            // A binding read after now was read before the clock stepped back: its age is unknown, so it is read again.
-            if (known.TryGetValue((issuer, serial), out var entry) && entry.ReadAt <= now && now - entry.ReadAt < BindingFreshFor)
+            if (known.TryGetValue((issuer, serial), out var entry) && Freshness.ReadWithin(entry.ReadAt, now, BindingFreshFor))
             {
                 bound = entry.Bound;
                 return entry.Key;
@@ -154,7 +154,7 @@ public sealed class DuisMessageSecurity(X509Certificate2 dspIdentity, IPartyStor
         }
         foreach (var (certificate, entry) in known)
         {
-            if (!(entry.ReadAt <= now && now - entry.ReadAt < KeptUnusedFor))
+            if (!Freshness.ReadWithin(entry.ReadAt, now, KeptUnusedFor))
             {
                 // Only that entry: one read again meanwhile stays.
                 known.TryRemove(new KeyValuePair<(string, string), (OrganisationCertificate, XmlSignatureKey, Instant)>(certificate, entry));
