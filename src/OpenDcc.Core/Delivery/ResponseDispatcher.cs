@@ -352,10 +352,8 @@ public sealed partial class ResponseDispatcher : IDisposable
     {
         // A user whose response URL was removed is sent nothing, least of all at the URL it gave up; the message fails
         // its attempts on the retry schedule, to the failed queue, unless the user has a response URL again by the next.
-        var heldOff = message.NoResponseUrl
-            ? $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " +
-              "it is sent at its next attempt if one is set ('opendcc users response-url')"
-            : HeldOff(message.Destination);
+        var noUrl = message.NoResponseUrl ? $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " : null;
+        var heldOff = noUrl is not null ? noUrl + "it is sent at its next attempt if one is set ('opendcc users response-url')" : HeldOff(message.Destination);
         var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, message.NoResponseUrl ? NoResponseUrl : NotSent, heldOff);
         var at = clock.GetCurrentInstant();
         if (attempt.Outcome is Timeout or Unreachable)
@@ -382,11 +380,10 @@ public sealed partial class ResponseDispatcher : IDisposable
         var attempts = message.Attempts + 1;
         var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
         var error = attempt.Error!;
-        if (next is null && message.NoResponseUrl)
+        if (next is null && noUrl is not null)
         {
             // Its last attempt: there is no next one for a URL set now to reach, so the failed queue's line says how it leaves it.
-            error = $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " +
-                    $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {message.User}'";
+            error = noUrl + $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {message.User}'";
         }
         await RecordingAsync(() => store.RecordFailureAsync(message.Id, error, at, next), stopping);
         if (next is null)
