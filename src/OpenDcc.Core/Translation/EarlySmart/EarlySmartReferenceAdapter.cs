@@ -64,8 +64,8 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
             }
             // Not kept: an alert comes from a device with no command in flight as often as not, and nothing would
             // release its key (Release comes from the comms hub grain that sent it commands).
-            using var key = keys.TryGetValue(device, out var kept) ? null : DeriveKey(device);
-            return new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, kept ?? key!), Counter: null);
+            using var reading = ReadingKeyFor(device);
+            return new DeviceMessage.Alert(alert.Value!, GbcsCodec.EncodeAlert(TranslatedHeader(device), alert.Value!, reading.Key!), Counter: null);
         }
         return new DeviceMessage.Unreadable(response.Reason ?? "not an early-smart line");
     }
@@ -77,8 +77,8 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
     {
         // The payload is the translated frame, MACed under the device's translation key; one derived for this read is
         // not kept (a read back comes from no command of this adapter's, so nothing would release it).
-        using var key = keys.TryGetValue(device, out var kept) ? null : DeriveKey(device);
-        var response = GbcsCodec.DecodeResponse(duisPayload, kept ?? key!);
+        using var reading = ReadingKeyFor(device);
+        var response = GbcsCodec.DecodeResponse(duisPayload, reading.Key!);
         return response.Succeeded && response.Header.Originator == device && response.Header.Recipient == acb ? response.Value : null;
     }
 
@@ -99,6 +99,9 @@ public sealed class EarlySmartReferenceAdapter(Eui64 acb, byte[] translationSecr
             key.Dispose();
         }
     }
+
+    /// <summary>The key kept for the device while commands go to it, or one derived for this read alone (<see cref="ReadingKey"/>).</summary>
+    private ReadingKey ReadingKeyFor(Eui64 device) => ReadingKey.KeptOr(keys.GetValueOrDefault(device), () => DeriveKey(device));
 
     private GbcsMacKey DeriveKey(Eui64 device)
     {

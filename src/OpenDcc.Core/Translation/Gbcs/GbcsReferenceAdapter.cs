@@ -168,34 +168,23 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     /// </summary>
     private ReadingKey ReadingKeyFor(Eui64 device, out string? reason)
     {
-        reason = null;
-        var version = deviceKeys.KeyVersion(device);
-        if (keys.TryGetValue(device, out var derived) && derived.Version == version)
-        {
-            return new ReadingKey(derived.Key, Owned: false);
-        }
-        using var peer = deviceKeys.FindKeyAgreementKey(device);
-        if (peer is null)
-        {
-            reason = NoKeyAgreementKey(device).Message;
-            return default;
-        }
-        return new ReadingKey(GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device), Owned: true);
+        var reading = ReadingKey.KeptOr(Kept(device, deviceKeys.KeyVersion(device)), () => Derive(device));
+        reason = reading.Key is null ? NoKeyAgreementKey(device).Message : null;
+        return reading;
     }
 
     private static Wan.DeviceUnreachableException NoKeyAgreementKey(Eui64 device) =>
         new(device, "the SM WAN knows no key-agreement key for it (no such device on the WAN)");
 
-    /// <summary>A key to read one frame with; disposed after the read when it was derived for that read alone.</summary>
-    private readonly record struct ReadingKey(GbcsMacKey? Key, bool Owned) : IDisposable
+    /// <summary>The MAC key kept for the device, if it was derived under the directory's key version <paramref name="version"/>.</summary>
+    private GbcsMacKey? Kept(Eui64 device, long version) =>
+        keys.TryGetValue(device, out var derived) && derived.Version == version ? derived.Key : null;
+
+    /// <summary>A MAC key derived with the device's key-agreement key; null when the SM WAN has none for it.</summary>
+    private GbcsMacKey? Derive(Eui64 device)
     {
-        public void Dispose()
-        {
-            if (Owned)
-            {
-                Key?.Dispose();
-            }
-        }
+        using var peer = deviceKeys.FindKeyAgreementKey(device);
+        return peer is null ? null : GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device);
     }
 
     /// <summary>
@@ -206,14 +195,13 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
     {
         // The version before the key: a key changed in between is derived again at the next frame, never kept stale.
         var version = deviceKeys.KeyVersion(device);
-        if (keys.TryGetValue(device, out var derived) && derived.Version == version)
+        if (Kept(device, version) is { } kept)
         {
-            return derived.Key;
+            return kept;
         }
         // No key: the SM WAN has no such device (in the inventory, never installed or commissioned on the WAN).
-        using var peer = deviceKeys.FindKeyAgreementKey(device) ?? throw NoKeyAgreementKey(device);
+        var key = Derive(device) ?? throw NoKeyAgreementKey(device);
         // The one replaced is not disposed: a frame being read may hold it (as in Release).
-        var key = GbcsMacKey.Derive(acbKeyAgreement, peer, acb, device);
         keys[device] = new DerivedKey(key, version);
         return key;
     }
