@@ -225,7 +225,6 @@ public sealed class FileKeyStore(string directory)
         {
             foreach (var (path, text) in deferred ?? [])
             {
-                System.IO.Directory.CreateDirectory(Directory);
                 WritePrivate(path, text);
             }
             deferred = null;
@@ -255,7 +254,6 @@ public sealed class FileKeyStore(string directory)
                 return;
             }
         }
-        System.IO.Directory.CreateDirectory(Directory);
         WritePrivate(path, text);
     }
 
@@ -374,7 +372,11 @@ public sealed class FileKeyStore(string directory)
     }
 
     /// <summary>Whether <paramref name="name"/>.crt.pem or <paramref name="name"/>.key.pem is in the directory.</summary>
-    public bool Holds(string name) => File.Exists(Current(name).Certificate) || File.Exists(Current(name).Key);
+    public bool Holds(string name)
+    {
+        var (certificate, key) = Current(name);
+        return File.Exists(certificate) || File.Exists(key);
+    }
 
     /// <summary>
     /// Writes <paramref name="certificate"/> to <paramref name="name"/>.crt.pem and its private key to
@@ -450,7 +452,11 @@ public sealed class FileKeyStore(string directory)
     private static string Pending(string path) => path + ".new";
 
     /// <summary>Writes a private key readable by the owner only, replacing the file in one step.</summary>
-    private static void WritePrivate(string path, string pem) => WriteDurably(path, pem, ownerOnly: true);
+    private void WritePrivate(string path, string pem)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        WriteDurably(path, pem, ownerOnly: true);
+    }
 
     /// <summary>
     /// Replaces <paramref name="path"/> with <paramref name="text"/> in one step, on disk when it returns: written to a
