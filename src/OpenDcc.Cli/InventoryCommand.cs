@@ -437,13 +437,7 @@ internal static class InventoryCommand
     private static string[] Rendered(Table table, int width)
     {
         using var text = new StringWriter(CultureInfo.InvariantCulture);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(text),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
+        var console = CliContext.CreateConsole(text);
         console.Profile.Width = width;
         console.Write(table);
         return text.ToString().TrimEnd('\n', '\r').Split('\n').Select(l => l.TrimEnd('\r')).ToArray();

@@ -651,7 +651,8 @@ internal sealed partial class CliContext(TextWriter output, TextWriter error, IC
         return command;
     }
 
-    private static IAnsiConsole CreateConsole(TextWriter output)
+    /// <summary>A console writing to <paramref name="output"/>: plain text, 160 columns wide, unless it is the terminal.</summary>
+    internal static IAnsiConsole CreateConsole(TextWriter output)
     {
         var interactive = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
