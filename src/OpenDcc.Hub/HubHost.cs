@@ -112,6 +112,8 @@ public static class HubHost
         }
         // Read now, with the store leased and before the hub serves: every one was left by a hub that did not stop cleanly.
         var leftUnanswered = await store.UnansweredCommands.ListAsync(cancellationToken: cancellationToken);
+        // Likewise every alert taken and not handed on.
+        var leftPending = await store.AlertCounters.ListPendingAsync(cancellationToken);
         // Likewise every claim on an outbound message: its messages are sent now, not when the dead hub's leases end.
         var released = await store.Delivery.ReleaseClaimsAsync(cancellationToken);
         var keys = new FileKeyStore(Path.Combine(options.DataDirectory, "keys"));
@@ -194,6 +196,7 @@ public static class HubHost
         services.AddSingleton<IDeviceStatusChangeSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddSingleton<IFirmwareDistributionSink>(sp => sp.GetRequiredService<DccAlertSender>());
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<UnansweredCommandRecovery>(sp, leftUnanswered));
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PendingAlertRecovery>(sp, leftPending));
         services.AddSingleton<DeviceConfirmations>();
         services.AddSingleton(store.CriticalCounters);
         services.AddSingleton(store.AlertCounters);
@@ -209,7 +212,8 @@ public static class HubHost
         // document (the Web defaults would describe each as "an integer or a string").
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         services.AddSingleton(devices.Registrations);
-        services.AddSingleton<IDeviceAlertSink, DeviceAlertReceiver>();
+        services.AddSingleton<DeviceAlertReceiver>();
+        services.AddSingleton<IDeviceAlertSink>(sp => sp.GetRequiredService<DeviceAlertReceiver>());
         services.AddSingleton(sp => new DuisGateway(
             sp.GetRequiredService<ServiceCatalogue>(),
             sp.GetRequiredService<IPartyStore>(),

@@ -106,6 +106,34 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_alert_taken_and_then_stopped_on_its_way_is_handed_on_to_each_of_its_users_when_the_hub_next_starts()
+    {
+        var now = SystemClock.Instance.GetCurrentInstant();
+        // The restoration's first copy meets a fault that is not the store away (as a hub killed at that moment would
+        // stop there): the frame's counter is spent, no copy is queued.
+        away.Fail("PowerRestored");
+        await Record.ExceptionAsync(() => hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5)));
+        Assert.DoesNotContain(await QueuedAsync(), m => m.What!.StartsWith("PowerRestored", StringComparison.Ordinal));
+        var pending = Assert.Single(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Equal(Meter, pending.Device);
+
+        await hub.RestartAsync();
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await hub.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Equal([NetworkOperator, Supplier], (await QueuedAsync()).Where(m => m.What!.StartsWith("PowerRestored", StringComparison.Ordinal)).OrderBy(m => m.Id).Select(m => m.User));
+        // Handed on, its frame sent again is still a replay.
+        var (device, frame) = Assert.Single(frames);
+        await hub.Services.GetRequiredService<IDeviceAlertSink>().ReceiveAsync(device, frame);
+        Assert.Contains(await OutcomesAsync(), o => o.StartsWith("AlertRefused: replayed frame", StringComparison.Ordinal));
+        Assert.Equal(2, (await QueuedAsync()).Count(m => m.What!.StartsWith("PowerRestored", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_loss_of_power_with_no_restoration_sends_the_outage_alone_to_the_network_operator_then_the_supplier()
     {
         await hub.Services.GetRequiredService<IDeviceAlertSink>().PowerLostAsync(CommsHub, SystemClock.Instance.GetCurrentInstant() - Duration.FromMinutes(1));
@@ -175,12 +203,16 @@ public sealed class AlertProbeTests : IAsyncLifetime
         public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) => sink.PowerLostAsync(commsHub, since, cancellationToken);
     }
 
-    /// <summary>Refuses the next few enqueues of messages whose description starts with a given text, as a store away would.</summary>
+    /// <summary>
+    /// Refuses the next few enqueues of messages whose description starts with a given text, as a store away would; or
+    /// fails the next one with a fault that is not the store's (<see cref="Fail"/>).
+    /// </summary>
     private sealed class AwayQueue
     {
         private readonly Lock gate = new();
         private string prefix = "";
         private int left;
+        private string? failing;
 
         public int Left
         {
@@ -195,10 +227,23 @@ public sealed class AlertProbeTests : IAsyncLifetime
             }
         }
 
+        public void Fail(string what)
+        {
+            lock (gate)
+            {
+                failing = what;
+            }
+        }
+
         public bool Refuses(string? what)
         {
             lock (gate)
             {
+                if (failing is not null && what?.StartsWith(failing, StringComparison.Ordinal) == true)
+                {
+                    failing = null;
+                    throw new InvalidOperationException("the hub stopped here");
+                }
                 if (left > 0 && what?.StartsWith(prefix, StringComparison.Ordinal) == true)
                 {
                     left--;

@@ -1,40 +1,87 @@
+using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Storage.Tests;
 
-/// <summary>The counter of the last alert taken from each device (what its next alert must exceed), on every engine.</summary>
+/// <summary>
+/// The counter of the last alert taken from each device (what its next alert must exceed), and the alerts taken and not
+/// yet handed on, on every engine.
+/// </summary>
 public abstract class AlertCounterStoreTests(IStoreEngine engine) : StoreTests(engine)
 {
     private static readonly Eui64 Meter = Eui64.Parse("00-DB-12-34-56-78-90-A0");
     private static readonly Eui64 GasMeter = Eui64.Parse("00-DB-12-34-56-78-90-A1");
+    private static readonly Instant Received = Instant.FromUtc(2026, 12, 1, 9, 30);
+
+    private static PendingAlert Alert(Eui64 device, ulong counter, int minutes = 0) =>
+        new(device, counter, Guid.NewGuid(), Received + Duration.FromMinutes(minutes), [0xDF, 0x09, (byte)counter]);
+
+    private Task<bool> TakeAsync(Eui64 device, ulong counter) => Store.AlertCounters.TryTakeAsync(Alert(device, counter));
 
     [Fact]
     public async Task An_alert_counter_is_taken_only_above_the_last_taken_from_its_device()
     {
-        Assert.True(await Store.AlertCounters.TryTakeAsync(Meter, 10));
-        Assert.False(await Store.AlertCounters.TryTakeAsync(Meter, 10));
-        Assert.False(await Store.AlertCounters.TryTakeAsync(Meter, 9));
-        Assert.True(await Store.AlertCounters.TryTakeAsync(Meter, 11));
+        Assert.True(await TakeAsync(Meter, 10));
+        Assert.False(await TakeAsync(Meter, 10));
+        Assert.False(await TakeAsync(Meter, 9));
+        Assert.True(await TakeAsync(Meter, 11));
         // Per device: another device's counters are its own.
-        Assert.True(await Store.AlertCounters.TryTakeAsync(GasMeter, 5));
-        Assert.False(await Store.AlertCounters.TryTakeAsync(Meter, 11));
+        Assert.True(await TakeAsync(GasMeter, 5));
+        Assert.False(await TakeAsync(Meter, 11));
     }
 
     [Fact]
     public async Task Alert_counters_beyond_a_signed_64_bit_integer_compare_as_numbers()
     {
-        Assert.True(await Store.AlertCounters.TryTakeAsync(Meter, 9_999));
-        Assert.True(await Store.AlertCounters.TryTakeAsync(Meter, ulong.MaxValue - 1));
-        Assert.False(await Store.AlertCounters.TryTakeAsync(Meter, 10_000));
-        Assert.True(await Store.AlertCounters.TryTakeAsync(Meter, ulong.MaxValue));
+        Assert.True(await TakeAsync(Meter, 9_999));
+        Assert.True(await TakeAsync(Meter, ulong.MaxValue - 1));
+        Assert.False(await TakeAsync(Meter, 10_000));
+        Assert.True(await TakeAsync(Meter, ulong.MaxValue));
     }
 
     [Fact]
     public async Task Of_copies_of_one_alert_taken_at_once_one_is_taken()
     {
-        var taken = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => Store.AlertCounters.TryTakeAsync(Meter, 42))));
+        var taken = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => TakeAsync(Meter, 42))));
 
         Assert.Equal(1, taken.Count(t => t));
+        Assert.Single(await Store.AlertCounters.ListPendingAsync());
+    }
+
+    [Fact]
+    public async Task An_alert_taken_is_pending_with_its_frame_until_completed_and_a_replay_adds_nothing()
+    {
+        var first = Alert(Meter, 10, minutes: 1);
+        var second = Alert(GasMeter, 7);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(first));
+        Assert.True(await Store.AlertCounters.TryTakeAsync(second));
+        Assert.False(await Store.AlertCounters.TryTakeAsync(Alert(Meter, 10)));
+
+        var pending = await Store.AlertCounters.ListPendingAsync();
+        // Oldest first, each as taken.
+        Assert.Equal([second, first], pending, (a, b) => a.Device == b.Device && a.Counter == b.Counter && a.Take == b.Take && a.ReceivedAt == b.ReceivedAt && a.Frame.SequenceEqual(b.Frame));
+
+        await Store.AlertCounters.CompleteAsync(Meter, 10);
+        Assert.Equal([GasMeter], (await Store.AlertCounters.ListPendingAsync()).Select(p => p.Device));
+        // Completed, its counter stays spent.
+        Assert.False(await TakeAsync(Meter, 10));
+    }
+
+    [Fact]
+    public async Task A_take_tried_again_with_its_own_id_while_pending_is_taken_and_a_replay_of_it_is_not()
+    {
+        var alert = Alert(Meter, 10);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(alert));
+
+        // Its commit's answer lost, the receiver tries the same take again: it is its own, not a replay.
+        Assert.True(await Store.AlertCounters.TryTakeAsync(alert));
+        // The same frame under another take (captured and sent again) is a replay.
+        Assert.False(await Store.AlertCounters.TryTakeAsync(alert with { Take = Guid.NewGuid() }));
+        Assert.Single(await Store.AlertCounters.ListPendingAsync());
+
+        await Store.AlertCounters.CompleteAsync(Meter, 10);
+        Assert.False(await Store.AlertCounters.TryTakeAsync(alert));
     }
 }
 

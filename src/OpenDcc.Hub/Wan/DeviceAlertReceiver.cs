@@ -21,6 +21,9 @@ namespace OpenDcc.Hub.Wan;
 /// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
 /// (<see cref="DccAlertSender.PowerLostAsync"/>). While the store is away, an alert waits and is handed on once it is back
 /// (<see cref="StoreAway.UntilStoredAsync(Microsoft.Extensions.Logging.ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>): its counter is taken, so the device sending it again would be refused as a replay.
+/// An alert is taken with its frame kept as pending, in one transaction, and is no longer pending once handed on: one a
+/// hub took and did not hand on before it stopped (a crash, a kill, a fault on the way) is handed on when a hub next
+/// starts (<see cref="PendingAlertRecovery"/>, <see cref="ResumeAsync"/>), so at least once.
 /// </summary>
 internal sealed class DeviceAlertReceiver(
     IInventoryStore inventory,
@@ -43,24 +46,64 @@ internal sealed class DeviceAlertReceiver(
     {
         ArgumentNullException.ThrowIfNull(message);
         var now = clock.GetCurrentInstant();
-        var known = await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
-        var read = known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : AdapterFault.Read(adapters.For(known), a => a.FromDevice(message, device));
-        var refused = read switch
+        var read = await ReadAsync(device, message, cancellationToken);
+        if (read is DeviceMessage.Alert { Counter: { } taken } counted)
         {
-            DeviceMessage.Alert => null,
-            DeviceMessage.Unreadable unreadable => unreadable.Reason,
-            _ => "not an alert",
-        };
-        if (read is DeviceMessage.Alert { Counter: { } taken } && !await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.TryTakeAsync(device, taken, cancellationToken), cancellationToken))
-        {
-            refused = $"replayed frame: counter {taken} from {device} is not above the last alert taken from it";
-        }
-        if (refused is not null || read is not DeviceMessage.Alert alert)
-        {
-            await LogAsync(now, null, $"{device}", $"AlertRefused: {refused}", message, cancellationToken);
-            logger.LogWarning("alert from {Device} refused: {Reason}", device, refused);
+            // Taken with the frame kept as pending, in one transaction: should the hub stop before every copy is handed
+            // on, the next start hands it on (PendingAlertRecovery) rather than the frame's counter being spent on nothing.
+            if (!await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.TryTakeAsync(new PendingAlert(device, taken, Guid.NewGuid(), now, message), cancellationToken), cancellationToken))
+            {
+                await RefuseAsync(now, device, $"replayed frame: counter {taken} from {device} is not above the last alert taken from it", message, cancellationToken);
+                return;
+            }
+            // A fault handing it on leaves it pending, for the next start.
+            await HandOnAsync(device, counted, message, now, cancellationToken);
+            await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.CompleteAsync(device, taken, cancellationToken), cancellationToken);
             return;
         }
+        if (read is DeviceMessage.Alert alert)
+        {
+            // An early-smart alert: no counter to take (its adapter keeps the guard against replays).
+            await HandOnAsync(device, alert, message, now, cancellationToken);
+            return;
+        }
+        await RefuseAsync(now, device, read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert", message, cancellationToken);
+    }
+
+    /// <summary>
+    /// Hands on an alert a hub took (its counter spent) and did not hand on before it stopped, its frame read again by its
+    /// device's adapter; then it is no longer pending. One the adapter no longer reads (the device gone from the
+    /// inventory since) is logged as refused.
+    /// </summary>
+    public async Task ResumeAsync(PendingAlert pending, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        if (await ReadAsync(pending.Device, pending.Frame, cancellationToken) is DeviceMessage.Alert alert)
+        {
+            await HandOnAsync(pending.Device, alert, pending.Frame, pending.ReceivedAt, cancellationToken);
+        }
+        else
+        {
+            await RefuseAsync(pending.ReceivedAt, pending.Device, $"taken before the hub last stopped, and no longer read as an alert from {pending.Device}", pending.Frame, cancellationToken);
+        }
+        await StoreAway.UntilStoredAsync(logger, $"an alert from {pending.Device}", () => alertCounters.CompleteAsync(pending.Device, pending.Counter, cancellationToken), cancellationToken);
+    }
+
+    private async Task<DeviceMessage> ReadAsync(Eui64 device, byte[] message, CancellationToken cancellationToken)
+    {
+        var known = await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => inventory.FindDeviceAsync(device, cancellationToken), cancellationToken);
+        return known is null ? new DeviceMessage.Unreadable("the device is not in the inventory") : AdapterFault.Read(adapters.For(known), a => a.FromDevice(message, device));
+    }
+
+    private async Task RefuseAsync(Instant at, Eui64 device, string reason, byte[] message, CancellationToken cancellationToken)
+    {
+        await LogAsync(at, null, $"{device}", $"AlertRefused: {reason}", message, cancellationToken);
+        logger.LogWarning("alert from {Device} refused: {Reason}", device, reason);
+    }
+
+    /// <summary>An alert read and taken: throttled, or routed by the meter point's registration and a signed copy handed to delivery for each of its users.</summary>
+    private async Task HandOnAsync(Eui64 device, DeviceMessage.Alert alert, byte[] message, Instant now, CancellationToken cancellationToken)
+    {
         var code = alert.DeviceAlert.AlertCode.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
         ThrottledAlerts? throttled;
         switch (throttle.Decide(device, code))

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenDcc.Core;
+using OpenDcc.Core.Alerts;
+
+namespace OpenDcc.Hub.Wan;
+
+/// <summary>
+/// Hands on the device alerts a hub took (their counters spent) and had not handed on to their users when it stopped
+/// (a crash, a kill, a fault on the way): each is read again and routed as it would have been
+/// (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
+/// is read before the hub serves (<see cref="HubHost"/>), so no alert this hub takes is among them. One handed on before
+/// the stop and not yet marked so goes again: alerts reach their users at least once.
+/// </summary>
+internal sealed class PendingAlertRecovery(
+    IReadOnlyList<PendingAlert> leftPending,
+    DeviceAlertReceiver receiver,
+    ILogger<PendingAlertRecovery> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (leftPending.Count == 0)
+        {
+            return;
+        }
+        logger.LogWarning("Device alerts taken before the hub last stopped and not handed on (it did not stop cleanly, or a fault stopped them on the way): {Count}; handing each on now", leftPending.Count);
+        foreach (var alert in leftPending)
+        {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                // The rest stay pending for the next start.
+                return;
+            }
+            try
+            {
+                await receiver.ResumeAsync(alert, stoppingToken);
+            }
+            catch (Exception e) when (StoreAway.Is(e) && stoppingToken.IsCancellationRequested)
+            {
+                // The hub stopped while the store was away: this one and the rest stay pending for the next start.
+                return;
+            }
+#pragma warning disable CA1031 // One alert's failure must not keep the others from their users; it stays pending for the next start.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogError(e, "alert {Counter} from {Device}: could not be handed on; it stays pending for the next start", alert.Counter, alert.Device);
+            }
+        }
+    }
+}
