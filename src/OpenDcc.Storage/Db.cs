@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Npgsql;
 
 namespace OpenDcc.Storage;
 
@@ -43,6 +44,42 @@ internal static class Db
     /// U+2400 SYMBOL FOR NULL (␀), on both.
     /// </summary>
     public static string Storable(string text) => text.Replace('\0', '\u2400');
+
+    /// <summary>How many times in all <see cref="RetryAbortedAsync{T}"/> runs a transaction that PostgreSQL keeps aborting.</summary>
+    private const int AbortedTries = 5;
+
+    /// <summary>
+    /// Runs <paramref name="transaction"/> (a whole transaction: its connection opened, its statements, its commit), and
+    /// runs it again after a short random wait, up to <see cref="AbortedTries"/> times in all, while PostgreSQL aborts it
+    /// to break a deadlock (40P01) or for a serialization failure (40001). The server has rolled all of it back, so it is
+    /// run afresh, reading again what it read (the message log's head among them). Any other fault ends it, a commit whose
+    /// outcome is not known among them (<see cref="Core.Security.CommitOutcomeUnknownException"/>: its cause is not looked
+    /// into). Two transactions locking the same rows in opposite orders (an 8.4 deleting a comms hub in the message log's
+    /// transaction, a device being moved to name that hub) each wait for the other; the server aborts one, and it is run
+    /// again once the other is done, rather than failing its requests with the store away.
+    /// </summary>
+    public static async Task<T> RetryAbortedAsync<T>(Func<Task<T>> transaction, CancellationToken cancellationToken)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await transaction();
+            }
+            catch (PostgresException e) when (tries < AbortedTries && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50) * tries), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary><see cref="RetryAbortedAsync{T}"/> for a transaction with no result.</summary>
+    public static Task RetryAbortedAsync(Func<Task> transaction, CancellationToken cancellationToken) =>
+        RetryAbortedAsync(async () =>
+        {
+            await transaction();
+            return true;
+        }, cancellationToken);
 
     /// <summary>How a transaction is committed, unless a test stands in for it (the message log's and the delivery queue's <c>commit</c>).</summary>
     public static readonly Func<DbTransaction, CancellationToken, Task> Commit = (transaction, cancellationToken) => transaction.CommitAsync(cancellationToken);

@@ -16,7 +16,8 @@ namespace OpenDcc.Storage;
 /// <remarks>
 /// An update reads the device's row under a lock: PostgreSQL's <c>SELECT … FOR UPDATE</c> (<paramref name="lockRows"/>);
 /// SQLite's transactions here begin <c>IMMEDIATE</c>, taking the database's write lock before the read.
-/// A write that makes a device name a comms hub locks the hub's row too (<see cref="LockCommsHubsAsync"/>).
+/// A write that makes a device name a comms hub locks the hub's row too (<see cref="LockCommsHubsAsync"/>). A write
+/// PostgreSQL aborts to break a deadlock is made again from the start (<see cref="Db.RetryAbortedAsync{T}"/>).
 /// </remarks>
 internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnection>> open, int rowsPerInsert, bool lockRows) : IInventoryStore
 {
@@ -57,92 +58,98 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
             throw new ArgumentException($"the devices to add name {string.Join(", ", repeated.Take(5))}{(repeated.Count > 5 ? ", …" : "")} more than once", nameof(devices));
         }
 
-        await using var connection = await open(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var serving = devices.Where(d => d.IsInService && d.ServedMeterPoints().Any()).ToList();
-        if (serving.Count > 0)
+        await Db.RetryAbortedAsync(async () =>
         {
-            await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
-            await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
-        }
-        await LockCommsHubsAsync(connection, transaction, devices.Select(d => NewlyNamedCommsHub(null, d)), lockRows, cancellationToken);
-        // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
-        // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
-        var suspects = new List<Eui64>();
-        await Db.InBatchesAsync(
-            devices,
-            rowsPerInsert,
-            rows => InsertCommand(connection, transaction, rows),
-            (parameters, row, device) =>
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var serving = devices.Where(d => d.IsInService && d.ServedMeterPoints().Any()).ToList();
+            if (serving.Count > 0)
             {
-                var values = ColumnValues(device);
-                var at = values.Length * row;
-                for (var i = 0; i < values.Length; i++)
-                {
-                    parameters[at + i].Value = values[i];
-                }
-            },
-            async (insert, offset, rows) =>
-            {
-                if (await insert.ExecuteNonQueryAsync(cancellationToken) < rows)
-                {
-                    suspects.AddRange(devices.Skip(offset).Take(rows).Select(d => d.Id));
-                }
-            },
-            cancellationToken);
-        if (suspects.Count > 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
-            throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
-        }
-        if (change is not null)
-        {
-            // As the rows: rowsPerInsert a statement, not a round trip per device (an import of 200,000 to PostgreSQL).
-            var since = change.At.ToUnixTimeTicks();
+                await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
+                await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
+            }
+            await LockCommsHubsAsync(connection, transaction, devices.Select(d => NewlyNamedCommsHub(null, d)), lockRows, cancellationToken);
+            // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
+            // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
+            var suspects = new List<Eui64>();
             await Db.InBatchesAsync(
                 devices,
                 rowsPerInsert,
-                rows => connection.InsertRows(transaction, "smi_status_history", HistoryColumns, rows),
+                rows => InsertCommand(connection, transaction, rows),
                 (parameters, row, device) =>
                 {
-                    var at = HistoryColumnCount * row;
-                    parameters[at].Value = device.Id.ToString();
-                    parameters[at + 1].Value = device.Status.ToString();
-                    parameters[at + 2].Value = since;
-                    parameters[at + 3].Value = (object?)change.ServiceReferenceVariant ?? DBNull.Value;
-                    parameters[at + 4].Value = (object?)change.User?.ToString() ?? DBNull.Value;
+                    var values = ColumnValues(device);
+                    var at = values.Length * row;
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        parameters[at + i].Value = values[i];
+                    }
                 },
-                async (insert, _, _) => await insert.ExecuteNonQueryAsync(cancellationToken),
+                async (insert, offset, rows) =>
+                {
+                    if (await insert.ExecuteNonQueryAsync(cancellationToken) < rows)
+                    {
+                        suspects.AddRange(devices.Skip(offset).Take(rows).Select(d => d.Id));
+                    }
+                },
                 cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+            if (suspects.Count > 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
+                throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
+            }
+            if (change is not null)
+            {
+                // As the rows: rowsPerInsert a statement, not a round trip per device (an import of 200,000 to PostgreSQL).
+                var since = change.At.ToUnixTimeTicks();
+                await Db.InBatchesAsync(
+                    devices,
+                    rowsPerInsert,
+                    rows => connection.InsertRows(transaction, "smi_status_history", HistoryColumns, rows),
+                    (parameters, row, device) =>
+                    {
+                        var at = HistoryColumnCount * row;
+                        parameters[at].Value = device.Id.ToString();
+                        parameters[at + 1].Value = device.Status.ToString();
+                        parameters[at + 2].Value = since;
+                        parameters[at + 3].Value = (object?)change.ServiceReferenceVariant ?? DBNull.Value;
+                        parameters[at + 4].Value = (object?)change.User?.ToString() ?? DBNull.Value;
+                    },
+                    async (insert, _, _) => await insert.ExecuteNonQueryAsync(cancellationToken),
+                    cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
         ArgumentNullException.ThrowIfNull(change);
-        await using var connection = await open(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var before = await ReadLockedAsync(connection, transaction, id, cancellationToken);
-        if (before is null)
+        return await Db.RetryAbortedAsync(async () =>
         {
-            return null;
-        }
-        var after = update(before);
-        if (after is null || after == before)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return before;
-        }
-        if (after.Id != before.Id || after.Type != before.Type)
-        {
-            throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
-        }
-        await WriteAsync(connection, transaction, before, after, change, lockRows, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return after;
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var before = await ReadLockedAsync(connection, transaction, id, cancellationToken);
+            if (before is null)
+            {
+                return null;
+            }
+            var after = update(before);
+            if (after is null || after == before)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return before;
+            }
+            if (after.Id != before.Id || after.Type != before.Type)
+            {
+                throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
+            }
+            await WriteAsync(connection, transaction, before, after, change, lockRows, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return after;
+        }, cancellationToken);
     }
 
     /// <summary>Writes a device's row as <paramref name="after"/>, and its new SMI status, if it has one, to its history.</summary>
@@ -421,31 +428,34 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         {
             throw new ArgumentException($"device {device} cannot be joined to itself", nameof(other));
         }
-        await using var connection = await open(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // FOR SHARE on PostgreSQL: a device being removed meanwhile is waited for, and then not found (no join is left to a device gone).
-        await using (var known = connection.Command("SELECT id FROM device WHERE id IN (@a, @b)" + (lockRows ? " FOR SHARE" : ""), transaction).With("@a", device.ToString()).With("@b", other.ToString()))
-        await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
+        return await Db.RetryAbortedAsync(async () =>
         {
-            var found = new HashSet<string>();
-            while (await reader.ReadAsync(cancellationToken))
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // FOR SHARE on PostgreSQL: a device being removed meanwhile is waited for, and then not found (no join is left to a device gone).
+            await using (var known = connection.Command("SELECT id FROM device WHERE id IN (@a, @b)" + (lockRows ? " FOR SHARE" : ""), transaction).With("@a", device.ToString()).With("@b", other.ToString()))
+            await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
             {
-                found.Add(reader.GetString(0));
+                var found = new HashSet<string>();
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    found.Add(reader.GetString(0));
+                }
+                if (!found.Contains(device.ToString()))
+                {
+                    throw new UnknownDeviceException(device);
+                }
+                if (!found.Contains(other.ToString()))
+                {
+                    throw new UnknownDeviceException(other);
+                }
             }
-            if (!found.Contains(device.ToString()))
-            {
-                throw new UnknownDeviceException(device);
-            }
-            if (!found.Contains(other.ToString()))
-            {
-                throw new UnknownDeviceException(other);
-            }
-        }
-        await using var insert = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
-            .With("@a", device.ToString()).With("@b", other.ToString());
-        var added = await insert.ExecuteNonQueryAsync(cancellationToken) > 0;
-        await transaction.CommitAsync(cancellationToken);
-        return added;
+            await using var insert = connection.Command("INSERT INTO device_join (device, other) VALUES (@a, @b), (@b, @a) ON CONFLICT DO NOTHING", transaction)
+                .With("@a", device.ToString()).With("@b", other.ToString());
+            var added = await insert.ExecuteNonQueryAsync(cancellationToken) > 0;
+            await transaction.CommitAsync(cancellationToken);
+            return added;
+        }, cancellationToken);
     }
 
     public async Task<bool> UnjoinAsync(Eui64 device, Eui64 other, CancellationToken cancellationToken = default)

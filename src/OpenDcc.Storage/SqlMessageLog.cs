@@ -20,7 +20,9 @@ namespace OpenDcc.Storage;
 /// A commit whose answer is lost (PostgreSQL restarted as it committed) may have been made or not: the head, read again
 /// once the store answers, says which (this process is the log's one writer: the gate, and the hub lease across
 /// processes). Made, the append succeeds; not made, it fails with the store's fault, as any other; not known within
-/// <paramref name="outcomeWait"/> (default 30 s), it fails with <see cref="CommitOutcomeUnknownException"/>.
+/// <paramref name="outcomeWait"/> (default 30 s), it fails with <see cref="CommitOutcomeUnknownException"/>. One that
+/// PostgreSQL aborts to break a deadlock (another transaction locking a device row and the comms hub it names in the
+/// other order) is made again from the start (<see cref="Db.RetryAbortedAsync{T}"/>), its head read anew.
 /// </remarks>
 /// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
 internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IMessageLog
@@ -65,53 +67,57 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         await gate.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await open(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            long lastSequence;
-            byte[] lastHash;
-            await using (var head = connection.Command(SelectHeadForUpdate, transaction))
-            await using (var reader = await head.ExecuteReaderAsync(cancellationToken))
+            // Aborted by the server (a deadlock), the whole append is made again: its head read anew, its entries chained anew.
+            return await Db.RetryAbortedAsync(async () =>
             {
-                if (!await reader.ReadAsync(cancellationToken))
+                await using var connection = await open(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                long lastSequence;
+                byte[] lastHash;
+                await using (var head = connection.Command(SelectHeadForUpdate, transaction))
+                await using (var reader = await head.ExecuteReaderAsync(cancellationToken))
                 {
-                    throw new InvalidOperationException("the message log head row is missing; the store is damaged");
+                    if (!await reader.ReadAsync(cancellationToken))
+                    {
+                        throw new InvalidOperationException("the message log head row is missing; the store is damaged");
+                    }
+                    lastSequence = reader.GetInt64(0);
+                    lastHash = (byte[])reader.GetValue(1);
                 }
-                lastSequence = reader.GetInt64(0);
-                lastHash = (byte[])reader.GetValue(1);
-            }
-            // The inventory first: a device changed meanwhile fails the append before its entries are chained.
-            await SqlInventoryStore.ApplyAsync(connection, transaction, records, LockRows, cancellationToken);
-            var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
-            await InsertAsync(connection, transaction, entries, cancellationToken);
-            await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
-            foreach (var reset in records.Where(r => r.ResetsCounterTo is not null))
-            {
-                await using var lower = connection.Command(SqlReplayCounterStore.Reset, transaction)
-                    .With("@o", (reset.User ?? throw new ArgumentException("a counter reset needs the user whose counter it is", nameof(records))).ToString())
-                    .With("@c", SqlReplayCounterStore.Format(reset.ResetsCounterTo!.Value));
-                await lower.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
-            await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
-            await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
-                .With("@s", entries[^1].Sequence)
-                .With("@h", entries[^1].Hash))
-            {
-                await move.ExecuteNonQueryAsync(cancellationToken);
-            }
-            try
-            {
-                await commit(transaction, cancellationToken);
-            }
-            catch (Exception e) when (StoreAway.Is(e))
-            {
-                if (await CommittedAsync(lastSequence, entries[^1], e, cancellationToken))
+                // The inventory first: a device changed meanwhile fails the append before its entries are chained.
+                await SqlInventoryStore.ApplyAsync(connection, transaction, records, LockRows, cancellationToken);
+                var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
+                await InsertAsync(connection, transaction, entries, cancellationToken);
+                await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
+                foreach (var reset in records.Where(r => r.ResetsCounterTo is not null))
                 {
-                    return entries;
+                    await using var lower = connection.Command(SqlReplayCounterStore.Reset, transaction)
+                        .With("@o", (reset.User ?? throw new ArgumentException("a counter reset needs the user whose counter it is", nameof(records))).ToString())
+                        .With("@c", SqlReplayCounterStore.Format(reset.ResetsCounterTo!.Value));
+                    await lower.ExecuteNonQueryAsync(cancellationToken);
                 }
-                throw;
-            }
-            return entries;
+                await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
+                await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
+                await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
+                    .With("@s", entries[^1].Sequence)
+                    .With("@h", entries[^1].Hash))
+                {
+                    await move.ExecuteNonQueryAsync(cancellationToken);
+                }
+                try
+                {
+                    await commit(transaction, cancellationToken);
+                }
+                catch (Exception e) when (StoreAway.Is(e))
+                {
+                    if (await CommittedAsync(lastSequence, entries[^1], e, cancellationToken))
+                    {
+                        return entries;
+                    }
+                    throw;
+                }
+                return entries;
+            }, cancellationToken);
         }
         finally
         {

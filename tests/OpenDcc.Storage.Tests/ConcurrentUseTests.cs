@@ -210,6 +210,105 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
         Assert.Equal(commsHub, (await Store.Inventory.FindDeviceAsync(adding ? Meter : Ppmid))!.CommsHub);
     }
 
+    /// <summary>
+    /// The known deadlock: a message log append deleting a comms hub (an 8.4) and changing a device, against a writer
+    /// moving that device to name the hub, which locks the device's row and then the hub's, the other order. The other
+    /// writer's deadlock_timeout is raised so that the server aborts the append, always; it is made again, once.
+    /// </summary>
+    [Fact]
+    public async Task An_append_the_server_aborts_to_break_a_deadlock_is_made_again_and_logged_once()
+    {
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-00");
+        var hub = new Device(commsHub, DeviceType.CHF, SmiStatus.Pending);
+        var ppmid = new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending);
+        await Store.Inventory.AddDevicesAsync([hub, ppmid], InventoryChange.ByOperator(T0));
+        await using var namer = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await namer.BeginTransactionAsync();
+        await ExecuteAsync(namer, tx, "SET LOCAL deadlock_timeout = '60s'");
+        await ExecuteAsync(namer, tx, $"SELECT id FROM device WHERE id = '{Ppmid}' FOR UPDATE");
+        var append = Store.MessageLog.AppendAsync(
+        [
+            new MessageLogRecord(T0, MessageDirection.Inbound, Supplier, $"{Supplier}:{commsHub}:1", "I0 device deleted", "<Request/>"u8.ToArray())
+            {
+                ChangesInventory = new InventoryWrite(new InventoryChange(T0, "8.4", Supplier), new DeviceWrite(commsHub, hub, null)),
+            },
+            new MessageLogRecord(T0, MessageDirection.Inbound, Supplier, $"{Supplier}:{Ppmid}:2", "I0 device whitelisted", "<Request/>"u8.ToArray())
+            {
+                ChangesInventory = new InventoryWrite(new InventoryChange(T0, "12.2", Supplier), new DeviceWrite(Ppmid, ppmid, ppmid with { Status = SmiStatus.Whitelisted })),
+            },
+        ]);
+        // The append holds the hub's row and waits for the device's; the namer then asks for the hub's.
+        await WaitForALockWaitAsync(namer, tx, append);
+        var found = await ScalarAsync(namer, tx, $"SELECT id FROM device WHERE id = '{commsHub}' FOR KEY SHARE");
+        Assert.Equal(commsHub.ToString(), found); // the aborted try's deletion was undone
+        await tx.CommitAsync();
+
+        var entries = await append;
+        Assert.Equal([1L, 2L], entries.Select(e => e.Sequence));
+        Assert.Null(await Store.Inventory.FindDeviceAsync(commsHub));
+        Assert.Equal(SmiStatus.Whitelisted, (await Store.Inventory.FindDeviceAsync(Ppmid))!.Status);
+        var logged = new List<MessageLogEntry>();
+        await foreach (var entry in Store.MessageLog.ReadAsync())
+        {
+            logged.Add(entry);
+        }
+        Assert.Equal([1L, 2L], logged.Select(e => e.Sequence));
+        Assert.Equal(2L, (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence);
+        Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
+    }
+
+    /// <summary>The same deadlock with the device's writer the one aborted: its update is made again, after the hub's deletion.</summary>
+    [Fact]
+    public async Task A_device_update_the_server_aborts_to_break_a_deadlock_is_made_again()
+    {
+        var commsHub = Eui64.Parse("00-DB-12-34-56-78-90-00");
+        await Store.Inventory.AddDevicesAsync([new Device(commsHub, DeviceType.CHF, SmiStatus.Pending), new Device(Ppmid, DeviceType.PPMID, SmiStatus.Pending)], InventoryChange.ByOperator(T0));
+        // An 8.4 deleting the hub in the message log's transaction, which goes on to lock the device's row.
+        await using var remover = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await remover.BeginTransactionAsync();
+        await ExecuteAsync(remover, tx, "SET LOCAL deadlock_timeout = '60s'");
+        await ExecuteAsync(remover, tx, $"SELECT id FROM device WHERE id = '{commsHub}' FOR UPDATE");
+        await ExecuteAsync(remover, tx, $"DELETE FROM device WHERE id = '{commsHub}'");
+        var calls = 0;
+        var update = Store.Inventory.UpdateDeviceAsync(Ppmid, d =>
+        {
+            Interlocked.Increment(ref calls);
+            return d with { CommsHub = commsHub };
+        }, InventoryChange.ByOperator(T0));
+        await WaitForALockWaitAsync(remover, tx, update);
+        await ExecuteAsync(remover, tx, $"SELECT id FROM device WHERE id = '{Ppmid}' FOR UPDATE");
+        await tx.CommitAsync();
+
+        var updated = await update;
+        Assert.Equal(commsHub, updated!.CommsHub);
+        Assert.Equal(commsHub, (await Store.Inventory.FindDeviceAsync(Ppmid))!.CommsHub);
+        Assert.Null(await Store.Inventory.FindDeviceAsync(commsHub));
+        Assert.Equal(2, calls);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>Until a transaction in this test's database waits for a lock (the store's <paramref name="work"/>, which must not end first).</summary>
+    private static async Task WaitForALockWaitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Task work)
+    {
+        const string Waiting = "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()";
+        while ((long)(await ScalarAsync(connection, transaction, Waiting))! == 0)
+        {
+            Assert.False(work.IsCompleted, "the store's transaction did not wait for a lock");
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task A_pre_notification_whose_device_another_writer_adds_meanwhile_stores_neither_it_nor_its_log_entry()
     {

@@ -28,7 +28,8 @@ public interface IInventoryStore
     /// <summary>
     /// Changes one device under a lock on its row: <paramref name="update"/> gets the device as stored and returns it as
     /// it should be (the same ID and type), or null to leave it. A new SMI status is appended to the device's history,
-    /// set by <paramref name="change"/>.
+    /// set by <paramref name="change"/>. A store may call <paramref name="update"/> more than once, with the device read
+    /// again, when its first try was undone (PostgreSQL aborting it to break a deadlock): it should only compute.
     /// </summary>
     /// <returns>The device as stored afterwards; null when the inventory has no such device.</returns>
     /// <exception cref="ArgumentException"><paramref name="update"/> changed the device's ID or type.</exception>
