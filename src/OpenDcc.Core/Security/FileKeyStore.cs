@@ -10,77 +10,162 @@ namespace OpenDcc.Core.Security;
 /// </summary>
 public sealed class FileKeyStore(string directory)
 {
-    private const string CaName = "local-ca";
-    private const string DspName = "dsp-xmlsign";
     private const string AcbKeyAgreementName = "acb-key-agreement";
 
     public string Directory { get; } = directory;
 
+    /// <summary>A key pair this store keeps, with what its errors call it and how they say to replace it.</summary>
+    private sealed record Pair(string Name, string What, string Missing, string Replace);
+
+    private static readonly Pair Dsp = new("dsp-xmlsign", "the DSP XmlSign identity", "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'",
+        "'opendcc keys import-dsp --force' or 'opendcc keys init --force'");
+
+    private static readonly Pair Ca = new("local-ca", "the local CA", "no local CA: run 'opendcc keys init'",
+        "'opendcc keys init --force' (which makes a new DSP XmlSign identity too)");
+
     /// <summary>Whether the DSP XmlSign identity's certificate and key are both here.</summary>
     /// <exception cref="InvalidOperationException">one of the two is here without the other.</exception>
-    public bool HasDspIdentity => Has(DspName, "the DSP XmlSign identity", "'opendcc keys import-dsp --force' or 'opendcc keys init --force'");
+    public bool HasDspIdentity => Reading(() => Has(Dsp));
 
     /// <summary>Whether the local CA's certificate and key are both here.</summary>
     /// <exception cref="InvalidOperationException">one of the two is here without the other.</exception>
-    public bool HasLocalCa => Has(CaName, "the local CA", "'opendcc keys init --force' (which makes a new DSP XmlSign identity too)");
+    public bool HasLocalCa => Reading(() => Has(Ca));
 
     /// <summary>
-    /// Whether <paramref name="name"/>'s certificate and key are both here. One without the other is neither: a new pair
+    /// Whether <paramref name="pair"/>'s certificate and key are both here. One without the other is neither: a new pair
     /// in its place would lose the key that stayed (the only copy of the one that signed the hub's responses, or issued
     /// the users' certificates) or the certificate users hold for it, so it is refused, naming the file missing.
     /// </summary>
-    private bool Has(string name, string what, string replace)
+    private bool Has(Pair pair)
     {
-        var (certificatePath, keyPath) = Current(name);
+        var (certificatePath, keyPath) = Current(pair.Name);
         var (certificate, key) = (File.Exists(certificatePath), File.Exists(keyPath));
         return certificate == key ? certificate
             : throw new InvalidOperationException(
-                $"{(certificate ? certificatePath : keyPath)} is there without {(certificate ? keyPath : certificatePath)}: {what} is incomplete; " +
-                $"put the missing file back (nothing here replaces it), or replace the pair with {replace}");
+                $"{(certificate ? certificatePath : keyPath)} is there without {(certificate ? keyPath : certificatePath)}: {pair.What} is incomplete; " +
+                $"put the missing file back (nothing here replaces it), or replace the pair with {pair.Replace}");
     }
+
+    /// <summary>How long a read waits for a change in progress (a few writes, each flushed to disk) before it is refused.</summary>
+    private static readonly TimeSpan ChangeWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a change waits for reads in progress (each a few small files) before it is refused.</summary>
+    private static readonly TimeSpan ReadsWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Called each time a read or a change finds <c>keys.lock</c> held by another and waits (the tests see a read wait).</summary>
+    internal Action? Waiting { get; init; }
+
+    /// <summary>How many changes through this store hold <c>keys.lock</c> now (<see cref="LockForChange"/>): its own reads do not wait for them.</summary>
+    private int changing;
+
+    private string LockPath => Path.Combine(Directory, "keys.lock");
 
     /// <summary>
     /// Makes this process the only one changing these keys until disposed: <c>keys.lock</c> in the directory, held
-    /// exclusively. Making a key pair is a look at what is there and several writes, and two at once left one's
-    /// certificate beside the other's key.
+    /// exclusively, once reads in progress in other processes (which hold it shared) are done. Making a key pair is a
+    /// look at what is there and several writes, and two at once left one's certificate beside the other's key. This
+    /// store's own reads meanwhile go ahead: they are the change's.
     /// </summary>
     /// <exception cref="InvalidOperationException">another process holds it.</exception>
     public IDisposable LockForChange()
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var path = Path.Combine(Directory, "keys.lock");
+        var file = Hold(() => new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), ReadsWait,
+            e => new InvalidOperationException($"another opendcc process is changing the keys in {Directory} (it holds {LockPath}): change them one at a time", e));
+        Interlocked.Increment(ref changing);
+        return new Change(this, file);
+    }
+
+    /// <summary><c>keys.lock</c> held for a change through <paramref name="store"/>, until disposed.</summary>
+    private sealed class Change(FileKeyStore store, FileStream file) : IDisposable
+    {
+        private int disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref store.changing);
+                file.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// What <paramref name="read"/> makes of the keys, read with <c>keys.lock</c> held shared, so never while another
+    /// process changes them (<see cref="LockForChange"/>): a pair read then could be the new certificate with the old
+    /// key. Through a store that holds the lock for a change, at once. Where there is no <c>keys.lock</c> (no change was
+    /// ever made there under it) or this user may not open it, the keys are read as they are, as they were before readers
+    /// took it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">another process held it for a change longer than <see cref="ChangeWait"/>.</exception>
+    private T Reading<T>(Func<T> read)
+    {
+        if (Volatile.Read(ref changing) > 0)
+        {
+            return read();
+        }
+        FileStream? file;
         try
         {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            file = Hold(() => new FileStream(LockPath, FileMode.Open, FileAccess.Read, FileShare.Read), ChangeWait,
+                e => new InvalidOperationException($"another opendcc process has been changing the keys in {Directory} for over {ChangeWait.TotalSeconds:0} s (it holds {LockPath}): they were not read; try again when it is done", e));
         }
-        catch (IOException e)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"another opendcc process is changing the keys in {Directory} (it holds {path}): change them one at a time", e);
+            file = null;
+        }
+        using (file)
+        {
+            return read();
+        }
+    }
+
+    /// <summary>
+    /// <c>keys.lock</c> opened with <paramref name="open"/>, waiting up to <paramref name="wait"/> while another holds it
+    /// (a lock held elsewhere is a sharing violation, an <see cref="IOException"/>); then <paramref name="refused"/>.
+    /// </summary>
+    private FileStream Hold(Func<FileStream> open, TimeSpan wait, Func<IOException, Exception> refused)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return open();
+            }
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                if (waited.Elapsed >= wait)
+                {
+                    throw refused(e);
+                }
+                Waiting?.Invoke();
+                Thread.Sleep(TimeSpan.FromMilliseconds(20));
+            }
         }
     }
 
     /// <summary>The DSP XmlSign certificate with its private key.</summary>
     /// <exception cref="InvalidOperationException">none was initialised or imported, or its certificate or key is missing.</exception>
-    public X509Certificate2 LoadDspIdentity() => Load(DspName, HasDspIdentity, "no DSP XmlSign identity: run 'opendcc keys init' or 'opendcc keys import-dsp'",
-        "'opendcc keys import-dsp --force' or 'opendcc keys init --force'");
+    public X509Certificate2 LoadDspIdentity() => Reading(() => Load(Dsp));
 
     /// <summary>
     /// The DCC's EUI-64 here: that of the DSP XmlSign identity, which may be another than DCC Boxed's
     /// (<c>opendcc keys init --dsp-id</c>, <c>keys import-dsp</c>); <paramref name="fresh"/> when there is none yet, the
     /// one a hub gives the identity it makes.
     /// </summary>
-    public Identifiers.Eui64 DspIdOr(Identifiers.Eui64 fresh)
+    public Identifiers.Eui64 DspIdOr(Identifiers.Eui64 fresh) => Reading(() =>
     {
-        if (!HasDspIdentity)
+        if (!Has(Dsp))
         {
             return fresh;
         }
-        using var identity = LoadDspIdentity();
+        using var identity = Load(Dsp);
         return OrganisationCertificate.FromX509(identity).EntityId;
-    }
+    });
 
-    public CertificateAuthority LoadLocalCa() => new(Load(CaName, HasLocalCa, "no local CA: run 'opendcc keys init'",
-        "'opendcc keys init --force' (which makes a new DSP XmlSign identity too)"));
+    public CertificateAuthority LoadLocalCa() => new(Reading(() => Load(Ca)));
 
     /// <summary>Where the certificates of the CAs added with <see cref="AddTrustedIssuer"/> are kept, one file each.</summary>
     private string TrustedIssuersDirectory => Path.Combine(Directory, "trusted-issuers");
@@ -94,7 +179,7 @@ public sealed class FileKeyStore(string directory)
         ArgumentNullException.ThrowIfNull(certificate);
         var path = Path.Combine(TrustedIssuersDirectory, Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)) + ".crt.pem");
         // The local CA is trusted already, as itself.
-        if (File.Exists(path) || IsLocalCa(certificate))
+        if (File.Exists(path) || Reading(() => IsLocalCa(certificate)))
         {
             return false;
         }
@@ -105,7 +190,7 @@ public sealed class FileKeyStore(string directory)
 
     private bool IsLocalCa(X509Certificate2 certificate)
     {
-        var path = Current(CaName).Certificate;
+        var path = Current(Ca.Name).Certificate;
         if (!File.Exists(path))
         {
             return false;
@@ -115,10 +200,10 @@ public sealed class FileKeyStore(string directory)
     }
 
     /// <summary>The trusted issuers' certificates: the local CA's, when there is one, and those added, in file order.</summary>
-    public IReadOnlyList<X509Certificate2> LoadTrustedIssuers()
+    public IReadOnlyList<X509Certificate2> LoadTrustedIssuers() => Reading(() =>
     {
         var issuers = new List<X509Certificate2>();
-        var localCa = Current(CaName).Certificate;
+        var localCa = Current(Ca.Name).Certificate;
         if (File.Exists(localCa))
         {
             issuers.Add(X509Certificate2.CreateFromPem(File.ReadAllText(localCa)));
@@ -131,7 +216,7 @@ public sealed class FileKeyStore(string directory)
             }
         }
         return issuers;
-    }
+    });
 
     /// <summary>Saves a DSP identity after checking it is an ECDSA P-256 certificate with OU=89 whose key matches.</summary>
     /// <exception cref="InvalidOrganisationCertificateException">it is not a DSP XmlSign certificate.</exception>
@@ -143,7 +228,7 @@ public sealed class FileKeyStore(string directory)
         {
             throw new InvalidOrganisationCertificateException(certificateWithKey.Subject, $"its role is {parsed.Role} (OU={(int)parsed.Role:X2}), not DspXmlSign (OU=89)");
         }
-        Save(DspName, certificateWithKey);
+        Save(Dsp.Name, certificateWithKey);
         return parsed;
     }
 
@@ -283,7 +368,7 @@ public sealed class FileKeyStore(string directory)
     public void SaveLocalCa(CertificateAuthority authority)
     {
         ArgumentNullException.ThrowIfNull(authority);
-        Save(CaName, authority.Certificate);
+        Save(Ca.Name, authority.Certificate);
     }
 
     /// <summary>Pairs a PEM certificate with a private key given as PEM (PKCS#8 or SEC1) or raw PKCS#8 DER.</summary>
@@ -346,13 +431,13 @@ public sealed class FileKeyStore(string directory)
         BoundedFile.ReadAtMost(path, MaxFileBytes)
             ?? throw new UnreadableKeyFileException(path, $"{path} holds more than {MaxFileBytes / 1024 / 1024} MiB, which no key or certificate file does", null);
 
-    private X509Certificate2 Load(string name, bool has, string missing, string replace)
+    private X509Certificate2 Load(Pair pair)
     {
-        if (!has)
+        if (!Has(pair))
         {
-            throw new InvalidOperationException(missing);
+            throw new InvalidOperationException(pair.Missing);
         }
-        var (certificatePath, keyPath) = Current(name);
+        var (certificatePath, keyPath) = Current(pair.Name);
         try
         {
             return Combine(certificatePath, keyPath);
@@ -362,12 +447,12 @@ public sealed class FileKeyStore(string directory)
             // What a replacement cut short by a crash left before the pair was written as one (its certificate in a
             // .tmp beside the old one, its key in place): never a mismatched pair, and no guess at which file is right.
             var leftOver = System.IO.Directory.Exists(Directory)
-                ? System.IO.Directory.GetFiles(Directory, name + ".crt.pem*.tmp").Order(StringComparer.Ordinal).ToList()
+                ? System.IO.Directory.GetFiles(Directory, pair.Name + ".crt.pem*.tmp").Order(StringComparer.Ordinal).ToList()
                 : [];
             throw new InvalidOperationException(
                 $"the key in {keyPath} does not match the certificate in {certificatePath}: the pair is half replaced (a write cut short?); " +
                 (leftOver.Count > 0 ? $"if {string.Join(" or ", leftOver)} holds this key's certificate, move it to {certificatePath}; otherwise " : "") +
-                $"put back the pair's missing half, or replace the pair with {replace}", e);
+                $"put back the pair's missing half, or replace the pair with {pair.Replace}", e);
         }
     }
 

@@ -114,6 +114,51 @@ public sealed class FileKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pair_read_while_another_process_replaces_it_is_read_once_the_change_is_done_and_whole()
+    {
+        // keys init --force while a hub starts: the hub read the new certificate with the old key, and was refused.
+        using var old = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var replacement = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        var changer = new FileKeyStore(directory);
+        changer.SaveDspIdentity(old);
+        using var waiting = new ManualResetEventSlim();
+        var reader = new FileKeyStore(directory) { Waiting = waiting.Set };
+
+        Task<X509Certificate2> read;
+        using (changer.LockForChange())
+        {
+            read = Task.Factory.StartNew(reader.LoadDspIdentity, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            Assert.True(waiting.Wait(TimeSpan.FromSeconds(30)), "the read did not wait for the change");
+            Assert.False(read.IsCompleted);
+            changer.SaveDspIdentity(replacement);
+        }
+
+        using var loaded = await read.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(replacement.Thumbprint, loaded.Thumbprint);
+        AssertKeyMatches(loaded);
+    }
+
+    [Fact]
+    public void A_change_reads_the_keys_through_its_own_store_without_waiting_for_itself()
+    {
+        // The hub, starting, looks for its identity and loads its local CA holding the lock.
+        var clock = new FakeClock(Now);
+        using var ca = CertificateAuthority.Create("Local", clock, Duration.FromDays(100));
+        var store = new FileKeyStore(directory) { Waiting = () => throw new InvalidOperationException("the change waited for itself") };
+        store.SaveLocalCa(ca);
+
+        using (store.LockForChange())
+        {
+            Assert.True(store.HasLocalCa);
+            Assert.False(store.HasDspIdentity);
+            using var loaded = store.LoadLocalCa();
+            store.IssueDspIdentity(loaded, Dsp, clock);
+            Assert.Equal(Dsp, store.DspIdOr(Supplier));
+        }
+        Assert.Equal(Dsp, store.DspIdOr(Supplier));
+    }
+
+    [Fact]
     public void A_pair_whose_key_was_replaced_without_its_certificate_is_refused_naming_both_files_and_how_to_recover()
     {
         // What a crash between the key's write and the certificate's left before the pair was replaced as one.
