@@ -134,6 +134,36 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_alert_left_pending_over_loopback_is_handed_on_once_the_hub_has_connected_to_the_simulator_again()
+    {
+        var failing = new AwayQueue();
+        await using var loopback = await StartAsync(overLoopback: true, configureServices: services => Decorate<IDeliveryStore>(services, store => new AwayDeliveryStore(store, failing)));
+        var site = loopback.Wan.Fleet[1];
+        failing.Fail("PowerRestored");
+        var now = SystemClock.Instance.GetCurrentInstant();
+        await loopback.Wan.PowerOutageAsync(site.ElectricityMeter.Id, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await loopback.Store.AlertCounters.ListPendingAsync()).Count == 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(site.ElectricityMeter.Id, Assert.Single(await loopback.Store.AlertCounters.ListPendingAsync()).Device);
+
+        // The hub starts before it connects to the simulator, which tells it the meter's key.
+        await loopback.RestartAsync();
+
+        waited.Restart();
+        while ((await loopback.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        Assert.Empty(await loopback.Store.AlertCounters.ListPendingAsync());
+        var restored = (await loopback.Store.Delivery.ListAsync(DeliveryState.Pending)).Concat(await loopback.Store.Delivery.ListAsync(DeliveryState.Delivered))
+            .Where(m => m.What!.StartsWith("PowerRestored", StringComparison.Ordinal)).ToList();
+        Assert.Equal([NetworkOperator, Supplier], restored.OrderBy(m => m.Id).Select(m => m.User));
+    }
+
+    [Fact]
     public async Task A_loss_of_power_with_no_restoration_sends_the_outage_alone_to_the_network_operator_then_the_supplier()
     {
         await hub.Services.GetRequiredService<IDeviceAlertSink>().PowerLostAsync(CommsHub, SystemClock.Instance.GetCurrentInstant() - Duration.FromMinutes(1));

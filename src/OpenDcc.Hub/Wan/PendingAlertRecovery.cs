@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenDcc.Core;
 using OpenDcc.Core.Alerts;
+using OpenDcc.Core.Wan;
 
 namespace OpenDcc.Hub.Wan;
 
@@ -10,11 +11,14 @@ namespace OpenDcc.Hub.Wan;
 /// (a crash, a kill, a fault on the way): each is read again and routed as it would have been
 /// (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
 /// is read before the hub serves (<see cref="HubHost"/>), so no alert this hub takes is among them. One handed on before
-/// the stop and not yet marked so goes again: alerts reach their users at least once.
+/// the stop and not yet marked so goes again: alerts reach their users at least once. Over loopback they wait until the
+/// hub has connected to the SM WAN, which tells it the devices' keys: read before that, a frame would be refused for
+/// want of its device's key.
 /// </summary>
 internal sealed class PendingAlertRecovery(
     IReadOnlyList<PendingAlert> leftPending,
     DeviceAlertReceiver receiver,
+    IWanTransport wan,
     ILogger<PendingAlertRecovery> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,6 +28,10 @@ internal sealed class PendingAlertRecovery(
             return;
         }
         logger.LogWarning("Device alerts taken before the hub last stopped and not handed on (it did not stop cleanly, or a fault stopped them on the way): {Count}; handing each on now", leftPending.Count);
+        while (wan is LoopbackWan { IsConnected: false })
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
+        }
         foreach (var alert in leftPending)
         {
             if (stoppingToken.IsCancellationRequested)
