@@ -134,6 +134,26 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_early_smart_alert_with_no_counter_stopped_on_its_way_is_handed_on_when_the_hub_next_starts()
+    {
+        var line = System.Text.Encoding.ASCII.GetBytes(OpenDcc.Core.Translation.EarlySmart.EarlySmartCodec.EncodeAlert(
+            new OpenDcc.Core.Translation.EarlySmart.EarlySmartHeader(1, EarlySmartMeter), new OpenDcc.Core.Translation.DeviceAlert(OpenDcc.Core.Translation.DeviceAlertKind.LowCredit, 0x8F1C, SystemClock.Instance.GetCurrentInstant())));
+        away.Fail("LowCredit");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => hub.Services.GetRequiredService<IDeviceAlertSink>().ReceiveAsync(EarlySmartMeter, line));
+        Assert.Null(Assert.Single(await hub.Store.AlertCounters.ListPendingAsync()).Counter);
+
+        await hub.RestartAsync();
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await hub.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Equal([Supplier], (await QueuedAsync()).Where(m => m.What!.StartsWith("LowCredit", StringComparison.Ordinal)).Select(m => m.User));
+    }
+
+    [Fact]
     public async Task An_alert_left_pending_over_loopback_is_handed_on_once_the_hub_has_connected_to_the_simulator_again()
     {
         var failing = new AwayQueue();

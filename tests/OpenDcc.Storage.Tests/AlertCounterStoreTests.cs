@@ -62,7 +62,7 @@ public abstract class AlertCounterStoreTests(IStoreEngine engine) : StoreTests(e
         // Oldest first, each as taken.
         Assert.Equal([second, first], pending, (a, b) => a.Device == b.Device && a.Counter == b.Counter && a.Take == b.Take && a.ReceivedAt == b.ReceivedAt && a.Frame.SequenceEqual(b.Frame));
 
-        await Store.AlertCounters.CompleteAsync(Meter, 10);
+        await Store.AlertCounters.CompleteAsync(first.Take);
         Assert.Equal([GasMeter], (await Store.AlertCounters.ListPendingAsync()).Select(p => p.Device));
         // Completed, its counter stays spent.
         Assert.False(await TakeAsync(Meter, 10));
@@ -80,8 +80,25 @@ public abstract class AlertCounterStoreTests(IStoreEngine engine) : StoreTests(e
         Assert.False(await Store.AlertCounters.TryTakeAsync(alert with { Take = Guid.NewGuid() }));
         Assert.Single(await Store.AlertCounters.ListPendingAsync());
 
-        await Store.AlertCounters.CompleteAsync(Meter, 10);
+        await Store.AlertCounters.CompleteAsync(alert.Take);
         Assert.False(await Store.AlertCounters.TryTakeAsync(alert));
+    }
+
+    [Fact]
+    public async Task An_alert_with_no_counter_is_kept_pending_once_however_often_its_take_is_tried_and_counts_no_replay()
+    {
+        var line = new PendingAlert(Meter, null, Guid.NewGuid(), Received, [0x41, 0x4C]);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(line));
+        Assert.True(await Store.AlertCounters.TryTakeAsync(line));
+        // The same line again, under another take, is not the store's to refuse (its format has no counter).
+        Assert.True(await Store.AlertCounters.TryTakeAsync(line with { Take = Guid.NewGuid() }));
+        Assert.Equal(2, (await Store.AlertCounters.ListPendingAsync()).Count);
+        Assert.All(await Store.AlertCounters.ListPendingAsync(), p => Assert.Null(p.Counter));
+
+        // No counter was taken for the device.
+        Assert.True(await TakeAsync(Meter, 1));
+        await Store.AlertCounters.CompleteAsync(line.Take);
+        Assert.Equal(2, (await Store.AlertCounters.ListPendingAsync()).Count);
     }
 }
 

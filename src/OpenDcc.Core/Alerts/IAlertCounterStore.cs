@@ -17,18 +17,19 @@ public interface IAlertCounterStore
     /// device's counter is raised to it and the alert kept as pending, in one transaction. False otherwise, and nothing
     /// changes; but true again for the same <see cref="PendingAlert.Take"/> still pending, so a take tried again after
     /// its commit's answer was lost is not refused as a replay of itself. Of two copies of a frame racing, on one hub
-    /// or two, one is taken.
+    /// or two, one is taken. An alert with no counter (<see cref="PendingAlert.Counter"/> null) is kept as pending, and true.
     /// </summary>
     Task<bool> TryTakeAsync(PendingAlert alert, CancellationToken cancellationToken = default);
 
-    /// <summary>The alert taken from <paramref name="device"/> with <paramref name="counter"/> is handed on: no longer pending.</summary>
-    Task CompleteAsync(Eui64 device, ulong counter, CancellationToken cancellationToken = default);
+    /// <summary>The alert taken as <paramref name="take"/> is handed on: no longer pending.</summary>
+    Task CompleteAsync(Guid take, CancellationToken cancellationToken = default);
 
     /// <summary>Every alert taken and not yet handed on, oldest first.</summary>
     Task<IReadOnlyList<PendingAlert>> ListPendingAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>An alert taken from a device (its counter spent) and not yet handed on to its users.</summary>
+/// <summary>An alert taken from a device (its counter, if its format has one, spent) and not yet handed on to its users.</summary>
 /// <param name="Take">This taking's own ID, which a retry of the same take carries.</param>
+/// <param name="Counter">The alert's counter (<see cref="Translation.DeviceMessage.Alert.Counter"/>); null for a format without one.</param>
 /// <param name="Frame">The frame as the device sent it, read again by its adapter when it is handed on after a restart.</param>
-public sealed record PendingAlert(Eui64 Device, ulong Counter, Guid Take, Instant ReceivedAt, byte[] Frame);
+public sealed record PendingAlert(Eui64 Device, ulong? Counter, Guid Take, Instant ReceivedAt, byte[] Frame);

@@ -47,31 +47,27 @@ internal sealed class DeviceAlertReceiver(
         ArgumentNullException.ThrowIfNull(message);
         var now = clock.GetCurrentInstant();
         var read = await ReadAsync(device, message, cancellationToken);
-        if (read is DeviceMessage.Alert { Counter: { } taken } counted)
+        if (read is not DeviceMessage.Alert alert)
         {
-            // Taken with the frame kept as pending, in one transaction: should the hub stop before every copy is handed
-            // on, the next start hands it on (PendingAlertRecovery) rather than the frame's counter being spent on nothing.
-            if (!await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.TryTakeAsync(new PendingAlert(device, taken, Guid.NewGuid(), now, message), cancellationToken), cancellationToken))
-            {
-                await RefuseAsync(now, device, $"replayed frame: counter {taken} from {device} is not above the last alert taken from it", message, cancellationToken);
-                return;
-            }
-            // A fault handing it on leaves it pending, for the next start.
-            await HandOnAsync(device, counted, message, now, cancellationToken);
-            await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.CompleteAsync(device, taken, cancellationToken), cancellationToken);
+            await RefuseAsync(now, device, read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert", message, cancellationToken);
             return;
         }
-        if (read is DeviceMessage.Alert alert)
+        // Taken (its counter raised, if its format has one: an early-smart line has none, and its adapter keeps the guard
+        // against replays) with the frame kept as pending, in one transaction: should the hub stop before every copy is
+        // handed on, the next start hands it on (PendingAlertRecovery) rather than it being lost.
+        var pending = new PendingAlert(device, alert.Counter, Guid.NewGuid(), now, message);
+        if (!await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.TryTakeAsync(pending, cancellationToken), cancellationToken))
         {
-            // An early-smart alert: no counter to take (its adapter keeps the guard against replays).
-            await HandOnAsync(device, alert, message, now, cancellationToken);
+            await RefuseAsync(now, device, $"replayed frame: counter {alert.Counter} from {device} is not above the last alert taken from it", message, cancellationToken);
             return;
         }
-        await RefuseAsync(now, device, read is DeviceMessage.Unreadable unreadable ? unreadable.Reason : "not an alert", message, cancellationToken);
+        // A fault handing it on leaves it pending, for the next start.
+        await HandOnAsync(device, alert, message, now, cancellationToken);
+        await StoreAway.UntilStoredAsync(logger, $"an alert from {device}", () => alertCounters.CompleteAsync(pending.Take, cancellationToken), cancellationToken);
     }
 
     /// <summary>
-    /// Hands on an alert a hub took (its counter spent) and did not hand on before it stopped, its frame read again by its
+    /// Hands on an alert a hub took (its counter, if any, spent) and did not hand on before it stopped, its frame read again by its
     /// device's adapter; then it is no longer pending. One the adapter no longer reads (the device gone from the
     /// inventory since) is logged as refused.
     /// </summary>
@@ -86,7 +82,7 @@ internal sealed class DeviceAlertReceiver(
         {
             await RefuseAsync(pending.ReceivedAt, pending.Device, $"taken before the hub last stopped, and no longer read as an alert from {pending.Device}", pending.Frame, cancellationToken);
         }
-        await StoreAway.UntilStoredAsync(logger, $"an alert from {pending.Device}", () => alertCounters.CompleteAsync(pending.Device, pending.Counter, cancellationToken), cancellationToken);
+        await StoreAway.UntilStoredAsync(logger, $"an alert from {pending.Device}", () => alertCounters.CompleteAsync(pending.Take, cancellationToken), cancellationToken);
     }
 
     private async Task<DeviceMessage> ReadAsync(Eui64 device, byte[] message, CancellationToken cancellationToken)

@@ -52,7 +52,7 @@ internal sealed class PendingAlertRecovery(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                logger.LogError(e, "alert {Counter} from {Device}: could not be handed on; it stays pending for the next start", alert.Counter, alert.Device);
+                logger.LogError(e, "alert {Take} from {Device} (counter {Counter}): could not be handed on; it stays pending for the next start", alert.Take, alert.Device, alert.Counter);
             }
         }
     }

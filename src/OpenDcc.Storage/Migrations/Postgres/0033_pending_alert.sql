@@ -1,11 +1,10 @@
--- An alert taken from a device (its counter raised in alert_counter, in the same transaction) and not yet handed on to
--- its users: removed once every copy is queued or logged, so an alert a hub took and then stopped before handing on (a
--- crash, a kill) is handed on when a hub next starts, rather than lost with its counter spent.
+-- An alert taken from a device (a GBCS alert's counter raised in alert_counter, in the same transaction) and not yet
+-- handed on to its users: removed once every copy is queued or logged, so an alert a hub took and then stopped before
+-- handing on (a crash, a kill, a fault on the way) is handed on when a hub next starts, rather than lost.
 CREATE TABLE pending_alert (
-    device        text NOT NULL,              -- EUI-64, DUIS form
-    counter       text NOT NULL CHECK (length(counter) = 20),
-    take          text NOT NULL,              -- the taking's own ID: a take tried again after its commit's answer was lost finds itself
-    received_at   bigint NOT NULL,            -- Unix ticks (100 ns)
-    frame         bytea NOT NULL,             -- as the device sent it
-    PRIMARY KEY (device, counter)
+    take          text PRIMARY KEY,          -- the taking's own ID: a take tried again after its commit's answer was lost finds itself
+    device        text NOT NULL,             -- EUI-64, DUIS form
+    counter       text CHECK (length(counter) = 20),  -- the alert's counter; none for a format without one (early smart)
+    received_at   bigint NOT NULL,           -- Unix ticks (100 ns)
+    frame         bytea NOT NULL             -- as the device sent it
 );
