@@ -39,7 +39,7 @@ public sealed class OpenDccStore : IAsyncDisposable
     private readonly Func<ValueTask> release;
     private readonly Func<CancellationToken, Task<IHubLease>> lease;
 
-    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, Func<CancellationToken, Task<IHubLease>> lease, IPartyStore parties, IInventoryStore inventory, IMessageLog messageLog)
+    private OpenDccStore(string engine, string location, Func<CancellationToken, Task<DbConnection>> open, Func<ValueTask> release, Func<CancellationToken, Task<IHubLease>> lease, IPartyStore parties, IInventoryStore inventory, SqlMessageLog messageLog)
     {
         Engine = engine;
         Location = location;
@@ -52,6 +52,7 @@ public sealed class OpenDccStore : IAsyncDisposable
         Parties = parties;
         Inventory = inventory;
         MessageLog = messageLog;
+        MessageLogCheckpoints = messageLog;
         ReplayCounters = new SqlReplayCounterStore(open);
         UnansweredCommands = new SqlUnansweredCommandStore(open);
         LocalCommands = new SqlLocalCommandStore(open);
@@ -81,6 +82,9 @@ public sealed class OpenDccStore : IAsyncDisposable
     public IApprovedModelStore ApprovedModels { get; }
 
     public IMessageLog MessageLog { get; }
+
+    /// <summary>The DSP's signatures over the message log's head as it grew.</summary>
+    public IMessageLogCheckpoints MessageLogCheckpoints { get; }
 
     public IReplayCounterStore ReplayCounters { get; }
 

@@ -14,7 +14,8 @@ namespace OpenDcc.Storage;
 /// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>),
 /// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
-/// The engines differ only in how the head is locked and how rows are bulk-written.
+/// The engines differ only in how the head is locked and how rows are bulk-written. The DSP's signed checkpoints of the
+/// head (<see cref="IMessageLogCheckpoints"/>) are kept beside the entries, and stay when those are removed.
 /// </summary>
 /// <remarks>
 /// A commit whose answer is lost (PostgreSQL restarted as it committed) may have been made or not: the head, read again
@@ -25,7 +26,7 @@ namespace OpenDcc.Storage;
 /// other order) is made again from the start (<see cref="Db.RetryAbortedAsync{T}"/>), its head read anew.
 /// </remarks>
 /// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
-internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IMessageLog
+internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null) : IMessageLog, IMessageLogCheckpoints
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
@@ -355,5 +356,38 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
             return null;
         }
         return (reader.GetInt64(0), (byte[])reader.GetValue(1));
+    }
+
+    // Of a sequence checkpointed already, the first is kept: a hub started again signs the head it finds, which the hub
+    // before it may have signed as it stopped.
+    public async Task AddCheckpointAsync(MessageLogCheckpoint checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        await using var connection = await open(cancellationToken);
+        await using var add = connection.Command(
+                "INSERT INTO message_log_checkpoint (sequence, hash, at, signature, signer) VALUES (@s, @h, @at, @sig, @signer) ON CONFLICT (sequence) DO NOTHING")
+            .With("@s", checkpoint.Sequence)
+            .With("@h", checkpoint.Hash)
+            .With("@at", checkpoint.At.ToUnixTimeTicks())
+            .With("@sig", checkpoint.Signature)
+            .With("@signer", checkpoint.Signer);
+        await add.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async IAsyncEnumerable<MessageLogCheckpoint> ReadCheckpointsAsync(long fromSequence = 1, long toSequence = long.MaxValue, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command(
+                "SELECT sequence, hash, at, signature, signer FROM message_log_checkpoint WHERE sequence >= @from AND sequence <= @to ORDER BY sequence")
+            .With("@from", fromSequence)
+            .With("@to", toSequence);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var ticks = reader.GetInt64(2);
+            // A time no hub writes (out of an Instant's range) is signed by none: read as the nearest, its signature fails.
+            var at = Instant.FromUnixTimeTicks(Math.Clamp(ticks, Instant.MinValue.ToUnixTimeTicks(), Instant.MaxValue.ToUnixTimeTicks()));
+            yield return new MessageLogCheckpoint(reader.GetInt64(0), (byte[])reader.GetValue(1), at, (byte[])reader.GetValue(3), (byte[])reader.GetValue(4));
+        }
     }
 }

@@ -1,0 +1,59 @@
+using System.Security.Cryptography.X509Certificates;
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Core.Tests.Security;
+
+public sealed class MessageLogCheckpointTests
+{
+    private static readonly Instant Now = Instant.FromUtc(2026, 12, 1, 9, 0);
+    private static readonly Eui64 DspId = Eui64.Parse("90-B3-D5-1F-30-00-00-02");
+    private static readonly FakeClock Clock = new(Now);
+    private static readonly byte[] Hash = [.. Enumerable.Range(0, 32).Select(i => (byte)i)];
+
+    private static MessageLogCheckpoint Sign(X509Certificate2 identity)
+    {
+        using var key = XmlSignatureKey.ForSigning(identity);
+        return MessageLogCheckpoint.Sign(42, Hash, Now, key);
+    }
+
+    [Fact]
+    public void A_checkpoint_verifies_under_the_dsp_certificate_and_fails_with_a_byte_of_its_hash_or_its_sequence_or_time_changed()
+    {
+        using var ca = CertificateAuthority.Create("OpenDcc Local CA", Clock, Duration.FromDays(3650));
+        using var dsp = ca.Issue(DspId, RemotePartyRole.DspXmlSign, null, Clock, Duration.FromDays(365));
+        var checkpoint = Sign(dsp);
+
+        Assert.Null(checkpoint.WhyNotTrusted(dsp, []));
+        var changedHash = (byte[])Hash.Clone();
+        changedHash[31] ^= 1;
+        // Changed, each is signed by no one: the certificate stored with it is the DSP's, so it fails as such.
+        Assert.Equal("its signature does not verify with the DSP certificate", (checkpoint with { Hash = changedHash }).WhyNotTrusted(dsp, []));
+        Assert.Equal("its signature does not verify with the DSP certificate", (checkpoint with { Sequence = 43 }).WhyNotTrusted(dsp, []));
+        Assert.Equal("its signature does not verify with the DSP certificate", (checkpoint with { At = Now.PlusTicks(1) }).WhyNotTrusted(dsp, []));
+        // Known to the local CA that issued it, the stored certificate is trusted, and a change fails under it too.
+        Assert.Null(checkpoint.WhyNotTrusted(null, [ca.Certificate]));
+        Assert.StartsWith("its signature does not verify with the certificate stored with it", (checkpoint with { Hash = changedHash }).WhyNotTrusted(null, [ca.Certificate]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_checkpoint_signed_by_another_key_fails_unless_a_trusted_issuer_issued_its_dsp_certificate()
+    {
+        using var localCa = CertificateAuthority.Create("OpenDcc Local CA", Clock, Duration.FromDays(3650));
+        using var dsp = localCa.Issue(DspId, RemotePartyRole.DspXmlSign, null, Clock, Duration.FromDays(365));
+        // The DSP identity before the one in the keys directory now, issued by the same local CA.
+        using var previous = localCa.Issue(DspId, RemotePartyRole.DspXmlSign, null, Clock, Duration.FromDays(365));
+        // A CA and a DSP certificate someone made, with the local CA's very name.
+        using var madeCa = CertificateAuthority.Create("OpenDcc Local CA", Clock, Duration.FromDays(3650));
+        using var made = madeCa.Issue(DspId, RemotePartyRole.DspXmlSign, null, Clock, Duration.FromDays(365));
+        // A DCC user's certificate, issued by the local CA.
+        using var user = localCa.Issue(Eui64.Parse("90-B3-D5-1F-30-01-00-00"), RemotePartyRole.Supplier, null, Clock, Duration.FromDays(365));
+
+        Assert.Null(Sign(previous).WhyNotTrusted(dsp, [localCa.Certificate]));
+        Assert.Contains("its signature does not verify with the trusted CA", Sign(made).WhyNotTrusted(dsp, [localCa.Certificate]), StringComparison.Ordinal);
+        Assert.Contains("is not a trusted CA", Sign(previous).WhyNotTrusted(dsp, []), StringComparison.Ordinal);
+        Assert.Contains("no DSP XmlSign certificate", Sign(user).WhyNotTrusted(dsp, [localCa.Certificate]), StringComparison.Ordinal);
+    }
+}
