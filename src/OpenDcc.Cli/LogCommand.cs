@@ -27,7 +27,7 @@ internal static class LogCommand
         {
             Description = "Verify these archive files (log archive --out) too, in the order given (repeat --archive): each one's chain, that each goes on from the one before, and that the store's log goes on from the last (exit 1 if not: entries in no file given), then the store's log itself",
         };
-        var verify = new Command("verify", "Recompute the hash chain and report the first broken entry (exit 1 if any)") { archiveFile };
+        var verify = new Command("verify", "Recompute the hash chain and report the first broken entry, and check the DSP-signed checkpoints of the entries verified (exit 1 if any fails)") { archiveFile };
         verify.SetAction(async (parsed, ct) =>
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
@@ -41,9 +41,16 @@ internal static class LogCommand
             if (result.IsIntact)
             {
                 var head = await store.MessageLog.ReadHeadAsync(ct);
+                var (checkpointFault, checkpointsSaid) = await VerifyCheckpointsAsync(context.KeyStore(parsed), store, parsed.GetValue(archiveFile) ?? [], head?.Sequence ?? 0, ct);
+                if (checkpointFault is not null)
+                {
+                    await context.Error.WriteLineAsync(checkpointFault);
+                    return 1;
+                }
                 await context.Output.WriteLineAsync(
                     $"message log intact: {CliContext.Count(result.EntriesChecked, "entry", "entries")}" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : "") +
                     (baseSequence == 0 ? "" : $"; entries 1 to {baseSequence} archived, the first held linked to entry {baseSequence}'s hash {Convert.ToHexString(baseHash)}"));
+                await context.Output.WriteLineAsync(checkpointsSaid);
                 return 0;
             }
             await context.Error.WriteLineAsync($"message log broken at entry {result.FirstBrokenSequence}: {result.Fault} ({CliContext.Count(result.EntriesChecked, "entry", "entries")} checked)");
@@ -250,6 +257,99 @@ internal static class LogCommand
         });
         log.Subcommands.Add(archive);
         return log;
+    }
+
+    /// <summary>
+    /// Checks each checkpoint whose entry is in <paramref name="files"/> (checked already) or the store (its chain checked):
+    /// that entry has the hash signed, and the signature is valid under a DSP certificate trusted here
+    /// (<see cref="MessageLogCheckpoint.WhyNotTrusted"/>). A checkpoint of an entry archived and in no file given is skipped;
+    /// one past the last entry read (entries removed from the log's end) fails. Returns the first fault, or what to say.
+    /// </summary>
+    private static async Task<(string? Fault, string Said)> VerifyCheckpointsAsync(FileKeyStore keys, OpenDcc.Storage.OpenDccStore store, FileInfo[] files, long head, CancellationToken cancellationToken)
+    {
+        System.Security.Cryptography.X509Certificates.X509Certificate2? dsp = null;
+        IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2>? issuers = null;
+        long verified = 0, skipped = 0, newest = 0;
+        try
+        {
+            // Both in sequence order, the checkpoints read first: an entry is logged before it is signed, so each entry
+            // signed is among those read after, unless archived meanwhile (skipped).
+            await using var checkpoints = store.MessageLogCheckpoints.ReadCheckpointsAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
+            if (!await checkpoints.MoveNextAsync())
+            {
+                return (null, $"no signed checkpoint yet: {CliContext.Count(head, "entry", "entries")} covered by the chain alone");
+            }
+            await using var entries = VerifiedEntriesAsync(files, store.MessageLog, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            MessageLogEntry? entry = null;
+            do
+            {
+                var checkpoint = checkpoints.Current;
+                newest = checkpoint.Sequence;
+                while ((entry is null || entry.Sequence < checkpoint.Sequence) && await entries.MoveNextAsync())
+                {
+                    entry = entries.Current;
+                }
+                if (entry is null || entry.Sequence < checkpoint.Sequence)
+                {
+                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: the log ends at entry {entry?.Sequence ?? 0}, before the entry it signed (entries removed from the end of the log)", "");
+                }
+                if (entry.Sequence > checkpoint.Sequence)
+                {
+                    // Archived, in no archive given.
+                    skipped++;
+                    continue;
+                }
+                if (!entry.Hash.AsSpan().SequenceEqual(checkpoint.Hash))
+                {
+                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: the entry's hash is {Convert.ToHexString(entry.Hash)}, the hash signed {Convert.ToHexString(checkpoint.Hash)} (the entry, or one before it, was rewritten and the chain recomputed)", "");
+                }
+                dsp ??= keys.LoadDspCertificate();
+                issuers ??= keys.LoadTrustedIssuers();
+                if (dsp is null && issuers.Count == 0)
+                {
+                    return ($"message log checkpoint at entry {checkpoint.Sequence} cannot be checked: {keys.Directory} holds no DSP certificate or trusted issuer (give the hub's --data, whose keys directory signed it)", "");
+                }
+                if (checkpoint.WhyNotTrusted(dsp, issuers) is { } why)
+                {
+                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: {why}", "");
+                }
+                verified++;
+            }
+            while (await checkpoints.MoveNextAsync());
+        }
+        finally
+        {
+            dsp?.Dispose();
+            foreach (var issuer in issuers ?? [])
+            {
+                issuer.Dispose();
+            }
+        }
+        return (null, $"checkpoints: {CliContext.Count(verified, "signed checkpoint", "signed checkpoints")} verified" +
+            (skipped == 0 ? "" : $", {skipped} of entries archived in no archive given skipped") +
+            $"; the newest at entry {newest}, {CliContext.Count(Math.Max(0, head - newest), "entry", "entries")} after it covered by the chain alone");
+    }
+
+    /// <summary>The entries verified, once each in sequence order: those of the archive files given, then the store's after them.</summary>
+    private static async IAsyncEnumerable<MessageLogEntry> VerifiedEntriesAsync(FileInfo[] files, IMessageLog log, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var last = 0L;
+        foreach (var file in files)
+        {
+            using var reader = new StreamReader(file.FullName);
+            await foreach (var entry in Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)))
+            {
+                if (entry.Sequence > last)
+                {
+                    last = entry.Sequence;
+                    yield return entry;
+                }
+            }
+        }
+        await foreach (var entry in log.ReadAsync(last + 1, cancellationToken))
+        {
+            yield return entry;
+        }
     }
 
     /// <summary>Entries <c>log archive</c> reads per query.</summary>

@@ -46,6 +46,8 @@ public sealed record HubOptions(
     /// <summary>Orleans' own defaults for localhost clustering.</summary>
     public const int DefaultSiloPort = 11111, DefaultGatewayPort = 30000;
 
+    public static readonly Duration DefaultMessageLogCheckpointInterval = Duration.FromMinutes(1);
+
     public GatewayResponseCodes ResponseCodes { get; init; } = GatewayResponseCodes.Default;
 
     public DeliveryOptions Delivery { get; init; } = DeliveryOptions.Default;
@@ -61,6 +63,9 @@ public sealed record HubOptions(
 
     /// <summary>How many alerts of one code from one device are delivered per window; the rest are counted.</summary>
     public AlertThrottleOptions AlertThrottle { get; init; } = AlertThrottleOptions.Default;
+
+    /// <summary>How often the message log's head is signed, when it has moved (<see cref="MessageLogCheckpoint"/>); and once as the hub stops.</summary>
+    public Duration MessageLogCheckpointInterval { get; init; } = DefaultMessageLogCheckpointInterval;
 }
 
 /// <summary>
@@ -179,6 +184,9 @@ public static class HubHost
             options.Delivery,
             sp.GetRequiredService<IMessageLog>(),
             sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
+        // The first of the hub's services to start, so the last to stop: its last checkpoint signs what the others logged.
+        services.AddHostedService(sp => new MessageLogCheckpointService(
+            store.MessageLog, store.MessageLogCheckpoints, keys, clock, options.MessageLogCheckpointInterval, sp.GetRequiredService<ILogger<MessageLogCheckpointService>>()));
         services.AddHostedService<HubLeaseWatch>();
         services.AddHostedService<DeliveryService>();
         services.AddSingleton(devices.Adapters);

@@ -297,6 +297,100 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     /// <summary>Requests <c>request-1</c> to <c>request-N</c> accepted (I99) a second apart, from 09:00:00 UTC.</summary>
+    [Fact]
+    public async Task Log_verify_fails_naming_the_checkpoint_whose_entry_was_rewritten_with_its_chain_recomputed()
+    {
+        await LogRequestsASecondApartAsync(20);
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            // As the hub signs its head: here at entry 15.
+            var fifteenth = await store.MessageLog.ReadAsync(15, 15).SingleAsync();
+            using var identity = keys.LoadDspIdentity();
+            using var key = XmlSignatureKey.ForSigning(identity);
+            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(15, fifteenth.Hash, cli.Clock.GetCurrentInstant(), key));
+        }
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 1 signed checkpoint verified; the newest at entry 15, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+
+        // Entries 11 to 20 rewritten with write access to the database alone, every hash after them recomputed and the head moved.
+        await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
+        {
+            await raw.OpenAsync();
+            await using var read = raw.CreateCommand();
+            read.CommandText = "SELECT hash FROM message_log WHERE sequence = 10";
+            var forged = MessageLogChain.Extend(10, (byte[])(await read.ExecuteScalarAsync())!, [.. Enumerable.Range(11, 10).Select(i => new MessageLogRecord(
+                cli.Clock.GetCurrentInstant(), MessageDirection.Inbound, null, $"forged-{i}", "I99", new byte[] { 1 }))]);
+            await using var tamper = raw.CreateCommand();
+            tamper.CommandText = "DELETE FROM message_log WHERE sequence > 10";
+            await tamper.ExecuteNonQueryAsync();
+            foreach (var entry in forged)
+            {
+                await using var insert = raw.CreateCommand();
+                insert.CommandText = "INSERT INTO message_log (sequence, at, direction, user_id, correlation, outcome, payload, previous_hash, hash) VALUES ($s, $at, 1, NULL, $c, 'I99', $p, $ph, $h)";
+                insert.Parameters.AddWithValue("$s", entry.Sequence);
+                insert.Parameters.AddWithValue("$at", entry.Record.At.ToUnixTimeTicks());
+                insert.Parameters.AddWithValue("$c", entry.Record.Correlation);
+                insert.Parameters.AddWithValue("$p", entry.Record.Payload.ToArray());
+                insert.Parameters.AddWithValue("$ph", entry.PreviousHash);
+                insert.Parameters.AddWithValue("$h", entry.Hash);
+                await insert.ExecuteNonQueryAsync();
+            }
+            await using var head = raw.CreateCommand();
+            head.CommandText = "UPDATE message_log_head SET hash = $h WHERE id = 1";
+            head.Parameters.AddWithValue("$h", forged[^1].Hash);
+            Assert.Equal(1, await head.ExecuteNonQueryAsync());
+        }
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("message log intact", output, StringComparison.Ordinal);
+        Assert.StartsWith("message log checkpoint at entry 15 fails: the entry's hash is ", error, StringComparison.Ordinal);
+        Assert.Contains("(the entry, or one before it, was rewritten and the chain recomputed)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_skips_a_checkpoint_of_an_entry_archived_in_no_archive_given_and_checks_it_in_one_given()
+    {
+        await LogRequestsASecondApartAsync(20);
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            using var identity = keys.LoadDspIdentity();
+            using var key = XmlSignatureKey.ForSigning(identity);
+            foreach (var sequence in new long[] { 5, 15 })
+            {
+                var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
+                await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), key));
+            }
+        }
+        var archive = Path.Combine(cli.DataDirectory, "archive.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", archive)).ExitCode);
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        Assert.Contains("checkpoints: 1 signed checkpoint verified, 1 of entries archived in no archive given skipped; the newest at entry 15, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", archive);
+        Assert.True(code == 0, error);
+        Assert.Contains("checkpoints: 2 signed checkpoints verified; the newest at entry 15", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_of_a_log_without_checkpoints_says_every_entry_is_covered_by_the_chain_alone()
+    {
+        await LogRequestsASecondApartAsync(3);
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("message log intact: 3 entries", output, StringComparison.Ordinal);
+        Assert.Contains("no signed checkpoint yet: 3 entries covered by the chain alone", output, StringComparison.Ordinal);
+    }
+
     private async Task LogRequestsASecondApartAsync(int count)
     {
         await using var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);

@@ -107,11 +107,16 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
         }
 
         Assert.Equal(0, await serving.StopAsync());
-        // The request, its I99, and the I0's delivery, chained in the database.
-        var (verified, log, _) = await cli.RunAsync("log", "verify", "--postgres", connectionString);
+        // The request, its I99, and the I0's delivery, chained in the database, the head signed as the hub stopped
+        // (checked against the DSP certificate in the hub's data directory).
+        var (verified, log, _) = await cli.RunAsync("log", "verify", "--postgres", connectionString, "--data", cli.DataDirectory);
         Assert.Equal(0, verified);
         Assert.Matches(@"intact: \d+ entries", log);
         Assert.DoesNotContain("intact: 0 entries", log, StringComparison.Ordinal);
+        Assert.Contains("0 entries after it covered by the chain alone", log, StringComparison.Ordinal);
+        var (notChecked, _, why) = await cli.RunAsync("log", "verify", "--postgres", connectionString, "--data", Path.Combine(cli.DataDirectory, "elsewhere"));
+        Assert.Equal(1, notChecked);
+        Assert.Contains("cannot be checked:", why, StringComparison.Ordinal);
     }
 
     [Fact]

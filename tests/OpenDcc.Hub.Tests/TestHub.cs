@@ -59,6 +59,7 @@ public sealed class TestHub : IAsyncDisposable
     private AlertThrottleOptions alertThrottle = AlertThrottleOptions.Default;
     private SmiStatusMatrix statusMatrix = SmiStatusMatrix.Default;
     private TestDatabase? database;
+    private Duration messageLogCheckpointInterval;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -103,9 +104,11 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="dspId">The DCC's EUI-64, as 'opendcc keys init --dsp-id' gives it (DCC Boxed's, <see cref="Dsp"/>, by default).</param>
     /// <param name="postgres">The hub's store is a fresh PostgreSQL database (<see cref="TestDatabase"/>), as with <c>serve --postgres</c>, kept across <see cref="RestartAsync"/> and dropped on dispose; SQLite in <see cref="DataDirectory"/> by default.</param>
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
+    /// <param name="messageLogCheckpointInterval">How often the hub signs the message log's head (the hub's default, a minute, by default).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
-        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null, bool postgres = false)
+        Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null, bool postgres = false,
+        Duration? messageLogCheckpointInterval = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -122,6 +125,7 @@ public sealed class TestHub : IAsyncDisposable
             viaProxy = viaProxy,
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
             statusMatrix = statusMatrix ?? SmiStatusMatrix.Default,
+            messageLogCheckpointInterval = messageLogCheckpointInterval ?? HubOptions.DefaultMessageLogCheckpointInterval,
         };
         if (dspId is { } dsp)
         {
@@ -232,7 +236,7 @@ public sealed class TestHub : IAsyncDisposable
         // The silo's two ports are chosen free, then bound: another process (a second test run) may take one between.
         for (var attempt = 1; ; attempt++)
         {
-            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, database?.ConnectionString, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix }, clock, devices, configureServices: configureServices);
+            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, database?.ConnectionString, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix, MessageLogCheckpointInterval = messageLogCheckpointInterval }, clock, devices, configureServices: configureServices);
             try
             {
                 await app.StartAsync();

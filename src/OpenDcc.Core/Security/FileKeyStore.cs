@@ -151,6 +151,16 @@ public sealed class FileKeyStore(string directory)
     public X509Certificate2 LoadDspIdentity() => Reading(() => Load(Dsp));
 
     /// <summary>
+    /// The DSP XmlSign certificate without its key, for checking what it signed (a reader who may not read the key);
+    /// null when there is none.
+    /// </summary>
+    public X509Certificate2? LoadDspCertificate() => Reading(() =>
+    {
+        var path = Current(Dsp.Name).Certificate;
+        return File.Exists(path) ? X509Certificate2.CreateFromPem(File.ReadAllText(path)) : null;
+    });
+
+    /// <summary>
     /// The DCC's EUI-64 here: that of the DSP XmlSign identity, which may be another than DCC Boxed's
     /// (<c>opendcc keys init --dsp-id</c>, <c>keys import-dsp</c>); <paramref name="fresh"/> when there is none yet, the
     /// one a hub gives the identity it makes.

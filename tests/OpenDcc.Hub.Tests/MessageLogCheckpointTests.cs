@@ -1,0 +1,54 @@
+using NodaTime;
+using NodaTime.Testing;
+using OpenDcc.Core.Security;
+
+namespace OpenDcc.Hub.Tests;
+
+public sealed class MessageLogCheckpointTests
+{
+    private static async Task<MessageLogEntry> LogAsync(TestHub hub, string correlation) =>
+        (await hub.Store.MessageLog.AppendAsync([new MessageLogRecord(SystemClock.Instance.GetCurrentInstant(), MessageDirection.Inbound, null, correlation, "I99", new byte[] { 1 })]))[0];
+
+    private static void AssertSignedByTheDsp(TestHub hub, MessageLogCheckpoint checkpoint, MessageLogEntry entry)
+    {
+        Assert.Equal(entry.Hash, checkpoint.Hash);
+        var keys = new FileKeyStore(Path.Combine(hub.DataDirectory, "keys"));
+        using var dsp = keys.LoadDspCertificate();
+        Assert.Null(checkpoint.WhyNotTrusted(dsp, []));
+    }
+
+    [Fact]
+    public async Task The_hub_signs_the_message_log_head_each_interval_it_moved_at_the_time_of_its_clock()
+    {
+        var clock = new FakeClock(Instant.FromUtc(2026, 12, 1, 9, 0));
+        await using var hub = await TestHub.StartAsync(clock: clock, messageLogCheckpointInterval: Duration.FromMilliseconds(100));
+
+        foreach (var name in new[] { "first", "second" })
+        {
+            var entry = await LogAsync(hub, name);
+            MessageLogCheckpoint? signed = null;
+            for (var waited = 0; signed is null; waited += 50)
+            {
+                Assert.True(waited < 10_000, $"entry {entry.Sequence} was not signed within 10 s");
+                await Task.Delay(50);
+                signed = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync(entry.Sequence, entry.Sequence).FirstOrDefaultAsync();
+            }
+            AssertSignedByTheDsp(hub, signed, entry);
+            Assert.Equal(clock.GetCurrentInstant(), signed.At);
+        }
+    }
+
+    [Fact]
+    public async Task The_hub_signs_the_message_log_head_as_it_stops()
+    {
+        // The default interval, a minute: no tick comes before the hub stops.
+        await using var hub = await TestHub.StartAsync();
+        var entry = await LogAsync(hub, "last before stopping");
+
+        await hub.RestartAsync();
+
+        var newest = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync().LastAsync();
+        Assert.Equal(entry.Sequence, newest.Sequence);
+        AssertSignedByTheDsp(hub, newest, entry);
+    }
+}
