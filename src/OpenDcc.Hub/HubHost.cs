@@ -185,8 +185,9 @@ public static class HubHost
             sp.GetRequiredService<IMessageLog>(),
             sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
         // The first of the hub's services to start, so the last to stop: its last checkpoint signs what the others logged.
+        services.AddSingleton(store.MessageLogCheckpoints);
         services.AddHostedService(sp => new MessageLogCheckpointService(
-            store.MessageLog, store.MessageLogCheckpoints, keys, clock, options.MessageLogCheckpointInterval, sp.GetRequiredService<ILogger<MessageLogCheckpointService>>()));
+            store.MessageLog, sp.GetRequiredService<IMessageLogCheckpoints>(), keys, clock, options.MessageLogCheckpointInterval, sp.GetRequiredService<ILogger<MessageLogCheckpointService>>()));
         services.AddHostedService<HubLeaseWatch>();
         services.AddHostedService<DeliveryService>();
         services.AddSingleton(devices.Adapters);

@@ -353,6 +353,34 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_verify_fails_naming_the_checkpoint_whose_entry_was_cut_from_the_end_with_the_head_moved_back()
+    {
+        await LogRequestsASecondApartAsync(20);
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var twentieth = await store.MessageLog.ReadAsync(20, 20).SingleAsync();
+            using var identity = keys.LoadDspIdentity();
+            using var key = XmlSignatureKey.ForSigning(identity);
+            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(20, twentieth.Hash, cli.Clock.GetCurrentInstant(), key));
+        }
+        // Entries 19 and 20 removed and the head moved back to entry 18: the chain alone checks.
+        await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
+        {
+            await raw.OpenAsync();
+            await using var cut = raw.CreateCommand();
+            cut.CommandText = "DELETE FROM message_log WHERE sequence > 18; UPDATE message_log_head SET sequence = 18, hash = (SELECT hash FROM message_log WHERE sequence = 18) WHERE id = 1";
+            await cut.ExecuteNonQueryAsync();
+        }
+
+        var (code, _, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.Equal(1, code);
+        Assert.Equal("message log checkpoint at entry 20 fails: the log ends at entry 18, before the entry it signed (entries removed from the end of the log)", error.Trim());
+    }
+
+    [Fact]
     public async Task Log_verify_skips_a_checkpoint_of_an_entry_archived_in_no_archive_given_and_checks_it_in_one_given()
     {
         await LogRequestsASecondApartAsync(20);

@@ -39,6 +39,28 @@ public sealed class MessageLogCheckpointTests
     }
 
     [Fact]
+    public async Task A_checkpoint_the_store_is_away_for_is_made_at_the_next_tick_and_the_hub_serves_on()
+    {
+        AwayOnce? away = null;
+        await using var hub = await TestHub.StartAsync(
+            messageLogCheckpointInterval: Duration.FromMilliseconds(100),
+            configureServices: services => TestHub.Decorate<IMessageLogCheckpoints>(services, inner => away = new AwayOnce(inner)));
+        var entry = await LogAsync(hub, "signed at the second try");
+
+        MessageLogCheckpoint? signed = null;
+        for (var waited = 0; signed is null; waited += 50)
+        {
+            Assert.True(waited < 10_000, $"entry {entry.Sequence} was not signed within 10 s");
+            await Task.Delay(50);
+            signed = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync(entry.Sequence, entry.Sequence).FirstOrDefaultAsync();
+        }
+
+        Assert.True(away!.TriedAgain);
+        AssertSignedByTheDsp(hub, signed, entry);
+        Assert.Equal(entry.Sequence + 1, (await LogAsync(hub, "after")).Sequence);
+    }
+
+    [Fact]
     public async Task The_hub_signs_the_message_log_head_as_it_stops()
     {
         // The default interval, a minute: no tick comes before the hub stops.
@@ -50,5 +72,19 @@ public sealed class MessageLogCheckpointTests
         var newest = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync().LastAsync();
         Assert.Equal(entry.Sequence, newest.Sequence);
         AssertSignedByTheDsp(hub, newest, entry);
+    }
+
+    /// <summary>The store's checkpoints, away (a timeout) for the first one added and there for the rest.</summary>
+    private sealed class AwayOnce(IMessageLogCheckpoints inner) : IMessageLogCheckpoints
+    {
+        private int adds;
+
+        public bool TriedAgain => Volatile.Read(ref adds) > 1;
+
+        public Task AddCheckpointAsync(MessageLogCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref adds) == 1 ? throw new TimeoutException("the store is away") : inner.AddCheckpointAsync(checkpoint, cancellationToken);
+
+        public IAsyncEnumerable<MessageLogCheckpoint> ReadCheckpointsAsync(long fromSequence = 1, long toSequence = long.MaxValue, CancellationToken cancellationToken = default) =>
+            inner.ReadCheckpointsAsync(fromSequence, toSequence, cancellationToken);
     }
 }
