@@ -32,7 +32,7 @@ internal static class InventoryCommand
     private const string AllOrNothing = "all-or-nothing";
     private const string SkipInvalid = "skip-invalid";
 
-    // Rows per store lookup and, with skip-invalid, per transaction.
+    // Rows per store lookup and per batch written.
     private const int ImportChunk = 5_000;
 
     private const string Header = $"{IdColumn},{TypeColumn}[,{StatusColumn}][,{ModelColumn}][,{HubColumn}][,{RegionColumn}][,{MpanColumn}][,{MprnColumn}][,{ManufacturerColumn}][,{FirmwareColumn}][,{UprnColumn}][,{RadioCellColumn}][,{SecondaryImportMpanColumn}][,{ExportMpanColumn}]";
@@ -92,11 +92,11 @@ internal static class InventoryCommand
             {
                 throw new FormatException(half);
             }
-            if (added.CommsHub is { } joined && joined != added.Id && CommsHubFault(joined, await store.Inventory.FindDeviceAsync(joined, ct)) is { } hubFault)
+            if (added.CommsHub is { } joined && joined != added.Id && CommsHubFault(joined, (await store.Inventory.FindDeviceAsync(joined, ct))?.Type) is { } hubFault)
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
             }
-            if ((await MeterPointsServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } servedFault))
+            if ((await MeterPointsServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), [], store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } servedFault))
             {
                 throw new FormatException($"{AddOptionOf[servedBy]}: {servedFault}");
             }
@@ -122,74 +122,63 @@ internal static class InventoryCommand
         {
             var csv = CliContext.ExistingFile(parsed.GetValue(file), "file");
             var skipInvalid = parsed.GetRequiredValue(mode) == SkipInvalid;
-            var rows = ReadRows(csv, out var faults);
+            var faults = new List<(int Line, string Fault)>();
+            var ids = new Dictionary<Eui64, FileDevice>();
+            await using var stream = File.OpenRead(csv.FullName);
+            using var text = new StreamReader(stream);
+            using var rows = ReadRows(csv, text, faults, ids).GetEnumerator();
+            // The header is read before the store is opened: a file refused outright opens none.
+            var more = rows.MoveNext();
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
-            var imported = 0;
+            var checks = new ImportChecks(store.Inventory, store.ApprovedModels, skipInvalid, faults, ids);
             await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
-                var checking = progress.AddTask("checking rows", maxValue: Math.Max(rows.Count, 1));
-                var approved = new Dictionary<ApprovedModel, bool>();
-                var anyApproved = (await store.ApprovedModels.ListApprovedModelsAsync(ct)).Count > 0;
-                foreach (var chunk in rows.Chunk(ImportChunk))
+                // A file's progress is the share of it read; a pipe's is not known.
+                var reading = stream.CanSeek ? progress.AddTask("importing", maxValue: Math.Max(stream.Length, 1)) : progress.AddTask("importing").IsIndeterminate();
+                // One transaction, committed once the whole file is read and checked: rows are checked and written a chunk
+                // at a time, so an import holds a chunk, not the file, and an invalid row anywhere (all or nothing), a
+                // fault, or a file refused late still leaves the inventory as it was.
+                await using var import = await store.Inventory.BeginImportAsync(change, ct);
+                var chunk = new List<Row>(ImportChunk);
+                while (more)
                 {
-                    faults.AddRange(AlreadyKnown(chunk, (await store.Inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], ct)).Select(d => d.Id)));
-                    foreach (var row in chunk)
+                    chunk.Add(rows.Current);
+                    // A chunk is checked before the next row is read: the IDs read are those of its rows and before.
+                    if (chunk.Count == ImportChunk)
                     {
-                        if (row.Device is { Manufacturer: { } maker, Model: { } name })
+                        await checks.CheckAsync(chunk, import, ct);
+                        chunk.Clear();
+                        if (stream.CanSeek)
                         {
-                            var model = new ApprovedModel(maker, name);
-                            if (!approved.TryGetValue(model, out var ok))
-                            {
-                                approved[model] = ok = await store.ApprovedModels.IsApprovedAsync(model, ct);
-                            }
-                            if (!ok)
-                            {
-                                faults.Add((row.Line, $"{ModelColumn}: {model} is not an approved device model"));
-                            }
-                        }
-                        else if (anyApproved && HalfAModel(row.Device, ManufacturerColumn, ModelColumn) is { } half)
-                        {
-                            faults.Add((row.Line, half));
+                            reading.Value = stream.Position;
                         }
                     }
-                    checking.Increment(chunk.Length);
+                    more = rows.MoveNext();
                 }
-                faults.AddRange(await CommsHubFaultsAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct));
-                faults.AddRange((await MeterPointsServedElsewhereAsync(rows, faults.Select(f => f.Line).ToHashSet(), store.Inventory, ct)).Select(f => (f.Line, $"{ImportColumnOf[f.Property]}: {f.Fault}")));
-                checking.Value = checking.MaxValue;
-                var bad = faults.Select(f => f.Line).ToHashSet();
-                var valid = rows.Where(r => !bad.Contains(r.Line)).ToList();
-                if (bad.Count > 0 && !skipInvalid)
+                await checks.CheckAsync(chunk, import, ct);
+                if (await checks.FinishAsync(import, ct))
                 {
-                    return;
+                    await import.CommitAsync(ct);
                 }
-                var writing = progress.AddTask("importing", maxValue: Math.Max(valid.Count, 1));
-                // All or nothing is one transaction; skip-invalid commits a chunk at a time, so a long import shows its progress and keeps what it has done.
-                foreach (var chunk in skipInvalid ? valid.Chunk(ImportChunk) : [valid.ToArray()])
-                {
-                    await store.Inventory.AddDevicesAsync([.. chunk.Select(r => r.Device)], change, ct);
-                    imported += chunk.Length;
-                    writing.Increment(chunk.Length);
-                }
-                writing.Value = writing.MaxValue;
+                reading.Value = reading.MaxValue;
             });
             var invalid = faults.Select(f => f.Line).Distinct().Count();
             foreach (var (line, fault) in faults.OrderBy(f => f.Line))
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
             }
-            var faulty = faults.Select(f => f.Line).ToHashSet();
-            foreach (var row in rows.Where(r => !faulty.Contains(r.Line) && r.Device.Mprn?.CheckDigitWarning is not null))
+            foreach (var (line, warning) in checks.Warnings)
             {
                 // Accepted: the check-digit rule is not confirmed by Xoserve (README, choices).
-                await context.Error.WriteLineAsync($"line {row.Line}: warning: mprn: {row.Device.Mprn!.Value.CheckDigitWarning}");
+                await context.Error.WriteLineAsync($"line {line}: warning: mprn: {warning}");
             }
             if (invalid > 0 && !skipInvalid)
             {
                 await context.Error.WriteLineAsync($"opendcc: {csv.Name}: {invalid} invalid {(invalid == 1 ? "row" : "rows")}; nothing imported");
                 return 1;
             }
+            var imported = checks.Imported;
             await context.Output.WriteLineAsync($"imported {CliContext.Count(imported, "device", "devices")} from {csv.Name}{(invalid > 0 ? $"; skipped {invalid} invalid {(invalid == 1 ? "row" : "rows")}" : "")}");
             // Skipping the invalid rows is a success only if some were not: a file of nothing but faults imported nothing.
             return imported == 0 && invalid > 0 ? 1 : 0;
@@ -449,6 +438,188 @@ internal static class InventoryCommand
 
     private sealed record Row(int Line, Device Device);
 
+    /// <summary>
+    /// An ID of an import's file, by the line first reading it, and that row's device's type once the row is found to
+    /// have no fault of its own (its fields, the inventory, its model): what a row naming it as its comms hub finds.
+    /// </summary>
+    private readonly record struct FileDevice(int Line, DeviceType? Type);
+
+    /// <summary>
+    /// The checks of an import across its rows, made a chunk of rows at a time as they are read, in the order and with
+    /// the faults of a file checked whole: devices already in the inventory and models not approved, then comms hubs,
+    /// then meter points served twice. The rows passing all are added to the import, a chunk at a time, unless (all or
+    /// nothing) some row had a fault. Held across the file: each ID's first line (<see cref="FileDevice"/>), each meter
+    /// point served (as the line first serving it), the faults and warnings; and the rows naming a comms hub the file
+    /// has not come to yet, with those read after them, until it does: a row's meter points are checked only once the
+    /// earlier rows are known good or not.
+    /// </summary>
+    private sealed class ImportChecks(IInventoryStore inventory, IApprovedModelStore models, bool skipInvalid, List<(int Line, string Fault)> faults, Dictionary<Eui64, FileDevice> ids)
+    {
+        private readonly Dictionary<ApprovedModel, bool> approved = [];
+        private bool? anyApproved;
+        private readonly HashSet<int> faulty = [];
+        private readonly Dictionary<Eui64, List<Row>> awaitingHub = [];
+        private readonly HashSet<int> awaitingLines = [];
+        private readonly Queue<Row> unserved = new();
+        private readonly Dictionary<MeterPoint, int> firstLine = [];
+        private readonly List<Device> toAdd = [];
+
+        /// <summary>The MPRN check-digit warnings of the rows imported (or to be), by line.</summary>
+        public List<(int Line, string Warning)> Warnings { get; } = [];
+
+        public int Imported { get; private set; }
+
+        public async Task CheckAsync(IReadOnlyList<Row> chunk, IDeviceImport import, CancellationToken cancellationToken)
+        {
+            anyApproved ??= (await models.ListApprovedModelsAsync(cancellationToken)).Count > 0;
+            var stored = (await inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], cancellationToken)).Select(d => d.Id).ToHashSet();
+            foreach (var row in chunk)
+            {
+                if (stored.Contains(row.Device.Id))
+                {
+                    Fault(row.Line, $"{IdColumn}: device {row.Device.Id} is already in the inventory");
+                }
+                if (row.Device is { Manufacturer: { } maker, Model: { } name })
+                {
+                    var model = new ApprovedModel(maker, name);
+                    if (!approved.TryGetValue(model, out var ok))
+                    {
+                        approved[model] = ok = await models.IsApprovedAsync(model, cancellationToken);
+                    }
+                    if (!ok)
+                    {
+                        Fault(row.Line, $"{ModelColumn}: {model} is not an approved device model");
+                    }
+                }
+                else if (anyApproved.Value && HalfAModel(row.Device, ManufacturerColumn, ModelColumn) is { } half)
+                {
+                    Fault(row.Line, half);
+                }
+                if (!faulty.Contains(row.Line))
+                {
+                    ids[row.Device.Id] = new FileDevice(row.Line, row.Device.Type);
+                }
+            }
+
+            // A comms hub named is looked for in the inventory, then among the rows read; one the file has not come to yet is waited for.
+            var joined = chunk.Where(r => r.Device.CommsHub is { } hub && hub != r.Device.Id).ToList();
+            var hubs = (await inventory.FindDevicesAsync([.. joined.Select(r => r.Device.CommsHub!.Value).ToHashSet()], cancellationToken)).ToDictionary(d => d.Id);
+            foreach (var row in chunk)
+            {
+                unserved.Enqueue(row);
+            }
+            foreach (var row in joined)
+            {
+                var hub = row.Device.CommsHub!.Value;
+                if (hubs.TryGetValue(hub, out var found))
+                {
+                    HubFault(row, hub, found.Type);
+                }
+                else if (ids.TryGetValue(hub, out var read))
+                {
+                    HubFault(row, hub, read.Type);
+                }
+                else
+                {
+                    (awaitingHub.TryGetValue(hub, out var waiting) ? waiting : awaitingHub[hub] = []).Add(row);
+                    awaitingLines.Add(row.Line);
+                }
+            }
+            foreach (var hub in awaitingHub.Keys.Where(ids.ContainsKey).ToList())
+            {
+                Arrived(hub);
+            }
+            await MeterPointsAsync(import, cancellationToken);
+        }
+
+        /// <summary>After the last chunk: a comms hub still waited for is not in the file. Adds what is left; whether the import is to be committed.</summary>
+        public async Task<bool> FinishAsync(IDeviceImport import, CancellationToken cancellationToken)
+        {
+            foreach (var hub in awaitingHub.Keys.ToList())
+            {
+                Arrived(hub);
+            }
+            await MeterPointsAsync(import, cancellationToken);
+            if (faults.Count > 0 && !skipInvalid)
+            {
+                return false;
+            }
+            await AddAsync(import, cancellationToken);
+            return true;
+        }
+
+        private void Fault(int line, string fault)
+        {
+            faults.Add((line, fault));
+            faulty.Add(line);
+        }
+
+        /// <summary>The fault of a row naming a hub: not there (<paramref name="found"/> null), or not a CHF.</summary>
+        private void HubFault(Row row, Eui64 hub, DeviceType? found)
+        {
+            if (found is null)
+            {
+                Fault(row.Line, $"{HubColumn}: {hub} is neither in the inventory nor a valid CHF row of this file");
+            }
+            else if (CommsHubFault(hub, found) is { } fault)
+            {
+                Fault(row.Line, $"{HubColumn}: {fault}");
+            }
+        }
+
+        /// <summary>The rows waiting for <paramref name="hub"/> checked against what the file had for it, if anything.</summary>
+        private void Arrived(Eui64 hub)
+        {
+            foreach (var row in awaitingHub[hub])
+            {
+                HubFault(row, hub, ids.TryGetValue(hub, out var read) ? read.Type : null);
+                awaitingLines.Remove(row.Line);
+            }
+            awaitingHub.Remove(hub);
+        }
+
+        /// <summary>The meter points of the rows read, in order, up to the first still waiting for its comms hub; those passing are to be added.</summary>
+        private async Task MeterPointsAsync(IDeviceImport import, CancellationToken cancellationToken)
+        {
+            var ready = new List<Row>();
+            while (unserved.TryPeek(out var next) && !awaitingLines.Contains(next.Line))
+            {
+                ready.Add(unserved.Dequeue());
+            }
+            foreach (var (line, property, fault) in await MeterPointsServedElsewhereAsync(ready, faulty, firstLine, inventory, cancellationToken))
+            {
+                Fault(line, $"{ImportColumnOf[property]}: {fault}");
+            }
+            foreach (var row in ready.Where(r => !faulty.Contains(r.Line)))
+            {
+                if (row.Device.Mprn?.CheckDigitWarning is { } warning)
+                {
+                    Warnings.Add((row.Line, warning));
+                }
+                // All or nothing adds nothing once a row has a fault: the import will be rolled back.
+                if (skipInvalid || faults.Count == 0)
+                {
+                    toAdd.Add(row.Device);
+                }
+            }
+            if (!skipInvalid && faults.Count > 0)
+            {
+                toAdd.Clear();
+            }
+            if (toAdd.Count >= ImportChunk)
+            {
+                await AddAsync(import, cancellationToken);
+            }
+        }
+
+        private async Task AddAsync(IDeviceImport import, CancellationToken cancellationToken)
+        {
+            await import.AddAsync(toAdd, cancellationToken);
+            Imported += toAdd.Count;
+            toAdd.Clear();
+        }
+    }
+
     /// <summary>The <c>inventory add</c> option that sets each property <see cref="Device.Misfits"/> or <see cref="Device.ServedMeterPoints"/> may name.</summary>
     private static readonly Dictionary<string, string> AddOptionOf = new()
     {
@@ -483,56 +654,24 @@ internal static class InventoryCommand
         _ => null,
     };
 
-    /// <summary>Why <paramref name="hub"/> cannot be a device's comms hub, given the device of that ID (null when there is none); null when it can.</summary>
-    private static string? CommsHubFault(Eui64 hub, Device? found) => found switch
+    /// <summary>Why <paramref name="hub"/> cannot be a device's comms hub, given the type of the device of that ID (null when there is none); null when it can.</summary>
+    private static string? CommsHubFault(Eui64 hub, DeviceType? found) => found switch
     {
         null => $"no device {hub} is in the inventory: add the comms hub (CHF) first",
-        { Type: not DeviceType.CHF } => $"{hub} is {found.Type.WithArticle()}, not a comms hub (CHF)",
+        not DeviceType.CHF => $"{hub} is {found.Value.WithArticle()}, not a comms hub (CHF)",
         _ => null,
     };
-
-    /// <summary>
-    /// The rows naming a comms hub that is neither a CHF in the inventory nor a CHF row of the file without a fault
-    /// (<paramref name="faultyLines"/>): a meter is imported only with the hub its commands queue in.
-    /// </summary>
-    private static async Task<List<(int Line, string Fault)>> CommsHubFaultsAsync(List<Row> rows, HashSet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
-    {
-        var joined = rows.Where(r => r.Device.CommsHub is { } hub && hub != r.Device.Id).ToList();
-        var hubs = joined.Select(r => r.Device.CommsHub!.Value).Distinct().ToList();
-        var known = new Dictionary<Eui64, Device>();
-        foreach (var chunk in hubs.Chunk(ImportChunk))
-        {
-            foreach (var device in await inventory.FindDevicesAsync(chunk, cancellationToken))
-            {
-                known[device.Id] = device;
-            }
-        }
-        foreach (var row in rows.Where(r => !faultyLines.Contains(r.Line)))
-        {
-            known.TryAdd(row.Device.Id, row.Device);
-        }
-        var faults = new List<(int Line, string Fault)>();
-        foreach (var row in joined)
-        {
-            var hub = row.Device.CommsHub!.Value;
-            if (CommsHubFault(hub, known.GetValueOrDefault(hub)) is { } fault)
-            {
-                faults.Add((row.Line, $"{HubColumn}: {(known.ContainsKey(hub) ? fault : $"{hub} is neither in the inventory nor a valid CHF row of this file")}"));
-            }
-        }
-        return faults;
-    }
 
     /// <summary>
     /// Each MPAN or MPRN of a row's meter in service, of the rows without a fault (<paramref name="faultyLines"/>: those are not
     /// imported, so take nothing), that another meter in service serves, in the inventory or on an earlier row
     /// (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Named by the property that holds it.
+    /// <paramref name="firstLine"/> has the line of each served on an earlier row, these rows' added.
     /// </summary>
-    private static async Task<List<(int Line, string Property, string Fault)>> MeterPointsServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, IInventoryStore inventory, CancellationToken cancellationToken)
+    private static async Task<List<(int Line, string Property, string Fault)>> MeterPointsServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, Dictionary<MeterPoint, int> firstLine, IInventoryStore inventory, CancellationToken cancellationToken)
     {
         var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMeterPoints().Any()).ToList();
         var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMeterPoints().Select(m => m.MeterPoint))], cancellationToken: cancellationToken);
-        var firstLine = new Dictionary<MeterPoint, int>();
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)
         {
@@ -551,25 +690,15 @@ internal static class InventoryCommand
         return faults;
     }
 
-    private static IEnumerable<(int Line, string Fault)> AlreadyKnown(IEnumerable<Row> rows, IEnumerable<Eui64> ids)
-    {
-        var known = ids.ToHashSet();
-        return rows.Where(r => known.Contains(r.Device.Id)).Select(r => (r.Line, $"{IdColumn}: device {r.Device.Id} is already in the inventory"));
-    }
-
     /// <summary>
-    /// Reads and checks every row: each field, and that no ID repeats an earlier row. Returns the rows without a
-    /// fault; the faults name the line and column. Blank lines are skipped; the header must come first.
+    /// Reads and checks each row as it is taken: each field, and that no ID repeats an earlier row (<paramref name="ids"/>
+    /// has each ID read, by its first line). Yields the rows without a fault; the faults, added to <paramref name="faults"/>,
+    /// name the line and column. Blank lines are skipped; the header must come first.
     /// </summary>
-    private static List<Row> ReadRows(FileInfo csv, out List<(int Line, string Fault)> faults)
+    private static IEnumerable<Row> ReadRows(FileInfo csv, TextReader text, List<(int Line, string Fault)> faults, Dictionary<Eui64, FileDevice> ids)
     {
-        faults = [];
-        var rows = new List<Row>();
         Dictionary<string, int>? columns = null;
         var width = 0;
-        var firstLine = new Dictionary<Eui64, int>();
-        // Each record parsed as it is read: the file's text is not held beside the devices made of it.
-        using var text = File.OpenText(csv.FullName);
         using var records = CsvRecords.Read(text).GetEnumerator();
         while (true)
         {
@@ -599,9 +728,9 @@ internal static class InventoryCommand
             var before = faults.Count;
             var row = new RowFields(columns, fields, number, faults);
             var id = row.Required<Eui64>(IdColumn, Eui64.TryParse);
-            if (id is { } known && !firstLine.TryAdd(known, number))
+            if (id is { } known && !ids.TryAdd(known, new FileDevice(number, null)))
             {
-                faults.Add((number, $"{IdColumn}: device {known} repeats line {firstLine[known]}"));
+                faults.Add((number, $"{IdColumn}: device {known} repeats line {ids[known].Line}"));
             }
             var type = row.Required<DeviceType>(TypeColumn, DeviceTypes.TryParse);
             var status = row.Text(StatusColumn).Length == 0 ? DefaultStatus : row.Required<SmiStatus>(StatusColumn, SmiStatuses.TryParse);
@@ -632,14 +761,13 @@ internal static class InventoryCommand
             faults.AddRange(added.Misfits().Select(m => (number, $"{ImportColumnOf[m.Property]}: {m.Fault}")));
             if (faults.Count == before)
             {
-                rows.Add(new Row(number, added));
+                yield return new Row(number, added);
             }
         }
         if (columns is null)
         {
             throw new FormatException($"{csv.Name}: empty; the first line must be the header {Header}");
         }
-        return rows;
     }
 
     private delegate bool FieldParser<T>(string? text, out T value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error);

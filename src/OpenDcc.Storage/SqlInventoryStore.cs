@@ -44,83 +44,132 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         return AddAsync(devices, change, cancellationToken);
     }
 
+    public async Task<IDeviceImport> BeginImportAsync(InventoryChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var connection = await open(cancellationToken);
+        try
+        {
+            return new Import(this, connection, await connection.BeginTransactionAsync(cancellationToken), change);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>An import's transaction, each batch added as <see cref="AddAsync(DbConnection, DbTransaction, IReadOnlyList{Device}, InventoryChange?, CancellationToken)"/> adds it; disposed uncommitted, it is rolled back.</summary>
+    private sealed class Import(SqlInventoryStore store, DbConnection connection, DbTransaction transaction, InventoryChange change) : IDeviceImport
+    {
+        public async Task AddAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default)
+        {
+            if (AnyToAdd(devices))
+            {
+                await store.AddAsync(connection, transaction, devices, change, cancellationToken);
+            }
+        }
+
+        public Task CommitAsync(CancellationToken cancellationToken = default) => transaction.CommitAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
     private async Task AddAsync(IReadOnlyList<Device> devices, InventoryChange? change, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(devices);
-        if (devices.Count == 0)
+        if (!AnyToAdd(devices))
         {
             return;
         }
+        await Db.RetryAbortedAsync(async () =>
+        {
+            await using var connection = await open(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await AddAsync(connection, transaction, devices, change, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>Whether there are devices to add; an ID named twice is refused.</summary>
+    private static bool AnyToAdd(IReadOnlyList<Device> devices)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
         var seen = new HashSet<Eui64>(devices.Count);
         var repeated = devices.Where(d => !seen.Add(d.Id)).Select(d => d.Id).Distinct().ToList();
         if (repeated.Count > 0)
         {
             throw new ArgumentException($"the devices to add name {string.Join(", ", repeated.Take(5))}{(repeated.Count > 5 ? ", …" : "")} more than once", nameof(devices));
         }
+        return devices.Count > 0;
+    }
 
-        await Db.RetryAbortedAsync(async () =>
+    /// <summary>
+    /// Inserts the devices in the transaction, with each one's first SMI status when there is a change. When any ID is
+    /// held already, the transaction is rolled back and <see cref="DuplicateDeviceException"/> names those the inventory held.
+    /// </summary>
+    private async Task AddAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Device> devices, InventoryChange? change, CancellationToken cancellationToken)
+    {
+        var serving = devices.Where(d => d.IsInService && d.ServedMeterPoints().Any()).ToList();
+        if (serving.Count > 0)
         {
-            await using var connection = await open(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var serving = devices.Where(d => d.IsInService && d.ServedMeterPoints().Any()).ToList();
-            if (serving.Count > 0)
+            await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
+            await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
+        }
+        await LockCommsHubsAsync(connection, transaction, devices.Select(d => NewlyNamedCommsHub(null, d)), lockRows, cancellationToken);
+        // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
+        // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
+        var suspects = new List<Eui64>();
+        await Db.InBatchesAsync(
+            devices,
+            rowsPerInsert,
+            rows => InsertCommand(connection, transaction, rows),
+            (parameters, row, device) =>
             {
-                await LockMeterPointsAsync(connection, transaction, lockRows, cancellationToken);
-                await RefuseServedMeterPointsAsync(connection, transaction, serving, cancellationToken);
-            }
-            await LockCommsHubsAsync(connection, transaction, devices.Select(d => NewlyNamedCommsHub(null, d)), lockRows, cancellationToken);
-            // ON CONFLICT DO NOTHING skips a known ID instead of failing, so every batch still runs and the IDs of the
-            // batches that came up short are all the suspects; the transaction is then rolled back, leaving nothing added.
-            var suspects = new List<Eui64>();
+                var values = ColumnValues(device);
+                var at = values.Length * row;
+                for (var i = 0; i < values.Length; i++)
+                {
+                    parameters[at + i].Value = values[i];
+                }
+            },
+            async (insert, offset, rows) =>
+            {
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) < rows)
+                {
+                    suspects.AddRange(devices.Skip(offset).Take(rows).Select(d => d.Id));
+                }
+            },
+            cancellationToken);
+        if (suspects.Count > 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
+            throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
+        }
+        if (change is not null)
+        {
+            // As the rows: rowsPerInsert a statement, not a round trip per device (an import of 200,000 to PostgreSQL).
+            var since = change.At.ToUnixTimeTicks();
             await Db.InBatchesAsync(
                 devices,
                 rowsPerInsert,
-                rows => InsertCommand(connection, transaction, rows),
+                rows => connection.InsertRows(transaction, "smi_status_history", HistoryColumns, rows),
                 (parameters, row, device) =>
                 {
-                    var values = ColumnValues(device);
-                    var at = values.Length * row;
-                    for (var i = 0; i < values.Length; i++)
-                    {
-                        parameters[at + i].Value = values[i];
-                    }
+                    var at = HistoryColumnCount * row;
+                    parameters[at].Value = device.Id.ToString();
+                    parameters[at + 1].Value = device.Status.ToString();
+                    parameters[at + 2].Value = since;
+                    parameters[at + 3].Value = (object?)change.ServiceReferenceVariant ?? DBNull.Value;
+                    parameters[at + 4].Value = (object?)change.User?.ToString() ?? DBNull.Value;
                 },
-                async (insert, offset, rows) =>
-                {
-                    if (await insert.ExecuteNonQueryAsync(cancellationToken) < rows)
-                    {
-                        suspects.AddRange(devices.Skip(offset).Take(rows).Select(d => d.Id));
-                    }
-                },
+                async (insert, _, _) => await insert.ExecuteNonQueryAsync(cancellationToken),
                 cancellationToken);
-            if (suspects.Count > 0)
-            {
-                await transaction.RollbackAsync(cancellationToken);
-                var known = (await FindDevicesAsync(suspects, cancellationToken)).Select(d => d.Id).ToHashSet();
-                throw new DuplicateDeviceException([.. suspects.Where(known.Contains)]);
-            }
-            if (change is not null)
-            {
-                // As the rows: rowsPerInsert a statement, not a round trip per device (an import of 200,000 to PostgreSQL).
-                var since = change.At.ToUnixTimeTicks();
-                await Db.InBatchesAsync(
-                    devices,
-                    rowsPerInsert,
-                    rows => connection.InsertRows(transaction, "smi_status_history", HistoryColumns, rows),
-                    (parameters, row, device) =>
-                    {
-                        var at = HistoryColumnCount * row;
-                        parameters[at].Value = device.Id.ToString();
-                        parameters[at + 1].Value = device.Status.ToString();
-                        parameters[at + 2].Value = since;
-                        parameters[at + 3].Value = (object?)change.ServiceReferenceVariant ?? DBNull.Value;
-                        parameters[at + 4].Value = (object?)change.User?.ToString() ?? DBNull.Value;
-                    },
-                    async (insert, _, _) => await insert.ExecuteNonQueryAsync(cancellationToken),
-                    cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-        }, cancellationToken);
+        }
     }
 
     public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)

@@ -672,6 +672,69 @@ public sealed class InventoryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_imports_nothing_when_rows_after_more_than_a_chunk_of_valid_rows_are_invalid()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME");
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 12_000, (6_002, $"{LargeImportFile.Id(6_002)},KETTLE"), (11_000, $"{Meter},ESME"));
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Equal(
+            ["line 6002: device_type: unknown device type 'KETTLE'; expected one of ESME, GSME, CHF, GPF, PPMID, HCALCS, IHD", $"line 11000: device_id: device {Meter} is already in the inventory", "opendcc: devices.csv: 2 invalid rows; nothing imported"],
+            error.Trim().Split('\n'));
+        Assert.Matches(@"(?<![\d,])1 device\b", (await cli.RunWithDataAsync("inventory", "list")).Output);
+    }
+
+    [Fact]
+    public async Task Skip_invalid_imports_the_valid_rows_of_every_chunk()
+    {
+        await cli.RunWithDataAsync("inventory", "add", "--device", Meter, "--type", "ESME");
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 12_001, (3, $"{LargeImportFile.Id(3)},KETTLE"), (11_000, $"{Meter},ESME"));
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains("imported 11,998 devices from devices.csv; skipped 2 invalid rows", output, StringComparison.Ordinal);
+        Assert.Contains($"line 11000: device_id: device {Meter} is already in the inventory", error, StringComparison.Ordinal);
+        Assert.Contains("11,999 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+        Assert.Contains(LargeImportFile.Id(12_001), (await cli.RunWithDataAsync("inventory", "show", "--device", LargeImportFile.Id(12_001))).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_names_a_device_id_repeated_more_than_a_chunk_later()
+    {
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 7_000, (7_000, $"{LargeImportFile.Id(2)},ESME"));
+
+        var (code, _, error) = await cli.RunWithDataAsync("inventory", "import", csv);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"line 7000: device_id: device {LargeImportFile.Id(2)} repeats line 2", error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunWithDataAsync("inventory", "list")).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_takes_a_comms_hub_more_than_a_chunk_after_its_meters_and_a_meter_point_from_a_meter_whose_hub_never_comes()
+    {
+        // Line 3's hub is not in the file, so line 3 is not imported and line 4 may serve its MPAN.
+        var csv = LargeImportFile.Write(
+            Path.Combine(cli.DataDirectory, "devices.csv"),
+            7_000,
+            (2, $"{LargeImportFile.Id(2)},ESME,{CommsHub},"),
+            (3, $"{LargeImportFile.Id(3)},ESME,00-DB-12-34-56-78-90-02,1312345678118"),
+            (4, $"{LargeImportFile.Id(4)},ESME,{CommsHub},1312345678118"),
+            (6_500, $"{CommsHub},CHF,,"));
+        File.WriteAllLines(csv, ["device_id,device_type,comms_hub,mpan", .. File.ReadAllLines(csv).Skip(1).Select(l => l.Count(c => c == ',') == 1 ? l + ",," : l)]);
+
+        var (code, output, error) = await cli.RunWithDataAsync("inventory", "import", csv, "--mode", "skip-invalid");
+
+        Assert.Equal(0, code);
+        Assert.Contains("imported 6,998 devices from devices.csv; skipped 1 invalid row", output, StringComparison.Ordinal);
+        Assert.Equal("line 3: comms_hub: 00-DB-12-34-56-78-90-02 is neither in the inventory nor a valid CHF row of this file", error.Trim());
+        Assert.Contains("1312345678118", (await cli.RunWithDataAsync("inventory", "show", "--device", LargeImportFile.Id(4))).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Skip_invalid_exits_1_when_every_row_was_invalid_and_nothing_was_imported()
     {
         var csv = WriteCsv("device_id,device_type", "00-DB-12-34-56-78-90-C0,TOASTER", $"{Meter},KETTLE");

@@ -59,6 +59,44 @@ public sealed class PostgresCommandTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Import_imports_nothing_on_postgres_when_a_row_after_more_than_a_chunk_of_valid_rows_is_invalid()
+    {
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 12_000, (11_000, $"{LargeImportFile.Id(11_000)},KETTLE"));
+
+        var (code, _, error) = await cli.RunAsync("inventory", "import", csv, "--postgres", connectionString);
+
+        Assert.Equal(1, code);
+        Assert.Equal(
+            ["line 11000: device_type: unknown device type 'KETTLE'; expected one of ESME, GSME, CHF, GPF, PPMID, HCALCS, IHD", "opendcc: devices.csv: 1 invalid row; nothing imported"],
+            error.Trim().Split('\n'));
+        Assert.Contains("0 devices", (await cli.RunAsync("inventory", "list", "--postgres", connectionString)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Skip_invalid_imports_the_valid_rows_of_every_chunk_on_postgres()
+    {
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 12_001, (3, $"{LargeImportFile.Id(3)},KETTLE"), (11_000, $"{LargeImportFile.Id(11_000)},TOASTER"));
+
+        var (code, output, _) = await cli.RunAsync("inventory", "import", csv, "--mode", "skip-invalid", "--postgres", connectionString);
+
+        Assert.Equal(0, code);
+        Assert.Contains("imported 11,998 devices from devices.csv; skipped 2 invalid rows", output, StringComparison.Ordinal);
+        Assert.Contains("11,998 devices", (await cli.RunAsync("inventory", "list", "--postgres", connectionString)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_names_a_device_id_repeated_more_than_a_chunk_later_on_postgres()
+    {
+        var csv = LargeImportFile.Write(Path.Combine(cli.DataDirectory, "devices.csv"), 7_000, (7_000, $"{LargeImportFile.Id(2)},ESME"));
+
+        var (code, _, error) = await cli.RunAsync("inventory", "import", csv, "--postgres", connectionString);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"line 7000: device_id: device {LargeImportFile.Id(2)} repeats line 2", error, StringComparison.Ordinal);
+        Assert.Contains("0 devices", (await cli.RunAsync("inventory", "list", "--postgres", connectionString)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_hub_serves_a_signed_request_on_postgres_and_a_second_hub_on_the_same_database_is_refused()
     {
         var supplier = Eui64.Parse("90-B3-D5-1F-30-01-00-00");

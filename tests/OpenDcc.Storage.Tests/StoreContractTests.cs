@@ -427,6 +427,50 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task An_import_adds_its_batches_together_when_committed_each_with_its_status_history()
+    {
+        var fleet = Fleet(2345);
+        var change = new InventoryChange(clock.GetCurrentInstant(), null, Supplier);
+        await using (var import = await Store.Inventory.BeginImportAsync(change))
+        {
+            await import.AddAsync(fleet[..1200]);
+            await import.AddAsync(fleet[1200..]);
+            Assert.Equal(0L, await Store.Inventory.CountDevicesAsync());
+            await import.CommitAsync();
+        }
+        Assert.Equal(fleet.OrderBy(d => d.Id), await Store.Inventory.ListDevicesAsync());
+        Assert.Equal([new SmiStatusChange(fleet[^1].Status, change.At, null, Supplier)], await Store.Inventory.StatusHistoryAsync(fleet[^1].Id));
+    }
+
+    [Fact]
+    public async Task An_import_left_uncommitted_adds_nothing()
+    {
+        var fleet = Fleet(2345);
+        await using (var import = await Store.Inventory.BeginImportAsync(InventoryChange.ByOperator(clock.GetCurrentInstant())))
+        {
+            await import.AddAsync(fleet[..1200]);
+            await import.AddAsync(fleet[1200..]);
+        }
+        Assert.Equal(0L, await Store.Inventory.CountDevicesAsync());
+        Assert.Empty(await Store.Inventory.StatusHistoryAsync(fleet[0].Id));
+    }
+
+    [Fact]
+    public async Task A_known_id_in_a_later_batch_of_an_import_undoes_the_earlier_batches()
+    {
+        await Store.Inventory.AddDeviceAsync(new Device(GasMeter, DeviceType.GSME, SmiStatus.Commissioned));
+        var fleet = Fleet(1300);
+        await using (var import = await Store.Inventory.BeginImportAsync(InventoryChange.ByOperator(clock.GetCurrentInstant())))
+        {
+            await import.AddAsync(fleet[..1200]);
+            var error = await Assert.ThrowsAsync<DuplicateDeviceException>(() => import.AddAsync([.. fleet[1200..], new Device(GasMeter, DeviceType.GSME, SmiStatus.Pending)]));
+            Assert.Equal([GasMeter], error.Ids);
+        }
+        Assert.Equal(1L, await Store.Inventory.CountDevicesAsync());
+        Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(GasMeter))!.Status);
+    }
+
+    [Fact]
     public async Task A_bulk_add_naming_one_device_twice_is_refused_before_storing_any()
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.Inventory.AddDevicesAsync(

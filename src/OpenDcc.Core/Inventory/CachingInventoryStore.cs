@@ -53,6 +53,9 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
         await inner.AddDevicesAsync(devicesToAdd, change, cancellationToken);
     }
 
+    public async Task<IDeviceImport> BeginImportAsync(InventoryChange change, CancellationToken cancellationToken = default) =>
+        new Import(this, await inner.BeginImportAsync(change, cancellationToken));
+
     public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default) =>
         devices.ChangeAsync(id, () => inner.UpdateDeviceAsync(id, update, change, cancellationToken));
 
@@ -87,4 +90,19 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
     public Task<IReadOnlyList<Device>> ListDevicesAfterAsync(Eui64? after, int max, CancellationToken cancellationToken = default) => inner.ListDevicesAfterAsync(after, max, cancellationToken);
 
     public Task<long> CountDevicesAsync(CancellationToken cancellationToken = default) => inner.CountDevicesAsync(cancellationToken);
+
+    /// <summary>An import through the store beneath, forgetting each device it adds.</summary>
+    private sealed class Import(CachingInventoryStore cache, IDeviceImport inner) : IDeviceImport
+    {
+        public async Task AddAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(devices);
+            cache.Forget(devices.Select(d => d.Id));
+            await inner.AddAsync(devices, cancellationToken);
+        }
+
+        public Task CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
 }

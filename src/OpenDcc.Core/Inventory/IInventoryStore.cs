@@ -26,6 +26,13 @@ public interface IInventoryStore
     Task AddDevicesAsync(IReadOnlyList<Device> devices, InventoryChange change, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Begins an import of devices a batch at a time, in one transaction (<see cref="IDeviceImport"/>), each device's SMI
+    /// status history started by <paramref name="change"/>. It is not tried again if PostgreSQL aborts it: its batches are
+    /// gone.
+    /// </summary>
+    Task<IDeviceImport> BeginImportAsync(InventoryChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Changes one device under a lock on its row: <paramref name="update"/> gets the device as stored and returns it as
     /// it should be (the same ID and type), or null to leave it. A new SMI status is appended to the device's history,
     /// set by <paramref name="change"/>. A store may call <paramref name="update"/> more than once, with the device read

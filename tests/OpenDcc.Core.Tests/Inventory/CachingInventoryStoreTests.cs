@@ -123,6 +123,8 @@ public class CachingInventoryStoreTests
         public void Remove(Eui64 id) => devices.Remove(id);
 
         // What the cache passes straight through; these tests do not use it.
+        public Task<IDeviceImport> BeginImportAsync(InventoryChange change, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) => throw new NotSupportedException();
