@@ -96,7 +96,7 @@ internal static class InventoryCommand
             {
                 throw new FormatException($"--comms-hub: {hubFault}");
             }
-            if ((await MeterPointsServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), [], store.Inventory, ct)).FirstOrDefault() is (_, { } servedBy, { } servedFault))
+            if ((await MeterPointsServedElsewhereAsync([new Row(0, added)], new HashSet<int>(), [], points => store.Inventory.MetersInServiceAsync(points, cancellationToken: ct))).FirstOrDefault() is (_, { } servedBy, { } servedFault))
             {
                 throw new FormatException($"{AddOptionOf[servedBy]}: {servedFault}");
             }
@@ -131,7 +131,7 @@ internal static class InventoryCommand
             var more = rows.MoveNext();
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
-            var checks = new ImportChecks(store.Inventory, store.ApprovedModels, skipInvalid, faults, ids);
+            ImportChecks? checks = null;
             await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
                 // A file's progress is the share of it read; a pipe's is not known.
@@ -140,6 +140,7 @@ internal static class InventoryCommand
                 // at a time, so an import holds a chunk, not the file, and an invalid row anywhere (all or nothing), a
                 // fault, or a file refused late still leaves the inventory as it was.
                 await using var import = await store.Inventory.BeginImportAsync(change, ct);
+                checks = new ImportChecks(import, store.ApprovedModels, skipInvalid, faults, ids);
                 var chunk = new List<Row>(ImportChunk);
                 while (more)
                 {
@@ -147,7 +148,7 @@ internal static class InventoryCommand
                     // A chunk is checked before the next row is read: the IDs read are those of its rows and before.
                     if (chunk.Count == ImportChunk)
                     {
-                        await checks.CheckAsync(chunk, import, ct);
+                        await checks.CheckAsync(chunk, ct);
                         chunk.Clear();
                         if (stream.CanSeek)
                         {
@@ -156,8 +157,8 @@ internal static class InventoryCommand
                     }
                     more = rows.MoveNext();
                 }
-                await checks.CheckAsync(chunk, import, ct);
-                if (await checks.FinishAsync(import, ct))
+                await checks.CheckAsync(chunk, ct);
+                if (await checks.FinishAsync(ct))
                 {
                     await import.CommitAsync(ct);
                 }
@@ -168,7 +169,7 @@ internal static class InventoryCommand
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
             }
-            foreach (var (line, warning) in checks.Warnings)
+            foreach (var (line, warning) in checks!.Warnings)
             {
                 // Accepted: the check-digit rule is not confirmed by Xoserve (README, choices).
                 await context.Error.WriteLineAsync($"line {line}: warning: mprn: {warning}");
@@ -451,9 +452,10 @@ internal static class InventoryCommand
     /// nothing) some row had a fault. Held across the file: each ID's first line (<see cref="FileDevice"/>), each meter
     /// point served (as the line first serving it), the faults and warnings; and the rows naming a comms hub the file
     /// has not come to yet, with those read after them, until it does: a row's meter points are checked only once the
-    /// earlier rows are known good or not.
+    /// earlier rows are known good or not. The inventory is read in the import's transaction, where the devices added
+    /// so far are found too: a row good so far is the same whether found there or among the rows read.
     /// </summary>
-    private sealed class ImportChecks(IInventoryStore inventory, IApprovedModelStore models, bool skipInvalid, List<(int Line, string Fault)> faults, Dictionary<Eui64, FileDevice> ids)
+    private sealed class ImportChecks(IDeviceImport import, IApprovedModelStore models, bool skipInvalid, List<(int Line, string Fault)> faults, Dictionary<Eui64, FileDevice> ids)
     {
         private readonly Dictionary<ApprovedModel, bool> approved = [];
         private bool? anyApproved;
@@ -469,10 +471,10 @@ internal static class InventoryCommand
 
         public int Imported { get; private set; }
 
-        public async Task CheckAsync(IReadOnlyList<Row> chunk, IDeviceImport import, CancellationToken cancellationToken)
+        public async Task CheckAsync(IReadOnlyList<Row> chunk, CancellationToken cancellationToken)
         {
             anyApproved ??= (await models.ListApprovedModelsAsync(cancellationToken)).Count > 0;
-            var stored = (await inventory.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], cancellationToken)).Select(d => d.Id).ToHashSet();
+            var stored = (await import.FindDevicesAsync([.. chunk.Select(r => r.Device.Id)], cancellationToken)).Select(d => d.Id).ToHashSet();
             foreach (var row in chunk)
             {
                 if (stored.Contains(row.Device.Id))
@@ -503,7 +505,7 @@ internal static class InventoryCommand
 
             // A comms hub named is looked for in the inventory, then among the rows read; one the file has not come to yet is waited for.
             var joined = chunk.Where(r => r.Device.CommsHub is { } hub && hub != r.Device.Id).ToList();
-            var hubs = (await inventory.FindDevicesAsync([.. joined.Select(r => r.Device.CommsHub!.Value).ToHashSet()], cancellationToken)).ToDictionary(d => d.Id);
+            var hubs = (await import.FindDevicesAsync([.. joined.Select(r => r.Device.CommsHub!.Value).ToHashSet()], cancellationToken)).ToDictionary(d => d.Id);
             foreach (var row in chunk)
             {
                 unserved.Enqueue(row);
@@ -529,22 +531,22 @@ internal static class InventoryCommand
             {
                 Arrived(hub);
             }
-            await MeterPointsAsync(import, cancellationToken);
+            await MeterPointsAsync(cancellationToken);
         }
 
         /// <summary>After the last chunk: a comms hub still waited for is not in the file. Adds what is left; whether the import is to be committed.</summary>
-        public async Task<bool> FinishAsync(IDeviceImport import, CancellationToken cancellationToken)
+        public async Task<bool> FinishAsync(CancellationToken cancellationToken)
         {
             foreach (var hub in awaitingHub.Keys.ToList())
             {
                 Arrived(hub);
             }
-            await MeterPointsAsync(import, cancellationToken);
+            await MeterPointsAsync(cancellationToken);
             if (faults.Count > 0 && !skipInvalid)
             {
                 return false;
             }
-            await AddAsync(import, cancellationToken);
+            await AddAsync(cancellationToken);
             return true;
         }
 
@@ -579,14 +581,14 @@ internal static class InventoryCommand
         }
 
         /// <summary>The meter points of the rows read, in order, up to the first still waiting for its comms hub; those passing are to be added.</summary>
-        private async Task MeterPointsAsync(IDeviceImport import, CancellationToken cancellationToken)
+        private async Task MeterPointsAsync(CancellationToken cancellationToken)
         {
             var ready = new List<Row>();
             while (unserved.TryPeek(out var next) && !awaitingLines.Contains(next.Line))
             {
                 ready.Add(unserved.Dequeue());
             }
-            foreach (var (line, property, fault) in await MeterPointsServedElsewhereAsync(ready, faulty, firstLine, inventory, cancellationToken))
+            foreach (var (line, property, fault) in await MeterPointsServedElsewhereAsync(ready, faulty, firstLine, StoredBeforeAsync))
             {
                 Fault(line, $"{ImportColumnOf[property]}: {fault}");
             }
@@ -608,11 +610,17 @@ internal static class InventoryCommand
             }
             if (toAdd.Count >= ImportChunk)
             {
-                await AddAsync(import, cancellationToken);
+                await AddAsync(cancellationToken);
             }
+
+            // A meter this import added is a good row read before, and named by its line as such.
+            async Task<IReadOnlyDictionary<MeterPoint, Device>> StoredBeforeAsync(IReadOnlyCollection<MeterPoint> meterPoints) =>
+                (await import.MetersInServiceAsync(meterPoints, cancellationToken))
+                    .Where(m => !(ids.TryGetValue(m.Value.Id, out var read) && read.Type is not null))
+                    .ToDictionary();
         }
 
-        private async Task AddAsync(IDeviceImport import, CancellationToken cancellationToken)
+        private async Task AddAsync(CancellationToken cancellationToken)
         {
             await import.AddAsync(toAdd, cancellationToken);
             Imported += toAdd.Count;
@@ -666,12 +674,13 @@ internal static class InventoryCommand
     /// Each MPAN or MPRN of a row's meter in service, of the rows without a fault (<paramref name="faultyLines"/>: those are not
     /// imported, so take nothing), that another meter in service serves, in the inventory or on an earlier row
     /// (<see cref="InventoryStoreExtensions.MetersInServiceAsync"/>). Named by the property that holds it.
-    /// <paramref name="firstLine"/> has the line of each served on an earlier row, these rows' added.
+    /// <paramref name="firstLine"/> has the line of each served on an earlier row, these rows' added; <paramref name="metersInService"/>
+    /// gives the inventory's.
     /// </summary>
-    private static async Task<List<(int Line, string Property, string Fault)>> MeterPointsServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, Dictionary<MeterPoint, int> firstLine, IInventoryStore inventory, CancellationToken cancellationToken)
+    private static async Task<List<(int Line, string Property, string Fault)>> MeterPointsServedElsewhereAsync(IReadOnlyList<Row> rows, IReadOnlySet<int> faultyLines, Dictionary<MeterPoint, int> firstLine, Func<IReadOnlyCollection<MeterPoint>, Task<IReadOnlyDictionary<MeterPoint, Device>>> metersInService)
     {
         var serving = rows.Where(r => !faultyLines.Contains(r.Line) && r.Device.IsInService && r.Device.ServedMeterPoints().Any()).ToList();
-        var stored = await inventory.MetersInServiceAsync([.. serving.SelectMany(r => r.Device.ServedMeterPoints().Select(m => m.MeterPoint))], cancellationToken: cancellationToken);
+        var stored = await metersInService([.. serving.SelectMany(r => r.Device.ServedMeterPoints().Select(m => m.MeterPoint))]);
         var faults = new List<(int Line, string Property, string Fault)>();
         foreach (var row in serving)
         {

@@ -50,7 +50,17 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         var connection = await open(cancellationToken);
         try
         {
-            return new Import(this, connection, await connection.BeginTransactionAsync(cancellationToken), change);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (lockRows)
+            {
+                // The import's lookups run in its transaction, in a table its rows have grown past what the statistics
+                // know (a new store's have none): PostgreSQL would then read the whole table for an IN list of a few
+                // hundred MPANs rather than their index, for every batch of an import of millions.
+
+                await using var plan = connection.Command("SET LOCAL enable_seqscan = off", transaction);
+                await plan.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return new Import(this, connection, transaction, change);
         }
         catch
         {
@@ -69,6 +79,12 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                 await store.AddAsync(connection, transaction, devices, change, cancellationToken);
             }
         }
+
+        public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) =>
+            FindWhereInAsync(connection, transaction, "id", ids, id => id.ToString(), cancellationToken);
+
+        public Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default) =>
+            FindServingAsync(connection, transaction, meterPoints, cancellationToken);
 
         public Task CommitAsync(CancellationToken cancellationToken = default) => transaction.CommitAsync(cancellationToken);
 

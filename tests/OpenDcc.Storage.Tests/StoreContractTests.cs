@@ -427,7 +427,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
-    public async Task An_import_adds_its_batches_together_when_committed_each_with_its_status_history()
+    public async Task An_import_finds_its_batches_and_adds_them_together_when_committed_each_with_its_status_history()
     {
         var fleet = Fleet(2345);
         var change = new InventoryChange(clock.GetCurrentInstant(), null, Supplier);
@@ -436,6 +436,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
             await import.AddAsync(fleet[..1200]);
             await import.AddAsync(fleet[1200..]);
             Assert.Equal(0L, await Store.Inventory.CountDevicesAsync());
+            Assert.Equal([fleet[0], fleet[^1]], await import.FindDevicesAsync([fleet[^1].Id, fleet[0].Id]));
             await import.CommitAsync();
         }
         Assert.Equal(fleet.OrderBy(d => d.Id), await Store.Inventory.ListDevicesAsync());

@@ -101,6 +101,10 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
             await inner.AddAsync(devices, cancellationToken);
         }
 
+        public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
+
+        public Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default) => inner.FindDevicesServingAsync(meterPoints, cancellationToken);
+
         public Task CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();

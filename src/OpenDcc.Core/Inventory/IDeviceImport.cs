@@ -1,3 +1,5 @@
+using OpenDcc.Core.Identifiers;
+
 namespace OpenDcc.Core.Inventory;
 
 /// <summary>
@@ -14,6 +16,12 @@ public interface IDeviceImport : IAsyncDisposable
     /// <exception cref="DuplicateDeviceException">the inventory holds some of the IDs; it names those it held before the import. The import is then undone.</exception>
     /// <exception cref="ArgumentException">the list names one ID more than once.</exception>
     Task AddAsync(IReadOnlyList<Device> devices, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="IInventoryStore.FindDevicesAsync"/>, in the import's transaction: the devices it has added are found too.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="IInventoryStore.FindDevicesServingAsync"/>, in the import's transaction: the devices it has added are found too.</summary>
+    Task<IReadOnlyList<Device>> FindDevicesServingAsync(IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default);
 
     Task CommitAsync(CancellationToken cancellationToken = default);
 }

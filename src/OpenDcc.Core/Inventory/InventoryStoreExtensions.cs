@@ -10,15 +10,27 @@ public static class InventoryStoreExtensions
     /// meter in service at a time (a meter exchanged, decommissioned or withdrawn, keeps its MPAN or MPRN without
     /// blocking its successor).
     /// </summary>
-    public static async Task<IReadOnlyDictionary<MeterPoint, Device>> MetersInServiceAsync(this IInventoryStore inventory, IReadOnlyCollection<MeterPoint> meterPoints, Eui64? except = null, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyDictionary<MeterPoint, Device>> MetersInServiceAsync(this IInventoryStore inventory, IReadOnlyCollection<MeterPoint> meterPoints, Eui64? except = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inventory);
+        return MetersInServiceAsync(inventory.FindDevicesServingAsync, meterPoints, except, cancellationToken);
+    }
+
+    /// <summary>As <see cref="MetersInServiceAsync(IInventoryStore, IReadOnlyCollection{MeterPoint}, Eui64?, CancellationToken)"/>, in the import's transaction: the meters it has added count too.</summary>
+    public static Task<IReadOnlyDictionary<MeterPoint, Device>> MetersInServiceAsync(this IDeviceImport import, IReadOnlyCollection<MeterPoint> meterPoints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(import);
+        return MetersInServiceAsync(import.FindDevicesServingAsync, meterPoints, null, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyDictionary<MeterPoint, Device>> MetersInServiceAsync(Func<IReadOnlyCollection<MeterPoint>, CancellationToken, Task<IReadOnlyList<Device>>> findServing, IReadOnlyCollection<MeterPoint> meterPoints, Eui64? except, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(meterPoints);
         var wanted = meterPoints.ToHashSet();
         var serving = new Dictionary<MeterPoint, Device>();
         foreach (var chunk in wanted.Chunk(10_000))
         {
-            foreach (var meter in (await inventory.FindDevicesServingAsync(chunk, cancellationToken)).Where(d => d.IsInService && d.Id != except))
+            foreach (var meter in (await findServing(chunk, cancellationToken)).Where(d => d.IsInService && d.Id != except))
             {
                 foreach (var (_, meterPoint) in meter.ServedMeterPoints().Where(m => wanted.Contains(m.MeterPoint)))
                 {
