@@ -131,8 +131,7 @@ internal static class InventoryCommand
             var more = rows.MoveNext();
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
-            ImportChecks? checks = null;
-            await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
+            var checks = await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
                 // A file's progress is the share of it read; a pipe's is not known.
                 var reading = stream.CanSeek ? progress.AddTask("importing", maxValue: Math.Max(stream.Length, 1)) : progress.AddTask("importing").IsIndeterminate();
@@ -140,7 +139,7 @@ internal static class InventoryCommand
                 // at a time, so an import holds a chunk, not the file, and an invalid row anywhere (all or nothing), a
                 // fault, or a file refused late still leaves the inventory as it was.
                 await using var import = await store.Inventory.BeginImportAsync(change, ct);
-                checks = new ImportChecks(import, store.ApprovedModels, skipInvalid, faults, ids);
+                var checks = new ImportChecks(import, store.ApprovedModels, skipInvalid, faults, ids);
                 var chunk = new List<Row>(ImportChunk);
                 while (more)
                 {
@@ -163,13 +162,14 @@ internal static class InventoryCommand
                     await import.CommitAsync(ct);
                 }
                 reading.Value = reading.MaxValue;
+                return checks;
             });
             var invalid = faults.Select(f => f.Line).Distinct().Count();
             foreach (var (line, fault) in faults.OrderBy(f => f.Line))
             {
                 await context.Error.WriteLineAsync($"line {line}: {fault}");
             }
-            foreach (var (line, warning) in checks!.Warnings)
+            foreach (var (line, warning) in checks.Warnings)
             {
                 // Accepted: the check-digit rule is not confirmed by Xoserve (README, choices).
                 await context.Error.WriteLineAsync($"line {line}: warning: mprn: {warning}");
