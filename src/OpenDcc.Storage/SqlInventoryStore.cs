@@ -56,7 +56,6 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                 // The import's lookups run in its transaction, in a table its rows have grown past what the statistics
                 // know (a new store's have none): PostgreSQL would then read the whole table for an IN list of a few
                 // hundred MPANs rather than their index, for every batch of an import of millions.
-
                 await using var plan = connection.Command("SET LOCAL enable_seqscan = off", transaction);
                 await plan.ExecuteNonQueryAsync(cancellationToken);
             }
