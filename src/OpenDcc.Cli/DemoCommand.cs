@@ -232,7 +232,7 @@ internal static class DemoCommand
             }
             context.Console.Write(asyncTable);
             await ShowSmartGridReadAsync(context, store, app.Services.GetRequiredService<IPartyStore>(), world, http, ct);
-            var log = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
+            var log = await MessageLogChain.VerifyAsync(store.MessageLog, cancellationToken: ct);
             context.Console.MarkupLine($"Message log: {CliContext.Count(log.EntriesChecked, "entry", "entries")}, chain {(log.IsIntact ? "[green]intact[/]" : "[red]broken[/]")}.");
 
             if (!parsed.GetValue(exit))

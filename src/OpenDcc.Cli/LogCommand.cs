@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography.X509Certificates;
 using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core;
@@ -32,16 +34,18 @@ internal static class LogCommand
         {
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
+            // The checkpoints are matched to the entries as the chain's check goes through them.
+            await using var checkpoints = await CheckpointCheck.StartAsync(context.KeyStore(parsed), store.MessageLogCheckpoints, ct);
             // The archives first, then the entries the store holds, which go on from them.
-            if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, store, baseSequence, baseHash, ct) != 0)
+            if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, store, baseSequence, baseHash, checkpoints.VerifiedAsync, ct) != 0)
             {
                 return 1;
             }
-            var result = await MessageLogChain.VerifyAsync(store.MessageLog, ct);
+            var result = await MessageLogChain.VerifyAsync(store.MessageLog, checkpoints.VerifiedAsync, ct);
             if (result.IsIntact)
             {
                 var head = await store.MessageLog.ReadHeadAsync(ct);
-                var (checkpointFault, checkpointsSaid) = await VerifyCheckpointsAsync(context.KeyStore(parsed), store, parsed.GetValue(archiveFile) ?? [], head?.Sequence ?? 0, ct);
+                var (checkpointFault, checkpointsSaid) = checkpoints.Finish(head?.Sequence ?? 0);
                 if (checkpointFault is not null)
                 {
                     await context.Error.WriteLineAsync(checkpointFault);
@@ -260,95 +264,114 @@ internal static class LogCommand
     }
 
     /// <summary>
-    /// Checks each checkpoint whose entry is in <paramref name="files"/> (checked already) or the store (its chain checked):
-    /// that entry has the hash signed, and the signature is valid under a DSP certificate trusted here
-    /// (<see cref="MessageLogCheckpoint.WhyNotTrusted"/>). A checkpoint of an entry archived and in no file given is skipped;
-    /// one past the last entry read (entries removed from the log's end) fails. Returns the first fault, or what to say.
+    /// Checks each checkpoint whose entry the chain's check finds good, given it entry by entry in sequence order (those
+    /// of the archive files given, then the store's): that entry has the hash signed, and the signature is valid under a
+    /// DSP certificate trusted here (<see cref="MessageLogCheckpoint.WhyNotTrusted"/>). A checkpoint of an entry archived
+    /// and in no file given is skipped; one past the last entry given (entries removed from the log's end) fails. What it
+    /// finds, or what it throws, is told once the chain is intact (<see cref="Finish"/>): a broken chain is said first.
     /// </summary>
-    private static async Task<(string? Fault, string Said)> VerifyCheckpointsAsync(FileKeyStore keys, OpenDcc.Storage.OpenDccStore store, FileInfo[] files, long head, CancellationToken cancellationToken)
+    private sealed class CheckpointCheck : IAsyncDisposable
     {
-        System.Security.Cryptography.X509Certificates.X509Certificate2? dsp = null;
-        IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2>? issuers = null;
-        long verified = 0, skipped = 0, newest = 0;
-        try
+        private readonly FileKeyStore keys;
+        private readonly IAsyncEnumerator<MessageLogCheckpoint> checkpoints;
+        private X509Certificate2? dsp;
+        private IReadOnlyList<X509Certificate2>? issuers;
+        private bool any, pending;
+        private long last, verified, skipped, newest;
+        private string? fault;
+        private ExceptionDispatchInfo? thrown;
+
+        private CheckpointCheck(FileKeyStore keys, IAsyncEnumerator<MessageLogCheckpoint> checkpoints) => (this.keys, this.checkpoints) = (keys, checkpoints);
+
+        /// <summary>Reads the first checkpoint, before any entry: an entry is logged before it is signed, so each entry signed is among those read after, unless archived meanwhile (skipped).</summary>
+        public static async Task<CheckpointCheck> StartAsync(FileKeyStore keys, IMessageLogCheckpoints store, CancellationToken cancellationToken)
         {
-            // Both in sequence order, the checkpoints read first: an entry is logged before it is signed, so each entry
-            // signed is among those read after, unless archived meanwhile (skipped).
-            await using var checkpoints = store.MessageLogCheckpoints.ReadCheckpointsAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
-            if (!await checkpoints.MoveNextAsync())
+            var check = new CheckpointCheck(keys, store.ReadCheckpointsAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken));
+            try
             {
-                return (null, $"no signed checkpoint yet: {CliContext.Count(head, "entry", "entries")} covered by the chain alone");
+                check.any = check.pending = await check.checkpoints.MoveNextAsync();
             }
-            await using var entries = VerifiedEntriesAsync(files, store.MessageLog, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            MessageLogEntry? entry = null;
-            do
+            catch (Exception e)
             {
-                var checkpoint = checkpoints.Current;
-                newest = checkpoint.Sequence;
-                while ((entry is null || entry.Sequence < checkpoint.Sequence) && await entries.MoveNextAsync())
-                {
-                    entry = entries.Current;
-                }
-                if (entry is null || entry.Sequence < checkpoint.Sequence)
-                {
-                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: the log ends at entry {entry?.Sequence ?? 0}, before the entry it signed (entries removed from the end of the log)", "");
-                }
-                if (entry.Sequence > checkpoint.Sequence)
-                {
-                    // Archived, in no archive given.
-                    skipped++;
-                    continue;
-                }
-                if (!entry.Hash.AsSpan().SequenceEqual(checkpoint.Hash))
-                {
-                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: the entry's hash is {Convert.ToHexString(entry.Hash)}, the hash signed {Convert.ToHexString(checkpoint.Hash)} (the entry, or one before it, was rewritten and the chain recomputed)", "");
-                }
-                dsp ??= keys.LoadDspCertificate();
-                issuers ??= keys.LoadTrustedIssuers();
-                if (dsp is null && issuers.Count == 0)
-                {
-                    return ($"message log checkpoint at entry {checkpoint.Sequence} cannot be checked: {keys.Directory} holds no DSP certificate or trusted issuer (give the hub's --data, whose keys directory signed it)", "");
-                }
-                if (checkpoint.WhyNotTrusted(dsp, issuers) is { } why)
-                {
-                    return ($"message log checkpoint at entry {checkpoint.Sequence} fails: {why}", "");
-                }
-                verified++;
+                check.thrown = ExceptionDispatchInfo.Capture(e);
             }
-            while (await checkpoints.MoveNextAsync());
+            return check;
         }
-        finally
+
+        /// <summary>An entry the chain's check found good. One given again (held by two archives, or by an archive and the store; the check started again) is passed over.</summary>
+        public async ValueTask VerifiedAsync(MessageLogEntry entry)
         {
+            if (entry.Sequence <= last)
+            {
+                return;
+            }
+            last = entry.Sequence;
+            try
+            {
+                while (pending && checkpoints.Current.Sequence <= entry.Sequence)
+                {
+                    var checkpoint = checkpoints.Current;
+                    newest = checkpoint.Sequence;
+                    if (checkpoint.Sequence < entry.Sequence)
+                    {
+                        // Archived, in no archive given.
+                        skipped++;
+                    }
+                    else if (Fault(checkpoint, entry) is { } why)
+                    {
+                        (fault, pending) = (why, false);
+                        return;
+                    }
+                    else
+                    {
+                        verified++;
+                    }
+                    pending = await checkpoints.MoveNextAsync();
+                }
+            }
+            catch (Exception e)
+            {
+                // A store fault, keys that cannot be read: thrown once the chain is found intact, no more checked.
+                (thrown, pending) = (ExceptionDispatchInfo.Capture(e), false);
+            }
+        }
+
+        /// <summary>The first fault, or what to say, once every entry has been given; throws what checking a checkpoint threw.</summary>
+        public (string? Fault, string Said) Finish(long head)
+        {
+            thrown?.Throw();
+            return fault is not null ? (fault, "")
+                : !any ? (null, $"no signed checkpoint yet: {CliContext.Count(head, "entry", "entries")} covered by the chain alone")
+                // One left past the last entry.
+                : pending ? ($"message log checkpoint at entry {checkpoints.Current.Sequence} fails: the log ends at entry {last}, before the entry it signed (entries removed from the end of the log)", "")
+                : (null, $"checkpoints: {CliContext.Count(verified, "signed checkpoint", "signed checkpoints")} verified" +
+                    (skipped == 0 ? "" : $", {skipped} of entries archived in no archive given skipped") +
+                    $"; the newest at entry {newest}, {CliContext.Count(Math.Max(0, head - newest), "entry", "entries")} after it covered by the chain alone");
+        }
+
+        private string? Fault(MessageLogCheckpoint checkpoint, MessageLogEntry entry)
+        {
+            if (!entry.Hash.AsSpan().SequenceEqual(checkpoint.Hash))
+            {
+                return $"message log checkpoint at entry {checkpoint.Sequence} fails: the entry's hash is {Convert.ToHexString(entry.Hash)}, the hash signed {Convert.ToHexString(checkpoint.Hash)} (the entry, or one before it, was rewritten and the chain recomputed)";
+            }
+            dsp ??= keys.LoadDspCertificate();
+            issuers ??= keys.LoadTrustedIssuers();
+            if (dsp is null && issuers.Count == 0)
+            {
+                return $"message log checkpoint at entry {checkpoint.Sequence} cannot be checked: {keys.Directory} holds no DSP certificate or trusted issuer (give the hub's --data, whose keys directory signed it)";
+            }
+            return checkpoint.WhyNotTrusted(dsp, issuers) is { } why ? $"message log checkpoint at entry {checkpoint.Sequence} fails: {why}" : null;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await checkpoints.DisposeAsync();
             dsp?.Dispose();
             foreach (var issuer in issuers ?? [])
             {
                 issuer.Dispose();
             }
-        }
-        return (null, $"checkpoints: {CliContext.Count(verified, "signed checkpoint", "signed checkpoints")} verified" +
-            (skipped == 0 ? "" : $", {skipped} of entries archived in no archive given skipped") +
-            $"; the newest at entry {newest}, {CliContext.Count(Math.Max(0, head - newest), "entry", "entries")} after it covered by the chain alone");
-    }
-
-    /// <summary>The entries verified, once each in sequence order: those of the archive files given, then the store's after them.</summary>
-    private static async IAsyncEnumerable<MessageLogEntry> VerifiedEntriesAsync(FileInfo[] files, IMessageLog log, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var last = 0L;
-        foreach (var file in files)
-        {
-            using var reader = new StreamReader(file.FullName);
-            await foreach (var entry in Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)))
-            {
-                if (entry.Sequence > last)
-                {
-                    last = entry.Sequence;
-                    yield return entry;
-                }
-            }
-        }
-        await foreach (var entry in log.ReadAsync(last + 1, cancellationToken))
-        {
-            yield return entry;
         }
     }
 
@@ -431,9 +454,9 @@ internal static class LogCommand
     /// own link is taken as it says (the log's start, or an archive not given). A file may hold entries the one before it
     /// holds too, and the store entries the last file holds (an archive stopped while it removed them, then made again):
     /// the two must then be the same stretch of the chain, linked to the same entry and at the same hash where they end.
-    /// Exit 1 at the first fault.
+    /// Each entry found good is given to <paramref name="verified"/>. Exit 1 at the first fault.
     /// </summary>
-    private static async Task<int> VerifyArchivesAsync(CliContext context, FileInfo[] files, OpenDcc.Storage.OpenDccStore store, long baseSequence, byte[] baseHash, CancellationToken cancellationToken)
+    private static async Task<int> VerifyArchivesAsync(CliContext context, FileInfo[] files, OpenDcc.Storage.OpenDccStore store, long baseSequence, byte[] baseHash, Func<MessageLogEntry, ValueTask> verified, CancellationToken cancellationToken)
     {
         var checkedFiles = new List<(FileInfo File, long First, long Last)>();
         (long Sequence, byte[] Hash)? previous = null;
@@ -467,7 +490,7 @@ internal static class LogCommand
             byte[] lastHash;
             using (var reader = new StreamReader(file.FullName))
             {
-                var (entries, broken, fileLast, fileLastHash) = await MessageLogChain.VerifyEntriesAsync(Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)), first.Sequence - 1, after);
+                var (entries, broken, fileLast, fileLastHash) = await MessageLogChain.VerifyEntriesAsync(Named(file, MessageLogArchive.ReadAsync(reader, cancellationToken)), first.Sequence - 1, after, verified);
                 if (broken is not null)
                 {
                     await context.Error.WriteLineAsync($"archive broken at entry {broken.FirstBrokenSequence}: {broken.Fault} ({CliContext.Count(broken.EntriesChecked, "entry", "entries")} checked; {file.Name})");

@@ -206,9 +206,10 @@ public static class MessageLogChain
     /// and reports the first entry that does not fit. A log in use is checked as it is: the head is read before the
     /// entries and again after them, so entries appended meanwhile are no break (each is checked like the rest), and an
     /// archive that moves the base meanwhile (its entries removed before they were read) makes the check start again
-    /// from the new base.
+    /// from the new base. <paramref name="verified"/>, if given, is called with each entry as it is found good (see
+    /// <see cref="VerifyEntriesAsync"/>); after a start again, with the entries from the new base, which it may have had.
     /// </summary>
-    public static async Task<ChainVerification> VerifyAsync(IMessageLog log, CancellationToken cancellationToken = default)
+    public static async Task<ChainVerification> VerifyAsync(IMessageLog log, Func<MessageLogEntry, ValueTask>? verified = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
         // Each try after the first follows an archive's progress, which ends.
@@ -218,7 +219,7 @@ public static class MessageLogChain
             var before = await log.ReadHeadAsync(cancellationToken);
             var (baseSequence, baseHash) = await log.ReadBaseAsync(cancellationToken);
             // Read from the lowest sequence stored, not the base: a row put before the base is no entry of the log.
-            var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(long.MinValue, cancellationToken), baseSequence, baseHash);
+            var (checkedEntries, broken, last, lastHash) = await VerifyEntriesAsync(log.ReadAsync(long.MinValue, cancellationToken), baseSequence, baseHash, verified);
             if (broken is not null)
             {
                 if (attempt < tries && (await log.ReadBaseAsync(cancellationToken)).Sequence != baseSequence)
@@ -251,9 +252,10 @@ public static class MessageLogChain
     /// Checks that <paramref name="entries"/> follow on from entry <paramref name="afterSequence"/> whose hash is
     /// <paramref name="afterHash"/>, each in its place, linked to the one before and matching its own hash; the first
     /// that does not is reported (<c>Broken</c>), with how many were checked and the last entry's sequence and hash.
+    /// <paramref name="verified"/>, if given, is called with each entry found good, in order, before the next is read.
     /// </summary>
     public static async Task<(long Checked, ChainVerification? Broken, long LastSequence, byte[] LastHash)> VerifyEntriesAsync(
-        IAsyncEnumerable<MessageLogEntry> entries, long afterSequence, byte[] afterHash)
+        IAsyncEnumerable<MessageLogEntry> entries, long afterSequence, byte[] afterHash, Func<MessageLogEntry, ValueTask>? verified = null)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var expected = afterSequence + 1;
@@ -287,6 +289,10 @@ public static class MessageLogChain
             if (!recomputed.AsSpan().SequenceEqual(entry.Hash))
             {
                 return (count, new ChainVerification(count + 1, entry.Sequence, "its content does not match its hash (altered after it was logged)"), expected - 1, previous);
+            }
+            if (verified is not null)
+            {
+                await verified(entry);
             }
             previous = entry.Hash;
             expected++;
