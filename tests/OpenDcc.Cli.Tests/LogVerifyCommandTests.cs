@@ -419,6 +419,119 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("no signed checkpoint yet: 3 entries covered by the chain alone", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Log_verify_counts_once_a_checkpoint_of_an_entry_held_both_by_an_archive_and_by_the_store()
+    {
+        await LogRequestsASecondApartAsync(30);
+        await SignCheckpointsAsync(5, 15, 25);
+        // What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote:
+        // entry 15, signed, is in the file and still in the store.
+        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
+        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
+            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
+        }
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("the store's log goes on from the archives given, which hold its entries 11 to 20 as well (an archive stopped before it had removed them)", output, StringComparison.Ordinal);
+        Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_counts_once_a_checkpoint_of_an_entry_held_by_two_archives_given_in_order()
+    {
+        await LogRequestsASecondApartAsync(30);
+        await SignCheckpointsAsync(5, 15, 25);
+        // An archive of 1 to 20 killed after removing 1 to 10, then made again: both files hold entry 15, signed.
+        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
+        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
+            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
+        }
+        var again = Path.Combine(cli.DataDirectory, "again.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "20", "--out", again)).ExitCode);
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped, "--archive", again);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("archive intact: entries 11 to 20 (10 entries), going on from the archives before it, which hold its entries 11 to 20 as well", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log goes on from the last archive given (entry 20)", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_fails_naming_the_checkpoint_whose_archived_entry_was_rewritten_with_the_chain_recomputed_through_the_store()
+    {
+        await LogRequestsASecondApartAsync(20);
+        await SignCheckpointsAsync(5, 15);
+        var archive = Path.Combine(cli.DataDirectory, "archive.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", archive)).ExitCode);
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", archive);
+        Assert.True(code == 0, error);
+        Assert.Contains("checkpoints: 2 signed checkpoints verified; the newest at entry 15", output, StringComparison.Ordinal);
+
+        // Entry 5's outcome rewritten in the archive, every hash after it recomputed, in the file and in the store
+        // (its entries 11 to 20, the hash it is linked to, and the head): the chain alone checks.
+        var archived = await MessageLogArchive.ReadAsync(new StringReader(await File.ReadAllTextAsync(archive))).ToListAsync();
+        var rewritten = MessageLogChain.Extend(4, archived[3].Hash, [.. archived.Skip(4).Select((e, i) => i == 0 ? e.Record with { Outcome = "E42 AuthenticationFailure" } : e.Record)]);
+        var forgedFile = Path.Combine(cli.DataDirectory, "forged.jsonl");
+        await File.WriteAllLinesAsync(forgedFile, archived.Take(4).Concat(rewritten).Select(MessageLogArchive.ToLine));
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var held = await store.MessageLog.ReadAsync(11).ToListAsync();
+            var relinked = MessageLogChain.Extend(10, rewritten[^1].Hash, [.. held.Select(e => e.Record)]);
+            await using var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}");
+            await raw.OpenAsync();
+            foreach (var entry in relinked)
+            {
+                await using var relink = raw.CreateCommand();
+                relink.CommandText = "UPDATE message_log SET previous_hash = $ph, hash = $h WHERE sequence = $s";
+                relink.Parameters.AddWithValue("$s", entry.Sequence);
+                relink.Parameters.AddWithValue("$ph", entry.PreviousHash);
+                relink.Parameters.AddWithValue("$h", entry.Hash);
+                Assert.Equal(1, await relink.ExecuteNonQueryAsync());
+            }
+            await using var ends = raw.CreateCommand();
+            ends.CommandText = "UPDATE message_log_base SET hash = $b WHERE id = 1; UPDATE message_log_head SET hash = $h WHERE id = 1";
+            ends.Parameters.AddWithValue("$b", rewritten[^1].Hash);
+            ends.Parameters.AddWithValue("$h", relinked[^1].Hash);
+            Assert.Equal(2, await ends.ExecuteNonQueryAsync());
+        }
+
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", forgedFile);
+
+        Assert.Equal(1, code);
+        Assert.Contains("archive intact: entries 1 to 10 (10 entries), from the start of the log", output, StringComparison.Ordinal);
+        Assert.Contains("the store's log goes on from the last archive given (entry 10)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("message log intact", output, StringComparison.Ordinal);
+        Assert.StartsWith($"message log checkpoint at entry 5 fails: the entry's hash is {Convert.ToHexString(rewritten[0].Hash)}, the hash signed {Convert.ToHexString(archived[4].Hash)}", error, StringComparison.Ordinal);
+        Assert.Contains("(the entry, or one before it, was rewritten and the chain recomputed)", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Signs checkpoints at these entries, held by the store, as the hub signs its head, under a DSP key made for the data directory.</summary>
+    private async Task SignCheckpointsAsync(params long[] sequences)
+    {
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
+        await using var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);
+        using var identity = keys.LoadDspIdentity();
+        using var key = XmlSignatureKey.ForSigning(identity);
+        foreach (var sequence in sequences)
+        {
+            var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
+            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), key));
+        }
+    }
+
     private async Task LogRequestsASecondApartAsync(int count)
     {
         await using var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);
