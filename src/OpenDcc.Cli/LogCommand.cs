@@ -298,14 +298,13 @@ internal static class LogCommand
             return check;
         }
 
-        /// <summary>An entry the chain's check found good. One given again (held by two archives, or by an archive and the store; the check started again) is passed over.</summary>
+        /// <summary>
+        /// An entry the chain's check found good. One given again (held by two archives, or by an archive and the store; the
+        /// check started again) matches no checkpoint a second time: the checkpoints are read forward only, each once.
+        /// </summary>
         public async ValueTask VerifiedAsync(MessageLogEntry entry)
         {
-            if (entry.Sequence <= last)
-            {
-                return;
-            }
-            last = entry.Sequence;
+            last = Math.Max(last, entry.Sequence);
             try
             {
                 while (pending && checkpoints.Current.Sequence <= entry.Sequence)
