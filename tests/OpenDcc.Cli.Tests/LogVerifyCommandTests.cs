@@ -163,14 +163,7 @@ public sealed class LogVerifyCommandTests : IDisposable
     {
         await LogRequestsASecondApartAsync(30);
         // What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote.
-        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
-        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
-        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
-            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
-        }
+        var (removedTen, stopped) = await ArchiveStoppedAfterRemovingTenOfTwentyAsync();
 
         var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped);
         Assert.True(code == 0, error);
@@ -426,14 +419,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         await SignCheckpointsAsync(5, 15, 25);
         // What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote:
         // entry 15, signed, is in the file and still in the store.
-        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
-        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
-        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
-            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
-        }
+        var (_, stopped) = await ArchiveStoppedAfterRemovingTenOfTwentyAsync();
 
         var (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", stopped);
 
@@ -449,14 +435,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         await LogRequestsASecondApartAsync(30);
         await SignCheckpointsAsync(5, 15, 25);
         // An archive of 1 to 20 killed after removing 1 to 10, then made again: both files hold entry 15, signed.
-        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
-        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
-        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
-            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
-        }
+        var (_, stopped) = await ArchiveStoppedAfterRemovingTenOfTwentyAsync();
         var again = Path.Combine(cli.DataDirectory, "again.jsonl");
         Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "20", "--out", again)).ExitCode);
 
@@ -530,6 +509,23 @@ public sealed class LogVerifyCommandTests : IDisposable
             var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
             await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), key));
         }
+    }
+
+    /// <summary>
+    /// What 'log archive --through 20' leaves when killed after removing entries 1 to 10 of the 20 it wrote: the store
+    /// holds 11 on, and the file (returned as Stopped) 1 to 20; RemovedTen is an archive of 1 to 10 alone.
+    /// </summary>
+    private async Task<(string RemovedTen, string Stopped)> ArchiveStoppedAfterRemovingTenOfTwentyAsync()
+    {
+        var removedTen = Path.Combine(cli.DataDirectory, "first-ten.jsonl");
+        Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", removedTen)).ExitCode);
+        var stopped = Path.Combine(cli.DataDirectory, "stopped.jsonl");
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var stillHeld = await store.MessageLog.ReadAsync(11).Where(e => e.Sequence <= 20).Select(MessageLogArchive.ToLine).ToListAsync();
+            await File.WriteAllLinesAsync(stopped, [.. await File.ReadAllLinesAsync(removedTen), .. stillHeld]);
+        }
+        return (removedTen, stopped);
     }
 
     private async Task LogRequestsASecondApartAsync(int count)
