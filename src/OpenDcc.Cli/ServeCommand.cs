@@ -54,10 +54,11 @@ internal static class ServeCommand
         var fleetNetworkOperator = new Option<string?>("--fleet-network-operator") { Description = "EUI64: the network operator (a DCC user) of every simulated meter point's area: a comms hub's power outage (DCC alert AD1) and the meter's restoration go to it first, then to the supplier (needs --fleet-supplier)" };
         var alertsPerWindow = new Option<int>("--alerts-per-window") { Description = $"Alerts of one code from one device delivered per window; the rest are counted and the next one delivered reports them (default {AlertThrottleOptions.Default.AlertsPerWindow})", DefaultValueFactory = _ => AlertThrottleOptions.Default.AlertsPerWindow };
         var alertWindow = new Option<int>("--alert-window") { Description = $"The alert throttle's window in seconds (default {(int)AlertThrottleOptions.Default.Window.TotalSeconds})", DefaultValueFactory = _ => (int)AlertThrottleOptions.Default.Window.TotalSeconds };
+        var checkpointInterval = new Option<int>("--log-checkpoint-interval") { Description = $"Seconds between signed checkpoints of the message log's head, each made only if the head moved (default {(int)HubOptions.DefaultMessageLogCheckpointInterval.TotalSeconds}); 'opendcc log verify' checks them", DefaultValueFactory = _ => (int)HubOptions.DefaultMessageLogCheckpointInterval.TotalSeconds };
         var siloPort = new Option<int>("--silo-port") { Description = "The Orleans silo-to-silo port on loopback (default 11111); give another to run a second hub on this machine", DefaultValueFactory = _ => HubOptions.DefaultSiloPort };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "The Orleans client gateway port on loopback (default 30000)", DefaultValueFactory = _ => HubOptions.DefaultGatewayPort };
         var install = SimulateCommand.InstallOption();
-        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, siloPort, gatewayPort, sites, seed, install, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator, alertsPerWindow, alertWindow });
+        var serve = context.WithStoreOptions(new Command("serve", "Run the OpenDcc hub with a simulated device fleet") { urls, siloPort, gatewayPort, sites, seed, install, adapters, adapterModels, approvedModels, statusMatrix, simulator, regionConcurrency, cellConcurrency, fleetSupplier, fleetNetworkOperator, alertsPerWindow, alertWindow, checkpointInterval });
         serve.SetAction(async (parsed, ct) =>
         {
             if (parsed.GetValue(sites) is < 0 or > 1_000_000)
@@ -88,6 +89,11 @@ internal static class ServeCommand
             if (parsed.GetValue(alertsPerWindow) is < 1 or > 100_000 || parsed.GetValue(alertWindow) is < 1 or > 86_400)
             {
                 await context.Error.WriteLineAsync(parsed.GetValue(alertsPerWindow) is < 1 or > 100_000 ? "opendcc: --alerts-per-window must be between 1 and 100,000" : "opendcc: --alert-window must be between 1 and 86,400 seconds");
+                return 1;
+            }
+            if (parsed.GetValue(checkpointInterval) is < 1 or > 86_400)
+            {
+                await context.Error.WriteLineAsync("opendcc: --log-checkpoint-interval must be between 1 and 86,400 seconds");
                 return 1;
             }
             if (parsed.GetValue(siloPort) is < 1 or > 65_535 || parsed.GetValue(gatewayPort) is < 1 or > 65_535 || parsed.GetValue(siloPort) == parsed.GetValue(gatewayPort))
@@ -164,7 +170,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            var options = new HubOptions(dataDirectory, context.PostgresConnection(parsed), parsed.GetRequiredValue(urls), parsed.GetValue(siloPort), parsed.GetValue(gatewayPort)) { ApprovedModels = approved, StatusMatrix = matrix, AlertThrottle = alertThrottle };
+            var options = new HubOptions(dataDirectory, context.PostgresConnection(parsed), parsed.GetRequiredValue(urls), parsed.GetValue(siloPort), parsed.GetValue(gatewayPort)) { ApprovedModels = approved, StatusMatrix = matrix, AlertThrottle = alertThrottle, MessageLogCheckpointInterval = Duration.FromSeconds(parsed.GetValue(checkpointInterval)) };
             var models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parsed.GetValue(adapterModels) ?? [])
             {

@@ -29,6 +29,34 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_signs_the_message_log_head_at_the_checkpoint_interval_given_while_it_serves()
+    {
+        await using (var store = await OpenDcc.Storage.OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                await store.MessageLog.AppendAsync([new OpenDcc.Core.Security.MessageLogRecord(
+                    cli.Clock.GetCurrentInstant(), OpenDcc.Core.Security.MessageDirection.Inbound, null, $"request {i}", "I99", "<sr:Request/>"u8.ToArray())]);
+            }
+        }
+        using var serving = await CliRun.ServeAsync([.. Serve(), "--log-checkpoint-interval", "1"], cli.Clock);
+
+        // The default interval (a minute) would sign nothing within this wait; the hub's stop would sign it only then.
+        await using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDcc.Storage.OpenDccStore.SqliteFileName)};Mode=ReadOnly");
+        await raw.OpenAsync();
+        await using var signed = raw.CreateCommand();
+        signed.CommandText = "SELECT max(sequence) FROM message_log_checkpoint";
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await signed.ExecuteScalarAsync() is not 3L)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "no checkpoint of entry 3 within 20 s at an interval of 1 s");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0, await serving.StopAsync());
+    }
+
+    [Fact]
     public async Task A_hub_told_to_stop_by_sigterm_while_a_request_is_in_flight_lets_it_end_and_stops_cleanly()
     {
         var port = FreePort();

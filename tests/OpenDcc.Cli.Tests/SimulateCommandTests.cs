@@ -235,6 +235,7 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--region-concurrency", "-3", "--region-concurrency must be between 1 and 100,000")]
     [InlineData("--alerts-per-window", "0", "--alerts-per-window must be between 1 and 100,000")]
     [InlineData("--alert-window", "86401", "--alert-window must be between 1 and 86,400 seconds")]
+    [InlineData("--log-checkpoint-interval", "0", "--log-checkpoint-interval must be between 1 and 86,400 seconds")]
     [InlineData("--silo-port", "0", "--silo-port must be between 1 and 65,535")]
     [InlineData("--gateway-port", "65536", "--gateway-port must be between 1 and 65,535")]
     [InlineData("--gateway-port", "11111", "--gateway-port must differ from --silo-port")]
