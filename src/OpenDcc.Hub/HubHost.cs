@@ -144,6 +144,8 @@ public static class HubHost
         // on the working directory, woken by every write of a store that lives under it.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseUrls(options.Urls);
+        // What a client sent before it closed its connection is read as sent, not refused with the close (ReceivedBeforeClose).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Use(ReceivedBeforeClose.Wrap)));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Orleans' start-up advice (server GC and the like) is noise for a co-hosted silo.
         builder.Logging.AddFilter("Orleans", LogLevel.Error);

@@ -12,7 +12,8 @@ namespace OpenDcc.Hub.SmartGrid;
 /// Puts every smart-grid request of a network operator, and what it was answered, in the message log, as DUIS
 /// messages are: the request as received (method, path and query, then the body) and the answer (its JSON, or the
 /// problem document) under the HTTP status, both tied by the request's trace identifier. A request that fails before
-/// it is answered (the caller went away) is logged with what became of it.
+/// it is answered is logged once, as far as it came, with what became of it: its body broke off (the client went
+/// away before sending it all), its client went away before it was answered, or the exception it failed with.
 /// </summary>
 internal static class SmartGridAudit
 {
@@ -26,8 +27,31 @@ internal static class SmartGridAudit
         var user = context.DccUser().Id;
         var correlation = $"smart-grid {context.TraceIdentifier}";
         var received = clock.GetCurrentInstant();
-        // The handler reads the body as a stream; kept so that it can be logged as received.
+        // The body is read whole before the handler runs, and not given up when the client goes away (Kestrel's size
+        // limit and minimum data rate bound the read): what came of it is then logged whenever the client went. The
+        // handler reads it again from the buffer.
         context.Request.EnableBuffering();
+        using var request = new MemoryStream();
+        request.Write(Encoding.UTF8.GetBytes($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n\n"));
+        try
+        {
+            await context.Request.Body.CopyToAsync(request, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Kestrel's 400 here is a body that ended before its Content-Length or last chunk, and a read of a connection
+            // gone fails as reset (IOException) or aborted (OperationCanceledException): the body broke off. Kestrel's
+            // other refusals (an IOException too), over the size limit (413) or too slow (408), are named as thrown.
+            var failure = e switch
+            {
+                BadHttpRequestException { StatusCode: not StatusCodes.Status400BadRequest } => e.GetType().Name,
+                IOException or OperationCanceledException => "the body broke off",
+                _ => e.GetType().Name,
+            };
+            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", request.ToArray())], CancellationToken.None);
+            throw;
+        }
+        context.Request.Body.Position = 0;
         object? result;
         try
         {
@@ -35,7 +59,8 @@ internal static class SmartGridAudit
         }
         catch (Exception e)
         {
-            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {e.GetType().Name}", await RequestAsync(context.Request))], CancellationToken.None);
+            var failure = e is OperationCanceledException && context.RequestAborted.IsCancellationRequested ? "the client went away" : e.GetType().Name;
+            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", request.ToArray())], CancellationToken.None);
             throw;
         }
         var (status, answer) = result switch
@@ -47,28 +72,9 @@ internal static class SmartGridAudit
         var outcome = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, await RequestAsync(context.Request)),
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, request.ToArray()),
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, outcome, answer),
         ], CancellationToken.None);
         return result;
-    }
-
-    /// <summary>
-    /// The request line's method, path and query, a blank line, then the body as received: as far as it came when it
-    /// broke off or went over the size limit (read again, it fails as it failed the handler, whose exception is the outcome).
-    /// </summary>
-    private static async Task<byte[]> RequestAsync(HttpRequest request)
-    {
-        using var text = new MemoryStream();
-        text.Write(Encoding.UTF8.GetBytes($"{request.Method} {request.Path}{request.QueryString}\n\n"));
-        request.Body.Position = 0;
-        try
-        {
-            await request.Body.CopyToAsync(text, CancellationToken.None);
-        }
-        catch (Exception e) when (e is BadHttpRequestException or IOException)
-        {
-        }
-        return text.ToArray();
     }
 }
