@@ -6,12 +6,16 @@ using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Storage;
 
-/// <summary>The last alert counter taken from each device, and the alerts taken and not yet handed on, in plain SQL that SQLite and PostgreSQL both speak.</summary>
+/// <summary>The last alert counter taken from each device, and the alerts taken and not yet handed on (a device's, or a comms hub's loss of power), in plain SQL that SQLite and PostgreSQL both speak.</summary>
 internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnection>> open) : IAlertCounterStore
 {
     public async Task<bool> TryTakeAsync(PendingAlert alert, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(alert);
+        if (alert.Source is not PendingAlertSource.Device && alert.Counter is not null)
+        {
+            throw new ArgumentException($"alert {alert.Take}: only a device's alert has a counter", nameof(alert));
+        }
         await using var connection = await open(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var device = alert.Device.ToString();
@@ -33,8 +37,8 @@ internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnec
         }
         // A take with no counter tried again after it was committed is kept once.
         await using (var keep = connection.Command(
-                "INSERT INTO pending_alert (take, device, counter, received_at, frame) VALUES (@t, @d, @c, @at, @frame) ON CONFLICT (take) DO NOTHING", transaction)
-            .With("@t", take).With("@d", device).With("@c", counter).With("@at", alert.ReceivedAt.ToUnixTimeTicks()).With("@frame", alert.Frame))
+                "INSERT INTO pending_alert (take, device, counter, received_at, frame, source) VALUES (@t, @d, @c, @at, @frame, @s) ON CONFLICT (take) DO NOTHING", transaction)
+            .With("@t", take).With("@d", device).With("@c", counter).With("@at", alert.ReceivedAt.ToUnixTimeTicks()).With("@frame", alert.Frame).With("@s", SourceName(alert.Source)))
         {
             await keep.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -52,12 +56,26 @@ internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnec
     public async Task<IReadOnlyList<PendingAlert>> ListPendingAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var list = connection.Command("SELECT device, counter, take, received_at, frame FROM pending_alert ORDER BY received_at, take");
+        await using var list = connection.Command("SELECT device, counter, take, received_at, frame, source FROM pending_alert ORDER BY received_at, take");
         return await list.ReadAllAsync(r => new PendingAlert(
             Eui64.Parse(r.GetString(0)),
             r.IsDBNull(1) ? null : ulong.Parse(r.GetString(1), CultureInfo.InvariantCulture),
             Guid.ParseExact(r.GetString(2), "N"),
             Instant.FromUnixTimeTicks(r.GetInt64(3)),
-            (byte[])r.GetValue(4)), cancellationToken);
+            (byte[])r.GetValue(4)) { Source = ReadSource(r.GetString(5)) }, cancellationToken);
     }
+
+    private static string SourceName(PendingAlertSource source) => source switch
+    {
+        PendingAlertSource.Device => "device",
+        PendingAlertSource.PowerLost => "power_lost",
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, "not a pending alert's source"),
+    };
+
+    private static PendingAlertSource ReadSource(string name) => name switch
+    {
+        "device" => PendingAlertSource.Device,
+        "power_lost" => PendingAlertSource.PowerLost,
+        _ => throw new FormatException($"pending_alert.source '{name}' is not one this OpenDcc knows"),
+    };
 }

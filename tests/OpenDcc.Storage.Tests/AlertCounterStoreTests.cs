@@ -100,6 +100,61 @@ public abstract class AlertCounterStoreTests(IStoreEngine engine) : StoreTests(e
         await Store.AlertCounters.CompleteAsync(line.Take);
         Assert.Equal(2, (await Store.AlertCounters.ListPendingAsync()).Count);
     }
+
+    [Fact]
+    public async Task A_comms_hubs_loss_of_power_is_kept_pending_with_when_it_began_until_completed_and_takes_no_counter()
+    {
+        var since = Received - Duration.FromMinutes(2) + Duration.FromTicks(1_234_567);
+        var device = Alert(Meter, 10, minutes: 1);
+        var lost = PendingAlert.PowerLost(Meter, since, Guid.NewGuid(), Received);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(device));
+        Assert.True(await Store.AlertCounters.TryTakeAsync(lost));
+        // Its take tried again after its commit's answer was lost is kept once.
+        Assert.True(await Store.AlertCounters.TryTakeAsync(lost));
+
+        var pending = await Store.AlertCounters.ListPendingAsync();
+        // Oldest first, each as taken, with what it was taken from.
+        Assert.Equal([lost.Take, device.Take], pending.Select(p => p.Take));
+        Assert.Equal([PendingAlertSource.PowerLost, PendingAlertSource.Device], pending.Select(p => p.Source));
+        Assert.Equal((Meter, (ulong?)null, Received, since), (pending[0].Device, pending[0].Counter, pending[0].ReceivedAt, pending[0].PowerLostSince()));
+        // The device's counter is the device alert's, untouched by the comms hub's report.
+        Assert.False(await TakeAsync(Meter, 10));
+        Assert.True(await TakeAsync(Meter, 11));
+
+        await Store.AlertCounters.CompleteAsync(lost.Take);
+        Assert.All(await Store.AlertCounters.ListPendingAsync(), p => Assert.Equal(PendingAlertSource.Device, p.Source));
+        Assert.DoesNotContain(lost.Take, (await Store.AlertCounters.ListPendingAsync()).Select(p => p.Take));
+    }
+
+    [Fact]
+    public async Task An_alert_kept_by_a_hub_before_pending_alerts_had_a_source_is_a_devices()
+    {
+        var take = Guid.NewGuid();
+        await using (var connection = await Store.OpenConnectionAsync(CancellationToken.None))
+        await using (var keep = connection.CreateCommand())
+        {
+            // As migration 0033's store wrote it.
+            keep.CommandText = $"INSERT INTO pending_alert (take, device, counter, received_at, frame) VALUES ('{take:N}', '{Meter}', NULL, {Received.ToUnixTimeTicks()}, @frame)";
+            var frame = keep.CreateParameter();
+            (frame.ParameterName, frame.Value) = ("@frame", new byte[] { 0x41, 0x4C });
+            keep.Parameters.Add(frame);
+            await keep.ExecuteNonQueryAsync();
+        }
+
+        var pending = Assert.Single(await Store.AlertCounters.ListPendingAsync());
+        Assert.Equal((take, PendingAlertSource.Device), (pending.Take, pending.Source));
+    }
+
+    [Fact]
+    public async Task A_loss_of_power_with_a_counter_is_refused_and_nothing_is_kept()
+    {
+        var lost = PendingAlert.PowerLost(Meter, Received, Guid.NewGuid(), Received) with { Counter = 10 };
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.AlertCounters.TryTakeAsync(lost));
+
+        Assert.Empty(await Store.AlertCounters.ListPendingAsync());
+        Assert.True(await TakeAsync(Meter, 10));
+    }
 }
 
 public sealed class SqliteAlertCounterStoreTests() : AlertCounterStoreTests(new SqliteEngine());

@@ -1,4 +1,6 @@
+using System.Text;
 using NodaTime;
+using NodaTime.Text;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Alerts;
@@ -8,7 +10,8 @@ namespace OpenDcc.Core.Alerts;
 /// the store so that a device's alert captured on the SM WAN and sent again is refused as a replay after the hub has
 /// started again, or by another hub over the same store, as it is by the hub that took it; and each alert taken but not
 /// yet handed on to its users (<see cref="PendingAlert"/>), so that a hub stopping between the two (a crash, a kill)
-/// does not lose it: the next start hands it on.
+/// does not lose it: the next start hands it on. Likewise a comms hub's loss of power the WAN provider reported, which
+/// it does not report again, until its DCC Alert is raised (<see cref="PendingAlertSource.PowerLost"/>).
 /// </summary>
 public interface IAlertCounterStore
 {
@@ -28,8 +31,43 @@ public interface IAlertCounterStore
     Task<IReadOnlyList<PendingAlert>> ListPendingAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>An alert taken from a device (its counter, if its format has one, spent) and not yet handed on to its users.</summary>
+/// <summary>
+/// An alert taken (a device's, its counter, if its format has one, spent; or the WAN provider's report of a comms hub's
+/// loss of power, which the DCC raises as a DCC Alert) and not yet handed on to its users.
+/// </summary>
+/// <param name="Device">The device that sent the alert; for <see cref="PendingAlertSource.PowerLost"/>, the comms hub that lost power.</param>
 /// <param name="Take">This taking's own ID, which a retry of the same take carries.</param>
-/// <param name="Counter">The alert's counter (<see cref="Translation.DeviceMessage.Alert.Counter"/>); null for a format without one.</param>
-/// <param name="Frame">The frame as the device sent it, read again by its adapter when it is handed on after a restart.</param>
-public sealed record PendingAlert(Eui64 Device, ulong? Counter, Guid Take, Instant ReceivedAt, byte[] Frame);
+/// <param name="Counter">The alert's counter (<see cref="Translation.DeviceMessage.Alert.Counter"/>); null for a format without one, and for a report of the WAN provider's.</param>
+/// <param name="Frame">The frame as the device sent it, read again by its adapter when it is handed on after a restart; for <see cref="PendingAlertSource.PowerLost"/>, the report (<see cref="PowerLost"/>).</param>
+public sealed record PendingAlert(Eui64 Device, ulong? Counter, Guid Take, Instant ReceivedAt, byte[] Frame)
+{
+    private static readonly InstantPattern ReportPattern = InstantPattern.ExtendedIso;
+
+    /// <summary>What the alert was taken from; a device's frame unless said.</summary>
+    public PendingAlertSource Source { get; init; } = PendingAlertSource.Device;
+
+    /// <summary>
+    /// The WAN provider's report, received at <paramref name="receivedAt"/>, that <paramref name="commsHub"/> lost mains
+    /// power at <paramref name="since"/>: its frame is <paramref name="since"/> in ISO form, read by <see cref="PowerLostSince"/>.
+    /// </summary>
+    public static PendingAlert PowerLost(Eui64 commsHub, Instant since, Guid take, Instant receivedAt) =>
+        new(commsHub, null, take, receivedAt, Encoding.UTF8.GetBytes(ReportPattern.Format(since))) { Source = PendingAlertSource.PowerLost };
+
+    /// <summary>When the comms hub lost mains power, as the WAN provider reported it (<see cref="PowerLost"/>).</summary>
+    /// <exception cref="InvalidOperationException">the alert is not a report of a loss of power.</exception>
+    /// <exception cref="FormatException">its frame is not an instant in ISO form.</exception>
+    public Instant PowerLostSince() =>
+        Source is PendingAlertSource.PowerLost
+            ? ReportPattern.Parse(Encoding.UTF8.GetString(Frame)).GetValueOrThrow()
+            : throw new InvalidOperationException($"alert {Take} from {Device} is a device's, not a report of a loss of power");
+}
+
+/// <summary>What a <see cref="PendingAlert"/> was taken from, and so how it is handed on again after a restart.</summary>
+public enum PendingAlertSource
+{
+    /// <summary>A device's alert frame, read again by its adapter.</summary>
+    Device,
+
+    /// <summary>The WAN provider's report of a comms hub's loss of mains power, raised as the DCC Alert AD1.</summary>
+    PowerLost,
+}

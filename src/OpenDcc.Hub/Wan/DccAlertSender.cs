@@ -68,10 +68,12 @@ internal sealed class DccAlertSender(
         await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), decision.Throttled, now, $"{device.Id} {from} → {device.Status}", cancellationToken);
     }
 
-    /// <summary>The WAN provider reports that <paramref name="commsHub"/> lost mains power at <paramref name="since"/>.</summary>
-    public async Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The WAN provider reported, at <paramref name="now"/>, that <paramref name="commsHub"/> lost mains power at
+    /// <paramref name="since"/>: raised when reported, or after a restart (<see cref="DeviceAlertReceiver.ResumeAsync"/>).
+    /// </summary>
+    public async Task PowerLostAsync(Eui64 commsHub, Instant since, Instant now, CancellationToken cancellationToken = default)
     {
-        var now = clock.GetCurrentInstant();
         var meter = (await StoreAway.UntilStoredAsync(logger, $"the power outage at {commsHub}", () => inventory.FindDevicesOnCommsHubAsync(commsHub, cancellationToken), cancellationToken)).Where(d => d.Type == DeviceType.ESME).MinBy(d => d.Id.Value);
         if (meter is null)
         {

@@ -19,7 +19,7 @@ namespace OpenDcc.Hub.Wan;
 /// be read or routed is logged, as is one whose counter is not above the last taken from the device, kept in the store
 /// (<see cref="IAlertCounterStore"/>): a frame captured on the SM WAN and sent again, even after a restart. Alerts are throttled per device and alert code (<see cref="AlertThrottle"/>): one over
 /// the limit is logged as throttled and counted, and the next one delivered reports the count. A comms hub's loss of power, which the WAN provider reports, becomes a DCC Alert
-/// (<see cref="DccAlertSender.PowerLostAsync"/>). While the store is away, an alert waits and is handed on once it is back
+/// (<see cref="DccAlertSender.PowerLostAsync"/>), kept as pending until it is raised as device alerts are. While the store is away, an alert waits and is handed on once it is back
 /// (<see cref="StoreAway.UntilStoredAsync(Microsoft.Extensions.Logging.ILogger, string, Func{Task}, CancellationToken, Func{bool}?)"/>): its counter is taken, so the device sending it again would be refused as a replay.
 /// An alert is taken with its frame kept as pending, in one transaction, and is no longer pending once handed on: one a
 /// hub took and did not hand on before it stopped (a crash, a kill, a fault on the way) is handed on when a hub next
@@ -39,8 +39,15 @@ internal sealed class DeviceAlertReceiver(
     IClock clock,
     ILogger<DeviceAlertReceiver> logger) : IDeviceAlertSink
 {
-    public Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default) =>
-        dccAlerts.PowerLostAsync(commsHub, since, cancellationToken);
+    public async Task PowerLostAsync(Eui64 commsHub, Instant since, CancellationToken cancellationToken = default)
+    {
+        // Kept as pending before anything else, as a device's alert is: the WAN provider does not report the loss again,
+        // so a hub stopping before each copy of the DCC alert is queued or logged would lose it; the next start raises it.
+        var pending = PendingAlert.PowerLost(commsHub, since, Guid.NewGuid(), clock.GetCurrentInstant());
+        await StoreAway.UntilStoredAsync(logger, $"the power outage at {commsHub}", () => alertCounters.TryTakeAsync(pending, cancellationToken), cancellationToken);
+        await dccAlerts.PowerLostAsync(commsHub, since, pending.ReceivedAt, cancellationToken);
+        await StoreAway.UntilStoredAsync(logger, $"the power outage at {commsHub}", () => alertCounters.CompleteAsync(pending.Take, cancellationToken), cancellationToken);
+    }
 
     public async Task ReceiveAsync(Eui64 device, byte[] message, CancellationToken cancellationToken = default)
     {
@@ -69,12 +76,17 @@ internal sealed class DeviceAlertReceiver(
     /// <summary>
     /// Hands on an alert a hub took (its counter, if any, spent) and did not hand on before it stopped, its frame read again by its
     /// device's adapter; then it is no longer pending. One the adapter no longer reads (the device gone from the
-    /// inventory since) is logged as refused.
+    /// inventory since) is logged as refused. A comms hub's loss of power is raised as its DCC alert, as it would have
+    /// been when the WAN provider reported it.
     /// </summary>
     public async Task ResumeAsync(PendingAlert pending, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pending);
-        if (await ReadAsync(pending.Device, pending.Frame, cancellationToken) is DeviceMessage.Alert alert)
+        if (pending.Source is PendingAlertSource.PowerLost)
+        {
+            await dccAlerts.PowerLostAsync(pending.Device, pending.PowerLostSince(), pending.ReceivedAt, cancellationToken);
+        }
+        else if (await ReadAsync(pending.Device, pending.Frame, cancellationToken) is DeviceMessage.Alert alert)
         {
             await HandOnAsync(pending.Device, alert, pending.Frame, pending.ReceivedAt, cancellationToken);
         }

@@ -8,8 +8,8 @@ namespace OpenDcc.Hub.Wan;
 
 /// <summary>
 /// Hands on the device alerts a hub took (their counters spent) and had not handed on to their users when it stopped
-/// (a crash, a kill, a fault on the way): each is read again and routed as it would have been
-/// (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
+/// (a crash, a kill, a fault on the way), and raises the DCC alerts of the comms hubs' losses of power it had been told
+/// of and not raised: each is read again and routed as it would have been (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
 /// is read before the hub serves (<see cref="HubHost"/>), so no alert this hub takes is among them. One handed on before
 /// the stop and not yet marked so goes again: alerts reach their users at least once. Over loopback they wait until the
 /// hub has connected to the SM WAN, which tells it the devices' keys: read before that, a frame would be refused for
@@ -27,7 +27,7 @@ internal sealed class PendingAlertRecovery(
         {
             return;
         }
-        logger.LogWarning("Device alerts taken before the hub last stopped and not handed on (it did not stop cleanly, or a fault stopped them on the way): {Count}; handing each on now", leftPending.Count);
+        logger.LogWarning("Alerts taken before the hub last stopped and not handed on (it did not stop cleanly, or a fault stopped them on the way): {Count}; handing each on now", leftPending.Count);
         while (wan is LoopbackWan { IsConnected: false })
         {
             await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
@@ -52,7 +52,7 @@ internal sealed class PendingAlertRecovery(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                logger.LogError(e, "alert {Take} from {Device} (counter {Counter}): could not be handed on; it stays pending for the next start", alert.Take, alert.Device, alert.Counter);
+                logger.LogError(e, "alert {Take} from {Device} ({Source}, counter {Counter}): could not be handed on; it stays pending for the next start", alert.Take, alert.Device, alert.Source, alert.Counter);
             }
         }
     }
