@@ -55,7 +55,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private readonly ConcurrentDictionary<Eui64, bool> offline = new();
     private readonly ConcurrentDictionary<Eui64, TrustAnchor> supplierAnchors = new();
     private TrustAnchor? fleetSupplierAnchor;
-    private readonly ConcurrentBag<AcbLink> retired = [];
+    // Links replaced while commands were in flight on them, kept for those commands; each leaves as its last command ends.
+    private readonly ConcurrentDictionary<AcbLink, byte> retired = new();
     private readonly Lock cutting = new();
     private IDeviceAlertSink? alertSink;
     private AcbLink? link;
@@ -101,8 +102,10 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
         if (Interlocked.Exchange(ref link, new AcbLink(acb, acbPublic)) is { } previous)
         {
-            // Commands in flight on the old link finish with the keys they started with; its keys go when the WAN does.
-            retired.Add(previous);
+            // Commands in flight on the old link finish with the keys they started with; its keys go when the last of
+            // them ends (or the WAN does), not kept for every key a long-running simulator was ever given.
+            retired[previous] = 0;
+            Release(previous);
         }
         return true;
     }
@@ -255,10 +258,17 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         {
             throw new ArgumentException($"no simulated meter {meterId} on the WAN", nameof(meterId));
         }
-        var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
-        meter.Site.PowerOutage(from, to);
-        await ReportPowerLossesAsync(meter.Site, meter.Site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
-        await ReportAsync(meterId, endpoint, meter.Site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
+        var held = Hold() ?? throw NoAcbYet();
+        try
+        {
+            meter.Site.PowerOutage(from, to);
+            await ReportPowerLossesAsync(meter.Site, meter.Site.PowerLossesBetween(from, from + Duration.FromTicks(1)), cancellationToken);
+            await ReportAsync(meterId, EndpointOf(held, meterId), meter.Site.AlertsBetween(to, to + Duration.FromTicks(1)), cancellationToken);
+        }
+        finally
+        {
+            Release(held);
+        }
     }
 
     /// <summary>
@@ -274,29 +284,37 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         ArgumentNullException.ThrowIfNull(site);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(length, Duration.Zero);
         var meterId = site.ElectricityMeter.Id;
-        var endpoint = EndpointOf(meterId) ?? throw NoAcbYet();
-        Instant from;
-        bool begins;
-        // One cut at a time reads the clock and records itself, so that of two cuts at once only one begins the outage.
-        lock (cutting)
+        var held = Hold() ?? throw NoAcbYet();
+        try
         {
-            from = clock.GetCurrentInstant();
-            begins = site.PowerReturnsAt(from) is null;
-            site.PowerOutage(from, from + length);
+            var endpoint = EndpointOf(held, meterId);
+            Instant from;
+            bool begins;
+            // One cut at a time reads the clock and records itself, so that of two cuts at once only one begins the outage.
+            lock (cutting)
+            {
+                from = clock.GetCurrentInstant();
+                begins = site.PowerReturnsAt(from) is null;
+                site.PowerOutage(from, from + length);
+            }
+            if (begins)
+            {
+                await ReportPowerLossesAsync(site, [from], cancellationToken);
+            }
+            // Its own outage covers the instant it began; a later cut may put the power's return off.
+            var back = site.PowerReturnsAt(from)!.Value;
+            for (var now = clock.GetCurrentInstant(); back > now; now = clock.GetCurrentInstant(), back = site.PowerReturnsAt(from)!.Value)
+            {
+                await Task.Delay(Duration.Max(back - now, Duration.FromMilliseconds(1)).ToTimeSpan(), cancellationToken);
+            }
+            if (begins)
+            {
+                await ReportAsync(meterId, endpoint, site.AlertsBetween(back, back + Duration.FromTicks(1)), cancellationToken);
+            }
         }
-        if (begins)
+        finally
         {
-            await ReportPowerLossesAsync(site, [from], cancellationToken);
-        }
-        // Its own outage covers the instant it began; a later cut may put the power's return off.
-        var back = site.PowerReturnsAt(from)!.Value;
-        for (var now = clock.GetCurrentInstant(); back > now; now = clock.GetCurrentInstant(), back = site.PowerReturnsAt(from)!.Value)
-        {
-            await Task.Delay(Duration.Max(back - now, Duration.FromMilliseconds(1)).ToTimeSpan(), cancellationToken);
-        }
-        if (begins)
-        {
-            await ReportAsync(meterId, endpoint, site.AlertsBetween(back, back + Duration.FromTicks(1)), cancellationToken);
+            Release(held);
         }
     }
 
@@ -338,23 +356,31 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         {
             throw new DeviceUnreachableException(device, $"its comms hub has no power (site {site.Number}'s power is off until {back})");
         }
-        var endpoint = EndpointOf(device) ?? throw new DeviceUnreachableException(device, "the simulated devices have no ACB key yet");
-        if (options.Latency > Duration.Zero)
+        var held = Hold() ?? throw new DeviceUnreachableException(device, "the simulated devices have no ACB key yet");
+        try
         {
-            await Task.Delay(options.Latency.ToTimeSpan(), cancellationToken);
+            var endpoint = EndpointOf(held, device);
+            if (options.Latency > Duration.Zero)
+            {
+                await Task.Delay(options.Latency.ToTimeSpan(), cancellationToken);
+            }
+            if (options.LossPerMille > 0 && SeedMix.Below(SeedMix.Mix(fleet.Seed, device.Value, command.Length >= 8 ? BitConverter.ToUInt64(command, command.Length - 8) : 0), 1000) < options.LossPerMille)
+            {
+                // Lost on the way: the caller's timeout ends the wait.
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            return endpoint.Handle(command, meter, SupplierTrustAnchorOf(device), clock.GetCurrentInstant());
         }
-        if (options.LossPerMille > 0 && SeedMix.Below(SeedMix.Mix(fleet.Seed, device.Value, command.Length >= 8 ? BitConverter.ToUInt64(command, command.Length - 8) : 0), 1000) < options.LossPerMille)
+        finally
         {
-            // Lost on the way: the caller's timeout ends the wait.
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            Release(held);
         }
-        return endpoint.Handle(command, meter, SupplierTrustAnchorOf(device), clock.GetCurrentInstant());
     }
 
     public void Dispose()
     {
         Interlocked.Exchange(ref link, null)?.Retire();
-        foreach (var old in retired)
+        foreach (var old in retired.Keys)
         {
             old.Retire();
         }
@@ -378,17 +404,44 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     private ISimulatedDevice? DeviceAt(Eui64 id) =>
         installed.TryGetValue(id, out var entry) ? entry.Device : fleet.TryGetDevice(id, out var meter) ? meter : null;
 
-    private Endpoint? EndpointOf(Eui64 id) =>
-        Volatile.Read(ref link) is { } current
-            ? current.Endpoints.GetOrAdd(id, static (device, state) => new Endpoint(device, state.Link, state.Self.FormatOf(device) ?? WireFormat.Gbcs, state.Self), (Link: current, Self: this))
-            : null;
+    /// <summary>The current link, held until <see cref="Release"/> so that it keeps its keys; null before <see cref="UseAcb"/>.</summary>
+    private AcbLink? Hold()
+    {
+        while (Volatile.Read(ref link) is { } current)
+        {
+            if (current.TryHold())
+            {
+                return current;
+            }
+            // Replaced and let go by its last holder since read: the link that replaced it is current.
+        }
+        return null;
+    }
+
+    private void Release(AcbLink held)
+    {
+        if (held.ReleaseAsLast())
+        {
+            retired.TryRemove(held, out _);
+            held.Retire();
+        }
+    }
+
+    private Endpoint EndpointOf(AcbLink held, Eui64 id) =>
+        held.Endpoints.GetOrAdd(id, static (device, state) => new Endpoint(device, state.Link, state.Self.FormatOf(device) ?? WireFormat.Gbcs, state.Self), (Link: held, Self: this));
 
     /// <summary>The device's key-agreement key: the same for the same fleet seed and ID.</summary>
     private ECDiffieHellman KeyOf(Eui64 id) => deviceKeys.GetOrAdd(id, static (device, seed) => DeviceKeys.Derive(seed, device), fleet.Seed);
 
-    /// <summary>The ACB the devices hold the key of, and each device's end of the WAN under it.</summary>
+    /// <summary>
+    /// The ACB the devices hold the key of, and each device's end of the WAN under it; held by the WAN while current
+    /// and by each command or alert in flight on it, and retired when the last lets go.
+    /// </summary>
     private sealed class AcbLink(Eui64 acb, ECDiffieHellmanPublicKey publicKey)
     {
+        private int holders = 1;
+        private int retired;
+
         public Eui64 Acb { get; } = acb;
 
         public ECDiffieHellmanPublicKey Key { get; } = publicKey;
@@ -397,8 +450,32 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
 
         public ConcurrentDictionary<Eui64, Endpoint> Endpoints { get; } = new();
 
+        /// <summary>False once its last holder let go: no one can hold it after.</summary>
+        public bool TryHold()
+        {
+            int seen;
+            do
+            {
+                seen = Volatile.Read(ref holders);
+                if (seen <= 0)
+                {
+                    return false;
+                }
+            }
+            while (Interlocked.CompareExchange(ref holders, seen + 1, seen) != seen);
+            return true;
+        }
+
+        /// <summary>Whether this was its last holder, who retires it.</summary>
+        public bool ReleaseAsLast() => Interlocked.Decrement(ref holders) == 0;
+
+        /// <summary>Disposes its keys, once: the WAN disposed retires the links still held, whose holders let go later.</summary>
         public void Retire()
         {
+            if (Interlocked.Exchange(ref retired, 1) != 0)
+            {
+                return;
+            }
             foreach (var endpoint in Endpoints.Values)
             {
                 endpoint.Dispose();

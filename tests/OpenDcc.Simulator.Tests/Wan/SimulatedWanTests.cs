@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using NodaTime;
 using NodaTime.Testing;
@@ -50,6 +51,56 @@ public sealed class SimulatedWanTests
         var answer = GbcsCodec.DecodeResponse(await wan.ExchangeAsync(meter, command, CancellationToken.None), key);
         Assert.True(answer.Succeeded, answer.Reason);
         Assert.IsType<DeviceOutcome.Registers>(answer.Value);
+    }
+
+    [Fact]
+    public async Task A_command_in_flight_when_the_acb_key_is_replaced_is_answered_under_the_old_key_which_is_let_go_once_it_is_answered()
+    {
+        using var oldKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var newKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var oldPublic = oldKey.PublicKey;
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 1), Acb, oldPublic, clock, new SimulatedWanOptions(Duration.FromMilliseconds(300), 0));
+        var meter = wan.Fleet[0].ElectricityMeter.Id;
+        using var devicePublic = wan.FindKeyAgreementKey(meter)!;
+        using var key = GbcsMacKey.Derive(oldKey, devicePublic, Acb, meter);
+
+        var inFlight = wan.ExchangeAsync(meter, GbcsCodec.EncodeCommand(new GbcsHeader(1, Acb, meter), new DeviceOperation.ReadImportRegisters(), key), CancellationToken.None);
+        Assert.True(wan.UseAcb(Acb, newKey.PublicKey));
+        Assert.False(inFlight.IsCompleted);
+        Assert.NotEmpty(oldPublic.ExportSubjectPublicKeyInfo());
+
+        var answer = GbcsCodec.DecodeResponse(await inFlight, key);
+        Assert.True(answer.Succeeded, answer.Reason);
+        // Nothing is in flight on the old key any more: the WAN has let it go, not kept it until it is disposed.
+        Assert.Throws<ObjectDisposedException>(() => oldPublic.ExportSubjectPublicKeyInfo());
+    }
+
+    [Fact]
+    public async Task A_long_running_simulator_given_key_after_key_keeps_none_of_the_keys_replaced()
+    {
+        using var wan = new SimulatedWan(new SimulatedFleet(5, 1), clock, SimulatedWanOptions.Instant);
+        var replaced = new List<WeakReference>();
+        for (var i = 0; i < 5; i++)
+        {
+            replaced.Add(await UseNewAcbKeyAndExchangeAsync(wan));
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        // The last key is the devices' now; every one before it is gone.
+        Assert.Equal(4, replaced.Count(key => !key.IsAlive));
+    }
+
+    /// <summary>Gives the WAN a new ACB key and has a meter answer a command under it; a weak reference to the key the WAN was given.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> UseNewAcbKeyAndExchangeAsync(SimulatedWan wan)
+    {
+        using var acbKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var given = acbKey.PublicKey;
+        Assert.True(wan.UseAcb(Acb, given));
+        Assert.Equal(1UL, await CounterOfAnswerAsync(wan, acbKey, 1));
+        return new WeakReference(given);
     }
 
     [Fact]
