@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -11,13 +11,17 @@ namespace OpenDcc.Hub;
 /// <summary>
 /// A DCC user's "Receive Response Service" on loopback, as the DCC Boxed client tooling runs one
 /// (<c>/smartdcc/duis</c>, replying 204): it takes the hub's asynchronous responses and alerts. The demo's sample
-/// users and the tests use it in place of a real user's system.
+/// users and the tests use it in place of a real user's system. It keeps the newest <see cref="Kept"/> messages,
+/// not every one: the demo serves until Ctrl-C, and the hub answers whoever else uses its users meanwhile.
 /// </summary>
 public sealed class ResponseReceiver : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<string> received = new();
-    private readonly SemaphoreSlim arrived = new(0);
-    private int taken;
+    /// <summary>How many of the newest messages are kept (in <see cref="Received"/>, and not yet waited for); older ones are forgotten.</summary>
+    public const int Kept = 1_000;
+
+    private readonly Queue<string> received = new();
+    private readonly Lock gate = new();
+    private readonly Channel<string> arrived = Channel.CreateBounded<string>(new BoundedChannelOptions(Kept) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly WebApplication app;
 
     private ResponseReceiver(WebApplication app, Uri url)
@@ -28,8 +32,17 @@ public sealed class ResponseReceiver : IAsyncDisposable
 
     public Uri Url { get; }
 
-    /// <summary>Everything received so far, oldest first.</summary>
-    public IReadOnlyCollection<string> Received => received;
+    /// <summary>What was received so far, the newest <see cref="Kept"/> at most, oldest first.</summary>
+    public IReadOnlyList<string> Received
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. received];
+            }
+        }
+    }
 
     public static async Task<ResponseReceiver> StartAsync()
     {
@@ -42,30 +55,46 @@ public sealed class ResponseReceiver : IAsyncDisposable
         app.MapPost("/smartdcc/duis", async (HttpContext context) =>
         {
             using var reader = new StreamReader(context.Request.Body);
-            receiver.received.Enqueue(await reader.ReadToEndAsync());
-            receiver.arrived.Release();
+            receiver.Keep(await reader.ReadToEndAsync());
             return Results.NoContent();
         });
         await app.StartAsync();
         return receiver;
     }
 
-    /// <summary>Waits for the next message not yet waited for.</summary>
+    /// <summary>Waits for the next message not yet waited for (of the newest <see cref="Kept"/> not waited for).</summary>
     /// <exception cref="TimeoutException">none arrived in time.</exception>
     public async Task<string> NextAsync(TimeSpan timeout)
     {
-        if (!await arrived.WaitAsync(timeout))
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            return await arrived.Reader.ReadAsync(wait.Token);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested)
         {
             throw new TimeoutException($"no asynchronous response arrived at {Url} within {timeout}");
         }
-        return received.ElementAt(Interlocked.Increment(ref taken) - 1);
     }
 
     public async ValueTask DisposeAsync()
     {
         await app.StopAsync();
         await app.DisposeAsync();
-        arrived.Dispose();
+    }
+
+    private void Keep(string message)
+    {
+        lock (gate)
+        {
+            received.Enqueue(message);
+            if (received.Count > Kept)
+            {
+                received.Dequeue();
+            }
+        }
+        // Bounded, dropping the oldest not waited for: it always takes the message.
+        arrived.Writer.TryWrite(message);
     }
 }
 
