@@ -61,9 +61,13 @@ public static partial class OpenDccCli
             await error.WriteLineAsync($"('{string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "opendcc" : CommandPath(parsed.CommandResult))} --help' lists the options)");
             return 1;
         }
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var signals = new StopSignals(stopping, error, StopTimeout);
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = StopTimeout }, cancellationToken);
+            // Ctrl-C and SIGTERM are the StopSignals', not System.CommandLine's (ProcessTerminationTimeout null).
+            var invoked = parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stopping.Token);
+            return await await Task.WhenAny(invoked, signals.Left);
         }
         catch (Exception e) when (IsUserFacing(e))
         {
@@ -80,10 +84,11 @@ public static partial class OpenDccCli
     }
 
     /// <summary>
-    /// How long a command has to finish once Ctrl-C or SIGTERM cancels it, before System.CommandLine ends the process
-    /// under it (its default is 2 s): a stopping hub waits for its requests in flight, answers its device queues and
-    /// lets go of its store, bounded by the host's own shutdown timeout (30 s), so it is given that and some more.
-    /// A serve told to stop with a request in flight was otherwise cut off mid-stop after 2 s, exit code 143.
+    /// How long a command has to finish once Ctrl-C or SIGTERM cancels it, before RunAsync returns under it
+    /// (<see cref="StopSignals"/>; a second Ctrl-C ends it at once): a stopping hub waits for its requests in flight,
+    /// answers its device queues and lets go of its store, bounded by the host's own shutdown timeout (30 s), so it is
+    /// given that and some more. A serve told to stop with a request in flight was otherwise cut off mid-stop after 2 s
+    /// (System.CommandLine's default), exit code 143.
     /// </summary>
     private static readonly TimeSpan StopTimeout = new Microsoft.Extensions.Hosting.HostOptions().ShutdownTimeout + TimeSpan.FromSeconds(15);
 

@@ -79,6 +79,31 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("OpenDcc hub stopped", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_second_ctrl_c_while_the_hub_waits_for_a_request_in_flight_to_stop_ends_it_at_once_saying_so_exit_code_130()
+    {
+        var port = FreePort();
+        using var hub = OpenDccProcess.Start("serve", Serve(port)[1..]);
+        await hub.ListeningUrlAsync();
+        // A request still arriving and never finished: the hub's stop waits for it, up to the host's shutdown timeout (30 s).
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.GetStream().WriteAsync("POST /api/v1/serviceS HTTP/1.1\r\nHost: hub\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<"u8.ToArray());
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+
+        hub.Interrupt();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(hub.HasExited, "the first Ctrl-C stops the hub gracefully, waiting for the request");
+        var again = System.Diagnostics.Stopwatch.StartNew();
+        hub.Interrupt();
+
+        var (exitCode, output, error) = await hub.RunToEndAsync();
+        Assert.True(again.Elapsed < TimeSpan.FromSeconds(10), $"ended {again.Elapsed} after the second Ctrl-C");
+        Assert.True(exitCode == 130, $"exit {exitCode}: {output}{error}");
+        Assert.Equal("opendcc: stopped at once (Ctrl-C again), not waiting for the command to stop cleanly", error.Trim());
+        Assert.DoesNotContain("OpenDcc hub stopped", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--silo-port", "127.0.0.1")]
     [InlineData("--gateway-port", "localhost")]

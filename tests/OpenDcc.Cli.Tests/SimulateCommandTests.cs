@@ -469,6 +469,15 @@ internal sealed class OpenDccProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>SIGINT, as Ctrl-C at the terminal sends it.</summary>
+    public void Interrupt()
+    {
+        using var kill = Process.Start("kill", ["-INT", $"{process.Id}"]);
+        kill.WaitForExit();
+    }
+
+    public bool HasExited => process.HasExited;
+
     /// <summary>SIGKILL, as a crash or a power cut would end it: nothing of it runs after, no clean-up.</summary>
     public void Kill()
     {
