@@ -124,37 +124,30 @@ internal static class InventoryCommand
             var skipInvalid = parsed.GetRequiredValue(mode) == SkipInvalid;
             var faults = new List<(int Line, string Fault)>();
             var ids = new Dictionary<Eui64, FileDevice>();
-            await using var stream = File.OpenRead(csv.FullName);
-            using var text = new StreamReader(stream);
-            using var rows = ReadRows(csv, text, faults, ids).GetEnumerator();
+            await using var rows = new ImportFile(csv, faults, ids);
             // The header is read before the store is opened: a file refused outright opens none.
-            var more = rows.MoveNext();
+            await rows.OpenAsync(ct);
             await using var store = await context.OpenStoreAsync(parsed, ct);
             var change = InventoryChange.ByOperator(context.Clock.GetCurrentInstant());
             var checks = await context.Console.Progress().AutoClear(true).HideCompleted(false).StartAsync(async progress =>
             {
                 // A file's progress is the share of it read; a pipe's is not known.
-                var reading = stream.CanSeek ? progress.AddTask("importing", maxValue: Math.Max(stream.Length, 1)) : progress.AddTask("importing").IsIndeterminate();
+                var reading = rows.CanSeek ? progress.AddTask("importing", maxValue: Math.Max(rows.Length, 1)) : progress.AddTask("importing").IsIndeterminate();
                 // One transaction, committed once the whole file is read and checked: rows are checked and written a chunk
                 // at a time, so an import holds a chunk, not the file, and an invalid row anywhere (all or nothing), a
                 // fault, or a file refused late still leaves the inventory as it was.
                 await using var import = await store.Inventory.BeginImportAsync(change, ct);
                 var checks = new ImportChecks(import, store.ApprovedModels, skipInvalid, faults, ids);
                 var chunk = new List<Row>(ImportChunk);
-                while (more)
+                // A chunk is checked before the next row is read: the IDs read are those of its rows and before.
+                while (await rows.ReadChunkAsync(chunk, ct))
                 {
-                    chunk.Add(rows.Current);
-                    // A chunk is checked before the next row is read: the IDs read are those of its rows and before.
-                    if (chunk.Count == ImportChunk)
+                    await checks.CheckAsync(chunk, ct);
+                    chunk.Clear();
+                    if (rows.CanSeek)
                     {
-                        await checks.CheckAsync(chunk, ct);
-                        chunk.Clear();
-                        if (stream.CanSeek)
-                        {
-                            reading.Value = stream.Position;
-                        }
+                        reading.Value = rows.Position;
                     }
-                    more = rows.MoveNext();
                 }
                 await checks.CheckAsync(chunk, ct);
                 if (await checks.FinishAsync(ct))
@@ -776,6 +769,82 @@ internal static class InventoryCommand
         if (columns is null)
         {
             throw new FormatException($"{csv.Name}: empty; the first line must be the header {Header}");
+        }
+    }
+
+    /// <summary>
+    /// The import file's valid rows (<see cref="ReadRows"/>), read a chunk at a time on a thread of the pool, the wait for
+    /// which the command's token ends. A FIFO's open waits for a writer, and its read for the writer's next line, in calls
+    /// no token reaches (a FileStream's ReadAsync of a pipe makes the same blocking read on the pool, looking at the token
+    /// only before it): made on the command's own thread, they held it, and Ctrl-C went unheeded while the writer was
+    /// silent. Now Ctrl-C ends the wait, and the import as a fault does, its transaction not committed; the read given up
+    /// on ends with the process (in one that goes on, it closes the file when it returns).
+    /// </summary>
+    private sealed class ImportFile(FileInfo csv, List<(int Line, string Fault)> faults, Dictionary<Eui64, FileDevice> ids) : IAsyncDisposable
+    {
+        private FileStream? stream;
+        private StreamReader? text;
+        private IEnumerator<Row>? rows;
+        private bool more;
+        private bool taken;
+        private Task reading = Task.CompletedTask;
+
+        public bool CanSeek => stream!.CanSeek;
+
+        public long Length => stream!.Length;
+
+        public long Position => stream!.Position;
+
+        /// <summary>Opens the file and reads its header, and on to its first valid row.</summary>
+        public Task OpenAsync(CancellationToken cancellationToken) => ReadAsync(() =>
+        {
+            stream = File.OpenRead(csv.FullName);
+            text = new StreamReader(stream);
+            rows = ReadRows(csv, text, faults, ids).GetEnumerator();
+            more = rows.MoveNext();
+            return more;
+        }, cancellationToken);
+
+        /// <summary>Adds the rows that follow to <paramref name="chunk"/> until it holds <see cref="ImportChunk"/> (true) or the file ends (false).</summary>
+        public Task<bool> ReadChunkAsync(List<Row> chunk, CancellationToken cancellationToken) => ReadAsync(() =>
+        {
+            // The row after a full chunk is read only when the next is asked for, once the full one is checked.
+            if (taken)
+            {
+                more = rows!.MoveNext();
+                taken = false;
+            }
+            while (more)
+            {
+                chunk.Add(rows!.Current);
+                if (chunk.Count == ImportChunk)
+                {
+                    taken = true;
+                    return true;
+                }
+                more = rows.MoveNext();
+            }
+            return false;
+        }, cancellationToken);
+
+        public ValueTask DisposeAsync()
+        {
+            _ = reading.ContinueWith(_ => Close(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return ValueTask.CompletedTask;
+        }
+
+        private Task<T> ReadAsync<T>(Func<T> read, CancellationToken cancellationToken)
+        {
+            var started = Task.Run(read, cancellationToken);
+            reading = started;
+            return started.WaitAsync(cancellationToken);
+        }
+
+        private void Close()
+        {
+            rows?.Dispose();
+            text?.Dispose();
+            stream?.Dispose();
         }
     }
 

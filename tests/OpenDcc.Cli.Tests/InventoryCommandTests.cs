@@ -794,5 +794,63 @@ public sealed class InventoryCommandTests : IDisposable
         Assert.Matches(@"Commissioned\s+2026-11-28T09:00:00Z\s+\(operator\)", shown);
     }
 
+    [Fact]
+    public async Task An_import_from_a_fifo_whose_writer_has_gone_silent_stops_at_ctrl_c_saying_so_with_130_and_imports_nothing()
+    {
+        var fifo = MakeFifo();
+        // The store made first: the import's transaction is then all it writes.
+        Assert.Equal(0, (await cli.RunWithDataAsync("inventory", "add", "--device", CommsHub, "--type", "CHF")).ExitCode);
+        using var import = OpenDccProcess.Start("inventory", "import", fifo, "--data", cli.DataDirectory);
+        // The writer opens the FIFO (once the import has), writes the header and two rows, and stays open, silent.
+        await using var writer = await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)).WaitAsync(TimeSpan.FromSeconds(60));
+        await writer.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"device_id,device_type,comms_hub\n{Meter},ESME,{CommsHub}\n{GasMeter},GSME,{CommsHub}\n"));
+        await writer.FlushAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(import.HasExited, "the import waits for the rest of the file");
+
+        var (code, error, elapsed) = await InterruptAsync(import);
+
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"ended {elapsed} after Ctrl-C");
+        Assert.True(code == 130, $"exit {code}: {error}");
+        Assert.Equal("opendcc: stopped (Ctrl-C or SIGTERM) before it finished", error.Trim());
+        var (_, list, _) = await cli.RunWithDataAsync("inventory", "list");
+        Assert.Contains("1 device", list, StringComparison.Ordinal);
+        Assert.DoesNotContain(Meter, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(GasMeter, list, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_import_from_a_fifo_no_writer_has_opened_stops_at_ctrl_c_saying_so_with_130()
+    {
+        var fifo = MakeFifo();
+        using var import = OpenDccProcess.Start("inventory", "import", fifo, "--data", cli.DataDirectory);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(import.HasExited, "the import waits for a writer");
+
+        var (code, error, elapsed) = await InterruptAsync(import);
+
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"ended {elapsed} after Ctrl-C");
+        Assert.True(code == 130, $"exit {code}: {error}");
+        Assert.Equal("opendcc: stopped (Ctrl-C or SIGTERM) before it finished", error.Trim());
+    }
+
+    private string MakeFifo()
+    {
+        var fifo = Path.Combine(cli.DataDirectory, "devices.csv");
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        return fifo;
+    }
+
+    /// <summary>Ctrl-C to the command: its exit code, what it said on standard error, and how long it took to end after.</summary>
+    private static async Task<(int ExitCode, string Error, TimeSpan Elapsed)> InterruptAsync(OpenDccProcess command)
+    {
+        var since = System.Diagnostics.Stopwatch.StartNew();
+        command.Interrupt();
+        var (code, _, error) = await command.RunToEndAsync();
+        return (code, error, since.Elapsed);
+    }
+
     public void Dispose() => cli.Dispose();
 }
