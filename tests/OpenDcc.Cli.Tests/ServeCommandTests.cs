@@ -59,15 +59,9 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task A_hub_told_to_stop_by_sigterm_while_a_request_is_in_flight_lets_it_end_and_stops_cleanly()
     {
-        var port = FreePort();
-        using var hub = OpenDccProcess.Start("serve", Serve(port)[1..]);
-        await hub.ListeningUrlAsync();
-        // A request still arriving when the hub is told to stop: Kestrel waits for it (up to the host's shutdown timeout).
-        using var client = new System.Net.Sockets.TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        await client.GetStream().WriteAsync("POST /api/v1/serviceS HTTP/1.1\r\nHost: hub\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<"u8.ToArray());
-        // Time for Kestrel to read the headers and begin the request (a connection with none begun is closed at once).
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var (hub, client) = await ServeWithARequestInFlightAsync();
+        using var _ = hub;
+        using var __ = client;
 
         hub.Terminate();
         // The sender gives up after 3 s; the hub's stop goes on to its end then, rather than the process exiting mid-way.
@@ -82,14 +76,9 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task A_second_ctrl_c_while_the_hub_waits_for_a_request_in_flight_to_stop_ends_it_at_once_saying_so_exit_code_130()
     {
-        var port = FreePort();
-        using var hub = OpenDccProcess.Start("serve", Serve(port)[1..]);
-        await hub.ListeningUrlAsync();
-        // A request still arriving and never finished: the hub's stop waits for it, up to the host's shutdown timeout (30 s).
-        using var client = new System.Net.Sockets.TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        await client.GetStream().WriteAsync("POST /api/v1/serviceS HTTP/1.1\r\nHost: hub\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<"u8.ToArray());
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var (hub, client) = await ServeWithARequestInFlightAsync();
+        using var _ = hub;
+        using var __ = client;
 
         hub.Interrupt();
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -319,6 +308,32 @@ public sealed class ServeCommandTests : IDisposable
     private static Dictionary<string, string> OwnKeys(string keys) =>
         Directory.GetFiles(keys).Where(f => Path.GetFileName(f).StartsWith("local-ca.", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("dsp-xmlsign.", StringComparison.Ordinal))
             .ToDictionary(f => f, File.ReadAllText);
+
+    /// <summary>
+    /// A serve process with a request still arriving and never finished: a stop waits for it (Kestrel, up to the host's
+    /// shutdown timeout, 30 s) until its sender gives up.
+    /// </summary>
+    private async Task<(OpenDccProcess Hub, System.Net.Sockets.TcpClient Client)> ServeWithARequestInFlightAsync()
+    {
+        var port = FreePort();
+        var hub = OpenDccProcess.Start("serve", Serve(port)[1..]);
+        var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await hub.ListeningUrlAsync();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            await client.GetStream().WriteAsync("POST /api/v1/serviceS HTTP/1.1\r\nHost: hub\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<"u8.ToArray());
+            // Time for Kestrel to read the headers and begin the request (a connection with none begun is closed at once).
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            return (hub, client);
+        }
+        catch
+        {
+            client.Dispose();
+            hub.Dispose();
+            throw;
+        }
+    }
 
     private string[] Serve() => Serve(FreePort());
 
