@@ -55,6 +55,9 @@ public sealed class FileKeyStore(string directory)
     /// <summary>Called each time a read or a change finds <c>keys.lock</c> held by another and waits (the tests see a read wait).</summary>
     internal Action? Waiting { get; init; }
 
+    /// <summary>Called each time a read has found which files hold a pair, before it reads them (the tests change the pair there).</summary>
+    internal Action? ReadingPair { get; init; }
+
     /// <summary>How many changes through this store hold <c>keys.lock</c> now (<see cref="LockForChange"/>): its own reads do not wait for them.</summary>
     private int changing;
 
@@ -95,8 +98,9 @@ public sealed class FileKeyStore(string directory)
     /// What <paramref name="read"/> makes of the keys, read with <c>keys.lock</c> held shared, so never while another
     /// process changes them (<see cref="LockForChange"/>): a pair read then could be the new certificate with the old
     /// key. Through a store that holds the lock for a change, at once. Where there is no <c>keys.lock</c> (no change was
-    /// ever made there under it) or this user may not open it, the keys are read as they are, as they were before readers
-    /// took it.
+    /// ever made there under it) the keys are read without it, and the read is kept only if there is still none once it is
+    /// done (<see cref="ReadBeforeAnyChange"/>). Where this user may not open it, the keys are read as they are, as they
+    /// were before readers took it.
     /// </summary>
     /// <exception cref="InvalidOperationException">another process held it for a change longer than <see cref="ChangeWait"/>.</exception>
     private T Reading<T>(Func<T> read)
@@ -105,20 +109,72 @@ public sealed class FileKeyStore(string directory)
         {
             return read();
         }
-        FileStream? file;
+        while (true)
+        {
+            FileStream file;
+            try
+            {
+                file = Hold(() => new FileStream(LockPath, FileMode.Open, FileAccess.Read, FileShare.Read), ChangeWait,
+                    e => new InvalidOperationException($"another opendcc process has been changing the keys in {Directory} for over {ChangeWait.TotalSeconds:0} s (it holds {LockPath}): they were not read; try again when it is done", e));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                if (ReadBeforeAnyChange(read, out var before))
+                {
+                    return before;
+                }
+                // A change began meanwhile: read again, waiting for it under keys.lock.
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return read();
+            }
+            using (file)
+            {
+                return read();
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="read"/> made where there was no <c>keys.lock</c>, true and its result when there is still none once
+    /// it is done. The first change made here creates <c>keys.lock</c>, and a change made while the read ran could give it
+    /// the old key with the new certificate, or a file moved away between its look and its read. Every change creates
+    /// <c>keys.lock</c> before it writes anything (<see cref="LockForChange"/>) and nothing removes it, so a read done
+    /// before it appeared saw no change; a read after which it is there is dropped (its result disposed, its error
+    /// forgotten), to be made again under it. The read itself creates nothing, so a keys directory its user may not write
+    /// still reads; making <c>keys.lock</c> here instead would leave such a reader torn, and give the lock to its user.
+    /// </summary>
+    private bool ReadBeforeAnyChange<T>(Func<T> read, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T result)
+    {
         try
         {
-            file = Hold(() => new FileStream(LockPath, FileMode.Open, FileAccess.Read, FileShare.Read), ChangeWait,
-                e => new InvalidOperationException($"another opendcc process has been changing the keys in {Directory} for over {ChangeWait.TotalSeconds:0} s (it holds {LockPath}): they were not read; try again when it is done", e));
+            result = read();
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        catch (Exception) when (File.Exists(LockPath))
         {
-            file = null;
+            result = default;
+            return false;
         }
-        using (file)
+        if (!File.Exists(LockPath))
         {
-            return read();
+            return true;
         }
+        switch (result)
+        {
+            case IDisposable one:
+                one.Dispose();
+                break;
+            case IEnumerable<IDisposable> many:
+                foreach (var each in many)
+                {
+                    each.Dispose();
+                }
+                break;
+        }
+        result = default;
+        return false;
     }
 
     /// <summary>
@@ -448,6 +504,7 @@ public sealed class FileKeyStore(string directory)
             throw new InvalidOperationException(pair.Missing);
         }
         var (certificatePath, keyPath) = Current(pair.Name);
+        ReadingPair?.Invoke();
         try
         {
             return Combine(certificatePath, keyPath);

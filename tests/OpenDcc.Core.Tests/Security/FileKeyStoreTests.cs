@@ -139,6 +139,78 @@ public sealed class FileKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_pair_read_while_the_first_change_makes_keys_lock_and_replaces_it_is_read_once_the_change_is_done_and_whole()
+    {
+        // keys init --force where no change had made keys.lock yet, while a hub starts: the hub found no keys.lock, read
+        // without it, and took the old certificate with the new key.
+        using var old = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        using var replacement = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        var changer = new FileKeyStore(directory);
+        changer.SaveDspIdentity(old);
+        Assert.False(File.Exists(Path.Combine(directory, "keys.lock")));
+        var steps = changer.Replacement("dsp-xmlsign", replacement);
+        IDisposable? change = null;
+        var done = false;
+        var reader = new FileKeyStore(directory)
+        {
+            // The read has found the pair's files: the other process makes keys.lock, holds it and replaces the pair up to
+            // its key moved into place, its certificate still the .new one.
+            ReadingPair = () =>
+            {
+                if (change is null)
+                {
+                    change = changer.LockForChange();
+                    foreach (var step in steps.Take(steps.Count - 1))
+                    {
+                        step();
+                    }
+                }
+            },
+            // A read waiting for it: the change finishes.
+            Waiting = () =>
+            {
+                if (change is not null && !done)
+                {
+                    steps[^1]();
+                    change.Dispose();
+                    done = true;
+                }
+            },
+        };
+
+        try
+        {
+            using var loaded = reader.LoadDspIdentity();
+            Assert.True(done, "the read did not wait for the change");
+            Assert.Equal(replacement.Thumbprint, loaded.Thumbprint);
+            AssertKeyMatches(loaded);
+        }
+        finally
+        {
+            change?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_keys_directory_without_keys_lock_is_read_without_making_one()
+    {
+        // A keys directory its reader may not write (log verify by an auditor) reads only if reading writes nothing.
+        using var dsp = Issue(Dsp, RemotePartyRole.DspXmlSign);
+        new FileKeyStore(directory).SaveDspIdentity(dsp);
+        var reader = new FileKeyStore(directory);
+
+        Assert.True(reader.HasDspIdentity);
+        using (var loaded = reader.LoadDspIdentity())
+        {
+            Assert.Equal(dsp.Thumbprint, loaded.Thumbprint);
+        }
+        Assert.Equal(Dsp, reader.DspIdOr(Supplier));
+        Assert.Empty(reader.LoadTrustedIssuers());
+
+        Assert.Equal(["dsp-xmlsign.crt.pem", "dsp-xmlsign.key.pem"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void A_change_reads_the_keys_through_its_own_store_without_waiting_for_itself()
     {
         // The hub, starting, looks for its identity and loads its local CA holding the lock.
