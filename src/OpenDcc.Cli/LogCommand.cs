@@ -22,6 +22,28 @@ internal static class LogCommand
 
     private static readonly InstantPattern Milliseconds = InstantPattern.CreateWithInvariantCulture("uuuu-MM-dd'T'HH:mm:ss.fff'Z'");
 
+    private static readonly (long Ticks, string One, string Many)[] SpanUnits =
+    [
+        (NodaConstants.TicksPerDay, "day", "days"), (NodaConstants.TicksPerHour, "hour", "hours"),
+        (NodaConstants.TicksPerMinute, "minute", "minutes"), (NodaConstants.TicksPerSecond, "second", "seconds"),
+    ];
+
+    /// <summary>"3 days 4 hours", "2 minutes", "4 seconds": a span in its largest whole unit and the next (if any), a span under a second in milliseconds.</summary>
+    private static string Span(Duration span)
+    {
+        var ticks = span.BclCompatibleTicks;
+        for (var i = 0; i < SpanUnits.Length; i++)
+        {
+            var (size, one, many) = SpanUnits[i];
+            if (ticks >= size)
+            {
+                var next = i + 1 < SpanUnits.Length ? ticks % size / SpanUnits[i + 1].Ticks : 0;
+                return CliContext.Count(ticks / size, one, many) + (next == 0 ? "" : " " + CliContext.Count(next, SpanUnits[i + 1].One, SpanUnits[i + 1].Many));
+            }
+        }
+        return CliContext.Count(ticks / NodaConstants.TicksPerMillisecond, "millisecond", "milliseconds");
+    }
+
     public static Command Create(CliContext context)
     {
         var log = context.WithStoreOptions(new Command("log", "The message log of every message received or sent"));
@@ -266,27 +288,36 @@ internal static class LogCommand
     /// <summary>
     /// Checks each checkpoint whose entry the chain's check finds good, given it entry by entry in sequence order (those
     /// of the archive files given, then the store's): that entry has the hash signed, and the signature is valid under a
-    /// DSP certificate trusted here (<see cref="MessageLogCheckpoint.WhyNotTrusted"/>). A checkpoint of an entry archived
-    /// and in no file given is skipped; one past the last entry given (entries removed from the log's end) fails. What it
-    /// finds, or what it throws, is told once the chain is intact (<see cref="Finish"/>): a broken chain is said first.
+    /// DSP certificate trusted here (<see cref="MessageLogCheckpoint.WhyNotTrusted"/>), and the checkpoint it names as the
+    /// one before it is in the store (checkpoints of archived entries stay there). A checkpoint of an entry archived and in
+    /// no file given is skipped; one past the last entry given (entries removed from the log's end) fails. What it finds,
+    /// or what it throws, is told once the chain is intact (<see cref="Finish"/>): a broken chain is said first.
     /// </summary>
     private sealed class CheckpointCheck : IAsyncDisposable
     {
         private readonly FileKeyStore keys;
+        private readonly IMessageLogCheckpoints store;
         private readonly IAsyncEnumerator<MessageLogCheckpoint> checkpoints;
+        private readonly CancellationToken cancellationToken;
         private X509Certificate2? dsp;
         private IReadOnlyList<X509Certificate2>? issuers;
         private bool any, pending;
         private long last, verified, skipped, newest;
+        /// <summary>When the newest checkpoint was signed, if it was verified (not skipped).</summary>
+        private Instant? newestSigned;
+        /// <summary>The entries given after the newest checkpoint so far: the last one's sequence, the first's and the last's times.</summary>
+        private long afterLast;
+        private Instant? afterFrom, afterTo;
         private string? fault;
         private ExceptionDispatchInfo? thrown;
 
-        private CheckpointCheck(FileKeyStore keys, IAsyncEnumerator<MessageLogCheckpoint> checkpoints) => (this.keys, this.checkpoints) = (keys, checkpoints);
+        private CheckpointCheck(FileKeyStore keys, IMessageLogCheckpoints store, CancellationToken cancellationToken) =>
+            (this.keys, this.store, this.cancellationToken, checkpoints) = (keys, store, cancellationToken, store.ReadCheckpointsAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken));
 
         /// <summary>Reads the first checkpoint, before any entry: an entry is logged before it is signed, so each entry signed is among those read after, unless archived meanwhile (skipped).</summary>
         public static async Task<CheckpointCheck> StartAsync(FileKeyStore keys, IMessageLogCheckpoints store, CancellationToken cancellationToken)
         {
-            var check = new CheckpointCheck(keys, store.ReadCheckpointsAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken));
+            var check = new CheckpointCheck(keys, store, cancellationToken);
             try
             {
                 check.any = check.pending = await check.checkpoints.MoveNextAsync();
@@ -310,22 +341,27 @@ internal static class LogCommand
                 while (pending && checkpoints.Current.Sequence <= entry.Sequence)
                 {
                     var checkpoint = checkpoints.Current;
-                    newest = checkpoint.Sequence;
+                    var before = newest;
+                    (newest, newestSigned, afterLast, afterFrom, afterTo) = (checkpoint.Sequence, null, 0, null, null);
                     if (checkpoint.Sequence < entry.Sequence)
                     {
                         // Archived, in no archive given.
                         skipped++;
                     }
-                    else if (Fault(checkpoint, entry) is { } why)
+                    else if ((Fault(checkpoint, entry) ?? await MissingBeforeAsync(checkpoint, before)) is { } why)
                     {
                         (fault, pending) = (why, false);
                         return;
                     }
                     else
                     {
-                        verified++;
+                        (verified, newestSigned) = (verified + 1, checkpoint.At);
                     }
                     pending = await checkpoints.MoveNextAsync();
+                }
+                if (entry.Sequence > newest && entry.Sequence > afterLast)
+                {
+                    (afterLast, afterFrom, afterTo) = (entry.Sequence, afterFrom ?? entry.Record.At, entry.Record.At);
                 }
             }
             catch (Exception e)
@@ -340,12 +376,42 @@ internal static class LogCommand
         {
             thrown?.Throw();
             return fault is not null ? (fault, "")
-                : !any ? (null, $"no signed checkpoint yet: {CliContext.Count(head, "entry", "entries")} covered by the chain alone")
+                : !any ? (null, $"no signed checkpoint yet: {CliContext.Count(head, "entry", "entries")} covered by the chain alone{Logged()}")
                 // One left past the last entry.
                 : pending ? ($"message log checkpoint at entry {checkpoints.Current.Sequence} fails: the log ends at entry {last}, before the entry it signed (entries removed from the end of the log)", "")
                 : (null, $"checkpoints: {CliContext.Count(verified, "signed checkpoint", "signed checkpoints")} verified" +
                     (skipped == 0 ? "" : $", {skipped} of entries archived in no archive given skipped") +
-                    $"; the newest at entry {newest}, {CliContext.Count(Math.Max(0, head - newest), "entry", "entries")} after it covered by the chain alone");
+                    $"; the newest at entry {newest}" + (newestSigned is { } signed ? $", signed {Milliseconds.Format(signed)}" : "") +
+                    $", {CliContext.Count(Math.Max(0, head - newest), "entry", "entries")} after it covered by the chain alone{Logged()}");
+        }
+
+        /// <summary>
+        /// When the entries after the newest checkpoint were logged, by their own times: the hub signs its head every
+        /// interval it moved and as it stops, so entries after the newest that span much more than an interval were logged
+        /// by a hub killed or whose store was away, or their checkpoints were deleted (which the chain of checkpoints cannot
+        /// show for the newest). The times are the store's, and rewritable with the entries.
+        /// </summary>
+        private string Logged() =>
+            (afterFrom, afterTo) is not ({ } from, { } to) ? ""
+            : from == to ? $", logged at {Milliseconds.Format(from)}"
+            : $", logged over {Span(to - from)} ({Milliseconds.Format(from)} to {Milliseconds.Format(to)})";
+
+        /// <summary>
+        /// Why <paramref name="checkpoint"/>, verified, fails for the checkpoint it names as the one before it, or null if
+        /// that is in the store or it names none: <paramref name="before"/>, the one read just before it, or one looked for.
+        /// The hub names the checkpoint it made last (the store's newest when it starts), so one missing was deleted, and
+        /// a hub that signed its head after that hid the entries the deleted one would have shown rewritten.
+        /// </summary>
+        private async Task<string?> MissingBeforeAsync(MessageLogCheckpoint checkpoint, long before)
+        {
+            if (checkpoint.Previous is not (> 0 and var previous) || previous == before
+                || await store.ReadCheckpointsAsync(previous, previous, cancellationToken).AnyAsync(cancellationToken))
+            {
+                return null;
+            }
+            // The checkpoint read before it, if any, still covers the entries up to its own.
+            return $"message log checkpoint at entry {checkpoint.Sequence} fails: it follows the checkpoint at entry {previous}, which the store does not hold (deleted: " +
+                $"entries {before + 1} to {checkpoint.Sequence} may have been rewritten, the chain recomputed, before it was signed)";
         }
 
         private string? Fault(MessageLogCheckpoint checkpoint, MessageLogEntry entry)

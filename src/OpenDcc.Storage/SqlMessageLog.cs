@@ -358,19 +358,20 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         return (reader.GetInt64(0), (byte[])reader.GetValue(1));
     }
 
-    // Of a sequence checkpointed already, the first is kept: a hub started again signs the head it finds, which the hub
-    // before it may have signed as it stopped.
+    // Of a sequence checkpointed already, the first is kept: a hub whose add was made but whose answer was lost (the store
+    // away as it committed) signs the same head again at its next tick.
     public async Task AddCheckpointAsync(MessageLogCheckpoint checkpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         await using var connection = await open(cancellationToken);
         await using var add = connection.Command(
-                "INSERT INTO message_log_checkpoint (sequence, hash, at, signature, signer) VALUES (@s, @h, @at, @sig, @signer) ON CONFLICT (sequence) DO NOTHING")
+                "INSERT INTO message_log_checkpoint (sequence, hash, at, signature, signer, previous) VALUES (@s, @h, @at, @sig, @signer, @previous) ON CONFLICT (sequence) DO NOTHING")
             .With("@s", checkpoint.Sequence)
             .With("@h", checkpoint.Hash)
             .With("@at", checkpoint.At.ToUnixTimeTicks())
             .With("@sig", checkpoint.Signature)
-            .With("@signer", checkpoint.Signer);
+            .With("@signer", checkpoint.Signer)
+            .With("@previous", checkpoint.Previous);
         await add.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -378,16 +379,32 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     {
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
-                "SELECT sequence, hash, at, signature, signer FROM message_log_checkpoint WHERE sequence >= @from AND sequence <= @to ORDER BY sequence")
+                $"SELECT {CheckpointColumns} FROM message_log_checkpoint WHERE sequence >= @from AND sequence <= @to ORDER BY sequence")
             .With("@from", fromSequence)
             .With("@to", toSequence);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var ticks = reader.GetInt64(2);
-            // A time no hub writes (out of an Instant's range) is signed by none: read as the nearest, its signature fails.
-            var at = Instant.FromUnixTimeTicks(Math.Clamp(ticks, Instant.MinValue.ToUnixTimeTicks(), Instant.MaxValue.ToUnixTimeTicks()));
-            yield return new MessageLogCheckpoint(reader.GetInt64(0), (byte[])reader.GetValue(1), at, (byte[])reader.GetValue(3), (byte[])reader.GetValue(4));
+            yield return ReadCheckpoint(reader);
         }
+    }
+
+    public async Task<MessageLogCheckpoint?> ReadNewestCheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.Command($"SELECT {CheckpointColumns} FROM message_log_checkpoint ORDER BY sequence DESC LIMIT 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadCheckpoint(reader) : null;
+    }
+
+    private const string CheckpointColumns = "sequence, hash, at, signature, signer, previous";
+
+    private static MessageLogCheckpoint ReadCheckpoint(DbDataReader reader)
+    {
+        var ticks = reader.GetInt64(2);
+        // A time no hub writes (out of an Instant's range) is signed by none: read as the nearest, its signature fails.
+        var at = Instant.FromUnixTimeTicks(Math.Clamp(ticks, Instant.MinValue.ToUnixTimeTicks(), Instant.MaxValue.ToUnixTimeTicks()));
+        return new MessageLogCheckpoint(
+            reader.GetInt64(0), (byte[])reader.GetValue(1), at, (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.IsDBNull(5) ? null : reader.GetInt64(5));
     }
 }

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using NodaTime;
@@ -294,20 +297,14 @@ public sealed class LogVerifyCommandTests : IDisposable
     public async Task Log_verify_fails_naming_the_checkpoint_whose_entry_was_rewritten_with_its_chain_recomputed()
     {
         await LogRequestsASecondApartAsync(20);
-        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
-        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            // As the hub signs its head: here at entry 15.
-            var fifteenth = await store.MessageLog.ReadAsync(15, 15).SingleAsync();
-            using var identity = keys.LoadDspIdentity();
-            using var key = XmlSignatureKey.ForSigning(identity);
-            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(15, fifteenth.Hash, cli.Clock.GetCurrentInstant(), key));
-        }
+        // As the hub signs its head: here at entry 15.
+        await SignCheckpointsAsync(15);
         var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
         Assert.True(code == 0, error);
         Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
-        Assert.Contains("checkpoints: 1 signed checkpoint verified; the newest at entry 15, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+        Assert.Contains(
+            "checkpoints: 1 signed checkpoint verified; the newest at entry 15, signed 2026-11-28T09:00:20.000Z, 5 entries after it covered by the chain alone, " +
+            "logged over 4 seconds (2026-11-28T09:00:15.000Z to 2026-11-28T09:00:19.000Z)", output, StringComparison.Ordinal);
 
         // Entries 11 to 20 rewritten with write access to the database alone, every hash after them recomputed and the head moved.
         await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
@@ -349,15 +346,7 @@ public sealed class LogVerifyCommandTests : IDisposable
     public async Task Log_verify_fails_naming_the_checkpoint_whose_entry_was_cut_from_the_end_with_the_head_moved_back()
     {
         await LogRequestsASecondApartAsync(20);
-        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
-        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            var twentieth = await store.MessageLog.ReadAsync(20, 20).SingleAsync();
-            using var identity = keys.LoadDspIdentity();
-            using var key = XmlSignatureKey.ForSigning(identity);
-            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(20, twentieth.Hash, cli.Clock.GetCurrentInstant(), key));
-        }
+        await SignCheckpointsAsync(20);
         // Entries 19 and 20 removed and the head moved back to entry 18: the chain alone checks.
         await using (var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}"))
         {
@@ -374,27 +363,113 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_verify_fails_naming_the_deleted_checkpoint_that_a_later_one_follows_when_the_entries_under_it_were_rewritten_before_that_was_signed()
+    {
+        await LogRequestsASecondApartAsync(20);
+        await SignCheckpointsAsync(5, 10);
+        // Entry 8 rewritten, its chain recomputed, and the checkpoint at entry 10, which would show it, deleted ...
+        await RewriteWithTheChainRecomputedAsync(8);
+        await DeleteCheckpointsAsync(10);
+        // ... then the hub, still running, signs its head: the rewritten hash, following the checkpoint it made last.
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await SignCheckpointAsync(store, 20, previous: 10);
+        }
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("message log intact", output, StringComparison.Ordinal);
+        Assert.Equal(
+            "message log checkpoint at entry 20 fails: it follows the checkpoint at entry 10, which the store does not hold " +
+            "(deleted: entries 6 to 20 may have been rewritten, the chain recomputed, before it was signed)", error.Trim());
+    }
+
+    [Fact]
+    public async Task Log_verify_passes_a_checkpoint_following_one_in_the_store_not_just_before_it_and_fails_naming_that_one_deleted()
+    {
+        await LogRequestsASecondApartAsync(20);
+        await SignCheckpointsAsync(5, 10);
+        // A hub whose add of entry 10's checkpoint was made but whose answer was lost (the store away) follows entry 5's next.
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            await SignCheckpointAsync(store, 15, previous: 5);
+        }
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 15", output, StringComparison.Ordinal);
+
+        await DeleteCheckpointsAsync(5);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.Equal(1, code);
+        Assert.Equal(
+            "message log checkpoint at entry 10 fails: it follows the checkpoint at entry 5, which the store does not hold " +
+            "(deleted: entries 1 to 10 may have been rewritten, the chain recomputed, before it was signed)", error.Trim());
+    }
+
+    [Fact]
+    public async Task Checkpoints_signed_before_they_named_the_one_before_still_verify_and_the_first_after_them_follows_the_newest()
+    {
+        await LogRequestsASecondApartAsync(20);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            using var identity = DspKeys().LoadDspIdentity();
+            foreach (var sequence in new long[] { 5, 10 })
+            {
+                var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
+                await store.MessageLogCheckpoints.AddCheckpointAsync(SignV1(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), identity));
+            }
+        }
+        // Then a hub that names the one before, started on that store.
+        await SignCheckpointsAsync(15);
+
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 15", output, StringComparison.Ordinal);
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            Assert.Equal([null, null, 10], await store.MessageLogCheckpoints.ReadCheckpointsAsync().Select(c => c.Previous).ToListAsync());
+        }
+
+        await DeleteCheckpointsAsync(10);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(1, code);
+        Assert.StartsWith("message log checkpoint at entry 15 fails: it follows the checkpoint at entry 10, which the store does not hold", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_says_over_what_time_the_entries_after_the_newest_checkpoint_were_logged_and_passes()
+    {
+        await LogRequestsASecondApartAsync(6);
+        await SignCheckpointsAsync(5);
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        Assert.Contains("; the newest at entry 5, signed 2026-11-28T09:00:06.000Z, 1 entry after it covered by the chain alone, logged at 2026-11-28T09:00:05.000Z", output, StringComparison.Ordinal);
+
+        // Three days on, with no checkpoint since (a hub killed, or the checkpoints since deleted: the chain of checkpoints cannot show the newest deleted).
+        cli.Clock.Advance(Duration.FromDays(3));
+        await LogRequestsASecondApartAsync(2);
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.True(code == 0, error);
+        Assert.Contains(
+            "checkpoints: 1 signed checkpoint verified; the newest at entry 5, signed 2026-11-28T09:00:06.000Z, 3 entries after it covered by the chain alone, " +
+            "logged over 3 days (2026-11-28T09:00:05.000Z to 2026-12-01T09:00:07.000Z)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Log_verify_skips_a_checkpoint_of_an_entry_archived_in_no_archive_given_and_checks_it_in_one_given()
     {
         await LogRequestsASecondApartAsync(20);
-        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
-        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
-        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
-        {
-            using var identity = keys.LoadDspIdentity();
-            using var key = XmlSignatureKey.ForSigning(identity);
-            foreach (var sequence in new long[] { 5, 15 })
-            {
-                var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
-                await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), key));
-            }
-        }
+        // Entry 15's checkpoint follows entry 5's, which stays in the store when its entry is archived.
+        await SignCheckpointsAsync(5, 15);
         var archive = Path.Combine(cli.DataDirectory, "archive.jsonl");
         Assert.Equal(0, (await cli.RunWithDataAsync("log", "archive", "--through", "10", "--out", archive)).ExitCode);
 
         var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
         Assert.True(code == 0, error);
-        Assert.Contains("checkpoints: 1 signed checkpoint verified, 1 of entries archived in no archive given skipped; the newest at entry 15, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 1 signed checkpoint verified, 1 of entries archived in no archive given skipped; the newest at entry 15, signed 2026-11-28T09:00:20.000Z, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
         (code, output, error) = await cli.RunWithDataAsync("log", "verify", "--archive", archive);
         Assert.True(code == 0, error);
         Assert.Contains("checkpoints: 2 signed checkpoints verified; the newest at entry 15", output, StringComparison.Ordinal);
@@ -409,7 +484,7 @@ public sealed class LogVerifyCommandTests : IDisposable
 
         Assert.True(code == 0, error);
         Assert.Contains("message log intact: 3 entries", output, StringComparison.Ordinal);
-        Assert.Contains("no signed checkpoint yet: 3 entries covered by the chain alone", output, StringComparison.Ordinal);
+        Assert.Contains("no signed checkpoint yet: 3 entries covered by the chain alone, logged over 2 seconds (2026-11-28T09:00:00.000Z to 2026-11-28T09:00:02.000Z)", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -426,7 +501,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("the store's log goes on from the archives given, which hold its entries 11 to 20 as well (an archive stopped before it had removed them)", output, StringComparison.Ordinal);
         Assert.Contains("message log intact: 20 entries", output, StringComparison.Ordinal);
-        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, signed 2026-11-28T09:00:30.000Z, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -444,7 +519,7 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("archive intact: entries 11 to 20 (10 entries), going on from the archives before it, which hold its entries 11 to 20 as well", output, StringComparison.Ordinal);
         Assert.Contains("the store's log goes on from the last archive given (entry 20)", output, StringComparison.Ordinal);
-        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoints: 3 signed checkpoints verified; the newest at entry 25, signed 2026-11-28T09:00:30.000Z, 5 entries after it covered by the chain alone", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -496,18 +571,100 @@ public sealed class LogVerifyCommandTests : IDisposable
         Assert.Contains("(the entry, or one before it, was rewritten and the chain recomputed)", error, StringComparison.Ordinal);
     }
 
-    /// <summary>Signs checkpoints at these entries, held by the store, as the hub signs its head, under a DSP key made for the data directory.</summary>
+    /// <summary>
+    /// Signs checkpoints at these entries, held by the store, as a hub started again signs its head: each following the
+    /// newest the store holds, under the data directory's DSP key (made at the first).
+    /// </summary>
     private async Task SignCheckpointsAsync(params long[] sequences)
     {
-        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
-        keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
         await using var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock);
-        using var identity = keys.LoadDspIdentity();
-        using var key = XmlSignatureKey.ForSigning(identity);
         foreach (var sequence in sequences)
         {
-            var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
-            await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), key));
+            var previous = (await store.MessageLogCheckpoints.ReadNewestCheckpointAsync())?.Sequence ?? 0;
+            await SignCheckpointAsync(store, sequence, previous);
+        }
+    }
+
+    /// <summary>Signs the store's entry <paramref name="sequence"/> as it is now, following the checkpoint at <paramref name="previous"/>, as a hub does.</summary>
+    private async Task SignCheckpointAsync(OpenDccStore store, long sequence, long previous)
+    {
+        var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
+        using var identity = DspKeys().LoadDspIdentity();
+        using var key = XmlSignatureKey.ForSigning(identity);
+        await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), previous, key));
+    }
+
+    /// <summary>
+    /// A checkpoint as hubs signed them before checkpoints named the one before (v1), made here byte for byte: 'OpenDcc
+    /// message log checkpoint v1', the sequence, the hash's length and the hash, and the time in Unix ticks, big-endian.
+    /// </summary>
+    private static MessageLogCheckpoint SignV1(long sequence, byte[] hash, Instant at, X509Certificate2 identity)
+    {
+        var fields = new byte[8 + 4 + hash.Length + 8];
+        BinaryPrimitives.WriteInt64BigEndian(fields, sequence);
+        BinaryPrimitives.WriteInt32BigEndian(fields.AsSpan(8), hash.Length);
+        hash.CopyTo(fields, 12);
+        BinaryPrimitives.WriteInt64BigEndian(fields.AsSpan(12 + hash.Length), at.ToUnixTimeTicks());
+        using var key = identity.GetECDsaPrivateKey()!;
+        var signature = key.SignHash(SHA256.HashData([.. "OpenDcc message log checkpoint v1"u8, .. fields]), DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return new MessageLogCheckpoint(sequence, hash, at, signature, identity.RawData);
+    }
+
+    /// <summary>The data directory's keys, a local CA and the DSP identity it issued made at the first call.</summary>
+    private FileKeyStore DspKeys()
+    {
+        var keys = new FileKeyStore(Path.Combine(cli.DataDirectory, "keys"));
+        if (!dspKeysMade)
+        {
+            keys.Initialise(Eui64.Parse("90-B3-D5-1F-30-00-00-02"), cli.Clock);
+            dspKeysMade = true;
+        }
+        return keys;
+    }
+
+    private bool dspKeysMade;
+
+    /// <summary>
+    /// Entry <paramref name="sequence"/>'s outcome rewritten in the store with raw SQL, every hash from it on recomputed
+    /// and the head moved: what whoever can write the database can do, the chain checking again.
+    /// </summary>
+    private async Task RewriteWithTheChainRecomputedAsync(long sequence)
+    {
+        await using (var store = await OpenDccStore.OpenSqliteAsync(cli.DataDirectory, cli.Clock))
+        {
+            var before = await store.MessageLog.ReadAsync(sequence - 1, sequence - 1).SingleAsync();
+            var held = await store.MessageLog.ReadAsync(sequence).ToListAsync();
+            var rewritten = MessageLogChain.Extend(sequence - 1, before.Hash, [.. held.Select((e, i) => i == 0 ? e.Record with { Outcome = "E42 AuthenticationFailure" } : e.Record)]);
+            await using var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}");
+            await raw.OpenAsync();
+            foreach (var entry in rewritten)
+            {
+                await using var rewrite = raw.CreateCommand();
+                rewrite.CommandText = "UPDATE message_log SET outcome = $o, previous_hash = $ph, hash = $h WHERE sequence = $s";
+                rewrite.Parameters.AddWithValue("$s", entry.Sequence);
+                rewrite.Parameters.AddWithValue("$o", entry.Record.Outcome);
+                rewrite.Parameters.AddWithValue("$ph", entry.PreviousHash);
+                rewrite.Parameters.AddWithValue("$h", entry.Hash);
+                Assert.Equal(1, await rewrite.ExecuteNonQueryAsync());
+            }
+            await using var head = raw.CreateCommand();
+            head.CommandText = "UPDATE message_log_head SET hash = $h WHERE id = 1";
+            head.Parameters.AddWithValue("$h", rewritten[^1].Hash);
+            Assert.Equal(1, await head.ExecuteNonQueryAsync());
+        }
+    }
+
+    /// <summary>Deletes the checkpoints at these entries from the store with raw SQL.</summary>
+    private async Task DeleteCheckpointsAsync(params long[] sequences)
+    {
+        await using var raw = new SqliteConnection($"Data Source={Path.Combine(cli.DataDirectory, OpenDccStore.SqliteFileName)}");
+        await raw.OpenAsync();
+        foreach (var sequence in sequences)
+        {
+            await using var delete = raw.CreateCommand();
+            delete.CommandText = "DELETE FROM message_log_checkpoint WHERE sequence = $s";
+            delete.Parameters.AddWithValue("$s", sequence);
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
         }
     }
 

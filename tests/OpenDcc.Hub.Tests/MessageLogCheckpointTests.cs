@@ -23,6 +23,7 @@ public sealed class MessageLogCheckpointTests
         var clock = new FakeClock(Instant.FromUtc(2026, 12, 1, 9, 0));
         await using var hub = await TestHub.StartAsync(clock: clock, messageLogCheckpointInterval: Duration.FromMilliseconds(100));
 
+        var checkpoints = new List<MessageLogCheckpoint>();
         foreach (var name in new[] { "first", "second" })
         {
             var entry = await LogAsync(hub, name);
@@ -35,7 +36,10 @@ public sealed class MessageLogCheckpointTests
             }
             AssertSignedByTheDsp(hub, signed, entry);
             Assert.Equal(clock.GetCurrentInstant(), signed.At);
+            checkpoints.Add(signed);
         }
+        // Each names the one before it; the first, in a store that had none, none.
+        Assert.Equal([0, checkpoints[0].Sequence], checkpoints.Select(c => c.Previous));
     }
 
     [Fact]
@@ -74,6 +78,24 @@ public sealed class MessageLogCheckpointTests
         AssertSignedByTheDsp(hub, newest, entry);
     }
 
+    [Fact]
+    public async Task A_hub_started_again_follows_the_newest_checkpoint_the_store_holds()
+    {
+        // The default interval, a minute: each checkpoint is made as the hub stops.
+        await using var hub = await TestHub.StartAsync();
+        var first = await LogAsync(hub, "before the first stop");
+        await hub.RestartAsync();
+        var second = await LogAsync(hub, "before the second stop");
+
+        // This hub made no checkpoint before its last: that follows the one the hub before it made.
+        await hub.RestartAsync();
+        await hub.RestartAsync();
+
+        var kept = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync().ToListAsync();
+        Assert.Equal([(first.Sequence, 0), (second.Sequence, first.Sequence)], kept.Select(c => (c.Sequence, c.Previous)));
+        AssertSignedByTheDsp(hub, kept[^1], second);
+    }
+
     /// <summary>The store's checkpoints, away (a timeout) for the first one added and there for the rest.</summary>
     private sealed class AwayOnce(IMessageLogCheckpoints inner) : IMessageLogCheckpoints
     {
@@ -86,5 +108,7 @@ public sealed class MessageLogCheckpointTests
 
         public IAsyncEnumerable<MessageLogCheckpoint> ReadCheckpointsAsync(long fromSequence = 1, long toSequence = long.MaxValue, CancellationToken cancellationToken = default) =>
             inner.ReadCheckpointsAsync(fromSequence, toSequence, cancellationToken);
+
+        public Task<MessageLogCheckpoint?> ReadNewestCheckpointAsync(CancellationToken cancellationToken = default) => inner.ReadNewestCheckpointAsync(cancellationToken);
     }
 }

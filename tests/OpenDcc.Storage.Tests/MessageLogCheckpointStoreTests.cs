@@ -8,8 +8,8 @@ public abstract class MessageLogCheckpointStoreTests(IStoreEngine engine) : Stor
 {
     private static readonly Instant Signed = Instant.FromUtc(2026, 12, 1, 9, 30).PlusTicks(1234567);
 
-    private static MessageLogCheckpoint Checkpoint(long sequence, byte mark) =>
-        new(sequence, Enumerable.Repeat(mark, 32).ToArray(), Signed + Duration.FromMinutes(sequence), [mark, 1, 2, 255], [0x30, mark]);
+    private static MessageLogCheckpoint Checkpoint(long sequence, byte mark, long? previous = null) =>
+        new(sequence, Enumerable.Repeat(mark, 32).ToArray(), Signed + Duration.FromMinutes(sequence), [mark, 1, 2, 255], [0x30, mark], previous);
 
     [Fact]
     public async Task Checkpoints_are_read_back_with_every_field_in_sequence_order_and_by_range()
@@ -28,6 +28,34 @@ public abstract class MessageLogCheckpointStoreTests(IStoreEngine engine) : Stor
         Assert.Equal(new byte[] { 0x30, 7 }, seventh.Signer);
         Assert.Equal([7L, 40], (await Store.MessageLogCheckpoints.ReadCheckpointsAsync(3, 40).ToListAsync()).Select(c => c.Sequence));
         Assert.Equal([2L], (await Store.MessageLogCheckpoints.ReadCheckpointsAsync(1, 6).ToListAsync()).Select(c => c.Sequence));
+    }
+
+    [Fact]
+    public async Task The_checkpoint_each_follows_is_read_back_none_named_as_none_and_the_newest_is_the_highest_sequence()
+    {
+        Assert.Null(await Store.MessageLogCheckpoints.ReadNewestCheckpointAsync());
+        // One signed before checkpoints named the one before (v1), as migration 0034's store wrote it ...
+        await using (var connection = await Store.OpenConnectionAsync(CancellationToken.None))
+        await using (var keep = connection.CreateCommand())
+        {
+            keep.CommandText = $"INSERT INTO message_log_checkpoint (sequence, hash, at, signature, signer) VALUES (3, @hash, {Signed.ToUnixTimeTicks()}, @hash, @hash)";
+            var hash = keep.CreateParameter();
+            (hash.ParameterName, hash.Value) = ("@hash", Enumerable.Repeat((byte)3, 32).ToArray());
+            keep.Parameters.Add(hash);
+            await keep.ExecuteNonQueryAsync();
+        }
+        // ... then one following it, and a log's first (0).
+        await Store.MessageLogCheckpoints.AddCheckpointAsync(Checkpoint(9, 9, previous: 3));
+        await Store.MessageLogCheckpoints.AddCheckpointAsync(Checkpoint(1, 1, previous: 0));
+
+        Assert.Equal([(1L, 0L), (3, null), (9, 3)], (await Store.MessageLogCheckpoints.ReadCheckpointsAsync().ToListAsync()).Select(c => (c.Sequence, c.Previous)));
+        var newest = await Store.MessageLogCheckpoints.ReadNewestCheckpointAsync();
+        Assert.Equal((9L, 3L, Signed + Duration.FromMinutes(9)), (newest!.Sequence, newest.Previous, newest.At));
+        Assert.Equal(Enumerable.Repeat((byte)9, 32), newest.Hash);
+        Assert.Equal(new byte[] { 9, 1, 2, 255 }, newest.Signature);
+        Assert.Equal(new byte[] { 0x30, 9 }, newest.Signer);
+        await ReopenAsync();
+        Assert.Equal(9, (await Store.MessageLogCheckpoints.ReadNewestCheckpointAsync())!.Sequence);
     }
 
     [Fact]
