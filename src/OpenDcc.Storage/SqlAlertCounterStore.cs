@@ -6,7 +6,7 @@ using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Storage;
 
-/// <summary>The last alert counter taken from each device, and the alerts taken and not yet handed on (a device's, or a comms hub's loss of power), in plain SQL that SQLite and PostgreSQL both speak.</summary>
+/// <summary>The last alert counter taken from each device, and the alerts taken and not yet handed on (a device's, a comms hub's loss of power, or a meter's commissioning), in plain SQL that SQLite and PostgreSQL both speak.</summary>
 internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnection>> open) : IAlertCounterStore
 {
     public async Task<bool> TryTakeAsync(PendingAlert alert, CancellationToken cancellationToken = default)
@@ -35,15 +35,23 @@ internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnec
                 return await again.ExecuteScalarAsync(cancellationToken) is not null;
             }
         }
-        // A take with no counter tried again after it was committed is kept once.
-        await using (var keep = connection.Command(
-                "INSERT INTO pending_alert (take, device, counter, received_at, frame, source) VALUES (@t, @d, @c, @at, @frame, @s) ON CONFLICT (take) DO NOTHING", transaction)
-            .With("@t", take).With("@d", device).With("@c", counter).With("@at", alert.ReceivedAt.ToUnixTimeTicks()).With("@frame", alert.Frame).With("@s", SourceName(alert.Source)))
-        {
-            await keep.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await KeepAsync(connection, transaction, alert, cancellationToken);
         await Db.Commit(transaction, cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="alert"/> as pending in <paramref name="transaction"/>, its counter, if any, taken already:
+    /// with that take, or with the status change that raises it (<see cref="SqlInventoryStore.UpdateDeviceAsync(Eui64, Func{OpenDcc.Core.Inventory.Device, OpenDcc.Core.Inventory.Device?}, OpenDcc.Core.Inventory.InventoryChange, Func{OpenDcc.Core.Inventory.Device, OpenDcc.Core.Inventory.Device, PendingAlert?}, CancellationToken)"/>).
+    /// </summary>
+    internal static async Task KeepAsync(DbConnection connection, DbTransaction transaction, PendingAlert alert, CancellationToken cancellationToken)
+    {
+        // A take tried again after it was committed is kept once.
+        await using var keep = connection.Command(
+                "INSERT INTO pending_alert (take, device, counter, received_at, frame, source) VALUES (@t, @d, @c, @at, @frame, @s) ON CONFLICT (take) DO NOTHING", transaction)
+            .With("@t", alert.Take.ToString("N")).With("@d", alert.Device.ToString()).With("@c", alert.Counter is { } counter ? SqlReplayCounterStore.Format(counter) : null)
+            .With("@at", alert.ReceivedAt.ToUnixTimeTicks()).With("@frame", alert.Frame).With("@s", SourceName(alert.Source));
+        await keep.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task CompleteAsync(Guid take, CancellationToken cancellationToken = default)
@@ -69,6 +77,7 @@ internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnec
     {
         PendingAlertSource.Device => "device",
         PendingAlertSource.PowerLost => "power_lost",
+        PendingAlertSource.MeterCommissioned => "meter_commissioned",
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, "not a pending alert's source"),
     };
 
@@ -76,6 +85,7 @@ internal sealed class SqlAlertCounterStore(Func<CancellationToken, Task<DbConnec
     {
         "device" => PendingAlertSource.Device,
         "power_lost" => PendingAlertSource.PowerLost,
+        "meter_commissioned" => PendingAlertSource.MeterCommissioned,
         _ => throw new FormatException($"pending_alert.source '{name}' is not one this OpenDcc knows"),
     };
 }

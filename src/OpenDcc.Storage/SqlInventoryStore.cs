@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
@@ -187,10 +188,14 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
         }
     }
 
-    public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default)
+    public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default) =>
+        UpdateDeviceAsync(id, update, change, static (_, _) => null, cancellationToken);
+
+    public async Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, Func<Device, Device, PendingAlert?> raises, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
         ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(raises);
         return await Db.RetryAbortedAsync(async () =>
         {
             await using var connection = await open(cancellationToken);
@@ -211,6 +216,14 @@ internal sealed class SqlInventoryStore(Func<CancellationToken, Task<DbConnectio
                 throw new ArgumentException($"an update may not change device {id}'s ID or type", nameof(update));
             }
             await WriteAsync(connection, transaction, before, after, change, lockRows, cancellationToken);
+            if (raises(before, after) is { } alert)
+            {
+                if (alert.Counter is not null)
+                {
+                    throw new ArgumentException($"alert {alert.Take}: an alert a change raises has no counter to take", nameof(raises));
+                }
+                await SqlAlertCounterStore.KeepAsync(connection, transaction, alert, cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
             return after;
         }, cancellationToken);

@@ -201,6 +201,36 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_meter_commissioned_and_then_stopped_before_its_dcc_alert_was_queued_is_raised_to_its_supplier_when_the_hub_next_starts()
+    {
+        await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { Status = SmiStatus.InstalledNotCommissioned }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
+        // The DCC alert meets a fault that is not the store away (as a hub killed at that moment would stop there): the
+        // meter's commissioning is stored, and it does not confirm it again.
+        away.Fail("DCC alert N12");
+        var body = $"<sr:CurrentDateTime>{NodaTime.Text.InstantPattern.ExtendedIso.Format(SystemClock.Instance.GetCurrentInstant())}</sr:CurrentDateTime><sr:TolerancePeriod>60</sr:TolerancePeriod>";
+        Assert.Equal("I99", await hub.SendSignedPreCommandAsync(Meter, "8.1.1", hub.SignPreCommand(await hub.TransformAsync(Meter, "8.1.1", body))));
+        // Its answer still reaches the supplier.
+        Assert.IsType<OpenDcc.Core.Translation.DeviceOutcome.Done>(hub.ReadDeviceAnswer(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)), Meter));
+        Assert.Equal(SmiStatus.Commissioned, (await hub.Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.DoesNotContain(await QueuedAsync(), m => m.What!.StartsWith("DCC alert", StringComparison.Ordinal));
+
+        await hub.RestartAsync();
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await QueuedAsync()).Any(m => m.What!.StartsWith("DCC alert", StringComparison.Ordinal)) && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        var alert = Assert.Single(await QueuedAsync(), m => m.What!.StartsWith("DCC alert", StringComparison.Ordinal));
+        Assert.Equal(Supplier, alert.User);
+        Assert.StartsWith($"DCC alert {DccAlertCodes.MeterCommissioned} ({Meter} InstalledNotCommissioned → Commissioned)", alert.What, StringComparison.Ordinal);
+        var payload = System.Text.Encoding.UTF8.GetString(alert.Payload);
+        Assert.Contains($"<sr:DeviceID>{Meter}</sr:DeviceID>", payload, StringComparison.Ordinal);
+        Assert.Contains($"<sr:ImportMPxN>{hub.World.Wan.Fleet[0].Mpan}</sr:ImportMPxN>", payload, StringComparison.Ordinal);
+        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+    }
+
+    [Fact]
     public async Task An_alert_left_pending_over_loopback_is_handed_on_once_the_hub_has_connected_to_the_simulator_again()
     {
         var failing = new AwayQueue();

@@ -146,6 +146,31 @@ public abstract class AlertCounterStoreTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
+    public async Task Alerts_pending_when_migration_37_widens_the_sources_are_kept_as_they_were()
+    {
+        var device = Alert(Meter, 10);
+        var lost = PendingAlert.PowerLost(Meter, Received - Duration.FromMinutes(1), Guid.NewGuid(), Received);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(device));
+        Assert.True(await Store.AlertCounters.TryTakeAsync(lost));
+        await using (var connection = await Store.OpenConnectionAsync(CancellationToken.None))
+        await using (var forget = connection.CreateCommand())
+        {
+            // Applied again at the next open, as to a store 0035 left (SQLite makes the table again).
+            forget.CommandText = "DELETE FROM schema_migration WHERE version = 37";
+            await forget.ExecuteNonQueryAsync();
+        }
+
+        await ReopenAsync();
+
+        var pending = await Store.AlertCounters.ListPendingAsync();
+        Assert.Equal([(device.Take, PendingAlertSource.Device, (ulong?)10, device.Frame), (lost.Take, PendingAlertSource.PowerLost, null, lost.Frame)],
+            pending.Select(p => (p.Take, p.Source, p.Counter, p.Frame)).OrderBy(p => p.Source));
+        var commissioned = PendingAlert.MeterCommissioned(GasMeter, Core.Inventory.SmiStatus.InstalledNotCommissioned, Guid.NewGuid(), Received);
+        Assert.True(await Store.AlertCounters.TryTakeAsync(commissioned));
+        Assert.Equal(3, (await Store.AlertCounters.ListPendingAsync()).Count);
+    }
+
+    [Fact]
     public async Task A_loss_of_power_with_a_counter_is_refused_and_nothing_is_kept()
     {
         var lost = PendingAlert.PowerLost(Meter, Received, Guid.NewGuid(), Received) with { Counter = 10 };

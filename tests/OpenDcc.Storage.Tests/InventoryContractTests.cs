@@ -1,4 +1,5 @@
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Security;
@@ -119,22 +120,84 @@ public abstract class InventoryContractTests(IStoreEngine engine) : StoreTests(e
     }
 
     [Fact]
-    public async Task A_confirmed_commissioning_is_kept_even_when_reporting_the_status_change_fails()
+    public async Task A_confirmed_commissioning_is_kept_even_when_reporting_the_status_change_fails_and_its_alert_stays_pending()
     {
         await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
-        var confirmations = new DeviceConfirmations(Store.Inventory, new FailingStatusChangeSink(), Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
+        var confirmations = new DeviceConfirmations(Store.Inventory, Store.AlertCounters, new CommissioningSink(fails: true), Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
 
         // The grain sends the user the device's answer after this returns: a failed report must not stop it.
         var changed = await confirmations.ApplyAsync(Meter, new Core.Translation.DeviceOperation.CommissionDevice(Monday, Duration.FromMinutes(5)), new Core.Translation.DeviceOutcome.Done(), new InventoryChange(Monday + Duration.FromHours(1), "8.1.1", Supplier));
 
         Assert.True(changed);
         Assert.Equal(SmiStatus.Commissioned, (await Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        // Not reported, so not lost: the hub's next start raises it.
+        var pending = Assert.Single(await Store.AlertCounters.ListPendingAsync());
+        Assert.Equal((PendingAlertSource.MeterCommissioned, Meter, Monday + Duration.FromHours(1), SmiStatus.InstalledNotCommissioned), (pending.Source, pending.Device, pending.ReceivedAt, pending.CommissionedFrom()));
     }
 
-    private sealed class FailingStatusChangeSink : IDeviceStatusChangeSink
+    [Fact]
+    public async Task A_confirmed_commissioning_reported_leaves_no_alert_pending_and_one_confirmed_again_raises_none()
     {
-        public Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default) =>
-            throw new InvalidOperationException("the delivery queue is unavailable");
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
+        var sink = new CommissioningSink(fails: false);
+        var confirmations = new DeviceConfirmations(Store.Inventory, Store.AlertCounters, sink, Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceConfirmations>.Instance);
+        var commission = new Core.Translation.DeviceOperation.CommissionDevice(Monday, Duration.FromMinutes(5));
+
+        Assert.True(await confirmations.ApplyAsync(Meter, commission, new Core.Translation.DeviceOutcome.Done(), new InventoryChange(Monday + Duration.FromHours(1), "8.1.1", Supplier)));
+        // Its clock synchronised again: no status change, no alert.
+        Assert.False(await confirmations.ApplyAsync(Meter, commission, new Core.Translation.DeviceOutcome.Done(), new InventoryChange(Monday + Duration.FromHours(2), "8.1.1", Supplier)));
+
+        Assert.Equal([Meter], sink.Told);
+        Assert.Empty(await Store.AlertCounters.ListPendingAsync());
+    }
+
+    [Fact]
+    public async Task A_status_change_and_the_alert_it_raises_are_stored_together_or_not_at_all()
+    {
+        await Store.Inventory.AddDevicesAsync([new Device(Meter, DeviceType.ESME, SmiStatus.InstalledNotCommissioned)], InventoryChange.ByOperator(Monday));
+        var at = Monday + Duration.FromHours(1);
+        var commission = (Func<Device, Device?>)(d => d with { Status = SmiStatus.Commissioned });
+
+        // An alert the store refuses (one with a counter, which it would not take) undoes the change.
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Inventory.UpdateDeviceAsync(Meter, commission, new InventoryChange(at, "8.1.1", Supplier),
+            (_, after) => PendingAlert.MeterCommissioned(after.Id, SmiStatus.InstalledNotCommissioned, Guid.NewGuid(), at) with { Counter = 7 }));
+        Assert.Equal(SmiStatus.InstalledNotCommissioned, (await Store.Inventory.FindDeviceAsync(Meter))!.Status);
+        Assert.Empty(await Store.AlertCounters.ListPendingAsync());
+        Assert.Equal([SmiStatus.InstalledNotCommissioned], (await Store.Inventory.StatusHistoryAsync(Meter)).Select(h => h.Status));
+
+        // A change stored keeps its alert, told the device before and after; one that changes nothing raises none.
+        Device? toldBefore = null;
+        var take = Guid.NewGuid();
+        var stored = await Store.Inventory.UpdateDeviceAsync(Meter, commission, new InventoryChange(at, "8.1.1", Supplier),
+            (before, after) => PendingAlert.MeterCommissioned(after.Id, (toldBefore = before).Status, take, at));
+        var unchanged = await Store.Inventory.UpdateDeviceAsync(Meter, _ => null, InventoryChange.ByOperator(at), (_, _) => throw new InvalidOperationException("nothing changed, nothing raised"));
+
+        Assert.Equal(SmiStatus.InstalledNotCommissioned, toldBefore!.Status);
+        Assert.Equal(SmiStatus.Commissioned, stored!.Status);
+        Assert.Equal(stored, unchanged);
+        var pending = Assert.Single(await Store.AlertCounters.ListPendingAsync());
+        Assert.Equal((take, PendingAlertSource.MeterCommissioned, Meter, (ulong?)null, at, SmiStatus.InstalledNotCommissioned), (pending.Take, pending.Source, pending.Device, pending.Counter, pending.ReceivedAt, pending.CommissionedFrom()));
+        await Store.AlertCounters.CompleteAsync(take);
+        Assert.Empty(await Store.AlertCounters.ListPendingAsync());
+    }
+
+    /// <summary>Raises an alert for a meter commissioned, as the hub's DCC alerts do; told of it, fails if asked to.</summary>
+    private sealed class CommissioningSink(bool fails) : IDeviceStatusChangeSink
+    {
+        public List<Eui64> Told { get; } = [];
+
+        public PendingAlert? AlertFor(Device device, SmiStatus from, InventoryChange change) =>
+            device.Status == SmiStatus.Commissioned ? PendingAlert.MeterCommissioned(device.Id, from, Guid.NewGuid(), change.At) : null;
+
+        public Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default)
+        {
+            if (fails)
+            {
+                throw new InvalidOperationException("the delivery queue is unavailable");
+            }
+            Told.Add(device.Id);
+            return Task.CompletedTask;
+        }
     }
 
     [Fact]

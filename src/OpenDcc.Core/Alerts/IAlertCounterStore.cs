@@ -2,6 +2,7 @@ using System.Text;
 using NodaTime;
 using NodaTime.Text;
 using OpenDcc.Core.Identifiers;
+using OpenDcc.Core.Inventory;
 
 namespace OpenDcc.Core.Alerts;
 
@@ -11,7 +12,9 @@ namespace OpenDcc.Core.Alerts;
 /// started again, or by another hub over the same store, as it is by the hub that took it; and each alert taken but not
 /// yet handed on to its users (<see cref="PendingAlert"/>), so that a hub stopping between the two (a crash, a kill)
 /// does not lose it: the next start hands it on. Likewise a comms hub's loss of power the WAN provider reported, which
-/// it does not report again, until its DCC Alert is raised (<see cref="PendingAlertSource.PowerLost"/>).
+/// it does not report again, until its DCC Alert is raised (<see cref="PendingAlertSource.PowerLost"/>); and a meter's
+/// commissioning, kept with the status change that stores it (<see cref="IInventoryStore.UpdateDeviceAsync(Eui64, Func{Device, Device?}, InventoryChange, Func{Device, Device, PendingAlert?}, CancellationToken)"/>),
+/// until its DCC Alert is raised (<see cref="PendingAlertSource.MeterCommissioned"/>).
 /// </summary>
 public interface IAlertCounterStore
 {
@@ -32,13 +35,13 @@ public interface IAlertCounterStore
 }
 
 /// <summary>
-/// An alert taken (a device's, its counter, if its format has one, spent; or the WAN provider's report of a comms hub's
-/// loss of power, which the DCC raises as a DCC Alert) and not yet handed on to its users.
+/// An alert taken (a device's, its counter, if its format has one, spent; the WAN provider's report of a comms hub's
+/// loss of power, or a meter's commissioning, each of which the DCC raises as a DCC Alert) and not yet handed on to its users.
 /// </summary>
-/// <param name="Device">The device that sent the alert; for <see cref="PendingAlertSource.PowerLost"/>, the comms hub that lost power.</param>
+/// <param name="Device">The device that sent the alert; for <see cref="PendingAlertSource.PowerLost"/>, the comms hub that lost power; for <see cref="PendingAlertSource.MeterCommissioned"/>, the meter.</param>
 /// <param name="Take">This taking's own ID, which a retry of the same take carries.</param>
-/// <param name="Counter">The alert's counter (<see cref="Translation.DeviceMessage.Alert.Counter"/>); null for a format without one, and for a report of the WAN provider's.</param>
-/// <param name="Frame">The frame as the device sent it, read again by its adapter when it is handed on after a restart; for <see cref="PendingAlertSource.PowerLost"/>, the report (<see cref="PowerLost"/>).</param>
+/// <param name="Counter">The alert's counter (<see cref="Translation.DeviceMessage.Alert.Counter"/>); null for a format without one, and for an alert the DCC raises.</param>
+/// <param name="Frame">The frame as the device sent it, read again by its adapter when it is handed on after a restart; for <see cref="PendingAlertSource.PowerLost"/>, the report (<see cref="PowerLost"/>); for <see cref="PendingAlertSource.MeterCommissioned"/>, the status the meter left (<see cref="MeterCommissioned"/>).</param>
 public sealed record PendingAlert(Eui64 Device, ulong? Counter, Guid Take, Instant ReceivedAt, byte[] Frame)
 {
     private static readonly InstantPattern ReportPattern = InstantPattern.ExtendedIso;
@@ -59,7 +62,28 @@ public sealed record PendingAlert(Eui64 Device, ulong? Counter, Guid Take, Insta
     public Instant PowerLostSince() =>
         Source is PendingAlertSource.PowerLost
             ? ReportPattern.Parse(Encoding.UTF8.GetString(Frame)).GetValueOrThrow()
-            : throw new InvalidOperationException($"alert {Take} from {Device} is a device's, not a report of a loss of power");
+            : throw new InvalidOperationException($"alert {Take} from {Device} is not a report of a loss of power");
+
+    /// <summary>
+    /// <paramref name="meter"/>'s confirmation, at <paramref name="at"/>, that it is commissioned, its SMI status
+    /// <paramref name="from"/> → Commissioned: its frame is <paramref name="from"/> by name, read by <see cref="CommissionedFrom"/>.
+    /// </summary>
+    public static PendingAlert MeterCommissioned(Eui64 meter, SmiStatus from, Guid take, Instant at) =>
+        new(meter, null, take, at, Encoding.UTF8.GetBytes(from.ToString())) { Source = PendingAlertSource.MeterCommissioned };
+
+    /// <summary>The SMI status the meter left when it was commissioned (<see cref="MeterCommissioned"/>).</summary>
+    /// <exception cref="InvalidOperationException">the alert is not a meter's commissioning.</exception>
+    /// <exception cref="FormatException">its frame is not an SMI status by name.</exception>
+    public SmiStatus CommissionedFrom()
+    {
+        if (Source is not PendingAlertSource.MeterCommissioned)
+        {
+            throw new InvalidOperationException($"alert {Take} from {Device} is not a meter's commissioning");
+        }
+        var name = Encoding.UTF8.GetString(Frame);
+        // By name only: Enum.TryParse takes a number too.
+        return Enum.GetNames<SmiStatus>().Contains(name, StringComparer.Ordinal) ? Enum.Parse<SmiStatus>(name) : throw new FormatException($"alert {Take}: '{name}' is not an SMI status");
+    }
 }
 
 /// <summary>What a <see cref="PendingAlert"/> was taken from, and so how it is handed on again after a restart.</summary>
@@ -70,4 +94,7 @@ public enum PendingAlertSource
 
     /// <summary>The WAN provider's report of a comms hub's loss of mains power, raised as the DCC Alert AD1.</summary>
     PowerLost,
+
+    /// <summary>A meter's confirmed commissioning (8.1.1), raised as the DCC Alert N12.</summary>
+    MeterCommissioned,
 }

@@ -1,4 +1,5 @@
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Caching;
 using OpenDcc.Core.Identifiers;
 
@@ -58,6 +59,9 @@ public sealed class CachingInventoryStore(IInventoryStore inner, IClock clock, D
 
     public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default) =>
         devices.ChangeAsync(id, () => inner.UpdateDeviceAsync(id, update, change, cancellationToken));
+
+    public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, Func<Device, Device, PendingAlert?> raises, CancellationToken cancellationToken = default) =>
+        devices.ChangeAsync(id, () => inner.UpdateDeviceAsync(id, update, change, raises, cancellationToken));
 
     public Task<IReadOnlyList<Device>> FindDevicesAsync(IReadOnlyCollection<Eui64> ids, CancellationToken cancellationToken = default) => inner.FindDevicesAsync(ids, cancellationToken);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Translation;
 
@@ -11,9 +12,11 @@ namespace OpenDcc.Core.Inventory;
 /// device to Commissioned; 8.11 Update HAN Device Log takes a Pending device the comms hub added to its device log to
 /// Whitelisted (and one it removed from Whitelisted back to Pending). Each status goes into the device's history with
 /// the SRV and the user of <see cref="InventoryChange"/>, and each status change is told to <see cref="IDeviceStatusChangeSink"/>
-/// (which sends the DCC alert).
+/// (which sends the DCC alert). The alert a change raises (<see cref="IDeviceStatusChangeSink.AlertFor"/>) is kept as
+/// pending in the transaction that stores the change, and completed once the sink has raised it: a hub stopping in
+/// between (a crash, a kill, a fault on the way) raises it at its next start, the device never confirming again.
 /// </summary>
-public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatusChangeSink statusChanges, ILogger<DeviceConfirmations> logger)
+public sealed class DeviceConfirmations(IInventoryStore inventory, IAlertCounterStore alerts, IDeviceStatusChangeSink statusChanges, ILogger<DeviceConfirmations> logger)
 {
     /// <summary>Records the effect of <paramref name="operation"/> that <paramref name="device"/> confirmed with <paramref name="outcome"/>.</summary>
     /// <param name="change">The service request (SRV, user) and the time the device answered.</param>
@@ -54,11 +57,12 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatus
     private async Task<bool> ChangeStatusAsync(Eui64 id, SmiStatus from, SmiStatus to, InventoryChange change, CancellationToken cancellationToken)
     {
         var changed = false;
+        PendingAlert? raised = null;
         var stored = await inventory.UpdateDeviceAsync(id, d =>
         {
-            changed = d.Status == from;
+            (changed, raised) = (d.Status == from, null);
             return changed ? d with { Status = to } : null;
-        }, change, cancellationToken);
+        }, change, (_, after) => raised = statusChanges.AlertFor(after, from, change), cancellationToken);
         if (stored is null)
         {
             logger.LogWarning("{Device}'s status change to {Status} ({Srv}) was confirmed, but it is no longer in the inventory", id, to, change.ServiceReferenceVariant);
@@ -75,7 +79,13 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatus
         catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            logger.LogError(e, "{Device} went {From} → {Status} ({Srv}), but the status change could not be reported", id, from, to, change.ServiceReferenceVariant);
+            logger.LogError(e, "{Device} went {From} → {Status} ({Srv}), but the status change could not be reported{Pending}", id, from, to, change.ServiceReferenceVariant,
+                raised is null ? "" : $"; its alert {raised.Take} stays pending for the hub's next start");
+            return true;
+        }
+        if (raised is not null)
+        {
+            await StoreAway.UntilStoredAsync(logger, $"the alert of {id}'s status change", () => alerts.CompleteAsync(raised.Take, cancellationToken), cancellationToken);
         }
         return true;
     }
@@ -84,6 +94,14 @@ public sealed class DeviceConfirmations(IInventoryStore inventory, IDeviceStatus
 /// <summary>Where a device's SMI status change, confirmed by the device, is told once it is stored.</summary>
 public interface IDeviceStatusChangeSink
 {
+    /// <summary>
+    /// The alert <see cref="StatusChangedAsync"/> raises for <paramref name="device"/>'s change from <paramref name="from"/>,
+    /// if any, kept as pending with the change until it has been raised; a hub that stopped before raises it at its next
+    /// start. Only computes: it may be asked again, the device read again.
+    /// </summary>
+    /// <param name="device">The device as it will be stored, in its new status.</param>
+    PendingAlert? AlertFor(Device device, SmiStatus from, InventoryChange change);
+
     /// <param name="device">The device as stored, in its new status.</param>
     /// <param name="from">Its status before.</param>
     Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default);

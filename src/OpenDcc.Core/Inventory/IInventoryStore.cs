@@ -1,4 +1,5 @@
 using NodaTime;
+using OpenDcc.Core.Alerts;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Inventory;
@@ -41,6 +42,17 @@ public interface IInventoryStore
     /// <returns>The device as stored afterwards; null when the inventory has no such device.</returns>
     /// <exception cref="ArgumentException"><paramref name="update"/> changed the device's ID or type.</exception>
     Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="UpdateDeviceAsync(Eui64, Func{Device, Device?}, InventoryChange, CancellationToken)"/>, keeping in the
+    /// same transaction the alert the change raises, if any, as pending (<see cref="IAlertCounterStore.ListPendingAsync"/>):
+    /// <paramref name="raises"/> gets the device before and after a change that is stored, and returns that alert, or null.
+    /// The change is never stored without its alert, so a hub stopping before it raised the alert (a crash, a kill, a
+    /// fault on the way) raises it at its next start; whoever raised it completes it (<see cref="IAlertCounterStore.CompleteAsync"/>).
+    /// Like <paramref name="update"/>, <paramref name="raises"/> may be called again and should only compute.
+    /// </summary>
+    /// <exception cref="ArgumentException">the alert has a counter, which this would not take.</exception>
+    Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, Func<Device, Device, PendingAlert?> raises, CancellationToken cancellationToken = default);
 
     Task<Device?> FindDeviceAsync(Eui64 id, CancellationToken cancellationToken = default);
 

@@ -42,14 +42,44 @@ internal sealed class DccAlertSender(
     IClock clock,
     ILogger<DccAlertSender> logger) : IDeviceStatusChangeSink, IFirmwareDistributionSink
 {
+    /// <summary>A meter commissioned raises its DCC alert, kept pending with the change until it is queued or logged.</summary>
+    public PendingAlert? AlertFor(Device device, SmiStatus from, InventoryChange change)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(change);
+        return IsMeterCommissioned(device) ? PendingAlert.MeterCommissioned(device.Id, from, Guid.NewGuid(), change.At) : null;
+    }
+
     public async Task StatusChangedAsync(Device device, SmiStatus from, InventoryChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (device.Status != SmiStatus.Commissioned || device.Type is not (DeviceType.ESME or DeviceType.GSME))
+        if (IsMeterCommissioned(device))
         {
+            await MeterCommissionedAsync(device, from, clock.GetCurrentInstant(), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="meter"/>'s commissioning, confirmed and stored, whose DCC alert a hub had not raised when it stopped
+    /// (<see cref="DeviceAlertReceiver.ResumeAsync"/>): raised as it would have been then, with the meter as the inventory
+    /// holds it now, and the registration data as they are now.
+    /// </summary>
+    public async Task MeterCommissionedAsync(Eui64 meter, SmiStatus from, Instant now, CancellationToken cancellationToken = default)
+    {
+        if (await StoreAway.UntilStoredAsync(logger, $"the status change of {meter}", () => inventory.FindDeviceAsync(meter, cancellationToken), cancellationToken) is not { } device)
+        {
+            await NotSentAsync(now, meter, $"{meter}, commissioned, is no longer in the inventory", cancellationToken);
             return;
         }
-        var now = clock.GetCurrentInstant();
+        // Commissioned then, whatever status it may have gone to since.
+        await MeterCommissionedAsync(device, from, now, cancellationToken);
+    }
+
+    private static bool IsMeterCommissioned(Device device) =>
+        device.Status == SmiStatus.Commissioned && device.Type is (DeviceType.ESME or DeviceType.GSME);
+
+    private async Task MeterCommissionedAsync(Device device, SmiStatus from, Instant now, CancellationToken cancellationToken)
+    {
         if (await StoreAway.UntilStoredAsync(logger, $"the status change of {device.Id}", () => registrations.FindByDeviceAsync(device.Id, cancellationToken), cancellationToken) is not { } registration)
         {
             await NotSentAsync(now, device.Id, $"no registration for {device.Id}", cancellationToken);
@@ -65,7 +95,7 @@ internal sealed class DccAlertSender(
         {
             return;
         }
-        await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), decision.Throttled, now, $"{device.Id} {from} → {device.Status}", cancellationToken);
+        await SendAsync(registration.Supplier, DccAlertCodes.MeterCommissioned, new DccAlertEvent.MeterStatusChange(device.Id, mpxn), decision.Throttled, now, $"{device.Id} {from} → {SmiStatus.Commissioned}", cancellationToken);
     }
 
     /// <summary>

@@ -77,7 +77,8 @@ internal sealed class DeviceAlertReceiver(
     /// Hands on an alert a hub took (its counter, if any, spent) and did not hand on before it stopped, its frame read again by its
     /// device's adapter; then it is no longer pending. One the adapter no longer reads (the device gone from the
     /// inventory since) is logged as refused. A comms hub's loss of power is raised as its DCC alert, as it would have
-    /// been when the WAN provider reported it.
+    /// been when the WAN provider reported it; a meter's commissioning likewise, as when the meter confirmed it
+    /// (<see cref="DeviceConfirmations"/>).
     /// </summary>
     public async Task ResumeAsync(PendingAlert pending, CancellationToken cancellationToken = default)
     {
@@ -85,6 +86,10 @@ internal sealed class DeviceAlertReceiver(
         if (pending.Source is PendingAlertSource.PowerLost)
         {
             await dccAlerts.PowerLostAsync(pending.Device, pending.PowerLostSince(), pending.ReceivedAt, cancellationToken);
+        }
+        else if (pending.Source is PendingAlertSource.MeterCommissioned)
+        {
+            await dccAlerts.MeterCommissionedAsync(pending.Device, pending.CommissionedFrom(), pending.ReceivedAt, cancellationToken);
         }
         else if (await ReadAsync(pending.Device, pending.Frame, cancellationToken) is DeviceMessage.Alert alert)
         {

@@ -9,7 +9,7 @@ namespace OpenDcc.Hub.Wan;
 /// <summary>
 /// Hands on the device alerts a hub took (their counters spent) and had not handed on to their users when it stopped
 /// (a crash, a kill, a fault on the way), and raises the DCC alerts of the comms hubs' losses of power it had been told
-/// of and not raised: each is read again and routed as it would have been (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
+/// of, and of the meters' commissionings it had stored, and not raised: each is read again and routed as it would have been (<see cref="DeviceAlertReceiver.ResumeAsync"/>); a store away meanwhile is waited for. <paramref name="leftPending"/>
 /// is read before the hub serves (<see cref="HubHost"/>), so no alert this hub takes is among them. One handed on before
 /// the stop and not yet marked so goes again: alerts reach their users at least once. Over loopback they wait until the
 /// hub has connected to the SM WAN, which tells it the devices' keys: read before that, a frame would be refused for

@@ -125,6 +125,8 @@ public class CachingInventoryStoreTests
         // What the cache passes straight through; these tests do not use it.
         public Task<IDeviceImport> BeginImportAsync(InventoryChange change, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task<Device?> UpdateDeviceAsync(Eui64 id, Func<Device, Device?> update, InventoryChange change, Func<Device, Device, Core.Alerts.PendingAlert?> raises, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<Device>> FindDevicesAtSiteAsync(Uprn site, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<Device>> FindDevicesOnCommsHubAsync(Eui64 commsHub, CancellationToken cancellationToken = default) => throw new NotSupportedException();
