@@ -57,7 +57,8 @@ internal static class LogCommand
             await using var store = await context.OpenExistingStoreAsync(parsed, ct);
             var (baseSequence, baseHash) = await store.MessageLog.ReadBaseAsync(ct);
             // The checkpoints are matched to the entries as the chain's check goes through them.
-            await using var checkpoints = await CheckpointCheck.StartAsync(context.KeyStore(parsed), store.MessageLogCheckpoints, ct);
+            var keys = context.KeyStore(parsed);
+            await using var checkpoints = await CheckpointCheck.StartAsync(keys, store.MessageLogCheckpoints, ct);
             // The archives first, then the entries the store holds, which go on from them.
             if (parsed.GetValue(archiveFile) is { Length: > 0 } files && await VerifyArchivesAsync(context, files, store, baseSequence, baseHash, checkpoints.VerifiedAsync, ct) != 0)
             {
@@ -68,15 +69,17 @@ internal static class LogCommand
             {
                 var head = await store.MessageLog.ReadHeadAsync(ct);
                 var (checkpointFault, checkpointsSaid) = checkpoints.Finish(head?.Sequence ?? 0);
-                if (checkpointFault is not null)
+                var (recordFault, recordSaid) = checkpointFault is null ? await CheckRecordedCheckpointAsync(keys, store.MessageLogCheckpoints, ct) : (null, "");
+                if ((checkpointFault ?? recordFault) is { } fault)
                 {
-                    await context.Error.WriteLineAsync(checkpointFault);
+                    await context.Error.WriteLineAsync(fault);
                     return 1;
                 }
                 await context.Output.WriteLineAsync(
                     $"message log intact: {CliContext.Count(result.EntriesChecked, "entry", "entries")}" + (head is { } h ? $", head {Convert.ToHexString(h.Hash)}" : "") +
                     (baseSequence == 0 ? "" : $"; entries 1 to {baseSequence} archived, the first held linked to entry {baseSequence}'s hash {Convert.ToHexString(baseHash)}"));
                 await context.Output.WriteLineAsync(checkpointsSaid);
+                await context.Output.WriteLineAsync(recordSaid);
                 return 0;
             }
             await context.Error.WriteLineAsync($"message log broken at entry {result.FirstBrokenSequence}: {result.Fault} ({CliContext.Count(result.EntriesChecked, "entry", "entries")} checked)");
@@ -283,6 +286,32 @@ internal static class LogCommand
         });
         log.Subcommands.Add(archive);
         return log;
+    }
+
+    /// <summary>
+    /// Whether the store holds the newest checkpoint the hub recorded in the keys directory
+    /// (<see cref="FileKeyStore.RecordCheckpoint"/>): the fault if not, what to say if so. The newest checkpoints deleted
+    /// from the store cannot be told there from checkpoints never made; the keys directory, which whoever can write the
+    /// store cannot, tells them. A store restored from an older backup lacks it too, and is a rollback as well.
+    /// </summary>
+    private static async Task<(string? Fault, string Said)> CheckRecordedCheckpointAsync(FileKeyStore keys, IMessageLogCheckpoints store, CancellationToken cancellationToken)
+    {
+        if (keys.ReadRecordedCheckpoint() is not { } recorded)
+        {
+            return (null, $"no checkpoint recorded in the keys directory ({keys.CheckpointRecordPath}): checkpoints deleted from the end of the log would not be found");
+        }
+        var what = $"the keys directory records a checkpoint at entry {recorded.Sequence}, signed {Milliseconds.Format(recorded.At)} ({keys.CheckpointRecordPath})";
+        var held = await store.ReadCheckpointsAsync(recorded.Sequence, recorded.Sequence, cancellationToken).FirstOrDefaultAsync(cancellationToken);
+        if (held is null)
+        {
+            var newest = await store.ReadNewestCheckpointAsync(cancellationToken);
+            return ($"{what}, which the store does not hold: checkpoints deleted from the end of the log, or the store restored from an older backup " +
+                $"({(newest is null ? "the store holds no checkpoint" : $"the store's newest is at entry {newest.Sequence}, signed {Milliseconds.Format(newest.At)}")})", "");
+        }
+        return !held.Hash.AsSpan().SequenceEqual(recorded.Hash)
+            ? ($"{what} of the hash {Convert.ToHexString(recorded.Hash)}, and the store's checkpoint at entry {recorded.Sequence} signs {Convert.ToHexString(held.Hash)}: " +
+                "the keys directory signed another store's log after this one's (one keys directory for two stores)", "")
+            : (null, $"{what}, held by the store");
     }
 
     /// <summary>

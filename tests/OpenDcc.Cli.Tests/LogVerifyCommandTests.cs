@@ -386,6 +386,49 @@ public sealed class LogVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_verify_fails_naming_the_checkpoint_the_keys_directory_records_once_the_newest_checkpoints_are_deleted()
+    {
+        await LogRequestsASecondApartAsync(20);
+        await SignCheckpointsAsync(5, 10, 15);
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        var record = Path.Combine(cli.DataDirectory, "keys", "message-log-checkpoint");
+        Assert.Contains($"the keys directory records a checkpoint at entry 15, signed 2026-11-28T09:00:20.000Z ({record}), held by the store", output, StringComparison.Ordinal);
+
+        // The newest two deleted with write access to the database alone: what is left checks, the chain and the checkpoints.
+        await DeleteCheckpointsAsync(10, 15);
+        (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("message log intact", output, StringComparison.Ordinal);
+        Assert.Equal(
+            $"the keys directory records a checkpoint at entry 15, signed 2026-11-28T09:00:20.000Z ({record}), which the store does not hold: " +
+            "checkpoints deleted from the end of the log, or the store restored from an older backup (the store's newest is at entry 5, signed 2026-11-28T09:00:20.000Z)", error.Trim());
+
+        // Every checkpoint deleted: the store holds none.
+        await DeleteCheckpointsAsync(5);
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(1, code);
+        Assert.EndsWith("which the store does not hold: checkpoints deleted from the end of the log, or the store restored from an older backup (the store holds no checkpoint)", error.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_verify_refuses_a_keys_directory_record_that_holds_no_checkpoint_naming_it()
+    {
+        await LogRequestsASecondApartAsync(3);
+        var (code, output, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.True(code == 0, error);
+        var record = Path.Combine(cli.DataDirectory, "keys", "message-log-checkpoint");
+        Assert.Contains($"no checkpoint recorded in the keys directory ({record})", output, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(Path.GetDirectoryName(record)!);
+        await File.WriteAllTextAsync(record, "15 not-a-hash 2026-11-28T09:00:20Z\n");
+        (code, _, error) = await cli.RunWithDataAsync("log", "verify");
+        Assert.Equal(1, code);
+        Assert.Contains($"{record} holds no message log checkpoint record (its sequence, hash and time)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Log_verify_passes_a_checkpoint_following_one_in_the_store_not_just_before_it_and_fails_naming_that_one_deleted()
     {
         await LogRequestsASecondApartAsync(20);
@@ -585,13 +628,18 @@ public sealed class LogVerifyCommandTests : IDisposable
         }
     }
 
-    /// <summary>Signs the store's entry <paramref name="sequence"/> as it is now, following the checkpoint at <paramref name="previous"/>, as a hub does.</summary>
+    /// <summary>
+    /// Signs the store's entry <paramref name="sequence"/> as it is now, following the checkpoint at <paramref name="previous"/>,
+    /// and records it in the keys directory as the newest, as a hub does.
+    /// </summary>
     private async Task SignCheckpointAsync(OpenDccStore store, long sequence, long previous)
     {
         var entry = await store.MessageLog.ReadAsync(sequence, sequence).SingleAsync();
         using var identity = DspKeys().LoadDspIdentity();
         using var key = XmlSignatureKey.ForSigning(identity);
-        await store.MessageLogCheckpoints.AddCheckpointAsync(MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), previous, key));
+        var checkpoint = MessageLogCheckpoint.Sign(sequence, entry.Hash, cli.Clock.GetCurrentInstant(), previous, key);
+        await store.MessageLogCheckpoints.AddCheckpointAsync(checkpoint);
+        DspKeys().RecordCheckpoint(checkpoint);
     }
 
     /// <summary>

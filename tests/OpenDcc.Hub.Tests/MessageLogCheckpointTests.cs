@@ -96,6 +96,61 @@ public sealed class MessageLogCheckpointTests
         AssertSignedByTheDsp(hub, kept[^1], second);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_hub_records_each_checkpoint_it_makes_in_its_keys_directory_whatever_its_store(bool postgres)
+    {
+        var clock = new FakeClock(Instant.FromUtc(2026, 12, 1, 9, 0));
+        await using var hub = await TestHub.StartAsync(clock: clock, postgres: postgres, messageLogCheckpointInterval: Duration.FromMilliseconds(100));
+        var keys = new FileKeyStore(Path.Combine(hub.DataDirectory, "keys"));
+        Assert.Null(keys.ReadRecordedCheckpoint());
+
+        foreach (var name in new[] { "first", "second" })
+        {
+            var entry = await LogAsync(hub, name);
+            clock.Advance(Duration.FromMinutes(1));
+            RecordedCheckpoint? recorded = null;
+            for (var waited = 0; recorded?.Sequence != entry.Sequence; waited += 50)
+            {
+                Assert.True(waited < 10_000, $"entry {entry.Sequence}'s checkpoint was not recorded within 10 s");
+                await Task.Delay(50);
+                recorded = keys.ReadRecordedCheckpoint();
+            }
+            var signed = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync(entry.Sequence, entry.Sequence).SingleAsync();
+            Assert.Equal((signed.Sequence, signed.At), (recorded.Sequence, recorded.At));
+            Assert.Equal(entry.Hash, signed.Hash);
+            Assert.Equal(entry.Hash, recorded.Hash);
+        }
+    }
+
+    [Fact]
+    public async Task A_hub_started_after_the_newest_checkpoints_were_deleted_follows_the_one_its_keys_directory_records()
+    {
+        // The default interval, a minute: each checkpoint is made as the hub stops.
+        await using var hub = await TestHub.StartAsync();
+        var first = await LogAsync(hub, "before the first stop");
+        await hub.RestartAsync();
+        var second = await LogAsync(hub, "before the second stop");
+        await hub.RestartAsync();
+
+        // The newest deleted with write access to the database alone.
+        await using (var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(hub.DataDirectory, OpenDcc.Storage.OpenDccStore.SqliteFileName)}"))
+        {
+            await raw.OpenAsync();
+            await using var delete = raw.CreateCommand();
+            delete.CommandText = $"DELETE FROM message_log_checkpoint WHERE sequence = {second.Sequence}";
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+        }
+        var third = await LogAsync(hub, "after the deletion");
+        await hub.RestartAsync();
+
+        // It follows the one recorded, not the newest left: log verify goes on finding it missing once the record moves on.
+        var kept = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync().ToListAsync();
+        Assert.Equal([(first.Sequence, 0), (third.Sequence, second.Sequence)], kept.Select(c => (c.Sequence, c.Previous)));
+        Assert.Equal(third.Sequence, new FileKeyStore(Path.Combine(hub.DataDirectory, "keys")).ReadRecordedCheckpoint()?.Sequence);
+    }
+
     /// <summary>The store's checkpoints, away (a timeout) for the first one added and there for the rest.</summary>
     private sealed class AwayOnce(IMessageLogCheckpoints inner) : IMessageLogCheckpoints
     {

@@ -284,6 +284,41 @@ public sealed class FileKeyStore(string directory)
         return issuers;
     });
 
+    /// <summary>Where the newest message log checkpoint the hub made is recorded (<see cref="RecordCheckpoint"/>).</summary>
+    public string CheckpointRecordPath => Path.Combine(Directory, "message-log-checkpoint");
+
+    /// <summary>
+    /// Records <paramref name="checkpoint"/>, just kept in the store, as the newest the hub made: its sequence, hash and
+    /// time. Whoever can write the store can delete its newest checkpoints, which the store alone cannot show (a hub killed
+    /// leaves entries after its last too); this directory is the one they cannot write, so <c>log verify</c> finds the
+    /// checkpoint recorded here missing from the store. Written as the keys are, crash-safely, without <c>keys.lock</c>:
+    /// one file replaced by a rename is read whole, the old record or the new, and the lock orders the changes of a pair.
+    /// </summary>
+    public void RecordCheckpoint(MessageLogCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        System.IO.Directory.CreateDirectory(Directory);
+        WriteDurably(CheckpointRecordPath, $"{checkpoint.Sequence} {Convert.ToHexString(checkpoint.Hash)} {NodaTime.Text.InstantPattern.ExtendedIso.Format(checkpoint.At)}\n", ownerOnly: false);
+    }
+
+    /// <summary>The newest message log checkpoint the hub recorded here (<see cref="RecordCheckpoint"/>), or null if none was.</summary>
+    /// <exception cref="UnreadableKeyFileException">the file holds no record.</exception>
+    public RecordedCheckpoint? ReadRecordedCheckpoint()
+    {
+        var path = CheckpointRecordPath;
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        var fields = System.Text.Encoding.UTF8.GetString(ReadFile(path)).Trim().Split(' ');
+        var hash = new byte[32];
+        return fields.Length == 3 && long.TryParse(fields[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence) && sequence > 0
+            && Convert.FromHexString(fields[1], hash, out _, out var written) == System.Buffers.OperationStatus.Done && written == hash.Length
+            && NodaTime.Text.InstantPattern.ExtendedIso.Parse(fields[2]) is { Success: true } at
+            ? new RecordedCheckpoint(sequence, hash, at.Value)
+            : throw new UnreadableKeyFileException(path, $"{path} holds no message log checkpoint record (its sequence, hash and time)", null);
+    }
+
     /// <summary>Saves a DSP identity after checking it is an ECDSA P-256 certificate with OU=89 whose key matches.</summary>
     /// <exception cref="InvalidOrganisationCertificateException">it is not a DSP XmlSign certificate.</exception>
     public OrganisationCertificate SaveDspIdentity(X509Certificate2 certificateWithKey)
@@ -648,6 +683,9 @@ public sealed class FileKeyStore(string directory)
 
     private string KeyPath(string name) => Path.Combine(Directory, name + ".key.pem");
 }
+
+/// <summary>The newest message log checkpoint the hub made, as recorded in the keys directory: the entry's sequence and hash, and when it was signed.</summary>
+public sealed record RecordedCheckpoint(long Sequence, byte[] Hash, NodaTime.Instant At);
 
 /// <summary>A key or certificate file that does not hold what it should; <see cref="Path"/> names it.</summary>
 public sealed class UnreadableKeyFileException(string path, string message, Exception? inner) : CryptographicException(message, inner)
