@@ -79,25 +79,6 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return id;
     }
 
-    public async Task<long> EnqueueFailedAsync(Eui64 user, string correlation, byte[] payload, Instant now, string error, string? what = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
-        ArgumentNullException.ThrowIfNull(payload);
-        ArgumentException.ThrowIfNullOrWhiteSpace(error);
-        await using var connection = await open(cancellationToken);
-        await using var command = connection.Command(
-                "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
-                "VALUES (@user, NULL, @correlation, @payload, @now, 1, @now, @state, @error, @now, @what) RETURNING id")
-            .With("@user", user.ToString())
-            .With("@correlation", correlation)
-            .With("@payload", payload)
-            .With("@now", now.ToUnixTimeTicks())
-            .With("@state", Failed)
-            .With("@error", Db.Storable(Core.Excerpt.Start(error, MaxErrorLength)))
-            .With("@what", what);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     /// <summary>
     /// Whether message <paramref name="id"/>, whose commit failed with the store away, was queued: read on a new
     /// connection once the store answers (for at most <see cref="outcomeWait"/>; false after that). On PostgreSQL the
@@ -132,12 +113,12 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         }
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
-                // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one, if any).
+                // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one).
                 "UPDATE outbound_message SET claimed_until = @until, " +
                 "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
                 "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
-                // Its user's response URL removed since it was queued, or never set: not sent, to the one it kept or anywhere (NoResponseUrl).
+                // Its user's response URL removed since it was queued: not sent to the one it kept (NoResponseUrl).
                 $"RETURNING {Columns}, EXISTS (SELECT 1 FROM dcc_user WHERE dcc_user.id = outbound_message.user_id AND dcc_user.response_url IS NULL)")
             .With("@until", (now + lease).ToUnixTimeTicks())
             .With("@pending", Pending)
@@ -345,7 +326,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private static OutboundMessage ReadMessage(DbDataReader reader) => new(
         reader.GetInt64(0),
         Eui64.Parse(reader.GetString(1)),
-        reader.IsDBNull(2) ? null : new Uri(reader.GetString(2)),
+        new Uri(reader.GetString(2)),
         reader.GetString(3),
         (byte[])reader.GetValue(4),
         Instant.FromUnixTimeTicks(reader.GetInt64(5)),

@@ -60,31 +60,18 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_supplier_with_no_response_url_has_its_copies_kept_in_the_failed_queue_logged_once_each_and_the_network_operator_still_gets_its_own()
+    public async Task A_supplier_with_no_response_url_has_its_copy_logged_undeliverable_and_the_network_operator_still_gets_its_own()
     {
         await hub.Services.GetRequiredService<IPartyStore>().SetResponseUrlAsync(Supplier, null);
         var now = SystemClock.Instance.GetCurrentInstant();
-        // The store refuses the supplier's first copy once it is logged (PostgreSQL restarting): it is queued when the store
-        // is back, its log entry not made again.
-        away.Refuse("DCC alert", 1, Supplier);
 
         await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
 
-        var pending = (await QueuedAsync()).Where(m => m.State != DeliveryState.Failed).ToList();
+        var pending = await QueuedAsync();
         Assert.All(pending, m => Assert.Equal(NetworkOperator, m.User));
         Assert.Equal(2, pending.Count);
-        // As any message no endpoint took: in the failed queue, which 'opendcc delivery failed' lists and a URL set later empties.
-        var failed = await hub.Store.Delivery.ListAsync(DeliveryState.Failed, Supplier);
-        Assert.Equal(2, failed.Count);
-        Assert.All(failed, m =>
-        {
-            Assert.StartsWith("no response URL registered; ", m.LastError, StringComparison.Ordinal);
-            Assert.Null(m.Destination);
-            Assert.Equal(1, m.Attempts);
-        });
-        var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: no response URL registered; held in the failed queue", StringComparison.Ordinal)).ToList();
+        var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: the user has no response URL", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, undeliverable.Count);
-        Assert.Equal(0, away.Left);
     }
 
     [Fact]
@@ -354,7 +341,6 @@ public sealed class AlertProbeTests : IAsyncLifetime
     {
         private readonly Lock gate = new();
         private string prefix = "";
-        private Eui64? to;
         private int left;
         private string? failing;
         private int failingAfter;
@@ -364,12 +350,11 @@ public sealed class AlertProbeTests : IAsyncLifetime
             get { lock (gate) { return left; } }
         }
 
-        /// <param name="user">Only the messages to this user, when given.</param>
-        public void Refuse(string what, int times, Eui64? user = null)
+        public void Refuse(string what, int times)
         {
             lock (gate)
             {
-                (prefix, left, to) = (what, times, user);
+                (prefix, left) = (what, times);
             }
         }
 
@@ -382,7 +367,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
             }
         }
 
-        public bool Refuses(string? what, Eui64 user)
+        public bool Refuses(string? what)
         {
             lock (gate)
             {
@@ -391,7 +376,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
                     failing = null;
                     throw new InvalidOperationException("the hub stopped here");
                 }
-                if (left > 0 && what?.StartsWith(prefix, StringComparison.Ordinal) == true && (to is null || to == user))
+                if (left > 0 && what?.StartsWith(prefix, StringComparison.Ordinal) == true)
                 {
                     left--;
                     return true;
@@ -409,10 +394,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
     private sealed class AwayDeliveryStore(IDeliveryStore store, AwayQueue away) : IDeliveryStore
     {
         public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default) =>
-            away.Refuses(what, user) ? throw new QueueAwayException() : store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
-
-        public Task<long> EnqueueFailedAsync(Eui64 user, string correlation, byte[] payload, Instant now, string error, string? what = null, CancellationToken cancellationToken = default) =>
-            away.Refuses(what, user) ? throw new QueueAwayException() : store.EnqueueFailedAsync(user, correlation, payload, now, error, what, cancellationToken);
+            away.Refuses(what) ? throw new QueueAwayException() : store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
 
         public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
 

@@ -20,19 +20,11 @@ public interface IDeliveryStore
     Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Puts a message for a user with no response URL straight into the failed queue, with no <see cref="OutboundMessage.Destination"/>:
-    /// one attempt (not sent) made at <paramref name="now"/>, its last error <paramref name="error"/>. From there it goes as
-    /// any failed message does: sent again (<see cref="RequeueFailedAsync"/>) to the URL the user has by then, or purged.
-    /// </summary>
-    /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
-    Task<long> EnqueueFailedAsync(Eui64 user, string correlation, byte[] payload, Instant now, string error, string? what = null, CancellationToken cancellationToken = default);
-
-    /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for
     /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded. Each claimed
     /// message's <see cref="OutboundMessage.Destination"/> becomes its user's response URL as it is now (unchanged when the
     /// user has none or is not a DCC user), so a user that moves its endpoint gets every message not yet delivered there;
-    /// one whose user has no response URL (any more, or yet) is <see cref="OutboundMessage.NoResponseUrl"/>.
+    /// one whose user has no response URL any more is <see cref="OutboundMessage.NoResponseUrl"/>.
     /// </summary>
     Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
 
