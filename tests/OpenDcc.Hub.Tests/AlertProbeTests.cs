@@ -119,12 +119,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
         await hub.RestartAsync();
 
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while ((await hub.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(50);
-        }
-        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Empty(await PendingOnceRecoveredAsync());
         Assert.Equal([NetworkOperator, Supplier], (await QueuedAsync()).Where(m => m.What!.StartsWith("PowerRestored", StringComparison.Ordinal)).OrderBy(m => m.Id).Select(m => m.User));
         // Handed on, its frame sent again is still a replay.
         var (device, frame) = Assert.Single(frames);
@@ -144,12 +139,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
         await hub.RestartAsync();
 
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while ((await hub.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(50);
-        }
-        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Empty(await PendingOnceRecoveredAsync());
         Assert.Equal([Supplier], (await QueuedAsync()).Where(m => m.What!.StartsWith("LowCredit", StringComparison.Ordinal)).Select(m => m.User));
     }
 
@@ -176,7 +166,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
         // The outage as the WAN provider reported it: its comms hub, when the power was lost.
         Assert.All(queued, m => Assert.Contains($"<sr:StartDateTime>{since.ToString("uuuu'-'MM'-'dd'T'HH':'mm':'ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)}</sr:StartDateTime>", System.Text.Encoding.UTF8.GetString(m.Payload), StringComparison.Ordinal));
         Assert.All(queued, m => Assert.Contains($"<sr:CommsHubDeviceID>{CommsHub}</sr:CommsHubDeviceID>", System.Text.Encoding.UTF8.GetString(m.Payload), StringComparison.Ordinal));
-        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Empty(await PendingOnceRecoveredAsync());
     }
 
     [Fact]
@@ -197,7 +187,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
         }
         // At least once: the network operator's copy, queued before the stop and not yet marked so, goes again.
         Assert.Equal([NetworkOperator, NetworkOperator, Supplier], (await QueuedAsync()).OrderBy(m => m.Id).Select(m => m.User));
-        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Empty(await PendingOnceRecoveredAsync());
     }
 
     [Fact]
@@ -227,7 +217,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
         var payload = System.Text.Encoding.UTF8.GetString(alert.Payload);
         Assert.Contains($"<sr:DeviceID>{Meter}</sr:DeviceID>", payload, StringComparison.Ordinal);
         Assert.Contains($"<sr:ImportMPxN>{hub.World.Wan.Fleet[0].Mpan}</sr:ImportMPxN>", payload, StringComparison.Ordinal);
-        Assert.Empty(await hub.Store.AlertCounters.ListPendingAsync());
+        Assert.Empty(await PendingOnceRecoveredAsync());
     }
 
     [Fact]
@@ -299,6 +289,20 @@ public sealed class AlertProbeTests : IAsyncLifetime
             queued.AddRange(await hub.Store.Delivery.ListAsync(state));
         }
         return [.. queued.DistinctBy(m => m.Id)];
+    }
+
+    /// <summary>
+    /// The alerts still pending once the restarted hub's recovery has completed them (waited for up to 20 s): an alert is
+    /// completed just after its last copy is queued, so a test that has seen the copies may not yet see it completed.
+    /// </summary>
+    private async Task<IReadOnlyList<PendingAlert>> PendingOnceRecoveredAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await hub.Store.AlertCounters.ListPendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+        return await hub.Store.AlertCounters.ListPendingAsync();
     }
 
     private sealed class NoPowerLoss(IDeviceAlertSink sink) : IDeviceAlertSink
