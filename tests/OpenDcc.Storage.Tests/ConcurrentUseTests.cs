@@ -302,8 +302,15 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     private static async Task WaitForALockWaitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Task work)
     {
         const string Waiting = "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()";
-        while ((long)(await ScalarAsync(connection, transaction, Waiting))! == 0)
+        // pg_stat_activity is read once per transaction and kept (its snapshot): a store connection opened after the first
+        // look would never be in it, so the wait would go unseen (as it did under the whole suite's load). Read afresh.
+        while (true)
         {
+            await ExecuteAsync(connection, transaction, "SELECT pg_stat_clear_snapshot()");
+            if ((long)(await ScalarAsync(connection, transaction, Waiting))! != 0)
+            {
+                return;
+            }
             Assert.False(work.IsCompleted, "the store's transaction did not wait for a lock");
             await Task.Delay(20);
         }
