@@ -29,13 +29,15 @@ internal static class SmartGridAudit
         var received = clock.GetCurrentInstant();
         // The body is read whole before the handler runs, and not given up when the client goes away (Kestrel's size
         // limit and minimum data rate bound the read): what came of it is then logged whenever the client went. The
-        // handler reads it again from the buffer.
-        context.Request.EnableBuffering();
-        using var request = new MemoryStream();
-        request.Write(Encoding.UTF8.GetBytes($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n\n"));
+        // handler reads it from this one buffer, which the request's own body is replaced by.
+        var line = Encoding.UTF8.GetBytes($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n\n");
+        var body = new MemoryStream();
+        context.Response.RegisterForDispose(body);
+        // The request as received: its line, a blank line, then the body as far as it came.
+        byte[] Request() => [.. line, .. body.GetBuffer().AsSpan(0, (int)body.Length)];
         try
         {
-            await context.Request.Body.CopyToAsync(request, CancellationToken.None);
+            await context.Request.Body.CopyToAsync(body, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -48,10 +50,11 @@ internal static class SmartGridAudit
                 IOException or OperationCanceledException => "the body broke off",
                 _ => e.GetType().Name,
             };
-            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", request.ToArray())], CancellationToken.None);
+            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", Request())], CancellationToken.None);
             throw;
         }
-        context.Request.Body.Position = 0;
+        body.Position = 0;
+        context.Request.Body = body;
         object? result;
         try
         {
@@ -60,7 +63,7 @@ internal static class SmartGridAudit
         catch (Exception e)
         {
             var failure = e is OperationCanceledException && context.RequestAborted.IsCancellationRequested ? "the client went away" : e.GetType().Name;
-            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", request.ToArray())], CancellationToken.None);
+            await log.AppendAsync([new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, $"Failed: {failure}", Request())], CancellationToken.None);
             throw;
         }
         var (status, answer) = result switch
@@ -72,7 +75,7 @@ internal static class SmartGridAudit
         var outcome = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await log.AppendAsync(
         [
-            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, request.ToArray()),
+            new MessageLogRecord(received, MessageDirection.Inbound, user, correlation, outcome, Request()),
             new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, outcome, answer),
         ], CancellationToken.None);
         return result;
