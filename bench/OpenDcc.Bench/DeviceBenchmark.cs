@@ -25,7 +25,7 @@ namespace OpenDcc.Bench;
 /// comms hub grain, translated by the device model's adapter (GBCS reference, or early smart for one site in ten),
 /// protected with the ACB MAC, exchanged with the simulated meter, and its answer translated back. (a) ends there, at
 /// <see cref="IDeviceResponseSink"/>, the hand-over to delivery; (b) and (c) go on through the real response sender:
-/// the DSP-signed DUIS response appended to the message log (the user has no response URL).
+/// the DSP-signed DUIS response appended to the message log and kept in the failed queue (the user has no response URL).
 /// </summary>
 internal static class DeviceBenchmark
 {

@@ -45,7 +45,7 @@ internal static class GatewayBenchmark
             for (var u = 0; u < args.Users; u++)
             {
                 var id = new Eui64(0x90B3D51F30100000UL + (ulong)u);
-                // No response URL: the asynchronous I0 is still built, signed and logged, but not posted anywhere.
+                // No response URL: the asynchronous I0 is still built, signed and logged (undeliverable), and kept in the failed queue, but not posted anywhere.
                 await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier));
                 var key = ca.Issue(id, RemotePartyRole.XmlSign, null, clock, Duration.FromDays(30));
                 await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(key));
@@ -165,7 +165,7 @@ internal static class GatewayBenchmark
     /// </summary>
     private const int MinWarmUpRounds = 4, MaxWarmUpRounds = 20, SettledCompilations = 50;
 
-    /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL).</summary>
+    /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL, so it goes to the failed queue, which adds no entry).</summary>
     private const int RecordsPerRequest = 3;
 
     /// <summary>

@@ -85,7 +85,7 @@ internal static class UsersCommand
         });
 
         var urlId = new Option<string>("--id") { Description = "The user's EUI-64", Required = true };
-        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; new ones are logged as undeliverable, those on their way end in the failed queue unless a URL is set before their next attempt)" };
+        var newUrl = new Option<string?>("--url") { Description = "Where OpenDcc POSTs the user's asynchronous responses and alerts (none: nowhere; new ones go to the failed queue at once, those on their way at the end of their retry window unless a URL is set before their next attempt)" };
         var setUrl = new Command("response-url", "Set or remove a user's response URL; the user's messages not yet delivered go there from their next attempt") { urlId, newUrl };
         setUrl.SetAction(async (parsed, ct) =>
         {
@@ -99,7 +99,7 @@ internal static class UsersCommand
                 // failed queue at the end of their retry window unless a URL is set before their next attempt.
                 var onTheirWay = await store.Delivery.CountAsync(DeliveryState.Pending, eui, ct);
                 await context.Output.WriteLineAsync(
-                    $"DCC user {eui} has no response URL: its new asynchronous responses and alerts are logged as undeliverable" +
+                    $"DCC user {eui} has no response URL: its new asynchronous responses and alerts go to the failed queue at once ('no response URL registered')" +
                     (onTheirWay == 0
                         ? ""
                         : $"; on their way, {CliContext.Count(onTheirWay, "message", "messages")}: sent nowhere (each attempt logged NoResponseUrl), to the failed queue at the end of the retry window unless a URL is set before the next attempt"));

@@ -80,6 +80,46 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     }
 
     /// <summary>
+    /// Puts the records held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there, in the message
+    /// log's transaction that logs them: no destination, one attempt made (not sent) at the record's time.
+    /// </summary>
+    internal static async Task HoldFailedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    {
+        DbCommand? hold = null;
+        try
+        {
+            foreach (var record in records)
+            {
+                if (record.HeldInFailedQueue is not { } held)
+                {
+                    continue;
+                }
+                // One statement for the append's held records, prepared once (as the log's own rows are written).
+                hold ??= connection.Command(
+                        "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
+                        "VALUES (@user, NULL, @correlation, @payload, @now, 1, @now, @state, @error, @now, @what)", transaction)
+                    .With("@user", "").With("@correlation", "").With("@payload", Array.Empty<byte>()).With("@now", 0L)
+                    .With("@state", Failed).With("@error", "").With("@what", DBNull.Value);
+                // The message log refuses a held record without a user or a correlation.
+                hold.Parameters["@user"].Value = record.User!.Value.ToString();
+                hold.Parameters["@correlation"].Value = record.Correlation!;
+                hold.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(record.Payload);
+                hold.Parameters["@now"].Value = record.At.ToUnixTimeTicks();
+                hold.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength));
+                hold.Parameters["@what"].Value = (object?)held.What ?? DBNull.Value;
+                await hold.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            if (hold is not null)
+            {
+                await hold.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
     /// Whether message <paramref name="id"/>, whose commit failed with the store away, was queued: read on a new
     /// connection once the store answers (for at most <see cref="outcomeWait"/>; false after that). On PostgreSQL the
     /// command's record, which the commit removes, is locked first, so a commit the server is still making is waited for.
@@ -113,12 +153,12 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         }
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
-                // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one).
+                // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one, if any).
                 "UPDATE outbound_message SET claimed_until = @until, " +
                 "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
                 "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
-                // Its user's response URL removed since it was queued: not sent to the one it kept (NoResponseUrl).
+                // Its user's response URL removed since it was queued, or never set: not sent, to the one it kept or anywhere (NoResponseUrl).
                 $"RETURNING {Columns}, EXISTS (SELECT 1 FROM dcc_user WHERE dcc_user.id = outbound_message.user_id AND dcc_user.response_url IS NULL)")
             .With("@until", (now + lease).ToUnixTimeTicks())
             .With("@pending", Pending)
@@ -326,7 +366,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private static OutboundMessage ReadMessage(DbDataReader reader) => new(
         reader.GetInt64(0),
         Eui64.Parse(reader.GetString(1)),
-        new Uri(reader.GetString(2)),
+        reader.IsDBNull(2) ? null : new Uri(reader.GetString(2)),
         reader.GetString(3),
         (byte[])reader.GetValue(4),
         Instant.FromUnixTimeTicks(reader.GetInt64(5)),

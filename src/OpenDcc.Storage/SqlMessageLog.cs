@@ -12,7 +12,8 @@ namespace OpenDcc.Storage;
 /// raises the replay counters of the accepted requests among them (<see cref="MessageLogRecord.AcceptedCounter"/>),
 /// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>),
 /// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>),
-/// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>)
+/// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>),
+/// puts those for users with no response URL in the failed queue (<see cref="SqlDeliveryStore.HoldFailedAsync"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
 /// The engines differ only in how the head is locked and how rows are bulk-written. The DSP's signed checkpoints of the
 /// head (<see cref="IMessageLogCheckpoints"/>) are kept beside the entries, and stay when those are removed.
@@ -41,7 +42,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     protected abstract bool LockRows { get; }
 
     /// <summary>The payload as an array for a parameter, without a copy when the memory is a whole array (as signed messages and request bodies are).</summary>
-    protected static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
+    internal static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : payload.ToArray();
@@ -64,6 +65,10 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         if (records.FirstOrDefault(r => r.AcceptedCounter is not null && r.User is null) is { } nameless)
         {
             throw new ArgumentException($"the record of {nameless.Correlation} has an accepted counter but no user, whose counter it would be", nameof(records));
+        }
+        if (records.FirstOrDefault(r => r.HeldInFailedQueue is not null && (r.User is null || r.Correlation is null)) is { } unaddressed)
+        {
+            throw new ArgumentException($"a record held in the failed queue needs its user and its correlation ({unaddressed.User}, {unaddressed.Correlation})", nameof(records));
         }
         await gate.WaitAsync(cancellationToken);
         try
@@ -99,6 +104,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 }
                 await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
                 await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
+                await SqlDeliveryStore.HoldFailedAsync(connection, transaction, records, cancellationToken);
                 await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                     .With("@s", entries[^1].Sequence)
                     .With("@h", entries[^1].Hash))

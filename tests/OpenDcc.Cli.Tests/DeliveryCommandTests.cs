@@ -175,10 +175,10 @@ public sealed class DeliveryCommandTests : IDisposable
         }
 
         // The message requeued above is on its way: the dispatcher now sends it nowhere, and the command says so
-        // rather than that it is logged as undeliverable, which only new messages are.
+        // rather than that it goes to the failed queue at once, as only new messages do.
         (code, output, _) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString());
         Assert.Equal(0, code);
-        Assert.Contains("has no response URL: its new asynchronous responses and alerts are logged as undeliverable; on their way, 1 message: sent nowhere (each attempt logged NoResponseUrl), to the failed queue at the end of the retry window unless a URL is set before the next attempt", output, StringComparison.Ordinal);
+        Assert.Contains("has no response URL: its new asynchronous responses and alerts go to the failed queue at once ('no response URL registered'); on their way, 1 message: sent nowhere (each attempt logged NoResponseUrl), to the failed queue at the end of the retry window unless a URL is set before the next attempt", output, StringComparison.Ordinal);
 
         (code, _, var error) = await cli.RunWithDataAsync("users", "response-url", "--id", Supplier.ToString(), "--url", "duis");
         Assert.Equal(1, code);

@@ -60,17 +60,26 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_supplier_with_no_response_url_has_its_copy_logged_undeliverable_and_the_network_operator_still_gets_its_own()
+    public async Task A_supplier_with_no_response_url_has_its_copies_kept_in_the_failed_queue_logged_once_each_and_the_network_operator_still_gets_its_own()
     {
         await hub.Services.GetRequiredService<IPartyStore>().SetResponseUrlAsync(Supplier, null);
         var now = SystemClock.Instance.GetCurrentInstant();
 
         await hub.World.Wan.PowerOutageAsync(Meter, now - Duration.FromMinutes(10), now - Duration.FromMinutes(5));
 
-        var pending = await QueuedAsync();
+        var pending = (await QueuedAsync()).Where(m => m.State != DeliveryState.Failed).ToList();
         Assert.All(pending, m => Assert.Equal(NetworkOperator, m.User));
         Assert.Equal(2, pending.Count);
-        var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: the user has no response URL", StringComparison.Ordinal)).ToList();
+        // As any message no endpoint took: in the failed queue, which 'opendcc delivery failed' lists and a URL set later empties.
+        var failed = await hub.Store.Delivery.ListAsync(DeliveryState.Failed, Supplier);
+        Assert.Equal(2, failed.Count);
+        Assert.All(failed, m =>
+        {
+            Assert.StartsWith("no response URL registered; ", m.LastError, StringComparison.Ordinal);
+            Assert.Null(m.Destination);
+            Assert.Equal(1, m.Attempts);
+        });
+        var undeliverable = (await OutcomesAsync()).Where(o => o.Contains("undeliverable: no response URL registered; held in the failed queue", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, undeliverable.Count);
     }
 

@@ -160,6 +160,37 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     }
 
     [Fact]
+    public async Task A_message_put_in_the_failed_queue_for_want_of_a_response_url_is_sent_nowhere_until_one_is_set_then_there()
+    {
+        await using var registered = await ResponseReceiver.StartAsync();
+        await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active));
+        using var dispatcher = Dispatcher();
+        clock.Reset(At(0));
+        // As the hub holds it: logged undeliverable and put in the failed queue in one append.
+        await store.MessageLog.AppendAsync([new MessageLogRecord(At(0), MessageDirection.Outbound, Supplier, RequestId, "I0 undeliverable: no response URL registered; held in the failed queue", SignedResponse)
+        {
+            HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0"),
+        }]);
+        var id = Assert.Single(await store.Delivery.ListAsync(DeliveryState.Failed, Supplier)).Id;
+        Assert.Equal(new DeliveryRound(0, 0, 0, 0), await RunAtAsync(dispatcher, 10));
+
+        // Sent again by hand (as 'opendcc delivery redeliver --user' does) while the user still has none: not sent, failed again.
+        await store.Delivery.RequeueFailedAsync(Supplier, At(600));
+        Assert.Equal(new DeliveryRound(0, 0, 1, 0), await RunAtAsync(dispatcher, 600));
+        var failed = Assert.Single(await store.Delivery.ListAsync(DeliveryState.Failed, Supplier));
+        Assert.Equal((id, 2), (failed.Id, failed.Attempts));
+        Assert.StartsWith($"not sent: DCC user {Supplier} has no response URL registered; once one is set", failed.LastError, StringComparison.Ordinal);
+        Assert.Equal(["I0 undeliverable: no response URL registered; held in the failed queue", "I0; NoResponseUrl"], (await LoggedAsync()).Select(r => r.Outcome));
+
+        // A URL set, the next message that reaches the user takes it from the failed queue there, as signed.
+        await store.Parties.SetResponseUrlAsync(Supplier, registered.Url);
+        await dispatcher.EnqueueAsync(Supplier, registered.Url, "alert", [1], what: "alert");
+        Assert.Equal(new DeliveryRound(2, 0, 0, 0, Redelivered: 1), await RunAtAsync(dispatcher, 1200));
+        Assert.Equal(SignedResponse, registered.Received[1].Body);
+        Assert.Equal((DeliveryState.Delivered, registered.Url), await store.Delivery.FindAsync(id) is { } delivered ? (delivered.State, delivered.Destination) : default);
+    }
+
+    [Fact]
     public async Task A_message_whose_users_response_url_was_removed_then_set_again_goes_to_the_new_one_at_its_next_attempt()
     {
         await using var removed = await ResponseReceiver.StartAsync();

@@ -183,6 +183,89 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_message_for_a_user_with_no_response_url_goes_to_the_failed_queue_with_no_destination_and_is_sent_to_the_url_set_later()
+    {
+        await Store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active));
+        var t0 = clock.GetCurrentInstant();
+        var id = await HoldInFailedQueueAsync(Supplier, "alert 1", [1, 2], t0, "no response URL registered", what: "PowerRestored alert");
+        // Held by the transaction that logs it: logged with it, once.
+        var logged = new List<MessageLogRecord>();
+        await foreach (var entry in Store.MessageLog.ReadAsync())
+        {
+            logged.Add(entry.Record);
+        }
+        Assert.Equal(("alert 1", Supplier), (Assert.Single(logged).Correlation, logged[0].User));
+        Assert.Equal([1, 2], logged[0].Payload.ToArray());
+
+        // Failed as a message no endpoint took is: listed, counted, its user's, and not claimed until it is sent again.
+        var failed = Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Failed, Supplier));
+        Assert.Equal((id, (Uri?)null, "alert 1", t0, 1, t0, "no response URL registered", "PowerRestored alert"),
+            (failed.Id, failed.Destination, failed.Correlation, failed.EnqueuedAt, failed.Attempts, failed.LastAttemptAt, failed.LastError, failed.What));
+        Assert.Equal([1, 2], failed.Payload);
+        Assert.Equal(1, await Store.Delivery.CountAsync(DeliveryState.Failed, Supplier));
+        Assert.Equal([Supplier], await Store.Delivery.UsersWithFailedAsync());
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromHours(1), 10, Lease));
+
+        // Sent again while the user still has none: claimed with no URL to go to.
+        var first = t0 + Duration.FromHours(1);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, first));
+        var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(first, 10, Lease));
+        Assert.Equal((id, (Uri?)null, true), (claimed.Id, claimed.Destination, claimed.NoResponseUrl));
+        Assert.True(await Store.Delivery.RecordFailureAsync(id, "not sent", first, null));
+
+        // Once the user has one, there.
+        await Store.Parties.SetResponseUrlAsync(Supplier, SupplierEndpoint);
+        var second = t0 + Duration.FromHours(2);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, second));
+        claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(second, 10, Lease));
+        Assert.Equal((id, SupplierEndpoint, false), (claimed.Id, claimed.Destination, claimed.NoResponseUrl));
+        Assert.True(await Store.Delivery.MarkDeliveredAsync(id, second));
+        Assert.Equal((DeliveryState.Delivered, 3, SupplierEndpoint), await Store.Delivery.FindAsync(id) is { } delivered ? (delivered.State, delivered.Attempts, delivered.Destination) : default);
+    }
+
+    [Fact]
+    public async Task Outbound_messages_keep_their_rows_and_ids_never_given_again_across_the_migration_that_lets_a_destination_be_none()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var kept = await Enqueue("kept", t0);
+        var purged = await Enqueue("purged", t0);
+        await Store.Delivery.RecordFailureAsync(purged, "down", t0, null);
+        Assert.Equal([purged], (await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromSeconds(1), 10)).Select(m => m.Id));
+
+        // Made again as a store upgraded from 0037 makes it (on SQLite, the table made again with its rows).
+        await ExecuteAsync("DELETE FROM schema_migration WHERE version = 38");
+        await ReopenAsync();
+        Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE version = 38"));
+
+        var message = await Store.Delivery.FindAsync(kept);
+        Assert.Equal((SupplierEndpoint, "kept", DeliveryState.Pending), (message!.Destination, message.Correlation, message.State));
+        Assert.True(await HoldInFailedQueueAsync(Supplier, "after", [1], t0, "no response URL registered") > purged);
+    }
+
+    [Fact]
+    public async Task A_record_to_be_held_in_the_failed_queue_without_its_user_or_correlation_is_refused_and_nothing_of_its_append_stored()
+    {
+        var t0 = clock.GetCurrentInstant();
+        MessageLogRecord Held(Eui64? user, string? correlation) =>
+            new(t0, MessageDirection.Outbound, user, correlation, "undeliverable", new byte[] { 1 }) { HeldInFailedQueue = new FailedQueueHold("no response URL registered", null) };
+        var fine = new MessageLogRecord(t0, MessageDirection.Inbound, Supplier, "request", "I99", new byte[] { 2 });
+
+        // Nowhere to hold it, or nothing to name it by: the whole append is refused before anything is stored.
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync([fine, Held(null, "alert 1")]));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync([fine, Held(Supplier, null)]));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed, Supplier));
+    }
+
+    /// <summary>A message for a user with no response URL, logged and held in the failed queue in one append, as the hub does; its queue id.</summary>
+    private async Task<long> HoldInFailedQueueAsync(Eui64 user, string correlation, byte[] payload, Instant at, string error, string? what = null)
+    {
+        await Store.MessageLog.AppendAsync(
+            [new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {error}; held in the failed queue", payload) { HeldInFailedQueue = new FailedQueueHold(error, what) }]);
+        return (await Store.Delivery.ListAsync(DeliveryState.Failed, user)).Single(m => m.Correlation == correlation).Id;
+    }
+
+    [Fact]
     public async Task An_api_key_is_found_by_its_tokens_hash_only_and_stays_listed_once_revoked()
     {
         await Store.Parties.AddUserAsync(new DccUser(NetworkOperator, "DNO", DccUserRole.ElectricityDistributor));

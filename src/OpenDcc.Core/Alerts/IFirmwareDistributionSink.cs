@@ -11,7 +11,7 @@ namespace OpenDcc.Core.Alerts;
 public interface IFirmwareDistributionSink
 {
     /// <param name="updateFirmwareRequest">The 11.1 request.</param>
-    /// <param name="user">Who sent it, and gets the alert at the response URL it has then (none: logged undeliverable).</param>
+    /// <param name="user">Who sent it, and gets the alert at the response URL it has then (none: kept in the failed queue).</param>
     /// <param name="reason">Why, for the log.</param>
     Task NotDeliveredAsync(RequestId updateFirmwareRequest, Eui64 device, Eui64 user, string reason, CancellationToken cancellationToken = default);
 }

@@ -19,12 +19,13 @@ public interface IDeliveryStore
     /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
     Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default);
 
+
     /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for
     /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded. Each claimed
     /// message's <see cref="OutboundMessage.Destination"/> becomes its user's response URL as it is now (unchanged when the
     /// user has none or is not a DCC user), so a user that moves its endpoint gets every message not yet delivered there;
-    /// one whose user has no response URL any more is <see cref="OutboundMessage.NoResponseUrl"/>.
+    /// one whose user has no response URL (any more, or yet) is <see cref="OutboundMessage.NoResponseUrl"/>.
     /// </summary>
     Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
 

@@ -24,7 +24,10 @@ public enum DeliveryState
 /// </summary>
 /// <param name="Id">The queue's number for it, unique for the life of the store.</param>
 /// <param name="User">The DCC user it goes to.</param>
-/// <param name="Destination">Where it is sent: the user's response URL when it was queued, then as it was when last claimed for an attempt (<see cref="IDeliveryStore.ClaimDueAsync"/>).</param>
+/// <param name="Destination">
+/// Where it is sent: the user's response URL when it was queued, then as it was when last claimed for an attempt
+/// (<see cref="IDeliveryStore.ClaimDueAsync"/>); null while it has never had one (<see cref="FailedQueueHold"/>).
+/// </param>
 /// <param name="Correlation">The DUIS RequestID it answers, or the alert's identity.</param>
 /// <param name="Payload">The signed XML, POSTed exactly as it is.</param>
 /// <param name="EnqueuedAt">When it was queued; the retry schedule counts from here.</param>
@@ -37,13 +40,14 @@ public enum DeliveryState
 /// one the hub made up itself (E20, E21 …) why; a DCC alert's code and cause. Null if not said.
 /// </param>
 /// <param name="NoResponseUrl">
-/// Claimed (<see cref="IDeliveryStore.ClaimDueAsync"/>) while its user had no response URL, removed since the message
-/// was queued: it is not sent (not to <see cref="Destination"/>, the URL the user no longer has), only its attempt counted.
+/// Claimed (<see cref="IDeliveryStore.ClaimDueAsync"/>) while its user had no response URL (removed since the message
+/// was queued, or never registered): it is not sent (not to <see cref="Destination"/>, the URL the user no longer has),
+/// only its attempt counted.
 /// </param>
 public sealed record OutboundMessage(
     long Id,
     Eui64 User,
-    Uri Destination,
+    Uri? Destination,
     string Correlation,
     byte[] Payload,
     Instant EnqueuedAt,

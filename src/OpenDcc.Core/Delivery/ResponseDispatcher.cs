@@ -352,18 +352,26 @@ public sealed partial class ResponseDispatcher : IDisposable
     {
         // A user whose response URL was removed is sent nothing, least of all at the URL it gave up; the message fails
         // its attempts on the retry schedule, to the failed queue, unless the user has a response URL again by the next.
-        var noUrl = message.NoResponseUrl ? $"not sent: DCC user {message.User} has no response URL any more (the message was for {message.Destination}); " : null;
-        var heldOff = noUrl is not null ? noUrl + "it is sent at its next attempt if one is set ('opendcc users response-url')" : HeldOff(message.Destination);
-        var attempt = heldOff is null ? await PostAsync(message) : new Attempt(false, message.NoResponseUrl ? NoResponseUrl : NotSent, heldOff);
+        // One that never had a URL (queued while its user had none, and sent again from the failed queue) is not sent either.
+        var destination = message.NoResponseUrl ? null : message.Destination;
+        var noUrl = destination is null
+            ? $"not sent: DCC user {message.User} has no response URL {(message.Destination is { } was ? $"any more (the message was for {was})" : "registered")}; "
+            : null;
+        var heldOff = destination is null ? noUrl + "it is sent at its next attempt if one is set ('opendcc users response-url')" : HeldOff(destination);
+        var attempt = destination is { } url && heldOff is null ? await PostAsync(message, url) : new Attempt(false, noUrl is not null ? NoResponseUrl : NotSent, heldOff);
         var at = clock.GetCurrentInstant();
-        if (attempt.Outcome is Timeout or Unreachable)
+        if (destination is null)
         {
-            unreachable[message.Destination] = (at + options.UnreachableHoldOff, $"{message.Destination} did not answer at {at} ({attempt.Error})");
+            // Nothing was sent anywhere: no endpoint to remember or forget.
+        }
+        else if (attempt.Outcome is Timeout or Unreachable)
+        {
+            unreachable[destination] = (at + options.UnreachableHoldOff, $"{destination} did not answer at {at} ({attempt.Error})");
         }
         else if (heldOff is null)
         {
             // It answered, whatever it said: its messages need not wait.
-            unreachable.TryRemove(message.Destination, out _);
+            unreachable.TryRemove(destination, out _);
         }
         if (messageLog is not null)
         {
@@ -454,12 +462,12 @@ public sealed partial class ResponseDispatcher : IDisposable
         return null;
     }
 
-    private async Task<Attempt> PostAsync(OutboundMessage message)
+    private async Task<Attempt> PostAsync(OutboundMessage message, Uri destination)
     {
         using var timeout = new CancellationTokenSource(options.RequestTimeout.ToTimeSpan());
         using var content = new ByteArrayContent(message.Payload);
         content.Headers.ContentType = new MediaTypeHeaderValue(XmlContentType);
-        using var request = new HttpRequestMessage(HttpMethod.Post, message.Destination) { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, destination) { Content = content };
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -492,7 +500,7 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>The outcome of an attempt made without a POST: the user's endpoint is held off (<see cref="DeliveryOptions.UnreachableHoldOff"/>).</summary>
     private const string NotSent = "NotSent";
 
-    /// <summary>The outcome of an attempt made without a POST: the user has no response URL any more (<see cref="OutboundMessage.NoResponseUrl"/>).</summary>
+    /// <summary>The outcome of an attempt made without a POST: the user has no response URL (<see cref="OutboundMessage.NoResponseUrl"/>).</summary>
     private const string NoResponseUrl = "NoResponseUrl";
 
     private readonly record struct Attempt(bool Succeeded, string Outcome, string? Error);

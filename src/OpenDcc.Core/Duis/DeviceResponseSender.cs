@@ -32,7 +32,7 @@ public enum DeviceAnswerRoute
 /// <summary>
 /// Sends the asynchronous DUIS response to a device request (ARCHITECTURE §4 step 4): built from what the device
 /// answered (or why it could not), signed by the DSP, delivered to the user's response URL with retries and a failed
-/// queue, or logged as undeliverable when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
+/// queue, into that queue at once when the user has none. Device alerts go out the same way (<see cref="DeliverAsync"/>).
 /// Answers to OpenDcc's own reads (<see cref="DeviceAnswerRoute.OpenDccRead"/>) go back to their reader instead.
 /// </summary>
 /// <remarks>
@@ -56,21 +56,30 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
     }
 
     /// <summary>
-    /// Hands a signed message for a user to delivery (retries, failed queue) at the user's response URL as it is now,
-    /// or, when the user has none (or is not known), logs it as undeliverable; <paramref name="what"/> names it in that log entry.
+    /// Hands a signed message for a user to delivery (retries, failed queue) at the user's response URL as it is now.
+    /// A DCC user with no response URL registered gets it in the failed queue at once, as any message undeliverable
+    /// (<see cref="NoResponseUrl"/>), sent again from there once a URL is set; one not known as a DCC user has no queue,
+    /// and the message is logged as undeliverable only. <paramref name="what"/> names it in the log entry.
     /// </summary>
     /// <param name="answers">The acknowledged command whose outcome this is: no longer unanswered once it is handed on (<see cref="UnansweredCommand"/>).</param>
     public async Task DeliverAsync(byte[] signed, Eui64 user, string correlation, string what, CommandKey? answers = null, CancellationToken cancellationToken = default)
     {
         var known = await parties.FindUserAsync(user, cancellationToken);
-        if (known?.ResponseUrl is not { } responseUrl)
+        if (known?.ResponseUrl is { } responseUrl)
         {
-            var why = known is null ? $"{user} is not a DCC user" : "the user has no response URL";
-            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed) { Answers = answers }], cancellationToken);
+            await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, what, cancellationToken);
             return;
         }
-        await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, what, cancellationToken);
+        var why = known is null ? $"{user} is not a DCC user" : $"{NoResponseUrl}; held in the failed queue";
+        // Logged and held in the failed queue in one transaction: never one without the other.
+        var held = known is null
+            ? null
+            : new FailedQueueHold($"{NoResponseUrl}; once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {user}'", what);
+        await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed) { Answers = answers, HeldInFailedQueue = held }], cancellationToken);
     }
+
+    /// <summary>Why a message for a DCC user with none is in the failed queue: the start of its last error, and of its message log entry's outcome.</summary>
+    public const string NoResponseUrl = "no response URL registered";
 }
 
 /// <summary>What a device response must echo of its request, and the device the command went to (for 11.1, one of several).</summary>

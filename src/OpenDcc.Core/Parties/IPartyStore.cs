@@ -20,7 +20,7 @@ public interface IPartyStore
     /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
     Task SetDistributorsAsync(Eui64 id, DistributorSet distributors, CancellationToken cancellationToken = default);
 
-    /// <summary>Sets where OpenDcc POSTs the user's asynchronous responses and alerts; null: nowhere (new ones are logged as undeliverable; those queued are sent nowhere, <c>NoResponseUrl</c>, and end in the failed queue unless a URL is set before their next attempt).</summary>
+    /// <summary>Sets where OpenDcc POSTs the user's asynchronous responses and alerts; null: nowhere (new ones go to the failed queue at once; those queued are sent nowhere, <c>NoResponseUrl</c>, and end in the failed queue unless a URL is set before their next attempt).</summary>
     /// <exception cref="UnknownDccUserException">no user has that ID.</exception>
     Task SetResponseUrlAsync(Eui64 id, Uri? responseUrl, CancellationToken cancellationToken = default);
 

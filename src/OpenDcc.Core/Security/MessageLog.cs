@@ -82,6 +82,12 @@ public sealed record MessageLogRecord(
     /// is lowered to, in the transaction that logs the reset, its open Transform closed. Not part of the entry.
     /// </summary>
     public ulong? ResetsCounterTo { get; init; }
+
+    /// <summary>
+    /// For a message to <see cref="User"/>, a DCC user with no response URL: put in the failed queue (<see cref="Delivery.FailedQueueHold"/>)
+    /// in the transaction that logs it, so that it is both logged and held, or neither. Not part of the entry.
+    /// </summary>
+    public Delivery.FailedQueueHold? HeldInFailedQueue { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>
