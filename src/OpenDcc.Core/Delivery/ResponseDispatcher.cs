@@ -116,6 +116,10 @@ public sealed partial class ResponseDispatcher : IDisposable
         return id;
     }
 
+    /// <summary>How a message in the failed queue for want of a response URL leaves it, as its last error says.</summary>
+    internal static string LeavesFailedQueueOnceUrlSet(Eui64 user) =>
+        $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {user}'";
+
     /// <summary>Tells the running dispatcher that something was queued, so that it runs a round now.</summary>
     public void NotifyEnqueued() => wake.Writer.TryWrite(true);
 
@@ -391,7 +395,7 @@ public sealed partial class ResponseDispatcher : IDisposable
         if (next is null && noUrl is not null)
         {
             // Its last attempt: there is no next one for a URL set now to reach, so the failed queue's line says how it leaves it.
-            error = noUrl + $"once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {message.User}'";
+            error = noUrl + LeavesFailedQueueOnceUrlSet(message.User);
         }
         await RecordingAsync(() => store.RecordFailureAsync(message.Id, error, at, next), stopping);
         if (next is null)

@@ -74,7 +74,7 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
         // Logged and held in the failed queue in one transaction: never one without the other.
         var held = known is null
             ? null
-            : new FailedQueueHold($"{NoResponseUrl}; once one is set ('opendcc users response-url'), it is sent again when a message reaches the user, or by 'opendcc delivery redeliver --user {user}'", what);
+            : new FailedQueueHold($"{NoResponseUrl}; {ResponseDispatcher.LeavesFailedQueueOnceUrlSet(user)}", what);
         await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, $"{what} undeliverable: {why}", signed) { Answers = answers, HeldInFailedQueue = held }], cancellationToken);
     }
 
