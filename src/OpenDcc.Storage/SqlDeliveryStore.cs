@@ -36,13 +36,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
 
     public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(destination);
+        QueuedDelivery.RefuseUnlessHttp(destination, nameof(destination));
         ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
         ArgumentNullException.ThrowIfNull(payload);
-        if (!destination.IsAbsoluteUri || (destination.Scheme != Uri.UriSchemeHttp && destination.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", nameof(destination));
-        }
         await using var connection = await open(cancellationToken);
         // A transaction only when the message answers a command, whose record goes with it; otherwise one statement.
         await using var transaction = answers is null ? null : await connection.BeginTransactionAsync(cancellationToken);
@@ -80,41 +76,61 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     }
 
     /// <summary>
-    /// Puts the records held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there, in the message
-    /// log's transaction that logs them: no destination, one attempt made (not sent) at the record's time.
+    /// Queues the records' messages, in the message log's transaction that logs them: those queued for delivery
+    /// (<see cref="Core.Security.MessageLogRecord.QueuedForDelivery"/>) pending, due at once, for their destination; those
+    /// held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there, with no destination
+    /// and one attempt made (not sent) at the record's time.
     /// </summary>
-    internal static async Task HoldFailedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task QueueAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        DbCommand? hold = null;
+        DbCommand? insert = null;
         try
         {
             foreach (var record in records)
             {
-                if (record.HeldInFailedQueue is not { } held)
+                if (record.QueuedForDelivery is null && record.HeldInFailedQueue is null)
                 {
                     continue;
                 }
-                // One statement for the append's held records, prepared once (as the log's own rows are written).
-                hold ??= connection.Command(
+                // One statement for all the append's messages, prepared once (as the log's own rows are written).
+                insert ??= connection.Command(
                         "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
-                        "VALUES (@user, NULL, @correlation, @payload, @now, 1, @now, @state, @error, @now, @what)", transaction)
-                    .With("@user", "").With("@correlation", "").With("@payload", Array.Empty<byte>()).With("@now", 0L)
-                    .With("@state", Failed).With("@error", "").With("@what", DBNull.Value);
-                // The message log refuses a held record without a user or a correlation.
-                hold.Parameters["@user"].Value = record.User!.Value.ToString();
-                hold.Parameters["@correlation"].Value = record.Correlation!;
-                hold.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(record.Payload);
-                hold.Parameters["@now"].Value = record.At.ToUnixTimeTicks();
-                hold.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength));
-                hold.Parameters["@what"].Value = (object?)held.What ?? DBNull.Value;
-                await hold.ExecuteNonQueryAsync(cancellationToken);
+                        "VALUES (@user, @destination, @correlation, @payload, @now, @attempts, @now, @state, @error, @attempted, @what)", transaction)
+                    .With("@user", "").With("@destination", DBNull.Value).With("@correlation", "").With("@payload", Array.Empty<byte>()).With("@now", 0L)
+                    .With("@attempts", 0).With("@state", Pending).With("@error", DBNull.Value).With("@attempted", DBNull.Value).With("@what", DBNull.Value);
+                // The message log refuses either without a user or a correlation.
+                insert.Parameters["@user"].Value = record.User!.Value.ToString();
+                insert.Parameters["@correlation"].Value = record.Correlation!;
+                insert.Parameters["@now"].Value = record.At.ToUnixTimeTicks();
+                if (record.QueuedForDelivery is { } queued)
+                {
+                    insert.Parameters["@destination"].Value = queued.Destination.ToString();
+                    insert.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(queued.Message);
+                    insert.Parameters["@attempts"].Value = 0;
+                    insert.Parameters["@state"].Value = Pending;
+                    insert.Parameters["@error"].Value = DBNull.Value;
+                    insert.Parameters["@attempted"].Value = DBNull.Value;
+                    insert.Parameters["@what"].Value = (object?)queued.What ?? DBNull.Value;
+                }
+                else
+                {
+                    var held = record.HeldInFailedQueue!;
+                    insert.Parameters["@destination"].Value = DBNull.Value;
+                    insert.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(record.Payload);
+                    insert.Parameters["@attempts"].Value = 1;
+                    insert.Parameters["@state"].Value = Failed;
+                    insert.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength));
+                    insert.Parameters["@attempted"].Value = record.At.ToUnixTimeTicks();
+                    insert.Parameters["@what"].Value = (object?)held.What ?? DBNull.Value;
+                }
+                await insert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
         finally
         {
-            if (hold is not null)
+            if (insert is not null)
             {
-                await hold.DisposeAsync();
+                await insert.DisposeAsync();
             }
         }
     }

@@ -66,9 +66,13 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         {
             throw new ArgumentException($"the record of {nameless.Correlation} has an accepted counter but no user, whose counter it would be", nameof(records));
         }
-        if (records.FirstOrDefault(r => r.HeldInFailedQueue is not null && (r.User is null || r.Correlation is null)) is { } unaddressed)
+        if (records.FirstOrDefault(r => (r.HeldInFailedQueue is not null || r.QueuedForDelivery is not null) && (r.User is null || r.Correlation is null)) is { } unaddressed)
         {
-            throw new ArgumentException($"a record held in the failed queue needs its user and its correlation ({unaddressed.User}, {unaddressed.Correlation})", nameof(records));
+            throw new ArgumentException($"a record queued for delivery or held in the failed queue needs its user and its correlation ({unaddressed.User}, {unaddressed.Correlation})", nameof(records));
+        }
+        if (records.FirstOrDefault(r => r.HeldInFailedQueue is not null && r.QueuedForDelivery is not null) is { } both)
+        {
+            throw new ArgumentException($"the record of {both.Correlation} is both queued for delivery and held in the failed queue; a message is one or the other", nameof(records));
         }
         await gate.WaitAsync(cancellationToken);
         try
@@ -104,7 +108,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 }
                 await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
                 await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
-                await SqlDeliveryStore.HoldFailedAsync(connection, transaction, records, cancellationToken);
+                await SqlDeliveryStore.QueueAsync(connection, transaction, records, cancellationToken);
                 await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                     .With("@s", entries[^1].Sequence)
                     .With("@h", entries[^1].Hash))

@@ -7,6 +7,7 @@ using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
+using OpenDcc.Core.Security;
 using static OpenDcc.Hub.Tests.TestHub;
 
 namespace OpenDcc.Hub.Tests;
@@ -23,7 +24,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        hub = await StartAsync(configureServices: services => Decorate<IDeliveryStore>(services, store => new AwayDeliveryStore(store, away)));
+        hub = await StartAsync(configureServices: services => Decorate<IMessageLog>(services, log => new AwayMessageLog(log, away)));
         await hub.Store.Inventory.UpdateDeviceAsync(Meter, d => d with { CommsHub = CommsHub, Mpan = hub.World.Wan.Fleet[0].Mpan }, InventoryChange.ByOperator(SystemClock.Instance.GetCurrentInstant()));
         // See the frames the WAN hands the hub.
         hub.World.Wan.Attach(new Capturing(hub.Services.GetRequiredService<IDeviceAlertSink>(), frames));
@@ -233,7 +234,7 @@ public sealed class AlertProbeTests : IAsyncLifetime
     public async Task An_alert_left_pending_over_loopback_is_handed_on_once_the_hub_has_connected_to_the_simulator_again()
     {
         var failing = new AwayQueue();
-        await using var loopback = await StartAsync(overLoopback: true, configureServices: services => Decorate<IDeliveryStore>(services, store => new AwayDeliveryStore(store, failing)));
+        await using var loopback = await StartAsync(overLoopback: true, configureServices: services => Decorate<IMessageLog>(services, log => new AwayMessageLog(log, failing)));
         var site = loopback.Wan.Fleet[1];
         failing.Fail("PowerRestored");
         var now = SystemClock.Instance.GetCurrentInstant();
@@ -404,31 +405,22 @@ public sealed class AlertProbeTests : IAsyncLifetime
         public override bool IsTransient => true;
     }
 
-    private sealed class AwayDeliveryStore(IDeliveryStore store, AwayQueue away) : IDeliveryStore
+    /// <summary>The message log, refusing (or failing) the appends that queue a message for delivery as <see cref="AwayQueue"/> says.</summary>
+    private sealed class AwayMessageLog(IMessageLog log, AwayQueue away) : IMessageLog
     {
-        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default) =>
-            away.Refuses(what) ? throw new QueueAwayException() : store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
+        public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
+            records.Any(r => r.QueuedForDelivery is { } queued && away.Refuses(queued.What)) ? throw new QueueAwayException() : log.AppendAsync(records, cancellationToken);
 
-        public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
+        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
 
-        public Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default) => store.MarkDeliveredAsync(id, now, cancellationToken);
+        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, toSequence, cancellationToken);
 
-        public Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default) => store.RecordFailureAsync(id, error, attemptedAt, nextAttemptAt, cancellationToken);
+        public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadCorrelatedAsync(correlation, fromSequence, toSequence, cancellationToken);
 
-        public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
+        public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);
 
-        public Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListAsync(state, user, max, cancellationToken);
+        public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => log.ReadBaseAsync(cancellationToken);
 
-        public Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default) => store.CountAsync(state, user, cancellationToken);
-
-        public Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default) => store.UsersWithFailedAsync(cancellationToken);
-
-        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default) => store.RequeueFailedAsync(user, now, lastAttemptBefore, max, cancellationToken);
-
-        public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
-
-        public Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, max, cancellationToken);
-
-        public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) => store.PurgeDeliveredAsync(olderThan, cancellationToken);
+        public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default) => log.RemoveThroughAsync(sequence, cancellationToken);
     }
 }

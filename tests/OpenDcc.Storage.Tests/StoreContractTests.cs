@@ -4,6 +4,7 @@ using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Catalogue;
 using OpenDcc.Core.Delivery;
+using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
 using OpenDcc.Core.Parties;
@@ -831,6 +832,49 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(1, delivered.Attempts);
         Assert.Equal(clock.GetCurrentInstant(), delivered.LastAttemptAt);
         Assert.Empty(await Store.Delivery.ClaimDueAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Lease));
+    }
+
+    [Fact]
+    public async Task A_message_queued_by_its_log_entry_is_claimed_with_every_field_and_answers_its_command_in_the_same_append()
+    {
+        var payload = System.Text.Encoding.UTF8.GetBytes("<sr:Response>I0 é</sr:Response>");
+        var queuedAt = clock.GetCurrentInstant();
+        var requestId = new RequestId(Supplier, new Eui64(0x00DB_1234_5678_90A0), 1000);
+        var command = new UnansweredCommand(new DeviceRequestReference(requestId, "4.1", "4.1.1", "5.1", requestId.Target), Supplier, queuedAt);
+        await Store.MessageLog.AppendAsync([new MessageLogRecord(queuedAt, MessageDirection.Inbound, Supplier, requestId.ToString(), "I99", new byte[] { 1 }) { Acknowledges = [command] }]);
+
+        var entries = await Store.MessageLog.AppendAsync(
+            [new MessageLogRecord(queuedAt, MessageDirection.Outbound, Supplier, requestId.ToString(), "I0 queued for delivery", ReadOnlyMemory<byte>.Empty)
+            {
+                Answers = new CommandKey(requestId, requestId.Target),
+                QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, payload, "I0"),
+            }]);
+
+        // The entry says it was handed over; the bytes are the queued message's, and each attempt's entry.
+        Assert.True(Assert.Single(entries).Record.Payload.IsEmpty);
+        Assert.Empty(await Store.UnansweredCommands.ListAsync());
+        var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
+        Assert.Equal(
+            (Supplier, SupplierEndpoint, requestId.ToString(), queuedAt, queuedAt, 0, DeliveryState.Pending, (string?)null, (Instant?)null, "I0"),
+            (claimed.User, claimed.Destination, claimed.Correlation, claimed.EnqueuedAt, claimed.NextAttemptAt, claimed.Attempts, claimed.State, claimed.LastError, claimed.LastAttemptAt, claimed.What));
+        Assert.Equal(payload, claimed.Payload);
+    }
+
+    [Fact]
+    public async Task A_record_both_queued_for_delivery_and_held_in_the_failed_queue_or_queued_without_its_user_is_refused_and_nothing_of_its_append_stored()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var queued = new QueuedDelivery(SupplierEndpoint, new byte[] { 3 }, "I0");
+        var fine = new MessageLogRecord(t0, MessageDirection.Inbound, Supplier, "request", "I99", new byte[] { 2 });
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r1", "I0", new byte[] { 1 }) { QueuedForDelivery = queued, HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") }]));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, null, "r1", "I0", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = queued }]));
+        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("ftp://supplier.example/duis"), new byte[] { 3 }, "I0"));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
     }
 
     [Fact]

@@ -67,7 +67,10 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
         var known = await parties.FindUserAsync(user, cancellationToken);
         if (known?.ResponseUrl is { } responseUrl)
         {
-            await dispatcher.EnqueueAsync(user, responseUrl, correlation, signed, answers, what, cancellationToken);
+            // Logged and queued in one transaction, which the log's group commit shares with the entries logged with it.
+            // Each attempt is logged with the bytes it sends; this entry says when and where the message was handed over.
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what} queued for delivery to {responseUrl}"), ReadOnlyMemory<byte>.Empty) { Answers = answers, QueuedForDelivery = new QueuedDelivery(responseUrl, signed, what) }], cancellationToken);
+            dispatcher.NotifyEnqueued();
             return;
         }
         var why = known is null ? $"{user} is not a DCC user" : $"{NoResponseUrl}; held in the failed queue";

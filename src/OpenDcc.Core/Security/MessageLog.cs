@@ -88,6 +88,12 @@ public sealed record MessageLogRecord(
     /// in the transaction that logs it, so that it is both logged and held, or neither. Not part of the entry.
     /// </summary>
     public Delivery.FailedQueueHold? HeldInFailedQueue { get; init; }
+
+    /// <summary>
+    /// For the handing of a message to <see cref="User"/> over to delivery: queued (<see cref="Delivery.QueuedDelivery"/>)
+    /// in the transaction that logs it, so that it is both logged and queued, or neither. Not part of the entry.
+    /// </summary>
+    public Delivery.QueuedDelivery? QueuedForDelivery { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>

@@ -1,0 +1,25 @@
+namespace OpenDcc.Core.Delivery;
+
+/// <summary>
+/// A message queued for delivery to <paramref name="Destination"/>, due at once, by the transaction that logs its handing
+/// over (<see cref="Security.MessageLogRecord.QueuedForDelivery"/>): so the message is queued with its log entry, and with
+/// the command it answers no longer unanswered (<see cref="Security.MessageLogRecord.Answers"/>), or none of them is. A
+/// commit per message of its own would cost each device response a commit (an fsync on SQLite); in the message log's
+/// transaction it shares one with the requests and responses logged with it. Each attempt is logged with the bytes it sends.
+/// </summary>
+/// <param name="Message">What is sent: the signed DUIS message.</param>
+/// <param name="What">What it is, as <see cref="OutboundMessage.What"/> says.</param>
+public sealed record QueuedDelivery(Uri Destination, ReadOnlyMemory<byte> Message, string? What)
+{
+    public Uri Destination { get; } = RefuseUnlessHttp(Destination, nameof(Destination));
+
+    /// <summary>Where a message may be sent: an absolute http or https URL.</summary>
+    /// <exception cref="ArgumentException">it is not one.</exception>
+    public static Uri RefuseUnlessHttp(Uri destination, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(destination, parameter);
+        return destination.IsAbsoluteUri && (destination.Scheme == Uri.UriSchemeHttp || destination.Scheme == Uri.UriSchemeHttps)
+            ? destination
+            : throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", parameter);
+    }
+}
