@@ -40,19 +40,24 @@ internal static class GatewayBenchmark
         {
             var store = app.Services.GetRequiredService<OpenDccStore>();
             await world.AddToInventoryAsync(store.Inventory);
+            // With --response-urls yes, each user's system takes its responses as DCC Boxed's tooling does, on loopback.
+            await using var receiver = args.ResponseUrls ? await ResponseReceiver.StartAsync() : null;
             using var ca = new FileKeyStore(Path.Combine(directory, "keys")).LoadLocalCa();
             var users = new List<(Eui64 Id, X509Certificate2 Key)>();
             for (var u = 0; u < args.Users; u++)
             {
                 var id = new Eui64(0x90B3D51F30100000UL + (ulong)u);
-                // No response URL: the asynchronous I0 is still built, signed and logged (undeliverable), and kept in the failed queue, but not posted anywhere.
-                await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier));
+                // By default no response URL: the asynchronous I0 is still built, signed and logged (undeliverable), and kept in
+                // the failed queue, but not posted anywhere. With one, it is queued, posted and its delivery logged.
+                await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier, responseUrl: receiver?.Url));
                 var key = ca.Issue(id, RemotePartyRole.XmlSign, null, clock, Duration.FromDays(30));
                 await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(key));
                 users.Add((id, key));
             }
             var variant = ServiceCatalogue.Duis["4.1.1"];
-            Console.WriteLine($"gateway: {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+            Console.WriteLine($"gateway: {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
+                (receiver is null ? "the users have no response URL (each I0 held in the failed queue)" : $"the users' response URL {receiver.Url} (each I0 posted there, the round waits for every delivery)"));
+            var recordsPerRequest = receiver is null ? RecordsPerRequest : RecordsPerRequestDelivered;
 
             using var dsp = new FileKeyStore(Path.Combine(directory, "keys")).LoadDspIdentity();
             // One connection per user, as each user's system would hold one.
@@ -107,7 +112,7 @@ internal static class GatewayBenchmark
                 // Each request's device side (its I0 built, signed and logged) ends after its I99: let the round's last
                 // ones finish before the bound is measured, so the gateway's work is not charged to the bound.
                 var roundStart = logged + 1;
-                logged += RecordsPerRequest * latencies.Length;
+                logged += recordsPerRequest * latencies.Length;
                 await Progress.WaitForAsync(async () => (await store.MessageLog.ReadHeadAsync())?.Sequence ?? 0, logged, TimeSpan.FromSeconds(30), "the message log (a device response went missing?)");
 
                 var (cryptoRate, cryptoCpu) = await CryptoOnlyAsync(batches.SelectMany(b => b).ToList(), users, dsp, variant);
@@ -167,6 +172,9 @@ internal static class GatewayBenchmark
 
     /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL, so it goes to the failed queue, which adds no entry).</summary>
     private const int RecordsPerRequest = 3;
+
+    /// <summary>With response URLs: the request, its I99, the I0 handed to delivery (no bytes) and the I0 delivered (its bytes).</summary>
+    private const int RecordsPerRequestDelivered = 4;
 
     /// <summary>
     /// Per request, on all cores: verify its signature (canonicalise, digest, ECDSA verify) and sign a response
@@ -240,7 +248,8 @@ internal static class GatewayBenchmark
         await foreach (var entry in log.ReadAsync(fromSequence))
         {
             var record = entry.Record;
-            if (record.Direction == MessageDirection.Outbound && record.Outcome.StartsWith("I0 ", StringComparison.Ordinal) && record.Correlation is { } correlation)
+            // The entry with the I0's bytes: held ("I0 undeliverable: …") or delivered ("I0; Delivered").
+            if (record.Direction == MessageDirection.Outbound && record.Outcome.StartsWith("I0", StringComparison.Ordinal) && !record.Payload.IsEmpty && record.Correlation is { } correlation)
             {
                 responses[correlation] = record.Payload.ToArray();
             }
