@@ -259,11 +259,14 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return await command.ReadAllAsync(reader => Eui64.Parse(reader.GetString(0)), cancellationToken);
     }
 
-    /// <summary><paramref name="select"/> over the messages in <paramref name="state"/> (bound as <c>@state</c>), of one user or of all, then <paramref name="tail"/>.</summary>
+    /// <summary>
+    /// <paramref name="select"/> over the messages in <paramref name="state"/>, of one user or of all, then <paramref name="tail"/>.
+    /// The state is written as a literal (an enum member's name, never input): the failed queue's index by user covers
+    /// failed messages only (migration 0039), and a partial index serves a query that names its state, not a parameter.
+    /// </summary>
     private static DbCommand InState(DbConnection connection, DeliveryState state, Eui64? user, string select, string tail)
     {
-        var command = connection.Command($"{select} FROM outbound_message WHERE state = @state" + (user is null ? "" : " AND user_id = @user") + tail)
-            .With("@state", state.ToString());
+        var command = connection.Command($"{select} FROM outbound_message WHERE state = '{state}'" + (user is null ? "" : " AND user_id = @user") + tail);
         if (user is { } u)
         {
             command.With("@user", u.ToString());
@@ -287,7 +290,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 user,
                 // The state checked again outside the subquery: on PostgreSQL a row changed meanwhile (delivered by
                 // another node) is re-read after its lock, and only the outer condition sees the change.
-                "UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = @state AND id IN (SELECT id",
+                $"UPDATE outbound_message SET state = @pending, next_attempt_at = @now, claimed_until = NULL WHERE state = '{DeliveryState.Failed}' AND id IN (SELECT id",
                 (lastAttemptBefore is null ? "" : " AND last_attempt_at < @before") + " ORDER BY last_attempt_at, id LIMIT @chunk)")
             .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks());
