@@ -406,21 +406,9 @@ public sealed class AlertProbeTests : IAsyncLifetime
     }
 
     /// <summary>The message log, refusing (or failing) the appends that queue a message for delivery as <see cref="AwayQueue"/> says.</summary>
-    private sealed class AwayMessageLog(IMessageLog log, AwayQueue away) : IMessageLog
+    private sealed class AwayMessageLog(IMessageLog inner, AwayQueue away) : MessageLogDecorator(inner)
     {
-        public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
-            records.Any(r => r.QueuedForDelivery is { } queued && away.Refuses(queued.What)) ? throw new QueueAwayException() : log.AppendAsync(records, cancellationToken);
-
-        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
-
-        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, toSequence, cancellationToken);
-
-        public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadCorrelatedAsync(correlation, fromSequence, toSequence, cancellationToken);
-
-        public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);
-
-        public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => log.ReadBaseAsync(cancellationToken);
-
-        public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default) => log.RemoveThroughAsync(sequence, cancellationToken);
+        public override Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
+            records.Any(r => r.QueuedForDelivery is { } queued && away.Refuses(queued.What)) ? throw new QueueAwayException() : Inner.AppendAsync(records, cancellationToken);
     }
 }

@@ -409,9 +409,9 @@ public sealed class StoreAwayTests : IAsyncLifetime
             away.RefuseAnswer() ? throw away.Fault() : sink.SendAsync(request, code, payload, user, route, reason, cancellationToken);
     }
 
-    private sealed class AwayLog(IMessageLog log, Away away) : IMessageLog
+    private sealed class AwayLog(IMessageLog inner, Away away) : MessageLogDecorator(inner)
     {
-        public async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
+        public override async Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
         {
             if (away.LogAway)
             {
@@ -421,20 +421,8 @@ public sealed class StoreAwayTests : IAsyncLifetime
             {
                 await meanwhile();
             }
-            return await log.AppendAsync(records, cancellationToken);
+            return await Inner.AppendAsync(records, cancellationToken);
         }
-
-        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, cancellationToken);
-
-        public IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadAsync(fromSequence, toSequence, cancellationToken);
-
-        public IAsyncEnumerable<MessageLogEntry> ReadCorrelatedAsync(string correlation, long fromSequence, long toSequence, CancellationToken cancellationToken = default) => log.ReadCorrelatedAsync(correlation, fromSequence, toSequence, cancellationToken);
-
-        public Task<(long Sequence, byte[] Hash)?> ReadHeadAsync(CancellationToken cancellationToken = default) => log.ReadHeadAsync(cancellationToken);
-
-        public Task<(long Sequence, byte[] Hash)> ReadBaseAsync(CancellationToken cancellationToken = default) => log.ReadBaseAsync(cancellationToken);
-
-        public Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default) => log.RemoveThroughAsync(sequence, cancellationToken);
     }
 
     private sealed class AwayLocalCommands(ILocalCommandStore store, Away away) : ILocalCommandStore
