@@ -184,7 +184,7 @@ public static class HubHost
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ResponseDispatcher)),
             clock,
             options.Delivery,
-            sp.GetRequiredService<IMessageLog>(),
+            sp.GetRequiredService<MessageLogWriter>(),
             sp.GetRequiredService<ILogger<ResponseDispatcher>>()));
         // The first of the hub's services to start, so the last to stop: its last checkpoint signs what the others logged.
         services.AddSingleton(store.MessageLogCheckpoints);

@@ -187,13 +187,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
 
     public async Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default)
     {
-        // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command(
-                "UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @now, claimed_until = NULL WHERE id = @id")
-            .With("@delivered", Delivered)
-            .With("@now", now.ToUnixTimeTicks())
-            .With("@id", id);
+        await using var command = DeliveredCommand(connection, null, id, now);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -201,23 +196,47 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     {
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await open(cancellationToken);
+        await using var command = FailureCommand(connection, null, id, error, attemptedAt, nextAttemptAt);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Records the delivery attempts the records settle (<see cref="Core.Security.MessageLogRecord.SettlesDelivery"/>), as
+    /// <see cref="MarkDeliveredAsync"/> and <see cref="RecordFailureAsync"/> do, in the message log's transaction that logs them.
+    /// </summary>
+    internal static async Task SettleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var record in records)
+        {
+            if (record.SettlesDelivery is not { } attempt)
+            {
+                continue;
+            }
+            await using var command = attempt.Error is { } error
+                ? FailureCommand(connection, transaction, attempt.MessageId, error, record.At, attempt.NextAttemptAt)
+                : DeliveredCommand(connection, transaction, attempt.MessageId, record.At);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
+    private static DbCommand DeliveredCommand(DbConnection connection, DbTransaction? transaction, long id, Instant at) =>
+        connection.Command("UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @now, claimed_until = NULL WHERE id = @id", transaction)
+            .With("@delivered", Delivered)
+            .With("@now", at.ToUnixTimeTicks())
+            .With("@id", id);
+
+    private static DbCommand FailureCommand(DbConnection connection, DbTransaction? transaction, long id, string error, Instant attemptedAt, Instant? nextAttemptAt)
+    {
         var sql = nextAttemptAt is null
             ? "UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending"
             : "UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending";
-        await using var command = connection.Command(sql)
+        var command = connection.Command(sql, transaction)
             .With("@at", attemptedAt.ToUnixTimeTicks())
             .With("@error", Db.Storable(Core.Excerpt.Start(error, MaxErrorLength)))
             .With("@id", id)
             .With("@pending", Pending);
-        if (nextAttemptAt is { } next)
-        {
-            command.With("@next", next.ToUnixTimeTicks());
-        }
-        else
-        {
-            command.With("@failed", Failed);
-        }
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return nextAttemptAt is { } next ? command.With("@next", next.ToUnixTimeTicks()) : command.With("@failed", Failed);
     }
 
     public async Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default)

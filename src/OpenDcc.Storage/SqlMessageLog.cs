@@ -109,6 +109,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
                 await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
                 await SqlDeliveryStore.QueueAsync(connection, transaction, records, cancellationToken);
+                await SqlDeliveryStore.SettleAsync(connection, transaction, records, cancellationToken);
                 await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
                     .With("@s", entries[^1].Sequence)
                     .With("@h", entries[^1].Hash))

@@ -405,10 +405,37 @@ public sealed class AlertProbeTests : IAsyncLifetime
         public override bool IsTransient => true;
     }
 
-    /// <summary>The message log, refusing (or failing) the appends that queue a message for delivery as <see cref="AwayQueue"/> says.</summary>
+    /// <summary>
+    /// The message log, refusing (or failing) the appends that queue a message for delivery as <see cref="AwayQueue"/> says.
+    /// A record failed so fails each time it is appended again: the group commit tries a failed batch's records again one
+    /// by one, and the hub that stopped there would not have gone on.
+    /// </summary>
     private sealed class AwayMessageLog(IMessageLog inner, AwayQueue away) : MessageLogDecorator(inner)
     {
-        public override Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
-            records.Any(r => r.QueuedForDelivery is { } queued && away.Refuses(queued.What)) ? throw new QueueAwayException() : Inner.AppendAsync(records, cancellationToken);
+        private readonly System.Runtime.CompilerServices.ConditionalWeakTable<MessageLogRecord, object> stopped = [];
+
+        public override Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default)
+        {
+            foreach (var record in records)
+            {
+                if (stopped.TryGetValue(record, out _))
+                {
+                    throw new InvalidOperationException("the hub stopped here");
+                }
+                try
+                {
+                    if (record.QueuedForDelivery is { } queued && away.Refuses(queued.What))
+                    {
+                        throw new QueueAwayException();
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    stopped.Add(record, record);
+                    throw;
+                }
+            }
+            return Inner.AppendAsync(records, cancellationToken);
+        }
     }
 }

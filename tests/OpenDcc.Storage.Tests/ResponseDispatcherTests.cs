@@ -584,8 +584,8 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     public async Task A_delivery_the_store_could_not_record_at_first_is_recorded_once_it_is_back_and_not_sent_again()
     {
         await using var receiver = await ResponseReceiver.StartAsync();
-        var away = new AwayAtFirst(store.Delivery, refusals: 2);
-        using var dispatcher = new ResponseDispatcher(away, http, clock, DeliveryOptions.Default, store.MessageLog);
+        var away = new AwayAtFirst(store.MessageLog, refusals: 2);
+        using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default, away);
         var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
 
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
@@ -595,40 +595,19 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         clock.Advance(Duration.FromMinutes(10));
         Assert.Equal(new DeliveryRound(0, 0, 0, 0), await dispatcher.RunOnceAsync());
         Assert.Single(receiver.Received);
+        // Logged once, with its outcome: the refused appends stored neither.
+        Assert.Single(await store.MessageLog.ReadAsync().ToListAsync(), e => e.Record.Outcome == "Delivered");
     }
 
-    /// <summary>A delivery store whose first recordings of an outcome fail as a restarting PostgreSQL does.</summary>
-    private sealed class AwayAtFirst(IDeliveryStore store, int refusals) : IDeliveryStore
+    /// <summary>A message log whose first appends recording a delivery's outcome fail as a restarting PostgreSQL does.</summary>
+    private sealed class AwayAtFirst(IMessageLogAppender log, int refusals) : IMessageLogAppender
     {
         public int Refusals => refusals;
 
-        public Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, OpenDcc.Core.Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default) =>
-            store.EnqueueAsync(user, destination, correlation, payload, now, answers, what, cancellationToken);
-
-        public Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default) => store.ClaimDueAsync(now, max, lease, cancellationToken);
-
-        public Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default) =>
-            Volatile.Read(ref refusals) > 0 && Interlocked.Decrement(ref refusals) >= 0 ? throw new StoreAwayException() : store.MarkDeliveredAsync(id, now, cancellationToken);
-
-        public Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default) =>
-            store.RecordFailureAsync(id, error, attemptedAt, nextAttemptAt, cancellationToken);
-
-        public Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default) => store.FindAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<OutboundMessage>> ListAsync(DeliveryState state, Eui64? user = null, int? max = null, CancellationToken cancellationToken = default) => store.ListAsync(state, user, max, cancellationToken);
-
-        public Task<long> CountAsync(DeliveryState state, Eui64? user = null, CancellationToken cancellationToken = default) => store.CountAsync(state, user, cancellationToken);
-
-        public Task<IReadOnlyList<Eui64>> UsersWithFailedAsync(CancellationToken cancellationToken = default) => store.UsersWithFailedAsync(cancellationToken);
-
-        public Task<int> RequeueFailedAsync(Eui64? user, Instant now, Instant? lastAttemptBefore = null, int? max = null, CancellationToken cancellationToken = default) =>
-            store.RequeueFailedAsync(user, now, lastAttemptBefore, max, cancellationToken);
-
-        public Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default) => store.ReleaseClaimsAsync(cancellationToken);
-
-        public Task<IReadOnlyList<PurgedMessage>> PurgeExpiredFailedAsync(Instant queuedBefore, int max, CancellationToken cancellationToken = default) => store.PurgeExpiredFailedAsync(queuedBefore, max, cancellationToken);
-
-        public Task<int> PurgeDeliveredAsync(Instant olderThan, CancellationToken cancellationToken = default) => store.PurgeDeliveredAsync(olderThan, cancellationToken);
+        public Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default) =>
+            records.Any(r => r.SettlesDelivery is not null) && Volatile.Read(ref refusals) > 0 && Interlocked.Decrement(ref refusals) >= 0
+                ? throw new StoreAwayException()
+                : log.AppendAsync(records, cancellationToken);
     }
 
     private sealed class StoreAwayException() : System.Data.Common.DbException("Failed to connect to 127.0.0.1:5432")

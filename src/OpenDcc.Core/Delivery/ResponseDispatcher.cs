@@ -48,7 +48,7 @@ public sealed partial class ResponseDispatcher : IDisposable
     private readonly IClock clock;
     private readonly DeliveryOptions options;
     private readonly RetryPolicy policy;
-    private readonly IMessageLog? messageLog;
+    private readonly IMessageLogAppender messageLog;
     private readonly ILogger logger;
 
     // Capacity one and drop-on-full: any number of notifications while a round runs make exactly one more round.
@@ -85,16 +85,20 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// followed 302 turns the POST into a GET whose 200 would count as delivered), and its own timeout should be
     /// longer than <see cref="DeliveryOptions.RequestTimeout"/>.
     /// </param>
-    /// <param name="messageLog">Where each attempt is logged; null only where no log is kept (some tests).</param>
+    /// <param name="messageLog">
+    /// Where each attempt is logged, its outcome recorded on the queue in the same transaction (<see cref="DeliveryAttempt"/>):
+    /// the hub's group commit (<see cref="MessageLogWriter"/>), so that attempts share commits with everything logged with them.
+    /// </param>
     public ResponseDispatcher(
         IDeliveryStore store,
         HttpClient http,
         IClock clock,
         DeliveryOptions options,
-        IMessageLog? messageLog = null,
+        IMessageLogAppender messageLog,
         ILogger<ResponseDispatcher>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(messageLog);
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(clock);
         this.policy = new RetryPolicy(options);
@@ -256,13 +260,10 @@ public sealed partial class ResponseDispatcher : IDisposable
                 return total;
             }
             total += purged.Count;
-            if (messageLog is not null)
-            {
-                var records = purged.Select(m => new MessageLogRecord(now, MessageDirection.Outbound, m.User, m.Correlation, Excerpt.Of(
-                    $"{(m.What is { } what ? $"{what}; " : "")}Purged: never delivered, {m.Attempts} attempts, held {options.FailedRetention.TotalHours:N0} h in the failed queue; last error: {m.LastError}"),
-                    ReadOnlyMemory<byte>.Empty)).ToList();
-                await RecordingAsync(() => messageLog.AppendAsync(records), cancellationToken);
-            }
+            var records = purged.Select(m => new MessageLogRecord(now, MessageDirection.Outbound, m.User, m.Correlation, Excerpt.Of(
+                $"{(m.What is { } what ? $"{what}; " : "")}Purged: never delivered, {m.Attempts} attempts, held {options.FailedRetention.TotalHours:N0} h in the failed queue; last error: {m.LastError}"),
+                ReadOnlyMemory<byte>.Empty)).ToList();
+            await RecordingAsync(() => messageLog.AppendAsync(records), cancellationToken);
             foreach (var user in purged.GroupBy(m => m.User))
             {
                 LogPurged(user.Key, user.Count(), user.Min(m => m.EnqueuedAt));
@@ -377,16 +378,14 @@ public sealed partial class ResponseDispatcher : IDisposable
             // It answered, whatever it said: its messages need not wait.
             unreachable.TryRemove(destination, out _);
         }
-        if (messageLog is not null)
-        {
-            // Logged before the queue is updated: a crash in between sends the message again, and logs it again. A
-            // sent message is left out of the log only if the hub stops (or dies) while the store is away after the
-            // POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
-            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, message.What is { } what ? Excerpt.Of($"{what}; {attempt.Outcome}") : attempt.Outcome, heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty)]), stopping);
-        }
+        var logged = message.What is { } what ? Excerpt.Of($"{what}; {attempt.Outcome}") : attempt.Outcome;
+        var bytes = heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty;
+        // The attempt is logged and its outcome recorded on the queue in one transaction: a crash before it sends the
+        // message again, and logs that. A sent message is left out of the log only if the hub stops (or dies) while the
+        // store is away after the POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
         if (attempt.Succeeded)
         {
-            await RecordingAsync(() => store.MarkDeliveredAsync(message.Id, at), stopping);
+            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, logged, bytes) { SettlesDelivery = new DeliveryAttempt(message.Id, null, null) }]), stopping);
             return DeliveryState.Delivered;
         }
         var attempts = message.Attempts + 1;
@@ -397,7 +396,7 @@ public sealed partial class ResponseDispatcher : IDisposable
             // Its last attempt: there is no next one for a URL set now to reach, so the failed queue's line says how it leaves it.
             error = noUrl + LeavesFailedQueueOnceUrlSet(message.User);
         }
-        await RecordingAsync(() => store.RecordFailureAsync(message.Id, error, at, next), stopping);
+        await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, logged, bytes) { SettlesDelivery = new DeliveryAttempt(message.Id, error, next) }]), stopping);
         if (next is null)
         {
             ReportMovedToFailed(message, attempts, error, at);

@@ -94,19 +94,30 @@ public sealed record MessageLogRecord(
     /// in the transaction that logs it, so that it is both logged and queued, or neither. Not part of the entry.
     /// </summary>
     public Delivery.QueuedDelivery? QueuedForDelivery { get; init; }
+
+    /// <summary>
+    /// For an attempt to deliver a queued message: its outcome, recorded on the queue in the transaction that logs the
+    /// attempt (<see cref="Delivery.DeliveryAttempt"/>). Not part of the entry.
+    /// </summary>
+    public Delivery.DeliveryAttempt? SettlesDelivery { get; init; }
 }
 
 /// <summary>A record as stored: numbered from 1 and hash-chained to the entry before it.</summary>
 public sealed record MessageLogEntry(long Sequence, MessageLogRecord Record, byte[] PreviousHash, byte[] Hash);
 
+/// <summary>Where records are appended to the message log: the log itself, or a group commit in front of it (<see cref="MessageLogWriter"/>).</summary>
+public interface IMessageLogAppender
+{
+    /// <summary>Appends records in order, atomically, and returns them as stored.</summary>
+    Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default);
+}
+
 /// <summary>
 /// The append-only message log. Every append extends a SHA-256 hash chain, so that a changed, removed or
 /// reordered entry is found by <see cref="MessageLogChain.VerifyAsync"/>.
 /// </summary>
-public interface IMessageLog
+public interface IMessageLog : IMessageLogAppender
 {
-    /// <summary>Appends records in order, atomically, and returns them as stored.</summary>
-    Task<IReadOnlyList<MessageLogEntry>> AppendAsync(IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>Entries from <paramref name="fromSequence"/> on, in sequence order.</summary>
     IAsyncEnumerable<MessageLogEntry> ReadAsync(long fromSequence = 1, CancellationToken cancellationToken = default);

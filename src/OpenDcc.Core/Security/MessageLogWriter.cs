@@ -16,7 +16,7 @@ namespace OpenDcc.Core.Security;
 /// that fails otherwise than with the store away (a record the store will not take) is made again a caller at a time, so
 /// that only that record's caller fails.
 /// </remarks>
-public sealed class MessageLogWriter(IMessageLog log) : IAsyncDisposable
+public sealed class MessageLogWriter(IMessageLog log) : IMessageLogAppender, IAsyncDisposable
 {
     /// <summary>The least time between two commits' starts while the log is busy.</summary>
     private static readonly TimeSpan Pacing = TimeSpan.FromMilliseconds(5);
