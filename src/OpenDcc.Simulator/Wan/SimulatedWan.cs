@@ -427,8 +427,21 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         }
     }
 
-    private Endpoint EndpointOf(AcbLink held, Eui64 id) =>
-        held.Endpoints.GetOrAdd(id, static (device, state) => new Endpoint(device, state.Link, state.Self.FormatOf(device) ?? WireFormat.Gbcs, state.Self), (Link: held, Self: this));
+    private Endpoint EndpointOf(AcbLink held, Eui64 id)
+    {
+        if (held.Endpoints.TryGetValue(id, out var found))
+        {
+            return found;
+        }
+        // Two first uses at once each make one; the one not kept is disposed (its MAC key), not left to the collector.
+        var made = new Endpoint(id, held, FormatOf(id) ?? WireFormat.Gbcs, this);
+        var kept = held.Endpoints.GetOrAdd(id, made);
+        if (!ReferenceEquals(kept, made))
+        {
+            made.Dispose();
+        }
+        return kept;
+    }
 
     /// <summary>The device's key-agreement key: the same for the same fleet seed and ID.</summary>
     private ECDiffieHellman KeyOf(Eui64 id) => deviceKeys.GetOrAdd(id, static (device, seed) => DeviceKeys.Derive(seed, device), fleet.Seed);
