@@ -124,15 +124,18 @@ internal static class CertsCommand
             }
             var files = new FileKeyStore(directory.FullName);
             var name = $"{eui.ToCompactString()}-{(int)remoteRole:X2}";
-            if (files.Holds(name) && !parsed.GetValue(force))
-            {
-                // Its key may be the only copy of an earlier certificate's that is still bound.
-                throw new ArgumentException($"--out: {directory.FullName} already holds {name}.crt.pem or {name}.key.pem; pass --force to replace them");
-            }
             using var issued = ca.Issue(eui, remoteRole, user.Name, context.Clock, Duration.FromDays(3650));
             string certificatePath, keyPath;
             try
             {
+                // The look at what --out holds and the writes, under its keys.lock as every change of a key directory:
+                // two issues into one directory at once could leave one's certificate beside the other's key.
+                using var changing = LockForChange(files);
+                if (files.Holds(name) && !parsed.GetValue(force))
+                {
+                    // Its key may be the only copy of an earlier certificate's that is still bound.
+                    throw new ArgumentException($"--out: {directory.FullName} already holds {name}.crt.pem or {name}.key.pem; pass --force to replace them");
+                }
                 (certificatePath, keyPath) = files.Save(name, issued);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -383,4 +386,17 @@ internal static class CertsCommand
             $"a Network Operator (03) certificate is for a network operator (ED or GT); this user is {roles.Codes()}",
         _ => null,
     };
+
+    /// <summary><c>keys.lock</c> of the --out directory held for a change; another process changing it is said as --out's.</summary>
+    private static IDisposable LockForChange(FileKeyStore files)
+    {
+        try
+        {
+            return files.LockForChange();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"--out: {e.Message}", e);
+        }
+    }
 }

@@ -598,6 +598,27 @@ public sealed class PartiesCommandTests : IDisposable
         Assert.Contains("no OU", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Certs_issue_is_refused_while_another_process_changes_the_keys_in_its_out_directory_and_writes_and_binds_nothing()
+    {
+        await cli.RunWithDataAsync("keys", "init");
+        await cli.RunWithDataAsync("users", "add", "--id", Supplier, "--role", "IS", "--name", "A supplier");
+        var outDir = Path.Combine(cli.DataDirectory, "issued");
+
+        using (new FileKeyStore(outDir).LockForChange())
+        {
+            var (code, output, error) = await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir);
+
+            Assert.Equal(1, code);
+            Assert.Equal("", output);
+            Assert.StartsWith($"opendcc: --out: another opendcc process is changing the keys in {outDir}", error, StringComparison.Ordinal);
+            Assert.Equal(["keys.lock"], Directory.GetFiles(outDir).Select(Path.GetFileName));
+            Assert.Contains("0 certificates", (await cli.RunWithDataAsync("certs", "list")).Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, (await cli.RunWithDataAsync("certs", "issue", "--id", Supplier, "--out", outDir)).ExitCode);
+    }
+
     [Theory]
     [InlineData("ED", "02", "--role: a Supplier (02) certificate is for a supplier (IS, ES or GS); this user is ED")]
     [InlineData("IS", "03", "--role: a Network Operator (03) certificate is for a network operator (ED or GT); this user is IS")]
