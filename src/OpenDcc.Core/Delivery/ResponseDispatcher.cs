@@ -383,23 +383,23 @@ public sealed partial class ResponseDispatcher : IDisposable
         // The attempt is logged and its outcome recorded on the queue in one transaction: a crash before it sends the
         // message again, and logs that. A sent message is left out of the log only if the hub stops (or dies) while the
         // store is away after the POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
-        if (attempt.Succeeded)
-        {
-            await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, logged, bytes) { SettlesDelivery = new DeliveryAttempt(message.Id, null, null) }]), stopping);
-            return DeliveryState.Delivered;
-        }
         var attempts = message.Attempts + 1;
-        var next = policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
-        var error = attempt.Error!;
-        if (next is null && noUrl is not null)
+        var next = attempt.Succeeded ? null : policy.NextAttemptAfterFailure(message.EnqueuedAt, attempts, at);
+        // Null when it was delivered: every failed attempt says why.
+        var error = attempt.Error;
+        if (!attempt.Succeeded && next is null && noUrl is not null)
         {
             // Its last attempt: there is no next one for a URL set now to reach, so the failed queue's line says how it leaves it.
             error = noUrl + LeavesFailedQueueOnceUrlSet(message.User);
         }
         await RecordingAsync(() => messageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, logged, bytes) { SettlesDelivery = new DeliveryAttempt(message.Id, error, next) }]), stopping);
+        if (attempt.Succeeded)
+        {
+            return DeliveryState.Delivered;
+        }
         if (next is null)
         {
-            ReportMovedToFailed(message, attempts, error, at);
+            ReportMovedToFailed(message, attempts, error!, at);
             return DeliveryState.Failed;
         }
         LogAttemptFailed(message.Id, message.User, message.Correlation, attempts, attempt.Error!);
