@@ -14,17 +14,14 @@ namespace OpenDcc.Storage;
 /// waiting on each other. SQLite has one writer at a time, which serialises claims by itself.
 /// </summary>
 /// <remarks>
-/// A message answering a device command is queued in one transaction with that command's answer recorded; a commit of
-/// it whose answer is lost (PostgreSQL restarting as it commits) is looked for once the store answers, for up to
-/// <paramref name="outcomeWait"/> (default 30 s), so that a message queued is not queued again by the caller's retry
-/// (one not known in that time fails with the store away, and may then be queued twice: delivery is at least once).
+/// Messages are queued only with the message log entry that hands them over (<see cref="QueueAsync"/>), in the log's
+/// transaction: a message is logged and queued, and the device command it answers no longer unanswered, or none of them.
 /// </remarks>
 /// <param name="commit">How a transaction is committed: <see cref="DbTransaction.CommitAsync(CancellationToken)"/>, or a test's stand-in.</param>
 /// <param name="purgeChunk">Delivered messages deleted per transaction (<see cref="PurgeDeliveredAsync"/>): <see cref="PurgeChunk"/>, or a test's.</param>
-internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, TimeSpan? outcomeWait = null, int purgeChunk = SqlDeliveryStore.PurgeChunk) : IDeliveryStore
+internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection>> open, bool skipLocked, Func<DbTransaction, CancellationToken, Task>? commit = null, int purgeChunk = SqlDeliveryStore.PurgeChunk) : IDeliveryStore
 {
     private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
-    private readonly TimeSpan outcomeWait = outcomeWait ?? Db.CommitOutcomeWait;
     private readonly int purgeChunk = purgeChunk > 0 ? purgeChunk : throw new ArgumentOutOfRangeException(nameof(purgeChunk), purgeChunk, "delete at least one message per chunk");
 
     private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
@@ -33,47 +30,6 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private static readonly string Pending = DeliveryState.Pending.ToString();
     private static readonly string Delivered = DeliveryState.Delivered.ToString();
     private static readonly string Failed = DeliveryState.Failed.ToString();
-
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default)
-    {
-        QueuedDelivery.RefuseUnlessHttp(destination, nameof(destination));
-        ArgumentException.ThrowIfNullOrWhiteSpace(correlation);
-        ArgumentNullException.ThrowIfNull(payload);
-        await using var connection = await open(cancellationToken);
-        // A transaction only when the message answers a command, whose record goes with it; otherwise one statement.
-        await using var transaction = answers is null ? null : await connection.BeginTransactionAsync(cancellationToken);
-        long id;
-        await using (var command = connection.Command(
-                "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, what) " +
-                "VALUES (@user, @destination, @correlation, @payload, @now, 0, @now, @state, @what) RETURNING id", transaction)
-            .With("@user", user.ToString())
-            .With("@destination", destination.ToString())
-            .With("@correlation", correlation)
-            .With("@payload", payload)
-            .With("@now", now.ToUnixTimeTicks())
-            .With("@state", Pending)
-            .With("@what", what))
-        {
-            id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        if (transaction is not null && answers is { } answered)
-        {
-            await SqlUnansweredCommandStore.ClearAsync(connection, transaction, answered, cancellationToken);
-            try
-            {
-                await commit(transaction, cancellationToken);
-            }
-            catch (Exception e) when (StoreAway.Is(e))
-            {
-                // Made, its answer lost: queued once; else the caller tries again.
-                if (!await QueuedAsync(id, answered, cancellationToken))
-                {
-                    throw;
-                }
-            }
-        }
-        return id;
-    }
 
     /// <summary>
     /// Queues the records' messages, in the message log's transaction that logs them: those queued for delivery
@@ -133,31 +89,6 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 await insert.DisposeAsync();
             }
         }
-    }
-
-    /// <summary>
-    /// Whether message <paramref name="id"/>, whose commit failed with the store away, was queued: read on a new
-    /// connection once the store answers (for at most <see cref="outcomeWait"/>; false after that). On PostgreSQL the
-    /// command's record, which the commit removes, is locked first, so a commit the server is still making is waited for.
-    /// </summary>
-    private async Task<bool> QueuedAsync(long id, CommandKey answered, CancellationToken cancellationToken)
-    {
-        var (answeredNow, queued) = await Db.WhenStoreAnswersAsync(async timeout =>
-        {
-            await using var connection = await open(cancellationToken);
-            // PostgreSQL (which skipLocked stands for here) has row locks to wait on; SQLite's commits are never in doubt.
-            if (skipLocked)
-            {
-                await using var waitForCommit = connection.Command("SELECT 1 FROM unanswered_command WHERE request_id = @r AND device = @d FOR UPDATE")
-                    .With("@r", answered.RequestId.ToString()).With("@d", answered.Device.ToString());
-                waitForCommit.CommandTimeout = timeout;
-                await waitForCommit.ExecuteScalarAsync(cancellationToken);
-            }
-            await using var find = connection.Command("SELECT count(*) FROM outbound_message WHERE id = @id").With("@id", id);
-            find.CommandTimeout = timeout;
-            return Convert.ToInt64(await find.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
-        }, outcomeWait, cancellationToken);
-        return answeredNow && queued;
     }
 
     public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)

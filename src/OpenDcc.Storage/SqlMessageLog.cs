@@ -66,7 +66,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         {
             throw new ArgumentException($"the record of {nameless.Correlation} has an accepted counter but no user, whose counter it would be", nameof(records));
         }
-        if (records.FirstOrDefault(r => (r.HeldInFailedQueue is not null || r.QueuedForDelivery is not null) && (r.User is null || r.Correlation is null)) is { } unaddressed)
+        if (records.FirstOrDefault(r => (r.HeldInFailedQueue is not null || r.QueuedForDelivery is not null) && (r.User is null || string.IsNullOrWhiteSpace(r.Correlation))) is { } unaddressed)
         {
             throw new ArgumentException($"a record queued for delivery or held in the failed queue needs its user and its correlation ({unaddressed.User}, {unaddressed.Correlation})", nameof(records));
         }

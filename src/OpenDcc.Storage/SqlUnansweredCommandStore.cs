@@ -89,13 +89,4 @@ internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbC
             }
         }
     }
-
-    /// <summary>Clears <paramref name="answered"/>, in <paramref name="transaction"/>; nothing when it is not recorded (OpenDcc's own reads, an outcome after a restart answered it).</summary>
-    internal static async Task ClearAsync(DbConnection connection, DbTransaction transaction, CommandKey answered, CancellationToken cancellationToken)
-    {
-        await using var clear = connection.Command(Delete, transaction)
-            .With("@r", answered.RequestId.ToString())
-            .With("@d", answered.Device.ToString());
-        await clear.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

@@ -27,7 +27,7 @@ public sealed class DeliveryCommandTests : IDisposable
             await AddSupplierAndNetworkOperatorAsync(store);
             supplierMessage = await FailAsync(store, Supplier, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", failedAt);
             operatorMessage = await FailAsync(store, NetworkOperator, "AD1 alert", failedAt);
-            pending = await store.Delivery.EnqueueAsync(Supplier, Endpoint, "still pending", [1], failedAt);
+            pending = await QueueAsync(store, Supplier, "still pending", [1], failedAt);
         }
         cli.Clock.Advance(Duration.FromHours(3));
 
@@ -74,9 +74,9 @@ public sealed class DeliveryCommandTests : IDisposable
         {
             await AddSupplierAndNetworkOperatorAsync(store);
             // Queued first, due later: listed second.
-            retrying = await store.Delivery.EnqueueAsync(NetworkOperator, Endpoint, "AD1 alert", [2], at - Duration.FromMinutes(1));
+            retrying = await QueueAsync(store, NetworkOperator, "AD1 alert", [2], at - Duration.FromMinutes(1));
             await store.Delivery.RecordFailureAsync(retrying, "Connection refused (127.0.0.1:9)", at - Duration.FromSeconds(30), nextAttemptAt: at + Duration.FromMinutes(2));
-            await store.Delivery.EnqueueAsync(Supplier, Endpoint, "first attempt due", [1], at);
+            await QueueAsync(store, Supplier, "first attempt due", [1], at);
             await FailAsync(store, Supplier, "failed already", at);
         }
 
@@ -136,7 +136,7 @@ public sealed class DeliveryCommandTests : IDisposable
                 var command = new UnansweredCommand(new DeviceRequestReference(request, srv[..3], srv, "5.1", request.Target), Supplier, when);
                 await store.MessageLog.AppendAsync([new MessageLogRecord(when, MessageDirection.Inbound, Supplier, $"{request}", "I99", new byte[] { 1 }) { AcceptedCounter = request.Counter, Acknowledges = [command] }]);
             }
-            await store.Delivery.EnqueueAsync(Supplier, Endpoint, $"{answered}", [2], at, new CommandKey(answered, answered.Target));
+            await QueueAsync(store, Supplier, $"{answered}", [2], at, new CommandKey(answered, answered.Target));
         }
         cli.Clock.Advance(Duration.FromMinutes(2));
 
@@ -290,9 +290,20 @@ public sealed class DeliveryCommandTests : IDisposable
 
     private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
     {
-        var id = await store.Delivery.EnqueueAsync(user, Endpoint, correlation, [1, 2, 3], at - Duration.FromSeconds(290));
+        var id = await QueueAsync(store, user, correlation, [1, 2, 3], at - Duration.FromSeconds(290));
         await store.Delivery.RecordFailureAsync(id, "Connection refused (127.0.0.1:9)", at, nextAttemptAt: null);
         return id;
+    }
+
+    /// <summary>Queues a message for <see cref="Endpoint"/> as the hub does: with the message log entry that hands it over.</summary>
+    private static async Task<long> QueueAsync(OpenDccStore store, Eui64 user, string correlation, byte[] payload, Instant at, CommandKey? answers = null)
+    {
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, $"message queued for delivery to {Endpoint}", ReadOnlyMemory<byte>.Empty)
+        {
+            Answers = answers,
+            QueuedForDelivery = new QueuedDelivery(Endpoint, payload, What: null),
+        }]);
+        return (await store.Delivery.ListAsync(DeliveryState.Pending, user)).Where(m => m.Correlation == correlation).Max(m => m.Id);
     }
 
     public void Dispose() => cli.Dispose();

@@ -202,8 +202,11 @@ public sealed class DeviceQueueTests : IAsyncLifetime
     {
         // What a hub killed mid-delivery leaves: a queued answer claimed for DeliveryOptions.ClaimLease (2 minutes).
         var now = SystemClock.Instance.GetCurrentInstant();
-        var queued = await hub.Store.Delivery.EnqueueAsync(Supplier, hub.Receiver.Url, "claimed by a hub that died", "<Response/>"u8.ToArray(), now);
-        Assert.Equal(queued, Assert.Single(await hub.Store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id);
+        await hub.Store.MessageLog.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, Supplier, "claimed by a hub that died", $"I0 queued for delivery to {hub.Receiver.Url}", ReadOnlyMemory<byte>.Empty)
+        {
+            QueuedForDelivery = new QueuedDelivery(hub.Receiver.Url, "<Response/>"u8.ToArray(), "I0"),
+        }]);
+        var queued = Assert.Single(await hub.Store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id;
 
         await hub.RestartAsync();
 

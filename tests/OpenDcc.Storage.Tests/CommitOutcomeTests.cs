@@ -12,8 +12,8 @@ namespace OpenDcc.Storage.Tests;
 
 /// <summary>
 /// A commit whose answer is lost (PostgreSQL restarting as it commits) may have been made or not: the log reads its
-/// head again to tell, so a request it committed is not taken for one it did not (and given back its counter); the
-/// delivery queue looks for the message it queued with a device command's answer, so that it is not queued twice.
+/// head again to tell, so a request it committed is not taken for one it did not (and given back its counter), and a
+/// message it queued with a device command's answer is not queued twice.
 /// </summary>
 public abstract class CommitOutcomeTests(IStoreEngine engine) : StoreTests(engine)
 {
@@ -23,31 +23,33 @@ public abstract class CommitOutcomeTests(IStoreEngine engine) : StoreTests(engin
     /// <summary>The engine's message log over <paramref name="open"/>, committing with <paramref name="commit"/>.</summary>
     protected abstract IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait);
 
-    /// <summary>The engine's delivery queue over the store's connections, committing with <paramref name="commit"/>.</summary>
-    protected abstract IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit);
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task A_device_answer_queued_by_a_commit_whose_answer_was_lost_is_queued_once(bool made)
+    public async Task A_device_answer_queued_by_an_append_whose_commit_answer_was_lost_is_queued_once_or_not_at_all(bool made)
     {
-        var delivery = DeliveryWith(async (transaction, ct) =>
+        var log = LogWith(Store.OpenConnectionAsync, async (transaction, ct) =>
         {
             await (made ? transaction.CommitAsync(ct) : transaction.RollbackAsync(ct));
             throw new TimeoutException("the commit's answer was lost");
-        });
+        }, TimeSpan.FromSeconds(5));
         var answers = new CommandKey(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 7), Eui64.Parse("00-DB-12-34-56-78-90-A0"));
-
-        var queue = () => delivery.EnqueueAsync(Supplier, new Uri("http://127.0.0.1:9/duis"), answers.RequestId.ToString(), "<Response/>"u8.ToArray(), Monday, answers, "I0");
+        var destination = new Uri("http://127.0.0.1:9/duis");
+        var handedOver = new MessageLogRecord(Monday, MessageDirection.Outbound, Supplier, answers.RequestId.ToString(), $"I0 queued for delivery to {destination}", ReadOnlyMemory<byte>.Empty)
+        {
+            Answers = answers,
+            QueuedForDelivery = new QueuedDelivery(destination, "<Response/>"u8.ToArray(), "I0"),
+        };
 
         if (made)
         {
-            var id = await queue();
-            Assert.Equal(id, Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Pending)).Id);
+            await log.AppendAsync([handedOver]);
+            Assert.Equal(answers.RequestId.ToString(), Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Pending)).Correlation);
         }
         else
         {
-            await Assert.ThrowsAsync<TimeoutException>(queue);
+            // Not made: the store away, so the sender tries again (StoreAway.UntilStoredAsync), and nothing is queued meanwhile.
+            Assert.True(StoreAway.Is(await Assert.ThrowsAsync<TimeoutException>(() => log.AppendAsync([handedOver]))));
             Assert.Empty(await Store.Delivery.ListAsync(DeliveryState.Pending));
         }
     }
@@ -117,18 +119,12 @@ public sealed class SqliteCommitOutcomeTests() : CommitOutcomeTests(new SqliteEn
 {
     protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
         new SqliteMessageLog(open, commit, outcomeWait);
-
-    protected override IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit) =>
-        new SqlDeliveryStore(Store.OpenConnectionAsync, skipLocked: false, commit, TimeSpan.FromSeconds(5));
 }
 
 public sealed class PostgresCommitOutcomeTests() : CommitOutcomeTests(new PostgresEngine())
 {
     protected override IMessageLog LogWith(Func<CancellationToken, Task<DbConnection>> open, Func<DbTransaction, CancellationToken, Task> commit, TimeSpan outcomeWait) =>
         new PostgresMessageLog(open, commit, outcomeWait);
-
-    protected override IDeliveryStore DeliveryWith(Func<DbTransaction, CancellationToken, Task> commit) =>
-        new SqlDeliveryStore(Store.OpenConnectionAsync, skipLocked: true, commit, TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task A_commit_the_server_is_still_making_when_its_answer_is_lost_is_waited_for_not_read_past()

@@ -89,7 +89,7 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     [Fact]
     public async Task A_failed_message_requeued_while_the_purge_runs_is_not_purged()
     {
-        var id = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "r1", [1], T0);
+        var id = await Store.QueueAsync(Supplier, Endpoint, "r1", [1], T0);
         Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
 
         // The requeue's transaction, as RequeueFailedAsync's UPDATE makes it, not yet committed.
@@ -116,7 +116,7 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     [Fact]
     public async Task A_message_delivered_while_the_failed_queue_is_requeued_stays_delivered()
     {
-        var id = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "r1", [1], T0);
+        var id = await Store.QueueAsync(Supplier, Endpoint, "r1", [1], T0);
         Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
         await using var deliverer = (NpgsqlConnection)await Store.OpenConnectionAsync();
         await using var tx = await deliverer.BeginTransactionAsync();

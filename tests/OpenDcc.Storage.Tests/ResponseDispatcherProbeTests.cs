@@ -31,7 +31,7 @@ public abstract partial class ResponseDispatcherTests
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.Answer(status);
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, "r1", Signed);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, "r1", Signed);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
         var message = (await store.Delivery.FindAsync(id))!;
@@ -52,7 +52,7 @@ public abstract partial class ResponseDispatcherTests
         using var redirector = RawReceiver.Start(async (stream, _) =>
             await WriteAsync(stream, $"HTTP/1.1 {status} Moved\r\nLocation: {elsewhere.Url}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, redirector.Url, "r1", Signed);
+        var id = await QueueAsync(dispatcher, Supplier, redirector.Url, "r1", Signed);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
         Assert.Empty(elsewhere.Received);
@@ -73,7 +73,7 @@ public abstract partial class ResponseDispatcherTests
             }
         });
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(5) });
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, "r1", Signed);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, "r1", Signed);
 
         var watch = Stopwatch.StartNew();
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 0));
@@ -94,8 +94,8 @@ public abstract partial class ResponseDispatcherTests
             }
         });
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(500) });
-        var a = await dispatcher.EnqueueAsync(Supplier, silent.Url, "r1", Signed);
-        var b = await dispatcher.EnqueueAsync(NetworkOperator, dribbling.Url, "r2", Signed);
+        var a = await QueueAsync(dispatcher, Supplier, silent.Url, "r1", Signed);
+        var b = await QueueAsync(dispatcher, NetworkOperator, dribbling.Url, "r2", Signed);
 
         Assert.Equal(new DeliveryRound(0, 2, 0, 0), await RunAtAsync(dispatcher, 0));
         Assert.All(await Task.WhenAll(store.Delivery.FindAsync(a), store.Delivery.FindAsync(b)), m => Assert.Equal("no answer within 0.5 s", m!.LastError));
@@ -111,9 +111,9 @@ public abstract partial class ResponseDispatcherTests
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(2) });
         var ids = new[]
         {
-            await dispatcher.EnqueueAsync(Supplier, resetting.Url, "r1", Signed),
-            await dispatcher.EnqueueAsync(Supplier, closed, "r2", Signed),
-            await dispatcher.EnqueueAsync(Supplier, nowhere, "r3", Signed),
+            await QueueAsync(dispatcher, Supplier, resetting.Url, "r1", Signed),
+            await QueueAsync(dispatcher, Supplier, closed, "r2", Signed),
+            await QueueAsync(dispatcher, Supplier, nowhere, "r3", Signed),
         };
 
         Assert.Equal(new DeliveryRound(0, 3, 0, 0), await RunAtAsync(dispatcher, 0));
@@ -141,7 +141,7 @@ public abstract partial class ResponseDispatcherTests
         Exception thrown = failure == "socket" ? new SocketException((int)SocketError.NotConnected) : new IOException("connection reset");
         using var failing = new HttpClient(new ThrowingHandler(thrown));
         using var dispatcher = new ResponseDispatcher(store.Delivery, failing, clock, DeliveryOptions.Default, store.MessageLog);
-        var id = await dispatcher.EnqueueAsync(Supplier, new Uri("http://127.0.0.1:9/duis"), "r1", Signed);
+        var id = await QueueAsync(dispatcher, Supplier, new Uri("http://127.0.0.1:9/duis"), "r1", Signed);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
         var message = (await store.Delivery.FindAsync(id))!;
@@ -162,12 +162,12 @@ public abstract partial class ResponseDispatcherTests
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(3), PollInterval = Duration.FromMilliseconds(50) });
         using var stop = new CancellationTokenSource();
         var running = dispatcher.RunAsync(stop.Token);
-        await dispatcher.EnqueueAsync(Supplier, hanging.Url, "r1", Signed);
+        await QueueAsync(dispatcher, Supplier, hanging.Url, "r1", Signed);
         await hanging.FirstConnection.WaitAsync(TimeSpan.FromSeconds(5));
 
         // The other user's message is queued while the POST to the hanging receiver is in flight.
         var watch = Stopwatch.StartNew();
-        await dispatcher.EnqueueAsync(NetworkOperator, alive.Url, "alert 1", Signed);
+        await QueueAsync(dispatcher, NetworkOperator, alive.Url, "alert 1", Signed);
         await alive.FirstRequest.WaitAsync(TimeSpan.FromSeconds(10));
         var waited = watch.Elapsed;
         await stop.CancelAsync();
@@ -182,7 +182,7 @@ public abstract partial class ResponseDispatcherTests
         receiver.Answer(500);
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, receiver.Url));
         using var dispatcher = Dispatcher();
-        await dispatcher.EnqueueAsync(Supplier, receiver.Url, "r1", Signed);
+        await QueueAsync(dispatcher, Supplier, receiver.Url, "r1", Signed);
         await RunAtAsync(dispatcher, 0);
 
         await store.Parties.SetUserStatusAsync(Supplier, DccUserStatus.Suspended);
@@ -195,8 +195,8 @@ public abstract partial class ResponseDispatcherTests
         await using var receiver = await ResponseReceiver.StartAsync();
         using (var before = Dispatcher())
         {
-            await before.EnqueueAsync(Supplier, receiver.Url, "r1", Signed);
-            await before.EnqueueAsync(Supplier, receiver.Url, "r2", Signed);
+            await QueueAsync(before, Supplier, receiver.Url, "r1", Signed);
+            await QueueAsync(before, Supplier, receiver.Url, "r2", Signed);
         }
         // A hub dies holding a claim on one (its POST in flight, say), the other never claimed.
         Assert.Single(await store.Delivery.ClaimDueAsync(At(0), 1, Duration.FromMinutes(2)));
@@ -214,8 +214,8 @@ public abstract partial class ResponseDispatcherTests
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}/duis");
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, down));
         using var dispatcher = Dispatcher();
-        var early = await dispatcher.EnqueueAsync(Supplier, down, "r1", Signed);
-        var late = await dispatcher.EnqueueAsync(Supplier, down, "r2", Signed);
+        var early = await QueueAsync(dispatcher, Supplier, down, "r1", Signed);
+        var late = await QueueAsync(dispatcher, Supplier, down, "r2", Signed);
         foreach (var s in new[] { 0, 10, 60, 150, 290 })
         {
             await RunAtAsync(dispatcher, s);
@@ -239,7 +239,7 @@ public abstract partial class ResponseDispatcherTests
     {
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}/duis");
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, down, "r1", Signed, what: "I0");
+        var id = await QueueAsync(dispatcher, Supplier, down, "r1", Signed, what: "I0");
         foreach (var s in new[] { 0, 10, 60, 150, 290 })
         {
             await RunAtAsync(dispatcher, s);

@@ -42,7 +42,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     {
         await using var receiver = await ResponseReceiver.StartAsync();
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, what: "I0");
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse, what: "I0");
 
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
 
@@ -74,7 +74,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.Answer(status);
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse);
         await dispatcher.RunOnceAsync();
         Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(id))!.State);
     }
@@ -85,7 +85,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.Answer(500, 500);
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
         var afterFirst = await store.Delivery.FindAsync(id);
@@ -117,7 +117,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         old.Answer(503);
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, old.Url));
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, old.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, old.Url, RequestId, SignedResponse);
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
 
         // The user moves its endpoint between attempts, as `opendcc users response-url` does.
@@ -136,7 +136,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         removed.Answer(503);
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, removed.Url));
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, removed.Url, RequestId, SignedResponse, what: "I0");
+        var id = await QueueAsync(dispatcher, Supplier, removed.Url, RequestId, SignedResponse, what: "I0");
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
 
         // As `opendcc users response-url --id ...` (no --url) does, with the message waiting for its retry.
@@ -184,7 +184,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
 
         // A URL set, the next message that reaches the user takes it from the failed queue there, as signed.
         await store.Parties.SetResponseUrlAsync(Supplier, registered.Url);
-        await dispatcher.EnqueueAsync(Supplier, registered.Url, "alert", [1], what: "alert");
+        await QueueAsync(dispatcher, Supplier, registered.Url, "alert", [1], what: "alert");
         Assert.Equal(new DeliveryRound(2, 0, 0, 0, Redelivered: 1), await RunAtAsync(dispatcher, 1200));
         Assert.Equal(SignedResponse, registered.Received[1].Body);
         Assert.Equal((DeliveryState.Delivered, registered.Url), await store.Delivery.FindAsync(id) is { } delivered ? (delivered.State, delivered.Destination) : default);
@@ -198,7 +198,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         removed.Answer(503);
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, removed.Url));
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, removed.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, removed.Url, RequestId, SignedResponse);
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
         await store.Parties.SetResponseUrlAsync(Supplier, null);
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 10));
@@ -220,12 +220,12 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await store.Parties.AddUserAsync(new DccUser(Supplier, "Supplier", DccUserRole.ImportSupplier, DccUserStatus.Active, dead.Url));
         // Short for the dead endpoint, long enough for the live one's first POST on a busy machine (300 ms was not, once).
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(2) });
-        var first = await dispatcher.EnqueueAsync(Supplier, dead.Url, "request 1", SignedResponse);
+        var first = await QueueAsync(dispatcher, Supplier, dead.Url, "request 1", SignedResponse);
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
 
         // Within the dead endpoint's hold-off, the user moves; its next message goes straight to the new endpoint.
         await store.Parties.SetResponseUrlAsync(Supplier, moved.Url);
-        var second = await dispatcher.EnqueueAsync(Supplier, dead.Url, "request 2", [7]);
+        var second = await QueueAsync(dispatcher, Supplier, dead.Url, "request 2", [7]);
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 1));
 
         Assert.Equal([7], Assert.Single(moved.Received).Body);
@@ -242,7 +242,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         using var dispatcher = Dispatcher();
         foreach (var endpoint in endpoints)
         {
-            await dispatcher.EnqueueAsync(Supplier, endpoint, $"request to {endpoint}", SignedResponse);
+            await QueueAsync(dispatcher, Supplier, endpoint, $"request to {endpoint}", SignedResponse);
         }
         Assert.Equal(new DeliveryRound(0, endpoints.Count, 0, 0), await RunAtAsync(dispatcher, 0));
         Assert.Equal(endpoints.Count, dispatcher.HeldOffEndpoints);
@@ -264,12 +264,12 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default, store.MessageLog, logger);
         for (var i = 0; i < 3; i++)
         {
-            await dispatcher.EnqueueAsync(Supplier, down, $"request {i}", SignedResponse);
+            await QueueAsync(dispatcher, Supplier, down, $"request {i}", SignedResponse);
         }
         await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 3);
         // Later, one more fails: at 690 s, more than a minute after the line at 290 s.
         clock.Reset(At(400));
-        await dispatcher.EnqueueAsync(Supplier, down, "request 3", SignedResponse);
+        await QueueAsync(dispatcher, Supplier, down, "request 3", SignedResponse);
         foreach (var seconds in new[] { 400, 410, 460, 550, 690 })
         {
             await RunAtAsync(dispatcher, seconds);
@@ -289,7 +289,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     {
         var down = new Uri($"http://127.0.0.1:{ResponseReceiver.FreePort()}{ResponseReceiver.Path}");
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, down, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, down, RequestId, SignedResponse);
 
         await FailThroughTheRetryWindowAsync(dispatcher);
 
@@ -325,13 +325,13 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default with { RedeliverBatchSize = 2 }, store.MessageLog, logger);
         for (var i = 0; i < 5; i++)
         {
-            await dispatcher.EnqueueAsync(Supplier, endpoint, $"backlog {i}", [(byte)i]);
+            await QueueAsync(dispatcher, Supplier, endpoint, $"backlog {i}", [(byte)i]);
         }
         await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 5);
 
         await using var receiver = await ResponseReceiver.StartAsync(port);
         clock.Reset(At(7200));
-        await dispatcher.EnqueueAsync(Supplier, endpoint, "fresh", [9]);
+        await QueueAsync(dispatcher, Supplier, endpoint, "fresh", [9]);
 
         Assert.Equal(new DeliveryRound(6, 0, 0, 0, 5), await dispatcher.RunOnceAsync());
         Assert.Equal(9, receiver.Received[0].Body.Single());
@@ -348,8 +348,8 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var port = ResponseReceiver.FreePort();
         var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
-        var otherUsers = await dispatcher.EnqueueAsync(NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
+        var id = await QueueAsync(dispatcher, Supplier, endpoint, RequestId, SignedResponse);
+        var otherUsers = await QueueAsync(dispatcher, NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
         await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 2);
 
         // Requeued while the user is still down: one attempt, then straight back to the failed queue.
@@ -376,13 +376,13 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var port = ResponseReceiver.FreePort();
         var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
         using var dispatcher = Dispatcher();
-        var lost = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
-        var otherUsers = await dispatcher.EnqueueAsync(NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
+        var lost = await QueueAsync(dispatcher, Supplier, endpoint, RequestId, SignedResponse);
+        var otherUsers = await QueueAsync(dispatcher, NetworkOperator, endpoint, "alert 1", [1, 2, 3]);
         await FailThroughTheRetryWindowAsync(dispatcher, expectedPerRound: 2);
 
         await using var receiver = await ResponseReceiver.StartAsync(port);
         clock.Reset(At(3600));
-        var next = await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 2", [4, 5, 6]);
+        var next = await QueueAsync(dispatcher, Supplier, endpoint, "alert 2", [4, 5, 6]);
 
         Assert.Equal(new DeliveryRound(2, 0, 0, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
 
@@ -403,23 +403,23 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var port = ResponseReceiver.FreePort();
         var endpoint = new Uri($"http://127.0.0.1:{port}{ResponseReceiver.Path}");
         using var dispatcher = Dispatcher();
-        var refused = await dispatcher.EnqueueAsync(Supplier, endpoint, RequestId, SignedResponse);
+        var refused = await QueueAsync(dispatcher, Supplier, endpoint, RequestId, SignedResponse);
         await FailThroughTheRetryWindowAsync(dispatcher);
 
         await using var receiver = await ResponseReceiver.StartAsync(port);
         // Each round: a new message, answered 204; then, when it is sent again, the failed one, answered 400.
         clock.Reset(At(3600));
         receiver.Answer(204, 400);
-        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 1", [1]);
+        await QueueAsync(dispatcher, Supplier, endpoint, "alert 1", [1]);
         Assert.Equal(new DeliveryRound(1, 0, 1, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
 
         clock.Reset(At(3600 + 300));
-        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 2", [2]);
+        await QueueAsync(dispatcher, Supplier, endpoint, "alert 2", [2]);
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
 
         clock.Reset(At(3600 + 301));
         receiver.Answer(204, 400);
-        await dispatcher.EnqueueAsync(Supplier, endpoint, "alert 3", [3]);
+        await QueueAsync(dispatcher, Supplier, endpoint, "alert 3", [3]);
         Assert.Equal(new DeliveryRound(1, 0, 1, 0, Redelivered: 1), await dispatcher.RunOnceAsync());
 
         var message = await store.Delivery.FindAsync(refused);
@@ -457,7 +457,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         });
         var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}{ResponseReceiver.Path}");
         using var dispatcher = Dispatcher();
-        var id = await dispatcher.EnqueueAsync(Supplier, url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, url, RequestId, SignedResponse);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await dispatcher.RunOnceAsync());
         await answering;
@@ -475,7 +475,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.Delay = TimeSpan.FromSeconds(30);
         using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromMilliseconds(300) });
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse);
 
         Assert.Equal(new DeliveryRound(0, 1, 0, 0), await dispatcher.RunOnceAsync());
 
@@ -495,9 +495,9 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var toDead = new List<long>();
         for (var i = 0; i < 5; i++)
         {
-            toDead.Add(await dispatcher.EnqueueAsync(Supplier, dead.Url, $"request {i}", SignedResponse));
+            toDead.Add(await QueueAsync(dispatcher, Supplier, dead.Url, $"request {i}", SignedResponse));
         }
-        var toAlive = await dispatcher.EnqueueAsync(NetworkOperator, alive.Url, "alert 1", [9]);
+        var toAlive = await QueueAsync(dispatcher, NetworkOperator, alive.Url, "alert 1", [9]);
 
         // The first four go out together, before any has timed out (2 s leaves a loaded machine time to start all four);
         // the fifth is not sent.
@@ -536,7 +536,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var payloads = Enumerable.Range(0, 12).Select(i => Encoding.UTF8.GetBytes($"<Response n=\"{i}\"/>")).ToList();
         foreach (var payload in payloads)
         {
-            await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, payload);
+            await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, payload);
         }
 
         Assert.Equal(new DeliveryRound(12, 0, 0, 0), await dispatcher.RunOnceAsync());
@@ -555,7 +555,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         // Waits out the running dispatcher's first round, so that only the notification can deliver the message.
         await dispatcher.RunOnceAsync();
 
-        await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse);
 
         await receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(10));
         await stop.CancelAsync();
@@ -573,7 +573,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await dispatcher.RunOnceAsync();
 
         // Queued by another node, say: this dispatcher is not told.
-        await store.Delivery.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, clock.GetCurrentInstant());
+        await store.QueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, clock.GetCurrentInstant());
 
         await receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(10));
         await stop.CancelAsync();
@@ -586,7 +586,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await using var receiver = await ResponseReceiver.StartAsync();
         var away = new AwayAtFirst(store.MessageLog, refusals: 2);
         using var dispatcher = new ResponseDispatcher(store.Delivery, http, clock, DeliveryOptions.Default, away);
-        var id = await dispatcher.EnqueueAsync(Supplier, receiver.Url, RequestId, SignedResponse);
+        var id = await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse);
 
         Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
         Assert.Equal(0, away.Refusals);
@@ -639,12 +639,24 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         Assert.Equal(0, (await RunAtAsync(dispatcher, 299)).Attempts);
     }
 
+    /// <summary>Queues a message as the hub does, at the clock's time, and tells the dispatcher, as the hub's sender does.</summary>
+    private async Task<long> QueueAsync(ResponseDispatcher dispatcher, Eui64 user, Uri destination, string correlation, byte[] payload, string? what = null)
+    {
+        var id = await store.QueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), what: what);
+        dispatcher.NotifyEnqueued();
+        return id;
+    }
+
+    /// <summary>The message log's entries but those that handed the messages over (<see cref="Queueing"/>): the attempts' entries.</summary>
     private async Task<List<MessageLogRecord>> LoggedAsync()
     {
         var records = new List<MessageLogRecord>();
         await foreach (var entry in store.MessageLog.ReadAsync())
         {
-            records.Add(entry.Record);
+            if (!Queueing.IsHandingOver(entry.Record))
+            {
+                records.Add(entry.Record);
+            }
         }
         return records;
     }

@@ -156,7 +156,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var pending = await Enqueue("pending", t0);
         var failed = await Enqueue("failed", t0);
         var delivered = await Enqueue("delivered", t0);
-        var otherUsers = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        var otherUsers = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
         await Store.Delivery.RecordFailureAsync(failed, "down", t0, null);
         await Store.Delivery.MarkDeliveredAsync(delivered, t0);
 
@@ -809,7 +809,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var payload = System.Text.Encoding.UTF8.GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?><sr:Response>é</sr:Response>\n");
         var queuedAt = clock.GetCurrentInstant();
-        var id = await Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt, what: "E21 no answer: ‘none’");
+        var id = await Store.QueueAsync(Supplier, SupplierEndpoint, "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", payload, queuedAt, what: "E21 no answer: ‘none’");
 
         var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
         Assert.Equal(id, claimed.Id);
@@ -861,7 +861,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
-    public async Task A_record_both_queued_for_delivery_and_held_in_the_failed_queue_or_queued_without_its_user_is_refused_and_nothing_of_its_append_stored()
+    public async Task A_record_both_queued_for_delivery_and_held_in_the_failed_queue_or_queued_without_its_user_or_correlation_is_refused_and_nothing_of_its_append_stored()
     {
         var t0 = clock.GetCurrentInstant();
         var queued = new QueuedDelivery(SupplierEndpoint, new byte[] { 3 }, "I0");
@@ -871,7 +871,10 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r1", "I0", new byte[] { 1 }) { QueuedForDelivery = queued, HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") }]));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, null, "r1", "I0", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = queued }]));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, " ", "I0", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = queued }]));
         Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("ftp://supplier.example/duis"), new byte[] { 3 }, "I0"));
+        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("/duis", UriKind.Relative), new byte[] { 3 }, "I0"));
         Assert.Null(await Store.MessageLog.ReadHeadAsync());
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
@@ -1019,7 +1022,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        var other = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
+        var other = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
         await Store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
         await Store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
@@ -1039,7 +1042,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
         await Store.Delivery.RecordFailureAsync(retrying, "connection refused", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(30));
         var fresh = await Enqueue("fresh", t0 + Duration.FromSeconds(2));
-        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0 + Duration.FromSeconds(3));
+        var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0 + Duration.FromSeconds(3));
         var failed = await Enqueue("failed", t0);
         await Store.Delivery.RecordFailureAsync(failed, "connection refused", t0 + Duration.FromSeconds(4), null);
 
@@ -1066,7 +1069,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var supplierMessage = await Enqueue("m", t0);
-        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
         await Store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
         await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
 
@@ -1090,7 +1093,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     public async Task A_failed_queue_of_several_chunks_is_counted_listed_in_part_and_requeued_whole_for_its_user_alone()
     {
         var t0 = clock.GetCurrentInstant();
-        var operatorMessage = await Store.Delivery.EnqueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
+        var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
         await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
         // 12,003 failed messages for the supplier, more than two of the store's chunks, in one statement.
         await ExecuteAsync(
@@ -1232,18 +1235,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
 
     private const string CopiedColumns = "user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
 
-    [Fact]
-    public async Task Enqueue_refuses_a_destination_that_is_not_an_absolute_http_url()
-    {
-        var now = clock.GetCurrentInstant();
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, new Uri("/duis", UriKind.Relative), "c", [1], now));
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, new Uri("ftp://supplier.example/duis"), "c", [1], now));
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, " ", [1], now));
-        Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM outbound_message"));
-    }
-
     private Task<long> Enqueue(string text, Instant at) =>
-        Store.Delivery.EnqueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
+        Store.QueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
     /// <summary>Distinct devices of every type and status, offered out of ID order.</summary>
     private static List<Device> Fleet(int count) =>
         [.. Enumerable.Range(0, count).Select(i => new Device(

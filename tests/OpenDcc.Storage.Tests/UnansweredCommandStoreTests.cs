@@ -55,9 +55,9 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : StoreTe
         await LogRequestAsync(firmwareToMeter, firmwareToGasMeter);
 
         await Store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, $"{undeliverable.Request.RequestId}", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = undeliverable.Key }]);
-        await Store.Delivery.EnqueueAsync(Supplier, Endpoint, $"{delivered.Request.RequestId}", "<Response/>"u8.ToArray(), T0, delivered.Key);
+        await Store.QueueAsync(Supplier, Endpoint, $"{delivered.Request.RequestId}", "<Response/>"u8.ToArray(), T0, delivered.Key);
         // 11.1: one device's outcome clears that device's command, not the other's under the same RequestID.
-        await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "alert", "<DCCAlert/>"u8.ToArray(), T0, firmwareToGasMeter.Key);
+        await Store.QueueAsync(Supplier, Endpoint, "alert", "<DCCAlert/>"u8.ToArray(), T0, firmwareToGasMeter.Key);
 
         Assert.Equal([firmwareToMeter], await Store.UnansweredCommands.ListAsync());
     }
@@ -70,7 +70,7 @@ public abstract class UnansweredCommandStoreTests(IStoreEngine engine) : StoreTe
         var stranger = new CommandKey(new RequestId(Supplier, Meter, 9), Meter);
 
         var logged = await Store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Outbound, Supplier, "late", "I0 undeliverable: the user has no response URL", "<Response/>"u8.ToArray()) { Answers = stranger }]);
-        var queued = await Store.Delivery.EnqueueAsync(Supplier, Endpoint, "late", "<Response/>"u8.ToArray(), T0, stranger);
+        var queued = await Store.QueueAsync(Supplier, Endpoint, "late", "<Response/>"u8.ToArray(), T0, stranger);
 
         Assert.Single(logged);
         Assert.NotNull(await Store.Delivery.FindAsync(queued));

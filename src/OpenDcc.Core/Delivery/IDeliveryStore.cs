@@ -10,16 +10,6 @@ namespace OpenDcc.Core.Delivery;
 /// </summary>
 public interface IDeliveryStore
 {
-    /// <summary>Queues a message, due at once.</summary>
-    /// <param name="answers">
-    /// The acknowledged device command whose outcome the message is: no longer unanswered
-    /// (<see cref="Duis.IUnansweredCommandStore"/>) once the message is queued, in the same transaction.
-    /// </param>
-    /// <param name="what">What the message is, for the message log (<see cref="OutboundMessage.What"/>).</param>
-    /// <returns>The message's <see cref="OutboundMessage.Id"/>.</returns>
-    Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Instant now, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default);
-
-
     /// <summary>
     /// Claims up to <paramref name="max"/> pending messages due by <paramref name="now"/>, oldest due first, for
     /// <paramref name="lease"/>: nobody else claims them until the lease ends or their outcome is recorded. Each claimed

@@ -35,7 +35,7 @@ public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int 
 /// </summary>
 /// <remarks>
 /// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
-/// calls <see cref="NotifyEnqueued"/> (or enqueues through <see cref="EnqueueAsync"/>) so that new messages go
+/// calls <see cref="NotifyEnqueued"/> once a message is queued (with its message log entry) so that new messages go
 /// out at once rather than at the next poll. Several nodes may run dispatchers over one PostgreSQL store: the
 /// store's claims keep them off each other's messages.
 /// </remarks>
@@ -108,16 +108,6 @@ public sealed partial class ResponseDispatcher : IDisposable
         this.options = options;
         this.messageLog = messageLog;
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
-    }
-
-    /// <summary>Queues a message for delivery now and wakes the dispatcher.</summary>
-    /// <param name="answers">The acknowledged device command whose outcome the message is (<see cref="IDeliveryStore.EnqueueAsync"/>).</param>
-    /// <param name="what">What the message is, for the message log (<see cref="OutboundMessage.What"/>).</param>
-    public async Task<long> EnqueueAsync(Eui64 user, Uri destination, string correlation, byte[] payload, Duis.CommandKey? answers = null, string? what = null, CancellationToken cancellationToken = default)
-    {
-        var id = await store.EnqueueAsync(user, destination, correlation, payload, clock.GetCurrentInstant(), answers, what, cancellationToken);
-        NotifyEnqueued();
-        return id;
     }
 
     /// <summary>How a message in the failed queue for want of a response URL leaves it, as its last error says.</summary>
