@@ -4,7 +4,10 @@ using OpenDcc.Core.Identifiers;
 namespace OpenDcc.Core.Delivery;
 
 /// <summary>
-/// The persistent outbound queue of responses and alerts to DCC users. Delivery is at least once: a node that
+/// The persistent outbound queue of responses and alerts to DCC users. A message enters it only with the message log
+/// entry that hands it over (<see cref="Security.MessageLogRecord.QueuedForDelivery"/>, or
+/// <see cref="Security.MessageLogRecord.HeldInFailedQueue"/> for a user with no response URL), in the log's transaction,
+/// so nothing is queued that is not logged. Delivery is at least once: a node that
 /// claims a message and dies before recording the outcome loses its claim when the lease ends, and another
 /// node sends the message again (DUIS users recognise a repeat by its RequestID).
 /// </summary>
