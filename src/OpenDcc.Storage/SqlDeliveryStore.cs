@@ -119,16 +119,16 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     public async Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = DeliveredCommand(connection, null, id, now);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var settlement = new Settlement(connection, null);
+        return await settlement.RecordAsync(id, now, error: null, nextAttemptAt: null, cancellationToken) == 1;
     }
 
     public async Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await open(cancellationToken);
-        await using var command = FailureCommand(connection, null, id, error, attemptedAt, nextAttemptAt);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var settlement = new Settlement(connection, null);
+        return await settlement.RecordAsync(id, attemptedAt, error, nextAttemptAt, cancellationToken) == 1;
     }
 
     /// <summary>
@@ -137,37 +137,79 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// </summary>
     internal static async Task SettleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        foreach (var record in records)
+        Settlement? settlement = null;
+        try
         {
-            if (record.SettlesDelivery is not { } attempt)
+            foreach (var record in records)
             {
-                continue;
+                if (record.SettlesDelivery is { } attempt)
+                {
+                    settlement ??= new Settlement(connection, transaction);
+                    await settlement.RecordAsync(attempt.MessageId, record.At, attempt.Error, attempt.NextAttemptAt, cancellationToken);
+                }
             }
-            await using var command = attempt.Error is { } error
-                ? FailureCommand(connection, transaction, attempt.MessageId, error, record.At, attempt.NextAttemptAt)
-                : DeliveredCommand(connection, transaction, attempt.MessageId, record.At);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            if (settlement is not null)
+            {
+                await settlement.DisposeAsync();
+            }
         }
     }
 
-    // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
-    private static DbCommand DeliveredCommand(DbConnection connection, DbTransaction? transaction, long id, Instant at) =>
-        connection.Command("UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @now, claimed_until = NULL WHERE id = @id", transaction)
-            .With("@delivered", Delivered)
-            .With("@now", at.ToUnixTimeTicks())
-            .With("@id", id);
-
-    private static DbCommand FailureCommand(DbConnection connection, DbTransaction? transaction, long id, string error, Instant attemptedAt, Instant? nextAttemptAt)
+    /// <summary>
+    /// The statements that record an attempt's outcome (delivered; failed, due again; failed for good), each made once
+    /// and given each attempt's values: an append settling many attempts prepares each statement once, as
+    /// <see cref="QueueAsync"/> its insert.
+    /// </summary>
+    private sealed class Settlement(DbConnection connection, DbTransaction? transaction) : IAsyncDisposable
     {
-        var sql = nextAttemptAt is null
-            ? "UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending"
-            : "UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending";
-        var command = connection.Command(sql, transaction)
-            .With("@at", attemptedAt.ToUnixTimeTicks())
-            .With("@error", Db.Storable(Core.Excerpt.Start(error, MaxErrorLength)))
-            .With("@id", id)
-            .With("@pending", Pending);
-        return nextAttemptAt is { } next ? command.With("@next", next.ToUnixTimeTicks()) : command.With("@failed", Failed);
+        private DbCommand? delivered;
+        private DbCommand? dueAgain;
+        private DbCommand? failed;
+
+        /// <summary>Delivered when <paramref name="error"/> is null; otherwise failed, due again at <paramref name="nextAttemptAt"/> or, when that is null, in the failed queue.</summary>
+        /// <returns>The rows changed: 0 when the message is gone (purged) or, for a failure, no longer pending.</returns>
+        public Task<int> RecordAsync(long id, Instant at, string? error, Instant? nextAttemptAt, CancellationToken cancellationToken)
+        {
+            DbCommand command;
+            if (error is null)
+            {
+                // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
+                command = delivered ??= Made("UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @at, claimed_until = NULL WHERE id = @id")
+                    .With("@delivered", Delivered);
+            }
+            else
+            {
+                command = nextAttemptAt is null
+                    ? failed ??= Made("UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending")
+                        .With("@failed", Failed).With("@error", "").With("@pending", Pending)
+                    : dueAgain ??= Made("UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending")
+                        .With("@next", 0L).With("@error", "").With("@pending", Pending);
+                command.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(error, MaxErrorLength));
+                if (nextAttemptAt is { } next)
+                {
+                    command.Parameters["@next"].Value = next.ToUnixTimeTicks();
+                }
+            }
+            command.Parameters["@id"].Value = id;
+            command.Parameters["@at"].Value = at.ToUnixTimeTicks();
+            return command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var command in new[] { delivered, dueAgain, failed })
+            {
+                if (command is not null)
+                {
+                    await command.DisposeAsync();
+                }
+            }
+        }
+
+        private DbCommand Made(string sql) => connection.Command(sql, transaction).With("@id", 0L).With("@at", 0L);
     }
 
     public async Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default)

@@ -861,6 +861,44 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Attempts_of_every_outcome_settled_by_one_append_each_record_their_own_message()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(await Store.QueueAsync(Supplier, SupplierEndpoint, $"r{i}", [(byte)i], t0));
+        }
+        var at = t0 + Duration.FromSeconds(1);
+        MessageLogRecord Attempt(int i, string? error, Instant? next) =>
+            new(at, MessageDirection.Outbound, Supplier, $"r{i}", error ?? "Delivered", ReadOnlyMemory<byte>.Empty) { SettlesDelivery = new DeliveryAttempt(ids[i], error, next) };
+
+        // Each kind of outcome twice or more, interleaved: one append's statements are each made once and given each attempt's values.
+        await Store.MessageLog.AppendAsync([
+            Attempt(0, "HTTP 503", at + Duration.FromSeconds(10)),
+            Attempt(1, null, null),
+            Attempt(2, "Connection refused", null),
+            Attempt(3, "Timeout", at + Duration.FromSeconds(60)),
+            Attempt(4, null, null)]);
+
+        var found = new List<OutboundMessage>();
+        foreach (var id in ids)
+        {
+            found.Add((await Store.Delivery.FindAsync(id))!);
+        }
+        Assert.Equal(
+            [
+                (DeliveryState.Pending, 1, at + Duration.FromSeconds(10), "HTTP 503"),
+                (DeliveryState.Delivered, 1, t0, null),
+                (DeliveryState.Failed, 1, t0, "Connection refused"),
+                (DeliveryState.Pending, 1, at + Duration.FromSeconds(60), "Timeout"),
+                (DeliveryState.Delivered, 1, t0, (string?)null),
+            ],
+            found.Select(m => (m.State, m.Attempts, m.NextAttemptAt, m.LastError)));
+        Assert.All(found, m => Assert.Equal(at, m.LastAttemptAt));
+    }
+
+    [Fact]
     public async Task A_record_both_queued_for_delivery_and_held_in_the_failed_queue_or_queued_without_its_user_or_correlation_is_refused_and_nothing_of_its_append_stored()
     {
         var t0 = clock.GetCurrentInstant();
