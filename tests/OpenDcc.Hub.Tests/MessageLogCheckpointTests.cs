@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using NodaTime;
 using NodaTime.Testing;
 using OpenDcc.Core.Security;
@@ -81,8 +84,9 @@ public sealed class MessageLogCheckpointTests
     [Fact]
     public async Task A_hub_started_again_follows_the_newest_checkpoint_the_store_holds()
     {
-        // The default interval, a minute: each checkpoint is made as the hub stops.
-        await using var hub = await TestHub.StartAsync();
+        // The default interval, a minute: each checkpoint is made as the hub stops. What each hub logs is kept, across restarts.
+        var logs = new FakeLogCollector();
+        await using var hub = await TestHub.StartAsync(configureServices: services => services.AddSingleton<ILoggerProvider>(_ => new FakeLoggerProvider(logs)));
         var first = await LogAsync(hub, "before the first stop");
         await hub.RestartAsync();
         var second = await LogAsync(hub, "before the second stop");
@@ -127,8 +131,9 @@ public sealed class MessageLogCheckpointTests
     [Fact]
     public async Task A_hub_started_after_the_newest_checkpoints_were_deleted_follows_the_one_its_keys_directory_records()
     {
-        // The default interval, a minute: each checkpoint is made as the hub stops.
-        await using var hub = await TestHub.StartAsync();
+        // The default interval, a minute: each checkpoint is made as the hub stops. What each hub logs is kept, across restarts.
+        var logs = new FakeLogCollector();
+        await using var hub = await TestHub.StartAsync(configureServices: services => services.AddSingleton<ILoggerProvider>(_ => new FakeLoggerProvider(logs)));
         var first = await LogAsync(hub, "before the first stop");
         await hub.RestartAsync();
         var second = await LogAsync(hub, "before the second stop");
@@ -142,8 +147,15 @@ public sealed class MessageLogCheckpointTests
             delete.CommandText = $"DELETE FROM message_log_checkpoint WHERE sequence = {second.Sequence}";
             Assert.Equal(1, await delete.ExecuteNonQueryAsync());
         }
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Level >= LogLevel.Warning && r.Category == typeof(MessageLogCheckpointService).FullName);
         var third = await LogAsync(hub, "after the deletion");
         await hub.RestartAsync();
+
+        // The hub that found the recorded checkpoint missing from the store said so, naming it and the keys directory's record.
+        var warning = Assert.Single(logs.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Category == typeof(MessageLogCheckpointService).FullName);
+        Assert.Contains($"records a message log checkpoint at entry {second.Sequence}", warning.Message, StringComparison.Ordinal);
+        Assert.Contains(new FileKeyStore(Path.Combine(hub.DataDirectory, "keys")).CheckpointRecordPath, warning.Message, StringComparison.Ordinal);
+        Assert.Contains($"which the store does not hold (the store's newest is at entry {first.Sequence})", warning.Message, StringComparison.Ordinal);
 
         // It follows the one recorded, not the newest left: log verify goes on finding it missing once the record moves on.
         var kept = await hub.Store.MessageLogCheckpoints.ReadCheckpointsAsync().ToListAsync();
