@@ -8,8 +8,8 @@ namespace OpenDcc.Core.Duis;
 /// queues live in memory, so it is recorded durably beside them: with its request's message log entry
 /// (<see cref="Security.MessageLogRecord.Acknowledges"/>), and cleared in the transaction that hands its outcome on (the
 /// device's answer, E20/E21, or for 11.1 the DCC alert naming a device: <see cref="Security.MessageLogRecord.Answers"/>).
-/// A hub that stops answers its queued commands as it goes; one
-/// that crashed finds them here when it starts again and answers each with E21 (its outcome is not known).
+/// A hub that stops answers its queued commands as it goes; one that crashed finds them here when it starts again and
+/// answers each with E21 (its outcome is not known).
 /// </summary>
 /// <param name="User">Who sent the request, and gets its answer.</param>
 public sealed record UnansweredCommand(DeviceRequestReference Request, Eui64 User, Instant AcknowledgedAt)
