@@ -23,8 +23,11 @@ internal static class Queueing
             Answers = answers,
             QueuedForDelivery = new QueuedDelivery(destination, payload, what),
         }]);
-        var pending = await store.Delivery.ListAsync(DeliveryState.Pending, user);
-        return pending.Where(m => m.Correlation == correlation).Max(m => m.Id);
+        // Read by its user and correlation whatever its state: a running dispatcher may have delivered it already.
+        await using var connection = await store.OpenConnectionAsync();
+        await using var newest = connection.Command("SELECT max(id) FROM outbound_message WHERE user_id = @user AND correlation = @correlation")
+            .With("@user", user.ToString()).With("@correlation", correlation);
+        return Convert.ToInt64(await newest.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Whether <paramref name="record"/> is the entry <see cref="QueueAsync"/> wrote: a test of delivery looks at the attempts' entries.</summary>
