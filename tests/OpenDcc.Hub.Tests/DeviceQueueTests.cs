@@ -200,15 +200,18 @@ public sealed class DeviceQueueTests : IAsyncLifetime
     [Fact]
     public async Task A_message_a_crashed_hub_had_claimed_for_delivery_goes_as_soon_as_the_hub_starts_again_not_when_its_lease_ends()
     {
-        // What a hub killed mid-delivery leaves: a queued answer claimed for DeliveryOptions.ClaimLease (2 minutes).
-        var now = SystemClock.Instance.GetCurrentInstant();
-        await hub.Store.MessageLog.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, Supplier, "claimed by a hub that died", $"I0 queued for delivery to {hub.Receiver.Url}", ReadOnlyMemory<byte>.Empty)
+        // What a hub killed mid-delivery leaves: a queued answer claimed for DeliveryOptions.ClaimLease (2 minutes). Made
+        // while no hub runs, so that no running dispatcher claims it first.
+        long queued = 0;
+        await hub.RestartAsync(whileStopped: async store =>
         {
-            QueuedForDelivery = new QueuedDelivery(hub.Receiver.Url, "<Response/>"u8.ToArray(), "I0"),
-        }]);
-        var queued = Assert.Single(await hub.Store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id;
-
-        await hub.RestartAsync();
+            var now = SystemClock.Instance.GetCurrentInstant();
+            await store.MessageLog.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, Supplier, "claimed by a hub that died", $"I0 queued for delivery to {hub.Receiver.Url}", ReadOnlyMemory<byte>.Empty)
+            {
+                QueuedForDelivery = new QueuedDelivery(hub.Receiver.Url, "<Response/>"u8.ToArray(), "I0"),
+            }]);
+            queued = Assert.Single(await store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id;
+        });
 
         Assert.Equal("<Response/>", await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20)));
         // Recorded just after the receiver answers.

@@ -160,11 +160,19 @@ public sealed class TestHub : IAsyncDisposable
     }
 
     /// <summary>Stops the hub and starts a new one over the same data directory.</summary>
-    public async Task RestartAsync()
+    /// <param name="whileStopped">Run on the hub's store, opened as another process would open it, while no hub runs: what a hub that died left there.</param>
+    public async Task RestartAsync(Func<OpenDccStore, Task>? whileStopped = null)
     {
         Http.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
+        if (whileStopped is not null)
+        {
+            await using var store = database is null
+                ? await OpenDccStore.OpenSqliteAsync(DataDirectory, SystemClock.Instance)
+                : await OpenDccStore.OpenPostgresAsync(database.ConnectionString, SystemClock.Instance);
+            await whileStopped(store);
+        }
         await StartHubAsync();
         if (Connection is { } connection)
         {
