@@ -11,15 +11,15 @@ namespace OpenDcc.Core.Delivery;
 /// <param name="What">What it is, as <see cref="OutboundMessage.What"/> says.</param>
 public sealed record QueuedDelivery(Uri Destination, ReadOnlyMemory<byte> Message, string? What)
 {
-    public Uri Destination { get; } = RefuseUnlessHttp(Destination, nameof(Destination));
-
-    /// <summary>Where a message may be sent: an absolute http or https URL.</summary>
+    /// <summary>Where the message is sent: an absolute http or https URL.</summary>
     /// <exception cref="ArgumentException">it is not one.</exception>
-    public static Uri RefuseUnlessHttp(Uri destination, string parameter)
+    public Uri Destination { get; } = RefuseUnlessHttp(Destination);
+
+    private static Uri RefuseUnlessHttp(Uri destination)
     {
-        ArgumentNullException.ThrowIfNull(destination, parameter);
+        ArgumentNullException.ThrowIfNull(destination, nameof(Destination));
         return destination.IsAbsoluteUri && (destination.Scheme == Uri.UriSchemeHttp || destination.Scheme == Uri.UriSchemeHttps)
             ? destination
-            : throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", parameter);
+            : throw new ArgumentException($"destination '{destination}' must be an absolute http or https URL", nameof(Destination));
     }
 }
