@@ -116,24 +116,12 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return [.. claimed.OrderBy(m => m.NextAttemptAt).ThenBy(m => m.Id)];
     }
 
-    public async Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await open(cancellationToken);
-        await using var settlement = new Settlement(connection, null);
-        return await settlement.RecordAsync(id, now, error: null, nextAttemptAt: null, cancellationToken) == 1;
-    }
-
-    public async Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        await using var connection = await open(cancellationToken);
-        await using var settlement = new Settlement(connection, null);
-        return await settlement.RecordAsync(id, attemptedAt, error, nextAttemptAt, cancellationToken) == 1;
-    }
-
     /// <summary>
-    /// Records the delivery attempts the records settle (<see cref="Core.Security.MessageLogRecord.SettlesDelivery"/>), as
-    /// <see cref="MarkDeliveredAsync"/> and <see cref="RecordFailureAsync"/> do, in the message log's transaction that logs them.
+    /// Records the delivery attempts the records settle (<see cref="Core.Security.MessageLogRecord.SettlesDelivery"/>), in
+    /// the message log's transaction that logs them: a delivered message is delivered whatever its state (a slower node may
+    /// have recorded a failure meanwhile); a failed attempt at a message still pending makes it due again at its next
+    /// attempt, or moves it to the failed queue when it has none, and changes nothing once the message is delivered or
+    /// failed. An attempt at a message since purged changes nothing.
     /// </summary>
     internal static async Task SettleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
     {
@@ -163,15 +151,18 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// and given each attempt's values: an append settling many attempts prepares each statement once, as
     /// <see cref="QueueAsync"/> its insert.
     /// </summary>
-    private sealed class Settlement(DbConnection connection, DbTransaction? transaction) : IAsyncDisposable
+    private sealed class Settlement(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
     {
         private DbCommand? delivered;
         private DbCommand? dueAgain;
         private DbCommand? failed;
 
-        /// <summary>Delivered when <paramref name="error"/> is null; otherwise failed, due again at <paramref name="nextAttemptAt"/> or, when that is null, in the failed queue.</summary>
-        /// <returns>The rows changed: 0 when the message is gone (purged) or, for a failure, no longer pending.</returns>
-        public Task<int> RecordAsync(long id, Instant at, string? error, Instant? nextAttemptAt, CancellationToken cancellationToken)
+        /// <summary>
+        /// Delivered when <paramref name="error"/> is null; otherwise failed, due again at <paramref name="nextAttemptAt"/>
+        /// or, when that is null, in the failed queue. Nothing changes when the message is gone (purged) or, for a failure,
+        /// no longer pending.
+        /// </summary>
+        public Task RecordAsync(long id, Instant at, string? error, Instant? nextAttemptAt, CancellationToken cancellationToken)
         {
             DbCommand command;
             if (error is null)

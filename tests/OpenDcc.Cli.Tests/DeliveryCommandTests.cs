@@ -75,7 +75,7 @@ public sealed class DeliveryCommandTests : IDisposable
             await AddSupplierAndNetworkOperatorAsync(store);
             // Queued first, due later: listed second.
             retrying = await QueueAsync(store, NetworkOperator, "AD1 alert", [2], at - Duration.FromMinutes(1));
-            await store.Delivery.RecordFailureAsync(retrying, "Connection refused (127.0.0.1:9)", at - Duration.FromSeconds(30), nextAttemptAt: at + Duration.FromMinutes(2));
+            await SettleFailedAsync(store, retrying, "Connection refused (127.0.0.1:9)", at - Duration.FromSeconds(30), nextAttemptAt: at + Duration.FromMinutes(2));
             await QueueAsync(store, Supplier, "first attempt due", [1], at);
             await FailAsync(store, Supplier, "failed already", at);
         }
@@ -291,8 +291,18 @@ public sealed class DeliveryCommandTests : IDisposable
     private static async Task<long> FailAsync(OpenDccStore store, Eui64 user, string correlation, Instant at)
     {
         var id = await QueueAsync(store, user, correlation, [1, 2, 3], at - Duration.FromSeconds(290));
-        await store.Delivery.RecordFailureAsync(id, "Connection refused (127.0.0.1:9)", at, nextAttemptAt: null);
+        await SettleFailedAsync(store, id, "Connection refused (127.0.0.1:9)", at, nextAttemptAt: null);
         return id;
+    }
+
+    /// <summary>Settles an attempt at message <paramref name="id"/> as failed as the hub does: with the attempt's message log entry.</summary>
+    private static async Task SettleFailedAsync(OpenDccStore store, long id, string error, Instant at, Instant? nextAttemptAt)
+    {
+        var message = await store.Delivery.FindAsync(id) ?? throw new InvalidOperationException($"message {id} is not in the queue to settle");
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, "Failed", ReadOnlyMemory<byte>.Empty)
+        {
+            SettlesDelivery = new DeliveryAttempt(id, error, nextAttemptAt),
+        }]);
     }
 
     /// <summary>Queues a message for <see cref="Endpoint"/> as the hub does: with the message log entry that hands it over.</summary>

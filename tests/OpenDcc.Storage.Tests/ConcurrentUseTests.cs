@@ -90,7 +90,8 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     public async Task A_failed_message_requeued_while_the_purge_runs_is_not_purged()
     {
         var id = await Store.QueueAsync(Supplier, Endpoint, "r1", [1], T0);
-        Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
+        await Store.SettleFailedAsync(id, "down", T0, null);
+        Assert.Equal(DeliveryState.Failed, (await Store.Delivery.FindAsync(id))!.State);
 
         // The requeue's transaction, as RequeueFailedAsync's UPDATE makes it, not yet committed.
         await using var requeuer = (NpgsqlConnection)await Store.OpenConnectionAsync();
@@ -117,7 +118,8 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
     public async Task A_message_delivered_while_the_failed_queue_is_requeued_stays_delivered()
     {
         var id = await Store.QueueAsync(Supplier, Endpoint, "r1", [1], T0);
-        Assert.True(await Store.Delivery.RecordFailureAsync(id, "down", T0, null));
+        await Store.SettleFailedAsync(id, "down", T0, null);
+        Assert.Equal(DeliveryState.Failed, (await Store.Delivery.FindAsync(id))!.State);
         await using var deliverer = (NpgsqlConnection)await Store.OpenConnectionAsync();
         await using var tx = await deliverer.BeginTransactionAsync();
         await using (var up = new NpgsqlCommand("UPDATE outbound_message SET state = 'Delivered', attempts = attempts + 1, claimed_until = NULL WHERE id = @id", deliverer, tx))

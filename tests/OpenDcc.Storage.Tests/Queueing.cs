@@ -30,6 +30,30 @@ internal static class Queueing
         return Convert.ToInt64(await newest.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Settles an attempt at message <paramref name="id"/> as delivered, as the dispatcher does
+    /// (ResponseDispatcher.DeliverAsync): with the attempt's log entry, which carries the bytes sent.
+    /// </summary>
+    public static Task SettleDeliveredAsync(this OpenDccStore store, long id, Instant at) =>
+        store.SettleAsync(id, at, error: null, nextAttemptAt: null);
+
+    /// <summary>
+    /// Settles an attempt at message <paramref name="id"/> as failed, as the dispatcher does: with the attempt's log entry,
+    /// the message due again at <paramref name="nextAttemptAt"/> or, when that is null, moved to the failed queue.
+    /// </summary>
+    public static Task SettleFailedAsync(this OpenDccStore store, long id, string error, Instant at, Instant? nextAttemptAt) =>
+        store.SettleAsync(id, at, error ?? throw new ArgumentNullException(nameof(error)), nextAttemptAt);
+
+    private static async Task SettleAsync(this OpenDccStore store, long id, Instant at, string? error, Instant? nextAttemptAt)
+    {
+        // The entry names the message's user and correlation, as the dispatcher's does: a test settles a message it queued.
+        var message = await store.Delivery.FindAsync(id) ?? throw new InvalidOperationException($"message {id} is not in the queue to settle");
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, error is null ? "Delivered" : "Failed", error is null ? message.Payload : ReadOnlyMemory<byte>.Empty)
+        {
+            SettlesDelivery = new DeliveryAttempt(id, error, nextAttemptAt),
+        }]);
+    }
+
     /// <summary>Whether <paramref name="record"/> is the entry <see cref="QueueAsync"/> wrote: a test of delivery looks at the attempts' entries.</summary>
     public static bool IsHandingOver(MessageLogRecord record) => record.Payload.IsEmpty && record.Outcome.Contains(HandedOver, StringComparison.Ordinal);
 }

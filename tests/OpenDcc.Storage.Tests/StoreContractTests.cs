@@ -157,8 +157,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var failed = await Enqueue("failed", t0);
         var delivered = await Enqueue("delivered", t0);
         var otherUsers = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
-        await Store.Delivery.RecordFailureAsync(failed, "down", t0, null);
-        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
+        await Store.SettleFailedAsync(failed, "down", t0, null);
+        await Store.SettleDeliveredAsync(delivered, t0);
 
         var moved = new Uri("https://supplier.example/duis/v2");
         await Store.Parties.SetResponseUrlAsync(Supplier, moved);
@@ -212,7 +212,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, first));
         var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(first, 10, Lease));
         Assert.Equal((id, (Uri?)null, true), (claimed.Id, claimed.Destination, claimed.NoResponseUrl));
-        Assert.True(await Store.Delivery.RecordFailureAsync(id, "not sent", first, null));
+        await Store.SettleFailedAsync(id, "not sent", first, null);
+        Assert.Equal((DeliveryState.Failed, 2, "not sent", first), await Store.Delivery.FindAsync(id) is { } notSent ? (notSent.State, notSent.Attempts, notSent.LastError, notSent.LastAttemptAt) : default);
 
         // Once the user has one, there.
         await Store.Parties.SetResponseUrlAsync(Supplier, SupplierEndpoint);
@@ -220,8 +221,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, second));
         claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(second, 10, Lease));
         Assert.Equal((id, SupplierEndpoint, false), (claimed.Id, claimed.Destination, claimed.NoResponseUrl));
-        Assert.True(await Store.Delivery.MarkDeliveredAsync(id, second));
-        Assert.Equal((DeliveryState.Delivered, 3, SupplierEndpoint), await Store.Delivery.FindAsync(id) is { } delivered ? (delivered.State, delivered.Attempts, delivered.Destination) : default);
+        await Store.SettleDeliveredAsync(id, second);
+        Assert.Equal((DeliveryState.Delivered, 3, SupplierEndpoint, second), await Store.Delivery.FindAsync(id) is { } delivered ? (delivered.State, delivered.Attempts, delivered.Destination, delivered.LastAttemptAt) : default);
     }
 
     [Fact]
@@ -230,7 +231,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var t0 = clock.GetCurrentInstant();
         var kept = await Enqueue("kept", t0);
         var purged = await Enqueue("purged", t0);
-        await Store.Delivery.RecordFailureAsync(purged, "down", t0, null);
+        await Store.SettleFailedAsync(purged, "down", t0, null);
         Assert.Equal([purged], (await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromSeconds(1), 10)).Select(m => m.Id));
 
         // Made again as a store upgraded from 0037 makes it (on SQLite, the table made again with its rows).
@@ -826,7 +827,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal("E21 no answer: ‘none’", claimed.What);
 
         clock.AdvanceSeconds(1);
-        Assert.True(await Store.Delivery.MarkDeliveredAsync(id, clock.GetCurrentInstant()));
+        await Store.SettleDeliveredAsync(id, clock.GetCurrentInstant());
         var delivered = await Store.Delivery.FindAsync(id);
         Assert.Equal(DeliveryState.Delivered, delivered!.State);
         Assert.Equal(1, delivered.Attempts);
@@ -923,9 +924,10 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var failed = await Enqueue("failed", t0);
-        await Store.Delivery.RecordFailureAsync(failed, "down", t0, null);
+        await Store.SettleFailedAsync(failed, "down", t0, null);
         var delivered = await Enqueue("delivered", t0);
-        Assert.True(await Store.Delivery.MarkDeliveredAsync(delivered, t0));
+        await Store.SettleDeliveredAsync(delivered, t0);
+        Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(delivered))!.State);
         await Enqueue("pending", t0);
 
         // The index by user holds failed messages only (0039): a message queued, or delivered, is not written to it.
@@ -983,8 +985,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var delivered = await Enqueue("delivered", t0);
         var failed = await Enqueue("failed", t0);
         Assert.Equal(3, (await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Count);
-        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
-        await Store.Delivery.RecordFailureAsync(failed, "refused", t0, nextAttemptAt: null);
+        await Store.SettleDeliveredAsync(delivered, t0);
+        await Store.SettleFailedAsync(failed, "refused", t0, nextAttemptAt: null);
 
         Assert.Equal(1, await Store.Delivery.ReleaseClaimsAsync());
 
@@ -1029,7 +1031,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var id = await Enqueue("m", t0);
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
 
-        Assert.True(await Store.Delivery.RecordFailureAsync(id, "HTTP 500 Internal Server Error", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(10)));
+        await Store.SettleFailedAsync(id, "HTTP 500 Internal Server Error", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(10));
         var message = await Store.Delivery.FindAsync(id);
         Assert.Equal(DeliveryState.Pending, message!.State);
         Assert.Equal(1, message.Attempts);
@@ -1049,9 +1051,9 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var id = await Enqueue("m", t0);
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
 
-        Assert.True(await Store.Delivery.RecordFailureAsync(id, "HTTP 500 Oops\0after", t0 + Duration.FromSeconds(1), null));
+        await Store.SettleFailedAsync(id, "HTTP 500 Oops\0after", t0 + Duration.FromSeconds(1), null);
         var message = await Store.Delivery.FindAsync(id);
-        Assert.Equal(DeliveryState.Failed, message!.State);
+        Assert.Equal((DeliveryState.Failed, 1), (message!.State, message.Attempts));
         Assert.Equal("HTTP 500 Oops\u2400after", message.LastError);
     }
 
@@ -1062,8 +1064,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var id = await Enqueue("m", t0);
         var other = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0);
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
-        await Store.Delivery.RecordFailureAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
-        await Store.Delivery.RecordFailureAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
+        await Store.SettleFailedAsync(id, "connection refused", t0 + Duration.FromSeconds(290), null);
+        await Store.SettleFailedAsync(other, "connection refused", t0 + Duration.FromSeconds(291), null);
 
         var failed = await Store.Delivery.ListAsync(DeliveryState.Failed);
         Assert.Equal([id, other], failed.Select(m => m.Id));
@@ -1078,11 +1080,11 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var t0 = clock.GetCurrentInstant();
         var retrying = await Enqueue("retrying", t0);
         await Store.Delivery.ClaimDueAsync(t0, 10, Lease);
-        await Store.Delivery.RecordFailureAsync(retrying, "connection refused", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(30));
+        await Store.SettleFailedAsync(retrying, "connection refused", t0 + Duration.FromSeconds(1), t0 + Duration.FromSeconds(30));
         var fresh = await Enqueue("fresh", t0 + Duration.FromSeconds(2));
         var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "other", [1], t0 + Duration.FromSeconds(3));
         var failed = await Enqueue("failed", t0);
-        await Store.Delivery.RecordFailureAsync(failed, "connection refused", t0 + Duration.FromSeconds(4), null);
+        await Store.SettleFailedAsync(failed, "connection refused", t0 + Duration.FromSeconds(4), null);
 
         // Queued first but due last: by next attempt, not by ID.
         Assert.Equal([fresh, operatorMessage, retrying], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => m.Id));
@@ -1097,9 +1099,11 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var id = await Enqueue("m", t0);
-        await Store.Delivery.MarkDeliveredAsync(id, t0);
-        Assert.False(await Store.Delivery.RecordFailureAsync(id, "timeout", t0 + Duration.FromSeconds(10), null));
-        Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(id))!.State);
+        await Store.SettleDeliveredAsync(id, t0);
+        await Store.SettleFailedAsync(id, "timeout", t0 + Duration.FromSeconds(10), null);
+        // Nothing of the failure recorded: delivered, one attempt, at the delivery's time, no error.
+        var message = await Store.Delivery.FindAsync(id);
+        Assert.Equal((DeliveryState.Delivered, 1, t0, (string?)null, t0), (message!.State, message.Attempts, message.LastAttemptAt, message.LastError, message.NextAttemptAt));
     }
 
     [Fact]
@@ -1108,8 +1112,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var t0 = clock.GetCurrentInstant();
         var supplierMessage = await Enqueue("m", t0);
         var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
-        await Store.Delivery.RecordFailureAsync(supplierMessage, "down", t0, null);
-        await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
+        await Store.SettleFailedAsync(supplierMessage, "down", t0, null);
+        await Store.SettleFailedAsync(operatorMessage, "down", t0, null);
 
         Assert.Equal([Supplier, NetworkOperator], (await Store.Delivery.UsersWithFailedAsync()).Order());
 
@@ -1132,7 +1136,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var operatorMessage = await Store.QueueAsync(NetworkOperator, SupplierEndpoint, "alert", [1], t0);
-        await Store.Delivery.RecordFailureAsync(operatorMessage, "down", t0, null);
+        await Store.SettleFailedAsync(operatorMessage, "down", t0, null);
         // 12,003 failed messages for the supplier, more than two of the store's chunks, in one statement.
         await ExecuteAsync(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12003) " +
@@ -1160,9 +1164,9 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var atCutoff = await Enqueue("at cutoff", t0);
         var newer = await Enqueue("newer", t0);
         var cutoff = t0 + Duration.FromMinutes(10);
-        await Store.Delivery.RecordFailureAsync(older, "down", cutoff - Duration.FromTicks(1), null);
-        await Store.Delivery.RecordFailureAsync(atCutoff, "down", cutoff, null);
-        await Store.Delivery.RecordFailureAsync(newer, "down", cutoff + Duration.FromMinutes(1), null);
+        await Store.SettleFailedAsync(older, "down", cutoff - Duration.FromTicks(1), null);
+        await Store.SettleFailedAsync(atCutoff, "down", cutoff, null);
+        await Store.SettleFailedAsync(newer, "down", cutoff + Duration.FromMinutes(1), null);
 
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, cutoff + Duration.FromHours(1), lastAttemptBefore: cutoff));
 
@@ -1179,11 +1183,12 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var failed = await Enqueue("failed", t0);
         var resent = await Enqueue("sent again", t0);
         var pending = await Enqueue("pending", t0);
-        await Store.Delivery.RecordFailureAsync(resent, "down", failedAt, null);
+        await Store.SettleFailedAsync(resent, "down", failedAt, null);
         // Sent again a day later, and refused again: its last attempt moves on, its expiry does not.
         Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, failedAt + Duration.FromDays(1)));
-        Assert.True(await Store.Delivery.RecordFailureAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null));
-        await Store.Delivery.RecordFailureAsync(failed, "down", failedAt, null);
+        await Store.SettleFailedAsync(resent, "HTTP 400", failedAt + Duration.FromDays(1), null);
+        Assert.Equal((DeliveryState.Failed, 2, "HTTP 400", failedAt + Duration.FromDays(1)), await Store.Delivery.FindAsync(resent) is { } refused ? (refused.State, refused.Attempts, refused.LastError, refused.LastAttemptAt) : default);
+        await Store.SettleFailedAsync(failed, "down", failedAt, null);
 
         Assert.Empty(await Store.Delivery.PurgeExpiredFailedAsync(policy.FailedExpiryCutoff(failedAt + Duration.FromDays(2)), max: 10));
         Assert.NotNull(await Store.Delivery.FindAsync(failed));
@@ -1205,7 +1210,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var t0 = clock.GetCurrentInstant();
         var delivered = await Enqueue("delivered", t0);
         var pending = await Enqueue("pending", t0);
-        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
+        await Store.SettleDeliveredAsync(delivered, t0);
 
         Assert.Equal(0, await Store.Delivery.PurgeDeliveredAsync(t0));
         Assert.Equal(1, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromTicks(1)));
@@ -1222,7 +1227,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     {
         var t0 = clock.GetCurrentInstant();
         var delivered = await Enqueue("delivered", t0);
-        await Store.Delivery.MarkDeliveredAsync(delivered, t0);
+        await Store.SettleDeliveredAsync(delivered, t0);
         // Doubled thirteen times: 8,192, past one chunk (SqlDeliveryStore.PurgeChunk).
         for (var i = 0; i < 13; i++)
         {
@@ -1231,7 +1236,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var backlog = await ScalarAsync("SELECT COUNT(*) FROM outbound_message");
         Assert.True(backlog > SqlDeliveryStore.PurgeChunk, $"{backlog} messages");
         var recent = await Enqueue("delivered later", t0);
-        await Store.Delivery.MarkDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
+        await Store.SettleDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
         var pending = await Enqueue("pending", t0);
 
         Assert.Equal(backlog, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(1)));
@@ -1247,10 +1252,10 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var t0 = clock.GetCurrentInstant();
         for (var i = 0; i < 5; i++)
         {
-            await Store.Delivery.MarkDeliveredAsync(await Enqueue($"delivered {i}", t0), t0 + Duration.FromSeconds(i));
+            await Store.SettleDeliveredAsync(await Enqueue($"delivered {i}", t0), t0 + Duration.FromSeconds(i));
         }
         var recent = await Enqueue("delivered later", t0);
-        await Store.Delivery.MarkDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
+        await Store.SettleDeliveredAsync(recent, t0 + Duration.FromMinutes(1));
         var pending = await Enqueue("pending", t0);
         // After each chunk's commit, what another connection sees left of those older than the cut-off, and the oldest left.
         var seen = new List<(long Left, long Oldest)>();

@@ -22,17 +22,6 @@ public interface IDeliveryStore
     /// </summary>
     Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
 
-    /// <summary>Records a successful attempt.</summary>
-    /// <returns><c>false</c> when the message no longer exists (purged).</returns>
-    Task<bool> MarkDeliveredAsync(long id, Instant now, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Records a failed attempt: the message is due again at <paramref name="nextAttemptAt"/>, or moves to the
-    /// failed queue when that is null.
-    /// </summary>
-    /// <returns><c>false</c> when the message was no longer pending (delivered by another node, or purged).</returns>
-    Task<bool> RecordFailureAsync(long id, string error, Instant attemptedAt, Instant? nextAttemptAt, CancellationToken cancellationToken = default);
-
     Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default);
 
     /// <summary>
