@@ -418,7 +418,6 @@ public sealed class SimulateCommandTests : IDisposable
     public void Dispose() => cli.Dispose();
 }
 
-/// <summary><c>opendcc simulate</c> as a process of its own, from the CLI assembly this test project builds; killed when disposed.</summary>
 /// <summary>An <c>opendcc</c> command in a process of its own, as an operator runs it: so that it can be killed.</summary>
 internal sealed class OpenDccProcess : IDisposable
 {
@@ -428,7 +427,12 @@ internal sealed class OpenDccProcess : IDisposable
 
     public static OpenDccProcess Start(string command, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Through env, which gives the command SIGINT's default handling (and then is it, the same process): Ctrl-C reaches
+        // it as it does an operator's command at a terminal, even when the tests themselves run with SIGINT ignored (a
+        // background job of a shell without job control), which the command would inherit and .NET respect.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "opendcc.dll"));
         start.ArgumentList.Add(command);
         foreach (var arg in args)
