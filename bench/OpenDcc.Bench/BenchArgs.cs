@@ -7,7 +7,7 @@ internal sealed record BenchArgs(int Entries, int Batch, int PayloadBytes, int R
     public const string Usage = """
         usage: dotnet run -c Release --project bench/OpenDcc.Bench -- SCENARIO [OPTIONS]
           message-log   [--entries 1000000] [--batch 1000] [--payload 1024] [--rounds 3] [--postgres CONN (default $OPENDCC_BENCH_POSTGRES)]
-          gateway       [--users 128] [--requests-per-user 60] [--rounds 3] [--response-urls no|yes]
+          gateway       [--users 128] [--requests-per-user 60] [--rounds 3] [--response-urls no|yes] [--postgres CONN (default $OPENDCC_BENCH_POSTGRES)]
           device-path   [--devices 10000] [--rounds 3]
           device-memory [--devices 40000]
           fleet-read    [--sites 100000]

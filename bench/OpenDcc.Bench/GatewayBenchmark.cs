@@ -19,7 +19,7 @@ using OpenDcc.Storage;
 namespace OpenDcc.Bench;
 
 /// <summary>
-/// Signed 4.1.1 requests through the real HTTP endpoint of a hub (Kestrel, Orleans silo, SQLite, message log,
+/// Signed 4.1.1 requests through the real HTTP endpoint of a hub (Kestrel, Orleans silo, SQLite or PostgreSQL, message log,
 /// replay grain, access control, I99 signed by the DSP, the asynchronous I0 signed and queued), against the bare
 /// cryptography each request needs (verify the request: canonicalise and ECDSA-verify; sign the response:
 /// canonicalise and ECDSA-sign) run on all cores in the same process. Target (issue 3): gateway >= 0.5 x crypto.
@@ -27,14 +27,28 @@ namespace OpenDcc.Bench;
 /// </summary>
 internal static class GatewayBenchmark
 {
+    /// <summary>On SQLite (the embedded default) and, with <c>--postgres</c>, then on a throw-away database there (the production store).</summary>
     public static async Task<int> RunAsync(BenchArgs args)
     {
+        var met = await RunOnAsync(args, postgres: null);
+        if (args.Postgres is not null)
+        {
+            await using var database = await BenchDatabase.CreateAsync(args.Postgres);
+            met &= await RunOnAsync(args, database.ConnectionString);
+        }
+        return met ? 0 : 2;
+    }
+
+    /// <returns>Whether the target is met.</returns>
+    private static async Task<bool> RunOnAsync(BenchArgs args, string? postgres)
+    {
+        var engine = postgres is null ? "sqlite" : "postgres";
         var clock = SystemClock.Instance;
         var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-gateway-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
         // Each user reads its own simulated meter (site u of the fleet), so device queues do not serialise the run.
         using var world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(directory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 1, siteCount: args.Users), clock);
-        await using var app = await HubHost.BuildAsync(new HubOptions(directory, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), clock, world.Devices);
+        await using var app = await HubHost.BuildAsync(new HubOptions(directory, PostgresConnectionString: postgres, Urls: $"http://127.0.0.1:{port}", SiloPort: FreePort(), GatewayPort: FreePort()), clock, world.Devices);
         await app.StartAsync();
         try
         {
@@ -55,7 +69,7 @@ internal static class GatewayBenchmark
                 users.Add((id, key));
             }
             var variant = ServiceCatalogue.Duis["4.1.1"];
-            Console.WriteLine($"gateway: {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
+            Console.WriteLine($"gateway ({engine}): {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
                 (receiver is null ? "the users have no response URL (each I0 held in the failed queue)" : $"the users' response URL {receiver.Url} (each I0 posted there, the round waits for every delivery)"));
             var recordsPerRequest = receiver is null ? RecordsPerRequest : RecordsPerRequestDelivered;
 
@@ -136,7 +150,7 @@ internal static class GatewayBenchmark
                 round++;
             }
             var ratio = Median(gatewayRates) / Median(cryptoRates);
-            Console.WriteLine($"gateway: {Median(gatewayRates):N0} req/s, p50 {Median(p50s):F1} ms, p99 {Median(p99s):F1} ms; crypto-only bound {Median(cryptoRates):N0} req/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")}); CPU per request: gateway {Median(gatewayCpus):F0} µs (the benchmark's HTTP client included), crypto only {Median(cryptoCpus):F0} µs");
+            Console.WriteLine($"gateway ({engine}): {Median(gatewayRates):N0} req/s, p50 {Median(p50s):F1} ms, p99 {Median(p99s):F1} ms; crypto-only bound {Median(cryptoRates):N0} req/s; ratio {ratio:F2} (target >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")}); CPU per request: gateway {Median(gatewayCpus):F0} µs (the benchmark's HTTP client included{(postgres is null ? "" : "; not the PostgreSQL server's")}), crypto only {Median(cryptoCpus):F0} µs");
             // Not the issue's bound, which counts one signature per request: each 4.1.1 also has its asynchronous I0 signed
             // (point 6), so this is the bare cryptography the request needs end to end. Reported for comparison only.
             Console.WriteLine($"  for comparison, not the target: the crypto a 4.1.1 needs end to end (1 verify, 2 signs: the I99 and the device's I0, 3 canonicalisations): {Median(endToEndRates):N0} req/s; gateway ratio to it {Median(gatewayRates) / Median(endToEndRates):F2}");
@@ -152,7 +166,7 @@ internal static class GatewayBenchmark
             {
                 key.Dispose();
             }
-            return ratio >= 0.5 ? 0 : 2;
+            return ratio >= 0.5;
         }
         finally
         {

