@@ -37,56 +37,27 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there, with no destination
     /// and one attempt made (not sent) at the record's time.
     /// </summary>
-    internal static async Task QueueAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task QueueAsync(AppendWrites writes, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        DbCommand? insert = null;
-        try
+        const string Insert =
+            "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
+            "VALUES (@user, @destination, @correlation, @payload, @now, @attempts, @now, @state, @error, @attempted, @what)";
+        foreach (var record in records)
         {
-            foreach (var record in records)
+            // The message log refuses either without a user or a correlation.
+            if (record.QueuedForDelivery is { } queued)
             {
-                if (record.QueuedForDelivery is null && record.HeldInFailedQueue is null)
-                {
-                    continue;
-                }
-                // One statement for all the append's messages, prepared once (as the log's own rows are written).
-                insert ??= connection.Command(
-                        "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
-                        "VALUES (@user, @destination, @correlation, @payload, @now, @attempts, @now, @state, @error, @attempted, @what)", transaction)
-                    .With("@user", "").With("@destination", DBNull.Value).With("@correlation", "").With("@payload", Array.Empty<byte>()).With("@now", 0L)
-                    .With("@attempts", 0).With("@state", Pending).With("@error", DBNull.Value).With("@attempted", DBNull.Value).With("@what", DBNull.Value);
-                // The message log refuses either without a user or a correlation.
-                insert.Parameters["@user"].Value = record.User!.Value.ToString();
-                insert.Parameters["@correlation"].Value = record.Correlation!;
-                insert.Parameters["@now"].Value = record.At.ToUnixTimeTicks();
-                if (record.QueuedForDelivery is { } queued)
-                {
-                    insert.Parameters["@destination"].Value = queued.Destination.ToString();
-                    insert.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(queued.Message);
-                    insert.Parameters["@attempts"].Value = 0;
-                    insert.Parameters["@state"].Value = Pending;
-                    insert.Parameters["@error"].Value = DBNull.Value;
-                    insert.Parameters["@attempted"].Value = DBNull.Value;
-                    insert.Parameters["@what"].Value = (object?)queued.What ?? DBNull.Value;
-                }
-                else
-                {
-                    var held = record.HeldInFailedQueue!;
-                    insert.Parameters["@destination"].Value = DBNull.Value;
-                    insert.Parameters["@payload"].Value = SqlMessageLog.PayloadBytes(record.Payload);
-                    insert.Parameters["@attempts"].Value = 1;
-                    insert.Parameters["@state"].Value = Failed;
-                    insert.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength));
-                    insert.Parameters["@attempted"].Value = record.At.ToUnixTimeTicks();
-                    insert.Parameters["@what"].Value = (object?)held.What ?? DBNull.Value;
-                }
-                await insert.ExecuteNonQueryAsync(cancellationToken);
+                await writes.RunAsync(Insert, cancellationToken,
+                    ("@user", record.User!.Value.ToString()), ("@destination", queued.Destination.ToString()), ("@correlation", record.Correlation!),
+                    ("@payload", SqlMessageLog.PayloadBytes(queued.Message)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", 0), ("@state", Pending),
+                    ("@error", null), ("@attempted", null), ("@what", queued.What));
             }
-        }
-        finally
-        {
-            if (insert is not null)
+            else if (record.HeldInFailedQueue is { } held)
             {
-                await insert.DisposeAsync();
+                await writes.RunAsync(Insert, cancellationToken,
+                    ("@user", record.User!.Value.ToString()), ("@destination", null), ("@correlation", record.Correlation!),
+                    ("@payload", SqlMessageLog.PayloadBytes(record.Payload)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", 1), ("@state", Failed),
+                    ("@error", Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength))), ("@attempted", record.At.ToUnixTimeTicks()), ("@what", held.What));
             }
         }
     }
@@ -123,84 +94,33 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// attempt, or moves it to the failed queue when it has none, and changes nothing once the message is delivered or
     /// failed. An attempt at a message since purged changes nothing.
     /// </summary>
-    internal static async Task SettleAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task SettleAsync(AppendWrites writes, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        Settlement? settlement = null;
-        try
+        foreach (var record in records)
         {
-            foreach (var record in records)
+            if (record.SettlesDelivery is not { } attempt)
             {
-                if (record.SettlesDelivery is { } attempt)
-                {
-                    settlement ??= new Settlement(connection, transaction);
-                    await settlement.RecordAsync(attempt.MessageId, record.At, attempt.Error, attempt.NextAttemptAt, cancellationToken);
-                }
+                continue;
             }
-        }
-        finally
-        {
-            if (settlement is not null)
-            {
-                await settlement.DisposeAsync();
-            }
-        }
-    }
-
-    /// <summary>
-    /// The statements that record an attempt's outcome (delivered; failed, due again; failed for good), each made once
-    /// and given each attempt's values: an append settling many attempts prepares each statement once, as
-    /// <see cref="QueueAsync"/> its insert.
-    /// </summary>
-    private sealed class Settlement(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
-    {
-        private DbCommand? delivered;
-        private DbCommand? dueAgain;
-        private DbCommand? failed;
-
-        /// <summary>
-        /// Delivered when <paramref name="error"/> is null; otherwise failed, due again at <paramref name="nextAttemptAt"/>
-        /// or, when that is null, in the failed queue. Nothing changes when the message is gone (purged) or, for a failure,
-        /// no longer pending.
-        /// </summary>
-        public Task RecordAsync(long id, Instant at, string? error, Instant? nextAttemptAt, CancellationToken cancellationToken)
-        {
-            DbCommand command;
-            if (error is null)
+            var at = ("@at", (object?)record.At.ToUnixTimeTicks());
+            var id = ("@id", (object?)attempt.MessageId);
+            if (attempt.Error is null)
             {
                 // Not conditional on the state: a delivery is a fact even when a slower node has recorded a failure meanwhile.
-                command = delivered ??= Made("UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @at, claimed_until = NULL WHERE id = @id")
-                    .With("@delivered", Delivered);
+                await writes.RunAsync("UPDATE outbound_message SET state = @delivered, attempts = attempts + 1, last_attempt_at = @at, claimed_until = NULL WHERE id = @id", cancellationToken,
+                    ("@delivered", Delivered), at, id);
+            }
+            else if (attempt.NextAttemptAt is { } next)
+            {
+                await writes.RunAsync("UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending", cancellationToken,
+                    ("@next", next.ToUnixTimeTicks()), at, ("@error", Db.Storable(Core.Excerpt.Start(attempt.Error, MaxErrorLength))), id, ("@pending", Pending));
             }
             else
             {
-                command = nextAttemptAt is null
-                    ? failed ??= Made("UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending")
-                        .With("@failed", Failed).With("@error", "").With("@pending", Pending)
-                    : dueAgain ??= Made("UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending")
-                        .With("@next", 0L).With("@error", "").With("@pending", Pending);
-                command.Parameters["@error"].Value = Db.Storable(Core.Excerpt.Start(error, MaxErrorLength));
-                if (nextAttemptAt is { } next)
-                {
-                    command.Parameters["@next"].Value = next.ToUnixTimeTicks();
-                }
-            }
-            command.Parameters["@id"].Value = id;
-            command.Parameters["@at"].Value = at.ToUnixTimeTicks();
-            return command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var command in new[] { delivered, dueAgain, failed })
-            {
-                if (command is not null)
-                {
-                    await command.DisposeAsync();
-                }
+                await writes.RunAsync("UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending", cancellationToken,
+                    ("@failed", Failed), at, ("@error", Db.Storable(Core.Excerpt.Start(attempt.Error, MaxErrorLength))), id, ("@pending", Pending));
             }
         }
-
-        private DbCommand Made(string sql) => connection.Command(sql, transaction).With("@id", 0L).With("@at", 0L);
     }
 
     public async Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default)

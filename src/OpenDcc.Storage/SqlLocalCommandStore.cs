@@ -83,13 +83,12 @@ internal sealed class SqlLocalCommandStore(Func<CancellationToken, Task<DbConnec
     /// In the message log's transaction: the marks of the accepted 8.13s among <paramref name="records"/> made final
     /// (<see cref="MessageLogRecord.Returns"/>), each only if that 8.13 still holds it.
     /// </summary>
-    public static async Task ConfirmReturnsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task ConfirmReturnsAsync(AppendWrites writes, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
     {
         foreach (var returns in records.Select(r => r.Returns).OfType<LocalReturn>())
         {
-            await using var confirm = connection.Command("UPDATE local_command SET return_logged = 1 WHERE request_id = @r AND returned_by = @by", transaction)
-                .With("@r", returns.Command.ToString()).With("@by", returns.ReturnedBy.ToString());
-            await confirm.ExecuteNonQueryAsync(cancellationToken);
+            await writes.RunAsync("UPDATE local_command SET return_logged = 1 WHERE request_id = @r AND returned_by = @by", cancellationToken,
+                ("@r", returns.Command.ToString()), ("@by", returns.ReturnedBy.ToString()));
         }
     }
 

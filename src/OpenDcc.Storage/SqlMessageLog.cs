@@ -13,8 +13,10 @@ namespace OpenDcc.Storage;
 /// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>),
 /// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>),
 /// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>),
-/// puts those for users with no response URL in the failed queue (<see cref="SqlDeliveryStore.HoldFailedAsync"/>)
-/// and moves the head, all in one transaction, so the chain stays linear however many writers there are.
+/// queues the messages they hand over, or holds them in the failed queue for users with no response URL
+/// (<see cref="SqlDeliveryStore.QueueAsync"/>), settles the delivery attempts they log (<see cref="SqlDeliveryStore.SettleAsync"/>)
+/// and moves the head, all in one transaction, so the chain stays linear however many writers there are. The writes
+/// after the entries go together where the provider batches them (<see cref="AppendWrites"/>).
 /// The engines differ only in how the head is locked and how rows are bulk-written. The DSP's signed checkpoints of the
 /// head (<see cref="IMessageLogCheckpoints"/>) are kept beside the entries, and stay when those are removed.
 /// </summary>
@@ -98,23 +100,21 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                 await SqlInventoryStore.ApplyAsync(connection, transaction, records, LockRows, cancellationToken);
                 var entries = MessageLogChain.Extend(lastSequence, lastHash, records);
                 await InsertAsync(connection, transaction, entries, cancellationToken);
-                await RaiseReplayCountersAsync(connection, transaction, records, cancellationToken);
-                foreach (var reset in records.Where(r => r.ResetsCounterTo is not null))
+                await using (var writes = new AppendWrites(connection, transaction))
                 {
-                    await using var lower = connection.Command(SqlReplayCounterStore.Reset, transaction)
-                        .With("@o", (reset.User ?? throw new ArgumentException("a counter reset needs the user whose counter it is", nameof(records))).ToString())
-                        .With("@c", SqlReplayCounterStore.Format(reset.ResetsCounterTo!.Value));
-                    await lower.ExecuteNonQueryAsync(cancellationToken);
-                }
-                await SqlUnansweredCommandStore.ApplyAsync(connection, transaction, records, cancellationToken);
-                await SqlLocalCommandStore.ConfirmReturnsAsync(connection, transaction, records, cancellationToken);
-                await SqlDeliveryStore.QueueAsync(connection, transaction, records, cancellationToken);
-                await SqlDeliveryStore.SettleAsync(connection, transaction, records, cancellationToken);
-                await using (var move = connection.Command("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", transaction)
-                    .With("@s", entries[^1].Sequence)
-                    .With("@h", entries[^1].Hash))
-                {
-                    await move.ExecuteNonQueryAsync(cancellationToken);
+                    await RaiseReplayCountersAsync(writes, records, cancellationToken);
+                    foreach (var reset in records.Where(r => r.ResetsCounterTo is not null))
+                    {
+                        await writes.RunAsync(SqlReplayCounterStore.Reset, cancellationToken,
+                            ("@o", (reset.User ?? throw new ArgumentException("a counter reset needs the user whose counter it is", nameof(records))).ToString()),
+                            ("@c", SqlReplayCounterStore.Format(reset.ResetsCounterTo!.Value)));
+                    }
+                    await SqlUnansweredCommandStore.ApplyAsync(writes, records, cancellationToken);
+                    await SqlLocalCommandStore.ConfirmReturnsAsync(writes, records, cancellationToken);
+                    await SqlDeliveryStore.QueueAsync(writes, records, cancellationToken);
+                    await SqlDeliveryStore.SettleAsync(writes, records, cancellationToken);
+                    await writes.RunAsync("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", cancellationToken, ("@s", entries[^1].Sequence), ("@h", entries[^1].Hash));
+                    await writes.FlushAsync(cancellationToken);
                 }
                 try
                 {
@@ -162,37 +162,18 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         };
     }
 
-    private static async Task RaiseReplayCountersAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
+    private static async Task RaiseReplayCountersAsync(AppendWrites writes, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        var accepted = records.Where(r => r.AcceptedCounter is not null).ToList();
-        if (accepted.Count == 0)
-        {
-            return;
-        }
-        await using var raise = connection.Command(SqlReplayCounterStore.Raise, transaction);
-        var originator = raise.CreateParameter();
-        originator.ParameterName = "@o";
-        var counter = raise.CreateParameter();
-        counter.ParameterName = "@c";
-        var target = raise.CreateParameter();
-        target.ParameterName = "@t";
-        var variant = raise.CreateParameter();
-        variant.ParameterName = "@v";
-        raise.Parameters.AddRange(new[] { originator, counter, target, variant });
-        foreach (var record in accepted)
+        foreach (var record in records.Where(r => r.AcceptedCounter is not null))
         {
             // AppendAsync has refused a counter without a user.
-            originator.Value = record.User!.Value.ToString();
-            counter.Value = SqlReplayCounterStore.Format(record.AcceptedCounter!.Value);
-            target.Value = (object?)record.OpensTransform?.Target.ToString() ?? DBNull.Value;
-            variant.Value = (object?)record.OpensTransform?.ServiceReferenceVariant ?? DBNull.Value;
-            await raise.ExecuteNonQueryAsync(cancellationToken);
+            var originator = record.User!.Value.ToString();
+            var counter = SqlReplayCounterStore.Format(record.AcceptedCounter!.Value);
+            await writes.RunAsync(SqlReplayCounterStore.Raise, cancellationToken,
+                ("@o", originator), ("@c", counter), ("@t", record.OpensTransform?.Target.ToString()), ("@v", record.OpensTransform?.ServiceReferenceVariant));
             if (record.ClosesTransform)
             {
-                await using var close = connection.Command(SqlReplayCounterStore.Close, transaction)
-                    .With("@o", record.User!.Value.ToString())
-                    .With("@c", SqlReplayCounterStore.Format(record.AcceptedCounter!.Value));
-                await close.ExecuteNonQueryAsync(cancellationToken);
+                await writes.RunAsync(SqlReplayCounterStore.Close, cancellationToken, ("@o", originator), ("@c", counter));
             }
         }
     }

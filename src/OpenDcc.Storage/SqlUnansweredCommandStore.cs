@@ -45,47 +45,28 @@ internal sealed class SqlUnansweredCommandStore(Func<CancellationToken, Task<DbC
     private const string Delete = "DELETE FROM unanswered_command WHERE request_id = @r AND device = @d";
 
     /// <summary>
-    /// Records the commands <paramref name="records"/> acknowledge and clears those they answer, in their order, in
-    /// <paramref name="transaction"/>: one command of each kind, prepared once for the lot.
+    /// Records the commands <paramref name="records"/> acknowledge and clears those they answer, in their order, among
+    /// the append's <paramref name="writes"/>.
     /// </summary>
-    internal static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task ApplyAsync(AppendWrites writes, IReadOnlyList<MessageLogRecord> records, CancellationToken cancellationToken)
     {
-        DbCommand? add = null, clear = null;
-        try
+        foreach (var record in records)
         {
-            foreach (var record in records)
+            foreach (var acknowledged in record.Acknowledges ?? [])
             {
-                foreach (var acknowledged in record.Acknowledges ?? [])
-                {
-                    var reference = acknowledged.Request;
-                    add ??= connection.Command(Insert, transaction).With("@r", null).With("@d", null).With("@u", null).With("@sr", null).With("@srv", null).With("@v", null).With("@at", null);
-                    add.Parameters[0].Value = reference.RequestId.ToString();
-                    add.Parameters[1].Value = reference.Device.ToString();
-                    add.Parameters[2].Value = acknowledged.User.ToString();
-                    add.Parameters[3].Value = reference.ServiceReference;
-                    add.Parameters[4].Value = reference.ServiceReferenceVariant;
-                    add.Parameters[5].Value = reference.SchemaVersion;
-                    add.Parameters[6].Value = acknowledged.AcknowledgedAt.ToUnixTimeTicks();
-                    await add.ExecuteNonQueryAsync(cancellationToken);
-                }
-                if (record.Answers is { } answered)
-                {
-                    clear ??= connection.Command(Delete, transaction).With("@r", null).With("@d", null);
-                    clear.Parameters[0].Value = answered.RequestId.ToString();
-                    clear.Parameters[1].Value = answered.Device.ToString();
-                    await clear.ExecuteNonQueryAsync(cancellationToken);
-                }
+                var reference = acknowledged.Request;
+                await writes.RunAsync(Insert, cancellationToken,
+                    ("@r", reference.RequestId.ToString()),
+                    ("@d", reference.Device.ToString()),
+                    ("@u", acknowledged.User.ToString()),
+                    ("@sr", reference.ServiceReference),
+                    ("@srv", reference.ServiceReferenceVariant),
+                    ("@v", reference.SchemaVersion),
+                    ("@at", acknowledged.AcknowledgedAt.ToUnixTimeTicks()));
             }
-        }
-        finally
-        {
-            if (add is not null)
+            if (record.Answers is { } answered)
             {
-                await add.DisposeAsync();
-            }
-            if (clear is not null)
-            {
-                await clear.DisposeAsync();
+                await writes.RunAsync(Delete, cancellationToken, ("@r", answered.RequestId.ToString()), ("@d", answered.Device.ToString()));
             }
         }
     }
