@@ -44,21 +44,24 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             "VALUES (@user, @destination, @correlation, @payload, @now, @attempts, @now, @state, @error, @attempted, @what)";
         foreach (var record in records)
         {
-            // The message log refuses either without a user or a correlation.
+            (string? Destination, ReadOnlyMemory<byte> Payload, int Attempts, string State, string? Error, long? Attempted, string? What) message;
             if (record.QueuedForDelivery is { } queued)
             {
-                await writes.RunAsync(Insert, cancellationToken,
-                    ("@user", record.User!.Value.ToString()), ("@destination", queued.Destination.ToString()), ("@correlation", record.Correlation!),
-                    ("@payload", SqlMessageLog.PayloadBytes(queued.Message)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", 0), ("@state", Pending),
-                    ("@error", null), ("@attempted", null), ("@what", queued.What));
+                message = (queued.Destination.ToString(), queued.Message, 0, Pending, null, null, queued.What);
             }
             else if (record.HeldInFailedQueue is { } held)
             {
-                await writes.RunAsync(Insert, cancellationToken,
-                    ("@user", record.User!.Value.ToString()), ("@destination", null), ("@correlation", record.Correlation!),
-                    ("@payload", SqlMessageLog.PayloadBytes(record.Payload)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", 1), ("@state", Failed),
-                    ("@error", Db.Storable(Core.Excerpt.Start(held.Error, MaxErrorLength))), ("@attempted", record.At.ToUnixTimeTicks()), ("@what", held.What));
+                message = (null, record.Payload, 1, Failed, StorableError(held.Error), record.At.ToUnixTimeTicks(), held.What);
             }
+            else
+            {
+                continue;
+            }
+            // The message log refuses either without a user or a correlation.
+            await writes.RunAsync(Insert, cancellationToken,
+                ("@user", record.User!.Value.ToString()), ("@destination", message.Destination), ("@correlation", record.Correlation!),
+                ("@payload", SqlMessageLog.PayloadBytes(message.Payload)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", message.Attempts),
+                ("@state", message.State), ("@error", message.Error), ("@attempted", message.Attempted), ("@what", message.What));
         }
     }
 
@@ -87,6 +90,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         return [.. claimed.OrderBy(m => m.NextAttemptAt).ThenBy(m => m.Id)];
     }
 
+    /// <summary>Why an attempt failed, as the queue keeps it: its start, at most <see cref="MaxErrorLength"/> characters, storable.</summary>
+    private static string StorableError(string error) => Db.Storable(Core.Excerpt.Start(error, MaxErrorLength));
+
     /// <summary>
     /// Records the delivery attempts the records settle (<see cref="Core.Security.MessageLogRecord.SettlesDelivery"/>), in
     /// the message log's transaction that logs them: a delivered message is delivered whatever its state (a slower node may
@@ -113,12 +119,12 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
             else if (attempt.NextAttemptAt is { } next)
             {
                 await writes.RunAsync("UPDATE outbound_message SET next_attempt_at = @next, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending", cancellationToken,
-                    ("@next", next.ToUnixTimeTicks()), at, ("@error", Db.Storable(Core.Excerpt.Start(attempt.Error, MaxErrorLength))), id, ("@pending", Pending));
+                    ("@next", next.ToUnixTimeTicks()), at, ("@error", StorableError(attempt.Error)), id, ("@pending", Pending));
             }
             else
             {
                 await writes.RunAsync("UPDATE outbound_message SET state = @failed, attempts = attempts + 1, last_attempt_at = @at, last_error = @error, claimed_until = NULL WHERE id = @id AND state = @pending", cancellationToken,
-                    ("@failed", Failed), at, ("@error", Db.Storable(Core.Excerpt.Start(attempt.Error, MaxErrorLength))), id, ("@pending", Pending));
+                    ("@failed", Failed), at, ("@error", StorableError(attempt.Error)), id, ("@pending", Pending));
             }
         }
     }
