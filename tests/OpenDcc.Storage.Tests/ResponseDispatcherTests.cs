@@ -491,7 +491,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         await using var dead = await ResponseReceiver.StartAsync();
         dead.Delay = TimeSpan.FromSeconds(30);
         await using var alive = await ResponseReceiver.StartAsync();
-        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(2), MaxConcurrentDeliveries = 4 });
+        using var dispatcher = Dispatcher(DeliveryOptions.Default with { RequestTimeout = Duration.FromSeconds(2), MaxConcurrentDeliveries = 4, ClaimBatchSize = 16 });
         var toDead = new List<long>();
         for (var i = 0; i < 5; i++)
         {
@@ -543,6 +543,26 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
 
         Assert.Equal(3, receiver.MaxInFlight);
         Assert.Equal(payloads.Select(Encoding.UTF8.GetString).Order(), receiver.Received.Select(r => Encoding.UTF8.GetString(r.Body)).Order());
+    }
+
+    [Fact]
+    public async Task By_default_many_deliveries_are_in_flight_at_once_so_a_round_trip_does_not_bound_how_many_go_out_a_second()
+    {
+        // A hub answering thousands of requests a second must deliver as many responses: one at a time per worker, each
+        // waiting for its endpoint and then for its attempt's log entry to be committed, a handful of workers could not.
+        const int messages = 100;
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.HoldUntilInFlight = messages;
+        using var dispatcher = Dispatcher();
+        for (var i = 0; i < messages; i++)
+        {
+            await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, Encoding.UTF8.GetBytes($"<Response n=\"{i}\"/>"));
+        }
+
+        Assert.Equal(new DeliveryRound(messages, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.Equal(messages, receiver.MaxInFlight);
+        Assert.Equal(messages, receiver.Received.Count);
     }
 
     [Fact]

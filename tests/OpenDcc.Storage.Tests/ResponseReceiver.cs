@@ -23,6 +23,7 @@ public sealed class ResponseReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<int> statuses = new();
     private readonly ConcurrentQueue<ReceivedRequest> received = new();
     private readonly TaskCompletionSource firstRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource enoughInFlight = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int inFlight;
     private int maxInFlight;
 
@@ -43,6 +44,15 @@ public sealed class ResponseReceiver : IAsyncDisposable
     public IReadOnlyList<ReceivedRequest> Received => [.. received];
 
     public int MaxInFlight => Volatile.Read(ref maxInFlight);
+
+    /// <summary>
+    /// Requests are held until this many are in flight at once, then all answered; when that many do not come within
+    /// <see cref="HoldAtMost"/> of one arriving, every request is answered from then on. Zero: none is held.
+    /// </summary>
+    public int HoldUntilInFlight { get; set; }
+
+    /// <summary>The longest a request waits for <see cref="HoldUntilInFlight"/>.</summary>
+    public static readonly TimeSpan HoldAtMost = TimeSpan.FromSeconds(5);
 
     /// <summary>Completes when the first request arrives.</summary>
     public Task FirstRequest => firstRequest.Task;
@@ -97,6 +107,16 @@ public sealed class ResponseReceiver : IAsyncDisposable
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
             received.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path, context.Request.ContentType, body.ToArray()));
             firstRequest.TrySetResult();
+            if (HoldUntilInFlight > 0)
+            {
+                if (now >= HoldUntilInFlight)
+                {
+                    enoughInFlight.TrySetResult();
+                }
+                // Not cancelled with the request: a client that gave up has its answer, late.
+                await Task.WhenAny(enoughInFlight.Task, Task.Delay(HoldAtMost));
+                enoughInFlight.TrySetResult();
+            }
             if (Delay > TimeSpan.Zero)
             {
                 await Task.Delay(Delay, context.RequestAborted);

@@ -100,7 +100,7 @@ public class RetryPolicyTests
     public void A_claim_lease_shorter_than_a_batch_of_timeouts_is_refused()
     {
         // 16 messages, 4 at a time, 10 s each when all time out: 40 s.
-        var options = DeliveryOptions.Default with { ClaimLease = Duration.FromSeconds(40) };
+        var options = DeliveryOptions.Default with { ClaimBatchSize = 16, MaxConcurrentDeliveries = 4, ClaimLease = Duration.FromSeconds(40) };
         var error = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Equal(nameof(DeliveryOptions.ClaimLease), error.ParamName);
         (options with { ClaimLease = Duration.FromSeconds(41) }).Validate();
