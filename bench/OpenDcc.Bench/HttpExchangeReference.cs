@@ -51,24 +51,14 @@ internal sealed class HttpExchangeReference : IAsyncDisposable
 
     private const string Path = "/api/v1/serviceS";
 
-    /// <summary>Every user's requests, users in parallel, each on its own connection, timed on a collected heap: the rate, and the process's CPU per request.</summary>
+    /// <summary>Every user's requests, users in parallel, each on its own connection (<see cref="LeanHttpClient.PostAllAsync"/>), timed on a collected heap: the rate, and the process's CPU per request.</summary>
     public async Task<(double Rate, double CpuMicroseconds)> RunAsync(IReadOnlyList<List<byte[]>> batches)
     {
         var requests = batches.Sum(b => b.Count);
         Heap.Settle();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
-        await Task.WhenAll(batches.Select((batch, b) => Task.Run(async () =>
-        {
-            foreach (var request in batch)
-            {
-                var (status, _) = await connections[b].PostAsync(request);
-                if (status != 200)
-                {
-                    throw new InvalidOperationException($"the reference endpoint answered {status}");
-                }
-            }
-        })));
+        await LeanHttpClient.PostAllAsync(connections, batches, (status, _) => status == 200);
         var elapsed = watch.Elapsed;
         return (requests / elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / requests);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -64,6 +65,35 @@ internal sealed class LeanHttpClient : IAsyncDisposable
         var responseBody = buffer.AsMemory(start, contentLength);
         start += contentLength;
         return (status, responseBody);
+    }
+
+    /// <summary>
+    /// Posts each batch's bodies in order on its own connection (batch b on <paramref name="connections"/>[b]), batches in
+    /// parallel, as each user's system would send its requests; a response <paramref name="expected"/> refuses (given
+    /// its status and body) throws. Returns each request's latency in milliseconds, batch after batch.
+    /// </summary>
+    public static async Task<double[]> PostAllAsync(IReadOnlyList<LeanHttpClient> connections, IReadOnlyList<List<byte[]>> batches, Func<int, ReadOnlyMemory<byte>, bool> expected)
+    {
+        var offsets = new int[batches.Count + 1];
+        for (var b = 0; b < batches.Count; b++)
+        {
+            offsets[b + 1] = offsets[b] + batches[b].Count;
+        }
+        var latencies = new double[offsets[^1]];
+        await Task.WhenAll(batches.Select((batch, b) => Task.Run(async () =>
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var (status, body) = await connections[b].PostAsync(batch[i]);
+                if (!expected(status, body))
+                {
+                    throw new InvalidOperationException($"unexpected response: {status} {Encoding.UTF8.GetString(body.Span)}");
+                }
+                latencies[offsets[b] + i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        })));
+        return latencies;
     }
 
     public async ValueTask DisposeAsync()
