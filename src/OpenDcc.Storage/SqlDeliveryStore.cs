@@ -77,12 +77,11 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
                 // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one, if any).
                 "UPDATE outbound_message SET claimed_until = @until, " +
                 "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
-                "SELECT id FROM outbound_message WHERE state = @pending AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
+                $"SELECT id FROM outbound_message WHERE state = '{DeliveryState.Pending}' AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
                 // Its user's response URL removed since it was queued, or never set: not sent, to the one it kept or anywhere (NoResponseUrl).
                 $"RETURNING {Columns}, EXISTS (SELECT 1 FROM dcc_user WHERE dcc_user.id = outbound_message.user_id AND dcc_user.response_url IS NULL)")
             .With("@until", (now + lease).ToUnixTimeTicks())
-            .With("@pending", Pending)
             .With("@now", now.ToUnixTimeTicks())
             .With("@max", max);
         var claimed = await command.ReadAllAsync(ReadMessage, cancellationToken);
@@ -170,8 +169,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
 
     /// <summary>
     /// <paramref name="select"/> over the messages in <paramref name="state"/>, of one user or of all, then <paramref name="tail"/>.
-    /// The state is written as a literal (an enum member's name, never input): the failed queue's index by user covers
-    /// failed messages only (migration 0039), and a partial index serves a query that names its state, not a parameter.
+    /// The state is written as a literal (an enum member's name, never input), as in every query here that picks messages
+    /// by state: each of the queue's indexes covers the messages of one state (migrations 0039, 0040), and a partial index
+    /// serves a query that names its state, not a parameter.
     /// </summary>
     private static DbCommand InState(DbConnection connection, DeliveryState state, Eui64? user, string select, string tail)
     {
@@ -229,8 +229,7 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     public async Task<int> ReleaseClaimsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await open(cancellationToken);
-        await using var command = connection.Command("UPDATE outbound_message SET claimed_until = NULL WHERE state = @pending AND claimed_until IS NOT NULL")
-            .With("@pending", Pending);
+        await using var command = connection.Command($"UPDATE outbound_message SET claimed_until = NULL WHERE state = '{DeliveryState.Pending}' AND claimed_until IS NOT NULL");
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -243,9 +242,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
                 // The conditions again outside the subquery: a message requeued meanwhile is not purged (see RequeueFailedAsync).
-                "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @failed AND enqueued_at < @before ORDER BY enqueued_at, id LIMIT @max) AND state = @failed AND enqueued_at < @before " +
+                $"DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = '{DeliveryState.Failed}' AND enqueued_at < @before ORDER BY enqueued_at, id LIMIT @max) AND state = '{DeliveryState.Failed}' AND enqueued_at < @before " +
                 "RETURNING id, user_id, correlation, what, attempts, last_error, enqueued_at")
-            .With("@failed", Failed)
             .With("@before", queuedBefore.ToUnixTimeTicks())
             .With("@max", max);
         var purged = await command.ReadAllAsync(reader => new PurgedMessage(
@@ -273,9 +271,8 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using var command = connection.Command(
-                    "DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = @delivered AND last_attempt_at < @before " +
+                    $"DELETE FROM outbound_message WHERE id IN (SELECT id FROM outbound_message WHERE state = '{DeliveryState.Delivered}' AND last_attempt_at < @before " +
                     "ORDER BY last_attempt_at, id LIMIT @chunk)", transaction)
-                .With("@delivered", Delivered)
                 .With("@before", olderThan.ToUnixTimeTicks())
                 .With("@chunk", purgeChunk);
             var deleted = await command.ExecuteNonQueryAsync(cancellationToken);

@@ -948,6 +948,52 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task Each_index_of_the_delivery_queue_holds_the_messages_of_one_state_and_serves_the_queries_for_that_state()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var failed = await Enqueue("failed", t0);
+        await Store.SettleFailedAsync(failed, "down", t0, null);
+        var delivered = await Enqueue("delivered", t0);
+        await Store.SettleDeliveredAsync(delivered, t0);
+        var pending = await Enqueue("pending", t0);
+
+        // 0040: a message queued is written into its state's indexes only, not into every index keyed by state first.
+        (string Index, string Columns, string State, string Condition)[] indexes =
+        [
+            ("outbound_message_due", "next_attempt_at, id", "Pending", "next_attempt_at <= 9223372036854775807"),
+            ("outbound_message_settled", "last_attempt_at, id", "Delivered", "last_attempt_at < 9223372036854775807"),
+            ("outbound_message_failed", "last_attempt_at, id", "Failed", "last_attempt_at < 9223372036854775807"),
+            ("outbound_message_expiry", "enqueued_at, id", "Failed", "enqueued_at < 9223372036854775807"),
+        ];
+        foreach (var (index, columns, state, condition) in indexes)
+        {
+            var defined = Store.Engine == "sqlite"
+                ? await ScalarAsync($"SELECT COUNT(*) FROM sqlite_master WHERE name = '{index}' AND sql LIKE '%({columns}) WHERE state = ''{state}''%'")
+                : await ScalarAsync($"SELECT COUNT(*) FROM pg_indexes WHERE indexname = '{index}' AND indexdef LIKE '%({columns}) WHERE (state = ''{state}''%'");
+            Assert.True(defined == 1, $"{index} is not over ({columns}) of {state} messages only");
+            if (Store.Engine == "sqlite")
+            {
+                // SQLite refuses INDEXED BY where the index cannot serve the query: the store's forms, the state a literal,
+                // are served; a query that does not name the state is not (the index holds one state's messages only).
+                Assert.Equal(1, await ScalarAsync($"SELECT COUNT(*) FROM (SELECT id FROM outbound_message INDEXED BY {index} WHERE state = '{state}' AND {condition} ORDER BY {columns})"));
+                await Assert.ThrowsAnyAsync<DbException>(() => ScalarAsync($"SELECT COUNT(*) FROM (SELECT id FROM outbound_message INDEXED BY {index} ORDER BY {columns})"));
+            }
+        }
+
+        // The queries by state the queue makes, each its state's messages alone.
+        Assert.Equal([pending], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => m.Id));
+        Assert.Equal([failed], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => m.Id));
+        Assert.Equal([delivered], (await Store.Delivery.ListAsync(DeliveryState.Delivered)).Select(m => m.Id));
+        Assert.Equal(1, await Store.Delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(1)));
+        Assert.Equal([failed], (await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromSeconds(1), 10)).Select(m => m.Id));
+        Assert.Equal([pending], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(1), 10, Lease)).Select(m => m.Id));
+        Assert.Equal(1, await Store.Delivery.ReleaseClaimsAsync());
+        Assert.Equal(1, await Store.Delivery.CountAsync(DeliveryState.Pending));
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Delivered));
+    }
+
+    [Fact]
     public async Task A_claim_takes_due_messages_only_oldest_first_up_to_its_limit()
     {
         var t0 = clock.GetCurrentInstant();
