@@ -177,8 +177,8 @@ public static class HubHost
         services.AddSingleton(sp => new MessageLogWriter(sp.GetRequiredService<IMessageLog>()));
         services.AddSingleton(sp => new DuisMessageSecurity(keys.LoadDspIdentity(), sp.GetRequiredService<IPartyStore>(), clock));
         services.AddSingleton<IReplayGuard, OrleansReplayGuard>();
-        // No redirects: a followed 302 would turn the POST into a GET whose 200 would count as delivered.
-        services.AddHttpClient(nameof(ResponseDispatcher)).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        // No redirects, and at most options.Delivery.MaxConnectionsPerEndpoint POSTs at once to one user's endpoint.
+        services.AddHttpClient(nameof(ResponseDispatcher)).ConfigurePrimaryHttpMessageHandler(() => ResponseDispatcher.CreateHandler(options.Delivery));
         services.AddSingleton(sp => new ResponseDispatcher(
             sp.GetRequiredService<IDeliveryStore>(),
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ResponseDispatcher)),

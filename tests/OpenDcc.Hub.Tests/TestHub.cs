@@ -8,6 +8,7 @@ using NodaTime;
 using OpenDcc.Core.Alerts;
 using OpenDcc.Core.AccessControl;
 using OpenDcc.Core.Catalogue;
+using OpenDcc.Core.Delivery;
 using OpenDcc.Core.Duis;
 using OpenDcc.Core.Identifiers;
 using OpenDcc.Core.Inventory;
@@ -60,6 +61,7 @@ public sealed class TestHub : IAsyncDisposable
     private SmiStatusMatrix statusMatrix = SmiStatusMatrix.Default;
     private TestDatabase? database;
     private Duration messageLogCheckpointInterval;
+    private DeliveryOptions delivery = DeliveryOptions.Default;
 
     private TestHub(string dataDirectory) => DataDirectory = dataDirectory;
 
@@ -105,10 +107,11 @@ public sealed class TestHub : IAsyncDisposable
     /// <param name="postgres">The hub's store is a fresh PostgreSQL database (<see cref="TestDatabase"/>), as with <c>serve --postgres</c>, kept across <see cref="RestartAsync"/> and dropped on dispose; SQLite in <see cref="DataDirectory"/> by default.</param>
     /// <param name="configureServices">Runs after the hub's own registrations, e.g. to put a store of the test's in front of the hub's (<see cref="Decorate"/>).</param>
     /// <param name="messageLogCheckpointInterval">How often the hub signs the message log's head (the hub's default, a minute, by default).</param>
+    /// <param name="delivery">How the hub delivers to the users' response URLs (the defaults by default).</param>
     public static async Task<TestHub> StartAsync(Duration? wanLatency = null, int wanLossPerMille = 0, IReadOnlyList<ApprovedModel>? approvedModels = null, bool overLoopback = false, IClock? clock = null, int sites = 2, SmartGridOptions? smartGrid = null,
         int? concurrencyPerCell = null, Func<IWanTransport, IWanTransport>? wrapWan = null, AlertThrottleOptions? alertThrottle = null,
         Action<IServiceCollection>? configureServices = null, bool viaProxy = false, SmiStatusMatrix? statusMatrix = null, Eui64? dspId = null, bool postgres = false,
-        Duration? messageLogCheckpointInterval = null)
+        Duration? messageLogCheckpointInterval = null, DeliveryOptions? delivery = null)
     {
         var hub = new TestHub(Path.Combine(Path.GetTempPath(), "opendcc-hub-" + Guid.NewGuid().ToString("N")))
         {
@@ -126,6 +129,7 @@ public sealed class TestHub : IAsyncDisposable
             alertThrottle = alertThrottle ?? AlertThrottleOptions.Default,
             statusMatrix = statusMatrix ?? SmiStatusMatrix.Default,
             messageLogCheckpointInterval = messageLogCheckpointInterval ?? HubOptions.DefaultMessageLogCheckpointInterval,
+            delivery = delivery ?? DeliveryOptions.Default,
         };
         if (dspId is { } dsp)
         {
@@ -244,7 +248,7 @@ public sealed class TestHub : IAsyncDisposable
         // The silo's two ports are chosen free, then bound: another process (a second test run) may take one between.
         for (var attempt = 1; ; attempt++)
         {
-            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, database?.ConnectionString, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix, MessageLogCheckpointInterval = messageLogCheckpointInterval }, clock, devices, configureServices: configureServices);
+            app = await HubHost.BuildAsync(new HubOptions(DataDirectory, database?.ConnectionString, Urls: "http://127.0.0.1:0", SiloPort: FreePort(), GatewayPort: FreePort()) { ApprovedModels = approvedModels, SmartGrid = smartGrid, AlertThrottle = alertThrottle, StatusMatrix = statusMatrix, MessageLogCheckpointInterval = messageLogCheckpointInterval, Delivery = delivery }, clock, devices, configureServices: configureServices);
             try
             {
                 await app.StartAsync();

@@ -25,7 +25,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         "sr:RequestID=\"" + RequestId + "\"><sr:Body>Café ✓</sr:Body></sr:Response>\r\n");
 
     private readonly FakeClock clock = new(Queued);
-    private readonly HttpClient http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient http = new(ResponseDispatcher.CreateHandler(DeliveryOptions.Default)) { Timeout = Timeout.InfiniteTimeSpan };
     private OpenDccStore store = null!;
 
     public async Task InitializeAsync() => store = await engine.OpenAsync();
@@ -550,19 +550,72 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     {
         // A hub answering thousands of requests a second must deliver as many responses: one at a time per worker, each
         // waiting for its endpoint and then for its attempt's log entry to be committed, a handful of workers could not.
-        const int messages = 100;
-        await using var receiver = await ResponseReceiver.StartAsync();
+        // Ten endpoints (one receiver on ten ports, counting together), ten messages each: one endpoint gets at most
+        // MaxConnectionsPerEndpoint at once.
+        const int endpoints = 10, messages = 100;
+        await using var receiver = await ResponseReceiver.StartOnPortsAsync(endpoints);
         receiver.HoldUntilInFlight = messages;
         using var dispatcher = Dispatcher();
         for (var i = 0; i < messages; i++)
         {
-            await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, Encoding.UTF8.GetBytes($"<Response n=\"{i}\"/>"));
+            await QueueAsync(dispatcher, Supplier, receiver.Urls[i % endpoints], RequestId, Encoding.UTF8.GetBytes($"<Response n=\"{i}\"/>"));
         }
 
         Assert.Equal(new DeliveryRound(messages, 0, 0, 0), await dispatcher.RunOnceAsync());
 
         Assert.Equal(messages, receiver.MaxInFlight);
         Assert.Equal(messages, receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task Many_messages_for_one_endpoint_go_at_most_MaxConnectionsPerEndpoint_at_a_time_and_all_arrive()
+    {
+        // Each POST is held until the cap's worth are in progress (5 s at most), then answered 50 ms on: without the cap
+        // all 40 would be there at once, the dispatcher having 256 workers.
+        const int cap = 4, messages = 40;
+        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = cap };
+        using var capped = new HttpClient(ResponseDispatcher.CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.HoldUntilInFlight = cap;
+        receiver.Delay = TimeSpan.FromMilliseconds(50);
+        using var dispatcher = new ResponseDispatcher(store.Delivery, capped, clock, options, store.MessageLog);
+        var payloads = Enumerable.Range(0, messages).Select(i => $"<Response n=\"{i}\"/>").ToList();
+        foreach (var payload in payloads)
+        {
+            await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, Encoding.UTF8.GetBytes(payload));
+        }
+
+        Assert.Equal(new DeliveryRound(messages, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.Equal(cap, receiver.MaxInFlight);
+        Assert.Equal(payloads.Order(), receiver.Received.Select(r => Encoding.UTF8.GetString(r.Body)).Order());
+    }
+
+    [Fact]
+    public async Task Posts_waiting_for_a_free_connection_to_their_endpoint_time_out_with_the_request_timeout_not_after_it()
+    {
+        // One connection, held by an endpoint that answers nothing within the timeout: the other five wait for it inside
+        // their POSTs, so their timeouts, started with them, end the wait with the first's (about 1 s); were the wait not
+        // counted, each would wait for the one before to time out, then time out itself (6 s).
+        const int messages = 6;
+        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = 1, RequestTimeout = Duration.FromSeconds(1) };
+        using var capped = new HttpClient(ResponseDispatcher.CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Delay = TimeSpan.FromSeconds(30);
+        using var dispatcher = new ResponseDispatcher(store.Delivery, capped, clock, options, store.MessageLog);
+        var ids = new List<long>();
+        for (var i = 0; i < messages; i++)
+        {
+            ids.Add(await QueueAsync(dispatcher, Supplier, receiver.Url, $"request {i}", SignedResponse));
+        }
+
+        var round = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(new DeliveryRound(0, messages, 0, 0), await dispatcher.RunOnceAsync());
+
+        Assert.InRange(round.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        var attempted = await Task.WhenAll(ids.Select(id => store.Delivery.FindAsync(id)));
+        Assert.All(attempted, m => Assert.Equal((DeliveryState.Pending, "no answer within 1 s"), (m!.State, m.LastError)));
+        Assert.Equal(Enumerable.Repeat("Timeout", messages), (await LoggedAsync()).Select(r => r.Outcome));
     }
 
     [Fact]

@@ -13,7 +13,8 @@ public sealed record ReceivedRequest(string Method, string Path, string? Content
 
 /// <summary>
 /// A DCC user's response endpoint: a real Kestrel server on 127.0.0.1 that records every request and answers
-/// with the next scripted status (204, as DCC Boxed clients answer, once the script runs out).
+/// with the next scripted status (204, as DCC Boxed clients answer, once the script runs out). Started on several ports
+/// (<see cref="StartOnPortsAsync"/>), it is as many endpoints (origins) that count their requests in flight together.
 /// </summary>
 public sealed class ResponseReceiver : IAsyncDisposable
 {
@@ -37,6 +38,9 @@ public sealed class ResponseReceiver : IAsyncDisposable
     public int Port { get; private set; }
 
     public Uri Url => new($"http://127.0.0.1:{Port}{Path}");
+
+    /// <summary>One URL per port it listens on, <see cref="Url"/> first.</summary>
+    public IReadOnlyList<Uri> Urls { get; private set; } = [];
 
     /// <summary>How long each request is held before it is answered.</summary>
     public TimeSpan Delay { get; set; }
@@ -67,14 +71,20 @@ public sealed class ResponseReceiver : IAsyncDisposable
     }
 
     /// <summary>Starts a receiver on <paramref name="port"/>, or on a free port when 0.</summary>
-    public static async Task<ResponseReceiver> StartAsync(int port = 0)
+    public static Task<ResponseReceiver> StartAsync(int port = 0) => StartAsync([port]);
+
+    /// <summary>Starts one receiver on <paramref name="count"/> free ports: as many endpoints to the dispatcher (<see cref="Urls"/>).</summary>
+    public static Task<ResponseReceiver> StartOnPortsAsync(int count) => StartAsync(new int[count]);
+
+    private static async Task<ResponseReceiver> StartAsync(int[] ports)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(string.Join(';', ports.Select(p => $"http://127.0.0.1:{p}")));
         builder.Logging.ClearProviders();
-        var receiver = new ResponseReceiver(builder.Build(), port);
+        var receiver = new ResponseReceiver(builder.Build(), ports[0]);
         await receiver.app.StartAsync();
-        receiver.Port = new Uri(receiver.app.Urls.Single()).Port;
+        receiver.Urls = [.. receiver.app.Urls.Select(u => new Uri(new Uri(u), Path))];
+        receiver.Port = receiver.Urls[0].Port;
         return receiver;
     }
 

@@ -59,6 +59,23 @@ public sealed record DeliveryOptions
     /// </summary>
     public int MaxConcurrentDeliveries { get; init; } = 256;
 
+    /// <summary>
+    /// How many POSTs one dispatcher has in progress at once to one endpoint: an origin (scheme, host and port), so users
+    /// whose response URLs share one count together. Each is on a connection of its own (HTTP/1.1), so this is also how many
+    /// connections the endpoint gets (<see cref="ResponseDispatcher.CreateHandler"/>); without it all
+    /// <see cref="MaxConcurrentDeliveries"/> could go to one user's system at once, which a DCC user's endpoint would not
+    /// expect. 32 is enough for the busiest user at GB volumes: if one has a third of about 1,500 messages a second and a
+    /// POST takes up to 50 ms, 500 × 0.05 s = 25 are in progress at once (Little's law), where 16 would hold it to 320 a
+    /// second. The gateway benchmark's users all share one endpoint on loopback: its deliveries keep pace as well with 32 as
+    /// with no cap.
+    /// A delivery waits for a free connection inside its POST (<see cref="HttpClient.SendAsync(HttpRequestMessage, HttpCompletionOption, CancellationToken)"/>),
+    /// so the wait counts against <see cref="RequestTimeout"/>: one that waits it out fails as a Timeout, most likely unsent,
+    /// and holds the endpoint off (<see cref="UnreachableHoldOff"/>) as one the endpoint did not answer does. While it waits
+    /// it takes one of <see cref="MaxConcurrentDeliveries"/>: the cap spares the endpoint; it does not keep one endpoint's
+    /// backlog off the workers other users' messages need.
+    /// </summary>
+    public int MaxConnectionsPerEndpoint { get; init; } = 32;
+
     /// <summary>How many due messages one claim takes: as many as can be in flight, so that a claim (a write to the store) fills every free worker.</summary>
     public int ClaimBatchSize { get; init; } = 256;
 
@@ -94,6 +111,10 @@ public sealed record DeliveryOptions
         if (MaxConcurrentDeliveries < 1)
         {
             throw new ArgumentException($"at least one concurrent delivery is needed (got {MaxConcurrentDeliveries})", nameof(MaxConcurrentDeliveries));
+        }
+        if (MaxConnectionsPerEndpoint < 1)
+        {
+            throw new ArgumentException($"at least one connection per endpoint is needed (got {MaxConnectionsPerEndpoint})", nameof(MaxConnectionsPerEndpoint));
         }
         if (RedeliverBatchSize < 1)
         {

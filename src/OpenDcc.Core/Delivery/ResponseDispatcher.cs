@@ -81,9 +81,8 @@ public sealed partial class ResponseDispatcher : IDisposable
     private static readonly Duration FailedLogInterval = Duration.FromMinutes(1);
 
     /// <param name="http">
-    /// Used as it is; configure TLS and client certificates on it. Its handler should not follow redirects (a
-    /// followed 302 turns the POST into a GET whose 200 would count as delivered), and its own timeout should be
-    /// longer than <see cref="DeliveryOptions.RequestTimeout"/>.
+    /// Used as it is; its handler should be <see cref="CreateHandler"/>'s for the same options (configure TLS and client
+    /// certificates on that), and its own timeout should be longer than <see cref="DeliveryOptions.RequestTimeout"/>.
     /// </param>
     /// <param name="messageLog">
     /// Where each attempt is logged, its outcome recorded on the queue in the same transaction (<see cref="DeliveryAttempt"/>):
@@ -108,6 +107,21 @@ public sealed partial class ResponseDispatcher : IDisposable
         this.options = options;
         this.messageLog = messageLog;
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// The handler for the dispatcher's <see cref="HttpClient"/>: it follows no redirects (a followed 302 turns the POST
+    /// into a GET whose 200 would count as delivered) and opens at most <see cref="DeliveryOptions.MaxConnectionsPerEndpoint"/>
+    /// connections to an endpoint, the rest of its POSTs there waiting for one of them within their
+    /// <see cref="DeliveryOptions.RequestTimeout"/> (the wait is inside <see cref="HttpClient.SendAsync(HttpRequestMessage, HttpCompletionOption, CancellationToken)"/>,
+    /// which the attempt's timeout cancels).
+    /// </summary>
+    /// <exception cref="ArgumentException">a setting of <paramref name="options"/> is out of range; the message names it.</exception>
+    public static SocketsHttpHandler CreateHandler(DeliveryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = options.MaxConnectionsPerEndpoint };
     }
 
     /// <summary>How a message in the failed queue for want of a response URL leaves it, as its last error says.</summary>

@@ -111,6 +111,7 @@ public class RetryPolicyTests
     {
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { MaxConcurrentDeliveries = 0 }).Validate);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { ClaimBatchSize = 0 }).Validate);
+        Assert.Equal(nameof(DeliveryOptions.MaxConnectionsPerEndpoint), Assert.Throws<ArgumentException>((DeliveryOptions.Default with { MaxConnectionsPerEndpoint = 0 }).Validate).ParamName);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { RequestTimeout = Duration.Zero }).Validate);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { FailedRetention = Duration.FromSeconds(-1) }).Validate);
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { PollInterval = Duration.Zero }).Validate);
