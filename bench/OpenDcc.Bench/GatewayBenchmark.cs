@@ -59,8 +59,10 @@ internal static class GatewayBenchmark
         {
             var store = app.Services.GetRequiredService<OpenDccStore>();
             await world.AddToInventoryAsync(store.Inventory);
-            // With --response-urls yes, each user's system takes its responses as DCC Boxed's tooling does, on loopback.
-            await using var receiver = args.ResponseUrls ? await ResponseReceiver.StartAsync() : null;
+            // With --response-urls yes, each user's system takes its responses as DCC Boxed's tooling does, on loopback: each
+            // user's on an endpoint (port) of its own, so that the hub's cap on connections to one endpoint
+            // (DeliveryOptions.MaxConnectionsPerEndpoint) is each user's, as in service, not all the users' together.
+            await using var receiver = args.ResponseUrls ? await ResponseReceiver.StartAsync(endpoints: args.Users) : null;
             using var ca = new FileKeyStore(Path.Combine(directory, "keys")).LoadLocalCa();
             var users = new List<(Eui64 Id, X509Certificate2 Key)>();
             for (var u = 0; u < args.Users; u++)
@@ -68,14 +70,14 @@ internal static class GatewayBenchmark
                 var id = new Eui64(0x90B3D51F30100000UL + (ulong)u);
                 // By default no response URL: the asynchronous I0 is still built, signed and logged (undeliverable), and kept in
                 // the failed queue, but not posted anywhere. With one, it is queued, posted and its delivery logged.
-                await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier, responseUrl: receiver?.Url));
+                await store.Parties.AddUserAsync(new DccUser(id, $"Bench Supplier {u}", DccUserRole.ImportSupplier, responseUrl: receiver?.Urls[u]));
                 var key = ca.Issue(id, RemotePartyRole.XmlSign, null, clock, Duration.FromDays(30));
                 await store.Parties.AddCertificateAsync(OrganisationCertificate.FromX509(key));
                 users.Add((id, key));
             }
             var variant = ServiceCatalogue.Duis["4.1.1"];
             Console.WriteLine($"gateway ({engine}): {args.Users} users x {args.RequestsPerUser} signed 4.1.1 requests, {args.Rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
-                (receiver is null ? "the users have no response URL (each I0 held in the failed queue)" : $"the users' response URL {receiver.Url} (each I0 posted there, the round waits for every delivery)"));
+                (receiver is null ? "the users have no response URL (each I0 held in the failed queue)" : $"each user its own response URL on loopback ({receiver.Urls[0]} and {receiver.Urls.Count - 1} other ports; each I0 posted there, the round waits for every delivery)"));
             var recordsPerRequest = receiver is null ? RecordsPerRequest : RecordsPerRequestDelivered;
 
             using var dsp = new FileKeyStore(Path.Combine(directory, "keys")).LoadDspIdentity();

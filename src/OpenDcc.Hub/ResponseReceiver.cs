@@ -24,13 +24,17 @@ public sealed class ResponseReceiver : IAsyncDisposable
     private readonly Channel<string> arrived = Channel.CreateBounded<string>(new BoundedChannelOptions(Kept) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly WebApplication app;
 
-    private ResponseReceiver(WebApplication app, Uri url)
+    private ResponseReceiver(WebApplication app, IReadOnlyList<Uri> urls)
     {
         this.app = app;
-        Url = url;
+        Urls = urls;
     }
 
-    public Uri Url { get; }
+    /// <summary>Where it takes messages: the first of <see cref="Urls"/>.</summary>
+    public Uri Url => Urls[0];
+
+    /// <summary>Each of its endpoints (<see cref="StartAsync"/>), one port each, all taking messages alike.</summary>
+    public IReadOnlyList<Uri> Urls { get; }
 
     /// <summary>What was received so far, the newest <see cref="Kept"/> at most, oldest first.</summary>
     public IReadOnlyList<string> Received
@@ -44,14 +48,28 @@ public sealed class ResponseReceiver : IAsyncDisposable
         }
     }
 
-    public static async Task<ResponseReceiver> StartAsync()
+    /// <param name="endpoints">
+    /// How many endpoints (ports) it listens on: several users' systems in one, each user's responses to its own endpoint
+    /// as a real user's system has one, so that the hub's cap on connections to one endpoint
+    /// (<see cref="Core.Delivery.DeliveryOptions.MaxConnectionsPerEndpoint"/>) applies to each user's, not to all of them together.
+    /// </param>
+    public static async Task<ResponseReceiver> StartAsync(int endpoints = 1)
     {
-        var port = LoopbackPorts.Free();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(endpoints);
+        var ports = new List<int>();
+        while (ports.Count < endpoints)
+        {
+            // A port found free is not taken until the receiver starts: one found twice is skipped.
+            if (LoopbackPorts.Free() is var port && !ports.Contains(port))
+            {
+                ports.Add(port);
+            }
+        }
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls([.. ports.Select(p => $"http://127.0.0.1:{p}")]);
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var receiver = new ResponseReceiver(app, new Uri($"http://127.0.0.1:{port}/smartdcc/duis"));
+        var receiver = new ResponseReceiver(app, [.. ports.Select(p => new Uri($"http://127.0.0.1:{p}/smartdcc/duis"))]);
         app.MapPost("/smartdcc/duis", async (HttpContext context) =>
         {
             using var reader = new StreamReader(context.Request.Body);

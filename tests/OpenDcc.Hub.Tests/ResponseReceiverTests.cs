@@ -25,4 +25,21 @@ public sealed class ResponseReceiverTests
         }
         await Assert.ThrowsAsync<TimeoutException>(() => receiver.NextAsync(TimeSpan.FromMilliseconds(200)));
     }
+
+    [Fact]
+    public async Task A_receiver_with_several_endpoints_takes_messages_at_each_on_a_port_of_its_own()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync(endpoints: 3);
+        using var http = new HttpClient();
+
+        Assert.Equal(3, receiver.Urls.Select(u => u.Port).Distinct().Count());
+        Assert.Equal(receiver.Urls[0], receiver.Url);
+        foreach (var url in receiver.Urls)
+        {
+            using var response = await http.PostAsync(url, new StringContent($"to {url.Port}"));
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, response.StatusCode);
+        }
+        Assert.Equal(receiver.Urls.Select(u => $"to {u.Port}"), receiver.Received);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ResponseReceiver.StartAsync(endpoints: 0));
+    }
 }
