@@ -923,12 +923,8 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     public async Task The_failed_queue_by_user_is_read_through_an_index_of_failed_messages_only_and_lists_and_requeues_them_alone()
     {
         var t0 = clock.GetCurrentInstant();
-        var failed = await Enqueue("failed", t0);
-        await Store.SettleFailedAsync(failed, "down", t0, null);
-        var delivered = await Enqueue("delivered", t0);
-        await Store.SettleDeliveredAsync(delivered, t0);
+        var (failed, delivered, _) = await OneMessageInEachStateAsync(t0);
         Assert.Equal(DeliveryState.Delivered, (await Store.Delivery.FindAsync(delivered))!.State);
-        await Enqueue("pending", t0);
 
         // The index by user holds failed messages only (0039): a message queued, or delivered, is not written to it.
         var partial = Store.Engine == "sqlite"
@@ -951,11 +947,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     public async Task Each_index_of_the_delivery_queue_holds_the_messages_of_one_state_and_serves_the_queries_for_that_state()
     {
         var t0 = clock.GetCurrentInstant();
-        var failed = await Enqueue("failed", t0);
-        await Store.SettleFailedAsync(failed, "down", t0, null);
-        var delivered = await Enqueue("delivered", t0);
-        await Store.SettleDeliveredAsync(delivered, t0);
-        var pending = await Enqueue("pending", t0);
+        var (failed, delivered, pending) = await OneMessageInEachStateAsync(t0);
 
         // 0040: a message queued is written into its state's indexes only, not into every index keyed by state first.
         (string Index, string Columns, string State, string Condition)[] indexes =
@@ -1323,6 +1315,16 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     private const string CopiedColumns = "user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+
+    /// <summary>Three messages queued at <paramref name="at"/>: one failed (its only attempt failed), one delivered, one pending.</summary>
+    private async Task<(long Failed, long Delivered, long Pending)> OneMessageInEachStateAsync(Instant at)
+    {
+        var failed = await Enqueue("failed", at);
+        await Store.SettleFailedAsync(failed, "down", at, null);
+        var delivered = await Enqueue("delivered", at);
+        await Store.SettleDeliveredAsync(delivered, at);
+        return (failed, delivered, await Enqueue("pending", at));
+    }
 
     private Task<long> Enqueue(string text, Instant at) =>
         Store.QueueAsync(Supplier, SupplierEndpoint, text, System.Text.Encoding.UTF8.GetBytes(text), at);
