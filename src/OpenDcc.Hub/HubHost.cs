@@ -140,9 +140,7 @@ public static class HubHost
             }
         }
 
-        // The hub reads no appsettings files, and watching them for changes would mean a recursive inotify watch
-        // on the working directory, woken by every write of a store that lives under it.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        var builder = UnwatchedWebApplication.CreateBuilder();
         builder.WebHost.UseUrls(options.Urls);
         // What a client sent before it closed its connection is read as sent, not refused with the close (ReceivedBeforeClose).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Use(ReceivedBeforeClose.Wrap)));

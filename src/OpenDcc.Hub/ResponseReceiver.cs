@@ -65,7 +65,7 @@ public sealed class ResponseReceiver : IAsyncDisposable
                 ports.Add(port);
             }
         }
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = UnwatchedWebApplication.CreateBuilder();
         builder.WebHost.UseUrls([.. ports.Select(p => $"http://127.0.0.1:{p}")]);
         builder.Logging.ClearProviders();
         var app = builder.Build();
