@@ -24,17 +24,13 @@ public sealed class ResponseReceiver : IAsyncDisposable
     private readonly Channel<string> arrived = Channel.CreateBounded<string>(new BoundedChannelOptions(Kept) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly WebApplication app;
 
-    private ResponseReceiver(WebApplication app, IReadOnlyList<Uri> urls)
-    {
-        this.app = app;
-        Urls = urls;
-    }
+    private ResponseReceiver(WebApplication app) => this.app = app;
 
     /// <summary>Where it takes messages: the first of <see cref="Urls"/>.</summary>
     public Uri Url => Urls[0];
 
     /// <summary>Each of its endpoints (<see cref="StartAsync"/>), one port each, all taking messages alike.</summary>
-    public IReadOnlyList<Uri> Urls { get; }
+    public IReadOnlyList<Uri> Urls { get; private set; } = [];
 
     /// <summary>What was received so far, the newest <see cref="Kept"/> at most, oldest first.</summary>
     public IReadOnlyList<string> Received
@@ -56,29 +52,24 @@ public sealed class ResponseReceiver : IAsyncDisposable
     public static async Task<ResponseReceiver> StartAsync(int endpoints = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(endpoints);
-        var ports = new List<int>();
-        while (ports.Count < endpoints)
-        {
-            // A port found free is not taken until the receiver starts: one found twice is skipped.
-            if (LoopbackPorts.Free() is var port && !ports.Contains(port))
-            {
-                ports.Add(port);
-            }
-        }
         var builder = UnwatchedWebApplication.CreateBuilder();
-        builder.WebHost.UseUrls([.. ports.Select(p => $"http://127.0.0.1:{p}")]);
+        // Each endpoint on a port the system gives as it binds (0), read back once started: none is found free and then taken.
+        builder.WebHost.UseUrls([.. Enumerable.Repeat("http://127.0.0.1:0", endpoints)]);
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var receiver = new ResponseReceiver(app, [.. ports.Select(p => new Uri($"http://127.0.0.1:{p}/smartdcc/duis"))]);
-        app.MapPost("/smartdcc/duis", async (HttpContext context) =>
+        var receiver = new ResponseReceiver(app);
+        app.MapPost(Path, async (HttpContext context) =>
         {
             using var reader = new StreamReader(context.Request.Body);
             receiver.Keep(await reader.ReadToEndAsync());
             return Results.NoContent();
         });
         await app.StartAsync();
+        receiver.Urls = [.. app.Urls.Select(u => new Uri(new Uri(u), Path))];
         return receiver;
     }
+
+    private const string Path = "/smartdcc/duis";
 
     /// <summary>Waits for the next message not yet waited for (of the newest <see cref="Kept"/> not waited for).</summary>
     /// <exception cref="TimeoutException">none arrived in time.</exception>

@@ -66,8 +66,8 @@ public sealed record DeliveryOptions
     /// <see cref="MaxConcurrentDeliveries"/> could go to one user's system at once, which a DCC user's endpoint would not
     /// expect. 32 is enough for the busiest user at GB volumes: if one has a third of about 1,500 messages a second and a
     /// POST takes up to 50 ms, 500 × 0.05 s = 25 are in progress at once (Little's law), where 16 would hold it to 320 a
-    /// second. The gateway benchmark's users all share one endpoint on loopback: its deliveries keep pace as well with 32 as
-    /// with no cap.
+    /// second. Users sharing one endpoint share its 32: the gateway benchmark's 128 users on one endpoint fell behind its
+    /// gateway (the last delivery 324 and 423 ms after the last I99, against 9 and 64 ms without the cap), so each has its own.
     /// A delivery waits for a free connection inside its POST (<see cref="HttpClient.SendAsync(HttpRequestMessage, HttpCompletionOption, CancellationToken)"/>),
     /// so the wait counts against <see cref="RequestTimeout"/>: one that waits it out fails as a Timeout, most likely unsent,
     /// and holds the endpoint off (<see cref="UnreachableHoldOff"/>) as one the endpoint did not answer does. While it waits
