@@ -216,7 +216,7 @@ internal static class GatewayBenchmark
     /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL, so it goes to the failed queue, which adds no entry).</summary>
     private const int RecordsPerRequest = 3;
 
-    /// <summary>With response URLs: the request, its I99, the I0 handed to delivery (no bytes) and the I0 delivered (its bytes).</summary>
+    /// <summary>With response URLs: the request, its I99, the I0 handed to delivery (its bytes, which the queue reads from it) and the I0 delivered (its bytes).</summary>
     private const int RecordsPerRequestDelivered = 4;
 
     /// <summary>

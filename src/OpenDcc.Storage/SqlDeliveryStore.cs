@@ -24,7 +24,18 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private readonly Func<DbTransaction, CancellationToken, Task> commit = commit ?? Db.Commit;
     private readonly int purgeChunk = purgeChunk > 0 ? purgeChunk : throw new ArgumentOutOfRangeException(nameof(purgeChunk), purgeChunk, "delete at least one message per chunk");
 
-    private const string Columns = "id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+    /// <summary>
+    /// A message's columns as <see cref="ReadMessage"/> reads them. Its bytes are its own (queued before migration 0041, or
+    /// given them as its log entry was removed: <see cref="SqlMessageLog.RemoveThroughAsync"/>) or, as a message is queued,
+    /// those of the log entry that handed it over, read by its primary key.
+    /// </summary>
+    private const string Columns = "id, user_id, destination, correlation, " + Payload + ", enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+
+    /// <summary>A message's bytes: its own, or its log entry's (<see cref="Columns"/>).</summary>
+    private const string Payload = "COALESCE(payload, " + LoggedPayload + ")";
+
+    /// <summary>The payload of the log entry a message refers to (<c>log_sequence</c>).</summary>
+    private const string LoggedPayload = "(SELECT message_log.payload FROM message_log WHERE message_log.sequence = outbound_message.log_sequence)";
     private const int MaxErrorLength = 1000;
 
     private static readonly string Pending = DeliveryState.Pending.ToString();
@@ -32,37 +43,53 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     private static readonly string Failed = DeliveryState.Failed.ToString();
 
     /// <summary>
-    /// Queues the records' messages, in the message log's transaction that logs them: those queued for delivery
-    /// (<see cref="Core.Security.MessageLogRecord.QueuedForDelivery"/>) pending, due at once, for their destination; those
-    /// held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there, with no destination
-    /// and one attempt made (not sent) at the record's time.
+    /// Queues the messages the entries hand over, in the message log's transaction that logs them: those queued for
+    /// delivery (<see cref="Core.Security.MessageLogRecord.QueuedForDelivery"/>) pending, due at once, for their
+    /// destination; those held in the failed queue (<see cref="Core.Security.MessageLogRecord.HeldInFailedQueue"/>) there,
+    /// with no destination and one attempt made (not sent) at the record's time. Each message's bytes are its entry's
+    /// payload, which the row refers to (<c>log_sequence</c>) rather than copies: a device response is written once.
     /// </summary>
-    internal static async Task QueueAsync(AppendWrites writes, IReadOnlyList<Core.Security.MessageLogRecord> records, CancellationToken cancellationToken)
+    internal static async Task QueueAsync(AppendWrites writes, IReadOnlyList<Core.Security.MessageLogEntry> entries, CancellationToken cancellationToken)
     {
         const string Insert =
-            "INSERT INTO outbound_message (user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
-            "VALUES (@user, @destination, @correlation, @payload, @now, @attempts, @now, @state, @error, @attempted, @what)";
-        foreach (var record in records)
+            "INSERT INTO outbound_message (user_id, destination, correlation, log_sequence, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what) " +
+            "VALUES (@user, @destination, @correlation, @entry, @now, @attempts, @now, @state, @error, @attempted, @what)";
+        foreach (var entry in entries)
         {
-            (string? Destination, ReadOnlyMemory<byte> Payload, int Attempts, string State, string? Error, long? Attempted, string? What) message;
+            var record = entry.Record;
+            (string? Destination, int Attempts, string State, string? Error, long? Attempted, string? What) message;
             if (record.QueuedForDelivery is { } queued)
             {
-                message = (queued.Destination.ToString(), queued.Message, 0, Pending, null, null, queued.What);
+                message = (queued.Destination.ToString(), 0, Pending, null, null, queued.What);
             }
             else if (record.HeldInFailedQueue is { } held)
             {
-                message = (null, record.Payload, 1, Failed, StorableError(held.Error), record.At.ToUnixTimeTicks(), held.What);
+                message = (null, 1, Failed, StorableError(held.Error), record.At.ToUnixTimeTicks(), held.What);
             }
             else
             {
                 continue;
             }
-            // The message log refuses either without a user or a correlation.
+            // The message log refuses either without a user, a correlation or a message.
             await writes.RunAsync(Insert, cancellationToken,
                 ("@user", record.User!.Value.ToString()), ("@destination", message.Destination), ("@correlation", record.Correlation!),
-                ("@payload", SqlMessageLog.PayloadBytes(message.Payload)), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", message.Attempts),
+                ("@entry", entry.Sequence), ("@now", record.At.ToUnixTimeTicks()), ("@attempts", message.Attempts),
                 ("@state", message.State), ("@error", message.Error), ("@attempted", message.Attempted), ("@what", message.What));
         }
+    }
+
+    /// <summary>
+    /// Gives the messages whose bytes are the log entries after <paramref name="after"/> through <paramref name="through"/>
+    /// those bytes, in the transaction that removes the entries (<see cref="SqlMessageLog.RemoveThroughAsync"/>): a message
+    /// keeps its bytes, pending, failed or delivered, whatever is removed from the log.
+    /// </summary>
+    internal static async Task KeepPayloadsAsync(DbConnection connection, DbTransaction transaction, long after, long through, CancellationToken cancellationToken)
+    {
+        await using var keep = connection.Command(
+                $"UPDATE outbound_message SET payload = {LoggedPayload}, log_sequence = NULL WHERE log_sequence > @after AND log_sequence <= @through", transaction)
+            .With("@after", after)
+            .With("@through", through);
+        await keep.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)
@@ -293,7 +320,10 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         Eui64.Parse(reader.GetString(1)),
         reader.IsDBNull(2) ? null : new Uri(reader.GetString(2)),
         reader.GetString(3),
-        (byte[])reader.GetValue(4),
+        // None only when its log entry was deleted other than by RemoveThroughAsync, which gives the message them first.
+        reader.IsDBNull(4)
+            ? throw new InvalidOperationException($"message {reader.GetInt64(0)} has no bytes: the message log entry that handed it over is missing from the store, deleted other than by archiving the log")
+            : (byte[])reader.GetValue(4),
         Instant.FromUnixTimeTicks(reader.GetInt64(5)),
         reader.GetInt32(6),
         Instant.FromUnixTimeTicks(reader.GetInt64(7)),

@@ -13,8 +13,8 @@ namespace OpenDcc.Storage;
 /// records the device commands they acknowledge and clears those the others answer (<see cref="SqlUnansweredCommandStore"/>),
 /// makes final the local commands' answers the accepted 8.13s among them took (<see cref="SqlLocalCommandStore"/>),
 /// makes the inventory changes of the accepted inventory requests (<see cref="SqlInventoryStore.ApplyAsync"/>),
-/// queues the messages they hand over, or holds them in the failed queue for users with no response URL
-/// (<see cref="SqlDeliveryStore.QueueAsync"/>), settles the delivery attempts they log (<see cref="SqlDeliveryStore.SettleAsync"/>)
+/// queues the messages they hand over, or holds them in the failed queue for users with no response URL, each referring
+/// to its entry for its bytes (<see cref="SqlDeliveryStore.QueueAsync"/>), settles the delivery attempts they log (<see cref="SqlDeliveryStore.SettleAsync"/>)
 /// and moves the head, all in one transaction, so the chain stays linear however many writers there are. The writes
 /// after the entries go together where the provider batches them (<see cref="AppendWrites"/>).
 /// The engines differ only in how the head is locked and how rows are bulk-written. The DSP's signed checkpoints of the
@@ -76,6 +76,11 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         {
             throw new ArgumentException($"the record of {both.Correlation} is both queued for delivery and held in the failed queue; a message is one or the other", nameof(records));
         }
+        if (records.FirstOrDefault(r => (r.HeldInFailedQueue is not null || r.QueuedForDelivery is not null) && r.Payload.IsEmpty) is { } empty)
+        {
+            // The queue reads a message's bytes from its entry: an entry without them would queue nothing to send.
+            throw new ArgumentException($"the record of {empty.Correlation} is queued for delivery or held in the failed queue without the message it hands over (its payload)", nameof(records));
+        }
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -111,7 +116,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
                     }
                     await SqlUnansweredCommandStore.ApplyAsync(writes, records, cancellationToken);
                     await SqlLocalCommandStore.ConfirmReturnsAsync(writes, records, cancellationToken);
-                    await SqlDeliveryStore.QueueAsync(writes, records, cancellationToken);
+                    await SqlDeliveryStore.QueueAsync(writes, entries, cancellationToken);
                     await SqlDeliveryStore.SettleAsync(writes, records, cancellationToken);
                     await writes.RunAsync("UPDATE message_log_head SET sequence = @s, hash = @h WHERE id = 1", cancellationToken, ("@s", entries[^1].Sequence), ("@h", entries[^1].Hash));
                     await writes.FlushAsync(cancellationToken);
@@ -305,33 +310,46 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
         for (var through = first; through < sequence;)
         {
             var next = Math.Min(sequence, through + RemoveChunk);
-            await using var connection = await open(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            byte[] hash;
-            await using (var read = connection.Command("SELECT hash FROM message_log WHERE sequence = @s", transaction).With("@s", next))
-            {
-                hash = await read.ExecuteScalarAsync(cancellationToken) as byte[] ?? throw new InvalidOperationException($"entry {next} is missing from the message log");
-            }
-            await using (var delete = connection.Command("DELETE FROM message_log WHERE sequence > @after AND sequence <= @through", transaction)
-                .With("@after", through)
-                .With("@through", next))
-            {
-                removed += await delete.ExecuteNonQueryAsync(cancellationToken);
-            }
-            // Compare and set: a second removal at the same time finds the base moved and undoes its chunk.
-            await using (var move = connection.Command("UPDATE message_log_base SET sequence = @s, hash = @h WHERE id = 1 AND sequence = @was", transaction)
-                .With("@s", next)
-                .With("@h", hash)
-                .With("@was", through))
-            {
-                if (await move.ExecuteNonQueryAsync(cancellationToken) != 1)
-                {
-                    throw new InvalidOperationException("the message log's base moved meanwhile: another removal is running");
-                }
-            }
-            await transaction.CommitAsync(cancellationToken);
+            // Aborted by PostgreSQL to break a deadlock, the chunk is made again: giving queued messages their bytes locks
+            // their rows, which an append settling attempts at two of them may lock in the other order.
+            var after = through;
+            removed += await Db.RetryAbortedAsync(() => RemoveChunkAsync(after, next, cancellationToken), cancellationToken);
             through = next;
         }
+        return removed;
+    }
+
+    /// <summary>Removes the entries after <paramref name="after"/> through <paramref name="through"/> in one transaction, and moves the base to the last (<see cref="RemoveThroughAsync"/>).</summary>
+    private async Task<long> RemoveChunkAsync(long after, long through, CancellationToken cancellationToken)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        byte[] hash;
+        await using (var read = connection.Command("SELECT hash FROM message_log WHERE sequence = @s", transaction).With("@s", through))
+        {
+            hash = await read.ExecuteScalarAsync(cancellationToken) as byte[] ?? throw new InvalidOperationException($"entry {through} is missing from the message log");
+        }
+        // The queued messages whose bytes are these entries' keep them: given them before the entries go.
+        await SqlDeliveryStore.KeepPayloadsAsync(connection, transaction, after, through, cancellationToken);
+        long removed;
+        await using (var delete = connection.Command("DELETE FROM message_log WHERE sequence > @after AND sequence <= @through", transaction)
+            .With("@after", after)
+            .With("@through", through))
+        {
+            removed = await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        // Compare and set: a second removal at the same time finds the base moved and undoes its chunk.
+        await using (var move = connection.Command("UPDATE message_log_base SET sequence = @s, hash = @h WHERE id = 1 AND sequence = @was", transaction)
+            .With("@s", through)
+            .With("@h", hash)
+            .With("@was", after))
+        {
+            if (await move.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                throw new InvalidOperationException("the message log's base moved meanwhile: another removal is running");
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
         return removed;
     }
 

@@ -308,10 +308,10 @@ public sealed class DeliveryCommandTests : IDisposable
     /// <summary>Queues a message for <see cref="Endpoint"/> as the hub does: with the message log entry that hands it over.</summary>
     private static async Task<long> QueueAsync(OpenDccStore store, Eui64 user, string correlation, byte[] payload, Instant at, CommandKey? answers = null)
     {
-        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, $"message queued for delivery to {Endpoint}", ReadOnlyMemory<byte>.Empty)
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, $"message queued for delivery to {Endpoint}", payload)
         {
             Answers = answers,
-            QueuedForDelivery = new QueuedDelivery(Endpoint, payload, What: null),
+            QueuedForDelivery = new QueuedDelivery(Endpoint, What: null),
         }]);
         return (await store.Delivery.ListAsync(DeliveryState.Pending, user)).Where(m => m.Correlation == correlation).Max(m => m.Id);
     }

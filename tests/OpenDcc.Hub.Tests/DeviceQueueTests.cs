@@ -206,9 +206,9 @@ public sealed class DeviceQueueTests : IAsyncLifetime
         await hub.RestartAsync(whileStopped: async store =>
         {
             var now = SystemClock.Instance.GetCurrentInstant();
-            await store.MessageLog.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, Supplier, "claimed by a hub that died", $"I0 queued for delivery to {hub.Receiver.Url}", ReadOnlyMemory<byte>.Empty)
+            await store.MessageLog.AppendAsync([new MessageLogRecord(now, MessageDirection.Outbound, Supplier, "claimed by a hub that died", $"I0 queued for delivery to {hub.Receiver.Url}", "<Response/>"u8.ToArray())
             {
-                QueuedForDelivery = new QueuedDelivery(hub.Receiver.Url, "<Response/>"u8.ToArray(), "I0"),
+                QueuedForDelivery = new QueuedDelivery(hub.Receiver.Url, "I0"),
             }]);
             queued = Assert.Single(await store.Delivery.ClaimDueAsync(now, 16, DeliveryOptions.Default.ClaimLease)).Id;
         });

@@ -28,9 +28,9 @@ public sealed class ResponseDeliveryTests
         var payloads = Enumerable.Range(0, messages).Select(i => $"<Response n=\"{i}\"/>").ToList();
         // Queued in one go, as the hub's sender queues a response (with its log entry), and the dispatcher told.
         await hub.Services.GetRequiredService<MessageLogWriter>().AppendAsync(payloads.Select((payload, i) =>
-            new MessageLogRecord(now, MessageDirection.Outbound, Supplier, $"response {i}", $"I0 queued for delivery to {endpoint.Url}", ReadOnlyMemory<byte>.Empty)
+            new MessageLogRecord(now, MessageDirection.Outbound, Supplier, $"response {i}", $"I0 queued for delivery to {endpoint.Url}", Encoding.UTF8.GetBytes(payload))
             {
-                QueuedForDelivery = new QueuedDelivery(endpoint.Url, Encoding.UTF8.GetBytes(payload), "I0"),
+                QueuedForDelivery = new QueuedDelivery(endpoint.Url, "I0"),
             }).ToList());
         hub.Services.GetRequiredService<ResponseDispatcher>().NotifyEnqueued();
 

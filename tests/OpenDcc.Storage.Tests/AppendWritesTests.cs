@@ -23,9 +23,9 @@ public abstract class AppendWritesTests(IStoreEngine engine) : StoreTests(engine
         await ExecuteAsync(QueueRefusal.Refuse);
         var request = new MessageLogRecord(Monday, MessageDirection.Inbound, Supplier, $"{Supplier}:00-DB-12-34-56-78-90-A0:5", "I99", "<Request/>"u8.ToArray()) { AcceptedCounter = 5 };
         var destination = new Uri("https://supplier.example/duis/response");
-        var handedOver = new MessageLogRecord(Monday, MessageDirection.Outbound, Supplier, $"{Supplier}:00-DB-12-34-56-78-90-A0:4", $"I0 queued for delivery to {destination}", ReadOnlyMemory<byte>.Empty)
+        var handedOver = new MessageLogRecord(Monday, MessageDirection.Outbound, Supplier, $"{Supplier}:00-DB-12-34-56-78-90-A0:4", $"I0 queued for delivery to {destination}", "<Response/>"u8.ToArray())
         {
-            QueuedForDelivery = new QueuedDelivery(destination, "<Response/>"u8.ToArray(), "I0"),
+            QueuedForDelivery = new QueuedDelivery(destination, "I0"),
         };
 
         var refused = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.MessageLog.AppendAsync([request, handedOver]));

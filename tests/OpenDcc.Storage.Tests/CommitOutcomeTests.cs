@@ -35,10 +35,10 @@ public abstract class CommitOutcomeTests(IStoreEngine engine) : StoreTests(engin
         }, TimeSpan.FromSeconds(5));
         var answers = new CommandKey(new RequestId(Supplier, Eui64.Parse("00-DB-12-34-56-78-90-A0"), 7), Eui64.Parse("00-DB-12-34-56-78-90-A0"));
         var destination = new Uri("http://127.0.0.1:9/duis");
-        var handedOver = new MessageLogRecord(Monday, MessageDirection.Outbound, Supplier, answers.RequestId.ToString(), $"I0 queued for delivery to {destination}", ReadOnlyMemory<byte>.Empty)
+        var handedOver = new MessageLogRecord(Monday, MessageDirection.Outbound, Supplier, answers.RequestId.ToString(), $"I0 queued for delivery to {destination}", "<Response/>"u8.ToArray())
         {
             Answers = answers,
-            QueuedForDelivery = new QueuedDelivery(destination, "<Response/>"u8.ToArray(), "I0"),
+            QueuedForDelivery = new QueuedDelivery(destination, "I0"),
         };
 
         if (made)

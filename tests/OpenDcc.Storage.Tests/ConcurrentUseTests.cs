@@ -288,6 +288,36 @@ public sealed class PostgresConcurrentUseTests() : ConcurrentUseTests(new Postgr
         Assert.Equal(2, calls);
     }
 
+    /// <summary>
+    /// A log removal gives the queued messages whose bytes are its entries' a copy of them (SqlDeliveryStore.KeepPayloadsAsync),
+    /// locking their rows, which an append settling attempts at two of them may lock in the other order. The settler's
+    /// deadlock_timeout is raised so that the server aborts the removal's chunk, always; it is made again once the append
+    /// is done, and each message keeps its bytes and the attempt settled.
+    /// </summary>
+    [Fact]
+    public async Task A_log_removal_the_server_aborts_to_break_a_deadlock_with_an_append_settling_its_messages_is_made_again()
+    {
+        var first = await Store.QueueAsync(Supplier, Endpoint, "r1", [1], T0);
+        var second = await Store.QueueAsync(Supplier, Endpoint, "r2", [2], T0);
+        // The head, which stays, past the entries removed.
+        await Store.MessageLog.AppendAsync([new MessageLogRecord(T0, MessageDirection.Inbound, Supplier, "r3", "I99", "<Request/>"u8.ToArray())]);
+        // An append's settling of attempts at both (SqlDeliveryStore.SettleAsync), the second's first, up to its commit.
+        await using var settler = (NpgsqlConnection)await Store.OpenConnectionAsync();
+        await using var tx = await settler.BeginTransactionAsync();
+        await ExecuteAsync(settler, tx, "SET LOCAL deadlock_timeout = '60s'");
+        await ExecuteAsync(settler, tx, $"UPDATE outbound_message SET attempts = attempts + 1 WHERE id = {second}");
+        var removal = Store.MessageLog.RemoveThroughAsync(2);
+        // The removal holds the first's row and waits for the second's; the settler then asks for the first's.
+        await WaitForALockWaitAsync(settler, tx, removal);
+        await ExecuteAsync(settler, tx, $"UPDATE outbound_message SET attempts = attempts + 1 WHERE id = {first}");
+        await tx.CommitAsync();
+
+        Assert.Equal(2, await removal);
+        Assert.Equal(2L, (await Store.MessageLog.ReadBaseAsync()).Sequence);
+        var messages = new[] { (await Store.Delivery.FindAsync(first))!, (await Store.Delivery.FindAsync(second))! };
+        Assert.Equal([((byte)1, 1), ((byte)2, 1)], messages.Select(m => (m.Payload.Single(), m.Attempts)));
+    }
+
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);

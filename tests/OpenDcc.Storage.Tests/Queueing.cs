@@ -9,7 +9,8 @@ namespace OpenDcc.Storage.Tests;
 
 /// <summary>
 /// Puts a message in the delivery queue as the hub does (DeviceResponseSender.DeliverAsync): with the message log entry
-/// that hands it over, which names where it goes and carries no bytes (each attempt's entry logs what it sends).
+/// that hands it over, which names where it goes and carries the message, the queue reading its bytes from the entry
+/// (each attempt's entry logs what it sends besides).
 /// </summary>
 internal static class Queueing
 {
@@ -18,10 +19,10 @@ internal static class Queueing
     /// <returns>The queued message's <see cref="OutboundMessage.Id"/>.</returns>
     public static async Task<long> QueueAsync(this OpenDccStore store, Eui64 user, Uri destination, string correlation, byte[] payload, Instant at, CommandKey? answers = null, string? what = null)
     {
-        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what ?? "message"}{HandedOver}{destination}"), ReadOnlyMemory<byte>.Empty)
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what ?? "message"}{HandedOver}{destination}"), payload)
         {
             Answers = answers,
-            QueuedForDelivery = new QueuedDelivery(destination, payload, what),
+            QueuedForDelivery = new QueuedDelivery(destination, what),
         }]);
         // Read by its user and correlation whatever its state: a running dispatcher may have delivered it already.
         await using var connection = await store.OpenConnectionAsync();
@@ -55,5 +56,5 @@ internal static class Queueing
     }
 
     /// <summary>Whether <paramref name="record"/> is the entry <see cref="QueueAsync"/> wrote: a test of delivery looks at the attempts' entries.</summary>
-    public static bool IsHandingOver(MessageLogRecord record) => record.Payload.IsEmpty && record.Outcome.Contains(HandedOver, StringComparison.Ordinal);
+    public static bool IsHandingOver(MessageLogRecord record) => record.Outcome.Contains(HandedOver, StringComparison.Ordinal);
 }

@@ -234,7 +234,9 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.SettleFailedAsync(purged, "down", t0, null);
         Assert.Equal([purged], (await Store.Delivery.PurgeExpiredFailedAsync(t0 + Duration.FromSeconds(1), 10)).Select(m => m.Id));
 
-        // Made again as a store upgraded from 0037 makes it (on SQLite, the table made again with its rows).
+        // Made again as a store upgraded from 0037 makes it (on SQLite, the table made again with its rows): first the
+        // schema as it was before 0041, each row holding its bytes, as the rows 0038 copies did.
+        await UndoMigration41Async();
         await ExecuteAsync("DELETE FROM schema_migration WHERE version = 38");
         await ReopenAsync();
         Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE version = 38"));
@@ -242,6 +244,93 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var message = await Store.Delivery.FindAsync(kept);
         Assert.Equal((SupplierEndpoint, "kept", DeliveryState.Pending), (message!.Destination, message.Correlation, message.State));
         Assert.True(await HoldInFailedQueueAsync(Supplier, "after", [1], t0, "no response URL registered") > purged);
+    }
+
+    [Fact]
+    public async Task Messages_queued_before_the_migration_that_reads_their_bytes_from_their_log_entries_keep_theirs_and_ids_are_never_given_again()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var pending = await Store.QueueAsync(Supplier, SupplierEndpoint, "pending", MessageOf(1), t0);
+        var delivered = await Store.QueueAsync(Supplier, SupplierEndpoint, "delivered", MessageOf(2), t0);
+        await Store.SettleDeliveredAsync(delivered, t0);
+        var failed = await HoldInFailedQueueAsync(Supplier, "failed", MessageOf(3), t0, "no response URL registered");
+        // The newest message purged: the table made again (SQLite) keeps its AUTOINCREMENT's high mark, not its rows' highest id.
+        var purged = await Store.QueueAsync(Supplier, SupplierEndpoint, "purged", MessageOf(4), t0 - Duration.FromMinutes(1));
+        await Store.SettleFailedAsync(purged, "down", t0, null);
+        Assert.Equal([purged], (await Store.Delivery.PurgeExpiredFailedAsync(t0, 10)).Select(m => m.Id));
+
+        // The store as the version before this one left it, each message holding its bytes in its row; then upgraded.
+        await UndoMigration41Async();
+        await ReopenAsync();
+        Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM schema_migration WHERE version = 41"));
+
+        // They keep their bytes in their own rows, and read them back as before, in each state.
+        Assert.Equal(3, await ScalarAsync("SELECT COUNT(*) FROM outbound_message WHERE payload IS NOT NULL AND log_sequence IS NULL"));
+        string Bytes(int seed) => Convert.ToHexString(MessageOf(seed));
+        Assert.Equal([(pending, Bytes(1))], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal([(delivered, Bytes(2))], (await Store.Delivery.ListAsync(DeliveryState.Delivered)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal([(failed, Bytes(3))], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal(Bytes(3), Convert.ToHexString((await Store.Delivery.FindAsync(failed))!.Payload));
+        Assert.Equal([(pending, Bytes(1))], (await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+
+        // One queued since refers to its log entry, under an id never given before.
+        var after = await Store.QueueAsync(Supplier, SupplierEndpoint, "after", MessageOf(5), t0);
+        Assert.True(after > purged, $"{after} is not above the purged {purged}");
+        Assert.Equal(1, await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE id = {after} AND payload IS NULL AND log_sequence IS NOT NULL"));
+        Assert.Equal(Bytes(5), Convert.ToHexString((await Store.Delivery.FindAsync(after))!.Payload));
+
+        // A row has its own bytes or its entry's: never both, never neither.
+        const string Insert = "INSERT INTO outbound_message (user_id, correlation, payload, log_sequence, enqueued_at, next_attempt_at, state) ";
+        foreach (var row in new[] { $"SELECT '{Supplier}', 'both', payload, sequence, 0, 0, 'Pending' FROM message_log WHERE sequence = 1", $"VALUES ('{Supplier}', 'neither', NULL, NULL, 0, 0, 'Pending')" })
+        {
+            var refused = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(Insert + row));
+            Assert.Contains("outbound_message_payload_or_log_sequence", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Makes the delivery queue as the version before migration 0041 left it, and 0041 not applied: each message's bytes
+    /// in its row (copied from the entry it refers to), no <c>log_sequence</c>, a payload required; as a store upgraded
+    /// from that version is when it is next opened.
+    /// </summary>
+    private async Task UndoMigration41Async()
+    {
+        await ExecuteAsync(
+            "UPDATE outbound_message SET payload = (SELECT payload FROM message_log WHERE message_log.sequence = outbound_message.log_sequence), log_sequence = NULL WHERE log_sequence IS NOT NULL");
+        string[] statements = Store.Engine == "sqlite"
+            ?
+            [
+                // SQLite drops no column a CHECK names: the table made again as 0038 made it, with its AUTOINCREMENT's
+                // high mark and the indexes 0039 and 0040 left.
+                """
+                CREATE TABLE outbound_message_before_0041 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, destination TEXT NULL, correlation TEXT NOT NULL, payload BLOB NOT NULL,
+                    enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('Pending', 'Delivered', 'Failed')), last_error TEXT NULL, last_attempt_at INTEGER NULL,
+                    claimed_until INTEGER NULL, what TEXT) STRICT
+                """,
+                "INSERT INTO outbound_message_before_0041 SELECT id, user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, claimed_until, what FROM outbound_message",
+                "DELETE FROM sqlite_sequence WHERE name = 'outbound_message_before_0041'",
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbound_message_before_0041', seq FROM sqlite_sequence WHERE name = 'outbound_message'",
+                "DROP TABLE outbound_message",
+                "ALTER TABLE outbound_message_before_0041 RENAME TO outbound_message",
+                "CREATE INDEX outbound_message_failed_by_user ON outbound_message (user_id, last_attempt_at) WHERE state = 'Failed'",
+                "CREATE INDEX outbound_message_due ON outbound_message (next_attempt_at, id) WHERE state = 'Pending'",
+                "CREATE INDEX outbound_message_settled ON outbound_message (last_attempt_at, id) WHERE state = 'Delivered'",
+                "CREATE INDEX outbound_message_failed ON outbound_message (last_attempt_at, id) WHERE state = 'Failed'",
+                "CREATE INDEX outbound_message_expiry ON outbound_message (enqueued_at, id) WHERE state = 'Failed'",
+            ]
+            :
+            [
+                // Its index and its CHECK go with the column.
+                "ALTER TABLE outbound_message DROP COLUMN log_sequence",
+                "ALTER TABLE outbound_message ALTER COLUMN payload SET NOT NULL",
+            ];
+        foreach (var sql in statements)
+        {
+            await ExecuteAsync(sql);
+        }
+        await ExecuteAsync("DELETE FROM schema_migration WHERE version = 41");
     }
 
     [Fact]
@@ -845,20 +934,107 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         await Store.MessageLog.AppendAsync([new MessageLogRecord(queuedAt, MessageDirection.Inbound, Supplier, requestId.ToString(), "I99", new byte[] { 1 }) { Acknowledges = [command] }]);
 
         var entries = await Store.MessageLog.AppendAsync(
-            [new MessageLogRecord(queuedAt, MessageDirection.Outbound, Supplier, requestId.ToString(), "I0 queued for delivery", ReadOnlyMemory<byte>.Empty)
+            [new MessageLogRecord(queuedAt, MessageDirection.Outbound, Supplier, requestId.ToString(), "I0 queued for delivery", payload)
             {
                 Answers = new CommandKey(requestId, requestId.Target),
-                QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, payload, "I0"),
+                QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, "I0"),
             }]);
 
-        // The entry says it was handed over; the bytes are the queued message's, and each attempt's entry.
-        Assert.True(Assert.Single(entries).Record.Payload.IsEmpty);
+        // The entry says it was handed over, and holds the message: the queue reads its bytes from there.
+        Assert.Equal(payload, Assert.Single(entries).Record.Payload.ToArray());
         Assert.Empty(await Store.UnansweredCommands.ListAsync());
         var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(queuedAt, 10, Lease));
         Assert.Equal(
             (Supplier, SupplierEndpoint, requestId.ToString(), queuedAt, queuedAt, 0, DeliveryState.Pending, (string?)null, (Instant?)null, "I0"),
             (claimed.User, claimed.Destination, claimed.Correlation, claimed.EnqueuedAt, claimed.NextAttemptAt, claimed.Attempts, claimed.State, claimed.LastError, claimed.LastAttemptAt, claimed.What));
         Assert.Equal(payload, claimed.Payload);
+    }
+
+    [Fact]
+    public async Task A_message_held_in_the_failed_queue_or_queued_for_delivery_is_stored_once_in_its_log_entry_and_read_back_exactly()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var heldBytes = MessageOf(1);
+        var queuedBytes = MessageOf(2);
+        var held = await HoldInFailedQueueAsync(Supplier, "held", heldBytes, t0, "no response URL registered", what: "I0");
+        var queued = await Store.QueueAsync(Supplier, SupplierEndpoint, "queued", queuedBytes, t0, what: "I0");
+
+        // The bytes are in the log entry that handed each over, and in no queue row: the row refers to its entry.
+        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM outbound_message WHERE payload IS NOT NULL"));
+        var logged = await ReadAllAsync();
+        Assert.Equal(heldBytes, logged.Single(e => e.Record.Correlation == "held").Record.Payload.ToArray());
+        Assert.Equal(queuedBytes, logged.Single(e => e.Record.Correlation == "queued").Record.Payload.ToArray());
+        Assert.Equal(logged.Single(e => e.Record.Correlation == "held").Sequence, await ScalarAsync($"SELECT log_sequence FROM outbound_message WHERE id = {held}"));
+        Assert.Equal(logged.Single(e => e.Record.Correlation == "queued").Sequence, await ScalarAsync($"SELECT log_sequence FROM outbound_message WHERE id = {queued}"));
+
+        // Read back byte for byte by every query that gives a message's bytes, in each state.
+        Assert.Equal(heldBytes, (await Store.Delivery.FindAsync(held))!.Payload);
+        Assert.Equal(heldBytes, Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Failed, Supplier)).Payload);
+        Assert.Equal(queuedBytes, (await Store.Delivery.FindAsync(queued))!.Payload);
+        Assert.Equal(queuedBytes, Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Pending)).Payload);
+        Assert.Equal(queuedBytes, Assert.Single(await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Payload);
+        await Store.SettleDeliveredAsync(queued, t0);
+        Assert.Equal(queuedBytes, Assert.Single(await Store.Delivery.ListAsync(DeliveryState.Delivered)).Payload);
+        var sentAgain = t0 + Duration.FromHours(1);
+        Assert.Equal(1, await Store.Delivery.RequeueFailedAsync(Supplier, sentAgain));
+        var claimed = Assert.Single(await Store.Delivery.ClaimDueAsync(sentAgain, 10, Lease));
+        Assert.Equal(held, claimed.Id);
+        Assert.Equal(heldBytes, claimed.Payload);
+    }
+
+    [Fact]
+    public async Task A_record_queued_for_delivery_or_held_in_the_failed_queue_without_the_message_it_hands_over_is_refused_and_nothing_of_its_append_stored()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var fine = new MessageLogRecord(t0, MessageDirection.Inbound, Supplier, "request", "I99", new byte[] { 2 });
+
+        // The queue reads a message's bytes from its entry: one without them would queue nothing to send.
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r1", "I0 queued for delivery", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, "I0") }]));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r2", "I0 undeliverable", ReadOnlyMemory<byte>.Empty) { HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") }]));
+        Assert.Null(await Store.MessageLog.ReadHeadAsync());
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
+        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
+    }
+
+    [Fact]
+    public async Task Removing_the_log_entries_that_handed_messages_over_leaves_each_message_its_bytes_whatever_its_state()
+    {
+        var t0 = clock.GetCurrentInstant();
+        MessageLogRecord HandedOver(string correlation, byte[] message) =>
+            new(t0, MessageDirection.Outbound, Supplier, correlation, $"I0 queued for delivery to {SupplierEndpoint}", message) { QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, "I0") };
+        // More entries than a removal takes a transaction (5,000), the messages' in the first chunk and in the second.
+        var records = Enumerable.Range(0, 5_100).Select(i => Record($"m{i}")).ToList();
+        records[10] = HandedOver("pending", MessageOf(1));
+        records[20] = HandedOver("delivered", MessageOf(2));
+        records[5_050] = new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "failed", "I0 undeliverable", MessageOf(3)) { HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") };
+        await Store.MessageLog.AppendAsync(records);
+        long Id(IEnumerable<OutboundMessage> messages, string correlation) => messages.Single(m => m.Correlation == correlation).Id;
+        var pending = Id(await Store.Delivery.ListAsync(DeliveryState.Pending), "pending");
+        var delivered = Id(await Store.Delivery.ListAsync(DeliveryState.Pending), "delivered");
+        var failed = Id(await Store.Delivery.ListAsync(DeliveryState.Failed), "failed");
+        await Store.SettleDeliveredAsync(delivered, t0);
+        // A message whose entry is not removed goes on referring to it.
+        var kept = await Store.QueueAsync(Supplier, SupplierEndpoint, "kept", MessageOf(4), t0);
+        var head = (await Store.MessageLog.ReadHeadAsync())!.Value.Sequence;
+
+        Assert.Equal(head - 1, await Store.MessageLog.RemoveThroughAsync(head - 1));
+
+        // Each message reads its bytes back as before, those whose entries were removed from a copy in their own row.
+        string Bytes(int seed) => Convert.ToHexString(MessageOf(seed));
+        var found = new List<string>();
+        foreach (var id in new[] { pending, delivered, failed, kept })
+        {
+            found.Add(Convert.ToHexString((await Store.Delivery.FindAsync(id))!.Payload));
+        }
+        Assert.Equal([Bytes(1), Bytes(2), Bytes(3), Bytes(4)], found);
+        Assert.Equal([(delivered, Bytes(2))], (await Store.Delivery.ListAsync(DeliveryState.Delivered)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal([(failed, Bytes(3))], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal([(pending, Bytes(1)), (kept, Bytes(4))], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal([(pending, Bytes(1)), (kept, Bytes(4))], (await Store.Delivery.ClaimDueAsync(t0, 10, Lease)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
+        Assert.Equal(3, await ScalarAsync($"SELECT COUNT(*) FROM outbound_message WHERE id IN ({pending}, {delivered}, {failed}) AND payload IS NOT NULL AND log_sequence IS NULL"));
+        Assert.Equal(head, await ScalarAsync($"SELECT log_sequence FROM outbound_message WHERE id = {kept} AND payload IS NULL"));
     }
 
     [Fact]
@@ -903,17 +1079,17 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     public async Task A_record_both_queued_for_delivery_and_held_in_the_failed_queue_or_queued_without_its_user_or_correlation_is_refused_and_nothing_of_its_append_stored()
     {
         var t0 = clock.GetCurrentInstant();
-        var queued = new QueuedDelivery(SupplierEndpoint, new byte[] { 3 }, "I0");
+        var queued = new QueuedDelivery(SupplierEndpoint, "I0");
         var fine = new MessageLogRecord(t0, MessageDirection.Inbound, Supplier, "request", "I99", new byte[] { 2 });
 
         await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r1", "I0", new byte[] { 1 }) { QueuedForDelivery = queued, HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") }]));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
-            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, null, "r1", "I0", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = queued }]));
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, null, "r1", "I0", new byte[] { 3 }) { QueuedForDelivery = queued }]));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
-            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, " ", "I0", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = queued }]));
-        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("ftp://supplier.example/duis"), new byte[] { 3 }, "I0"));
-        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("/duis", UriKind.Relative), new byte[] { 3 }, "I0"));
+            [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, " ", "I0", new byte[] { 3 }) { QueuedForDelivery = queued }]));
+        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("ftp://supplier.example/duis"), "I0"));
+        Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("/duis", UriKind.Relative), "I0"));
         Assert.Null(await Store.MessageLog.ReadHeadAsync());
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
@@ -1314,7 +1490,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         Assert.Equal(0, await delivery.PurgeDeliveredAsync(t0 + Duration.FromSeconds(10)));
     }
 
-    private const string CopiedColumns = "user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+    private const string CopiedColumns = "user_id, destination, correlation, payload, enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what, log_sequence";
 
     /// <summary>Three messages queued at <paramref name="at"/>: one failed (its only attempt failed), one delivered, one pending.</summary>
     private async Task<(long Failed, long Delivered, long Pending)> OneMessageInEachStateAsync(Instant at)
@@ -1324,6 +1500,14 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         var delivered = await Enqueue("delivered", at);
         await Store.SettleDeliveredAsync(delivered, at);
         return (failed, delivered, await Enqueue("pending", at));
+    }
+
+    /// <summary>As many bytes as a signed device response has, every value among them: read back exactly, not as text.</summary>
+    private static byte[] MessageOf(int seed)
+    {
+        var bytes = new byte[1_700];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
     }
 
     private Task<long> Enqueue(string text, Instant at) =>

@@ -5,11 +5,11 @@ namespace OpenDcc.Core.Delivery;
 /// over (<see cref="Security.MessageLogRecord.QueuedForDelivery"/>): so the message is queued with its log entry, and with
 /// the command it answers no longer unanswered (<see cref="Security.MessageLogRecord.Answers"/>), or none of them is. A
 /// commit per message of its own would cost each device response a commit (an fsync on SQLite); in the message log's
-/// transaction it shares one with the requests and responses logged with it. Each attempt is logged with the bytes it sends.
+/// transaction it shares one with the requests and responses logged with it. The message is that entry's payload, which
+/// the queue reads from the entry rather than keeping a copy of its own; each attempt is logged with the bytes it sends.
 /// </summary>
-/// <param name="Message">What is sent: the signed DUIS message.</param>
 /// <param name="What">What it is, as <see cref="OutboundMessage.What"/> says.</param>
-public sealed record QueuedDelivery(Uri Destination, ReadOnlyMemory<byte> Message, string? What)
+public sealed record QueuedDelivery(Uri Destination, string? What)
 {
     /// <summary>Where the message is sent: an absolute http or https URL.</summary>
     /// <exception cref="ArgumentException">it is not one.</exception>

@@ -68,8 +68,9 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
         if (known?.ResponseUrl is { } responseUrl)
         {
             // Logged and queued in one transaction, which the log's group commit shares with the entries logged with it.
-            // Each attempt is logged with the bytes it sends; this entry says when and where the message was handed over.
-            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what} queued for delivery to {responseUrl}"), ReadOnlyMemory<byte>.Empty) { Answers = answers, QueuedForDelivery = new QueuedDelivery(responseUrl, signed, what) }], cancellationToken);
+            // This entry says when and where the message was handed over, and holds it: the queue reads the bytes from
+            // it rather than keeping a copy. Each attempt is logged with the bytes it sends.
+            await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what} queued for delivery to {responseUrl}"), signed) { Answers = answers, QueuedForDelivery = new QueuedDelivery(responseUrl, what) }], cancellationToken);
             dispatcher.NotifyEnqueued();
             return;
         }

@@ -85,13 +85,15 @@ public sealed record MessageLogRecord(
 
     /// <summary>
     /// For a message to <see cref="User"/>, a DCC user with no response URL: put in the failed queue (<see cref="Delivery.FailedQueueHold"/>)
-    /// in the transaction that logs it, so that it is both logged and held, or neither. Not part of the entry.
+    /// in the transaction that logs it, so that it is both logged and held, or neither. The message is <see cref="Payload"/>,
+    /// which the queue reads from the entry. Not part of the entry.
     /// </summary>
     public Delivery.FailedQueueHold? HeldInFailedQueue { get; init; }
 
     /// <summary>
     /// For the handing of a message to <see cref="User"/> over to delivery: queued (<see cref="Delivery.QueuedDelivery"/>)
-    /// in the transaction that logs it, so that it is both logged and queued, or neither. Not part of the entry.
+    /// in the transaction that logs it, so that it is both logged and queued, or neither. The message is <see cref="Payload"/>,
+    /// which the queue reads from the entry. Not part of the entry.
     /// </summary>
     public Delivery.QueuedDelivery? QueuedForDelivery { get; init; }
 
@@ -150,7 +152,8 @@ public interface IMessageLog : IMessageLogAppender
     /// <summary>
     /// Removes the oldest entries up to and including <paramref name="sequence"/>, which must be held and not the head, a
     /// chunk at a time, each chunk with the base moved to its last entry in the same transaction; for entries archived
-    /// first. Appends go on meanwhile.
+    /// first. Appends go on meanwhile. The queued messages whose bytes are those of entries removed (the entries that
+    /// handed them over, <see cref="Delivery.IDeliveryStore"/>) are given their own copy in the same transaction.
     /// </summary>
     /// <returns>How many were removed.</returns>
     Task<long> RemoveThroughAsync(long sequence, CancellationToken cancellationToken = default);
