@@ -216,7 +216,7 @@ internal static class GatewayBenchmark
     /// <summary>The message log entries of an accepted 4.1.1 request: the request, its I99, and the device's I0 (undeliverable: the bench's users have no response URL, so it goes to the failed queue, which adds no entry).</summary>
     private const int RecordsPerRequest = 3;
 
-    /// <summary>With response URLs: the request, its I99, the I0 handed to delivery (its bytes, which the queue reads from it) and the I0 delivered (its bytes).</summary>
+    /// <summary>With response URLs: the request, its I99, the I0 handed to delivery (its bytes, which the queue reads from it) and the I0 delivered (no bytes: it names the entry handing it over).</summary>
     private const int RecordsPerRequestDelivered = 4;
 
     /// <summary>
@@ -291,7 +291,8 @@ internal static class GatewayBenchmark
         await foreach (var entry in log.ReadAsync(fromSequence))
         {
             var record = entry.Record;
-            // The entry with the I0's bytes: held ("I0 undeliverable: …") or delivered ("I0; Delivered").
+            // The entry with the I0's bytes: held ("I0 undeliverable: …") or handed to delivery ("I0 queued for delivery to …";
+            // its delivery's entry, "I0; Delivered; the bytes of entry …", has none).
             if (record.Direction == MessageDirection.Outbound && record.Outcome.StartsWith("I0", StringComparison.Ordinal) && !record.Payload.IsEmpty && record.Correlation is { } correlation)
             {
                 responses[correlation] = record.Payload.ToArray();

@@ -156,7 +156,7 @@ internal static class LogCommand
 
         var sequence = new Option<long>("--seq") { Description = "The entry's sequence number (log show gives it)", Required = true };
         var output = new Option<FileInfo?>("--out") { Description = "Write the message's bytes, exactly as received or sent, to this file (for example to check its signature elsewhere) instead of printing it as text" };
-        var payload = new Command("payload", "Print one entry's message as it went over the wire: the signed DUIS XML of a request or response, the body of a delivered message") { sequence, output };
+        var payload = new Command("payload", "Print one entry's message as it went over the wire: the signed DUIS XML of a request or response, the body of a message handed to delivery (an attempt's entry names the entry that holds it)") { sequence, output };
         payload.SetAction(async (parsed, ct) =>
         {
             var wanted = parsed.GetValue(sequence);
@@ -193,8 +193,9 @@ internal static class LogCommand
             }
             else if (entry.Record.Payload.IsEmpty)
             {
-                // Said on the error stream: the output stays the message itself (here, nothing), for a pipe or a file.
-                await context.Error.WriteLineAsync($"entry {wanted} has no payload: nothing came with it ({entry.Record.Outcome})");
+                // Said on the error stream: the output stays the message itself (here, nothing), for a pipe or a file. The
+                // outcome says why: nothing came with it, or (a delivery attempt) the entry whose bytes it sent.
+                await context.Error.WriteLineAsync($"entry {wanted} has no payload ({entry.Record.Outcome})");
             }
             else
             {

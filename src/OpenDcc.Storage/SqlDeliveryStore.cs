@@ -27,9 +27,9 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
     /// <summary>
     /// A message's columns as <see cref="ReadMessage"/> reads them. Its bytes are its own (queued before migration 0041, or
     /// given them as its log entry was removed: <see cref="SqlMessageLog.RemoveThroughAsync"/>) or, as a message is queued,
-    /// those of the log entry that handed it over, read by its primary key.
+    /// those of the log entry that handed it over, read by its primary key; that entry's sequence (<c>log_sequence</c>) with them.
     /// </summary>
-    private const string Columns = "id, user_id, destination, correlation, " + Payload + ", enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what";
+    private const string Columns = "id, user_id, destination, correlation, " + Payload + ", enqueued_at, attempts, next_attempt_at, state, last_error, last_attempt_at, what, log_sequence";
 
     /// <summary>A message's bytes: its own, or its log entry's (<see cref="Columns"/>).</summary>
     private const string Payload = "COALESCE(payload, " + LoggedPayload + ")";
@@ -331,5 +331,6 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         reader.GetNullableString(9),
         reader.IsDBNull(10) ? null : Instant.FromUnixTimeTicks(reader.GetInt64(10)),
         reader.GetNullableString(11),
-        NoResponseUrl: reader.FieldCount > 12 && Convert.ToBoolean(reader.GetValue(12), System.Globalization.CultureInfo.InvariantCulture));
+        reader.IsDBNull(12) ? null : reader.GetInt64(12),
+        NoResponseUrl: reader.FieldCount > 13 && Convert.ToBoolean(reader.GetValue(13), System.Globalization.CultureInfo.InvariantCulture));
 }

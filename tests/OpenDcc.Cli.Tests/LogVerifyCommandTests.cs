@@ -104,7 +104,7 @@ public sealed class LogVerifyCommandTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal("", output);
-        Assert.Equal("entry 1 has no payload: nothing came with it (400 empty body)", error.Trim());
+        Assert.Equal("entry 1 has no payload (400 empty body)", error.Trim());
     }
 
     [Fact]

@@ -222,8 +222,8 @@ public sealed class DuisGatewayTests : IAsyncLifetime
 
         Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
         // The DUIS response has no field for why; the log entry of its delivery does.
-        var delivered = await DeliveryLoggedAsync(new RequestId(Supplier, OfflineMeter, counter));
-        Assert.Equal($"E20 unreachable: device {OfflineMeter} is unreachable: its comms hub is offline; Delivered", delivered.Outcome);
+        var (handedOver, delivered) = await DeliveryLoggedAsync(new RequestId(Supplier, OfflineMeter, counter));
+        Assert.Equal($"E20 unreachable: device {OfflineMeter} is unreachable: its comms hub is offline; Delivered; the bytes of entry {handedOver}", delivered.Outcome);
     }
 
     [Fact]
@@ -235,9 +235,10 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.Equal("I99", (await hub.SendAsync(SendCommand, Request(Supplier, stranger, counter, 1, "4.1.1"))).Code);
 
         Assert.Equal("E20", await hub.CheckSignedResponseAsync(await hub.Receiver.NextAsync(TimeSpan.FromSeconds(20))));
+        var (handedOver, delivered) = await DeliveryLoggedAsync(new RequestId(Supplier, stranger, counter));
         Assert.Equal(
-            $"E20 unreachable: device {stranger} is unreachable: the SM WAN knows no key-agreement key for it (no such device on the WAN); Delivered",
-            (await DeliveryLoggedAsync(new RequestId(Supplier, stranger, counter))).Outcome);
+            $"E20 unreachable: device {stranger} is unreachable: the SM WAN knows no key-agreement key for it (no such device on the WAN); Delivered; the bytes of entry {handedOver}",
+            delivered.Outcome);
     }
 
     [Fact]
@@ -615,15 +616,20 @@ public sealed class DuisGatewayTests : IAsyncLifetime
         Assert.True((await MessageLogChain.VerifyAsync(hub.Store.MessageLog)).IsIntact);
     }
 
-    /// <summary>The message log entry of the delivery of a request's asynchronous response, logged just after its POST.</summary>
-    private async Task<MessageLogRecord> DeliveryLoggedAsync(RequestId request)
+    /// <summary>
+    /// The message log entry of the delivery of a request's asynchronous response, logged just after its POST, and the
+    /// sequence of the entry that handed the response over to delivery, which holds its bytes.
+    /// </summary>
+    private async Task<(long HandedOver, MessageLogRecord Delivered)> DeliveryLoggedAsync(RequestId request)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (waited.Elapsed < TimeSpan.FromSeconds(20))
         {
-            if ((await LogAsync()).Select(e => e.Record).LastOrDefault(r => r.Correlation == request.ToString() && r.Outcome.EndsWith("; Delivered", StringComparison.Ordinal)) is { } delivered)
+            var log = (await LogAsync()).Where(e => e.Record.Correlation == request.ToString()).ToList();
+            if (log.LastOrDefault(e => e.Record.Outcome.Contains(" queued for delivery to ", StringComparison.Ordinal)) is { } handedOver
+                && log.LastOrDefault(e => e.Record.Outcome.EndsWith($"; Delivered; the bytes of entry {handedOver.Sequence}", StringComparison.Ordinal)) is { } delivered)
             {
-                return delivered;
+                return (handedOver.Sequence, delivered.Record);
             }
             await Task.Delay(50);
         }

@@ -10,7 +10,7 @@ namespace OpenDcc.Storage.Tests;
 /// <summary>
 /// Puts a message in the delivery queue as the hub does (DeviceResponseSender.DeliverAsync): with the message log entry
 /// that hands it over, which names where it goes and carries the message, the queue reading its bytes from the entry
-/// (each attempt's entry logs what it sends besides).
+/// (each attempt's entry names that entry rather than holding the bytes again).
 /// </summary>
 internal static class Queueing
 {
@@ -33,7 +33,8 @@ internal static class Queueing
 
     /// <summary>
     /// Settles an attempt at message <paramref name="id"/> as delivered, as the dispatcher does
-    /// (ResponseDispatcher.DeliverAsync): with the attempt's log entry, which carries the bytes sent.
+    /// (ResponseDispatcher.DeliverAsync): with the attempt's log entry, which names the entry holding the bytes sent, or
+    /// holds them when the message has its own.
     /// </summary>
     public static Task SettleDeliveredAsync(this OpenDccStore store, long id, Instant at) =>
         store.SettleAsync(id, at, error: null, nextAttemptAt: null);
@@ -49,7 +50,13 @@ internal static class Queueing
     {
         // The entry names the message's user and correlation, as the dispatcher's does: a test settles a message it queued.
         var message = await store.Delivery.FindAsync(id) ?? throw new InvalidOperationException($"message {id} is not in the queue to settle");
-        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, error is null ? "Delivered" : "Failed", error is null ? message.Payload : ReadOnlyMemory<byte>.Empty)
+        var (outcome, bytes) = (error, message.PayloadEntry) switch
+        {
+            (null, { } entry) => ($"Delivered; the bytes of entry {entry}", ReadOnlyMemory<byte>.Empty),
+            (null, null) => ("Delivered", message.Payload),
+            _ => ("Failed", ReadOnlyMemory<byte>.Empty),
+        };
+        await store.MessageLog.AppendAsync([new MessageLogRecord(at, MessageDirection.Outbound, message.User, message.Correlation, outcome, bytes)
         {
             SettlesDelivery = new DeliveryAttempt(id, error, nextAttemptAt),
         }]);

@@ -54,15 +54,74 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         var message = await store.Delivery.FindAsync(id);
         Assert.Equal(DeliveryState.Delivered, message!.State);
         Assert.Equal(1, message.Attempts);
-        var logged = Assert.Single(await LoggedAsync());
+        var (handedOver, attempt) = Assert.Single(await AttemptsAsync());
+        var logged = attempt.Record;
         Assert.Equal(MessageDirection.Outbound, logged.Direction);
         Assert.Equal(Supplier, logged.User);
         Assert.Equal(RequestId, logged.Correlation);
-        // What the message is, then how its attempt went.
-        Assert.Equal("I0; Delivered", logged.Outcome);
+        // What the message is, how its attempt went, and where the bytes it sent are: the entry that handed it over.
+        Assert.Equal($"I0; Delivered; the bytes of entry {handedOver.Sequence}", logged.Outcome);
         Assert.Equal(Queued, logged.At);
-        Assert.Equal(SignedResponse, logged.Payload.ToArray());
+        Assert.True(logged.Payload.IsEmpty);
+        Assert.Equal(request.Body, handedOver.Record.Payload.ToArray());
         Assert.True((await MessageLogChain.VerifyAsync(store.MessageLog)).IsIntact);
+    }
+
+    [Fact]
+    public async Task A_delivered_message_is_in_the_log_once_in_the_entry_that_handed_it_over_which_its_attempt_names()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher();
+        await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse, what: "I0");
+
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        var sent = Assert.Single(receiver.Received).Body;
+        var holding = await store.MessageLog.ReadAsync().Where(e => e.Record.Payload.Span.SequenceEqual(sent)).ToListAsync();
+        var (handedOver, attempt) = Assert.Single(await AttemptsAsync());
+        Assert.Equal(handedOver.Sequence, Assert.Single(holding).Sequence);
+        Assert.EndsWith($"; the bytes of entry {handedOver.Sequence}", attempt.Record.Outcome, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Each_failed_attempt_is_logged_without_the_bytes_it_sent_naming_the_entry_that_holds_them()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        receiver.Answer(500, 500);
+        using var dispatcher = Dispatcher();
+        await QueueAsync(dispatcher, Supplier, receiver.Url, RequestId, SignedResponse, what: "I0");
+
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 0));
+        Assert.Equal(new DeliveryRound(0, 1, 0, 0), await RunAtAsync(dispatcher, 10));
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await RunAtAsync(dispatcher, 60));
+
+        var attempts = await AttemptsAsync();
+        var handedOver = attempts[0].HandedOver;
+        Assert.Equal(
+            [$"I0; HTTP 500; the bytes of entry {handedOver.Sequence}", $"I0; HTTP 500; the bytes of entry {handedOver.Sequence}", $"I0; Delivered; the bytes of entry {handedOver.Sequence}"],
+            attempts.Select(a => a.Attempt.Record.Outcome));
+        Assert.All(attempts, a => Assert.True(a.Attempt.Record.Payload.IsEmpty));
+        Assert.Equal(3, receiver.Received.Count);
+        Assert.All(receiver.Received, r => Assert.Equal(handedOver.Record.Payload.ToArray(), r.Body));
+        Assert.Single(await store.MessageLog.ReadAsync().Where(e => e.Record.Payload.Span.SequenceEqual(SignedResponse)).ToListAsync());
+    }
+
+    [Fact]
+    public async Task A_message_whose_entry_was_archived_has_its_attempt_logged_with_the_bytes_it_sent()
+    {
+        await using var receiver = await ResponseReceiver.StartAsync();
+        using var dispatcher = Dispatcher();
+        var id = await store.QueueAsync(Supplier, receiver.Url, RequestId, SignedResponse, clock.GetCurrentInstant(), what: "I0");
+        // The head is never removed: an entry after the handing over lets it go to the archive, the message keeping its bytes.
+        var after = await store.MessageLog.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Inbound, Supplier, "another", "I0", new byte[] { 1 })]);
+        await store.MessageLog.RemoveThroughAsync(after[0].Sequence - 1);
+        Assert.Null((await store.Delivery.FindAsync(id))!.PayloadEntry);
+
+        Assert.Equal(new DeliveryRound(1, 0, 0, 0), await dispatcher.RunOnceAsync());
+
+        var attempt = Assert.Single(await store.MessageLog.ReadAsync().Where(e => e.Record.Correlation == RequestId).ToListAsync()).Record;
+        Assert.Equal("I0; Delivered", attempt.Outcome);
+        Assert.Equal(Assert.Single(receiver.Received).Body, attempt.Payload.ToArray());
     }
 
     [Theory]
@@ -669,7 +728,7 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         Assert.Equal(new DeliveryRound(0, 0, 0, 0), await dispatcher.RunOnceAsync());
         Assert.Single(receiver.Received);
         // Logged once, with its outcome: the refused appends stored neither.
-        Assert.Single(await store.MessageLog.ReadAsync().ToListAsync(), e => e.Record.Outcome == "Delivered");
+        Assert.Single(await LoggedAsync(), r => r.Outcome == "Delivered");
     }
 
     /// <summary>A message log whose first appends recording a delivery's outcome fail as a restarting PostgreSQL does.</summary>
@@ -720,19 +779,50 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         return id;
     }
 
-    /// <summary>The message log's entries but those that handed the messages over (<see cref="Queueing"/>): the attempts' entries.</summary>
+    /// <summary>
+    /// The message log's entries but those that handed the messages over (<see cref="Queueing"/>): the attempts' entries,
+    /// each outcome as logged but for its end naming the entry that holds the bytes sent (<see cref="SentBytesOf"/>), taken
+    /// off once checked to name an entry to the same user under the same correlation that holds bytes and is no attempt's
+    /// (the message's handing over, to delivery or to the failed queue).
+    /// A test of what an attempt's entry names and holds reads the log itself.
+    /// </summary>
     private async Task<List<MessageLogRecord>> LoggedAsync()
     {
+        var entries = await store.MessageLog.ReadAsync().ToListAsync();
         var records = new List<MessageLogRecord>();
-        await foreach (var entry in store.MessageLog.ReadAsync())
+        foreach (var entry in entries)
         {
-            if (!Queueing.IsHandingOver(entry.Record))
+            var record = entry.Record;
+            if (Queueing.IsHandingOver(record))
             {
-                records.Add(entry.Record);
+                continue;
             }
+            var named = entries.Select(e => (e.Sequence, Ends: SentBytesOf(e.Sequence))).FirstOrDefault(n => record.Outcome.EndsWith(n.Ends, StringComparison.Ordinal));
+            if (named.Ends is { } ends)
+            {
+                var handedOver = entries.Single(e => e.Sequence == named.Sequence).Record;
+                Assert.True(handedOver.User == record.User && handedOver.Correlation == record.Correlation && !handedOver.Payload.IsEmpty && handedOver.SettlesDelivery is null
+                    && !handedOver.Outcome.Contains(SentBytesOf(0)[..^1], StringComparison.Ordinal),
+                    $"entry {entry.Sequence} ({record.Outcome}) names entry {named.Sequence} ({handedOver.Outcome}), not the handing over of its message");
+                record = record with { Outcome = record.Outcome[..^ends.Length] };
+            }
+            records.Add(record);
         }
         return records;
     }
+
+    /// <summary>
+    /// Each attempt's entry, in order, with the entry its outcome names as holding the bytes it sent (<see cref="SentBytesOf"/>):
+    /// for a test of what an attempt's entry names and holds.
+    /// </summary>
+    private async Task<List<(MessageLogEntry HandedOver, MessageLogEntry Attempt)>> AttemptsAsync()
+    {
+        var entries = await store.MessageLog.ReadAsync().ToListAsync();
+        return [.. entries.Where(e => !Queueing.IsHandingOver(e.Record)).Select(a => (Assert.Single(entries, e => a.Record.Outcome.EndsWith(SentBytesOf(e.Sequence), StringComparison.Ordinal)), a))];
+    }
+
+    /// <summary>How an attempt's outcome ends when what it sent is the payload of entry <paramref name="sequence"/>.</summary>
+    private static string SentBytesOf(long sequence) => $"; the bytes of entry {sequence}";
 }
 
 public sealed class SqliteResponseDispatcherTests() : ResponseDispatcherTests(new SqliteEngine());

@@ -7,7 +7,8 @@ namespace OpenDcc.Core.Delivery;
 /// The persistent outbound queue of responses and alerts to DCC users. A message enters it only with the message log
 /// entry that hands it over (<see cref="Security.MessageLogRecord.QueuedForDelivery"/>, or
 /// <see cref="Security.MessageLogRecord.HeldInFailedQueue"/> for a user with no response URL), in the log's transaction,
-/// so nothing is queued that is not logged. Its bytes are that entry's payload, kept once, in the entry; an entry removed
+/// so nothing is queued that is not logged. Its bytes are that entry's payload, kept once, in the entry (each attempt's
+/// entry names it: <see cref="OutboundMessage.PayloadEntry"/>); an entry removed
 /// from the log (<see cref="Security.IMessageLog.RemoveThroughAsync"/>) gives them to its message first, whatever the
 /// message's state, so a message never loses them. Delivery is at least once: a node that
 /// claims a message and dies before recording the outcome loses its claim when the lease ends, and another

@@ -39,6 +39,12 @@ public enum DeliveryState
 /// What it is, as each attempt's message log entry says before the attempt's outcome: its DUIS response code, and for
 /// one the hub made up itself (E20, E21 …) why; a DCC alert's code and cause. Null if not said.
 /// </param>
+/// <param name="PayloadEntry">
+/// The sequence of the message log entry that handed it over (<see cref="Security.MessageLogRecord.QueuedForDelivery"/>,
+/// <see cref="Security.MessageLogRecord.HeldInFailedQueue"/>), whose payload is <see cref="Payload"/>: each attempt's entry
+/// names it rather than holding the bytes again. Null when the message has its bytes of its own: queued before the queue
+/// read them from the log (migration 0041), or given them as that entry was archived.
+/// </param>
 /// <param name="NoResponseUrl">
 /// Claimed (<see cref="IDeliveryStore.ClaimDueAsync"/>) while its user had no response URL (removed since the message
 /// was queued, or never registered): it is not sent (not to <see cref="Destination"/>, the URL the user no longer has),
@@ -57,6 +63,7 @@ public sealed record OutboundMessage(
     string? LastError,
     Instant? LastAttemptAt = null,
     string? What = null,
+    long? PayloadEntry = null,
     bool NoResponseUrl = false);
 
 /// <summary>

@@ -6,7 +6,8 @@ namespace OpenDcc.Core.Delivery;
 /// the command it answers no longer unanswered (<see cref="Security.MessageLogRecord.Answers"/>), or none of them is. A
 /// commit per message of its own would cost each device response a commit (an fsync on SQLite); in the message log's
 /// transaction it shares one with the requests and responses logged with it. The message is that entry's payload, which
-/// the queue reads from the entry rather than keeping a copy of its own; each attempt is logged with the bytes it sends.
+/// the queue reads from the entry rather than keeping a copy of its own; each attempt's entry names it
+/// (<see cref="OutboundMessage.PayloadEntry"/>) rather than holding the bytes again.
 /// </summary>
 /// <param name="What">What it is, as <see cref="OutboundMessage.What"/> says.</param>
 public sealed record QueuedDelivery(Uri Destination, string? What)

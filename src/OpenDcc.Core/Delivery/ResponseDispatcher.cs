@@ -383,7 +383,18 @@ public sealed partial class ResponseDispatcher : IDisposable
             unreachable.TryRemove(destination, out _);
         }
         var logged = message.What is { } what ? Excerpt.Of($"{what}; {attempt.Outcome}") : attempt.Outcome;
-        var bytes = heldOff is null ? message.Payload : ReadOnlyMemory<byte>.Empty;
+        var bytes = ReadOnlyMemory<byte>.Empty;
+        if (heldOff is null && message.PayloadEntry is { } entry)
+        {
+            // The bytes sent are the payload of the entry that handed the message over: named, not logged again, so the
+            // log keeps a delivered message once however many attempts it took. After the excerpt, so never cut off.
+            logged += SentPayloadOf(entry);
+        }
+        else if (heldOff is null)
+        {
+            // Its bytes are its own (queued before migration 0041, or that entry archived): the log held has no entry to name.
+            bytes = message.Payload;
+        }
         // The attempt is logged and its outcome recorded on the queue in one transaction: a crash before it sends the
         // message again, and logs that. A sent message is left out of the log only if the hub stops (or dies) while the
         // store is away after the POST; the next start sends it again and logs that. A message not sent is logged without its bytes.
@@ -500,6 +511,12 @@ public sealed partial class ResponseDispatcher : IDisposable
             return new Attempt(false, Unreachable, e.Message);
         }
     }
+
+    /// <summary>
+    /// How an attempt's log entry ends when what it sent is the payload of message log entry <paramref name="entry"/>
+    /// (<see cref="OutboundMessage.PayloadEntry"/>): <c>I0; Delivered; the bytes of entry 12345</c>.
+    /// </summary>
+    private static string SentPayloadOf(long entry) => $"; the bytes of entry {entry}";
 
     private const string Timeout = "Timeout";
     private const string Unreachable = "Unreachable";

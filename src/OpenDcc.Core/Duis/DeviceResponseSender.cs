@@ -69,7 +69,7 @@ public sealed class DeviceResponseSender(DuisMessageSecurity security, ResponseD
         {
             // Logged and queued in one transaction, which the log's group commit shares with the entries logged with it.
             // This entry says when and where the message was handed over, and holds it: the queue reads the bytes from
-            // it rather than keeping a copy. Each attempt is logged with the bytes it sends.
+            // it rather than keeping a copy, and each attempt's entry names it rather than holding them again.
             await log.AppendAsync([new MessageLogRecord(clock.GetCurrentInstant(), MessageDirection.Outbound, user, correlation, Excerpt.Of($"{what} queued for delivery to {responseUrl}"), signed) { Answers = answers, QueuedForDelivery = new QueuedDelivery(responseUrl, what) }], cancellationToken);
             dispatcher.NotifyEnqueued();
             return;
