@@ -993,9 +993,7 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r1", "I0 queued for delivery", ReadOnlyMemory<byte>.Empty) { QueuedForDelivery = new QueuedDelivery(SupplierEndpoint, "I0") }]));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.MessageLog.AppendAsync(
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, "r2", "I0 undeliverable", ReadOnlyMemory<byte>.Empty) { HeldInFailedQueue = new FailedQueueHold("no response URL registered", "I0") }]));
-        Assert.Null(await Store.MessageLog.ReadHeadAsync());
-        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
-        Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
+        await AssertNothingLoggedOrQueuedAsync();
     }
 
     [Fact]
@@ -1090,6 +1088,12 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
             [fine, new MessageLogRecord(t0, MessageDirection.Outbound, Supplier, " ", "I0", new byte[] { 3 }) { QueuedForDelivery = queued }]));
         Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("ftp://supplier.example/duis"), "I0"));
         Assert.Throws<ArgumentException>(() => new QueuedDelivery(new Uri("/duis", UriKind.Relative), "I0"));
+        await AssertNothingLoggedOrQueuedAsync();
+    }
+
+    /// <summary>After appends that were refused: no entry in the log, no message in the queue.</summary>
+    private async Task AssertNothingLoggedOrQueuedAsync()
+    {
         Assert.Null(await Store.MessageLog.ReadHeadAsync());
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Pending));
         Assert.Equal(0, await Store.Delivery.CountAsync(DeliveryState.Failed));
