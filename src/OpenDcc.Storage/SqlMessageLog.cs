@@ -44,7 +44,7 @@ internal abstract class SqlMessageLog(Func<CancellationToken, Task<DbConnection>
     protected abstract bool LockRows { get; }
 
     /// <summary>The payload as an array for a parameter, without a copy when the memory is a whole array (as signed messages and request bodies are).</summary>
-    internal static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
+    protected static byte[] PayloadBytes(ReadOnlyMemory<byte> payload) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : payload.ToArray();
