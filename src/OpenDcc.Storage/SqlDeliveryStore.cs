@@ -92,28 +92,51 @@ internal sealed class SqlDeliveryStore(Func<CancellationToken, Task<DbConnection
         await keep.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, IReadOnlyCollection<Eui64>? exceptUsers = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         if (lease <= Duration.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(lease), lease, "a claim lease must be positive");
         }
+        var except = ExceptUsers(exceptUsers);
         await using var connection = await open(cancellationToken);
         await using var command = connection.Command(
                 // Each attempt goes to the user's response URL as it is now (a user with none any more keeps the last one, if any).
                 "UPDATE outbound_message SET claimed_until = @until, " +
                 "destination = COALESCE((SELECT response_url FROM dcc_user WHERE dcc_user.id = outbound_message.user_id), destination) WHERE id IN (" +
                 $"SELECT id FROM outbound_message WHERE state = '{DeliveryState.Pending}' AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) " +
+                (except.Count == 0 ? "" : $"AND user_id NOT IN ({string.Join(", ", except.Select((_, i) => $"@except{i}"))}) ") +
                 "ORDER BY next_attempt_at, id LIMIT @max" + (skipLocked ? " FOR UPDATE SKIP LOCKED" : "") + ") " +
                 // Its user's response URL removed since it was queued, or never set: not sent, to the one it kept or anywhere (NoResponseUrl).
                 $"RETURNING {Columns}, EXISTS (SELECT 1 FROM dcc_user WHERE dcc_user.id = outbound_message.user_id AND dcc_user.response_url IS NULL)")
             .With("@until", (now + lease).ToUnixTimeTicks())
             .With("@now", now.ToUnixTimeTicks())
             .With("@max", max);
+        for (var i = 0; i < except.Count; i++)
+        {
+            command.With($"@except{i}", except[i]);
+        }
         var claimed = await command.ReadAllAsync(ReadMessage, cancellationToken);
         // RETURNING gives no order; hand them out oldest due first.
         return [.. claimed.OrderBy(m => m.NextAttemptAt).ThenBy(m => m.Id)];
+    }
+
+    /// <summary>
+    /// The users a claim leaves out (<see cref="ClaimDueAsync"/>), as stored, one parameter each: their number padded to a
+    /// power of two with the last of them, so that the claim's text takes a handful of forms however many are left out
+    /// (PostgreSQL prepares each form a connection runs often, and keeps a few dozen).
+    /// </summary>
+    private static List<string> ExceptUsers(IReadOnlyCollection<Eui64>? users)
+    {
+        if (users is null || users.Count == 0)
+        {
+            return [];
+        }
+        var except = users.Select(u => u.ToString()).Distinct(StringComparer.Ordinal).ToList();
+        var padded = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)except.Count);
+        except.AddRange(Enumerable.Repeat(except[^1], padded - except.Count));
+        return except;
     }
 
     /// <summary>Why an attempt failed, as the queue keeps it: its start, at most <see cref="MaxErrorLength"/> characters, storable.</summary>

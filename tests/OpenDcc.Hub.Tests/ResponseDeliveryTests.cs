@@ -19,7 +19,8 @@ public sealed class ResponseDeliveryTests
         // Each POST is held until the cap's worth are in progress (5 s at most), then answered 50 ms on: without the cap
         // all 40 would be there at once, the hub's dispatcher having 256 workers.
         const int cap = 4, messages = 40;
-        await using var hub = await TestHub.StartAsync(delivery: DeliveryOptions.Default with { MaxConnectionsPerEndpoint = cap });
+        // A batch the claim lease covers while it waits for the one endpoint, 4 at a time (DeliveryOptions.Validate).
+        await using var hub = await TestHub.StartAsync(delivery: DeliveryOptions.Default with { MaxConnectionsPerEndpoint = cap, ClaimBatchSize = 16 });
         await using var endpoint = await Endpoint.StartAsync();
         endpoint.HoldUntilInFlight = cap;
         endpoint.Delay = TimeSpan.FromMilliseconds(50);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using NodaTime;
 using NodaTime.Testing;
@@ -632,7 +633,8 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         // Each POST is held until the cap's worth are in progress (5 s at most), then answered 50 ms on: without the cap
         // all 40 would be there at once, the dispatcher having 256 workers.
         const int cap = 4, messages = 40;
-        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = cap };
+        // A batch the claim lease covers while it waits for the one endpoint, 4 at a time (DeliveryOptions.Validate).
+        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = cap, ClaimBatchSize = 16 };
         using var capped = new HttpClient(ResponseDispatcher.CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.HoldUntilInFlight = cap;
@@ -651,13 +653,13 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
     }
 
     [Fact]
-    public async Task Posts_waiting_for_a_free_connection_to_their_endpoint_time_out_with_the_request_timeout_not_after_it()
+    public async Task Messages_waiting_for_their_endpoints_only_connection_are_not_sent_once_it_times_out_and_do_not_wait_a_timeout_each()
     {
-        // One connection, held by an endpoint that answers nothing within the timeout: the other five wait for it inside
-        // their POSTs, so their timeouts, started with them, end the wait with the first's (about 1 s); were the wait not
-        // counted, each would wait for the one before to time out, then time out itself (6 s).
+        // One connection, held by an endpoint that answers nothing within the timeout: the other five wait for it unsent,
+        // and once it times out the endpoint is held off, so they fail at once as not sent, the round ending with the
+        // first's timeout (about 1 s); were each sent in turn, each would wait out a timeout of its own (6 s).
         const int messages = 6;
-        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = 1, RequestTimeout = Duration.FromSeconds(1) };
+        var options = DeliveryOptions.Default with { MaxConnectionsPerEndpoint = 1, RequestTimeout = Duration.FromSeconds(1), ClaimBatchSize = 8 };
         using var capped = new HttpClient(ResponseDispatcher.CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
         await using var receiver = await ResponseReceiver.StartAsync();
         receiver.Delay = TimeSpan.FromSeconds(30);
@@ -672,9 +674,110 @@ public abstract partial class ResponseDispatcherTests(IStoreEngine engine) : IAs
         Assert.Equal(new DeliveryRound(0, messages, 0, 0), await dispatcher.RunOnceAsync());
 
         Assert.InRange(round.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        Assert.Single(receiver.Received);
         var attempted = await Task.WhenAll(ids.Select(id => store.Delivery.FindAsync(id)));
-        Assert.All(attempted, m => Assert.Equal((DeliveryState.Pending, "no answer within 1 s"), (m!.State, m.LastError)));
-        Assert.Equal(Enumerable.Repeat("Timeout", messages), (await LoggedAsync()).Select(r => r.Outcome));
+        Assert.All(attempted, m => Assert.Equal(DeliveryState.Pending, m!.State));
+        Assert.Equal("no answer within 1 s", attempted[0]!.LastError);
+        Assert.All(attempted[1..], m => Assert.StartsWith($"not sent: {receiver.Url} did not answer", m!.LastError, StringComparison.Ordinal));
+        Assert.Equal(["Timeout", .. Enumerable.Repeat("NotSent", messages - 1)], (await LoggedAsync()).Select(r => r.Outcome));
+    }
+
+    [Fact]
+    public async Task A_slow_endpoints_backlog_takes_at_most_MaxConnectionsPerEndpoint_workers_and_another_users_message_is_delivered_meanwhile()
+    {
+        // The supplier's endpoint takes its POSTs and answers none until the test lets it; its 20 messages are due first.
+        // Four workers, two to an endpoint: the other two deliver the operator's message while the supplier's wait.
+        const int backlog = 20;
+        var options = DeliveryOptions.Default with
+        {
+            MaxConcurrentDeliveries = 4,
+            MaxConnectionsPerEndpoint = 2,
+            ClaimBatchSize = 8,
+            RequestTimeout = Duration.FromSeconds(30),
+            ClaimLease = Duration.FromMinutes(10),
+        };
+        var slow = new Uri("http://supplier.example/duis/response");
+        var endpoints = new HeldEndpoint(slow);
+        using var client = new HttpClient(endpoints) { Timeout = Timeout.InfiniteTimeSpan };
+        using var dispatcher = new ResponseDispatcher(store.Delivery, client, clock, options, store.MessageLog);
+        var payloads = Enumerable.Range(0, backlog).Select(i => $"<Response n=\"{i}\"/>").ToList();
+        var supplier = new List<long>();
+        foreach (var payload in payloads)
+        {
+            supplier.Add(await QueueAsync(dispatcher, Supplier, slow, $"request {payload}", Encoding.UTF8.GetBytes(payload)));
+        }
+        var alert = await QueueAsync(dispatcher, NetworkOperator, new Uri("http://operator.example/duis/response"), "alert 1", [9]);
+
+        var round = dispatcher.RunOnceAsync();
+
+        await endpoints.OtherReached.WaitAsync(TimeSpan.FromSeconds(20));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await store.Delivery.FindAsync(alert))!.State != DeliveryState.Delivered && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(DeliveryState.Delivered, (await store.Delivery.FindAsync(alert))!.State);
+        Assert.False(round.IsCompleted);
+        Assert.Equal(2, endpoints.HeldNow);
+        Assert.Equal(0, await store.Delivery.CountAsync(DeliveryState.Delivered, Supplier));
+
+        endpoints.Release();
+        Assert.Equal(new DeliveryRound(backlog + 1, 0, 0, 0), await round.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(2, endpoints.MostHeldAtOnce);
+        Assert.Equal(payloads.Order(), endpoints.HeldBodies.Order());
+        var messages = await Task.WhenAll(supplier.Select(id => store.Delivery.FindAsync(id)));
+        Assert.All(messages, m => Assert.Equal((DeliveryState.Delivered, 1), (m!.State, m.Attempts)));
+        Assert.Equal(Enumerable.Repeat("Delivered", backlog + 1), (await LoggedAsync()).Select(r => r.Outcome));
+    }
+
+    /// <summary>
+    /// Users' endpoints in a handler: POSTs to <paramref name="held"/>'s origin are taken and held unanswered until
+    /// <see cref="Release"/>, counting how many are in progress at once, then answered 204; any other is answered 204 at once.
+    /// No limit of its own on connections: what limits the POSTs to one endpoint is the dispatcher.
+    /// </summary>
+    private sealed class HeldEndpoint(Uri held) : HttpMessageHandler
+    {
+        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource otherReached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> heldBodies = new();
+        private int heldNow;
+        private int mostHeldAtOnce;
+
+        public Task OtherReached => otherReached.Task;
+
+        public int HeldNow => Volatile.Read(ref heldNow);
+
+        public int MostHeldAtOnce => Volatile.Read(ref mostHeldAtOnce);
+
+        public IReadOnlyList<string> HeldBodies => [.. heldBodies];
+
+        public void Release() => released.TrySetResult();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = await request.Content!.ReadAsStringAsync(cancellationToken);
+            if (Uri.Compare(request.RequestUri, held, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) != 0)
+            {
+                otherReached.TrySetResult();
+                return new HttpResponseMessage(HttpStatusCode.NoContent);
+            }
+            var now = Interlocked.Increment(ref heldNow);
+            int seen;
+            while (now > (seen = Volatile.Read(ref mostHeldAtOnce)) && Interlocked.CompareExchange(ref mostHeldAtOnce, now, seen) != seen)
+            {
+            }
+            heldBodies.Enqueue(body);
+            try
+            {
+                await released.Task.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref heldNow);
+            }
+            return new HttpResponseMessage(HttpStatusCode.NoContent);
+        }
     }
 
     [Fact]

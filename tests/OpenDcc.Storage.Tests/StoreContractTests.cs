@@ -1196,6 +1196,25 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
     }
 
     [Fact]
+    public async Task A_claim_leaves_the_due_messages_of_the_users_it_is_told_to_leave_out_unclaimed_and_claims_the_others()
+    {
+        var t0 = clock.GetCurrentInstant();
+        var third = Eui64.Parse("90-B3-D5-1F-30-03-00-00");
+        var endpoint = new Uri("https://other.example/duis");
+        // The users left out have the oldest due messages: a claim that ignored them would take theirs first.
+        var supplier = await Store.QueueAsync(Supplier, SupplierEndpoint, "supplier", [1], t0);
+        var operatorsFirst = await Store.QueueAsync(NetworkOperator, endpoint, "operator 1", [2], t0);
+        var thirds = await Store.QueueAsync(third, endpoint, "third", [3], t0 + Duration.FromSeconds(1));
+        var operatorsSecond = await Store.QueueAsync(NetworkOperator, endpoint, "operator 2", [4], t0 + Duration.FromSeconds(2));
+
+        Assert.Equal([thirds], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease, [Supplier, NetworkOperator])).Select(m => m.Id));
+        Assert.Empty(await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease, [Supplier, NetworkOperator, third]));
+        // Theirs were left as they were, due and unclaimed: the next claim that does not leave them out takes them, oldest first.
+        Assert.Equal([supplier], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease, [NetworkOperator])).Select(m => m.Id));
+        Assert.Equal([operatorsFirst, operatorsSecond], (await Store.Delivery.ClaimDueAsync(t0 + Duration.FromSeconds(5), 10, Lease, [])).Select(m => m.Id));
+    }
+
+    [Fact]
     public async Task Released_claims_are_claimable_at_once_and_nothing_else_changes()
     {
         var t0 = clock.GetCurrentInstant();

@@ -68,11 +68,13 @@ public sealed record DeliveryOptions
     /// POST takes up to 50 ms, 500 × 0.05 s = 25 are in progress at once (Little's law), where 16 would hold it to 320 a
     /// second. Users sharing one endpoint share its 32: the gateway benchmark's 128 users on one endpoint fell behind its
     /// gateway (the last delivery 324 and 423 ms after the last I99, against 9 and 64 ms without the cap), so each has its own.
-    /// A delivery waits for a free connection inside its POST (<see cref="HttpClient.SendAsync(HttpRequestMessage, HttpCompletionOption, CancellationToken)"/>),
-    /// so the wait counts against <see cref="RequestTimeout"/>: one that waits it out fails as a Timeout, most likely unsent,
-    /// and holds the endpoint off (<see cref="UnreachableHoldOff"/>) as one the endpoint did not answer does. While it waits
-    /// it takes one of <see cref="MaxConcurrentDeliveries"/>: the cap spares the endpoint; it does not keep one endpoint's
-    /// backlog off the workers other users' messages need.
+    /// The dispatcher keeps to it itself: a due message whose endpoint has this many in progress is not started but waits,
+    /// claimed, behind the others waiting there, and starts as one there finishes, so its <see cref="RequestTimeout"/> runs
+    /// from when it is sent, and it takes none of <see cref="MaxConcurrentDeliveries"/> while it waits. One endpoint's
+    /// backlog (a slow user's, oldest due) so takes at most this many workers, and meanwhile the dispatcher's claims leave
+    /// the waiting messages' users out and bring other users' due messages to the rest. A message waiting behind an endpoint
+    /// that then times out is not sent, the endpoint held off (<see cref="UnreachableHoldOff"/>). How long one may wait
+    /// bounds <see cref="ClaimLease"/> (<see cref="Validate"/>).
     /// </summary>
     public int MaxConnectionsPerEndpoint { get; init; } = 32;
 
@@ -80,8 +82,9 @@ public sealed record DeliveryOptions
     public int ClaimBatchSize { get; init; } = 256;
 
     /// <summary>
-    /// How long a claim keeps other nodes off a message. Must outlast the slowest batch (every POST timing out),
-    /// or a live node's messages would be sent twice.
+    /// How long a claim keeps other nodes off a message. Must outlast the slowest batch (every POST timing out), and
+    /// a claimed message's wait for its endpoint (<see cref="MaxConnectionsPerEndpoint"/>) and then its attempt when a whole
+    /// batch waits for one endpoint that times out each POST, or a live node's messages would be sent twice.
     /// </summary>
     public Duration ClaimLease { get; init; } = Duration.FromMinutes(2);
 
@@ -128,6 +131,16 @@ public sealed record DeliveryOptions
         if (ClaimLease <= slowestBatch)
         {
             throw new ArgumentException($"the claim lease ({ClaimLease}) must outlast a batch in which every request times out ({slowestBatch})", nameof(ClaimLease));
+        }
+        // At most a batch waits for endpoints with MaxConnectionsPerEndpoint in progress: the last of a batch waiting for one
+        // endpoint starts once those and the batch's messages ahead of it have ended, MaxConnectionsPerEndpoint at a time,
+        // then takes its own RequestTimeout.
+        var longestWait = RequestTimeout * ((ClaimBatchSize + MaxConnectionsPerEndpoint - 1) / MaxConnectionsPerEndpoint + 1);
+        if (ClaimLease <= longestWait)
+        {
+            throw new ArgumentException(
+                $"the claim lease ({ClaimLease}) must outlast a batch waiting for one endpoint, {MaxConnectionsPerEndpoint} at a time (MaxConnectionsPerEndpoint), every request timing out ({longestWait}): lengthen ClaimLease, or shorten ClaimBatchSize or RequestTimeout",
+                nameof(ClaimLease));
         }
     }
 

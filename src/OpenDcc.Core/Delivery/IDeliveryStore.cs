@@ -23,7 +23,12 @@ public interface IDeliveryStore
     /// user has none or is not a DCC user), so a user that moves its endpoint gets every message not yet delivered there;
     /// one whose user has no response URL (any more, or yet) is <see cref="OutboundMessage.NoResponseUrl"/>.
     /// </summary>
-    Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, CancellationToken cancellationToken = default);
+    /// <param name="exceptUsers">
+    /// Users none of whose messages are claimed this time, however long due: those the caller still holds claimed messages
+    /// of that wait for their endpoint (<see cref="ResponseDispatcher"/>), so that the claim brings other users' due messages
+    /// rather than more of a backlog already waiting. Null or empty: every user's.
+    /// </param>
+    Task<IReadOnlyList<OutboundMessage>> ClaimDueAsync(Instant now, int max, Duration lease, IReadOnlyCollection<Eui64>? exceptUsers = null, CancellationToken cancellationToken = default);
 
     Task<OutboundMessage?> FindAsync(long id, CancellationToken cancellationToken = default);
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -31,7 +32,10 @@ public sealed record DeliveryRound(int Delivered, int Retrying, int Failed, int 
 /// reached is left alone for <see cref="DeliveryOptions.UnreachableHoldOff"/>: the other messages due there meanwhile
 /// (whichever user they are for) count a failed attempt (<c>NotSent</c>) at once instead of each waiting out a timeout,
 /// so one dead endpoint does not hold up every user's deliveries, and a user that moves to a new endpoint is not held
-/// off by its old one. Every attempt is written to the message log as an outbound entry.
+/// off by its old one. At most <see cref="DeliveryOptions.MaxConnectionsPerEndpoint"/> deliveries to one endpoint are in
+/// progress at once, the endpoint's other due messages waiting, claimed, for one of them to finish, so that one slow
+/// endpoint's backlog does not take the workers other users' messages need. Every attempt is written to the message log
+/// as an outbound entry.
 /// </summary>
 /// <remarks>
 /// Hosting-agnostic: a host runs <see cref="RunAsync"/> for its lifetime (a BackgroundService in the hub) and
@@ -112,9 +116,8 @@ public sealed partial class ResponseDispatcher : IDisposable
     /// <summary>
     /// The handler for the dispatcher's <see cref="HttpClient"/>: it follows no redirects (a followed 302 turns the POST
     /// into a GET whose 200 would count as delivered) and opens at most <see cref="DeliveryOptions.MaxConnectionsPerEndpoint"/>
-    /// connections to an endpoint, the rest of its POSTs there waiting for one of them within their
-    /// <see cref="DeliveryOptions.RequestTimeout"/> (the wait is inside <see cref="HttpClient.SendAsync(HttpRequestMessage, HttpCompletionOption, CancellationToken)"/>,
-    /// which the attempt's timeout cancels).
+    /// connections to an endpoint. The dispatcher itself has no more POSTs than that in progress to one endpoint, so none
+    /// waits for a connection; the handler's limit holds the endpoint to it whatever else is sent with the client.
     /// </summary>
     /// <exception cref="ArgumentException">a setting of <paramref name="options"/> is out of range; the message names it.</exception>
     public static SocketsHttpHandler CreateHandler(DeliveryOptions options)
@@ -210,7 +213,7 @@ public sealed partial class ResponseDispatcher : IDisposable
                     }
                     finally
                     {
-                        inFlight.Finished();
+                        inFlight.Finished(Origin.Of(message));
                     }
                     _ = state switch
                     {
@@ -299,25 +302,55 @@ public sealed partial class ResponseDispatcher : IDisposable
 
     // Claims the next batch only when the workers have taken the last one, so that one slow endpoint holds up
     // one worker, not a whole batch. While a delivery is still in flight (a slow or silent endpoint, up to
-    // RequestTimeout), it claims again whenever another finishes, a message is queued (NotifyEnqueued) or the poll
+    // RequestTimeout), it claims again whenever another finishes (while none is parked, below), a message is queued (NotifyEnqueued) or the poll
     // interval passes, so that messages queued meanwhile, other users' among them, go out on the free workers rather
     // than wait for the slow one to end the round.
+    //
+    // At most MaxConnectionsPerEndpoint deliveries to one endpoint are in flight: a claimed message whose endpoint has
+    // that many is parked, still claimed, behind the others parked for that endpoint, and handed to a worker as one there
+    // finishes, before anything claimed later. So one endpoint's backlog takes that many workers, not all of them, and
+    // no POST waits inside the HTTP client for a connection. While messages are parked, claims leave their users out and
+    // take up only the room parked messages leave in a batch, so that they bring other users' due messages and at most
+    // ClaimBatchSize are parked at once (each attempted within its lease: DeliveryOptions.Validate); and, as such a claim
+    // passes over the parked users' due backlog, one is made when a message is queued or the poll interval has passed
+    // since the last, not each time a delivery finishes. Parked messages whose round is cancelled (the hub stopping) or
+    // fails are left claimed: they go again when their lease ends, or at the next start (ReleaseClaimsAsync), as any
+    // claimed message not yet attempted does.
     private async IAsyncEnumerable<OutboundMessage> ClaimDueAsync(InFlight inFlight, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var parked = new Parked();
+        var sinceClaim = Stopwatch.StartNew();
+        var claim = true;
         while (true)
         {
             inFlight.ClearSignal();
-            var batch = await store.ClaimDueAsync(clock.GetCurrentInstant(), options.ClaimBatchSize, options.ClaimLease, cancellationToken);
-            foreach (var message in batch)
+            while (parked.TakeReady(inFlight, options.MaxConnectionsPerEndpoint) is { } ready)
             {
-                inFlight.Started();
-                yield return message;
+                inFlight.Started(Origin.Of(ready));
+                yield return ready;
             }
-            if (batch.Count == options.ClaimBatchSize)
+            var room = options.ClaimBatchSize - parked.Count;
+            if (room > 0 && (claim || parked.Count == 0))
             {
-                continue;
+                var batch = await store.ClaimDueAsync(clock.GetCurrentInstant(), room, options.ClaimLease, parked.Users, cancellationToken);
+                sinceClaim.Restart();
+                foreach (var message in batch)
+                {
+                    if (Origin.Of(message) is { } origin && (parked.Holds(origin) || !inFlight.HasRoom(origin, options.MaxConnectionsPerEndpoint)))
+                    {
+                        parked.Add(origin, message);
+                        continue;
+                    }
+                    inFlight.Started(Origin.Of(message));
+                    yield return message;
+                }
+                if (batch.Count == room)
+                {
+                    claim = true;
+                    continue;
+                }
             }
-            if (inFlight.Count == 0)
+            if (inFlight.Count == 0 && parked.Count == 0)
             {
                 yield break;
             }
@@ -327,22 +360,63 @@ public sealed partial class ResponseDispatcher : IDisposable
             await waiting.CancelAsync();
             cancellationToken.ThrowIfCancellationRequested();
             // A notification is taken by this claim: what it was for is due now.
-            wake.Reader.TryRead(out _);
+            claim = wake.Reader.TryRead(out _) || sinceClaim.Elapsed >= options.PollInterval.ToTimeSpan();
         }
     }
 
-    /// <summary>A round's deliveries in flight, and a signal each time one finishes.</summary>
+    /// <summary>
+    /// An endpoint as the connections to it are counted: an origin (scheme, host and port), so users whose response URLs
+    /// share one count together (<see cref="DeliveryOptions.MaxConnectionsPerEndpoint"/>).
+    /// </summary>
+    private readonly record struct Origin(string Scheme, string Host, int Port)
+    {
+        /// <summary>Where an attempt at <paramref name="message"/> POSTs to, as <see cref="DeliverAsync"/> decides; null when it is sent nowhere.</summary>
+        public static Origin? Of(OutboundMessage message) =>
+            message.NoResponseUrl || message.Destination is not { } url ? null : new Origin(url.Scheme, url.IdnHost, url.Port);
+    }
+
+    /// <summary>A round's deliveries in flight, in all and per endpoint, and a signal each time one finishes.</summary>
     private sealed class InFlight
     {
         private readonly Channel<bool> finished = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        private readonly Dictionary<Origin, int> perOrigin = [];
         private int count;
 
         public int Count => Volatile.Read(ref count);
 
-        public void Started() => Interlocked.Increment(ref count);
-
-        public void Finished()
+        /// <summary>Whether one more delivery may start to <paramref name="origin"/>: fewer than <paramref name="most"/> are in flight there.</summary>
+        public bool HasRoom(Origin origin, int most)
         {
+            lock (perOrigin)
+            {
+                return perOrigin.GetValueOrDefault(origin) < most;
+            }
+        }
+
+        public void Started(Origin? origin)
+        {
+            if (origin is { } o)
+            {
+                lock (perOrigin)
+                {
+                    perOrigin[o] = perOrigin.GetValueOrDefault(o) + 1;
+                }
+            }
+            Interlocked.Increment(ref count);
+        }
+
+        public void Finished(Origin? origin)
+        {
+            if (origin is { } o)
+            {
+                lock (perOrigin)
+                {
+                    if (--perOrigin[o] == 0)
+                    {
+                        perOrigin.Remove(o);
+                    }
+                }
+            }
             Interlocked.Decrement(ref count);
             finished.Writer.TryWrite(true);
         }
@@ -350,6 +424,65 @@ public sealed partial class ResponseDispatcher : IDisposable
         public void ClearSignal() => finished.Reader.TryRead(out _);
 
         public Task WaitAsync(CancellationToken cancellationToken) => finished.Reader.WaitToReadAsync(cancellationToken).AsTask();
+    }
+
+    /// <summary>
+    /// Claimed messages waiting for a delivery to their endpoint to finish (<see cref="DeliveryOptions.MaxConnectionsPerEndpoint"/>),
+    /// per endpoint in the order claimed, and their users. The claim loop's own: used by it alone.
+    /// </summary>
+    private sealed class Parked
+    {
+        private readonly Dictionary<Origin, Queue<OutboundMessage>> waiting = [];
+        private readonly Dictionary<Eui64, int> users = [];
+
+        public int Count { get; private set; }
+
+        /// <summary>The users of the messages parked: claims leave them out.</summary>
+        public IReadOnlyCollection<Eui64> Users => users.Keys;
+
+        /// <summary>Whether messages to <paramref name="origin"/> are parked: one claimed since goes behind them.</summary>
+        public bool Holds(Origin origin) => waiting.ContainsKey(origin);
+
+        public void Add(Origin origin, OutboundMessage message)
+        {
+            if (!waiting.TryGetValue(origin, out var queue))
+            {
+                waiting[origin] = queue = new Queue<OutboundMessage>();
+            }
+            queue.Enqueue(message);
+            users[message.User] = users.GetValueOrDefault(message.User) + 1;
+            Count++;
+        }
+
+        /// <summary>The next message of an endpoint with room for it, the one due longest among such endpoints; null when none has room.</summary>
+        public OutboundMessage? TakeReady(InFlight inFlight, int most)
+        {
+            Queue<OutboundMessage>? next = null;
+            Origin? from = null;
+            foreach (var (origin, queue) in waiting)
+            {
+                var head = queue.Peek();
+                if ((next is null || (head.NextAttemptAt, head.Id).CompareTo((next.Peek().NextAttemptAt, next.Peek().Id)) < 0) && inFlight.HasRoom(origin, most))
+                {
+                    (next, from) = (queue, origin);
+                }
+            }
+            if (next is null)
+            {
+                return null;
+            }
+            var message = next.Dequeue();
+            if (next.Count == 0)
+            {
+                waiting.Remove(from!.Value);
+            }
+            if (--users[message.User] == 0)
+            {
+                users.Remove(message.User);
+            }
+            Count--;
+            return message;
+        }
     }
 
     /// <summary>

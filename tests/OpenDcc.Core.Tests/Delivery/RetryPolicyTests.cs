@@ -107,6 +107,20 @@ public class RetryPolicyTests
     }
 
     [Fact]
+    public void A_claim_lease_shorter_than_a_batch_waiting_for_one_endpoint_that_times_out_is_refused()
+    {
+        // 64 messages for one endpoint, 8 at a time: the last starts once the 8 in progress and the 56 ahead of it have
+        // timed out, 8 at a time (8 × 10 s), then takes 10 s itself: 90 s.
+        var options = DeliveryOptions.Default with { ClaimBatchSize = 64, MaxConnectionsPerEndpoint = 8, ClaimLease = Duration.FromSeconds(90) };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal(nameof(DeliveryOptions.ClaimLease), error.ParamName);
+        Assert.Contains(nameof(DeliveryOptions.MaxConnectionsPerEndpoint), error.Message, StringComparison.Ordinal);
+        (options with { ClaimLease = Duration.FromSeconds(91) }).Validate();
+        // The defaults: 256 a claim, 32 at a time, 10 s each, (8 + 1) × 10 s = 90 s within the 2 minutes.
+        DeliveryOptions.Default.Validate();
+    }
+
+    [Fact]
     public void Counts_and_durations_must_be_positive()
     {
         Assert.Throws<ArgumentException>((DeliveryOptions.Default with { MaxConcurrentDeliveries = 0 }).Validate);
