@@ -1022,11 +1022,16 @@ public abstract class StoreContractTests(IStoreEngine engine, FakeClock clock) :
         // Each message reads its bytes back as before, those whose entries were removed from a copy in their own row.
         string Bytes(int seed) => Convert.ToHexString(MessageOf(seed));
         var found = new List<string>();
+        var entries = new List<long?>();
         foreach (var id in new[] { pending, delivered, failed, kept })
         {
-            found.Add(Convert.ToHexString((await Store.Delivery.FindAsync(id))!.Payload));
+            var message = (await Store.Delivery.FindAsync(id))!;
+            found.Add(Convert.ToHexString(message.Payload));
+            entries.Add(message.PayloadEntry);
         }
         Assert.Equal([Bytes(1), Bytes(2), Bytes(3), Bytes(4)], found);
+        // Only the message whose entry is kept names one: a delivery attempt at the others logs their bytes, there being no entry to name.
+        Assert.Equal([null, null, null, head], entries);
         Assert.Equal([(delivered, Bytes(2))], (await Store.Delivery.ListAsync(DeliveryState.Delivered)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
         Assert.Equal([(failed, Bytes(3))], (await Store.Delivery.ListAsync(DeliveryState.Failed)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
         Assert.Equal([(pending, Bytes(1)), (kept, Bytes(4))], (await Store.Delivery.ListAsync(DeliveryState.Pending)).Select(m => (m.Id, Convert.ToHexString(m.Payload))));
