@@ -75,17 +75,21 @@ internal sealed class HttpExchangeReference : IAsyncDisposable
 }
 
 /// <summary>
-/// The gateway benchmark's two reference points (<see cref="HttpExchangeReference"/>): an endpoint that answers each
-/// request with a prepared I99 (the HTTP exchange alone), and one that does the bound's work over HTTP: the request
-/// parsed and read, its signature verified against its originator's registered certificate by the hub's own
-/// <see cref="DuisMessageSecurity"/>, its I99 made and signed. What the gateway takes beyond the second is what the
-/// bound does not count: replay, access control, the message log and the device side.
+/// The gateway benchmark's three reference points (<see cref="HttpExchangeReference"/>): an endpoint that answers each
+/// request with a prepared I99 (the HTTP exchange alone); one that does the bound's work over HTTP: the request parsed
+/// and read, its signature verified against its originator's registered certificate by the hub's own
+/// <see cref="DuisMessageSecurity"/>, its I99 made and signed; and one that also makes and signs the request's
+/// asynchronous I0 (point 6 of issue 3: every response DSP-signed), with the GBCS payload a meter answers a 4.1.1 with,
+/// and then drops it. The third is the least any gateway that signs what issue 3 asks can do over HTTP, before it
+/// stores anything, checks replay or access, or reaches a device: its ratio to the bound is a ceiling on the gateway's.
 /// </summary>
-internal sealed class ExchangeReferences(HttpExchangeReference exchange, HttpExchangeReference withCrypto) : IAsyncDisposable
+internal sealed class ExchangeReferences(HttpExchangeReference exchange, HttpExchangeReference withCrypto, HttpExchangeReference withDeviceResponse, DeviceAnswer deviceAnswer) : IAsyncDisposable
 {
     public static async Task<ExchangeReferences> StartAsync(DuisMessageSecurity security, IClock clock, int users)
     {
-        async Task<byte[]> VerifyAndSignAsync(ReadOnlyMemory<byte> body)
+        var deviceAnswer = new DeviceAnswer();
+        // The bound's work; with signI0, the request's I0 made and signed as well, then dropped.
+        async Task<byte[]> VerifyAndSignAsync(ReadOnlyMemory<byte> body, bool signI0)
         {
             var document = DuisSignature.Load(body);
             if (!DuisRequestReader.TryRead(document, ServiceCatalogue.Duis, out var request, out var failure))
@@ -96,20 +100,35 @@ internal sealed class ExchangeReferences(HttpExchangeReference exchange, HttpExc
             {
                 throw new InvalidOperationException($"a request did not verify: {refused}");
             }
+            if (signI0)
+            {
+                GC.KeepAlive(security.Sign(DuisResponse.For(request, ResponseCode.Success.Code, clock.GetCurrentInstant(), new ResponsePayload.GbcsPayload(deviceAnswer.Payload))));
+            }
             return security.Sign(DuisResponse.For(request, ResponseCode.Acknowledged.Code, clock.GetCurrentInstant()));
         }
         byte[]? prepared = null;
-        var exchange = await HttpExchangeReference.StartAsync(users, async body => prepared ??= await VerifyAndSignAsync(body));
-        return new ExchangeReferences(exchange, await HttpExchangeReference.StartAsync(users, VerifyAndSignAsync));
+        var exchange = await HttpExchangeReference.StartAsync(users, async body => prepared ??= await VerifyAndSignAsync(body, signI0: false));
+        return new ExchangeReferences(exchange, await HttpExchangeReference.StartAsync(users, body => VerifyAndSignAsync(body, signI0: false)),
+            await HttpExchangeReference.StartAsync(users, body => VerifyAndSignAsync(body, signI0: true)), deviceAnswer);
     }
 
-    /// <summary>Both, one after the other, on the same requests.</summary>
-    public async Task<((double Rate, double CpuMicroseconds) Exchange, (double Rate, double CpuMicroseconds) WithCrypto)> RunAsync(IReadOnlyList<List<byte[]>> batches) =>
-        (await exchange.RunAsync(batches), await withCrypto.RunAsync(batches));
+    /// <summary>All three, one after the other, on the same requests; the third signs I0s carrying <paramref name="gbcsPayload"/>.</summary>
+    public async Task<((double Rate, double CpuMicroseconds) Exchange, (double Rate, double CpuMicroseconds) WithCrypto, (double Rate, double CpuMicroseconds) WithDeviceResponse)> RunAsync(IReadOnlyList<List<byte[]>> batches, ReadOnlyMemory<byte> gbcsPayload)
+    {
+        deviceAnswer.Payload = gbcsPayload;
+        return (await exchange.RunAsync(batches), await withCrypto.RunAsync(batches), await withDeviceResponse.RunAsync(batches));
+    }
 
     public async ValueTask DisposeAsync()
     {
         await exchange.DisposeAsync();
         await withCrypto.DisposeAsync();
+        await withDeviceResponse.DisposeAsync();
     }
+}
+
+/// <summary>The GBCS payload the third reference's I0s carry: a meter's answer to a 4.1.1, from the gateway's round.</summary>
+internal sealed class DeviceAnswer
+{
+    public ReadOnlyMemory<byte> Payload { get; set; }
 }
