@@ -15,7 +15,7 @@ internal static class SimulateCommand
     /// <summary><c>--install EUI64=TYPE</c> (repeatable), for <c>simulate</c> and <c>serve</c>'s own fleet: <see cref="SimulatedWan.InstallSiteDevice"/>.</summary>
     public static Option<string[]> InstallOption() => new("--install")
     {
-        Description = "EUI64=ESME|GSME|CHF: site 0's electricity meter, gas meter or comms hub answers under EUI64 too, and it joins the inventory " +
+        Description = "EUI64=ESME|GSME|CHF|GPF: site 0's electricity meter, gas meter, comms hub or gas proxy function answers under EUI64 too, and it joins the inventory " +
             "(repeatable), for devices known by other IDs: the DCC Boxed reference test devices, so that the RTDS request templates reach a simulated device unchanged",
     };
 

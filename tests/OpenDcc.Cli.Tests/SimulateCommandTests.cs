@@ -392,7 +392,7 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--outage", "3:999999999999999999999", "the power is cut for 1 second to 1,440 minutes")]
     [InlineData("--outage", "3:79228162514264337593543950335", "the power is cut for 1 second to 1,440 minutes")]
     [InlineData("--install", "00-DB-12-34-56-78-90-A0", "--install: '00-DB-12-34-56-78-90-A0' is not EUI64=TYPE")]
-    [InlineData("--install", "00-DB-12-34-56-78-90-A0=IHD", "--install: a site's ESME, GSME or CHF can answer under another ID, not its IHD")]
+    [InlineData("--install", "00-DB-12-34-56-78-90-A0=IHD", "--install: a site's ESME, GSME, CHF or GPF can answer under another ID, not its IHD")]
     [InlineData("--install", "00-DB-12-34-56-78-90=ESME", "--install: ")]
     public async Task Simulate_refuses_bad_options_naming_them(string option, string value, string fault)
     {

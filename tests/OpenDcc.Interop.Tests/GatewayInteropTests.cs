@@ -51,10 +51,10 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         var identities = Tooling.Identities;
         new FileKeyStore(Path.Combine(dataDirectory, "keys")).SaveDspIdentity(FileKeyStore.Combine(identities.Dsp.CertificatePath, identities.Dsp.KeyPath));
         var port = FreePort();
-        // The RTDS electricity and gas meters and comms hub (its HAN device log) are site 0 of a simulated fleet, on the
-        // simulated WAN under their RTDS IDs.
+        // The RTDS electricity and gas meters, comms hub (its HAN device log) and gas proxy function (its copy of the gas
+        // meter's data) are site 0 of a simulated fleet, on the simulated WAN under their RTDS IDs.
         world = SimulatedWorld.Create(new FileKeyStore(Path.Combine(dataDirectory, "keys")), Eui64Defaults.Dsp, new SimulatedFleet(seed: 3, siteCount: 1), SystemClock.Instance);
-        foreach (var device in Tooling.RtdsDevices.Where(d => TypeOf(d.Type) is DeviceType.ESME or DeviceType.GSME or DeviceType.CHF))
+        foreach (var device in Tooling.RtdsDevices.Where(d => TypeOf(d.Type) is DeviceType.ESME or DeviceType.GSME or DeviceType.CHF or DeviceType.GPF))
         {
             // As 'serve --install' does.
             world.Wan.InstallSiteDevice(device.Id, TypeOf(device.Type));
@@ -92,7 +92,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
             if (await Store.Inventory.FindDeviceAsync(device.Id) is null)
             {
                 var type = TypeOf(device.Type);
-                await Store.Inventory.AddDeviceAsync(new Device(device.Id, type, SmiStatus.Commissioned) { Model = type is DeviceType.ESME or DeviceType.GSME ? SimulatedWorld.GbcsModel : null });
+                await Store.Inventory.AddDeviceAsync(new Device(device.Id, type, SmiStatus.Commissioned) { Model = type is DeviceType.ESME or DeviceType.GSME or DeviceType.GPF ? SimulatedWorld.GbcsModel : null });
             }
         }
         // The coverage the 12.1 template's address (PartialAddress, post code M22 0RR) is answered from.
@@ -164,7 +164,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         Assert.Equal("I0", CodeOf(replies[wanMatrix.Template.FileName].Body));
         Assert.Equal("Central", XDocument.Parse(replies[wanMatrix.Template.FileName].Body).Descendants(Sr + "DSPWANMatrix").Single().Element(Sr + "CSPRegion")!.Value);
         var translated = codes.Count(c => c.Code == "I99");
-        Assert.True(translated >= 19, $"only {translated} device templates translated and sent");
+        Assert.True(translated >= 29, $"only {translated} device templates translated and sent");
 
         // The asynchronous device responses arrive at the users' response URL, DSP-signed and schema-valid.
         var deviceRequests = codes.Count(c => c.Code == "I99");
@@ -192,6 +192,21 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
             var registers = Assert.IsType<DeviceOutcome.Registers>(answer.Value);
             Assert.True(registers.Import > 0);
         }
+        // The gas meter's reads the templates send its gas proxy function (GCS13a, GCS60a, GCS61) are answered from the
+        // GPF's copy of the gas meter's data: its register in cubic decimetres, its balance, its daily log.
+        var gasProxy = Tooling.RtdsDevices.Single(d => TypeOf(d.Type) is DeviceType.GPF).Id;
+        var fromGasProxy = receiver.Received.Select(XDocument.Parse)
+            .Where(d => RequestId.Parse(d.Descendants(Sr + "ResponseID").Single().Value).Originator == gasProxy)
+            .ToList();
+        Assert.Equal(["4.1.1", "4.1.1", "4.17", "4.18", "4.18"], fromGasProxy.Select(d => d.Descendants(Sr + "ServiceReferenceVariant").Single().Value).Order(StringComparer.Ordinal));
+        Assert.All(fromGasProxy, d => Assert.Equal("I0", d.Descendants(Sr + "ResponseCode").Single().Value));
+        var gasRegisters = registerReads.Where(d => RequestId.Parse(d.Descendants(Sr + "ResponseID").Single().Value).Originator == gasProxy).ToList();
+        Assert.Equal(2, gasRegisters.Count);
+        Assert.All(gasRegisters, read =>
+        {
+            var answer = world.ReadAnswer(Convert.FromBase64String(read.Descendants(Sr + "GBCSPayload").Single().Value), gasProxy, Eui64Defaults.Dsp);
+            Assert.Equal(RegisterUnit.CubicDecimetres, Assert.IsType<DeviceOutcome.Registers>(answer.Value).Unit);
+        });
         output.WriteLine($"asynchronous device responses: {receiver.Received.Count}, of which 4.1.1 register reads decoded: {registerReads.Count}");
         Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
     }

@@ -53,6 +53,7 @@ public sealed class SimulatedFleet
             DeviceType.ESME => site.ElectricityMeter,
             DeviceType.GSME => site.GasMeter,
             DeviceType.CHF => site.CommsHub,
+            DeviceType.GPF => site.GasProxy,
             _ => null,
         } : null;
         return device is not null;

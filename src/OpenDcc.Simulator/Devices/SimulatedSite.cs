@@ -7,8 +7,8 @@ namespace OpenDcc.Simulator.Devices;
 
 /// <summary>
 /// One premises: a comms hub (CHF and GPF), an electricity meter, a gas meter and a PPMID, all named and configured
-/// from the fleet seed and the site number. The meters and the comms hub function (its HAN device log) are
-/// simulated; the GPF and PPMID are ids.
+/// from the fleet seed and the site number. The meters, the comms hub function (its HAN device log) and the gas proxy
+/// function (its copy of the gas meter's data) are simulated; the PPMID is an id.
 /// </summary>
 public sealed class SimulatedSite
 {
@@ -79,6 +79,9 @@ public sealed class SimulatedSite
     internal FleetContext Fleet => fleet;
 
     public Eui64 GasProxyId => fleet.Identities.IdOf(Number, DeviceType.GPF);
+
+    /// <summary>The site's gas proxy function, which answers reads of the gas meter from its copy of its data.</summary>
+    public SimulatedGasProxy GasProxy => new(this);
 
     public Eui64 PpmidId => fleet.Identities.IdOf(Number, DeviceType.PPMID);
 

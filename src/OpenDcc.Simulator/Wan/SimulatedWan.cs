@@ -115,11 +115,11 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
         installed[id] = (device ?? throw new ArgumentNullException(nameof(device)), format);
 
     /// <summary>
-    /// Puts site <paramref name="site"/>'s electricity meter, gas meter or comms hub on the WAN under
+    /// Puts site <paramref name="site"/>'s electricity meter, gas meter, comms hub or gas proxy function on the WAN under
     /// <paramref name="id"/> as well, speaking the site's wire format: devices known elsewhere by their own IDs (the
     /// DCC Boxed reference test devices, which the RTDS request templates address) answer as that site's.
     /// </summary>
-    /// <exception cref="ArgumentException">no such site, a type other than ESME, GSME or CHF, or an ID already on the WAN.</exception>
+    /// <exception cref="ArgumentException">no such site, a type other than ESME, GSME, CHF or GPF, or an ID already on the WAN.</exception>
     public void InstallSiteDevice(Eui64 id, DeviceType type, int site = 0)
     {
         if (site < 0 || site >= fleet.Count)
@@ -132,7 +132,8 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
             DeviceType.ESME => at.ElectricityMeter,
             DeviceType.GSME => at.GasMeter,
             DeviceType.CHF => at.CommsHub,
-            _ => throw new ArgumentException($"a site's ESME, GSME or CHF can answer under another ID, not its {type}", nameof(type)),
+            DeviceType.GPF => at.GasProxy,
+            _ => throw new ArgumentException($"a site's ESME, GSME, CHF or GPF can answer under another ID, not its {type}", nameof(type)),
         };
         if (DeviceAt(id) is not null)
         {
@@ -391,13 +392,14 @@ public sealed class SimulatedWan : IWanTransport, IDeviceKeyDirectory, IDisposab
     }
 
     private static string? ModelOf(DeviceType type, WireFormat format) =>
-        type is not (DeviceType.ESME or DeviceType.GSME) ? null : format == WireFormat.EarlySmart ? SimulatedWorld.EarlySmartModel : SimulatedWorld.GbcsModel;
+        type is not (DeviceType.ESME or DeviceType.GSME or DeviceType.GPF) ? null : format == WireFormat.EarlySmart ? SimulatedWorld.EarlySmartModel : SimulatedWorld.GbcsModel;
 
     /// <summary>The premises a meter or comms hub function is at, whose power it needs to be reached.</summary>
     private static SimulatedSite? SiteOf(ISimulatedDevice device) => device switch
     {
         SimulatedMeter meter => meter.Site,
         SimulatedCommsHub commsHub => commsHub.Site,
+        SimulatedGasProxy gasProxy => gasProxy.Site,
         _ => null,
     };
 

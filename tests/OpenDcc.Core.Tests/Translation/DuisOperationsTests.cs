@@ -127,6 +127,21 @@ public sealed class DuisOperationsTests
     }
 
     [Fact]
+    public void The_gas_meters_reads_are_carried_to_its_gas_proxy_function_and_nothing_else_is()
+    {
+        using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var gbcs = new GbcsReferenceAdapter(Meter, acb, new NoDeviceKeys());
+        using var earlySmart = new EarlySmartReferenceAdapter(Meter, new byte[32]);
+        DeviceOperation[] reads = [new DeviceOperation.ReadImportRegisters(), new DeviceOperation.ReadMeterBalance(), new DeviceOperation.ReadProfile(Instant.FromUnixTimeSeconds(0), Instant.FromUnixTimeSeconds(86_400))];
+        DeviceOperation[] others = [new DeviceOperation.SetSupply(SupplyState.Disabled), new DeviceOperation.TopUp("12345678901234567890"), new DeviceOperation.ReadFirmwareVersion(), new DeviceOperation.AddToDeviceLog(Meter, "010203040506", Duration.FromSeconds(90))];
+
+        Assert.All(reads, read => Assert.True(gbcs.Carries(read, DeviceType.GPF)));
+        Assert.All(others, other => Assert.False(gbcs.Carries(other, DeviceType.GPF)));
+        // Early-smart meters have no gas proxy function.
+        Assert.All(reads, read => Assert.False(earlySmart.Carries(read, DeviceType.GPF)));
+    }
+
+    [Fact]
     public void The_device_log_is_carried_to_comms_hubs_only_and_meter_operations_never_to_them()
     {
         using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);

@@ -50,6 +50,28 @@ public class SiteAndFleetTests
     }
 
     [Fact]
+    public void The_gas_proxy_function_answers_the_gas_meters_reads_as_the_gas_meter_and_nothing_else()
+    {
+        var fleet = new SimulatedFleet(31, 5);
+        var site = fleet[4];
+        var now = London(2026, 2, 3, 10, 17);
+        var proxy = Assert.IsType<SimulatedGasProxy>(fleet.TryGetDevice(site.GasProxyId, out var found) ? found : null);
+
+        Assert.Equal(DeviceType.GPF, proxy.Type);
+        Assert.Equal(site.GasProxyId, proxy.Id);
+        var register = Assert.IsType<DeviceOutcome.Registers>(proxy.Execute(new DeviceOperation.ReadImportRegisters(), now));
+        Assert.Equal(new DeviceOutcome.Registers(site.GasMeter.Register(now), RegisterUnit.CubicDecimetres, now), register);
+        Assert.True(register.Import > 0);
+        var day = Assert.IsType<DeviceOutcome.Profile>(proxy.Execute(new DeviceOperation.ReadProfile(London(2026, 2, 1), London(2026, 2, 3)), now));
+        Assert.Equal(Duration.FromDays(1), day.Interval);
+        Assert.Equal(2, day.Values.Count);
+        Assert.IsType<DeviceOutcome.Balance>(proxy.Execute(new DeviceOperation.ReadMeterBalance(), now));
+        var refused = Assert.IsType<DeviceOutcome.Refused>(proxy.Execute(new DeviceOperation.SetSupply(SupplyState.Disabled), now));
+        Assert.Equal(RefusalReason.NotSupported, refused.Reason);
+        Assert.Contains("GPF", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_site_has_five_distinct_devices_of_the_expected_types()
     {
         var site = new SimulatedSite(31, 77);

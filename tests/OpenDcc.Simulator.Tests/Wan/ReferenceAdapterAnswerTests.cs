@@ -6,6 +6,7 @@ using OpenDcc.Core.Translation;
 using OpenDcc.Core.Translation.EarlySmart;
 using OpenDcc.Core.Translation.Gbcs;
 using OpenDcc.Simulator.Devices;
+using OpenDcc.Simulator.Tests.Devices;
 using OpenDcc.Simulator.Wan;
 
 namespace OpenDcc.Simulator.Tests.Wan;
@@ -42,6 +43,18 @@ public sealed class ReferenceAdapterAnswerTests : IDisposable
         Assert.IsType<DeviceMessage.Answer>(adapter.FromDevice(answer, meter));
         var replayed = Assert.IsType<DeviceMessage.Unreadable>(adapter.FromDevice(answer, meter));
         Assert.Contains("not the answer to the command in flight", replayed.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_gas_register_read_sent_to_a_sites_gas_proxy_function_is_answered_over_the_wan_with_the_gas_meters_register()
+    {
+        var proxy = wan.Fleet[0].GasProxyId;
+
+        var answer = await wan.ExchangeAsync(proxy, gbcs.ToDevice(new DeviceOperation.ReadImportRegisters(), proxy, 100), CancellationToken.None);
+
+        var registers = Assert.IsType<DeviceOutcome.Registers>(Assert.IsType<DeviceMessage.Answer>(gbcs.FromDevice(answer, proxy)).Outcome);
+        Assert.Equal(wan.Fleet[0].GasMeter.Register(clock.GetCurrentInstant()), registers.Import);
+        Assert.Equal(RegisterUnit.CubicDecimetres, registers.Unit);
     }
 
     [Theory]

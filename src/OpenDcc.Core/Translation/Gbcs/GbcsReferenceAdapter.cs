@@ -26,9 +26,15 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public string Name => AdapterName;
 
-    /// <summary>Meters (ESME, GSME) take every operation but the device log's, which only a comms hub function (CHF) keeps.</summary>
-    public bool Carries(DeviceOperation operation, DeviceType type) =>
-        operation is DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog ? type == DeviceType.CHF : type is DeviceType.ESME or DeviceType.GSME;
+    /// <summary>Meters (ESME, GSME) take every operation but the device log's, which only a comms hub function (CHF) keeps; the gas proxy function (GPF) takes the gas meter's reads.</summary>
+    public bool Carries(DeviceOperation operation, DeviceType type) => operation switch
+    {
+        DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog => type == DeviceType.CHF,
+        // As GBCS has them (GCS13a, GCS60a, GCS61): the gas meter's register, balance and consumption log are read from
+        // its copy on the gas proxy function, as well as from the meter itself.
+        DeviceOperation.ReadImportRegisters or DeviceOperation.ReadMeterBalance or DeviceOperation.ReadProfile => type is DeviceType.ESME or DeviceType.GSME or DeviceType.GPF,
+        _ => type is DeviceType.ESME or DeviceType.GSME,
+    };
 
     public byte[] ToDevice(DeviceOperation operation, Eui64 device, ulong counter)
     {
