@@ -164,7 +164,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         Assert.Equal("I0", CodeOf(replies[wanMatrix.Template.FileName].Body));
         Assert.Equal("Central", XDocument.Parse(replies[wanMatrix.Template.FileName].Body).Descendants(Sr + "DSPWANMatrix").Single().Element(Sr + "CSPRegion")!.Value);
         var translated = codes.Count(c => c.Code == "I99");
-        Assert.True(translated >= 29, $"only {translated} device templates translated and sent");
+        Assert.True(translated >= 37, $"only {translated} device templates translated and sent");
 
         // The asynchronous device responses arrive at the users' response URL, DSP-signed and schema-valid.
         var deviceRequests = codes.Count(c => c.Code == "I99");
@@ -207,6 +207,16 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
             var answer = world.ReadAnswer(Convert.FromBase64String(read.Descendants(Sr + "GBCSPayload").Single().Value), gasProxy, Eui64Defaults.Dsp);
             Assert.Equal(RegisterUnit.CubicDecimetres, Assert.IsType<DeviceOutcome.Registers>(answer.Value).Unit);
         });
+        // The meters read back the metering point they are configured with (6.2.7): site 0's MPAN and MPRN.
+        var meterPoints = receiver.Received.Select(XDocument.Parse)
+            .Where(d => d.Descendants(Sr + "ServiceReferenceVariant").Single().Value == "6.2.7")
+            .Select(d => (Meter: RequestId.Parse(d.Descendants(Sr + "ResponseID").Single().Value).Originator, Frame: Convert.FromBase64String(d.Descendants(Sr + "GBCSPayload").Single().Value)))
+            .Select(r => (r.Meter, Answer: world.ReadAnswer(r.Frame, r.Meter, Eui64Defaults.Dsp).Value))
+            .ToList();
+        Assert.Equal(3, meterPoints.Count);
+        Assert.All(meterPoints, p => Assert.Equal(
+            new DeviceOutcome.MeterPoint(TypeOf(Tooling.RtdsDevices.Single(d => d.Id == p.Meter).Type) == DeviceType.ESME ? world.Wan.Fleet[0].Mpan.ToString() : world.Wan.Fleet[0].Mprn.ToString()),
+            p.Answer));
         output.WriteLine($"asynchronous device responses: {receiver.Received.Count}, of which 4.1.1 register reads decoded: {registerReads.Count}");
         Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
     }

@@ -18,6 +18,15 @@ public abstract record DeviceOperation
     /// <summary>4.8.1 (electricity, half-hourly) and 4.17 (gas, daily): consumption per interval in [From, To).</summary>
     public sealed record ReadProfile(Instant From, Instant To) : DeviceOperation;
 
+    /// <summary>4.6.1 Retrieve Import Daily Read Log: the import register as it stood at each local midnight in [From, To).</summary>
+    public sealed record ReadDailyReadLog(Instant From, Instant To) : DeviceOperation;
+
+    /// <summary>6.2.7 Read Device Configuration (MPxN): the metering point the meter is configured with.</summary>
+    public sealed record ReadMeterPoint : DeviceOperation;
+
+    /// <summary>6.2.9 Read Device Configuration (Payment Mode).</summary>
+    public sealed record ReadPaymentMode : DeviceOperation;
+
     /// <summary>4.10 / power-quality reads: RMS voltage and active power now.</summary>
     public sealed record ReadNetworkData : DeviceOperation;
 
@@ -101,6 +110,9 @@ public enum RegisterUnit
 /// <summary>One interval of a profile: consumption from <paramref name="Start"/> for the profile's interval.</summary>
 public readonly record struct ProfileValue(Instant Start, long Value);
 
+/// <summary>A register as it stood at <paramref name="At"/>: a daily read log's entry.</summary>
+public readonly record struct RegisterRead(Instant At, long Value);
+
 /// <summary>A device's answer to a <see cref="DeviceOperation"/>.</summary>
 public abstract record DeviceOutcome
 {
@@ -114,6 +126,15 @@ public abstract record DeviceOutcome
     public sealed record Registers(long Import, RegisterUnit Unit, Instant At) : DeviceOutcome;
 
     public sealed record Profile(Duration Interval, RegisterUnit Unit, IReadOnlyList<ProfileValue> Values) : DeviceOutcome;
+
+    /// <summary>The import register at each local midnight asked for, oldest first (none before the meter was installed).</summary>
+    public sealed record DailyReads(RegisterUnit Unit, IReadOnlyList<RegisterRead> Reads) : DeviceOutcome;
+
+    /// <summary>The MPAN (electricity) or MPRN (gas) the meter is configured with, as DUIS writes it.</summary>
+    public sealed record MeterPoint(string Mpxn) : DeviceOutcome;
+
+    /// <summary>The payment mode the meter is in.</summary>
+    public sealed record PaymentModeSetting(PaymentMode Mode) : DeviceOutcome;
 
     /// <summary>RMS voltage in decivolts, active import power in watts.</summary>
     public sealed record NetworkData(int RmsVoltageDeciVolts, int ActivePowerWatts, Instant At) : DeviceOutcome;

@@ -41,10 +41,13 @@ public static class DuisOperations
         ["2.2"] = (["UTRN"], body => new DeviceOperation.TopUp(Utrn(body))),
         ["2.5"] = ([], _ => new DeviceOperation.ActivateEmergencyCredit()),
         ["4.1.1"] = ([], _ => new DeviceOperation.ReadImportRegisters()),
+        ["4.6.1"] = (["ReadLogPeriod"], DailyReadLog),
         ["4.8.1"] = (["ReadLogPeriod"], Profile),
         ["4.17"] = (["ReadLogPeriod", "KAPublicSecurityCredentials"], Profile),
         ["4.10"] = (["ReadLogPeriod"], _ => new DeviceOperation.ReadNetworkData()),
         ["4.18"] = ([], _ => new DeviceOperation.ReadMeterBalance()),
+        ["6.2.7"] = ([], _ => new DeviceOperation.ReadMeterPoint()),
+        ["6.2.9"] = ([], _ => new DeviceOperation.ReadPaymentMode()),
         ["7.1"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Enabled)),
         ["7.2"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Disabled)),
         ["7.3"] = ([], _ => new DeviceOperation.SetSupply(SupplyState.Armed)),
@@ -72,6 +75,9 @@ public static class DuisOperations
         ("2.2", DeviceOperation.TopUp) => true,
         ("2.5", DeviceOperation.ActivateEmergencyCredit) => true,
         ("4.1.1", DeviceOperation.ReadImportRegisters) => true,
+        ("4.6.1", DeviceOperation.ReadDailyReadLog) => true,
+        ("6.2.7", DeviceOperation.ReadMeterPoint) => true,
+        ("6.2.9", DeviceOperation.ReadPaymentMode) => true,
         ("4.8.1" or "4.17", DeviceOperation.ReadProfile) => true,
         ("4.10", DeviceOperation.ReadNetworkData) => true,
         ("4.18", DeviceOperation.ReadMeterBalance) => true,
@@ -158,10 +164,22 @@ public static class DuisOperations
 
     private static DeviceOperation Profile(XElement body)
     {
+        var (from, to) = ReadLogPeriod(body);
+        return new DeviceOperation.ReadProfile(from, to);
+    }
+
+    private static DeviceOperation DailyReadLog(XElement body)
+    {
+        var (from, to) = ReadLogPeriod(body);
+        return new DeviceOperation.ReadDailyReadLog(from, to);
+    }
+
+    private static (Instant From, Instant To) ReadLogPeriod(XElement body)
+    {
         var period = body.Element(DuisNamespaces.Sr + "ReadLogPeriod") ?? throw new FormatException("no ReadLogPeriod");
         var from = RequiredInstant(period, "StartDateTime");
         var to = RequiredInstant(period, "EndDateTime");
-        return to > from ? new DeviceOperation.ReadProfile(from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
+        return to > from ? (from, to) : throw new FormatException("the ReadLogPeriod ends before it starts");
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ public enum CommandPriority
 
     Normal = 2,
 
-    /// <summary>Bulk profile reads: last, they can wait.</summary>
+    /// <summary>Bulk reads (profiles, daily read logs): last, they can wait.</summary>
     Bulk = 3,
 }
 
@@ -27,7 +27,7 @@ public static class CommandPriorities
         {
             _ when variant.IsCritical => CommandPriority.Critical,
             DeviceOperation.TopUp or DeviceOperation.ActivateEmergencyCredit or DeviceOperation.ReadMeterBalance or DeviceOperation.ChangePaymentMode => CommandPriority.Prepayment,
-            DeviceOperation.ReadProfile => CommandPriority.Bulk,
+            DeviceOperation.ReadProfile or DeviceOperation.ReadDailyReadLog => CommandPriority.Bulk,
             _ => CommandPriority.Normal,
         };
     }

@@ -23,6 +23,8 @@ public sealed class SimulatedElectricityMeter : SimulatedMeter
 
     public override RegisterUnit Unit => RegisterUnit.WattHours;
 
+    private protected override string MeterPoint => Site.Mpan.ToString();
+
     protected override long MilliPencePerUnit => UnitRateMilliPencePerWattHour;
 
     /// <summary>Half-hourly values for each settlement period starting in [<paramref name="from"/>, <paramref name="to"/>), after install and before <paramref name="now"/>; the current period is partial.</summary>

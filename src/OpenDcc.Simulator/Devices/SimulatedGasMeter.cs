@@ -28,6 +28,8 @@ public sealed class SimulatedGasMeter : SimulatedMeter
 
     public override RegisterUnit Unit => RegisterUnit.CubicDecimetres;
 
+    private protected override string MeterPoint => Site.Mprn.ToString();
+
     protected override long MilliPencePerUnit => UnitRateMilliPencePerCubicDecimetre;
 
     /// <summary>Daily values for each settlement day starting in [<paramref name="from"/>, <paramref name="to"/>), after install and before <paramref name="now"/>; the current day is partial.</summary>

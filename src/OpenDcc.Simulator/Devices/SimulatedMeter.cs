@@ -82,6 +82,9 @@ public abstract class SimulatedMeter : ISimulatedDevice
             {
                 DeviceOperation.ReadImportRegisters => new DeviceOutcome.Registers(RegisterAt(now), Unit, now),
                 DeviceOperation.ReadProfile read => ReadProfile(read.From, read.To, now),
+                DeviceOperation.ReadDailyReadLog log => ReadDailyReadLog(log.From, log.To, now),
+                DeviceOperation.ReadMeterPoint => new DeviceOutcome.MeterPoint(MeterPoint),
+                DeviceOperation.ReadPaymentMode => new DeviceOutcome.PaymentModeSetting(paymentMode),
                 DeviceOperation.ReadNetworkData => ReadNetworkData(now),
                 DeviceOperation.ReadFirmwareVersion => new DeviceOutcome.FirmwareVersion(runningFirmware, pendingFirmware),
                 DeviceOperation.UpdateFirmware update => UpdateFirmware(update.Version, update.ImageHash),
@@ -167,6 +170,35 @@ public abstract class SimulatedMeter : ISimulatedDevice
     }
 
     private protected abstract DeviceOutcome ReadProfile(Instant from, Instant to, Instant now);
+
+    /// <summary>The MPAN or MPRN the meter is configured with, as DUIS writes it.</summary>
+    private protected abstract string MeterPoint { get; }
+
+    /// <summary>How many daily reads the meter keeps, today's midnight the newest: 731 (two years'), as a SMETS2 meter's daily read log does; older ones are gone.</summary>
+    public const int DailyReadLogDays = 731;
+
+    /// <summary>
+    /// The register at each local midnight in [<paramref name="from"/>, <paramref name="to"/>), oldest first: none
+    /// before the meter was installed, none after <paramref name="now"/>, and only the newest <see cref="DailyReadLogDays"/>.
+    /// </summary>
+    private DeviceOutcome.DailyReads ReadDailyReadLog(Instant from, Instant to, Instant now)
+    {
+        var kept = SettlementCalendar.StartOf(SettlementCalendar.DateOf(now).PlusDays(1 - DailyReadLogDays));
+        var first = Max(Max(from, InstalledAt), kept);
+        var date = SettlementCalendar.DateOf(first);
+        if (SettlementCalendar.StartOf(date) < first)
+        {
+            date = date.PlusDays(1);
+        }
+        var reads = new List<RegisterRead>();
+        for (var midnight = SettlementCalendar.StartOf(date); midnight < to && midnight <= now; date = date.PlusDays(1), midnight = SettlementCalendar.StartOf(date))
+        {
+            reads.Add(new RegisterRead(midnight, RegisterAt(midnight)));
+        }
+        return new DeviceOutcome.DailyReads(Unit, reads);
+    }
+
+    private static Instant Max(Instant a, Instant b) => a > b ? a : b;
 
     private protected virtual DeviceOutcome ReadNetworkData(Instant now) => NotSupported(new DeviceOperation.ReadNetworkData());
 

@@ -127,6 +127,22 @@ public sealed class DuisOperationsTests
     }
 
     [Fact]
+    public void The_daily_read_log_meter_point_and_payment_mode_reads_are_read_from_their_bodies()
+    {
+        var period = "<sr:ReadLogPeriod><sr:StartDateTime>2014-03-09T00:00:00.00Z</sr:StartDateTime><sr:EndDateTime>2014-03-11T00:00:00.00Z</sr:EndDateTime></sr:ReadLogPeriod>";
+
+        Assert.Equal(new DeviceOperation.ReadDailyReadLog(Instant.FromUtc(2014, 3, 9, 0, 0), Instant.FromUtc(2014, 3, 11, 0, 0)), Read("4.6.1", Body("RetrieveImportDailyReadLog", period)));
+        Assert.Equal(new DeviceOperation.ReadMeterPoint(), Read("6.2.7", Body("ReadDeviceConfigurationMPxN", "")));
+        Assert.Equal(new DeviceOperation.ReadPaymentMode(), Read("6.2.9", Body("ReadDeviceConfigurationPaymentMode", "")));
+        Assert.True(DuisOperations.Asks("4.6.1", Read("4.6.1", Body("RetrieveImportDailyReadLog", period))));
+        Assert.False(DuisOperations.Asks("6.2.9", new DeviceOperation.ReadMeterPoint()));
+        var backwards = "<sr:ReadLogPeriod><sr:StartDateTime>2014-03-11T00:00:00Z</sr:StartDateTime><sr:EndDateTime>2014-03-09T00:00:00Z</sr:EndDateTime></sr:ReadLogPeriod>";
+        Assert.False(DuisOperations.TryRead("4.6.1", Body("RetrieveImportDailyReadLog", backwards), GatewayResponseCodes.Default, out _, out var refusal));
+        Assert.Equal(GatewayResponseCodes.Default.InvalidRequest, refusal!.Code);
+        Assert.Contains("ReadLogPeriod ends before it starts", refusal.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_gas_meters_reads_are_carried_to_its_gas_proxy_function_and_nothing_else_is()
     {
         using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);

@@ -85,7 +85,7 @@ public sealed class GbcsCodecTests : IDisposable
 
         var codes = operations.Distinct().Concat(outcomes.Distinct()).Concat(alerts).ToList();
 
-        Assert.Equal(17 + 8 + 4, codes.Count);
+        Assert.Equal(20 + 11 + 4, codes.Count);
         Assert.Equal(codes.Count, codes.Distinct().Count());
     }
 

@@ -72,7 +72,12 @@ internal static class VocabularyGenerators
         from code in Text
         from joinSeconds in Gen.Choose(1, 3600)
         select (DeviceOperation)new DeviceOperation.AddToDeviceLog(device, code, Duration.FromSeconds(joinSeconds)),
-        Eui.Select(device => (DeviceOperation)new DeviceOperation.RemoveFromDeviceLog(device)));
+        Eui.Select(device => (DeviceOperation)new DeviceOperation.RemoveFromDeviceLog(device)),
+        from start in At
+        from end in At
+        select (DeviceOperation)new DeviceOperation.ReadDailyReadLog(start, end),
+        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadMeterPoint()),
+        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadPaymentMode()));
 
     public static Gen<ProfileValue> ProfileEntry =>
         from start in At
@@ -103,7 +108,12 @@ internal static class VocabularyGenerators
         select (DeviceOutcome)new DeviceOutcome.Balance(credit, emergency, mode),
         from reason in Any<RefusalReason>()
         from detail in Text
-        select (DeviceOutcome)new DeviceOutcome.Refused(reason, detail));
+        select (DeviceOutcome)new DeviceOutcome.Refused(reason, detail),
+        from unit in Any<RegisterUnit>()
+        from reads in Gen.ListOf(from at in At from value in Long select new RegisterRead(at, value))
+        select (DeviceOutcome)new DeviceOutcome.DailyReads(unit, reads),
+        Text.Select(mpxn => (DeviceOutcome)new DeviceOutcome.MeterPoint(mpxn)),
+        Any<PaymentMode>().Select(mode => (DeviceOutcome)new DeviceOutcome.PaymentModeSetting(mode)));
 
     public static Gen<DeviceAlert> DeviceAlerts =>
         from kind in Any<DeviceAlertKind>()
@@ -126,6 +136,7 @@ internal static class Vocabulary
     {
         (DeviceOutcome.Profile e, DeviceOutcome.Profile a) =>
             e.Interval == a.Interval && e.Unit == a.Unit && e.Values.SequenceEqual(a.Values),
+        (DeviceOutcome.DailyReads e, DeviceOutcome.DailyReads a) => e.Unit == a.Unit && e.Reads.SequenceEqual(a.Reads),
         _ => expected == actual,
     };
 }

@@ -26,6 +26,9 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>COMM</term><description>commission, setting the clock: now (Unix seconds), tol (seconds)</description></item>
 /// <item><term>LOGADD</term><description>add a device to the comms hub's device log: dev, code (install code, hex), join (seconds)</description></item>
 /// <item><term>LOGDEL</term><description>remove a device from the comms hub's device log: dev</description></item>
+/// <item><term>RDAILY</term><description>read the daily read log: from, to (Unix seconds)</description></item>
+/// <item><term>RMPXN</term><description>read the configured MPAN or MPRN</description></item>
+/// <item><term>RMODE</term><description>read the payment mode</description></item>
 /// <item><term>ACK</term><description>done</description></item>
 /// <item><term>REG</term><description>registers: val, unit (WH, DM3), at</description></item>
 /// <item><term>PROF</term><description>profile: int (seconds), unit, vals (start:value,start:value…)</description></item>
@@ -33,6 +36,9 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>FW</term><description>firmware version: run, pend (absent when nothing is pending)</description></item>
 /// <item><term>SUP</term><description>supply status: state</description></item>
 /// <item><term>BAL</term><description>balance: cr, ec (pence), mode</description></item>
+/// <item><term>DAILY</term><description>daily reads: unit, vals (at:value,at:value…)</description></item>
+/// <item><term>MPXN</term><description>meter point: mpxn</description></item>
+/// <item><term>MODE</term><description>payment mode: mode</description></item>
 /// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE, AUTH, HANLOG), txt</description></item>
 /// <item><term>!OUT !RST !LOWCR !NOCR !FWBAD</term><description>alerts (outage, restored, low credit, supply off for no credit, firmware verification failed): code (4 hex digits), at</description></item>
 /// </list>
@@ -56,6 +62,9 @@ public static class EarlySmartVerbs
     public const string CommissionDevice = "COMM";
     public const string AddToDeviceLog = "LOGADD";
     public const string RemoveFromDeviceLog = "LOGDEL";
+    public const string ReadDailyReadLog = "RDAILY";
+    public const string ReadMeterPoint = "RMPXN";
+    public const string ReadPaymentMode = "RMODE";
 
     public const string Done = "ACK";
     public const string Registers = "REG";
@@ -65,6 +74,9 @@ public static class EarlySmartVerbs
     public const string SupplyStatus = "SUP";
     public const string Balance = "BAL";
     public const string Refused = "NAK";
+    public const string DailyReads = "DAILY";
+    public const string MeterPoint = "MPXN";
+    public const string PaymentModeSetting = "MODE";
 
     public const string PowerRestored = "!RST";
     public const string LowCredit = "!LOWCR";
@@ -81,12 +93,12 @@ public static class EarlySmartVerbs
     {
         ReadImportRegisters, ReadProfile, ReadNetworkData, ReadFirmwareVersion, UpdateFirmware, ActivateFirmware,
         SetSupply, ReadSupplyStatus, TopUp, ActivateEmergencyCredit, ReadMeterBalance, ChangePaymentMode, JoinDevice, UnjoinDevice,
-        CommissionDevice, AddToDeviceLog, RemoveFromDeviceLog,
+        CommissionDevice, AddToDeviceLog, RemoveFromDeviceLog, ReadDailyReadLog, ReadMeterPoint, ReadPaymentMode,
     };
 
     internal static readonly IReadOnlySet<string> Responses = new HashSet<string>(StringComparer.Ordinal)
     {
-        Done, Registers, Profile, NetworkData, FirmwareVersion, SupplyStatus, Balance, Refused,
+        Done, Registers, Profile, NetworkData, FirmwareVersion, SupplyStatus, Balance, Refused, DailyReads, MeterPoint, PaymentModeSetting,
     };
 
     internal static readonly IReadOnlySet<string> AlertVerbs = new HashSet<string>(StringComparer.Ordinal)
@@ -148,6 +160,9 @@ public static class EarlySmartCodec
             DeviceOperation.CommissionDevice commission => (EarlySmartVerbs.CommissionDevice, Fields().Instant("now", commission.CurrentDateTime).Seconds("tol", commission.Tolerance)),
             DeviceOperation.AddToDeviceLog add => (EarlySmartVerbs.AddToDeviceLog, Fields().Raw("dev", add.Device.ToString()).Text("code", add.InstallCode).Seconds("join", add.JoinTimePeriod)),
             DeviceOperation.RemoveFromDeviceLog remove => (EarlySmartVerbs.RemoveFromDeviceLog, Fields().Raw("dev", remove.Device.ToString())),
+            DeviceOperation.ReadDailyReadLog log => (EarlySmartVerbs.ReadDailyReadLog, Fields().Instant("from", log.From).Instant("to", log.To)),
+            DeviceOperation.ReadMeterPoint => (EarlySmartVerbs.ReadMeterPoint, Fields()),
+            DeviceOperation.ReadPaymentMode => (EarlySmartVerbs.ReadPaymentMode, Fields()),
             _ => throw new ArgumentException($"No early-smart verb for {operation.GetType().Name}", nameof(operation)),
         };
         return Line(header, verb, fields);
@@ -172,12 +187,15 @@ public static class EarlySmartCodec
         {
             DeviceOutcome.Done => (EarlySmartVerbs.Done, Fields()),
             DeviceOutcome.Registers r => (EarlySmartVerbs.Registers, Fields().Number("val", r.Import).Raw("unit", UnitWords[r.Unit]).Instant("at", r.At)),
-            DeviceOutcome.Profile p => (EarlySmartVerbs.Profile, Fields().Seconds("int", p.Interval).Raw("unit", UnitWords[p.Unit]).Raw("vals", ProfileValues(p.Values))),
+            DeviceOutcome.Profile p => (EarlySmartVerbs.Profile, Fields().Seconds("int", p.Interval).Raw("unit", UnitWords[p.Unit]).Raw("vals", TimedValues(p.Values.Select(v => (v.Start, v.Value))))),
             DeviceOutcome.NetworkData n => (EarlySmartVerbs.NetworkData, Fields().Number("dv", n.RmsVoltageDeciVolts).Number("w", n.ActivePowerWatts).Instant("at", n.At)),
             DeviceOutcome.FirmwareVersion f => (EarlySmartVerbs.FirmwareVersion, f.Pending is null ? Fields().Text("run", f.Running) : Fields().Text("run", f.Running).Text("pend", f.Pending)),
             DeviceOutcome.SupplyStatus s => (EarlySmartVerbs.SupplyStatus, Fields().Raw("state", SupplyWords[s.State])),
             DeviceOutcome.Balance b => (EarlySmartVerbs.Balance, Fields().Number("cr", b.CreditPence).Number("ec", b.EmergencyCreditInUsePence).Raw("mode", ModeWords[b.Mode])),
             DeviceOutcome.Refused r => (EarlySmartVerbs.Refused, Fields().Raw("why", ReasonWords[r.Reason]).Text("txt", r.Detail)),
+            DeviceOutcome.DailyReads d => (EarlySmartVerbs.DailyReads, Fields().Raw("unit", UnitWords[d.Unit]).Raw("vals", TimedValues(d.Reads.Select(r => (r.At, r.Value))))),
+            DeviceOutcome.MeterPoint m => (EarlySmartVerbs.MeterPoint, Fields().Text("mpxn", m.Mpxn)),
+            DeviceOutcome.PaymentModeSetting m => (EarlySmartVerbs.PaymentModeSetting, Fields().Raw("mode", ModeWords[m.Mode])),
             _ => throw new ArgumentException($"No early-smart verb for {outcome.GetType().Name}", nameof(outcome)),
         };
         return Line(header, verb, fields);
@@ -211,6 +229,9 @@ public static class EarlySmartCodec
             EarlySmartVerbs.CommissionDevice => new DeviceOperation.CommissionDevice(f.Instant("now"), f.Seconds("tol")),
             EarlySmartVerbs.AddToDeviceLog => new DeviceOperation.AddToDeviceLog(Device(f, "dev"), f.Text("code"), f.Seconds("join")),
             EarlySmartVerbs.RemoveFromDeviceLog => new DeviceOperation.RemoveFromDeviceLog(Device(f, "dev")),
+            EarlySmartVerbs.ReadDailyReadLog => new DeviceOperation.ReadDailyReadLog(f.Instant("from"), f.Instant("to")),
+            EarlySmartVerbs.ReadMeterPoint => new DeviceOperation.ReadMeterPoint(),
+            EarlySmartVerbs.ReadPaymentMode => new DeviceOperation.ReadPaymentMode(),
             _ => new DeviceOperation.ChangePaymentMode(f.Word("mode", ModeWords)),
         });
 
@@ -219,11 +240,14 @@ public static class EarlySmartCodec
         {
             EarlySmartVerbs.Done => new DeviceOutcome.Done(),
             EarlySmartVerbs.Registers => new DeviceOutcome.Registers(f.Number("val"), f.Word("unit", UnitWords), f.Instant("at")),
-            EarlySmartVerbs.Profile => new DeviceOutcome.Profile(f.Seconds("int"), f.Word("unit", UnitWords), ReadProfileValues(f)),
+            EarlySmartVerbs.Profile => new DeviceOutcome.Profile(f.Seconds("int"), f.Word("unit", UnitWords), [.. ReadTimedValues(f).Select(v => new ProfileValue(v.At, v.Value))]),
             EarlySmartVerbs.NetworkData => new DeviceOutcome.NetworkData(f.Int32("dv"), f.Int32("w"), f.Instant("at")),
             EarlySmartVerbs.FirmwareVersion => new DeviceOutcome.FirmwareVersion(f.Text("run"), f.OptionalText("pend")),
             EarlySmartVerbs.SupplyStatus => new DeviceOutcome.SupplyStatus(f.Word("state", SupplyWords)),
             EarlySmartVerbs.Balance => new DeviceOutcome.Balance(f.Number("cr"), f.Number("ec"), f.Word("mode", ModeWords)),
+            EarlySmartVerbs.DailyReads => new DeviceOutcome.DailyReads(f.Word("unit", UnitWords), [.. ReadTimedValues(f).Select(v => new RegisterRead(v.At, v.Value))]),
+            EarlySmartVerbs.MeterPoint => new DeviceOutcome.MeterPoint(f.Text("mpxn")),
+            EarlySmartVerbs.PaymentModeSetting => new DeviceOutcome.PaymentModeSetting(f.Word("mode", ModeWords)),
             _ => new DeviceOutcome.Refused(f.Word("why", ReasonWords), f.Text("txt")),
         });
 
@@ -236,13 +260,14 @@ public static class EarlySmartCodec
 
     private static EarlySmartFieldWriter Fields() => new();
 
-    private static string ProfileValues(IReadOnlyList<ProfileValue> values) =>
-        string.Join(',', values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Start.ToUnixTimeSeconds()}:{v.Value}")));
+    /// <summary>A profile's or daily read log's values: <c>unix seconds:value</c>, comma-separated.</summary>
+    private static string TimedValues(IEnumerable<(Instant At, long Value)> values) =>
+        string.Join(',', values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.At.ToUnixTimeSeconds()}:{v.Value}")));
 
-    private static List<ProfileValue> ReadProfileValues(EarlySmartFieldReader fields)
+    private static List<(Instant At, long Value)> ReadTimedValues(EarlySmartFieldReader fields)
     {
         var raw = fields.Required("vals");
-        var values = new List<ProfileValue>();
+        var values = new List<(Instant At, long Value)>();
         if (fields.Error is not null || raw.Length == 0)
         {
             return values;
@@ -256,10 +281,10 @@ public static class EarlySmartCodec
                 || start < Instant.MinValue.ToUnixTimeSeconds()
                 || start > Instant.MaxValue.ToUnixTimeSeconds())
             {
-                fields.Fail($"profile entry '{entry}' is not <unix seconds>:<value>");
+                fields.Fail($"entry '{entry}' of vals is not <unix seconds>:<value>");
                 break;
             }
-            values.Add(new ProfileValue(Instant.FromUnixTimeSeconds(start), value));
+            values.Add((Instant.FromUnixTimeSeconds(start), value));
         }
         return values;
     }

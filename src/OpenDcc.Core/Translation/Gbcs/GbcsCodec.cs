@@ -84,6 +84,21 @@ public static partial class GbcsCodec
                 fields.Enum(refused.Reason);
                 fields.String(refused.Detail);
                 break;
+            case DeviceOutcome.DailyReads daily:
+                fields.Enum(daily.Unit);
+                fields.UInt32((uint)daily.Reads.Count);
+                foreach (var read in daily.Reads)
+                {
+                    fields.Instant(read.At);
+                    fields.Int64(read.Value);
+                }
+                break;
+            case DeviceOutcome.MeterPoint point:
+                fields.String(point.Mpxn);
+                break;
+            case DeviceOutcome.PaymentModeSetting mode:
+                fields.Enum(mode.Mode);
+                break;
             default:
                 break; // Done
         }
@@ -126,6 +141,9 @@ public static partial class GbcsCodec
             GbcsMessageCodes.SupplyStatus => new DeviceOutcome.SupplyStatus(fields.Enum<SupplyState>()),
             GbcsMessageCodes.Balance => new DeviceOutcome.Balance(fields.Int64(), fields.Int64(), fields.Enum<PaymentMode>()),
             GbcsMessageCodes.Refused => new DeviceOutcome.Refused(fields.Enum<RefusalReason>(), fields.String()),
+            GbcsMessageCodes.DailyReads => ReadDailyReads(ref fields),
+            GbcsMessageCodes.MeterPoint => new DeviceOutcome.MeterPoint(fields.String()),
+            GbcsMessageCodes.PaymentModeSetting => new DeviceOutcome.PaymentModeSetting(fields.Enum<PaymentMode>()),
             _ => null,
         });
 
@@ -142,6 +160,10 @@ public static partial class GbcsCodec
             case DeviceOperation.ReadProfile read:
                 fields.Instant(read.From);
                 fields.Instant(read.To);
+                break;
+            case DeviceOperation.ReadDailyReadLog log:
+                fields.Instant(log.From);
+                fields.Instant(log.To);
                 break;
             case DeviceOperation.UpdateFirmware update:
                 fields.String(update.Version);
@@ -202,8 +224,23 @@ public static partial class GbcsCodec
         GbcsMessageCodes.CommissionDevice => new DeviceOperation.CommissionDevice(fields.Instant(), fields.Duration()),
         GbcsMessageCodes.AddToDeviceLog => new DeviceOperation.AddToDeviceLog(new Identifiers.Eui64((ulong)fields.Int64()), fields.String(), fields.Duration()),
         GbcsMessageCodes.RemoveFromDeviceLog => new DeviceOperation.RemoveFromDeviceLog(new Identifiers.Eui64((ulong)fields.Int64())),
+        GbcsMessageCodes.ReadDailyReadLog => new DeviceOperation.ReadDailyReadLog(fields.Instant(), fields.Instant()),
+        GbcsMessageCodes.ReadMeterPoint => new DeviceOperation.ReadMeterPoint(),
+        GbcsMessageCodes.ReadPaymentMode => new DeviceOperation.ReadPaymentMode(),
         _ => null,
     };
+
+    private static DeviceOutcome.DailyReads ReadDailyReads(ref GbcsFieldReader fields)
+    {
+        var unit = fields.Enum<RegisterUnit>();
+        var count = fields.UInt32();
+        var reads = new List<RegisterRead>();
+        for (var i = 0u; i < count && fields.Error is null; i++)
+        {
+            reads.Add(new RegisterRead(fields.Instant(), fields.Int64()));
+        }
+        return new DeviceOutcome.DailyReads(unit, reads);
+    }
 
     private static DeviceOutcome.Profile ReadProfile(ref GbcsFieldReader fields)
     {

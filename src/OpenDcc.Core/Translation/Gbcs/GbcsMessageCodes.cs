@@ -23,6 +23,9 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x010F</term><description>Command: commission the device, synchronising its clock (the DCC's time, the tolerance)</description></item>
 /// <item><term>0x0110</term><description>Command to a comms hub: add a device to its device log (its EUI-64, install code, join time period)</description></item>
 /// <item><term>0x0111</term><description>Command to a comms hub: remove a device from its device log (its EUI-64)</description></item>
+/// <item><term>0x0112</term><description>Command: read the daily read log (from, to)</description></item>
+/// <item><term>0x0113</term><description>Command: read the configured MPAN or MPRN</description></item>
+/// <item><term>0x0114</term><description>Command: read the payment mode</description></item>
 /// <item><term>0x0201</term><description>Response: done</description></item>
 /// <item><term>0x0202</term><description>Response: registers</description></item>
 /// <item><term>0x0203</term><description>Response: profile</description></item>
@@ -31,6 +34,9 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x0206</term><description>Response: supply status</description></item>
 /// <item><term>0x0207</term><description>Response: balance</description></item>
 /// <item><term>0x0208</term><description>Response: refused (reason, detail)</description></item>
+/// <item><term>0x0209</term><description>Response: daily reads (unit, count, then at and value each)</description></item>
+/// <item><term>0x020A</term><description>Response: meter point (MPAN or MPRN)</description></item>
+/// <item><term>0x020B</term><description>Response: payment mode</description></item>
 /// <item><term>0x0301</term><description>Alert: power outage</description></item>
 /// <item><term>0x0302</term><description>Alert: power restored</description></item>
 /// <item><term>0x0303</term><description>Alert: low credit</description></item>
@@ -57,6 +63,9 @@ public static class GbcsMessageCodes
     public const ushort CommissionDevice = 0x010F;
     public const ushort AddToDeviceLog = 0x0110;
     public const ushort RemoveFromDeviceLog = 0x0111;
+    public const ushort ReadDailyReadLog = 0x0112;
+    public const ushort ReadMeterPoint = 0x0113;
+    public const ushort ReadPaymentMode = 0x0114;
 
     public const ushort Done = 0x0201;
     public const ushort Registers = 0x0202;
@@ -66,6 +75,9 @@ public static class GbcsMessageCodes
     public const ushort SupplyStatus = 0x0206;
     public const ushort Balance = 0x0207;
     public const ushort Refused = 0x0208;
+    public const ushort DailyReads = 0x0209;
+    public const ushort MeterPoint = 0x020A;
+    public const ushort PaymentModeSetting = 0x020B;
 
     // 0x0301 was a meter's power outage alert: the comms hub's report to the WAN provider replaces it (a DCC Alert).
     public const ushort PowerRestored = 0x0302;
@@ -95,6 +107,9 @@ public static class GbcsMessageCodes
             DeviceOperation.CommissionDevice => CommissionDevice,
             DeviceOperation.AddToDeviceLog => AddToDeviceLog,
             DeviceOperation.RemoveFromDeviceLog => RemoveFromDeviceLog,
+            DeviceOperation.ReadDailyReadLog => ReadDailyReadLog,
+            DeviceOperation.ReadMeterPoint => ReadMeterPoint,
+            DeviceOperation.ReadPaymentMode => ReadPaymentMode,
             _ => throw new ArgumentException($"No GBCS message code for {operation.GetType().Name}", nameof(operation)),
         };
     }
@@ -112,6 +127,9 @@ public static class GbcsMessageCodes
             DeviceOutcome.SupplyStatus => SupplyStatus,
             DeviceOutcome.Balance => Balance,
             DeviceOutcome.Refused => Refused,
+            DeviceOutcome.DailyReads => DailyReads,
+            DeviceOutcome.MeterPoint => MeterPoint,
+            DeviceOutcome.PaymentModeSetting => PaymentModeSetting,
             _ => throw new ArgumentException($"No GBCS message code for {outcome.GetType().Name}", nameof(outcome)),
         };
     }
