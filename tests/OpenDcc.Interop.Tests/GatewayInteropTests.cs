@@ -164,7 +164,7 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         Assert.Equal("I0", CodeOf(replies[wanMatrix.Template.FileName].Body));
         Assert.Equal("Central", XDocument.Parse(replies[wanMatrix.Template.FileName].Body).Descendants(Sr + "DSPWANMatrix").Single().Element(Sr + "CSPRegion")!.Value);
         var translated = codes.Count(c => c.Code == "I99");
-        Assert.True(translated >= 37, $"only {translated} device templates translated and sent");
+        Assert.True(translated >= 40, $"only {translated} device templates translated and sent");
 
         // The asynchronous device responses arrive at the users' response URL, DSP-signed and schema-valid.
         var deviceRequests = codes.Count(c => c.Code == "I99");
@@ -217,6 +217,20 @@ public sealed class GatewayInteropTests(SignedRtds rtds, ITestOutputHelper outpu
         Assert.All(meterPoints, p => Assert.Equal(
             new DeviceOutcome.MeterPoint(TypeOf(Tooling.RtdsDevices.Single(d => d.Id == p.Meter).Type) == DeviceType.ESME ? world.Wan.Fleet[0].Mpan.ToString() : world.Wan.Fleet[0].Mprn.ToString()),
             p.Answer));
+        // The comms hub reads back its device log (8.9): site 0's own devices among it; the meter its active power (4.16).
+        var answers = receiver.Received.Select(XDocument.Parse)
+            .Where(d => d.Descendants(Sr + "ServiceReferenceVariant").Single().Value is "8.9" or "4.16")
+            .Select(d =>
+            {
+                var from = RequestId.Parse(d.Descendants(Sr + "ResponseID").Single().Value).Originator;
+                return (From: from, Answer: world.ReadAnswer(Convert.FromBase64String(d.Descendants(Sr + "GBCSPayload").Single().Value), from, Eui64Defaults.Dsp).Value);
+            })
+            .ToList();
+        var commsHubLogs = answers.Where(a => TypeOf(Tooling.RtdsDevices.Single(d => d.Id == a.From).Type) == DeviceType.CHF).Select(a => Assert.IsType<DeviceOutcome.DeviceLog>(a.Answer)).ToList();
+        Assert.Equal(2, commsHubLogs.Count); // the third 8.9 to it asks for security details: E11
+        Assert.All(commsHubLogs, log => Assert.Contains(world.Wan.Fleet[0].ElectricityMeter.Id, log.Devices));
+        Assert.Single(answers, a => a.Answer is DeviceOutcome.DeviceLog && TypeOf(Tooling.RtdsDevices.Single(d => d.Id == a.From).Type) == DeviceType.GSME);
+        Assert.True(Assert.Single(answers.Select(a => a.Answer).OfType<DeviceOutcome.ActivePower>()).Watts >= 0);
         output.WriteLine($"asynchronous device responses: {receiver.Received.Count}, of which 4.1.1 register reads decoded: {registerReads.Count}");
         Assert.True((await MessageLogChain.VerifyAsync(Store.MessageLog)).IsIntact);
     }

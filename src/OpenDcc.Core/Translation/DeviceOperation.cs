@@ -27,6 +27,12 @@ public abstract record DeviceOperation
     /// <summary>6.2.9 Read Device Configuration (Payment Mode).</summary>
     public sealed record ReadPaymentMode : DeviceOperation;
 
+    /// <summary>8.9 Read Device Log: the devices a comms hub's device log holds, or those a meter is joined to on its HAN.</summary>
+    public sealed record ReadDeviceLog : DeviceOperation;
+
+    /// <summary>4.16 Read Active Power Import: the electricity meter's active import power now.</summary>
+    public sealed record ReadActivePower : DeviceOperation;
+
     /// <summary>4.10 / power-quality reads: RMS voltage and active power now.</summary>
     public sealed record ReadNetworkData : DeviceOperation;
 
@@ -135,6 +141,12 @@ public abstract record DeviceOutcome
 
     /// <summary>The payment mode the meter is in.</summary>
     public sealed record PaymentModeSetting(PaymentMode Mode) : DeviceOutcome;
+
+    /// <summary>The devices in a device log, in ID order.</summary>
+    public sealed record DeviceLog(IReadOnlyList<Identifiers.Eui64> Devices) : DeviceOutcome;
+
+    /// <summary>Active import power in watts.</summary>
+    public sealed record ActivePower(int Watts, Instant At) : DeviceOutcome;
 
     /// <summary>RMS voltage in decivolts, active import power in watts.</summary>
     public sealed record NetworkData(int RmsVoltageDeciVolts, int ActivePowerWatts, Instant At) : DeviceOutcome;

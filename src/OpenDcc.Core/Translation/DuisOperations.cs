@@ -42,6 +42,7 @@ public static class DuisOperations
         ["2.5"] = ([], _ => new DeviceOperation.ActivateEmergencyCredit()),
         ["4.1.1"] = ([], _ => new DeviceOperation.ReadImportRegisters()),
         ["4.6.1"] = (["ReadLogPeriod"], DailyReadLog),
+        ["4.16"] = ([], _ => new DeviceOperation.ReadActivePower()),
         ["4.8.1"] = (["ReadLogPeriod"], Profile),
         ["4.17"] = (["ReadLogPeriod", "KAPublicSecurityCredentials"], Profile),
         ["4.10"] = (["ReadLogPeriod"], _ => new DeviceOperation.ReadNetworkData()),
@@ -62,7 +63,17 @@ public static class DuisOperations
         ["8.7.2"] = (["OtherDeviceID"], body => new DeviceOperation.JoinDevice(Device(body, "OtherDeviceID"))),
         ["8.8.1"] = (["OtherDeviceID"], body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID"))),
         ["8.8.2"] = (["OtherDeviceID"], body => new DeviceOperation.UnjoinDevice(Device(body, "OtherDeviceID"))),
+        ["8.9"] = (["ReadSecurityDetails"], _ => new DeviceOperation.ReadDeviceLog()),
         ["8.11"] = (["DeviceID", "RequestType", "AddDeviceToCHFWhitelist"], UpdateHanDeviceLog),
+    };
+
+    /// <summary>
+    /// Forms of a translated SRV that are not: the element that asks for them, and why. Refused <see cref="NotTranslated"/>
+    /// rather than answered in part.
+    /// </summary>
+    private static readonly Dictionary<string, (string Part, string Why)> UntranslatedForms = new()
+    {
+        ["8.9"] = ("ReadSecurityDetails", "the reference devices keep no security credentials for the devices in their logs; 8.9 without it reads the log's devices"),
     };
 
     /// <summary>
@@ -76,6 +87,8 @@ public static class DuisOperations
         ("2.5", DeviceOperation.ActivateEmergencyCredit) => true,
         ("4.1.1", DeviceOperation.ReadImportRegisters) => true,
         ("4.6.1", DeviceOperation.ReadDailyReadLog) => true,
+        ("4.16", DeviceOperation.ReadActivePower) => true,
+        ("8.9", DeviceOperation.ReadDeviceLog) => true,
         ("6.2.7", DeviceOperation.ReadMeterPoint) => true,
         ("6.2.9", DeviceOperation.ReadPaymentMode) => true,
         ("4.8.1" or "4.17", DeviceOperation.ReadProfile) => true,
@@ -132,6 +145,11 @@ public static class DuisOperations
         if (Stranger(variant, reader.Parts, body) is { } stranger)
         {
             refusal = new DeviceRefusal(codes.InvalidRequest, $"SRV {variant}: sr:{body.Name.LocalName} holds {stranger}, which it does not take");
+            return false;
+        }
+        if (UntranslatedForms.TryGetValue(variant, out var form) && body.Element(DuisNamespaces.Sr + form.Part) is not null)
+        {
+            refusal = new DeviceRefusal(NotTranslated, $"SRV {variant} with sr:{form.Part} is not translated for devices: {form.Why}");
             return false;
         }
         try

@@ -94,6 +94,10 @@ public sealed class SimulatedCommsHub : ISimulatedDevice
     public DeviceOutcome Execute(DeviceOperation operation, Instant now)
     {
         ArgumentNullException.ThrowIfNull(operation);
+        if (operation is DeviceOperation.ReadDeviceLog)
+        {
+            return new DeviceOutcome.DeviceLog([.. DeviceLog.Select(e => e.Device)]);
+        }
         if (operation is not (DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog))
         {
             return new DeviceOutcome.Refused(RefusalReason.NotSupported, $"a CHF cannot do {operation.GetType().Name}");

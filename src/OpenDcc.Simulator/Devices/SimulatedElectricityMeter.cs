@@ -74,15 +74,22 @@ public sealed class SimulatedElectricityMeter : SimulatedMeter
         }
         var minute = (ulong)(now.ToUnixTimeSeconds() / 60);
         var voltage = 2300 + SeedMix.Below(SeedMix.Mix(Model.Seed, minute), 150);
-        var power = 0;
-        if (IsConsuming(now))
+        return new DeviceOutcome.NetworkData(voltage, ActivePowerWatts(now), now);
+    }
+
+    private protected override DeviceOutcome ReadActivePower(Instant now) => new DeviceOutcome.ActivePower(ActivePowerWatts(now), now);
+
+    /// <summary>The current settlement period's mean import power: none while the supply is off or the premises has no power.</summary>
+    private int ActivePowerWatts(Instant now)
+    {
+        if (!IsConsuming(now))
         {
-            Span<long> values = stackalloc long[ConsumptionModel.MaxPeriodsPerDay];
-            var (start, _) = Model.DayPeriods(SettlementCalendar.DateOf(now), values);
-            var k = (int)((now - start).BclCompatibleTicks / SettlementCalendar.PeriodLength.BclCompatibleTicks);
-            power = (int)(values[k] * 2); // Wh in half an hour → average W
+            return 0;
         }
-        return new DeviceOutcome.NetworkData(voltage, power, now);
+        Span<long> values = stackalloc long[ConsumptionModel.MaxPeriodsPerDay];
+        var (start, _) = Model.DayPeriods(SettlementCalendar.DateOf(now), values);
+        var k = (int)((now - start).BclCompatibleTicks / SettlementCalendar.PeriodLength.BclCompatibleTicks);
+        return (int)(values[k] * 2); // Wh in half an hour → average W
     }
 
     private static long MeanDailyWattHours(ulong fleetSeed, Eui64 id)

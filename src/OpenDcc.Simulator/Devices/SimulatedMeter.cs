@@ -85,6 +85,8 @@ public abstract class SimulatedMeter : ISimulatedDevice
                 DeviceOperation.ReadDailyReadLog log => ReadDailyReadLog(log.From, log.To, now),
                 DeviceOperation.ReadMeterPoint => new DeviceOutcome.MeterPoint(MeterPoint),
                 DeviceOperation.ReadPaymentMode => new DeviceOutcome.PaymentModeSetting(paymentMode),
+                DeviceOperation.ReadDeviceLog => new DeviceOutcome.DeviceLog([.. joined.Order()]),
+                DeviceOperation.ReadActivePower => ReadActivePower(now),
                 DeviceOperation.ReadNetworkData => ReadNetworkData(now),
                 DeviceOperation.ReadFirmwareVersion => new DeviceOutcome.FirmwareVersion(runningFirmware, pendingFirmware),
                 DeviceOperation.UpdateFirmware update => UpdateFirmware(update.Version, update.ImageHash),
@@ -201,6 +203,8 @@ public abstract class SimulatedMeter : ISimulatedDevice
     private static Instant Max(Instant a, Instant b) => a > b ? a : b;
 
     private protected virtual DeviceOutcome ReadNetworkData(Instant now) => NotSupported(new DeviceOperation.ReadNetworkData());
+
+    private protected virtual DeviceOutcome ReadActivePower(Instant now) => NotSupported(new DeviceOperation.ReadActivePower());
 
     /// <summary>Whether this meter type can be sent to <paramref name="target"/> remotely; null if it can.</summary>
     private protected virtual string? CannotSetSupply(SupplyState target) => null;

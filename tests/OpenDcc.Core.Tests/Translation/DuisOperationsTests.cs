@@ -143,6 +143,22 @@ public sealed class DuisOperationsTests
     }
 
     [Fact]
+    public void A_device_log_read_is_translated_but_not_with_the_security_details_the_devices_do_not_keep()
+    {
+        Assert.Equal(new DeviceOperation.ReadDeviceLog(), Read("8.9", Body("ReadDeviceLog", "")));
+        Assert.Equal(new DeviceOperation.ReadActivePower(), Read("4.16", Body("ReadActivePowerImport", "")));
+
+        Assert.False(DuisOperations.TryRead("8.9", Body("ReadDeviceLog", "<sr:ReadSecurityDetails/>"), GatewayResponseCodes.Default, out _, out var refusal));
+        Assert.Equal(DuisOperations.NotTranslated, refusal!.Code);
+        Assert.Contains("ReadSecurityDetails", refusal.Reason, StringComparison.Ordinal);
+        using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        using var gbcs = new GbcsReferenceAdapter(Meter, acb, new NoDeviceKeys());
+        Assert.True(gbcs.Carries(new DeviceOperation.ReadDeviceLog(), DeviceType.CHF));
+        Assert.True(gbcs.Carries(new DeviceOperation.ReadDeviceLog(), DeviceType.GSME));
+        Assert.False(gbcs.Carries(new DeviceOperation.ReadDeviceLog(), DeviceType.GPF));
+    }
+
+    [Fact]
     public void The_gas_meters_reads_are_carried_to_its_gas_proxy_function_and_nothing_else_is()
     {
         using var acb = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);

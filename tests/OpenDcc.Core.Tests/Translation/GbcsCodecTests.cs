@@ -85,7 +85,7 @@ public sealed class GbcsCodecTests : IDisposable
 
         var codes = operations.Distinct().Concat(outcomes.Distinct()).Concat(alerts).ToList();
 
-        Assert.Equal(20 + 11 + 4, codes.Count);
+        Assert.Equal(22 + 13 + 4, codes.Count);
         Assert.Equal(codes.Count, codes.Distinct().Count());
     }
 

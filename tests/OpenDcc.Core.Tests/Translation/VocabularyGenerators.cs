@@ -77,7 +77,9 @@ internal static class VocabularyGenerators
         from end in At
         select (DeviceOperation)new DeviceOperation.ReadDailyReadLog(start, end),
         Gen.Constant<DeviceOperation>(new DeviceOperation.ReadMeterPoint()),
-        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadPaymentMode()));
+        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadPaymentMode()),
+        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadDeviceLog()),
+        Gen.Constant<DeviceOperation>(new DeviceOperation.ReadActivePower()));
 
     public static Gen<ProfileValue> ProfileEntry =>
         from start in At
@@ -113,7 +115,11 @@ internal static class VocabularyGenerators
         from reads in Gen.ListOf(from at in At from value in Long select new RegisterRead(at, value))
         select (DeviceOutcome)new DeviceOutcome.DailyReads(unit, reads),
         Text.Select(mpxn => (DeviceOutcome)new DeviceOutcome.MeterPoint(mpxn)),
-        Any<PaymentMode>().Select(mode => (DeviceOutcome)new DeviceOutcome.PaymentModeSetting(mode)));
+        Any<PaymentMode>().Select(mode => (DeviceOutcome)new DeviceOutcome.PaymentModeSetting(mode)),
+        Gen.ListOf(Eui).Select(devices => (DeviceOutcome)new DeviceOutcome.DeviceLog(devices)),
+        from watts in Int
+        from at in At
+        select (DeviceOutcome)new DeviceOutcome.ActivePower(watts, at));
 
     public static Gen<DeviceAlert> DeviceAlerts =>
         from kind in Any<DeviceAlertKind>()
@@ -137,6 +143,7 @@ internal static class Vocabulary
         (DeviceOutcome.Profile e, DeviceOutcome.Profile a) =>
             e.Interval == a.Interval && e.Unit == a.Unit && e.Values.SequenceEqual(a.Values),
         (DeviceOutcome.DailyReads e, DeviceOutcome.DailyReads a) => e.Unit == a.Unit && e.Reads.SequenceEqual(a.Reads),
+        (DeviceOutcome.DeviceLog e, DeviceOutcome.DeviceLog a) => e.Devices.SequenceEqual(a.Devices),
         _ => expected == actual,
     };
 }

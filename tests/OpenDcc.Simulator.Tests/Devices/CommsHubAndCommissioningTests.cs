@@ -66,6 +66,19 @@ public sealed class CommsHubAndCommissioningTests
     }
 
     [Fact]
+    public void Reading_the_device_log_gives_the_hubs_log_and_the_devices_a_meter_is_joined_to()
+    {
+        site.CommsHub.Succeeds(Add(Ihd), Now);
+        site.CommsHub.Succeeds(new DeviceOperation.RemoveFromDeviceLog(site.PpmidId), Now);
+        site.GasMeter.Succeeds(new DeviceOperation.JoinDevice(Ihd), Now);
+
+        var hubLog = Assert.IsType<DeviceOutcome.DeviceLog>(site.CommsHub.Execute(new DeviceOperation.ReadDeviceLog(), Now));
+        Assert.Equal(new[] { site.ElectricityMeter.Id, site.GasMeter.Id, site.GasProxyId, Ihd }.Order(), hubLog.Devices);
+        Assert.Equal([Ihd], Assert.IsType<DeviceOutcome.DeviceLog>(site.GasMeter.Execute(new DeviceOperation.ReadDeviceLog(), Now)).Devices);
+        Assert.Empty(Assert.IsType<DeviceOutcome.DeviceLog>(site.ElectricityMeter.Execute(new DeviceOperation.ReadDeviceLog(), Now)).Devices);
+    }
+
+    [Fact]
     public void A_device_8_11_added_joins_only_within_its_join_time_period_and_once_joined_stays_on_the_han()
     {
         var late = Now + Duration.FromSeconds(91);

@@ -98,6 +98,21 @@ public class SiteAndFleetTests
     }
 
     [Fact]
+    public void The_electricity_meter_reads_its_active_power_as_its_network_data_has_it_and_the_gas_meter_has_none()
+    {
+        var site = new SimulatedSite(31, 4);
+        var now = London(2026, 1, 14, 18, 10);
+
+        var power = Assert.IsType<DeviceOutcome.ActivePower>(site.ElectricityMeter.Execute(new DeviceOperation.ReadActivePower(), now));
+        var network = Assert.IsType<DeviceOutcome.NetworkData>(site.ElectricityMeter.Execute(new DeviceOperation.ReadNetworkData(), now));
+        Assert.Equal(new DeviceOutcome.ActivePower(network.ActivePowerWatts, now), power);
+        Assert.True(power.Watts > 0);
+        Assert.Equal(RefusalReason.NotSupported, site.GasMeter.Refusal(new DeviceOperation.ReadActivePower(), now));
+        site.PowerOutage(now - Duration.FromMinutes(1), now + Duration.FromMinutes(1));
+        Assert.Equal(0, Assert.IsType<DeviceOutcome.ActivePower>(site.ElectricityMeter.Execute(new DeviceOperation.ReadActivePower(), now)).Watts);
+    }
+
+    [Fact]
     public void A_meter_reads_back_its_metering_point_and_its_payment_mode()
     {
         var site = new SimulatedSite(31, 4);

@@ -29,6 +29,8 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>RDAILY</term><description>read the daily read log: from, to (Unix seconds)</description></item>
 /// <item><term>RMPXN</term><description>read the configured MPAN or MPRN</description></item>
 /// <item><term>RMODE</term><description>read the payment mode</description></item>
+/// <item><term>RLOG</term><description>read the device log (the devices the meter is joined to)</description></item>
+/// <item><term>RPWR</term><description>read active import power</description></item>
 /// <item><term>ACK</term><description>done</description></item>
 /// <item><term>REG</term><description>registers: val, unit (WH, DM3), at</description></item>
 /// <item><term>PROF</term><description>profile: int (seconds), unit, vals (start:value,start:value…)</description></item>
@@ -39,6 +41,8 @@ namespace OpenDcc.Core.Translation.EarlySmart;
 /// <item><term>DAILY</term><description>daily reads: unit, vals (at:value,at:value…)</description></item>
 /// <item><term>MPXN</term><description>meter point: mpxn</description></item>
 /// <item><term>MODE</term><description>payment mode: mode</description></item>
+/// <item><term>LOG</term><description>device log: devs (EUI-64s, comma-separated)</description></item>
+/// <item><term>PWR</term><description>active power: w (watts), at</description></item>
 /// <item><term>NAK</term><description>refused: why (NOTSUP, MODE, UTRN, NOPEND, STATE, AUTH, HANLOG), txt</description></item>
 /// <item><term>!OUT !RST !LOWCR !NOCR !FWBAD</term><description>alerts (outage, restored, low credit, supply off for no credit, firmware verification failed): code (4 hex digits), at</description></item>
 /// </list>
@@ -65,6 +69,8 @@ public static class EarlySmartVerbs
     public const string ReadDailyReadLog = "RDAILY";
     public const string ReadMeterPoint = "RMPXN";
     public const string ReadPaymentMode = "RMODE";
+    public const string ReadDeviceLog = "RLOG";
+    public const string ReadActivePower = "RPWR";
 
     public const string Done = "ACK";
     public const string Registers = "REG";
@@ -77,6 +83,8 @@ public static class EarlySmartVerbs
     public const string DailyReads = "DAILY";
     public const string MeterPoint = "MPXN";
     public const string PaymentModeSetting = "MODE";
+    public const string DeviceLog = "LOG";
+    public const string ActivePower = "PWR";
 
     public const string PowerRestored = "!RST";
     public const string LowCredit = "!LOWCR";
@@ -93,12 +101,12 @@ public static class EarlySmartVerbs
     {
         ReadImportRegisters, ReadProfile, ReadNetworkData, ReadFirmwareVersion, UpdateFirmware, ActivateFirmware,
         SetSupply, ReadSupplyStatus, TopUp, ActivateEmergencyCredit, ReadMeterBalance, ChangePaymentMode, JoinDevice, UnjoinDevice,
-        CommissionDevice, AddToDeviceLog, RemoveFromDeviceLog, ReadDailyReadLog, ReadMeterPoint, ReadPaymentMode,
+        CommissionDevice, AddToDeviceLog, RemoveFromDeviceLog, ReadDailyReadLog, ReadMeterPoint, ReadPaymentMode, ReadDeviceLog, ReadActivePower,
     };
 
     internal static readonly IReadOnlySet<string> Responses = new HashSet<string>(StringComparer.Ordinal)
     {
-        Done, Registers, Profile, NetworkData, FirmwareVersion, SupplyStatus, Balance, Refused, DailyReads, MeterPoint, PaymentModeSetting,
+        Done, Registers, Profile, NetworkData, FirmwareVersion, SupplyStatus, Balance, Refused, DailyReads, MeterPoint, PaymentModeSetting, DeviceLog, ActivePower,
     };
 
     internal static readonly IReadOnlySet<string> AlertVerbs = new HashSet<string>(StringComparer.Ordinal)
@@ -163,6 +171,8 @@ public static class EarlySmartCodec
             DeviceOperation.ReadDailyReadLog log => (EarlySmartVerbs.ReadDailyReadLog, Fields().Instant("from", log.From).Instant("to", log.To)),
             DeviceOperation.ReadMeterPoint => (EarlySmartVerbs.ReadMeterPoint, Fields()),
             DeviceOperation.ReadPaymentMode => (EarlySmartVerbs.ReadPaymentMode, Fields()),
+            DeviceOperation.ReadDeviceLog => (EarlySmartVerbs.ReadDeviceLog, Fields()),
+            DeviceOperation.ReadActivePower => (EarlySmartVerbs.ReadActivePower, Fields()),
             _ => throw new ArgumentException($"No early-smart verb for {operation.GetType().Name}", nameof(operation)),
         };
         return Line(header, verb, fields);
@@ -178,6 +188,27 @@ public static class EarlySmartCodec
         }
         f.Fail($"{key}: {error}");
         return default;
+    }
+
+    /// <summary>A comma-separated list of EUI-64s (empty: none); a malformed one fails the line.</summary>
+    private static List<Identifiers.Eui64> Devices(EarlySmartFieldReader f, string key)
+    {
+        var text = f.Required(key);
+        var devices = new List<Identifiers.Eui64>();
+        if (f.Error is not null || text.Length == 0)
+        {
+            return devices;
+        }
+        foreach (var item in text.Split(','))
+        {
+            if (!Identifiers.Eui64.TryParse(item, out var id, out var error))
+            {
+                f.Fail($"{key}: {error}");
+                break;
+            }
+            devices.Add(id);
+        }
+        return devices;
     }
 
     public static string EncodeResponse(EarlySmartHeader header, DeviceOutcome outcome)
@@ -196,6 +227,8 @@ public static class EarlySmartCodec
             DeviceOutcome.DailyReads d => (EarlySmartVerbs.DailyReads, Fields().Raw("unit", UnitWords[d.Unit]).Raw("vals", TimedValues(d.Reads.Select(r => (r.At, r.Value))))),
             DeviceOutcome.MeterPoint m => (EarlySmartVerbs.MeterPoint, Fields().Text("mpxn", m.Mpxn)),
             DeviceOutcome.PaymentModeSetting m => (EarlySmartVerbs.PaymentModeSetting, Fields().Raw("mode", ModeWords[m.Mode])),
+            DeviceOutcome.DeviceLog l => (EarlySmartVerbs.DeviceLog, Fields().Raw("devs", string.Join(',', l.Devices))),
+            DeviceOutcome.ActivePower p => (EarlySmartVerbs.ActivePower, Fields().Number("w", p.Watts).Instant("at", p.At)),
             _ => throw new ArgumentException($"No early-smart verb for {outcome.GetType().Name}", nameof(outcome)),
         };
         return Line(header, verb, fields);
@@ -232,6 +265,8 @@ public static class EarlySmartCodec
             EarlySmartVerbs.ReadDailyReadLog => new DeviceOperation.ReadDailyReadLog(f.Instant("from"), f.Instant("to")),
             EarlySmartVerbs.ReadMeterPoint => new DeviceOperation.ReadMeterPoint(),
             EarlySmartVerbs.ReadPaymentMode => new DeviceOperation.ReadPaymentMode(),
+            EarlySmartVerbs.ReadDeviceLog => new DeviceOperation.ReadDeviceLog(),
+            EarlySmartVerbs.ReadActivePower => new DeviceOperation.ReadActivePower(),
             _ => new DeviceOperation.ChangePaymentMode(f.Word("mode", ModeWords)),
         });
 
@@ -248,6 +283,8 @@ public static class EarlySmartCodec
             EarlySmartVerbs.DailyReads => new DeviceOutcome.DailyReads(f.Word("unit", UnitWords), [.. ReadTimedValues(f).Select(v => new RegisterRead(v.At, v.Value))]),
             EarlySmartVerbs.MeterPoint => new DeviceOutcome.MeterPoint(f.Text("mpxn")),
             EarlySmartVerbs.PaymentModeSetting => new DeviceOutcome.PaymentModeSetting(f.Word("mode", ModeWords)),
+            EarlySmartVerbs.DeviceLog => new DeviceOutcome.DeviceLog(Devices(f, "devs")),
+            EarlySmartVerbs.ActivePower => new DeviceOutcome.ActivePower(f.Int32("w"), f.Instant("at")),
             _ => new DeviceOutcome.Refused(f.Word("why", ReasonWords), f.Text("txt")),
         });
 

@@ -99,6 +99,17 @@ public static partial class GbcsCodec
             case DeviceOutcome.PaymentModeSetting mode:
                 fields.Enum(mode.Mode);
                 break;
+            case DeviceOutcome.DeviceLog log:
+                fields.UInt32((uint)log.Devices.Count);
+                foreach (var device in log.Devices)
+                {
+                    fields.UInt64(device.Value);
+                }
+                break;
+            case DeviceOutcome.ActivePower power:
+                fields.Int32(power.Watts);
+                fields.Instant(power.At);
+                break;
             default:
                 break; // Done
         }
@@ -144,6 +155,8 @@ public static partial class GbcsCodec
             GbcsMessageCodes.DailyReads => ReadDailyReads(ref fields),
             GbcsMessageCodes.MeterPoint => new DeviceOutcome.MeterPoint(fields.String()),
             GbcsMessageCodes.PaymentModeSetting => new DeviceOutcome.PaymentModeSetting(fields.Enum<PaymentMode>()),
+            GbcsMessageCodes.DeviceLog => ReadDeviceLog(ref fields),
+            GbcsMessageCodes.ActivePower => new DeviceOutcome.ActivePower(fields.Int32(), fields.Instant()),
             _ => null,
         });
 
@@ -227,8 +240,21 @@ public static partial class GbcsCodec
         GbcsMessageCodes.ReadDailyReadLog => new DeviceOperation.ReadDailyReadLog(fields.Instant(), fields.Instant()),
         GbcsMessageCodes.ReadMeterPoint => new DeviceOperation.ReadMeterPoint(),
         GbcsMessageCodes.ReadPaymentMode => new DeviceOperation.ReadPaymentMode(),
+        GbcsMessageCodes.ReadDeviceLog => new DeviceOperation.ReadDeviceLog(),
+        GbcsMessageCodes.ReadActivePower => new DeviceOperation.ReadActivePower(),
         _ => null,
     };
+
+    private static DeviceOutcome.DeviceLog ReadDeviceLog(ref GbcsFieldReader fields)
+    {
+        var count = fields.UInt32();
+        var devices = new List<Identifiers.Eui64>();
+        for (var i = 0u; i < count && fields.Error is null; i++)
+        {
+            devices.Add(new Identifiers.Eui64((ulong)fields.Int64()));
+        }
+        return new DeviceOutcome.DeviceLog(devices);
+    }
 
     private static DeviceOutcome.DailyReads ReadDailyReads(ref GbcsFieldReader fields)
     {

@@ -26,6 +26,8 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x0112</term><description>Command: read the daily read log (from, to)</description></item>
 /// <item><term>0x0113</term><description>Command: read the configured MPAN or MPRN</description></item>
 /// <item><term>0x0114</term><description>Command: read the payment mode</description></item>
+/// <item><term>0x0115</term><description>Command: read the device log</description></item>
+/// <item><term>0x0116</term><description>Command: read active import power</description></item>
 /// <item><term>0x0201</term><description>Response: done</description></item>
 /// <item><term>0x0202</term><description>Response: registers</description></item>
 /// <item><term>0x0203</term><description>Response: profile</description></item>
@@ -37,6 +39,8 @@ namespace OpenDcc.Core.Translation.Gbcs;
 /// <item><term>0x0209</term><description>Response: daily reads (unit, count, then at and value each)</description></item>
 /// <item><term>0x020A</term><description>Response: meter point (MPAN or MPRN)</description></item>
 /// <item><term>0x020B</term><description>Response: payment mode</description></item>
+/// <item><term>0x020C</term><description>Response: device log (count, then each device's EUI-64)</description></item>
+/// <item><term>0x020D</term><description>Response: active power (watts, at)</description></item>
 /// <item><term>0x0301</term><description>Alert: power outage</description></item>
 /// <item><term>0x0302</term><description>Alert: power restored</description></item>
 /// <item><term>0x0303</term><description>Alert: low credit</description></item>
@@ -66,6 +70,8 @@ public static class GbcsMessageCodes
     public const ushort ReadDailyReadLog = 0x0112;
     public const ushort ReadMeterPoint = 0x0113;
     public const ushort ReadPaymentMode = 0x0114;
+    public const ushort ReadDeviceLog = 0x0115;
+    public const ushort ReadActivePower = 0x0116;
 
     public const ushort Done = 0x0201;
     public const ushort Registers = 0x0202;
@@ -78,6 +84,8 @@ public static class GbcsMessageCodes
     public const ushort DailyReads = 0x0209;
     public const ushort MeterPoint = 0x020A;
     public const ushort PaymentModeSetting = 0x020B;
+    public const ushort DeviceLog = 0x020C;
+    public const ushort ActivePower = 0x020D;
 
     // 0x0301 was a meter's power outage alert: the comms hub's report to the WAN provider replaces it (a DCC Alert).
     public const ushort PowerRestored = 0x0302;
@@ -110,6 +118,8 @@ public static class GbcsMessageCodes
             DeviceOperation.ReadDailyReadLog => ReadDailyReadLog,
             DeviceOperation.ReadMeterPoint => ReadMeterPoint,
             DeviceOperation.ReadPaymentMode => ReadPaymentMode,
+            DeviceOperation.ReadDeviceLog => ReadDeviceLog,
+            DeviceOperation.ReadActivePower => ReadActivePower,
             _ => throw new ArgumentException($"No GBCS message code for {operation.GetType().Name}", nameof(operation)),
         };
     }
@@ -130,6 +140,8 @@ public static class GbcsMessageCodes
             DeviceOutcome.DailyReads => DailyReads,
             DeviceOutcome.MeterPoint => MeterPoint,
             DeviceOutcome.PaymentModeSetting => PaymentModeSetting,
+            DeviceOutcome.DeviceLog => DeviceLog,
+            DeviceOutcome.ActivePower => ActivePower,
             _ => throw new ArgumentException($"No GBCS message code for {outcome.GetType().Name}", nameof(outcome)),
         };
     }

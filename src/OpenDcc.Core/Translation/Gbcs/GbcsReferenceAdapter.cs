@@ -26,10 +26,12 @@ public sealed class GbcsReferenceAdapter(Eui64 acb, ECDiffieHellman acbKeyAgreem
 
     public string Name => AdapterName;
 
-    /// <summary>Meters (ESME, GSME) take every operation but the device log's, which only a comms hub function (CHF) keeps; the gas proxy function (GPF) takes the gas meter's reads.</summary>
+    /// <summary>Meters (ESME, GSME) take every operation but the changes of the device log, which only a comms hub function (CHF) keeps (and reads, as meters read theirs); the gas proxy function (GPF) takes the gas meter's reads.</summary>
     public bool Carries(DeviceOperation operation, DeviceType type) => operation switch
     {
         DeviceOperation.AddToDeviceLog or DeviceOperation.RemoveFromDeviceLog => type == DeviceType.CHF,
+        // A comms hub's device log, or the devices a meter is joined to.
+        DeviceOperation.ReadDeviceLog => type is DeviceType.CHF or DeviceType.ESME or DeviceType.GSME,
         // As GBCS has them (GCS13a, GCS60a, GCS61): the gas meter's register, balance and consumption log are read from
         // its copy on the gas proxy function, as well as from the meter itself.
         DeviceOperation.ReadImportRegisters or DeviceOperation.ReadMeterBalance or DeviceOperation.ReadProfile => type is DeviceType.ESME or DeviceType.GSME or DeviceType.GPF,
