@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NodaTime;
 using OpenDcc.Core.Identifiers;
 
 namespace OpenDcc.Core.Translation.Gbcs;
@@ -56,12 +57,7 @@ public static partial class GbcsCodec
             case DeviceOutcome.Profile profile:
                 fields.Duration(profile.Interval);
                 fields.Enum(profile.Unit);
-                fields.UInt32((uint)profile.Values.Count);
-                foreach (var value in profile.Values)
-                {
-                    fields.Instant(value.Start);
-                    fields.Int64(value.Value);
-                }
+                WriteTimedValues(fields, [.. profile.Values.Select(v => (v.Start, v.Value))]);
                 break;
             case DeviceOutcome.NetworkData network:
                 fields.Int32(network.RmsVoltageDeciVolts);
@@ -86,12 +82,7 @@ public static partial class GbcsCodec
                 break;
             case DeviceOutcome.DailyReads daily:
                 fields.Enum(daily.Unit);
-                fields.UInt32((uint)daily.Reads.Count);
-                foreach (var read in daily.Reads)
-                {
-                    fields.Instant(read.At);
-                    fields.Int64(read.Value);
-                }
+                WriteTimedValues(fields, [.. daily.Reads.Select(r => (r.At, r.Value))]);
                 break;
             case DeviceOutcome.MeterPoint point:
                 fields.String(point.Mpxn);
@@ -259,26 +250,36 @@ public static partial class GbcsCodec
     private static DeviceOutcome.DailyReads ReadDailyReads(ref GbcsFieldReader fields)
     {
         var unit = fields.Enum<RegisterUnit>();
-        var count = fields.UInt32();
-        var reads = new List<RegisterRead>();
-        for (var i = 0u; i < count && fields.Error is null; i++)
-        {
-            reads.Add(new RegisterRead(fields.Instant(), fields.Int64()));
-        }
-        return new DeviceOutcome.DailyReads(unit, reads);
+        return new DeviceOutcome.DailyReads(unit, [.. ReadTimedValues(ref fields).Select(v => new RegisterRead(v.At, v.Value))]);
     }
 
     private static DeviceOutcome.Profile ReadProfile(ref GbcsFieldReader fields)
     {
         var interval = fields.Duration();
         var unit = fields.Enum<RegisterUnit>();
+        return new DeviceOutcome.Profile(interval, unit, [.. ReadTimedValues(ref fields).Select(v => new ProfileValue(v.At, v.Value))]);
+    }
+
+    /// <summary>A profile's or daily read log's values: their count, then each one's instant and value.</summary>
+    private static void WriteTimedValues(GbcsFieldWriter fields, IReadOnlyList<(Instant At, long Value)> values)
+    {
+        fields.UInt32((uint)values.Count);
+        foreach (var (at, value) in values)
+        {
+            fields.Instant(at);
+            fields.Int64(value);
+        }
+    }
+
+    private static List<(Instant At, long Value)> ReadTimedValues(ref GbcsFieldReader fields)
+    {
         var count = fields.UInt32();
-        var values = new List<ProfileValue>();
+        var values = new List<(Instant At, long Value)>();
         for (var i = 0u; i < count && fields.Error is null; i++)
         {
-            values.Add(new ProfileValue(fields.Instant(), fields.Int64()));
+            values.Add((fields.Instant(), fields.Int64()));
         }
-        return new DeviceOutcome.Profile(interval, unit, values);
+        return values;
     }
 
     private static byte[] Frame(GbcsDirection direction, ushort code, GbcsHeader header, ReadOnlySpan<byte> payload, GbcsMacKey key)
