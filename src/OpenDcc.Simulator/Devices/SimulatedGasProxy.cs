@@ -25,7 +25,7 @@ public sealed class SimulatedGasProxy : ISimulatedDevice
     public DeviceType Type => DeviceType.GPF;
 
     /// <summary>Whether the GPF answers <paramref name="operation"/> from its copy of the gas meter's data.</summary>
-    public static bool Reads(DeviceOperation operation) =>
+    private static bool Reads(DeviceOperation operation) =>
         operation is DeviceOperation.ReadImportRegisters or DeviceOperation.ReadMeterBalance or DeviceOperation.ReadProfile;
 
     public DeviceOutcome Execute(DeviceOperation operation, Instant now)

@@ -57,7 +57,7 @@ public static partial class GbcsCodec
             case DeviceOutcome.Profile profile:
                 fields.Duration(profile.Interval);
                 fields.Enum(profile.Unit);
-                WriteTimedValues(fields, [.. profile.Values.Select(v => (v.Start, v.Value))]);
+                WriteTimedValues(fields, profile.Values.Count, profile.Values.Select(v => (v.Start, v.Value)));
                 break;
             case DeviceOutcome.NetworkData network:
                 fields.Int32(network.RmsVoltageDeciVolts);
@@ -82,7 +82,7 @@ public static partial class GbcsCodec
                 break;
             case DeviceOutcome.DailyReads daily:
                 fields.Enum(daily.Unit);
-                WriteTimedValues(fields, [.. daily.Reads.Select(r => (r.At, r.Value))]);
+                WriteTimedValues(fields, daily.Reads.Count, daily.Reads.Select(r => (r.At, r.Value)));
                 break;
             case DeviceOutcome.MeterPoint point:
                 fields.String(point.Mpxn);
@@ -261,9 +261,9 @@ public static partial class GbcsCodec
     }
 
     /// <summary>A profile's or daily read log's values: their count, then each one's instant and value.</summary>
-    private static void WriteTimedValues(GbcsFieldWriter fields, IReadOnlyList<(Instant At, long Value)> values)
+    private static void WriteTimedValues(GbcsFieldWriter fields, int count, IEnumerable<(Instant At, long Value)> values)
     {
-        fields.UInt32((uint)values.Count);
+        fields.UInt32((uint)count);
         foreach (var (at, value) in values)
         {
             fields.Instant(at);
